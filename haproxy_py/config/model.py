@@ -1,0 +1,466 @@
+"""The typed configuration model: what a haproxy.cfg means, once parsed and checked.
+
+These dataclasses are the contract between the config layer and everything else (runtime, engine,
+stats, log). The builder (``build.py``) creates them; after ``build()`` returns they are treated as
+immutable (the classes are frozen; the builder uses ``dataclasses.replace``).
+
+Conventions:
+* every time is an ``int`` of milliseconds (``None`` = not set);
+* every size is an ``int`` of bytes;
+* names are kept as written in the file;
+* ``loc`` fields point at the line that declared the object, for messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+NOWHERE = Location("<builtin>", 0, 0)
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One listening or connecting address.
+
+    kind: ``ipv4`` | ``ipv6`` | ``unix`` | ``abns`` | ``fd`` | ``stdout``/``stderr`` (log only).
+    For ``ipv4``/``ipv6`` ``host`` is the literal or name ("" or "*" = any) and ports are a
+    closed range (``port_lo == port_hi`` for one port; ``0`` = not given). For ``unix`` and
+    ``abns`` ``path`` is set; for ``fd`` ``fd`` is set.
+    """
+
+    kind: str
+    host: str = ""
+    port_lo: int = 0
+    port_hi: int = 0
+    path: str = ""
+    fd: int = -1
+    #: original text, for messages and ``show`` output
+    text: str = ""
+
+    @property
+    def ports(self) -> range:
+        return range(self.port_lo, self.port_hi + 1)
+
+
+# --------------------------------------------------------------------------- global
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """``log ADDR[:PORT] [len N] [format F] FACILITY [LEVEL [MINLEVEL]]``."""
+
+    address: Address
+    facility: str  # kern, user, ..., local0..local7
+    level: str = "debug"  # max level sent (HAProxy's "level")
+    minlevel: str = "emerg"
+    length: int = 1024
+    format: str = "rfc3164"  # rfc3164 | rfc5424 | short | raw | timed | iso | priority
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSocket:
+    """``stats socket PATH|ADDR:PORT [mode M] [user U] [group G] [level L] [expose-fd listeners]``."""
+
+    address: Address
+    mode: int | None = None  # file mode for unix sockets (octal in the file)
+    user: str | None = None
+    group: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    level: str = "operator"  # user | operator | admin
+    expose_fd_listeners: bool = False
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Global:
+    logs: tuple[LogTarget, ...] = ()
+    log_tag: str | None = None
+    log_send_hostname: str | None = None  # "" = use the system host name
+    chroot: str | None = None
+    pidfile: str | None = None
+    maxconn: int | None = None
+    user: str | None = None
+    group: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    daemon: bool = False
+    master_worker: bool = False
+    stats_sockets: tuple[StatsSocket, ...] = ()
+    stats_timeout: int = 10_000
+    stats_maxconn: int = 10
+    nbthread: int | None = None
+    nbproc: int | None = None  # 1.5-era; accepted with a notice, means N workers
+    node: str | None = None
+    description: str | None = None
+    spread_checks: int = 0  # percent
+    tune_bufsize: int = 16384
+    tune_maxrewrite: int = 1024
+    hard_stop_after: int | None = None
+    server_state_file: str | None = None
+    server_state_base: str | None = None
+    #: keywords accepted but without effect here: name -> args (for -vv / diagnostics)
+    ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    loc: Location = NOWHERE
+
+
+# --------------------------------------------------------------------------- ACLs
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    """One ``acl NAME FETCH[(args)][,conv...] [flags] [--] PATTERN...`` line (or an anonymous one).
+
+    ``match`` is the explicit ``-m`` method or the one implied by the fetch's derived name
+    (``path_beg`` -> fetch ``path`` with match ``beg``); ``None`` means the fetch's default.
+    """
+
+    name: str  # "" for an anonymous ``{ ... }`` ACL
+    fetch: str  # canonical fetch name, e.g. "path", "hdr", "src", "method"
+    fetch_args: tuple[str, ...] = ()
+    converters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    match: str | None = None  # found bool int ip bin len str sub reg beg end dir dom
+    ignore_case: bool = False
+    patterns: tuple[str, ...] = ()
+    #: integer comparison operator for int matches: eq ge gt le lt (None = eq/ranges)
+    operator: str | None = None
+    pattern_files: tuple[str, ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A reference to a named ACL (``acl``) or an anonymous one (``anonymous``), maybe negated."""
+
+    negate: bool = False
+    acl: str | None = None
+    anonymous: Acl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``if|unless`` followed by terms: an OR of ANDs (``||`` / ``or`` binds weakest)."""
+
+    unless: bool = False
+    any_of: tuple[tuple[Term, ...], ...] = ()
+    loc: Location = NOWHERE
+
+
+# --------------------------------------------------------------------------- proxies
+
+
+@dataclass(frozen=True, slots=True)
+class Bind:
+    addresses: tuple[Address, ...]
+    #: bind parameters: name -> value (True for flags), e.g. {"name": "web", "backlog": 1024,
+    #: "maxconn": 100, "accept-proxy": True, "v4v6": True, "transparent": True, "mode": 0o600}
+    params: tuple[tuple[str, object], ...] = ()
+    loc: Location = NOWHERE
+
+    def param(self, name: str, default: object = None) -> object:
+        for k, v in self.params:
+            if k == name:
+                return v
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConf:
+    """A ``server`` line (also used for ``default-server`` with name "")."""
+
+    name: str
+    address: Address | None = None  # None for default-server
+    #: port given as "+N"/"-N" (offset from client port) or not given: see HAProxy; 0 = same as client
+    port_offset: bool = False
+    weight: int = 1
+    backup: bool = False
+    check: bool = False
+    inter: int = 2000
+    fastinter: int | None = None  # None = inter
+    downinter: int | None = None  # None = inter
+    rise: int = 2
+    fall: int = 3
+    check_port: int | None = None
+    check_addr: str | None = None
+    check_send_proxy: bool = False
+    cookie: str | None = None
+    maxconn: int = 0  # 0 = unlimited
+    maxqueue: int = 0  # 0 = unlimited
+    minconn: int = 0  # 0 = maxconn
+    slowstart: int = 0
+    observe: str | None = None  # layer4 | layer7
+    error_limit: int = 10
+    on_error: str = "fail-check"  # fastinter | fail-check | sudden-death | mark-down
+    on_marked_down: str | None = None  # shutdown-sessions
+    on_marked_up: str | None = None  # shutdown-backup-sessions
+    disabled: bool = False
+    id: int | None = None  # explicit id; the builder assigns puid in ServerConf.puid
+    puid: int = 0  # the effective server id (1..N in declaration order unless id given)
+    send_proxy: bool = False
+    send_proxy_v2: bool = False
+    track: str | None = None  # "BACKEND/SERVER" or "SERVER"
+    agent_check: bool = False
+    agent_port: int | None = None
+    agent_inter: int | None = None
+    redir: str | None = None
+    #: parameters accepted and kept but without effect here
+    extra: tuple[tuple[str, object], ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: int | None = None
+    client: int | None = None
+    server: int | None = None
+    queue: int | None = None
+    http_request: int | None = None
+    http_keep_alive: int | None = None
+    check: int | None = None
+    tunnel: int | None = None
+    tarpit: int | None = None
+    client_fin: int | None = None
+    server_fin: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """``balance ALGO [args]``.
+
+    algorithm: roundrobin | static-rr | leastconn | first | source | uri | url_param | hdr |
+    random | rdp-cookie | hash
+    """
+
+    algorithm: str = "roundrobin"
+    # uri
+    uri_whole: bool = False
+    uri_len: int = 0
+    uri_depth: int = 0
+    uri_path_only: bool = False
+    # url_param
+    param: str | None = None
+    check_post: bool = False
+    check_post_max: int = 0
+    # hdr(NAME) / rdp-cookie(NAME)
+    header: str | None = None
+    use_domain_only: bool = False
+    rdp_cookie: str = "mstshash"
+    # random(N)
+    draws: int = 2
+    # hash EXPR
+    expression: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HashType:
+    method: str = "map-based"  # map-based | consistent
+    function: str = "sdbm"  # sdbm | djb2 | wt6 | crc32 | none
+    avalanche: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CookieConf:
+    name: str
+    mode: str = "rewrite"  # insert | rewrite | prefix  (HAProxy's default with no mode is rewrite)
+    indirect: bool = False
+    nocache: bool = False
+    postonly: bool = False
+    preserve: bool = False
+    httponly: bool = False
+    secure: bool = False
+    domains: tuple[str, ...] = ()
+    maxidle: int = 0  # seconds
+    maxlife: int = 0  # seconds
+    dynamic: bool = False
+    attrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardFor:
+    except_net: str | None = None  # "127.0.0.0/8"
+    header: str = "X-Forwarded-For"
+    if_none: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCheck:
+    """``option httpchk`` + ``http-check send``/``expect`` (the health-check request)."""
+
+    method: str = "OPTIONS"
+    uri: str = "/"
+    version: str = "HTTP/1.0"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    #: ("status"|"rstatus"|"string"|"rstring", pattern, negate) or None = 2xx/3xx
+    expect: tuple[str, str, bool] | None = None
+    disable_on_404: bool = False
+    send_state: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatsConf:
+    """``stats ...`` inside a proxy (the HTTP statistics page)."""
+
+    enabled: bool = False
+    uri: str = "/haproxy?stats"
+    realm: str | None = None
+    auth: tuple[tuple[str, str], ...] = ()
+    refresh: int | None = None  # ms
+    admin: tuple[Condition, ...] = ()
+    hide_version: bool = False
+    show_legends: bool = False
+    show_node: str | None = None
+    show_desc: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    kind: str  # "request header" | "response header" | "cookie"
+    name: str
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class UseBackend:
+    backend: str
+    cond: Condition | None = None
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRule:
+    """``http-request ACTION ...`` / ``http-response ...`` / ``tcp-request ...`` (kept generic).
+
+    action examples: "deny" (args: ("deny_status", "403")), "use-service"
+    (args: ("prometheus-exporter",)), "add-header", "set-header", "del-header", "redirect",
+    "return", "allow", "auth".
+    """
+
+    kind: str  # http-request | http-response | tcp-request
+    action: str
+    args: tuple[str, ...] = ()
+    cond: Condition | None = None
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """A ``frontend``, ``backend``, ``listen`` or ``defaults`` section after inheritance."""
+
+    name: str
+    kind: str  # frontend | backend | listen | defaults
+    loc: Location = NOWHERE
+    uuid: int = 0  # HAProxy's iid (numeric id in stats)
+    explicit_id: int | None = None
+    mode: str = "tcp"  # tcp | http | health
+    disabled: bool = False
+    description: str | None = None
+    # frontend side
+    binds: tuple[Bind, ...] = ()
+    maxconn: int | None = None  # None = global maxconn
+    acls: tuple[Acl, ...] = ()  # all named ACLs declared in this proxy, in order
+    use_backends: tuple[UseBackend, ...] = ()
+    default_backend: str | None = None
+    forwardfor: ForwardFor | None = None
+    captures: tuple[Capture, ...] = ()
+    http_rules: tuple[HttpRule, ...] = ()
+    # logging
+    logs: tuple[LogTarget, ...] = ()  # after "log global" expansion
+    log_global: bool = False
+    no_log: bool = False
+    log_format: str | None = None  # explicit log-format, or None
+    log_style: str = "default"  # default | tcplog | httplog | httplog-clf | httplog-json | tcplog-json
+    log_tag: str | None = None
+    # backend side
+    servers: tuple[ServerConf, ...] = ()
+    default_server: ServerConf = field(default_factory=lambda: ServerConf(name=""))
+    balance: Balance = field(default_factory=Balance)
+    hash_type: HashType = field(default_factory=HashType)
+    hash_balance_factor: int = 0
+    cookie: CookieConf | None = None
+    retries: int = 3
+    redispatch: int = 0  # 0 = off, -1 = on the last retry, N>0 = every N-th retry
+    fullconn: int | None = None
+    http_send_name_header: str | None = None
+    http_check: HttpCheck | None = None  # set by option httpchk
+    dispatch: Address | None = None
+    # both
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    #: boolean options: name -> enabled, e.g. {"dontlognull": True, "http-server-close": True,
+    #: "httpclose": True, "http-keep-alive": True, "allbackups": True, "persist": True,
+    #: "abortonclose": True, "log-health-checks": True, "log-separate-errors": True,
+    #: "splice-auto": True, "tcp-check": True, "checkcache": True}
+    options: tuple[tuple[str, bool], ...] = ()
+    stats: StatsConf = field(default_factory=StatsConf)
+    errorfiles: tuple[tuple[int, str], ...] = ()  # (status, path)
+    #: keywords accepted without effect here: (keyword, args)
+    ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def has_fe(self) -> bool:
+        return self.kind in ("frontend", "listen")
+
+    @property
+    def has_be(self) -> bool:
+        return self.kind in ("backend", "listen")
+
+    def option(self, name: str, default: bool = False) -> bool:
+        for k, v in self.options:
+            if k == name:
+                return v
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section kept but not used by the proxy (userlist, peers, resolvers, mailers, program, ...)."""
+
+    kind: str
+    name: str
+    lines: tuple[tuple[str, ...], ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    global_: Global = field(default_factory=Global)
+    #: frontends, backends and listens in declaration order (not defaults)
+    proxies: tuple[Proxy, ...] = ()
+    defaults: tuple[Proxy, ...] = ()
+    other_sections: tuple[Section, ...] = ()
+    #: userlists: name -> ((user, password-or-hash, is_insecure), ...)
+    userlists: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = ()
+    files: tuple[str, ...] = ()
+
+    def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
+        """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""
+        for p in self.proxies:
+            if p.name != name:
+                continue
+            if backend is None or (backend and p.has_be) or (backend is False and p.has_fe):
+                return p
+        return None
+
+    @property
+    def frontends(self) -> tuple[Proxy, ...]:
+        return tuple(p for p in self.proxies if p.has_fe)
+
+    @property
+    def backends(self) -> tuple[Proxy, ...]:
+        return tuple(p for p in self.proxies if p.has_be)

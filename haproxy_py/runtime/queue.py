@@ -1,0 +1,59 @@
+"""FIFO of pending requests (a server's or a backend's queue). Pure."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+
+class Pending:
+    """One queued request. ``owner`` is the engine's session; ``since`` the time it was queued."""
+
+    __slots__ = ("owner", "since", "server", "backend", "active")
+
+    def __init__(self, owner: Any, since: float, server: Any = None, backend: Any = None) -> None:
+        self.owner = owner
+        self.since = since
+        self.server = server
+        self.backend = backend
+        self.active = True
+
+
+class Queue:
+    """Insertion-ordered queue with O(1) push/pop and lazy O(1) removal."""
+
+    __slots__ = ("_q", "_n")
+
+    def __init__(self) -> None:
+        self._q: deque[Pending] = deque()
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def push(self, p: Pending) -> Pending:
+        self._q.append(p)
+        self._n += 1
+        return p
+
+    def remove(self, p: Pending) -> None:
+        if p.active:
+            p.active = False
+            self._n -= 1
+
+    def peek(self) -> Pending | None:
+        q = self._q
+        while q and not q[0].active:
+            q.popleft()
+        return q[0] if q else None
+
+    def pop(self) -> Pending | None:
+        p = self.peek()
+        if p is not None:
+            self._q.popleft()
+            p.active = False
+            self._n -= 1
+        return p
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (p for p in self._q if p.active)

@@ -1,0 +1,56 @@
+"""The whole live process, as the runtime API and the stats page see it. Pure.
+
+CONTRACT: the engine builds one ``ProcessState`` from the config model and keeps it current;
+stats/ (CLI, CSV, page, prometheus), checks/ and the TUI-facing socket read and change it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from haproxy_py.config.model import Config
+from haproxy_py.runtime.counters import FreqCtr
+
+
+class ProcessState:
+    def __init__(self, config: Config, *, now: float, wall: float, pid: int | None = None) -> None:
+        self.config = config
+        self.pid = pid if pid is not None else os.getpid()
+        self.start_mono = now
+        self.start_wall = wall
+        g = config.global_
+        self.maxconn = g.maxconn if g.maxconn is not None else 4096
+        self.hard_maxconn = self.maxconn
+        self.node = g.node or os.uname().nodename
+        self.description = g.description or ""
+        #: proxies in iid order: each entry has ``.frontend`` (runtime Frontend or None) and
+        #: ``.backend`` (runtime Backend or None); built by the engine
+        self.proxies: list[Any] = []
+        self.frontends: dict[str, Any] = {}
+        self.backends: dict[str, Any] = {}
+        # process-wide counters (show info)
+        self.curr_conns = 0
+        self.cum_conns = 0
+        self.cum_req = 0
+        self.conn_rate = FreqCtr()
+        self.sess_rate = FreqCtr()
+        self.rate_limit_sessions = 0
+        self.dropped_logs = 0
+        self.total_bytes_out = 0
+        self.spliced_bytes_out = 0
+        self.stopping = False
+        self.jobs = 0
+        self.listeners = 0
+        #: ``show errors`` captures: list of dicts (engine appends, bounded)
+        self.errors: list[dict[str, Any]] = []
+        #: live sessions for ``show sess`` (engine objects)
+        self.sessions: set[Any] = set()
+        #: event loop and build facts for -vv / show info
+        self.loop_name = "asyncio"
+        #: hooks the engine installs so that pure code can ask for I/O actions
+        #: e.g. "shutdown_session"(session), "frontend_pause"(frontend), "frontend_resume"(frontend)
+        self.hooks: dict[str, Any] = {}
+
+    def uptime(self, now: float) -> float:
+        return now - self.start_mono

@@ -1,0 +1,35 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "reference"
+SAMPLES = REFERENCE / "samples"
+HAPROXY_BIN = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def haproxy_bin() -> str:
+    """Debian's haproxy 2.6 binary; the differential tests need it (``.ci/run`` installs it)."""
+    if not os.path.exists(HAPROXY_BIN):
+        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
+    return HAPROXY_BIN
