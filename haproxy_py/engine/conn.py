@@ -1,0 +1,159 @@
+"""A raw non-blocking socket driven by loop readers/writers: no Task, no transport.
+
+Reads call ``on_data(bytes)`` / ``on_eof()``; writes go out at once when the kernel takes them and
+are buffered otherwise (``pending`` bytes). ``on_drained()`` fires when a buffer empties, which the
+other side uses to resume reading (backpressure).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+RECV_SIZE = 65536
+#: stop reading from the peer while this many bytes wait to be written here
+HIGH_WATER = 1 << 18
+
+
+def _nop(*_a: Any) -> None:
+    return None
+
+
+class Conn:
+    __slots__ = ("loop", "sock", "fd", "on_data", "on_eof", "on_error", "on_drained", "wbuf",
+                 "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof")
+
+    def __init__(self, loop: Any, sock: socket.socket) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.on_data: Callable[[bytes], None] = _nop
+        self.on_eof: Callable[[], None] = _nop
+        self.on_error: Callable[[BaseException], None] = _nop
+        self.on_drained: Callable[[], None] = _nop
+        self.wbuf: list[bytes] = []
+        self.pending = 0
+        self.reading = False
+        self.writing = False
+        self.closed = False
+        self.shut_wanted = False
+        self.shut_done = False
+        self.eof = False
+
+    # ------------------------------------------------------------------ reading
+    def read_on(self) -> None:
+        if not self.reading and not self.closed and not self.eof:
+            self.loop.add_reader(self.fd, self._readable)
+            self.reading = True
+
+    def read_off(self) -> None:
+        if self.reading:
+            self.loop.remove_reader(self.fd)
+            self.reading = False
+
+    def _readable(self) -> None:
+        try:
+            data = self.sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.read_off()
+            self.on_error(e)
+            return
+        if data:
+            self.on_data(data)
+        else:
+            self.eof = True
+            self.read_off()
+            self.on_eof()
+
+    # ------------------------------------------------------------------ writing
+    def write(self, data: bytes) -> None:
+        if self.closed or not data:
+            return
+        if self.pending:
+            self.wbuf.append(data)
+            self.pending += len(data)
+            return
+        try:
+            n = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError as e:
+            self.on_error(e)
+            return
+        if n < len(data):
+            rest = data[n:]
+            self.wbuf.append(rest)
+            self.pending = len(rest)
+            if not self.writing:
+                self.loop.add_writer(self.fd, self._writable)
+                self.writing = True
+
+    def _writable(self) -> None:
+        buf = self.wbuf
+        while buf:
+            chunk = buf[0]
+            try:
+                n = self.sock.send(chunk)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                self._stop_writing()
+                self.on_error(e)
+                return
+            self.pending -= n
+            if n < len(chunk):
+                buf[0] = chunk[n:]
+                return
+            buf.pop(0)
+        self._stop_writing()
+        if self.shut_wanted:
+            self._shutdown_now()
+        self.on_drained()
+
+    def _stop_writing(self) -> None:
+        if self.writing:
+            self.loop.remove_writer(self.fd)
+            self.writing = False
+
+    def shutdown_write(self) -> None:
+        """Half-close once everything queued is written."""
+        if self.pending:
+            self.shut_wanted = True
+        else:
+            self._shutdown_now()
+
+    def _shutdown_now(self) -> None:
+        if not self.shut_done and not self.closed:
+            self.shut_done = True
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def close(self, *, abort: bool = False) -> None:
+        if self.closed:
+            return
+        self.read_off()
+        self._stop_writing()
+        self.closed = True
+        if abort:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            except OSError:
+                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.wbuf = []
+        self.pending = 0
+
+    def detach(self) -> socket.socket:
+        """Stop driving the socket and hand it over (e.g. to a splice tunnel)."""
+        self.read_off()
+        self._stop_writing()
+        self.closed = True
+        return self.sock

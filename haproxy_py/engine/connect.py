@@ -1,0 +1,133 @@
+"""Non-blocking outgoing connections without a Task per attempt: connect_ex + add_writer + timer."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable
+from typing import Any
+
+_INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
+_resolved: dict[tuple[str, int], tuple[int, Any]] = {}
+
+
+def resolve(host: str, port: int) -> tuple[int, Any]:
+    """(family, sockaddr) for a server address; names are resolved once, like HAProxy at start."""
+    key = (host, port)
+    hit = _resolved.get(key)
+    if hit is not None:
+        return hit
+    if host.startswith("/"):
+        res: tuple[int, Any] = (socket.AF_UNIX, host)
+    else:
+        h = host.strip("[]")
+        infos = socket.getaddrinfo(h or "127.0.0.1", port, type=socket.SOCK_STREAM)
+        fam, _, _, _, sa = infos[0]
+        res = (fam, sa)
+    _resolved[key] = res
+    return res
+
+
+class Connector:
+    """One connection attempt. Exactly one of ``on_done(sock)`` / ``on_fail(kind, err)`` is called.
+
+    kind: "refused" (RST/unreachable/other error) or "timeout".
+    """
+
+    __slots__ = ("loop", "sock", "fd", "timer", "on_done", "on_fail", "finished", "started")
+
+    def __init__(
+        self,
+        loop: Any,
+        host: str,
+        port: int,
+        timeout_ms: int | None,
+        on_done: Callable[[socket.socket], None],
+        on_fail: Callable[[str, str], None],
+        *,
+        source: str | None = None,
+    ) -> None:
+        self.loop = loop
+        self.on_done = on_done
+        self.on_fail = on_fail
+        self.finished = False
+        self.timer = None
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.started = loop.time()
+        try:
+            fam, sa = resolve(host, port)
+            s = socket.socket(fam, socket.SOCK_STREAM)
+        except OSError as e:
+            loop.call_soon(self._fail, "refused", e.strerror or str(e))
+            return
+        s.setblocking(False)
+        if fam != socket.AF_UNIX:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = s
+        self.fd = s.fileno()
+        rc = s.connect_ex(sa)
+        if rc == 0:
+            loop.call_soon(self._connected)
+            return
+        if rc not in _INPROGRESS:
+            loop.call_soon(self._fail, "refused", errno.errorcode.get(rc, str(rc)))
+            return
+        loop.add_writer(self.fd, self._connected)
+        if timeout_ms:
+            self.timer = loop.call_later(timeout_ms / 1000.0, self._timeout)
+
+    def _connected(self) -> None:
+        if self.finished or self.sock is None:
+            return
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err in _INPROGRESS:
+            return
+        self.loop.remove_writer(self.fd)
+        if err:
+            self._fail("refused", _strerror(err))
+            return
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self.on_done(self.sock)
+
+    def _timeout(self) -> None:
+        self._fail("timeout", "Connection timed out")
+
+    def _fail(self, kind: str, info: str) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.sock is not None:
+            try:
+                self.loop.remove_writer(self.fd)
+            except Exception:  # noqa: BLE001 - loop may be closing
+                pass
+            self.sock.close()
+        self.on_fail(kind, info)
+
+    def cancel(self) -> None:
+        """Abandon the attempt (client went away)."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.sock is not None:
+            try:
+                self.loop.remove_writer(self.fd)
+            except Exception:  # noqa: BLE001
+                pass
+            self.sock.close()
+
+
+def _strerror(err: int) -> str:
+    import os
+
+    try:
+        return os.strerror(err)
+    except ValueError:
+        return str(err)

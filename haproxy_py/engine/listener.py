@@ -1,0 +1,166 @@
+"""Listening sockets: binds of every address form, and an accept loop that honours maxconn.
+
+We own the accept loop (``add_reader`` on the listening socket) instead of ``loop.create_server``:
+it lets a full frontend stop accepting (connections then wait in the kernel backlog, as with
+HAProxy) and lets TCP-mode sessions keep raw sockets for ``splice()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from haproxy_py.config.model import Address, Bind
+
+DEFAULT_BACKLOG = 1024
+#: connections accepted per readiness event before yielding to other work (HAProxy's tune.maxaccept)
+MAXACCEPT = 64
+
+
+class BindError(Exception):
+    """A listening address could not be bound; the message is HAProxy-like."""
+
+
+def _inherited_socket(fd: int) -> socket.socket:
+    s = socket.socket(fileno=fd)
+    s.setblocking(False)
+    return s
+
+
+def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[socket.socket]:
+    """Create, bind and listen every socket an address stands for (port ranges give several)."""
+    if backlog is None:
+        backlog = int(bind.param("backlog", 0) or 0) or DEFAULT_BACKLOG
+    socks: list[socket.socket] = []
+    try:
+        if addr.kind == "fd":
+            s = _inherited_socket(addr.fd)
+            s.listen(backlog)
+            socks.append(s)
+        elif addr.kind in ("unix", "abns"):
+            path = addr.path if addr.kind == "unix" else "\0" + addr.path
+            if addr.kind == "unix":
+                try:
+                    if stat.S_ISSOCK(os.stat(path).st_mode):
+                        os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            mode = bind.param("mode")
+            if addr.kind == "unix" and isinstance(mode, int):
+                os.chmod(path, mode)
+            s.listen(backlog)
+            s.setblocking(False)
+            socks.append(s)
+        else:
+            family = socket.AF_INET6 if addr.kind == "ipv6" else socket.AF_INET
+            host = addr.host
+            if host in ("", "*"):
+                host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+            for port in addr.ports:
+                s = socket.socket(family, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if hasattr(socket, "SO_REUSEPORT"):
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if family == socket.AF_INET6:
+                    v6only = bool(bind.param("v6only", False)) and not bind.param("v4v6", False)
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
+                try:
+                    s.bind((host, port))
+                except OSError as e:
+                    s.close()
+                    raise BindError(f"cannot bind socket ({e.strerror}) for [{host}:{port}]") from e
+                s.listen(backlog)
+                s.setblocking(False)
+                socks.append(s)
+    except BindError:
+        for s in socks:
+            s.close()
+        raise
+    except OSError as e:
+        for s in socks:
+            s.close()
+        raise BindError(f"cannot bind socket ({e.strerror}) for [{addr.text or addr.path}]") from e
+    return socks
+
+
+class Listener:
+    """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
+
+    __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
+                 "paused", "name")
+
+    def __init__(
+        self,
+        loop: Any,
+        sock: socket.socket,
+        bind: Bind,
+        addr: Address,
+        frontend: Any,
+        on_accept: Callable[[socket.socket, Any, Listener], None],
+        can_accept: Callable[[Listener], bool],
+    ) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.bind = bind
+        self.addr = addr
+        self.frontend = frontend
+        self.on_accept = on_accept
+        self.can_accept = can_accept
+        self.active = False
+        self.paused = False
+        self.name = str(bind.param("name", "") or "")
+
+    def start(self) -> None:
+        if not self.active and not self.paused:
+            self.loop.add_reader(self.sock.fileno(), self._ready)
+            self.active = True
+
+    def stop_accepting(self) -> None:
+        """Leave new connections in the kernel backlog (maxconn reached, or paused)."""
+        if self.active:
+            self.loop.remove_reader(self.sock.fileno())
+            self.active = False
+
+    def pause(self) -> None:
+        self.paused = True
+        self.stop_accepting()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.start()
+
+    def close(self) -> None:
+        self.stop_accepting()
+        try:
+            if self.sock.family == socket.AF_UNIX and self.addr.kind == "unix":
+                pass  # the file is left for a reloading successor; unlink happens at next bind
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _ready(self) -> None:
+        accept = self.sock.accept
+        for _ in range(MAXACCEPT):
+            if not self.can_accept(self):
+                self.stop_accepting()
+                return
+            try:
+                conn, peer = accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # out of descriptors: stop for now, the engine resumes when sessions end
+                    self.stop_accepting()
+                    return
+                if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue
+                return
+            conn.setblocking(False)
+            self.on_accept(conn, peer, self)

@@ -1,0 +1,322 @@
+"""Byte forwarding between two raw non-blocking sockets (TCP mode).
+
+Two ways, chosen per connection: ``splice()`` through a kernel pipe (zero copy; Linux) or a
+buffered ``recv_into``/``send`` path. Both keep half-close (EOF on one side becomes
+``shutdown(SHUT_WR)`` on the other once everything read was written) and backpressure (a side
+stops reading while the bytes it produced are not yet written).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+SPLICE_AVAILABLE = hasattr(os, "splice") and hasattr(os, "SPLICE_F_MOVE")
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+PIPE_SIZE = 1 << 18  # 256 KiB pipes: fewer wakeups on bulk transfers
+CHUNK = 1 << 18
+_SPLICE_FLAGS = (getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)) if SPLICE_AVAILABLE else 0
+_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
+
+
+def splice_enabled() -> bool:
+    """Whether the zero-copy path can be used (``HAPROXY_PY_NOSPLICE=1`` disables it)."""
+    return SPLICE_AVAILABLE and not os.environ.get("HAPROXY_PY_NOSPLICE")
+
+
+class Pump:
+    """One direction src -> dst. ``on_data(n)`` counts bytes; ``on_eof()`` fires when src closed
+    and all its bytes were written; ``on_error(side, exc)`` on a socket error ("src" or "dst")."""
+
+    __slots__ = ("loop", "src", "dst", "sfd", "dfd", "pipe_r", "pipe_w", "pending", "buf", "view",
+                 "reading", "writing", "eof", "closed", "on_data", "on_eof", "on_error", "spliced",
+                 "shut")
+
+    def __init__(
+        self,
+        loop: Any,
+        src: socket.socket,
+        dst: socket.socket,
+        on_data: Callable[[int], None],
+        on_eof: Callable[[], None],
+        on_error: Callable[[str, BaseException], None],
+        *,
+        use_splice: bool,
+        initial: bytes = b"",
+    ) -> None:
+        self.loop = loop
+        self.src = src
+        self.dst = dst
+        self.sfd = src.fileno()
+        self.dfd = dst.fileno()
+        self.on_data = on_data
+        self.on_eof = on_eof
+        self.on_error = on_error
+        self.reading = False
+        self.writing = False
+        self.eof = False
+        self.closed = False
+        self.shut = False
+        self.pending = 0
+        self.buf = b""
+        self.view: memoryview | None = None
+        self.spliced = False
+        self.pipe_r = self.pipe_w = -1
+        if use_splice:
+            try:
+                self.pipe_r, self.pipe_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+                try:
+                    fcntl.fcntl(self.pipe_w, F_SETPIPE_SZ, PIPE_SIZE)
+                except OSError:
+                    pass
+                self.spliced = True
+            except OSError:
+                self.spliced = False
+        if initial:
+            self.buf = initial
+            self.view = memoryview(initial)
+
+    # -------------------------------------------------------------- control
+    def start(self) -> None:
+        if self.buf:
+            self._flush_buffer()
+            if self.closed:
+                return
+            if self.buf:
+                self._want_write()
+                return
+        self._want_read()
+
+    def _want_read(self) -> None:
+        if not self.reading and not self.eof and not self.closed:
+            self.loop.add_reader(self.sfd, self._readable)
+            self.reading = True
+
+    def _stop_read(self) -> None:
+        if self.reading:
+            self.loop.remove_reader(self.sfd)
+            self.reading = False
+
+    def _want_write(self) -> None:
+        if not self.writing and not self.closed:
+            self.loop.add_writer(self.dfd, self._writable)
+            self.writing = True
+
+    def _stop_write(self) -> None:
+        if self.writing:
+            self.loop.remove_writer(self.dfd)
+            self.writing = False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._stop_read()
+        self._stop_write()
+        self.closed = True
+        if self.pipe_r >= 0:
+            os.close(self.pipe_r)
+            os.close(self.pipe_w)
+            self.pipe_r = self.pipe_w = -1
+        self.view = None
+        self.buf = b""
+
+    # -------------------------------------------------------------- events
+    def _readable(self) -> None:
+        if self.spliced:
+            self._splice_in()
+        else:
+            self._recv()
+
+    def _writable(self) -> None:
+        if self.spliced:
+            self._splice_out()
+        else:
+            self._flush_buffer()
+        if self.closed:
+            return
+        if not self.pending and not self.buf:
+            self._stop_write()
+            if self.eof:
+                self._finish()
+            else:
+                self._want_read()
+
+    def _finish(self) -> None:
+        if not self.shut:
+            self.shut = True
+            self._stop_read()
+            self._stop_write()
+            self.on_eof()
+
+    # -------------------------------------------------------------- splice path
+    def _splice_in(self) -> None:
+        try:
+            n = os.splice(self.sfd, self.pipe_w, CHUNK, flags=_SPLICE_FLAGS)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno in _AGAIN:
+                return
+            self.on_error("src", e)
+            return
+        if n == 0:
+            self.eof = True
+            self._stop_read()
+            if not self.pending:
+                self._finish()
+            return
+        self.pending += n
+        self.on_data(n)
+        self._splice_out()
+        if self.closed:
+            return
+        if self.pending:
+            self._stop_read()
+            self._want_write()
+
+    def _splice_out(self) -> None:
+        while self.pending:
+            try:
+                m = os.splice(self.pipe_r, self.dfd, self.pending, flags=_SPLICE_FLAGS)
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno in _AGAIN:
+                    return
+                self.on_error("dst", e)
+                return
+            if m <= 0:
+                return
+            self.pending -= m
+
+    # -------------------------------------------------------------- buffered path
+    def _recv(self) -> None:
+        try:
+            data = self.src.recv(CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self.on_error("src", e)
+            return
+        if not data:
+            self.eof = True
+            self._stop_read()
+            if not self.buf:
+                self._finish()
+            return
+        self.on_data(len(data))
+        self.buf = data
+        self.view = memoryview(data)
+        self._flush_buffer()
+        if self.closed:
+            return
+        if self.buf:
+            self._stop_read()
+            self._want_write()
+
+    def _flush_buffer(self) -> None:
+        view = self.view
+        while view is not None and len(view):
+            try:
+                m = self.dst.send(view)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:
+                self.on_error("dst", e)
+                return
+            view = view[m:]
+        if view is None or not len(view):
+            self.buf = b""
+            self.view = None
+        else:
+            self.view = view
+            self.buf = b"x"  # marker: something left (the view holds it)
+
+
+class Tunnel:
+    """Two pumps between a client and a server socket; ``on_close(reason)`` once both are done.
+
+    reason: "" (both sides closed normally), "cli" / "srv" (an error on that side), "timeout".
+    """
+
+    __slots__ = ("loop", "cli", "srv", "up", "down", "on_close", "done", "bytes_in", "bytes_out",
+                 "last_activity", "half")
+
+    def __init__(
+        self,
+        loop: Any,
+        cli: socket.socket,
+        srv: socket.socket,
+        on_close: Callable[[str], None],
+        *,
+        use_splice: bool,
+        client_initial: bytes = b"",
+        server_initial: bytes = b"",
+    ) -> None:
+        self.loop = loop
+        self.cli = cli
+        self.srv = srv
+        self.on_close = on_close
+        self.done = False
+        self.bytes_in = len(client_initial)  # bytes from the client
+        self.bytes_out = len(server_initial)  # bytes to the client
+        self.last_activity = loop.time()
+        self.half = 0
+        self.up = Pump(loop, cli, srv, self._count_in, self._up_eof, self._up_error,
+                       use_splice=use_splice, initial=client_initial)
+        self.down = Pump(loop, srv, cli, self._count_out, self._down_eof, self._down_error,
+                         use_splice=use_splice, initial=server_initial)
+
+    @property
+    def spliced(self) -> bool:
+        return self.up.spliced
+
+    def start(self) -> None:
+        self.up.start()
+        if not self.done:
+            self.down.start()
+
+    def _count_in(self, n: int) -> None:
+        self.bytes_in += n
+        self.last_activity = self.loop.time()
+
+    def _count_out(self, n: int) -> None:
+        self.bytes_out += n
+        self.last_activity = self.loop.time()
+
+    def _up_eof(self) -> None:
+        try:
+            self.srv.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self._half_done()
+
+    def _down_eof(self) -> None:
+        try:
+            self.cli.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self._half_done()
+
+    def _half_done(self) -> None:
+        self.half += 1
+        if self.half >= 2:
+            self.close("")
+
+    def _up_error(self, side: str, exc: BaseException) -> None:
+        self.close("cli" if side == "src" else "srv")
+
+    def _down_error(self, side: str, exc: BaseException) -> None:
+        self.close("srv" if side == "src" else "cli")
+
+    def close(self, reason: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.up.close()
+        self.down.close()
+        self.on_close(reason)
