@@ -1,0 +1,314 @@
+"""Zipapp bootstrap: make the native builds shipped inside ``haproxy.pyz`` importable.
+
+Python never imports extension modules from inside a zip archive, so ``build_zipapp.py`` stores the
+native packages (uvloop) under ``_native/`` in the archive, for several CPython versions and CPUs in
+one shared tree (the file names differ by ABI tag), plus ``_native/BUNDLE.json`` describing them.
+
+:func:`install` (called by the archive's ``__main__``) registers a meta-path finder.  Nothing is
+unpacked until something imports one of the bundled top-level packages (``-c`` never imports uvloop,
+so it never touches the disk).  On the first such import the finder unpacks, for *this* interpreter
+only, the extension modules whose suffix is one of ``importlib.machinery.EXTENSION_SUFFIXES`` (the
+bare ``.so`` entry is ignored, or every build would match) plus the pure files, into a cache
+directory:
+
+1. ``$HAPROXY_PY_CACHE``
+2. ``$XDG_CACHE_HOME/haproxy-py``
+3. ``~/.cache/haproxy-py``
+4. ``/tmp/haproxy-py-$UID`` (created mode 0700; used only if owned by us and not group/other writable)
+
+It unpacks into a temporary directory next to the final one, writes a ``.complete`` marker, then
+renames it into place, so two processes starting at once never see a half-written tree.  When no
+bundled build fits the interpreter (or no cache directory is usable) the finder steps aside, the
+import fails as usual and the engine runs on plain asyncio; :func:`bundle_info` says what happened.
+
+This module does file I/O only; it imports no asyncio/socket and is safe to import anywhere.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+NATIVE_PREFIX = "_native/"
+BUNDLE_JSON = NATIVE_PREFIX + "BUNDLE.json"
+COMPLETE_MARKER = ".complete"
+CACHE_ENV = "HAPROXY_PY_CACHE"
+APP_NAME = "haproxy-py"
+
+_state: dict[str, Any] = {
+    "installed": False,
+    "archive": None,
+    "bundle": None,
+    "cache_dir": None,
+    "native_dir": None,
+    "error": None,
+    "unpacked_now": False,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Interpreter description
+# --------------------------------------------------------------------------------------------------
+
+
+def interpreter_tag() -> str:
+    """A short tag for this interpreter and CPU, e.g. ``cp311-x86_64`` (matches the build's tags)."""
+    impl = sys.implementation.name
+    short = {"cpython": "cp", "pypy": "pp"}.get(impl, impl)
+    machine = os.uname().machine if hasattr(os, "uname") else "unknown"
+    return f"{short}{sys.version_info[0]}{sys.version_info[1]}-{machine}"
+
+
+def extension_suffixes() -> list[str]:
+    """Extension-module suffixes this interpreter loads, without the bare ``.so`` that matches all."""
+    return [s for s in importlib.machinery.EXTENSION_SUFFIXES if s not in (".so", ".pyd")]
+
+
+def _is_foreign_extension(name: str, suffixes: Sequence[str]) -> bool:
+    """True for a compiled module built for another interpreter (ends with .so but not our suffix)."""
+    if not (name.endswith(".so") or name.endswith(".pyd")):
+        return False
+    return not any(name.endswith(s) for s in suffixes)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cache directory
+# --------------------------------------------------------------------------------------------------
+
+
+def _usable_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _private_tmp_dir(base: str | None = None) -> Path | None:
+    """``/tmp/haproxy-py-$UID``, created 0700; refused if someone else owns it or can write to it."""
+    uid = os.getuid()
+    root = Path(base if base is not None else tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
+    try:
+        os.mkdir(root, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(root)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+        return None
+    return root
+
+
+def cache_candidates(env: dict[str, str] | None = None) -> list[Path | None]:
+    """The cache directories to try, in order (``None`` stands for the private /tmp directory)."""
+    env = os.environ if env is None else env
+    out: list[Path | None] = []
+    if env.get(CACHE_ENV):
+        out.append(Path(env[CACHE_ENV]))
+    if env.get("XDG_CACHE_HOME"):
+        out.append(Path(env["XDG_CACHE_HOME"]) / APP_NAME)
+    home = env.get("HOME")
+    if home:
+        out.append(Path(home) / ".cache" / APP_NAME)
+    out.append(None)
+    return out
+
+
+def choose_cache_dir(env: dict[str, str] | None = None) -> Path | None:
+    """The first usable cache directory, or None if even the private /tmp one is refused."""
+    for cand in cache_candidates(env):
+        if cand is None:
+            return _private_tmp_dir()
+        if _usable_dir(cand):
+            return cand
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Unpacking
+# --------------------------------------------------------------------------------------------------
+
+
+def _members_for_interpreter(names: Sequence[str], suffixes: Sequence[str]) -> tuple[list[str], int]:
+    """Archive members under ``_native/`` to unpack here, and how many extension modules fit."""
+    chosen: list[str] = []
+    fitting = 0
+    for name in names:
+        if not name.startswith(NATIVE_PREFIX) or name.endswith("/") or name == BUNDLE_JSON:
+            continue
+        rel = name[len(NATIVE_PREFIX):]
+        if _is_foreign_extension(rel, suffixes):
+            continue
+        if rel.endswith(".so") or rel.endswith(".pyd"):
+            fitting += 1
+        chosen.append(name)
+    return chosen, fitting
+
+
+def unpack_native(archive: str, cache_dir: Path, bundle: dict[str, Any]) -> tuple[Path | None, bool]:
+    """Unpack the native tree fitting this interpreter into ``cache_dir``.
+
+    Returns (directory to put on sys.path or None when no build fits, whether we unpacked it now).
+    """
+    suffixes = extension_suffixes()
+    key = f"{bundle.get('id', 'native')}-{interpreter_tag()}"
+    final = cache_dir / key
+    if (final / COMPLETE_MARKER).is_file():
+        return final, False
+    with zipfile.ZipFile(archive) as zf:
+        members, fitting = _members_for_interpreter(zf.namelist(), suffixes)
+        if fitting == 0:
+            return None, False
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache_dir))
+        try:
+            for name in members:
+                rel = name[len(NATIVE_PREFIX):]
+                dest = tmp / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(name) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                if rel.endswith(".so") or rel.endswith(".pyd"):
+                    os.chmod(dest, 0o755)
+            (tmp / COMPLETE_MARKER).write_text(json.dumps({"id": bundle.get("id"), "tag": interpreter_tag()}))
+            os.chmod(tmp, 0o755)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                # Someone else won the race (final exists and is not empty), or a stale broken tree.
+                if (final / COMPLETE_MARKER).is_file():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    return final, False
+                stale = cache_dir / f".stale.{key}.{os.getpid()}"
+                os.rename(final, stale)
+                shutil.rmtree(stale, ignore_errors=True)
+                os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final, True
+
+
+# --------------------------------------------------------------------------------------------------
+# The finder
+# --------------------------------------------------------------------------------------------------
+
+
+def _archive_path() -> str | None:
+    loader = globals().get("__loader__")
+    archive = getattr(loader, "archive", None)
+    if archive and zipfile.is_zipfile(archive):
+        return archive
+    return None
+
+
+def _read_bundle(archive: str) -> dict[str, Any] | None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return json.loads(zf.read(BUNDLE_JSON))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+class NativeFinder:
+    """Meta-path finder that unpacks the bundled native packages on their first import."""
+
+    def __init__(self, archive: str, bundle: dict[str, Any]) -> None:
+        self.archive = archive
+        self.bundle = bundle
+        self.top_levels = frozenset(bundle.get("top_level", ()))
+        self._tried = False
+
+    def _ensure(self) -> Path | None:
+        if self._tried:
+            return _state["native_dir"]
+        self._tried = True
+        cache = choose_cache_dir()
+        _state["cache_dir"] = str(cache) if cache is not None else None
+        if cache is None:
+            _state["error"] = "no usable cache directory"
+            return None
+        try:
+            native, now = unpack_native(self.archive, cache, self.bundle)
+        except OSError as exc:
+            _state["error"] = f"unpacking failed: {exc}"
+            return None
+        if native is None:
+            _state["error"] = f"no bundled build for {interpreter_tag()}"
+            return None
+        _state["native_dir"] = native
+        _state["unpacked_now"] = now
+        return native
+
+    def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> Any:
+        if fullname.partition(".")[0] not in self.top_levels or "." in fullname:
+            return None
+        native = self._ensure()
+        if native is None:
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, [str(native)])
+
+
+def install(archive: str | None = None) -> bool:
+    """Register the native finder if running from an archive that bundles native builds.
+
+    Safe to call more than once; returns whether a finder is active.
+    """
+    if _state["installed"]:
+        return True
+    archive = archive or _archive_path()
+    _state["archive"] = archive
+    if archive is None:
+        return False
+    bundle = _read_bundle(archive)
+    _state["bundle"] = bundle
+    if not bundle:
+        return False
+    sys.meta_path.insert(0, NativeFinder(archive, bundle))
+    _state["installed"] = True
+    return True
+
+
+def bundle_info() -> dict[str, Any]:
+    """What the zipapp bundles and what this process used, for ``-vv``.
+
+    Keys: ``zipapp`` (archive path or None when not running from one), ``interpreter`` (tag such as
+    ``cp311-x86_64``), ``bundled_tags`` (interpreter tags with a native build inside),
+    ``bundled_packages`` (name -> version), ``fits`` (whether a bundled build matches this
+    interpreter), ``cache_dir``, ``native_dir`` (where the matching build was unpacked, or None),
+    ``uvloop_from_bundle`` (True if the imported uvloop came from native_dir), ``uvloop_file``,
+    ``error`` (why nothing was unpacked, if so).
+    """
+    bundle = _state["bundle"] or {}
+    tag = interpreter_tag()
+    tags = list(bundle.get("tags", ()))
+    mod = sys.modules.get("uvloop")
+    mod_file = getattr(mod, "__file__", None) if mod is not None else None
+    native = _state["native_dir"]
+    from_bundle = bool(mod_file and native and Path(mod_file).resolve().is_relative_to(Path(native).resolve()))
+    return {
+        "zipapp": _state["archive"],
+        "interpreter": tag,
+        "bundled_tags": tags,
+        "bundled_packages": dict(bundle.get("packages", {})),
+        "fits": tag in tags,
+        "cache_dir": _state["cache_dir"],
+        "native_dir": str(native) if native is not None else None,
+        "uvloop_from_bundle": from_bundle,
+        "uvloop_file": mod_file,
+        "error": _state["error"],
+    }
