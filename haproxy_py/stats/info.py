@@ -1,0 +1,142 @@
+"""``show info``: process-wide figures in HAProxy 2.6's order (plain, typed, JSON). Pure.
+
+Figures that need the operating system (file-descriptor limit, memory) are read by the caller
+and passed in as a ``SysInfo``; nothing here reads a clock or a file.
+
+Public API:
+    info_fields(state, now, wall, sysinfo=None) -> list[tuple[int, str, object]]
+    show_info(state, now, wall, fmt="plain"|"typed"|"json", desc=False, sysinfo=None) -> str
+    format_uptime(seconds) -> "0d 0h01m23s"
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from haproxy_py.stats.csv import tags_json
+from haproxy_py.stats.fields import INFO_FIELDS
+
+#: what ``show info``/``show version`` report unless ProcessState has ``version``/``release_date``
+VERSION = "2.6.12-haproxy-py"
+RELEASE_DATE = "2023/03/16"
+
+
+@dataclass
+class SysInfo:
+    """Figures the engine reads from the OS (resource.getrlimit, /proc/self/status, its loop)."""
+
+    ulimit_n: int = 0
+    maxsock: int = 0
+    pool_alloc_bytes: int = 0
+    pool_used_bytes: int = 0
+    tasks: int = 0
+    run_queue: int = 0
+    idle_pct: int = 100
+    nbthread: int = 1
+
+
+def version_of(state: Any) -> str:
+    return getattr(state, "version", None) or VERSION
+
+
+def format_uptime(sec: int) -> str:
+    d, r = divmod(max(0, int(sec)), 86400)
+    h, r = divmod(r, 3600)
+    m, s = divmod(r, 60)
+    return f"{d}d {h}h{m:02d}m{s:02d}s"
+
+
+def _rate(obj: Any, now: float) -> int:
+    return obj.read(now) if obj is not None and hasattr(obj, "read") else int(obj or 0)
+
+
+def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = None) -> list[tuple[int, str, Any]]:
+    si = sysinfo or SysInfo()
+    up = int(state.uptime(now))
+    g = state.config.global_
+    nbthread = si.nbthread or g.nbthread or 1
+    ver = version_of(state)
+    maxsock = si.maxsock or (state.maxconn * 2 + 38)
+    vals: dict[int, Any] = {
+        0: "HAProxy",
+        1: ver,
+        2: getattr(state, "release_date", None) or RELEASE_DATE,
+        3: nbthread,
+        4: 1,
+        5: 1,
+        6: state.pid,
+        7: format_uptime(up),
+        8: up,
+        9: 0,
+        10: si.pool_alloc_bytes >> 20,
+        11: si.pool_used_bytes >> 20,
+        12: 0,
+        13: si.ulimit_n or maxsock,
+        14: maxsock,
+        15: state.maxconn,
+        16: state.hard_maxconn,
+        17: state.curr_conns,
+        18: state.cum_conns,
+        19: state.cum_req,
+        20: 0, 21: 0, 22: 0, 23: 0, 24: 0, 25: 0,
+        26: state.conn_rate.read(now),
+        27: getattr(state, "conn_rate_limit", 0),
+        28: state.conn_rate.max,
+        29: state.sess_rate.read(now),
+        30: state.rate_limit_sessions,
+        31: state.sess_rate.max,
+        32: 0, 33: 0, 34: 0, 35: 0, 36: 0, 37: 0, 38: 0, 39: 0, 40: 0, 41: 0, 42: 0, 43: 0, 44: 0,
+        47: si.tasks,
+        48: si.run_queue,
+        49: si.idle_pct,
+        50: state.node,
+        52: 1 if state.stopping else 0,
+        53: state.jobs,
+        54: 0,
+        55: state.listeners,
+        56: 0, 57: 0,
+        58: state.dropped_logs,
+        59: 0,
+        60: 0,
+        61: state.total_bytes_out,
+        62: state.spliced_bytes_out,
+        63: _rate(getattr(state, "bytes_out_rate", None), now),
+        64: 0,
+        65: 0,
+        66: ver,
+        67: 0,
+        68: si.pool_alloc_bytes,
+        69: si.pool_used_bytes,
+        70: int(state.start_wall),
+        71: "0",
+    }
+    if state.description:
+        vals[51] = state.description
+    return [(pos, name, vals[pos]) for pos, name, _t, _ty, _d in INFO_FIELDS if pos in vals]
+
+
+_META = {pos: (tags, typ, desc) for pos, _n, tags, typ, desc in INFO_FIELDS}
+
+
+def show_info(state: Any, now: float, wall: float, fmt: str = "plain", desc: bool = False,
+              sysinfo: SysInfo | None = None) -> str:
+    fields = info_fields(state, now, wall, sysinfo)
+    if fmt == "typed":
+        out = []
+        for pos, name, val in fields:
+            tags, typ, d = _META[pos]
+            line = f"{pos}.{name}.1:{tags}:{typ}:{val}"
+            if desc:
+                line += f':"{d}"'
+            out.append(line + "\n")
+        return "".join(out)
+    if fmt == "json":
+        objs = []
+        for pos, name, val in fields:
+            tags, typ, _d = _META[pos]
+            objs.append({"field": {"pos": pos, "name": name}, "processNum": 1, "tags": tags_json(tags),
+                         "value": {"type": typ, "value": val}})
+        return json.dumps(objs, separators=(",", ":")) + "\n"
+    return "".join(f"{name}: {val}\n" for _pos, name, val in fields)
