@@ -1,0 +1,199 @@
+"""Configuration diagnostics: HAProxy's message text plus our precise location and hints.
+
+A :class:`Diagnostic` carries two things:
+
+* ``haproxy``: the exact text HAProxy 2.6 prints after ``config : `` (for ``-c`` parity);
+* our extras: ``loc`` (file, line, column of the offending word), the source ``line``, what was
+  ``expected`` and a ``suggestion`` (did-you-mean).
+
+Pure module: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from haproxy_py.config.model import Location
+
+NOTICE = "NOTICE"
+WARNING = "WARNING"
+ALERT = "ALERT"
+
+#: phases: errors found while reading lines make HAProxy print "Error(s) found in configuration
+#: file : F"; errors found by the post-parse checks do not.
+PARSE = "parse"
+POST = "post"
+
+
+@dataclass(slots=True)
+class Diagnostic:
+    severity: str
+    haproxy: str
+    loc: Location | None = None
+    line: str | None = None
+    expected: str | None = None
+    suggestion: str | None = None
+    fatal: bool = False
+    phase: str = PARSE
+    #: a deliberate difference from HAProxy 2.6 (the message says so)
+    ours: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.haproxy
+
+    def extra_lines(self) -> list[str]:
+        """Our additions, printed after HAProxy's line as ``   | `` continuation lines."""
+        out: list[str] = []
+        if self.loc is not None and self.loc.line > 0:
+            where = f"{self.loc.file}:{self.loc.line}:{self.loc.col}"
+            if self.line is not None:
+                src = self.line.rstrip("\n")
+                if len(src) > 200:
+                    src = src[:200] + "..."
+                out.append(f"   | at {where}: {src.strip()}")
+                indent = len(src) - len(src.lstrip())
+                caret_col = max(self.loc.col - 1 - indent, 0)
+                if caret_col <= 200:
+                    out.append("   | " + " " * (len(f"at {where}: ") + caret_col) + "^")
+            else:
+                out.append(f"   | at {where}")
+        if self.expected:
+            out.append(f"   | expected: {self.expected}")
+        if self.suggestion:
+            out.append(f"   | did you mean '{self.suggestion}' ?")
+        return out
+
+
+TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    "}
+
+
+class Diagnostics:
+    """The list of messages produced while loading a configuration."""
+
+    __slots__ = ("messages", "files_with_errors")
+
+    def __init__(self) -> None:
+        self.messages: list[Diagnostic] = []
+        self.files_with_errors: list[str] = []
+
+    # -- adding
+    def add(self, d: Diagnostic) -> Diagnostic:
+        self.messages.append(d)
+        if d.fatal and d.phase == PARSE and d.loc is not None and d.loc.file not in self.files_with_errors:
+            self.files_with_errors.append(d.loc.file)
+        return d
+
+    def alert(self, text: str, loc: Location | None = None, *, line: str | None = None,
+              expected: str | None = None, suggestion: str | None = None, fatal: bool = True,
+              phase: str = PARSE, ours: bool = False) -> Diagnostic:
+        return self.add(Diagnostic(ALERT, text, loc, line, expected, suggestion, fatal, phase, ours))
+
+    def warning(self, text: str, loc: Location | None = None, *, line: str | None = None,
+                expected: str | None = None, suggestion: str | None = None, phase: str = PARSE,
+                ours: bool = False) -> Diagnostic:
+        return self.add(Diagnostic(WARNING, text, loc, line, expected, suggestion, False, phase, ours))
+
+    def notice(self, text: str, loc: Location | None = None, *, line: str | None = None,
+               phase: str = PARSE, ours: bool = False) -> Diagnostic:
+        return self.add(Diagnostic(NOTICE, text, loc, line, None, None, False, phase, ours))
+
+    # -- reading
+    @property
+    def has_errors(self) -> bool:
+        return any(d.fatal for d in self.messages)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.messages if d.fatal]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.messages if d.severity == WARNING]
+
+    @property
+    def notices(self) -> list[Diagnostic]:
+        return [d for d in self.messages if d.severity == NOTICE]
+
+    def __iter__(self):
+        return iter(self.messages)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def extend(self, other: Iterable[Diagnostic]) -> None:
+        for d in other:
+            self.add(d)
+
+    def format(self, pid: int, *, extras: bool = True) -> list[str]:
+        """Lines as ``haproxy -c`` prints them on stderr (without the two leading NOTICEs)."""
+        out: list[str] = []
+        for d in self.messages:
+            first, *rest = d.haproxy.split("\n")
+            out.append(f"{TAGS[d.severity]}({pid}) : config : {first}")
+            out.extend(rest)
+            if extras:
+                out.extend(d.extra_lines())
+        return out
+
+    def __repr__(self) -> str:
+        return f"Diagnostics({[f'{d.severity}: {d.haproxy}' for d in self.messages]!r})"
+
+
+# --------------------------------------------------------------------------- did you mean
+# HAProxy suggests a keyword by comparing "fingerprints": counts of pairs of consecutive
+# character classes (letters a-z, any digit, anything else, word begin/end). The closest candidate
+# wins if the distance is small compared to the length of both words.
+
+
+def _cls(ch: str) -> int:
+    o = ord(ch)
+    if 97 <= o <= 122:
+        return o - 96
+    if 65 <= o <= 90:
+        return o - 64
+    if 48 <= o <= 57:
+        return 27
+    return 28
+
+
+def fingerprint(word: str) -> dict[int, int]:
+    fp: dict[int, int] = {}
+    prev = 28
+    for ch in word:
+        c = _cls(ch)
+        k = prev * 32 + c
+        fp[k] = fp.get(k, 0) + 1
+        prev = c
+    k = prev * 32 + 28
+    fp[k] = fp.get(k, 0) + 1
+    return fp
+
+
+def fp_distance(a: dict[int, int], b: dict[int, int]) -> int:
+    dist = 0
+    for k, v in a.items():
+        dist += abs(v - b.get(k, 0))
+    for k, v in b.items():
+        if k not in a:
+            dist += v
+    return dist
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate HAProxy would suggest for ``word``, or None."""
+    if not word:
+        return None
+    fw = fingerprint(word)
+    best: str | None = None
+    best_d = 1 << 30
+    for cand in candidates:
+        d = fp_distance(fw, fingerprint(cand))
+        if d < best_d:
+            best_d, best = d, cand
+    if best is None:
+        return None
+    if best_d > 2 * len(word) or best_d > 2 * len(best):
+        return None
+    return best
