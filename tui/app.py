@@ -1,0 +1,753 @@
+"""``haproxy.pyz top``: an interactive monitor for a HAProxy (or haproxy-py) stats socket.
+
+Entry point: :func:`main` (``python -m haproxy_py top ARGS`` and ``python -m tui ARGS``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.widgets import DataTable, Input, RichLog, Static
+
+from .client import (
+    ConnectFailed,
+    PermissionDenied,
+    StatsClient,
+    StatsError,
+    escape_arg,
+    parse_info,
+    parse_stat_csv,
+)
+from .locate import SocketNotFound, find_socket
+from .model import (
+    PROXY_COLUMNS,
+    SERVER_COLUMNS,
+    History,
+    SortText,
+    info_summary,
+    proxy_cells,
+    row_matches,
+    server_cells,
+    split_rows,
+)
+from .screens import ActionMenu, ConfirmScreen, HelpScreen
+
+__all__ = ["TopApp", "main", "KEYS", "build_parser"]
+
+# (keys shown in help, binding keys, action, description). One table feeds both the
+# bindings and the help overlay, so they cannot drift apart.
+KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("Up/Down j/k", "j", "cursor_down", "move the selection down / up (k)"),
+    ("", "k", "cursor_up", ""),
+    ("Tab", "", "", "switch between the proxies and the servers tables"),
+    ("Enter", "", "", "servers: action menu / proxies: jump to its servers"),
+    ("d  F3", "d,f3", "state('drain')", "drain the server (asks y/n, default no)"),
+    ("m  F10", "m,f10", "state('maint')", "maintenance (asks y/n, default no)"),
+    ("r  F9", "r,f9", "state('ready')", "ready: back into service"),
+    ("F1 / F2", "f1", "state_all('ready')", "ready / maint this server name in every backend"),
+    ("", "f2", "state_all('maint')", ""),
+    ("w", "w", "weight_prompt", "set weight (absolute 0-256 or N%)"),
+    ("+ / -  F8 / F5", "plus,f8", "weight_step(10)", "weight +10 / -10"),
+    ("", "minus,f5", "weight_step(-10)", ""),
+    ("F7 / F6", "f7", "weight_step(1)", "weight +1 / -1"),
+    ("", "f6", "weight_step(-1)", ""),
+    ("0  F4", "0,f4", "weight_reset", "restore the configured weight (100%)"),
+    ("/", "slash", "filter_prompt", "filter servers (Enter applies, Esc clears)"),
+    ("s / S", "s", "sort_next", "sort by the next column / reverse the order"),
+    ("", "S,shift+s", "sort_reverse", ""),
+    (":", "colon", "command_prompt", "runtime API command (Up/Down: history)"),
+    ("p", "p", "pause", "pause / resume refreshing"),
+    ("Space", "space", "refresh_now", "refresh now"),
+    ("?  F11", "question_mark,f11", "help", "this help"),
+    ("q  F12", "q,f12", "quit", "quit"),
+)
+
+READ_ONLY_VERBS = ("show", "get", "help")
+
+
+class PromptInput(Input):
+    """The bottom line used for ``:`` commands, ``/`` filters and ``w`` weights."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel", show=False),
+        Binding("up", "history(-1)", "previous", show=False),
+        Binding("down", "history(1)", "next", show=False),
+    ]
+
+    def action_cancel(self) -> None:
+        app = self.app
+        if isinstance(app, TopApp):
+            app.close_prompt(cancelled=True)
+
+    def action_history(self, step: int) -> None:
+        app = self.app
+        if isinstance(app, TopApp):
+            app.history_step(step)
+
+
+class TopApp(App[int]):
+    """The monitor. ``client`` is any object with an async ``command(str) -> str``."""
+
+    TITLE = "haproxy-py top"
+    CSS = """
+    Screen { layout: vertical; }
+    #info { height: 1; background: $primary-background; color: $text; padding: 0 1; }
+    #conn { height: 1; padding: 0 1; }
+    #proxies { height: 1fr; min-height: 4; }
+    #servers { height: 2fr; min-height: 5; }
+    #log { height: 5; border-top: solid $primary; }
+    #status { height: 1; background: $panel; padding: 0 1; }
+    #prompt { height: 1; border: none; padding: 0 1; display: none; }
+    #prompt.-active { display: block; }
+    DataTable > .datatable--cursor { text-style: bold reverse; }
+    """
+    BINDINGS = [
+        Binding(keys, action, desc or action, show=False) for _, keys, action, desc in KEYS if keys
+    ]
+
+    def __init__(
+        self,
+        client: StatsClient,
+        interval: float = 1.0,
+        read_only: bool = False,
+        label: str | None = None,
+        ansi: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+        self.read_only = read_only
+        self.label = label or client.address
+        self._ansi = ansi
+        self.paused = False
+        self.level = ""
+        self.connected = False
+        self.conn_error = ""
+        self.failures = 0
+        self.refreshes = 0
+        self.last_reply = ""
+        self.last_error = ""
+        self.filter = ""
+        self.sort: dict[str, tuple[int, bool] | None] = {"proxies": None, "servers": None}
+        self.servers: dict[str, dict[str, str]] = {}
+        self.proxies: dict[str, dict[str, str]] = {}
+        self.info: dict[str, str] = {}
+        self.history = History()
+        self._cells: dict[str, dict[str, list[SortText]]] = {"proxies": {}, "servers": {}}
+        self._prompt_mode = ""
+        self._prompt_target = ""
+        self._cmd_history: list[str] = []
+        self._hist_pos = 0
+        self._fetching = False
+        self._closing = False
+        self._last_ok = 0.0
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("connecting...", id="info", markup=False)
+        yield Static("", id="conn")
+        proxies = DataTable(id="proxies", cursor_type="row", zebra_stripes=False)
+        servers = DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+        for col in PROXY_COLUMNS:
+            proxies.add_column(col.label, key=col.key)
+        for col in SERVER_COLUMNS:
+            servers.add_column(col.label, key=col.key)
+        yield proxies
+        yield servers
+        yield RichLog(id="log", max_lines=500, markup=False, wrap=False)
+        yield PromptInput(id="prompt")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        if self._ansi or (self._ansi is None and _few_colours()):
+            try:
+                self.theme = "ansi-dark"
+            except Exception:  # noqa: BLE001 - theme names vary between Textual versions
+                pass
+        self.query_one("#servers", DataTable).focus()
+        self._update_status()
+        self.action_refresh_now()
+        if self.interval > 0:
+            self.set_interval(self.interval, self._tick)
+
+    def on_unmount(self) -> None:
+        self._closing = True
+
+    def _tick(self) -> None:
+        if not self.paused:
+            self.action_refresh_now()
+
+    # ---- refresh ------------------------------------------------------------------------
+
+    def action_refresh_now(self) -> None:
+        if self._closing or self._fetching:
+            return
+        self._fetching = True
+        self._refresh_worker()
+
+    @work(exclusive=True, group="refresh")
+    async def _refresh_worker(self) -> None:
+        try:
+            await self._fetch()
+        finally:
+            self._fetching = False
+
+    async def _fetch(self) -> None:
+        client = self.client
+        try:
+            if not self.level:
+                try:
+                    self.level = await client.cli_level()
+                except PermissionDenied:
+                    self.level = "unknown"
+            stat_text, info_text = await asyncio.gather(client.command("show stat"), client.command("show info"))
+            if len(stat_text) > 200_000:
+                rows = await asyncio.to_thread(parse_stat_csv, stat_text)
+            else:
+                rows = parse_stat_csv(stat_text)
+            info = parse_info(info_text)
+        except (StatsError, ValueError) as exc:
+            if self._closing:
+                return
+            self.failures += 1
+            was = self.connected
+            self.connected = False
+            self.level = ""
+            self.conn_error = str(exc)
+            if was:
+                self._log(f"! lost the stats socket: {exc}")
+            self._update_status()
+            return
+        if self._closing:
+            return
+        if not self.connected and self.failures:
+            self._log(f"* reconnected to {self.label}")
+        self.connected = True
+        self.failures = 0
+        self.conn_error = ""
+        self._last_ok = time.monotonic()
+        self.refreshes += 1
+        try:
+            self._apply(rows, info)
+        except NoMatches:  # the app is shutting down
+            return
+
+    def _apply(self, rows: list[dict[str, str]], info: dict[str, str]) -> None:
+        self.info = info
+        self.query_one("#info", Static).update(info_summary(info))
+        proxies, servers = split_rows(rows)
+        hist = self.history
+        pcells = [proxy_cells(r, hist) for r in proxies]
+        self.proxies = {k: r for (k, _), r in zip(pcells, proxies, strict=False)}
+        self.servers = {f"{r.get('pxname', '')}/{r.get('svname', '')}": r for r in servers}
+        needle = self.filter
+        scells = [server_cells(r) for r in servers if row_matches(r, needle)]
+        self._sync_table("proxies", pcells)
+        self._sync_table("servers", scells)
+        self._update_status()
+
+    def _sync_table(self, name: str, rows: list[tuple[str, list[SortText]]], rebuild: bool = False) -> None:
+        """Update the table in place when the set of rows is unchanged, else rebuild it."""
+        table = self.query_one(f"#{name}", DataTable)
+        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        old = self._cells[name]
+        selected = self._selected_key(table)
+        new = dict(rows)
+        changed_sort = False
+        sort = self.sort[name]
+        if rebuild or len(new) != len(old) or any(k not in old for k in new):
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*cells, key=key)
+            changed_sort = True
+        else:
+            sort_col = sort[0] if sort else -1
+            for key, cells in rows:
+                prev = old[key]
+                for i, (a, b) in enumerate(zip(prev, cells, strict=False)):
+                    if a.plain != b.plain or a.style != b.style:
+                        table.update_cell(key, cols[i].key, b, update_width=len(b.plain) > len(a.plain))
+                        if i == sort_col:
+                            changed_sort = True
+        self._cells[name] = new
+        if sort and changed_sort:
+            table.sort(cols[sort[0]].key, key=_sort_key, reverse=sort[1])
+        if selected is not None and selected in new:
+            idx = table.get_row_index(selected)
+            if idx != table.cursor_row:
+                table.move_cursor(row=idx, animate=False)
+
+    @staticmethod
+    def _selected_key(table: DataTable) -> str | None:
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - cursor outside the table
+            return None
+
+    # ---- status lines -------------------------------------------------------------------
+
+    def _update_status(self) -> None:
+        try:
+            conn = self.query_one("#conn", Static)
+            status = self.query_one("#status", Static)
+        except NoMatches:
+            return
+        if self.connected:
+            lvl = self.level or "?"
+            warn = "" if lvl in ("admin", "unknown", "?") else "  (actions need level admin: they will be denied)"
+            conn.update(Text.assemble(("● ", "green"), f"{self.label}  level {lvl}{warn}"))
+        elif self.failures:
+            conn.update(
+                Text.assemble(
+                    ("● DISCONNECTED ", "bold red"),
+                    f"{self.conn_error}  retrying every {self.interval or 1:g}s (attempt {self.failures})",
+                )
+            )
+        else:
+            conn.update(Text(f"connecting to {self.label}..."))
+        parts = []
+        if self.paused:
+            parts.append(("PAUSED ", "bold yellow"))
+        if self.read_only:
+            parts.append(("READ-ONLY ", "bold cyan"))
+        if self.filter:
+            parts.append((f"filter: {self.filter}  ", "bold"))
+        for name in ("proxies", "servers"):
+            s = self.sort[name]
+            if s:
+                cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+                parts.append((f"{name} sort: {cols[s[0]].label} {'desc' if s[1] else 'asc'}  ", ""))
+        parts.append((f"{len(self.servers)} servers  every {self.interval:g}s  ", ""))
+        parts.append(("? help  q quit", "dim"))
+        status.update(Text.assemble(*parts))
+
+    def _log(self, line: str) -> None:
+        try:
+            self.query_one("#log", RichLog).write(Text(line))
+        except NoMatches:
+            pass
+
+    # ---- selection helpers --------------------------------------------------------------
+
+    def selected_server(self) -> tuple[str, str] | None:
+        try:
+            table = self.query_one("#servers", DataTable)
+        except NoMatches:
+            return None
+        key = self._selected_key(table)
+        if key is None:
+            return None
+        be, _, sv = key.partition("/")
+        return be, sv
+
+    def _target(self) -> tuple[str, str] | None:
+        if self.read_only:
+            self._log("read-only mode: actions are disabled (restart without --read-only)")
+            self.bell()
+            return None
+        tgt = self.selected_server()
+        if tgt is None:
+            self._log("no server selected")
+            self.bell()
+        return tgt
+
+    def _focused_table(self) -> DataTable:
+        f = self.focused
+        if isinstance(f, DataTable):
+            return f
+        return self.query_one("#servers", DataTable)
+
+    # ---- commands -----------------------------------------------------------------------
+
+    def run_command(self, command: str, expect_empty: bool = True) -> None:
+        """Send one runtime API command in a worker; its reply goes to the log."""
+        self._log(f"> {command}")
+        self._command_worker(command, expect_empty)
+
+    @work(group="action")
+    async def _command_worker(self, command: str, expect_empty: bool) -> None:
+        try:
+            reply = await self.client.command(command)
+        except PermissionDenied as exc:
+            self.last_error = str(exc)
+            self._log(f"! {exc}")
+            self.notify(str(exc), title="Permission denied", severity="error")
+            return
+        except ConnectFailed as exc:
+            self.last_error = str(exc)
+            self._log(f"! cannot send: {exc}")
+            return
+        except StatsError as exc:
+            self.last_error = str(exc)
+            self._log(f"! {exc}")
+            return
+        self.last_reply = reply
+        text = reply.rstrip("\n")
+        if not text:
+            self._log("  ok" if expect_empty else "  (empty reply)")
+        else:
+            lines = text.split("\n")
+            for ln in lines[:300]:
+                self._log(f"  {ln}")
+            if len(lines) > 300:
+                self._log(f"  ... {len(lines) - 300} more lines")
+            if expect_empty:
+                self.last_error = text
+        if not self._fetching and not self._closing:
+            self.action_refresh_now()
+
+    def _srv_arg(self, tgt: tuple[str, str]) -> str:
+        return f"{escape_arg(tgt[0])}/{escape_arg(tgt[1])}"
+
+    def _confirm_then(self, question: str, command: str) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_command(command)
+            else:
+                self._log(f"cancelled: {command}")
+
+        self.push_screen(ConfirmScreen(question), done)
+
+    def action_state(self, state: str) -> None:
+        tgt = self._target()
+        if tgt is None:
+            return
+        cmd = f"set server {self._srv_arg(tgt)} state {state}"
+        if state in ("drain", "maint"):
+            what = "Drain" if state == "drain" else "Put into maintenance"
+            self._confirm_then(f"{what} server {tgt[0]}/{tgt[1]}?", cmd)
+        else:
+            self.run_command(cmd)
+
+    def action_state_all(self, state: str) -> None:
+        tgt = self._target()
+        if tgt is None:
+            return
+        name = tgt[1]
+        keys = [k for k, r in self.servers.items() if r.get("svname") == name]
+        cmds = [f"set server {escape_arg(k.partition('/')[0])}/{escape_arg(name)} state {state}" for k in keys]
+
+        def go(yes: bool | None = True) -> None:
+            if not yes:
+                self._log(f"cancelled: {state} {name} in every backend")
+                return
+            for c in cmds:
+                self.run_command(c)
+
+        if state == "ready":
+            go()
+        else:
+            self.push_screen(
+                ConfirmScreen(f"Set {state.upper()} for server {name} in {len(cmds)} backend(s)?"), go
+            )
+
+    def _weight_of(self, tgt: tuple[str, str]) -> int | None:
+        row = self.servers.get(f"{tgt[0]}/{tgt[1]}")
+        if not row:
+            return None
+        w = row.get("uweight") or row.get("weight") or ""
+        return int(w) if w.isdigit() else None
+
+    def action_weight_step(self, step: int) -> None:
+        tgt = self._target()
+        if tgt is None:
+            return
+        cur = self._weight_of(tgt)
+        if cur is None:
+            self._log(f"weight of {tgt[0]}/{tgt[1]} unknown yet")
+            return
+        new = max(0, min(256, cur + step))
+        self.run_command(f"set weight {self._srv_arg(tgt)} {new}")
+
+    def action_weight_reset(self) -> None:
+        tgt = self._target()
+        if tgt is not None:
+            self.run_command(f"set weight {self._srv_arg(tgt)} 100%")
+
+    def action_weight_prompt(self) -> None:
+        tgt = self._target()
+        if tgt is not None:
+            cur = self._weight_of(tgt)
+            self.open_prompt("weight", f"weight {tgt[0]}/{tgt[1]} (now {cur}; 0-256 or N%): ", target=tgt)
+
+    def action_health(self, enable: bool) -> None:
+        tgt = self._target()
+        if tgt is None:
+            return
+        verb = "enable" if enable else "disable"
+        cmd = f"{verb} health {self._srv_arg(tgt)}"
+        if enable:
+            self.run_command(cmd)
+        else:
+            self._confirm_then(f"Disable health checks of {tgt[0]}/{tgt[1]}?", cmd)
+
+    def action_shutdown_sessions(self) -> None:
+        tgt = self._target()
+        if tgt is not None:
+            self._confirm_then(
+                f"Kill every active session on {tgt[0]}/{tgt[1]}?",
+                f"shutdown sessions server {self._srv_arg(tgt)}",
+            )
+
+    # ---- server menu and proxies table --------------------------------------------------
+
+    @on(DataTable.RowSelected, "#servers")
+    def _server_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key is None:
+            return
+        menu = ActionMenu(key, read_only=self.read_only)
+        self.push_screen(menu, self._menu_done)
+
+    def _menu_done(self, choice: str | None) -> None:
+        handlers = {
+            "ready": lambda: self.action_state("ready"),
+            "drain": lambda: self.action_state("drain"),
+            "maint": lambda: self.action_state("maint"),
+            "weight": self.action_weight_prompt,
+            "weight_up": lambda: self.action_weight_step(10),
+            "weight_down": lambda: self.action_weight_step(-10),
+            "weight_reset": self.action_weight_reset,
+            "enable_health": lambda: self.action_health(True),
+            "disable_health": lambda: self.action_health(False),
+            "shutdown": self.action_shutdown_sessions,
+        }
+        h = handlers.get(choice or "")
+        if h is not None:
+            h()
+
+    @on(DataTable.RowSelected, "#proxies")
+    def _proxy_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value or ""
+        name = key.partition("/")[0]
+        servers = self.query_one("#servers", DataTable)
+        for i in range(servers.row_count):
+            rk = servers.coordinate_to_cell_key((i, 0)).row_key.value or ""
+            if rk.partition("/")[0] == name:
+                servers.move_cursor(row=i)
+                break
+        servers.focus()
+
+    # ---- navigation, sort, pause, help --------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self._focused_table().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._focused_table().action_cursor_up()
+
+    def action_sort_next(self) -> None:
+        table = self._focused_table()
+        name = table.id or "servers"
+        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        cur = self.sort[name]
+        nxt = 0 if cur is None else cur[0] + 1
+        if nxt >= len(cols):
+            self.sort[name] = None
+            self._resync(name)
+        else:
+            self.sort[name] = (nxt, cur[1] if cur else False)
+            self._apply_sort(name)
+        self._update_status()
+
+    def action_sort_reverse(self) -> None:
+        table = self._focused_table()
+        name = table.id or "servers"
+        cur = self.sort[name] or (0, False)
+        self.sort[name] = (cur[0], not cur[1])
+        self._apply_sort(name)
+        self._update_status()
+
+    def _apply_sort(self, name: str) -> None:
+        table = self.query_one(f"#{name}", DataTable)
+        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        s = self.sort[name]
+        if s is None:
+            return
+        selected = self._selected_key(table)
+        table.sort(cols[s[0]].key, key=_sort_key, reverse=s[1])
+        if selected is not None:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+    def _resync(self, name: str) -> None:
+        """Rebuild a table from the last data (after a filter or an unsorted order change)."""
+        if name == "proxies":
+            rows = [proxy_cells(r) for r in self.proxies.values()]
+            # keep the sparklines already computed
+            old = self._cells["proxies"]
+            rows = [(k, old.get(k, c)) for k, c in rows]
+        else:
+            rows = [server_cells(r) for r in self.servers.values() if row_matches(r, self.filter)]
+        self._sync_table(name, rows, rebuild=True)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._log("* paused" if self.paused else "* resumed")
+        self._update_status()
+
+    def action_help(self) -> None:
+        keys = [(shown, desc) for shown, _, _, desc in KEYS if shown]
+        note = "Read-only mode: actions are disabled." if self.read_only else ""
+        self.push_screen(HelpScreen(keys, note))
+
+    # ---- prompt (: / w) ---------------------------------------------------------------
+
+    def action_command_prompt(self) -> None:
+        self.open_prompt("command", ": ")
+
+    def action_filter_prompt(self) -> None:
+        self.open_prompt("filter", "/ ", value=self.filter)
+
+    def open_prompt(self, mode: str, placeholder: str, value: str = "", target: tuple[str, str] | None = None) -> None:
+        inp = self.query_one("#prompt", PromptInput)
+        self._prompt_mode = mode
+        self._prompt_target = f"{target[0]}/{target[1]}" if target else ""
+        self._hist_pos = len(self._cmd_history)
+        inp.placeholder = placeholder
+        inp.value = value
+        inp.add_class("-active")
+        inp.focus()
+
+    def close_prompt(self, cancelled: bool = False) -> None:
+        inp = self.query_one("#prompt", PromptInput)
+        mode = self._prompt_mode
+        inp.remove_class("-active")
+        inp.value = ""
+        self._prompt_mode = ""
+        if cancelled and mode == "filter" and self.filter:
+            self.filter = ""
+            self._resync("servers")
+            self._update_status()
+        self.query_one("#servers", DataTable).focus()
+
+    def history_step(self, step: int) -> None:
+        if self._prompt_mode != "command" or not self._cmd_history:
+            return
+        self._hist_pos = max(0, min(len(self._cmd_history), self._hist_pos + step))
+        inp = self.query_one("#prompt", PromptInput)
+        inp.value = self._cmd_history[self._hist_pos] if self._hist_pos < len(self._cmd_history) else ""
+        inp.cursor_position = len(inp.value)
+
+    @on(Input.Submitted, "#prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        mode = self._prompt_mode
+        target = self._prompt_target
+        self.close_prompt()
+        if mode == "filter":
+            self.filter = value
+            self._resync("servers")
+            table = self.query_one("#servers", DataTable)
+            if table.row_count:
+                table.move_cursor(row=0, animate=False)
+            self._update_status()
+        elif mode == "command" and value:
+            if not self._cmd_history or self._cmd_history[-1] != value:
+                self._cmd_history.append(value)
+            verb = value.split()[0]
+            if self.read_only and verb not in READ_ONLY_VERBS:
+                self._log(f"read-only mode: only {', '.join(READ_ONLY_VERBS)} commands are allowed")
+                return
+            self.run_command(value, expect_empty=False)
+        elif mode == "weight" and value and target:
+            w = value
+            if not (w[:-1] if w.endswith("%") else w).isdigit():
+                self._log(f"not a weight: {value!r} (use 0-256 or N%)")
+                return
+            be, _, sv = target.partition("/")
+            self.run_command(f"set weight {escape_arg(be)}/{escape_arg(sv)} {w}")
+
+    def on_key(self, event: events.Key) -> None:
+        # Textual reports Shift+S as "S" on some terminals and "shift+s" on others.
+        if event.character == "S" and not isinstance(self.focused, Input):
+            event.stop()
+            event.prevent_default()
+            self.action_sort_reverse()
+
+    async def action_quit(self) -> None:
+        self._closing = True
+        self.exit(0)
+
+
+def _sort_key(cell: object) -> tuple[int, object]:
+    sk = getattr(cell, "sk", cell)
+    if isinstance(sk, (int, float, bool)):
+        return (0, sk)
+    if isinstance(sk, tuple):
+        return (1, tuple(str(x) if not isinstance(x, int) else f"{x:012d}" for x in sk))
+    return (2, str(sk))
+
+
+def _few_colours() -> bool:
+    """True when the terminal likely has only the 8/16 basic colours."""
+    if os.environ.get("COLORTERM") in ("truecolor", "24bit"):
+        return False
+    term = os.environ.get("TERM", "")
+    return "256" not in term and "direct" not in term
+
+
+# ---- command line -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="haproxy.pyz top",
+        description="Interactive monitor for a HAProxy or haproxy-py stats socket.",
+    )
+    p.add_argument("address", nargs="?", help="stats socket: a unix socket path or HOST:PORT")
+    p.add_argument("-s", "--socket", help="unix socket path (or HOST:PORT) of the stats socket")
+    p.add_argument("-f", "--config", help="read the 'stats socket' line of this haproxy.cfg")
+    p.add_argument("-i", "--interval", type=float, default=1.0, help="refresh interval in seconds (default 1)")
+    p.add_argument("--read-only", action="store_true", help="disable every action (monitor only)")
+    p.add_argument("--ansi", action="store_true", help="use only the terminal's basic ANSI colours")
+    p.add_argument("--timeout", type=float, default=5.0, help="socket timeout in seconds (default 5)")
+    return p
+
+
+async def _probe(client: StatsClient) -> str:
+    return await client.cli_level()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the monitor; returns the process exit status (0 ok, 1 cannot connect, 2 usage)."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.interval <= 0:
+        print("top: the refresh interval must be positive", file=sys.stderr)
+        return 2
+    try:
+        address = find_socket(socket=args.socket or args.address, config=args.config)
+    except SocketNotFound as exc:
+        print(f"top: {exc}", file=sys.stderr)
+        return 1
+    client = StatsClient(address, timeout=args.timeout)
+    try:
+        level = asyncio.run(_probe(client))
+    except PermissionDenied:
+        level = "unknown"
+    except StatsError as exc:
+        print(f"top: cannot connect to the stats socket {address}: {exc}", file=sys.stderr)
+        return 1
+    read_only = args.read_only
+    if level == "user" and not read_only:
+        print(f"top: {address} has level 'user': starting read-only", file=sys.stderr)
+        read_only = True
+    app = TopApp(client, interval=args.interval, read_only=read_only, ansi=True if args.ansi else None)
+    rc = app.run()
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Pure view-model of the monitor: turns parsed ``show stat``/``show info`` into table cells.
+
+No I/O, no Textual: the app feeds it snapshots and renders what it returns, so the
+formatting, sparklines, filtering and sorting are unit-testable on their own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from rich.text import Text
+
+__all__ = [
+    "SortText",
+    "Column",
+    "PROXY_COLUMNS",
+    "SERVER_COLUMNS",
+    "History",
+    "fmt_bytes",
+    "fmt_duration",
+    "sparkline",
+    "status_style",
+    "proxy_cells",
+    "server_cells",
+    "split_rows",
+    "row_matches",
+    "info_summary",
+]
+
+SPARK_CHARS = " ▁▂▃▄▅▆▇█"
+SPARK_LEN = 12
+
+
+class SortText(Text):
+    """A table cell that carries its own sort key (numbers sort as numbers)."""
+
+    __slots__ = ("sk",)
+
+    def __init__(self, text: str, sk: object, style: str = "", justify: str | None = None) -> None:
+        super().__init__(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
+        self.sk = sk
+
+
+class Column:
+    __slots__ = ("key", "label", "numeric")
+
+    def __init__(self, key: str, label: str, numeric: bool = True) -> None:
+        self.key = key
+        self.label = label
+        self.numeric = numeric
+
+
+PROXY_COLUMNS: tuple[Column, ...] = (
+    Column("name", "Proxy", False),
+    Column("kind", "Type", False),
+    Column("status", "Status", False),
+    Column("scur", "Cur"),
+    Column("smax", "Max"),
+    Column("slim", "Limit"),
+    Column("rate", "Rate/s"),
+    Column("rate_spark", "Rate history", False),
+    Column("qcur", "Queue"),
+    Column("qmax", "QMax"),
+    Column("q_spark", "Queue history", False),
+    Column("bin", "In"),
+    Column("bout", "Out"),
+    Column("errors", "Errors"),
+    Column("servers", "Srv act/bck", False),
+)
+
+SERVER_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "Backend", False),
+    Column("server", "Server", False),
+    Column("status", "Status", False),
+    Column("weight", "Weight eff/cfg"),
+    Column("role", "Act/Bck", False),
+    Column("scur", "Cur"),
+    Column("smax", "Max"),
+    Column("qcur", "Queue"),
+    Column("qmax", "QMax"),
+    Column("lbtot", "LB total"),
+    Column("rate", "Rate/s"),
+    Column("check", "Last check", False),
+    Column("downtime", "Downtime"),
+    Column("lastchg", "Since change"),
+)
+
+
+def _int(v: str | None, default: int = 0) -> int:
+    if not v:
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        return default
+
+
+def fmt_bytes(n: int) -> str:
+    """Compact byte count: ``950``, ``12.3K``, ``4.0M``, ``1.2G``."""
+    if n < 1000:
+        return str(n)
+    for unit in "KMGTP":
+        n_f = n / 1024.0
+        if n_f < 1000 or unit == "P":
+            return f"{n_f:.1f}{unit}"
+        n = int(n_f)
+    return str(n)  # pragma: no cover
+
+
+def fmt_duration(seconds: int) -> str:
+    """``45s``, ``3m07s``, ``2h05m``, ``3d04h`` (empty string for negative)."""
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def sparkline(values: Iterable[int], width: int = SPARK_LEN) -> str:
+    """A fixed-width text sparkline of the last ``width`` values (scaled to their max)."""
+    vals = list(values)[-width:]
+    top = max(vals) if vals else 0
+    if top <= 0:
+        chars = ["▁" if vals else " "] * len(vals)
+    else:
+        n = len(SPARK_CHARS) - 1
+        chars = [SPARK_CHARS[max(1, -(-v * n // top))] if v > 0 else "▁" for v in vals]
+    return "".join(chars).rjust(width)
+
+
+def status_style(status: str) -> str:
+    """Colour for a status word, from the 8 basic ANSI colours only."""
+    if status.startswith(("UP", "OPEN")):
+        return "bold green" if status in ("UP", "OPEN") else "yellow"
+    if status.startswith("DOWN"):
+        return "bold red" if status == "DOWN" else "yellow"
+    if status.startswith("MAINT"):
+        return "bold magenta"
+    if status in ("DRAIN", "NOLB"):
+        return "bold blue"
+    if status in ("no check",):
+        return "cyan"
+    if status in ("STOP", "PAUSED", "FULL"):
+        return "bold yellow"
+    return ""
+
+
+class History:
+    """Per-backend rolling history of the session rate and the queue length."""
+
+    __slots__ = ("rate", "queue", "maxlen")
+
+    def __init__(self, maxlen: int = SPARK_LEN) -> None:
+        self.maxlen = maxlen
+        self.rate: dict[str, deque[int]] = {}
+        self.queue: dict[str, deque[int]] = {}
+
+    def add(self, key: str, rate: int, queue: int) -> None:
+        r = self.rate.get(key)
+        if r is None:
+            r = self.rate[key] = deque(maxlen=self.maxlen)
+            self.queue[key] = deque(maxlen=self.maxlen)
+        r.append(rate)
+        self.queue[key].append(queue)
+
+
+def _num(v: str, justify: str = "right") -> SortText:
+    return SortText(v, _int(v, -1), justify=justify)
+
+
+def proxy_cells(row: dict[str, str], hist: History | None = None) -> tuple[str, list[SortText]]:
+    """Key and cells of one FRONTEND/BACKEND row (columns of PROXY_COLUMNS)."""
+    name = row.get("pxname", "")
+    sv = row.get("svname", "")
+    is_fe = sv == "FRONTEND"
+    key = f"{name}/{sv}"
+    status = row.get("status", "")
+    rate = _int(row.get("rate"))
+    qcur = _int(row.get("qcur"))
+    if hist is not None:
+        hist.add(key, rate, qcur)
+        rs = sparkline(hist.rate[key])
+        qs = sparkline(hist.queue[key]) if not is_fe else ""
+    else:
+        rs = qs = ""
+    if is_fe:
+        errors = _int(row.get("ereq"))
+        err_txt = f"req {errors}"
+        servers = ""
+    else:
+        errors = _int(row.get("econ")) + _int(row.get("eresp"))
+        err_txt = f"con {_int(row.get('econ'))} rsp {_int(row.get('eresp'))}"
+        servers = f"{_int(row.get('act'))}/{_int(row.get('bck'))}"
+    bin_, bout = _int(row.get("bin")), _int(row.get("bout"))
+    cells = [
+        SortText(name, name, style="bold"),
+        SortText("FE" if is_fe else "BE", sv),
+        SortText(status, status, style=status_style(status)),
+        _num(row.get("scur", "")),
+        _num(row.get("smax", "")),
+        _num(row.get("slim", "")),
+        _num(row.get("rate", "")),
+        SortText(rs, rate, style="green"),
+        SortText("" if is_fe else row.get("qcur", ""), qcur, style="bold yellow" if qcur else "", justify="right"),
+        SortText("" if is_fe else row.get("qmax", ""), _int(row.get("qmax")), justify="right"),
+        SortText(qs, qcur, style="yellow"),
+        SortText(fmt_bytes(bin_), bin_, justify="right"),
+        SortText(fmt_bytes(bout), bout, justify="right"),
+        SortText(err_txt, errors, style="red" if errors else ""),
+        SortText(servers, _int(row.get("act")), justify="right"),
+    ]
+    return key, cells
+
+
+def server_cells(row: dict[str, str]) -> tuple[str, list[SortText]]:
+    """Key (``backend/server``) and cells of one server row (columns of SERVER_COLUMNS)."""
+    be = row.get("pxname", "")
+    sv = row.get("svname", "")
+    status = row.get("status", "")
+    weight = row.get("weight", "")
+    uweight = row.get("uweight", "") or weight
+    chk = row.get("check_status", "")
+    if chk:
+        dur = row.get("check_duration", "")
+        check_txt = f"{chk} {dur}ms" if dur else chk
+        check_style = "green" if chk.endswith("OK") else ("red" if chk not in ("INI", "UNK") else "")
+    else:
+        check_txt, check_style = ("-", "")
+    downtime = _int(row.get("downtime"), -1)
+    lastchg = _int(row.get("lastchg"), -1)
+    qcur = _int(row.get("qcur"))
+    backup = row.get("bck") == "1"
+    cells = [
+        SortText(be, be),
+        SortText(sv, (be, _int(row.get("sid")), sv), style="bold"),
+        SortText(status, status, style=status_style(status)),
+        SortText(f"{weight}/{uweight}", _int(weight), justify="right"),
+        SortText("bck" if backup else "act", backup, style="cyan" if backup else ""),
+        _num(row.get("scur", "")),
+        _num(row.get("smax", "")),
+        SortText(row.get("qcur", ""), qcur, style="bold yellow" if qcur else "", justify="right"),
+        _num(row.get("qmax", "")),
+        _num(row.get("lbtot", "")),
+        _num(row.get("rate", "")),
+        SortText(check_txt, chk, style=check_style),
+        SortText(fmt_duration(downtime) if row.get("downtime") else "", downtime, justify="right"),
+        SortText(fmt_duration(lastchg) if row.get("lastchg") else "", lastchg, justify="right"),
+    ]
+    return f"{be}/{sv}", cells
+
+
+def split_rows(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(frontend+backend rows, server rows) of a ``show stat`` dump; listener rows are skipped."""
+    proxies: list[dict[str, str]] = []
+    servers: list[dict[str, str]] = []
+    for r in rows:
+        t = r.get("type")
+        if t is None:
+            sv = r.get("svname", "")
+            t = "0" if sv == "FRONTEND" else "1" if sv == "BACKEND" else "2"
+        if t in ("0", "1"):
+            proxies.append(r)
+        elif t == "2":
+            servers.append(r)
+    return proxies, servers
+
+
+def row_matches(row: dict[str, str], needle: str) -> bool:
+    """Filter test: case-insensitive substring of ``backend/server``, address or status."""
+    if not needle:
+        return True
+    n = needle.lower()
+    hay = f"{row.get('pxname', '')}/{row.get('svname', '')} {row.get('addr', '')} {row.get('status', '')}"
+    return n in hay.lower()
+
+
+def info_summary(info: dict[str, str]) -> str:
+    """One line from ``show info``: version, pid, uptime, connections, rates."""
+    if not info:
+        return "(no show info yet)"
+    parts = [
+        f"{info.get('Name', 'HAProxy')} {info.get('Version', '?')}",
+        f"pid {info.get('Pid', '?')}",
+        f"up {info.get('Uptime', '?')}",
+        f"conns {info.get('CurrConns', '?')}/{info.get('Maxconn', '?')}",
+        f"total {info.get('CumConns', '?')}",
+        f"req {info.get('CumReq', '?')}",
+        f"conn rate {info.get('ConnRate', '?')}/s (max {info.get('MaxConnRate', '?')})",
+        f"sess rate {info.get('SessRate', '?')}/s (max {info.get('MaxSessRate', '?')})",
+    ]
+    return "  ".join(parts)

@@ -1,0 +1,136 @@
+"""Modal screens of the monitor: y/n confirmation, server action menu, help overlay."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+__all__ = ["ConfirmScreen", "ActionMenu", "HelpScreen", "SERVER_ACTIONS"]
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; anything but ``y`` means no (the default)."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: auto; max-width: 90%; height: auto;
+        border: heavy $warning; background: $surface; padding: 1 2;
+    }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "yes"),
+        Binding("n", "answer(False)", "no"),
+        Binding("escape", "answer(False)", "no"),
+        Binding("enter", "answer(False)", "no", show=False),
+        Binding("q", "answer(False)", "no", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="question", markup=False)
+            yield Static("[b]y[/b] yes    [b]n[/b] / Enter / Esc  no (default)", id="choices")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+# (id, label) of the server action menu opened by Enter.
+SERVER_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("ready", "Set state READY"),
+    ("drain", "Set state DRAIN (no new sessions)"),
+    ("maint", "Set state MAINT (maintenance)"),
+    ("weight", "Set weight... (absolute or %)"),
+    ("weight_up", "Weight +10"),
+    ("weight_down", "Weight -10"),
+    ("weight_reset", "Restore configured weight (100%)"),
+    ("enable_health", "Enable health checks"),
+    ("disable_health", "Disable health checks"),
+    ("shutdown", "Shutdown sessions on this server"),
+    ("cancel", "Cancel"),
+)
+
+
+class ActionMenu(ModalScreen[str]):
+    """List of actions for one server; dismisses with the chosen action id (or ``cancel``)."""
+
+    DEFAULT_CSS = """
+    ActionMenu { align: center middle; }
+    ActionMenu > Vertical {
+        width: 50; height: auto; border: heavy $accent; background: $surface; padding: 0 1;
+    }
+    ActionMenu OptionList { height: auto; max-height: 16; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        Binding("q", "cancel", "cancel", show=False),
+    ]
+
+    def __init__(self, target: str, read_only: bool = False) -> None:
+        super().__init__()
+        self.target = target
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Server [b]{self.target}[/b]" + ("  (read-only)" if self.read_only else ""))
+            yield OptionList(
+                *[Option(label, id=aid, disabled=self.read_only and aid != "cancel") for aid, label in SERVER_ACTIONS],
+                id="actions",
+            )
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        ol.focus()
+        ol.highlighted = len(SERVER_ACTIONS) - 1 if self.read_only else 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id or "cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss("cancel")
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the monitor, generated from the app's key table."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 76; height: auto; max-height: 90%; border: heavy $primary;
+        background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "close"),
+        Binding("question_mark", "close", "close", show=False),
+        Binding("q", "close", "close", show=False),
+        Binding("enter", "close", "close", show=False),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str]], note: str = "") -> None:
+        super().__init__()
+        self.keys = keys
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        lines = ["[b]haproxy-py top: keys[/b]", ""]
+        for k, desc in self.keys:
+            k_esc = k.replace("[", "\\[")
+            lines.append(f"  [b]{k_esc:<18}[/b] {desc}")
+        if self.note:
+            lines += ["", self.note]
+        lines += ["", "Esc, q or ? closes this help."]
+        with VerticalScroll():
+            yield Static("\n".join(lines), id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
