@@ -1,0 +1,265 @@
+"""Health-check probes: the bytes a check sends and the verdict on what comes back. Pure.
+
+HAPROXY_FACTS 7.1. A TCP check only connects; an HTTP check (``option httpchk``) sends one request and
+reads one response. The engine (``engine/checker.py``) does the I/O and calls:
+
+* ``build_http_request(hc, send_state=None) -> bytes``
+* ``HttpVerdict``: ``feed(data) -> CheckResult | None`` then ``closed() -> CheckResult`` / ``timeout()``
+* ``connect_failed(errno_code, duration)``, ``connect_timeout(duration)``, ``tcp_passed(duration)``
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+import re
+
+from haproxy_py.config.model import HttpCheck
+
+RES_UNKNOWN = 0
+RES_NEUTRAL = 1
+RES_FAILED = 2
+RES_PASSED = 3
+RES_CONDPASS = 4
+
+#: how much of a response is kept for ``expect string``/``rstring`` (HAProxy's bufsize)
+MAX_RESPONSE = 16384
+
+
+class CheckResult:
+    """One check outcome: status (``L4OK`` ...), result (RES_*), code, info (``last_chk``), duration ms."""
+
+    __slots__ = ("status", "result", "code", "info", "duration")
+
+    def __init__(self, status: str, result: int, code: int | None = None, info: str = "",
+                 duration: int | None = None) -> None:
+        self.status = status
+        self.result = result
+        self.code = code
+        self.info = info
+        self.duration = duration
+
+    @property
+    def passed(self) -> bool:
+        return self.result >= RES_PASSED
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.status!r}, {self.result}, {self.code!r}, {self.info!r}, {self.duration!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CheckResult):
+            return NotImplemented
+        return (self.status, self.result, self.code, self.info, self.duration) == (
+            other.status, other.result, other.code, other.info, other.duration)
+
+
+# --------------------------------------------------------------------------- layer 4
+
+
+def tcp_passed(duration: int | None = None) -> CheckResult:
+    return CheckResult("L4OK", RES_PASSED, None, "", duration)
+
+
+def connect_failed(err: int, duration: int | None = None) -> CheckResult:
+    """A refused/unreachable connection: L4CON with the system's error text (``Connection refused``)."""
+    return CheckResult("L4CON", RES_FAILED, None, os.strerror(err) if err else "", duration)
+
+
+def connect_timeout(duration: int | None = None) -> CheckResult:
+    return CheckResult("L4TOUT", RES_FAILED, None, "", duration)
+
+
+def socket_error(err: int = 0, duration: int | None = None) -> CheckResult:
+    return CheckResult("SOCKERR", RES_FAILED, None, os.strerror(err) if err else "", duration)
+
+
+CONNECT_ERRNOS = frozenset({_errno.ECONNREFUSED, _errno.ECONNRESET, _errno.EHOSTUNREACH,
+                            _errno.ENETUNREACH, _errno.ECONNABORTED})
+
+
+# --------------------------------------------------------------------------- request bytes
+
+
+def split_legacy_version(hc: HttpCheck) -> tuple[str, list[tuple[str, str]]]:
+    """``option httpchk HEAD /x HTTP/1.1\\r\\nHost:\\ www`` smuggles headers in the version: split them."""
+    ver = hc.version
+    headers = list(hc.headers)
+    if "\r\n" in ver or "\\r\\n" in ver:
+        parts = re.split(r"\r\n|\\r\\n", ver)
+        ver = parts[0]
+        for line in parts[1:]:
+            if not line:
+                continue
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip().replace("\\ ", " ")))
+    return ver, headers
+
+
+def build_http_request(hc: HttpCheck, send_state: str | None = None) -> bytes:
+    """The exact request bytes of an HTTP check (samples/health_checks/check_requests_received.txt).
+
+    Header names are lower-cased; ``connection: close`` is added for HTTP/1.1; ``send_state`` is the
+    value of ``x-haproxy-server-state`` (see ``send_state_value``) when ``http-check send-state``.
+    """
+    ver, headers = split_legacy_version(hc)
+    out = [f"{hc.method} {hc.uri} {ver}\r\n"]
+    has_conn = False
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "connection":
+            has_conn = True
+        if lname == "content-length":
+            continue
+        out.append(f"{lname}: {value}\r\n")
+    if send_state is not None:
+        out.append(f"x-haproxy-server-state: {send_state}\r\n")
+    body = hc.body.encode("latin-1") if hc.body else b""
+    if body:
+        out.append(f"content-length: {len(body)}\r\n")
+    if ver.upper() == "HTTP/1.1" and not has_conn:
+        out.append("connection: close\r\n")
+    out.append("\r\n")
+    return "".join(out).encode("latin-1") + body
+
+
+def send_state_value(state_text: str, address: str, port: int, backend: str, server: str, node: str,
+                     weight: int, total_weight: int, scur: int, be_scur: int, qcur: int) -> str:
+    """``UP 1/3; address=127.0.0.1; port=23035; name=b5/c5; node=vm; weight=1/1; scur=0/0; qcur=0``."""
+    return (f"{state_text}; address={address}; port={port}; name={backend}/{server}; node={node};"
+            f" weight={weight}/{total_weight}; scur={scur}/{be_scur}; qcur={qcur}")
+
+
+# --------------------------------------------------------------------------- response verdict
+
+_STATUS_LINE = re.compile(rb"HTTP/\d\.\d +(\d{3})(?: ([^\r\n]*))?\r?\n")
+
+
+def _status_matches(pattern: str, code: int) -> bool:
+    """``expect status 200`` / ``200-399`` / ``200,302`` (2.6 accepts lists and ranges)."""
+    for part in pattern.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            if sep:
+                if int(lo) <= code <= int(hi):
+                    return True
+            elif int(lo) == code:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class HttpVerdict:
+    """Incremental evaluation of one HTTP check response.
+
+    ``feed(data)`` returns a CheckResult as soon as the verdict is known, else None; ``closed()`` when
+    the server closed; ``timeout()`` when the read timer expired. Durations are filled by the caller.
+    """
+
+    __slots__ = ("expect", "disable_on_404", "buf", "_regex", "_need_body")
+
+    def __init__(self, hc: HttpCheck | None) -> None:
+        self.expect = hc.expect if hc is not None else None
+        self.disable_on_404 = bool(hc and hc.disable_on_404)
+        self.buf = b""
+        self._regex: re.Pattern[bytes] | None = None
+        self._need_body = False
+        if self.expect is not None:
+            kind, pat, _neg = self.expect
+            if kind in ("rstatus", "rstring"):
+                self._regex = re.compile(pat.encode("latin-1"))
+            self._need_body = kind in ("string", "rstring")
+
+    def feed(self, data: bytes) -> CheckResult | None:
+        self.buf += data
+        return self._evaluate(final=len(self.buf) >= MAX_RESPONSE)
+
+    def closed(self) -> CheckResult:
+        res = self._evaluate(final=True)
+        assert res is not None
+        return res
+
+    @staticmethod
+    def timeout() -> CheckResult:
+        return CheckResult("L7TOUT", RES_FAILED)
+
+    def _evaluate(self, final: bool) -> CheckResult | None:
+        buf = self.buf
+        if not buf:
+            return CheckResult("L7RSP", RES_FAILED) if final else None
+        if not b"HTTP/".startswith(buf[:5]):
+            return CheckResult("L7RSP", RES_FAILED)
+        m = _STATUS_LINE.match(buf)
+        if m is None:
+            if final or b"\n" in buf:
+                return CheckResult("L7RSP", RES_FAILED)
+            return None
+        hdr_end = buf.find(b"\r\n\r\n")
+        if hdr_end < 0 and not final:
+            return None
+        code = int(m.group(1))
+        reason = (m.group(2) or b"").decode("latin-1").strip()
+        if self._need_body:
+            if not final:
+                clen = _content_length(buf[:hdr_end])
+                if clen is None or len(buf) - (hdr_end + 4) < clen:
+                    return None
+            body = buf[hdr_end + 4:] if hdr_end >= 0 else b""
+            return self._match_body(code, body)
+        return self._match_status(code, reason)
+
+    def _match_status(self, code: int, reason: str) -> CheckResult:
+        exp = self.expect
+        if exp is None:
+            if self.disable_on_404 and code == 404:
+                return CheckResult("L7OKC", RES_CONDPASS, code)
+            if 200 <= code < 400:
+                return CheckResult("L7OK", RES_PASSED, code)
+            return CheckResult("L7STS", RES_FAILED, code, reason)
+        kind, pat, neg = exp
+        if kind == "status":
+            ok = _status_matches(pat, code)
+        else:  # rstatus
+            assert self._regex is not None
+            ok = self._regex.search(str(code).encode()) is not None
+        if neg:
+            ok = not ok
+        if ok:
+            return CheckResult("L7OK", RES_PASSED, code)
+        if self.disable_on_404 and code == 404:
+            return CheckResult("L7OKC", RES_CONDPASS, code)
+        return CheckResult("L7STS", RES_FAILED, code, reason)
+
+    def _match_body(self, code: int, body: bytes) -> CheckResult:
+        kind, pat, neg = self.expect  # type: ignore[misc]
+        if kind == "string":
+            ok = pat.encode("latin-1") in body
+        else:
+            assert self._regex is not None
+            ok = self._regex.search(body) is not None
+        if neg:
+            ok = not ok
+        if ok:
+            return CheckResult("L7OK", RES_PASSED, code)
+        if self.disable_on_404 and code == 404:
+            return CheckResult("L7OKC", RES_CONDPASS, code)
+        return CheckResult("L7RSP", RES_FAILED, code, "HTTP content check did not match")
+
+
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+def observe_http_ok(status: int) -> bool:
+    """``observe layer7``: is this response status a success (100-499, 501, 505)?"""
+    return 100 <= status < 500 or status in (501, 505)
