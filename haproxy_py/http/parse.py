@@ -1,0 +1,470 @@
+"""Strict incremental HTTP/1.x head parser (sans-IO).
+
+Call :func:`parse_request` / :func:`parse_response` with everything received so far:
+
+* ``None``: the head is not complete yet, call again with more bytes;
+* ``(head, consumed)``: a :class:`~haproxy_py.http.message.RequestHead` (or ResponseHead) and the
+  number of bytes of ``buf`` the head used (body bytes start at ``buf[consumed:]``);
+* raises :class:`ParseError` carrying the status HAProxy answers with (400, 422, ... for requests;
+  502 for responses) and the byte offset of the error in ``buf`` (for ``show errors``).
+
+The defences follow HAProxy 2.6.12 as observed (FACTS 6.4 and live probes), with one deliberate
+extra strictness: NUL and control bytes (0x00-0x1f except HTAB, and 0x7f) anywhere in the head,
+header values included, are rejected (HAProxy forwards them in values).
+
+The head size limit models HAProxy's internal HTX representation: a head is accepted when
+``46 + 8 * (headers + 2) + len(method + uri + version) + sum(len(name + value))`` fits in
+``bufsize - maxrewrite`` (15360 by default); verified at the byte against 2.6.12 with 3 and 9
+headers.  A head that is still incomplete when ``bufsize`` bytes are buffered is a 400 too.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .message import (
+    BODY_CHUNKED,
+    BODY_CLOSE,
+    BODY_LENGTH,
+    BODY_NONE,
+    RequestHead,
+    ResponseHead,
+)
+
+__all__ = ["ParseError", "parse_request", "parse_response", "htx_size", "DEFAULT_BUFSIZE",
+           "DEFAULT_MAXREWRITE"]
+
+DEFAULT_BUFSIZE = 16384
+DEFAULT_MAXREWRITE = 1024
+
+
+class ParseError(Exception):
+    """An invalid message head.
+
+    ``status``: what to answer (400 bad request, 422 unsupported transfer coding, 502 for an
+    invalid response); ``pos``: offset of the offending byte in the parsed buffer;
+    ``reason``: a short human text.
+    """
+
+    __slots__ = ("status", "pos", "reason")
+
+    def __init__(self, status: int, pos: int, reason: str) -> None:
+        super().__init__(f"{status} at {pos}: {reason}")
+        self.status = status
+        self.pos = pos
+        self.reason = reason
+
+
+_TCHAR = rb"!#$%&'*+.^_`|~0-9A-Za-z\-"
+_TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
+# method SP+ uri SP+ version; the URI is visible ASCII except '#'
+_REQLINE = re.compile(rb"([" + _TCHAR + rb"]+) +([\x21\x22\x24-\x7e]+) +HTTP/([0-9])\.([0-9])")
+_STATUSLINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+# control bytes forbidden in a head once CRLF were turned into LF (HTAB allowed; CR left = bare CR)
+_CTL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+_SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
+_DIGITS = re.compile(rb"[0-9]+")
+
+# names that need attention while parsing (lower case)
+_SPECIAL = frozenset(
+    (b"content-length", b"transfer-encoding", b"host", b"connection", b"upgrade")
+)
+_MAX_CL = (1 << 63) - 1
+
+
+def htx_size(method: bytes, uri: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """Bytes a head takes in HAProxy's internal buffer (see module doc)."""
+    n = 46 + 8 * (len(headers) + 2) + len(method) + len(uri) + len(version)
+    for name, value in headers:
+        n += len(name) + len(value)
+    return n
+
+
+def _find_head_end(buf: bytes, start: int) -> tuple[int, int]:
+    """Locate the empty line ending a head that starts at ``start``.
+
+    Returns ``(eol, after)``: ``eol`` is the index of the LF ending the last header line (or
+    the request line), ``after`` the index just past the empty line; ``(-1, -1)`` if absent.
+    """
+    a = buf.find(b"\n\r\n", start)
+    b = buf.find(b"\n\n", start)
+    if a < 0 and b < 0:
+        return -1, -1
+    if b < 0 or (0 <= a < b):
+        return a, a + 3
+    return b, b + 2
+
+
+def _unfold(head: bytes) -> bytes:
+    """Obsolete line folding: the CR/LF of the fold become spaces (like HAProxy)."""
+    return (
+        head.replace(b"\r\n ", b"   ")
+        .replace(b"\r\n\t", b"  \t")
+        .replace(b"\n ", b"  ")
+        .replace(b"\n\t", b" \t")
+    )
+
+
+def _locate(buf: bytes, start: int, needle: bytes) -> int:
+    p = buf.find(needle, start) if needle else -1
+    return p if p >= 0 else start
+
+
+# bytes allowed in a head besides CR and LF (HTAB, visible ASCII, 8-bit): translate() deletes
+# them, what is left are CR, LF and forbidden control bytes
+_HEAD_OK = bytes(i for i in range(256) if not (i < 32 or i == 127) or i == 9)
+_TCHARS = bytes(i for i in range(256) if _TOKEN.fullmatch(bytes((i,))) is not None)
+
+
+class _Fold(Exception):
+    """Internal: the fast path met something (obs-fold, bare LF) that needs the general path."""
+
+
+def _split_head(buf: bytes, start: int, status: int, bufsize: int):
+    """Find the head, normalise line ends, check bytes.
+
+    Returns ``(lines, after, eol)`` or None; ``eol`` is -1 when the general path was taken.
+    """
+    p = buf.find(b"\r\n\r\n", start)
+    if p >= 0:
+        # fast path: CRLF everywhere and no control byte (a bare LF or CR, which could also
+        # mean an earlier end of head, leaves extra bytes in ``ctl``); folds are found later
+        head = buf[start:p]
+        ctl = head.translate(None, _HEAD_OK)
+        if not ctl or len(ctl) == 2 * head.count(b"\r\n"):
+            return head.split(b"\r\n"), p + 4, p + 1
+    eol, after = _find_head_end(buf, start)
+    if eol < 0:
+        if len(buf) - start >= bufsize:
+            raise ParseError(status, len(buf), "head too large")
+        return None
+    return _split_head_slow(buf, start, eol, status), after, -1
+
+
+def _split_head_slow(buf: bytes, start: int, eol: int, status: int) -> list[bytes]:
+    head = buf[start:eol]
+    if b"\n " in head or b"\n\t" in head:
+        head = _unfold(head)
+    if b"\r" in head:
+        head = head.replace(b"\r\n", b"\n")
+        if head[-1:] == b"\r":
+            head = head[:-1]
+    m = _CTL.search(head)
+    if m is not None:
+        bad = head[m.start() : m.start() + 1]
+        raise ParseError(status, _locate(buf, start, bad), "forbidden control character")
+    return head.split(b"\n")
+
+
+def _parse_headers(lines, buf, start, status):
+    """Header lines -> (headers, special): special lists (index, lower name, value) of the
+    headers that drive framing, or is None when there is none."""
+    headers: list[tuple[bytes, bytes]] = []
+    append = headers.append
+    special = None
+    for i in range(1, len(lines)):
+        name, sep, value = lines[i].partition(b":")
+        if not sep or not name:
+            _header_error(lines[i], buf, start, status)
+        value = value.strip(b" \t")
+        lname = name.lower()
+        if lname in _SPECIAL:
+            if special is None:
+                special = []
+            special.append((len(headers), lname, value))
+        append((name, value))
+    if headers and b"".join([h[0] for h in headers]).translate(None, _TCHARS):
+        for name, _ in headers:
+            if name.translate(None, _TCHARS):
+                _header_error(name, buf, start, status)
+    return headers, special
+
+
+def _header_error(line: bytes, buf: bytes, start: int, status: int):
+    if line[:1] in (b" ", b"\t"):
+        raise _Fold()
+    name, sep, _ = line.partition(b":")
+    if not sep:
+        why = "header line without colon"
+    elif not name:
+        why = "empty header name"
+    else:
+        why = "invalid character in header name"
+    raise ParseError(status, _locate(buf, start, line), why)
+
+
+def _conn_tokens(msg, headers, special, status, buf, start):
+    """Apply Content-Length/Transfer-Encoding/Connection facts to ``msg``."""
+    cl = -1
+    cl_idx: list[int] = []
+    te: list[bytes] = []
+    te_idx: list[int] = []
+    conn: list[bytes] = []
+    upgrade = None
+    for idx, lname, value in special:
+        if lname == b"content-length":
+            cl_idx.append(idx)
+            for part in value.split(b","):
+                part = part.strip(b" \t")
+                if _DIGITS.fullmatch(part) is None:
+                    raise ParseError(status, _locate(buf, start, value), "invalid content-length")
+                n = int(part)
+                if n > _MAX_CL:
+                    raise ParseError(status, _locate(buf, start, value), "content-length too large")
+                if cl >= 0 and n != cl:
+                    raise ParseError(status, _locate(buf, start, value), "conflicting content-length")
+                cl = n
+        elif lname == b"transfer-encoding":
+            te_idx.append(idx)
+            for part in value.split(b","):
+                part = part.strip(b" \t").lower()
+                if not part:
+                    raise ParseError(status, _locate(buf, start, value), "empty transfer-encoding")
+                te.append(part)
+        elif lname == b"connection":
+            for part in value.split(b","):
+                part = part.strip(b" \t").lower()
+                if part:
+                    conn.append(part)
+        elif lname == b"upgrade":
+            upgrade = value
+    if te_idx:
+        nchunked = te.count(b"chunked")
+        if nchunked == 0 and not msg_is_response(msg):
+            raise ParseError(status, _locate(buf, start, b"ransfer-"), "transfer-encoding without chunked")
+        if nchunked > 1 or (nchunked and te[-1] != b"chunked"):
+            raise ParseError(status, _locate(buf, start, b"ransfer-"), "chunked must be last and once")
+        if nchunked and len(te) > 1 and not msg_is_response(msg):
+            # HAProxy 2.6.12 answers 422 to requests with another coding before chunked
+            raise ParseError(422, _locate(buf, start, b"ransfer-"), "unsupported transfer-coding")
+        if cl_idx:
+            # CL + TE: the content-length is removed, the body is chunked
+            drop = set(cl_idx)
+            headers[:] = [h for i, h in enumerate(headers) if i not in drop]
+        msg.body = BODY_CHUNKED if nchunked else BODY_CLOSE
+    elif cl_idx:
+        if len(cl_idx) > 1 or b"," in headers[cl_idx[0]][1]:
+            # merge duplicates into one header at the first place
+            first = cl_idx[0]
+            drop = set(cl_idx[1:])
+            name = headers[first][0]
+            headers[:] = [
+                (name, b"%d" % cl) if i == first else h for i, h in enumerate(headers) if i not in drop
+            ]
+        msg.body = BODY_LENGTH
+        msg.content_length = cl
+    if conn:
+        msg.conn_close = b"close" in conn
+        msg.conn_keep_alive = b"keep-alive" in conn
+        if upgrade is not None and b"upgrade" in conn:
+            msg.upgrade = upgrade
+    if msg.http11:
+        msg.keep_alive = not msg.conn_close
+    else:
+        msg.keep_alive = msg.conn_keep_alive and not msg.conn_close
+
+
+def msg_is_response(msg) -> bool:
+    return type(msg) is ResponseHead
+
+
+_DEFAULT_PORTS = {b"http": b":80", b"https": b":443"}
+
+
+def _authority_of(uri: bytes) -> tuple[bytes, bytes] | None:
+    """(scheme, host[:port] without userinfo) of an absolute-form URI, or None."""
+    m = _SCHEME.match(uri)
+    if m is None:
+        return None
+    scheme = uri[: m.end() - 3].lower()
+    rest = uri[m.end() :]
+    end = len(rest)
+    for c in (b"/", b"?"):
+        p = rest.find(c)
+        if 0 <= p < end:
+            end = p
+    auth = rest[:end]
+    at = auth.rfind(b"@")
+    if at >= 0:
+        auth = auth[at + 1 :]
+    return scheme, auth
+
+
+def _norm_host(scheme: bytes, host: bytes) -> bytes:
+    host = host.lower()
+    dp = _DEFAULT_PORTS.get(scheme)
+    if dp is not None and host.endswith(dp):
+        host = host[: -len(dp)]
+    return host
+
+
+def parse_request(
+    buf: bytes,
+    start: int = 0,
+    *,
+    bufsize: int = DEFAULT_BUFSIZE,
+    maxrewrite: int = DEFAULT_MAXREWRITE,
+) -> tuple[RequestHead, int] | None:
+    """Parse one request head at ``buf[start:]``. See the module doc for the results.
+
+    ``consumed`` in the result is an index into ``buf`` (absolute, counting ``start``).
+    Empty lines before the request line are skipped, like HAProxy.
+    """
+    n = len(buf)
+    while start < n:
+        c = buf[start]
+        if c == 10:
+            start += 1
+        elif c == 13:
+            if start + 1 >= n:
+                return None
+            if buf[start + 1] != 10:
+                raise ParseError(400, start, "bare CR")
+            start += 2
+        else:
+            break
+    if start >= n:
+        return None
+    split = _split_head(buf, start, 400, bufsize)
+    if split is None:
+        return None
+    lines, after, eol = split
+    try:
+        msg = _request(lines, buf, start, after, bufsize - maxrewrite)
+    except _Fold:
+        if eol < 0:
+            raise ParseError(400, start, "invalid header line") from None
+        msg = _request(_split_head_slow(buf, start, eol, 400), buf, start, after, bufsize - maxrewrite)
+    msg.head_len = after - start
+    return msg, after
+
+
+def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int) -> RequestHead:
+    m = _REQLINE.fullmatch(lines[0])
+    if m is None:
+        raise ParseError(400, start + _reqline_error(lines[0]), "invalid request line")
+    method, uri, major, minor = m.groups()
+    if major == b"1" and minor == b"1":
+        version = b"HTTP/1.1"
+    elif major >= b"2" or (major == b"1" and minor >= b"1"):
+        version = b"HTTP/1.1"
+    else:
+        version = b"HTTP/" + major + b"." + minor
+    # URI form: origin (/...), asterisk (*), absolute (scheme://...), authority (CONNECT only)
+    absolute = None
+    if uri[0] != 47 and uri != b"*":  # 47 = "/"
+        if method == b"CONNECT":
+            host, colon, port = uri.rpartition(b":")
+            if not colon or not host or not port.isdigit():
+                raise ParseError(400, start + len(method) + 1, "invalid CONNECT authority")
+        else:
+            absolute = _authority_of(uri)
+            if absolute is None:
+                raise ParseError(400, start + len(method) + 1, "invalid URI")
+    headers, special = _parse_headers(lines, buf, start, 400)
+    msg = RequestHead(method, uri, version, None)
+    msg.headers = headers
+    if special is not None:
+        hosts = [(i, v) for i, n, v in special if n == b"host"]
+        if len(hosts) > 1:
+            # duplicate Host: same value (any case) merged, different values rejected
+            ref = hosts[0][1].lower()
+            for _, v in hosts[1:]:
+                if v.lower() != ref:
+                    raise ParseError(400, _locate(buf, start, v), "different Host headers")
+            drop = {i for i, _ in hosts[1:]}
+            keep_idx = [i for i in range(len(headers)) if i not in drop]
+            remap = {old: new for new, old in enumerate(keep_idx)}
+            headers[:] = [headers[i] for i in keep_idx]
+            special = [(remap[i], n, v) for i, n, v in special if i in remap]
+        if absolute is not None and hosts:
+            scheme, auth = absolute
+            if _norm_host(scheme, auth) != _norm_host(scheme, hosts[0][1]):
+                raise ParseError(400, start + len(method) + 1, "absolute URI authority differs from Host")
+        _conn_tokens(msg, headers, special, 400, buf, start)
+    # the raw head is never smaller than its HTX data: only compute the exact size near the limit
+    if after - start + 62 + 8 * len(headers) > limit and htx_size(method, uri, version, headers) > limit:
+        raise ParseError(400, start, "head too large")
+    return msg
+
+
+def _reqline_error(line: bytes) -> int:
+    """Best-effort offset of what is wrong in a request line."""
+    m = _TOKEN.match(line)
+    if m is None:
+        return 0
+    p = m.end()
+    if line[p : p + 1] != b" ":
+        return p
+    while line[p : p + 1] == b" ":
+        p += 1
+    q = line.find(b" ", p)
+    uri = line[p:] if q < 0 else line[p:q]
+    for i, c in enumerate(uri):
+        if c == 0x23 or c < 0x21 or c > 0x7E:
+            return p + i
+    return len(line) if q < 0 else q + 1
+
+
+def parse_response(
+    buf: bytes,
+    start: int = 0,
+    *,
+    method: bytes = b"GET",
+    bufsize: int = DEFAULT_BUFSIZE,
+    maxrewrite: int = DEFAULT_MAXREWRITE,
+) -> tuple[ResponseHead, int] | None:
+    """Parse one response head (the request ``method`` decides whether a body follows).
+
+    Errors raise :class:`ParseError` with status 502 (HAProxy's answer to an invalid response).
+    """
+    split = _split_head(buf, start, 502, bufsize)
+    if split is None:
+        # a server that does not start with "HTTP/" will never become valid
+        pre = buf[start : start + 5]
+        if pre and not b"HTTP/".startswith(pre):
+            raise ParseError(502, start, "invalid status line")
+        return None
+    lines, after, eol = split
+    try:
+        msg = _response(lines, buf, start, method, bufsize - maxrewrite)
+    except _Fold:
+        if eol < 0:
+            raise ParseError(502, start, "invalid header line") from None
+        msg = _response(_split_head_slow(buf, start, eol, 502), buf, start, method, bufsize - maxrewrite)
+    msg.head_len = after - start
+    return msg, after
+
+
+def _response(lines: list[bytes], buf: bytes, start: int, method: bytes, limit: int) -> ResponseHead:
+    m = _STATUSLINE.fullmatch(lines[0])
+    if m is None:
+        raise ParseError(502, start, "invalid status line")
+    major, minor, code, reason = m.groups()
+    if major >= b"2" or (major == b"1" and minor >= b"1"):
+        version = b"HTTP/1.1"
+    else:
+        version = b"HTTP/" + major + b"." + minor
+    status = int(code)
+    if status < 100:
+        raise ParseError(502, start + 9, "invalid status code")
+    headers, special = _parse_headers(lines, buf, start, 502)
+    msg = ResponseHead(status, reason or b"", version, None)
+    msg.headers = headers
+    if special is not None:
+        _conn_tokens(msg, headers, special, 502, buf, start)
+    if msg.body == BODY_NONE:
+        msg.body = BODY_CLOSE
+    if status < 200 or status == 204 or status == 304 or method == b"HEAD":
+        msg.body = BODY_NONE
+    elif method == b"CONNECT" and 200 <= status < 300:
+        msg.body = BODY_NONE  # the connection becomes a tunnel
+    if msg.body == BODY_CLOSE:
+        msg.keep_alive = False
+    if htx_size(b"", reason or b"", version + code, headers) > limit:
+        raise ParseError(502, start, "head too large")
+    return msg
+
+
+# BODY_LENGTH is re-exported for callers that only import this module
+__all__ += ["BODY_NONE", "BODY_LENGTH", "BODY_CHUNKED", "BODY_CLOSE"]
