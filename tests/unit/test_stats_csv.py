@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from haproxy_py.stats.csv import StatFilter, collect, csv_header, render_csv, render_json, render_typed, server_status
+from haproxy_py.stats.csv import (
+    StatFilter,
+    collect,
+    csv_header,
+    render_csv,
+    render_json,
+    render_typed,
+    server_status,
+)
 from haproxy_py.stats.info import format_uptime, show_info
 from tests.conftest import SAMPLES
 from tests.unit.test_stats_fixture import NOW, WALL, sample_state
@@ -31,10 +39,10 @@ def test_rows_match_sample_values_and_blanks() -> None:
     exp = [x for x in _sample_csv() if x]
     got = [x for x in out if x]
     assert len(got) == len(exp)
-    for g, e in zip(got[1:], exp[1:]):
+    for g, e in zip(got[1:], exp[1:], strict=True):
         gf, ef = g.split(","), e.split(",")
         assert len(gf) == len(ef)
-        for i, (a, b) in enumerate(zip(gf, ef)):
+        for i, (a, b) in enumerate(zip(gf, ef, strict=True)):
             if i in NOT_MODELLED:
                 assert (a == "") == (b == ""), (ef[0], ef[1], i)
             else:
@@ -123,7 +131,7 @@ def test_show_info_matches_sample() -> None:
     assert [x.split(":")[0] for x in got] == [x.split(":")[0] for x in exp]
     assert len(got) == 69
     varying = {"Nbthread", "Tasks", "BytesOutRate", "PoolAlloc_bytes", "PoolUsed_bytes"}
-    for g, e in zip(got, exp):
+    for g, e in zip(got, exp, strict=True):
         if g.split(":")[0] not in varying:
             assert g == e
 
