@@ -250,8 +250,9 @@ def build(args: argparse.Namespace) -> Path:
     with tempfile.TemporaryDirectory(prefix="haproxy-pyz-") as tmpdir:
         tmp = Path(tmpdir)
         # 1. our own packages
+        src_root = Path(args.source_root).resolve()
         for pkg in OWN_PACKAGES:
-            writer.add_source_tree(ROOT / pkg, ROOT, "", pyc=True)
+            writer.add_source_tree(src_root / pkg, src_root, "", pyc=True)
         writer.add("__main__.py", MAIN_PY.encode())
         writer.add("__main__.pyc", compile_pyc(MAIN_PY.encode(), "__main__.py"))
 
@@ -310,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default=str(ROOT / "haproxy.pyz"), help="archive to write (haproxy.pyz)")
     ap.add_argument("--wheel-cache", default=str(ROOT / "build" / "wheels"),
                     help="where downloaded wheels are kept between builds (build/wheels)")
+    ap.add_argument("--source-root", default=str(ROOT), help="directory holding haproxy_py/ and tui/")
     ap.add_argument("--offline", action="store_true", help="use only wheels already in --wheel-cache")
     ap.add_argument("--pythons", default=",".join(PYTHONS), help="CPython versions for native builds")
     ap.add_argument("--arches", default=",".join(ARCHES), help="CPU architectures for native builds")
