@@ -740,7 +740,7 @@ def _str_expr(val: str, opts: int, enc: str | None = None) -> tuple[str, bool]:
         return f"('\"' + ({inner} if (_v := {val}) else '') + '\"')", False
     if opts & OPT_M:
         return f"({inner} if (_v := {val}) else '-')", False
-    return f"({inner} if (_v := {val}) else '')", True
+    return f"({inner} if (_v := {val}) else '')", False
 
 
 def _int_expr(val: str) -> str:
@@ -757,7 +757,7 @@ def _port_expr(val: str, opts: int) -> tuple[str, bool]:
     absent = "'\"\"'" if opts & OPT_Q else ("'-'" if opts & OPT_M else "''")
     if opts & OPT_X:
         return f"(f'{{_v:04X}}' if (_v := {val}) is not None else {absent})", False
-    return f"(str(_v) if (_v := {val}) is not None else {absent})", not (opts & (OPT_Q | OPT_M))
+    return f"(str(_v) if (_v := {val}) is not None else {absent})", False
 
 
 def _iphex(ip: str) -> str:
@@ -773,7 +773,10 @@ def _iphex(ip: str) -> str:
 
 
 def _var_code(name: str, opts: int, ctx_name: str = "_ctx") -> tuple[str, bool]:
-    """(python expression over ``r``, may_be_empty)."""
+    """(python expression over ``r``, transparent): ``transparent`` is True only for the variables
+    that, like HAProxy's %hr/%hs/%hrl/%hsl without captures, may print nothing *and* leave the
+    previous separator state alone (so the next separator is dropped). Every other variable
+    counts as printed even when it printed nothing."""
     q = bool(opts & OPT_Q)
     x = bool(opts & OPT_X)
     plus = "('+' if r.logasap else '')"
@@ -892,7 +895,7 @@ def _var_code(name: str, opts: int, ctx_name: str = "_ctx") -> tuple[str, bool]:
         code = f"{enc}({fn}(r))"
         if q:
             return f"('\"' + {code} + '\"')", False
-        return code, name == "HQ"
+        return code, False
     raise LogFormatError(f"no such format variable '{name}'")  # pragma: no cover
 
 
