@@ -91,7 +91,7 @@ def split_legacy_version(hc: HttpCheck) -> tuple[str, list[tuple[str, str]]]:
             if not line:
                 continue
             name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip().replace("\\ ", " ")))
+            headers.append((name.strip(), value.replace("\\ ", " ").strip()))
     return ver, headers
 
 

@@ -1,0 +1,361 @@
+"""Active health checks on the event loop (asyncio or uvloop): the I/O half of checks/.
+
+One timer per checked server (``loop.call_at``), raw non-blocking sockets watched with
+``add_writer``/``add_reader`` (no Task, no Transport per check), results fed to ``checks.health``.
+
+    checker = Checker(loop, backends, log=log, now=loop.time, wall=time.time, shutdown=shutdown)
+    checker.start()          # schedules the first check of every server, spread over its interval
+    checker.apply(outcome)   # emit the logs / shutdowns of a health.* call (runtime API, observe)
+    checker.observe(srv, kind)   # passive check from the data path (observe layer4|layer7)
+    checker.stop()
+
+``log(proxy_name, severity, text)``; ``now()`` is the monotonic clock used for timers and durations
+(seconds); ``wall()`` the wall clock given to health.* (Server.last_change); ``shutdown(session)`` ends
+one session (default: ``session.shutdown()``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from haproxy_py.checks import health
+from haproxy_py.checks import probes as P
+from haproxy_py.checks.health import Outcome
+from haproxy_py.runtime.server import Server
+
+_SEV_TAG = {0: "[ALERT]   ", 1: "[ALERT]   ", 2: "[ALERT]   ", 3: "[ALERT]   ", 4: "[WARNING] ",
+            5: "[WARNING] ", 6: "[NOTICE]  ", 7: "[NOTICE]  "}
+_LINGER0 = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {1, 0}: close with RST, no TIME_WAIT
+
+
+def stderr_log(proxy: str, severity: int, text: str) -> None:
+    sys.stderr.write(f"{_SEV_TAG.get(severity, '[NOTICE]  ')} ({os.getpid()}) : {text}\n")
+
+
+class ServerCheck:
+    """The check of one server: its timer and, while a probe runs, its socket."""
+
+    __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
+                 "due", "addr", "http", "warmup")
+
+    def __init__(self, srv: Server, checker: Checker) -> None:
+        self.srv = srv
+        self.checker = checker
+        self.timer: Any = None
+        self.tmo: Any = None
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.started = 0.0
+        self.phase = 0  # 0 idle, 1 connecting, 2 reading
+        self.verdict: P.HttpVerdict | None = None
+        self.req = b""
+        self.due = 0.0
+        self.warmup: Any = None
+        conf = srv.conf
+        be = srv.backend
+        pconf = getattr(be, "conf", None)
+        #: ``option httpchk`` makes it an HTTP check, in tcp mode too
+        self.http = pconf.http_check if pconf is not None else None
+        host = conf.check_addr or srv.host
+        port = conf.check_port or srv.port
+        self.addr = (host, port)
+
+    # ------------------------------------------------------------------ scheduling
+    def schedule(self, delay_ms: float) -> None:
+        loop = self.checker.loop
+        if self.timer is not None:
+            self.timer.cancel()
+        self.due = loop.time() + delay_ms / 1000.0
+        self.timer = loop.call_at(self.due, self.run)
+
+    def hurry(self, delay_ms: int) -> None:
+        """Run the next check no later than ``delay_ms`` from now (observe errors -> fastinter)."""
+        if self.phase:
+            return
+        loop = self.checker.loop
+        if loop.time() + delay_ms / 1000.0 < self.due:
+            self.schedule(delay_ms)
+
+    # ------------------------------------------------------------------ one probe
+    def run(self) -> None:
+        self.timer = None
+        srv = self.srv
+        ck = self.checker
+        if ck.stopped:
+            return
+        if not srv.check_enabled or srv.in_maint or srv.track is not None:
+            self.schedule(srv.conf.inter)
+            return
+        self.started = ck.now()
+        host, port = self.addr
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            s = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as e:
+            self.finish(P.socket_error(e.errno or 0, 0))
+            return
+        s.setblocking(False)
+        self.sock = s
+        self.fd = s.fileno()
+        try:
+            rc = s.connect_ex((host, port))
+        except OSError as e:  # e.g. name resolution for a non-literal host
+            self.finish(P.socket_error(e.errno or 0, self._dur()))
+            return
+        if rc == 0:
+            self.connected()
+            return
+        if rc != errno.EINPROGRESS and rc != errno.EAGAIN:
+            self.finish(P.connect_failed(rc, self._dur()))
+            return
+        self.phase = 1
+        loop = ck.loop
+        loop.add_writer(self.fd, self.on_writable)
+        self.tmo = loop.call_later(ck.connect_timeout(srv) / 1000.0, self.on_timeout)
+
+    def _dur(self) -> int:
+        return int((self.checker.now() - self.started) * 1000)
+
+    def on_writable(self) -> None:
+        loop = self.checker.loop
+        loop.remove_writer(self.fd)
+        self.phase = 0
+        if self.tmo is not None:
+            self.tmo.cancel()
+            self.tmo = None
+        s = self.sock
+        if s is None:
+            return
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self.finish(P.connect_failed(err, self._dur()))
+            return
+        self.connected()
+
+    def connected(self) -> None:
+        hc = self.http
+        if hc is None:
+            self.finish(P.tcp_passed(self._dur()))
+            return
+        ck = self.checker
+        srv = self.srv
+        send_state = ck.send_state(srv) if hc.send_state else None
+        req = P.build_http_request(hc, send_state)
+        s = self.sock
+        assert s is not None
+        try:
+            n = s.send(req)
+        except BlockingIOError:
+            n = 0
+        except OSError as e:
+            self.finish(P.CheckResult("L7RSP", P.RES_FAILED, None, os.strerror(e.errno or 0), self._dur()))
+            return
+        self.req = req[n:]
+        self.verdict = P.HttpVerdict(hc)
+        self.phase = 2
+        loop = ck.loop
+        if self.req:
+            loop.add_writer(self.fd, self.on_send_more)
+        loop.add_reader(self.fd, self.on_readable)
+        self.tmo = loop.call_later(ck.read_timeout(srv) / 1000.0, self.on_timeout)
+
+    def on_send_more(self) -> None:
+        s = self.sock
+        if s is None:
+            return
+        try:
+            n = s.send(self.req)
+        except BlockingIOError:
+            return
+        except OSError:
+            n = len(self.req)
+        self.req = self.req[n:]
+        if not self.req:
+            self.checker.loop.remove_writer(self.fd)
+
+    def on_readable(self) -> None:
+        s = self.sock
+        v = self.verdict
+        if s is None or v is None:
+            return
+        try:
+            data = s.recv(16384)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        res = v.feed(data) if data else v.closed()
+        if res is not None:
+            res.duration = self._dur()
+            self.finish(res)
+
+    def on_timeout(self) -> None:
+        self.tmo = None
+        dur = self._dur()
+        if self.phase == 1:
+            self.finish(P.connect_timeout(dur))
+        else:
+            r = P.HttpVerdict.timeout()
+            r.duration = dur
+            self.finish(r)
+
+    def close(self) -> None:
+        s = self.sock
+        if s is None:
+            return
+        loop = self.checker.loop
+        if self.phase == 1 or self.req:
+            loop.remove_writer(self.fd)
+        if self.phase == 2:
+            loop.remove_reader(self.fd)
+        self.phase = 0
+        self.req = b""
+        self.verdict = None
+        if self.tmo is not None:
+            self.tmo.cancel()
+            self.tmo = None
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
+        except OSError:
+            pass
+        s.close()
+        self.sock = None
+        self.fd = -1
+
+    def finish(self, res: P.CheckResult) -> None:
+        self.close()
+        ck = self.checker
+        if ck.stopped:
+            return
+        srv = self.srv
+        out = health.apply_check_result(srv, res, ck.wall())
+        ck.apply(out, srv)
+        self.schedule(health.next_check_delay(srv, ck.spread_pct, ck.rng))
+
+    # ------------------------------------------------------------------ slowstart
+    def start_warmup(self) -> None:
+        if self.warmup is None and self.srv.state == health.STARTING:
+            self.warmup = self.checker.loop.call_later(health.slowstart_tick_interval(self.srv) / 1000.0,
+                                                       self.on_warmup)
+
+    def on_warmup(self) -> None:
+        self.warmup = None
+        if health.slowstart_tick(self.srv, self.checker.wall()) and not self.checker.stopped:
+            self.start_warmup()
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.warmup is not None:
+            self.warmup.cancel()
+            self.warmup = None
+        self.close()
+
+
+class Checker:
+    """Runs the active checks of every server with ``check`` and applies passive observations."""
+
+    def __init__(self, loop: Any, backends: Iterable[Any], log: Callable[[str, int, str], None] | None = None,
+                 now: Callable[[], float] | None = None, wall: Callable[[], float] | None = None,
+                 shutdown: Callable[[Any], None] | None = None, *, spread_pct: int = 0,
+                 rng: Callable[[], float] | None = None, node: str | None = None) -> None:
+        self.loop = loop
+        self.backends = list(backends)
+        self.log = log or stderr_log
+        self.now = now or loop.time
+        self.wall = wall or time.time
+        self.shutdown = shutdown or _default_shutdown
+        self.spread_pct = spread_pct
+        self.rng = rng or random.random
+        self.node = node or os.uname().nodename
+        self.stopped = False
+        self.checks: dict[int, ServerCheck] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        health.link_tracking(self.backends)
+        wall = self.wall()
+        for be in self.backends:
+            for srv in be.servers:
+                health.init_server(srv, wall)
+                if not srv.conf.check or srv.track is not None:
+                    continue
+                sc = ServerCheck(srv, self)
+                self.checks[id(srv)] = sc
+                sc.schedule(health.first_check_delay(srv, self.rng))
+
+    def stop(self) -> None:
+        self.stopped = True
+        for sc in self.checks.values():
+            sc.cancel()
+        self.checks.clear()
+
+    # ------------------------------------------------------------------ timeouts
+    @staticmethod
+    def connect_timeout(srv: Server) -> int:
+        be = srv.backend
+        t = be.conf.timeouts.connect if be is not None and be.conf is not None else None
+        inter = srv.conf.inter
+        return min(t, inter) if t else inter
+
+    @staticmethod
+    def read_timeout(srv: Server) -> int:
+        be = srv.backend
+        t = be.conf.timeouts.check if be is not None and be.conf is not None else None
+        return t or srv.conf.inter
+
+    def send_state(self, srv: Server) -> str:
+        be = srv.backend
+        tot = 0
+        be_scur = 0
+        if be is not None:
+            for s in be.servers:
+                be_scur += s.served
+                if s.usable and s.backup == srv.backup:
+                    tot += s.eweight
+        return P.send_state_value(health.send_state_text(srv), srv.host, srv.port, be.name if be else "?",
+                                  srv.name, self.node, srv.eweight, tot, srv.served, be_scur, len(srv.queue))
+
+    # ------------------------------------------------------------------ results
+    def apply(self, out: Outcome | None, srv: Server | None = None) -> None:
+        """Emit the logs and shutdowns of an Outcome; honour fastinter; start slowstart ramps."""
+        if out is None:
+            return
+        log = self.log
+        for proxy, sev, text in out.logs:
+            log(proxy, sev, text)
+        if out.shutdown:
+            for sess in list(out.shutdown):
+                self.shutdown(sess)
+        if srv is not None:
+            sc = self.checks.get(id(srv))
+            if sc is not None:
+                if out.fastinter:
+                    sc.hurry(out.fastinter)
+                sc.start_warmup()
+        if out.logs:  # trackers and CLI changes may start slowstart on other servers
+            for sc in self.checks.values():
+                if sc.srv.state == health.STARTING and sc.warmup is None:
+                    sc.start_warmup()
+
+    def observe(self, srv: Server, kind: str) -> None:
+        """Passive check from the data path (cheap when nothing changes)."""
+        if srv.conf.observe is None:
+            return
+        out = health.observe(srv, kind, self.wall())
+        if out is not None:
+            self.apply(out, srv)
+
+
+def _default_shutdown(session: Any) -> None:
+    fn = getattr(session, "shutdown", None)
+    if fn is not None:
+        fn()
