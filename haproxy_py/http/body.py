@@ -1,0 +1,207 @@
+"""Incremental HTTP/1 body framing for forwarding (sans-IO).
+
+Every reader has ``feed(data) -> (out, done)``: ``out`` is what to forward now, ``done`` tells
+that the message body is complete; bytes after the end (a pipelined request) are kept in
+``leftover``.  Invalid framing raises :class:`BodyError` (answer 400 for a request, 502 for a
+response).  ``eof()`` is called when the peer closed: it completes a close-delimited body and
+raises for the others (truncated body).
+
+Chunked bodies are validated and **re-framed**: every chunk size line is re-written as lower-case
+hex without extensions (HAProxy drops chunk extensions), chunk data is streamed as it arrives
+(a chunk need not be complete to be forwarded), the last-chunk and the trailers are forwarded
+with their header names as received (we keep case), each trailer line re-terminated by CRLF.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .message import BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH
+
+__all__ = ["BodyError", "ContentLengthBody", "ChunkedBody", "CloseBody", "NoBody", "body_reader"]
+
+_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
+_TRAILER = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z\-]+:[^\x00-\x08\x0a-\x1f\x7f]*")
+_MAX_LINE = 4096
+
+
+class BodyError(Exception):
+    """Invalid body framing; ``pos`` counts bytes from the start of the body."""
+
+    __slots__ = ("pos", "reason")
+
+    def __init__(self, pos: int, reason: str) -> None:
+        super().__init__(f"at body byte {pos}: {reason}")
+        self.pos = pos
+        self.reason = reason
+
+
+class NoBody:
+    __slots__ = ("leftover", "done")
+
+    def __init__(self) -> None:
+        self.leftover = b""
+        self.done = True
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        self.leftover += data
+        return b"", True
+
+    def eof(self) -> bytes:
+        return b""
+
+
+class ContentLengthBody:
+    __slots__ = ("remaining", "leftover", "done", "total")
+
+    def __init__(self, length: int) -> None:
+        self.remaining = length
+        self.total = 0
+        self.leftover = b""
+        self.done = length == 0
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        if self.done:
+            self.leftover += data
+            return b"", True
+        r = self.remaining
+        if len(data) < r:
+            self.remaining = r - len(data)
+            self.total += len(data)
+            return data, False
+        self.remaining = 0
+        self.total += r
+        self.done = True
+        if len(data) > r:
+            self.leftover += data[r:]
+            return data[:r], True
+        return data, True
+
+    def eof(self) -> bytes:
+        if not self.done:
+            raise BodyError(self.total, "connection closed before the end of the body")
+        return b""
+
+
+class CloseBody:
+    """A response body that ends when the server closes (no length, not chunked)."""
+
+    __slots__ = ("leftover", "done", "total")
+
+    def __init__(self) -> None:
+        self.leftover = b""
+        self.done = False
+        self.total = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        self.total += len(data)
+        return data, False
+
+    def eof(self) -> bytes:
+        self.done = True
+        return b""
+
+
+# chunked states
+_S_SIZE, _S_DATA, _S_DATA_END, _S_TRAILERS, _S_DONE = range(5)
+
+
+class ChunkedBody:
+    """Validating, re-framing chunked decoder/encoder."""
+
+    __slots__ = ("state", "remaining", "buf", "leftover", "done", "pos", "payload", "trailers")
+
+    def __init__(self) -> None:
+        self.state = _S_SIZE
+        self.remaining = 0
+        self.buf = b""  # partial line (size line, CRLF after data, trailer line)
+        self.leftover = b""
+        self.done = False
+        self.pos = 0  # body bytes consumed so far (error positions)
+        self.payload = 0  # decoded payload bytes
+        #: trailer lines seen (name, value), as received
+        self.trailers: list[tuple[bytes, bytes]] = []
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        if self.done:
+            self.leftover += data
+            return b"", True
+        out: list[bytes] = []
+        if self.buf:
+            data = self.buf + data
+            self.pos -= len(self.buf)
+            self.buf = b""
+        i = 0
+        n = len(data)
+        while i < n:
+            st = self.state
+            if st == _S_DATA:
+                take = min(self.remaining, n - i)
+                out.append(data[i : i + take])
+                i += take
+                self.remaining -= take
+                self.payload += take
+                if self.remaining == 0:
+                    self.state = _S_DATA_END
+                continue
+            # line-oriented states
+            j = data.find(b"\n", i)
+            if j < 0:
+                if n - i > _MAX_LINE:
+                    raise BodyError(self.pos + i, "chunk line too long")
+                self.buf = data[i:]
+                break
+            line = data[i:j]
+            if line[-1:] == b"\r":
+                line = line[:-1]
+            if st == _S_SIZE:
+                m = _SIZE.fullmatch(line)
+                if m is None:
+                    raise BodyError(self.pos + i, "invalid chunk size")
+                size = int(m.group(1), 16)
+                if size == 0:
+                    out.append(b"0\r\n")
+                    self.state = _S_TRAILERS
+                else:
+                    out.append(b"%x\r\n" % size)
+                    self.remaining = size
+                    self.state = _S_DATA
+            elif st == _S_DATA_END:
+                if line:
+                    raise BodyError(self.pos + i, "missing CRLF after chunk data")
+                out.append(b"\r\n")
+                self.state = _S_SIZE
+            else:  # trailers
+                if not line:
+                    out.append(b"\r\n")
+                    self.state = _S_DONE
+                    self.done = True
+                    i = j + 1
+                    if i < n:
+                        self.leftover += data[i:]
+                    self.pos += i
+                    return b"".join(out), True
+                if _TRAILER.fullmatch(line) is None:
+                    raise BodyError(self.pos + i, "invalid trailer line")
+                name, _, value = line.partition(b":")
+                self.trailers.append((name, value.strip(b" \t")))
+                out.append(line + b"\r\n")
+            i = j + 1
+        self.pos += n if not self.buf else n - len(self.buf)
+        return b"".join(out), False
+
+    def eof(self) -> bytes:
+        if not self.done:
+            raise BodyError(self.pos, "connection closed inside a chunked body")
+        return b""
+
+
+def body_reader(kind: int, content_length: int = -1) -> NoBody | ContentLengthBody | ChunkedBody | CloseBody:
+    """The reader for a parsed head: ``body_reader(head.body, head.content_length)``."""
+    if kind == BODY_LENGTH:
+        return ContentLengthBody(content_length)
+    if kind == BODY_CHUNKED:
+        return ChunkedBody()
+    if kind == BODY_CLOSE:
+        return CloseBody()
+    return NoBody()

@@ -1,0 +1,123 @@
+"""Body framing: content-length, chunked (validated, re-framed, extensions dropped, trailers kept), close."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from haproxy_py.http.body import BodyError, ChunkedBody, CloseBody, ContentLengthBody, NoBody, body_reader
+from haproxy_py.http.message import BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE
+from haproxy_py.http.parse import parse_request
+
+
+def feed_all(reader, data: bytes, step: int | None = None):
+    out = b""
+    done = False
+    if step is None:
+        o, done = reader.feed(data)
+        return o, done
+    for i in range(0, len(data), step):
+        o, done = reader.feed(data[i : i + step])
+        out += o
+    return out, done
+
+
+def test_content_length_exact_and_leftover():
+    r = ContentLengthBody(3)
+    assert r.feed(b"ab") == (b"ab", False)
+    assert r.feed(b"cGET /") == (b"c", True)
+    assert r.leftover == b"GET /"
+    assert r.feed(b"x") == (b"", True) and r.leftover == b"GET /x"
+
+
+def test_content_length_zero_and_truncated():
+    assert ContentLengthBody(0).done
+    r = ContentLengthBody(5)
+    r.feed(b"ab")
+    with pytest.raises(BodyError):
+        r.eof()
+
+
+def test_close_delimited():
+    r = CloseBody()
+    assert r.feed(b"abc") == (b"abc", False)
+    r.eof()
+    assert r.done and r.total == 3
+
+
+def test_chunked_sample_extension_dropped_trailers_kept():
+    # samples/http_handling/request_parsing.txt chunked_with_extension_and_trailers
+    raw = b"3;ext=1\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n"
+    r = ChunkedBody()
+    assert r.feed(raw) == (b"3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n", True)
+    assert r.trailers == [(b"X-Trailer", b"t")] and r.payload == 3
+
+
+def test_chunked_cl_and_te_sample_forwarded_chunked():
+    h, used = parse_request(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+                            b"Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    assert h.body == BODY_CHUNKED
+    r = body_reader(h.body, h.content_length)
+    assert isinstance(r, ChunkedBody)
+    assert r.feed(b"3\r\nabc\r\n0\r\n\r\n") == (b"3\r\nabc\r\n0\r\n\r\n", True)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 7, 100])
+def test_chunked_split_anywhere(step):
+    raw = b"A\r\n0123456789\r\n1F;x=\"y\"\r\n" + b"z" * 31 + b"\r\n0\r\nT1: a\r\nT2: b\r\n\r\nNEXT"
+    r = ChunkedBody()
+    out, done = feed_all(r, raw, step)
+    assert done
+    assert out == b"a\r\n0123456789\r\n1f\r\n" + b"z" * 31 + b"\r\n0\r\nT1: a\r\nT2: b\r\n\r\n"
+    assert r.leftover == b"NEXT"
+
+
+def test_chunked_bare_lf_accepted():
+    r = ChunkedBody()
+    assert r.feed(b"3\nabc\n0\n\n") == (b"3\r\nabc\r\n0\r\n\r\n", True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"zz\r\nabc\r\n0\r\n\r\n", b"\r\n", b"-3\r\nabc\r\n", b"3\r\nabcd\r\n", b"3 x\r\nabc\r\n",
+     b"0\r\nbad trailer\r\n\r\n", b"0\r\nX: a\x01\r\n\r\n", b"11111111111111111\r\n", b"0x3\r\nabc\r\n"],
+)
+def test_chunked_invalid(raw):
+    with pytest.raises(BodyError):
+        ChunkedBody().feed(raw)
+
+
+def test_chunked_truncated_and_long_line():
+    r = ChunkedBody()
+    r.feed(b"5\r\nab")
+    with pytest.raises(BodyError):
+        r.eof()
+    with pytest.raises(BodyError):
+        ChunkedBody().feed(b"1" * 5000)
+
+
+def test_body_reader_kinds():
+    assert isinstance(body_reader(BODY_NONE), NoBody)
+    assert isinstance(body_reader(BODY_LENGTH, 4), ContentLengthBody)
+    assert isinstance(body_reader(BODY_CLOSE), CloseBody)
+
+
+@settings(max_examples=200, deadline=None)
+@given(chunks=st.lists(st.binary(min_size=1, max_size=40), max_size=6), cut=st.integers(1, 17))
+def test_chunked_roundtrip_property(chunks, cut):
+    raw = b"".join(b"%X;e=1\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+    r = ChunkedBody()
+    out, done = feed_all(r, raw, cut)
+    assert done and r.payload == sum(map(len, chunks))
+    assert out == b"".join(b"%x\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200), cut=st.integers(1, 50))
+def test_chunked_fuzz_only_body_error(data, cut):
+    r = ChunkedBody()
+    try:
+        feed_all(r, data, cut)
+    except BodyError:
+        pass
