@@ -8,7 +8,7 @@ bounded by one datagram.
 Framing, as HAProxy 2.6 sends it (verified against the binary, see tests/unit/test_log_syslog.py):
 
 ==========  ===========================================================================
-format      datagram (``\\n``-terminated, the whole datagram at most ``len`` bytes)
+format      datagram (``\\n``-terminated; header+message cut at ``len`` bytes)
 ==========  ===========================================================================
 rfc3164     ``<PRI>Mmm dd hh:mm:ss [HOST ]TAG[PID]: MSG`` (HOST only with log-send-hostname)
 local       same, never a host
@@ -128,16 +128,16 @@ def build_header(
 
 
 def frame(header: bytes, message: bytes, maxlen: int) -> bytes:
-    """Header + message cut so that the datagram, final ``\\n`` included, fits ``maxlen`` bytes.
+    """Header + message cut to ``maxlen`` bytes, then ``\\n`` (HAProxy 2.6 sends at most
+    ``len`` + 1 bytes: verified with ``len 100`` -> 101-byte datagrams).
 
     Trailing ``\\n``/NUL bytes of the message are removed first (HAProxy does the same).
     """
     while message and message[-1] in (10, 0):
         message = message[:-1]
-    room = maxlen - 1
-    if len(header) >= room:
-        return header[:room] + b"\n"
-    room -= len(header)
+    if len(header) >= maxlen:
+        return header[:maxlen] + b"\n"
+    room = maxlen - len(header)
     if len(message) > room:
         message = message[:room]
     return header + message + b"\n"
