@@ -157,7 +157,13 @@ def lastchg(srv: Server, now: float) -> int:
 
 
 def init_server(srv: Server, now: float) -> None:
-    """Boot state: a ``disabled`` server is in maintenance (STOPPED); others start as Server built them."""
+    """Boot state: a ``disabled`` server is in maintenance (STOPPED); others start as Server built them.
+
+    As in HAProxy, ``disabled`` means configuration *and* forced maintenance, so that ``enable server``
+    / ``state ready`` bring it back.
+    """
+    if "CMAINT" in srv.admin:
+        srv.admin.add("FMAINT")
     if srv.in_maint:
         srv.state = STOPPED
         _start_downtime(srv, now)
@@ -616,6 +622,8 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
 
 
 def _clr_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
+    if flag == "FMAINT" and "CMAINT" in srv.admin:
+        srv.admin.add("FMAINT")
     if flag not in srv.admin:
         return
     be = _be_name(srv)

@@ -202,7 +202,7 @@ def test_request_bytes_as_sample() -> None:
         received: list[list[bytes]] = [[] for _ in forms]
         lsts = [await http_listener(p, b"HTTP/1.0 200 OK\r\n\r\n", received[k]) for k, p in enumerate(ports)]
         bes = [make_backend(f"b{k + 1}", [dict(name=f"c{k + 1}", port=p, check=True, inter=1000)], http_check=hc)
-               for k, (p, hc) in enumerate(zip(ports, forms))]
+               for k, (p, hc) in enumerate(zip(ports, forms, strict=True))]
         ck = Checker(asyncio.get_running_loop(), bes, log=lambda *a: None, rng=lambda: 0.0)
         ck.start()
         deadline = time.monotonic() + 3
