@@ -1,0 +1,262 @@
+"""The HTTP statistics page (``stats enable``/``stats uri``), pure: request in, response out.
+
+    handle(state, conf, method, uri, headers, body, now, wall, admin_allowed=False)
+        -> (status, [(name, value), ...], body bytes)
+
+``conf`` is the proxy's ``config.model.StatsConf``. Supports ``;csv``, ``;json``, ``;typed``, ``;up``,
+``;no-maint``, ``;norefresh``, ``;st=STATUS``, ``stats auth`` (Basic, 401 with realm), ``stats scope``,
+``hide-version``, ``show-legends`` and the admin POST actions (ready, drain, maint, dhlth, ehlth, hrunn,
+hnolb, hdown, shutdown) answered with ``303`` to ``URI;st=RESULT``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+from urllib.parse import parse_qsl
+
+from haproxy_py.stats.commands import Cli
+from haproxy_py.stats.csv import StatFilter, collect, render_csv, render_json, render_typed
+from haproxy_py.stats.info import format_uptime, version_of
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+UNAUTHORIZED_BODY = (b"<html><body><h1>401 Unauthorized</h1>\n"
+                     b"You need a valid user and password to access this content.\n</body></html>\n")
+ST_MESSAGES = {
+    "DONE": "Action processed successfully.", "NONE": "Nothing has changed.",
+    "PART": "Action not processed for some servers.", "ERRP": "Action not processed because of invalid parameters.",
+    "EXCD": "Action not processed: the buffer could not contain all the data.",
+    "DENY": "Action denied.", "UNKN": "Unexpected result.", "IVAL": "Invalid parameters.",
+}
+CSS = """body { font-family: arial, helvetica, sans-serif; font-size: 12px; font-weight: normal; color: black; \
+background: white;}
+th,td { font-size: 10px;}
+.titre	{background: #20D0D0;color: #000000; font-weight: bold; text-align: center;}
+.frontend	{background: #e8e8d0;}
+.backend	{background: #e8e8d0;}
+.active_down		{background: #ff9090;}
+.active_going_up		{background: #ffd020;}
+.active_going_down	{background: #ffffa0;}
+.active_up		{background: #c0ffc0;}
+.active_nolb		{background: #20a0ff;}
+.active_draining		{background: #20a0FF;}
+.active_no_check		{background: #e0e0e0;}
+.backup_down		{background: #ff9090;}
+.backup_going_up		{background: #ff80ff;}
+.backup_going_down	{background: #c060ff;}
+.backup_up		{background: #b0d0ff;}
+.backup_nolb		{background: #90b0e0;}
+.backup_draining		{background: #cc9900;}
+.backup_no_check		{background: #e0e0e0;}
+.maintain	{background: #c07820;}
+table.tbl { border-collapse: collapse; border-style: none;}
+table.tbl td { text-align: right; border-width: 1px 1px 1px 1px; border-style: solid solid solid solid; \
+padding: 2px 3px; border-color: gray; white-space: nowrap;}
+table.tbl th.pxname { background: #b00040; color: #ffff40; font-weight: bold; border-style: solid solid none \
+solid; padding: 2px 3px; white-space: nowrap;}
+"""
+
+
+def check_auth(conf: Any, headers: list[tuple[str, str]], userlists: Any = ()) -> bool:
+    if not conf.auth:
+        return True
+    for k, v in headers:
+        if k.lower() == "authorization" and v[:6].lower() == "basic ":
+            try:
+                user, _, pw = base64.b64decode(v[6:].strip()).decode("latin-1").partition(":")
+            except Exception:
+                return False
+            return (user, pw) in set(conf.auth)
+    return False
+
+
+def server_class(srv_row: list[Any]) -> str:
+    st = str(srv_row[17])
+    bck = "backup" if srv_row[20] == 1 else "active"
+    if st.startswith("MAINT"):
+        return "maintain"
+    if st.startswith("DRAIN"):
+        return f"{bck}_draining"
+    if st == "no check":
+        return f"{bck}_no_check"
+    if st.startswith("NOLB"):
+        return f"{bck}_nolb"
+    if st.startswith("UP "):
+        return f"{bck}_going_down"
+    if st.startswith("DOWN "):
+        return f"{bck}_going_up"
+    if st.startswith("DOWN"):
+        return f"{bck}_down"
+    return f"{bck}_up"
+
+
+def _v(x: Any) -> str:
+    return "" if x is None else html.escape(str(x))
+
+
+def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: StatFilter, st: str | None,
+                admin: bool, refresh: bool) -> bytes:
+    rows = collect(state, now, wall, flt)
+    out = ['<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN"\n'
+           '"http://www.w3.org/TR/html4/loose.dtd">\n'
+           "<html><head><title>Statistics Report for HAProxy"
+           + (f" on {html.escape(conf.show_node)}" if conf.show_node else "") + "</title>\n"
+           '<link rel="icon" href="data:,">\n'
+           '<meta http-equiv="content-type" content="text/html; charset=iso-8859-1">\n'
+           f'<style type="text/css"><!--\n{CSS}--></style></head>\n<body>']
+    ver = "" if conf.hide_version else f" version {html.escape(version_of(state))}"
+    out.append(f"<h1>HAProxy{ver}</h1>\n<h2>Statistics Report for pid {state.pid}"
+               + (f" on {html.escape(conf.show_node)}" if conf.show_node else "") + "</h2>\n")
+    out.append(f"<hr width=\"100%\" class=\"hr\">\n<h3>&gt; General process information</h3>\n"
+               f"<p><b>pid = </b> {state.pid} (process #1, nbproc = 1, nbthread = 1)<br>\n"
+               f"<b>uptime = </b> {format_uptime(int(state.uptime(now)))}<br>\n"
+               f"<b>maxconn = </b> {state.maxconn} <br>\n<b>current conns = </b> {state.curr_conns}; "
+               f"<b>current pipes = </b> 0/0; <b>conn rate = </b> {state.conn_rate.read(now)}/sec</p>\n")
+    if st and st in ST_MESSAGES:
+        out.append(f"<p><div class=active_up><b>{ST_MESSAGES[st]}</b></div></p>\n")
+    by_px: dict[int, list] = {}
+    names: dict[int, str] = {}
+    for r in rows:
+        by_px.setdefault(r.iid, []).append(r)
+        names[r.iid] = r.values[0]
+    for iid, rs in by_px.items():
+        pxname = html.escape(names[iid])
+        has_srv = any(r.kind == "S" for r in rs)
+        if admin and has_srv:
+            out.append('<form method="post">')
+        out.append(f'<table class="tbl" width="100%">\n<tr class="titre"><th class="pxname" width="10%">'
+                   f'<a name="{pxname}"></a><a class=px href="#{pxname}">{pxname}</a></th>'
+                   '<th class="empty" width="90%"></th></tr>\n</table>\n<table class="tbl" width="100%">\n'
+                   '<tr class="titre">' + ("<th rowspan=2></th>" if admin and has_srv else "")
+                   + '<th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th>'
+                   '<th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th>'
+                   '<th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n'
+                   '<tr class="titre"><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Limit</th>'
+                   '<th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Last</th><th>In</th>'
+                   '<th>Out</th><th>Req</th><th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th>'
+                   '<th>Redis</th><th>Status</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th>'
+                   '<th>Dwn</th><th>Dwntme</th><th>Thrtle</th></tr>\n')
+        for r in rs:
+            v = r.values
+            if r.kind == "S":
+                cls = server_class(v)
+                name = _v(v[1])
+            else:
+                cls = "frontend" if r.kind == "F" else "backend"
+                name = "Frontend" if r.kind == "F" else "Backend"
+            cells = [v[2], v[3], v[25], v[33], v[35], v[34], v[4], v[5], v[6], v[7], v[30], v[55], v[8], v[9],
+                     v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17],
+                     (f"{v[36]} in {v[38]}ms" if v[36] and v[38] is not None else v[36]),
+                     v[18], v[19] if r.kind != "F" else None, v[20] if r.kind != "F" else None,
+                     v[21], v[22], v[24], v[29]]
+            pre = ""
+            if admin and has_srv:
+                pre = (f'<td><input type="checkbox" name="s" value="{name}"></td>' if r.kind == "S" else "<td></td>")
+            out.append(f'<tr class="{cls}">{pre}<td class=ac>{name}</td>'
+                       + "".join(f"<td>{_v(c)}</td>" for c in cells) + "</tr>\n")
+        out.append("</table>\n")
+        if admin and has_srv:
+            out.append('Choose the action to perform on the checked servers : <select name=action>'
+                       '<option value="">---</option><option value="ready">Set state to READY</option>'
+                       '<option value="drain">Set state to DRAIN</option><option value="maint">Set state to '
+                       'MAINT</option><option value="dhlth">Health: disable checks</option><option value="ehlth">'
+                       'Health: enable checks</option><option value="hrunn">Health: force UP</option>'
+                       '<option value="hnolb">Health: force NOLB</option><option value="hdown">Health: force '
+                       'DOWN</option><option value="shutdown">Kill Sessions</option></select>'
+                       f'<input type="hidden" name="b" value="#{iid}"><input type="submit" value="Apply">'
+                       "</form>\n")
+        out.append("<p>\n")
+    out.append("</body></html>\n")
+    return "".join(out).encode("latin-1", "replace")
+
+
+_ACTIONS = {"ready": ("state", "ready"), "drain": ("state", "drain"), "maint": ("state", "maint"),
+            "hrunn": ("health", "up"), "hnolb": ("health", "stopping"), "hdown": ("health", "down")}
+
+
+def admin_post(state: Any, body: bytes, now: float, wall: float) -> str:
+    """Apply a POSTed admin action; returns the ``st=`` result code."""
+    try:
+        form = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    except Exception:
+        return "ERRP"
+    be_s = next((v for k, v in form if k == "b"), "")
+    action = next((v for k, v in form if k == "action"), "")
+    servers = [v for k, v in form if k == "s"]
+    cli = Cli(state)
+    be = cli.find_backend(be_s) if be_s else None
+    if be is None or not action or not servers:
+        return "ERRP"
+    done = fail = 0
+    for sname in servers:
+        srv = be.by_name.get(sname) if hasattr(be, "by_name") else None
+        if srv is None:
+            fail += 1
+            continue
+        if action in _ACTIONS:
+            kind, arg = _ACTIONS[action]
+            if kind == "state":
+                cli.set_admin(be, srv, arg, now, wall)
+            elif cli.set_health(be, srv, arg, now, wall):
+                fail += 1
+                continue
+        elif action in ("dhlth", "ehlth"):
+            if not srv.conf.check:
+                fail += 1
+                continue
+            srv.check_enabled = action == "ehlth"
+            be.server_state_changed(srv, now)
+        elif action == "shutdown":
+            cli.cmd_shutdown("sessions", ["shutdown", "sessions", "server", f"{be.name}/{srv.name}", "", ""])
+        else:
+            return "UNKN"
+        done += 1
+    if done and fail:
+        return "PART"
+    return "DONE" if done else "NONE"
+
+
+def handle(state: Any, conf: Any, method: str, uri: str, headers: list[tuple[str, str]], body: bytes,
+           now: float, wall: float, admin_allowed: bool = False) -> Response:
+    if not check_auth(conf, headers):
+        realm = conf.realm or "HAProxy Statistics"
+        return 401, [("content-length", str(len(UNAUTHORIZED_BODY))), ("cache-control", "no-cache"),
+                     ("content-type", "text/html"), ("www-authenticate", f'Basic realm="{realm}"')], \
+            UNAUTHORIZED_BODY
+    base = conf.uri
+    rest = uri[len(base):] if uri.startswith(base) else ""
+    opts = [x for x in rest.split(";") if x]
+    if method == "POST":
+        code = admin_post(state, body, now, wall) if admin_allowed else "DENY"
+        return 303, [("content-length", "0"), ("location", f"{base};st={code}")], b""
+    flt = StatFilter(show_legends=conf.show_legends, scope=tuple(conf.scopes))
+    st = None
+    refresh = True
+    fmt = "html"
+    for o in opts:
+        if o in ("csv", "json", "typed"):
+            fmt = o
+        elif o == "up":
+            flt.hide_down = True
+        elif o == "no-maint":
+            flt.hide_maint = True
+        elif o == "norefresh":
+            refresh = False
+        elif o.startswith("st="):
+            st = o[3:]
+    hdrs = [("cache-control", "no-cache")]
+    if fmt == "html":
+        hdrs.append(("content-type", "text/html"))
+        data = render_html(state, conf, uri, now, wall, flt, st, admin_allowed, refresh)
+    elif fmt == "json":
+        hdrs.append(("content-type", "application/json"))
+        data = render_json(collect(state, now, wall, flt)).encode()
+    else:
+        hdrs.append(("content-type", "text/plain"))
+        rows = collect(state, now, wall, flt)
+        data = (render_csv(rows) if fmt == "csv" else render_typed(rows)).encode("latin-1", "replace")
+    if refresh and conf.refresh:
+        hdrs.append(("refresh", str(conf.refresh // 1000)))
+    return 200, hdrs, data
