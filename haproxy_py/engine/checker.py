@@ -43,7 +43,7 @@ class ServerCheck:
     """The check of one server: its timer and, while a probe runs, its socket."""
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
-                 "due", "addr", "http", "warmup")
+                 "due", "addr", "http", "warmup", "count")
 
     def __init__(self, srv: Server, checker: Checker) -> None:
         self.srv = srv
@@ -58,6 +58,7 @@ class ServerCheck:
         self.req = b""
         self.due = 0.0
         self.warmup: Any = None
+        self.count = 0  # completed probes
         conf = srv.conf
         be = srv.backend
         pconf = getattr(be, "conf", None)
@@ -231,6 +232,7 @@ class ServerCheck:
 
     def finish(self, res: P.CheckResult) -> None:
         self.close()
+        self.count += 1
         ck = self.checker
         if ck.stopped:
             return
