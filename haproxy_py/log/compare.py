@@ -31,6 +31,7 @@ _HDR_5424 = re.compile(
     r"(?P<sd>-|\[.*?\]) "
 )
 _HDR_PRI = re.compile(r"^<(?P<pri>\d{1,3})>")
+_ISO = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
 
 _HTTP = re.compile(
     r"^(?P<client_ip>\S+):(?P<client_port>\d+|-) \[(?P<date>[^\]]+)\] (?P<frontend>\S+) "
@@ -66,7 +67,7 @@ IGNORED_BY_DEFAULT = frozenset({"date", "pid", "client_port", "ms", "header_date
 def parse_datagram(data: bytes | str) -> dict[str, Any]:
     """Split a datagram into header fields and ``message`` (trailing newline removed).
 
-    Keys: ``format`` (rfc3164 | rfc5424 | priority | raw), ``pri``, ``facility``, ``severity``,
+    Keys: ``format`` (rfc3164 | rfc5424 | priority (also "short") | timed | iso | raw), ``pri``, ``facility``, ``severity``,
     ``header_date``, ``host``, ``tag``, ``pid``, ``message``.
     """
     text = data.decode("latin-1") if isinstance(data, bytes) else data
@@ -86,9 +87,17 @@ def parse_datagram(data: bytes | str) -> dict[str, Any]:
     if m:
         pri = int(m["pri"])
         out.update(pri=pri, facility=pri >> 3, severity=pri & 7)
-        out["message"] = text[m.end():]
+        rest = text[m.end():]
     else:
-        out.update(pri=None, facility=None, severity=None, message=text)
+        out.update(pri=None, facility=None, severity=None)
+        rest = text
+    if out["format"] in ("priority", "raw"):
+        iso = _ISO.match(rest)
+        if iso:
+            out["format"] = "timed" if m else "iso"
+            out["header_date"] = iso["date"]
+            rest = rest[iso.end():]
+    out["message"] = rest
     return out
 
 
