@@ -1,1 +1,100 @@
-"""config."""
+"""The configuration language: text -> :class:`~haproxy_py.config.model.Config` + diagnostics.
+
+Public API::
+
+    load_config(paths, env=None) -> (Config, Diagnostics)
+    parse_text(text, filename="<string>", env=None) -> (Config, Diagnostics)
+
+``paths`` may name files or directories (a directory contributes its ``*.cfg`` files in lexical
+order, as HAProxy does). ``env`` defaults to ``os.environ`` (used by ``"${VAR}"`` and ``.if``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from haproxy_py.config.diagnostics import Diagnostic, Diagnostics
+from haproxy_py.config.model import Config, Location
+
+# build/grammar (and pyparsing) are imported lazily: importing ``haproxy_py.config.model`` must
+# stay cheap for the modules that only need the model.
+
+__all__ = ["load_config", "parse_text", "Diagnostics", "Diagnostic", "Config", "expand_paths",
+           "ConfigLoadError", "has_listener"]
+
+
+class ConfigLoadError(Exception):
+    """A path could not be read at all (missing file, empty directory...)."""
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files to read, directories expanded to their ``*.cfg`` files in lexical order."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            try:
+                names = sorted(os.listdir(p))
+            except OSError as e:
+                raise ConfigLoadError(f"Cannot open configuration directory {p} : {e.strerror}") from e
+            cfgs = [os.path.join(p, n) for n in names
+                    if n.endswith(".cfg") and os.path.isfile(os.path.join(p, n))]
+            if not cfgs:
+                raise ConfigLoadError(f"Configuration directory {p} contains no '*.cfg' file.")
+            out.extend(cfgs)
+        else:
+            out.append(p)
+    return out
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def load_config(paths: list[str], env: Mapping[str, str] | None = None) -> tuple[Config, Diagnostics]:
+    """Read and check the configuration files; never raises for bad content (see diagnostics).
+
+    Unreadable paths are reported as ALERTs too (``Diagnostics.has_errors``)."""
+    from haproxy_py.config.build import Builder
+    from haproxy_py.config.tokenizer import read_lines
+
+    diags = Diagnostics()
+    b = Builder(env=env, diags=diags)
+    try:
+        files = expand_paths(paths)
+    except ConfigLoadError as e:
+        diags.alert(str(e), Location(paths[0] if paths else "", 0, 0))
+        return b.finish(), diags
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            diags.alert(f"Cannot open configuration file/directory {f} : {e.strerror or e}",
+                        Location(f, 0, 0))
+            diags.files_with_errors.append(f)
+            continue
+        text = _decode(data)
+        b.feed(read_lines(text, f, b.env, diags), f)
+    cfg = b.finish()
+    return cfg, diags
+
+
+def parse_text(text: str, filename: str = "<string>",
+               env: Mapping[str, str] | None = None) -> tuple[Config, Diagnostics]:
+    """Parse configuration text (for tests and tools)."""
+    from haproxy_py.config.build import Builder
+    from haproxy_py.config.tokenizer import read_lines
+
+    diags = Diagnostics()
+    b = Builder(env=env if env is not None else {}, diags=diags)
+    b.feed(read_lines(text, filename, b.env, diags), filename)
+    return b.finish(), diags
+
+
+def has_listener(cfg: Config) -> bool:
+    """Whether the proxy would listen on anything (HAProxy exits 2 otherwise)."""
+    return any(p.binds for p in cfg.proxies if p.has_fe and not p.disabled)

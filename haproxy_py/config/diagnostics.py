@@ -181,8 +181,11 @@ def fp_distance(a: dict[int, int], b: dict[int, int]) -> int:
     return dist
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate HAProxy would suggest for ``word``, or None."""
+def did_you_mean(word: str, candidates: Iterable[str], strict: bool = False) -> str | None:
+    """The candidate HAProxy would suggest for ``word``, or None.
+
+    ``strict``: only suggest close matches (HAProxy offers fewer candidates for section keywords
+    than we know, so we ask for a closer match there)."""
     if not word:
         return None
     fw = fingerprint(word)
@@ -195,5 +198,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     if best is None:
         return None
     if best_d > 2 * len(word) or best_d > 2 * len(best):
+        return None
+    if strict and best_d * 2 > len(word):
         return None
     return best

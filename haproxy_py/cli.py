@@ -1,0 +1,241 @@
+"""Command line: HAProxy's flags, ``-c`` validation, and the ``top`` subcommand.
+
+Each path imports only what it needs: ``-c`` loads the config layer (pyparsing) and nothing else;
+``top`` loads the TUI lazily; running the proxy loads the engine lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from haproxy_py import HAPROXY_COMPAT, __version__
+
+COMPAT_FULL = "2.6.12"
+USAGE = """Usage : haproxy-py [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -N <maxpconn> ]
+        [ -p <pidfile> ] [ -m <max megs> ] [ -C <dir> ] [-- <cfgfile>*]
+        -v displays version ; -vv shows known build options.
+        -c check mode : only check config files and exit
+        -q quiet mode : don't display messages
+        -dW fails if any warning is emitted
+        -db disables background mode
+        -D goes daemon ; -W master-worker mode ; -S <sock> master CLI
+        -p writes pids of all children to this file
+        -sf/-st [pid ]* finishes/terminates old pids.
+        -x <unix_socket> get listening sockets from a unix socket
+        top [ARGS...] runs the terminal monitor (see 'haproxy-py top --help')
+"""
+
+
+@dataclass
+class Options:
+    """What the engine/process layer needs from the command line."""
+
+    config_paths: list[str] = field(default_factory=list)
+    check_only: bool = False
+    foreground: bool = False
+    daemon: bool = False
+    pidfile: str | None = None
+    sf_pids: list[int] = field(default_factory=list)
+    st_pids: list[int] = field(default_factory=list)
+    quiet: bool = False
+    verbose: bool = False
+    zero_warning: bool = False
+    expose_socket: str | None = None  # -x: fetch listeners from this socket
+    master_worker: bool = False
+    master_cli: str | None = None  # -S
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv: list[str]) -> tuple[Options, str | None]:
+    """Returns (options, special) where special is "v", "vv" or None."""
+    o = Options()
+    special: str | None = None
+    i = 0
+    n = len(argv)
+
+    def need(flag: str) -> str:
+        nonlocal i
+        if i + 1 >= n:
+            raise UsageError(f"'{flag}' expects an argument.")
+        i += 1
+        return argv[i]
+
+    while i < n:
+        a = argv[i]
+        if a == "--":
+            o.config_paths.extend(argv[i + 1:])
+            break
+        if a == "-f":
+            o.config_paths.append(need(a))
+        elif a == "-c":
+            o.check_only = True
+        elif a == "-q":
+            o.quiet = True
+        elif a == "-V":
+            o.verbose = True
+        elif a == "-dW":
+            o.zero_warning = True
+        elif a == "-db":
+            o.foreground = True
+        elif a == "-D":
+            o.daemon = True
+        elif a == "-W" or a == "-Ws":
+            o.master_worker = True
+        elif a == "-S":
+            o.master_cli = need(a)
+        elif a == "-p":
+            o.pidfile = need(a)
+        elif a == "-x":
+            o.expose_socket = need(a)
+        elif a in ("-sf", "-st"):
+            pids = o.sf_pids if a == "-sf" else o.st_pids
+            while i + 1 < n and argv[i + 1].isdigit():
+                i += 1
+                pids.append(int(argv[i]))
+        elif a == "-v":
+            special = "v"
+        elif a == "-vv":
+            special = "vv"
+        elif a in ("-d", "-dM", "-dr", "-dV", "-de", "-dp", "-dS", "-dG", "-dR", "-dD", "-dL"):
+            pass  # debug switches of HAProxy without effect here
+        elif a in ("-n", "-N", "-m", "-L", "-C"):
+            need(a)
+        elif a.startswith("-"):
+            raise UsageError(f"unknown option '{a}'.")
+        else:
+            o.config_paths.append(a)
+        i += 1
+    return o, special
+
+
+def version_text() -> str:
+    return (f"haproxy-py version {__version__} (compatible with HAProxy {COMPAT_FULL}, {HAPROXY_COMPAT} "
+            "configuration language)\n"
+            f"Running on: Python {sys.version.split()[0]} {os.uname().sysname} {os.uname().release} "
+            f"{os.uname().machine}\n")
+
+
+def _dist_version(name: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:  # noqa: BLE001 - any failure means "unknown"
+        return "not available"
+
+
+def version_verbose_text() -> str:
+    import importlib.util
+
+    has_uvloop = importlib.util.find_spec("uvloop") is not None
+    loop = "uvloop" if has_uvloop else "asyncio (uvloop not importable)"
+    lines = [version_text().rstrip("\n"),
+             f"Python: {sys.version.split()[0]} ({sys.implementation.name}) at {sys.executable}",
+             f"Event loop that would be used: {loop}",
+             f"pyparsing: {_dist_version('pyparsing')}",
+             f"uvloop: {_dist_version('uvloop') if has_uvloop else 'not available'}",
+             f"textual: {_dist_version('textual')}",
+             "Default settings :",
+             "  bufsize = 16384, maxrewrite = 1024",
+             f"Built with multi-process support (nbproc/nbthread = worker processes), CPUs = {os.cpu_count()}",
+             "Available services : prometheus-exporter",
+             ""]
+    return "\n".join(lines)
+
+
+def _stderr(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+
+
+def check_config(opts: Options) -> tuple[int, object | None]:
+    """Load the config and print HAProxy's ``-c`` output. Returns (rc, config)."""
+    from haproxy_py.config import has_listener, load_config
+
+    pid = os.getpid()
+    if not opts.config_paths:
+        if not opts.quiet:
+            _stderr(f"[ALERT]    ({pid}) : No configuration file specified (use -f FILE or -f DIR).")
+        return 1, None
+    try:
+        cfg, diags = load_config(opts.config_paths)
+    except Exception as e:  # noqa: BLE001 - never a traceback for bad input
+        if not opts.quiet:
+            _stderr(f"[ALERT]    ({pid}) : config : internal error while loading the configuration: "
+                    f"{type(e).__name__}: {e}")
+        return 1, None
+    exe = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
+    has_warn = any(d.severity in ("WARNING", "ALERT") for d in diags.messages)
+    header = [f"[NOTICE]   ({pid}) : haproxy-py version is {__version__} (HAProxy {COMPAT_FULL} compatible)",
+              f"[NOTICE]   ({pid}) : path to executable is {exe}"]
+    lines = diags.format(pid)
+    if diags.has_errors:
+        if not opts.quiet:
+            out = header + lines
+            for f in diags.files_with_errors:
+                out.append(f"[ALERT]    ({pid}) : config : Error(s) found in configuration file : {f}")
+            out.append(f"[ALERT]    ({pid}) : config : Fatal errors found in configuration.")
+            _stderr("\n".join(out))
+        return 1, cfg
+    if opts.zero_warning and diags.warnings:
+        if not opts.quiet:
+            _stderr("\n".join(header + lines + [
+                f"[ALERT]    ({pid}) : config : Some warnings were found and 'zero-warning' is set. Aborting."]))
+        return 1, cfg
+    if lines and not opts.quiet:
+        _stderr("\n".join((header if has_warn or diags.notices else []) + lines))
+    if not opts.check_only:
+        return 0, cfg
+    warn_line = "Warnings were found.\n" if diags.warnings else ""
+    if not has_listener(cfg):
+        if not opts.quiet:
+            sys.stdout.write(warn_line + "Configuration file has no error but will not start (no listener) "
+                             "=> exit(2).\n")
+        return 2, cfg
+    if not opts.quiet:
+        sys.stdout.write(warn_line + "Configuration file is valid\n")
+    return 0, cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "top":
+        try:
+            from tui.app import main as top_main
+        except ImportError as e:
+            _stderr(f"haproxy-py top: the terminal monitor is not available ({e}).")
+            return 1
+        return int(top_main(argv[1:]) or 0)
+    try:
+        opts, special = parse_args(argv)
+    except UsageError as e:
+        _stderr(f"[ALERT]    ({os.getpid()}) : {e}")
+        sys.stderr.write(USAGE)
+        return 1
+    if special == "v":
+        sys.stdout.write(version_text())
+        return 0
+    if special == "vv":
+        sys.stdout.write(version_verbose_text())
+        return 0
+    if not opts.config_paths:
+        sys.stderr.write(USAGE)
+        return 1
+    rc, cfg = check_config(opts)
+    if opts.check_only or rc != 0 or cfg is None:
+        return rc
+    try:
+        from haproxy_py.engine.loop import run
+    except ImportError:
+        _stderr("engine not available yet")
+        return 1
+    return int(run(cfg, opts) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
