@@ -42,6 +42,9 @@ __all__ = [
     "format_http_json",
     "format_tcp_json",
     "set_term",
+    "is_error",
+    "should_log",
+    "traffic_severity",
     "term_state",
     "term_state_cookie",
     "TERM_EVENTS",
@@ -149,6 +152,33 @@ def term_state(rec: LogRecord) -> str:
 def term_state_cookie(rec: LogRecord) -> str:
     """The 4-char state of ``%tsc`` (httplog): cause, phase, request cookie, response cookie."""
     return rec.term_cause + rec.term_phase + rec.ck_req + rec.ck_resp
+
+
+def is_error(rec: LogRecord) -> bool:
+    """HAProxy's notion of an abnormal session: redispatched, ended by an error other than a
+    local answer, retried, or (HTTP) a 5xx status. Drives ``log-separate-errors`` and
+    ``dontlog-normal``."""
+    return (
+        rec.redispatched
+        or rec.term_cause not in "-L"
+        or (rec.term_cause == "-" and rec.retries > 0)
+        or (rec.http and rec.status >= 500)
+    )
+
+
+def should_log(rec: LogRecord, *, dontlognull: bool = False, dontlog_normal: bool = False) -> bool:
+    """Whether the end-of-session line is emitted: ``option dontlognull`` drops sessions where
+    the client sent nothing; ``option dontlog-normal`` drops sessions that are not errors."""
+    if dontlognull and rec.bytes_in == 0 and rec.request_line is None:
+        return False
+    if dontlog_normal and not is_error(rec):
+        return False
+    return True
+
+
+def traffic_severity(rec: LogRecord, *, separate_errors: bool = False) -> int:
+    """Severity of a traffic line: info (6), or err (3) for errors with ``option log-separate-errors``."""
+    return 3 if separate_errors and is_error(rec) else 6
 
 
 # --------------------------------------------------------------------------- the record

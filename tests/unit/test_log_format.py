@@ -245,3 +245,27 @@ def test_httplog_speed_loose_bound() -> None:
     for _ in range(20_000):
         cf(r)
     assert time.perf_counter() - t0 < 2.0  # ~10 us each on a slow machine would be 0.2 s
+
+
+def test_error_classification_and_log_decisions() -> None:
+    from haproxy_py.log.format import is_error, should_log, traffic_severity
+
+    ok = _denied(0.0, "GET / HTTP/1.1", status=200, bytes_in=40)
+    ok.term_cause, ok.term_phase = "-", "-"
+    assert not is_error(ok) and traffic_severity(ok, separate_errors=True) == 6
+    assert should_log(ok, dontlognull=True) and not should_log(ok, dontlog_normal=True)
+    stats = _denied(0.0, "GET /stats HTTP/1.1", status=200, bytes_in=40, term_cause="L", term_phase="R")
+    assert not is_error(stats)
+    five = _denied(0.0, "GET / HTTP/1.1", status=503, bytes_in=40, term_cause="-", term_phase="-")
+    assert is_error(five) and traffic_severity(five, separate_errors=True) == 3
+    assert traffic_severity(five) == 6
+    retried = _denied(0.0, "GET / HTTP/1.1", status=200, bytes_in=40, term_cause="-", term_phase="-", retries=1)
+    assert is_error(retried)
+    denied = _denied(0.0, "GET / HTTP/1.1", status=403, bytes_in=40)  # PR--
+    assert is_error(denied)
+    empty = _denied(0.0, None, status=400, bytes_in=0)  # CR-- empty connection
+    assert not should_log(empty, dontlognull=True) and should_log(empty)
+    tcp_null = LogRecord(0.0)
+    assert not should_log(tcp_null, dontlognull=True)
+    tcp_null.bytes_in = 5
+    assert should_log(tcp_null, dontlognull=True)
