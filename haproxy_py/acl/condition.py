@@ -1,0 +1,167 @@
+"""Conditions (``if``/``unless``) compiled into one callable ``(ctx) -> bool`` (sans-IO).
+
+:func:`compile_acls` turns a proxy's ``acl`` lines into ``name -> evaluator`` (several lines with
+the same name are ORed); :func:`compile_condition` combines them with a model ``Condition``
+(OR of ANDs of possibly negated terms, anonymous ``{ ... }`` ACLs compiled in place).  Names not
+declared in the proxy fall back to HAProxy's predefined ACLs (TRUE, FALSE, HTTP, METH_GET, ...);
+an unknown name raises :class:`AclError` at compile time.
+
+Unknown fetches never crash at runtime: they compile to an evaluator that never matches (and
+:attr:`CompiledAcls.unknown_fetches` lists them for a warning); an exception raised by a fetch
+while evaluating counts as "no sample".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..config.model import Acl, Condition
+from .fetch import DEFAULT_MATCH, RequestContext, resolve
+from .match import compile_matcher
+
+__all__ = ["AclError", "PREDEFINED", "CompiledAcls", "compile_acl", "compile_acls", "compile_condition"]
+
+Evaluator = Callable[[RequestContext], bool]
+
+
+class AclError(ValueError):
+    """A condition or ACL that cannot be compiled (unknown ACL name, bad pattern)."""
+
+
+def _acl(fetch: str, *patterns: str, match: str | None = None, args: tuple[str, ...] = ()) -> Acl:
+    return Acl(name="", fetch=fetch, fetch_args=args, match=match, patterns=patterns)
+
+
+#: HAProxy 2.6 predefined ACLs
+PREDEFINED: dict[str, Acl] = {
+    "TRUE": _acl("always_true"),
+    "FALSE": _acl("always_false"),
+    "HTTP": _acl("req.proto_http"),
+    "HTTP_1.0": _acl("req.ver", "1.0"),
+    "HTTP_1.1": _acl("req.ver", "1.1"),
+    "HTTP_CONTENT": _acl("hdr_val", "gt", "0", args=("content-length",)),
+    "HTTP_URL_ABS": _acl("url", "^[^/:]*://", match="reg"),
+    "HTTP_URL_SLASH": _acl("url", "/", match="beg"),
+    "HTTP_URL_STAR": _acl("url", "*"),
+    "LOCALHOST": _acl("src", "127.0.0.1/8", "::1"),
+    "METH_CONNECT": _acl("method", "CONNECT"),
+    "METH_DELETE": _acl("method", "DELETE"),
+    "METH_GET": _acl("method", "GET", "HEAD"),
+    "METH_HEAD": _acl("method", "HEAD"),
+    "METH_OPTIONS": _acl("method", "OPTIONS"),
+    "METH_POST": _acl("method", "POST"),
+    "METH_PUT": _acl("method", "PUT"),
+    "METH_TRACE": _acl("method", "TRACE"),
+    # TCP payload inspection is not available: these never match here
+    "RDP_COOKIE": _acl("always_false"),
+    "REQ_CONTENT": _acl("always_false"),
+    "WAIT_END": _acl("wait_end"),
+}
+
+
+def _never(ctx: RequestContext) -> bool:
+    return False
+
+
+def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
+    """One ``acl`` line -> evaluator."""
+    fetch, stype, implied = resolve(acl.fetch)
+    if fetch is None:
+        if unknown is not None:
+            unknown.append(acl.fetch)
+        return _never
+    method = acl.match or implied or DEFAULT_MATCH[stype]
+    try:
+        matcher = compile_matcher(method, acl.patterns, acl.ignore_case, acl.operator)
+    except ValueError as e:
+        raise AclError(f"acl '{acl.name}': {e}") from e
+    args = acl.fetch_args
+    if method == "found":
+        def ev_found(ctx: RequestContext) -> bool:
+            try:
+                return bool(fetch(ctx, args))
+            except Exception:
+                return False
+        return ev_found
+
+    def ev(ctx: RequestContext) -> bool:
+        try:
+            samples = fetch(ctx, args)
+        except Exception:
+            return False
+        return bool(samples) and matcher(samples)
+
+    return ev
+
+
+class CompiledAcls:
+    """A proxy's named ACLs, compiled."""
+
+    __slots__ = ("named", "unknown_fetches")
+
+    def __init__(self, named: dict[str, Evaluator], unknown_fetches: list[str]) -> None:
+        self.named = named
+        self.unknown_fetches = unknown_fetches
+
+    def get(self, name: str) -> Evaluator:
+        ev = self.named.get(name)
+        if ev is None:
+            pre = PREDEFINED.get(name)
+            if pre is None:
+                raise AclError(f"no such ACL : '{name}'")
+            ev = compile_acl(pre)
+            self.named[name] = ev
+        return ev
+
+
+def compile_acls(acls: Iterable[Acl]) -> CompiledAcls:
+    """Named ACL lines -> :class:`CompiledAcls` (lines sharing a name are ORed, in order)."""
+    groups: dict[str, list[Evaluator]] = {}
+    unknown: list[str] = []
+    for acl in acls:
+        groups.setdefault(acl.name, []).append(compile_acl(acl, unknown))
+    named: dict[str, Evaluator] = {}
+    for name, evs in groups.items():
+        if len(evs) == 1:
+            named[name] = evs[0]
+        else:
+            tup = tuple(evs)
+            named[name] = lambda ctx, tup=tup: any(e(ctx) for e in tup)
+    return CompiledAcls(named, unknown)
+
+
+def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]) -> Evaluator:
+    """A model ``Condition`` (or None = always true) -> one callable ``(ctx) -> bool``."""
+    if cond is None:
+        return lambda ctx: True
+    if not isinstance(acls, CompiledAcls):
+        acls = compile_acls(acls)
+    ors = []
+    for and_terms in cond.any_of:
+        ands = []
+        for term in and_terms:
+            if term.anonymous is not None:
+                ev = compile_acl(term.anonymous, acls.unknown_fetches)
+            elif term.acl is not None:
+                ev = acls.get(term.acl)
+            else:
+                raise AclError("empty condition term")
+            if term.negate:
+                ev = (lambda e: lambda ctx: not e(ctx))(ev)
+            ands.append(ev)
+        if len(ands) == 1:
+            ors.append(ands[0])
+        else:
+            t = tuple(ands)
+            ors.append(lambda ctx, t=t: all(e(ctx) for e in t))
+    if not ors:
+        result: Evaluator = lambda ctx: True  # noqa: E731
+    elif len(ors) == 1:
+        result = ors[0]
+    else:
+        t2 = tuple(ors)
+        result = lambda ctx: any(e(ctx) for e in t2)  # noqa: E731
+    if cond.unless:
+        inner = result
+        return lambda ctx: not inner(ctx)
+    return result

@@ -1,0 +1,183 @@
+"""Pattern matchers, compiled once at load time (sans-IO).
+
+:func:`compile_matcher` turns ``(method, patterns, ignore_case, operator)`` into a callable
+``(samples) -> bool`` that is true when any sample matches any pattern: a set for ``str``, a tuple
+for ``beg``/``end`` (``bytes.startswith`` with a tuple), one alternation regex for ``reg``, a list
+of networks for ``ip``, (lo, hi) ranges for ``int``/``len``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+
+__all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "parse_int_patterns"]
+
+MATCH_METHODS = ("found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom")
+_OPS = ("eq", "ge", "gt", "le", "lt")
+_BIG = 1 << 63
+
+Matcher = Callable[[list], bool]
+
+
+class MatchError(ValueError):
+    """A pattern that cannot be used with its match method (config-time error)."""
+
+
+def _b(p: str) -> bytes:
+    return p.encode("latin1")
+
+
+def parse_int_patterns(patterns: tuple[str, ...], operator: str | None) -> list[tuple[int, int]]:
+    """Integer patterns -> inclusive ranges. Accepts ``N``, ``A:B``, ``:B``, ``A:`` and an operator
+    given separately or as the first pattern (``gt 10``)."""
+    pats = list(patterns)
+    if operator is None and pats and pats[0] in _OPS:
+        operator = pats.pop(0)
+    out = []
+    for p in pats:
+        try:
+            if operator is not None and operator != "eq":
+                n = int(p)
+                out.append({"ge": (n, _BIG), "gt": (n + 1, _BIG), "le": (-_BIG, n), "lt": (-_BIG, n - 1)}[operator])
+            elif ":" in p:
+                lo, _, hi = p.partition(":")
+                out.append((int(lo) if lo else -_BIG, int(hi) if hi else _BIG))
+            else:
+                n = int(p)
+                out.append((n, n))
+        except ValueError as e:
+            raise MatchError(f"'{p}' is not a number") from e
+    return out
+
+
+def _as_int(s) -> int | None:
+    if isinstance(s, int):
+        return s
+    if isinstance(s, bytes):
+        s = s.strip()
+    try:
+        return int(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_bytes(s) -> bytes:
+    if isinstance(s, bytes):
+        return s
+    if isinstance(s, str):
+        return s.encode("latin1")
+    return b"%d" % s
+
+
+def _word_match(delims: bytes) -> Callable[[bytes, bytes], bool]:
+    """HAProxy's dir/dom: the pattern appears in the sample delimited by ``delims`` or the ends."""
+    def match(sample: bytes, pat: bytes) -> bool:
+        if not pat:
+            return False
+        n = len(pat)
+        start = 0
+        while True:
+            i = sample.find(pat, start)
+            if i < 0:
+                return False
+            j = i + n
+            if (i == 0 or sample[i - 1] in delims) and (j == len(sample) or sample[j] in delims):
+                return True
+            start = i + 1
+
+    return match
+
+
+_DIR = _word_match(b"/?")
+_DOM = _word_match(b"/?.:")
+
+
+def compile_matcher(
+    method: str, patterns: tuple[str, ...], ignore_case: bool = False, operator: str | None = None
+) -> Matcher:
+    """Compile patterns for ``method``. Raises :class:`MatchError` for unusable patterns."""
+    if method == "found":
+        return lambda samples: True
+    if method == "bool":
+        return lambda samples: any(bool(_as_int(s)) for s in samples)
+    if method in ("int", "len"):
+        ranges = parse_int_patterns(patterns, operator)
+        if method == "len":
+            def m_len(samples):
+                for s in samples:
+                    n = len(_as_bytes(s))
+                    for lo, hi in ranges:
+                        if lo <= n <= hi:
+                            return True
+                return False
+            return m_len
+
+        def m_int(samples):
+            for s in samples:
+                n = _as_int(s)
+                if n is None:
+                    continue
+                for lo, hi in ranges:
+                    if lo <= n <= hi:
+                        return True
+            return False
+        return m_int
+    if method == "ip":
+        try:
+            nets = [ipaddress.ip_network(p, strict=False) for p in patterns]
+        except ValueError as e:
+            raise MatchError(str(e)) from e
+
+        def m_ip(samples):
+            for s in samples:
+                try:
+                    ip = ipaddress.ip_address(s.decode("latin1") if isinstance(s, bytes) else s)
+                except ValueError:
+                    continue
+                mapped = getattr(ip, "ipv4_mapped", None)
+                for net in nets:
+                    if ip in net or (mapped is not None and mapped in net):
+                        return True
+            return False
+        return m_ip
+    if method == "bin":
+        try:
+            bins = {bytes.fromhex(p) for p in patterns}
+        except ValueError as e:
+            raise MatchError(str(e)) from e
+        return lambda samples: any(_as_bytes(s) in bins for s in samples)
+    if method == "reg":
+        try:
+            rx = re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in patterns) or b"(?!)",
+                            re.IGNORECASE if ignore_case else 0)
+        except re.error as e:
+            raise MatchError(f"invalid regex: {e}") from e
+        search = rx.search
+        return lambda samples: any(search(_as_bytes(s)) is not None for s in samples)
+    pats = tuple(_b(p).lower() if ignore_case else _b(p) for p in patterns)
+    low = bytes.lower if ignore_case else None
+
+    def prep(s):
+        s = _as_bytes(s)
+        return low(s) if low is not None else s
+
+    if method == "str":
+        pset = frozenset(pats)
+        if low is None:
+            return lambda samples: any(_as_bytes(s) in pset for s in samples)
+        return lambda samples: any(prep(s) in pset for s in samples)
+    if method == "beg":
+        return lambda samples: any(prep(s).startswith(pats) for s in samples) if pats else False
+    if method == "end":
+        return lambda samples: any(prep(s).endswith(pats) for s in samples) if pats else False
+    if method == "sub":
+        return lambda samples: any(p in v for v in map(prep, samples) for p in pats)
+    if method == "dir":
+        dpats = tuple(p.strip(b"/?") for p in pats)
+        return lambda samples: any(_DIR(v, p) for v in map(prep, samples) for p in dpats)
+    if method == "dom":
+        dpats = tuple(p.strip(b"/?.:") for p in pats)
+        return lambda samples: any(_DOM(v, p) for v in map(prep, samples) for p in dpats)
+    raise MatchError(f"unknown match method '{method}'")
