@@ -1,0 +1,1011 @@
+"""mode http: one client connection, one transaction at a time (keep-alive, server-close, close).
+
+Per request: read and parse the head (http/parse.py) -> stats page / http-request rules ->
+content switching (Router.route) -> persistence cookie and server selection (runtime Backend) ->
+queue / connect with retries -> forward head and body (http/body.py framing) -> parse and rewrite
+the response -> forward its body -> log -> next request or close. Upgrades (101) become tunnels.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.engine.conn import HIGH_WATER, Conn
+from haproxy_py.engine.stream import Router, Stream
+from haproxy_py.http import errors as herrors
+from haproxy_py.http.body import BodyError, body_reader
+from haproxy_py.http.message import BODY_NONE, RequestHead, ResponseHead
+from haproxy_py.http.parse import ParseError, parse_request, parse_response
+from haproxy_py.http.rewrite import (
+    MODE_CLOSE,
+    MODE_KEEP_ALIVE,
+    ForwardForRule,
+    connection_mode,
+    prepare_request,
+    prepare_response,
+)
+from haproxy_py.lb.base import LbRequest
+from haproxy_py.log.format import LogRecord, set_term
+
+_wall = time.time
+
+# per-proxy compiled helpers (forwardfor rule, error pages), built once
+_FF_CACHE: dict[int, Any] = {}
+_PAGES_CACHE: dict[int, Any] = {}
+
+
+def _ff_rule(conf: Any) -> ForwardForRule | None:
+    key = id(conf)
+    if key not in _FF_CACHE:
+        _FF_CACHE[key] = ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
+    return _FF_CACHE[key]
+
+
+def _pages(conf: Any) -> Any:
+    key = id(conf)
+    p = _PAGES_CACHE.get(key)
+    if p is None:
+        try:
+            p = herrors.ErrorPages(conf.errorfiles)
+        except Exception:  # noqa: BLE001 - a broken errorfile was reported at config time
+            p = herrors.ErrorPages(())
+        _PAGES_CACHE[key] = p
+    return p
+
+
+def _ctx(req: RequestHead, s: Stream) -> RequestContext:
+    return RequestContext(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
+                          s.router._nbsrv, s.router.conf.name)
+
+
+class HttpSession(Stream):
+    __slots__ = ("cli", "srvc", "buf", "req", "reqbody", "resbuf", "res", "resbody", "phase",
+                 "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
+                 "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
+                 "early_body", "tunnel_mode", "cookie_ops", "expect_100", "req_bytes_sent",
+                 "t_req_head", "paused_cli", "srv_counted")
+
+    def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
+        super().__init__(router, sock, peer, listener)
+        self.cli = Conn(self.loop, sock)
+        self.srvc: Conn | None = None
+        self.srv_owner: Any = None  # the server the kept-alive srvc belongs to
+        self.buf = b""
+        self.req: RequestHead | None = None
+        self.reqbody: Any = None
+        self.resbuf = b""
+        self.res: ResponseHead | None = None
+        self.resbody: Any = None
+        self.phase = "idle"
+        self.mode = MODE_KEEP_ALIVE
+        self.keep_client = True
+        self.srv_reusable = False
+        self.req_done = False
+        self.res_done = False
+        self.nreq = 0
+        self.req_start = self.accept_mono
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.cli_eof = False
+        self.head_sent = False
+        self.early_body: list[bytes] = []
+        self.tunnel_mode = False
+        self.cookie_ops: Any = None
+        self.expect_100 = False
+        self.req_bytes_sent = 0
+        self.t_req_head = 0.0
+        self.paused_cli = False
+        self.srv_counted = False
+
+    # ================================================================== client side
+    def start(self) -> None:
+        cli = self.cli
+        cli.on_data = self._cli_data
+        cli.on_eof = self._cli_eof
+        cli.on_error = self._cli_error
+        cli.on_drained = self._cli_drained
+        cli.read_on()
+        self._wait_request(first=True)
+
+    def _timeouts(self) -> Any:
+        return self.router.conf.timeouts
+
+    def _wait_request(self, *, first: bool) -> None:
+        self.phase = "head"
+        self.req_start = self.loop.time()
+        t = self._timeouts()
+        if first:
+            tmo = t.http_request or t.client
+        else:
+            tmo = t.http_keep_alive or t.http_request or t.client
+        self.arm(tmo, self._head_timeout)
+        if self.buf:
+            self._try_parse()
+
+    def _head_timeout(self) -> None:
+        self.timer = None
+        if self.phase != "head" or self.closed:
+            return
+        if self.nreq and not self.buf:
+            # idle keep-alive connection: closed silently
+            self._close_all()
+            return
+        rec = self._new_rec()
+        set_term(rec, "c", "R")
+        page = herrors.mux_error(408)
+        rec.status = 408
+        rec.bytes_out = herrors.log_bytes(page, mux=True)
+        self.fe.counters.ereq += 0
+        self._log(rec, error=True)
+        self.cli.write(page)
+        self.keep_client = False
+        self._close_after_write()
+
+    def _cli_data(self, data: bytes) -> None:
+        if self.phase == "head":
+            self.buf = self.buf + data if self.buf else data
+            self._try_parse()
+        elif self.phase in ("body", "wait_server"):
+            self._request_body_data(data)
+        elif self.phase == "tunnel":
+            self.bytes_in += len(data)
+            if self.srvc is not None:
+                self.srvc.write(data)
+                if self.srvc.pending > HIGH_WATER:
+                    self.cli.read_off()
+        else:
+            # pipelined data while a response is in flight: keep it for later
+            self.buf = self.buf + data if self.buf else data
+            if len(self.buf) > self.engine.bufsize:
+                self.cli.read_off()
+                self.paused_cli = True
+
+    def _cli_eof(self) -> None:
+        self.cli_eof = True
+        if self.phase == "head":
+            if self.buf:
+                # a partial request then close: 400 CR--, logged
+                rec = self._new_rec()
+                set_term(rec, "C", "R")
+                rec.status = 400
+                self._log(rec, error=True)
+            self._close_all()
+        elif self.phase == "tunnel":
+            if self.srvc is not None:
+                self.srvc.shutdown_write()
+            self._maybe_end_tunnel()
+        elif self.phase in ("body", "wait_server") and self.reqbody is not None and not self.req_done:
+            try:
+                out = self.reqbody.eof()
+            except BodyError:
+                self._abort("C", "D" if self.srv is not None else "R")
+                return
+            if out:
+                self._send_body(out)
+            self.req_done = True
+        elif self.phase in ("queue", "connect"):
+            # client gave up while waiting: abort (HAProxy keeps going unless abortonclose; we
+            # keep going too when the request is complete, since a half-closed client may wait)
+            if not self.req_done:
+                self._abort("C", "Q" if self.phase == "queue" else "C")
+
+    def _cli_error(self, exc: BaseException) -> None:
+        self.cli_eof = True
+        if self.phase in ("head", "idle") and not self.buf:
+            self._close_all()
+            return
+        self._abort("C", self._phase_letter())
+
+    def _cli_drained(self) -> None:
+        # the client took what we had: resume reading from the server
+        if self.srvc is not None and not self.srvc.closed and self.phase in ("resbody", "reshead", "tunnel"):
+            self.srvc.read_on()
+        if getattr(self, "_closing", False):
+            pass
+
+    def _phase_letter(self) -> str:
+        return {"head": "R", "queue": "Q", "connect": "C", "wait_server": "H", "reshead": "H",
+                "body": "H", "resbody": "D", "tunnel": "D"}.get(self.phase, "D")
+
+    # ================================================================== request head
+    def _try_parse(self) -> None:
+        eng = self.engine
+        buf = self.buf
+        try:
+            res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
+        except ParseError as e:
+            self._bad_request(e.status, e.pos)
+            return
+        if res is None:
+            if len(buf) > eng.bufsize:
+                self._bad_request(400, len(buf))
+            return
+        req, consumed = res
+        self.buf = buf[consumed:]
+        self._got_request(req)
+
+    def _new_rec(self) -> LogRecord:
+        """A log record for the current request (HTTP logs once per request)."""
+        rec = self.rec
+        if self.nreq > 0 and rec.accept_date == 0.0:
+            pass
+        return rec
+
+    def _bad_request(self, status: int, pos: int) -> None:
+        rec = self._new_rec()
+        rec.t_request = -1
+        set_term(rec, "P", "R")
+        rec.status = status
+        rec.request_line = None
+        page = herrors.mux_error(status) if status in (400, 408) else _pages(self.router.conf).response(status)
+        rec.bytes_out = herrors.log_bytes(page, mux=status in (400, 408))
+        fe = self.fe
+        fe.counters.ereq += 1
+        fe.counters.count_status(status)
+        self._record_error(pos)
+        self._log(rec, error=True)
+        self.cli.write(page)
+        self.keep_client = False
+        self._close_after_write()
+
+    def _record_error(self, pos: int) -> None:
+        st = self.engine.state
+        errs = st.errors
+        errs.append({
+            "when": _wall(), "kind": "request", "frontend": self.router.conf.name,
+            "fe_iid": self.router.conf.uuid, "backend": "<NONE>", "be_iid": -1, "server": "<NONE>",
+            "srv_id": -1, "event": len(errs), "src": f"{self.src_ip}:{self.src_port}",
+            "buf": bytes(self.buf[:16384]), "err_pos": pos,
+        })
+        if len(errs) > 32:
+            del errs[0]
+
+    def _got_request(self, req: RequestHead) -> None:
+        self.disarm()
+        now = self.loop.time()
+        eng = self.engine
+        st = eng.state
+        self.nreq += 1
+        self.req = req
+        self.res = None
+        self.resbuf = b""
+        self.req_done = False
+        self.res_done = False
+        self.head_sent = False
+        self.early_body = []
+        self.req_bytes_sent = 0
+        self.prev_srv = None
+        self.attempt = 0
+        self.persistent = False
+        self.cookie_ops = None
+        self.t_req_head = now
+        if self.nreq > 1:
+            # a fresh record per request on a kept-alive connection
+            old = self.rec
+            rec = LogRecord(_wall())
+            rec.client_ip, rec.client_port = old.client_ip, old.client_port
+            rec.frontend_ip, rec.frontend_port = old.frontend_ip, old.frontend_port
+            rec.frontend_name = old.frontend_name
+            self.rec = rec
+            self.accept_mono = self.req_start
+        rec = self.rec
+        rec.http = True
+        rec.t_idle = int((self.req_start - self.accept_mono) * 1000) if self.nreq > 1 else 0
+        rec.t_request = self.ms()
+        rec.request_line = (req.method + b" " + req.uri + b" " + _version_as_received(req)).decode("latin-1")
+        st.cum_req += 1
+        fc = self.fe.counters
+        fc.req_tot += 1
+        fc.req_rate.add(now)
+        self.reqbody = body_reader(req.body, req.content_length)
+        conf = self.router.conf
+        self.mode = connection_mode(conf, None)
+        # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
+        ctx = _ctx(req, self)
+        if self._frontend_rules(ctx):
+            return
+        # --- stats page on the frontend itself (listen/frontend with stats enable)
+        if conf.stats.enabled and self._is_stats_uri(req, conf):
+            self._serve_stats(req, conf)
+            return
+        be = self.router.route(ctx)
+        if be is None:
+            rec.backend_name = None
+            self._local_error(503, "S", "C", nosrv=True)
+            return
+        self._enter_backend(be, req, ctx)
+
+    def _frontend_rules(self, ctx: RequestContext) -> bool:
+        for rule, test in self.router.http_rules:
+            if rule.kind != "http-request":
+                continue
+            if test is not None and not test(ctx):
+                continue
+            a = rule.action
+            if a == "deny":
+                status = 403
+                args = list(rule.args)
+                if "deny_status" in args:
+                    try:
+                        status = int(args[args.index("deny_status") + 1])
+                    except (IndexError, ValueError):
+                        status = 403
+                self.fe.counters.dreq += 1
+                self._local_error(status, "P", "R")
+                return True
+            if a == "use-service" and rule.args and rule.args[0] == "prometheus-exporter":
+                from haproxy_py.stats import prometheus
+
+                now = self.loop.time()
+                body = prometheus.render(self.engine.state, now, _wall()).encode()
+                self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
+                return True
+            if a == "allow":
+                return False
+            if a in ("add-header", "set-header") and len(rule.args) >= 2:
+                name = rule.args[0].encode("latin-1")
+                val = " ".join(rule.args[1:]).encode("latin-1")
+                if a == "set-header":
+                    ctx.req.set(name, val)
+                else:
+                    ctx.req.add(name, val)
+            elif a == "del-header" and rule.args:
+                ctx.req.remove(rule.args[0].encode("latin-1"))
+        return False
+
+    def _is_stats_uri(self, req: RequestHead, conf: Any) -> bool:
+        return req.uri.startswith(conf.stats.uri.encode("latin-1"))
+
+    def _serve_stats(self, req: RequestHead, conf: Any) -> None:
+        from haproxy_py.stats import page
+
+        self.phase = "local"
+        rec = self.rec
+        rec.backend_name = conf.name
+        rec.server_name = "<STATS>"
+        self.fe.counters.intercepted += 1
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in req.headers]
+        body = b""
+        if req.body != BODY_NONE and self.buf:
+            # small admin POST bodies arrive with the head
+            out, _ = self.reqbody.feed(self.buf)
+            body = out
+            self.buf = b""
+        ctx = _ctx(req, self)
+        router = self.router if conf is self.router.conf else None
+        if router is not None:
+            admin = any(t(ctx) for t in router.stats_admin)
+        else:
+            from haproxy_py.acl.condition import compile_acls, compile_condition
+
+            acls = compile_acls(conf.acls)
+            admin = any(compile_condition(c, acls)(ctx) for c in conf.stats.admin)
+        status, hdrs, rbody = page.handle(self.engine.state, conf.stats, req.method.decode("latin-1"),
+                                          req.uri.decode("latin-1"), headers, body, self.loop.time(), _wall(),
+                                          admin_allowed=admin)
+        set_term(rec, "L", "R")
+        self._local_response(status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in hdrs], rbody)
+
+    def _local_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """A response generated here (stats, prometheus): keep-alive as any response."""
+        req = self.req
+        rec = self.rec
+        resp = ResponseHead(status, _REASONS.get(status, b"OK"), b"HTTP/1.1", headers)
+        if not any(n.lower() == b"content-length" for n, _ in headers):
+            resp.headers.append((b"content-length", str(len(body)).encode()))
+        resp.content_length = len(body)
+        resp.body = 1 if body else BODY_NONE
+        head, keep = prepare_response(resp, req, self.mode)
+        data = head + (body if req.method != b"HEAD" else b"")
+        rec.status = status
+        rec.bytes_out = len(data)
+        if rec.term_cause == "-":
+            set_term(rec, "L", "R")
+        rec.t_data = rec.t_connect = rec.t_queue = -1
+        self.fe.counters.count_status(status)
+        self._log(rec)
+        self.cli.write(data)
+        self.keep_client = keep and not self.cli_eof
+        self._skip_request_body_then(self._transaction_end)
+
+    def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False) -> None:
+        """A stream-style error page (403/500/502/503/504): the client connection stays usable."""
+        rec = self.rec
+        set_term(rec, cause, phase)
+        page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status)
+        rec.status = status
+        rec.bytes_out = herrors.log_bytes(page)
+        self.fe.counters.count_status(status)
+        if self.be is not None:
+            self.be.counters.count_status(status)
+        if self.head_sent and self.res is None:
+            # the request went out but nothing usable came back: close after the error
+            self.keep_client = False
+        self.phase = "local"
+        if self.srvc is not None:
+            self._drop_server_conn()
+        self._end_server_use()
+        rec.bytes_in = self.bytes_in
+        self._log(rec, error=status >= 500 or status == 400)
+        self.cli.write(page)
+        keep = self.req is not None and self.req.keep_alive and self.mode != MODE_CLOSE and not self.cli_eof
+        if not self.req_done and self.reqbody is not None and not getattr(self.reqbody, "done", True):
+            keep = False  # an unread request body would be taken for the next request
+        self.keep_client = keep and self.keep_client
+        self._transaction_end()
+
+    def _skip_request_body_then(self, cont: Any) -> None:
+        rb = self.reqbody
+        if rb is not None and not getattr(rb, "done", True):
+            self.keep_client = False
+        cont()
+
+    # ================================================================== backend / server
+    def _enter_backend(self, be: Any, req: RequestHead, ctx: RequestContext) -> None:
+        now = self.loop.time()
+        rec = self.rec
+        if self.be is not None and self.be is not be:
+            self.be.counters.scur -= 1
+            self.be = None
+        if self.be is None:
+            be.counters.scur += 1
+            if be.counters.scur > be.counters.smax:
+                be.counters.smax = be.counters.scur
+        self.be = be
+        rec.backend_name = be.name
+        bc = be.counters
+        bc.stot += 1
+        bc.req_tot += 1
+        bc.sess_rate.add(now)
+        bc.last_sess = _wall()
+        self.mode = connection_mode(self.router.conf, be.conf)
+        # backend-side stats page (stats enable in a backend)
+        if be.conf is not self.router.conf and be.conf.stats.enabled and self._is_stats_uri(req, be.conf):
+            self._serve_stats(req, be.conf)
+            return
+        # persistence cookie
+        cookie_srv = None
+        if be.cookie is not None:
+            cookie_srv = be.cookie_request(req, rec)
+        self.lbreq = _make_lbreq(self, req, cookie_srv)
+        self.phase = "queue"
+        # keep the client readable: request body bytes are buffered until the server is there
+        self.assign()
+
+    def _end_server_use(self) -> None:
+        """The current request no longer uses its server: counters and the connection slot."""
+        srv = self.srv
+        if srv is None:
+            return
+        if self.srv_counted:
+            self.srv_counted = False
+            srv.counters.scur -= 1
+        srv.sessions.discard(self)
+        self._release_slot(srv)
+
+    def _drop_server_conn(self) -> None:
+        if self.srvc is not None:
+            self.srvc.close()
+            self.srvc = None
+            self.srv_owner = None
+
+    def connect(self) -> None:
+        # reuse our kept-alive server connection when the same server was chosen
+        srv = self.srv
+        if self.srvc is not None and self.srv_owner is srv and not self.srvc.closed and not self.srvc.eof:
+            self.attempt += 1
+            srv.sessions.add(self)
+            srv.counters.reuse += 1
+            self.be.counters.reuse += 1
+            self.rec.t_connect = self.ms()
+            self.rec.server_ip, self.rec.server_port = srv.host, srv.port
+            self._server_ready()
+            return
+        self._drop_server_conn()
+        self.phase = "connect"
+        super().connect()
+
+    def server_connected(self, sock: socket.socket) -> None:
+        c = Conn(self.loop, sock)
+        self.srvc = c
+        self.srv_owner = self.srv
+        self._server_ready()
+
+    def _server_ready(self) -> None:
+        srv = self.srv
+        be = self.be
+        rec = self.rec
+        c = self.srvc
+        c.on_data = self._srv_data
+        c.on_eof = self._srv_eof
+        c.on_error = self._srv_error
+        c.on_drained = self._srv_drained
+        rec.server_name = srv.name
+        self.srv_counted = True
+        sc = srv.counters
+        sc.stot += 1
+        sc.req_tot += 1
+        sc.scur += 1
+        if sc.scur > sc.smax:
+            sc.smax = sc.scur
+        sc.sess_rate.add(self.loop.time())
+        sc.last_sess = _wall()
+        req = self.req
+        hdr_name = be.conf.http_send_name_header
+        head, self.srv_reusable = prepare_request(
+            req, self.mode, src=self.src_ip, forwardfor=_ff_rule(be.conf) or _ff_rule(self.router.conf),
+            server_name_header=hdr_name.encode("latin-1") if hdr_name else None,
+            server_name=srv.name.encode("latin-1"))
+        self.head_sent = True
+        self.bytes_in += len(head)
+        c.write(head)
+        self.phase = "body"
+        self.resbuf = b""
+        self.res = None
+        c.read_on()
+        # request body: what arrived early, then what remains in buf (same packet as the head)
+        if self.buf and not self.req_done:
+            data, self.buf = self.buf, b""
+            self._request_body_data(data)
+        elif self.reqbody is not None and getattr(self.reqbody, "done", False):
+            self.req_done = True
+        t = be.conf.timeouts
+        self.arm(t.server, self._server_timeout)
+
+    def _request_body_data(self, data: bytes) -> None:
+        rb = self.reqbody
+        if rb is None or self.req_done:
+            self.buf = self.buf + data if self.buf else data
+            return
+        if self.srvc is None or not self.head_sent:
+            # waiting for a server: keep the bytes (bounded) in buf
+            self.buf = self.buf + data if self.buf else data
+            if len(self.buf) > self.engine.bufsize:
+                self.cli.read_off()
+                self.paused_cli = True
+            return
+        try:
+            out, done = rb.feed(data)
+        except BodyError:
+            self._abort_bad_body()
+            return
+        if out:
+            self._send_body(out)
+        if done:
+            self.req_done = True
+            left = rb.leftover
+            if left:
+                self.buf = left
+                rb.leftover = b""
+
+    def _send_body(self, out: bytes) -> None:
+        self.bytes_in += len(out)
+        self.req_bytes_sent += len(out)
+        c = self.srvc
+        c.write(out)
+        if c.pending > HIGH_WATER:
+            self.cli.read_off()
+            self.paused_cli = True
+
+    def _srv_drained(self) -> None:
+        if self.paused_cli and not self.cli.closed:
+            self.paused_cli = False
+            self.cli.read_on()
+
+    def _abort_bad_body(self) -> None:
+        self.fe.counters.ereq += 1
+        set_term(self.rec, "P", "D")
+        self.keep_client = False
+        self._drop_server_conn()
+        if self.res is None:
+            self._local_error(400, "P", "D")
+        else:
+            self._finish_request()
+
+    def _server_timeout(self) -> None:
+        self.timer = None
+        if self.closed:
+            return
+        if self.res is None:
+            srv = self.srv
+            self.be.counters.eresp += 0
+            if srv is not None:
+                srv.counters.eresp += 0
+                self.be.observe_l7(srv, None, self.loop.time())
+            self._drop_server_conn()
+            self.keep_client = False
+            self._local_error(504, "s", "H")
+        else:
+            set_term(self.rec, "s", "D")
+            self.keep_client = False
+            self._finish_request(abort=True)
+
+    # ================================================================== response
+    def _srv_data(self, data: bytes) -> None:
+        if self.phase == "tunnel":
+            self.bytes_out += len(data)
+            self.cli.write(data)
+            if self.cli.pending > HIGH_WATER:
+                self.srvc.read_off()
+            return
+        if self.res is None:
+            self.resbuf = self.resbuf + data if self.resbuf else data
+            self._try_parse_response()
+            return
+        self._response_body_data(data)
+
+    def _try_parse_response(self) -> None:
+        eng = self.engine
+        try:
+            res = parse_response(self.resbuf, 0, method=self.req.method, bufsize=eng.bufsize,
+                                 maxrewrite=eng.maxrewrite)
+        except ParseError:
+            self._bad_response()
+            return
+        if res is None:
+            if len(self.resbuf) > eng.bufsize:
+                self._bad_response()
+            return
+        resp, consumed = res
+        rest = self.resbuf[consumed:]
+        self.resbuf = b""
+        if 100 <= resp.status < 200 and resp.status != 101:
+            # interim response: forward as is, keep waiting for the final one
+            data = resp.to_bytes()
+            self.bytes_out += len(data)
+            self.cli.write(data)
+            if rest:
+                self.resbuf = rest
+                self._try_parse_response()
+            return
+        self._got_response(resp, rest)
+
+    def _bad_response(self) -> None:
+        srv = self.srv
+        self.be.counters.eresp += 1
+        if srv is not None:
+            srv.counters.eresp += 1
+            self.be.observe_l7(srv, None, self.loop.time())
+        self.keep_client = False
+        self._drop_server_conn()
+        self._local_error(502, "P", "H")
+
+    def _got_response(self, resp: ResponseHead, rest: bytes) -> None:
+        now = self.loop.time()
+        rec = self.rec
+        be = self.be
+        srv = self.srv
+        self.res = resp
+        rec.t_data = self.ms()
+        rec.status = resp.status
+        rt = int((now - self.t_req_head) * 1000)
+        be.counters.rtime.add(rt)
+        srv.counters.rtime.add(rt)
+        be.observe_l7(srv, resp.status, now)
+        if be.cookie is not None:
+            be.cookie_response(resp, self.req, srv, rec)
+        head, keep = prepare_response(resp, self.req, self.mode)
+        if self.cli_eof:
+            keep = False
+        self.keep_client = keep
+        if not resp.keep_alive or not self.srv_reusable:
+            self.srv_reusable = False
+        self.fe.counters.count_status(resp.status)
+        be.counters.count_status(resp.status)
+        srv.counters.count_status(resp.status)
+        self.bytes_out += len(head)
+        self.cli.write(head)
+        t = be.conf.timeouts
+        if resp.status == 101:
+            self._start_tunnel(rest)
+            return
+        self.phase = "resbody"
+        self.resbody = body_reader(resp.body, resp.content_length)
+        self.arm(t.server, self._server_timeout)
+        if getattr(self.resbody, "done", False):
+            self._response_complete()
+            if rest:
+                self.srv_reusable = False
+            return
+        if rest:
+            self._response_body_data(rest)
+
+    def _response_body_data(self, data: bytes) -> None:
+        rb = self.resbody
+        if rb is None:
+            return
+        try:
+            out, done = rb.feed(data)
+        except BodyError:
+            self.srv_reusable = False
+            self.keep_client = False
+            set_term(self.rec, "S", "D")
+            self._finish_request(abort=True)
+            return
+        if out:
+            self.bytes_out += len(out)
+            cli = self.cli
+            cli.write(out)
+            if cli.pending > HIGH_WATER and self.srvc is not None:
+                self.srvc.read_off()
+        if done:
+            if rb.leftover:
+                self.srv_reusable = False
+            self._response_complete()
+        elif self.timer is not None:
+            # activity: push the server timeout forward cheaply (re-arm only every ~quarter)
+            pass
+
+    def _response_complete(self) -> None:
+        self.res_done = True
+        if not self.req_done:
+            # the server answered before the whole request body: close both sides afterwards
+            self.srv_reusable = False
+            rb = self.reqbody
+            if rb is not None and not getattr(rb, "done", True):
+                self.keep_client = False
+        self._finish_request()
+
+    def _srv_eof(self) -> None:
+        if self.phase == "tunnel":
+            self.cli.shutdown_write()
+            self._maybe_end_tunnel()
+            return
+        srv = self.srv
+        if self.res is None:
+            # closed before a response: 502 SH
+            if srv is not None:
+                self.be.counters.eresp += 1
+                srv.counters.eresp += 1
+                srv.counters.srv_abrt += 0
+                self.be.observe_l7(srv, None, self.loop.time())
+            self._drop_server_conn()
+            self.keep_client = False
+            self._local_error(502, "S", "H")
+            return
+        rb = self.resbody
+        if rb is not None and not self.res_done:
+            try:
+                out = rb.eof()
+            except BodyError:
+                set_term(self.rec, "S", "D")
+                self.be.counters.srv_abrt += 1
+                if srv is not None:
+                    srv.counters.srv_abrt += 1
+                self.keep_client = False
+                self.srv_reusable = False
+                self._finish_request(abort=True)
+                return
+            if out:
+                self.bytes_out += len(out)
+                self.cli.write(out)
+            self.srv_reusable = False
+            self._response_complete()
+        else:
+            self.srv_reusable = False
+            if self.srvc is not None and self.phase in ("head", "idle"):
+                self._drop_server_conn()
+
+    def _srv_error(self, exc: BaseException) -> None:
+        if self.phase == "tunnel":
+            set_term(self.rec, "S", "D")
+            self._end_tunnel()
+            return
+        if self.res is None:
+            self._srv_eof()
+            return
+        set_term(self.rec, "S", "D")
+        self.srv_reusable = False
+        self.keep_client = False
+        self._finish_request(abort=True)
+
+    # ================================================================== end of a transaction
+    def _finish_request(self, *, abort: bool = False) -> None:
+        """The response is complete (or aborted): log, release the server, go on or close."""
+        self.disarm()
+        now = self.loop.time()
+        rec = self.rec
+        srv = self.srv
+        be = self.be
+        if srv is not None:
+            tt = int((now - self.accept_mono) * 1000)
+            srv.counters.ttime.add(tt)
+            be.counters.ttime.add(tt)
+            srv.counters.bin += self.bytes_in
+            srv.counters.bout += self.bytes_out
+        if be is not None:
+            be.counters.bin += self.bytes_in
+            be.counters.bout += self.bytes_out
+        rec.bytes_out = self.bytes_out
+        rec.bytes_in = self.bytes_in
+        if abort:
+            self.srv_reusable = False
+            self.keep_client = False
+            if rec.term_cause == "S" and be is not None:
+                be.counters.srv_abrt += 1
+                if srv is not None:
+                    srv.counters.srv_abrt += 1
+            elif rec.term_cause == "C" and be is not None:
+                be.counters.cli_abrt += 1
+                if srv is not None:
+                    srv.counters.cli_abrt += 1
+        self._log(rec)
+        self._end_server_use()
+        if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE:
+            self._drop_server_conn()
+        elif self.srvc is not None:
+            self.srvc.read_off()
+        self._transaction_end()
+
+    def _transaction_end(self) -> None:
+        self.fe.counters.bin += self.bytes_in
+        self.fe.counters.bout += self.bytes_out
+        self.engine.state.total_bytes_out += self.bytes_out
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.srv = None
+        self.reqbody = None
+        self.resbody = None
+        if self.be is not None:
+            self.be.counters.scur -= 1
+            self.be = None
+        if not self.keep_client or self.cli_eof or self.engine.stopping:
+            self._close_after_write()
+            return
+        self.phase = "head"
+        if self.paused_cli and not self.cli.closed:
+            self.paused_cli = False
+            self.cli.read_on()
+        self._wait_request(first=False)
+
+    def _close_after_write(self) -> None:
+        self.phase = "closing"
+        self.disarm()
+        cli = self.cli
+        if cli.pending:
+            cli.read_off()
+            cli.on_drained = self._close_all
+            cli.on_error = lambda e: self._close_all()
+            # bound the wait for a client that does not read
+            t = self._timeouts().client or 10_000
+            self.arm(t, self._close_all)
+        else:
+            self._close_all()
+
+    def _close_all(self, *_a: Any) -> None:
+        if self.closed:
+            return
+        self._drop_server_conn()
+        if self.be is not None:
+            self.be.counters.scur -= 1
+            self.be = None
+        try:
+            self.cli.shutdown_write()
+        except Exception:  # noqa: BLE001
+            pass
+        self.cli.close()
+        self.finish()
+
+    def _abort(self, cause: str, phase: str) -> None:
+        """Client or server failure in the middle of a transaction: log it and close everything."""
+        if self.closed:
+            return
+        rec = self.rec
+        set_term(rec, cause, phase)
+        if self.pending is not None and self.be is not None:
+            self.be.unqueue(self.pending)
+            self.pending = None
+        if self.connector is not None:
+            self.connector.cancel()
+            self.connector = None
+            srv = self.srv
+            if srv is not None:
+                srv.sessions.discard(self)
+                self._release_slot(srv)
+                self.srv = None
+        if self.be is not None and cause == "C":
+            self.be.counters.cli_abrt += 1
+        if self.req is not None and self.phase not in ("head", "idle", "closing"):
+            self._end_server_use()
+            rec.bytes_out = self.bytes_out
+            rec.bytes_in = self.bytes_in
+            self._log(rec, error=True)
+        self.keep_client = False
+        self._close_all()
+
+    def no_server(self, term: str) -> None:
+        self.keep_client = self.keep_client and True
+        if term == "sQ":
+            self.rec.server_name = None
+        self._local_error(503, term[0], term[1], nosrv=True)
+
+    def fail_connect(self, term: str) -> None:
+        self._local_error(503, term[0], term[1])
+
+    def kill(self, cause: str) -> None:
+        if self.phase in ("head", "idle", "closing") and self.req is None:
+            self._close_all()
+            return
+        self._abort(cause, self._phase_letter())
+
+    # ================================================================== tunnel (101 Switching)
+    def _start_tunnel(self, rest: bytes) -> None:
+        self.phase = "tunnel"
+        self.disarm()
+        self.srv_reusable = False
+        if rest:
+            self.bytes_out += len(rest)
+            self.cli.write(rest)
+        if self.buf:
+            data, self.buf = self.buf, b""
+            self.bytes_in += len(data)
+            self.srvc.write(data)
+        self.cli.on_drained = self._tunnel_cli_drained
+        self.srvc.on_drained = self._tunnel_srv_drained
+        self.cli.read_on()
+        self.srvc.read_on()
+        t = self.be.conf.timeouts
+        self.arm(t.tunnel or t.server or self._timeouts().client, self._tunnel_timeout)
+
+    def _tunnel_cli_drained(self) -> None:
+        if self.srvc is not None and not self.srvc.eof:
+            self.srvc.read_on()
+
+    def _tunnel_srv_drained(self) -> None:
+        if not self.cli.eof:
+            self.cli.read_on()
+
+    def _tunnel_timeout(self) -> None:
+        self.timer = None
+        set_term(self.rec, "c", "D")
+        self._end_tunnel()
+
+    def _maybe_end_tunnel(self) -> None:
+        if self.cli.eof and (self.srvc is None or self.srvc.eof):
+            self._end_tunnel()
+
+    def _end_tunnel(self) -> None:
+        self.keep_client = False
+        self._finish_request()
+
+    # ================================================================== logging
+    def _log(self, rec: LogRecord, *, error: bool = False) -> None:
+        rec.t_close = self.ms()
+        st = self.engine.state
+        rec.actconn = st.curr_conns
+        rec.feconn = self.fe.counters.scur
+        be = self.be
+        rec.beconn = be.counters.scur if be is not None else 0
+        srv = self.srv
+        rec.srv_conn = srv.served if srv is not None else 0
+        rec.backend_queue = len(be.queue) if be is not None else 0
+        rec.srv_queue = len(srv.queue) if srv is not None else 0
+        if rec.backend_name is None and be is not None:
+            rec.backend_name = be.name
+        lg = self.router.logger
+        if lg is None:
+            return
+        lg.log_session(rec, self.router.conf, error=error)
+
+
+_REASONS = {200: b"OK", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other", 401: b"Unauthorized",
+            403: b"Forbidden", 404: b"Not Found", 500: b"Internal Server Error", 503: b"Service Unavailable"}
+
+
+def _version_as_received(req: RequestHead) -> bytes:
+    return req.version
+
+
+def _make_lbreq(s: HttpSession, req: RequestHead, cookie_srv: Any) -> LbRequest:
+    def get_header(name: str, _req: RequestHead = req) -> str | None:
+        v = _req.get(name.encode("latin-1"))
+        return v.decode("latin-1") if v is not None else None
+
+    body = None
+    if s.buf and req.method == b"POST":
+        body = bytes(s.buf[:16384])
+    return LbRequest(src=s.src_ip, uri=req.uri.decode("latin-1"), method=req.method.decode("latin-1"),
+                     get_header=get_header, cookie=cookie_srv, body=body)

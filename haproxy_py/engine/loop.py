@@ -1,0 +1,292 @@
+"""The process: one event loop (uvloop when importable), listeners, sessions, checks, stats sockets.
+
+``run(config, options)`` is what the CLI calls. ``Engine`` holds the live runtime objects and is also
+used directly by integration tests (``Engine.start()`` inside an existing loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from haproxy_py.config.model import Config, Proxy
+from haproxy_py.engine.listener import BindError, Listener, bind_address
+from haproxy_py.runtime.frontend import Frontend
+from haproxy_py.runtime.state import ProcessState
+
+
+def new_event_loop() -> tuple[asyncio.AbstractEventLoop, str]:
+    """uvloop when importable (and not disabled by HAPROXY_PY_NO_UVLOOP=1), plain asyncio otherwise."""
+    if not os.environ.get("HAPROXY_PY_NO_UVLOOP"):
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop(), f"uvloop {uvloop.__version__}"
+        except ImportError:
+            pass
+    return asyncio.new_event_loop(), "asyncio"
+
+
+class ProxyEntry:
+    """One proxy as the stats layer sees it: its frontend and/or backend runtime objects."""
+
+    __slots__ = ("name", "uuid", "conf", "frontend", "backend")
+
+    def __init__(self, conf: Proxy, frontend: Frontend | None, backend: Any) -> None:
+        self.name = conf.name
+        self.uuid = conf.uuid
+        self.conf = conf
+        self.frontend = frontend
+        self.backend = backend
+
+
+def alert(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        sys.stderr.write(f"[ALERT]    ({os.getpid()}) : {msg}\n")
+        sys.stderr.flush()
+
+
+def notice(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        sys.stderr.write(f"[NOTICE]   ({os.getpid()}) : {msg}\n")
+        sys.stderr.flush()
+
+
+class Engine:
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, *, loop_name: str = "asyncio",
+                 quiet: bool = False) -> None:
+        from haproxy_py.runtime.backend import Backend
+
+        self.config = config
+        self.loop = loop
+        self.quiet = quiet
+        now = loop.time()
+        self.state = ProcessState(config, now=now, wall=time.time())
+        self.state.loop_name = loop_name
+        self.listeners: list[Listener] = []
+        self.stats_servers: list[Any] = []
+        self.checker: Any = None
+        self.stopping = False
+        self.on_stopped: asyncio.Future[int] | None = None
+        g = config.global_
+        gmax = self.state.maxconn
+        from haproxy_py.engine.logs import build_loggers
+
+        self.loggers = build_loggers(config, self.state)
+        backends: dict[str, Any] = {}
+        for p in config.proxies:
+            if p.disabled:
+                continue
+            fe = Frontend(p, gmax) if p.has_fe else None
+            be = Backend(p, now, global_maxconn=gmax) if p.has_be else None
+            if be is not None:
+                backends[p.name] = be
+            if fe is not None:
+                self.state.frontends[p.name] = fe
+            self.state.proxies.append(ProxyEntry(p, fe, be))
+        self.state.backends = backends
+        self.state.proxies.sort(key=lambda e: e.uuid)
+        self.bufsize = g.tune_bufsize
+        self.maxrewrite = g.tune_maxrewrite
+        from haproxy_py.engine.stream import Router
+
+        self.routers: dict[str, Router] = {}
+        for e in self.state.proxies:
+            if e.frontend is not None:
+                self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend)
+        self.state.hooks["shutdown_session"] = self._shutdown_session
+        self.state.hooks["frontend_pause"] = self.pause_frontend
+        self.state.hooks["frontend_resume"] = self.resume_frontend
+
+    # ------------------------------------------------------------------ binding
+    def bind_all(self) -> None:
+        """Bind every listening address of every frontend; raises BindError on the first failure."""
+        for e in self.state.proxies:
+            fe = e.frontend
+            if fe is None:
+                continue
+            router = self.routers[e.name]
+            for b in e.conf.binds:
+                for addr in b.addresses:
+                    for sock in bind_address(addr, b):
+                        lst = Listener(self.loop, sock, b, addr, fe, router.accept, self._can_accept)
+                        self.listeners.append(lst)
+                        fe.listeners += 1
+        self.state.listeners = len(self.listeners)
+
+    def _can_accept(self, lst: Listener) -> bool:
+        st = self.state
+        if self.stopping:
+            return False
+        if st.maxconn and st.curr_conns >= st.maxconn:
+            return False
+        fe = lst.frontend
+        return not (fe.maxconn and fe.counters.scur >= fe.maxconn)
+
+    def connection_closed(self, fe: Frontend) -> None:
+        """A client connection ended: resume listeners that stopped because of maxconn."""
+        st = self.state
+        st.curr_conns -= 1
+        fe.counters.scur -= 1
+        if self.stopping:
+            if st.curr_conns <= 0 and self.on_stopped is not None and not self.on_stopped.done():
+                self.on_stopped.set_result(0)
+            return
+        for lst in self.listeners:
+            if not lst.active and not lst.paused and self._can_accept(lst):
+                lst.start()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if not self.listeners:
+            self.bind_all()
+        for lst in self.listeners:
+            lst.start()
+        g = self.config.global_
+        if g.stats_sockets:
+            from haproxy_py.engine.stats_socket import start_stats_sockets
+
+            self.stats_servers = await start_stats_sockets(self.state, list(g.stats_sockets), self.loop)
+        try:
+            from haproxy_py.engine.checker import Checker
+        except ImportError:  # pragma: no cover - during bring-up only
+            Checker = None  # type: ignore[assignment,misc]  # noqa: N806
+        if Checker is not None:
+            backends = [e.backend for e in self.state.proxies if e.backend is not None]
+            if any(s.check_enabled for b in backends for s in b.servers):
+                self.checker = Checker(self.loop, backends, log=self.log_event,
+                                       now=self.loop.time, wall=time.time,
+                                       shutdown_sessions=self._shutdown_server_sessions)
+                self.checker.start()
+
+    def log_event(self, proxy_name: str, severity: str | int, text: str) -> None:
+        """State-change and alert messages: to the proxy's log targets and stderr (foreground)."""
+        lg = self.loggers.get(proxy_name) or self.loggers.get("")
+        if lg is not None:
+            lg.send_text(severity, text)
+        sev = severity if isinstance(severity, str) else {0: "emerg", 1: "alert", 2: "crit", 3: "err",
+                                                          4: "warning", 5: "notice", 6: "info"}.get(severity, "info")
+        if not self.quiet and sev in ("emerg", "alert", "crit", "err", "warning"):
+            tag = "[ALERT]   " if sev in ("emerg", "alert", "crit", "err") else "[WARNING] "
+            sys.stderr.write(f"{tag} ({os.getpid()}) : {text}\n")
+
+    def pause_frontend(self, fe: Frontend) -> None:
+        fe.paused = True
+        for lst in self.listeners:
+            if lst.frontend is fe:
+                lst.pause()
+
+    def resume_frontend(self, fe: Frontend) -> None:
+        fe.paused = False
+        for lst in self.listeners:
+            if lst.frontend is fe:
+                lst.resume()
+
+    def pause_all(self) -> None:
+        for lst in self.listeners:
+            lst.pause()
+
+    def resume_all(self) -> None:
+        for lst in self.listeners:
+            lst.resume()
+
+    def _shutdown_session(self, sess: Any) -> None:
+        sess.kill("K")
+
+    def _shutdown_server_sessions(self, srv: Any) -> None:
+        for sess in list(srv.sessions):
+            sess.kill("D")
+
+    def soft_stop(self) -> None:
+        """SIGUSR1: stop listening, let sessions finish, then exit."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.state.stopping = True
+        for lst in self.listeners:
+            lst.close()
+        for e in self.state.proxies:
+            fe = e.frontend
+            if fe is not None:
+                fe.stopped = True
+            fe_conns = fe.counters.conn_tot if fe else 0
+            be_conns = e.backend.counters.stot if e.backend is not None else 0
+            self.log_event(e.name, "warning",
+                           f"Proxy {e.name} stopped (cumulated conns: FE: {fe_conns}, BE: {be_conns}).")
+        if self.checker is not None:
+            self.checker.stop()
+        if self.on_stopped is not None and self.state.curr_conns <= 0 and not self.on_stopped.done():
+            self.on_stopped.set_result(0)
+        hsa = self.config.global_.hard_stop_after
+        if hsa:
+            self.loop.call_later(hsa / 1000.0, self.hard_stop)
+
+    def hard_stop(self) -> None:
+        self.stopping = True
+        for lst in self.listeners:
+            lst.close()
+        for sess in list(self.state.sessions):
+            sess.kill("K")
+        if self.on_stopped is not None and not self.on_stopped.done():
+            self.on_stopped.set_result(0)
+
+    async def close(self) -> None:
+        for lst in self.listeners:
+            lst.close()
+        for srv in self.stats_servers:
+            srv.close()
+        if self.checker is not None:
+            self.checker.stop()
+        for sess in list(self.state.sessions):
+            sess.kill("K")
+        for lg in self.loggers.values():
+            lg.close()
+
+
+def run(config: Config, options: Any) -> int:
+    """Run the proxy until stopped. Returns the process exit code."""
+    quiet = bool(getattr(options, "quiet", False))
+    loop, loop_name = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
+        try:
+            engine.bind_all()
+        except BindError as e:
+            alert(f"Starting frontend: {e}", quiet)
+            return 1
+        if not engine.listeners:
+            alert("[haproxy-py] no listener: nothing to do.", quiet)
+            return 2
+        from haproxy_py import process
+
+        rc = process.before_loop(config, options, engine)
+        if rc is not None:
+            return rc
+        engine.on_stopped = loop.create_future()
+        loop.run_until_complete(engine.start())
+        for sig, handler in ((signal.SIGUSR1, engine.soft_stop), (signal.SIGTERM, engine.hard_stop),
+                             (signal.SIGINT, engine.hard_stop), (signal.SIGTTOU, engine.pause_all),
+                             (signal.SIGTTIN, engine.resume_all)):
+            loop.add_signal_handler(sig, handler)
+        loop.add_signal_handler(signal.SIGHUP, lambda: process.dump_servers_state(engine))
+        process.after_start(config, options, engine)
+        rc = loop.run_until_complete(engine.on_stopped)
+        loop.run_until_complete(engine.close())
+        process.at_exit(config, options, engine)
+        return rc
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:  # noqa: BLE001
+            pass
+        loop.close()
+
+
+def socket_family_name(sock: socket.socket) -> str:  # pragma: no cover - debugging helper
+    return {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6", socket.AF_UNIX: "unix"}.get(sock.family, "?")

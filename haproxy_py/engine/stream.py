@@ -1,0 +1,529 @@
+"""Client sessions: route -> select -> queue -> connect (retries, redispatch) -> forward -> log.
+
+``Router`` is per frontend: it accepts connections and makes the per-request decisions that need
+the frontend's configuration (content switching). ``Stream`` holds what TCP and HTTP sessions share
+(server assignment, queueing, connection attempts, logging); ``TcpSession`` and ``HttpSession``
+(engine/http.py) move the bytes. Every policy decision is asked of the pure layers.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.engine.conn import Conn
+from haproxy_py.engine.connect import Connector
+from haproxy_py.engine.tcp import Tunnel, splice_enabled
+from haproxy_py.lb.base import LbRequest
+from haproxy_py.log.format import LogRecord, set_term
+
+if TYPE_CHECKING:  # pragma: no cover
+    from haproxy_py.engine.loop import Engine
+
+_wall = time.time
+
+
+def _addr_str(sa: Any) -> tuple[str, int]:
+    if isinstance(sa, tuple):
+        return str(sa[0]), int(sa[1])
+    return "unix", 0
+
+
+class Router:
+    """Per-frontend decisions: which backend serves a request (content switching)."""
+
+    def __init__(self, engine: Engine, conf: Any, frontend: Any, own_backend: Any) -> None:
+        self.engine = engine
+        self.conf = conf
+        self.frontend = frontend
+        self.own_backend = own_backend
+        self.mode = conf.mode
+        self.logger = engine.loggers.get(conf.name)
+        self.rules: list[tuple[Any, str]] = []
+        from haproxy_py.acl.condition import compile_acls, compile_condition
+
+        self.acls = compile_acls(conf.acls)
+        for ub in conf.use_backends:
+            test = compile_condition(ub.cond, self.acls) if ub.cond is not None else None
+            self.rules.append((test, ub.backend))
+        self.default_backend = None
+        if conf.default_backend:
+            self.default_backend = engine.state.backends.get(conf.default_backend)
+        elif own_backend is not None:
+            self.default_backend = own_backend
+        self.http_rules = []
+        for r in conf.http_rules:
+            test = compile_condition(r.cond, self.acls) if r.cond is not None else None
+            self.http_rules.append((r, test))
+        self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
+
+    def _nbsrv(self, name: str) -> int:
+        be = self.engine.state.backends.get(name)
+        if be is None:
+            return 0
+        act, bck = be.usable_counts()
+        return act + bck
+
+    def route(self, ctx: Any) -> Any:
+        """The backend for a request context (None = no backend: 503)."""
+        backends = self.engine.state.backends
+        for test, name in self.rules:
+            if test is None or test(ctx):
+                be = backends.get(name)
+                if be is not None:
+                    return be
+        return self.default_backend
+
+    def accept(self, sock: socket.socket, peer: Any, listener: Any) -> None:
+        eng = self.engine
+        st = eng.state
+        fe = self.frontend
+        now = eng.loop.time()
+        st.curr_conns += 1
+        st.cum_conns += 1
+        st.conn_rate.add(now)
+        st.sess_rate.add(now)
+        c = fe.counters
+        c.scur += 1
+        if c.scur > c.smax:
+            c.smax = c.scur
+        c.conn_tot += 1
+        c.stot += 1
+        c.conn_rate.add(now)
+        c.sess_rate.add(now)
+        try:
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        if self.mode == "http":
+            from haproxy_py.engine.http import HttpSession
+
+            HttpSession(self, sock, peer, listener).start()
+        elif self.mode == "health":
+            try:
+                sock.send(b"OK\n")
+            except OSError:
+                pass
+            sock.close()
+            eng.connection_closed(fe)
+        else:
+            TcpSession(self, sock, peer, listener).start()
+
+
+class Stream:
+    """What TCP and HTTP sessions share: server assignment, queueing, connection attempts, logs."""
+
+    __slots__ = ("router", "engine", "loop", "fe", "cli_sock", "peer", "listener", "rec", "be",
+                 "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
+                 "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
+                 "connect_started", "__weakref__")
+
+    def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
+        self.router = router
+        self.engine = router.engine
+        self.loop = router.engine.loop
+        self.fe = router.frontend
+        self.cli_sock = sock
+        self.peer = peer
+        self.listener = listener
+        self.accept_mono = self.loop.time()
+        rec = LogRecord(_wall())
+        self.src_ip, self.src_port = _addr_str(peer)
+        rec.client_ip, rec.client_port = self.src_ip, self.src_port
+        try:
+            fi, fp = _addr_str(sock.getsockname())
+        except OSError:
+            fi, fp = "", 0
+        rec.frontend_ip, rec.frontend_port = fi, fp
+        rec.frontend_name = router.conf.name
+        self.rec = rec
+        self.be: Any = None
+        self.srv: Any = None
+        self.prev_srv: Any = None
+        self.lbreq: LbRequest | None = None
+        self.persistent = False
+        self.attempt = 0
+        self.connector: Connector | None = None
+        self.pending: Any = None
+        self.timer: Any = None
+        self.closed = False
+        self.queued_at = 0.0
+        self.has_slot = False
+        self.connect_started = 0.0
+        self.engine.state.sessions.add(self)
+
+    # -------------------------------------------------------------- helpers
+    def ms(self) -> int:
+        """Milliseconds since accept (for log timers)."""
+        return int((self.loop.time() - self.accept_mono) * 1000)
+
+    def arm(self, timeout_ms: int | None, cb: Any) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if timeout_ms:
+            self.timer = self.loop.call_later(timeout_ms / 1000.0, cb)
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    # -------------------------------------------------------------- server assignment
+    def assign(self) -> None:
+        """Choose a server (or queue, or fail with 503 semantics)."""
+        be = self.be
+        now = self.loop.time()
+        d = be.select(self.lbreq, now, avoid=self.prev_srv)
+        self.persistent = bool(getattr(d, "persistent", False))
+        kind = d.kind
+        if kind == "server":
+            self.srv = d.server
+            self.has_slot = True
+            self._mark_queue_done()
+            self.connect()
+        elif kind in ("queue_backend", "queue_server"):
+            self.pending = d.pending
+            self.pending.owner = self
+            self.queued_at = now
+            self.srv = d.server if kind == "queue_server" else None
+            tq = be.conf.timeouts.queue if be.conf.timeouts.queue is not None else be.conf.timeouts.connect
+            self.arm(tq, self._queue_timeout)
+        else:
+            self.no_server("SC" if kind != "queue_full" else "sQ")
+
+    def _mark_queue_done(self) -> None:
+        self.rec.t_queue = self.ms()
+
+    def dequeued(self, srv: Any) -> None:
+        """Called (soon after a slot freed) when this queued request may use ``srv`` now."""
+        if self.closed:
+            self.engine.loop.call_soon(self._give_back, srv)
+            return
+        self.disarm()
+        self.pending = None
+        self.srv = srv
+        self.has_slot = True
+        self.be.queue_wait_done(self.loop.time() - self.queued_at)
+        self._mark_queue_done()
+        self.connect()
+
+    def _give_back(self, srv: Any) -> None:
+        self._release_slot(srv)
+
+    def _queue_timeout(self) -> None:
+        self.timer = None
+        if self.pending is not None:
+            self.be.unqueue(self.pending)
+            self.pending = None
+        self.rec.t_queue = -1
+        self.no_server("sQ")
+
+    def connect(self) -> None:
+        srv = self.srv
+        be = self.be
+        self.attempt += 1
+        self.connect_started = self.loop.time()
+        tc = be.conf.timeouts.connect
+        port = srv.port or self.rec.frontend_port or 0
+        srv.sessions.add(self)
+        self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed)
+
+    def _connected(self, sock: socket.socket) -> None:
+        self.connector = None
+        if self.closed:
+            sock.close()
+            return
+        srv = self.srv
+        srv.counters.connect += 1
+        self.be.counters.connect += 1
+        self.rec.t_connect = self.ms()
+        ct = int((self.loop.time() - self.connect_started) * 1000)
+        self.be.counters.ctime.add(ct)
+        srv.counters.ctime.add(ct)
+        try:
+            si, sp = _addr_str(sock.getpeername())
+        except OSError:
+            si, sp = srv.host, srv.port
+        self.rec.server_ip, self.rec.server_port = si, sp
+        self.be.observe_l4(srv, True, self.loop.time())
+        self.server_connected(sock)
+
+    def _connect_failed(self, kind: str, info: str) -> None:
+        self.connector = None
+        if self.closed:
+            return
+        srv = self.srv
+        be = self.be
+        now = self.loop.time()
+        srv.counters.econ += 1
+        be.counters.econ += 1
+        be.observe_l4(srv, False, now)
+        action = be.retry_action(self.attempt, persistent=self.persistent, srv=srv)
+        if action == "give_up":
+            srv.sessions.discard(self)
+            self._release_slot(srv)
+            self.srv = None
+            self.rec.server_name = srv.name
+            self.fail_connect("sC" if kind == "timeout" else "SC")
+            return
+        self.rec.retries += 1
+        srv.counters.wretr += 1
+        be.counters.wretr += 1
+        if action == "redispatch":
+            srv.sessions.discard(self)
+            self._release_slot(srv)
+            srv.counters.wredis += 1
+            be.counters.wredis += 1
+            self.rec.redispatched = True
+            self.prev_srv = srv
+            self.srv = None
+            self.persistent = False
+            self.redispatch()
+            return
+        # retry the same server after min(1s, timeout connect) unless the attempt already timed out
+        delay = 0.0
+        if kind != "timeout":
+            tc = be.conf.timeouts.connect
+            delay = min(1.0, tc / 1000.0) if tc else 1.0
+        srv.sessions.discard(self)
+        if delay:
+            self.arm(int(delay * 1000), self._retry_same)
+        else:
+            self._retry_same()
+
+    def _retry_same(self) -> None:
+        self.timer = None
+        if not self.closed:
+            self.connect()
+
+    def redispatch(self) -> None:
+        self.assign()
+
+    def _release_slot(self, srv: Any) -> None:
+        if srv is None:
+            return
+        if self.has_slot:
+            self.has_slot = False
+            nxt = self.be.release(srv, self.loop.time())
+            if nxt is not None:
+                owner = nxt.owner
+                target = nxt.server if nxt.server is not None else srv
+                self.loop.call_soon(owner.dequeued, target)
+
+    def release_server(self) -> None:
+        srv = self.srv
+        if srv is not None:
+            srv.sessions.discard(self)
+            self._release_slot(srv)
+
+    def finish(self) -> None:
+        """Common end of a session: counters, queue cleanup, slot release."""
+        if self.closed:
+            return
+        self.closed = True
+        self.disarm()
+        if self.connector is not None:
+            self.connector.cancel()
+            self.connector = None
+        if self.pending is not None and self.be is not None:
+            self.be.unqueue(self.pending)
+            self.pending = None
+        self.release_server()
+        self.engine.state.sessions.discard(self)
+        self.engine.connection_closed(self.fe)
+
+    # subclasses
+    def server_connected(self, sock: socket.socket) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def no_server(self, term: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fail_connect(self, term: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kill(self, cause: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class TcpSession(Stream):
+    """mode tcp: pick a server, connect, then forward both ways (splice when possible)."""
+
+    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn")
+
+    def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
+        super().__init__(router, sock, peer, listener)
+        self.tunnel: Tunnel | None = None
+        self.early = b""
+        self.cli_conn: Conn | None = None
+        self.idle_ms = 0
+
+    def start(self) -> None:
+        ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
+                             self.router._nbsrv, self.router.conf.name)
+        be = self.router.route(ctx)
+        rec = self.rec
+        if be is None:
+            rec.backend_name = None
+            self.no_server("SC")
+            return
+        self.be = be
+        rec.backend_name = be.name
+        self.lbreq = LbRequest(src=self.src_ip)
+        c = be.counters
+        c.scur += 1
+        if c.scur > c.smax:
+            c.smax = c.scur
+        c.stot += 1
+        c.sess_rate.add(self.loop.time())
+        c.last_sess = _wall()
+        t = be.conf.timeouts
+        fe_t = self.router.conf.timeouts
+        cands = [x for x in (t.tunnel,) if x] or [x for x in (fe_t.client, t.server) if x]
+        self.idle_ms = min(cands) if cands else 0
+        # watch the client while we wait for a server: early data is kept, a close aborts
+        self.cli_conn = Conn(self.loop, self.cli_sock)
+        self.cli_conn.on_data = self._early_data
+        self.cli_conn.on_eof = self._early_eof
+        self.cli_conn.on_error = lambda e: self._early_eof()
+        self.cli_conn.read_on()
+        self.assign()
+
+    def _early_data(self, data: bytes) -> None:
+        self.early += data
+        if len(self.early) >= self.engine.bufsize and self.cli_conn is not None:
+            self.cli_conn.read_off()
+
+    def _early_eof(self) -> None:
+        # client closed before the server connection exists: abort (like abortonclose in tcp)
+        if self.tunnel is None:
+            set_term(self.rec, "C", "C" if self.srv is not None else "Q")
+            self.end()
+
+    def server_connected(self, sock: socket.socket) -> None:
+        srv = self.srv
+        srv.counters.stot += 1
+        srv.counters.last_sess = _wall()
+        srv.counters.lbtot += 0
+        srv.counters.scur += 1
+        if srv.counters.scur > srv.counters.smax:
+            srv.counters.smax = srv.counters.scur
+        srv.counters.sess_rate.add(self.loop.time())
+        cli = self.cli_conn.detach() if self.cli_conn is not None else self.cli_sock
+        self.cli_conn = None
+        self.rec.server_name = srv.name
+        use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX
+        self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
+                             client_initial=self.early)
+        self.early = b""
+        self.tunnel.start()
+        if self.idle_ms and not self.tunnel.done:
+            self.arm(self.idle_ms, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self.timer = None
+        tun = self.tunnel
+        if tun is None or tun.done:
+            return
+        idle = (self.loop.time() - tun.last_activity) * 1000
+        if idle >= self.idle_ms - 1:
+            set_term(self.rec, "c", "D")
+            tun.close("timeout")
+        else:
+            self.arm(int(self.idle_ms - idle) + 1, self._idle_check)
+
+    def _tunnel_closed(self, reason: str) -> None:
+        if reason == "cli":
+            set_term(self.rec, "C", "D")
+        elif reason == "srv":
+            set_term(self.rec, "S", "D")
+        tun = self.tunnel
+        self.rec.bytes_out = tun.bytes_out
+        self.rec.bytes_in = tun.bytes_in
+        for s in (tun.cli, tun.srv):
+            try:
+                s.close()
+            except OSError:
+                pass
+        self.end()
+
+    def no_server(self, term: str) -> None:
+        set_term(self.rec, term[0], term[1])
+        self.end()
+
+    def fail_connect(self, term: str) -> None:
+        set_term(self.rec, term[0], term[1])
+        self.end()
+
+    def kill(self, cause: str) -> None:
+        set_term(self.rec, cause, "D")
+        if self.tunnel is not None and not self.tunnel.done:
+            self.tunnel.close("kill")
+        else:
+            self.end()
+
+    def end(self) -> None:
+        if self.closed:
+            return
+        rec = self.rec
+        rec.t_close = self.ms()
+        be = self.be
+        srv = self.srv
+        tun = self.tunnel
+        if tun is not None:
+            nbin, nbout = tun.bytes_in, tun.bytes_out
+            self.fe.counters.bin += nbin
+            self.fe.counters.bout += nbout
+            self.engine.state.total_bytes_out += nbout
+            if tun.spliced:
+                self.engine.state.spliced_bytes_out += nbout
+            if be is not None:
+                be.counters.bin += nbin
+                be.counters.bout += nbout
+            if srv is not None:
+                srv.counters.bin += nbin
+                srv.counters.bout += nbout
+                srv.counters.scur -= 1
+                srv.counters.ttime.add(rec.t_close)
+            if be is not None:
+                be.counters.ttime.add(rec.t_close)
+            if rec.term_cause == "C" and be is not None:
+                be.counters.cli_abrt += 1
+                if srv is not None:
+                    srv.counters.cli_abrt += 1
+            elif rec.term_cause == "S" and be is not None:
+                be.counters.srv_abrt += 1
+                if srv is not None:
+                    srv.counters.srv_abrt += 1
+        else:
+            if self.cli_conn is not None:
+                self.cli_conn.close()
+                self.cli_conn = None
+            else:
+                try:
+                    self.cli_sock.close()
+                except OSError:
+                    pass
+        if be is not None:
+            be.counters.scur -= 1
+        rec.backend_name = be.name if be is not None else None
+        self._fill_conn_counts()
+        self.finish()
+        lg = self.router.logger
+        if lg is not None and not (self.router.conf.option("dontlognull") and rec.bytes_in == 0
+                                   and rec.term_cause in ("-", "C")):
+            lg.log_session(rec, self.router.conf)
+
+    def _fill_conn_counts(self) -> None:
+        rec = self.rec
+        st = self.engine.state
+        rec.actconn = st.curr_conns
+        rec.feconn = self.fe.counters.scur
+        rec.beconn = self.be.counters.scur + 1 if self.be is not None else 0
+        rec.srv_conn = self.srv.served + (1 if self.has_slot else 0) if self.srv is not None else 0
+        rec.backend_queue = len(self.be.queue) if self.be is not None else 0
+        rec.srv_queue = len(self.srv.queue) if self.srv is not None else 0

@@ -1,0 +1,281 @@
+"""Loopback test harness: recording HTTP/TCP backends and a proxy launcher (ours or Debian's HAProxy).
+
+Backends run in threads of the test process (ThreadingTCPServer on 127.0.0.1) and record what they
+receive; the proxy runs as a subprocess started and stopped by PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+# ----------------------------------------------------------------------------- HTTP reading
+
+
+def read_http_message(f, *, response: bool = False, head_only: bool = False) -> tuple[bytes, list[tuple[str, str]], bytes]:
+    """Read one HTTP/1 message from a binary file object: (start line, headers, body)."""
+    start = f.readline()
+    if not start:
+        raise EOFError
+    start = start.rstrip(b"\r\n")
+    headers: list[tuple[str, str]] = []
+    while True:
+        line = f.readline()
+        if not line:
+            raise EOFError
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers.append((name, value.strip()))
+    hd = {k.lower(): v for k, v in headers}
+    body = b""
+    if head_only:
+        return start, headers, body
+    if "chunked" in hd.get("transfer-encoding", "").lower():
+        chunks = []
+        while True:
+            size_line = f.readline()
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while f.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunks.append(f.read(size))
+            f.readline()
+        body = b"".join(chunks)
+    elif "content-length" in hd:
+        body = f.read(int(hd["content-length"]))
+    elif response:
+        code = int(start.split()[1])
+        if not (100 <= code < 200 or code in (204, 304)):
+            body = f.read()
+    return start, headers, body
+
+
+@dataclass
+class Recorded:
+    start: bytes
+    headers: list[tuple[str, str]]
+    body: bytes
+    peer: tuple[str, int]
+    conn_id: int
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+
+@dataclass
+class HttpBackend:
+    """A recording HTTP/1.1 backend. ``behaviour(req) -> (status, headers, body)`` may be replaced."""
+
+    name: str
+    port: int = 0
+    requests: list[Recorded] = field(default_factory=list)
+    connections: int = 0
+    concurrent: int = 0
+    max_concurrent: int = 0
+    delay: float = 0.0
+    status: int = 200
+    behaviour: Callable[[Recorded], tuple[int, list[tuple[str, str]], bytes]] | None = None
+    _server: socketserver.ThreadingTCPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> HttpBackend:
+        backend = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                with backend._lock:
+                    backend.connections += 1
+                    cid = backend.connections
+                f = self.rfile
+                while True:
+                    try:
+                        start, headers, body = read_http_message(f)
+                    except (EOFError, ValueError, OSError):
+                        return
+                    rec = Recorded(start, headers, body, self.client_address, cid)
+                    with backend._lock:
+                        backend.requests.append(rec)
+                        backend.concurrent += 1
+                        backend.max_concurrent = max(backend.max_concurrent, backend.concurrent)
+                    try:
+                        if backend.delay:
+                            time.sleep(backend.delay)
+                        if backend.behaviour is not None:
+                            status, hdrs, rbody = backend.behaviour(rec)
+                        else:
+                            status, hdrs, rbody = backend.status, [], f"{backend.name}\n".encode()
+                    finally:
+                        with backend._lock:
+                            backend.concurrent -= 1
+                    close = (rec.header("connection") or "").lower() == "close" or start.endswith(b"1.0")
+                    out = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'X'}",
+                           f"X-Server: {backend.name}"]
+                    if not any(k.lower() == "content-length" for k, _ in hdrs) and not any(
+                            k.lower() == "transfer-encoding" for k, _ in hdrs):
+                        out.append(f"Content-Length: {len(rbody)}")
+                    out += [f"{k}: {v}" for k, v in hdrs]
+                    if close:
+                        out.append("Connection: close")
+                    try:
+                        self.wfile.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + rbody)
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    if close:
+                        return
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def names(self) -> list[str]:
+        return [r.header("x-server") or "" for r in self.requests]
+
+
+@contextlib.contextmanager
+def http_backends(*names: str) -> Iterator[list[HttpBackend]]:
+    bes = [HttpBackend(n).start() for n in names]
+    try:
+        yield bes
+    finally:
+        for b in bes:
+            b.stop()
+
+
+# ----------------------------------------------------------------------------- proxies
+
+
+@dataclass
+class ProxyProcess:
+    proc: subprocess.Popen
+    cfg: Path
+    workdir: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stderr_text(self) -> str:
+        p = self.workdir / "stderr.txt"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+
+@contextlib.contextmanager
+def run_proxy(cfg_text: str, *, wait_ports: list[int] = (), which: str = "ours",
+              extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> Iterator[ProxyProcess]:
+    """Start our proxy (``which="ours"``) or Debian's HAProxy (``which="haproxy"``) in the foreground."""
+    workdir = Path(tempfile.mkdtemp(prefix="hpy-"))
+    cfg = workdir / "haproxy.cfg"
+    cfg.write_text(cfg_text.replace("@DIR@", str(workdir)))
+    if which == "ours":
+        cmd = [sys.executable, "-m", "haproxy_py", "-db", "-f", str(cfg)]
+    else:
+        cmd = ["haproxy", "-db", "-f", str(cfg)]
+    cmd += extra_args or []
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    errf = open(workdir / "stderr.txt", "wb")
+    proc = subprocess.Popen(cmd, stdout=errf, stderr=errf, cwd=str(ROOT), env=full_env)
+    pp = ProxyProcess(proc, cfg, workdir)
+    try:
+        for port in wait_ports:
+            try:
+                wait_port(port, timeout=15)
+            except TimeoutError:
+                raise RuntimeError(f"proxy did not start: {pp.stderr_text()}") from None
+        yield pp
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        errf.close()
+
+
+def http_request(port: int, raw: bytes, *, timeout: float = 5.0, host: str = "127.0.0.1",
+                 source: str | None = None) -> bytes:
+    """Send raw bytes, read until the server closes (or timeout), return everything received."""
+    s = socket.create_connection((host, port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    try:
+        s.sendall(raw)
+        chunks = []
+        while True:
+            try:
+                d = s.recv(65536)
+            except TimeoutError:
+                break
+            if not d:
+                break
+            chunks.append(d)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def get(port: int, path: str = "/", headers: dict[str, str] | None = None, *, timeout: float = 5.0,
+        source: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request with Connection: close; returns (status, headers (lower-case keys), body)."""
+    h = {"Host": "test", "Connection": "close"}
+    h.update(headers or {})
+    raw = f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+    resp = http_request(port, raw.encode(), timeout=timeout, source=source)
+    import io
+
+    start, hdrs, body = read_http_message(io.BytesIO(resp), response=True)
+    return int(start.split()[1]), {k.lower(): v for k, v in hdrs}, body
