@@ -203,3 +203,19 @@ def test_texts_of_facts_7_4() -> None:
         "Health check for backup server b/s conditionally succeeded, reason: Layer7 check conditionally passed,"
         " code: 404, status: 1/3 UP.")
     assert M.hana_info(3, "L4_ERR") == "Detected 3 consecutive errors, last one was: L4 unsuccessful connection"
+
+
+def test_compare_helper() -> None:
+    from haproxy_py.checks.compare import diff_check_logs
+
+    raw = (SAMPLES / "check_log_samples.txt").read_text().splitlines()
+    assert diff_check_logs(raw, raw) == []
+    changed = [line.replace("check duration: 6ms", "check duration: 7ms") for line in raw]
+    assert diff_check_logs(raw, changed) == []  # timing is excluded
+    swapped = [line.replace("2 active and 1 backup servers left", "1 active and 1 backup servers left")
+               for line in raw]
+    d = diff_check_logs(raw, swapped)
+    assert d and d[0].startswith("be_http[0]")
+    dropped = [line for line in raw if "be_only has no server" not in line]
+    assert diff_check_logs(raw, dropped) == ["be_only[1]: ours=(0, 'backend be_only has no server available!')"
+                                             " haproxy=None"]
