@@ -1,0 +1,500 @@
+"""Live state of a backend and every server-selection decision (HAPROXY_FACTS 3, 4, 5.1-5.3). Pure.
+
+How the engine uses it (one request):
+
+1. ``d = be.select(LbRequest(...), now, owner=session)``
+   * ``d.status == OK``: call ``be.take(d.server, now)`` then connect to ``d.server``;
+   * ``QUEUED``: ``d.pending`` waits in ``d.pending.server.queue`` (server queue) or ``be.queue``;
+     it is handed back by :meth:`release` / :meth:`process_queue` with its slot already taken
+     (``pending.server`` set), or removed by :meth:`cancel` on ``timeout queue`` (503 sQ);
+   * ``NOSRV`` (no usable server) or ``FULL`` (persistent server's queue at maxqueue): 503.
+2. Connection failure: ``a = be.on_connect_error(srv, attempt, persistent=d.persistent)``;
+   ``RETRY``: wait ``a.delay`` and reconnect to the same server (slot kept); ``REDISPATCH``:
+   ``be.release(srv, now)`` then ``be.select(req, now, avoid=srv)`` (wait ``a.delay`` first);
+   ``FAIL``: ``be.release(srv, now)`` and answer 503 (``SC--``).
+3. End of the request on the server: ``be.release(srv, now)`` -> the pending that gets the slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from haproxy_py.config.model import CookieConf, Proxy, ServerConf
+from haproxy_py.lb.base import Balancer, LbRequest
+from haproxy_py.lb.first import First
+from haproxy_py.lb.hash_consistent import ConsistentHash
+from haproxy_py.lb.hash_map import MapBased
+from haproxy_py.lb.keys import compile_key
+from haproxy_py.lb.leastconn import LeastConn
+from haproxy_py.lb.random import RandomLB
+from haproxy_py.lb.roundrobin import RoundRobin
+from haproxy_py.lb.static_rr import StaticRR
+from haproxy_py.runtime.counters import Counters
+from haproxy_py.runtime.queue import Pending, Queue
+from haproxy_py.runtime.server import Server
+
+OK = "ok"
+QUEUED = "queued"
+NOSRV = "nosrv"
+FULL = "full"
+
+RETRY = "retry"
+REDISPATCH = "redispatch"
+FAIL = "fail"
+
+STATIC_WEIGHT_MSG = "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
+HASH_ALGOS = ("source", "uri", "url_param", "hdr", "rdp-cookie", "hash")
+
+
+class Decision:
+    """Outcome of :meth:`Backend.select`.
+
+    ``persistent``: the server came from the persistence cookie (no lbtot); ``by_lb``: chosen by
+    the algorithm (lbtot counted); ``cookie_flag``: the request cookie letter of the log
+    (``V`` valid, ``D`` server down, ``I`` invalid, ``""`` when no cookie was given);
+    ``redispatched``: ``avoid`` was given and another server was chosen (log ``+N`` retries).
+    """
+
+    __slots__ = ("status", "server", "persistent", "by_lb", "pending", "cookie_flag", "redispatched")
+
+    def __init__(self, status: str, server: Server | None = None, *, persistent: bool = False,
+                 by_lb: bool = False, pending: Pending | None = None, cookie_flag: str = "",
+                 redispatched: bool = False) -> None:
+        self.status = status
+        self.server = server
+        self.persistent = persistent
+        self.by_lb = by_lb
+        self.pending = pending
+        self.cookie_flag = cookie_flag
+        self.redispatched = redispatched
+
+    def __repr__(self) -> str:  # pragma: no cover
+        s = self.server.name if self.server is not None else None
+        return f"<Decision {self.status} {s} persistent={self.persistent} ck={self.cookie_flag!r}>"
+
+
+class RetryAction:
+    __slots__ = ("action", "delay")
+
+    def __init__(self, action: str, delay: float = 0.0) -> None:
+        self.action = action
+        self.delay = delay
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return f"<RetryAction {self.action} {self.delay}>"
+
+
+def make_balancer(conf: Proxy, rand32: Callable[[], int] | None = None) -> Balancer:
+    b = conf.balance
+    algo = b.algorithm
+    allb = conf.option("allbackups")
+    if algo == "roundrobin":
+        return RoundRobin(allb)
+    if algo == "static-rr":
+        return StaticRR(allb)
+    if algo == "leastconn":
+        return LeastConn(allb)
+    if algo == "first":
+        return First(allb)
+    if algo == "random":
+        return RandomLB(allb, draws=b.draws, rand32=rand32)
+    if algo in HASH_ALGOS:
+        ht = conf.hash_type
+        key = compile_key(b, ht.function, ht.avalanche)
+        if ht.method == "consistent":
+            return ConsistentHash(allb, key=key, balance_factor=conf.hash_balance_factor)
+        return MapBased(allb, key=key)
+    raise ValueError(f"unknown balance algorithm {algo!r}")
+
+
+class Backend:
+    def __init__(self, conf: Proxy, now: float, *, global_maxconn: int = 0,
+                 frontends_maxconn: int | None = None,
+                 rand32: Callable[[], int] | None = None) -> None:
+        self.conf = conf
+        self.name = conf.name
+        self.uuid = conf.uuid
+        self.mode = conf.mode
+        self.now = now
+        self.counters = Counters()
+        self.queue = Queue()
+        self.cookie: CookieConf | None = conf.cookie
+        #: connections currently using a server of this backend (HAProxy's px->served)
+        self.served = 0
+        self.redispatch = conf.redispatch
+        self.retries = conf.retries
+        self.persist = conf.option("persist")
+        if conf.fullconn:
+            self.fullconn = conf.fullconn
+        else:
+            total = frontends_maxconn if frontends_maxconn is not None else global_maxconn
+            self.fullconn = (total + 9) // 10 if total else 0
+        used: set[int] = {s.id for s in conf.servers if s.id}
+        nxt = 1
+        self.servers: list[Server] = []
+        for sc in conf.servers:
+            srv = Server(sc, self, now)
+            if sc.puid:
+                srv.puid = sc.puid
+            elif sc.id:
+                srv.puid = sc.id
+            else:
+                while nxt in used:
+                    nxt += 1
+                srv.puid = nxt
+                used.add(nxt)
+            self._fix_limits(srv)
+            self.servers.append(srv)
+        self.by_name: dict[str, Server] = {s.name: s for s in self.servers}
+        self.balancer = make_balancer(conf, rand32)
+        if isinstance(self.balancer, ConsistentHash):
+            self.balancer.backend = self
+        self.balancer.init(self.servers)
+        self._by_cookie: dict[str, list[Server]] = {}
+        self._index_cookies()
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _fix_limits(srv: Server) -> None:
+        # HAProxy's config check: minconn > maxconn -> maxconn = minconn; minconn 0 -> maxconn
+        if srv.minconn > srv.maxconn:
+            srv.maxconn = srv.minconn
+        elif srv.maxconn and not srv.minconn:
+            srv.minconn = srv.maxconn
+
+    def _index_cookies(self) -> None:
+        d: dict[str, list[Server]] = {}
+        for s in self.servers:
+            if s.cookie:
+                d.setdefault(s.cookie, []).append(s)
+        self._by_cookie = d
+
+    @property
+    def algo_name(self) -> str:
+        return self.conf.balance.algorithm
+
+    @property
+    def beconn(self) -> int:
+        return self.counters.scur
+
+    def usable_counts(self) -> tuple[int, int]:
+        p = self.balancer.params
+        return p.srv_act, p.srv_bck
+
+    def total_weight(self) -> int:
+        """Weight of the BACKEND stats row, in user-weight units."""
+        p = self.balancer.params
+        return (p.tot_weight * p.wmult + p.wdiv - 1) // p.wdiv
+
+    def server_weight(self, srv: Server) -> int:
+        """Weight of a server stats row (its effective weight in user units)."""
+        p = self.balancer.params
+        return (srv.eweight * p.wmult + p.wdiv - 1) // p.wdiv
+
+    def dynamic_maxconn(self, srv: Server) -> int:
+        """HAProxy's srv_dynamic_maxconn (minconn/fullconn, slowstart ramp)."""
+        beconn = self.counters.scur
+        if beconn >= self.fullconn or srv.minconn == srv.maxconn:
+            mx = srv.maxconn
+        else:
+            mx = max(srv.minconn, beconn * srv.maxconn // self.fullconn)
+        ss = srv.conf.slowstart / 1000.0
+        if srv.state == "STARTING" and ss and srv.last_change <= self.now < srv.last_change + ss:
+            ratio = int(100 * int(self.now - srv.last_change) / ss)
+            mx = max(1, mx * ratio // 100)
+        return mx
+
+    def _next_eweight(self, srv: Server, now: float) -> int:
+        """server_recalc_eweight: slowstart throttling for dynamic algorithms."""
+        bal = self.balancer
+        p = bal.params
+        ss = srv.conf.slowstart / 1000.0
+        if srv.state == "STARTING" and (now < srv.last_change or not ss or now >= srv.last_change + ss):
+            srv.state = "RUNNING"
+        if srv.state == "STARTING" and bal.dynamic:
+            w = int((p.wdiv * int(now - srv.last_change) + ss) // ss)
+        else:
+            w = p.wdiv
+        return (srv.uweight * w + p.wmult - 1) // p.wmult
+
+    # ------------------------------------------------------------------ state changes
+    def server_state_changed(self, srv: Server, now: float) -> list[Pending]:
+        """Apply a change of ``srv.state``/``srv.admin``/``srv.uweight`` to the balancer.
+
+        Returns pendings to act upon: those with ``pending.server`` set were given a slot on
+        ``srv`` (already taken); those with ``server is None`` were redistributed from the server's
+        queue (the server went away; ``option redispatch`` without ``persist``) and must go
+        through :meth:`select` again.
+        """
+        self.now = now
+        bal = self.balancer
+        was = srv.lb.usable
+        bal.update(srv, self._next_eweight(srv, now))
+        out: list[Pending] = []
+        if was and not srv.lb.usable:
+            if self.redispatch and not self.persist and len(srv.queue):
+                while True:
+                    p = srv.queue.pop()
+                    if p is None:
+                        break
+                    p.server = None
+                    out.append(p)
+        elif srv.lb.usable:
+            out.extend(self.process_queue(srv, now))
+        bal.refresh(srv)
+        return out
+
+    def set_weight(self, srv: Server, w: int, now: float) -> str:
+        """``set weight`` with an absolute weight already parsed; returns "" or the CLI error."""
+        if w < 0 or w > 256:
+            return "Absolute weight can only be between 0 and 256 inclusive.\n"
+        if w and w != srv.iweight and not self.balancer.dynamic:
+            return STATIC_WEIGHT_MSG
+        srv.uweight = w
+        self.server_state_changed(srv, now)
+        return ""
+
+    def parse_weight(self, srv: Server, text: str, now: float) -> str:
+        """``set weight BE/SRV W[%]`` argument as HAProxy parses it; returns "" or the error."""
+        if not text:
+            return "Require <weight> or <weight%>.\n"
+        i = 0
+        if i < len(text) and text[i] in "+-":
+            i += 1
+        j = i
+        while j < len(text) and text[j].isdigit():
+            j += 1
+        if j == i:
+            return "Empty weight string empty or preceded by garbage"
+        w = int(text[:j])
+        rest = text[j:]
+        if rest == "%":
+            if w < 0:
+                return "Relative weight must be positive.\n"
+            w = min(w, 25600)
+            w = min(srv.iweight * w // 100, 256)
+        elif w < 0 or w > 256:
+            return "Absolute weight can only be between 0 and 256 inclusive.\n"
+        elif rest:
+            return "Trailing garbage in weight string"
+        return self.set_weight(srv, w, now)
+
+    def add_server(self, conf: ServerConf, now: float) -> Server:
+        """``add server``: the new server starts in maintenance (HAProxy's dynamic servers)."""
+        if not self.balancer.dynamic:
+            raise ValueError("Backend must use a dynamic load balancing to support dynamic servers.")
+        if conf.name in self.by_name:
+            raise ValueError("Already exists a server with the same name in backend.")
+        srv = Server(conf, self, now)
+        used = {s.puid for s in self.servers}
+        puid = conf.id or conf.puid or 1
+        while puid in used:
+            puid += 1
+        srv.puid = puid
+        srv.dynamic = True
+        srv.admin.add("FMAINT")
+        self._fix_limits(srv)
+        self.servers.append(srv)
+        self.by_name[srv.name] = srv
+        self.balancer.add_server(srv)
+        self.balancer.update(srv, self._next_eweight(srv, now))
+        self._index_cookies()
+        return srv
+
+    def del_server(self, srv: Server) -> None:
+        """``del server``: only a server in maintenance without traffic may go."""
+        if not srv.in_maint:
+            raise ValueError("Only servers in maintenance mode can be deleted.")
+        if srv.served or len(srv.queue):
+            raise ValueError("Server still has connections attached to it, cannot remove it.")
+        self.balancer.update(srv, 0)
+        self.balancer.remove_server(srv)
+        self.servers.remove(srv)
+        self.by_name.pop(srv.name, None)
+        self._index_cookies()
+
+    # ------------------------------------------------------------------ persistence
+    def persist_lookup(self, value: str, *, force: bool = False) -> tuple[Server | None, str]:
+        """Server designated by a persistence cookie value, and the log flag (V, D or I)."""
+        if not value:
+            return None, "I"
+        flag = "I"
+        for s in self._by_cookie.get(value, ()):
+            down = s.in_maint or s.state == "STOPPED"
+            if not down or self.persist or force:
+                return s, ("D" if down else "V")
+            flag = "D"
+        return None, flag
+
+    # ------------------------------------------------------------------ selection
+    def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
+               owner: Any = None) -> Decision:
+        self.now = now
+        if avoid is None and req is not None and req.cookie is not None and self.cookie is not None:
+            srv, flag = self.persist_lookup(req.cookie)
+            if srv is not None:
+                d = self._assign(srv, now, owner, persistent=True, by_lb=False)
+                if d.status == FULL and self.redispatch:
+                    d2 = self._lb(req, now, owner, srv)
+                    d2.cookie_flag = "D"
+                    return d2
+                if d.status == FULL:
+                    srv.counters.econ += 1
+                    self.counters.econ += 1
+                d.cookie_flag = flag
+                return d
+            d = self._lb(req, now, owner, None)
+            d.cookie_flag = flag
+            return d
+        return self._lb(req, now, owner, avoid)
+
+    def _lb(self, req: LbRequest | None, now: float, owner: Any, prev: Server | None) -> Decision:
+        bal = self.balancer
+        p = bal.params
+        if not p.tot_weight:
+            if prev is not None:
+                prev.counters.wredis += 1
+                self.counters.wredis += 1
+            self.counters.econ += 1
+            return Decision(NOSRV, redispatched=prev is not None)
+        srv = None
+        if not (len(self.queue) and len(self.queue) != self.counters.scur
+                and bal.name in ("roundrobin", "static-rr", "first")):
+            srv = bal.pick(req, prev)
+        redispatched = False
+        if prev is not None:
+            if srv is not prev:
+                prev.counters.wredis += 1
+                self.counters.wredis += 1
+                redispatched = True
+            else:
+                prev.counters.wretr += 1
+                self.counters.wretr += 1
+        if srv is None:
+            pend = self._enqueue(None, now, owner)
+            return Decision(QUEUED, None, pending=pend, redispatched=redispatched)
+        if srv is not prev:
+            srv.counters.lbtot += 1
+            self.counters.lbtot += 1
+        d = self._assign(srv, now, owner, persistent=False, by_lb=True)
+        d.redispatched = redispatched
+        if d.status == FULL:
+            srv.counters.econ += 1
+            self.counters.econ += 1
+        return d
+
+    def _assign(self, srv: Server, now: float, owner: Any, *, persistent: bool, by_lb: bool) -> Decision:
+        """assign_server_and_queue for a server already chosen."""
+        if srv.maxconn and (len(srv.queue) or srv.served >= self.dynamic_maxconn(srv)):
+            if srv.maxqueue > 0 and len(srv.queue) >= srv.maxqueue:
+                return Decision(FULL, srv, persistent=persistent, by_lb=by_lb)
+            pend = self._enqueue(srv, now, owner)
+            return Decision(QUEUED, srv, persistent=persistent, by_lb=by_lb, pending=pend)
+        return Decision(OK, srv, persistent=persistent, by_lb=by_lb)
+
+    def _enqueue(self, srv: Server | None, now: float, owner: Any) -> Pending:
+        if srv is not None:
+            pend = srv.queue.push(Pending(owner, now, srv, self))
+            n = len(srv.queue)
+            if n > srv.counters.qmax:
+                srv.counters.qmax = n
+            self.balancer.refresh(srv)
+        else:
+            pend = self.queue.push(Pending(owner, now, None, self))
+            n = len(self.queue)
+            if n > self.counters.qmax:
+                self.counters.qmax = n
+        return pend
+
+    # ------------------------------------------------------------------ slots
+    def take(self, srv: Server, now: float) -> None:
+        """A request starts using ``srv`` (HAProxy's sess_change_server to srv)."""
+        self.now = now
+        srv.served += 1
+        self.served += 1
+        self.balancer.take(srv)
+
+    def release(self, srv: Server, now: float) -> Pending | None:
+        """A request stopped using ``srv``; returns the pending request that now gets the slot
+        (already taken on ``pending.server``), if any. More may follow with :meth:`process_queue`
+        when the dynamic maxconn grew."""
+        self.now = now
+        srv.served -= 1
+        self.served -= 1
+        self.balancer.drop(srv)
+        got = self.process_queue(srv, now, limit=1)
+        self.balancer.refresh(srv)
+        return got[0] if got else None
+
+    def process_queue(self, srv: Server, now: float, limit: int = 0) -> list[Pending]:
+        """process_srv_queue: give free slots of ``srv`` to the oldest pending requests of its own
+        queue or (if it may serve them) of the backend queue; ties go to the server queue."""
+        self.now = now
+        out: list[Pending] = []
+        p = self.balancer.params
+        if not srv.maxconn:
+            return out
+        mx = self.dynamic_maxconn(srv)
+        while srv.served < mx:
+            a = srv.queue.peek()
+            b = None
+            if len(self.queue) and srv.lb.usable and (
+                    not srv.backup or (not p.srv_act and (srv is p.fbck or p.allbackups))):
+                b = self.queue.peek()
+            if a is None and b is None:
+                break
+            if b is None or (a is not None and a.since <= b.since):
+                srv.queue.pop()
+                pend = a
+            else:
+                self.queue.pop()
+                pend = b
+            assert pend is not None
+            pend.server = srv
+            srv.served += 1
+            self.served += 1
+            self.balancer.take(srv)
+            out.append(pend)
+            if limit and len(out) >= limit:
+                break
+        return out
+
+    def cancel(self, pend: Pending) -> None:
+        """Remove a pending request (queue timeout, client abort)."""
+        if not pend.active:
+            return
+        if pend.server is not None:
+            pend.server.queue.remove(pend)
+            self.balancer.refresh(pend.server)
+        else:
+            self.queue.remove(pend)
+
+    # ------------------------------------------------------------------ retries
+    def on_connect_error(self, srv: Server, attempt: int, *, persistent: bool = False,
+                         timeout: bool = False, reused: bool = False,
+                         force_persist: bool = False) -> RetryAction:
+        """What to do after connection attempt number ``attempt`` (0 = the first one) to ``srv``
+        failed (HAPROXY_FACTS 5.2/5.3). Counts ``wretr`` for a retry on the same server and
+        ``econ`` on the final failure (``wredis`` is counted by the next ``select(avoid=srv)``).
+        """
+        retry = attempt + 1  # the retry about to be made
+        if retry > self.retries:
+            srv.counters.econ += 1
+            self.counters.econ += 1
+            return RetryAction(FAIL)
+        rd = self.redispatch
+        p = self.balancer.params
+        delay = 0.0
+        if not timeout and not reused:
+            ct = self.conf.timeouts.connect
+            delay = 1.0 if not ct else min(1.0, ct / 1000.0)
+        if rd and not force_persist and (
+                not srv.is_up or srv.state == "STARTING"
+                or (rd > 0 and retry % rd == 0)
+                or (rd < 0 and (self.retries + 1 + rd) > 0 and retry % (self.retries + 1 + rd) == 0)
+                or (not persistent and p.srv_act > 1 and self.balancer.kind != "hash")):
+            return RetryAction(REDISPATCH, delay if p.srv_act <= 1 else 0.0)
+        srv.counters.wretr += 1
+        self.counters.wretr += 1
+        return RetryAction(RETRY, delay)
