@@ -143,6 +143,7 @@ class Builder:
         self.userlists: list[tuple[str, list[tuple[str, str, bool]]]] = []
         self.files: list[str] = []
         self.old_syntax = False
+        self.mailers_pending: list[tuple[str, Location, Line]] = []
 
     # ------------------------------------------------------------------ messages
     def _p(self, ln: Line) -> str:
@@ -274,6 +275,8 @@ class Builder:
                         and not any(w and w[0] in ("disabled", "server") for w in lines):
                     self.d.warning(f"Removing incomplete section 'peers {name}' (no peer named '{host}').",
                                    loc, line=ln.raw, phase=POST)
+            if kind == "mailers":
+                self.mailers_pending.append((name, loc, ln))
             self.other_sections.append(Section(kind, name, tuple(lines), loc))
             self.section_obj = None
         if self.cur is not None and self.cur.is_defaults:
@@ -649,7 +652,8 @@ class Builder:
         v = self.time_arg(ln, 2, f"'timeout {name}'")
         if not p.is_defaults and not (p.caps & cap):
             what = "frontend" if cap == K.FE else "backend"
-            self.warn(ln, f"'timeout {name}' ignored because {p.kind} '{p.name}' has no {what} capability.", 1)
+            self.warn(ln, f"'timeout {name}' will be ignored because {p.kind} '{p.name}' has no {what} capability",
+                      1)
             return
         p.timeouts[field_name] = v
 
@@ -752,6 +756,8 @@ class Builder:
             what = "frontend" if cap == K.FE else "backend"
             self.warn(ln, f"'{name}' ignored because {p.kind} '{p.name}' has no {what} capability.", i)
             return
+        if name in ("httplog", "tcplog") and p.kind == "backend" and not negate:
+            self.warn(ln, f"{p.kind} '{p.name}' : 'option {name}' directive is ignored in backends.", i)
         if name == "httplog":
             if negate:
                 p.f["log_style"] = "default"
@@ -972,6 +978,8 @@ class Builder:
                 self.fail(ln, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', "
                           "'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.", j)
             j += 1
+        if c.get("preserve") and c.get("mode") != "insert" and not c.get("indirect"):
+            self.fail(ln, "cookie 'preserve' requires at least 'insert' or 'indirect'.", 1)
         c["domains"] = tuple(domains)
         c["attrs"] = tuple(attrs)
         p.f["cookie"] = CookieConf(**c)
@@ -1396,6 +1404,13 @@ class Builder:
                       f"'{p.name}' (got '{sub}')", 1)
         act = w[2] if len(w) > 2 else ""
         base = act.split("(")[0]
+        if any(r.kind == "http-request" for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
+                      "before.", 0)
+        elif sub in ("connection", "session") and any(
+                r.kind == "tcp-request" and r.action.startswith("content ") for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
+                      "processed before.", 0)
         if not any(a == act or (a.endswith("(*)") and base == a[:-3]) for a in K.TCP_REQUEST_CONTENT_ACTIONS):
             self.fail(ln, f"'tcp-request {sub}' expects 'accept', 'reject', 'track-sc0', ... in {p.kind} "
                       f"'{p.name}' (got '{act}')", 2, ours=True)
@@ -1456,7 +1471,11 @@ class Builder:
                                           "on-success", "on-error", "status-code"):
                 j += 2
             what = w[j] if j < len(w) else ""
-            if what.startswith("!"):
+            if what == "!":
+                neg = True
+                j += 1
+                what = w[j] if j < len(w) else ""
+            elif what.startswith("!"):
                 neg = True
                 what = what[1:]
             if what not in ("status", "rstatus", "string", "rstring", "string-lf", "hdr", "fhdr"):
@@ -1653,7 +1672,7 @@ class Builder:
 
     def _log_style(self, ps: ProxyState, mode: str) -> str:
         style = ps.f.get("log_style", "default")
-        if style.startswith("httplog") and mode != "http" and ps.kind != "defaults" and (ps.caps & K.FE):
+        if style.startswith("httplog") and mode != "http" and ps.kind != "defaults":
             ln = ps.f.get("httplog_line")
             where = f"parsing [{ln.file}:{ln.lineno}] : " if ln is not None else ""
             self.d.warning(f"{where}'option httplog' not usable with {ps.kind} '{ps.name}' (needs 'mode http'). "
@@ -1677,6 +1696,22 @@ class Builder:
             out.append(dataclasses.replace(s, puid=nxt))
             nxt += 1
         return out
+
+    @staticmethod
+    def _uses_l6(cond: Condition, acls: dict[str, list[Acl]]) -> bool:
+        for grp in cond.any_of:
+            for t in grp:
+                if t.anonymous is not None:
+                    fetches = [t.anonymous.fetch]
+                elif t.acl in F.PREDEFINED_ACLS:
+                    fetches = [F.PREDEFINED_ACLS[t.acl][0]]
+                else:
+                    fetches = [a.fetch for a in acls.get(t.acl or "", ())]
+                for fe in fetches:
+                    fd = F.FETCHES.get(fe)
+                    if fd is not None and fd.layer == "L6":
+                        return True
+        return False
 
     def post_checks(self, cfg: Config) -> None:
         d = self.d
@@ -1732,6 +1767,14 @@ class Builder:
                                   "this was intended.", p.loc, phase=POST)
                 else:
                     listeners += len(p.binds)
+            if p.mode == "http" and p.has_fe:
+                acl_by_name: dict[str, list[Acl]] = {}
+                for a in p.acls:
+                    acl_by_name.setdefault(a.name, []).append(a)
+                for ub in p.use_backends:
+                    if ub.cond is not None and self._uses_l6(ub.cond, acl_by_name):
+                        d.warning(f"Proxy '{p.name}': L6 sample fetches ignored on HTTP proxies (declared at "
+                                  f"{ub.loc.file}:{ub.loc.line}).", ub.loc, phase=POST)
             t = p.timeouts
             if p.mode in ("tcp", "http") and (
                     (p.has_fe and not t.client) or (p.has_be and (not t.connect or not t.server))):
@@ -1747,6 +1790,13 @@ class Builder:
                 d.warning(f"{p.kind} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
                           "are ignored.", ps.check_rules_loc, phase=POST)
             if p.mode != "http":
+                for oname, on in p.options:
+                    if on and oname in K.HTTP_ONLY_OPTIONS and (K.OPTIONS.get(oname, 0) & ps.caps):
+                        d.warning(f"'option {oname}' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                                  p.loc, phase=POST)
+                if p.forwardfor is not None:
+                    d.warning(f"'option forwardfor' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                              p.loc, phase=POST)
                 if p.stats.enabled or ps.stats_admin:
                     d.warning(f"'stats' statement ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
                               p.loc, phase=POST)
@@ -1760,3 +1810,8 @@ class Builder:
                     d.warning(f"'http-request' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
         self.listeners = listeners
+        used_mailers = {args[1] for ps in self.proxies for kw, args in ps.ignored
+                        if kw == "email-alert" and len(args) > 1 and args[0] == "mailers"}
+        for name, loc, ln in self.mailers_pending:
+            if name not in used_mailers:
+                d.warning(f"Removing incomplete section 'mailers {name}'.", loc, line=ln.raw, phase=POST)

@@ -237,3 +237,9 @@ ERRORFILE_CODES = (200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 5
 
 BALANCE_MSG = ("balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', "
                "'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
+
+#: options that only act in HTTP mode (HAProxy warns when the proxy is in TCP mode)
+HTTP_ONLY_OPTIONS = ("checkcache", "prefer-last-server", "http-pretend-keepalive", "http-no-delay",
+                     "http-buffer-request", "http-ignore-probes", "http-use-proxy-header",
+                     "accept-invalid-http-request", "accept-invalid-http-response",
+                     "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "disable-h2-upgrade")
