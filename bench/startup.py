@@ -2,7 +2,7 @@
 """Warm start time: ``python haproxy.pyz ARGS`` vs ``python -m haproxy_py ARGS`` in a plain venv.
 
 Usage: python bench/startup.py [--pyz haproxy.pyz] [--venv-python PATH] [-n 15] -- ARGS...
-(default ARGS: -c -f samples/demo.cfg). The venv python must have the project installed
+(default ARGS: -c -f samples/haproxy.cfg). The venv python must have the project installed
 (``pip install -e .``); by default the interpreter running this script is used. Both runs get
 PYTHONDONTWRITEBYTECODE=1 like this workplace's machines. Prints medians in milliseconds.
 """
@@ -26,7 +26,9 @@ def timed(cmd: list[str], env: dict[str, str], n: int) -> tuple[float, int]:
     rc = 0
     for _ in range(n):
         t0 = time.perf_counter()
-        rc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT).returncode
+        # cwd outside the checkout, so ``-m haproxy_py`` imports the installed copy, not ./haproxy_py
+        rc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=tempfile.gettempdir()).returncode
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000, rc
 
@@ -36,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pyz", default=str(ROOT / "haproxy.pyz"))
     ap.add_argument("--venv-python", default=sys.executable)
     ap.add_argument("-n", type=int, default=15)
-    ap.add_argument("args", nargs="*", default=["-c", "-f", "samples/demo.cfg"])
+    ap.add_argument("args", nargs="*", default=["-c", "-f", "samples/haproxy.cfg"])
     a = ap.parse_args(argv)
+    a.args = [str(ROOT / x) if (ROOT / x).is_file() else x for x in a.args]
+    a.pyz = str(Path(a.pyz).resolve())
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     with tempfile.TemporaryDirectory() as cache:
         env_pyz = dict(env, HAPROXY_PY_CACHE=cache)
