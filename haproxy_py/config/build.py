@@ -745,6 +745,10 @@ class Builder:
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {K.REMOVED_OPTIONS[name]}", ln.loc(i), line=ln.raw)
             raise _Skip
         cap = K.OPTIONS.get(name)
+        if negate and (cap is None or (name in K.OPTIONS_WITH_ARGS and name not in K.NEGATABLE_WITH_ARGS)):
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option "
+                         f"'{name}'.", ln.loc(i), line=ln.raw)
+            raise _Skip
         if cap is None:
             sug = did_you_mean(name, list(K.OPTIONS))
             self.fail(ln, f"unknown option '{name}'.", i, suggestion=sug)

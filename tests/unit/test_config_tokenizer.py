@@ -1,0 +1,152 @@
+"""Tokenizer: HAProxy's word cutting (FACTS §1.2) and conditional blocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from haproxy_py.config.diagnostics import Diagnostics
+from haproxy_py.config.tokenizer import (
+    MAX_LINE_ARGS,
+    TokenError,
+    _post_split,
+    read_lines,
+    tokenize_line,
+)
+
+
+def words(line: str, env: dict[str, str] | None = None) -> list[str]:
+    w, c = tokenize_line(line, env or {})
+    return _post_split(w, c)[0]
+
+
+def test_plain_words_and_columns() -> None:
+    w, c = tokenize_line("    server  s1\t127.0.0.1:80 check")
+    assert w == ["server", "s1", "127.0.0.1:80", "check"]
+    assert c == [5, 13, 16, 29]
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("a#b c", ["a"]),
+    ("global#x", ["global"]),
+    ("a \\#b", ["a", "#b"]),
+    ("a\\ b\\#c", ["a b#c"]),
+    ("x \\\\ y", ["x", "\\", "y"]),
+    ("x \\'q\\\"", ["x", "'q\""]),
+    ("t \\t\\n\\r", ["t", "\t\n\r"]),
+    ("h \\x41\\x7a", ["h", "Az"]),
+    ("bind 1.2.3.4:80 \\", ["bind", "1.2.3.4:80", "\\"]),  # no line continuation
+    ("u \\q", ["u", "\\q"]),  # unknown escape kept
+])
+def test_escapes_and_comments(line: str, expected: list[str]) -> None:
+    assert words(line) == expected
+
+
+def test_double_quotes_are_weak() -> None:
+    assert words('h X "a b # not a comment"') == ["h", "X", "a b # not a comment"]
+    assert words('h "a\\"b"') == ["h", 'a"b']
+    assert words("h \"it's\"") == ["h", "it's"]
+
+
+def test_single_quotes_are_strong() -> None:
+    assert words("h 'single $HOME \\n quoted'", {"HOME": "/root"}) == ["h", "single $HOME \\n quoted"]
+
+
+def test_quotes_glue_to_words() -> None:
+    assert words("h \"a\"'b'c") == ["h", "abc"]
+    assert words('h ""') == ["h", ""]
+
+
+def test_env_expansion_only_in_double_quotes() -> None:
+    env = {"HOME": "/root", "X": "1", "L": "p q r"}
+    assert words('a "${HOME}" $HOME', env) == ["a", "/root", "$HOME"]
+    assert words('a "$X"y', env) == ["a", "1y"]
+    assert words('a "${NOPE-def}" "${X-def}"', env) == ["a", "def", "1"]
+    assert words('a "${NOPE}"', env) == ["a", ""]
+    assert words('a "${L[*]}" b', env) == ["a", "p", "q", "r", "b"]
+
+
+def test_unmatched_quote_reports_position() -> None:
+    with pytest.raises(TokenError) as ei:
+        tokenize_line('    http-request set-header X-A "abc')
+    assert ei.value.col == 33
+    assert ei.value.message == "unmatched quote at position 33:"
+
+
+def test_unmatched_quote_message_matches_haproxy() -> None:
+    d = Diagnostics()
+    list(read_lines('frontend fe\n    http-request set-header X-A "abc\n', "f.cfg", {}, d))
+    assert d.messages[0].haproxy == (
+        "parsing [f.cfg:2]: unmatched quote at position 33:\n"
+        '  http-request set-header X-A "abc\n'
+        "                              ^")
+    assert d.has_errors
+
+
+def test_read_lines_skips_blank_and_comment_lines() -> None:
+    d = Diagnostics()
+    lines = list(read_lines("\n# c\n   \nglobal   # x\n\tdaemon\r\n", "f", {}, d))
+    assert [(ln.lineno, ln.words) for ln in lines] == [(4, ["global"]), (5, ["daemon"])]
+    assert not d.messages
+
+
+def cond_lines(text: str, env: dict[str, str] | None = None) -> tuple[list[list[str]], Diagnostics]:
+    d = Diagnostics()
+    return [ln.words for ln in read_lines(text, "f", env or {}, d)], d
+
+
+def test_if_defined_else() -> None:
+    text = ".if defined(FOO)\na\n.else\nb\n.endif\nc\n"
+    assert cond_lines(text, {"FOO": ""})[0] == [["a"], ["c"]]
+    assert cond_lines(text, {})[0] == [["b"], ["c"]]
+
+
+def test_elif_and_nesting() -> None:
+    text = (".if streq(a,b)\nx\n.elif version_atleast(2.4)\n.if feature(NOSUCH)\nn\n.else\ny\n.endif\n"
+            ".else\nz\n.endif\n")
+    assert cond_lines(text)[0] == [["y"]]
+
+
+def test_version_predicates() -> None:
+    text = ".if version_before(2.0)\nold\n.endif\n.if version_atleast(2.6)\nnew\n.endif\n"
+    assert cond_lines(text)[0] == [["new"]]
+
+
+def test_negation_and_operators() -> None:
+    assert cond_lines(".if !defined(X) && 1\nyes\n.endif\n")[0] == [["yes"]]
+    assert cond_lines(".if 0 || defined(X)\nyes\n.endif\n", {"X": "1"})[0] == [["yes"]]
+    assert cond_lines(".if 0\nno\n.endif\n")[0] == []
+
+
+def test_messages_directives() -> None:
+    _, d = cond_lines('.notice "hello"\n.warning "careful"\n.alert "stop"\n.diag "x"\n')
+    assert [(m.severity, m.haproxy) for m in d.messages] == [
+        ("NOTICE", "parsing [f:1]: hello."),
+        ("WARNING", "parsing [f:2]: careful."),
+        ("ALERT", "parsing [f:3]: stop."),
+    ]
+    assert d.has_errors
+
+
+def test_messages_in_inactive_block_are_silent() -> None:
+    _, d = cond_lines('.if 0\n.alert "x"\n.endif\n')
+    assert not d.messages
+
+
+def test_unbalanced_blocks_are_errors() -> None:
+    assert cond_lines(".endif\n")[1].has_errors
+    assert cond_lines(".else\n")[1].has_errors
+    assert cond_lines(".if 1\na\n")[1].has_errors
+
+
+def test_too_many_words() -> None:
+    line = " ".join(f"w{i}" for i in range(MAX_LINE_ARGS + 5))
+    lines, d = cond_lines(line + "\n")
+    assert len(lines[0]) == MAX_LINE_ARGS
+    assert d.has_errors and "too many words" in d.messages[0].haproxy
+
+
+def test_nul_byte_and_huge_line_are_errors_not_crashes() -> None:
+    _, d = cond_lines("global\n  log \x00 x\n")
+    assert d.has_errors and "NUL character" in d.messages[0].haproxy
+    _, d = cond_lines("global\n" + "a" * 1_000_000 + "\n")
+    assert d.has_errors and "line too long" in d.messages[0].haproxy
