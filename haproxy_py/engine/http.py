@@ -13,8 +13,10 @@ import time
 from typing import Any
 
 from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
+from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http.body import BodyError, body_reader
 from haproxy_py.http.message import BODY_NONE, RequestHead, ResponseHead
@@ -469,7 +471,11 @@ class HttpSession(Stream):
         # persistence cookie
         cookie_srv = None
         if be.cookie is not None:
-            cookie_srv = be.cookie_request(req, rec)
+            rc = hcookie.parse_request(_str_headers(req.headers), be.cookie, _wall())
+            req.headers = _bytes_headers(rc.headers)
+            self.cookie_ops = rc
+            cookie_srv = rc.value
+            rec.ck_req = hcookie.request_flag(rc, "")
         self.lbreq = _make_lbreq(self, req, cookie_srv)
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
@@ -485,6 +491,15 @@ class HttpSession(Stream):
             srv.counters.scur -= 1
         srv.sessions.discard(self)
         self._release_slot(srv)
+
+    def cookie_flag(self, flag: str) -> None:
+        rc = self.cookie_ops
+        if rc is not None:
+            self.rec.ck_req = hcookie.request_flag(rc, flag)
+
+    def _observe(self, srv: Any, kind: str) -> None:
+        if srv.conf.observe is not None:
+            self.engine.observe(srv, kind)
 
     def _drop_server_conn(self) -> None:
         if self.srvc is not None:
@@ -613,8 +628,7 @@ class HttpSession(Stream):
             srv = self.srv
             self.be.counters.eresp += 0
             if srv is not None:
-                srv.counters.eresp += 0
-                self.be.observe_l7(srv, None, self.loop.time())
+                self._observe(srv, "HTTP_READ_TIMEOUT")
             self._drop_server_conn()
             self.keep_client = False
             self._local_error(504, "s", "H")
@@ -668,7 +682,7 @@ class HttpSession(Stream):
         self.be.counters.eresp += 1
         if srv is not None:
             srv.counters.eresp += 1
-            self.be.observe_l7(srv, None, self.loop.time())
+            self._observe(srv, "HTTP_HDRRSP")
         self.keep_client = False
         self._drop_server_conn()
         self._local_error(502, "P", "H")
@@ -684,9 +698,17 @@ class HttpSession(Stream):
         rt = int((now - self.t_req_head) * 1000)
         be.counters.rtime.add(rt)
         srv.counters.rtime.add(rt)
-        be.observe_l7(srv, resp.status, now)
+        if srv.conf.observe is not None:
+            self.engine.observe(srv, "HTTP_OK" if observe_http_ok(resp.status) else "HTTP_STS")
         if be.cookie is not None:
-            be.cookie_response(resp, self.req, srv, rec)
+            rc = self.cookie_ops
+            hdrs, flag = hcookie.process_response(
+                _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,
+                direct=self.persistent, method=self.req.method.decode("latin-1"), now=_wall(),
+                last_date=rc.last_date if rc is not None else 0,
+                first_date=rc.first_date if rc is not None else 0)
+            resp.headers = _bytes_headers(hdrs)
+            rec.ck_resp = flag
         head, keep = prepare_response(resp, self.req, self.mode)
         if self.cli_eof:
             keep = False
@@ -760,8 +782,7 @@ class HttpSession(Stream):
             if srv is not None:
                 self.be.counters.eresp += 1
                 srv.counters.eresp += 1
-                srv.counters.srv_abrt += 0
-                self.be.observe_l7(srv, None, self.loop.time())
+                self._observe(srv, "HTTP_READ_ERROR")
             self._drop_server_conn()
             self.keep_client = False
             self._local_error(502, "S", "H")
@@ -896,7 +917,7 @@ class HttpSession(Stream):
         rec = self.rec
         set_term(rec, cause, phase)
         if self.pending is not None and self.be is not None:
-            self.be.unqueue(self.pending)
+            self.be.cancel(self.pending)
             self.pending = None
         if self.connector is not None:
             self.connector.cancel()
@@ -978,9 +999,10 @@ class HttpSession(Stream):
         rec.actconn = st.curr_conns
         rec.feconn = self.fe.counters.scur
         be = self.be
-        rec.beconn = be.counters.scur if be is not None else 0
+        # HAProxy logs these after the stream released them: the counts exclude this request
+        rec.beconn = max(0, be.counters.scur - 1) if be is not None else 0
         srv = self.srv
-        rec.srv_conn = srv.served if srv is not None else 0
+        rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
         rec.backend_queue = len(be.queue) if be is not None else 0
         rec.srv_queue = len(srv.queue) if srv is not None else 0
         if rec.backend_name is None and be is not None:
@@ -993,6 +1015,14 @@ class HttpSession(Stream):
 
 _REASONS = {200: b"OK", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other", 401: b"Unauthorized",
             403: b"Forbidden", 404: b"Not Found", 500: b"Internal Server Error", 503: b"Service Unavailable"}
+
+
+def _str_headers(h: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in h]
+
+
+def _bytes_headers(h: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in h]
 
 
 def _version_as_received(req: RequestHead) -> bytes:

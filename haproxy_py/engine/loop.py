@@ -161,7 +161,9 @@ class Engine:
             if any(s.check_enabled for b in backends for s in b.servers):
                 self.checker = Checker(self.loop, backends, log=self.log_event,
                                        now=self.loop.time, wall=time.time,
-                                       shutdown_sessions=self._shutdown_server_sessions)
+                                       shutdown=self._shutdown_session,
+                                       spread_pct=self.config.global_.spread_checks,
+                                       node=self.state.node)
                 self.checker.start()
 
     def log_event(self, proxy_name: str, severity: str | int, text: str) -> None:
@@ -174,6 +176,24 @@ class Engine:
         if not self.quiet and sev in ("emerg", "alert", "crit", "err", "warning"):
             tag = "[ALERT]   " if sev in ("emerg", "alert", "crit", "err") else "[WARNING] "
             sys.stderr.write(f"{tag} ({os.getpid()}) : {text}\n")
+
+    def observe(self, srv: Any, kind: str) -> None:
+        """Passive health observation from traffic (``observe layer4|layer7``)."""
+        if self.checker is not None:
+            self.checker.observe(srv, kind)
+            return
+        from haproxy_py.checks import health
+
+        out = health.observe(srv, kind, self.loop.time())
+        if out is not None:
+            self.apply_outcome(out)
+
+    def apply_outcome(self, out: Any) -> None:
+        """Emit the log lines of a state change and shut down the sessions it names."""
+        for proxy, sev, text in out.logs:
+            self.log_event(proxy, sev, text)
+        for sess in out.shutdown:
+            sess.kill("D")
 
     def pause_frontend(self, fe: Frontend) -> None:
         fe.paused = True

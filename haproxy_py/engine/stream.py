@@ -174,40 +174,58 @@ class Stream:
 
     # -------------------------------------------------------------- server assignment
     def assign(self) -> None:
-        """Choose a server (or queue, or fail with 503 semantics)."""
+        """Choose a server (or queue, or fail with 503 semantics). runtime/backend.py decides."""
         be = self.be
         now = self.loop.time()
-        d = be.select(self.lbreq, now, avoid=self.prev_srv)
-        self.persistent = bool(getattr(d, "persistent", False))
-        kind = d.kind
-        if kind == "server":
-            self.srv = d.server
+        d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self)
+        if d.redispatched:
+            self.rec.redispatched = True
+        if d.cookie_flag:
+            self.cookie_flag(d.cookie_flag)
+        self.persistent = d.persistent
+        st = d.status
+        if st == "ok":
+            srv = d.server
+            be.take(srv, now)
+            self.srv = srv
             self.has_slot = True
             self._mark_queue_done()
             self.connect()
-        elif kind in ("queue_backend", "queue_server"):
+        elif st == "queued":
             self.pending = d.pending
-            self.pending.owner = self
             self.queued_at = now
-            self.srv = d.server if kind == "queue_server" else None
+            self.srv = None
             tq = be.conf.timeouts.queue if be.conf.timeouts.queue is not None else be.conf.timeouts.connect
             self.arm(tq, self._queue_timeout)
+            self.queued()
         else:
-            self.no_server("SC" if kind != "queue_full" else "sQ")
+            # no usable server, or the persistent server's queue is full (maxqueue)
+            self.srv = None
+            self.no_server("SC" if st == "nosrv" else "sQ")
+
+    def cookie_flag(self, flag: str) -> None:
+        """The request cookie letter chosen by the backend (HTTP sessions record it)."""
+        return None
+
+    def queued(self) -> None:
+        """Hook: the request waits in a queue."""
+        return None
 
     def _mark_queue_done(self) -> None:
         self.rec.t_queue = self.ms()
 
     def dequeued(self, srv: Any) -> None:
-        """Called (soon after a slot freed) when this queued request may use ``srv`` now."""
+        """A slot of ``srv`` was given to this queued request (already taken for us)."""
+        self.pending = None
+        self.has_slot = True
+        self.srv = srv
         if self.closed:
-            self.engine.loop.call_soon(self._give_back, srv)
+            self.loop.call_soon(self._give_back, srv)
             return
         self.disarm()
-        self.pending = None
-        self.srv = srv
-        self.has_slot = True
-        self.be.queue_wait_done(self.loop.time() - self.queued_at)
+        qt = int((self.loop.time() - self.queued_at) * 1000)
+        self.be.counters.qtime.add(qt)
+        srv.counters.qtime.add(qt)
         self._mark_queue_done()
         self.connect()
 
@@ -217,15 +235,15 @@ class Stream:
     def _queue_timeout(self) -> None:
         self.timer = None
         if self.pending is not None:
-            self.be.unqueue(self.pending)
+            self.be.cancel(self.pending)
             self.pending = None
         self.rec.t_queue = -1
+        self.srv = None
         self.no_server("sQ")
 
     def connect(self) -> None:
         srv = self.srv
         be = self.be
-        self.attempt += 1
         self.connect_started = self.loop.time()
         tc = be.conf.timeouts.connect
         port = srv.port or self.rec.frontend_port or 0
@@ -249,7 +267,8 @@ class Stream:
         except OSError:
             si, sp = srv.host, srv.port
         self.rec.server_ip, self.rec.server_port = si, sp
-        self.be.observe_l4(srv, True, self.loop.time())
+        if srv.conf.observe is not None:
+            self.engine.observe(srv, "L4_OK")
         self.server_connected(sock)
 
     def _connect_failed(self, kind: str, info: str) -> None:
@@ -258,50 +277,42 @@ class Stream:
             return
         srv = self.srv
         be = self.be
-        now = self.loop.time()
-        srv.counters.econ += 1
-        be.counters.econ += 1
-        be.observe_l4(srv, False, now)
-        action = be.retry_action(self.attempt, persistent=self.persistent, srv=srv)
-        if action == "give_up":
-            srv.sessions.discard(self)
+        if srv.conf.observe is not None:
+            self.engine.observe(srv, "L4_ERR")
+        a = be.on_connect_error(srv, self.attempt, persistent=self.persistent, timeout=kind == "timeout")
+        self.attempt += 1
+        srv.sessions.discard(self)
+        if a.action == "fail":
             self._release_slot(srv)
             self.srv = None
             self.rec.server_name = srv.name
             self.fail_connect("sC" if kind == "timeout" else "SC")
             return
         self.rec.retries += 1
-        srv.counters.wretr += 1
-        be.counters.wretr += 1
-        if action == "redispatch":
-            srv.sessions.discard(self)
+        if a.action == "redispatch":
             self._release_slot(srv)
-            srv.counters.wredis += 1
-            be.counters.wredis += 1
-            self.rec.redispatched = True
             self.prev_srv = srv
             self.srv = None
             self.persistent = False
-            self.redispatch()
+            if a.delay:
+                self.arm(int(a.delay * 1000), self._redispatch_now)
+            else:
+                self.assign()
             return
-        # retry the same server after min(1s, timeout connect) unless the attempt already timed out
-        delay = 0.0
-        if kind != "timeout":
-            tc = be.conf.timeouts.connect
-            delay = min(1.0, tc / 1000.0) if tc else 1.0
-        srv.sessions.discard(self)
-        if delay:
-            self.arm(int(delay * 1000), self._retry_same)
+        if a.delay:
+            self.arm(int(a.delay * 1000), self._retry_same)
         else:
             self._retry_same()
+
+    def _redispatch_now(self) -> None:
+        self.timer = None
+        if not self.closed:
+            self.assign()
 
     def _retry_same(self) -> None:
         self.timer = None
         if not self.closed:
             self.connect()
-
-    def redispatch(self) -> None:
-        self.assign()
 
     def _release_slot(self, srv: Any) -> None:
         if srv is None:
@@ -310,9 +321,7 @@ class Stream:
             self.has_slot = False
             nxt = self.be.release(srv, self.loop.time())
             if nxt is not None:
-                owner = nxt.owner
-                target = nxt.server if nxt.server is not None else srv
-                self.loop.call_soon(owner.dequeued, target)
+                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
 
     def release_server(self) -> None:
         srv = self.srv
@@ -330,7 +339,7 @@ class Stream:
             self.connector.cancel()
             self.connector = None
         if self.pending is not None and self.be is not None:
-            self.be.unqueue(self.pending)
+            self.be.cancel(self.pending)
             self.pending = None
         self.release_server()
         self.engine.state.sessions.discard(self)
@@ -523,7 +532,7 @@ class TcpSession(Stream):
         st = self.engine.state
         rec.actconn = st.curr_conns
         rec.feconn = self.fe.counters.scur
-        rec.beconn = self.be.counters.scur + 1 if self.be is not None else 0
-        rec.srv_conn = self.srv.served + (1 if self.has_slot else 0) if self.srv is not None else 0
+        rec.beconn = self.be.counters.scur if self.be is not None else 0
+        rec.srv_conn = self.srv.served if self.srv is not None else 0
         rec.backend_queue = len(self.be.queue) if self.be is not None else 0
         rec.srv_queue = len(self.srv.queue) if self.srv is not None else 0

@@ -113,7 +113,7 @@ class HttpBackend:
     max_concurrent: int = 0
     delay: float = 0.0
     status: int = 200
-    behaviour: Callable[[Recorded], tuple[int, list[tuple[str, str]], bytes]] | None = None
+    behaviour: Callable[[Recorded], tuple[int, list[tuple[str, str]], bytes] | None] | None = None
     _server: socketserver.ThreadingTCPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -140,7 +140,10 @@ class HttpBackend:
                         if backend.delay:
                             time.sleep(backend.delay)
                         if backend.behaviour is not None:
-                            status, hdrs, rbody = backend.behaviour(rec)
+                            res = backend.behaviour(rec)
+                            if res is None:  # close without answering
+                                return
+                            status, hdrs, rbody = res
                         else:
                             status, hdrs, rbody = backend.status, [], f"{backend.name}\n".encode()
                     finally:
