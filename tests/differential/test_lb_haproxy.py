@@ -1,0 +1,231 @@
+"""Differential test: the server HAProxy 2.6 picks for thousands of random keys vs our Backend.
+
+Debian's haproxy runs on loopback with one frontend per algorithm; small Python backends answer
+with their name in ``X-Server``. Our ``Backend`` is built from model objects describing the same
+backends and replays the same request sequence (so round-robin fallbacks line up too).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
+from test_lb_helpers import proxy, request, server  # noqa: E402
+
+from haproxy_py.config.model import HashType  # noqa: E402
+from haproxy_py.runtime.backend import Backend  # noqa: E402
+from tests.conftest import HAPROXY_BIN, free_port  # noqa: E402
+
+pytestmark = [pytest.mark.needs_haproxy, pytest.mark.slow, pytest.mark.timeout(240)]
+
+WEIGHTS = [1, 2, 3, 1]
+N_KEYS = int(os.environ.get("LB_DIFF_KEYS", "1500"))
+
+# name -> (balance line, hash-type line or "", Balance kwargs for the model, HashType)
+CASES: dict[str, tuple[str, str, dict[str, object], HashType]] = {
+    "uri_map_sdbm": ("balance uri", "", {"algo": "uri"}, HashType()),
+    "uri_chash_default": ("balance uri", "hash-type consistent", {"algo": "uri"},
+                          HashType("consistent", "sdbm", True)),
+    "uri_opts_map_crc32": ("balance uri len 20 depth 3", "hash-type map-based crc32",
+                           {"algo": "uri", "uri_len": 20, "uri_depth": 3}, HashType("map-based", "crc32")),
+    "uri_whole_chash_wt6": ("balance uri whole", "hash-type consistent wt6",
+                            {"algo": "uri", "uri_whole": True}, HashType("consistent", "wt6")),
+    "param_map_djb2_aval": ("balance url_param user", "hash-type map-based djb2 avalanche",
+                            {"algo": "url_param", "param": "user"}, HashType("map-based", "djb2", True)),
+    "param_chash_crc32": ("balance url_param user", "hash-type consistent crc32",
+                          {"algo": "url_param", "param": "user"}, HashType("consistent", "crc32")),
+    "hdr_map_wt6": ("balance hdr(X-Key)", "hash-type map-based wt6",
+                    {"algo": "hdr", "header": "X-Key"}, HashType("map-based", "wt6")),
+    "hdr_dom_chash_djb2": ("balance hdr(X-Host) use_domain_only", "hash-type consistent djb2",
+                           {"algo": "hdr", "header": "X-Host", "use_domain_only": True},
+                           HashType("consistent", "djb2")),
+    "source_map": ("balance source", "", {"algo": "source"}, HashType()),
+    "source_chash": ("balance source", "hash-type consistent", {"algo": "source"},
+                     HashType("consistent", "sdbm", True)),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("X-Server", self.server.srv_name)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+def _start_backends(n: int) -> tuple[list[ThreadingHTTPServer], list[int]]:
+    servers, ports = [], []
+    for i in range(n):
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.daemon_threads = True
+        httpd.srv_name = f"s{i + 1}"  # type: ignore[attr-defined]
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        ports.append(httpd.server_address[1])
+    return servers, ports
+
+
+def _wait_port(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} never opened")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    # module-scoped, so it cannot use the function-scoped ``haproxy_bin`` fixture: same rule here,
+    # a missing binary fails (never skips)
+    if not os.path.exists(HAPROXY_BIN):
+        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
+    haproxy_bin = HAPROXY_BIN
+    backends, ports = _start_backends(len(WEIGHTS))
+    # haproxy binds with SO_REUSEPORT: two frontends on one port would silently share traffic
+    fe_ports: dict[str, int] = {}
+    while len(set(fe_ports.values())) < len(CASES):
+        fe_ports = {name: free_port() for name in CASES}
+    assert not set(fe_ports.values()) & set(ports)
+    lines = ["global", "    nbthread 1", "defaults", "    mode http", "    timeout connect 2s",
+             "    timeout client 10s", "    timeout server 10s"]
+    for name, (bal, ht, _, _) in CASES.items():
+        lines += [f"frontend fe_{name}", f"    bind 127.0.0.1:{fe_ports[name]}", f"    default_backend {name}",
+                  f"backend {name}", f"    {bal}"]
+        if ht:
+            lines.append(f"    {ht}")
+        for i, w in enumerate(WEIGHTS):
+            lines.append(f"    server s{i + 1} 127.0.0.1:{ports[i]} weight {w}")
+    cfg = tmp_path_factory.mktemp("lbdiff") / "haproxy.cfg"
+    cfg.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([haproxy_bin, "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        for p in fe_ports.values():
+            _wait_port(p, deadline)
+        yield fe_ports, ports
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        for b in backends:
+            b.shutdown()
+            b.server_close()
+
+
+def _model(name: str, ports: list[int]) -> Backend:
+    _, _, kw, ht = CASES[name]
+    srvs = [server(f"s{i + 1}", ports[i], weight=w) for i, w in enumerate(WEIGHTS)]
+    kw = dict(kw)
+    algo = kw.pop("algo")
+    return Backend(proxy(srvs, algo, hash_type=ht, **kw), 0.0)  # type: ignore[arg-type]
+
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABC0123456789-_.~/"
+
+
+def _word(r: random.Random, lo: int = 0, hi: int = 24) -> str:
+    return "".join(r.choice(ALPHABET) for _ in range(r.randint(lo, hi)))
+
+
+def _requests(name: str, r: random.Random) -> list[tuple[str, dict[str, str]]]:
+    out: list[tuple[str, dict[str, str]]] = []
+    for _ in range(N_KEYS):
+        if name.startswith("uri"):
+            uri = "/" + _word(r)
+            if r.random() < 0.4:
+                uri += "?" + _word(r, 0, 10) + "=" + _word(r, 0, 10)
+            if r.random() < 0.2:
+                uri = "http://h" + _word(r, 0, 6) + ".example" + uri  # absolute form
+            out.append((uri, {}))
+        elif name.startswith("param"):
+            x = r.random()
+            if x < 0.1:
+                uri = "/p?other=" + _word(r)  # missing: round-robin fallback
+            elif x < 0.2:
+                uri = "/p?users=" + _word(r) + "&x=1"
+            elif x < 0.3:
+                uri = "/p"
+            else:
+                pre = "a=1&" if r.random() < 0.3 else ""
+                uri = f"/p?{pre}user={_word(r)}" + ("&b=2" if r.random() < 0.3 else "")
+            out.append((uri, {}))
+        else:  # hdr
+            hname = "X-Key" if name.startswith("hdr_map") else "X-Host"
+            x = r.random()
+            if x < 0.1:
+                out.append(("/h", {}))
+            elif name.startswith("hdr_map"):
+                v = _word(r, 1, 30)
+                if r.random() < 0.15:
+                    v += ", " + _word(r, 1, 5)  # only the first comma-separated value counts
+                out.append(("/h", {hname: v}))
+            else:
+                labels = [_word(r, 1, 8).replace(".", "") or "x" for _ in range(r.randint(1, 4))]
+                out.append(("/h", {hname: ".".join(labels)}))
+    return out
+
+
+def _ask(conn: http.client.HTTPConnection, uri: str, headers: dict[str, str]) -> str:
+    conn.request("GET", uri, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    return resp.getheader("X-Server") or f"<{resp.status}>"
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if not n.startswith("source")])
+def test_hash_algorithms_match_haproxy(lab, name: str) -> None:  # type: ignore[no-untyped-def]
+    fe_ports, ports = lab
+    reqs = _requests(name, random.Random(hash(name) & 0xFFFF))
+    model = _model(name, ports)
+    conn = http.client.HTTPConnection("127.0.0.1", fe_ports[name], timeout=5)
+    mismatches = []
+    for uri, headers in reqs:
+        got = _ask(conn, uri, headers)
+        d = model.select(request(uri, headers=headers), 0.0)
+        assert d.server is not None
+        model.take(d.server, 0.0)
+        model.release(d.server, 0.0)
+        if got != d.server.name:
+            mismatches.append((uri, headers, got, d.server.name))
+    conn.close()
+    assert not mismatches[:10], f"{len(mismatches)}/{len(reqs)} mismatches"
+
+
+@pytest.mark.parametrize("name", ["source_map", "source_chash"])
+def test_source_hash_matches_haproxy(lab, name: str) -> None:  # type: ignore[no-untyped-def]
+    fe_ports, ports = lab
+    model = _model(name, ports)
+    r = random.Random(7)
+    addrs = sorted({f"127.{r.randint(0, 3)}.{r.randint(0, 255)}.{r.randint(1, 254)}" for _ in range(300)})
+    mismatches = []
+    for a in addrs:
+        conn = http.client.HTTPConnection("127.0.0.1", fe_ports[name], timeout=5, source_address=(a, 0))
+        got = _ask(conn, "/s", {})
+        conn.close()
+        want = model.select(request("/s", src=a), 0.0).server.name
+        if got != want:
+            mismatches.append((a, got, want))
+    assert len(addrs) > 250
+    assert not mismatches[:10], f"{len(mismatches)}/{len(addrs)} mismatches"
