@@ -53,6 +53,7 @@ from haproxy_py.config.model import (
 )
 from haproxy_py.config.tokenizer import Line
 
+_SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 _NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
 
 
@@ -1063,14 +1064,14 @@ class Builder:
 
         base = p.default_server
         if default:
-            s = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServerConf)}
+            s = {f: getattr(base, f) for f in _SERVER_FIELDS}
             j = 1
             label = "'default-server'"
         else:
             if len(w) < 3:
                 sfail("'server' expects <name> and <addr>[:<port>] as arguments.", 0)
             name = w[1]
-            s = {f.name: getattr(base, f.name) for f in dataclasses.fields(ServerConf)}
+            s = {f: getattr(base, f) for f in _SERVER_FIELDS}
             s["name"] = name
             s["loc"] = ln.loc(1)
             label = f"'server {p.name}/{name}'"
@@ -1687,19 +1688,20 @@ class Builder:
 
     @staticmethod
     def _puids(servers: list[ServerConf]) -> list[ServerConf]:
+        # the ServerConf objects are fresh (built by this builder, not shared yet): setting puid in
+        # place is the same as dataclasses.replace, without its cost on 10k servers
         used = {s.id for s in servers if s.id is not None}
-        out = []
         nxt = 1
         for s in servers:
             if s.id is not None:
-                out.append(dataclasses.replace(s, puid=s.id))
+                object.__setattr__(s, "puid", s.id)
                 continue
             while nxt in used:
                 nxt += 1
             used.add(nxt)
-            out.append(dataclasses.replace(s, puid=nxt))
+            object.__setattr__(s, "puid", nxt)
             nxt += 1
-        return out
+        return servers
 
     @staticmethod
     def _uses_l6(cond: Condition, acls: dict[str, list[Acl]]) -> bool:

@@ -15,6 +15,7 @@ Pure module: the environment is passed in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from haproxy_py.config.diagnostics import Diagnostics
@@ -66,28 +67,19 @@ class Line:
 _SIMPLE_ESC = {" ": " ", "#": "#", "\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
 _HEX = "0123456789abcdefABCDEF"
 _VAR_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_SPECIAL = frozenset(" \t#\\'\"$")
+_SPECIAL_RE = re.compile(r"[#\\'\"$]")
+_WORD_RE = re.compile(r"[^ \t\r\n]+")
 
 
 def tokenize_line(raw: str, env: Mapping[str, str] | None = None) -> tuple[list[str], list[int]]:
     """Cut one line into words; returns (words, 1-based columns). Raises :class:`TokenError`."""
-    # fast path: nothing special but spaces
-    if not any(c in _SPECIAL for c in raw):
+    # fast path: no quote, escape, comment or variable
+    if _SPECIAL_RE.search(raw) is None:
         words: list[str] = []
         cols: list[int] = []
-        i = 0
-        n = len(raw)
-        while i < n:
-            while i < n and raw[i] in " \t\r\n":
-                i += 1
-            if i >= n:
-                break
-            j = i
-            while j < n and raw[j] not in " \t\r\n":
-                j += 1
-            words.append(raw[i:j])
-            cols.append(i + 1)
-            i = j
+        for m in _WORD_RE.finditer(raw):
+            words.append(m.group())
+            cols.append(m.start() + 1)
         return words, cols
     return _tokenize_slow(raw, env)
 
