@@ -229,3 +229,122 @@ def test_source_hash_matches_haproxy(lab, name: str) -> None:  # type: ignore[no
             mismatches.append((a, got, want))
     assert len(addrs) > 250
     assert not mismatches[:10], f"{len(mismatches)}/{len(addrs)} mismatches"
+
+
+# ---------------------------------------------------------------------------- round-robin family
+RR_CASES = {
+    "rr_233": ("roundrobin", [2, 3, 3]),
+    "rr_5117": ("roundrobin", [5, 1, 1, 7]),
+    "srr_1234": ("static-rr", [1, 2, 3, 4]),
+    "lc_123": ("leastconn", [1, 2, 3]),
+}
+# runtime changes applied to both between request batches: (backend, CLI command, model action)
+RR_STEPS = [
+    ("rr_233", "set weight rr_233/s1 5", ("weight", "s1", "5")),
+    ("rr_5117", "set server rr_5117/s4 state maint", ("admin", "s4", "maint")),
+    ("srr_1234", "set weight srr_1234/s4 0", ("weight", "s4", "0")),
+    ("rr_233", "set server rr_233/s2 state drain", ("admin", "s2", "drain")),
+    ("rr_5117", "set server rr_5117/s4 state ready", ("admin", "s4", "ready")),
+    ("srr_1234", "set weight srr_1234/s4 100%", ("weight", "s4", "100%")),
+    ("rr_233", "set weight rr_233/s3 1", ("weight", "s3", "1")),
+    ("rr_233", "set server rr_233/s2 state ready", ("admin", "s2", "ready")),
+]
+
+
+@pytest.fixture(scope="module")
+def rrlab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    if not os.path.exists(HAPROXY_BIN):
+        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
+    backends, ports = _start_backends(4)
+    fe_ports: dict[str, int] = {}
+    while len(set(fe_ports.values())) < len(RR_CASES):
+        fe_ports = {name: free_port() for name in RR_CASES}
+    d = tmp_path_factory.mktemp("rrlab")
+    sock = d / "admin.sock"
+    lines = ["global", "    nbthread 1", f"    stats socket {sock} level admin", "defaults", "    mode http",
+             "    timeout connect 2s", "    timeout client 10s", "    timeout server 10s"]
+    for name, (algo, ws) in RR_CASES.items():
+        lines += [f"frontend fe_{name}", f"    bind 127.0.0.1:{fe_ports[name]}", f"    default_backend {name}",
+                  f"backend {name}", f"    balance {algo}"]
+        for i, w in enumerate(ws):
+            lines.append(f"    server s{i + 1} 127.0.0.1:{ports[i]} weight {w}")
+    cfg = d / "haproxy.cfg"
+    cfg.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([HAPROXY_BIN, "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        for p in fe_ports.values():
+            _wait_port(p, deadline)
+        yield fe_ports, ports, str(sock)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        for b in backends:
+            b.shutdown()
+            b.server_close()
+
+
+def _cli(sock: str, cmd: str) -> str:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(sock)
+        s.sendall(cmd.encode() + b"\n")
+        out = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+    return out.decode()
+
+
+def _one(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        return _ask(conn, "/r", {"Connection": "close"})
+    finally:
+        conn.close()
+
+
+def test_roundrobin_family_sequences_and_runtime_changes(rrlab) -> None:  # type: ignore[no-untyped-def]
+    fe_ports, ports, sock = rrlab
+    models = {}
+    for name, (algo, ws) in RR_CASES.items():
+        srvs = [server(f"s{i + 1}", ports[i], weight=w) for i, w in enumerate(ws)]
+        models[name] = Backend(proxy(srvs, algo, name=name), 0.0)
+
+    def batch(n: int) -> None:
+        for name in RR_CASES:
+            be = models[name]
+            got = [_one(fe_ports[name]) for _ in range(n)]
+            want = []
+            for _ in range(n):
+                dec = be.select(request("/r"), 0.0)
+                be.take(dec.server, 0.0)
+                be.release(dec.server, 0.0)
+                want.append(dec.server.name)
+            assert got == want, name
+
+    batch(23)
+    for bname, cmd, (kind, sname, arg) in RR_STEPS:
+        assert _cli(sock, cmd).strip() == ""
+        be = models[bname]
+        srv = be.by_name[sname]
+        if kind == "weight":
+            assert be.parse_weight(srv, arg, 1.0) == ""
+        else:
+            srv.admin.discard("FMAINT")
+            srv.admin.discard("FDRAIN")
+            if arg != "ready":
+                srv.admin.add("FMAINT" if arg == "maint" else "FDRAIN")
+            be.server_state_changed(srv, 1.0)
+        batch(11)
+    # static algorithms refuse other weights, with HAProxy's exact reply
+    reply = _cli(sock, "set weight srr_1234/s1 3")
+    # (the CLI adds the empty line that ends every reply)
+    assert reply == models["srr_1234"].parse_weight(models["srr_1234"].by_name["s1"], "3", 1.0) + "\n"
