@@ -55,7 +55,7 @@ PROXY_KEYWORDS: dict[str, int] = {
     "load-server-state-from-file": BE, "server-state-file-name": BE, "clitcpka-cnt": FE,
     "clitcpka-idle": FE, "clitcpka-intvl": FE, "srvtcpka-cnt": BE, "srvtcpka-idle": BE,
     "srvtcpka-intvl": BE, "http-reuse ": BE, "retry-on": BE, "monitor-net": FE, "dynamic-cookie-key": BE,
-    "orig-addr": FB,
+    "orig-addr": FB, "transparent": BE,
 }
 
 #: keywords allowed neither in defaults at all nor in anonymous defaults
