@@ -145,6 +145,8 @@ class Builder:
         self.files: list[str] = []
         self.old_syntax = False
         self.mailers_pending: list[tuple[str, Location, Line]] = []
+        #: (proxy, server) -> the server's line, for post-parse messages
+        self._server_lines: dict[tuple[str, str], Line] = {}
 
     # ------------------------------------------------------------------ messages
     def _p(self, ln: Line) -> str:
@@ -560,8 +562,10 @@ class Builder:
             raise _Skip
         for other in self.proxies:
             if other is not p and other.f.get("explicit_id") == v:
-                self.fail(ln, f"{p.kind} '{p.name}' has the same ID ({v}) as {other.kind} '{other.name}' "
-                          f"declared at {other.loc.file}:{other.loc.line}.", 1, ours=True)
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {p.kind} {p.name} reuses same custom id as "
+                             f"{other.kind} {other.name} (declared at {other.loc.file}:{other.loc.line}).",
+                             ln.loc(1), line=ln.raw)
+                raise _Skip
         p.f["explicit_id"] = v
 
     def kw_maxconn(self, ln: Line, p: ProxyState) -> None:
@@ -1196,7 +1200,6 @@ class Builder:
         if s["id"] is not None:
             p.server_ids[s["id"]] = (ln.loc(0), name)
         p.servers.append(ServerConf(**s))
-        self._server_lines = getattr(self, "_server_lines", {})
         self._server_lines[(p.name, name)] = ln
 
     # --- ACLs and conditions
@@ -1671,9 +1674,18 @@ class Builder:
             hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
-            dispatch=f.get("dispatch"), timeouts=Timeouts(**ps.timeouts),
+            dispatch=f.get("dispatch"), timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
             ignored=tuple(ps.ignored))
+
+    @staticmethod
+    def _effective_timeouts(ps: ProxyState) -> Timeouts:
+        """HAProxy's defaults applied after parsing: queue and tarpit fall back to connect."""
+        t = dict(ps.timeouts)
+        if not ps.is_defaults and (ps.caps & K.BE) and t.get("connect"):
+            t.setdefault("queue", t["connect"])
+            t.setdefault("tarpit", t["connect"])
+        return Timeouts(**t)
 
     def _log_style(self, ps: ProxyState, mode: str) -> str:
         style = ps.f.get("log_style", "default")
@@ -1746,18 +1758,21 @@ class Builder:
                                 f"'{p.default_backend}'.", ps.f.get("default_backend_loc"), phase=POST,
                                 suggestion=did_you_mean(p.default_backend, list(by_be)))
             # track targets
+            srv_lines = self._server_lines
             for s in p.servers:
                 if s.track:
                     be_name, _, srv = s.track.rpartition("/")
                     tgt = by_be.get(be_name) if be_name else p
+                    ln = srv_lines.get((p.name, s.name))
+                    where = f"[{ln.file}:{ln.lineno}] : " if ln is not None else ""
                     if tgt is None:
-                        d.alert(f"config : {p.kind} '{p.name}', server '{s.name}': unable to find required proxy "
-                                f"'{be_name}' for tracking.", s.loc, phase=POST)
+                        d.alert(f"{where}'server {p.name}/{s.name}' : unable to find required proxy '{be_name}' "
+                                "for tracking.", s.loc, line=ln.raw if ln else None, phase=POST)
                     elif not any(x.name == srv for x in tgt.servers):
-                        d.alert(f"config : {p.kind} '{p.name}', server '{s.name}': unable to find required server "
-                                f"'{srv}' for tracking.", s.loc, phase=POST)
+                        d.alert(f"{where}'server {p.name}/{s.name}' : unable to find required server '{srv}' for "
+                                "tracking.", s.loc, line=ln.raw if ln else None, phase=POST)
                 if s.observe == "layer7" and p.mode != "http":
-                    ln = getattr(self, "_server_lines", {}).get((p.name, s.name))
+                    ln = self._server_lines.get((p.name, s.name))
                     where = f"[{ln.file}:{ln.lineno}] : " if ln is not None else ""
                     d.alert(f"{where}'server {p.name}/{s.name}' : 'layer7' can only be used in http proxies..",
                             s.loc, line=ln.raw if ln else None, fatal=False, phase=POST)
