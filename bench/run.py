@@ -1,0 +1,621 @@
+#!/usr/bin/env python3
+"""Benchmark: haproxy-py vs Debian's HAProxy 2.6 vs direct-to-nginx, in one run, interleaved rounds.
+
+    python bench/run.py                 # ~5 minutes
+    python bench/run.py --quick         # ~1.5 minutes
+    python bench/run.py --candidate "python haproxy.pyz"
+
+nginx (own config in a temp dir, 127.0.0.1, worker_processes 1, access log off) serves a 1 KiB and a
+64 MiB file. HAProxy (``nbthread 1``) and the candidate run the same generated configuration: an HTTP
+frontend and a ``mode tcp`` listener, both to nginx. Per round and target: session rate (wrk, one
+request per connection), keep-alive requests/s and p99 latency (wrk --latency) with the CPU seconds the
+target used (utime+stime from /proc/PID/stat over its process group) per 100k requests, data rate of
+64 MiB downloads through the HTTP and the TCP proxy (curl). After the rounds: RSS per idle session at
+1k/5k/10k idle connections on the TCP listener. Medians and the haproxy-py / HAProxy ratios are printed
+and written as JSON to bench/results/. Every process started here is stopped by PID (its own process
+group). Only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+SMALL, LARGE = "1k.bin", "64m.bin"
+LARGE_BYTES = 64 * 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# /proc helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def group_pids(pgid: int) -> list[int]:
+    """PIDs whose process group is ``pgid`` (the group of a child we started with a new session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_seconds(pgid: int) -> float:
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def rss_kib(pgid: int) -> int:
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE_KIB
+        except OSError:
+            continue
+    return total
+
+
+def established_to(port: int) -> int:
+    """Established IPv4 TCP connections whose remote port is ``port`` (proxy -> nginx)."""
+    want = f":{port:04X}"
+    n = 0
+    with open("/proc/net/tcp") as fh:
+        next(fh)
+        for line in fh:
+            parts = line.split()
+            if parts[3] == "01" and parts[2].endswith(want):
+                n += 1
+    return n
+
+
+def raise_nofile(want: int) -> int:
+    """Raise RLIMIT_NOFILE (inherited by everything started here) to ``want`` if allowed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))  # raising hard needs root
+    except (ValueError, OSError):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    stderr_path: Path
+
+    @property
+    def pgid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stderr_tail(self, n: int = 15) -> str:
+        try:
+            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM then SIGKILL to the process group this harness created (pgid == our child's pid)."""
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            if self.popen.poll() is not None and not group_pids(self.pgid):
+                return
+            try:
+                os.killpg(self.pgid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.popen.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+            deadline = time.monotonic() + wait
+            while group_pids(self.pgid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not group_pids(self.pgid):
+                return
+
+
+def spawn(name: str, cmd: list[str], workdir: Path, cwd: Path | None = None) -> Proc:
+    err = workdir / f"{name}.stderr"
+    fh = open(err, "wb")
+    try:
+        popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                 cwd=cwd, start_new_session=True)
+    finally:
+        fh.close()
+    return Proc(name, popen, err)
+
+
+def wait_ports(proc: Proc, ports: list[int], timeout: float) -> str | None:
+    """None when every port accepts; else why not."""
+    deadline = time.monotonic() + timeout
+    pending = list(ports)
+    while pending:
+        if not proc.alive():
+            return f"exited with status {proc.popen.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", pending[0]), timeout=0.5):
+                pending.pop(0)
+                continue
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return f"port {pending[0]} not accepting after {timeout:.0f}s"
+        time.sleep(0.1)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Configs
+# --------------------------------------------------------------------------------------------------
+
+
+def nginx_conf(work: Path, port: int) -> str:
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    tmp = work / "nginx-tmp"
+    return f"""{user}daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 200000;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 40000; multi_accept on; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_header_timeout 300s;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    types {{ application/octet-stream bin; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=16384;
+        root {work}/www;
+    }}
+}}
+"""
+
+
+def proxy_conf(http_port: int, tcp_port: int, nginx_port: int, maxconn: int) -> str:
+    return f"""global
+    nbthread 1
+    maxconn {maxconn}
+
+defaults
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    maxconn {maxconn}
+
+frontend fe_http
+    mode http
+    bind 127.0.0.1:{http_port}
+    default_backend be_http
+
+backend be_http
+    mode http
+    server nginx 127.0.0.1:{nginx_port}
+
+listen li_tcp
+    mode tcp
+    bind 127.0.0.1:{tcp_port}
+    server nginx 127.0.0.1:{nginx_port}
+"""
+
+
+# --------------------------------------------------------------------------------------------------
+# Load generators
+# --------------------------------------------------------------------------------------------------
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    res["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    res["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    res["p99_ms"] = float(m.group(1)) * UNITS[m.group(2)] if m else None
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    return res
+
+
+def run_wrk(url: str, duration: float, conns: int, close: bool, latency: bool) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(duration))}s", "--timeout", "5s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    if latency:
+        cmd.append("--latency")
+    cmd.append(url)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
+    except subprocess.TimeoutExpired:
+        return {"rps": None, "error": "wrk timed out"}
+    res = parse_wrk(r.stdout)
+    if r.returncode != 0 or res["rps"] is None:
+        res["error"] = (r.stderr or r.stdout)[-300:]
+    return res
+
+
+def curl_rate(url: str) -> float | None:
+    """MiB/s of one download, None if it failed or came short."""
+    cmd = ["curl", "-s", "-o", "/dev/null", "--max-time", "60", "-w", "%{http_code} %{size_download} %{speed_download}",
+           url]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=70)
+    except subprocess.TimeoutExpired:
+        return None
+    try:
+        code, size, speed = r.stdout.split()
+    except ValueError:
+        return None
+    if code != "200" or int(float(size)) != LARGE_BYTES:
+        return None
+    return float(speed) / (1024 * 1024)
+
+
+def idle_sessions(pgid: int, port: int, nginx_port: int, levels: list[int], budget: float) -> dict[str, Any]:
+    """RSS growth of the target per idle TCP session (client + server connection) at each level."""
+    socks: list[socket.socket] = []
+    out: dict[str, Any] = {}
+    deadline = time.monotonic() + budget
+    try:
+        time.sleep(0.3)
+        base_rss = rss_kib(pgid)
+        base_est = established_to(nginx_port)
+        out["base_rss_kib"] = base_rss
+        for level in levels:
+            while len(socks) < level:
+                s = socket.socket()
+                s.settimeout(5)
+                s.connect(("127.0.0.1", port))
+                socks.append(s)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("idle test out of time")
+            # wait until the proxy has opened its server-side connection for each client
+            t_end = min(deadline, time.monotonic() + 20)
+            seen = 0
+            while time.monotonic() < t_end:
+                seen = established_to(nginx_port) - base_est
+                if seen >= level:
+                    break
+                time.sleep(0.2)
+            time.sleep(0.5)
+            rss = rss_kib(pgid)
+            out[str(level)] = {"rss_kib": rss, "kib_per_conn": round((rss - base_rss) / level, 2),
+                               "server_conns": seen}
+            if seen < level:
+                out[str(level)]["note"] = f"only {seen} server connections established"
+    except (OSError, TimeoutError) as exc:
+        out["error"] = f"{type(exc).__name__}: {exc} (after {len(socks)} connections)"
+    finally:
+        for s in socks:
+            s.close()
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    http_port: int
+    tcp_port: int
+    proc: Proc | None = None
+    failed: str | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    idle: dict[str, Any] = field(default_factory=dict)
+
+
+def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
+    assert t.proc is not None
+    pgid = t.proc.pgid
+    small_http = f"http://127.0.0.1:{t.http_port}/{SMALL}"
+    res: dict[str, Any] = {}
+    sess = run_wrk(small_http, args.duration, args.connections, close=True, latency=False)
+    res["session_rate"] = sess.get("rps")
+    res["session_errors"] = sess.get("socket_errors", 0) + sess.get("non2xx", 0)
+    if "error" in sess:
+        res["session_error"] = sess["error"]
+    c0 = cpu_seconds(pgid)
+    ka = run_wrk(small_http, args.duration, args.connections, close=False, latency=True)
+    c1 = cpu_seconds(pgid)
+    res["keepalive_rps"] = ka.get("rps")
+    res["keepalive_p99_ms"] = ka.get("p99_ms")
+    res["keepalive_errors"] = ka.get("socket_errors", 0) + ka.get("non2xx", 0)
+    if "error" in ka:
+        res["keepalive_error"] = ka["error"]
+    reqs = ka.get("requests") or 0
+    res["cpu_s_per_100k"] = round((c1 - c0) / reqs * 100_000, 3) if reqs else None
+    for mode, port in (("http", t.http_port), ("tcp", t.tcp_port)):
+        rates = [r for r in (curl_rate(f"http://127.0.0.1:{port}/{LARGE}") for _ in range(args.transfers)) if r]
+        res[f"data_{mode}_mibps"] = round(statistics.median(rates), 1) if rates else None
+    return res
+
+
+METRICS = [
+    ("session_rate", "session rate (conn/s)", True),
+    ("keepalive_rps", "keep-alive req/s", True),
+    ("keepalive_p99_ms", "keep-alive p99 (ms)", False),
+    ("cpu_s_per_100k", "CPU s / 100k req", False),
+    ("data_http_mibps", "data rate http (MiB/s)", True),
+    ("data_tcp_mibps", "data rate tcp (MiB/s)", True),
+]
+
+
+def medians(t: Target) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for key, _, _ in METRICS:
+        vals = [r[key] for r in t.rounds if r.get(key) is not None]
+        out[key] = round(statistics.median(vals), 3) if vals else None
+    return out
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return str(v)
+
+
+def report(targets: list[Target], idle_levels: list[int]) -> tuple[str, dict[str, Any]]:
+    meds = {t.name: medians(t) for t in targets}
+    names = [t.name for t in targets]
+    ratios: dict[str, float | None] = {}
+    lines = []
+    head = f"{'metric':28}" + "".join(f"{n:>14}" for n in names) + f"{'py/haproxy':>12}"
+    lines.append(head)
+    lines.append("-" * len(head))
+    for key, label, _higher_better in METRICS:
+        row = f"{label:28}" + "".join(f"{fmt(meds[n][key]):>14}" for n in names)
+        hp, py = meds.get("haproxy", {}).get(key), meds.get("haproxy-py", {}).get(key)
+        ratio = round(py / hp, 3) if hp and py is not None else None
+        ratios[key] = ratio
+        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+    for level in idle_levels:
+        key = f"idle_kib_per_conn_{level}"
+        vals = {t.name: t.idle.get(str(level), {}).get("kib_per_conn") for t in targets}
+        row = f"{'idle KiB/conn @' + str(level):28}" + "".join(f"{fmt(vals[n]):>14}" for n in names)
+        hp, py = vals.get("haproxy"), vals.get("haproxy-py")
+        ratio = round(py / hp, 3) if hp and py is not None else None
+        ratios[key] = ratio
+        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+    for t in targets:
+        if t.failed:
+            lines.append(f"{t.name}: {t.failed}")
+        if t.idle.get("error"):
+            lines.append(f"{t.name} idle test: {t.idle['error']}")
+        errs = sum((r.get("session_errors") or 0) + (r.get("keepalive_errors") or 0) for r in t.rounds)
+        if errs:
+            lines.append(f"{t.name}: {errs} wrk socket errors / non-2xx responses (see JSON)")
+    return "\n".join(lines), {"medians": meds, "ratios": ratios}
+
+
+# --------------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short run (< 2 minutes)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 2)")
+    ap.add_argument("--duration", type=float, help="seconds per wrk run (default 8, quick 3)")
+    ap.add_argument("--connections", type=int, default=50, help="wrk connections (50)")
+    ap.add_argument("--transfers", type=int, help="64 MiB downloads per mode per round (default 3, quick 1)")
+    ap.add_argument("--idle", help="idle-session levels (default 1000,5000,10000; quick 1000; 0 = skip)")
+    ap.add_argument("--targets", default="direct,haproxy,haproxy-py")
+    ap.add_argument("--candidate", default=f"{shlex.quote(sys.executable)} -m haproxy_py",
+                    help="command for haproxy-py; '-db -f CFG' is appended (run from the repository root)")
+    ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
+    ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--budget", type=float, help="stop starting new rounds after this many seconds")
+    args = ap.parse_args(argv)
+    q = args.quick
+    args.rounds = args.rounds or (2 if q else 3)
+    args.duration = args.duration or (3.0 if q else 8.0)
+    args.transfers = args.transfers or (1 if q else 3)
+    idle_levels = [int(x) for x in (args.idle or ("1000" if q else "1000,5000,10000")).split(",") if int(x) > 0]
+    args.budget = args.budget or (100.0 if q else 540.0)
+    wanted = [x.strip() for x in args.targets.split(",") if x.strip()]
+    for tool in ("wrk", "curl"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} not found (apt-get install {tool})")
+
+    started = time.monotonic()
+    nofile = raise_nofile(max(idle_levels, default=0) * 3 + 10_000)
+    work = Path(tempfile.mkdtemp(prefix="haproxy-py-bench-"))
+    os.chmod(work, 0o755)
+    (work / "www").mkdir()
+    (work / "nginx-tmp").mkdir()
+    (work / "www" / SMALL).write_bytes(os.urandom(1024))
+    with open(work / "www" / LARGE, "wb") as fh:
+        chunk = os.urandom(1 << 20)
+        for _ in range(LARGE_BYTES >> 20):
+            fh.write(chunk)
+
+    nginx_port = free_port()
+    (work / "nginx.conf").write_text(nginx_conf(work, nginx_port))
+    procs: list[Proc] = []
+    targets: list[Target] = []
+    result: dict[str, Any] = {}
+    result_notes: list[str] = []
+    try:
+        nginx = spawn("nginx", [args.nginx, "-c", str(work / "nginx.conf"), "-p", str(work), "-e",
+                                str(work / "nginx-error.log")], work)
+        procs.append(nginx)
+        why = wait_ports(nginx, [nginx_port], 10)
+        if why:
+            sys.exit(f"bench: nginx failed to start: {why}\n{nginx.stderr_tail()}")
+        # Each idle session holds 2 fds in a proxy (client + server side); keep under RLIMIT_NOFILE.
+        maxconn = max(1000, min(max(idle_levels, default=0) + 1000, (nofile - 1000) // 2))
+        fitting = [lv for lv in idle_levels if lv <= maxconn - 500]
+        if fitting != idle_levels:
+            log(f"RLIMIT_NOFILE {nofile} (could not raise it) limits idle levels to {fitting} (maxconn {maxconn})")
+            result_notes.append(f"idle levels {sorted(set(idle_levels) - set(fitting))} skipped: RLIMIT_NOFILE {nofile}")
+            idle_levels = fitting
+        for name in wanted:
+            if name == "direct":
+                targets.append(Target("direct", nginx_port, nginx_port, proc=nginx))
+                continue
+            t = Target(name, free_port(), free_port())
+            cfg = work / f"{name}.cfg"
+            cfg.write_text(proxy_conf(t.http_port, t.tcp_port, nginx_port, maxconn))
+            if name == "haproxy":
+                cmd = [args.haproxy, "-db", "-f", str(cfg)]
+            elif name == "haproxy-py":
+                cmd = [*shlex.split(args.candidate), "-db", "-f", str(cfg)]
+            else:
+                sys.exit(f"bench: unknown target {name!r}")
+            try:
+                t.proc = spawn(name, cmd, work, cwd=ROOT)
+            except OSError as exc:
+                t.failed = f"candidate failed to start: {exc}"
+            else:
+                procs.append(t.proc)
+                why = wait_ports(t.proc, [t.http_port, t.tcp_port], 15)
+                if why:
+                    t.failed = f"{'candidate' if name == 'haproxy-py' else name} failed to start: {why}"
+                    tail = t.proc.stderr_tail()
+                    if tail:
+                        t.failed += "\n    " + tail.replace("\n", "\n    ")
+                    t.proc.stop()
+            if t.failed:
+                log(t.failed)
+            targets.append(t)
+        live = [t for t in targets if not t.failed]
+        log(f"targets: {', '.join(t.name for t in live)}; nginx on {nginx_port}; RLIMIT_NOFILE {nofile}")
+
+        for rnd in range(args.rounds):
+            if rnd and time.monotonic() - started > args.budget:
+                log(f"time budget reached, stopping after {rnd} rounds")
+                break
+            # rotate the order each round so no target always runs first
+            order = live[rnd % len(live):] + live[:rnd % len(live)] if live else []
+            for t in order:
+                if t.proc is None or not t.proc.alive():
+                    if not t.failed:
+                        t.failed = f"{t.name} died during the run\n    {t.proc.stderr_tail() if t.proc else ''}"
+                        log(t.failed)
+                    continue
+                log(f"round {rnd + 1}/{args.rounds}: {t.name}")
+                r = measure_round(t, args)
+                r["round"] = rnd + 1
+                t.rounds.append(r)
+                log(f"  {json.dumps({k: v for k, v in r.items() if not k.endswith('error')})}")
+
+        for t in live:
+            if t.name == "direct" or not idle_levels or t.failed or t.proc is None or not t.proc.alive():
+                continue
+            # a fresh process, so memory freed after the load rounds does not hide the growth
+            t.proc.stop()
+            t.proc = spawn(t.name + "-idle", t.proc.popen.args, work, cwd=ROOT)  # type: ignore[arg-type]
+            procs.append(t.proc)
+            why = wait_ports(t.proc, [t.http_port, t.tcp_port], 15)
+            if why:
+                t.idle = {"error": f"restart for the idle test failed: {why}"}
+                continue
+            log(f"idle sessions: {t.name} at {idle_levels}")
+            t.idle = idle_sessions(t.proc.pgid, t.tcp_port, nginx_port, idle_levels, budget=60)
+            t.proc.stop()
+
+        table, summary = report(targets, idle_levels)
+        result = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "elapsed_s": round(time.monotonic() - started, 1),
+            "settings": {"rounds": args.rounds, "duration_s": args.duration, "connections": args.connections,
+                         "transfers": args.transfers, "idle_levels": idle_levels, "candidate": args.candidate,
+                         "haproxy": args.haproxy, "quick": q, "cpus": os.cpu_count(), "python": sys.version},
+            **summary,
+            "notes": result_notes,
+            "targets": {t.name: {"failed": t.failed, "rounds": t.rounds, "idle": t.idle} for t in targets},
+        }
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out_file = out_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        out_file.write_text(json.dumps(result, indent=1))
+        print(table)
+        for note in result_notes:
+            print(f"note: {note}")
+        print(f"\nelapsed {result['elapsed_s']}s; results: {out_file}")
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
