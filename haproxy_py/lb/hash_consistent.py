@@ -70,10 +70,25 @@ class ConsistentHash(Balancer):
         return self.bck if s.backup else self.act
 
     def _build(self) -> None:
+        # bulk load: build every point then sort once (inserting one by one is quadratic)
+        pending: dict[int, list[tuple[int, Any]]] = {id(self.act): [], id(self.bck): []}
         for s in self.params.servers:
-            self._points[id(s)] = []
-            if s.lb.usable:
-                self._set_nodes(s, s.lb.eweight)
+            pts: list[int] = []
+            self._points[id(s)] = pts
+            if not s.lb.usable:
+                continue
+            bucket = pending[id(self._ring(s))]
+            base = s.puid * SRV_EWGHT_RANGE
+            for j in range(s.lb.eweight):
+                self._seq += 1
+                comp = (full_hash(base + j) << 32) | (self._seq & M32)
+                pts.append(comp)
+                bucket.append((comp, s))
+            s.lb.nodes_now = len(pts)
+        for ring in (self.act, self.bck):
+            items = sorted(pending[id(ring)], key=lambda t: t[0])
+            ring.keys = [c for c, _ in items]
+            ring.owners = [o for _, o in items]
 
     def add_server(self, srv: Any) -> None:
         super().add_server(srv)
