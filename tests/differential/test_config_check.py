@@ -23,7 +23,7 @@ CHECK_DIR = SAMPLES / "config_check"
 CORPUS: list[Path] = (sorted(CHECK_DIR.glob("*.cfg"))
                       + sorted((ROOT / "samples" / "configs" / "valid").glob("*.cfg"))
                       + sorted((ROOT / "samples" / "configs" / "invalid").glob("*.cfg")))
-CORPUS = [p for p in CORPUS if p.name != "removed_1x_keywords_template.cfg"]
+CORPUS = [p for p in CORPUS if p.name != "removed_1x_keywords_template.cfg"] + [ROOT / "samples" / "haproxy.cfg"]
 
 #: case -> (our verdict, why we differ on purpose)
 DELIBERATE: dict[str, tuple[str, str]] = {
@@ -34,6 +34,7 @@ DELIBERATE: dict[str, tuple[str, str]] = {
     "26_listen_old_syntax": ("valid", "the 1.5 'listen NAME ADDR:PORT' form is accepted as a bind (NOTICE)"),
     "27_frontend_old_syntax": ("valid", "the 1.5 'frontend NAME ADDR:PORT' form is accepted as a bind (NOTICE)"),
     "34_nbproc_2": ("valid", "nbproc N is accepted (NOTICE) and starts N worker processes"),
+    "haproxy": ("valid", "the seed config uses the 1.5 'frontend main *:5000' form: accepted as a bind (NOTICE)"),
 }
 
 

@@ -481,3 +481,19 @@ def test_load_config_bad_paths(tmp_path: Path) -> None:
 def test_env_expansion_in_config() -> None:
     cfg, d = parse_text('global\n node "${NODE-x}"\n', "t", env={"NODE": "n1"})
     assert cfg.global_.node == "n1"
+
+
+def test_config_layer_is_pure() -> None:
+    import ast
+
+    forbidden = {"asyncio", "socket", "selectors", "uvloop", "textual", "haproxy_py.engine"}
+    for path in (ROOT / "haproxy_py" / "config").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for n in names:
+                assert not any(n == f or n.startswith(f + ".") for f in forbidden), (path.name, n)
