@@ -250,11 +250,85 @@ def compile_key(balance: Any, function: str = "sdbm", avalanche: bool = False) -
         return key_rdp
 
     if algo == "hash":
+        fetch = simple_fetch(balance.expression or "")
+
         def key_expr(req: Any, params: Any) -> int | None:
             smp = req.sample
+            if smp is None and fetch is not None:
+                smp = fetch(req)
             if smp is None:
                 return None
             return hasher(smp)
         return key_expr
 
+    return None
+
+
+def _query(uri: str) -> str | None:
+    q = uri.find("?")
+    return None if q < 0 else uri[q + 1:]
+
+
+def _path(uri: str) -> str:
+    p = path_of(uri)
+    q = p.find("?")
+    return p if q < 0 else p[:q]
+
+
+def _src_bin(src: str) -> bytes | None:
+    try:
+        return ipaddress.ip_address(src).packed
+    except ValueError:
+        return None
+
+
+def simple_fetch(expr: str) -> Callable[[Any], bytes | None] | None:
+    """``balance hash EXPR`` for simple sample fetches without converters, evaluated on an
+    ``LbRequest`` and converted to binary as HAProxy does (``src``: the 4 or 16 address bytes).
+    Supported: src, path, url, query, method, req.hdr(N)/hdr(N), url_param(N)/urlp(N),
+    req.cook(N)/cook(N). Anything else returns None (the engine must then fill ``req.sample``)."""
+    import re
+
+    m = re.fullmatch(r"\s*([a-z_.]+)(?:\(([^),]*)\))?\s*", expr)
+    if not m:
+        return None
+    name, arg = m.group(1), m.group(2) or ""
+    if name == "src":
+        return lambda req: _src_bin(req.src)
+    if name == "path":
+        return lambda req: _as_bytes(_path(req.uri))
+    if name == "url":
+        return lambda req: _as_bytes(req.uri)
+    if name == "query":
+        def f_query(req: Any) -> bytes | None:
+            q = _query(req.uri)
+            return None if q is None else _as_bytes(q)
+        return f_query
+    if name == "method":
+        return lambda req: _as_bytes(req.method)
+    if name in ("req.hdr", "hdr", "req.fhdr") and arg:
+        def f_hdr(req: Any) -> bytes | None:
+            # outside ACLs req.hdr() returns the last comma-separated value (occurrence -1);
+            # req.fhdr() the whole line
+            v = req.get_header(arg)
+            if v is None:
+                return None
+            if name != "req.fhdr":
+                v = v.rsplit(",", 1)[-1].strip(" \t")
+            return _as_bytes(v)
+        return f_hdr
+    if name in ("url_param", "urlp") and arg:
+        pname = _as_bytes(arg)
+        return lambda req: url_param(_as_bytes(req.uri), pname)
+    if name in ("req.cook", "cook") and arg:
+        def f_cook(req: Any) -> bytes | None:
+            v = req.get_header("cookie")
+            if v is None:
+                return None
+            for part in v.split(";"):
+                k, eq, val = part.strip().partition("=")
+                if eq and k == arg:
+                    return _as_bytes(val)
+            return None
+        return f_cook
     return None

@@ -50,6 +50,10 @@ CASES: dict[str, tuple[str, str, dict[str, object], HashType]] = {
     "hdr_dom_chash_djb2": ("balance hdr(X-Host) use_domain_only", "hash-type consistent djb2",
                            {"algo": "hdr", "header": "X-Host", "use_domain_only": True},
                            HashType("consistent", "djb2")),
+    "hash_path_map": ("balance hash path", "", {"algo": "hash", "expression": "path"}, HashType()),
+    "hash_hdr_chash": ("balance hash req.hdr(X-Key)", "hash-type consistent djb2",
+                       {"algo": "hash", "expression": "req.hdr(X-Key)"}, HashType("consistent", "djb2")),
+    "hash_src_map": ("balance hash src", "", {"algo": "hash", "expression": "src"}, HashType()),
     "source_map": ("balance source", "", {"algo": "source"}, HashType()),
     "source_chash": ("balance source", "hash-type consistent", {"algo": "source"},
                      HashType("consistent", "sdbm", True)),
@@ -152,7 +156,7 @@ def _word(r: random.Random, lo: int = 0, hi: int = 24) -> str:
 def _requests(name: str, r: random.Random) -> list[tuple[str, dict[str, str]]]:
     out: list[tuple[str, dict[str, str]]] = []
     for _ in range(N_KEYS):
-        if name.startswith("uri"):
+        if name.startswith(("uri", "hash_path")):
             uri = "/" + _word(r)
             if r.random() < 0.4:
                 uri += "?" + _word(r, 0, 10) + "=" + _word(r, 0, 10)
@@ -172,11 +176,11 @@ def _requests(name: str, r: random.Random) -> list[tuple[str, dict[str, str]]]:
                 uri = f"/p?{pre}user={_word(r)}" + ("&b=2" if r.random() < 0.3 else "")
             out.append((uri, {}))
         else:  # hdr
-            hname = "X-Key" if name.startswith("hdr_map") else "X-Host"
+            hname = "X-Key" if name.startswith(("hdr_map", "hash_hdr")) else "X-Host"
             x = r.random()
             if x < 0.1:
                 out.append(("/h", {}))
-            elif name.startswith("hdr_map"):
+            elif name.startswith(("hdr_map", "hash_hdr")):
                 v = _word(r, 1, 30)
                 if r.random() < 0.15:
                     v += ", " + _word(r, 1, 5)  # only the first comma-separated value counts
@@ -194,7 +198,7 @@ def _ask(conn: http.client.HTTPConnection, uri: str, headers: dict[str, str]) ->
     return resp.getheader("X-Server") or f"<{resp.status}>"
 
 
-@pytest.mark.parametrize("name", [n for n in CASES if not n.startswith("source")])
+@pytest.mark.parametrize("name", [n for n in CASES if not n.startswith(("source", "hash_src"))])
 def test_hash_algorithms_match_haproxy(lab, name: str) -> None:  # type: ignore[no-untyped-def]
     fe_ports, ports = lab
     reqs = _requests(name, random.Random(hash(name) & 0xFFFF))
@@ -213,7 +217,7 @@ def test_hash_algorithms_match_haproxy(lab, name: str) -> None:  # type: ignore[
     assert not mismatches[:10], f"{len(mismatches)}/{len(reqs)} mismatches"
 
 
-@pytest.mark.parametrize("name", ["source_map", "source_chash"])
+@pytest.mark.parametrize("name", ["source_map", "source_chash", "hash_src_map"])
 def test_source_hash_matches_haproxy(lab, name: str) -> None:  # type: ignore[no-untyped-def]
     fe_ports, ports = lab
     model = _model(name, ports)
