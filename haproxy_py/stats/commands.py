@@ -476,8 +476,13 @@ class Cli:
             return "Absolute weight can only be between 0 and 256 inclusive.\n"
         elif rest:
             return "Trailing garbage in weight string"
-        algo = getattr(be, "algo_name", None) or be.conf.balance.algorithm
-        if algo in STATIC_ALGOS and w != 0 and w != srv.iweight:
+        bal = getattr(be, "balancer", None)
+        if bal is not None:
+            # consistent hashing and first are dynamic (HAProxy 2.6.12 accepts any weight there)
+            static = not bal.dynamic
+        else:
+            static = (getattr(be, "algo_name", None) or be.conf.balance.algorithm) in STATIC_ALGOS
+        if static and w != 0 and w != srv.iweight:
             return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
         res = be.set_weight(srv, w, now)
         if res and not res.endswith("\n"):
