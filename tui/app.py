@@ -149,7 +149,7 @@ class TopApp(App[int]):
         self._cmd_history: list[str] = []
         self._hist_pos = 0
         self._fetching = False
-        self._closing = False
+        self._stopping = False
         self._last_ok = 0.0
 
     # ---- layout -------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class TopApp(App[int]):
             self.set_interval(self.interval, self._tick)
 
     def on_unmount(self) -> None:
-        self._closing = True
+        self._stopping = True
 
     def _tick(self) -> None:
         if not self.paused:
@@ -191,7 +191,7 @@ class TopApp(App[int]):
     # ---- refresh ------------------------------------------------------------------------
 
     def action_refresh_now(self) -> None:
-        if self._closing or self._fetching:
+        if self._stopping or self._fetching:
             return
         self._fetching = True
         self._refresh_worker()
@@ -218,7 +218,7 @@ class TopApp(App[int]):
                 rows = parse_stat_csv(stat_text)
             info = parse_info(info_text)
         except (StatsError, ValueError) as exc:
-            if self._closing:
+            if self._stopping:
                 return
             self.failures += 1
             was = self.connected
@@ -226,13 +226,13 @@ class TopApp(App[int]):
             self.level = ""
             self.conn_error = str(exc)
             if was:
-                self._log(f"! lost the stats socket: {exc}")
+                self.log_line(f"! lost the stats socket: {exc}")
             self._update_status()
             return
-        if self._closing:
+        if self._stopping:
             return
         if not self.connected and self.failures:
-            self._log(f"* reconnected to {self.label}")
+            self.log_line(f"* reconnected to {self.label}")
         self.connected = True
         self.failures = 0
         self.conn_error = ""
@@ -334,7 +334,7 @@ class TopApp(App[int]):
         parts.append(("? help  q quit", "dim"))
         status.update(Text.assemble(*parts))
 
-    def _log(self, line: str) -> None:
+    def log_line(self, line: str) -> None:
         try:
             self.query_one("#log", RichLog).write(Text(line))
         except NoMatches:
@@ -355,12 +355,12 @@ class TopApp(App[int]):
 
     def _target(self) -> tuple[str, str] | None:
         if self.read_only:
-            self._log("read-only mode: actions are disabled (restart without --read-only)")
+            self.log_line("read-only mode: actions are disabled (restart without --read-only)")
             self.bell()
             return None
         tgt = self.selected_server()
         if tgt is None:
-            self._log("no server selected")
+            self.log_line("no server selected")
             self.bell()
         return tgt
 
@@ -374,7 +374,7 @@ class TopApp(App[int]):
 
     def run_command(self, command: str, expect_empty: bool = True) -> None:
         """Send one runtime API command in a worker; its reply goes to the log."""
-        self._log(f"> {command}")
+        self.log_line(f"> {command}")
         self._command_worker(command, expect_empty)
 
     @work(group="action")
@@ -383,30 +383,30 @@ class TopApp(App[int]):
             reply = await self.client.command(command)
         except PermissionDenied as exc:
             self.last_error = str(exc)
-            self._log(f"! {exc}")
+            self.log_line(f"! {exc}")
             self.notify(str(exc), title="Permission denied", severity="error")
             return
         except ConnectFailed as exc:
             self.last_error = str(exc)
-            self._log(f"! cannot send: {exc}")
+            self.log_line(f"! cannot send: {exc}")
             return
         except StatsError as exc:
             self.last_error = str(exc)
-            self._log(f"! {exc}")
+            self.log_line(f"! {exc}")
             return
         self.last_reply = reply
         text = reply.rstrip("\n")
         if not text:
-            self._log("  ok" if expect_empty else "  (empty reply)")
+            self.log_line("  ok" if expect_empty else "  (empty reply)")
         else:
             lines = text.split("\n")
             for ln in lines[:300]:
-                self._log(f"  {ln}")
+                self.log_line(f"  {ln}")
             if len(lines) > 300:
-                self._log(f"  ... {len(lines) - 300} more lines")
+                self.log_line(f"  ... {len(lines) - 300} more lines")
             if expect_empty:
                 self.last_error = text
-        if not self._fetching and not self._closing:
+        if not self._fetching and not self._stopping:
             self.action_refresh_now()
 
     def _srv_arg(self, tgt: tuple[str, str]) -> str:
@@ -417,7 +417,7 @@ class TopApp(App[int]):
             if yes:
                 self.run_command(command)
             else:
-                self._log(f"cancelled: {command}")
+                self.log_line(f"cancelled: {command}")
 
         self.push_screen(ConfirmScreen(question), done)
 
@@ -442,7 +442,7 @@ class TopApp(App[int]):
 
         def go(yes: bool | None = True) -> None:
             if not yes:
-                self._log(f"cancelled: {state} {name} in every backend")
+                self.log_line(f"cancelled: {state} {name} in every backend")
                 return
             for c in cmds:
                 self.run_command(c)
@@ -467,7 +467,7 @@ class TopApp(App[int]):
             return
         cur = self._weight_of(tgt)
         if cur is None:
-            self._log(f"weight of {tgt[0]}/{tgt[1]} unknown yet")
+            self.log_line(f"weight of {tgt[0]}/{tgt[1]} unknown yet")
             return
         new = max(0, min(256, cur + step))
         self.run_command(f"set weight {self._srv_arg(tgt)} {new}")
@@ -595,7 +595,7 @@ class TopApp(App[int]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        self._log("* paused" if self.paused else "* resumed")
+        self.log_line("* paused" if self.paused else "* resumed")
         self._update_status()
 
     def action_help(self) -> None:
@@ -659,13 +659,13 @@ class TopApp(App[int]):
                 self._cmd_history.append(value)
             verb = value.split()[0]
             if self.read_only and verb not in READ_ONLY_VERBS:
-                self._log(f"read-only mode: only {', '.join(READ_ONLY_VERBS)} commands are allowed")
+                self.log_line(f"read-only mode: only {', '.join(READ_ONLY_VERBS)} commands are allowed")
                 return
             self.run_command(value, expect_empty=False)
         elif mode == "weight" and value and target:
             w = value
             if not (w[:-1] if w.endswith("%") else w).isdigit():
-                self._log(f"not a weight: {value!r} (use 0-256 or N%)")
+                self.log_line(f"not a weight: {value!r} (use 0-256 or N%)")
                 return
             be, _, sv = target.partition("/")
             self.run_command(f"set weight {escape_arg(be)}/{escape_arg(sv)} {w}")
@@ -678,7 +678,7 @@ class TopApp(App[int]):
             self.action_sort_reverse()
 
     async def action_quit(self) -> None:
-        self._closing = True
+        self._stopping = True
         self.exit(0)
 
 

@@ -1,0 +1,413 @@
+"""The monitor driven by Pilot against a fake stats socket replaying real captures.
+
+Every action test asserts the exact command bytes the fake socket received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from textual.widgets import DataTable, Input
+from tui_fakesock import SHOW_STAT, FakeStatsServer
+
+from tui.app import KEYS, TopApp
+from tui.client import StatsClient
+from tui.screens import ActionMenu, ConfirmScreen, HelpScreen
+
+Scenario = Callable[[TopApp, object], Awaitable[None]]
+
+
+async def settle(app: TopApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def run_app(fake: FakeStatsServer, scenario: Scenario, read_only: bool = False, size=(120, 30)) -> TopApp:
+    async def go() -> TopApp:
+        app = TopApp(StatsClient(fake.path, timeout=2), interval=0, read_only=read_only, label="fake.sock")
+        async with app.run_test(size=size) as pilot:
+            await settle(app, pilot)
+            await scenario(app, pilot)
+            await settle(app, pilot)
+        return app
+
+    return asyncio.run(go())
+
+
+async def press(app: TopApp, pilot, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(app, pilot)
+
+
+def set_field(csv_text: str, px: str, sv: str, column: str, value: str) -> str:
+    """Change one field of a show stat dump, found by column name."""
+    lines = csv_text.splitlines()
+    idx = lines[0][2:].split(",").index(column)
+    for i, ln in enumerate(lines[1:], 1):
+        f = ln.split(",")
+        if f[:2] == [px, sv]:
+            f[idx] = value
+            lines[i] = ",".join(f)
+    return "\n".join(lines) + "\n"
+
+
+def server_keys(app: TopApp) -> list[str]:
+    t = app.query_one("#servers", DataTable)
+    return [t.coordinate_to_cell_key((i, 0)).row_key.value for i in range(t.row_count)]
+
+
+def test_first_refresh_fills_both_tables(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        assert app.connected and app.level == "admin"
+        assert server_keys(app) == ["app/s1", "app/s2", "app/s3", "app/bk1", "static/st1", "static/st2",
+                                    "tcpsvc/t1", "tcpsvc/t2"]
+        proxies = app.query_one("#proxies", DataTable)
+        assert proxies.row_count == 7
+        assert app.selected_server() == ("app", "s1")
+        info = str(app.query_one("#info").render())
+        assert "2.6.12-1+deb12u4" in info and "0d 0h01m23s" in info
+
+    run_app(fake, sc)
+    # one show stat and one show info per refresh, nothing else
+    assert fake.received == [b"show cli level\n", b"show stat\n", b"show info\n"] or sorted(fake.received) == sorted(
+        [b"show cli level\n", b"show stat\n", b"show info\n"]
+    )
+
+
+def test_drain_asks_and_sends_on_yes(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "app/s1" in app.screen.question
+        assert fake.commands() == []
+        await press(app, pilot, "y")
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set server app/s1 state drain\n"]
+
+
+def test_drain_and_maint_default_to_no(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        for keys in (("d", "enter"), ("d", "n"), ("d", "escape"), ("m", "enter"), ("m", "x", "escape"),
+                     ("f10", "enter")):
+            await press(app, pilot, *keys)
+            assert not isinstance(app.screen, ConfirmScreen)
+
+    run_app(fake, sc)
+    assert fake.commands() == []
+
+
+def test_maint_and_ready_with_j_k(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "j", "j", "k")
+        assert app.selected_server() == ("app", "s2")
+        await press(app, pilot, "m", "y")
+        await press(app, pilot, "down")
+        await press(app, pilot, "r")
+        await press(app, pilot, "f9")
+        await press(app, pilot, "up", "f10", "y")
+
+    run_app(fake, sc)
+    assert fake.commands() == [
+        "set server app/s2 state maint\n",
+        "set server app/s3 state ready\n",
+        "set server app/s3 state ready\n",
+        "set server app/s2 state maint\n",
+    ]
+
+
+def test_weight_keys(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "j", "j")  # app/s3: weight 3, uweight 3
+        for k in ("plus", "minus", "0", "f8", "f7", "f6", "f5", "f4"):
+            await press(app, pilot, k)
+
+    run_app(fake, sc)
+    assert fake.commands() == [
+        "set weight app/s3 13\n",
+        "set weight app/s3 0\n",
+        "set weight app/s3 100%\n",
+        "set weight app/s3 13\n",
+        "set weight app/s3 4\n",
+        "set weight app/s3 2\n",
+        "set weight app/s3 0\n",
+        "set weight app/s3 100%\n",
+    ]
+
+
+def test_weight_steps_use_configured_weight_and_clamp(fake: FakeStatsServer) -> None:
+    # app/s1: effective weight 1, user weight 250
+    fake.stat = set_field(SHOW_STAT, "app", "s1", "uweight", "250")
+
+    async def sc(app: TopApp, pilot) -> None:
+        assert app.servers["app/s1"]["uweight"] == "250"
+        await press(app, pilot, "plus")
+        await press(app, pilot, "minus")
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set weight app/s1 256\n", "set weight app/s1 240\n"]
+
+
+def test_weight_prompt(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "w")
+        assert isinstance(app.focused, Input)
+        await press(app, pilot, *"7", "enter")
+        await press(app, pilot, "w", *"50%", "enter")
+        await press(app, pilot, "w", *"abc", "enter")
+        await press(app, pilot, "w", *"9", "escape")
+        assert not app.query_one("#prompt").has_class("-active")
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set weight app/s1 7\n", "set weight app/s1 50%\n"]
+
+
+def test_enter_opens_action_menu(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "enter")
+        assert isinstance(app.screen, ActionMenu) and app.screen.target == "app/s1"
+        await press(app, pilot, "down", "enter")  # drain
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(app, pilot, "y")
+        await press(app, pilot, "enter", "end", "up", "enter", "y")  # shutdown sessions
+        await press(app, pilot, "enter", "end", "up", "up", "enter", "y")  # disable health
+        await press(app, pilot, "enter", "end", "up", "up", "up", "enter")  # enable health
+        await press(app, pilot, "enter", "escape")
+        assert not isinstance(app.screen, ActionMenu)
+
+    run_app(fake, sc)
+    assert fake.commands() == [
+        "set server app/s1 state drain\n",
+        "shutdown sessions server app/s1\n",
+        "disable health app/s1\n",
+        "enable health app/s1\n",
+    ]
+
+
+def test_read_only_sends_no_action(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        for k in ("d", "m", "r", "w", "plus", "minus", "0", "f1", "f2", "f9", "f10"):
+            await press(app, pilot, k)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert not app.query_one("#prompt").has_class("-active")
+        await press(app, pilot, "enter")
+        assert isinstance(app.screen, ActionMenu)
+        await press(app, pilot, "enter")  # only "Cancel" is enabled
+        assert not isinstance(app.screen, ActionMenu)
+        await press(app, pilot, "colon", *"set server app/s1 state maint", "enter")
+        await press(app, pilot, "colon", *"show servers state", "enter")
+        assert "READ-ONLY" in str(app.query_one("#status").render())
+
+    run_app(fake, sc, read_only=True)
+    assert fake.commands() == ["show servers state\n"]
+
+
+def test_permission_denied_is_reported(fake: FakeStatsServer) -> None:
+    fake.level = "operator"
+
+    async def sc(app: TopApp, pilot) -> None:
+        assert app.level == "operator"
+        assert "actions need level admin" in str(app.query_one("#conn").render())
+        await press(app, pilot, "r")
+        assert "Permission denied" in app.last_error
+        assert app.connected  # a refused action is not a lost connection
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set server app/s1 state ready\n"]
+
+
+def test_command_prompt_with_history(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "colon", *"show servers state app", "enter")
+        assert "be_id be_name" in app.last_reply
+        await press(app, pilot, "colon", *"get weight app/s1", "enter")
+        assert app.last_reply.startswith("1 (initial 1)")
+        await press(app, pilot, "colon", "up", "up")
+        assert app.query_one("#prompt", Input).value == "show servers state app"
+        await press(app, pilot, "down")
+        assert app.query_one("#prompt", Input).value == "get weight app/s1"
+        await press(app, pilot, "enter")
+
+    run_app(fake, sc)
+    assert fake.commands() == ["show servers state app\n", "get weight app/s1\n", "get weight app/s1\n"]
+
+
+def test_filter_selects_first_match_and_escape_clears(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "j", "j", "j")
+        await press(app, pilot, "slash", *"st", "enter")
+        assert server_keys(app) == ["static/st1", "static/st2"]
+        assert app.selected_server() == ("static", "st1")
+        await press(app, pilot, "space")  # a refresh keeps the filter
+        assert server_keys(app) == ["static/st1", "static/st2"]
+        await press(app, pilot, "slash", "escape")
+        assert app.filter == "" and len(server_keys(app)) == 8
+
+    run_app(fake, sc)
+
+
+def test_sort_column_and_direction(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "s", "s", "s", "s")  # Backend, Server, Status, Weight
+        assert app.sort["servers"] == (3, False)
+        keys = server_keys(app)
+        assert keys[-1] == "app/s3" and keys[-2] == "app/s2"
+        await press(app, pilot, "S")
+        assert app.sort["servers"] == (3, True)
+        assert server_keys(app)[:2] == ["app/s3", "app/s2"]
+        assert "Weight eff/cfg desc" in str(app.query_one("#status").render())
+
+    run_app(fake, sc)
+
+
+def test_refresh_updates_cells_in_place(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        table = app.query_one("#servers", DataTable)
+        calls = {"clear": 0, "update": 0}
+        orig_clear, orig_update = table.clear, table.update_cell
+
+        def clear(*a, **k):
+            calls["clear"] += 1
+            return orig_clear(*a, **k)
+
+        def update(*a, **k):
+            calls["update"] += 1
+            return orig_update(*a, **k)
+
+        table.clear = clear  # type: ignore[method-assign]
+        table.update_cell = update  # type: ignore[method-assign]
+        await press(app, pilot, "j")
+        fake.stat = set_field(SHOW_STAT, "app", "s1", "status", "DRAIN")
+        await press(app, pilot, "space")
+        assert calls == {"clear": 0, "update": 1}
+        assert table.get_cell("app/s1", "status").plain == "DRAIN"
+        assert app.selected_server() == ("app", "s2")
+        # a server disappears: the table is rebuilt, the selection follows its key
+        fake.stat = "\n".join(ln for ln in SHOW_STAT.splitlines() if not ln.startswith("app,s1,")) + "\n"
+        await press(app, pilot, "space")
+        assert calls["clear"] == 1 and table.row_count == 7
+        assert app.selected_server() == ("app", "s2")
+
+    run_app(fake, sc)
+
+
+def test_proxy_goes_away_and_comes_back(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        fake.stop()
+        await press(app, pilot, "space")
+        conn = str(app.query_one("#conn").render())
+        assert not app.connected and "DISCONNECTED" in conn and "retrying" in conn and "attempt 1" in conn
+        assert app.query_one("#servers", DataTable).row_count == 8  # last data kept on screen
+        await press(app, pilot, "space")
+        assert "attempt 2" in str(app.query_one("#conn").render())
+        fake.start()
+        await press(app, pilot, "space")
+        assert app.connected and app.level == "admin"
+        assert "level admin" in str(app.query_one("#conn").render())
+
+    run_app(fake, sc)
+
+
+def test_pause_stops_timer_refreshes(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        n = app.refreshes
+        app._tick()
+        await settle(app, pilot)
+        assert app.refreshes == n + 1
+        await press(app, pilot, "p")
+        assert app.paused and "PAUSED" in str(app.query_one("#status").render())
+        app._tick()
+        await settle(app, pilot)
+        assert app.refreshes == n + 1
+        await press(app, pilot, "space")  # refresh now works while paused
+        assert app.refreshes == n + 2
+        await press(app, pilot, "p")
+        assert not app.paused
+
+    run_app(fake, sc)
+
+
+def test_help_lists_every_key(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for shown, _keys, _action, desc in KEYS:
+            if shown:
+                assert shown in text and desc in text
+        for word in ("d  F3", "m  F10", "r  F9", "w", "+ / -", "0  F4", "/", "s / S", ":", "p", "Space", "q"):
+            assert word in text
+        await press(app, pilot, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+    run_app(fake, sc)
+
+
+def test_every_binding_is_in_help() -> None:
+    bound = {k.strip() for _s, keys, _a, _d in KEYS for k in keys.split(",") if keys}
+    assert {"d", "m", "r", "w", "plus", "minus", "0", "slash", "s", "S", "colon", "p", "space",
+            "question_mark", "q", "j", "k", "f4", "f5", "f6", "f7", "f8", "f9", "f10"} <= bound
+
+
+def test_proxies_enter_jumps_to_servers(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "shift+tab")
+        assert app.focused is app.query_one("#proxies")
+        await press(app, pilot, "j", "j", "enter")  # static BACKEND
+        assert app.focused is app.query_one("#servers")
+        assert app.selected_server() == ("static", "st1")
+
+    run_app(fake, sc)
+
+
+def test_quit(fake: FakeStatsServer) -> None:
+    async def go() -> int | None:
+        app = TopApp(StatsClient(fake.path), interval=0.2)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await pilot.pause(0.5)
+            assert app.refreshes >= 2  # the timer refreshes by itself
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_code
+
+    assert asyncio.run(go()) == 0
+
+
+def _big_csv(backends: int, per: int) -> str:
+    header = SHOW_STAT.splitlines()[0]
+    s1 = SHOW_STAT.splitlines()[2].split(",")
+    be = SHOW_STAT.splitlines()[6].split(",")
+    out = [header]
+    for b in range(backends):
+        for s in range(per):
+            row = list(s1)
+            row[0], row[1], row[28] = f"be{b}", f"srv{s}", str(s + 1)
+            out.append(",".join(row))
+        row = list(be)
+        row[0] = f"be{b}"
+        out.append(",".join(row))
+    return "\n".join(out) + "\n"
+
+
+def test_thousand_servers_refresh_in_place_quickly(fake: FakeStatsServer) -> None:
+    fake.stat = _big_csv(10, 100)
+
+    async def sc(app: TopApp, pilot) -> None:
+        assert len(server_keys(app)) == 1000
+        table = app.query_one("#servers", DataTable)
+        cleared = []
+        orig = table.clear
+        table.clear = lambda *a, **k: (cleared.append(1), orig(*a, **k))[1]  # type: ignore[method-assign]
+        # every server's rate changes: 1000 cell updates, no rebuild
+        fake.stat = fake.stat.replace(",2,0,,2,L7OK,", ",2,3,,2,L7OK,")
+        t0 = time.perf_counter()
+        await press(app, pilot, "space")
+        elapsed = time.perf_counter() - t0
+        assert not cleared
+        assert table.get_cell("be9/srv99", "rate").plain == "3"
+        assert elapsed < 3.0, elapsed
+
+    run_app(fake, sc)
