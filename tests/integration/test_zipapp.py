@@ -298,3 +298,111 @@ def test_pyz_check_matches_source_tree(pyz: Path, venv_python: str, tmp_path: Pa
     assert (r.returncode, r.stdout) == (src.returncode, src.stdout)
     if r.returncode == 0:
         assert "Configuration file is valid" in r.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers shipped next to the zipapp: the benchmark harness and the demo backends
+# ------------------------------------------------------------------------------------------------
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:4000/1k.bin
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.10ms  300.00us   9.00ms   90.00%
+    Req/Sec    45.00k     2.00k   48.00k    70.00%
+  Latency Distribution
+     50%    1.00ms
+     75%    1.20ms
+     90%    1.50ms
+     99%  850.00us
+  135000 requests in 3.00s, 170.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  45000.12
+Transfer/sec:     56.00MB
+"""
+
+
+def _bench_module():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run as bench_run  # bench/run.py
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return bench_run
+
+
+def test_bench_parses_wrk_output() -> None:
+    res = _bench_module().parse_wrk(WRK_OUTPUT)
+    assert res == {"rps": 45000.12, "requests": 135000, "p99_ms": 0.85, "non2xx": 4, "socket_errors": 3}
+
+
+def test_bench_proxy_config_is_valid_for_haproxy(haproxy_bin: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "bench.cfg"
+    cfg.write_text(_bench_module().proxy_conf(40001, 40002, 40003, 5000))
+    r = subprocess.run([haproxy_bin, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Configuration file is valid\n"
+
+
+def test_demo_cfg_differs_from_seed_only_where_intended() -> None:
+    demo = (ROOT / "samples" / "demo.cfg").read_text()
+    words = [line.split() for line in demo.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    keywords = {w[0] for w in words}
+    assert not keywords & {"chroot", "user", "group", "daemon"}
+    assert ["frontend", "main", "*:5000"] in words
+    assert any(w[:2] == ["stats", "socket"] and w[2].startswith("/tmp/") for w in words)
+    assert any(w[0] == "pidfile" and w[1].startswith("/tmp/") for w in words)
+    servers = [w[2] for w in words if w[0] == "server"]
+    assert servers == ["127.0.0.1:4331", "127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003", "127.0.0.1:5004"]
+
+
+def test_demo_backends_answer_and_echo_headers(tmp_path: Path) -> None:
+    import socket as _socket
+    import time
+
+    from tests.conftest import free_port
+
+    ports = [free_port(), free_port()]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "samples" / "demo_backends.py"), "--ports",
+                             f"static={ports[0]},app1={ports[1]}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                _socket.create_connection(("127.0.0.1", ports[1]), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.05)
+
+        def get(port: int, path: str, extra: bytes = b"") -> bytes:
+            with _socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + extra +
+                          b"Connection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+                return data
+
+        r = get(ports[1], "/hello", b"X-Forwarded-For: 10.0.0.1\r\n")
+        head, _, body = r.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"X-Server: app1" in head
+        assert body.startswith(b"server: app1\nrequest: GET /hello HTTP/1.1\n")
+        assert b"header: X-Forwarded-For: 10.0.0.1\n" in body
+        assert b"Content-Length: %d" % len(body) in head
+        r = get(ports[0], "/health")
+        assert r.startswith(b"HTTP/1.1 200 OK\r\n") and r.endswith(b"\r\n\r\nOK\n")
+        # keep-alive: two requests on one connection
+        with _socket.create_connection(("127.0.0.1", ports[0]), timeout=5) as s:
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while data.count(b"server: static") < 2:
+                chunk = s.recv(65536)
+                assert chunk, data
+                data += chunk
+            assert b"request: GET /a " in data and b"request: GET /b " in data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
