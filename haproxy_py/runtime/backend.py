@@ -200,8 +200,9 @@ class Backend:
         else:
             mx = max(srv.minconn, beconn * srv.maxconn // self.fullconn)
         ss = srv.conf.slowstart / 1000.0
-        if srv.state == "STARTING" and ss and srv.last_change <= self.now < srv.last_change + ss:
-            ratio = int(100 * int(self.now - srv.last_change) / ss)
+        since = srv.slowstart_since
+        if srv.state == "STARTING" and ss and since is not None and since <= self.now < since + ss:
+            ratio = int(100 * int(self.now - since) / ss)
             mx = max(1, mx * ratio // 100)
         return mx
 
@@ -210,10 +211,18 @@ class Backend:
         bal = self.balancer
         p = bal.params
         ss = srv.conf.slowstart / 1000.0
-        if srv.state == "STARTING" and (now < srv.last_change or not ss or now >= srv.last_change + ss):
-            srv.state = "RUNNING"
+        if srv.state == "STARTING":
+            # the ramp starts when we first see the server STARTING (monotonic ``now``; the
+            # server's last_change is wall time, owned by the checks and the CLI)
+            if srv.slowstart_since is None:
+                srv.slowstart_since = now
+            since = srv.slowstart_since
+            if now < since or not ss or now >= since + ss:
+                srv.state = "RUNNING"
+        if srv.state != "STARTING":
+            srv.slowstart_since = None
         if srv.state == "STARTING" and bal.dynamic:
-            w = int((p.wdiv * int(now - srv.last_change) + ss) // ss)
+            w = int((p.wdiv * int(now - srv.slowstart_since) + ss) // ss)
         else:
             w = p.wdiv
         return (srv.uweight * w + p.wmult - 1) // p.wmult
@@ -244,6 +253,13 @@ class Backend:
             out.extend(self.process_queue(srv, now))
         bal.refresh(srv)
         return out
+
+    def warmup(self, now: float) -> None:
+        """Slowstart: re-evaluate the weight of servers in STARTING state; the engine calls it
+        about once a second while ``any(s.state == "STARTING" for s in be.servers)``."""
+        for s in self.servers:
+            if s.state == "STARTING":
+                self.server_state_changed(s, now)
 
     def set_weight(self, srv: Server, w: int, now: float) -> str:
         """``set weight`` with an absolute weight already parsed; returns "" or the CLI error."""

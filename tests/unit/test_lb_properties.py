@@ -151,10 +151,14 @@ def test_slowstart_ramps_weight() -> None:
     be.server_state_changed(a, 0.0)
     a.admin.discard("FMAINT")
     a.state = "STARTING"
-    a.last_change = 100.0
+    a.last_change = 1.7e9  # wall time: not used for the ramp
     be.server_state_changed(a, 100.0)
     assert a.eweight == (1 * ((16 * 0 + 10) // 10))  # minimal step right away
-    be.server_state_changed(a, 105.0)
+    a.maxconn = a.minconn = 50
+    be.counters.scur = 10**6
+    be.warmup(105.0)
     assert a.eweight == (16 * 5 + 10) // 10 and a.state == "STARTING"
-    be.server_state_changed(a, 111.0)
-    assert a.eweight == 16 and a.state == "RUNNING"
+    assert be.dynamic_maxconn(a) == 25
+    be.warmup(111.0)
+    assert a.eweight == 16 and a.state == "RUNNING" and a.slowstart_since is None
+    assert be.dynamic_maxconn(a) == 50
