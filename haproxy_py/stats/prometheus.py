@@ -152,10 +152,10 @@ def render(state: Any, now: float, wall: float) -> str:
         for r in rs:
             lbl = _labels(r, with_server)
             st = str(r.values[17]).split(" ")[0]
-            if prefix == "frontend":
-                out.append(f"{name}{{{lbl}}} {1 if st == 'OPEN' else 0}\n")
-            elif prefix == "backend":
-                out.append(f"{name}{{{lbl}}} {1 if st == 'UP' else 0}\n")
+            if prefix in ("frontend", "backend"):
+                up = st == ("OPEN" if prefix == "frontend" else "UP")
+                for s in FE_STATES:
+                    out.append(f'{name}{{{lbl},state="{s}"}} {1 if (s == "UP") == up else 0}\n')
             else:
                 for s in SRV_STATES:
                     cur = {"no": "UP"}.get(st, st)
@@ -171,16 +171,16 @@ def render(state: Any, now: float, wall: float) -> str:
             if lines:
                 out.append(f"# HELP {name} {hlp}\n# TYPE {name} {typ}\n")
                 out.extend(lines)
-        if prefix != "server":
-            name = f"haproxy_{prefix}_http_responses_total"
-            lines = []
-            for r in rs:
-                for code, pos in (("1xx", 39), ("2xx", 40), ("3xx", 41), ("4xx", 42), ("5xx", 43), ("other", 44)):
-                    if r.values[pos] is not None:
-                        lines.append(f'{name}{{{_labels(r, with_server)},code="{code}"}} {r.values[pos]}\n')
-            if lines:
-                out.append(f"# HELP {name} Total number of HTTP responses.\n# TYPE {name} counter\n")
-                out.extend(lines)
+        # frontends, backends and servers alike (HAProxy 2.6 exports all three)
+        name = f"haproxy_{prefix}_http_responses_total"
+        lines = []
+        for r in rs:
+            for code, pos in (("1xx", 39), ("2xx", 40), ("3xx", 41), ("4xx", 42), ("5xx", 43), ("other", 44)):
+                if r.values[pos] is not None:
+                    lines.append(f'{name}{{{_labels(r, with_server)},code="{code}"}} {r.values[pos]}\n')
+        if lines:
+            out.append(f"# HELP {name} Total number of HTTP responses.\n# TYPE {name} counter\n")
+            out.extend(lines)
 
     block("frontend", fes, FRONTEND, False)
     block("backend", bes, BACKEND, False)
