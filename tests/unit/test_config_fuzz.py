@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haproxy_py.config import parse_text
 from haproxy_py.config import keywords as K
+from haproxy_py.config import parse_text
 
 WORDS = (list(K.SECTIONS) + list(K.PROXY_KEYWORDS) + list(K.SERVER_KEYWORDS)[:30] + list(K.OPTIONS)[:20]
          + ["if", "unless", "{", "}", "!", "||", "or", "1.2.3.4:80", ":80", "x", "0", "-1", "300", "5s", "30x",
