@@ -68,7 +68,7 @@ class HttpSession(Stream):
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "early_body", "tunnel_mode", "cookie_ops", "expect_100", "req_bytes_sent",
-                 "t_req_head", "paused_cli", "srv_counted")
+                 "t_req_head", "paused_cli", "srv_counted", "last_io")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -101,6 +101,7 @@ class HttpSession(Stream):
         self.t_req_head = 0.0
         self.paused_cli = False
         self.srv_counted = False
+        self.last_io = 0.0
 
     # ================================================================== client side
     def start(self) -> None:
@@ -567,7 +568,11 @@ class HttpSession(Stream):
             self._request_body_data(data)
         elif self.reqbody is not None and getattr(self.reqbody, "done", False):
             self.req_done = True
+        if not self.req_done and c.pending <= HIGH_WATER:
+            # reading may have been paused while we waited for the server
+            self._srv_drained()
         t = be.conf.timeouts
+        self.last_io = 0.0
         self.arm(t.server, self._server_timeout)
 
     def _request_body_data(self, data: bytes) -> None:
@@ -597,6 +602,7 @@ class HttpSession(Stream):
                 rb.leftover = b""
 
     def _send_body(self, out: bytes) -> None:
+        self.last_io = self.loop.time()
         self.bytes_in += len(out)
         self.req_bytes_sent += len(out)
         c = self.srvc
@@ -624,6 +630,13 @@ class HttpSession(Stream):
         self.timer = None
         if self.closed:
             return
+        # inactivity timeout: data moved since the timer was armed pushes it forward
+        tmo = self.be.conf.timeouts.server if self.be is not None else None
+        if tmo and self.last_io:
+            idle = (self.loop.time() - self.last_io) * 1000
+            if idle < tmo:
+                self.arm(int(tmo - idle) + 1, self._server_timeout)
+                return
         if self.res is None:
             srv = self.srv
             self.be.counters.eresp += 0
@@ -639,6 +652,7 @@ class HttpSession(Stream):
 
     # ================================================================== response
     def _srv_data(self, data: bytes) -> None:
+        self.last_io = self.loop.time()
         if self.phase == "tunnel":
             self.bytes_out += len(data)
             self.cli.write(data)

@@ -58,7 +58,8 @@ class ProxyLogger:
         if not lg.targets or not self.default_line or not lg.wants(6):
             return
         try:
-            lg.send(6, connect_line(rec))
+            lg.send(6, connect_line(rec.client_ip, rec.client_port, rec.frontend_ip, rec.frontend_port,
+                                    rec.frontend_name, rec.http))
         except Exception:  # noqa: BLE001
             self.state.dropped_logs += 1
 

@@ -99,6 +99,8 @@ class Engine:
         for e in self.state.proxies:
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend)
+        self.internal_errors = 0
+        loop.set_exception_handler(self._loop_exception)
         self.state.hooks["shutdown_session"] = self._shutdown_session
         self.state.hooks["frontend_pause"] = self.pause_frontend
         self.state.hooks["frontend_resume"] = self.resume_frontend
@@ -176,6 +178,18 @@ class Engine:
         if not self.quiet and sev in ("emerg", "alert", "crit", "err", "warning"):
             tag = "[ALERT]   " if sev in ("emerg", "alert", "crit", "err") else "[WARNING] "
             sys.stderr.write(f"{tag} ({os.getpid()}) : {text}\n")
+
+    def _loop_exception(self, loop: Any, context: dict[str, Any]) -> None:
+        """An exception escaped a callback: count it (``eint``) and say so; never crash."""
+        self.internal_errors += 1
+        exc = context.get("exception")
+        msg = context.get("message", "")
+        if not self.quiet:
+            import traceback
+
+            detail = "".join(traceback.format_exception(exc)) if exc is not None else ""
+            sys.stderr.write(f"[ALERT]    ({os.getpid()}) : internal error: {msg}\n{detail}")
+            sys.stderr.flush()
 
     def observe(self, srv: Any, kind: str) -> None:
         """Passive health observation from traffic (``observe layer4|layer7``)."""

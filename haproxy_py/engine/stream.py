@@ -98,6 +98,9 @@ class Router:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+        lg = self.logger
+        if lg is not None and lg.default_line:
+            self._log_connect(sock, peer)
         if self.mode == "http":
             from haproxy_py.engine.http import HttpSession
 
@@ -111,6 +114,18 @@ class Router:
             eng.connection_closed(fe)
         else:
             TcpSession(self, sock, peer, listener).start()
+
+
+    def _log_connect(self, sock: socket.socket, peer: Any) -> None:
+        rec = LogRecord(_wall())
+        rec.client_ip, rec.client_port = _addr_str(peer)
+        try:
+            rec.frontend_ip, rec.frontend_port = _addr_str(sock.getsockname())
+        except OSError:
+            pass
+        rec.frontend_name = self.conf.name
+        rec.http = self.mode == "http"
+        self.logger.log_connect(rec)
 
 
 class Stream:
@@ -533,6 +548,7 @@ class TcpSession(Stream):
         rec.actconn = st.curr_conns
         rec.feconn = self.fe.counters.scur
         rec.beconn = self.be.counters.scur if self.be is not None else 0
-        rec.srv_conn = self.srv.served if self.srv is not None else 0
+        srv = self.srv
+        rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
         rec.backend_queue = len(self.be.queue) if self.be is not None else 0
         rec.srv_queue = len(self.srv.queue) if self.srv is not None else 0
