@@ -224,9 +224,9 @@ class TopApp(App[int]):
             was = self.connected
             self.connected = False
             self.level = ""
-            self.conn_error = str(exc)
+            self.conn_error = str(exc).replace(self.client.address, self.label)
             if was:
-                self.log_line(f"! lost the stats socket: {exc}")
+                self.log_line(f"! lost the stats socket: {self.conn_error}")
             self._update_status()
             return
         if self._stopping:

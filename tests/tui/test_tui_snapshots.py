@@ -1,0 +1,71 @@
+"""Snapshots of the main screens (pytest-textual-snapshot), fed by the fake stats socket.
+
+Update after an intended change with: pytest tests/tui/test_tui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.app import TopApp
+from tui.client import StatsClient
+
+SIZE = (120, 30)
+
+
+@pytest.fixture(autouse=True)
+def _no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+def make_app(fake, **kw) -> TopApp:
+    return TopApp(StatsClient(fake.path, timeout=2), interval=0, label="fake.sock", ansi=False, **kw)
+
+
+async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def test_main_screen(snap_compare, fake) -> None:
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=settle)
+
+
+def test_help_overlay(snap_compare, fake) -> None:
+    async def before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
+
+
+def test_drain_confirmation(snap_compare, fake) -> None:
+    async def before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("j", "d")
+        await settle(pilot)
+
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
+
+
+def test_action_menu_read_only(snap_compare, fake) -> None:
+    async def before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(fake, read_only=True), terminal_size=SIZE, run_before=before)
+
+
+def test_disconnected_with_filter(snap_compare, fake) -> None:
+    async def before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("slash", "a", "p", "p", "enter")
+        await settle(pilot)
+        fake.stop()
+        await pilot.press("space")
+        await settle(pilot)
+
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
