@@ -252,7 +252,7 @@ class Stream:
         if self.pending is not None:
             self.be.cancel(self.pending)
             self.pending = None
-        self.rec.t_queue = -1
+        self.rec.t_queue = self.ms()  # HAProxy logs the time spent queued (0/1001/-1/-1/1001 sQ--)
         self.srv = None
         self.no_server("sQ")
 
