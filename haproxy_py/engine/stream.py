@@ -214,9 +214,14 @@ class Stream:
             self.arm(tq, self._queue_timeout)
             self.queued()
         else:
-            # no usable server, or the persistent server's queue is full (maxqueue)
+            # no usable server, or the persistent server's queue is full (maxqueue): HAProxy logs
+            # the latter with that server's name and "SQ"
             self.srv = None
-            self.no_server("SC" if st == "nosrv" else "sQ")
+            if st != "nosrv" and d.server is not None:
+                self.rec.server_name = d.server.name
+                self.no_server("SQ")
+            else:
+                self.no_server("SC" if st == "nosrv" else "sQ")
 
     def cookie_flag(self, flag: str) -> None:
         """The request cookie letter chosen by the backend (HTTP sessions record it)."""
