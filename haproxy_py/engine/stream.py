@@ -313,6 +313,8 @@ class Stream:
             self._release_slot(srv)
             self.prev_srv = srv
             self.srv = None
+            if self.persistent:
+                self.cookie_flag("D")  # HAProxy logs a redispatched persistent request "DI"
             self.persistent = False
             if a.delay:
                 self.arm(int(a.delay * 1000), self._redispatch_now)
