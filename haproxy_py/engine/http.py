@@ -477,6 +477,7 @@ class HttpSession(Stream):
             self.cookie_ops = rc
             cookie_srv = rc.value
             rec.ck_req = hcookie.request_flag(rc, "")
+            rec.ck_resp = "N"  # with a cookie configured HAProxy always prints both letters
         self.lbreq = _make_lbreq(self, req, cookie_srv)
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
@@ -557,6 +558,7 @@ class HttpSession(Stream):
             server_name=srv.name.encode("latin-1"))
         self.head_sent = True
         self.bytes_in += len(head)
+        c.cork()
         c.write(head)
         self.phase = "body"
         self.resbuf = b""
@@ -568,6 +570,7 @@ class HttpSession(Stream):
             self._request_body_data(data)
         elif self.reqbody is not None and getattr(self.reqbody, "done", False):
             self.req_done = True
+        c.uncork()
         if not self.req_done and c.pending <= HIGH_WATER:
             # reading may have been paused while we waited for the server
             self._srv_drained()
@@ -653,6 +656,10 @@ class HttpSession(Stream):
     # ================================================================== response
     def _srv_data(self, data: bytes) -> None:
         self.last_io = self.loop.time()
+        if self.srv is None:
+            # an idle kept-alive server connection must not talk: drop it
+            self._drop_server_conn()
+            return
         if self.phase == "tunnel":
             self.bytes_out += len(data)
             self.cli.write(data)
@@ -733,21 +740,26 @@ class HttpSession(Stream):
         be.counters.count_status(resp.status)
         srv.counters.count_status(resp.status)
         self.bytes_out += len(head)
-        self.cli.write(head)
+        cli = self.cli
+        cli.cork()  # head and the body bytes already here leave in one send()
+        cli.write(head)
         t = be.conf.timeouts
         if resp.status == 101:
+            cli.uncork()
             self._start_tunnel(rest)
             return
         self.phase = "resbody"
         self.resbody = body_reader(resp.body, resp.content_length)
-        self.arm(t.server, self._server_timeout)
-        if getattr(self.resbody, "done", False):
-            self._response_complete()
+        if self.resbody.done:
+            cli.uncork()
             if rest:
                 self.srv_reusable = False
+            self._response_complete()
             return
+        self.arm(t.server, self._server_timeout)
         if rest:
             self._response_body_data(rest)
+        cli.uncork()
 
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody
@@ -786,6 +798,9 @@ class HttpSession(Stream):
         self._finish_request()
 
     def _srv_eof(self) -> None:
+        if self.srv is None and self.phase != "tunnel":
+            self._drop_server_conn()  # an idle kept-alive server connection went away
+            return
         if self.phase == "tunnel":
             self.cli.shutdown_write()
             self._maybe_end_tunnel()
@@ -825,6 +840,9 @@ class HttpSession(Stream):
                 self._drop_server_conn()
 
     def _srv_error(self, exc: BaseException) -> None:
+        if self.srv is None and self.phase != "tunnel":
+            self._drop_server_conn()
+            return
         if self.phase == "tunnel":
             set_term(self.rec, "S", "D")
             self._end_tunnel()
@@ -840,6 +858,8 @@ class HttpSession(Stream):
     # ================================================================== end of a transaction
     def _finish_request(self, *, abort: bool = False) -> None:
         """The response is complete (or aborted): log, release the server, go on or close."""
+        if self.closed or self.be is None:
+            return
         self.disarm()
         now = self.loop.time()
         rec = self.rec
@@ -871,8 +891,6 @@ class HttpSession(Stream):
         self._end_server_use()
         if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE:
             self._drop_server_conn()
-        elif self.srvc is not None:
-            self.srvc.read_off()
         self._transaction_end()
 
     def _transaction_end(self) -> None:
