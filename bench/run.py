@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: haproxy-py vs Debian's HAProxy 2.6 vs direct-to-nginx, in one run, interleaved rounds.
 
-    python bench/run.py                 # ~5 minutes
-    python bench/run.py --quick         # ~1.5 minutes
+    python bench/run.py                 # ~3 minutes (bounded by --budget, 540 s)
+    python bench/run.py --quick         # < 1 minute
     python bench/run.py --candidate "python haproxy.pyz"
 
 nginx (own config in a temp dir, 127.0.0.1, worker_processes 1, access log off) serves a 1 KiB and a

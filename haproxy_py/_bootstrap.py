@@ -276,6 +276,12 @@ class NativeFinder:
             return None
         _state["native_dir"] = native
         _state["unpacked_now"] = now
+        # Also on sys.path (right after the archive) so importlib.metadata finds the bundled .dist-info.
+        try:
+            pos = sys.path.index(self.archive) + 1
+        except ValueError:
+            pos = len(sys.path)
+        sys.path.insert(pos, str(native))
         return native
 
     def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> Any:

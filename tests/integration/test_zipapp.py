@@ -73,6 +73,7 @@ PROBE = textwrap.dedent("""
     import importlib.metadata, pyparsing, textual, rich
     info = _bootstrap.bundle_info()
     info.update(loop=loop, textual_version=importlib.metadata.version("textual"),
+                uvloop_version=importlib.metadata.version("uvloop") if loop == "uvloop" else None,
                 pyparsing_file=pyparsing.__file__, bootstrap_file=_bootstrap.__file__,
                 textual_file=textual.__file__)
     print(json.dumps(info))
@@ -160,6 +161,7 @@ def test_clean_venv_loads_bundled_uvloop_then_reuses_cache(pyz: Path, venv_pytho
     assert first["pyparsing_file"] == str(pyz / "pyparsing" / "__init__.pyc")
     assert first["bootstrap_file"] == str(pyz / "haproxy_py" / "_bootstrap.pyc")
     assert first["textual_version"]
+    assert first["uvloop_version"] == first["bundled_packages"]["uvloop"]
     native = Path(first["native_dir"])
     assert (native / _bootstrap.COMPLETE_MARKER).is_file()
     so_files = sorted(p.name for p in native.rglob("*.so"))
