@@ -414,13 +414,19 @@ class HttpSession(Stream):
         self.keep_client = keep and not self.cli_eof
         self._skip_request_body_then(self._transaction_end)
 
-    def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False) -> None:
-        """A stream-style error page (403/500/502/503/504): the client connection stays usable."""
+    def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
+                     mux: bool = False) -> None:
+        """A stream-style error page (403/500/502/503/504): the client connection stays usable.
+        ``mux``: the HTTP/1 layer's page instead (400 on a bad request body), connection closed."""
         rec = self.rec
         set_term(rec, cause, phase)
-        page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status)
+        if mux:
+            page = herrors.mux_error(status)
+            self.keep_client = False
+        else:
+            page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status)
         rec.status = status
-        rec.bytes_out = herrors.log_bytes(page)
+        rec.bytes_out = herrors.log_bytes(page, mux=mux)
         self.fe.counters.count_status(status)
         if self.be is not None:
             self.be.counters.count_status(status)
@@ -625,7 +631,7 @@ class HttpSession(Stream):
         self.keep_client = False
         self._drop_server_conn()
         if self.res is None:
-            self._local_error(400, "P", "D")
+            self._local_error(400, "P", "D", mux=True)
         else:
             self._finish_request()
 
