@@ -218,6 +218,22 @@ CASES = [
          + b"", n=2, check_close=True),
     Case("keepalive_three", _r("GET", "/k1", H, close=False) + _r("GET", "/k2", H, close=False)
          + _r("GET", "/k3", H), n=3, check_close=True),
+    Case("keepalive_post_then_get", _r("POST", "/kp", H, "Transfer-Encoding: chunked", close=False,
+                                       body=b"3\r\nabc\r\n0\r\n\r\n")
+         + _r("POST", "/kp2", H, "Content-Length: 2", close=False, body=b"xy") + _r("GET", "/kp3", H),
+         n=3, check_close=True),
+    Case("post_100k_cl", _r("POST", "/big", H, "Content-Length: 100000", body=b"z" * 100000)),
+    Case("post_many_chunks", _r("POST", "/chunks", H, "Transfer-Encoding: chunked",
+                                body=b"".join(b"%x\r\n%s\r\n" % (i + 1, b"c" * (i + 1)) for i in range(300))
+                                + b"0\r\n\r\n")),
+    Case("get_with_body", _r("GET", "/gb", H, "Content-Length: 4", body=b"body")),
+    Case("connection_tokens", _r("GET", "/ct", H, "Connection: keep-alive, X-Hop", "X-Hop: 1", close=False)
+         + _r("GET", "/ct2", H), n=2),
+    Case("host_with_port", _r("GET", "/hp", "Host: test:8080")),
+    Case("abs_uri_https", _r("GET", "https://test/secure", H)),
+    Case("te_trailers_maxfwd", _r("GET", "/te", H, "TE: trailers", "Max-Forwards: 3")),
+    Case("http10_post_cl", _r("POST", "/p10", H, "Content-Length: 3", version="HTTP/1.0", close=False,
+                              body=b"abc"), check_close=True),
     # responses of various shapes
     Case("resp_chunked", _r("GET", "/r/chunked", H)),
     Case("resp_204", _r("GET", "/r/204", H)),
