@@ -18,9 +18,11 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: auto; max-width: 90%; height: auto;
+        width: 64; max-width: 100%; height: auto;
         border: heavy $warning; background: $surface; padding: 1 2;
     }
+    ConfirmScreen Static { width: 100%; height: auto; }
+    ConfirmScreen #choices { margin-top: 1; }
     """
     BINDINGS = [
         Binding("y", "answer(True)", "yes"),
