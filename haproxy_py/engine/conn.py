@@ -22,7 +22,8 @@ def _nop(*_a: Any) -> None:
 
 class Conn:
     __slots__ = ("loop", "sock", "fd", "on_data", "on_eof", "on_error", "on_drained", "wbuf",
-                 "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof")
+                 "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof", "corked",
+                 "failed")
 
     def __init__(self, loop: Any, sock: socket.socket) -> None:
         self.loop = loop
@@ -40,6 +41,9 @@ class Conn:
         self.shut_wanted = False
         self.shut_done = False
         self.eof = False
+        #: while corked, writes are gathered and sent by ``uncork()`` in one system call
+        self.corked: list[bytes] | None = None
+        self.failed = False
 
     # ------------------------------------------------------------------ reading
     def read_on(self) -> None:
@@ -69,8 +73,29 @@ class Conn:
             self.on_eof()
 
     # ------------------------------------------------------------------ writing
+    def cork(self) -> None:
+        if self.corked is None:
+            self.corked = []
+
+    def uncork(self) -> None:
+        parts = self.corked
+        self.corked = None
+        if parts:
+            self.write(parts[0] if len(parts) == 1 else b"".join(parts))
+
+    def _fail(self, e: BaseException) -> None:
+        """A write error: reported from the loop, never re-entrantly inside ``write()``."""
+        if not self.failed:
+            self.failed = True
+            self.read_off()
+            self._stop_writing()
+            self.loop.call_soon(self.on_error, e)
+
     def write(self, data: bytes) -> None:
-        if self.closed or not data:
+        if self.closed or self.failed or not data:
+            return
+        if self.corked is not None:
+            self.corked.append(data)
             return
         if self.pending:
             self.wbuf.append(data)
@@ -81,7 +106,7 @@ class Conn:
         except (BlockingIOError, InterruptedError):
             n = 0
         except OSError as e:
-            self.on_error(e)
+            self._fail(e)
             return
         if n < len(data):
             rest = data[n:]
@@ -100,8 +125,7 @@ class Conn:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
-                self._stop_writing()
-                self.on_error(e)
+                self._fail(e)
                 return
             self.pending -= n
             if n < len(chunk):
@@ -120,6 +144,7 @@ class Conn:
 
     def shutdown_write(self) -> None:
         """Half-close once everything queued is written."""
+        self.uncork()
         if self.pending:
             self.shut_wanted = True
         else:
@@ -136,6 +161,8 @@ class Conn:
     def close(self, *, abort: bool = False) -> None:
         if self.closed:
             return
+        if self.corked:
+            self.uncork()  # best effort: what fits in the socket buffer still leaves
         self.read_off()
         self._stop_writing()
         self.closed = True

@@ -25,7 +25,6 @@ from haproxy_py.http.rewrite import (
     MODE_CLOSE,
     MODE_KEEP_ALIVE,
     ForwardForRule,
-    connection_mode,
     prepare_request,
     prepare_response,
 )
@@ -305,7 +304,7 @@ class HttpSession(Stream):
         fc.req_rate.add(now)
         self.reqbody = body_reader(req.body, req.content_length)
         conf = self.router.conf
-        self.mode = connection_mode(conf, None)
+        self.mode = self.router.conn_mode(None)
         # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
         ctx = _ctx(req, self)
         if self._frontend_rules(ctx):
@@ -470,7 +469,7 @@ class HttpSession(Stream):
         bc.req_tot += 1
         bc.sess_rate.add(now)
         bc.last_sess = _wall()
-        self.mode = connection_mode(self.router.conf, be.conf)
+        self.mode = self.router.conn_mode(be.conf)
         # backend-side stats page (stats enable in a backend)
         if be.conf is not self.router.conf and be.conf.stats.enabled and self._is_stats_uri(req, be.conf):
             self._serve_stats(req, be.conf)
@@ -924,6 +923,7 @@ class HttpSession(Stream):
         self.phase = "closing"
         self.disarm()
         cli = self.cli
+        cli.uncork()
         if cli.pending:
             cli.read_off()
             cli.on_drained = self._close_all

@@ -42,6 +42,7 @@ class Router:
         self.mode = conf.mode
         self.logger = engine.loggers.get(conf.name)
         self.rules: list[tuple[Any, str]] = []
+        self._modes: dict[int, str] = {}
         from haproxy_py.acl.condition import compile_acls, compile_condition
 
         self.acls = compile_acls(conf.acls)
@@ -58,6 +59,16 @@ class Router:
             test = compile_condition(r.cond, self.acls) if r.cond is not None else None
             self.http_rules.append((r, test))
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
+
+    def conn_mode(self, be_conf: Any) -> str:
+        """Effective HTTP connection mode with this backend (cached: options do not change)."""
+        key = id(be_conf)
+        m = self._modes.get(key)
+        if m is None:
+            from haproxy_py.http.rewrite import connection_mode
+
+            m = self._modes[key] = connection_mode(self.conf, be_conf)
+        return m
 
     def _nbsrv(self, name: str) -> int:
         be = self.engine.state.backends.get(name)
