@@ -57,6 +57,21 @@ def notice(msg: str, quiet: bool = False) -> None:
         sys.stderr.flush()
 
 
+def _raise_nofile(maxconn: int | None) -> None:
+    """Raise the soft descriptor limit toward the hard one (HAProxy sizes ulimit-n itself)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = hard if maxconn is None else min(hard, 2 * maxconn + 64)
+        if hard == resource.RLIM_INFINITY:
+            want = max(soft, 2 * (maxconn or 10000) + 64)
+        if want > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 class Engine:
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, *, loop_name: str = "asyncio",
                  quiet: bool = False) -> None:
@@ -65,6 +80,7 @@ class Engine:
         self.config = config
         self.loop = loop
         self.quiet = quiet
+        _raise_nofile(config.global_.maxconn)
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
         self.state.loop_name = loop_name
@@ -73,6 +89,11 @@ class Engine:
         self.checker: Any = None
         self.stopping = False
         self.on_stopped: asyncio.Future[int] | None = None
+        # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
+        # process (-x) or a master, health checks on/off (only one worker runs them), daemon link
+        self.inherited: Any = None
+        self.run_checks = True
+        self.daemon: Any = None
         g = config.global_
         gmax = self.state.maxconn
         from haproxy_py.engine.logs import build_loggers
@@ -115,7 +136,8 @@ class Engine:
             router = self.routers[e.name]
             for b in e.conf.binds:
                 for addr in b.addresses:
-                    for sock in bind_address(addr, b):
+                    got = self.inherited.take(addr, b) if self.inherited is not None else None
+                    for sock in got or bind_address(addr, b):
                         lst = Listener(self.loop, sock, b, addr, fe, router.accept, self._can_accept)
                         self.listeners.append(lst)
                         fe.listeners += 1
@@ -150,7 +172,10 @@ class Engine:
         for lst in self.listeners:
             lst.start()
         g = self.config.global_
-        if g.stats_sockets:
+        if self.stats_servers:  # prebound by engine/workers.py before privileges were dropped
+            for srv in self.stats_servers:
+                await srv.start()
+        elif g.stats_sockets:
             from haproxy_py.engine.stats_socket import start_stats_sockets
 
             self.stats_servers = await start_stats_sockets(self.state, list(g.stats_sockets), self.loop)
@@ -158,7 +183,7 @@ class Engine:
             from haproxy_py.engine.checker import Checker
         except ImportError:  # pragma: no cover - during bring-up only
             Checker = None  # type: ignore[assignment,misc]  # noqa: N806
-        if Checker is not None:
+        if Checker is not None and self.run_checks:
             backends = [e.backend for e in self.state.proxies if e.backend is not None]
             if any(s.check_enabled for b in backends for s in b.servers):
                 self.checker = Checker(self.loop, backends, log=self.log_event,
@@ -273,7 +298,9 @@ class Engine:
         for lst in self.listeners:
             lst.close()
         for srv in self.stats_servers:
-            srv.close()
+            res = srv.close()
+            if asyncio.iscoroutine(res):
+                await res
         if self.checker is not None:
             self.checker.stop()
         for sess in list(self.state.sessions):
@@ -283,43 +310,11 @@ class Engine:
 
 
 def run(config: Config, options: Any) -> int:
-    """Run the proxy until stopped. Returns the process exit code."""
-    quiet = bool(getattr(options, "quiet", False))
-    loop, loop_name = new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
-        try:
-            engine.bind_all()
-        except BindError as e:
-            alert(f"Starting frontend: {e}", quiet)
-            return 1
-        if not engine.listeners:
-            alert("[haproxy-py] no listener: nothing to do.", quiet)
-            return 2
-        from haproxy_py import process
+    """Run the proxy until stopped. Returns the process exit code. Daemon mode, privileges,
+    signals, reloads and several workers live in ``engine/workers.py``."""
+    from haproxy_py.engine.workers import run as run_process
 
-        rc = process.before_loop(config, options, engine)
-        if rc is not None:
-            return rc
-        engine.on_stopped = loop.create_future()
-        loop.run_until_complete(engine.start())
-        for sig, handler in ((signal.SIGUSR1, engine.soft_stop), (signal.SIGTERM, engine.hard_stop),
-                             (signal.SIGINT, engine.hard_stop), (signal.SIGTTOU, engine.pause_all),
-                             (signal.SIGTTIN, engine.resume_all)):
-            loop.add_signal_handler(sig, handler)
-        loop.add_signal_handler(signal.SIGHUP, lambda: process.dump_servers_state(engine))
-        process.after_start(config, options, engine)
-        rc = loop.run_until_complete(engine.on_stopped)
-        loop.run_until_complete(engine.close())
-        process.at_exit(config, options, engine)
-        return rc
-    finally:
-        try:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:  # noqa: BLE001
-            pass
-        loop.close()
+    return run_process(config, options)
 
 
 def socket_family_name(sock: socket.socket) -> str:  # pragma: no cover - debugging helper

@@ -13,6 +13,20 @@ from haproxy_py.config.model import Config
 from haproxy_py.runtime.counters import FreqCtr
 
 
+def default_maxconn() -> int:
+    """HAProxy's default when ``maxconn`` is unset: derived from the file-descriptor limit
+    (ulimit-n 20000 -> 9986, 4096 -> 2034: half of what is left after 28 reserved fds)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, ValueError, OSError):
+        return 2000
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(1, (soft - 28) // 2)
+
+
 class ProcessState:
     def __init__(self, config: Config, *, now: float, wall: float, pid: int | None = None) -> None:
         self.config = config
@@ -20,7 +34,7 @@ class ProcessState:
         self.start_mono = now
         self.start_wall = wall
         g = config.global_
-        self.maxconn = g.maxconn if g.maxconn is not None else 4096
+        self.maxconn = g.maxconn if g.maxconn is not None else default_maxconn()
         self.hard_maxconn = self.maxconn
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""

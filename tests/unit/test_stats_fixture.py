@@ -241,6 +241,8 @@ def sample_state() -> ProcessState:
     _check(t1, "L4OK", None, 0, "Layer4 check passed", 4)
     _check(t2, "L4CON", None, 0, "Layer4 connection problem", 0, "Connection refused")
     t2.state = "STOPPED"
+    if hasattr(t2.backend, "server_state_changed"):
+        t2.backend.server_state_changed(t2, NOW)
     t2.last_change = WALL - 82.2
     t2.down_since = WALL - 82.2
     _set(t2.counters, chkfail=1, chkdown=1)
