@@ -38,6 +38,7 @@ from .model import (
     proxy_cells,
     row_matches,
     server_cells,
+    server_cells_update,
     split_rows,
 )
 from .screens import ActionMenu, ConfirmScreen, HelpScreen
@@ -250,9 +251,22 @@ class TopApp(App[int]):
         hist = self.history
         pcells = [proxy_cells(r, hist) for r in proxies]
         self.proxies = {k: r for (k, _), r in zip(pcells, proxies, strict=False)}
+        prev_servers = self.servers
         self.servers = {f"{r.get('pxname', '')}/{r.get('svname', '')}": r for r in servers}
         needle = self.filter
-        scells = [server_cells(r) for r in servers if row_matches(r, needle)]
+        # Building 14 cells per server is the main cost on 1,000 servers: rebuild only the
+        # cells whose raw fields changed since the last refresh.
+        old_rows, old_cells = prev_servers, self._cells["servers"]
+        scells = []
+        for key, r in self.servers.items():
+            if needle and not row_matches(r, needle):
+                continue
+            prev = old_cells.get(key)
+            prev_row = old_rows.get(key)
+            if prev is not None and prev_row is not None:
+                scells.append((key, server_cells_update(r, prev_row, prev)))
+            else:
+                scells.append(server_cells(r))
         self._sync_table("proxies", pcells)
         self._sync_table("servers", scells)
         self._update_status()
@@ -275,6 +289,8 @@ class TopApp(App[int]):
             sort_col = sort[0] if sort else -1
             for key, cells in rows:
                 prev = old[key]
+                if prev is cells:
+                    continue
                 for i, (a, b) in enumerate(zip(prev, cells, strict=False)):
                     if a.plain != b.plain or a.style != b.style:
                         table.update_cell(key, cols[i].key, b, update_width=len(b.plain) > len(a.plain))

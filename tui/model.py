@@ -7,7 +7,7 @@ formatting, sparklines, filtering and sorting are unit-testable on their own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
 
@@ -24,6 +24,7 @@ __all__ = [
     "proxy_cells",
     "server_cells",
     "split_rows",
+    "server_cells_update",
     "row_matches",
     "info_summary",
 ]
@@ -217,41 +218,103 @@ def proxy_cells(row: dict[str, str], hist: History | None = None) -> tuple[str, 
     return key, cells
 
 
+def _c_backend(r: dict[str, str]) -> SortText:
+    be = r.get("pxname", "")
+    return SortText(be, be)
+
+
+def _c_server(r: dict[str, str]) -> SortText:
+    sv = r.get("svname", "")
+    return SortText(sv, (r.get("pxname", ""), _int(r.get("sid")), sv), style="bold")
+
+
+def _c_status(r: dict[str, str]) -> SortText:
+    status = r.get("status", "")
+    return SortText(status, status, style=status_style(status))
+
+
+def _c_weight(r: dict[str, str]) -> SortText:
+    weight = r.get("weight", "")
+    uweight = r.get("uweight", "") or weight
+    return SortText(f"{weight}/{uweight}", _int(weight), justify="right")
+
+
+def _c_role(r: dict[str, str]) -> SortText:
+    backup = r.get("bck") == "1"
+    return SortText("bck" if backup else "act", backup, style="cyan" if backup else "")
+
+
+def _c_qcur(r: dict[str, str]) -> SortText:
+    q = r.get("qcur", "")
+    qn = _int(q)
+    return SortText(q, qn, style="bold yellow" if qn else "", justify="right")
+
+
+def _c_check(r: dict[str, str]) -> SortText:
+    chk = r.get("check_status", "")
+    if not chk:
+        return SortText("-", "")
+    dur = r.get("check_duration", "")
+    style = "green" if chk.endswith("OK") else ("red" if chk not in ("INI", "UNK") else "")
+    return SortText(f"{chk} {dur}ms" if dur else chk, chk, style=style)
+
+
+def _c_duration(field: str) -> Callable[[dict[str, str]], SortText]:
+    def build(r: dict[str, str]) -> SortText:
+        v = r.get(field)
+        n = _int(v, -1)
+        return SortText(fmt_duration(n) if v else "", n, justify="right")
+
+    return build
+
+
+def _c_num(field: str) -> Callable[[dict[str, str]], SortText]:
+    def build(r: dict[str, str]) -> SortText:
+        return _num(r.get(field, ""))
+
+    return build
+
+
+# For each column of SERVER_COLUMNS: the raw fields it shows and how to build its cell.
+SERVER_CELL_SOURCES: tuple[tuple[tuple[str, ...], Callable[[dict[str, str]], SortText]], ...] = (
+    (("pxname",), _c_backend),
+    (("pxname", "svname", "sid"), _c_server),
+    (("status",), _c_status),
+    (("weight", "uweight"), _c_weight),
+    (("bck",), _c_role),
+    (("scur",), _c_num("scur")),
+    (("smax",), _c_num("smax")),
+    (("qcur",), _c_qcur),
+    (("qmax",), _c_num("qmax")),
+    (("lbtot",), _c_num("lbtot")),
+    (("rate",), _c_num("rate")),
+    (("check_status", "check_duration"), _c_check),
+    (("downtime",), _c_duration("downtime")),
+    (("lastchg",), _c_duration("lastchg")),
+)
+
+
 def server_cells(row: dict[str, str]) -> tuple[str, list[SortText]]:
     """Key (``backend/server``) and cells of one server row (columns of SERVER_COLUMNS)."""
-    be = row.get("pxname", "")
-    sv = row.get("svname", "")
-    status = row.get("status", "")
-    weight = row.get("weight", "")
-    uweight = row.get("uweight", "") or weight
-    chk = row.get("check_status", "")
-    if chk:
-        dur = row.get("check_duration", "")
-        check_txt = f"{chk} {dur}ms" if dur else chk
-        check_style = "green" if chk.endswith("OK") else ("red" if chk not in ("INI", "UNK") else "")
-    else:
-        check_txt, check_style = ("-", "")
-    downtime = _int(row.get("downtime"), -1)
-    lastchg = _int(row.get("lastchg"), -1)
-    qcur = _int(row.get("qcur"))
-    backup = row.get("bck") == "1"
-    cells = [
-        SortText(be, be),
-        SortText(sv, (be, _int(row.get("sid")), sv), style="bold"),
-        SortText(status, status, style=status_style(status)),
-        SortText(f"{weight}/{uweight}", _int(weight), justify="right"),
-        SortText("bck" if backup else "act", backup, style="cyan" if backup else ""),
-        _num(row.get("scur", "")),
-        _num(row.get("smax", "")),
-        SortText(row.get("qcur", ""), qcur, style="bold yellow" if qcur else "", justify="right"),
-        _num(row.get("qmax", "")),
-        _num(row.get("lbtot", "")),
-        _num(row.get("rate", "")),
-        SortText(check_txt, chk, style=check_style),
-        SortText(fmt_duration(downtime) if row.get("downtime") else "", downtime, justify="right"),
-        SortText(fmt_duration(lastchg) if row.get("lastchg") else "", lastchg, justify="right"),
-    ]
-    return f"{be}/{sv}", cells
+    return f"{row.get('pxname', '')}/{row.get('svname', '')}", [b(row) for _, b in SERVER_CELL_SOURCES]
+
+
+def server_cells_update(row: dict[str, str], prev_row: dict[str, str], prev: list[SortText]) -> list[SortText]:
+    """Cells of ``row`` rebuilding only the columns whose raw fields differ from ``prev_row``.
+
+    Returns ``prev`` itself when nothing changed (the caller then skips the row). On 1,000
+    servers most refreshes only change a column or two (lastchg ticks every second).
+    """
+    out: list[SortText] | None = None
+    g, pg = row.get, prev_row.get
+    for i, (fields, build) in enumerate(SERVER_CELL_SOURCES):
+        for f in fields:
+            if g(f) != pg(f):
+                if out is None:
+                    out = list(prev)
+                out[i] = build(row)
+                break
+    return prev if out is None else out
 
 
 def split_rows(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
