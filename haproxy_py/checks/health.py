@@ -581,6 +581,8 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
         prev = srv.state
         via = _via(srv) if flag == "IMAINT" else None
         srv.state = STOPPED
+        if srv.check_enabled:
+            srv.health = 0  # as the live 2.6 shows in `show servers state` after maint
         srv.slowstart_since = None
         be = _be_name(srv)
         if prev != STOPPED:

@@ -111,6 +111,8 @@ class Engine:
                 self.state.frontends[p.name] = fe
             self.state.proxies.append(ProxyEntry(p, fe, be))
         self.state.backends = backends
+        for be in backends.values():
+            be.on_pendings = self._wake_pendings
         self.state.proxies.sort(key=lambda e: e.uuid)
         self.bufsize = g.tune_bufsize
         self.maxrewrite = g.tune_maxrewrite
@@ -123,6 +125,7 @@ class Engine:
         self.internal_errors = 0
         loop.set_exception_handler(self._loop_exception)
         self.state.hooks["shutdown_session"] = self._shutdown_session
+        self.state.hooks["apply_outcome"] = self._apply_outcome_hook
         self.state.hooks["frontend_pause"] = self.pause_frontend
         self.state.hooks["frontend_resume"] = self.resume_frontend
 
@@ -225,6 +228,24 @@ class Engine:
 
         out = health.observe(srv, kind, self.loop.time())
         if out is not None:
+            self.apply_outcome(out)
+
+    def _wake_pendings(self, pendings: list[Any]) -> None:
+        """Queued requests handed back by a state change: a slot was given (``server`` set), or
+        their server went away and they must be dispatched again."""
+        for p in pendings:
+            owner = p.owner
+            if owner is None:
+                continue
+            if p.server is not None:
+                self.loop.call_soon(owner.dequeued, p.server)
+            else:
+                self.loop.call_soon(owner.requeue)
+
+    def _apply_outcome_hook(self, out: Any) -> None:
+        if self.checker is not None:
+            self.checker.apply(out)
+        else:
             self.apply_outcome(out)
 
     def apply_outcome(self, out: Any) -> None:

@@ -260,6 +260,14 @@ class Stream:
         self._mark_queue_done()
         self.connect()
 
+    def requeue(self) -> None:
+        """Our queued request's server went away: choose again (redispatch)."""
+        if self.closed or self.pending is None:
+            return
+        self.pending = None
+        self.disarm()
+        self.assign()
+
     def _give_back(self, srv: Any) -> None:
         self._release_slot(srv)
 

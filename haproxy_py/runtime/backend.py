@@ -117,6 +117,9 @@ class Backend:
         self.uuid = conf.uuid
         self.mode = conf.mode
         self.now = now
+        #: called with the pendings a state change hands back (see server_state_changed); the
+        #: engine sets it to wake or re-dispatch the queued requests
+        self.on_pendings: Callable[[list[Pending]], None] | None = None
         self.counters = Counters()
         self.queue = Queue()
         self.cookie: CookieConf | None = conf.cookie
@@ -252,6 +255,8 @@ class Backend:
         elif srv.lb.usable:
             out.extend(self.process_queue(srv, now))
         bal.refresh(srv)
+        if out and self.on_pendings is not None:
+            self.on_pendings(out)
         return out
 
     def warmup(self, now: float) -> None:

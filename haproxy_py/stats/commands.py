@@ -492,76 +492,35 @@ class Cli:
     # ------------------------------------------------------------------ admin state
     def _changed(self, be: Any, srv: Any, now: float, wall: float, cause: str) -> None:
         srv.last_change = wall
-        be.server_state_changed(srv, now)
-        hook = self.state.hooks.get("log_state_change")
+        be.server_state_changed(srv, wall)
+
+    def _outcome(self, out: Any) -> None:
+        """Hand a state change's log lines and session shutdowns to the engine (``apply_outcome``)."""
+        hook = self.state.hooks.get("apply_outcome")
         if hook is not None:
-            hook(srv, cause, None)
+            hook(out)
 
     def set_admin(self, be: Any, srv: Any, what: str, now: float, wall: float) -> None:
-        """``ready`` | ``drain`` | ``maint`` (set server state / enable|disable server)."""
-        was_maint = srv.in_maint
-        was_drain = "FDRAIN" in srv.admin
-        was_up = srv.is_up
-        if what == "maint":
-            if "FMAINT" in srv.admin and not was_drain:
-                return
-            srv.admin.add("FMAINT")
-            srv.admin.discard("FDRAIN")
-            if not was_maint:
-                if was_up:
-                    srv.counters.chkdown += 1
-                    srv.down_since = wall
-                srv.state = "STOPPED"
-                if srv.check_enabled:
-                    srv.health = 0
-        elif what in ("ready", "drain"):
-            if what == "drain":
-                if was_drain and "FMAINT" not in srv.admin:
-                    return
-                srv.admin.add("FDRAIN")
-            else:
-                if not was_drain and "FMAINT" not in srv.admin:
-                    return
-                srv.admin.discard("FDRAIN")
-            srv.admin.discard("FMAINT")
-            if was_maint and not srv.in_maint:
-                ref = srv.track
-                if ref is not None:
-                    srv.state = ref.state
-                elif srv.check_enabled:
-                    srv.health = srv.rise
-                    srv.state = "RUNNING"
-                else:
-                    srv.state = "RUNNING"
-                if srv.state != "STOPPED" and srv.down_since is not None:
-                    srv.down_time += wall - srv.down_since
-                    srv.down_since = None
-        self._changed(be, srv, now, wall, "changed from CLI")
+        """``ready`` | ``drain`` | ``maint`` (set server state / enable|disable server).
+
+        The transitions, their log lines and tracking are the health state machine's
+        (checks/health.py); server-state times are wall-clock times."""
+        from haproxy_py.checks import health
+
+        fn = {"maint": health.set_admin_maint, "drain": health.set_admin_drain,
+              "ready": health.set_admin_ready}[what]
+        self._outcome(fn(srv, wall))
 
     def set_health(self, be: Any, srv: Any, what: str, now: float, wall: float) -> str:
+        from haproxy_py.checks import health
+
         if srv.track is not None:
             return "cannot change health on a tracking server.\n"
-        was_up = srv.state != "STOPPED"
-        if what == "up":
-            srv.health = srv.rise + srv.fall - 1
-            if not srv.in_maint:
-                srv.state = "RUNNING"
-                if srv.down_since is not None:
-                    srv.down_time += wall - srv.down_since
-                    srv.down_since = None
-        elif what == "stopping":
-            if not srv.in_maint:
-                srv.state = "STOPPING"
-        elif what == "down":
-            srv.health = 0
-            if not srv.in_maint:
-                srv.state = "STOPPED"
-                if was_up:
-                    srv.counters.chkdown += 1
-                    srv.down_since = wall
-        else:
+        fn = {"up": health.set_health_up, "down": health.set_health_down,
+              "stopping": health.set_health_stopping}.get(what)
+        if fn is None:
             return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
-        self._changed(be, srv, now, wall, "changed from CLI")
+        self._outcome(fn(srv, wall))
         return ""
 
     def cmd_set_server(self, a: list[str], now: float, wall: float) -> str:
@@ -668,9 +627,9 @@ class Cli:
         if what == "health":
             if not srv.conf.check:
                 return "Health checks are not configured on this server, cannot enable.\n" if enable else ""
-            srv.check_enabled = enable
-            if enable and srv.state != "STOPPED":
-                srv.health = max(srv.health, srv.rise)
+            from haproxy_py.checks import health
+
+            self._outcome((health.enable_health if enable else health.disable_health)(srv, wall))
             self._changed(be, srv, now, wall, "changed from CLI")
             return ""
         if what == "agent":
