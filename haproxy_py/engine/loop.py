@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import sys
 import time
 from typing import Any
 
 from haproxy_py.config.model import Config, Proxy
-from haproxy_py.engine.listener import BindError, Listener, bind_address
+from haproxy_py.engine.listener import Listener, bind_address
 from haproxy_py.runtime.frontend import Frontend
 from haproxy_py.runtime.state import ProcessState
 
@@ -126,6 +125,7 @@ class Engine:
         loop.set_exception_handler(self._loop_exception)
         self.state.hooks["shutdown_session"] = self._shutdown_session
         self.state.hooks["apply_outcome"] = self._apply_outcome_hook
+        self.state.hooks["sysinfo"] = self._sysinfo
         self.state.hooks["frontend_pause"] = self.pause_frontend
         self.state.hooks["frontend_resume"] = self.resume_frontend
 
@@ -229,6 +229,33 @@ class Engine:
         out = health.observe(srv, kind, self.loop.time())
         if out is not None:
             self.apply_outcome(out)
+
+    def _sysinfo(self) -> Any:
+        """What ``show info`` needs from the OS and the loop (read only when asked)."""
+        from haproxy_py.engine.logs import dropped_total
+        from haproxy_py.stats.info import SysInfo
+
+        st = self.state
+        st.dropped_logs = dropped_total()
+        si = SysInfo()
+        try:
+            import resource
+
+            si.ulimit_n = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        except (ImportError, ValueError, OSError):
+            pass
+        si.maxsock = 2 * st.maxconn + 64
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        si.pool_alloc_bytes = si.pool_used_bytes = int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            pass
+        si.tasks = len(st.sessions) + len(self.listeners)
+        si.nbthread = 1
+        return si
 
     def _wake_pendings(self, pendings: list[Any]) -> None:
         """Queued requests handed back by a state change: a slot was given (``server`` set), or

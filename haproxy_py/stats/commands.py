@@ -132,7 +132,8 @@ class Cli:
         g = state.config.global_
         self.timeout = timeout if timeout is not None else g.stats_timeout / 1000.0
         self.env = env if env is not None else os.environ
-        self.sysinfo = sysinfo
+        #: OS figures for ``show info``: given, or what the engine installed in state.hooks
+        self.sysinfo = sysinfo if sysinfo is not None else state.hooks.get("sysinfo")
 
     # ------------------------------------------------------------------ entry point
     def execute(self, line: str, level: str, now: float, wall: float) -> str:
