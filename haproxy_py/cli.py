@@ -144,8 +144,39 @@ def version_verbose_text() -> str:
              "  bufsize = 16384, maxrewrite = 1024",
              f"Built with multi-process support (nbproc/nbthread = worker processes), CPUs = {os.cpu_count()}",
              "Available services : prometheus-exporter",
-             ""]
+             f"TCP forwarding: {_forwarding_mode()}"]
+    lines += _bundle_lines()
+    lines.append("")
     return "\n".join(lines)
+
+
+def _forwarding_mode() -> str:
+    """Which byte-forwarding path mode tcp uses (chosen per connection: unix sockets are buffered)."""
+    if hasattr(os, "splice") and hasattr(os, "SPLICE_F_MOVE"):
+        if os.environ.get("HAPROXY_PY_NOSPLICE"):
+            return "buffered (splice() available but disabled by HAPROXY_PY_NOSPLICE)"
+        return "splice() through a pipe (zero copy) for TCP sockets, buffered otherwise"
+    return "buffered (no splice() on this platform)"
+
+
+def _bundle_lines() -> list[str]:
+    """What the zipapp bundles and where native modules were unpacked (nothing outside a zipapp)."""
+    try:
+        from haproxy_py import _bootstrap
+
+        info = _bootstrap.bundle_info()
+    except Exception:  # noqa: BLE001 - informational only
+        return []
+    if not info.get("zipapp"):
+        return ["Bundle: not running from haproxy.pyz"]
+    out = [f"Bundle: {info.get('zipapp')}",
+           f"  native builds bundled: {', '.join(info.get('bundled_tags') or []) or 'none'}",
+           f"  this interpreter: {info.get('interpreter')} ({'a build fits' if info.get('fits') else 'no build fits: asyncio'})",
+           f"  cache directory: {info.get('cache_dir') or '-'}",
+           f"  uvloop from the bundle: {'yes' if info.get('uvloop_from_bundle') else 'no'}"]
+    if info.get("error"):
+        out.append(f"  note: {info['error']}")
+    return out
 
 
 def _stderr(msg: str) -> None:
