@@ -102,7 +102,7 @@ class TopApp(App[int]):
     TITLE = "haproxy-py top"
     CSS = """
     Screen { layout: vertical; }
-    #info { height: 1; background: $primary-background; color: $text; padding: 0 1; }
+    #info { height: auto; max-height: 2; background: $primary-background; color: $text; padding: 0 1; }
     #conn { height: 1; padding: 0 1; }
     #proxies { height: 1fr; min-height: 4; }
     #servers { height: 2fr; min-height: 5; }
@@ -152,6 +152,7 @@ class TopApp(App[int]):
         self._fetching = False
         self._stopping = False
         self._last_ok = 0.0
+        self._action_lock: asyncio.Lock | None = None
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -390,26 +391,45 @@ class TopApp(App[int]):
 
     def run_command(self, command: str, expect_empty: bool = True) -> None:
         """Send one runtime API command in a worker; its reply goes to the log."""
-        self.log_line(f"> {command}")
-        self._command_worker(command, expect_empty)
+        self.run_commands([command], expect_empty)
+
+    def run_commands(self, commands: list[str], expect_empty: bool = True) -> None:
+        """Send commands one after the other (one connection each), in the order given.
+
+        Workers share a lock, so commands from quick successive key presses also reach the
+        proxy in the order the keys were pressed.
+        """
+        for c in commands:
+            self.log_line(f"> {c}")
+        self._command_worker(list(commands), expect_empty)
 
     @work(group="action")
-    async def _command_worker(self, command: str, expect_empty: bool) -> None:
+    async def _command_worker(self, commands: list[str], expect_empty: bool) -> None:
+        if self._action_lock is None:
+            self._action_lock = asyncio.Lock()
+        async with self._action_lock:
+            for command in commands:
+                if not await self._send_one(command, expect_empty):
+                    break
+        if not self._fetching and not self._stopping:
+            self.action_refresh_now()
+
+    async def _send_one(self, command: str, expect_empty: bool) -> bool:
         try:
             reply = await self.client.command(command)
         except PermissionDenied as exc:
             self.last_error = str(exc)
             self.log_line(f"! {exc}")
             self.notify(str(exc), title="Permission denied", severity="error")
-            return
+            return False
         except ConnectFailed as exc:
-            self.last_error = str(exc)
-            self.log_line(f"! cannot send: {exc}")
-            return
+            self.last_error = str(exc).replace(self.client.address, self.label)
+            self.log_line(f"! cannot send {command!r}: {self.last_error}")
+            return False
         except StatsError as exc:
             self.last_error = str(exc)
             self.log_line(f"! {exc}")
-            return
+            return False
         self.last_reply = reply
         text = reply.rstrip("\n")
         if not text:
@@ -422,8 +442,7 @@ class TopApp(App[int]):
                 self.log_line(f"  ... {len(lines) - 300} more lines")
             if expect_empty:
                 self.last_error = text
-        if not self._fetching and not self._stopping:
-            self.action_refresh_now()
+        return True
 
     def _srv_arg(self, tgt: tuple[str, str]) -> str:
         return f"{escape_arg(tgt[0])}/{escape_arg(tgt[1])}"
@@ -460,8 +479,7 @@ class TopApp(App[int]):
             if not yes:
                 self.log_line(f"cancelled: {state} {name} in every backend")
                 return
-            for c in cmds:
-                self.run_command(c)
+            self.run_commands(cmds)
 
         if state == "ready":
             go()

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 SPARK_CHARS = " ▁▂▃▄▅▆▇█"
-SPARK_LEN = 12
+SPARK_LEN = 10
 
 
 class SortText(Text):
@@ -60,14 +60,14 @@ PROXY_COLUMNS: tuple[Column, ...] = (
     Column("smax", "Max"),
     Column("slim", "Limit"),
     Column("rate", "Rate/s"),
-    Column("rate_spark", "Rate history", False),
+    Column("rate_spark", "Rate hist", False),
     Column("qcur", "Queue"),
     Column("qmax", "QMax"),
-    Column("q_spark", "Queue history", False),
+    Column("q_spark", "Queue hist", False),
     Column("bin", "In"),
     Column("bout", "Out"),
     Column("errors", "Errors"),
-    Column("servers", "Srv act/bck", False),
+    Column("servers", "Act/Bck", False),
 )
 
 SERVER_COLUMNS: tuple[Column, ...] = (

@@ -119,6 +119,27 @@ def test_maint_and_ready_with_j_k(fake: FakeStatsServer) -> None:
     ]
 
 
+def test_f1_f2_act_on_the_server_name_in_every_backend(fake: FakeStatsServer) -> None:
+    # hatop's F1/F2: the same server name in every backend (static/st1 renamed to s1 here)
+    fake.stat = set_field(SHOW_STAT, "static", "st1", "svname", "s1")
+
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "f2")
+        assert isinstance(app.screen, ConfirmScreen) and "2 backend(s)" in app.screen.question
+        await press(app, pilot, "n")
+        assert fake.commands() == []
+        await press(app, pilot, "f2", "y")
+        await press(app, pilot, "f1")
+
+    run_app(fake, sc)
+    assert fake.commands() == [
+        "set server app/s1 state maint\n",
+        "set server static/s1 state maint\n",
+        "set server app/s1 state ready\n",
+        "set server static/s1 state ready\n",
+    ]
+
+
 def test_weight_keys(fake: FakeStatsServer) -> None:
     async def sc(app: TopApp, pilot) -> None:
         await press(app, pilot, "j", "j")  # app/s3: weight 3, uweight 3
@@ -163,6 +184,26 @@ def test_weight_prompt(fake: FakeStatsServer) -> None:
 
     run_app(fake, sc)
     assert fake.commands() == ["set weight app/s1 7\n", "set weight app/s1 50%\n"]
+
+
+def log_text(app: TopApp) -> str:
+    from textual.widgets import RichLog
+
+    log = app.query_one("#log", RichLog)
+    return "\n".join(line.text for line in log.lines)
+
+
+def test_error_reply_is_shown(fake: FakeStatsServer) -> None:
+    fake.handlers["set weight"] = lambda line: "Absolute weight can only be between 0 and 256 inclusive.\n\n"
+
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "w", *"300", "enter")
+        assert app.last_error.startswith("Absolute weight can only be between 0 and 256")
+        text = log_text(app)
+        assert "> set weight app/s1 300" in text and "Absolute weight can only" in text
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set weight app/s1 300\n"]
 
 
 def test_enter_opens_action_menu(fake: FakeStatsServer) -> None:

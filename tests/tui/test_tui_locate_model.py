@@ -119,6 +119,7 @@ def test_sparkline() -> None:
     line = sparkline([0, 1, 2, 4, 8], 5)
     assert line[0] == "▁" and line[-1] == "█" and len(line) == 5
     assert sparkline(range(100), 12) == sparkline(range(88, 100), 12)
+    assert len(sparkline([1, 2, 3])) == 10
 
 
 def test_status_colours_are_basic_ansi() -> None:
@@ -153,6 +154,20 @@ def test_cells_from_capture() -> None:
     assert cells[5].plain == "100" and cells[11].plain == "2.8K" and cells[14].plain == "3/1"
     assert cells[7].plain.strip() == "▁▁▁"
     assert len(hist.rate["app/BACKEND"]) == 3
+
+
+def test_partial_cell_update_rebuilds_only_changed_columns() -> None:
+    from tui.model import server_cells_update
+
+    rows = split_rows(parse_stat_csv(SHOW_STAT))[1]
+    old = rows[0]
+    _, cells = server_cells(old)
+    assert server_cells_update(dict(old), old, cells) is cells
+    new = dict(old, lastchg="84", status="DRAIN")
+    got = server_cells_update(new, old, cells)
+    assert got is not cells
+    assert [c.plain for c in got] == [c.plain for c in server_cells(new)[1]]
+    assert [i for i, (a, b) in enumerate(zip(cells, got, strict=True)) if a is not b] == [2, 13]
 
 
 def test_weight_column_shows_effective_and_configured() -> None:
