@@ -112,9 +112,7 @@ class TopApp(App[int]):
     #prompt.-active { display: block; }
     DataTable > .datatable--cursor { text-style: bold reverse; }
     """
-    BINDINGS = [
-        Binding(keys, action, desc or action, show=False) for _, keys, action, desc in KEYS if keys
-    ]
+    BINDINGS = [Binding(keys, action, desc or action, show=False) for _, keys, action, desc in KEYS if keys]
 
     def __init__(
         self,
@@ -213,7 +211,9 @@ class TopApp(App[int]):
                     self.level = await client.cli_level()
                 except PermissionDenied:
                     self.level = "unknown"
-            stat_text, info_text = await asyncio.gather(client.command("show stat"), client.command("show info"))
+            stat_text, info_text = await asyncio.gather(
+                client.command("show stat"), client.command("show info")
+            )
             if len(stat_text) > 200_000:
                 rows = await asyncio.to_thread(parse_stat_csv, stat_text)
             else:
@@ -324,7 +324,11 @@ class TopApp(App[int]):
             return
         if self.connected:
             lvl = self.level or "?"
-            warn = "" if lvl in ("admin", "unknown", "?") else "  (actions need level admin: they will be denied)"
+            warn = (
+                ""
+                if lvl in ("admin", "unknown", "?")
+                else "  (actions need level admin: they will be denied)"
+            )
             conn.update(Text.assemble(("● ", "green"), f"{self.label}  level {lvl}{warn}"))
         elif self.failures:
             conn.update(
@@ -473,7 +477,9 @@ class TopApp(App[int]):
             return
         name = tgt[1]
         keys = [k for k, r in self.servers.items() if r.get("svname") == name]
-        cmds = [f"set server {escape_arg(k.partition('/')[0])}/{escape_arg(name)} state {state}" for k in keys]
+        cmds = [
+            f"set server {escape_arg(k.partition('/')[0])}/{escape_arg(name)} state {state}" for k in keys
+        ]
 
         def go(yes: bool | None = True) -> None:
             if not yes:
@@ -645,7 +651,9 @@ class TopApp(App[int]):
     def action_filter_prompt(self) -> None:
         self.open_prompt("filter", "/ ", value=self.filter)
 
-    def open_prompt(self, mode: str, placeholder: str, value: str = "", target: tuple[str, str] | None = None) -> None:
+    def open_prompt(
+        self, mode: str, placeholder: str, value: str = "", target: tuple[str, str] | None = None
+    ) -> None:
         inp = self.query_one("#prompt", PromptInput)
         self._prompt_mode = mode
         self._prompt_target = f"{target[0]}/{target[1]}" if target else ""
@@ -744,7 +752,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("address", nargs="?", help="stats socket: a unix socket path or HOST:PORT")
     p.add_argument("-s", "--socket", help="unix socket path (or HOST:PORT) of the stats socket")
     p.add_argument("-f", "--config", help="read the 'stats socket' line of this haproxy.cfg")
-    p.add_argument("-i", "--interval", type=float, default=1.0, help="refresh interval in seconds (default 1)")
+    p.add_argument(
+        "-i", "--interval", type=float, default=1.0, help="refresh interval in seconds (default 1)"
+    )
     p.add_argument("--read-only", action="store_true", help="disable every action (monitor only)")
     p.add_argument("--ansi", action="store_true", help="use only the terminal's basic ANSI colours")
     p.add_argument("--timeout", type=float, default=5.0, help="socket timeout in seconds (default 5)")

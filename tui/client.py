@@ -70,7 +70,7 @@ def parse_address(address: str) -> tuple[str, str | tuple[str, int]]:
         return "unix", addr[5:]
     for prefix in ("ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"):
         if addr.startswith(prefix):
-            addr = addr[len(prefix):]
+            addr = addr[len(prefix) :]
             break
     else:
         if "/" in addr:
@@ -108,7 +108,7 @@ def parse_stat_csv(text: str) -> list[dict[str, str]]:
         header.pop()
     ncol = len(header)
     rows: list[dict[str, str]] = []
-    body = [ln for ln in lines[start + 1:] if ln]
+    body = [ln for ln in lines[start + 1 :] if ln]
     for rec in csv.reader(body):
         if len(rec) > ncol:
             del rec[ncol:]

@@ -81,8 +81,19 @@ def stats_sockets_from_config(path: str) -> list[tuple[str, str]]:
             if not words:
                 continue
             if not raw[:1].isspace() and words[0] in (
-                "global", "defaults", "frontend", "backend", "listen", "userlist", "peers",
-                "resolvers", "mailers", "program", "http-errors", "ring", "cache",
+                "global",
+                "defaults",
+                "frontend",
+                "backend",
+                "listen",
+                "userlist",
+                "peers",
+                "resolvers",
+                "mailers",
+                "program",
+                "http-errors",
+                "ring",
+                "cache",
             ):
                 section = words[0]
                 continue

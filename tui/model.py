@@ -75,16 +75,16 @@ SERVER_COLUMNS: tuple[Column, ...] = (
     Column("server", "Server", False),
     Column("status", "Status", False),
     Column("weight", "Weight eff/cfg"),
-    Column("role", "Act/Bck", False),
+    Column("role", "Role", False),
     Column("scur", "Cur"),
     Column("smax", "Max"),
     Column("qcur", "Queue"),
     Column("qmax", "QMax"),
-    Column("lbtot", "LB total"),
+    Column("lbtot", "LB tot"),
     Column("rate", "Rate/s"),
     Column("check", "Last check", False),
     Column("downtime", "Downtime"),
-    Column("lastchg", "Since change"),
+    Column("lastchg", "Last chg"),
 )
 
 
@@ -207,7 +207,9 @@ def proxy_cells(row: dict[str, str], hist: History | None = None) -> tuple[str, 
         _num(row.get("slim", "")),
         _num(row.get("rate", "")),
         SortText(rs, rate, style="green"),
-        SortText("" if is_fe else row.get("qcur", ""), qcur, style="bold yellow" if qcur else "", justify="right"),
+        SortText(
+            "" if is_fe else row.get("qcur", ""), qcur, style="bold yellow" if qcur else "", justify="right"
+        ),
         SortText("" if is_fe else row.get("qmax", ""), _int(row.get("qmax")), justify="right"),
         SortText(qs, qcur, style="yellow"),
         SortText(fmt_bytes(bin_), bin_, justify="right"),
@@ -299,7 +301,9 @@ def server_cells(row: dict[str, str]) -> tuple[str, list[SortText]]:
     return f"{row.get('pxname', '')}/{row.get('svname', '')}", [b(row) for _, b in SERVER_CELL_SOURCES]
 
 
-def server_cells_update(row: dict[str, str], prev_row: dict[str, str], prev: list[SortText]) -> list[SortText]:
+def server_cells_update(
+    row: dict[str, str], prev_row: dict[str, str], prev: list[SortText]
+) -> list[SortText]:
     """Cells of ``row`` rebuilding only the columns whose raw fields differ from ``prev_row``.
 
     Returns ``prev`` itself when nothing changed (the caller then skips the row). On 1,000

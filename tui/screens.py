@@ -85,7 +85,10 @@ class ActionMenu(ModalScreen[str]):
         with Vertical():
             yield Static(f"Server [b]{self.target}[/b]" + ("  (read-only)" if self.read_only else ""))
             yield OptionList(
-                *[Option(label, id=aid, disabled=self.read_only and aid != "cancel") for aid, label in SERVER_ACTIONS],
+                *[
+                    Option(label, id=aid, disabled=self.read_only and aid != "cancel")
+                    for aid, label in SERVER_ACTIONS
+                ],
                 id="actions",
             )
 

@@ -62,8 +62,16 @@ def server_keys(app: TopApp) -> list[str]:
 def test_first_refresh_fills_both_tables(fake: FakeStatsServer) -> None:
     async def sc(app: TopApp, pilot) -> None:
         assert app.connected and app.level == "admin"
-        assert server_keys(app) == ["app/s1", "app/s2", "app/s3", "app/bk1", "static/st1", "static/st2",
-                                    "tcpsvc/t1", "tcpsvc/t2"]
+        assert server_keys(app) == [
+            "app/s1",
+            "app/s2",
+            "app/s3",
+            "app/bk1",
+            "static/st1",
+            "static/st2",
+            "tcpsvc/t1",
+            "tcpsvc/t2",
+        ]
         proxies = app.query_one("#proxies", DataTable)
         assert proxies.row_count == 7
         assert app.selected_server() == ("app", "s1")
@@ -72,9 +80,9 @@ def test_first_refresh_fills_both_tables(fake: FakeStatsServer) -> None:
 
     run_app(fake, sc)
     # one show stat and one show info per refresh, nothing else
-    assert fake.received == [b"show cli level\n", b"show stat\n", b"show info\n"] or sorted(fake.received) == sorted(
-        [b"show cli level\n", b"show stat\n", b"show info\n"]
-    )
+    assert fake.received == [b"show cli level\n", b"show stat\n", b"show info\n"] or sorted(
+        fake.received
+    ) == sorted([b"show cli level\n", b"show stat\n", b"show info\n"])
 
 
 def test_drain_asks_and_sends_on_yes(fake: FakeStatsServer) -> None:
@@ -91,8 +99,14 @@ def test_drain_asks_and_sends_on_yes(fake: FakeStatsServer) -> None:
 
 def test_drain_and_maint_default_to_no(fake: FakeStatsServer) -> None:
     async def sc(app: TopApp, pilot) -> None:
-        for keys in (("d", "enter"), ("d", "n"), ("d", "escape"), ("m", "enter"), ("m", "x", "escape"),
-                     ("f10", "enter")):
+        for keys in (
+            ("d", "enter"),
+            ("d", "n"),
+            ("d", "escape"),
+            ("m", "enter"),
+            ("m", "x", "escape"),
+            ("f10", "enter"),
+        ):
             await press(app, pilot, *keys)
             assert not isinstance(app.screen, ConfirmScreen)
 
@@ -389,8 +403,32 @@ def test_help_lists_every_key(fake: FakeStatsServer) -> None:
 
 def test_every_binding_is_in_help() -> None:
     bound = {k.strip() for _s, keys, _a, _d in KEYS for k in keys.split(",") if keys}
-    assert {"d", "m", "r", "w", "plus", "minus", "0", "slash", "s", "S", "colon", "p", "space",
-            "question_mark", "q", "j", "k", "f4", "f5", "f6", "f7", "f8", "f9", "f10"} <= bound
+    assert {
+        "d",
+        "m",
+        "r",
+        "w",
+        "plus",
+        "minus",
+        "0",
+        "slash",
+        "s",
+        "S",
+        "colon",
+        "p",
+        "space",
+        "question_mark",
+        "q",
+        "j",
+        "k",
+        "f4",
+        "f5",
+        "f6",
+        "f7",
+        "f8",
+        "f9",
+        "f10",
+    } <= bound
 
 
 def test_proxies_enter_jumps_to_servers(fake: FakeStatsServer) -> None:

@@ -37,7 +37,9 @@ def test_parse_stat_csv_by_header_names() -> None:
     assert s2["h1_spliced_bytes_out"] == ""  # last real column kept, trailing comma dropped
     assert "" not in s2
     t2 = next(r for r in rows if r["svname"] == "t2")
-    assert t2["status"] == "DOWN" and t2["downtime"] == "82" and t2["check_desc"] == "Layer4 connection problem"
+    assert (
+        t2["status"] == "DOWN" and t2["downtime"] == "82" and t2["check_desc"] == "Layer4 connection problem"
+    )
     assert len(rows) == 15
 
 

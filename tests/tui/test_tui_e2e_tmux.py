@@ -29,7 +29,7 @@ PROXIES: dict[str, Callable[[pytest.FixtureRequest, str], list[str]]] = {
     # "haproxy-py": lambda req, cfg: [sys.executable, "-m", "haproxy_py", "-db", "-f", cfg],
 }
 
-BACKEND_SRC = r'''
+BACKEND_SRC = r"""
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -50,7 +50,7 @@ class H(BaseHTTPRequestHandler):
 
 
 HTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
-'''
+"""
 
 CFG = """\
 global
@@ -127,16 +127,29 @@ def proxy(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[dict]:
     backend_py = sockdir / "backend.py"
     backend_py.write_text(BACKEND_SRC)
     procs: list[subprocess.Popen] = []
+    state: dict = {"sock": sock, "port": port, "dir": sockdir, "proc": None}
     try:
         for name, p in (("s1", p1), ("s2", p2)):
             procs.append(subprocess.Popen([sys.executable, str(backend_py), name, str(p)]))
         argv = PROXIES[request.param](request, str(cfg))
-        log = open(sockdir / "proxy.log", "wb")  # noqa: SIM115 - closed below
-        procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
-        _wait(lambda: "Name:" in _cli(sock, "show info"), 10, "the stats socket")
+
+        def start() -> None:
+            with open(sockdir / "proxy.log", "ab") as log:
+                state["proc"] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            _wait(lambda: "Name:" in _cli(sock, "show info"), 10, "the stats socket")
+
+        def stop() -> None:
+            if state["proc"] is not None:
+                _stop(state["proc"])
+                state["proc"] = None
+
+        state["start"], state["stop"] = start, stop
+        start()
         _wait(lambda: {_get(port) for _ in range(4)} == {"s1", "s2"}, 10, "both backends serving")
-        yield {"sock": sock, "port": port, "dir": sockdir}
+        yield state
     finally:
+        if state["proc"] is not None:
+            _stop(state["proc"])
         for proc in reversed(procs):
             _stop(proc)
 
@@ -153,7 +166,9 @@ def tmux(sockdir: Path) -> Iterator[Callable[..., str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
 
     def run(*args: str) -> str:
-        r = subprocess.run([exe, "-L", name, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10, env=env)
+        r = subprocess.run(
+            [exe, "-L", name, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10, env=env
+        )
         return r.stdout if r.returncode == 0 else ""
 
     try:
@@ -194,5 +209,29 @@ def test_drain_from_the_tui_stops_new_requests(proxy: dict, tmux: Callable[..., 
     tmux("send-keys", "-t", "top", "r")
     _wait(lambda: {_get(port) for _ in range(4)} == {"s1", "s2"}, 5, "s1 back in service")
 
+    tmux("send-keys", "-t", "top", "q")
+    _wait(lambda: "top" not in tmux("list-sessions", "-F", "#{session_name}"), 5, "the monitor to quit")
+
+
+def test_monitor_survives_a_proxy_restart(proxy: dict, tmux: Callable[..., str]) -> None:
+    sock = proxy["sock"]
+    cmd = f"cd {ROOT} && exec {sys.executable} -m tui -s {sock} -i 0.3 --read-only"
+    tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "30", cmd)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", "top")
+
+    _wait(lambda: "level admin" in screen() and " s2 " in screen(), 15, "the monitor to start", screen)
+    old_pid = _cli(sock, "show info").split("Pid: ")[1].split()[0]
+    proxy["stop"]()
+    _wait(
+        lambda: "DISCONNECTED" in screen() and "retrying" in screen(), 5, "the disconnection to show", screen
+    )
+    assert " s2 " in screen()  # the last data stays on screen
+    proxy["start"]()
+    new_pid = _cli(sock, "show info").split("Pid: ")[1].split()[0]
+    assert new_pid != old_pid
+    _wait(lambda: f"pid {new_pid}" in screen() and "level admin" in screen(), 10, "the reconnection", screen)
+    assert "DISCONNECTED" not in screen() and "reconnected" in screen()
     tmux("send-keys", "-t", "top", "q")
     _wait(lambda: "top" not in tmux("list-sessions", "-F", "#{session_name}"), 5, "the monitor to quit")

@@ -124,8 +124,21 @@ def test_sparkline() -> None:
 
 def test_status_colours_are_basic_ansi() -> None:
     basic = {"", "green", "red", "yellow", "blue", "magenta", "cyan", "white", "bold", "dim"}
-    for st in ("UP", "UP 1/3", "DOWN", "DOWN 1/2", "NOLB", "DRAIN", "MAINT", "MAINT (via app/s1)", "no check",
-               "OPEN", "PAUSED", "STOP", "FULL"):
+    for st in (
+        "UP",
+        "UP 1/3",
+        "DOWN",
+        "DOWN 1/2",
+        "NOLB",
+        "DRAIN",
+        "MAINT",
+        "MAINT (via app/s1)",
+        "no check",
+        "OPEN",
+        "PAUSED",
+        "STOP",
+        "FULL",
+    ):
         words = set(status_style(st).split())
         assert words and words <= basic, st
     assert "green" in status_style("UP") and "red" in status_style("DOWN")
@@ -134,8 +147,15 @@ def test_status_colours_are_basic_ansi() -> None:
 
 def test_cells_from_capture() -> None:
     proxies, servers = split_rows(parse_stat_csv(SHOW_STAT))
-    assert [r["svname"] for r in proxies] == ["FRONTEND", "BACKEND", "BACKEND", "FRONTEND", "BACKEND",
-                                              "FRONTEND", "BACKEND"]
+    assert [r["svname"] for r in proxies] == [
+        "FRONTEND",
+        "BACKEND",
+        "BACKEND",
+        "FRONTEND",
+        "BACKEND",
+        "FRONTEND",
+        "BACKEND",
+    ]
     assert len(servers) == 8
     key, cells = server_cells(servers[1])
     assert key == "app/s2"
@@ -180,6 +200,7 @@ def test_filter_and_info() -> None:
     assert row_matches(row, "app/s2") and row_matches(row, "S2") and row_matches(row, "23002")
     assert not row_matches(row, "static")
     assert row_matches(row, "")
-    line = info_summary({"Name": "HAProxy", "Version": "2.6.12", "Uptime": "0d 0h01m23s", "CurrConns": "3",
-                         "Maxconn": "1000"})
+    line = info_summary(
+        {"Name": "HAProxy", "Version": "2.6.12", "Uptime": "0d 0h01m23s", "CurrConns": "3", "Maxconn": "1000"}
+    )
     assert "HAProxy 2.6.12" in line and "up 0d 0h01m23s" in line and "conns 3/1000" in line

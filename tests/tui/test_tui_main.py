@@ -29,9 +29,12 @@ def test_tui_never_imports_haproxy_py() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-                "import_module", "__import__"
+                "import_module",
+                "__import__",
             ):
-                names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                names = [
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                ]
             for n in names:
                 if n.split(".")[0] in ("haproxy_py", "uvloop"):
                     bad.append(f"{f.relative_to(ROOT)}:{node.lineno} imports {n}")
@@ -49,15 +52,20 @@ def test_importing_the_monitor_loads_no_haproxy_py_module() -> None:
 
 
 def test_python_m_tui_help() -> None:
-    r = subprocess.run([sys.executable, "-m", "tui", "--help"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0
     for opt in ("-s", "-f", "-i", "--read-only", "HOST:PORT"):
         assert opt in r.stdout
 
 
-def test_no_socket_found_lists_what_was_tried(monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path) -> None:
-    monkeypatch.setattr(locate, "default_candidates", lambda: [str(tmp_path / "a.sock"), str(tmp_path / "x-*/s")])
+def test_no_socket_found_lists_what_was_tried(
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        locate, "default_candidates", lambda: [str(tmp_path / "a.sock"), str(tmp_path / "x-*/s")]
+    )
     assert tui_app.main([]) == 1
     err = capsys.readouterr().err
     assert "no HAProxy stats socket found" in err

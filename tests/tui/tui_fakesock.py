@@ -68,11 +68,7 @@ class FakeStatsServer:
         """Commands received, without the periodic reads of the monitor."""
         with self._lock:
             got = list(self.received)
-        return [
-            c.decode()
-            for c in got
-            if c not in (b"show stat\n", b"show info\n", b"show cli level\n")
-        ]
+        return [c.decode() for c in got if c not in (b"show stat\n", b"show info\n", b"show cli level\n")]
 
     # ---- server ------------------------------------------------------------------------
 
