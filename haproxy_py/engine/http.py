@@ -306,8 +306,9 @@ class HttpSession(Stream):
         conf = self.router.conf
         self.mode = self.router.conn_mode(None)
         # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
-        ctx = _ctx(req, self)
-        if self._frontend_rules(ctx):
+        router = self.router
+        ctx = _ctx(req, self) if router.needs_ctx else None
+        if router.http_rules and self._frontend_rules(ctx):
             return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
         if conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -483,7 +484,7 @@ class HttpSession(Stream):
             cookie_srv = rc.value
             rec.ck_req = hcookie.request_flag(rc, "")
             rec.ck_resp = "N"  # with a cookie configured HAProxy always prints both letters
-        self.lbreq = _make_lbreq(self, req, cookie_srv)
+        self.lbreq = _make_lbreq(self, req, cookie_srv) if be.needs_request else None
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
@@ -788,9 +789,6 @@ class HttpSession(Stream):
             if rb.leftover:
                 self.srv_reusable = False
             self._response_complete()
-        elif self.timer is not None:
-            # activity: push the server timeout forward cheaply (re-arm only every ~quarter)
-            pass
 
     def _response_complete(self) -> None:
         self.res_done = True
@@ -1032,6 +1030,9 @@ class HttpSession(Stream):
 
     # ================================================================== logging
     def _log(self, rec: LogRecord, *, error: bool = False) -> None:
+        lg = self.router.logger
+        if lg is None or not lg.active:
+            return
         rec.t_close = self.ms()
         st = self.engine.state
         rec.actconn = st.curr_conns
@@ -1045,9 +1046,6 @@ class HttpSession(Stream):
         rec.srv_queue = len(srv.queue) if srv is not None else 0
         if rec.backend_name is None and be is not None:
             rec.backend_name = be.name
-        lg = self.router.logger
-        if lg is None:
-            return
         lg.log_session(rec, self.router.conf, error=error)
 
 

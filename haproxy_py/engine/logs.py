@@ -13,7 +13,8 @@ from haproxy_py.log.syslog import DEFAULT_POOL, Logger, global_logger, logger_fo
 class ProxyLogger:
     """The logger of one proxy (frontend side for traffic)."""
 
-    __slots__ = ("logger", "fmt", "dontlognull", "dontlog_normal", "separate_errors", "state", "default_line")
+    __slots__ = ("logger", "fmt", "dontlognull", "dontlog_normal", "separate_errors", "state", "default_line",
+                 "active")
 
     def __init__(self, logger: Logger, proxy: Proxy | None, state: Any) -> None:
         self.logger = logger
@@ -34,6 +35,9 @@ class ProxyLogger:
             self.separate_errors = proxy.option("log-separate-errors")
         else:
             self.dontlognull = self.dontlog_normal = self.separate_errors = False
+        #: traffic lines will be sent somewhere (the engine skips filling records otherwise)
+        self.active = bool(logger.targets) and self.fmt is not None and logger.wants(6 if not
+                                                                                     self.separate_errors else 3)
 
     def log_session(self, rec: LogRecord, proxy: Proxy, *, error: bool = False) -> None:
         """End-of-session (tcp) or end-of-request (http) line."""

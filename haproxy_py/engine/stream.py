@@ -59,6 +59,8 @@ class Router:
             test = compile_condition(r.cond, self.acls) if r.cond is not None else None
             self.http_rules.append((r, test))
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
+        #: build an ACL request context only when some rule will read it
+        self.needs_ctx = bool(self.http_rules or any(t is not None for t, _ in self.rules))
 
     def conn_mode(self, be_conf: Any) -> str:
         """Effective HTTP connection mode with this backend (cached: options do not change)."""
@@ -81,7 +83,7 @@ class Router:
         """The backend for a request context (None = no backend: 503)."""
         backends = self.engine.state.backends
         for test, name in self.rules:
-            if test is None or test(ctx):
+            if test is None or (ctx is not None and test(ctx)):
                 be = backends.get(name)
                 if be is not None:
                     return be
@@ -110,7 +112,7 @@ class Router:
         except OSError:
             pass
         lg = self.logger
-        if lg is not None and lg.default_line:
+        if lg is not None and lg.default_line and lg.logger.targets:
             self._log_connect(sock, peer)
         if self.mode == "http":
             from haproxy_py.engine.http import HttpSession
@@ -145,7 +147,7 @@ class Stream:
     __slots__ = ("router", "engine", "loop", "fe", "cli_sock", "peer", "listener", "rec", "be",
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
-                 "connect_started", "__weakref__")
+                 "connect_started", "t_deadline", "t_sched", "t_cb", "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         self.router = router
@@ -175,6 +177,9 @@ class Stream:
         self.connector: Connector | None = None
         self.pending: Any = None
         self.timer: Any = None
+        self.t_deadline = 0.0
+        self.t_sched = 0.0
+        self.t_cb: Any = None
         self.closed = False
         self.queued_at = 0.0
         self.has_slot = False
@@ -186,17 +191,44 @@ class Stream:
         """Milliseconds since accept (for log timers)."""
         return int((self.loop.time() - self.accept_mono) * 1000)
 
+    # Timers are lazy: one loop timer per session at most, re-armed only when a deadline moves
+    # earlier; a later deadline just updates ``t_deadline`` and the timer re-schedules itself when
+    # it fires early. Re-arming per request then costs two attribute stores, not a call_later.
     def arm(self, timeout_ms: int | None, cb: Any) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if timeout_ms:
-            self.timer = self.loop.call_later(timeout_ms / 1000.0, cb)
+        if not timeout_ms:
+            self.t_cb = None
+            return
+        deadline = self.loop.time() + timeout_ms / 1000.0
+        self.t_deadline = deadline
+        self.t_cb = cb
+        h = self.timer
+        if h is None or self.t_sched > deadline:
+            if h is not None:
+                h.cancel()
+            self.t_sched = deadline
+            self.timer = self.loop.call_at(deadline, self._timer_fire)
 
     def disarm(self) -> None:
+        self.t_cb = None
+
+    def cancel_timer(self) -> None:
+        """Really drop the loop timer (session end: nothing may keep the session alive)."""
+        self.t_cb = None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+    def _timer_fire(self) -> None:
+        self.timer = None
+        cb = self.t_cb
+        if cb is None or self.closed:
+            return
+        if self.loop.time() < self.t_deadline:
+            self.t_sched = self.t_deadline
+            self.timer = self.loop.call_at(self.t_deadline, self._timer_fire)
+            return
+        self.t_cb = None
+        cb()
 
     # -------------------------------------------------------------- server assignment
     def assign(self) -> None:
@@ -375,7 +407,7 @@ class Stream:
         if self.closed:
             return
         self.closed = True
-        self.disarm()
+        self.cancel_timer()
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None

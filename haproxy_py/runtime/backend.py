@@ -120,6 +120,9 @@ class Backend:
         #: called with the pendings a state change hands back (see server_state_changed); the
         #: engine sets it to wake or re-dispatch the queued requests
         self.on_pendings: Callable[[list[Pending]], None] | None = None
+        #: whether selection reads the request (hash keys, persistence cookie): the engine builds
+        #: an LbRequest only then
+        self.needs_request = conf.balance.algorithm in HASH_ALGOS or conf.cookie is not None
         self.counters = Counters()
         self.queue = Queue()
         self.cookie: CookieConf | None = conf.cookie

@@ -21,25 +21,29 @@ class FreqCtr:
 
     def _rotate(self, sec: int) -> None:
         if sec != self.curr_sec:
+            # a full second ended: its count is a rate that was reached
+            if self.curr > self.max:
+                self.max = self.curr
             self.prev = self.curr if sec == self.curr_sec + 1 else 0
             self.curr = 0
             self.curr_sec = sec
 
     def add(self, now: float, n: int = 1) -> None:
+        """Hot path: one comparison and one addition (the maximum is settled lazily)."""
         sec = int(now)
         if sec != self.curr_sec:
             self._rotate(sec)
         self.curr += n
-        r = self.read(now)
-        if r > self.max:
-            self.max = r
 
     def read(self, now: float) -> int:
         sec = int(now)
         if sec != self.curr_sec:
             self._rotate(sec)
         frac = now - sec
-        return self.curr + int(self.prev * (1.0 - frac))
+        r = self.curr + int(self.prev * (1.0 - frac))
+        if r > self.max:
+            self.max = r
+        return r
 
 
 class TimeAvg:
