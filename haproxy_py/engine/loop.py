@@ -110,8 +110,12 @@ class Engine:
                 self.state.frontends[p.name] = fe
             self.state.proxies.append(ProxyEntry(p, fe, be))
         self.state.backends = backends
+        wall = time.time()
         for be in backends.values():
             be.on_pendings = self._wake_pendings
+            for srv in be.servers:
+                # server-state times (lastchg, downtime) are wall-clock times
+                srv.last_change = wall
         self.state.proxies.sort(key=lambda e: e.uuid)
         self.bufsize = g.tune_bufsize
         self.maxrewrite = g.tune_maxrewrite
