@@ -216,11 +216,6 @@ def test_user_socket_hides_addresses(proxy) -> None:  # type: ignore[no-untyped-
 
 def test_time_since_last_change_is_small(proxy, request) -> None:  # type: ignore[no-untyped-def]
     """Nothing changed since the start: lastchg / srv_time_since_last_change count seconds since then."""
-    if proxy["which"] == "ours":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "engine/loop.py builds runtime Backends with now=loop.time() (monotonic), and runtime/server.py "
-            "stores it as Server.last_change, documented as wall time: show stat lastchg and show servers "
-            "state srv_time_since_last_change then print time.time() - monotonic (~1.8e9)")))
     rows = {r["svname"]: r for r in _stat(proxy["admin"])}
     assert 0 <= int(rows["app1"]["lastchg"]) < 120, rows["app1"]["lastchg"]
     state = _servers_state(proxy["admin"])
