@@ -1,0 +1,93 @@
+"""The layering of DESIGN.md holds by itself: pure modules do no I/O, and imports only go the
+allowed directions. Walks the source with ``ast`` (no module is imported)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "haproxy_py"
+
+#: modules that do I/O on purpose, outside engine/ (the syslog sender; the process manager; the CLI)
+IO_ALLOWED = {"haproxy_py.log.syslog", "haproxy_py.process", "haproxy_py.cli", "haproxy_py.__main__",
+              "haproxy_py._bootstrap"}
+FORBIDDEN_IN_PURE = {"asyncio", "socket", "selectors", "uvloop", "textual", "haproxy_py.engine"}
+
+#: package -> the packages of ours it may import (besides itself). DESIGN.md's arrows, plus two
+#: documented additions: acl reads the config model and its fetch table; stats applies runtime
+#: state changes through the health state machine (checks).
+ALLOWED = {
+    "config": set(),
+    "http": set(),
+    "lb": set(),
+    "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
+    "acl": {"http", "config"},
+    "runtime": {"lb", "config"},
+    "checks": {"runtime", "config", "log"},
+    "stats": {"runtime", "config", "checks", "log"},
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for p in sorted(PKG.rglob("*.py")):
+        rel = p.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts)
+        if name.endswith(".__init__"):
+            name = name[: -len(".__init__")]
+        out.append((name, p))
+    return out
+
+
+def _imports(path: Path, modname: str) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    pkg_parts = modname.split(".")
+    if path.name != "__init__.py":
+        pkg_parts = pkg_parts[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg_parts[: len(pkg_parts) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            found.add(mod)
+            found.update(f"{mod}.{a.name}" for a in node.names)
+    return found
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("modname,path", _modules(), ids=[m for m, _ in _modules()])
+def test_module_respects_layers(modname: str, path: Path) -> None:
+    parts = modname.split(".")
+    if len(parts) < 2:
+        return
+    area = parts[1]
+    imps = _imports(path, modname)
+    pure = area in ALLOWED and modname not in IO_ALLOWED
+    if pure:
+        bad = {i for i in imps if _top(i) in FORBIDDEN_IN_PURE or i.startswith("haproxy_py.engine")}
+        assert not bad, f"{modname} is pure but imports {sorted(bad)}"
+        ours = {i.split(".")[1] for i in imps if i.startswith("haproxy_py.") and len(i.split(".")) > 1}
+        ours.discard(area)
+        # "haproxy_py.X" where X is a module of the top package (e.g. __version__) is fine
+        ours = {o for o in ours if (PKG / o).is_dir()}
+        extra = ours - ALLOWED[area]
+        assert not extra, f"{modname} ({area}) may not import {sorted(extra)}"
+    assert not any(i == "tui" or i.startswith("tui.") for i in imps) or modname == "haproxy_py.cli", (
+        f"{modname} imports the TUI (only the CLI may, lazily)")
+
+
+def test_tui_never_imports_the_proxy() -> None:
+    for p in sorted((ROOT / "tui").rglob("*.py")):
+        imps = _imports(p, "tui." + p.stem)
+        assert not any(i.startswith("haproxy_py") for i in imps), p
