@@ -182,10 +182,12 @@ def _modules(v: list[Any], c: Any, http: bool, with_h: bool = True) -> None:
     for i in range(106, 127):
         v[i] = 0
     if http:
-        v[120] = c.conn_tot if c.conn_tot else c.stot
-        v[121] = c.req_tot
-        v[122] = c.bin
-        v[123] = c.bout
+        # h1_open_connections, h1_open_streams, h1_total_connections, h1_total_streams, h1_bytes_in/out
+        v[119] = v[120] = c.scur
+        v[121] = c.conn_tot if c.conn_tot else c.stot
+        v[122] = c.req_tot
+        v[123] = c.bin
+        v[124] = c.bout
 
 
 # ----------------------------------------------------------------------------- rows

@@ -61,4 +61,4 @@ def test_prometheus_names() -> None:
     assert 'haproxy_frontend_http_responses_total{proxy="web",code="2xx"} 34\n' in out
     assert 'haproxy_backend_sessions_total{proxy="app"} 33\n' in out
     assert 'haproxy_server_status{proxy="tcpsvc",server="t2",state="DOWN"} 1\n' in out
-    assert 'haproxy_server_check_duration_seconds{proxy="app",server="s1"} 0.004\n' in out
+    assert 'haproxy_server_check_duration_seconds{proxy="app",server="s1"} 0.004000\n' in out
