@@ -1,6 +1,13 @@
-"""Process management: daemon mode, pidfile, privileges (chroot/user/group), old-process signals.
+"""Process management: daemon mode, pidfile, privileges (chroot/user/group), old-process signals,
+signal reports (SIGHUP dump, SIGTTOU/SIGTTIN), and systemd readiness.
 
-Called by ``engine.loop.run`` once every listening socket is bound and before the loop runs.
+The order is HAProxy's: every listening socket, stats socket and log socket is opened first (by
+``engine.loop.run``), then ``before_loop`` detaches (``daemon``/``-D``: double fork, new session),
+writes the pidfile, signals the processes named by ``-sf``/``-st`` and drops privileges
+(``chroot``, then ``gid``/``group``, then ``uid``/``user``). ``ready`` is called once the event
+loop serves: the daemon's first process (still attached to the caller's terminal) then exits 0,
+and stdio of the daemon moves to /dev/null. A failure after the fork (chroot, setuid) makes that
+first process exit with the same code, so ``haproxy-py -D`` reports errors like HAProxy does.
 """
 
 from __future__ import annotations
@@ -12,19 +19,45 @@ from typing import Any
 
 from haproxy_py.config.model import Config
 
+PROGRAM = "haproxy"  # HAProxy's messages name the program as "[haproxy.main()]"
+
 
 def _alert(msg: str) -> None:
     sys.stderr.write(f"[ALERT]    ({os.getpid()}) : {msg}\n")
     sys.stderr.flush()
 
 
-def _daemonize() -> None:
-    """Double fork, new session, stdio to /dev/null. The original process exits 0."""
-    if os.fork() > 0:
-        os._exit(0)
-    os.setsid()
-    if os.fork() > 0:
-        os._exit(0)
+def _warning(msg: str) -> None:
+    sys.stderr.write(f"[WARNING]  ({os.getpid()}) : {msg}\n")
+    sys.stderr.flush()
+
+
+class Daemon:
+    """The detached process's link to the process that started it (a pipe carrying the exit code)."""
+
+    __slots__ = ("wfd",)
+
+    def __init__(self, wfd: int) -> None:
+        self.wfd = wfd
+
+    def report(self, rc: int) -> None:
+        """Tell the waiting first process how the start went (0 = serving), then detach stdio."""
+        if self.wfd < 0:
+            return
+        try:
+            os.write(self.wfd, bytes([rc & 0xFF]))
+        except OSError:
+            pass
+        try:
+            os.close(self.wfd)
+        except OSError:
+            pass
+        self.wfd = -1
+        if rc == 0:
+            redirect_stdio()
+
+
+def redirect_stdio() -> None:
     fd = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):
         os.dup2(fd, std)
@@ -32,70 +65,190 @@ def _daemonize() -> None:
         os.close(fd)
 
 
-def _drop_privileges(config: Config) -> int | None:
+def daemonize() -> Daemon:
+    """Double fork and new session. The original process waits for ``Daemon.report`` and exits
+    with the code reported (1 when the daemon died before reporting)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid > 0:
+        os.close(wfd)
+        data = b""
+        try:
+            while True:
+                chunk = os.read(rfd, 16)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        try:
+            os.waitpid(pid, 0)  # the intermediate process exits at once
+        except ChildProcessError:
+            pass
+        os._exit(data[0] if data else 1)
+    os.close(rfd)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    os.chdir("/")
+    # stdin right away; stdout/stderr stay until the start is reported, so errors are seen
+    fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+    return Daemon(wfd)
+
+
+def resolve_identity(config: Config) -> tuple[int | None, int | None, str | None]:
+    """(uid, gid, error): numeric ids from ``uid``/``gid``/``user``/``group``. With ``user`` but no
+    group, the user's primary group is used (HAProxy would keep gid 0: we never keep root's group)."""
     g = config.global_
     uid = g.uid
     gid = g.gid
-    try:
-        if g.group:
-            import grp
+    if g.group:
+        import grp
 
+        try:
             gid = grp.getgrnam(g.group).gr_gid
-        if g.user:
-            import pwd
+        except KeyError:
+            if not g.group.isdigit():
+                return None, None, f"cannot find group id for '{g.group}' (0:Success)"
+            gid = int(g.group)
+    if g.user:
+        import pwd
 
+        try:
             pw = pwd.getpwnam(g.user)
+        except KeyError:
+            if not g.user.isdigit():
+                return None, None, f"cannot find user id for '{g.user}' (0:Success)"
+            uid = int(g.user)
+        else:
             uid = pw.pw_uid
             if gid is None:
                 gid = pw.pw_gid
-    except KeyError as e:
-        _alert(f"[haproxy-py] cannot find user or group id for {e.args[0]!r}.")
+    return uid, gid, None
+
+
+def drop_privileges(config: Config) -> int | None:
+    """chroot, then setgroups/setgid, then setuid. Returns an exit code on failure (message as
+    HAProxy's, on stderr), None when done. Afterwards no root id remains (real, effective, saved)."""
+    g = config.global_
+    uid, gid, err = resolve_identity(config)
+    if err:
+        _alert(f"[{PROGRAM}.main()] {err}.")
         return 1
     if g.chroot:
         try:
             os.chroot(g.chroot)
             os.chdir("/")
-        except OSError as e:
-            _alert(f"[haproxy-py] cannot chroot({g.chroot}) ({e.strerror}).")
+        except OSError:
+            _alert(f"[{PROGRAM}.main()] Cannot chroot({g.chroot}).")
             return 1
-    try:
-        if gid is not None and os.getgid() != gid:
-            os.setgroups([gid])
-            os.setgid(gid)
-        if uid is not None and os.getuid() != uid:
-            os.setuid(uid)
-    except OSError as e:
-        _alert(f"[haproxy-py] cannot set uid/gid ({e.strerror}).")
-        return 1
+    if gid is not None:
+        try:
+            if os.getuid() == 0:
+                os.setgroups([])
+        except OSError:
+            _warning(f"[{PROGRAM}.main()] Failed to drop supplementary groups. Using 'gid'/'group' "
+                     "without 'uid'/'user' is generally useless.")
+        try:
+            os.setresgid(gid, gid, gid)
+        except OSError:
+            _alert(f"[{PROGRAM}.main()] Cannot set gid {gid}.")
+            return 1
+    if uid is not None:
+        try:
+            os.setresuid(uid, uid, uid)
+        except OSError:
+            _alert(f"[{PROGRAM}.main()] Cannot set uid {uid}.")
+            return 1
     return None
 
 
-def before_loop(config: Config, options: Any, engine: Any) -> int | None:
-    """Daemonise, write the pidfile, signal old processes, drop privileges. Returns an exit code
-    to stop with, or None to go on."""
-    g = config.global_
-    foreground = bool(getattr(options, "foreground", False))
-    daemon = (bool(getattr(options, "daemon", False)) or g.daemon) and not foreground
-    pidfile = getattr(options, "pidfile", None) or g.pidfile
-    if daemon:
-        _daemonize()
-    if pidfile:
+def preload_modules() -> None:
+    """Import now what the engine imports lazily, and prime codecs: after ``chroot`` (or with a
+    Python tree the new user cannot read) no module can be loaded any more."""
+    import codecs
+    import importlib
+    import pkgutil
+
+    import haproxy_py
+
+    for m in pkgutil.walk_packages(haproxy_py.__path__, "haproxy_py."):
+        if m.name.endswith(("__main__", "_bootstrap")):
+            continue
         try:
-            with open(pidfile, "w") as f:
-                f.write(f"{os.getpid()}\n")
-        except OSError as e:
-            _alert(f"[haproxy-py] cannot create pidfile {pidfile} ({e.strerror})")
-            if daemon:
-                return 1
+            importlib.import_module(m.name)
+        except Exception:  # noqa: BLE001 - optional parts (e.g. no textual) are not needed here
+            pass
+    for enc in ("idna", "ascii", "latin-1", "utf-8"):
+        codecs.lookup(enc)
+    "localhost".encode("idna")
+    for name in ("json", "pickle", "random", "hashlib", "email.utils", "http", "array", "ipaddress",
+                 "encodings.idna", "stringprep", "unicodedata"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def write_pidfile(path: str, pids: list[int]) -> str | None:
+    try:
+        with open(path, "w") as f:
+            f.write("".join(f"{p}\n" for p in pids))
+    except OSError as e:
+        return f"[{PROGRAM}.main()] Cannot create pidfile {path} ({e.strerror})"
+    return None
+
+
+def is_daemon(config: Config, options: Any) -> bool:
+    if getattr(options, "foreground", False):
+        return False
+    return bool(getattr(options, "daemon", False)) or config.global_.daemon
+
+
+def pidfile_path(config: Config, options: Any) -> str | None:
+    return getattr(options, "pidfile", None) or config.global_.pidfile
+
+
+def signal_old(options: Any) -> None:
+    """-sf PIDS: soft stop (SIGUSR1); -st PIDS: terminate (SIGTERM)."""
     for pid in getattr(options, "sf_pids", None) or ():
         _signal(pid, signal.SIGUSR1)
     for pid in getattr(options, "st_pids", None) or ():
         _signal(pid, signal.SIGTERM)
-    if os.getuid() == 0 or g.chroot:
-        rc = _drop_privileges(config)
-        if rc is not None:
-            return rc
-    return None
+
+
+def before_loop(config: Config, options: Any, engine: Any) -> int | None:
+    """Daemonise, write the pidfile, signal old processes, drop privileges. Returns an exit code
+    to stop with, or None to go on. In daemon mode ``engine.daemon`` receives the ``Daemon`` link
+    (``ready`` reports through it)."""
+    daemon = is_daemon(config, options)
+    link: Daemon | None = None
+    if daemon:
+        link = daemonize()
+        if engine is not None:
+            engine.daemon = link
+    pidfile = pidfile_path(config, options)
+    if pidfile:
+        err = write_pidfile(pidfile, [os.getpid()])
+        if err:
+            _alert(err)
+            if link is not None:
+                link.report(1)
+            return 1
+    signal_old(options)
+    rc = None
+    g = config.global_
+    if g.chroot or ((os.getuid() == 0 or os.geteuid() == 0) and (g.user or g.group or g.uid is not None
+                                                                  or g.gid is not None)):
+        preload_modules()
+        rc = drop_privileges(config)
+    if rc is not None and link is not None:
+        link.report(rc)
+    return rc
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -105,40 +258,104 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def after_start(config: Config, options: Any, engine: Any) -> None:
-    """Tell systemd we are ready when started with Type=notify."""
+def sd_notify(message: str) -> bool:
+    """Send a datagram to systemd's NOTIFY_SOCKET (Type=notify); False when unset or failed."""
     path = os.environ.get("NOTIFY_SOCKET")
     if not path:
-        return
+        return False
     import socket
 
     if path.startswith("@"):
         path = "\0" + path[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.sendto(f"READY=1\nMAINPID={os.getpid()}".encode(), path)
+            s.sendto(message.encode(), path)
     except OSError:
-        pass
+        return False
+    return True
+
+
+def ready(config: Config, options: Any, engine: Any, mainpid: int | None = None) -> None:
+    """The loop serves: release a waiting daemon parent; tell systemd (READY=1)."""
+    link = getattr(engine, "daemon", None)
+    if link is not None:
+        link.report(0)
+    sd_notify(f"READY=1\nMAINPID={mainpid or os.getpid()}")
+
+
+def after_start(config: Config, options: Any, engine: Any) -> None:
+    """Kept for callers of the first version: same as ``ready``."""
+    ready(config, options, engine)
 
 
 def at_exit(config: Config, options: Any, engine: Any) -> None:
     return None
 
 
-def dump_servers_state(engine: Any) -> None:
-    """SIGHUP: print each server's state on stderr, as HAProxy does."""
-    for e in engine.state.proxies:
+# ---------------------------------------------------------------------------------- signal reports
+
+
+def servers_state_lines(engine: Any) -> list[str]:
+    """SIGHUP report lines, as HAProxy 2.6 prints them (without the "[WARNING] (pid) : " prefix)."""
+    out = ["SIGHUP received, dumping servers states."]
+    st = engine.state
+    if st.config.global_.stats_sockets:
+        out.append("SIGHUP: Proxy GLOBAL has no servers. Conn: act(FE+BE): 0+0, 0 pend (0 unass), "
+                   "tot(FE+BE): 0+0.")
+    for e in st.proxies:
+        fe = e.frontend
         be = e.backend
-        if be is None:
+        fe_cur = fe.counters.scur if fe is not None else 0
+        fe_tot = fe.counters.conn_tot if fe is not None else 0
+        be_cur = be.counters.scur if be is not None else 0
+        be_tot = be.counters.stot if be is not None else 0
+        pend = 0
+        unass = 0
+        if be is not None:
+            unass = len(be.queue)
+            pend = unass + sum(len(s.queue) for s in be.servers)
+        tail = (f"Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), "
+                f"tot(FE+BE): {fe_tot}+{be_tot}.")
+        if be is None or not be.servers:
+            out.append(f"SIGHUP: Proxy {e.name} has no servers. {tail}")
             continue
         for s in be.servers:
-            state = "UP" if s.is_up else "DOWN"
-            sys.stderr.write(
-                f"[NOTICE]   ({os.getpid()}) : SIGHUP: Server {be.name}/{s.name} is {state}. "
-                f"Conn: {s.served} act, {len(s.queue)} pend, {s.counters.stot} tot.\n")
+            state = "UP" if s.is_up and s.state != "STOPPED" else "DOWN"
+            out.append(f"SIGHUP: Server {e.name}/{s.name} is {state}. Conn: {s.served} act, "
+                       f"{len(s.queue)} pend, {s.counters.stot} tot.")
         act, bck = be.usable_counts()
-        sys.stderr.write(
-            f"[NOTICE]   ({os.getpid()}) : SIGHUP: Proxy {be.name} has {act} active servers and {bck} "
-            f"backup servers available. Conn: act({be.counters.scur}) pend({len(be.queue)}) "
-            f"tot({be.counters.stot}).\n")
-    sys.stderr.flush()
+        if act == 0 and bck == 0:
+            out.append(f"SIGHUP: Proxy {e.name} has no server available ! {tail}")
+        else:
+            out.append(f"SIGHUP: Proxy {e.name} has {act} active servers and {bck} backup servers "
+                       f"available. {tail}")
+    return out
+
+
+def dump_servers_state(engine: Any) -> None:
+    """SIGHUP: each line on stderr as a warning and to the proxies' logs at notice."""
+    for line in servers_state_lines(engine):
+        _warning(line)
+        log = getattr(engine, "log_event", None)
+        if log is not None and line.startswith("SIGHUP: "):
+            try:
+                name = line.split(" ", 3)[2].split("/")[0]
+                log(name, "notice", line)
+            except Exception:  # noqa: BLE001 - a report never breaks the process
+                pass
+
+
+def pause_listeners(engine: Any) -> None:
+    """SIGTTOU: stop accepting on every frontend (connections wait in the kernel backlog)."""
+    for e in engine.state.proxies:
+        if e.frontend is not None:
+            _warning(f"Paused frontend {e.name}.")
+    engine.pause_all()
+
+
+def resume_listeners(engine: Any) -> None:
+    """SIGTTIN: accept again."""
+    for e in engine.state.proxies:
+        if e.frontend is not None:
+            _warning(f"Resumed frontend {e.name}.")
+    engine.resume_all()

@@ -24,9 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from haproxy_py.config.model import StatsSocket
-from haproxy_py.stats.commands import Cli
+from haproxy_py.stats.commands import LEVELS, Cli
 
 MAX_LINE = 16384  # HAProxy's buffer size: a longer request line is refused
+_LEVEL_NAMES = ("user", "operator", "admin")
 
 
 class StatsSocketServer:
@@ -43,9 +44,61 @@ class StatsSocketServer:
         self.clients: set[asyncio.Task[Any]] = set()
         self.fd_passing: Callable[..., Awaitable[bool]] | None = None
         self.path: str | None = None
+        #: a socket bound by ``prebind`` (served by ``start``)
+        self.sock: Any = None
+        self.ino: int | None = None
+        #: master of several workers: ``before_line(text)`` refreshes the aggregated state before a
+        #: line runs; ``after_line(text, level, reply)`` forwards changes to the workers
+        self.before_line: Callable[[str], Awaitable[None]] | None = None
+        self.after_line: Callable[[str, str, str], Awaitable[None]] | None = None
+
+    def prebind(self) -> None:
+        """Bind and listen now, synchronously (before a daemon fork / privilege drop); ``start``
+        then serves this socket. Raises OSError."""
+        import socket
+
+        ad = self.conf.address
+        if ad.kind == "unix":
+            path = ad.path
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISSOCK(os.stat(path).st_mode):
+                    os.unlink(path)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.bind(path)
+                s.listen(128)
+            except OSError:
+                s.close()
+                raise
+            self.path = path
+            self.ino = _ino(path)
+            if self.conf.mode is not None:
+                os.chmod(path, self.conf.mode)
+            uid = self.conf.uid if self.conf.uid is not None else _uid(self.conf.user)
+            gid = self.conf.gid if self.conf.gid is not None else _gid(self.conf.group)
+            if uid is not None or gid is not None:
+                os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+        else:
+            host = ad.host if ad.host not in ("", "*") else "0.0.0.0"
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, ad.port_lo))
+                s.listen(128)
+            except OSError:
+                s.close()
+                raise
+        s.setblocking(False)
+        self.sock = s
 
     async def start(self) -> asyncio.AbstractServer:
         ad = self.conf.address
+        if self.sock is not None:
+            if ad.kind == "unix":
+                self.server = await asyncio.start_unix_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
+            else:
+                self.server = await asyncio.start_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
+            return self.server
         if ad.kind == "unix":
             path = ad.path
             with contextlib.suppress(FileNotFoundError):
@@ -53,6 +106,7 @@ class StatsSocketServer:
                     os.unlink(path)
             self.server = await asyncio.start_unix_server(self.handle, path=path, limit=MAX_LINE * 2)
             self.path = path
+            self.ino = _ino(path)
             if self.conf.mode is not None:
                 os.chmod(path, self.conf.mode)
             uid = self.conf.uid if self.conf.uid is not None else _uid(self.conf.user)
@@ -72,7 +126,7 @@ class StatsSocketServer:
                 t.cancel()
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
-        if self.path:
+        if self.path and _ino(self.path) == self.ino:  # not a successor's socket (reload)
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
 
@@ -110,12 +164,17 @@ class StatsSocketServer:
             if len(line) > MAX_LINE:
                 return
             text = line.decode("latin-1").rstrip("\r\n")
-            if self.fd_passing is not None and text.startswith("_getsocks"):
+            if self.fd_passing is not None and text.startswith("_get"):  # _getsocks, _getstate (reload)
                 if await self.fd_passing(reader, writer, text):
                     return
+            if self.before_line is not None:
+                await self.before_line(text)
+            eff = _LEVEL_NAMES[min(LEVELS.get(level, 1), cli.lowered)]
             now = time.monotonic()
             wall = time.time()
             reply = cli.execute(text, level, now, wall)
+            if self.after_line is not None:
+                await self.after_line(text, eff, reply)
             if reply:
                 writer.write(reply.encode("latin-1", "replace"))
                 await asyncio.wait_for(writer.drain(), timeout=cli.timeout or None)
@@ -130,6 +189,13 @@ class StatsSocketServer:
 def _has_buffered_line(reader: asyncio.StreamReader) -> bool:
     buf = getattr(reader, "_buffer", None)
     return bool(buf) and b"\n" in buf
+
+
+def _ino(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _uid(user: str | None) -> int | None:
