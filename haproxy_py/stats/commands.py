@@ -20,9 +20,12 @@ I/O the runtime API needs is asked for through ``state.hooks`` (all optional):
     "server_addr_changed"(srv)               after ``set server addr``
     "server_maxconn_changed"(srv)            after ``set maxconn server`` (dequeue)
     "global_maxconn_changed"(n)
-Sessions in ``state.sessions`` are engine objects; ``show sess`` reads (all optional)
-``sess_id`` (int), ``proto``, ``src``, ``fe_name``, ``be_name``, ``srv_name``, ``start`` (mono),
-and ``server`` (runtime Server) for ``shutdown sessions server``.
+Sessions in ``state.sessions`` are engine objects (engine/stream.py Stream); ``show sess`` reads
+(all optional) ``src_ip``/``src_port``, ``fe``/``be``/``srv`` (runtime objects with ``.name``),
+``accept_mono``, ``t_deadline`` (expiry), ``cli_sock``/``srv_sock`` (fds), ``closed``; the older
+``src`` ("ip:port"), ``fe_name``/``be_name``/``srv_name``, ``start`` and ``sess_id`` still work;
+``server`` (runtime Server) is used by ``shutdown sessions server``. The CLI's own stream is listed
+last, as 2.6 lists it (``proto=unix_stream ... fe=GLOBAL``); epochs count ``show sess`` calls.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from haproxy_py.config.model import Address, ServerConf
+from haproxy_py.stats import cli_static
 from haproxy_py.stats.csv import StatFilter, find_proxy_iid, show_stat
 from haproxy_py.stats.help_text import HELP_ENTRIES, HELP_HEADER, help_line
 from haproxy_py.stats.info import SysInfo, show_info, version_of
@@ -118,10 +122,100 @@ def _strtol(s: str) -> tuple[int, str]:
     return int(s[i:k]), s[k:]
 
 
+def _sess_epoch(state: Any) -> int:
+    return int(getattr(state, "cli_sess_epoch", 0) or 0)
+
+
+def _sess_epochs(state: Any) -> Any:
+    """Stream -> the ``show sess`` epoch current when it was first seen (weakly keyed)."""
+    d = getattr(state, "cli_sess_seen", None)
+    if d is None:
+        import weakref
+
+        d = weakref.WeakKeyDictionary()
+        state.cli_sess_seen = d
+    return d
+
+
+def _epoch(n: int) -> str:
+    return f"{n:#x}" if n else "0"
+
+
+def _hex(n: int) -> str:
+    return f"0x{n:x}"
+
+
+def _human_s(sec: float) -> str:
+    """HAProxy's short human time for ``show sess``: 4s, 1m30s, 2h5m, 3d."""
+    s = max(0, int(sec))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m}m{r}s" if r else f"{m}m"
+    if s < 86400:
+        h, r = divmod(s, 3600)
+        return f"{h}h{r // 60}m" if r // 60 else f"{h}h"
+    return f"{s // 86400}d"
+
+
+def _strtol_base16(s: str) -> tuple[int, str]:
+    """C strtoul(s, &end, 0) for stream ids: ``0x`` hex, else decimal (0 when nothing parses)."""
+    t = s.strip()
+    if t[:2].lower() == "0x":
+        t = t[2:]
+        i = 0
+        while i < len(t) and t[i] in "0123456789abcdefABCDEF":
+            i += 1
+        return (int(t[:i], 16) if i else 0), t[i:]
+    return _strtol(t)
+
+
+def _fd(sock: Any) -> int:
+    try:
+        return int(sock.fileno()) if sock is not None else -1
+    except (OSError, ValueError, AttributeError):
+        return -1
+
+
+def stream_line(s: Any, sid: int, epoch: int, now: float) -> str:
+    """One client stream in ``show sess``'s short form (flags are those 2.6 shows for a forwarding
+    HTTP/TCP stream; the data we have: addresses, frontend, backend, server, age, fds, expiry)."""
+    ip = getattr(s, "src_ip", None)
+    port = getattr(s, "src_port", 0)
+    legacy_src = getattr(s, "src", None)  # older contract: "ip:port" and *_name attributes
+    if ip is None and isinstance(legacy_src, str):
+        ip, _, p = legacy_src.rpartition(":")
+        port = int(p) if p.isdigit() else 0
+    if ip is None or ip == "unix":
+        proto, src = "unix_stream", "unix:1"
+    else:
+        proto = "tcpv6" if ":" in str(ip) else "tcpv4"
+        src = f"{ip}:{port}"
+    fe_name = getattr(getattr(s, "fe", None), "name", None) or getattr(s, "fe_name", None)
+    be_name = getattr(getattr(s, "be", None), "name", None) or getattr(s, "be_name", None)
+    srv = getattr(s, "srv", None)
+    srv_name = getattr(srv, "name", None) or getattr(s, "srv_name", None)
+    start = getattr(s, "accept_mono", None)
+    if start is None:
+        start = getattr(s, "start", None)
+    age = int(now - start) if isinstance(start, (int, float)) else 0
+    dl = getattr(s, "t_deadline", 0.0) or 0.0
+    exp = _human_s(dl - now) if dl > now else ""
+    cfd = _fd(getattr(s, "cli_sock", None))
+    sfd = _fd(getattr(s, "srv_sock", None))
+    return (f"{_hex(sid)}: proto={proto} src={src} fe={fe_name or '<NONE>'} "
+            f"be={be_name or '<NONE>'} srv={srv_name or '<none>'} ts=00 "
+            f"epoch={_epoch(epoch)} age={_human_s(age)} calls=2 rate=0 cpu=0 lat=0 "
+            f"rq[f=49c40080h,i=0,an=8000h,rx=,wx=,ax=] rp[f=80400000h,i=0,an=1400000h,rx={exp},wx=,ax=] "
+            f"scf=[8,80h,fd={cfd}] scb=[8,{'11h' if srv_name else '1h'},fd={sfd}] exp={exp} rc=0 c_exp=\n")
+
+
 class Cli:
     """One runtime-API session (one client connection)."""
 
-    __slots__ = ("state", "lowered", "interactive", "closing", "timeout", "env", "sysinfo")
+    __slots__ = ("state", "lowered", "interactive", "closing", "timeout", "env", "sysinfo", "started", "epoch",
+                 "fd", "severity")
 
     def __init__(self, state: Any, *, timeout: float | None = None, env: Mapping[str, str] | None = None,
                  sysinfo: Callable[[], SysInfo] | None = None) -> None:
@@ -134,11 +228,18 @@ class Cli:
         self.env = env if env is not None else os.environ
         #: OS figures for ``show info``: given, or what the engine installed in state.hooks
         self.sysinfo = sysinfo if sysinfo is not None else state.hooks.get("sysinfo")
+        #: this CLI stream as ``show sess`` lists it: start time (first command), epoch, fd
+        self.started: float | None = None
+        self.epoch = _sess_epoch(state)
+        self.fd = -1
+        self.severity = "none"
 
     # ------------------------------------------------------------------ entry point
     def execute(self, line: str, level: str, now: float, wall: float) -> str:
         """Run one request line; returns the exact reply (blank lines and prompt included)."""
         lvl = min(LEVELS.get(level, 1), self.lowered)
+        if self.started is None:
+            self.started = now
         out: list[str] = []
         for words in split_commands(line.rstrip("\r\n")):
             if self.closing:
@@ -190,6 +291,30 @@ class Cli:
             return self.cmd_clear(a[2], lvl)
         if c0 == "set" and c1 == "timeout" and a[2] == "cli":
             return self.cmd_set_timeout(a[3])
+        fixed = self.fixed(w, lvl)
+        if fixed is not None:
+            return fixed
+        if c0 == "set" and c1 == "severity-output":
+            if a[2] not in ("none", "number", "string"):
+                return "one of 'none', 'number', 'string' is a required argument\n"
+            self.severity = a[2]
+            return ""
+        if c0 == "set" and c1 == "profiling":
+            if lvl < 2:
+                return DENIED
+            return self.cmd_set_profiling(a[2], a[3])
+        if c0 in ("enable", "disable") and c1 == "dynamic-cookie" or c0 == "set" and c1 == "dynamic-cookie-key":
+            if lvl < 2:
+                return DENIED
+            if a[2] != "backend":
+                return self.unknown(w)
+            if not a[3]:
+                return "A backend name is expected.\n"
+            if self.find_backend(a[3]) is None:
+                return "No such backend.\n"
+            if c0 == "set" and not a[4]:
+                return "String value expected.\n"
+            return ""
         # every remaining command changes state: admin only
         known = self.is_admin_command(c0, c1)
         if not known:
@@ -285,11 +410,22 @@ class Cli:
             if lvl < 1:
                 return DENIED
             return self.cmd_show_sess(a[2], now)
+        if c1 == "schema" and a[2] == "json":
+            return cli_static.SCHEMA_JSON
+        if c1 == "servers" and a[2] == "conn":
+            return self.cmd_servers_conn(a[3])
+        if c1 == "tasks":
+            return cli_static.SHOW_TASKS.format(threads=self.nbthread())
+        if c1 == "profiling":
+            prof = getattr(st, "cli_profiling", {})
+            return cli_static.PROFILING_HEAD.format(tasks=prof.get("tasks", "auto-off"),
+                                                    memory=prof.get("memory", "off"))
         if c1 == "errors":
             if lvl < 1:
                 return DENIED
             return self.cmd_show_errors(a[2], a[3], wall)
-        return self.unknown(w)
+        fx = self.fixed(w, lvl)
+        return fx if fx is not None else self.unknown(w)
 
     def cmd_show_stat(self, w: list[str], lvl: int, now: float, wall: float) -> str:
         flt = StatFilter(show_legends=lvl >= 1)
@@ -364,20 +500,97 @@ class Cli:
         sid = getattr(s, "sess_id", None)
         return sid if isinstance(sid, int) else id(s)
 
-    def cmd_show_sess(self, which: str, now: float) -> str:
-        out = []
-        for s in list(self.state.sessions):
-            sid = self._sess_id(s)
-            if which and which != "all" and _strtol(which.replace("0x", ""))[0] != sid and which != hex(sid):
+    def nbthread(self) -> int:
+        si = self.sysinfo() if self.sysinfo else None
+        return (si.nbthread if si is not None else 0) or self.state.config.global_.nbthread or 1
+
+    def fixed(self, w: list[str], lvl: int) -> str | None:
+        """Commands whose 2.6 reply does not depend on our state (cli_static.FIXED), else None."""
+        for n in (3, 2, 1):
+            key = tuple(w[:n])
+            ent = cli_static.FIXED.get(key)
+            if ent is None or len(w) < n:
                 continue
-            start = getattr(s, "start", now)
-            age = max(0, int(now - start)) if isinstance(start, (int, float)) else 0
-            out.append(
-                f"{hex(sid)}: proto={getattr(s, 'proto', 'tcpv4')} src={getattr(s, 'src', '?')} "
-                f"fe={getattr(s, 'fe_name', '<NONE>')} be={getattr(s, 'be_name', None) or '<NONE>'} "
-                f"srv={getattr(s, 'srv_name', None) or '<none>'} ts=00 epoch=0x0 age={age}s calls=1 rate=0 "
-                f"cpu=0 lat=0\n")
+            if lvl < cli_static.MIN_LEVEL.get(key, 2):
+                return DENIED
+            reply = ent[0] if len(w) == n else ent[1]
+            return reply or ""
+        return None
+
+    def cmd_set_profiling(self, what: str, how: str) -> str:
+        if what not in ("tasks", "memory"):
+            return "Expects either 'tasks' or 'memory'.\n"
+        allowed = ("on", "auto", "off") if what == "tasks" else ("on", "off")
+        if how not in allowed:
+            return ("Expects 'on', 'auto', or 'off'.\n" if what == "tasks" else "Expects either 'on' or 'off'.\n")
+        prof = getattr(self.state, "cli_profiling", None)
+        if prof is None:
+            prof = {}
+            self.state.cli_profiling = prof
+        prof[what] = {"auto": "auto-off"}.get(how, how)
+        return ""
+
+    def cmd_servers_conn(self, bename: str) -> str:
+        bes = [px.backend for px in self.state.proxies if px.backend is not None]
+        if bename:
+            bes = [b for b in bes if b.name == bename]
+            if not bes:
+                return "Can't find backend.\n"
+        nbt = self.nbthread()
+        out = ["# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb "
+               f"idle_lim idle_cur idle_per_thr[{nbt}]\n"]
+        for be in bes:
+            for s in be.servers:
+                used = int(getattr(s, "served", 0) or 0)
+                out.append(f"{be.name}/{s.name} {be.uuid}/{s.puid} {s.host or '-'} {s.port} - 5000 {used} "
+                           f"{int(getattr(s.counters, 'smax', 0) or 0)} {used} 0 0 -1 0"
+                           + " 0" * nbt + "\n")
         return "".join(out)
+
+    def _sess_id(self, s: Any) -> int:
+        sid = getattr(s, "sess_id", None)
+        return sid if isinstance(sid, int) else id(s)
+
+    def cmd_show_sess(self, which: str, now: float) -> str:
+        """``show sess [ID|all]``: one line per stream as 2.6's short form, this CLI stream included."""
+        st = self.state
+        epoch = _sess_epoch(st)
+        seen = _sess_epochs(st)
+        streams = []
+        for s in list(st.sessions):
+            if getattr(s, "closed", False):
+                continue
+            try:
+                e = seen.setdefault(s, epoch)
+            except TypeError:
+                e = epoch
+            streams.append((getattr(s, "accept_mono", getattr(s, "start", 0.0)) or 0.0, e, s))
+        streams.sort(key=lambda t: t[0])
+        want = None
+        if which and which != "all":
+            n, _rest = _strtol_base16(which)
+            if n:
+                want = n
+        lines = []
+        for _t, e, s in streams:
+            if want is not None and self._sess_id(s) != want:
+                continue
+            lines.append(stream_line(s, self._sess_id(s), e, now))
+        if want is None or want == id(self):
+            lines.append(self.cli_line(now))
+        st.cli_sess_epoch = epoch + 1
+        if want is not None and not lines:
+            return "Session not found.\n"
+        return "".join(lines)
+
+    def cli_line(self, now: float) -> str:
+        """This CLI stream, as 2.6 lists its own: fe=GLOBAL, no backend, the idle timeout as expiry."""
+        age = int(now - (self.started if self.started is not None else now))
+        tmo = _human_s(self.timeout)
+        return (f"{_hex(id(self))}: proto=unix_stream src=unix:1 fe=GLOBAL be=<NONE> srv=<none> ts=00 "
+                f"epoch={_epoch(self.epoch)} age={_human_s(age)} calls=1 rate=1 cpu=0 lat=0 "
+                f"rq[f=c08002h,i=0,an=00h,rx={tmo},wx=,ax=] rp[f=80008000h,i=0,an=00h,rx=,wx=,ax=] "
+                f"scf=[8,0h,fd={self.fd}] scb=[8,1h,fd=-1] exp={tmo} rc=0 c_exp=\n")
 
     def cmd_show_errors(self, pxname: str, kind: str, wall: float) -> str:
         st = self.state

@@ -136,7 +136,9 @@ def test_operator_level(cli: Cli) -> None:
     assert run(cli, "clear counters", "operator") == "\n"
     assert run(cli, "clear counters all", "operator") == "Permission denied\n\n"
     assert run(cli, "set weight app/s1 2", "operator") == "Permission denied\n\n"
-    assert run(cli, "show sess", "operator") == "\n"
+    out = run(cli, "show sess", "operator")
+    assert out.startswith(f"0x{id(cli):x}: proto=unix_stream src=unix:1 fe=GLOBAL be=<NONE> srv=<none> ts=00 "
+                          "epoch=0 age=0s ") and out.endswith(" rc=0 c_exp=\n\n") and out.count("\n") == 2
 
 
 def test_lowering_level_sticks(cli: Cli) -> None:
@@ -213,7 +215,13 @@ def test_sessions(cli: Cli) -> None:
     a, b = FakeSession(0x1000, s3), FakeSession(0x2000, st.backends["app"].by_name["s2"])
     st.sessions.update({a, b})
     out = run(cli, "show sess")
-    assert "0x1000: proto=tcpv4 src=127.0.0.1:40000 fe=web be=app srv=s3" in out
+    assert "0x1000: proto=tcpv4 src=127.0.0.1:40000 fe=web be=app srv=s3 ts=00 epoch=0 age=1s " in out
+    assert "fe=GLOBAL" in out.splitlines()[-2]  # the CLI's own stream comes last
+    # a new CLI connection was created after the first show sess: epoch 1
+    assert "fe=GLOBAL be=<NONE> srv=<none> ts=00 epoch=0x1 " in run(Cli(st), "show sess")
+    assert run(cli, "show sess 0x1000").startswith("0x1000: proto=tcpv4 ")
+    assert run(cli, "show sess 0x1234") == "Session not found.\n\n"
+    assert run(cli, "show sess bogus").count("\n") == 4  # strtoul -> 0: every stream
     assert run(cli, "shutdown sessions server app/s3") == "\n"
     assert a.killed and not b.killed
     assert run(cli, "shutdown session 0x2000") == "\n" and b.killed
