@@ -96,6 +96,26 @@ def _v(x: Any) -> str:
     return "" if x is None else html.escape(str(x))
 
 
+def _name_cell(pxname: str, r: Any, name: str, legends: bool) -> str:
+    """First cell of a row: anchor and link as 2.6, with the legend tips under ``stats show-legends``."""
+    anchor = f'<a name="{pxname}/{name}"></a>'
+    link = f'<a class=lfsb href="#{pxname}/{name}">{name}</a>'
+    if not legends or r.kind == "F":
+        return anchor + link
+    v = r.values
+    if r.kind == "S":
+        addr = _v(v[73])
+        fam = "IPv6" if addr.count(":") > 1 else "IPv4"
+        tips = f"{fam}: {html.escape(addr)}, id: {r.sid}"
+        if v[74]:
+            tips += f", cookie: '{html.escape(str(v[74]))}'"
+        return f"{anchor}<u>{link}<div class=tips>{tips}</div></u>"
+    tips = f"balancing: {html.escape(str(v[76] or ''))}"
+    if v[74]:
+        tips += f", cookie: '{html.escape(str(v[74]))}'"
+    return f"<u>{anchor}{link}<div class=tips>{tips}</div></u>"
+
+
 def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: StatFilter, st: str | None,
                 admin: bool, refresh: bool) -> bytes:
     rows = collect(state, now, wall, flt)
@@ -126,8 +146,15 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
         has_srv = any(r.kind == "S" for r in rs)
         if admin and has_srv:
             out.append('<form method="post">')
+        title = f'<a name="{pxname}"></a><a class=px href="#{pxname}">{pxname}</a>'
+        if conf.show_legends:
+            kinds = {r.kind for r in rs}
+            cap = "proxy" if {"F", "B"} <= kinds else "frontend" if "F" in kinds else "backend"
+            mode = next((r.values[75] for r in rs if r.values[75]), "tcp")
+            title = f"<a name=\"{pxname}\"></a><u><a class=px href=\"#{pxname}\">{pxname}</a>" \
+                    f"<div class=tips>cap: {cap}, mode: {mode}, id: {iid}</div></u>"
         out.append(f'<table class="tbl" width="100%">\n<tr class="titre"><th class="pxname" width="10%">'
-                   f'<a name="{pxname}"></a><a class=px href="#{pxname}">{pxname}</a></th>'
+                   f'{title}</th>'
                    '<th class="empty" width="90%"></th></tr>\n</table>\n<table class="tbl" width="100%">\n'
                    '<tr class="titre">' + ("<th rowspan=2></th>" if admin and has_srv else "")
                    + '<th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th>'
@@ -154,7 +181,7 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
             pre = ""
             if admin and has_srv:
                 pre = (f'<td><input type="checkbox" name="s" value="{name}"></td>' if r.kind == "S" else "<td></td>")
-            out.append(f'<tr class="{cls}">{pre}<td class=ac>{name}</td>'
+            out.append(f'<tr class="{cls}">{pre}<td class=ac>{_name_cell(pxname, r, name, conf.show_legends)}</td>'
                        + "".join(f"<td>{_v(c)}</td>" for c in cells) + "</tr>\n")
         out.append("</table>\n")
         if admin and has_srv:
