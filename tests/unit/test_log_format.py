@@ -7,8 +7,8 @@ machine with the same format strings (datagrams captured on UDP; see the comment
 from __future__ import annotations
 
 import json
-import os
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,21 +26,13 @@ from haproxy_py.log.format import (
     term_state,
     term_state_cookie,
 )
+from tests.unit.log_helpers import utc_timezone
 
 
 @pytest.fixture(autouse=True)
-def utc():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    lf._DC.__init__()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-    lf._DC.__init__()
+def utc() -> Iterator[None]:
+    with utc_timezone(lf._DC.__init__):
+        yield
 
 
 def _denied(accept: float, request_line: str | None, **kw) -> LogRecord:

@@ -9,8 +9,7 @@ The result must equal the captured bytes exactly.
 from __future__ import annotations
 
 import calendar
-import os
-import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -20,21 +19,13 @@ from haproxy_py.log.compare import parse_clf, parse_datagram, parse_httplog, par
 from haproxy_py.log.format import LogRecord
 from haproxy_py.log.syslog import build_header, frame
 from tests.conftest import SAMPLES
+from tests.unit.log_helpers import utc_timezone
 
 
 @pytest.fixture(autouse=True)
-def utc():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    lf._DC.__init__()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-    lf._DC.__init__()
+def utc() -> Iterator[None]:
+    with utc_timezone(lf._DC.__init__):
+        yield
 
 
 def _sample_lines(name: str) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import os
-import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,6 +16,7 @@ from haproxy_py.config.model import Address, Global, LogTarget, Proxy
 from haproxy_py.log import syslog as ls
 from haproxy_py.log.compare import compare_datagrams, parse_datagram
 from haproxy_py.log.syslog import Logger, build_header, frame, logger_for_proxy, severity_of
+from tests.unit.log_helpers import utc_timezone
 
 MSG = (
     '127.0.0.1:42718 [27/Nov/2026:03:24:12.964] fe fe/<NOSRV> 0/-1/-1/-1/0 403 192 - - PR-- '
@@ -26,18 +27,9 @@ PID = 10855
 
 
 @pytest.fixture(autouse=True)
-def utc():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    ls._CLOCK.__init__()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-    ls._CLOCK.__init__()
+def utc() -> Iterator[None]:
+    with utc_timezone(ls._CLOCK.__init__):
+        yield
 
 
 def _dg(fmt: str, hostname: str | None = None, tag: str = "haproxy", maxlen: int = 1024) -> bytes:
