@@ -19,7 +19,16 @@ from typing import Any
 
 from haproxy_py.config.model import Config
 
-PROGRAM = "haproxy"  # HAProxy's messages name the program as "[haproxy.main()]"
+
+def _program() -> str:
+    """HAProxy names the program by its argv[0] in "[PROG.main()] ..." alerts."""
+    a0 = sys.argv[0] if sys.argv else ""
+    if not a0 or a0.endswith(("__main__.py", "-c")):
+        return "haproxy-py"
+    return a0
+
+
+PROGRAM = _program()
 
 
 def _alert(msg: str) -> None:
@@ -35,10 +44,12 @@ def _warning(msg: str) -> None:
 class Daemon:
     """The detached process's link to the process that started it (a pipe carrying the exit code)."""
 
-    __slots__ = ("wfd",)
+    __slots__ = ("wfd", "nullfd")
 
-    def __init__(self, wfd: int) -> None:
+    def __init__(self, wfd: int, nullfd: int = -1) -> None:
         self.wfd = wfd
+        #: /dev/null opened before any chroot
+        self.nullfd = nullfd
 
     def report(self, rc: int) -> None:
         """Tell the waiting first process how the start went (0 = serving), then detach stdio."""
@@ -54,14 +65,20 @@ class Daemon:
             pass
         self.wfd = -1
         if rc == 0:
-            redirect_stdio()
+            redirect_stdio(self.nullfd)
+        if self.nullfd > 2:
+            os.close(self.nullfd)
+        self.nullfd = -1
 
 
-def redirect_stdio() -> None:
-    fd = os.open(os.devnull, os.O_RDWR)
+def redirect_stdio(fd: int = -1) -> None:
+    """stdin, stdout and stderr to /dev/null (``fd``: an already open /dev/null)."""
+    own = fd < 0
+    if own:
+        fd = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):
         os.dup2(fd, std)
-    if fd > 2:
+    if own and fd > 2:
         os.close(fd)
 
 
@@ -94,10 +111,9 @@ def daemonize() -> Daemon:
         os._exit(0)
     os.chdir("/")
     # stdin right away; stdout/stderr stay until the start is reported, so errors are seen
-    fd = os.open(os.devnull, os.O_RDONLY)
+    fd = os.open(os.devnull, os.O_RDWR)
     os.dup2(fd, 0)
-    os.close(fd)
-    return Daemon(wfd)
+    return Daemon(wfd, fd)
 
 
 def resolve_identity(config: Config) -> tuple[int | None, int | None, str | None]:

@@ -135,13 +135,55 @@ def apply_startup_state(engine: Engine, items: list[dict[str, Any]] | None, exac
         reload.apply_state(engine.state, items, now, wall, exact=exact)
 
 
-def install_signals(engine: Engine, loop: asyncio.AbstractEventLoop) -> None:
-    loop.add_signal_handler(signal.SIGUSR1, engine.soft_stop)
-    loop.add_signal_handler(signal.SIGTERM, engine.hard_stop)
-    loop.add_signal_handler(signal.SIGINT, engine.hard_stop)
-    loop.add_signal_handler(signal.SIGTTOU, lambda: process.pause_listeners(engine))
-    loop.add_signal_handler(signal.SIGTTIN, lambda: process.resume_listeners(engine))
-    loop.add_signal_handler(signal.SIGHUP, lambda: process.dump_servers_state(engine))
+HANDLED_SIGNALS = (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT, signal.SIGTTOU, signal.SIGTTIN, signal.SIGHUP)
+
+
+def install_signals(engine: Engine, loop: asyncio.AbstractEventLoop) -> tuple[list[int], Any]:
+    """Handlers for every signal, installed before binding (a signal arriving before the engine
+    serves is applied once it does). Returns (fatal, go): ``fatal`` receives the signal of a hard
+    stop (HAProxy 2.6 then dies by that signal: status 128+N for the shell); call ``go()`` once
+    the engine is started."""
+    fatal: list[int] = []
+    started = [False]
+    pending: list[Any] = []
+
+    def deliver(fn: Any) -> None:
+        if started[0]:
+            fn()
+        else:
+            pending.append(fn)
+
+    def hard(sig: int) -> None:
+        if not fatal:
+            fatal.append(sig)
+        deliver(engine.hard_stop)
+
+    def go() -> None:
+        started[0] = True
+        loop.call_soon(signal.pthread_sigmask, signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        for fn in pending:
+            fn()
+        pending.clear()
+
+    # blocked until the loop serves: a signal received meanwhile stays pending in the kernel
+    # (some loops lose signals that arrive before they first run)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    loop.add_signal_handler(signal.SIGUSR1, deliver, engine.soft_stop)
+    loop.add_signal_handler(signal.SIGTERM, hard, signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGINT, hard, signal.SIGINT)
+    loop.add_signal_handler(signal.SIGTTOU, deliver, lambda: process.pause_listeners(engine))
+    loop.add_signal_handler(signal.SIGTTIN, deliver, lambda: process.resume_listeners(engine))
+    loop.add_signal_handler(signal.SIGHUP, deliver, lambda: process.dump_servers_state(engine))
+    return fatal, go
+
+
+def die_by(sig: int) -> None:
+    """Leave as HAProxy does after SIGTERM/SIGINT: killed by the signal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+    os.kill(os.getpid(), sig)
 
 
 def run_single(config: Config, options: Any) -> int:
@@ -156,6 +198,8 @@ def run_single(config: Config, options: Any) -> int:
     try:
         engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
         engine.inherited = inherited
+        engine.on_stopped = loop.create_future()
+        fatal, go = install_signals(engine, loop)
         try:
             engine.bind_all()
         except BindError as e:
@@ -174,13 +218,16 @@ def run_single(config: Config, options: Any) -> int:
         rc = process.before_loop(config, options, engine)
         if rc is not None:
             return rc
-        engine.on_stopped = loop.create_future()
-        install_signals(engine, loop)
         loop.run_until_complete(engine.start())
+        go()
         process.ready(config, options, engine)
         rc = loop.run_until_complete(engine.on_stopped)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         loop.run_until_complete(engine.close())
         process.at_exit(config, options, engine)
+        if fatal:
+            loop.close()
+            die_by(fatal[0])
         return int(rc or 0)
     finally:
         if engine is not None and engine.daemon is not None:
