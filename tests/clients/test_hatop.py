@@ -7,76 +7,20 @@ server rows are also compared with what hatop shows for Debian's HAProxy after t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import get
+from tests.integration.stats_client import socat_cli as cli
+from tests.integration.stats_client import two_server_proxy
+from tests.integration.tmux import Tmux
 
 HATOP = shutil.which("hatop") or "/usr/bin/hatop"
-TMUX = shutil.which("tmux") or "/usr/bin/tmux"
-SOCAT = shutil.which("socat") or "/usr/bin/socat"
-
-CFG = """
-global
-    stats socket @DIR@/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend main
-    bind 127.0.0.1:{fe}
-    default_backend app
-backend app
-    balance roundrobin
-    server app1 127.0.0.1:{p1}
-    server app2 127.0.0.1:{p2}
-"""
-
-
-class Tmux:
-    """One detached session on a private tmux server."""
-
-    def __init__(self, command: str, width: int = 160, height: int = 40) -> None:
-        assert os.path.exists(TMUX), "tmux is required"
-        self.name = f"hpy-test-{os.getpid()}-{time.monotonic_ns()}"
-        subprocess.run([TMUX, "-L", self.name, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x",
-                        str(width), "-y", str(height), command], check=True, timeout=10)
-
-    def screen(self, escapes: bool = False) -> str:
-        cmd = [TMUX, "-L", self.name, "capture-pane", "-p", "-t", "t"] + (["-e"] if escapes else [])
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run([TMUX, "-L", self.name, "send-keys", "-t", "t", *keys], check=True, timeout=10)
-
-    def wait(self, pred: Callable[[str], bool], timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            s = self.screen()
-            try:
-                if pred(s):
-                    return s
-            except (AssertionError, IndexError, ValueError):  # a row hidden by hatop's "updating..."
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"screen never matched; last screen:\n{s}")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        subprocess.run([TMUX, "-L", self.name, "kill-server"], capture_output=True, timeout=10)
-
-
-def cli(sock: str, cmd: str) -> str:
-    return subprocess.run([SOCAT, "-t2", "-", f"UNIX-CONNECT:{sock}"], input=(cmd + "\n").encode(),
-                          capture_output=True, timeout=10).stdout.decode()
 
 
 def row(screen: str, name: str) -> list[str]:
@@ -92,34 +36,17 @@ STOT = -1  # last column in the STATUS view (NAME W STATUS CHECK ACT BCK QCUR QM
 @pytest.fixture
 def setup() -> Iterator[Callable[[str], dict]]:  # type: ignore[type-arg]
     assert os.path.exists(HATOP), "hatop (Debian package) is required"
-    stack: list = []
+    with contextlib.ExitStack() as stack:
 
-    def start(which: str) -> dict:  # type: ignore[type-arg]
-        bes_cm = http_backends("app1", "app2")
-        bes = bes_cm.__enter__()
-        stack.append(bes_cm)
-        fe = free_port()
-        pp_cm = run_proxy(CFG.format(fe=fe, p1=bes[0].port, p2=bes[1].port), wait_ports=[fe], which=which)
-        pp = pp_cm.__enter__()
-        stack.append(pp_cm)
-        sock = str(pp.workdir / "admin.sock")
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        for _ in range(6):
-            assert get(fe, "/")[0] == 200
-        t = Tmux(f"{HATOP} -s {sock} -i 1; sleep 60")
-        stack.append(t)
-        t.wait(lambda s: bool(row(s, "BACKEND") and row(s, "app2")))
-        return {"fe": fe, "sock": sock, "tmux": t, "bes": bes, "pid": pp.pid}
+        def start(which: str) -> dict:  # type: ignore[type-arg]
+            lab = stack.enter_context(two_server_proxy(which, warmup=6))
+            t = Tmux(f"{HATOP} -s {lab['sock']} -i 1; sleep 60", 160, 40, prefix="hpy-test", wait_timeout=10.0,
+                     tolerate=(AssertionError, IndexError, ValueError))  # a row hidden by hatop's "updating..."
+            stack.callback(t.close)
+            t.wait(lambda s: bool(row(s, "BACKEND") and row(s, "app2")))
+            return {"tmux": t, **lab}
 
-    yield start
-    for x in reversed(stack):
-        if isinstance(x, Tmux):
-            x.close()
-        else:
-            x.__exit__(None, None, None)
+        yield start
 
 
 def test_hatop_shows_haproxy_py(setup) -> None:  # type: ignore[no-untyped-def]

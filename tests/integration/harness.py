@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -20,13 +20,75 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# the ``defaults`` section most HTTP test configs start with
+HTTP_DEFAULTS = """\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+"""
+
+# a frontend ``main`` on port ``{fe}`` sending everything to a round-robin backend ``app``; the
+# config adds the backend's ``server`` lines
+MAIN_TO_APP = """\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    balance roundrobin
+"""
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_files(paths: list[str | Path] | tuple[str | Path, ...], timeout: float = 10.0,
+               detail: Callable[[], str] | None = None) -> None:
+    """Wait until every path exists (HAProxy binds its unix sockets after the TCP listeners).
+
+    Fails (AssertionError) after ``timeout`` seconds; ``detail()`` (e.g. the proxy's stderr) is
+    added to the message.
+    """
+    deadline = time.monotonic() + timeout
+    while not all(os.path.exists(p) for p in paths):
+        assert time.monotonic() < deadline, (
+            f"not created after {timeout}s: {[str(p) for p in paths]}" + (f"\n{detail()}" if detail else ""))
+        time.sleep(0.02)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:  # type: ignore[type-arg]
+    """SIGTERM a process this test started, SIGKILL it after ``timeout`` seconds; reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+def recv_all(sock: socket.socket, bufsize: int = 65536) -> bytes:
+    """Everything a connected socket receives until the peer closes."""
+    chunks = []
+    while True:
+        d = sock.recv(bufsize)
+        if not d:
+            return b"".join(chunks)
+        chunks.append(d)
+
+
+def require_haproxy(which: str, what: str = "the reference half") -> None:
+    """Fail (never skip) a ``which="haproxy"`` run when Debian's haproxy is not installed."""
+    if which == "haproxy" and not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
+        pytest.fail(f"Debian's haproxy is required for {what}")
 
 
 def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
@@ -240,13 +302,7 @@ def run_proxy(cfg_text: str, *, wait_ports: list[int] = (), which: str = "ours",
                 raise RuntimeError(f"proxy did not start: {pp.stderr_text()}") from None
         yield pp
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_process(proc)
         errf.close()
 
 
