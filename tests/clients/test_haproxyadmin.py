@@ -7,14 +7,11 @@ The same scenario runs against Debian's HAProxy 2.6 as the reference.
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
-
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import HTTP_DEFAULTS, get, http_backends, require_haproxy, run_proxy
+from tests.integration.stats_client import ADMIN_SOCKET, admin_socket
 
 try:  # a missing package must fail, not skip
     import haproxyadmin
@@ -22,14 +19,7 @@ try:  # a missing package must fail, not skip
 except ImportError as e:  # pragma: no cover - environment problem
     raise ImportError("pip install haproxyadmin (listed in pyproject's dev extras)") from e
 
-CFG = """
-global
-    stats socket @DIR@/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+CFG = ADMIN_SOCKET + HTTP_DEFAULTS + """\
 frontend main
     bind 127.0.0.1:{fe}
     default_backend app
@@ -47,17 +37,13 @@ backend static
 
 @pytest.fixture(params=["ours", "haproxy"], scope="module")
 def hap(request):  # type: ignore[no-untyped-def]
-    if request.param == "haproxy" and not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
-        pytest.fail("Debian's haproxy is required for the reference half")
+    require_haproxy(request.param)
     with http_backends("app1", "app2", "st1") as bes:
         fe, fe2 = free_port(), free_port()
         cfg = CFG.format(fe=fe, fe2=fe2, p1=bes[0].port, p2=bes[1].port, p3=bes[2].port)
         with run_proxy(cfg, wait_ports=[fe, fe2], which=request.param) as pp:
+            admin_socket(pp)
             sockdir = pp.workdir  # haproxyadmin talks to every *.sock of a directory
-            deadline = time.monotonic() + 10
-            while not (sockdir / "admin.sock").exists():
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
             h = hapadmin.HAProxy(socket_dir=str(sockdir), timeout=3)
             yield {"h": h, "fe": fe, "fe2": fe2, "bes": bes, "pid": pp.pid, "which": request.param}
 

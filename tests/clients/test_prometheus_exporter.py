@@ -19,18 +19,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import HTTP_DEFAULTS, get, http_backends, require_haproxy, run_proxy
+from tests.integration.stats_client import ADMIN_SOCKET, admin_socket
 
 EXPORTER = shutil.which("prometheus-haproxy-exporter") or "/usr/bin/prometheus-haproxy-exporter"
 
-CFG = """
-global
-    stats socket @DIR@/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+CFG = ADMIN_SOCKET + HTTP_DEFAULTS + """\
 frontend main
     bind 127.0.0.1:{fe}
     http-request use-service prometheus-exporter if {{ path /metrics }}
@@ -49,19 +43,14 @@ listen stats
 
 @pytest.fixture(params=["ours", "haproxy"], scope="module")
 def lab(request):  # type: ignore[no-untyped-def]
-    if request.param == "haproxy" and not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
-        pytest.fail("Debian's haproxy is required for the reference half")
+    require_haproxy(request.param)
     assert os.path.exists(EXPORTER), "prometheus-haproxy-exporter (Debian package) is required"
     with http_backends("app1", "app2", "app3") as bes:
         fe, st = free_port(), free_port()
         cfg = CFG.format(fe=fe, st=st, p1=bes[0].port, p2=bes[1].port, p3=bes[2].port)
         with run_proxy(cfg, wait_ports=[fe, st], which=request.param) as pp:
-            sock = pp.workdir / "admin.sock"
-            deadline = time.monotonic() + 10
-            while not sock.exists():
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
-            yield {"which": request.param, "fe": fe, "st": st, "sock": str(sock), "pp": pp}
+            sock = admin_socket(pp)
+            yield {"which": request.param, "fe": fe, "st": st, "sock": sock, "pp": pp}
 
 
 class Exporter:

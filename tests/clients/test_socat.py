@@ -8,17 +8,21 @@ backends) and the same socat invocations; replies that do not depend on timing m
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import subprocess
-import time
 
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
-
-SOCAT = shutil.which("socat") or "/usr/bin/socat"
+from tests.integration.harness import (
+    HTTP_DEFAULTS,
+    MAIN_TO_APP,
+    get,
+    http_backends,
+    require_haproxy,
+    run_proxy,
+    wait_files,
+)
+from tests.integration.stats_client import socat
 
 CFG = """
 global
@@ -27,52 +31,27 @@ global
     stats socket @DIR@/user.sock mode 666 level user
     stats socket ipv4@127.0.0.1:{tcp} level admin
     stats timeout 5s
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend main
-    bind 127.0.0.1:{fe}
-    default_backend app
-backend app
-    balance roundrobin
+""" + HTTP_DEFAULTS + MAIN_TO_APP + """\
     server app1 127.0.0.1:{p1}
     server app2 127.0.0.1:{p2} weight 2
 """
 
 
-def socat(target: str, data: bytes, timeout: float = 10) -> bytes:
-    """`printf DATA | socat - TARGET`, returning what socat printed."""
-    assert os.path.exists(SOCAT), "socat is required (Debian package socat)"
-    p = subprocess.run([SOCAT, "-t2", "-", target], input=data, capture_output=True, timeout=timeout)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
 @pytest.fixture(params=["ours", "haproxy"], scope="module")
 def proxy(request):  # type: ignore[no-untyped-def]
-    if request.param == "haproxy" and not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
-        pytest.fail("Debian's haproxy is required for the differential half")
+    require_haproxy(request.param, "the differential half")
     with http_backends("app1", "app2") as (b1, b2):
         fe, tcp = free_port(), free_port()
         cfg = CFG.format(fe=fe, tcp=tcp, p1=b1.port, p2=b2.port)
         with run_proxy(cfg, wait_ports=[fe, tcp], which=request.param) as pp:
             d = pp.workdir
-            _wait_files([d / "admin.sock", d / "oper.sock", d / "user.sock"])
+            # HAProxy binds its unix sockets after the TCP listeners: a TCP port answering is not enough
+            wait_files([d / "admin.sock", d / "oper.sock", d / "user.sock"])
             yield {
                 "which": request.param, "fe": fe, "pid": pp.pid, "backends": (b1, b2),
                 "admin": f"UNIX-CONNECT:{d}/admin.sock", "oper": f"UNIX-CONNECT:{d}/oper.sock",
                 "user": f"UNIX-CONNECT:{d}/user.sock", "tcp": f"TCP:127.0.0.1:{tcp}", "dir": d,
             }
-
-
-def _wait_files(paths: list, timeout: float = 10) -> None:
-    # HAProxy binds its unix sockets after the TCP listeners: a TCP port answering is not enough
-    deadline = time.monotonic() + timeout
-    while not all(os.path.exists(p) for p in paths):
-        assert time.monotonic() < deadline, f"sockets not created: {paths}"
-        time.sleep(0.02)
 
 
 def test_socket_file_modes(proxy) -> None:  # type: ignore[no-untyped-def]
