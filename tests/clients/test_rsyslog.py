@@ -8,9 +8,8 @@ the message intact.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,76 +17,17 @@ import pytest
 from haproxy_py.config.model import Address, LogTarget
 from haproxy_py.log.format import LogRecord, formatter_for, set_term
 from haproxy_py.log.syslog import Logger, SenderPool
-from tests.conftest import free_port
+from tests.integration.syslog_sinks import rsyslogd, udp_port, wait_lines
 
-RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 TEMPLATE = "%pri%|%syslogfacility-text%|%syslogseverity-text%|%programname%|%procid%|%msg%|%rawmsg%\\n"
 
 
-def _udp_port() -> int:
-    # free_port() reserves a TCP port; make sure the UDP one is free too
-    import socket
-
-    for _ in range(20):
-        p = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                continue
-        return p
-    raise RuntimeError("no free UDP port")
-
-
 @pytest.fixture
-def rsyslog(tmp_path: Path):
-    if not Path(RSYSLOGD).exists():
-        pytest.fail("rsyslogd not found: install Debian's rsyslog package (see .ci/run)")
-    port = _udp_port()
+def rsyslog(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    port = udp_port()
     out = tmp_path / "local2.log"
-    conf = tmp_path / "rsyslog.conf"
-    conf.write_text(
-        f'global(workDirectory="{tmp_path}")\n'
-        'module(load="imudp")\n'
-        f'input(type="imudp" address="127.0.0.1" port="{port}")\n'
-        f'template(name="t" type="string" string="{TEMPLATE}")\n'
-        f'local2.* action(type="omfile" file="{out}" template="t")\n'
-    )
-    pidfile = tmp_path / "rsyslogd.pid"
-    proc = subprocess.Popen(
-        [RSYSLOGD, "-n", "-f", str(conf), "-i", str(pidfile)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        # ready when it wrote its pid file (imudp is bound before that)
-        deadline = time.monotonic() + 10
-        while not pidfile.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is not None or not pidfile.exists():
-            msg = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
-            pytest.fail(f"rsyslogd did not start: {msg}")
-        time.sleep(0.2)
+    with rsyslogd(tmp_path, port, TEMPLATE, [("local2.*", out)]):
         yield port, out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        proc.stdout.close()
-
-
-def _wait_lines(path: Path, n: int, timeout: float = 10.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        if path.exists():
-            lines = path.read_text(encoding="latin-1").splitlines()
-            if len(lines) >= n:
-                return lines
-        time.sleep(0.05)
-    return lines
 
 
 def test_rsyslog_receives_our_lines(rsyslog) -> None:
@@ -112,7 +52,7 @@ def test_rsyslog_receives_our_lines(rsyslog) -> None:
         lg.send(6, line)
         lg_other.send(6, "must not appear")
         lg.send(1, "Server app/s1 is DOWN, reason: Layer4 connection problem")
-        lines = _wait_lines(out, 2)
+        lines = wait_lines(out, 2)
     finally:
         pool.close()
     assert len(lines) == 2, lines

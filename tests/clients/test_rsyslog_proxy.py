@@ -6,11 +6,8 @@ Debian's HAProxy 2.6 and through ours, the datagrams compared field by field wit
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +20,9 @@ from haproxy_py.log.compare import (
     parse_tcplog,
 )
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, http_request, run_proxy
+from tests.integration.harness import get, http_backends, http_request, require_haproxy, run_proxy
+from tests.integration.syslog_sinks import rsyslogd, udp_port, udp_sink, wait_lines
 
-RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 TEMPLATE = "%pri%|%syslogfacility-text%|%syslogseverity-text%|%programname%|%procid%|%msg%\\n"
 
 # the seed's haproxy.cfg (samples/haproxy.cfg) with test ports, no chroot/user/daemon, a TCP listen added
@@ -82,66 +79,13 @@ EXPECTED_BACKEND = {"/": "app", "/static/site.css": "static", "/images/logo.png"
                     "/page?x=1": "app", "/app.js": "static", "/missing": "app"}
 
 
-def _udp_port() -> int:
-    for _ in range(20):
-        p = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                continue
-        return p
-    raise RuntimeError("no free UDP port")
-
-
 @pytest.fixture
-def rsyslog(tmp_path: Path):  # type: ignore[no-untyped-def]
-    if not Path(RSYSLOGD).exists():
-        pytest.fail("rsyslogd not found: install Debian's rsyslog package")
-    port = _udp_port()
+def rsyslog(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
+    port = udp_port()
     out = tmp_path / "local2.log"
     other = tmp_path / "other.log"
-    conf = tmp_path / "rsyslog.conf"
-    conf.write_text(
-        f'global(workDirectory="{tmp_path}")\n'
-        'module(load="imudp")\n'
-        f'input(type="imudp" address="127.0.0.1" port="{port}")\n'
-        f'template(name="t" type="string" string="{TEMPLATE}")\n'
-        f'local2.* action(type="omfile" file="{out}" template="t")\n'
-        f'*.*;local2.none action(type="omfile" file="{other}" template="t")\n'
-    )
-    pidfile = tmp_path / "rsyslogd.pid"
-    proc = subprocess.Popen([RSYSLOGD, "-n", "-f", str(conf), "-i", str(pidfile)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while not pidfile.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is not None or not pidfile.exists():
-            pytest.fail("rsyslogd did not start: " + (proc.stdout.read().decode(errors="replace")
-                                                      if proc.poll() is not None else "timeout"))
-        time.sleep(0.2)
+    with rsyslogd(tmp_path, port, TEMPLATE, [("local2.*", out), ("*.*;local2.none", other)]):
         yield port, out, other
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        proc.stdout.close()
-
-
-def _wait_lines(path: Path, n: int, timeout: float = 10.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        if path.exists():
-            lines = path.read_text(encoding="latin-1").splitlines()
-            if len(lines) >= n:
-                return lines
-        time.sleep(0.05)
-    return lines
 
 
 def test_rsyslog_writes_our_traffic_logs(rsyslog) -> None:  # type: ignore[no-untyped-def]
@@ -153,7 +97,7 @@ def test_rsyslog_writes_our_traffic_logs(rsyslog) -> None:  # type: ignore[no-un
             for path in REQUESTS:
                 status, _h, _b = get(fe, path, {"User-Agent": "rsyslog-e2e"})
                 assert status == 200
-            lines = _wait_lines(out, len(REQUESTS))
+            lines = wait_lines(out, len(REQUESTS))
             pid = pp.pid
     assert len(lines) == len(REQUESTS), lines  # the wait_port probes are empty: dontlognull
     for path, line in zip(REQUESTS, lines, strict=True):
@@ -177,11 +121,10 @@ def test_rsyslog_writes_our_traffic_logs(rsyslog) -> None:  # type: ignore[no-un
 def _collect(which: str, backends: tuple) -> tuple[list[bytes], list[bytes]]:  # type: ignore[type-arg]
     """Run SEED with a UDP receiver; return (httplog datagrams, tcplog datagrams) in request order."""
     b1, b2, bs = backends
-    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rx.bind(("127.0.0.1", 0))
+    rx, logport = udp_sink()
     try:
         fe, tcpfe = free_port(), free_port()
-        cfg = SEED.format(logport=rx.getsockname()[1], fe=fe, tcpfe=tcpfe, p1=b1.port, p2=b2.port, ps=bs.port)
+        cfg = SEED.format(logport=logport, fe=fe, tcpfe=tcpfe, p1=b1.port, p2=b2.port, ps=bs.port)
         with run_proxy(cfg, wait_ports=[fe, tcpfe], which=which) as pp:
             time.sleep(0.3)
             rx.settimeout(0.2)
@@ -214,8 +157,7 @@ def _collect(which: str, backends: tuple) -> tuple[list[bytes], list[bytes]]:  #
 
 @pytest.fixture(scope="module")
 def both_logs():  # type: ignore[no-untyped-def]
-    if not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
-        pytest.fail("Debian's haproxy is required for the differential")
+    require_haproxy("haproxy", "the differential")
     with http_backends("app1", "app2", "static") as bes:
         theirs = _collect("haproxy", tuple(bes))
     with http_backends("app1", "app2", "static") as bes:  # fresh backends: same connection history

@@ -21,15 +21,14 @@ from haproxy_py.log.compare import compare_datagrams, parse_datagram, parse_http
 from haproxy_py.log.format import TERM_EVENTS, LogRecord, formatter_for, set_term
 from haproxy_py.log.syslog import Logger, SenderPool
 from tests.conftest import free_port
+from tests.integration.harness import stop_process
+from tests.integration.syslog_sinks import udp_sink
 
 FORMATS = ["rfc3164", "rfc5424", "short", "priority", "timed", "iso", "raw", "local"]
 
 
 def _udp() -> tuple[socket.socket, int]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(0.05)
-    return s, s.getsockname()[1]
+    return udp_sink(0.05)
 
 
 def _drain(socks: dict[str, socket.socket], want: int, timeout: float = 5.0) -> dict[str, list[bytes]]:
@@ -83,12 +82,7 @@ def haproxy_logs(haproxy_bin: str, tmp_path: Path):
         got = _drain(socks, want=len(FORMATS) + 1)
         yield got, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
         proc.stdout.close()
         for s in socks.values():
             s.close()
