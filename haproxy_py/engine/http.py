@@ -18,7 +18,7 @@ from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
-from haproxy_py.http.body import BodyError, body_reader
+from haproxy_py.http.body import BodyError, NoBody, body_reader
 from haproxy_py.http.message import BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import ParseError, parse_request, parse_response
 from haproxy_py.http.rewrite import (
@@ -67,7 +67,7 @@ class HttpSession(Stream):
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "early_body", "tunnel_mode", "cookie_ops", "expect_100", "req_bytes_sent",
-                 "t_req_head", "paused_cli", "srv_counted", "last_io")
+                 "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -101,6 +101,8 @@ class HttpSession(Stream):
         self.paused_cli = False
         self.srv_counted = False
         self.last_io = 0.0
+        self.ff_rule: ForwardForRule | None = None
+        self.name_hdr: bytes | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -118,12 +120,8 @@ class HttpSession(Stream):
     def _wait_request(self, *, first: bool) -> None:
         self.phase = "head"
         self.req_start = self.loop.time()
-        t = self._timeouts()
-        if first:
-            tmo = t.http_request or t.client
-        else:
-            tmo = t.http_keep_alive or t.http_request or t.client
-        self.arm(tmo, self._head_timeout)
+        router = self.router
+        self.arm(router.tmo_first if first else router.tmo_ka, self._head_timeout)
         if self.buf:
             self._try_parse()
 
@@ -266,55 +264,58 @@ class HttpSession(Stream):
             del errs[0]
 
     def _got_request(self, req: RequestHead) -> None:
-        self.disarm()
+        self.t_cb = None  # disarm
         now = self.loop.time()
-        eng = self.engine
-        st = eng.state
-        self.nreq += 1
+        router = self.router
+        nreq = self.nreq = self.nreq + 1
         self.req = req
         self.res = None
         self.resbuf = b""
         self.req_done = False
         self.res_done = False
         self.head_sent = False
-        self.early_body = []
         self.req_bytes_sent = 0
         self.prev_srv = None
         self.attempt = 0
         self.persistent = False
         self.cookie_ops = None
         self.t_req_head = now
-        if self.nreq > 1:
+        rec = self.rec
+        if nreq > 1:
             # a fresh record per request on a kept-alive connection
-            old = self.rec
+            old = rec
             rec = LogRecord(_wall())
-            rec.client_ip, rec.client_port = old.client_ip, old.client_port
-            rec.frontend_ip, rec.frontend_port = old.frontend_ip, old.frontend_port
+            rec.client_ip = old.client_ip
+            rec.client_port = old.client_port
+            rec.frontend_ip = old.frontend_ip
+            rec.frontend_port = old.frontend_port
             rec.frontend_name = old.frontend_name
             self.rec = rec
-            self.accept_mono = self.req_start
-        rec = self.rec
+            start = self.accept_mono = self.req_start
+        else:
+            start = self.accept_mono
         rec.http = True
-        rec.t_idle = int((self.req_start - self.accept_mono) * 1000) if self.nreq > 1 else 0
-        rec.t_request = self.ms()
-        rec.request_line = (req.method + b" " + req.uri + b" " + _version_as_received(req)).decode("latin-1")
-        st.cum_req += 1
+        rec.t_request = int((now - start) * 1000)
+        lg = router.logger
+        if lg is not None and lg.active:
+            rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
+        self.engine.state.cum_req += 1
         fc = self.fe.counters
         fc.req_tot += 1
         fc.req_rate.add(now)
-        self.reqbody = body_reader(req.body, req.content_length)
-        conf = self.router.conf
-        self.mode = self.router.conn_mode(None)
+        body = req.body
+        self.reqbody = NoBody() if body == BODY_NONE else body_reader(body, req.content_length)
+        self.mode = router.fe_mode
         # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
-        router = self.router
         ctx = _ctx(req, self) if router.needs_ctx else None
         if router.http_rules and self._frontend_rules(ctx):
             return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
+        conf = router.conf
         if conf.stats.enabled and self._is_stats_uri(req, conf):
             self._serve_stats(req, conf)
             return
-        be = self.router.route(ctx)
+        be = router.route(ctx)
         if be is None:
             rec.backend_name = None
             self._local_error(503, "S", "C", nosrv=True)
@@ -454,26 +455,28 @@ class HttpSession(Stream):
 
     # ================================================================== backend / server
     def _enter_backend(self, be: Any, req: RequestHead, ctx: RequestContext) -> None:
-        now = self.loop.time()
         rec = self.rec
-        if self.be is not None and self.be is not be:
-            self.be.counters.scur -= 1
-            self.be = None
-        if self.be is None:
-            be.counters.scur += 1
-            if be.counters.scur > be.counters.smax:
-                be.counters.smax = be.counters.scur
-        self.be = be
-        rec.backend_name = be.name
         bc = be.counters
+        old = self.be
+        if old is not be:
+            if old is not None:
+                old.counters.scur -= 1
+            bc.scur += 1
+            if bc.scur > bc.smax:
+                bc.smax = bc.scur
+            self.be = be
+        rec.backend_name = be.name
         bc.stot += 1
         bc.req_tot += 1
-        bc.sess_rate.add(now)
+        bc.sess_rate.add(self.loop.time())
         bc.last_sess = _wall()
-        self.mode = self.router.conn_mode(be.conf)
+        router = self.router
+        info = router.be_info.get(be) or router.backend_info(be)
+        self.mode, self.ff_rule, self.name_hdr = info
         # backend-side stats page (stats enable in a backend)
-        if be.conf is not self.router.conf and be.conf.stats.enabled and self._is_stats_uri(req, be.conf):
-            self._serve_stats(req, be.conf)
+        conf = be.conf
+        if conf is not router.conf and conf.stats.enabled and self._is_stats_uri(req, conf):
+            self._serve_stats(req, conf)
             return
         # persistence cookie
         cookie_srv = None
@@ -498,7 +501,11 @@ class HttpSession(Stream):
             self.srv_counted = False
             srv.counters.scur -= 1
         srv.sessions.discard(self)
-        self._release_slot(srv)
+        if self.has_slot:
+            self.has_slot = False
+            nxt = self.be.release(srv, self.loop.time())
+            if nxt is not None:
+                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
 
     def cookie_flag(self, flag: str) -> None:
         rc = self.cookie_ops
@@ -518,35 +525,37 @@ class HttpSession(Stream):
     def connect(self) -> None:
         # reuse our kept-alive server connection when the same server was chosen
         srv = self.srv
-        if self.srvc is not None and self.srv_owner is srv and not self.srvc.closed and not self.srvc.eof:
-            self.attempt += 1
-            srv.sessions.add(self)
-            srv.counters.reuse += 1
-            self.be.counters.reuse += 1
-            self.rec.t_connect = self.ms()
-            self.rec.server_ip, self.rec.server_port = srv.host, srv.port
-            self._server_ready()
-            return
-        self._drop_server_conn()
+        c = self.srvc
+        if c is not None:
+            if self.srv_owner is srv and not c.closed and not c.eof:
+                self.attempt += 1
+                srv.sessions.add(self)
+                srv.counters.reuse += 1
+                self.be.counters.reuse += 1
+                rec = self.rec
+                rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
+                rec.server_ip = srv.host
+                rec.server_port = srv.port
+                self._server_ready()
+                return
+            self._drop_server_conn()
         self.phase = "connect"
         super().connect()
 
     def server_connected(self, sock: socket.socket) -> None:
         c = Conn(self.loop, sock)
+        c.on_data = self._srv_data
+        c.on_eof = self._srv_eof
+        c.on_error = self._srv_error
+        c.on_drained = self._srv_drained
         self.srvc = c
         self.srv_owner = self.srv
         self._server_ready()
 
     def _server_ready(self) -> None:
         srv = self.srv
-        be = self.be
-        rec = self.rec
         c = self.srvc
-        c.on_data = self._srv_data
-        c.on_eof = self._srv_eof
-        c.on_error = self._srv_error
-        c.on_drained = self._srv_drained
-        rec.server_name = srv.name
+        self.rec.server_name = srv.name
         self.srv_counted = True
         sc = srv.counters
         sc.stot += 1
@@ -556,33 +565,35 @@ class HttpSession(Stream):
             sc.smax = sc.scur
         sc.sess_rate.add(self.loop.time())
         sc.last_sess = _wall()
-        req = self.req
-        hdr_name = be.conf.http_send_name_header
+        hdr_name = self.name_hdr
         head, self.srv_reusable = prepare_request(
-            req, self.mode, src=self.src_ip, forwardfor=_ff_rule(be.conf) or _ff_rule(self.router.conf),
-            server_name_header=hdr_name.encode("latin-1") if hdr_name else None,
-            server_name=srv.name.encode("latin-1"))
+            self.req, self.mode, src=self.src_ip, forwardfor=self.ff_rule,
+            server_name_header=hdr_name, server_name=srv.name.encode("latin-1") if hdr_name else None)
         self.head_sent = True
         self.bytes_in += len(head)
-        c.cork()
-        c.write(head)
         self.phase = "body"
         self.resbuf = b""
         self.res = None
         c.read_on()
         # request body: what arrived early, then what remains in buf (same packet as the head)
+        rb = self.reqbody
         if self.buf and not self.req_done:
+            c.cork()
+            c.write(head)
             data, self.buf = self.buf, b""
             self._request_body_data(data)
-        elif self.reqbody is not None and getattr(self.reqbody, "done", False):
-            self.req_done = True
-        c.uncork()
+            c.uncork()
+            if self.srvc is not c:
+                return  # a bad request body ended the transaction
+        else:
+            c.write(head)
+            if rb is not None and rb.done:
+                self.req_done = True
         if not self.req_done and c.pending <= HIGH_WATER:
             # reading may have been paused while we waited for the server
             self._srv_drained()
-        t = be.conf.timeouts
         self.last_io = 0.0
-        self.arm(t.server, self._server_timeout)
+        self.arm(self.be.conf.timeouts.server, self._server_timeout)
 
     def _request_body_data(self, data: bytes) -> None:
         rb = self.reqbody
@@ -673,7 +684,10 @@ class HttpSession(Stream):
                 self.srvc.read_off()
             return
         if self.res is None:
-            self.resbuf = self.resbuf + data if self.resbuf else data
+            if self.resbuf:
+                self.resbuf += data
+            else:
+                self.resbuf = data
             self._try_parse_response()
             return
         self._response_body_data(data)
@@ -720,13 +734,14 @@ class HttpSession(Stream):
         be = self.be
         srv = self.srv
         self.res = resp
-        rec.t_data = self.ms()
-        rec.status = resp.status
+        status = resp.status
+        rec.t_data = int((now - self.accept_mono) * 1000)
+        rec.status = status
         rt = int((now - self.t_req_head) * 1000)
         be.counters.rtime.add(rt)
         srv.counters.rtime.add(rt)
         if srv.conf.observe is not None:
-            self.engine.observe(srv, "HTTP_OK" if observe_http_ok(resp.status) else "HTTP_STS")
+            self.engine.observe(srv, "HTTP_OK" if observe_http_ok(status) else "HTTP_STS")
         if be.cookie is not None:
             rc = self.cookie_ops
             hdrs, flag = hcookie.process_response(
@@ -740,32 +755,48 @@ class HttpSession(Stream):
         if self.cli_eof:
             keep = False
         self.keep_client = keep
-        if not resp.keep_alive or not self.srv_reusable:
+        if not resp.keep_alive:
             self.srv_reusable = False
-        self.fe.counters.count_status(resp.status)
-        be.counters.count_status(resp.status)
-        srv.counters.count_status(resp.status)
+        self.fe.counters.count_status(status)
+        be.counters.count_status(status)
+        srv.counters.count_status(status)
         self.bytes_out += len(head)
         cli = self.cli
-        cli.cork()  # head and the body bytes already here leave in one send()
-        cli.write(head)
-        t = be.conf.timeouts
-        if resp.status == 101:
-            cli.uncork()
+        if status == 101:
+            cli.write(head)
             self._start_tunnel(rest)
             return
         self.phase = "resbody"
-        self.resbody = body_reader(resp.body, resp.content_length)
-        if self.resbody.done:
-            cli.uncork()
+        rb = self.resbody = body_reader(resp.body, resp.content_length)
+        if rb.done:
+            cli.write(head)
             if rest:
                 self.srv_reusable = False
             self._response_complete()
             return
-        self.arm(t.server, self._server_timeout)
         if rest:
-            self._response_body_data(rest)
-        cli.uncork()
+            # the usual case: the whole (small) body came with the head, sent in one write
+            try:
+                out, done = rb.feed(rest)
+            except BodyError:
+                cli.write(head)
+                self._response_body_error()
+                return
+            if out:
+                self.bytes_out += len(out)
+                cli.write(head + out)
+            else:
+                cli.write(head)
+            if done:
+                if rb.leftover:
+                    self.srv_reusable = False
+                self._response_complete()
+                return
+            if cli.pending > HIGH_WATER:
+                self.srvc.read_off()
+        else:
+            cli.write(head)
+        self.arm(be.conf.timeouts.server, self._server_timeout)
 
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody
@@ -774,10 +805,7 @@ class HttpSession(Stream):
         try:
             out, done = rb.feed(data)
         except BodyError:
-            self.srv_reusable = False
-            self.keep_client = False
-            set_term(self.rec, "S", "D")
-            self._finish_request(abort=True)
+            self._response_body_error()
             return
         if out:
             self.bytes_out += len(out)
@@ -789,6 +817,12 @@ class HttpSession(Stream):
             if rb.leftover:
                 self.srv_reusable = False
             self._response_complete()
+
+    def _response_body_error(self) -> None:
+        self.srv_reusable = False
+        self.keep_client = False
+        set_term(self.rec, "S", "D")
+        self._finish_request(abort=True)
 
     def _response_complete(self) -> None:
         self.res_done = True
@@ -861,24 +895,26 @@ class HttpSession(Stream):
     # ================================================================== end of a transaction
     def _finish_request(self, *, abort: bool = False) -> None:
         """The response is complete (or aborted): log, release the server, go on or close."""
-        if self.closed or self.be is None:
+        be = self.be
+        if self.closed or be is None:
             return
-        self.disarm()
-        now = self.loop.time()
+        self.t_cb = None  # disarm
         rec = self.rec
         srv = self.srv
-        be = self.be
+        nin = self.bytes_in
+        nout = self.bytes_out
+        bc = be.counters
         if srv is not None:
-            tt = int((now - self.accept_mono) * 1000)
-            srv.counters.ttime.add(tt)
-            be.counters.ttime.add(tt)
-            srv.counters.bin += self.bytes_in
-            srv.counters.bout += self.bytes_out
-        if be is not None:
-            be.counters.bin += self.bytes_in
-            be.counters.bout += self.bytes_out
-        rec.bytes_out = self.bytes_out
-        rec.bytes_in = self.bytes_in
+            tt = int((self.loop.time() - self.accept_mono) * 1000)
+            sc = srv.counters
+            sc.ttime.add(tt)
+            bc.ttime.add(tt)
+            sc.bin += nin
+            sc.bout += nout
+        bc.bin += nin
+        bc.bout += nout
+        rec.bytes_out = nout
+        rec.bytes_in = nin
         if abort:
             self.srv_reusable = False
             self.keep_client = False
@@ -890,28 +926,33 @@ class HttpSession(Stream):
                 be.counters.cli_abrt += 1
                 if srv is not None:
                     srv.counters.cli_abrt += 1
-        self._log(rec)
-        self._end_server_use()
+        lg = self.router.logger
+        if lg is not None and lg.active:
+            self._log(rec)
+        if srv is not None:
+            self._end_server_use()
         if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE:
             self._drop_server_conn()
         self._transaction_end()
 
     def _transaction_end(self) -> None:
-        self.fe.counters.bin += self.bytes_in
-        self.fe.counters.bout += self.bytes_out
-        self.engine.state.total_bytes_out += self.bytes_out
+        nout = self.bytes_out
+        fc = self.fe.counters
+        fc.bin += self.bytes_in
+        fc.bout += nout
+        self.engine.state.total_bytes_out += nout
         self.bytes_in = 0
         self.bytes_out = 0
         self.srv = None
         self.reqbody = None
         self.resbody = None
-        if self.be is not None:
-            self.be.counters.scur -= 1
+        be = self.be
+        if be is not None:
+            be.counters.scur -= 1
             self.be = None
         if not self.keep_client or self.cli_eof or self.engine.stopping:
             self._close_after_write()
             return
-        self.phase = "head"
         if self.paused_cli and not self.cli.closed:
             self.paused_cli = False
             self.cli.read_on()

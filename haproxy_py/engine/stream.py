@@ -61,6 +61,29 @@ class Router:
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.http_rules or any(t is not None for t, _ in self.rules))
+        # per-request constants, computed once (the configuration never changes in a process)
+        t = conf.timeouts
+        #: wait for the first request head / for the next one on a kept-alive connection
+        self.tmo_first = t.http_request or t.client
+        self.tmo_ka = t.http_keep_alive or t.http_request or t.client
+        self.fe_mode = self.conn_mode(None) if self.mode == "http" else ""
+        #: per backend object: (connection mode, forwardfor rule, server name header or None)
+        self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
+
+    def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
+        """What a request of this frontend needs from a backend's configuration (cached)."""
+        info = self.be_info.get(be)
+        if info is None:
+            from haproxy_py.http.rewrite import ForwardForRule
+
+            def ff(conf: Any) -> Any:
+                return ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
+
+            hdr = be.conf.http_send_name_header
+            info = (self.conn_mode(be.conf), ff(be.conf) or ff(self.conf),
+                    hdr.encode("latin-1") if hdr else None)
+            self.be_info[be] = info
+        return info
 
     def conn_mode(self, be_conf: Any) -> str:
         """Effective HTTP connection mode with this backend (cached: options do not change)."""

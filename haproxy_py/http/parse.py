@@ -128,11 +128,12 @@ def _split_head(buf: bytes, start: int, status: int, bufsize: int):
     p = buf.find(b"\r\n\r\n", start)
     if p >= 0:
         # fast path: CRLF everywhere and no control byte (a bare LF or CR, which could also
-        # mean an earlier end of head, leaves extra bytes in ``ctl``); folds are found later
+        # mean an earlier end of head, leaves extra bytes in ``ctl``); folds are found later.
+        # ``split`` yields one more piece than there are CRLF in the head.
         head = buf[start:p]
-        ctl = head.translate(None, _HEAD_OK)
-        if not ctl or len(ctl) == 2 * head.count(b"\r\n"):
-            return head.split(b"\r\n"), p + 4, p + 1
+        lines = head.split(b"\r\n")
+        if len(head.translate(None, _HEAD_OK)) == 2 * len(lines) - 2:
+            return lines, p + 4, p + 1
     eol, after = _find_head_end(buf, start)
     if eol < 0:
         if len(buf) - start >= bufsize:
@@ -162,19 +163,23 @@ def _parse_headers(lines, buf, start, status):
     headers: list[tuple[bytes, bytes]] = []
     append = headers.append
     special = None
-    for i in range(1, len(lines)):
-        name, sep, value = lines[i].partition(b":")
+    names = []
+    nappend = names.append
+    special_names = _SPECIAL
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
         if not sep or not name:
-            _header_error(lines[i], buf, start, status)
+            _header_error(line, buf, start, status)
         value = value.strip(b" \t")
         lname = name.lower()
-        if lname in _SPECIAL:
+        if lname in special_names:
             if special is None:
                 special = []
             special.append((len(headers), lname, value))
         append((name, value))
-    if headers and b"".join([h[0] for h in headers]).translate(None, _TCHARS):
-        for name, _ in headers:
+        nappend(name)
+    if names and b"".join(names).translate(None, _TCHARS):
+        for name in names:
             if name.translate(None, _TCHARS):
                 _header_error(name, buf, start, status)
     return headers, special
@@ -204,6 +209,14 @@ def _conn_tokens(msg, headers, special, status, buf, start):
     for idx, lname, value in special:
         if lname == b"content-length":
             cl_idx.append(idx)
+            if value.isdigit():  # the usual single plain number (ASCII digits only)
+                n = int(value)
+                if n > _MAX_CL:
+                    raise ParseError(status, _locate(buf, start, value), "content-length too large")
+                if cl >= 0 and n != cl:
+                    raise ParseError(status, _locate(buf, start, value), "conflicting content-length")
+                cl = n
+                continue
             for part in value.split(b","):
                 part = part.strip(b" \t")
                 if _DIGITS.fullmatch(part) is None:
@@ -222,6 +235,10 @@ def _conn_tokens(msg, headers, special, status, buf, start):
                     raise ParseError(status, _locate(buf, start, value), "empty transfer-encoding")
                 te.append(part)
         elif lname == b"connection":
+            if b"," not in value:
+                if value:
+                    conn.append(value.lower())
+                continue
             for part in value.split(b","):
                 part = part.strip(b" \t").lower()
                 if part:
@@ -366,6 +383,7 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int)
     msg.headers = headers
     if special is not None:
         hosts = [(i, v) for i, n, v in special if n == b"host"]
+        framing = len(hosts) != len(special)  # framing or connection headers besides Host
         if len(hosts) > 1:
             # duplicate Host: same value (any case) merged, different values rejected
             ref = hosts[0][1].lower()
@@ -381,7 +399,8 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int)
             scheme, auth = absolute
             if _norm_host(scheme, auth) != _norm_host(scheme, hosts[0][1]):
                 raise ParseError(400, start + len(method) + 1, "absolute URI authority differs from Host")
-        _conn_tokens(msg, headers, special, 400, buf, start)
+        if framing:
+            _conn_tokens(msg, headers, special, 400, buf, start)
     # the raw head is never smaller than its HTX data: only compute the exact size near the limit
     if after - start + 62 + 8 * len(headers) > limit and htx_size(method, uri, version, headers) > limit:
         raise ParseError(400, start, "head too large")
@@ -427,16 +446,18 @@ def parse_response(
         return None
     lines, after, eol = split
     try:
-        msg = _response(lines, buf, start, method, bufsize - maxrewrite)
+        msg = _response(lines, buf, start, after, method, bufsize - maxrewrite)
     except _Fold:
         if eol < 0:
             raise ParseError(502, start, "invalid header line") from None
-        msg = _response(_split_head_slow(buf, start, eol, 502), buf, start, method, bufsize - maxrewrite)
+        msg = _response(_split_head_slow(buf, start, eol, 502), buf, start, after, method,
+                        bufsize - maxrewrite)
     msg.head_len = after - start
     return msg, after
 
 
-def _response(lines: list[bytes], buf: bytes, start: int, method: bytes, limit: int) -> ResponseHead:
+def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: bytes,
+              limit: int) -> ResponseHead:
     m = _STATUSLINE.fullmatch(lines[0])
     if m is None:
         raise ParseError(502, start, "invalid status line")
@@ -465,7 +486,9 @@ def _response(lines: list[bytes], buf: bytes, start: int, method: bytes, limit: 
         msg.body = BODY_NONE  # the connection becomes a tunnel
     if msg.body == BODY_CLOSE:
         msg.keep_alive = False
-    if htx_size(b"", reason or b"", version + code, headers) > limit:
+    # the raw head is never smaller than its HTX data: only compute the exact size near the limit
+    if after - start + 62 + 8 * len(headers) > limit and htx_size(b"", reason or b"", version + code,
+                                                                  headers) > limit:
         raise ParseError(502, start, "head too large")
     return msg
 
