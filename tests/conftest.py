@@ -27,9 +27,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def haproxy_bin() -> str:
-    """Debian's haproxy 2.6 binary; the differential tests need it (``.ci/run`` installs it)."""
+def require_haproxy_bin() -> str:
+    """Debian's haproxy 2.6 binary, or the test fails (never skips); for module-scoped fixtures."""
     if not os.path.exists(HAPROXY_BIN):
         pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
     return HAPROXY_BIN
+
+
+@pytest.fixture
+def haproxy_bin() -> str:
+    """Debian's haproxy 2.6 binary; the differential tests need it (``.ci/run`` installs it)."""
+    return require_haproxy_bin()

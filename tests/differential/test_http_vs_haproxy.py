@@ -29,7 +29,6 @@ control byte (0x01) in a header value    forwarded unchanged         400 Bad req
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
 import time
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import HAPROXY_BIN, ROOT
+from tests.conftest import ROOT, require_haproxy_bin
 from tests.integration.harness import (
     HttpBackend,
     Recorded,
@@ -121,8 +120,7 @@ class Side:
 
 @pytest.fixture(scope="module")
 def sides() -> Iterator[tuple[Side, Side]]:
-    if not os.path.exists(HAPROXY_BIN):
-        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}")
+    require_haproxy_bin()
     bh, bo = _backends(), _backends()
     ph, po = free_port(), free_port()
     with contextlib.ExitStack() as st:

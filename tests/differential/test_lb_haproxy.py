@@ -7,6 +7,7 @@ backends and replays the same request sequence (so round-robin fallbacks line up
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,7 +27,9 @@ from test_lb_helpers import proxy, request, server  # noqa: E402
 
 from haproxy_py.config.model import HashType  # noqa: E402
 from haproxy_py.runtime.backend import Backend  # noqa: E402
-from tests.conftest import HAPROXY_BIN, free_port  # noqa: E402
+from tests.conftest import HAPROXY_BIN, free_port, require_haproxy_bin  # noqa: E402
+from tests.integration.harness import stop_process  # noqa: E402
+from tests.integration.stats_client import stats_cli  # noqa: E402
 
 pytestmark = [pytest.mark.needs_haproxy, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -85,6 +89,23 @@ def _start_backends(n: int) -> tuple[list[ThreadingHTTPServer], list[int]]:
     return servers, ports
 
 
+@contextlib.contextmanager
+def _haproxy_running(cfg: Path, fe_ports: Iterable[int], backends: list[ThreadingHTTPServer]) -> Iterator[None]:
+    """Debian's haproxy on ``cfg`` until the block ends; then it is stopped and ``backends`` shut down."""
+    proc = subprocess.Popen([HAPROXY_BIN, "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        for p in fe_ports:
+            _wait_port(p, deadline)
+        yield
+    finally:
+        stop_process(proc)
+        for b in backends:
+            b.shutdown()
+            b.server_close()
+
+
 def _wait_port(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -99,9 +120,7 @@ def _wait_port(port: int, deadline: float) -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     # module-scoped, so it cannot use the function-scoped ``haproxy_bin`` fixture: same rule here,
     # a missing binary fails (never skips)
-    if not os.path.exists(HAPROXY_BIN):
-        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
-    haproxy_bin = HAPROXY_BIN
+    require_haproxy_bin()
     backends, ports = _start_backends(len(WEIGHTS))
     # haproxy binds with SO_REUSEPORT: two frontends on one port would silently share traffic
     fe_ports: dict[str, int] = {}
@@ -119,23 +138,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
             lines.append(f"    server s{i + 1} 127.0.0.1:{ports[i]} weight {w}")
     cfg = tmp_path_factory.mktemp("lbdiff") / "haproxy.cfg"
     cfg.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([haproxy_bin, "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        for p in fe_ports.values():
-            _wait_port(p, deadline)
+    with _haproxy_running(cfg, fe_ports.values(), backends):
         yield fe_ports, ports
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        for b in backends:
-            b.shutdown()
-            b.server_close()
 
 
 def _model(name: str, ports: list[int]) -> Backend:
@@ -257,8 +261,7 @@ RR_STEPS = [
 
 @pytest.fixture(scope="module")
 def rrlab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if not os.path.exists(HAPROXY_BIN):
-        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
+    require_haproxy_bin()
     backends, ports = _start_backends(4)
     fe_ports: dict[str, int] = {}
     while len(set(fe_ports.values())) < len(RR_CASES):
@@ -274,37 +277,12 @@ def rrlab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
             lines.append(f"    server s{i + 1} 127.0.0.1:{ports[i]} weight {w}")
     cfg = d / "haproxy.cfg"
     cfg.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([HAPROXY_BIN, "-db", "-f", str(cfg)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        for p in fe_ports.values():
-            _wait_port(p, deadline)
+    with _haproxy_running(cfg, fe_ports.values(), backends):
         yield fe_ports, ports, str(sock)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        for b in backends:
-            b.shutdown()
-            b.server_close()
 
 
 def _cli(sock: str, cmd: str) -> str:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(sock)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            out += b
-    return out.decode()
+    return stats_cli(sock, cmd, bufsize=4096)
 
 
 def _one(port: int) -> str:

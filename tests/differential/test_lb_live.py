@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import HAPROXY_BIN
+from tests.conftest import require_haproxy_bin
 from tests.integration.harness import HttpBackend, free_port, read_http_message, run_proxy
+from tests.integration.stats_client import stats_cli
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -181,26 +182,12 @@ class Proxies:
 
 def cli(path: str, cmd: str) -> str:
     """One runtime-API command over the unix stats socket (non-interactive: reply then close)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    try:
-        s.connect(path)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-        return out.decode("latin-1")
-    finally:
-        s.close()
+    return stats_cli(path, cmd, encoding="latin-1")
 
 
 @pytest.fixture(scope="module")
 def proxies() -> Iterator[Proxies]:
-    if not os.path.exists(HAPROXY_BIN):
-        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}")
+    require_haproxy_bin()
     bes = [HttpBackend(n).start() for n in SERVERS]
     ports = {b.name: b.port for b in bes}
     fe_h = {a.name: free_port() for a in ALGOS + RUNTIME}

@@ -9,7 +9,6 @@ checked against the documented facts so that the comparison cannot pass on two e
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
 import threading
@@ -19,8 +18,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import HAPROXY_BIN
+from tests.conftest import require_haproxy_bin
 from tests.integration.harness import HttpBackend, Recorded, free_port, read_http_message, run_proxy
+from tests.integration.stats_client import stats_cli
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -29,8 +29,7 @@ BOTH = ("haproxy", "ours")
 
 @pytest.fixture(autouse=True)
 def _need_haproxy() -> None:
-    if not os.path.exists(HAPROXY_BIN):
-        pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}")
+    require_haproxy_bin()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -101,20 +100,7 @@ def proxy(which: str, cfg: str, fe: int) -> Iterator[tuple[UdpLog, str]]:
 
 
 def cli(path: str, cmd: str) -> str:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    try:
-        s.connect(path)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-        return out.decode("latin-1")
-    finally:
-        s.close()
+    return stats_cli(path, cmd, encoding="latin-1")
 
 
 @dataclass
