@@ -12,6 +12,7 @@ import pytest
 
 from haproxy_py.checks.compare import diff_check_logs
 from tests.integration.harness import HttpBackend, free_port, get, run_proxy
+from tests.integration.stats_client import stats_cli
 
 INTER = 200  # ms
 
@@ -162,17 +163,7 @@ def test_slowstart_ramps_weight(which: str) -> None:
             sock = str(proxy.workdir / "s.sock")
 
             def weight() -> int:
-                c = socket.socket(socket.AF_UNIX)
-                c.connect(sock)
-                c.sendall(b"show stat app 4 1\n")
-                data = b""
-                while True:
-                    d = c.recv(65536)
-                    if not d:
-                        break
-                    data += d
-                c.close()
-                row = data.decode().splitlines()[1].split(",")
+                row = stats_cli(sock, "show stat app 4 1").splitlines()[1].split(",")
                 return int(row[18])
 
             s1.health_status = 500  # type: ignore[attr-defined]

@@ -16,12 +16,14 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.integration.harness import (
+    HTTP_DEFAULTS,
     HttpBackend,
     free_port,
     get,
     http_backends,
     http_request,
     read_http_message,
+    recv_all,
     run_proxy,
 )
 
@@ -90,12 +92,7 @@ def test_seed_forwardfor_except_loopback(seed) -> None:  # type: ignore[no-untyp
 
 def _one_backend_cfg(fe: int, be: HttpBackend, extra_defaults: str = "", extra_fe: str = "",
                      extra_be: str = "") -> str:
-    return f"""
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+    return HTTP_DEFAULTS + f"""\
 {extra_defaults}
 frontend fe
     bind 127.0.0.1:{fe}
@@ -159,12 +156,7 @@ def test_connection_modes_count_server_connections(mode: str, server_conns: int,
             if client_close:
                 s = socket.create_connection(("127.0.0.1", fe), timeout=5)
                 s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    data += d
+                data = recv_all(s)
                 s.close()
                 assert data.count(b"HTTP/1.1 200") == 1
                 assert b"connection: close" in data.lower()
@@ -308,12 +300,7 @@ def _ws_server() -> tuple[socket.socket, int]:
 def test_websocket_upgrade_becomes_a_tunnel() -> None:
     ls, port = _ws_server()
     fe = free_port()
-    cfg = f"""
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+    cfg = HTTP_DEFAULTS + f"""\
     timeout tunnel 10s
 frontend fe
     bind 127.0.0.1:{fe}

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.harness import ROOT, HttpBackend, free_port, get, run_proxy, wait_port
+from tests.integration.harness import HTTP_DEFAULTS, ROOT, HttpBackend, free_port, get, run_proxy, wait_port
 
 
 def _slow_backend(delay: float) -> HttpBackend:
@@ -63,12 +63,7 @@ def test_fd_bind_inherited_socket() -> None:
     port = ls.getsockname()[1]
     fd = ls.fileno()
     os.set_inheritable(fd, True)
-    cfg = f"""
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+    cfg = HTTP_DEFAULTS + f"""\
 frontend fe
     bind fd@{fd}
     default_backend be
