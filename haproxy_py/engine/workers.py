@@ -18,8 +18,12 @@ Several workers (``nbthread N`` / ``nbproc N``, N > 1) or master-worker mode (``
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import pickle
 import signal
+import socket
+import struct
 import sys
 import time
 from typing import Any
@@ -29,6 +33,7 @@ from haproxy_py.config.model import Config
 from haproxy_py.engine import reload
 from haproxy_py.engine.listener import BindError
 from haproxy_py.engine.loop import Engine, alert, new_event_loop
+from haproxy_py.runtime.counters import Counters, FreqCtr, TimeAvg
 
 
 def worker_count(config: Config) -> int:
@@ -42,9 +47,7 @@ def worker_count(config: Config) -> int:
 def run(config: Config, options: Any) -> int:
     """What ``haproxy-py -f CFG`` runs. Returns the exit code."""
     if worker_count(config) > 1 or getattr(options, "master_worker", False) or config.global_.master_worker:
-        from haproxy_py.engine import master
-
-        return master.run_master(config, options)
+        return run_master(config, options)
     return run_single(config, options)
 
 
@@ -236,5 +239,470 @@ def run_single(config: Config, options: Any) -> int:
             loop.run_until_complete(loop.shutdown_asyncgens())
         except Exception:  # noqa: BLE001
             pass
+        loop.close()
+        sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------------ workers
+#
+# The master binds every listener and stats socket, applies carried state, daemonises and drops
+# privileges like a single process, then forks N workers that inherit the listening sockets
+# (one accept queue per socket, shared by all workers) and talk to the master over a socketpair
+# each. The master runs no session: its Engine only holds an aggregated picture for the stats
+# socket. Before a stats line runs, the master asks every worker for a snapshot of its counters
+# and sums them into its picture; a line that changes state runs in the master and is then
+# replayed in every worker at the same level. Health checks run in worker 0 only; the master
+# polls worker 0's check verdicts every CHECK_SYNC_S and pushes changes to the other workers.
+
+CHECK_SYNC_S = 0.2
+_HDR = struct.Struct("!I")
+HEALTH_FIELDS = ("state", "health", "check_status", "check_code", "check_duration", "check_desc",
+                 "check_info", "last_change", "down_time", "down_since", "check_enabled")
+READONLY_WORDS = {"show", "help", "get", "prompt", "quit", "operator", "user", "", "_getsocks", "_getstate"}
+
+
+async def _send(writer: asyncio.StreamWriter, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    writer.write(_HDR.pack(len(data)) + data)
+    await writer.drain()
+
+
+async def _recv(reader: asyncio.StreamReader) -> Any:
+    hdr = await reader.readexactly(_HDR.size)
+    return pickle.loads(await reader.readexactly(_HDR.unpack(hdr)[0]))  # noqa: S301 - our own processes
+
+
+# ------------------------------------------------------------------------------------ snapshots
+
+
+def snapshot(state: Any) -> dict[str, Any]:
+    """A worker's counters (what ``show stat``/``show info`` sum up)."""
+    px = {}
+    for e in state.proxies:
+        fe = e.frontend
+        be = e.backend
+        srvs = {}
+        if be is not None:
+            for s in be.servers:
+                srvs[s.name] = (s.counters, s.served, len(s.queue))
+        px[e.name] = {"fe": fe.counters if fe is not None else None,
+                      "be": be.counters if be is not None else None,
+                      "be_served": be.served if be is not None else 0,
+                      "be_queue": len(be.queue) if be is not None else 0, "srv": srvs}
+    proc = {k: getattr(state, k) for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out",
+                                           "spliced_bytes_out", "dropped_logs", "jobs")}
+    proc["conn_rate"] = state.conn_rate
+    proc["sess_rate"] = state.sess_rate
+    return {"px": px, "proc": proc}
+
+
+def merge_freq(items: list[FreqCtr]) -> FreqCtr:
+    out = FreqCtr()
+    if not items:
+        return out
+    sec = max(f.curr_sec for f in items)
+    out.curr_sec = sec
+    for f in items:
+        if f.curr_sec == sec:
+            out.curr += f.curr
+            out.prev += f.prev
+        elif f.curr_sec == sec - 1:
+            out.prev += f.curr
+        out.max += f.max
+    return out
+
+
+def merge_avg(items: list[TimeAvg]) -> TimeAvg:
+    out = TimeAvg()
+    live = [t for t in items if t.n]
+    if live:
+        out.n = max(t.n for t in live)
+        out.sum = sum(t.sum * (out.n / t.n if t.n < TimeAvg.WINDOW else 1.0) for t in live) / len(live)
+        out.max = max(t.max for t in live)
+    return out
+
+
+def merge_counters(items: list[Counters]) -> Counters:
+    """Sums of every counter; maxima (smax, qmax, rate maxima) are summed too (an upper bound:
+    workers do not peak at the same instant), averages are averaged, last_sess is the latest."""
+    out = Counters()
+    for name in Counters.__slots__:
+        vals = [getattr(c, name) for c in items]
+        if not vals:
+            continue
+        v0 = vals[0]
+        if name == "last_sess":
+            setattr(out, name, max(vals))
+        elif isinstance(v0, FreqCtr):
+            setattr(out, name, merge_freq(vals))
+        elif isinstance(v0, TimeAvg):
+            setattr(out, name, merge_avg(vals))
+        elif isinstance(v0, list):
+            setattr(out, name, [sum(x) for x in zip(*vals, strict=False)])
+        elif isinstance(v0, (int, float)):
+            setattr(out, name, sum(vals))
+    return out
+
+
+class _Count:
+    """Stands for a queue in the master's picture: only its length is read."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int = 0) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def pop(self) -> None:
+        return None
+
+
+def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
+    """Overwrite the master's counters with the sums of the workers' snapshots."""
+    for e in state.proxies:
+        parts = [s["px"].get(e.name) for s in snaps]
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            continue
+        if e.frontend is not None:
+            e.frontend.counters = merge_counters([p["fe"] for p in parts if p["fe"] is not None])
+        be = e.backend
+        if be is not None:
+            be.counters = merge_counters([p["be"] for p in parts if p["be"] is not None])
+            be.served = sum(p["be_served"] for p in parts)
+            be.queue = _Count(sum(p["be_queue"] for p in parts))
+            for srv in be.servers:
+                rows = [p["srv"][srv.name] for p in parts if srv.name in p["srv"]]
+                if not rows:
+                    continue
+                chk = (srv.counters.chkfail, srv.counters.chkdown)
+                srv.counters = merge_counters([r[0] for r in rows])
+                srv.counters.chkfail, srv.counters.chkdown = (rows[0][0].chkfail, rows[0][0].chkdown) \
+                    if rows else chk
+                srv.served = sum(r[1] for r in rows)
+                srv.queue = _Count(sum(r[2] for r in rows))
+    procs = [s["proc"] for s in snaps]
+    for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out", "spliced_bytes_out", "dropped_logs",
+              "jobs"):
+        setattr(state, k, sum(p[k] for p in procs))
+    state.conn_rate = merge_freq([p["conn_rate"] for p in procs])
+    state.sess_rate = merge_freq([p["sess_rate"] for p in procs])
+
+
+def health_states(state: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
+    out = {}
+    for e in state.proxies:
+        if e.backend is None:
+            continue
+        for s in e.backend.servers:
+            out[(e.name, s.name)] = tuple(getattr(s, f) for f in HEALTH_FIELDS) + (
+                s.counters.chkfail, s.counters.chkdown)
+    return out
+
+
+def apply_health(state: Any, changes: dict[tuple[str, str], tuple[Any, ...]], now: float) -> None:
+    """Install worker 0's check verdicts (other workers and the master's picture)."""
+    for (bname, sname), vals in changes.items():
+        be = state.backends.get(bname)
+        srv = be.by_name.get(sname) if be is not None else None
+        if srv is None:
+            continue
+        for f, v in zip(HEALTH_FIELDS, vals, strict=False):
+            setattr(srv, f, v)
+        srv.counters.chkfail, srv.counters.chkdown = vals[len(HEALTH_FIELDS)], vals[len(HEALTH_FIELDS) + 1]
+        be.server_state_changed(srv, now)
+
+
+def share(total: int, i: int, n: int) -> int:
+    """Worker i's part of a limit (at least 1: 0 would mean unlimited)."""
+    if not total:
+        return 0
+    return max(1, total // n + (1 if i < total % n else 0))
+
+
+def split_limits(engine: Engine, i: int, n: int) -> None:
+    """Per-worker limits whose sum is the configured one (see README, Workers)."""
+    st = engine.state
+    st.maxconn = share(st.maxconn, i, n)
+    for e in st.proxies:
+        if e.frontend is not None and e.frontend.maxconn:
+            e.frontend.maxconn = share(e.frontend.maxconn, i, n)
+        if e.backend is not None:
+            for srv in e.backend.servers:
+                if srv.maxconn:
+                    srv.maxconn = share(srv.maxconn, i, n)
+                    srv.minconn = min(srv.maxconn, share(srv.minconn, i, n)) if srv.minconn else 0
+                if srv.maxqueue:
+                    srv.maxqueue = share(srv.maxqueue, i, n)
+
+
+# ------------------------------------------------------------------------------------ worker side
+
+
+async def serve_control(engine: Engine, sock: socket.socket) -> None:
+    """Answer the master: ("cli", line, level) | ("snap",) | ("health",) | ("sethealth", dict)."""
+    from haproxy_py.stats.commands import Cli
+
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    while True:
+        try:
+            req = await _recv(reader)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            return
+        kind = req[0]
+        if kind == "cli":
+            reply = Cli(engine.state).execute(req[1], req[2], engine.loop.time(), time.time())
+            await _send(writer, reply)
+        elif kind == "snap":
+            await _send(writer, snapshot(engine.state))
+        elif kind == "health":
+            await _send(writer, health_states(engine.state))
+        elif kind == "sethealth":
+            apply_health(engine.state, req[1], engine.loop.time())
+            await _send(writer, True)
+        else:
+            await _send(writer, None)
+
+
+def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket, socks: list[socket.socket],
+                items: list[dict[str, Any]] | None, exact: bool) -> int:
+    quiet = bool(getattr(options, "quiet", False))
+    wconf = dataclasses.replace(config, global_=dataclasses.replace(config.global_, stats_sockets=()))
+    loop, loop_name = new_event_loop()
+    asyncio.set_event_loop(loop)
+    engine = Engine(wconf, loop, loop_name=loop_name, quiet=quiet)
+    engine.state.config = config  # show info / show cli sockets see the real configuration
+    engine.run_checks = i == 0
+    engine.inherited = reload.Inherited(socks)
+    engine.on_stopped = loop.create_future()
+    fatal, go = install_signals(engine, loop)
+    engine.bind_all()
+    engine.inherited.close_unused()
+    split_limits(engine, i, n)
+    apply_startup_state(engine, items, exact)
+    loop.run_until_complete(engine.start())
+    ctl_task = loop.create_task(serve_control(engine, ctl))
+    go()
+    rc = loop.run_until_complete(engine.on_stopped)
+    loop.run_until_complete(engine.close())
+    ctl_task.cancel()
+    if fatal:
+        die_by(fatal[0])
+    return int(rc or 0)
+
+
+# ------------------------------------------------------------------------------------ master side
+
+
+class Master:
+    def __init__(self, engine: Engine, quiet: bool) -> None:
+        self.engine = engine
+        self.quiet = quiet
+        self.workers: list[tuple[int, Any, Any]] = []  # (pid, reader, writer)
+        self.pids: dict[int, int] = {}  # pid -> worker index
+        self.lock = asyncio.Lock()
+        self.last_health: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.stopping = False
+        self.exit_code = 0
+
+    async def ask(self, idx: int, req: Any) -> Any:
+        _pid, reader, writer = self.workers[idx]
+        await _send(writer, req)
+        return await _recv(reader)
+
+    async def ask_all(self, req: Any, first: int = 0) -> list[Any]:
+        async with self.lock:
+            out = []
+            for idx in range(first, len(self.workers)):
+                try:
+                    out.append(await asyncio.wait_for(self.ask(idx, req), 5.0))
+                except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as e:
+                    alert(f"worker #{idx + 1} did not answer the master ({type(e).__name__}: {e})", self.quiet)
+            return out
+
+    async def before_line(self, text: str) -> None:
+        snaps = await self.ask_all(("snap",))
+        if snaps:
+            apply_snapshots(self.engine.state, snaps)
+        await self.sync_health()
+
+    async def after_line(self, text: str, level: str, reply: str) -> None:
+        from haproxy_py.stats.commands import split_commands
+
+        if all((w[0] if w else "") in READONLY_WORDS for w in split_commands(text)):
+            return
+        await self.ask_all(("cli", text, level))
+
+    async def sync_health(self) -> None:
+        if not self.workers:
+            return
+        res = await self.ask_all(("health",), first=0)
+        if not res:
+            return
+        cur = res[0]
+        changes = {k: v for k, v in cur.items() if self.last_health.get(k) != v}
+        if not changes:
+            return
+        self.last_health = cur
+        apply_health(self.engine.state, changes, self.engine.loop.time())
+        if len(self.workers) > 1:
+            await self.ask_all(("sethealth", changes), first=1)
+
+    async def health_loop(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(CHECK_SYNC_S)
+            try:
+                await self.sync_health()
+            except Exception:  # noqa: BLE001 - a worker going away is seen by reap()
+                pass
+
+    def signal_workers(self, sig: int) -> None:
+        for pid in list(self.pids):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def reap(self) -> None:
+        """Collect exited workers; the master ends when none is left."""
+        while self.pids:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.pids.clear()
+                break
+            if pid == 0:
+                break
+            idx = self.pids.pop(pid, None)
+            if idx is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if not self.stopping:
+                alert(f"Current worker #{idx + 1} ({pid}) exited with code {code if code >= 0 else 128 - code}"
+                      f" ({'Exit' if code >= 0 else signal.Signals(-code).name}).", self.quiet)
+                alert("exit-on-failure: killing every processes with SIGTERM", self.quiet)
+                self.stopping = True
+                self.exit_code = code if code > 0 else 1
+                self.signal_workers(signal.SIGTERM)
+        if not self.pids:
+            fut = self.engine.on_stopped
+            if fut is not None and not fut.done():
+                fut.set_result(self.exit_code)
+
+    async def reap_loop(self) -> None:
+        while True:
+            self.reap()
+            if not self.pids:
+                return
+            await asyncio.sleep(0.05)
+
+
+def run_master(config: Config, options: Any) -> int:
+    quiet = bool(getattr(options, "quiet", False))
+    n = worker_count(config)
+    try:
+        inherited, items, exact = carried_state(config, options, quiet)
+    except SystemExit as e:
+        return int(e.code or 1)
+    loop, loop_name = new_event_loop()
+    asyncio.set_event_loop(loop)
+    engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
+    engine.run_checks = False
+    engine.inherited = inherited
+    engine.on_stopped = loop.create_future()
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    try:
+        try:
+            engine.bind_all()
+        except BindError as e:
+            alert(f"Starting frontend: {e}", quiet)
+            return 1
+        finally:
+            if inherited is not None:
+                inherited.close_unused()
+        if not engine.listeners:
+            alert("[haproxy-py] no listener: nothing to do.", quiet)
+            return 2
+        rc = prebind_stats(engine, quiet)
+        if rc is not None:
+            return rc
+        apply_startup_state(engine, items, exact)
+        rc = process.before_loop(config, options, engine)
+        if rc is not None:
+            return rc
+        master = Master(engine, quiet)
+        socks = [lst.sock for lst in engine.listeners]
+        ctl_parent: list[socket.socket] = []
+        for i in range(n):
+            a, b = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:  # worker
+                a.close()
+                for c in ctl_parent:
+                    c.close()
+                for srv in engine.stats_servers:
+                    if srv.sock is not None:
+                        srv.sock.close()
+                code = 1
+                try:
+                    code = worker_main(config, options, i, n, b, socks, items, exact)
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            b.close()
+            ctl_parent.append(a)
+            master.pids[pid] = i
+
+        async def connect() -> None:
+            for pid, a in zip(list(master.pids), ctl_parent, strict=True):
+                r, w = await asyncio.open_unix_connection(sock=a)
+                master.workers.append((pid, r, w))
+
+        loop.run_until_complete(connect())
+        for srv in engine.stats_servers:
+            srv.before_line = master.before_line
+            srv.after_line = master.after_line
+        for lst in engine.listeners:
+            lst.paused = True  # the master never accepts: its listeners are the workers'
+        loop.run_until_complete(engine.start())  # stats sockets
+        fatal: list[int] = []
+
+        def soft() -> None:
+            master.stopping = True
+            master.signal_workers(signal.SIGUSR1)
+            for lst in engine.listeners:
+                lst.close()
+
+        def hard(sig: int) -> None:
+            master.stopping = True
+            if not fatal:
+                fatal.append(sig)
+            master.signal_workers(signal.SIGTERM)
+
+        loop.add_signal_handler(signal.SIGUSR1, soft)
+        loop.add_signal_handler(signal.SIGTERM, hard, signal.SIGTERM)
+        loop.add_signal_handler(signal.SIGINT, hard, signal.SIGINT)
+        for sig in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGHUP):
+            loop.add_signal_handler(sig, master.signal_workers, sig)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        tasks = [loop.create_task(master.reap_loop()), loop.create_task(master.health_loop())]
+        process.ready(config, options, engine)
+        rc = loop.run_until_complete(engine.on_stopped)
+        master.stopping = True
+        for t in tasks:
+            t.cancel()
+        loop.run_until_complete(engine.close())
+        if fatal:
+            die_by(fatal[0])
+        return int(rc or 0)
+    finally:
+        if engine.daemon is not None:
+            engine.daemon.report(1)
         loop.close()
         sys.stderr.flush()
