@@ -21,7 +21,7 @@ from haproxy_py.log.compare import (
 )
 from tests.conftest import free_port
 from tests.integration.harness import get, http_backends, http_request, require_haproxy, run_proxy
-from tests.integration.syslog_sinks import rsyslogd, udp_port, udp_sink, wait_lines
+from tests.integration.syslog_sinks import recv_until_quiet, rsyslogd, udp_port, udp_sink, wait_lines
 
 TEMPLATE = "%pri%|%syslogfacility-text%|%syslogseverity-text%|%programname%|%procid%|%msg%\\n"
 
@@ -127,13 +127,7 @@ def _collect(which: str, backends: tuple) -> tuple[list[bytes], list[bytes]]:  #
         cfg = SEED.format(logport=logport, fe=fe, tcpfe=tcpfe, p1=b1.port, p2=b2.port, ps=bs.port)
         with run_proxy(cfg, wait_ports=[fe, tcpfe], which=which) as pp:
             time.sleep(0.3)
-            rx.settimeout(0.2)
-            stray = []
-            try:
-                while True:
-                    stray.append(rx.recv(65536))
-            except TimeoutError:
-                pass
+            stray = recv_until_quiet(rx, 0.2)
             assert stray == [], stray  # empty probe connections are not logged (dontlognull)
             rx.settimeout(5)
             http, tcp = [], []

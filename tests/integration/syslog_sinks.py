@@ -43,6 +43,19 @@ def udp_sink(timeout: float | None = None) -> tuple[socket.socket, int]:
     return s, s.getsockname()[1]
 
 
+def recv_until_quiet(sock: socket.socket, timeout: float | None = None) -> list[bytes]:
+    """The datagrams received until none comes for the socket's timeout (``timeout`` sets it first)."""
+    if timeout is not None:
+        sock.settimeout(timeout)
+    got = []
+    try:
+        while True:
+            got.append(sock.recv(65536))
+    except (TimeoutError, BlockingIOError):
+        pass
+    return got
+
+
 def wait_lines(path: Path, n: int, timeout: float = 10.0) -> list[str]:
     """The lines of ``path`` once it has ``n`` of them, or what it has after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -26,6 +26,7 @@ from tests.integration.harness import (
     recv_all,
     run_proxy,
 )
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 SEED = (ROOT / "samples" / "haproxy.cfg").read_text()
 
@@ -408,22 +409,15 @@ def test_header_case_kept_toward_server() -> None:
 
 
 def test_log_line_is_httplog_for_routed_request() -> None:
-    log = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    log.bind(("127.0.0.1", 0))
-    log.settimeout(3)
+    log, logport = udp_sink(3)
     with http_backends("s1") as (be,):
         fe = free_port()
-        cfg = f"global\n    log 127.0.0.1:{log.getsockname()[1]} local2\n" + _one_backend_cfg(
+        cfg = f"global\n    log 127.0.0.1:{logport} local2\n" + _one_backend_cfg(
             fe, be, extra_defaults="    log global\n    option httplog")
         with run_proxy(cfg, wait_ports=[fe]):
             time.sleep(0.2)
             get(fe, "/logged?x=1")
-            msgs = []
-            try:
-                while True:
-                    msgs.append(log.recv(65536))
-            except TimeoutError:
-                pass
+            msgs = recv_until_quiet(log)
     log.close()
     line = [m for m in msgs if b"/logged" in m]
     assert line, msgs

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.integration.harness import free_port, run_proxy
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 
 class EchoHashServer:
@@ -119,21 +120,14 @@ def test_idle_tcp_session_times_out() -> None:
 
 
 def test_tcplog_line() -> None:
-    log = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    log.bind(("127.0.0.1", 0))
-    log.settimeout(3)
+    log, logport = udp_sink(3)
     srv = EchoHashServer(reply_size=100)
     fe = free_port()
-    cfg = f"global\n    log 127.0.0.1:{log.getsockname()[1]} local2\n" + _cfg(
+    cfg = f"global\n    log 127.0.0.1:{logport} local2\n" + _cfg(
         fe, srv.port, "    log global\n    option tcplog")
     with run_proxy(cfg, wait_ports=[fe]):
         time.sleep(0.3)
-        try:
-            while True:
-                log.settimeout(0.3)
-                log.recv(65536)  # the probe connection of wait_ports
-        except TimeoutError:
-            pass
+        recv_until_quiet(log, 0.3)  # the probe connection of wait_ports
         log.settimeout(3)
         s = socket.create_connection(("127.0.0.1", fe), timeout=5)
         s.sendall(b"abc")

@@ -10,18 +10,19 @@ reference, Debian's HAProxy 2.6 with the same config and the same commands.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import socketserver
-import subprocess
 import threading
 import time
 
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import get, http_backends, require_haproxy, run_proxy
+from tests.integration.stats_client import admin_socket
+from tests.integration.stats_client import socat_cli as cli
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 SOCAT = shutil.which("socat") or "/usr/bin/socat"
 N = 8  # requests per phase
@@ -80,30 +81,18 @@ class EchoServer:
         self.server.server_close()
 
 
-def cli(sock: str, cmd: str) -> str:
-    p = subprocess.run([SOCAT, "-t2", "-", f"UNIX-CONNECT:{sock}"], input=(cmd + "\n").encode(),
-                       capture_output=True, timeout=10)
-    return p.stdout.decode()
-
-
 @pytest.fixture(params=["ours", "haproxy"], scope="module")
 def lab(request):  # type: ignore[no-untyped-def]
-    if request.param == "haproxy" and not os.path.exists(shutil.which("haproxy") or "/usr/sbin/haproxy"):
-        pytest.fail("Debian's haproxy is required for the reference half")
+    require_haproxy(request.param)
     echo = EchoServer()
-    logsock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    logsock.bind(("127.0.0.1", 0))
+    logsock, logport = udp_sink()
     try:
         with http_backends("app1", "app2", "app3") as bes:
             fe, tcpfe = free_port(), free_port()
             cfg = CFG.format(fe=fe, tcpfe=tcpfe, p1=bes[0].port, p2=bes[1].port, p3=bes[2].port,
-                             echo=echo.port, logport=logsock.getsockname()[1])
+                             echo=echo.port, logport=logport)
             with run_proxy(cfg, wait_ports=[fe, tcpfe], which=request.param) as pp:
-                sock = str(pp.workdir / "admin.sock")
-                deadline = time.monotonic() + 10
-                while not os.path.exists(sock):
-                    assert time.monotonic() < deadline
-                    time.sleep(0.02)
+                sock = admin_socket(pp)
                 yield {"which": request.param, "fe": fe, "tcpfe": tcpfe, "sock": sock, "bes": bes,
                        "log": logsock, "proxy": pp}
     finally:
@@ -197,12 +186,7 @@ def test_disable_frontend_stops_serving(lab) -> None:  # type: ignore[no-untyped
 
 
 def _drain_log(sock: socket.socket) -> None:
-    sock.settimeout(0.05)
-    try:
-        while True:
-            sock.recv(65536)
-    except (TimeoutError, BlockingIOError):
-        pass
+    recv_until_quiet(sock, 0.05)
 
 
 def _killed_session(lab) -> str:  # type: ignore[no-untyped-def]
