@@ -10,7 +10,6 @@ from __future__ import annotations
 import html.parser
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,16 +18,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import HttpBackend, get, run_proxy
+from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, get, run_proxy
+from tests.integration.stats_client import ADMIN_SOCKET, admin_socket
+from tests.integration.stats_client import stats_cli as cli
 
-CFG = """
-global
-    stats socket @DIR@/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+CFG = ADMIN_SOCKET + HTTP_DEFAULTS + """\
 frontend main
     bind 127.0.0.1:{fe}
     http-request use-service prometheus-exporter if {{ path /metrics }}
@@ -57,21 +51,6 @@ listen stats
 """
 
 
-def cli(sock: str, cmd: str) -> str:
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sock)
-    s.sendall(cmd.encode() + b"\n")
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out.decode()
-
-
 def _get_retry(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
     """A refused connection never reaches the proxy's counters: retry those only."""
     deadline = time.monotonic() + 10
@@ -91,11 +70,7 @@ def _capture(which: str) -> dict[str, Any]:
         fe, tp, st = free_port(), free_port(), free_port()
         cfg = CFG.format(fe=fe, tp=tp, st=st, p1=bes[0].port, p2=bes[1].port, p3=bes[2].port, ps=slow.port)
         with run_proxy(cfg, which=which) as pp:
-            sock = str(pp.workdir / "admin.sock")
-            deadline = time.monotonic() + 15
-            while not os.path.exists(sock):
-                assert time.monotonic() < deadline, pp.stderr_text()
-                time.sleep(0.02)
+            sock = admin_socket(pp, timeout=15, detail=pp.stderr_text)
             res: dict[str, Any] = {"ports": (fe, tp, st)}
             for _ in range(6):
                 code, _h, _b = _get_retry(fe, "/x")
