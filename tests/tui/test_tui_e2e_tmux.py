@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.integration.harness import stop_process
+from tests.integration.stats_client import stats_cli
 
 pytestmark = [pytest.mark.slow]
 
@@ -74,30 +74,6 @@ backend be
 """
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _cli(sock: str, command: str) -> str:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(sock)
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return b"".join(chunks).decode()
-
-
 def _get(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
         return r.read().decode()
@@ -136,11 +112,11 @@ def proxy(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[dict]:
         def start() -> None:
             with open(sockdir / "proxy.log", "ab") as log:
                 state["proc"] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-            _wait(lambda: "Name:" in _cli(sock, "show info"), 10, "the stats socket")
+            _wait(lambda: "Name:" in stats_cli(sock, "show info"), 10, "the stats socket")
 
         def stop() -> None:
             if state["proc"] is not None:
-                _stop(state["proc"])
+                stop_process(state["proc"])
                 state["proc"] = None
 
         state["start"], state["stop"] = start, stop
@@ -149,9 +125,9 @@ def proxy(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[dict]:
         yield state
     finally:
         if state["proc"] is not None:
-            _stop(state["proc"])
+            stop_process(state["proc"])
         for proc in reversed(procs):
-            _stop(proc)
+            stop_process(proc)
 
 
 @pytest.fixture
@@ -198,7 +174,7 @@ def test_drain_from_the_tui_stops_new_requests(proxy: dict, tmux: Callable[..., 
     tmux("send-keys", "-t", "top", "y")
 
     def drained() -> bool:
-        rows = [ln.split() for ln in _cli(sock, "show servers state be").splitlines()]
+        rows = [ln.split() for ln in stats_cli(sock, "show servers state be").splitlines()]
         s1 = next(r for r in rows if len(r) > 6 and r[3] == "s1")
         return int(s1[6]) & 0x08 != 0  # SRV_ADMF_DRAIN in srv_admin_state
 
@@ -222,14 +198,14 @@ def test_monitor_survives_a_proxy_restart(proxy: dict, tmux: Callable[..., str])
         return tmux("capture-pane", "-p", "-t", "top")
 
     _wait(lambda: "level admin" in screen() and " s2 " in screen(), 15, "the monitor to start", screen)
-    old_pid = _cli(sock, "show info").split("Pid: ")[1].split()[0]
+    old_pid = stats_cli(sock, "show info").split("Pid: ")[1].split()[0]
     proxy["stop"]()
     _wait(
         lambda: "DISCONNECTED" in screen() and "retrying" in screen(), 5, "the disconnection to show", screen
     )
     assert " s2 " in screen()  # the last data stays on screen
     proxy["start"]()
-    new_pid = _cli(sock, "show info").split("Pid: ")[1].split()[0]
+    new_pid = stats_cli(sock, "show info").split("Pid: ")[1].split()[0]
     assert new_pid != old_pid
     _wait(lambda: f"pid {new_pid}" in screen() and "level admin" in screen(), 10, "the reconnection", screen)
     assert "DISCONNECTED" not in screen() and "reconnected" in screen()
