@@ -257,6 +257,42 @@ def http_backends(*names: str) -> Iterator[list[HttpBackend]]:
             b.stop()
 
 
+class TcpServer:
+    """A raw TCP server on 127.0.0.1 for tests: a thread accepts and calls ``serve(conn)`` for each
+    connection, in a thread of its own when ``threaded`` (else one connection at a time).
+
+    Subclasses set their own attributes before calling ``super().__init__()`` and implement ``serve``,
+    which owns (and closes) the connection.
+    """
+
+    threaded = True
+
+    def __init__(self, backlog: int = 16) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port: int = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.threaded:
+                threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+            else:
+                self.serve(c)
+
+    def serve(self, c: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 # ----------------------------------------------------------------------------- proxies
 
 

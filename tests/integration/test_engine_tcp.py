@@ -10,33 +10,20 @@ import time
 
 import pytest
 
-from tests.integration.harness import free_port, run_proxy
+from tests.integration.harness import TcpServer, free_port, run_proxy
 from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 
-class EchoHashServer:
+class EchoHashServer(TcpServer):
     """Reads everything until EOF, then answers with the sha256 of what it read followed by
     ``reply_size`` pseudo-random bytes, then closes (exercises both directions and half-close)."""
 
     def __init__(self, reply_size: int = 0) -> None:
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
         self.reply_size = reply_size
         self.reply = os.urandom(reply_size)
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__(16)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c: socket.socket) -> None:
+    def serve(self, c: socket.socket) -> None:
         h = hashlib.sha256()
         try:
             while True:
@@ -49,9 +36,6 @@ class EchoHashServer:
             pass
         finally:
             c.close()
-
-    def close(self) -> None:
-        self.ls.close()
 
 
 def _cfg(fe: int, port: int, extra: str = "") -> str:

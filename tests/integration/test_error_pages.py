@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 
 import pytest
 
 from haproxy_py.log.compare import compare_datagrams
 from tests.conftest import SAMPLES
-from tests.integration.harness import HttpBackend, free_port, http_request, run_proxy
+from tests.integration.harness import HttpBackend, TcpServer, free_port, http_request, run_proxy
 
 PAGES = SAMPLES / "error_pages"
 
@@ -48,34 +47,23 @@ def _lab_backend(name: str) -> HttpBackend:
     return be.start()
 
 
-class _Garbage:
+class _Garbage(TcpServer):
     """A server that answers anything with a non-HTTP line, or closes without answering."""
 
+    threaded = False
+
     def __init__(self, payload: bytes | None) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.payload = payload
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__(16)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                c.recv(65536)
-                if self.payload:
-                    c.sendall(self.payload)
-            except OSError:
-                pass
-            c.close()
-
-    def close(self) -> None:
-        self.sock.close()
+    def serve(self, c: socket.socket) -> None:
+        try:
+            c.recv(65536)
+            if self.payload:
+                c.sendall(self.payload)
+        except OSError:
+            pass
+        c.close()
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,13 @@ from __future__ import annotations
 import ast
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.integration.harness import free_port, run_proxy
+from tests.integration.harness import TcpServer, free_port, run_proxy
 
 CAPTURE = SAMPLES / "http_handling" / "request_parsing.txt"
 DELIBERATE_400 = {"ctl_char_in_header_value", "nul_in_header_value"}
@@ -58,27 +57,13 @@ def _cases() -> list[tuple[str, bytes, bytes]]:
 CASES = _cases()
 
 
-class EchoServer:
+class EchoServer(TcpServer):
     """Answers every request with its raw bytes (head + body as received), like the lab backend."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(32)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(32)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def _serve(c: socket.socket) -> None:
+    def serve(self, c: socket.socket) -> None:
         c.settimeout(10)
         f = c.makefile("rb")
         try:
@@ -116,9 +101,6 @@ class EchoServer:
             return
         finally:
             c.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
