@@ -171,6 +171,11 @@ def _set(c: Counters, **kw: Any) -> None:
         setattr(c, k, v)
 
 
+def _rate_max(c: Counters, n: int) -> None:
+    """The session, request and connection rate maxima of a frontend."""
+    c.sess_rate.max = c.req_rate.max = c.conn_rate.max = n
+
+
 def _check(s: Server, status: str, code: int | None, dur: int, desc: str, health: int, info: str = "") -> None:
     s.check_status = status
     s.check_code = code
@@ -187,9 +192,7 @@ def sample_state() -> ProcessState:
     web = st.frontends["web"]
     _set(web.counters, smax=1, stot=38, bin=3212, bout=3071, ereq=1, req_tot=38, conn_tot=38)
     web.counters.hrsp = [0, 0, 34, 1, 2, 1]
-    web.counters.sess_rate.max = 20
-    web.counters.req_rate.max = 20
-    web.counters.conn_rate.max = 20
+    _rate_max(web.counters, 20)
     app = st.backends["app"]
     s1, s2, s3, bk1 = app.servers
     for s, stot, b_in, b_out, rmax, h2, h3, h4, h5, dur in (
@@ -252,9 +255,7 @@ def sample_state() -> ProcessState:
     sfe = st.frontends["stats"]
     _set(sfe.counters, smax=1, stot=1, bin=126, bout=4934, req_tot=1, conn_tot=1, intercepted=1)
     sfe.counters.hrsp = [0, 0, 1, 0, 0, 0]
-    sfe.counters.sess_rate.max = 1
-    sfe.counters.req_rate.max = 1
-    sfe.counters.conn_rate.max = 1
+    _rate_max(sfe.counters, 1)
     sbe = st.backends["stats"]
     _set(sbe.counters, bin=126, bout=4934, last_sess=last)
     st.cum_conns = 337
