@@ -28,35 +28,31 @@ async def settle(pilot) -> None:
         await pilot.pause()
 
 
+def pressing(*keys: str):  # type: ignore[no-untyped-def]
+    """A ``run_before`` that settles, presses ``keys`` and settles again."""
+
+    async def before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+
+    return before
+
+
 def test_main_screen(snap_compare, fake) -> None:
     assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=settle)
 
 
 def test_help_overlay(snap_compare, fake) -> None:
-    async def before(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("question_mark")
-        await settle(pilot)
-
-    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=pressing("question_mark"))
 
 
 def test_drain_confirmation(snap_compare, fake) -> None:
-    async def before(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("j", "d")
-        await settle(pilot)
-
-    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=pressing("j", "d"))
 
 
 def test_action_menu_read_only(snap_compare, fake) -> None:
-    async def before(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-
-    assert snap_compare(make_app(fake, read_only=True), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(fake, read_only=True), terminal_size=SIZE, run_before=pressing("enter"))
 
 
 def test_disconnected_with_filter(snap_compare, fake) -> None:
