@@ -542,6 +542,8 @@ class HttpSession(Stream):
         self.phase = "connect"
         super().connect()
 
+    HANDOFF = True
+
     def server_connected(self, sock: socket.socket) -> None:
         c = Conn(self.loop, sock)
         c.on_data = self._srv_data
@@ -550,6 +552,10 @@ class HttpSession(Stream):
         c.on_drained = self._srv_drained
         self.srvc = c
         self.srv_owner = self.srv
+        # register our reader before dropping the connect watcher: the loop's poll handle for the
+        # descriptor survives (see Connector.handoff)
+        c.read_on()
+        self.loop.remove_writer(c.fd)
         self._server_ready()
 
     def _server_ready(self) -> None:
@@ -980,10 +986,7 @@ class HttpSession(Stream):
         if self.be is not None:
             self.be.counters.scur -= 1
             self.be = None
-        try:
-            self.cli.shutdown_write()
-        except Exception:  # noqa: BLE001
-            pass
+        # close() alone sends the FIN (a shutdown() first would be one more system call for nothing)
         self.cli.close()
         self.finish()
 

@@ -93,7 +93,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name")
+                 "paused", "name", "local")
 
     def __init__(
         self,
@@ -115,6 +115,16 @@ class Listener:
         self.active = False
         self.paused = False
         self.name = str(bind.param("name", "") or "")
+        #: (ip, port) every accepted connection has as its local address, when the bind is on one
+        #: address (not a wildcard): saves a getsockname() per connection
+        self.local: tuple[str, int] | None = None
+        try:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                name = sock.getsockname()
+                if name[0] not in ("0.0.0.0", "::", "::ffff:0.0.0.0"):
+                    self.local = (str(name[0]), int(name[1]))
+        except OSError:
+            pass
 
     def start(self) -> None:
         if not self.active and not self.paused:

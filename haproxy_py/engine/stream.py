@@ -184,10 +184,14 @@ class Stream:
         rec = LogRecord(_wall())
         self.src_ip, self.src_port = _addr_str(peer)
         rec.client_ip, rec.client_port = self.src_ip, self.src_port
-        try:
-            fi, fp = _addr_str(sock.getsockname())
-        except OSError:
-            fi, fp = "", 0
+        local = getattr(listener, "local", None)
+        if local is not None:
+            fi, fp = local
+        else:
+            try:
+                fi, fp = _addr_str(sock.getsockname())
+            except OSError:
+                fi, fp = "", 0
         rec.frontend_ip, rec.frontend_port = fi, fp
         rec.frontend_name = router.conf.name
         self.rec = rec
@@ -342,25 +346,38 @@ class Stream:
         tc = be.conf.timeouts.connect
         port = srv.port or self.rec.frontend_port or 0
         srv.sessions.add(self)
-        self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed)
+        self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
+                                   handoff=self.HANDOFF)
+
+    #: the session takes the connect watcher over (see Connector): it calls ``loop.remove_writer``
+    HANDOFF = False
 
     def _connected(self, sock: socket.socket) -> None:
+        conn = self.connector
         self.connector = None
         if self.closed:
+            if conn is not None and conn.handoff:
+                self.loop.remove_writer(sock.fileno())
             sock.close()
             return
         srv = self.srv
         srv.counters.connect += 1
-        self.be.counters.connect += 1
-        self.rec.t_connect = self.ms()
-        ct = int((self.loop.time() - self.connect_started) * 1000)
-        self.be.counters.ctime.add(ct)
+        be = self.be
+        be.counters.connect += 1
+        now = self.loop.time()
+        rec = self.rec
+        rec.t_connect = int((now - self.accept_mono) * 1000)
+        ct = int((now - self.connect_started) * 1000)
+        be.counters.ctime.add(ct)
         srv.counters.ctime.add(ct)
-        try:
-            si, sp = _addr_str(sock.getpeername())
-        except OSError:
-            si, sp = srv.host, srv.port
-        self.rec.server_ip, self.rec.server_port = si, sp
+        sa = conn.sockaddr if conn is not None else None
+        if isinstance(sa, tuple):
+            rec.server_ip, rec.server_port = sa[0], sa[1]
+        else:
+            try:
+                rec.server_ip, rec.server_port = _addr_str(sock.getpeername())
+            except OSError:
+                rec.server_ip, rec.server_port = srv.host, srv.port
         if srv.conf.observe is not None:
             self.engine.observe(srv, "L4_OK")
         self.server_connected(sock)
