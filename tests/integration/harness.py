@@ -24,14 +24,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+def http_defaults(client_server: str = "5s") -> str:
+    """A ``defaults`` section in mode http: connect timeout 2s, client and server timeouts as given."""
+    return (f"defaults\n    mode http\n    timeout connect 2s\n"
+            f"    timeout client {client_server}\n    timeout server {client_server}\n")
+
+
 # the ``defaults`` section most HTTP test configs start with
-HTTP_DEFAULTS = """\
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-"""
+HTTP_DEFAULTS = http_defaults()
 
 # a frontend ``main`` on port ``{fe}`` sending everything to a round-robin backend ``app``; the
 # config adds the backend's ``server`` lines

@@ -12,7 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.harness import HTTP_DEFAULTS, ROOT, HttpBackend, free_port, get, run_proxy, wait_port
+from tests.integration.harness import (
+    HTTP_DEFAULTS,
+    ROOT,
+    HttpBackend,
+    free_port,
+    get,
+    http_defaults,
+    run_proxy,
+    wait_port,
+)
 
 
 def _slow_backend(delay: float) -> HttpBackend:
@@ -27,12 +36,7 @@ def test_maxconn_queues_in_backlog_and_serves_everyone(where: str) -> None:
     fe = free_port()
     glob = "global\n    maxconn 2\n" if where == "global" else ""
     fe_max = "    maxconn 2\n" if where == "frontend" else ""
-    cfg = f"""{glob}
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
+    cfg = glob + http_defaults("10s") + f"""\
 frontend fe
     bind 127.0.0.1:{fe}
 {fe_max}    default_backend be

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
-from tests.integration.harness import stop_process
+from tests.integration.harness import HTTP_DEFAULTS, stop_process
 from tests.integration.stats_client import stats_cli
 
 pytestmark = [pytest.mark.slow]
@@ -57,12 +57,7 @@ global
     stats socket {sock} mode 600 level admin
     stats timeout 10s
 
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-
+""" + HTTP_DEFAULTS + """
 frontend fe
     bind 127.0.0.1:{port}
     default_backend be
