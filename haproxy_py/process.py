@@ -19,6 +19,9 @@ from typing import Any
 
 from haproxy_py.config.model import Config
 
+#: set by a master-worker master re-executing itself (SIGUSR2): already detached, pidfile kept
+REEXEC_ENV = "HAPROXY_PY_REEXEC"
+
 
 def _program() -> str:
     """HAProxy names the program by its argv[0] in "[PROG.main()] ..." alerts."""
@@ -237,11 +240,17 @@ def signal_old(options: Any) -> None:
         _signal(pid, signal.SIGTERM)
 
 
-def before_loop(config: Config, options: Any, engine: Any) -> int | None:
+def needs_drop(config: Config) -> bool:
+    g = config.global_
+    return bool(g.chroot) or ((os.getuid() == 0 or os.geteuid() == 0)
+                              and (bool(g.user or g.group) or g.uid is not None or g.gid is not None))
+
+
+def before_loop(config: Config, options: Any, engine: Any, *, drop: bool = True) -> int | None:
     """Daemonise, write the pidfile, signal old processes, drop privileges. Returns an exit code
     to stop with, or None to go on. In daemon mode ``engine.daemon`` receives the ``Daemon`` link
     (``ready`` reports through it)."""
-    daemon = is_daemon(config, options)
+    daemon = is_daemon(config, options) and not os.environ.get(REEXEC_ENV)
     link: Daemon | None = None
     if daemon:
         link = daemonize()
@@ -257,9 +266,7 @@ def before_loop(config: Config, options: Any, engine: Any) -> int | None:
             return 1
     signal_old(options)
     rc = None
-    g = config.global_
-    if g.chroot or ((os.getuid() == 0 or os.geteuid() == 0) and (g.user or g.group or g.uid is not None
-                                                                  or g.gid is not None)):
+    if drop and needs_drop(config):
         preload_modules()
         rc = drop_privileges(config)
     if rc is not None and link is not None:

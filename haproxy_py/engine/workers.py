@@ -141,6 +141,9 @@ def apply_startup_state(engine: Engine, items: list[dict[str, Any]] | None, exac
 HANDLED_SIGNALS = (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT, signal.SIGTTOU, signal.SIGTTIN, signal.SIGHUP)
 
 
+MASTER_SIGNALS = (*HANDLED_SIGNALS, signal.SIGUSR2)
+
+
 def install_signals(engine: Engine, loop: asyncio.AbstractEventLoop) -> tuple[list[int], Any]:
     """Handlers for every signal, installed before binding (a signal arriving before the engine
     serves is applied once it does). Returns (fatal, go): ``fatal`` receives the signal of a hard
@@ -485,6 +488,11 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     engine.inherited.close_unused()
     split_limits(engine, i, n)
     apply_startup_state(engine, items, exact)
+    if process.needs_drop(config):  # the master keeps its rights (re-exec, stats socket); workers not
+        process.preload_modules()
+        rc = process.drop_privileges(config)
+        if rc is not None:
+            return rc
     loop.run_until_complete(engine.start())
     ctl_task = loop.create_task(serve_control(engine, ctl))
     go()
@@ -509,6 +517,8 @@ class Master:
         self.last_health: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.stopping = False
         self.exit_code = 0
+        self.reloads = 0
+        self.started = time.time()
 
     async def ask(self, idx: int, req: Any) -> Any:
         _pid, reader, writer = self.workers[idx]
@@ -609,13 +619,16 @@ def run_master(config: Config, options: Any) -> int:
         inherited, items, exact = carried_state(config, options, quiet)
     except SystemExit as e:
         return int(e.code or 1)
+    reexec = reexec_inheritance()
+    if reexec is not None:
+        inherited, items, exact = reexec
     loop, loop_name = new_event_loop()
     asyncio.set_event_loop(loop)
     engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
     engine.run_checks = False
     engine.inherited = inherited
     engine.on_stopped = loop.create_future()
-    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)
     try:
         try:
             engine.bind_all()
@@ -632,10 +645,12 @@ def run_master(config: Config, options: Any) -> int:
         if rc is not None:
             return rc
         apply_startup_state(engine, items, exact)
-        rc = process.before_loop(config, options, engine)
+        rc = process.before_loop(config, options, engine, drop=False)
         if rc is not None:
             return rc
         master = Master(engine, quiet)
+        master.reloads = int(os.environ.pop(RELOADS_ENV, "0") or 0)
+        os.environ.pop(process.REEXEC_ENV, None)
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
         for i in range(n):
@@ -690,7 +705,14 @@ def run_master(config: Config, options: Any) -> int:
         loop.add_signal_handler(signal.SIGINT, hard, signal.SIGINT)
         for sig in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGHUP):
             loop.add_signal_handler(sig, master.signal_workers, sig)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        loop.add_signal_handler(signal.SIGUSR2, master_reexec, master, config, options)
+        mcli = getattr(options, "master_cli", None)
+        if mcli:
+            try:
+                loop.run_until_complete(start_master_cli(master, mcli, config, options))
+            except OSError as e:
+                alert(f"Cannot create the master CLI socket {mcli} ({e.strerror}).", quiet)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
         tasks = [loop.create_task(master.reap_loop()), loop.create_task(master.health_loop())]
         process.ready(config, options, engine)
         rc = loop.run_until_complete(engine.on_stopped)
@@ -706,3 +728,168 @@ def run_master(config: Config, options: Any) -> int:
             engine.daemon.report(1)
         loop.close()
         sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------------ master-worker
+
+FDS_ENV = "HAPROXY_PY_MASTER_FDS"
+STATE_ENV = "HAPROXY_PY_MASTER_STATE"
+RELOADS_ENV = "HAPROXY_PY_RELOADS"
+
+
+def reexec_inheritance() -> tuple[Any, list[dict[str, Any]] | None, bool] | None:
+    """In a master re-executed by SIGUSR2: the listening sockets and the state it handed over."""
+    fds = os.environ.pop(FDS_ENV, None)
+    if fds is None:
+        return None
+    socks = []
+    for x in fds.split(","):
+        if x.strip().isdigit():
+            try:
+                socks.append(socket.socket(fileno=int(x)))
+            except OSError:
+                pass
+    items = None
+    path = os.environ.pop(STATE_ENV, None)
+    if path:
+        try:
+            with open(path) as f:
+                items = __import__("json").load(f)
+            os.unlink(path)
+        except (OSError, ValueError):
+            items = None
+    return reload.Inherited(socks), items, True
+
+
+def _argv_without_old(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-sf", "-st"):
+            i += 1
+            while i < len(argv) and argv[i].isdigit():
+                i += 1
+            continue
+        if a == "-x":
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def master_reexec(master: Master, config: Config, options: Any) -> None:
+    """SIGUSR2 / ``reload``: check the configuration, then exec this program again with the same
+    arguments plus ``-sf <current workers>``; listening sockets and server state travel with it."""
+    import json
+    import tempfile
+
+    paths = getattr(options, "config_paths", None) or []
+    try:
+        from haproxy_py.config import load_config
+
+        _cfg, diags = load_config(paths)
+    except Exception as e:  # noqa: BLE001
+        alert(f"Reload failed: cannot load the configuration ({e}).", master.quiet)
+        return
+    if diags.has_errors:
+        for ln in diags.format(os.getpid()):
+            sys.stderr.write(ln + "\n")
+        alert("Reload failed: the new configuration has errors; the current workers keep running.",
+              master.quiet)
+        return
+    process.sd_notify("RELOADING=1")
+    fds = []
+    for lst in master.engine.listeners:
+        fd = lst.sock.fileno()
+        if fd >= 0:
+            os.set_inheritable(fd, True)
+            fds.append(str(fd))
+    fd, path = tempfile.mkstemp(prefix="haproxy-py-state-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(reload.collect_state(master.engine.state), f)
+    env = dict(os.environ)
+    env[FDS_ENV] = ",".join(fds)
+    env[STATE_ENV] = path
+    env[RELOADS_ENV] = str(master.reloads + 1)
+    env[process.REEXEC_ENV] = "1"
+    args = _argv_without_old(sys.argv[1:])
+    old = [str(p) for p in master.pids]
+    if old:
+        args += ["-sf", *old]
+    a0 = sys.argv[0] if sys.argv else ""
+    prog = ["-m", "haproxy_py"] if (not a0 or a0.endswith("__main__.py")) else [a0]
+    notice = f"[NOTICE]   ({os.getpid()}) : Reloading HAProxy\n"
+    if not master.quiet:
+        sys.stderr.write(notice)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for srv in master.engine.stats_servers:
+        if srv.sock is not None:
+            srv.sock.close()  # the new image binds its own
+    os.execve(sys.executable, [sys.executable, *prog, *args], env)
+
+
+async def start_master_cli(master: Master, spec: str, config: Config, options: Any) -> Any:
+    """``-S PATH[,...]``: the master CLI (``show proc``, ``reload``, ``@N <command>``, ``help``)."""
+    path = spec.split(",", 1)[0]
+    if path.startswith("unix@"):
+        path = path[5:]
+    if os.path.exists(path):
+        os.unlink(path)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = (await asyncio.wait_for(reader.readline(), 10)).decode("latin-1").strip()
+            reply = await master_cli_line(master, line, config, options)
+            writer.write(reply.encode("latin-1", "replace"))
+            await writer.drain()
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_unix_server(handle, path=path)
+
+
+def _uptime(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+
+
+async def master_cli_line(master: Master, line: str, config: Config, options: Any) -> str:
+    from haproxy_py import __version__
+
+    if line.startswith("@"):
+        target, _, cmd = line.partition(" ")
+        pids = list(master.pids)
+        idx = None
+        if target.startswith("@!") and target[2:].isdigit() and int(target[2:]) in master.pids:
+            idx = pids.index(int(target[2:]))
+        elif target[1:].isdigit() and 1 <= int(target[1:]) <= len(pids):
+            idx = int(target[1:]) - 1
+        if idx is None:
+            return "Can't find the target CLI!\n"
+        async with master.lock:
+            return str(await asyncio.wait_for(master.ask(idx, ("cli", cmd, "admin")), 10))
+    if line == "show proc":
+        now = time.time()
+        out = [f"#{'<PID>':<15} {'<type>':<15} {'<reloads>':<15} {'<uptime>':<15} {'<version>':<15}",
+               f"{os.getpid():<16} {'master':<15} {master.reloads:<15} {_uptime(now - master.started):<15} "
+               f"{__version__:<15}", "# workers"]
+        for pid in master.pids:
+            out.append(f"{pid:<16} {'worker':<15} {0:<15} {_uptime(now - master.started):<15} {__version__:<15}")
+        out.append("# old workers")
+        return "\n".join(out) + "\n\n"
+    if line == "reload":
+        asyncio.get_running_loop().call_later(0.05, master_reexec, master, config, options)
+        return ""
+    if line == "help" or not line:
+        return ("The following commands are valid at this level:\n"
+                "  @<relative pid>                         : send a command to the <relative pid> process\n"
+                "  @!<pid>                                 : send a command to the <pid> process\n"
+                "  help [<command>]                        : list matching or all commands\n"
+                "  reload                                  : reload haproxy\n"
+                "  show proc                               : show processes status\n\n")
+    return "Unknown command. Please enter one of the following commands only:\n  help, show proc, reload, @N\n\n"
