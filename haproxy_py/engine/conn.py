@@ -177,6 +177,10 @@ class Conn:
             pass
         self.wbuf = []
         self.pending = 0
+        # the callbacks are bound methods of the session that owns this Conn: dropping them breaks
+        # the reference cycle, so both are freed at once by reference counting instead of
+        # piling up for the cyclic garbage collector
+        self.on_data = self.on_eof = self.on_error = self.on_drained = _nop
 
     def detach(self) -> socket.socket:
         """Stop driving the socket and hand it over (e.g. to a splice tunnel)."""
