@@ -712,7 +712,8 @@ def run_master(config: Config, options: Any) -> int:
                 loop.run_until_complete(start_master_cli(master, mcli, config, options))
             except OSError as e:
                 alert(f"Cannot create the master CLI socket {mcli} ({e.strerror}).", quiet)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
+        # unblocked from inside the running loop: a signal that was pending is then seen by it
+        loop.call_soon(signal.pthread_sigmask, signal.SIG_UNBLOCK, MASTER_SIGNALS)
         tasks = [loop.create_task(master.reap_loop()), loop.create_task(master.health_loop())]
         process.ready(config, options, engine)
         rc = loop.run_until_complete(engine.on_stopped)

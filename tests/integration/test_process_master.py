@@ -103,7 +103,10 @@ def test_reload_with_a_broken_config_keeps_the_workers(tmp_path: Path) -> None:
             kids = children(pp.pid)
             pp.cfg.write_text(pp.cfg.read_text() + "\nbackend broken\n    balance nosuchalgo\n")
             pp.proc.send_signal(signal.SIGUSR2)
-            wait_until(lambda: "Reload failed" in pp.stderr_text(), 10)
+            try:
+                wait_until(lambda: "Reload failed" in pp.stderr_text(), 10)
+            except TimeoutError:
+                raise AssertionError(pp.stderr_text()) from None
             assert children(pp.pid) == kids
             assert get(port)[0] == 200
 
