@@ -57,6 +57,40 @@ def _pages(conf: Any) -> Any:
     return p
 
 
+# ---------------------------------------------------------------- head memo
+# The head parser and the rewriters are pure functions of the bytes they get, and traffic repeats
+# heads: a client asks for the same thing again, a server answers with the same header block (until
+# its Date header moves to the next second). Results are memoised per exact head bytes (plus
+# whatever else the function reads), bounded in size and entry count (cleared when full). A
+# memoised request head is shared read-only: every place that modifies a request takes a private
+# copy first (``HttpSession._own_req``). The memos live on the frontend's Router (one engine, one
+# set of buffer limits):
+#   req_memo: request head bytes -> (RequestHead, consumed)
+#   fwd_memo: (request head bytes, mode, forwardfor rule, src, name header, server name)
+#             -> (head for the server, server connection reusable)
+#   res_memo: (response head bytes, method, keep_alive, http11, mode)
+#             -> (ResponseHead, consumed, head for the client, keep the client)
+MEMO_MAX_HEAD = 2048
+MEMO_MAX_ENTRIES = 512
+
+
+def _copy_req(t: RequestHead) -> RequestHead:
+    r = RequestHead.__new__(RequestHead)
+    r.method = t.method
+    r.uri = t.uri
+    r.version = t.version
+    r.http11 = t.http11
+    r.headers = list(t.headers)
+    r.body = t.body
+    r.content_length = t.content_length
+    r.keep_alive = t.keep_alive
+    r.conn_close = t.conn_close
+    r.conn_keep_alive = t.conn_keep_alive
+    r.upgrade = t.upgrade
+    r.head_len = t.head_len
+    return r
+
+
 def _ctx(req: RequestHead, s: Stream) -> RequestContext:
     return RequestContext(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
                           s.router._nbsrv, s.router.conf.name)
@@ -67,7 +101,8 @@ class HttpSession(Stream):
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "early_body", "tunnel_mode", "cookie_ops", "expect_100", "req_bytes_sent",
-                 "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr")
+                 "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
+                 "req_key", "req_shared")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -103,6 +138,10 @@ class HttpSession(Stream):
         self.last_io = 0.0
         self.ff_rule: ForwardForRule | None = None
         self.name_hdr: bytes | None = None
+        #: the request's head bytes while the request is as parsed (memo key), else None
+        self.req_key: bytes | None = None
+        #: ``req`` is the memo's shared object: copy it before any change (``_own_req``)
+        self.req_shared = False
 
     # ================================================================== client side
     def start(self) -> None:
@@ -214,6 +253,20 @@ class HttpSession(Stream):
     def _try_parse(self) -> None:
         eng = self.engine
         buf = self.buf
+        # memo: a head that ends with the first CRLF CRLF and does not start with an empty line
+        # parses the same whatever follows it (see the head memo above)
+        p = buf.find(b"\r\n\r\n")
+        key = None
+        if 0 < p < MEMO_MAX_HEAD and buf[0] != 13 and buf[0] != 10:
+            key = buf[:p + 4]
+            hit = self.router.req_memo.get(key)
+            if hit is not None:
+                req, consumed = hit
+                self.buf = buf[consumed:]
+                self.req_key = key
+                self.req_shared = True
+                self._got_request(req)
+                return
         try:
             res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
         except ParseError as e:
@@ -225,7 +278,25 @@ class HttpSession(Stream):
             return
         req, consumed = res
         self.buf = buf[consumed:]
+        if key is not None:
+            memo = self.router.req_memo
+            if len(memo) >= MEMO_MAX_ENTRIES:
+                memo.clear()
+            memo[key] = res
+            self.req_shared = True
+        else:
+            self.req_shared = False
+        self.req_key = key
         self._got_request(req)
+
+    def _own_req(self) -> RequestHead:
+        """The request, private to this session and about to be changed (no longer memo-keyed)."""
+        req = self.req
+        if self.req_shared:
+            req = self.req = _copy_req(req)
+            self.req_shared = False
+        self.req_key = None
+        return req
 
     def _new_rec(self) -> LogRecord:
         """A log record for the current request (HTTP logs once per request)."""
@@ -307,6 +378,8 @@ class HttpSession(Stream):
         self.reqbody = NoBody() if body == BODY_NONE else body_reader(body, req.content_length)
         self.mode = router.fe_mode
         # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
+        if router.http_rules:
+            req = self._own_req()  # rules may change headers
         ctx = _ctx(req, self) if router.needs_ctx else None
         if router.http_rules and self._frontend_rules(ctx):
             return
@@ -481,6 +554,7 @@ class HttpSession(Stream):
         # persistence cookie
         cookie_srv = None
         if be.cookie is not None:
+            req = self._own_req()
             rc = hcookie.parse_request(_str_headers(req.headers), be.cookie, _wall())
             req.headers = _bytes_headers(rc.headers)
             self.cookie_ops = rc
@@ -572,9 +646,26 @@ class HttpSession(Stream):
         sc.sess_rate.add(self.loop.time())
         sc.last_sess = _wall()
         hdr_name = self.name_hdr
-        head, self.srv_reusable = prepare_request(
-            self.req, self.mode, src=self.src_ip, forwardfor=self.ff_rule,
-            server_name_header=hdr_name, server_name=srv.name.encode("latin-1") if hdr_name else None)
+        ff = self.ff_rule
+        key = self.req_key
+        if key is not None:
+            fkey = (key, self.mode, ff, self.src_ip if ff is not None else None, hdr_name,
+                    srv.name if hdr_name else None)
+            memo = self.router.fwd_memo
+            hit = memo.get(fkey)
+            if hit is None:
+                req = self._own_req()
+                hit = prepare_request(
+                    req, self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
+                    server_name=srv.name.encode("latin-1") if hdr_name else None)
+                if len(memo) >= MEMO_MAX_ENTRIES:
+                    memo.clear()
+                memo[fkey] = hit
+            head, self.srv_reusable = hit
+        else:
+            head, self.srv_reusable = prepare_request(
+                self._own_req(), self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
+                server_name=srv.name.encode("latin-1") if hdr_name else None)
         self.head_sent = True
         self.bytes_in += len(head)
         self.phase = "body"
@@ -700,19 +791,43 @@ class HttpSession(Stream):
 
     def _try_parse_response(self) -> None:
         eng = self.engine
+        buf = self.resbuf
+        req = self.req
+        key = None
+        if self.be.cookie is None:
+            # memo (see above): a head ending with the first CRLF CRLF parses the same whatever
+            # follows; the rewrite for the client also depends on the request and the mode
+            p = buf.find(b"\r\n\r\n")
+            if 0 < p < MEMO_MAX_HEAD:
+                key = (buf[:p + 4], req.method, req.keep_alive, req.http11, self.mode)
+                hit = self.router.res_memo.get(key)
+                if hit is not None:
+                    resp, consumed, head, keep = hit
+                    rest = buf[consumed:]
+                    self.resbuf = b""
+                    self._got_response(resp, rest, head, keep)
+                    return
         try:
-            res = parse_response(self.resbuf, 0, method=self.req.method, bufsize=eng.bufsize,
+            res = parse_response(buf, 0, method=req.method, bufsize=eng.bufsize,
                                  maxrewrite=eng.maxrewrite)
         except ParseError:
             self._bad_response()
             return
         if res is None:
-            if len(self.resbuf) > eng.bufsize:
+            if len(buf) > eng.bufsize:
                 self._bad_response()
             return
         resp, consumed = res
-        rest = self.resbuf[consumed:]
+        rest = buf[consumed:]
         self.resbuf = b""
+        if key is not None and resp.status >= 200 and resp.status != 101:
+            head, keep = prepare_response(resp, req, self.mode)
+            memo = self.router.res_memo
+            if len(memo) >= MEMO_MAX_ENTRIES:
+                memo.clear()
+            memo[key] = (resp, consumed, head, keep)
+            self._got_response(resp, rest, head, keep)
+            return
         if 100 <= resp.status < 200 and resp.status != 101:
             # interim response: forward as is, keep waiting for the final one
             data = resp.to_bytes()
@@ -734,7 +849,9 @@ class HttpSession(Stream):
         self._drop_server_conn()
         self._local_error(502, "P", "H")
 
-    def _got_response(self, resp: ResponseHead, rest: bytes) -> None:
+    def _got_response(self, resp: ResponseHead, rest: bytes, head: bytes | None = None,
+                      keep: bool = True) -> None:
+        """``head``/``keep``: the response already rewritten for the client (memo), else None."""
         now = self.loop.time()
         rec = self.rec
         be = self.be
@@ -748,16 +865,17 @@ class HttpSession(Stream):
         srv.counters.rtime.add(rt)
         if srv.conf.observe is not None:
             self.engine.observe(srv, "HTTP_OK" if observe_http_ok(status) else "HTTP_STS")
-        if be.cookie is not None:
-            rc = self.cookie_ops
-            hdrs, flag = hcookie.process_response(
-                _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,
-                direct=self.persistent, method=self.req.method.decode("latin-1"), now=_wall(),
-                last_date=rc.last_date if rc is not None else 0,
-                first_date=rc.first_date if rc is not None else 0)
-            resp.headers = _bytes_headers(hdrs)
-            rec.ck_resp = flag
-        head, keep = prepare_response(resp, self.req, self.mode)
+        if head is None:
+            if be.cookie is not None:
+                rc = self.cookie_ops
+                hdrs, flag = hcookie.process_response(
+                    _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,
+                    direct=self.persistent, method=self.req.method.decode("latin-1"), now=_wall(),
+                    last_date=rc.last_date if rc is not None else 0,
+                    first_date=rc.first_date if rc is not None else 0)
+                resp.headers = _bytes_headers(hdrs)
+                rec.ck_resp = flag
+            head, keep = prepare_response(resp, self.req, self.mode)
         if self.cli_eof:
             keep = False
         self.keep_client = keep

@@ -69,6 +69,10 @@ class Router:
         self.fe_mode = self.conn_mode(None) if self.mode == "http" else ""
         #: per backend object: (connection mode, forwardfor rule, server name header or None)
         self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
+        #: HTTP head memos (engine/http.py explains them)
+        self.req_memo: dict[Any, Any] = {}
+        self.fwd_memo: dict[Any, Any] = {}
+        self.res_memo: dict[Any, Any] = {}
 
     def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
         """What a request of this frontend needs from a backend's configuration (cached)."""
