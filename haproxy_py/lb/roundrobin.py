@@ -175,6 +175,7 @@ class RoundRobin(Balancer):
         return c
 
     def pick(self, req: LbRequest | None, avoid: Any) -> Any:
+        # hot path: _get_from_group, _update_position, _dequeue and has_room are inlined here
         p = self.params
         if p.srv_act:
             grp = self.act
@@ -193,7 +194,16 @@ class RoundRobin(Balancer):
             if not grp.curr_weight:
                 grp.curr_pos = grp.curr_weight = grp.next_weight
             while True:
-                srv = self._get_from_group(grp)
+                c = grp.curr.first()
+                if c is not None and c.lb.eweight and c.lb.npos <= grp.curr_pos:
+                    srv = c
+                else:
+                    i = grp.init.first()
+                    if i is not None and i.lb.eweight:
+                        i.lb.npos = i.lb.rweight = 0
+                        srv = i
+                    else:
+                        srv = c
                 if srv is not None:
                     break
                 if switched:
@@ -208,10 +218,23 @@ class RoundRobin(Balancer):
                 else:
                     take = False
                 break
-            self._update_position(grp, srv)
-            self._dequeue(srv)
+            n = srv.lb
+            ew = n.eweight
+            if ew:
+                if not n.npos:
+                    n.npos = grp.curr_pos
+                n.lpos = n.npos
+                nw = grp.next_weight
+                n.npos += nw // ew
+                n.rweight += nw % ew
+                if n.rweight >= ew:
+                    n.rweight -= ew
+                    n.npos += 1
+            t = n.tree
+            if t is not None:
+                t.delete(srv)
             grp.curr_pos += 1
-            if has_room(srv):
+            if not srv.maxconn or has_room(srv):
                 if srv is not avoid or avoided is not None:
                     break
                 avoided = srv

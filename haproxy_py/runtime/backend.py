@@ -58,7 +58,7 @@ class Decision:
 
     __slots__ = ("status", "server", "persistent", "by_lb", "pending", "cookie_flag", "redispatched")
 
-    def __init__(self, status: str, server: Server | None = None, *, persistent: bool = False,
+    def __init__(self, status: str, server: Server | None = None, persistent: bool = False,
                  by_lb: bool = False, pending: Pending | None = None, cookie_flag: str = "",
                  redispatched: bool = False) -> None:
         self.status = status
@@ -415,7 +415,7 @@ class Backend:
                 return Decision(FULL, srv, persistent=persistent, by_lb=by_lb)
             pend = self._enqueue(srv, now, owner)
             return Decision(QUEUED, srv, persistent=persistent, by_lb=by_lb, pending=pend)
-        return Decision(OK, srv, persistent=persistent, by_lb=by_lb)
+        return Decision(OK, srv, persistent, by_lb)
 
     def _enqueue(self, srv: Server | None, now: float, owner: Any) -> Pending:
         if srv is not None:
@@ -446,9 +446,13 @@ class Backend:
         self.now = now
         srv.served -= 1
         self.served -= 1
-        self.balancer.drop(srv)
+        bal = self.balancer
+        bal.drop(srv)
+        if not srv.maxconn:  # process_queue gives nothing to a server without maxconn
+            bal.refresh(srv)
+            return None
         got = self.process_queue(srv, now, limit=1)
-        self.balancer.refresh(srv)
+        bal.refresh(srv)
         return got[0] if got else None
 
     def process_queue(self, srv: Server, now: float, limit: int = 0) -> list[Pending]:
