@@ -352,23 +352,28 @@ class HttpSession(Stream):
         self.cookie_ops = None
         self.t_req_head = now
         rec = self.rec
+        lg = router.logger
+        logging = lg is not None and lg.active
         if nreq > 1:
-            # a fresh record per request on a kept-alive connection
-            old = rec
-            rec = LogRecord(_wall())
-            rec.client_ip = old.client_ip
-            rec.client_port = old.client_port
-            rec.frontend_ip = old.frontend_ip
-            rec.frontend_port = old.frontend_port
-            rec.frontend_name = old.frontend_name
-            self.rec = rec
             start = self.accept_mono = self.req_start
+            if logging:
+                # a fresh record per request on a kept-alive connection
+                old = rec
+                rec = LogRecord(_wall())
+                rec.client_ip = old.client_ip
+                rec.client_port = old.client_port
+                rec.frontend_ip = old.frontend_ip
+                rec.frontend_port = old.frontend_port
+                rec.frontend_name = old.frontend_name
+                self.rec = rec
+            else:
+                # nothing logs the record: only what the engine itself reads is reset
+                rec.term_cause = rec.term_phase = "-"
         else:
             start = self.accept_mono
         rec.http = True
         rec.t_request = int((now - start) * 1000)
-        lg = router.logger
-        if lg is not None and lg.active:
+        if logging:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
         self.engine.state.cum_req += 1
         fc = self.fe.counters

@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
 _wall = time.time
 
 
+#: engine/http.py's HttpSession, imported at the first HTTP connection (http imports this module)
+_HTTP_SESSION: list[Any] = [None]
+
+
 def _addr_str(sa: Any) -> tuple[str, int]:
     if isinstance(sa, tuple):
         return str(sa[0]), int(sa[1])
@@ -142,9 +146,12 @@ class Router:
         if lg is not None and lg.default_line and lg.logger.targets:
             self._log_connect(sock, peer)
         if self.mode == "http":
-            from haproxy_py.engine.http import HttpSession
+            cls = _HTTP_SESSION[0]
+            if cls is None:
+                from haproxy_py.engine.http import HttpSession
 
-            HttpSession(self, sock, peer, listener).start()
+                cls = _HTTP_SESSION[0] = HttpSession
+            cls(self, sock, peer, listener).start()
         elif self.mode == "health":
             try:
                 sock.send(b"OK\n")
@@ -278,7 +285,7 @@ class Stream:
             be.take(srv, now)
             self.srv = srv
             self.has_slot = True
-            self._mark_queue_done()
+            self.rec.t_queue = int((now - self.accept_mono) * 1000)
             self.connect()
         elif st == "queued":
             self.pending = d.pending
