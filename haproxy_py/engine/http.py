@@ -19,7 +19,7 @@ from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http.body import BodyError, NoBody, body_reader
-from haproxy_py.http.message import BODY_NONE, RequestHead, ResponseHead
+from haproxy_py.http.message import BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import ParseError, parse_request, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
@@ -100,7 +100,7 @@ class HttpSession(Stream):
     __slots__ = ("cli", "srvc", "buf", "req", "reqbody", "resbuf", "res", "resbody", "phase",
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
-                 "early_body", "tunnel_mode", "cookie_ops", "expect_100", "req_bytes_sent",
+                 "cookie_ops", "req_bytes_sent",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared")
 
@@ -127,10 +127,7 @@ class HttpSession(Stream):
         self.bytes_out = 0
         self.cli_eof = False
         self.head_sent = False
-        self.early_body: list[bytes] = []
-        self.tunnel_mode = False
         self.cookie_ops: Any = None
-        self.expect_100 = False
         self.req_bytes_sent = 0
         self.t_req_head = 0.0
         self.paused_cli = False
@@ -896,6 +893,21 @@ class HttpSession(Stream):
             self._start_tunnel(rest)
             return
         self.phase = "resbody"
+        if resp.body == BODY_LENGTH:
+            cl = resp.content_length
+            if len(rest) >= cl:
+                # the usual case: the whole body came with the head, it leaves in one write
+                if len(rest) > cl:
+                    self.srv_reusable = False  # the server sent more than the response
+                    rest = rest[:cl]
+                self.resbody = None
+                if rest:
+                    self.bytes_out += len(rest)
+                    cli.write(head + rest)
+                else:
+                    cli.write(head)
+                self._response_complete()
+                return
         rb = self.resbody = body_reader(resp.body, resp.content_length)
         if rb.done:
             cli.write(head)

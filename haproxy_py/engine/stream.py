@@ -193,8 +193,13 @@ class Stream:
         self.listener = listener
         self.accept_mono = self.loop.time()
         rec = LogRecord(_wall())
-        self.src_ip, self.src_port = _addr_str(peer)
-        rec.client_ip, rec.client_port = self.src_ip, self.src_port
+        if type(peer) is tuple:
+            rec.client_ip = self.src_ip = str(peer[0])
+            rec.client_port = self.src_port = int(peer[1])
+        else:
+            ip, port = _addr_str(peer)
+            rec.client_ip = self.src_ip = ip
+            rec.client_port = self.src_port = port
         local = getattr(listener, "local", None)
         if local is not None:
             fi, fp = local
