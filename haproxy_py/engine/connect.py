@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 _INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 _resolved: dict[tuple[str, int], tuple[int, Any]] = {}
 
 
@@ -68,11 +69,13 @@ class Connector:
         try:
             fam, sa = resolve(host, port)
             self.sockaddr = sa
-            s = socket.socket(fam, socket.SOCK_STREAM)
+            # created non-blocking: no ioctl() afterwards (Python then knows it is non-blocking)
+            s = socket.socket(fam, socket.SOCK_STREAM | _NONBLOCK)
         except OSError as e:
             loop.call_soon(self._fail, "refused", e.strerror or str(e))
             return
-        s.setblocking(False)
+        if not _NONBLOCK:
+            s.setblocking(False)
         if fam != socket.AF_UNIX:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = s
