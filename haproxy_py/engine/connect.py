@@ -9,6 +9,8 @@ from typing import Any
 
 _INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+#: server addresses where connect() usually completes at once (see Connector.__init__)
+_LOCAL_HOSTS = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
 _resolved: dict[tuple[str, int], tuple[int, Any]] = {}
 
 
@@ -88,6 +90,18 @@ class Connector:
         if rc not in _INPROGRESS:
             loop.call_soon(self._fail, "refused", errno.errorcode.get(rc, str(rc)))
             return
+        if fam != socket.AF_UNIX and (sa[0] in _LOCAL_HOSTS or sa[0].startswith("127.")):
+            # on loopback the handshake completes inside connect() (the kernel runs the peer's
+            # side at once): when the socket already has its peer, skip the wait for writability
+            # (a poll handle created and dropped again, and one loop round)
+            try:
+                s.getpeername()
+            except OSError:
+                pass
+            else:
+                self.handoff = False
+                loop.call_soon(self._established)
+                return
         loop.add_writer(self.fd, self._connected)
         if timeout_ms:
             self.timer = loop.call_later(timeout_ms / 1000.0, self._timeout)
@@ -107,6 +121,12 @@ class Connector:
         self.finished = True
         if self.timer is not None:
             self.timer.cancel()
+        self.on_done(self.sock)
+
+    def _established(self) -> None:
+        if self.finished or self.sock is None:
+            return
+        self.finished = True
         self.on_done(self.sock)
 
     def _timeout(self) -> None:
