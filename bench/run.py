@@ -232,6 +232,8 @@ http {{
     server {{
         listen 127.0.0.1:{port} backlog=16384;
         root {work}/www;
+        # /v/: every response differs (a request id header), like real traffic
+        location /v/ {{ alias {work}/www/; add_header X-Request-Id $request_id; }}
     }}
 }}
 """
@@ -286,10 +288,25 @@ def parse_wrk(out: str) -> dict[str, Any]:
     return res
 
 
-def run_wrk(url: str, duration: float, conns: int, close: bool, latency: bool) -> dict[str, Any]:
+#: wrk script for "varied" requests: every request has its own query string, cookie and user agent
+#: (so nothing per-request can be served from a cache keyed by the head), as real traffic does
+VARIED_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", wrk.path .. "?r=" .. counter,
+    {["User-Agent"] = "bench/" .. (counter % 1013), ["Cookie"] = "sid=" .. counter})
+end
+"""
+
+
+def run_wrk(url: str, duration: float, conns: int, close: bool, latency: bool,
+            script: str | None = None) -> dict[str, Any]:
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(duration))}s", "--timeout", "5s"]
     if close:
         cmd += ["-H", "Connection: close"]
+    if script is not None:
+        cmd += ["-s", script]
     if latency:
         cmd.append("--latency")
     cmd.append(url)
@@ -396,6 +413,18 @@ def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
         res["keepalive_error"] = ka["error"]
     reqs = ka.get("requests") or 0
     res["cpu_s_per_100k"] = round((c1 - c0) / reqs * 100_000, 3) if reqs else None
+    # the same keep-alive run with requests and responses that all differ
+    script = Path(tempfile.gettempdir()) / f"hpy-bench-varied-{os.getpid()}.lua"
+    script.write_text(VARIED_LUA)
+    small_varied = f"http://127.0.0.1:{t.http_port}/v/{SMALL}"
+    c0 = cpu_seconds(pgid)
+    kv = run_wrk(small_varied, args.duration, args.connections, close=False, latency=True, script=str(script))
+    c1 = cpu_seconds(pgid)
+    res["varied_rps"] = kv.get("rps")
+    res["varied_p99_ms"] = kv.get("p99_ms")
+    res["keepalive_errors"] += kv.get("socket_errors", 0) + kv.get("non2xx", 0)
+    vreqs = kv.get("requests") or 0
+    res["varied_cpu_s_per_100k"] = round((c1 - c0) / vreqs * 100_000, 3) if vreqs else None
     for mode, port in (("http", t.http_port), ("tcp", t.tcp_port)):
         rates = [r for r in (curl_rate(f"http://127.0.0.1:{port}/{LARGE}") for _ in range(args.transfers)) if r]
         res[f"data_{mode}_mibps"] = round(statistics.median(rates), 1) if rates else None
@@ -407,6 +436,9 @@ METRICS = [
     ("keepalive_rps", "keep-alive req/s", True),
     ("keepalive_p99_ms", "keep-alive p99 (ms)", False),
     ("cpu_s_per_100k", "CPU s / 100k req", False),
+    ("varied_rps", "keep-alive req/s, varied reqs", True),
+    ("varied_p99_ms", "  p99 (ms), varied", False),
+    ("varied_cpu_s_per_100k", "  CPU s / 100k, varied", False),
     ("data_http_mibps", "data rate http (MiB/s)", True),
     ("data_tcp_mibps", "data rate tcp (MiB/s)", True),
 ]
