@@ -390,7 +390,7 @@ class HttpSession(Stream):
         if conf.stats.enabled and self._is_stats_uri(req, conf):
             self._serve_stats(req, conf)
             return
-        be = router.route(ctx)
+        be = router.route(ctx) if router.rules else router.default_backend
         if be is None:
             rec.backend_name = None
             self._local_error(503, "S", "C", nosrv=True)
