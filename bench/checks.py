@@ -12,7 +12,9 @@ for reference) runs three configurations, one process at a time:
 
 * ``none``: frontend -> backend ``app`` (2 servers, both nginx), no checks;
 * ``tcp``:  the same plus backend ``checked`` with 1,000 servers ``check inter 1s`` on nginx (TCP checks);
-* ``http``: the same with ``option httpchk GET /`` in ``checked``.
+* ``http``: the same with ``option httpchk GET /`` in ``checked``;
+* ``servers`` (not run by default): the 1,000 servers without ``check``, to tell what the servers cost
+  apart from checking them.
 
 Rounds are interleaved (every target once per round, the order rotated each round); in each, a fresh
 proxy process is started, left alone one check interval so the first checks are spread, then:
@@ -23,10 +25,11 @@ proxy process is started, left alone one check interval so the first checks are 
 2. ``show stat`` on the proxy's stats socket: how many ``checked`` servers are UP and their check_status
    (the run is flagged when checks did not run at the expected rate or servers are not UP);
 3. wrk keep-alive, then wrk ``Connection: close``, ``--duration`` seconds each, ``--latency``:
-   req/s, p99 and the proxy's CPU seconds per 100k requests (check work included: that is the cost).
+   req/s, p99 and the proxy's CPU seconds per 100k requests (check work included: that is the cost),
+   split into user and system microseconds per request.
 
-Medians over rounds per target, the with/without-checks ratios per proxy and the haproxy-py / HAProxy
-ratios are printed and written to bench/results/checks-*.json. Every process started here runs in its
+Medians over rounds per target, the with/without-checks ratios per proxy (median of the per-round
+paired ratios, with their range) and the haproxy-py / HAProxy ratios are printed and written to bench/results/checks-*.json. Every process started here runs in its
 own process group and is stopped by that group id. On a 2-core machine wrk, nginx (which also answers
 the checks) and the proxy share the cores: read ratios, not absolute figures.
 """
@@ -53,10 +56,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from run import (  # noqa: E402
+    CLK_TCK,
     SMALL,
     Proc,
     cpu_seconds,
     free_port,
+    group_pids,
     log,
     raise_nofile,
     run_wrk,
@@ -64,7 +69,9 @@ from run import (  # noqa: E402
     wait_ports,
 )
 
-CHECK_MODES = ("none", "tcp", "http")
+#: "servers": the 1,000 servers without ``check`` (what the servers cost apart from checking them)
+CHECK_MODES = ("none", "tcp", "http", "servers")
+DEFAULT_MODES = ("none", "tcp", "http")
 PROXIES = ("haproxy-py", "haproxy")
 
 
@@ -130,14 +137,29 @@ def proxy_conf(port: int, nginx_port: int, sock: Path, checks: str, servers: int
         if checks == "http":
             lines.append("    option httpchk GET /")
         width = len(str(servers))
-        lines += [f"    server c{i:0{width}d} 127.0.0.1:{nginx_port} check inter {inter}"
-                  for i in range(1, servers + 1)]
+        check = "" if checks == "servers" else f" check inter {inter}"
+        lines += [f"    server c{i:0{width}d} 127.0.0.1:{nginx_port}{check}" for i in range(1, servers + 1)]
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
 # Probes
 # --------------------------------------------------------------------------------------------------
+
+
+def cpu_split(pgid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process group ``pgid``."""
+    user = system = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def nginx_accepts(port: int) -> int | None:
@@ -269,13 +291,16 @@ def measure(t: Target, args: argparse.Namespace, work: Path, nginx: Proc, nginx_
         # 3. traffic through the frontend
         url = f"http://127.0.0.1:{port}/{SMALL}"
         for mode, close in (("keepalive", False), ("close", True)):
-            c0 = cpu_seconds(proc.pgid)
+            u0, s0 = cpu_split(proc.pgid)
             w = run_wrk(url, args.duration, args.connections, close=close, latency=True)
-            c1 = cpu_seconds(proc.pgid)
+            u1, s1 = cpu_split(proc.pgid)
             reqs = w.get("requests") or 0
             res[f"{mode}_rps"] = w.get("rps")
             res[f"{mode}_p99_ms"] = w.get("p99_ms")
-            res[f"{mode}_cpu_s_per_100k"] = round((c1 - c0) / reqs * 100_000, 3) if reqs else None
+            res[f"{mode}_cpu_s_per_100k"] = round((u1 - u0 + s1 - s0) / reqs * 100_000, 3) if reqs else None
+            # user (Python) and system (kernel) parts, microseconds per request
+            res[f"{mode}_user_us"] = round((u1 - u0) / reqs * 1e6, 2) if reqs else None
+            res[f"{mode}_sys_us"] = round((s1 - s0) / reqs * 1e6, 2) if reqs else None
             res[f"{mode}_errors"] = w.get("socket_errors", 0) + w.get("non2xx", 0)
             if "error" in w:
                 res[f"{mode}_error"] = w["error"]
@@ -301,9 +326,13 @@ METRICS = [
     ("keepalive_rps", "keep-alive req/s", True),
     ("keepalive_p99_ms", "keep-alive p99 (ms)", False),
     ("keepalive_cpu_s_per_100k", "keep-alive CPU s/100k", False),
+    ("keepalive_user_us", "  user us/req", False),
+    ("keepalive_sys_us", "  system us/req", False),
     ("close_rps", "close req/s", True),
     ("close_p99_ms", "close p99 (ms)", False),
     ("close_cpu_s_per_100k", "close CPU s/100k", False),
+    ("close_user_us", "  user us/req", False),
+    ("close_sys_us", "  system us/req", False),
 ]
 #: ratios printed with checks / without
 RATIO_KEYS = ["keepalive_rps", "keepalive_p99_ms", "keepalive_cpu_s_per_100k",
@@ -326,26 +355,27 @@ def summarise(t: Target, baseline: Target | None) -> dict[str, Any]:
         # checks per second: what nginx accepted, unless the checks never reach accept() (HAProxy's
         # connect-only checks), then the namespace's connect()s (an upper bound: other activity counts)
         acc, con = out["idle_accepts_per_s"], out["idle_connects_per_s"]
-        if t.checks == "none":
+        if not t.expected_rate:
             out["idle_checks_per_s"], out["check_rate_source"] = 0.0, None
         elif acc is not None and acc >= 0.5 * t.expected_rate:
             out["idle_checks_per_s"], out["check_rate_source"] = acc, "nginx accepts"
         else:
             out["idle_checks_per_s"], out["check_rate_source"] = con, "connect() count (netns)"
-    for key in ("keepalive_rps", "keepalive_p99_ms", "keepalive_cpu_s_per_100k",
-                "close_rps", "close_p99_ms", "close_cpu_s_per_100k"):
+    for key in ("keepalive_rps", "keepalive_p99_ms", "keepalive_cpu_s_per_100k", "keepalive_user_us",
+                "keepalive_sys_us", "close_rps", "close_p99_ms", "close_cpu_s_per_100k", "close_user_us",
+                "close_sys_us"):
         vals = [r[key] for r in ok if r.get(key) is not None]
         out[key] = round(statistics.median(vals), 3) if vals else None
     out["errors"] = sum((r.get("keepalive_errors") or 0) + (r.get("close_errors") or 0) for r in ok)
     # CPU per check: the idle CPU above the no-check baseline, divided by the checks nginx saw
-    if (t.checks != "none" and baseline is not None and out.get("idle_checks_per_s")
+    if (t.expected_rate and baseline is not None and out.get("idle_checks_per_s")
             and baseline.rounds and window):
         base = summarise(baseline, None)
         if base.get("idle_cpu_pct") is not None:
             extra = (out["idle_cpu_pct"] - base["idle_cpu_pct"]) / 100  # core-seconds per second
             out["cpu_us_per_check"] = round(extra / out["idle_checks_per_s"] * 1e6, 1)
     # validity: checks at (roughly) the configured rate, every checked server UP
-    if t.checks != "none":
+    if t.expected_rate:
         problems = []
         want = t.expected_rate
         rate = out.get("idle_checks_per_s")
@@ -360,6 +390,20 @@ def summarise(t: Target, baseline: Target | None) -> dict[str, Any]:
                                 f"check_status {st.get('check_status')}")
         if problems:
             out["problems"] = problems
+    return out
+
+
+def paired_ratios(t: Target, base: Target, key: str) -> list[float]:
+    """``key`` of ``t`` over ``key`` of ``base``, round by round (rounds both completed)."""
+    by_round = {r.get("round"): r for r in base.rounds if "error" not in r}
+    out = []
+    for r in t.rounds:
+        b = by_round.get(r.get("round"))
+        if "error" in r or b is None:
+            continue
+        x, y = r.get(key), b.get(key)
+        if x is not None and y:
+            out.append(x / y)
     return out
 
 
@@ -383,27 +427,33 @@ def report(targets: list[Target]) -> tuple[str, dict[str, Any]]:
         lines.append(f"{label:26}" + "".join(f"{fmt(sums[n].get(key)):>{width}}" for n in names))
     lines.append(f"{'wrk errors':26}" + "".join(f"{fmt(sums[n].get('errors')):>{width}}" for n in names))
 
-    # with / without checks, per proxy
-    ratios: dict[str, dict[str, float | None]] = {}
+    # with / without checks, per proxy: the median of per-round paired ratios (the two ran minutes
+    # apart at most, so a slow change of the machine's load cancels), with the rounds' range
+    ratios: dict[str, dict[str, Any]] = {}
     cols = [t for t in targets if t.checks != "none" and t.proxy in base]
     if cols:
+        rw = max(width, 20)
         lines.append("")
-        head = f"{'with / without checks':26}" + "".join(f"{t.name:>{width}}" for t in cols)
+        head = f"{'with / without checks':26}" + "".join(f"{t.name:>{rw}}" for t in cols)
         lines += [head, "-" * len(head)]
         row = f"{'idle CPU added (% core)':26}"
         for t in cols:
             a, b = sums[t.name].get("idle_cpu_pct"), sums[base[t.proxy].name].get("idle_cpu_pct")
             d = round(a - b, 2) if a is not None and b is not None else None
             ratios.setdefault(t.name, {})["idle_cpu_pct_added"] = d
-            row += f"{fmt(d):>{width}}"
+            row += f"{fmt(d):>{rw}}"
         lines.append(row)
         for key in RATIO_KEYS:
             row = f"{key:26}"
             for t in cols:
-                a, b = sums[t.name].get(key), sums[base[t.proxy].name].get(key)
-                r = round(a / b, 3) if a is not None and b else None
-                ratios.setdefault(t.name, {})[key] = r
-                row += f"{fmt(r):>{width}}"
+                pr = paired_ratios(t, base[t.proxy], key)
+                med = round(statistics.median(pr), 3) if pr else None
+                ratios.setdefault(t.name, {})[key] = med
+                ratios[t.name][key + "_rounds"] = [round(x, 3) for x in pr]
+                cell = "-" if med is None else f"{med:.2f}"
+                if len(pr) > 1:
+                    cell += f" [{min(pr):.2f}-{max(pr):.2f}]"
+                row += f"{cell:>{rw}}"
             lines.append(row)
 
     # haproxy-py / HAProxy per check mode
@@ -455,14 +505,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short run (< 90 s)")
-    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 2, quick 1)")
-    ap.add_argument("--duration", type=float, help="seconds per wrk run (default 5, quick 2)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
+    ap.add_argument("--duration", type=float, help="seconds per wrk run (default 3, quick 2)")
     ap.add_argument("--idle", type=float, help="idle seconds per target, over all rounds (default 10, quick 5)")
     ap.add_argument("--connections", type=int, default=50, help="wrk connections (50)")
     ap.add_argument("--servers", type=int, default=1000, help="checked servers (1000)")
     ap.add_argument("--inter", default="1s", help="check interval (1s)")
     ap.add_argument("--proxies", default=",".join(PROXIES))
-    ap.add_argument("--checks", default=",".join(CHECK_MODES), help="none,tcp,http")
+    ap.add_argument("--checks", default=",".join(DEFAULT_MODES),
+                    help="none,tcp,http (also: servers = the servers without 'check')")
     ap.add_argument("--candidate", default=f"{shlex.quote(sys.executable)} -m haproxy_py",
                     help="command for haproxy-py; '-db -f CFG' is appended (run from the repository root)")
     ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
@@ -471,8 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, help="hard deadline in seconds (default 230, quick 85)")
     args = ap.parse_args(argv)
     q = args.quick
-    args.rounds = args.rounds or (1 if q else 2)
-    args.duration = args.duration or (2.0 if q else 5.0)
+    args.rounds = args.rounds or (1 if q else 3)
+    args.duration = args.duration or (2.0 if q else 3.0)
     args.idle = args.idle or (5.0 if q else 10.0)
     args.budget = args.budget or (85.0 if q else 230.0)
     args.inter_s = parse_inter(args.inter)
@@ -489,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"bench: {tool} not found")
     idle_s = args.idle / args.rounds
     # what one target costs in a round (start, settle, idle, two wrk runs, stop), for the deadline
-    per_target = 1.5 + args.inter_s + 0.5 + idle_s + 2 * (max(1, round(args.duration)) + 0.5) + 0.5
+    per_target = 1.0 + args.inter_s + 0.5 + idle_s + 2 * (max(1, round(args.duration)) + 0.5) + 0.5
 
     started = time.monotonic()
     nofile = raise_nofile(args.servers * 2 + 8192)
@@ -501,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "www" / "index.html").write_text("<html><body>ok</body></html>\n")
     nginx_port = free_port()
     (work / "nginx.conf").write_text(nginx_conf(work, nginx_port))
-    targets = [Target(p, m, args.servers, args.servers / args.inter_s if m != "none" else 0.0)
+    targets = [Target(p, m, args.servers, args.servers / args.inter_s if m in ("tcp", "http") else 0.0)
                for p in proxies for m in modes]
     notes: list[str] = []
     nginx = spawn("nginx", [args.nginx, "-c", str(work / "nginx.conf"), "-p", str(work), "-e",
