@@ -61,15 +61,20 @@ def strip_connection_tokens(msg: RequestHead | ResponseHead) -> None:
     other tokens (``Upgrade``, hop-by-hop names) are kept as received."""
     headers = msg.headers
     first = -1
-    for i in range(len(headers)):
-        if headers[i][0].lower() == _CONN:
+    i = 0
+    for n, _ in headers:
+        if len(n) == 10 and n.lower() == _CONN:  # the length test spares most lower() calls
             first = i
             break
+        i += 1
     if first < 0:
         return
     out = headers[:first]
     for n, v in headers[first:]:
-        if n.lower() == _CONN:
+        if len(n) == 10 and n.lower() == _CONN:
+            lv = v.lower()
+            if lv == b"keep-alive" or lv == b"close":  # the usual single token: drop the header
+                continue
             keep = [t.strip(b" \t") for t in v.split(b",")]
             keep = [t for t in keep if t and t.lower() not in (b"close", b"keep-alive")]
             if not keep:
