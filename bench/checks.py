@@ -22,6 +22,9 @@ proxy process is started, left alone one check interval so the first checks are 
 1. idle window (no traffic): the proxy's CPU (utime+stime of its process group, /proc) as % of a core,
    nginx's CPU, and the checks per second nginx accepted; the window is ``--idle`` seconds in total
    (10 by default), split evenly over the rounds and summed;
+   The checks per second are the proxy's own connect() calls in that window (``perf stat`` on the
+   ``syscalls:sys_enter_connect`` tracepoint; HAProxy's connect-only checks never reach nginx's
+   accept()), or, without perf, nginx's accepts (and the namespace's TCP ActiveOpens counter);
 2. ``show stat`` on the proxy's stats socket: how many ``checked`` servers are UP and their check_status
    (the run is flagged when checks did not run at the expected rate or servers are not UP);
 3. wrk keep-alive, then wrk ``Connection: close``, ``--duration`` seconds each, ``--latency``:
@@ -41,8 +44,10 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -177,17 +182,70 @@ def nginx_accepts(port: int) -> int | None:
 
 
 def tcp_active_opens() -> int | None:
-    """TCP connect()s in this network namespace so far (/proc/net/snmp ``Tcp: ActiveOpens``).
-
-    HAProxy's connect-only checks never reach nginx's accept() (it resets the connection before
-    acknowledging the handshake), so ``accepts`` cannot count them; this counter does, but it is
-    shared with everything else running on the machine (an upper bound)."""
+    """TCP connect()s in this network namespace so far (/proc/net/snmp ``Tcp: ActiveOpens``):
+    shared with everything else running on the machine, so only an upper bound."""
     try:
         with open("/proc/net/snmp") as fh:
             rows = [ln.split() for ln in fh if ln.startswith("Tcp:")]
         return int(rows[1][rows[0].index("ActiveOpens")])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def perf_usable(perf: str | None) -> bool:
+    """Whether ``perf stat`` can count connect() system calls here (tracepoints, permissions)."""
+    if not perf:
+        return False
+    try:
+        r = subprocess.run([perf, "stat", "-x,", "-e", "syscalls:sys_enter_connect", "--", "true"],
+                           capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0 and parse_perf_count(r.stderr) is not None
+
+
+def parse_perf_count(text: str) -> int | None:
+    for line in text.splitlines():
+        parts = line.split(",")
+        if len(parts) > 2 and parts[2].startswith("syscalls:sys_enter_connect"):
+            if parts[0] == "<not counted>":  # the process never ran in the window: no connect()
+                return 0
+            try:
+                return int(parts[0])
+            except ValueError:
+                return None
+    return None
+
+
+class ConnectCounter:
+    """connect() system calls of some processes over ``seconds`` (``perf stat`` on a tracepoint).
+
+    HAProxy's connect-only checks never reach nginx's accept() (it resets the connection before
+    acknowledging the handshake), so nginx's ``accepts`` cannot count them; the proxy's own connect()
+    calls can, whatever the proxy. perf runs in its own process group and stops by itself."""
+
+    def __init__(self, perf: str, pids: list[int], seconds: float, work: Path) -> None:
+        self.out = work / f"perf-{pids[0]}.txt"
+        self.popen = subprocess.Popen(
+            [perf, "stat", "-x,", "-o", str(self.out), "-e", "syscalls:sys_enter_connect",
+             "-p", ",".join(map(str, pids)), "--", "sleep", f"{seconds:.3f}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+
+    def result(self) -> int | None:
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.popen.wait(timeout=5)
+            return None
+        try:
+            return parse_perf_count(self.out.read_text())
+        except OSError:
+            return None
 
 
 def show_stat(sock: Path, timeout: float = 5.0) -> list[dict[str, str]]:
@@ -272,6 +330,7 @@ def measure(t: Target, args: argparse.Namespace, work: Path, nginx: Proc, nginx_
         # 1. idle window
         a0 = nginx_accepts(nginx_port)
         o0 = tcp_active_opens()
+        counter = ConnectCounter(args.perf, group_pids(proc.pgid), idle_s, work) if args.perf else None
         p0, n0, w0 = cpu_seconds(proc.pgid), cpu_seconds(nginx.pgid), time.monotonic()
         time.sleep(idle_s)
         p1, n1, w1 = cpu_seconds(proc.pgid), cpu_seconds(nginx.pgid), time.monotonic()
@@ -281,8 +340,13 @@ def measure(t: Target, args: argparse.Namespace, work: Path, nginx: Proc, nginx_
         res["idle_cpu_s"] = round(p1 - p0, 3)
         res["idle_nginx_cpu_s"] = round(n1 - n0, 3)
         res["idle_checks"] = (a1 - a0 - 1) if a0 is not None and a1 is not None else None
-        # the stub_status query made between o1 and a1 is one connect
-        res["idle_connects"] = (o1 - o0 - 1) if o0 is not None and o1 is not None else None
+        if counter is not None:  # the proxy's own connect()s, over perf's window of idle_s
+            n = counter.result()
+            res["idle_connects"] = round(n * (w1 - w0) / idle_s) if n is not None else None
+            res["connects_source"] = "perf"
+        else:  # the stub_status query made between o1 and a1 is one connect
+            res["idle_connects"] = (o1 - o0 - 1) if o0 is not None and o1 is not None else None
+            res["connects_source"] = "netns"
 
         # 2. are the checks running and the servers up?
         if t.checks != "none":
@@ -320,7 +384,7 @@ METRICS = [
     ("idle_cpu_pct", "idle CPU (% of a core)", False),
     ("idle_checks_per_s", "checks/s", True),
     ("idle_accepts_per_s", "  nginx accepts/s", True),
-    ("idle_connects_per_s", "  connect()s/s (netns)", True),
+    ("idle_connects_per_s", "  proxy connect()s/s", True),
     ("idle_nginx_cpu_pct", "nginx idle CPU (%)", False),
     ("cpu_us_per_check", "proxy CPU us / check", False),
     ("keepalive_rps", "keep-alive req/s", True),
@@ -352,11 +416,14 @@ def summarise(t: Target, baseline: Target | None) -> dict[str, Any]:
         out["idle_accepts_per_s"] = round(sum(checks) / window, 1) if len(checks) == len(ok) else None
         conns = [r["idle_connects"] for r in ok if r.get("idle_connects") is not None]
         out["idle_connects_per_s"] = round(sum(conns) / window, 1) if len(conns) == len(ok) else None
-        # checks per second: what nginx accepted, unless the checks never reach accept() (HAProxy's
-        # connect-only checks), then the namespace's connect()s (an upper bound: other activity counts)
+        # checks per second: the proxy's connect()s (perf), else what nginx accepted, else the
+        # namespace's connect()s (an upper bound: other activity on the machine counts)
         acc, con = out["idle_accepts_per_s"], out["idle_connects_per_s"]
+        src = {r.get("connects_source") for r in ok}
         if not t.expected_rate:
             out["idle_checks_per_s"], out["check_rate_source"] = 0.0, None
+        elif src == {"perf"} and con is not None:
+            out["idle_checks_per_s"], out["check_rate_source"] = con, "proxy connect() calls"
         elif acc is not None and acc >= 0.5 * t.expected_rate:
             out["idle_checks_per_s"], out["check_rate_source"] = acc, "nginx accepts"
         else:
@@ -480,7 +547,7 @@ def report(targets: list[Target]) -> tuple[str, dict[str, Any]]:
         for r in t.rounds:
             if "error" in r:
                 lines.append(f"{t.name} round {r.get('round')}: {r['error']}")
-        if sums[t.name].get("check_rate_source", "nginx accepts") not in (None, "nginx accepts"):
+        if sums[t.name].get("check_rate_source") == "connect() count (netns)":
             lines.append(f"{t.name}: checks/s counted as connect()s in the network namespace (the checks "
                          f"never reach nginx's accept()); other activity on the machine adds to it")
         for p in sums[t.name].get("problems", []):
@@ -518,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="command for haproxy-py; '-db -f CFG' is appended (run from the repository root)")
     ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--perf", default=shutil.which("perf") or "",
+                    help="perf, to count the proxy's connect() calls ('' = use the namespace's TCP counter)")
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--budget", type=float, help="hard deadline in seconds (default 230, quick 85)")
     args = ap.parse_args(argv)
@@ -539,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} not found")
     idle_s = args.idle / args.rounds
+    if args.perf and not perf_usable(args.perf):
+        log(f"{args.perf} cannot count connect() calls here: checks/s from nginx and the namespace's counter")
+        args.perf = ""
     # what one target costs in a round (start, settle, idle, two wrk runs, stop), for the deadline
     per_target = 1.0 + args.inter_s + 0.5 + idle_s + 2 * (max(1, round(args.duration)) + 0.5) + 0.5
 
@@ -592,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": {"rounds": args.rounds, "duration_s": args.duration, "idle_s": args.idle,
                          "connections": args.connections, "servers": args.servers, "inter": args.inter,
                          "candidate": args.candidate, "haproxy": args.haproxy, "quick": q,
+                         "connect_counter": "perf" if args.perf else "netns",
                          "cpus": os.cpu_count(), "python": sys.version},
             **summary,
             "notes": notes,
