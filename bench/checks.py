@@ -384,7 +384,7 @@ METRICS = [
     ("idle_cpu_pct", "idle CPU (% of a core)", False),
     ("idle_checks_per_s", "checks/s", True),
     ("idle_accepts_per_s", "  nginx accepts/s", True),
-    ("idle_connects_per_s", "  proxy connect()s/s", True),
+    ("idle_connects_per_s", "  connect()s/s (*)", True),
     ("idle_nginx_cpu_pct", "nginx idle CPU (%)", False),
     ("cpu_us_per_check", "proxy CPU us / check", False),
     ("keepalive_rps", "keep-alive req/s", True),
@@ -678,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(wrk -t1 -c{args.connections} -d{max(1, round(args.duration))}s, {args.rounds} round(s), "
               f"idle {args.idle:g}s per target, {os.cpu_count()} CPUs; medians)")
         print(table)
+        print("(*) " + ("the proxy's own connect() calls (perf stat)" if args.perf else
+                        "TCP connects in the whole network namespace (no perf): an upper bound"))
         for n in notes:
             print(f"note: {n}")
         print(f"\nelapsed {result['elapsed_s']}s; results: {out_file}")
