@@ -70,8 +70,12 @@ def _pages(conf: Any) -> Any:
 #             -> (head for the server, server connection reusable)
 #   res_memo: (response head bytes, method, keep_alive, http11, mode)
 #             -> (ResponseHead, consumed, head for the client, keep the client)
+# Traffic whose heads never repeat (own query strings, cookies, request ids) would only pay for
+# the memo: after MEMO_GIVE_UP misses in a row a memo rests for MEMO_REST heads, then tries again.
 MEMO_MAX_HEAD = 2048
 MEMO_MAX_ENTRIES = 512
+MEMO_GIVE_UP = 32
+MEMO_REST = 4096
 
 
 def _copy_req(t: RequestHead) -> RequestHead:
@@ -252,18 +256,30 @@ class HttpSession(Stream):
         buf = self.buf
         # memo: a head that ends with the first CRLF CRLF and does not start with an empty line
         # parses the same whatever follows it (see the head memo above)
-        p = buf.find(b"\r\n\r\n")
         key = None
-        if 0 < p < MEMO_MAX_HEAD and buf[0] != 13 and buf[0] != 10:
-            key = buf[:p + 4]
-            hit = self.router.req_memo.get(key)
-            if hit is not None:
-                req, consumed = hit
-                self.buf = buf[consumed:]
-                self.req_key = key
-                self.req_shared = True
-                self._got_request(req)
-                return
+        router = self.router
+        if router.req_memo_rest:
+            router.req_memo_rest -= 1
+        else:
+            p = buf.find(b"\r\n\r\n")
+            if 0 < p < MEMO_MAX_HEAD and buf[0] != 13 and buf[0] != 10:
+                key = buf[:p + 4]
+                hit = router.req_memo.get(key)
+                if hit is not None:
+                    router.req_memo_miss = 0
+                    req, consumed = hit
+                    self.buf = buf[consumed:]
+                    self.req_key = key
+                    self.req_shared = True
+                    self._got_request(req)
+                    return
+                router.req_memo_miss += 1
+                if router.req_memo_miss >= MEMO_GIVE_UP:
+                    router.req_memo_miss = 0
+                    router.req_memo_rest = MEMO_REST
+                    router.req_memo.clear()
+                    router.fwd_memo.clear()
+                    key = None
         try:
             res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
         except ParseError as e:
@@ -796,19 +812,29 @@ class HttpSession(Stream):
         buf = self.resbuf
         req = self.req
         key = None
-        if self.be.cookie is None:
+        router = self.router
+        if router.res_memo_rest:
+            router.res_memo_rest -= 1
+        elif self.be.cookie is None:
             # memo (see above): a head ending with the first CRLF CRLF parses the same whatever
             # follows; the rewrite for the client also depends on the request and the mode
             p = buf.find(b"\r\n\r\n")
             if 0 < p < MEMO_MAX_HEAD:
                 key = (buf[:p + 4], req.method, req.keep_alive, req.http11, self.mode)
-                hit = self.router.res_memo.get(key)
+                hit = router.res_memo.get(key)
                 if hit is not None:
+                    router.res_memo_miss = 0
                     resp, consumed, head, keep = hit
                     rest = buf[consumed:]
                     self.resbuf = b""
                     self._got_response(resp, rest, head, keep)
                     return
+                router.res_memo_miss += 1
+                if router.res_memo_miss >= MEMO_GIVE_UP:
+                    router.res_memo_miss = 0
+                    router.res_memo_rest = MEMO_REST
+                    router.res_memo.clear()
+                    key = None
         try:
             res = parse_response(buf, 0, method=req.method, bufsize=eng.bufsize,
                                  maxrewrite=eng.maxrewrite)

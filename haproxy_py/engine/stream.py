@@ -77,6 +77,9 @@ class Router:
         self.req_memo: dict[Any, Any] = {}
         self.fwd_memo: dict[Any, Any] = {}
         self.res_memo: dict[Any, Any] = {}
+        #: misses in a row, and heads left to skip while a memo rests (engine/http.py)
+        self.req_memo_miss = self.req_memo_rest = 0
+        self.res_memo_miss = self.res_memo_rest = 0
 
     def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
         """What a request of this frontend needs from a backend's configuration (cached)."""

@@ -164,13 +164,33 @@ def test_cookie_backend_inserts_cookie_every_time() -> None:
 
 
 def test_many_distinct_heads_overflow_the_memo() -> None:
-    """More distinct heads than the memo holds: it empties itself and every answer stays right."""
+    """More distinct heads than the memo holds (a repeated one among them keeps it in use): it
+    empties itself and every answer stays right."""
+    paths = [b"/same" if i % 8 == 0 else b"/n%d" % (i % 600) for i in range(720)]
     with http_backends("s1") as (be,):
         fe = free_port()
         with run_proxy(_cfg(fe, be), wait_ports=[fe]):
             c = Client(fe)
-            for i in range(600):
-                start, _, body = c.ask(b"GET /n%d HTTP/1.1\r\nHost: memo\r\n\r\n" % (i % 550))
+            for path in paths:
+                start, _, body = c.ask(b"GET " + path + b" HTTP/1.1\r\nHost: memo\r\n\r\n")
                 assert start == b"HTTP/1.1 200 OK" and body == b"s1\n"
             c.close()
-    assert [r.start for r in be.requests] == [b"GET /n%d HTTP/1.1" % (i % 550) for i in range(600)]
+    assert [r.start for r in be.requests] == [b"GET " + p + b" HTTP/1.1" for p in paths]
+
+
+def test_heads_that_never_repeat_then_repeat() -> None:
+    """Never-repeating heads make the memo rest; the answers are right before, during and after."""
+    with http_backends("s1") as (be,):
+        fe = free_port()
+        with run_proxy(_cfg(fe, be, fe_extra="    option forwardfor"), wait_ports=[fe]):
+            c = Client(fe)
+            for i in range(100):
+                start, _, body = c.ask(b"GET /u%d HTTP/1.1\r\nHost: memo\r\nCookie: s=%d\r\n\r\n" % (i, i))
+                assert start == b"HTTP/1.1 200 OK" and body == b"s1\n"
+            for _ in range(5):
+                start, _, body = c.ask(REQ)
+                assert start == b"HTTP/1.1 200 OK" and body == b"s1\n"
+            c.close()
+    assert len(be.requests) == 105
+    assert all(r.header_all("x-forwarded-for") == ["127.0.0.1"] for r in be.requests)
+    assert [r.header("cookie") for r in be.requests[:100]] == [f"s={i}" for i in range(100)]
