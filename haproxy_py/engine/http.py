@@ -206,11 +206,19 @@ class HttpSession(Stream):
     def _cli_eof(self) -> None:
         self.cli_eof = True
         if self.phase == "head":
-            if self.buf:
-                # a partial request then close: 400 CR--, logged
+            if self.buf or self.nreq == 0:
+                # a partial request, or a connection that never sent one, then close: HAProxy
+                # counts a 400 (req_tot, ereq, hrsp_4xx) and logs CR-- "<BADREQ>" (dontlognull
+                # drops the empty one)
                 rec = self._new_rec()
                 set_term(rec, "C", "R")
                 rec.status = 400
+                rec.request_line = None
+                fc = self.fe.counters
+                fc.req_tot += 1
+                fc.ereq += 1
+                fc.count_status(400)
+                self.engine.state.cum_req += 1
                 self._log(rec, error=True)
             self._close_all()
         elif self.phase == "tunnel":
@@ -435,7 +443,9 @@ class HttpSession(Stream):
                 from haproxy_py.stats import prometheus
 
                 now = self.loop.time()
-                body = prometheus.render(self.engine.state, now, _wall()).encode()
+                self.fe.counters.intercepted += 1
+                q = ctx.req.uri.partition(b"?")[2].decode("latin-1") if ctx is not None else ""
+                body = prometheus.render(self.engine.state, now, _wall(), query=q).encode()
                 self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
                 return True
             if a == "allow":
@@ -1177,6 +1187,11 @@ class HttpSession(Stream):
             self._log(rec, error=True)
         self.keep_client = False
         self._close_all()
+
+    def close_if_idle(self) -> None:
+        """Soft stop: a kept-alive connection waiting for its next request is closed now."""
+        if self.phase == "head" and not self.buf and not self.closed:
+            self._close_all()
 
     def no_server(self, term: str) -> None:
         self.keep_client = self.keep_client and True

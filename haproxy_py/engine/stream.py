@@ -156,8 +156,9 @@ class Router:
                 cls = _HTTP_SESSION[0] = HttpSession
             cls(self, sock, peer, listener).start()
         elif self.mode == "health":
+            # 1.5's health mode: "OK" (or an HTTP 200 when option httpchk is set), then close
             try:
-                sock.send(b"OK\n")
+                sock.send(b"HTTP/1.0 200 OK\r\n\r\n" if self.conf.http_check is not None else b"OK\n")
             except OSError:
                 pass
             sock.close()

@@ -139,3 +139,17 @@ listen h
         s = socket.create_connection(("127.0.0.1", fe), timeout=3)
         assert s.recv(10) == b"OK\n"
         s.close()
+
+
+def test_health_mode_with_httpchk_answers_http_200() -> None:
+    fe = free_port()
+    cfg = f"""
+listen h
+    bind 127.0.0.1:{fe}
+    mode health
+    option httpchk
+"""
+    with run_proxy(cfg, wait_ports=[fe]):
+        s = socket.create_connection(("127.0.0.1", fe), timeout=3)
+        assert s.recv(100) == b"HTTP/1.0 200 OK\r\n\r\n"
+        s.close()
