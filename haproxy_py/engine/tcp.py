@@ -23,6 +23,35 @@ _SPLICE_FLAGS = (getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOC
 _AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
 
+_PIPES: list[tuple[int, int]] = []
+#: empty pipes kept for reuse (each costs two descriptors and PIPE_SIZE of kernel memory)
+PIPE_POOL_MAX = 64
+
+
+def _get_pipe() -> tuple[int, int]:
+    if _PIPES:
+        return _PIPES.pop()
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(w, F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass
+    return r, w
+
+
+def _put_pipe(r: int, w: int) -> None:
+    """Give back an EMPTY pipe."""
+    if len(_PIPES) < PIPE_POOL_MAX:
+        _PIPES.append((r, w))
+    else:
+        os.close(r)
+        os.close(w)
+
+
+def pipes_pooled() -> int:
+    return len(_PIPES)
+
+
 def splice_enabled() -> bool:
     """Whether the zero-copy path can be used (``HAPROXY_PY_NOSPLICE=1`` disables it)."""
     return SPLICE_AVAILABLE and not os.environ.get("HAPROXY_PY_NOSPLICE")
@@ -64,18 +93,10 @@ class Pump:
         self.pending = 0
         self.buf = b""
         self.view: memoryview | None = None
-        self.spliced = False
+        # pipes come from a process-wide pool when data flows and go back when they are empty:
+        # an idle session holds no pipe (HAProxy's pipe pool, 'maxpipes')
+        self.spliced = use_splice
         self.pipe_r = self.pipe_w = -1
-        if use_splice:
-            try:
-                self.pipe_r, self.pipe_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-                try:
-                    fcntl.fcntl(self.pipe_w, F_SETPIPE_SZ, PIPE_SIZE)
-                except OSError:
-                    pass
-                self.spliced = True
-            except OSError:
-                self.spliced = False
         if initial:
             self.buf = initial
             self.view = memoryview(initial)
@@ -118,8 +139,11 @@ class Pump:
         self._stop_write()
         self.closed = True
         if self.pipe_r >= 0:
-            os.close(self.pipe_r)
-            os.close(self.pipe_w)
+            if self.pending:
+                os.close(self.pipe_r)  # bytes still inside: not reusable
+                os.close(self.pipe_w)
+            else:
+                _put_pipe(self.pipe_r, self.pipe_w)
             self.pipe_r = self.pipe_w = -1
         self.view = None
         self.buf = b""
@@ -154,6 +178,14 @@ class Pump:
 
     # -------------------------------------------------------------- splice path
     def _splice_in(self) -> None:
+        if self.pipe_r < 0:
+            try:
+                self.pipe_r, self.pipe_w = _get_pipe()
+            except OSError:
+                # no descriptor left for a pipe: this direction goes buffered
+                self.spliced = False
+                self._recv()
+                return
         try:
             n = os.splice(self.sfd, self.pipe_w, CHUNK, flags=_SPLICE_FLAGS)
         except BlockingIOError:
@@ -192,6 +224,9 @@ class Pump:
             if m <= 0:
                 return
             self.pending -= m
+        if self.pipe_r >= 0 and not self.eof:
+            _put_pipe(self.pipe_r, self.pipe_w)
+            self.pipe_r = self.pipe_w = -1
 
     # -------------------------------------------------------------- buffered path
     def _recv(self) -> None:
