@@ -1188,11 +1188,6 @@ class HttpSession(Stream):
         self.keep_client = False
         self._close_all()
 
-    def close_if_idle(self) -> None:
-        """Soft stop: a kept-alive connection waiting for its next request is closed now."""
-        if self.phase == "head" and not self.buf and not self.closed:
-            self._close_all()
-
     def no_server(self, term: str) -> None:
         self.keep_client = self.keep_client and True
         if term == "sQ":

@@ -331,10 +331,6 @@ class Engine:
                            f"Proxy {e.name} stopped (cumulated conns: FE: {fe_conns}, BE: {be_conns}).")
         if self.checker is not None:
             self.checker.stop()
-        for sess in list(self.state.sessions):
-            idle = getattr(sess, "close_if_idle", None)
-            if idle is not None:
-                idle()
         if self.on_stopped is not None and self.state.curr_conns <= 0 and not self.on_stopped.done():
             self.on_stopped.set_result(0)
         hsa = self.config.global_.hard_stop_after

@@ -33,6 +33,13 @@ def http_defaults(client_server: str = "5s") -> str:
 # the ``defaults`` section most HTTP test configs start with
 HTTP_DEFAULTS = http_defaults()
 
+# a frontend ``fe`` on port ``{port}`` sending everything to backend ``be`` (a ``.format`` template)
+FE_TO_BE = """\
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+"""
+
 # a frontend ``main`` on port ``{fe}`` sending everything to a round-robin backend ``app``; the
 # config adds the backend's ``server`` lines
 MAIN_TO_APP = """\

@@ -11,21 +11,13 @@ import time
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import FE_TO_BE, get, http_backends, http_defaults, run_proxy
 from tests.integration.test_process_reload import Load, server_states
 
 CFG = """global
     master-worker
     stats socket @DIR@/stats.sock level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{port}
-    default_backend be
-backend be
+""" + http_defaults("10s") + FE_TO_BE + """backend be
     server s1 127.0.0.1:{p1}
     server s2 127.0.0.1:{p2}
 """

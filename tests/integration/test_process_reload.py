@@ -16,22 +16,14 @@ import time
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.integration.harness import ROOT, get, http_backends, wait_port
+from tests.integration.harness import FE_TO_BE, ROOT, get, http_backends, http_defaults, wait_port
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 
 CFG = """global
     stats socket {dir}/stats.sock level admin expose-fd listeners
 {extra}
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{port}
-    default_backend be
-backend be
+""" + http_defaults("10s") + FE_TO_BE + """backend be
     balance roundrobin
     server s1 127.0.0.1:{p1}
     server s2 127.0.0.1:{p2}{s2extra}

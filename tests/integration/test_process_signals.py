@@ -12,20 +12,12 @@ import time
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import get, http_backends, run_proxy
+from tests.integration.harness import FE_TO_BE, get, http_backends, http_defaults, run_proxy
 
 CFG = """global
     stats socket @DIR@/stats.sock level admin
 {extra}
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{port}
-    default_backend be
-backend be
+""" + http_defaults("10s") + FE_TO_BE + """backend be
     server s1 127.0.0.1:{p1}
     server s2 127.0.0.1:{p2} backup
 """
