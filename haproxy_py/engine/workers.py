@@ -192,6 +192,27 @@ def die_by(sig: int) -> None:
     os.kill(os.getpid(), sig)
 
 
+
+def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet: bool) -> int | None:
+    """Bind every listener (inherited sockets first), the stats sockets, and apply the server
+    state carried from an old process. Returns an exit code to stop with, or None."""
+    try:
+        engine.bind_all()
+    except BindError as e:
+        alert(f"Starting frontend: {e}", quiet)
+        return 1
+    finally:
+        if inherited is not None:
+            inherited.close_unused()
+    if not engine.listeners:
+        alert("[haproxy-py] no listener: nothing to do.", quiet)
+        return 2
+    rc = prebind_stats(engine, quiet)
+    if rc is not None:
+        return rc
+    apply_startup_state(engine, items, exact)
+    return None
+
 def run_single(config: Config, options: Any) -> int:
     quiet = bool(getattr(options, "quiet", False))
     try:
@@ -206,21 +227,9 @@ def run_single(config: Config, options: Any) -> int:
         engine.inherited = inherited
         engine.on_stopped = loop.create_future()
         fatal, go = install_signals(engine, loop)
-        try:
-            engine.bind_all()
-        except BindError as e:
-            alert(f"Starting frontend: {e}", quiet)
-            return 1
-        finally:
-            if inherited is not None:
-                inherited.close_unused()
-        if not engine.listeners:
-            alert("[haproxy-py] no listener: nothing to do.", quiet)
-            return 2
-        rc = prebind_stats(engine, quiet)
+        rc = bind_and_prepare(engine, inherited, items, exact, quiet)
         if rc is not None:
             return rc
-        apply_startup_state(engine, items, exact)
         rc = process.before_loop(config, options, engine)
         if rc is not None:
             return rc
@@ -630,21 +639,9 @@ def run_master(config: Config, options: Any) -> int:
     engine.on_stopped = loop.create_future()
     signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)
     try:
-        try:
-            engine.bind_all()
-        except BindError as e:
-            alert(f"Starting frontend: {e}", quiet)
-            return 1
-        finally:
-            if inherited is not None:
-                inherited.close_unused()
-        if not engine.listeners:
-            alert("[haproxy-py] no listener: nothing to do.", quiet)
-            return 2
-        rc = prebind_stats(engine, quiet)
+        rc = bind_and_prepare(engine, inherited, items, exact, quiet)
         if rc is not None:
             return rc
-        apply_startup_state(engine, items, exact)
         rc = process.before_loop(config, options, engine, drop=False)
         if rc is not None:
             return rc
