@@ -128,6 +128,22 @@ class Headers:
             out.append((name, value))
         self.headers = out
 
+    def _init_head(self, version: bytes, headers: Iterable[tuple[bytes, bytes]] | None) -> None:
+        """What requests and responses share: version, headers and the framing facts."""
+        self.version = version
+        self.http11 = version == b"HTTP/1.1"
+        self.headers = list(headers) if headers is not None else []
+        self.body = BODY_NONE
+        self.content_length = -1
+        #: the sender wants the connection kept alive after this exchange
+        self.keep_alive = self.http11
+        #: the Connection header carried a ``close`` / ``keep-alive`` token
+        self.conn_close = False
+        self.conn_keep_alive = False
+        self.upgrade: bytes | None = None
+        #: raw size of the head on the wire (start line to the empty line), 0 when built
+        self.head_len = 0
+
     def iter_names(self) -> Iterator[bytes]:
         for n, _ in self.headers:
             yield n
@@ -166,19 +182,7 @@ class RequestHead(Headers):
     ) -> None:
         self.method = method
         self.uri = uri
-        self.version = version
-        self.http11 = version == b"HTTP/1.1"
-        self.headers = list(headers) if headers is not None else []
-        self.body = BODY_NONE
-        self.content_length = -1
-        #: the client wants the connection kept alive after this exchange
-        self.keep_alive = self.http11
-        #: the Connection header carried a ``close`` / ``keep-alive`` token
-        self.conn_close = False
-        self.conn_keep_alive = False
-        self.upgrade: bytes | None = None
-        #: raw size of the head on the wire (request line to the empty line), 0 when built
-        self.head_len = 0
+        self._init_head(version, headers)
 
     # --- URI pieces (what the ``path``/``query`` sample fetches see)
     @property
@@ -227,18 +231,9 @@ class ResponseHead(Headers):
         version: bytes = b"HTTP/1.1",
         headers: Iterable[tuple[bytes, bytes]] | None = None,
     ) -> None:
-        self.version = version
         self.status = status
         self.reason = reason
-        self.http11 = version == b"HTTP/1.1"
-        self.headers = list(headers) if headers is not None else []
-        self.body = BODY_NONE
-        self.content_length = -1
-        self.keep_alive = self.http11
-        self.conn_close = False
-        self.conn_keep_alive = False
-        self.upgrade: bytes | None = None
-        self.head_len = 0
+        self._init_head(version, headers)
 
     def status_line(self) -> bytes:
         """Always ``HTTP/1.1`` toward the client (HAProxy 2.6), reason kept verbatim."""
