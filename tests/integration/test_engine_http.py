@@ -420,7 +420,8 @@ def test_log_line_is_httplog_for_routed_request() -> None:
             msgs = recv_until_quiet(log)
     log.close()
     line = [m for m in msgs if b"/logged" in m]
+    # timers are checked by shape: under load a millisecond boundary can fall between two events
     assert line, msgs
     assert re.match(rb'<150>\w{3} [ \d]\d \d\d:\d\d:\d\d haproxy\[\d+\]: 127\.0\.0\.1:\d+ \[\d\d/\w{3}/\d{4}:'
-                    rb'\d\d:\d\d:\d\d\.\d{3}\] fe be/s1 \d+/0/\d+/\d+/\d+ 200 \d+ - - ---- \d+/\d+/0/0/0 0/0 '
+                    rb'\d\d:\d\d:\d\d\.\d{3}\] fe be/s1 \d+/\d+/\d+/\d+/\d+ 200 \d+ - - ---- \d+/\d+/0/0/0 0/0 '
                     rb'"GET /logged\?x=1 HTTP/1.1"\n$', line[0]), line[0]
