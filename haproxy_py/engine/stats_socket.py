@@ -92,31 +92,13 @@ class StatsSocketServer:
         self.sock = s
 
     async def start(self) -> asyncio.AbstractServer:
-        ad = self.conf.address
-        if self.sock is not None:
-            if ad.kind == "unix":
-                self.server = await asyncio.start_unix_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
-            else:
-                self.server = await asyncio.start_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
-            return self.server
-        if ad.kind == "unix":
-            path = ad.path
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.unlink(path)
-            self.server = await asyncio.start_unix_server(self.handle, path=path, limit=MAX_LINE * 2)
-            self.path = path
-            self.ino = _ino(path)
-            if self.conf.mode is not None:
-                os.chmod(path, self.conf.mode)
-            uid = self.conf.uid if self.conf.uid is not None else _uid(self.conf.user)
-            gid = self.conf.gid if self.conf.gid is not None else _gid(self.conf.group)
-            if uid is not None or gid is not None:
-                os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+        """Serve the socket (bound now by ``prebind`` unless that was done before a fork)."""
+        if self.sock is None:
+            self.prebind()
+        if self.conf.address.kind == "unix":
+            self.server = await asyncio.start_unix_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
         else:
-            host = ad.host if ad.host not in ("", "*") else None
-            self.server = await asyncio.start_server(self.handle, host=host, port=ad.port_lo, limit=MAX_LINE * 2,
-                                                     reuse_address=True)
+            self.server = await asyncio.start_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
         return self.server
 
     async def close(self) -> None:
