@@ -810,6 +810,16 @@ class Cli:
                 hook(srv)
         return ", ".join(parts) + f" {who}\n"
 
+    def set_checks(self, be: Any, srv: Any, enable: bool, now: float, wall: float) -> str:
+        """``enable|disable health`` (CLI and stats page): through the health state machine."""
+        if not srv.conf.check:
+            return "Health checks are not configured on this server, cannot enable.\n" if enable else ""
+        from haproxy_py.checks import health
+
+        self._outcome((health.enable_health if enable else health.disable_health)(srv, wall))
+        self._changed(be, srv, now, wall, "changed from CLI")
+        return ""
+
     def cmd_enable_disable(self, enable: bool, what: str, spec: str, now: float, wall: float) -> str:
         if what == "frontend":
             fe = self.find_frontend(spec)
@@ -839,13 +849,7 @@ class Cli:
             self.set_admin(be, srv, "ready" if enable else "maint", now, wall)
             return ""
         if what == "health":
-            if not srv.conf.check:
-                return "Health checks are not configured on this server, cannot enable.\n" if enable else ""
-            from haproxy_py.checks import health
-
-            self._outcome((health.enable_health if enable else health.disable_health)(srv, wall))
-            self._changed(be, srv, now, wall, "changed from CLI")
-            return ""
+            return self.set_checks(be, srv, enable, now, wall)
         if what == "agent":
             if enable and not srv.conf.agent_check:
                 return "Agent was not configured on this server, cannot enable.\n"

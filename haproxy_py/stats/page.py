@@ -233,8 +233,7 @@ def admin_post(state: Any, body: bytes, now: float, wall: float) -> str:
             if not srv.conf.check:
                 fail += 1
                 continue
-            srv.check_enabled = action == "ehlth"
-            be.server_state_changed(srv, now)
+            cli.set_checks(be, srv, action == "ehlth", now, wall)
         elif action == "shutdown":
             cli.cmd_shutdown("sessions", ["shutdown", "sessions", "server", f"{be.name}/{srv.name}", "", ""])
         else:
