@@ -104,7 +104,7 @@ class HttpSession(Stream):
     __slots__ = ("cli", "srvc", "buf", "req", "reqbody", "resbuf", "res", "resbody", "phase",
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
-                 "cookie_ops", "req_bytes_sent",
+                 "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared")
 
@@ -132,7 +132,6 @@ class HttpSession(Stream):
         self.cli_eof = False
         self.head_sent = False
         self.cookie_ops: Any = None
-        self.req_bytes_sent = 0
         self.t_req_head = 0.0
         self.paused_cli = False
         self.srv_counted = False
@@ -173,7 +172,7 @@ class HttpSession(Stream):
             # idle keep-alive connection: closed silently
             self._close_all()
             return
-        rec = self._new_rec()
+        rec = self.rec
         set_term(rec, "c", "R")
         page = herrors.mux_error(408)
         rec.status = 408
@@ -210,7 +209,7 @@ class HttpSession(Stream):
                 # a partial request, or a connection that never sent one, then close: HAProxy
                 # counts a 400 (req_tot, ereq, hrsp_4xx) and logs CR-- "<BADREQ>" (dontlognull
                 # drops the empty one)
-                rec = self._new_rec()
+                rec = self.rec
                 set_term(rec, "C", "R")
                 rec.status = 400
                 rec.request_line = None
@@ -319,15 +318,8 @@ class HttpSession(Stream):
         self.req_key = None
         return req
 
-    def _new_rec(self) -> LogRecord:
-        """A log record for the current request (HTTP logs once per request)."""
-        rec = self.rec
-        if self.nreq > 0 and rec.accept_date == 0.0:
-            pass
-        return rec
-
     def _bad_request(self, status: int, pos: int) -> None:
-        rec = self._new_rec()
+        rec = self.rec
         rec.t_request = -1
         set_term(rec, "P", "R")
         rec.status = status
@@ -366,7 +358,6 @@ class HttpSession(Stream):
         self.req_done = False
         self.res_done = False
         self.head_sent = False
-        self.req_bytes_sent = 0
         self.prev_srv = None
         self.attempt = 0
         self.persistent = False
@@ -749,7 +740,6 @@ class HttpSession(Stream):
     def _send_body(self, out: bytes) -> None:
         self.last_io = self.loop.time()
         self.bytes_in += len(out)
-        self.req_bytes_sent += len(out)
         c = self.srvc
         c.write(out)
         if c.pending > HIGH_WATER:
@@ -1274,10 +1264,6 @@ def _str_headers(h: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
 
 def _bytes_headers(h: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in h]
-
-
-def _version_as_received(req: RequestHead) -> bytes:
-    return req.version
 
 
 def _make_lbreq(s: HttpSession, req: RequestHead, cookie_srv: Any) -> LbRequest:
