@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "reference"
+#: HAProxy 2.6.12 captures the tests compare against, copied into the repository (see its README.md)
+REFERENCE = ROOT / "tests" / "fixtures" / "reference"
 SAMPLES = REFERENCE / "samples"
 HAPROXY_BIN = shutil.which("haproxy") or "/usr/sbin/haproxy"
 

@@ -1,6 +1,6 @@
 """``haproxy -c`` versus ``haproxy-py -c`` on a corpus of configurations.
 
-The corpus: every ``samples/config_check/*.cfg`` of the shared reference (read in place) plus our
+The corpus: every ``samples/config_check/*.cfg`` of the reference captures (tests/fixtures/reference) plus our
 ``samples/configs/valid`` and ``samples/configs/invalid``. For each file both programs run in the
 file's directory; the verdict classes (valid / valid+warnings / invalid / no-listener) must be the
 same, except for the deliberate differences listed in ``DELIBERATE`` (with the reason).
