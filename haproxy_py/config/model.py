@@ -352,11 +352,14 @@ class HttpRule:
     "return", "allow", "auth".
     """
 
-    kind: str  # http-request | http-response | tcp-request
-    action: str
+    kind: str  # http-request | http-response | http-after-response | tcp-request | tcp-response
+    action: str  # tcp rules: "<connection|session|content> <action>"
     args: tuple[str, ...] = ()
     cond: Condition | None = None
     loc: Location = NOWHERE
+    #: the compiled action (haproxy_py.actions: ``run(txn) -> Verdict``); None for settings
+    #: kept as rules (tcp-request inspect-delay)
+    impl: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

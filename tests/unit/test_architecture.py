@@ -28,6 +28,9 @@ ALLOWED = {
     "runtime": {"lb", "config"},
     "checks": {"runtime", "config", "log"},
     "stats": {"runtime", "config", "checks", "log"},
+    # rule actions: parse with the config tables, run over HTTP heads, conditions from acl,
+    # log-format arguments from samples
+    "actions": {"samples", "http", "config", "acl"},
 }
 
 

@@ -1,0 +1,123 @@
+"""Rule actions: one registry per rule set, filled here (HAProxy's action_kw_list).
+
+Families, exactly: ``http-request``, ``http-response``, ``http-after-response``,
+``tcp-request connection``, ``tcp-request session``, ``tcp-request content``,
+``tcp-response content``. Each knows every action name HAProxy 2.6 accepts in that rule set
+(``known``, in 2.6's own order: the order its "expects ..." message lists them); an implemented
+name is registered with its :class:`~haproxy_py.actions.base.ActionDef` and the test that
+exercises it at runtime. Everything else 2.6 knows is refused by ``-c`` (``registry.refusal``).
+
+``lookup(family, word)`` resolves a rule's action word (``set-var(txn.x)``, ``track-sc0``...) to
+its 2.6 name. The engine runs compiled rule sets with :func:`~haproxy_py.actions.base.run_rules`
+(see :mod:`haproxy_py.actions.rules`).
+"""
+
+from __future__ import annotations
+
+from haproxy_py.actions import http as H
+from haproxy_py.actions import tcp as T
+from haproxy_py.actions.base import BE, FB, FE, ActionDef, ActionError, ParseCtx, Verdict, run_rules
+from haproxy_py.config import keywords as K
+from haproxy_py.registry import Registry
+
+__all__ = ["ActionDef", "ActionError", "ParseCtx", "Verdict", "run_rules", "REGISTRIES", "lookup",
+           "expects_list", "FE", "BE", "FB"]
+
+_TCP_HEAD = ("accept", "reject", "capture", "expect-proxy", "expect-netscaler-cip", "track-sc(*)")
+#: what 2.6 registers per tcp rule set, in the order of its "expects" message
+_TCP_CONN = ("sc-inc-gpc(*)", "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)",
+             "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-dst", "set-dst-port", "set-mark",
+             "set-src", "set-src-port", "set-tos", "silent-drop")
+_TCP_CONTENT = ("ot-group", "set-log-level", "set-nice", "switch-mode", "use-service", "sc-inc-gpc(*)",
+                "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group",
+                "do-resolve(*)", "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-src", "set-src-port",
+                "set-dst", "set-dst-port", "set-mark", "set-tos", "silent-drop", "set-priority-class",
+                "set-priority-offset")
+_TCP_RESPONSE = ("accept", "close", "reject", "ot-group", "set-log-level", "set-nice", "sc-inc-gpc(*)",
+                 "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group",
+                 "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-mark", "set-tos", "silent-drop")
+
+#: family -> its 2.6 names in message order
+ORDERED: dict[str, tuple[str, ...]] = {
+    "http-request": K.HTTP_REQUEST_ACTIONS,
+    "http-response": K.HTTP_RESPONSE_ACTIONS,
+    "http-after-response": K.HTTP_AFTER_RESPONSE_ACTIONS,
+    "tcp-request connection": _TCP_HEAD + _TCP_CONN,
+    "tcp-request session": _TCP_HEAD + _TCP_CONN,
+    "tcp-request content": _TCP_HEAD + _TCP_CONTENT,
+    "tcp-response content": _TCP_RESPONSE,
+}
+
+REGISTRIES: dict[str, Registry[ActionDef]] = {
+    fam: Registry(fam, f"{fam} action", known=names) for fam, names in ORDERED.items()
+}
+
+
+def lookup(family: str, word: str) -> str | None:
+    """The 2.6 name a rule's action word stands for (``set-var(txn.x)`` -> ``set-var(*)``,
+    ``track-sc0`` -> ``track-sc(*)``), None when 2.6 does not know it in that rule set."""
+    names = ORDERED[family]
+    if word in names and not word.endswith("(*)"):
+        return word
+    best = None
+    for n in names:
+        if n.endswith("(*)") and word.startswith(n[:-3]) and (best is None or len(n) > len(best)):
+            best = n
+    return best
+
+
+def expects_list(family: str) -> str:
+    """2.6's "expects" enumeration for a tcp rule set ('track-sc0' ... 'track-sc2' spelled out)."""
+    out = []
+    for n in ORDERED[family]:
+        out.append("'track-sc0' ... 'track-sc2'" if n == "track-sc(*)" and family.startswith("tcp-request")
+                   else f"'{n}'")
+    return ", ".join(out)
+
+
+_D = "tests/differential/test_actions_vs_haproxy.py::"
+_I = "tests/integration/test_actions.py::"
+
+
+def _reg(family: str, name: str, parse: object, test: str, caps: int = FB) -> None:
+    REGISTRIES[family].register(name, ActionDef(parse, caps), test=test)  # type: ignore[arg-type]
+
+
+for _fam in ("http-request", "http-response", "http-after-response"):
+    _side = "response_" if _fam != "http-request" else ""
+    _t = _D + ("test_after_response_actions" if _fam == "http-after-response" else "")
+    _reg(_fam, "add-header", H.p_add_header,
+         _t or _D + ("test_response_header_actions" if _side else "test_add_and_set_header"))
+    _reg(_fam, "set-header", H.p_add_header,
+         _t or _D + ("test_response_header_actions" if _side else "test_add_and_set_header"))
+    _reg(_fam, "del-header", H.p_del_header,
+         _t or _D + ("test_response_header_actions" if _side else "test_del_header_methods"))
+    _reg(_fam, "replace-header", H.p_replace_header,
+         _t or _D + ("test_response_header_actions" if _side else "test_replace_header_and_value"))
+    _reg(_fam, "replace-value", H.p_replace_header,
+         _t or _D + ("test_response_header_actions" if _side else "test_replace_header_and_value"))
+    _reg(_fam, "allow", H.p_allow, _D + ("test_after_response_actions" if _t else
+                                         "test_response_deny" if _side else "test_allow_stops_the_rule_set"))
+for _fam in ("http-response", "http-after-response"):
+    _reg(_fam, "set-status", H.p_set_status,
+         _D + ("test_after_response_actions" if _fam == "http-after-response" else "test_response_set_status"))
+_reg("http-response", "deny", H.p_deny, _D + "test_response_deny")
+
+_RQ = "http-request"
+for _a in ("set-path", "set-pathq", "set-query", "set-uri", "set-method"):
+    _reg(_RQ, _a, H.p_set_line, _D + "test_set_request_line")
+for _a in ("replace-path", "replace-pathq", "replace-uri"):
+    _reg(_RQ, _a, H.p_replace_line, _D + "test_replace_request_line")
+_reg(_RQ, "deny", H.p_deny, _D + "test_deny_and_deny_status")
+_reg(_RQ, "tarpit", H.p_deny, _D + "test_tarpit")
+_reg(_RQ, "reject", H.p_reject, _D + "test_reject_closes_without_response")
+_reg(_RQ, "silent-drop", H.p_reject, _I + "test_silent_drop_sends_nothing")
+_reg(_RQ, "redirect", H.p_redirect, _D + "test_redirect_actions")
+_reg(_RQ, "return", H.p_return, _D + "test_return_action")
+_reg(_RQ, "use-service", H.p_use_service, "tests/clients/test_prometheus_exporter.py::test_builtin_exporter")
+
+for _fam in ("tcp-request connection", "tcp-request session"):
+    _reg(_fam, "accept", T.p_accept, _D + "test_tcp_request_connection_rules", FE)
+    _reg(_fam, "reject", T.p_reject, _D + "test_tcp_request_connection_rules", FE)
+_reg("tcp-request content", "accept", T.p_accept, _D + "test_tcp_request_content_rules")
+_reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")

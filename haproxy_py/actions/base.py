@@ -1,0 +1,121 @@
+"""What every rule action shares: the parse-time context and error, the verdicts, the runner.
+
+An action is registered in its rule set's :class:`~haproxy_py.registry.Registry` as an
+:class:`ActionDef`: ``parse(args, ctx) -> Action`` runs once at load time (arguments checked and
+compiled, :class:`ActionError` for what HAProxy 2.6 refuses), and ``Action.run(txn) -> Verdict``
+runs per request. Pure: no I/O, no clock (a verdict that waits, tarpit, names what it waits for and
+the engine owns the timer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from haproxy_py.acl.fetch import RequestContext
+
+FE = 1
+BE = 2
+FB = FE | BE
+
+
+class ActionError(ValueError):
+    """A rule's arguments that HAProxy 2.6 refuses: ``message`` and the argument's word index
+    (0 = the first word after the action name)."""
+
+    def __init__(self, message: str, word_index: int = -1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.word_index = word_index
+
+
+@dataclass(frozen=True, slots=True)
+class ParseCtx:
+    """Where a rule is parsed: its rule set ("http-request", "tcp-request content", ...), the action
+    word as written, and the proxy."""
+
+    family: str
+    action: str
+    proxy_kind: str = "frontend"
+    proxy_name: str = ""
+
+
+class RuleTxn(RequestContext):
+    """The per-transaction context rules run on: the request context ACLs read, plus the response
+    (``res``) while response rules run. Replaced by ``haproxy_py.samples.Txn`` when it lands."""
+
+    __slots__ = ("res",)
+
+    def __init__(self, req: Any = None, src: str | None = None, src_port: int = 0, dst: str | None = None,
+                 dst_port: int = 0, nbsrv: Any = None, frontend: str = "", backend: str = "") -> None:
+        super().__init__(req, src, src_port, dst, dst_port, nbsrv, frontend, backend)
+        self.res: Any = None
+
+
+# --------------------------------------------------------------------------- verdicts
+CONTINUE = "continue"   # next rule
+STOP = "stop"           # allow / accept: stop this rule set, go on with the transaction
+DENY = "deny"           # an error response (status; custom headers and body or the proxy's page)
+TARPIT = "tarpit"       # hold the request for "timeout tarpit", then answer like deny
+REPLY = "reply"         # a local response: redirect, return
+REJECT = "reject"       # close the connection, no response
+DROP = "silent-drop"    # close without telling the client (no FIN/RST reaching it if possible)
+SERVICE = "service"     # an internal service answers (use-service)
+
+
+class Verdict:
+    """What a rule decided. ``headers`` is a list of (name, value) bytes; ``body`` bytes or None
+    (None with deny/tarpit: the proxy's error page for ``status``)."""
+
+    __slots__ = ("kind", "status", "reason", "headers", "body", "service")
+
+    def __init__(self, kind: str, status: int = 0, reason: bytes | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None, body: bytes | None = None,
+                 service: str = "") -> None:
+        self.kind = kind
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.service = service
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<Verdict {self.kind} {self.status}>"
+
+
+V_CONTINUE = Verdict(CONTINUE)
+V_STOP = Verdict(STOP)
+V_REJECT = Verdict(REJECT)
+V_DROP = Verdict(DROP)
+
+
+class Action:
+    """A compiled rule action. Subclasses set ``__slots__`` and implement :meth:`run`."""
+
+    __slots__ = ()
+
+    def run(self, txn: Any) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDef:
+    """A registry entry: the parser, and the proxy kinds where the action is valid (FE/BE)."""
+
+    parse: Callable[[Sequence[str], ParseCtx], Action]
+    caps: int = FB
+
+
+Rule = tuple[Callable[[Any], bool] | None, Action]
+
+
+def run_rules(rules: Sequence[Rule], txn: Any) -> Verdict:
+    """Evaluate a rule set in order: the first verdict that is not "continue" ends it."""
+    for test, action in rules:
+        if test is not None and not test(txn):
+            continue
+        v = action.run(txn)
+        if v.kind != CONTINUE:
+            return v
+    return V_CONTINUE

@@ -1,0 +1,573 @@
+"""http-request / http-response / http-after-response actions, as HAProxy 2.6 does them.
+
+Each ``p_*`` function is an entry's parser: ``(args, ctx) -> Action`` (args = the words after the
+action name, before ``if``/``unless``). Each Action's ``run(txn)`` changes ``txn.req`` (request
+rules) or ``txn.res`` (response rules) in place, or returns the verdict that ends the rule set.
+Pure: the engine applies the verdicts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from haproxy_py.actions.base import (
+    DENY,
+    REPLY,
+    SERVICE,
+    TARPIT,
+    V_CONTINUE,
+    V_DROP,
+    V_REJECT,
+    V_STOP,
+    Action,
+    ActionError,
+    ParseCtx,
+    Verdict,
+)
+from haproxy_py.actions.lf import Fmt, compile_lf, const
+
+#: the reason phrase HAProxy 2.6 gives a status it writes itself (set-status, return, redirect)
+REASONS: dict[int, bytes] = {
+    100: b"Continue", 101: b"Switching Protocols", 102: b"Processing", 103: b"Early Hints",
+    200: b"OK", 201: b"Created", 202: b"Accepted", 203: b"Non-Authoritative Information",
+    204: b"No Content", 205: b"Reset Content", 206: b"Partial Content", 207: b"Multi-Status",
+    210: b"Content Different", 226: b"IM Used",
+    300: b"Multiple Choices", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other",
+    304: b"Not Modified", 305: b"Use Proxy", 307: b"Temporary Redirect", 308: b"Permanent Redirect",
+    310: b"Too many Redirects",
+    400: b"Bad Request", 401: b"Unauthorized", 402: b"Payment Required", 403: b"Forbidden",
+    404: b"Not Found", 405: b"Method Not Allowed", 406: b"Not Acceptable",
+    407: b"Proxy Authentication Required", 408: b"Request Time-out", 409: b"Conflict", 410: b"Gone",
+    411: b"Length Required", 412: b"Precondition Failed", 413: b"Request Entity Too Large",
+    414: b"Request-URI Too Long", 415: b"Unsupported Media Type", 416: b"Requested range unsatisfiable",
+    417: b"Expectation failed", 418: b"I'm a teapot", 421: b"Misdirected Request",
+    422: b"Unprocessable entity", 423: b"Locked", 424: b"Method failure", 425: b"Too Early",
+    426: b"Upgrade Required", 428: b"Precondition Required", 429: b"Too Many Requests",
+    431: b"Request Header Fields Too Large", 449: b"Retry With",
+    450: b"Blocked by Windows Parental Controls", 451: b"Unavailable For Legal Reasons",
+    456: b"Unrecoverable Error", 499: b"client has closed connection",
+    500: b"Internal Server Error", 501: b"Not Implemented", 502: b"Bad Gateway or Proxy Error",
+    503: b"Service Unavailable", 504: b"Gateway Time-out", 505: b"HTTP Version not supported",
+    506: b"Variant also negociate", 507: b"Insufficient storage", 508: b"Loop detected",
+    509: b"Bandwidth Limit Exceeded", 510: b"Not extended", 511: b"Network authentication required",
+    520: b"Web server is returning an unknown error",
+}
+
+
+def reason(status: int) -> bytes:
+    return REASONS.get(status, b"Other")
+
+
+def _pre(ctx: ParseCtx) -> str:
+    return f"'{ctx.family} {ctx.action}' "
+
+
+def _int(word: str) -> int | None:
+    try:
+        return int(word, 10)
+    except ValueError:
+        return None
+
+
+def _regex(word: str, i: int) -> re.Pattern[bytes]:
+    try:
+        return re.compile(word.encode("latin-1"))
+    except re.error as e:
+        raise ActionError(f"regex '{word}' is invalid: {e}.", i) from None
+
+
+_BACKREF = re.compile(rb"\\(\d)")
+
+
+def _expand(template: bytes, m: re.Match[bytes]) -> bytes:
+    """HAProxy's replacement: the template with ``\\N`` replaced by group N (empty if unset). The
+    whole subject is replaced, not only the matched part."""
+    if b"\\" not in template:
+        return template
+
+    def g(mm: re.Match[bytes]) -> bytes:
+        n = int(mm.group(1))
+        try:
+            return m.group(n) or b""
+        except IndexError:
+            return b""
+
+    return _BACKREF.sub(g, template)
+
+
+def _side(ctx: ParseCtx) -> str:
+    return "req" if ctx.family == "http-request" else "res"
+
+
+# ============================================================================ headers
+class AddHeader(Action):
+    __slots__ = ("side", "name", "fmt")
+
+    def __init__(self, side: str, name: bytes, fmt: Fmt) -> None:
+        self.side, self.name, self.fmt = side, name, fmt
+
+    def run(self, txn: Any) -> Verdict:
+        msg = txn.req if self.side == "req" else txn.res
+        msg.headers.append((self.name, self.fmt(txn)))
+        return V_CONTINUE
+
+
+class SetHeader(AddHeader):
+    __slots__ = ()
+
+    def run(self, txn: Any) -> Verdict:
+        msg = txn.req if self.side == "req" else txn.res
+        value = self.fmt(txn)  # evaluated before the old values go (it may read them)
+        key = self.name.lower()
+        msg.headers = [h for h in msg.headers if h[0].lower() != key]
+        msg.headers.append((self.name, value))
+        return V_CONTINUE
+
+
+def p_add_header(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if len(args) != 2 or not args[0]:
+        raise ActionError(_pre(ctx) + "expects exactly 2 arguments.", 0 if not args else len(args) - 1)
+    cls = SetHeader if ctx.action == "set-header" else AddHeader
+    return cls(_side(ctx), args[0].encode("latin-1"), compile_lf(args[1], 1))
+
+
+class DelHeader(Action):
+    __slots__ = ("side", "test")
+
+    def __init__(self, side: str, test: Any) -> None:
+        self.side, self.test = side, test
+
+    def run(self, txn: Any) -> Verdict:
+        msg = txn.req if self.side == "req" else txn.res
+        t = self.test
+        msg.headers = [h for h in msg.headers if not t(h[0])]
+        return V_CONTINUE
+
+
+def p_del_header(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if not args or not args[0]:
+        raise ActionError(_pre(ctx) + "expects at least 1 argument.", 0)
+    name = args[0].encode("latin-1")
+    low = name.lower()
+    meth = "str"
+    if len(args) > 1:
+        if args[1] != "-m" or len(args) != 3:
+            raise ActionError(_pre(ctx) + "expects exactly 1 argument, optionally followed by "
+                              "'-m' and a matching method.", 1)
+        meth = args[2]
+    if meth == "str":
+        def test(n: bytes) -> bool:
+            return n.lower() == low
+    elif meth == "beg":
+        def test(n: bytes) -> bool:
+            return n.lower().startswith(low)
+    elif meth == "end":
+        def test(n: bytes) -> bool:
+            return n.lower().endswith(low)
+    elif meth == "sub":
+        def test(n: bytes) -> bool:
+            return low in n.lower()
+    elif meth == "reg":
+        rx = _regex(args[0], 0)
+
+        def test(n: bytes) -> bool:
+            return rx.search(n) is not None
+    else:
+        raise ActionError(_pre(ctx) + f": unsupported matching method '{meth}' (expects 'str', 'beg', "
+                          "'end', 'sub' or 'reg').", 2)
+    return DelHeader(_side(ctx), test)
+
+
+class ReplaceHeader(Action):
+    """replace-header: the whole value; replace-value: each comma-separated element."""
+
+    __slots__ = ("side", "name", "rx", "fmt", "each")
+
+    def __init__(self, side: str, name: bytes, rx: re.Pattern[bytes], fmt: Fmt, each: bool) -> None:
+        self.side, self.name, self.rx, self.fmt, self.each = side, name.lower(), rx, fmt, each
+
+    def run(self, txn: Any) -> Verdict:
+        msg = txn.req if self.side == "req" else txn.res
+        key = self.name
+        rx = self.rx
+        out = []
+        tmpl = None
+        for n, v in msg.headers:
+            if n.lower() == key:
+                if tmpl is None:
+                    tmpl = self.fmt(txn)
+                if self.each:
+                    parts = v.split(b",")
+                    for k, part in enumerate(parts):
+                        m = rx.search(part.strip(b" \t"))
+                        if m is not None:
+                            parts[k] = _expand(tmpl, m)
+                    v = b",".join(parts)
+                else:
+                    m = rx.search(v)
+                    if m is not None:
+                        v = _expand(tmpl, m)
+            out.append((n, v))
+        msg.headers = out
+        return V_CONTINUE
+
+
+def p_replace_header(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if len(args) != 3:
+        raise ActionError(_pre(ctx) + "expects exactly 3 arguments.", max(0, len(args) - 1))
+    return ReplaceHeader(_side(ctx), args[0].encode("latin-1"), _regex(args[1], 1), compile_lf(args[2], 2),
+                         ctx.action == "replace-value")
+
+
+# ============================================================================ request line
+def _split_uri(uri: bytes) -> tuple[bytes, bytes, bytes]:
+    """(scheme://authority, path, ?query-with-mark) of a request URI."""
+    if uri[:1] == b"/":
+        pre = b""
+        rest = uri
+    else:
+        s = uri.find(b"://")
+        if s < 0:
+            return uri, b"", b""
+        p = uri.find(b"/", s + 3)
+        q = uri.find(b"?", s + 3)
+        cut = min(x for x in (p, q, len(uri)) if x >= 0)
+        pre, rest = uri[:cut], uri[cut:]
+    path, mark, query = rest.partition(b"?")
+    return pre, path, mark + query
+
+
+class SetLine(Action):
+    """set-method, set-path, set-pathq, set-query, set-uri."""
+
+    __slots__ = ("what", "fmt")
+
+    def __init__(self, what: str, fmt: Fmt) -> None:
+        self.what, self.fmt = what, fmt
+
+    def run(self, txn: Any) -> Verdict:
+        req = txn.req
+        v = self.fmt(txn)
+        w = self.what
+        if w == "set-method":
+            req.method = v
+        elif w == "set-uri":
+            req.uri = v
+        else:
+            pre, path, query = _split_uri(req.uri)
+            if w == "set-path":
+                req.uri = pre + v + query
+            elif w == "set-pathq":
+                req.uri = pre + v
+            elif query:
+                req.uri = pre + path + b"?" + v
+            elif v:
+                req.uri = pre + path + b"?" + v
+        return V_CONTINUE
+
+
+def p_set_line(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if len(args) != 1:
+        raise ActionError(_pre(ctx) + "expects exactly 1 argument.", max(0, len(args) - 1))
+    return SetLine(ctx.action, compile_lf(args[0], 0))
+
+
+class ReplaceLine(Action):
+    """replace-path (path), replace-pathq (path and query), replace-uri (the whole URI)."""
+
+    __slots__ = ("what", "rx", "fmt")
+
+    def __init__(self, what: str, rx: re.Pattern[bytes], fmt: Fmt) -> None:
+        self.what, self.rx, self.fmt = what, rx, fmt
+
+    def run(self, txn: Any) -> Verdict:
+        req = txn.req
+        w = self.what
+        if w == "replace-uri":
+            m = self.rx.search(req.uri)
+            if m is not None:
+                req.uri = _expand(self.fmt(txn), m)
+            return V_CONTINUE
+        pre, path, query = _split_uri(req.uri)
+        subject = path if w == "replace-path" else path + query
+        m = self.rx.search(subject)
+        if m is not None:
+            new = _expand(self.fmt(txn), m)
+            req.uri = pre + new + (query if w == "replace-path" else b"")
+        return V_CONTINUE
+
+
+def p_replace_line(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if len(args) != 2:
+        raise ActionError(_pre(ctx) + "expects exactly 2 arguments.", max(0, len(args) - 1))
+    return ReplaceLine(ctx.action, _regex(args[0], 0), compile_lf(args[1], 1))
+
+
+# ============================================================================ stop / deny
+class Allow(Action):
+    __slots__ = ()
+
+    def run(self, txn: Any) -> Verdict:
+        return V_STOP
+
+
+def p_allow(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if args:
+        raise ActionError(_pre(ctx) + "takes no argument.", 0)
+    return Allow()
+
+
+class Const(Action):
+    """An action whose verdict never changes (reject, silent-drop, a plain deny...)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Verdict) -> None:
+        self.v = v
+
+    def run(self, txn: Any) -> Verdict:
+        return self.v
+
+
+def p_reject(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if args:
+        raise ActionError(_pre(ctx) + "takes no argument.", 0)
+    return Const(V_REJECT if ctx.action == "reject" else V_DROP)
+
+
+class Reply(Action):
+    """A response built from parts: return, deny/tarpit with a payload."""
+
+    __slots__ = ("kind", "status", "hdrs", "ctype", "body")
+
+    def __init__(self, kind: str, status: int, hdrs: list[tuple[bytes, Fmt]], ctype: bytes | None,
+                 body: Fmt | None) -> None:
+        self.kind, self.status, self.hdrs, self.ctype, self.body = kind, status, hdrs, ctype, body
+
+    def run(self, txn: Any) -> Verdict:
+        body = self.body(txn) if self.body is not None else b""
+        headers = [(n, f(txn)) for n, f in self.hdrs]
+        headers.append((b"content-length", str(len(body)).encode()))
+        if self.ctype is not None:
+            headers.append((b"content-type", self.ctype))
+        return Verdict(self.kind, self.status, reason(self.status), headers, body)
+
+
+_REPLY_WORDS = ("status", "content-type", "errorfile", "errorfiles", "file", "lf-file", "string",
+                "lf-string", "hdr")
+
+
+def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: int,
+                 start: int = 0) -> Reply:
+    status = default_status
+    ctype: bytes | None = None
+    body: Fmt | None = None
+    hdrs: list[tuple[bytes, Fmt]] = []
+    i = start
+    while i < len(args):
+        w = args[i]
+        if w not in _REPLY_WORDS:
+            raise ActionError(_pre(ctx) + f": expects 'status', 'content-type', 'errorfile', 'errorfiles', "
+                              f"'file', 'lf-file', 'string', 'lf-string' or 'hdr' (was '{w}').", i)
+        if i + 1 >= len(args):
+            raise ActionError(_pre(ctx) + f": '{w}' expects an argument.", i)
+        arg = args[i + 1]
+        if w == "status":
+            code = _int(arg)
+            if code is None or not 200 <= code <= 599:
+                raise ActionError(_pre(ctx) + f": status code '{arg}' is out of range (200..599).", i + 1)
+            status = code
+        elif w == "content-type":
+            ctype = arg.encode("latin-1")
+        elif w == "string":
+            data = arg.encode("latin-1")
+            body = const(data)
+        elif w == "lf-string":
+            body = compile_lf(arg, i + 1)
+        elif w == "file":
+            try:
+                with open(arg, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                raise ActionError(_pre(ctx) + f": failed to open file '{arg}' ({e.strerror}).", i + 1) from None
+            body = const(data)
+        elif w == "hdr":
+            if i + 2 >= len(args):
+                raise ActionError(_pre(ctx) + ": 'hdr' expects two arguments.", i)
+            name = arg.encode("latin-1")
+            if name.lower() in (b"content-length", b"transfer-encoding", b"content-type"):
+                raise ActionError(_pre(ctx) + f": header '{arg}' is forbidden.", i + 1)
+            hdrs.append((name, compile_lf(args[i + 2], i + 2)))
+            i += 3
+            continue
+        else:
+            from haproxy_py.registry import not_implemented
+
+            raise ActionError(not_implemented(f"'{ctx.family} {ctx.action} {w}'",
+                                              "use 'string' or 'file' with 'content-type'"), i)
+        i += 2
+    if body is not None and ctype is None:
+        raise ActionError(_pre(ctx) + ": a content type must be defined when a payload is configured.", 0)
+    return Reply(kind, status, hdrs, ctype, body)
+
+
+def p_return(args: Sequence[str], ctx: ParseCtx) -> Action:
+    return _parse_reply(args, ctx, REPLY, 200)
+
+
+_DENY_CODES = (200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504)
+
+
+def p_deny(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """deny / tarpit [deny_status N] [a response as 'return' builds it]."""
+    kind = TARPIT if ctx.action == "tarpit" else DENY
+    status = 502 if ctx.family != "http-request" else (500 if kind == TARPIT else 403)
+    start = 0
+    if args and args[0] == "deny_status":
+        code = _int(args[1]) if len(args) > 1 else None
+        if code is None or code not in _DENY_CODES:
+            shown = args[1] if len(args) > 1 and code is not None else "0"
+            raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
+                              f"'{ctx.family} {ctx.action}' rule : Unexpected status code '{shown}'.", 1)
+        status = code
+        start = 2
+    if start >= len(args):
+        return Const(Verdict(kind, status))
+    rep = _parse_reply(args, ctx, kind, status, start)
+    if rep.body is None and not rep.hdrs and rep.ctype is None:
+        return Const(Verdict(kind, rep.status))
+    return rep
+
+
+# ============================================================================ redirect
+_REDIR_CODES = (301, 302, 303, 307, 308)
+
+
+class Redirect(Action):
+    __slots__ = ("type", "fmt", "code", "drop_query", "append_slash", "cookie")
+
+    def __init__(self, type_: str, fmt: Fmt, code: int, drop_query: bool, append_slash: bool,
+                 cookie: bytes | None) -> None:
+        self.type, self.fmt, self.code = type_, fmt, code
+        self.drop_query, self.append_slash, self.cookie = drop_query, append_slash, cookie
+
+    def run(self, txn: Any) -> Verdict:
+        req = txn.req
+        dest = self.fmt(txn)
+        if self.type == "location":
+            loc = dest
+        else:
+            _, path, query = _split_uri(req.uri)
+            if not self.drop_query:
+                path += query
+            if self.append_slash and not path.endswith(b"/"):
+                path += b"/"
+            if self.type == "prefix":
+                loc = path if dest == b"/" else dest + path
+            else:
+                loc = dest + b"://" + (req.get(b"host") or b"") + path
+        code = self.code
+        headers = [(b"content-length", b"0"), (b"location", loc)]
+        if code in (302, 303, 307):
+            headers.append((b"cache-control", b"no-cache"))
+        if self.cookie is not None:
+            headers.append((b"set-cookie", self.cookie))
+        return Verdict(REPLY, code, reason(code), headers, b"")
+
+
+REDIRECT_EXPECTS = ("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "
+                    "'drop-query' or 'append-slash'")
+
+
+def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
+    """``location|prefix|scheme <dest> [code N] [set-cookie N=V|clear-cookie N=] [drop-query]
+    [append-slash]`` (the legacy ``redirect`` keyword and ``http-request redirect``)."""
+    type_ = None
+    fmt: Fmt | None = None
+    code = 302
+    drop = slash = False
+    cookie = None
+    i = 0
+    while i < len(args):
+        w = args[i]
+        if w in ("location", "prefix", "scheme"):
+            if i + 1 >= len(args):
+                raise ActionError(f"'{w}' expects an argument.", i)
+            type_ = w
+            fmt = compile_lf(args[i + 1], i + 1)
+            i += 2
+        elif w == "code":
+            code_v = _int(args[i + 1]) if i + 1 < len(args) else None
+            if code_v not in _REDIR_CODES:
+                raise ActionError("'code': unsupported HTTP code '" + (args[i + 1] if i + 1 < len(args) else "")
+                                  + "' (must be one of 301, 302, 303, 307 or 308).", i + 1)
+            code = int(code_v)  # type: ignore[arg-type]
+            i += 2
+        elif w in ("set-cookie", "clear-cookie"):
+            if i + 1 >= len(args):
+                raise ActionError(f"'{w}' expects an argument.", i)
+            c = args[i + 1]
+            cookie = (c + "; path=/;" if w == "set-cookie" else c + "; path=/; Max-Age=0;").encode("latin-1")
+            i += 2
+        elif w == "drop-query":
+            drop = True
+            i += 1
+        elif w == "append-slash":
+            slash = True
+            i += 1
+        else:
+            raise ActionError(f"{REDIRECT_EXPECTS} (was '{w}').", i)
+    if type_ is None or fmt is None:
+        raise ActionError(f"{REDIRECT_EXPECTS} (was '').", 0)
+    return Redirect(type_, fmt, code, drop, slash, cookie)
+
+
+def p_redirect(args: Sequence[str], ctx: ParseCtx) -> Action:
+    try:
+        return parse_redirect(args, ctx)
+    except ActionError as e:
+        raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
+                          f"'{ctx.family} redirect' rule : {e.message}", e.word_index) from None
+
+
+# ============================================================================ response status
+class SetStatus(Action):
+    __slots__ = ("status", "reason")
+
+    def __init__(self, status: int, reason_: bytes) -> None:
+        self.status, self.reason = status, reason_
+
+    def run(self, txn: Any) -> Verdict:
+        res = txn.res
+        res.status = self.status
+        res.reason = self.reason
+        return V_CONTINUE
+
+
+def p_set_status(args: Sequence[str], ctx: ParseCtx) -> Action:
+    code = _int(args[0]) if args else None
+    if code is None or not 100 <= code <= 999:
+        raise ActionError(_pre(ctx) + "expects an integer status code between 100 and 999.", 0)
+    rs = reason(code)
+    if len(args) > 1:
+        if args[1] != "reason" or len(args) != 3:
+            raise ActionError(_pre(ctx) + "expects 'reason' keyword followed by a reason phrase.", 1)
+        rs = args[2].encode("latin-1")
+    return SetStatus(code, rs)
+
+
+# ============================================================================ services
+SERVICES = ("prometheus-exporter",)
+
+
+def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
+    pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} use-service' rule : "
+    if not args:
+        raise ActionError(pre + "expects a service name.", -1)
+    if args[0] not in SERVICES:
+        raise ActionError(pre + f"unknown service name '{args[0]}'.", 0)
+    if len(args) > 1:
+        raise ActionError(pre + f"unexpected argument '{args[1]}'.", 1)
+    return Const(Verdict(SERVICE, 200, service=args[0]))

@@ -1,0 +1,65 @@
+"""A proxy's compiled rule sets: what the engine runs, built once per proxy configuration.
+
+:func:`compile_rules` turns a model ``Proxy``'s rules (each carrying its compiled action, ``impl``)
+into one list of ``(condition, action)`` per rule set, conditions compiled against the proxy's own
+ACLs. An empty rule set is an empty tuple, so a proxy without rules of a set pays one falsy test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.actions.base import Rule
+
+#: model rule kind (and tcp-request sub-keyword) -> RuleSets attribute
+_SLOTS = {
+    "http-request": "http_req", "http-response": "http_res", "http-after-response": "http_after",
+    "tcp-request connection": "tcp_conn", "tcp-request session": "tcp_sess",
+    "tcp-request content": "tcp_content", "tcp-response content": "tcp_res",
+}
+
+
+class RuleSets:
+    __slots__ = ("http_req", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content", "tcp_res",
+                 "inspect_delay")
+
+    def __init__(self) -> None:
+        self.http_req: tuple[Rule, ...] = ()
+        self.http_res: tuple[Rule, ...] = ()
+        self.http_after: tuple[Rule, ...] = ()
+        self.tcp_conn: tuple[Rule, ...] = ()
+        self.tcp_sess: tuple[Rule, ...] = ()
+        self.tcp_content: tuple[Rule, ...] = ()
+        self.tcp_res: tuple[Rule, ...] = ()
+        #: tcp-request inspect-delay in ms (0: none)
+        self.inspect_delay = 0
+
+
+def family_of(rule: Any) -> str:
+    """The rule set a model rule belongs to ("tcp-request content", "http-response", ...)."""
+    if rule.kind in ("tcp-request", "tcp-response"):
+        return f"{rule.kind} {rule.action.split(' ', 1)[0]}"
+    return rule.kind
+
+
+def compile_rules(conf: Any) -> RuleSets:
+    from haproxy_py.acl.condition import compile_acls, compile_condition
+
+    rs = RuleSets()
+    acls = None
+    lists: dict[str, list[Rule]] = {}
+    for r in conf.http_rules:
+        if r.kind == "tcp-request" and r.action == "inspect-delay":
+            rs.inspect_delay = int(r.args[0])
+            continue
+        if r.impl is None:  # the configuration refused it; never reached by a started proxy
+            raise ValueError(f"rule without an implementation: {r.kind} {r.action}")
+        test = None
+        if r.cond is not None:
+            if acls is None:
+                acls = compile_acls(conf.acls)
+            test = compile_condition(r.cond, acls)
+        lists.setdefault(_SLOTS[family_of(r)], []).append((test, r.impl))
+    for slot, rules in lists.items():
+        setattr(rs, slot, tuple(rules))
+    return rs
