@@ -24,10 +24,12 @@ class ActionError(ValueError):
     """A rule's arguments that HAProxy 2.6 refuses: ``message`` and the argument's word index
     (0 = the first word after the action name)."""
 
-    def __init__(self, message: str, word_index: int = -1) -> None:
+    def __init__(self, message: str, word_index: int = -1, *, ours: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.word_index = word_index
+        #: False when the message is 2.6's own text, word for word
+        self.ours = ours
 
 
 @dataclass(frozen=True, slots=True)

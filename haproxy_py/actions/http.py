@@ -430,7 +430,8 @@ def p_deny(args: Sequence[str], ctx: ParseCtx) -> Action:
         if code is None or code not in _DENY_CODES:
             shown = args[1] if len(args) > 1 and code is not None else "0"
             raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
-                              f"'{ctx.family} {ctx.action}' rule : Unexpected status code '{shown}'.", 1)
+                              f"'{ctx.family} {ctx.action}' rule : Unexpected status code '{shown}'.", 1,
+                              ours=False)
         status = code
         start = 2
     if start >= len(args):

@@ -1338,58 +1338,65 @@ class Builder:
         return Condition(unless, tuple(out), ln.loc(i))
 
     # --- rules
-    def _rule(self, ln: Line, p: ProxyState, kind: str, actions: tuple[str, ...]) -> None:
+    def _action(self, ln: Line, p: ProxyState, family: str, first: int) -> tuple[str, Any, int]:
+        """The action at word ``first`` of a rule of ``family``: its registry name checked, its
+        arguments parsed and compiled by the action's registry entry. Returns (action word, compiled
+        action, index of the first word after the arguments). Accepted means implemented: a name
+        2.6 knows that haproxy-py does not implement is refused at the action's column."""
+        from haproxy_py import actions as A
+
         w = ln.words
+        act = w[first]
+        reg = A.REGISTRIES[family]
+        name = A.lookup(family, act)
+        assert name is not None
+        j = first + 1
+        while j < len(w) and w[j] not in ("if", "unless"):
+            j += 1
+        entry = reg.get(name)
+        if entry is None:
+            self.fail(ln, reg.refusal(name, act), first, ours=True)
+        if not (entry.caps & p.caps):
+            where = "frontend" if entry.caps == A.FE else "backend"
+            self.fail(ln, f"'{family} {act}' is not allowed because {p.kind} '{p.name}' is not a {where}.",
+                      first, ours=True)
+        ctx = A.ParseCtx(family, act, p.kind, p.name)
+        try:
+            impl = entry.parse(w[first + 1:j], ctx)
+        except A.ActionError as e:
+            col = first + 1 + e.word_index if e.word_index >= 0 else first
+            self.fail(ln, e.message, min(col, len(w) - 1), ours=e.ours)
+        return act, impl, j
+
+    def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
+        if p.is_defaults:
+            from haproxy_py.registry import not_implemented
+
+            self.fail(ln, not_implemented(f"'{what}' rules in a 'defaults' section",
+                                          "put the rules in the frontend, backend or listen sections"),
+                      0, ours=True)
+
+    def _rule(self, ln: Line, p: ProxyState, kind: str, actions: tuple[str, ...]) -> None:
+        from haproxy_py import actions as A
+
+        w = ln.words
+        names = A.ORDERED[kind]
         if len(w) < 2:
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{kind}' expects "
-                         + ", ".join(f"'{a}'" for a in actions) + ", but got '' (missing argument).",
+                         + ", ".join(f"'{a}'" for a in names) + ", but got '' (missing argument).",
                          ln.loc(0), line=ln.raw)
             raise _Skip
         act = w[1]
-        base = act.split("(")[0]
-        known = any(a == act or (a.endswith("(*)") and base == a[:-3]) for a in actions)
-        if not known:
-            sug = did_you_mean(act, [a.replace("(*)", "") for a in actions])
+        if A.lookup(kind, act) is None:
+            sug = did_you_mean(act, [a.replace("(*)", "") for a in names])
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{kind}' expects "
-                         + ", ".join(f"'{a}'" for a in actions) + f", but got '{act}'.", ln.loc(1),
+                         + ", ".join(f"'{a}'" for a in names) + f", but got '{act}'.", ln.loc(1),
                          line=ln.raw, suggestion=sug)
             raise _Skip
-        # split args / condition
-        args: list[str] = []
-        j = 2
-        while j < len(w) and w[j] not in ("if", "unless"):
-            args.append(w[j])
-            j += 1
-        rule_ctx = f"an '{kind} {act}' condition"
-        pre = f"error detected in {p.kind} '{p.name}' while parsing '{kind} {act}' rule : "
-        if act == "deny" or act == "tarpit":
-            k = 0
-            while k < len(args):
-                if args[k] == "deny_status":
-                    code = parse_int(args[k + 1]) if k + 1 < len(args) else None
-                    shown = args[k + 1] if k + 1 < len(args) and code is not None else "0"
-                    if code is None or not (200 <= code <= 599) or code not in K.ERRORFILE_CODES:
-                        self.fail(ln, pre + f"Unexpected status code '{shown}'.", 2 + k + 1)
-                    k += 2
-                else:
-                    k += 1
-        elif act == "use-service":
-            if not args:
-                self.fail(ln, pre + "expects a service name.", 1, ours=True)
-            if args[0] not in K.USE_SERVICES:
-                self.fail(ln, pre + f"unknown service name '{args[0]}'.", 2, ours=True)
-        elif act in ("add-header", "set-header"):
-            if len(args) < 2:
-                self.fail(ln, pre + "expects exactly 2 arguments.", 1, ours=True)
-        elif act == "del-header":
-            if len(args) < 1:
-                self.fail(ln, pre + "expects at least 1 argument.", 1, ours=True)
-        elif act == "redirect":
-            if len(args) < 2 or args[0] not in ("location", "prefix", "scheme"):
-                self.fail(ln, pre + "expects 'code', 'prefix', 'location', 'scheme' or 'drop-query'.", 1,
-                          ours=True)
-        cond = self.condition(ln, p, j, rule_ctx) if j < len(w) else None
-        p.http_rules.append(HttpRule(kind, act, tuple(args), cond, ln.loc(0)))
+        self._no_defaults_rules(ln, p, kind)
+        act, impl, j = self._action(ln, p, kind, 1)
+        cond = self.condition(ln, p, j, f"an '{kind} {act}' condition") if j < len(w) else None
+        p.http_rules.append(HttpRule(kind, act, tuple(w[2:j]), cond, ln.loc(0), impl))
 
     def kw_http_request(self, ln: Line, p: ProxyState) -> None:
         self._rule(ln, p, "http-request", K.HTTP_REQUEST_ACTIONS)
@@ -1401,6 +1408,8 @@ class Builder:
         self._rule(ln, p, "http-after-response", K.HTTP_AFTER_RESPONSE_ACTIONS)
 
     def kw_tcp_request(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py import actions as A
+
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
         if sub == "inspect-delay":
@@ -1410,8 +1419,10 @@ class Builder:
         if sub not in ("connection", "content", "session"):
             self.fail(ln, f"'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {p.kind} "
                       f"'{p.name}' (got '{sub}')", 1)
+        family = f"tcp-request {sub}"
+        if sub in ("connection", "session") and not (p.caps & K.FE):
+            self.fail(ln, f"tcp-request {sub} is not allowed because {p.kind} {p.name} is not a frontend", 0)
         act = w[2] if len(w) > 2 else ""
-        base = act.split("(")[0]
         if any(r.kind == "http-request" for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
                       "before.", 0)
@@ -1419,30 +1430,29 @@ class Builder:
                 r.kind == "tcp-request" and r.action.startswith("content ") for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
                       "processed before.", 0)
-        if not any(a == act or (a.endswith("(*)") and base == a[:-3]) for a in K.TCP_REQUEST_CONTENT_ACTIONS):
-            self.fail(ln, f"'tcp-request {sub}' expects 'accept', 'reject', 'track-sc0', ... in {p.kind} "
-                      f"'{p.name}' (got '{act}')", 2, ours=True)
-        args: list[str] = []
-        j = 3
-        while j < len(w) and w[j] not in ("if", "unless"):
-            args.append(w[j])
-            j += 1
+        if not act or A.lookup(family, act) is None:
+            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.kind} '{p.name}' (got '{act}').",
+                      2 if act else 1)
+        self._no_defaults_rules(ln, p, family)
+        act, impl, j = self._action(ln, p, family, 2)
         cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
-        p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(args), cond, ln.loc(0)))
+        p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_redirect(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py import actions as A
+        from haproxy_py.actions.http import parse_redirect
+
         w = ln.words
-        if len(w) < 3 or w[1] not in ("location", "prefix", "scheme"):
-            self.fail(ln, "error detected while parsing redirect rule : expects 'code', 'prefix', 'location', "
-                      "'scheme', 'set-cookie', 'clear-cookie', 'drop-query' or 'append-slash' (was '"
-                      + (w[1] if len(w) > 1 else "") + "').", 1)
-        args: list[str] = []
         j = 1
         while j < len(w) and w[j] not in ("if", "unless"):
-            args.append(w[j])
             j += 1
+        try:
+            impl = parse_redirect(w[1:j], A.ParseCtx("http-request", "redirect", p.kind, p.name))
+        except A.ActionError as e:
+            self.fail(ln, f"error detected while parsing redirect rule : {e.message}",
+                      min(1 + max(e.word_index, 0), len(w) - 1))
         cond = self.condition(ln, p, j, "redirect rule") if j < len(w) else None
-        p.http_rules.append(HttpRule("http-request", "redirect", tuple(args), cond, ln.loc(0)))
+        p.http_rules.append(HttpRule("http-request", "redirect", tuple(w[1:j]), cond, ln.loc(0), impl))
 
     def kw_http_check(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and self.capwarn(ln, p, K.BE):

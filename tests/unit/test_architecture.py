@@ -20,7 +20,9 @@ FORBIDDEN_IN_PURE = {"asyncio", "socket", "selectors", "uvloop", "textual", "hap
 #: documented additions: acl reads the config model and its fetch table; stats applies runtime
 #: state changes through the health state machine (checks).
 ALLOWED = {
-    "config": set(),
+    # the builder compiles each rule's action through its registry (imported lazily: the action
+    # parsers read config's tables, never the builder)
+    "config": {"actions"},
     "http": set(),
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects

@@ -113,16 +113,24 @@ def test_default_server_applies_to_later_servers() -> None:
 def test_server_parameters() -> None:
     cfg = ok(HDR + "backend b\n server s1 127.0.0.1:23001 minconn 5 maxconn 50 maxqueue 10 slowstart 10s "
              "check inter 2s fastinter 1s downinter 5s rise 3 fall 2 port 23001 addr 127.0.0.1 id 7 "
-             "observe layer4 error-limit 5 on-error mark-down send-proxy cookie c1 track b/s2 backup\n"
-             " server s2 127.0.0.1 disabled weight 0 send-proxy-v2 ssl verify none\n")
+             "observe layer4 error-limit 5 on-error mark-down cookie c1 track b/s2 backup\n"
+             " server s2 127.0.0.1 disabled weight 0\n")
     s1, s2 = cfg.proxy("b").servers
     assert (s1.minconn, s1.maxconn, s1.maxqueue, s1.slowstart, s1.inter, s1.fastinter, s1.downinter) == (
         5, 50, 10, 10_000, 2000, 1000, 5000)
     assert (s1.rise, s1.fall, s1.check_port, s1.check_addr, s1.id, s1.puid) == (3, 2, 23001, "127.0.0.1", 7, 7)
-    assert (s1.observe, s1.error_limit, s1.on_error, s1.send_proxy, s1.cookie, s1.track, s1.backup) == (
-        "layer4", 5, "mark-down", True, "c1", "b/s2", True)
-    assert (s2.disabled, s2.weight, s2.send_proxy_v2, s2.address.port_lo) == (True, 0, True, 0)
-    assert ("ssl", True) in s2.extra and ("verify", "none") in s2.extra
+    assert (s1.observe, s1.error_limit, s1.on_error, s1.cookie, s1.track, s1.backup) == (
+        "layer4", 5, "mark-down", "c1", "b/s2", True)
+    assert (s2.disabled, s2.weight, s2.address.port_lo) == (True, 0, 0)
+
+
+@pytest.mark.parametrize("param", ["send-proxy", "send-proxy-v2", "ssl verify none", "agent-check",
+                                   "resolvers dns", "init-addr none"])
+def test_unimplemented_server_parameters_are_refused(param: str) -> None:
+    _, d = parse_text(HDR + f"backend b\n server s1 127.0.0.1:1 check {param}\n", "t.cfg")
+    assert len(d.errors) == 1 and "not implemented by haproxy-py (HAProxy 2.6 supports it)" in d.errors[0].haproxy, d
+    col = len(" server s1 127.0.0.1:1 check ") + 1 + (len("init-addr ") if param.startswith("init-addr") else 0)
+    assert d.errors[0].loc.col == col, d.errors[0].loc
 
 
 def test_balance_and_hash_type() -> None:
@@ -164,8 +172,6 @@ def test_cookie_forwardfor_httpchk_stats(tmp_path: Path) -> None:
     cfg = ok(HDR + """frontend f
     bind :1
     option forwardfor except 10.0.0.0/8 header X-Real-IP if-none
-    capture request header Host len 32
-    capture cookie SID len 16
     default_backend b
 backend b
     cookie SRV insert indirect nocache httponly secure domain .a.com maxidle 30m maxlife 1h attr SameSite=Lax
@@ -186,7 +192,6 @@ backend b
 """.replace("EF", str(ef)))
     f, b = cfg.proxy("f"), cfg.proxy("b")
     assert f.forwardfor.except_net == "10.0.0.0/8" and f.forwardfor.header == "X-Real-IP" and f.forwardfor.if_none
-    assert [(c.kind, c.name, c.length) for c in f.captures] == [("request header", "Host", 32), ("cookie", "SID", 16)]
     c = b.cookie
     assert (c.name, c.mode, c.indirect, c.nocache, c.httponly, c.secure, c.domains, c.maxidle, c.maxlife, c.attrs) == (
         "SRV", "insert", True, True, True, True, (".a.com",), 1800, 3600, ("SameSite=Lax",))
@@ -215,7 +220,6 @@ def test_rules_and_conditions() -> None:
     http-request del-header X-C
     http-request return status 200 content-type text/plain string ok
     http-request redirect location /x code 301
-    http-request set-var(txn.a) str(b)
     tcp-request inspect-delay 5s
     use_backend b unless n
     default_backend b
@@ -226,7 +230,9 @@ backend b
     rules = [(r.kind, r.action, r.args) for r in f.http_rules]
     assert rules[0] == ("http-request", "deny", ("deny_status", "429"))
     assert [r[1] for r in rules] == ["deny", "allow", "use-service", "add-header", "set-header", "del-header",
-                                     "return", "redirect", "set-var(txn.a)", "inspect-delay"]
+                                     "return", "redirect", "inspect-delay"]
+    # each rule carries its compiled action; the inspect-delay setting has none
+    assert all(r.impl is not None for r in f.http_rules[:-1]) and f.http_rules[-1].impl is None
     assert rules[2][2] == ("prometheus-exporter",)
     cond = f.http_rules[0].cond
     assert not cond.unless
@@ -289,18 +295,25 @@ def test_old_listen_syntax_is_a_bind() -> None:
 
 def test_userlists_and_other_sections_kept() -> None:
     cfg = ok(HDR + "userlist ul\n group g\n user admin insecure-password secret\n user bob password $5$x\n"
-             "resolvers dns\n nameserver ns 127.0.0.1:53\nprogram p\n command /bin/true\n")
+             "")
     assert cfg.userlists == (("ul", (("admin", "secret", True), ("bob", "$5$x", False))),)
-    assert [s.kind for s in cfg.other_sections] == ["userlist", "resolvers", "program"]
+    assert [s.kind for s in cfg.other_sections] == ["userlist"]
+    for sect in ("resolvers dns\n nameserver ns 127.0.0.1:53\n", "program p\n command /bin/true\n",
+                 "mailers m\n mailer smtp 127.0.0.1:25\n", "http-errors e\n", "cache c\n", "ring r\n"):
+        _, d = parse_text(HDR + sect, "t.cfg")
+        assert len(d.errors) == 1 and "is not implemented by haproxy-py" in d.errors[0].haproxy, (sect, d)
 
 
 def test_bind_parameters() -> None:
-    cfg = ok(HDR + "frontend f\n bind 127.0.0.1:80-82,[::1]:90 name web maxconn 100 backlog 10 accept-proxy "
-             "v4v6 transparent\n bind /tmp/s.sock mode 600 user nobody\n")
+    cfg = ok(HDR + "frontend f\n bind 127.0.0.1:80-82,[::1]:90 name web backlog 10 v4v6\n"
+             " bind /tmp/s.sock mode 600\n")
     b0, b1 = cfg.proxy("f").binds
     assert [(a.kind, a.port_lo, a.port_hi) for a in b0.addresses] == [("ipv4", 80, 82), ("ipv6", 90, 90)]
-    assert b0.param("name") == "web" and b0.param("maxconn") == 100 and b0.param("accept-proxy") is True
+    assert b0.param("backlog") == 10 and b0.param("v4v6") is True
     assert b1.addresses[0].kind == "unix" and b1.param("mode") == 0o600
+    for param in ("maxconn 100", "accept-proxy", "transparent", "user nobody", "ssl crt x.pem"):
+        _, d = parse_text(HDR + f"frontend f\n bind :1 {param}\n", "t.cfg")
+        assert len(d.errors) == 1 and "not implemented by haproxy-py" in d.errors[0].haproxy, (param, d)
 
 
 def test_global_stats_socket_levels() -> None:

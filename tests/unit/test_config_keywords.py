@@ -9,7 +9,9 @@ import pytest
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import parse_text
+from haproxy_py.config import support as S
 from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.registry import IMPLEMENTED, NO_EFFECT, NOT_IMPLEMENTED
 from tests.conftest import SAMPLES
 
 CHECK = SAMPLES / "config_check"
@@ -34,6 +36,10 @@ def _removed_cases() -> list[tuple[str, int, str | None]]:
 @pytest.mark.parametrize("keyword,rc,message", _removed_cases(), ids=lambda v: str(v)[:30])
 def test_removed_1x_keywords(keyword: str, rc: int, message: str | None) -> None:
     _, d = parse_text(TEMPLATE.replace("KEYWORD", keyword), "o.cfg")
+    if rc == 0 and d.has_errors:
+        # valid in 2.6 but not implemented here: refused with that message, and nothing else
+        assert all(NOT_IMPLEMENTED in m.haproxy for m in d.errors), d
+        return
     assert d.has_errors == (rc != 0), d
     if message is not None:
         texts = [re.sub(r"^parsing \[[^\]]*\]", "", m.haproxy) for m in d.errors]
@@ -45,22 +51,21 @@ SEED_KEYWORDS = {
                "user nobody", "group nogroup", "daemon", "stats socket /var/lib/haproxy/stats", "nbthread 2",
                "stats timeout 30s", "stats maxconn 10", "tune.bufsize 16384", "tune.maxrewrite 1024",
                "node n1", "description d", "spread-checks 5", "hard-stop-after 10s", "log-tag t",
-               "master-worker", "ulimit-n 1000", "ssl-default-bind-ciphers HIGH", "nbproc 2"],
+               "master-worker", "ssl-default-bind-ciphers HIGH", "nbproc 2"],
     "defaults": ["mode http", "log global", "option httplog", "option dontlognull", "option http-server-close",
                  "option forwardfor except 127.0.0.0/8", "option redispatch", "retries 3",
                  "timeout http-request 10s", "timeout queue 1m", "timeout connect 10s", "timeout client 1m",
                  "timeout server 1m", "timeout http-keep-alive 10s", "timeout check 10s", "maxconn 3000",
-                 "option tcplog", "option httpclose", "option http-keep-alive", "option abortonclose",
+                 "option tcplog", "option httpclose", "option http-keep-alive",
                  "option allbackups", "option persist", "option log-health-checks", "balance leastconn",
                  "hash-type consistent", "fullconn 100", "default-server inter 3s", "errorfile 503 /dev/null",
                  "stats enable", "option httpchk", "http-check expect status 200", "cookie SRV insert",
                  "default_backend be", "no log", "timeout tunnel 1h", "option redispatch 3"],
     "frontend": ["bind *:5000", "acl url_static path_beg -i /static /images",
                  "acl url_static path_end -i .jpg .gif", "use_backend be if TRUE", "default_backend be",
-                 "capture request header Host len 20", "capture response header Server len 20",
-                 "capture cookie SID len 10", "http-request deny", "option forwardfor", "maxconn 10",
-                 "monitor-uri /up", "description x", "id 9", "disabled", "log-format %ci", "unique-id-format %[uuid]"],
-    "backend": ["balance roundrobin", "server static 127.0.0.1:4331 check", "dispatch 127.0.0.1:80",
+                 "http-request deny", "option forwardfor", "maxconn 10",
+                 "description x", "id 9", "disabled", "log-format %ci"],
+    "backend": ["balance roundrobin", "server static 127.0.0.1:4331 check",
                 "http-send-name-header X-S", "option httpchk GET /", "cookie S prefix", "retries 0",
                 "balance uri", "balance url_param a", "balance hdr(host)", "balance source", "balance static-rr",
                 "balance first", "balance rdp-cookie", "hash-type map-based sdbm", "stats admin if TRUE",
@@ -122,23 +127,55 @@ def test_keyword_invalid(section: str, line: str) -> None:
         assert e.loc is not None and e.loc.line > 0
 
 
-def test_every_option_is_accepted_somewhere() -> None:
+REFUSED_LINES = {
+    "global": ["ulimit-n 1000"],
+    "defaults": ["option abortonclose"],
+    "frontend": ["capture request header Host len 20", "capture response header Server len 20",
+                 "capture cookie SID len 10", "monitor-uri /up", "unique-id-format %[uuid]"],
+    "backend": ["dispatch 127.0.0.1:80"],
+}
+
+
+@pytest.mark.parametrize("section,line", [(s, ln) for s, lines in REFUSED_LINES.items() for ln in lines])
+def test_keyword_refused_until_implemented(section: str, line: str) -> None:
+    """Valid in 2.6, not implemented here: one alert, at the keyword, saying so."""
+    _, d = parse_text(_wrap(section, line), "k.cfg", env={})
+    assert len(d.errors) == 1, d
+    e = d.errors[0]
+    shown = line.split()[1] if line.startswith("option ") else line.split()[0]
+    assert NOT_IMPLEMENTED in e.haproxy and f"'{shown}'" in e.haproxy, e.haproxy
+    assert e.loc is not None and e.loc.file == "k.cfg", e.loc
+
+
+def _verdict(reg, name: str, d) -> None:  # type: ignore[no-untyped-def]
+    st = reg.status(name)
+    if st in (IMPLEMENTED, NO_EFFECT):
+        assert not d.has_errors, (name, d)
+        if st == NO_EFFECT:
+            assert any("has no effect in haproxy-py" in m.haproxy for m in d.notices), (name, d)
+    else:
+        assert d.has_errors and all(NOT_IMPLEMENTED in m.haproxy for m in d.errors), (name, st, d)
+
+
+def test_every_option_is_implemented_or_refused() -> None:
     for name in K.OPTIONS:
         if name in ("httpchk",):
             continue
         text = HDR + f"listen l\n    bind :1\n    option {name}\n"
         _, d = parse_text(text, "o.cfg")
-        assert not d.has_errors, (name, d)
+        _verdict(S.OPTION, name, d)
 
 
-def test_every_server_keyword_is_known() -> None:
+def test_every_server_keyword_is_implemented_or_refused() -> None:
     for name, nargs in K.SERVER_KEYWORDS.items():
         arg = {"observe": "layer4", "on-error": "fastinter", "on-marked-down": "shutdown-sessions",
                "on-marked-up": "shutdown-backup-sessions", "track": "be/x", "port": "80", "agent-port": "80",
                "weight": "1", "id": "5"}.get(name, "1")
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
+        if name == "init-addr":
+            line = line.replace("init-addr 1", "init-addr libc")
         _, d = parse_text(HDR + f"backend be\n    {line}\n    server x 1.1.1.1:2\n", "s.cfg")
-        assert not d.has_errors, (name, d)
+        _verdict(S.SERVER, name, d)
 
 
 def test_did_you_mean() -> None:

@@ -1,0 +1,304 @@
+"""What the configuration language may say: the registries of sections, global keywords, proxy
+keywords, options, timeouts, server and bind parameters, and the sub-keywords of ``stats`` and
+``http-check``.
+
+Each name HAProxy 2.6 knows (``config/keywords.py``, checked against 2.6's own ``-dKall`` dump by
+``tests/unit/test_registries.py``) is here either implemented (with the test that shows its effect
+at runtime), a no-effect setting (with its reason; accepted with a notice) or refused by ``-c`` and
+at start with "not implemented by haproxy-py (HAProxy 2.6 supports it)".
+
+The builder (``config/build.py``) asks :func:`check` before it acts on a name. Rule actions live in
+``haproxy_py/actions``, sample fetches and converters in ``haproxy_py/samples``, runtime API
+commands in ``haproxy_py/stats/commands.py``.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+from haproxy_py.config import keywords as K
+from haproxy_py.registry import Registry
+
+SECTION = Registry[str]("section", "section", known=K.SECTIONS)
+GLOBAL = Registry[str]("global", "global keyword", known=K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS)
+PROXY = Registry[str]("proxy", "proxy keyword", known=K.PROXY_KEYWORDS)
+OPTION = Registry[str]("option", "option", known=K.OPTIONS)
+TIMEOUT = Registry[str]("timeout", "timeout", known=K.TIMEOUTS)
+SERVER = Registry[str]("server", "server parameter", known=K.SERVER_KEYWORDS)
+BIND = Registry[str]("bind", "bind parameter", known=K.BIND_KEYWORDS)
+STATS = Registry[str]("stats", "'stats' parameter",
+                      known=("admin", "auth", "bind-process", "enable", "hide-version", "http-request",
+                             "realm", "refresh", "scope", "show-desc", "show-legends", "show-node",
+                             "show-modules", "uri"))
+HTTP_CHECK = Registry[str]("http-check", "'http-check' directive",
+                           known=("comment", "connect", "disable-on-404", "expect", "send", "send-state",
+                                  "set-var", "set-var-fmt", "unset-var"))
+
+_IT = "tests/integration/"
+_DIFF = "tests/differential/"
+_UNIT = "tests/unit/"
+_EFF = _IT + "test_keyword_effects.py::"
+
+
+def _reg(reg: Registry[str], where: str, tests: dict[str, str]) -> None:
+    for name, test in tests.items():
+        reg.register(name, where, test=test)
+
+
+# --------------------------------------------------------------------------- sections
+_reg(SECTION, "config/build.py", {
+    "global": _IT + "test_engine_http.py::test_seed_routing",
+    "defaults": _IT + "test_engine_http.py::test_seed_routing",
+    "frontend": _IT + "test_engine_http.py::test_seed_routing",
+    "backend": _IT + "test_engine_http.py::test_seed_routing",
+    "listen": _IT + "test_engine_tcp.py::test_tcplog_line",
+})
+
+SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
+                  "feature uses them (http_auth, 'http-request auth', 'stats http-request auth'), which is "
+                  "then implemented or refused on its own")
+
+# --------------------------------------------------------------------------- global
+_reg(GLOBAL, "config/build.py global_kw", {
+    "log": _IT + "test_syslog_vs_haproxy.py::test_headers_and_message_match_haproxy",
+    "log-tag": _EFF + "test_log_tag_and_send_hostname",
+    "log-send-hostname": _EFF + "test_log_tag_and_send_hostname",
+    "chroot": _IT + "test_process_daemon.py::test_privileges_dropped_user_and_chroot",
+    "pidfile": _IT + "test_process_daemon.py::test_daemon_detaches_writes_pidfile_and_serves",
+    "node": _DIFF + "test_stats_vs_haproxy.py::test_show_info_keys_tags_types",
+    "description": _DIFF + "test_stats_vs_haproxy.py::test_show_info_keys_tags_types",
+    "maxconn": _IT + "test_engine_limits.py::test_maxconn_queues_in_backlog_and_serves_everyone",
+    "nbthread": _IT + "test_process_workers.py::test_two_workers_sum_in_show_stat_and_share_runtime_changes",
+    "nbproc": _EFF + "test_nbproc_starts_workers",
+    "spread-checks": _EFF + "test_spread_checks_varies_the_interval",
+    "uid": _IT + "test_process_daemon.py::test_numeric_uid_gid",
+    "gid": _IT + "test_process_daemon.py::test_numeric_uid_gid",
+    "user": _IT + "test_process_daemon.py::test_privileges_dropped_user_and_chroot",
+    "group": _IT + "test_process_daemon.py::test_privileges_dropped_user_and_chroot",
+    "daemon": _IT + "test_process_daemon.py::test_daemon_detaches_writes_pidfile_and_serves",
+    "master-worker": _IT + "test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid",
+    "stats": _IT + "test_stats_socket.py::test_one_command_per_connection",
+    "server-state-file": _IT + "test_process_reload.py::test_server_state_file_is_loaded_at_start",
+    "server-state-base": _EFF + "test_server_state_base",
+    "hard-stop-after": _IT + "test_process_signals.py::test_hard_stop_after_bounds_the_soft_stop",
+    "tune.bufsize": _EFF + "test_tune_bufsize_limits_the_request_head",
+    "tune.maxrewrite": _EFF + "test_tune_bufsize_limits_the_request_head",
+})
+_TLS_ONLY = ("applies only to TLS listeners and servers, which haproxy-py refuses until TLS is implemented, "
+             "so it cannot change anything")
+for _n in ("ca-base", "crt-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
+           "ssl-default-bind-curves", "ssl-default-bind-options", "ssl-default-server-ciphers",
+           "ssl-default-server-ciphersuites", "ssl-default-server-options", "ssl-dh-param-file",
+           "ssl-server-verify", "ssl-mode-async", "ssl-load-extra-files", "ssl-load-extra-del-ext",
+           "ssl-skip-self-issued-ca", "ssl-propquery", "ssl-provider", "ssl-provider-path",
+           "issuers-chain-path", "tune.ssl.cachesize", "tune.ssl.capture-buffer-size",
+           "tune.ssl.capture-cipherlist-size", "tune.ssl.default-dh-param", "tune.ssl.force-private-cache",
+           "tune.ssl.hard-maxrecord", "tune.ssl.keylog", "tune.ssl.lifetime", "tune.ssl.maxrecord",
+           "tune.ssl.ssl-ctx-cache-size", "maxsslconn", "maxsslrate"):
+    GLOBAL.no_effect(_n, _TLS_ONLY)
+for _n in ("tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams",
+           "tune.h2.max-frame-size"):
+    GLOBAL.no_effect(_n, "tunes HTTP/2, which haproxy-py does not speak (an 'alpn h2' is refused)")
+for _n in ("tune.lua.forced-yield", "tune.lua.maxmem", "tune.lua.session-timeout", "tune.lua.service-timeout",
+           "tune.lua.task-timeout"):
+    GLOBAL.no_effect(_n, "tunes Lua, and 'lua-load' is refused")
+for _n in ("httpclient.resolvers.id", "httpclient.resolvers.prefer", "httpclient.ssl.ca-file",
+           "httpclient.ssl.verify"):
+    GLOBAL.no_effect(_n, "configures the internal HTTP client that only Lua scripts and OCSP updates use, "
+                         "both refused")
+_SCHED = "a scheduling or memory knob of HAProxy's own event loop; haproxy-py's loop has no such setting " \
+         "and what it serves is the same"
+for _n in ("tune.maxaccept", "tune.maxpollevents", "tune.recv_enough", "tune.runqueue-depth",
+           "tune.sched.low-latency", "tune.idle-pool.shared", "tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio",
+           "tune.fd.edge-triggered", "tune.listener.multi-queue", "tune.idletimer", "tune.buffers.limit",
+           "tune.buffers.reserve", "tune.pipesize", "tune.fail-alloc", "tune.pattern.cache-size",
+           "noepoll", "nopoll", "nokqueue", "noevports", "busy-polling", "maxpipes", "no-memory-trimming",
+           "cpu-map", "numa-cpu-mapping", "thread-groups", "thread-group", "set-dumpable"):
+    GLOBAL.no_effect(_n, _SCHED)
+GLOBAL.no_effect("tune.peers.max-updates-at-once", "tunes peers, which haproxy-py refuses")
+GLOBAL.no_effect("expose-experimental-directives", "only unlocks experimental directives, which "
+                 "haproxy-py refuses anyway")
+GLOBAL.no_effect("insecure-fork-wanted", "only permits forking for external checks and Lua, both refused")
+GLOBAL.no_effect("insecure-setuid-wanted", "only permits setuid binaries for external checks, refused")
+GLOBAL.no_effect("cluster-secret", "used by QUIC retry tokens; haproxy-py has no QUIC")
+GLOBAL.alternatives.update({
+    "quiet": "run with '-q' instead",
+    "zero-warning": "run with '-dW' instead",
+    "debug": "run with '-d' instead",
+})
+
+# --------------------------------------------------------------------------- proxy keywords
+_reg(PROXY, "config/build.py proxy_kw", {
+    "mode": _IT + "test_engine_http.py::test_seed_routing",
+    "bind": _IT + "test_engine_http.py::test_seed_routing",
+    "server": _IT + "test_engine_http.py::test_seed_routing",
+    "default-server": _EFF + "test_default_server_and_ids",
+    "balance": _DIFF + "test_lb_haproxy.py::test_hash_algorithms_match_haproxy",
+    "hash-type": _DIFF + "test_lb_haproxy.py::test_hash_algorithms_match_haproxy",
+    "hash-balance-factor": _UNIT + "test_backend_queue.py::test_consistent_bounded_load",
+    "cookie": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
+    "option": _IT + "test_engine_http.py::test_seed_forwardfor_except_loopback",
+    "no": _EFF + "test_no_option_cancels_defaults",
+    "timeout": _IT + "test_lb_e2e.py::test_maxconn_2_queues_10_concurrent",
+    "retries": _IT + "test_engine_tcp.py::test_server_refused_closes_client_after_retries",
+    "maxconn": _IT + "test_engine_limits.py::test_maxconn_queues_in_backlog_and_serves_everyone",
+    "fullconn": _UNIT + "test_backend_queue.py::test_dynamic_maxconn_minconn_fullconn",
+    "log": _IT + "test_engine_http.py::test_log_line_is_httplog_for_routed_request",
+    "log-format": _EFF + "test_log_tag_and_send_hostname",
+    "log-tag": _EFF + "test_log_tag_and_send_hostname",
+    "acl": _IT + "test_engine_http.py::test_seed_routing",
+    "use_backend": _IT + "test_engine_http.py::test_seed_routing",
+    "default_backend": _IT + "test_engine_http.py::test_seed_routing",
+    "http-check": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
+    "stats": _DIFF + "test_stats_vs_haproxy.py::test_exporter_same_names_help_type_and_order",
+    "errorfile": _EFF + "test_errorfile_replaces_the_page",
+    "disabled": _EFF + "test_disabled_proxy_does_not_listen",
+    "enabled": _EFF + "test_disabled_proxy_does_not_listen",
+    "description": _DIFF + "test_stats_vs_haproxy.py::test_show_info_keys_tags_types",
+    "id": _EFF + "test_default_server_and_ids",
+    "http-send-name-header": _EFF + "test_default_server_and_ids",
+    "load-server-state-from-file": _EFF + "test_server_state_base",
+})
+#: rule keywords: the actions registries (haproxy_py/actions) decide per action
+RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
+                 "redirect")
+PROXY.alternatives.update({
+    "capture": "'capture' lines are not yet written into the logs",
+    "monitor-uri": "use 'http-request return status 200 if { path /URI }' when it is implemented",
+})
+
+# --------------------------------------------------------------------------- options
+_reg(OPTION, "config/build.py option", {
+    "allbackups": _UNIT + "test_lb_properties.py::test_backup_rules",
+    "dontlognull": _EFF + "test_no_option_cancels_defaults",
+    "dontlog-normal": _EFF + "test_dontlog_normal_and_log_separate_errors",
+    "log-separate-errors": _EFF + "test_dontlog_normal_and_log_separate_errors",
+    "forwardfor": _IT + "test_engine_http.py::test_seed_forwardfor_except_loopback",
+    "http-keep-alive": _IT + "test_engine_http.py::test_connection_modes_count_server_connections",
+    "http-server-close": _IT + "test_engine_http.py::test_connection_modes_count_server_connections",
+    "httpclose": _IT + "test_engine_http.py::test_connection_modes_count_server_connections",
+    "httpchk": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
+    "httplog": _IT + "test_engine_http.py::test_log_line_is_httplog_for_routed_request",
+    "tcplog": _IT + "test_engine_tcp.py::test_tcplog_line",
+    "log-health-checks": _IT + "test_checks_differential.py::test_boot_sequence_matches_haproxy",
+    "persist": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
+    "redispatch": _IT + "test_lb_e2e.py::test_retries_and_redispatch_same_as_haproxy",
+})
+OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
+OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
+for _n in ("splice-auto", "splice-request", "splice-response"):
+    OPTION.no_effect(_n, "haproxy-py splices tcp-mode data whenever the kernel allows it; the bytes "
+                         "forwarded are the same")
+for _n in ("tcp-smart-accept", "tcp-smart-connect"):
+    OPTION.no_effect(_n, "a TCP packet-saving optimisation; what is exchanged is the same")
+OPTION.alternatives.update({
+    "tcp-check": "'option httpchk' and plain 'check' (TCP connect) are implemented",
+    "mysql-check": "plain 'check' (TCP connect) is implemented",
+    "pgsql-check": "plain 'check' (TCP connect) is implemented",
+    "redis-check": "plain 'check' (TCP connect) is implemented",
+    "ldap-check": "plain 'check' (TCP connect) is implemented",
+    "smtpchk": "plain 'check' (TCP connect) is implemented",
+    "ssl-hello-chk": "plain 'check' (TCP connect) is implemented",
+})
+
+# --------------------------------------------------------------------------- timeouts
+_reg(TIMEOUT, "engine/stream.py", {
+    "client": _EFF + "test_http_keep_alive_timeout_closes_idle_connection",
+    "server": _IT + "test_engine_http.py::test_server_silent_gives_504_and_then_next_request_works",
+    "connect": _IT + "test_engine_tcp.py::test_server_refused_closes_client_after_retries",
+    "check": _IT + "test_checks_checker.py::test_l7tout",
+    "queue": _IT + "test_lb_e2e.py::test_maxconn_2_queues_10_concurrent",
+    "http-keep-alive": _EFF + "test_http_keep_alive_timeout_closes_idle_connection",
+    "http-request": _IT + "test_engine_http.py::test_garbage_flood_costs_only_its_connections",
+    "tunnel": _IT + "test_engine_http.py::test_websocket_upgrade_becomes_a_tunnel",
+})
+
+# --------------------------------------------------------------------------- server parameters
+_reg(SERVER, "config/build.py server_line", {
+    "addr": _EFF + "test_spread_checks_varies_the_interval",
+    "backup": _IT + "test_lb_e2e.py::test_backup_takeover_and_return_same_as_haproxy",
+    "check": _IT + "test_checks_checker.py::test_down_after_fall_and_up_after_rise",
+    "cookie": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
+    "disabled": _EFF + "test_default_server_and_ids",
+    "enabled": _EFF + "test_default_server_and_ids",
+    "downinter": _UNIT + "test_checks_health.py::test_intervals",
+    "error-limit": _IT + "test_checks_proxy.py::test_observe_layer7_marks_down_on_errors",
+    "fall": _IT + "test_checks_checker.py::test_down_after_fall_and_up_after_rise",
+    "fastinter": _UNIT + "test_checks_health.py::test_intervals",
+    "id": _EFF + "test_default_server_and_ids",
+    "inter": _IT + "test_checks_checker.py::test_down_after_fall_and_up_after_rise",
+    "maxconn": _IT + "test_lb_e2e.py::test_maxconn_2_queues_10_concurrent",
+    "maxqueue": _IT + "test_lb_e2e.py::test_maxqueue_persistent_503_same_as_haproxy",
+    "minconn": _UNIT + "test_backend_queue.py::test_dynamic_maxconn_minconn_fullconn",
+    "no-backup": _EFF + "test_default_server_and_ids",
+    "no-check": _EFF + "test_default_server_and_ids",
+    "observe": _IT + "test_checks_proxy.py::test_observe_layer7_marks_down_on_errors",
+    "on-error": _IT + "test_checks_proxy.py::test_observe_layer7_marks_down_on_errors",
+    "on-marked-down": _UNIT + "test_checks_health.py::test_observe_layer4_and_actions",
+    "on-marked-up": _UNIT + "test_checks_health.py::test_observe_layer4_and_actions",
+    "port": _EFF + "test_spread_checks_varies_the_interval",
+    "rise": _IT + "test_checks_checker.py::test_down_after_fall_and_up_after_rise",
+    "slowstart": _IT + "test_checks_proxy.py::test_slowstart_ramps_weight",
+    "track": _UNIT + "test_checks_health.py::test_tracking",
+    "weight": _DIFF + "test_lb_live.py::test_same_server_per_request",
+    # only the default resolution (libc at start) is implemented; build.py refuses other methods
+    "init-addr": _EFF + "test_init_addr_libc_is_the_default",
+})
+for _n in ("no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
+           "no-send-proxy-v2-ssl-cn", "no-ssl-reuse", "no-tls-tickets", "no-verifyhost", "no-agent-check",
+           "no-tfo", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13"):
+    SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")
+for _n in ("non-stick", "stick"):
+    SERVER.no_effect(_n, "about stick tables, which haproxy-py refuses, so nothing is ever stuck")
+SERVER.alternatives.update({
+    "ssl": "TLS to servers comes with TLS support",
+    "send-proxy": "the PROXY protocol is not implemented yet",
+    "send-proxy-v2": "the PROXY protocol is not implemented yet",
+    "agent-check": "health checks ('check', 'option httpchk') are implemented",
+    "resolvers": "server names are resolved once at start (libc), without 'resolvers'",
+})
+
+# --------------------------------------------------------------------------- bind parameters
+_reg(BIND, "engine/listener.py", {
+    "backlog": _IT + "test_process_signals.py::test_sigttou_pauses_and_sigttin_resumes",
+    "mode": _IT + "test_engine_http.py::test_unix_socket_bind_and_ipv6",
+    "v4v6": _EFF + "test_bind_v6only_and_v4v6",
+    "v6only": _EFF + "test_bind_v6only_and_v4v6",
+})
+BIND.no_effect("name", "names a listener in per-listener statistics, which need 'option socket-stats' (refused)")
+for _n in ("process", "thread"):
+    BIND.no_effect(_n, "haproxy-py's workers all share every listener, and the master owns the stats "
+                       "sockets")
+BIND.alternatives.update({
+    "ssl": "TLS termination comes with TLS support",
+    "accept-proxy": "the PROXY protocol is not implemented yet",
+    "maxconn": "use the frontend's 'maxconn'",
+})
+#: parameters only meaningful on a 'stats socket' line (handled there)
+STATS_SOCKET_ONLY = ("level", "expose-fd", "user", "group", "uid", "gid", "severity-output")
+
+# --------------------------------------------------------------------------- stats / http-check
+_reg(STATS, "stats/page.py", {
+    "enable": _DIFF + "test_stats_vs_haproxy.py::test_exporter_same_names_help_type_and_order",
+    "uri": _EFF + "test_stats_page_settings",
+    "realm": _EFF + "test_stats_page_settings",
+    "auth": _EFF + "test_stats_page_settings",
+    "refresh": _EFF + "test_stats_page_settings",
+    "admin": _UNIT + "test_stats_page.py::test_html_layout_and_admin_post",
+    "hide-version": _EFF + "test_stats_page_settings",
+    "show-legends": _EFF + "test_stats_page_settings",
+    "show-node": _EFF + "test_stats_page_settings",
+    "scope": _EFF + "test_stats_page_settings",
+})
+STATS.no_effect("bind-process", "haproxy-py's master serves the page for all workers")
+_reg(HTTP_CHECK, "checks/probes.py", {
+    "send": _IT + "test_checks_checker.py::test_request_bytes_as_sample",
+    "expect": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
+    "disable-on-404": _UNIT + "test_checks_health.py::test_disable_on_404_nolb",
+    "send-state": _IT + "test_checks_checker.py::test_send_state_header",
+})
+
+
+def check(reg: Registry[str], name: str) -> str:
+    """The registry's verdict on a name: implemented / no-effect / refused / unknown."""
+    return reg.status(name)
