@@ -1,0 +1,22 @@
+"""Samples: HAProxy's sample fetches and converters, one table for ACLs, log-format strings,
+rules and hashing (DESIGN.md "Registries"). Pure.
+
+``FETCHES`` and ``CONVERTERS`` are :class:`haproxy_py.registry.Registry` objects: every name
+HAProxy 2.6 has is ``known``; the implemented ones are registered by :mod:`.fetches` and
+:mod:`.converters` with the test exercising them; the others are refused at load time.
+
+Stable API for rule code: ``Txn``, ``compile_expr``, ``compile_format``, ``SampleError``.
+"""
+
+from __future__ import annotations
+
+from . import converters as _converters  # noqa: F401 - fills CONVERTERS
+from . import fetches as _fetches  # noqa: F401 - fills FETCHES
+from .core import CONVERTERS, FETCHES, ConvDef, FetchDef
+from .expr import ParsedExpr, compile_expr, compile_format, compile_values, parse_expr
+from .txn import PROC_VARS, Runtime, Txn
+from .types import Sample, SampleError
+
+__all__ = ["Txn", "Runtime", "PROC_VARS", "Sample", "SampleError", "compile_expr", "compile_format",
+           "compile_values", "parse_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
+           "ConvDef"]

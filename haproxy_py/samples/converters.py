@@ -1,0 +1,645 @@
+"""Converters (HAProxy 2.6 names and semantics). Pure.
+
+Each function is ``fn(value, args, txn) -> value | None`` on a value of the entry's input type
+(see :mod:`.core`). Arithmetic saturates on 64 bits as 2.6 does (``div`` by 0 gives the largest
+integer, ``mod`` by 0 gives 0); the integer argument of ``add``/``sub``/... may also name a
+variable, read at run time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import re
+import time
+from typing import Any
+
+from ..lb.hashfn import crc32 as _crc32
+from ..lb.hashfn import djb2 as _djb2
+from ..lb.hashfn import full_hash
+from ..lb.hashfn import sdbm as _sdbm
+from ..lb.hashfn import wt6 as _wt6
+from .core import converter
+from .txn import VAR_SCOPES, Txn
+from .types import INT_MAX, INT_MIN, clamp64, to_text
+
+T = "tests/unit/test_samples_conv.py::"
+D = "tests/differential/test_samples_vs_haproxy.py::test_converters_vs_haproxy"
+
+M32 = 0xFFFFFFFF
+M64 = 0xFFFFFFFFFFFFFFFF
+
+
+# --------------------------------------------------------------------------- strings
+
+
+@converter("lower", test=D)
+def c_lower(v: bytes, a: tuple, t: Txn) -> bytes:
+    return v.lower()
+
+
+@converter("upper", test=D)
+def c_upper(v: bytes, a: tuple, t: Txn) -> bytes:
+    return v.upper()
+
+
+@converter("length", test=D)
+def c_length(v: bytes, a: tuple, t: Txn) -> int:
+    return len(v)
+
+
+def _prep_bytes(a: tuple) -> tuple:
+    if a[0] < 0 or (len(a) > 1 and a[1] < 0):
+        raise ValueError("offset and length must be positive")
+    return a
+
+
+@converter("bytes", test=D, prepare=_prep_bytes)
+def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes:
+    off = a[0]
+    if off >= len(v):
+        return b""
+    if len(a) > 1 and a[1]:
+        return v[off:off + a[1]]
+    return v[off:]
+
+
+def _prep_delims(a: tuple) -> tuple:
+    if not a[1]:
+        raise ValueError("empty delimiters list")
+    return (a[0], frozenset(a[1].encode("latin1")), a[2] if len(a) > 2 else 1)
+
+
+def _fields(v: bytes, delims: frozenset[int], merge: bool) -> list[tuple[int, int]]:
+    """(start, end) of each field; ``merge``: consecutive delimiters make one, and the ends are
+    trimmed (``word``)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i, c in enumerate(v):
+        if c in delims:
+            if not merge or i > start:
+                out.append((start, i))
+            start = i + 1
+    if not merge or len(v) > start:
+        out.append((start, len(v)))
+    return out
+
+
+def _pick_fields(v: bytes, a: tuple, merge: bool) -> bytes:
+    idx, delims, count = a
+    fl = _fields(v, delims, merge)
+    n = len(fl)
+    if idx == 0 or abs(idx) > n:
+        return b""
+    if idx > 0:
+        first = idx - 1
+        last = n - 1 if count == 0 else min(n - 1, first + count - 1)
+    else:
+        last = n + idx
+        first = 0 if count == 0 else max(0, last - count + 1)
+    return v[fl[first][0]:fl[last][1]]
+
+
+@converter("field", test=D, prepare=_prep_delims)
+def c_field(v: bytes, a: tuple, t: Txn) -> bytes:
+    return _pick_fields(v, a, False)
+
+
+@converter("word", test=D, prepare=_prep_delims)
+def c_word(v: bytes, a: tuple, t: Txn) -> bytes:
+    return _pick_fields(v, a, True)
+
+
+def _prep_regsub(a: tuple) -> tuple:
+    flags = a[2] if len(a) > 2 else ""
+    for f in flags:
+        if f not in "gi":
+            raise ValueError(f"invalid regex flag '{f}', only 'i' and 'g' are supported")
+    rx = a[0]
+    if "i" in flags:
+        rx = re.compile(rx.pattern, re.IGNORECASE)
+    # HAProxy's \1..\9 references; Python's \g<1>
+    repl = re.sub(r"\\(\d)", r"\\g<\1>", a[1].replace("\\\\", "\0")).replace("\0", "\\\\")
+    return (rx, repl.encode("latin1"), 0 if "g" in flags else 1)
+
+
+@converter("regsub", test=D, prepare=_prep_regsub)
+def c_regsub(v: bytes, a: tuple, t: Txn) -> bytes:
+    rx, repl, count = a
+    return rx.sub(repl, v, count=count)
+
+
+def _prep_var(a: tuple, i: int) -> None:
+    if len(a) > i and a[i]:
+        scope = a[i].partition(".")[0]
+        if scope not in VAR_SCOPES or "." not in a[i]:
+            raise ValueError(f"failed to register variable name '{a[i]}'")
+
+
+def _prep_concat(a: tuple) -> tuple:
+    _prep_var(a, 1)
+    return (a[0].encode("latin1") if a else b"", a[1] if len(a) > 1 else "",
+            a[2].encode("latin1") if len(a) > 2 else b"")
+
+
+def _var_text(t: Txn, name: str) -> bytes | None:
+    if not name:
+        return None
+    s = t.get_var(name)
+    return None if s is None else to_text(s.type, s.value)
+
+
+@converter("concat", test=T + "test_string_converters", prepare=_prep_concat)
+def c_concat(v: bytes, a: tuple, t: Txn) -> bytes:
+    mid = _var_text(t, a[1]) or b""
+    return v + a[0] + mid + a[2]
+
+
+def _prep_strcmp(a: tuple) -> tuple:
+    _prep_var(a, 0)
+    return a
+
+
+@converter("strcmp", test=T + "test_string_converters", prepare=_prep_strcmp)
+def c_strcmp(v: bytes, a: tuple, t: Txn) -> int | None:
+    other = _var_text(t, a[0])
+    if other is None:
+        return None
+    n = min(len(v), len(other))
+    for x, y in zip(v[:n], other[:n], strict=True):
+        if x != y:
+            return x - y
+    return len(v) - len(other)
+
+
+@converter("ltrim", test=D, prepare=lambda a: (a[0].encode("latin1"),))
+def c_ltrim(v: bytes, a: tuple, t: Txn) -> bytes:
+    return v.lstrip(a[0])
+
+
+@converter("rtrim", test=D, prepare=lambda a: (a[0].encode("latin1"),))
+def c_rtrim(v: bytes, a: tuple, t: Txn) -> bytes:
+    return v.rstrip(a[0])
+
+
+@converter("cut_crlf", test=T + "test_string_converters")
+def c_cut_crlf(v: bytes, a: tuple, t: Txn) -> bytes:
+    for i, c in enumerate(v):
+        if c in (10, 13):
+            return v[:i]
+    return v
+
+
+def _prep_json(a: tuple) -> tuple:
+    mode = a[0] if a and a[0] else "ascii"
+    if mode not in ("ascii", "utf8", "utf8s", "utf8p", "utf8ps"):
+        raise ValueError("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', "
+                         "'utf8p' and 'utf8ps'")
+    return (mode,)
+
+
+_JSON_ESC = {0x22: b'\\"', 0x5C: b"\\\\", 0x2F: b"\\/", 0x08: b"\\b", 0x0C: b"\\f", 0x0A: b"\\n",
+             0x0D: b"\\r", 0x09: b"\\t"}
+
+
+@converter("json", test=T + "test_string_converters", prepare=_prep_json, args="[string]")
+def c_json(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    out = bytearray()
+    if a[0] == "ascii":
+        for c in v:
+            e = _JSON_ESC.get(c)
+            if e is not None:
+                out += e
+            elif c < 0x20 or c > 0x7E:
+                out += b"\\u%04x" % c
+            else:
+                out.append(c)
+        return bytes(out)
+    try:
+        s = v.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        if a[0] in ("utf8s", "utf8ps"):
+            s = v.decode("utf-8", "ignore")
+        else:
+            return None
+    for ch in s:
+        c = ord(ch)
+        e = _JSON_ESC.get(c)
+        if e is not None:
+            out += e
+        elif c < 0x20:
+            out += b"\\u%04x" % c
+        else:
+            out += ch.encode("utf-8")
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+@converter("base64", test=D)
+def c_base64(v: bytes, a: tuple, t: Txn) -> bytes:
+    return base64.b64encode(v)
+
+
+@converter("b64dec", test=D)
+def c_b64dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    try:
+        return base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@converter("ub64enc", test=D)
+def c_ub64enc(v: bytes, a: tuple, t: Txn) -> bytes:
+    return base64.urlsafe_b64encode(v).rstrip(b"=")
+
+
+@converter("ub64dec", test=D)
+def c_ub64dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    if len(v) % 4 == 1:
+        return None
+    try:
+        return base64.urlsafe_b64decode(v + b"=" * (-len(v) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+@converter("hex", test=D)
+def c_hex(v: bytes, a: tuple, t: Txn) -> bytes:
+    return v.hex().upper().encode()
+
+
+@converter("hex2i", test=D)
+def c_hex2i(v: bytes, a: tuple, t: Txn) -> int | None:
+    s = v.strip()
+    neg = s[:1] == b"-"
+    if neg:
+        s = s[1:]
+    n = 0
+    for c in s:
+        d = int(chr(c), 16) if chr(c) in "0123456789abcdefABCDEF" else -1
+        if d < 0:
+            break
+        n = n * 16 + d
+    return clamp64(-n if neg else n)
+
+
+_HEXD = b"0123456789abcdefABCDEF"
+
+
+@converter("url_dec", test=D)
+def c_url_dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    in_form = bool(a[0]) if a else False
+    out = bytearray()
+    i, n = 0, len(v)
+    while i < n:
+        c = v[i]
+        if c == 0x3F:  # '?' : the query string is form-encoded
+            in_form = True
+            out.append(c)
+        elif c == 0x2B and in_form:
+            out.append(0x20)
+        elif c == 0x25:
+            h = v[i + 1:i + 3]
+            if len(h) < 2 or h[0] not in _HEXD or h[1] not in _HEXD:
+                return None
+            out.append(int(h, 16))
+            i += 2
+        else:
+            out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def _prep_url_enc(a: tuple) -> tuple:
+    if a and a[0] != "query":
+        raise ValueError("Unexpected encode type. Allowed value is 'query'")
+    return ()
+
+
+_URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+@converter("url_enc", test=D, prepare=_prep_url_enc, args="[string]")
+def c_url_enc(v: bytes, a: tuple, t: Txn) -> bytes:
+    return b"".join(bytes((c,)) if c in _URL_SAFE else b"%%%02X" % c for c in v)
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+@converter("ipmask", test=D)
+def c_ipmask(v: Any, a: tuple, t: Txn) -> Any:
+    if v.version == 6:
+        m = v.ipv4_mapped
+        if m is not None:
+            v = m
+        elif len(a) > 1:
+            bits = a[1]
+            mask = ((1 << 128) - 1) ^ ((1 << (128 - bits)) - 1)
+            return ipaddress.IPv6Address(int(v) & mask)
+        else:
+            return None
+    return ipaddress.IPv4Address(int(v) & int(a[0]))
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _strftime(fmt: str, ts: int, local: bool) -> bytes | None:
+    try:
+        tm = time.localtime(ts) if local else time.gmtime(ts)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return time.strftime(fmt, tm).encode("latin1", "replace")
+
+
+@converter("ltime", test=T + "test_time_converters")
+def c_ltime(v: int, a: tuple, t: Txn) -> bytes | None:
+    return _strftime(a[0], v + (a[1] if len(a) > 1 else 0), True)
+
+
+@converter("utime", test=D)
+def c_utime(v: int, a: tuple, t: Txn) -> bytes | None:
+    return _strftime(a[0], v + (a[1] if len(a) > 1 else 0), False)
+
+
+def _prep_http_date(a: tuple) -> tuple:
+    unit = a[1] if len(a) > 1 else "s"
+    if unit not in ("s", "ms", "us"):
+        raise ValueError("unit must be 's', 'ms' or 'us'")
+    return (a[0] if a else 0, unit)
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@converter("http_date", test=D, prepare=_prep_http_date)
+def c_http_date(v: int, a: tuple, t: Txn) -> bytes | None:
+    off, unit = a
+    div = {"s": 1, "ms": 1000, "us": 1_000_000}[unit]
+    ts = v // div + off
+    try:
+        tm = time.gmtime(ts)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return (f"{_DAYS[tm.tm_wday]}, {tm.tm_mday:02d} {_MONTHS[tm.tm_mon - 1]} {tm.tm_year} "
+            f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} GMT").encode()
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def _prep_operand(a: tuple) -> tuple:
+    w = a[0].strip()
+    if re.fullmatch(r"[+-]?\d+", w):
+        return (clamp64(int(w)), None)
+    scope = w.partition(".")[0]
+    if scope not in VAR_SCOPES or "." not in w:
+        raise ValueError(f"failed to register variable name '{w}'")
+    return (0, w)
+
+
+def _operand(a: tuple, t: Txn) -> int | None:
+    n, var = a
+    if var is None:
+        return n
+    s = t.get_var(var)
+    if s is None:
+        return None
+    from .types import caster
+    c = caster(s.type, "sint")
+    return None if c is None else c(s.value)
+
+
+def _arith(name: str, op):
+    def fn(v: int, a: tuple, t: Txn) -> int | None:
+        b = _operand(a, t)
+        if b is None:
+            return None
+        return op(v, b)
+    converter(name, test=D, prepare=_prep_operand)(fn)
+
+
+def _div(x: int, y: int) -> int:
+    if y == 0:
+        return INT_MAX
+    q = abs(x) // abs(y)
+    return clamp64(q if (x >= 0) == (y >= 0) else -q)
+
+
+def _mod(x: int, y: int) -> int:
+    if y == 0:
+        return 0
+    r = abs(x) % abs(y)
+    return r if x >= 0 else -r
+
+
+def _s64(n: int) -> int:
+    n &= M64
+    return n - (1 << 64) if n >> 63 else n
+
+
+_arith("add", lambda x, y: clamp64(x + y))
+_arith("sub", lambda x, y: clamp64(x - y))
+_arith("mul", lambda x, y: clamp64(x * y))
+_arith("div", _div)
+_arith("mod", _mod)
+_arith("and", lambda x, y: _s64(x & y))
+_arith("or", lambda x, y: _s64(x | y))
+_arith("xor", lambda x, y: _s64(x ^ y))
+
+
+@converter("neg", test=D)
+def c_neg(v: int, a: tuple, t: Txn) -> int:
+    return INT_MAX if v == INT_MIN else -v
+
+
+@converter("cpl", test=D)
+def c_cpl(v: int, a: tuple, t: Txn) -> int:
+    return ~v
+
+
+@converter("not", test=D)
+def c_not(v: bool, a: tuple, t: Txn) -> int:
+    return 0 if v else 1
+
+
+@converter("bool", test=D)
+def c_bool(v: int, a: tuple, t: Txn) -> bool:
+    return v != 0
+
+
+@converter("odd", test=D)
+def c_odd(v: int, a: tuple, t: Txn) -> int:
+    return int(v) & 1
+
+
+@converter("even", test=D)
+def c_even(v: int, a: tuple, t: Txn) -> int:
+    return 0 if int(v) & 1 else 1
+
+
+# --------------------------------------------------------------------------- hashes
+
+
+def _hash_conv(name: str, fn):
+    def conv(v: bytes, a: tuple, t: Txn) -> int:
+        h = fn(v)
+        return full_hash(h) if a and a[0] else h
+    converter(name, test=D)(conv)
+
+
+_CRC32C_TABLE: list[int] = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    _CRC32C_TABLE.append(_c)
+
+
+def crc32c(data: bytes) -> int:
+    crc = M32
+    tab = _CRC32C_TABLE
+    for b in data:
+        crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ M32
+
+
+_hash_conv("djb2", _djb2)
+_hash_conv("sdbm", _sdbm)
+_hash_conv("wt6", _wt6)
+_hash_conv("crc32", _crc32)
+_hash_conv("crc32c", crc32c)
+
+_P32_1, _P32_2, _P32_3, _P32_4, _P32_5 = 2654435761, 2246822519, 3266489917, 668265263, 374761393
+
+
+def _rotl32(x: int, r: int) -> int:
+    return ((x << r) | (x >> (32 - r))) & M32
+
+
+def xxh32(data: bytes, seed: int = 0) -> int:
+    n = len(data)
+    i = 0
+    seed &= M32
+    if n >= 16:
+        v1 = (seed + _P32_1 + _P32_2) & M32
+        v2 = (seed + _P32_2) & M32
+        v3 = seed
+        v4 = (seed - _P32_1) & M32
+        while i + 16 <= n:
+            lanes = [int.from_bytes(data[i + k:i + k + 4], "little") for k in (0, 4, 8, 12)]
+            v1 = (_rotl32((v1 + lanes[0] * _P32_2) & M32, 13) * _P32_1) & M32
+            v2 = (_rotl32((v2 + lanes[1] * _P32_2) & M32, 13) * _P32_1) & M32
+            v3 = (_rotl32((v3 + lanes[2] * _P32_2) & M32, 13) * _P32_1) & M32
+            v4 = (_rotl32((v4 + lanes[3] * _P32_2) & M32, 13) * _P32_1) & M32
+            i += 16
+        h = (_rotl32(v1, 1) + _rotl32(v2, 7) + _rotl32(v3, 12) + _rotl32(v4, 18)) & M32
+    else:
+        h = (seed + _P32_5) & M32
+    h = (h + n) & M32
+    while i + 4 <= n:
+        h = (_rotl32((h + int.from_bytes(data[i:i + 4], "little") * _P32_3) & M32, 17) * _P32_4) & M32
+        i += 4
+    while i < n:
+        h = (_rotl32((h + data[i] * _P32_5) & M32, 11) * _P32_1) & M32
+        i += 1
+    h ^= h >> 15
+    h = (h * _P32_2) & M32
+    h ^= h >> 13
+    h = (h * _P32_3) & M32
+    h ^= h >> 16
+    return h
+
+
+_P64_1 = 11400714785074694791
+_P64_2 = 14029467366897019727
+_P64_3 = 1609587929392839161
+_P64_4 = 9650029242287828579
+_P64_5 = 2870177450012600261
+
+
+def _rotl64(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def _round64(acc: int, lane: int) -> int:
+    return (_rotl64((acc + lane * _P64_2) & M64, 31) * _P64_1) & M64
+
+
+def _merge64(h: int, v: int) -> int:
+    h ^= _round64(0, v)
+    return (h * _P64_1 + _P64_4) & M64
+
+
+def xxh64(data: bytes, seed: int = 0) -> int:
+    n = len(data)
+    i = 0
+    seed &= M64
+    if n >= 32:
+        v1 = (seed + _P64_1 + _P64_2) & M64
+        v2 = (seed + _P64_2) & M64
+        v3 = seed
+        v4 = (seed - _P64_1) & M64
+        while i + 32 <= n:
+            v1 = _round64(v1, int.from_bytes(data[i:i + 8], "little"))
+            v2 = _round64(v2, int.from_bytes(data[i + 8:i + 16], "little"))
+            v3 = _round64(v3, int.from_bytes(data[i + 16:i + 24], "little"))
+            v4 = _round64(v4, int.from_bytes(data[i + 24:i + 32], "little"))
+            i += 32
+        h = (_rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)) & M64
+        for v in (v1, v2, v3, v4):
+            h = _merge64(h, v)
+    else:
+        h = (seed + _P64_5) & M64
+    h = (h + n) & M64
+    while i + 8 <= n:
+        h ^= _round64(0, int.from_bytes(data[i:i + 8], "little"))
+        h = (_rotl64(h, 27) * _P64_1 + _P64_4) & M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (int.from_bytes(data[i:i + 4], "little") * _P64_1) & M64
+        h = (_rotl64(h, 23) * _P64_2 + _P64_3) & M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * _P64_5) & M64
+        h = (_rotl64(h, 11) * _P64_1) & M64
+        i += 1
+    h ^= h >> 33
+    h = (h * _P64_2) & M64
+    h ^= h >> 29
+    h = (h * _P64_3) & M64
+    h ^= h >> 32
+    return h
+
+
+@converter("xxh32", test=D)
+def c_xxh32(v: bytes, a: tuple, t: Txn) -> int:
+    return xxh32(v, a[0] if a else 0)
+
+
+@converter("xxh64", test=D)
+def c_xxh64(v: bytes, a: tuple, t: Txn) -> int:
+    return _s64(xxh64(v, a[0] if a else 0))
+
+
+@converter("sha1", test=D)
+def c_sha1(v: bytes, a: tuple, t: Txn) -> bytes:
+    return hashlib.sha1(v).digest()  # noqa: S324 - HAProxy's converter
+
+
+def _prep_sha2(a: tuple) -> tuple:
+    bits = a[0] if a else 256
+    if bits not in (224, 256, 384, 512):
+        raise ValueError(f"Unsupported number of bits: '{bits}'.")
+    return (bits,)
+
+
+@converter("sha2", test=D, prepare=_prep_sha2)
+def c_sha2(v: bytes, a: tuple, t: Txn) -> bytes:
+    return hashlib.new(f"sha{a[0]}", v).digest()

@@ -1,0 +1,281 @@
+"""The two sample registries (fetches and converters) and their entries. Pure.
+
+Each entry knows its function, its argument list (parsed from HAProxy 2.6's own signature in
+:mod:`.known26`, with defaults and load-time checks), its output type and where it may be used
+(the dump's usage mask: connection, session, content, HTTP request, HTTP response, logs, ...).
+
+Fetch functions: ``fn(txn, args) -> list | None``: every value the fetch finds, in order, of the
+entry's output type (a fetch whose type is ``any`` returns :class:`Sample` objects). In an
+expression, one value is used (``pick``: the first, or the last as HAProxy does for headers);
+an ACL tries them all.
+
+Converter functions: ``fn(value, args, txn) -> value | None`` on a value of the entry's input
+type, returning one of its output type (``any``: a :class:`Sample`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..registry import Registry
+from . import known26
+from .types import SampleError
+
+__all__ = ["ArgSpec", "FetchDef", "ConvDef", "FETCHES", "CONVERTERS", "fetch", "converter",
+           "parse_args", "PLACES", "LAYER"]
+
+FETCHES: Registry[FetchDef] = Registry("fetch", "sample fetch", known=known26.FETCHES)
+CONVERTERS: Registry[ConvDef] = Registry("converter", "converter", known=known26.CONVERTERS)
+
+#: usage places (index into the 2.6 mask) by what the rule parsers ask
+PLACES = {
+    "tcp-request connection": (0,), "tcp-request session": (1,), "tcp-request content": (2, 6),
+    "http-request": (3, 7), "use_backend": (5,), "balance": (9,), "tcp-response content": (11, 15),
+    "http-response": (12, 16), "http-after-response": (12, 16), "log": (18,), "tcp-check": (19,),
+}
+
+#: the layer of a fetch from its mask: usable at accept (L4), in TCP content only (L6), only once
+#: an HTTP request exists (L7 request), only with a response (L7 response)
+LAYER = ("L4", "L5", "L6", "L7req", "L7res", "internal")
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSpec:
+    type: str  # string integer backend frontend server table regex "IPv4 mask" ...
+    optional: bool
+
+
+_SIG_ITEM = re.compile(r"\[|\]|,|[^\[\],]+")
+
+
+def parse_signature(sig: str) -> tuple[ArgSpec, ...]:
+    """``"string,integer[,string]"`` -> arguments with their optionality."""
+    out: list[ArgSpec] = []
+    depth = 0
+    for tok in _SIG_ITEM.findall(sig):
+        if tok == "[":
+            depth += 1
+        elif tok == "]":
+            depth -= 1
+        elif tok != ",":
+            t = tok.strip()
+            # a proxy argument left out means the current proxy (2.6 resolves it at load time)
+            out.append(ArgSpec(t, depth > 0 or t in ("backend", "frontend")))
+    return tuple(out)
+
+
+def _layer(mask: str) -> str:
+    if mask[0] == "Y":
+        return "L4"
+    if mask[1] == "Y":
+        return "L5"
+    if mask[2] == "Y" and mask[3] == "Y":
+        # content: usable in tcp-request content; HTTP fetches also are (they wait for HTTP)
+        return "L6" if mask[11] == "Y" or mask[12] == "." else "L7req"
+    if mask[12] == "Y" or mask[11] == "Y":
+        return "L7res"
+    return "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchDef:
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[ArgSpec, ...]
+    out: str
+    mask: str
+    #: which value an expression uses: "first" | "last"
+    pick: str = "first"
+    #: load-time argument checks and conversion: (args as words, offset) -> tuple of values
+    prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None
+    #: extra configuration lookups (backend/server names...) done by config/build.py
+    needs: tuple[str, ...] = field(default=())
+
+    def usable_in(self, place: str) -> bool:
+        """Whether 2.6 accepts this fetch in ``place`` (a key of :data:`PLACES`)."""
+        idx = PLACES.get(place)
+        return True if idx is None else any(self.mask[i] == "Y" for i in idx)
+
+    @property
+    def layer(self) -> str:
+        return _layer(self.mask)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvDef:
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[ArgSpec, ...]
+    in_type: str
+    out: str
+    prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None
+
+
+def fetch(name: str, *, test: str, out: str | None = None, pick: str = "first",
+          prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None,
+          args: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``fn`` as the 2.6 fetch ``name`` (signature and type from 2.6's dump
+    unless given)."""
+    sig, out26, mask = known26.FETCHES.get(name, ("", "str", "Y" * 22))
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        FETCHES.register(name, FetchDef(name, fn, parse_signature(sig if args is None else args),
+                                        out or out26, mask, pick, prepare), test=test)
+        return fn
+
+    return deco
+
+
+def alias(name: str, of: str, *, test: str) -> None:
+    """Register ``name`` as another spelling of the implemented fetch ``of``."""
+    d = FETCHES.get(of)
+    assert d is not None, of
+    sig, out26, mask = known26.FETCHES.get(name, ("", d.out, d.mask))
+    FETCHES.register(name, FetchDef(name, d.fn, d.args, d.out, mask, d.pick, d.prepare), test=test)
+
+
+def converter(name: str, *, test: str, in_type: str | None = None, out: str | None = None,
+              prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None,
+              args: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    sig, in26, out26 = known26.CONVERTERS.get(name, ("", "str", "str"))
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        CONVERTERS.register(name, ConvDef(name, fn, parse_signature(sig if args is None else args),
+                                          in_type or in26, out or out26, prepare), test=test)
+        return fn
+
+    return deco
+
+
+# --------------------------------------------------------------------------- argument lists
+
+
+def split_args(text: str, start: int) -> tuple[list[str], int]:
+    """Arguments from ``text[start]`` (just after '(') to the matching ')': (words, end index
+    after ')'). Quotes (' and ") group, backslash escapes; commas separate; spaces are kept."""
+    args: list[str] = []
+    cur: list[str] = []
+    i = start
+    n = len(text)
+    quote = ""
+    depth = 0
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and i + 1 < n and text[i + 1] in (quote, "\\"):
+                i += 1
+                cur.append(text[i])
+            else:
+                cur.append(c)
+            i += 1
+            continue
+        if c in "'\"":
+            quote = c
+        elif c == "\\" and i + 1 < n and text[i + 1] in "'\"\\,()":
+            i += 1
+            cur.append(text[i])
+        elif c == "(":
+            depth += 1
+            cur.append(c)
+        elif c == ")":
+            if depth == 0:
+                args.append("".join(cur))
+                return args, i + 1
+            depth -= 1
+            cur.append(c)
+        elif c == "," and depth == 0:
+            args.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    raise SampleError(f"expected ')' before '{text[start:]}'", start)
+
+
+def _check_int(w: str) -> int:
+    s = w.strip()
+    if not re.fullmatch(r"[+-]?\d+", s):
+        raise ValueError
+    return int(s)
+
+
+def _check_mask4(w: str) -> ipaddress.IPv4Address:
+    if re.fullmatch(r"\d+", w):
+        n = int(w)
+        if n > 32:
+            raise ValueError
+        return ipaddress.IPv4Address((0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)
+    return ipaddress.IPv4Address(w)
+
+
+def _check_mask6(w: str) -> int:
+    if not re.fullmatch(r"\d+", w) or int(w) > 128:
+        raise ValueError
+    return int(w)
+
+
+def _check_ipv4(w: str) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(w)
+
+
+def _check_ipv6(w: str) -> ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(w)
+
+
+def _check_regex(w: str) -> re.Pattern[bytes]:
+    try:
+        return re.compile(w.encode("latin1"))
+    except re.error as e:
+        raise ValueError(str(e)) from e
+
+
+_ARG_CHECKS: dict[str, Callable[[str], Any]] = {
+    "integer": _check_int,
+    "IPv4 mask": _check_mask4,
+    "IPv6 mask": _check_mask6,
+    "IPv4 address": _check_ipv4,
+    "IPv6 address": _check_ipv6,
+    "regex": _check_regex,
+}
+
+
+def parse_args(kind: str, name: str, spec: tuple[ArgSpec, ...], words: list[str] | None,
+               offset: int) -> tuple[Any, ...]:
+    """Check and convert the argument words of fetch/converter ``name`` as 2.6 does at load
+    time. ``kind`` is "fetch method" or "converter". String arguments stay ``str``."""
+    words = [] if words is None else words
+    if words == [""] and (not spec or spec[0].optional):
+        words = []
+    conv = kind == "converter"
+
+    def where(i: int) -> str:
+        return f"invalid arg {i} in converter '{name}' : " if conv else f"fetch method '{name}' : "
+
+    if len(words) > len(spec):
+        raise SampleError(f"{where(len(spec) + 1)}expected ')' before '{','.join(words[len(spec):])})'",
+                          offset)
+    out: list[Any] = []
+    for i, a in enumerate(spec):
+        if i >= len(words):
+            if not a.optional:
+                raise SampleError(f"{where(i + 1)}missing arguments (got {len(words)}/"
+                                  f"{sum(1 for x in spec if not x.optional)}), type '{a.type}' expected.",
+                                  offset)
+            break
+        w = words[i]
+        chk = _ARG_CHECKS.get(a.type)
+        if chk is None:
+            out.append(w)
+            continue
+        try:
+            out.append(chk(w))
+        except ValueError:
+            raise SampleError(f"{where(i + 1)}failed to parse '{w}' as type '{a.type}' at position {i + 1}.",
+                              offset) from None
+    return tuple(out)

@@ -1,0 +1,478 @@
+"""Sample expressions and log-format strings, compiled once at load time into closures. Pure.
+
+* :func:`compile_expr` ``"fetch(args),conv(args),..."`` -> ``fn(txn) -> Sample | None``
+* :func:`compile_values` the same for ACLs: ``fn(txn) -> list of values | None`` (every value the
+  fetch finds, each through the converters) and the output type
+* :func:`compile_format` a log-format string (``%[expr]``, ``%{+Q}ci``-style variables, ``%%``,
+  literal text) -> ``fn(txn) -> bytes``
+
+Errors raise :class:`SampleError` with the offset in the text, so the configuration reports the
+column. Names 2.6 knows but haproxy-py does not implement are refused with the registry's message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, parse_args, split_args
+from .txn import Txn
+from .types import Sample, SampleError, can_cast, caster, to_text
+
+__all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr", "ParsedExpr"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
+
+
+class ParsedExpr:
+    """A checked expression: the fetch, its prepared arguments, and the converter chain."""
+
+    __slots__ = ("text", "fetch", "fetch_args", "convs", "out", "fetch_word", "conv_words")
+
+    def __init__(self, text: str, fetch: FetchDef, fetch_args: tuple[Any, ...],
+                 convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]], out: str,
+                 fetch_word: tuple[str, tuple[str, ...]],
+                 conv_words: list[tuple[str, tuple[str, ...]]]) -> None:
+        self.text = text
+        self.fetch = fetch
+        self.fetch_args = fetch_args
+        self.convs = convs
+        self.out = out
+        self.fetch_word = fetch_word
+        self.conv_words = conv_words
+
+
+def _name_at(text: str, pos: int) -> str:
+    m = _NAME.match(text, pos)
+    return m.group(0) if m else ""
+
+
+def _lookup_fetch(name: str, offset: int) -> FetchDef:
+    d = FETCHES.get(name)
+    if d is not None:
+        return d
+    if FETCHES.status(name) == "refused":
+        raise SampleError(FETCHES.refusal(name), offset)
+    raise SampleError(f"unknown fetch method '{name}'.", offset)
+
+
+def _lookup_conv(name: str, offset: int) -> ConvDef:
+    d = CONVERTERS.get(name)
+    if d is not None:
+        return d
+    if CONVERTERS.status(name) == "refused":
+        raise SampleError(CONVERTERS.refusal(name), offset)
+    raise SampleError(f"unknown converter '{name}'.", offset)
+
+
+def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset: int) -> tuple[Any, ...]:
+    args = parse_args(kind, d.name, d.args, words, offset)
+    if d.prepare is not None:
+        try:
+            args = d.prepare(args)
+        except ValueError as e:
+            where = (f"invalid args in converter '{d.name}' : " if kind == "converter"
+                     else f"fetch method '{d.name}' : ")
+            raise SampleError(where + str(e), offset) from None
+    return args
+
+
+def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
+    """Check ``text[start:end]`` as a sample expression (raises :class:`SampleError`)."""
+    end = len(text) if end is None else end
+    sub = text[:end]
+    pos = start
+    name = _name_at(sub, pos)
+    if not name:
+        raise SampleError(f"unknown fetch method '{sub[pos:]}'.", pos)
+    fdef = _lookup_fetch(name, pos)
+    fpos = pos
+    pos += len(name)
+    words: list[str] | None = None
+    if pos < end and sub[pos] == "(":
+        if not fdef.args:
+            raise SampleError(f"fetch method '{name}' : expected ')' before '{sub[pos + 1:]}'", pos + 1)
+        words, pos = split_args(sub, pos + 1)
+    fargs = _prepared(fdef, "fetch method", words, fpos)
+    fetch_word = (name, tuple(words or ()))
+    t = fdef.out
+    convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
+    conv_words: list[tuple[str, tuple[str, ...]]] = []
+    while pos < end:
+        if sub[pos] != ",":
+            raise SampleError(f"missing comma after fetch keyword '{name}'.", pos)
+        pos += 1
+        cpos = pos
+        cname = _name_at(sub, pos)
+        if not cname:
+            raise SampleError(f"unknown converter '{sub[pos:]}'.", pos)
+        cdef = _lookup_conv(cname, cpos)
+        pos += len(cname)
+        cw: list[str] | None = None
+        if pos < end and sub[pos] == "(":
+            if not cdef.args:
+                raise SampleError(f"invalid arg 1 in converter '{cname}' : expected ')' before "
+                                  f"'{sub[pos + 1:]}'", pos + 1)
+            cw, pos = split_args(sub, pos + 1)
+        cargs = _prepared(cdef, "converter", cw, cpos)
+        if t != "any" and not can_cast(t, cdef.in_type):
+            raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
+        cst = None if t == "any" else caster(t, cdef.in_type)
+        if cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
+            cst = caster(t, "addr")
+        convs.append((cdef, cargs, cst))
+        conv_words.append((cname, tuple(cw or ())))
+        t = cdef.out
+    return ParsedExpr(text[start:end], fdef, fargs, convs, t, fetch_word, conv_words)
+
+
+def _addr_type(v: Any) -> str:
+    return "ipv6" if getattr(v, "version", 4) == 6 else "ipv4"
+
+
+def _chain(px: ParsedExpr) -> Callable[[Txn, Any, str], tuple[str, Any] | None]:
+    """The converter chain as one function (value, type) -> (type, value) or None."""
+    steps = tuple(px.convs)
+
+    def run(txn: Txn, v: Any, t: str) -> tuple[str, Any] | None:
+        for cdef, cargs, cst in steps:
+            if cst is None:  # dynamic input type (a variable)
+                if t != cdef.in_type and cdef.in_type != "any":
+                    if cdef.in_type == "addr" and t in ("ipv4", "ipv6"):
+                        pass
+                    else:
+                        c = caster(t, "addr" if cdef.in_type == "addr" else cdef.in_type)
+                        if c is None:
+                            return None
+                        v = c(v)
+            else:
+                v = cst(v)
+            if v is None:
+                return None
+            v = cdef.fn(v, cargs, txn)
+            if v is None:
+                return None
+            t = cdef.out
+            if t == "any":
+                t, v = v.type, v.value
+            elif t == "addr":
+                t = _addr_type(v)
+        return t, v
+
+    return run
+
+
+def _unwrap(out: str, v: Any) -> tuple[str, Any]:
+    if out == "any":
+        return v.type, v.value
+    if out == "addr":
+        return _addr_type(v), v
+    return out, v
+
+
+def compile_expr(text: str, start: int = 0, end: int | None = None) -> Callable[[Txn], Sample | None]:
+    """``fn(txn) -> Sample | None`` for the expression ``text[start:end]``."""
+    px = parse_expr(text, start, end)
+    ffn = px.fetch.fn
+    fargs = px.fetch_args
+    fout = px.fetch.out
+    last = px.fetch.pick == "last"
+    if not px.convs:
+        def simple(txn: Txn) -> Sample | None:
+            vals = ffn(txn, fargs)
+            if not vals:
+                return None
+            t, v = _unwrap(fout, vals[-1] if last else vals[0])
+            return Sample(t, v)
+        return simple
+    chain = _chain(px)
+
+    def full(txn: Txn) -> Sample | None:
+        vals = ffn(txn, fargs)
+        if not vals:
+            return None
+        t, v = _unwrap(fout, vals[-1] if last else vals[0])
+        r = chain(txn, v, t)
+        return None if r is None else Sample(r[0], r[1])
+
+    return full
+
+
+def compile_values(text: str, start: int = 0, end: int | None = None,
+                   px: ParsedExpr | None = None) -> tuple[Callable[[Txn], list[Sample] | None], str]:
+    """For ACLs: ``(fn(txn) -> every sample (through the converters) or None, output type)``."""
+    if px is None:
+        px = parse_expr(text, start, end)
+    ffn = px.fetch.fn
+    fargs = px.fetch_args
+    fout = px.fetch.out
+    chain = _chain(px) if px.convs else None
+
+    def values(txn: Txn) -> list[Sample] | None:
+        vals = ffn(txn, fargs)
+        if not vals:
+            return None
+        out = []
+        for raw in vals:
+            t, v = _unwrap(fout, raw)
+            if chain is not None:
+                r = chain(txn, v, t)
+                if r is None:
+                    continue
+                t, v = r
+            out.append(Sample(t, v))
+        return out or None
+
+    return values, px.out
+
+
+# --------------------------------------------------------------------------- log-format strings
+
+_VAR = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+OPT_Q, OPT_X, OPT_E, OPT_M = 1, 2, 4, 8
+_FLAGS = {"Q": OPT_Q, "X": OPT_X, "E": OPT_E, "M": OPT_M}
+
+
+def _flags(arg: str, opts: int) -> int:
+    for item in arg.split(","):
+        item = item.strip()
+        if len(item) >= 2 and item[0] in "+-" and item[1:] in _FLAGS:
+            if item[0] == "+":
+                opts |= _FLAGS[item[1:]]
+            else:
+                opts &= ~_FLAGS[item[1:]]
+    return opts
+
+
+def _b(s: Any) -> bytes:
+    if s is None:
+        return b""
+    if isinstance(s, bytes):
+        return s
+    return str(s).encode("latin1", "replace")
+
+
+def _hexport(p: int) -> bytes:
+    return b"%04X" % p
+
+
+def _iphex(ip: Any) -> bytes:
+    return ip.packed.hex().upper().encode() if ip is not None else b""
+
+
+def _req_piece(txn: Txn, which: str) -> bytes | None:
+    r = txn.req
+    if r is None:
+        return None
+    if which == "HM":
+        return r.method
+    if which == "HU":
+        return r.uri
+    if which in ("HP", "HPO"):
+        return r.path
+    if which == "HQ":
+        q = r.uri.find(b"?")
+        return b"" if q < 0 else r.uri[q:]
+    if which == "HV":
+        return r.version
+    if which == "r":
+        return r.method + b" " + r.uri + b" " + r.version
+    return None  # pragma: no cover
+
+
+def _var_fn(name: str, opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
+    """A request-time log variable read from the Txn (or, for the others, from its log record)."""
+    q = bool(opts & OPT_Q)
+    x = bool(opts & OPT_X)
+
+    def text(get: Callable[[Txn], Any]) -> Callable[[Txn], bytes]:
+        def f(txn: Txn) -> bytes:
+            v = get(txn)
+            if v is None or v == b"" or v == "":
+                return b'""' if q else (b"-" if mandatory else b"")
+            v = _b(v)
+            return b'"' + v + b'"' if q else v
+        return f
+
+    def port(get: Callable[[Txn], int | None]) -> Callable[[Txn], bytes]:
+        def f(txn: Txn) -> bytes:
+            v = get(txn)
+            if v is None:
+                return b'""' if q else b"-"
+            return _hexport(v) if x else b"%d" % v
+        return f
+
+    def ip(get: Callable[[Txn], Any]) -> Callable[[Txn], bytes]:
+        if x:
+            def fx(txn: Txn) -> bytes:
+                v = get(txn)
+                return _iphex(v) if v is not None else (b'""' if q else b"-")
+            return fx
+        return text(lambda t: None if (v := get(t)) is None else str(v))
+
+    if name == "ci":
+        return ip(lambda t: t.src_ip())
+    if name == "cp":
+        return port(lambda t: t.src_port if t.src is not None else None)
+    if name == "fi":
+        return ip(lambda t: t.dst_ip())
+    if name == "fp":
+        return port(lambda t: t.dst_port if t.dst is not None else None)
+    if name in ("f", "ft"):
+        return text(lambda t: t.frontend)
+    if name == "b":
+        return text(lambda t: t.backend or t.frontend)
+    if name == "s":
+        return text(lambda t: t.server or "<NOSRV>")
+    if name == "H":
+        return text(lambda t: t.hostname)
+    if name == "pid":
+        return (lambda t: b"%04X" % t.pid) if x else (lambda t: b"%d" % t.pid)
+    if name == "ID":
+        return text(lambda t: t.unique_id)
+    if name == "ST":
+        return text(lambda t: None if t.status is None else t.status)
+    if name in ("HM", "HU", "HP", "HPO", "HQ", "HV", "r"):
+        return text(lambda t, n=name: _req_piece(t, n))
+    if name == "Ts":
+        return (lambda t: b"%04X" % int(t.wall)) if x else (lambda t: b"%d" % int(t.wall))
+    # everything else is in the log record (timers, byte counts, captures, dates)
+    from ..log.format import compile_log_format
+
+    flag = "".join(f"+{k}" for k, bit in _FLAGS.items() if opts & bit and k != "M")
+    cf = compile_log_format(f"%{{{flag}}}{name}" if flag else f"%{name}")
+
+    def from_rec(txn: Txn) -> bytes:
+        rec = txn.rec
+        if rec is None:
+            return b"-" if mandatory else b""
+        return cf(rec).encode("latin1", "replace")
+
+    return from_rec
+
+
+def _log_vars() -> frozenset[str]:
+    from ..log import format as lf
+
+    return lf._VARS
+
+
+def compile_format(text: str, *, mandatory: bool = False) -> Callable[[Txn], bytes]:
+    """A log-format string as used by ``set-header``/``add-header``/``redirect``/``return
+    lf-string`` -> ``fn(txn) -> bytes``. ``mandatory``: a missing value prints ``-`` (log lines);
+    without it (HTTP actions, as 2.6) it prints nothing. Text and spaces are kept verbatim."""
+    parts: list[bytes | Callable[[Txn], bytes]] = []
+    lit: list[str] = []
+    i, n = 0, len(text)
+    known_vars = _log_vars()
+
+    def flush() -> None:
+        if lit:
+            parts.append("".join(lit).encode("latin1", "replace"))
+            lit.clear()
+
+    while i < n:
+        c = text[i]
+        if c != "%":
+            lit.append(c)
+            i += 1
+            continue
+        i += 1
+        if i >= n:
+            raise SampleError("truncated line after '%'", i - 1)
+        c = text[i]
+        if c == "%":
+            lit.append("%")
+            i += 1
+            continue
+        arg = ""
+        if c == "{":
+            j = text.find("}", i)
+            if j < 0:
+                raise SampleError(f"truncated line after '{text[i + 1:]}'", i)
+            arg = text[i + 1:j]
+            i = j + 1
+            if i >= n or not (text[i].isalnum() or text[i] == "["):
+                raise SampleError(f"parse argument modifier without variable name near '%{{{arg}}}'", i)
+            c = text[i]
+        if c == "[":
+            depth = 0
+            j = i + 1
+            quote = ""
+            while j < n:
+                ch = text[j]
+                if quote:
+                    if ch == quote:
+                        quote = ""
+                elif ch in "'\"":
+                    quote = ch
+                elif ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                elif ch == "]" and depth <= 0:
+                    break
+                j += 1
+            if j >= n:
+                raise SampleError(f"missing ']' after '{text[i + 1:]}'", i)
+            fn = compile_expr(text, i + 1, j)
+            flush()
+            parts.append(_expr_text(fn, mandatory))
+            i = j + 1
+            continue
+        if c.isalpha():
+            m = _VAR.match(text, i)
+            assert m is not None
+            name = m.group(0)
+            if name not in known_vars:
+                raise SampleError(f"no such format variable '{name}'. If you wanted to emit the '%' "
+                                  "character verbatim, you need to use '%%'", i)
+            i = m.end()
+            flush()
+            parts.append(_var_fn(name, _flags(arg, 0), mandatory))
+            continue
+        raise SampleError(f"unexpected variable name near '{c}' at position {i} line : '{text}'. Maybe you "
+                          "want to write a single '%', use the syntax '%%'", i)
+    flush()
+    return _join(parts)
+
+
+#: control bytes (not TAB) and DEL in a sample's text are sent %-encoded, as 2.6 does
+_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _pct(m: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % m.group(0)[0]
+
+
+def _expr_text(fn: Callable[[Txn], Sample | None], mandatory: bool) -> Callable[[Txn], bytes]:
+    missing = b"-" if mandatory else b""
+    sub = _CTL.sub
+
+    def f(txn: Txn) -> bytes:
+        s = fn(txn)
+        if s is None:
+            return missing
+        b = to_text(s.type, s.value)
+        if b is None:
+            return missing
+        return sub(_pct, b)
+
+    return f
+
+
+def _join(parts: list[bytes | Callable[[Txn], bytes]]) -> Callable[[Txn], bytes]:
+    if not parts:
+        return lambda txn: b""
+    if len(parts) == 1:
+        p = parts[0]
+        if isinstance(p, bytes):
+            return lambda txn: p
+        return p
+    items = tuple(parts)
+
+    def fmt(txn: Txn) -> bytes:
+        return b"".join(p if isinstance(p, bytes) else p(txn) for p in items)
+
+    return fmt

@@ -1,0 +1,658 @@
+"""Sample fetches: internal, layer 4 and HTTP/1 (request and response heads). Pure.
+
+Each function is ``fn(txn, args) -> list | None`` (see :mod:`.core`); ``args`` were checked and
+converted at load time. Semantics follow HAProxy 2.6 (checked against it by
+``tests/differential/test_samples_vs_haproxy.py``): header fetches split values on commas, use
+the last occurrence in an expression and every one in an ACL; a negative occurrence counts from
+the last; ``url_param`` uses the first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+from typing import Any
+
+from ..http.message import Headers
+from ..lb.hashfn import full_hash, sdbm
+from .core import alias, fetch
+from .txn import Txn
+from .types import Sample, parse_int
+
+T = "tests/unit/test_samples_fetch.py::"
+D = "tests/differential/test_samples_vs_haproxy.py::test_fetches_vs_haproxy"
+
+_rng = random.Random()
+
+
+# --------------------------------------------------------------------------- internal / constants
+
+
+@fetch("always_true", test=T + "test_internal_fetches")
+def f_true(txn: Txn, args: tuple) -> list:
+    return [True]
+
+
+@fetch("always_false", test=T + "test_internal_fetches")
+def f_false(txn: Txn, args: tuple) -> list:
+    return [False]
+
+
+@fetch("int", test=D)
+def f_int(txn: Txn, args: tuple) -> list:
+    return [args[0]]
+
+
+@fetch("str", test=D)
+def f_str(txn: Txn, args: tuple) -> list:
+    return [args[0].encode("latin1")]
+
+
+@fetch("bool", test=T + "test_internal_fetches", prepare=lambda a: (parse_int(a[0].encode()) or 0,))
+def f_bool(txn: Txn, args: tuple) -> list:
+    return [args[0] != 0]
+
+
+def _prep_bin(a: tuple) -> tuple:
+    try:
+        return (bytes.fromhex(a[0]),)
+    except ValueError:
+        raise ValueError(f"failed to parse '{a[0]}' as type 'binary'") from None
+
+
+@fetch("bin", test=D, prepare=_prep_bin)
+def f_bin(txn: Txn, args: tuple) -> list:
+    return [args[0]]
+
+
+@fetch("ipv4", test=D)
+def f_ipv4(txn: Txn, args: tuple) -> list:
+    return [args[0]]
+
+
+@fetch("ipv6", test=D)
+def f_ipv6(txn: Txn, args: tuple) -> list:
+    return [args[0]]
+
+
+@fetch("meth", test=T + "test_internal_fetches", prepare=lambda a: (a[0].encode("latin1"),))
+def f_meth(txn: Txn, args: tuple) -> list:
+    return [args[0]]
+
+
+@fetch("env", test=T + "test_internal_fetches")
+def f_env(txn: Txn, args: tuple) -> list | None:
+    v = os.environ.get(args[0])
+    return None if v is None else [v.encode("latin1", "replace")]
+
+
+def _prep_date(a: tuple) -> tuple:
+    off = a[0] if a else 0
+    unit = a[1] if len(a) > 1 else "s"
+    if unit not in ("s", "ms", "us"):
+        raise ValueError(f"unit must be 's', 'ms' or 'us', not '{unit}'")
+    return (off, unit)
+
+
+@fetch("date", test=T + "test_internal_fetches", prepare=_prep_date)
+def f_date(txn: Txn, args: tuple) -> list:
+    off, unit = args
+    w = txn.wall
+    if unit == "s":
+        return [int(w) + off]
+    if unit == "ms":
+        return [int(w * 1000) + off * 1000]
+    return [int(w * 1_000_000) + off * 1_000_000]
+
+
+@fetch("date_us", test=T + "test_internal_fetches")
+def f_date_us(txn: Txn, args: tuple) -> list:
+    return [int(round(txn.wall * 1_000_000)) % 1_000_000]
+
+
+@fetch("hostname", test=T + "test_internal_fetches")
+def f_hostname(txn: Txn, args: tuple) -> list:
+    return [txn.hostname.encode("latin1", "replace")]
+
+
+@fetch("pid", test=T + "test_internal_fetches")
+def f_pid(txn: Txn, args: tuple) -> list:
+    return [txn.pid]
+
+
+@fetch("rand", test=T + "test_internal_fetches")
+def f_rand(txn: Txn, args: tuple) -> list:
+    rng = args[0] if args else 1 << 32
+    return [(_rng.getrandbits(32) * rng) >> 32]
+
+
+@fetch("var", test=T + "test_var_fetch")
+def f_var(txn: Txn, args: tuple) -> list | None:
+    s = txn.get_var(args[0])
+    if s is None and len(args) > 1:
+        return [Sample("str", args[1].encode("latin1"))]
+    return None if s is None else [s]
+
+
+# --------------------------------------------------------------------------- runtime facts
+
+
+def _be(txn: Txn, args: tuple) -> str:
+    return args[0] if args else txn.backend
+
+
+def _rt(name: str, with_now: bool = False):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        rt = txn.runtime
+        if rt is None:
+            return None
+        m = getattr(rt, name)
+        v = m(_be(txn, args), txn.now) if with_now else m(_be(txn, args))
+        return None if v is None else [v]
+    return fn
+
+
+def _fe_rt(name: str, with_now: bool = False):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        rt = txn.runtime
+        if rt is None:
+            return None
+        fe = args[0] if args else txn.frontend
+        m = getattr(rt, name)
+        v = m(fe, txn.now) if with_now else m(fe)
+        return None if v is None else [v]
+    return fn
+
+
+def _srv_rt(name: str, with_now: bool = False):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        rt = txn.runtime
+        if rt is None:
+            return None
+        be, _, srv = args[0].rpartition("/")
+        be = be or txn.backend
+        m = getattr(rt, name)
+        v = m(be, srv, txn.now) if with_now else m(be, srv)
+        return None if v is None else [v]
+    return fn
+
+
+for _n in ("nbsrv", "be_conn", "be_conn_free", "connslots", "queue", "avg_queue"):
+    fetch(_n, test=T + "test_runtime_fetches")(_rt(_n))
+fetch("be_sess_rate", test=T + "test_runtime_fetches")(_rt("be_sess_rate", True))
+fetch("fe_conn", test=T + "test_runtime_fetches")(_fe_rt("fe_conn"))
+fetch("fe_req_rate", test=T + "test_runtime_fetches")(_fe_rt("fe_req_rate", True))
+fetch("fe_sess_rate", test=T + "test_runtime_fetches")(_fe_rt("fe_sess_rate", True))
+for _n in ("srv_conn", "srv_conn_free", "srv_is_up", "srv_queue", "srv_weight", "srv_uweight",
+           "srv_iweight"):
+    fetch(_n, test=T + "test_runtime_fetches")(_srv_rt(_n))
+fetch("srv_sess_rate", test=T + "test_runtime_fetches")(_srv_rt("srv_sess_rate", True))
+
+
+@fetch("stopping", test=T + "test_runtime_fetches")
+def f_stopping(txn: Txn, args: tuple) -> list | None:
+    return None if txn.runtime is None else [bool(txn.runtime.stopping())]
+
+
+def _id_of(kind: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        rt = txn.runtime
+        if rt is None:
+            return None
+        if kind == "fe":
+            v = rt.proxy_id(txn.frontend)
+        elif kind == "be":
+            v = rt.proxy_id(txn.backend)
+        else:
+            if not txn.server:
+                return None
+            v = rt.server_id(txn.backend, txn.server)
+        return None if v is None else [v]
+    return fn
+
+
+fetch("fe_id", test=T + "test_runtime_fetches")(_id_of("fe"))
+fetch("be_id", test=T + "test_runtime_fetches")(_id_of("be"))
+fetch("srv_id", test=T + "test_runtime_fetches")(_id_of("srv"))
+
+
+@fetch("fe_name", test=T + "test_l4_fetches")
+def f_fe_name(txn: Txn, args: tuple) -> list | None:
+    return [txn.frontend.encode("latin1")] if txn.frontend else None
+
+
+@fetch("be_name", test=T + "test_l4_fetches")
+def f_be_name(txn: Txn, args: tuple) -> list | None:
+    return [txn.backend.encode("latin1")] if txn.backend else None
+
+
+@fetch("srv_name", test=T + "test_l4_fetches")
+def f_srv_name(txn: Txn, args: tuple) -> list | None:
+    return [txn.server.encode("latin1")] if txn.server else None
+
+
+# --------------------------------------------------------------------------- layer 4
+
+
+def _addr(ip: Any) -> list | None:
+    return None if ip is None else [ip]
+
+
+@fetch("src", test=D, out="addr")
+def f_src(txn: Txn, args: tuple) -> list | None:
+    return _addr(txn.src_ip())
+
+
+@fetch("dst", test=T + "test_l4_fetches", out="addr")
+def f_dst(txn: Txn, args: tuple) -> list | None:
+    return _addr(txn.dst_ip())
+
+
+@fetch("src_port", test=T + "test_l4_fetches")
+def f_src_port(txn: Txn, args: tuple) -> list | None:
+    return None if txn.src is None else [txn.src_port]
+
+
+@fetch("dst_port", test=T + "test_l4_fetches")
+def f_dst_port(txn: Txn, args: tuple) -> list | None:
+    return None if txn.dst is None else [txn.dst_port]
+
+
+@fetch("so_id", test=T + "test_l4_fetches")
+def f_so_id(txn: Txn, args: tuple) -> list | None:
+    return [txn.so_id] if txn.so_id else None
+
+
+@fetch("src_is_local", test=T + "test_l4_fetches")
+def f_src_is_local(txn: Txn, args: tuple) -> list | None:
+    ip = txn.src_ip()
+    return None if ip is None else [ip.is_loopback]
+
+
+@fetch("dst_is_local", test=T + "test_l4_fetches")
+def f_dst_is_local(txn: Txn, args: tuple) -> list | None:
+    ip = txn.dst_ip()
+    return None if ip is None else [ip.is_loopback]
+
+
+# --------------------------------------------------------------------------- HTTP request line
+
+
+def _req(fn):
+    def wrapped(txn: Txn, args: tuple) -> list | None:
+        r = txn.req
+        if r is None:
+            return None
+        return fn(r, args, txn)
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+def _one(v: Any) -> list | None:
+    return None if v is None else [v]
+
+
+fetch("method", test=D)(_req(lambda r, a, t: [r.method]))
+fetch("path", test=D)(_req(lambda r, a, t: [r.path]))
+fetch("url", test=D)(_req(lambda r, a, t: [r.uri]))
+fetch("query", test=D)(_req(lambda r, a, t: _one(r.query)))
+fetch("req.ver", test=D)(_req(lambda r, a, t: [r.version[5:] if r.version[:5] == b"HTTP/" else r.version]))
+alias("req_ver", "req.ver", test=D)
+fetch("http_first_req", test=T + "test_http_request_fetches")(
+    _req(lambda r, a, t: [bool(t.first_req)]))
+fetch("req.proto_http", test=T + "test_http_request_fetches")(lambda t, a: [t.req is not None])
+alias("req_proto_http", "req.proto_http", test=T + "test_http_request_fetches")
+
+
+def _pathq(r: Any) -> bytes:
+    u = r.uri
+    if u[:1] == b"/":
+        return u
+    s = u.find(b"://")
+    if s < 0:
+        return b""
+    p = u.find(b"/", s + 3)
+    return b"" if p < 0 else u[p:]
+
+
+fetch("pathq", test=D)(_req(lambda r, a, t: [_pathq(r)]))
+
+
+def _host(r: Any) -> bytes | None:
+    return r.get(b"host")
+
+
+def _base(r: Any) -> bytes:
+    h = _host(r)
+    return r.path if h is None else h + r.path
+
+
+fetch("base", test=D)(_req(lambda r, a, t: [_base(r)]))
+fetch("baseq", test=D)(_req(lambda r, a, t: [(_host(r) or b"") + _pathq(r)]))
+
+
+def _hash32(data: bytes) -> int:
+    return full_hash(sdbm(data))
+
+
+fetch("base32", test=D)(_req(lambda r, a, t: [_hash32(_base(r))]))
+fetch("url32", test=D)(_req(lambda r, a, t: [_hash32((_host(r) or b"") + r.uri)]))
+
+
+def _with_src(h: int, txn: Txn) -> list | None:
+    ip = txn.src_ip()
+    if ip is None:
+        return None
+    return [h.to_bytes(4, "big") + ip.packed]
+
+
+fetch("base32+src", test=D)(_req(lambda r, a, t: _with_src(_hash32(_base(r)), t)))
+fetch("url32+src", test=D)(_req(lambda r, a, t: _with_src(_hash32((_host(r) or b"") + r.uri), t)))
+
+
+def url_param_values(uri: bytes, name: bytes, delim: bytes = b"&") -> list[bytes]:
+    """Values of ``name`` in the query string of ``uri`` (every one, in order; an empty name
+    matches every parameter)."""
+    q = uri.find(b"?")
+    if q < 0:
+        return []
+    out = []
+    for part in uri[q + 1:].split(delim):
+        k, eq, v = part.partition(b"=")
+        if not name or k == name:
+            out.append(v)
+    return out
+
+
+def _urlp(r: Any, a: tuple, t: Txn) -> list | None:
+    name = a[0].encode("latin1") if a else b""
+    delim = a[1].encode("latin1")[:1] if len(a) > 1 and a[1] else b"&"
+    return url_param_values(r.uri, name, delim) or None
+
+
+fetch("url_param", test=D)(_req(_urlp))
+alias("urlp", "url_param", test=D)
+
+
+def _urlp_val(r: Any, a: tuple, t: Txn) -> list | None:
+    vals = _urlp(r, a, t)
+    if not vals:
+        return None
+    out = [i for i in map(parse_int, vals) if i is not None]
+    return out or None
+
+
+fetch("urlp_val", test=D)(_req(_urlp_val))
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _occ(values: list, occ: int) -> list:
+    """Occurrence argument: 0/absent = all (the expression then uses the last), N = Nth from the
+    first, -N = Nth from the last."""
+    if occ == 0:
+        return values
+    if abs(occ) > len(values):
+        return []
+    return [values[occ - 1]] if occ > 0 else [values[occ]]
+
+
+def _split(v: bytes) -> list[bytes]:
+    if b"," not in v:
+        return [v.strip(b" \t")]
+    return [p.strip(b" \t") for p in v.split(b",")]
+
+
+def hdr_elems(h: Headers, name: bytes) -> list[bytes]:
+    key = name.lower()
+    out: list[bytes] = []
+    for n, v in h.headers:
+        if n.lower() == key:
+            out.extend(_split(v))
+    return out
+
+
+def _full(h: Headers, name: bytes) -> list[bytes]:
+    key = name.lower()
+    return [v for n, v in h.headers if n.lower() == key]
+
+
+def _name_arg(a: tuple) -> bytes:
+    return a[0].encode("latin1") if a else b""
+
+
+def _hdr_of(which: str, full: bool):
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        name = _name_arg(a)
+        if not name:
+            return None
+        vals = _full(h, name) if full else hdr_elems(h, name)
+        return _occ(vals, a[1] if len(a) > 1 else 0) or None
+    return fn
+
+
+def _cnt_of(which: str, full: bool):
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        name = _name_arg(a)
+        if not name:
+            if full:
+                return [len(h.headers)]
+            return [sum(len(_split(v)) for _, v in h.headers)]
+        return [len(_full(h, name) if full else hdr_elems(h, name))]
+    return fn
+
+
+def _val_of(which: str):
+    get = _hdr_of(which, False)
+
+    def fn(txn: Txn, a: tuple) -> list | None:
+        vals = get(txn, a)
+        if not vals:
+            return None
+        out = [i for i in map(parse_int, vals) if i is not None]
+        return out or None
+    return fn
+
+
+def _to_ip(v: bytes) -> Any:
+    s = v.decode("latin1")
+    try:
+        return ipaddress.IPv4Address(s)
+    except ValueError:
+        pass
+    host, sep, port = s.rpartition(":")
+    if sep and "." in host and port.isdigit():
+        try:
+            return ipaddress.IPv4Address(host)
+        except ValueError:
+            pass
+    try:
+        return ipaddress.IPv6Address(s)
+    except ValueError:
+        return None
+
+
+def _ip_of(which: str):
+    get = _hdr_of(which, False)
+
+    def fn(txn: Txn, a: tuple) -> list | None:
+        vals = get(txn, a)
+        if not vals:
+            return None
+        out = [i for i in map(_to_ip, vals) if i is not None]
+        return out or None
+    return fn
+
+
+_HT = T + "test_header_fetches"
+fetch("req.hdr", test=D, pick="last")(_hdr_of("req", False))
+alias("hdr", "req.hdr", test=D)
+fetch("req.fhdr", test=D, pick="last")(_hdr_of("req", True))
+fetch("req.hdr_cnt", test=D)(_cnt_of("req", False))
+alias("hdr_cnt", "req.hdr_cnt", test=D)
+fetch("req.fhdr_cnt", test=D)(_cnt_of("req", True))
+fetch("req.hdr_val", test=D, pick="last")(_val_of("req"))
+alias("hdr_val", "req.hdr_val", test=D)
+fetch("req.hdr_ip", test=D, pick="last", out="addr")(_ip_of("req"))
+alias("hdr_ip", "req.hdr_ip", test=D)
+fetch("res.hdr", test=_HT, pick="last")(_hdr_of("res", False))
+alias("shdr", "res.hdr", test=_HT)
+fetch("res.fhdr", test=_HT, pick="last")(_hdr_of("res", True))
+fetch("res.hdr_cnt", test=_HT)(_cnt_of("res", False))
+alias("shdr_cnt", "res.hdr_cnt", test=_HT)
+fetch("res.fhdr_cnt", test=_HT)(_cnt_of("res", True))
+fetch("res.hdr_val", test=_HT, pick="last")(_val_of("res"))
+alias("shdr_val", "res.hdr_val", test=_HT)
+fetch("res.hdr_ip", test=_HT, pick="last", out="addr")(_ip_of("res"))
+alias("shdr_ip", "res.hdr_ip", test=_HT)
+
+
+def _hdrs(which: str):
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        return [b"".join(n.lower() + b": " + v + b"\r\n" for n, v in h.headers) + b"\r\n"]
+    return fn
+
+
+def _hdr_names(which: str):
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        d = a[0].encode("latin1") if a and a[0] else b","
+        return [d.join(n.lower() for n, _ in h.headers)]
+    return fn
+
+
+fetch("req.hdrs", test=D, out="str")(_hdrs("req"))
+fetch("res.hdrs", test=_HT, out="str")(_hdrs("res"))
+fetch("req.hdr_names", test=D)(_hdr_names("req"))
+fetch("res.hdr_names", test=_HT)(_hdr_names("res"))
+
+
+# --------------------------------------------------------------------------- cookies
+
+
+def cookies(h: Headers, header: bytes) -> list[tuple[bytes, bytes]]:
+    out = []
+    for v in _full(h, header):
+        seps = b";" if header == b"cookie" else b";"
+        for part in v.split(seps):
+            k, eq, val = part.strip(b" \t").partition(b"=")
+            if eq:
+                out.append((k.strip(b" \t"), val.strip(b" \t")))
+            if header == b"set-cookie":
+                break  # only the NAME=VALUE pair of each Set-Cookie, not its attributes
+    return out
+
+
+def _cook_of(which: str):
+    hdr = b"cookie" if which == "req" else b"set-cookie"
+
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        name = _name_arg(a)
+        pairs = cookies(h, hdr)
+        if not name:
+            return [pairs[0][1]] if pairs else None
+        return [v for k, v in pairs if k == name] or None
+    return fn
+
+
+def _cook_cnt_of(which: str):
+    hdr = b"cookie" if which == "req" else b"set-cookie"
+
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        name = _name_arg(a)
+        return [sum(1 for k, _ in cookies(h, hdr) if not name or k == name)]
+    return fn
+
+
+def _cook_val_of(which: str):
+    get = _cook_of(which)
+
+    def fn(txn: Txn, a: tuple) -> list | None:
+        vals = get(txn, a)
+        if not vals:
+            return None
+        out = [i for i in map(parse_int, vals) if i is not None]
+        return out or None
+    return fn
+
+
+_CT = T + "test_cookie_fetches"
+fetch("req.cook", test=D, pick="last")(_cook_of("req"))
+alias("cook", "req.cook", test=D)
+alias("cookie", "req.cook", test=_CT)
+fetch("req.cook_cnt", test=D)(_cook_cnt_of("req"))
+alias("cook_cnt", "req.cook_cnt", test=D)
+fetch("req.cook_val", test=D, pick="last")(_cook_val_of("req"))
+alias("cook_val", "req.cook_val", test=D)
+fetch("res.cook", test=_CT, pick="last")(_cook_of("res"))
+alias("scook", "res.cook", test=_CT)
+fetch("res.cook_cnt", test=_CT)(_cook_cnt_of("res"))
+alias("scook_cnt", "res.cook_cnt", test=_CT)
+fetch("res.cook_val", test=_CT, pick="last")(_cook_val_of("res"))
+alias("scook_val", "res.cook_val", test=_CT)
+
+
+# --------------------------------------------------------------------------- response line
+
+
+@fetch("status", test=T + "test_response_fetches")
+def f_status(txn: Txn, args: tuple) -> list | None:
+    return None if txn.res is None else [txn.res.status]
+
+
+@fetch("res.ver", test=T + "test_response_fetches")
+def f_res_ver(txn: Txn, args: tuple) -> list | None:
+    if txn.res is None:
+        return None
+    v = txn.res.version
+    return [v[5:] if v[:5] == b"HTTP/" else v]
+
+
+alias("resp_ver", "res.ver", test=T + "test_response_fetches")
+
+
+@fetch("unique-id", test=T + "test_http_request_fetches")
+def f_unique_id(txn: Txn, args: tuple) -> list | None:
+    return None if txn.unique_id is None else [txn.unique_id]
+
+
+def _cap(which: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        caps = txn.req_caps if which == "req" else txn.res_caps
+        i = args[0]
+        if caps is None or i < 0 or i >= len(caps) or caps[i] is None:
+            return None
+        return [caps[i]]
+    return fn
+
+
+fetch("capture.req.hdr", test=T + "test_http_request_fetches")(_cap("req"))
+fetch("capture.res.hdr", test=T + "test_response_fetches")(_cap("res"))
+fetch("capture.req.method", test=T + "test_http_request_fetches")(_req(lambda r, a, t: [r.method]))
+fetch("capture.req.uri", test=T + "test_http_request_fetches")(_req(lambda r, a, t: [r.uri]))
+fetch("capture.req.ver", test=T + "test_http_request_fetches")(
+    _req(lambda r, a, t: [b"HTTP/" + r.version[5:] if r.version[:5] == b"HTTP/" else r.version]))
+
+
+@fetch("capture.res.ver", test=T + "test_response_fetches")
+def f_cap_res_ver(txn: Txn, args: tuple) -> list | None:
+    return None if txn.res is None else [txn.res.version]

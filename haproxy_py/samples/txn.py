@@ -1,0 +1,165 @@
+"""The transaction every sample fetch reads: :class:`Txn` (sans-IO).
+
+The engine builds one per request (HTTP) or per session (TCP). It carries the request and
+response heads, the connection's addresses, the proxy and server names, the variables and the
+times, and a :class:`Runtime` for the live facts (server counts, connection counts, rates) that
+only the engine knows. ``Runtime`` is a typed :class:`typing.Protocol`: a fetch asks
+``txn.runtime.nbsrv(name)``; an engine that lacks an operation is a type error, not a silent
+no-op. Times are given (``now`` monotonic seconds, ``wall`` epoch seconds); nothing here reads a
+clock.
+
+Variables: scopes ``proc`` (the whole process, shared by every Txn: :data:`PROC_VARS`), ``sess``
+(the client connection: the engine passes the same dict for each request of a connection),
+``txn`` (this request and its response), ``req`` and ``res`` (the request / the response
+processing; in haproxy-py they live as long as the transaction, which is what a rule can see).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Protocol
+
+from ..http.message import RequestHead, ResponseHead
+from .types import Sample
+
+__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES"]
+
+VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
+
+#: the process-wide variable scope
+PROC_VARS: dict[str, Sample] = {}
+
+
+class Runtime(Protocol):
+    """Live facts of the running process that fetches ask for. Names are proxy names and server
+    names; an unknown name answers None (the fetch then finds no sample)."""
+
+    def nbsrv(self, backend: str) -> int | None: ...
+    def be_conn(self, backend: str) -> int | None: ...
+    def be_conn_free(self, backend: str) -> int | None: ...
+    def connslots(self, backend: str) -> int | None: ...
+    def queue(self, backend: str) -> int | None: ...
+    def avg_queue(self, backend: str) -> int | None: ...
+    def be_sess_rate(self, backend: str, now: float) -> int | None: ...
+    def fe_conn(self, frontend: str) -> int | None: ...
+    def fe_req_rate(self, frontend: str, now: float) -> int | None: ...
+    def fe_sess_rate(self, frontend: str, now: float) -> int | None: ...
+    def srv_conn(self, backend: str, server: str) -> int | None: ...
+    def srv_conn_free(self, backend: str, server: str) -> int | None: ...
+    def srv_is_up(self, backend: str, server: str) -> bool | None: ...
+    def srv_queue(self, backend: str, server: str) -> int | None: ...
+    def srv_sess_rate(self, backend: str, server: str, now: float) -> int | None: ...
+    def srv_weight(self, backend: str, server: str) -> int | None: ...
+    def srv_uweight(self, backend: str, server: str) -> int | None: ...
+    def srv_iweight(self, backend: str, server: str) -> int | None: ...
+    def proxy_id(self, proxy: str) -> int | None: ...
+    def server_id(self, backend: str, server: str) -> int | None: ...
+    def stopping(self) -> bool: ...
+
+
+class Txn:
+    """One request (or TCP session) as the samples see it.
+
+    The first eight positional parameters are those of the former ``acl.fetch.RequestContext``
+    (``req, src, src_port, dst, dst_port, runtime, frontend, backend``).
+    """
+
+    __slots__ = ("req", "res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
+                 "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
+                 "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
+                 "hostname", "so_id", "_src_ip", "_dst_ip")
+
+    def __init__(
+        self,
+        req: RequestHead | None = None,
+        src: str | None = None,
+        src_port: int = 0,
+        dst: str | None = None,
+        dst_port: int = 0,
+        runtime: Runtime | None = None,
+        frontend: str = "",
+        backend: str = "",
+        *,
+        res: ResponseHead | None = None,
+        server: str = "",
+        now: float = 0.0,
+        wall: float = 0.0,
+        sess_vars: dict[str, Sample] | None = None,
+        rec: Any = None,
+        first_req: bool = True,
+        pid: int = 0,
+        hostname: str = "",
+        so_id: int = 0,
+    ) -> None:
+        self.req = req
+        self.res = res
+        self.src = src
+        self.src_port = src_port
+        self.dst = dst
+        self.dst_port = dst_port
+        self.runtime = runtime
+        self.frontend = frontend
+        #: the backend the request is in (the frontend's name until a backend is chosen)
+        self.backend = backend or frontend
+        self.server = server
+        self.now = now
+        self.wall = wall
+        #: txn/req/res variables: "txn.name" -> Sample
+        self.vars: dict[str, Sample] = {}
+        self.sess_vars: dict[str, Sample] = {} if sess_vars is None else sess_vars
+        self.proc_vars = PROC_VARS
+        #: the log record of this request (log/format.py's LogRecord), when the engine has one
+        self.rec = rec
+        self.first_req = first_req
+        self.unique_id: bytes | None = None
+        #: captured request / response header values (``capture request header``), or None
+        self.req_caps: list[bytes | None] | None = None
+        self.res_caps: list[bytes | None] | None = None
+        #: status set by the rules (txn.status) or of the response
+        self.status: int | None = None
+        self.pid = pid
+        self.hostname = hostname
+        self.so_id = so_id
+        self._src_ip: Any = None
+        self._dst_ip: Any = None
+
+    # --- addresses as ip objects (parsed once)
+    def src_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        ip = self._src_ip
+        if ip is None and self.src is not None:
+            ip = self._src_ip = _ip(self.src)
+        return ip
+
+    def dst_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        ip = self._dst_ip
+        if ip is None and self.dst is not None:
+            ip = self._dst_ip = _ip(self.dst)
+        return ip
+
+    # --- variables
+    def _scope(self, scope: str) -> dict[str, Sample]:
+        if scope == "proc":
+            return self.proc_vars
+        if scope == "sess":
+            return self.sess_vars
+        return self.vars
+
+    def get_var(self, name: str) -> Sample | None:
+        """``name`` is ``scope.var`` (``txn.user``)."""
+        scope, _, _ = name.partition(".")
+        return self._scope(scope).get(name)
+
+    def set_var(self, name: str, value: Sample) -> None:
+        scope, _, _ = name.partition(".")
+        self._scope(scope)[name] = value
+
+    def unset_var(self, name: str) -> None:
+        scope, _, _ = name.partition(".")
+        self._scope(scope).pop(name, None)
+
+
+def _ip(s: str) -> Any:
+    try:
+        return ipaddress.ip_address(s)
+    except ValueError:
+        return None

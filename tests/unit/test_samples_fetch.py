@@ -1,0 +1,181 @@
+"""Sample fetches over a Txn (haproxy_py/samples): values checked against what HAProxy 2.6
+computes (figures taken from 2.6.12 runs; tests/differential/test_samples_vs_haproxy.py compares
+live)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from haproxy_py.http.message import RequestHead, ResponseHead
+from haproxy_py.registry import FAMILIES
+from haproxy_py.samples import FETCHES, Sample, SampleError, Txn, compile_expr, compile_format
+
+
+class FakeRuntime:
+    """A Runtime with fixed facts (structural typing: haproxy_py.samples.txn.Runtime)."""
+
+    def nbsrv(self, b): return {"be": 2, "empty": 0}.get(b)
+    def be_conn(self, b): return 5 if b == "be" else None
+    def be_conn_free(self, b): return 7 if b == "be" else None
+    def connslots(self, b): return 9 if b == "be" else None
+    def queue(self, b): return 3 if b == "be" else None
+    def avg_queue(self, b): return 1 if b == "be" else None
+    def be_sess_rate(self, b, now): return int(now) if b == "be" else None
+    def fe_conn(self, f): return 4 if f == "fe" else None
+    def fe_req_rate(self, f, now): return 11 if f == "fe" else None
+    def fe_sess_rate(self, f, now): return 12 if f == "fe" else None
+    def srv_conn(self, b, s): return 2 if (b, s) == ("be", "s1") else None
+    def srv_conn_free(self, b, s): return 8 if (b, s) == ("be", "s1") else None
+    def srv_is_up(self, b, s): return {("be", "s1"): True, ("be", "s2"): False}.get((b, s))
+    def srv_queue(self, b, s): return 0 if b == "be" else None
+    def srv_sess_rate(self, b, s, now): return 6 if b == "be" else None
+    def srv_weight(self, b, s): return 10 if b == "be" else None
+    def srv_uweight(self, b, s): return 10 if b == "be" else None
+    def srv_iweight(self, b, s): return 10 if b == "be" else None
+    def proxy_id(self, p): return {"fe": 1, "be": 3}.get(p)
+    def server_id(self, b, s): return 1 if s == "s1" else None
+    def stopping(self): return False
+
+
+REQ = RequestHead(b"GET", b"/p/q?a=1&b=2&a=3&=z&c", headers=[
+    (b"Host", b"www.ex.com"), (b"X-A", b"1, 2"), (b"X-A", b"3"), (b"Cookie", b"c=1; d=2"),
+    (b"Cookie", b"c=3"), (b"X-N", b"12 , 7"), (b"X-I", b"10.0.0.1, ::1"), (b"X-P", b"10.0.0.2:80")])
+
+
+def txn(**kw) -> Txn:
+    t = Txn(REQ, "127.0.0.1", 35750, "127.0.0.2", 8080, FakeRuntime(), "fe", "be", now=42.0,
+            wall=1_700_000_000.25, pid=1234, hostname="node1", **kw)
+    return t
+
+
+def ev(expr: str, t: Txn | None = None):
+    s = compile_expr(expr)(t or txn())
+    return None if s is None else s.value
+
+
+def test_internal_fetches(monkeypatch) -> None:
+    monkeypatch.setenv("SMP_TEST_ENV", "val")
+    assert ev("always_true") is True and ev("always_false") is False
+    assert ev("bool(3)") is True and ev("bool(0)") is False
+    assert ev("meth(GET)") == b"GET"
+    assert ev("env(SMP_TEST_ENV)") == b"val" and ev("env(SMP_TEST_NOPE)") is None
+    assert ev("date") == 1_700_000_000 and ev("date(10)") == 1_700_000_010
+    assert ev("date(1,ms)") == 1_700_000_000_250 + 1000
+    assert ev("date_us") == 250_000
+    assert ev("hostname") == b"node1" and ev("pid") == 1234
+    assert all(0 <= ev("rand(10)") < 10 for _ in range(50))
+    with pytest.raises(SampleError):
+        compile_expr("date(0,hours)")
+
+
+def test_runtime_fetches() -> None:
+    assert ev("nbsrv") == 2 and ev("nbsrv(empty)") == 0 and ev("nbsrv(nope)") is None
+    assert (ev("be_conn"), ev("be_conn_free"), ev("connslots"), ev("queue"), ev("avg_queue")) == (5, 7, 9, 3, 1)
+    assert ev("be_sess_rate") == 42
+    assert (ev("fe_conn"), ev("fe_req_rate"), ev("fe_sess_rate")) == (4, 11, 12)
+    assert ev("srv_conn(be/s1)") == 2 and ev("srv_conn(s1)") == 2 and ev("srv_conn_free(be/s1)") == 8
+    assert ev("srv_is_up(be/s1)") is True and ev("srv_is_up(s2)") is False
+    assert (ev("srv_queue(s1)"), ev("srv_sess_rate(s1)"), ev("srv_weight(s1)")) == (0, 6, 10)
+    assert (ev("fe_id"), ev("be_id")) == (1, 3) and ev("srv_id") is None
+    assert ev("srv_id", txn(server="s1")) == 1
+    assert ev("stopping") is False
+    assert ev("nbsrv", Txn(REQ)) is None  # no runtime: no sample
+    with pytest.raises(SampleError):
+        compile_expr("srv_conn")  # the server argument is mandatory
+
+
+def test_l4_fetches() -> None:
+    assert ev("src") == ipaddress.IPv4Address("127.0.0.1") and ev("src_port") == 35750
+    assert ev("dst") == ipaddress.IPv4Address("127.0.0.2") and ev("dst_port") == 8080
+    assert ev("src_is_local") is True
+    assert ev("src", Txn(None, "::1", 1)) == ipaddress.IPv6Address("::1")
+    assert ev("fe_name") == b"fe" and ev("be_name") == b"be" and ev("srv_name") is None
+    assert ev("srv_name", txn(server="s1")) == b"s1"
+    assert ev("so_id", txn(so_id=2)) == 2
+
+
+def test_http_request_fetches() -> None:
+    assert ev("method") == b"GET" and ev("path") == b"/p/q" and ev("query") == b"a=1&b=2&a=3&=z&c"
+    assert ev("base") == b"www.ex.com/p/q" and ev("base32") == 3325231840
+    assert ev("url32") == 3975319903
+    assert ev("base32+src") == bytes.fromhex("C63302E07F000001")
+    assert ev("url_param(a)") == b"1" and ev("url_param") == b"1" and ev("url_param(c)") == b""
+    assert ev("urlp_val(a)") == 1 and ev("url_param(zz)") is None
+    assert ev("req.ver") == b"1.1" and ev("http_first_req") is True
+    assert ev("http_first_req", txn(first_req=False)) is False
+    assert ev("pathq", Txn(RequestHead(b"GET", b"http://h:1/x?y"))) == b"/x?y"
+    assert ev("path", Txn(None)) is None  # TCP: no request
+    t = txn()
+    t.unique_id = b"ID1"
+    t.req_caps = [b"cap0", None]
+    assert ev("unique-id", t) == b"ID1" and ev("capture.req.hdr(0)", t) == b"cap0"
+    assert ev("capture.req.hdr(1)", t) is None and ev("capture.req.ver") == b"HTTP/1.1"
+
+
+def test_header_fetches() -> None:
+    assert ev("hdr(x-a)") == b"3" and ev("hdr(x-a,1)") == b"1" and ev("hdr(x-a,-2)") == b"2"
+    assert ev("req.fhdr(x-a,1)") == b"1, 2" and ev("hdr_cnt(x-a)") == 3 and ev("hdr_cnt") == 11
+    assert ev("req.fhdr_cnt(x-a)") == 2 and ev("hdr_val(x-n)") == 7 and ev("hdr_val(x-n,1)") == 12
+    assert ev("hdr_ip(x-i)") == ipaddress.IPv6Address("::1") and ev("hdr_ip(x-p)") == ipaddress.IPv4Address("10.0.0.2")
+    assert len(ev("req.hdrs")) == 121
+    assert ev("req.hdr_names(:)") == b"host:x-a:x-a:cookie:cookie:x-n:x-i:x-p"
+    res = ResponseHead(200, b"OK", headers=[(b"Server", b"a, b"), (b"Set-Cookie", b"s=1; Path=/"),
+                                             (b"Set-Cookie", b"s=2")])
+    t = txn(res=res)
+    assert ev("res.hdr(server)", t) == b"b" and ev("res.fhdr(server)", t) == b"a, b"
+    assert ev("res.hdr_cnt(server)", t) == 2 and ev("shdr(server,1)", t) == b"a"
+    assert ev("res.hdr(server)") is None  # no response yet
+
+
+def test_cookie_fetches() -> None:
+    assert ev("req.cook(c)") == b"3" and ev("req.cook") == b"1" and ev("cook_cnt(c)") == 2
+    assert ev("cook_cnt") == 3 and ev("cook_val(c)") == 3 and ev("cookie(d)") == b"2"
+    res = ResponseHead(200, b"OK", headers=[(b"Set-Cookie", b"s=1; Path=/"), (b"Set-Cookie", b"s=2")])
+    t = txn(res=res)
+    assert ev("res.cook(s)", t) == b"2" and ev("res.cook_cnt(s)", t) == 2 and ev("scook_val(s)", t) == 2
+    assert ev("res.cook(Path)", t) is None  # attributes are not cookies
+
+
+def test_response_fetches() -> None:
+    t = txn(res=ResponseHead(404, b"Not Found", b"HTTP/1.0"))
+    assert ev("status", t) == 404 and ev("res.ver", t) == b"1.0" and ev("capture.res.ver", t) == b"HTTP/1.0"
+    assert ev("status") is None
+    t.res_caps = [b"srv"]
+    assert ev("capture.res.hdr(0)", t) == b"srv"
+
+
+def test_var_fetch() -> None:
+    t = txn()
+    assert ev("var(txn.x)", t) is None and ev("var(txn.x,dflt)", t) == b"dflt"
+    t.set_var("txn.x", Sample("sint", 5))
+    assert compile_expr("var(txn.x),add(1)")(t) == Sample("sint", 6)
+    t.set_var("proc.shared", Sample("str", b"p"))
+    assert ev("var(proc.shared)", Txn()) == b"p"  # the proc scope is the process's
+    t.unset_var("proc.shared")
+    assert ev("var(proc.shared)", Txn()) is None
+
+
+def test_formats() -> None:
+    f = compile_format("a  b %[hdr(x-a)] %ci:%cp %fi:%fp %f %b %s %HM %HU %HP %HQ %HV %{+Q}r %pid "
+                       "%%%[hdr(none)]|%{+Q}ci")
+    assert f(txn()) == (b"a  b 3 127.0.0.1:35750 127.0.0.2:8080 fe be <NOSRV> GET /p/q?a=1&b=2&a=3&=z&c /p/q "
+                        b'?a=1&b=2&a=3&=z&c HTTP/1.1 "GET /p/q?a=1&b=2&a=3&=z&c HTTP/1.1" 1234 %|"127.0.0.1"')
+    assert compile_format("%[hdr(none)]", mandatory=True)(txn()) == b"-"
+    assert compile_format("%[req.hdrs,bytes(0,12)]")(txn()) == b"host: www.ex"
+    with pytest.raises(SampleError) as e:
+        compile_format("x %[str(a),nosuch]")
+    assert e.value.offset == 11
+    with pytest.raises(SampleError):
+        compile_format("%zz")
+
+
+def test_refused_and_registered() -> None:
+    assert FAMILIES["fetch"] is FETCHES
+    with pytest.raises(SampleError, match="not implemented by haproxy-py"):
+        compile_expr("req.payload(0,4)")
+    with pytest.raises(SampleError, match="unknown fetch method 'nosuch'"):
+        compile_expr("nosuch")
+    assert FETCHES.get("hdr").usable_in("http-request") and not FETCHES.get("hdr").usable_in("tcp-request connection")
+    assert not FETCHES.get("status").usable_in("http-request")
