@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -110,10 +110,10 @@ class Registry(Generic[T]):
 
 
 #: family name -> registry (filled as the owning modules are imported)
-FAMILIES: dict[str, Registry] = {}
+FAMILIES: dict[str, Registry[Any]] = {}
 
 
-def all_families() -> dict[str, Registry]:
+def all_families() -> dict[str, Registry[Any]]:
     """Every registry, after importing the modules that fill them."""
     import importlib
 

@@ -85,7 +85,8 @@ def _counts(srv: Server) -> tuple[int, int]:
         return (0, 0)
     uc = getattr(be, "usable_counts", None)
     if uc is not None:
-        return uc()
+        counts: tuple[int, int] = uc()
+        return counts
     act = bck = 0
     for s in be.servers:
         if s.is_up and not s.in_drain and s.uweight > 0:
@@ -205,7 +206,7 @@ def link_tracking(backends: Iterable[Any]) -> list[str]:
 
 
 def _inherit(srv: Server) -> None:
-    chain = []
+    chain: list[Server] = []
     t = srv.track
     while t is not None and t is not srv and len(chain) < 64:
         chain.append(t)

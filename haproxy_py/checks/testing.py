@@ -6,15 +6,21 @@ It implements only what checks/ and engine/checker.py use: ``name``, ``conf``, `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from haproxy_py.config.model import Address, Proxy, ServerConf
 from haproxy_py.runtime.server import Server
+
+if TYPE_CHECKING:
+    from haproxy_py.runtime.backend import Backend
 
 
 class SimpleBackend:
     def __init__(self, conf: Proxy, now: float = 0.0) -> None:
         self.conf = conf
         self.name = conf.name
-        self.servers = [Server(sc, self, now) for sc in conf.servers]
+        # a duck-typed stand-in for the Backend the servers expect
+        self.servers = [Server(sc, cast("Backend", self), now) for sc in conf.servers]
         self.changes: list[tuple[str, str]] = []
         for s in self.servers:
             s.eweight = s.uweight
@@ -37,7 +43,8 @@ class SimpleBackend:
         return srv.maxconn
 
 
-def make_backend(name: str, servers: list[dict], mode: str = "http", options: tuple = (), now: float = 0.0,
+def make_backend(name: str, servers: list[dict[str, Any]], mode: str = "http",
+                 options: tuple[tuple[str, bool], ...] = (), now: float = 0.0,
                  **proxy_kw: object) -> SimpleBackend:
     """Build a backend from dicts of ServerConf fields (``host``/``port`` give the address)."""
     confs = []

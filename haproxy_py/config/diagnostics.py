@@ -11,7 +11,7 @@ Pure module: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from haproxy_py.config.model import Location
@@ -116,7 +116,7 @@ class Diagnostics:
     def notices(self) -> list[Diagnostic]:
         return [d for d in self.messages if d.severity == NOTICE]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.messages)
 
     def __len__(self) -> int:

@@ -193,6 +193,7 @@ def _parse_address_cached(text: str, need_port: bool, allow_range: bool,
         return Address("fd", fd=int(rest), text=text), False
     if not rest and family:
         raise AddressError("syntax", f"missing address in '{text}'")
+    pr: pp.ParseResults | dict[str, str]
     try:
         if rest.startswith("["):
             pr = _ipv6_bracket.parse_string(rest, parse_all=True)
@@ -292,7 +293,7 @@ class CondTerm(NamedTuple):
     negate: bool
     name: str | None  # named ACL reference
     anon: list[str] | None  # the words inside { ... }
-    index: int  # word index (for locations)
+    index: int  # type: ignore[assignment]  # word index (for locations); shadows tuple.index
 
 
 def parse_condition_words(words: list[str], start: int = 0) -> list[list[CondTerm]]:

@@ -55,9 +55,21 @@ def split_comma(value: bytes) -> list[bytes]:
 
 
 class Headers:
-    """Mixin with case-insensitive helpers over ``self.headers`` (list of (name, value))."""
+    """Base of both heads: case-insensitive helpers over ``self.headers`` (list of (name, value))."""
 
-    __slots__ = ()
+    # the framing facts both heads carry live here, so that the helpers below may set them
+    __slots__ = (
+        "version",
+        "http11",
+        "headers",
+        "body",
+        "content_length",
+        "keep_alive",
+        "conn_close",
+        "conn_keep_alive",
+        "upgrade",
+        "head_len",
+    )
     headers: list[tuple[bytes, bytes]]
 
     def get(self, name: bytes, default: bytes | None = None) -> bytes | None:
@@ -158,20 +170,7 @@ class Headers:
 class RequestHead(Headers):
     """A parsed (or built) HTTP/1.x request head."""
 
-    __slots__ = (
-        "method",
-        "uri",
-        "version",
-        "http11",
-        "headers",
-        "body",
-        "content_length",
-        "keep_alive",
-        "conn_close",
-        "conn_keep_alive",
-        "upgrade",
-        "head_len",
-    )
+    __slots__ = ("method", "uri")
 
     def __init__(
         self,
@@ -209,20 +208,7 @@ class RequestHead(Headers):
 class ResponseHead(Headers):
     """A parsed (or built) HTTP/1.x response head."""
 
-    __slots__ = (
-        "version",
-        "status",
-        "reason",
-        "http11",
-        "headers",
-        "body",
-        "content_length",
-        "keep_alive",
-        "conn_close",
-        "conn_keep_alive",
-        "upgrade",
-        "head_len",
-    )
+    __slots__ = ("status", "reason")
 
     def __init__(
         self,

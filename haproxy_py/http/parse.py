@@ -21,6 +21,7 @@ headers.  A head that is still incomplete when ``bufsize`` bytes are buffered is
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from .message import (
     BODY_CHUNKED,
@@ -116,11 +117,17 @@ _HEAD_OK = bytes(i for i in range(256) if not (i < 32 or i == 127) or i == 9)
 _TCHARS = bytes(i for i in range(256) if _TOKEN.fullmatch(bytes((i,))) is not None)
 
 
+#: a head's header list, and the (index, lower-case name, value) of the headers that drive framing
+_HeaderList = list[tuple[bytes, bytes]]
+_Special = list[tuple[int, bytes, bytes]]
+
+
 class _Fold(Exception):
     """Internal: the fast path met something (obs-fold, bare LF) that needs the general path."""
 
 
-def _split_head(buf: bytes, start: int, status: int, bufsize: int):
+def _split_head(buf: bytes, start: int, status: int,
+                bufsize: int) -> tuple[list[bytes], int, int] | None:
     """Find the head, normalise line ends, check bytes.
 
     Returns ``(lines, after, eol)`` or None; ``eol`` is -1 when the general path was taken.
@@ -157,13 +164,13 @@ def _split_head_slow(buf: bytes, start: int, eol: int, status: int) -> list[byte
     return head.split(b"\n")
 
 
-def _parse_headers(lines, buf, start, status):
+def _parse_headers(lines: list[bytes], buf: bytes, start: int, status: int) -> tuple[_HeaderList, _Special | None]:
     """Header lines -> (headers, special): special lists (index, lower name, value) of the
     headers that drive framing, or is None when there is none."""
     headers: list[tuple[bytes, bytes]] = []
     append = headers.append
-    special = None
-    names = []
+    special: _Special | None = None
+    names: list[bytes] = []
     nappend = names.append
     special_names = _SPECIAL
     for line in lines[1:]:
@@ -185,7 +192,7 @@ def _parse_headers(lines, buf, start, status):
     return headers, special
 
 
-def _header_error(line: bytes, buf: bytes, start: int, status: int):
+def _header_error(line: bytes, buf: bytes, start: int, status: int) -> NoReturn:
     if line[:1] in (b" ", b"\t"):
         raise _Fold()
     name, sep, _ = line.partition(b":")
@@ -198,14 +205,15 @@ def _header_error(line: bytes, buf: bytes, start: int, status: int):
     raise ParseError(status, _locate(buf, start, line), why)
 
 
-def _conn_tokens(msg, headers, special, status, buf, start):
+def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special: _Special, status: int,
+                 buf: bytes, start: int) -> None:
     """Apply Content-Length/Transfer-Encoding/Connection facts to ``msg``."""
     cl = -1
     cl_idx: list[int] = []
     te: list[bytes] = []
     te_idx: list[int] = []
     conn: list[bytes] = []
-    upgrade = None
+    upgrade: bytes | None = None
     for idx, lname, value in special:
         if lname == b"content-length":
             cl_idx.append(idx)
@@ -281,7 +289,7 @@ def _conn_tokens(msg, headers, special, status, buf, start):
         msg.keep_alive = msg.conn_keep_alive and not msg.conn_close
 
 
-def msg_is_response(msg) -> bool:
+def msg_is_response(msg: object) -> bool:
     return type(msg) is ResponseHead
 
 

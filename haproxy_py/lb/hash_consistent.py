@@ -183,7 +183,8 @@ class ConsistentHash(Balancer):
         slots += ((n.cumulative_weight + n.eweight) * rem) // tw - (n.cumulative_weight * rem) // tw
         if slots == 0:
             slots = 1
-        return s.served < slots
+        room: bool = s.served < slots
+        return room
 
     def lookup(self, h: int, avoid: Any) -> Any:
         root = self._root()

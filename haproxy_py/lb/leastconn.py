@@ -64,16 +64,16 @@ class LeastConn(Balancer):
         else:
             self.commit(srv, ew)
 
-    def _reposition(self, s: Any) -> None:
-        n = s.lb
+    def _reposition(self, srv: Any) -> None:
+        n = srv.lb
         t = n.tree
         if t is None or not n.eweight:
             return
-        k = _key(s, n.eweight)
+        k = _key(srv, n.eweight)
         if k == n.key:
             return
-        t.delete(s)
-        t.insert(s, k)
+        t.delete(srv)
+        t.insert(srv, k)
 
     take = _reposition
     drop = _reposition

@@ -24,7 +24,7 @@ class RandomLB(ConsistentHash):
         if rand32 is None:
             r = _random.Random()
             rand32 = lambda: r.getrandbits(32)  # noqa: E731
-        self.rand32 = rand32
+        self.rand32: Callable[[], int] = rand32
 
     def pick(self, req: LbRequest | None, avoid: Any) -> Any:
         if not self.params.tot_weight:

@@ -240,7 +240,8 @@ class RoundRobin(Balancer):
                 avoided = srv
             full.append(srv)
         if take:
-            self._queue_srv(srv, srv.lb.eweight, srv.lb.usable)
+            # take stays True only when a server was found: srv is not None here
+            self._queue_srv(srv, srv.lb.eweight, srv.lb.usable)  # type: ignore[union-attr]
         if full:
             if switched:
                 for f in full:

@@ -610,7 +610,7 @@ def _make_sample(text: str, resolver: SampleResolver | None) -> Callable[[LogRec
             raise
         name, args, convs = "", (), []
     fetch = _SIMPLE_FETCHES.get(name)
-    conv_fns = []
+    conv_fns: list[tuple[Callable[[str, tuple[str, ...]], str], tuple[str, ...]]] = []
     for cname, cargs in convs:
         fn = _CONVERTERS.get(cname)
         if fn is None:
@@ -934,7 +934,8 @@ class CompiledFormat:
 
     __slots__ = ("fmt", "source", "_fn", "nodes")
 
-    def __init__(self, fmt: str, source: str, fn: Callable[[LogRecord], str], nodes: list) -> None:
+    def __init__(self, fmt: str, source: str, fn: Callable[[LogRecord], str],
+                 nodes: list[tuple[str, Any, int]]) -> None:
         self.fmt = fmt
         self.source = source
         self._fn = fn

@@ -36,6 +36,7 @@ import select
 import socket
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from haproxy_py.config.model import Address, Global, LogTarget, Proxy
 from haproxy_py.log.format import FACILITIES, SEVERITIES
@@ -163,7 +164,8 @@ class _Sender:
         self.kind = address.kind
         self.sock: socket.socket | None = None
         self.fd = -1
-        self.addr: object = None
+        #: the sockaddr (inet, connected) or the socket path (unix/abns); set by _open()
+        self.addr: str | tuple[Any, ...] = ""
         self.sent = 0
         self.dropped = 0
         self.last_error = 0
@@ -233,7 +235,7 @@ class _Sender:
             self.sock = None
 
 
-def _addr_key(address: Address) -> tuple:
+def _addr_key(address: Address) -> tuple[str, str, int, str, int]:
     return (address.kind, address.host, address.port_lo, address.path, address.fd)
 
 
@@ -241,7 +243,7 @@ class SenderPool:
     """Senders shared by every ``Logger`` of the process (one socket per destination)."""
 
     def __init__(self) -> None:
-        self._senders: dict[tuple, _Sender] = {}
+        self._senders: dict[tuple[str, str, int, str, int], _Sender] = {}
 
     def get(self, address: Address) -> _Sender:
         key = _addr_key(address)

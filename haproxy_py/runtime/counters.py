@@ -84,6 +84,15 @@ class Counters:
         "sess_rate", "req_rate", "conn_rate", "qtime", "ctime", "rtime", "ttime",
         "chkfail", "chkdown", "hanafail", "qmax", "denied_conn",
     )
+    # set in clear(), which also reads them back (types for the checker)
+    scur: int
+    sess_rate: FreqCtr
+    req_rate: FreqCtr
+    conn_rate: FreqCtr
+    qtime: TimeAvg
+    ctime: TimeAvg
+    rtime: TimeAvg
+    ttime: TimeAvg
 
     def __init__(self) -> None:
         self.clear()
