@@ -30,7 +30,7 @@ import importlib.machinery
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -115,15 +115,15 @@ def _private_tmp_dir(base: str | None = None) -> Path | None:
     return root
 
 
-def cache_candidates(env: dict[str, str] | None = None) -> list[Path | None]:
+def cache_candidates(env: Mapping[str, str] | None = None) -> list[Path | None]:
     """The cache directories to try, in order (``None`` stands for the private /tmp directory)."""
-    env = os.environ if env is None else env
+    src: Mapping[str, str] = os.environ if env is None else env
     out: list[Path | None] = []
-    if env.get(CACHE_ENV):
-        out.append(Path(env[CACHE_ENV]))
-    if env.get("XDG_CACHE_HOME"):
-        out.append(Path(env["XDG_CACHE_HOME"]) / APP_NAME)
-    home = env.get("HOME")
+    if src.get(CACHE_ENV):
+        out.append(Path(src[CACHE_ENV]))
+    if src.get("XDG_CACHE_HOME"):
+        out.append(Path(src["XDG_CACHE_HOME"]) / APP_NAME)
+    home = src.get("HOME")
     if home:
         out.append(Path(home) / ".cache" / APP_NAME)
     out.append(None)

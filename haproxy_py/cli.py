@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from haproxy_py import HAPROXY_COMPAT, __version__
+
+if TYPE_CHECKING:
+    from haproxy_py.config.model import Config
 
 COMPAT_FULL = "2.6.12"
 USAGE = """Usage : haproxy-py [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -N <maxpconn> ]
@@ -183,7 +187,7 @@ def _stderr(msg: str) -> None:
     sys.stderr.write(msg + "\n")
 
 
-def check_config(opts: Options) -> tuple[int, object | None]:
+def check_config(opts: Options) -> tuple[int, Config | None]:
     """Load the config and print HAProxy's ``-c`` output. Returns (rc, config)."""
     from haproxy_py.config import has_listener, load_config
 

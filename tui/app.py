@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, RichLog, Static
 
@@ -157,8 +158,8 @@ class TopApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Static("connecting...", id="info", markup=False)
         yield Static("", id="conn")
-        proxies = DataTable(id="proxies", cursor_type="row", zebra_stripes=False)
-        servers = DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+        proxies: DataTable[SortText] = DataTable(id="proxies", cursor_type="row", zebra_stripes=False)
+        servers: DataTable[SortText] = DataTable(id="servers", cursor_type="row", zebra_stripes=True)
         for col in PROXY_COLUMNS:
             proxies.add_column(col.label, key=col.key)
         for col in SERVER_COLUMNS:
@@ -575,7 +576,7 @@ class TopApp(App[int]):
         name = key.partition("/")[0]
         servers = self.query_one("#servers", DataTable)
         for i in range(servers.row_count):
-            rk = servers.coordinate_to_cell_key((i, 0)).row_key.value or ""
+            rk = servers.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value or ""
             if rk.partition("/")[0] == name:
                 servers.move_cursor(row=i)
                 break

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+from typing import cast
 
 __all__ = [
     "StatsClient",
@@ -161,7 +162,7 @@ class StatsClient:
             if not os.path.exists(path):
                 raise ConnectFailed(f"{path}: no such socket")
             return await asyncio.open_unix_connection(path, limit=MAX_REPLY)
-        host, port = self.target  # type: ignore[misc]
+        host, port = cast("tuple[str, int]", self.target)
         return await asyncio.open_connection(host, port, limit=MAX_REPLY)
 
     async def raw(self, command: str) -> str:
