@@ -38,3 +38,19 @@ def require_haproxy_bin() -> str:
 def haproxy_bin() -> str:
     """Debian's haproxy 2.6 binary; the differential tests need it (``.ci/run`` installs it)."""
     return require_haproxy_bin()
+
+
+#: tests/<dir>/ -> the marker every test under it carries (registered in pyproject.toml)
+DIR_MARKERS = ("unit", "integration", "differential", "clients", "tui")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its directory's name, so ``-m unit`` (or ``-m "not tui"``) selects by it."""
+    tests_dir = ROOT / "tests"
+    for item in items:
+        try:
+            rel = item.path.resolve().relative_to(tests_dir)
+        except ValueError:
+            continue
+        if len(rel.parts) > 1 and rel.parts[0] in DIR_MARKERS:
+            item.add_marker(getattr(pytest.mark, rel.parts[0]))
