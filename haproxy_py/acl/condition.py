@@ -6,9 +6,11 @@ the same name are ORed); :func:`compile_condition` combines them with a model ``
 declared in the proxy fall back to HAProxy's predefined ACLs (TRUE, FALSE, HTTP, METH_GET, ...);
 an unknown name raises :class:`AclError` at compile time.
 
-Unknown fetches never crash at runtime: they compile to an evaluator that never matches (and
-:attr:`CompiledAcls.unknown_fetches` lists them for a warning); an exception raised by a fetch
-while evaluating counts as "no sample".
+Every fetch and converter comes from the sample registry (:mod:`haproxy_py.samples`), with its
+arguments checked at compile time; a fetch haproxy-py does not implement raises
+:class:`AclError` (the configuration refuses it before). Patterns come from the line and from
+``-f FILE`` (one pattern per line; blank lines and lines starting with ``#`` are skipped, the
+line is trimmed, as 2.6).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..config.model import Acl, Condition
+from ..samples import Sample, SampleError, build_expr, compile_values
+from ..samples.types import caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .match import compile_matcher
 
-__all__ = ["AclError", "PREDEFINED", "CompiledAcls", "compile_acl", "compile_acls", "compile_condition"]
+__all__ = ["AclError", "PREDEFINED", "CompiledAcls", "compile_acl", "compile_acls", "compile_condition",
+           "read_pattern_file"]
 
 Evaluator = Callable[[RequestContext], bool]
 
@@ -32,14 +37,16 @@ def _acl(fetch: str, *patterns: str, match: str | None = None, args: tuple[str, 
     return Acl(name="", fetch=fetch, fetch_args=args, match=match, patterns=patterns)
 
 
-#: HAProxy 2.6 predefined ACLs
+#: HAProxy 2.6 predefined ACLs (those over fetches haproxy-py implements)
 PREDEFINED: dict[str, Acl] = {
     "TRUE": _acl("always_true"),
     "FALSE": _acl("always_false"),
     "HTTP": _acl("req.proto_http"),
     "HTTP_1.0": _acl("req.ver", "1.0"),
     "HTTP_1.1": _acl("req.ver", "1.1"),
-    "HTTP_CONTENT": _acl("hdr_val", "gt", "0", args=("content-length",)),
+    "HTTP_2.0": _acl("req.ver", "2.0"),
+    "HTTP_3.0": _acl("req.ver", "3.0"),
+    "HTTP_CONTENT": _acl("req.hdr_val", "gt", "0", args=("content-length",)),
     "HTTP_URL_ABS": _acl("url", "^[^/:]*://", match="reg"),
     "HTTP_URL_SLASH": _acl("url", "/", match="beg"),
     "HTTP_URL_STAR": _acl("url", "*"),
@@ -52,44 +59,81 @@ PREDEFINED: dict[str, Acl] = {
     "METH_POST": _acl("method", "POST"),
     "METH_PUT": _acl("method", "PUT"),
     "METH_TRACE": _acl("method", "TRACE"),
-    # TCP payload inspection is not available: these never match here
-    "RDP_COOKIE": _acl("always_false"),
-    "REQ_CONTENT": _acl("always_false"),
-    "WAIT_END": _acl("wait_end"),
 }
 
 
-def _never(ctx: RequestContext) -> bool:
-    return False
+def read_pattern_file(path: str) -> list[str]:
+    """The patterns of a ``-f`` file: one per line, trimmed; blank and ``#`` lines skipped."""
+    out = []
+    with open(path, "rb") as f:
+        for raw in f.read().decode("latin1").splitlines():
+            line = raw.strip(" \t\r")
+            if not line or line.startswith("#"):
+                continue
+            out.append(line)
+    return out
+
+
+def _raw_for(method: str) -> Callable[[Sample], object]:
+    """What the matcher of ``method`` compares: bytes, an int, or an address text."""
+    if method in ("int", "bool"):
+        def as_int(s: Sample) -> object:
+            c = caster(s.type, "sint")
+            return None if c is None else c(s.value)
+        return as_int
+    if method == "ip":
+        def as_ip(s: Sample) -> object:
+            if s.type in ("ipv4", "ipv6"):
+                return str(s.value)
+            return to_text(s.type, s.value)
+        return as_ip
+    if method == "bin":
+        return lambda s: s.value if s.type == "bin" else to_text(s.type, s.value)
+    return lambda s: to_text(s.type, s.value)
 
 
 def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     """One ``acl`` line -> evaluator."""
-    fetch, stype, implied = resolve(acl.fetch)
-    if fetch is None:
-        if unknown is not None:
-            unknown.append(acl.fetch)
-        return _never
-    method = acl.match or implied or DEFAULT_MATCH[stype]
+    fdef, stype, implied = resolve(acl.fetch)
+    name = fdef.name if fdef is not None else acl.fetch
     try:
-        matcher = compile_matcher(method, acl.patterns, acl.ignore_case, acl.operator)
+        px = build_expr(acl.fetch, name, list(acl.fetch_args) if acl.fetch_args else None,
+                        [(c, list(a) if a else None, 0) for c, a in acl.converters])
+    except SampleError as e:
+        if unknown is not None and fdef is None:
+            unknown.append(acl.fetch)
+        raise AclError(f"acl '{acl.name}': {e.message}") from None
+    values, out = compile_values(acl.fetch, px=px)
+    method = acl.match or implied or DEFAULT_MATCH.get(out, "str")
+    patterns = list(acl.patterns)
+    for path in acl.pattern_files:
+        try:
+            patterns.extend(read_pattern_file(path))
+        except OSError as e:
+            raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}") from None
+    try:
+        matcher = compile_matcher(method, tuple(patterns), acl.ignore_case, acl.operator)
     except ValueError as e:
         raise AclError(f"acl '{acl.name}': {e}") from e
-    args = acl.fetch_args
     if method == "found":
         def ev_found(ctx: RequestContext) -> bool:
-            try:
-                return bool(fetch(ctx, args))
-            except Exception:
-                return False
+            return bool(values(ctx))
         return ev_found
+    if method == "bool" and not patterns:
+        raw_b = _raw_for("bool")
+
+        def ev_bool(ctx: RequestContext) -> bool:
+            smps = values(ctx)
+            return bool(smps) and any(bool(raw_b(s)) for s in smps)
+        return ev_bool
+    raw = _raw_for(method)
 
     def ev(ctx: RequestContext) -> bool:
-        try:
-            samples = fetch(ctx, args)
-        except Exception:
+        smps = values(ctx)
+        if not smps:
             return False
-        return bool(samples) and matcher(samples)
+        vals = [v for v in map(raw, smps) if v is not None]
+        return bool(vals) and matcher(vals)
 
     return ev
 

@@ -97,7 +97,7 @@ def _copy_req(t: RequestHead) -> RequestHead:
 
 def _ctx(req: RequestHead, s: Stream) -> RequestContext:
     return RequestContext(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
-                          s.router._nbsrv, s.router.conf.name)
+                          s.router.facts, s.router.conf.name)
 
 
 class HttpSession(Stream):

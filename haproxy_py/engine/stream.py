@@ -18,6 +18,7 @@ from haproxy_py.engine.connect import Connector
 from haproxy_py.engine.tcp import Tunnel, splice_enabled
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+from haproxy_py.runtime.facts import StateFacts
 
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.loop import Engine
@@ -45,6 +46,8 @@ class Router:
         self.own_backend = own_backend
         self.mode = conf.mode
         self.logger = engine.loggers.get(conf.name)
+        #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
+        self.facts = StateFacts(engine.state)
         self.rules: list[tuple[Any, str]] = []
         self._modes: dict[int, str] = {}
         from haproxy_py.acl.condition import compile_acls, compile_condition
@@ -506,7 +509,7 @@ class TcpSession(Stream):
 
     def start(self) -> None:
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
-                             self.router._nbsrv, self.router.conf.name)
+                             self.router.facts, self.router.conf.name)
         be = self.router.route(ctx)
         rec = self.rec
         if be is None:

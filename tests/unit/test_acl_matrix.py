@@ -12,7 +12,9 @@ from haproxy_py.acl.fetch import DERIVED, RequestContext, resolve
 from haproxy_py.acl.match import MatchError, compile_matcher
 from haproxy_py.config.model import Acl, Condition, Term
 from haproxy_py.http.parse import ParseError, parse_request
+from haproxy_py.samples import build_expr, compile_values
 from tests.conftest import SAMPLES
+from tests.unit.test_samples_fetch import FakeRuntime
 
 # ------------------------------------------------------------ a tiny reader for the sample cfg
 
@@ -99,9 +101,14 @@ COMPILED = compile_acls(ACLS)
 CONDS = [(name, compile_condition(cond, COMPILED)) for name, cond in RULES]
 
 
+class _Runtime(FakeRuntime):
+    def nbsrv(self, b):
+        return {"be": 1, "be_empty": 0}.get(b)
+
+
 def _ctx(req):
     return RequestContext(req=req, src="127.0.0.1", src_port=40000, dst="127.0.0.1", dst_port=23700,
-                          nbsrv={"be": 1, "be_empty": 0}.get, frontend="fe", backend="be")
+                          runtime=_Runtime(), frontend="fe", backend="be")
 
 
 def test_matrix_loaded():
@@ -200,33 +207,66 @@ def test_fetches_misc():
     ctx = _ctx(req)
 
     def f(name, *args):
-        fn, _, _ = resolve(name)
-        return fn(ctx, args)
+        values, _ = compile_values("", px=build_expr(name, name, list(args) or None, []))
+        smps = values(ctx)
+        return None if smps is None else [str(x.value) if x.type == "ipv4" else x.value for x in smps]
 
     assert f("path") == [b"/p/a"] and f("url") == [b"/p/a?user=bob&x=1&user=al"]
     assert f("query") == [b"user=bob&x=1&user=al"]
     assert f("url_param", "user") == [b"bob", b"al"] and f("urlp", "nope") is None
     assert f("cook", "SRV") == [b"s2"] and f("req.cook", "b") == [b"2"] and f("cook_cnt", "a") == [1]
-    assert f("hdr_val", "x-n") == [7, 8] and f("hdr", "x-n", "-1") == [b"8"] and f("hdr", "x-n", "1") == [b"7"]
+    assert f("hdr_val", "x-n") == [7, 8] and f("hdr", "x-n", "-1") == [b"8"]
+    assert resolve("path_beg")[0].name == "path" and f("hdr", "x-n", "1") == [b"7"]
     assert f("req.fhdr", "x-n") == [b"7, 8"] and f("req.fhdr_cnt", "cookie") == [2]
     assert f("base") == [b"h.example/p/a"] and f("req.ver") == [b"1.1"]
     assert f("src") == ["127.0.0.1"] and f("dst_port") == [23700] and f("nbsrv", "be_empty") == [0]
-    assert resolve("path_beg")[2] == "beg" and DERIVED["hdr_dom"] == ("hdr", "dom")
+    assert resolve("path_beg")[2] == "beg" and DERIVED["hdr_dom"] == ("req.hdr", "dom")
 
 
-def test_same_name_lines_are_ored_and_unknown_fetch_never_crashes():
+def test_same_name_lines_are_ored_and_unknown_fetch_is_an_error():
     acls = compile_acls([
         Acl(name="a", fetch="path", patterns=("/x",)),
         Acl(name="a", fetch="method", patterns=("POST",)),
-        Acl(name="u", fetch="no_such_fetch", patterns=("1",)),
     ])
-    assert acls.unknown_fetches == ["no_such_fetch"]
     c = compile_condition(Condition(any_of=((Term(acl="a"),),)), acls)
     assert c(_ctx(_req(b"GET /x HTTP/1.1\r\n\r\n"))) and c(_ctx(_req(b"POST /y HTTP/1.1\r\n\r\n")))
     assert not c(_ctx(_req(b"GET /y HTTP/1.1\r\n\r\n")))
-    u = compile_condition(Condition(any_of=((Term(acl="u"),),)), acls)
-    assert u(_ctx(_req(b"GET /y HTTP/1.1\r\n\r\n"))) is False
-    assert u(RequestContext()) is False  # no request at all (TCP mode)
+    assert c(RequestContext()) is False  # no request at all (TCP mode)
+    # accepted means implemented: an unknown or unimplemented fetch never compiles to "no match"
+    with pytest.raises(AclError, match="unknown fetch method 'no_such_fetch'"):
+        compile_acls([Acl(name="u", fetch="no_such_fetch", patterns=("1",))])
+    with pytest.raises(AclError, match="not implemented by haproxy-py"):
+        compile_acls([Acl(name="u", fetch="req.ssl_sni", patterns=("a",))])
+
+
+def test_converters_and_pattern_files(tmp_path):
+    pf = tmp_path / "paths.lst"
+    pf.write_text("# comment\n\n  /Static  \n/img\n")
+    pf2 = tmp_path / "more.lst"
+    pf2.write_text("/api\n")
+    acls = compile_acls([
+        Acl(name="p", fetch="path", match="beg", ignore_case=True, pattern_files=(str(pf), str(pf2))),
+        Acl(name="h", fetch="req.hdr", fetch_args=("host",), converters=(("lower", ()), ("field", ("1", "."))),
+            patterns=("www",)),
+        Acl(name="n", fetch="req.hdr", fetch_args=("x-n",), converters=(("add", ("1",)),), operator="gt",
+            patterns=("7",)),
+        Acl(name="net", fetch="req.hdr_ip", fetch_args=("x-ip",), patterns=("10.0.0.0/8",)),
+        Acl(name="l", fetch="path", match="len", patterns=("4",)),
+    ])
+
+    def m(name, raw):
+        return compile_condition(Condition(any_of=((Term(acl=name),),)), acls)(_ctx(_req(raw)))
+
+    assert m("p", b"GET /static/a HTTP/1.1\r\n\r\n") and m("p", b"GET /api HTTP/1.1\r\n\r\n")
+    assert not m("p", b"GET /zz HTTP/1.1\r\n\r\n") and not m("p", b"GET /x HTTP/1.1\r\n\r\n")
+    assert m("h", b"GET / HTTP/1.1\r\nHost: WWW.example.com\r\n\r\n")
+    assert not m("h", b"GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+    assert m("n", b"GET / HTTP/1.1\r\nX-N: 1, 7\r\n\r\n") and not m("n", b"GET / HTTP/1.1\r\nX-N: 6\r\n\r\n")
+    assert m("net", b"GET / HTTP/1.1\r\nX-IP: 10.1.2.3\r\n\r\n")
+    assert not m("net", b"GET / HTTP/1.1\r\nX-IP: 11.1.2.3\r\n\r\n")
+    assert m("l", b"GET /abc HTTP/1.1\r\n\r\n") and not m("l", b"GET /ab HTTP/1.1\r\n\r\n")
+    with pytest.raises(AclError, match="converter 'nosuch'"):
+        compile_acls([Acl(name="x", fetch="path", converters=(("nosuch", ()),), patterns=("a",))])
 
 
 def test_undefined_acl_is_an_error_and_predefined_fallback():
@@ -241,5 +281,9 @@ def test_undefined_acl_is_an_error_and_predefined_fallback():
 def test_predefined_content_and_star():
     ctx = _ctx(_req(b"OPTIONS * HTTP/1.1\r\nContent-Length: 2\r\n\r\n"))
     for name, want in (("HTTP_URL_STAR", True), ("HTTP_CONTENT", True), ("METH_OPTIONS", True),
-                       ("HTTP_URL_SLASH", False), ("RDP_COOKIE", False), ("WAIT_END", True)):
+                       ("HTTP_URL_SLASH", False), ("HTTP_1.1", True), ("LOCALHOST", True)):
         assert compile_condition(Condition(any_of=((Term(acl=name),),)), [])(ctx) is want, name
+    # predefined ACLs over fetches haproxy-py does not implement are not silently false
+    for name in ("RDP_COOKIE", "REQ_CONTENT", "WAIT_END"):
+        with pytest.raises(AclError):
+            compile_condition(Condition(any_of=((Term(acl=name),),)), [])

@@ -179,3 +179,23 @@ def test_refused_and_registered() -> None:
         compile_expr("nosuch")
     assert FETCHES.get("hdr").usable_in("http-request") and not FETCHES.get("hdr").usable_in("tcp-request connection")
     assert not FETCHES.get("status").usable_in("http-request")
+
+
+def test_state_facts_runtime() -> None:
+    """The engine's Runtime (runtime/facts.py) over real backend objects, through the fetches."""
+    from types import SimpleNamespace
+
+    from haproxy_py.lb.base import LbRequest
+    from haproxy_py.runtime.backend import Backend
+    from haproxy_py.runtime.facts import StateFacts
+    from tests.unit.test_lb_helpers import proxy, server
+
+    be = Backend(proxy([server("s1", 1, maxconn=2, maxqueue=3), server("s2", 2, maxconn=1, maxqueue=1)]), 0.0)
+    state = SimpleNamespace(backends={"be": be}, frontends={}, stopping=False)
+    t = Txn(REQ, "127.0.0.1", 1, runtime=StateFacts(state), backend="be", now=1.0)
+    assert (ev("nbsrv", t), ev("connslots", t), ev("be_conn_free", t), ev("queue", t)) == (2, 7, 3, 0)
+    d = be.select(LbRequest(), 0.0)
+    be.take(d.server, 0.0)
+    assert ev(f"srv_conn({d.server.name})", t) == 1 and ev("be_conn_free", t) == 2
+    assert ev("srv_is_up(be/s1)", t) is True and ev("srv_id", Txn(runtime=StateFacts(state), backend="be", server="s1")) == 1
+    assert ev("nbsrv(nope)", t) is None and ev("stopping", t) is False

@@ -1,0 +1,151 @@
+"""The live facts sample fetches ask for (``haproxy_py.samples.txn.Runtime``), read from the
+process state. Pure: the engine creates one :class:`StateFacts` per process and hands it to every
+transaction; ``now`` is passed in by the caller.
+
+Unknown proxy or server names answer None (the fetch then has no sample). Semantics follow
+HAProxy 2.6's fetches of the same names: ``connslots`` and ``be_conn_free`` are -1 when a usable
+server has no maxconn (unlimited), ``queue`` counts the backend's and its servers' queues,
+``avg_queue`` divides it by the usable servers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["StateFacts"]
+
+
+class StateFacts:
+    __slots__ = ("state",)
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    # --- helpers
+    def _be(self, name: str) -> Any:
+        return self.state.backends.get(name)
+
+    def _fe(self, name: str) -> Any:
+        return self.state.frontends.get(name)
+
+    def _srv(self, backend: str, server: str) -> Any:
+        be = self._be(backend)
+        return None if be is None else be.by_name.get(server)
+
+    # --- backends
+    def nbsrv(self, backend: str) -> int | None:
+        be = self._be(backend)
+        if be is None:
+            return None
+        act, bck = be.usable_counts()
+        return act + bck
+
+    def be_conn(self, backend: str) -> int | None:
+        be = self._be(backend)
+        return None if be is None else be.counters.scur
+
+    def be_conn_free(self, backend: str) -> int | None:
+        be = self._be(backend)
+        if be is None:
+            return None
+        free = 0
+        for s in be.servers:
+            if not s.usable:
+                continue
+            lim = s.effective_maxconn()
+            if not lim:
+                return -1
+            free += max(0, lim - s.served)
+        return free
+
+    def connslots(self, backend: str) -> int | None:
+        be = self._be(backend)
+        if be is None:
+            return None
+        slots = 0
+        for s in be.servers:
+            if not s.usable:
+                continue
+            lim = s.effective_maxconn()
+            if not lim or not s.maxqueue:
+                return -1
+            slots += max(0, lim - s.served) + max(0, s.maxqueue - len(s.queue))
+        return slots
+
+    def queue(self, backend: str) -> int | None:
+        be = self._be(backend)
+        if be is None:
+            return None
+        return len(be.queue) + sum(len(s.queue) for s in be.servers)
+
+    def avg_queue(self, backend: str) -> int | None:
+        q = self.queue(backend)
+        if q is None:
+            return None
+        n = self.nbsrv(backend) or 0
+        return q // n if n else q
+
+    def be_sess_rate(self, backend: str, now: float) -> int | None:
+        be = self._be(backend)
+        return None if be is None else be.counters.sess_rate.read(now)
+
+    # --- frontends
+    def fe_conn(self, frontend: str) -> int | None:
+        fe = self._fe(frontend)
+        return None if fe is None else fe.counters.scur
+
+    def fe_req_rate(self, frontend: str, now: float) -> int | None:
+        fe = self._fe(frontend)
+        return None if fe is None else fe.counters.req_rate.read(now)
+
+    def fe_sess_rate(self, frontend: str, now: float) -> int | None:
+        fe = self._fe(frontend)
+        return None if fe is None else fe.counters.sess_rate.read(now)
+
+    # --- servers
+    def srv_conn(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.served
+
+    def srv_conn_free(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        if s is None:
+            return None
+        lim = s.effective_maxconn()
+        return -1 if not lim else max(0, lim - s.served)
+
+    def srv_is_up(self, backend: str, server: str) -> bool | None:
+        s = self._srv(backend, server)
+        return None if s is None else bool(s.is_up)
+
+    def srv_queue(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else len(s.queue)
+
+    def srv_sess_rate(self, backend: str, server: str, now: float) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.counters.sess_rate.read(now)
+
+    def srv_weight(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.eweight
+
+    def srv_uweight(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.uweight
+
+    def srv_iweight(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.iweight
+
+    # --- ids, process
+    def proxy_id(self, proxy: str) -> int | None:
+        p = self._fe(proxy) or self._be(proxy)
+        return None if p is None else p.uuid
+
+    def server_id(self, backend: str, server: str) -> int | None:
+        s = self._srv(backend, server)
+        return None if s is None else s.puid
+
+    def stopping(self) -> bool:
+        return bool(self.state.stopping)
