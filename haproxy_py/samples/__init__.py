@@ -13,10 +13,10 @@ from __future__ import annotations
 from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
 from .core import CONVERTERS, FETCHES, ConvDef, FetchDef
-from .expr import ParsedExpr, compile_expr, compile_format, compile_values, parse_expr
+from .expr import ParsedExpr, build_expr, compile_expr, compile_format, compile_values, parse_expr
 from .txn import PROC_VARS, Runtime, Txn
 from .types import Sample, SampleError
 
 __all__ = ["Txn", "Runtime", "PROC_VARS", "Sample", "SampleError", "compile_expr", "compile_format",
-           "compile_values", "parse_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
+           "compile_values", "parse_expr", "build_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
            "ConvDef"]

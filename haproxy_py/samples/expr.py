@@ -20,7 +20,7 @@ from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, parse_args, split_args
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, to_text
 
-__all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr", "ParsedExpr"]
+__all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr", "build_expr", "ParsedExpr"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
 
@@ -94,11 +94,7 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
         if not fdef.args:
             raise SampleError(f"fetch method '{name}' : expected ')' before '{sub[pos + 1:]}'", pos + 1)
         words, pos = split_args(sub, pos + 1)
-    fargs = _prepared(fdef, "fetch method", words, fpos)
-    fetch_word = (name, tuple(words or ()))
-    t = fdef.out
-    convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
-    conv_words: list[tuple[str, tuple[str, ...]]] = []
+    convs: list[tuple[str, list[str] | None, int]] = []
     while pos < end:
         if sub[pos] != ",":
             raise SampleError(f"missing comma after fetch keyword '{name}'.", pos)
@@ -115,16 +111,32 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
                 raise SampleError(f"invalid arg 1 in converter '{cname}' : expected ')' before "
                                   f"'{sub[pos + 1:]}'", pos + 1)
             cw, pos = split_args(sub, pos + 1)
+        convs.append((cname, cw, cpos))
+    return build_expr(text[start:end], name, words, convs, fpos)
+
+
+def build_expr(text: str, name: str, words: list[str] | None,
+               convs: list[tuple[str, list[str] | None, int]], fpos: int = 0) -> ParsedExpr:
+    """An expression from its parts (fetch name and argument words, converters as
+    ``(name, words, offset)``), as the ACL parser has them."""
+    fdef = _lookup_fetch(name, fpos)
+    fargs = _prepared(fdef, "fetch method", words, fpos)
+    fetch_word = (name, tuple(words or ()))
+    t = fdef.out
+    out_convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
+    conv_words: list[tuple[str, tuple[str, ...]]] = []
+    for cname, cw, cpos in convs:
+        cdef = _lookup_conv(cname, cpos)
         cargs = _prepared(cdef, "converter", cw, cpos)
         if t != "any" and not can_cast(t, cdef.in_type):
             raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
         cst = None if t == "any" else caster(t, cdef.in_type)
         if cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
             cst = caster(t, "addr")
-        convs.append((cdef, cargs, cst))
+        out_convs.append((cdef, cargs, cst))
         conv_words.append((cname, tuple(cw or ())))
         t = cdef.out
-    return ParsedExpr(text[start:end], fdef, fargs, convs, t, fetch_word, conv_words)
+    return ParsedExpr(text, fdef, fargs, out_convs, t, fetch_word, conv_words)
 
 
 def _addr_type(v: Any) -> str:
