@@ -1232,6 +1232,22 @@ class Builder:
             err(f"fetch method '{fname}' : end of arguments expected at position 1, but got '{fx.args[0]}' in "
                 f"ACL expression '{expr_text}'.", first)
             return None
+        # accepted means implemented: the fetch and every converter must be in the sample registry,
+        # their arguments valid (2.6's load-time checks); a name 2.6 knows is refused by name
+        from haproxy_py.registry import NOT_IMPLEMENTED
+        from haproxy_py.samples import SampleError, build_expr
+
+        try:
+            build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fx.args) or None,
+                       [(c, list(a) or None, 0) for c, a in fx.converters])
+        except SampleError as e:
+            msg = e.message
+            if msg.startswith("fetch method '"):
+                msg = msg.split(" : ", 1)[1]
+            err(msg if msg.startswith("sample fetch '") else f"ACL keyword '{fname}' : {msg}", first)
+            # a refused (not an invalid) ACL still names an ACL: later references to it are no errors
+            self._acl_refused = NOT_IMPLEMENTED in msg
+            return None
         match = implied
         icase = False
         files: list[str] = []
@@ -1300,8 +1316,11 @@ class Builder:
         for ch in name:
             if ch not in _NAME_OK:
                 self.fail(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
+        self._acl_refused = False
         acl = self.parse_acl(ln, p, w, 2, name, f"error detected while parsing ACL '{name}'")
         if acl is None:
+            if self._acl_refused:
+                p.acl_names.add(name)
             raise _Skip
         p.acls.append(acl)
         p.acl_names.add(name)

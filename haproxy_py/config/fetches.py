@@ -1,9 +1,11 @@
-"""The HAProxy 2.6 sample fetches known to ACLs, as data (the acl/ evaluator imports this).
+"""The HAProxy 2.6 sample fetch names as configuration validation sees them: a view of the
+sample registry's data (:mod:`haproxy_py.samples.known26`, 2.6's own keyword dump).
 
-``FETCHES``: name -> :class:`FetchDef` (canonical fetch, argument spec, default match method,
-output type, layer). Names with a match suffix (``path_beg`` = ``path`` + ``beg``) are listed in
-``DERIVED``: name -> (canonical fetch name, match method). ``PREDEFINED_ACLS``: HAProxy's built-in
-ACL names -> the ACL line they stand for.
+``FETCHES``: every 2.6 fetch name -> :class:`FetchDef` (canonical fetch, argument spec, default
+match method, output type, layer). ``DERIVED``: 2.6's ACL keywords with an implied match
+(``path_beg`` = ``path`` + ``beg``) -> (canonical fetch, match). ``PREDEFINED_ACLS``: HAProxy's
+built-in ACL names -> the ACL line they stand for. Whether a name is *implemented* is the
+registry's answer (``haproxy_py.samples.FETCHES``), not this table's.
 
 Argument spec: ``""`` no argument, ``"opt"`` optional argument(s), ``"req"`` mandatory.
 Layers: ``"L4"`` (connection), ``"L6"`` (content of the TCP stream), ``"L7"`` (HTTP).
@@ -14,6 +16,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from haproxy_py.samples.core import parse_signature
+from haproxy_py.samples.known26 import ACL_KEYWORDS
+from haproxy_py.samples.known26 import FETCHES as _F26
+
 
 class FetchDef(NamedTuple):
     canonical: str
@@ -23,201 +29,46 @@ class FetchDef(NamedTuple):
     layer: str  # L4 | L6 | L7
 
 
-def _f(canonical: str, args: str, out: str, layer: str, match: str | None = None) -> FetchDef:
-    default = match or {"str": "str", "int": "int", "ip": "ip", "bool": "bool", "bin": "bin",
-                        "meth": "meth"}[out]
-    return FetchDef(canonical, args, default, out, layer)
+#: 2.6's other spellings of a fetch -> the canonical name
+ALIASES = {
+    "hdr": "req.hdr", "hdr_cnt": "req.hdr_cnt", "hdr_ip": "req.hdr_ip", "hdr_val": "req.hdr_val",
+    "shdr": "res.hdr", "shdr_cnt": "res.hdr_cnt", "shdr_ip": "res.hdr_ip", "shdr_val": "res.hdr_val",
+    "cook": "req.cook", "cookie": "req.cook", "cook_cnt": "req.cook_cnt", "cook_val": "req.cook_val",
+    "scook": "res.cook", "scook_cnt": "res.cook_cnt", "scook_val": "res.cook_val",
+    "req_ver": "req.ver", "resp_ver": "res.ver", "urlp": "url_param", "req_len": "req.len",
+    "payload": "req.payload", "payload_lv": "req.payload_lv", "req_proto_http": "req.proto_http",
+    "req_ssl_hello_type": "req.ssl_hello_type", "req_ssl_sni": "req.ssl_sni", "req_ssl_ver": "req.ssl_ver",
+    "rdp_cookie": "req.rdp_cookie", "rdp_cookie_cnt": "req.rdp_cookie_cnt",
+    "rep_ssl_hello_type": "res.ssl_hello_type",
+}
+
+_OUT = {"sint": "int", "ipv4": "ip", "ipv6": "ip", "addr": "ip", "any": "str"}
+_MATCH = {"str": "str", "int": "int", "ip": "ip", "bool": "bool", "bin": "bin", "meth": "meth"}
+_L6_PREFIXES = ("req.payload", "req.len", "req_len", "payload", "req.ssl", "req_ssl", "ssl_", "res.payload",
+                "res.len", "rdp_cookie", "req.rdp", "req_rdp", "res.ssl", "rep_ssl", "distcc")
 
 
-FETCHES: dict[str, FetchDef] = {}
+def _def(name: str) -> FetchDef:
+    canonical = ALIASES.get(name, name)
+    sig, out26, mask = _F26[canonical]
+    spec = parse_signature(sig)
+    args = "" if not spec else ("req" if any(not a.optional for a in spec) else "opt")
+    out = _OUT.get(out26, out26)
+    if name.startswith(_L6_PREFIXES):
+        layer = "L6"
+    elif mask[0] == "Y":
+        layer = "L4"
+    else:
+        layer = "L7"
+    return FetchDef(canonical, args, _MATCH[out], out, layer)
 
 
-def _add(names: str, args: str, out: str, layer: str, match: str | None = None) -> None:
-    names_l = names.split()
-    canonical = names_l[0]
-    for n in names_l:
-        FETCHES[n] = _f(canonical, args, out, layer, match)
-
-
-# --- layer 4: connection, process, internal
-_add("src", "", "ip", "L4")
-_add("dst", "", "ip", "L4")
-_add("src_port", "", "int", "L4")
-_add("dst_port", "", "int", "L4")
-_add("so_id", "", "int", "L4")
-_add("fe_id", "", "int", "L4")
-_add("fe_name", "", "str", "L4")
-_add("be_id", "", "int", "L4")
-_add("be_name", "", "str", "L4")
-_add("srv_id", "", "int", "L4")
-_add("srv_name", "", "str", "L4")
-_add("nbsrv", "opt", "int", "L4")
-_add("connslots", "opt", "int", "L4")
-_add("be_conn", "opt", "int", "L4")
-_add("be_conn_free", "opt", "int", "L4")
-_add("be_sess_rate", "opt", "int", "L4")
-_add("fe_conn", "opt", "int", "L4")
-_add("fe_req_rate", "opt", "int", "L4")
-_add("fe_sess_rate", "opt", "int", "L4")
-_add("queue", "opt", "int", "L4")
-_add("avg_queue", "opt", "int", "L4")
-_add("srv_conn", "req", "int", "L4")
-_add("srv_conn_free", "req", "int", "L4")
-_add("srv_is_up", "req", "bool", "L4")
-_add("srv_queue", "req", "int", "L4")
-_add("srv_sess_rate", "req", "int", "L4")
-_add("always_true", "", "bool", "L4")
-_add("always_false", "", "bool", "L4")
-_add("env", "req", "str", "L4")
-_add("int", "req", "int", "L4")
-_add("str", "req", "str", "L4")
-_add("bool", "req", "bool", "L4")
-_add("bin", "req", "bin", "L4")
-_add("ipv4", "req", "ip", "L4")
-_add("ipv6", "req", "ip", "L4")
-_add("meth", "req", "meth", "L4")
-_add("date", "opt", "int", "L4")
-_add("date_us", "", "int", "L4")
-_add("rand", "opt", "int", "L4")
-_add("nbproc", "", "int", "L4")
-_add("proc", "", "int", "L4")
-_add("thread", "", "int", "L4")
-_add("nbthread", "", "int", "L4")
-_add("stopping", "", "bool", "L4")
-_add("uuid", "opt", "str", "L4")
-_add("hostname", "", "str", "L4")
-_add("pid", "", "int", "L4")
-_add("var", "req", "str", "L4")
-_add("fc_rtt", "opt", "int", "L4")
-_add("fc_rttvar", "opt", "int", "L4")
-_add("dst_conn", "", "int", "L4")
-_add("dst_is_local", "", "bool", "L4")
-_add("src_is_local", "", "bool", "L4")
-_add("sc_http_req_rate", "req", "int", "L4")
-_add("src_conn_cur", "opt", "int", "L4")
-_add("src_conn_rate", "opt", "int", "L4")
-_add("src_http_req_rate", "opt", "int", "L4")
-_add("src_get_gpc0", "opt", "int", "L4")
-_add("table_cnt", "opt", "int", "L4")
-# --- layer 6: TCP content, SSL
-_add("req.len req_len", "", "int", "L6")
-_add("req.payload payload", "req", "bin", "L6")
-_add("req.payload_lv payload_lv", "req", "bin", "L6")
-_add("req.ssl_sni req_ssl_sni", "", "str", "L6")
-_add("req.ssl_hello_type req_ssl_hello_type", "", "int", "L6")
-_add("req.ssl_ver req_ssl_ver", "", "int", "L6")
-_add("req.ssl_st_ext", "", "int", "L6")
-_add("req.ssl_alpn", "", "str", "L6")
-_add("req.ssl_ec_ext", "", "bool", "L6")
-_add("req.rdp_cookie rdp_cookie", "opt", "str", "L6")
-_add("req.rdp_cookie_cnt rdp_cookie_cnt", "opt", "int", "L6")
-_add("req.proto_http req_proto_http", "", "bool", "L7")
-_add("res.len", "", "int", "L6")
-_add("res.payload", "req", "bin", "L6")
-_add("res.payload_lv", "req", "bin", "L6")
-_add("res.ssl_hello_type rep_ssl_hello_type", "", "int", "L6")
-_add("wait_end", "", "bool", "L4")
-_add("ssl_fc", "", "bool", "L6")
-_add("ssl_bc", "", "bool", "L6")
-_add("ssl_fc_sni", "", "str", "L6")
-_add("ssl_fc_has_sni", "", "bool", "L6")
-_add("ssl_fc_has_crt", "", "bool", "L6")
-_add("ssl_fc_alpn", "", "str", "L6")
-_add("ssl_fc_npn", "", "str", "L6")
-_add("ssl_fc_protocol", "", "str", "L6")
-_add("ssl_fc_cipher", "", "str", "L6")
-_add("ssl_fc_use_keysize", "", "int", "L6")
-_add("ssl_fc_session_id", "", "bin", "L6")
-_add("ssl_c_used", "", "bool", "L6")
-_add("ssl_c_verify", "", "int", "L6")
-_add("ssl_c_s_dn", "opt", "str", "L6")
-_add("ssl_c_i_dn", "opt", "str", "L6")
-_add("ssl_c_serial", "", "bin", "L6")
-_add("ssl_c_ca_err", "", "int", "L6")
-_add("ssl_c_err", "", "int", "L6")
-# --- layer 7: HTTP
-_add("path", "", "str", "L7")
-_add("pathq", "", "str", "L7")
-_add("url", "", "str", "L7")
-_add("url_ip", "", "ip", "L7")
-_add("url_port", "", "int", "L7")
-_add("url_param urlp", "opt", "str", "L7")
-_add("urlp_val", "opt", "int", "L7")
-_add("url32", "", "int", "L7")
-_add("url32+src", "", "bin", "L7")
-_add("base", "", "str", "L7")
-_add("base32", "", "int", "L7")
-_add("base32+src", "", "bin", "L7")
-_add("query", "", "str", "L7")
-_add("method", "", "meth", "L7")
-_add("req.ver req_ver", "", "str", "L7")
-_add("res.ver resp_ver", "", "str", "L7")
-_add("status", "", "int", "L7")
-_add("txn.status", "", "int", "L7")
-_add("req.hdr hdr", "opt", "str", "L7")
-_add("req.fhdr", "req", "str", "L7")
-_add("req.hdrs", "", "str", "L7")
-_add("req.hdrs_bin", "", "bin", "L7")
-_add("req.hdr_names", "opt", "str", "L7")
-_add("req.hdr_cnt hdr_cnt", "opt", "int", "L7")
-_add("req.fhdr_cnt", "opt", "int", "L7")
-_add("req.hdr_ip hdr_ip", "opt", "ip", "L7")
-_add("req.hdr_val hdr_val", "opt", "int", "L7")
-_add("res.hdr shdr", "opt", "str", "L7")
-_add("res.fhdr", "opt", "str", "L7")
-_add("res.hdrs", "", "str", "L7")
-_add("res.hdr_names", "opt", "str", "L7")
-_add("res.hdr_cnt shdr_cnt", "opt", "int", "L7")
-_add("res.fhdr_cnt", "opt", "int", "L7")
-_add("res.hdr_ip shdr_ip", "opt", "ip", "L7")
-_add("res.hdr_val shdr_val", "opt", "int", "L7")
-_add("req.cook cook cookie", "opt", "str", "L7")
-_add("req.cook_cnt cook_cnt", "opt", "int", "L7")
-_add("req.cook_val cook_val", "opt", "int", "L7")
-_add("req.cook_names", "opt", "str", "L7")
-_add("res.cook scook set-cookie", "opt", "str", "L7")
-_add("res.cook_cnt scook_cnt", "opt", "int", "L7")
-_add("res.cook_val scook_val", "opt", "int", "L7")
-_add("http_auth", "opt", "bool", "L7")
-_add("http_auth_group", "opt", "str", "L7")
-_add("http_auth_user", "", "str", "L7")
-_add("http_auth_pass", "", "str", "L7")
-_add("http_auth_type", "", "str", "L7")
-_add("http_first_req", "", "bool", "L7")
-_add("req.body", "", "bin", "L7")
-_add("req.body_len", "", "int", "L7")
-_add("req.body_size", "", "int", "L7")
-_add("req.body_param", "opt", "str", "L7")
-_add("res.body", "", "bin", "L7")
-_add("res.body_len", "", "int", "L7")
-_add("capture.req.hdr", "req", "str", "L7")
-_add("capture.req.method", "", "str", "L7")
-_add("capture.req.uri", "", "str", "L7")
-_add("capture.req.ver", "", "str", "L7")
-_add("capture.res.hdr", "req", "str", "L7")
-_add("capture.res.ver", "", "str", "L7")
-_add("unique-id", "", "str", "L7")
-_add("req.timer.hdr", "", "int", "L7")
-_add("res.comp", "", "bool", "L7")
+FETCHES: dict[str, FetchDef] = {n: _def(n) for n in _F26}
 
 #: derived ACL names: name -> (canonical fetch, match method)
-DERIVED: dict[str, tuple[str, str]] = {}
-
-for _base, _canon in (("path", "path"), ("url", "url"), ("urlp", "url_param"), ("base", "base"),
-                      ("hdr", "req.hdr"), ("shdr", "res.hdr"), ("cook", "req.cook"),
-                      ("scook", "res.cook")):
-    for _m in ("beg", "dir", "dom", "end", "len", "reg", "sub"):
-        DERIVED[f"{_base}_{_m}"] = (_canon, _m)
-DERIVED["url_param_beg"] = ("url_param", "beg")
-DERIVED["req_ssl_sni_end"] = ("req.ssl_sni", "end")
-DERIVED["req_ssl_sni_reg"] = ("req.ssl_sni", "reg")
-DERIVED["ssl_fc_sni_end"] = ("ssl_fc_sni", "end")
-DERIVED["ssl_fc_sni_reg"] = ("ssl_fc_sni", "reg")
-DERIVED["hdr_ip"] = ("req.hdr_ip", "ip")
-DERIVED["shdr_ip"] = ("res.hdr_ip", "ip")
-DERIVED["url_ip"] = ("url_ip", "ip")
-DERIVED["url_port"] = ("url_port", "int")
-DERIVED["urlp_val"] = ("urlp_val", "int")
+DERIVED: dict[str, tuple[str, str]] = {
+    k: (ALIASES.get(f, f), m) for k, (f, m) in ACL_KEYWORDS.items() if k != f and k not in FETCHES
+}
 
 #: match methods accepted by ``-m``
 MATCH_METHODS = ("found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end",

@@ -22,11 +22,13 @@ FORBIDDEN_IN_PURE = {"asyncio", "socket", "selectors", "uvloop", "textual", "hap
 ALLOWED = {
     # the builder compiles each rule's action through its registry (imported lazily: the action
     # parsers read config's tables, never the builder)
-    "config": {"actions"},
+    "config": {"actions", "samples"},  # and validates ACL sample expressions with the sample registry
     "http": set(),
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
-    "acl": {"http", "config"},
+    "acl": {"http", "config", "samples"},  # every ACL fetch and converter is a sample
+    # fetches and converters: HTTP heads, lb's hash functions, log's request-time variables
+    "samples": {"http", "lb", "log"},
     "runtime": {"lb", "config"},
     "checks": {"runtime", "config", "log"},
     "stats": {"runtime", "config", "checks", "log"},
