@@ -41,21 +41,23 @@ _TCP_RESPONSE = ("accept", "close", "reject", "ot-group", "set-log-level", "set-
 ORDERED: dict[str, tuple[str, ...]] = {
     "http-request": K.HTTP_REQUEST_ACTIONS,
     "http-response": K.HTTP_RESPONSE_ACTIONS,
-    "http-after-response": K.HTTP_AFTER_RESPONSE_ACTIONS,
+    "http-after-response": ("ot-group",) + tuple(a for a in K.HTTP_AFTER_RESPONSE_ACTIONS if a != "ot-group"),
     "tcp-request connection": _TCP_HEAD + _TCP_CONN,
     "tcp-request session": _TCP_HEAD + _TCP_CONN,
     "tcp-request content": _TCP_HEAD + _TCP_CONTENT,
     "tcp-response content": _TCP_RESPONSE,
 }
 
+#: known names are spelled as 2.6's keyword dump spells them, without the "(*)" of its messages
 REGISTRIES: dict[str, Registry[ActionDef]] = {
-    fam: Registry(fam, f"{fam} action", known=names) for fam, names in ORDERED.items()
+    fam: Registry(fam, f"{fam} action", known=[n.replace("(*)", "") for n in names])
+    for fam, names in ORDERED.items()
 }
 
 
 def lookup(family: str, word: str) -> str | None:
-    """The 2.6 name a rule's action word stands for (``set-var(txn.x)`` -> ``set-var(*)``,
-    ``track-sc0`` -> ``track-sc(*)``), None when 2.6 does not know it in that rule set."""
+    """The 2.6 name a rule's action word stands for (``set-var(txn.x)`` -> ``set-var``,
+    ``track-sc0`` -> ``track-sc``), None when 2.6 does not know it in that rule set."""
     names = ORDERED[family]
     if word in names and not word.endswith("(*)"):
         return word
@@ -63,7 +65,7 @@ def lookup(family: str, word: str) -> str | None:
     for n in names:
         if n.endswith("(*)") and word.startswith(n[:-3]) and (best is None or len(n) > len(best)):
             best = n
-    return best
+    return best[:-3] if best is not None else None
 
 
 def expects_list(family: str) -> str:
@@ -85,7 +87,7 @@ def _reg(family: str, name: str, parse: object, test: str, caps: int = FB) -> No
 
 for _fam in ("http-request", "http-response", "http-after-response"):
     _side = "response_" if _fam != "http-request" else ""
-    _t = _D + ("test_after_response_actions" if _fam == "http-after-response" else "")
+    _t = _D + "test_after_response_actions" if _fam == "http-after-response" else ""
     _reg(_fam, "add-header", H.p_add_header,
          _t or _D + ("test_response_header_actions" if _side else "test_add_and_set_header"))
     _reg(_fam, "set-header", H.p_add_header,

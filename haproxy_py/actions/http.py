@@ -173,7 +173,7 @@ def p_del_header(args: Sequence[str], ctx: ParseCtx) -> Action:
         rx = _regex(args[0], 0)
 
         def test(n: bytes) -> bool:
-            return rx.search(n) is not None
+            return rx.search(n.lower()) is not None  # 2.6 matches the lower-cased name
     else:
         raise ActionError(_pre(ctx) + f": unsupported matching method '{meth}' (expects 'str', 'beg', "
                           "'end', 'sub' or 'reg').", 2)

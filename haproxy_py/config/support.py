@@ -211,6 +211,7 @@ _reg(TIMEOUT, "engine/stream.py", {
     "http-keep-alive": _EFF + "test_http_keep_alive_timeout_closes_idle_connection",
     "http-request": _IT + "test_engine_http.py::test_garbage_flood_costs_only_its_connections",
     "tunnel": _IT + "test_engine_http.py::test_websocket_upgrade_becomes_a_tunnel",
+    "tarpit": "tests/differential/test_actions_vs_haproxy.py::test_tarpit",
 })
 
 # --------------------------------------------------------------------------- server parameters

@@ -13,6 +13,20 @@ import time
 from typing import Any
 
 from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.actions.base import (
+    CONTINUE,
+    DENY,
+    DROP,
+    REJECT,
+    REPLY,
+    SERVICE,
+    STOP,
+    TARPIT,
+    RuleTxn,
+    Verdict,
+    run_rules,
+)
+from haproxy_py.actions.rules import compile_rules
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
@@ -36,6 +50,16 @@ _wall = time.time
 # per-proxy compiled helpers (forwardfor rule, error pages), built once
 _FF_CACHE: dict[int, Any] = {}
 _PAGES_CACHE: dict[int, Any] = {}
+_RULES_CACHE: dict[int, Any] = {}
+
+
+def _rules(conf: Any) -> Any:
+    """A proxy's compiled rule sets (haproxy_py.actions.rules), built once per configuration."""
+    key = id(conf)
+    rs = _RULES_CACHE.get(key)
+    if rs is None:
+        rs = _RULES_CACHE[key] = compile_rules(conf)
+    return rs
 
 
 def _ff_rule(conf: Any) -> ForwardForRule | None:
@@ -95,9 +119,9 @@ def _copy_req(t: RequestHead) -> RequestHead:
     return r
 
 
-def _ctx(req: RequestHead, s: Stream) -> RequestContext:
-    return RequestContext(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
-                          s.router.facts, s.router.conf.name)
+def _ctx(req: RequestHead, s: Stream) -> RuleTxn:
+    return RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
+                   s.router.facts, s.router.conf.name)
 
 
 class HttpSession(Stream):
@@ -106,7 +130,7 @@ class HttpSession(Stream):
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
-                 "req_key", "req_shared")
+                 "req_key", "req_shared", "txn", "res_rules")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -142,6 +166,11 @@ class HttpSession(Stream):
         self.req_key: bytes | None = None
         #: ``req`` is the memo's shared object: copy it before any change (``_own_req``)
         self.req_shared = False
+        #: the rules' context of the current transaction (None when no rule reads it)
+        self.txn: RuleTxn | None = None
+        #: (backend http-response, frontend http-response, backend http-after-response, frontend
+        #: http-after-response) rules of the current transaction, None when there are none
+        self.res_rules: Any = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -394,12 +423,23 @@ class HttpSession(Stream):
         body = req.body
         self.reqbody = NoBody() if body == BODY_NONE else body_reader(body, req.content_length)
         self.mode = router.fe_mode
-        # --- http-request rules of the frontend (deny, use-service prometheus, return ...)
-        if router.http_rules:
-            req = self._own_req()  # rules may change headers
-        ctx = _ctx(req, self) if router.needs_ctx else None
-        if router.http_rules and self._frontend_rules(ctx):
-            return
+        self.res_rules = None
+        # --- the frontend's tcp-request content then http-request rules
+        if router.req_rules:
+            req = self._own_req()  # rules may change the request
+        ctx = self.txn = _ctx(req, self) if router.needs_ctx else None
+        if router.req_rules:
+            rs = router.rs
+            if rs.tcp_content:
+                v = run_rules(rs.tcp_content, ctx)
+                if v.kind == REJECT:
+                    self._req_verdict(v)
+                    return
+            if rs.http_req:
+                v = run_rules(rs.http_req, ctx)
+                if v.kind != CONTINUE and v.kind != STOP:
+                    self._req_verdict(v)
+                    return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
         conf = router.conf
         if conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -412,45 +452,87 @@ class HttpSession(Stream):
             return
         self._enter_backend(be, req, ctx)
 
-    def _frontend_rules(self, ctx: RequestContext) -> bool:
-        for rule, test in self.router.http_rules:
-            if rule.kind != "http-request":
-                continue
-            if test is not None and not test(ctx):
-                continue
-            a = rule.action
-            if a == "deny":
-                status = 403
-                args = list(rule.args)
-                if "deny_status" in args:
-                    try:
-                        status = int(args[args.index("deny_status") + 1])
-                    except (IndexError, ValueError):
-                        status = 403
-                self.fe.counters.dreq += 1
-                self._local_error(status, "P", "R")
-                return True
-            if a == "use-service" and rule.args and rule.args[0] == "prometheus-exporter":
-                from haproxy_py.stats import prometheus
+    def _req_verdict(self, v: Verdict) -> None:
+        """Apply an http-request / tcp-request content verdict that ends the request here."""
+        k = v.kind
+        rec = self.rec
+        fc = self.fe.counters
+        be = self.be
+        if k == REPLY:
+            fc.intercepted += 1
+            set_term(rec, "L", "R")
+            self._local_response(v.status, v.headers, v.body, v.reason)
+            return
+        if k == SERVICE:
+            from haproxy_py.stats import prometheus
 
-                now = self.loop.time()
-                self.fe.counters.intercepted += 1
-                q = ctx.req.uri.partition(b"?")[2].decode("latin-1") if ctx is not None else ""
-                body = prometheus.render(self.engine.state, now, _wall(), query=q).encode()
-                self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
-                return True
-            if a == "allow":
-                return False
-            if a in ("add-header", "set-header") and len(rule.args) >= 2:
-                name = rule.args[0].encode("latin-1")
-                val = " ".join(rule.args[1:]).encode("latin-1")
-                if a == "set-header":
-                    ctx.req.set(name, val)
-                else:
-                    ctx.req.add(name, val)
-            elif a == "del-header" and rule.args:
-                ctx.req.remove(rule.args[0].encode("latin-1"))
-        return False
+            fc.intercepted += 1
+            q = self.req.uri.partition(b"?")[2].decode("latin-1")
+            body = prometheus.render(self.engine.state, self.loop.time(), _wall(), query=q).encode()
+            self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
+            return
+        # deny, tarpit, reject, silent-drop: a denied request
+        fc.dreq += 1
+        if be is not None and be.conf is not self.router.conf:
+            be.counters.dreq += 1
+        if k == DENY:
+            self._deny(v, "R")
+        elif k == TARPIT:
+            conf = be.conf if be is not None else self.router.conf
+            tmo = conf.timeouts.tarpit
+            if tmo is None:
+                tmo = conf.timeouts.connect
+            self.phase = "tarpit"
+            self.rec.t_request = -1
+            t0 = self.loop.time()
+
+            def done() -> None:
+                self.timer = None
+                if self.closed:
+                    return
+                self.rec.t_queue = int((self.loop.time() - t0) * 1000)
+                self._deny(v, "T")
+
+            if tmo:
+                self.arm(tmo, done)
+            else:
+                done()
+        else:
+            # reject / silent-drop: no response at all, logged with status -1
+            set_term(rec, "P", "R")
+            rec.status = -1
+            rec.t_request = -1
+            rec.bytes_out = 0
+            if k == DROP:
+                self._silent_drop()
+            self._log(rec)
+            self.keep_client = False
+            self._close_all()
+
+    def _silent_drop(self) -> None:
+        """Close so that nothing reaches the client: TCP_REPAIR where allowed (no FIN, no RST), else
+        a reset whose TTL of 1 ends it at the first router (as 2.6 does)."""
+        sock = self.cli.sock
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, 19, 1)  # TCP_REPAIR
+            return
+        except OSError:
+            pass
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+        except OSError:
+            pass
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
+
+    def _deny(self, v: Verdict, phase: str) -> None:
+        if v.body is None:
+            self._local_error(v.status, "P", phase)
+            return
+        set_term(self.rec, "P", phase)
+        self._local_response(v.status, v.headers, v.body, v.reason)
 
     def _is_stats_uri(self, req: RequestHead, conf: Any) -> bool:
         return req.uri.startswith(conf.stats.uri.encode("latin-1"))
@@ -485,15 +567,38 @@ class HttpSession(Stream):
         set_term(rec, "L", "R")
         self._local_response(status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in hdrs], rbody)
 
-    def _local_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        """A response generated here (stats, prometheus): keep-alive as any response."""
+    def _after_rules(self) -> tuple[Any, ...]:
+        """The http-after-response rule sets for the current transaction: backend's, frontend's."""
+        fe_rs = self.router.rs
+        be = self.be
+        be_rs = _rules(be.conf) if be is not None and be.conf is not self.router.conf else None
+        if be_rs is not None and be_rs.http_after:
+            return (be_rs.http_after, fe_rs.http_after) if fe_rs.http_after else (be_rs.http_after,)
+        return (fe_rs.http_after,) if fe_rs.http_after else ()
+
+    def _run_after(self, resp: ResponseHead, sets: tuple[Any, ...]) -> None:
+        txn = self.txn
+        if txn is None:
+            txn = self.txn = _ctx(self.req, self)
+        txn.res = resp
+        for rules in sets:
+            run_rules(rules, txn)  # allow stops its own set only, as in 2.6
+
+    def _local_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                        reason: bytes | None = None) -> None:
+        """A response generated here (stats, prometheus, redirect, return): keep-alive as any
+        response; the http-after-response rules apply to it."""
         req = self.req
         rec = self.rec
-        resp = ResponseHead(status, _REASONS.get(status, b"OK"), b"HTTP/1.1", headers)
+        resp = ResponseHead(status, reason or _REASONS.get(status, b"OK"), b"HTTP/1.1", list(headers))
         if not any(n.lower() == b"content-length" for n, _ in headers):
             resp.headers.append((b"content-length", str(len(body)).encode()))
         resp.content_length = len(body)
         resp.body = 1 if body else BODY_NONE
+        after = self._after_rules()
+        if after:
+            self._run_after(resp, after)
+            status = resp.status
         head, keep = prepare_response(resp, req, self.mode)
         data = head + (body if req.method != b"HEAD" else b"")
         rec.status = status
@@ -518,6 +623,10 @@ class HttpSession(Stream):
             self.keep_client = False
         else:
             page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status)
+            if self.req is not None:
+                after = self._after_rules()
+                if after:
+                    page = self._after_page(page, after)
         rec.status = status
         rec.bytes_out = herrors.log_bytes(page, mux=mux)
         self.fe.counters.count_status(status)
@@ -538,6 +647,19 @@ class HttpSession(Stream):
             keep = False  # an unread request body would be taken for the next request
         self.keep_client = keep and self.keep_client
         self._transaction_end()
+
+    def _after_page(self, page: bytes, after: tuple[Any, ...]) -> bytes:
+        """An error page with the http-after-response rules applied (it is parsed, rewritten, and
+        serialised again; the body is kept)."""
+        try:
+            res = parse_response(page, 0, method=b"GET", bufsize=len(page) + 1024, maxrewrite=0)
+        except ParseError:
+            return page
+        if res is None:
+            return page
+        resp, consumed = res
+        self._run_after(resp, after)
+        return resp.to_bytes() + page[consumed:]
 
     def _skip_request_body_then(self, cont: Any) -> None:
         rb = self.reqbody
@@ -565,6 +687,21 @@ class HttpSession(Stream):
         router = self.router
         info = router.be_info.get(be) or router.backend_info(be)
         self.mode, self.ff_rule, self.name_hdr = info
+        # --- the backend's own http-request rules, then what the response will go through
+        brules = router.be_rules.get(be)
+        if brules is None:
+            brules = router.be_rules[be] = self._backend_rules(be)
+        be_req, self.res_rules = brules
+        if be_req:
+            req = self._own_req()
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            ctx.req = req
+            v = run_rules(be_req, ctx)
+            if v.kind != CONTINUE and v.kind != STOP:
+                self._req_verdict(v)
+                return
         # backend-side stats page (stats enable in a backend)
         conf = be.conf
         if conf is not router.conf and conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -584,6 +721,16 @@ class HttpSession(Stream):
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
+
+    def _backend_rules(self, be: Any) -> tuple[Any, Any]:
+        """(the backend's http-request rules, the response rule sets of this frontend with it or
+        None): 2.6 runs a response through the backend's http-response rules then the frontend's,
+        then the http-after-response ones in the same order."""
+        fe_rs = self.router.rs
+        be_rs = _rules(be.conf) if be.conf is not self.router.conf else None
+        res = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
+               fe_rs.http_after)
+        return (be_rs.http_req if be_rs else ()), (res if any(res) else None)
 
     def _end_server_use(self) -> None:
         """The current request no longer uses its server: counters and the connection slot."""
@@ -815,7 +962,7 @@ class HttpSession(Stream):
         router = self.router
         if router.res_memo_rest:
             router.res_memo_rest -= 1
-        elif self.be.cookie is None:
+        elif self.be.cookie is None and self.res_rules is None:
             # memo (see above): a head ending with the first CRLF CRLF parses the same whatever
             # follows; the rewrite for the client also depends on the request and the mode
             p = buf.find(b"\r\n\r\n")
@@ -903,6 +1050,9 @@ class HttpSession(Stream):
                     first_date=rc.first_date if rc is not None else 0)
                 resp.headers = _bytes_headers(hdrs)
                 rec.ck_resp = flag
+            if self.res_rules is not None and status != 101 and self._response_rules(resp):
+                return
+            rec.status = resp.status
             head, keep = prepare_response(resp, self.req, self.mode)
         if self.cli_eof:
             keep = False
@@ -964,6 +1114,33 @@ class HttpSession(Stream):
         else:
             cli.write(head)
         self.arm(be.conf.timeouts.server, self._server_timeout)
+
+    def _response_rules(self, resp: ResponseHead) -> bool:
+        """http-response (backend's, then frontend's) then http-after-response rules on a server's
+        response; True when a rule denied it (the client got a 502 or the deny's response)."""
+        txn = self.txn
+        if txn is None:
+            txn = self.txn = _ctx(self.req, self)
+        txn.res = resp
+        be_res, fe_res, be_after, fe_after = self.res_rules
+        for rules in (be_res, fe_res):
+            if rules:
+                v = run_rules(rules, txn)  # allow (STOP) ends this set only, as in 2.6
+                if v.kind == DENY:
+                    be = self.be
+                    be.counters.dresp += 1
+                    if be.conf is not self.router.conf:
+                        self.fe.counters.dresp += 1
+                    if self.srv is not None:
+                        self.srv.counters.dresp += 1
+                    self.srv_reusable = False
+                    self._drop_server_conn()
+                    self._deny(v, "H")
+                    return True
+        for rules in (be_after, fe_after):
+            if rules:
+                run_rules(rules, txn)
+        return False
 
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody

@@ -61,13 +61,18 @@ class Router:
             self.default_backend = engine.state.backends.get(conf.default_backend)
         elif own_backend is not None:
             self.default_backend = own_backend
-        self.http_rules = []
-        for r in conf.http_rules:
-            test = compile_condition(r.cond, self.acls) if r.cond is not None else None
-            self.http_rules.append((r, test))
+        from haproxy_py.actions.rules import compile_rules
+
+        #: the frontend's rule sets (haproxy_py.actions); a set without rules is an empty tuple
+        self.rs = rs = compile_rules(conf)
+        #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request)
+        self.req_rules = bool(rs.tcp_content or rs.http_req)
+        #: backend object -> (its http-request rules, the response rule sets or None): engine/http.py
+        self.be_rules: dict[Any, Any] = {}
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
         #: build an ACL request context only when some rule will read it
-        self.needs_ctx = bool(self.http_rules or any(t is not None for t, _ in self.rules))
+        self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
+                              or any(t is not None for t, _ in self.rules))
         # per-request constants, computed once (the configuration never changes in a process)
         t = conf.timeouts
         #: wait for the first request head / for the next one on a kept-alive connection
@@ -131,6 +136,8 @@ class Router:
         st = eng.state
         fe = self.frontend
         now = eng.loop.time()
+        if (self.rs.tcp_conn or self.rs.tcp_sess) and self._l4_rejects(sock, peer, now):
+            return
         st.curr_conns += 1
         st.cum_conns += 1
         st.conn_rate.add(now)
@@ -169,6 +176,33 @@ class Router:
         else:
             TcpSession(self, sock, peer, listener).start()
 
+
+    def _l4_rejects(self, sock: socket.socket, peer: Any, now: float) -> bool:
+        """tcp-request connection then session rules, before anything is read. A rejected
+        connection is counted (conn_tot, and dcon / dses as 2.6 counts them), never logged, and
+        closed with a reset."""
+        from haproxy_py.actions.base import REJECT, RuleTxn, run_rules
+
+        ip, port = _addr_str(peer)
+        try:
+            dst, dport = _addr_str(sock.getsockname())
+        except OSError:
+            dst, dport = "", 0
+        txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+        c = self.frontend.counters
+        for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
+            if rules and run_rules(rules, txn).kind == REJECT:
+                self.engine.state.cum_conns += 1
+                c.conn_tot += 1
+                c.conn_rate.add(now)
+                setattr(c, field, getattr(c, field) + 1)
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+                sock.close()
+                return True
+        return False
 
     def _log_connect(self, sock: socket.socket, peer: Any) -> None:
         rec = LogRecord(_wall())
@@ -510,6 +544,15 @@ class TcpSession(Stream):
     def start(self) -> None:
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
                              self.router.facts, self.router.conf.name)
+        if self.router.rs.tcp_content:
+            from haproxy_py.actions.base import REJECT, run_rules
+
+            if run_rules(self.router.rs.tcp_content, ctx).kind == REJECT:
+                # tcp-request content reject: a denied request, logged, the connection closed
+                self.fe.counters.dreq += 1
+                self.rec.backend_name = None
+                self.no_server("PR")
+                return
         be = self.router.route(ctx)
         rec = self.rec
         if be is None:

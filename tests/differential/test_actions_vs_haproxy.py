@@ -1,0 +1,425 @@
+"""Rule actions, differential: one configuration run by Debian's HAProxy 2.6 and by haproxy-py, each
+with its own recording backend; every request goes to both and we compare what the client got (status,
+reason, headers compared by name case-insensitively, body; or that the connection was closed without a
+response) and what the server saw (request line, headers). Each test would fail if its rules were
+skipped: the expected effect is also asserted on its own, not only the equality.
+
+Normalised (and only this): header-name case (2.6 lower-cases names, we keep the case received: a
+deliberate difference, see test_http_vs_haproxy.py) and the ``connection`` header of responses (the
+engine's close signalling is compared by test_http_vs_haproxy.py, not by these rule tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_haproxy_bin
+from tests.integration.harness import HttpBackend, free_port, read_http_message, run_proxy
+from tests.integration.stats_client import admin_socket, stats_cli
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.needs_haproxy]
+
+CFG = r"""
+global
+    stats socket @DIR@/admin.sock level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout tarpit 300ms
+
+frontend fe
+    bind 127.0.0.1:{fe}
+    tcp-request content reject if {{ src 127.0.0.3 }}
+    http-request deny if {{ path /deny }}
+    http-request deny deny_status 429 if {{ path /d429 }}
+    http-request allow if {{ path_beg /allow }}
+    http-request deny if {{ path_beg /allow }}
+    http-request reject if {{ path /rej }}
+    http-request tarpit if {{ path /tp }}
+    http-request return status 201 content-type text/plain string hello hdr X-A a if {{ path /ret }}
+    http-request return if {{ path /ret0 }}
+    http-request redirect location /new code 301 if {{ path /old }}
+    http-request redirect prefix /pfx drop-query append-slash if {{ path_beg /p/ }}
+    http-request redirect scheme https if {{ path_beg /sch }}
+    http-request redirect prefix / if {{ path_beg /root }}
+    http-request redirect location /c set-cookie FOO=bar if {{ path /ck }}
+    http-request redirect location /c code 307 clear-cookie FOO= if {{ path /cl }}
+    http-request redirect location /c code 303 if {{ path /c303 }}
+    http-request redirect location /c code 308 if {{ path /c308 }}
+    redirect prefix /legacy-target if {{ path_beg /legacy }}
+    http-request add-header X-Add a1 if {{ path_beg /hdr }}
+    http-request add-header X-Add a2 if {{ path_beg /hdr }}
+    http-request set-header X-Set s1 if {{ path_beg /hdr }}
+    http-request set-header X-Set2 "v w" if {{ path_beg /hdr }}
+    http-request del-header X-Del-Me if {{ path_beg /hdr }}
+    http-request del-header x-pfx- -m beg if {{ path_beg /hdr }}
+    http-request del-header -suf -m end if {{ path_beg /hdr }}
+    http-request del-header mid -m sub if {{ path_beg /hdr }}
+    http-request del-header ^x-re[0-9]$ -m reg if {{ path_beg /hdr }}
+    http-request replace-header X-Rh (a+)(b) <\2\1> if {{ path_beg /hdr }}
+    http-request replace-value X-Rv ^x(.*)$ y\1 if {{ path_beg /hdr }}
+    http-request set-path /new-path if {{ path /line/set-path }}
+    http-request set-pathq /new-pq?n=1 if {{ path /line/set-pathq }}
+    http-request set-query q=1 if {{ path_beg /line/set-query }}
+    http-request set-uri /u?x if {{ path /line/set-uri }}
+    http-request set-method PUT if {{ path /line/set-method }}
+    http-request replace-path /rp/(.*) /P/\1 if {{ path_beg /rp/ }}
+    http-request replace-pathq ^/rpq(.*) /RPQ\1 if {{ path_beg /rpq }}
+    http-request replace-uri ^/ru(.*) /RU\1 if {{ path_beg /ru }}
+    http-request set-header X-Order fe
+    http-after-response add-header X-After fe
+    default_backend be
+
+backend be
+    http-request add-header X-Order be
+    http-request deny if {{ path /bdeny }}
+    http-response add-header X-Order be
+    http-after-response add-header X-After be
+    server s1 127.0.0.1:{srv}
+
+frontend fe2
+    bind 127.0.0.1:{fe2}
+    http-response add-header X-Order fe
+    http-after-response add-header X-After fe
+    http-after-response set-status 203
+    default_backend be2
+
+backend be2
+    http-response del-header X-Server
+    http-response add-header X-R1 r
+    http-response set-header Content-Type text/x-set
+    http-response replace-header X-Up (b+) <\1>
+    http-response replace-value X-Vals ^v(.*)$ w\1
+    http-response set-status 299 reason Weird
+    http-response add-header X-Order be
+    http-response allow
+    http-response add-header X-Never after-allow
+    http-after-response add-header X-After be
+    server s1 127.0.0.1:{srv}
+
+frontend fe3
+    bind 127.0.0.1:{fe3}
+    http-after-response add-header X-After-Deny yes
+    default_backend be3
+
+backend be3
+    http-response deny
+    server s1 127.0.0.1:{srv}
+
+listen li
+    bind 127.0.0.1:{li}
+    http-request deny if {{ path /li-deny }}
+    http-request set-header X-Li yes
+    http-response set-status 202
+    server s1 127.0.0.1:{srv}
+
+frontend tcpfe
+    mode tcp
+    bind 127.0.0.1:{tcp}
+    tcp-request connection reject if {{ src 127.0.0.2 }}
+    tcp-request session reject if {{ src 127.0.0.4 }}
+    tcp-request content reject if {{ src 127.0.0.3 }}
+    tcp-request connection accept if {{ src 127.0.0.5 }}
+    tcp-request connection reject if {{ src 127.0.0.5 }}
+    default_backend tcpbe
+
+backend tcpbe
+    mode tcp
+    server s1 127.0.0.1:{srv}
+"""
+
+PORTS = ("fe", "fe2", "fe3", "li", "tcp")
+
+
+def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return 200, [("Content-Type", "text/plain"), ("X-Up", "abbc"), ("X-Vals", "v1, q,  v2")], b"body\n"
+
+
+@contextlib.contextmanager
+def _side(which: str) -> Iterator[dict[str, Any]]:
+    be = HttpBackend("s1")
+    be.behaviour = _behaviour
+    be.start()
+    ports = {k: free_port() for k in PORTS}
+    try:
+        with run_proxy(CFG.format(srv=be.port, **ports), wait_ports=list(ports.values()), which=which) as pp:
+            yield {"ports": ports, "backend": be, "proxy": pp, "sock": admin_socket(pp)}
+    finally:
+        be.stop()
+
+
+@pytest.fixture(scope="module")
+def sides() -> Iterator[dict[str, dict[str, Any]]]:
+    require_haproxy_bin()
+    with _side("haproxy") as theirs, _side("ours") as ours:
+        yield {"haproxy": theirs, "ours": ours}
+
+
+def _send(port: int, raw: bytes, source: str | None = None) -> bytes | str:
+    """Everything the proxy sent before closing, or "reset"."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                     source_address=(source, 0) if source else None)
+    except ConnectionResetError:
+        return "reset"
+    try:
+        s.sendall(raw)
+        out = []
+        while True:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                return "reset" if not out else b"".join(out)
+            except TimeoutError:
+                return "timeout"
+            if not d:
+                return b"".join(out)
+            out.append(d)
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset"
+    finally:
+        s.close()
+
+
+def _norm_response(data: bytes | str) -> Any:
+    if isinstance(data, str) or not data:
+        return "closed without a response"  # a reset or a plain close: the client got nothing
+    start, headers, body = read_http_message(io.BytesIO(data), response=True)
+    return (start.decode("latin-1"), [(k.lower(), v) for k, v in headers if k.lower() != "connection"], body)
+
+
+def _seen(be: HttpBackend) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [(r.start.decode("latin-1"), [(k.lower(), v) for k, v in r.headers]) for r in be.requests]
+
+
+def both(sides: dict[str, dict[str, Any]], path: str, headers: str = "", *, port: str = "fe",
+         method: str = "GET", source: str | None = None) -> dict[str, Any]:
+    """Send one request to both proxies: {side: (response, what the server saw, seconds)}."""
+    raw = f"{method} {path} HTTP/1.1\r\nHost: h\r\n{headers}Connection: close\r\n\r\n".encode("latin-1")
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        t = time.monotonic()
+        resp = _send(side["ports"][port], raw, source)
+        took = time.monotonic() - t
+        time.sleep(0.05)
+        out[name] = (_norm_response(resp), _seen(side["backend"]), took)
+    theirs, ours = out["haproxy"], out["ours"]
+    assert ours[0] == theirs[0], f"response differs for {path}:\n2.6:  {theirs[0]}\nours: {ours[0]}"
+    assert ours[1] == theirs[1], f"server saw differs for {path}:\n2.6:  {theirs[1]}\nours: {ours[1]}"
+    return {"response": ours[0], "seen": ours[1], "took": (theirs[2], ours[2])}
+
+
+def _hdr(resp: Any, name: str) -> list[str]:
+    return [v for k, v in resp[1] if k == name]
+
+
+def _seen_hdr(r: dict[str, Any], name: str) -> list[str]:
+    return [v for k, v in r["seen"][0][1] if k == name]
+
+
+def test_deny_and_deny_status(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/deny")
+    assert r["response"][0].startswith("HTTP/1.1 403") and r["seen"] == []
+    r = both(sides, "/d429")
+    assert r["response"][0] == "HTTP/1.1 429 Too Many Requests" and r["seen"] == []
+    assert _hdr(r["response"], "x-after") == ["fe"]  # http-after-response runs on the deny page
+
+
+def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/allow/x")
+    assert r["response"][0] == "HTTP/1.1 200 OK" and len(r["seen"]) == 1
+    # allow ended the frontend's set (no X-Order fe), the backend's own rules still ran
+    assert _seen_hdr(r, "x-order") == ["be"]
+
+
+def test_rule_order_across_sets(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/plain")
+    assert _seen_hdr(r, "x-order") == ["fe", "be"]  # frontend http-request, then the backend's
+    assert _hdr(r["response"], "x-order") == ["be"]
+    assert _hdr(r["response"], "x-after") == ["be", "fe"]
+    r = both(sides, "/plain", port="fe2")
+    assert _hdr(r["response"], "x-order") == ["be", "fe"]  # backend http-response, then the frontend's
+    assert _hdr(r["response"], "x-after") == ["be", "fe"]
+
+
+def test_backend_deny_answers_403(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/bdeny")
+    assert r["response"][0].startswith("HTTP/1.1 403") and r["seen"] == []
+    assert _hdr(r["response"], "x-after") == ["be", "fe"]
+
+
+def test_listen_section_rules_run(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/li-deny", port="li")
+    assert r["response"][0].startswith("HTTP/1.1 403") and r["seen"] == []
+    r = both(sides, "/x", port="li")
+    assert _seen_hdr(r, "x-li") == ["yes"] and r["response"][0].startswith("HTTP/1.1 202")
+
+
+def test_add_and_set_header(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/hdr", "X-Set: old1\r\nX-Set: old2\r\n")
+    assert _seen_hdr(r, "x-add") == ["a1", "a2"]
+    assert _seen_hdr(r, "x-set") == ["s1"] and _seen_hdr(r, "x-set2") == ["v w"]
+
+
+def test_del_header_methods(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/hdr", "X-Del-Me: 1\r\nX-Pfx-One: 1\r\nA-Suf: 1\r\nX-Mid-Y: 1\r\nX-Re1: 1\r\n"
+                    "X-Re12: kept\r\nX-Keep: 1\r\n")
+    names = [k for k, _ in r["seen"][0][1]]
+    for gone in ("x-del-me", "x-pfx-one", "a-suf", "x-mid-y", "x-re1"):
+        assert gone not in names
+    assert "x-re12" in names and "x-keep" in names
+
+
+def test_replace_header_and_value(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/hdr", "X-Rh: xaabz, aab\r\nX-Rv: x1, q,  x2\r\n")
+    assert _seen_hdr(r, "x-rh") == ["<baa>"]  # the whole value is replaced by the expansion
+    assert _seen_hdr(r, "x-rv") == ["y1, q,y2"]
+    r = both(sides, "/hdr", "X-Rv: q,  z\r\n")
+    assert _seen_hdr(r, "x-rv") == ["q,  z"]
+
+
+@pytest.mark.parametrize("path,expect", [
+    ("/line/set-path?k=v", "GET /new-path?k=v HTTP/1.1"),
+    ("/line/set-pathq?k=v", "GET /new-pq?n=1 HTTP/1.1"),
+    ("/line/set-query?k=v", "GET /line/set-query?q=1 HTTP/1.1"),
+    ("/line/set-query", "GET /line/set-query?q=1 HTTP/1.1"),
+    ("/line/set-uri?k", "GET /u?x HTTP/1.1"),
+    ("/line/set-method", "PUT /line/set-method HTTP/1.1"),
+])
+def test_set_request_line(sides, path: str, expect: str) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, path)
+    assert r["seen"][0][0] == expect
+
+
+@pytest.mark.parametrize("path,expect", [
+    ("/rp/zz?k", "GET /P/zz?k HTTP/1.1"),
+    ("/rpq/x?k", "GET /RPQ/x?k HTTP/1.1"),
+    ("/ru/x?k", "GET /RU/x?k HTTP/1.1"),
+    ("http://h/rpq/x?k", "GET http://h/RPQ/x?k HTTP/1.1"),
+])
+def test_replace_request_line(sides, path: str, expect: str) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, path)
+    assert r["seen"][0][0] == expect
+
+
+@pytest.mark.parametrize("path,status,location", [
+    ("/old?a=1", 301, "/new"),
+    ("/p/a/b?q=1", 302, "/pfx/p/a/b/"),
+    ("/sch/x?y", 302, "https://h/sch/x?y"),
+    ("/root/x?y", 302, "/root/x?y"),
+    ("/ck", 302, "/c"),
+    ("/cl", 307, "/c"),
+    ("/c303", 303, "/c"),
+    ("/c308", 308, "/c"),
+    ("/legacy/x", 302, "/legacy-target/legacy/x"),
+])
+def test_redirect_actions(sides, path: str, status: int, location: str) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, path)
+    assert r["response"][0].startswith(f"HTTP/1.1 {status} ") and r["seen"] == []
+    assert _hdr(r["response"], "location") == [location]
+
+
+def test_return_action(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/ret")
+    assert r["response"][0] == "HTTP/1.1 201 Created" and r["response"][2] == b"hello" and r["seen"] == []
+    assert _hdr(r["response"], "x-a") == ["a"]
+    r = both(sides, "/ret0")
+    assert r["response"][0] == "HTTP/1.1 200 OK" and r["response"][2] == b"" and r["seen"] == []
+
+
+def test_reject_closes_without_response(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/rej")
+    assert r["response"] == "closed without a response" and r["seen"] == []
+
+
+def test_tarpit(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/tp")
+    assert r["response"][0] == "HTTP/1.1 500 Internal Server Error" and r["seen"] == []
+    assert min(r["took"]) >= 0.25  # both held the request for "timeout tarpit" (300 ms)
+
+
+def test_response_header_actions(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/x", port="fe2")
+    resp = r["response"]
+    assert _hdr(resp, "x-server") == [] and _hdr(resp, "x-r1") == ["r"]
+    assert _hdr(resp, "content-type") == ["text/x-set"] and _hdr(resp, "x-up") == ["<bb>"]
+    assert _hdr(resp, "x-vals") == ["w1, q,w2"]
+    assert _hdr(resp, "x-never") == []  # after http-response allow
+
+
+def test_response_set_status(sides) -> None:  # type: ignore[no-untyped-def]
+    # the backend's set-status 299 Weird, then the frontend's after-response set-status 203
+    r = both(sides, "/x", port="fe2")
+    assert r["response"][0].startswith("HTTP/1.1 203 ")
+    r = both(sides, "/x", port="li")
+    assert r["response"][0] == "HTTP/1.1 202 Accepted"
+
+
+def test_after_response_actions(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/ret")  # a locally generated response gets the frontend's after-response rules
+    assert _hdr(r["response"], "x-after") == ["fe"]
+    r = both(sides, "/x", port="fe2")
+    assert _hdr(r["response"], "x-after") == ["be", "fe"]
+
+
+def test_response_deny(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/x", port="fe3")
+    assert r["response"][0].startswith("HTTP/1.1 502 ") and r["response"][2] != b"body\n"
+    assert _hdr(r["response"], "x-after-deny") == ["yes"]
+    assert len(r["seen"]) == 1  # the server answered; its response was replaced
+
+
+def _stat(side: dict[str, Any], proxy: str, field: str) -> int:
+    lines = stats_cli(side["sock"], "show stat").splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    for ln in lines[1:]:
+        v = ln.split(",")
+        if v[0] == proxy and v[1] == "FRONTEND":
+            return int(v[head.index(field)] or 0)
+    raise AssertionError(f"no FRONTEND line for {proxy}")
+
+
+def _tcp_both(sides: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
+    raw = b"GET /tcp HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        out[name] = (_norm_response(_send(side["ports"]["tcp"], raw, source)), len(side["backend"].requests))
+    assert out["ours"] == out["haproxy"], out
+    return out["ours"]
+
+
+def test_tcp_request_connection_rules(sides) -> None:  # type: ignore[no-untyped-def]
+    before = {n: (_stat(s, "tcpfe", "dcon"), _stat(s, "tcpfe", "dses")) for n, s in sides.items()}
+    resp, seen = _tcp_both(sides, "127.0.0.2")  # tcp-request connection reject
+    assert resp == "closed without a response" and seen == 0
+    resp, seen = _tcp_both(sides, "127.0.0.4")  # tcp-request session reject
+    assert resp == "closed without a response" and seen == 0
+    resp, seen = _tcp_both(sides, "127.0.0.5")  # accept ends the set before the reject
+    assert resp[0] == "HTTP/1.1 200 OK" and seen == 1
+    time.sleep(0.1)
+    for n, s in sides.items():
+        assert (_stat(s, "tcpfe", "dcon"), _stat(s, "tcpfe", "dses")) == (before[n][0] + 1, before[n][1] + 1), n
+
+
+def test_tcp_request_content_rules(sides) -> None:  # type: ignore[no-untyped-def]
+    before = {n: _stat(s, "tcpfe", "dreq") for n, s in sides.items()}
+    resp, seen = _tcp_both(sides, "127.0.0.3")  # mode tcp
+    assert resp == "closed without a response" and seen == 0
+    resp, seen = _tcp_both(sides, "127.0.0.1")
+    assert resp[0] == "HTTP/1.1 200 OK" and seen == 1
+    r = both(sides, "/plain", source="127.0.0.3")  # mode http: before the http-request rules
+    assert r["response"] == "closed without a response" and r["seen"] == []
+    time.sleep(0.1)
+    for n, s in sides.items():
+        assert _stat(s, "tcpfe", "dreq") == before[n] + 1, n

@@ -1,0 +1,82 @@
+"""Rule actions checked on haproxy-py alone: what 2.6 does differently on loopback (silent-drop), and
+the load-time side of the registries (accepted means implemented)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from haproxy_py.actions import REGISTRIES, lookup
+from haproxy_py.config import parse_text
+from haproxy_py.registry import NOT_IMPLEMENTED
+from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, free_port, run_proxy
+from tests.integration.stats_client import admin_socket, stats_cli
+
+FAMILIES = ("http-request", "http-response", "http-after-response", "tcp-request connection",
+            "tcp-request session", "tcp-request content", "tcp-response content")
+
+
+def test_every_family_exists_with_2_6_names() -> None:
+    assert tuple(REGISTRIES) == FAMILIES
+    assert "expect-proxy" in REGISTRIES["tcp-request connection"].known
+    assert "silent-drop" in REGISTRIES["tcp-request connection"].known
+    assert "close" in REGISTRIES["tcp-response content"].known
+    assert lookup("http-request", "set-var(txn.x)") == "set-var"
+    assert lookup("http-request", "sc-inc-gpc0(1)") == "sc-inc-gpc0"
+    assert lookup("tcp-request content", "track-sc1") == "track-sc"
+    assert lookup("http-request", "no-such") is None
+
+
+def test_silent_drop_sends_nothing() -> None:
+    be = HttpBackend("s1").start()
+    port = free_port()
+    cfg = ("global\n    stats socket @DIR@/admin.sock level admin\n" + HTTP_DEFAULTS
+           + f"frontend fe\n    bind 127.0.0.1:{port}\n    http-request silent-drop if {{ path /drop }}\n"
+           f"    default_backend be\nbackend be\n    server s1 127.0.0.1:{be.port}\n")
+    try:
+        with run_proxy(cfg, wait_ports=[port]) as pp:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(b"GET /drop HTTP/1.1\r\nHost: h\r\n\r\n")
+            got = b""
+            try:
+                got = s.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                pass
+            s.close()
+            assert got == b"" and be.requests == []
+            time.sleep(0.1)
+            csv = stats_cli(admin_socket(pp), "show stat").splitlines()
+            head = csv[0].lstrip("# ").split(",")
+            fe = next(ln.split(",") for ln in csv if ln.startswith("fe,FRONTEND"))
+            assert fe[head.index("dreq")] == "1"
+            # the proxy still serves other requests
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(b"GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            s.close()
+    finally:
+        be.stop()
+
+
+@pytest.mark.parametrize("line,word,col", [
+    ("http-request auth realm x", "http-request action 'auth'", 18),
+    ("http-request set-var(txn.a) str(b)", "http-request action 'set-var(txn.a)'", 18),
+    ("http-response cache-store c", "http-response action 'cache-store'", 19),
+    ("tcp-request content track-sc0 src", "tcp-request content action 'track-sc0'", 25),
+    ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
+    ("http-request set-header X %[src]", "log-format expression '%[src]'", 31),
+])
+def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:
+    _, d = parse_text(HTTP_DEFAULTS + f"frontend f\n    bind :1\n    {line}\n", "t.cfg")
+    errs = d.errors
+    assert len(errs) == 1, d
+    assert word in errs[0].haproxy and NOT_IMPLEMENTED in errs[0].haproxy
+    assert (errs[0].loc.line, errs[0].loc.col) == (8, col)
+
+
+def test_rules_in_defaults_are_refused() -> None:
+    _, d = parse_text(HTTP_DEFAULTS.replace("defaults", "defaults d1") + "frontend f from d1\n    bind :1\n"
+                      .replace("frontend f from d1\n", "    http-request deny\nfrontend f from d1\n"), "t.cfg")
+    assert any(NOT_IMPLEMENTED in e.haproxy and "defaults" in e.haproxy for e in d.errors), d
