@@ -16,11 +16,18 @@ and written as JSON to bench/results/. Every process started here is stopped by 
 group). Only 127.0.0.1 is used.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Python 3.6 and older cannot compile it, and this file
+# must reach the version check below on them (annotations are evaluated only on 3.10+, after it).
+import os
+import sys
 
+# the repository root, for the version check (bench/ is sys.path[0] when this runs as a script)
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import haproxy_py._pyversion  # noqa: F401  (first: exits on Python < 3.10)
+
+# isort: split
 import argparse
 import json
-import os
 import re
 import resource
 import shlex
@@ -29,7 +36,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field

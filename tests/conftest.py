@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +35,25 @@ def require_haproxy_bin() -> str:
     if not os.path.exists(HAPROXY_BIN):
         pytest.fail(f"haproxy binary not found at {HAPROXY_BIN}: install Debian's haproxy (see .ci/run)")
     return HAPROXY_BIN
+
+
+@functools.lru_cache(maxsize=1)
+def old_pythons() -> tuple[tuple[tuple[int, int], str], ...]:
+    """((major, minor), path) of every Python older than 3.10 installed here (pyenv's, /usr's, PATH's),
+    oldest first; the interpreters haproxy-py must refuse in one line."""
+    paths = set(glob.glob("/usr/bin/python[23].[0-9]") + glob.glob("/usr/local/bin/python[23].[0-9]")
+                + glob.glob(os.path.expanduser("~/.pyenv/versions/*/bin/python")))
+    paths.update(p for p in (shutil.which(f"python3.{m}") for m in range(0, 10)) if p)
+    found: dict[tuple[int, int], str] = {}
+    for path in sorted(paths):
+        try:
+            out = subprocess.run([path, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=20).stdout.split()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if len(out) == 2 and (int(out[0]), int(out[1])) < (3, 10):
+            found.setdefault((int(out[0]), int(out[1])), path)
+    return tuple(sorted(found.items()))
 
 
 @pytest.fixture

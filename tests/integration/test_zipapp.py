@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from haproxy_py import _bootstrap
+from tests.conftest import old_pythons
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDER = ROOT / "build_zipapp.py"
@@ -286,6 +287,27 @@ def test_pyz_vv_names_event_loop(pyz: Path, venv_python: str, tmp_path: Path) ->
     assert r.returncode == 0, r.stderr
     out = r.stdout + r.stderr
     assert "uvloop" in out, out
+
+
+OLD_PYTHONS = old_pythons()
+
+
+@pytest.mark.skipif(not OLD_PYTHONS, reason="no Python older than 3.10 installed on this machine "
+                                            "(tests/unit/test_pyversion.py checks the entry's syntax instead)")
+@pytest.mark.parametrize("python", [p for _, p in OLD_PYTHONS] or [""],
+                         ids=[f"py{v[0]}.{v[1]}" for v, _ in OLD_PYTHONS] or ["none"])
+def test_pyz_refuses_old_python_in_one_line(pyz: Path, python: str, tmp_path: Path) -> None:
+    """``python haproxy.pyz`` on Python < 3.10 (2.7 included): one line, exit 1, nothing unpacked."""
+    cfg = ROOT / "samples" / "haproxy.cfg"
+    env = _clean_env(HAPROXY_PY_CACHE=str(tmp_path / "cache"))
+    env = {k: v for k, v in env.items() if not k.startswith("PYTHON")}
+    r = subprocess.run([python, str(pyz), "-c", "-f", str(cfg)], capture_output=True, text=True, env=env,
+                       timeout=60, cwd=tmp_path)
+    full = subprocess.run([python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+                          capture_output=True, text=True, timeout=20).stdout.strip()
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == f"haproxy-py needs Python 3.10 or newer (this is Python {full})\n"
+    assert not (tmp_path / "cache").exists()
 
 
 def test_pyz_check_matches_source_tree(pyz: Path, venv_python: str, tmp_path: Path) -> None:
