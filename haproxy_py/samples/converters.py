@@ -67,6 +67,10 @@ def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes:
 
 
 def _prep_delims(a: tuple) -> tuple:
+    if a[0] == 0:
+        raise ValueError("Unexpected value 0 for index.")
+    if len(a) > 2 and a[2] < 0:
+        raise ValueError(f"Unexpected value {a[2]} for count.")
     if not a[1]:
         raise ValueError("empty delimiters list")
     return (a[0], frozenset(a[1].encode("latin1")), a[2] if len(a) > 2 else 1)
@@ -88,18 +92,22 @@ def _fields(v: bytes, delims: frozenset[int], merge: bool) -> list[tuple[int, in
 
 
 def _pick_fields(v: bytes, a: tuple, merge: bool) -> bytes:
+    """``count`` fields from ``idx`` (negative: backwards from the last). A count of 0, or one that
+    runs past an end of the string, extends the result to that end (delimiters included), as 2.6."""
     idx, delims, count = a
     fl = _fields(v, delims, merge)
     n = len(fl)
-    if idx == 0 or abs(idx) > n:
+    if abs(idx) > n:
         return b""
     if idx > 0:
         first = idx - 1
-        last = n - 1 if count == 0 else min(n - 1, first + count - 1)
-    else:
-        last = n + idx
-        first = 0 if count == 0 else max(0, last - count + 1)
-    return v[fl[first][0]:fl[last][1]]
+        last = first + count - 1
+        end = len(v) if count == 0 or last > n - 1 else fl[last][1]
+        return v[fl[first][0]:end]
+    last = n + idx
+    first = last - count + 1
+    start = 0 if count == 0 or first < 0 else fl[first][0]
+    return v[start:fl[last][1]]
 
 
 @converter("field", test=D, prepare=_prep_delims)
@@ -274,17 +282,13 @@ def c_hex(v: bytes, a: tuple, t: Txn) -> bytes:
 
 @converter("hex2i", test=D)
 def c_hex2i(v: bytes, a: tuple, t: Txn) -> int | None:
-    s = v.strip()
-    neg = s[:1] == b"-"
-    if neg:
-        s = s[1:]
+    """Hex digits only (no sign, no 0x; anything else: no sample), wrapping on 64 bits."""
     n = 0
-    for c in s:
-        d = int(chr(c), 16) if chr(c) in "0123456789abcdefABCDEF" else -1
-        if d < 0:
-            break
-        n = n * 16 + d
-    return clamp64(-n if neg else n)
+    for c in v:
+        if c not in _HEXD:
+            return None
+        n = (n << 4 | int(chr(c), 16)) & M64
+    return _s64(n)
 
 
 _HEXD = b"0123456789abcdefABCDEF"
@@ -382,13 +386,16 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def c_http_date(v: int, a: tuple, t: Txn) -> bytes | None:
     off, unit = a
     div = {"s": 1, "ms": 1000, "us": 1_000_000}[unit]
-    ts = v // div + off
+    ts, frac = divmod(v, div)
+    ts += off
     try:
         tm = time.gmtime(ts)
     except (OverflowError, OSError, ValueError):
         return None
+    # with ms/us the remainder follows the seconds as a plain number (2.6: ".5" for 5 ms)
+    fraction = f".{frac}" if div > 1 else ""
     return (f"{_DAYS[tm.tm_wday]}, {tm.tm_mday:02d} {_MONTHS[tm.tm_mon - 1]} {tm.tm_year} "
-            f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} GMT").encode()
+            f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}{fraction} GMT").encode()
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -444,8 +451,25 @@ def _s64(n: int) -> int:
     return n - (1 << 64) if n >> 63 else n
 
 
-_arith("add", lambda x, y: clamp64(x + y))
-_arith("sub", lambda x, y: clamp64(x - y))
+def _add(a: int, b: int) -> int:
+    """2.6's ``arith_add``, its overflow check included: with two negative operands the check
+    ``LLONG_MAX - a < b`` itself overflows in C and the result is LLONG_MAX (so ``-3,add(-1)`` is
+    9223372036854775807 in 2.6, and here)."""
+    if (a ^ b) >= 0:
+        if a < 0 and INT_MIN - a > b:
+            return INT_MIN
+        if _s64(INT_MAX - a) < b:
+            return INT_MAX
+    return _s64(a + b)
+
+
+def _sub(a: int, b: int) -> int:
+    # 2.6: a + (-b), with -LLONG_MIN taken as LLONG_MAX
+    return _add(a, INT_MAX if b == INT_MIN else -b)
+
+
+_arith("add", _add)
+_arith("sub", _sub)
 _arith("mul", lambda x, y: clamp64(x * y))
 _arith("div", _div)
 _arith("mod", _mod)

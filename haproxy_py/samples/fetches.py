@@ -351,23 +351,32 @@ fetch("base32+src", test=D)(_req(lambda r, a, t: _with_src(_hash32(_base(r)), t)
 fetch("url32+src", test=D)(_req(lambda r, a, t: _with_src(_hash32((_host(r) or b"") + r.uri), t)))
 
 
-def url_param_values(uri: bytes, name: bytes, delim: bytes = b"&") -> list[bytes]:
-    """Values of ``name`` in the query string of ``uri`` (every one, in order; an empty name
-    matches every parameter)."""
-    q = uri.find(b"?")
+def url_param_values(uri: bytes, name: bytes, delim: bytes = b"?") -> list[bytes]:
+    """Values of ``name`` in the parameters of ``uri``, in order, as 2.6 finds them: the list starts
+    after the first ``delim`` ('?' unless a delimiter is given); parameters are separated by '&',
+    ';' and ``delim``; a parameter without '=' has no value and never matches; an empty ``name``
+    matches every parameter that has one."""
+    q = uri.find(delim)
     if q < 0:
         return []
+    rest = uri[q + 1:]
+    seps = {0x26, 0x3B, delim[0]}
     out = []
-    for part in uri[q + 1:].split(delim):
-        k, eq, v = part.partition(b"=")
-        if not name or k == name:
-            out.append(v)
+    start = 0
+    n = len(rest)
+    for i in range(n + 1):
+        if i == n or rest[i] in seps:
+            part = rest[start:i]
+            k, eq, v = part.partition(b"=")
+            if eq and (not name or k == name):
+                out.append(v)
+            start = i + 1
     return out
 
 
 def _urlp(r: Any, a: tuple, t: Txn) -> list | None:
     name = a[0].encode("latin1") if a else b""
-    delim = a[1].encode("latin1")[:1] if len(a) > 1 and a[1] else b"&"
+    delim = a[1].encode("latin1")[:1] if len(a) > 1 and a[1] else b"?"
     return url_param_values(r.uri, name, delim) or None
 
 
@@ -375,12 +384,31 @@ fetch("url_param", test=D)(_req(_urlp))
 alias("urlp", "url_param", test=D)
 
 
+def _lenient_int(v: bytes) -> int:
+    """2.6's ``strl2ic`` for the ``*_val`` fetches, quirks included: digits are read until a
+    character above '9' (a character below '0' is added as a negative digit), on a C int."""
+    i = 0
+    if v[:1] == b"-":
+        for c in v[1:]:
+            j = c - 48
+            if j > 9:
+                break
+            i = i * 10 - j
+    else:
+        for c in v:
+            j = c - 48
+            if j > 9:
+                break
+            i = i * 10 + j
+    i &= 0xFFFFFFFF
+    return i - (1 << 32) if i >> 31 else i
+
+
 def _urlp_val(r: Any, a: tuple, t: Txn) -> list | None:
     vals = _urlp(r, a, t)
     if not vals:
         return None
-    out = [i for i in map(parse_int, vals) if i is not None]
-    return out or None
+    return [_lenient_int(v) for v in vals]
 
 
 fetch("urlp_val", test=D)(_req(_urlp_val))
@@ -457,8 +485,7 @@ def _val_of(which: str):
         vals = get(txn, a)
         if not vals:
             return None
-        out = [i for i in map(parse_int, vals) if i is not None]
-        return out or None
+        return [_lenient_int(v) for v in vals]
     return fn
 
 
@@ -543,16 +570,21 @@ fetch("res.hdr_names", test=_HT)(_hdr_names("res"))
 # --------------------------------------------------------------------------- cookies
 
 
-def cookies(h: Headers, header: bytes) -> list[tuple[bytes, bytes]]:
+def cookies(h: Headers, header: bytes, name: bytes = b"") -> list[tuple[bytes, bytes]]:
+    """(name, value) of each cookie, in order, as 2.6 finds them: names starting with '$' are
+    attributes, not cookies; looking up ``name`` in a header no longer than ``name=`` finds nothing
+    (2.6 quirk); a Set-Cookie header holds one cookie (its attributes are not cookies)."""
     out = []
     for v in _full(h, header):
-        seps = b";" if header == b"cookie" else b";"
-        for part in v.split(seps):
+        if name and len(v) <= len(name) + 1:
+            continue
+        for part in v.split(b";"):
             k, eq, val = part.strip(b" \t").partition(b"=")
-            if eq:
-                out.append((k.strip(b" \t"), val.strip(b" \t")))
+            k = k.strip(b" \t")
+            if eq and k[:1] != b"$":
+                out.append((k, val.strip(b" \t")))
             if header == b"set-cookie":
-                break  # only the NAME=VALUE pair of each Set-Cookie, not its attributes
+                break
     return out
 
 
@@ -564,7 +596,7 @@ def _cook_of(which: str):
         if h is None:
             return None
         name = _name_arg(a)
-        pairs = cookies(h, hdr)
+        pairs = cookies(h, hdr, name)
         if not name:
             return [pairs[0][1]] if pairs else None
         return [v for k, v in pairs if k == name] or None
@@ -579,7 +611,7 @@ def _cook_cnt_of(which: str):
         if h is None:
             return None
         name = _name_arg(a)
-        return [sum(1 for k, _ in cookies(h, hdr) if not name or k == name)]
+        return [sum(1 for k, _ in cookies(h, hdr, name) if not name or k == name)]
     return fn
 
 
@@ -590,8 +622,7 @@ def _cook_val_of(which: str):
         vals = get(txn, a)
         if not vals:
             return None
-        out = [i for i in map(parse_int, vals) if i is not None]
-        return out or None
+        return [_lenient_int(v) for v in vals]
     return fn
 
 
