@@ -118,6 +118,10 @@ _reg(_RQ, "redirect", H.p_redirect, _D + "test_redirect_actions")
 _reg(_RQ, "return", H.p_return, _D + "test_return_action")
 _reg(_RQ, "use-service", H.p_use_service, "tests/clients/test_prometheus_exporter.py::test_builtin_exporter")
 
+for _fam in ("http-request", "http-response", "http-after-response", "tcp-request content"):
+    for _a in ("set-var", "set-var-fmt", "unset-var"):
+        _reg(_fam, _a, H.p_set_var, _D + "test_set_and_unset_var")
+
 for _fam in ("tcp-request connection", "tcp-request session"):
     _reg(_fam, "accept", T.p_accept, _D + "test_tcp_request_connection_rules", FE)
     _reg(_fam, "reject", T.p_reject, _D + "test_tcp_request_connection_rules", FE)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.samples import Txn
 
 FE = 1
 BE = 2
@@ -43,16 +43,9 @@ class ParseCtx:
     proxy_name: str = ""
 
 
-class RuleTxn(RequestContext):
-    """The per-transaction context rules run on: the request context ACLs read, plus the response
-    (``res``) while response rules run. Replaced by ``haproxy_py.samples.Txn`` when it lands."""
-
-    __slots__ = ("res",)
-
-    def __init__(self, req: Any = None, src: str | None = None, src_port: int = 0, dst: str | None = None,
-                 dst_port: int = 0, nbsrv: Any = None, frontend: str = "", backend: str = "") -> None:
-        super().__init__(req, src, src_port, dst, dst_port, nbsrv, frontend, backend)
-        self.res: Any = None
+#: the per-transaction context rules run on (request, response while response rules run, addresses,
+#: variables, live facts): the samples' Txn, which ACL conditions read too
+RuleTxn = Txn
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -572,3 +572,90 @@ def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise ActionError(pre + f"unexpected argument '{args[1]}'.", 1)
     return Const(Verdict(SERVICE, 200, service=args[0]))
+
+
+# ============================================================================ variables
+_VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
+_SET_VAR_CONDS = ("ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt")
+
+
+def _var_name(ctx: ParseCtx) -> str:
+    """``set-var(txn.name)`` -> ``txn.name`` (checked as 2.6 checks it)."""
+    word = ctx.action
+    base, _, rest = word.partition("(")
+    pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {word}' rule : "
+    if not rest.endswith(")"):
+        raise ActionError(pre + "missing variable name.", -1)
+    inner = rest[:-1]
+    name, _, conds = inner.partition(",")
+    scope, dot, var = name.partition(".")
+    if scope == "check":
+        from haproxy_py.registry import not_implemented
+
+        raise ActionError(not_implemented(f"the 'check' variable scope in '{ctx.family} {word}'"), -1)
+    if scope not in _VAR_SCOPES or not dot or not var:
+        raise ActionError(pre + f"invalid variable name '{name}'. A variable name must be start by its "
+                          "scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", -1,
+                          ours=False)
+    if conds:
+        for c in conds.split(","):
+            if c not in _SET_VAR_CONDS:
+                raise ActionError(pre + f'unknown condition "{c}".', -1, ours=False)
+        from haproxy_py.registry import not_implemented
+
+        raise ActionError(not_implemented(f"set-var conditions ('{conds}') in '{ctx.family} {word}'"), -1)
+    return name
+
+
+class SetVar(Action):
+    __slots__ = ("name", "expr", "fmt")
+
+    def __init__(self, name: str, expr: Any, fmt: Fmt | None) -> None:
+        self.name, self.expr, self.fmt = name, expr, fmt
+
+    def run(self, txn: Any) -> Verdict:
+        if self.fmt is not None:
+            from haproxy_py.samples import Sample
+
+            txn.set_var(self.name, Sample("str", self.fmt(txn)))
+            return V_CONTINUE
+        s = self.expr(txn)
+        if s is not None:
+            txn.set_var(self.name, s)
+        return V_CONTINUE
+
+
+class UnsetVar(Action):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, txn: Any) -> Verdict:
+        txn.unset_var(self.name)
+        return V_CONTINUE
+
+
+def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
+    name = _var_name(ctx)
+    pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {ctx.action}' rule : "
+    if ctx.action.startswith("unset-var"):
+        if args:
+            raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
+                              f"condition but found '{args[0]}'.", 0)
+        return UnsetVar(name)
+    if not args:
+        raise ActionError(pre + ("missing format string." if ctx.action.startswith("set-var-fmt")
+                                 else "missing fetch method."), -1, ours=False)
+    if len(args) > 1:
+        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
+                          f"condition but found '{args[1]}'.", 1)
+    if ctx.action.startswith("set-var-fmt"):
+        return SetVar(name, None, compile_lf(args[0], 0))
+    from haproxy_py.samples import SampleError, compile_expr
+
+    try:
+        expr = compile_expr(args[0])
+    except SampleError as e:
+        raise ActionError(pre + e.message, 0) from None
+    return SetVar(name, expr, None)

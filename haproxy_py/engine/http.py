@@ -119,9 +119,14 @@ def _copy_req(t: RequestHead) -> RequestHead:
     return r
 
 
-def _ctx(req: RequestHead, s: Stream) -> RuleTxn:
+def _ctx(req: RequestHead, s: HttpSession) -> RuleTxn:
+    be = s.be
+    sv = s.sess_vars
+    if sv is None:
+        sv = s.sess_vars = {}  # the connection's "sess" variables, shared by its requests
     return RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
-                   s.router.facts, s.router.conf.name)
+                   s.router.facts, s.router.conf.name, be.name if be is not None else "",
+                   now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1)
 
 
 class HttpSession(Stream):
@@ -130,7 +135,7 @@ class HttpSession(Stream):
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
-                 "req_key", "req_shared", "txn", "res_rules")
+                 "req_key", "req_shared", "txn", "res_rules", "sess_vars")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -171,6 +176,7 @@ class HttpSession(Stream):
         #: (backend http-response, frontend http-response, backend http-after-response, frontend
         #: http-after-response) rules of the current transaction, None when there are none
         self.res_rules: Any = None
+        self.sess_vars: dict[str, Any] | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -698,6 +704,7 @@ class HttpSession(Stream):
             if ctx is None:
                 ctx = self.txn = _ctx(req, self)
             ctx.req = req
+            ctx.backend = be.name
             v = run_rules(be_req, ctx)
             if v.kind != CONTINUE and v.kind != STOP:
                 self._req_verdict(v)
@@ -1122,6 +1129,8 @@ class HttpSession(Stream):
         if txn is None:
             txn = self.txn = _ctx(self.req, self)
         txn.res = resp
+        txn.backend = self.be.name
+        txn.server = self.srv.name if self.srv is not None else ""
         be_res, fe_res, be_after, fe_after = self.res_rules
         for rules in (be_res, fe_res):
             if rules:

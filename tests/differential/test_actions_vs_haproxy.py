@@ -75,6 +75,16 @@ frontend fe
     http-request replace-path /rp/(.*) /P/\1 if {{ path_beg /rp/ }}
     http-request replace-pathq ^/rpq(.*) /RPQ\1 if {{ path_beg /rpq }}
     http-request replace-uri ^/ru(.*) /RU\1 if {{ path_beg /ru }}
+    http-request set-header X-Lf "p=%[path] h=%[req.hdr(host)] s=%[src]" if {{ path_beg /lf }}
+    http-request set-var(txn.orig) path if {{ path_beg /var }}
+    http-request set-path /var-rewritten if {{ path_beg /var }}
+    http-request set-header X-Var %[var(txn.orig)] if {{ path_beg /var }}
+    http-request unset-var(txn.orig) if {{ req.hdr(x-unset) -m found }}
+    http-request set-header X-Var2 "[%[var(txn.orig)]]" if {{ path_beg /var }}
+    http-request redirect location /q?%[query] if {{ path /lfredir }}
+    http-request return status 200 content-type text/plain lf-string "m=%[method] %[path]" if {{ path /lfret }}
+    http-request set-var(sess.first) path if {{ path /sess/set }}
+    http-request set-header X-Sess "[%[var(sess.first)]]" if {{ path_beg /sess }}
     http-request set-header X-Order fe
     http-after-response add-header X-After fe
     default_backend be
@@ -101,6 +111,8 @@ backend be2
     http-response replace-value X-Vals ^v(.*)$ w\1
     http-response set-status 299 reason Weird
     http-response add-header X-Order be
+    http-response set-header X-St %[status] if {{ status 299 }} {{ res.hdr(x-r1) -m found }}
+    http-response add-header X-No-Match 1 if {{ status 200 }}
     http-response allow
     http-response add-header X-Never after-allow
     http-after-response add-header X-After be
@@ -423,3 +435,40 @@ def test_tcp_request_content_rules(sides) -> None:  # type: ignore[no-untyped-de
     time.sleep(0.1)
     for n, s in sides.items():
         assert _stat(s, "tcpfe", "dreq") == before[n] + 1, n
+
+
+def test_log_format_arguments(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/lf/x")
+    assert _seen_hdr(r, "x-lf") == ["p=/lf/x h=h s=127.0.0.1"]
+    r = both(sides, "/lfredir?a=1&b")
+    assert _hdr(r["response"], "location") == ["/q?a=1&b"]
+    r = both(sides, "/lfret")
+    assert r["response"][2] == b"m=GET /lfret"
+
+
+def test_set_and_unset_var(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/var/x")
+    assert r["seen"][0][0] == "GET /var-rewritten HTTP/1.1"
+    assert _seen_hdr(r, "x-var") == ["/var/x"] and _seen_hdr(r, "x-var2") == ["[/var/x]"]
+    r = both(sides, "/var/unset", "X-Unset: 1\r\n")
+    assert _seen_hdr(r, "x-var") == ["/var/unset"] and _seen_hdr(r, "x-var2") == ["[]"]
+
+
+def test_response_rule_conditions(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/x", port="fe2")
+    assert _hdr(r["response"], "x-st") == ["299"] and _hdr(r["response"], "x-no-match") == []
+
+
+def test_sess_variables_live_as_long_as_the_connection(sides) -> None:  # type: ignore[no-untyped-def]
+    raw = (b"GET /sess/set HTTP/1.1\r\nHost: h\r\n\r\n"
+           b"GET /sess/get HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+    seen = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        _send(side["ports"]["fe"], raw)
+        time.sleep(0.05)
+        seen[name] = _seen(side["backend"])
+    assert seen["ours"] == seen["haproxy"]
+    assert [[v for k, v in h if k == "x-sess"] for _, h in seen["ours"]] == [["[/sess/set]"], ["[/sess/set]"]]
+    r = both(sides, "/sess/get")  # a new connection starts without them
+    assert _seen_hdr(r, "x-sess") == ["[]"]

@@ -62,11 +62,12 @@ def test_silent_drop_sends_nothing() -> None:
 
 @pytest.mark.parametrize("line,word,col", [
     ("http-request auth realm x", "http-request action 'auth'", 18),
-    ("http-request set-var(txn.a) str(b)", "http-request action 'set-var(txn.a)'", 18),
+    ("http-request capture req.hdr(host) len 10", "http-request action 'capture'", 18),
+    ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
     ("tcp-request content track-sc0 src", "tcp-request content action 'track-sc0'", 25),
     ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
-    ("http-request set-header X %[src]", "log-format expression '%[src]'", 31),
+    ("http-request set-header X %[ssl_fc]", "sample fetch 'ssl_fc'", 31),
 ])
 def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:
     _, d = parse_text(HTTP_DEFAULTS + f"frontend f\n    bind :1\n    {line}\n", "t.cfg")
