@@ -528,6 +528,7 @@ class Master:
         self.exit_code = 0
         self.reloads = 0
         self.started = time.time()
+        self.cli_server: Any = None  # the master CLI (-S)
 
     async def ask(self, idx: int, req: Any) -> Any:
         _pid, reader, writer = self.workers[idx]
@@ -706,7 +707,8 @@ def run_master(config: Config, options: Any) -> int:
         mcli = getattr(options, "master_cli", None)
         if mcli:
             try:
-                loop.run_until_complete(start_master_cli(master, mcli, config, options))
+                # kept referenced: an asyncio server nobody holds is closed when collected
+                master.cli_server = loop.run_until_complete(start_master_cli(master, mcli, config, options))
             except OSError as e:
                 alert(f"Cannot create the master CLI socket {mcli} ({e.strerror}).", quiet)
         # unblocked from inside the running loop: a signal that was pending is then seen by it
