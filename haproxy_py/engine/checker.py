@@ -300,6 +300,13 @@ class Checker:
             sc.cancel()
         self.checks.clear()
 
+    def server_addr_changed(self, srv: Server) -> None:
+        """``set server addr``: the next probes follow the server unless the check has its own
+        ``addr``/``port``."""
+        sc = self.checks.get(id(srv))
+        if sc is not None:
+            sc.addr = (srv.conf.check_addr or srv.host, srv.conf.check_port or srv.port)
+
     # ------------------------------------------------------------------ timeouts
     @staticmethod
     def connect_timeout(srv: Server) -> int:

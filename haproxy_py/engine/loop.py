@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from haproxy_py.config.model import Config, Proxy
@@ -71,6 +72,10 @@ def _raise_nofile(maxconn: int | None) -> None:
         pass
 
 
+def _whole(value: int) -> int:
+    return value
+
+
 class Engine:
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, *, loop_name: str = "asyncio",
                  quiet: bool = False) -> None:
@@ -127,11 +132,14 @@ class Engine:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend)
         self.internal_errors = 0
         loop.set_exception_handler(self._loop_exception)
-        self.state.hooks["shutdown_session"] = self._shutdown_session
-        self.state.hooks["apply_outcome"] = self._apply_outcome_hook
-        self.state.hooks["sysinfo"] = self._sysinfo
-        self.state.hooks["frontend_pause"] = self.pause_frontend
-        self.state.hooks["frontend_resume"] = self.resume_frontend
+        #: a per-process limit given by the runtime API, as this process applies it (a worker of
+        #: several takes its share: engine/workers.py)
+        self.limit_part: Callable[[int], int] = _whole
+        #: the master of several workers: its state is the workers' summed picture, it holds no
+        #: session and no queue of its own (engine/workers.py)
+        self.aggregate = False
+        # the runtime API's engine operations (runtime/ops.py EngineOps): typed, every one implemented
+        self.state.ops = self
 
     # ------------------------------------------------------------------ binding
     def bind_all(self) -> None:
@@ -195,7 +203,7 @@ class Engine:
             if any(s.check_enabled for b in backends for s in b.servers):
                 self.checker = Checker(self.loop, backends, log=self.log_event,
                                        now=self.loop.time, wall=time.time,
-                                       shutdown=self._shutdown_session,
+                                       shutdown=self.shutdown_session,
                                        spread_pct=self.config.global_.spread_checks,
                                        node=self.state.node)
                 self.checker.start()
@@ -232,9 +240,9 @@ class Engine:
 
         out = health.observe(srv, kind, self.loop.time())
         if out is not None:
-            self.apply_outcome(out)
+            self._emit_outcome(out)
 
-    def _sysinfo(self) -> Any:
+    def sysinfo(self) -> Any:
         """What ``show info`` needs from the OS and the loop (read only when asked)."""
         from haproxy_py.engine.logs import dropped_total
         from haproxy_py.stats.info import SysInfo
@@ -273,13 +281,16 @@ class Engine:
             else:
                 self.loop.call_soon(owner.requeue)
 
-    def _apply_outcome_hook(self, out: Any) -> None:
+    # ------------------------------------------------------------------ EngineOps (runtime/ops.py)
+    def apply_outcome(self, out: Any) -> None:
+        """A state change decided by pure code (CLI, stats page): through the checker when one runs
+        (it owns the check timers), else its log lines and shutdowns at once."""
         if self.checker is not None:
             self.checker.apply(out)
         else:
-            self.apply_outcome(out)
+            self._emit_outcome(out)
 
-    def apply_outcome(self, out: Any) -> None:
+    def _emit_outcome(self, out: Any) -> None:
         """Emit the log lines of a state change and shut down the sessions it names."""
         for proxy, sev, text in out.logs:
             self.log_event(proxy, sev, text)
@@ -306,7 +317,54 @@ class Engine:
         for lst in self.listeners:
             lst.resume()
 
-    def _shutdown_session(self, sess: Any) -> None:
+    def stop_frontend(self, fe: Frontend) -> None:
+        """``shutdown frontend``: its listening sockets are closed (the kernel refuses new
+        connections once every process holding them closed them), sessions in progress go on."""
+        fe.stopped = True
+        fe.paused = False
+        keep = []
+        for lst in self.listeners:
+            if lst.frontend is fe:
+                lst.paused = True  # never started again (connection_closed, resume_all)
+                lst.close()
+            else:
+                keep.append(lst)
+        self.listeners = keep
+
+    def set_server_addr(self, srv: Any, host: str, port: int) -> None:
+        """``set server addr``: the next connections go to host:port; so does the health check
+        unless it has its own ``addr``/``port``."""
+        srv.host = host
+        srv.port = port
+        if self.checker is not None:
+            self.checker.server_addr_changed(srv)
+
+    def set_server_maxconn(self, srv: Any, value: int) -> None:
+        """``set maxconn server``: this process's part of the limit; freed slots go to queued
+        requests at once (the backend hands them to its ``on_pendings``)."""
+        from haproxy_py.runtime.ops import set_server_maxconn
+
+        set_server_maxconn(srv, self.limit_part(value) if value > 0 else value, self.loop.time(),
+                           dequeue=not self.aggregate)
+
+    def set_frontend_maxconn(self, fe: Frontend, value: int) -> None:
+        """``set maxconn frontend``: this process's part; listeners held back accept again."""
+        fe.maxconn = self.limit_part(value) if value > 0 else value
+        self._restart_listeners()
+
+    def set_global_maxconn(self, value: int) -> None:
+        """``set maxconn global``: listeners held back by the old limit accept again."""
+        self.state.maxconn = self.limit_part(value)
+        self._restart_listeners()
+
+    def _restart_listeners(self) -> None:
+        if self.stopping:
+            return
+        for lst in self.listeners:
+            if not lst.active and not lst.paused and self._can_accept(lst):
+                lst.start()
+
+    def shutdown_session(self, sess: Any) -> None:
         sess.kill("K")
 
     def _shutdown_server_sessions(self, srv: Any) -> None:

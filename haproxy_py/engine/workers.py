@@ -496,6 +496,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     engine.bind_all()
     engine.inherited.close_unused()
     split_limits(engine, i, n)
+    engine.limit_part = lambda total: share(total, i, n)  # limits set later from the CLI, too
     apply_startup_state(engine, items, exact)
     if process.needs_drop(config):  # the master keeps its rights (re-exec, stats socket); workers not
         process.preload_modules()
@@ -636,6 +637,7 @@ def run_master(config: Config, options: Any) -> int:
     asyncio.set_event_loop(loop)
     engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
     engine.run_checks = False
+    engine.aggregate = True
     engine.inherited = inherited
     engine.on_stopped = loop.create_future()
     signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)

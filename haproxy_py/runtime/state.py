@@ -11,6 +11,7 @@ from typing import Any
 
 from haproxy_py.config.model import Config
 from haproxy_py.runtime.counters import FreqCtr
+from haproxy_py.runtime.ops import Detached, EngineOps
 
 
 def default_maxconn() -> int:
@@ -62,9 +63,9 @@ class ProcessState:
         self.sessions: set[Any] = set()
         #: event loop and build facts for -vv / show info
         self.loop_name = "asyncio"
-        #: hooks the engine installs so that pure code can ask for I/O actions
-        #: e.g. "shutdown_session"(session), "frontend_pause"(frontend), "frontend_resume"(frontend)
-        self.hooks: dict[str, Any] = {}
+        #: the engine's operations (runtime/ops.py): the engine installs itself; without one, the
+        #: pure parts only
+        self.ops: EngineOps = Detached(self)
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

@@ -11,15 +11,16 @@ quit, ``set timeout cli``) and acts on the shared ``ProcessState``. The socket l
 Reply rules (HAPROXY_FACTS 9.1): each command's output is followed by one empty line; in
 interactive mode the prompt ``> `` follows each line's replies.
 
-I/O the runtime API needs is asked for through ``state.hooks`` (all optional):
-    "log_state_change"(srv, text, severity)  after an admin/health change; text is the cause
-                                             ("changed from CLI"); severity None = let the
-                                             checks' message builder decide
-    "shutdown_session"(session)              kill one session
-    "frontend_pause"(fe) / "frontend_resume"(fe) / "frontend_stop"(fe)
-    "server_addr_changed"(srv)               after ``set server addr``
-    "server_maxconn_changed"(srv)            after ``set maxconn server`` (dequeue)
-    "global_maxconn_changed"(n)
+Commands are one table (``COMMANDS`` at the end): each row is a command's words, its ``help`` line
+(2.6's text; ``help`` prints the rows sorted as 2.6 sorts them), the level it needs and its handler.
+Dispatch takes the row with the longest matching words; a row without a handler is a 2.6 command
+haproxy-py does not implement, and answers so (``CLI.refusal``) instead of the unknown-command help.
+The rows are the ``cli`` registry (haproxy_py/registry.py), each implemented one with its test.
+Adding a command: one row, its handler, its test (CONTRIBUTING.md).
+
+I/O is asked of the engine through ``state.ops`` (runtime/ops.py ``EngineOps``: typed, one method
+per operation: frontends paused/resumed/stopped, server address and maxconn, global maxconn,
+sessions killed, state-change outcomes, OS figures).
 Sessions in ``state.sessions`` are engine objects (engine/stream.py Stream); ``show sess`` reads
 (all optional) ``src_ip``/``src_port``, ``fe``/``be``/``srv`` (runtime objects with ``.name``),
 ``accept_mono``, ``t_deadline`` (expiry), ``cli_sock``/``srv_sock`` (fds), ``closed``; the older
@@ -34,16 +35,19 @@ import ipaddress
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from haproxy_py.config.model import Address, ServerConf
+from haproxy_py.registry import Registry
 from haproxy_py.stats import cli_static
 from haproxy_py.stats.csv import StatFilter, find_proxy_iid, show_stat
-from haproxy_py.stats.help_text import HELP_ENTRIES, HELP_HEADER, help_line
 from haproxy_py.stats.info import SysInfo, show_info, version_of
 
 LEVELS = {"user": 0, "operator": 1, "admin": 2}
+USER, OPERATOR, ADMIN = 0, 1, 2
 DENIED = "Permission denied\n"
+HELP_HEADER = "The following commands are valid at this level:\n"
 
 SRV_OP = {"STOPPED": 0, "STARTING": 1, "RUNNING": 2, "STOPPING": 3}
 SRV_ADMIN_BITS = {"FMAINT": 0x1, "IMAINT": 0x2, "CMAINT": 0x4, "FDRAIN": 0x8, "IDRAIN": 0x10}
@@ -215,7 +219,7 @@ class Cli:
     """One runtime-API session (one client connection)."""
 
     __slots__ = ("state", "lowered", "interactive", "closing", "timeout", "env", "sysinfo", "started", "epoch",
-                 "fd", "severity")
+                 "fd")
 
     def __init__(self, state: Any, *, timeout: float | None = None, env: Mapping[str, str] | None = None,
                  sysinfo: Callable[[], SysInfo] | None = None) -> None:
@@ -226,13 +230,12 @@ class Cli:
         g = state.config.global_
         self.timeout = timeout if timeout is not None else g.stats_timeout / 1000.0
         self.env = env if env is not None else os.environ
-        #: OS figures for ``show info``: given, or what the engine installed in state.hooks
-        self.sysinfo = sysinfo if sysinfo is not None else state.hooks.get("sysinfo")
+        #: OS figures for ``show info``: given, or the engine's (runtime/ops.py)
+        self.sysinfo = sysinfo if sysinfo is not None else state.ops.sysinfo
         #: this CLI stream as ``show sess`` lists it: start time (first command), epoch, fd
         self.started: float | None = None
         self.epoch = _sess_epoch(state)
         self.fd = -1
-        self.severity = "none"
 
     # ------------------------------------------------------------------ entry point
     def execute(self, line: str, level: str, now: float, wall: float) -> str:
@@ -253,102 +256,47 @@ class Cli:
         return "".join(out)
 
     def run(self, w: list[str], lvl: int, now: float, wall: float) -> str:
-        """One command: its output followed by the empty line ("" only for quit)."""
-        if w == ["quit"]:
-            self.closing = True
-            return ""
-        if w == ["prompt"]:
-            self.interactive = not self.interactive
-            if not self.interactive:
-                self.closing = True
-            return "\n"
+        """One command: its output followed by the empty line (nothing at all for ``quit``)."""
         try:
             body = self.dispatch(w, lvl, now, wall)
         except Exception as exc:  # never let a command break the socket
             body = f"Internal error: {exc}\n"
-        return body + "\n"
+        return "" if body is None else body + "\n"
 
     # ------------------------------------------------------------------ dispatch
-    def dispatch(self, w: list[str], lvl: int, now: float, wall: float) -> str:
+    def dispatch(self, w: list[str], lvl: int, now: float, wall: float) -> str | None:
+        """The table row with the longest words ``w`` starts with: its level, then its handler."""
         if not w:
             return self.unknown(w, full=True)
-        c0 = w[0]
-        c1 = w[1] if len(w) > 1 else ""
-        a = w + [""] * 6
-        if c0 == "help":
-            return self.cmd_help(w[1:])
-        if c0 == "show":
-            return self.show(w, a, lvl, now, wall)
-        if c0 in ("operator", "user") and len(w) == 1:
-            want = LEVELS[c0]
-            if want > lvl:
-                return DENIED
-            self.lowered = want
-            return ""
-        if c0 == "get" and c1 == "weight":
-            return self.cmd_get_weight(a[2])
-        if c0 == "clear" and c1 == "counters":
-            return self.cmd_clear(a[2], lvl)
-        if c0 == "set" and c1 == "timeout" and a[2] == "cli":
-            return self.cmd_set_timeout(a[3])
-        fixed = self.fixed(w, lvl)
-        if fixed is not None:
-            return fixed
-        if c0 == "set" and c1 == "severity-output":
-            if a[2] not in ("none", "number", "string"):
-                return "one of 'none', 'number', 'string' is a required argument\n"
-            self.severity = a[2]
-            return ""
-        if c0 == "set" and c1 == "profiling":
-            if lvl < 2:
-                return DENIED
-            return self.cmd_set_profiling(a[2], a[3])
-        if c0 in ("enable", "disable") and c1 == "dynamic-cookie" or c0 == "set" and c1 == "dynamic-cookie-key":
-            if lvl < 2:
-                return DENIED
-            if a[2] != "backend":
-                return self.unknown(w)
-            if not a[3]:
-                return "A backend name is expected.\n"
-            if self.find_backend(a[3]) is None:
-                return "No such backend.\n"
-            if c0 == "set" and not a[4]:
-                return "String value expected.\n"
-            return ""
-        # every remaining command changes state: admin only
-        known = self.is_admin_command(c0, c1)
-        if not known:
+        cmd = lookup(w)
+        if cmd is None or cmd.master:  # master-CLI commands are unknown on a stats socket, as in 2.6
             return self.unknown(w)
-        if lvl < 2:
+        if lvl < cmd.level:
             return DENIED
-        if c0 == "set":
-            if c1 == "weight":
-                return self.cmd_set_weight(a[2], a[3], now, wall)
-            if c1 == "server":
-                return self.cmd_set_server(a, now, wall)
-            if c1 == "maxconn":
-                return self.cmd_set_maxconn(a)
-            if c1 == "rate-limit":
-                return self.cmd_set_rate_limit(a)
-        if c0 in ("enable", "disable"):
-            return self.cmd_enable_disable(c0 == "enable", c1, a[2], now, wall)
-        if c0 == "shutdown":
-            return self.cmd_shutdown(c1, a)
-        if c0 == "add" and c1 == "server":
-            return self.cmd_add_server(w[2:], now, wall)
-        if c0 == "del" and c1 == "server":
-            return self.cmd_del_server(a[2])
-        return self.unknown(w)
+        if cmd.handler is None:
+            return CLI.refusal(cmd.name) + "\n"
+        return cmd.handler(self, Call(w, lvl, now, wall))
 
-    @staticmethod
-    def is_admin_command(c0: str, c1: str) -> bool:
-        return (c0, c1) in {
-            ("set", "weight"), ("set", "server"), ("set", "maxconn"), ("set", "rate-limit"),
-            ("enable", "server"), ("disable", "server"), ("enable", "health"), ("disable", "health"),
-            ("enable", "agent"), ("disable", "agent"), ("enable", "frontend"), ("disable", "frontend"),
-            ("shutdown", "session"), ("shutdown", "sessions"), ("shutdown", "frontend"),
-            ("add", "server"), ("del", "server"),
-        }
+    def refuse(self, what: str) -> str:
+        """A 2.6 command (or one of its forms) haproxy-py does not implement."""
+        return CLI.refusal(what) + "\n"
+
+    # ------------------------------------------------------------------ session commands
+    def cmd_lower(self, want: int, lvl: int) -> str:
+        """``operator`` / ``user``: the session's level can only go down."""
+        if want > lvl:
+            return DENIED
+        self.lowered = want
+        return ""
+
+    def cmd_prompt(self) -> str:
+        self.interactive = not self.interactive
+        if not self.interactive:
+            self.closing = True
+        return ""
+
+    def cmd_quit(self) -> None:
+        self.closing = True
 
     # ------------------------------------------------------------------ help / unknown
     def cmd_help(self, words: list[str]) -> str:
@@ -375,57 +323,25 @@ class Cli:
                 + "".join(help_line(e) for e in HELP_ENTRIES))
 
     # ------------------------------------------------------------------ show
-    def show(self, w: list[str], a: list[str], lvl: int, now: float, wall: float) -> str:
-        c1 = a[1]
-        st = self.state
-        if c1 == "info":
-            opts = set(w[2:])
-            fmt = "typed" if "typed" in opts else "json" if "json" in opts else "plain"
-            si = self.sysinfo() if self.sysinfo else None
-            return show_info(st, now, wall, fmt, "desc" in opts, si)
-        if c1 == "stat":
-            return self.cmd_show_stat(w, lvl, now, wall)
-        if c1 == "servers" and a[2] == "state":
-            return self.cmd_servers_state(a[3], wall)
-        if c1 == "backend":
-            return "# name\n" + "".join(f"{px.name}\n" for px in st.proxies if px.backend is not None)
-        if c1 == "version":
-            return version_of(st) + "\n"
-        if c1 == "cli" and a[2] == "level":
-            return ("user", "operator", "admin")[lvl] + "\n"
-        if c1 == "cli" and a[2] == "sockets":
-            return self.cmd_cli_sockets()
-        if c1 == "pools":
-            return self.cmd_pools()
-        if c1 == "startup-logs":
-            return "".join(x if x.endswith("\n") else x + "\n" for x in getattr(st, "startup_logs", ()))
-        if c1 == "env":
-            if lvl < 1:
-                return DENIED
-            if a[2]:
-                v = self.env.get(a[2])
-                return f"{a[2]}={v}\n" if v is not None else "Variable not found\n"
-            return "".join(f"{k}={v}\n" for k, v in self.env.items())
-        if c1 == "sess":
-            if lvl < 1:
-                return DENIED
-            return self.cmd_show_sess(a[2], now)
-        if c1 == "schema" and a[2] == "json":
-            return cli_static.SCHEMA_JSON
-        if c1 == "servers" and a[2] == "conn":
-            return self.cmd_servers_conn(a[3])
-        if c1 == "tasks":
-            return cli_static.SHOW_TASKS.format(threads=self.nbthread())
-        if c1 == "profiling":
-            prof = getattr(st, "cli_profiling", {})
-            return cli_static.PROFILING_HEAD.format(tasks=prof.get("tasks", "auto-off"),
-                                                    memory=prof.get("memory", "off"))
-        if c1 == "errors":
-            if lvl < 1:
-                return DENIED
-            return self.cmd_show_errors(a[2], a[3], wall)
-        fx = self.fixed(w, lvl)
-        return fx if fx is not None else self.unknown(w)
+    def cmd_show_info(self, w: list[str], now: float, wall: float) -> str:
+        opts = set(w[2:])
+        fmt = "typed" if "typed" in opts else "json" if "json" in opts else "plain"
+        si = self.sysinfo() if self.sysinfo else None
+        return show_info(self.state, now, wall, fmt, "desc" in opts, si)
+
+    def cmd_show_env(self, name: str) -> str:
+        if name:
+            v = self.env.get(name)
+            return f"{name}={v}\n" if v is not None else "Variable not found\n"
+        return "".join(f"{k}={v}\n" for k, v in self.env.items())
+
+    def cmd_show_profiling(self) -> str:
+        prof = getattr(self.state, "cli_profiling", {})
+        return cli_static.PROFILING_HEAD.format(tasks=prof.get("tasks", "auto-off"), memory=prof.get("memory", "off"))
+
+    def cmd_startup_logs(self) -> str:
+        logs = "".join(x if x.endswith("\n") else x + "\n" for x in getattr(self.state, "startup_logs", ()))
+        return logs or "\n"  # 2.6 with nothing logged at startup: one empty line
 
     def cmd_show_stat(self, w: list[str], lvl: int, now: float, wall: float) -> str:
         flt = StatFilter(show_legends=lvl >= 1)
@@ -503,19 +419,6 @@ class Cli:
     def nbthread(self) -> int:
         si = self.sysinfo() if self.sysinfo else None
         return (si.nbthread if si is not None else 0) or self.state.config.global_.nbthread or 1
-
-    def fixed(self, w: list[str], lvl: int) -> str | None:
-        """Commands whose 2.6 reply does not depend on our state (cli_static.FIXED), else None."""
-        for n in (3, 2, 1):
-            key = tuple(w[:n])
-            ent = cli_static.FIXED.get(key)
-            if ent is None or len(w) < n:
-                continue
-            if lvl < cli_static.MIN_LEVEL.get(key, 2):
-                return DENIED
-            reply = ent[0] if len(w) == n else ent[1]
-            return reply or ""
-        return None
 
     def cmd_set_profiling(self, what: str, how: str) -> str:
         if what not in ("tasks", "memory"):
@@ -709,10 +612,8 @@ class Cli:
         be.server_state_changed(srv, wall)
 
     def _outcome(self, out: Any) -> None:
-        """Hand a state change's log lines and session shutdowns to the engine (``apply_outcome``)."""
-        hook = self.state.hooks.get("apply_outcome")
-        if hook is not None:
-            hook(out)
+        """Hand a state change's log lines and session shutdowns to the engine."""
+        self.state.ops.apply_outcome(out)
 
     def set_admin(self, be: Any, srv: Any, what: str, now: float, wall: float) -> None:
         """``ready`` | ``drain`` | ``maint`` (set server state / enable|disable server).
@@ -780,34 +681,30 @@ class Cli:
         return SET_SERVER_USAGE
 
     def set_addr(self, srv: Any, addr: str, kw: str, port_s: str) -> str:
+        """``set server addr IP [port P]``: 2.6's reply; new connections go to the new address."""
         who = "by 'stats socket command'"
+        if not addr:
+            return "set server <b>/<s> addr requires an address and optionally a port.\n"
         try:
             ipaddress.ip_address(addr)
         except ValueError:
             return f"Invalid addr '{addr}' {who}\n"
+        parts = ["no need to change the addr" if addr == srv.host else f"IP changed from '{srv.host}' to '{addr}'"]
         new_port = srv.port
         if kw == "port":
-            p, rest = _strtol(port_s)
-            if not port_s or rest or not 0 <= p < 65536:
-                return f"Invalid port '{port_s}' {who}\n"
-            new_port = p
-        parts = []
-        if addr == srv.host:
-            parts.append("no need to change the addr")
-        else:
-            parts.append(f"IP changed from '{srv.host}' to '{addr}'")
-        if kw == "port":
-            if new_port == srv.port:
-                parts.append("no need to change the port")
+            if port_s[:1] in ("+", "-"):
+                parts.append("can't change <port> to port map because it is incompatible with current health "
+                             "check port configuration (use 'port' statement from the 'server' directive.")
             else:
-                parts.append(f"port changed from '{srv.port}' to '{new_port}'")
-        changed = addr != srv.host or new_port != srv.port
-        srv.host = addr
-        srv.port = new_port
-        if changed:
-            hook = self.state.hooks.get("server_addr_changed")
-            if hook is not None:
-                hook(srv)
+                p, rest = _strtol(port_s)
+                if rest == port_s:
+                    parts.append(f"problem converting port '{port_s}' to an int")
+                else:
+                    new_port = p & 0xFFFF  # 2.6 keeps the low 16 bits (70000 -> 4464)
+                    parts.append("no need to change the port" if new_port == srv.port
+                                 else f"port changed from '{srv.port}' to '{new_port}'")
+        if addr != srv.host or new_port != srv.port:
+            self.state.ops.set_server_addr(srv, addr, new_port)
         return ", ".join(parts) + f" {who}\n"
 
     def set_checks(self, be: Any, srv: Any, enable: bool, now: float, wall: float) -> str:
@@ -832,15 +729,11 @@ class Cli:
             if enable:
                 if not fe.paused:
                     return "All sockets are already enabled.\n"
-                fe.paused = False
-                hook = self.state.hooks.get("frontend_resume")
+                self.state.ops.resume_frontend(fe)
             else:
                 if fe.paused:
                     return "All sockets are already disabled.\n"
-                fe.paused = True
-                hook = self.state.hooks.get("frontend_pause")
-            if hook is not None:
-                hook(fe)
+                self.state.ops.pause_frontend(fe)
             return ""
         be, srv, err = self.find_server(spec)
         if err:
@@ -850,51 +743,47 @@ class Cli:
             return ""
         if what == "health":
             return self.set_checks(be, srv, enable, now, wall)
-        if what == "agent":
-            if enable and not srv.conf.agent_check:
-                return "Agent was not configured on this server, cannot enable.\n"
-            srv.agent_enabled = enable and srv.conf.agent_check
-            return ""
+        if what == "agent":  # agent-check is refused by the configuration: none is ever configured
+            return "" if not enable else "Agent was not configured on this server, cannot enable.\n"
         return ""
 
-    def cmd_set_maxconn(self, a: list[str]) -> str:
-        what = a[2]
+    def cmd_set_maxconn_server(self, spec: str, val: str) -> str:
+        _be, srv, err = self.find_server(spec)
+        if err:
+            return err
+        if not val:
+            return "Require <maxconn>.\n"
+        v, rest = _strtol(val)
+        if rest == val:
+            return "maxconn string empty or preceded by garbage"  # 2.6: no newline of its own
+        if rest:
+            return "Trailing garbage in maxconn string"
+        self.state.ops.set_server_maxconn(srv, v)
+        return ""
+
+    def cmd_set_maxconn_frontend(self, name: str, val: str) -> str:
+        fe = self.find_frontend(name)
+        if not name:
+            return "A frontend name is expected.\n"
+        if fe is None:
+            return "No such frontend.\n"
+        if not val:
+            return "Integer value expected.\n"
+        v = _strtol(val)[0]  # atoi(): trailing text ignored, none parsed is 0
+        if v < 0:
+            return "Value out of range.\n"
+        self.state.ops.set_frontend_maxconn(fe, v)
+        return ""
+
+    def cmd_set_maxconn_global(self, val: str) -> str:
         st = self.state
-        if what == "server":
-            _be, srv, err = self.find_server(a[3])
-            if err:
-                return err
-            v, rest = _strtol(a[4])
-            if not a[4] or rest or v < 0:
-                return "'set maxconn server' expects an integer parameter.\n"
-            srv.maxconn = v
-            hook = st.hooks.get("server_maxconn_changed")
-            if hook is not None:
-                hook(srv)
-            return ""
-        if what == "frontend":
-            fe = self.find_frontend(a[3])
-            if not a[3]:
-                return "A frontend name is expected.\n"
-            if fe is None:
-                return "No such frontend.\n"
-            v, rest = _strtol(a[4])
-            if not a[4] or rest or v < 0:
-                return "Integer value expected.\n"
-            fe.maxconn = v
-            return ""
-        if what == "global":
-            v, rest = _strtol(a[3])
-            if not a[3] or rest:
-                return "Expects an integer value.\n"
-            if v > st.hard_maxconn or v < 0:
-                return "Value out of range.\n"
-            st.maxconn = v or st.hard_maxconn
-            hook = st.hooks.get("global_maxconn_changed")
-            if hook is not None:
-                hook(st.maxconn)
-            return ""
-        return "'set maxconn' only supports 'frontend', 'server', and 'global'.\n"
+        if not val:
+            return "Expects an integer value.\n"
+        v = _strtol(val)[0]  # atoi()
+        if v > st.hard_maxconn:
+            return "Value out of range.\n"
+        st.ops.set_global_maxconn(v if v > 0 else st.hard_maxconn)
+        return ""
 
     def cmd_set_rate_limit(self, a: list[str]) -> str:
         usage = ("'set rate-limit' only supports :\n"
@@ -906,17 +795,18 @@ class Cli:
         v, rest = _strtol(a[4])
         if not a[4] or rest or v < 0:
             return "Expects an integer value.\n"
-        if a[2] == "sessions":
-            self.state.rate_limit_sessions = v
-        elif a[2] == "connections":
-            self.state.conn_rate_limit = v
-        return ""
+        # the engine enforces no process-wide rate limit: refused rather than stored and ignored
+        return self.refuse(f"set rate-limit {a[2]} global")
 
-    def cmd_set_timeout(self, val: str) -> str:
+    def cmd_set_timeout(self, what: str, val: str) -> str:
+        if what != "cli":
+            return "'set timeout' only supports 'cli'.\n"
+        if not val:
+            return "Expects an integer value.\n"
         v, rest = _strtol(val)
-        if not val or v < 0 or rest not in ("", "s", "ms", "m", "h"):
-            return "'set timeout cli' requires a delay.\n"
-        mult = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}[rest]
+        if rest == val or v < 0 or rest not in ("", "s", "ms", "m", "h", "d", "us"):
+            return "Invalid timeout value.\n"
+        mult = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0, "d": 86400.0, "us": 1e-6}[rest]
         self.timeout = v * mult
         return ""
 
@@ -942,17 +832,14 @@ class Cli:
 
     def cmd_shutdown(self, what: str, a: list[str]) -> str:
         st = self.state
-        kill = st.hooks.get("shutdown_session")
+        kill = st.ops.shutdown_session
         if what == "session":
             if not a[2]:
                 return "Session pointer expected (use 'show sess').\n"
             want = a[2].lower()
             for s in list(st.sessions):
                 if hex(self._sess_id(s)) == want:
-                    if kill is not None:
-                        kill(s)
-                    elif hasattr(s, "shutdown"):
-                        s.shutdown()
+                    kill(s)
                     return ""
             return "No such session (use 'show sess').\n"
         if what == "sessions":
@@ -964,10 +851,7 @@ class Cli:
             victims = list(getattr(srv, "sessions", ()) or ())
             victims += [s for s in st.sessions if getattr(s, "server", None) is srv and s not in victims]
             for s in victims:
-                if kill is not None:
-                    kill(s)
-                elif hasattr(s, "shutdown"):
-                    s.shutdown()
+                kill(s)
             return ""
         if what == "frontend":
             fe = self.find_frontend(a[2])
@@ -977,10 +861,7 @@ class Cli:
                 return "No such frontend.\n"
             if fe.stopped:
                 return "Frontend was already shut down.\n"
-            fe.stopped = True
-            hook = st.hooks.get("frontend_stop")
-            if hook is not None:
-                hook(fe)
+            st.ops.stop_frontend(fe)
             return ""
         return self.unknown(a[:2])
 
@@ -1136,3 +1017,368 @@ def hexdump_lines(buf: bytes) -> list[str]:
         out.append(f"  {start:05d}  {''.join(text)}\n")
         start = end
     return out
+
+
+# ====================================================================== the command table
+
+Handler = Callable[["Cli", "Call"], "str | None"]
+
+
+class Call:
+    """One command as its handler sees it: the words (``a`` padded with empty words), the
+    session's level, the monotonic and wall clocks."""
+
+    __slots__ = ("w", "a", "lvl", "now", "wall")
+
+    def __init__(self, w: list[str], lvl: int, now: float, wall: float) -> None:
+        self.w = w
+        self.a = w + [""] * 6
+        self.lvl = lvl
+        self.now = now
+        self.wall = wall
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One runtime-API command: what it matches, what ``help`` says, who may run it, what runs."""
+
+    #: the words the command starts with (HAProxy 2.6's keyword, as ``haproxy -dKall`` lists it)
+    words: tuple[str, ...]
+    #: (synopsis, description) as 2.6's ``help`` prints them; None: 2.6 does not list it
+    help: tuple[str, str] | None
+    #: USER, OPERATOR or ADMIN: a session below it gets "Permission denied" (2.6's level)
+    level: int
+    #: None: a 2.6 command haproxy-py does not implement (answered with the refusal)
+    handler: Handler | None = None
+    #: the test that exercises it at runtime ("tests/x.py::test_y"); implemented rows only
+    test: str = ""
+    #: a master-CLI command (engine/workers.py): unknown on a stats socket, as in 2.6
+    master: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+
+def _row(words: str, synopsis: str | None, description: str, level: int, handler: Handler | None = None,
+         test: str = "", master: bool = False) -> Command:
+    return Command(tuple(words.split(" ")), None if synopsis is None else (synopsis, description), level,
+                   handler, test, master)
+
+
+def _bind_fixed(words: str, bare: str | None, with_args: str | None = None) -> Handler:
+    n = len(words.split(" "))
+
+    def handler(cli: Cli, c: Call) -> str:
+        if len(c.w) == n:
+            return bare or ""
+        if with_args is None:
+            return cli.refuse(f"'{words}' with arguments")
+        return with_args
+
+    return handler
+
+
+def _set_server(cli: Cli, c: Call) -> str:
+    return cli.cmd_set_server(c.a, c.now, c.wall)
+
+
+_UNIT = "tests/unit/test_stats_commands.py::"
+_TABLE = "tests/unit/test_cli_table.py::"
+_SOCAT = "tests/clients/test_socat.py::"
+_RT = "tests/integration/test_runtime_changes.py::"
+_OPS = "tests/integration/test_cli_engine_ops.py::"
+_DIFF = "tests/differential/test_cli_levels.py::"
+_STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
+_MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
+_FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
+_UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TABLE
+
+#: every command HAProxy 2.6.12 registers (``haproxy -dKall``), with its 2.6 help line and level
+COMMANDS: tuple[Command, ...] = (
+    # -- SSL stores (haproxy-py has no SSL): usage replies as 2.6 gives them without arguments
+    _row("abort ssl ca-file", "abort ssl ca-file <cafile>", "abort a transaction for a CA file", ADMIN,
+         _bind_fixed("abort ssl ca-file", "'abort ssl ca-file' expects a filename\n"), _FIXED_T),
+    _row("abort ssl cert", "abort ssl cert <certfile>", "abort a transaction for a certificate file", ADMIN,
+         _bind_fixed("abort ssl cert", "'abort ssl cert' expects a filename\n"), _FIXED_T),
+    _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
+         _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n"), _FIXED_T),
+    _row("add acl", "add acl [@<ver>] <acl> <pattern>", "add an acl entry", USER,
+         _bind_fixed("add acl", "'add acl' expects two parameters: ACL identifier and pattern.\n", _UA), _FIXED_T),
+    _row("add map", "add map [@<ver>] <map> <key> <val>", "add a map entry (payload supported instead of key/val)",
+         USER, _bind_fixed("add map", "'add map' expects three parameters (map identifier, key and value) or one "
+                           "parameter (map identifier) and a payload\n", _UM), _FIXED_T),
+    _row("add server", "add server <bk>/<srv>", "create a new server", ADMIN,
+         lambda cli, c: cli.cmd_add_server(c.w[2:], c.now, c.wall), _UNIT + "test_add_and_del_server"),
+    _row("add ssl crt-list", "add ssl crt-list <list> <cert> [opts]*",
+         "add to crt-list file <list> a line <cert> or a payload", ADMIN,
+         _bind_fixed("add ssl crt-list", "'add ssl crtlist' expects a filename and a certificate name\n"), _FIXED_T),
+    _row("clear acl", "clear acl [@<ver>] <acl>", "clear the contents of this acl", USER,
+         _bind_fixed("clear acl", "Missing ACL identifier.\n", _UA), _FIXED_T),
+    _row("clear counters", "clear counters [all]", "clear max statistics counters (or all counters)", OPERATOR,
+         lambda cli, c: cli.cmd_clear(c.a[2], c.lvl), _UNIT + "test_clear_counters_all"),
+    _row("clear map", "clear map [@<ver>] <map>", "clear the contents of this map", USER,
+         _bind_fixed("clear map", "Missing map identifier.\n", _UM), _FIXED_T),
+    _row("clear table", "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", USER,
+         _bind_fixed("clear table", 'Required arguments: <table> "data.<store_data_type>" <operator> <value> or '
+                     '<table> key <key>\n', _NT), _FIXED_T),
+    _row("commit acl", "commit acl @<ver> <acl>", "commit the ACL at this version", USER,
+         _bind_fixed("commit acl", "Missing version number.\n", _UA), _FIXED_T),
+    _row("commit map", "commit map @<ver> <map>", "commit the map at this version", USER,
+         _bind_fixed("commit map", "Missing version number.\n", _UM), _FIXED_T),
+    _row("commit ssl ca-file", "commit ssl ca-file <cafile>", "commit a CA file", ADMIN,
+         _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n"), _FIXED_T),
+    _row("commit ssl cert", "commit ssl cert <certfile>", "commit a certificate file", ADMIN,
+         _bind_fixed("commit ssl cert", "'commit ssl cert expects a filename\n"), _FIXED_T),
+    _row("commit ssl crl-file", "commit ssl crl-file <crlfile>", "commit a CRL file", ADMIN,
+         _bind_fixed("commit ssl crl-file", "'commit ssl ca-file expects a filename\n"), _FIXED_T),
+    *(_row(f"debug dev {w}", None, "", USER) for w in (  # expert mode only in 2.6
+        "bug", "check", "close", "delay", "exit", "fd", "hex", "log", "loop", "panic", "sched", "stream", "sym",
+        "tkill", "warn", "write")),
+    _row("del acl", "del acl <acl> [<key>|#<ref>]", "delete acl entries matching <key>", USER,
+         _bind_fixed("del acl", "This command expects two parameters: ACL identifier and key.\n", _UM), _FIXED_T),
+    _row("del map", "del map <map> [<key>|#<ref>]", "delete map entries matching <key>", USER,
+         _bind_fixed("del map", "This command expects two parameters: map identifier and key.\n", _UM), _FIXED_T),
+    _row("del server", "del server <bk>/<srv>", "remove a dynamically added server", ADMIN,
+         lambda cli, c: cli.cmd_del_server(c.a[2]), _UNIT + "test_add_and_del_server"),
+    _row("del ssl ca-file", "del ssl ca-file <cafile>", "delete an unused CA file", ADMIN,
+         _bind_fixed("del ssl ca-file", "'del ssl ca-file' expects a CA file name\n"), _FIXED_T),
+    _row("del ssl cert", "del ssl cert <certfile>", "delete an unused certificate file", ADMIN,
+         _bind_fixed("del ssl cert", "'del ssl cert' expects a certificate name\n"), _FIXED_T),
+    _row("del ssl crl-file", "del ssl crl-file <crlfile>", "delete an unused CRL file", ADMIN,
+         _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n"), _FIXED_T),
+    _row("del ssl crt-list", "del ssl crt-list <list> <cert[:line]>", "delete a line <cert> from crt-list file <list>",
+         ADMIN, _bind_fixed("del ssl crt-list", "'del ssl crtlist' expects a filename and a certificate name\n"),
+         _FIXED_T),
+    _row("disable agent", "disable agent", "disable agent checks", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
+    _row("disable dynamic-cookie backend", "disable dynamic-cookie backend <bk>",
+         "disable dynamic cookies on a specific backend", ADMIN),
+    _row("disable frontend", "disable frontend <frontend>", "temporarily disable specific frontend", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(False, "frontend", c.a[2], c.now, c.wall),
+         _RT + "test_disable_frontend_stops_serving"),
+    _row("disable health", "disable health", "disable health checks", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(False, "health", c.a[2], c.now, c.wall),
+         _UNIT + "test_states_and_servers_state"),
+    _row("disable server", "disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)",
+         ADMIN, lambda cli, c: cli.cmd_enable_disable(False, "server", c.a[2], c.now, c.wall),
+         _RT + "test_server_taken_out_and_back"),
+    _row("enable agent", "enable agent", "enable agent checks", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(True, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
+    _row("enable dynamic-cookie backend", "enable dynamic-cookie backend <bk>",
+         "enable dynamic cookies on a specific backend", ADMIN),
+    _row("enable frontend", "enable frontend <frontend>", "re-enable specific frontend", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(True, "frontend", c.a[2], c.now, c.wall),
+         _RT + "test_disable_frontend_stops_serving"),
+    _row("enable health", "enable health", "enable health checks", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(True, "health", c.a[2], c.now, c.wall),
+         _UNIT + "test_states_and_servers_state"),
+    _row("enable server", "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", ADMIN,
+         lambda cli, c: cli.cmd_enable_disable(True, "server", c.a[2], c.now, c.wall),
+         _RT + "test_server_taken_out_and_back"),
+    _row("experimental-mode", None, "", ADMIN),
+    _row("expert-mode", None, "", ADMIN),
+    _row("get acl", "get acl <acl> <value>", "report the patterns matching a sample for an ACL", USER,
+         _bind_fixed("get acl", "Missing ACL identifier and/or key.\n", _UA), _FIXED_T),
+    _row("get map", "get map <acl> <value>", "report the keys and values matching a sample for a map", USER,
+         _bind_fixed("get map", "Missing map identifier and/or key.\n", _UM), _FIXED_T),
+    _row("get var", "get var <name>", "retrieve contents of a process-wide variable", OPERATOR,
+         _bind_fixed("get var", "Missing process-wide variable identifier.\n", "Variable not found.\n"), _FIXED_T),
+    _row("get weight", "get weight <bk>/<srv>", "report a server's current weight", USER,
+         lambda cli, c: cli.cmd_get_weight(c.a[2]), _UNIT + "test_weight_sequence_and_quirks"),
+    _row("help", "help [<command>]", "list matching or all commands", USER,
+         lambda cli, c: cli.cmd_help(c.w[1:]), _TABLE + "test_help_is_generated_from_the_table"),
+    _row("httpclient", None, "", USER),  # expert mode only in 2.6
+    _row("mcli-debug-mode", None, "", USER, master=True),
+    _row("new ssl ca-file", "new ssl ca-file <cafile>", "create a new CA file to be used in a crt-list", ADMIN,
+         _bind_fixed("new ssl ca-file", "'new ssl ca-file' expects a filename\n"), _FIXED_T),
+    _row("new ssl cert", "new ssl cert <certfile>", "create a new certificate file to be used in a crt-list or a "
+         "directory", ADMIN, _bind_fixed("new ssl cert", "'new ssl cert' expects a filename\n"), _FIXED_T),
+    _row("new ssl crl-file", "new ssl crlfile <crlfile>", "create a new CRL file to be used in a crt-list", ADMIN),
+    _row("operator", "operator", "lower the level of the current CLI session to operator", OPERATOR,
+         lambda cli, c: cli.cmd_lower(OPERATOR, c.lvl), _UNIT + "test_lowering_level_sticks"),
+    _row("prepare acl", "prepare acl <acl>", "prepare a new version for atomic ACL replacement", USER,
+         _bind_fixed("prepare acl", _UA, _UA), _FIXED_T),
+    _row("prepare map", "prepare map <acl>", "prepare a new version for atomic map replacement", USER,
+         _bind_fixed("prepare map", _UM, _UM), _FIXED_T),
+    _row("prompt", "prompt", "toggle interactive mode with prompt", USER,
+         lambda cli, c: cli.cmd_prompt(), _SOCAT + "test_prompt_mode"),
+    _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
+    _row("reload", None, "", USER, master=True),
+    _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
+         "change a backend secret key for dynamic cookies", ADMIN),
+    _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
+         _bind_fixed("set map", "'set map' expects three parameters: map identifier, key and value.\n", _UM),
+         _FIXED_T),
+    _row("set maxconn frontend", "set maxconn frontend <frontend> <value>", "change a frontend's maxconn setting",
+         ADMIN, lambda cli, c: cli.cmd_set_maxconn_frontend(c.a[3], c.a[4]),
+         _OPS + "test_set_maxconn_frontend_holds_new_connections"),
+    _row("set maxconn global", "set maxconn global <value>", "change the per-process maxconn setting", ADMIN,
+         lambda cli, c: cli.cmd_set_maxconn_global(c.a[3]), _OPS + "test_set_maxconn_global_holds_new_connections"),
+    _row("set maxconn server", "set maxconn server <bk>/<srv>", "change a server's maxconn setting", ADMIN,
+         lambda cli, c: cli.cmd_set_maxconn_server(c.a[3], c.a[4]), _OPS + "test_set_maxconn_server_caps_and_queues"),
+    _row("set profiling", "set profiling <what> {auto|on|off}", "enable/disable resource profiling (tasks,memory)",
+         ADMIN, lambda cli, c: cli.cmd_set_profiling(c.a[2], c.a[3]), _TABLE + "test_profiling_setting_is_shown"),
+    _row("set rate-limit", "set rate-limit <setting> <value>", "change a rate limiting value", ADMIN,
+         lambda cli, c: cli.cmd_set_rate_limit(c.a), _TABLE + "test_rate_limit_is_refused_not_ignored"),
+    _row("set server", "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", ADMIN,
+         _set_server, _RT + "test_server_taken_out_and_back"),
+    _row("set severity-output", "set severity-output [none|number|string]",
+         "set presence of severity level in feedback information", USER),
+    _row("set ssl ca-file", "set ssl ca-file <cafile> <payload>", "replace a CA file", ADMIN,
+         _bind_fixed("set ssl ca-file", "'set ssl ca-file expects a filename and CAs as a payload\n"), _FIXED_T),
+    _row("set ssl cert", "set ssl cert <certfile> <payload>", "replace a certificate file", ADMIN,
+         _bind_fixed("set ssl cert", "'set ssl cert expects a filename and a certificate as a payload\n"), _FIXED_T),
+    _row("set ssl crl-file", "set ssl crl-file <crlfile> <payload>", "replace a CRL file", ADMIN,
+         _bind_fixed("set ssl crl-file", "'set ssl crl-file expects a filename and CRLs as a payload\n"), _FIXED_T),
+    _row("set ssl ocsp-response", "set ssl ocsp-response <resp|payload>",
+         "update a certificate's OCSP Response from a base64-encode DER", USER,
+         _bind_fixed("set ssl ocsp-response", "'set ssl ocsp-response' expects response in base64 encoding.\n"),
+         _FIXED_T),
+    _row("set ssl tls-key", "set ssl tls-key [id|file] <key>",
+         "set the next TLS key for the <id> or <file> listener to <key>", USER,
+         _bind_fixed("set ssl tls-key", "'set ssl tls-key' expects a filename and the new TLS key in base64 "
+                     "encoding.\n"), _FIXED_T),
+    _row("set table", "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", USER,
+         _bind_fixed("set table", "Required arguments: <table> key <key> [data.<store_data_type> <value>]*\n", _NT),
+         _FIXED_T),
+    _row("set timeout", "set timeout [cli] <delay>", "change a timeout setting", USER,
+         lambda cli, c: cli.cmd_set_timeout(c.a[2], c.a[3]), _UNIT + "test_semicolons_prompt_and_quit"),
+    _row("set var", None, "", USER),  # experimental mode only in 2.6
+    _row("set weight", "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)",
+         ADMIN, lambda cli, c: cli.cmd_set_weight(c.a[2], c.a[3], c.now, c.wall), _RT + "test_weight_shifts_the_share"),
+    _row("show acl", "show acl [@<ver>] <acl>]", "report available acls or dump an acl's contents", USER,
+         _bind_fixed("show acl", "# id (file) description\n", _UA), _FIXED_T),
+    _row("show activity", "show activity", "show per-thread activity stats (for support/developers)", USER),
+    _row("show backend", "show backend", "list backends in the current running config", USER,
+         lambda cli, c: "# name\n" + "".join(f"{px.name}\n" for px in cli.state.proxies if px.backend is not None),
+         _UNIT + "test_show_variants"),
+    _row("show cache", "show cache", "show cache status", ADMIN, _bind_fixed("show cache", None), _FIXED_T),
+    _row("show cli level", "show cli level", "display the level of the current CLI session", USER,
+         lambda cli, c: ("user", "operator", "admin")[c.lvl] + "\n", _UNIT + "test_lowering_level_sticks"),
+    _row("show cli sockets", "show cli sockets", "dump list of cli sockets", USER,
+         lambda cli, c: cli.cmd_cli_sockets(), _UNIT + "test_show_variants"),
+    _row("show env", "show env [var]", "dump environment variables known to the process", OPERATOR,
+         lambda cli, c: cli.cmd_show_env(c.a[2]), _UNIT + "test_show_variants"),
+    _row("show errors", "show errors [<px>] [request|response]",
+         "report last request and/or response errors for each proxy", OPERATOR,
+         lambda cli, c: cli.cmd_show_errors(c.a[2], c.a[3], c.wall), _UNIT + "test_show_errors"),
+    _row("show events", "show events [<sink>] [-w] [-n]", "show event sink state", USER,
+         _bind_fixed("show events", cli_static.SHOW_EVENTS), _FIXED_T),
+    _row("show fd", "show fd [num]", "dump list of file descriptors in use or a specific one", OPERATOR),
+    _row("show info", "show info [desc|json|typed|float]*", "report information about the running process", USER,
+         lambda cli, c: cli.cmd_show_info(c.w, c.now, c.wall), _SOCAT + "test_show_info"),
+    _row("show libs", "show libs", "show loaded object files and libraries", OPERATOR),
+    _row("show map", "show map [@ver] [map]", "report available maps or dump a map's contents", USER,
+         _bind_fixed("show map", "# id (file) description\n", _UM), _FIXED_T),
+    _row("show peers", "show peers [dict|-] [section]",
+         "dump some information about all the peers or this peers section", USER,
+         _bind_fixed("show peers", None), _FIXED_T),
+    _row("show pools", "show pools", "report information about the memory pools usage", USER,
+         lambda cli, c: cli.cmd_pools(), _FIXED_T),
+    _row("show proc", None, "", USER, test=_MASTER, master=True),
+    _row("show profiling", "show profiling [<what>|<#lines>|byaddr]*", "show profiling state (all,status,tasks,memory)",
+         ADMIN, lambda cli, c: cli.cmd_show_profiling(), _TABLE + "test_profiling_setting_is_shown"),
+    _row("show resolvers", "show resolvers [id]",
+         "dumps counters from all resolvers section and associated name servers", USER),
+    _row("show schema json", "show schema json", "report schema used for stats", USER,
+         lambda cli, c: cli_static.SCHEMA_JSON, _STATS_DIFF + "test_show_schema_json"),
+    _row("show servers conn", "show servers conn [<backend>]",
+         "dump server connections status (all or for a single backend)", USER,
+         lambda cli, c: cli.cmd_servers_conn(c.a[3]), _FIXED_T),
+    _row("show servers state", "show servers state [<backend>]",
+         "dump volatile server information (all or for a single backend)", USER,
+         lambda cli, c: cli.cmd_servers_state(c.a[3], c.wall), _UNIT + "test_states_and_servers_state"),
+    _row("show sess", "show sess [id]", "report the list of current sessions or dump this exact session", OPERATOR,
+         lambda cli, c: cli.cmd_show_sess(c.a[2], c.now), _STATS_DIFF + "test_show_sess_lines"),
+    _row("show ssl ca-file", "show ssl ca-file [<cafile>[:<index>]]",
+         "display the SSL CA files used in memory, or the details of a <cafile>, or a single certificate of index "
+         "<index> of a CA file <cafile>", USER, _bind_fixed("show ssl ca-file", "# filename\n"), _FIXED_T),
+    _row("show ssl cert", "show ssl cert [<certfile>]",
+         "display the SSL certificates used in memory, or the details of a file", USER,
+         _bind_fixed("show ssl cert", None), _FIXED_T),
+    _row("show ssl crl-file", "show ssl crl-file [<crlfile[:<index>>]]",
+         "display the SSL CRL files used in memory, or the details of a <crlfile>, or a single CRL of index <index> "
+         "of CRL file <crlfile>", USER, _bind_fixed("show ssl crl-file", "# filename\n"), _FIXED_T),
+    _row("show ssl crt-list", "show ssl crt-list [-n] [<list>]",
+         "show the list of crt-lists or the content of a crt-list file <list>", ADMIN,
+         _bind_fixed("show ssl crt-list", None), _FIXED_T),
+    _row("show ssl ocsp-response", "show ssl ocsp-response [id]",
+         "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response", USER,
+         _bind_fixed("show ssl ocsp-response", None), _FIXED_T),
+    _row("show ssl providers", "show ssl providers", "show loaded SSL providers", USER,
+         _bind_fixed("show ssl providers", "Loaded providers : \n\t- default\n",
+                     "Loaded providers : \n\t- default\n"), _FIXED_T),
+    _row("show startup-logs", "show startup-logs", "report logs emitted during HAProxy startup", OPERATOR,
+         lambda cli, c: cli.cmd_startup_logs(), _FIXED_T),
+    _row("show stat", "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", USER,
+         lambda cli, c: cli.cmd_show_stat(c.w, c.lvl, c.now, c.wall), _SOCAT + "test_show_stat_counts_traffic"),
+    _row("show table", "show table <table> [<filter>]*",
+         "report table usage stats or dump this table's contents (filter: data/key)", USER,
+         _bind_fixed("show table", None, _NT), _FIXED_T),
+    _row("show tasks", "show tasks", "show running tasks", USER,
+         lambda cli, c: cli_static.SHOW_TASKS.format(threads=cli.nbthread()), _FIXED_T),
+    _row("show threads", "show threads", "show some threads debugging information", USER),
+    _row("show tls-keys", "show tls-keys [id|*]", "show tls keys references or dump tls ticket keys when id specified",
+         USER, _bind_fixed("show tls-keys", "# id (file)\n"), _FIXED_T),
+    _row("show trace", "show trace [<module>]", "show live tracing state", USER,
+         _bind_fixed("show trace", cli_static.SHOW_TRACE), _FIXED_T),
+    _row("show version", "show version", "show version of the current process", USER,
+         lambda cli, c: version_of(cli.state) + "\n", _UNIT + "test_show_variants"),
+    _row("shutdown frontend", "shutdown frontend <frontend>", "stop a specific frontend", ADMIN,
+         lambda cli, c: cli.cmd_shutdown("frontend", c.a), _OPS + "test_shutdown_frontend_refuses_new_connections"),
+    _row("shutdown session", "shutdown session [id]", "kill a specific session", ADMIN,
+         lambda cli, c: cli.cmd_shutdown("session", c.a), _UNIT + "test_sessions"),
+    _row("shutdown sessions server", "shutdown sessions server <bk>/<srv>", "kill sessions on a server", ADMIN,
+         lambda cli, c: cli.cmd_shutdown("sessions", c.a), _RT + "test_shutdown_sessions_server_closes_tcp_session"),
+    _row("trace", "trace [<module>|0] [cmd [args...]]", "manage live tracing (empty to list, 0 to stop all)", OPERATOR,
+         _bind_fixed("trace", cli_static.TRACE), _FIXED_T),
+    _row("user", "user", "lower the level of the current CLI session to user", USER,
+         lambda cli, c: cli.cmd_lower(USER, c.lvl), _UNIT + "test_lowering_level_sticks"),
+    # -- handled before the CLI (engine/stats_socket.py, ``expose-fd listeners``); elsewhere 2.6
+    #    answers nothing at all
+    _row("_getsocks", None, "", USER, lambda cli, c: cli.cmd_quit(), _FIXED_T),
+    # -- the master CLI's own commands (engine/workers.py master_cli_line)
+    _row("@<relative pid>", None, "", USER, test=_MASTER, master=True),
+    _row("@!<pid>", None, "", USER, master=True),
+    _row("@master", None, "", USER, master=True),
+)
+
+#: the words ``help`` lists last, in this order (2.6 prints them after the sorted others)
+_HELP_TAIL = (("help",), ("prompt",), ("quit",))
+
+
+def _help_entries(rows: tuple[Command, ...]) -> tuple[tuple[str, str], ...]:
+    """``help``'s lines as 2.6 orders them: sorted by synopsis, then help, prompt, quit."""
+    listed = [c for c in rows if c.help is not None and not c.master]
+    body = sorted((c for c in listed if c.words not in _HELP_TAIL), key=lambda c: c.help[0])  # type: ignore[index]
+    tail = sorted((c for c in listed if c.words in _HELP_TAIL), key=lambda c: _HELP_TAIL.index(c.words))
+    return tuple(c.help for c in body + tail)  # type: ignore[misc]
+
+
+def help_line(entry: tuple[str, str]) -> str:
+    return f"  {entry[0]:<40}: {entry[1]}\n"
+
+
+HELP_ENTRIES: tuple[tuple[str, str], ...] = _help_entries(COMMANDS)
+
+#: first word -> rows, longest words first (dispatch takes the first that matches)
+_BY_FIRST: dict[str, list[Command]] = {}
+for _c in sorted(COMMANDS, key=lambda c: -len(c.words)):
+    _BY_FIRST.setdefault(_c.words[0], []).append(_c)
+
+
+def lookup(w: list[str]) -> Command | None:
+    """The row whose words are the longest prefix of ``w``."""
+    for c in _BY_FIRST.get(w[0], ()):
+        n = len(c.words)
+        if len(w) >= n and tuple(w[:n]) == c.words:
+            return c
+    return None
+
+
+#: the ``cli`` registry: every 2.6 command known, the implemented ones registered with their test
+CLI: Registry[Command] = Registry("cli", "runtime API command", known=(c.name for c in COMMANDS))
+for _c in COMMANDS:
+    if _c.test:
+        CLI.register(_c.name, _c, test=_c.test)

@@ -556,8 +556,8 @@ def parse_query(query: str) -> tuple[set[str] | None, bool]:
 
 def render(state: Any, now: float, wall: float, query: str = "") -> str:
     scopes, no_maint = parse_query(query)
-    hook = state.hooks.get("sysinfo") if hasattr(state, "hooks") else None
-    si = hook() if callable(hook) else None
+    ops = getattr(state, "ops", None)  # a ProcessState's engine operations (runtime/ops.py)
+    si = ops.sysinfo() if ops is not None else None
     info = {name: v for _p, name, v in info_fields(state, now, wall, si)}
     fes: list[_Obj] = []
     bes: list[_Obj] = []

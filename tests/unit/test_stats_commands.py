@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from haproxy_py.runtime.ops import Detached
 from haproxy_py.stats.commands import Cli, split_commands
 from tests.conftest import SAMPLES
 from tests.unit.test_stats_fixture import NOW, WALL, sample_state
@@ -172,16 +173,27 @@ def test_semicolons_prompt_and_quit(cli: Cli) -> None:
 
 def test_frontend_disable_enable(cli: Cli) -> None:
     calls = []
-    cli.state.hooks["frontend_pause"] = lambda fe: calls.append(("pause", fe.name))
+
+    class Recording(Detached):
+        def pause_frontend(self, fe) -> None:  # type: ignore[no-untyped-def]
+            calls.append(("pause", fe.name))
+            super().pause_frontend(fe)
+
+        def resume_frontend(self, fe) -> None:  # type: ignore[no-untyped-def]
+            calls.append(("resume", fe.name))
+            super().resume_frontend(fe)
+
+    cli.state.ops = Recording(cli.state)
     assert run(cli, "disable frontend web") == "\n"
     row = run(cli, "show stat web 1 -1").splitlines()[1].split(",")
     assert row[17] == "PAUSED"
+    assert run(cli, "disable frontend web") == "All sockets are already disabled.\n\n"
     assert run(cli, "enable frontend web") == "\n"
-    assert calls == [("pause", "web")]
+    assert calls == [("pause", "web"), ("resume", "web")]
     assert run(cli, "disable frontend nosuch") == "No such frontend.\n\n"
 
 
-def test_maxconn_and_rate_limit(cli: Cli) -> None:
+def test_maxconn(cli: Cli) -> None:
     st = cli.state
     run(cli, "set maxconn server app/s1 10")
     assert st.backends["app"].by_name["s1"].maxconn == 10
@@ -189,8 +201,6 @@ def test_maxconn_and_rate_limit(cli: Cli) -> None:
     assert st.frontends["web"].maxconn == 500
     run(cli, "set maxconn global 900")
     assert st.maxconn == 900
-    assert run(cli, "set rate-limit sessions global 50") == "\n"
-    assert st.rate_limit_sessions == 50
     assert "ConnRate" in run(cli, "show info")
 
 

@@ -1,0 +1,130 @@
+"""What pure code may ask of the engine: one typed method per operation. Pure.
+
+The runtime API (stats/commands.py) and the stats page change live state and then need I/O done
+(close a listener, wake queued requests, kill a session, point a health check elsewhere). They ask
+through ``ProcessState.ops``, typed :class:`EngineOps`: engine/loop.py's ``Engine`` implements every
+method and installs itself. An operation missing from the engine is a type error (mypy checks the
+assignment in ``Engine.__init__``; tests/unit/test_engine_ops.py compares the method sets), never a
+silent no-op as a dict of optional callables was.
+
+:class:`Detached` is the complete implementation for a state that no engine runs (unit tests, tools
+reading a state): it changes the pure objects only, there being no socket to act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class EngineOps(Protocol):
+    """One method per engine operation the runtime API and the stats page use."""
+
+    def sysinfo(self) -> Any:
+        """OS and loop figures for ``show info`` (a stats.info.SysInfo), or None."""
+        ...
+
+    def apply_outcome(self, out: Any) -> None:
+        """A health/admin state change's log lines and session shutdowns (checks.health.Outcome)."""
+        ...
+
+    def shutdown_session(self, sess: Any) -> None:
+        """Kill one client session (``shutdown session``, ``shutdown sessions server``)."""
+        ...
+
+    def pause_frontend(self, fe: Any) -> None:
+        """``disable frontend``: stop accepting on every listener of ``fe`` (``fe.paused``)."""
+        ...
+
+    def resume_frontend(self, fe: Any) -> None:
+        """``enable frontend``: accept again (``fe.paused`` cleared)."""
+        ...
+
+    def stop_frontend(self, fe: Any) -> None:
+        """``shutdown frontend``: close ``fe``'s listeners for good (``fe.stopped``); new
+        connections are refused by the kernel."""
+        ...
+
+    def set_server_addr(self, srv: Any, host: str, port: int) -> None:
+        """``set server addr``: new connections (and the health check, unless it has its own
+        address/port) go to ``host``:``port``."""
+        ...
+
+    def set_server_maxconn(self, srv: Any, value: int) -> None:
+        """``set maxconn server``: the new limit (2.6's static/dynamic minconn rule); requests
+        queued on the server get the slots a higher limit frees, at once."""
+        ...
+
+    def set_frontend_maxconn(self, fe: Any, value: int) -> None:
+        """``set maxconn frontend``: the frontend's limit; its listeners held back by the old one
+        accept again."""
+        ...
+
+    def set_global_maxconn(self, value: int) -> None:
+        """``set maxconn global``: the process-wide limit (already checked against the hard one);
+        listeners held back by the old limit accept again."""
+        ...
+
+
+class Detached:
+    """EngineOps for a state without an engine: the pure part of each operation only."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def sysinfo(self) -> Any:
+        return None
+
+    def apply_outcome(self, out: Any) -> None:
+        for sess in getattr(out, "shutdown", ()):
+            kill = getattr(sess, "kill", None)
+            if kill is not None:
+                kill("D")
+
+    def shutdown_session(self, sess: Any) -> None:
+        if hasattr(sess, "kill"):
+            sess.kill("K")
+        elif hasattr(sess, "shutdown"):
+            sess.shutdown()
+
+    def pause_frontend(self, fe: Any) -> None:
+        fe.paused = True
+
+    def resume_frontend(self, fe: Any) -> None:
+        fe.paused = False
+
+    def stop_frontend(self, fe: Any) -> None:
+        fe.stopped = True
+
+    def set_server_addr(self, srv: Any, host: str, port: int) -> None:
+        srv.host = host
+        srv.port = port
+
+    def set_server_maxconn(self, srv: Any, value: int) -> None:
+        set_server_maxconn(srv, value, getattr(srv.backend, "now", 0.0))
+
+    def set_frontend_maxconn(self, fe: Any, value: int) -> None:
+        fe.maxconn = value
+
+    def set_global_maxconn(self, value: int) -> None:
+        self.state.maxconn = value
+
+
+def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:
+    """The pure part of ``set maxconn server``: 2.6's rule (a static limit, minconn == maxconn,
+    moves both; a dynamic one only maxconn), then the queue gets the freed slots (``dequeue``:
+    False for a picture that holds no request, the master of several workers)."""
+    be = srv.backend
+    set_maxconn = getattr(be, "set_maxconn", None)
+    if set_maxconn is not None and dequeue:
+        return list(set_maxconn(srv, value, now))
+    if srv.maxconn == srv.minconn:
+        srv.maxconn = srv.minconn = value
+    else:
+        srv.maxconn = value
+    if be is None or not dequeue:
+        return []
+    out = be.process_queue(srv, now)
+    if out and be.on_pendings is not None:
+        be.on_pendings(out)
+    return out
