@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..config.model import Acl, Condition
-from ..samples import Sample, SampleError, build_expr, compile_values
+from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
 from ..samples.types import caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .match import compile_matcher
@@ -126,6 +126,15 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
             smps = values(ctx)
             return bool(smps) and any(bool(raw_b(s)) for s in smps)
         return ev_bool
+    if not px.convs and (out in ("str", "meth") and method not in ("int", "bool", "ip", "bin")
+                         or out == "sint" and method in ("int", "bool")):
+        # the hot path: the fetch's own values are what the matcher compares (no Sample objects)
+        ffn, fargs = px.fetch.fn, px.fetch_args
+
+        def ev_raw(ctx: RequestContext) -> bool:
+            vals = ffn(ctx, fargs)
+            return bool(vals) and matcher(vals)
+        return ev_raw
     raw = _raw_for(method)
 
     def ev(ctx: RequestContext) -> bool:
@@ -138,16 +147,35 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     return ev
 
 
+def _never(ctx: RequestContext) -> bool:
+    return False
+
+
+def _usable(acl: Acl, place: str | None) -> bool:
+    """Whether ``acl``'s fetch can give a sample where the condition runs (2.6's usage places: a
+    response fetch in a request rule never matches there)."""
+    if place is None:
+        return True
+    d = FETCHES.get(acl.fetch)
+    return d is None or d.usable_in(place)
+
+
 class CompiledAcls:
-    """A proxy's named ACLs, compiled."""
+    """A proxy's named ACLs, compiled (each line kept, so a place can drop the lines whose fetch
+    cannot work there)."""
 
-    __slots__ = ("named", "unknown_fetches")
+    __slots__ = ("named", "unknown_fetches", "lines", "_placed")
 
-    def __init__(self, named: dict[str, Evaluator], unknown_fetches: list[str]) -> None:
+    def __init__(self, named: dict[str, Evaluator], unknown_fetches: list[str],
+                 lines: dict[str, list[tuple[Acl, Evaluator]]] | None = None) -> None:
         self.named = named
         self.unknown_fetches = unknown_fetches
+        self.lines = lines or {}
+        self._placed: dict[tuple[str, str], Evaluator] = {}
 
-    def get(self, name: str) -> Evaluator:
+    def get(self, name: str, place: str | None = None) -> Evaluator:
+        if place is not None:
+            return self._get_placed(name, place)
         ev = self.named.get(name)
         if ev is None:
             pre = PREDEFINED.get(name)
@@ -155,15 +183,34 @@ class CompiledAcls:
                 raise AclError(f"no such ACL : '{name}'")
             ev = compile_acl(pre)
             self.named[name] = ev
+            self.lines[name] = [(pre, ev)]
+        return ev
+
+    def _get_placed(self, name: str, place: str) -> Evaluator:
+        key = (name, place)
+        ev = self._placed.get(key)
+        if ev is None:
+            self.get(name)
+            usable = tuple(e for a, e in self.lines[name] if _usable(a, place))
+            if not usable:
+                ev = _never
+            elif len(usable) == 1:
+                ev = usable[0]
+            else:
+                ev = lambda ctx, t=usable: any(e(ctx) for e in t)  # noqa: E731
+            self._placed[key] = ev
         return ev
 
 
 def compile_acls(acls: Iterable[Acl]) -> CompiledAcls:
     """Named ACL lines -> :class:`CompiledAcls` (lines sharing a name are ORed, in order)."""
     groups: dict[str, list[Evaluator]] = {}
+    lines: dict[str, list[tuple[Acl, Evaluator]]] = {}
     unknown: list[str] = []
     for acl in acls:
-        groups.setdefault(acl.name, []).append(compile_acl(acl, unknown))
+        ev = compile_acl(acl, unknown)
+        groups.setdefault(acl.name, []).append(ev)
+        lines.setdefault(acl.name, []).append((acl, ev))
     named: dict[str, Evaluator] = {}
     for name, evs in groups.items():
         if len(evs) == 1:
@@ -171,11 +218,16 @@ def compile_acls(acls: Iterable[Acl]) -> CompiledAcls:
         else:
             tup = tuple(evs)
             named[name] = lambda ctx, tup=tup: any(e(ctx) for e in tup)
-    return CompiledAcls(named, unknown)
+    return CompiledAcls(named, unknown, lines)
 
 
-def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]) -> Evaluator:
-    """A model ``Condition`` (or None = always true) -> one callable ``(ctx) -> bool``."""
+def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl],
+                      place: str | None = None) -> Evaluator:
+    """A model ``Condition`` (or None = always true) -> one callable ``(ctx) -> bool``.
+
+    ``place`` (a key of ``haproxy_py.samples.core.PLACES``: "http-request", "http-response",
+    "tcp-request connection", "use_backend", ...) is where the condition runs: an ACL line whose
+    fetch 2.6 cannot use there never matches, as in 2.6 (config/build.py warns about it)."""
     if cond is None:
         return lambda ctx: True
     if not isinstance(acls, CompiledAcls):
@@ -186,8 +238,10 @@ def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]
         for term in and_terms:
             if term.anonymous is not None:
                 ev = compile_acl(term.anonymous, acls.unknown_fetches)
+                if not _usable(term.anonymous, place):
+                    ev = _never
             elif term.acl is not None:
-                ev = acls.get(term.acl)
+                ev = acls.get(term.acl, place)
             else:
                 raise AclError("empty condition term")
             if term.negate:

@@ -1354,7 +1354,55 @@ class Builder:
                               suggestion=sug)
                 terms.append(Term(t.negate, t.name, None))
             out.append(tuple(terms))
+        self._warn_incompatible_acls(ln, p, ctx, out)
         return Condition(unless, tuple(out), ln.loc(i))
+
+    #: where a condition is evaluated -> (index in 2.6's usage mask, 2.6's name of the place),
+    #: for a frontend (or listen) and for a backend
+    _COND_PLACES = {
+        "switching": ((5, "frontend use-backend rule"), None),
+        "tcp-request connection": ((0, "frontend tcp-request connection rule"), None),
+        "tcp-request session": ((1, "frontend tcp-request session rule"), None),
+        "tcp-request content": ((2, "frontend tcp-request content rule"), (6, "backend tcp-request content rule")),
+        "http-request": ((3, "frontend http-request header rule"), (7, "backend http-request header rule")),
+        "redirect": ((3, "frontend http-request header rule"), (7, "backend http-request header rule")),
+        "http-response": ((16, "frontend http-response header rule"), (12, "backend http-response header rule")),
+        "http-after-response": ((16, "frontend http-response header rule"),
+                                (12, "backend http-response header rule")),
+    }
+
+    def _warn_incompatible_acls(self, ln: Line, p: ProxyState, ctx: str, groups: list[tuple[Term, ...]]) -> None:
+        """2.6's warning for an ACL that can never match where the condition is evaluated (a
+        response fetch in a request rule, an HTTP fetch in tcp-request connection, ...)."""
+        from haproxy_py.samples.known26 import FETCHES as F26
+
+        key = next((k for k in self._COND_PLACES if ctx.startswith((f"an '{k} ", f"'{k}' ", k))), None)
+        if key is None or p.is_defaults:
+            return
+        fe, be = self._COND_PLACES[key]
+        place = fe if (p.caps & K.FE) or be is None else be
+        idx, label = place
+
+        def ok(fetch: str) -> bool:
+            d = F26.get(fetch)
+            return d is None or d[2][idx] == "Y"
+
+        where = f" in '{key}'" if key.startswith("tcp-request") else ""
+        for grp in groups:
+            for t in grp:
+                if t.anonymous is not None:
+                    if not ok(t.anonymous.fetch):
+                        self.d.warning(self._p(ln) + f"anonymous acl will never match{where} because it uses keyword "
+                                       f"'{t.anonymous.fetch}' which is incompatible with '{label}'",
+                                       ln.loc(0), line=ln.raw)
+                    continue
+                if t.acl in F.PREDEFINED_ACLS:
+                    fetches = [F.PREDEFINED_ACLS[t.acl][0]]
+                else:
+                    fetches = [a.fetch for a in p.acls if a.name == t.acl]
+                if fetches and not any(ok(f) for f in fetches):
+                    self.d.warning(self._p(ln) + f"acl '{t.acl}' will never match{where} because it only involves "
+                                   f"keywords that are incompatible with '{label}'", ln.loc(0), line=ln.raw)
 
     # --- rules
     def _action(self, ln: Line, p: ProxyState, family: str, first: int) -> tuple[str, Any, int]:

@@ -116,11 +116,6 @@ def f_hostname(txn: Txn, args: tuple) -> list:
     return [txn.hostname.encode("latin1", "replace")]
 
 
-@fetch("pid", test=T + "test_internal_fetches")
-def f_pid(txn: Txn, args: tuple) -> list:
-    return [txn.pid]
-
-
 @fetch("rand", test=T + "test_internal_fetches")
 def f_rand(txn: Txn, args: tuple) -> list:
     rng = args[0] if args else 1 << 32

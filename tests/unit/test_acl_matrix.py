@@ -287,3 +287,30 @@ def test_predefined_content_and_star():
     for name in ("RDP_COOKIE", "REQ_CONTENT", "WAIT_END"):
         with pytest.raises(AclError):
             compile_condition(Condition(any_of=((Term(acl=name),),)), [])
+
+
+def test_place_drops_fetches_that_cannot_work_there():
+    """2.6: an ACL on a response fetch never matches in a request rule (and a request fetch
+    never matches in a response rule); lines of the same name that can work still do."""
+    acls = compile_acls([
+        Acl(name="st", fetch="status", patterns=("200",)),
+        Acl(name="p", fetch="path", patterns=("/x",)),
+        Acl(name="mix", fetch="status", patterns=("200",)),
+        Acl(name="mix", fetch="path", patterns=("/x",)),
+    ])
+    from haproxy_py.http.message import ResponseHead
+
+    ctx = _ctx(_req(b"GET /x HTTP/1.1\r\n\r\n"))
+    ctx.res = ResponseHead(200, b"OK")
+
+    def cond(name, place, negate=False):
+        return compile_condition(Condition(any_of=((Term(acl=name, negate=negate),),)), acls, place)(ctx)
+
+    assert cond("st", None) and cond("p", None)  # no place: every line evaluates
+    assert not cond("st", "http-request") and cond("st", "http-response")
+    assert cond("p", "http-request") and not cond("p", "http-response")
+    assert cond("st", "http-request", negate=True)  # "never matches", negated
+    assert cond("mix", "http-request") and cond("mix", "http-response")
+    anon = Condition(any_of=((Term(anonymous=Acl(name="", fetch="status", patterns=("200",))),),))
+    assert not compile_condition(anon, acls, "http-request")(ctx)
+    assert compile_condition(anon, acls, "http-response")(ctx)

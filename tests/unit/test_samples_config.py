@@ -1,0 +1,71 @@
+"""Sample fetches and converters in the configuration: accepted means implemented (a name 2.6 knows
+that haproxy-py does not implement is refused at FILE:LINE:COL), 2.6's load-time argument checks
+and messages, -f pattern files, and 2.6's warnings for ACLs that cannot match where they are used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from haproxy_py.config import parse_text
+from haproxy_py.registry import NOT_IMPLEMENTED
+
+HDR = """defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend b
+    server s 127.0.0.1:1
+frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+"""
+
+
+def diags(body: str):
+    _, d = parse_text(HDR + body, "t.cfg")
+    return d
+
+
+def test_refused_fetch_and_converter_at_their_column() -> None:
+    d = diags("    acl sni req.ssl_sni -m str a.example\n    use_backend b if sni\n"
+              "    acl m path,map(/x.map) a\n")
+    errs = [m for m in d.errors]
+    assert len(errs) == 2, [m.haproxy for m in errs]  # the refused ACL's later use is not another error
+    assert NOT_IMPLEMENTED in errs[0].haproxy and "sample fetch 'req.ssl_sni'" in errs[0].haproxy
+    assert (errs[0].loc.file, errs[0].loc.line, errs[0].loc.col) == ("t.cfg", 11, 13)
+    assert "converter 'map' is " + NOT_IMPLEMENTED in errs[1].haproxy
+    assert (errs[1].loc.line, errs[1].loc.col) == (13, 11)
+
+
+def test_unknown_names_and_bad_arguments_keep_2_6_messages() -> None:
+    d = diags("    acl a nosuch_fetch x\n    acl b path,nosuch x\n    acl c hdr(x,y) 1\n"
+              "    acl e str(a),field(0,;) a\n")
+    msgs = [m.haproxy for m in d.errors]
+    assert "unknown fetch method 'nosuch_fetch' in ACL expression 'nosuch_fetch'." in msgs[0]
+    assert msgs[1].endswith("error detected while parsing ACL 'b' : ACL keyword 'path' : unknown converter 'nosuch'.")
+    assert msgs[2].endswith("ACL keyword 'hdr' : failed to parse 'y' as type 'integer' at position 2.")
+    assert "Unexpected value 0 for index" in msgs[3]
+
+
+def test_pattern_files_and_implemented_expressions(tmp_path: Path) -> None:
+    pf = tmp_path / "p.lst"
+    pf.write_text("/a\n# c\n\n/b\n")
+    d = diags(f"    acl p path_beg -i -f {pf} -f {pf}\n    acl h hdr(host),lower,field(1,.) -m str www\n"
+              "    acl n req.hdr_cnt(x) gt 1\n    use_backend b if p h n\n")
+    assert not d.has_errors, [m.haproxy for m in d.errors]
+    d = diags("    acl p path -f /nonexistent/file.lst\n")
+    assert "failed to open pattern file </nonexistent/file.lst>" in d.errors[0].haproxy
+
+
+def test_incompatible_fetch_warnings_as_2_6() -> None:
+    d = diags("    acl s status 200\n    acl p path /x\n    http-request deny if s\n"
+              "    http-request deny if { res.hdr(x) a }\n    http-response deny if p\n    use_backend b if s\n")
+    w = [m.haproxy for m in d.warnings]
+    assert ("parsing [t.cfg:13] : acl 's' will never match because it only involves keywords that are "
+            "incompatible with 'frontend http-request header rule'") in w
+    assert ("parsing [t.cfg:14] : anonymous acl will never match because it uses keyword 'res.hdr' which is "
+            "incompatible with 'frontend http-request header rule'") in w
+    assert ("parsing [t.cfg:15] : acl 'p' will never match because it only involves keywords that are "
+            "incompatible with 'frontend http-response header rule'") in w
+    assert any("[t.cfg:16] : acl 's' will never match" in x and "'frontend use-backend rule'" in x for x in w)
