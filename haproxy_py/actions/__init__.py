@@ -104,6 +104,8 @@ for _fam in ("http-response", "http-after-response"):
     _reg(_fam, "set-status", H.p_set_status,
          _D + ("test_after_response_actions" if _fam == "http-after-response" else "test_response_set_status"))
 _reg("http-response", "deny", H.p_deny, _D + "test_response_deny")
+_reg("http-response", "return", H.p_return, _D + "test_response_return_and_redirect")
+_reg("http-response", "redirect", H.p_redirect, _D + "test_response_return_and_redirect")
 
 _RQ = "http-request"
 for _a in ("set-path", "set-pathq", "set-query", "set-uri", "set-method"):

@@ -64,6 +64,11 @@ def _pre(ctx: ParseCtx) -> str:
     return f"'{ctx.family} {ctx.action}' "
 
 
+def _rule_pre(ctx: ParseCtx) -> str:
+    """2.6's prefix for an action's own errors."""
+    return f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {ctx.action}' rule : "
+
+
 def _int(word: str) -> int | None:
     try:
         return int(word, 10)
@@ -409,7 +414,8 @@ def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: 
                                               "use 'string' or 'file' with 'content-type'"), i)
         i += 2
     if body is not None and ctype is None:
-        raise ActionError(_pre(ctx) + ": a content type must be defined when a payload is configured.", 0)
+        raise ActionError(_rule_pre(ctx) + "a content type must be defined when non-empty payload is "
+                          "configured.", -1, ours=False)
     return Reply(kind, status, hdrs, ctype, body)
 
 
@@ -436,10 +442,8 @@ def p_deny(args: Sequence[str], ctx: ParseCtx) -> Action:
         start = 2
     if start >= len(args):
         return Const(Verdict(kind, status))
-    rep = _parse_reply(args, ctx, kind, status, start)
-    if rep.body is None and not rep.hdrs and rep.ctype is None:
-        return Const(Verdict(kind, rep.status))
-    return rep
+    # with any response keyword the reply is built (an empty one without payload), not the error page
+    return _parse_reply(args, ctx, kind, status, start)
 
 
 # ============================================================================ redirect
@@ -527,7 +531,10 @@ def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
 
 def p_redirect(args: Sequence[str], ctx: ParseCtx) -> Action:
     try:
-        return parse_redirect(args, ctx)
+        r = parse_redirect(args, ctx)
+        if ctx.family == "http-response" and r.type != "location":
+            raise ActionError("response only supports redirect type 'location'.", 0, ours=False)
+        return r
     except ActionError as e:
         raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
                           f"'{ctx.family} redirect' rule : {e.message}", e.word_index) from None
@@ -550,7 +557,8 @@ class SetStatus(Action):
 def p_set_status(args: Sequence[str], ctx: ParseCtx) -> Action:
     code = _int(args[0]) if args else None
     if code is None or not 100 <= code <= 999:
-        raise ActionError(_pre(ctx) + "expects an integer status code between 100 and 999.", 0)
+        raise ActionError(_rule_pre(ctx) + "expects an integer status code between 100 and 999.", 0,
+                          ours=False)
     rs = reason(code)
     if len(args) > 1:
         if args[1] != "reason" or len(args) != 3:

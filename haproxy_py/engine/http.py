@@ -1146,6 +1146,14 @@ class HttpSession(Stream):
                     self._drop_server_conn()
                     self._deny(v, "H")
                     return True
+                if v.kind == REPLY:
+                    # http-response return / redirect: the server's response is replaced
+                    self.srv_reusable = False
+                    self._drop_server_conn()
+                    self._end_server_use()
+                    set_term(self.rec, "L", "H")
+                    self._local_response(v.status, v.headers, v.body, v.reason)
+                    return True
         for rules in (be_after, fe_after):
             if rules:
                 run_rules(rules, txn)

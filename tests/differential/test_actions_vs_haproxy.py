@@ -41,6 +41,8 @@ frontend fe
     tcp-request content reject if {{ src 127.0.0.3 }}
     http-request deny if {{ path /deny }}
     http-request deny deny_status 429 if {{ path /d429 }}
+    http-request deny deny_status 400 content-type text/plain string nope hdr X-D d if {{ path /dreply }}
+    http-request deny status 404 if {{ path /d404 }}
     http-request allow if {{ path_beg /allow }}
     http-request deny if {{ path_beg /allow }}
     http-request reject if {{ path /rej }}
@@ -124,6 +126,9 @@ frontend fe3
     default_backend be3
 
 backend be3
+    http-request set-var(txn.p) path
+    http-response return status 404 content-type text/plain string gone hdr X-Ret r if {{ var(txn.p) -m str /res-ret }}
+    http-response redirect location /elsewhere code 303 if {{ var(txn.p) -m str /res-redir }}
     http-response deny
     server s1 127.0.0.1:{srv}
 
@@ -245,6 +250,14 @@ def test_deny_and_deny_status(sides) -> None:  # type: ignore[no-untyped-def]
     r = both(sides, "/d429")
     assert r["response"][0] == "HTTP/1.1 429 Too Many Requests" and r["seen"] == []
     assert _hdr(r["response"], "x-after") == ["fe"]  # http-after-response runs on the deny page
+
+
+def test_deny_with_a_reply(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/dreply")
+    assert r["response"][0].startswith("HTTP/1.1 400 ") and r["response"][2] == b"nope" and r["seen"] == []
+    assert _hdr(r["response"], "x-d") == ["d"]
+    r = both(sides, "/d404")
+    assert r["response"][0].startswith("HTTP/1.1 404 ") and r["seen"] == []
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
@@ -391,6 +404,15 @@ def test_response_deny(sides) -> None:  # type: ignore[no-untyped-def]
     assert len(r["seen"]) == 1  # the server answered; its response was replaced
 
 
+def test_response_return_and_redirect(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/res-ret", port="fe3")
+    assert r["response"][0].startswith("HTTP/1.1 404 ") and r["response"][2] == b"gone"
+    assert _hdr(r["response"], "x-ret") == ["r"] and _hdr(r["response"], "x-after-deny") == ["yes"]
+    assert len(r["seen"]) == 1
+    r = both(sides, "/res-redir", port="fe3")
+    assert r["response"][0].startswith("HTTP/1.1 303 ") and _hdr(r["response"], "location") == ["/elsewhere"]
+
+
 def _stat(side: dict[str, Any], proxy: str, field: str) -> int:
     lines = stats_cli(side["sock"], "show stat").splitlines()
     head = lines[0].lstrip("# ").split(",")
@@ -472,3 +494,26 @@ def test_sess_variables_live_as_long_as_the_connection(sides) -> None:  # type: 
     assert [[v for k, v in h if k == "x-sess"] for _, h in seen["ours"]] == [["[/sess/set]"], ["[/sess/set]"]]
     r = both(sides, "/sess/get")  # a new connection starts without them
     assert _seen_hdr(r, "x-sess") == ["[]"]
+
+
+def _rows(side: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
+    lines = stats_cli(side["sock"], "show stat").splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    return {(v[0], v[1]): dict(zip(head, v, strict=False)) for v in (ln.split(",") for ln in lines[1:] if ln)}
+
+
+def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
+    """Runs after the others (file order): both proxies saw the same traffic, so the counters the
+    rules move are equal: denied requests and responses, intercepted (redirect, return)."""
+    time.sleep(0.2)
+    theirs, ours = _rows(sides["haproxy"]), _rows(sides["ours"])
+    checked = 0
+    for key in (("fe", "FRONTEND"), ("be", "BACKEND"), ("fe2", "FRONTEND"), ("be2", "BACKEND"),
+                ("fe3", "FRONTEND"), ("be3", "BACKEND"), ("li", "FRONTEND"), ("li", "BACKEND"),
+                ("tcpfe", "FRONTEND")):
+        for f in ("dreq", "dresp", "dcon", "dses", "intercepted"):
+            if theirs[key].get(f, "") != "" or ours[key].get(f, "") != "":
+                assert ours[key][f] == theirs[key][f], (key, f, ours[key][f], theirs[key][f])
+                checked += 1
+    assert int(ours[("fe", "FRONTEND")]["dreq"]) >= 4 and int(ours[("fe", "FRONTEND")]["intercepted"]) >= 10
+    assert checked > 20
