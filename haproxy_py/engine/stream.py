@@ -47,7 +47,7 @@ class Router:
         self.mode = conf.mode
         self.logger = engine.loggers.get(conf.name)
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
-        self.facts = StateFacts(engine.state)
+        self.facts = StateFacts(engine.state, lambda: engine.loop.time(), _wall)
         self.rules: list[tuple[Any, str]] = []
         self._modes: dict[int, str] = {}
         from haproxy_py.acl.condition import compile_acls, compile_condition

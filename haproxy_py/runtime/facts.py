@@ -10,16 +10,36 @@ server has no maxconn (unlimited), ``queue`` counts the backend's and its server
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["StateFacts"]
 
 
-class StateFacts:
-    __slots__ = ("state",)
+def _no_clock() -> float:
+    return 0.0
 
-    def __init__(self, state: Any) -> None:
+
+class StateFacts:
+    """``mono`` and ``wall`` are the engine's clocks (loop time, epoch time), called when a
+    transaction is built without its times."""
+
+    __slots__ = ("state", "_mono", "_wall")
+
+    def __init__(self, state: Any, mono: Callable[[], float] = _no_clock,
+                 wall: Callable[[], float] = _no_clock) -> None:
         self.state = state
+        self._mono = mono
+        self._wall = wall
+
+    def clock(self) -> tuple[float, float]:
+        return self._mono(), self._wall()
+
+    def pid(self) -> int:
+        return int(getattr(self.state, "pid", 0))
+
+    def hostname(self) -> str:
+        return str(getattr(self.state, "node", ""))
 
     # --- helpers
     def _be(self, name: str) -> Any:

@@ -55,6 +55,11 @@ class Runtime(Protocol):
     def proxy_id(self, proxy: str) -> int | None: ...
     def server_id(self, backend: str, server: str) -> int | None: ...
     def stopping(self) -> bool: ...
+    def clock(self) -> tuple[float, float]:
+        """(monotonic seconds, epoch seconds) now: a Txn built without times takes them here."""
+        ...
+    def pid(self) -> int: ...
+    def hostname(self) -> str: ...
 
 
 class Txn:
@@ -120,6 +125,14 @@ class Txn:
         self.pid = pid
         self.hostname = hostname
         self.so_id = so_id
+        if runtime is not None:
+            # the engine's facts give what the caller did not (times are read once, here)
+            if not now and not wall:
+                self.now, self.wall = runtime.clock()
+            if not pid:
+                self.pid = runtime.pid()
+            if not hostname:
+                self.hostname = runtime.hostname()
         self._src_ip: Any = None
         self._dst_ip: Any = None
 

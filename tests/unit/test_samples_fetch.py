@@ -37,6 +37,9 @@ class FakeRuntime:
     def proxy_id(self, p): return {"fe": 1, "be": 3}.get(p)
     def server_id(self, b, s): return 1 if s == "s1" else None
     def stopping(self): return False
+    def clock(self): return (7.0, 1_600_000_000.5)
+    def pid(self): return 99
+    def hostname(self): return "rt-host"
 
 
 REQ = RequestHead(b"GET", b"/p/q?a=1&b=2&a=3&=z&c", headers=[
@@ -64,6 +67,8 @@ def test_internal_fetches(monkeypatch) -> None:
     assert ev("date") == 1_700_000_000 and ev("date(10)") == 1_700_000_010
     assert ev("date(1,ms)") == 1_700_000_000_250 + 1000
     assert ev("date_us") == 250_000
+    t = Txn(runtime=FakeRuntime())  # times, pid and host name from the engine's facts
+    assert (t.now, t.wall, t.pid, t.hostname) == (7.0, 1_600_000_000.5, 99, "rt-host")
     assert ev("hostname") == b"node1"
     assert all(0 <= ev("rand(10)") < 10 for _ in range(50))
     with pytest.raises(SampleError):
@@ -199,3 +204,6 @@ def test_state_facts_runtime() -> None:
     assert ev(f"srv_conn({d.server.name})", t) == 1 and ev("be_conn_free", t) == 2
     assert ev("srv_is_up(be/s1)", t) is True and ev("srv_id", Txn(runtime=StateFacts(state), backend="be", server="s1")) == 1
     assert ev("nbsrv(nope)", t) is None and ev("stopping", t) is False
+    clocked = Txn(runtime=StateFacts(SimpleNamespace(pid=5, node="n1", backends={}), lambda: 3.0, lambda: 1e9))
+    assert (clocked.now, clocked.wall, clocked.pid, clocked.hostname) == (3.0, 1e9, 5, "n1")
+    assert ev("date", clocked) == 1_000_000_000 and ev("hostname", clocked) == b"n1"
