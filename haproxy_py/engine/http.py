@@ -516,11 +516,20 @@ class HttpSession(Stream):
             self._close_all()
 
     def _silent_drop(self) -> None:
-        from haproxy_py.engine.stream import silent_drop
-
-        silent_drop(self.cli.sock)
+        """Close so that nothing reaches the client: TCP_REPAIR where allowed (no FIN, no RST), else
+        a reset whose TTL of 1 ends it at the first router (as 2.6 does)."""
+        sock = self.cli.sock
         try:
-            self.cli.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.setsockopt(socket.IPPROTO_TCP, 19, 1)  # TCP_REPAIR
+            return
+        except OSError:
+            pass
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+        except OSError:
+            pass
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         except OSError:
             pass
 
@@ -739,11 +748,7 @@ class HttpSession(Stream):
             self.srv_counted = False
             srv.counters.scur -= 1
         srv.sessions.discard(self)
-        if self.has_slot:
-            self.has_slot = False
-            nxt = self.be.release(srv, self.loop.time())
-            if nxt is not None:
-                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
+        self._release_slot(srv)
 
     def cookie_flag(self, flag: str) -> None:
         rc = self.cookie_ops
@@ -1288,6 +1293,8 @@ class HttpSession(Stream):
         self._transaction_end()
 
     def _transaction_end(self) -> None:
+        if self.pending is not None:
+            self._leave_queue()  # a transaction never ends with a queue place
         nout = self.bytes_out
         fc = self.fe.counters
         fc.bin += self.bytes_in
@@ -1342,9 +1349,7 @@ class HttpSession(Stream):
             return
         rec = self.rec
         set_term(rec, cause, phase)
-        if self.pending is not None and self.be is not None:
-            self.be.cancel(self.pending)
-            self.pending = None
+        self._leave_queue()
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None

@@ -117,7 +117,7 @@ class Engine:
         self.state.backends = backends
         wall = time.time()
         for be in backends.values():
-            be.on_pendings = self._wake_pendings
+            be.on_pendings = self.wake_pendings
             for srv in be.servers:
                 # server-state times (lastchg, downtime) are wall-clock times
                 srv.last_change = wall
@@ -269,17 +269,18 @@ class Engine:
         si.nbthread = 1
         return si
 
-    def _wake_pendings(self, pendings: list[Any]) -> None:
-        """Queued requests handed back by a state change: a slot was given (``server`` set), or
-        their server went away and they must be dispatched again."""
+    def wake_pendings(self, pendings: list[Any]) -> None:
+        """Queued requests handed back by the backend: a slot was granted (``granted``), or their
+        server went away and they must be dispatched again. Their sessions run from the loop,
+        never inside the caller."""
         for p in pendings:
             owner = p.owner
             if owner is None:
                 continue
-            if p.server is not None:
-                self.loop.call_soon(owner.dequeued, p.server)
+            if p.granted:
+                self.loop.call_soon(owner.dequeued, p)
             else:
-                self.loop.call_soon(owner.requeue)
+                self.loop.call_soon(owner.requeue, p)
 
     # ------------------------------------------------------------------ EngineOps (runtime/ops.py)
     def apply_outcome(self, out: Any) -> None:

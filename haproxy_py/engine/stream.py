@@ -179,9 +179,9 @@ class Router:
 
     def _l4_rejects(self, sock: socket.socket, peer: Any, now: float) -> bool:
         """tcp-request connection then session rules, before anything is read. A rejected
-        connection is counted (conn_tot, and dcon / dses as 2.6 counts them, dreq for a
-        silent-drop), never logged, and closed with a reset (silently for a silent-drop)."""
-        from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
+        connection is counted (conn_tot, and dcon / dses as 2.6 counts them), never logged, and
+        closed with a reset."""
+        from haproxy_py.actions.base import REJECT, RuleTxn, run_rules
 
         ip, port = _addr_str(peer)
         try:
@@ -191,16 +191,11 @@ class Router:
         txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
         c = self.frontend.counters
         for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
-            kind = run_rules(rules, txn).kind if rules else None
-            if kind == REJECT or kind == DROP:
+            if rules and run_rules(rules, txn).kind == REJECT:
                 self.engine.state.cum_conns += 1
                 c.conn_tot += 1
                 c.conn_rate.add(now)
-                if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
-                    c.dreq += 1
-                    silent_drop(sock)
-                else:
-                    setattr(c, field, getattr(c, field) + 1)
+                setattr(c, field, getattr(c, field) + 1)
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 except OSError:
@@ -219,20 +214,6 @@ class Router:
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         self.logger.log_connect(rec)
-
-
-def silent_drop(sock: socket.socket) -> None:
-    """Prepare a socket so that closing it tells the client nothing (silent-drop): TCP_REPAIR where
-    allowed (no FIN, no RST), else a TTL of 1 so the reset ends at the first router (as 2.6 does)."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, 19, 1)  # TCP_REPAIR
-        return
-    except OSError:
-        pass
-    try:
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
-    except OSError:
-        pass
 
 
 class Stream:
@@ -347,7 +328,7 @@ class Stream:
         st = d.status
         if st == "ok":
             srv = d.server
-            be.take(srv, now)
+            be.take(srv, now, self)
             self.srv = srv
             self.has_slot = True
             self.rec.t_queue = int((now - self.accept_mono) * 1000)
@@ -380,37 +361,52 @@ class Stream:
     def _mark_queue_done(self) -> None:
         self.rec.t_queue = self.ms()
 
-    def dequeued(self, srv: Any) -> None:
-        """A slot of ``srv`` was given to this queued request (already taken for us)."""
+    def dequeued(self, pend: Any) -> None:
+        """The queue entry ``pend`` was given a slot of ``pend.server`` (held in our name): take it
+        over and connect. A late wake-up for an entry this session no longer waits on (its
+        request ended, or the slot was already taken over) gives back a slot still granted."""
+        be = pend.backend
+        if pend is not self.pending or self.closed:
+            if pend.granted:
+                self.engine.wake_pendings(be.cancel(pend, self.loop.time()))
+            return
         self.pending = None
+        srv = pend.server
+        if not be.claim(pend):
+            return  # released behind our back: nothing is ours (cannot happen: see Backend.claim)
         self.has_slot = True
         self.srv = srv
-        if self.closed:
-            self.loop.call_soon(self._give_back, srv)
-            return
         self.disarm()
         qt = int((self.loop.time() - self.queued_at) * 1000)
-        self.be.counters.qtime.add(qt)
+        be.counters.qtime.add(qt)
         srv.counters.qtime.add(qt)
         self._mark_queue_done()
         self.connect()
 
-    def requeue(self) -> None:
+    def requeue(self, pend: Any) -> None:
         """Our queued request's server went away: choose again (redispatch)."""
-        if self.closed or self.pending is None:
+        if self.closed or pend is not self.pending:
             return
         self.pending = None
         self.disarm()
         self.assign()
 
-    def _give_back(self, srv: Any) -> None:
-        self._release_slot(srv)
+    def _leave_queue(self) -> None:
+        """The request stops waiting (timeout, abort, end): its entry leaves the queue now, and a
+        slot granted to it but not taken over yet goes to the next waiter."""
+        pend = self.pending
+        if pend is not None:
+            self.pending = None
+            self.engine.wake_pendings(pend.backend.cancel(pend, self.loop.time()))
 
     def _queue_timeout(self) -> None:
         self.timer = None
-        if self.pending is not None:
-            self.be.cancel(self.pending)
-            self.pending = None
+        pend = self.pending
+        if pend is not None and pend.granted:
+            # a slot came in the same instant as the deadline: the dequeue wins, as in 2.6
+            self.dequeued(pend)
+            return
+        self._leave_queue()
         self.rec.t_queue = self.ms()  # HAProxy logs the time spent queued (0/1001/-1/-1/1001 sQ--)
         self.srv = None
         self.no_server("sQ")
@@ -504,13 +500,13 @@ class Stream:
             self.connect()
 
     def _release_slot(self, srv: Any) -> None:
+        """Give back our slot of ``srv`` (owner-checked by the backend: a no-op when we hold none)."""
+        self.has_slot = False
         if srv is None:
             return
-        if self.has_slot:
-            self.has_slot = False
-            nxt = self.be.release(srv, self.loop.time())
-            if nxt is not None:
-                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
+        nxt = srv.backend.release(srv, self.loop.time(), self)
+        if nxt is not None:
+            self.loop.call_soon(nxt.owner.dequeued, nxt)
 
     def release_server(self) -> None:
         srv = self.srv
@@ -527,9 +523,7 @@ class Stream:
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None
-        if self.pending is not None and self.be is not None:
-            self.be.cancel(self.pending)
-            self.pending = None
+        self._leave_queue()
         self.release_server()
         self.engine.state.sessions.discard(self)
         self.engine.connection_closed(self.fe)
@@ -564,13 +558,10 @@ class TcpSession(Stream):
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
                              self.router.facts, self.router.conf.name)
         if self.router.rs.tcp_content:
-            from haproxy_py.actions.base import DROP, REJECT, run_rules
+            from haproxy_py.actions.base import REJECT, run_rules
 
-            kind = run_rules(self.router.rs.tcp_content, ctx).kind
-            if kind == REJECT or kind == DROP:
-                # tcp-request content reject / silent-drop: a denied request, logged, closed
-                if kind == DROP:
-                    silent_drop(self.cli_sock)
+            if run_rules(self.router.rs.tcp_content, ctx).kind == REJECT:
+                # tcp-request content reject: a denied request, logged, the connection closed
                 self.fe.counters.dreq += 1
                 self.rec.backend_name = None
                 self.no_server("PR")

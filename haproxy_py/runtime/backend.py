@@ -1,18 +1,28 @@
 """Live state of a backend and every server-selection decision (HAPROXY_FACTS 3, 4, 5.1-5.3). Pure.
 
-How the engine uses it (one request):
+How the engine uses it (one request; ``owner`` is the engine's session):
 
 1. ``d = be.select(LbRequest(...), now, owner=session)``
-   * ``d.status == OK``: call ``be.take(d.server, now)`` then connect to ``d.server``;
-   * ``QUEUED``: ``d.pending`` waits in ``d.pending.server.queue`` (server queue) or ``be.queue``;
-     it is handed back by :meth:`release` / :meth:`process_queue` with its slot already taken
-     (``pending.server`` set), or removed by :meth:`cancel` on ``timeout queue`` (503 sQ);
+   * ``d.status == OK``: call ``be.take(d.server, now, owner)`` then connect to ``d.server``;
+   * ``QUEUED``: ``d.pending`` waits in ``d.pending.server.queue`` (server queue) or ``be.queue``.
+     A dequeue (:meth:`release`, :meth:`process_queue`, :meth:`cancel`, :meth:`set_maxconn`,
+     :meth:`server_state_changed`) gives it a slot of ``pending.server`` at once, held in the
+     owner's name (``pending.granted``), and returns it so that the engine wakes the owner; the
+     owner then calls :meth:`claim` (True: the slot is its own, connect) or, if its request ended
+     meanwhile, :meth:`cancel`, which gives the slot back (to the next waiter). A request that
+     ends while it waits (``timeout queue``, client abort) calls :meth:`cancel` too: it leaves the
+     queue at once, so no slot can be handed to it afterwards;
    * ``NOSRV`` (no usable server) or ``FULL`` (persistent server's queue at maxqueue): 503.
 2. Connection failure: ``a = be.on_connect_error(srv, attempt, persistent=d.persistent)``;
    ``RETRY``: wait ``a.delay`` and reconnect to the same server (slot kept); ``REDISPATCH``:
-   ``be.release(srv, now)`` then ``be.select(req, now, avoid=srv)`` (wait ``a.delay`` first);
-   ``FAIL``: ``be.release(srv, now)`` and answer 503 (``SC--``).
-3. End of the request on the server: ``be.release(srv, now)`` -> the pending that gets the slot.
+   ``be.release(srv, now, owner)`` then ``be.select(req, now, avoid=srv)`` (wait ``a.delay`` first);
+   ``FAIL``: ``be.release(srv, now, owner)`` and answer 503 (``SC--``).
+3. End of the request on the server: ``be.release(srv, now, owner)`` -> the pending that gets the slot.
+
+Slot ownership: a slot in use is held by exactly one owner, recorded in ``srv.slot_owners``
+(``served`` counts them). :meth:`release` is owner-checked and idempotent: giving back a slot the
+owner does not hold does nothing. Without an owner (pure tests of the balancing) slots are counted
+anonymously in ``srv.anon_slots``.
 """
 
 from __future__ import annotations
@@ -432,18 +442,54 @@ class Backend:
         return pend
 
     # ------------------------------------------------------------------ slots
-    def take(self, srv: Server, now: float) -> None:
-        """A request starts using ``srv`` (HAProxy's sess_change_server to srv)."""
+    def _hold(self, srv: Server, owner: Any) -> bool:
+        """Give a slot of ``srv`` to ``owner`` (False: the owner holds one there already)."""
+        if owner is None:
+            srv.anon_slots += 1
+        else:
+            held = srv.slot_owners
+            if owner in held:
+                return False
+            held.add(owner)
+        srv.served += 1
+        self.served += 1
+        self.balancer.take(srv)
+        return True
+
+    def holds(self, srv: Server, owner: Any) -> bool:
+        """Whether ``owner`` holds a slot of ``srv``."""
+        return owner in srv.slot_owners
+
+    def take(self, srv: Server, now: float, owner: Any = None) -> None:
+        """A request starts using ``srv`` (HAProxy's sess_change_server to srv). Taking a slot
+        the owner already holds on ``srv`` does nothing (``_hold`` inlined: once per request)."""
         self.now = now
+        if owner is None:
+            srv.anon_slots += 1
+        else:
+            held = srv.slot_owners
+            if owner in held:
+                return
+            held.add(owner)
         srv.served += 1
         self.served += 1
         self.balancer.take(srv)
 
-    def release(self, srv: Server, now: float) -> Pending | None:
-        """A request stopped using ``srv``; returns the pending request that now gets the slot
-        (already taken on ``pending.server``), if any. More may follow with :meth:`process_queue`
-        when the dynamic maxconn grew."""
+    def release(self, srv: Server, now: float, owner: Any = None) -> Pending | None:
+        """``owner`` stopped using ``srv``; returns the pending request that now gets the slot
+        (already granted on ``pending.server``), if any. More may follow with :meth:`process_queue`
+        when the dynamic maxconn grew. Owner-checked and idempotent: nothing happens (None) when
+        ``owner`` holds no slot of ``srv``."""
         self.now = now
+        if owner is None:
+            if not srv.anon_slots:
+                return None
+            srv.anon_slots -= 1
+        else:
+            held = srv.slot_owners
+            if owner not in held:
+                return None
+            held.discard(owner)
         srv.served -= 1
         self.served -= 1
         bal = self.balancer
@@ -455,48 +501,85 @@ class Backend:
         bal.refresh(srv)
         return got[0] if got else None
 
+    def _serves_backend_queue(self, srv: Server) -> bool:
+        """May ``srv`` take requests of the backend queue (usable; a backup only when no active
+        server is usable and it is the first backup, or with ``option allbackups``)?"""
+        p = self.balancer.params
+        return srv.lb.usable and (not srv.backup or (not p.srv_act and (srv is p.fbck or p.allbackups)))
+
     def process_queue(self, srv: Server, now: float, limit: int = 0) -> list[Pending]:
         """process_srv_queue: give free slots of ``srv`` to the oldest pending requests of its own
-        queue or (if it may serve them) of the backend queue; ties go to the server queue."""
+        queue or (if it may serve them) of the backend queue; ties go to the server queue. Each
+        returned pending holds its slot (``granted``) in its owner's name. A server without
+        maxconn has no limit: it takes them all (what 2.6 does for a server coming up)."""
         self.now = now
         out: list[Pending] = []
-        p = self.balancer.params
-        if not srv.maxconn:
-            return out
-        mx = self.dynamic_maxconn(srv)
-        while srv.served < mx:
-            a = srv.queue.peek()
-            b = None
-            if len(self.queue) and srv.lb.usable and (
-                    not srv.backup or (not p.srv_act and (srv is p.fbck or p.allbackups))):
-                b = self.queue.peek()
+        mx = self.dynamic_maxconn(srv) if srv.maxconn else 0
+        own = srv.queue
+        bq = self.queue
+        while not mx or srv.served < mx:
+            a = own.peek()
+            b = bq.peek() if len(bq) and self._serves_backend_queue(srv) else None
             if a is None and b is None:
                 break
             if b is None or (a is not None and a.since <= b.since):
-                srv.queue.pop()
+                own.pop()
                 pend = a
             else:
-                self.queue.pop()
+                bq.pop()
                 pend = b
             assert pend is not None
             pend.server = srv
-            srv.served += 1
-            self.served += 1
-            self.balancer.take(srv)
+            if not self._hold(srv, pend.owner):
+                continue  # its owner holds a slot here already: the entry is simply over
+            pend.granted = True
             out.append(pend)
             if limit and len(out) >= limit:
                 break
         return out
 
-    def cancel(self, pend: Pending) -> None:
-        """Remove a pending request (queue timeout, client abort)."""
-        if not pend.active:
-            return
-        if pend.server is not None:
-            pend.server.queue.remove(pend)
-            self.balancer.refresh(pend.server)
+    def claim(self, pend: Pending) -> bool:
+        """The owner of a dequeued ``pend`` takes over the slot it was granted: True when the
+        slot is still held in its name (then it is the owner's, to :meth:`release` later)."""
+        if not pend.granted:
+            return False
+        pend.granted = False
+        return pend.server is not None and pend.owner in pend.server.slot_owners
+
+    def cancel(self, pend: Pending, now: float | None = None) -> list[Pending]:
+        """A pending request ends (queue timeout, client abort, session end): it leaves its
+        queue at once; if a slot was granted to it and not claimed, the slot is given back and
+        the pendings it went to are returned (idempotent: a second cancel does nothing)."""
+        if now is not None:
+            self.now = now
+        if pend.active:
+            if pend.server is not None:
+                pend.server.queue.remove(pend)
+                self.balancer.refresh(pend.server)
+            else:
+                self.queue.remove(pend)
+            return []
+        if pend.granted:
+            pend.granted = False
+            srv = pend.server
+            if srv is not None:
+                got = self.release(srv, self.now, pend.owner)
+                return [got] if got is not None else []
+        return []
+
+    def set_maxconn(self, srv: Server, value: int, now: float) -> list[Pending]:
+        """``set maxconn server``: a static limit (minconn == maxconn) moves both, a dynamic one
+        only maxconn (2.6); a higher limit (or none, 0) dequeues at once. The pendings given a
+        slot are passed to ``on_pendings`` and returned."""
+        if srv.maxconn == srv.minconn:
+            srv.maxconn = srv.minconn = value
         else:
-            self.queue.remove(pend)
+            srv.maxconn = value
+        out = self.process_queue(srv, now)
+        self.balancer.refresh(srv)
+        if out and self.on_pendings is not None:
+            self.on_pendings(out)
+        return out
 
     # ------------------------------------------------------------------ retries
     def on_connect_error(self, srv: Server, attempt: int, *, persistent: bool = False,

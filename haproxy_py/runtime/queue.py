@@ -7,9 +7,15 @@ from typing import Any
 
 
 class Pending:
-    """One queued request. ``owner`` is the engine's session; ``since`` the time it was queued."""
+    """One queued request. ``owner`` is the engine's session; ``since`` the time it was queued.
 
-    __slots__ = ("owner", "since", "server", "backend", "active")
+    Life: ``active`` while it waits in a queue; a dequeue gives it a slot of ``server`` (held in
+    the owner's name, ``granted`` until the owner claims it with ``Backend.claim`` or gives it back
+    with ``Backend.cancel``); a cancel or a redistribution ends it without a slot. An entry is
+    never in a queue and granted at once, and once ended it is never granted.
+    """
+
+    __slots__ = ("owner", "since", "server", "backend", "active", "granted")
 
     def __init__(self, owner: Any, since: float, server: Any = None, backend: Any = None) -> None:
         self.owner = owner
@@ -17,6 +23,7 @@ class Pending:
         self.server = server
         self.backend = backend
         self.active = True
+        self.granted = False
 
 
 class Queue:

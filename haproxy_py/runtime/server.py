@@ -13,7 +13,9 @@ health       check_enabled, health (h, 0..rise+fall-1), rise, fall, check_status
              check_code (int|None), check_duration (ms|None), check_desc, check_info,
              agent_* likewise (unused for now), last_change (wall time), down_time (seconds
              accumulated while DOWN), down_since (wall time or None)
-traffic      served (connections/requests currently using the server), queue (runtime.queue.Queue
+traffic      served (connections/requests currently using the server: its slots in use), slot_owners
+             (the sessions holding those slots; ``served == len(slot_owners) + anon_slots``, where
+             anon_slots are slots taken without an owner, by pure tests), queue (runtime.queue.Queue
              of pending requests bound to this server), counters (runtime.counters.Counters),
              maxconn/maxqueue/minconn (current limits; ``set maxconn server`` changes maxconn)
 balancer     lb: per-algorithm private state (an object owned by the balancer); never touched by
@@ -41,7 +43,7 @@ class Server:
         "last_change", "down_time", "down_since",
         "served", "queue", "counters", "maxconn", "maxqueue", "minconn",
         "cookie", "track", "trackers", "lb", "slowstart_since", "observe_errors",
-        "sessions", "dynamic",
+        "sessions", "dynamic", "slot_owners", "anon_slots",
     )
 
     def __init__(self, conf: ServerConf, backend: Backend | None = None, now: float = 0.0) -> None:
@@ -77,6 +79,9 @@ class Server:
         self.down_time = 0.0
         self.down_since: float | None = None
         self.served = 0
+        #: who holds each slot in use (owner-checked release; see Backend.take/release)
+        self.slot_owners: set[Any] = set()
+        self.anon_slots = 0
         self.queue = Queue()
         self.counters = Counters()
         self.maxconn = conf.maxconn

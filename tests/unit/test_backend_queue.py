@@ -92,11 +92,12 @@ def test_server_queue_and_backend_queue_oldest_first() -> None:
     b = be.select(request(cookie="A"), 2.0, owner="srv-new").pending
     assert a is not None and b is not None and b.server is s1
     assert be.release(s1, 3.0) is a  # the backend queue entry is older
-    assert be.release(s1, 4.0) is b
+    assert be.release(s1, 4.0) is None  # the slot is held by a's owner: only it gives it back
+    assert be.release(s1, 4.0, "be-old") is b
     # equal ages: the server's own queue wins
     c = be.select(LbRequest(), 5.0, owner="be").pending
     d = be.select(request(cookie="A"), 5.0, owner="srv").pending
-    assert be.release(s1, 6.0) is d
+    assert be.release(s1, 6.0, "srv-new") is d
     assert be.release(s2, 6.0) is c
 
 
