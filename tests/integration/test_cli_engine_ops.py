@@ -193,13 +193,18 @@ def test_set_maxconn_server_caps_and_queues(lab: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- set maxconn global / frontend
 
 
-def _second_connection_waits(lab: dict[str, Any], port: int, set_cmd: str, reset_cmd: str) -> None:
+def _second_connection_waits(lab: dict[str, Any], port: int, set_cmd: str, reset_cmd: str, held: int = 1) -> None:
+    """``held`` connections fill the limit; the next one waits until one of them closes."""
     assert cli(lab, set_cmd) == "\n"
-    first = socket.create_connection(("127.0.0.1", port), timeout=5)
+    holders = []
     second = None
     try:
-        first.sendall(b"GET / HTTP/1.1\r\n")  # accepted, its request unfinished: holds the only slot
-        time.sleep(0.3)
+        for _ in range(held):
+            h = socket.create_connection(("127.0.0.1", port), timeout=5)
+            holders.append(h)
+            h.sendall(b"GET / HTTP/1.1\r\n")  # accepted, its request unfinished: holds a slot
+            time.sleep(0.3)
+        first = holders[0]
         second = socket.create_connection(("127.0.0.1", port), timeout=5)
         second.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         second.settimeout(1.0)
@@ -210,7 +215,8 @@ def _second_connection_waits(lab: dict[str, Any], port: int, set_cmd: str, reset
         second.settimeout(5)
         assert second.recv(100).startswith(b"HTTP/1.1 200 "), "not served once the slot was free"
     finally:
-        first.close()
+        for h in holders:
+            h.close()
         if second is not None:
             second.close()
         assert cli(lab, reset_cmd) == "\n"
@@ -276,4 +282,6 @@ def test_engine_ops_reach_every_worker(workers_lab: dict[str, Any]) -> None:
     # again, engine/workers.py health sync, a separate bug)
     _server_addr(lab, down_and_up=False)
     _maxconn_server(lab, 2, 6)  # each worker takes its share (1): the server still sees 2 at most
+    # 2 shared by 2 workers: one connection each, a third waits in the shared accept queue
+    _second_connection_waits(lab, lab["capped"], "set maxconn global 2", "set maxconn global 100", held=2)
     _shutdown_frontend(lab)
