@@ -63,11 +63,13 @@ PREDEFINED: dict[str, Acl] = {
 
 
 def read_pattern_file(path: str) -> list[str]:
-    """The patterns of a ``-f`` file: one per line, trimmed; blank and ``#`` lines skipped."""
+    """The patterns of a ``-f`` file as 2.6 reads them: one per line, leading blanks skipped, the
+    rest kept up to the end of line (trailing blanks are part of the pattern); empty lines and
+    lines starting with ``#`` are skipped."""
     out = []
     with open(path, "rb") as f:
-        for raw in f.read().decode("latin1").splitlines():
-            line = raw.strip(" \t\r")
+        for raw in f.read().decode("latin1").split("\n"):
+            line = raw.lstrip(" \t").split("\r", 1)[0]
             if not line or line.startswith("#"):
                 continue
             out.append(line)

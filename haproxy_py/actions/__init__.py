@@ -127,5 +127,7 @@ for _fam in ("http-request", "http-response", "http-after-response", "tcp-reques
 for _fam in ("tcp-request connection", "tcp-request session"):
     _reg(_fam, "accept", T.p_accept, _D + "test_tcp_request_connection_rules", FE)
     _reg(_fam, "reject", T.p_reject, _D + "test_tcp_request_connection_rules", FE)
+for _fam in ("tcp-request connection", "tcp-request session", "tcp-request content"):
+    _reg(_fam, "silent-drop", H.p_reject, _D + "test_tcp_silent_drop", FE if "content" not in _fam else FB)
 _reg("tcp-request content", "accept", T.p_accept, _D + "test_tcp_request_content_rules")
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")

@@ -516,20 +516,11 @@ class HttpSession(Stream):
             self._close_all()
 
     def _silent_drop(self) -> None:
-        """Close so that nothing reaches the client: TCP_REPAIR where allowed (no FIN, no RST), else
-        a reset whose TTL of 1 ends it at the first router (as 2.6 does)."""
-        sock = self.cli.sock
+        from haproxy_py.engine.stream import silent_drop
+
+        silent_drop(self.cli.sock)
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, 19, 1)  # TCP_REPAIR
-            return
-        except OSError:
-            pass
-        try:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
-        except OSError:
-            pass
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.cli.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         except OSError:
             pass
 

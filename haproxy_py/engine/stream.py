@@ -179,9 +179,9 @@ class Router:
 
     def _l4_rejects(self, sock: socket.socket, peer: Any, now: float) -> bool:
         """tcp-request connection then session rules, before anything is read. A rejected
-        connection is counted (conn_tot, and dcon / dses as 2.6 counts them), never logged, and
-        closed with a reset."""
-        from haproxy_py.actions.base import REJECT, RuleTxn, run_rules
+        connection is counted (conn_tot, and dcon / dses as 2.6 counts them, dreq for a
+        silent-drop), never logged, and closed with a reset (silently for a silent-drop)."""
+        from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
 
         ip, port = _addr_str(peer)
         try:
@@ -191,11 +191,16 @@ class Router:
         txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
         c = self.frontend.counters
         for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
-            if rules and run_rules(rules, txn).kind == REJECT:
+            kind = run_rules(rules, txn).kind if rules else None
+            if kind == REJECT or kind == DROP:
                 self.engine.state.cum_conns += 1
                 c.conn_tot += 1
                 c.conn_rate.add(now)
-                setattr(c, field, getattr(c, field) + 1)
+                if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
+                    c.dreq += 1
+                    silent_drop(sock)
+                else:
+                    setattr(c, field, getattr(c, field) + 1)
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 except OSError:
@@ -214,6 +219,20 @@ class Router:
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         self.logger.log_connect(rec)
+
+
+def silent_drop(sock: socket.socket) -> None:
+    """Prepare a socket so that closing it tells the client nothing (silent-drop): TCP_REPAIR where
+    allowed (no FIN, no RST), else a TTL of 1 so the reset ends at the first router (as 2.6 does)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, 19, 1)  # TCP_REPAIR
+        return
+    except OSError:
+        pass
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+    except OSError:
+        pass
 
 
 class Stream:
@@ -558,10 +577,13 @@ class TcpSession(Stream):
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
                              self.router.facts, self.router.conf.name)
         if self.router.rs.tcp_content:
-            from haproxy_py.actions.base import REJECT, run_rules
+            from haproxy_py.actions.base import DROP, REJECT, run_rules
 
-            if run_rules(self.router.rs.tcp_content, ctx).kind == REJECT:
-                # tcp-request content reject: a denied request, logged, the connection closed
+            kind = run_rules(self.router.rs.tcp_content, ctx).kind
+            if kind == REJECT or kind == DROP:
+                # tcp-request content reject / silent-drop: a denied request, logged, closed
+                if kind == DROP:
+                    silent_drop(self.cli_sock)
                 self.fe.counters.dreq += 1
                 self.rec.backend_name = None
                 self.no_server("PR")

@@ -145,6 +145,9 @@ frontend tcpfe
     tcp-request connection reject if {{ src 127.0.0.2 }}
     tcp-request session reject if {{ src 127.0.0.4 }}
     tcp-request content reject if {{ src 127.0.0.3 }}
+    tcp-request connection silent-drop if {{ src 127.0.0.6 }}
+    tcp-request session silent-drop if {{ src 127.0.0.7 }}
+    tcp-request content silent-drop if {{ src 127.0.0.8 }}
     tcp-request connection accept if {{ src 127.0.0.5 }}
     tcp-request connection reject if {{ src 127.0.0.5 }}
     default_backend tcpbe
@@ -181,10 +184,10 @@ def sides() -> Iterator[dict[str, dict[str, Any]]]:
         yield {"haproxy": theirs, "ours": ours}
 
 
-def _send(port: int, raw: bytes, source: str | None = None) -> bytes | str:
-    """Everything the proxy sent before closing, or "reset"."""
+def _send(port: int, raw: bytes, source: str | None = None, timeout: float = 5) -> bytes | str:
+    """Everything the proxy sent before closing, or "reset", or "timeout"."""
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5,
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                      source_address=(source, 0) if source else None)
     except ConnectionResetError:
         return "reset"
@@ -423,12 +426,13 @@ def _stat(side: dict[str, Any], proxy: str, field: str) -> int:
     raise AssertionError(f"no FRONTEND line for {proxy}")
 
 
-def _tcp_both(sides: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
+def _tcp_both(sides: dict[str, dict[str, Any]], source: str, timeout: float = 5) -> dict[str, Any]:
     raw = b"GET /tcp HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
     out = {}
     for name, side in sides.items():
         side["backend"].requests.clear()
-        out[name] = (_norm_response(_send(side["ports"]["tcp"], raw, source)), len(side["backend"].requests))
+        out[name] = (_norm_response(_send(side["ports"]["tcp"], raw, source, timeout)),
+                     len(side["backend"].requests))
     assert out["ours"] == out["haproxy"], out
     return out["ours"]
 
@@ -496,6 +500,12 @@ def test_sess_variables_live_as_long_as_the_connection(sides) -> None:  # type: 
     assert _seen_hdr(r, "x-sess") == ["[]"]
 
 
+def test_tcp_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
+    for src in ("127.0.0.6", "127.0.0.7", "127.0.0.8"):  # connection, session, content
+        resp, seen = _tcp_both(sides, src, timeout=1.5)
+        assert resp == "closed without a response" and seen == 0, src
+
+
 def _rows(side: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
     lines = stats_cli(side["sock"], "show stat").splitlines()
     head = lines[0].lstrip("# ").split(",")
@@ -513,7 +523,8 @@ def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
                 ("tcpfe", "FRONTEND")):
         for f in ("dreq", "dresp", "dcon", "dses", "intercepted"):
             if theirs[key].get(f, "") != "" or ours[key].get(f, "") != "":
-                assert ours[key][f] == theirs[key][f], (key, f, ours[key][f], theirs[key][f])
+                assert ours[key][f] == theirs[key][f], (key, f, ours[key][f], theirs[key][f],
+                                                        {g: (ours[key][g], theirs[key][g]) for g in ("dreq", "dcon", "dses")})
                 checked += 1
     assert int(ours[("fe", "FRONTEND")]["dreq"]) >= 4 and int(ours[("fe", "FRONTEND")]["intercepted"]) >= 10
     assert checked > 20

@@ -241,7 +241,7 @@ def test_same_name_lines_are_ored_and_unknown_fetch_is_an_error():
 
 def test_converters_and_pattern_files(tmp_path):
     pf = tmp_path / "paths.lst"
-    pf.write_text("# comment\n\n  /Static  \n/img\n")
+    pf.write_text("# comment\n\n  /Static\n/img\r\n/sp \n")
     pf2 = tmp_path / "more.lst"
     pf2.write_text("/api\n")
     acls = compile_acls([
@@ -259,6 +259,7 @@ def test_converters_and_pattern_files(tmp_path):
 
     assert m("p", b"GET /static/a HTTP/1.1\r\n\r\n") and m("p", b"GET /api HTTP/1.1\r\n\r\n")
     assert not m("p", b"GET /zz HTTP/1.1\r\n\r\n") and not m("p", b"GET /x HTTP/1.1\r\n\r\n")
+    assert m("p", b"GET /img/a HTTP/1.1\r\n\r\n") and not m("p", b"GET /sp/a HTTP/1.1\r\n\r\n")  # "/sp " kept
     assert m("h", b"GET / HTTP/1.1\r\nHost: WWW.example.com\r\n\r\n")
     assert not m("h", b"GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
     assert m("n", b"GET / HTTP/1.1\r\nX-N: 1, 7\r\n\r\n") and not m("n", b"GET / HTTP/1.1\r\nX-N: 6\r\n\r\n")
