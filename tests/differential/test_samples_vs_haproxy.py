@@ -36,7 +36,7 @@ FETCH_EXPRS = [
     "req.cook", "cook_cnt(c)", "cook_cnt", "cook_val(n)", "url_param(a)", "urlp(b)", "url_param",
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
-    "hdr(x-a),length",
+    "hdr(x-a),length", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [

@@ -83,6 +83,7 @@ def test_runtime_fetches() -> None:
     assert ev("srv_conn(be/s1)") == 2 and ev("srv_conn(s1)") == 2 and ev("srv_conn_free(be/s1)") == 8
     assert ev("srv_is_up(be/s1)") is True and ev("srv_is_up(s2)") is False
     assert (ev("srv_queue(s1)"), ev("srv_sess_rate(s1)"), ev("srv_weight(s1)")) == (0, 6, 10)
+    assert (ev("srv_uweight(be/s1)"), ev("srv_iweight(s1)"), ev("srv_weight(nope/s1)")) == (10, 10, None)
     assert (ev("fe_id"), ev("be_id")) == (1, 3) and ev("srv_id") is None
     assert ev("srv_id", txn(server="s1")) == 1
     assert ev("stopping") is False
@@ -94,7 +95,8 @@ def test_runtime_fetches() -> None:
 def test_l4_fetches() -> None:
     assert ev("src") == ipaddress.IPv4Address("127.0.0.1") and ev("src_port") == 35750
     assert ev("dst") == ipaddress.IPv4Address("127.0.0.2") and ev("dst_port") == 8080
-    assert ev("src_is_local") is True
+    assert ev("src_is_local") is True and ev("dst_is_local") is True
+    assert ev("dst_is_local", Txn(None, "10.0.0.1", 1, "192.0.2.1", 80)) is False
     assert ev("src", Txn(None, "::1", 1)) == ipaddress.IPv6Address("::1")
     assert ev("fe_name") == b"fe" and ev("be_name") == b"be" and ev("srv_name") is None
     assert ev("srv_name", txn(server="s1")) == b"s1"
@@ -110,6 +112,8 @@ def test_http_request_fetches() -> None:
     assert ev("urlp_val(a)") == 1 and ev("url_param(zz)") is None
     assert ev("req.ver") == b"1.1" and ev("http_first_req") is True
     assert ev("http_first_req", txn(first_req=False)) is False
+    assert ev("req.proto_http") is True and ev("req_proto_http", Txn(None, "127.0.0.1")) is False
+    assert ev("capture.req.method") == b"GET" and ev("capture.req.uri") == b"/p/q?a=1&b=2&a=3&=z&c"
     assert ev("pathq", Txn(RequestHead(b"GET", b"http://h:1/x?y"))) == b"/x?y"
     assert ev("path", Txn(None)) is None  # TCP: no request
     t = txn()
@@ -132,6 +136,12 @@ def test_header_fetches() -> None:
     assert ev("res.hdr(server)", t) == b"b" and ev("res.fhdr(server)", t) == b"a, b"
     assert ev("res.hdr_cnt(server)", t) == 2 and ev("shdr(server,1)", t) == b"a"
     assert ev("res.hdr(server)") is None  # no response yet
+    assert ev("shdr_cnt(server)", t) == 2 and ev("res.fhdr_cnt(set-cookie)", t) == 2
+    t2 = txn(res=ResponseHead(200, b"OK", headers=[(b"X-N", b"4, 9"), (b"X-IP", b"10.0.0.9:80"), (b"Age", b"3")]))
+    assert ev("res.hdr_val(x-n)", t2) == 9 and ev("shdr_val(x-n,1)", t2) == 4
+    assert ev("res.hdr_ip(x-ip)", t2) == ipaddress.IPv4Address("10.0.0.9") and ev("shdr_ip(x-ip)", t2) is not None
+    assert ev("res.hdrs", t2) == b"x-n: 4, 9\r\nx-ip: 10.0.0.9:80\r\nage: 3\r\n\r\n"
+    assert ev("res.hdr_names", t2) == b"x-n,x-ip,age"
 
 
 def test_cookie_fetches() -> None:
@@ -140,12 +150,14 @@ def test_cookie_fetches() -> None:
     res = ResponseHead(200, b"OK", headers=[(b"Set-Cookie", b"s=1; Path=/"), (b"Set-Cookie", b"s=2")])
     t = txn(res=res)
     assert ev("res.cook(s)", t) == b"2" and ev("res.cook_cnt(s)", t) == 2 and ev("scook_val(s)", t) == 2
+    assert ev("scook(s)", t) == b"2" and ev("scook_cnt", t) == 2 and ev("res.cook_val(s)", t) == 2
     assert ev("res.cook(Path)", t) is None  # attributes are not cookies
 
 
 def test_response_fetches() -> None:
     t = txn(res=ResponseHead(404, b"Not Found", b"HTTP/1.0"))
     assert ev("status", t) == 404 and ev("res.ver", t) == b"1.0" and ev("capture.res.ver", t) == b"HTTP/1.0"
+    assert ev("resp_ver", t) == b"1.0"
     assert ev("status") is None
     t.res_caps = [b"srv"]
     assert ev("capture.res.hdr(0)", t) == b"srv"
@@ -207,3 +219,52 @@ def test_state_facts_runtime() -> None:
     clocked = Txn(runtime=StateFacts(SimpleNamespace(pid=5, node="n1", backends={}), lambda: 3.0, lambda: 1e9))
     assert (clocked.now, clocked.wall, clocked.pid, clocked.hostname) == (3.0, 1e9, 5, "n1")
     assert ev("date", clocked) == 1_000_000_000 and ev("hostname", clocked) == b"n1"
+
+
+def test_every_registered_entry_is_exercised_by_its_test() -> None:
+    """Each implemented fetch/converter names a test that really uses it: the name appears as a
+    fetch or converter word in an expression of that test function (or, for the differential
+    test, of the expression lists it sends to 2.6)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from haproxy_py.samples import CONVERTERS
+    from haproxy_py.samples.expr import parse_expr
+
+    root = Path(__file__).resolve().parents[2]
+    used: dict[str, tuple[set[str], set[str]]] = {}
+
+    def words_of(test: str) -> tuple[set[str], set[str]]:
+        if test in used:
+            return used[test]
+        path, func = test.split("::")
+        tree = ast.parse((root / path).read_text())
+        if "differential" in path:
+            nodes = [n for n in tree.body if isinstance(n, ast.Assign)]
+        else:
+            nodes = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == func]
+        assert nodes, test
+        fetches: set[str] = set()
+        convs: set[str] = set()
+        for node in nodes:
+            for c in ast.walk(node):
+                if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                    texts = [c.value] + re.findall(r"%\[([^\]]*)\]", c.value)
+                elif isinstance(c, ast.JoinedStr):
+                    texts = ["".join(v.value for v in c.values if isinstance(v, ast.Constant))]
+                else:
+                    continue
+                for text in texts:
+                    try:
+                        px = parse_expr(text)
+                    except Exception:
+                        continue
+                    fetches.add(px.fetch_word[0])
+                    convs.update(n for n, _ in px.conv_words)
+        used[test] = (fetches, convs)
+        return used[test]
+
+    missing = [f"fetch {n} -> {e.test}" for n, e in FETCHES.entries.items() if n not in words_of(e.test)[0]]
+    missing += [f"converter {n} -> {e.test}" for n, e in CONVERTERS.entries.items() if n not in words_of(e.test)[1]]
+    assert not missing, "\n".join(missing)
