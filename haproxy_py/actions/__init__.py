@@ -113,6 +113,7 @@ for _a in ("set-path", "set-pathq", "set-query", "set-uri", "set-method"):
 for _a in ("replace-path", "replace-pathq", "replace-uri"):
     _reg(_RQ, _a, H.p_replace_line, _D + "test_replace_request_line")
 _reg(_RQ, "deny", H.p_deny, _D + "test_deny_and_deny_status")
+_reg(_RQ, "auth", H.p_auth, _D + "test_auth_challenge")
 _reg(_RQ, "tarpit", H.p_deny, _D + "test_tarpit")
 _reg(_RQ, "reject", H.p_reject, _D + "test_reject_closes_without_response")
 _reg(_RQ, "silent-drop", H.p_reject, _I + "test_silent_drop_sends_nothing")

@@ -63,17 +63,19 @@ class Verdict:
     """What a rule decided. ``headers`` is a list of (name, value) bytes; ``body`` bytes or None
     (None with deny/tarpit: the proxy's error page for ``status``)."""
 
-    __slots__ = ("kind", "status", "reason", "headers", "body", "service")
+    __slots__ = ("kind", "status", "reason", "headers", "body", "service", "realm")
 
     def __init__(self, kind: str, status: int = 0, reason: bytes | None = None,
                  headers: list[tuple[bytes, bytes]] | None = None, body: bytes | None = None,
-                 service: str = "") -> None:
+                 service: str = "", realm: str | None = None) -> None:
         self.kind = kind
         self.status = status
         self.reason = reason
         self.headers = headers
         self.body = body
         self.service = service
+        #: deny with the error page's authentication challenge (http-request auth)
+        self.realm = realm
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<Verdict {self.kind} {self.status}>"

@@ -667,3 +667,29 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     except SampleError as e:
         raise ActionError(pre + e.message, 0) from None
     return SetVar(name, expr, None)
+
+
+# ============================================================================ auth
+def p_auth(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``auth [realm <realm>]``: a 401 challenge (not counted as a denied request); the realm
+    defaults to the proxy's name."""
+    realm = ctx.proxy_name
+    if args:
+        if args[0] != "realm" or len(args) < 2:
+            raise ActionError(_rule_pre(ctx) + "expects 'realm' for 'auth' action (got '" + args[0] + "').",
+                              0)
+        if len(args) > 2:
+            raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
+                              f"condition but found '{args[2]}'.", 2)
+        realm = args[1]
+    return Auth(realm)
+
+
+class Auth(Action):
+    __slots__ = ("v",)
+
+    def __init__(self, realm: str) -> None:
+        self.v = Verdict(DENY, 401, realm=realm)
+
+    def run(self, txn: Any) -> Verdict:
+        return self.v

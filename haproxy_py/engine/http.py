@@ -477,6 +477,10 @@ class HttpSession(Stream):
             body = prometheus.render(self.engine.state, self.loop.time(), _wall(), query=q).encode()
             self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
             return
+        if k == DENY and v.realm is not None:  # auth: a challenge, counted as 2.6 counts it
+            fc.intercepted += 1
+            self._deny(v, "R")
+            return
         # deny, tarpit, reject, silent-drop: a denied request
         fc.dreq += 1
         if be is not None and be.conf is not self.router.conf:
@@ -526,7 +530,7 @@ class HttpSession(Stream):
 
     def _deny(self, v: Verdict, phase: str) -> None:
         if v.body is None:
-            self._local_error(v.status, "P", phase)
+            self._local_error(v.status, "P", phase, realm=v.realm)
             return
         set_term(self.rec, "P", phase)
         self._local_response(v.status, v.headers, v.body, v.reason)
@@ -610,7 +614,7 @@ class HttpSession(Stream):
         self._skip_request_body_then(self._transaction_end)
 
     def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
-                     mux: bool = False) -> None:
+                     mux: bool = False, realm: str | None = None) -> None:
         """A stream-style error page (403/500/502/503/504): the client connection stays usable.
         ``mux``: the HTTP/1 layer's page instead (400 on a bad request body), connection closed."""
         rec = self.rec
@@ -619,7 +623,7 @@ class HttpSession(Stream):
             page = herrors.mux_error(status)
             self.keep_client = False
         else:
-            page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status)
+            page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status, realm)
             if self.req is not None:
                 after = self._after_rules()
                 if after:
@@ -739,7 +743,11 @@ class HttpSession(Stream):
             self.srv_counted = False
             srv.counters.scur -= 1
         srv.sessions.discard(self)
-        self._release_slot(srv)
+        if self.has_slot:
+            self.has_slot = False
+            nxt = self.be.release(srv, self.loop.time())
+            if nxt is not None:
+                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
 
     def cookie_flag(self, flag: str) -> None:
         rc = self.cookie_ops
@@ -1284,8 +1292,6 @@ class HttpSession(Stream):
         self._transaction_end()
 
     def _transaction_end(self) -> None:
-        if self.pending is not None:
-            self._leave_queue()  # a transaction never ends with a queue place
         nout = self.bytes_out
         fc = self.fe.counters
         fc.bin += self.bytes_in
@@ -1340,7 +1346,9 @@ class HttpSession(Stream):
             return
         rec = self.rec
         set_term(rec, cause, phase)
-        self._leave_queue()
+        if self.pending is not None and self.be is not None:
+            self.be.cancel(self.pending)
+            self.pending = None
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None

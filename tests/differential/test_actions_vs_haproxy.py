@@ -46,6 +46,8 @@ frontend fe
     http-request allow if {{ path_beg /allow }}
     http-request deny if {{ path_beg /allow }}
     http-request reject if {{ path /rej }}
+    http-request auth realm Zone if {{ path /auth }}
+    http-request auth if {{ path /auth2 }}
     http-request tarpit if {{ path /tp }}
     http-request return status 201 content-type text/plain string hello hdr X-A a if {{ path /ret }}
     http-request return if {{ path /ret0 }}
@@ -261,6 +263,17 @@ def test_deny_with_a_reply(sides) -> None:  # type: ignore[no-untyped-def]
     assert _hdr(r["response"], "x-d") == ["d"]
     r = both(sides, "/d404")
     assert r["response"][0].startswith("HTTP/1.1 404 ") and r["seen"] == []
+
+
+@pytest.mark.parametrize("path,status,challenge", [
+    ("/auth", 401, ("www-authenticate", 'Basic realm="Zone"')),
+    ("/auth2", 401, ("www-authenticate", 'Basic realm="fe"')),
+    ("http://h/auth", 401, ("www-authenticate", 'Basic realm="Zone"')),
+])
+def test_auth_challenge(sides, path: str, status: int, challenge: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, path)
+    assert r["response"][0].startswith(f"HTTP/1.1 {status} ") and r["seen"] == []
+    assert _hdr(r["response"], challenge[0]) == [challenge[1]]
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
@@ -502,7 +515,7 @@ def test_sess_variables_live_as_long_as_the_connection(sides) -> None:  # type: 
 
 def test_tcp_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
     for src in ("127.0.0.6", "127.0.0.7", "127.0.0.8"):  # connection, session, content
-        resp, seen = _tcp_both(sides, src, timeout=1.5)
+        resp, seen = _tcp_both(sides, src, timeout=0.8)
         assert resp == "closed without a response" and seen == 0, src
 
 
