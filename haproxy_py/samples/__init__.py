@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
+from . import maps as _maps  # noqa: F401 - the map converters
 from .core import CONVERTERS, FETCHES, ConvDef, FetchDef
 from .expr import ParsedExpr, build_expr, compile_expr, compile_format, compile_values, parse_expr
 from .txn import PROC_VARS, Runtime, Txn
