@@ -21,6 +21,7 @@ USAGE = """Usage : haproxy-py [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] 
         [ -p <pidfile> ] [ -m <max megs> ] [ -C <dir> ] [-- <cfgfile>*]
         -v displays version ; -vv shows known build options.
         -c check mode : only check config files and exit
+        -cc check condition : evaluate a condition and exit
         -q quiet mode : don't display messages
         -dW fails if any warning is emitted
         -db disables background mode
@@ -49,6 +50,7 @@ class Options:
     expose_socket: str | None = None  # -x: fetch listeners from this socket
     master_worker: bool = False
     master_cli: str | None = None  # -S
+    condition: str | None = None  # -cc EXPR
 
 
 class UsageError(Exception):
@@ -78,6 +80,8 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             o.config_paths.append(need(a))
         elif a == "-c":
             o.check_only = True
+        elif a == "-cc":
+            o.condition = need(a)
         elif a == "-q":
             o.quiet = True
         elif a == "-V":
@@ -111,8 +115,8 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             need(a)
         elif a.startswith("-"):
             raise UsageError(f"unknown option '{a}'.")
-        else:
-            o.config_paths.append(a)
+        else:  # as in 2.6: files come after -f or after "--"
+            raise UsageError(f"unexpected argument '{a}' (name configuration files with -f or after '--').")
         i += 1
     return o, special
 
@@ -213,7 +217,8 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
             out = header + lines
             for f in diags.files_with_errors:
                 out.append(f"[ALERT]    ({pid}) : config : Error(s) found in configuration file : {f}")
-            out.append(f"[ALERT]    ({pid}) : config : Fatal errors found in configuration.")
+            if not diags.aborted:
+                out.append(f"[ALERT]    ({pid}) : config : Fatal errors found in configuration.")
             _stderr("\n".join(out))
         return 1, cfg
     if opts.zero_warning and diags.warnings:
@@ -234,6 +239,26 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if not opts.quiet:
         sys.stdout.write(warn_line + "Configuration file is valid\n")
     return 0, cfg
+
+
+def check_condition(expr: str) -> int:
+    """``-cc EXPR``: 0 when the condition is true, 1 when false, 2 (with 2.6's alert) when unreadable."""
+    from haproxy_py.config.cfgcond import CondError, evaluate
+    from haproxy_py.config.tokenizer import TokenError, tokenize_line
+
+    pid = os.getpid()
+    header = [f"[NOTICE]   ({pid}) : haproxy-py version is {__version__} (HAProxy {COMPAT_FULL} compatible)",
+              f"[NOTICE]   ({pid}) : path to executable is {os.path.abspath(sys.argv[0]) if sys.argv else ''}"]
+    try:  # cut like a configuration line, except that '#' starts no comment here (as in 2.6)
+        words, _ = tokenize_line(expr.replace("#", "\\#"), os.environ)
+    except TokenError:
+        _stderr("\n".join(header + [f"[ALERT]    ({pid}) : config : Syntax Error in condition: Unmatched quote."]))
+        return 2
+    try:
+        return 0 if evaluate(" ".join(words) if words or not expr else expr, os.environ) else 1
+    except CondError as e:
+        _stderr("\n".join(header + [f"[ALERT]    ({pid}) : config : Failed to evaluate condition: {e.message}"]))
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     if special == "vv":
         sys.stdout.write(version_verbose_text())
         return 0
+    if opts.condition is not None:
+        return check_condition(opts.condition)
     if not opts.config_paths:
         sys.stderr.write(USAGE)
         return 1

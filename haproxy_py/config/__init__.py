@@ -79,7 +79,19 @@ def load_config(paths: list[str], env: Mapping[str, str] | None = None) -> tuple
             continue
         text = _decode(data)
         b.feed(read_lines(text, f, b.env, diags), f)
+        if diags.aborted:
+            if f not in diags.files_with_errors:
+                diags.files_with_errors.append(f)
+            break
+        if text and not text.endswith("\n"):
+            last = text.rsplit("\n", 1)[-1]
+            n = text.count("\n") + 1
+            diags.alert(f"parsing [{f}:{n}]: Missing LF on last line, file might have been truncated at position "
+                        f"{len(last) + 1}.", Location(f, n, len(last) + 1))
+    kept = len(diags.messages)
     cfg = b.finish()
+    if diags.aborted:  # 2.6 runs no post-parse check after an abort
+        del diags.messages[kept:]
     return cfg, diags
 
 

@@ -72,11 +72,14 @@ TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    "}
 class Diagnostics:
     """The list of messages produced while loading a configuration."""
 
-    __slots__ = ("messages", "files_with_errors")
+    __slots__ = ("messages", "files_with_errors", "aborted")
 
     def __init__(self) -> None:
         self.messages: list[Diagnostic] = []
         self.files_with_errors: list[str] = []
+        #: the reading stopped (2.6 aborts on a bad conditional block or ``.alert``: no later line,
+        #: file or post-parse check is read, and no "Fatal errors found" line is printed)
+        self.aborted = False
 
     # -- adding
     def add(self, d: Diagnostic) -> Diagnostic:

@@ -6,9 +6,10 @@
   continuation);
 * ``"..."`` weak quoting (escapes and ``$VAR``/``${VAR}``/``${VAR-default}``/``${VAR[*]}`` work),
   ``'...'`` strong quoting; quoted parts may be glued to unquoted ones;
-* ``.if/.elif/.else/.endif`` blocks with ``defined()``, ``feature()``, ``version_atleast()``,
-  ``version_before()``, ``streq()``, ``strneq()``, ``!`` and ``&&``/``||``; ``.notice``,
-  ``.warning``, ``.alert``, ``.diag`` messages.
+* ``.if/.elif/.else/.endif`` blocks (expressions: config/cfgcond.py); ``.notice``, ``.warning``,
+  ``.alert``, ``.diag`` messages. As in 2.6, a bad expression, a lone or misplaced ``.elif``/
+  ``.else``/``.endif``, an argument after ``.else``/``.endif`` and ``.alert`` stop the reading
+  (``Diagnostics.aborted``).
 
 Pure module: the environment is passed in.
 """
@@ -18,21 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from haproxy_py.config.cfgcond import COMPAT_VERSION, FEATURES, CondError, evaluate
 from haproxy_py.config.diagnostics import Diagnostics
 from haproxy_py.config.model import Location
+
+__all__ = ["COMPAT_VERSION", "FEATURES", "Line", "TokenError", "eval_condition", "read_lines", "tokenize_line"]
 
 #: HAProxy's limit on words per line
 MAX_LINE_ARGS = 64
 #: our limit on the length of one line (HAProxy grows its buffer; a 1 MB line is surely an error)
 MAX_LINE_LEN = 65536
 
-#: the version our ``.if version_atleast()`` compares with
-COMPAT_VERSION = "2.6.12"
-#: ``.if feature(X)``: the build features we claim
-FEATURES = frozenset({
-    "EPOLL", "POLL", "THREAD", "LINUX_SPLICE", "GETADDRINFO", "ACCEPT4", "PRCTL", "RT", "TFO",
-    "PROMEX", "CPU_AFFINITY", "NS", "BACKTRACE", "SYSTEMD",
-})
 
 
 class TokenError(Exception):
@@ -225,67 +222,31 @@ def _post_split(words: list[str], cols: list[int]) -> tuple[list[str], list[int]
 # --------------------------------------------------------------------------- conditional blocks
 
 
-def _version_tuple(v: str) -> tuple[int, ...]:
-    out = []
-    for part in v.replace("-", ".").split("."):
-        num = ""
-        for ch in part:
-            if ch.isdigit():
-                num += ch
-            else:
-                break
-        out.append(int(num) if num else 0)
-    return tuple(out)
-
-
-def _eval_term(term: str, env: Mapping[str, str]) -> bool:
-    term = term.strip()
-    neg = False
-    while term.startswith("!"):
-        neg = not neg
-        term = term[1:].strip()
-    val: bool
-    if "(" in term and term.endswith(")"):
-        fn, _, arg = term[:-1].partition("(")
-        fn = fn.strip()
-        args = [a.strip() for a in arg.split(",")] if arg else []
-        a0 = args[0] if args else ""
-        if fn == "defined":
-            val = a0 in env
-        elif fn == "feature":
-            val = a0 in FEATURES
-        elif fn == "version_atleast":
-            val = _version_tuple(COMPAT_VERSION) >= _version_tuple(a0)
-        elif fn == "version_before":
-            val = _version_tuple(COMPAT_VERSION) < _version_tuple(a0)
-        elif fn == "streq":
-            val = len(args) >= 2 and args[0] == args[1]
-        elif fn == "strneq":
-            val = len(args) >= 2 and args[0] != args[1]
-        else:
-            raise ValueError(f"unknown term '{term}'")
-    else:
-        try:
-            val = int(term) != 0
-        except ValueError:
-            val = bool(term) and term != "0"
-    return val != neg
-
-
 def eval_condition(words: list[str], env: Mapping[str, str]) -> bool:
-    """Evaluate the words after ``.if``/``.elif`` (joined: ``||`` of ``&&`` of terms)."""
-    text = " ".join(words)
-    if not text.strip():
-        raise ValueError("missing condition")
-    return any(all(_eval_term(t, env) for t in part.split("&&")) for part in text.split("||"))
+    """The words after ``.if``/``.elif`` (joined by one space, as 2.6 does); raises CondError."""
+    return evaluate(" ".join(words), env)
+
+
+def _cond_col(words: list[str], cols: list[int], pos: int) -> int:
+    """The 1-based column in the raw line of offset ``pos`` of the joined words."""
+    off = 0
+    for w, c in zip(words, cols, strict=True):
+        if pos <= off + len(w):
+            return c + (pos - off)
+        off += len(w) + 1
+    return (cols[-1] + len(words[-1])) if words else 1
+
+
+_DIRECTIVES = frozenset((".if", ".elif", ".else", ".endif", ".notice", ".warning", ".alert", ".diag"))
 
 
 def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
                diags: Diagnostics) -> Iterator[Line]:
     """Yield each statement of ``text`` (non-empty lines, conditional blocks resolved)."""
     env = env if env is not None else {}
-    # stack of (active, taken, parent_active)
+    # stack of [active, taken, parent_active, seen_else]
     stack: list[list[bool]] = []
+    lineno = 0
     active = True
     for lineno, raw in enumerate(text.split("\n"), 1):
         if raw.endswith("\r"):
@@ -313,66 +274,85 @@ def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
             continue
         words, cols = _post_split(words, cols)
         w0 = words[0]
-        if w0.startswith("."):
+        if w0.startswith(".") and w0 in _DIRECTIVES:
             loc = Location(filename, lineno, cols[0])
-            if w0 == ".if":
-                parent = active
-                try:
-                    val = parent and eval_condition(words[1:], env)
-                except ValueError as e:
-                    diags.alert(f"parsing [{filename}:{lineno}]: {e} in '.if' expression.", loc, line=raw)
-                    val = False
-                stack.append([val, val, parent])
-                active = val
-                continue
-            if w0 == ".elif":
-                if not stack:
-                    diags.alert(f"parsing [{filename}:{lineno}]: '.elif' without a matching '.if'.", loc)
-                    continue
-                top = stack[-1]
-                if top[1] or not top[2]:
-                    top[0] = False
-                    active = False
-                else:
+            pre = f"parsing [{filename}:{lineno}]: "
+
+            def abort(msg: str, col: int | None = None, *, keep_blocks: bool = False, pre: str = pre,
+                      loc: Location = loc, lineno: int = lineno, raw: str = raw) -> None:
+                diags.alert(pre + msg, loc if col is None else Location(filename, lineno, col), line=raw)
+                diags.aborted = True
+                if not keep_blocks:  # 2.6 only reports the open block after an argument error
+                    stack.clear()
+
+            if w0 in (".if", ".elif"):
+                if w0 == ".elif":
+                    if not stack:
+                        abort("lone '.elif' with no matching '.if'.")
+                        break
+                    if stack[-1][3]:
+                        abort("'.elif' after '.else' is not permitted.")
+                        break
+                top = stack[-1] if w0 == ".elif" else None
+                must_eval = active if top is None else (top[2] and not top[1])
+                val = False
+                if must_eval:
                     try:
                         val = eval_condition(words[1:], env)
-                    except ValueError as e:
-                        diags.alert(f"parsing [{filename}:{lineno}]: {e} in '.elif' expression.", loc,
-                                    line=raw)
-                        val = False
-                    top[0] = top[1] = val
-                    active = val
+                    except CondError as e:
+                        col = _cond_col(words[1:], cols[1:], e.pos)
+                        stripped = raw.lstrip(" \t")
+                        caret = " " * max(col - 1 - (len(raw) - len(stripped)), 0)
+                        diags.alert(f"{pre}{e.message} in '{w0}' at position {e.pos + 1}:\n  {stripped}\n  {caret}^",
+                                    Location(filename, lineno, col), line=raw)
+                        diags.aborted = True
+                        stack.clear()
+                        break
+                if top is None:
+                    stack.append([val, val, active, False])
+                else:
+                    top[0] = val
+                    top[1] = top[1] or val
+                active = val
                 continue
-            if w0 == ".else":
+            if w0 in (".else", ".endif"):
                 if not stack:
-                    diags.alert(f"parsing [{filename}:{lineno}]: '.else' without a matching '.if'.", loc)
-                    continue
+                    abort(f"lone '{w0}' with no matching '.if'.")
+                    break
+                if len(words) > 1:
+                    abort(f"Unexpected argument '{words[1]}' for '{w0}'.", cols[1], keep_blocks=True)
+                    break
                 top = stack[-1]
-                top[0] = active = top[2] and not top[1]
-                top[1] = True
-                continue
-            if w0 == ".endif":
-                if not stack:
-                    diags.alert(f"parsing [{filename}:{lineno}]: '.endif' without a matching '.if'.", loc)
-                    continue
-                stack.pop()
-                active = stack[-1][0] if stack else True
+                if w0 == ".else":
+                    if top[3]:
+                        abort("'.else' after '.else' is not permitted.")
+                        break
+                    top[0] = active = top[2] and not top[1]
+                    top[1] = top[3] = True
+                else:
+                    stack.pop()
+                    active = stack[-1][0] if stack else True
                 continue
             if not active:
                 continue
-            msg = " ".join(words[1:])
+            if len(words) > 2:
+                diags.alert(f"{pre}Unexpected argument '{words[2]}' for '{w0}'. Use quotes if the message should "
+                            "contain spaces.", Location(filename, lineno, cols[2]), line=raw)
+                continue
+            msg = f"{pre}'{words[1] if len(words) > 1 else ''}'."
             if w0 == ".notice":
-                diags.notice(f"parsing [{filename}:{lineno}]: {msg}.", loc)
-                continue
-            if w0 == ".warning":
-                diags.warning(f"parsing [{filename}:{lineno}]: {msg}.", loc)
-                continue
-            if w0 == ".alert":
-                diags.alert(f"parsing [{filename}:{lineno}]: {msg}.", loc)
-                continue
-            if w0 == ".diag":
-                continue
+                diags.notice(msg, loc)
+            elif w0 == ".warning":
+                diags.warning(msg, loc)
+            elif w0 == ".alert":
+                abort(msg[len(pre):])
+                break
+            continue  # .diag: only shown by 2.6's -dD
         if not active:
+            continue
+        if w0.startswith(".") and len(w0) > 1:
+            diags.alert(f"parsing [{filename}:{lineno}]: unknown directive '{w0}'.", Location(filename, lineno,
+                        cols[0]), line=raw)
             continue
         if len(words) > MAX_LINE_ARGS:
             diags.alert(f"parsing [{filename}:{lineno}]: too many words, truncating after word "
@@ -382,6 +362,8 @@ def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
             cols = cols[:MAX_LINE_ARGS]
         yield Line(words, cols, filename, lineno, raw)
     if stack:
-        diags.alert(f"parsing [{filename}:{lineno if text else 0}]: non-terminated '.if' block.",
-                    Location(filename, lineno if text else 0, 1))
+        if not diags.aborted and text.endswith("\n"):
+            lineno -= 1  # the empty piece after the last LF is no line
+        diags.alert(f"parsing [{filename}:{lineno}]: non-terminated '.if' block.", Location(filename, lineno, 1))
+        diags.aborted = True
 

@@ -204,3 +204,22 @@ def test_python_m_entry(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "haproxy_py", "-c", "-f", write(tmp_path, GOOD)], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert (p.returncode, p.stdout) == (0, "Configuration file is valid\n")
+
+
+def test_positional_argument_is_a_usage_error_as_in_26(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD)
+    rc, _, err = run(["-c", path], capsys)
+    assert rc == 1 and "Usage" in err
+    assert run(["-c", "--", path], capsys)[0] == 0
+
+
+def test_cc_evaluates_a_condition(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAPROXY_PY_CC", "x")
+    assert run(["-cc", "defined(HAPROXY_PY_CC) && version_atleast(2.6)"], capsys) == (0, "", "")
+    assert run(["-cc", "version_before(2.6) || feature(OPENSSL)"], capsys) == (1, "", "")
+    rc, out, err = run(["-cc", "1 # comment"], capsys)
+    assert rc == 2 and err.splitlines()[-1].endswith(
+        " : config : Failed to evaluate condition: unexpected character '#' at the end of conditional expression "
+        "'1 # comment'")
+    rc, _, err = run(["-cc", '"a'], capsys)
+    assert rc == 2 and err.splitlines()[-1].endswith("Syntax Error in condition: Unmatched quote.")

@@ -118,13 +118,59 @@ def test_negation_and_operators() -> None:
 
 
 def test_messages_directives() -> None:
-    _, d = cond_lines('.notice "hello"\n.warning "careful"\n.alert "stop"\n.diag "x"\n')
+    # 2.6 quotes the message; .diag only speaks under -dD; .alert stops the reading
+    lines, d = cond_lines('.notice "hello"\n.warning "careful"\n.diag "x"\n.alert "stop"\nafter\n')
     assert [(m.severity, m.haproxy) for m in d.messages] == [
-        ("NOTICE", "parsing [f:1]: hello."),
-        ("WARNING", "parsing [f:2]: careful."),
-        ("ALERT", "parsing [f:3]: stop."),
+        ("NOTICE", "parsing [f:1]: 'hello'."),
+        ("WARNING", "parsing [f:2]: 'careful'."),
+        ("ALERT", "parsing [f:4]: 'stop'."),
     ]
-    assert d.has_errors
+    assert d.has_errors and d.aborted and lines == []
+
+
+def test_message_with_two_arguments_is_an_error() -> None:
+    lines, d = cond_lines(".warning  a   b\nnext\n")
+    assert [m.haproxy for m in d.messages] == [
+        "parsing [f:1]: Unexpected argument 'b' for '.warning'. Use quotes if the message should contain spaces."]
+    assert not d.aborted and lines == [["next"]]
+
+
+@pytest.mark.parametrize("text,message,open_block", [
+    (".elif 1\n", "parsing [f:1]: lone '.elif' with no matching '.if'.", False),
+    (".else\n", "parsing [f:1]: lone '.else' with no matching '.if'.", False),
+    (".endif\n", "parsing [f:1]: lone '.endif' with no matching '.if'.", False),
+    (".if 1\n.else\n.else\n.endif\n", "parsing [f:3]: '.else' after '.else' is not permitted.", False),
+    (".if 1\n.else\n.elif 1\n.endif\n", "parsing [f:3]: '.elif' after '.else' is not permitted.", False),
+    (".if 1\n.endif x\n", "parsing [f:2]: Unexpected argument 'x' for '.endif'.", True),
+    (".if 1\n.else x\n.endif\n", "parsing [f:2]: Unexpected argument 'x' for '.else'.", True),
+    (".if foo\na\n.endif\n", "parsing [f:1]: unparsable conditional expression 'foo' in '.if' at position 1:\n"
+     "  .if foo\n      ^", False),
+    (".if 0\n.elif defined(HOME) x\n.endif\n", "parsing [f:2]: unexpected character 'x' at the end of "
+     "conditional expression 'defined(HOME) x' in '.elif' at position 15:\n  .elif defined(HOME) x\n"
+     + " " * 22 + "^", False),
+])
+def test_block_errors_stop_the_reading(text: str, message: str, open_block: bool) -> None:
+    lines, d = cond_lines(text + "after\n")
+    assert d.aborted and lines == []
+    assert d.messages[0].haproxy == message
+    assert any("non-terminated" in m.haproxy for m in d.messages) == open_block
+
+
+def test_unknown_directive_and_inactive_garbage() -> None:
+    lines, d = cond_lines(".foo\n.if 0\n.bar\n.if nonsense(\n.endif\n.endif\nx\n")
+    assert [m.haproxy for m in d.messages] == ["parsing [f:1]: unknown directive '.foo'."]
+    assert lines == [["x"]] and not d.aborted
+
+
+def test_empty_condition_is_false_and_elif_not_evaluated_once_taken() -> None:
+    assert cond_lines(".if\na\n.else\nb\n.endif\n")[0] == [["b"]]
+    lines, d = cond_lines(".if 1\na\n.elif nonsense\nb\n.endif\n")
+    assert lines == [["a"]] and not d.messages
+
+
+def test_non_terminated_block_reports_the_last_line() -> None:
+    _, d = cond_lines("global\n.if 1\n  maxconn 1\n\n")
+    assert [m.haproxy for m in d.messages] == ["parsing [f:4]: non-terminated '.if' block."]
 
 
 def test_messages_in_inactive_block_are_silent() -> None:

@@ -1,0 +1,119 @@
+"""Generated inputs, both programs: ``-cc EXPR`` exit codes and ``-c`` verdicts of seeded-random configs.
+
+Nothing here is a recorded answer: every case is made from a seed, run through Debian's HAProxy 2.6
+and through haproxy-py, and the exit codes (and, for ``-c``, the verdict classes) must be equal.
+Deliberate differences are kept out of the generators and listed here:
+
+* ``feature(X)`` answers for what haproxy-py implements: 2.6's Debian build has OPENSSL, LUA, PCRE2,
+  SLZ, OT, TPROXY, NETFILTER, ... which haproxy-py has not (``OURS_FALSE``), so they are not drawn;
+* versions are compared with 2.6.12: Debian's binary is "2.6.12-1+deb12u4", so ``2.6.12-N``
+  suffixes are not drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+
+import pytest
+
+from haproxy_py.cli import main
+from haproxy_py.config.cfgcond import FEATURES
+
+SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
+#: 2.6's Debian build features haproxy-py does not implement: feature() is false here, true there
+OURS_FALSE = frozenset({"OPENSSL", "LUA", "PCRE2", "PCRE2_JIT", "SLZ", "OT", "TPROXY", "LINUX_TPROXY", "NETFILTER",
+                        "DL", "CRYPT_H", "LIBCRYPT", "CPU_AFFINITY", "NS", "TFO", "BACKTRACE", "THREAD_DUMP"})
+#: names neither build has
+ABSENT = ("QUIC", "KQUEUE", "ZLIB", "PCRE", "EVPORTS", "WURFL", "epoll", "POL", "+EPOLL")
+ENV = {"HAPROXY_PY_GEN_A": "1", "HAPROXY_PY_GEN_B": ""}
+
+
+def _version(r: random.Random) -> str:
+    if r.random() < 0.1:
+        return r.choice(["", "abc", "2..6", "2.6.x", "v2", "2.6 ", "2.7rc1", "3.", "2.7.0.0.0", " 2.6"])
+    parts = [str(r.choice([1, 2, 2, 2, 3])), str(r.randint(0, 9))]
+    if r.random() < 0.6:
+        parts.append(str(r.choice([0, 11, 12, 12, 13, 20])))
+    if r.random() < 0.1:
+        parts.append(str(r.randint(0, 2)))
+    v = ".".join(parts)
+    if r.random() < 0.3 and not v.startswith("2.6.12"):
+        v += r.choice(["-dev", "-dev3", "-pre1", "-rc2", "-1", "-rc1-4"])
+    elif r.random() < 0.3 and v.startswith("2.6.12"):
+        v += r.choice(["-dev", "-dev3", "-pre1", "-rc2"])
+    return v
+
+
+def _atom(r: random.Random) -> str:
+    k = r.randrange(9)
+    if k == 0:
+        return r.choice(["0", "1", "2", "-1", "00", "01", "0x1", "0x0", "+1", "-0"])
+    if k == 1:
+        return f"defined({r.choice(list(ENV) + ['HAPROXY_PY_GEN_NONE', ''])})"
+    if k == 2:
+        return f"feature({r.choice(sorted(FEATURES) + list(ABSENT))})"
+    if k in (3, 4):
+        return f"{r.choice(['version_atleast', 'version_before'])}({_version(r)})"
+    if k == 5:
+        a, b = r.choice(["a", "b", ""]), r.choice(["a", "b", ""])
+        return f"{r.choice(['streq', 'strneq'])}({a},{b})"
+    if k == 6:  # something 2.6 refuses
+        return r.choice(["foo", "enabled(POLL)", "streq(a)", "streq(a,b,c)", "1a", "(", "true", "08"])
+    if k == 7:
+        return r.choice(["defined", "feature", "version_atleast", "version_before"])
+    return r.choice(["1", "0"])
+
+
+def _expr(r: random.Random, depth: int = 0) -> str:
+    if depth > 2 or r.random() < 0.35:
+        e = _atom(r)
+    elif r.random() < 0.3:
+        e = f"({_expr(r, depth + 1)})"
+    else:
+        op = r.choice([" && ", " || ", "&&", "||", " &&  "])
+        e = _expr(r, depth + 1) + op + _expr(r, depth + 1)
+    if r.random() < 0.2:
+        e = r.choice(["!", "!!", "! "]) + e
+    return e
+
+
+def generated_expressions(n: int, seed: int = SEED) -> list[str]:
+    r = random.Random(seed)
+    return [_expr(r) for _ in range(n)]
+
+
+def test_generator_is_seeded_and_varied() -> None:
+    a = generated_expressions(200)
+    assert a == generated_expressions(200) and len(set(a)) > 150
+    assert any("&&" in e for e in a) and any("||" in e for e in a) and any(e.startswith("!") for e in a)
+
+
+@pytest.mark.needs_haproxy
+def test_cc_exit_codes_as_haproxy(haproxy_bin: str, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("HAPROXY_PY_GEN_NONE", raising=False)
+    env = {**os.environ, **ENV}
+    diffs = []
+    codes = set()
+    for e in generated_expressions(250):
+        theirs = subprocess.run([haproxy_bin, "-cc", e], capture_output=True, text=True, env=env,
+                                timeout=10).returncode
+        ours = main(["-cc", e])
+        capsys.readouterr()
+        codes.add(theirs)
+        if ours != theirs:
+            diffs.append((e, theirs, ours))
+    assert not diffs, diffs[:20]
+    assert codes == {0, 1, 2}  # the generator reaches true, false and refused
+
+
+@pytest.mark.needs_haproxy
+@pytest.mark.parametrize("argv", [["-cc"], ["-cc", "1", "&&", "0"]])
+def test_cc_usage_errors_as_haproxy(argv: list[str], haproxy_bin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    theirs = subprocess.run([haproxy_bin, *argv], capture_output=True, text=True, timeout=10).returncode
+    assert main(argv) == theirs == 1
+    capsys.readouterr()
