@@ -23,7 +23,7 @@ from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
 from .core import converter
 from .txn import VAR_SCOPES, Txn
-from .types import INT_MAX, INT_MIN, clamp64, to_text
+from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
 T = "tests/unit/test_samples_conv.py::"
 D = "tests/differential/test_samples_vs_haproxy.py::test_converters_vs_haproxy"
@@ -667,3 +667,171 @@ def _prep_sha2(a: tuple) -> tuple:
 @converter("sha2", test=D, prepare=_prep_sha2)
 def c_sha2(v: bytes, a: tuple, t: Txn) -> bytes:
     return hashlib.new(f"sha{a[0]}", v).digest()
+
+
+# --------------------------------------------------------------------------- more of 2.6's converters
+
+
+@converter("iif", test=D)
+def c_iif(v: bool, a: tuple, t: Txn) -> bytes:
+    return (a[0] if v else a[1]).encode("latin1")
+
+
+@converter("htonl", test=D)
+def c_htonl(v: int, a: tuple, t: Txn) -> bytes:
+    return (v & M32).to_bytes(4, "big")
+
+
+def _prep_digest(a: tuple) -> tuple:
+    try:
+        hashlib.new(a[0])
+    except ValueError:
+        raise ValueError(f"failed to get digest '{a[0]}'.") from None
+    return a
+
+
+@converter("digest", test=D, prepare=_prep_digest)
+def c_digest(v: bytes, a: tuple, t: Txn) -> bytes:
+    return hashlib.new(a[0], v).digest()
+
+
+def _prep_hmac(a: tuple) -> tuple:
+    _prep_digest(a)
+    _prep_var(a, 1)
+    return a
+
+
+@converter("hmac", test=T + "test_var_converters", prepare=_prep_hmac)
+def c_hmac(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    import hmac
+
+    key = _var_text(t, a[1])
+    if key is None:
+        return None
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return hmac.new(raw, v, a[0]).digest()
+
+
+@converter("host_only", test=D)
+def c_host_only(v: bytes, a: tuple, t: Txn) -> bytes:
+    """The host part of ``host[:port]`` (``[v6]`` kept bracketed), lower-cased as 2.6 does."""
+    v = v.lower()
+    if v[:1] == b"[":
+        end = v.find(b"]")
+        return v if end < 0 else v[:end + 1]
+    host, sep, _ = v.rpartition(b":")
+    return host if sep else v
+
+
+@converter("port_only", test=D)
+def c_port_only(v: bytes, a: tuple, t: Txn) -> int:
+    if v[:1] == b"[":
+        end = v.find(b"]")
+        rest = v[end + 1:] if end >= 0 else b""
+    else:
+        rest = v[v.rfind(b":"):] if b":" in v else b""
+    if rest[:1] != b":":
+        return 0
+    n = parse_int(rest[1:])
+    return n or 0
+
+
+def _prep_add_item(a: tuple) -> tuple:
+    _prep_var(a, 1)
+    if len(a) > 2 and a[2] and len(a) > 1 and a[1]:
+        raise ValueError("cannot take both a variable and a suffix")
+    return (a[0].encode("latin1"), a[1] if len(a) > 1 else "", a[2].encode("latin1") if len(a) > 2 else b"")
+
+
+@converter("add_item", test=T + "test_var_converters", prepare=_prep_add_item)
+def c_add_item(v: bytes, a: tuple, t: Txn) -> bytes:
+    delim, var, suffix = a
+    item = _var_text(t, var) if var else suffix
+    if not item:
+        return v
+    return v + delim + item if v else item
+
+
+def _prep_be(a: tuple) -> tuple:
+    sep = a[0].encode("latin1") if a else b""
+    size = a[1] if len(a) > 1 else 1
+    trunc = a[2] if len(a) > 2 else 0
+    if size <= 0:
+        raise ValueError("chunk size must be a positive number")
+    return (sep, size, trunc)
+
+
+@converter("be2dec", test=D, prepare=_prep_be)
+def c_be2dec(v: bytes, a: tuple, t: Txn) -> bytes:
+    sep, size, trunc = a
+    chunks = [v[i:i + size] for i in range(0, len(v), size)]
+    if trunc and chunks and len(chunks[-1]) < size:
+        chunks.pop()
+    return sep.join(b"%d" % int.from_bytes(c, "big") for c in chunks)
+
+
+@converter("be2hex", test=D, prepare=_prep_be)
+def c_be2hex(v: bytes, a: tuple, t: Txn) -> bytes:
+    sep, size, trunc = a
+    chunks = [v[i:i + size] for i in range(0, len(v), size)]
+    if trunc and chunks and len(chunks[-1]) < size:
+        chunks.pop()
+    return sep.join(c.hex().upper().encode() for c in chunks)
+
+
+def _prep_one_var(a: tuple) -> tuple:
+    _prep_var(a, 0)
+    if not a[0]:
+        raise ValueError("missing variable name")
+    return a
+
+
+@converter("secure_memcmp", test=T + "test_var_converters", prepare=_prep_one_var)
+def c_secure_memcmp(v: bytes, a: tuple, t: Txn) -> bool | None:
+    import hmac
+
+    s = t.get_var(a[0])
+    if s is None:
+        return None
+    other = s.value if s.type == "bin" else to_text(s.type, s.value)
+    return other is not None and hmac.compare_digest(v, other)
+
+
+def _prep_set_var(a: tuple) -> tuple:
+    _prep_one_var(a)
+    if len(a) > 1:
+        raise ValueError("set-var's conditions are not implemented by haproxy-py (HAProxy 2.6 supports them)")
+    return a
+
+
+@converter("set-var", test=T + "test_var_converters", prepare=_prep_set_var, in_type="any", out="any")
+def c_set_var(v: Any, a: tuple, t: Txn) -> Any:
+    from .types import Sample
+
+    s = v if isinstance(v, Sample) else None
+    if s is None:
+        return None
+    t.set_var(a[0], s)
+    return s
+
+
+@converter("unset-var", test=T + "test_var_converters", prepare=_prep_one_var, in_type="any", out="any")
+def c_unset_var(v: Any, a: tuple, t: Txn) -> Any:
+    t.unset_var(a[0])
+    return v
+
+
+@converter("nbsrv", test=T + "test_var_converters")
+def c_nbsrv(v: bytes, a: tuple, t: Txn) -> int | None:
+    return None if t.runtime is None else t.runtime.nbsrv(v.decode("latin1"))
+
+
+@converter("srv_queue", test=T + "test_var_converters")
+def c_srv_queue(v: bytes, a: tuple, t: Txn) -> int | None:
+    if t.runtime is None:
+        return None
+    be, _, srv = v.decode("latin1").rpartition("/")
+    return t.runtime.srv_queue(be or t.backend, srv)

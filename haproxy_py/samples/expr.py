@@ -162,6 +162,8 @@ def _chain(px: ParsedExpr) -> Callable[[Txn, Any, str], tuple[str, Any] | None]:
                 v = cst(v)
             if v is None:
                 return None
+            if cdef.in_type == "any":  # the converter takes the typed sample (set-var, ...)
+                v = Sample(t, v)
             v = cdef.fn(v, cargs, txn)
             if v is None:
                 return None

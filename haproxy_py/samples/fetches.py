@@ -682,3 +682,69 @@ fetch("capture.req.ver", test=T + "test_http_request_fetches")(
 @fetch("capture.res.ver", test=T + "test_response_fetches")
 def f_cap_res_ver(txn: Txn, args: tuple) -> list | None:
     return None if txn.res is None else [txn.res.version]
+
+
+# --------------------------------------------------------------------------- frontend connection, URL host
+
+
+fetch("fc_src", test=D, out="addr")(f_src)
+fetch("fc_dst", test=D, out="addr")(f_dst)
+fetch("fc_src_port", test=T + "test_l4_fetches")(f_src_port)
+fetch("fc_dst_port", test=T + "test_l4_fetches")(f_dst_port)
+fetch("fc_src_is_local", test=T + "test_l4_fetches")(f_src_is_local)
+fetch("fc_dst_is_local", test=T + "test_l4_fetches")(f_dst_is_local)
+
+
+def _url_authority(r: Any) -> bytes | None:
+    u = r.uri
+    s = u.find(b"://")
+    if u[:1] == b"/" or s < 0:
+        return None
+    rest = u[s + 3:]
+    end = len(rest)
+    for ch in (b"/", b"?"):
+        i = rest.find(ch)
+        if 0 <= i < end:
+            end = i
+    auth = rest[:end]
+    return auth.rpartition(b"@")[2]
+
+
+def _url_ip(r: Any, a: tuple, t: Txn) -> list | None:
+    auth = _url_authority(r)
+    if auth is None:
+        return None
+    host = auth.rpartition(b":")[0] if b":" in auth else auth
+    try:
+        return [ipaddress.IPv4Address(host.decode("latin1"))]
+    except ValueError:
+        return None
+
+
+def _url_port(r: Any, a: tuple, t: Txn) -> list | None:
+    auth = _url_authority(r)
+    if auth is None:
+        return None
+    if b":" in auth:
+        n = parse_int(auth.rpartition(b":")[2])
+        return [n or 0]
+    return [80]
+
+
+fetch("url_ip", test=T + "test_http_request_fetches")(_req(_url_ip))
+fetch("url_port", test=T + "test_http_request_fetches")(_req(_url_port))
+
+
+def _prep_uuid(a: tuple) -> tuple:
+    if a and a[0] != 4:
+        raise ValueError("Unsupported UUID version")
+    return (4,)
+
+
+@fetch("uuid", test=T + "test_internal_fetches", prepare=_prep_uuid)
+def f_uuid(txn: Txn, args: tuple) -> list:
+    b = bytearray(_rng.getrandbits(128).to_bytes(16, "big"))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()]

@@ -36,7 +36,7 @@ FETCH_EXPRS = [
     "req.cook", "cook_cnt(c)", "cook_cnt", "cook_val(n)", "url_param(a)", "urlp(b)", "url_param",
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
-    "hdr(x-a),length", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
+    "hdr(x-a),length", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [
@@ -57,7 +57,9 @@ CONV_EXPRS = [
     "req.fhdr(x-i),not", "req.fhdr(x-i),hex", "req.fhdr(x-t),http_date", "req.fhdr(x-t),utime(%Y%m%d%H%M%S)",
     "req.fhdr(x-t),http_date(3600)", "req.fhdr(x-t),mul(1000),http_date(0,ms)",
     "req.fhdr(x-i),ipmask(16)", "req.fhdr(x-h),hex2i", "hdr_ip(x-ip),ipmask(24)", "req.fhdr(x-i),div(0)",
-    "req.fhdr(x-i),mul(9223372036854775807)",
+    "req.fhdr(x-i),mul(9223372036854775807)", "req.fhdr(x-i),bool,iif(yes,no)", "req.fhdr(x-i),htonl,hex",
+    "req.fhdr(x-v),digest(md5),hex", "req.fhdr(x-v),digest(sha256),base64", "req.fhdr(x-v),be2dec(-,2)",
+    "req.fhdr(x-v),be2dec(:,3,1)", "req.fhdr(x-v),be2hex(,2)", "req.fhdr(x-v),be2hex(:,3,1)",
 ]
 
 _WORDS = ("a", "b", "c", "aa", "x1", "", "A", "zz")

@@ -88,3 +88,27 @@ def test_time_converters() -> None:
     assert ev("int(1005),http_date(0,ms)") == b"Thu, 01 Jan 1970 00:00:01.5 GMT"  # 2.6's output
     assert ev("int(0),utime(%Y-%m-%d)") == b"1970-01-01" and ev("int(60),utime(%M,60)") == b"02"
     assert ev("int(0),ltime(%Y)") in (b"1970", b"1969")
+
+
+def test_var_converters() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from tests.unit.test_samples_fetch import FakeRuntime
+
+    t = Txn(runtime=FakeRuntime(), backend="be")
+    assert compile_expr("str(abc),set-var(txn.v),upper")(t) == Sample("str", b"ABC")
+    assert t.get_var("txn.v") == Sample("str", b"abc")
+    assert compile_expr("int(5),set-var(req.n)")(t) == Sample("sint", 5) and t.get_var("req.n") == Sample("sint", 5)
+    assert ev("str(x),unset-var(txn.v)", t) == b"x" and t.get_var("txn.v") is None
+    with pytest.raises(SampleError, match="conditions are not implemented by haproxy-py"):
+        compile_expr("str(a),set-var(txn.v,ifexists)")
+    t.set_var("txn.item", Sample("str", b"b"))
+    assert ev("str(a),add_item(;,txn.item)", t) == b"a;b" and ev("str(),add_item(;,txn.item)", t) == b"b"
+    assert ev("str(a),add_item(;,,sfx)", t) == b"a;sfx" and ev("str(a),add_item(;,txn.none)", t) == b"a"
+    t.set_var("txn.key", Sample("str", base64.b64encode(b"k3y")))
+    assert ev("str(msg),hmac(sha256,txn.key)", t) == hmac.new(b"k3y", b"msg", hashlib.sha256).digest()
+    t.set_var("txn.secret", Sample("str", b"s3"))
+    assert ev("str(s3),secure_memcmp(txn.secret)", t) is True and ev("str(s4),secure_memcmp(txn.secret)", t) is False
+    assert ev("str(be),nbsrv", t) == 2 and ev("str(empty),nbsrv", t) == 0 and ev("str(be/s1),srv_queue", t) == 0

@@ -71,6 +71,8 @@ def test_internal_fetches(monkeypatch) -> None:
     assert (t.now, t.wall, t.pid, t.hostname) == (7.0, 1_600_000_000.5, 99, "rt-host")
     assert ev("hostname") == b"node1"
     assert all(0 <= ev("rand(10)") < 10 for _ in range(50))
+    u1, u2 = ev("uuid"), ev("uuid(4)")
+    assert u1 != u2 and len(u1) == 36 and u1[14:15] == b"4" and u1[19:20] in b"89ab"
     with pytest.raises(SampleError):
         compile_expr("date(0,hours)")
 
@@ -101,6 +103,7 @@ def test_l4_fetches() -> None:
     assert ev("fe_name") == b"fe" and ev("be_name") == b"be" and ev("srv_name") is None
     assert ev("srv_name", txn(server="s1")) == b"s1"
     assert ev("so_id", txn(so_id=2)) == 2
+    assert (ev("fc_src_port"), ev("fc_dst_port"), ev("fc_src_is_local"), ev("fc_dst_is_local")) == (35750, 8080, True, True)
 
 
 def test_http_request_fetches() -> None:
@@ -115,6 +118,9 @@ def test_http_request_fetches() -> None:
     assert ev("req.proto_http") is True and ev("req_proto_http", Txn(None, "127.0.0.1")) is False
     assert ev("capture.req.method") == b"GET" and ev("capture.req.uri") == b"/p/q?a=1&b=2&a=3&=z&c"
     assert ev("pathq", Txn(RequestHead(b"GET", b"http://h:1/x?y"))) == b"/x?y"
+    assert ev("url_ip", Txn(RequestHead(b"GET", b"http://10.1.2.3:81/x"))) == ipaddress.IPv4Address("10.1.2.3")
+    assert ev("url_port", Txn(RequestHead(b"GET", b"http://10.1.2.3:81/x"))) == 81
+    assert ev("url_port", Txn(RequestHead(b"GET", b"http://h/x"))) == 80 and ev("url_ip") is None
     assert ev("path", Txn(None)) is None  # TCP: no request
     t = txn()
     t.unique_id = b"ID1"
