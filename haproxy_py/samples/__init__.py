@@ -14,10 +14,18 @@ from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
 from . import maps as _maps  # noqa: F401 - the map converters
 from .core import CONVERTERS, FETCHES, ConvDef, FetchDef
-from .expr import ParsedExpr, build_expr, compile_expr, compile_format, compile_values, parse_expr
+from .expr import (
+    ParsedExpr,
+    build_expr,
+    compile_expr,
+    compile_format,
+    compile_log_samples,
+    compile_values,
+    parse_expr,
+)
 from .txn import PROC_VARS, Runtime, Txn
 from .types import Sample, SampleError
 
 __all__ = ["Txn", "Runtime", "PROC_VARS", "Sample", "SampleError", "compile_expr", "compile_format",
-           "compile_values", "parse_expr", "build_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
+           "compile_values", "compile_log_samples", "parse_expr", "build_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
            "ConvDef"]

@@ -20,7 +20,8 @@ from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, parse_args, split_args
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, to_text
 
-__all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr", "build_expr", "ParsedExpr"]
+__all__ = ["compile_expr", "compile_values", "compile_format", "compile_log_samples", "parse_expr",
+           "build_expr", "ParsedExpr"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
 
@@ -490,3 +491,63 @@ def _join(parts: list[bytes | Callable[[Txn], bytes]]) -> Callable[[Txn], bytes]
         return b"".join(p if isinstance(p, bytes) else p(txn) for p in items)
 
     return fmt
+
+
+def _expr_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the expression inside each ``%[...]`` of a log-format string."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] != "%":
+            i += 1
+            continue
+        j = i + 1
+        if j < n and text[j] == "%":
+            i = j + 1
+            continue
+        if j < n and text[j] == "{":
+            k = text.find("}", j)
+            if k < 0:
+                break
+            j = k + 1
+        if j < n and text[j] == "[":
+            depth, k, quote = 0, j + 1, ""
+            while k < n:
+                ch = text[k]
+                if quote:
+                    if ch == quote:
+                        quote = ""
+                elif ch in "'\"":
+                    quote = ch
+                elif ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                elif ch == "]" and depth <= 0:
+                    break
+                k += 1
+            if k >= n:
+                raise SampleError(f"missing ']' after '{text[j + 1:]}'", j)
+            out.append((j + 1, k))
+            i = k + 1
+            continue
+        i = j
+    return out
+
+
+def compile_log_samples(fmt: str) -> Callable[[Txn], dict[str, str | None]]:
+    """The ``%[expr]`` of a ``log-format`` string compiled for the log line: ``fn(txn)`` gives
+    ``{expr text: value as text (latin-1) or None}``, what ``LogRecord.samples`` holds (log/format.py
+    answers ``%[expr]`` from it). Raises :class:`SampleError` (with the offset in ``fmt``) for an
+    unknown or unimplemented name."""
+    exprs = [(fmt[a:b], compile_expr(fmt, a, b)) for a, b in _expr_spans(fmt)]
+
+    def samples(txn: Txn) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for text, fn in exprs:
+            s = fn(txn)
+            b = None if s is None else to_text(s.type, s.value)
+            out[text] = None if b is None else b.decode("latin1")
+        return out
+
+    return samples

@@ -656,18 +656,27 @@ def f_res_ver(txn: Txn, args: tuple) -> list | None:
 alias("resp_ver", "res.ver", test=T + "test_response_fetches")
 
 
+def _b(v: Any) -> bytes:
+    return v.encode("latin1", "replace") if isinstance(v, str) else v
+
+
 @fetch("unique-id", test=T + "test_http_request_fetches")
 def f_unique_id(txn: Txn, args: tuple) -> list | None:
-    return None if txn.unique_id is None else [txn.unique_id]
+    uid = txn.unique_id
+    if uid is None and txn.rec is not None:  # the engine's log record holds it
+        uid = getattr(txn.rec, "unique_id", None)
+    return None if uid is None else [_b(uid)]
 
 
 def _cap(which: str):
     def fn(txn: Txn, args: tuple) -> list | None:
         caps = txn.req_caps if which == "req" else txn.res_caps
+        if caps is None and txn.rec is not None:  # captures live in the engine's log record
+            caps = getattr(txn.rec, "req_caps" if which == "req" else "res_caps", None)
         i = args[0]
         if caps is None or i < 0 or i >= len(caps) or caps[i] is None:
             return None
-        return [caps[i]]
+        return [_b(caps[i])]
     return fn
 
 

@@ -127,6 +127,13 @@ def test_http_request_fetches() -> None:
     t.req_caps = [b"cap0", None]
     assert ev("unique-id", t) == b"ID1" and ev("capture.req.hdr(0)", t) == b"cap0"
     assert ev("capture.req.hdr(1)", t) is None and ev("capture.req.ver") == b"HTTP/1.1"
+    from haproxy_py.log.format import LogRecord
+
+    rec = LogRecord(0.0)
+    rec.unique_id, rec.req_caps, rec.res_caps = "U-2", ["h0", None], ["r0"]
+    t2 = txn(rec=rec)  # what the engine records: the log record's captures and unique id
+    assert ev("unique-id", t2) == b"U-2" and ev("capture.req.hdr(0)", t2) == b"h0"
+    assert ev("capture.req.hdr(1)", t2) is None and ev("capture.res.hdr(0)", t2) == b"r0"
 
 
 def test_header_fetches() -> None:
@@ -293,3 +300,19 @@ def test_every_registered_entry_is_exercised_by_its_test() -> None:
     missing = [f"fetch {n} -> {e.test}" for n, e in FETCHES.entries.items() if n not in words_of(e.test)[0]]
     missing += [f"converter {n} -> {e.test}" for n, e in CONVERTERS.entries.items() if n not in words_of(e.test)[1]]
     assert not missing, "\n".join(missing)
+
+
+def test_log_samples_feed_the_log_record() -> None:
+    """compile_log_samples gives what LogRecord.samples holds, and log/format.py prints it."""
+    from haproxy_py.log.format import LogRecord, compile_log_format
+    from haproxy_py.samples import compile_log_samples
+
+    fmt = "%ci %[hdr(x-a)] %{+Q}[req.cook(c),upper] %[hdr(none)] %%[x]"
+    smp = compile_log_samples(fmt)(txn())
+    assert smp == {"hdr(x-a)": "3", "req.cook(c),upper": "3", "hdr(none)": None}
+    rec = LogRecord(0.0)
+    rec.client_ip, rec.samples = "127.0.0.1", smp
+    assert compile_log_format(fmt)(rec) == '127.0.0.1 3 "3" - %[x]'
+    with pytest.raises(SampleError) as e:
+        compile_log_samples("%ci %[req.payload(0,1)]")
+    assert e.value.offset == 6 and "not implemented by haproxy-py" in e.value.message
