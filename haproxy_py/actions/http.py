@@ -693,3 +693,55 @@ class Auth(Action):
 
     def run(self, txn: Any) -> Verdict:
         return self.v
+
+
+# ============================================================================ addresses
+class SetAddr(Action):
+    """set-src / set-dst (an address from the expression; the port kept) and set-src-port /
+    set-dst-port. The engine takes the new addresses over for what follows (forwardfor, balance
+    source, logs, the next requests of the connection)."""
+
+    __slots__ = ("what", "expr")
+
+    def __init__(self, what: str, expr: Any) -> None:
+        self.what, self.expr = what, expr
+
+    def run(self, txn: Any) -> Verdict:
+        from haproxy_py.samples.types import cast
+
+        s = self.expr(txn)
+        if s is None:
+            return V_CONTINUE
+        w = self.what
+        if w.endswith("-port"):
+            s = cast(s, "sint")
+            if s is None or not 0 <= s.value <= 65535:
+                return V_CONTINUE
+            if w == "set-src-port":
+                txn.src_port = s.value
+            else:
+                txn.dst_port = s.value
+            return V_CONTINUE
+        s = cast(s, "addr")
+        if s is None:
+            return V_CONTINUE
+        if w == "set-src":
+            txn.src, txn._src_ip = str(s.value), s.value
+        else:
+            txn.dst, txn._dst_ip = str(s.value), s.value
+        return V_CONTINUE
+
+
+def p_set_addr(args: Sequence[str], ctx: ParseCtx) -> Action:
+    from haproxy_py.samples import SampleError, compile_expr
+
+    pre = _rule_pre(ctx)
+    if not args:
+        raise ActionError(pre + "missing fetch method.", -1, ours=False)
+    if len(args) > 1:
+        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
+                          f"condition but found '{args[1]}'.", 1)
+    try:
+        return SetAddr(ctx.action, compile_expr(args[0]))
+    except SampleError as e:
+        raise ActionError(pre + e.message, 0) from None

@@ -89,6 +89,11 @@ frontend fe
     http-request return status 200 content-type text/plain lf-string "m=%[method] %[path]" if {{ path /lfret }}
     http-request set-var(sess.first) path if {{ path /sess/set }}
     http-request set-header X-Sess "[%[var(sess.first)]]" if {{ path_beg /sess }}
+    http-request set-src hdr(x-real-ip) if {{ path /setsrc }}
+    http-request set-src-port hdr(x-real-port) if {{ path /setsrc }} {{ req.hdr(x-real-port) -m found }}
+    http-request set-dst ipv4(10.1.2.3) if {{ path /setsrc }}
+    http-request set-dst-port int(8080) if {{ path /setsrc }}
+    http-request set-header X-Addr %[src]:%[src_port]/%[dst]:%[dst_port] if {{ path /setsrc }}
     http-request set-header X-Order fe
     http-after-response add-header X-After fe
     default_backend be
@@ -136,6 +141,8 @@ backend be3
 
 listen li
     bind 127.0.0.1:{li}
+    option forwardfor
+    http-request set-src hdr(x-real-ip)
     http-request deny if {{ path /li-deny }}
     http-request set-header X-Li yes
     http-response set-status 202
@@ -274,6 +281,17 @@ def test_auth_challenge(sides, path: str, status: int, challenge: tuple[str, str
     r = both(sides, path)
     assert r["response"][0].startswith(f"HTTP/1.1 {status} ") and r["seen"] == []
     assert _hdr(r["response"], challenge[0]) == [challenge[1]]
+
+
+def test_set_addresses(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/setsrc", "X-Real-IP: 192.0.2.7\r\nX-Real-Port: 4242\r\n")
+    assert _seen_hdr(r, "x-addr") == ["192.0.2.7:4242/10.1.2.3:8080"]
+    r = both(sides, "/setsrc", "X-Real-IP: 2001:db8::1\r\nX-Real-Port: 1\r\n")
+    assert _seen_hdr(r, "x-addr") == ["2001:db8::1:1/10.1.2.3:8080"]
+    r = both(sides, "/setsrc", "X-Real-IP: not-an-ip\r\nX-Real-Port: 7\r\n")  # no address: kept
+    assert _seen_hdr(r, "x-addr") == ["127.0.0.1:7/10.1.2.3:8080"]
+    r = both(sides, "/x", "X-Real-IP: 198.51.100.9\r\n", port="li")  # forwardfor sees the new source
+    assert _seen_hdr(r, "x-forwarded-for") == ["198.51.100.9"]
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
