@@ -32,8 +32,8 @@ from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
-from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
-from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
+from haproxy_py.http.body import BodyError, NoBody, body_reader
+from haproxy_py.http.message import BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import ParseError, parse_request, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
@@ -310,8 +310,6 @@ class HttpSession(Stream):
                 if hit is not None:
                     router.req_memo_miss = 0
                     req, consumed = hit
-                    if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
-                        return
                     self.buf = buf[consumed:]
                     self.req_key = key
                     self.req_shared = True
@@ -334,8 +332,6 @@ class HttpSession(Stream):
                 self._bad_request(400, len(buf))
             return
         req, consumed = res
-        if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
-            return
         self.buf = buf[consumed:]
         if key is not None:
             memo = self.router.req_memo
@@ -347,16 +343,6 @@ class HttpSession(Stream):
             self.req_shared = False
         self.req_key = key
         self._got_request(req)
-
-    def _bad_early_body(self, buf: bytes, consumed: int) -> bool:
-        """2.6 parses the body bytes that came with the head before the request goes anywhere: a
-        chunked body already invalid there gets the HTTP/1 layer's 400 and no server sees it."""
-        try:
-            check_chunked(buf[consumed:consumed + self.engine.bufsize])
-        except BodyError as e:
-            self._bad_request(400, consumed + e.pos)
-            return True
-        return False
 
     def _own_req(self) -> RequestHead:
         """The request, private to this session and about to be changed (no longer memo-keyed)."""
@@ -1403,22 +1389,6 @@ class HttpSession(Stream):
 
     def fail_connect(self, term: str) -> None:
         self._local_error(503, term[0], term[1])
-
-    def _fault_reply(self) -> None:
-        """An internal error while a request is in progress and before any of its response went
-        to the client: a 500 (what 2.6 answers on an internal error), logged and counted."""
-        if self.req is None or self.res is not None or self.cli.closed:
-            return
-        if self.phase not in ("queue", "connect", "body", "wait_server", "reshead"):
-            return
-        page = _pages(self.be.conf if self.be is not None else self.router.conf).response(500)
-        rec = self.rec
-        rec.status = 500
-        rec.bytes_out = herrors.log_bytes(page, mux=False)
-        self.fe.counters.count_status(500)
-        if self.be is not None:
-            self.be.counters.count_status(500)
-        self.cli.write(page)
 
     def kill(self, cause: str) -> None:
         if self.phase in ("head", "idle", "closing") and self.req is None:
