@@ -126,7 +126,7 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
 
         def ev_bool(ctx: RequestContext) -> bool:
             smps = values(ctx)
-            return bool(smps) and any(bool(raw_b(s)) for s in smps)
+            return smps is not None and any(bool(raw_b(s)) for s in smps)
         return ev_bool
     if not px.convs and (out in ("str", "meth") and method not in ("int", "bool", "ip", "bin")
                          or out == "sint" and method in ("int", "bool")):
@@ -151,6 +151,18 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
 
 def _never(ctx: RequestContext) -> bool:
     return False
+
+
+def _any_of(evs: tuple[Evaluator, ...]) -> Evaluator:
+    def any_of(ctx: RequestContext) -> bool:
+        return any(e(ctx) for e in evs)
+    return any_of
+
+
+def _all_of(evs: tuple[Evaluator, ...]) -> Evaluator:
+    def all_of(ctx: RequestContext) -> bool:
+        return all(e(ctx) for e in evs)
+    return all_of
 
 
 def _usable(acl: Acl, place: str | None) -> bool:
@@ -199,7 +211,7 @@ class CompiledAcls:
             elif len(usable) == 1:
                 ev = usable[0]
             else:
-                ev = lambda ctx, t=usable: any(e(ctx) for e in t)  # noqa: E731
+                ev = _any_of(usable)
             self._placed[key] = ev
         return ev
 
@@ -218,8 +230,7 @@ def compile_acls(acls: Iterable[Acl]) -> CompiledAcls:
         if len(evs) == 1:
             named[name] = evs[0]
         else:
-            tup = tuple(evs)
-            named[name] = lambda ctx, tup=tup: any(e(ctx) for e in tup)
+            named[name] = _any_of(tuple(evs))
     return CompiledAcls(named, unknown, lines)
 
 
@@ -252,8 +263,7 @@ def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]
         if len(ands) == 1:
             ors.append(ands[0])
         else:
-            t = tuple(ands)
-            ors.append(lambda ctx, t=t: all(e(ctx) for e in t))
+            ors.append(_all_of(tuple(ands)))
     if not ors:
         result: Evaluator = lambda ctx: True  # noqa: E731
     elif len(ors) == 1:

@@ -349,7 +349,11 @@ def _var_fn(name: str, opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
     if name == "ST":
         return text(lambda t: None if t.status is None else t.status)
     if name in ("HM", "HU", "HP", "HPO", "HQ", "HV", "r"):
-        return text(lambda t, n=name: _req_piece(t, n))
+        piece = name
+
+        def req_piece(t: Txn) -> bytes | None:
+            return _req_piece(t, piece)
+        return text(req_piece)
     if name == "Ts":
         return (lambda t: b"%04X" % int(t.wall)) if x else (lambda t: b"%d" % int(t.wall))
     # everything else is in the log record (timers, byte counts, captures, dates)
