@@ -51,6 +51,7 @@ class Options:
     master_worker: bool = False
     master_cli: str | None = None  # -S
     condition: str | None = None  # -cc EXPR
+    ignore_resolve_errors: bool = False  # -dr: a server name that does not resolve disables the server
 
 
 class UsageError(Exception):
@@ -109,7 +110,9 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             special = "v"
         elif a == "-vv":
             special = "vv"
-        elif a in ("-d", "-dM", "-dr", "-dV", "-de", "-dp", "-dS", "-dG", "-dR", "-dD", "-dL"):
+        elif a == "-dr":
+            o.ignore_resolve_errors = True
+        elif a in ("-d", "-dM", "-dV", "-de", "-dp", "-dS", "-dG", "-dR", "-dD", "-dL"):
             pass  # debug switches of HAProxy without effect here
         elif a in ("-n", "-N", "-m", "-L", "-C"):
             need(a)
@@ -202,6 +205,12 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
         return 1, None
     try:
         cfg, diags = load_config(opts.config_paths)
+        if not diags.aborted:  # 2.6 resolves bind/log/addr names while parsing, servers once all is valid
+            from haproxy_py.addresses import check_addresses, resolve_servers
+
+            check_addresses(cfg, diags)
+            if not diags.has_errors:
+                cfg = resolve_servers(cfg, diags, ignore_failures=opts.ignore_resolve_errors)
     except Exception as e:  # noqa: BLE001 - never a traceback for bad input
         if not opts.quiet:
             _stderr(f"[ALERT]    ({pid}) : config : internal error while loading the configuration: "

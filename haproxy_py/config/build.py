@@ -51,7 +51,7 @@ from haproxy_py.config.model import (
     Timeouts,
     UseBackend,
 )
-from haproxy_py.config.tokenizer import Line
+from haproxy_py.config.tokenizer import Line, expand_address_env
 
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 _NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
@@ -397,7 +397,7 @@ class Builder:
             if n < 3:
                 self.fail(ln, "'stats socket' expects an address or a path as an argument.", 1)
             try:
-                addr, _ = parse_address(w[2], need_port=False)
+                addr, _ = parse_address(expand_address_env(w[2], self.env), need_port=False)
             except AddressError as e:
                 self.fail(ln, f"'stats socket' : {e.message}", 2)
             if addr.kind in ("ipv4", "ipv6") and not addr.port_lo:
@@ -604,7 +604,7 @@ class Builder:
         if len(ln.words) < 2:
             self.fail(ln, "'dispatch' expects <addr:port> as argument.", 0)
         try:
-            addr, _ = parse_address(ln.words[1], need_port=True)
+            addr, _ = parse_address(expand_address_env(ln.words[1], self.env), need_port=True)
         except AddressError as e:
             self.fail(ln, f"'dispatch' : {e.message}", 1)
         p.f["dispatch"] = addr
@@ -708,7 +708,7 @@ class Builder:
             addr = Address("ring", path=target[5:], text=target)
         else:
             try:
-                addr, _ = parse_address(target, need_port=False)
+                addr, _ = parse_address(expand_address_env(target, self.env), need_port=False)
             except AddressError as e:
                 self.fail(ln, f"log : {e.message}", 1)
             if addr.kind in ("ipv4", "ipv6") and not addr.port_lo:
@@ -1006,7 +1006,7 @@ class Builder:
         addrs = []
         for part in w[1].split(","):
             try:
-                addr, _ = parse_address(part, need_port=True, allow_range=True)
+                addr, _ = parse_address(expand_address_env(part, self.env), need_port=True, allow_range=True)
             except AddressError as e:
                 self.fail(ln, f"'bind' : {e.message}", 1)
             addrs.append(addr)
@@ -1080,7 +1080,8 @@ class Builder:
             s["loc"] = ln.loc(1)
             label = f"'server {p.name}/{name}'"
             try:
-                addr, off = parse_address(w[2], need_port=False, allow_offset=True)
+                addr, off = parse_address(expand_address_env(w[2], self.env), need_port=False,
+                                          allow_offset=True)
             except AddressError as e:
                 sfail(f"{label} : {e.message}", 2)
             s["address"] = addr
@@ -1138,7 +1139,7 @@ class Builder:
                         sfail(f"{label} : '{k}' expects a valid port number (got '{arg}').", j + 1)
                 s["check_port" if k == "port" else "agent_port"] = v
             elif k == "addr":
-                s["check_addr"] = arg
+                s["check_addr"] = expand_address_env(arg, self.env)
             elif k == "id":
                 v = parse_int(arg)
                 if v is None or v <= 0:
@@ -1808,6 +1809,11 @@ class Builder:
                         return True
         return False
 
+    def _incompatible_backend(self, p: Proxy, be: Proxy, how: str, loc: Location | None) -> None:
+        kind = "frontend" if p.kind == "frontend" else "proxy"
+        self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
+                     f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
+
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         by_be = {}
@@ -1826,7 +1832,12 @@ class Builder:
                     if ub.backend not in by_be:
                         d.alert(f"Proxy '{p.name}': unable to find required use_backend: '{ub.backend}'.", ub.loc,
                                 phase=POST, suggestion=did_you_mean(ub.backend, list(by_be)))
+                    elif p.mode == "http" and by_be[ub.backend].mode == "tcp":
+                        self._incompatible_backend(p, by_be[ub.backend], "in a 'use_backend' rule", ub.loc)
                 if p.default_backend is not None:
+                    if p.default_backend in by_be and p.mode == "http" and by_be[p.default_backend].mode == "tcp":
+                        self._incompatible_backend(p, by_be[p.default_backend], "as its default backend",
+                                                   ps.f.get("default_backend_loc"))
                     if p.default_backend == p.name and p.has_be:
                         d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.",
                                 ps.f.get("default_backend_loc"), phase=POST)

@@ -189,7 +189,7 @@ def _parse_address_cached(text: str, need_port: bool, allow_range: bool,
         return Address("abns", path=rest, text=text), False
     if family in ("fd", "sockpair"):
         if not rest.isdigit():
-            raise AddressError("syntax", f"invalid file descriptor in '{text}'")
+            raise AddressError("syntax", f"file descriptor '{rest}' is not a valid integer in '{text}'")
         return Address("fd", fd=int(rest), text=text), False
     if not rest and family:
         raise AddressError("syntax", f"missing address in '{text}'")

@@ -23,7 +23,8 @@ from haproxy_py.config.cfgcond import COMPAT_VERSION, FEATURES, CondError, evalu
 from haproxy_py.config.diagnostics import Diagnostics
 from haproxy_py.config.model import Location
 
-__all__ = ["COMPAT_VERSION", "FEATURES", "Line", "TokenError", "eval_condition", "read_lines", "tokenize_line"]
+__all__ = ["COMPAT_VERSION", "FEATURES", "Line", "TokenError", "eval_condition", "expand_address_env", "read_lines",
+           "tokenize_line"]
 
 #: HAProxy's limit on words per line
 MAX_LINE_ARGS = 64
@@ -204,6 +205,34 @@ def _expand(raw: str, i: int, cur: list[str], env: Mapping[str, str] | None) -> 
         return i + 1
     cur.append(env.get(name, ""))
     return k
+
+
+def expand_address_env(text: str, env: Mapping[str, str] | None) -> str:
+    """``$NAME`` and ``${NAME}`` in an address (bind, server, log, stats socket, ...), which 2.6
+    expands whatever the quoting: ``fd@${LISTEN_FD}``. An undefined name gives ""; in ``${NAME...``
+    the closing brace is taken only right after the name (2.6 reads ``${A-x}`` as ``$A`` + ``-x}``)."""
+    if "$" not in text:
+        return text
+    env = env or {}
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c != "$":
+            out.append(c)
+            i += 1
+            continue
+        brace = i + 1 < n and text[i + 1] == "{"
+        k = j = i + 1 + brace
+        while k < n and text[k] in _VAR_CHARS:
+            k += 1
+        if k == j:
+            out.append(text[i:j])
+            i = j
+            continue
+        out.append(env.get(text[j:k], ""))
+        i = k + 1 if brace and k < n and text[k] == "}" else k
+    return "".join(out)
 
 
 def _post_split(words: list[str], cols: list[int]) -> tuple[list[str], list[int]]:
