@@ -1239,8 +1239,8 @@ class Builder:
         from haproxy_py.samples import SampleError, build_expr
 
         try:
-            build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fx.args) or None,
-                       [(c, list(a) or None, 0) for c, a in fx.converters])
+            px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fx.args) or None,
+                            [(c, list(a) or None, 0) for c, a in fx.converters])
         except SampleError as e:
             msg = e.message
             if msg.startswith("fetch method '"):
@@ -1291,6 +1291,10 @@ class Builder:
                 err(f"'{fl}' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'.",
                     i, expected="-i -f -m -n -M -u or --")
                 return None
+        if match is None and px.out in ("bin", "any"):
+            err("matching method must be specified first (using '-m') when using a sample fetch of this type "
+                f"('{fname}').", first)
+            return None
         pats = list(words[i:])
         operator = None
         eff_match = match or fdef.match

@@ -556,8 +556,8 @@ def _hdr_names(which: str):
     return fn
 
 
-fetch("req.hdrs", test=D, out="str")(_hdrs("req"))
-fetch("res.hdrs", test=_HT, out="str")(_hdrs("res"))
+fetch("req.hdrs", test=D)(_hdrs("req"))
+fetch("res.hdrs", test=_HT)(_hdrs("res"))
 fetch("req.hdr_names", test=D)(_hdr_names("req"))
 fetch("res.hdr_names", test=_HT)(_hdr_names("res"))
 

@@ -69,3 +69,13 @@ def test_incompatible_fetch_warnings_as_2_6() -> None:
     assert ("parsing [t.cfg:15] : acl 'p' will never match because it only involves keywords that are "
             "incompatible with 'frontend http-response header rule'") in w
     assert any("[t.cfg:16] : acl 's' will never match" in x and "'frontend use-backend rule'" in x for x in w)
+
+
+def test_binary_and_any_samples_need_a_match_method() -> None:
+    d = diags("    acl h req.hdrs zz\n    acl v var(txn.x) a\n    acl s str(a),sha1 x\n"
+              "    acl ok1 req.hdrs -m sub zz\n    acl ok2 req.hdrs,hex -m sub 7A\n    acl ok3 var(txn.x) -m str a\n")
+    msgs = [m.haproxy for m in d.errors]
+    assert len(msgs) == 3, msgs
+    for m, name in zip(msgs, ("req.hdrs", "var", "str"), strict=True):
+        assert m.endswith(f"matching method must be specified first (using '-m') when using a sample fetch of "
+                          f"this type ('{name}')."), m
