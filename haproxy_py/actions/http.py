@@ -745,3 +745,30 @@ def p_set_addr(args: Sequence[str], ctx: ParseCtx) -> Action:
         return SetAddr(ctx.action, compile_expr(args[0]))
     except SampleError as e:
         raise ActionError(pre + e.message, 0) from None
+
+
+# ============================================================================ logs
+LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+
+class SetLogLevel(Action):
+    __slots__ = ("level",)
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def run(self, txn: Any) -> Verdict:
+        rec = txn.rec
+        if rec is not None:
+            rec.log_level = self.level
+        return V_CONTINUE
+
+
+def p_set_log_level(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if not args or (args[0] != "silent" and args[0] not in LOG_LEVELS):
+        raise ActionError(_rule_pre(ctx) + "expects exactly 1 argument (log level name or 'silent').",
+                          0 if args else -1, ours=False)
+    if len(args) > 1:
+        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
+                          f"condition but found '{args[1]}'.", 1)
+    return SetLogLevel(-1 if args[0] == "silent" else LOG_LEVELS.index(args[0]))

@@ -47,6 +47,10 @@ class ProxyLogger:
         if not should_log(rec, dontlognull=self.dontlognull, dontlog_normal=self.dontlog_normal):
             return
         sev = traffic_severity(rec, separate_errors=self.separate_errors)
+        if rec.log_level is not None:  # http-request / http-response set-log-level
+            if rec.log_level < 0:
+                return
+            sev = rec.log_level
         if not lg.wants(sev):
             return
         try:

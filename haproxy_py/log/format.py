@@ -206,6 +206,7 @@ class LogRecord:
         "actconn", "feconn", "beconn", "srv_conn", "retries", "redispatched",
         "srv_queue", "backend_queue",
         "request_line", "unique_id", "req_counter", "log_counter", "logasap", "samples",
+        "log_level",
     )
 
     def __init__(self, accept_date: float = 0.0) -> None:
@@ -261,6 +262,8 @@ class LogRecord:
         self.logasap = False  # "+" before Ta/Tt/B
         #: values for %[expr] that the engine computed (key = the expression text as written)
         self.samples: dict[str, Any] | None = None
+        #: severity set by a set-log-level rule (0-7), -1 for "silent" (no line), None: the default
+        self.log_level: int | None = None
 
     # --- derived timers, as HAProxy computes them
     @property

@@ -148,6 +148,16 @@ listen li
     http-response set-status 202
     server s1 127.0.0.1:{srv}
 
+frontend felog
+    bind 127.0.0.1:{log}
+    log stderr format rfc3164 local0
+    option httplog
+    http-request set-log-level silent if {{ path /quiet }}
+    http-request set-log-level err if {{ path /loud }}
+    http-request set-var(txn.p) path
+    http-response set-log-level notice if {{ var(txn.p) -m str /loud-res }}
+    default_backend be
+
 frontend tcpfe
     mode tcp
     bind 127.0.0.1:{tcp}
@@ -166,7 +176,7 @@ backend tcpbe
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("fe", "fe2", "fe3", "li", "tcp")
+PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log")
 
 
 def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -292,6 +302,23 @@ def test_set_addresses(sides) -> None:  # type: ignore[no-untyped-def]
     assert _seen_hdr(r, "x-addr") == ["127.0.0.1:7/10.1.2.3:8080"]
     r = both(sides, "/x", "X-Real-IP: 198.51.100.9\r\n", port="li")  # forwardfor sees the new source
     assert _seen_hdr(r, "x-forwarded-for") == ["198.51.100.9"]
+
+
+def test_set_log_level(sides) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/quiet", "/loud", "/normal", "/loud-res"):
+        both(sides, path, port="log")
+    time.sleep(0.3)
+    pri = {}
+    for name, side in sides.items():
+        found = {}
+        for ln in side["proxy"].stderr_text().splitlines():
+            for path in ("/quiet", "/loud", "/normal", "/loud-res"):
+                if f'"GET {path} HTTP/1.1"' in ln and ln.startswith("<"):
+                    found[path] = ln[:ln.index(">") + 1]
+        pri[name] = found
+    assert pri["ours"] == pri["haproxy"]
+    # local0 (16): info 134, err 131, notice 133; silent: no line
+    assert pri["ours"] == {"/loud": "<131>", "/normal": "<134>", "/loud-res": "<133>"}
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
