@@ -428,10 +428,31 @@ def _split(v: bytes) -> list[bytes]:
     return [p.strip(b" \t") for p in v.split(b",")]
 
 
+def seen_headers(h: Headers) -> list[tuple[bytes, bytes]]:
+    """The header list as 2.6's fetches see it: its H1 parser takes the ``close`` and
+    ``keep-alive`` tokens out of Connection headers (and drops the emptied ones)."""
+    headers = h.headers
+    for n, _ in headers:
+        if len(n) == 10 and n.lower() == b"connection":
+            break
+    else:
+        return headers
+    out = []
+    for n, v in headers:
+        if len(n) == 10 and n.lower() == b"connection":
+            keep = [t for t in (x.strip(b" \t") for x in v.split(b",")) if t and t.lower() not in
+                    (b"close", b"keep-alive")]
+            if not keep:
+                continue
+            v = b", ".join(keep)
+        out.append((n, v))
+    return out
+
+
 def hdr_elems(h: Headers, name: bytes) -> list[bytes]:
     key = name.lower()
     out: list[bytes] = []
-    for n, v in h.headers:
+    for n, v in seen_headers(h):
         if n.lower() == key:
             out.extend(_split(v))
     return out
@@ -439,7 +460,7 @@ def hdr_elems(h: Headers, name: bytes) -> list[bytes]:
 
 def _full(h: Headers, name: bytes) -> list[bytes]:
     key = name.lower()
-    return [v for n, v in h.headers if n.lower() == key]
+    return [v for n, v in seen_headers(h) if n.lower() == key]
 
 
 def _name_arg(a: tuple) -> bytes:
@@ -466,9 +487,10 @@ def _cnt_of(which: str, full: bool):
             return None
         name = _name_arg(a)
         if not name:
+            seen = seen_headers(h)
             if full:
-                return [len(h.headers)]
-            return [sum(len(_split(v)) for _, v in h.headers)]
+                return [len(seen)]
+            return [sum(len(_split(v)) for _, v in seen)]
         return [len(_full(h, name) if full else hdr_elems(h, name))]
     return fn
 
@@ -542,7 +564,7 @@ def _hdrs(which: str):
         h = txn.req if which == "req" else txn.res
         if h is None:
             return None
-        return [b"".join(n.lower() + b": " + v + b"\r\n" for n, v in h.headers) + b"\r\n"]
+        return [b"".join(n.lower() + b": " + v + b"\r\n" for n, v in seen_headers(h)) + b"\r\n"]
     return fn
 
 
@@ -552,7 +574,7 @@ def _hdr_names(which: str):
         if h is None:
             return None
         d = a[0].encode("latin1") if a and a[0] else b","
-        return [d.join(n.lower() for n, _ in h.headers)]
+        return [d.join(n.lower() for n, _ in seen_headers(h))]
     return fn
 
 

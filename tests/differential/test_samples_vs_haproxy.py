@@ -36,7 +36,7 @@ FETCH_EXPRS = [
     "req.cook", "cook_cnt(c)", "cook_cnt", "cook_val(n)", "url_param(a)", "urlp(b)", "url_param",
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
-    "hdr(x-a),length", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
+    "hdr(x-a),length", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [
@@ -99,6 +99,8 @@ def _gen_requests(rng: random.Random, n: int) -> list[bytes]:
         heads.append(f"X-I: {i}")
         heads.append(f"X-T: {rng.choice((0, 1, 951782400, rng.randint(0, 2**31 - 1)))}")
         heads.append(f"X-H: {rng.choice(('ff', '7fffffff', 'x', '-10', '1A2b'))}")
+        if rng.random() < 0.3:
+            heads.append(f"Connection: {rng.choice(('close, X-Foo', 'keep-alive', 'Upgrade', 'CLOSE', 'te, close'))}")
         rng.shuffle(heads)
         out.append((f"GET {path}{q} HTTP/1.1\r\n" + "\r\n".join(heads) + "\r\n\r\n").encode("utf-8"))
     return out
@@ -229,3 +231,39 @@ def test_fetches_vs_haproxy(tmp_path: Path) -> None:
 
 def test_converters_vs_haproxy(tmp_path: Path) -> None:
     _compare(tmp_path, CONV_EXPRS, seed=1226, n=60)
+
+
+def _ask_proxy(which: str, tmp: Path, exprs: list[str], reqs: list[bytes]) -> list[bytes]:
+    """The same ``http-request return lf-string`` configuration run by a whole proxy process."""
+    from tests.integration.harness import http_request, run_proxy
+
+    port = free_port()
+    cfg = "\n".join([
+        "defaults", "  mode http", "  timeout client 5s", "  timeout server 5s", "  timeout connect 5s",
+        "frontend f", f"  bind 127.0.0.1:{port}",
+        f'  http-request return status 200 content-type text/plain lf-string "{_fmt(exprs)}"', ""])
+    bodies = []
+    with run_proxy(cfg, wait_ports=[port], which=which):
+        for raw in reqs:
+            resp = http_request(port, raw.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+            head, _, body = resp.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), (which, raw, head)
+            bodies.append(body)
+    return bodies
+
+
+def test_samples_end_to_end_vs_haproxy(tmp_path: Path) -> None:
+    """The whole path (our HTTP parser, engine, the http-request return action, the samples) gives
+    the bodies 2.6 gives, for the fetch and converter expressions that do not depend on the
+    connection's ports."""
+    require_haproxy_bin()
+    exprs = [e for e in FETCH_EXPRS + CONV_EXPRS if "hdrs" not in e][:90]
+    reqs = _gen_requests(random.Random(77), 25)
+    theirs = _ask_proxy("haproxy", tmp_path, exprs, reqs)
+    ours = _ask_proxy("ours", tmp_path, exprs, reqs)
+    diffs = []
+    for raw, t, o in zip(reqs, theirs, ours, strict=True):
+        for i, (lt, lo) in enumerate(zip(t.split(b"\n"), o.split(b"\n"), strict=True)):
+            if lt != lo:
+                diffs.append(f"{exprs[i]}: 2.6 {lt!r} ours {lo!r} for {raw!r}")
+    assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
