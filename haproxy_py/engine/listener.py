@@ -145,6 +145,39 @@ class Listener:
         self.paused = False
         self.start()
 
+    def suspend(self) -> None:
+        """``disable frontend``: new connections are refused, as 2.6 does on Linux: a TCP listening
+        socket shut down for reading leaves the listening state (queued connections are reset);
+        :meth:`unsuspend` listens again. The socket may be shared (workers, reload): every holder
+        sees it. A unix socket only stops being accepted from."""
+        self.pause()
+        # once only, by whichever holder comes first: shutting down a socket that no longer
+        # listens marks it shut for reading for good, and its next connections would read EOF
+        if self._listening() is True:
+            try:
+                self.sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+    def unsuspend(self, accept: bool = True) -> None:
+        """``enable frontend``: listen again; ``accept``: and take connections in this process."""
+        if self._listening() is False:
+            try:
+                self.sock.listen(int(self.bind.param("backlog", 0) or 0) or DEFAULT_BACKLOG)
+            except OSError:
+                pass
+        if accept:
+            self.resume()
+
+    def _listening(self) -> bool | None:
+        """Whether the TCP socket listens (SO_ACCEPTCONN); None for other sockets."""
+        if self.sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        try:
+            return bool(self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+        except OSError:
+            return None
+
     def close(self) -> None:
         self.stop_accepting()
         try:
@@ -171,6 +204,10 @@ class Listener:
                     return
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue
+                if e.errno == errno.EINVAL:
+                    # no longer listening: shut down by another process sharing the socket
+                    # (``disable frontend`` in a worker set); watching it would spin
+                    self.stop_accepting()
                 return
             conn.setblocking(False)
             self.on_accept(conn, peer, self)

@@ -299,16 +299,18 @@ class Engine:
             sess.kill("D")
 
     def pause_frontend(self, fe: Frontend) -> None:
+        """``disable frontend``: its listeners refuse new connections until resumed."""
         fe.paused = True
         for lst in self.listeners:
             if lst.frontend is fe:
-                lst.pause()
+                lst.suspend()
 
     def resume_frontend(self, fe: Frontend) -> None:
+        """``enable frontend``: listening again (the master of workers never accepts itself)."""
         fe.paused = False
         for lst in self.listeners:
             if lst.frontend is fe:
-                lst.resume()
+                lst.unsuspend(accept=not self.aggregate)
 
     def pause_all(self) -> None:
         for lst in self.listeners:
@@ -316,7 +318,8 @@ class Engine:
 
     def resume_all(self) -> None:
         for lst in self.listeners:
-            lst.resume()
+            if not lst.frontend.paused:  # a disabled frontend stays disabled (``enable frontend``)
+                lst.resume()
 
     def stop_frontend(self, fe: Frontend) -> None:
         """``shutdown frontend``: its listening sockets are closed (the kernel refuses new

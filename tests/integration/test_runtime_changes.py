@@ -142,12 +142,7 @@ def test_weight_shifts_the_share(lab) -> None:  # type: ignore[no-untyped-def]
         cli(lab["sock"], "set weight app/app1 1")
 
 
-def test_disable_frontend_refuses_connections(lab, request) -> None:  # type: ignore[no-untyped-def]
-    if lab["which"] == "ours":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "engine/listener.py Listener.pause() only stops calling accept(): the kernel still completes "
-            "handshakes into the backlog; HAProxy 2.6 on Linux refuses connections while a frontend is "
-            "paused (shutdown(SHUT_RD) on the listening socket, listen() again on resume)")))
+def test_disable_frontend_refuses_connections(lab) -> None:  # type: ignore[no-untyped-def]
     assert cli(lab["sock"], "disable frontend main") == "\n"
     try:
         stat = cli(lab["sock"], "show stat main 1 -1")
