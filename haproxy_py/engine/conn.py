@@ -11,6 +11,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from haproxy_py.engine.fault import contain
+
 RECV_SIZE = 65536
 #: stop reading from the peer while this many bytes wait to be written here
 HIGH_WATER = 1 << 18
@@ -63,14 +65,26 @@ class Conn:
             return
         except OSError as e:
             self.read_off()
-            self.on_error(e)
+            cb = self.on_error
+            try:
+                cb(e)
+            except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                contain(cb, exc, "read error")
             return
         if data:
-            self.on_data(data)
+            cb = self.on_data
+            try:
+                cb(data)
+            except Exception as exc:  # noqa: BLE001
+                contain(cb, exc, "read")
         else:
             self.eof = True
             self.read_off()
-            self.on_eof()
+            cb = self.on_eof
+            try:
+                cb()
+            except Exception as exc:  # noqa: BLE001
+                contain(cb, exc, "end of input")
 
     # ------------------------------------------------------------------ writing
     def cork(self) -> None:
@@ -89,7 +103,14 @@ class Conn:
             self.failed = True
             self.read_off()
             self._stop_writing()
-            self.loop.call_soon(self.on_error, e)
+            self.loop.call_soon(self._report, e)
+
+    def _report(self, e: BaseException) -> None:
+        cb = self.on_error
+        try:
+            cb(e)
+        except Exception as exc:  # noqa: BLE001
+            contain(cb, exc, "write error")
 
     def write(self, data: bytes) -> None:
         if self.closed or self.failed or not data:
@@ -135,7 +156,11 @@ class Conn:
         self._stop_writing()
         if self.shut_wanted:
             self._shutdown_now()
-        self.on_drained()
+        cb = self.on_drained
+        try:
+            cb()
+        except Exception as exc:  # noqa: BLE001
+            contain(cb, exc, "write")
 
     def _stop_writing(self) -> None:
         if self.writing:

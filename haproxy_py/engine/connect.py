@@ -7,6 +7,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from haproxy_py.engine.fault import contain
+
 _INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 #: server addresses where connect() usually completes at once (see Connector.__init__)
@@ -121,13 +123,20 @@ class Connector:
         self.finished = True
         if self.timer is not None:
             self.timer.cancel()
-        self.on_done(self.sock)
+        self._done()
 
     def _established(self) -> None:
         if self.finished or self.sock is None:
             return
         self.finished = True
-        self.on_done(self.sock)
+        self._done()
+
+    def _done(self) -> None:
+        cb = self.on_done
+        try:
+            cb(self.sock)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            contain(cb, exc, "connected")
 
     def _timeout(self) -> None:
         self._fail("timeout", "Connection timed out")
@@ -144,7 +153,11 @@ class Connector:
             except Exception:  # noqa: BLE001 - loop may be closing
                 pass
             self.sock.close()
-        self.on_fail(kind, info)
+        cb = self.on_fail
+        try:
+            cb(kind, info)
+        except Exception as exc:  # noqa: BLE001
+            contain(cb, exc, "connection failed")
 
     def cancel(self) -> None:
         """Abandon the attempt (client went away)."""

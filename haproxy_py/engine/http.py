@@ -757,11 +757,7 @@ class HttpSession(Stream):
             self.srv_counted = False
             srv.counters.scur -= 1
         srv.sessions.discard(self)
-        if self.has_slot:
-            self.has_slot = False
-            nxt = self.be.release(srv, self.loop.time())
-            if nxt is not None:
-                self.loop.call_soon(nxt.owner.dequeued, nxt.server)
+        self._release_slot(srv)
 
     def cookie_flag(self, flag: str) -> None:
         rc = self.cookie_ops
@@ -1306,6 +1302,8 @@ class HttpSession(Stream):
         self._transaction_end()
 
     def _transaction_end(self) -> None:
+        if self.pending is not None:
+            self._leave_queue()  # a transaction never ends with a queue place
         nout = self.bytes_out
         fc = self.fe.counters
         fc.bin += self.bytes_in
@@ -1360,9 +1358,7 @@ class HttpSession(Stream):
             return
         rec = self.rec
         set_term(rec, cause, phase)
-        if self.pending is not None and self.be is not None:
-            self.be.cancel(self.pending)
-            self.pending = None
+        self._leave_queue()
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None
@@ -1389,6 +1385,22 @@ class HttpSession(Stream):
 
     def fail_connect(self, term: str) -> None:
         self._local_error(503, term[0], term[1])
+
+    def _fault_reply(self) -> None:
+        """An internal error while a request is in progress and before any of its response went
+        to the client: a 500 (what 2.6 answers on an internal error), logged and counted."""
+        if self.req is None or self.res is not None or self.cli.closed:
+            return
+        if self.phase not in ("queue", "connect", "body", "wait_server", "reshead"):
+            return
+        page = _pages(self.be.conf if self.be is not None else self.router.conf).response(500)
+        rec = self.rec
+        rec.status = 500
+        rec.bytes_out = herrors.log_bytes(page, mux=False)
+        self.fe.counters.count_status(500)
+        if self.be is not None:
+            self.be.counters.count_status(500)
+        self.cli.write(page)
 
     def kill(self, cause: str) -> None:
         if self.phase in ("head", "idle", "closing") and self.req is None:

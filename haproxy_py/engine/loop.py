@@ -219,17 +219,53 @@ class Engine:
             tag = "[ALERT]   " if sev in ("emerg", "alert", "crit", "err") else "[WARNING] "
             sys.stderr.write(f"{tag} ({os.getpid()}) : {text}\n")
 
+    def session_fault(self, sess: Any, exc: BaseException, where: str, *, fe: Any = None,
+                      peer: Any = None) -> None:
+        """A session met an unexpected exception (engine/fault.py; the session closes itself):
+        counted as 2.6 counts internal errors (``eint`` of its frontend, backend and server) and
+        logged once, as one alert line with its context, through the proxy's log and stderr."""
+        from haproxy_py.engine.fault import describe
+
+        self.internal_errors += 1
+        be = srv = None
+        client = phase = "-"
+        if sess is not None:
+            fe = sess.fe
+            be = sess.be
+            srv = sess.srv
+            client = f"{sess.src_ip}:{sess.src_port}"
+            phase = sess.phase_name()
+        elif isinstance(peer, tuple) and len(peer) >= 2:
+            client = f"{peer[0]}:{peer[1]}"
+        for obj in (fe, be, srv):
+            if obj is not None:
+                obj.counters.eint += 1
+        fe_name = fe.name if fe is not None else "-"
+        text = (f"Internal error in a session: frontend {fe_name}, "
+                f"backend {be.name if be is not None else '-'}, "
+                f"server {srv.name if srv is not None else '-'}, client {client}, phase {phase}, "
+                f"during {where}: {describe(exc)}; the session is closed.")
+        try:
+            self.log_event(fe_name if fe is not None else "", "alert", text)
+        except Exception:  # noqa: BLE001 - the log path itself failed: stderr, one line
+            sys.stderr.write(f"[ALERT]    ({os.getpid()}) : {text}\n")
+
     def _loop_exception(self, loop: Any, context: dict[str, Any]) -> None:
-        """An exception escaped a callback: count it (``eint``) and say so; never crash."""
+        """The last resort: an exception no session boundary caught (engine/fault.py) escaped a
+        loop callback. Counted and logged in one alert line (no traceback); never a crash."""
+        from haproxy_py.engine.fault import describe
+
         self.internal_errors += 1
         exc = context.get("exception")
-        msg = context.get("message", "")
-        if not self.quiet:
-            import traceback
-
-            detail = "".join(traceback.format_exception(exc)) if exc is not None else ""
-            sys.stderr.write(f"[ALERT]    ({os.getpid()}) : internal error: {msg}\n{detail}")
-            sys.stderr.flush()
+        msg = context.get("message") or "unhandled exception"
+        text = f"Internal error outside any session: {msg}"
+        if isinstance(exc, BaseException):
+            text += f": {describe(exc)}"
+        try:
+            self.log_event("", "alert", text)
+        except Exception:  # noqa: BLE001
+            if not self.quiet:
+                sys.stderr.write(f"[ALERT]    ({os.getpid()}) : {text}\n")
 
     def observe(self, srv: Any, kind: str) -> None:
         """Passive health observation from traffic (``observe layer4|layer7``)."""
@@ -277,10 +313,7 @@ class Engine:
             owner = p.owner
             if owner is None:
                 continue
-            if p.granted:
-                self.loop.call_soon(owner.dequeued, p)
-            else:
-                self.loop.call_soon(owner.requeue, p)
+            self.loop.call_soon(owner.woken, p)
 
     # ------------------------------------------------------------------ EngineOps (runtime/ops.py)
     def apply_outcome(self, out: Any) -> None:

@@ -164,7 +164,7 @@ class Router:
                 from haproxy_py.engine.http import HttpSession
 
                 cls = _HTTP_SESSION[0] = HttpSession
-            cls(self, sock, peer, listener).start()
+            self._start(cls, sock, peer, listener)
         elif self.mode == "health":
             # 1.5's health mode: "OK" (or an HTTP 200 when option httpchk is set), then close
             try:
@@ -174,7 +174,24 @@ class Router:
             sock.close()
             eng.connection_closed(fe)
         else:
-            TcpSession(self, sock, peer, listener).start()
+            self._start(TcpSession, sock, peer, listener)
+
+    def _start(self, cls: Any, sock: socket.socket, peer: Any, listener: Any) -> None:
+        """Create and start a session: an exception inside it closes that session only."""
+        try:
+            sess = cls(self, sock, peer, listener)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            try:
+                sock.close()
+            except OSError:
+                pass
+            self.engine.connection_closed(self.frontend)
+            self.engine.session_fault(None, exc, "accept", fe=self.frontend, peer=peer)
+            return
+        try:
+            sess.start()
+        except Exception as exc:  # noqa: BLE001
+            sess.internal_error(exc, "start")
 
 
     def _l4_rejects(self, sock: socket.socket, peer: Any, now: float) -> bool:
@@ -241,7 +258,7 @@ class Stream:
     __slots__ = ("router", "engine", "loop", "fe", "cli_sock", "peer", "listener", "rec", "be",
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
-                 "connect_started", "t_deadline", "t_sched", "t_cb", "__weakref__")
+                 "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         self.router = router
@@ -284,6 +301,8 @@ class Stream:
         self.t_sched = 0.0
         self.t_cb: Any = None
         self.closed = False
+        #: an internal error was counted and logged for this session (once)
+        self.faulted = False
         self.queued_at = 0.0
         self.has_slot = False
         self.connect_started = 0.0
@@ -331,7 +350,10 @@ class Stream:
             self.timer = self.loop.call_at(self.t_deadline, self._timer_fire)
             return
         self.t_cb = None
-        cb()
+        try:
+            cb()
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            self.internal_error(exc, "timer")
 
     # -------------------------------------------------------------- server assignment
     def assign(self) -> None:
@@ -401,6 +423,16 @@ class Stream:
         srv.counters.qtime.add(qt)
         self._mark_queue_done()
         self.connect()
+
+    def woken(self, pend: Any) -> None:
+        """The loop runs a queue wake-up (Engine.wake_pendings): a granted slot or a redispatch."""
+        try:
+            if pend.granted:
+                self.dequeued(pend)
+            else:
+                self.requeue(pend)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            self.internal_error(exc, "dequeue")
 
     def requeue(self, pend: Any) -> None:
         """Our queued request's server went away: choose again (redispatch)."""
@@ -525,7 +557,7 @@ class Stream:
             return
         nxt = srv.backend.release(srv, self.loop.time(), self)
         if nxt is not None:
-            self.loop.call_soon(nxt.owner.dequeued, nxt)
+            self.loop.call_soon(nxt.owner.woken, nxt)
 
     def release_server(self) -> None:
         srv = self.srv
@@ -542,10 +574,75 @@ class Stream:
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None
-        self._leave_queue()
-        self.release_server()
+        try:
+            self._leave_queue()
+            self.release_server()
+            self.engine.state.sessions.discard(self)
+        finally:
+            self.engine.connection_closed(self.fe)
+
+    # -------------------------------------------------------------- internal errors
+    def internal_error(self, exc: BaseException, where: str) -> None:
+        """An unexpected exception in this session (engine/fault.py): counted and logged once
+        (Engine.session_fault), then the session is closed; the other sessions go on."""
+        if not self.faulted:
+            self.faulted = True
+            self.engine.session_fault(self, exc, where)
+        self._fault_close()
+
+    def phase_name(self) -> str:
+        """Where the session stands, for the alert (HTTP sessions have their own phase)."""
+        ph = getattr(self, "phase", None)
+        if ph:
+            return str(ph)
+        if self.pending is not None:
+            return "queue"
+        if self.connector is not None:
+            return "connect"
+        return "tunnel" if getattr(self, "tunnel", None) is not None else "start"
+
+    def _fault_close(self) -> None:
+        """Close a session in an unknown state: its own kill path (logged with the termination
+        cause I, as 2.6), then whatever that left: sockets, queue place, slot, timer."""
+        if not self.closed:
+            try:
+                self._fault_reply()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                self.kill("I")
+            except Exception:  # noqa: BLE001 - a broken session: the steps below finish the job
+                pass
+        for step in (self._close_io, self._leave_queue, self.release_server, self.cancel_timer):
+            try:
+                step()
+            except Exception:  # noqa: BLE001
+                pass
         self.engine.state.sessions.discard(self)
-        self.engine.connection_closed(self.fe)
+        if not self.closed:
+            self.closed = True
+            self.engine.connection_closed(self.fe)
+
+    def _fault_reply(self) -> None:
+        """What the client is told of an internal error before the session closes (HTTP: a 500
+        when no response began); TCP has nothing to say."""
+        return None
+
+    def _close_io(self) -> None:
+        """Every socket of the session: connect attempt, client and server connections, tunnel."""
+        if self.connector is not None:
+            self.connector.cancel()
+            self.connector = None
+        for name in ("cli", "srvc", "cli_conn"):
+            c = getattr(self, name, None)
+            if c is not None:
+                c.close()
+        tun = getattr(self, "tunnel", None)
+        if tun is not None:
+            tun.up.close()
+            tun.down.close()
+            for s in (tun.cli, tun.srv):
+                s.close()
 
     # subclasses
     def server_connected(self, sock: socket.socket) -> None:  # pragma: no cover - abstract

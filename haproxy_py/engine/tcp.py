@@ -15,6 +15,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from haproxy_py.engine.fault import contain
+
 SPLICE_AVAILABLE = hasattr(os, "splice") and hasattr(os, "SPLICE_F_MOVE")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 PIPE_SIZE = 1 << 18  # 256 KiB pipes: fewer wakeups on bulk transfers
@@ -150,24 +152,30 @@ class Pump:
 
     # -------------------------------------------------------------- events
     def _readable(self) -> None:
-        if self.spliced:
-            self._splice_in()
-        else:
-            self._recv()
+        try:
+            if self.spliced:
+                self._splice_in()
+            else:
+                self._recv()
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            contain(self.on_eof, exc, "tunnel read")
 
     def _writable(self) -> None:
-        if self.spliced:
-            self._splice_out()
-        else:
-            self._flush_buffer()
-        if self.closed:
-            return
-        if not self.pending and not self.buf:
-            self._stop_write()
-            if self.eof:
-                self._finish()
+        try:
+            if self.spliced:
+                self._splice_out()
             else:
-                self._want_read()
+                self._flush_buffer()
+            if self.closed:
+                return
+            if not self.pending and not self.buf:
+                self._stop_write()
+                if self.eof:
+                    self._finish()
+                else:
+                    self._want_read()
+        except Exception as exc:  # noqa: BLE001
+            contain(self.on_eof, exc, "tunnel write")
 
     def _finish(self) -> None:
         if not self.shut:
@@ -355,3 +363,9 @@ class Tunnel:
         self.up.close()
         self.down.close()
         self.on_close(reason)
+
+    def internal_error(self, exc: BaseException, where: str) -> None:
+        """An exception in one of our pumps: the session that owns the tunnel deals with it."""
+        self.up.close()
+        self.down.close()
+        contain(self.on_close, exc, where)

@@ -1,0 +1,125 @@
+"""engine/fault.py: an exception escaping a loop callback reaches the session behind it (issue #13)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from haproxy_py.engine.conn import Conn
+from haproxy_py.engine.fault import contain, describe, location
+from haproxy_py.engine.tcp import Tunnel
+
+
+class Owner:
+    def __init__(self) -> None:
+        self.faults: list[tuple[str, str]] = []
+
+    def internal_error(self, exc: BaseException, where: str) -> None:
+        self.faults.append((type(exc).__name__, where))
+
+    def on_data(self, data: bytes) -> None:
+        raise ZeroDivisionError("boom in on_data")
+
+    def on_close(self, reason: str) -> None:
+        raise KeyError("boom in on_close")
+
+
+class FakeLoop:
+    """Just enough of a loop for Conn: readers are recorded and run by the test."""
+
+    def __init__(self) -> None:
+        self.readers: dict[int, object] = {}
+        self.soon: list[tuple[object, tuple[object, ...]]] = []
+
+    def add_reader(self, fd: int, cb: object) -> None:
+        self.readers[fd] = cb
+
+    def remove_reader(self, fd: int) -> None:
+        self.readers.pop(fd, None)
+
+    def add_writer(self, fd: int, cb: object) -> None:
+        pass
+
+    def remove_writer(self, fd: int) -> None:
+        pass
+
+    def call_soon(self, cb: object, *args: object) -> None:
+        self.soon.append((cb, args))
+
+    def time(self) -> float:
+        return 0.0
+
+
+def test_contain_hands_the_exception_to_the_owner_of_a_bound_method() -> None:
+    o = Owner()
+    contain(o.on_data, ValueError("x"), "read")
+    assert o.faults == [("ValueError", "read")]
+
+
+def test_contain_reraises_when_nobody_owns_the_callback() -> None:
+    with pytest.raises(ValueError, match="x"):
+        contain(lambda: None, ValueError("x"), "read")
+
+    class NoHandler:
+        def cb(self) -> None:
+            return None
+
+    with pytest.raises(KeyError):
+        contain(NoHandler().cb, KeyError("k"), "timer")
+
+
+def test_location_and_describe_are_one_line_with_file_and_function() -> None:
+    def inner() -> None:
+        raise RuntimeError("first line\nsecond line")
+
+    try:
+        inner()
+    except RuntimeError as e:
+        loc = location(e)
+        text = describe(e)
+    assert loc.endswith(" in inner") and "test_engine_fault.py:" in loc
+    assert "\n" not in text
+    assert text.startswith("RuntimeError: first line second line at ") and text.endswith(" in inner")
+    assert location(RuntimeError("never raised")) == "unknown location"
+
+
+def test_conn_reader_contains_an_exception_of_its_session() -> None:
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        loop = FakeLoop()
+        o = Owner()
+        c = Conn(loop, a)
+        c.on_data = o.on_data
+        c.read_on()
+        b.sendall(b"hello")
+        loop.readers[a.fileno()]()  # what the loop does: must not raise
+        assert o.faults == [("ZeroDivisionError", "read")]
+        b.close()
+        c.on_eof = lambda: (_ for _ in ()).throw(OSError("unowned"))  # no owner: goes to the loop
+        with pytest.raises(OSError, match="unowned"):
+            loop.readers[a.fileno()]()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_tunnel_forwards_a_pump_fault_to_its_session_and_stops_pumping() -> None:
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    try:
+        for s in (a, c):
+            s.setblocking(False)
+        loop = FakeLoop()
+        o = Owner()
+        tun = Tunnel(loop, a, c, o.on_close, use_splice=False)
+        tun.start()
+        tun.up.on_data = o.on_data  # the byte count raises inside the pump's read
+        b.sendall(b"x")
+        loop.readers[a.fileno()]()
+        assert o.faults == [("ZeroDivisionError", "tunnel read")]
+        assert tun.up.closed and tun.down.closed and not loop.readers
+    finally:
+        for s in (a, b, c, d):
+            s.close()
