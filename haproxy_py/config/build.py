@@ -54,6 +54,8 @@ from haproxy_py.config.model import (
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
+#: the global keywords HAProxy 2.6 lets 'no' negate
+_GLOBAL_NEGATABLE = ("log", "busy-polling", "set-dumpable", "strict-limits", "insecure-fork-wanted", "numa-cpu-mapping")
 _NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
 
 
@@ -310,11 +312,37 @@ class Builder:
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
 
     # ------------------------------------------------------------------ global
+    def global_no(self, ln: Line) -> None:
+        """``no KEYWORD`` in global: 2.6 allows it for a few keywords; ``no log`` forgets the logs
+        declared so far; the others mean what the keyword means to haproxy-py (its registry entry)."""
+        w = ln.words
+        name = w[1] if len(w) > 1 else ""
+        if name not in _GLOBAL_NEGATABLE:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default currently supported only for options, "
+                         "log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+                         ln.loc(0), line=ln.raw)
+            if name not in K.GLOBAL_KEYWORDS and name not in K.TUNE_KEYWORDS:
+                self.alert(ln, f"unknown keyword '{name}' in 'global' section", 1)
+            return
+        if name == "log":
+            if len(w) > 2:
+                self.fail(ln, "log : 'no log' does not expect arguments", 2)
+            self.g_logs.clear()
+            return
+        if len(w) > 2:
+            self.fail(ln, f"'{name}' cannot handle unexpected argument '{w[2]}'.", 2)
+        self.global_kw(Line(w[1:], ln.cols[1:], ln.file, ln.lineno, ln.raw))
+
     def global_kw(self, ln: Line) -> None:
         w = ln.words
         kw = w[0]
         n = len(w)
         g = self.g
+        if kw == "no":
+            self.global_no(ln)
+            return
+        if kw == "httpclient.resolvers.prefer" and (n < 2 or w[1] not in ("ipv4", "ipv6")):
+            self.fail(ln, "'httpclient.resolvers.prefer' expects 'ipv4' or 'ipv6' as argument.", min(n - 1, 1))
         if kw == "log":
             if n >= 2 and w[1] == "global":
                 self.fail(ln, "'log global' is only supported in proxy sections.", 1, ours=True)
@@ -455,7 +483,7 @@ class Builder:
             self.g_ignored.append(("stats", tuple(w[1:])))
         else:
             self.fail(ln, "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' "
-                      f"(got '{sub}').", 1)
+                      f"(got '{sub}')", 1)
 
     # ------------------------------------------------------------------ value helpers
     def time_arg(self, ln: Line, i: int, what: str, *, style: str = "in") -> int:
@@ -1812,6 +1840,11 @@ class Builder:
                     if fd is not None and fd.layer == "L6":
                         return True
         return False
+
+    def _incompatible_backend(self, p: Proxy, be: Proxy, how: str, loc: Location | None) -> None:
+        kind = "frontend" if p.kind == "frontend" else "proxy"
+        self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
+                     f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
 
     def _incompatible_backend(self, p: Proxy, be: Proxy, how: str, loc: Location | None) -> None:
         kind = "frontend" if p.kind == "frontend" else "proxy"

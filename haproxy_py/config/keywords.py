@@ -94,7 +94,7 @@ OPTIONS: dict[str, int] = {
     "h1-case-adjust-bogus-server": BE, "http-buffer-request": FB, "http-ignore-probes": FE,
     "http-keep-alive": FB, "http-no-delay": FB, "http-pretend-keepalive": FB,
     "http-restrict-req-hdr-names": FB, "http-server-close": FB, "http-use-proxy-header": FE,
-    "httpchk": BE, "httpclose": FB, "httplog": FE, "independent-streams": FB, "ldap-check": BE,
+    "httpchk": BE, "httpclose": FB, "httplog": FE, "httpslog": FE, "independent-streams": FB, "ldap-check": BE,
     "external-check": BE, "log-health-checks": BE, "log-separate-errors": FE, "logasap": FE,
     "mysql-check": BE, "nolinger": FB, "originalto": FB, "persist": BE, "pgsql-check": BE,
     "prefer-last-server": BE, "redis-check": BE, "redispatch": BE, "smtpchk": BE, "socket-stats": FE,
@@ -102,8 +102,8 @@ OPTIONS: dict[str, int] = {
     "ssl-hello-chk": BE, "tcp-check": BE, "tcp-smart-accept": FE, "tcp-smart-connect": BE, "tcpka": FB,
     "tcplog": FB, "transparent": BE, "idle-close-on-response": FE,
 }
-#: options that take arguments (and so cannot be negated with "no")
-OPTIONS_WITH_ARGS = ("forwardfor", "httpchk", "httplog", "tcplog", "originalto", "redispatch",
+#: options that take arguments (and so cannot be negated with "no"; httpslog is parsed with them by 2.6)
+OPTIONS_WITH_ARGS = ("forwardfor", "httpchk", "httplog", "httpslog", "tcplog", "originalto", "redispatch",
                      "ldap-check", "mysql-check", "pgsql-check", "smtpchk", "external-check",
                      "ssl-hello-chk", "tcp-check", "spop-check", "redis-check")
 NEGATABLE_WITH_ARGS = ("redispatch", "httplog", "tcplog")
