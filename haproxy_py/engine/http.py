@@ -32,8 +32,8 @@ from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
-from haproxy_py.http.body import BodyError, NoBody, body_reader
-from haproxy_py.http.message import BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
+from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
+from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import ParseError, parse_request, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
@@ -310,6 +310,8 @@ class HttpSession(Stream):
                 if hit is not None:
                     router.req_memo_miss = 0
                     req, consumed = hit
+                    if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
+                        return
                     self.buf = buf[consumed:]
                     self.req_key = key
                     self.req_shared = True
@@ -332,6 +334,8 @@ class HttpSession(Stream):
                 self._bad_request(400, len(buf))
             return
         req, consumed = res
+        if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
+            return
         self.buf = buf[consumed:]
         if key is not None:
             memo = self.router.req_memo
@@ -343,6 +347,16 @@ class HttpSession(Stream):
             self.req_shared = False
         self.req_key = key
         self._got_request(req)
+
+    def _bad_early_body(self, buf: bytes, consumed: int) -> bool:
+        """2.6 parses the body bytes that came with the head before the request goes anywhere: a
+        chunked body already invalid there gets the HTTP/1 layer's 400 and no server sees it."""
+        try:
+            check_chunked(buf[consumed:consumed + self.engine.bufsize])
+        except BodyError as e:
+            self._bad_request(400, consumed + e.pos)
+            return True
+        return False
 
     def _own_req(self) -> RequestHead:
         """The request, private to this session and about to be changed (no longer memo-keyed)."""

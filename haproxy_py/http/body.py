@@ -6,10 +6,19 @@ that the message body is complete; bytes after the end (a pipelined request) are
 response).  ``eof()`` is called when the peer closed: it completes a close-delimited body and
 raises for the others (truncated body).
 
-Chunked bodies are validated and **re-framed**: every chunk size line is re-written as lower-case
-hex without extensions (HAProxy drops chunk extensions), chunk data is streamed as it arrives
-(a chunk need not be complete to be forwarded), the last-chunk and the trailers are forwarded
-with their header names as received (we keep case), each trailer line re-terminated by CRLF.
+Chunked bodies are validated and **re-framed**: every chunk size line is re-written as upper-case
+hex without extensions (as HAProxy 2.6 writes it; it drops chunk extensions), chunk data is
+streamed as it arrives (a chunk need not be complete to be forwarded), the last-chunk and the
+trailers are forwarded with their header names as received (we keep case), each trailer line
+re-written ``name: value`` and terminated by CRLF.
+
+Validation is byte by byte, as 2.6's: a partial line is checked as far as it goes, so ``0x``,
+``+5``, `` 5``, ``5\r\r``, a byte other than CR/LF after the chunk data or an invalid trailer
+name fail as soon as the offending byte is there, not when its line ends.  A chunk size has at
+most 13 significant hex digits (2.6 refuses 2^52 and more; leading zeros are free), optionally
+followed by blanks and a ``;`` extension (any bytes but CR and LF); a line ends with CRLF or a
+bare LF.  :func:`check_chunked` runs these checks over the body bytes that came with a request
+head, so that a request already known to be invalid never reaches a server.
 """
 
 from __future__ import annotations
@@ -18,11 +27,16 @@ import re
 
 from .message import BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH
 
-__all__ = ["BodyError", "ContentLengthBody", "ChunkedBody", "CloseBody", "NoBody", "body_reader"]
+__all__ = ["BodyError", "ContentLengthBody", "ChunkedBody", "CloseBody", "NoBody", "body_reader", "check_chunked"]
 
-_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
+_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?")
+# what a size line may look like before its LF arrived (the CR may already be there)
+_SIZE_PART = re.compile(rb"(?:([0-9A-Fa-f]+)(?:[ \t]*(?:;[^\r\n]*)?\r?)?)?")
 _TRAILER = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z\-]+:[^\x00-\x08\x0a-\x1f\x7f]*")
+_TRAILER_NAME_PART = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z\-]*")
 _MAX_LINE = 4096
+#: 2.6 refuses a chunk size of 2^52 or more (13 significant hex digits at most)
+_MAX_CHUNK = 1 << 52
 
 
 class BodyError(Exception):
@@ -149,7 +163,9 @@ class ChunkedBody:
             if j < 0:
                 if n - i > _MAX_LINE:
                     raise BodyError(self.pos + i, "chunk line too long")
-                self.buf = data[i:]
+                part = data[i:]
+                _check_partial(st, part, self.pos + i)
+                self.buf = part
                 break
             line = data[i:j]
             if line[-1:] == b"\r":
@@ -159,11 +175,13 @@ class ChunkedBody:
                 if m is None:
                     raise BodyError(self.pos + i, "invalid chunk size")
                 size = int(m.group(1), 16)
+                if size >= _MAX_CHUNK:
+                    raise BodyError(self.pos + i, "chunk size too large")
                 if size == 0:
                     out.append(b"0\r\n")
                     self.state = _S_TRAILERS
                 else:
-                    out.append(b"%x\r\n" % size)
+                    out.append(b"%X\r\n" % size)
                     self.remaining = size
                     self.state = _S_DATA
             elif st == _S_DATA_END:
@@ -184,8 +202,9 @@ class ChunkedBody:
                 if _TRAILER.fullmatch(line) is None:
                     raise BodyError(self.pos + i, "invalid trailer line")
                 name, _, value = line.partition(b":")
-                self.trailers.append((name, value.strip(b" \t")))
-                out.append(line + b"\r\n")
+                value = value.strip(b" \t")
+                self.trailers.append((name, value))
+                out.append(name + b": " + value + b"\r\n")
             i = j + 1
         self.pos += n if not self.buf else n - len(self.buf)
         return b"".join(out), False
@@ -194,6 +213,34 @@ class ChunkedBody:
         if not self.done:
             raise BodyError(self.pos, "connection closed inside a chunked body")
         return b""
+
+
+def _check_partial(state: int, part: bytes, pos: int) -> None:
+    """Raise :class:`BodyError` if ``part``, the start of a line whose LF has not arrived yet,
+    can no longer become a valid line in ``state``."""
+    if state == _S_SIZE:
+        m = _SIZE_PART.fullmatch(part)
+        if m is None:
+            raise BodyError(pos, "invalid chunk size")
+        digits = m.group(1)
+        if digits is not None and len(digits) > 13 and int(digits, 16) >= _MAX_CHUNK:
+            raise BodyError(pos, "chunk size too large")
+    elif state == _S_DATA_END:
+        if part != b"\r":
+            raise BodyError(pos, "missing CRLF after chunk data")
+    elif part[:1] == b"\r":  # trailers: only the empty line may start with CR
+        if len(part) > 1:
+            raise BodyError(pos, "invalid trailer line")
+    else:
+        name, colon, _ = part.partition(b":")
+        if (colon and not name) or _TRAILER_NAME_PART.fullmatch(name) is None:
+            raise BodyError(pos, "invalid trailer line")
+
+
+def check_chunked(data: bytes) -> None:
+    """Raise :class:`BodyError` when ``data``, the first bytes of a chunked body, is already
+    invalid (what 2.6 finds in the bytes that came with the head, before any server is used)."""
+    ChunkedBody().feed(data)
 
 
 def body_reader(kind: int, content_length: int = -1) -> NoBody | ContentLengthBody | ChunkedBody | CloseBody:

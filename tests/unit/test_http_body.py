@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haproxy_py.http.body import BodyError, ChunkedBody, CloseBody, ContentLengthBody, NoBody, body_reader
+from haproxy_py.http.body import (
+    BodyError,
+    ChunkedBody,
+    CloseBody,
+    ContentLengthBody,
+    NoBody,
+    body_reader,
+    check_chunked,
+)
 from haproxy_py.http.message import BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE
 from haproxy_py.http.parse import parse_request
 
@@ -69,7 +77,7 @@ def test_chunked_split_anywhere(step):
     r = ChunkedBody()
     out, done = feed_all(r, raw, step)
     assert done
-    assert out == b"a\r\n0123456789\r\n1f\r\n" + b"z" * 31 + b"\r\n0\r\nT1: a\r\nT2: b\r\n\r\n"
+    assert out == b"A\r\n0123456789\r\n1F\r\n" + b"z" * 31 + b"\r\n0\r\nT1: a\r\nT2: b\r\n\r\n"
     assert r.leftover == b"NEXT"
 
 
@@ -86,6 +94,52 @@ def test_chunked_bare_lf_accepted():
 def test_chunked_invalid(raw):
     with pytest.raises(BodyError):
         ChunkedBody().feed(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"0x", b"+", b" ", b"5 x", b"5\r\r", b"5;a\rb", b"\r", b"5\r\nhelloX", b"5\r\nhello\r\r", b"0\r\nX y",
+     b"0\r\n:", b"0\r\n\r\r", b"10000000000000", b"5\x00"],
+)
+def test_chunked_invalid_before_the_line_ends(raw):
+    """2.6 refuses these as soon as the offending byte is there (probed live), not at the LF."""
+    with pytest.raises(BodyError):
+        ChunkedBody().feed(raw)
+    r = ChunkedBody()
+    with pytest.raises(BodyError):  # the same, one byte at a time
+        for i in range(len(raw)):
+            r.feed(raw[i:i + 1])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"5", b"5 \t", b"5;\r", b"5 ;x=\"y\"", b"5\r", b"5\r\nhello\r", b"0\r\nX", b"0\r\nX:", b"0\r\n\r",
+     b"0000000000000000000000005", b"FFFFFFFFFFFFF"],
+)
+def test_chunked_valid_prefixes_wait(raw):
+    r = ChunkedBody()
+    _, done = r.feed(raw)
+    assert not done
+
+
+def test_chunked_size_limit_and_leading_zeros():
+    assert ChunkedBody().feed(b"000000000000000000003\r\nabc\r\n0\r\n\r\n") == (b"3\r\nabc\r\n0\r\n\r\n", True)
+    r = ChunkedBody()
+    assert r.feed(b"fffffffffffff\r\nab") == (b"FFFFFFFFFFFFF\r\nab", False)
+    with pytest.raises(BodyError):
+        ChunkedBody().feed(b"10000000000000\r\n")
+
+
+def test_trailers_rewritten_name_colon_space_value():
+    r = ChunkedBody()
+    assert r.feed(b"0\r\nY:2\r\nZ:   3 \r\n\r\n") == (b"0\r\nY: 2\r\nZ: 3\r\n\r\n", True)
+
+
+def test_check_chunked():
+    check_chunked(b"5\r\nhel")
+    check_chunked(b"")
+    with pytest.raises(BodyError):
+        check_chunked(b"5\r\nhello\r\n0x")
 
 
 def test_chunked_truncated_and_long_line():
@@ -110,7 +164,7 @@ def test_chunked_roundtrip_property(chunks, cut):
     r = ChunkedBody()
     out, done = feed_all(r, raw, cut)
     assert done and r.payload == sum(map(len, chunks))
-    assert out == b"".join(b"%x\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+    assert out == b"".join(b"%X\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
 
 
 @settings(max_examples=300, deadline=None)
