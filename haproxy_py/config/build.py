@@ -1846,11 +1846,6 @@ class Builder:
         self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
                      f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
 
-    def _incompatible_backend(self, p: Proxy, be: Proxy, how: str, loc: Location | None) -> None:
-        kind = "frontend" if p.kind == "frontend" else "proxy"
-        self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
-                     f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
-
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         by_be = {}
