@@ -76,6 +76,32 @@ def read_pattern_file(path: str) -> list[str]:
     return out
 
 
+#: the methods HTTP knows by name (2.6's enum); any other is compared as text
+KNOWN_METHODS = frozenset((b"OPTIONS", b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"TRACE", b"CONNECT"))
+
+
+def _meth_matcher(patterns: tuple[str, ...], icase: bool) -> Callable[[list[bytes]], bool]:
+    """2.6's method match: a pattern naming a known method (exactly, upper case) matches that
+    method; any other pattern only matches an unknown method of the same text (``-i`` applies
+    there). So ``method -i post`` never matches a POST, as in 2.6."""
+    known = frozenset(p.encode("latin1") for p in patterns if p.encode("latin1") in KNOWN_METHODS)
+    other = [p.encode("latin1") for p in patterns if p.encode("latin1") not in KNOWN_METHODS]
+    if icase:
+        other = [p.lower() for p in other]
+    others = frozenset(other)
+
+    def match(samples: list[bytes]) -> bool:
+        for m in samples:
+            if m in KNOWN_METHODS:
+                if m in known:
+                    return True
+            elif (m.lower() if icase else m) in others:
+                return True
+        return False
+
+    return match
+
+
 def _raw_for(method: str) -> Callable[[Sample], object]:
     """What the matcher of ``method`` compares: bytes, an int, or an address text."""
     if method in ("int", "bool"):
@@ -97,6 +123,8 @@ def _raw_for(method: str) -> Callable[[Sample], object]:
 def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     """One ``acl`` line -> evaluator."""
     fdef, stype, implied = resolve(acl.fetch)
+    if acl.converters:  # 2.6: converters replace the keyword's implied match by their output type's
+        implied = None
     name = fdef.name if fdef is not None else acl.fetch
     try:
         px = build_expr(acl.fetch, name, list(acl.fetch_args) if acl.fetch_args else None,
@@ -114,7 +142,10 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
         except OSError as e:
             raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}") from None
     try:
-        matcher = compile_matcher(method, tuple(patterns), acl.ignore_case, acl.operator)
+        if out == "meth" and method == "str":
+            matcher = _meth_matcher(tuple(patterns), acl.ignore_case)
+        else:
+            matcher = compile_matcher(method, tuple(patterns), acl.ignore_case, acl.operator)
     except ValueError as e:
         raise AclError(f"acl '{acl.name}': {e}") from e
     if method == "found":

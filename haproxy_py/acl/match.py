@@ -29,26 +29,41 @@ def _b(p: str) -> bytes:
     return p.encode("latin1")
 
 
+_RANGE = re.compile(r"(\d*)[:-](\d*)")
+
+
+def _int_range(p: str) -> tuple[int, int] | None:
+    """2.6's integer pattern: ``N``, or a range ``N:M`` / ``N-M`` with either end left out
+    (``:M``, ``-M``, ``N:``, ``N-``). There are no negative numbers: ``-3`` means up to 3. None
+    when ``p`` is a plain number."""
+    m = _RANGE.fullmatch(p)
+    if m is None:
+        if re.fullmatch(r"\d+", p) is None:
+            raise MatchError(f"'{p}' is not a valid number range." if (":" in p or "-" in p)
+                             else f"'{p}' is not a number")
+        return None
+    lo, hi = m.group(1), m.group(2)
+    return (int(lo) if lo else -_BIG, int(hi) if hi else _BIG)
+
+
 def parse_int_patterns(patterns: tuple[str, ...], operator: str | None) -> list[tuple[int, int]]:
-    """Integer patterns -> inclusive ranges. Accepts ``N``, ``A:B``, ``:B``, ``A:`` and an operator
-    given separately or as the first pattern (``gt 10``)."""
+    """Integer patterns -> inclusive ranges, as 2.6 reads them: a number or a range (see
+    :func:`_int_range`); an operator (given separately or as the first pattern: ``gt 10``)
+    applies to the numbers that follow, a range after an operator stays a range (2.6)."""
     pats = list(patterns)
     if operator is None and pats and pats[0] in _OPS:
         operator = pats.pop(0)
     out = []
     for p in pats:
-        try:
-            if operator is not None and operator != "eq":
-                n = int(p)
-                out.append({"ge": (n, _BIG), "gt": (n + 1, _BIG), "le": (-_BIG, n), "lt": (-_BIG, n - 1)}[operator])
-            elif ":" in p:
-                lo, _, hi = p.partition(":")
-                out.append((int(lo) if lo else -_BIG, int(hi) if hi else _BIG))
-            else:
-                n = int(p)
-                out.append((n, n))
-        except ValueError as e:
-            raise MatchError(f"'{p}' is not a number") from e
+        rng = _int_range(p)
+        if rng is not None:
+            out.append(rng)
+            continue
+        n = int(p)
+        if operator is None or operator == "eq":
+            out.append((n, n))
+        else:
+            out.append({"ge": (n, _BIG), "gt": (n + 1, _BIG), "le": (-_BIG, n), "lt": (-_BIG, n - 1)}[operator])
     return out
 
 

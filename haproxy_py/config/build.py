@@ -1277,7 +1277,8 @@ class Builder:
             # a refused (not an invalid) ACL still names an ACL: later references to it are no errors
             self._acl_refused = NOT_IMPLEMENTED in msg
             return None
-        match = implied
+        # 2.6: converters after an ACL keyword replace its implied match by their output type's
+        match = None if fx.converters else implied
         icase = False
         files: list[str] = []
         i = first + 1
