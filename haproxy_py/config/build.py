@@ -980,8 +980,8 @@ class Builder:
                     self.fail(ln, "'hash-type' only supports 'avalanche' as a modifier for hash functions.", 3)
                 avalanche = True
         else:
-            # no function given: sdbm with the implicit avalanche (HAProxy's historical default)
-            avalanche = True
+            # no function given: sdbm, with the implicit avalanche for consistent only (2.6)
+            avalanche = method == "consistent"
         p.f["hash_type"] = HashType(method, func, avalanche)
 
     def kw_cookie(self, ln: Line, p: ProxyState) -> None:
