@@ -30,7 +30,12 @@ Evaluator = Callable[[RequestContext], bool]
 
 
 class AclError(ValueError):
-    """A condition or ACL that cannot be compiled (unknown ACL name, bad pattern)."""
+    """A condition or ACL that cannot be compiled (unknown ACL name, bad pattern). ``reason``:
+    the message without the ACL's name (2.6's words, for the configuration's report)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def _acl(fetch: str, *patterns: str, match: str | None = None, args: tuple[str, ...] = ()) -> Acl:
@@ -132,7 +137,7 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     except SampleError as e:
         if unknown is not None and fdef is None:
             unknown.append(acl.fetch)
-        raise AclError(f"acl '{acl.name}': {e.message}") from None
+        raise AclError(f"acl '{acl.name}': {e.message}", e.message) from None
     values, out = compile_values(acl.fetch, px=px)
     method = acl.match or implied or DEFAULT_MATCH.get(out, "str")
     patterns = list(acl.patterns)
@@ -140,14 +145,15 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
         try:
             patterns.extend(read_pattern_file(path))
         except OSError as e:
-            raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}") from None
+            raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}",
+                           f"failed to open pattern file <{path}>.") from None
     try:
         if out == "meth" and method == "str":
             matcher = _meth_matcher(tuple(patterns), acl.ignore_case)
         else:
             matcher = compile_matcher(method, tuple(patterns), acl.ignore_case, acl.operator)
     except ValueError as e:
-        raise AclError(f"acl '{acl.name}': {e}") from e
+        raise AclError(f"acl '{acl.name}': {e}", str(e)) from e
     if method == "found":
         def ev_found(ctx: RequestContext) -> bool:
             return bool(values(ctx))

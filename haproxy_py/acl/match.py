@@ -40,7 +40,7 @@ def _int_range(p: str) -> tuple[int, int] | None:
     if m is None:
         if re.fullmatch(r"\d+", p) is None:
             raise MatchError(f"'{p}' is not a valid number range." if (":" in p or "-" in p)
-                             else f"'{p}' is not a number")
+                             else f"'{p}' is not a number.")
         return None
     lo, hi = m.group(1), m.group(2)
     return (int(lo) if lo else -_BIG, int(hi) if hi else _BIG)
@@ -140,10 +140,12 @@ def compile_matcher(
             return False
         return m_int
     if method == "ip":
-        try:
-            nets = [ipaddress.ip_network(p, strict=False) for p in patterns]
-        except ValueError as e:
-            raise MatchError(str(e)) from e
+        nets = []
+        for p in patterns:
+            try:
+                nets.append(ipaddress.ip_network(p, strict=False))
+            except ValueError:
+                raise MatchError(f"'{p}' is not a valid IPv4 or IPv6 address.") from None
 
         def m_ip(samples):
             for s in samples:
@@ -158,17 +160,23 @@ def compile_matcher(
             return False
         return m_ip
     if method == "bin":
-        try:
-            bins = {bytes.fromhex(p) for p in patterns}
-        except ValueError as e:
-            raise MatchError(str(e)) from e
+        bins = set()
+        for p in patterns:
+            bad = next((c for c in p if c not in "0123456789abcdefABCDEF"), None)
+            if bad is not None:
+                raise MatchError(f"an hex digit is expected (found '{bad}').")
+            if len(p) % 2:
+                raise MatchError(f"'{p}' has an odd number of hex digits.")
+            bins.add(bytes.fromhex(p))
         return lambda samples: any(_as_bytes(s) in bins for s in samples)
     if method == "reg":
-        try:
-            rx = re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in patterns) or b"(?!)",
-                            re.IGNORECASE if ignore_case else 0)
-        except re.error as e:
-            raise MatchError(f"invalid regex: {e}") from e
+        flags = re.IGNORECASE if ignore_case else 0
+        for p in patterns:
+            try:
+                re.compile(_b(p), flags)
+            except re.error as e:
+                raise MatchError(f"regex '{p}' is invalid (error={e.msg}, erroffset={e.pos}).") from None
+        rx = re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in patterns) or b"(?!)", flags)
         search = rx.search
         return lambda samples: any(search(_as_bytes(s)) is not None for s in samples)
     pats = tuple(_b(p).lower() if ignore_case else _b(p) for p in patterns)

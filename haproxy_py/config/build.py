@@ -1337,9 +1337,19 @@ class Builder:
                            "  If you intended to match only for existence, please use '-m found'.\n"
                            "  If you wanted to force an int to match as a bool, please use '-m bool'.\n",
                            ln.loc(first), line=ln.raw)
-        return Acl(name=name, fetch=fdef.canonical, fetch_args=fx.args, converters=fx.converters,
-                   match=match, ignore_case=icase, patterns=tuple(pats), operator=operator,
-                   pattern_files=tuple(files), loc=ln.loc(first))
+        acl = Acl(name=name, fetch=fdef.canonical, fetch_args=fx.args, converters=fx.converters,
+                  match=match, ignore_case=icase, patterns=tuple(pats), operator=operator,
+                  pattern_files=tuple(files), loc=ln.loc(first))
+        # the patterns (line and -f files) compiled as the engine will: a bad number, range, address,
+        # hex string or regex is reported here with 2.6's words, not at start
+        from haproxy_py.acl.condition import AclError, compile_acl
+
+        try:
+            compile_acl(acl)
+        except AclError as e:
+            err(e.reason, first)
+            return None
+        return acl
 
     def kw_acl(self, ln: Line, p: ProxyState) -> None:
         w = ln.words

@@ -22,7 +22,9 @@ FORBIDDEN_IN_PURE = {"asyncio", "socket", "selectors", "uvloop", "textual", "hap
 ALLOWED = {
     # the builder compiles each rule's action through its registry (imported lazily: the action
     # parsers read config's tables, never the builder)
-    "config": {"actions", "samples"},  # and validates ACL sample expressions with the sample registry
+    # and checks each ACL line (fetch, converters, patterns) by compiling it as the engine will (acl,
+    # imported lazily: acl reads config.model, never the builder)
+    "config": {"actions", "samples", "acl"},
     "http": set(),
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects

@@ -79,3 +79,17 @@ def test_binary_and_any_samples_need_a_match_method() -> None:
     for m, name in zip(msgs, ("req.hdrs", "var", "str"), strict=True):
         assert m.endswith(f"matching method must be specified first (using '-m') when using a sample fetch of "
                           f"this type ('{name}')."), m
+
+
+def test_bad_patterns_are_reported_by_the_check_not_at_start(tmp_path: Path) -> None:
+    """-c compiles each ACL as the engine will: 2.6's messages for bad patterns."""
+    pf = tmp_path / "bad.lst"
+    pf.write_text("10.0.0.1\nnot-an-ip\n")
+    d = diags("    acl a src 10.0.0.300\n    acl c hdr(x) -m bin 0g\n    acl n path_len abc\n"
+              "    acl r hdr_val(x) 5:x\n    acl x path_reg ([a-\n"
+              f"    acl f src -f {pf}\n")
+    msgs = [m.haproxy.split(" : ", 2)[-1] for m in d.errors]
+    assert msgs[:4] == ["'10.0.0.300' is not a valid IPv4 or IPv6 address.", "an hex digit is expected (found 'g').",
+                        "'abc' is not a number.", "'5:x' is not a valid number range."]
+    assert msgs[4].startswith("regex '([a-' is invalid (")
+    assert msgs[5] == "'not-an-ip' is not a valid IPv4 or IPv6 address."
