@@ -673,18 +673,70 @@ class TcpSession(Stream):
     def start(self) -> None:
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
                              self.router.facts, self.router.conf.name)
-        if self.router.rs.tcp_content:
-            from haproxy_py.actions.base import DROP, REJECT, run_rules
-
-            kind = run_rules(self.router.rs.tcp_content, ctx).kind
-            if kind == REJECT or kind == DROP:
-                # tcp-request content reject / silent-drop: a denied request, logged, closed
-                if kind == DROP:
-                    silent_drop(self.cli_sock)
-                self.fe.counters.dreq += 1
-                self.rec.backend_name = None
-                self.no_server("PR")
+        rs = self.router.rs
+        if rs.tcp_content:
+            if rs.inspect_delay:
+                self._inspect(ctx)
                 return
+            if self._content_rejects(ctx):
+                return
+        self._route(ctx)
+
+    # tcp-request inspect-delay: the content rules wait for the client's first bytes (at most the
+    # delay) so that what they read is there: an HTTP request head, or data that is not one
+    def _inspect(self, ctx: Any) -> None:
+        c = self.cli_conn = Conn(self.loop, self.cli_sock)
+        c.on_data = lambda data: self._inspect_data(ctx, data)
+        c.on_eof = lambda: self._inspected(ctx)
+        c.on_error = lambda e: self._inspected(ctx)
+        c.read_on()
+        self.arm(self.router.rs.inspect_delay, lambda: self._inspected(ctx))
+
+    def _inspect_data(self, ctx: Any, data: bytes) -> None:
+        from haproxy_py.http.parse import ParseError, parse_request
+
+        self.early += data
+        eng = self.engine
+        try:
+            res = parse_request(self.early, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
+        except ParseError:
+            res = False  # not HTTP: nothing more to wait for
+        if res is None and len(self.early) < eng.bufsize:
+            return
+        if res:
+            ctx.req = res[0]
+        self._inspected(ctx)
+
+    def _inspected(self, ctx: Any) -> None:
+        if self.closed or self.cli_conn is None or self.cli_conn.on_data == self._early_data:
+            return
+        self.disarm()
+        c = self.cli_conn
+        c.on_data = self._early_data
+        c.on_eof = self._early_eof
+        c.on_error = lambda e: self._early_eof()
+        if self._content_rejects(ctx):
+            return
+        if c.eof:
+            self._early_eof()
+            return
+        self._route(ctx)
+
+    def _content_rejects(self, ctx: Any) -> bool:
+        from haproxy_py.actions.base import DROP, REJECT, run_rules
+
+        kind = run_rules(self.router.rs.tcp_content, ctx).kind
+        if kind == REJECT or kind == DROP:
+            # tcp-request content reject / silent-drop: a denied request, logged, closed
+            if kind == DROP:
+                silent_drop(self.cli_sock)
+            self.fe.counters.dreq += 1
+            self.rec.backend_name = None
+            self.no_server("PR")
+            return True
+        return False
+
+    def _route(self, ctx: Any) -> None:
         be = self.router.route(ctx)
         rec = self.rec
         if be is None:
@@ -706,11 +758,12 @@ class TcpSession(Stream):
         cands = [x for x in (t.tunnel,) if x] or [x for x in (fe_t.client, t.server) if x]
         self.idle_ms = min(cands) if cands else 0
         # watch the client while we wait for a server: early data is kept, a close aborts
-        self.cli_conn = Conn(self.loop, self.cli_sock)
-        self.cli_conn.on_data = self._early_data
-        self.cli_conn.on_eof = self._early_eof
-        self.cli_conn.on_error = lambda e: self._early_eof()
-        self.cli_conn.read_on()
+        if self.cli_conn is None:
+            self.cli_conn = Conn(self.loop, self.cli_sock)
+            self.cli_conn.on_data = self._early_data
+            self.cli_conn.on_eof = self._early_eof
+            self.cli_conn.on_error = lambda e: self._early_eof()
+            self.cli_conn.read_on()
         self.assign()
 
     def _early_data(self, data: bytes) -> None:

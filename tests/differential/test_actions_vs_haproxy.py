@@ -171,12 +171,20 @@ frontend tcpfe
     tcp-request connection reject if {{ src 127.0.0.5 }}
     default_backend tcpbe
 
+frontend tcpfe2
+    mode tcp
+    bind 127.0.0.1:{tcp2}
+    tcp-request inspect-delay 300ms
+    tcp-request content accept if HTTP
+    tcp-request content reject
+    default_backend tcpbe
+
 backend tcpbe
     mode tcp
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log")
+PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2")
 
 
 def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -556,6 +564,30 @@ def test_sess_variables_live_as_long_as_the_connection(sides) -> None:  # type: 
     assert [[v for k, v in h if k == "x-sess"] for _, h in seen["ours"]] == [["[/sess/set]"], ["[/sess/set]"]]
     r = both(sides, "/sess/get")  # a new connection starts without them
     assert _seen_hdr(r, "x-sess") == ["[]"]
+
+
+@pytest.mark.parametrize("raw,forwarded", [
+    (b"GET /tcp HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", True),
+    (b"\x16\x03\x01 not http at all\r\n\r\n", False),
+    (b"", False),  # nothing comes: the rules decide when the inspect-delay ends
+])
+def test_tcp_inspect_delay_waits_for_content(sides, raw: bytes, forwarded: bool) -> None:  # type: ignore[no-untyped-def]
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        t = time.monotonic()
+        resp = _send(side["ports"]["tcp2"], raw, timeout=3)
+        took = time.monotonic() - t
+        time.sleep(0.05)
+        out[name] = (_norm_response(resp), len(side["backend"].requests), took)
+    assert out["ours"][:2] == out["haproxy"][:2], out
+    resp, seen, took = out["ours"]
+    if forwarded:
+        assert resp[0] == "HTTP/1.1 200 OK" and seen == 1
+    else:
+        assert resp == "closed without a response" and seen == 0
+    if not raw:
+        assert all(o[2] >= 0.25 for o in out.values()), out  # both waited for the delay
 
 
 def test_tcp_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
