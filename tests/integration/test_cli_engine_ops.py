@@ -168,7 +168,9 @@ def _disable_enable_frontend(lab: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- set maxconn server
 
 
-def _maxconn_server(lab: dict[str, Any], limit: int, total: int) -> None:
+def _maxconn_server(lab: dict[str, Any], limit: int, total: int, exact: bool = True) -> None:
+    """``exact``: the server sees exactly ``limit`` at once (one process; with workers, which one
+    accepts each connection is the kernel's choice: at most ``limit``)."""
     slow: HttpBackend = lab["slow"]
     assert cli(lab, f"set maxconn server slow/s1 {limit}") == "\n"
     try:
@@ -177,7 +179,7 @@ def _maxconn_server(lab: dict[str, Any], limit: int, total: int) -> None:
         t0 = time.monotonic()
         codes = _concurrent(lab["fe"], "/slow", total, stagger=0.02)
         assert codes == [200] * total, codes
-        assert slow.max_concurrent == limit, slow.max_concurrent
+        assert slow.max_concurrent == limit if exact else 1 <= slow.max_concurrent <= limit, slow.max_concurrent
         assert time.monotonic() - t0 >= 0.4 * (total // limit) - 0.1
         # raised while requests wait: the queued ones get their slot at once
         slow.max_concurrent = 0
@@ -190,7 +192,8 @@ def _maxconn_server(lab: dict[str, Any], limit: int, total: int) -> None:
         t.join(20)
         assert got and got[0] == [200] * total, got
         assert slow.max_concurrent > limit, slow.max_concurrent
-        assert time.monotonic() - t0 < 0.4 * (total // limit) - 0.1
+        if exact:  # (workers: the kernel may hand one worker most of the connections)
+            assert time.monotonic() - t0 < 0.4 * (total // limit) - 0.1
     finally:
         cli(lab, "set maxconn server slow/s1 0")
 
@@ -289,7 +292,7 @@ def test_engine_ops_reach_every_worker(workers_lab: dict[str, Any]) -> None:
     assert "Name: HAProxy" in cli(lab, "show info")
     assert {get(lab["fe"], "/")[0] for _ in range(4)} == {200}
     _server_addr(lab)  # the check (worker 0) sees it down and up; every worker follows
-    _maxconn_server(lab, 2, 6)  # each worker takes its share (1): the server still sees 2 at most
+    _maxconn_server(lab, 2, 6, exact=False)  # each worker takes its share (1): 2 at most in all
     # 2 shared by 2 workers: one connection each, a third waits in the shared accept queue
     _second_connection_waits(lab, lab["capped"], "set maxconn global 2", "set maxconn global 100", held=2)
     _disable_enable_frontend(lab)  # every worker listens again, the master does not serve
