@@ -590,7 +590,8 @@ fetch("res.hdr_names", test=_HT)(_hdr_names("res"))
 def cookies(h: Headers, header: bytes, name: bytes = b"") -> list[tuple[bytes, bytes]]:
     """(name, value) of each cookie, in order, as 2.6 finds them: names starting with '$' are
     attributes, not cookies; looking up ``name`` in a header no longer than ``name=`` finds nothing
-    (2.6 quirk); a Set-Cookie header holds one cookie (its attributes are not cookies)."""
+    (2.6 quirk); in a Set-Cookie header a named lookup sees only the cookie (first pair), while
+    2.6 counts every ``k=v`` pair, attributes included, when no name is given."""
     out = []
     for v in _full(h, header):
         if name and len(v) <= len(name) + 1:
@@ -600,8 +601,8 @@ def cookies(h: Headers, header: bytes, name: bytes = b"") -> list[tuple[bytes, b
             k = k.strip(b" \t")
             if eq and k[:1] != b"$":
                 out.append((k, val.strip(b" \t")))
-            if header == b"set-cookie":
-                break
+            if header == b"set-cookie" and name:
+                break  # a named lookup sees each Set-Cookie's own cookie; 2.6 counts every pair without
     return out
 
 

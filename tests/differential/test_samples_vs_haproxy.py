@@ -267,3 +267,73 @@ def test_samples_end_to_end_vs_haproxy(tmp_path: Path) -> None:
             if lt != lo:
                 diffs.append(f"{exprs[i]}: 2.6 {lt!r} ours {lo!r} for {raw!r}")
     assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
+
+
+RES_EXPRS = [
+    "status", "res.ver", "res.hdr(x-a)", "res.hdr(x-a,1)", "res.hdr(x-a,-2)", "res.fhdr(x-a)", "res.hdr_cnt(x-a)",
+    "res.fhdr_cnt(x-a)", "res.hdr_val(x-n)", "shdr_val(x-n,1)", "res.hdr_ip(x-ip)", "res.cook(s)", "scook(t)",
+    "res.cook_cnt(s)", "res.cook_cnt", "res.cook_val(s)", "res.hdr_names", "res.hdr(server),lower",
+    "res.hdr(cache-control),field(2,=)", "shdr(x-a),length", "res.hdr_cnt",
+    "res.hdr(connection)",
+]
+
+
+def _responses(seed: int, n: int) -> list[tuple[int, list[tuple[str, str]]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        status = rng.choice((200, 200, 201, 404, 302, 503))
+        heads = [("Server", rng.choice(("Nginx/1.2", "x")))]
+        for _ in range(rng.randint(0, 3)):
+            heads.append(("X-A", rng.choice(("a, b", "zz", "c", "", "q, , r"))))
+        if rng.random() < 0.6:
+            heads.append(("X-N", rng.choice(("3", "12, 7", "x", "-4"))))
+        if rng.random() < 0.5:
+            heads.append(("X-IP", rng.choice(("10.0.0.1", "::1", "bad", "10.0.0.2:80"))))
+        for _ in range(rng.randint(0, 3)):
+            heads.append(("Set-Cookie", rng.choice(("s=1; Path=/", "t=v; HttpOnly", "s=22", "s=", "u=1; s=2"))))
+        if rng.random() < 0.5:
+            heads.append(("Cache-Control", rng.choice(("max-age=60", "no-cache, max-age=0"))))
+        rng.shuffle(heads)
+        out.append((status, heads))
+    return out
+
+
+def _ask_proxy_responses(which: str, exprs: list[str], resps: list[tuple[int, list[tuple[str, str]]]]) -> list[str]:
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    be = HttpBackend("b")
+    be.behaviour = lambda rec: (*resps[int(rec.header("x-case") or 0)], b"body")
+    be.start()
+    try:
+        port = free_port()
+        fmt = "|".join(f"{i}=%[{e}]" for i, e in enumerate(exprs))
+        cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n"
+               f"backend b\n    http-response set-header X-S \"{fmt}\"\n    server s 127.0.0.1:{be.port}\n")
+        got = []
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            for i in range(len(resps)):
+                raw = f"GET /p{i}?a=1 HTTP/1.1\r\nHost: h\r\nX-Case: {i}\r\nConnection: close\r\n\r\n".encode()
+                resp = http_request(port, raw)
+                head = resp.partition(b"\r\n\r\n")[0].decode("latin-1")
+                xs = [ln.split(":", 1)[1].strip() for ln in head.split("\r\n") if ln.lower().startswith("x-s:")]
+                assert len(xs) == 1, (which, head)
+                got.append(xs[0])
+        return got
+    finally:
+        be.stop()
+
+
+def test_response_fetches_vs_haproxy() -> None:
+    """http-response set-header with response fetches, through both whole proxies, on generated
+    server responses: the header the client gets is the same."""
+    require_haproxy_bin()
+    resps = _responses(31, 40)
+    theirs = _ask_proxy_responses("haproxy", RES_EXPRS, resps)
+    ours = _ask_proxy_responses("ours", RES_EXPRS, resps)
+    diffs = []
+    for r, t, o in zip(resps, theirs, ours, strict=True):
+        for lt, lo in zip(t.split("|"), o.split("|"), strict=True):
+            if lt != lo:
+                diffs.append(f"2.6 {lt!r} ours {lo!r} for {r!r}")
+    assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
