@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from haproxy_py.actions import http as H
 from haproxy_py.actions import tcp as T
-from haproxy_py.actions.base import BE, FB, FE, ActionDef, ActionError, ParseCtx, Verdict, run_rules
+from haproxy_py.actions.base import (
+    BE,
+    FB,
+    FE,
+    V_CONTINUE,
+    ActionDef,
+    ActionError,
+    ParseCtx,
+    Verdict,
+    run_rules,
+)
 from haproxy_py.config import keywords as K
 from haproxy_py.registry import Registry
 
@@ -77,6 +87,9 @@ def expects_list(family: str) -> str:
     return ", ".join(out)
 
 
+#: the action a no-effect name compiles to (its rule stays, so its condition is still checked)
+NO_OP = H.Const(V_CONTINUE)
+
 _D = "tests/differential/test_actions_vs_haproxy.py::"
 _I = "tests/integration/test_actions.py::"
 
@@ -136,3 +149,11 @@ for _fam in ("tcp-request connection", "tcp-request session", "tcp-request conte
     _reg(_fam, "silent-drop", H.p_reject, _D + "test_tcp_silent_drop", FE if "content" not in _fam else FB)
 _reg("tcp-request content", "accept", T.p_accept, _D + "test_tcp_request_content_rules")
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
+
+# names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)
+REGISTRIES["http-request"].no_effect(
+    "wait-for-handshake", "haproxy-py has no TLS listeners (bind 'ssl' is refused), so no request can "
+    "arrive before the end of a handshake")
+REGISTRIES["http-request"].no_effect(
+    "disable-l7-retry", "haproxy-py never sends a request twice (it retries failed connections only, "
+    "'retry-on' is refused), so there is no layer 7 retry to disable")

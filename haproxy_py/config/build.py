@@ -1464,6 +1464,9 @@ class Builder:
         j = first + 1
         while j < len(w) and w[j] not in ("if", "unless"):
             j += 1
+        if reg.status(name) == "no-effect":
+            self.d.notice(self._p(ln) + reg.notice(name, act), ln.loc(first), line=ln.raw, ours=True)
+            return act, A.NO_OP, j
         entry = reg.get(name)
         if entry is None:
             self.fail(ln, reg.refusal(name, act), first, ours=True)

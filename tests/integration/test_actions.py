@@ -81,3 +81,14 @@ def test_rules_in_defaults_are_refused() -> None:
     _, d = parse_text(HTTP_DEFAULTS.replace("defaults", "defaults d1") + "frontend f from d1\n    bind :1\n"
                       .replace("frontend f from d1\n", "    http-request deny\nfrontend f from d1\n"), "t.cfg")
     assert any(NOT_IMPLEMENTED in e.haproxy and "defaults" in e.haproxy for e in d.errors), d
+
+
+def test_no_effect_actions_are_accepted_with_a_notice() -> None:
+    cfg, d = parse_text(HTTP_DEFAULTS + "frontend f\n    bind :1\n    http-request wait-for-handshake\n"
+                        "    http-request disable-l7-retry if { path /x }\n", "t.cfg")
+    assert not d.errors, d
+    notices = [n for n in d.notices if "has no effect in haproxy-py" in n.haproxy]
+    assert len(notices) == 2
+    rules = cfg.proxy("f").http_rules
+    assert [r.action for r in rules] == ["wait-for-handshake", "disable-l7-retry"]
+    assert rules[1].cond is not None  # the condition is still parsed and checked
