@@ -36,7 +36,32 @@ PLACES = {
     "tcp-request connection": (0,), "tcp-request session": (1,), "tcp-request content": (2, 6),
     "http-request": (3, 7), "use_backend": (5,), "balance": (9,), "tcp-response content": (11, 15),
     "http-response": (12, 16), "http-after-response": (12, 16), "log": (18,), "tcp-check": (19,),
+    # the same, for a frontend (or listen) and for a backend, as 2.6 checks a rule of that proxy
+    "fe tcp-request content": (2,), "be tcp-request content": (6,), "fe http-request": (3,),
+    "be http-request": (7,), "fe http-response": (16,), "be http-response": (12,),
+    "fe tcp-response content": (15,), "be tcp-response content": (11,),
 }
+
+#: fetches that read the request or status line (2.6 says they need the "HTTP request" /
+#: "HTTP response" rather than its headers)
+_LINE_FETCHES = {"method": "HTTP request", "req.ver": "HTTP request", "req_ver": "HTTP request",
+                 "http_first_req": "HTTP request", "capture.req.method": "HTTP request",
+                 "capture.req.uri": "HTTP request", "capture.req.ver": "HTTP request",
+                 "status": "HTTP response", "capture.res.ver": "HTTP response"}
+
+
+def needs(d: FetchDef) -> str:
+    """What 2.6 says a fetch needs when it is used where it cannot work."""
+    first = d.mask.find("Y")
+    if first == 6:
+        return "backend"
+    if first == 10:
+        return "server"
+    if d.name in _LINE_FETCHES:
+        return _LINE_FETCHES[d.name]
+    if first >= 11:
+        return "HTTP response headers"
+    return "HTTP request headers"
 
 #: the layer of a fetch from its mask: usable at accept (L4), in TCP content only (L6), only once
 #: an HTTP request exists (L7 request), only with a response (L7 response)

@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, parse_args, split_args
+from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, to_text
 
 __all__ = ["compile_expr", "compile_values", "compile_format", "compile_log_samples", "parse_expr",
-           "build_expr", "ParsedExpr"]
+           "build_expr", "check_place", "ParsedExpr"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
 
@@ -186,9 +186,20 @@ def _unwrap(out: str, v: Any) -> tuple[str, Any]:
     return out, v
 
 
-def compile_expr(text: str, start: int = 0, end: int | None = None) -> Callable[[Txn], Sample | None]:
-    """``fn(txn) -> Sample | None`` for the expression ``text[start:end]``."""
+def check_place(px: ParsedExpr, place: str | None, offset: int = 0) -> None:
+    """Raise 2.6's error when the expression's fetch cannot work at ``place`` (a key of
+    :data:`haproxy_py.samples.core.PLACES`, e.g. "fe http-request", "be http-response")."""
+    if place is not None and not px.fetch.usable_in(place):
+        raise SampleError(f"sample fetch <{px.text}> may not be reliably used here because it needs "
+                          f"'{needs(px.fetch)}' which is not available here.", offset)
+
+
+def compile_expr(text: str, start: int = 0, end: int | None = None,
+                 place: str | None = None) -> Callable[[Txn], Sample | None]:
+    """``fn(txn) -> Sample | None`` for the expression ``text[start:end]``; with ``place``, a fetch
+    that cannot work there is refused as 2.6 does."""
     px = parse_expr(text, start, end)
+    check_place(px, place, start)
     ffn = px.fetch.fn
     fargs = px.fetch_args
     fout = px.fetch.out
@@ -377,10 +388,11 @@ def _log_vars() -> frozenset[str]:
     return lf._VARS
 
 
-def compile_format(text: str, *, mandatory: bool = False) -> Callable[[Txn], bytes]:
+def compile_format(text: str, *, mandatory: bool = False, place: str | None = None) -> Callable[[Txn], bytes]:
     """A log-format string as used by ``set-header``/``add-header``/``redirect``/``return
     lf-string`` -> ``fn(txn) -> bytes``. ``mandatory``: a missing value prints ``-`` (log lines);
-    without it (HTTP actions, as 2.6) it prints nothing. Text and spaces are kept verbatim."""
+    without it (HTTP actions, as 2.6) it prints nothing. Text and spaces are kept verbatim.
+    ``place`` (e.g. "fe http-request"): a fetch that cannot work there is refused, as 2.6 does."""
     parts: list[bytes | Callable[[Txn], bytes]] = []
     lit: list[str] = []
     i, n = 0, len(text)
@@ -435,7 +447,7 @@ def compile_format(text: str, *, mandatory: bool = False) -> Callable[[Txn], byt
                 j += 1
             if j >= n:
                 raise SampleError(f"missing ']' after '{text[i + 1:]}'", i)
-            fn = compile_expr(text, i + 1, j)
+            fn = compile_expr(text, i + 1, j, place)
             flush()
             parts.append(_expr_text(fn, mandatory))
             i = j + 1

@@ -316,3 +316,20 @@ def test_log_samples_feed_the_log_record() -> None:
     with pytest.raises(SampleError) as e:
         compile_log_samples("%ci %[req.payload(0,1)]")
     assert e.value.offset == 6 and "not implemented by haproxy-py" in e.value.message
+
+
+def test_fetches_refused_where_they_cannot_work() -> None:
+    """compile_expr/compile_format with a place refuse as 2.6 does (its messages)."""
+    cases = [("status", "fe http-request", "HTTP response"), ("res.hdr(a)", "fe http-request", "HTTP response headers"),
+             ("srv_name", "fe http-request", "server"), ("be_name", "fe http-request", "backend"),
+             ("path", "be http-response", "HTTP request headers"), ("req.hdr(a)", "fe http-response",
+                                                                    "HTTP request headers")]
+    for expr, place, need in cases:
+        with pytest.raises(SampleError) as e:
+            compile_format(f"x %[{expr}]", place=place)
+        assert e.value.message == (f"sample fetch <{expr}> may not be reliably used here because it needs "
+                                   f"'{need}' which is not available here."), e.value.message
+        assert e.value.offset == 4
+    assert compile_format("%[be_name]", place="be http-request")(txn()) == b"be"
+    assert compile_format("%[status]", place="fe http-response")(txn(res=ResponseHead(201, b""))) == b"201"
+    assert compile_expr("src", place="fe http-request") is not None
