@@ -130,7 +130,13 @@ def first_header_value(get_header: Callable[[str], str | None], name: str) -> st
 
 
 def domain_only(value: bytes) -> bytes:
-    """``use_domain_only``: the label before the last dot (``www.example.com`` -> ``example``)."""
+    """``use_domain_only``: the label before the last dot (``www.example.com`` -> ``example``).
+
+    2.6's scan starts one byte past the value (it tests the byte after the last one for a dot
+    before stepping back); that byte is the next header's first one when another header follows,
+    and stale buffer content when Host is the last header, where 2.6's choice then depends on
+    earlier traffic. Here the byte past the end is never a dot: 2.6's result when a header
+    follows Host, as with real clients."""
     end = len(value)
     p = end
     dohash = False
