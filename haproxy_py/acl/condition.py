@@ -16,6 +16,7 @@ line is trimmed, as 2.6).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..config.model import Acl, Condition
 from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
@@ -85,7 +86,7 @@ def read_pattern_file(path: str) -> list[str]:
 KNOWN_METHODS = frozenset((b"OPTIONS", b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"TRACE", b"CONNECT"))
 
 
-def _meth_matcher(patterns: tuple[str, ...], icase: bool) -> Callable[[list[bytes]], bool]:
+def _meth_matcher(patterns: tuple[str, ...], icase: bool) -> Callable[[list[Any]], bool]:
     """2.6's method match: a pattern naming a known method (exactly, upper case) matches that
     method; any other pattern only matches an unknown method of the same text (``-i`` applies
     there). So ``method -i post`` never matches a POST, as in 2.6."""
@@ -95,7 +96,7 @@ def _meth_matcher(patterns: tuple[str, ...], icase: bool) -> Callable[[list[byte
         other = [p.lower() for p in other]
     others = frozenset(other)
 
-    def match(samples: list[bytes]) -> bool:
+    def match(samples: list[Any]) -> bool:
         for m in samples:
             if m in KNOWN_METHODS:
                 if m in known:
