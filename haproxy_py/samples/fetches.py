@@ -101,9 +101,10 @@ def f_date(txn: Txn, args: tuple) -> list:
     w = txn.wall
     if unit == "s":
         return [int(w) + off]
+    # the offset is in the unit asked for (2.6: date(10,ms) is 10 ms later)
     if unit == "ms":
-        return [int(w * 1000) + off * 1000]
-    return [int(w * 1_000_000) + off * 1_000_000]
+        return [int(w * 1000) + off]
+    return [int(w * 1_000_000) + off]
 
 
 @fetch("date_us", test=T + "test_internal_fetches")

@@ -65,7 +65,7 @@ def test_internal_fetches(monkeypatch) -> None:
     assert ev("meth(GET)") == b"GET"
     assert ev("env(SMP_TEST_ENV)") == b"val" and ev("env(SMP_TEST_NOPE)") is None
     assert ev("date") == 1_700_000_000 and ev("date(10)") == 1_700_000_010
-    assert ev("date(1,ms)") == 1_700_000_000_250 + 1000
+    assert ev("date(1,ms)") == 1_700_000_000_250 + 1 and ev("date(7,us)") == 1_700_000_000_250_007
     assert ev("date_us") == 250_000
     t = Txn(runtime=FakeRuntime())  # times, pid and host name from the engine's facts
     assert (t.now, t.wall, t.pid, t.hostname) == (7.0, 1_600_000_000.5, 99, "rt-host")
