@@ -1393,8 +1393,6 @@ class HttpSession(Stream):
 
     def no_server(self, term: str) -> None:
         self.keep_client = self.keep_client and True
-        if term == "sQ":
-            self.rec.server_name = None
         self._local_error(503, term[0], term[1], nosrv=True)
 
     def fail_connect(self, term: str) -> None:
@@ -1476,8 +1474,7 @@ class HttpSession(Stream):
         rec.beconn = max(0, be.counters.scur - 1) if be is not None else 0
         srv = self.srv
         rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
-        rec.backend_queue = len(be.queue) if be is not None else 0
-        rec.srv_queue = len(srv.queue) if srv is not None else 0
+        # rec.srv_queue / backend_queue: the request's queue positions (Stream._queue_moved)
         if rec.backend_name is None and be is not None:
             rec.backend_name = be.name
         lg.log_session(rec, self.router.conf, error=error)

@@ -412,6 +412,7 @@ class Stream:
                 self.engine.wake_pendings(be.cancel(pend, self.loop.time()))
             return
         self.pending = None
+        self._queue_moved(pend)
         srv = pend.server
         if not be.claim(pend):
             return  # released behind our back: nothing is ours (cannot happen: see Backend.claim)
@@ -439,6 +440,7 @@ class Stream:
         if self.closed or pend is not self.pending:
             return
         self.pending = None
+        self._queue_moved(pend)
         self.disarm()
         self.assign()
 
@@ -449,6 +451,14 @@ class Stream:
         if pend is not None:
             self.pending = None
             self.engine.wake_pendings(pend.backend.cancel(pend, self.loop.time()))
+            self._queue_moved(pend)
+
+    def _queue_moved(self, pend: Any) -> None:
+        """How far the request moved in the queue it left (2.6's %sq / %bq, runtime/queue.py)."""
+        if pend.queue is pend.backend.queue:
+            self.rec.backend_queue += pend.pos
+        else:
+            self.rec.srv_queue += pend.pos
 
     def _queue_timeout(self) -> None:
         self.timer = None
@@ -459,6 +469,10 @@ class Stream:
             return
         self._leave_queue()
         self.rec.t_queue = self.ms()  # HAProxy logs the time spent queued (0/1001/-1/-1/1001 sQ--)
+        # 2.6 names the server whose own queue the request waited in (a persistent one); a request
+        # of the backend queue had none: <NOSRV>
+        in_srv = pend is not None and pend.server is not None and pend.queue is pend.server.queue
+        self.rec.server_name = pend.server.name if in_srv else None
         self.srv = None
         self.no_server("sQ")
 
@@ -899,5 +913,3 @@ class TcpSession(Stream):
         rec.beconn = self.be.counters.scur if self.be is not None else 0
         srv = self.srv
         rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
-        rec.backend_queue = len(self.be.queue) if self.be is not None else 0
-        rec.srv_queue = len(self.srv.queue) if self.srv is not None else 0
