@@ -118,6 +118,7 @@ for _fam in ("http-response", "http-after-response"):
          _D + ("test_after_response_actions" if _fam == "http-after-response" else "test_response_set_status"))
 _reg("http-response", "deny", H.p_deny, _D + "test_response_deny")
 _reg("http-response", "return", H.p_return, _D + "test_response_return_and_redirect")
+_reg("http-response", "silent-drop", H.p_reject, _D + "test_response_silent_drop")
 _reg("http-response", "redirect", H.p_redirect, _D + "test_response_return_and_redirect")
 
 _RQ = "http-request"

@@ -1165,6 +1165,21 @@ class HttpSession(Stream):
                     self._drop_server_conn()
                     self._deny(v, "H")
                     return True
+                if v.kind == DROP:
+                    # http-response silent-drop: nothing more reaches the client; 2.6 counts it as
+                    # a denied request of the frontend and of the backend
+                    self.fe.counters.dreq += 1
+                    if self.be.conf is not self.router.conf:
+                        self.be.counters.dreq += 1
+                    self.srv_reusable = False
+                    self._drop_server_conn()
+                    self._end_server_use()
+                    set_term(self.rec, "P", "H")
+                    self._silent_drop()
+                    self._log(self.rec)
+                    self.keep_client = False
+                    self._close_all()
+                    return True
                 if v.kind == REPLY:
                     # http-response return / redirect: the server's response is replaced
                     self.srv_reusable = False

@@ -136,6 +136,7 @@ backend be3
     http-request set-var(txn.p) path
     http-response return status 404 content-type text/plain string gone hdr X-Ret r if {{ var(txn.p) -m str /res-ret }}
     http-response redirect location /elsewhere code 303 if {{ var(txn.p) -m str /res-redir }}
+    http-response silent-drop if {{ var(txn.p) -m str /res-drop }}
     http-response deny
     server s1 127.0.0.1:{srv}
 
@@ -480,6 +481,17 @@ def test_response_return_and_redirect(sides) -> None:  # type: ignore[no-untyped
     assert len(r["seen"]) == 1
     r = both(sides, "/res-redir", port="fe3")
     assert r["response"][0].startswith("HTTP/1.1 303 ") and _hdr(r["response"], "location") == ["/elsewhere"]
+
+
+def test_response_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
+    raw = b"GET /res-drop HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        resp = _send(side["ports"]["fe3"], raw, timeout=0.8)
+        time.sleep(0.05)
+        out[name] = (_norm_response(resp), len(side["backend"].requests))
+    assert out["ours"] == out["haproxy"] == ("closed without a response", 1), out
 
 
 def _stat(side: dict[str, Any], proxy: str, field: str) -> int:
