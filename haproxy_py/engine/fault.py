@@ -7,9 +7,10 @@ location (engine/loop.py ``Engine.session_fault``).
 
 The loop's callbacks are bound methods: of a session (``Stream``), or of an object a session
 drives (``Conn``, ``Connector``, ``Pump``, ``Tunnel``) whose own callbacks are bound methods of
-the session or of the next object up. ``contain(cb, exc, where)`` follows ``__self__`` to the
-first object with an ``internal_error(exc, where)`` method; with none, the exception goes on to
-the loop's exception handler, the last resort (counted and logged there, in one line too).
+the session or of the next object up. ``contain(cb, exc, where)`` follows ``__self__`` (or, for a
+closure such as ``lambda e: self._close_all()``, the objects it closes over) to the first object
+with an ``internal_error(exc, where)`` method; with none, the exception goes on to the loop's
+exception handler, the last resort (counted and logged there, in one line too).
 Nothing here runs unless an exception was raised: the hot paths only pay for a ``try``.
 """
 
@@ -22,6 +23,14 @@ from typing import Any
 def contain(cb: Any, exc: BaseException, where: str) -> None:
     """``exc`` escaped ``cb``: hand it to the session behind ``cb``, or re-raise it."""
     handler = getattr(getattr(cb, "__self__", None), "internal_error", None)
+    if handler is None:
+        for cell in getattr(cb, "__closure__", None) or ():
+            try:
+                handler = getattr(cell.cell_contents, "internal_error", None)
+            except ValueError:  # an empty cell
+                continue
+            if handler is not None:
+                break
     if handler is None:
         raise exc
     handler(exc, where)

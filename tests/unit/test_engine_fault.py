@@ -57,6 +57,16 @@ def test_contain_hands_the_exception_to_the_owner_of_a_bound_method() -> None:
     assert o.faults == [("ValueError", "read")]
 
 
+def test_contain_finds_the_session_a_closure_callback_closes_over() -> None:
+    o = Owner()
+
+    def make(owner: Owner) -> object:
+        return lambda e: owner.on_data(b"")  # what sessions set as on_error: closes over self
+
+    contain(make(o), OSError("x"), "write error")
+    assert o.faults == [("OSError", "write error")]
+
+
 def test_contain_reraises_when_nobody_owns_the_callback() -> None:
     with pytest.raises(ValueError, match="x"):
         contain(lambda: None, ValueError("x"), "read")
