@@ -43,7 +43,7 @@ class ServerCheck:
     """The check of one server: its timer and, while a probe runs, its socket."""
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
-                 "due", "addr", "http", "warmup", "count")
+                 "due", "addr", "http", "warmup", "count", "cli_host", "cli_port")
 
     def __init__(self, srv: Server, checker: Checker) -> None:
         self.srv = srv
@@ -59,14 +59,22 @@ class ServerCheck:
         self.due = 0.0
         self.warmup: Any = None
         self.count = 0  # completed probes
-        conf = srv.conf
         be = srv.backend
         pconf = getattr(be, "conf", None)
         #: ``option httpchk`` makes it an HTTP check, in tcp mode too
         self.http = pconf.http_check if pconf is not None else None
-        host = conf.check_addr or srv.host
-        port = conf.check_port or srv.port
-        self.addr = (host, port)
+        #: ``set server check-addr/check-port`` (None: as configured)
+        self.cli_host: str | None = None
+        self.cli_port: int | None = None
+        self.addr = self.target()
+
+    def target(self) -> tuple[str, int]:
+        """Where the probe goes: the CLI's address/port, else the check's own, else the server's."""
+        srv = self.srv
+        conf = srv.conf
+        host = self.cli_host or conf.check_addr or srv.host
+        port = self.cli_port if self.cli_port else conf.check_port or srv.port
+        return host, port
 
     # ------------------------------------------------------------------ scheduling
     def schedule(self, delay_ms: float) -> None:
@@ -305,7 +313,15 @@ class Checker:
         ``addr``/``port``."""
         sc = self.checks.get(id(srv))
         if sc is not None:
-            sc.addr = (srv.conf.check_addr or srv.host, srv.conf.check_port or srv.port)
+            sc.addr = sc.target()
+
+    def set_check_target(self, srv: Server, host: str | None, port: int | None) -> None:
+        """``set server check-addr/check-port``: the next probes go there."""
+        sc = self.checks.get(id(srv))
+        if sc is not None:
+            sc.cli_host = host
+            sc.cli_port = port
+            sc.addr = sc.target()
 
     # ------------------------------------------------------------------ timeouts
     @staticmethod

@@ -376,6 +376,11 @@ class Engine:
         if self.checker is not None:
             self.checker.server_addr_changed(srv)
 
+    def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
+        """``set server check-addr/check-port``: the next probes go there."""
+        if self.checker is not None:
+            self.checker.set_check_target(srv, host, port)
+
     def set_server_maxconn(self, srv: Any, value: int) -> None:
         """``set maxconn server``: this process's part of the limit; freed slots go to queued
         requests at once (the backend hands them to its ``on_pendings``)."""

@@ -50,6 +50,11 @@ class EngineOps(Protocol):
         address/port) go to ``host``:``port``."""
         ...
 
+    def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
+        """``set server check-addr`` / ``check-port``: the health check's own address and port
+        from now on (None: as configured; port 0: the server's port)."""
+        ...
+
     def set_server_maxconn(self, srv: Any, value: int) -> None:
         """``set maxconn server``: the new limit (2.6's static/dynamic minconn rule); requests
         queued on the server get the slots a higher limit frees, at once."""
@@ -99,6 +104,9 @@ class Detached:
     def set_server_addr(self, srv: Any, host: str, port: int) -> None:
         srv.host = host
         srv.port = port
+
+    def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
+        pass  # no health check runs without an engine (the CLI keeps the values it shows)
 
     def set_server_maxconn(self, srv: Any, value: int) -> None:
         set_server_maxconn(srv, value, getattr(srv.backend, "now", 0.0))

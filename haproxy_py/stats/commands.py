@@ -661,23 +661,18 @@ class Cli:
             return ""
         if sub == "addr":
             return self.set_addr(srv, a[4], a[5], a[6])
-        if sub in ("check-port", "agent-port"):
-            port, rest = _strtol(a[4])
-            if not a[4] or rest or not 0 < port < 65536:
-                return "provided port is not valid.\n"
-            self.overrides(srv)[sub] = port
-            return ""
-        if sub in ("check-addr", "agent-addr"):
-            try:
-                ipaddress.ip_address(a[4])
-            except ValueError:
-                return "incorrect addr address given for agent.\n" if sub == "agent-addr" \
-                    else "check-addr: invalid IP address\n"
-            self.overrides(srv)[sub] = a[4]
-            return ""
-        if sub in ("agent-send", "fqdn", "ssl"):
-            self.overrides(srv)[sub] = a[4]
-            return ""
+        if sub in ("check-port", "check-addr"):
+            return self.set_check_target(srv, sub, a[4], a[5], a[6])
+        # agent checks, DNS resolution and SSL cannot be configured in haproxy-py: 2.6's replies for
+        # a server that has none of them
+        if sub in ("agent-addr", "agent-port"):
+            return "agent checks are not enabled on this server"  # 2.6: no newline of its own
+        if sub == "agent-send":
+            return "agent checks are not enabled on this server.\n"
+        if sub == "fqdn":
+            return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+        if sub == "ssl":
+            return "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n"
         return SET_SERVER_USAGE
 
     def set_addr(self, srv: Any, addr: str, kw: str, port_s: str) -> str:
@@ -706,6 +701,46 @@ class Cli:
         if addr != srv.host or new_port != srv.port:
             self.state.ops.set_server_addr(srv, addr, new_port)
         return ", ".join(parts) + f" {who}\n"
+
+    @staticmethod
+    def _check_port(text: str) -> tuple[int | None, str]:
+        """A health-check port as ``set server check-port`` reads it: (port, error reply)."""
+        p, rest = _strtol(text)
+        if rest == text or rest:
+            return None, "provided port is not an integer"  # 2.6: no newline of its own
+        if not 0 <= p <= 65535:
+            return None, "provided port is invalid"
+        return p, ""
+
+    def set_check_target(self, srv: Any, sub: str, arg: str, kw: str, port_s: str) -> str:
+        """``set server check-port P`` / ``check-addr IP [port P]``: where the health check goes."""
+        if not srv.conf.check:
+            return "health checks are not enabled on this server"  # 2.6: no newline of its own
+        ov = self.overrides(srv)
+        if sub == "check-port":
+            if not arg:
+                return "set server <b>/<s> check-port requires a port.\n"
+            port, err = self._check_port(arg)
+            if err:
+                return err
+            ov["check-port"] = port
+            self.state.ops.set_server_check(srv, ov.get("check-addr"), port)
+            return ""
+        if not arg:
+            return "set server <b>/<s> check-addr requires an address and optionally a port.\n"
+        try:
+            ipaddress.ip_address(arg)
+        except ValueError:
+            return f"invalid addr '{arg}'"  # 2.6: no newline of its own
+        port = ov.get("check-port")
+        if kw == "port":
+            port, err = self._check_port(port_s)
+            if err:
+                return err
+            ov["check-port"] = port
+        ov["check-addr"] = arg
+        self.state.ops.set_server_check(srv, arg, port)
+        return ""
 
     def set_checks(self, be: Any, srv: Any, enable: bool, now: float, wall: float) -> str:
         """``enable|disable health`` (CLI and stats page): through the health state machine."""

@@ -6,7 +6,9 @@ stats socket, for haproxy-py and, as the reference, Debian's HAProxy 2.6 with th
   higher limit hands them their slot at once;
 * ``set maxconn global`` / ``set maxconn frontend``: a connection over the limit is not served until one
   closes;
-* ``set server addr``: requests (and the health check) go to the new address.
+* ``set server addr``: requests (and the health check) go to the new address;
+* ``set server check-port`` / ``check-addr``: the health check goes there (the server goes down when
+  nothing answers there, up again when moved back), the traffic does not.
 
 The same four are checked in master-worker mode (``nbthread 2``: the master replays each command in every
 worker), with ``disable``/``enable frontend``, for haproxy-py only (2.6 runs threads there, not
@@ -281,6 +283,22 @@ def _server_addr(lab: dict[str, Any], down_and_up: bool = True) -> None:
 
 def test_set_server_addr_moves_traffic(lab: dict[str, Any]) -> None:
     _server_addr(lab)
+
+
+def test_set_server_check_port_and_addr_move_the_check(lab: dict[str, Any]) -> None:
+    old = lab["old"]
+    assert _wait_status(lab, "moved/m1", "UP").startswith("UP")
+    assert cli(lab, f"set server moved/m1 check-port {free_port()}") == "\n"  # nothing listens there
+    assert _wait_status(lab, "moved/m1", "DOWN").startswith("DOWN")
+    assert cli(lab, f"set server moved/m1 check-port {old.port}") == "\n"
+    assert _wait_status(lab, "moved/m1", "UP").startswith("UP")
+    assert cli(lab, "set server moved/m1 check-addr 127.0.0.2") == "\n"  # nor there
+    assert _wait_status(lab, "moved/m1", "DOWN").startswith("DOWN")
+    assert cli(lab, f"set server moved/m1 check-addr 127.0.0.1 port {old.port}") == "\n"
+    assert _wait_status(lab, "moved/m1", "UP").startswith("UP")
+    assert get(lab["fe"], "/moved")[1]["x-server"] == "oldaddr"  # the traffic never moved
+    assert cli(lab, "set server app/app1 check-port 80") == "health checks are not enabled on this server\n"
+    assert cli(lab, "set server moved/m1 check-port x") == "provided port is not an integer\n"
 
 
 # ----------------------------------------------------------------------------- master-worker

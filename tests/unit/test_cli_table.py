@@ -169,3 +169,28 @@ def test_engine_implements_every_operation() -> None:
 
 def test_rows_levels_are_2_6_levels() -> None:
     assert {c.level for c in COMMANDS} <= {USER, 1, ADMIN}
+
+
+def test_set_server_check_target_and_unsupported_replies_as_2_6(cli: Cli) -> None:
+    """Replies measured on HAProxy 2.6.12 for a server with a check and without agent, fqdn or SSL."""
+    for cmd, want in (
+            ("set server app/s1 check-port", "set server <b>/<s> check-port requires a port.\n\n"),
+            ("set server app/s1 check-port abc", "provided port is not an integer\n"),
+            ("set server app/s1 check-port 70000", "provided port is invalid\n"),
+            ("set server app/s1 check-port -1", "provided port is invalid\n"),
+            ("set server app/s1 check-addr", "set server <b>/<s> check-addr requires an address and optionally a "
+                                             "port.\n\n"),
+            ("set server app/s1 check-addr foo", "invalid addr 'foo'\n"),
+            ("set server app/s1 agent-addr 127.0.0.1", "agent checks are not enabled on this server\n"),
+            ("set server app/s1 agent-port 80", "agent checks are not enabled on this server\n"),
+            ("set server app/s1 agent-send foo", "agent checks are not enabled on this server.\n\n"),
+            ("set server app/s1 fqdn example.com", "set server <b>/<s> fqdn failed because no resolution is "
+                                                   "configured.\n\n"),
+            ("set server app/s1 ssl on", "'set server <srv> ssl' cannot be set.  default-server should define "
+                                         "ssl settings\n\n")):
+        assert run(cli, cmd) == want, cmd
+    assert run(cli, "set server app/s1 check-addr 127.0.0.2 port 8080") == "\n"
+    line = run(cli, "show servers state app").splitlines()[2].split()
+    assert line[21:23] == ["8080", "127.0.0.2"] and line[17] == "-" and line[20] == "0"
+    assert run(cli, "set server app/s1 check-port 0") == "\n"
+    assert run(cli, "show servers state app").splitlines()[2].split()[21] == "0"
