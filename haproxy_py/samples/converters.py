@@ -61,7 +61,7 @@ def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes:
     off = a[0]
     if off >= len(v):
         return b""
-    if len(a) > 1 and a[1]:
+    if len(a) > 1:  # a length of 0 is no byte (2.6)
         return v[off:off + a[1]]
     return v[off:]
 
@@ -237,10 +237,10 @@ def c_json(v: bytes, a: tuple, t: Txn) -> bytes | None:
         e = _JSON_ESC.get(c)
         if e is not None:
             out += e
-        elif c < 0x20:
+        elif c < 0x20 or c > 0x7E:  # 2.6 writes every non-ASCII code point as \uXXXX too
             out += b"\\u%04x" % c
         else:
-            out += ch.encode("utf-8")
+            out.append(c)
     return bytes(out)
 
 
@@ -265,12 +265,15 @@ def c_ub64enc(v: bytes, a: tuple, t: Txn) -> bytes:
     return base64.urlsafe_b64encode(v).rstrip(b"=")
 
 
+_URL_TO_STD = bytes.maketrans(b"-_+/", b"+/\x00\x00")
+
+
 @converter("ub64dec", test=D)
 def c_ub64dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
     if len(v) % 4 == 1:
         return None
-    try:
-        return base64.urlsafe_b64decode(v + b"=" * (-len(v) % 4))
+    try:  # only the base64url alphabet: anything else is no sample
+        return base64.b64decode(v.translate(_URL_TO_STD) + b"=" * (-len(v) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -180,14 +180,14 @@ def converter(name: str, *, test: str, in_type: str | None = None, out: str | No
 
 
 def split_args(text: str, start: int) -> tuple[list[str], int]:
-    """Arguments from ``text[start]`` (just after '(') to the matching ')': (words, end index
-    after ')'). Quotes (' and ") group, backslash escapes; commas separate; spaces are kept."""
+    """Arguments from ``text[start]`` (just after '(') to the closing ')': (words, end index after
+    ')'). As 2.6: commas separate, spaces are kept, a parenthesis does not nest (``str(a(b)`` is
+    ``a(b``); quotes (' and ") protect commas and parentheses, a backslash escapes one character."""
     args: list[str] = []
     cur: list[str] = []
     i = start
     n = len(text)
     quote = ""
-    depth = 0
     while i < n:
         c = text[i]
         if quote:
@@ -205,16 +205,10 @@ def split_args(text: str, start: int) -> tuple[list[str], int]:
         elif c == "\\" and i + 1 < n and text[i + 1] in "'\"\\,()":
             i += 1
             cur.append(text[i])
-        elif c == "(":
-            depth += 1
-            cur.append(c)
         elif c == ")":
-            if depth == 0:
-                args.append("".join(cur))
-                return args, i + 1
-            depth -= 1
-            cur.append(c)
-        elif c == "," and depth == 0:
+            args.append("".join(cur))
+            return args, i + 1
+        elif c == ",":
             args.append("".join(cur))
             cur = []
         else:

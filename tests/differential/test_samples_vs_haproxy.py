@@ -36,7 +36,7 @@ FETCH_EXPRS = [
     "req.cook", "cook_cnt(c)", "cook_cnt", "cook_val(n)", "url_param(a)", "urlp(b)", "url_param",
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
-    "hdr(x-a),length", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
+    "hdr(x-a),length", "env(HOME)", "env(NOPE_SMP_VAR)", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [
@@ -60,6 +60,12 @@ CONV_EXPRS = [
     "req.fhdr(x-i),mul(9223372036854775807)", "req.fhdr(x-i),bool,iif(yes,no)", "req.fhdr(x-i),htonl,hex",
     "req.fhdr(x-v),digest(md5),hex", "req.fhdr(x-v),digest(sha256),base64", "req.fhdr(x-v),be2dec(-,2)",
     "req.fhdr(x-v),be2dec(:,3,1)", "req.fhdr(x-v),be2hex(,2)", "req.fhdr(x-v),be2hex(:,3,1)",
+    "req.fhdr(x-v),json(utf8)", "req.fhdr(x-v),json(utf8s)", "req.fhdr(x-v),json(utf8ps)",
+    "req.fhdr(x-v),sha2(224),hex", "req.fhdr(x-v),sha2(384),hex", "req.fhdr(x-v),b64dec",
+    "req.fhdr(x-v),ub64dec", "req.fhdr(x-v),bytes(0,0)", "req.fhdr(x-v),bytes(3,100)",
+    "req.fhdr(x-v),field(2,;/)", "req.fhdr(x-v),word(2,;/ )", "req.fhdr(x-v),regsub('([a-c]+)',<\\\\1>,g)",
+    "req.fhdr(x-v),regsub(^.,)", "req.fhdr(x-t),ltime(%Y%m%d%H)", "req.fhdr(x-t),utime(%Y-%m-%dT%H:%M:%S,60)",
+    "req.fhdr(x-v),upper,lower,length,add(1),mul(3),sub(2),div(2),mod(7)", "req.fhdr(x-i),cpl,neg,not,bool",
 ]
 
 _WORDS = ("a", "b", "c", "aa", "x1", "", "A", "zz")
@@ -155,7 +161,11 @@ def _ask_haproxy(tmp: Path, exprs: list[str], reqs: list[bytes]) -> list[bytes]:
 
 
 def _ours(exprs: list[str], reqs: list[bytes]) -> list[bytes]:
-    fmt = compile_format(_fmt(exprs).replace("\\n", "\n"))
+    from haproxy_py.config.tokenizer import tokenize_line
+
+    # the lf-string as our configuration reader gives it (the same unescaping 2.6 does)
+    words, _ = tokenize_line(f'lf-string "{_fmt(exprs)}"')
+    fmt = compile_format(words[1])
     out = []
     for raw in reqs:
         req, _ = parse_request(raw)

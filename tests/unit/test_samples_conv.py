@@ -14,7 +14,7 @@ def ev(expr: str, t: Txn | None = None):
 
 def test_string_converters() -> None:
     assert ev("str(AbC),lower") == b"abc" and ev("str(AbC),upper") == b"ABC" and ev("str(abc),length") == 3
-    assert ev("str(AbC),bytes(1,1)") == b"b" and ev("str(AbC),bytes(5)") == b""
+    assert ev("str(AbC),bytes(1,1)") == b"b" and ev("str(AbC),bytes(5)") == b"" and ev("str(AbC),bytes(0,0)") == b""
     assert ev("str(a;b;c),field(2,;)") == b"b" and ev("str(a;b;c),field(-1,;)") == b"c"
     assert ev("str(a;b;c),field(1,;,2)") == b"a;b" and ev("str(a;b;c),field(9,;)") == b""
     assert ev("str(;a;;b),word(2,;)") == b"b"
@@ -23,7 +23,8 @@ def test_string_converters() -> None:
     with pytest.raises(SampleError, match="Unexpected value 0 for index"):
         compile_expr("str(a),field(0,;)")
     assert ev("str(aXbX),regsub(X,Y,g)") == b"aYbY" and ev("str(aXbX),regsub(x,Y,i)") == b"aYbX"
-    assert ev("str(abc),regsub((b),[\\1])") == b"a[b]c"
+    assert ev("str(abc),regsub('(b)',[\\1])") == b"a[b]c"
+    assert ev("str(a(b),lower") == b"a(b"  # 2.6: a parenthesis in arguments does not nest
     t = Txn()
     t.set_var("txn.v", Sample("str", b"abd"))
     assert ev("str(a),concat(<,txn.v,>)", t) == b"a<abd>"
