@@ -128,7 +128,8 @@ for _a in ("replace-path", "replace-pathq", "replace-uri"):
     _reg(_RQ, _a, H.p_replace_line, _D + "test_replace_request_line")
 for _a in ("set-src", "set-src-port", "set-dst", "set-dst-port"):
     _reg(_RQ, _a, H.p_set_addr, _D + "test_set_addresses")
-for _fam in ("http-request", "http-response"):
+    _reg("tcp-request content", _a, H.p_set_addr, _D + "test_tcp_content_set_src_and_log_level")
+for _fam in ("http-request", "http-response", "tcp-request content"):
     _reg(_fam, "set-log-level", H.p_set_log_level, _D + "test_set_log_level")
 _reg(_RQ, "deny", H.p_deny, _D + "test_deny_and_deny_status")
 _reg(_RQ, "auth", H.p_auth, _D + "test_auth_challenge")

@@ -686,7 +686,7 @@ class TcpSession(Stream):
 
     def start(self) -> None:
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
-                             self.router.facts, self.router.conf.name)
+                             self.router.facts, self.router.conf.name, rec=self.rec)
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:
@@ -748,6 +748,13 @@ class TcpSession(Stream):
             self.rec.backend_name = None
             self.no_server("PR")
             return True
+        rec = self.rec
+        if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
+                or ctx.dst_port != rec.frontend_port:
+            # set-src / set-dst: balance source and the log use the new addresses
+            self.src_ip = rec.client_ip = ctx.src
+            self.src_port = rec.client_port = ctx.src_port
+            rec.frontend_ip, rec.frontend_port = ctx.dst, ctx.dst_port
         return False
 
     def _route(self, ctx: Any) -> None:

@@ -165,6 +165,12 @@ frontend tcpfe
     tcp-request connection reject if {{ src 127.0.0.2 }}
     tcp-request session reject if {{ src 127.0.0.4 }}
     tcp-request content reject if {{ src 127.0.0.3 }}
+    log stderr format rfc3164 local0
+    option tcplog
+    tcp-request content set-src ipv4(192.0.2.9) if {{ src 127.0.0.9 }}
+    tcp-request content set-src-port int(999) if {{ src 192.0.2.9 }}
+    tcp-request content set-log-level err if {{ src 127.0.0.10 }}
+    tcp-request content set-log-level silent if {{ src 127.0.0.11 }}
     tcp-request connection silent-drop if {{ src 127.0.0.6 }}
     tcp-request session silent-drop if {{ src 127.0.0.7 }}
     tcp-request content silent-drop if {{ src 127.0.0.8 }}
@@ -600,6 +606,23 @@ def test_tcp_inspect_delay_waits_for_content(sides, raw: bytes, forwarded: bool)
         assert resp == "closed without a response" and seen == 0
     if not raw:
         assert all(o[2] >= 0.25 for o in out.values()), out  # both waited for the delay
+
+
+def test_tcp_content_set_src_and_log_level(sides) -> None:  # type: ignore[no-untyped-def]
+    for src in ("127.0.0.9", "127.0.0.10", "127.0.0.11"):
+        resp, seen = _tcp_both(sides, src)
+        assert resp[0] == "HTTP/1.1 200 OK" and seen == 1
+    time.sleep(0.3)
+    found = {}
+    for name, side in sides.items():
+        lines = [ln for ln in side["proxy"].stderr_text().splitlines() if " tcpfe tcpbe/" in ln]
+        found[name] = {
+            "set-src": [ln[:5] for ln in lines if "192.0.2.9:999 " in ln],
+            "err": [ln[:5] for ln in lines if "127.0.0.10:" in ln],
+            "silent": [ln for ln in lines if "127.0.0.11:" in ln],
+        }
+    assert found["ours"] == found["haproxy"], found
+    assert found["ours"] == {"set-src": ["<134>"], "err": ["<131>"], "silent": []}
 
 
 def test_tcp_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
