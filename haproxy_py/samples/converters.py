@@ -265,7 +265,8 @@ def c_ub64enc(v: bytes, a: tuple, t: Txn) -> bytes:
     return base64.urlsafe_b64encode(v).rstrip(b"=")
 
 
-_URL_TO_STD = bytes.maketrans(b"-_+/", b"+/\x00\x00")
+#: base64url -> base64; '+' and '/' are not base64url; 2.6 reads an '=' inside the text as 63
+_URL_TO_STD = bytes.maketrans(b"-_+/=", b"+/\x00\x00/")
 
 
 @converter("ub64dec", test=D)
