@@ -54,11 +54,17 @@ class StateFacts:
 
     # --- backends
     def nbsrv(self, backend: str) -> int | None:
+        """2.6: the usable active servers; with none, the backups that would serve (the first
+        one only, unless ``option allbackups``)."""
         be = self._be(backend)
         if be is None:
             return None
         act, bck = be.usable_counts()
-        return act + bck
+        if act:
+            return int(act)
+        if bck and not be.conf.option("allbackups"):
+            return 1
+        return int(bck)
 
     def be_conn(self, backend: str) -> int | None:
         be = self._be(backend)
@@ -147,8 +153,9 @@ class StateFacts:
         return None if s is None else s.counters.sess_rate.read(now)
 
     def srv_weight(self, backend: str, server: str) -> int | None:
-        s = self._srv(backend, server)
-        return None if s is None else s.eweight
+        be = self._be(backend)
+        s = None if be is None else be.by_name.get(server)
+        return None if s is None else int(be.server_weight(s))  # effective weight, user units
 
     def srv_uweight(self, backend: str, server: str) -> int | None:
         s = self._srv(backend, server)

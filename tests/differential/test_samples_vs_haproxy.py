@@ -347,3 +347,52 @@ def test_response_fetches_vs_haproxy() -> None:
             if lt != lo:
                 diffs.append(f"2.6 {lt!r} ours {lo!r} for {r!r}")
     assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
+
+
+RUNTIME_EXPRS = [
+    "nbsrv(b1)", "nbsrv(b2)", "connslots(b1)", "connslots(b2)", "be_conn_free(b1)", "be_conn_free(b2)",
+    "queue(b1)", "avg_queue(b1)", "be_conn(b1)", "srv_is_up(b1/up1)", "srv_is_up(b1/down1)", "srv_conn(b1/up1)",
+    "srv_conn_free(b1/up1)", "srv_conn_free(b2/nolim)", "srv_queue(b1/up1)", "fe_conn", "fe_conn(f)",
+    "srv_weight(b1/up1)", "srv_uweight(b1/up1)", "srv_iweight(b1/up1)", "srv_weight(b1/down1)", "fe_id", "stopping",
+    "str(b1),nbsrv", "str(b1/up1),srv_queue",
+]
+
+
+def test_runtime_fetches_vs_haproxy() -> None:
+    """Live facts (server counts, slots, connections, weights, up/down by health checks) through both
+    whole proxies: the same configuration, once the down server has been seen down."""
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    require_haproxy_bin()
+    up = HttpBackend("up").start()
+    closed = free_port()
+    try:
+        results = {}
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            fmt = "|".join(f"{i}=%[{e}]" for i, e in enumerate(RUNTIME_EXPRS))
+            cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n"
+                   f"    http-request return status 200 content-type text/plain lf-string \"{fmt}\"\n"
+                   "backend b1\n"
+                   f"    server up1 127.0.0.1:{up.port} maxconn 5 maxqueue 2 weight 7 check inter 100ms\n"
+                   f"    server up2 127.0.0.1:{up.port} maxconn 3 maxqueue 1 check inter 100ms\n"
+                   f"    server down1 127.0.0.1:{closed} maxconn 4 maxqueue 4 check inter 100ms fall 1\n"
+                   "backend b2\n"
+                   f"    server nolim 127.0.0.1:{up.port}\n"
+                   f"    server bck 127.0.0.1:{up.port} backup\n")
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                body = b""
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:  # until the failed check took down1 down
+                    body = http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    if b"|10=0|" in body:
+                        break
+                    time.sleep(0.1)
+                results[which] = body.partition(b"\r\n\r\n")[2].decode()
+        theirs, ours = results["haproxy"].split("|"), results["ours"].split("|")
+        diffs = [f"{RUNTIME_EXPRS[i]}: 2.6 {t!r} ours {o!r}" for i, (t, o) in enumerate(zip(theirs, ours, strict=True))
+                 if t != o]
+        assert not diffs, "\n".join(diffs)
+        assert "10=0" in theirs  # the down server was seen down
+    finally:
+        up.stop()

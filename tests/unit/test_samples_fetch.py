@@ -224,11 +224,17 @@ def test_state_facts_runtime() -> None:
     state = SimpleNamespace(backends={"be": be}, frontends={}, stopping=False)
     t = Txn(REQ, "127.0.0.1", 1, runtime=StateFacts(state), backend="be", now=1.0)
     assert (ev("nbsrv", t), ev("connslots", t), ev("be_conn_free", t), ev("queue", t)) == (2, 7, 3, 0)
+    assert ev("srv_weight(s1)", t) == 1  # effective weight in user units
     d = be.select(LbRequest(), 0.0)
     be.take(d.server, 0.0)
     assert ev(f"srv_conn({d.server.name})", t) == 1 and ev("be_conn_free", t) == 2
     assert ev("srv_is_up(be/s1)", t) is True and ev("srv_id", Txn(runtime=StateFacts(state), backend="be", server="s1")) == 1
     assert ev("nbsrv(nope)", t) is None and ev("stopping", t) is False
+    bk = [server("b1", 3, backup=True), server("b2", 4, backup=True)]
+    only_bck = Backend(proxy(bk, name="ob"), 0.0)
+    all_bck = Backend(proxy(bk, name="ab", options=(("allbackups", True),)), 0.0)
+    facts = StateFacts(SimpleNamespace(backends={"ob": only_bck, "ab": all_bck}, frontends={}, stopping=False))
+    assert (facts.nbsrv("ob"), facts.nbsrv("ab")) == (1, 2)  # 2.6: the first backup, or all with allbackups
     clocked = Txn(runtime=StateFacts(SimpleNamespace(pid=5, node="n1", backends={}), lambda: 3.0, lambda: 1e9))
     assert (clocked.now, clocked.wall, clocked.pid, clocked.hostname) == (3.0, 1e9, 5, "n1")
     assert ev("date", clocked) == 1_000_000_000 and ev("hostname", clocked) == b"n1"
