@@ -34,7 +34,7 @@ from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
 from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
-from haproxy_py.http.parse import ParseError, parse_request, parse_response
+from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_request, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
     MODE_KEEP_ALIVE,
@@ -254,6 +254,11 @@ class HttpSession(Stream):
                 fc.count_status(400)
                 self.engine.state.cum_req += 1
                 self._log(rec, error=True)
+                # and answers it with the HTTP/1 layer's 400 before closing (probed live)
+                self.cli.write(herrors.mux_error(400))
+                self.keep_client = False
+                self._close_after_write()
+                return
             self._close_all()
         elif self.phase == "tunnel":
             if self.srvc is not None:
@@ -327,7 +332,7 @@ class HttpSession(Stream):
         try:
             res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
         except ParseError as e:
-            self._bad_request(e.status, e.pos)
+            self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
             return
         if res is None:
             if len(buf) > eng.bufsize:
@@ -367,14 +372,22 @@ class HttpSession(Stream):
         self.req_key = None
         return req
 
-    def _bad_request(self, status: int, pos: int) -> None:
+    def _bad_request(self, status: int, pos: int, *, stream: bool = False) -> None:
+        """``stream``: 2.6 answers this one through the stream (an HTTP/2 preface): its page in
+        lower case with ``connection: close``, logged with its size."""
         rec = self.rec
         rec.t_request = -1
         set_term(rec, "P", "R")
         rec.status = status
         rec.request_line = None
-        page = herrors.mux_error(status) if status in (400, 408) else _pages(self.router.conf).response(status)
-        rec.bytes_out = herrors.log_bytes(page, mux=status in (400, 408))
+        mux = status in (400, 408) and not stream
+        if mux:
+            page = herrors.mux_error(status)
+        else:
+            page = _pages(self.router.conf).response(status)
+            if stream:
+                page = herrors.with_close(page)
+        rec.bytes_out = herrors.log_bytes(page, mux=mux)
         fe = self.fe
         fe.counters.ereq += 1
         fe.counters.count_status(status)
@@ -1090,7 +1103,7 @@ class HttpSession(Stream):
         srv.counters.count_status(status)
         self.bytes_out += len(head)
         cli = self.cli
-        if status == 101:
+        if status == 101 or (status < 300 and status >= 200 and self.req.method == b"CONNECT"):
             cli.write(head)
             self._start_tunnel(rest)
             return

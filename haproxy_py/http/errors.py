@@ -7,6 +7,7 @@ Two serialisations exist in 2.6:
   carry ``Connection: close`` and the connection is closed.  Logged with 0 bytes.
 * :func:`stream_error` - written through the stream (403 deny, 5xx, deny_status, ...): lower-case
   names, no connection header, the client connection stays usable.  Logged with the full size.
+  When the connection closes after it, :func:`with_close` adds 2.6's ``connection: close``.
 
 ``errorfile`` overrides replace the whole response with the raw file content (loaded once at
 configuration time by :func:`load_errorfile`, which raises :class:`ErrorFileError` when the file
@@ -25,6 +26,7 @@ __all__ = [
     "log_bytes",
     "mux_error",
     "stream_error",
+    "with_close",
 ]
 
 #: status -> reason phrase used by HAProxy 2.6 on its own pages (407 is "Unauthorized", sic)
@@ -115,6 +117,19 @@ def stream_error(status: int, realm: str | None = None) -> bytes:
         return _build_stream(status, ((hdr, b'Basic realm="' + realm.encode("latin1") + b'"'),))
     page = _STREAM.get(status)
     return page if page is not None else _build_stream(status)
+
+
+def with_close(page: bytes) -> bytes:
+    """``page`` as 2.6's HTTP/1 layer sends a stream response on a connection it is closing:
+    ``connection: close`` after the other headers (kept as is when the page has a connection
+    header already, e.g. an ``errorfile``)."""
+    p = page.find(b"\r\n\r\n")
+    if p < 0:
+        return page
+    head = page[:p].lower()
+    if b"\nconnection:" in head:
+        return page
+    return page[:p] + b"\r\nconnection: close" + page[p:]
 
 
 def mux_error(status: int) -> bytes:

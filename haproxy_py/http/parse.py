@@ -56,6 +56,10 @@ class ParseError(Exception):
         self.reason = reason
 
 
+#: the ``reason`` of the error 2.6 answers through the stream (its 400 page in lower case with
+#: ``connection: close``) rather than from the HTTP/1 layer: an HTTP/2 preface on an HTTP/1 listener
+H2_PREFACE = "HTTP/2 connection preface (method PRI) on an HTTP/1 listener"
+
 _TCHAR = rb"!#$%&'*+.^_`|~0-9A-Za-z\-"
 _TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
 # method SP+ uri SP+ version; the URI is visible ASCII except '#'
@@ -64,6 +68,14 @@ _STATUSLINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a
 # control bytes forbidden in a head once CRLF were turned into LF (HTAB allowed; CR left = bare CR)
 _CTL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 _SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
+# what a request line may look like while its end has not arrived: 2.6 refuses at once a byte that
+# cannot belong to the method, the URI or the version (upper-case letters, digits, '.' and '/')
+_REQLINE_PART = re.compile(rb"[" + _TCHAR + rb"]*(?: +(?:[\x21\x22\x24-\x7e]*(?: +[0-9A-Z./]*\r?)?)?)?")
+# a complete request line without a version: HTTP/0.9, which 2.6 refuses as soon as the line ends
+_REQLINE_09 = re.compile(rb"[" + _TCHAR + rb"]+ +[\x21\x22\x24-\x7e]+ *\r?")
+# a header line's name and colon; the start of a header line whose end has not arrived
+_HDR_NAME = re.compile(rb"[" + _TCHAR + rb"]+:")
+_HDR_PART = re.compile(rb"[" + _TCHAR + rb"]*(?::.*)?", re.S)
 _DIGITS = re.compile(rb"[0-9]+")
 
 # names that need attention while parsing (lower case)
@@ -323,6 +335,14 @@ def _norm_host(scheme: bytes, host: bytes) -> bytes:
     return host
 
 
+def _no_default_port(authority: bytes) -> bytes:
+    if authority.endswith(b":80"):
+        return authority[:-3]
+    if authority.endswith(b":443"):
+        return authority[:-4]
+    return authority
+
+
 def parse_request(
     buf: bytes,
     start: int = 0,
@@ -352,6 +372,7 @@ def parse_request(
         return None
     split = _split_head(buf, start, 400, bufsize)
     if split is None:
+        _check_partial_request(buf, start)
         return None
     lines, after, eol = split
     try:
@@ -364,11 +385,43 @@ def parse_request(
     return msg, after
 
 
+def _check_partial_request(buf: bytes, start: int) -> None:
+    """A request head whose end has not arrived: raise the 400 that 2.6 answers at once when what
+    is there already cannot become a valid head (a byte that fits no part of the request line, a
+    request line without a version, a header line whose name holds a forbidden byte)."""
+    nl = buf.find(b"\n", start)
+    if nl < 0:
+        if _REQLINE_PART.fullmatch(buf, start) is None:
+            raise ParseError(400, start + _reqline_error(buf[start:]), "invalid request line")
+        return
+    first = buf[start:nl]
+    if _REQLINE_PART.fullmatch(first) is None or _REQLINE_09.fullmatch(first) is not None:
+        raise ParseError(400, start + _reqline_error(first), "invalid request line (or HTTP/0.9)")
+    pos = nl + 1
+    n = len(buf)
+    while pos < n:
+        nl = buf.find(b"\n", pos)
+        end = n if nl < 0 else nl
+        c = buf[pos]
+        if c != 32 and c != 9:  # not an obs-fold
+            if nl < 0:
+                ok = _HDR_PART.fullmatch(buf, pos, end) is not None or buf[pos:end] == b"\r"
+            else:
+                ok = _HDR_NAME.match(buf, pos, end) is not None
+            if not ok:
+                raise ParseError(400, pos, "invalid header line")
+        if nl < 0:
+            break
+        pos = nl + 1
+
+
 def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int) -> RequestHead:
     m = _REQLINE.fullmatch(lines[0])
     if m is None:
         raise ParseError(400, start + _reqline_error(lines[0]), "invalid request line")
     method, uri, major, minor = m.groups()
+    if method == b"PRI":
+        raise ParseError(400, start, H2_PREFACE)
     if major == b"1" and minor == b"1":
         version = b"HTTP/1.1"
     elif major >= b"2" or (major == b"1" and minor >= b"1"):
@@ -407,6 +460,15 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int)
             scheme, auth = absolute
             if _norm_host(scheme, auth) != _norm_host(scheme, hosts[0][1]):
                 raise ParseError(400, start + len(method) + 1, "absolute URI authority differs from Host")
+        elif method == b"CONNECT" and hosts:
+            # 2.6 compares Host with the authority without a default port (80, 443) and forwards
+            # the Host without it
+            hi, hv = hosts[0]
+            nh = _no_default_port(hv)
+            if nh.lower() != _no_default_port(uri).lower():
+                raise ParseError(400, start + len(method) + 1, "CONNECT authority differs from Host")
+            if nh is not hv:
+                headers[hi] = (headers[hi][0], nh)
         if framing:
             _conn_tokens(msg, headers, special, 400, buf, start)
     # the raw head is never smaller than its HTX data: only compute the exact size near the limit

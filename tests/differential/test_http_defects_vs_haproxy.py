@@ -145,8 +145,11 @@ class Side:
     rec: Recorder
 
 
-def _cfg(port: int, server_port: int) -> str:
-    return (HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n"
+def _cfg(port: int, server_port: int, *, haproxy: bool) -> str:
+    # 2.6 speaks HTTP/2 (prior knowledge) on any HTTP listener unless told 'proto h1'; haproxy-py has
+    # no HTTP/2 and refuses 'proto', so its listener is the same as 2.6's with 'proto h1'
+    proto = " proto h1" if haproxy else ""
+    return (HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}{proto}\n    default_backend be\n"
             f"backend be\n    server s1 127.0.0.1:{server_port}\n")
 
 
@@ -165,7 +168,7 @@ def sides() -> Iterator[tuple[Side, Side]]:
     rh, ro = Recorder(), Recorder()
     ph, po = free_port(), free_port()
     try:
-        with _pair(_cfg(ph, rh.port), _cfg(po, ro.port), rh, ro, ph, po) as pair:
+        with _pair(_cfg(ph, rh.port, haproxy=True), _cfg(po, ro.port, haproxy=False), rh, ro, ph, po) as pair:
             yield pair
     finally:
         rh.close()
@@ -220,11 +223,13 @@ def exchange(side: Side, pieces: list[bytes], *, shut: bool = False, wait: float
     return Outcome(status, headers, out, closed, [decode_request(r) for r in side.rec.take()])
 
 
-def compare(pair: tuple[Side, Side], pieces: list[bytes], **kw: object) -> tuple[Outcome, Outcome]:
+def compare(pair: tuple[Side, Side], pieces: list[bytes], *, answered: bool = True,
+            **kw: object) -> tuple[Outcome, Outcome]:
+    """Both outcomes, asserted equal; ``answered``: HAProxy must have answered something."""
     hs, us = pair
     want = exchange(hs, pieces, **kw)  # type: ignore[arg-type]
     got = exchange(us, pieces, **kw)  # type: ignore[arg-type]
-    assert want.status, f"HAProxy answered nothing to {pieces!r}"
+    assert want.status or not answered, f"HAProxy answered nothing to {pieces!r}"
     detail = f"\nrequest {pieces!r}\n haproxy: {want}\n ours:    {got}"
     assert (got.status, got.headers, got.closed) == (want.status, want.headers, want.closed), detail
     assert got.seen == want.seen, detail
@@ -338,3 +343,92 @@ def test_generated_bodies_split_across_packets(sides, seed) -> None:
     cut = rng.randint(1, len(body) - 1)
     want, _ = compare(sides, [HEAD_TE + body[:cut], body[cut:]])
     assert want.status == b"HTTP/1.1 200 OK"
+
+
+# ----------------------------------------------------------------------------- class 3: not HTTP/1.x
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "FOO", "get"]
+
+
+def _path(rng: random.Random) -> str:
+    return "/" + "/".join("".join(rng.choice(_TCHAR) for _ in range(rng.randint(0, 8)))
+                          for _ in range(rng.randint(1, 3)))
+
+
+def _valid_request(rng: random.Random) -> bytes:
+    hdrs = ["Host: test"] + [f"X-{''.join(rng.choice(_TCHAR) for _ in range(rng.randint(1, 8)))}: "
+                             f"v{rng.randrange(1000)}" for _ in range(rng.randint(0, 6))]
+    rng.shuffle(hdrs)
+    return (f"{rng.choice(_METHODS[:6])} {_path(rng)} HTTP/1.1\r\n" + "".join(h + "\r\n" for h in hdrs)
+            + "\r\n").encode()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_http09_request_line_is_refused_at_once(sides, seed) -> None:
+    """A request line without a version: 2.6 answers 400 as soon as the line ends (haproxy-py
+    used to wait for the end of a head that never comes, then answered 408)."""
+    rng = random.Random(f"http09/{seed}")
+    line = f"{rng.choice(_METHODS)} {_path(rng)}".encode() + rng.choice([b"\r\n", b"\n", b" \r\n"])
+    want, _ = compare(sides, [line], wait=1.0)
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.closed and want.seen == []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_bytes(sides, seed) -> None:
+    """Random bytes, half of them after a valid request line: whatever 2.6 does at once (a 400 on a
+    byte no request can hold, or waiting), haproxy-py does; then the client shuts its side: 400."""
+    rng = random.Random(f"garbage/{seed}")
+    data = bytes(rng.randrange(256) for _ in range(rng.randint(1, 48)))
+    if seed % 2:
+        data = f"GET {_path(rng)} HTTP/1.1\r\nHost: test\r\n".encode() + data.replace(b"\n", b"")
+    compare(sides, [data], answered=False, wait=0.8)
+    want, _ = compare(sides, [data], shut=True, wait=1.0)
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.closed and want.seen == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_truncated_request_then_client_shuts(sides, seed) -> None:
+    """A valid request cut anywhere, then the client closes its side: 2.6's HTTP/1 layer answers 400
+    (haproxy-py used to close silently); nothing reaches a server."""
+    rng = random.Random(f"trunc/{seed}")
+    req = _valid_request(rng)
+    cut = rng.randint(0, len(req) - 3)  # the final CRLF never arrives
+    want, _ = compare(sides, [req[:cut]], shut=True, wait=1.0)
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.seen == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bad_header_line_is_refused_before_the_head_ends(sides, seed) -> None:
+    rng = random.Random(f"badhdr/{seed}")
+    req = _valid_request(rng)[:-2]  # no end of head
+    bad = rng.choice([b"No Colon Here\r\n", b"Bad Name: v\r\n", b"X(y): 1\r\n", b"\x01x: 1\r\n",
+                      b"X y", b": v\r\n"])
+    want, _ = compare(sides, [req + bad], wait=1.0)
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.seen == []
+
+
+PREFACES = [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"PRI * HTTP/2.0\r\n\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+            b"PRI / HTTP/1.1\r\nHost: test\r\n\r\n"]
+
+
+@pytest.mark.parametrize("preface", PREFACES, ids=range(len(PREFACES)))
+def test_http2_preface_on_an_http1_listener(sides, preface) -> None:
+    """Never forwarded (haproxy-py used to send 'PRI * HTTP/1.1' to the server); 2.6 answers its
+    stream 400 (lower-case names, connection: close) and closes."""
+    want, got = compare(sides, [preface])
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.seen == [] and want.closed
+    assert ("connection", "close") in want.headers
+    assert got.raw == want.raw
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_connect_is_tunnelled_after_a_2xx(sides, seed) -> None:
+    """CONNECT authority: forwarded, and after the server's 2xx the connection is a tunnel (the
+    response's bytes after its head go through, the client is closed when the server closes)."""
+    rng = random.Random(f"connect/{seed}")
+    host = "".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 10))) + ".example"
+    port = rng.choice([443, 8443, 80, 1234])
+    hdr = rng.choice(["", f"Host: {host}:{port}\r\n"])
+    want, _ = compare(sides, [f"CONNECT {host}:{port} HTTP/1.1\r\n{hdr}\r\n".encode()])
+    assert want.status == b"HTTP/1.1 200 OK" and want.raw.endswith(b"ok") and want.closed

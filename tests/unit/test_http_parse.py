@@ -337,3 +337,42 @@ def test_regexes_are_bytes_patterns():
     for v in vars(parse).values():
         if isinstance(v, re.Pattern):
             assert isinstance(v.pattern, bytes)
+
+
+# --- a head whose end has not arrived: what 2.6 refuses at once (probed live)
+
+@pytest.mark.parametrize("raw", [
+    b"GET /\r\n", b"GET /\n", b"POST /x \r\n", b"GE(", b"GET /a\x7f", b"GET / HTTP/1.1x", b"GET / HTTP/1.1 ",
+    b"GET / abcdefghij", b"GET /  x", b"\x16\x03\x01", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nX Y", b"GET / HTTP/1.1\r\nHost: x\r\n\x01", b"GET / HTTP/1.1\r\nNoColon\r\n",
+])
+def test_incomplete_head_refused_early(raw):
+    with pytest.raises(ParseError) as e:
+        parse_request(raw)
+    assert e.value.status == 400
+
+
+@pytest.mark.parametrize("raw", [
+    b"G", b"GET", b"GET /", b"GET / HT", b"GET / FOO/1.1\r\n", b"GET / HTTP/1.10", b"GET / HTTP/1.1\r",
+    b"GET / HTTP/1.1\r\nHost: x\r\nX", b"GET / HTTP/1.1\r\nHost: x\r\nX-A:", b"GET / HTTP/1.1\r\nX-A: 1\r\n  fold",
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r",
+])
+def test_incomplete_head_that_may_still_be_valid_waits(raw):
+    assert parse_request(raw) is None
+
+
+@pytest.mark.parametrize("raw", [b"PRI * HTTP/2.0\r\n\r\n", b"PRI / HTTP/1.1\r\nHost: x\r\n\r\n"])
+def test_http2_preface_refused(raw):
+    from haproxy_py.http.parse import H2_PREFACE
+    with pytest.raises(ParseError) as e:
+        parse_request(raw)
+    assert e.value.status == 400 and e.value.reason is H2_PREFACE
+
+
+def test_connect_host_default_port_dropped_and_checked():
+    h, _ = parse_request(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n")
+    assert h.headers == [(b"Host", b"a.example")]
+    h, _ = parse_request(b"CONNECT a.example:8443 HTTP/1.1\r\nHost: a.example:8443\r\n\r\n")
+    assert h.headers == [(b"Host", b"a.example:8443")]
+    with pytest.raises(ParseError):
+        parse_request(b"CONNECT a.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n")
