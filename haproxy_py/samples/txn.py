@@ -10,8 +10,8 @@ clock.
 
 Variables: scopes ``proc`` (the whole process, shared by every Txn: :data:`PROC_VARS`), ``sess``
 (the client connection: the engine passes the same dict for each request of a connection),
-``txn`` (this request and its response), ``req`` and ``res`` (the request / the response
-processing; in haproxy-py they live as long as the transaction, which is what a rule can see).
+``txn`` (this request and its response), ``req`` (the request processing: dropped when the
+response is attached, as 2.6 frees them then) and ``res`` (the response processing).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Txn:
     (``req, src, src_port, dst, dst_port, runtime, frontend, backend``).
     """
 
-    __slots__ = ("req", "res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
+    __slots__ = ("req", "_res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
                  "hostname", "so_id", "_src_ip", "_dst_ip")
@@ -97,7 +97,7 @@ class Txn:
         so_id: int = 0,
     ) -> None:
         self.req = req
-        self.res = res
+        self._res = res
         self.src = src
         self.src_port = src_port
         self.dst = dst
@@ -135,6 +135,19 @@ class Txn:
                 self.hostname = runtime.hostname()
         self._src_ip: Any = None
         self._dst_ip: Any = None
+
+    # --- the response: attaching it ends the request processing
+    @property
+    def res(self) -> ResponseHead | None:
+        return self._res
+
+    @res.setter
+    def res(self, value: ResponseHead | None) -> None:
+        if value is not None and self._res is None:
+            # 2.6: the "req" scope lives during the request processing only
+            for k in [k for k in self.vars if k.startswith("req.")]:
+                del self.vars[k]
+        self._res = value
 
     # --- addresses as ip objects (parsed once)
     def src_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

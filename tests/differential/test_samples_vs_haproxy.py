@@ -396,3 +396,31 @@ def test_runtime_fetches_vs_haproxy() -> None:
         assert "10=0" in theirs  # the down server was seen down
     finally:
         up.stop()
+
+
+def test_variable_scopes_vs_haproxy() -> None:
+    """Variables set in request rules, read in response rules: req.* is gone by then, txn.*,
+    sess.* and proc.* are not (2.6), through both whole proxies."""
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    require_haproxy_bin()
+    be = HttpBackend("b").start()
+    try:
+        got = {}
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n"
+                   "    http-request set-var(req.x) str(rq)\n    http-request set-var(txn.y) str(tx)\n"
+                   "    http-request set-var(sess.z) int(7)\n    http-request set-var(proc.w) str(pr)\n"
+                   "    default_backend b\nbackend b\n"
+                   '    http-response set-header X-V "req=%[var(req.x)] txn=%[var(txn.y)] sess=%[var(sess.z)] '
+                   'proc=%[var(proc.w)] none=%[var(txn.nope)] dflt=%[var(txn.nope,d)]"\n'
+                   f"    server s 127.0.0.1:{be.port}\n")
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                resp = http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            head = resp.partition(b"\r\n\r\n")[0].decode()
+            got[which] = [ln.split(":", 1)[1].strip() for ln in head.split("\r\n") if ln.lower().startswith("x-v:")]
+        assert got["ours"] == got["haproxy"], got
+        assert got["haproxy"] == ["req= txn=tx sess=7 proc=pr none= dflt=d"]
+    finally:
+        be.stop()

@@ -185,6 +185,10 @@ def test_var_fetch() -> None:
     assert ev("var(proc.shared)", Txn()) == b"p"  # the proc scope is the process's
     t.unset_var("proc.shared")
     assert ev("var(proc.shared)", Txn()) is None
+    t.set_var("req.r", Sample("str", b"rq"))
+    assert ev("var(req.r)", t) == b"rq"
+    t.res = ResponseHead(200, b"OK")  # the response processing starts: the req scope is gone (2.6)
+    assert ev("var(req.r)", t) is None and ev("var(txn.x)", t) == 5
 
 
 def test_formats() -> None:
