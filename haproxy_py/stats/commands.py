@@ -909,7 +909,7 @@ class Cli:
             return "Require 'backend/server'.\n"
         be = self.find_backend(be_name)
         if be is None:
-            return "No such backend.\n"
+            return "No such backend."  # 2.6: no empty line after this one
         algo = getattr(be, "algo_name", None) or be.conf.balance.algorithm
         if algo in STATIC_ALGOS and algo not in ("first",):
             return "Backend must use a dynamic load balancing to support dynamic servers.\n"
@@ -927,6 +927,10 @@ class Cli:
         return "New server registered.\n"
 
     def cmd_del_server(self, spec: str) -> str:
+        """2.6 ends every ``del server`` reply with its text's own newline only (no empty line)."""
+        return self._del_server(spec).removesuffix("\n")
+
+    def _del_server(self, spec: str) -> str:
         be, srv, err = self.find_server(spec)
         if err:
             return err
@@ -938,6 +942,15 @@ class Cli:
             return "Server has tracking servers attached to it, cannot remove it.\n"
         be.del_server(srv)
         return "Server deleted.\n"
+
+    def cmd_mode(self, mode: str, arg: str) -> str:
+        """``expert-mode`` / ``experimental-mode``: always off here (their commands are not
+        implemented): shown, kept off, refused on."""
+        if not arg:
+            return f"{mode} is OFF\n"
+        if arg == "on":
+            return self.refuse(f"{mode} on")
+        return ""
 
 
 def build_dynamic_server(be: Any, name: str, addr_s: str, params: list[str]) -> ServerConf:
@@ -1102,16 +1115,32 @@ def _row(words: str, synopsis: str | None, description: str, level: int, handler
 
 
 def _bind_fixed(words: str, bare: str | None, with_args: str | None = None) -> Handler:
+    """A command whose 2.6 reply does not depend on state haproxy-py can have (no maps, ACL files,
+    stick tables, SSL stores, caches, peers, traces): ``bare`` without arguments, ``with_args``
+    after them (``{0}``: the first argument); None as ``with_args``: that form is refused (it
+    would act on such an object)."""
     n = len(words.split(" "))
 
     def handler(cli: Cli, c: Call) -> str:
         if len(c.w) == n:
             return bare or ""
         if with_args is None:
-            return cli.refuse(f"'{words}' with arguments")
-        return with_args
+            return cli.refuse(words)
+        return with_args.format(c.w[n]) if "{0}" in with_args else with_args
 
     return handler
+
+
+def _dynamic_cookie(cli: Cli, c: Call) -> str:
+    """2.6's argument checks, then the refusal: dynamic cookies are not implemented."""
+    a = c.a
+    if not a[3]:
+        return "A backend name is expected.\n"
+    if cli.find_backend(a[3]) is None:
+        return "No such backend.\n"
+    if a[0] == "set" and not a[4]:
+        return "String value expected.\n"
+    return cli.refuse(" ".join(c.w[:3]))
 
 
 def _set_server(cli: Cli, c: Call) -> str:
@@ -1133,11 +1162,11 @@ _UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TA
 COMMANDS: tuple[Command, ...] = (
     # -- SSL stores (haproxy-py has no SSL): usage replies as 2.6 gives them without arguments
     _row("abort ssl ca-file", "abort ssl ca-file <cafile>", "abort a transaction for a CA file", ADMIN,
-         _bind_fixed("abort ssl ca-file", "'abort ssl ca-file' expects a filename\n"), _FIXED_T),
+         _bind_fixed("abort ssl ca-file", "'abort ssl ca-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("abort ssl cert", "abort ssl cert <certfile>", "abort a transaction for a certificate file", ADMIN,
-         _bind_fixed("abort ssl cert", "'abort ssl cert' expects a filename\n"), _FIXED_T),
+         _bind_fixed("abort ssl cert", "'abort ssl cert' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
-         _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n"), _FIXED_T),
+         _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("add acl", "add acl [@<ver>] <acl> <pattern>", "add an acl entry", USER,
          _bind_fixed("add acl", "'add acl' expects two parameters: ACL identifier and pattern.\n", _UA), _FIXED_T),
     _row("add map", "add map [@<ver>] <map> <key> <val>", "add a map entry (payload supported instead of key/val)",
@@ -1147,7 +1176,8 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_add_server(c.w[2:], c.now, c.wall), _UNIT + "test_add_and_del_server"),
     _row("add ssl crt-list", "add ssl crt-list <list> <cert> [opts]*",
          "add to crt-list file <list> a line <cert> or a payload", ADMIN,
-         _bind_fixed("add ssl crt-list", "'add ssl crtlist' expects a filename and a certificate name\n"), _FIXED_T),
+         _bind_fixed("add ssl crt-list", "'add ssl crtlist' expects a filename and a certificate name\n",
+                     "Can't edit the crt-list: crt-list '{0}' does not exist!\n"), _FIXED_T),
     _row("clear acl", "clear acl [@<ver>] <acl>", "clear the contents of this acl", USER,
          _bind_fixed("clear acl", "Missing ACL identifier.\n", _UA), _FIXED_T),
     _row("clear counters", "clear counters [all]", "clear max statistics counters (or all counters)", OPERATOR,
@@ -1162,11 +1192,14 @@ COMMANDS: tuple[Command, ...] = (
     _row("commit map", "commit map @<ver> <map>", "commit the map at this version", USER,
          _bind_fixed("commit map", "Missing version number.\n", _UM), _FIXED_T),
     _row("commit ssl ca-file", "commit ssl ca-file <cafile>", "commit a CA file", ADMIN,
-         _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n"), _FIXED_T),
+         _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n",
+                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
     _row("commit ssl cert", "commit ssl cert <certfile>", "commit a certificate file", ADMIN,
-         _bind_fixed("commit ssl cert", "'commit ssl cert expects a filename\n"), _FIXED_T),
+         _bind_fixed("commit ssl cert", "'commit ssl cert expects a filename\n",
+                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
     _row("commit ssl crl-file", "commit ssl crl-file <crlfile>", "commit a CRL file", ADMIN,
-         _bind_fixed("commit ssl crl-file", "'commit ssl ca-file expects a filename\n"), _FIXED_T),
+         _bind_fixed("commit ssl crl-file", "'commit ssl ca-file expects a filename\n",
+                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
     *(_row(f"debug dev {w}", None, "", USER) for w in (  # expert mode only in 2.6
         "bug", "check", "close", "delay", "exit", "fd", "hex", "log", "loop", "panic", "sched", "stream", "sym",
         "tkill", "warn", "write")),
@@ -1177,18 +1210,22 @@ COMMANDS: tuple[Command, ...] = (
     _row("del server", "del server <bk>/<srv>", "remove a dynamically added server", ADMIN,
          lambda cli, c: cli.cmd_del_server(c.a[2]), _UNIT + "test_add_and_del_server"),
     _row("del ssl ca-file", "del ssl ca-file <cafile>", "delete an unused CA file", ADMIN,
-         _bind_fixed("del ssl ca-file", "'del ssl ca-file' expects a CA file name\n"), _FIXED_T),
+         _bind_fixed("del ssl ca-file", "'del ssl ca-file' expects a CA file name\n",
+                     "Can't remove the CA file: CA file '{0}' doesn't exist!\n\n"), _FIXED_T),
     _row("del ssl cert", "del ssl cert <certfile>", "delete an unused certificate file", ADMIN,
-         _bind_fixed("del ssl cert", "'del ssl cert' expects a certificate name\n"), _FIXED_T),
+         _bind_fixed("del ssl cert", "'del ssl cert' expects a certificate name\n",
+                     "Can't remove the certificate: certificate '{0}' doesn't exist!\n\n"), _FIXED_T),
     _row("del ssl crl-file", "del ssl crl-file <crlfile>", "delete an unused CRL file", ADMIN,
-         _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n"), _FIXED_T),
+         _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n",
+                     "Can't remove the CRL file: CRL file '{0}' doesn't exist!\n\n"), _FIXED_T),
     _row("del ssl crt-list", "del ssl crt-list <list> <cert[:line]>", "delete a line <cert> from crt-list file <list>",
-         ADMIN, _bind_fixed("del ssl crt-list", "'del ssl crtlist' expects a filename and a certificate name\n"),
+         ADMIN, _bind_fixed("del ssl crt-list", "'del ssl crtlist' expects a filename and a certificate name\n",
+                     "Can't delete the entry: crt-list '{0}' does not exist!\n"),
          _FIXED_T),
     _row("disable agent", "disable agent", "disable agent checks", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
     _row("disable dynamic-cookie backend", "disable dynamic-cookie backend <bk>",
-         "disable dynamic cookies on a specific backend", ADMIN),
+         "disable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
     _row("disable frontend", "disable frontend <frontend>", "temporarily disable specific frontend", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(False, "frontend", c.a[2], c.now, c.wall),
          _RT + "test_disable_frontend_refuses_connections"),
@@ -1201,7 +1238,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("enable agent", "enable agent", "enable agent checks", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(True, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
     _row("enable dynamic-cookie backend", "enable dynamic-cookie backend <bk>",
-         "enable dynamic cookies on a specific backend", ADMIN),
+         "enable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
     _row("enable frontend", "enable frontend <frontend>", "re-enable specific frontend", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(True, "frontend", c.a[2], c.now, c.wall),
          _RT + "test_disable_frontend_refuses_connections"),
@@ -1211,8 +1248,10 @@ COMMANDS: tuple[Command, ...] = (
     _row("enable server", "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(True, "server", c.a[2], c.now, c.wall),
          _RT + "test_server_taken_out_and_back"),
-    _row("experimental-mode", None, "", ADMIN),
-    _row("expert-mode", None, "", ADMIN),
+    _row("experimental-mode", None, "", ADMIN, lambda cli, c: cli.cmd_mode("experimental-mode", c.a[1]),
+         _TABLE + "test_expert_modes_stay_off"),
+    _row("expert-mode", None, "", ADMIN, lambda cli, c: cli.cmd_mode("expert-mode", c.a[1]),
+         _TABLE + "test_expert_modes_stay_off"),
     _row("get acl", "get acl <acl> <value>", "report the patterns matching a sample for an ACL", USER,
          _bind_fixed("get acl", "Missing ACL identifier and/or key.\n", _UA), _FIXED_T),
     _row("get map", "get map <acl> <value>", "report the keys and values matching a sample for a map", USER,
@@ -1241,7 +1280,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
     _row("reload", None, "", USER, master=True),
     _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
-         "change a backend secret key for dynamic cookies", ADMIN),
+         "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie),
     _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
          _bind_fixed("set map", "'set map' expects three parameters: map identifier, key and value.\n", _UM),
          _FIXED_T),
@@ -1261,11 +1300,11 @@ COMMANDS: tuple[Command, ...] = (
     _row("set severity-output", "set severity-output [none|number|string]",
          "set presence of severity level in feedback information", USER),
     _row("set ssl ca-file", "set ssl ca-file <cafile> <payload>", "replace a CA file", ADMIN,
-         _bind_fixed("set ssl ca-file", "'set ssl ca-file expects a filename and CAs as a payload\n"), _FIXED_T),
+         _bind_fixed("set ssl ca-file", "'set ssl ca-file expects a filename and CAs as a payload\n", "'set ssl ca-file expects a filename and CAs as a payload\n"), _FIXED_T),
     _row("set ssl cert", "set ssl cert <certfile> <payload>", "replace a certificate file", ADMIN,
-         _bind_fixed("set ssl cert", "'set ssl cert expects a filename and a certificate as a payload\n"), _FIXED_T),
+         _bind_fixed("set ssl cert", "'set ssl cert expects a filename and a certificate as a payload\n", "'set ssl cert expects a filename and a certificate as a payload\n"), _FIXED_T),
     _row("set ssl crl-file", "set ssl crl-file <crlfile> <payload>", "replace a CRL file", ADMIN,
-         _bind_fixed("set ssl crl-file", "'set ssl crl-file expects a filename and CRLs as a payload\n"), _FIXED_T),
+         _bind_fixed("set ssl crl-file", "'set ssl crl-file expects a filename and CRLs as a payload\n", "'set ssl crl-file expects a filename and CRLs as a payload\n"), _FIXED_T),
     _row("set ssl ocsp-response", "set ssl ocsp-response <resp|payload>",
          "update a certificate's OCSP Response from a base64-encode DER", USER,
          _bind_fixed("set ssl ocsp-response", "'set ssl ocsp-response' expects response in base64 encoding.\n"),
@@ -1273,7 +1312,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set ssl tls-key", "set ssl tls-key [id|file] <key>",
          "set the next TLS key for the <id> or <file> listener to <key>", USER,
          _bind_fixed("set ssl tls-key", "'set ssl tls-key' expects a filename and the new TLS key in base64 "
-                     "encoding.\n"), _FIXED_T),
+                     "encoding.\n", "'set ssl tls-key' unable to locate referenced filename\n"), _FIXED_T),
     _row("set table", "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", USER,
          _bind_fixed("set table", "Required arguments: <table> key <key> [data.<store_data_type> <value>]*\n", _NT),
          _FIXED_T),

@@ -165,7 +165,12 @@ EXACT = ("abort ssl ca-file", "abort ssl cert", "abort ssl crl-file", "add acl",
 FIRST_LINE = ("show acl", "show pools", "show servers conn", "show tasks", "show ssl ca-file")
 #: with an argument naming an object that cannot exist in haproxy-py (and does not in 2.6 here)
 WITH_ARGS = ("add map #9 k v", "del acl #9 k", "get map #9 k", "clear table t", "set table t key k",
-             "show table t", "show map #9", "get var proc.x", "prepare map #9", "commit acl @1 #9")
+             "show table t", "show map #9", "get var proc.x", "prepare map #9", "commit acl @1 #9",
+             "abort ssl cert x.pem", "commit ssl ca-file x", "del ssl cert x", "del ssl crl-file x",
+             "del ssl crt-list x y", "add ssl crt-list x y", "set ssl cert x", "set ssl tls-key x y",
+             "expert-mode", "experimental-mode", "expert-mode off", "del server app/nosuch", "del server app",
+             "add server nosuch/s9 127.0.0.1:9", "enable dynamic-cookie backend nosuch",
+             "set dynamic-cookie-key backend app")
 
 
 def _first_line_shape(text: str) -> str:

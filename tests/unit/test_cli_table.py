@@ -48,14 +48,28 @@ def test_dispatch_takes_the_longest_words() -> None:
     assert lookup(["operator", "x"]).name == "operator"  # type: ignore[union-attr]
 
 
-def test_every_row_is_implemented_with_a_test_or_refused() -> None:
+def test_every_row_is_implemented_with_a_test_or_refused(cli: Cli) -> None:
     for c in COMMANDS:
-        if c.handler is not None:
-            assert c.test, c.name
+        if c.test:
             assert c.name in CLI, c.name
-        elif not c.master:
+            assert c.handler is not None or c.master, c.name
+        else:
             assert c.name not in CLI and c.name in CLI.refused(), c.name
     assert len({c.name for c in COMMANDS}) == len(COMMANDS)
+    # a refused row with a handler checks its arguments as 2.6 does, then refuses
+    assert run(cli, "enable dynamic-cookie backend") == "A backend name is expected.\n\n"
+    assert run(cli, "disable dynamic-cookie backend nosuch") == "No such backend.\n\n"
+    assert run(cli, "set dynamic-cookie-key backend app") == "String value expected.\n\n"
+    assert NOT_IMPLEMENTED in run(cli, "enable dynamic-cookie backend app")
+
+
+def test_expert_modes_stay_off(cli: Cli) -> None:
+    assert run(cli, "expert-mode") == "expert-mode is OFF\n\n"
+    assert run(cli, "experimental-mode off") == "\n"
+    assert run(cli, "experimental-mode") == "experimental-mode is OFF\n\n"
+    assert NOT_IMPLEMENTED in run(cli, "expert-mode on")
+    assert run(cli, "expert-mode", "operator") == "Permission denied\n\n"
+    assert NOT_IMPLEMENTED in run(cli, "debug dev log x")  # what expert mode would unlock
 
 
 @pytest.mark.parametrize("cmd", ["show fd", "show activity", "show threads 1", "expert-mode on",
