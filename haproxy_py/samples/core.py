@@ -269,7 +269,9 @@ def parse_args(kind: str, name: str, spec: tuple[ArgSpec, ...], words: list[str]
     """Check and convert the argument words of fetch/converter ``name`` as 2.6 does at load
     time. ``kind`` is "fetch method" or "converter". String arguments stay ``str``."""
     words = [] if words is None else words
-    if words == [""] and (not spec or spec[0].optional):
+    # "f()" is "no argument", except that an empty string given on purpose is one (2.6: hdr() reads
+    # every header, hdr reads none)
+    if words == [""] and (not spec or (spec[0].optional and spec[0].type != "string")):
         words = []
     conv = kind == "converter"
 

@@ -473,10 +473,14 @@ def _hdr_of(which: str, full: bool):
         h = txn.req if which == "req" else txn.res
         if h is None:
             return None
-        name = _name_arg(a)
-        if not name:
+        if not a:  # "hdr" without parentheses: no header (2.6)
             return None
-        vals = _full(h, name) if full else hdr_elems(h, name)
+        name = _name_arg(a)
+        if not name:  # "hdr()": every header
+            seen = seen_headers(h)
+            vals = [v for _, v in seen] if full else [e for _, v in seen for e in _split(v)]
+        else:
+            vals = _full(h, name) if full else hdr_elems(h, name)
         return _occ(vals, a[1] if len(a) > 1 else 0) or None
     return fn
 

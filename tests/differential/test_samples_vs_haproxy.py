@@ -36,7 +36,8 @@ FETCH_EXPRS = [
     "req.cook", "cook_cnt(c)", "cook_cnt", "cook_val(n)", "url_param(a)", "urlp(b)", "url_param",
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
-    "hdr(x-a),length", "env(HOME)", "env(NOPE_SMP_VAR)", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
+    "hdr(x-a),length", "hdr()", "hdr", "hdr(,2)", "req.fhdr()", "hdr_cnt()", "req.fhdr_cnt()", "cook()",
+    "cook_cnt()", "url_param()", "env(HOME)", "env(NOPE_SMP_VAR)", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [
