@@ -1267,7 +1267,9 @@ class Builder:
         from haproxy_py.samples import SampleError, build_expr
 
         try:
-            px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fx.args) or None,
+            # "hdr()" names every header, "hdr" none (2.6): an empty argument list is kept as one ""
+            fargs = fx.args or (("",) if fx.has_parens else ())
+            px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fargs) or None,
                             [(c, list(a) or None, 0) for c, a in fx.converters])
         except SampleError as e:
             msg = e.message
@@ -1337,7 +1339,7 @@ class Builder:
                            "  If you intended to match only for existence, please use '-m found'.\n"
                            "  If you wanted to force an int to match as a bool, please use '-m bool'.\n",
                            ln.loc(first), line=ln.raw)
-        acl = Acl(name=name, fetch=fdef.canonical, fetch_args=fx.args, converters=fx.converters,
+        acl = Acl(name=name, fetch=fdef.canonical, fetch_args=fargs, converters=fx.converters,
                   match=match, ignore_case=icase, patterns=tuple(pats), operator=operator,
                   pattern_files=tuple(files), loc=ln.loc(first))
         # the patterns (line and -f files) compiled as the engine will: a bad number, range, address,

@@ -32,7 +32,7 @@ CONDS = [
     "hdr(x-b) -m bool", "hdr(x-v),hex -m sub 41", "hdr(x-v) -m bin 41", "path -f @DIR@/p.lst",
     "path_beg -i -f @DIR@/p.lst", "always_true", "always_false", "hdr(x-a) -m sub -i ZZ Q",
     "hdr_val(x-n) eq 7", "hdr_val(x-n) ge 13", "hdr_val(x-n) le -1", "req.hdr_cnt gt 10",
-    "hdr(x-a) -- -x", "path -m reg -i ^/API/",
+    "hdr(x-a) -- -x", "path -m reg -i ^/API/", "hdr() -m sub Zz", "hdr -m found", "req.fhdr() -m found",
 ]
 
 FILES = {"p.lst": "/a\n# c\n\n  /api\n/IMG\n", "m.map": "www. w\napi. a\n"}
