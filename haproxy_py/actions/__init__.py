@@ -24,13 +24,14 @@ from haproxy_py.actions.base import (
     ActionDef,
     ActionError,
     ParseCtx,
+    TrailingWords,
     Verdict,
     run_rules,
 )
 from haproxy_py.config import keywords as K
 from haproxy_py.registry import Registry
 
-__all__ = ["ActionDef", "ActionError", "ParseCtx", "Verdict", "run_rules", "REGISTRIES", "lookup",
+__all__ = ["ActionDef", "ActionError", "ParseCtx", "TrailingWords", "Verdict", "run_rules", "REGISTRIES", "lookup",
            "expects_list", "FE", "BE", "FB"]
 
 _TCP_HEAD = ("accept", "reject", "capture", "expect-proxy", "expect-netscaler-cip", "track-sc(*)")

@@ -10,7 +10,7 @@ the engine owns the timer).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from haproxy_py.samples import Txn
@@ -32,6 +32,11 @@ class ActionError(ValueError):
         self.ours = ours
 
 
+class TrailingWords(ActionError):
+    """The action took what it needs; the word at ``word_index`` is neither ``if`` nor ``unless``
+    (the rule parser words this message, as 2.6 does)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParseCtx:
     """Where a rule is parsed: its rule set ("http-request", "tcp-request content", ...), the action
@@ -41,6 +46,8 @@ class ParseCtx:
     action: str
     proxy_kind: str = "frontend"
     proxy_name: str = ""
+    #: warnings the parser found (text, word index): the builder reports them
+    warnings: list[tuple[str, int]] = field(default_factory=list)
 
 
 #: the per-transaction context rules run on (request, response while response rules run, addresses,

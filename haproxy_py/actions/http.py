@@ -24,6 +24,7 @@ from haproxy_py.actions.base import (
     Action,
     ActionError,
     ParseCtx,
+    TrailingWords,
     Verdict,
 )
 from haproxy_py.actions.lf import Fmt, compile_lf, const
@@ -67,6 +68,17 @@ def _pre(ctx: ParseCtx) -> str:
 def _rule_pre(ctx: ParseCtx) -> str:
     """2.6's prefix for an action's own errors."""
     return f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {ctx.action}' rule : "
+
+
+def _err(ctx: ParseCtx, msg: str, i: int = -1) -> ActionError:
+    """An error worded as 2.6 words it (its prefix, its text)."""
+    return ActionError(_rule_pre(ctx) + msg, i, ours=False)
+
+
+def _only(args: Sequence[str], n: int) -> None:
+    """The action takes ``n`` words: a further one is the rule parser's error."""
+    if len(args) > n:
+        raise TrailingWords("", n)
 
 
 def _int(word: str) -> int | None:
@@ -132,8 +144,9 @@ class SetHeader(AddHeader):
 
 
 def p_add_header(args: Sequence[str], ctx: ParseCtx) -> Action:
-    if len(args) != 2 or not args[0]:
-        raise ActionError(_pre(ctx) + "expects exactly 2 arguments.", 0 if not args else len(args) - 1)
+    if len(args) < 2 or not args[0]:
+        raise _err(ctx, "expects exactly 2 arguments.")
+    _only(args, 2)
     cls = SetHeader if ctx.action == "set-header" else AddHeader
     return cls(_side(ctx), args[0].encode("latin-1"), compile_lf(args[1], 1))
 
@@ -153,15 +166,17 @@ class DelHeader(Action):
 
 def p_del_header(args: Sequence[str], ctx: ParseCtx) -> Action:
     if not args or not args[0]:
-        raise ActionError(_pre(ctx) + "expects at least 1 argument.", 0)
+        raise _err(ctx, "expects at least 1 argument.")
     name = args[0].encode("latin-1")
     low = name.lower()
     meth = "str"
-    if len(args) > 1:
-        if args[1] != "-m" or len(args) != 3:
-            raise ActionError(_pre(ctx) + "expects exactly 1 argument, optionally followed by "
-                              "'-m' and a matching method.", 1)
+    if len(args) > 1 and args[1] == "-m":
+        if len(args) < 3:
+            raise _err(ctx, "-m flag expects exactly 1 argument.", 1)
         meth = args[2]
+        _only(args, 3)
+    else:
+        _only(args, 1)
     if meth == "str":
         def test(n: bytes) -> bool:
             return n.lower() == low
@@ -180,8 +195,7 @@ def p_del_header(args: Sequence[str], ctx: ParseCtx) -> Action:
         def test(n: bytes) -> bool:
             return rx.search(n.lower()) is not None  # 2.6 matches the lower-cased name
     else:
-        raise ActionError(_pre(ctx) + f": unsupported matching method '{meth}' (expects 'str', 'beg', "
-                          "'end', 'sub' or 'reg').", 2)
+        raise _err(ctx, f"-m with unsupported matching method '{meth}'.", 2)
     return DelHeader(_side(ctx), test)
 
 
@@ -220,8 +234,9 @@ class ReplaceHeader(Action):
 
 
 def p_replace_header(args: Sequence[str], ctx: ParseCtx) -> Action:
-    if len(args) != 3:
-        raise ActionError(_pre(ctx) + "expects exactly 3 arguments.", max(0, len(args) - 1))
+    if len(args) < 3:
+        raise _err(ctx, "expects exactly 3 arguments.")
+    _only(args, 3)
     return ReplaceHeader(_side(ctx), args[0].encode("latin-1"), _regex(args[1], 1), compile_lf(args[2], 2),
                          ctx.action == "replace-value")
 
@@ -275,7 +290,7 @@ class SetLine(Action):
 
 def p_set_line(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) != 1:
-        raise ActionError(_pre(ctx) + "expects exactly 1 argument.", max(0, len(args) - 1))
+        raise _err(ctx, "expects exactly 1 argument <format>.", max(0, len(args) - 1))
     return SetLine(ctx.action, compile_lf(args[0], 0))
 
 
@@ -306,7 +321,7 @@ class ReplaceLine(Action):
 
 def p_replace_line(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) != 2:
-        raise ActionError(_pre(ctx) + "expects exactly 2 arguments.", max(0, len(args) - 1))
+        raise _err(ctx, "expects exactly 2 arguments <match-regex> and <replace-format>.", max(0, len(args) - 1))
     return ReplaceLine(ctx.action, _regex(args[0], 0), compile_lf(args[1], 1))
 
 
@@ -319,8 +334,7 @@ class Allow(Action):
 
 
 def p_allow(args: Sequence[str], ctx: ParseCtx) -> Action:
-    if args:
-        raise ActionError(_pre(ctx) + "takes no argument.", 0)
+    _only(args, 0)
     return Allow()
 
 
@@ -337,8 +351,7 @@ class Const(Action):
 
 
 def p_reject(args: Sequence[str], ctx: ParseCtx) -> Action:
-    if args:
-        raise ActionError(_pre(ctx) + "takes no argument.", 0)
+    _only(args, 0)
     return Const(V_REJECT if ctx.action == "reject" else V_DROP)
 
 
@@ -364,49 +377,59 @@ _REPLY_WORDS = ("status", "content-type", "errorfile", "errorfiles", "file", "lf
                 "lf-string", "hdr")
 
 
+_REPLY_ARG = {"status": "<status_code>", "content-type": "<ctype>", "errorfile": "<file>",
+              "errorfiles": "<name>", "file": "<file>", "lf-file": "<file>", "string": "<str>",
+              "lf-string": "<fmt>"}
+
+
 def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: int,
                  start: int = 0) -> Reply:
+    """2.6's http reply arguments; an unknown word ends them (the rule parser reports it)."""
     status = default_status
     ctype: bytes | None = None
     body: Fmt | None = None
+    body_kw = ""
     hdrs: list[tuple[bytes, Fmt]] = []
     i = start
     while i < len(args):
         w = args[i]
         if w not in _REPLY_WORDS:
-            raise ActionError(_pre(ctx) + f": expects 'status', 'content-type', 'errorfile', 'errorfiles', "
-                              f"'file', 'lf-file', 'string', 'lf-string' or 'hdr' (was '{w}').", i)
+            raise TrailingWords("", i)
+        if w == "hdr":
+            if i + 2 >= len(args):
+                raise _err(ctx, "'hdr' expects <name> and <value> as arguments.", i)
+            name = args[i + 1].encode("latin-1")
+            if name.lower() in (b"content-length", b"transfer-encoding", b"content-type"):
+                ctx.warnings.append((f"header '{args[i + 1]}' always ignored by the http reply.", i + 1))
+            else:
+                hdrs.append((name, compile_lf(args[i + 2], i + 2)))
+            i += 3
+            continue
         if i + 1 >= len(args):
-            raise ActionError(_pre(ctx) + f": '{w}' expects an argument.", i)
+            raise _err(ctx, f"'{w}' expects {_REPLY_ARG[w]} as argument.", i)
         arg = args[i + 1]
+        if w in ("errorfile", "errorfiles", "file", "lf-file", "string", "lf-string"):
+            if body_kw:
+                raise _err(ctx, f"unexpected '{w}' argument, '{body_kw}' already defined.", i)
+            body_kw = w
         if w == "status":
             code = _int(arg)
             if code is None or not 200 <= code <= 599:
-                raise ActionError(_pre(ctx) + f": status code '{arg}' is out of range (200..599).", i + 1)
+                raise _err(ctx, f"Unexpected status code '{arg}'.", i + 1)
             status = code
         elif w == "content-type":
             ctype = arg.encode("latin-1")
         elif w == "string":
-            data = arg.encode("latin-1")
-            body = const(data)
+            body = const(arg.encode("latin-1"))
         elif w == "lf-string":
             body = compile_lf(arg, i + 1)
         elif w == "file":
             try:
                 with open(arg, "rb") as f:
                     data = f.read()
-            except OSError as e:
-                raise ActionError(_pre(ctx) + f": failed to open file '{arg}' ({e.strerror}).", i + 1) from None
+            except OSError:
+                raise _err(ctx, f"error opening file '{arg}'.", i + 1) from None
             body = const(data)
-        elif w == "hdr":
-            if i + 2 >= len(args):
-                raise ActionError(_pre(ctx) + ": 'hdr' expects two arguments.", i)
-            name = arg.encode("latin-1")
-            if name.lower() in (b"content-length", b"transfer-encoding", b"content-type"):
-                raise ActionError(_pre(ctx) + f": header '{arg}' is forbidden.", i + 1)
-            hdrs.append((name, compile_lf(args[i + 2], i + 2)))
-            i += 3
-            continue
         else:
             from haproxy_py.registry import not_implemented
 
@@ -414,8 +437,7 @@ def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: 
                                               "use 'string' or 'file' with 'content-type'"), i)
         i += 2
     if body is not None and ctype is None:
-        raise ActionError(_rule_pre(ctx) + "a content type must be defined when non-empty payload is "
-                          "configured.", -1, ours=False)
+        raise _err(ctx, "a content type must be defined when non-empty payload is configured.")
     return Reply(kind, status, hdrs, ctype, body)
 
 
@@ -432,12 +454,12 @@ def p_deny(args: Sequence[str], ctx: ParseCtx) -> Action:
     status = 502 if ctx.family != "http-request" else (500 if kind == TARPIT else 403)
     start = 0
     if args and args[0] == "deny_status":
-        code = _int(args[1]) if len(args) > 1 else None
+        if len(args) < 2:
+            raise _err(ctx, "'status' expects <status_code> as argument.", 0)
+        code = _int(args[1])
         if code is None or code not in _DENY_CODES:
-            shown = args[1] if len(args) > 1 and code is not None else "0"
-            raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
-                              f"'{ctx.family} {ctx.action}' rule : Unexpected status code '{shown}'.", 1,
-                              ours=False)
+            shown = args[1] if code is not None else "0"
+            raise _err(ctx, f"Unexpected status code '{shown}'.", 1)
         status = code
         start = 2
     if start >= len(args):
@@ -451,16 +473,19 @@ _REDIR_CODES = (301, 302, 303, 307, 308)
 
 
 class Redirect(Action):
-    __slots__ = ("type", "fmt", "code", "drop_query", "append_slash", "cookie")
+    __slots__ = ("type", "fmt", "code", "drop_query", "append_slash", "cookie", "ignore_empty")
 
     def __init__(self, type_: str, fmt: Fmt, code: int, drop_query: bool, append_slash: bool,
-                 cookie: bytes | None) -> None:
+                 cookie: bytes | None, ignore_empty: bool = False) -> None:
         self.type, self.fmt, self.code = type_, fmt, code
         self.drop_query, self.append_slash, self.cookie = drop_query, append_slash, cookie
+        self.ignore_empty = ignore_empty
 
     def run(self, txn: Any) -> Verdict:
         req = txn.req
         dest = self.fmt(txn)
+        if not dest and self.ignore_empty:
+            return V_CONTINUE
         if self.type == "location":
             loc = dest
         else:
@@ -483,36 +508,39 @@ class Redirect(Action):
 
 
 REDIRECT_EXPECTS = ("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "
-                    "'drop-query' or 'append-slash'")
+                    "'drop-query', 'ignore-empty' or 'append-slash'")
 
 
 def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
     """``location|prefix|scheme <dest> [code N] [set-cookie N=V|clear-cookie N=] [drop-query]
-    [append-slash]`` (the legacy ``redirect`` keyword and ``http-request redirect``)."""
+    [append-slash] [ignore-empty]`` (the legacy ``redirect`` keyword and ``http-request
+    redirect``). Errors carry 2.6's words without its prefix (the callers add theirs)."""
     type_ = None
     fmt: Fmt | None = None
     code = 302
-    drop = slash = False
+    drop = slash = ignore = False
     cookie = None
     i = 0
     while i < len(args):
         w = args[i]
         if w in ("location", "prefix", "scheme"):
             if i + 1 >= len(args):
-                raise ActionError(f"'{w}' expects an argument.", i)
+                raise ActionError(f"missing argument for '{w}'.", i, ours=False)
             type_ = w
             fmt = compile_lf(args[i + 1], i + 1)
             i += 2
         elif w == "code":
-            code_v = _int(args[i + 1]) if i + 1 < len(args) else None
+            if i + 1 >= len(args):
+                raise ActionError("missing HTTP code.", i, ours=False)
+            code_v = _int(args[i + 1])
             if code_v not in _REDIR_CODES:
-                raise ActionError("'code': unsupported HTTP code '" + (args[i + 1] if i + 1 < len(args) else "")
-                                  + "' (must be one of 301, 302, 303, 307 or 308).", i + 1)
+                raise ActionError(f"'code': unsupported HTTP code '{args[i + 1]}' (must be one of 301, 302, "
+                                  "303, 307 or 308).", i + 1, ours=False)
             code = int(code_v)  # type: ignore[arg-type]
             i += 2
         elif w in ("set-cookie", "clear-cookie"):
             if i + 1 >= len(args):
-                raise ActionError(f"'{w}' expects an argument.", i)
+                raise ActionError(f"missing argument for '{w}'.", i, ours=False)
             c = args[i + 1]
             cookie = (c + "; path=/;" if w == "set-cookie" else c + "; path=/; Max-Age=0;").encode("latin-1")
             i += 2
@@ -522,11 +550,14 @@ def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
         elif w == "append-slash":
             slash = True
             i += 1
+        elif w == "ignore-empty":
+            ignore = True
+            i += 1
         else:
-            raise ActionError(f"{REDIRECT_EXPECTS} (was '{w}').", i)
+            raise ActionError(f"{REDIRECT_EXPECTS} (was '{w}').", i, ours=False)
     if type_ is None or fmt is None:
-        raise ActionError(f"{REDIRECT_EXPECTS} (was '').", 0)
-    return Redirect(type_, fmt, code, drop, slash, cookie)
+        raise ActionError("redirection type expected ('prefix', 'location', or 'scheme').", -1, ours=False)
+    return Redirect(type_, fmt, code, drop, slash, cookie, ignore)
 
 
 def p_redirect(args: Sequence[str], ctx: ParseCtx) -> Action:
@@ -536,8 +567,7 @@ def p_redirect(args: Sequence[str], ctx: ParseCtx) -> Action:
             raise ActionError("response only supports redirect type 'location'.", 0, ours=False)
         return r
     except ActionError as e:
-        raise ActionError(f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing "
-                          f"'{ctx.family} redirect' rule : {e.message}", e.word_index) from None
+        raise ActionError(_rule_pre(ctx) + e.message, e.word_index, ours=e.ours) from None
 
 
 # ============================================================================ response status
@@ -560,10 +590,11 @@ def p_set_status(args: Sequence[str], ctx: ParseCtx) -> Action:
         raise ActionError(_rule_pre(ctx) + "expects an integer status code between 100 and 999.", 0,
                           ours=False)
     rs = reason(code)
-    if len(args) > 1:
-        if args[1] != "reason" or len(args) != 3:
-            raise ActionError(_pre(ctx) + "expects 'reason' keyword followed by a reason phrase.", 1)
+    if len(args) >= 3 and args[1] == "reason":
         rs = args[2].encode("latin-1")
+        _only(args, 3)
+    else:
+        _only(args, 1)
     return SetStatus(code, rs)
 
 
@@ -572,13 +603,11 @@ SERVICES = ("prometheus-exporter",)
 
 
 def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
-    pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} use-service' rule : "
     if not args:
-        raise ActionError(pre + "expects a service name.", -1)
+        raise _err(ctx, "'use-service' expects a service name..")
     if args[0] not in SERVICES:
-        raise ActionError(pre + f"unknown service name '{args[0]}'.", 0)
-    if len(args) > 1:
-        raise ActionError(pre + f"unexpected argument '{args[1]}'.", 1)
+        raise _err(ctx, f"'{args[0]}' unknown service name..", 0)
+    _only(args, 1)
     return Const(Verdict(SERVICE, 200, service=args[0]))
 
 
@@ -649,15 +678,13 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {ctx.action}' rule : "
     if ctx.action.startswith("unset-var"):
         if args:
-            raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
-                              f"condition but found '{args[0]}'.", 0)
+            raise TrailingWords("", 0)
         return UnsetVar(name)
     if not args:
         raise ActionError(pre + ("missing format string." if ctx.action.startswith("set-var-fmt")
                                  else "missing fetch method."), -1, ours=False)
     if len(args) > 1:
-        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
-                          f"condition but found '{args[1]}'.", 1)
+        raise TrailingWords("", 1)
     if ctx.action.startswith("set-var-fmt"):
         return SetVar(name, None, compile_lf(args[0], 0))
     from haproxy_py.samples import SampleError, compile_expr
@@ -674,14 +701,13 @@ def p_auth(args: Sequence[str], ctx: ParseCtx) -> Action:
     """``auth [realm <realm>]``: a 401 challenge (not counted as a denied request); the realm
     defaults to the proxy's name."""
     realm = ctx.proxy_name
-    if args:
-        if args[0] != "realm" or len(args) < 2:
-            raise ActionError(_rule_pre(ctx) + "expects 'realm' for 'auth' action (got '" + args[0] + "').",
-                              0)
-        if len(args) > 2:
-            raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
-                              f"condition but found '{args[2]}'.", 2)
+    if args and args[0] == "realm":
+        if len(args) < 2:
+            raise _err(ctx, "missing realm value.", 0)
         realm = args[1]
+        _only(args, 2)
+    else:
+        _only(args, 0)
     return Auth(realm)
 
 
@@ -739,8 +765,7 @@ def p_set_addr(args: Sequence[str], ctx: ParseCtx) -> Action:
     if not args:
         raise ActionError(pre + "missing fetch method.", -1, ours=False)
     if len(args) > 1:
-        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
-                          f"condition but found '{args[1]}'.", 1)
+        raise TrailingWords("", 1)
     try:
         return SetAddr(ctx.action, compile_expr(args[0]))
     except SampleError as e:
@@ -769,6 +794,5 @@ def p_set_log_level(args: Sequence[str], ctx: ParseCtx) -> Action:
         raise ActionError(_rule_pre(ctx) + "expects exactly 1 argument (log level name or 'silent').",
                           0 if args else -1, ours=False)
     if len(args) > 1:
-        raise ActionError(f"'{ctx.family} {ctx.action}' expects either 'if' or 'unless' followed by a "
-                          f"condition but found '{args[1]}'.", 1)
+        raise TrailingWords("", 1)
     return SetLogLevel(-1 if args[0] == "silent" else LOG_LEVELS.index(args[0]))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from haproxy_py.actions.base import V_REJECT, V_STOP, Action, ActionError, ParseCtx
+from haproxy_py.actions.base import V_REJECT, V_STOP, Action, ParseCtx, TrailingWords
 from haproxy_py.actions.http import Const
 
 
 def _no_args(args: Sequence[str], ctx: ParseCtx) -> None:
     if args:
-        raise ActionError(f"'{ctx.family} {ctx.action}' takes no argument (got '{args[0]}').", 0)
+        raise TrailingWords("", 0)
 
 
 def p_accept(args: Sequence[str], ctx: ParseCtx) -> Action:

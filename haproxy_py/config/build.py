@@ -1479,9 +1479,19 @@ class Builder:
         ctx = A.ParseCtx(family, act, p.kind, p.name)
         try:
             impl = entry.parse(w[first + 1:j], ctx)
+        except A.TrailingWords as e:
+            k = first + 1 + e.word_index
+            if family.startswith("tcp-"):
+                self.fail(ln, f"'{family} {act}' only accepts 'if' or 'unless', in {p.kind} '{p.name}' "
+                          f"(got '{w[k]}')", k)
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{family} {act}' expects either 'if' or 'unless' "
+                         f"followed by a condition but found '{w[k]}'.", ln.loc(k), line=ln.raw)
+            raise _Skip from None
         except A.ActionError as e:
             col = first + 1 + e.word_index if e.word_index >= 0 else first
             self.fail(ln, e.message, min(col, len(w) - 1), ours=e.ours)
+        for msg, i in ctx.warnings:
+            self.warn(ln, msg, first + 1 + i)
         return act, impl, j
 
     def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
@@ -1565,8 +1575,8 @@ class Builder:
         try:
             impl = parse_redirect(w[1:j], A.ParseCtx("http-request", "redirect", p.kind, p.name))
         except A.ActionError as e:
-            self.fail(ln, f"error detected while parsing redirect rule : {e.message}",
-                      min(1 + max(e.word_index, 0), len(w) - 1))
+            self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing redirect rule : {e.message}",
+                      min(1 + max(e.word_index, 0), len(w) - 1), ours=e.ours)
         cond = self.condition(ln, p, j, "redirect rule") if j < len(w) else None
         p.http_rules.append(HttpRule("http-request", "redirect", tuple(w[1:j]), cond, ln.loc(0), impl))
 

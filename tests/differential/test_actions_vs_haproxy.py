@@ -653,3 +653,48 @@ def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
                 checked += 1
     assert int(ours[("fe", "FRONTEND")]["dreq"]) >= 4 and int(ours[("fe", "FRONTEND")]["intercepted"]) >= 10
     assert checked > 20
+
+
+BAD_RULES = [
+    "http-request set-header X", "http-request set-header X a b", "http-request del-header X -m foo",
+    "http-request del-header X -m", "http-request del-header X foo", "http-request set-path a b",
+    "http-request replace-path (", "http-request replace-header X a b c", "http-request deny foo",
+    "http-request deny deny_status", "http-request tarpit deny_status 999", "http-request return status 99",
+    "http-request return foo", "http-request return hdr X", "http-request return string x",
+    "http-request return file /nonexistent/x", "http-request return string a content-type t file /x",
+    "http-request redirect", "http-request redirect location", "http-request redirect location /x foo",
+    "http-request redirect location /x code 304", "http-response redirect prefix /x",
+    "http-request allow foo", "http-request reject foo", "http-response set-status abc",
+    "http-response set-status 200 foo bar", "http-request auth foo", "http-request auth realm",
+    "http-request use-service", "http-request use-service foo", "tcp-request content accept foo",
+    "http-request set-var(foo) str(x)", "http-request set-var(txn.x)", "http-request unset-var(txn.c) foo",
+    "http-request set-log-level foo", "http-request set-src", "redirect location", "redirect foo",
+    "http-request return hdr content-length 1",
+]
+
+
+@pytest.mark.parametrize("rule", BAD_RULES)
+def test_rule_errors_worded_as_2_6(rule: str, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The first alert (or warning) of a faulty rule is 2.6's, word for word."""
+    import subprocess
+
+    from haproxy_py.cli import main
+
+    cfg = tmp_path / "m.cfg"
+    cfg.write_text("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+                   f"frontend f\n bind 127.0.0.1:9\n {rule}\n default_backend b\nbackend b\n server s 127.0.0.1:1\n")
+
+    def first(text: str) -> str:
+        for ln in text.splitlines():
+            if ("[ALERT]" in ln or "[WARNING]" in ln) and "Error(s) found" not in ln and "Fatal errors" not in ln:
+                return ln.split(" : config : ", 1)[1]
+        return ""
+
+    theirs = subprocess.run([require_haproxy_bin(), "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=30)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    rc = main(["-c", "-f", cfg.name])
+    ours = capsys.readouterr().err
+    assert first(ours) == first(theirs.stdout + theirs.stderr) != ""
+    assert (rc == 0) == (theirs.returncode == 0)
