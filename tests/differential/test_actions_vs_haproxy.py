@@ -60,6 +60,7 @@ frontend fe
     http-request redirect location /c code 303 if {{ path /c303 }}
     http-request redirect location /c code 308 if {{ path /c308 }}
     redirect prefix /legacy-target if {{ path_beg /legacy }}
+    http-request redirect location %[req.hdr(x-loc)] ignore-empty if {{ path /ie }}
     http-request add-header X-Add a1 if {{ path_beg /hdr }}
     http-request add-header X-Add a2 if {{ path_beg /hdr }}
     http-request set-header X-Set s1 if {{ path_beg /hdr }}
@@ -428,6 +429,13 @@ def test_redirect_actions(sides, path: str, status: int, location: str) -> None:
     r = both(sides, path)
     assert r["response"][0].startswith(f"HTTP/1.1 {status} ") and r["seen"] == []
     assert _hdr(r["response"], "location") == [location]
+
+
+def test_redirect_ignore_empty(sides) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/ie", "X-Loc: /there\r\n")
+    assert r["response"][0].startswith("HTTP/1.1 302 ") and _hdr(r["response"], "location") == ["/there"]
+    r = both(sides, "/ie")  # empty location: the rule does nothing, the request goes on
+    assert r["response"][0] == "HTTP/1.1 200 OK" and len(r["seen"]) == 1
 
 
 def test_return_action(sides) -> None:  # type: ignore[no-untyped-def]
