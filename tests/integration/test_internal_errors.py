@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.integration.harness import ROOT, HttpBackend, get, run_proxy
+from tests.integration.harness import ROOT, HttpBackend, TcpServer, get, run_proxy
 from tests.integration.stats_client import admin_socket, stats_cli
 
 HOOK = '''
@@ -34,6 +34,19 @@ def _faulty(req, *args, **kwargs):
 
 
 _h.prepare_request = _faulty
+
+import haproxy_py.engine.tcp as _t
+
+_count_in = _t.Tunnel._count_in
+
+
+def _faulty_count(self, n):
+    if n == 7:  # the client's b"BOOM!!\\n", read by the tunnel's upstream pump
+        raise ZeroDivisionError("injected in a tunnel by test_internal_errors")
+    return _count_in(self, n)
+
+
+_t.Tunnel._count_in = _faulty_count
 '''
 
 
@@ -113,3 +126,77 @@ def test_a_failing_session_is_closed_counted_and_logged_without_traceback(tmp_pa
                      r"server s1, client 127\.0\.0\.1:\d+, phase \w+, during connected: "
                      r"ZeroDivisionError: injected by test_internal_errors at \S+sitecustomize\.py:\d+ "
                      r"in _faulty; the session is closed\.$", alerts[0]), alerts[0]
+
+
+class _Echo(TcpServer):
+    def serve(self, c: socket.socket) -> None:
+        with c:
+            while True:
+                try:
+                    d = c.recv(65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                c.sendall(d)
+
+
+def test_a_failing_tcp_session_is_closed_and_the_others_go_on(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(HOOK)
+    echo = _Echo()
+    fe = free_port()
+    cfg = f"""
+global
+    stats socket @DIR@/admin.sock level admin
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen tcp
+    bind 127.0.0.1:{fe}
+    server e1 127.0.0.1:{echo.port} maxconn 2
+"""
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+
+    def talk(s: socket.socket, data: bytes) -> bytes:
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        return got
+
+    try:
+        with run_proxy(cfg, wait_ports=[fe], env=env) as pp:
+            sock = admin_socket(pp)
+            a = socket.create_connection(("127.0.0.1", fe), timeout=5)
+            b = socket.create_connection(("127.0.0.1", fe), timeout=5)
+            assert talk(a, b"hello\n") == b"hello\n"
+            b.sendall(b"BOOM!!\n")
+            assert b.recv(65536) == b"", "the failing session is closed"
+            b.close()
+            assert talk(a, b"still here\n") == b"still here\n", "the other session goes on"
+            a.close()
+            with socket.create_connection(("127.0.0.1", fe), timeout=5) as c:
+                assert talk(c, b"new one\n") == b"new one\n"
+            deadline = time.monotonic() + 3
+            while True:
+                eint = _eint(sock)
+                conn = stats_cli(sock, "show servers conn tcp").splitlines()[1].split()[6]
+                if conn == "0" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert eint["tcp/FRONTEND"] == 1 and eint["tcp/BACKEND"] == 1 and eint["tcp/e1"] == 1, eint
+            assert conn == "0"
+            err = pp.stderr_text()
+    finally:
+        echo.close()
+    assert "Traceback" not in err, err
+    alerts = [ln for ln in err.splitlines() if "Internal error" in ln]
+    assert len(alerts) == 1, err
+    assert re.search(r"Internal error in a session: frontend tcp, backend tcp, server e1, client "
+                     r"127\.0\.0\.1:\d+, phase tunnel, during tunnel read: ZeroDivisionError: injected in a "
+                     r"tunnel by test_internal_errors at \S+sitecustomize\.py:\d+ in _faulty_count;", alerts[0])
