@@ -176,3 +176,13 @@ class StateFacts:
 
     def stopping(self) -> bool:
         return bool(self.state.stopping)
+
+    def proxy_timeout(self, proxy: str, name: str) -> int | None:
+        p = self._fe(proxy) or self._be(proxy)
+        if p is None:
+            return None
+        return int(getattr(p.conf.timeouts, name, None) or 0)
+
+    def default_backend(self, frontend: str) -> str | None:
+        fe = self._fe(frontend)
+        return None if fe is None else fe.conf.default_backend

@@ -22,6 +22,7 @@ from .types import Sample, parse_int
 
 T = "tests/unit/test_samples_fetch.py::"
 D = "tests/differential/test_samples_vs_haproxy.py::test_fetches_vs_haproxy"
+D_RT = "tests/differential/test_samples_vs_haproxy.py::test_proxy_settings_vs_haproxy"
 
 _rng = random.Random()
 
@@ -785,3 +786,28 @@ def f_uuid(txn: Txn, args: tuple) -> list:
     b[8] = (b[8] & 0x3F) | 0x80
     h = b.hex()
     return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()]
+
+
+# --------------------------------------------------------------------------- configured timeouts, default backend
+
+
+def _timeout_of(side: str, name: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        rt = txn.runtime
+        if rt is None:
+            return None
+        v = rt.proxy_timeout(txn.frontend if side == "fe" else txn.backend, name)
+        return None if v is None else [v]
+    return fn
+
+
+fetch("fe_client_timeout", test=D_RT)(_timeout_of("fe", "client"))
+fetch("be_server_timeout", test=D_RT)(_timeout_of("be", "server"))
+fetch("be_tunnel_timeout", test=D_RT)(_timeout_of("be", "tunnel"))
+
+
+@fetch("fe_defbe", test=D_RT)
+def f_fe_defbe(txn: Txn, args: tuple) -> list | None:
+    rt = txn.runtime
+    name = None if rt is None else rt.default_backend(txn.frontend)
+    return [name.encode("latin1")] if name else None

@@ -425,3 +425,33 @@ def test_variable_scopes_vs_haproxy() -> None:
         assert got["haproxy"] == ["req= txn=tx sess=7 proc=pr none= dflt=d"]
     finally:
         be.stop()
+
+
+def test_proxy_settings_vs_haproxy() -> None:
+    """fe_client_timeout, be_server_timeout, be_tunnel_timeout (0 when unset) and fe_defbe (none
+    without a default_backend) in frontend and backend rules, through both whole proxies."""
+    from tests.integration.harness import http_request, run_proxy
+
+    require_haproxy_bin()
+    got = {}
+    for which in ("haproxy", "ours"):
+        ports = [free_port() for _ in range(3)]
+        cfg = (
+            "defaults\n    mode http\n    timeout client 7s\n    timeout server 9s\n    timeout connect 2s\n"
+            f"frontend f\n    bind 127.0.0.1:{ports[0]}\n    default_backend b\n"
+            f"frontend g\n    bind 127.0.0.1:{ports[1]}\n    timeout client 3s\n"
+            '    http-request return status 200 content-type text/plain lf-string "%[fe_client_timeout] [%[fe_defbe]]"\n'
+            f"frontend h\n    bind 127.0.0.1:{ports[2]}\n    default_backend c\n"
+            "backend b\n    timeout tunnel 1m\n"
+            '    http-request return status 200 content-type text/plain lf-string "%[be_server_timeout] '
+            '%[be_tunnel_timeout] %[fe_client_timeout] %[fe_defbe] %[str(b),nbsrv]"\n'
+            "    server s 127.0.0.1:1\n"
+            "backend c\n"
+            '    http-request return status 200 content-type text/plain lf-string "[%[be_tunnel_timeout]] '
+            '%[be_server_timeout]"\n'
+            "    server s 127.0.0.1:1\n")
+        with run_proxy(cfg, wait_ports=ports, which=which):
+            got[which] = [http_request(p, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                          .partition(b"\r\n\r\n")[2] for p in ports]
+    assert got["ours"] == got["haproxy"], got
+    assert got["haproxy"][:2] == [b"9000 60000 7000 b 1", b"3000 []"]

@@ -40,6 +40,8 @@ class FakeRuntime:
     def clock(self): return (7.0, 1_600_000_000.5)
     def pid(self): return 99
     def hostname(self): return "rt-host"
+    def proxy_timeout(self, p, name): return {("fe", "client"): 7000}.get((p, name), 0)
+    def default_backend(self, f): return "be" if f == "fe" else None
 
 
 REQ = RequestHead(b"GET", b"/p/q?a=1&b=2&a=3&=z&c", headers=[
