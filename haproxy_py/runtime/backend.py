@@ -166,7 +166,7 @@ class Backend:
         self.balancer = make_balancer(conf, rand32)
         if isinstance(self.balancer, ConsistentHash):
             self.balancer.backend = self
-        self.balancer.init(self.servers)
+        self.balancer.init(list(self.servers))  # its own list: add/del server update both
         self._by_cookie: dict[str, list[Server]] = {}
         self._index_cookies()
 

@@ -208,3 +208,15 @@ def test_set_server_check_target_and_unsupported_replies_as_2_6(cli: Cli) -> Non
     assert line[21:23] == ["8080", "127.0.0.2"] and line[17] == "-" and line[20] == "0"
     assert run(cli, "set server app/s1 check-port 0") == "\n"
     assert run(cli, "show servers state app").splitlines()[2].split()[21] == "0"
+
+
+def test_added_server_is_listed_once_and_a_static_one_can_be_deleted(cli: Cli) -> None:
+    assert run(cli, "add server app/s9 127.0.0.1:9") == "New server registered.\n\n"
+    names = [ln.split(",")[1] for ln in run(cli, "show stat app -1 -1").splitlines()[1:] if ln]
+    assert names.count("s9") == 1, names
+    assert run(cli, "disable server app/s2") == "\n"
+    assert run(cli, "del server app/s2") == "Server deleted.\n"  # 2.6 deletes configured servers too
+    assert run(cli, "get weight app/s2") == "No such server.\n\n"
+    assert run(cli, "del server app/s9") == "Server deleted.\n"
+    names = [ln.split(",")[1] for ln in run(cli, "show stat app -1 -1").splitlines()[1:] if ln]
+    assert "s9" not in names and "s2" not in names and "s1" in names
