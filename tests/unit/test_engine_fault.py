@@ -133,3 +133,68 @@ def test_tunnel_forwards_a_pump_fault_to_its_session_and_stops_pumping() -> None
     finally:
         for s in (a, b, c, d):
             s.close()
+
+
+def _engine(tmp_path: object) -> tuple[object, object]:
+    import asyncio
+    from pathlib import Path
+
+    from haproxy_py.config import load_config
+    from haproxy_py.engine.loop import Engine
+
+    cfg = Path(str(tmp_path)) / "h.cfg"
+    cfg.write_text("defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n"
+                   "    timeout connect 1s\nfrontend fe\n    bind 127.0.0.1:1\n    default_backend be\n"
+                   "backend be\n    server s1 127.0.0.1:1\n")
+    config, diags = load_config([str(cfg)])
+    assert not diags.has_errors
+    loop = asyncio.new_event_loop()
+    return Engine(config, loop), loop
+
+
+def test_the_loops_last_resort_logs_one_line_and_counts(tmp_path: object, capfd: pytest.CaptureFixture[str]) -> None:
+    eng, loop = _engine(tmp_path)
+    try:
+        def stray() -> None:
+            raise LookupError("no session behind this callback")
+
+        loop.call_soon(stray)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+    finally:
+        loop.close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if "Internal error" in ln]
+    assert len(lines) == 1 and lines[0].startswith("[ALERT]"), err
+    assert "Internal error outside any session: " in lines[0]
+    assert "LookupError: no session behind this callback at " in lines[0] and lines[0].endswith(" in stray")
+    assert eng.internal_errors == 1  # type: ignore[attr-defined]
+
+
+def test_session_fault_counts_eint_on_frontend_backend_and_server(tmp_path: object,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    eng, loop = _engine(tmp_path)
+    loop.close()
+    st = eng.state  # type: ignore[attr-defined]
+    fe, be = st.frontends["fe"], st.backends["be"]
+    srv = be.servers[0]
+
+    class Sess:
+        def __init__(self) -> None:
+            self.fe, self.be, self.srv = fe, be, srv
+            self.src_ip, self.src_port = "127.0.0.9", 4242
+
+        def phase_name(self) -> str:
+            return "reshead"
+
+    try:
+        {}["missing"]
+    except KeyError as e:
+        eng.session_fault(Sess(), e, "read")  # type: ignore[attr-defined]
+    assert (fe.counters.eint, be.counters.eint, srv.counters.eint) == (1, 1, 1)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert ("Internal error in a session: frontend fe, backend be, server s1, client 127.0.0.9:4242, "
+            "phase reshead, during read: KeyError: 'missing' at ") in err
+    assert err.rstrip().endswith("the session is closed.")
