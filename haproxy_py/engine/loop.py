@@ -302,7 +302,9 @@ class Engine:
         except OSError:
             pass
         si.tasks = len(st.sessions) + len(self.listeners)
-        si.nbthread = 1
+        from haproxy_py.engine.workers import worker_count
+
+        si.nbthread = worker_count(self.config)  # nbthread N runs N worker processes: 2.6's threads
         return si
 
     def wake_pendings(self, pendings: list[Any]) -> None:

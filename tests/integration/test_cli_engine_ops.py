@@ -307,7 +307,7 @@ def test_set_server_check_port_and_addr_move_the_check(lab: dict[str, Any]) -> N
 def test_engine_ops_reach_every_worker(workers_lab: dict[str, Any]) -> None:
     """Each command is replayed in both workers: a worker left out would keep serving the old way."""
     lab = workers_lab
-    assert "Name: HAProxy" in cli(lab, "show info")
+    assert "\nNbthread: 2\n" in cli(lab, "show info")
     assert {get(lab["fe"], "/")[0] for _ in range(4)} == {200}
     _server_addr(lab)  # the check (worker 0) sees it down and up; every worker follows
     _maxconn_server(lab, 2, 6, exact=False)  # each worker takes its share (1): 2 at most in all
