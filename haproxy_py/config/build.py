@@ -1398,6 +1398,15 @@ class Builder:
                     sug = did_you_mean(t.name, list(p.acl_names) + list(F.PREDEFINED_ACLS))
                     self.fail(ln, f"error detected while parsing {ctx} : no such ACL : '{t.name}'.", t.index,
                               suggestion=sug)
+                if t.name not in p.acl_names and t.name in F.PREDEFINED_ACLS:
+                    from haproxy_py.registry import not_implemented
+                    from haproxy_py.samples import FETCHES as SF
+
+                    pre_fetch = F.PREDEFINED_ACLS[t.name][0]
+                    if pre_fetch not in SF:  # RDP_COOKIE, REQ_CONTENT, WAIT_END: accepted means implemented
+                        self.fail(ln, f"error detected while parsing {ctx} : "
+                                  + not_implemented(f"predefined ACL '{t.name}' (sample fetch '{pre_fetch}')"),
+                                  t.index, ours=True)
                 terms.append(Term(t.negate, t.name, None))
             out.append(tuple(terms))
         self._warn_incompatible_acls(ln, p, ctx, out)

@@ -93,3 +93,11 @@ def test_bad_patterns_are_reported_by_the_check_not_at_start(tmp_path: Path) -> 
                         "'abc' is not a number.", "'5:x' is not a valid number range."]
     assert msgs[4].startswith("regex '([a-' is invalid (")
     assert msgs[5] == "'not-an-ip' is not a valid IPv4 or IPv6 address."
+
+
+def test_predefined_acls_over_unimplemented_fetches_are_refused() -> None:
+    d = diags("    http-request deny if RDP_COOKIE\n    http-request deny if WAIT_END\n    use_backend b if METH_GET\n")
+    msgs = [m.haproxy for m in d.errors]
+    assert len(msgs) == 2, msgs
+    assert "predefined ACL 'RDP_COOKIE' (sample fetch 'req.rdp_cookie_cnt') is " + NOT_IMPLEMENTED in msgs[0]
+    assert "predefined ACL 'WAIT_END'" in msgs[1] and (d.errors[1].loc.line, d.errors[1].loc.col) == (12, 26)
