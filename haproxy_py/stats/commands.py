@@ -1278,7 +1278,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("prompt", "prompt", "toggle interactive mode with prompt", USER,
          lambda cli, c: cli.cmd_prompt(), _SOCAT + "test_prompt_mode"),
     _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
-    _row("reload", None, "", USER, master=True),
+    _row("reload", None, "", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
     _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
          "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie),
     _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
@@ -1414,7 +1414,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("_getsocks", None, "", USER, lambda cli, c: cli.cmd_quit(), _FIXED_T),
     # -- the master CLI's own commands (engine/workers.py master_cli_line)
     _row("@<relative pid>", None, "", USER, test=_MASTER, master=True),
-    _row("@!<pid>", None, "", USER, master=True),
+    _row("@!<pid>", None, "", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
     _row("@master", None, "", USER, master=True),
 )
 

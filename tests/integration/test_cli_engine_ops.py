@@ -315,3 +315,30 @@ def test_engine_ops_reach_every_worker(workers_lab: dict[str, Any]) -> None:
     _second_connection_waits(lab, lab["capped"], "set maxconn global 2", "set maxconn global 100", held=2)
     _disable_enable_frontend(lab)  # every worker listens again, the master does not serve
     _shutdown_frontend(lab)
+
+
+# ----------------------------------------------------------------------------- the master CLI (-S)
+
+
+def test_master_cli_reload_and_pid_target() -> None:
+    """``reload`` and ``@!<pid>`` on the master CLI (engine/workers.py master_cli_line)."""
+    from tests.integration.test_process_master import CFG as MASTER_CFG
+    from tests.integration.test_process_master import children, wait_until
+
+    app = HttpBackend("app1").start()
+    try:
+        port = free_port()
+        msock = f"/tmp/hpy-mcli-{port}.sock"
+        cfg = MASTER_CFG.format(port=port, p1=app.port, p2=app.port)
+        with run_proxy(cfg, wait_ports=[port], extra_args=["-S", msock]) as pp:
+            wait_until(lambda: len(children(pp.pid)) == 1)
+            first = children(pp.pid)[0]
+            wait_until(lambda: "master" in stats_cli(msock, "show proc"))
+            assert f"\nPid: {first}\n" in stats_cli(msock, f"@!{first} show info")
+            assert stats_cli(msock, "@!1 show info") == "Can't find the target CLI!\n"
+            assert stats_cli(msock, "reload") == ""
+            wait_until(lambda: (kids := children(pp.pid)) != [] and first not in kids)
+            wait_until(lambda: f"{pp.pid:<16} master          1" in stats_cli(msock, "show proc"))
+            assert get(port, "/")[0] == 200
+    finally:
+        app.stop()
