@@ -510,7 +510,8 @@ class Backend:
     def process_queue(self, srv: Server, now: float, limit: int = 0) -> list[Pending]:
         """process_srv_queue: give free slots of ``srv`` to the oldest pending requests of its own
         queue or (if it may serve them) of the backend queue; ties go to the server queue. Each
-        returned pending holds its slot (``granted``) in its owner's name. A server without
+        returned pending holds its slot (``granted``) in its owner's name; an entry whose owner
+        is closed (an engine session's ``closed``) is dropped, never granted. A server without
         maxconn has no limit: it takes them all (what 2.6 does for a server coming up)."""
         self.now = now
         out: list[Pending] = []
@@ -529,6 +530,8 @@ class Backend:
                 bq.pop()
                 pend = b
             assert pend is not None
+            if getattr(pend.owner, "closed", False):
+                continue  # a session that ended without leaving (never happens: see cancel)
             pend.server = srv
             if not self._hold(srv, pend.owner):
                 continue  # its owner holds a slot here already: the entry is simply over

@@ -247,3 +247,21 @@ class SlotMachine(RuleBasedStateMachine):
 SlotMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=60, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
 TestSlotOwnership = SlotMachine.TestCase
+
+
+def test_a_dequeue_drops_an_entry_whose_owner_is_closed() -> None:
+    """Defence in depth: even an entry left behind by a closed session never gets a slot."""
+
+    class Owner:
+        closed = False
+
+    be = Backend(proxy([server("s1", 21000, maxconn=1)], "roundrobin"), 0.0)
+    s1 = be.servers[0]
+    first, dead, alive = Owner(), Owner(), Owner()
+    be.take(s1, 0.0, first)
+    p_dead = be.select(LbRequest(), 1.0, owner=dead).pending
+    p_alive = be.select(LbRequest(), 2.0, owner=alive).pending
+    assert p_dead is not None and p_alive is not None
+    dead.closed = True  # ended without cancel()
+    assert be.release(s1, 3.0, first) is p_alive
+    assert s1.slot_owners == {alive} and not p_dead.granted and len(be.queue) == 0
