@@ -13,18 +13,21 @@ from haproxy_py.actions.base import Rule
 
 #: model rule kind (and tcp-request sub-keyword) -> RuleSets attribute
 _SLOTS = {
-    "http-request": "http_req", "http-response": "http_res", "http-after-response": "http_after",
+    "http-request": "http_req", "redirect": "redirect", "http-response": "http_res",
+    "http-after-response": "http_after",
     "tcp-request connection": "tcp_conn", "tcp-request session": "tcp_sess",
     "tcp-request content": "tcp_content", "tcp-response content": "tcp_res",
 }
 
 
 class RuleSets:
-    __slots__ = ("http_req", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content", "tcp_res",
-                 "inspect_delay")
+    __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
+                 "tcp_res", "inspect_delay")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
+        #: the legacy "redirect" keyword's rules: after every http-request rule, as in 2.6
+        self.redirect: tuple[Rule, ...] = ()
         self.http_res: tuple[Rule, ...] = ()
         self.http_after: tuple[Rule, ...] = ()
         self.tcp_conn: tuple[Rule, ...] = ()
@@ -36,7 +39,7 @@ class RuleSets:
 
 
 def family_of(rule: Any) -> str:
-    """The rule set a model rule belongs to ("tcp-request content", "http-response", ...)."""
+    """The rule set a model rule belongs to ("tcp-request content", "http-response", "redirect"...)."""
     if rule.kind in ("tcp-request", "tcp-response"):
         return f"{rule.kind} {rule.action.split(' ', 1)[0]}"
     return rule.kind

@@ -1529,6 +1529,13 @@ class Builder:
                          line=ln.raw, suggestion=sug)
             raise _Skip
         self._no_defaults_rules(ln, p, kind)
+        if kind == "http-request":
+            if any(r.kind == "redirect" for r in p.http_rules):
+                self.warn(ln, "a 'http-request' rule placed after a 'redirect' rule will still be processed "
+                          "before.", 0)
+            elif p.use_backends:
+                self.warn(ln, "a 'http-request' rule placed after a 'use_backend' rule will still be processed "
+                          "before.", 0)
         act, impl, j = self._action(ln, p, kind, 1)
         cond = self.condition(ln, p, j, f"an '{kind} {act}' condition") if j < len(w) else None
         p.http_rules.append(HttpRule(kind, act, tuple(w[2:j]), cond, ln.loc(0), impl))
@@ -1561,6 +1568,11 @@ class Builder:
         if any(r.kind == "http-request" for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
                       "before.", 0)
+        elif any(r.kind == "redirect" for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after a 'redirect' rule will still be processed before.", 0)
+        elif p.use_backends:
+            self.warn(ln, "a 'tcp-request' rule placed after a 'use_backend' rule will still be processed "
+                      "before.", 0)
         elif sub in ("connection", "session") and any(
                 r.kind == "tcp-request" and r.action.startswith("content ") for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
@@ -1586,8 +1598,11 @@ class Builder:
         except A.ActionError as e:
             self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing redirect rule : {e.message}",
                       min(1 + max(e.word_index, 0), len(w) - 1), ours=e.ours)
+        if p.use_backends:
+            self.warn(ln, "a 'redirect' rule placed after a 'use_backend' rule will still be processed before.", 0)
         cond = self.condition(ln, p, j, "redirect rule") if j < len(w) else None
-        p.http_rules.append(HttpRule("http-request", "redirect", tuple(w[1:j]), cond, ln.loc(0), impl))
+        # its own rule set: 2.6 runs the redirect rules after every http-request rule
+        p.http_rules.append(HttpRule("redirect", "redirect", tuple(w[1:j]), cond, ln.loc(0), impl))
 
     def kw_http_check(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and self.capwarn(ln, p, K.BE):

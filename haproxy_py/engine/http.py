@@ -481,6 +481,12 @@ class HttpSession(Stream):
         if conf.stats.enabled and self._is_stats_uri(req, conf):
             self._serve_stats(req, conf)
             return
+        # --- the legacy "redirect" rules: after every http-request rule and the stats page
+        if router.req_rules and router.rs.redirect:
+            v = run_rules(router.rs.redirect, ctx)
+            if v.kind != CONTINUE:
+                self._req_verdict(v)
+                return
         be = router.route(ctx) if router.rules else router.default_backend
         if be is None:
             rec.backend_name = None
@@ -730,7 +736,7 @@ class HttpSession(Stream):
         brules = router.be_rules.get(be)
         if brules is None:
             brules = router.be_rules[be] = self._backend_rules(be)
-        be_req, self.res_rules = brules
+        be_req, be_redirect, self.res_rules = brules
         if be_req:
             req = self._own_req()
             ctx = self.txn
@@ -750,6 +756,16 @@ class HttpSession(Stream):
         if conf is not router.conf and conf.stats.enabled and self._is_stats_uri(req, conf):
             self._serve_stats(req, conf)
             return
+        if be_redirect:  # the backend's legacy "redirect" rules
+            req = self._own_req()
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            ctx.req = req
+            v = run_rules(be_redirect, ctx)
+            if v.kind != CONTINUE:
+                self._req_verdict(v)
+                return
         # persistence cookie
         cookie_srv = None
         if be.cookie is not None:
@@ -765,15 +781,16 @@ class HttpSession(Stream):
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
 
-    def _backend_rules(self, be: Any) -> tuple[Any, Any]:
-        """(the backend's http-request rules, the response rule sets of this frontend with it or
-        None): 2.6 runs a response through the backend's http-response rules then the frontend's,
+    def _backend_rules(self, be: Any) -> tuple[Any, Any, Any]:
+        """(the backend's http-request rules, its redirect rules, the response rule sets of this
+        frontend with it or None): 2.6 runs a response through the backend's http-response rules then the frontend's,
         then the http-after-response ones in the same order."""
         fe_rs = self.router.rs
         be_rs = _rules(be.conf) if be.conf is not self.router.conf else None
         res = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
                fe_rs.http_after)
-        return (be_rs.http_req if be_rs else ()), (res if any(res) else None)
+        return ((be_rs.http_req if be_rs else ()), (be_rs.redirect if be_rs else ()),
+                (res if any(res) else None))
 
     def _end_server_use(self) -> None:
         """The current request no longer uses its server: counters and the connection slot."""

@@ -65,8 +65,9 @@ class Router:
 
         #: the frontend's rule sets (haproxy_py.actions); a set without rules is an empty tuple
         self.rs = rs = compile_rules(conf)
-        #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request)
-        self.req_rules = bool(rs.tcp_content or rs.http_req)
+        #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request,
+        #: redirect)
+        self.req_rules = bool(rs.tcp_content or rs.http_req or rs.redirect)
         #: backend object -> (its http-request rules, the response rule sets or None): engine/http.py
         self.be_rules: dict[Any, Any] = {}
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]

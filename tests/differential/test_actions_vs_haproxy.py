@@ -160,6 +160,22 @@ frontend felog
     http-response set-log-level notice if {{ var(txn.p) -m str /loud-res }}
     default_backend be
 
+frontend feord
+    bind 127.0.0.1:{ord}
+    redirect prefix /r if {{ path_beg /a }}
+    http-request deny if {{ path_beg /a }}
+    http-request allow if {{ path_beg /b }}
+    redirect prefix /r2 if {{ path_beg /b }}
+    stats enable
+    stats uri /st
+    redirect location /stats-redir if {{ path /st }}
+    default_backend beord
+
+backend beord
+    redirect location /from-be if {{ path_beg /c }}
+    http-request deny deny_status 429 if {{ path /c/deny }}
+    server s1 127.0.0.1:{srv}
+
 frontend tcpfe
     mode tcp
     bind 127.0.0.1:{tcp}
@@ -192,7 +208,7 @@ backend tcpbe
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2")
+PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2", "ord")
 
 
 def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -352,6 +368,51 @@ def test_rule_order_across_sets(sides) -> None:  # type: ignore[no-untyped-def]
     r = both(sides, "/plain", port="fe2")
     assert _hdr(r["response"], "x-order") == ["be", "fe"]  # backend http-response, then the frontend's
     assert _hdr(r["response"], "x-after") == ["be", "fe"]
+
+
+@pytest.mark.parametrize("path,status,location", [
+    ("/a", 403, None),            # an http-request rule runs before an earlier 'redirect' rule
+    ("/b", 302, "/r2/b"),         # http-request allow does not skip the redirect rules
+    ("/st", 200, None),           # the stats page comes before the redirect rules
+    ("/c/x", 302, "/from-be"),    # a backend's redirect rules, after its http-request rules
+    ("/c/deny", 429, None),
+])
+def test_redirect_rules_run_after_http_request_rules(sides, path: str, status: int,  # type: ignore[no-untyped-def]
+                                                     location: str | None) -> None:
+    if path == "/st":  # the stats pages differ (deliberately compared elsewhere): the status line only
+        raw = b"GET /st HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        lines = [_norm_response(_send(side["ports"]["ord"], raw))[0] for side in sides.values()]
+        assert lines == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"]
+        return
+    r = both(sides, path, port="ord")
+    assert r["response"][0].startswith(f"HTTP/1.1 {status} ") and r["seen"] == []
+    if location is not None:
+        assert _hdr(r["response"], "location") == [location]
+
+
+def test_misplaced_rule_warnings_as_2_6(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from haproxy_py.cli import main
+
+    cfg = tmp_path / "w.cfg"
+    cfg.write_text("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+                   "frontend f\n bind 127.0.0.1:9\n redirect prefix /r if FALSE\n tcp-request content accept\n"
+                   " use_backend b if TRUE\n redirect prefix /r3 if FALSE\n http-request deny if FALSE\n"
+                   " default_backend b\nfrontend g\n bind 127.0.0.1:10\n use_backend b if TRUE\n"
+                   " http-request deny if FALSE\n tcp-request content accept if FALSE\n"
+                   "backend b\n server s 127.0.0.1:1\n")
+
+    def warnings(text: str) -> list[str]:
+        return [ln.split(" : config : ", 1)[1] for ln in text.splitlines() if "[WARNING]" in ln]
+
+    theirs = subprocess.run([require_haproxy_bin(), "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=30)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    main(["-c", "-f", cfg.name])
+    ours = warnings(capsys.readouterr().err)
+    assert ours == warnings(theirs.stdout + theirs.stderr) and len(ours) == 5
 
 
 def test_backend_deny_answers_403(sides) -> None:  # type: ignore[no-untyped-def]
