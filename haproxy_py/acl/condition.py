@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config.model import Acl, Condition
 from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
+from ..samples.expr import _phase_guard
 from ..samples.types import caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .match import compile_matcher
@@ -169,7 +170,7 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     if not px.convs and (out in ("str", "meth") and method not in ("int", "bool", "ip", "bin")
                          or out == "sint" and method in ("int", "bool")):
         # the hot path: the fetch's own values are what the matcher compares (no Sample objects)
-        ffn, fargs = px.fetch.fn, px.fetch_args
+        ffn, fargs = _phase_guard(px), px.fetch_args
 
         def ev_raw(ctx: RequestContext) -> bool:
             vals = ffn(ctx, fargs)

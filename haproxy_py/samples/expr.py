@@ -194,13 +194,27 @@ def check_place(px: ParsedExpr, place: str | None, offset: int = 0) -> None:
                           f"'{needs(px.fetch)}' which is not available here.", offset)
 
 
+def _phase_guard(px: ParsedExpr) -> Callable[[Txn, tuple[Any, ...]], Any]:
+    """The fetch function, made to find nothing once the response is attached when 2.6 cannot use
+    it during the response processing (path, req.hdr, cook, ... in an http-response rule: 2.6
+    refuses them in its formats and never matches their ACLs there)."""
+    fn = px.fetch.fn
+    if px.fetch.usable_in("http-response"):
+        return fn
+
+    def request_only(txn: Txn, args: tuple[Any, ...]) -> Any:
+        return None if txn.res is not None else fn(txn, args)
+
+    return request_only
+
+
 def compile_expr(text: str, start: int = 0, end: int | None = None,
                  place: str | None = None) -> Callable[[Txn], Sample | None]:
     """``fn(txn) -> Sample | None`` for the expression ``text[start:end]``; with ``place``, a fetch
     that cannot work there is refused as 2.6 does."""
     px = parse_expr(text, start, end)
     check_place(px, place, start)
-    ffn = px.fetch.fn
+    ffn = _phase_guard(px)
     fargs = px.fetch_args
     fout = px.fetch.out
     last = px.fetch.pick == "last"
@@ -230,7 +244,7 @@ def compile_values(text: str, start: int = 0, end: int | None = None,
     """For ACLs: ``(fn(txn) -> every sample (through the converters) or None, output type)``."""
     if px is None:
         px = parse_expr(text, start, end)
-    ffn = px.fetch.fn
+    ffn = _phase_guard(px)
     fargs = px.fetch_args
     fout = px.fetch.out
     chain = _chain(px) if px.convs else None

@@ -284,7 +284,8 @@ RES_EXPRS = [
     "status", "res.ver", "res.hdr(x-a)", "res.hdr(x-a,1)", "res.hdr(x-a,-2)", "res.fhdr(x-a)", "res.hdr_cnt(x-a)",
     "res.fhdr_cnt(x-a)", "res.hdr_val(x-n)", "shdr_val(x-n,1)", "res.hdr_ip(x-ip)", "res.cook(s)", "scook(t)",
     "res.cook_cnt(s)", "res.cook_cnt", "res.cook_val(s)", "res.hdr_names", "res.hdr(server),lower",
-    "res.hdr(cache-control),field(2,=)", "shdr(x-a),length", "res.hdr_cnt",
+    "res.hdr(cache-control),field(2,=)", "shdr(x-a),length", "res.hdr_cnt", "hdr(x-a)", "hdr(server),lower",
+    "hdr(x-case)", "method", "http_first_req",
     "res.hdr(connection)",
 ]
 
@@ -320,7 +321,13 @@ def _ask_proxy_responses(which: str, exprs: list[str], resps: list[tuple[int, li
         port = free_port()
         fmt = "|".join(f"{i}=%[{e}]" for i, e in enumerate(exprs))
         cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n"
-               f"backend b\n    http-response set-header X-S \"{fmt}\"\n    server s 127.0.0.1:{be.port}\n")
+               f"backend b\n    http-response set-header X-S \"{fmt}\"\n"
+               # request-only fetches never match in response rules (2.6 warns); hdr() is the response's
+               "    http-response set-header X-S \"%[res.hdr(x-s)]|m1\" if { path_beg /p }\n"
+               "    http-response set-header X-S \"%[res.hdr(x-s)]|m2\" if { hdr(x-a) -m found }\n"
+               "    http-response set-header X-S \"%[res.hdr(x-s)]|m3\" if { hdr(x-case) -m found }\n"
+               "    http-response set-header X-S \"%[res.hdr(x-s)]|m4\" if { method GET }\n"
+               f"    server s 127.0.0.1:{be.port}\n")
         got = []
         with run_proxy(cfg, wait_ports=[port], which=which):
             for i in range(len(resps)):

@@ -302,16 +302,19 @@ def test_place_drops_fetches_that_cannot_work_there():
     from haproxy_py.http.message import ResponseHead
 
     ctx = _ctx(_req(b"GET /x HTTP/1.1\r\n\r\n"))
-    ctx.res = ResponseHead(200, b"OK")
 
     def cond(name, place, negate=False):
         return compile_condition(Condition(any_of=((Term(acl=name, negate=negate),),)), acls, place)(ctx)
 
-    assert cond("st", None) and cond("p", None)  # no place: every line evaluates
+    # request processing: the request fetch works, the response one has nothing yet
+    assert cond("p", None) and not cond("st", None)
+    assert cond("p", "http-request") and cond("mix", "http-request")
+    ctx.res = ResponseHead(200, b"OK")
+    # response processing: a request-only fetch finds nothing (2.6), the response fetch works
+    assert cond("st", None) and not cond("p", None)
     assert not cond("st", "http-request") and cond("st", "http-response")
-    assert cond("p", "http-request") and not cond("p", "http-response")
     assert cond("st", "http-request", negate=True)  # "never matches", negated
-    assert cond("mix", "http-request") and cond("mix", "http-response")
+    assert not cond("p", "http-response") and cond("mix", "http-response")
     anon = Condition(any_of=((Term(anonymous=Acl(name="", fetch="status", patterns=("200",))),),))
     assert not compile_condition(anon, acls, "http-request")(ctx)
     assert compile_condition(anon, acls, "http-response")(ctx)
