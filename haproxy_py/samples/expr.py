@@ -569,8 +569,9 @@ def compile_log_samples(fmt: str) -> Callable[[Txn], dict[str, str | None]]:
     """The ``%[expr]`` of a ``log-format`` string compiled for the log line: ``fn(txn)`` gives
     ``{expr text: value as text (latin-1) or None}``, what ``LogRecord.samples`` holds (log/format.py
     answers ``%[expr]`` from it). Raises :class:`SampleError` (with the offset in ``fmt``) for an
-    unknown or unimplemented name."""
-    exprs = [(fmt[a:b], compile_expr(fmt, a, b)) for a, b in _expr_spans(fmt)]
+    unknown or unimplemented name, or a fetch 2.6 cannot use in a log line (``path``: 2.6 refuses
+    it there and logs ``capture.req.uri`` or ``%HP`` instead)."""
+    exprs = [(fmt[a:b], compile_expr(fmt, a, b, "log")) for a, b in _expr_spans(fmt)]
 
     def samples(txn: Txn) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
