@@ -317,12 +317,12 @@ def test_log_samples_feed_the_log_record() -> None:
     from haproxy_py.log.format import LogRecord, compile_log_format
     from haproxy_py.samples import compile_log_samples
 
-    fmt = "%ci %[status] %{+Q}[src,ipmask(8)] %[var(txn.none)] %%[x]"
+    fmt = "%ci %[status] %{+Q}[fe_name,upper] %[var(txn.none)] %%[x]"
     smp = compile_log_samples(fmt)(txn(res=ResponseHead(3, b"")))
-    assert smp == {"status": "3", "src,ipmask(8)": "127.0.0.0", "var(txn.none)": None}
+    assert smp == {"status": "3", "fe_name,upper": "FE", "var(txn.none)": None}
     rec = LogRecord(0.0)
     rec.client_ip, rec.samples = "127.0.0.1", smp
-    assert compile_log_format(fmt)(rec) == '127.0.0.1 3 "127.0.0.0" - %[x]'
+    assert compile_log_format(fmt)(rec) == '127.0.0.1 3 "FE" - %[x]'
     with pytest.raises(SampleError, match="needs 'HTTP request headers'"):  # 2.6 refuses path in logs
         compile_log_samples("%[path]")
     with pytest.raises(SampleError) as e:
