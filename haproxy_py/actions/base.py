@@ -50,9 +50,14 @@ class ParseCtx:
     warnings: list[tuple[str, int]] = field(default_factory=list)
 
 
-#: the per-transaction context rules run on (request, response while response rules run, addresses,
-#: variables, live facts): the samples' Txn, which ACL conditions read too
-RuleTxn = Txn
+class RuleTxn(Txn):
+    """The per-transaction context rules run on: the samples' Txn (request, response while response
+    rules run, addresses, variables, live facts), which ACL conditions read too, plus what rules
+    set for the engine to apply (no __slots__: these stay class defaults until a rule sets them)."""
+
+    #: http-request set-timeout server / tunnel (ms), None: the proxy's own
+    srv_timeout: int | None = None
+    tunnel_timeout: int | None = None
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -796,3 +796,53 @@ def p_set_log_level(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise TrailingWords("", 1)
     return SetLogLevel(-1 if args[0] == "silent" else LOG_LEVELS.index(args[0]))
+
+
+# ============================================================================ timeouts
+class SetTimeout(Action):
+    __slots__ = ("what", "ms", "expr")
+
+    def __init__(self, what: str, ms: int | None, expr: Any) -> None:
+        self.what, self.ms, self.expr = what, ms, expr
+
+    def run(self, txn: Any) -> Verdict:
+        ms = self.ms
+        if ms is None:
+            from haproxy_py.samples.types import cast
+
+            s = self.expr(txn)
+            s = cast(s, "sint") if s is not None else None
+            if s is None or s.value <= 0:
+                return V_CONTINUE
+            ms = s.value
+        if self.what == "server":
+            txn.srv_timeout = ms
+        else:
+            txn.tunnel_timeout = ms
+        return V_CONTINUE
+
+
+def p_set_timeout(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``set-timeout server|tunnel <time>|<expr>`` (a backend's or listen's rule): the timeout of
+    this transaction instead of the proxy's."""
+    if len(args) < 2:
+        raise _err(ctx, "expects exactly 2 arguments.")
+    if ctx.proxy_kind == "frontend":
+        raise _err(ctx, f"proxy '{ctx.proxy_name}' has no backend capability.")
+    what, value = args[0], args[1]
+    if what not in ("server", "tunnel"):
+        raise _err(ctx, f"'set-timeout' rule supports 'server'/'tunnel' (got '{what}').", 0)
+    _only(args, 2)
+    if value[:1].isdigit():
+        from haproxy_py.config.grammar import parse_time
+
+        tv = parse_time(value)
+        if tv.error is not None:
+            raise _err(ctx, f"unexpected character '{tv.char or value[0]}' in rule 'set-timeout {what}'.", 1)
+        return SetTimeout(what, tv.value, None)
+    from haproxy_py.samples import SampleError, compile_expr
+
+    try:
+        return SetTimeout(what, None, compile_expr(value))
+    except SampleError:
+        raise _err(ctx, f"unexpected character '{value[0]}' in rule 'set-timeout {what}'.", 1) from None

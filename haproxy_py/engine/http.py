@@ -912,7 +912,7 @@ class HttpSession(Stream):
             # reading may have been paused while we waited for the server
             self._srv_drained()
         self.last_io = 0.0
-        self.arm(self.be.conf.timeouts.server, self._server_timeout)
+        self.arm(self._srv_timeout(), self._server_timeout)
 
     def _request_body_data(self, data: bytes) -> None:
         rb = self.reqbody
@@ -964,12 +964,19 @@ class HttpSession(Stream):
         else:
             self._finish_request()
 
+    def _srv_timeout(self) -> int | None:
+        """The server timeout of this transaction: an http-request set-timeout's, or the backend's."""
+        txn = self.txn
+        if txn is not None and txn.srv_timeout is not None:
+            return txn.srv_timeout
+        return self.be.conf.timeouts.server
+
     def _server_timeout(self) -> None:
         self.timer = None
         if self.closed:
             return
         # inactivity timeout: data moved since the timer was armed pushes it forward
-        tmo = self.be.conf.timeouts.server if self.be is not None else None
+        tmo = self._srv_timeout() if self.be is not None else None
         if tmo and self.last_io:
             idle = (self.loop.time() - self.last_io) * 1000
             if idle < tmo:
@@ -1169,7 +1176,7 @@ class HttpSession(Stream):
                 self.srvc.read_off()
         else:
             cli.write(head)
-        self.arm(be.conf.timeouts.server, self._server_timeout)
+        self.arm(self._srv_timeout(), self._server_timeout)
 
     def _response_rules(self, resp: ResponseHead) -> bool:
         """http-response (backend's, then frontend's) then http-after-response rules on a server's
@@ -1482,7 +1489,9 @@ class HttpSession(Stream):
         self.cli.read_on()
         self.srvc.read_on()
         t = self.be.conf.timeouts
-        self.arm(t.tunnel or t.server or self._timeouts().client, self._tunnel_timeout)
+        txn = self.txn
+        tun = txn.tunnel_timeout if txn is not None and txn.tunnel_timeout is not None else t.tunnel
+        self.arm(tun or t.server or self._timeouts().client, self._tunnel_timeout)
 
     def _tunnel_cli_drained(self) -> None:
         if self.srvc is not None and not self.srvc.eof:

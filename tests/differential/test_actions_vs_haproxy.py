@@ -176,6 +176,16 @@ backend beord
     http-request deny deny_status 429 if {{ path /c/deny }}
     server s1 127.0.0.1:{srv}
 
+frontend fets
+    bind 127.0.0.1:{ts}
+    default_backend beslow
+
+backend beslow
+    http-request set-timeout server 200ms if {{ path /short }}
+    http-request set-timeout server int(150) if {{ path /short-expr }}
+    http-request set-timeout tunnel 200ms if {{ path /ws }}
+    server s1 127.0.0.1:{slow}
+
 frontend tcpfe
     mode tcp
     bind 127.0.0.1:{tcp}
@@ -208,10 +218,13 @@ backend tcpbe
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2", "ord")
+PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2", "ord", "ts")
 
 
 def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    if b" /ws" in rec.start:
+        return 101, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                     ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")], b""
     return 200, [("Content-Type", "text/plain"), ("X-Up", "abbc"), ("X-Vals", "v1, q,  v2")], b"body\n"
 
 
@@ -220,12 +233,17 @@ def _side(which: str) -> Iterator[dict[str, Any]]:
     be = HttpBackend("s1")
     be.behaviour = _behaviour
     be.start()
+    slow = HttpBackend("s1", delay=0.6)  # answers after 0.6 s
+    slow.behaviour = _behaviour
+    slow.start()
     ports = {k: free_port() for k in PORTS}
     try:
-        with run_proxy(CFG.format(srv=be.port, **ports), wait_ports=list(ports.values()), which=which) as pp:
-            yield {"ports": ports, "backend": be, "proxy": pp, "sock": admin_socket(pp)}
+        with run_proxy(CFG.format(srv=be.port, slow=slow.port, **ports), wait_ports=list(ports.values()),
+                       which=which) as pp:
+            yield {"ports": ports, "backend": be, "slow": slow, "proxy": pp, "sock": admin_socket(pp)}
     finally:
         be.stop()
+        slow.stop()
 
 
 @pytest.fixture(scope="module")
@@ -413,6 +431,32 @@ def test_misplaced_rule_warnings_as_2_6(tmp_path, monkeypatch, capsys) -> None: 
     main(["-c", "-f", cfg.name])
     ours = warnings(capsys.readouterr().err)
     assert ours == warnings(theirs.stdout + theirs.stderr) and len(ours) == 5
+
+
+@pytest.mark.parametrize("path,status,max_s", [
+    ("/short", 504, 0.5),        # set-timeout server 200ms: the 0.6 s server is too slow
+    ("/short-expr", 504, 0.5),   # the same from a sample expression (150 ms)
+    ("/long", 200, 3.0),         # the backend's own 5 s
+])
+def test_set_timeout(sides, path: str, status: int, max_s: float) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, path, port="ts")
+    assert r["response"][0].startswith(f"HTTP/1.1 {status} ")
+    assert max(r["took"]) < max_s, r["took"]
+    if status == 504:
+        assert min(r["took"]) >= 0.12
+
+
+def test_set_timeout_tunnel(sides) -> None:  # type: ignore[no-untyped-def]
+    raw = (b"GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    out = {}
+    for name, side in sides.items():
+        t = time.monotonic()
+        resp = _send(side["ports"]["ts"], raw, timeout=8)
+        out[name] = (_norm_response(resp)[0], time.monotonic() - t)
+    assert out["ours"][0] == out["haproxy"][0] == "HTTP/1.1 101 X", out
+    # the idle tunnel closes after 200 ms instead of the 5 s server timeout (0.6 s server delay first)
+    assert all(o[1] < 2.5 for o in out.values()), out
 
 
 def test_backend_deny_answers_403(sides) -> None:  # type: ignore[no-untyped-def]
