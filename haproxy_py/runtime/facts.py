@@ -183,6 +183,12 @@ class StateFacts:
             return None
         return int(getattr(p.conf.timeouts, name, None) or 0)
 
+    def userlist(self, name: str) -> tuple[tuple[str, str, bool], ...] | None:
+        for n, users in getattr(self.state.config, "userlists", ()):
+            if n == name:
+                return tuple(users)
+        return None
+
     def default_backend(self, frontend: str) -> str | None:
         fe = self._fe(frontend)
         return None if fe is None else fe.conf.default_backend

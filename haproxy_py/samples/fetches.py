@@ -9,6 +9,8 @@ the last; ``url_param`` uses the first.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import random
@@ -810,3 +812,86 @@ def f_fe_defbe(txn: Txn, args: tuple) -> list | None:
     rt = txn.runtime
     name = None if rt is None else rt.default_backend(txn.frontend)
     return [name.encode("latin1")] if name else None
+
+
+# --------------------------------------------------------------------------- HTTP authentication
+
+D_AUTH = "tests/differential/test_samples_vs_haproxy.py::test_http_auth_vs_haproxy"
+
+
+def _authorization(txn: Txn, header: bytes = b"authorization") -> tuple[bytes, bytes, bytes] | None:
+    """(scheme, user or token, password) of a Basic or Bearer Authorization header, as 2.6 reads
+    it (scheme case-insensitive; no other scheme; a Basic value that is not base64 of
+    ``user:password`` is none)."""
+    r = txn.req
+    if r is None or txn.res is not None:
+        return None
+    vals = _full(r, header)
+    if not vals:
+        return None
+    scheme, _, rest = vals[0].strip(b" \t").partition(b" ")
+    rest = rest.strip(b" \t")
+    low = scheme.lower()
+    if low == b"basic":
+        try:
+            raw = base64.b64decode(rest, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        user, colon, pw = raw.partition(b":")
+        if not colon:
+            return None
+        return (b"Basic", user, pw)
+    if low == b"bearer":
+        return (b"Bearer", rest, b"")
+    return None
+
+
+def _check_password(given: bytes, stored: str, insecure: bool) -> bool:
+    if insecure:
+        return given == stored.encode("latin1")
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+    except ImportError:  # pragma: no cover - Python without crypt(3)
+        return False
+    try:
+        return bool(crypt.crypt(given.decode("latin1"), stored) == stored)
+    except (OSError, ValueError):
+        return False
+
+
+@fetch("http_auth", test=D_AUTH)
+def f_http_auth(txn: Txn, args: tuple) -> list | None:
+    a = _authorization(txn)
+    if a is None or a[0] != b"Basic" or txn.runtime is None:
+        return None
+    users = txn.runtime.userlist(args[0]) or ()
+    user = a[1].decode("latin1")
+    return [any(u == user and _check_password(a[2], pw, insecure) for u, pw, insecure in users)]
+
+
+@fetch("http_auth_type", test=D_AUTH)
+def f_http_auth_type(txn: Txn, args: tuple) -> list | None:
+    a = _authorization(txn)
+    return None if a is None else [a[0]]
+
+
+@fetch("http_auth_user", test=D_AUTH)
+def f_http_auth_user(txn: Txn, args: tuple) -> list | None:
+    a = _authorization(txn)
+    return None if a is None or a[0] != b"Basic" else [a[1]]
+
+
+@fetch("http_auth_pass", test=D_AUTH)
+def f_http_auth_pass(txn: Txn, args: tuple) -> list | None:
+    a = _authorization(txn)
+    return None if a is None or a[0] != b"Basic" else [a[2]]
+
+
+@fetch("http_auth_bearer", test=D_AUTH)
+def f_http_auth_bearer(txn: Txn, args: tuple) -> list | None:
+    a = _authorization(txn, args[0].encode("latin1").lower() if args and args[0] else b"authorization")
+    return None if a is None or a[0] != b"Bearer" else [a[1]]

@@ -462,3 +462,36 @@ def test_proxy_settings_vs_haproxy() -> None:
                           .partition(b"\r\n\r\n")[2] for p in ports]
     assert got["ours"] == got["haproxy"], got
     assert got["haproxy"][:2] == [b"9000 60000 7000 b 1", b"3000 []"]
+
+
+def test_http_auth_vs_haproxy() -> None:
+    """http_auth against a userlist (insecure and crypt(3) passwords), http_auth_type/user/pass and
+    http_auth_bearer over Basic, Bearer, Digest, broken and absent Authorization headers, through
+    both whole proxies."""
+    import base64
+
+    from tests.integration.harness import http_request, run_proxy
+
+    require_haproxy_bin()
+    hashed = "$5$salt$Oo0nc86Ktkc05wTAggFOZIQJhfxhAZY1mlIogZJN.i."  # crypt("pw", "$5$salt")
+    auths = [b"Basic " + base64.b64encode(c) for c in (b"alice:s3cret", b"alice:bad", b"bob:pw", b"bob:x",
+                                                          b"carol:s3cret", b"nocolon", b"a:b:c")]
+    auths += [b"basic " + base64.b64encode(b"alice:s3cret"), b"Bearer tok123", b"bearer  t2", b"Digest x=1",
+              b"Basic !!!", b"", None]
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("userlist L\n    user alice insecure-password s3cret\n    user bob password " + hashed + "\n"
+               "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               '    http-request return status 200 content-type text/plain lf-string "%[http_auth(L)] '
+               '%[http_auth_type] [%[http_auth_user]] [%[http_auth_pass]] [%[http_auth_bearer]]"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            out = []
+            for a in auths:
+                h = b"Authorization: " + a + b"\r\n" if a is not None else b""
+                resp = http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\n" + h + b"Connection: close\r\n\r\n")
+                out.append(resp.partition(b"\r\n\r\n")[2])
+            got[which] = out
+    assert got["ours"] == got["haproxy"], list(zip(auths, got["haproxy"], got["ours"], strict=True))
+    assert got["haproxy"][0] == b"1 Basic [alice] [s3cret] []" and got["haproxy"][2].startswith(b"1 ")

@@ -42,6 +42,7 @@ class FakeRuntime:
     def hostname(self): return "rt-host"
     def proxy_timeout(self, p, name): return {("fe", "client"): 7000}.get((p, name), 0)
     def default_backend(self, f): return "be" if f == "fe" else None
+    def userlist(self, name): return (("alice", "s3cret", True),) if name == "L" else None
 
 
 REQ = RequestHead(b"GET", b"/p/q?a=1&b=2&a=3&=z&c", headers=[
@@ -118,6 +119,15 @@ def test_http_request_fetches() -> None:
     assert ev("req.ver") == b"1.1" and ev("http_first_req") is True
     assert ev("http_first_req", txn(first_req=False)) is False
     assert ev("req.proto_http") is True and ev("req_proto_http", Txn(None, "127.0.0.1")) is False
+    import base64
+
+    def auth(value: bytes) -> Txn:
+        return Txn(RequestHead(b"GET", b"/", headers=[(b"Authorization", value)]), runtime=FakeRuntime())
+
+    ok = auth(b"Basic " + base64.b64encode(b"alice:s3cret"))
+    assert ev("http_auth(L)", ok) is True and ev("http_auth_user", ok) == b"alice" and ev("http_auth_type", ok) == b"Basic"
+    assert ev("http_auth(L)", auth(b"basic " + base64.b64encode(b"alice:x"))) is False
+    assert ev("http_auth(L)", auth(b"Bearer t")) is None and ev("http_auth_bearer", auth(b"Bearer t")) == b"t"
     assert ev("pathq", Txn(RequestHead(b"GET", b"http://h:1/x?y"))) == b"/x?y"
     assert ev("url_ip", Txn(RequestHead(b"GET", b"http://10.1.2.3:81/x"))) == ipaddress.IPv4Address("10.1.2.3")
     assert ev("url_port", Txn(RequestHead(b"GET", b"http://10.1.2.3:81/x"))) == 81
