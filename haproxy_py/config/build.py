@@ -1271,6 +1271,11 @@ class Builder:
             fargs = fx.args or (("",) if fx.has_parens else ())
             px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fargs) or None,
                             [(c, list(a) or None, 0) for c, a in fx.converters])
+            # proxy, server and userlist names are resolved once every section is read (post_checks)
+            for ai, (spec, word) in enumerate(zip(px.fetch.args, fargs, strict=False)):
+                if spec.type in ("backend", "frontend", "server", "user list") and word:
+                    self.__dict__.setdefault("_sample_refs", []).append(
+                        (ln, first, spec.type, word, ai + 1, fname, p.name))
         except SampleError as e:
             msg = e.message
             if msg.startswith("fetch method '"):
@@ -1896,8 +1901,35 @@ class Builder:
         self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
                      f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
 
+    def _check_sample_refs(self, cfg: Config) -> None:
+        """The backend/frontend/server/userlist names ACL fetches name (nbsrv(b), srv_is_up(b/s),
+        http_auth(L)...) must exist, with 2.6's messages."""
+        proxies = {p.name: p for p in cfg.proxies}
+        userlists = {n for n, _ in cfg.userlists}
+        for ln, i, kind, word, argn, kw, pname in self.__dict__.get("_sample_refs", ()):
+            where = f"referenced in arg {argn} of ACL keyword '{kw}' in proxy '{pname}'."
+            msg = None
+            if kind == "user list":
+                if word not in userlists:
+                    msg = f"unable to find userlist '{word}' {where}"
+            elif kind == "server":
+                bname, _, sname = word.rpartition("/")
+                bname = bname or pname
+                be = proxies.get(bname)
+                if be is None:
+                    msg = f"unable to find proxy '{bname}' {where}"
+                elif not any(s.name == sname for s in be.servers):
+                    msg = f"unable to find server '{sname}' in proxy '{bname}', {where}"
+            else:
+                px = proxies.get(word)
+                if px is None or not (px.has_be if kind == "backend" else px.has_fe):
+                    msg = f"unable to find {kind} '{word}' {where}"
+            if msg is not None:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {msg}", ln.loc(i), line=ln.raw, phase=POST)
+
     def post_checks(self, cfg: Config) -> None:
         d = self.d
+        self._check_sample_refs(cfg)
         by_be = {}
         for p in cfg.proxies:
             if p.has_be and p.name not in by_be:

@@ -101,3 +101,18 @@ def test_predefined_acls_over_unimplemented_fetches_are_refused() -> None:
     assert len(msgs) == 2, msgs
     assert "predefined ACL 'RDP_COOKIE' (sample fetch 'req.rdp_cookie_cnt') is " + NOT_IMPLEMENTED in msgs[0]
     assert "predefined ACL 'WAIT_END'" in msgs[1] and (d.errors[1].loc.line, d.errors[1].loc.col) == (12, 26)
+
+
+def test_proxy_server_and_userlist_arguments_must_exist() -> None:
+    d = diags("    acl a nbsrv(nob) gt 0\n    acl u http_auth(nul)\n    acl s srv_is_up(b/nos)\n"
+              "    acl s2 srv_is_up(nob/s)\n    acl f fe_conn(nofe) gt 1\n"
+              "    acl ok1 nbsrv(b) gt 0\n    acl ok2 srv_is_up(b/s)\n    acl ok3 fe_conn(f) gt 1\n")
+    msgs = [m.haproxy for m in d.errors]
+    assert msgs == [
+        "parsing [t.cfg:11]: unable to find backend 'nob' referenced in arg 1 of ACL keyword 'nbsrv' in proxy 'f'.",
+        "parsing [t.cfg:12]: unable to find userlist 'nul' referenced in arg 1 of ACL keyword 'http_auth' in proxy 'f'.",
+        "parsing [t.cfg:13]: unable to find server 'nos' in proxy 'b', referenced in arg 1 of ACL keyword "
+        "'srv_is_up' in proxy 'f'.",
+        "parsing [t.cfg:14]: unable to find proxy 'nob' referenced in arg 1 of ACL keyword 'srv_is_up' in proxy 'f'.",
+        "parsing [t.cfg:15]: unable to find frontend 'nofe' referenced in arg 1 of ACL keyword 'fe_conn' in "
+        "proxy 'f'."], msgs
