@@ -101,6 +101,7 @@ class Engine:
         g = config.global_
         gmax = self.state.maxconn
         from haproxy_py.engine.logs import build_loggers
+        from haproxy_py.runtime.backend import frontends_maxconn
 
         self.loggers = build_loggers(config, self.state)
         backends: dict[str, Any] = {}
@@ -108,7 +109,8 @@ class Engine:
             if p.disabled:
                 continue
             fe = Frontend(p, gmax) if p.has_fe else None
-            be = Backend(p, now, global_maxconn=gmax) if p.has_be else None
+            be = Backend(p, now, global_maxconn=gmax,
+                         frontends_maxconn=frontends_maxconn(config.proxies, p.name, gmax)) if p.has_be else None
             if be is not None:
                 backends[p.name] = be
             if fe is not None:

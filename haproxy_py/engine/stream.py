@@ -474,6 +474,12 @@ class Stream:
         # of the backend queue had none: <NOSRV>
         in_srv = pend is not None and pend.server is not None and pend.queue is pend.server.queue
         self.rec.server_name = pend.server.name if in_srv else None
+        # 2.6 counts a queue timeout as a failed connection of the backend (and of the server
+        # whose own queue it waited in)
+        if self.be is not None:
+            self.be.counters.econ += 1
+        if in_srv:
+            pend.server.counters.econ += 1
         self.srv = None
         self.no_server("sQ")
 

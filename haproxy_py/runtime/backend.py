@@ -27,7 +27,7 @@ anonymously in ``srv.anon_slots``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from haproxy_py.config.model import CookieConf, Proxy, ServerConf
@@ -145,7 +145,8 @@ class Backend:
             self.fullconn = conf.fullconn
         else:
             total = frontends_maxconn if frontends_maxconn is not None else global_maxconn
-            self.fullconn = (total + 9) // 10 if total else 0
+            # 2.6: a tenth of what the frontends that may route here accept, and 1 when none does
+            self.fullconn = (total + 9) // 10 if total else 1
         used: set[int] = {s.id for s in conf.servers if s.id}
         nxt = 1
         self.servers: list[Server] = []
@@ -612,3 +613,16 @@ class Backend:
         srv.counters.wretr += 1
         self.counters.wretr += 1
         return RetryAction(RETRY, delay)
+
+
+def frontends_maxconn(proxies: Iterable[Proxy], backend: str, global_maxconn: int) -> int:
+    """The sum of ``maxconn`` of the enabled frontends that may send traffic to ``backend`` (its own
+    frontend side for a listen, ``default_backend``, a ``use_backend`` naming it), as 2.6 sums them
+    to derive a backend's default ``fullconn``."""
+    total = 0
+    for p in proxies:
+        if not p.has_fe or p.disabled:
+            continue
+        if p.name == backend or p.default_backend == backend or any(u.backend == backend for u in p.use_backends):
+            total += p.maxconn if p.maxconn is not None else global_maxconn
+    return total
