@@ -133,6 +133,7 @@ for _a in ("set-src", "set-src-port", "set-dst", "set-dst-port"):
 for _fam in ("http-request", "http-response", "tcp-request content"):
     _reg(_fam, "set-log-level", H.p_set_log_level, _D + "test_set_log_level")
 _reg(_RQ, "set-timeout", H.p_set_timeout, _D + "test_set_timeout")
+_reg(_RQ, "early-hint", H.p_early_hint, _D + "test_early_hints")
 _reg(_RQ, "deny", H.p_deny, _D + "test_deny_and_deny_status")
 _reg(_RQ, "auth", H.p_auth, _D + "test_auth_challenge")
 _reg(_RQ, "tarpit", H.p_deny, _D + "test_tarpit")

@@ -58,6 +58,8 @@ class RuleTxn(Txn):
     #: http-request set-timeout server / tunnel (ms), None: the proxy's own
     srv_timeout: int | None = None
     tunnel_timeout: int | None = None
+    #: http-request early-hint: one header list per 103 response to send before the final one
+    early_hints: list[list[tuple[bytes, bytes]]] | None = None
 
 
 # --------------------------------------------------------------------------- verdicts

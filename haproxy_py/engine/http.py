@@ -470,6 +470,8 @@ class HttpSession(Stream):
                     return
             if rs.http_req:
                 v = run_rules(rs.http_req, ctx)
+                if ctx.early_hints:
+                    self._send_early_hints(ctx)
                 if v.kind != CONTINUE and v.kind != STOP:
                     self._req_verdict(v)
                     return
@@ -554,6 +556,17 @@ class HttpSession(Stream):
             self._log(rec)
             self.keep_client = False
             self._close_all()
+
+    def _send_early_hints(self, ctx: RuleTxn) -> None:
+        """The 103 Early Hints responses the http-request early-hint rules built, before the rest."""
+        out = []
+        for hdrs in ctx.early_hints or ():
+            out.append(b"HTTP/1.1 103 Early Hints\r\n" + b"".join(n + b": " + v + b"\r\n" for n, v in hdrs)
+                       + b"\r\n")
+        ctx.early_hints = None
+        data = b"".join(out)
+        self.bytes_out += len(data)
+        self.cli.write(data)
 
     def _take_addresses(self, ctx: RuleTxn) -> None:
         """set-src / set-dst and their ports changed the connection's addresses: what follows
@@ -745,6 +758,8 @@ class HttpSession(Stream):
             ctx.req = req
             ctx.backend = be.name
             v = run_rules(be_req, ctx)
+            if ctx.early_hints:
+                self._send_early_hints(ctx)
             if v.kind != CONTINUE and v.kind != STOP:
                 self._req_verdict(v)
                 return

@@ -95,6 +95,11 @@ frontend fe
     http-request set-dst ipv4(10.1.2.3) if {{ path /setsrc }}
     http-request set-dst-port int(8080) if {{ path /setsrc }}
     http-request set-header X-Addr %[src]:%[src_port]/%[dst]:%[dst_port] if {{ path /setsrc }}
+    http-request early-hint Link "</style.css>; rel=preload" if {{ path_beg /eh }}
+    http-request early-hint Link "<%[path].js>; rel=preload" if {{ path_beg /eh }}
+    http-request early-hint X-Never x if {{ path /never }}
+    http-request set-header X-Eh 1 if {{ path_beg /eh }}
+    http-request early-hint X-Second "2" if {{ path /eh/two }}
     http-request set-header X-Order fe
     http-after-response add-header X-After fe
     default_backend be
@@ -369,6 +374,38 @@ def test_set_log_level(sides) -> None:  # type: ignore[no-untyped-def]
     assert pri["ours"] == pri["haproxy"]
     # local0 (16): info 134, err 131, notice 133; silent: no line
     assert pri["ours"] == {"/loud": "<131>", "/normal": "<134>", "/loud-res": "<133>"}
+
+
+def _messages(data: bytes | str) -> list[Any]:
+    """Every response in ``data`` (the 1xx ones, then the final one)."""
+    if isinstance(data, str) or not data:
+        return [data]
+    out = []
+    f = io.BytesIO(data)
+    while True:
+        start, headers, body = read_http_message(f, response=True)
+        out.append((start.decode("latin-1"), [(k.lower(), v) for k, v in headers if k.lower() != "connection"],
+                    body))
+        if not start.startswith(b"HTTP/1.1 1"):
+            return out
+
+
+@pytest.mark.parametrize("path,version,hints", [
+    # 2.6.12 sends one 103 per early-hint rule
+    ("/eh/one", "1.1", [[("link", "</style.css>; rel=preload")], [("link", "</eh/one.js>; rel=preload")]]),
+    ("/eh/two", "1.1", [[("link", "</style.css>; rel=preload")], [("link", "</eh/two.js>; rel=preload")],
+                        [("x-second", "2")]]),
+    ("/eh/one", "1.0", []),                      # an HTTP/1.0 client gets none
+])
+def test_early_hints(sides, path: str, version: str, hints: list[Any]) -> None:  # type: ignore[no-untyped-def]
+    raw = f"GET {path} HTTP/{version}\r\nHost: h\r\nConnection: close\r\n\r\n".encode()
+    out = {}
+    for name, side in sides.items():
+        out[name] = _messages(_send(side["ports"]["fe"], raw))
+    assert out["ours"] == out["haproxy"], out
+    msgs = out["ours"]
+    assert [m[1] for m in msgs[:-1]] == hints and all(m[0] == "HTTP/1.1 103 Early Hints" for m in msgs[:-1])
+    assert msgs[-1][0].startswith("HTTP/1.1 200")
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
