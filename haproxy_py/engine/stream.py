@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.loop import Engine
 
 _wall = time.time
+#: a termination phase held by TcpSession.kill() until the session's end (logged as "-")
+_HELD = "\x00"
 
 
 #: engine/http.py's HttpSession, imported at the first HTTP connection (http imports this module)
@@ -861,7 +863,14 @@ class TcpSession(Stream):
         self.end()
 
     def kill(self, cause: str) -> None:
-        set_term(self.rec, cause, "D")
+        rec = self.rec
+        if rec.term_cause == "-" and rec.term_phase == "-":
+            # 2.6 logs a stream killed while forwarding without a phase letter ("K-"): the phase
+            # is held here so that closing the tunnel does not set one
+            rec.term_cause = cause
+            rec.term_phase = _HELD
+        else:
+            set_term(rec, cause, "D")
         if self.tunnel is not None and not self.tunnel.done:
             self.tunnel.close("kill")
         else:
@@ -912,6 +921,8 @@ class TcpSession(Stream):
         if be is not None:
             be.counters.scur -= 1
         rec.backend_name = be.name if be is not None else None
+        if rec.term_phase == _HELD:
+            rec.term_phase = "-"
         self._fill_conn_counts()
         self.finish()
         lg = self.router.logger

@@ -222,11 +222,7 @@ def test_shutdown_sessions_server_closes_tcp_session(lab) -> None:  # type: igno
         assert c2.recv(100) == b"again\n"
 
 
-def test_killed_session_log_line_as_haproxy(lab, request) -> None:  # type: ignore[no-untyped-def]
-    if lab["which"] == "ours":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "engine/stream.py TcpSession.kill() sets the termination state to 'KD' and logs before the "
-            "server connection is released (sc=1); Debian's HAProxy 2.6 logs 'K-' and 1/1/0/0/0")))
+def test_killed_session_log_line_as_haproxy(lab) -> None:  # type: ignore[no-untyped-def]
     line = _killed_session(lab)
     fields = line.split("]: ", 1)[1].split()
     assert fields[6] == "K-", line  # observed with Debian's HAProxy 2.6.12: no phase letter
