@@ -592,6 +592,34 @@ def _hdr_names(which: str):
     return fn
 
 
+def encode_varint(n: int) -> bytes:
+    """HAProxy's var-int: below 240 one byte; else the low 4 bits with 0xF0, then 7 bits a byte."""
+    if n < 240:
+        return bytes((n,))
+    out = bytearray([(n & 0xFF) | 240])
+    n = (n - 240) >> 4
+    while n >= 128:
+        out.append((n & 0xFF) | 128)
+        n = (n - 128) >> 7
+    out.append(n)
+    return bytes(out)
+
+
+def _hdrs_bin(which: str):
+    def fn(txn: Txn, a: tuple) -> list | None:
+        h = txn.req if which == "req" else txn.res
+        if h is None:
+            return None
+        out = bytearray()
+        for n, v in seen_headers(h):
+            name = n.lower()
+            out += encode_varint(len(name)) + name + encode_varint(len(v)) + v
+        return [bytes(out) + b"\x00\x00"]
+    return fn
+
+
+fetch("req.hdrs_bin", test=D)(_hdrs_bin("req"))
+fetch("res.hdrs_bin", test=_HT)(_hdrs_bin("res"))
 fetch("req.hdrs", test=D)(_hdrs("req"))
 fetch("res.hdrs", test=_HT)(_hdrs("res"))
 fetch("req.hdr_names", test=D)(_hdr_names("req"))

@@ -37,7 +37,7 @@ FETCH_EXPRS = [
     "urlp(z)", "urlp_val(n)", "url_param(a,;)", "req.hdrs,length", "req.hdr_names", "req.hdr_names(;)",
     "hdr(host)", "int(42)", "str(abc)", "bin(41420043)", "ipv4(10.1.2.3)", "ipv6(2001:db8::1)",
     "hdr(x-a),length", "hdr()", "hdr", "hdr(,2)", "req.fhdr()", "hdr_cnt()", "req.fhdr_cnt()", "cook()",
-    "cook_cnt()", "url_param()", "env(HOME)", "env(NOPE_SMP_VAR)", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
+    "cook_cnt()", "url_param()", "req.hdrs_bin,hex", "env(HOME)", "env(NOPE_SMP_VAR)", "hdr(connection)", "req.fhdr_cnt(connection)", "fc_src", "fc_dst", "hdr(host),host_only", "hdr(host),port_only", "req_ver", "req.hdr(x-a,2)", "req.hdr_val(x-n)", "req.cook_cnt(c)", "req.cook_val(c)",
 ]
 
 CONV_EXPRS = [
@@ -108,6 +108,8 @@ def _gen_requests(rng: random.Random, n: int) -> list[bytes]:
         heads.append(f"X-H: {rng.choice(('ff', '7fffffff', 'x', '-10', '1A2b'))}")
         if rng.random() < 0.3:
             heads.append(f"Connection: {rng.choice(('close, X-Foo', 'keep-alive', 'Upgrade', 'CLOSE', 'te, close'))}")
+        if rng.random() < 0.2:  # long values: multi-byte var-ints in req.hdrs_bin
+            heads.append("X-L: " + "L" * rng.choice((239, 240, 241, 300, 2200)))
         rng.shuffle(heads)
         out.append((f"GET {path}{q} HTTP/1.1\r\n" + "\r\n".join(heads) + "\r\n\r\n").encode("utf-8"))
     return out
@@ -285,6 +287,7 @@ RES_EXPRS = [
     "res.fhdr_cnt(x-a)", "res.hdr_val(x-n)", "shdr_val(x-n,1)", "res.hdr_ip(x-ip)", "res.cook(s)", "scook(t)",
     "res.cook_cnt(s)", "res.cook_cnt", "res.cook_val(s)", "res.hdr_names", "res.hdr(server),lower",
     "res.hdr(cache-control),field(2,=)", "shdr(x-a),length", "res.hdr_cnt", "hdr(x-a)", "hdr(server),lower",
+    "res.hdrs_bin,hex",
     "hdr(x-case)", "method", "http_first_req",
     "res.hdr(connection)",
 ]

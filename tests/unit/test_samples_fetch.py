@@ -166,6 +166,7 @@ def test_header_fetches() -> None:
     assert ev("res.hdr_ip(x-ip)", t2) == ipaddress.IPv4Address("10.0.0.9") and ev("shdr_ip(x-ip)", t2) is not None
     assert ev("res.hdrs", t2) == b"x-n: 4, 9\r\nx-ip: 10.0.0.9:80\r\nage: 3\r\n\r\n"
     assert ev("res.hdr_names", t2) == b"x-n,x-ip,age"
+    assert ev("res.hdrs_bin", t2) == b"\x03x-n\x044, 9\x04x-ip\x0b10.0.0.9:80\x03age\x013\x00\x00"
 
 
 def test_cookie_fetches() -> None:
