@@ -148,6 +148,10 @@ for _fam in ("http-request", "http-response", "http-after-response", "tcp-reques
         _reg(_fam, _a, H.p_set_var, _D + "test_set_and_unset_var")
 
 for _fam in ("tcp-request connection", "tcp-request session"):
+    for _a in ("set-var", "set-var-fmt", "unset-var"):
+        _reg(_fam, _a, H.p_set_var, _D + "test_connection_rules_reach_the_session", FE)
+    for _a in ("set-src", "set-src-port", "set-dst", "set-dst-port"):
+        _reg(_fam, _a, H.p_set_addr, _D + "test_connection_rules_reach_the_session", FE)
     _reg(_fam, "accept", T.p_accept, _D + "test_tcp_request_connection_rules", FE)
     _reg(_fam, "reject", T.p_reject, _D + "test_tcp_request_connection_rules", FE)
 for _fam in ("tcp-request connection", "tcp-request session", "tcp-request content"):

@@ -180,6 +180,13 @@ class HttpSession(Stream):
 
     # ================================================================== client side
     def start(self) -> None:
+        l4 = self.router.l4_txn
+        if l4 is not None:  # what the tcp-request connection/session rules set
+            from haproxy_py.engine.stream import adopt_addresses
+
+            self.router.l4_txn = None
+            adopt_addresses(self, l4)
+            self.sess_vars = l4.sess_vars
         cli = self.cli
         cli.on_data = self._cli_data
         cli.on_eof = self._cli_eof

@@ -72,6 +72,9 @@ class Router:
         self.req_rules = bool(rs.tcp_content or rs.http_req or rs.redirect)
         #: backend object -> (its http-request rules, the response rule sets or None): engine/http.py
         self.be_rules: dict[Any, Any] = {}
+        #: the tcp-request connection/session rules' context of the connection being accepted: the
+        #: session created right after takes it over (its sess variables, rewritten addresses)
+        self.l4_txn: Any = None
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
@@ -139,8 +142,10 @@ class Router:
         st = eng.state
         fe = self.frontend
         now = eng.loop.time()
-        if (self.rs.tcp_conn or self.rs.tcp_sess) and self._l4_rejects(sock, peer, now):
-            return
+        if self.rs.tcp_conn or self.rs.tcp_sess:
+            self.l4_txn = self._l4_rules(sock, peer, now)
+            if self.l4_txn is None:
+                return
         st.curr_conns += 1
         st.cum_conns += 1
         st.conn_rate.add(now)
@@ -197,10 +202,11 @@ class Router:
             sess.internal_error(exc, "start")
 
 
-    def _l4_rejects(self, sock: socket.socket, peer: Any, now: float) -> bool:
-        """tcp-request connection then session rules, before anything is read. A rejected
-        connection is counted (conn_tot, and dcon / dses as 2.6 counts them, dreq for a
-        silent-drop), never logged, and closed with a reset (silently for a silent-drop)."""
+    def _l4_rules(self, sock: socket.socket, peer: Any, now: float) -> Any:
+        """tcp-request connection then session rules, before anything is read: their context, or
+        None when they rejected the connection. A rejected connection is counted (conn_tot, and
+        dcon / dses as 2.6 counts them, dreq for a silent-drop), never logged, and closed with a
+        reset (silently for a silent-drop)."""
         from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
 
         ip, port = _addr_str(peer)
@@ -226,8 +232,8 @@ class Router:
                 except OSError:
                     pass
                 sock.close()
-                return True
-        return False
+                return None
+        return txn
 
     def _log_connect(self, sock: socket.socket, peer: Any) -> None:
         rec = LogRecord(_wall())
@@ -239,6 +245,16 @@ class Router:
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         self.logger.log_connect(rec)
+
+
+def adopt_addresses(s: Any, txn: Any) -> None:
+    """A session takes over the addresses rules rewrote (set-src / set-dst and their ports)."""
+    rec = s.rec
+    if txn.src is not s.src_ip or txn.src_port != s.src_port:
+        s.src_ip = rec.client_ip = txn.src
+        s.src_port = rec.client_port = txn.src_port
+    if txn.dst is not rec.frontend_ip or txn.dst_port != rec.frontend_port:
+        rec.frontend_ip, rec.frontend_port = txn.dst, txn.dst_port
 
 
 def silent_drop(sock: socket.socket) -> None:
@@ -694,8 +710,13 @@ class TcpSession(Stream):
         self.idle_ms = 0
 
     def start(self) -> None:
+        l4 = self.router.l4_txn
+        if l4 is not None:  # what the tcp-request connection/session rules set
+            self.router.l4_txn = None
+            adopt_addresses(self, l4)
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
-                             self.router.facts, self.router.conf.name, rec=self.rec)
+                             self.router.facts, self.router.conf.name, rec=self.rec,
+                             sess_vars=l4.sess_vars if l4 is not None else None)
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:

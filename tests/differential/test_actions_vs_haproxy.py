@@ -38,6 +38,9 @@ defaults
 
 frontend fe
     bind 127.0.0.1:{fe}
+    tcp-request connection set-var(sess.conn) str(c1)
+    tcp-request connection set-src ipv4(192.0.2.1) if {{ src 127.0.0.12 }}
+    tcp-request session set-var-fmt(sess.sess) "s-%[src]"
     tcp-request content reject if {{ src 127.0.0.3 }}
     http-request deny if {{ path /deny }}
     http-request deny deny_status 429 if {{ path /d429 }}
@@ -100,6 +103,7 @@ frontend fe
     http-request early-hint X-Never x if {{ path /never }}
     http-request set-header X-Eh 1 if {{ path_beg /eh }}
     http-request early-hint X-Second "2" if {{ path /eh/two }}
+    http-request set-header X-Conn "%[var(sess.conn)] %[var(sess.sess)] %[src]" if {{ path /connvar }}
     http-request set-header X-Order fe
     http-after-response add-header X-After fe
     default_backend be
@@ -406,6 +410,15 @@ def test_early_hints(sides, path: str, version: str, hints: list[Any]) -> None: 
     msgs = out["ours"]
     assert [m[1] for m in msgs[:-1]] == hints and all(m[0] == "HTTP/1.1 103 Early Hints" for m in msgs[:-1])
     assert msgs[-1][0].startswith("HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("source,expect", [
+    ("127.0.0.1", "c1 s-127.0.0.1 127.0.0.1"),
+    ("127.0.0.12", "c1 s-192.0.2.1 192.0.2.1"),  # the connection's source rewritten before the session
+])
+def test_connection_rules_reach_the_session(sides, source: str, expect: str) -> None:  # type: ignore[no-untyped-def]
+    r = both(sides, "/connvar", source=source)
+    assert _seen_hdr(r, "x-conn") == [expect]
 
 
 def test_allow_stops_the_rule_set(sides) -> None:  # type: ignore[no-untyped-def]
