@@ -61,7 +61,7 @@ def test_silent_drop_sends_nothing() -> None:
 
 
 @pytest.mark.parametrize("line,word,col", [
-    ("http-request early-hint Link /x", "http-request action 'early-hint'", 18),
+    ("http-request normalize-uri path-merge-slashes", "http-request action 'normalize-uri'", 18),
     ("http-request capture req.hdr(host) len 10", "http-request action 'capture'", 18),
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
