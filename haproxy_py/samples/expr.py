@@ -74,7 +74,7 @@ def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset:
             args = d.prepare(args)
         except ValueError as e:
             where = (f"invalid args in converter '{d.name}' : " if kind == "converter"
-                     else f"fetch method '{d.name}' : ")
+                     else f"invalid args in fetch method '{d.name}' : ")
             raise SampleError(where + str(e), offset) from None
     return args
 

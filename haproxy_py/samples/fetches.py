@@ -52,9 +52,16 @@ def f_str(txn: Txn, args: tuple) -> list:
     return [args[0].encode("latin1")]
 
 
-@fetch("bool", test=T + "test_internal_fetches", prepare=lambda a: (parse_int(a[0].encode()) or 0,))
+def _prep_bool(a: tuple) -> tuple:
+    v = {"true": True, "1": True, "false": False, "0": False}.get(a[0])
+    if v is None:
+        raise ValueError("Expects 'true', 'false', '0' or '1'.")
+    return (v,)
+
+
+@fetch("bool", test=T + "test_internal_fetches", prepare=_prep_bool)
 def f_bool(txn: Txn, args: tuple) -> list:
-    return [args[0] != 0]
+    return [args[0]]
 
 
 def _prep_bin(a: tuple) -> tuple:
@@ -126,7 +133,17 @@ def f_rand(txn: Txn, args: tuple) -> list:
     return [(_rng.getrandbits(32) * rng) >> 32]
 
 
-@fetch("var", test=T + "test_var_fetch")
+def _prep_var_name(a: tuple) -> tuple:
+    scope = a[0].partition(".")[0]
+    if "." not in a[0] or scope not in ("proc", "sess", "txn", "req", "res", "check"):
+        raise ValueError(f"invalid variable name '{a[0]}'. A variable name must be start by its scope. The scope "
+                         "can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.")
+    if scope == "check":
+        raise ValueError("the 'check' variable scope is not implemented by haproxy-py (HAProxy 2.6 supports it).")
+    return a
+
+
+@fetch("var", test=T + "test_var_fetch", prepare=_prep_var_name)
 def f_var(txn: Txn, args: tuple) -> list | None:
     s = txn.get_var(args[0])
     if s is None and len(args) > 1:

@@ -64,7 +64,9 @@ def ev(expr: str, t: Txn | None = None):
 def test_internal_fetches(monkeypatch) -> None:
     monkeypatch.setenv("SMP_TEST_ENV", "val")
     assert ev("always_true") is True and ev("always_false") is False
-    assert ev("bool(3)") is True and ev("bool(0)") is False
+    assert ev("bool(true)") is True and ev("bool(1)") is True and ev("bool(0)") is False and ev("bool(false)") is False
+    with pytest.raises(SampleError, match="invalid args in fetch method 'bool' : Expects 'true', 'false', '0' or '1'."):
+        compile_expr("bool(2)")
     assert ev("meth(GET)") == b"GET"
     assert ev("env(SMP_TEST_ENV)") == b"val" and ev("env(SMP_TEST_NOPE)") is None
     assert ev("date") == 1_700_000_000 and ev("date(10)") == 1_700_000_010
@@ -191,6 +193,10 @@ def test_response_fetches() -> None:
 def test_var_fetch() -> None:
     t = txn()
     assert ev("var(txn.x)", t) is None and ev("var(txn.x,dflt)", t) == b"dflt"
+    with pytest.raises(SampleError, match="invalid variable name 'foo'. A variable name must be start by its scope"):
+        compile_expr("var(foo)")
+    with pytest.raises(SampleError, match="not implemented by haproxy-py"):
+        compile_expr("var(check.x)")
     t.set_var("txn.x", Sample("sint", 5))
     assert compile_expr("var(txn.x),add(1)")(t) == Sample("sint", 6)
     t.set_var("proc.shared", Sample("str", b"p"))
