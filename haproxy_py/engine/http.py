@@ -387,7 +387,7 @@ class HttpSession(Stream):
         set_term(rec, "P", "R")
         rec.status = status
         rec.request_line = None
-        mux = status in (400, 408) and not stream
+        mux = status in (400, 408, 413) and not stream
         if mux:
             page = herrors.mux_error(status)
         else:
@@ -697,20 +697,38 @@ class HttpSession(Stream):
         self.fe.counters.count_status(status)
         if self.be is not None:
             self.be.counters.count_status(status)
-        if self.head_sent and self.res is None:
-            # the request went out but nothing usable came back: close after the error
-            self.keep_client = False
         self.phase = "local"
         if self.srvc is not None:
             self._drop_server_conn()
         self._end_server_use()
         rec.bytes_in = self.bytes_in
         self._log(rec, error=status >= 500 or status == 400)
+        req = self.req
+        rb = self.reqbody
+        if not self.req_done and rb is not None and not rb.done and self.buf and not self.head_sent:
+            # a request body that came with the head is consumed with it
+            try:
+                _, self.req_done = rb.feed(self.buf)
+                self.buf = rb.leftover
+                rb.leftover = b""
+            except BodyError:
+                self.buf = b""
+        intent = req is not None and req.keep_alive and self.mode != MODE_CLOSE and not self.cli_eof
+        if not self.req_done and rb is not None and not getattr(rb, "done", True):
+            intent = False  # an unread request body would be taken for the next request
+        self.keep_client = intent and self.keep_client
+        if not mux and req is not None:
+            # as 2.6's HTTP/1 layer writes a stream response: the connection header follows what the
+            # transaction wanted (connection: close when it ends the connection, keep-alive to an
+            # HTTP/1.0 client that keeps it; a server that vanished still closes, unannounced), and
+            # the page has no body for a HEAD
+            if not intent:
+                page = herrors.with_close(page)
+            elif req.version == b"HTTP/1.0":
+                page = herrors.with_close(page, b"keep-alive")
+            if req.method == b"HEAD":
+                page = page[:page.find(b"\r\n\r\n") + 4]
         self.cli.write(page)
-        keep = self.req is not None and self.req.keep_alive and self.mode != MODE_CLOSE and not self.cli_eof
-        if not self.req_done and self.reqbody is not None and not getattr(self.reqbody, "done", True):
-            keep = False  # an unread request body would be taken for the next request
-        self.keep_client = keep and self.keep_client
         self._transaction_end()
 
     def _after_page(self, page: bytes, after: tuple[Any, ...]) -> bytes:
@@ -982,7 +1000,7 @@ class HttpSession(Stream):
         self.keep_client = False
         self._drop_server_conn()
         if self.res is None:
-            self._local_error(400, "P", "D", mux=True)
+            self._local_error(400, "P", "D")
         else:
             self._finish_request()
 
@@ -1010,7 +1028,6 @@ class HttpSession(Stream):
             if srv is not None:
                 self._observe(srv, "HTTP_READ_TIMEOUT")
             self._drop_server_conn()
-            self.keep_client = False
             self._local_error(504, "s", "H")
         else:
             set_term(self.rec, "s", "D")
@@ -1105,7 +1122,6 @@ class HttpSession(Stream):
         if srv is not None:
             srv.counters.eresp += 1
             self._observe(srv, "HTTP_HDRRSP")
-        self.keep_client = False
         self._drop_server_conn()
         self._local_error(502, "P", "H")
 

@@ -119,17 +119,18 @@ def stream_error(status: int, realm: str | None = None) -> bytes:
     return page if page is not None else _build_stream(status)
 
 
-def with_close(page: bytes) -> bytes:
+def with_close(page: bytes, token: bytes = b"close") -> bytes:
     """``page`` as 2.6's HTTP/1 layer sends a stream response on a connection it is closing:
-    ``connection: close`` after the other headers (kept as is when the page has a connection
-    header already, e.g. an ``errorfile``)."""
+    ``connection: close`` after the other headers (``token`` ``keep-alive``: what it adds for an
+    HTTP/1.0 client that keeps the connection). A page with a connection header already (an
+    ``errorfile``) is kept as is."""
     p = page.find(b"\r\n\r\n")
     if p < 0:
         return page
     head = page[:p].lower()
     if b"\nconnection:" in head:
         return page
-    return page[:p] + b"\r\nconnection: close" + page[p:]
+    return page[:p] + b"\r\nconnection: " + token + page[p:]
 
 
 def mux_error(status: int) -> bytes:

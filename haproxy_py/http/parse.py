@@ -305,6 +305,9 @@ def msg_is_response(msg: object) -> bool:
     return type(msg) is ResponseHead
 
 
+#: HTTP/1.0 methods 2.6 refuses with a body (413); OPTIONS, POST, PUT... may have one
+_NO_BODY_10 = frozenset((b"GET", b"HEAD", b"DELETE"))
+
 _DEFAULT_PORTS = {b"http": b":80", b"https": b":443"}
 
 
@@ -471,6 +474,10 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int)
                 headers[hi] = (headers[hi][0], nh)
         if framing:
             _conn_tokens(msg, headers, special, 400, buf, start)
+            if (version == b"HTTP/1.0" and method in _NO_BODY_10
+                    and (msg.body == BODY_CHUNKED or (msg.body == BODY_LENGTH and msg.content_length > 0))):
+                # 2.6's HTTP/1 layer answers 413 to an HTTP/1.0 GET, HEAD or DELETE with a body
+                raise ParseError(413, start, "HTTP/1.0 request with a body its method does not take")
     # the raw head is never smaller than its HTX data: only compute the exact size near the limit
     if after - start + 62 + 8 * len(headers) > limit and htx_size(method, uri, version, headers) > limit:
         raise ParseError(400, start, "head too large")

@@ -16,12 +16,19 @@ Classes:
    (tests/unit/test_http_body.py): 2.6.12 refuses them when probed alone, yet in some runs of this
    module it forwarded one (``X\x01: v``, ``Bad Name: v``) when the body came in one packet with the
    head, so 2.6 is no reference there.
+3. what is not an HTTP/1.x request: HTTP/0.9 request lines, random bytes, truncated requests (then a
+   client shutdown), header lines refused before the head ends, HTTP/2 prefaces, CONNECT (a tunnel
+   after a 2xx).  2.6 runs with ``bind ... proto h1``: without it 2.6 answers a preface in HTTP/2,
+   which haproxy-py does not speak (and it refuses ``proto``), so its listener is 2.6's h1 one.
+4. locally generated responses (403, 500, 502, 503, 504; 408, 400, 413) to generated HTTP/1.0 and
+   1.1 requests, byte for byte, and whether the connection closes after them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import re
 import socket
 import threading
 import time
@@ -432,3 +439,122 @@ def test_connect_is_tunnelled_after_a_2xx(sides, seed) -> None:
     hdr = rng.choice(["", f"Host: {host}:{port}\r\n"])
     want, _ = compare(sides, [f"CONNECT {host}:{port} HTTP/1.1\r\n{hdr}\r\n".encode()])
     assert want.status == b"HTTP/1.1 200 OK" and want.raw.endswith(b"ok") and want.closed
+
+
+# ----------------------------------------------------------------------------- class 4: local responses
+
+class ErrServer(TcpServer):
+    """By path: ``/bad`` answers garbage (502), ``/slow`` nothing for 2 s (504 after 'timeout server
+    1s'), ``/close`` closes at once (502), anything else ``200`` with ``content-length: 2``."""
+
+    def serve(self, c: socket.socket) -> None:
+        buf = b""
+        c.settimeout(3)
+        try:
+            while _request_end(buf) < 0:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            line = buf.split(b"\r\n", 1)[0]
+            if b" /bad" in line:
+                c.sendall(b"garbage\r\n\r\n")
+            elif b" /slow" in line:
+                time.sleep(2)
+            elif b" /close" in line:
+                return
+            else:
+                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def _err_cfg(port: int, server_port: int, *, haproxy: bool) -> str:
+    proto = " proto h1" if haproxy else ""
+    return ("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 1s\n"
+            "    timeout http-request 1s\n"
+            f"frontend fe\n    bind 127.0.0.1:{port}{proto}\n"
+            "    http-request deny if { path_beg /deny }\n"
+            "    http-request deny deny_status 500 if { path_beg /d500 }\n"
+            "    use_backend nosrv if { path_beg /nosrv }\n    default_backend be\n"
+            f"backend be\n    server s1 127.0.0.1:{server_port}\nbackend nosrv\n")
+
+
+@pytest.fixture(scope="module")
+def err_sides() -> Iterator[tuple[Side, Side]]:
+    require_haproxy_bin()
+    sh, so = ErrServer(), ErrServer()
+    ph, po = free_port(), free_port()
+    try:
+        with run_proxy(_err_cfg(ph, sh.port, haproxy=True), wait_ports=[ph], which="haproxy"), \
+                run_proxy(_err_cfg(po, so.port, haproxy=False), wait_ports=[po], which="ours"):
+            time.sleep(0.3)
+            yield Side("haproxy", ph, Recorder()), Side("ours", po, Recorder())
+    finally:
+        sh.close()
+        so.close()
+
+
+ERR_PATHS = {"/deny": 403, "/d500": 500, "/nosrv": 503, "/bad": 502, "/close": 502, "/slow": 504}
+_CONN = [None, "close", "keep-alive", "Keep-Alive", "CLOSE", "keep-alive, x-hop"]
+
+
+def _err_request(rng: random.Random, path: str) -> bytes:
+    version = rng.choice(["HTTP/1.0", "HTTP/1.1"])
+    hdrs = [f"X-{rng.choice(_TCHAR)}{rng.randrange(100)}: {rng.randrange(10**6)}" for _ in range(rng.randint(0, 4))]
+    if rng.random() < 0.8:
+        hdrs.append("Host: test")
+    conn = rng.choice(_CONN)
+    if conn is not None:
+        hdrs.insert(rng.randint(0, len(hdrs)), f"Connection: {conn}")
+    body = b""
+    if rng.random() < 0.3:
+        body = b"x" * rng.randint(0, 20)
+        hdrs.append(f"Content-Length: {len(body)}")
+    rng.shuffle(hdrs)
+    return (f"{rng.choice(['GET', 'POST', 'HEAD'])} {path}{_path(rng)} {version}\r\n"
+            + "".join(h + "\r\n" for h in hdrs) + "\r\n").encode() + body
+
+
+ERR_CASES = [(p, seed) for p in ERR_PATHS for seed in range(4)]
+
+
+@pytest.mark.parametrize(("path", "seed"), ERR_CASES, ids=[f"{p[1:]}-seed{s}" for p, s in ERR_CASES])
+def test_local_error_responses_byte_for_byte(err_sides, path, seed) -> None:
+    """403/500/503/502/504 to generated requests (HTTP/1.0 and 1.1, with and without Connection
+    tokens): the same bytes as 2.6 (its HTTP/1 layer adds 'connection: close' when the connection
+    ends after the page, 'connection: keep-alive' to an HTTP/1.0 client that keeps it) and the same
+    closing (2.6 keeps the client after a 502 or 504)."""
+    rng = random.Random(f"err/{path}/{seed}")
+    req = _err_request(rng, path)
+    want, got = compare(err_sides, [req], wait=2.5)
+    line, _, rest = req.partition(b"\r\n")
+    cl = re.search(rb"Content-Length: ([0-9]+)", rest)
+    if line.endswith(b"HTTP/1.0") and line.split()[0] in (b"GET", b"HEAD") and cl and int(cl.group(1)):
+        expected = 413  # 2.6's HTTP/1 layer: an HTTP/1.0 GET/HEAD/DELETE with a body
+    else:
+        expected = ERR_PATHS[path]
+    assert want.status.split(b" ")[1] == str(expected).encode(), want
+    assert got.raw == want.raw, f"{req!r}\n haproxy: {want.raw!r}\n ours:    {got.raw!r}"
+
+
+def test_408_and_400_pages_byte_for_byte(err_sides) -> None:
+    rng = random.Random("408")
+    req = _err_request(rng, "/x")
+    want, got = compare(err_sides, [req[:len(req) // 2]], wait=2.5)  # timeout http-request 1s
+    assert want.status == b"HTTP/1.1 408 Request Time-out" and got.raw == want.raw
+    want, got = compare(err_sides, [b"GET /a b c\r\n\r\n"], wait=1.5)
+    assert want.status == b"HTTP/1.1 400 Bad request" and got.raw == want.raw
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_body_turning_bad_after_the_head_gets_the_stream_400(err_sides, seed) -> None:
+    """The malformed part comes after the head was forwarded: 2.6 answers its stream 400 (lower-case
+    names, connection: close) and closes."""
+    rng = random.Random(f"late/{seed}")
+    body = _join(_chunk_parts(rng)[:-1])
+    want, got = compare(err_sides, [HEAD_TE + body, rng.choice([b"0x", b"zz\r\n", b"+1\r\n"])], wait=1.5)
+    assert want.status == b"HTTP/1.1 400 Bad request" and want.closed
+    assert got.raw == want.raw

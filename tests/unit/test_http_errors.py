@@ -100,3 +100,14 @@ def test_errorfile_invalid(tmp_path, content):
 def test_errorfile_missing(tmp_path):
     with pytest.raises(ErrorFileError, match="error opening file"):
         ErrorPages(((503, str(tmp_path / "nope.http")),))
+
+
+def test_with_close_appends_the_connection_header_last():
+    from haproxy_py.http.errors import stream_error, with_close
+    page = stream_error(503)
+    closed = with_close(page)
+    head, _, body = closed.partition(b"\r\n\r\n")
+    assert head.endswith(b"\r\ncontent-type: text/html\r\nconnection: close") and body == page.partition(b"\r\n\r\n")[2]
+    assert with_close(page, b"keep-alive").split(b"\r\n\r\n")[0].endswith(b"\r\nconnection: keep-alive")
+    custom = b"HTTP/1.0 503 x\r\nConnection: close\r\n\r\nbody"
+    assert with_close(custom) == custom

@@ -376,3 +376,17 @@ def test_connect_host_default_port_dropped_and_checked():
     assert h.headers == [(b"Host", b"a.example:8443")]
     with pytest.raises(ParseError):
         parse_request(b"CONNECT a.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n")
+
+
+@pytest.mark.parametrize("raw", [b"GET / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", b"HEAD / HTTP/1.0\r\nContent-Length: 1\r\n\r\n",
+                                 b"DELETE / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"])
+def test_http10_get_head_delete_with_a_body_is_413(raw):
+    with pytest.raises(ParseError) as e:
+        parse_request(raw)
+    assert e.value.status == 413
+
+
+@pytest.mark.parametrize("raw", [b"GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n", b"OPTIONS / HTTP/1.0\r\nContent-Length: 5\r\n\r\n",
+                                 b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", b"get / HTTP/1.0\r\nContent-Length: 5\r\n\r\n"])
+def test_bodies_2_6_lets_through(raw):
+    assert parse_request(raw) is not None
