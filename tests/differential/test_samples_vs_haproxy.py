@@ -498,3 +498,39 @@ def test_http_auth_vs_haproxy() -> None:
             got[which] = out
     assert got["ours"] == got["haproxy"], list(zip(auths, got["haproxy"], got["ours"], strict=True))
     assert got["haproxy"][0] == b"1 Basic [alice] [s3cret] []" and got["haproxy"][2].startswith(b"1 ")
+
+
+def test_keep_alive_fetches_vs_haproxy() -> None:
+    """http_first_req, sess variables and the txn variables' reset over three requests of one
+    keep-alive connection, through both whole proxies."""
+    from tests.integration.harness import run_proxy
+
+    require_haproxy_bin()
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               "    http-request set-var(sess.n) var(sess.n),add(1) if { var(sess.n) -m found }\n"
+               "    http-request set-var(sess.n) int(1) unless { var(sess.n) -m found }\n"
+               "    http-request set-var(txn.seen) var(txn.seen),concat(x) if { var(txn.seen) -m found }\n"
+               "    http-request set-var(txn.seen) str(a) unless { var(txn.seen) -m found }\n"
+               '    http-request return status 200 content-type text/plain lf-string '
+               '"%[http_first_req] %[var(sess.n)] %[var(txn.seen)]"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                f = s.makefile("rb")
+                bodies = []
+                for _ in range(3):
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+                    length = 0
+                    while True:
+                        line = f.readline()
+                        if line in (b"\r\n", b""):
+                            break
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    bodies.append(f.read(length))
+        got[which] = bodies
+    assert got["ours"] == got["haproxy"], got
+    assert got["haproxy"] == [b"1 1 a", b"0 2 a", b"0 3 a"]
