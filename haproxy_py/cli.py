@@ -52,10 +52,71 @@ class Options:
     master_cli: str | None = None  # -S
     condition: str | None = None  # -cc EXPR
     ignore_resolve_errors: bool = False  # -dr: a server name that does not resolve disables the server
+    diag: bool = False  # -dD: .diag messages are shown
+    dump_libs: bool = False  # -dL: list the loaded shared objects after the check
+    no_splice: bool = False  # -dS: no splice() in tcp mode
+    debug: bool = False  # -d: foreground (2.6's per-event traces are not implemented)
+    special_text: str | None = None  # printed instead of running (-dMhelp)
 
 
 class UsageError(Exception):
     pass
+
+
+class FlagError(UsageError):
+    """A flag's value refused the way 2.6 refuses it: an alert, no usage text."""
+
+
+#: -dM's pool debugging keywords (2.6): memory poisoning has no meaning for Python's allocator, so
+#: every valid form is accepted with no effect
+DM_KEYWORDS = frozenset({"fail", "no-fail", "no-merge", "merge", "cold-first", "hot-first", "integrity",
+                         "no-integrity", "no-global", "global", "no-cache", "cache", "caller", "no-caller",
+                         "tag", "no-tag", "poison", "no-poison"})
+DM_HELP = """-dM[<byte>][,<keyword>...] is accepted as HAProxy 2.6 accepts it (a poisoning byte, then
+comma-delimited pool debugging keywords: fail, no-merge, cold-first, integrity, no-global, no-cache,
+caller, tag, poison and their opposites). haproxy-py has no memory pools: it changes nothing.
+"""
+
+
+def _debug_flag(o: Options, a: str) -> None:
+    """HAProxy reads a -d flag by its third character (so -dbx is -db and -dZ is -d)."""
+    c = a[2:3]
+    if c == "b":
+        o.foreground = True
+    elif c == "W":
+        o.zero_warning = True
+    elif c == "r":
+        o.ignore_resolve_errors = True
+    elif c == "D":
+        o.diag = True
+    elif c == "L":
+        o.dump_libs = True
+    elif c == "S":
+        o.no_splice = True
+    elif c == "M":
+        rest = a[3:]
+        if rest == "help":
+            o.special_text = DM_HELP
+            return
+        k = 0
+        if rest[:2].lower() == "0x":
+            k = 2
+            while k < len(rest) and rest[k] in "0123456789abcdefABCDEF":
+                k += 1
+        else:
+            while k < len(rest) and rest[k].isdigit():
+                k += 1
+        for kw in (w for w in rest[k:].split(",") if w):
+            if kw not in DM_KEYWORDS:
+                raise FlagError(f"-dM: unknown pool debugging feature <{kw}>")
+    elif c in ("K", "R", "G"):
+        what = {"K": "-dK (keyword dump)", "R": "-dR (no SO_REUSEPORT)", "G": "-dG (no getaddrinfo)"}[c]
+        raise FlagError(f"{what} is not implemented by haproxy-py (HAProxy 2.6 supports it).")
+    elif c in ("e", "p", "V"):
+        pass  # epoll/poll switches (the loop is uvloop or asyncio's) and TLS verify (TLS is refused): no effect
+    else:  # -d and any other letter: debug mode
+        o.foreground = True
+        o.debug = True
 
 
 def parse_args(argv: list[str]) -> tuple[Options, str | None]:
@@ -87,10 +148,6 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             o.quiet = True
         elif a == "-V":
             o.verbose = True
-        elif a == "-dW":
-            o.zero_warning = True
-        elif a == "-db":
-            o.foreground = True
         elif a == "-D":
             o.daemon = True
         elif a == "-W" or a == "-Ws":
@@ -110,10 +167,8 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             special = "v"
         elif a == "-vv":
             special = "vv"
-        elif a == "-dr":
-            o.ignore_resolve_errors = True
-        elif a in ("-d", "-dM", "-dV", "-de", "-dp", "-dS", "-dG", "-dR", "-dD", "-dL"):
-            pass  # debug switches of HAProxy without effect here
+        elif a.startswith("-d"):
+            _debug_flag(o, a)
         elif a in ("-n", "-N", "-m", "-L", "-C"):
             need(a)
         elif a.startswith("-"):
@@ -204,7 +259,7 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
             _stderr(f"[ALERT]    ({pid}) : No configuration file specified (use -f FILE or -f DIR).")
         return 1, None
     try:
-        cfg, diags = load_config(opts.config_paths)
+        cfg, diags = load_config(opts.config_paths, diag=opts.diag)
         if not diags.aborted:  # 2.6 resolves bind/log/addr names while parsing, servers once all is valid
             from haproxy_py.addresses import check_addresses, resolve_servers
 
@@ -237,6 +292,8 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
         return 1, cfg
     if lines and not opts.quiet:
         _stderr("\n".join((header if has_warn or diags.notices else []) + lines))
+    if opts.dump_libs and not opts.quiet:
+        sys.stdout.write(loaded_objects_text())
     if not opts.check_only:
         return 0, cfg
     warn_line = "Warnings were found.\n" if diags.warnings else ""
@@ -248,6 +305,21 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if not opts.quiet:
         sys.stdout.write(warn_line + "Configuration file is valid\n")
     return 0, cfg
+
+
+def loaded_objects_text() -> str:
+    """-dL: the interpreter and the shared objects mapped in this process (from /proc/self/maps)."""
+    seen = [sys.executable]
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) == 6 else ""
+                if ".so" in path and path.startswith("/") and path not in seen:
+                    seen.append(path)
+    except OSError:
+        pass
+    return "List of loaded object files:\n" + "".join(p + "\n" for p in seen)
 
 
 def check_condition(expr: str) -> int:
@@ -282,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(top_main(argv[1:]) or 0)
     try:
         opts, special = parse_args(argv)
+    except FlagError as e:
+        pid = os.getpid()
+        _stderr(f"[NOTICE]   ({pid}) : haproxy-py version is {__version__} (HAProxy {COMPAT_FULL} compatible)\n"
+                f"[NOTICE]   ({pid}) : path to executable is {os.path.abspath(sys.argv[0]) if sys.argv else ''}\n"
+                f"[ALERT]    ({pid}) : {e}")
+        return 1
     except UsageError as e:
         _stderr(f"[ALERT]    ({os.getpid()}) : {e}")
         sys.stderr.write(USAGE)
@@ -294,12 +372,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if opts.condition is not None:
         return check_condition(opts.condition)
+    if opts.special_text is not None:
+        sys.stdout.write(opts.special_text)
+        return 0
     if not opts.config_paths:
         sys.stderr.write(USAGE)
         return 1
     rc, cfg = check_config(opts)
     if opts.check_only or rc != 0 or cfg is None:
         return rc
+    if opts.no_splice:
+        os.environ["HAPROXY_PY_NOSPLICE"] = "1"
+    if opts.debug and not opts.quiet:
+        _stderr(f"[NOTICE]   ({os.getpid()}) : -d: running in the foreground; HAProxy's per-event debug traces "
+                "are not implemented by haproxy-py.")
     try:
         from haproxy_py.engine.loop import run
     except ImportError:

@@ -54,14 +54,17 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def load_config(paths: list[str], env: Mapping[str, str] | None = None) -> tuple[Config, Diagnostics]:
+def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
+                diag: bool = False) -> tuple[Config, Diagnostics]:
     """Read and check the configuration files; never raises for bad content (see diagnostics).
 
-    Unreadable paths are reported as ALERTs too (``Diagnostics.has_errors``)."""
+    Unreadable paths are reported as ALERTs too (``Diagnostics.has_errors``). ``diag`` (``-dD``)
+    shows the ``.diag`` messages."""
     from haproxy_py.config.build import Builder
     from haproxy_py.config.tokenizer import read_lines
 
     diags = Diagnostics()
+    diags.diag_mode = diag
     b = Builder(env=env, diags=diags)
     try:
         files = expand_paths(paths)
@@ -108,5 +111,6 @@ def parse_text(text: str, filename: str = "<string>",
 
 
 def has_listener(cfg: Config) -> bool:
-    """Whether the proxy would listen on anything (HAProxy exits 2 otherwise)."""
-    return any(p.binds for p in cfg.proxies if p.has_fe and not p.disabled)
+    """Whether the proxy would listen on anything (HAProxy exits 2 otherwise); as in 2.6 a stats
+    socket counts, so a process with only backends (health checks) and a stats socket runs."""
+    return bool(cfg.global_.stats_sockets) or any(p.binds for p in cfg.proxies if p.has_fe and not p.disabled)

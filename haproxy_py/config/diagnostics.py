@@ -19,6 +19,7 @@ from haproxy_py.config.model import Location
 NOTICE = "NOTICE"
 WARNING = "WARNING"
 ALERT = "ALERT"
+DIAG = "DIAG"
 
 #: phases: errors found while reading lines make HAProxy print "Error(s) found in configuration
 #: file : F"; errors found by the post-parse checks do not.
@@ -66,13 +67,13 @@ class Diagnostic:
         return out
 
 
-TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    "}
+TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    ", DIAG: "[DIAG]     "}
 
 
 class Diagnostics:
     """The list of messages produced while loading a configuration."""
 
-    __slots__ = ("messages", "files_with_errors", "aborted")
+    __slots__ = ("messages", "files_with_errors", "aborted", "diag_mode")
 
     def __init__(self) -> None:
         self.messages: list[Diagnostic] = []
@@ -80,6 +81,8 @@ class Diagnostics:
         #: the reading stopped (2.6 aborts on a bad conditional block or ``.alert``: no later line,
         #: file or post-parse check is read, and no "Fatal errors found" line is printed)
         self.aborted = False
+        #: -dD: the ``.diag`` directive's messages are shown (severity DIAG)
+        self.diag_mode = False
 
     # -- adding
     def add(self, d: Diagnostic) -> Diagnostic:

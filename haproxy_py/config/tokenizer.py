@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from haproxy_py.config.cfgcond import COMPAT_VERSION, FEATURES, CondError, evaluate
-from haproxy_py.config.diagnostics import Diagnostics
+from haproxy_py.config.diagnostics import DIAG, Diagnostic, Diagnostics
 from haproxy_py.config.model import Location
 
 __all__ = ["COMPAT_VERSION", "FEATURES", "Line", "TokenError", "eval_condition", "expand_address_env", "read_lines",
@@ -376,7 +376,9 @@ def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
             elif w0 == ".alert":
                 abort(msg[len(pre):])
                 break
-            continue  # .diag: only shown by 2.6's -dD
+            elif diags.diag_mode:  # .diag: only shown under -dD
+                diags.add(Diagnostic(DIAG, msg, loc))
+            continue
         if not active:
             continue
         if w0.startswith(".") and len(w0) > 1:

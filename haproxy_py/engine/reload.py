@@ -93,6 +93,15 @@ class Inherited:
 
     def take(self, addr: Any, bind: Any = None) -> list[socket.socket] | None:
         """Every socket for this address (all ports of a range) or None if any is missing."""
+        if addr.kind == "fd":  # fd@N: the very descriptor handed down (a forked worker, a re-exec)
+            for lst in self.by_key.values():
+                for s in lst:
+                    if s.fileno() == addr.fd:
+                        lst.remove(s)
+                        s.setblocking(False)
+                        self.taken += 1
+                        return [s]
+            return None
         keys = address_keys(addr)
         if not keys or any(not self.by_key.get(k) for k in keys):
             return None

@@ -58,7 +58,10 @@ class StatsSocketServer:
         import socket
 
         ad = self.conf.address
-        if ad.kind == "unix":
+        if ad.kind == "fd":  # stats socket fd@N: inherited from the parent, bound already
+            s = socket.socket(fileno=ad.fd)
+            s.listen(128)
+        elif ad.kind == "unix":
             path = ad.path
             with contextlib.suppress(FileNotFoundError):
                 if stat.S_ISSOCK(os.stat(path).st_mode):
@@ -95,7 +98,10 @@ class StatsSocketServer:
         """Serve the socket (bound now by ``prebind`` unless that was done before a fork)."""
         if self.sock is None:
             self.prebind()
-        if self.conf.address.kind == "unix":
+        import socket
+
+        assert self.sock is not None
+        if self.sock.family == socket.AF_UNIX:
             self.server = await asyncio.start_unix_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)
         else:
             self.server = await asyncio.start_server(self.handle, sock=self.sock, limit=MAX_LINE * 2)

@@ -204,9 +204,11 @@ def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet
     finally:
         if inherited is not None:
             inherited.close_unused()
-    if not engine.listeners:
-        alert("[haproxy-py] no listener: nothing to do.", quiet)
-        return 2
+    if not engine.listeners and not engine.config.global_.stats_sockets:
+        # as 2.6: a stats socket is a listener (a backends-only process runs its health checks)
+        alert(f"[{process.PROGRAM}.main()] No enabled listener found (check for 'bind' directives) ! Exiting.",
+              quiet)
+        return 1
     rc = prebind_stats(engine, quiet)
     if rc is not None:
         return rc
@@ -839,9 +841,14 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
 async def start_master_cli(master: Master, spec: str, config: Config, options: Any) -> Any:
     """``-S PATH[,...]``: the master CLI (``show proc``, ``reload``, ``@N <command>``, ``help``)."""
     path = spec.split(",", 1)[0]
-    if path.startswith("unix@"):
+    inherited = None
+    if path.startswith("fd@"):  # -S fd@N: a listening socket handed down by the supervisor
+        inherited = socket.socket(fileno=int(path[3:]))
+        inherited.listen(16)
+        inherited.setblocking(False)
+    elif path.startswith("unix@"):
         path = path[5:]
-    if os.path.exists(path):
+    if inherited is None and os.path.exists(path):
         os.unlink(path)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -855,6 +862,10 @@ async def start_master_cli(master: Master, spec: str, config: Config, options: A
         finally:
             writer.close()
 
+    if inherited is not None:
+        if inherited.family == socket.AF_UNIX:
+            return await asyncio.start_unix_server(handle, sock=inherited)
+        return await asyncio.start_server(handle, sock=inherited)
     return await asyncio.start_unix_server(handle, path=path)
 
 

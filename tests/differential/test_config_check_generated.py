@@ -117,3 +117,90 @@ def test_cc_usage_errors_as_haproxy(argv: list[str], haproxy_bin: str, capsys: p
     theirs = subprocess.run([haproxy_bin, *argv], capture_output=True, text=True, timeout=10).returncode
     assert main(argv) == theirs == 1
     capsys.readouterr()
+
+
+# ----------------------------------------------------------------------------------------- -c configs
+
+SERVER_ADDRS = ("127.0.0.1:80", "localhost:80", "ipv4@localhost:80", "nosuch{n}.invalid:80",
+                "mptcp4@127.0.0.1:80", "${{HAPROXY_PY_GEN_NONE}}127.0.0.2:80", "[::1]:80")
+BIND_ADDRS = ("127.0.0.1:{p}", "localhost:{p}", "nosuch{n}.invalid:{p}", "mptcp@127.0.0.1:{p}",
+              "ipv4@localhost:{p}", "${{HAPROXY_PY_GEN_NONE}}127.0.0.1:{p}", "fd@x{n}")
+LOGS = ("", "log 127.0.0.1 local0", "log localhost:514 local0", "log nosuch{n}.invalid local0",
+        "log ${{HAPROXY_PY_GEN_NONE}}127.0.0.1:514 local1")
+GLOBAL_EXTRA = ("", "", "tune.nosuch{n} 1", "no busy-polling", "no daemon", "no log", "nosuchkw{n} x",
+                "httpclient.resolvers.prefer ipv{n}")
+
+
+def _pick(r: random.Random, options: tuple[str, ...], good: int) -> str:
+    """One of the first ``good`` options most of the time, else any (the faults are at the end)."""
+    return r.choice(options[:good]) if r.random() < 0.8 else r.choice(options)
+
+
+def generated_config(r: random.Random, n: int) -> tuple[str, bool]:
+    """A configuration mixing what 2.6 checks at -c and at start; (text, ends with LF)."""
+    g = ["global"]
+    if r.random() < 0.5:
+        g.append("    " + _pick(r, LOGS, 3).format(n=n))
+    extra = _pick(r, GLOBAL_EXTRA, 4).format(n=r.choice([4, 6, 5]))
+    if extra:
+        g.append("    " + extra)
+    has_stats = r.random() < 0.2
+    if has_stats:
+        g.append(f"    stats socket /tmp/hpy-gen-{n}.sock")
+    out = g + ["defaults", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s"]
+    modes = {"b": r.choice(["http", "http", "tcp"]), "t": r.choice(["tcp", "http", "http"])}
+    for be in ("b", "t"):
+        out += [f"backend {be}", f"    mode {modes[be]}"]
+        addr = _pick(r, SERVER_ADDRS, 3).format(n=n)
+        line = f"    server s1 {addr}"
+        if r.random() < 0.3:
+            line += " check addr " + _pick(r, ("127.0.0.1", "localhost", f"nosuch{n}.invalid"), 2)
+        out.append(line)
+    if r.random() < 0.85:
+        out += ["frontend f", f"    mode {r.choice(['http', 'tcp', 'tcp'])}",
+                "    bind " + _pick(r, BIND_ADDRS, 2).format(p=20000 + n, n=n)]
+        if r.random() < 0.4:
+            out.append("    " + _pick(r, LOGS[1:], 2).format(n=n))
+        if r.random() < 0.3:
+            out.append("    use_backend t if { always_true }")
+        out.append(f"    default_backend {r.choice(['b', 't'])}")
+    if r.random() < 0.3:  # a conditional block around a line that changes the verdict
+        cond = _expr(r)
+        body = r.choice(["    .notice x", "    .alert stop", "    nosuchkw", "    maxconn 10"])
+        out = out[:1] + [".if " + cond, body, ".endif"] + out[1:]
+    text = "\n".join(out)
+    lf = r.random() > 0.05
+    return text + ("\n" if lf else ""), lf
+
+
+@pytest.mark.needs_haproxy
+def test_generated_configs_same_verdict_as_haproxy(haproxy_bin: str, tmp_path: object,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from tests.differential.test_config_check import refused_as_not_implemented, verdict
+
+    monkeypatch.delenv("HAPROXY_PY_GEN_NONE", raising=False)
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    d = Path(str(tmp_path))
+    monkeypatch.chdir(d)
+    r = random.Random(SEED + 1)
+    diffs, seen = [], set()
+    for n in range(120):
+        text, _ = generated_config(r, n)
+        cfg = d / f"g{n}.cfg"
+        cfg.write_bytes(text.encode())
+        p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], cwd=d, capture_output=True, text=True, timeout=30,
+                           env={**os.environ, **ENV})
+        theirs = verdict(p.returncode, p.stdout)
+        capsys.readouterr()
+        rc = main(["-c", "-f", cfg.name])
+        out, err = capsys.readouterr()
+        ours = verdict(rc, out)
+        seen.add(theirs)
+        if ours != theirs and not (theirs.startswith("valid") and refused_as_not_implemented(rc, err)):
+            diffs.append((n, theirs, ours, text, p.stderr[-600:], err[-600:]))
+    assert not diffs, diffs[:3]
+    assert {"valid", "invalid", "no-listener"} <= seen  # the generator reaches each verdict

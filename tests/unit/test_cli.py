@@ -223,3 +223,50 @@ def test_cc_evaluates_a_condition(capsys: pytest.CaptureFixture[str], monkeypatc
         "'1 # comment'")
     rc, _, err = run(["-cc", '"a'], capsys)
     assert rc == 2 and err.splitlines()[-1].endswith("Syntax Error in condition: Unmatched quote.")
+
+
+@pytest.mark.parametrize("flags", [["-d"], ["-dM"], ["-dM0x55"], ["-dM0,fail,no-merge"], ["-dMfail"], ["-dD"],
+                                   ["-dV"], ["-de"], ["-dp"], ["-dS"], ["-dr"], ["-dbx"], ["-dWx"], ["-dZ"]])
+def test_debug_flags_accepted_as_26(flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([*flags, "-c", "-f", write(tmp_path, GOOD)], capsys)[:2] == (0, "Configuration file is valid\n")
+
+
+def test_debug_flags_read_by_their_third_letter() -> None:
+    o, _ = cli.parse_args(["-dbx", "-dWy", "-dr", "-dS", "-dD", "-dL"])
+    assert o.foreground and o.zero_warning and o.ignore_resolve_errors and o.no_splice and o.diag and o.dump_libs
+    o, _ = cli.parse_args(["-dZ"])
+    assert o.debug and o.foreground
+
+
+def test_dm_refuses_an_unknown_feature_as_26(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(["-dMzz", "-c", "-f", "x.cfg"], capsys)
+    assert rc == 1 and out == "" and err.splitlines()[-1].endswith(" : -dM: unknown pool debugging feature <zz>")
+    rc, out, _ = run(["-dMhelp"], capsys)
+    assert rc == 0 and out.startswith("-dM[<byte>]")
+
+
+@pytest.mark.parametrize("flag", ["-dK", "-dKall", "-dR", "-dG"])
+def test_unimplemented_debug_flags_are_refused(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run([flag, "-c", "-f", "x.cfg"], capsys)
+    assert rc == 1 and "is not implemented by haproxy-py (HAProxy 2.6 supports it)." in err
+
+
+def test_dl_lists_the_loaded_objects_before_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(["-dL", "-c", "-f", write(tmp_path, GOOD)], capsys)
+    lines = out.splitlines()
+    assert rc == 0 and lines[0] == "List of loaded object files:" and lines[1] == sys.executable
+    assert lines[-1] == "Configuration file is valid"
+
+
+def test_dd_shows_diag_directives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace("global\n", 'global\n    .diag "look"\n'))
+    assert run(["-c", "-f", path], capsys)[2] == ""
+    rc, _, err = run(["-dD", "-c", "-f", path], capsys)
+    assert rc == 0 and "[DIAG]     (" in err and f" : config : parsing [{path}:2]: 'look'." in err
+
+
+def test_a_stats_socket_is_a_listener_as_in_26(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    only_be = "defaults\n    timeout connect 1s\n    timeout server 1s\nbackend b\n    server s 127.0.0.1:9\n"
+    assert run(["-c", "-f", write(tmp_path, only_be)], capsys)[0] == 2
+    with_sock = "global\n    stats socket /tmp/hpy-unit-bo.sock\n" + only_be
+    assert run(["-c", "-f", write(tmp_path, with_sock)], capsys)[:2] == (0, "Configuration file is valid\n")
