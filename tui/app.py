@@ -27,9 +27,10 @@ from .client import (
     StatsError,
     escape_arg,
     parse_info,
+    parse_servers_state,
     parse_stat_csv,
 )
-from .locate import SocketNotFound, find_socket
+from .locate import SocketNotFound, search_sockets, sockets_of_config
 from .model import (
     PROXY_COLUMNS,
     SERVER_COLUMNS,
@@ -75,6 +76,9 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 READ_ONLY_VERBS = ("show", "get", "help")
+LEVEL_USER_REASON = (
+    "the stats socket has level 'user' (actions need 'level admin' on its 'stats socket' line)"
+)
 
 
 class PromptInput(Input):
@@ -122,11 +126,13 @@ class TopApp(App[int]):
         read_only: bool = False,
         label: str | None = None,
         ansi: bool | None = None,
+        read_only_reason: str = "",
     ) -> None:
         super().__init__()
         self.client = client
         self.interval = interval
         self.read_only = read_only
+        self.read_only_reason = read_only_reason or ("--read-only was given" if read_only else "")
         self.label = label or client.address
         self._ansi = ansi
         self.paused = False
@@ -152,6 +158,8 @@ class TopApp(App[int]):
         self._stopping = False
         self._last_ok = 0.0
         self._action_lock: asyncio.Lock | None = None
+        self._iweights: dict[str, str] = {}
+        self._iweight_keys: frozenset[str] = frozenset()
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -166,7 +174,9 @@ class TopApp(App[int]):
             servers.add_column(col.label, key=col.key)
         yield proxies
         yield servers
-        yield RichLog(id="log", max_lines=500, markup=False, wrap=False)
+        log = RichLog(id="log", max_lines=500, markup=False, wrap=False)
+        log.can_focus = False  # Tab switches between the two tables only (nothing to do in the log)
+        yield log
         yield PromptInput(id="prompt")
         yield Static("", id="status")
 
@@ -212,6 +222,10 @@ class TopApp(App[int]):
                     self.level = await client.cli_level()
                 except PermissionDenied:
                     self.level = "unknown"
+                if self.level == "user" and not self.read_only:
+                    self.read_only = True
+                    self.read_only_reason = LEVEL_USER_REASON
+                    self.log_line(f"* read-only: {LEVEL_USER_REASON}")
             stat_text, info_text = await asyncio.gather(
                 client.command("show stat"), client.command("show info")
             )
@@ -220,6 +234,7 @@ class TopApp(App[int]):
             else:
                 rows = parse_stat_csv(stat_text)
             info = parse_info(info_text)
+            await self._configured_weights(rows)
         except (StatsError, ValueError) as exc:
             if self._stopping:
                 return
@@ -245,6 +260,28 @@ class TopApp(App[int]):
             self._apply(rows, info)
         except NoMatches:  # the app is shutting down
             return
+
+    async def _configured_weights(self, rows: list[dict[str, str]]) -> None:
+        """Give each server row its configured weight (``iweight``, from ``show servers state``).
+
+        2.6's CSV has the effective ``weight`` and the user ``uweight`` only. The configured
+        weight changes only with the configuration, so the state is read again only when the
+        set of servers changes (first refresh, reload, add/del server).
+        """
+        keys = frozenset(
+            f"{r.get('pxname', '')}/{r.get('svname', '')}" for r in rows if r.get("type", "2") == "2"
+        )
+        if keys != self._iweight_keys:
+            try:
+                state = parse_servers_state(await self.client.command("show servers state"))
+            except PermissionDenied:
+                state = []
+            self._iweights = {f"{r.get('be_name', '')}/{r.get('srv_name', '')}": r.get("srv_iweight", "") for r in state}
+            self._iweight_keys = keys
+        iw = self._iweights
+        for r in rows:
+            if r.get("type", "2") == "2":
+                r["iweight"] = iw.get(f"{r.get('pxname', '')}/{r.get('svname', '')}", "")
 
     def _apply(self, rows: list[dict[str, str]], info: dict[str, str]) -> None:
         self.info = info
@@ -352,9 +389,18 @@ class TopApp(App[int]):
             if s:
                 cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
                 parts.append((f"{name} sort: {cols[s[0]].label} {'desc' if s[1] else 'asc'}  ", ""))
-        parts.append((f"{len(self.servers)} servers  every {self.interval:g}s  ", ""))
+        total = len(self.servers)
+        shown = self._shown_count() if self.filter else total
+        count = f"{shown} of {total} servers" if self.filter else f"{total} servers"
+        parts.append((f"{count}  every {self.interval:g}s  ", ""))
         parts.append(("? help  q quit", "dim"))
         status.update(Text.assemble(*parts))
+
+    def _shown_count(self) -> int:
+        try:
+            return self.query_one("#servers", DataTable).row_count
+        except NoMatches:
+            return len(self.servers)
 
     def log_line(self, line: str) -> None:
         try:
@@ -377,7 +423,7 @@ class TopApp(App[int]):
 
     def _target(self) -> tuple[str, str] | None:
         if self.read_only:
-            self.log_line("read-only mode: actions are disabled (restart without --read-only)")
+            self.log_line(f"read-only: actions are disabled ({self.read_only_reason})")
             self.bell()
             return None
         tgt = self.selected_server()
@@ -641,7 +687,7 @@ class TopApp(App[int]):
 
     def action_help(self) -> None:
         keys = [(shown, desc) for shown, _, _, desc in KEYS if shown]
-        note = "Read-only mode: actions are disabled." if self.read_only else ""
+        note = f"Read-only: actions are disabled ({self.read_only_reason})." if self.read_only else ""
         self.push_screen(HelpScreen(keys, note))
 
     # ---- prompt (: / w) ---------------------------------------------------------------
@@ -702,7 +748,9 @@ class TopApp(App[int]):
                 self._cmd_history.append(value)
             verb = value.split()[0]
             if self.read_only and verb not in READ_ONLY_VERBS:
-                self.log_line(f"read-only mode: only {', '.join(READ_ONLY_VERBS)} commands are allowed")
+                self.log_line(
+                    f"read-only ({self.read_only_reason}): only {', '.join(READ_ONLY_VERBS)} commands are sent"
+                )
                 return
             self.run_command(value, expect_empty=False)
         elif mode == "weight" and value and target:
@@ -766,30 +814,61 @@ async def _probe(client: StatsClient) -> str:
     return await client.cli_level()
 
 
+def _connect(args: argparse.Namespace) -> tuple[StatsClient, str] | str:
+    """Find and reach the stats socket: ``(client, level)``, or the message to print."""
+    explicit = args.socket or args.address
+    tried: list[str] = []
+    if explicit:
+        cands = [(explicit, "")]
+    elif args.config:
+        try:
+            cands = [(a, args.config) for a, _lvl in sockets_of_config(args.config)]
+        except SocketNotFound as exc:
+            return str(exc)
+    else:
+        cands, tried = search_sockets()
+    for addr, origin in cands:
+        client = StatsClient(addr, timeout=args.timeout)
+        try:
+            return client, asyncio.run(_probe(client))
+        except PermissionDenied:
+            return client, "unknown"
+        except StatsError as exc:
+            reason = exc.reason if isinstance(exc, ConnectFailed) else str(exc)
+            where = f" (from {origin})" if origin else ""
+            if len(cands) == 1 and (explicit or args.config):
+                return f"cannot connect to the stats socket {addr}{where}: {reason}"
+            tried.append(f"{addr}{where} ({reason})")
+    detail = (
+        f"no stats socket of {args.config} answers." if args.config else "no HAProxy stats socket found."
+    )
+    return str(SocketNotFound(tried, detail))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the monitor; returns the process exit status (0 ok, 1 cannot connect, 2 usage)."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.interval <= 0:
         print("top: the refresh interval must be positive", file=sys.stderr)
         return 2
-    try:
-        address = find_socket(socket=args.socket or args.address, config=args.config)
-    except SocketNotFound as exc:
-        print(f"top: {exc}", file=sys.stderr)
+    got = _connect(args)
+    if isinstance(got, str):
+        print(f"top: {got}", file=sys.stderr)
         return 1
-    client = StatsClient(address, timeout=args.timeout)
-    try:
-        level = asyncio.run(_probe(client))
-    except PermissionDenied:
-        level = "unknown"
-    except StatsError as exc:
-        print(f"top: cannot connect to the stats socket {address}: {exc}", file=sys.stderr)
-        return 1
+    client, level = got
     read_only = args.read_only
+    reason = "--read-only was given" if read_only else ""
     if level == "user" and not read_only:
-        print(f"top: {address} has level 'user': starting read-only", file=sys.stderr)
+        print(f"top: {client.address} has level 'user': starting read-only", file=sys.stderr)
         read_only = True
-    app = TopApp(client, interval=args.interval, read_only=read_only, ansi=True if args.ansi else None)
+        reason = LEVEL_USER_REASON
+    app = TopApp(
+        client,
+        interval=args.interval,
+        read_only=read_only,
+        read_only_reason=reason,
+        ansi=True if args.ansi else None,
+    )
     rc = app.run()
     return rc if isinstance(rc, int) else 0
 

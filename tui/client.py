@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import errno
 import os
+import stat
 from typing import cast
 
 __all__ = [
@@ -37,7 +39,40 @@ class StatsError(Exception):
 
 
 class ConnectFailed(StatsError):
-    """The socket could not be reached (missing, refused, timed out, closed early)."""
+    """The socket could not be reached (missing, refused, timed out, closed early).
+
+    ``address`` and ``reason`` are kept apart so a caller that already names the address
+    prints it once: ``str()`` is ``"ADDRESS: reason"``.
+    """
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"{address}: {reason}")
+
+
+def _os_reason(exc: OSError, kind: str, target: object) -> str:
+    """A sentence for an OSError of connect/read (asyncio's strerror is 'Connect call failed (...)')."""
+    code = exc.errno
+    if code == errno.ECONNREFUSED:
+        if kind == "unix":
+            return "connection refused (the socket file exists but no process listens on it: stale?)"
+        host, port = cast("tuple[str, int]", target)
+        return f"connection refused: nothing listens on {host} port {port}"
+    if code == errno.ENOENT:
+        return "no such file"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied (not allowed to open the socket: check its mode and owner)"
+    if code == errno.ENOTSOCK:
+        return "not a socket"
+    if code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "host unreachable"
+    if code == errno.ECONNRESET:
+        return "connection reset by the peer"
+    if code is not None:
+        return os.strerror(code).lower()
+    text = str(exc)
+    return text if text else type(exc).__name__
 
 
 class PermissionDenied(StatsError):
@@ -159,8 +194,20 @@ class StatsClient:
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.kind == "unix":
             path = str(self.target)
-            if not os.path.exists(path):
-                raise ConnectFailed(f"{path}: no such socket")
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                raise ConnectFailed(self.address, "no such file") from None
+            except OSError as exc:
+                raise ConnectFailed(self.address, _os_reason(exc, "unix", path)) from None
+            if not stat.S_ISSOCK(st.st_mode):
+                if stat.S_ISDIR(st.st_mode):
+                    what = "it is a directory"
+                elif stat.S_ISREG(st.st_mode):
+                    what = "it is a regular file"
+                else:
+                    what = "it is neither a socket nor a regular file"
+                raise ConnectFailed(self.address, f"not a unix socket ({what})")
             return await asyncio.open_unix_connection(path, limit=MAX_REPLY)
         host, port = cast("tuple[str, int]", self.target)
         return await asyncio.open_connection(host, port, limit=MAX_REPLY)
@@ -174,17 +221,17 @@ class StatsClient:
         except StatsError:
             raise
         except asyncio.TimeoutError:
-            raise ConnectFailed(f"{self.address}: connection timed out") from None
+            raise ConnectFailed(self.address, f"connection timed out after {self.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectFailed(f"{self.address}: {exc.strerror or exc}") from None
+            raise ConnectFailed(self.address, _os_reason(exc, self.kind, self.target)) from None
         try:
             writer.write(command.encode("utf-8", "surrogateescape") + b"\n")
             await writer.drain()
             data = await asyncio.wait_for(reader.read(-1), self.timeout)
         except asyncio.TimeoutError:
-            raise ConnectFailed(f"{self.address}: no reply within {self.timeout:g}s") from None
+            raise ConnectFailed(self.address, f"no reply within {self.timeout:g}s") from None
         except OSError as exc:
-            raise ConnectFailed(f"{self.address}: {exc.strerror or exc}") from None
+            raise ConnectFailed(self.address, _os_reason(exc, self.kind, self.target)) from None
         finally:
             writer.close()
             try:
@@ -201,7 +248,7 @@ class StatsClient:
         """
         reply = await self.raw(command)
         if not reply:
-            raise ConnectFailed(f"{self.address}: connection closed without a reply")
+            raise ConnectFailed(self.address, "connection closed without a reply")
         if reply.endswith("\n\n"):
             reply = reply[:-1]
         if reply.startswith("Permission denied"):

@@ -10,7 +10,16 @@ import glob
 import os
 import stat
 
-__all__ = ["SocketNotFound", "stats_sockets_from_config", "default_candidates", "find_socket"]
+__all__ = [
+    "SocketNotFound",
+    "stats_sockets_from_config",
+    "sockets_of_config",
+    "default_candidates",
+    "default_configs",
+    "search_sockets",
+    "find_socket",
+    "DEMO_SOCKET",
+]
 
 _LEVELS = {"admin": 3, "operator": 2, "user": 1}
 
@@ -109,12 +118,22 @@ def stats_sockets_from_config(path: str) -> list[tuple[str, str]]:
     return found
 
 
+DEMO_SOCKET = "/tmp/haproxy-py-demo.sock"
+
+
+def default_configs() -> list[str]:
+    """Configuration files whose ``stats socket`` lines are tried first, in this order."""
+    return ["haproxy.cfg", "/etc/haproxy/haproxy.cfg"]
+
+
 def default_candidates() -> list[str]:
-    """Usual places where a stats socket lives, in the order they are tried."""
+    """Usual places where a stats socket lives, in the order they are tried: the demo's
+    socket (samples/demo.cfg), Debian's, then other distributions' and /tmp."""
     out = [
-        "/var/lib/haproxy/stats",
+        DEMO_SOCKET,
         "/run/haproxy/admin.sock",
         "/var/run/haproxy/admin.sock",
+        "/var/lib/haproxy/stats",
         "/run/haproxy.sock",
         "/var/run/haproxy.sock",
         "/tmp/haproxy.sock",
@@ -134,35 +153,97 @@ def _is_socket(path: str) -> bool:
         return False
 
 
-def find_socket(
-    socket: str | None = None,
-    config: str | None = None,
-    candidates: list[str] | None = None,
-) -> str:
-    """Pick the address to monitor; raise SocketNotFound listing what was tried."""
-    if socket:
-        return socket
+def _is_unix(address: str) -> bool:
+    a = address.strip()
+    if a.startswith("unix@"):
+        return True
+    if a.startswith(("ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@")):
+        return False
+    host, sep, port = a.rpartition(":")
+    return "/" in a or not (sep and port.isdigit() and host)
+
+
+def _check_path(path: str, origin: str, found: list[tuple[str, str]], tried: list[str]) -> None:
+    note = f" (from {origin})" if origin else ""
+    if _is_socket(path):
+        if os.access(path, os.R_OK | os.W_OK):
+            found.append((path, origin))
+        else:
+            tried.append(f"{path}{note} (no permission)")
+    elif os.path.exists(path):
+        tried.append(f"{path}{note} (not a socket)")
+    else:
+        tried.append(f"{path}{note} (missing)")
+
+
+def search_sockets(
+    candidates: list[str] | None = None, configs: list[str] | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Look where a user expects a stats socket: the ``stats socket`` lines of ./haproxy.cfg
+    and /etc/haproxy/haproxy.cfg, the demo's socket, then the usual paths.
+
+    Returns ``(found, tried)``: ``found`` lists ``(address, origin)`` that look usable (a unix
+    socket this user may open, or a TCP address from a config), best first; ``tried`` says
+    why each other place was not kept. The caller still has to connect (a socket file can
+    be stale) and should add its own notes for those that refuse.
+    """
+    found: list[tuple[str, str]] = []
     tried: list[str] = []
-    if config:
+    for cfg in default_configs() if configs is None else configs:
+        if not os.path.isfile(cfg):
+            tried.append(f"{cfg} (no such config file)")
+            continue
         try:
-            socks = stats_sockets_from_config(config)
+            socks = stats_sockets_from_config(cfg)
         except OSError as exc:
-            raise SocketNotFound([], f"cannot read {config}: {exc.strerror or exc}") from None
+            tried.append(f"{cfg} (cannot read: {exc.strerror or exc})")
+            continue
         if not socks:
-            raise SocketNotFound([], f"{config} has no 'stats socket' line in its global section.")
-        return socks[0][0]
+            tried.append(f"{cfg} (no 'stats socket' line in its global section)")
+        for addr, _level in socks:
+            if _is_unix(addr):
+                _check_path(addr[5:] if addr.startswith("unix@") else addr, cfg, found, tried)
+            else:
+                found.append((addr, cfg))
     for pattern in candidates if candidates is not None else default_candidates():
         matches = sorted(glob.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]
         if not matches:
             tried.append(f"{pattern} (nothing matches)")
             continue
         for path in matches:
-            if _is_socket(path):
-                if os.access(path, os.R_OK | os.W_OK):
-                    return path
-                tried.append(f"{path} (no permission)")
-            elif os.path.exists(path):
-                tried.append(f"{path} (not a socket)")
-            else:
-                tried.append(f"{path} (missing)")
-    raise SocketNotFound(tried)
+            if any(path == f for f, _ in found):
+                continue
+            _check_path(path, "", found, tried)
+    return found, tried
+
+
+def find_socket(
+    socket: str | None = None,
+    config: str | None = None,
+    candidates: list[str] | None = None,
+    configs: list[str] | None = None,
+) -> str:
+    """Pick the address to monitor; raise SocketNotFound listing what was tried.
+
+    ``configs`` defaults to no config files here (``search_sockets`` reads the default ones):
+    this function is the offline part, the monitor's ``main`` also connects to each.
+    """
+    if socket:
+        return socket
+    if config:
+        return sockets_of_config(config)[0][0]
+    found, tried = search_sockets(candidates, [] if configs is None else configs)
+    if not found:
+        raise SocketNotFound(tried)
+    return found[0][0]
+
+
+def sockets_of_config(config: str) -> list[tuple[str, str]]:
+    """The ``stats socket`` lines of ``config`` as ``(address, level)``, best level first."""
+    try:
+        socks = stats_sockets_from_config(config)
+    except OSError as exc:
+        raise SocketNotFound([], f"cannot read {config}: {exc.strerror or exc}") from None
+    if not socks:
+        raise SocketNotFound([], f"{config} has no 'stats socket' line in its global section.")
+    return socks

@@ -236,9 +236,11 @@ def _c_status(r: dict[str, str]) -> SortText:
 
 
 def _c_weight(r: dict[str, str]) -> SortText:
+    """Effective weight (2.6's CSV ``weight``) / configured weight (``show servers state``'s
+    ``srv_iweight``, put in the row as ``iweight``; ``?`` until known)."""
     weight = r.get("weight", "")
-    uweight = r.get("uweight", "") or weight
-    return SortText(f"{weight}/{uweight}", _int(weight), justify="right")
+    cfg = r.get("iweight", "") or "?"
+    return SortText(f"{weight}/{cfg}", _int(weight), justify="right")
 
 
 def _c_role(r: dict[str, str]) -> SortText:
@@ -282,7 +284,7 @@ SERVER_CELL_SOURCES: tuple[tuple[tuple[str, ...], Callable[[dict[str, str]], Sor
     (("pxname",), _c_backend),
     (("pxname", "svname", "sid"), _c_server),
     (("status",), _c_status),
-    (("weight", "uweight"), _c_weight),
+    (("weight", "iweight"), _c_weight),
     (("bck",), _c_role),
     (("scur",), _c_num("scur")),
     (("smax",), _c_num("smax")),

@@ -79,10 +79,11 @@ def test_first_refresh_fills_both_tables(fake: FakeStatsServer) -> None:
         assert "2.6.12-1+deb12u4" in info and "0d 0h01m23s" in info
 
     run_app(fake, sc)
-    # one show stat and one show info per refresh, nothing else
-    assert fake.received == [b"show cli level\n", b"show stat\n", b"show info\n"] or sorted(
-        fake.received
-    ) == sorted([b"show cli level\n", b"show stat\n", b"show info\n"])
+    # the level once, one show stat and one show info per refresh, and the configured weights
+    # (show servers state) once, since the set of servers did not change
+    assert sorted(fake.received) == sorted(
+        [b"show cli level\n", b"show stat\n", b"show info\n", b"show servers state\n"]
+    )
 
 
 def test_drain_asks_and_sends_on_yes(fake: FakeStatsServer) -> None:
@@ -253,11 +254,12 @@ def test_read_only_sends_no_action(fake: FakeStatsServer) -> None:
         await press(app, pilot, "enter")  # only "Cancel" is enabled
         assert not isinstance(app.screen, ActionMenu)
         await press(app, pilot, "colon", *"set server app/s1 state maint", "enter")
-        await press(app, pilot, "colon", *"show servers state", "enter")
+        await press(app, pilot, "colon", *"show servers state app", "enter")
         assert "READ-ONLY" in str(app.query_one("#status").render())
+        assert "read-only: actions are disabled (--read-only was given)" in log_text(app)
 
     run_app(fake, sc, read_only=True)
-    assert fake.commands() == ["show servers state\n"]
+    assert fake.commands() == ["show servers state app\n"]
 
 
 def test_permission_denied_is_reported(fake: FakeStatsServer) -> None:
@@ -490,3 +492,65 @@ def test_thousand_servers_refresh_in_place_quickly(fake: FakeStatsServer) -> Non
         assert elapsed < 3.0, elapsed
 
     run_app(fake, sc)
+
+
+# ---- fixes found by use (issue #21) ------------------------------------------------------
+
+
+def test_tab_cycles_between_the_two_tables_only(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        servers, proxies = app.query_one("#servers"), app.query_one("#proxies")
+        assert app.focused is servers
+        await press(app, pilot, "tab")
+        assert app.focused is proxies
+        await press(app, pilot, "tab")
+        assert app.focused is servers
+        await press(app, pilot, "tab", "tab", "enter")  # Enter still acts after Tabs
+        assert isinstance(app.screen, ActionMenu) and app.screen.target == "app/s1"
+        await press(app, pilot, "escape")
+        await press(app, pilot, "shift+tab")
+        assert app.focused is proxies
+
+    run_app(fake, sc)
+
+
+def test_weight_column_is_effective_over_configured(fake: FakeStatsServer) -> None:
+    # after 'set weight app/s3 0' 2.6 reports weight 0 and uweight 0; configured stays 3
+    stat = set_field(SHOW_STAT, "app", "s3", "weight", "0")
+    fake.stat = set_field(stat, "app", "s3", "uweight", "0")
+
+    async def sc(app: TopApp, pilot) -> None:
+        table = app.query_one("#servers", DataTable)
+        assert table.get_cell("app/s3", "weight").plain == "0/3"
+        assert table.get_cell("app/s2", "weight").plain == "2/2"
+        n = sum(1 for c in fake.received if c == b"show servers state\n")
+        await press(app, pilot, "space")  # same servers: the state is not read again
+        assert sum(1 for c in fake.received if c == b"show servers state\n") == n == 1
+
+    run_app(fake, sc)
+
+
+def test_filter_status_counts_the_shown_servers(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        assert "8 servers" in str(app.query_one("#status").render())
+        await press(app, pilot, "slash", *"st", "enter")
+        status = str(app.query_one("#status").render())
+        assert "2 of 8 servers" in status and "filter: st" in status
+
+    run_app(fake, sc)
+
+
+def test_level_user_says_why_actions_are_disabled(fake: FakeStatsServer) -> None:
+    fake.level = "user"
+
+    async def sc(app: TopApp, pilot) -> None:
+        assert app.read_only
+        await press(app, pilot, "r")
+        text = log_text(app)
+        assert "level 'user'" in text and "--read-only" not in text
+        await press(app, pilot, "question_mark")
+        help_text = str(app.screen.query_one("#help-text").render())
+        assert "level 'user'" in help_text and "--read-only" not in help_text
+
+    run_app(fake, sc)
+    assert fake.commands() == []

@@ -97,8 +97,8 @@ def test_default_candidates_mention_usual_places(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
     c = default_candidates()
-    assert c[0] == "/var/lib/haproxy/stats"
-    assert "/run/haproxy/admin.sock" in c
+    assert c[0] == "/tmp/haproxy-py-demo.sock"
+    assert "/run/haproxy/admin.sock" in c and "/var/lib/haproxy/stats" in c
     assert "/run/user/1000/haproxy-py/*.sock" in c
     assert "/tmp/haproxy-py-*/stats" in c
 
@@ -160,7 +160,7 @@ def test_cells_from_capture() -> None:
     key, cells = server_cells(servers[1])
     assert key == "app/s2"
     texts = [c.plain for c in cells]
-    assert texts[:5] == ["app", "s2", "UP", "2/2", "act"]
+    assert texts[:5] == ["app", "s2", "UP", "2/?", "act"]  # configured weight: show servers state
     assert texts[9] == "11" and texts[11] == "L7OK 2ms"
     key, cells = server_cells(servers[3])
     assert key == "app/bk1" and cells[4].plain == "bck"
@@ -191,8 +191,11 @@ def test_partial_cell_update_rebuilds_only_changed_columns() -> None:
 
 
 def test_weight_column_shows_effective_and_configured() -> None:
-    row = {"pxname": "app", "svname": "s1", "weight": "0", "uweight": "4", "status": "DRAIN"}
+    # after 'set weight app/s1 0': 2.6's CSV says weight 0 and uweight 0; configured is 4
+    row = {"pxname": "app", "svname": "s1", "weight": "0", "uweight": "0", "iweight": "4", "status": "UP"}
     assert server_cells(row)[1][3].plain == "0/4"
+    # configured weight not known yet (no show servers state read): not the user weight
+    assert server_cells(dict(row, iweight=""))[1][3].plain == "0/?"
 
 
 def test_filter_and_info() -> None:

@@ -66,19 +66,71 @@ def test_no_socket_found_lists_what_was_tried(
     monkeypatch.setattr(
         locate, "default_candidates", lambda: [str(tmp_path / "a.sock"), str(tmp_path / "x-*/s")]
     )
+    monkeypatch.setattr(locate, "default_configs", lambda: [str(tmp_path / "haproxy.cfg")])
     assert tui_app.main([]) == 1
     err = capsys.readouterr().err
     assert "no HAProxy stats socket found" in err
+    assert f"{tmp_path / 'haproxy.cfg'} (no such config file)" in err
     assert f"{tmp_path / 'a.sock'} (missing)" in err and "(nothing matches)" in err
     assert "Traceback" not in err
 
 
-def test_cannot_connect_is_a_message(capsys, sockdir: Path) -> None:
-    assert tui_app.main(["-s", str(sockdir / "gone.sock")]) == 1
+def test_search_order_config_demo_debian() -> None:
+    c = locate.default_candidates()
+    assert c[:2] == [locate.DEMO_SOCKET, "/run/haproxy/admin.sock"]
+    assert locate.default_configs() == ["haproxy.cfg", "/etc/haproxy/haproxy.cfg"]
+    # the demo's configuration uses the path tried first
+    demo = locate.stats_sockets_from_config(str(ROOT / "samples" / "demo.cfg"))
+    assert demo[0][0] == locate.DEMO_SOCKET
+
+
+def test_no_argument_finds_a_socket_skipping_stale_ones(
+    monkeypatch: pytest.MonkeyPatch, fake, capsys, sockdir: Path
+) -> None:
+    import socket
+
+    stale = str(sockdir / "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()  # the file stays, nobody listens (a proxy that crashed)
+    cfg = sockdir / "haproxy.cfg"
+    cfg.write_text(f"global\n    stats socket {stale} level admin\n")
+    monkeypatch.setattr(locate, "default_configs", lambda: [str(cfg)])
+    monkeypatch.setattr(locate, "default_candidates", lambda: [str(sockdir / "none.sock"), fake.path])
+    seen = {}
+    monkeypatch.setattr(tui_app.TopApp, "run", lambda self: seen.setdefault("address", self.client.address) and 0)
+    assert tui_app.main([]) == 0
+    assert seen["address"] == fake.path
+    # when nothing answers, every place is listed with its reason, the stale one included
+    fake.stop()
+    assert tui_app.main([]) == 1
     err = capsys.readouterr().err
-    assert "cannot connect to the stats socket" in err and "gone.sock" in err
-    assert tui_app.main([f"127.0.0.1:{_closed_port()}"]) == 1
-    assert "cannot connect" in capsys.readouterr().err
+    assert f"{stale} (from {cfg}) (connection refused" in err
+    assert f"{sockdir / 'none.sock'} (missing)" in err
+
+
+def test_cannot_connect_is_a_message(capsys, sockdir: Path) -> None:
+    gone = str(sockdir / "gone.sock")
+    assert tui_app.main(["-s", gone]) == 1
+    err = capsys.readouterr().err
+    assert err == f"top: cannot connect to the stats socket {gone}: no such file\n"
+    port = _closed_port()
+    assert tui_app.main([f"127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"top: cannot connect to the stats socket 127.0.0.1:{port}: "
+        f"connection refused: nothing listens on 127.0.0.1 port {port}\n"
+    )
+    assert "Connect call failed" not in err
+
+
+def test_regular_file_is_not_a_socket(capsys, tmp_path: Path) -> None:
+    plain = tmp_path / "stats"
+    plain.write_text("not a socket")
+    assert tui_app.main(["-s", str(plain)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"top: cannot connect to the stats socket {plain}: not a unix socket (it is a regular file)\n"
+    assert "refused" not in err.lower()
 
 
 def test_config_without_socket_and_bad_interval(capsys, tmp_path: Path) -> None:
@@ -97,11 +149,12 @@ def test_main_starts_the_app_read_only_on_user_level(monkeypatch: pytest.MonkeyP
         seen["read_only"] = self.read_only
         seen["interval"] = self.interval
         seen["address"] = self.client.address
+        seen["reason"] = self.read_only_reason
         return 0
 
     monkeypatch.setattr(tui_app.TopApp, "run", fake_run)
     assert tui_app.main(["-s", fake.path, "-i", "2.5"]) == 0
-    assert seen == {"read_only": True, "interval": 2.5, "address": fake.path}
+    assert seen == {"read_only": True, "interval": 2.5, "address": fake.path, "reason": tui_app.LEVEL_USER_REASON}
     assert "level 'user': starting read-only" in capsys.readouterr().err
 
 

@@ -26,6 +26,9 @@ def _ensure_blank(text: str) -> str:
     return text + "\n"
 
 
+PERIODIC = (b"show stat\n", b"show info\n", b"show cli level\n", b"show servers state\n")
+
+
 class FakeStatsServer:
     """Serve one command per connection, like HAProxy's non-interactive CLI."""
 
@@ -65,10 +68,11 @@ class FakeStatsServer:
         return "Unknown command, but maybe one of the following ones is a better match:\n\n"
 
     def commands(self) -> list[str]:
-        """Commands received, without the periodic reads of the monitor."""
+        """Commands received, without the periodic reads of the monitor (``show servers state``
+        without a backend is the monitor's read of the configured weights)."""
         with self._lock:
             got = list(self.received)
-        return [c.decode() for c in got if c not in (b"show stat\n", b"show info\n", b"show cli level\n")]
+        return [c.decode() for c in got if c not in PERIODIC]
 
     # ---- server ------------------------------------------------------------------------
 
