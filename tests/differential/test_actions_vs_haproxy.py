@@ -185,6 +185,15 @@ backend beord
     http-request deny deny_status 429 if {{ path /c/deny }}
     server s1 127.0.0.1:{srv}
 
+frontend fesec
+    bind 127.0.0.1:{sec}
+    use_backend beadmin if {{ path_beg /admin }}
+    default_backend be
+
+backend beadmin
+    http-request deny unless {{ src 10.0.0.0/8 }}
+    server s1 127.0.0.1:{srv}
+
 frontend fets
     bind 127.0.0.1:{ts}
     default_backend beslow
@@ -227,7 +236,7 @@ backend tcpbe
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2", "ord", "ts")
+PORTS = ("fe", "fe2", "fe3", "li", "tcp", "log", "tcp2", "ord", "ts", "sec")
 
 
 def _behaviour(rec: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -507,6 +516,38 @@ def test_set_timeout_tunnel(sides) -> None:  # type: ignore[no-untyped-def]
     assert out["ours"][0] == out["haproxy"][0] == "HTTP/1.1 101 X", out
     # the idle tunnel closes after 200 ms instead of the 5 s server timeout (0.6 s server delay first)
     assert all(o[1] < 2.5 for o in out.values()), out
+
+
+@pytest.mark.parametrize("first,second", [("/public", "/admin/x"), ("/admin/x", "/public"),
+                                          ("/admin/x", "/admin/x")])
+def test_backend_deny_holds_on_kept_alive_connections(sides, first: str, second: str) -> None:  # type: ignore[no-untyped-def]
+    """Security: a backend's deny applies to every request that reaches it, whatever the requests
+    before it on the same connection did (same bytes twice included)."""
+    raw = (f"GET {first} HTTP/1.1\r\nHost: h\r\n\r\n"
+           f"GET {second} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").encode()
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        msgs = _messages_all(_send(side["ports"]["sec"], raw))
+        time.sleep(0.05)
+        out[name] = ([m[0] for m in msgs], [r.start.decode() for r in side["backend"].requests])
+    assert out["ours"] == out["haproxy"], out
+    statuses, seen = out["ours"]
+    want = ["HTTP/1.1 403 Forbidden" if p.startswith("/admin") else "HTTP/1.1 200 OK" for p in (first, second)]
+    assert statuses == want
+    assert not any("/admin" in s for s in seen)
+
+
+def _messages_all(data: bytes | str) -> list[Any]:
+    """Every final response in ``data``."""
+    if isinstance(data, str) or not data:
+        return []
+    out = []
+    f = io.BytesIO(data)
+    while f.tell() < len(data):
+        start, headers, body = read_http_message(f, response=True)
+        out.append((start.decode("latin-1"), headers, body))
+    return out
 
 
 def test_backend_deny_answers_403(sides) -> None:  # type: ignore[no-untyped-def]
