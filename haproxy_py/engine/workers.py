@@ -834,7 +834,10 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
     sys.stderr.flush()
     for srv in master.engine.stats_servers:
         if srv.sock is not None:
-            srv.sock.close()  # the new image binds its own
+            if srv.conf.address.kind == "fd":  # handed to the new image as the supervisor handed it to us
+                os.set_inheritable(srv.sock.fileno(), True)
+            else:
+                srv.sock.close()  # the new image binds its own
     os.execve(sys.executable, [sys.executable, *prog, *args], env)
 
 
@@ -844,6 +847,7 @@ async def start_master_cli(master: Master, spec: str, config: Config, options: A
     inherited = None
     if path.startswith("fd@"):  # -S fd@N: a listening socket handed down by the supervisor
         inherited = socket.socket(fileno=int(path[3:]))
+        os.set_inheritable(inherited.fileno(), True)  # a reload re-executes with the same -S fd@N
         inherited.listen(16)
         inherited.setblocking(False)
     elif path.startswith("unix@"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -23,8 +25,8 @@ from tests.integration.harness import get, http_backends, http_defaults, stop_pr
 
 
 def cli(sock_path: str, line: str, until: str | None = None) -> str:
-    """One command; the reply is read until the socket closes, or until ``until`` shows up (2.6's
-    master CLI on an inherited socket keeps the connection open after its reply)."""
+    """One command; the reply is read until the socket closes, or until the regex ``until`` matches
+    (2.6's master CLI on an inherited socket keeps the connection open after its reply)."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(10)
         s.connect(sock_path)
@@ -32,9 +34,16 @@ def cli(sock_path: str, line: str, until: str | None = None) -> str:
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-            if until is not None and until.encode() in data:
+            if until is not None and re.search(until.encode(), data, re.S):
                 break
     return data.decode()
+
+
+def workers(master_sock: str) -> list[str]:
+    """The worker PIDs the master CLI lists (its "# workers" block)."""
+    reply = cli(master_sock, "show proc", until=r"# workers\n(.*?\n)?#")
+    block = reply.split("# workers\n", 1)[1] if "# workers\n" in reply else ""
+    return [ln.split()[0] for ln in block.splitlines() if ln.strip() and not ln.startswith("#")][:1]
 
 
 def wait_until(pred, timeout: float = 20.0) -> None:  # noqa: ANN001
@@ -110,8 +119,15 @@ def test_inherited_listener_stats_socket_and_master_cli(which: str, mode: str) -
                 assert b1.requests and b1.requests[-1].start.startswith(b"GET /hello ")
                 assert "be,s1," in cli(str(tmp / "stats.sock"), "show stat")
                 if mode == "master-worker":
-                    proc_list = cli(str(tmp / "master.sock"), "show proc", until="# workers\n")
+                    proc_list = cli(str(tmp / "master.sock"), "show proc", until=r"# workers\n")
                     assert f"{proc.pid} " in proc_list and "master" in proc_list, proc_list
+                    # a reload re-executes the master: the handed-down sockets stay in service
+                    before = workers(str(tmp / "master.sock"))
+                    assert before
+                    proc.send_signal(signal.SIGUSR2)
+                    wait_until(lambda: (w := workers(str(tmp / "master.sock"))) and w[0] != before[0], timeout=30)
+                    wait_until(lambda: "Pid:" in cli(str(tmp / "stats.sock"), "show info"))
+                    assert get(port, "/again")[0] == 200, (workdir / "stderr.txt").read_text()
                 assert proc.poll() is None
     finally:
         for s in (lsock, ssock, msock):
