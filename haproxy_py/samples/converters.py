@@ -839,3 +839,45 @@ def c_srv_queue(v: bytes, a: tuple, t: Txn) -> int | None:
         return None
     be, _, srv = v.decode("latin1").rpartition("/")
     return t.runtime.srv_queue(be or t.backend, srv)
+
+
+def _prep_language(a: tuple) -> tuple:
+    langs = tuple(x for x in a[0].split(";") if x)
+    if not langs:
+        raise ValueError("expects a list of languages")
+    return (frozenset(x.encode("latin1") for x in langs), a[1].encode("latin1") if len(a) > 1 else None)
+
+
+def _qvalue(params: bytes) -> int:
+    """The q of ``;q=0.8`` in thousandths (1000 when absent)."""
+    for p in params.split(b";"):
+        k, eq, v = p.strip(b" \t").partition(b"=")
+        if eq and k.strip(b" \t").lower() == b"q":
+            v = v.strip(b" \t")
+            whole, _, frac = v.partition(b".")
+            if not whole.isdigit() or (frac and not frac.isdigit()):
+                return 1000  # 2.6 takes an unreadable q as the default, 1
+            q = int(whole) * 1000 + int((frac + b"000")[:3] or b"0")
+            return min(q, 1000)
+    return 1000
+
+
+@converter("language", test=D, prepare=_prep_language)
+def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    """The supported language (``a``'s list) the Accept-Language value prefers most: a variant
+    (``fr-CA``) matches itself or else its base language; q=0 is dropped; among equal q the
+    first in the header wins; the default (if any) when none matches."""
+    langs, default = a
+    best, best_q = None, 0
+    for item in v.split(b","):
+        tag, _, params = item.strip(b" \t").partition(b";")
+        tag = tag.strip(b" \t")
+        q = _qvalue(params)
+        hit = tag if tag in langs else (tag.partition(b"-")[0] if b"-" in tag else None)
+        if hit is None or hit not in langs:
+            continue
+        if q > best_q:  # q=0 is never chosen
+            best, best_q = hit, q
+            if q >= 1000:  # nothing can beat it: 2.6 stops here
+                break
+    return best if best is not None else default

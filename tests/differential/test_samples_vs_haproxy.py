@@ -7,9 +7,12 @@ Inputs are generated from a fixed seed: paths, query strings (repeated names, na
 empty values), comma lists in repeated headers, cookies, numbers (negative, huge), strings with
 the characters the converters care about.
 
-Deliberate difference, kept out of the inputs: a negative or huge time given to ``http_date`` or
+Deliberate differences, kept out of the inputs: a negative or huge time given to ``http_date`` or
 ``utime`` prints a garbage date in 2.6 (year 1141709097 for -1); haproxy-py gives the real date
-before 1970 or no sample.
+before 1970 or no sample. In an Accept-Language value, a listed language with ``q=0`` makes 2.6's
+``language`` answer depend on the bytes that follow the value in its buffer (its q-value parser
+reads past the value: the same header gives a different result as the last header or not);
+haproxy-py never picks a q=0 language, as 2.6 documents.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ CONV_EXPRS = [
     "req.fhdr(x-v),field(2,;/)", "req.fhdr(x-v),word(2,;/ )", "req.fhdr(x-v),regsub('([a-c]+)',<\\\\1>,g)",
     "req.fhdr(x-v),regsub(^.,)", "req.fhdr(x-t),ltime(%Y%m%d%H)", "req.fhdr(x-t),utime(%Y-%m-%dT%H:%M:%S,60)",
     "req.fhdr(x-v),upper,lower,length,add(1),mul(3),sub(2),div(2),mod(7)", "req.fhdr(x-i),cpl,neg,not,bool",
+    "req.fhdr(accept-language),language(de;es;fr;en)", "req.fhdr(accept-language),language(fr-CA;en,zz)",
+    "req.fhdr(accept-language),language(EN;de-DE)",
 ]
 
 _WORDS = ("a", "b", "c", "aa", "x1", "", "A", "zz")
@@ -108,6 +113,11 @@ def _gen_requests(rng: random.Random, n: int) -> list[bytes]:
         heads.append(f"X-H: {rng.choice(('ff', '7fffffff', 'x', '-10', '1A2b'))}")
         if rng.random() < 0.3:
             heads.append(f"Connection: {rng.choice(('close, X-Foo', 'keep-alive', 'Upgrade', 'CLOSE', 'te, close'))}")
+        if rng.random() < 0.8:
+            heads.append("Accept-Language: " + ",".join(
+                rng.choice(("en", "fr", "fr-CA", "de-DE", "es", "EN", "*", "it", "en-US")) +
+                rng.choice(("", ";q=0.8", ";q=1", ";q=0.5", " ; q=0.9", ";q=0.85", ";q=x", ";q=1.0", ";level=1"))
+                for _ in range(rng.randint(1, 4))))
         if rng.random() < 0.2:  # long values: multi-byte var-ints in req.hdrs_bin
             heads.append("X-L: " + "L" * rng.choice((239, 240, 241, 300, 2200)))
         rng.shuffle(heads)

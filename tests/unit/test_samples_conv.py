@@ -92,6 +92,13 @@ def test_time_converters() -> None:
     assert ev("int(0),ltime(%Y)") in (b"1970", b"1969")
 
 
+def test_language_converter() -> None:
+    al = "str(fr-CA;q=0.8\\,en;q=0.9\\,de)"
+    assert ev(f"{al},language(en;fr)") == b"en" and ev(f"{al},language(fr)") == b"fr"
+    assert ev(f"{al},language(de;en)") == b"de" and ev(f"{al},language(it)") is None
+    assert ev(f"{al},language(it,zz)") == b"zz" and ev("str(en;q=0),language(en)") is None
+
+
 def test_var_converters() -> None:
     import base64
     import hashlib
