@@ -17,7 +17,7 @@ Public API (stable):
   enable_health / disable_health(srv, now) -> Outcome
   link_tracking(backends) -> list[str]                          # resolve ``track BE/SRV`` (errors returned)
   init_server(srv, now)                                         # boot state (``disabled`` -> MAINT)
-  check_interval(srv) -> int ms ; next_check_delay(srv, spread_pct, rng) ; first_check_delay(srv, rng)
+  check_interval(srv) -> int ms ; next_check_delay(srv, spread_pct, rng) ; first_check_delays(servers)
   slowstart_step(srv, now) -> 1..16 ; effective_weight(srv, now, dynamic=True) -> int
   throttle_pct(srv, now) -> int | None ; slowstart_tick(srv, now) -> Outcome
   status_text(srv) -> str ; downtime(srv, now) -> int ; lastchg(srv, now) -> int
@@ -296,9 +296,15 @@ def next_check_delay(srv: Server, spread_pct: int = 0, rng: Callable[[], float] 
     return max(1, iv)
 
 
-def first_check_delay(srv: Server, rng: Callable[[], float]) -> int:
-    """The first check of a server is spread randomly within its first interval."""
-    return int(check_interval(srv) * rng())
+def first_check_delays(servers: list[Server]) -> list[int]:
+    """When the first check of each checked server runs (ms after start), as 2.6 spreads them: the
+    i-th of n checked servers of the process (proxies and servers in declaration order) starts
+    ``i * mininter / n`` after start, ``mininter`` being the smallest check interval of them all."""
+    n = len(servers)
+    if not n:
+        return []
+    mininter = min(check_interval(s) for s in servers)
+    return [mininter * i // n for i in range(n)]
 
 
 # --------------------------------------------------------------------------- slowstart

@@ -1778,13 +1778,15 @@ class Builder:
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0))
-        # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved
+        # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved, and
+        # as in 2.6 the counter moves on with every proxy, explicit id or not (like server ids)
         used = {p.f["explicit_id"] for p in self.proxies if p.f.get("explicit_id")}
         nxt = 2 if self.g_sockets else 1
         uuids: dict[int, int] = {}
         for idx, ps in enumerate(self.proxies):
             if ps.f.get("explicit_id"):
                 uuids[idx] = ps.f["explicit_id"]
+                nxt += 1
                 continue
             while nxt in used:
                 nxt += 1
@@ -1867,11 +1869,14 @@ class Builder:
     def _puids(servers: list[ServerConf]) -> list[ServerConf]:
         # the ServerConf objects are fresh (built by this builder, not shared yet): setting puid in
         # place is the same as dataclasses.replace, without its cost on 10k servers
+        # 2.6's numbering: a counter that moves on with every server, explicit id or not, and
+        # past the ids already taken
         used = {s.id for s in servers if s.id is not None}
         nxt = 1
         for s in servers:
             if s.id is not None:
                 object.__setattr__(s, "puid", s.id)
+                nxt += 1
                 continue
             while nxt in used:
                 nxt += 1

@@ -293,14 +293,16 @@ class Checker:
     def start(self) -> None:
         health.link_tracking(self.backends)
         wall = self.wall()
+        checked = []
         for be in self.backends:
             for srv in be.servers:
                 health.init_server(srv, wall)
-                if not srv.conf.check or srv.track is not None:
-                    continue
-                sc = ServerCheck(srv, self)
-                self.checks[id(srv)] = sc
-                sc.schedule(health.first_check_delay(srv, self.rng))
+                if srv.conf.check and srv.track is None:
+                    checked.append(srv)
+        for srv, delay in zip(checked, health.first_check_delays(checked), strict=True):
+            sc = ServerCheck(srv, self)
+            self.checks[id(srv)] = sc
+            sc.schedule(delay)
 
     def stop(self) -> None:
         self.stopped = True

@@ -123,9 +123,10 @@ class Engine:
             for srv in be.servers:
                 # server-state times (lastchg, downtime) are wall-clock times
                 srv.last_change = wall
-        self.state.proxies.sort(key=lambda e: e.uuid)
+        # show stat, show servers state, the page list proxies in declaration order, as 2.6 does
         self.bufsize = g.tune_bufsize
         self.maxrewrite = g.tune_maxrewrite
+        self.maxhdr = g.tune_http_maxhdr
         from haproxy_py.engine.stream import Router
 
         self.routers: dict[str, Router] = {}

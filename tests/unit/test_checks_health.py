@@ -54,7 +54,11 @@ def test_intervals() -> None:
     assert H.check_interval(s) == 500
     be2, s2 = one(inter=1000)
     assert H.check_interval(s2) == 1000
-    assert H.first_check_delay(s2, lambda: 0.5) == 500
+    # 2.6 spreads the first checks by position over the smallest interval of all checked servers
+    be3 = make_backend("be3", [dict(name="a", check=True, inter=3000), dict(name="b", check=True, inter=1000),
+                               dict(name="c", check=True, inter=2000)])
+    assert H.first_check_delays(be3.servers) == [0, 333, 666]
+    assert H.first_check_delays([]) == []
     assert H.next_check_delay(s2, 50, lambda: 0.0) == 1500
     assert H.next_check_delay(s2, 50, lambda: 0.999999) == 501
 
