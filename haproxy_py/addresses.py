@@ -177,3 +177,13 @@ def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = 
         diags.aborted = True
         return cfg
     return dataclasses.replace(cfg, proxies=tuple(new_proxies))
+
+
+def check_and_resolve(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = False) -> Config:
+    """Both steps, in 2.6's order (nothing after an abort; servers only once all else is valid)."""
+    if diags.aborted:
+        return cfg
+    check_addresses(cfg, diags)
+    if diags.has_errors:
+        return cfg
+    return resolve_servers(cfg, diags, ignore_failures=ignore_failures)

@@ -260,12 +260,9 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
         return 1, None
     try:
         cfg, diags = load_config(opts.config_paths, diag=opts.diag)
-        if not diags.aborted:  # 2.6 resolves bind/log/addr names while parsing, servers once all is valid
-            from haproxy_py.addresses import check_addresses, resolve_servers
+        from haproxy_py.addresses import check_and_resolve  # bind/log/addr names, then the servers'
 
-            check_addresses(cfg, diags)
-            if not diags.has_errors:
-                cfg = resolve_servers(cfg, diags, ignore_failures=opts.ignore_resolve_errors)
+        cfg = check_and_resolve(cfg, diags, ignore_failures=opts.ignore_resolve_errors)
     except Exception as e:  # noqa: BLE001 - never a traceback for bad input
         if not opts.quiet:
             _stderr(f"[ALERT]    ({pid}) : config : internal error while loading the configuration: "

@@ -794,9 +794,12 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
 
     paths = getattr(options, "config_paths", None) or []
     try:
+        from haproxy_py.addresses import check_and_resolve
         from haproxy_py.config import load_config
 
         _cfg, diags = load_config(paths)
+        # what the new image will check at its start (names resolve, fd@N are sockets)
+        check_and_resolve(_cfg, diags, ignore_failures=bool(getattr(options, "ignore_resolve_errors", False)))
     except Exception as e:  # noqa: BLE001
         alert(f"Reload failed: cannot load the configuration ({e}).", master.quiet)
         return

@@ -169,3 +169,28 @@ def test_nothing_to_listen_on_exits_as_26(which: str) -> None:
         err = (workdir / "stderr.txt").read_text()
     assert rc == 1
     assert ".main()] No enabled listener found (check for 'bind' directives) ! Exiting." in err
+
+
+def test_reload_refuses_a_configuration_whose_server_name_does_not_resolve() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="hpy-rl-"))
+    msock = _listening_unix(tmp / "master.sock")
+    lsock = _listening_tcp()
+    port = lsock.getsockname()[1]
+    try:
+        with http_backends("s1") as (b1,):
+            cfg = (http_defaults() + "frontend fe\n    bind fd@${LISTEN_FD}\n    default_backend be\n"
+                   f"backend be\n    server s1 localhost:{b1.port}\n")
+            with supervised("ours", cfg, [lsock.fileno(), msock.fileno()], {"LISTEN_FD": str(lsock.fileno())},
+                            ["-W", "-S", f"fd@{msock.fileno()}"]) as (proc, workdir):
+                wait_until(lambda: bool(workers(str(tmp / "master.sock"))))
+                before = workers(str(tmp / "master.sock"))
+                assert get(port, "/")[0] == 200  # 'localhost' was resolved once at start
+                (workdir / "haproxy.cfg").write_text(cfg + "    server s2 nosuch.invalid:80\n")
+                proc.send_signal(signal.SIGUSR2)
+                wait_until(lambda: "Reload failed" in (workdir / "stderr.txt").read_text())
+                err = (workdir / "stderr.txt").read_text()
+                assert "'server be/s2' : could not resolve address 'nosuch.invalid'." in err
+                assert workers(str(tmp / "master.sock")) == before and get(port, "/")[0] == 200
+    finally:
+        lsock.close()
+        msock.close()
