@@ -406,6 +406,20 @@ class Builder:
         elif kw == "hard-stop-after":
             tv = self.time_arg(ln, 1, f"'{kw}'")
             g["hard_stop_after"] = tv
+        elif kw == "tune.http.maxhdr":
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects an integer argument.", 0)
+            v = parse_int(w[1])
+            if v is None:
+                self.fail(ln, f"'{kw}' expects a numeric value between 1 and 32767 (got '{w[1]}'); HAProxy "
+                          "2.6 would read only its leading digits, haproxy-py refuses it.", 1, ours=True)
+            if v < 1 or v > 32767:
+                self.fail(ln, f"'{kw}' expects a numeric value between 1 and 32767", 1)
+            if v < 5:
+                self.fail(ln, f"'{kw}' {v}: HAProxy 2.6 accepts it here but then fails to start, its own "
+                          "built-in error messages need 5 header slots ('Internal error: invalid default "
+                          "message for HTTP return code ...').", 1, ours=True)
+            g["tune_http_maxhdr"] = v
         elif kw.startswith("tune.") or kw in K.GLOBAL_KEYWORDS:
             self.g_ignored.append((kw, tuple(w[1:])))
         elif kw in K.REMOVED_KEYWORDS:
@@ -1775,6 +1789,7 @@ class Builder:
             nbthread=g.get("nbthread"), nbproc=g.get("nbproc"), node=g.get("node"),
             description=g.get("description"), spread_checks=g.get("spread_checks", 0),
             tune_bufsize=g.get("tune_bufsize", 16384), tune_maxrewrite=g.get("tune_maxrewrite", 1024),
+            tune_http_maxhdr=g.get("tune_http_maxhdr", 101),
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0))

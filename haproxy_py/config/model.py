@@ -111,6 +111,8 @@ class Global:
     spread_checks: int = 0  # percent
     tune_bufsize: int = 16384
     tune_maxrewrite: int = 1024
+    #: tune.http.maxhdr: a head with this many header lines or more is refused (400, 502)
+    tune_http_maxhdr: int = 101
     hard_stop_after: int | None = None
     server_state_file: str | None = None
     server_state_base: str | None = None

@@ -83,6 +83,7 @@ _reg(GLOBAL, "config/build.py global_kw", {
     "hard-stop-after": _IT + "test_process_signals.py::test_hard_stop_after_bounds_the_soft_stop",
     "tune.bufsize": _EFF + "test_tune_bufsize_limits_the_request_head",
     "tune.maxrewrite": _EFF + "test_tune_bufsize_limits_the_request_head",
+    "tune.http.maxhdr": _DIFF + "test_http_defects_vs_haproxy.py::test_tune_http_maxhdr_same_limit_and_answer",
 })
 _TLS_ONLY = ("applies only to TLS listeners and servers, which haproxy-py refuses until TLS is implemented, "
              "so it cannot change anything")

@@ -337,7 +337,7 @@ class HttpSession(Stream):
                     router.fwd_memo.clear()
                     key = None
         try:
-            res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
+            res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError as e:
             self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
             return
@@ -1086,7 +1086,7 @@ class HttpSession(Stream):
                     key = None
         try:
             res = parse_response(buf, 0, method=req.method, bufsize=eng.bufsize,
-                                 maxrewrite=eng.maxrewrite)
+                                 maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError:
             self._bad_response()
             return

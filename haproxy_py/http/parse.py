@@ -33,10 +33,12 @@ from .message import (
 )
 
 __all__ = ["ParseError", "parse_request", "parse_response", "htx_size", "DEFAULT_BUFSIZE",
-           "DEFAULT_MAXREWRITE"]
+           "DEFAULT_MAXREWRITE", "DEFAULT_MAXHDR"]
 
 DEFAULT_BUFSIZE = 16384
 DEFAULT_MAXREWRITE = 1024
+#: tune.http.maxhdr's default: 2.6 refuses a head of 101 header lines or more (100 pass)
+DEFAULT_MAXHDR = 101
 
 
 class ParseError(Exception):
@@ -352,6 +354,7 @@ def parse_request(
     *,
     bufsize: int = DEFAULT_BUFSIZE,
     maxrewrite: int = DEFAULT_MAXREWRITE,
+    maxhdr: int = DEFAULT_MAXHDR,
 ) -> tuple[RequestHead, int] | None:
     """Parse one request head at ``buf[start:]``. See the module doc for the results.
 
@@ -379,11 +382,11 @@ def parse_request(
         return None
     lines, after, eol = split
     try:
-        msg = _request(lines, buf, start, after, bufsize - maxrewrite)
+        msg = _request(lines, buf, start, after, bufsize - maxrewrite, maxhdr)
     except _Fold:
         if eol < 0:
             raise ParseError(400, start, "invalid header line") from None
-        msg = _request(_split_head_slow(buf, start, eol, 400), buf, start, after, bufsize - maxrewrite)
+        msg = _request(_split_head_slow(buf, start, eol, 400), buf, start, after, bufsize - maxrewrite, maxhdr)
     msg.head_len = after - start
     return msg, after
 
@@ -418,7 +421,8 @@ def _check_partial_request(buf: bytes, start: int) -> None:
         pos = nl + 1
 
 
-def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int) -> RequestHead:
+def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
+             maxhdr: int = DEFAULT_MAXHDR) -> RequestHead:
     m = _REQLINE.fullmatch(lines[0])
     if m is None:
         raise ParseError(400, start + _reqline_error(lines[0]), "invalid request line")
@@ -443,6 +447,8 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int)
             if absolute is None:
                 raise ParseError(400, start + len(method) + 1, "invalid URI")
     headers, special = _parse_headers(lines, buf, start, 400)
+    if len(headers) >= maxhdr:
+        raise ParseError(400, start, "too many headers (tune.http.maxhdr)")
     msg = RequestHead(method, uri, version, None)
     msg.headers = headers
     if special is not None:
@@ -509,6 +515,7 @@ def parse_response(
     method: bytes = b"GET",
     bufsize: int = DEFAULT_BUFSIZE,
     maxrewrite: int = DEFAULT_MAXREWRITE,
+    maxhdr: int = DEFAULT_MAXHDR,
 ) -> tuple[ResponseHead, int] | None:
     """Parse one response head (the request ``method`` decides whether a body follows).
 
@@ -523,18 +530,18 @@ def parse_response(
         return None
     lines, after, eol = split
     try:
-        msg = _response(lines, buf, start, after, method, bufsize - maxrewrite)
+        msg = _response(lines, buf, start, after, method, bufsize - maxrewrite, maxhdr)
     except _Fold:
         if eol < 0:
             raise ParseError(502, start, "invalid header line") from None
         msg = _response(_split_head_slow(buf, start, eol, 502), buf, start, after, method,
-                        bufsize - maxrewrite)
+                        bufsize - maxrewrite, maxhdr)
     msg.head_len = after - start
     return msg, after
 
 
 def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: bytes,
-              limit: int) -> ResponseHead:
+              limit: int, maxhdr: int = DEFAULT_MAXHDR) -> ResponseHead:
     m = _STATUSLINE.fullmatch(lines[0])
     if m is None:
         raise ParseError(502, start, "invalid status line")
@@ -547,6 +554,8 @@ def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: by
     if status < 100:
         raise ParseError(502, start + 9, "invalid status code")
     headers, special = _parse_headers(lines, buf, start, 502)
+    if len(headers) >= maxhdr:
+        raise ParseError(502, start, "too many headers (tune.http.maxhdr)")
     msg = ResponseHead(status, reason or b"", version, None)
     msg.headers = headers
     if special is not None:

@@ -558,3 +558,97 @@ def test_body_turning_bad_after_the_head_gets_the_stream_400(err_sides, seed) ->
     want, got = compare(err_sides, [HEAD_TE + body, rng.choice([b"0x", b"zz\r\n", b"+1\r\n"])], wait=1.5)
     assert want.status == b"HTTP/1.1 400 Bad request" and want.closed
     assert got.raw == want.raw
+
+
+# ----------------------------------------------------------------------------- class 2: header count
+
+def _many_headers(rng: random.Random, n: int, path: str = "/") -> bytes:
+    """A GET with ``n`` header lines in all (Host among them, names random, some repeated)."""
+    names = [f"X-{''.join(rng.choice(_TCHAR) for _ in range(rng.randint(1, 12)))}" for _ in range(n - 1)]
+    for i in range(len(names)):
+        if i and rng.random() < 0.1:
+            names[i] = names[rng.randrange(i)]  # repeated names are lines of their own
+    hdrs = [f"{k}: {rng.randrange(10**rng.randint(1, 8))}" for k in names] + ["Host: test"]
+    rng.shuffle(hdrs)
+    return (f"GET {path} HTTP/1.1\r\n" + "".join(h + "\r\n" for h in hdrs) + "\r\n").encode()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_default_header_count_limit(sides, seed) -> None:
+    """2.6 (tune.http.maxhdr 101) refuses a request of 101 header lines or more with its 400; haproxy-py
+    had no limit."""
+    rng = random.Random(f"maxhdr/{seed}")
+    n = rng.choice([99, 100, 101, 102, rng.randint(95, 130)])
+    want, _ = compare(sides, [_many_headers(rng, n)], wait=1.0)
+    assert want.status == (b"HTTP/1.1 200 OK" if n <= 100 else b"HTTP/1.1 400 Bad request"), (n, want)
+
+
+class HdrServer(TcpServer):
+    """Answers ``/h/K`` with a 200 of K header lines (content-length among them)."""
+
+    def serve(self, c: socket.socket) -> None:
+        buf = b""
+        c.settimeout(3)
+        try:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            path = buf.split(b" ", 2)[1]
+            k = int(path.rsplit(b"/", 1)[1]) if path.startswith(b"/h/") else 1
+            c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"
+                      + b"".join(b"x-r%d: %d\r\n" % (i, i) for i in range(k - 1)) + b"\r\nok")
+        except (OSError, ValueError):
+            pass
+        finally:
+            c.close()
+
+
+@pytest.mark.parametrize("maxhdr", [5, 23, 150])
+def test_tune_http_maxhdr_same_limit_and_answer(maxhdr) -> None:
+    """'tune.http.maxhdr N' (the keyword haproxy-py used to refuse): requests of N-1 header lines pass,
+    N and more get 2.6's 400 and reach no server; a response of N or more is a 502, as in 2.6."""
+    require_haproxy_bin()
+    sh, so = HdrServer(), HdrServer()
+    ph, po = free_port(), free_port()
+    cfg = (f"global\n    tune.http.maxhdr {maxhdr}\n" + HTTP_DEFAULTS
+           + "frontend fe\n    bind 127.0.0.1:{port}{proto}\n    default_backend be\n"
+           + "backend be\n    server s1 127.0.0.1:{sport}\n")
+    rng = random.Random(f"tune.maxhdr/{maxhdr}")
+    try:
+        with run_proxy(cfg.format(port=ph, proto=" proto h1", sport=sh.port), wait_ports=[ph], which="haproxy"), \
+                run_proxy(cfg.format(port=po, proto="", sport=so.port), wait_ports=[po], which="ours"):
+            time.sleep(0.3)
+            pair = Side("haproxy", ph, Recorder()), Side("ours", po, Recorder())
+            for n in (maxhdr - 1, maxhdr, maxhdr + 1, rng.randint(1, maxhdr - 1), rng.randint(maxhdr, 2 * maxhdr)):
+                want, _ = compare(pair, [_many_headers(rng, n)], wait=1.0)
+                assert want.status == (b"HTTP/1.1 200 OK" if n < maxhdr else b"HTTP/1.1 400 Bad request"), (n, want)
+            for k in (maxhdr - 1, maxhdr):
+                want, _ = compare(pair, [f"GET /h/{k} HTTP/1.1\r\nHost: test\r\n\r\n".encode()], wait=1.0)
+                assert want.status == (b"HTTP/1.1 200 OK" if k < maxhdr else b"HTTP/1.1 502 Bad Gateway"), (k, want)
+    finally:
+        sh.close()
+        so.close()
+
+
+@pytest.mark.parametrize("arg", ["", "0", "32768", "-5", "abc", "5", "101", "32767"])
+def test_tune_http_maxhdr_checked_as_2_6_checks_it(arg, tmp_path) -> None:
+    """'-c': refused where 2.6 refuses it, with 2.6's sentence; accepted values reach the model."""
+    import subprocess
+
+    from haproxy_py.config import parse_text
+    from tests.conftest import HAPROXY_BIN
+
+    text = f"global\n    tune.http.maxhdr {arg}\n" + HTTP_DEFAULTS
+    cfg = tmp_path / "h.cfg"
+    cfg.write_text(text)
+    theirs = subprocess.run([HAPROXY_BIN, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    conf, d = parse_text(text, "h.cfg")
+    alerts = [ln for ln in theirs.stdout.splitlines() + theirs.stderr.splitlines() if "ALERT" in ln and "maxhdr" in ln]
+    if alerts:
+        sentence = alerts[0].rsplit("] : ", 1)[-1]
+        assert d.errors and sentence in d.errors[0].haproxy, (sentence, d)
+    else:
+        assert not d.errors, d
+        assert conf is not None and conf.global_.tune_http_maxhdr == int(arg)
