@@ -280,16 +280,8 @@ def f_so_id(txn: Txn, args: tuple) -> list | None:
     return [txn.so_id] if txn.so_id else None
 
 
-@fetch("src_is_local", test=T + "test_l4_fetches")
-def f_src_is_local(txn: Txn, args: tuple) -> list | None:
-    ip = txn.src_ip()
-    return None if ip is None else [ip.is_loopback]
-
-
-@fetch("dst_is_local", test=T + "test_l4_fetches")
-def f_dst_is_local(txn: Txn, args: tuple) -> list | None:
-    ip = txn.dst_ip()
-    return None if ip is None else [ip.is_loopback]
+# src_is_local / dst_is_local (and fc_*) stay refused: 2.6 answers whether the address is one of
+# the host's own, which needs the interface list (I/O) that the Runtime does not offer yet
 
 
 # --------------------------------------------------------------------------- HTTP request line
@@ -317,6 +309,9 @@ fetch("req.ver", test=D)(_req(lambda r, a, t: [r.version[5:] if r.version[:5] ==
 alias("req_ver", "req.ver", test=D)
 fetch("http_first_req", test=T + "test_http_request_fetches")(
     _req(lambda r, a, t: [bool(t.first_req)]))
+# req.proto_http: true once an HTTP request was parsed. In TCP mode haproxy-py has no payload to
+# inspect (tcp-request inspect-delay is not implemented), so it is false there, as it is in 2.6
+# for a connection evaluated before any data arrived
 fetch("req.proto_http", test=T + "test_http_request_fetches")(lambda t, a: [t.req is not None])
 alias("req_proto_http", "req.proto_http", test=T + "test_http_request_fetches")
 
@@ -775,8 +770,6 @@ fetch("fc_src", test=D, out="addr")(f_src)
 fetch("fc_dst", test=D, out="addr")(f_dst)
 fetch("fc_src_port", test=T + "test_l4_fetches")(f_src_port)
 fetch("fc_dst_port", test=T + "test_l4_fetches")(f_dst_port)
-fetch("fc_src_is_local", test=T + "test_l4_fetches")(f_src_is_local)
-fetch("fc_dst_is_local", test=T + "test_l4_fetches")(f_dst_is_local)
 
 
 def _url_authority(r: Any) -> bytes | None:

@@ -102,13 +102,11 @@ def test_runtime_fetches() -> None:
 def test_l4_fetches() -> None:
     assert ev("src") == ipaddress.IPv4Address("127.0.0.1") and ev("src_port") == 35750
     assert ev("dst") == ipaddress.IPv4Address("127.0.0.2") and ev("dst_port") == 8080
-    assert ev("src_is_local") is True and ev("dst_is_local") is True
-    assert ev("dst_is_local", Txn(None, "10.0.0.1", 1, "192.0.2.1", 80)) is False
     assert ev("src", Txn(None, "::1", 1)) == ipaddress.IPv6Address("::1")
     assert ev("fe_name") == b"fe" and ev("be_name") == b"be" and ev("srv_name") is None
     assert ev("srv_name", txn(server="s1")) == b"s1"
     assert ev("so_id", txn(so_id=2)) == 2
-    assert (ev("fc_src_port"), ev("fc_dst_port"), ev("fc_src_is_local"), ev("fc_dst_is_local")) == (35750, 8080, True, True)
+    assert (ev("fc_src_port"), ev("fc_dst_port")) == (35750, 8080)
 
 
 def test_http_request_fetches() -> None:
