@@ -472,7 +472,7 @@ class HttpSession(Stream):
             rs = router.rs
             if rs.tcp_content:
                 v = run_rules(rs.tcp_content, ctx)
-                if v.kind == REJECT:
+                if v.kind == REJECT or v.kind == DROP:
                     self._req_verdict(v)
                     return
             if rs.http_req:

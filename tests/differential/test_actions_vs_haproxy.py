@@ -42,6 +42,7 @@ frontend fe
     tcp-request connection set-src ipv4(192.0.2.1) if {{ src 127.0.0.12 }}
     tcp-request session set-var-fmt(sess.sess) "s-%[src]"
     tcp-request content reject if {{ src 127.0.0.3 }}
+    tcp-request content silent-drop if {{ src 127.0.0.13 }}
     http-request deny if {{ path /deny }}
     http-request deny deny_status 429 if {{ path /d429 }}
     http-request deny deny_status 400 content-type text/plain string nope hdr X-D d if {{ path /dreply }}
@@ -833,6 +834,15 @@ def test_tcp_silent_drop(sides) -> None:  # type: ignore[no-untyped-def]
     for src in ("127.0.0.6", "127.0.0.7", "127.0.0.8"):  # connection, session, content
         resp, seen = _tcp_both(sides, src, timeout=0.8)
         assert resp == "closed without a response" and seen == 0, src
+    # tcp-request content silent-drop in an HTTP frontend: before the http-request rules
+    raw = b"GET /plain HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        resp = _send(side["ports"]["fe"], raw, "127.0.0.13", timeout=0.8)
+        time.sleep(0.05)
+        out[name] = (_norm_response(resp), len(side["backend"].requests))
+    assert out["ours"] == out["haproxy"] == ("closed without a response", 0), out
 
 
 def _rows(side: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
