@@ -39,7 +39,10 @@ class StateFacts:
         return int(getattr(self.state, "pid", 0))
 
     def hostname(self) -> str:
-        return str(getattr(self.state, "node", ""))
+        """The system's host name (2.6's ``hostname`` fetch; not the ``node`` setting)."""
+        import os
+
+        return os.uname().nodename
 
     # --- helpers
     def _be(self, name: str) -> Any:

@@ -275,9 +275,7 @@ def f_dst_port(txn: Txn, args: tuple) -> list | None:
     return None if txn.dst is None else [txn.dst_port]
 
 
-@fetch("so_id", test=T + "test_l4_fetches")
-def f_so_id(txn: Txn, args: tuple) -> list | None:
-    return [txn.so_id] if txn.so_id else None
+# so_id stays refused until the engine hands the listener's id to the Txn (Txn.so_id is there)
 
 
 # src_is_local / dst_is_local (and fc_*) stay refused: 2.6 answers whether the address is one of

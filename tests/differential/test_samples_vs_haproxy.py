@@ -375,6 +375,7 @@ RUNTIME_EXPRS = [
     "queue(b1)", "avg_queue(b1)", "be_conn(b1)", "srv_is_up(b1/up1)", "srv_is_up(b1/down1)", "srv_conn(b1/up1)",
     "srv_conn_free(b1/up1)", "srv_conn_free(b2/nolim)", "srv_queue(b1/up1)", "fe_conn", "fe_conn(f)",
     "srv_weight(b1/up1)", "srv_uweight(b1/up1)", "srv_iweight(b1/up1)", "srv_weight(b1/down1)", "fe_id", "stopping",
+    "hostname",
     "str(b1),nbsrv", "str(b1/up1),srv_queue",
 ]
 
@@ -392,7 +393,7 @@ def test_runtime_fetches_vs_haproxy() -> None:
         for which in ("haproxy", "ours"):
             port = free_port()
             fmt = "|".join(f"{i}=%[{e}]" for i, e in enumerate(RUNTIME_EXPRS))
-            cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n"
+            cfg = ("global\n    node not-the-hostname\n" + HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n"
                    f"    http-request return status 200 content-type text/plain lf-string \"{fmt}\"\n"
                    "backend b1\n"
                    f"    server up1 127.0.0.1:{up.port} maxconn 5 maxqueue 2 weight 7 check inter 100ms\n"
