@@ -755,8 +755,8 @@ def _cap(which: str):
     return fn
 
 
-fetch("capture.req.hdr", test=T + "test_http_request_fetches")(_cap("req"))
-fetch("capture.res.hdr", test=T + "test_response_fetches")(_cap("res"))
+fetch("capture.req.hdr", test="tests/differential/test_samples_vs_haproxy.py::test_capture_fetches_vs_haproxy")(_cap("req"))
+fetch("capture.res.hdr", test="tests/differential/test_samples_vs_haproxy.py::test_capture_fetches_vs_haproxy")(_cap("res"))
 # capture.req.method/uri/ver and capture.res.ver stay refused: 2.6 answers them only when the
 # frontend's logging captured the request line, which haproxy-py does not model yet
 

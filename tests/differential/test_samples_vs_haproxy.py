@@ -545,3 +545,32 @@ def test_keep_alive_fetches_vs_haproxy() -> None:
         got[which] = bodies
     assert got["ours"] == got["haproxy"], got
     assert got["haproxy"] == [b"1 1 a", b"0 2 a", b"0 3 a"]
+
+
+def test_capture_fetches_vs_haproxy() -> None:
+    """capture.req.hdr/capture.res.hdr read what 'capture request/response header' took (truncated
+    to its length), in request and response rules, through both whole proxies."""
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    require_haproxy_bin()
+    be = HttpBackend("b").start()
+    try:
+        got = {}
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            cfg = (HTTP_DEFAULTS + f"frontend f\n    bind 127.0.0.1:{port}\n    capture request header Host len 4\n"
+                   "    capture request header X-A len 20\n    capture response header Server len 3\n"
+                   "    http-request set-var(txn.c) capture.req.hdr(0)\n    default_backend b\nbackend b\n"
+                   '    http-response set-header X-C "[%[var(txn.c)]][%[capture.req.hdr(1)]][%[capture.req.hdr(2)]]'
+                   '[%[capture.res.hdr(0)]]"\n'
+                   f"    server s 127.0.0.1:{be.port}\n")
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                out = []
+                for extra in (b"X-A: hello\r\n", b""):
+                    r = http_request(port, b"GET / HTTP/1.1\r\nHost: example.com\r\n" + extra + b"Connection: close\r\n\r\n")
+                    out.append([ln.split(b":", 1)[1].strip() for ln in r.split(b"\r\n") if ln.lower().startswith(b"x-c:")])
+            got[which] = out
+        assert got["ours"] == got["haproxy"], got
+        assert got["haproxy"][0] == [b"[exam][hello][][]"]
+    finally:
+        be.stop()
