@@ -21,7 +21,7 @@ from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import full_hash
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
-from .core import converter
+from .core import CONVERTERS, converter
 from .txn import VAR_SCOPES, Txn
 from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
@@ -881,3 +881,9 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
             if q >= 1000:  # nothing can beat it: 2.6 stops here
                 break
     return best if best is not None else default
+
+
+CONVERTERS.alternatives.update({
+    "xxh3": "xxh32 and xxh64 are implemented",
+    "json_query": "the request body is not available to samples in haproxy-py",
+})

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..http.message import Headers
 from ..lb.hashfn import full_hash, sdbm
-from .core import alias, fetch
+from .core import FETCHES, alias, fetch
 from .txn import Txn
 from .types import Sample, parse_int
 
@@ -931,3 +931,16 @@ def f_http_auth_pass(txn: Txn, args: tuple) -> list | None:
 def f_http_auth_bearer(txn: Txn, args: tuple) -> list | None:
     a = _authorization(txn, args[0].encode("latin1").lower() if args and args[0] else b"authorization")
     return None if a is None or a[0] != b"Bearer" else [a[1]]
+
+
+# --------------------------------------------------------------------------- close alternatives, said with a refusal
+
+FETCHES.alternatives.update({
+    "capture.req.uri": "the log-format variable %HU (or url) gives the URI",
+    "capture.req.method": "the log-format variable %HM (or method) gives the method",
+    "capture.req.ver": "the log-format variable %HV (or req.ver) gives the version",
+    "src_is_local": "'src 127.0.0.0/8 ::1' (or the host's own networks) tests the address",
+    "dst_is_local": "'dst 127.0.0.0/8 ::1' (or the host's own networks) tests the address",
+    "req.body": "http-request rules can read the head only (headers, url_param, cookies)",
+    "so_id": "fe_id and fe_name name the frontend",
+})
