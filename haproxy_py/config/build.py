@@ -1745,7 +1745,7 @@ class Builder:
         if sub == "cookie":
             if len(w) < 5 or w[3] != "len":
                 self.fail(ln, "'capture cookie' expects <cookie_name> 'len' <len>.", 1)
-            length = self.int_arg(ln, 4, "capture cookie len", lo=1)
+            length = self.int_arg(ln, 4, "capture cookie len", lo=0)
             if not ignored:
                 p.captures.append(Capture("cookie", w[2], length))
             return
@@ -1754,7 +1754,7 @@ class Builder:
                 self.fail(ln, f"'capture {sub}' expects 'header' <header_name> 'len' <len>.", 1)
             if ignored:
                 return
-            length = self.int_arg(ln, 5, f"capture {sub} header len", lo=1)
+            length = self.int_arg(ln, 5, f"capture {sub} header len", lo=0)
             p.captures.append(Capture(f"{sub} header", w[3], length))
             return
         self.fail(ln, "'capture' expects 'cookie' or 'request header' or 'response header'.", 1)

@@ -130,6 +130,7 @@ GLOBAL.alternatives.update({
 
 # --------------------------------------------------------------------------- proxy keywords
 _reg(PROXY, "config/build.py proxy_kw", {
+    "capture": _DIFF + "test_captures_vs_haproxy.py::test_captures_in_httplog_as_haproxy",
     "mode": _IT + "test_engine_http.py::test_seed_routing",
     "bind": _IT + "test_engine_http.py::test_seed_routing",
     "server": _IT + "test_engine_http.py::test_seed_routing",
@@ -164,7 +165,6 @@ _reg(PROXY, "config/build.py proxy_kw", {
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
                  "redirect")
 PROXY.alternatives.update({
-    "capture": "'capture' lines are not yet written into the logs",
     "monitor-uri": "use 'http-request return status 200 if { path /URI }' when it is implemented",
 })
 

@@ -456,6 +456,10 @@ class HttpSession(Stream):
         rec.t_request = int((now - start) * 1000)
         if logging:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
+        caps = router.caps
+        if caps is not None:  # capture request header: the request as parsed, before any rule
+            rec.req_caps = caps.request_headers(req.headers)
+            rec.res_caps = caps.blank()[1]
         self.engine.state.cum_req += 1
         fc = self.fe.counters
         fc.req_tot += 1
@@ -806,6 +810,9 @@ class HttpSession(Stream):
             if v.kind != CONTINUE:
                 self._req_verdict(v)
                 return
+        caps = router.caps
+        if caps is not None and caps.cookie is not None:  # capture cookie, where 2.6 reads cookies
+            rec.cli_cookie = caps.request_cookie(req.headers)
         # persistence cookie
         cookie_srv = None
         if be.cookie is not None:
@@ -1134,6 +1141,9 @@ class HttpSession(Stream):
         srv = self.srv
         self.res = resp
         status = resp.status
+        caps = self.router.caps
+        if caps is not None:  # capture response header: as the server sent them
+            rec.res_caps = caps.response_headers(resp.headers)
         rec.t_data = int((now - self.accept_mono) * 1000)
         rec.status = status
         rt = int((now - self.t_req_head) * 1000)
@@ -1155,6 +1165,8 @@ class HttpSession(Stream):
                 return
             rec.status = resp.status
             head, keep = prepare_response(resp, self.req, self.mode)
+        if caps is not None and caps.cookie is not None:  # after the http-response rules, as 2.6
+            rec.srv_cookie = caps.response_cookie(resp.headers)
         if self.cli_eof:
             keep = False
         self.keep_client = keep

@@ -76,6 +76,10 @@ class Router:
         #: session created right after takes it over (its sess variables, rewritten addresses)
         self.l4_txn: Any = None
         self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
+        from haproxy_py.http.capture import CapturePlan
+
+        #: the frontend's capture lines (request/response headers, cookie), None when it has none
+        self.caps = CapturePlan.build(conf.captures) if conf.mode == "http" else None
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
                               or any(t is not None for t, _ in self.rules))
