@@ -1302,6 +1302,8 @@ class Builder:
         match = None if fx.converters else implied
         icase = False
         files: list[str] = []
+        map_files = False
+        map_keys: list[str] = []
         i = first + 1
         n = len(words)
         dashdash = False
@@ -1316,7 +1318,10 @@ class Builder:
                 i += 1
             elif fl == "-n":
                 i += 1
-            elif fl in ("-f", "-M", "-u", "-m"):
+            elif fl == "-M":  # a flag (2.6): the -f files that follow are maps, their keys the patterns
+                map_files = True
+                i += 1
+            elif fl in ("-f", "-u", "-m"):
                 if i + 1 >= n:
                     err(f"missing argument after '{fl}'.", i, ours=True)
                     return None
@@ -1327,7 +1332,7 @@ class Builder:
                             suggestion=did_you_mean(arg, F.MATCH_METHODS))
                         return None
                     match = arg
-                elif fl in ("-f", "-M"):
+                elif fl == "-f":
                     path = arg
                     try:
                         with open(path, "rb"):
@@ -1335,7 +1340,12 @@ class Builder:
                     except OSError:
                         err(f"failed to open pattern file <{path}>.", i + 1)
                         return None
-                    files.append(path)
+                    if map_files:
+                        from haproxy_py.samples.maps import read_map
+
+                        map_keys.extend(k for k, _ in read_map(path))
+                    else:
+                        files.append(path)
                 i += 2
             else:
                 err(f"'{fl}' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'.",
@@ -1345,7 +1355,7 @@ class Builder:
             err("matching method must be specified first (using '-m') when using a sample fetch of this type "
                 f"('{fname}').", first)
             return None
-        pats = list(words[i:])
+        pats = list(words[i:]) + map_keys
         operator = None
         eff_match = match or fdef.match
         if pats and pats[0] in F.INT_OPERATORS and eff_match == "int":

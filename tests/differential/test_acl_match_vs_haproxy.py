@@ -33,9 +33,11 @@ CONDS = [
     "path_beg -i -f @DIR@/p.lst", "always_true", "always_false", "hdr(x-a) -m sub -i ZZ Q",
     "hdr_val(x-n) eq 7", "hdr_val(x-n) ge 13", "hdr_val(x-n) le -1", "req.hdr_cnt gt 10",
     "hdr(x-a) -- -x", "path -m reg -i ^/API/", "hdr() -m sub Zz", "hdr -m found", "req.fhdr() -m found",
+    "hdr(host) -i -M -f @DIR@/hosts.map", "hdr(host) -M -f @DIR@/hosts.map",
 ]
 
-FILES = {"p.lst": "/a\n# c\n\n  /api\n/IMG\n", "m.map": "www. w\napi. a\n"}
+FILES = {"p.lst": "/a\n# c\n\n  /api\n/IMG\n", "m.map": "www. w\napi. a\n",
+         "hosts.map": "www.a.com 1\n# c\napi.example.com   2\n"}
 
 
 def _config(port: int) -> str:

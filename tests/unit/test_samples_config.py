@@ -116,3 +116,13 @@ def test_proxy_server_and_userlist_arguments_must_exist() -> None:
         "parsing [t.cfg:14]: unable to find proxy 'nob' referenced in arg 1 of ACL keyword 'srv_is_up' in proxy 'f'.",
         "parsing [t.cfg:15]: unable to find frontend 'nofe' referenced in arg 1 of ACL keyword 'fe_conn' in "
         "proxy 'f'."], msgs
+
+
+def test_map_flag_makes_the_keys_of_a_map_file_the_patterns(tmp_path: Path) -> None:
+    mf = tmp_path / "h.map"
+    mf.write_text("www.a.com be1\n# c\napi.a.com   be2\n")
+    cfg, d = parse_text(HDR + f"    acl h hdr(host) -M -f {mf}\n    acl p path -f {mf}\n", "t.cfg")
+    assert not d.has_errors, [m.haproxy for m in d.errors]
+    acls = {a.name: a for a in cfg.proxy("f").acls}
+    assert acls["h"].patterns == ("www.a.com", "api.a.com") and acls["h"].pattern_files == ()
+    assert acls["p"].pattern_files == (str(mf),)  # without -M the whole line is the pattern
