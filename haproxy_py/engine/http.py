@@ -507,27 +507,30 @@ class HttpSession(Stream):
             return
         self._enter_backend(be, req, ctx)
 
-    def _req_verdict(self, v: Verdict) -> None:
-        """Apply an http-request / tcp-request content verdict that ends the request here."""
+    def _req_verdict(self, v: Verdict, *, backend: bool = False) -> None:
+        """Apply an http-request / tcp-request content verdict that ends the request here.
+        ``backend``: it came from the backend's rules (2.6 counts an intercepted request on the
+        proxy whose rule intercepted it, which a backend's stats row does not show)."""
         k = v.kind
         rec = self.rec
         fc = self.fe.counters
         be = self.be
+        ic = be.counters if backend and be is not None else fc
         if k == REPLY:
-            fc.intercepted += 1
+            ic.intercepted += 1
             set_term(rec, "L", "R")
             self._local_response(v.status, v.headers, v.body, v.reason)
             return
         if k == SERVICE:
             from haproxy_py.stats import prometheus
 
-            fc.intercepted += 1
+            ic.intercepted += 1
             q = self.req.uri.partition(b"?")[2].decode("latin-1")
             body = prometheus.render(self.engine.state, self.loop.time(), _wall(), query=q).encode()
             self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
             return
         if k == DENY and v.realm is not None:  # auth: a challenge, counted as 2.6 counts it
-            fc.intercepted += 1
+            ic.intercepted += 1
             self._deny(v, "R")
             return
         # deny, tarpit, reject, silent-drop: a denied request
@@ -790,7 +793,7 @@ class HttpSession(Stream):
             if ctx.early_hints:
                 self._send_early_hints(ctx)
             if v.kind != CONTINUE and v.kind != STOP:
-                self._req_verdict(v)
+                self._req_verdict(v, backend=True)
                 return
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                     or ctx.dst_port != rec.frontend_port:
@@ -808,7 +811,7 @@ class HttpSession(Stream):
             ctx.req = req
             v = run_rules(be_redirect, ctx)
             if v.kind != CONTINUE:
-                self._req_verdict(v)
+                self._req_verdict(v, backend=True)
                 return
         caps = router.caps
         if caps is not None and caps.cookie is not None:  # capture cookie, where 2.6 reads cookies

@@ -859,7 +859,9 @@ def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
     checked = 0
     for key in (("fe", "FRONTEND"), ("be", "BACKEND"), ("fe2", "FRONTEND"), ("be2", "BACKEND"),
                 ("fe3", "FRONTEND"), ("be3", "BACKEND"), ("li", "FRONTEND"), ("li", "BACKEND"),
-                ("tcpfe", "FRONTEND")):
+                ("tcpfe", "FRONTEND"), ("tcpfe2", "FRONTEND"), ("feord", "FRONTEND"), ("beord", "BACKEND"),
+                ("fesec", "FRONTEND"), ("beadmin", "BACKEND"), ("fets", "FRONTEND"), ("beslow", "BACKEND"),
+                ("felog", "FRONTEND")):
         for f in ("dreq", "dresp", "dcon", "dses", "intercepted"):
             if theirs[key].get(f, "") != "" or ours[key].get(f, "") != "":
                 assert ours[key][f] == theirs[key][f], (key, f, ours[key][f], theirs[key][f],
