@@ -574,3 +574,26 @@ def test_capture_fetches_vs_haproxy() -> None:
         assert got["haproxy"][0] == [b"[exam][hello][][]"]
     finally:
         be.stop()
+
+
+def test_log_variables_in_formats_vs_haproxy() -> None:
+    """The request-time log-format variables in an lf-string (%ci %fi %b %s %H %ft %f %r %HM %HU
+    %HP %HQ %HV %ID, with +Q and +X), through both whole proxies (%cp, %fp, %pid differ by nature)."""
+    from tests.integration.harness import http_request, run_proxy
+
+    require_haproxy_bin()
+    fmt = ("%ci|%fi|%b|%s|%H|%ft|%f|%r|%HM|%HU|%HP|%HQ|%HV|%ID|%{+Q}r|%{+X}ci|%{+Q}HU|100%%|"
+           "%[hdr(x-a)]%{+Q}b")
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               f'    http-request return status 200 content-type text/plain lf-string "{fmt}"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            out = []
+            for target in (b"/p/q?a=1&b=2", b"/", b"/x?", b"/%41%20b?c=%22"):
+                r = http_request(port, b"GET " + target + b" HTTP/1.1\r\nHost: h\r\nX-A: v\r\nConnection: close\r\n\r\n")
+                out.append(r.partition(b"\r\n\r\n")[2])
+            got[which] = out
+    assert got["ours"] == got["haproxy"], got
