@@ -853,7 +853,11 @@ def _rows(side: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
 
 def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
     """Runs after the others (file order): both proxies saw the same traffic, so the counters the
-    rules move are equal: denied requests and responses, intercepted (redirect, return)."""
+    rules move are equal: denied requests and responses, intercepted (redirect, return). It
+    makes some traffic of its own first, so that it also holds when run alone."""
+    both(sides, "/deny")
+    both(sides, "/old?a=1")
+    both(sides, "/x", port="fe3")
     time.sleep(0.2)
     theirs, ours = _rows(sides["haproxy"]), _rows(sides["ours"])
     checked = 0
@@ -867,7 +871,8 @@ def test_zz_rule_counters_match(sides) -> None:  # type: ignore[no-untyped-def]
                 assert ours[key][f] == theirs[key][f], (key, f, ours[key][f], theirs[key][f],
                                                         {g: (ours[key][g], theirs[key][g]) for g in ("dreq", "dcon", "dses")})
                 checked += 1
-    assert int(ours[("fe", "FRONTEND")]["dreq"]) >= 4 and int(ours[("fe", "FRONTEND")]["intercepted"]) >= 10
+    assert int(ours[("fe", "FRONTEND")]["dreq"]) >= 1 and int(ours[("fe", "FRONTEND")]["intercepted"]) >= 1
+    assert int(ours[("be3", "BACKEND")]["dresp"]) >= 1
     assert checked > 20
 
 
