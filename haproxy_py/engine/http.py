@@ -135,7 +135,7 @@ class HttpSession(Stream):
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
-                 "req_key", "req_shared", "txn", "res_rules", "sess_vars")
+                 "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -177,6 +177,8 @@ class HttpSession(Stream):
         #: http-after-response) rules of the current transaction, None when there are none
         self.res_rules: Any = None
         self.sess_vars: dict[str, Any] | None = None
+        #: bytes waiting toward the client when its write timer was (re)armed
+        self.w_pending = 0
 
     # ================================================================== client side
     def start(self) -> None:
@@ -295,10 +297,34 @@ class HttpSession(Stream):
 
     def _cli_drained(self) -> None:
         # the client took what we had: resume reading from the server
-        if self.srvc is not None and not self.srvc.closed and self.phase in ("resbody", "reshead", "tunnel"):
+        phase = self.phase
+        if self.srvc is not None and not self.srvc.closed and phase in ("resbody", "reshead", "tunnel"):
             self.srvc.read_on()
-        if getattr(self, "_closing", False):
-            pass
+            if self.t_cb == self._cli_write_timeout:
+                self.arm(self._srv_timeout(), self._server_timeout)
+
+    def _cli_blocked(self) -> None:
+        """The client takes the response slower than the server sends it: stop reading the server.
+        From now on the client's inactivity counts (timeout client), not the server's: in 2.6 a full
+        buffer stops the server-side read timer while the client-side write timer runs."""
+        c = self.srvc
+        if c is not None:
+            c.read_off()
+        self.w_pending = self.cli.pending
+        self.arm(self._timeouts().client, self._cli_write_timeout)
+
+    def _cli_write_timeout(self) -> None:
+        if self.closed:
+            return
+        cli = self.cli
+        if cli.pending < self.w_pending:
+            # the client took some of it: its inactivity starts again
+            self.w_pending = cli.pending
+            self.arm(self._timeouts().client, self._cli_write_timeout)
+            return
+        set_term(self.rec, "c", "D")
+        self.keep_client = False
+        self._finish_request(abort=True)
 
     def _phase_letter(self) -> str:
         return {"head": "R", "queue": "Q", "connect": "C", "wait_server": "H", "reshead": "H",
@@ -1226,7 +1252,8 @@ class HttpSession(Stream):
                 self._response_complete()
                 return
             if cli.pending > HIGH_WATER:
-                self.srvc.read_off()
+                self._cli_blocked()
+                return
         else:
             cli.write(head)
         self.arm(self._srv_timeout(), self._server_timeout)
@@ -1297,7 +1324,7 @@ class HttpSession(Stream):
             cli = self.cli
             cli.write(out)
             if cli.pending > HIGH_WATER and self.srvc is not None:
-                self.srvc.read_off()
+                self._cli_blocked()
         if done:
             if rb.leftover:
                 self.srv_reusable = False
