@@ -103,11 +103,14 @@ def check_addresses(cfg: Config, diags: Diagnostics, resolver: Resolver = libc_r
     """What 2.6 checks while parsing: bind and log names resolve, fd@N are sockets, check addrs resolve."""
     c = _Checker(diags, resolver)
     for sock in cfg.global_.stats_sockets:
+        where = f"parsing [{sock.loc.file}:{sock.loc.line}] : "
+        before = len(diags.messages)
         if sock.address.kind == "fd" and sock.address.text.startswith("fd@"):
-            where = f"parsing [{sock.loc.file}:{sock.loc.line}] : "
             c.fd("'stats socket'", sock.address, sock.loc, where + where)
-            if diags.messages and "cannot use file descriptor" in diags.messages[-1].haproxy:
-                diags.messages[-1].haproxy += "\n\n"
+        else:  # 2.6 says where twice and ends with two blank lines
+            c.address(f"parsing [{sock.loc.file}:{sock.loc.line}] : 'stats socket'", sock.address, sock.loc, "\n\n")
+        if len(diags.messages) > before and not diags.messages[-1].haproxy.endswith("\n\n"):
+            diags.messages[-1].haproxy += "\n\n"
     seen: set[tuple[Location, str]] = set()
 
     def logs(targets: tuple[LogTarget, ...]) -> None:

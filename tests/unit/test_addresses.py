@@ -160,3 +160,13 @@ def test_missing_lf_on_the_last_line_is_fatal(tmp_path: Path) -> None:
     assert [m.haproxy for m in d.errors] == [
         f"parsing [{p}:11]: Missing LF on last line, file might have been truncated at position 27."]
     assert d.files_with_errors == [str(p)]
+
+
+def test_stats_socket_name_must_resolve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run(tmp_path, "global\n    stats socket nosuch.invalid:9999\n    stats socket localhost:9998\n" +
+                     HEAD[len("global\n"):] + FE + "backend b\n    server s1 127.0.0.1:80\n", capsys)
+    f = tmp_path / "t.cfg"
+    assert rc == 1
+    assert alerts(err)[0] == (f"parsing [{f}:2] : parsing [{f}:2] : 'stats socket' : invalid address: 'nosuch.invalid' "
+                              "in 'nosuch.invalid:9999'")
+    assert len(alerts(err)) == 3  # localhost resolves
