@@ -298,6 +298,9 @@ class HttpSession(Stream):
     def _cli_drained(self) -> None:
         # the client took what we had: resume reading from the server
         phase = self.phase
+        if phase == "drain":
+            self._drained_next()
+            return
         if self.srvc is not None and not self.srvc.closed and phase in ("resbody", "reshead", "tunnel"):
             self.srvc.read_on()
             if self.t_cb == self._cli_write_timeout:
@@ -992,11 +995,9 @@ class HttpSession(Stream):
 
     def _request_body_data(self, data: bytes) -> None:
         rb = self.reqbody
-        if rb is None or self.req_done:
-            self.buf = self.buf + data if self.buf else data
-            return
-        if self.srvc is None or not self.head_sent:
-            # waiting for a server: keep the bytes (bounded) in buf
+        if rb is None or self.req_done or self.srvc is None or not self.head_sent:
+            # the next pipelined request, or a body waiting for its server: kept, bounded (the
+            # client is read again at the next request or when the server takes the body)
             self.buf = self.buf + data if self.buf else data
             if len(self.buf) > self.engine.bufsize:
                 self.cli.read_off()
@@ -1467,10 +1468,37 @@ class HttpSession(Stream):
         if not self.keep_client or self.cli_eof or self.engine.stopping:
             self._close_after_write()
             return
-        if self.paused_cli and not self.cli.closed:
+        cli = self.cli
+        if cli.pending >= self.engine.bufsize:
+            # the client does not take its responses (it pipelines and does not read): no next
+            # request until it did, as in 2.6 whose full output buffer stops the connection there;
+            # its input stays bounded too (``_request_body_data`` stops reading past tune.bufsize)
+            cli.read_off()
+            self.paused_cli = True
+            self.phase = "drain"
+            self.w_pending = cli.pending
+            self.arm(self._timeouts().client, self._drain_timeout)
+            return
+        if self.paused_cli and not cli.closed:
             self.paused_cli = False
-            self.cli.read_on()
+            cli.read_on()
         self._wait_request(first=False)
+
+    def _drained_next(self) -> None:
+        """The client took the responses it was sent: on to its next request."""
+        self.paused_cli = False
+        self.cli.read_on()
+        self._wait_request(first=False)
+
+    def _drain_timeout(self) -> None:
+        if self.closed or self.phase != "drain":
+            return
+        cli = self.cli
+        if cli.pending < self.w_pending:
+            self.w_pending = cli.pending
+            self.arm(self._timeouts().client, self._drain_timeout)
+            return
+        self._close_all()  # timeout client, between two transactions: nothing to log
 
     def _close_after_write(self) -> None:
         self.phase = "closing"
@@ -1515,7 +1543,7 @@ class HttpSession(Stream):
                 self.srv = None
         if self.be is not None and cause == "C":
             self.be.counters.cli_abrt += 1
-        if self.req is not None and self.phase not in ("head", "idle", "closing"):
+        if self.req is not None and self.phase not in ("head", "idle", "closing", "drain"):
             self._end_server_use()
             rec.bytes_out = self.bytes_out
             rec.bytes_in = self.bytes_in

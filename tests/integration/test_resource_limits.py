@@ -3,7 +3,9 @@ may make the proxy hold (issue #13). Every case runs on both proxies, HAProxy 2.
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 import time
 
 import pytest
@@ -66,3 +68,94 @@ def test_client_that_stops_reading_is_cut_by_timeout_client(which: str, tmo_clie
     fields = line.split()
     assert fields[fields.index("200") + 4] == "cD--", line
     assert tmo_client - 0.1 <= elapsed <= tmo_client + 0.9, (which, elapsed, line)
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+    assert m is not None
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("which", WHICH)
+def test_pipelining_client_that_does_not_read_holds_bounded_memory(which: str) -> None:
+    """Two connections pipeline requests for 3 s and read nothing: the proxy stops reading them
+    once its output toward each is full, so its memory stays flat (bounded by its buffers, not by
+    what the clients send); when the clients read again every request they sent is answered, in
+    order."""
+    require_haproxy(which)
+    be = HttpBackend("s1")
+    body = b"r" * 16000
+    be.behaviour = lambda r: (200, [], body)
+    be.start()
+    fe = free_port()
+    # big enough requests and responses that the kernel's socket buffers hold few of them: what
+    # the clients send beyond that waits in the proxy or in front of it
+    req = b"GET /p HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 4000 + b"\r\n\r\n"
+    try:
+        with run_proxy(_cfg(fe, be.port, "20s", "20s").replace("    option httplog\n", ""),
+                       wait_ports=[fe], which=which) as p:
+            # warm up (imports, first connections), then the reference size
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", fe), timeout=5) as w:
+                    w.sendall(req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+                    while w.recv(65536):
+                        pass
+            time.sleep(0.3)
+            rss0 = _rss_kb(p.pid)
+            stop = threading.Event()
+            sent = [0, 0]
+            socks = [socket.create_connection(("127.0.0.1", fe)) for _ in range(2)]
+
+            def pump(i: int) -> None:
+                batch = req * 8
+                s = socks[i]
+                while not stop.is_set():
+                    try:
+                        s.sendall(batch)  # blocks once the proxy stops reading
+                    except OSError:
+                        return
+                    sent[i] += 8
+
+            threads = [threading.Thread(target=pump, args=(i,), daemon=True) for i in range(2)]
+            for t in threads:
+                t.start()
+            peak = rss0
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3.0:
+                time.sleep(0.25)
+                peak = max(peak, _rss_kb(p.pid))
+            stop.set()
+            # the clients read again: every complete request they sent gets its response
+            got = [0, 0]
+
+            def drain(i: int) -> None:
+                s = socks[i]
+                s.settimeout(10)
+                data = b""
+                mark = b"HTTP/1.1 200 OK"
+                # the pump's last sendall completes once the proxy reads again
+                while threads[i].is_alive() or got[i] < sent[i]:
+                    try:
+                        d = s.recv(1 << 20)
+                    except OSError:
+                        return
+                    if not d:
+                        return
+                    data += d
+                    got[i] += data.count(mark)
+                    data = data[-(len(mark) - 1):]  # a status line cut between two reads
+
+            readers = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
+            for t in readers:
+                t.start()
+            for t in readers:
+                t.join(timeout=30)
+            for s in socks:
+                s.close()
+    finally:
+        be.stop()
+    growth_mb = (peak - rss0) / 1024
+    assert sent[0] > 64 and sent[1] > 64, sent
+    assert growth_mb < 24, f"{which}: RSS grew {growth_mb:.1f} MB ({rss0} kB -> {peak} kB), sent {sent}"
+    assert got == sent, (which, got, sent)
