@@ -204,3 +204,30 @@ def test_generated_configs_same_verdict_as_haproxy(haproxy_bin: str, tmp_path: o
             diffs.append((n, theirs, ours, text, p.stderr[-600:], err[-600:]))
     assert not diffs, diffs[:3]
     assert {"valid", "invalid", "no-listener"} <= seen  # the generator reaches each verdict
+
+
+#: -d flags and the exit code of ``-c`` with them (haproxy-py refuses -dK, -dR and -dG: README)
+DEBUG_FLAGS = ("-d", "-db", "-dbx", "-dD", "-dM", "-dM0", "-dM0x55", "-dM7,fail,no-merge", "-dMcaller", "-dMzz",
+               "-dM0x55,zz", "-dV", "-de", "-dp", "-dS", "-dr", "-dW", "-dZ", "-ddd", "-dL")
+
+
+@pytest.mark.needs_haproxy
+def test_debug_flags_exit_codes_as_haproxy(haproxy_bin: str, tmp_path: object,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    cfg = Path(str(tmp_path)) / "f.cfg"
+    cfg.write_text("defaults\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+                   "frontend f\n    bind 127.0.0.1:23670\n    default_backend b\n"
+                   "backend b\n    server s 127.0.0.1:80\n")
+    r = random.Random(SEED)
+    diffs = []
+    for _ in range(30):
+        flags = r.sample(DEBUG_FLAGS, r.randint(1, 3))
+        theirs = subprocess.run([haproxy_bin, *flags, "-c", "-f", str(cfg)], capture_output=True, text=True,
+                                timeout=10).returncode
+        ours = main([*flags, "-c", "-f", str(cfg)])
+        capsys.readouterr()
+        if ours != theirs:
+            diffs.append((flags, theirs, ours))
+    assert not diffs, diffs
