@@ -16,8 +16,8 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from .client import (
@@ -28,22 +28,29 @@ from .client import (
     escape_arg,
     parse_info,
     parse_servers_state,
-    parse_stat_csv,
+    parse_stat_lines,
 )
 from .locate import SocketNotFound, search_sockets, sockets_of_config
 from .model import (
+    FILTER_FIELDS,
     PROXY_COLUMNS,
+    SERVER_CELL_SOURCES,
     SERVER_COLUMNS,
     History,
+    ServerRows,
     SortText,
     info_summary,
     proxy_cells,
     row_matches,
     server_cells,
     server_cells_update,
-    split_rows,
 )
 from .screens import ActionMenu, ConfirmScreen, HelpScreen
+from .table import VirtualTable
+
+# -i not given: the interval is the first of these that keeps a refresh under AUTO_BUDGET of a core
+AUTO_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
+AUTO_BUDGET = 0.10
 
 __all__ = ["TopApp", "main", "KEYS", "build_parser"]
 
@@ -122,7 +129,7 @@ class TopApp(App[int]):
     def __init__(
         self,
         client: StatsClient,
-        interval: float = 1.0,
+        interval: float | None = 1.0,
         read_only: bool = False,
         label: str | None = None,
         ansi: bool | None = None,
@@ -130,7 +137,11 @@ class TopApp(App[int]):
     ) -> None:
         super().__init__()
         self.client = client
-        self.interval = interval
+        # None: pick the interval from what a refresh costs (shown as "(auto)")
+        self.auto_interval = interval is None
+        self.interval = 1.0 if interval is None else interval
+        self._timer: Timer | None = None
+        self._cost: float | None = None
         self.read_only = read_only
         self.read_only_reason = read_only_reason or ("--read-only was given" if read_only else "")
         self.label = label or client.address
@@ -145,7 +156,8 @@ class TopApp(App[int]):
         self.last_error = ""
         self.filter = ""
         self.sort: dict[str, tuple[int, bool] | None] = {"proxies": None, "servers": None}
-        self.servers: dict[str, dict[str, str]] = {}
+        self.servers = ServerRows()
+        self._srv_cache: dict[str, tuple[list[str], dict[str, str], list[SortText]]] = {}
         self.proxies: dict[str, dict[str, str]] = {}
         self.info: dict[str, str] = {}
         self.history = History()
@@ -158,8 +170,8 @@ class TopApp(App[int]):
         self._stopping = False
         self._last_ok = 0.0
         self._action_lock: asyncio.Lock | None = None
-        self._iweights: dict[str, str] = {}
-        self._iweight_keys: frozenset[str] = frozenset()
+        self._iweights: dict[str, dict[str, str]] = {}
+        self._iweight_keys: list[str] = []
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -167,11 +179,9 @@ class TopApp(App[int]):
         yield Static("connecting...", id="info", markup=False)
         yield Static("", id="conn")
         proxies: DataTable[SortText] = DataTable(id="proxies", cursor_type="row", zebra_stripes=False)
-        servers: DataTable[SortText] = DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+        servers = VirtualTable(SERVER_COLUMNS, self._server_cells, id="servers")
         for col in PROXY_COLUMNS:
             proxies.add_column(col.label, key=col.key)
-        for col in SERVER_COLUMNS:
-            servers.add_column(col.label, key=col.key)
         yield proxies
         yield servers
         log = RichLog(id="log", max_lines=500, markup=False, wrap=False)
@@ -186,11 +196,11 @@ class TopApp(App[int]):
                 self.theme = "ansi-dark"
             except Exception:  # noqa: BLE001 - theme names vary between Textual versions
                 pass
-        self.query_one("#servers", DataTable).focus()
+        self.query_one("#servers", VirtualTable).focus()
         self._update_status()
         self.action_refresh_now()
         if self.interval > 0:
-            self.set_interval(self.interval, self._tick)
+            self._timer = self.set_interval(self.interval, self._tick)
 
     def on_unmount(self) -> None:
         self._stopping = True
@@ -226,15 +236,18 @@ class TopApp(App[int]):
                     self.read_only = True
                     self.read_only_reason = LEVEL_USER_REASON
                     self.log_line(f"* read-only: {LEVEL_USER_REASON}")
+            cpu0 = time.process_time()
             stat_text, info_text = await asyncio.gather(
                 client.command("show stat"), client.command("show info")
             )
-            if len(stat_text) > 200_000:
-                rows = await asyncio.to_thread(parse_stat_csv, stat_text)
+            if len(stat_text) > 100_000:
+                # in a thread: the GIL is handed back every few ms, so keys keep answering
+                header, proxies, fields = await asyncio.to_thread(_parse_stat, stat_text)
             else:
-                rows = parse_stat_csv(stat_text)
+                header, proxies, fields = _parse_stat(stat_text)
+            del stat_text
             info = parse_info(info_text)
-            await self._configured_weights(rows)
+            await self._configured_weights(fields)
         except (StatsError, ValueError) as exc:
             if self._stopping:
                 return
@@ -257,63 +270,112 @@ class TopApp(App[int]):
         self._last_ok = time.monotonic()
         self.refreshes += 1
         try:
-            self._apply(rows, info)
+            self._apply(header, proxies, fields, info)
         except NoMatches:  # the app is shutting down
             return
+        self._adapt_interval(time.process_time() - cpu0)
 
-    async def _configured_weights(self, rows: list[dict[str, str]]) -> None:
-        """Give each server row its configured weight (``iweight``, from ``show servers state``).
+    async def _configured_weights(self, fields: dict[str, list[str]]) -> None:
+        """Read the configured weights (``srv_iweight`` of ``show servers state``).
 
         2.6's CSV has the effective ``weight`` and the user ``uweight`` only. The configured
         weight changes only with the configuration, so the state is read again only when the
         set of servers changes (first refresh, reload, add/del server).
         """
-        keys = frozenset(
-            f"{r.get('pxname', '')}/{r.get('svname', '')}" for r in rows if r.get("type", "2") == "2"
-        )
+        keys = list(fields)
         if keys != self._iweight_keys:
             try:
                 state = parse_servers_state(await self.client.command("show servers state"))
             except PermissionDenied:
                 state = []
-            self._iweights = {f"{r.get('be_name', '')}/{r.get('srv_name', '')}": r.get("srv_iweight", "") for r in state}
+            self._iweights = {
+                f"{r.get('be_name', '')}/{r.get('srv_name', '')}": {"iweight": r.get("srv_iweight", "")}
+                for r in state
+            }
             self._iweight_keys = keys
-        iw = self._iweights
-        for r in rows:
-            if r.get("type", "2") == "2":
-                r["iweight"] = iw.get(f"{r.get('pxname', '')}/{r.get('svname', '')}", "")
+            cache = self._srv_cache
+            for k in [k for k in cache if k not in fields]:
+                del cache[k]
 
-    def _apply(self, rows: list[dict[str, str]], info: dict[str, str]) -> None:
+    def _apply(
+        self,
+        header: list[str],
+        proxies: list[dict[str, str]],
+        fields: dict[str, list[str]],
+        info: dict[str, str],
+    ) -> None:
         self.info = info
         self.query_one("#info", Static).update(info_summary(info))
-        proxies, servers = split_rows(rows)
         hist = self.history
         pcells = [proxy_cells(r, hist) for r in proxies]
         self.proxies = {k: r for (k, _), r in zip(pcells, proxies, strict=False)}
-        prev_servers = self.servers
-        self.servers = {f"{r.get('pxname', '')}/{r.get('svname', '')}": r for r in servers}
-        needle = self.filter
-        # Building 14 cells per server is the main cost on 1,000 servers: rebuild only the
-        # cells whose raw fields changed since the last refresh.
-        old_rows, old_cells = prev_servers, self._cells["servers"]
-        scells = []
-        for key, r in self.servers.items():
-            if needle and not row_matches(r, needle):
-                continue
-            prev = old_cells.get(key)
-            prev_row = old_rows.get(key)
-            if prev is not None and prev_row is not None:
-                scells.append((key, server_cells_update(r, prev_row, prev)))
-            else:
-                scells.append(server_cells(r))
+        # Only the server rows on screen are turned into cells (VirtualTable asks _server_cells).
+        self.servers = ServerRows(header, fields, self._iweights)
         self._sync_table("proxies", pcells)
-        self._sync_table("servers", scells)
+        self._show_servers()
         self._update_status()
+
+    def _server_cells(self, key: str) -> list[SortText]:
+        """Cells of one server row, rebuilt only for the columns whose fields changed."""
+        rows = self.servers
+        rec = rows.fields.get(key)
+        cached = self._srv_cache.get(key)
+        if rec is None:
+            return cached[2] if cached else [SortText("", "") for _ in SERVER_COLUMNS]
+        if cached is not None and cached[0] is rec:
+            return cached[2]
+        row = rows[key]
+        if cached is None:
+            cells = server_cells(row)[1]
+        else:
+            cells = server_cells_update(row, cached[1], cached[2])
+        self._srv_cache[key] = (rec, row, cells)
+        return cells
+
+    def _server_keys(self) -> list[str]:
+        """The servers to show, filtered and sorted."""
+        rows = self.servers
+        keys = list(rows.fields)
+        if self.filter:
+            needle = self.filter
+            keys = [k for k in keys if row_matches(rows.mini(k, FILTER_FIELDS), needle)]
+        s = self.sort["servers"]
+        if s is not None:
+            fields, build = SERVER_CELL_SOURCES[s[0]]
+            sk = {k: _sort_key(build(rows.mini(k, fields))) for k in keys}
+            keys.sort(key=sk.__getitem__, reverse=s[1])
+        return keys
+
+    def _show_servers(self, first: bool = False) -> None:
+        table = self.query_one("#servers", VirtualTable)
+        keys = self._server_keys()
+        if keys == table.keys:
+            table.refresh()
+        else:
+            table.set_keys(keys)
+        if first:
+            table.move_cursor(0)
+
+    def _adapt_interval(self, cost: float) -> None:
+        """With no -i, pick the refresh interval so that refreshing takes about a tenth of a
+        core: 1 s while a refresh costs under 100 ms, longer for bigger proxies."""
+        self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
+        if not self.auto_interval:
+            return
+        want = self._cost / AUTO_BUDGET
+        pick = next((i for i in AUTO_STEPS if i >= want), AUTO_STEPS[-1])
+        if pick != self.interval:
+            self.interval = pick
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_interval(pick, self._tick)
+            self.log_line(f"* refreshing every {pick:g}s (a refresh costs {self._cost * 1000:.0f} ms of CPU)")
+            self._update_status()
 
     def _sync_table(self, name: str, rows: list[tuple[str, list[SortText]]], rebuild: bool = False) -> None:
         """Update the table in place when the set of rows is unchanged, else rebuild it."""
         table = self.query_one(f"#{name}", DataTable)
-        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        cols = PROXY_COLUMNS
         old = self._cells[name]
         selected = self._selected_key(table)
         new = dict(rows)
@@ -392,13 +454,14 @@ class TopApp(App[int]):
         total = len(self.servers)
         shown = self._shown_count() if self.filter else total
         count = f"{shown} of {total} servers" if self.filter else f"{total} servers"
-        parts.append((f"{count}  every {self.interval:g}s  ", ""))
+        auto = " (auto)" if self.auto_interval else ""
+        parts.append((f"{count}  every {self.interval:g}s{auto}  ", ""))
         parts.append(("? help  q quit", "dim"))
         status.update(Text.assemble(*parts))
 
     def _shown_count(self) -> int:
         try:
-            return self.query_one("#servers", DataTable).row_count
+            return self.query_one("#servers", VirtualTable).row_count
         except NoMatches:
             return len(self.servers)
 
@@ -412,10 +475,10 @@ class TopApp(App[int]):
 
     def selected_server(self) -> tuple[str, str] | None:
         try:
-            table = self.query_one("#servers", DataTable)
+            table = self.query_one("#servers", VirtualTable)
         except NoMatches:
             return None
-        key = self._selected_key(table)
+        key = table.selected_key()
         if key is None:
             return None
         be, _, sv = key.partition("/")
@@ -432,11 +495,11 @@ class TopApp(App[int]):
             self.bell()
         return tgt
 
-    def _focused_table(self) -> DataTable:
+    def _focused_table(self) -> DataTable[SortText] | VirtualTable:
         f = self.focused
-        if isinstance(f, DataTable):
+        if isinstance(f, (DataTable, VirtualTable)):
             return f
-        return self.query_one("#servers", DataTable)
+        return self.query_one("#servers", VirtualTable)
 
     # ---- commands -----------------------------------------------------------------------
 
@@ -523,7 +586,7 @@ class TopApp(App[int]):
         if tgt is None:
             return
         name = tgt[1]
-        keys = [k for k, r in self.servers.items() if r.get("svname") == name]
+        keys = [k for k in self.servers if k.partition("/")[2] == name]
         cmds = [
             f"set server {escape_arg(k.partition('/')[0])}/{escape_arg(name)} state {state}" for k in keys
         ]
@@ -591,11 +654,9 @@ class TopApp(App[int]):
 
     # ---- server menu and proxies table --------------------------------------------------
 
-    @on(DataTable.RowSelected, "#servers")
-    def _server_selected(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
-        if key is None:
-            return
+    @on(VirtualTable.RowSelected, "#servers")
+    def _server_selected(self, event: VirtualTable.RowSelected) -> None:
+        key = event.key
         menu = ActionMenu(key, read_only=self.read_only)
         self.push_screen(menu, self._menu_done)
 
@@ -620,9 +681,8 @@ class TopApp(App[int]):
     def _proxy_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value or ""
         name = key.partition("/")[0]
-        servers = self.query_one("#servers", DataTable)
-        for i in range(servers.row_count):
-            rk = servers.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value or ""
+        servers = self.query_one("#servers", VirtualTable)
+        for i, rk in enumerate(servers.keys):
             if rk.partition("/")[0] == name:
                 servers.move_cursor(row=i)
                 break
@@ -659,6 +719,9 @@ class TopApp(App[int]):
         self._update_status()
 
     def _apply_sort(self, name: str) -> None:
+        if name == "servers":
+            self._show_servers()
+            return
         table = self.query_one(f"#{name}", DataTable)
         cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
         s = self.sort[name]
@@ -676,9 +739,9 @@ class TopApp(App[int]):
             # keep the sparklines already computed
             old = self._cells["proxies"]
             rows = [(k, old.get(k, c)) for k, c in rows]
+            self._sync_table(name, rows, rebuild=True)
         else:
-            rows = [server_cells(r) for r in self.servers.values() if row_matches(r, self.filter)]
-        self._sync_table(name, rows, rebuild=True)
+            self._show_servers()
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -720,7 +783,7 @@ class TopApp(App[int]):
             self.filter = ""
             self._resync("servers")
             self._update_status()
-        self.query_one("#servers", DataTable).focus()
+        self.query_one("#servers", VirtualTable).focus()
 
     def history_step(self, step: int) -> None:
         if self._prompt_mode != "command" or not self._cmd_history:
@@ -738,10 +801,7 @@ class TopApp(App[int]):
         self.close_prompt()
         if mode == "filter":
             self.filter = value
-            self._resync("servers")
-            table = self.query_one("#servers", DataTable)
-            if table.row_count:
-                table.move_cursor(row=0, animate=False)
+            self._show_servers(first=True)
             self._update_status()
         elif mode == "command" and value:
             if not self._cmd_history or self._cmd_history[-1] != value:
@@ -773,6 +833,32 @@ class TopApp(App[int]):
         self.exit(0)
 
 
+def _parse_stat(text: str) -> tuple[list[str], list[dict[str, str]], dict[str, list[str]]]:
+    header, records = parse_stat_lines(text)
+    return (header, *_split_records(header, records))
+
+
+def _split_records(
+    header: list[str], records: list[list[str]]
+) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+    """(frontend and backend rows as dicts, server fields by ``backend/server``); listeners skipped."""
+    ti = header.index("type") if "type" in header else -1
+    proxies: list[dict[str, str]] = []
+    servers: dict[str, list[str]] = {}
+    for rec in records:
+        if len(rec) < 2:
+            continue
+        t = rec[ti] if 0 <= ti < len(rec) else ""
+        if not t:
+            sv = rec[1]
+            t = "0" if sv == "FRONTEND" else "1" if sv == "BACKEND" else "2"
+        if t == "2":
+            servers[f"{rec[0]}/{rec[1]}"] = rec
+        elif t in ("0", "1"):
+            proxies.append(dict(zip(header, rec, strict=False)))
+    return proxies, servers
+
+
 def _sort_key(cell: object) -> tuple[int, object]:
     sk = getattr(cell, "sk", cell)
     if isinstance(sk, (int, float, bool)):
@@ -802,7 +888,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--socket", help="unix socket path (or HOST:PORT) of the stats socket")
     p.add_argument("-f", "--config", help="read the 'stats socket' line of this haproxy.cfg")
     p.add_argument(
-        "-i", "--interval", type=float, default=1.0, help="refresh interval in seconds (default 1)"
+        "-i",
+        "--interval",
+        type=float,
+        default=None,
+        help="refresh interval in seconds (default: 1, longer for proxies with so many servers that a "
+        "refresh costs over a tenth of a core; the status line shows it)",
     )
     p.add_argument("--read-only", action="store_true", help="disable every action (monitor only)")
     p.add_argument("--ansi", action="store_true", help="use only the terminal's basic ANSI colours")
@@ -848,7 +939,7 @@ def _connect(args: argparse.Namespace) -> tuple[StatsClient, str] | str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the monitor; returns the process exit status (0 ok, 1 cannot connect, 2 usage)."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.interval <= 0:
+    if args.interval is not None and args.interval <= 0:
         print("top: the refresh interval must be positive", file=sys.stderr)
         return 2
     got = _connect(args)

@@ -7,7 +7,7 @@ formatting, sparklines, filtering and sorting are unit-testable on their own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rich.text import Text
 
@@ -24,6 +24,8 @@ __all__ = [
     "proxy_cells",
     "server_cells",
     "split_rows",
+    "ServerRows",
+    "FILTER_FIELDS",
     "server_cells_update",
     "row_matches",
     "info_summary",
@@ -323,6 +325,61 @@ def server_cells_update(
     return prev if out is None else out
 
 
+class ServerRows(Mapping[str, dict[str, str]]):
+    """The servers of the last ``show stat``, by ``backend/server``, each turned into a dict only
+    when asked (10,000 dicts a second would be most of the monitor's cost).
+
+    ``fields[key]`` is the row's list of fields in ``header`` order; ``extra`` adds per-key
+    fields that are not in the CSV (``iweight``).
+    """
+
+    __slots__ = ("header", "idx", "fields", "extra", "_dicts")
+
+    def __init__(
+        self,
+        header: list[str] | None = None,
+        fields: dict[str, list[str]] | None = None,
+        extra: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.header = header or []
+        self.idx = {name: i for i, name in enumerate(self.header)}
+        self.fields = fields or {}
+        self.extra = extra or {}
+        self._dicts: dict[str, dict[str, str]] = {}
+
+    def __getitem__(self, key: str) -> dict[str, str]:
+        d = self._dicts.get(key)
+        if d is None:
+            d = dict(zip(self.header, self.fields[key], strict=False))
+            more = self.extra.get(key)
+            if more:
+                d.update(more)
+            self._dicts[key] = d
+        return d
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.fields
+
+    def field(self, key: str, name: str) -> str:
+        """One field of one row without building its dict."""
+        more = self.extra.get(key)
+        if more and name in more:
+            return more[name]
+        i = self.idx.get(name)
+        rec = self.fields[key]
+        return rec[i] if i is not None and i < len(rec) else ""
+
+    def mini(self, key: str, names: Iterable[str]) -> dict[str, str]:
+        """A dict of just ``names`` (enough for one cell builder or the filter)."""
+        return {n: self.field(key, n) for n in names}
+
+
 def split_rows(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """(frontend+backend rows, server rows) of a ``show stat`` dump; listener rows are skipped."""
     proxies: list[dict[str, str]] = []
@@ -337,6 +394,9 @@ def split_rows(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[d
         elif t == "2":
             servers.append(r)
     return proxies, servers
+
+
+FILTER_FIELDS = ("pxname", "svname", "addr", "status")
 
 
 def row_matches(row: dict[str, str], needle: str) -> bool:

@@ -15,6 +15,7 @@ from tui_fakesock import SHOW_STAT, FakeStatsServer
 from tui.app import KEYS, TopApp
 from tui.client import StatsClient
 from tui.screens import ActionMenu, ConfirmScreen, HelpScreen
+from tui.table import VirtualTable
 
 Scenario = Callable[[TopApp, object], Awaitable[None]]
 
@@ -55,8 +56,7 @@ def set_field(csv_text: str, px: str, sv: str, column: str, value: str) -> str:
 
 
 def server_keys(app: TopApp) -> list[str]:
-    t = app.query_one("#servers", DataTable)
-    return [t.coordinate_to_cell_key((i, 0)).row_key.value for i in range(t.row_count)]
+    return list(app.query_one("#servers", VirtualTable).keys)
 
 
 def test_first_refresh_fills_both_tables(fake: FakeStatsServer) -> None:
@@ -320,32 +320,23 @@ def test_sort_column_and_direction(fake: FakeStatsServer) -> None:
     run_app(fake, sc)
 
 
-def test_refresh_updates_cells_in_place(fake: FakeStatsServer) -> None:
+def test_refresh_rebuilds_only_changed_cells_of_visible_rows(fake: FakeStatsServer) -> None:
     async def sc(app: TopApp, pilot) -> None:
-        table = app.query_one("#servers", DataTable)
-        calls = {"clear": 0, "update": 0}
-        orig_clear, orig_update = table.clear, table.update_cell
-
-        def clear(*a, **k):
-            calls["clear"] += 1
-            return orig_clear(*a, **k)
-
-        def update(*a, **k):
-            calls["update"] += 1
-            return orig_update(*a, **k)
-
-        table.clear = clear  # type: ignore[method-assign]
-        table.update_cell = update  # type: ignore[method-assign]
+        table = app.query_one("#servers", VirtualTable)
         await press(app, pilot, "j")
+        before = {k: list(app._server_cells(k)) for k in table.keys}
         fake.stat = set_field(SHOW_STAT, "app", "s1", "status", "DRAIN")
         await press(app, pilot, "space")
-        assert calls == {"clear": 0, "update": 1}
         assert table.get_cell("app/s1", "status").plain == "DRAIN"
+        after = app._server_cells("app/s1")
+        # only the status cell of app/s1 was rebuilt; the other rows kept every cell object
+        assert [i for i, (a, b) in enumerate(zip(before["app/s1"], after, strict=True)) if a is not b] == [2]
+        assert all(app._server_cells(k) == before[k] for k in table.keys if k != "app/s1")
         assert app.selected_server() == ("app", "s2")
-        # a server disappears: the table is rebuilt, the selection follows its key
+        # a server disappears: the rows follow, the selection follows its key
         fake.stat = "\n".join(ln for ln in SHOW_STAT.splitlines() if not ln.startswith("app,s1,")) + "\n"
         await press(app, pilot, "space")
-        assert calls["clear"] == 1 and table.row_count == 7
+        assert table.row_count == 7
         assert app.selected_server() == ("app", "s2")
 
     run_app(fake, sc)
@@ -357,7 +348,7 @@ def test_proxy_goes_away_and_comes_back(fake: FakeStatsServer) -> None:
         await press(app, pilot, "space")
         conn = str(app.query_one("#conn").render())
         assert not app.connected and "DISCONNECTED" in conn and "retrying" in conn and "attempt 1" in conn
-        assert app.query_one("#servers", DataTable).row_count == 8  # last data kept on screen
+        assert app.query_one("#servers", VirtualTable).row_count == 8  # last data kept on screen
         await press(app, pilot, "space")
         assert "attempt 2" in str(app.query_one("#conn").render())
         fake.start()
@@ -473,23 +464,23 @@ def _big_csv(backends: int, per: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def test_thousand_servers_refresh_in_place_quickly(fake: FakeStatsServer) -> None:
-    fake.stat = _big_csv(10, 100)
+def test_ten_thousand_servers_draw_only_the_visible_rows(fake: FakeStatsServer) -> None:
+    fake.stat = _big_csv(10, 1000)
 
     async def sc(app: TopApp, pilot) -> None:
-        assert len(server_keys(app)) == 1000
-        table = app.query_one("#servers", DataTable)
-        cleared = []
-        orig = table.clear
-        table.clear = lambda *a, **k: (cleared.append(1), orig(*a, **k))[1]  # type: ignore[method-assign]
-        # every server's rate changes: 1000 cell updates, no rebuild
+        table = app.query_one("#servers", VirtualTable)
+        assert table.row_count == 10_000
+        # every server's rate changes: only the rows on screen get new cells
         fake.stat = fake.stat.replace(",2,0,,2,L7OK,", ",2,3,,2,L7OK,")
         t0 = time.perf_counter()
         await press(app, pilot, "space")
         elapsed = time.perf_counter() - t0
-        assert not cleared
-        assert table.get_cell("be9/srv99", "rate").plain == "3"
-        assert elapsed < 3.0, elapsed
+        assert len(app._srv_cache) < 60, len(app._srv_cache)
+        assert table.get_cell("be9/srv999", "rate").plain == "3"
+        assert elapsed < 2.0, elapsed
+        # keys answer at once: End goes to the last row, the selection is that server
+        await press(app, pilot, "end")
+        assert app.selected_server() == ("be9", "srv999")
 
     run_app(fake, sc)
 
@@ -520,7 +511,7 @@ def test_weight_column_is_effective_over_configured(fake: FakeStatsServer) -> No
     fake.stat = set_field(stat, "app", "s3", "uweight", "0")
 
     async def sc(app: TopApp, pilot) -> None:
-        table = app.query_one("#servers", DataTable)
+        table = app.query_one("#servers", VirtualTable)
         assert table.get_cell("app/s3", "weight").plain == "0/3"
         assert table.get_cell("app/s2", "weight").plain == "2/2"
         n = sum(1 for c in fake.received if c == b"show servers state\n")
