@@ -263,6 +263,8 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
         from haproxy_py.addresses import check_and_resolve  # bind/log/addr names, then the servers'
 
         cfg = check_and_resolve(cfg, diags, ignore_failures=opts.ignore_resolve_errors)
+        if cfg.programs and not (cfg.global_.master_worker or opts.master_worker):
+            diags.alert("Can't use a 'program' section without master worker mode.", None, phase="post")
     except Exception as e:  # noqa: BLE001 - never a traceback for bad input
         if not opts.quiet:
             _stderr(f"[ALERT]    ({pid}) : config : internal error while loading the configuration: "

@@ -14,6 +14,7 @@ from typing import Any
 
 from haproxy_py.config import fetches as F
 from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
 from haproxy_py.config.diagnostics import POST, Diagnostics, did_you_mean
 from haproxy_py.config.grammar import (
     AddressError,
@@ -42,6 +43,7 @@ from haproxy_py.config.model import (
     HttpRule,
     Location,
     LogTarget,
+    Program,
     Proxy,
     Section,
     ServerConf,
@@ -52,6 +54,7 @@ from haproxy_py.config.model import (
     UseBackend,
 )
 from haproxy_py.config.tokenizer import Line, expand_address_env
+from haproxy_py.registry import NO_EFFECT, REFUSED, Registry
 
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 #: the global keywords HAProxy 2.6 lets 'no' negate
@@ -144,6 +147,8 @@ class Builder:
         self.section_obj: list[Any] | None = None
         self.other_sections: list[Section] = []
         self.userlists: list[tuple[str, list[tuple[str, str, bool]]]] = []
+        self.programs: list[Program] = []
+        self.program_cur: dict[str, Any] = {}
         self.files: list[str] = []
         self.old_syntax = False
         self.mailers_pending: list[tuple[str, Location, Line]] = []
@@ -166,6 +171,17 @@ class Builder:
     def fail(self, ln: Line, msg: str, i: int = 0, **kw: Any) -> None:
         self.alert(ln, msg, i, **kw)
         raise _Skip
+
+    def supported(self, reg: Registry, ln: Line, name: str, i: int, shown: str | None = None) -> bool:
+        """Accepted means implemented: False (after a notice) for a no-effect setting; an alert and
+        _Skip for a name HAProxy 2.6 knows that haproxy-py does not implement; True otherwise."""
+        st = reg.status(name)
+        if st == REFUSED:
+            self.fail(ln, reg.refusal(name, shown), i, ours=True)
+        if st == NO_EFFECT:
+            self.d.notice(self._p(ln) + reg.notice(name, shown), ln.loc(i), line=ln.raw, ours=True)
+            return False
+        return True
 
     # ------------------------------------------------------------------ driver
     def feed(self, lines: Iterable[Line], filename: str) -> None:
@@ -209,9 +225,15 @@ class Builder:
             return
         if kind in K.KEPT_SECTIONS:
             name = ln.words[1] if len(ln.words) > 1 else ""
+            if S.SECTION.status(kind) == REFUSED:
+                self.alert(ln, S.SECTION.refusal(kind, f"{kind} {name}".strip()), 0, ours=True)
+            elif S.SECTION.status(kind) == NO_EFFECT:
+                self.d.notice(self._p(ln) + S.SECTION.notice(kind), ln.loc(0), line=ln.raw, ours=True)
             self.section_obj = [kind, name, [], ln.loc(0), ln]
             if kind == "userlist":
                 self.userlists.append((name, []))
+            elif kind == "program":
+                self.program_cur = {"name": name, "loc": ln.loc(0)}
             return
         # proxies
         name = ln.words[1] if len(ln.words) > 1 else ""
@@ -282,6 +304,13 @@ class Builder:
                                    loc, line=ln.raw, phase=POST)
             if kind == "mailers":
                 self.mailers_pending.append((name, loc, ln))
+            if kind == "program":
+                pc = self.program_cur
+                if not pc.get("command"):
+                    self.d.alert(f"The program section '{name}' lacks a command to launch.", loc, line=ln.raw,
+                                 phase=POST)
+                else:
+                    self.programs.append(Program(**pc))
             self.other_sections.append(Section(kind, name, tuple(lines), loc))
             self.section_obj = None
         if self.cur is not None and self.cur.is_defaults:
@@ -310,6 +339,27 @@ class Builder:
                 self.userlists[-1][1].append((w[1], pw, insecure))
             elif w[0] not in ("group", "user"):
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
+        elif kind == "program":
+            self.program_kw(ln)
+
+    def program_kw(self, ln: Line) -> None:
+        w = ln.words
+        pc = self.program_cur
+        if w[0] == "command":
+            if len(w) < 2:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: 'command' expects a command with optional "
+                             "arguments separated in words.", ln.loc(0), line=ln.raw)
+                return
+            pc["command"] = tuple(w[1:])
+        elif w[0] in ("user", "group"):
+            if len(w) < 2:
+                self.alert(ln, f"'{w[0]}' expects a {w[0]} name as an argument.", 0)
+                return
+            pc[w[0]] = w[1]
+        elif w[:2] == ["option", "start-on-reload"] or w[:3] == ["no", "option", "start-on-reload"]:
+            pc["start_on_reload"] = w[0] == "option"
+        else:
+            self.alert(ln, f"unknown keyword '{w[0]}' in 'program' section", 0)
 
     # ------------------------------------------------------------------ global
     def global_no(self, ln: Line) -> None:
@@ -420,12 +470,13 @@ class Builder:
                           "built-in error messages need 5 header slots ('Internal error: invalid default "
                           "message for HTTP return code ...').", 1, ours=True)
             g["tune_http_maxhdr"] = v
-        elif kw.startswith("tune.") or kw in K.GLOBAL_KEYWORDS:
-            self.g_ignored.append((kw, tuple(w[1:])))
+        elif kw in K.GLOBAL_KEYWORDS or kw in K.TUNE_KEYWORDS:
+            if not self.supported(S.GLOBAL, ln, kw, 0):
+                self.g_ignored.append((kw, tuple(w[1:])))
         elif kw in K.REMOVED_KEYWORDS:
             self.alert(ln, K.REMOVED_KEYWORDS[kw], 0)
         else:
-            sug = did_you_mean(kw, K.GLOBAL_KEYWORDS, strict=True)
+            sug = did_you_mean(kw, K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS, strict=True)
             msg = f"unknown keyword '{kw}' in 'global' section"
             if sug:
                 msg += f"; did you mean '{sug}' maybe ?"
@@ -478,6 +529,7 @@ class Builder:
                     kw["expose_fd_listeners"] = True
                     i += 2
                 elif p in K.BIND_KEYWORDS:
+                    self.supported(S.BIND, ln, p, i)
                     i += 1 + K.BIND_KEYWORDS[p]
                 else:
                     sug = did_you_mean(p, list(K.BIND_KEYWORDS))
@@ -494,6 +546,8 @@ class Builder:
                 self.fail(ln, "'stats maxconn' expects a positive integer argument.", 2)
             self.g["stats_maxconn"] = v
         elif sub in ("bind-process",):
+            self.d.notice(self._p(ln) + "'stats bind-process' has no effect in haproxy-py and is accepted: the "
+                          "master serves the stats sockets for every worker.", ln.loc(1), line=ln.raw, ours=True)
             self.g_ignored.append(("stats", tuple(w[1:])))
         else:
             self.fail(ln, "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' "
@@ -566,13 +620,26 @@ class Builder:
             if kw in K.NOT_IN_ANON_DEFAULTS and not p.name:
                 self.fail(ln, f"'{kw}' not allowed in anonymous 'defaults' section.", 0)
         handler = getattr(self, "kw_" + kw.replace("-", "_"), None)
-        if handler is None:
+        if kw not in S.RULE_KEYWORDS and S.PROXY.status(kw) != "implemented":
             need = K.PROXY_KEYWORDS[kw]
-            if not p.is_defaults and self.capwarn(ln, p, need):
+            if not p.is_defaults and not (p.caps & need):
+                self.capwarn(ln, p, need)  # 2.6 ignores it here too
                 return
-            p.ignored.append((kw, tuple(w[1:])))
+            if not self.supported(S.PROXY, ln, kw, 0):
+                p.ignored.append((kw, tuple(w[1:])))
             return
+        if handler is None:  # pragma: no cover - a registered keyword always has its handler
+            raise AssertionError(f"no handler for implemented keyword {kw!r}")
         handler(ln, p)
+
+    def kw_load_server_state_from_file(self, ln: Line, p: ProxyState) -> None:
+        arg = ln.words[1] if len(ln.words) > 1 else ""
+        if arg not in ("global", "local", "none"):
+            self.fail(ln, "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got "
+                      f"'{arg}'", 1)
+        if arg != "global":
+            self.fail(ln, S.PROXY.refusal("load-server-state-from-file", f"load-server-state-from-file {arg}")
+                      + " haproxy-py applies the global 'server-state-file' to every backend", 1, ours=True)
 
     # --- simple keywords
     def kw_mode(self, ln: Line, p: ProxyState) -> None:
@@ -702,6 +769,8 @@ class Builder:
             self.warn(ln, f"'timeout {name}' will be ignored because {p.kind} '{p.name}' has no {what} capability",
                       1)
             return
+        if not self.supported(S.TIMEOUT, ln, name, 1, f"timeout {name}"):
+            return
         p.timeouts[field_name] = v
 
     # --- logs
@@ -806,6 +875,8 @@ class Builder:
         if not p.is_defaults and not (p.caps & cap):
             what = "frontend" if cap == K.FE else "backend"
             self.warn(ln, f"'{name}' ignored because {p.kind} '{p.name}' has no {what} capability.", i)
+            return
+        if not negate and not self.supported(S.OPTION, ln, name, i):
             return
         if name in ("httplog", "tcplog") and p.kind == "backend" and not negate:
             self.warn(ln, f"{p.kind} '{p.name}' : 'option {name}' directive is ignored in backends.", i)
@@ -1063,6 +1134,9 @@ class Builder:
                 msg += f"; did you mean '{sug}' maybe ?" if sug else "."
                 self.alert(ln, msg, j, suggestion=sug)
                 raise _Skip
+            if not self.supported(S.BIND, ln, k, j):
+                j += 1 + nargs
+                continue
             if nargs:
                 if j + 1 >= len(w):
                     self.fail(ln, f"'bind {w[1]}' : '{k}' : missing value.", j, ours=True)
@@ -1142,6 +1216,12 @@ class Builder:
             if nargs and j + 1 >= len(w):
                 sfail(f"{label} : '{k}' expects an argument.", j)
             arg = w[j + 1] if nargs else ""
+            if not self.supported(S.SERVER, ln, k, j):
+                j += 1 + nargs
+                continue
+            if k == "init-addr" and not set(arg.split(",")) <= {"last", "libc"}:
+                self.fail(ln, S.SERVER.refusal("init-addr", f"init-addr {arg}") + " Only 'libc' and "
+                          "'last,libc' (resolve the name at start) are", j + 1, ours=True)
             if k == "weight":
                 v = parse_int(arg)
                 if v is None:
@@ -1684,7 +1764,7 @@ class Builder:
                 self.fail(ln, f"'http-check expect' : '{what}' expects <pattern> as an argument.", j)
             p.check_rules["expect"] = (what, pat, neg)
         elif sub in ("connect", "set-var", "set-var-fmt", "unset-var", "comment"):
-            p.ignored.append(("http-check", tuple(w[1:])))
+            self.fail(ln, S.HTTP_CHECK.refusal(sub, f"http-check {sub}"), 1, ours=True)
         else:
             self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
                       f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
@@ -1694,6 +1774,9 @@ class Builder:
         sub = w[1] if len(w) > 1 else ""
         arg = w[2] if len(w) > 2 else None
         st = p.stats
+        if sub in S.STATS.known and not self.supported(S.STATS, ln, sub, 1, f"stats {sub}"):
+            p.ignored.append(("stats", tuple(w[1:])))
+            return
         if sub == "enable":
             st["enabled"] = True
         elif sub == "uri":
@@ -1740,8 +1823,6 @@ class Builder:
                 self.fail(ln, "'scope' needs a proxy name.", 1)
             p.stats_scopes.append(arg)
             st["enabled"] = True
-        elif sub in ("bind-process", "http-request"):
-            p.ignored.append(("stats", tuple(w[1:])))
         else:
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: unknown stats parameter '{sub}', "
                          + K.STATS_PARAMS_MSG, ln.loc(1), line=ln.raw)
@@ -1822,7 +1903,8 @@ class Builder:
         defaults = [self.freeze(ps, 0) for ps in self.defaults_list]
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
-                     userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files))
+                     userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
+                     programs=tuple(self.programs))
         if not d.has_errors:
             self.post_checks(cfg)
         return cfg

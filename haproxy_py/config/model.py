@@ -443,6 +443,19 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Program:
+    """A ``program`` section: a command the master starts next to its workers (master-worker mode)."""
+
+    name: str
+    command: tuple[str, ...] = ()
+    user: str | None = None
+    group: str | None = None
+    #: start a new instance at each reload (2.6's default); the old one is stopped either way
+    start_on_reload: bool = True
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     global_: Global = field(default_factory=Global)
     #: frontends, backends and listens in declaration order (not defaults)
@@ -452,6 +465,7 @@ class Config:
     #: userlists: name -> ((user, password-or-hash, is_insecure), ...)
     userlists: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = ()
     files: tuple[str, ...] = ()
+    programs: tuple[Program, ...] = ()
 
     def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
         """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""

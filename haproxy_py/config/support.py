@@ -52,6 +52,7 @@ _reg(SECTION, "config/build.py", {
     "frontend": _IT + "test_engine_http.py::test_seed_routing",
     "backend": _IT + "test_engine_http.py::test_seed_routing",
     "listen": _IT + "test_engine_tcp.py::test_tcplog_line",
+    "program": _IT + "test_programs.py::test_master_starts_stops_and_reloads_programs",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
@@ -160,6 +161,7 @@ _reg(PROXY, "config/build.py proxy_kw", {
     "id": _EFF + "test_default_server_and_ids",
     "http-send-name-header": _EFF + "test_default_server_and_ids",
     "load-server-state-from-file": _EFF + "test_server_state_base",
+    "dispatch": _IT + "test_dispatch.py::test_dispatch_sends_to_its_address_as_haproxy",
 })
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",

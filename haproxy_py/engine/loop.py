@@ -57,6 +57,12 @@ def notice(msg: str, quiet: bool = False) -> None:
         sys.stderr.flush()
 
 
+def warning(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        sys.stderr.write(f"[WARNING]  ({os.getpid()}) : {msg}\n")
+        sys.stderr.flush()
+
+
 def _raise_nofile(maxconn: int | None) -> None:
     """Raise the soft descriptor limit toward the hard one (HAProxy sizes ulimit-n itself)."""
     try:

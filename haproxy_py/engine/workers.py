@@ -32,7 +32,8 @@ from haproxy_py import process
 from haproxy_py.config.model import Config
 from haproxy_py.engine import reload
 from haproxy_py.engine.listener import BindError
-from haproxy_py.engine.loop import Engine, alert, new_event_loop
+from haproxy_py.engine.loop import Engine, alert, new_event_loop, warning
+from haproxy_py.engine.programs import PROGRAMS_ENV, Programs, exit_text
 from haproxy_py.runtime.counters import Counters, FreqCtr, TimeAvg
 
 
@@ -535,6 +536,10 @@ class Master:
         self.reloads = 0
         self.started = time.time()
         self.cli_server: Any = None  # the master CLI (-S)
+        self.failed_reloads = 0
+        self.programs = Programs(())
+        #: the workers of the previous image, told to stop by -sf
+        self.former_workers: set[int] = set()
 
     async def ask(self, idx: int, req: Any) -> Any:
         _pid, reader, writer = self.workers[idx]
@@ -595,8 +600,11 @@ class Master:
                 pass
 
     def reap(self) -> None:
-        """Collect exited workers; the master ends when none is left."""
-        while self.pids:
+        """Collect exited children (workers, programs, the former ones of a reload) with 2.6's
+        messages; a current one ending with a status other than 0, 130 or 143 stops everything
+        (2.6's exit-on-failure, the master's exit code is that status); the master ends when no
+        worker is left."""
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -604,20 +612,30 @@ class Master:
                 break
             if pid == 0:
                 break
-            idx = self.pids.pop(pid, None)
-            if idx is None:
+            if self.pids.pop(pid, None) is not None:
+                alert(f"Current worker ({pid}) {exit_text(status)}", self.quiet)
+                current = True
+            elif pid in self.former_workers:
+                self.former_workers.discard(pid)
+                warning(f"Former worker ({pid}) {exit_text(status)}", self.quiet)
                 continue
-            code = os.waitstatus_to_exitcode(status)
-            if not self.stopping:
-                alert(f"Current worker #{idx + 1} ({pid}) exited with code {code if code >= 0 else 128 - code}"
-                      f" ({'Exit' if code >= 0 else signal.Signals(-code).name}).", self.quiet)
+            else:
+                current = pid in self.programs.current
+                if not self.programs.reaped(pid, status, self.stopping):
+                    continue
+            code = exit_code(status)
+            if current and code not in (0, 130, 143) and not self.stopping:
                 alert("exit-on-failure: killing every processes with SIGTERM", self.quiet)
                 self.stopping = True
-                self.exit_code = code if code > 0 else 1
+                self.exit_code = code
                 self.signal_workers(signal.SIGTERM)
+                self.programs.stop()
         if not self.pids:
             fut = self.engine.on_stopped
             if fut is not None and not fut.done():
+                self.programs.stop()  # the programs end with the workers, before the last words
+                self.programs.wait_all()
+                warning(f"All workers exited. Exiting... ({self.exit_code})", self.quiet)
                 fut.set_result(self.exit_code)
 
     async def reap_loop(self) -> None:
@@ -626,6 +644,12 @@ class Master:
             if not self.pids:
                 return
             await asyncio.sleep(0.05)
+
+
+def exit_code(status: int) -> int:
+    """A child's status as 2.6 counts it: the exit code, or 128 + the signal that killed it."""
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
 
 
 def run_master(config: Config, options: Any) -> int:
@@ -654,8 +678,13 @@ def run_master(config: Config, options: Any) -> int:
         if rc is not None:
             return rc
         master = Master(engine, quiet)
-        master.reloads = int(os.environ.pop(RELOADS_ENV, "0") or 0)
+        reloads, _, failed = (os.environ.pop(RELOADS_ENV, "0") or "0").partition(":")
+        master.reloads, master.failed_reloads = int(reloads or 0), int(failed or 0)
         os.environ.pop(process.REEXEC_ENV, None)
+        master.programs = Programs(config.programs, quiet)
+        former_programs = os.environ.pop(PROGRAMS_ENV, None)
+        master.former_workers = {int(p) for p in os.environ.pop(FORMER_ENV, "").split(",") if p.isdigit()}
+        master.programs.start(reloaded=reexec is not None)
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
         for i in range(n):
@@ -685,6 +714,7 @@ def run_master(config: Config, options: Any) -> int:
                 master.workers.append((pid, r, w))
 
         loop.run_until_complete(connect())
+        master.programs.adopt_former(former_programs)
         for srv in engine.stats_servers:
             srv.before_line = master.before_line
             srv.after_line = master.after_line
@@ -696,6 +726,7 @@ def run_master(config: Config, options: Any) -> int:
         def soft() -> None:
             master.stopping = True
             master.signal_workers(signal.SIGUSR1)
+            master.programs.stop()
             for lst in engine.listeners:
                 lst.close()
 
@@ -704,6 +735,7 @@ def run_master(config: Config, options: Any) -> int:
             if not fatal:
                 fatal.append(sig)
             master.signal_workers(signal.SIGTERM)
+            master.programs.stop()
 
         loop.add_signal_handler(signal.SIGUSR1, soft)
         loop.add_signal_handler(signal.SIGTERM, hard, signal.SIGTERM)
@@ -724,6 +756,8 @@ def run_master(config: Config, options: Any) -> int:
         process.ready(config, options, engine)
         rc = loop.run_until_complete(engine.on_stopped)
         master.stopping = True
+        master.programs.stop()
+        master.programs.wait_all()
         for t in tasks:
             t.cancel()
         loop.run_until_complete(engine.close())
@@ -742,6 +776,7 @@ def run_master(config: Config, options: Any) -> int:
 FDS_ENV = "HAPROXY_PY_MASTER_FDS"
 STATE_ENV = "HAPROXY_PY_MASTER_STATE"
 RELOADS_ENV = "HAPROXY_PY_RELOADS"
+FORMER_ENV = "HAPROXY_PY_FORMER_WORKERS"
 
 
 def reexec_inheritance() -> tuple[Any, list[dict[str, Any]] | None, bool] | None:
@@ -802,12 +837,14 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
         check_and_resolve(_cfg, diags, ignore_failures=bool(getattr(options, "ignore_resolve_errors", False)))
     except Exception as e:  # noqa: BLE001
         alert(f"Reload failed: cannot load the configuration ({e}).", master.quiet)
+        master.failed_reloads += 1
         return
     if diags.has_errors:
         for ln in diags.format(os.getpid()):
             sys.stderr.write(ln + "\n")
         alert("Reload failed: the new configuration has errors; the current workers keep running.",
               master.quiet)
+        master.failed_reloads += 1
         return
     process.sd_notify("RELOADING=1")
     fds = []
@@ -822,7 +859,9 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
     env = dict(os.environ)
     env[FDS_ENV] = ",".join(fds)
     env[STATE_ENV] = path
-    env[RELOADS_ENV] = str(master.reloads + 1)
+    env[RELOADS_ENV] = f"{master.reloads + 1}:{master.failed_reloads}"
+    env[PROGRAMS_ENV] = master.programs.handover()
+    env[FORMER_ENV] = ",".join(str(p) for p in list(master.pids) + list(master.former_workers))
     env[process.REEXEC_ENV] = "1"
     args = _argv_without_old(sys.argv[1:])
     old = [str(p) for p in master.pids]
@@ -898,12 +937,13 @@ async def master_cli_line(master: Master, line: str, config: Config, options: An
             return str(await asyncio.wait_for(master.ask(idx, ("cli", cmd, "admin")), 10))
     if line == "show proc":
         now = time.time()
-        out = [f"#{'<PID>':<15} {'<type>':<15} {'<reloads>':<15} {'<uptime>':<15} {'<version>':<15}",
-               f"{os.getpid():<16} {'master':<15} {master.reloads:<15} {_uptime(now - master.started):<15} "
-               f"{__version__:<15}", "# workers"]
+        # 2.6's columns: 16 characters wide, the last padded to 15
+        out = [f"{'#<PID>':<16}{'<type>':<16}{'<reloads>':<16}{'<uptime>':<16}{'<version>':<15}",
+               f"{os.getpid():<16}{'master':<16}{f'{master.reloads} [failed: {master.failed_reloads}]':<16}"
+               f"{_uptime(now - master.started):<16}{__version__:<15}", "# workers"]
         for pid in master.pids:
-            out.append(f"{pid:<16} {'worker':<15} {0:<15} {_uptime(now - master.started):<15} {__version__:<15}")
-        out.append("# old workers")
+            out.append(f"{pid:<16}{'worker':<16}{0:<16}{_uptime(now - master.started):<16}{__version__:<15}")
+        out += master.programs.show_proc_lines(now, _uptime)
         return "\n".join(out) + "\n\n"
     if line == "reload":
         asyncio.get_running_loop().call_later(0.05, master_reexec, master, config, options)

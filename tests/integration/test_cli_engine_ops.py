@@ -338,7 +338,7 @@ def test_master_cli_reload_and_pid_target() -> None:
             assert stats_cli(msock, "@!1 show info") == "Can't find the target CLI!\n"
             assert stats_cli(msock, "reload") == ""
             wait_until(lambda: (kids := children(pp.pid)) != [] and first not in kids)
-            wait_until(lambda: f"{pp.pid:<16} master          1" in stats_cli(msock, "show proc"))
+            wait_until(lambda: f"{pp.pid:<16}master          1" in stats_cli(msock, "show proc"))
             assert get(port, "/")[0] == 200
     finally:
         app.stop()

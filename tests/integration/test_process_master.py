@@ -76,7 +76,7 @@ def test_master_reload_by_sigusr2_keeps_sockets_state_and_pid() -> None:
                     wait_until(lambda b=before: (kids := children(pp.pid)) and not set(kids) & set(b))  # noqa: B023
                     wait_until(lambda: "Pid:" in cli(sock, "show info"))
                     assert pp.proc.poll() is None
-                    assert f"{pp.pid:<16} master          {k + 1}" in cli(msock, "show proc")
+                    assert f"{pp.pid:<16}master          {k + 1}" in cli(msock, "show proc")
                 time.sleep(0.3)
             assert not load.failures, load.failures[:5]
             assert load.ok > 20

@@ -75,13 +75,14 @@ def test_seed_config() -> None:
 
 def test_uuids_without_socket_and_explicit_ids() -> None:
     cfg = ok(HDR + "frontend a\n bind :1\n default_backend c\nbackend b\n id 1\nbackend c\n server s 1.1.1.1:1\n")
-    assert [(p.name, p.uuid) for p in cfg.proxies] == [("a", 2), ("b", 1), ("c", 3)]
+    # as 2.6 numbers them (checked on its stats page): the counter moves on past explicit ids too
+    assert [(p.name, p.uuid) for p in cfg.proxies] == [("a", 2), ("b", 1), ("c", 4)]
 
 
 def test_server_puids_skip_explicit_ids() -> None:
     cfg = ok(HDR + "backend b\n server a 1.1.1.1:1 id 2\n server b 1.1.1.1:2\n server c 1.1.1.1:3\n"
              "listen l\n bind :1\n server x 1.1.1.1:1\n")
-    assert [(s.name, s.puid) for s in cfg.proxy("b").servers] == [("a", 2), ("b", 1), ("c", 3)]
+    assert [(s.name, s.puid) for s in cfg.proxy("b").servers] == [("a", 2), ("b", 3), ("c", 4)]
 
 
 def test_defaults_inheritance_reset_and_from() -> None:
@@ -298,7 +299,10 @@ def test_userlists_and_other_sections_kept() -> None:
              "")
     assert cfg.userlists == (("ul", (("admin", "secret", True), ("bob", "$5$x", False))),)
     assert [s.kind for s in cfg.other_sections] == ["userlist"]
-    for sect in ("resolvers dns\n nameserver ns 127.0.0.1:53\n", "program p\n command /bin/true\n",
+    cfg = ok(HDR + "program p\n command /bin/true -x\n user nobody\n no option start-on-reload\n")
+    assert [(p.name, p.command, p.user, p.start_on_reload) for p in cfg.programs] == [
+        ("p", ("/bin/true", "-x"), "nobody", False)]
+    for sect in ("resolvers dns\n nameserver ns 127.0.0.1:53\n",
                  "mailers m\n mailer smtp 127.0.0.1:25\n", "http-errors e\n", "cache c\n", "ring r\n"):
         _, d = parse_text(HDR + sect, "t.cfg")
         assert len(d.errors) == 1 and "is not implemented by haproxy-py" in d.errors[0].haproxy, (sect, d)
