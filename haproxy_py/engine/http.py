@@ -1188,7 +1188,7 @@ class HttpSession(Stream):
                     _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,
                     direct=self.persistent, method=self.req.method.decode("latin-1"), now=_wall(),
                     last_date=rc.last_date if rc is not None else 0,
-                    first_date=rc.first_date if rc is not None else 0)
+                    first_date=rc.first_date if rc is not None else 0, status=status)
                 resp.headers = _bytes_headers(hdrs)
                 rec.ck_resp = flag
             if self.res_rules is not None and status != 101 and self._response_rules(resp):

@@ -268,14 +268,49 @@ def set_cookie_value(conf: Any, server_cookie: str | None, now: float, first_dat
     return v
 
 
+#: statuses whose responses 2.6 may take as cacheable (the others never get nocache's header)
+_CACHEABLE_STATUS = frozenset((200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501))
+_CC_NEVER = frozenset(("private", "no-cache", "no-store", "max-age=0", "s-maxage=0"))
+
+
+def cacheable(headers: Headers, status: int, method: str) -> bool:
+    """Whether 2.6 takes a response as one a shared cache could keep, which is when ``cookie ...
+    nocache`` adds ``cache-control: private`` to it (observed on 2.6.12 with generated responses,
+    see the differential test of class 5, issue #13). A GET or HEAD answered with a status of
+    :data:`_CACHEABLE_STATUS` starts cacheable, anything else not; each ``Cache-Control`` token in
+    order then makes it cacheable (``public``) or not (``private``, ``no-cache``, ``no-store``,
+    ``max-age=0``, ``s-maxage=0``); ``Pragma: no-cache`` makes it not; and it also needs freshness or
+    a validator (``Expires``, ``Last-Modified``, ``ETag``, ``max-age``/``s-maxage``)."""
+    ok = status in _CACHEABLE_STATUS and method in ("GET", "HEAD")
+    fresh = False
+    for name, value in headers:
+        n = name.lower()
+        if n == "cache-control":
+            for tok in value.split(","):
+                t = tok.strip().lower()
+                if t == "public":
+                    ok = True
+                elif t in _CC_NEVER:
+                    ok = False
+                elif t.startswith(("max-age=", "s-maxage=")):
+                    fresh = True
+        elif n == "pragma":
+            if value.strip().lower() == "no-cache":
+                return False
+        elif n in ("expires", "last-modified", "etag"):
+            fresh = True
+    return ok and fresh
+
+
 def process_response(headers: Headers, conf: Any, *, server_cookie: str | None, has_server: bool,
                      direct: bool, method: str, now: float, last_date: int = 0,
-                     first_date: int = 0) -> tuple[Headers, str]:
+                     first_date: int = 0, status: int = 200) -> tuple[Headers, str]:
     """Response side: returns (headers to send, response letter of the log: N P D I R U).
 
     ``has_server``: a real server answered (not <NOSRV>/dispatch); ``server_cookie`` its ``cookie``
     value; ``direct``: the request was sent to the server its cookie designated (Decision
-    ``persistent``); ``last_date``/``first_date``: from :class:`RequestCookie`.
+    ``persistent``); ``last_date``/``first_date``: from :class:`RequestCookie`; ``status``: the
+    response's (``nocache`` needs it).
     """
     name = conf.name
     mode = conf.mode
@@ -332,6 +367,9 @@ def process_response(headers: Headers, conf: Any, *, server_cookie: str | None, 
             and (not conf.postonly or method == "POST")):
         out.append(("set-cookie", set_cookie_value(conf, server_cookie, now, first_date)))
         flag = "U" if (server_cookie and direct) else "I"
+        if conf.nocache and cacheable(headers, status, method):
+            # a cookie was set: tell caches not to share this response (2.6 says 'private')
+            out.append(("cache-control", "private"))
     return out, flag
 
 

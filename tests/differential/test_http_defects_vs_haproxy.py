@@ -20,8 +20,12 @@ Classes:
    client shutdown), header lines refused before the head ends, HTTP/2 prefaces, CONNECT (a tunnel
    after a 2xx).  2.6 runs with ``bind ... proto h1``: without it 2.6 answers a preface in HTTP/2,
    which haproxy-py does not speak (and it refuses ``proto``), so its listener is 2.6's h1 one.
+2. header count: ``tune.http.maxhdr`` (default 101) on requests (400) and responses (502).
 4. locally generated responses (403, 500, 502, 503, 504; 408, 400, 413) to generated HTTP/1.0 and
    1.1 requests, byte for byte, and whether the connection closes after them.
+5. ``cookie ... nocache``: generated response header sets through insert/rewrite/prefix backends;
+   the response headers compared (2.6 adds ``cache-control: private`` when it inserts a cookie into
+   a response it takes as cacheable).
 """
 
 from __future__ import annotations
@@ -652,3 +656,135 @@ def test_tune_http_maxhdr_checked_as_2_6_checks_it(arg, tmp_path) -> None:
     else:
         assert not d.errors, d
         assert conf is not None and conf.global_.tune_http_maxhdr == int(arg)
+
+
+# ----------------------------------------------------------------------------- class 5: cookie nocache
+
+class ScriptedServer(TcpServer):
+    """Answers ``.../s/STATUS/HEX`` with that status and the header block HEX (bytes.hex) plus a
+    content-length; anything else a plain 200."""
+
+    def serve(self, c: socket.socket) -> None:
+        buf = b""
+        c.settimeout(3)
+        try:
+            while True:
+                while _request_end(buf) < 0:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                end = _request_end(buf)
+                head, buf = buf[:end], buf[end:]
+                path = head.split(b" ", 2)[1].decode()
+                status, block = 200, b""
+                if "/s/" in path:
+                    st, _, hx = path.split("/s/", 1)[1].partition("/")
+                    status, block = int(st), bytes.fromhex(hx)
+                body = b"" if status in (204, 304) or head.startswith(b"HEAD ") else b"ok"
+                cl = b"" if status in (204, 304) else b"content-length: 2\r\n"
+                c.sendall(b"HTTP/1.1 %d X\r\n" % status + cl + block + b"\r\n" + body)
+        except (OSError, ValueError):
+            pass
+        finally:
+            c.close()
+
+
+COOKIE_MODES = ["insert nocache", "insert indirect nocache", "rewrite nocache", "prefix nocache",
+                "insert", "insert nocache postonly", "insert nocache preserve"]
+
+
+@pytest.fixture(scope="module")
+def cookie_sides() -> Iterator[tuple[Side, Side]]:
+    """One backend per cookie mode (path prefix /mN/ picks mode N)."""
+    require_haproxy_bin()
+    sh, so = ScriptedServer(), ScriptedServer()
+    ph, po = free_port(), free_port()
+
+    def cfg(port: int, sport: int, proto: str) -> str:
+        out = HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}{proto}\n"
+        for i in range(len(COOKIE_MODES)):
+            out += f"    use_backend b{i} if {{ path_beg /m{i}/ }}\n"
+        for i, mode in enumerate(COOKIE_MODES):
+            out += f"backend b{i}\n    cookie SRV {mode}\n    server s1 127.0.0.1:{sport} cookie c1\n"
+        return out
+
+    try:
+        with run_proxy(cfg(ph, sh.port, " proto h1"), wait_ports=[ph], which="haproxy"), \
+                run_proxy(cfg(po, so.port, ""), wait_ports=[po], which="ours"):
+            time.sleep(0.3)
+            yield Side("haproxy", ph, Recorder()), Side("ours", po, Recorder())
+    finally:
+        sh.close()
+        so.close()
+
+
+_CC = ["public", "private", "no-cache", "no-store", "max-age=0", "s-maxage=0", "max-age=60", "public, max-age=0",
+       "no-cache=\"set-cookie\"", "must-revalidate", "s-maxage=30", "public, max-age=3600", "No-Cache"]
+
+
+def _scripted_response(rng: random.Random) -> tuple[int, bytes]:
+    status = rng.choice([200, 200, 200, 203, 204, 206, 301, 302, 304, 404, 410, 500, 503])
+    hdrs = []
+    if rng.random() < 0.5:
+        hdrs.append(b"Cache-Control: " + rng.choice(_CC).encode())
+    if rng.random() < 0.2:
+        hdrs.append(b"Pragma: no-cache")
+    if rng.random() < 0.5:
+        hdrs.append(rng.choice([b"Expires: Thu, 01 Jan 1970 00:00:00 GMT", b"Expires: Fri, 01 Jan 2038 00:00:00 GMT",
+                                b"Last-Modified: Thu, 01 Jan 2015 00:00:00 GMT", b'ETag: "v1"', b"Expires: 0"]))
+    if rng.random() < 0.4:
+        hdrs.append(rng.choice([b"Set-Cookie: SRV=fromserver; path=/", b"Set-Cookie: other=1", b"Set-Cookie: SRV=x"]))
+    if rng.random() < 0.3:
+        hdrs.append(b"Vary: " + rng.choice([b"Accept", b"Cookie", b"*"]))
+    rng.shuffle(hdrs)
+    return status, b"".join(h + b"\r\n" for h in hdrs)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_cookie_nocache_cache_control_as_2_6(cookie_sides, seed) -> None:
+    """Generated responses (status, Cache-Control, Pragma, Expires/Last-Modified/ETag, the server's
+    own Set-Cookie, Vary) to generated requests (GET/HEAD/POST, with or without the persistence
+    cookie) through insert/rewrite/prefix backends with and without nocache: the same response
+    headers as 2.6, which adds 'cache-control: private' after the cookie it inserts into a response
+    it takes as cacheable (haproxy-py never added it)."""
+    rng = random.Random(f"nocache/{seed}")
+    mode = rng.randrange(len(COOKIE_MODES))
+    status, block = _scripted_response(rng)
+    method = rng.choice(["GET", "GET", "HEAD", "POST"])
+    hdrs = ["Host: test"]
+    if rng.random() < 0.4:
+        hdrs.append(rng.choice(["Cookie: SRV=c1", "Cookie: SRV=zz", "Cookie: a=1; SRV=c1", "Cookie: a=1"]))
+    if rng.random() < 0.2:
+        hdrs.append(rng.choice(["Cache-Control: no-cache", "Pragma: no-cache", "Cache-Control: max-age=0"]))
+    body = b""
+    if method == "POST":
+        body = b"abc"
+        hdrs.append("Content-Length: 3")
+    req = (f"{method} /m{mode}/s/{status}/{block.hex()} HTTP/1.1\r\n" + "".join(h + "\r\n" for h in hdrs)
+           + "\r\n").encode() + body
+    hs, us = cookie_sides
+    want = exchange(hs, [req], wait=0.5)
+    got = exchange(us, [req], wait=0.5)
+    def head(o: Outcome) -> list[tuple[str, str]]:
+        lines = o.raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+        return [(k.strip().lower(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines)]
+    assert (got.status, head(got)) == (want.status, head(want)), f"{COOKIE_MODES[mode]} {req!r}"
+
+
+@pytest.mark.parametrize(("mode", "block", "method", "private"), [
+    (0, b"Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\n", "GET", True),
+    (0, b'ETag: "x"\r\nCache-Control: public\r\n', "POST", True),
+    (0, b"Cache-Control: public\r\n", "GET", False),
+    (0, b"Expires: 0\r\nCache-Control: no-cache\r\n", "GET", False),
+    (4, b"Expires: 0\r\n", "GET", False),   # insert without nocache
+    (2, b"Expires: 0\r\n", "GET", False),   # rewrite nocache: no cookie inserted
+])
+def test_cookie_nocache_known_cases(cookie_sides, mode, block, method, private) -> None:
+    """Guards the generated comparison against two proxies that never add the header."""
+    cl = "Content-Length: 0\r\n" if method == "POST" else ""
+    req = f"{method} /m{mode}/s/200/{block.hex()} HTTP/1.1\r\nHost: test\r\n{cl}\r\n".encode()
+    for side in cookie_sides:
+        o = exchange(side, [req], wait=0.5)
+        head = o.raw.split(b"\r\n\r\n", 1)[0].lower()
+        assert head.endswith(b"\r\ncache-control: private") == private, (side.name, o.raw)

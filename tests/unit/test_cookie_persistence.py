@@ -209,3 +209,18 @@ def test_request_parsing_edge_cases() -> None:
     assert rc.value is None and rc.flag == "N" and rc.headers == [("Cookie", "other=1")]
     rc = ck.parse_request([("cookie", 'SRV="q;x"; a=1')], c, 0)
     assert rc.value == '"q;x"' and rc.headers == [("cookie", "a=1")]
+
+
+def test_nocache_cacheable_rules():
+    from haproxy_py.http.cookie import cacheable
+    assert cacheable([("Expires", "0")], 200, "GET")
+    assert cacheable([("ETag", '"x"')], 404, "HEAD")
+    assert not cacheable([("Expires", "0")], 302, "GET")
+    assert not cacheable([("Expires", "0")], 200, "POST")
+    assert cacheable([("Expires", "0"), ("Cache-Control", "public")], 200, "POST")
+    assert not cacheable([("Cache-Control", "public")], 200, "GET")  # no freshness, no validator
+    assert cacheable([("Cache-Control", "max-age=60")], 200, "GET")
+    for neg in ("private", "no-cache", "no-store", "max-age=0", "s-maxage=0", "public, max-age=0"):
+        assert not cacheable([("Expires", "0"), ("Cache-Control", neg)], 200, "GET"), neg
+    assert not cacheable([("Expires", "0"), ("Pragma", "no-cache")], 200, "GET")
+    assert cacheable([("Expires", "0"), ("Cache-Control", 'no-cache="set-cookie"')], 200, "GET")
