@@ -710,10 +710,12 @@ class Builder:
     def kw_dispatch(self, ln: Line, p: ProxyState) -> None:
         if self.capwarn(ln, p, K.BE):
             return
-        if len(ln.words) < 2:
-            self.fail(ln, "'dispatch' expects <addr:port> as argument.", 0)
+        text = expand_address_env(ln.words[1], self.env) if len(ln.words) > 1 else ""
+        if not text:  # a missing address is an empty one, for 2.6
+            self.fail(ln, f"'dispatch' : '{ln.words[1] if len(ln.words) > 1 else ''}' resolves to an empty "
+                      "address (environment variable missing?)", 1)
         try:
-            addr, _ = parse_address(expand_address_env(ln.words[1], self.env), need_port=True)
+            addr, _ = parse_address(text, need_port=True)
         except AddressError as e:
             self.fail(ln, f"'dispatch' : {e.message}", 1)
         p.f["dispatch"] = addr
@@ -1948,7 +1950,7 @@ class Builder:
             hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
-            dispatch=f.get("dispatch"), timeouts=self._effective_timeouts(ps),
+            dispatch=self._dispatch(ps), timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
             ignored=tuple(ps.ignored))
 
@@ -1960,6 +1962,16 @@ class Builder:
             t.setdefault("queue", t["connect"])
             t.setdefault("tarpit", t["connect"])
         return Timeouts(**t)
+
+    def _dispatch(self, ps: ProxyState) -> Address | None:
+        """The dispatch address: 2.6 ignores it in a backend that has a ``balance`` (its own or
+        its defaults'), with a warning."""
+        addr = ps.f.get("dispatch")
+        if addr is not None and "balance" in ps.f:
+            self.d.warning(f"dispatch address of {ps.kind} '{ps.name}' will be ignored in balance mode.",
+                           phase=POST)
+            return None
+        return addr
 
     def _log_style(self, ps: ProxyState, mode: str) -> str:
         style = ps.f.get("log_style", "default")

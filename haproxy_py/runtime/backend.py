@@ -170,6 +170,12 @@ class Backend:
         self.balancer.init(list(self.servers))  # its own list: add/del server update both
         self._by_cookie: dict[str, list[Server]] = {}
         self._index_cookies()
+        #: ``dispatch ADDR`` in a backend without ``balance`` (config/build.py drops it otherwise,
+        #: as 2.6 ignores it in balance mode): a request no persistence cookie holds goes to that
+        #: address, through a server object of its own that no list shows (logged ``<NOSRV>``)
+        self.dispatch: Server | None = None
+        if conf.dispatch is not None:
+            self.dispatch = Server(ServerConf(name="<NOSRV>", address=conf.dispatch), self, now)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -385,6 +391,8 @@ class Backend:
         return self._lb(req, now, owner, avoid)
 
     def _lb(self, req: LbRequest | None, now: float, owner: Any, prev: Server | None) -> Decision:
+        if self.dispatch is not None:
+            return Decision(OK, self.dispatch)
         bal = self.balancer
         p = bal.params
         if not p.tot_weight:
@@ -454,7 +462,8 @@ class Backend:
             held.add(owner)
         srv.served += 1
         self.served += 1
-        self.balancer.take(srv)
+        if srv is not self.dispatch:
+            self.balancer.take(srv)
         return True
 
     def holds(self, srv: Server, owner: Any) -> bool:
@@ -474,7 +483,8 @@ class Backend:
             held.add(owner)
         srv.served += 1
         self.served += 1
-        self.balancer.take(srv)
+        if srv is not self.dispatch:
+            self.balancer.take(srv)
 
     def release(self, srv: Server, now: float, owner: Any = None) -> Pending | None:
         """``owner`` stopped using ``srv``; returns the pending request that now gets the slot
@@ -493,6 +503,8 @@ class Backend:
             held.discard(owner)
         srv.served -= 1
         self.served -= 1
+        if srv is self.dispatch:
+            return None
         bal = self.balancer
         bal.drop(srv)
         if not srv.maxconn:  # process_queue gives nothing to a server without maxconn
