@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,7 +55,7 @@ from haproxy_py.config.model import (
     UseBackend,
 )
 from haproxy_py.config.tokenizer import Line, expand_address_env
-from haproxy_py.registry import NO_EFFECT, REFUSED, Registry
+from haproxy_py.registry import NO_EFFECT, REFUSED, Registry, not_implemented
 
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 #: the global keywords HAProxy 2.6 lets 'no' negate
@@ -1042,7 +1043,14 @@ class Builder:
             b["algorithm"] = "hash"
             if not args:
                 self.fail(ln, "balance hash requires a sample expression.", 1)
-            b["expression"] = " ".join(args)
+            expr = " ".join(args)
+            m = re.fullmatch(r"\s*([a-z_.]+)(?:\(([^),]*)\))?\s*", expr)
+            if m is None or m.group(1) not in K.BALANCE_HASH_FETCHES or (
+                    m.group(1) not in ("src", "path", "url", "query", "method") and not m.group(2)):
+                self.fail(ln, not_implemented(f"'balance hash {expr}'", "haproxy-py hashes a single fetch "
+                                              "without converter: " + ", ".join(K.BALANCE_HASH_FETCHES)),
+                          2, ours=True)
+            b["expression"] = expr
         else:
             self.fail(ln, K.BALANCE_MSG, 1, suggestion=did_you_mean(
                 algo, ["roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param",

@@ -149,3 +149,24 @@ def pick(be: Backend, req: LbRequest | None = None, now: float = 0.0, *, hold: b
     if not hold:
         be.release(d.server, now)
     return d.server.name
+
+
+def test_balance_hash_fetches_accepted_by_the_config_are_the_ones_lb_evaluates() -> None:
+    """config/keywords.BALANCE_HASH_FETCHES (what -c accepts) and lb/keys.simple_fetch agree."""
+    from haproxy_py.config import keywords as K
+    from haproxy_py.lb.keys import simple_fetch
+
+    for name in K.BALANCE_HASH_FETCHES:
+        expr = name if name in ("src", "path", "url", "query", "method") else f"{name}(x)"
+        assert simple_fetch(expr) is not None, expr
+    assert simple_fetch("req.hdr(host),lower") is None
+
+
+def test_balance_hash_with_a_converter_is_refused() -> None:
+    from haproxy_py.config import parse_text
+
+    hdr = "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+    _, d = parse_text(hdr + "backend b\n balance hash req.hdr(host),lower\n server s 1.1.1.1:1\n", "b.cfg")
+    assert len(d.errors) == 1 and "not implemented by haproxy-py" in d.errors[0].haproxy, d
+    cfg, d = parse_text(hdr + "backend b\n balance hash req.cook(sid)\n server s 1.1.1.1:1\n", "b.cfg")
+    assert not d.has_errors and cfg.proxy("b").balance.expression == "req.cook(sid)"
