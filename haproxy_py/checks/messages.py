@@ -172,6 +172,28 @@ def no_server_available(backend: str) -> str:
     return f"backend {backend} has no server available!"
 
 
+#: what starts the text of a server state change or of a logged health check result
+_SERVER_EVENTS = ("Server ", "Backup Server ", "Health check for ")
+_NO_SERVER = " has no server available!"
+
+
+def stderr_form(severity: str, text: str) -> tuple[str, str] | None:
+    """How 2.6 prints a log event on stderr (foreground): ``(tag, text)``, or None when it does
+    not. Its stderr copy is not its syslog one: every server state change and health check
+    result is a warning there whatever its syslog severity (a DOWN is an alert, an UP a notice
+    in syslog), and "no server available" is an alert with the proxy's name quoted."""
+    if text.startswith(_SERVER_EVENTS):
+        return "[WARNING] ", text
+    if text.endswith(_NO_SERVER):
+        kind, _, name = text[:-len(_NO_SERVER)].partition(" ")
+        return "[ALERT]   ", f"{kind} '{name}'{_NO_SERVER}"
+    if severity in ("emerg", "alert", "crit", "err"):
+        return "[ALERT]   ", text
+    if severity == "warning":
+        return "[WARNING] ", text
+    return None
+
+
 def health_check_result(backend: str, server: str, backup: bool, passed: bool, conditional: bool,
                         reason: str, x: int, y: int, word: str, agent: bool = False) -> str:
     """``Health check for server BE/SRV succeeded, reason: ..., status: x/y UP.`` (option log-health-checks,

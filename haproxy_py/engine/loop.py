@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from haproxy_py.checks.messages import stderr_form
 from haproxy_py.config.model import Config, Proxy
-from haproxy_py.engine.listener import Listener, bind_address
+from haproxy_py.engine.listener import BindError, Listener, bind_address
 from haproxy_py.runtime.frontend import Frontend
 from haproxy_py.runtime.state import ProcessState
 
@@ -152,7 +153,9 @@ class Engine:
 
     # ------------------------------------------------------------------ binding
     def bind_all(self) -> None:
-        """Bind every listening address of every frontend; raises BindError on the first failure."""
+        """Bind every listening address of every frontend. As 2.6, every bind is tried and each
+        one that fails is named (FILE:LINE, proxy); then BindError carries those lines, one a line."""
+        errors: list[str] = []
         for e in self.state.proxies:
             fe = e.frontend
             if fe is None:
@@ -161,11 +164,19 @@ class Engine:
             for b in e.conf.binds:
                 for addr in b.addresses:
                     got = self.inherited.take(addr, b) if self.inherited is not None else None
-                    for sock in got or bind_address(addr, b):
+                    try:
+                        socks = got or bind_address(addr, b)
+                    except BindError as err:
+                        kind = "proxy" if e.conf.kind == "listen" else "frontend"
+                        errors.append(f"Binding [{b.loc}] for {kind} {e.name}: {err}")
+                        continue
+                    for sock in socks:
                         lst = Listener(self.loop, sock, b, addr, fe, router.accept, self._can_accept)
                         self.listeners.append(lst)
                         fe.listeners += 1
         self.state.listeners = len(self.listeners)
+        if errors:
+            raise BindError("\n".join(errors))
 
     def _can_accept(self, lst: Listener) -> bool:
         st = self.state
@@ -224,9 +235,10 @@ class Engine:
             lg.send_text(severity, text)
         sev = severity if isinstance(severity, str) else {0: "emerg", 1: "alert", 2: "crit", 3: "err",
                                                           4: "warning", 5: "notice", 6: "info"}.get(severity, "info")
-        if not self.quiet and sev in ("emerg", "alert", "crit", "err", "warning"):
-            tag = "[ALERT]   " if sev in ("emerg", "alert", "crit", "err") else "[WARNING] "
-            sys.stderr.write(f"{tag} ({os.getpid()}) : {text}\n")
+        if not self.quiet:
+            line = stderr_form(sev, text)
+            if line is not None:
+                sys.stderr.write(f"{line[0]} ({os.getpid()}) : {line[1]}\n")
 
     def session_fault(self, sess: Any, exc: BaseException, where: str, *, fe: Any = None,
                       peer: Any = None) -> None:

@@ -200,7 +200,9 @@ def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet
     try:
         engine.bind_all()
     except BindError as e:
-        alert(f"Starting frontend: {e}", quiet)
+        for line in str(e).split("\n"):
+            alert(line, quiet)
+        alert(f"[{process.PROGRAM}.main()] Some protocols failed to start their listeners! Exiting.", quiet)
         return 1
     finally:
         if inherited is not None:
