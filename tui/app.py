@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, RichLog, Static
@@ -34,16 +35,18 @@ from .locate import SocketNotFound, search_sockets, sockets_of_config
 from .model import (
     FILTER_FIELDS,
     PROXY_COLUMNS,
-    SERVER_CELL_SOURCES,
-    SERVER_COLUMNS,
+    RATE_VIEWS,
+    VIEW_KEYS,
+    VIEWS,
     History,
     ServerRows,
     SortText,
+    detail_text,
     info_summary,
+    per_second,
     proxy_cells,
     row_matches,
-    server_cells,
-    server_cells_update,
+    view_cells,
 )
 from .screens import ActionMenu, ConfirmScreen, HelpScreen
 from .table import VirtualTable
@@ -72,6 +75,12 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("F7 / F6", "f7", "weight_step(1)", "weight +1 / -1"),
     ("", "f6", "weight_step(-1)", ""),
     ("0  F4", "0,f4", "weight_reset", "restore the configured weight (100%)"),
+    ("1 2 3 4 5", "1", "view('status')", "views: 1 status, 2 traffic, 3 HTTP, 4 errors, 5 timings"),
+    ("", "2", "view('traffic')", ""),
+    ("", "3", "view('http')", ""),
+    ("", "4", "view('errors')", ""),
+    ("", "5", "view('timings')", ""),
+    ("i", "i", "detail", "detail pane of the selected server or proxy (again: close)"),
     ("/", "slash", "filter_prompt", "filter servers (Enter applies, Esc clears)"),
     ("s / S", "s", "sort_next", "sort by the next column / reverse the order"),
     ("", "S,shift+s", "sort_reverse", ""),
@@ -117,7 +126,10 @@ class TopApp(App[int]):
     #info { height: auto; max-height: 2; background: $primary-background; color: $text; padding: 0 1; }
     #conn { height: 1; padding: 0 1; }
     #proxies { height: 1fr; min-height: 4; }
-    #servers { height: 2fr; min-height: 5; }
+    #main { height: 2fr; min-height: 5; }
+    #servers { width: 1fr; height: 100%; }
+    #detail { width: 50; max-width: 60%; height: 100%; display: none; border-left: solid $primary; padding: 0 1; }
+    #detail.-open { display: block; }
     #log { height: 5; border-top: solid $primary; }
     #status { height: 1; background: $panel; padding: 0 1; }
     #prompt { height: 1; border: none; padding: 0 1; display: none; }
@@ -157,7 +169,17 @@ class TopApp(App[int]):
         self.filter = ""
         self.sort: dict[str, tuple[int, bool] | None] = {"proxies": None, "servers": None}
         self.servers = ServerRows()
-        self._srv_cache: dict[str, tuple[list[str], dict[str, str], list[SortText]]] = {}
+        # key -> (view, raw fields, cells) of the rows drawn so far
+        self._srv_cache: dict[str, tuple[str, list[str], list[SortText]]] = {}
+        self.view = "status"
+        self.prev_servers = ServerRows()
+        self._prev_proxies: dict[str, dict[str, str]] = {}
+        self._order: list[str] = []  # every row key (proxies and servers) in show stat's order
+        self._dt = 0.0
+        self._last_apply = 0.0
+        self.detail_open = False
+        self.detail_hist = History(maxlen=30)
+        self._detail_seen: dict[str, int] = {}
         self.proxies: dict[str, dict[str, str]] = {}
         self.info: dict[str, str] = {}
         self.history = History()
@@ -179,11 +201,13 @@ class TopApp(App[int]):
         yield Static("connecting...", id="info", markup=False)
         yield Static("", id="conn")
         proxies: DataTable[SortText] = DataTable(id="proxies", cursor_type="row", zebra_stripes=False)
-        servers = VirtualTable(SERVER_COLUMNS, self._server_cells, id="servers")
+        servers = VirtualTable(VIEWS[self.view], self._server_cells, id="servers")
         for col in PROXY_COLUMNS:
             proxies.add_column(col.label, key=col.key)
         yield proxies
-        yield servers
+        with Horizontal(id="main"):
+            yield servers
+            yield Static("", id="detail", markup=False)
         log = RichLog(id="log", max_lines=500, markup=False, wrap=False)
         log.can_focus = False  # Tab switches between the two tables only (nothing to do in the log)
         yield log
@@ -242,9 +266,9 @@ class TopApp(App[int]):
             )
             if len(stat_text) > 100_000:
                 # in a thread: the GIL is handed back every few ms, so keys keep answering
-                header, proxies, fields = await asyncio.to_thread(_parse_stat, stat_text)
+                header, proxies, fields, order = await asyncio.to_thread(_parse_stat, stat_text)
             else:
-                header, proxies, fields = _parse_stat(stat_text)
+                header, proxies, fields, order = _parse_stat(stat_text)
             del stat_text
             info = parse_info(info_text)
             await self._configured_weights(fields)
@@ -270,7 +294,7 @@ class TopApp(App[int]):
         self._last_ok = time.monotonic()
         self.refreshes += 1
         try:
-            self._apply(header, proxies, fields, info)
+            self._apply(header, proxies, fields, info, order)
         except NoMatches:  # the app is shutting down
             return
         self._adapt_interval(time.process_time() - cpu0)
@@ -303,51 +327,83 @@ class TopApp(App[int]):
         proxies: list[dict[str, str]],
         fields: dict[str, list[str]],
         info: dict[str, str],
+        order: list[str] | None = None,
     ) -> None:
+        now = time.monotonic()
+        self._dt = now - self._last_apply if self._last_apply else 0.0
+        self._last_apply = now
+        self._order = order if order is not None else list(fields)
         self.info = info
         self.query_one("#info", Static).update(info_summary(info))
         hist = self.history
         pcells = [proxy_cells(r, hist) for r in proxies]
+        self._prev_proxies = self.proxies
         self.proxies = {k: r for (k, _), r in zip(pcells, proxies, strict=False)}
         # Only the server rows on screen are turned into cells (VirtualTable asks _server_cells).
+        self.prev_servers = self.servers
         self.servers = ServerRows(header, fields, self._iweights)
         self._sync_table("proxies", pcells)
         self._show_servers()
         self._update_status()
 
+    def _row(self, key: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+        """(row, the same row at the previous refresh) of a server or a FRONTEND/BACKEND key."""
+        if key in self.servers:
+            prev = self.prev_servers[key] if key in self.prev_servers else None
+            return self.servers[key], prev
+        row = self.proxies.get(key)
+        return row, self._prev_proxies.get(key) if row is not None else None
+
     def _server_cells(self, key: str) -> list[SortText]:
-        """Cells of one server row, rebuilt only for the columns whose fields changed."""
-        rows = self.servers
-        rec = rows.fields.get(key)
+        """Cells of one row in the current view; asked only for the rows on screen, rebuilt
+        only when the row's fields changed (or, in a view with rates, at each refresh)."""
+        view = self.view
+        rec: object = self.servers.fields.get(key)
+        if rec is None:
+            rec = self.proxies.get(key)
         cached = self._srv_cache.get(key)
         if rec is None:
-            return cached[2] if cached else [SortText("", "") for _ in SERVER_COLUMNS]
-        if cached is not None and cached[0] is rec:
-            return cached[2]
-        row = rows[key]
-        if cached is None:
-            cells = server_cells(row)[1]
-        else:
-            cells = server_cells_update(row, cached[1], cached[2])
-        self._srv_cache[key] = (rec, row, cells)
+            return cached[2] if cached else [SortText("", "") for _ in VIEWS[view]]
+        if cached is not None and cached[0] == view:
+            if cached[1] is rec or (view not in RATE_VIEWS and cached[1] == rec):
+                self._srv_cache[key] = (view, rec, cached[2])
+                return cached[2]
+        row, prev = self._row(key)
+        assert row is not None
+        cells = view_cells(view, row, prev, self._dt)
+        self._srv_cache[key] = (view, rec, cells)  # type: ignore[assignment]
         return cells
 
     def _server_keys(self) -> list[str]:
-        """The servers to show, filtered and sorted."""
+        """The rows to show, filtered and sorted: the servers, and in the views other than
+        status the FRONTEND and BACKEND rows too (in show stat's order, as hatop lists them)."""
         rows = self.servers
-        keys = list(rows.fields)
+        if self.view == "status":
+            keys = list(rows.fields)
+        else:
+            keys = [k for k in self._order if k in rows.fields or k in self.proxies]
         if self.filter:
             needle = self.filter
-            keys = [k for k in keys if row_matches(rows.mini(k, FILTER_FIELDS), needle)]
+            keys = [
+                k
+                for k in keys
+                if row_matches(rows.mini(k, FILTER_FIELDS) if k in rows.fields else self.proxies[k], needle)
+            ]
         s = self.sort["servers"]
-        if s is not None:
-            fields, build = SERVER_CELL_SOURCES[s[0]]
-            sk = {k: _sort_key(build(rows.mini(k, fields))) for k in keys}
+        cols = VIEWS[self.view]
+        if s is not None and s[0] < len(cols):
+            col = cols[s[0]]
+            sk = {}
+            for k in keys:
+                row, prev = self._row(k)
+                sk[k] = _sort_key(col.build(row or {}, prev, self._dt))
             keys.sort(key=sk.__getitem__, reverse=s[1])
         return keys
 
     def _show_servers(self, first: bool = False) -> None:
         table = self.query_one("#servers", VirtualTable)
+        if table.columns is not VIEWS[self.view]:
+            table.set_columns(VIEWS[self.view])
         keys = self._server_keys()
         if keys == table.keys:
             table.refresh()
@@ -355,6 +411,7 @@ class TopApp(App[int]):
             table.set_keys(keys)
         if first:
             table.move_cursor(0)
+        self._update_detail()
 
     def _adapt_interval(self, cost: float) -> None:
         """With no -i, pick the refresh interval so that refreshing takes about a tenth of a
@@ -444,12 +501,14 @@ class TopApp(App[int]):
             parts.append(("PAUSED ", "bold yellow"))
         if self.read_only:
             parts.append(("READ-ONLY ", "bold cyan"))
+        view_key = next(k for k, v in VIEW_KEYS.items() if v == self.view)
+        parts.append((f"[{view_key}] {self.view}  ", "bold"))
         if self.filter:
             parts.append((f"filter: {self.filter}  ", "bold"))
         for name in ("proxies", "servers"):
             s = self.sort[name]
             if s:
-                cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+                cols = PROXY_COLUMNS if name == "proxies" else VIEWS[self.view]
                 parts.append((f"{name} sort: {cols[s[0]].label} {'desc' if s[1] else 'asc'}  ", ""))
         total = len(self.servers)
         shown = self._shown_count() if self.filter else total
@@ -493,6 +552,10 @@ class TopApp(App[int]):
         if tgt is None:
             self.log_line("no server selected")
             self.bell()
+        elif tgt[1] in ("FRONTEND", "BACKEND"):
+            self.log_line(f"{tgt[0]}/{tgt[1]} is a proxy row: select a server for actions")
+            self.bell()
+            return None
         return tgt
 
     def _focused_table(self) -> DataTable[SortText] | VirtualTable:
@@ -688,6 +751,55 @@ class TopApp(App[int]):
                 break
         servers.focus()
 
+    # ---- views and the detail pane --------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        if view == self.view:
+            return
+        self.view = view
+        self.sort["servers"] = None  # columns differ from one view to another
+        self._show_servers()
+        self._update_status()
+
+    def action_detail(self) -> None:
+        self.detail_open = not self.detail_open
+        pane = self.query_one("#detail", Static)
+        pane.set_class(self.detail_open, "-open")
+        self._update_detail()
+
+    def _detail_key(self) -> str | None:
+        f = self.focused
+        if isinstance(f, DataTable) and f.id == "proxies":
+            return self._selected_key(f)
+        return self.query_one("#servers", VirtualTable).selected_key()
+
+    def _update_detail(self) -> None:
+        if not self.detail_open:
+            return
+        try:
+            pane = self.query_one("#detail", Static)
+        except NoMatches:
+            return
+        key = self._detail_key()
+        row, prev = self._row(key) if key else (None, None)
+        if key is None or row is None:
+            pane.update("(nothing selected)")
+            return
+        r5 = per_second(row, prev, self._dt, "hrsp_5xx")
+        hist = self.detail_hist
+        if self._detail_seen.get(key) != self.refreshes:
+            self._detail_seen[key] = self.refreshes
+            hist.add(key, int(r5 * 100), _int0(row.get("rtime")))
+        pane.update(detail_text(key, row, hist, prev, self._dt))
+
+    @on(VirtualTable.CursorMoved, "#servers")
+    def _servers_cursor(self, event: VirtualTable.CursorMoved) -> None:
+        self._update_detail()
+
+    @on(DataTable.RowHighlighted, "#proxies")
+    def _proxies_cursor(self, event: DataTable.RowHighlighted) -> None:
+        self._update_detail()
+
     # ---- navigation, sort, pause, help --------------------------------------------------
 
     def action_cursor_down(self) -> None:
@@ -699,7 +811,7 @@ class TopApp(App[int]):
     def action_sort_next(self) -> None:
         table = self._focused_table()
         name = table.id or "servers"
-        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        cols = PROXY_COLUMNS if name == "proxies" else VIEWS[self.view]
         cur = self.sort[name]
         nxt = 0 if cur is None else cur[0] + 1
         if nxt >= len(cols):
@@ -723,7 +835,7 @@ class TopApp(App[int]):
             self._show_servers()
             return
         table = self.query_one(f"#{name}", DataTable)
-        cols = PROXY_COLUMNS if name == "proxies" else SERVER_COLUMNS
+        cols = PROXY_COLUMNS
         s = self.sort[name]
         if s is None:
             return
@@ -833,18 +945,21 @@ class TopApp(App[int]):
         self.exit(0)
 
 
-def _parse_stat(text: str) -> tuple[list[str], list[dict[str, str]], dict[str, list[str]]]:
+def _parse_stat(
+    text: str,
+) -> tuple[list[str], list[dict[str, str]], dict[str, list[str]], list[str]]:
     header, records = parse_stat_lines(text)
     return (header, *_split_records(header, records))
 
 
 def _split_records(
     header: list[str], records: list[list[str]]
-) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+) -> tuple[list[dict[str, str]], dict[str, list[str]], list[str]]:
     """(frontend and backend rows as dicts, server fields by ``backend/server``); listeners skipped."""
     ti = header.index("type") if "type" in header else -1
     proxies: list[dict[str, str]] = []
     servers: dict[str, list[str]] = {}
+    order: list[str] = []
     for rec in records:
         if len(rec) < 2:
             continue
@@ -853,10 +968,20 @@ def _split_records(
             sv = rec[1]
             t = "0" if sv == "FRONTEND" else "1" if sv == "BACKEND" else "2"
         if t == "2":
-            servers[f"{rec[0]}/{rec[1]}"] = rec
+            key = f"{rec[0]}/{rec[1]}"
+            servers[key] = rec
+            order.append(key)
         elif t in ("0", "1"):
             proxies.append(dict(zip(header, rec, strict=False)))
-    return proxies, servers
+            order.append(f"{rec[0]}/{rec[1]}")
+    return proxies, servers, order
+
+
+def _int0(v: str | None) -> int:
+    try:
+        return int(v or 0)
+    except ValueError:
+        return 0
 
 
 def _sort_key(cell: object) -> tuple[int, object]:

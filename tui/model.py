@@ -26,6 +26,13 @@ __all__ = [
     "split_rows",
     "ServerRows",
     "FILTER_FIELDS",
+    "VIEWS",
+    "VIEW_KEYS",
+    "RATE_VIEWS",
+    "ViewColumn",
+    "view_cells",
+    "fit_columns",
+    "check_text",
     "server_cells_update",
     "row_matches",
     "info_summary",
@@ -423,3 +430,336 @@ def info_summary(info: dict[str, str]) -> str:
         f"sess rate {info.get('SessRate', '?')}/s (max {info.get('MaxSessRate', '?')})",
     ]
     return "  ".join(parts)
+
+
+# ---- views: the same rows seen through other columns (keys 1-5) --------------------------
+
+Ctx = tuple[dict[str, str] | None, float]  # (the row at the previous refresh, seconds since)
+Builder = Callable[[dict[str, str], "dict[str, str] | None", float], SortText]
+
+
+class ViewColumn(Column):
+    """A column of a view: which raw fields it reads, how it builds its cell, and its priority
+    when the terminal is too narrow (lower drops first; 9 never drops)."""
+
+    __slots__ = ("build", "prio")
+
+    def __init__(self, key: str, label: str, build: Builder, prio: int = 5, numeric: bool = True) -> None:
+        super().__init__(key, label, numeric)
+        self.build = build
+        self.prio = prio
+
+
+def _plain(field: str, style_if: str = "") -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        v = r.get(field, "")
+        n = _int(v, -1)
+        return SortText(v, n, style=style_if if n > 0 else "", justify="right")
+
+    return build
+
+
+def _bytes(field: str) -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        v = r.get(field, "")
+        n = _int(v, -1)
+        return SortText(fmt_bytes(n) if v else "", n, justify="right")
+
+    return build
+
+
+def fmt_rate(x: float) -> str:
+    if x <= 0:
+        return "0"
+    if x < 10:
+        return f"{x:.1f}"
+    return fmt_bytes(int(x)) if x >= 1000 else f"{x:.0f}"
+
+
+def per_second(r: dict[str, str], prev: dict[str, str] | None, dt: float, *fields: str) -> float:
+    """Rate of a sum of counters between two refreshes (0 on the first, or after a reset)."""
+    if prev is None or dt <= 0:
+        return 0.0
+    cur = sum(_int(r.get(f)) for f in fields)
+    old = sum(_int(prev.get(f)) for f in fields)
+    return max(0.0, (cur - old) / dt)
+
+
+def _rate_of(*fields: str, style: str = "") -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        x = per_second(r, prev, dt, *fields)
+        return SortText(fmt_rate(x), x, style=style if x > 0 else "", justify="right")
+
+    return build
+
+
+def _ms(field: str) -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        v = r.get(field, "")
+        n = _int(v, -1)
+        return SortText(f"{n}ms" if v else "", n, justify="right")
+
+    return build
+
+
+def check_text(r: dict[str, str]) -> str:
+    """``L7STS/404 3ms``: the check status, with its code when there is one (2.6's page shows
+    the same), and the duration; ``-`` without checks."""
+    chk = r.get("check_status", "")
+    if not chk:
+        return "-"
+    code = r.get("check_code", "")
+    dur = r.get("check_duration", "")
+    text = f"{chk}/{code}" if code else chk
+    return f"{text} {dur}ms" if dur else text
+
+
+def _check(r: dict[str, str], prev: dict[str, str] | None = None, dt: float = 0) -> SortText:
+    chk = r.get("check_status", "")
+    style = "green" if chk.endswith("OK") else ("red" if chk and chk not in ("INI", "UNK") else "")
+    return SortText(check_text(r), chk, style=style)
+
+
+def _desc(field: str) -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        v = r.get(field, "")
+        return SortText(v, v, style="dim")
+
+    return build
+
+
+def _name(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+    return _c_server(r)
+
+
+def _be(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+    return _c_backend(r)
+
+
+def _st(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+    return _c_status(r)
+
+
+def _wrap(fn: Callable[[dict[str, str]], SortText]) -> Builder:
+    def build(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+        return fn(r)
+
+    return build
+
+
+def _errors_total(r: dict[str, str], prev: dict[str, str] | None, dt: float) -> SortText:
+    x = per_second(r, prev, dt, "econ", "eresp", "dresp", "ereq", "dreq")
+    return SortText(fmt_rate(x), x, style="bold red" if x > 0 else "", justify="right")
+
+
+_HEAD: tuple[ViewColumn, ...] = (
+    ViewColumn("backend", "Backend", _be, 9, False),
+    ViewColumn("server", "Server", _name, 9, False),
+    ViewColumn("status", "Status", _st, 9, False),
+)
+
+VIEWS: dict[str, tuple[ViewColumn, ...]] = {
+    "status": _HEAD
+    + (
+        ViewColumn("weight", "Weight eff/cfg", _wrap(_c_weight), 8),
+        ViewColumn("role", "Role", _wrap(_c_role), 3, False),
+        ViewColumn("scur", "Cur", _plain("scur"), 7),
+        ViewColumn("smax", "Max", _plain("smax"), 2),
+        ViewColumn("qcur", "Queue", _wrap(_c_qcur), 6),
+        ViewColumn("qmax", "QMax", _plain("qmax"), 1),
+        ViewColumn("lbtot", "LB tot", _plain("lbtot"), 2),
+        ViewColumn("rate", "Rate/s", _plain("rate"), 5),
+        ViewColumn("check", "Check", _check, 8, False),
+        ViewColumn("downtime", "Downtime", _wrap(_c_duration("downtime")), 4),
+        ViewColumn("lastchg", "Last chg", _wrap(_c_duration("lastchg")), 5),
+        ViewColumn("check_desc", "Check detail", _desc("check_desc"), 0, False),
+    ),
+    "traffic": _HEAD
+    + (
+        ViewColumn("scur", "Cur", _plain("scur"), 8),
+        ViewColumn("smax", "Max", _plain("smax"), 5),
+        ViewColumn("slim", "Limit", _plain("slim"), 3),
+        ViewColumn("stot", "Total", _plain("stot"), 7),
+        ViewColumn("rate", "Sess/s", _plain("rate"), 8),
+        ViewColumn("rate_max", "Max/s", _plain("rate_max"), 4),
+        ViewColumn("lbtot", "LB tot", _plain("lbtot"), 2),
+        ViewColumn("bin", "Bytes in", _bytes("bin"), 7),
+        ViewColumn("bout", "Bytes out", _bytes("bout"), 7),
+        ViewColumn("bin_rate", "In/s", _rate_of("bin"), 6),
+        ViewColumn("bout_rate", "Out/s", _rate_of("bout"), 6),
+        ViewColumn("qcur", "Queue", _wrap(_c_qcur), 5),
+        ViewColumn("lastsess", "Last sess", _wrap(_c_duration("lastsess")), 1),
+    ),
+    "http": _HEAD
+    + (
+        ViewColumn(
+            "req_s",
+            "Req/s",
+            _rate_of("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"),
+            8,
+        ),
+        ViewColumn("hrsp_1xx", "1xx", _plain("hrsp_1xx"), 2),
+        ViewColumn("hrsp_2xx", "2xx", _plain("hrsp_2xx"), 6),
+        ViewColumn("hrsp_3xx", "3xx", _plain("hrsp_3xx"), 3),
+        ViewColumn("hrsp_4xx", "4xx", _plain("hrsp_4xx", "yellow"), 6),
+        ViewColumn("hrsp_5xx", "5xx", _plain("hrsp_5xx", "red"), 7),
+        ViewColumn("hrsp_other", "Other", _plain("hrsp_other"), 1),
+        ViewColumn("r2xx", "2xx/s", _rate_of("hrsp_2xx"), 4),
+        ViewColumn("r4xx", "4xx/s", _rate_of("hrsp_4xx", style="yellow"), 5),
+        ViewColumn("r5xx", "5xx/s", _rate_of("hrsp_5xx", style="bold red"), 8),
+    ),
+    "errors": _HEAD
+    + (
+        ViewColumn("econ", "ECONN", _plain("econ", "red"), 8),
+        ViewColumn("ereq", "EREQ", _plain("ereq", "red"), 6),
+        ViewColumn("eresp", "ERESP", _plain("eresp", "red"), 8),
+        ViewColumn("dreq", "DREQ", _plain("dreq", "yellow"), 4),
+        ViewColumn("dresp", "DRESP", _plain("dresp", "yellow"), 5),
+        ViewColumn("wretr", "Retries", _plain("wretr", "yellow"), 6),
+        ViewColumn("wredis", "Redisp", _plain("wredis", "yellow"), 5),
+        ViewColumn("chkfail", "Chk fail", _plain("chkfail", "red"), 6),
+        ViewColumn("chkdown", "Chk down", _plain("chkdown", "red"), 7),
+        ViewColumn("cli_abrt", "Cli abrt", _plain("cli_abrt"), 2),
+        ViewColumn("srv_abrt", "Srv abrt", _plain("srv_abrt"), 2),
+        ViewColumn("err_s", "Err/s", _errors_total, 7),
+    ),
+    "timings": _HEAD
+    + (
+        ViewColumn("qtime", "Queue avg", _ms("qtime"), 6),
+        ViewColumn("ctime", "Conn avg", _ms("ctime"), 7),
+        ViewColumn("rtime", "Resp avg", _ms("rtime"), 8),
+        ViewColumn("ttime", "Total avg", _ms("ttime"), 8),
+        ViewColumn("qtime_max", "Queue max", _ms("qtime_max"), 3),
+        ViewColumn("ctime_max", "Conn max", _ms("ctime_max"), 4),
+        ViewColumn("rtime_max", "Resp max", _ms("rtime_max"), 5),
+        ViewColumn("ttime_max", "Total max", _ms("ttime_max"), 5),
+        ViewColumn("check", "Check", _check, 2, False),
+    ),
+}
+RATE_VIEWS = frozenset({"traffic", "http", "errors"})
+VIEW_KEYS: dict[str, str] = {"1": "status", "2": "traffic", "3": "http", "4": "errors", "5": "timings"}
+
+
+def view_cells(view: str, row: dict[str, str], prev: dict[str, str] | None, dt: float) -> list[SortText]:
+    """The cells of one row (server, or proxy with its name in the Server column) in a view."""
+    return [c.build(row, prev, dt) for c in VIEWS[view]]
+
+
+def fit_columns(cols: tuple[ViewColumn, ...], widths: list[int], room: int) -> list[int]:
+    """Indexes of the columns to draw in ``room`` cells: every column if they fit, else the
+    lowest priorities are dropped first (the order on screen is kept)."""
+    need = sum(w + 2 for w in widths) + 1
+    keep = set(range(len(cols)))
+    for i in sorted(range(len(cols)), key=lambda i: (cols[i].prio, -i)):
+        if need <= room:
+            break
+        if cols[i].prio >= 9:
+            continue
+        keep.discard(i)
+        need -= widths[i] + 2
+    return sorted(keep)
+
+
+def _ago(v: str | None) -> str:
+    n = _int(v, -1)
+    return f"{fmt_duration(n)} ago" if n >= 0 and v else "never"
+
+
+def _dash(v: str | None) -> str:
+    return v if v else "-"
+
+
+def detail_text(
+    key: str, r: dict[str, str], hist: History, prev: dict[str, str] | None = None, dt: float = 0.0
+) -> Text:
+    """The detail pane of one server or FRONTEND/BACKEND row."""
+    g = r.get
+    status = g("status", "")
+    t = Text()
+    t.append(key, style="bold")
+    t.append("  ")
+    t.append(status, style=status_style(status))
+    lastchg = _int(g("lastchg"), -1)
+    if lastchg >= 0 and g("lastchg"):
+        t.append(f" for {fmt_duration(lastchg)}")
+    t.append("\n")
+    lines: list[tuple[str, str]] = []
+    sv = g("svname", "")
+    r5 = per_second(r, prev, dt, "hrsp_5xx")
+    if sv not in ("FRONTEND", "BACKEND"):
+        lines += [
+            ("address", f"{_dash(g('addr'))}" + (f"  cookie {g('cookie')}" if g("cookie") else "")),
+            ("check", check_text(r)),
+        ]
+        if g("check_desc"):
+            lines.append(("", g("check_desc", "")))
+        if g("last_chk") and g("last_chk") != g("check_desc"):
+            lines.append(("", f"last: {g('last_chk')}"))
+        if g("check_health"):
+            lines.append(("", f"health {g('check_health')} (rise {g('check_rise')}, fall {g('check_fall')})"))
+        lines += [
+            ("last change", f"{_ago(g('lastchg'))}   downtime {fmt_duration(_int(g('downtime'))) or '-'}"),
+            ("", f"check fails {_dash(g('chkfail'))}, downs {_dash(g('chkdown'))}"),
+            (
+                "agent",
+                f"{g('agent_status')}/{g('agent_code')} {g('agent_desc', '')}".strip()
+                if g("agent_status")
+                else "-",
+            ),
+            (
+                "weights",
+                f"user {_dash(g('uweight'))}  effective {_dash(g('weight'))}  "
+                f"configured {_dash(g('iweight'))}",
+            ),
+            ("role", "backup" if g("bck") == "1" else "active"),
+            ("maxconn", f"{_dash(g('slim'))}   current {_dash(g('scur'))}, max {_dash(g('smax'))}"),
+            ("queue", f"{_dash(g('qcur'))} (max {_dash(g('qmax'))}, limit {_dash(g('qlimit'))})"),
+            ("sessions", f"total {_dash(g('stot'))}  LB {_dash(g('lbtot'))}  last {_ago(g('lastsess'))}"),
+        ]
+    else:
+        lines += [
+            ("mode", f"{_dash(g('mode'))}" + (f"  balance {g('algo')}" if g("algo") else "")),
+            ("sessions", f"current {_dash(g('scur'))}, max {_dash(g('smax'))}, limit {_dash(g('slim'))}"),
+            ("", f"total {_dash(g('stot'))}, rate {_dash(g('rate'))}/s (max {_dash(g('rate_max'))})"),
+        ]
+        if sv == "BACKEND":
+            lines += [
+                ("servers", f"active {_dash(g('act'))}, backup {_dash(g('bck'))}, weight {_dash(g('weight'))}"),
+                ("queue", f"{_dash(g('qcur'))} (max {_dash(g('qmax'))})"),
+                ("last sess", _ago(g("lastsess"))),
+                ("downtime", fmt_duration(_int(g("downtime"))) or "-"),
+            ]
+        else:
+            lines.append(("requests", f"total {_dash(g('req_tot'))}, {_dash(g('req_rate'))}/s"))
+    lines += [
+        ("bytes", f"in {fmt_bytes(_int(g('bin')))}, out {fmt_bytes(_int(g('bout')))}"),
+        (
+            "http",
+            " ".join(f"{c}:{_dash(g('hrsp_' + c))}" for c in ("1xx", "2xx", "3xx", "4xx", "5xx")),
+        ),
+        (
+            "errors",
+            f"conn {_dash(g('econ'))} req {_dash(g('ereq'))} resp {_dash(g('eresp'))} "
+            f"retr {_dash(g('wretr'))} redis {_dash(g('wredis'))}",
+        ),
+        (
+            "timings",
+            f"q {_dash(g('qtime'))} c {_dash(g('ctime'))} r {_dash(g('rtime'))} t {_dash(g('ttime'))} ms",
+        ),
+        (
+            "max",
+            f"q {_dash(g('qtime_max'))} c {_dash(g('ctime_max'))} r {_dash(g('rtime_max'))} "
+            f"t {_dash(g('ttime_max'))} ms",
+        ),
+    ]
+    for label, value in lines:
+        t.append(f"{label:<12}", style="bold" if label else "")
+        t.append(value + "\n")
+    if key in hist.rate:
+        t.append(f"{'5xx/s':<12}", style="bold")
+        t.append(sparkline(hist.rate[key], 24), style="red")
+        t.append(f" {fmt_rate(r5)}\n")
+        t.append(f"{'resp time':<12}", style="bold")
+        t.append(sparkline(hist.queue[key], 24), style="cyan")
+        t.append(f" {_dash(g('rtime'))}ms\n")
+    return t

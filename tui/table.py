@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .model import Column, SortText
+from .model import Column, SortText, fit_columns
 
 __all__ = ["VirtualTable"]
 
@@ -59,6 +59,15 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "select", "select", show=False),
     ]
 
+    class CursorMoved(Message):
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     class RowSelected(Message):
         def __init__(self, table: VirtualTable, key: str) -> None:
             super().__init__()
@@ -78,6 +87,29 @@ class VirtualTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.widths = [cell_len(c.label) for c in self.columns]
         self.rendered_rows = 0  # rows drawn since start (tests and the benchmark read it)
+        self._shown: list[int] = list(range(len(self.columns)))
+        self._shown_for: tuple[int, tuple[int, ...]] | None = None
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Another view: new columns, widths measured again from what is drawn."""
+        self.columns = tuple(columns)
+        self.widths = [cell_len(c.label) for c in self.columns]
+        self._shown_for = None
+        self.virtual_size = Size(self._total_width(), len(self.keys) + 1)
+        self.refresh()
+
+    def shown_columns(self) -> list[int]:
+        """Indexes of the columns drawn at the current width (narrow terminals drop the
+        columns of lowest priority, see model.fit_columns)."""
+        sig = (self.size.width, tuple(self.widths))
+        if sig != self._shown_for:
+            cols = self.columns
+            if all(hasattr(c, "prio") for c in cols) and self.size.width > 0:
+                self._shown = fit_columns(cols, self.widths, self.size.width)  # type: ignore[arg-type]
+            else:
+                self._shown = list(range(len(cols)))
+            self._shown_for = sig
+        return self._shown
 
     # ---- data ---------------------------------------------------------------------------
 
@@ -127,6 +159,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if row != self.cursor_row:
             self.cursor_row = row
             self.refresh()
+            self.post_message(self.CursorMoved(self))
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
@@ -168,15 +201,17 @@ class VirtualTable(ScrollView, can_focus=True):
     # ---- drawing ------------------------------------------------------------------------
 
     def _total_width(self) -> int:
-        return sum(self.widths) + 2 * len(self.widths)
+        return sum(self.widths[i] + 2 for i in self.shown_columns()) + 1
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
+        shown = self.shown_columns()
         if y == 0:
             segs = [Segment(" ")]
-            for c, w in zip(self.columns, self.widths, strict=False):
+            for i in shown:
+                c, w = self.columns[i], self.widths[i]
                 segs.append(Segment(_fit(c.label, w, "right" if c.numeric else None) + "  "))
             strip = Strip(segs).apply_style(base + Style(bold=True, underline=True))
             return strip.crop_extend(scroll_x, scroll_x + width, base)
@@ -188,12 +223,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.rendered_rows += 1
         grow = False
         segs = [Segment(" ", base)]
-        for i, cell in enumerate(cells):
-            if i >= len(self.widths):
+        for i in shown:
+            if i >= len(cells):
                 break
+            cell = cells[i]
             text = cell.plain
             n = cell_len(text)
-            if n > self.widths[i] and n <= 40:
+            if n > self.widths[i] and n <= 60:
                 self.widths[i] = n
                 grow = True
             segs.append(Segment(_fit(text, self.widths[i], cell.justify), base + _style(str(cell.style))))

@@ -329,9 +329,13 @@ def test_refresh_rebuilds_only_changed_cells_of_visible_rows(fake: FakeStatsServ
         await press(app, pilot, "space")
         assert table.get_cell("app/s1", "status").plain == "DRAIN"
         after = app._server_cells("app/s1")
-        # only the status cell of app/s1 was rebuilt; the other rows kept every cell object
-        assert [i for i, (a, b) in enumerate(zip(before["app/s1"], after, strict=True)) if a is not b] == [2]
-        assert all(app._server_cells(k) == before[k] for k in table.keys if k != "app/s1")
+        # app/s1 was rebuilt; the other rows (same fields) kept their very cell objects
+        assert after is not before["app/s1"] and after[2].plain == "DRAIN"
+        assert all(
+            all(a is b for a, b in zip(app._server_cells(k), before[k], strict=True))
+            for k in table.keys
+            if k != "app/s1"
+        )
         assert app.selected_server() == ("app", "s2")
         # a server disappears: the rows follow, the selection follows its key
         fake.stat = "\n".join(ln for ln in SHOW_STAT.splitlines() if not ln.startswith("app,s1,")) + "\n"
@@ -545,3 +549,125 @@ def test_level_user_says_why_actions_are_disabled(fake: FakeStatsServer) -> None
 
     run_app(fake, sc)
     assert fake.commands() == []
+
+
+# ---- views, check column, detail pane (issue #21, part 2) --------------------------------
+
+
+def column_keys(app: TopApp) -> list[str]:
+    return [c.key for c in app.query_one("#servers", VirtualTable).columns]
+
+
+def test_views_switch_with_one_key(fake: FakeStatsServer) -> None:
+    from tui.model import VIEWS
+
+    async def sc(app: TopApp, pilot) -> None:
+        table = app.query_one("#servers", VirtualTable)
+        assert column_keys(app) == [c.key for c in VIEWS["status"]]
+        for key, view, col in (
+            ("2", "traffic", "stot"),
+            ("3", "http", "hrsp_5xx"),
+            ("4", "errors", "econ"),
+            ("5", "timings", "rtime"),
+        ):
+            await press(app, pilot, key)
+            assert app.view == view and col in column_keys(app)
+            assert f"[{key}] {view}" in str(app.query_one("#status").render())
+            # the views other than status list the proxies' rows with their servers
+            assert table.keys[:3] == ["web/FRONTEND", "app/s1", "app/s2"]
+            assert "app/BACKEND" in table.keys and "tcpsvc/FRONTEND" in table.keys
+        await press(app, pilot, "3")
+        assert table.get_cell("app/s2", "hrsp_5xx").plain == "1"
+        assert table.get_cell("app/BACKEND", "hrsp_2xx").plain == "30"
+        await press(app, pilot, "2")
+        assert table.get_cell("app/s1", "stot").plain == "5"
+        assert table.get_cell("app/s1", "bin").plain == "424"
+        await press(app, pilot, "5")
+        assert table.get_cell("app/s1", "rtime").plain == "1ms"
+        await press(app, pilot, "1")
+        assert app.view == "status" and "web/FRONTEND" not in table.keys and table.row_count == 8
+
+    run_app(fake, sc)
+
+
+def test_http_rates_between_two_refreshes(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "3")
+        table = app.query_one("#servers", VirtualTable)
+        assert table.get_cell("app/s2", "r5xx").plain == "0"
+        fake.stat = set_field(SHOW_STAT, "app", "s2", "hrsp_5xx", "41")
+        await press(app, pilot, "space")
+        cell = table.get_cell("app/s2", "r5xx")
+        assert cell.sk > 0 and cell.plain != "0" and "red" in str(cell.style)
+        assert table.get_cell("app/s1", "r5xx").plain == "0"
+
+    run_app(fake, sc)
+
+
+def test_check_column_shows_code_and_reason(fake: FakeStatsServer) -> None:
+    stat = set_field(SHOW_STAT, "app", "s1", "check_status", "L7STS")
+    stat = set_field(stat, "app", "s1", "check_code", "404")
+    fake.stat = set_field(stat, "app", "s1", "check_desc", "HTTP status check returned code <3C>404<3E>")
+
+    async def sc(app: TopApp, pilot) -> None:
+        table = app.query_one("#servers", VirtualTable)
+        assert table.get_cell("app/s1", "check").plain == "L7STS/404 4ms"
+        assert table.get_cell("app/s2", "check").plain == "L7OK/200 2ms"
+        assert table.get_cell("static/st1", "check").plain == "-"
+        assert "returned code <3C>404<3E>" in table.get_cell("app/s1", "check_desc").plain
+        await press(app, pilot, "i")
+        assert "HTTP status check returned code <3C>404<3E>" in str(app.query_one("#detail").render())
+
+    run_app(fake, sc)
+
+
+def test_detail_pane_for_server_and_backend(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        pane = app.query_one("#detail")
+        assert not pane.has_class("-open")
+        await press(app, pilot, "i")
+        assert pane.has_class("-open")
+        text = str(pane.render())
+        assert "app/s1" in text and "127.0.0.1:23001" in text
+        assert "user 1  effective 1  configured 1" in text
+        assert "Layer7 check passed" in text and "L7OK/200" in text
+        assert "total 5" in text and "last 9s ago" in text
+        await press(app, pilot, "j")  # the pane follows the selection
+        assert "app/s2" in str(pane.render()) and "user 2  effective 2  configured 2" in str(pane.render())
+        await press(app, pilot, "space")
+        assert "5xx/s" in str(pane.render()) and "resp time" in str(pane.render())
+        await press(app, pilot, "shift+tab", "j")  # proxies table: app BACKEND
+        text = str(pane.render())
+        assert "app/BACKEND" in text and "balance roundrobin" in text and "active 3, backup 1" in text
+        await press(app, pilot, "i")
+        assert not pane.has_class("-open")
+
+    run_app(fake, sc)
+
+
+def test_proxy_rows_take_no_server_action(fake: FakeStatsServer) -> None:
+    async def sc(app: TopApp, pilot) -> None:
+        await press(app, pilot, "2")
+        assert app.selected_server() == ("app", "s1")  # the selection follows its server
+        await press(app, pilot, "k")
+        assert app.selected_server() == ("web", "FRONTEND")
+        await press(app, pilot, "r")
+        await press(app, pilot, "j", "r")
+        assert "web/FRONTEND is a proxy row" in log_text(app)
+
+    run_app(fake, sc)
+    assert fake.commands() == ["set server app/s1 state ready\n"]
+
+
+def test_narrow_terminal_drops_low_priority_columns(fake: FakeStatsServer) -> None:
+    from tui.model import VIEWS
+
+    async def sc(app: TopApp, pilot) -> None:
+        table = app.query_one("#servers", VirtualTable)
+        shown = [VIEWS["status"][i].key for i in table.shown_columns()]
+        for key in ("backend", "server", "status", "weight", "check", "scur"):
+            assert key in shown
+        assert "check_desc" not in shown and "qmax" not in shown
+        assert table._total_width() <= 80
+
+    run_app(fake, sc, size=(80, 24))

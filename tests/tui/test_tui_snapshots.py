@@ -65,3 +65,22 @@ def test_disconnected_with_filter(snap_compare, fake) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app(fake), terminal_size=SIZE, run_before=before)
+
+
+# ---- the smallest usual terminal and a wide one (issue #21) -------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_main_screen_sizes(snap_compare, fake, size) -> None:
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+@pytest.mark.parametrize("view", ["2", "3", "4", "5"], ids=["traffic", "http", "errors", "timings"])
+def test_views(snap_compare, fake, size, view) -> None:
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=pressing(view))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_detail_pane(snap_compare, fake, size) -> None:
+    assert snap_compare(make_app(fake), terminal_size=size, run_before=pressing("j", "i"))
