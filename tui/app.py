@@ -491,7 +491,7 @@ class TopApp(App[int]):
             conn.update(
                 Text.assemble(
                     ("● DISCONNECTED ", "bold red"),
-                    f"{self.conn_error}  retrying every {self.interval or 1:g}s (attempt {self.failures})",
+                    f"retrying every {self.interval or 1:g}s (attempt {self.failures}): {self.conn_error}",
                 )
             )
         else:

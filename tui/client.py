@@ -57,7 +57,7 @@ def _os_reason(exc: OSError, kind: str, target: object) -> str:
     code = exc.errno
     if code == errno.ECONNREFUSED:
         if kind == "unix":
-            return "connection refused (the socket file exists but no process listens on it: stale?)"
+            return "connection refused (a stale socket: nothing listens on it)"
         host, port = cast("tuple[str, int]", target)
         return f"connection refused: nothing listens on {host} port {port}"
     if code == errno.ENOENT:

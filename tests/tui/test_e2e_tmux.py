@@ -80,3 +80,49 @@ def test_tui_shows_servers_and_drains_with_keys(lab) -> None:  # type: ignore[no
     for _ in range(4):
         assert get(lab["fe"], "/")[0] == 200
     assert len(lab["bes"][1].requests) - after[1] == 2
+
+
+def cell(screen: str, backend: str, server: str, label: str) -> str:
+    """The value under a right-aligned column label, on the row of backend/server."""
+    lines = screen.splitlines()
+    head = next(ln for ln in lines if ln.split()[:3] == ["Backend", "Server", "Status"])
+    end = head.index(f" {label}") + 1 + len(label)
+    for ln in lines:
+        w = ln.split()
+        if len(w) >= 2 and w[0] == backend and w[1] == server:
+            return ln[:end].split()[-1]
+    raise KeyError(server)
+
+
+def test_views_and_detail_pane_with_the_same_keys(lab) -> None:  # type: ignore[no-untyped-def]
+    """Keys 3 (HTTP), 2 (traffic), 4 (errors), 5 (timings), i (detail) on both proxies."""
+    t = lab["tmux"]
+    t.wait(lambda s: server_row(s, "app", "app1") and server_row(s, "app", "app2"))
+    t.keys("3")
+    # warmup: 4 requests, 2 per server (roundrobin), all 200 (a frontend's counters may land
+    # a refresh later, when its stream ends: wait for them rather than read the first screen)
+    s = t.wait(
+        lambda s: "[3] http" in s
+        and "5xx/s" in s
+        and cell(s, "app", "app1", "2xx") == "2"
+        and cell(s, "app", "app2", "2xx") == "2"
+        and cell(s, "app", "BACKEND", "2xx") == "4"
+        and cell(s, "main", "FRONTEND", "2xx") == "4"
+    )
+    assert cell(s, "app", "BACKEND", "5xx") == "0"
+    for _ in range(6):
+        assert get(lab["fe"], "/")[0] == 200
+    t.wait(lambda s: cell(s, "app", "BACKEND", "2xx") == "10" and cell(s, "app", "app1", "2xx") == "5")
+    t.keys("2")
+    s = t.wait(lambda s: "[2] traffic" in s and "Bytes in" in s)
+    assert cell(s, "app", "app1", "Total") == "5"
+    t.keys("4")
+    t.wait(lambda s: "[4] errors" in s and "ECONN" in s and cell(s, "app", "app1", "ECONN") == "0")
+    t.keys("5")
+    t.wait(lambda s: "[5] timings" in s and "Resp avg" in s)
+    t.keys("1")
+    t.wait(lambda s: "[1] status" in s)
+    t.keys("j", "i")  # detail of app/app2
+    port = lab["bes"][1].port
+    s = t.wait(lambda s: "app/app2" in s and f"127.0.0.1:{port}" in s)
+    assert "user 1  effective 1  configured 1" in s

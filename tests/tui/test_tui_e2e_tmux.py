@@ -158,7 +158,7 @@ def test_drain_from_the_tui_stops_new_requests(proxy: dict, tmux: Callable[..., 
 
     tmux("resize-window", "-t", "top", "-x", "120", "-y", "30")
     _wait(
-        lambda: all(w in screen() for w in ("level admin", " s2 ", "Last check", "2.6.")),
+        lambda: all(w in screen() for w in ("level admin", " s2 ", "Check", "2.6.")),
         15,
         "the monitor to show the servers on 120 columns",
         screen,
