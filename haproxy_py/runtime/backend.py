@@ -143,10 +143,11 @@ class Backend:
         self.persist = conf.option("persist")
         if conf.fullconn:
             self.fullconn = conf.fullconn
-        else:
-            total = frontends_maxconn if frontends_maxconn is not None else global_maxconn
+        elif frontends_maxconn is not None:
             # 2.6: a tenth of what the frontends that may route here accept, and 1 when none does
-            self.fullconn = (total + 9) // 10 if total else 1
+            self.fullconn = (frontends_maxconn + 9) // 10 if frontends_maxconn else 1
+        else:  # a caller that does not know the frontends (tests): a tenth of the global maxconn
+            self.fullconn = (global_maxconn + 9) // 10 if global_maxconn else 0
         used: set[int] = {s.id for s in conf.servers if s.id}
         nxt = 1
         self.servers: list[Server] = []
