@@ -166,6 +166,9 @@ def run_one(n: int, window: float, rounds: int, interval: float | None, workdir:
         time.sleep(window)
         c1, w1 = cpu_seconds(pid), time.monotonic()
         cpu = 100 * (c1 - c0) / (w1 - w0)
+        screen = t.screen()  # the interval top picked by itself may have changed since
+        if "every " in screen:
+            picked = screen.split("every ", 1)[1].split()[0] + (" (auto)" if "(auto)" in screen else "")
         lat = key_latency(t, rounds)
         rss = 0
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -53,7 +53,7 @@ from .table import VirtualTable
 
 # -i not given: the interval is the first of these that keeps a refresh under AUTO_BUDGET of a core
 AUTO_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
-AUTO_BUDGET = 0.10
+AUTO_BUDGET = 0.15
 
 __all__ = ["TopApp", "main", "KEYS", "build_parser"]
 
@@ -154,6 +154,7 @@ class TopApp(App[int]):
         self.interval = 1.0 if interval is None else interval
         self._timer: Timer | None = None
         self._cost: float | None = None
+        self._wall: float | None = None
         self.read_only = read_only
         self.read_only_reason = read_only_reason or ("--read-only was given" if read_only else "")
         self.label = label or client.address
@@ -180,6 +181,7 @@ class TopApp(App[int]):
         self.detail_open = False
         self.detail_hist = History(maxlen=30)
         self._detail_seen: dict[str, int] = {}
+        self._help_note: str | None = None
         self.proxies: dict[str, dict[str, str]] = {}
         self.info: dict[str, str] = {}
         self.history = History()
@@ -260,7 +262,7 @@ class TopApp(App[int]):
                     self.read_only = True
                     self.read_only_reason = LEVEL_USER_REASON
                     self.log_line(f"* read-only: {LEVEL_USER_REASON}")
-            cpu0 = time.process_time()
+            cpu0, wall0 = time.process_time(), time.monotonic()
             stat_text, info_text = await asyncio.gather(
                 client.command("show stat"), client.command("show info")
             )
@@ -297,7 +299,7 @@ class TopApp(App[int]):
             self._apply(header, proxies, fields, info, order)
         except NoMatches:  # the app is shutting down
             return
-        self._adapt_interval(time.process_time() - cpu0)
+        self._adapt_interval(time.process_time() - cpu0, time.monotonic() - wall0)
 
     async def _configured_weights(self, fields: dict[str, list[str]]) -> None:
         """Read the configured weights (``srv_iweight`` of ``show servers state``).
@@ -413,20 +415,28 @@ class TopApp(App[int]):
             table.move_cursor(0)
         self._update_detail()
 
-    def _adapt_interval(self, cost: float) -> None:
-        """With no -i, pick the refresh interval so that refreshing takes about a tenth of a
-        core: 1 s while a refresh costs under 100 ms, longer for bigger proxies."""
+    def _adapt_interval(self, cost: float, wall: float = 0.0) -> None:
+        """With no -i, pick the refresh interval so that refreshing takes at most AUTO_BUDGET of
+        a core: 1 s while a refresh costs under 150 ms of CPU, longer for bigger proxies; and at
+        least twice the time the proxy takes to answer, so that a proxy with 50,000 servers is
+        not kept dumping its statistics back to back."""
+        if self.refreshes <= 2:  # the first refreshes build everything: not a steady cost
+            return
         self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
+        self._wall = wall if self._wall is None else 0.7 * self._wall + 0.3 * wall
         if not self.auto_interval:
             return
-        want = self._cost / AUTO_BUDGET
+        want = max(self._cost / AUTO_BUDGET, 2 * self._wall)
         pick = next((i for i in AUTO_STEPS if i >= want), AUTO_STEPS[-1])
         if pick != self.interval:
             self.interval = pick
             if self._timer is not None:
                 self._timer.stop()
             self._timer = self.set_interval(pick, self._tick)
-            self.log_line(f"* refreshing every {pick:g}s (a refresh costs {self._cost * 1000:.0f} ms of CPU)")
+            self.log_line(
+                f"* refreshing every {pick:g}s (a refresh costs {self._cost * 1000:.0f} ms of CPU,"
+                f" the proxy answers in {self._wall * 1000:.0f} ms)"
+            )
             self._update_status()
 
     def _sync_table(self, name: str, rows: list[tuple[str, list[SortText]]], rebuild: bool = False) -> None:
@@ -863,7 +873,13 @@ class TopApp(App[int]):
     def action_help(self) -> None:
         keys = [(shown, desc) for shown, _, _, desc in KEYS if shown]
         note = f"Read-only: actions are disabled ({self.read_only_reason})." if self.read_only else ""
-        self.push_screen(HelpScreen(keys, note))
+        # built once and kept: composing the help again on every '?' cost ~80 ms
+        if self._help_note != note or not self.is_screen_installed("help"):
+            if self.is_screen_installed("help"):
+                self.uninstall_screen("help")
+            self.install_screen(HelpScreen(keys, note), name="help")
+            self._help_note = note
+        self.push_screen("help")
 
     # ---- prompt (: / w) ---------------------------------------------------------------
 
@@ -1018,7 +1034,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="refresh interval in seconds (default: 1, longer for proxies with so many servers that a "
-        "refresh costs over a tenth of a core; the status line shows it)",
+        "refresh costs over 15%% of a core; the status line shows it)",
     )
     p.add_argument("--read-only", action="store_true", help="disable every action (monitor only)")
     p.add_argument("--ansi", action="store_true", help="use only the terminal's basic ANSI colours")

@@ -77,6 +77,8 @@ PROXY_COLUMNS: tuple[Column, ...] = (
     Column("bout", "Out"),
     Column("errors", "Errors"),
     Column("servers", "Act/Bck", False),
+    Column("e5xx_spark", "5xx hist", False),
+    Column("rt_spark", "Resp ms hist", False),
 )
 
 SERVER_COLUMNS: tuple[Column, ...] = (
@@ -163,12 +165,25 @@ def status_style(status: str) -> str:
 class History:
     """Per-backend rolling history of the session rate and the queue length."""
 
-    __slots__ = ("rate", "queue", "maxlen")
+    __slots__ = ("rate", "queue", "maxlen", "e5xx", "rt", "_last5xx")
 
     def __init__(self, maxlen: int = SPARK_LEN) -> None:
         self.maxlen = maxlen
         self.rate: dict[str, deque[int]] = {}
         self.queue: dict[str, deque[int]] = {}
+        self.e5xx: dict[str, deque[int]] = {}  # new 5xx responses per refresh
+        self.rt: dict[str, deque[int]] = {}  # average response time (ms), as the CSV's rtime
+        self._last5xx: dict[str, int] = {}
+
+    def add_http(self, key: str, total_5xx: int, rtime: int) -> None:
+        last = self._last5xx.get(key)
+        self._last5xx[key] = total_5xx
+        d = self.e5xx.get(key)
+        if d is None:
+            d = self.e5xx[key] = deque(maxlen=self.maxlen)
+            self.rt[key] = deque(maxlen=self.maxlen)
+        d.append(max(0, total_5xx - last) if last is not None else 0)
+        self.rt[key].append(rtime)
 
     def add(self, key: str, rate: int, queue: int) -> None:
         r = self.rate.get(key)
@@ -194,10 +209,13 @@ def proxy_cells(row: dict[str, str], hist: History | None = None) -> tuple[str, 
     qcur = _int(row.get("qcur"))
     if hist is not None:
         hist.add(key, rate, qcur)
+        hist.add_http(key, _int(row.get("hrsp_5xx")), _int(row.get("rtime")))
         rs = sparkline(hist.rate[key])
         qs = sparkline(hist.queue[key]) if not is_fe else ""
+        e5 = sparkline(hist.e5xx[key])
+        rt = sparkline(hist.rt[key]) if not is_fe else ""
     else:
-        rs = qs = ""
+        rs = qs = e5 = rt = ""
     if is_fe:
         errors = _int(row.get("ereq"))
         err_txt = f"req {errors}"
@@ -225,6 +243,8 @@ def proxy_cells(row: dict[str, str], hist: History | None = None) -> tuple[str, 
         SortText(fmt_bytes(bout), bout, justify="right"),
         SortText(err_txt, errors, style="red" if errors else ""),
         SortText(servers, _int(row.get("act")), justify="right"),
+        SortText(e5, _int(row.get("hrsp_5xx")), style="red"),
+        SortText(rt, _int(row.get("rtime")), style="cyan"),
     ]
     return key, cells
 

@@ -671,3 +671,37 @@ def test_narrow_terminal_drops_low_priority_columns(fake: FakeStatsServer) -> No
         assert table._total_width() <= 80
 
     run_app(fake, sc, size=(80, 24))
+
+
+def test_auto_interval_follows_the_cost_of_a_refresh(fake: FakeStatsServer) -> None:
+    async def go() -> None:
+        app = TopApp(StatsClient(fake.path, timeout=2), interval=None, label="fake.sock")
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.auto_interval and app.interval == 1.0
+            assert "every 1s (auto)" in str(app.query_one("#status").render())
+            app.refreshes = 10
+            for _ in range(10):  # a refresh that costs 0.5 s of CPU: 15% of a core needs >= 3.3 s
+                app._adapt_interval(0.5)
+            assert app.interval == 5.0
+            assert "every 5s (auto)" in str(app.query_one("#status").render())
+            assert "refreshing every 5s" in log_text(app)
+            for _ in range(20):  # cheap again: back to 1 s
+                app._adapt_interval(0.02)
+            assert app.interval == 1.0
+            for _ in range(20):  # cheap for top, but the proxy takes 2.4 s to answer
+                app._adapt_interval(0.02, 2.4)
+            assert app.interval == 5.0
+
+    asyncio.run(go())
+
+    async def fixed() -> None:
+        app = TopApp(StatsClient(fake.path, timeout=2), interval=0.5, label="fake.sock")
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(app, pilot)
+            app.refreshes = 10
+            for _ in range(10):
+                app._adapt_interval(0.5)
+            assert app.interval == 0.5 and "(auto)" not in str(app.query_one("#status").render())
+
+    asyncio.run(fixed())

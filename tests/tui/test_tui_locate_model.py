@@ -174,6 +174,12 @@ def test_cells_from_capture() -> None:
     assert cells[5].plain == "100" and cells[11].plain == "2.8K" and cells[14].plain == "3/1"
     assert cells[7].plain.strip() == "▁▁▁"
     assert len(hist.rate["app/BACKEND"]) == 3
+    # sparklines of 5xx (new responses per refresh) and of the response time
+    assert len(hist.e5xx["app/BACKEND"]) == 3 and list(hist.e5xx["app/BACKEND"]) == [0, 0, 0]
+    hist.add_http("app/BACKEND", 5, 40)
+    assert list(hist.e5xx["app/BACKEND"])[-1] == 4 and list(hist.rt["app/BACKEND"])[-1] == 40
+    assert cells[15].plain.strip() == "▁▁▁" and cells[15].style == "red"  # no 5xx
+    assert cells[16].plain.strip() == "███"  # a steady 1 ms fills its own scale
 
 
 def test_partial_cell_update_rebuilds_only_changed_columns() -> None:
