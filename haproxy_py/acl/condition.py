@@ -16,13 +16,16 @@ line is trimmed, as 2.6).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from ..config.model import Acl, Condition
 from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
 from ..samples.expr import _phase_guard
+from ..samples.patref import REFS, Entry, Index, PatRef
 from ..samples.types import caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
+from .fetch import DERIVED as _DERIVED
 from .match import compile_matcher
 
 __all__ = ["AclError", "PREDEFINED", "CompiledAcls", "compile_acl", "compile_acls", "compile_condition",
@@ -67,6 +70,29 @@ PREDEFINED: dict[str, Acl] = {
     "METH_PUT": _acl("method", "PUT"),
     "METH_TRACE": _acl("method", "TRACE"),
 }
+
+
+def _one_column(path: str) -> list[tuple[str, str | None]]:
+    return [(x, None) for x in read_pattern_file(path)]
+
+
+def acl_refs(acl: Acl) -> list[PatRef]:
+    """The references an ACL line matches against: its ``-f`` files, then its own patterns (2.6
+    creates them in this order, the line's own one even when it has no pattern)."""
+    f, n = acl.loc.file, acl.loc.line
+    refs = []
+    for path in acl.pattern_files:
+        try:
+            refs.append(REFS.file_ref("acl", path, partial(_one_column, path), (f, n)))
+        except OSError as e:
+            raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}",
+                           f"failed to open pattern file <{path}>.") from None
+    kw = acl.fetch
+    if acl.match and f"{acl.fetch}_{acl.match}" in _DERIVED:
+        kw = f"{acl.fetch}_{acl.match}"
+    key = (f, n, acl.loc.col, acl.name, acl.fetch, acl.patterns)
+    refs.append(REFS.line_ref(key, f"acl '{kw}' file '{f}' line {n}", list(acl.patterns), f, n))
+    return refs
 
 
 def read_pattern_file(path: str) -> list[str]:
@@ -142,20 +168,41 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
         raise AclError(f"acl '{acl.name}': {e.message}", e.message) from None
     values, out = compile_values(acl.fetch, px=px)
     method = acl.match or implied or DEFAULT_MATCH.get(out, "str")
-    patterns = list(acl.patterns)
-    for path in acl.pattern_files:
-        try:
-            patterns.extend(read_pattern_file(path))
-        except OSError as e:
-            raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}",
-                           f"failed to open pattern file <{path}>.") from None
+    refs = acl_refs(acl)
+    patterns = [e.key for r in refs for e in r.current()]
+    meth = out == "meth" and method == "str"
+
+    def build(entries: list[Entry]) -> Callable[[list[Any]], bool]:
+        pats = tuple(e.key for e in entries)
+        if meth:
+            return _meth_matcher(pats, acl.ignore_case)
+        return compile_matcher(method, pats, acl.ignore_case, acl.operator)
+
+    def check(key: str, value: str | None) -> None:
+        if not meth:
+            compile_matcher(method, (key,), acl.ignore_case, acl.operator)
+
     try:
-        if out == "meth" and method == "str":
-            matcher = _meth_matcher(tuple(patterns), acl.ignore_case)
-        else:
-            matcher = compile_matcher(method, tuple(patterns), acl.ignore_case, acl.operator)
+        pairs = tuple((r, r.attach(Index(method, acl.ignore_case, acl.operator or "", build, check,
+                                         method in ("str", "beg", "ip") and not acl.ignore_case)))
+                      for r in refs)
+        for r, ix in pairs:
+            r.index(ix)
     except ValueError as e:
         raise AclError(f"acl '{acl.name}': {e}", str(e)) from e
+    if len(pairs) == 1:
+        ref0, ix0 = pairs[0]
+
+        def matcher(vals: list[Any]) -> bool:
+            m = ix0.look if ix0.rev == ref0.rev else ref0.index(ix0)
+            return bool(m(vals))
+    else:
+        def matcher(vals: list[Any]) -> bool:
+            for r, ix in pairs:
+                m = ix.look if ix.rev == r.rev else r.index(ix)
+                if m(vals):
+                    return True
+            return False
     if method == "found":
         def ev_found(ctx: RequestContext) -> bool:
             return bool(values(ctx))

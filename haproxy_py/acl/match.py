@@ -12,6 +12,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 
+from ..samples.patref import beg_index, ip_index
+
 __all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "parse_int_patterns"]
 
 MATCH_METHODS = ("found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom")
@@ -146,6 +148,19 @@ def compile_matcher(
                 nets.append(ipaddress.ip_network(p, strict=False))
             except ValueError:
                 raise MatchError(f"'{p}' is not a valid IPv4 or IPv6 address.") from None
+        if len(nets) > 8:
+            look = ip_index([(n, True) for n in nets])
+
+            def m_ip_indexed(samples):
+                for s in samples:
+                    try:
+                        ip = ipaddress.ip_address(s.decode("latin1") if isinstance(s, bytes) else s)
+                    except ValueError:
+                        continue
+                    if look(ip):
+                        return True
+                return False
+            return m_ip_indexed
 
         def m_ip(samples):
             for s in samples:
@@ -191,6 +206,9 @@ def compile_matcher(
         if low is None:
             return lambda samples: any(_as_bytes(s) in pset for s in samples)
         return lambda samples: any(prep(s) in pset for s in samples)
+    if method == "beg" and len(pats) > 16:
+        beg = beg_index([(p, True) for p in pats])
+        return lambda samples: any(beg(prep(s)) for s in samples)
     if method == "beg":
         return lambda samples: any(prep(s).startswith(pats) for s in samples) if pats else False
     if method == "end":

@@ -134,6 +134,10 @@ class Builder:
         self.env = env if env is not None else os.environ
         self.d = diags if diags is not None else Diagnostics()
         self.resolve_users = resolve_users
+        from haproxy_py.samples.patref import REFS, note_where
+
+        REFS.reset()  # a configuration read afresh: map and ACL references of its own
+        self._where = note_where
         self.g: dict[str, Any] = {}
         self.g_logs: list[LogTarget] = []
         self.g_sockets: list[StatsSocket] = []
@@ -188,6 +192,7 @@ class Builder:
     def feed(self, lines: Iterable[Line], filename: str) -> None:
         self.files.append(filename)
         for ln in lines:
+            self._where(ln.file, ln.lineno)
             try:
                 self.statement(ln)
             except _Skip:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core import converter
+from .patref import REFS, Entry, Index, beg_index, ip_index, parse_net, str_index
 from .txn import Txn
 
 D = "tests/differential/test_samples_vs_haproxy.py::test_maps_vs_haproxy"
@@ -90,91 +91,111 @@ def _value(out: str, text: str, path: str) -> Any:
         raise ValueError(f"unable to parse '{text}' as an address in map file <{path}>") from None
 
 
+def _key_check(match: str) -> Callable[[str], Any]:
+    """A key as ``match`` reads it (raises ValueError with 2.6's words)."""
+    if match == "ip":
+        return parse_net
+    if match == "int":
+        def int_key(k: str) -> Any:
+            try:
+                return _int_range(k)
+            except ValueError:
+                raise ValueError(f"'{k}' is not a number.") from None
+        return int_key
+    if match in ("reg", "regm"):
+        def reg_key(k: str) -> Any:
+            try:
+                return re.compile(k.encode("latin1"))
+            except re.error as e:
+                raise ValueError(f"regex '{k}' is invalid (error={e.msg}, erroffset={e.pos}).") from None
+        return reg_key
+    strip = {"dir": b"/?", "dom": b"/?.:"}.get(match, b"")
+    return lambda k: k.encode("latin1").strip(strip) if strip else k.encode("latin1")
+
+
+def _lookup(match: str, pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
+    """(key as ``_key_check`` made it, value) pairs, in order -> lookup(sample) -> value | None."""
+    if match == "str":
+        return str_index(pairs)
+    if match == "beg":
+        return beg_index(pairs)
+    if match == "ip":
+        return ip_index(pairs)
+    if match in ("reg", "regm"):
+        def look_rx(s: bytes) -> Any:
+            for r, v in pairs:
+                m = r.search(s)
+                if m is not None:
+                    if match == "regm" and isinstance(v, bytes):
+                        return _backrefs(m, v)
+                    return v
+            return None
+        return look_rx
+    if match == "int":
+        def look_int(n: int) -> Any:
+            for (lo, hi), v in pairs:
+                if lo <= n <= hi:
+                    return v
+            return None
+        return look_int
+    test: Callable[[bytes, bytes], bool] = {
+        "end": bytes.endswith, "sub": lambda s, p: p in s, "dir": _DIR, "dom": _DOM}[match]
+
+    def look(s: bytes) -> Any:
+        for p, v in pairs:
+            if test(s, p):
+                return v
+        return None
+    return look
+
+
+def map_index(match: str, out: str) -> Index:
+    """The :class:`Index` a ``map_<match>`` converter of output ``out`` keeps on its reference."""
+    key = _key_check(match)
+
+    def build(entries: list[Entry]) -> Callable[[Any], Any]:
+        return _lookup(match, [(key(e.key), _value(out, e.value or "", "")) for e in entries])
+
+    def check(k: str, v: str | None) -> None:
+        key(k)
+        _value(out, v or "", "")
+
+    return Index(match, False, out, build, check, match in ("str", "beg", "ip"))
+
+
 def _build(match: str, out: str) -> Callable[[tuple], tuple]:
     def prepare(a: tuple) -> tuple:
         path = a[0]
-        entries = read_map(path)
         default = None
         if len(a) > 1:
             d = a[1]
             default = _value(out, str(d), "default") if not isinstance(d, int) else d
-        vals = [(k, _value(out, v, path)) for k, v in entries]
-        if match == "str":
-            table: dict[bytes, Any] = {}
-            for k, v in vals:
-                table.setdefault(k.encode("latin1"), v)
-            return (lambda s, t=table: t.get(s), default)
-        if match == "beg":
-            by_len = sorted(((k.encode("latin1"), v) for k, v in vals), key=lambda kv: -len(kv[0]))
-
-            def look_beg(s: bytes, pats: list = by_len) -> Any:
-                for p, v in pats:
-                    if s.startswith(p):
-                        return v
-                return None
-            return (look_beg, default)
-        if match in ("end", "sub", "dir", "dom"):
-            strip = {"dir": b"/?", "dom": b"/?.:"}.get(match, b"")
-            pats = [(k.encode("latin1").strip(strip) if strip else k.encode("latin1"), v) for k, v in vals]
-            test: Callable[[bytes, bytes], bool] = {
-                "end": bytes.endswith, "sub": lambda s, p: p in s, "dir": _DIR, "dom": _DOM}[match]
-
-            def look(s: bytes, pats: list = pats) -> Any:
-                for p, v in pats:
-                    if test(s, p):
-                        return v
-                return None
-            return (look, default)
-        if match in ("reg", "regm"):
+        ref = REFS.file_ref("map", path, lambda: [(k, v) for k, v in read_map(path)])
+        ix = map_index(match, out)
+        for en in ref.entries:
             try:
-                rx = [(re.compile(k.encode("latin1")), v) for k, v in vals]
-            except re.error as e:
-                raise ValueError(f"invalid regex in map file <{path}>: {e}") from None
-
-            def look_rx(s: bytes, rx: list = rx) -> Any:
-                for r, v in rx:
-                    m = r.search(s)
-                    if m is not None:
-                        if match == "regm" and isinstance(v, bytes):
-                            return _backrefs(m, v)
-                        return v
-                return None
-            return (look_rx, default)
-        if match == "int":
-            try:
-                ranges = [(_int_range(k), v) for k, v in vals]
-            except ValueError:
-                raise ValueError(f"invalid integer key in map file <{path}>") from None
-
-            def look_int(n: int, ranges: list = ranges) -> Any:
-                for (lo, hi), v in ranges:
-                    if lo <= n <= hi:
-                        return v
-                return None
-            return (look_int, default)
-        # ip: the most specific network wins
-        nets = []
-        for k, v in vals:
-            try:
-                nets.append((ipaddress.ip_network(k, strict=False), v))
-            except ValueError:
-                raise ValueError(f"'{k}' is not a valid IPv4 or IPv6 address in map file <{path}>") from None
-        nets.sort(key=lambda nv: -nv[0].prefixlen)
-
-        def look_ip(ip: Any, nets: list = nets) -> Any:
-            m4 = getattr(ip, "ipv4_mapped", None)
-            for net, v in nets:
-                if ip in net or (m4 is not None and m4 in net):
-                    return v
-            return None
-        return (look_ip, default)
+                ix.check(en.key, en.value)
+            except ValueError as e:
+                msg = str(e)
+                if "in map file" in msg:
+                    raise
+                if match in ("reg", "regm"):
+                    msg = f"invalid regex in map file <{path}>: {msg}"
+                elif match == "int":
+                    msg = f"invalid integer key in map file <{path}>"
+                else:
+                    msg = f"{msg.rstrip('.')} in map file <{path}>"
+                raise ValueError(msg) from None
+        ix = ref.attach(ix)
+        return (ref, ix, default)
 
     return prepare
 
 
 def _conv(name: str, match: str, out: str) -> None:
     def fn(v: Any, a: tuple, t: Txn) -> Any:
-        look, default = a
+        ref, ix, default = a
+        look = ix.look if ix.rev == ref.rev else ref.index(ix)
         r = look(v)
         return default if r is None else r
     converter(name, test=D, prepare=_build(match, out))(fn)

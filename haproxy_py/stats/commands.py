@@ -43,6 +43,7 @@ from haproxy_py.registry import Registry
 from haproxy_py.stats import cli_static
 from haproxy_py.stats.csv import StatFilter, find_proxy_iid, show_stat
 from haproxy_py.stats.info import SysInfo, show_info, version_of
+from haproxy_py.stats.patcmds import pat_command
 
 LEVELS = {"user": 0, "operator": 1, "admin": 2}
 USER, OPERATOR, ADMIN = 0, 1, 2
@@ -1143,6 +1144,16 @@ def _dynamic_cookie(cli: Cli, c: Call) -> str:
     return cli.refuse(" ".join(c.w[:3]))
 
 
+def _pat(verb: str, kind: str) -> Handler:
+    """``verb map|acl ...`` over the pattern references (stats/patcmds.py)."""
+    n = 2
+
+    def handler(cli: Cli, c: Call) -> str:
+        return pat_command(cli.state, verb, kind, c.w[n:])
+
+    return handler
+
+
 def _set_server(cli: Cli, c: Call) -> str:
     return cli.cmd_set_server(c.a, c.now, c.wall)
 
@@ -1156,6 +1167,7 @@ _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
+_PAT_T = "tests/differential/test_maps_runtime_vs_haproxy.py::test_generated_map_and_acl_operations"
 _UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TABLE
 
 #: every command HAProxy 2.6.12 registers (``haproxy -dKall``), with its 2.6 help line and level
@@ -1168,10 +1180,9 @@ COMMANDS: tuple[Command, ...] = (
     _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
          _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("add acl", "add acl [@<ver>] <acl> <pattern>", "add an acl entry", USER,
-         _bind_fixed("add acl", "'add acl' expects two parameters: ACL identifier and pattern.\n", _UA), _FIXED_T),
+         _pat("add", "acl"), _PAT_T),
     _row("add map", "add map [@<ver>] <map> <key> <val>", "add a map entry (payload supported instead of key/val)",
-         USER, _bind_fixed("add map", "'add map' expects three parameters (map identifier, key and value) or one "
-                           "parameter (map identifier) and a payload\n", _UM), _FIXED_T),
+         USER, _pat("add", "map"), _PAT_T),
     _row("add server", "add server <bk>/<srv>", "create a new server", ADMIN,
          lambda cli, c: cli.cmd_add_server(c.w[2:], c.now, c.wall), _UNIT + "test_add_and_del_server"),
     _row("add ssl crt-list", "add ssl crt-list <list> <cert> [opts]*",
@@ -1179,18 +1190,18 @@ COMMANDS: tuple[Command, ...] = (
          _bind_fixed("add ssl crt-list", "'add ssl crtlist' expects a filename and a certificate name\n",
                      "Can't edit the crt-list: crt-list '{0}' does not exist!\n"), _FIXED_T),
     _row("clear acl", "clear acl [@<ver>] <acl>", "clear the contents of this acl", USER,
-         _bind_fixed("clear acl", "Missing ACL identifier.\n", _UA), _FIXED_T),
+         _pat("clear", "acl"), _PAT_T),
     _row("clear counters", "clear counters [all]", "clear max statistics counters (or all counters)", OPERATOR,
          lambda cli, c: cli.cmd_clear(c.a[2], c.lvl), _UNIT + "test_clear_counters_all"),
     _row("clear map", "clear map [@<ver>] <map>", "clear the contents of this map", USER,
-         _bind_fixed("clear map", "Missing map identifier.\n", _UM), _FIXED_T),
+         _pat("clear", "map"), _PAT_T),
     _row("clear table", "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", USER,
          _bind_fixed("clear table", 'Required arguments: <table> "data.<store_data_type>" <operator> <value> or '
                      '<table> key <key>\n', _NT), _FIXED_T),
     _row("commit acl", "commit acl @<ver> <acl>", "commit the ACL at this version", USER,
-         _bind_fixed("commit acl", "Missing version number.\n", _UA), _FIXED_T),
+         _pat("commit", "acl"), _PAT_T),
     _row("commit map", "commit map @<ver> <map>", "commit the map at this version", USER,
-         _bind_fixed("commit map", "Missing version number.\n", _UM), _FIXED_T),
+         _pat("commit", "map"), _PAT_T),
     _row("commit ssl ca-file", "commit ssl ca-file <cafile>", "commit a CA file", ADMIN,
          _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n",
                      "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
@@ -1204,9 +1215,9 @@ COMMANDS: tuple[Command, ...] = (
         "bug", "check", "close", "delay", "exit", "fd", "hex", "log", "loop", "panic", "sched", "stream", "sym",
         "tkill", "warn", "write")),
     _row("del acl", "del acl <acl> [<key>|#<ref>]", "delete acl entries matching <key>", USER,
-         _bind_fixed("del acl", "This command expects two parameters: ACL identifier and key.\n", _UM), _FIXED_T),
+         _pat("del", "acl"), _PAT_T),
     _row("del map", "del map <map> [<key>|#<ref>]", "delete map entries matching <key>", USER,
-         _bind_fixed("del map", "This command expects two parameters: map identifier and key.\n", _UM), _FIXED_T),
+         _pat("del", "map"), _PAT_T),
     _row("del server", "del server <bk>/<srv>", "remove a dynamically added server", ADMIN,
          lambda cli, c: cli.cmd_del_server(c.a[2]), _UNIT + "test_add_and_del_server"),
     _row("del ssl ca-file", "del ssl ca-file <cafile>", "delete an unused CA file", ADMIN,
@@ -1253,9 +1264,9 @@ COMMANDS: tuple[Command, ...] = (
     _row("expert-mode", None, "", ADMIN, lambda cli, c: cli.cmd_mode("expert-mode", c.a[1]),
          _TABLE + "test_expert_modes_stay_off"),
     _row("get acl", "get acl <acl> <value>", "report the patterns matching a sample for an ACL", USER,
-         _bind_fixed("get acl", "Missing ACL identifier and/or key.\n", _UA), _FIXED_T),
+         _pat("get", "acl"), _PAT_T),
     _row("get map", "get map <acl> <value>", "report the keys and values matching a sample for a map", USER,
-         _bind_fixed("get map", "Missing map identifier and/or key.\n", _UM), _FIXED_T),
+         _pat("get", "map"), _PAT_T),
     _row("get var", "get var <name>", "retrieve contents of a process-wide variable", OPERATOR,
          _bind_fixed("get var", "Missing process-wide variable identifier.\n", "Variable not found.\n"), _FIXED_T),
     _row("get weight", "get weight <bk>/<srv>", "report a server's current weight", USER,
@@ -1272,9 +1283,9 @@ COMMANDS: tuple[Command, ...] = (
     _row("operator", "operator", "lower the level of the current CLI session to operator", OPERATOR,
          lambda cli, c: cli.cmd_lower(OPERATOR, c.lvl), _UNIT + "test_lowering_level_sticks"),
     _row("prepare acl", "prepare acl <acl>", "prepare a new version for atomic ACL replacement", USER,
-         _bind_fixed("prepare acl", _UA, _UA), _FIXED_T),
+         _pat("prepare", "acl"), _PAT_T),
     _row("prepare map", "prepare map <acl>", "prepare a new version for atomic map replacement", USER,
-         _bind_fixed("prepare map", _UM, _UM), _FIXED_T),
+         _pat("prepare", "map"), _PAT_T),
     _row("prompt", "prompt", "toggle interactive mode with prompt", USER,
          lambda cli, c: cli.cmd_prompt(), _SOCAT + "test_prompt_mode"),
     _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
@@ -1282,8 +1293,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
          "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie),
     _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
-         _bind_fixed("set map", "'set map' expects three parameters: map identifier, key and value.\n", _UM),
-         _FIXED_T),
+         _pat("set", "map"), _PAT_T),
     _row("set maxconn frontend", "set maxconn frontend <frontend> <value>", "change a frontend's maxconn setting",
          ADMIN, lambda cli, c: cli.cmd_set_maxconn_frontend(c.a[3], c.a[4]),
          _OPS + "test_set_maxconn_frontend_holds_new_connections"),
@@ -1322,7 +1332,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set weight", "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)",
          ADMIN, lambda cli, c: cli.cmd_set_weight(c.a[2], c.a[3], c.now, c.wall), _RT + "test_weight_shifts_the_share"),
     _row("show acl", "show acl [@<ver>] <acl>]", "report available acls or dump an acl's contents", USER,
-         _bind_fixed("show acl", "# id (file) description\n", _UA), _FIXED_T),
+         _pat("show", "acl"), _PAT_T),
     _row("show activity", "show activity", "show per-thread activity stats (for support/developers)", USER),
     _row("show backend", "show backend", "list backends in the current running config", USER,
          lambda cli, c: "# name\n" + "".join(f"{px.name}\n" for px in cli.state.proxies if px.backend is not None),
@@ -1344,7 +1354,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_show_info(c.w, c.now, c.wall), _SOCAT + "test_show_info"),
     _row("show libs", "show libs", "show loaded object files and libraries", OPERATOR),
     _row("show map", "show map [@ver] [map]", "report available maps or dump a map's contents", USER,
-         _bind_fixed("show map", "# id (file) description\n", _UM), _FIXED_T),
+         _pat("show", "map"), _PAT_T),
     _row("show peers", "show peers [dict|-] [section]",
          "dump some information about all the peers or this peers section", USER,
          _bind_fixed("show peers", None), _FIXED_T),

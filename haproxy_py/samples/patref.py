@@ -1,0 +1,350 @@
+"""Pattern references: the live store behind map files and ACL patterns (pure, sans-IO).
+
+2.6 keeps one *reference* per map file, per ACL ``-f`` file and per ACL line (its inline
+patterns), each with a unique id, a list of entries (key, value for maps) tagged with a version,
+the current version and the next one ``prepare`` hands out. The runtime API (``show/get/add/set/
+del/clear/prepare/commit map|acl``) edits a reference; every matcher built on it (the ``map_*``
+converters, ACL patterns) holds an :class:`Index` that it rebuilds when the reference changed, so
+the next request sees the change.
+
+Ids: 2.6 numbers references as the configuration creates them (parse order: a map where its
+converter is written, an ACL line's ``-f`` files then its own inline patterns). haproxy-py compiles
+ACLs after the configuration is read, so each reference carries the place it was first used and
+ids are given in that order when the references are first listed or looked up (:meth:`Store.seal`).
+
+Entry references: 2.6 prints each entry's address (``0x55...``); tools read it as an opaque token
+to pass back as ``#0x...`` to ``del``/``set``. haproxy-py prints a synthetic address of the same
+shape (12 hex digits), unique per entry, accepted back the same way.
+
+Lookups are indexed: ``str`` a dict, ``beg`` one dict per key length (longest first), ``ip`` one
+dict per prefix length (most specific first); the other methods scan their entries in order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Entry", "Index", "PatRef", "REFS", "Store", "WHERE", "note_where"]
+
+#: where the configuration reader is (file, line), set for each statement (config/build.py)
+WHERE: list[Any] = ["", 0]
+_BASE = 0x55D0_0000_0000
+_U64 = 1 << 64
+
+
+def note_where(file: str, line: int) -> None:
+    WHERE[0], WHERE[1] = file, line
+
+
+class Entry:
+    __slots__ = ("ptr", "key", "value", "gen")
+
+    def __init__(self, ptr: int, key: str, value: str | None, gen: int) -> None:
+        self.ptr = ptr
+        self.key = key
+        self.value = value
+        self.gen = gen
+
+
+class Index:
+    """One way a reference is matched (a map converter's method and output, an ACL's method and
+    case): ``build(entries) -> lookup`` compiles the current version; ``check(key, value)`` raises
+    ValueError (2.6's words) for an entry this matcher cannot use. ``describe`` is ``get map``'s
+    prefix (``type=str, case=sensitive``) and ``tree`` whether 2.6 indexes it as a tree."""
+
+    __slots__ = ("method", "icase", "out", "build", "check", "tree", "rev", "look")
+
+    def __init__(self, method: str, icase: bool, out: str, build: Callable[[list[Entry]], Any],
+                 check: Callable[[str, str | None], None], tree: bool) -> None:
+        self.method = method
+        self.icase = icase
+        self.out = out
+        self.build = build
+        self.check = check
+        self.tree = tree
+        self.rev = -1
+        self.look: Any = None
+
+
+class PatRef:
+    __slots__ = ("uid", "name", "kind", "users", "desc", "order", "entries", "curr_ver", "next_ver", "cnt", "rev",
+                 "indexes", "store")
+
+    def __init__(self, store: Store, name: str, kind: str, desc: str, order: tuple) -> None:
+        self.store = store
+        self.uid = -1
+        self.name = name  # the file, "" for an ACL line's own patterns
+        self.kind = kind  # "map" or "acl"
+        self.desc = desc
+        self.users: list[tuple[str, int]] = []
+        self.order = order
+        self.entries: list[Entry] = []
+        self.curr_ver = 0
+        self.next_ver = 0
+        self.cnt = 0
+        self.rev = 0
+        self.indexes: list[Index] = []
+
+    # -- reading
+    def description(self) -> str:
+        if self.name:
+            by = ", by ".join(f"{self.kind} at file '{f}' line {n}" for f, n in self.users)
+            d = f"pattern loaded from file '{self.name}' used by {by}"
+        else:
+            d = self.desc
+        return f"{d}. curr_ver={self.curr_ver} next_ver={self.next_ver} entry_cnt={self.cnt % _U64}"
+
+    def current(self, ver: int | None = None) -> list[Entry]:
+        v = self.curr_ver if ver is None else ver
+        return [e for e in self.entries if e.gen == v]
+
+    def index(self, ix: Index) -> Any:
+        """``ix``'s lookup on the current version (rebuilt when the reference changed)."""
+        if ix.rev != self.rev:
+            ix.look = ix.build(self.current())
+            ix.rev = self.rev
+        return ix.look
+
+    def attach(self, ix: Index) -> Index:
+        for o in self.indexes:
+            if (o.method, o.icase, o.out) == (ix.method, ix.icase, ix.out):
+                return o
+        self.indexes.append(ix)
+        return ix
+
+    # -- changes
+    def _changed(self, ver: int | None) -> None:
+        if ver is None or ver == self.curr_ver:
+            self.rev += 1
+
+    def load(self, pairs: list[tuple[str, str | None]]) -> None:
+        for k, v in pairs:
+            self.entries.append(Entry(self.store.ptr(), k, v, self.curr_ver))
+        self.cnt += len(pairs)
+        self._changed(None)
+
+    def check(self, key: str, value: str | None) -> str | None:
+        for ix in self.indexes:
+            try:
+                ix.check(key, value)
+            except ValueError as e:
+                return str(e)
+        return None
+
+    def add(self, key: str, value: str | None, ver: int | None = None) -> str | None:
+        """Appends an entry; the error text when one of the matchers refuses it (2.6.12 then
+        counts one entry less than before: its counter is decremented twice)."""
+        err = self.check(key, value)
+        if err is not None:
+            self.cnt -= 1
+            return err
+        self.entries.append(Entry(self.store.ptr(), key, value, self.curr_ver if ver is None else ver))
+        self.cnt += 1
+        self._changed(ver)
+        return None
+
+    def find(self, spec: str) -> list[Entry]:
+        """``#0xPTR`` or a key -> the entries it designates."""
+        if spec.startswith("#"):
+            try:
+                p = int(spec[1:], 16 if spec[1:3].lower() == "0x" else 10)
+            except ValueError:
+                return []
+            return [e for e in self.entries if e.ptr == p]
+        return [e for e in self.entries if e.key == spec]  # any version, as 2.6.12
+
+    def delete(self, spec: str) -> bool:
+        hit = self.find(spec)
+        if not hit:
+            return False
+        ids = {id(e) for e in hit}
+        self.entries = [e for e in self.entries if id(e) not in ids]
+        self.cnt -= len(hit)
+        self.rev += 1
+        return True
+
+    def set(self, spec: str, value: str) -> str | None:
+        """None when done, else the error reply ('' for no entry)."""
+        hit = self.find(spec)
+        if not hit:
+            return ""
+        err = self.check(hit[0].key, value)
+        if err is not None:
+            return err
+        for e in hit:
+            e.value = value
+        self.rev += 1
+        return None
+
+    def clear(self, ver: int | None = None) -> None:
+        v = self.curr_ver if ver is None else ver
+        keep = [e for e in self.entries if e.gen != v]
+        self.cnt -= len(self.entries) - len(keep)
+        self.entries = keep
+        self._changed(ver)
+
+    def prepare(self) -> int:
+        self.next_ver += 1
+        return self.next_ver
+
+    def commit(self, ver: int) -> None:
+        """``ver`` becomes current; the entries of older versions go."""
+        keep = [e for e in self.entries if e.gen - ver >= 0]
+        self.cnt -= len(self.entries) - len(keep)
+        self.entries = keep
+        self.curr_ver = ver
+        self.rev += 1
+
+
+class Store:
+    """A process's references, by file and by id."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.refs: list[PatRef] = []
+        self.files: dict[tuple[str, str], PatRef] = {}
+        self.lines: dict[tuple, PatRef] = {}
+        self._ptr = 0
+        self.sealed = False
+        self.seq = 0
+        self.file_rank: dict[str, int] = {}
+
+    def ptr(self) -> int:
+        self._ptr += 1
+        return _BASE + self._ptr * 0x50
+
+    def _order(self, file: str, line: int) -> tuple:
+        self.seq += 1
+        rank = self.file_rank.setdefault(file, len(self.file_rank)) if file else 1 << 30
+        return (0, rank, line, self.seq)
+
+    def file_ref(self, kind: str, path: str, read: Callable[[], list[tuple[str, str | None]]],
+                 where: tuple[str, int] | None = None) -> PatRef:
+        """The reference of ``path`` used as a ``kind`` ("map" or "acl"), read once."""
+        f, n = where if where is not None else (WHERE[0], WHERE[1])
+        ref = self.files.get((kind, path))
+        if ref is None:
+            ref = PatRef(self, path, kind, "", self._order(f, n))
+            ref.load(read())
+            self.files[(kind, path)] = ref
+            self._add(ref)
+        if (f, n) not in ref.users:
+            ref.users.append((f, n))
+        return ref
+
+    def line_ref(self, key: tuple, desc: str, patterns: list[str], file: str, line: int) -> PatRef:
+        """An ACL line's own patterns (``key`` tells one line's from another's)."""
+        ref = self.lines.get(key)
+        if ref is None:
+            ref = PatRef(self, "", "acl", desc, self._order(file, line))
+            ref.load([(p, None) for p in patterns])
+            self.lines[key] = ref
+            self._add(ref)
+        return ref
+
+    def _add(self, ref: PatRef) -> None:
+        self.refs.append(ref)
+        if self.sealed:
+            ref.uid = max((r.uid for r in self.refs), default=-1) + 1
+
+    def seal(self) -> None:
+        """Ids in the order 2.6 creates the references (see the module's docstring)."""
+        if self.sealed:
+            return
+        if not any(r.order[0] == 1 for r in self.refs):
+            # the two references 2.6's internal HTTP client adds to every process
+            for i in range(2):
+                ref = PatRef(self, "", "acl", "acl 'var' file 'httpclient' line 0", (1, 0, 0, i))
+                ref.load([("1" if i == 0 else "1", None)])
+                self.refs.append(ref)
+        self.refs.sort(key=lambda r: r.order)
+        for i, r in enumerate(self.refs):
+            r.uid = i
+        self.sealed = True
+
+    def lookup(self, kind: str, ident: str) -> PatRef | None:
+        """``#ID`` or a file name -> the reference of that kind."""
+        self.seal()
+        if ident.startswith("#"):
+            try:
+                n = int(ident[1:])
+            except ValueError:
+                return None
+            return next((r for r in self.refs if r.uid == n and r.kind == kind), None)
+        return self.files.get((kind, ident))
+
+    def of_kind(self, kind: str) -> list[PatRef]:
+        self.seal()
+        return sorted((r for r in self.refs if r.kind == kind), key=lambda r: r.uid)
+
+
+#: the process's store (reset when a configuration is read: config/build.py)
+REFS = Store()
+
+
+# ---------------------------------------------------------------------------- indexed lookups
+def str_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
+    d: dict[bytes, Any] = {}
+    for k, v in pairs:
+        d.setdefault(k, v)
+    return d.get
+
+
+def beg_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
+    """The longest key that starts the sample (2.6's prefix tree): one dict per key length."""
+    by_len: dict[int, dict[bytes, Any]] = {}
+    for k, v in pairs:
+        by_len.setdefault(len(k), {}).setdefault(k, v)
+    levels = tuple((n, by_len[n]) for n in sorted(by_len, reverse=True))
+    miss = object()
+
+    def look(s: bytes) -> Any:
+        n = len(s)
+        for ln, d in levels:
+            if ln <= n:
+                r = d.get(s[:ln], miss)
+                if r is not miss:
+                    return r
+        return None
+    return look
+
+
+def ip_index(pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
+    """The most specific network holding the address: one dict per prefix length and family.
+    An IPv4-mapped IPv6 address also matches IPv4 networks."""
+    fam: dict[int, dict[int, dict[int, Any]]] = {4: {}, 6: {}}
+    for net, v in pairs:
+        fam[net.version].setdefault(net.prefixlen, {}).setdefault(int(net.network_address), v)
+    lv = {f: tuple((p, ((1 << (32 if f == 4 else 128)) - 1) ^ ((1 << ((32 if f == 4 else 128) - p)) - 1), d)
+                   for p, d in sorted(fam[f].items(), reverse=True)) for f in (4, 6)}
+    l4, l6 = lv[4], lv[6]
+
+    def look(ip: Any) -> Any:
+        if ip.version == 6:
+            n = int(ip)
+            for _p, mask, d in l6:
+                r = d.get(n & mask)
+                if r is not None:
+                    return r
+            m4 = ip.ipv4_mapped
+            if m4 is None:
+                return None
+            ip = m4
+        n = int(ip)
+        for _p, mask, d in l4:
+            r = d.get(n & mask)
+            if r is not None:
+                return r
+        return None
+    return look
+
+
+def parse_net(k: str) -> Any:
+    try:
+        return ipaddress.ip_network(k, strict=False)
+    except ValueError:
+        raise ValueError(f"'{k}' is not a valid IPv4 or IPv6 address.") from None
