@@ -937,7 +937,15 @@ class Builder:
                               "and 'if-none'.", i + 1 + j)
             p.f["forwardfor"] = ForwardFor(**ff)
             return
+        if name in ("tcp-check", "redis-check"):
+            # the last check-type option wins, as in 2.6
+            p.f.pop("httpchk", None)
+            p.options.pop("httpchk", None)
+            p.f["check_type"] = name
+            p.options[name] = True
+            return
         if name == "httpchk":
+            p.f.pop("check_type", None)
             hc: dict[str, Any] = {}
             if len(args) == 1:
                 hc["uri"] = args[0]
@@ -1784,6 +1792,31 @@ class Builder:
             self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
                       f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
 
+    def kw_tcp_check(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py.config import tcpcheck as TC
+
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        sub = w[1] if len(w) > 1 else ""
+        if sub in S.TCP_CHECK.known and not self.supported(S.TCP_CHECK, ln, sub, 1, f"tcp-check {sub}"):
+            return
+        if p.f.get("tcp_rules_of") != id(p):  # a proxy's own rules replace those of its defaults
+            p.f.update(tcp_rules_of=id(p), tcp_rules=(), tcp_lines=0, tcp_comment=None)
+        index = p.f["tcp_lines"]
+        try:
+            rule = TC.parse_line(list(w), index)
+        except TC.TcpCheckError as e:
+            self.fail(ln, e.message, e.index, ours=e.ours)
+        p.f["tcp_lines"] = index + 1
+        if isinstance(rule, str):
+            p.f["tcp_comment"] = rule
+            return
+        if rule.comment is None and p.f["tcp_comment"] is not None:
+            rule = dataclasses.replace(rule, comment=p.f["tcp_comment"])
+        p.f["tcp_comment"] = None
+        p.f["tcp_rules"] = p.f["tcp_rules"] + (rule,)
+
     def kw_stats(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
@@ -1940,6 +1973,15 @@ class Builder:
                 if k in ps.check_rules:
                     kw[k] = ps.check_rules[k]
             http_check = HttpCheck(**kw)
+        tcp_check = None
+        if f.get("check_type") == "tcp-check":
+            from haproxy_py.config.tcpcheck import with_implicit_connect
+
+            tcp_check = with_implicit_connect(f.get("tcp_rules", ()))
+        elif f.get("check_type") == "redis-check":
+            from haproxy_py.config.tcpcheck import REDIS_CHECK
+
+            tcp_check = REDIS_CHECK
         stats_kw = {k: v for k, v in ps.stats.items()}
         stats = StatsConf(auth=tuple(ps.stats_auth), admin=tuple(ps.stats_admin), scopes=tuple(ps.stats_scopes),
                           **stats_kw)
@@ -1963,6 +2005,7 @@ class Builder:
             hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
+            tcp_check=tcp_check, tcp_check_proto=f.get("check_type") == "redis-check",
             dispatch=self._dispatch(ps), timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
             ignored=tuple(ps.ignored))

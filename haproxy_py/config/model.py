@@ -315,6 +315,35 @@ class HttpCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class TcpCheckRule:
+    """One ``tcp-check`` rule (``option tcp-check``, or a protocol check's built-in sequence):
+    ``connect``, ``send`` or ``expect`` (checks/tcpcheck.py runs them)."""
+
+    action: str
+    #: its place among the proxy's tcp-check lines (step index + 1); -1: the implicit first connect
+    index: int = 0
+    comment: str | None = None
+    # connect
+    port: int | None = None
+    addr: str | None = None
+    # send
+    data: bytes = b""
+    # expect: string | rstring | binary | rbinary; binary patterns decoded
+    kind: str = ""
+    pattern: bytes = b""
+    neg: bool = False
+    min_recv: int = -1
+    ok_status: str | None = None
+    error_status: str | None = None
+    tout_status: str | None = None
+    on_success: str | None = None
+    on_error: str | None = None
+    #: on-error is the response's first line (``%[res.payload(0,0),cut_crlf]``, redis-check)
+    on_error_payload: bool = False
+    status_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StatsConf:
     """``stats ...`` inside a proxy (the HTTP statistics page)."""
 
@@ -404,6 +433,10 @@ class Proxy:
     fullconn: int | None = None
     http_send_name_header: str | None = None
     http_check: HttpCheck | None = None  # set by option httpchk
+    #: ``option tcp-check`` (or a protocol check): the rules, the implicit connect first
+    tcp_check: tuple[TcpCheckRule, ...] | None = None
+    #: a protocol check (redis-check ...): errors are reported without the step
+    tcp_check_proto: bool = False
     dispatch: Address | None = None
     # both
     timeouts: Timeouts = field(default_factory=Timeouts)

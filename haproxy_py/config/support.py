@@ -30,6 +30,9 @@ STATS = Registry[str]("stats", "'stats' parameter",
                       known=("admin", "auth", "bind-process", "enable", "hide-version", "http-request",
                              "realm", "refresh", "scope", "show-desc", "show-legends", "show-node",
                              "show-modules", "uri"))
+TCP_CHECK = Registry[str]("tcp-check", "'tcp-check' directive",
+                          known=("comment", "connect", "expect", "send", "send-binary", "send-binary-lf",
+                                 "send-lf", "set-var", "set-var-fmt", "unset-var"))
 HTTP_CHECK = Registry[str]("http-check", "'http-check' directive",
                            known=("comment", "connect", "disable-on-404", "expect", "send", "send-state",
                                   "set-var", "set-var-fmt", "unset-var"))
@@ -38,6 +41,7 @@ _IT = "tests/integration/"
 _DIFF = "tests/differential/"
 _UNIT = "tests/unit/"
 _EFF = _IT + "test_keyword_effects.py::"
+_TCPCHK = _IT + "test_tcpcheck_vs_haproxy.py::"
 
 
 def _reg(reg: Registry[str], where: str, tests: dict[str, str]) -> None:
@@ -162,6 +166,7 @@ _reg(PROXY, "config/build.py proxy_kw", {
     "http-send-name-header": _EFF + "test_default_server_and_ids",
     "load-server-state-from-file": _EFF + "test_server_state_base",
     "dispatch": _IT + "test_dispatch.py::test_dispatch_sends_to_its_address_as_haproxy",
+    "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
 })
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
@@ -186,6 +191,8 @@ _reg(OPTION, "config/build.py option", {
     "log-health-checks": _IT + "test_checks_differential.py::test_boot_sequence_matches_haproxy",
     "persist": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
     "redispatch": _IT + "test_lb_e2e.py::test_retries_and_redispatch_same_as_haproxy",
+    "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "redis-check": _TCPCHK + "test_redis_check_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
@@ -195,10 +202,8 @@ for _n in ("splice-auto", "splice-request", "splice-response"):
 for _n in ("tcp-smart-accept", "tcp-smart-connect"):
     OPTION.no_effect(_n, "a TCP packet-saving optimisation; what is exchanged is the same")
 OPTION.alternatives.update({
-    "tcp-check": "'option httpchk' and plain 'check' (TCP connect) are implemented",
     "mysql-check": "plain 'check' (TCP connect) is implemented",
     "pgsql-check": "plain 'check' (TCP connect) is implemented",
-    "redis-check": "plain 'check' (TCP connect) is implemented",
     "ldap-check": "plain 'check' (TCP connect) is implemented",
     "smtpchk": "plain 'check' (TCP connect) is implemented",
     "ssl-hello-chk": "plain 'check' (TCP connect) is implemented",
@@ -300,6 +305,16 @@ _reg(HTTP_CHECK, "checks/probes.py", {
     "expect": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
     "disable-on-404": _UNIT + "test_checks_health.py::test_disable_on_404_nolb",
     "send-state": _IT + "test_checks_checker.py::test_send_state_header",
+})
+
+_reg(TCP_CHECK, "checks/tcpcheck.py", {
+    "connect": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "send": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "send-binary": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    # a literal string only: '%' (a log-format expression) is refused at parse time
+    "send-lf": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "expect": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "comment": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
 })
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from haproxy_py.checks import health
 from haproxy_py.checks import probes as P
+from haproxy_py.checks import tcpcheck as TC
 from haproxy_py.checks.health import Outcome
 from haproxy_py.runtime.server import Server
 
@@ -43,7 +44,7 @@ class ServerCheck:
     """The check of one server: its timer and, while a probe runs, its socket."""
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
-                 "due", "addr", "http", "warmup", "count", "cli_host", "cli_port")
+                 "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr")
 
     def __init__(self, srv: Server, checker: Checker) -> None:
         self.srv = srv
@@ -63,6 +64,10 @@ class ServerCheck:
         pconf = getattr(be, "conf", None)
         #: ``option httpchk`` makes it an HTTP check, in tcp mode too
         self.http = pconf.http_check if pconf is not None else None
+        #: ``option tcp-check`` / a protocol check: the rules (checks/tcpcheck.py runs them)
+        self.tcp = pconf.tcp_check if pconf is not None else None
+        self.tcp_proto = bool(pconf is not None and pconf.tcp_check_proto)
+        self.tcr: TC.TcpCheckRun | None = None
         #: ``set server check-addr/check-port`` (None: as configured)
         self.cli_host: str | None = None
         self.cli_port: int | None = None
@@ -103,6 +108,10 @@ class ServerCheck:
             self.schedule(srv.conf.inter)
             return
         self.started = ck.now()
+        if self.tcp is not None:
+            self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto)
+            self.tcp_advance()
+            return
         host, port = self.addr
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -205,6 +214,136 @@ class ServerCheck:
             res.duration = self._dur()
             self.finish(res)
 
+    # ------------------------------------------------------------------ tcp-check sequences
+    def tcp_advance(self) -> None:
+        """Walk the sequence until it needs the network or ends."""
+        tc = self.tcr
+        if tc is None:
+            return
+        while True:
+            act = tc.step()
+            if isinstance(act, TC.Connect):
+                self.tcp_connect(act.rule)
+                return
+            if isinstance(act, TC.Send):
+                if not self.tcp_send(act.data):
+                    return
+                continue
+            if isinstance(act, TC.Recv):
+                if self.phase != 2:
+                    self.phase = 2
+                    self.checker.loop.add_reader(self.fd, self.on_tcp_readable)
+                return
+            res = act.result
+            res.duration = self._dur()
+            self.finish(res)
+            return
+
+    def tcp_connect(self, rule: Any) -> None:
+        tc = self.tcr
+        assert tc is not None
+        self.close()
+        host, port = self.addr
+        host = rule.addr or host
+        port = rule.port or port
+        try:
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        except OSError as e:
+            self.finish(P.socket_error(e.errno or 0, self._dur()))
+            return
+        s.setblocking(False)
+        self.sock = s
+        self.fd = s.fileno()
+        try:
+            rc = s.connect_ex((host, port))
+        except OSError as e:
+            self.finish(P.socket_error(e.errno or 0, self._dur()))
+            return
+        loop = self.checker.loop
+        if rc == 0:
+            self.tcp_connected()
+            return
+        if rc != errno.EINPROGRESS and rc != errno.EAGAIN:
+            self.tcp_fail(tc.connect_error(rc))
+            return
+        self.phase = 1
+        loop.add_writer(self.fd, self.on_tcp_writable)
+        self.tmo = loop.call_later(self.checker.connect_timeout(self.srv) / 1000.0, self.on_tcp_timeout)
+
+    def on_tcp_writable(self) -> None:
+        loop = self.checker.loop
+        loop.remove_writer(self.fd)
+        self.phase = 0
+        s = self.sock
+        tc = self.tcr
+        if s is None or tc is None:
+            return
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self.tcp_fail(tc.connect_error(err))
+            return
+        self.tcp_connected()
+
+    def tcp_connected(self) -> None:
+        tc = self.tcr
+        assert tc is not None
+        if self.tmo is not None:
+            self.tmo.cancel()
+        # after the connection, 'timeout check' bounds the rest of the exchange
+        self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv) / 1000.0,
+                                                self.on_tcp_timeout)
+        tc.connected()
+        self.tcp_advance()
+
+    def tcp_send(self, data: bytes) -> bool:
+        s = self.sock
+        tc = self.tcr
+        assert s is not None and tc is not None
+        if self.req:  # still sending the previous data: queue after it
+            self.req += data
+            return True
+        try:
+            n = s.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError as e:
+            self.tcp_fail(tc.sock_error(e.errno or 0))
+            return False
+        if n < len(data):
+            self.req = data[n:]
+            self.checker.loop.add_writer(self.fd, self.on_send_more)
+        return True
+
+    def on_tcp_readable(self) -> None:
+        s = self.sock
+        tc = self.tcr
+        if s is None or tc is None:
+            return
+        try:
+            data = s.recv(16384)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self.tcp_fail(tc.sock_error(e.errno or 0))
+            return
+        self.checker.loop.remove_reader(self.fd)
+        self.phase = 0
+        if data:
+            tc.feed(data)
+        else:
+            tc.closed()
+        self.tcp_advance()
+
+    def on_tcp_timeout(self) -> None:
+        self.tmo = None
+        tc = self.tcr
+        if tc is not None:
+            self.tcp_fail(tc.timeout())
+
+    def tcp_fail(self, res: P.CheckResult) -> None:
+        res.duration = self._dur()
+        self.finish(res)
+
     def on_timeout(self) -> None:
         self.tmo = None
         dur = self._dur()
@@ -240,6 +379,7 @@ class ServerCheck:
 
     def finish(self, res: P.CheckResult) -> None:
         self.close()
+        self.tcr = None
         self.count += 1
         ck = self.checker
         if ck.stopped:

@@ -1,0 +1,244 @@
+"""``tcp-check`` rule sequences (``option tcp-check`` and the protocol checks built on them). Pure.
+
+A sequence is a tuple of ``config.model.TcpCheckRule``: ``connect``, ``send`` and ``expect`` rules
+(a ``tcp-check comment`` line is folded into the rule after it; the builder inserts the implicit
+first ``connect``). The engine (``engine/checker.py``) does the I/O and drives one
+:class:`TcpCheckRun` per probe:
+
+    run = TcpCheckRun(rules, proto=False)
+    act = run.step()        # Connect(rule) | Send(data) | Recv() | Done(result)
+    run.connected()         # after a Connect succeeded, then step() again
+    run.feed(data) / run.closed()        # after a Recv, then step() again
+    run.connect_error(errno) / run.sock_error(errno) / run.timeout()   # -> CheckResult
+
+What 2.6 does, as observed on 2.6.12 with the same rules on the same servers (tests/integration/
+test_tcpcheck_vs_haproxy.py):
+
+* steps are numbered by the proxy's ``tcp-check`` lines, comments included; the implicit connect is
+  "the initial connection step";
+* ``expect`` reads until its pattern can match: a mismatch waits for more data unless ``min-recv``
+  is set (then the first read of at least that much is conclusive), the server closed, or the buffer
+  is full; a negated expect fails at once on a match and passes on close without one;
+* consecutive expects look at the same data; a ``send`` starts a fresh read buffer;
+* the last rule evaluated decides the final status: an expect gives ``ok-status`` (L7OK) and its
+  ``on-success`` text or ``(tcp-check)``, a connect L4OK (no text for the implicit one), a send L7OK;
+* a code is reported with the L7OK/L7OKC/L7STS statuses only (0 unless ``status-code``);
+* the protocol checks (``proto=True``, e.g. ``option redis-check``) report connection errors and
+  timeouts without the step text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from haproxy_py.checks.probes import MAX_RESPONSE, RES_FAILED, RES_PASSED, CheckResult
+from haproxy_py.config.model import TcpCheckRule
+
+#: statuses whose check code 2.6 reports (its "L57 data" statuses)
+_CODED = frozenset({"L7OK", "L7OKC", "L7STS"})
+_CRLF = re.compile(rb"[\r\n]")
+_RESULT = {"L4OK": RES_PASSED, "L6OK": RES_PASSED, "L7OK": RES_PASSED, "L7OKC": RES_PASSED}
+
+
+class Connect:
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: TcpCheckRule) -> None:
+        self.rule = rule
+
+
+class Send:
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class Recv:
+    __slots__ = ()
+
+
+class Done:
+    __slots__ = ("result",)
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+
+
+Action = Connect | Send | Recv | Done
+RECV = Recv()
+
+
+def _result(status: str, info: str, code: int | None) -> CheckResult:
+    return CheckResult(status, _RESULT.get(status, RES_FAILED), code if status in _CODED else None, info)
+
+
+def hex_upper(data: bytes) -> bytes:
+    """What ``expect rbinary`` matches against: the data as upper-case hex digits."""
+    return data.hex().upper().encode()
+
+
+def _latin(b: bytes) -> str:
+    return b.decode("latin-1")
+
+
+class TcpCheckRun:
+    """One probe's walk through a tcp-check sequence."""
+
+    __slots__ = ("rules", "proto", "i", "buf", "cur", "last_read", "conn", "_regex", "phase")
+
+    def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False) -> None:
+        self.rules = rules
+        self.proto = proto
+        self.i = 0
+        self.buf = b""
+        self.cur: TcpCheckRule | None = None
+        self.last_read = False
+        self.conn = False
+        #: "connect" while a Connect is pending, "recv" while a Recv is, "" otherwise
+        self.phase = ""
+        self._regex: dict[int, re.Pattern[bytes]] = {}
+
+    # ------------------------------------------------------------------ events
+    def connected(self) -> None:
+        self.conn = True
+        self.phase = ""
+        self.i += 1
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+        self.phase = ""
+        if len(self.buf) >= MAX_RESPONSE:
+            self.last_read = True
+
+    def closed(self) -> None:
+        self.last_read = True
+        self.phase = ""
+
+    def connect_error(self, err: int) -> CheckResult:
+        return _result("L4CON", (os.strerror(err) if err else "") + self.where(), None)
+
+    def sock_error(self, err: int) -> CheckResult:
+        if self.phase == "connect":
+            return self.connect_error(err)
+        return _result("SOCKERR", (os.strerror(err) if err else "") + self.where(), None)
+
+    def timeout(self) -> CheckResult:
+        rule = self.cur
+        if self.phase == "connect" or not self.conn:
+            return _result("L4TOUT", self.where(), None)
+        status = "L7TOUT"
+        if rule is not None and rule.action == "expect" and rule.tout_status:
+            status = rule.tout_status
+        return _result(status, self.where(), 0)
+
+    def where(self) -> str:
+        """`` at step N of tcp-check (expect string 'X') comment: 'C'`` for errors and timeouts."""
+        if self.proto:
+            return ""
+        r = self.cur
+        if r is None or r.index < 0:
+            return " at initial connection step of tcp-check"
+        s = f" at step {r.index + 1} of tcp-check"
+        if r.action == "connect":
+            s += f" (connect port {r.port})" if r.port else " (connect)"
+        elif r.action == "send":
+            s += " (send)"
+        elif r.kind == "string":
+            s += f" (expect string '{_latin(r.pattern)}')"
+        elif r.kind == "binary":
+            s += f" (expect binary '{_latin(r.pattern)}')"
+        elif r.kind == "rstring":
+            s += " (expect regex)"
+        elif r.kind == "rbinary":
+            s += " (expect binary regex)"
+        if r.comment:
+            s += f" comment: '{r.comment}'"
+        return s
+
+    # ------------------------------------------------------------------ evaluation
+    def step(self) -> Action:
+        rules = self.rules
+        while self.i < len(rules):
+            r = rules[self.i]
+            if r.action == "connect":
+                self.cur = r
+                self.conn = False
+                self.buf = b""
+                self.last_read = False
+                self.phase = "connect"
+                return Connect(r)
+            if r.action == "send":
+                self.cur = r
+                self.buf = b""
+                self.last_read = False
+                self.i += 1
+                return Send(r.data)
+            self.cur = r
+            verdict = self._expect(r)
+            if verdict is None:
+                self.phase = "recv"
+                return RECV
+            if isinstance(verdict, CheckResult):
+                return Done(verdict)
+            self.i += 1
+        return Done(self._final())
+
+    def _final(self) -> CheckResult:
+        r = self.cur
+        if r is not None and r.action == "expect":
+            return _result(r.ok_status or "L7OK", r.on_success or "(tcp-check)",
+                           r.status_code if r.status_code is not None else 0)
+        if r is not None and r.action == "connect":
+            return _result("L4OK", "" if r.index < 0 else "(tcp-check)", None)
+        return _result("L7OK", "(tcp-check)", 0)
+
+    def _regex_of(self, r: TcpCheckRule) -> re.Pattern[bytes]:
+        rx = self._regex.get(r.index)
+        if rx is None:
+            rx = self._regex[r.index] = re.compile(r.pattern)
+        return rx
+
+    def _expect(self, r: TcpCheckRule) -> CheckResult | bool | None:
+        """None: wait for more data; True: passed; a CheckResult: the check failed."""
+        buf = self.buf
+        last = self.last_read
+        err_status = r.error_status or "L7RSP"
+        code = r.status_code if r.status_code is not None else 0
+        if not buf:
+            if not last:
+                return None
+            msg = f"TCPCHK got an empty response at step {r.index + 1}"
+            if r.comment:
+                msg += f" comment: '{r.comment}'"
+            return _result(err_status, msg, code)
+        if not last:
+            if r.kind in ("string", "binary") and len(buf) < len(r.pattern):
+                return None
+            if r.min_recv > 0 and len(buf) < r.min_recv:
+                return None
+        if r.kind in ("string", "binary"):
+            match = r.pattern in buf
+        elif r.kind == "rstring":
+            match = self._regex_of(r).search(buf) is not None
+        else:
+            match = self._regex_of(r).search(hex_upper(buf)) is not None
+        if not match and not last and r.min_recv == -1:
+            return None
+        if match != r.neg:
+            return True
+        if r.on_error_payload:
+            info = _latin(_CRLF.split(buf, 1)[0])  # %[res.payload(0,0),cut_crlf]
+        elif r.on_error is not None:
+            info = r.on_error
+        else:
+            what = "matched unwanted" if match else "did not match"
+            if r.kind == "string":
+                info = f"TCPCHK {what} content '{_latin(r.pattern)}' at step {r.index + 1}"
+            else:
+                label = {"binary": "binary", "rstring": "regex", "rbinary": "binary regex"}[r.kind]
+                info = f"TCPCHK {what} content ({label}) at step {r.index + 1}"
+            if r.comment:
+                info += f" comment: {r.comment}"
+        return _result(err_status, info, code)

@@ -1,0 +1,197 @@
+"""``tcp-check`` lines -> ``TcpCheckRule`` (the builder's part of ``option tcp-check``), and the
+rule sequences of the protocol checks built on them (``option redis-check``). Pure.
+
+Only what checks/tcpcheck.py runs is accepted; the rest of 2.6's tcp-check language is refused
+with a :class:`TcpCheckError` whose message says so (``ours``: the text is haproxy-py's).
+"""
+
+from __future__ import annotations
+
+import re
+
+from haproxy_py.config.model import TcpCheckRule
+
+REFUSED = "is not implemented by haproxy-py (HAProxy 2.6 supports it)"
+OK_STATUSES = ("L7OK", "L7OKC", "L6OK", "L4OK")
+ERROR_STATUSES = ("L7RSP", "L7STS", "L6RSP", "L4CON")
+TOUT_STATUSES = ("L7TOUT", "L6TOUT", "L4TOUT")
+_INT_EXPR = re.compile(r"int\((-?\d+)\)$")
+
+
+class TcpCheckError(Exception):
+    def __init__(self, message: str, index: int, ours: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.index = index  # word index in the line
+        self.ours = ours
+
+
+def _hex(text: str, i: int, what: str) -> bytes:
+    try:
+        if len(text) % 2:
+            raise ValueError
+        return bytes.fromhex(text)
+    except ValueError:
+        raise TcpCheckError(f"'tcp-check {what}' : '{text}' is not a valid hexadecimal string.", i) from None
+
+
+def _comment_opt(w: list[str], j: int, sub: str) -> str:
+    if j + 1 >= len(w):
+        raise TcpCheckError(f"'tcp-check {sub}' : 'comment' expects a string as argument.", j)
+    return w[j + 1]
+
+
+def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
+    """One ``tcp-check ...`` line (``w[0]`` is ``tcp-check``): its rule, or the text of a
+    ``tcp-check comment`` (the comment of the rule that follows)."""
+    sub = w[1] if len(w) > 1 else ""
+    if sub == "comment":
+        if len(w) < 3:
+            raise TcpCheckError("'tcp-check comment' expects a string as argument.", 1)
+        return " ".join(w[2:])
+    if sub == "connect":
+        return _connect(w, index)
+    if sub in ("send", "send-lf", "send-binary"):
+        if len(w) < 3:
+            raise TcpCheckError(f"'tcp-check {sub}' expects a string as argument.", 1)
+        data_w = w[2]
+        if sub == "send-lf" and "%" in data_w:
+            raise TcpCheckError(f"'tcp-check send-lf' with a log-format expression {REFUSED}; 'send' with "
+                                "a literal string is implemented", 2)
+        data = _hex(data_w, 2, sub) if sub == "send-binary" else data_w.encode("latin-1", "replace")
+        comment = None
+        j = 3
+        while j < len(w):
+            if w[j] == "comment":
+                comment = _comment_opt(w, j, sub)
+                j += 2
+            else:
+                raise TcpCheckError(f"'tcp-check {sub}' : only 'comment' is supported after the data but "
+                                    f"got '{w[j]}'.", j)
+        return TcpCheckRule("send", index, comment, data=data)
+    if sub == "expect":
+        return _expect(w, index)
+    raise TcpCheckError(f"'tcp-check {sub}' {REFUSED}; 'connect', 'send', 'send-binary', 'expect' and "
+                        "'comment' are implemented", 1)
+
+
+def _connect(w: list[str], index: int) -> TcpCheckRule:
+    port: int | None = None
+    addr: str | None = None
+    comment = None
+    j = 2
+    while j < len(w):
+        a = w[j]
+        if a == "port" and j + 1 < len(w):
+            try:
+                port = int(w[j + 1])
+            except ValueError:
+                raise TcpCheckError(f"'tcp-check connect' : expects a valid port number but got "
+                                    f"'{w[j + 1]}'.", j + 1) from None
+            if not 0 < port < 65536:
+                raise TcpCheckError(f"'tcp-check connect' : invalid port '{w[j + 1]}'.", j + 1)
+            j += 2
+        elif a == "addr" and j + 1 < len(w):
+            addr = w[j + 1]
+            j += 2
+        elif a == "comment":
+            comment = _comment_opt(w, j, "connect")
+            j += 2
+        elif a in ("default", "linger"):
+            # default: the server's check address/port/options, which is what a bare connect uses;
+            # linger: how the connection is closed, nothing a server sees in the exchange
+            j += 1
+        elif a in ("send-proxy", "via-socks4", "ssl", "sni", "alpn", "proto"):
+            raise TcpCheckError(f"'tcp-check connect {a}' {REFUSED}; 'port', 'addr', 'default', "
+                                "'linger' and 'comment' are implemented", j)
+        else:
+            raise TcpCheckError(f"'tcp-check connect' : unexpected argument '{a}'.", j)
+    return TcpCheckRule("connect", index, comment, port=port, addr=addr)
+
+
+def _expect(w: list[str], index: int) -> TcpCheckRule:
+    kw: dict[str, object] = {}
+    kind = ""
+    pattern = b""
+    neg = False
+    j = 2
+    while j < len(w):
+        a = w[j]
+        val = w[j + 1] if j + 1 < len(w) else None
+        if a == "!":
+            neg = True
+            j += 1
+            continue
+        if a in ("string", "rstring", "binary", "rbinary"):
+            if kind:
+                raise TcpCheckError(f"'tcp-check expect' : only on pattern expected ('{kind}' already "
+                                    f"given, got '{a}').", j)
+            if val is None:
+                raise TcpCheckError(f"'tcp-check expect' : '{a}' expects <pattern> as an argument.", j)
+            kind = a
+            if a == "binary":
+                pattern = _hex(val, j + 1, "expect binary")
+            else:
+                pattern = val.encode("latin-1", "replace")
+                if a in ("rstring", "rbinary"):
+                    try:
+                        re.compile(pattern)
+                    except re.error as e:
+                        raise TcpCheckError(f"'tcp-check expect' : regex '{val}' does not compile: {e}.",
+                                            j + 1) from None
+            j += 2
+            continue
+        if a in ("string-lf", "binary-lf", "custom"):
+            raise TcpCheckError(f"'tcp-check expect {a}' {REFUSED}; 'string', 'rstring', 'binary' and "
+                                "'rbinary' are implemented", j)
+        if val is None:
+            raise TcpCheckError(f"'tcp-check expect' : '{a}' expects an argument.", j)
+        if a == "min-recv":
+            try:
+                kw["min_recv"] = int(val)
+            except ValueError:
+                raise TcpCheckError(f"'tcp-check expect' : '{a}' expects a integer as argument.", j + 1) from None
+        elif a == "comment":
+            kw["comment"] = val
+        elif a in ("ok-status", "error-status", "tout-status"):
+            allowed = {"ok-status": OK_STATUSES, "error-status": ERROR_STATUSES,
+                       "tout-status": TOUT_STATUSES}[a]
+            if val not in allowed:
+                raise TcpCheckError(f"'tcp-check expect' : '{a}' only supports {', '.join(allowed)} status "
+                                    f"(got '{val}').", j + 1)
+            kw[a.replace("-", "_")] = val
+        elif a in ("on-success", "on-error"):
+            if "%" in val:
+                raise TcpCheckError(f"'tcp-check expect {a}' with a log-format expression {REFUSED}; a "
+                                    "literal text is implemented", j + 1)
+            kw[a.replace("-", "_")] = val
+        elif a == "status-code":
+            m = _INT_EXPR.match(val)
+            if m is None:
+                raise TcpCheckError(f"'tcp-check expect status-code' with an expression other than "
+                                    f"int(N) {REFUSED}", j + 1)
+            kw["status_code"] = int(m.group(1))
+        else:
+            raise TcpCheckError("'tcp-check expect' : expects 'min-recv', 'comment', 'ok-status', "
+                                "'error-status', 'tout-status', 'on-success', 'on-error', 'status-code', "
+                                f"'!', 'string', 'rstring', 'binary' or 'rbinary' but got '{a}'.", j)
+        j += 2
+    if not kind:
+        raise TcpCheckError("'tcp-check expect' : expects a pattern type ('string', 'rstring', 'binary' "
+                            "or 'rbinary').", 1)
+    return TcpCheckRule("expect", index, kind=kind, pattern=pattern, neg=neg, **kw)  # type: ignore[arg-type]
+
+
+def with_implicit_connect(rules: tuple[TcpCheckRule, ...]) -> tuple[TcpCheckRule, ...]:
+    """2.6 starts a sequence whose first rule is not a connect with an implicit one."""
+    if rules and rules[0].action == "connect":
+        return rules
+    return (TcpCheckRule("connect", -1),) + rules
+
+
+#: ``option redis-check``: PING as a RESP array, ``+PONG`` expected, the reply's first line on error
+REDIS_CHECK = with_implicit_connect((
+    TcpCheckRule("send", 0, data=b"*1\r\n$4\r\nPING\r\n"),
+    TcpCheckRule("expect", 1, kind="string", pattern=b"+PONG\r\n", error_status="L7STS",
+                 on_error_payload=True, on_success="Redis server is ok"),
+))
