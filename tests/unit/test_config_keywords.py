@@ -130,8 +130,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
-    "frontend": ["capture request header Host len 20", "capture response header Server len 20",
-                 "capture cookie SID len 10", "monitor-uri /up", "unique-id-format %[uuid]"],
+    "frontend": ["monitor-uri /up", "unique-id-format %[uuid]"],
     "backend": ["dispatch 127.0.0.1:80"],
 }
 
