@@ -504,7 +504,8 @@ class Redirect(Action):
             headers.append((b"cache-control", b"no-cache"))
         if self.cookie is not None:
             headers.append((b"set-cookie", self.cookie))
-        return Verdict(REPLY, code, reason(code), headers, b"")
+        # service "redirect": the engine closes after a redirect whose request has a body, as 2.6
+        return Verdict(REPLY, code, reason(code), headers, b"", service="redirect")
 
 
 REDIRECT_EXPECTS = ("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "

@@ -32,6 +32,7 @@ from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
+from haproxy_py.http import htx
 from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
 from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_request, parse_response
@@ -485,6 +486,9 @@ class HttpSession(Stream):
         rec.t_request = int((now - start) * 1000)
         if logging:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
+        # 2.6 counts the request as its HTTP/1 layer parsed it (http/htx.py), before any rule
+        self.bytes_in += htx.request_size(req.method, req.uri, req.version, req.headers,
+                                          req.conn_close or req.conn_keep_alive)
         caps = router.caps
         if caps is not None:  # capture request header: the request as parsed, before any rule
             rec.req_caps = caps.request_headers(req.headers)
@@ -548,7 +552,11 @@ class HttpSession(Stream):
         if k == REPLY:
             ic.intercepted += 1
             set_term(rec, "L", "R")
-            self._local_response(v.status, v.headers, v.body, v.reason)
+            req = self.req
+            # 2.6 answers a redirect whose request has a body with connection: close (and counts it)
+            close = v.service == "redirect" and req is not None and (
+                req.body == BODY_CHUNKED or (req.body == BODY_LENGTH and req.content_length > 0))
+            self._local_response(v.status, v.headers, v.body, v.reason, close=close)
             return
         if k == SERVICE:
             from haproxy_py.stats import prometheus
@@ -686,7 +694,7 @@ class HttpSession(Stream):
             run_rules(rules, txn)  # allow stops its own set only, as in 2.6
 
     def _local_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
-                        reason: bytes | None = None) -> None:
+                        reason: bytes | None = None, *, close: bool = False) -> None:
         """A response generated here (stats, prometheus, redirect, return): keep-alive as any
         response; the http-after-response rules apply to it."""
         req = self.req
@@ -700,10 +708,14 @@ class HttpSession(Stream):
         if after:
             self._run_after(resp, after)
             status = resp.status
-        head, keep = prepare_response(resp, req, self.mode)
+        head, keep = prepare_response(resp, req, MODE_CLOSE if close else self.mode)
         data = head + (body if req.method != b"HEAD" else b"")
         rec.status = status
-        rec.bytes_out = len(data)
+        self.bytes_in += self._unsent_body_htx()
+        # counted as 2.6 counts what it generates (its connection: close too, when it adds one)
+        self.bytes_out += htx.message_size(data) + (15 if close else 0)
+        rec.bytes_out = self.bytes_out
+        rec.bytes_in = self.bytes_in
         if rec.term_cause == "-":
             set_term(rec, "L", "R")
         rec.t_data = rec.t_connect = rec.t_queue = -1
@@ -729,7 +741,13 @@ class HttpSession(Stream):
                 if after:
                     page = self._after_page(page, after)
         rec.status = status
-        rec.bytes_out = herrors.log_bytes(page, mux=mux)
+        nbytes = herrors.log_bytes(page, mux=mux)
+        if not mux and self.req is not None and self.req.method == b"HEAD":
+            nbytes -= len(page) - page.find(b"\r\n\r\n") - 4  # sent without its body
+        self.bytes_in += self._unsent_body_htx()
+        self.bytes_out += nbytes  # the stats count the page as the log does
+        rec.bytes_out = self.bytes_out
+        self._count_bytes()
         self.fe.counters.count_status(status)
         if self.be is not None:
             self.be.counters.count_status(status)
@@ -766,6 +784,32 @@ class HttpSession(Stream):
                 page = page[:page.find(b"\r\n\r\n") + 4]
         self.cli.write(page)
         self._transaction_end()
+
+    def _unsent_body_htx(self) -> int:
+        """The request body bytes that came with a head that never went to a server: 2.6 parsed
+        and counted them before answering (``%U``, bin)."""
+        req = self.req
+        if req is None or self.head_sent or not self.buf or req.body == BODY_NONE:
+            return 0
+        probe = body_reader(req.body, req.content_length)
+        try:
+            out, _ = probe.feed(self.buf)
+        except BodyError:
+            return 0
+        return probe.htx(out)
+
+    def _count_bytes(self) -> None:
+        """A transaction that ends without _finish_request (an error page): its backend and server
+        count its bytes as 2.6 counts them (the frontend does in _transaction_end)."""
+        be = self.be
+        if be is None:
+            return
+        be.counters.bin += self.bytes_in
+        be.counters.bout += self.bytes_out
+        srv = self.srv
+        if srv is not None:
+            srv.counters.bin += self.bytes_in
+            srv.counters.bout += self.bytes_out
 
     def _after_page(self, page: bytes, after: tuple[Any, ...]) -> bytes:
         """An error page with the http-after-response rules applied (it is parsed, rewritten, and
@@ -968,7 +1012,6 @@ class HttpSession(Stream):
                 self._own_req(), self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                 server_name=srv.name.encode("latin-1") if hdr_name else None)
         self.head_sent = True
-        self.bytes_in += len(head)
         self.phase = "body"
         self.resbuf = b""
         self.res = None
@@ -1019,7 +1062,7 @@ class HttpSession(Stream):
 
     def _send_body(self, out: bytes) -> None:
         self.last_io = self.loop.time()
-        self.bytes_in += len(out)
+        self.bytes_in += self.reqbody.htx(out)
         c = self.srvc
         c.write(out)
         if c.pending > HIGH_WATER:
@@ -1110,10 +1153,12 @@ class HttpSession(Stream):
                 hit = router.res_memo.get(key)
                 if hit is not None:
                     router.res_memo_miss = 0
-                    resp, consumed, head, keep = hit
+                    resp, consumed, head, keep, nres = hit
                     rest = buf[consumed:]
                     self.resbuf = b""
-                    self._got_response(resp, rest, head, keep)
+                    if resp.status == 204:
+                        self.bytes_out += htx.dropped_content_length(buf[:consumed])
+                    self._got_response(resp, rest, head, keep, nres)
                     return
                 router.res_memo_miss += 1
                 if router.res_memo_miss >= MEMO_GIVE_UP:
@@ -1134,18 +1179,21 @@ class HttpSession(Stream):
         resp, consumed = res
         rest = buf[consumed:]
         self.resbuf = b""
+        if resp.status == 204:
+            self.bytes_out += htx.dropped_content_length(buf[:consumed])
         if key is not None and resp.status >= 200 and resp.status != 101:
+            nres = htx.response_size(resp.version, resp.reason, resp.headers)
             head, keep = prepare_response(resp, req, self.mode)
             memo = self.router.res_memo
             if len(memo) >= MEMO_MAX_ENTRIES:
                 memo.clear()
-            memo[key] = (resp, consumed, head, keep)
-            self._got_response(resp, rest, head, keep)
+            memo[key] = (resp, consumed, head, keep, nres)
+            self._got_response(resp, rest, head, keep, nres)
             return
         if 100 <= resp.status < 200 and resp.status != 101:
             # interim response: forward as is, keep waiting for the final one
             data = resp.to_bytes()
-            self.bytes_out += len(data)
+            self.bytes_out += htx.response_size(resp.version, resp.reason, resp.headers)
             self.cli.write(data)
             if rest:
                 self.resbuf = rest
@@ -1163,14 +1211,18 @@ class HttpSession(Stream):
         self._local_error(502, "P", "H")
 
     def _got_response(self, resp: ResponseHead, rest: bytes, head: bytes | None = None,
-                      keep: bool = True) -> None:
-        """``head``/``keep``: the response already rewritten for the client (memo), else None."""
+                      keep: bool = True, nres: int = -1) -> None:
+        """``head``/``keep``: the response already rewritten for the client (memo), else None;
+        ``nres``: its size as 2.6 counts it (memo), -1 to compute it here."""
         now = self.loop.time()
         rec = self.rec
         be = self.be
         srv = self.srv
         self.res = resp
         status = resp.status
+        # 2.6 counts the response as the server sent it (http/htx.py), before any rule
+        if nres < 0:
+            nres = htx.response_size(resp.version, resp.reason, resp.headers)
         caps = self.router.caps
         if caps is not None:  # capture response header: as the server sent them
             rec.res_caps = caps.response_headers(resp.headers)
@@ -1205,7 +1257,7 @@ class HttpSession(Stream):
         self.fe.counters.count_status(status)
         be.counters.count_status(status)
         srv.counters.count_status(status)
-        self.bytes_out += len(head)
+        self.bytes_out += nres
         cli = self.cli
         if status == 101 or (status < 300 and status >= 200 and self.req.method == b"CONNECT"):
             cli.write(head)
@@ -1243,7 +1295,7 @@ class HttpSession(Stream):
                 self._response_body_error()
                 return
             if out:
-                self.bytes_out += len(out)
+                self.bytes_out += rb.htx(out)
                 cli.write(head + out)
             else:
                 cli.write(head)
@@ -1321,7 +1373,7 @@ class HttpSession(Stream):
             self._response_body_error()
             return
         if out:
-            self.bytes_out += len(out)
+            self.bytes_out += rb.htx(out)
             cli = self.cli
             cli.write(out)
             if cli.pending > HIGH_WATER and self.srvc is not None:
@@ -1379,8 +1431,8 @@ class HttpSession(Stream):
                 self.srv_reusable = False
                 self._finish_request(abort=True)
                 return
+            self.bytes_out += rb.htx(out)
             if out:
-                self.bytes_out += len(out)
                 self.cli.write(out)
             self.srv_reusable = False
             self._response_complete()

@@ -64,6 +64,10 @@ class NoBody:
     def eof(self) -> bytes:
         return b""
 
+    def htx(self, out: bytes) -> int:
+        """The bytes 2.6 counts for ``out``, what ``feed``/``eof`` just returned (http/htx.py)."""
+        return 0
+
 
 class ContentLengthBody:
     __slots__ = ("remaining", "leftover", "done", "total")
@@ -96,6 +100,9 @@ class ContentLengthBody:
             raise BodyError(self.total, "connection closed before the end of the body")
         return b""
 
+    def htx(self, out: bytes) -> int:
+        return len(out)
+
 
 class CloseBody:
     """A response body that ends when the server closes (no length, not chunked)."""
@@ -115,6 +122,9 @@ class CloseBody:
         self.done = True
         return b""
 
+    def htx(self, out: bytes) -> int:
+        return len(out)
+
 
 # chunked states
 _S_SIZE, _S_DATA, _S_DATA_END, _S_TRAILERS, _S_DONE = range(5)
@@ -123,7 +133,7 @@ _S_SIZE, _S_DATA, _S_DATA_END, _S_TRAILERS, _S_DONE = range(5)
 class ChunkedBody:
     """Validating, re-framing chunked decoder/encoder."""
 
-    __slots__ = ("state", "remaining", "buf", "leftover", "done", "pos", "payload", "trailers")
+    __slots__ = ("state", "remaining", "buf", "leftover", "done", "pos", "payload", "trailers", "counted")
 
     def __init__(self) -> None:
         self.state = _S_SIZE
@@ -135,6 +145,7 @@ class ChunkedBody:
         self.payload = 0  # decoded payload bytes
         #: trailer lines seen (name, value), as received
         self.trailers: list[tuple[bytes, bytes]] = []
+        self.counted = 0  # what htx() reported so far
 
     def feed(self, data: bytes) -> tuple[bytes, bool]:
         if self.done:
@@ -213,6 +224,18 @@ class ChunkedBody:
         if not self.done:
             raise BodyError(self.pos, "connection closed inside a chunked body")
         return b""
+
+    def htx(self, out: bytes) -> int:
+        """The payload decoded since the last call, plus the trailers and 1 byte for their end
+        once the body is complete (the chunk framing in ``out`` is not counted, as in 2.6)."""
+        total = self.payload
+        if self.trailers:
+            total += sum(len(n) + len(v) for n, v in self.trailers)
+        if self.done:
+            total += 1
+        n = total - self.counted
+        self.counted = total
+        return n
 
 
 def _check_partial(state: int, part: bytes, pos: int) -> None:
