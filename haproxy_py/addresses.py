@@ -2,8 +2,10 @@
 
 HAProxy 2.6 resolves names with the libc (getaddrinfo) while it parses ``bind``, ``log`` and a
 server's ``addr``; an inherited ``fd@N`` must be a socket; after the whole configuration is checked
-it resolves the server addresses (``init-addr`` default ``last,libc``: haproxy-py accepts
-``libc`` and ``last,libc`` and resolves with the libc). A server name that does not resolve stops
+it resolves the server addresses with the ``init-addr`` methods in order (default ``last,libc``;
+``last`` needs a server-state file and is skipped here, ``libc`` asks getaddrinfo, ``none`` starts
+the server without an address, in resolution maintenance until a ``resolvers`` section finds one,
+an IP is taken as it is). A server name that does not resolve stops
 the start ("Failed to initialize server(s) addr."), or, with ``-dr``, disables that server with a
 warning.
 
@@ -27,6 +29,7 @@ from collections.abc import Callable
 
 from haproxy_py.config.diagnostics import POST, Diagnostics
 from haproxy_py.config.model import Address, Config, Location, LogTarget, Proxy, ServerConf
+from haproxy_py.config.resolvers import init_addr_methods
 
 _V4 = ("ipv4@", "tcp4@", "udp4@")
 _V6 = ("ipv6@", "tcp6@", "udp6@")
@@ -153,7 +156,22 @@ def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = 
             a = s.address
             if _needs_resolution(a):
                 assert a is not None
-                r = c.resolve(a.host, _family(a))
+                r = None
+                methods = init_addr_methods(s.extra)
+                for m in methods:
+                    if m == "libc":
+                        r = c.resolve(a.host, _family(a))
+                    elif m == "none":
+                        r = (0, "")
+                    elif m != "last":  # an IP literal (last: a state file, applied later if any)
+                        r = (socket.AF_INET6 if ":" in m else socket.AF_INET, m)
+                    if r is not None:
+                        break
+                if r == (0, ""):
+                    ns = dataclasses.replace(s, no_addr=True, address=dataclasses.replace(a, host=""))
+                    changed = True
+                    servers.append(ns)
+                    continue
                 where = f"[{s.loc.file}:{s.loc.line}] : 'server {p.name}/{s.name}' : could not resolve address " \
                         f"'{a.host}'"
                 if r is None:

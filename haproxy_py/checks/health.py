@@ -242,6 +242,8 @@ def status_text(srv: Server) -> str:
             return f"MAINT (via {v})" if v else "MAINT"
         if admin & {"FMAINT", "CMAINT", "IMAINT"}:
             return "MAINT"
+        if "RMAINT" in admin:
+            return "MAINT (resolution)"
     ref = _ref(srv)
     chk = ref.check_enabled
     h, rise, fall = ref.health, ref.rise, ref.fall
@@ -576,10 +578,10 @@ def observe(srv: Server, kind: str, now: float) -> Outcome | None:
 # --------------------------------------------------------------------------- admin state (CLI, tracking)
 
 
-def _set_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
+def _set_admin(srv: Server, flag: str, now: float, out: Outcome, reason: str | None = None) -> None:
     if flag in srv.admin:
         return
-    if flag in ("FMAINT", "CMAINT", "IMAINT"):
+    if flag in ("FMAINT", "CMAINT", "IMAINT", "RMAINT"):
         was = srv.in_maint
         before = _counts(srv)
         srv.admin.add(flag)
@@ -587,6 +589,7 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
             return
         prev = srv.state
         via = _via(srv) if flag == "IMAINT" else None
+        why = reason if flag == "RMAINT" else None
         srv.state = STOPPED
         if srv.check_enabled:
             srv.health = 0  # as the live 2.6 shows in `show servers state` after maint
@@ -605,7 +608,7 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
             if srv.conf.on_marked_down == "shutdown-sessions":
                 out.shutdown.extend(srv.sessions)
             out.log(be, M.SEV_ALERT, M.maint_enter(be, srv.name, srv.backup, act, bck, srv.served, requeued,
-                                                   len(srv.queue), via))
+                                                   len(srv.queue), via, why))
             _no_server_check(srv, before, out)
         for t in list(srv.trackers):
             _set_admin(t, "IMAINT", now, out)
@@ -636,7 +639,7 @@ def _clr_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
     if flag not in srv.admin:
         return
     be = _be_name(srv)
-    if flag in ("FMAINT", "CMAINT", "IMAINT"):
+    if flag in ("FMAINT", "CMAINT", "IMAINT", "RMAINT"):
         srv.admin.discard(flag)
         if flag == "FMAINT":
             srv.admin.discard("CMAINT")  # ``disabled`` servers are enabled by the CLI
@@ -663,7 +666,7 @@ def _clr_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
                 srv.slowstart_since = now
         srv.state = new_state
         _changed(srv, now)
-        kind = {"FMAINT": "forced", "CMAINT": "config", "IMAINT": "inherited"}[flag]
+        kind = {"FMAINT": "forced", "CMAINT": "config", "IMAINT": "inherited", "RMAINT": "resolution"}[flag]
         out.log(be, M.SEV_NOTICE, M.maint_leave(be, srv.name, srv.backup, new_state != STOPPED, srv.in_drain,
                                                 kind, _via(srv) if flag == "IMAINT" else None))
         if srv.in_drain and "FDRAIN" in srv.admin and flag == "FMAINT":
@@ -685,6 +688,26 @@ def _clr_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
         _changed(srv, now)
     for tr in list(srv.trackers):
         _clr_admin(tr, "IDRAIN", now, out)
+
+
+def set_resolution_maint(srv: Server, now: float, reason: str) -> Outcome:
+    """A name resolution failed for longer than its ``hold``: maintenance until it resolves again
+    (``reason`` as 2.6 words it: "DNS NX status", "DNS timeout status", "No IP for server ")."""
+    out = Outcome()
+    _set_admin(srv, "RMAINT", now, out, reason)
+    return out
+
+
+def clear_resolution_maint(srv: Server, now: float, fqdn: str) -> Outcome:
+    """The name resolves again: the server leaves resolution maintenance (2.6 names the FQDN in
+    that line, then says the server is ready again)."""
+    out = Outcome()
+    _clr_admin(srv, "RMAINT", now, out)
+    label = M.server_label(_be_name(srv), srv.name, srv.backup)
+    out.logs = [(p, sev, t.replace(label + " is ", f"{label} ('{fqdn}') is ", 1) if "(resolves again)" in t else t)
+                for p, sev, t in out.logs]
+    out.log(_be_name(srv), M.SEV_NOTICE, f"{label} administratively READY thanks to valid DNS answer.")
+    return out
 
 
 def set_admin_maint(srv: Server, now: float) -> Outcome:

@@ -112,9 +112,11 @@ def server_stopping(backend: str, server: str, backup: bool, reason: str, act: i
 
 
 def maint_enter(backend: str, server: str, backup: bool, act: int, bck: int, sessions: int = 0,
-                requeued: int = 0, queued: int = 0, via: str | None = None) -> str:
+                requeued: int = 0, queued: int = 0, via: str | None = None, reason: str | None = None) -> str:
     """``Server BE/SRV is going DOWN for maintenance. ...`` (severity alert)."""
     v = f" via {via}" if via else ""
+    if reason:
+        v += f" ({reason})"
     return (f"{server_label(backend, server, backup)} is going DOWN for maintenance{v}"
             + tail_left(act, bck, sessions, requeued, queued))
 
@@ -132,7 +134,7 @@ def maint_leave(backend: str, server: str, backup: bool, up: bool, drain: bool, 
     kind: ``forced`` (CLI/stats), ``config`` (``disabled`` keyword), ``inherited`` (tracked server).
     """
     what = {"forced": "leaving forced maintenance", "config": "leaving configuration maintenance",
-            "inherited": "leaving maintenance"}[kind]
+            "inherited": "leaving maintenance", "resolution": "resolves again"}[kind]
     v = f" via {via}" if via else ""
     return (f"{server_label(backend, server, backup)} is {'UP' if up else 'DOWN'}/"
             f"{'DRAIN' if drain else 'READY'} ({what}){v}.")

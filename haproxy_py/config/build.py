@@ -347,6 +347,12 @@ class Builder:
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
         elif kind == "program":
             self.program_kw(ln)
+        elif kind == "resolvers":
+            from haproxy_py.config.resolvers import check_line
+
+            err = check_line(ln.words)
+            if err is not None:
+                self.alert(ln, err, 0)
 
     def program_kw(self, ln: Line) -> None:
         w = ln.words
@@ -1242,9 +1248,14 @@ class Builder:
             if not self.supported(S.SERVER, ln, k, j):
                 j += 1 + nargs
                 continue
-            if k == "init-addr" and not set(arg.split(",")) <= {"last", "libc"}:
-                self.fail(ln, S.SERVER.refusal("init-addr", f"init-addr {arg}") + " Only 'libc' and "
-                          "'last,libc' (resolve the name at start) are", j + 1, ours=True)
+            if k == "init-addr":
+                from haproxy_py.config.resolvers import check_init_addr
+
+                err = check_init_addr(arg)
+                if err is not None:
+                    sfail(f"{label} : {err}", j + 1)
+            if k == "resolve-prefer" and arg not in ("ipv4", "ipv6"):
+                sfail(f"{label} : '{k}' expects 'ipv4' or 'ipv6' but got '{arg}'.", j + 1)
             if k == "weight":
                 v = parse_int(arg)
                 if v is None:

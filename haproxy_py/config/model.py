@@ -220,6 +220,8 @@ class ServerConf:
     agent_port: int | None = None
     agent_inter: int | None = None
     redir: str | None = None
+    #: no address at start (``init-addr none``): in resolution maintenance until resolvers find one
+    no_addr: bool = False
     #: parameters accepted and kept but without effect here
     extra: tuple[tuple[str, object], ...] = ()
     loc: Location = NOWHERE

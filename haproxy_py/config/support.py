@@ -57,6 +57,7 @@ _reg(SECTION, "config/build.py", {
     "backend": _IT + "test_engine_http.py::test_seed_routing",
     "listen": _IT + "test_engine_tcp.py::test_tcplog_line",
     "program": _IT + "test_programs.py::test_master_starts_stops_and_reloads_programs",
+    "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
@@ -250,8 +251,10 @@ _reg(SERVER, "config/build.py server_line", {
     "slowstart": _IT + "test_checks_proxy.py::test_slowstart_ramps_weight",
     "track": _UNIT + "test_checks_health.py::test_tracking",
     "weight": _DIFF + "test_lb_live.py::test_same_server_per_request",
-    # only the default resolution (libc at start) is implemented; build.py refuses other methods
     "init-addr": _EFF + "test_init_addr_libc_is_the_default",
+    "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
+    "resolve-prefer": _IT + "test_resolvers.py::test_resolve_prefer_and_net",
+    "resolve-net": _IT + "test_resolvers.py::test_resolve_prefer_and_net",
 })
 for _n in ("no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
            "no-send-proxy-v2-ssl-cn", "no-ssl-reuse", "no-tls-tickets", "no-verifyhost", "no-agent-check",
@@ -264,7 +267,6 @@ SERVER.alternatives.update({
     "send-proxy": "the PROXY protocol is not implemented yet",
     "send-proxy-v2": "the PROXY protocol is not implemented yet",
     "agent-check": "health checks ('check', 'option httpchk') are implemented",
-    "resolvers": "server names are resolved once at start (libc), without 'resolvers'",
 })
 
 # --------------------------------------------------------------------------- bind parameters

@@ -98,6 +98,8 @@ class Engine:
         self.listeners: list[Listener] = []
         self.stats_servers: list[Any] = []
         self.checker: Any = None
+        #: engine/resolvers.py ResolversEngine when a server names a 'resolvers' section
+        self.resolvers: Any = None
         self.stopping = False
         self.on_stopped: asyncio.Future[int] | None = None
         # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
@@ -227,6 +229,15 @@ class Engine:
                                        spread_pct=self.config.global_.spread_checks,
                                        node=self.state.node)
                 self.checker.start()
+        from haproxy_py.engine.resolvers import ResolversEngine, wanted
+
+        sections = wanted(self.config)
+        if sections and self.run_checks:
+            backends = [e.backend for e in self.state.proxies if e.backend is not None]
+            self.resolvers = ResolversEngine(self.loop, sections, backends, now=self.loop.time, wall=time.time,
+                                             set_addr=self.set_server_addr, apply=self.apply_outcome,
+                                             log=self.log_event)
+            self.resolvers.start()
 
     def log_event(self, proxy_name: str, severity: str | int, text: str) -> None:
         """State-change and alert messages: to the proxy's log targets and stderr (foreground)."""
@@ -454,6 +465,9 @@ class Engine:
                            f"Proxy {e.name} stopped (cumulated conns: FE: {fe_conns}, BE: {be_conns}).")
         if self.checker is not None:
             self.checker.stop()
+        if self.resolvers is not None:
+            self.resolvers.stop()
+            self.resolvers = None
         if self.on_stopped is not None and self.state.curr_conns <= 0 and not self.on_stopped.done():
             self.on_stopped.set_result(0)
         hsa = self.config.global_.hard_stop_after
@@ -478,6 +492,9 @@ class Engine:
                 await res
         if self.checker is not None:
             self.checker.stop()
+        if self.resolvers is not None:
+            self.resolvers.stop()
+            self.resolvers = None
         for sess in list(self.state.sessions):
             sess.kill("K")
         for lg in self.loggers.values():

@@ -7,7 +7,7 @@ identity     name, puid (server id), backend (runtime Backend), conf (config.mod
 weights      iweight (configured), uweight (user weight, 0..256, changed by ``set weight``),
              eweight (effective weight as the balancer uses it, set by the backend's balancer)
 admin state  admin: set of "FMAINT" (CLI), "CMAINT" (config ``disabled``), "IMAINT" (inherited
-             from a tracked server), "FDRAIN" (CLI drain), "IDRAIN" (inherited drain)
+             from a tracked server), "RMAINT" (name resolution failed: resolvers), "FDRAIN" (CLI drain), "IDRAIN" (inherited drain)
 oper. state  state: "RUNNING" | "STARTING" | "STOPPING" | "STOPPED"
 health       check_enabled, health (h, 0..rise+fall-1), rise, fall, check_status ("INI", "L4OK" ...),
              check_code (int|None), check_duration (ms|None), check_desc, check_info,
@@ -61,12 +61,14 @@ class Server:
         self.uweight = conf.weight
         self.eweight = 0
         self.admin: set[str] = {"CMAINT"} if conf.disabled else set()
+        if conf.no_addr:
+            self.admin.add("RMAINT")  # 2.6: a server without an address starts in maintenance
         self.check_enabled = conf.check
         self.rise = conf.rise
         self.fall = conf.fall
         # HAProxy starts checked servers UP with minimal health (h = rise): "UP 1/3"
         self.health = conf.rise if conf.check else conf.rise + conf.fall - 1
-        self.state = "RUNNING"
+        self.state = "STOPPED" if conf.no_addr else "RUNNING"
         self.check_status = "INI" if conf.check else ""
         self.check_code: int | None = None
         self.check_duration: int | None = None
@@ -100,7 +102,7 @@ class Server:
     # ------------------------------------------------------------------ derived state
     @property
     def in_maint(self) -> bool:
-        return bool(self.admin & {"FMAINT", "CMAINT", "IMAINT"})
+        return bool(self.admin & {"FMAINT", "CMAINT", "IMAINT", "RMAINT"})
 
     @property
     def in_drain(self) -> bool:

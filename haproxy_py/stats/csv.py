@@ -91,6 +91,8 @@ def server_status(srv: Any) -> str:
         return "MAINT"
     if "FMAINT" in admin or "CMAINT" in admin:
         return "MAINT"
+    if "RMAINT" in admin:
+        return "MAINT (resolution)"
     ref = srv.track if srv.track is not None else srv
     chk = bool(ref.check_enabled)
     full = ref.rise + ref.fall - 1
@@ -319,7 +321,9 @@ def server_row(state: Any, be: Any, srv: Any, now: float, wall: float, legends: 
         v[68] = srv.fall
         v[69] = srv.health
     if legends:
-        v[73] = f"{srv.host}:{srv.port}"
+        h = srv.host
+        # a server without an address (init-addr none, resolution maintenance) shows none
+        v[73] = "" if not h else f"[{h}]:{srv.port}" if ":" in h else f"{h}:{srv.port}"
         if srv.cookie:
             v[74] = srv.cookie
     v[75] = be.mode

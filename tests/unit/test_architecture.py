@@ -37,6 +37,8 @@ ALLOWED = {
     # rule actions: parse with the config tables, run over HTTP heads, conditions from acl,
     # log-format arguments from samples
     "actions": {"samples", "http", "config", "acl"},
+    # DNS messages and what a resolution decides, over the resolvers section's configuration
+    "dns": {"config"},
 }
 
 

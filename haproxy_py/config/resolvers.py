@@ -1,0 +1,199 @@
+"""The ``resolvers`` section's words (checked at ``-c``, built into a :class:`ResolversConf`), the
+server parameters that name one (``resolvers``, ``init-addr``), and the name a server was written
+with. Pure: the engine (engine/resolvers.py) reads /etc/resolv.conf for ``parse-resolv-conf`` and
+hands its text to :func:`build`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from haproxy_py.config.grammar import parse_time
+
+DEFAULT_PORT = 53
+
+
+@dataclass(frozen=True, slots=True)
+class Nameserver:
+    name: str
+    host: str
+    port: int
+
+
+@dataclass(slots=True)
+class ResolversConf:
+    name: str
+    nameservers: list[Nameserver] = field(default_factory=list)
+    accepted_payload_size: int = 512
+    resolve_retries: int = 3
+    #: seconds
+    timeout_resolve: float = 1.0
+    timeout_retry: float = 1.0
+    hold: dict[str, float] = field(default_factory=lambda: {
+        "nx": 30.0, "other": 30.0, "refused": 30.0, "timeout": 30.0, "valid": 10.0, "obsolete": 0.0})
+    parse_resolv_conf: bool = False
+
+
+HOLD_KINDS = ("nx", "other", "refused", "timeout", "valid", "obsolete")
+
+
+def _ms(text: str) -> int | None:
+    tv = parse_time(text)
+    if tv.error or tv.value is None:
+        return None
+    return int(tv.value)
+
+
+def parse_nameserver_addr(text: str) -> tuple[str, int] | str:
+    """IP:PORT (``udp@`` / ``udp4@`` / ``udp6@`` prefixes allowed); an error text otherwise."""
+    t = text
+    for pre in ("udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"):
+        if t.startswith(pre):
+            t = t[len(pre):]
+            break
+    else:
+        if "@" in t:
+            return f"'{text}': only UDP nameservers are implemented by haproxy-py"
+    host, sep, port_s = t.rpartition(":")
+    if not sep:
+        host, port_s = t, str(DEFAULT_PORT)
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return f"invalid address: '{text}'"
+    if not port_s.isdigit() or not 0 < int(port_s) < 65536:
+        return f"invalid port in '{text}'"
+    return host, int(port_s)
+
+
+def read_resolv_conf(text: str) -> list[tuple[str, int]]:
+    """The ``nameserver`` lines of a resolv.conf, port 53."""
+    out = []
+    for line in text.splitlines():
+        w = line.split()
+        if len(w) >= 2 and w[0] == "nameserver":
+            try:
+                ipaddress.ip_address(w[1].split("%")[0])
+            except ValueError:
+                continue
+            out.append((w[1].split("%")[0], DEFAULT_PORT))
+    return out
+
+
+def check_line(words: tuple[str, ...] | list[str]) -> str | None:
+    """The error for one line of a resolvers section, or None."""
+    w = list(words)
+    kw = w[0]
+    if kw == "nameserver":
+        if len(w) < 3:
+            return "'nameserver' expects <name> and <addr>[:<port>] as arguments."
+        r = parse_nameserver_addr(w[2])
+        return r if isinstance(r, str) else None
+    if kw == "accepted_payload_size":
+        if len(w) < 2 or not w[1].isdigit():
+            return "'accepted_payload_size' expects <nb> as argument."
+        if not 512 <= int(w[1]) <= 65535:
+            return "'accepted_payload_size' must be between 512 and 65535."
+        return None
+    if kw == "resolve_retries":
+        if len(w) < 2 or not w[1].isdigit():
+            return "'resolve_retries' expects <nb> as argument."
+        return None
+    if kw == "timeout":
+        if len(w) < 3 or w[1] not in ("resolve", "retry"):
+            return "'timeout' expects 'retry' or 'resolve' and <time> as arguments."
+        if _ms(w[2]) is None:
+            return f"unexpected character in time argument of 'timeout {w[1]}'."
+        return None
+    if kw == "hold":
+        if len(w) < 3 or w[1] not in HOLD_KINDS:
+            return "'hold' expects 'nx', 'other', 'refused', 'timeout', 'valid', 'obsolete' and <time> as arguments."
+        if _ms(w[2]) is None:
+            return f"unexpected character in time argument of 'hold {w[1]}'."
+        return None
+    if kw == "parse-resolv-conf":
+        return None
+    return f"unknown keyword '{kw}' in 'resolvers' section"
+
+
+def build(name: str, lines: tuple[tuple[str, ...], ...], resolv_conf: str | None = None) -> ResolversConf:
+    """The section from its (already checked) lines; ``resolv_conf`` is the text of /etc/resolv.conf
+    when ``parse-resolv-conf`` is given (read by the caller)."""
+    rc = ResolversConf(name)
+    for w in lines:
+        kw = w[0]
+        if kw == "nameserver" and len(w) >= 3:
+            r = parse_nameserver_addr(w[2])
+            if not isinstance(r, str):
+                rc.nameservers.append(Nameserver(w[1], r[0], r[1]))
+        elif kw == "accepted_payload_size":
+            rc.accepted_payload_size = int(w[1])
+        elif kw == "resolve_retries":
+            rc.resolve_retries = int(w[1])
+        elif kw == "timeout":
+            v = (_ms(w[2]) or 0) / 1000.0
+            if w[1] == "resolve":
+                rc.timeout_resolve = v
+            else:
+                rc.timeout_retry = v
+        elif kw == "hold":
+            rc.hold[w[1]] = (_ms(w[2]) or 0) / 1000.0
+        elif kw == "parse-resolv-conf":
+            rc.parse_resolv_conf = True
+            for i, (h, p) in enumerate(read_resolv_conf(resolv_conf or "")):
+                rc.nameservers.append(Nameserver(f"resolv.conf.{i + 1}", h, p))
+    return rc
+
+
+INIT_ADDR_METHODS = ("last", "libc", "none")
+
+
+def check_init_addr(arg: str) -> str | None:
+    """``init-addr last,libc,none,IP``: each method once, an IP literal at most once."""
+    seen: set[str] = set()
+    for m in arg.split(","):
+        if m not in INIT_ADDR_METHODS:
+            try:
+                ipaddress.ip_address(m)
+            except ValueError:
+                return f"'init-addr' : unknown init-addr method '{m}', supported methods are 'libc', 'last', 'none'.."
+            m = "ip"
+        if m in seen:
+            return f"'init-addr' : '{m}' may only be used once."
+        seen.add(m)
+    return None
+
+
+def init_addr_methods(extra: tuple[tuple[str, object], ...]) -> list[str]:
+    for k, v in extra:
+        if k == "init-addr" and isinstance(v, str):
+            return v.split(",")
+    return ["last", "libc"]
+
+
+def configured_fqdn(conf: object) -> str:
+    """The name a server was written with (``Address.text`` keeps it), or "" for an IP literal."""
+    a = getattr(conf, "address", None)
+    if a is None:
+        return ""
+    t = str(a.text)
+    if "@" in t:
+        t = t.split("@", 1)[1]
+    if t.startswith("["):
+        return ""
+    host = t.rsplit(":", 1)[0] if t.count(":") == 1 else t
+    try:
+        ipaddress.ip_address(host)
+        return ""
+    except ValueError:
+        return host
+
+
+def resolvers_of(conf: object) -> str | None:
+    """The ``resolvers NAME`` of a server's configuration, if any."""
+    for k, v in getattr(conf, "extra", ()):
+        if k == "resolvers" and isinstance(v, str):
+            return v
+    return None

@@ -1,0 +1,63 @@
+"""The ``resolvers`` section and what a resolution decides (pure: times are passed in, in seconds).
+
+A server with ``resolvers NAME`` is resolved every ``timeout resolve``; a query without an answer
+is sent again after ``timeout retry``, up to ``resolve_retries`` times, then the resolution's status
+is ``timeout``. The preferred family (``resolve-prefer``, ipv6 by default as in 2.6) is asked first;
+when its answer has no address, or is NXDOMAIN, the other family is asked before concluding.
+
+What a status does to the server (2.6's behaviour):
+
+* valid with addresses: the server keeps its address when it is still among them, else takes the
+  first one (within ``resolve-net`` when given); a server in resolution maintenance leaves it;
+* valid without any address: resolution maintenance at once;
+* NX / timeout / refused / other: nothing until ``hold <status>`` has passed since the last valid
+  answer, then resolution maintenance. The address stays what it was.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from haproxy_py.config.resolvers import ResolversConf
+
+# --------------------------------------------------------------------------- decisions
+
+def pick_address(found: list[str], current: str, nets: tuple[str, ...] = ()) -> str | None:
+    """The address a server takes from an answer: its own if still there, else the first one (the
+    first within ``resolve-net`` when given)."""
+    if not found:
+        return None
+    if current in found:
+        return current
+    if nets:
+        networks = []
+        for n in nets:
+            try:
+                networks.append(ipaddress.ip_network(n, strict=False))
+            except ValueError:
+                continue
+        for a in found:
+            ip = ipaddress.ip_address(a)
+            if any(ip.version == net.version and ip in net for net in networks):
+                return a
+    return found[0]
+
+
+def failure_goes_to_maint(status: str, last_valid: float | None, now: float, conf: ResolversConf) -> bool:
+    """After a failed resolution: has ``hold STATUS`` passed since the last valid answer?"""
+    hold = conf.hold.get(status, conf.hold["other"])
+    if last_valid is None:
+        return True
+    return now - last_valid >= hold
+
+
+def status_of_rcode(rcode: int) -> str:
+    from haproxy_py.dns.message import NOERROR, NXDOMAIN, REFUSED
+
+    if rcode == NOERROR:
+        return "valid"
+    if rcode == NXDOMAIN:
+        return "nx"
+    if rcode == REFUSED:
+        return "refused"
+    return "other"

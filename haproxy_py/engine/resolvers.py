@@ -1,0 +1,257 @@
+"""Name resolution at runtime: the ``resolvers`` sections' nameservers asked over UDP from the loop.
+
+One non-blocking UDP socket per nameserver (connected, read with ``add_reader``), one timer per
+resolution. What an answer or a failure does to a server is decided by pure code
+(``dns/resolution.py`` for the address and the holds, ``checks/health.py`` for the maintenance
+transitions and their log lines); this module only sends, receives and keeps time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from haproxy_py.config.resolvers import ResolversConf, build, configured_fqdn
+from haproxy_py.dns import message as msg
+from haproxy_py.dns.resolution import failure_goes_to_maint, pick_address, status_of_rcode
+
+_REASONS = {"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status",
+            "other": "unspecified DNS error", "noip": "No IP for server "}
+
+
+def server_fqdn(srv: Any) -> str:
+    return configured_fqdn(srv.conf)
+
+
+def server_params(srv: Any) -> dict[str, Any]:
+    return {k: v for k, v in srv.conf.extra}
+
+
+class Resolution:
+    """One server's name, asked again and again."""
+
+    __slots__ = ("srv", "fqdn", "rc", "qtypes", "qi", "tries", "qid", "timer", "status", "last_valid",
+                 "nets", "counters")
+
+    def __init__(self, srv: Any, fqdn: str, rc: ResolversConf, prefer: str, nets: tuple[str, ...]) -> None:
+        self.srv = srv
+        self.fqdn = fqdn
+        self.rc = rc
+        self.qtypes = (msg.T_AAAA, msg.T_A) if prefer == "ipv6" else (msg.T_A, msg.T_AAAA)
+        self.qi = 0
+        self.tries = 0
+        self.qid = -1
+        self.timer: asyncio.TimerHandle | None = None
+        self.status = "none"
+        self.last_valid: float | None = None
+        self.nets = nets
+
+
+class NsCounters:
+    """A nameserver's counters, as ``show resolvers`` names them."""
+
+    __slots__ = ("sent", "snd_error", "valid", "update", "cname", "cname_error", "any_err", "nx", "timeout",
+                 "refused", "other", "invalid", "too_big", "truncated", "outdated")
+
+    def __init__(self) -> None:
+        self.sent = self.snd_error = self.valid = self.update = self.cname = self.cname_error = 0
+        self.any_err = self.nx = self.timeout = self.refused = self.other = self.invalid = 0
+        self.too_big = self.truncated = self.outdated = 0
+
+
+class Nameserver:
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        self.addr = (host, port)
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.connect(self.addr)
+        self.counters = NsCounters()
+
+
+class ResolversEngine:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sections: list[Any], backends: list[Any], *,
+                 now: Callable[[], float], wall: Callable[[], float], set_addr: Callable[[Any, str, int], None],
+                 apply: Callable[[Any], None], log: Callable[[str, Any, str], None]) -> None:
+        self.loop = loop
+        self.now = now
+        self.wall = wall
+        self.set_addr = set_addr
+        self.apply = apply
+        self.log = log
+        self.confs: dict[str, ResolversConf] = {}
+        for s in sections:
+            text = None
+            if any(w and w[0] == "parse-resolv-conf" for w in s.lines):
+                try:
+                    with open("/etc/resolv.conf") as f:
+                        text = f.read()
+                except OSError:
+                    text = ""
+            self.confs[s.name] = build(s.name, s.lines, text)
+        self.nameservers: dict[str, list[Nameserver]] = {}
+        self.pending: dict[int, Resolution] = {}
+        self.resolutions: list[Resolution] = []
+        for be in backends:
+            for srv in be.servers:
+                p = server_params(srv)
+                name = p.get("resolvers")
+                if not isinstance(name, str) or name not in self.confs:
+                    continue
+                fqdn = server_fqdn(srv)
+                if not fqdn:
+                    continue
+                nets = tuple(str(p.get("resolve-net", "")).split(",")) if p.get("resolve-net") else ()
+                self.resolutions.append(Resolution(srv, fqdn, self.confs[name], str(p.get("resolve-prefer", "ipv6")),
+                                                   nets))
+
+    def start(self) -> None:
+        for name, rc in self.confs.items():
+            nss = []
+            for ns in rc.nameservers:
+                try:
+                    n = Nameserver(ns.name, ns.host, ns.port)
+                except OSError:
+                    continue
+                self.loop.add_reader(n.sock.fileno(), self._readable, n)
+                nss.append(n)
+            self.nameservers[name] = nss
+        for r in self.resolutions:
+            self._query(r, first=True)
+
+    def stop(self) -> None:
+        for r in self.resolutions:
+            if r.timer is not None:
+                r.timer.cancel()
+        for nss in self.nameservers.values():
+            for n in nss:
+                self.loop.remove_reader(n.sock.fileno())
+                n.sock.close()
+
+    # ------------------------------------------------------------------ queries
+    def _query(self, r: Resolution, first: bool = False) -> None:
+        if first:
+            r.qi = 0
+            r.tries = 0
+        if r.qid >= 0:
+            self.pending.pop(r.qid, None)
+        qid = random.randrange(0x10000)
+        while qid in self.pending:
+            qid = random.randrange(0x10000)
+        r.qid = qid
+        self.pending[qid] = r
+        data = msg.encode_query(qid, r.fqdn, r.qtypes[r.qi], r.rc.accepted_payload_size)
+        for n in self.nameservers.get(r.rc.name, ()):
+            try:
+                n.sock.send(data)
+                n.counters.sent += 1
+            except OSError:
+                n.counters.snd_error += 1
+        r.tries += 1
+        self._arm(r, r.rc.timeout_retry, self._retry)
+
+    def _arm(self, r: Resolution, delay: float, fn: Callable[[Resolution], None]) -> None:
+        if r.timer is not None:
+            r.timer.cancel()
+        r.timer = self.loop.call_later(max(delay, 0.001), fn, r)
+
+    def _retry(self, r: Resolution) -> None:
+        r.timer = None
+        if r.tries <= r.rc.resolve_retries:
+            self._query(r)
+            return
+        self.pending.pop(r.qid, None)
+        r.qid = -1
+        for n in self.nameservers.get(r.rc.name, ()):
+            n.counters.timeout += 1
+        self._failed(r, "timeout")
+
+    def _next(self, r: Resolution) -> None:
+        self._arm(r, r.rc.timeout_resolve, lambda rr: self._query(rr, first=True))
+
+    def _readable(self, n: Nameserver) -> None:
+        for _ in range(64):
+            try:
+                data = n.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # ICMP port unreachable, ...
+                return
+            try:
+                resp = msg.decode_response(data)
+            except msg.DnsError:
+                n.counters.invalid += 1
+                continue
+            r = self.pending.get(resp.qid)
+            if r is None or resp.qname != r.fqdn.lower().rstrip(".") or resp.qtype != r.qtypes[r.qi]:
+                n.counters.outdated += 1
+                continue
+            self._answer(r, n, resp)
+
+    def _answer(self, r: Resolution, n: Nameserver, resp: msg.Response) -> None:
+        self.pending.pop(r.qid, None)
+        r.qid = -1
+        status = status_of_rcode(resp.rcode)
+        found = msg.addresses(resp, r.qtypes[r.qi]) if status == "valid" else []
+        if status == "valid":
+            n.counters.valid += 1
+        else:
+            setattr(n.counters, status, getattr(n.counters, status) + 1)
+        if status in ("valid", "nx") and not found and r.qi == 0:
+            r.qi = 1  # the other family before concluding
+            r.tries = 0
+            self._query(r)
+            return
+        if status == "valid" and found:
+            self._valid(r, found, n)
+        elif status == "valid":
+            r.status = "valid"
+            r.last_valid = self.now()
+            self._maint(r, "noip")
+        else:
+            self._failed(r, status)
+
+    # ------------------------------------------------------------------ effects
+    def _valid(self, r: Resolution, found: list[str], n: Nameserver) -> None:
+        srv = r.srv
+        r.status = "valid"
+        r.last_valid = self.now()
+        new = pick_address(found, srv.host, r.nets)
+        if new is not None and new != srv.host:
+            old = srv.host or "(none)"
+            be = srv.backend.name if srv.backend is not None else ""
+            self.set_addr(srv, new, srv.port)
+            n.counters.update += 1
+            self.log(be, "warning", f"{be}/{srv.name} changed its IP from {old} to {new} by {r.rc.name}/{n.name}.")
+        if "RMAINT" in srv.admin:
+            from haproxy_py.checks import health
+
+            self.apply(health.clear_resolution_maint(srv, self.wall(), r.fqdn))
+        self._next(r)
+
+    def _failed(self, r: Resolution, status: str) -> None:
+        r.status = status
+        if failure_goes_to_maint(status, r.last_valid, self.now(), r.rc):
+            self._maint(r, status)
+        else:
+            self._next(r)
+
+    def _maint(self, r: Resolution, why: str) -> None:
+        srv = r.srv
+        if "RMAINT" not in srv.admin:
+            from haproxy_py.checks import health
+
+            self.apply(health.set_resolution_maint(srv, self.wall(), _REASONS.get(why, why)))
+            if srv.host:  # 2.6 forgets the address of a server it takes out this way
+                self.set_addr(srv, "", srv.port)
+        self._next(r)
+
+
+def wanted(config: Any) -> list[Any]:
+    return [s for s in config.other_sections if s.kind == "resolvers"]
+
+

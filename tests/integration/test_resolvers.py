@@ -1,0 +1,342 @@
+"""``resolvers`` sections at runtime, against a DNS server of the test's own, side by side with 2.6.
+
+The DNS server is Debian's dnsmasq (in .ci/run's APT_PACKAGES): a real, widely deployed
+resolver that serves a hosts file of the test's own (``--addn-hosts``), answers NXDOMAIN for
+names of a local domain it does not know (``--local=/test/``), asks no upstream
+(``--no-resolv --no-hosts``), listens on a loopback port only, and rereads its files on SIGHUP,
+so the test changes the records during the load. Nothing here asks the machine's resolver: the
+server names are ``*.test``, which only dnsmasq answers, and ``init-addr none`` keeps the start
+from asking the libc.
+
+The HTTP servers listen on 127.0.0.2 and 127.0.0.3 (loopback addresses, the same port), so an A
+record decides which one a server reaches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import HTTP_DEFAULTS, free_port, get, require_haproxy, run_proxy, stop_process
+from tests.integration.stats_client import ADMIN_SOCKET, admin_socket, stats_cli
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+#: the proxies' stderr of the last run, for a failing test's message
+LAST_STDERR: dict[str, str] = {}
+
+
+def _udp_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (dnsmasq listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for UDP and TCP")
+
+
+class Dns:
+    """dnsmasq on 127.0.0.1:PORT serving ``hosts`` (rewritten by :meth:`set`, reloaded by SIGHUP)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = _udp_port()
+        self.hosts = workdir / "hosts"
+        self.hosts.write_text("")
+        self.log = workdir / "dnsmasq.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Dns:
+        if not Path(DNSMASQ).exists():
+            pytest.fail("dnsmasq is needed (apt-get install dnsmasq; it is in .ci/run's APT_PACKAGES)")
+        self.proc = subprocess.Popen(
+            [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
+             "--listen-address=127.0.0.1", f"--port={self.port}", f"--addn-hosts={self.hosts}",
+             "--local=/test/", "--local-ttl=0", "--no-negcache", "--user=root", "--pid-file=",
+             f"--log-facility={self.log}", "--cache-size=0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.ask("probe.test") is not None:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"dnsmasq did not answer: {self.log.read_text() if self.log.exists() else ''}")
+
+    def ask(self, name: str) -> int | None:
+        """The rcode of an A query (None: no answer): used to know dnsmasq is up and has reloaded."""
+        from haproxy_py.dns.message import decode_response, encode_query
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            s.sendto(encode_query(7, name, 1), ("127.0.0.1", self.port))
+            try:
+                return decode_response(s.recv(4096)).rcode
+            except OSError:
+                return None
+
+    def set(self, records: dict[str, str]) -> None:
+        self.hosts.write_text("".join(f"{ip} {name}\n" for name, ip in records.items()))
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+            stop_process(self.proc)
+
+
+class Web:
+    """An HTTP server on IP:PORT answering its own name (Connection: close)."""
+
+    def __init__(self, ip: str, port: int, name: str) -> None:
+        web = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                with contextlib.suppress(OSError):
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    body = web.name.encode()
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                     % (len(body), body))
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.name = name
+        self.srv = Server((ip, port), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def _common_port() -> int:
+    for _ in range(50):
+        p = free_port()
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.2", p))
+                b.bind(("127.0.0.3", p))
+            return p
+        except OSError:
+            continue
+    raise RuntimeError("no port free on 127.0.0.2 and 127.0.0.3")
+
+
+class Load:
+    """A bounded HTTP load (one client, ~100 requests/s) recording who answered and any failure."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.seen: list[tuple[float, str]] = []
+        self.failures: list[tuple[float, str]] = []
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop_ev.is_set():
+            try:
+                st, _, body = get(self.port, timeout=3)
+                if st == 200:
+                    self.seen.append((time.monotonic(), body.decode()))
+                else:
+                    self.failures.append((time.monotonic(), f"status {st}"))
+            except OSError as e:
+                self.failures.append((time.monotonic(), repr(e)))
+            time.sleep(0.01)
+
+    def since(self, t0: float) -> list[str]:
+        return [n for t, n in self.seen if t >= t0]
+
+
+def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _state(sock: str) -> list[list[str]]:
+    """show servers state: name, srv_addr, srv_op_state, srv_admin_state, srv_fqdn, srv_port."""
+    rows = [ln.split() for ln in stats_cli(sock, "show servers state app").splitlines()[2:] if ln.strip()]
+    return [[r[3], r[4], r[5], r[6], r[17], r[18]] for r in rows]
+
+
+def _up(status: str) -> bool:
+    return status in ("UP", "no check")
+
+
+def _servers(sock: str) -> dict[str, tuple[str, str]]:
+    """server name -> (status, addr) from show stat."""
+    lines = stats_cli(sock, "show stat").splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    out = {}
+    for ln in lines[1:]:
+        f = dict(zip(head, ln.split(","), strict=False))
+        if f.get("pxname") == "app" and f.get("svname") not in ("FRONTEND", "BACKEND"):
+            out[f["svname"]] = (f["status"], f.get("addr", ""))
+    return out
+
+
+@contextlib.contextmanager
+def _scenario(which: str, tmp_path: Path, extra_resolvers: str = "") -> Iterator[tuple[Dns, str, Load, int]]:
+    dns = Dns(tmp_path).start()
+    port = _common_port()
+    webs = [Web("127.0.0.2", port, "A"), Web("127.0.0.3", port, "B")]
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+    timeout retry 200ms
+    resolve_retries 2
+    hold nx 600ms
+    hold timeout 2s
+    hold valid 10s
+{extra_resolvers}""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    balance roundrobin
+    retries 3
+    option redispatch
+    server s1 one.test:{port} resolvers dns init-addr none resolve-prefer ipv4
+    server s2 two.test:{port} resolvers dns init-addr none resolve-prefer ipv4
+"""
+    load = Load(fe)
+    try:
+        dns.set({"one.test": "127.0.0.2"})
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: _up(_servers(sock).get("s1", ("",))[0]), 10, "s1 UP")
+            load.t.start()
+            yield dns, sock, load, port
+            load.stop_ev.set()
+            load.t.join(10)
+            LAST_STDERR[which] = pp.stderr_text()
+    finally:
+        load.stop_ev.set()
+        for w in webs:
+            w.stop()
+        dns.stop()
+
+
+def _run(which: str, tmp_path: Path) -> list[object]:
+    """The scenario's observations: who served in each phase and show stat's status/addr columns."""
+    obs: list[object] = []
+    with _scenario(which, tmp_path) as (dns, sock, load, port):
+        # 1. one.test only: s2 has no address and is in maintenance (resolution)
+        time.sleep(0.6)
+        obs.append(("start", _servers(sock), sorted(set(load.since(time.monotonic() - 0.5))), _state(sock)))
+        # 2. two.test appears: s2 comes into rotation at 127.0.0.3
+        dns.set({"one.test": "127.0.0.2", "two.test": "127.0.0.3"})
+        _wait(lambda: _up(_servers(sock)["s2"][0]), 5, "s2 UP")
+        t0 = time.monotonic()
+        time.sleep(0.6)
+        obs.append(("added", _servers(sock), sorted(set(load.since(t0)))))
+        # 3. one.test moves to 127.0.0.3: all traffic goes to B
+        dns.set({"one.test": "127.0.0.3", "two.test": "127.0.0.3"})
+        _wait(lambda: _servers(sock)["s1"][1].startswith("127.0.0.3:"), 5, "s1 at 127.0.0.3")
+        t0 = time.monotonic()
+        time.sleep(0.6)
+        obs.append(("moved", _servers(sock), sorted(set(load.since(t0)))))
+        # 4. two.test disappears (NXDOMAIN): after 'hold nx' s2 leaves the rotation, keeping its address
+        dns.set({"one.test": "127.0.0.2"})
+        _wait(lambda: not _up(_servers(sock)["s2"][0]), 5, "s2 out")
+        t0 = time.monotonic()
+        time.sleep(0.6)
+        obs.append(("removed", _servers(sock), sorted(set(load.since(t0))), _state(sock)))
+        # 5. the DNS server stops answering: the last good state holds ('hold timeout' after the last
+        # valid answer), then s1 goes to maintenance too
+        dns.pause()
+        t_pause = time.monotonic()
+        time.sleep(1.0)
+        obs.append(("silent, held", _servers(sock)))
+        _wait(lambda: not _up(_servers(sock)["s1"][0]), 6, "s1 out after hold timeout")
+        t_out = time.monotonic()
+        obs.append(("silent, expired", _servers(sock), t_out - t_pause > 1.5, _state(sock)))
+        # no request failed while a server was in rotation (after that, 503s are right: none is left)
+        failed = [f for f in load.failures if f[0] < t_out - 0.3]
+        assert not failed, failed[:5]
+    return [repr(o).replace(str(port), "PORT") for o in obs]
+
+
+def test_dns_changes_move_traffic_as_haproxy(tmp_path: Path) -> None:
+    """Records added, changed, removed and a silent DNS server, under load, against 2.6's run."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _run("haproxy", tmp_path / "haproxy")
+    ours = _run("ours", tmp_path / "ours")
+    assert ours == theirs
+    assert _events(LAST_STDERR["ours"]) == _events(LAST_STDERR["haproxy"]), LAST_STDERR
+
+
+def _events(stderr: str) -> list[str]:
+    """The state-change lines a proxy printed, without their pid."""
+    return [ln.split(") : ", 1)[1] for ln in stderr.splitlines()
+            if ") : " in ln and ("app/" in ln or "'app'" in ln)]
+
+
+def _addresses(which: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    dns = Dns(tmp_path).start()
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:80 resolvers dns init-addr none resolve-net 127.0.0.3/32
+    server s2 two.test:80 resolvers dns init-addr none resolve-prefer ipv4 resolve-net 10.0.0.0/8,127.0.0.4/31
+    server s3 three.test:80 resolvers dns init-addr none
+"""
+    try:
+        dns.hosts.write_text("127.0.0.2 one.test\n127.0.0.3 one.test\n127.0.0.2 two.test\n127.0.0.5 two.test\n"
+                             "::1 three.test\n127.0.0.2 three.test\n")
+        dns.proc.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
+        time.sleep(0.2)
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: all(_up(st) for st, _ in _servers(sock).values()), 10, "every server resolved")
+            return _servers(sock)
+    finally:
+        dns.stop()
+
+
+def test_resolve_prefer_and_net(tmp_path: Path) -> None:
+    """resolve-prefer picks the family asked first (ipv6 by default, falling back to A when a name has
+    no AAAA), resolve-net the address among several: the same addresses as 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _addresses("haproxy", tmp_path / "haproxy")
+    assert _addresses("ours", tmp_path / "ours") == theirs
+    assert theirs["s1"][1] == "127.0.0.3:80" and theirs["s3"][1] == "[::1]:80", theirs
