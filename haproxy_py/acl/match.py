@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from ..samples.patref import beg_index, ip_index
+from ..samples.patref import beg_index, ip_index, parse_net
 
 __all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "parse_int_patterns"]
 
@@ -142,25 +142,21 @@ def compile_matcher(
             return False
         return m_int
     if method == "ip":
+        if len(patterns) > 8:
+            look = ip_index([(parse_net(p), True) for p in patterns]).by_text  # type: ignore[attr-defined]
+
+            def m_ip_indexed(samples):
+                for s in samples:
+                    if look(s if isinstance(s, bytes) else str(s).encode("latin1")):
+                        return True
+                return False
+            return m_ip_indexed
         nets = []
         for p in patterns:
             try:
                 nets.append(ipaddress.ip_network(p, strict=False))
             except ValueError:
                 raise MatchError(f"'{p}' is not a valid IPv4 or IPv6 address.") from None
-        if len(nets) > 8:
-            look = ip_index([(n, True) for n in nets])
-
-            def m_ip_indexed(samples):
-                for s in samples:
-                    try:
-                        ip = ipaddress.ip_address(s.decode("latin1") if isinstance(s, bytes) else s)
-                    except ValueError:
-                        continue
-                    if look(ip):
-                        return True
-                return False
-            return m_ip_indexed
 
         def m_ip(samples):
             for s in samples:
@@ -186,14 +182,24 @@ def compile_matcher(
         return lambda samples: any(_as_bytes(s) in bins for s in samples)
     if method == "reg":
         flags = re.IGNORECASE if ignore_case else 0
-        for p in patterns:
+        chunks = []
+        for i in range(0, len(patterns), 256):  # one alternation per 256 patterns
+            part = patterns[i:i + 256]
             try:
-                re.compile(_b(p), flags)
-            except re.error as e:
-                raise MatchError(f"regex '{p}' is invalid (error={e.msg}, erroffset={e.pos}).") from None
-        rx = re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in patterns) or b"(?!)", flags)
-        search = rx.search
-        return lambda samples: any(search(_as_bytes(s)) is not None for s in samples)
+                chunks.append(re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in part), flags).search)
+            except re.error:
+                for p in part:  # which one (and 2.6's words for it)
+                    try:
+                        re.compile(_b(p), flags)
+                    except re.error as e:
+                        raise MatchError(f"regex '{p}' is invalid (error={e.msg}, erroffset={e.pos}).") from None
+                raise MatchError(f"regex '{part[0]}' is invalid.") from None
+        if not chunks:
+            return lambda samples: False
+        if len(chunks) == 1:
+            search = chunks[0]
+            return lambda samples: any(search(_as_bytes(s)) is not None for s in samples)
+        return lambda samples: any(c(v) is not None for v in map(_as_bytes, samples) for c in chunks)
     pats = tuple(_b(p).lower() if ignore_case else _b(p) for p in patterns)
     low = bytes.lower if ignore_case else None
 

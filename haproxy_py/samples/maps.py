@@ -27,6 +27,9 @@ D = "tests/differential/test_samples_vs_haproxy.py::test_maps_vs_haproxy"
 T = "tests/unit/test_samples_conv.py::test_map_converters"
 
 
+_LINE = re.compile(r"([^ \t]*)[ \t]*(.*)").match
+
+
 def read_map(path: str) -> list[tuple[str, str]]:
     try:
         with open(path, "rb") as f:
@@ -38,7 +41,7 @@ def read_map(path: str) -> list[tuple[str, str]]:
         line = raw.split("\r", 1)[0].lstrip(" \t")
         if not line or line.startswith("#"):
             continue
-        m = re.match(r"([^ \t]*)[ \t]*(.*)", line)
+        m = _LINE(line)
         assert m is not None
         out.append((m.group(1), m.group(2).rstrip(" \t")))
     return out
@@ -152,13 +155,19 @@ def _lookup(match: str, pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
 def map_index(match: str, out: str) -> Index:
     """The :class:`Index` a ``map_<match>`` converter of output ``out`` keeps on its reference."""
     key = _key_check(match)
+    checked: dict[tuple[str, str | None], tuple[Any, Any]] = {}  # keys just checked, so a build does not parse them again
 
     def build(entries: list[Entry]) -> Callable[[Any], Any]:
-        return _lookup(match, [(key(e.key), _value(out, e.value or "", "")) for e in entries])
+        get = checked.get
+        pairs = []
+        for e in entries:
+            kv = get((e.key, e.value))
+            pairs.append((key(e.key), _value(out, e.value or "", "")) if kv is None else kv)
+        checked.clear()
+        return _lookup(match, pairs)
 
     def check(k: str, v: str | None) -> None:
-        key(k)
-        _value(out, v or "", "")
+        checked[(k, v)] = (key(k), _value(out, v or "", ""))
 
     return Index(match, False, out, build, check, match in ("str", "beg", "ip"))
 

@@ -313,20 +313,55 @@ def beg_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
     return look
 
 
+class Net:
+    """A network as the indexes keep it: family, network number, prefix length."""
+
+    __slots__ = ("version", "net", "prefixlen")
+
+    def __init__(self, version: int, net: int, prefixlen: int) -> None:
+        self.version, self.net, self.prefixlen = version, net, prefixlen
+
+
+def _v4(text: str) -> int | None:
+    """A dotted IPv4 address -> its number (None when it is not one)."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for p in parts:
+        if not p.isdigit() or len(p) > 3:
+            return None
+        b = int(p)
+        if b > 255:
+            return None
+        n = (n << 8) | b
+    return n
+
+
 def ip_index(pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
-    """The most specific network holding the address: one dict per prefix length and family.
-    An IPv4-mapped IPv6 address also matches IPv4 networks."""
+    """The most specific network holding the address: one dict per prefix length and family
+    (``pairs``: (:class:`Net` or an ``ipaddress`` network, value)). An IPv4-mapped IPv6 address
+    also matches IPv4 networks. The lookup takes an ``ipaddress`` address; ``.by_text`` (on the
+    returned function) takes its text as bytes."""
     fam: dict[int, dict[int, dict[int, Any]]] = {4: {}, 6: {}}
     for net, v in pairs:
-        fam[net.version].setdefault(net.prefixlen, {}).setdefault(int(net.network_address), v)
-    lv = {f: tuple((p, ((1 << (32 if f == 4 else 128)) - 1) ^ ((1 << ((32 if f == 4 else 128) - p)) - 1), d)
+        n = net.net if isinstance(net, Net) else int(net.network_address)
+        fam[net.version].setdefault(net.prefixlen, {}).setdefault(n, v)
+    lv = {f: tuple(((((1 << (32 if f == 4 else 128)) - 1) ^ ((1 << ((32 if f == 4 else 128) - p)) - 1)), d)
                    for p, d in sorted(fam[f].items(), reverse=True)) for f in (4, 6)}
     l4, l6 = lv[4], lv[6]
+
+    def look4(n: int) -> Any:
+        for mask, d in l4:
+            r = d.get(n & mask)
+            if r is not None:
+                return r
+        return None
 
     def look(ip: Any) -> Any:
         if ip.version == 6:
             n = int(ip)
-            for _p, mask, d in l6:
+            for mask, d in l6:
                 r = d.get(n & mask)
                 if r is not None:
                     return r
@@ -334,17 +369,38 @@ def ip_index(pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
             if m4 is None:
                 return None
             ip = m4
-        n = int(ip)
-        for _p, mask, d in l4:
-            r = d.get(n & mask)
-            if r is not None:
-                return r
-        return None
+        return look4(int(ip))
+
+    def by_text(b: bytes) -> Any:
+        n = _v4(b.decode("latin1"))
+        if n is not None:
+            return look4(n)
+        try:
+            return look(ipaddress.ip_address(b.decode("latin1")))
+        except ValueError:
+            return None
+
+    look.by_text = by_text  # type: ignore[attr-defined]
     return look
 
 
 def parse_net(k: str) -> Any:
+    """A map or ACL key of the ``ip`` method -> :class:`Net` (2.6's words when it is none)."""
+    addr, sep, plen = k.partition("/")
+    n = _v4(addr)
+    if n is not None:
+        if not sep:
+            return Net(4, n, 32)
+        if plen.isdigit() and int(plen) <= 32:
+            p = int(plen)
+            return Net(4, n & (((1 << 32) - 1) ^ ((1 << (32 - p)) - 1)), p)
+        m = _v4(plen)  # a dotted mask
+        if m is not None:
+            p = bin(m).count("1")
+            if m == (((1 << 32) - 1) ^ ((1 << (32 - p)) - 1)):
+                return Net(4, n & m, p)
     try:
-        return ipaddress.ip_network(k, strict=False)
+        net = ipaddress.ip_network(k, strict=False)
+        return Net(net.version, int(net.network_address), net.prefixlen)
     except ValueError:
         raise ValueError(f"'{k}' is not a valid IPv4 or IPv6 address.") from None
