@@ -418,7 +418,7 @@ class TopApp(App[int]):
     def _adapt_interval(self, cost: float, wall: float = 0.0) -> None:
         """With no -i, pick the refresh interval so that refreshing takes at most AUTO_BUDGET of
         a core: 1 s while a refresh costs under 150 ms of CPU, longer for bigger proxies; and at
-        least twice the time the proxy takes to answer, so that a proxy with 50,000 servers is
+        least 1.5 times as long as the proxy takes to answer, so that a proxy with 50,000 servers is
         not kept dumping its statistics back to back."""
         if self.refreshes <= 2:  # the first refreshes build everything: not a steady cost
             return
@@ -426,7 +426,7 @@ class TopApp(App[int]):
         self._wall = wall if self._wall is None else 0.7 * self._wall + 0.3 * wall
         if not self.auto_interval:
             return
-        want = max(self._cost / AUTO_BUDGET, 2 * self._wall)
+        want = max(self._cost / AUTO_BUDGET, 1.5 * self._wall)
         pick = next((i for i in AUTO_STEPS if i >= want), AUTO_STEPS[-1])
         if pick != self.interval:
             self.interval = pick

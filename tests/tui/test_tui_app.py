@@ -689,7 +689,7 @@ def test_auto_interval_follows_the_cost_of_a_refresh(fake: FakeStatsServer) -> N
             for _ in range(20):  # cheap again: back to 1 s
                 app._adapt_interval(0.02)
             assert app.interval == 1.0
-            for _ in range(20):  # cheap for top, but the proxy takes 2.4 s to answer
+            for _ in range(20):  # cheap for top, but the proxy takes 2.4 s to answer (x1.5: 5 s)
                 app._adapt_interval(0.02, 2.4)
             assert app.interval == 5.0
 
