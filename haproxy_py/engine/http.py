@@ -219,6 +219,7 @@ class HttpSession(Stream):
             return
         rec = self.rec
         set_term(rec, "c", "R")
+        rec.got_data = bool(self.buf)  # dontlognull keeps a partial request's line
         page = herrors.mux_error(408)
         rec.status = 408
         rec.bytes_out = herrors.log_bytes(page, mux=True)
@@ -258,6 +259,7 @@ class HttpSession(Stream):
                 set_term(rec, "C", "R")
                 rec.status = 400
                 rec.request_line = None
+                rec.got_data = bool(self.buf)  # dontlognull keeps a partial request's line
                 fc = self.fe.counters
                 fc.req_tot += 1
                 fc.ereq += 1
@@ -417,6 +419,7 @@ class HttpSession(Stream):
         set_term(rec, "P", "R")
         rec.status = status
         rec.request_line = None
+        rec.got_data = True  # logged even with dontlognull, as 2.6 does
         mux = status in (400, 408, 413) and not stream
         if mux:
             page = herrors.mux_error(status)

@@ -169,7 +169,7 @@ def is_error(rec: LogRecord) -> bool:
 def should_log(rec: LogRecord, *, dontlognull: bool = False, dontlog_normal: bool = False) -> bool:
     """Whether the end-of-session line is emitted: ``option dontlognull`` drops sessions where
     the client sent nothing; ``option dontlog-normal`` drops sessions that are not errors."""
-    if dontlognull and rec.bytes_in == 0 and rec.request_line is None:
+    if dontlognull and rec.bytes_in == 0 and rec.request_line is None and not rec.got_data:
         return False
     if dontlog_normal and not is_error(rec):
         return False
@@ -206,7 +206,7 @@ class LogRecord:
         "actconn", "feconn", "beconn", "srv_conn", "retries", "redispatched",
         "srv_queue", "backend_queue",
         "request_line", "unique_id", "req_counter", "log_counter", "logasap", "samples",
-        "log_level",
+        "log_level", "got_data",
     )
 
     def __init__(self, accept_date: float = 0.0) -> None:
@@ -264,6 +264,9 @@ class LogRecord:
         self.samples: dict[str, Any] | None = None
         #: severity set by a set-log-level rule (0-7), -1 for "silent" (no line), None: the default
         self.log_level: int | None = None
+        #: the client sent bytes that never became a request (a bad or partial one): 2.6 logs
+        #: its <BADREQ> line even with dontlognull
+        self.got_data = False
 
     # --- derived timers, as HAProxy computes them
     @property
@@ -515,6 +518,22 @@ def _hu(r: LogRecord) -> str:
 def _hp(r: LogRecord) -> str:
     p = _req_parts(r.request_line)
     return p[2] if p else "<BADREQ>"
+
+
+def _hpo(r: LogRecord) -> str:
+    """%HPO: the path alone, as 2.6 cuts it: after the authority of an absolute URI, empty for
+    ``*``, an authority (CONNECT) or an absolute URI without a path."""
+    p = _req_parts(r.request_line)
+    if not p:
+        return "<BADREQ>"
+    path = p[2]
+    if path.startswith("/") or path == "<BADREQ>":
+        return path
+    i = path.find("://")
+    if i < 0:
+        return ""
+    j = path.find("/", i + 3)
+    return path[j:] if j >= 0 else ""
 
 
 def _hq(r: LogRecord) -> str:
@@ -923,7 +942,7 @@ def _var_code(name: str, opts: int, ctx_name: str = "_ctx") -> tuple[str, bool]:
             code = f"('\"' + {code} + '\"')"
         return code, False
     if name in ("HM", "HU", "HP", "HPO", "HQ", "HV"):
-        fn = {"HM": "_hm", "HU": "_hu", "HP": "_hp", "HPO": "_hp", "HQ": "_hq", "HV": "_hv"}[name]
+        fn = {"HM": "_hm", "HU": "_hu", "HP": "_hp", "HPO": "_hpo", "HQ": "_hq", "HV": "_hv"}[name]
         enc = "_url_encode_e" if opts & OPT_E else "url_encode"
         code = f"{enc}({fn}(r))"
         if q:
@@ -979,7 +998,7 @@ def compile_log_format(
         "url_encode": url_encode,
         "_hdr_encode_e": _hdr_encode_e,
         "_url_encode_e": _url_encode_e,
-        "_hm": _hm, "_hu": _hu, "_hp": _hp, "_hq": _hq, "_hv": _hv,
+        "_hm": _hm, "_hu": _hu, "_hp": _hp, "_hpo": _hpo, "_hq": _hq, "_hv": _hv,
     }
     body: list[str] = []
     pending: list[str] = []
