@@ -87,7 +87,18 @@ def bench_map(d: Path, method: str, n: int, lookups: int, rnd: random.Random) ->
     for s in smps:
         fn(s, args, txn)
     per = (time.perf_counter() - t0) / len(smps)
+    if method != "reg":  # a runtime change ('add map') then a lookup, as the next request does it
+        ref = args[0]
+        adds = [keys_for(method, 200, rnd)[i] + ("" if method == "ip" else "-new") for i in range(200)]
+        t0 = time.perf_counter()
+        for k in adds:
+            ref.add(k, "added")
+            fn(smps[0], args, txn)
+        CHANGE[(method, n)] = (time.perf_counter() - t0) / len(adds)
     return load, per
+
+
+CHANGE: dict[tuple[str, int], float] = {}
 
 
 def bench_acl(d: Path, method: str, n: int, lookups: int, rnd: random.Random) -> tuple[float, float]:
@@ -160,6 +171,8 @@ def main() -> None:
                 for n in sizes:
                     load, per = fn(d, method, n, a.lookups, rnd)
                     print(f"{kind + ' ' + method:<14}{n:>9}{load * 1e3:>10.1f}{per * 1e6:>11.2f}")
+        for (method, n), c in CHANGE.items():
+            print(f"add map + lookup, {method} at {n}: {c * 1e6:.1f} us")
         per = bench_rule(d, max(sizes), min(a.lookups, 20000))
         print(f"rule set-header %[req.hdr(host),lower,field(1,:),map_str(FILE,default)] with a {max(sizes)}-line "
               f"map: {per * 1e6:.2f} us per request")

@@ -22,7 +22,7 @@ from typing import Any
 from ..config.model import Acl, Condition
 from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
 from ..samples.expr import _phase_guard
-from ..samples.patref import REFS, Entry, Index, PatRef
+from ..samples.patref import REFS, Entry, Index, PatRef, _inc_of, beg_index, ip_index, parse_net, str_index
 from ..samples.types import caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .fetch import DERIVED as _DERIVED
@@ -70,6 +70,34 @@ PREDEFINED: dict[str, Acl] = {
     "METH_PUT": _acl("method", "PUT"),
     "METH_TRACE": _acl("method", "TRACE"),
 }
+
+
+def _indexed_matcher(method: str, pats: tuple[str, ...]) -> Callable[[list[Any]], bool]:
+    """A large pattern set as an index a runtime change updates in place (``.inc``)."""
+    if method == "ip":
+        look = ip_index([(parse_net(p), True) for p in pats])
+        by_text = look.by_text  # type: ignore[attr-defined]
+
+        def m_ip(vals: list[Any]) -> bool:
+            for v in vals:
+                if by_text(v if isinstance(v, bytes) else str(v).encode("latin1")):
+                    return True
+            return False
+        m_ip.inc = look.inc  # type: ignore[attr-defined]
+        return m_ip
+    idx = (str_index if method == "str" else beg_index)([(p.encode("latin1"), True) for p in pats])
+
+    def m(vals: list[Any]) -> bool:
+        for v in vals:
+            if idx(v if isinstance(v, bytes) else to_bytes(v)):
+                return True
+        return False
+    m.inc = _inc_of(idx)  # type: ignore[attr-defined]
+    return m
+
+
+def to_bytes(v: Any) -> bytes:
+    return v.encode("latin1") if isinstance(v, str) else b"%d" % v
 
 
 def _one_column(path: str) -> list[tuple[str, str | None]]:
@@ -172,11 +200,18 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
     patterns = [e.key for r in refs for e in r.current()]
     meth = out == "meth" and method == "str"
 
+    indexed = not meth and not acl.ignore_case and method in ("str", "beg", "ip")
+
     def build(entries: list[Entry]) -> Callable[[list[Any]], bool]:
         pats = tuple(e.key for e in entries)
         if meth:
             return _meth_matcher(pats, acl.ignore_case)
+        if indexed and len(pats) > 64:
+            return _indexed_matcher(method, pats)
         return compile_matcher(method, pats, acl.ignore_case, acl.operator)
+
+    def conv(k: str, v: str | None) -> tuple[Any, Any]:
+        return (parse_net(k) if method == "ip" else k.encode("latin1"), True)
 
     def check(key: str, value: str | None) -> None:
         if not meth:
@@ -184,7 +219,8 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
 
     try:
         pairs = tuple((r, r.attach(Index(method, acl.ignore_case, acl.operator or "", build, check,
-                                         method in ("str", "beg", "ip") and not acl.ignore_case)))
+                                         method in ("str", "beg", "ip") and not acl.ignore_case,
+                                         conv if indexed else None)))
                       for r in refs)
         for r, ix in pairs:
             r.index(ix)

@@ -169,7 +169,12 @@ def map_index(match: str, out: str) -> Index:
     def check(k: str, v: str | None) -> None:
         checked[(k, v)] = (key(k), _value(out, v or "", ""))
 
-    return Index(match, False, out, build, check, match in ("str", "beg", "ip"))
+    def conv(k: str, v: str | None) -> tuple[Any, Any]:
+        kv = checked.pop((k, v), None)
+        return kv if kv is not None else (key(k), _value(out, v or "", ""))
+
+    indexed = match in ("str", "beg", "ip")
+    return Index(match, False, out, build, check, indexed, conv if indexed else None)
 
 
 def _build(match: str, out: str) -> Callable[[tuple], tuple]:

@@ -54,10 +54,11 @@ class Index:
     ValueError (2.6's words) for an entry this matcher cannot use. ``describe`` is ``get map``'s
     prefix (``type=str, case=sensitive``) and ``tree`` whether 2.6 indexes it as a tree."""
 
-    __slots__ = ("method", "icase", "out", "build", "check", "tree", "rev", "look")
+    __slots__ = ("method", "icase", "out", "build", "check", "tree", "rev", "look", "conv")
 
     def __init__(self, method: str, icase: bool, out: str, build: Callable[[list[Entry]], Any],
-                 check: Callable[[str, str | None], None], tree: bool) -> None:
+                 check: Callable[[str, str | None], None], tree: bool,
+                 conv: Callable[[str, str | None], tuple[Any, Any]] | None = None) -> None:
         self.method = method
         self.icase = icase
         self.out = out
@@ -66,6 +67,8 @@ class Index:
         self.tree = tree
         self.rev = -1
         self.look: Any = None
+        #: (key, value) text -> what the lookup holds, for the changes its ``.inc`` applies in place
+        self.conv = conv
 
 
 class PatRef:
@@ -119,6 +122,24 @@ class PatRef:
         if ver is None or ver == self.curr_ver:
             self.rev += 1
 
+    def _step(self, op: str, key: str, value: str | None, n: int = 1) -> None:
+        """One change of the current version: an index whose lookup can apply it in place (``.inc``:
+        str, beg, ip) stays current, the others are rebuilt at their next lookup."""
+        old = self.rev
+        self.rev += 1
+        for ix in self.indexes:
+            if ix.rev != old or ix.conv is None:
+                continue
+            inc = _inc_of(ix.look)
+            if inc is None:
+                continue
+            try:
+                k, v = ix.conv(key, value)
+            except ValueError:
+                continue
+            if inc(op, k, v, n):
+                ix.rev = self.rev
+
     def load(self, pairs: list[tuple[str, str | None]]) -> None:
         for k, v in pairs:
             self.entries.append(Entry(self.store.ptr(), k, v, self.curr_ver))
@@ -142,7 +163,8 @@ class PatRef:
             return err
         self.entries.append(Entry(self.store.ptr(), key, value, self.curr_ver if ver is None else ver))
         self.cnt += 1
-        self._changed(ver)
+        if ver is None or ver == self.curr_ver:
+            self._step("add", key, value)
         return None
 
     def find(self, spec: str) -> list[Entry]:
@@ -162,7 +184,10 @@ class PatRef:
         ids = {id(e) for e in hit}
         self.entries = [e for e in self.entries if id(e) not in ids]
         self.cnt -= len(hit)
-        self.rev += 1
+        if spec.startswith("#"):
+            self.rev += 1
+        else:
+            self._step("del", spec, None, sum(1 for e in hit if e.gen == self.curr_ver))
         return True
 
     def set(self, spec: str, value: str) -> str | None:
@@ -175,7 +200,10 @@ class PatRef:
             return err
         for e in hit:
             e.value = value
-        self.rev += 1
+        if spec.startswith("#"):
+            self.rev += 1
+        else:
+            self._step("set", spec, value, sum(1 for e in hit if e.gen == self.curr_ver))
         return None
 
     def clear(self, ver: int | None = None) -> None:
@@ -287,11 +315,30 @@ REFS = Store()
 
 
 # ---------------------------------------------------------------------------- indexed lookups
+class _StrIdx(dict):
+    """Exact keys, the first entry of a key winning; ``inc`` applies one change in place."""
+
+    def inc(self, op: str, k: bytes, v: Any, n: int) -> bool:
+        if op == "add":
+            self.setdefault(k, v)
+        elif op == "del":
+            self.pop(k, None)
+        elif k in self:
+            self[k] = v
+        return True
+
+
 def str_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
-    d: dict[bytes, Any] = {}
+    """Exact keys (a dict's ``get``; its dict's ``inc`` applies a change, see :meth:`PatRef._step`)."""
+    d = _StrIdx()
     for k, v in pairs:
         d.setdefault(k, v)
     return d.get
+
+
+def _inc_of(look: Any) -> Any:
+    inc = getattr(look, "inc", None)
+    return inc if inc is not None else getattr(getattr(look, "__self__", None), "inc", None)
 
 
 def beg_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
@@ -310,6 +357,23 @@ def beg_index(pairs: list[tuple[bytes, Any]]) -> Callable[[bytes], Any]:
                 if r is not miss:
                     return r
         return None
+
+    def inc(op: str, k: bytes, v: Any, n: int) -> bool:
+        nonlocal levels
+        d = by_len.get(len(k))
+        if op == "add":
+            if d is None:
+                by_len[len(k)] = {k: v}
+                levels = tuple((m, by_len[m]) for m in sorted(by_len, reverse=True))
+            else:
+                d.setdefault(k, v)
+        elif d is not None:
+            if op == "del":
+                d.pop(k, None)
+            elif k in d:
+                d[k] = v
+        return True
+    look.inc = inc  # type: ignore[attr-defined]
     return look
 
 
@@ -344,12 +408,17 @@ def ip_index(pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
     also matches IPv4 networks. The lookup takes an ``ipaddress`` address; ``.by_text`` (on the
     returned function) takes its text as bytes."""
     fam: dict[int, dict[int, dict[int, Any]]] = {4: {}, 6: {}}
+    count: dict[tuple[int, int, int], int] = {}  # entries per network (several texts can name one)
     for net, v in pairs:
         n = net.net if isinstance(net, Net) else int(net.network_address)
         fam[net.version].setdefault(net.prefixlen, {}).setdefault(n, v)
-    lv = {f: tuple(((((1 << (32 if f == 4 else 128)) - 1) ^ ((1 << ((32 if f == 4 else 128) - p)) - 1)), d)
-                   for p, d in sorted(fam[f].items(), reverse=True)) for f in (4, 6)}
-    l4, l6 = lv[4], lv[6]
+        c = (net.version, net.prefixlen, n)
+        count[c] = count.get(c, 0) + 1
+
+    def levels(f: int) -> tuple:
+        bits = 32 if f == 4 else 128
+        return tuple(((((1 << bits) - 1) ^ ((1 << (bits - p)) - 1)), d) for p, d in sorted(fam[f].items(), reverse=True))
+    l4, l6 = levels(4), levels(6)
 
     def look4(n: int) -> Any:
         for mask, d in l4:
@@ -380,7 +449,32 @@ def ip_index(pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
         except ValueError:
             return None
 
+    def inc(op: str, net: Any, v: Any, n: int) -> bool:
+        """``n``: how many entries of the current version the change touched."""
+        nonlocal l4, l6
+        nn = net.net if isinstance(net, Net) else int(net.network_address)
+        c = (net.version, net.prefixlen, nn)
+        have = count.get(c, 0)
+        d = fam[net.version].get(net.prefixlen)
+        if op == "add":
+            count[c] = have + 1
+            if d is None:
+                fam[net.version][net.prefixlen] = {nn: v}
+                l4, l6 = levels(4), levels(6)
+            else:
+                d.setdefault(nn, v)
+            return True
+        if have != n or d is None:  # another text names this network too: rebuild
+            return False
+        if op == "del":
+            d.pop(nn, None)
+            count.pop(c, None)
+        else:
+            d[nn] = v
+        return True
+
     look.by_text = by_text  # type: ignore[attr-defined]
+    look.inc = inc  # type: ignore[attr-defined]
     return look
 
 

@@ -67,3 +67,60 @@ def test_versions_prepare_add_commit() -> None:
     assert [e.key for e in ref.current()] == ["c"] and ref.cnt == 1
     assert ref.delete("c") and not ref.delete("c")
     assert ref.cnt == 0 and "entry_cnt=0" in ref.description()
+
+
+def test_runtime_changes_applied_in_place_match_a_rebuild(tmp_path) -> None:
+    """Seeded add/del/set (by key and by #ref) on map and ACL files of the indexed kinds: after each
+    change the lookup kept up to date in place answers as one built afresh, and was not rebuilt
+    for a change by key."""
+    from haproxy_py.acl.condition import compile_acl
+    from haproxy_py.config.model import Acl, Location
+    from haproxy_py.samples.core import CONVERTERS
+    from haproxy_py.samples.patref import REFS
+
+    rnd = random.Random(11)
+    gens = {"str": lambda: f"k{rnd.randrange(150)}", "beg": lambda: "/" + "ab"[rnd.randrange(2)] * rnd.randrange(1, 8),
+            "ip": lambda: rnd.choice(_nets(rnd, 1) + [f"10.{rnd.randrange(3)}.0.0/16", "10.0.0.0/8", "10.0.0.1/8"])}
+    for method, gen in gens.items():
+        REFS.reset()
+        keys = [gen() for _ in range(120)]
+        mf = tmp_path / f"{method}.map"
+        mf.write_text("".join(f"{k} v{i}\n" for i, k in enumerate(keys)))
+        af = tmp_path / f"{method}.acl"
+        af.write_text("".join(f"{k}\n" for k in keys))
+        conv = CONVERTERS.get(f"map_{method}")
+        assert conv is not None and conv.prepare is not None
+        mref, mix, _d = conv.prepare((str(mf),))
+        compile_acl(Acl(name="a", fetch="src" if method == "ip" else "path", match=method, pattern_files=(str(af),),
+                        loc=Location("t", 1)))
+        aref = REFS.files[("acl", str(af))]
+        aix = aref.indexes[0]
+        for _ in range(150):
+            op = rnd.choice(("add", "add", "del", "set", "delref"))
+            k = gen()
+            for ref in (mref, aref):
+                val = None if ref is aref else f"n{rnd.randrange(9)}"
+                rev0 = ref.rev
+                ix = mix if ref is mref else aix
+                ref.index(ix)
+                if op == "add":
+                    ref.add(k, val)
+                elif op == "del":
+                    ref.delete(k)
+                elif op == "set" and ref is mref:
+                    ref.set(k, "s")
+                elif op == "delref" and ref.entries:
+                    ref.delete(f"#0x{rnd.choice(ref.entries).ptr:x}")
+                if op in ("add", "set") and method != "ip" and (ref is mref or len(ref.current()) > 65):
+                    assert ix.rev == ref.rev != rev0 or ref.rev == rev0, (method, op)  # not rebuilt
+            fresh_m = mix.build(mref.current())
+            fresh_a = aix.build(aref.current())
+            for _ in range(20):
+                if method == "ip":
+                    ip = ipaddress.ip_address(rnd.choice((10 << 24 | rnd.getrandbits(18), rnd.getrandbits(32))))
+                    sm, sa = ip, [str(ip).encode()]
+                else:
+                    sm = (gen() + rnd.choice(("", "x", "/y"))).encode()
+                    sa = [sm]
+                assert mref.index(mix)(sm) == fresh_m(sm), (method, op, sm)
+                assert bool(aref.index(aix)(sa)) == bool(fresh_a(sa)), (method, op, sa)
