@@ -83,14 +83,50 @@ def _latin(b: bytes) -> str:
     return b.decode("latin-1")
 
 
+def payload_text(fmt: str, buf: bytes) -> str:
+    """A text the protocol checks take from the response: "line" its first line, "line4" the first
+    line after a 3-digit code and its spaces, "cstr6" from byte 6 to the first NUL (a PostgreSQL
+    error's severity)."""
+    if fmt == "cstr6":
+        return _latin(buf[6:].split(b"\0", 1)[0])
+    if fmt == "line4":
+        buf = buf[4:].lstrip(b" ")
+    return _latin(_CRLF.split(buf, 1)[0])
+
+
+def payload_code(buf: bytes, default: int) -> int:
+    """The check code from the response's first 3 bytes (an SMTP reply code)."""
+    head = buf[:3]
+    return int(head) if head.isdigit() else default
+
+
+#: SSLv3 ClientHello offering the 39 ciphers 0x0001-0x001B and 0x002F-0x003A, no session, null
+#: compression; the 4 bytes at offset 11 are the client's time, the random is fixed
+_CIPHERS = b"".join(n.to_bytes(2, "big") for n in [*range(0x01, 0x1C), *range(0x2F, 0x3B)])
+_HELLO_HEAD = bytes.fromhex("16030000790100007503 00".replace(" ", ""))
+_HELLO_TAIL = (b"HAPROXYSSLCHK\nHAPROXYSSLCHK\n" + b"\x00" + len(_CIPHERS).to_bytes(2, "big") + _CIPHERS
+               + b"\x01\x00")
+
+
+def ssl3_client_hello(wall: float) -> bytes:
+    """The bytes of ``option ssl-hello-chk``'s probe at wall-clock time ``wall`` (seconds)."""
+    return _HELLO_HEAD + (int(wall) & 0xFFFFFFFF).to_bytes(4, "big") + _HELLO_TAIL
+
+
 class TcpCheckRun:
     """One probe's walk through a tcp-check sequence."""
 
-    __slots__ = ("rules", "proto", "i", "buf", "cur", "last_read", "conn", "_regex", "phase")
+    __slots__ = ("rules", "proto", "i", "buf", "cur", "last_read", "conn", "_regex", "phase", "code", "info",
+                 "wall")
 
-    def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False) -> None:
+    def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False, wall: float = 0.0) -> None:
         self.rules = rules
         self.proto = proto
+        #: the wall clock (s) for the send data built at run time
+        self.wall = wall
+        #: the check code and on-success text the last passed expect took from the response
+        self.code = 0
+        self.info: str | None = None
         self.i = 0
         self.buf = b""
         self.cur: TcpCheckRule | None = None
@@ -174,7 +210,7 @@ class TcpCheckRun:
                 self.buf = b""
                 self.last_read = False
                 self.i += 1
-                return Send(r.data)
+                return Send(ssl3_client_hello(self.wall) if r.dynamic == "ssl3-hello" else r.data)
             self.cur = r
             verdict = self._expect(r)
             if verdict is None:
@@ -188,8 +224,9 @@ class TcpCheckRun:
     def _final(self) -> CheckResult:
         r = self.cur
         if r is not None and r.action == "expect":
-            return _result(r.ok_status or "L7OK", r.on_success or "(tcp-check)",
-                           r.status_code if r.status_code is not None else 0)
+            code = r.status_code if r.status_code is not None else self.code
+            info = self.info if self.info is not None else r.on_success
+            return _result(r.ok_status or "L7OK", "(tcp-check)" if info is None else info, code)
         if r is not None and r.action == "connect":
             return _result("L4OK", "" if r.index < 0 else "(tcp-check)", None)
         return _result("L7OK", "(tcp-check)", 0)
@@ -227,9 +264,13 @@ class TcpCheckRun:
         if not match and not last and r.min_recv == -1:
             return None
         if match != r.neg:
+            self.code = payload_code(buf, self.code) if r.status_code_payload else self.code
+            self.info = payload_text(r.on_success_fmt, buf) if r.on_success_fmt else None
             return True
-        if r.on_error_payload:
-            info = _latin(_CRLF.split(buf, 1)[0])  # %[res.payload(0,0),cut_crlf]
+        if r.status_code_payload:
+            code = payload_code(buf, code)
+        if r.on_error_fmt is not None:
+            info = payload_text(r.on_error_fmt, buf)
         elif r.on_error is not None:
             info = r.on_error
         else:

@@ -943,11 +943,19 @@ class Builder:
                               "and 'if-none'.", i + 1 + j)
             p.f["forwardfor"] = ForwardFor(**ff)
             return
-        if name in ("tcp-check", "redis-check"):
+        if name in ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk"):
+            from haproxy_py.config import tcpcheck as TC
+
+            try:
+                rules = TC.option_rules(name, list(args))
+            except TC.TcpCheckError as e:
+                self.fail(ln, e.message, i + 1 + e.index, ours=e.ours)
             # the last check-type option wins, as in 2.6
             p.f.pop("httpchk", None)
-            p.options.pop("httpchk", None)
+            for o in ("httpchk", *TC.CHECK_OPTIONS):
+                p.options.pop(o, None)
             p.f["check_type"] = name
+            p.f["check_rules"] = rules
             p.options[name] = True
             return
         if name == "httpchk":
@@ -1989,10 +1997,8 @@ class Builder:
             from haproxy_py.config.tcpcheck import with_implicit_connect
 
             tcp_check = with_implicit_connect(f.get("tcp_rules", ()))
-        elif f.get("check_type") == "redis-check":
-            from haproxy_py.config.tcpcheck import REDIS_CHECK
-
-            tcp_check = REDIS_CHECK
+        elif f.get("check_type"):
+            tcp_check = f["check_rules"]
         stats_kw = {k: v for k, v in ps.stats.items()}
         stats = StatsConf(auth=tuple(ps.stats_auth), admin=tuple(ps.stats_admin), scopes=tuple(ps.stats_scopes),
                           **stats_kw)
@@ -2016,7 +2022,7 @@ class Builder:
             hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
-            tcp_check=tcp_check, tcp_check_proto=f.get("check_type") == "redis-check",
+            tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
             dispatch=self._dispatch(ps), timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
             ignored=tuple(ps.ignored))

@@ -340,9 +340,16 @@ class TcpCheckRule:
     tout_status: str | None = None
     on_success: str | None = None
     on_error: str | None = None
-    #: on-error is the response's first line (``%[res.payload(0,0),cut_crlf]``, redis-check)
-    on_error_payload: bool = False
+    #: texts taken from the response by the protocol checks (checks/tcpcheck.py ``payload_text``):
+    #: "line" (its first line), "line4" (the first line after the 3-digit code), "cstr6" (from
+    #: byte 6 to a NUL); they replace on-error / on-success
+    on_error_fmt: str | None = None
+    on_success_fmt: str | None = None
     status_code: int | None = None
+    #: the check code is the response's first 3 bytes as a number (smtpchk)
+    status_code_payload: bool = False
+    #: send data built at run time: "ssl3-hello" (the client time in it)
+    dynamic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ _DIFF = "tests/differential/"
 _UNIT = "tests/unit/"
 _EFF = _IT + "test_keyword_effects.py::"
 _TCPCHK = _IT + "test_tcpcheck_vs_haproxy.py::"
+_PROTO = _IT + "test_protocol_checks_vs_haproxy.py::"
 
 
 def _reg(reg: Registry[str], where: str, tests: dict[str, str]) -> None:
@@ -194,6 +195,9 @@ _reg(OPTION, "config/build.py option", {
     "redispatch": _IT + "test_lb_e2e.py::test_retries_and_redispatch_same_as_haproxy",
     "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
     "redis-check": _TCPCHK + "test_redis_check_as_haproxy",
+    "pgsql-check": _PROTO + "test_pgsql_check_as_haproxy",
+    "smtpchk": _PROTO + "test_smtpchk_as_haproxy",
+    "ssl-hello-chk": _PROTO + "test_ssl_hello_chk_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
@@ -204,10 +208,7 @@ for _n in ("tcp-smart-accept", "tcp-smart-connect"):
     OPTION.no_effect(_n, "a TCP packet-saving optimisation; what is exchanged is the same")
 OPTION.alternatives.update({
     "mysql-check": "plain 'check' (TCP connect) is implemented",
-    "pgsql-check": "plain 'check' (TCP connect) is implemented",
     "ldap-check": "plain 'check' (TCP connect) is implemented",
-    "smtpchk": "plain 'check' (TCP connect) is implemented",
-    "ssl-hello-chk": "plain 'check' (TCP connect) is implemented",
 })
 
 # --------------------------------------------------------------------------- timeouts

@@ -193,5 +193,75 @@ def with_implicit_connect(rules: tuple[TcpCheckRule, ...]) -> tuple[TcpCheckRule
 REDIS_CHECK = with_implicit_connect((
     TcpCheckRule("send", 0, data=b"*1\r\n$4\r\nPING\r\n"),
     TcpCheckRule("expect", 1, kind="string", pattern=b"+PONG\r\n", error_status="L7STS",
-                 on_error_payload=True, on_success="Redis server is ok"),
+                 on_error_fmt="line", on_success="Redis server is ok"),
 ))
+
+#: ``option ssl-hello-chk``: an SSLv3 ClientHello; a handshake or alert record (0x15/0x16) back.
+#: 2.6 reports no text with its result
+SSL_HELLO_CHECK = with_implicit_connect((
+    TcpCheckRule("send", 0, dynamic="ssl3-hello"),
+    TcpCheckRule("expect", 1, kind="rbinary", pattern=b"^1[56]", min_recv=5, ok_status="L6OK",
+                 error_status="L6RSP", tout_status="L6TOUT", on_success="", on_error=""),
+))
+
+
+def pgsql_check(user: str) -> tuple[TcpCheckRule, ...]:
+    """``option pgsql-check user U``: a v3.0 StartupMessage for U; an ErrorResponse fails with its
+    severity, an authentication request passes (ok, cleartext, MD5, SASL: codes 0 and 2-10, as
+    observed on 2.6.12, not 11 or more)."""
+    u = user.encode("latin-1", "replace")
+    body = b"\x00\x03\x00\x00" + b"user\x00" + u + b"\x00\x00"
+    startup = (len(body) + 4).to_bytes(4, "big") + body
+    return (
+        TcpCheckRule("connect", 0),
+        TcpCheckRule("send", 1, data=startup),
+        TcpCheckRule("expect", 2, kind="rstring", pattern=b"^E", neg=True, min_recv=5, error_status="L7RSP",
+                     on_error_fmt="cstr6"),
+        TcpCheckRule("expect", 3, kind="rbinary", pattern=b"^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|08|09|0A)",
+                     min_recv=9, error_status="L7STS", on_success="PostgreSQL server is ok",
+                     on_error="PostgreSQL unknown error"),
+    )
+
+
+def smtp_check(command: str = "HELO localhost") -> tuple[TcpCheckRule, ...]:
+    """``option smtpchk [HELO|EHLO domain]``: a 2xx greeting, the command answered 2xx (several
+    lines for EHLO), then QUIT answered 2xx; the code and text of the last reply are reported."""
+    line4 = dict(error_status="L7STS", on_error_fmt="line4", status_code_payload=True)
+    return (
+        TcpCheckRule("connect", 0),
+        TcpCheckRule("expect", 1, kind="rstring", pattern=b"^[0-9]{3}[ \r]", min_recv=4, error_status="L7RSP",
+                     on_error_fmt="line"),
+        TcpCheckRule("expect", 2, kind="rstring", pattern=b"^2[0-9]{2}[ \r]", min_recv=4,
+                     **line4),  # type: ignore[arg-type]
+        TcpCheckRule("send", 3, data=command.encode("latin-1", "replace") + b"\r\n"),
+        TcpCheckRule("expect", 4, kind="rstring", pattern=b"^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]",
+                     **line4),  # type: ignore[arg-type]
+        TcpCheckRule("send", 5, data=b"QUIT\r\n"),
+        TcpCheckRule("expect", 6, kind="rstring", pattern=b"^2[0-9]{2}[- \r]", min_recv=4, on_success_fmt="line4",
+                     **line4),  # type: ignore[arg-type]
+    )
+
+
+#: the options that make the check a tcp-check sequence (the last check option of a proxy wins)
+CHECK_OPTIONS = ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk")
+
+
+def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
+    """The sequence of ``option NAME ARGS`` (None for ``tcp-check``: the proxy's own rules).
+    TcpCheckError indexes are into ``args``."""
+    most = {"tcp-check": 0, "redis-check": 0, "ssl-hello-chk": 0, "pgsql-check": 2, "smtpchk": 2}[name]
+    if len(args) > most:
+        raise TcpCheckError(f"'option {name}' takes at most {most} arguments (got '{args[most]}').", most)
+    if name == "tcp-check":
+        return None
+    if name == "redis-check":
+        return REDIS_CHECK
+    if name == "ssl-hello-chk":
+        return SSL_HELLO_CHECK
+    if name == "pgsql-check":
+        if len(args) < 2 or args[0] != "user":
+            raise TcpCheckError("'option pgsql-check' expects 'user <username>'.", 0)
+        return pgsql_check(args[1])
+    if len(args) == 2 and args[0] in ("HELO", "EHLO"):
+        return smtp_check(f"{args[0]} {args[1]}")
+    return smtp_check()

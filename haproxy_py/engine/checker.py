@@ -109,7 +109,7 @@ class ServerCheck:
             return
         self.started = ck.now()
         if self.tcp is not None:
-            self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto)
+            self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto, ck.wall())
             self.tcp_advance()
             return
         host, port = self.addr
