@@ -96,6 +96,93 @@ def _v(x: Any) -> str:
     return "" if x is None else html.escape(str(x))
 
 
+def human_time(t: Any) -> str:
+    """2.6's duration in the page: at most two units (``29m22s``, ``1h2m``, ``3d4h``, ``0s``)."""
+    if t is None:
+        return "?"
+    t = int(t)
+    if t < 0:
+        return "?"
+    out = []
+    left = 2
+    if t >= 86400:
+        out.append(f"{t // 86400}d")
+        left -= 1
+    if left and t % 86400 // 3600:
+        out.append(f"{t % 86400 // 3600}h")
+        left -= 1
+    if left and t % 3600 // 60:
+        out.append(f"{t % 3600 // 60}m")
+        left -= 1
+    if (left and t % 60) or not t:
+        out.append(f"{t % 60}s")
+    return "".join(out)
+
+
+def _server_group(r: Any) -> str:
+    """The nine cells of the "Server" column group (Status ... Thrtle) of one row, as 2.6 draws
+    them: status with its duration, the check with code, duration and reason as a tip, weights
+    effective/user, Y/- for active/backup."""
+    v = r.values
+    status = str(v[17] or "")
+    if r.kind == "F":
+        return f"<td class=ac>{_v(status)}</td><td class=ac colspan=8></td>"
+    since = human_time(v[23])
+    if r.kind == "B":
+        shown = '<font color="red"><b>DOWN</b></font>' if status == "DOWN" else _v(status)
+        down = human_time(v[24]) if v[24] is not None else "&nbsp;"
+        return (f"<td class=ac>{since} {shown}</td><td class=ac>&nbsp;</td>"
+                f"<td class=ac>{_v(v[18])}/{_v(v[99])}</td><td class=ac>{_v(v[19])}</td><td class=ac>{_v(v[20])}</td>"
+                f"<td class=ac>&nbsp;</td><td>{_v(v[22] or 0)}</td><td>{down}</td><td></td>")
+    if status.startswith("MAINT"):
+        st = f"{since} MAINT"
+    elif status == "no check":
+        st = "<i>no check</i>"
+    else:
+        st = f"{since} {_v(status)}"
+        health, rise, fall = (int(x or 0) for x in (v[69], v[67], v[68]))
+        if status.startswith("DOWN"):
+            if health:
+                st += " &uarr;"
+        elif health < rise + fall - 1:
+            st += " &darr;"
+    out = [f"<td class=ac>{st}"]
+
+    def probe(stat: Any, code: Any, dur: Any, desc: Any, last: Any) -> str:
+        text = f"</td><td class=ac><u> {_v(stat)}"
+        if code is not None:
+            text += f"/{_v(code)}"
+        if dur is not None:
+            text += f" in {_v(dur)}ms"
+        text += f"<div class=tips>{_v(desc)}"
+        if last:
+            text += f": {_v(last)}"
+        return text + "</div></u>"
+
+    if status.startswith("DOWN") and v[62] and not v[72]:
+        out.append(probe(v[62], v[63], v[64], v[66], v[57]))
+    elif v[36]:
+        out.append(probe(v[36], v[37], v[38], v[65], v[56]))
+    else:
+        out.append("</td><td>")
+    bck = v[20] == 1
+    out.append(f"</td><td class=ac>{_v(v[18])}/{_v(v[99])}</td>"
+               f"<td class=ac>{'-' if bck else 'Y'}</td><td class=ac>{'Y' if bck else '-'}</td>")
+    if status == "MAINT (resolution)":
+        out.append("<td class=ac colspan=3>resolution</td>")
+    elif v[21] is not None:
+        hana = v[45] is not None
+        out.append(f"<td><u>{_v(v[21])}" + (f"/{_v(v[45])}" if hana else "")
+                   + f"<div class=tips>Failed Health Checks{'/Health Analyses' if hana else ''}</div></u></td>"
+                   f"<td>{_v(v[22] or 0)}</td><td>{human_time(v[24] or 0)}</td>")
+    elif status != "MAINT" and v[31]:
+        out.append(f'<td class=ac colspan=3><a class=lfsb href="#{_v(v[31])}">via {_v(v[31])}</a></td>')
+    else:
+        out.append("<td colspan=3></td>")
+    out.append(f"<td class=ac>{_v(v[29])} %</td>" if v[29] is not None else "<td class=ac>-</td>")
+    return "".join(out)
+
+
 def _name_cell(pxname: str, r: Any, name: str, legends: bool) -> str:
     """First cell of a row: anchor and link as 2.6, with the legend tips under ``stats show-legends``."""
     anchor = f'<a name="{pxname}/{name}"></a>'
@@ -156,7 +243,10 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
         out.append(f'<table class="tbl" width="100%">\n<tr class="titre"><th class="pxname" width="10%">'
                    f'{title}</th>'
                    '<th class="empty" width="90%"></th></tr>\n</table>\n<table class="tbl" width="100%">\n'
-                   '<tr class="titre">' + ("<th rowspan=2></th>" if admin and has_srv else "")
+                   '<tr class="titre">'
+                   + ('<th rowspan=2 width=1><input type="checkbox" onclick="for(c in document.'
+                      f"getElementsByClassName('{pxname}-checkbox')) document.getElementsByClassName("
+                      f"'{pxname}-checkbox').item(c).checked = this.checked\"></th>" if admin and has_srv else "")
                    + '<th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th>'
                    '<th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th>'
                    '<th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n'
@@ -174,25 +264,26 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
                 cls = "frontend" if r.kind == "F" else "backend"
                 name = "Frontend" if r.kind == "F" else "Backend"
             cells = [v[2], v[3], v[25], v[33], v[35], v[34], v[4], v[5], v[6], v[7], v[30], v[55], v[8], v[9],
-                     v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17],
-                     (f"{v[36]} in {v[38]}ms" if v[36] and v[38] is not None else v[36]),
-                     v[18], v[19] if r.kind != "F" else None, v[20] if r.kind != "F" else None,
-                     v[21], v[22], v[24], v[29]]
+                     v[10], v[11], v[12], v[13], v[14], v[15], v[16]]
             pre = ""
             if admin and has_srv:
-                pre = (f'<td><input type="checkbox" name="s" value="{name}"></td>' if r.kind == "S" else "<td></td>")
+                pre = (f"<td><input class='{pxname}-checkbox' type=\"checkbox\" name=\"s\" value=\"{name}\"></td>"
+                       if r.kind == "S" else "<td></td>")
             out.append(f'<tr class="{cls}">{pre}<td class=ac>{_name_cell(pxname, r, name, conf.show_legends)}</td>'
-                       + "".join(f"<td>{_v(c)}</td>" for c in cells) + "</tr>\n")
+                       + "".join(f"<td>{_v(c)}</td>" for c in cells) + _server_group(r) + "</tr>\n")
         out.append("</table>\n")
         if admin and has_srv:
             out.append('Choose the action to perform on the checked servers : <select name=action>'
-                       '<option value="">---</option><option value="ready">Set state to READY</option>'
+                       '<option value=""></option><option value="ready">Set state to READY</option>'
                        '<option value="drain">Set state to DRAIN</option><option value="maint">Set state to '
                        'MAINT</option><option value="dhlth">Health: disable checks</option><option value="ehlth">'
                        'Health: enable checks</option><option value="hrunn">Health: force UP</option>'
                        '<option value="hnolb">Health: force NOLB</option><option value="hdown">Health: force '
-                       'DOWN</option><option value="shutdown">Kill Sessions</option></select>'
-                       f'<input type="hidden" name="b" value="#{iid}"><input type="submit" value="Apply">'
+                       'DOWN</option><option value="dagent">Agent: disable checks</option><option value="eagent">'
+                       'Agent: enable checks</option><option value="arunn">Agent: force UP</option>'
+                       '<option value="adown">Agent: force DOWN</option><option value="shutdown">Kill Sessions'
+                       '</option></select>'
+                       f'<input type="hidden" name="b" value="#{iid}">&nbsp;<input type="submit" value="Apply">'
                        "</form>\n")
         out.append("<p>\n")
     out.append("</body></html>\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from haproxy_py.stats import page, prometheus
 from tests.conftest import SAMPLES
@@ -62,3 +63,21 @@ def test_prometheus_names() -> None:
     assert 'haproxy_backend_sessions_total{proxy="app"} 33\n' in out
     assert 'haproxy_server_status{proxy="tcpsvc",server="t2",state="DOWN"} 1\n' in out
     assert 'haproxy_server_check_duration_seconds{proxy="app",server="s1"} 0.004000\n' in out
+
+
+def test_human_time_as_2_6_prints_durations() -> None:
+    ht = page.human_time
+    assert [ht(0), ht(2), ht(59), ht(60), ht(1762), ht(3600), ht(3725), ht(86400), ht(90061)] == [
+        "0s", "2s", "59s", "1m", "29m22s", "1h", "1h2m", "1d", "1d1h"]
+    assert ht(-1) == "?" and ht(None) == "?"
+
+
+def test_server_group_cells() -> None:
+    st = sample_state()
+    _s, _h, body = page.handle(st, _conf(st), "GET", "/stats", AUTH, b"", NOW, WALL, admin_allowed=True)
+    text = body.decode("latin-1")
+    # status with its duration, weights effective/user, Y/- for active/backup, agent actions
+    assert re.search(r"<td class=ac>\d+[dhms]\w* UP</td>", text)
+    assert re.search(r"<td class=ac>\d+/\d+</td><td class=ac>Y</td><td class=ac>-</td>", text)
+    assert '<option value="dagent">Agent: disable checks</option>' in text
+    assert "getElementsByClassName('app-checkbox')" in text and "class='app-checkbox'" in text

@@ -1,0 +1,155 @@
+"""The HTML stats page: haproxy-py against Debian's HAProxy 2.6, compared as a DOM.
+
+Both proxies run the same configuration (a server whose check fails, one without checks, one in
+maintenance, a backup, a listen with the page in admin mode); both pages are parsed with
+html.parser and every row of every proxy table is compared cell by cell in the "Server" column
+group (Status, LastChk, Wght, Act, Bck, Chk, Dwn, Dwntme, Thrtle): the cell's text, its class and
+colspan. Durations are normalised (``2s DOWN`` and ``3s DOWN`` are the same cell, and so are
+``L4CON in 0ms`` and ``L4CON in 1ms``). The admin form
+(select-all checkbox, per-server checkbox class, the action list) is compared too.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import re
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.harness import require_haproxy, run_proxy
+from tests.integration.stats_client import stats_cli
+
+CFG = """\
+global
+    stats socket @DIR@/admin.sock level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen st
+    bind 127.0.0.1:{port}
+    stats enable
+    stats uri /stats
+    stats admin if TRUE
+backend app
+    balance roundrobin
+    server s1 127.0.0.1:1 check inter 500 fall 1
+    server s2 127.0.0.1:{port} weight 3
+    server s3 127.0.0.1:{port} weight 2
+    server b1 127.0.0.1:{port} backup
+"""
+
+SERVER_GROUP = 9  # Status LastChk Wght Act Bck Chk Dwn Dwntme Thrtle
+
+
+class Rows(html.parser.HTMLParser):
+    """Rows of the depth-1 ``tbl`` tables: (tr class, [(text, class, colspan), ...])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list[tuple[str, str, str]]]] = []
+        self.depth = 0
+        self.td: list[str] | None = None
+        self.attrs: dict[str, str | None] = {}
+        self.inputs: list[dict[str, str | None]] = []
+        self.options: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self.depth += 1
+        elif tag == "input":
+            self.inputs.append(a)
+        elif tag == "option":
+            self.options.append(a.get("value"))
+        elif self.depth == 1 and tag == "tr":
+            self.rows.append((a.get("class") or "", []))
+        elif self.depth == 1 and tag == "td":
+            self.td, self.attrs = [], a
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.depth -= 1
+        elif self.depth == 1 and tag == "td" and self.td is not None:
+            text = " ".join("".join(self.td).split())
+            self.rows[-1][1].append((text, self.attrs.get("class") or "", self.attrs.get("colspan") or ""))
+            self.td = None
+
+    def handle_data(self, data: str) -> None:
+        if self.td is not None:
+            self.td.append(data)
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r" in \d+ms", " in Nms", text)  # a check's duration varies from run to run
+    return re.sub(r"\b(\d+d)?(\d+h)?(\d+m)?\d+s\b|\b\d+[dhm](\d+[hms])?\b", "DUR", text)
+
+
+def _page(which: str) -> Rows:
+    port = free_port()
+    with run_proxy(CFG.format(port=port), wait_ports=[port], which=which) as pp:
+        sock = str(pp.workdir / "admin.sock")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # s1's check has failed once (fall 1): DOWN
+            try:
+                if "DOWN" in stats_cli(sock, "show stat"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        stats_cli(sock, "set server app/s3 state maint")
+        stats_cli(sock, "set weight app/s2 1")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+            text = r.read().decode("latin-1")
+    p = Rows()
+    p.feed(text)
+    return p
+
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, Rows]:
+    require_haproxy("haproxy", "the page to compare with")
+    return {w: _page(w) for w in ("haproxy", "ours")}
+
+
+def _server_groups(p: Rows) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    out = []
+    for cls, cells in p.rows:
+        if cls in ("", "titre"):
+            continue
+        # the group is the last cells of the row: 9 cells, or fewer when colspans cover some
+        tail: list[tuple[str, str, str]] = []
+        span = 0
+        for cell in reversed(cells):
+            tail.insert(0, (_norm(cell[0]), cell[1], cell[2]))
+            span += int(cell[2] or 1)
+            if span >= SERVER_GROUP:
+                break
+        out.append((cls, tail))
+    return out
+
+
+def test_server_column_group_matches_haproxy(pages: dict[str, Any]) -> None:
+    h, o = _server_groups(pages["haproxy"]), _server_groups(pages["ours"])
+    assert [c for c, _ in o] == [c for c, _ in h]
+    assert o == h
+    # what the comparison covers, read from 2.6's page itself
+    flat = {cell[0] for _, cells in h for cell in cells}
+    assert {"DUR DOWN", "DUR UP", "DUR MAINT", "1/1", "Y", "-", "OPEN"} <= flat
+    assert any(t.startswith("L4CON in Nms") and "Connection refused" in t for t in flat)
+
+
+def test_admin_form_matches_haproxy(pages: dict[str, Any]) -> None:
+    h, o = pages["haproxy"], pages["ours"]
+    assert o.options == h.options  # the action list, agent actions included
+    def boxes(p: Rows) -> list[tuple[Any, ...]]:
+        # the admin forms' inputs only (the "Display option" box's scope input is not drawn yet)
+        return [(i.get("type"), i.get("class"), i.get("name"), i.get("value"), bool(i.get("onclick")))
+                for i in p.inputs if i.get("type") in ("checkbox", "hidden", "submit")]
+
+    assert boxes(o) == boxes(h)
