@@ -15,6 +15,7 @@ line is trimmed, as 2.6).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -104,14 +105,14 @@ def _one_column(path: str) -> list[tuple[str, str | None]]:
     return [(x, None) for x in read_pattern_file(path)]
 
 
-def acl_refs(acl: Acl) -> list[PatRef]:
+def acl_refs(acl: Acl, sub: int | None = None) -> list[PatRef]:
     """The references an ACL line matches against: its ``-f`` files, then its own patterns (2.6
     creates them in this order, the line's own one even when it has no pattern)."""
     f, n = acl.loc.file, acl.loc.line
     refs = []
     for path in acl.pattern_files:
         try:
-            refs.append(REFS.file_ref("acl", path, partial(_one_column, path), (f, n)))
+            refs.append(REFS.file_ref("acl", path, partial(_one_column, path), (f, n), acl.loc.col))
         except OSError as e:
             raise AclError(f"acl '{acl.name}': failed to open pattern file <{path}>: {e}",
                            f"failed to open pattern file <{path}>.") from None
@@ -119,7 +120,8 @@ def acl_refs(acl: Acl) -> list[PatRef]:
     if acl.match and f"{acl.fetch}_{acl.match}" in _DERIVED:
         kw = f"{acl.fetch}_{acl.match}"
     key = (f, n, acl.loc.col, acl.name, acl.fetch, acl.patterns)
-    refs.append(REFS.line_ref(key, f"acl '{kw}' file '{f}' line {n}", list(acl.patterns), f, n))
+    refs.append(REFS.line_ref(key, f"acl '{kw}' file '{f}' line {n}", list(acl.patterns), f, n, acl.loc.col,
+                              sub))
     return refs
 
 
@@ -181,8 +183,9 @@ def _raw_for(method: str) -> Callable[[Sample], object]:
     return lambda s: to_text(s.type, s.value)
 
 
-def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
-    """One ``acl`` line -> evaluator."""
+def compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = None) -> Evaluator:
+    """One ``acl`` line -> evaluator (``sub``: its term's position when it is written in a
+    condition, for the order of pattern references)."""
     fdef, stype, implied = resolve(acl.fetch)
     if acl.converters:  # 2.6: converters replace the keyword's implied match by their output type's
         implied = None
@@ -196,7 +199,7 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None) -> Evaluator:
         raise AclError(f"acl '{acl.name}': {e.message}", e.message) from None
     values, out = compile_values(acl.fetch, px=px)
     method = acl.match or implied or DEFAULT_MATCH.get(out, "str")
-    refs = acl_refs(acl)
+    refs = acl_refs(acl, sub)
     patterns = [e.key for r in refs for e in r.current()]
     meth = out == "meth" and method == "str"
 
@@ -368,15 +371,24 @@ def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]
     if not isinstance(acls, CompiledAcls):
         acls = compile_acls(acls)
     ors = []
+    n_term = 0
     for and_terms in cond.any_of:
         ands = []
         for term in and_terms:
+            n_term += 1
             if term.anonymous is not None:
-                ev = compile_acl(term.anonymous, acls.unknown_fetches)
+                ev = compile_acl(term.anonymous, acls.unknown_fetches, n_term)
                 if not _usable(term.anonymous, place):
                     ev = _never
             elif term.acl is not None:
-                ev = acls.get(term.acl, place)
+                pre = PREDEFINED.get(term.acl)
+                if pre is not None and cond.loc.line and not any(a.name == term.acl
+                                                                 for a, _e in acls.lines.get(term.acl, ())):
+                    # 2.6 gives each use of a predefined ACL a pattern reference of its own, at its line
+                    pre = dataclasses.replace(pre, loc=cond.loc)
+                    ev = compile_acl(pre, acls.unknown_fetches, n_term) if _usable(pre, place) else _never
+                else:
+                    ev = acls.get(term.acl, place)
             else:
                 raise AclError("empty condition term")
             if term.negate:

@@ -245,18 +245,20 @@ class Store:
         self._ptr += 1
         return _BASE + self._ptr * 0x50
 
-    def _order(self, file: str, line: int) -> tuple:
+    def _order(self, file: str, line: int, col: int = 0, sub: int = 0) -> tuple:
+        """Creation order: file, line, the term of a condition, then time (``col`` is kept for
+        callers, the line's references follow their terms, not their columns)."""
         self.seq += 1
         rank = self.file_rank.setdefault(file, len(self.file_rank)) if file else 1 << 30
-        return (0, rank, line, self.seq)
+        return (0, rank, line, 0, sub, self.seq)
 
     def file_ref(self, kind: str, path: str, read: Callable[[], list[tuple[str, str | None]]],
-                 where: tuple[str, int] | None = None) -> PatRef:
+                 where: tuple[str, int] | None = None, col: int = 0) -> PatRef:
         """The reference of ``path`` used as a ``kind`` ("map" or "acl"), read once."""
         f, n = where if where is not None else (WHERE[0], WHERE[1])
         ref = self.files.get((kind, path))
         if ref is None:
-            ref = PatRef(self, path, kind, "", self._order(f, n))
+            ref = PatRef(self, path, kind, "", self._order(f, n, col))
             ref.load(read())
             self.files[(kind, path)] = ref
             self._add(ref)
@@ -264,11 +266,17 @@ class Store:
             ref.users.append((f, n))
         return ref
 
-    def line_ref(self, key: tuple, desc: str, patterns: list[str], file: str, line: int) -> PatRef:
-        """An ACL line's own patterns (``key`` tells one line's from another's)."""
+    def line_ref(self, key: tuple, desc: str, patterns: list[str], file: str, line: int, col: int = 0,
+                 sub: int | None = None) -> PatRef:
+        """An ACL line's own patterns (``key`` tells one line's from another's); ``sub``: the
+        position of the term in its condition, when the ACL is one (a reference first made
+        elsewhere, by a check, takes its place)."""
         ref = self.lines.get(key)
+        if ref is not None and sub is not None and not self.sealed:
+            o = ref.order
+            ref.order = (*o[:4], sub, o[5])
         if ref is None:
-            ref = PatRef(self, "", "acl", desc, self._order(file, line))
+            ref = PatRef(self, "", "acl", desc, self._order(file, line, col, sub or 0))
             ref.load([(p, None) for p in patterns])
             self.lines[key] = ref
             self._add(ref)
@@ -286,7 +294,7 @@ class Store:
         if not any(r.order[0] == 1 for r in self.refs):
             # the two references 2.6's internal HTTP client adds to every process
             for i in range(2):
-                ref = PatRef(self, "", "acl", "acl 'var' file 'httpclient' line 0", (1, 0, 0, i))
+                ref = PatRef(self, "", "acl", "acl 'var' file 'httpclient' line 0", (1, 0, 0, 0, 0, i))
                 ref.load([("1" if i == 0 else "1", None)])
                 self.refs.append(ref)
         self.refs.sort(key=lambda r: r.order)

@@ -9,6 +9,9 @@ now and then); after each step the reply, ``show map``/``show acl`` (the lists a
 and requests whose answer depends on the maps and the ACL must be the same, entry references
 (``0x...`` addresses in 2.6) and the configuration's path replaced by a placeholder.
 
+The configuration also has a predefined ACL and an anonymous one in a condition: 2.6 gives both a
+reference of their own (ids after them shift if one is missing).
+
 Left out on purpose: a file shared by several match methods (2.6 counts its entries once per
 method: entry_cnt differs) and the ``add map`` payload form.
 """
@@ -40,6 +43,7 @@ frontend main
     acl listed path /inline1 /inline2
     http-request return status 403 content-type text/plain string blocked if blocked
     http-request return status 404 content-type text/plain string listed if listed
+    http-request return status 405 content-type text/plain string post if METH_POST || {{ path /anon1 /anon2 }}
     http-request return status 200 content-type text/plain lf-string "%[req.hdr(host),lower,map_str({d}/hosts.map,none)]|%[path,map_beg({d}/beg.map,nob)]|%[req.hdr(x-ip),map_ip({d}/ip.map,noip)]"
 """
 
@@ -151,7 +155,7 @@ def gen_op(rnd: random.Random) -> tuple[str, str, str]:
 PROBES = [("h0.example", "/a/b/x", "10.1.2.3"), ("H1.example", "/p0/x", "10.2.0.1"),
           ("h3.example", "/c", "192.168.1.1"), ("h5.example", "/p3/x", "10.1.2.9"),
           ("h4.example", "/d/e", "172.16.0.1"), ("h2.example", "/p1/", "10.1.0.1"),
-          ("x", "/inline1", "10.0.0.1")]
+          ("x", "/inline1", "10.0.0.1"), ("x", "/anon2", "10.0.0.2")]
 
 
 @pytest.mark.parametrize("seed", range(1, 6))
