@@ -471,7 +471,7 @@ def _apply(srv: Server, res: CheckResult, now: float, out: Outcome) -> None:
     srv.check_code = res.code
     srv.check_duration = res.duration
     srv.check_desc = M.CHECK_DESC.get(res.status, "")
-    srv.check_info = res.info
+    srv.check_info = res.info if res.shown is None else res.shown
     rise, fall = srv.rise, srv.fall
     full = rise + fall - 1
     h = srv.health

@@ -27,9 +27,10 @@ MAX_RESPONSE = 16384
 
 
 class CheckResult:
-    """One check outcome: status (``L4OK`` ...), result (RES_*), code, info (``last_chk``), duration ms."""
+    """One check outcome: status (``L4OK`` ...), result (RES_*), code, info (``last_chk``), duration ms.
+    ``shown``: what ``last_chk`` keeps when it is not the logged info (None: the info)."""
 
-    __slots__ = ("status", "result", "code", "info", "duration")
+    __slots__ = ("status", "result", "code", "info", "duration", "shown")
 
     def __init__(self, status: str, result: int, code: int | None = None, info: str = "",
                  duration: int | None = None) -> None:
@@ -38,6 +39,7 @@ class CheckResult:
         self.code = code
         self.info = info
         self.duration = duration
+        self.shown: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -113,6 +113,62 @@ def ssl3_client_hello(wall: float) -> bytes:
     return _HELLO_HEAD + (int(wall) & 0xFFFFFFFF).to_bytes(4, "big") + _HELLO_TAIL
 
 
+def _le(b: bytes) -> int:
+    return int.from_bytes(b, "little")
+
+
+def _cstr(b: bytes) -> str:
+    return _latin(b.split(b"\0", 1)[0])
+
+
+def _mysql_packet(run: TcpCheckRun, r: TcpCheckRule, offset: int) -> CheckResult | bool | None:
+    """One MySQL packet at ``offset``: an error packet (0xff) fails with its code and message; the
+    last rule reports the server version (the text at byte 5 of the greeting)."""
+    buf = run.buf
+    if len(buf) < offset + 4 or len(buf) < offset + 4 + _le(buf[offset:offset + 3]):
+        if not run.last_read:
+            return None
+        return _result("L7RSP", "", 0)
+    if buf[offset + 4:offset + 5] == b"\xff":
+        return _result("L7STS", _cstr(buf[offset + 7:]), _le(buf[offset + 5:offset + 7]))
+    if run.rules[-1] is not r:
+        return True
+    run.info = _cstr(buf[5:])
+    return True
+
+
+def _mysql_greeting(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool | None:
+    return _mysql_packet(run, r, 0)
+
+
+def _mysql_ok(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool | None:
+    buf = run.buf
+    return _mysql_packet(run, r, 4 + _le(buf[:3]) if len(buf) >= 3 else len(buf) + 4)
+
+
+_NOT_LDAP = "Not LDAPv3 protocol"
+
+
+def _ldap_bind_response(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool | None:
+    """An LDAPv3 bindResponse to message 1: its resultCode, 0 passing ("Success"). Long-form BER
+    lengths of up to 4 bytes are skipped (2.6.12 passes a reply with two of them)."""
+    buf = run.buf + bytes(16)  # the previous rule asked for 14 bytes; read past them as zeroes
+    n = buf[1] & 0x7F if buf[1] & 0x80 else 0
+    if n > 4 or buf[2 + n:6 + n] != b"\x02\x01\x01\x61":
+        return _result("L7RSP", _NOT_LDAP, 0)
+    n += buf[n + 6] & 0x7F if buf[n + 6] & 0x80 else 0
+    if n > 8 or buf[7 + n:9 + n] != b"\x0a\x01":
+        return _result("L7RSP", _NOT_LDAP, 0)
+    code = buf[n + 9]
+    if code:
+        return _result("L7STS", "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9", code)
+    run.info = "Success"
+    return True
+
+
+_CUSTOM = {"mysql-greeting": _mysql_greeting, "mysql-ok": _mysql_ok, "ldap-bind": _ldap_bind_response}
+
+
 class TcpCheckRun:
     """One probe's walk through a tcp-check sequence."""
 
@@ -226,7 +282,12 @@ class TcpCheckRun:
         if r is not None and r.action == "expect":
             code = r.status_code if r.status_code is not None else self.code
             info = self.info if self.info is not None else r.on_success
-            return _result(r.ok_status or "L7OK", "(tcp-check)" if info is None else info, code)
+            res = _result(r.ok_status or "L7OK", "(tcp-check)" if info is None else info, code)
+            if r.kind in _CUSTOM:
+                # 2.6 logs the text a protocol check's own parser gives, then the end of the
+                # sequence sets the (empty) on-success text, which is what show stat keeps
+                res.shown = ""
+            return res
         if r is not None and r.action == "connect":
             return _result("L4OK", "" if r.index < 0 else "(tcp-check)", None)
         return _result("L7OK", "(tcp-check)", 0)
@@ -250,6 +311,8 @@ class TcpCheckRun:
             if r.comment:
                 msg += f" comment: '{r.comment}'"
             return _result(err_status, msg, code)
+        if r.kind in _CUSTOM:
+            return _CUSTOM[r.kind](self, r)
         if not last:
             if r.kind in ("string", "binary") and len(buf) < len(r.pattern):
                 return None

@@ -732,6 +732,16 @@ class Builder:
             self.fail(ln, f"'dispatch' : {e.message}", 1)
         p.f["dispatch"] = addr
 
+    def kw_http_reuse(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        if len(w) < 2 or w[1] not in ("never", "safe", "aggressive", "always"):
+            self.fail(ln, "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.", 1)
+        if len(w) > 2:
+            self.fail(ln, f"'http-reuse {w[1]}' cannot handle unexpected argument '{w[2]}'.", 2)
+        p.f["http_reuse"] = w[1]
+
     def kw_log_format(self, ln: Line, p: ProxyState) -> None:
         if len(ln.words) < 2:
             self.fail(ln, "'log-format' expects a string argument.", 0)
@@ -789,6 +799,34 @@ class Builder:
 
     # --- logs
     def parse_log(self, ln: Line) -> LogTarget:
+        def log_sample(arg: str, i: int) -> tuple[tuple[tuple[int, int], ...], int]:
+            """``sample RANGES:SIZE`` (``1-3,7:10``), checked in 2.6's order and words."""
+            ranges_text, colon, size_text = arg.partition(":")
+            if not colon:
+                self.fail(ln, "log : Missing sample size", i)
+            size = int(size_text) if size_text.isdigit() else 0
+            if size <= 0:
+                self.fail(ln, f"log : wrong sample size '{size_text}' for sample range '{ranges_text}'", i)
+            ranges: list[tuple[int, int]] = []
+            for part in ranges_text.split(",") if ranges_text else ():
+                lo_text, dash, hi_text = part.partition("-")
+                lo = int(lo_text) if lo_text.isdigit() else 0
+                hi = (int(hi_text) if hi_text.isdigit() else 0) if dash else lo
+                if lo <= 0 or hi < lo:
+                    self.fail(ln, f"log : wrong sample range '{part}'", i)
+                ranges.append((lo, hi))
+            if not ranges:
+                self.fail(ln, "log : no sampling ranges given", i)
+            ranges.sort()
+            for (_, hi1), (lo2, _) in zip(ranges, ranges[1:], strict=False):
+                if lo2 <= hi1:
+                    self.fail(ln, "log : ranges are overlapping", i)
+            top = ranges[-1][1]
+            if size < top:
+                self.fail(ln, f"log : sample size {size} should be greater or equal to {top} the maximum of the "
+                          "high ranges limits", i)
+            return tuple(ranges), size
+
         w = ln.words
         n = len(w)
         if n < 3:
@@ -798,6 +836,8 @@ class Builder:
         i = 2
         length = 1024
         fmt = "rfc3164"
+        sample: tuple[tuple[int, int], ...] = ()
+        sample_size = 0
         while i < n and w[i] in ("len", "format", "sample"):
             if i + 1 >= n:
                 self.fail(ln, f"log : '{w[i]}' expects an argument.", i)
@@ -810,6 +850,8 @@ class Builder:
                 if w[i + 1] not in K.LOG_FORMATS:
                     self.fail(ln, f"log : unknown log format '{w[i + 1]}'", i + 1)
                 fmt = w[i + 1]
+            else:
+                sample, sample_size = log_sample(w[i + 1], i + 1)
             i += 2
         if i >= n:
             self.fail(ln, "'log' expects <facility> as argument.", i)
@@ -838,7 +880,7 @@ class Builder:
                 self.fail(ln, f"log : {e.message}", 1)
             if addr.kind in ("ipv4", "ipv6") and not addr.port_lo:
                 addr = dataclasses.replace(addr, port_lo=514, port_hi=514)
-        return LogTarget(addr, fac, level, minlevel, length, fmt, ln.loc(0))
+        return LogTarget(addr, fac, level, minlevel, length, fmt, ln.loc(0), sample, sample_size)
 
     def kw_log(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
@@ -943,7 +985,8 @@ class Builder:
                               "and 'if-none'.", i + 1 + j)
             p.f["forwardfor"] = ForwardFor(**ff)
             return
-        if name in ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk"):
+        if name in ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk", "ldap-check",
+                    "mysql-check"):
             from haproxy_py.config import tcpcheck as TC
 
             try:
@@ -2023,7 +2066,8 @@ class Builder:
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
             tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
-            dispatch=self._dispatch(ps), timeouts=self._effective_timeouts(ps),
+            dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
+            timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
             ignored=tuple(ps.ignored))
 

@@ -61,7 +61,7 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class LogTarget:
-    """``log ADDR[:PORT] [len N] [format F] FACILITY [LEVEL [MINLEVEL]]``."""
+    """``log ADDR[:PORT] [len N] [format F] [sample R:N] FACILITY [LEVEL [MINLEVEL]]``."""
 
     address: Address
     facility: str  # kern, user, ..., local0..local7
@@ -70,6 +70,10 @@ class LogTarget:
     length: int = 1024
     format: str = "rfc3164"  # rfc3164 | rfc5424 | short | raw | timed | iso | priority
     loc: Location = NOWHERE
+    #: ``sample RANGES:SIZE``: the (low, high) 1-based line numbers sent out of every SIZE lines,
+    #: sorted; empty: every line
+    sample: tuple[tuple[int, int], ...] = ()
+    sample_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +451,8 @@ class Proxy:
     #: a protocol check (redis-check ...): errors are reported without the step
     tcp_check_proto: bool = False
     dispatch: Address | None = None
+    #: ``http-reuse``: never | safe (2.6's default) | aggressive | always
+    http_reuse: str = "safe"
     # both
     timeouts: Timeouts = field(default_factory=Timeouts)
     #: boolean options: name -> enabled, e.g. {"dontlognull": True, "http-server-close": True,

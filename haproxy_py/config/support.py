@@ -198,6 +198,8 @@ _reg(OPTION, "config/build.py option", {
     "pgsql-check": _PROTO + "test_pgsql_check_as_haproxy",
     "smtpchk": _PROTO + "test_smtpchk_as_haproxy",
     "ssl-hello-chk": _PROTO + "test_ssl_hello_chk_as_haproxy",
+    "mysql-check": _PROTO + "test_mysql_check_as_haproxy",
+    "ldap-check": _PROTO + "test_ldap_check_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
@@ -207,8 +209,6 @@ for _n in ("splice-auto", "splice-request", "splice-response"):
 for _n in ("tcp-smart-accept", "tcp-smart-connect"):
     OPTION.no_effect(_n, "a TCP packet-saving optimisation; what is exchanged is the same")
 OPTION.alternatives.update({
-    "mysql-check": "plain 'check' (TCP connect) is implemented",
-    "ldap-check": "plain 'check' (TCP connect) is implemented",
 })
 
 # --------------------------------------------------------------------------- timeouts

@@ -242,14 +242,44 @@ def smtp_check(command: str = "HELO localhost") -> tuple[TcpCheckRule, ...]:
     )
 
 
+#: ``option ldap-check``: an anonymous LDAPv3 simple bind as message 1; its bindResponse's code
+LDAP_CHECK = with_implicit_connect((
+    TcpCheckRule("send", 0, data=bytes.fromhex("300C020101600702010304008000")),
+    TcpCheckRule("expect", 1, kind="rbinary", pattern=b"^30", min_recv=14, on_error="Not LDAPv3 protocol"),
+    TcpCheckRule("expect", 2, kind="ldap-bind"),
+))
+
+
+def mysql_check(user: str | None = None, post41: bool = True) -> tuple[TcpCheckRule, ...]:
+    """``option mysql-check [user U [post-41|pre-41]]``: without a user the server's greeting only;
+    with one, a client authentication packet for U (no password) followed by COM_QUIT, and the
+    answer to it must not be an error packet. The greeting's version is the reported text."""
+    rules = [TcpCheckRule("connect", 0)]
+    if user is not None:
+        u = user.encode("latin-1", "replace")
+        if post41:
+            body = (bytes.fromhex("00820000") + bytes.fromhex("00800001") + b"\x21" + bytes(23) + u
+                    + b"\x00\x00")
+        else:
+            body = bytes.fromhex("0080") + bytes.fromhex("000001") + u + b"\x00\x00"
+        auth = len(body).to_bytes(3, "little") + b"\x01" + body
+        rules.append(TcpCheckRule("send", 1, data=auth + b"\x01\x00\x00\x00\x01"))
+    rules.append(TcpCheckRule("expect", len(rules), kind="mysql-greeting"))
+    if user is not None:
+        rules.append(TcpCheckRule("expect", len(rules), kind="mysql-ok"))
+    return tuple(rules)
+
+
 #: the options that make the check a tcp-check sequence (the last check option of a proxy wins)
-CHECK_OPTIONS = ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk")
+CHECK_OPTIONS = ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk", "ldap-check",
+                 "mysql-check")
 
 
 def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
     """The sequence of ``option NAME ARGS`` (None for ``tcp-check``: the proxy's own rules).
     TcpCheckError indexes are into ``args``."""
-    most = {"tcp-check": 0, "redis-check": 0, "ssl-hello-chk": 0, "pgsql-check": 2, "smtpchk": 2}[name]
+    most = {"tcp-check": 0, "redis-check": 0, "ssl-hello-chk": 0, "ldap-check": 0, "pgsql-check": 2,
+            "smtpchk": 2, "mysql-check": 3}[name]
     if len(args) > most:
         raise TcpCheckError(f"'option {name}' takes at most {most} arguments (got '{args[most]}').", most)
     if name == "tcp-check":
@@ -258,6 +288,17 @@ def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
         return REDIS_CHECK
     if name == "ssl-hello-chk":
         return SSL_HELLO_CHECK
+    if name == "ldap-check":
+        return LDAP_CHECK
+    if name == "mysql-check":
+        if not args:
+            return mysql_check()
+        if args[0] != "user" or len(args) < 2:
+            raise TcpCheckError("'option mysql-check' only supports 'user <username> [post-41|pre-41]'.", 0)
+        if len(args) == 3 and args[2] not in ("post-41", "pre-41"):
+            raise TcpCheckError(f"'option mysql-check user' : 'post-41' or 'pre-41' expected (got '{args[2]}').",
+                                2)
+        return mysql_check(args[1], post41=len(args) < 3 or args[2] == "post-41")
     if name == "pgsql-check":
         if len(args) < 2 or args[0] != "user":
             raise TcpCheckError("'option pgsql-check' expects 'user <username>'.", 0)

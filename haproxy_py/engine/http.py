@@ -29,6 +29,7 @@ from haproxy_py.actions.base import (
 from haproxy_py.actions.rules import compile_rules
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
+from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Router, Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
@@ -136,7 +137,8 @@ class HttpSession(Stream):
                  "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
-                 "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending")
+                 "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
+                 "srv_uses", "priv_conns")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -180,6 +182,10 @@ class HttpSession(Stream):
         self.sess_vars: dict[str, Any] | None = None
         #: bytes waiting toward the client when its write timer was (re)armed
         self.w_pending = 0
+        #: requests the current server connection carried, this one included (engine/pool.py)
+        self.srv_uses = 0
+        #: http-reuse never: this session's private idle server connections, by server
+        self.priv_conns: dict[Any, tuple[Conn, int]] | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -945,24 +951,73 @@ class HttpSession(Stream):
             self.srv_owner = None
 
     def connect(self) -> None:
-        # reuse our kept-alive server connection when the same server was chosen
+        # an idle connection to the chosen server, as http-reuse allows (engine/pool.py): the
+        # session's own with 'never', the server's pool otherwise
         srv = self.srv
-        c = self.srvc
-        if c is not None:
-            if self.srv_owner is srv and not c.closed and not c.eof:
-                self.attempt += 1
-                srv.sessions.add(self)
-                srv.counters.reuse += 1
-                self.be.counters.reuse += 1
-                rec = self.rec
-                rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
-                rec.server_ip = srv.host
-                rec.server_port = srv.port
-                self._server_ready()
-                return
+        if self.srvc is not None:
             self._drop_server_conn()
+        mode = self.be.conf.http_reuse
+        if mode == "never":
+            priv = self.priv_conns
+            got = priv.pop(srv, None) if priv else None
+        else:
+            got = POOLS.take(srv, self.nreq <= 1, mode)
+        if got is not None:
+            c, self.srv_uses = got
+            c.on_data = self._srv_data
+            c.on_eof = self._srv_eof
+            c.on_error = self._srv_error
+            c.on_drained = self._srv_drained
+            self.srvc = c
+            self.srv_owner = srv
+            self.attempt += 1
+            srv.sessions.add(self)
+            srv.counters.reuse += 1
+            self.be.counters.reuse += 1
+            rec = self.rec
+            rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
+            rec.server_ip = srv.host
+            rec.server_port = srv.port
+            self._server_ready()
+            return
         self.phase = "connect"
         super().connect()
+
+    def _park_server_conn(self, srv: Any) -> None:
+        """The transaction is over and its server connection may carry another request: to the
+        server's pool, or with 'http-reuse never' to this session's private ones (at most 10,
+        2.6's max-session-srv-conns default; one per server)."""
+        c = self.srvc
+        self.srvc = None
+        self.srv_owner = None
+        if c is None:
+            return
+        if c.closed or c.eof:
+            c.close()
+            return
+        if self.be.conf.http_reuse != "never":
+            POOLS.put(srv, c, self.srv_uses)
+            return
+        priv = self.priv_conns
+        if priv is None:
+            priv = self.priv_conns = {}
+        if srv not in priv and len(priv) >= 10:
+            c.close()
+            return
+        old = priv.get(srv)
+        if old is not None:
+            old[0].close()
+        entry = priv[srv] = (c, self.srv_uses)
+
+        def gone(*_a: Any) -> None:
+            c.close()
+            if priv.get(srv) is entry:
+                del priv[srv]
+
+        c.on_data = c.on_eof = gone
+        c.on_error = gone
+        c.on_drained = gone
+        c.read_on()
 
     HANDOFF = True
 
@@ -974,6 +1029,7 @@ class HttpSession(Stream):
         c.on_drained = self._srv_drained
         self.srvc = c
         self.srv_owner = self.srv
+        self.srv_uses = 0
         # register our reader before dropping the connect watcher: the loop's poll handle for the
         # descriptor survives (see Connector.handoff)
         c.read_on()
@@ -983,6 +1039,7 @@ class HttpSession(Stream):
     def _server_ready(self) -> None:
         srv = self.srv
         c = self.srvc
+        self.srv_uses += 1
         self.rec.server_name = srv.name
         self.srv_counted = True
         sc = srv.counters
@@ -1499,8 +1556,10 @@ class HttpSession(Stream):
             self._log(rec)
         if srv is not None:
             self._end_server_use()
-        if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE:
+        if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE or srv is None:
             self._drop_server_conn()
+        else:
+            self._park_server_conn(srv)
         self._transaction_end()
 
     def _transaction_end(self) -> None:
@@ -1574,6 +1633,11 @@ class HttpSession(Stream):
         if self.closed:
             return
         self._drop_server_conn()
+        priv = self.priv_conns
+        if priv:
+            self.priv_conns = None
+            for c, _ in list(priv.values()):
+                c.close()
         if self.be is not None:
             self.be.counters.scur -= 1
             self.be = None

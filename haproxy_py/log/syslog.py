@@ -286,7 +286,8 @@ def dropped_logs(pool: SenderPool | None = None) -> int:
 
 
 class _Target:
-    __slots__ = ("conf", "facility", "level", "minlevel", "maxlen", "fmt", "sender")
+    __slots__ = ("conf", "facility", "level", "minlevel", "maxlen", "fmt", "sender", "ranges", "size",
+                 "idx", "rg", "rg_idx")
 
     def __init__(self, conf: LogTarget, sender: _Sender) -> None:
         self.conf = conf
@@ -296,6 +297,28 @@ class _Target:
         self.maxlen = max(conf.length, 2)
         self.fmt = conf.format
         self.sender = sender
+        #: ``sample RANGES:SIZE``: None when every line goes out
+        self.ranges = conf.sample or None
+        self.size = conf.sample_size
+        self.idx = 0  # position of the next line in the current period of SIZE lines (0-based)
+        self.rg = 0  # the range that may take it
+        self.rg_idx = 0  # lines the current range took so far
+
+    def sampled(self) -> bool:
+        """Whether the next line this target takes goes out, counted as 2.6 counts it: the line
+        number in the period is checked against the current range only, which moves on once it
+        took all its lines."""
+        ranges = self.ranges
+        if ranges is None:
+            return True
+        lo, hi = ranges[self.rg]
+        take = lo <= self.idx + 1 <= hi
+        if take:
+            self.rg_idx = (self.rg_idx + 1) % (hi - lo + 1)
+            if self.rg_idx == 0:
+                self.rg = (self.rg + 1) % len(ranges)
+        self.idx = (self.idx + 1) % self.size
+        return take
 
 
 class Logger:
@@ -341,6 +364,8 @@ class Logger:
             pid = self.pid if self.pid is not None else os.getpid()
             for t in self.targets:
                 if severity > t.level:
+                    continue
+                if t.ranges is not None and not t.sampled():
                     continue
                 sev = severity if severity >= t.minlevel else t.minlevel
                 hdr = build_header(t.fmt, t.facility, sev, now, self.tag, pid, self.hostname)

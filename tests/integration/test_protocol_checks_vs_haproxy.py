@@ -7,9 +7,11 @@ proxies running the same configuration on the same servers at the same time.
   ``nobody`` since PostgreSQL refuses root, on a loopback port): a trusted user, an unknown role,
   an md5 user (the password request passes, as in 2.6), and a role pg_hba.conf rejects;
 * SMTP: a scripted server (one per behaviour: greeting, refusals, a broken QUIT...), chosen over
-  aiosmtpd (not packaged in Debian 12's main archive for this venv, and it cannot be made to
-  misbehave on purpose); what each proxy sent is compared too;
-* SSL: ``openssl s_server`` with a throwaway self-signed key, and plain servers.
+  aiosmtpd (not installed here, and it cannot be made to misbehave on purpose); what each
+  proxy sent is compared too;
+* SSL: ``openssl s_server`` with a throwaway self-signed key, and plain servers;
+* MySQL and LDAP: scripted servers (MariaDB and slapd are not installed; their replies here
+  are the protocol's: a greeting, OK and error packets, bindResponses).
 
 Compared as in test_tcpcheck_vs_haproxy: per server the health-check log lines and state changes,
 and show stat status/check_status/check_code/last_chk.
@@ -101,6 +103,53 @@ def _err(c: socket.socket, rx: list[bytes]) -> None:
     time.sleep(0.3)
 
 
+def _mysql_packet(seq: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + bytes([seq]) + payload
+
+
+MYSQL_GREETING = _mysql_packet(0, b"\x0a" + b"10.11.6-MariaDB-0+deb12u1\x00" + (7).to_bytes(4, "little")
+                               + b"abcdefgh\x00" + b"\xfe\xf7" + b"\x2d" + b"\x02\x00" + b"\xff\x81"
+                               + b"\x15" + bytes(10) + b"ijklmnopqrst\x00" + b"mysql_native_password\x00")
+MYSQL_OK = _mysql_packet(2, b"\x00\x00\x00\x02\x00\x00\x00")
+MYSQL_DENIED = _mysql_packet(2, b"\xff\x15\x04#28000Access denied for user 'haproxy'@'localhost'")
+MYSQL_HOST = _mysql_packet(0, b"\xff\x6a\x04Host '127.0.0.1' is not allowed to connect to this MariaDB server")
+
+
+def _mysql(first: bytes, reply: bytes | None) -> Callable[[socket.socket, list[bytes]], None]:
+    def handle(c: socket.socket, rx: list[bytes]) -> None:
+        c.sendall(first)
+        if first is MYSQL_HOST:
+            time.sleep(0.3)
+            return
+        data = c.recv(1000)
+        if data:
+            rx.append(data)
+        if reply is not None:
+            c.sendall(reply)
+        time.sleep(0.3)
+    return handle
+
+
+def _ldap(reply: bytes) -> Callable[[socket.socket, list[bytes]], None]:
+    def handle(c: socket.socket, rx: list[bytes]) -> None:
+        rx.append(c.recv(1000))
+        c.sendall(reply)
+        time.sleep(0.3)
+    return handle
+
+
+OTHERS = {
+    "my_ok": _mysql(MYSQL_GREETING, MYSQL_OK),
+    "my_denied": _mysql(MYSQL_GREETING, MYSQL_DENIED),
+    "my_host": _mysql(MYSQL_HOST, None),
+    "my_noreply": _mysql(MYSQL_GREETING, None),
+    "ldap_ok": _ldap(bytes.fromhex("300c02010161070a010004000400")),
+    "ldap_badpw": _ldap(bytes.fromhex("300c02010161070a013104000400")),
+    "ldap_long": _ldap(bytes.fromhex("3084000000100201016184000000070a010004000400")),
+    "ldap_short": _ldap(bytes.fromhex("3003020101")),
+}
+
+
 SMTP = {
     "ok": _smtp(b"220 mx.example ESMTP ready\r\n", b"250 mx.example Hello\r\n", b"221 2.0.0 Bye\r\n"),
     "ehlo": _smtp(b"220 mx.example ESMTP\r\n", b"250-mx.example Hello\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
@@ -143,7 +192,15 @@ backend p_pg
     option smtpchk EHLO me.example
 {srv("ok ehlo rej")}backend s_ssl
     option ssl-hello-chk
-{srv("tls err refused silent")}"""
+{srv("tls err refused silent")}backend y_mysql
+    option mysql-check
+{srv("my_ok my_host my_noreply err refused silent")}backend y_mysql_user
+    option mysql-check user haproxy
+{srv("my_ok my_denied my_host my_noreply err refused silent")}backend y_mysql_pre41
+    option mysql-check user haproxy pre-41
+{srv("my_ok my_denied")}backend l_ldap
+    option ldap-check
+{srv("ldap_ok ldap_badpw ldap_long ldap_short err refused silent")}"""
     return out.replace("server pg ", "server pg ").replace("\n\n", "\n")
 
 
@@ -205,7 +262,7 @@ def tls_server() -> Iterator[int]:
 @pytest.fixture(scope="module")
 def both(postgres: int, tls_server: int) -> Iterator[dict]:
     require_haproxy("haproxy")
-    servers = {name: Scripted(h) for name, h in SMTP.items()}
+    servers = {name: Scripted(h) for name, h in (SMTP | OTHERS).items()}
     servers["silent"] = Scripted(_silent)
     servers["err"] = Scripted(_err)
     ports = {n: s.port for n, s in servers.items()}
@@ -252,3 +309,22 @@ def test_smtpchk_as_haproxy(both: dict) -> None:
 @pytest.mark.needs_haproxy
 def test_ssl_hello_chk_as_haproxy(both: dict) -> None:
     _compare(both, ("s_",))
+
+
+@pytest.mark.needs_haproxy
+def test_mysql_check_as_haproxy(both: dict) -> None:
+    """Scripted MySQL servers (MariaDB is not installed here): a greeting then OK, an access-denied
+    error, a host-refused greeting, no answer to the login."""
+    _compare(both, ("y_",))
+    # what both proxies sent: a 4.1 login for 'haproxy' with COM_QUIT, and the pre-4.1 one
+    sent = set(both["received"]["my_ok"])
+    login41 = bytes.fromhex("29000001" "00820000" "00800001" "21") + bytes(23) + b"haproxy\x00\x00"
+    login40 = bytes.fromhex("0e000001" "0080" "000001") + b"haproxy\x00\x00"
+    quit_ = bytes.fromhex("0100000001")
+    assert sent == {login41 + quit_, login40 + quit_}, sent
+
+
+@pytest.mark.needs_haproxy
+def test_ldap_check_as_haproxy(both: dict) -> None:
+    """Scripted LDAP servers: success, invalidCredentials (49), long-form lengths, a short reply."""
+    _compare(both, ("l_",))
