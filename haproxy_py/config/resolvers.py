@@ -197,3 +197,12 @@ def resolvers_of(conf: object) -> str | None:
         if k == "resolvers" and isinstance(v, str):
             return v
     return None
+
+
+def valid_fqdn(name: str) -> bool:
+    """A host name 2.6 takes for ``set server fqdn``: dot-separated labels of 1..63 characters
+    (letters, digits, '-', '_'), 255 characters at most."""
+    n = name[:-1] if name.endswith(".") else name
+    if not n or len(n) > 255:
+        return False
+    return all(0 < len(lb) <= 63 and all(c.isalnum() or c in "-_" for c in lb) for lb in n.split("."))

@@ -61,3 +61,15 @@ def status_of_rcode(rcode: int) -> str:
     if rcode == REFUSED:
         return "refused"
     return "other"
+
+
+class NsCounters:
+    """A nameserver's counters, in the order ``show resolvers`` prints them."""
+
+    __slots__ = ("sent", "snd_error", "valid", "update", "cname", "cname_error", "any_err", "nx", "timeout",
+                 "refused", "other", "invalid", "too_big", "truncated", "outdated")
+
+    def __init__(self) -> None:
+        self.sent = self.snd_error = self.valid = self.update = self.cname = self.cname_error = 0
+        self.any_err = self.nx = self.timeout = self.refused = self.other = self.invalid = 0
+        self.too_big = self.truncated = self.outdated = 0

@@ -231,13 +231,18 @@ class Engine:
                 self.checker.start()
         from haproxy_py.engine.resolvers import ResolversEngine, wanted
 
-        sections = wanted(self.config)
-        if sections and self.run_checks:
-            backends = [e.backend for e in self.state.proxies if e.backend is not None]
-            self.resolvers = ResolversEngine(self.loop, sections, backends, now=self.loop.time, wall=time.time,
-                                             set_addr=self.set_server_addr, apply=self.apply_outcome,
-                                             log=self.log_event)
-            self.resolvers.start()
+        # built even without any section: show resolvers lists 2.6's implicit 'default' one
+        backends = [e.backend for e in self.state.proxies if e.backend is not None]
+        self.resolvers = ResolversEngine(self.loop, wanted(self.config) if self.run_checks else [], backends,
+                                         now=self.loop.time, wall=time.time, set_addr=self.set_server_addr,
+                                         apply=self.apply_outcome, log=self.log_event)
+        try:
+            with open("/etc/resolv.conf") as f:
+                resolv_conf: str | None = f.read()
+        except OSError:
+            resolv_conf = None
+        self.resolvers.start(resolv_conf)
+        self.state.resolvers = self.resolvers.table
 
     def log_event(self, proxy_name: str, severity: str | int, text: str) -> None:
         """State-change and alert messages: to the proxy's log targets and stderr (foreground)."""
@@ -409,6 +414,11 @@ class Engine:
         srv.port = port
         if self.checker is not None:
             self.checker.server_addr_changed(srv)
+
+    def set_server_fqdn(self, srv: Any, fqdn: str) -> None:
+        """``set server fqdn``: the server's resolution asks for the new name now."""
+        if self.resolvers is not None:
+            self.resolvers.set_fqdn(srv, fqdn)
 
     def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
         """``set server check-addr/check-port``: the next probes go there."""

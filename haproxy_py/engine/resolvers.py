@@ -14,9 +14,9 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from haproxy_py.config.resolvers import ResolversConf, build, configured_fqdn
+from haproxy_py.config.resolvers import ResolversConf, build, configured_fqdn, read_resolv_conf
 from haproxy_py.dns import message as msg
-from haproxy_py.dns.resolution import failure_goes_to_maint, pick_address, status_of_rcode
+from haproxy_py.dns.resolution import NsCounters, failure_goes_to_maint, pick_address, status_of_rcode
 
 _REASONS = {"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status",
             "other": "unspecified DNS error", "noip": "No IP for server "}
@@ -48,18 +48,6 @@ class Resolution:
         self.status = "none"
         self.last_valid: float | None = None
         self.nets = nets
-
-
-class NsCounters:
-    """A nameserver's counters, as ``show resolvers`` names them."""
-
-    __slots__ = ("sent", "snd_error", "valid", "update", "cname", "cname_error", "any_err", "nx", "timeout",
-                 "refused", "other", "invalid", "too_big", "truncated", "outdated")
-
-    def __init__(self) -> None:
-        self.sent = self.snd_error = self.valid = self.update = self.cname = self.cname_error = 0
-        self.any_err = self.nx = self.timeout = self.refused = self.other = self.invalid = 0
-        self.too_big = self.truncated = self.outdated = 0
 
 
 class Nameserver:
@@ -94,6 +82,9 @@ class ResolversEngine:
                     text = ""
             self.confs[s.name] = build(s.name, s.lines, text)
         self.nameservers: dict[str, list[Nameserver]] = {}
+        #: show resolvers: (section, [(nameserver name, counters)]) in declaration order, then
+        #: 2.6's implicit 'default' section (the nameservers of /etc/resolv.conf) unless one is declared
+        self.table: list[tuple[str, list[tuple[str, NsCounters]]]] = []
         self.pending: dict[int, Resolution] = {}
         self.resolutions: list[Resolution] = []
         for be in backends:
@@ -109,19 +100,36 @@ class ResolversEngine:
                 self.resolutions.append(Resolution(srv, fqdn, self.confs[name], str(p.get("resolve-prefer", "ipv6")),
                                                    nets))
 
-    def start(self) -> None:
+    def start(self, resolv_conf: str | None = None) -> None:
+        used = {r.rc.name for r in self.resolutions}
         for name, rc in self.confs.items():
             nss = []
+            rows = []
             for ns in rc.nameservers:
-                try:
-                    n = Nameserver(ns.name, ns.host, ns.port)
-                except OSError:
-                    continue
-                self.loop.add_reader(n.sock.fileno(), self._readable, n)
-                nss.append(n)
+                n: Nameserver | None = None
+                if name in used:
+                    try:
+                        n = Nameserver(ns.name, ns.host, ns.port)
+                    except OSError:
+                        n = None
+                if n is not None:
+                    self.loop.add_reader(n.sock.fileno(), self._readable, n)
+                    nss.append(n)
+                rows.append((ns.name, n.counters if n is not None else NsCounters()))
             self.nameservers[name] = nss
+            self.table.append((name, rows))
+        if "default" not in self.confs and resolv_conf is not None:
+            rows = [(h, NsCounters()) for h, _ in read_resolv_conf(resolv_conf)]
+            if rows:
+                self.table.append(("default", rows))
         for r in self.resolutions:
             self._query(r, first=True)
+
+    def set_fqdn(self, srv: Any, fqdn: str) -> None:
+        for r in self.resolutions:
+            if r.srv is srv:
+                r.fqdn = fqdn
+                self._query(r, first=True)
 
     def stop(self) -> None:
         for r in self.resolutions:

@@ -50,6 +50,10 @@ class EngineOps(Protocol):
         address/port) go to ``host``:``port``."""
         ...
 
+    def set_server_fqdn(self, srv: Any, fqdn: str) -> None:
+        """``set server fqdn``: the server's resolution asks for ``fqdn`` from now on, at once."""
+        ...
+
     def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
         """``set server check-addr`` / ``check-port``: the health check's own address and port
         from now on (None: as configured; port 0: the server's port)."""
@@ -104,6 +108,9 @@ class Detached:
     def set_server_addr(self, srv: Any, host: str, port: int) -> None:
         srv.host = host
         srv.port = port
+
+    def set_server_fqdn(self, srv: Any, fqdn: str) -> None:
+        pass  # no resolution runs without an engine (the CLI keeps the name it shows)
 
     def set_server_check(self, srv: Any, host: str | None, port: int | None) -> None:
         pass  # no health check runs without an engine (the CLI keeps the values it shows)

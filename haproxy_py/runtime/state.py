@@ -66,6 +66,8 @@ class ProcessState:
         #: the engine's operations (runtime/ops.py): the engine installs itself; without one, the
         #: pure parts only
         self.ops: EngineOps = Detached(self)
+        #: show resolvers: (section, [(nameserver, counters)]), filled by the engine
+        self.resolvers: list[tuple[str, list[tuple[str, Any]]]] = []
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

@@ -372,6 +372,21 @@ class Cli:
                 flt.hide_maint = True
         return show_stat(self.state, now, wall, flt, fmt, desc)
 
+    def cmd_show_resolvers(self, name: str) -> str:
+        """Each resolvers section's nameservers and their counters (2.6's layout)."""
+        out = []
+        for sect, rows in self.state.resolvers:
+            if name and sect != name:
+                continue
+            out.append(f"Resolvers section {sect}\n")
+            for ns, c in rows:
+                out.append(f" nameserver {ns}:\n")
+                for field in c.__slots__:
+                    out.append(f"  {field + ':':<13}{getattr(c, field)}\n")
+        if name and not out:
+            return "Can't find that resolvers section\n"
+        return "".join(out)
+
     def cmd_servers_state(self, bename: str, wall: float) -> str:
         st = self.state
         bes = [px.backend for px in st.proxies if px.backend is not None]
@@ -671,10 +686,29 @@ class Cli:
         if sub == "agent-send":
             return "agent checks are not enabled on this server.\n"
         if sub == "fqdn":
-            return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+            return self.set_fqdn(be, srv, a[4])
         if sub == "ssl":
             return "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n"
         return SET_SERVER_USAGE
+
+    def set_fqdn(self, be: Any, srv: Any, fqdn: str) -> str:
+        """``set server fqdn NAME``: a server with ``resolvers`` resolves NAME from now on."""
+        from haproxy_py.config.resolvers import configured_fqdn, resolvers_of, valid_fqdn
+
+        if not resolvers_of(srv.conf):
+            return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+        if not fqdn:
+            return "set server <b>/<s> fqdn requires a FQDN.\n"
+        who = "by 'stats socket command'"
+        ov = self.overrides(srv)
+        cur = ov.get("fqdn") or configured_fqdn(srv.conf)
+        if fqdn == cur:
+            return f"no need to change the FDQN {who}\n"  # sic: 2.6's spelling
+        if not valid_fqdn(fqdn):
+            return f"could not update {be.name}/{srv.name} FQDN {who}\n"
+        ov["fqdn"] = fqdn
+        self.state.ops.set_server_fqdn(srv, fqdn)
+        return f"{be.name}/{srv.name} changed its FQDN from {cur} to {fqdn} {who}\n"
 
     def set_addr(self, srv: Any, addr: str, kw: str, port_s: str) -> str:
         """``set server addr IP [port P]``: 2.6's reply; new connections go to the new address."""
@@ -1371,7 +1405,8 @@ COMMANDS: tuple[Command, ...] = (
     _row("show profiling", "show profiling [<what>|<#lines>|byaddr]*", "show profiling state (all,status,tasks,memory)",
          ADMIN, lambda cli, c: cli.cmd_show_profiling(), _TABLE + "test_profiling_setting_is_shown"),
     _row("show resolvers", "show resolvers [id]",
-         "dumps counters from all resolvers section and associated name servers", USER),
+         "dumps counters from all resolvers section and associated name servers", USER,
+         lambda cli, c: cli.cmd_show_resolvers(c.a[2]), _UNIT + "test_show_resolvers"),
     _row("show schema json", "show schema json", "report schema used for stats", USER,
          lambda cli, c: cli_static.SCHEMA_JSON, _STATS_DIFF + "test_show_schema_json"),
     _row("show servers conn", "show servers conn [<backend>]",

@@ -15,6 +15,7 @@ record decides which one a server reaches.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import signal
 import socket
@@ -297,8 +298,9 @@ def test_dns_changes_move_traffic_as_haproxy(tmp_path: Path) -> None:
 
 
 def _events(stderr: str) -> list[str]:
-    """The state-change lines a proxy printed, without their pid."""
-    return [ln.split(") : ", 1)[1] for ln in stderr.splitlines()
+    """The state-change lines a proxy printed, without their pid and the number of sessions active
+    (a request of the load may or may not be in flight at that moment)."""
+    return [re.sub(r"\d+ sessions active", "N sessions active", ln.split(") : ", 1)[1]) for ln in stderr.splitlines()
             if ") : " in ln and ("app/" in ln or "'app'" in ln)]
 
 
@@ -340,3 +342,58 @@ def test_resolve_prefer_and_net(tmp_path: Path) -> None:
     theirs = _addresses("haproxy", tmp_path / "haproxy")
     assert _addresses("ours", tmp_path / "ours") == theirs
     assert theirs["s1"][1] == "127.0.0.3:80" and theirs["s3"][1] == "[::1]:80", theirs
+
+
+def _fqdn_session(which: str, tmp_path: Path) -> list[object]:
+    dns = Dns(tmp_path).start()
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    nameserver ns2 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+resolvers other
+    nameserver unused 127.0.0.1:9
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:80 resolvers dns init-addr none
+    server s2 127.0.0.1:80
+"""
+    out: list[object] = []
+    try:
+        dns.set({"one.test": "127.0.0.2", "two.test": "127.0.0.3"})
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: _up(_servers(sock)["s1"][0]), 10, "s1 resolved")
+            for cmd in ("set server app/s1 fqdn two.test", "set server app/s1 fqdn two.test",
+                        "set server app/s2 fqdn two.test", "set server app/s1 fqdn", "set server app/s1 fqdn a..b"):
+                out.append((cmd, stats_cli(sock, cmd)))
+            _wait(lambda: _servers(sock)["s1"][1] == "127.0.0.3:80", 5, "s1 at two.test's address")
+            out.append(_state(sock))
+            res = stats_cli(sock, "show resolvers")
+            counts: dict[str, int] = {}
+            for ln in res.splitlines()[:34]:  # section dns: its two nameservers
+                if ln.startswith("  "):
+                    counts[ln.split()[0]] = counts.get(ln.split()[0], 0) + int(ln.split()[1])
+            out.append(counts["sent:"] > 0 and counts["valid:"] > 0)
+            # the layout, counters masked (the 'default' section comes from this machine's
+            # /etc/resolv.conf, read by both proxies alike)
+            out.append([ln.split(":")[0] if ln.startswith("  ") else ln for ln in res.splitlines()])
+            out.append(stats_cli(sock, "show resolvers other").splitlines()[:3])
+            out.append(stats_cli(sock, "show resolvers nosuch"))
+    finally:
+        dns.stop()
+    return out
+
+
+def test_set_server_fqdn_and_show_resolvers_as_haproxy(tmp_path: Path) -> None:
+    """set server fqdn (replies, the new name resolved, srv_fqdn) and show resolvers, as 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _fqdn_session("haproxy", tmp_path / "haproxy")
+    ours = _fqdn_session("ours", tmp_path / "ours")
+    assert ours == theirs

@@ -266,3 +266,22 @@ def test_add_and_del_server(cli: Cli) -> None:
     assert "s9" not in be.by_name
     assert run(cli, "add server app/s8 127.0.0.1:1", ).endswith("\n\n")
     assert run(cli, "add server app/s7 127.0.0.1:1", "operator") == "Permission denied\n\n"
+
+
+def test_show_resolvers(cli: Cli) -> None:
+    """2.6's layout: each section, its nameservers, 15 counters aligned; a name filters; an unknown
+    one is answered as 2.6 does."""
+    from haproxy_py.dns.resolution import NsCounters
+
+    a1, a2, b = NsCounters(), NsCounters(), NsCounters()
+    a1.sent, a1.valid, a2.nx, b.cname_error = 33, 11, 22, 4
+    cli.state.resolvers = [("a", [("n1", a1), ("n2", a2)]), ("b", [("x", b)])]
+    out = run(cli, "show resolvers")
+    lines = out.splitlines()
+    assert lines[:5] == ["Resolvers section a", " nameserver n1:", "  sent:        33", "  snd_error:   0",
+                         "  valid:       11"]
+    assert len(lines) == 3 * 16 + 2 + 1 and out.endswith("\n\n")
+    assert "  nx:          22" in lines[18:34] and lines[17] == " nameserver n2:"
+    assert run(cli, "show resolvers b").splitlines()[:2] == ["Resolvers section b", " nameserver x:"]
+    assert "  cname_error: 4" in run(cli, "show resolvers b")
+    assert run(cli, "show resolvers zz") == "Can't find that resolvers section\n\n"
