@@ -119,6 +119,127 @@ def human_time(t: Any) -> str:
     return "".join(out)
 
 
+def _dash(x: Any) -> str:
+    """A limit: ``-`` when there is none (2.6 prints the dash for servers' and frontends' limits)."""
+    return "-" if x is None or x == "" or (x == 0 and not isinstance(x, bool)) else _v(x)
+
+
+def _n(x: Any) -> int:
+    try:
+        return int(x or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _pct(part: Any, whole: Any) -> str:
+    w = _n(whole)
+    return f"{100 * _n(part) // w if w else 0}%"
+
+
+def _det(rows: list[tuple[str, ...]]) -> str:
+    """A tip's detail table: (label, value[, second cell]) rows; a 1-tuple is a colspan=3 title."""
+    out = ["<table class=det>"]
+    for row in rows:
+        if len(row) == 1:
+            out.append(f"<tr><th colspan=3>{row[0]}</th></tr>")
+        else:
+            out.append(f"<tr><th>{row[0]}</th>" + "".join(f"<td>{c}</td>" for c in row[1:]) + "</tr>")
+    return "".join(out) + "</table>"
+
+
+def _times(v: Any, http: bool) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [("Max / Avg over last 1024 success. conn.",),
+                                   ("- Queue time:", f"{_n(v[90])} / {_n(v[58])}", "ms"),
+                                   ("- Connect time:", f"{_n(v[91])} / {_n(v[59])}", "ms")]
+    if http:
+        rows.append(("- Responses time:", f"{_n(v[92])} / {_n(v[60])}", "ms"))
+    rows.append(("- Total time:", f"{_n(v[93])} / {_n(v[61])}", "ms"))
+    return rows
+
+
+def _tip(value: Any, table: str, underline: bool = True) -> str:
+    inner = f"{_v(value)}<div class=tips>{table}</div>"
+    return f"<td><u>{inner}</u></td>" if underline else f"<td>{inner}</td>"
+
+
+def _server_tips(v: Any) -> tuple[str, str]:
+    """The Sessions Cur and Total cells of a server, with the tips 2.6 shows on them."""
+    cur = _tip(v[4], _det([("Current active connections:", _v(_n(v[4]))),
+                           ("Current used connections:", _v(_n(v[97]))),
+                           ("Current idle connections:", _v(_n(v[88]))),
+                           ("- unsafe:", _v(_n(v[95]))), ("- safe:", _v(_n(v[96]))),
+                           ("Estimated need of connections:", _v(_n(v[98]))),
+                           ("Active connections limit:", _dash(v[6])),
+                           ("Idle connections limit:", _dash(v[89]))]))
+    http = v[75] == "http"
+    rows: list[tuple[str, ...]] = [("Cum. sessions:", _v(_n(v[7])))]
+    if http:
+        codes = [_n(v[i]) for i in range(39, 45)]
+        tot = sum(codes)
+        rows += [("New connections:", _v(_n(v[84]))),
+                 ("Reused connections:", _v(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
+                 ("Cum. HTTP requests:", str(tot))]
+        for label, c in zip(("- HTTP 1xx responses:", "- HTTP 2xx responses:", "- HTTP 3xx responses:",
+                             "- HTTP 4xx responses:", "- HTTP 5xx responses:", "- other responses:"), codes,
+                            strict=True):
+            rows.append((label, str(c), f"({_pct(c, tot)})"))
+        rows += [("Failed hdr rewrites:", _v(_n(v[83]))), ("Internal error:", _v(_n(v[94])))]
+    rows += _times(v, http)
+    return cur, _tip(v[7], _det(rows))
+
+
+def _backend_tips(v: Any) -> tuple[str, str]:
+    """The Sessions Total and Bytes Out cells of a backend, with 2.6's tips."""
+    http = v[75] == "http"
+    rows: list[tuple[str, ...]] = [("Cum. sessions:", _v(_n(v[7])))]
+    if http:
+        rows += [("New connections:", _v(_n(v[84]))),
+                 ("Reused connections:", _v(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
+                 ("Cum. HTTP requests:", _v(_n(v[48]))),
+                 ("- HTTP 1xx responses:", _v(_n(v[39]))), ("- HTTP 2xx responses:", _v(_n(v[40]))),
+                 ("&nbsp;&nbsp;Compressed 2xx:", _v(_n(v[54])), f"({_pct(v[54], v[40])})"),
+                 ("- HTTP 3xx responses:", _v(_n(v[41]))), ("- HTTP 4xx responses:", _v(_n(v[42]))),
+                 ("- HTTP 5xx responses:", _v(_n(v[43]))), ("- other responses:", _v(_n(v[44]))),
+                 ("Cache lookups:", _v(_n(v[86]))), ("Cache hits:", _v(_n(v[87])), f"({_pct(v[87], v[86])})"),
+                 ("Failed hdr rewrites:", _v(_n(v[83]))), ("Internal errors:", _v(_n(v[94])))]
+    rows += _times(v, http)
+    total = _tip(v[7], _det(rows))
+    comp_in, comp_out, comp_byp = _n(v[51]), _n(v[52]), _n(v[53])
+    saved = comp_in - comp_out
+    out_tip = _tip(v[9], _det([("Response bytes in:", _v(_n(v[9]))), ("Compression in:", str(comp_in)),
+                               ("Compression out:", str(comp_out), f"({_pct(comp_out, comp_in)})"),
+                               ("Compression bypass:", str(comp_byp)),
+                               ("Total bytes saved:", str(saved), f"({_pct(saved, v[9])})")]),
+                   underline=bool(comp_in or comp_byp))
+    return total, out_tip
+
+
+def _counter_cells(r: Any) -> str:
+    """The cells between the name and the Server group (Queue ... Warnings) of one row."""
+    v = r.values
+    td = "".join
+    if r.kind == "F":
+        cells = ["<td colspan=3></td>"] + [f"<td>{_v(c)}</td>" for c in (v[33], v[35])] + [f"<td>{_dash(v[34])}</td>"]
+        cells += [f"<td>{_v(c)}</td>" for c in (v[4], v[5], v[6], v[7], v[30], v[55], v[8], v[9], v[10], v[11],
+                                              v[12], v[13], v[14], v[15], v[16])]
+        return td(cells)
+    resets = (f"<td><u>{_v(v[14])}<div class=tips>Connection resets during transfers: {_v(v[49] or 0)} client, "
+              f"{_v(v[50] or 0)} server</div></u></td>")
+    last = human_time(v[55]) if v[55] is not None and int(v[55]) >= 0 else "?"
+    qlim = _dash(v[25]) if r.kind == "S" else _v(v[25])
+    slim = _dash(v[6]) if r.kind == "S" else _v(v[6])
+    plain = [f"<td>{x}</td>" for x in (_v(v[2]), _v(v[3]), qlim, _v(v[33]), _v(v[35]), _v(v[34]), _v(v[4]),
+                                       _v(v[5]), slim, _v(v[7]), _v(v[30]), last, _v(v[8]), _v(v[9]),
+                                       _v(v[10]), _v(v[11]), _v(v[12]), _v(v[13]))]
+    if r.kind == "S":
+        plain[6], plain[9] = _server_tips(v)
+    else:
+        plain[9], plain[13] = _backend_tips(v)
+    cells = plain + [resets]
+    cells += [f"<td>{_v(v[15])}</td>", f"<td>{_v(v[16])}</td>"]
+    return td(cells)
+
+
 def _server_group(r: Any) -> str:
     """The nine cells of the "Server" column group (Status ... Thrtle) of one row, as 2.6 draws
     them: status with its duration, the check with code, duration and reason as a tip, weights
@@ -231,6 +352,8 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
     for iid, rs in by_px.items():
         pxname = html.escape(names[iid])
         has_srv = any(r.kind == "S" for r in rs)
+        # in admin mode 2.6 gives every proxy with a backend side the first (checkbox) column
+        admin_col = admin and any(r.kind == "B" for r in rs)
         if admin and has_srv:
             out.append('<form method="post">')
         title = f'<a name="{pxname}"></a><a class=px href="#{pxname}">{pxname}</a>'
@@ -246,7 +369,8 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
                    '<tr class="titre">'
                    + ('<th rowspan=2 width=1><input type="checkbox" onclick="for(c in document.'
                       f"getElementsByClassName('{pxname}-checkbox')) document.getElementsByClassName("
-                      f"'{pxname}-checkbox').item(c).checked = this.checked\"></th>" if admin and has_srv else "")
+                      f"'{pxname}-checkbox').item(c).checked = this.checked\"></th>" if admin and has_srv
+                      else "<th rowspan=2></th>" if admin_col else "")
                    + '<th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th>'
                    '<th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th>'
                    '<th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n'
@@ -263,14 +387,13 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
             else:
                 cls = "frontend" if r.kind == "F" else "backend"
                 name = "Frontend" if r.kind == "F" else "Backend"
-            cells = [v[2], v[3], v[25], v[33], v[35], v[34], v[4], v[5], v[6], v[7], v[30], v[55], v[8], v[9],
-                     v[10], v[11], v[12], v[13], v[14], v[15], v[16]]
+            tds = _counter_cells(r)
             pre = ""
-            if admin and has_srv:
+            if admin_col:
                 pre = (f"<td><input class='{pxname}-checkbox' type=\"checkbox\" name=\"s\" value=\"{name}\"></td>"
                        if r.kind == "S" else "<td></td>")
             out.append(f'<tr class="{cls}">{pre}<td class=ac>{_name_cell(pxname, r, name, conf.show_legends)}</td>'
-                       + "".join(f"<td>{_v(c)}</td>" for c in cells) + _server_group(r) + "</tr>\n")
+                       + tds + _server_group(r) + "</tr>\n")
         out.append("</table>\n")
         if admin and has_srv:
             out.append('Choose the action to perform on the checked servers : <select name=action>'
