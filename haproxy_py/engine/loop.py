@@ -95,6 +95,9 @@ class Engine:
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
         self.state.loop_name = loop_name
+        from haproxy_py.samples.patref import REFS
+
+        self.state.patrefs = REFS  # map and ACL pattern references, for the runtime API
         self.listeners: list[Listener] = []
         self.stats_servers: list[Any] = []
         self.checker: Any = None

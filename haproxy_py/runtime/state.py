@@ -59,6 +59,8 @@ class ProcessState:
         self.listeners = 0
         #: ``show errors`` captures: list of dicts (engine appends, bounded)
         self.errors: list[dict[str, Any]] = []
+        #: the map and ACL pattern references (samples/patref.py Store), set by the engine
+        self.patrefs: Any = None
         #: live sessions for ``show sess`` (engine objects)
         self.sessions: set[Any] = set()
         #: event loop and build facts for -vv / show info

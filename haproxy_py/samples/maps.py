@@ -173,8 +173,24 @@ def map_index(match: str, out: str) -> Index:
         kv = checked.pop((k, v), None)
         return kv if kv is not None else (key(k), _value(out, v or "", ""))
 
+    def finder(entries: list[Entry], text: str) -> Entry | None:
+        if match == "ip":
+            try:
+                smp: Any = ipaddress.ip_address(text)
+            except ValueError:
+                return None
+        elif match == "int":
+            try:
+                smp = int(text)
+            except ValueError:
+                return None
+        else:
+            smp = text.encode("latin1")
+        r = _lookup(match, [(key(e.key), e) for e in entries])(smp)
+        return r if isinstance(r, Entry) else None
+
     indexed = match in ("str", "beg", "ip")
-    return Index(match, False, out, build, check, indexed, conv if indexed else None)
+    return Index(match, False, out, build, check, indexed, conv if indexed else None, finder)
 
 
 def _build(match: str, out: str) -> Callable[[tuple], tuple]:

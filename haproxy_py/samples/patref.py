@@ -54,11 +54,12 @@ class Index:
     ValueError (2.6's words) for an entry this matcher cannot use. ``describe`` is ``get map``'s
     prefix (``type=str, case=sensitive``) and ``tree`` whether 2.6 indexes it as a tree."""
 
-    __slots__ = ("method", "icase", "out", "build", "check", "tree", "rev", "look", "conv")
+    __slots__ = ("method", "icase", "out", "build", "check", "tree", "rev", "look", "conv", "finder")
 
     def __init__(self, method: str, icase: bool, out: str, build: Callable[[list[Entry]], Any],
                  check: Callable[[str, str | None], None], tree: bool,
-                 conv: Callable[[str, str | None], tuple[Any, Any]] | None = None) -> None:
+                 conv: Callable[[str, str | None], tuple[Any, Any]] | None = None,
+                 finder: Callable[[list[Entry], str], Entry | None] | None = None) -> None:
         self.method = method
         self.icase = icase
         self.out = out
@@ -69,6 +70,32 @@ class Index:
         self.look: Any = None
         #: (key, value) text -> what the lookup holds, for the changes its ``.inc`` applies in place
         self.conv = conv
+        #: (entries, sample text) -> the entry that matches (``get map|acl``), None when none does
+        self.finder = finder
+
+    def find(self, entries: list[Entry], text: str) -> Entry | None:
+        """The entry ``text`` matches through this matcher: the first line, the longest prefix
+        or the most specific network, as 2.6 chooses (``get map``, ``get acl``)."""
+        if self.finder is not None:
+            return self.finder(entries, text)
+        best = None
+        for e in entries:
+            if self.build([e])([text.encode("latin1")]):
+                if self.method in ("beg", "ip"):  # the longest key / the most specific network
+                    if best is None or _spec(self.method, e.key) > _spec(self.method, best.key):
+                        best = e
+                    continue
+                return e
+        return best
+
+
+def _spec(method: str, key: str) -> int:
+    if method == "beg":
+        return len(key)
+    try:
+        return parse_net(key).prefixlen
+    except ValueError:
+        return -1
 
 
 class PatRef:

@@ -1,5 +1,6 @@
 """The runtime API on maps and ACLs (pure): ``show/get/add/set/del/clear/prepare/commit map|acl``
-over the pattern references (samples/patref.py), with 2.6.12's replies, quirks included:
+over the pattern references (samples/patref.py, handed over by the engine as ``state.patrefs``:
+stats does not import samples), with 2.6.12's replies, quirks included:
 
 * ``show``, ``clear``, ``prepare``, ``commit`` and ``del`` want a reference of their kind (``del acl``
   on a map answers the map message, as 2.6 does); ``get``, ``add`` and ``set`` take any ``#ID``;
@@ -16,8 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from haproxy_py.samples.patref import REFS, PatRef, Store
 from haproxy_py.stats.cli_static import UNKNOWN_ACL, UNKNOWN_MAP
+
+#: the store (samples/patref.py ``Store``; the engine hands it over as ``state.patrefs``) and its
+#: references, as this module uses them
+Store = Any
+PatRef = Any
 
 __all__ = ["pat_command"]
 
@@ -69,26 +74,6 @@ def _show(store: Store, kind: str, args: list[str]) -> str:
     return "".join(_entry_line(ref, e) for e in ref.current(ver))
 
 
-def _sample_for(ix: Any, text: str) -> Any:
-    """The CLI's value as the matcher of ``ix`` reads a sample (None: it cannot)."""
-    import ipaddress
-
-    b = text.encode("latin1")
-    if ix.method == "ip":
-        try:
-            return ipaddress.ip_address(text)
-        except ValueError:
-            return None
-    if ix.method in ("int", "len") and ix.out not in ("str", "sint", "addr"):
-        return b
-    if ix.method == "int":
-        try:
-            return int(text)
-        except ValueError:
-            return None
-    return b
-
-
 def _get(store: Store, kind: str, args: list[str]) -> str:
     if len(args) < 2:
         return "Missing map identifier and/or key.\n" if kind == "map" else "Missing ACL identifier and/or key.\n"
@@ -99,7 +84,7 @@ def _get(store: Store, kind: str, args: list[str]) -> str:
     for ix in ref.indexes:
         case = "insensitive" if ix.icase else "sensitive"
         head = f"type={ix.method}, case={case}"
-        e = _match(ref, ix, args[1])
+        e = ix.find(ref.current(), args[1])
         idx = "tree" if ix.tree else "list"
         if kind == "map":
             if e is None:
@@ -112,43 +97,6 @@ def _get(store: Store, kind: str, args: list[str]) -> str:
         else:
             out.append(f'{head}, match=yes, idx={idx}, pattern="{e.key}"\n')
     return "".join(out)
-
-
-def _match(ref: PatRef, ix: Any, text: str) -> Any:
-    """The entry of the current version ``text`` matches through ``ix`` (2.6's choice: the first
-    line, the longest prefix, the most specific network)."""
-    entries = ref.current()
-    if ix.out in ("str", "sint", "addr"):  # a map converter's index: its own lookup, over entries
-        from haproxy_py.samples.maps import _key_check, _lookup
-
-        key = _key_check(ix.method)
-        s = _sample_for(ix, text)
-        if s is None:
-            return None
-        look = _lookup(ix.method, [(key(e.key), e) for e in entries])
-        r = look(s)
-        return r if r is not None and not isinstance(r, bytes) else None
-    best = None
-    for e in entries:
-        m = ix.build([e])
-        if m([text.encode("latin1")]):
-            if ix.method in ("beg", "ip"):  # the longest key / the most specific network wins
-                if best is None or _spec(ix.method, e.key) > _spec(ix.method, best.key):
-                    best = e
-                continue
-            return e
-    return best
-
-
-def _spec(method: str, key: str) -> int:
-    if method == "beg":
-        return len(key)
-    import ipaddress
-
-    try:
-        return ipaddress.ip_network(key, strict=False).prefixlen
-    except ValueError:
-        return -1
 
 
 def _add(store: Store, kind: str, args: list[str]) -> str:
@@ -228,9 +176,18 @@ def _commit(store: Store, kind: str, args: list[str]) -> str:
     return ""
 
 
+def _show_empty(kind: str, verb: str, args: list[str]) -> str:
+    from types import SimpleNamespace
+
+    empty = SimpleNamespace(lookup=lambda kind, ident: None, of_kind=lambda kind: [])
+    return pat_command(SimpleNamespace(patrefs=empty), verb, kind, args)
+
+
 def pat_command(state: Any, verb: str, kind: str, args: list[str]) -> str:
     """``verb kind args...`` (``show map #0``...) -> 2.6's reply body."""
-    store: Store = getattr(state, "patrefs", None) or REFS
+    store = getattr(state, "patrefs", None)
+    if store is None:  # a state without an engine: no map, no ACL
+        return _show_empty(kind, verb, args)
     if verb == "show":
         return _show(store, kind, args)
     if verb == "get":
