@@ -1288,7 +1288,8 @@ class HttpSession(Stream):
             rec.res_caps = caps.response_headers(resp.headers)
         rec.t_data = int((now - self.accept_mono) * 1000)
         rec.status = status
-        rt = int((now - self.t_req_head) * 1000)
+        # rtime is %Tr: from the server connection to the response head, queue and connect excluded
+        rt = rec.t_data - rec.t_connect if rec.t_connect >= 0 else int((now - self.t_req_head) * 1000)
         be.counters.rtime.add(rt)
         srv.counters.rtime.add(rt)
         if srv.conf.observe is not None:

@@ -396,6 +396,9 @@ class Stream:
             self.srv = srv
             self.has_slot = True
             self.rec.t_queue = int((now - self.accept_mono) * 1000)
+            # 2.6 averages the queue time over every request that got a server: 0 for this one
+            be.counters.qtime.add(0)
+            srv.counters.qtime.add(0)
             self.connect()
         elif st == "queued":
             self.pending = d.pending
