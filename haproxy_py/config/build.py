@@ -1246,6 +1246,33 @@ class Builder:
             raise _Skip
         self.server_line(ln, p, default=False)
 
+    def kw_server_template(self, ln: Line, p: ProxyState) -> None:
+        """``server-template PREFIX N[-M] FQDN[:PORT] [params]``: servers PREFIXN..PREFIXM sharing one
+        name (A/AAAA records, or SRV records when it starts with '_'), filled in by resolvers."""
+        from haproxy_py.config.resolvers import template_range
+
+        w = ln.words
+        if not (p.caps & K.BE):
+            self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'server-template' not "
+                         f"allowed because {p.kind} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
+            raise _Skip
+        if len(w) < 4:
+            self.alert(ln, "'server-template' expects <prefix> <nb_servers> <fqdn>[:<port>] as arguments.", 0)
+            raise _Skip
+        rng = template_range(w[2])
+        if isinstance(rng, str):
+            self.alert(ln, f"'server-template {w[1]}' : {rng}", 2)
+            raise _Skip
+        lo, hi = rng
+        for i in range(lo, hi + 1):
+            sub = Line(["server", f"{w[1]}{i}", *w[3:]], [ln.cols[0], ln.cols[1], *ln.cols[3:]], ln.file,
+                       ln.lineno, ln.raw)
+            before = len(p.servers)
+            self.server_line(sub, p, default=False)
+            if len(p.servers) > before:
+                sc = p.servers[-1]
+                p.servers[-1] = dataclasses.replace(sc, extra=(*sc.extra, ("server-template", f"{w[1]}@{w[3]}")))
+
     def kw_default_server(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and not (p.caps & K.BE):
             self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'default-server' not "

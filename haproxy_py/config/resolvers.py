@@ -206,3 +206,24 @@ def valid_fqdn(name: str) -> bool:
     if not n or len(n) > 255:
         return False
     return all(0 < len(lb) <= 63 and all(c.isalnum() or c in "-_" for c in lb) for lb in n.split("."))
+
+
+def template_range(text: str) -> tuple[int, int] | str:
+    """``N`` (1..N) or ``N-M`` of a server-template; an error text otherwise."""
+    lo_s, sep, hi_s = text.partition("-")
+    if not sep:
+        lo_s, hi_s = "1", text
+    if not lo_s.isdigit() or not hi_s.isdigit():
+        return f"invalid range '{text}' for the number of servers."
+    lo, hi = int(lo_s), int(hi_s)
+    if lo < 1 or hi < lo:
+        return f"invalid range '{text}' for the number of servers."
+    return lo, hi
+
+
+def template_of(conf: object) -> str | None:
+    """The server-template a server comes from ("PREFIX@FQDN"), if any."""
+    for k, v in getattr(conf, "extra", ()):
+        if k == "server-template" and isinstance(v, str):
+            return v
+    return None

@@ -168,6 +168,7 @@ _reg(PROXY, "config/build.py proxy_kw", {
     "http-send-name-header": _EFF + "test_default_server_and_ids",
     "load-server-state-from-file": _EFF + "test_server_state_base",
     "dispatch": _IT + "test_dispatch.py::test_dispatch_sends_to_its_address_as_haproxy",
+    "server-template": _IT + "test_resolvers.py::test_server_template_a_and_srv_as_haproxy",
     "http-reuse": _DIFF + "test_http_reuse_vs_haproxy.py::test_server_connection_reuse_as_haproxy",
     "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
 })

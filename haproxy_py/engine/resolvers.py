@@ -33,14 +33,19 @@ def server_params(srv: Any) -> dict[str, Any]:
 class Resolution:
     """One server's name, asked again and again."""
 
-    __slots__ = ("srv", "fqdn", "rc", "qtypes", "qi", "tries", "qid", "timer", "status", "last_valid",
+    __slots__ = ("srv", "srvs", "fqdn", "rc", "qtypes", "qi", "tries", "qid", "timer", "status", "last_valid",
                  "nets", "counters")
 
     def __init__(self, srv: Any, fqdn: str, rc: ResolversConf, prefer: str, nets: tuple[str, ...]) -> None:
         self.srv = srv
+        #: the servers this name fills (several for a server-template)
+        self.srvs = [srv]
         self.fqdn = fqdn
         self.rc = rc
-        self.qtypes = (msg.T_AAAA, msg.T_A) if prefer == "ipv6" else (msg.T_A, msg.T_AAAA)
+        if fqdn.startswith("_"):
+            self.qtypes: tuple[int, ...] = (msg.T_SRV,)
+        else:
+            self.qtypes = (msg.T_AAAA, msg.T_A) if prefer == "ipv6" else (msg.T_A, msg.T_AAAA)
         self.qi = 0
         self.tries = 0
         self.qid = -1
@@ -87,6 +92,7 @@ class ResolversEngine:
         self.table: list[tuple[str, list[tuple[str, NsCounters]]]] = []
         self.pending: dict[int, Resolution] = {}
         self.resolutions: list[Resolution] = []
+        groups: dict[str, Resolution] = {}
         for be in backends:
             for srv in be.servers:
                 p = server_params(srv)
@@ -97,8 +103,14 @@ class ResolversEngine:
                 if not fqdn:
                     continue
                 nets = tuple(str(p.get("resolve-net", "")).split(",")) if p.get("resolve-net") else ()
-                self.resolutions.append(Resolution(srv, fqdn, self.confs[name], str(p.get("resolve-prefer", "ipv6")),
-                                                   nets))
+                tpl = p.get("server-template")
+                if isinstance(tpl, str) and tpl in groups:
+                    groups[tpl].srvs.append(srv)
+                    continue
+                res = Resolution(srv, fqdn, self.confs[name], str(p.get("resolve-prefer", "ipv6")), nets)
+                if isinstance(tpl, str):
+                    groups[tpl] = res
+                self.resolutions.append(res)
 
     def start(self, resolv_conf: str | None = None) -> None:
         used = {r.rc.name for r in self.resolutions}
@@ -205,11 +217,19 @@ class ResolversEngine:
         r.qid = -1
         status = status_of_rcode(resp.rcode)
         found = msg.addresses(resp, r.qtypes[r.qi]) if status == "valid" else []
+        if r.qtypes[r.qi] == msg.T_SRV:
+            if status == "valid":
+                n.counters.valid += 1
+                self._valid_srv(r, resp)
+            else:
+                setattr(n.counters, status, getattr(n.counters, status) + 1)
+                self._failed(r, status)
+            return
         if status == "valid":
             n.counters.valid += 1
         else:
             setattr(n.counters, status, getattr(n.counters, status) + 1)
-        if status in ("valid", "nx") and not found and r.qi == 0:
+        if status in ("valid", "nx") and not found and r.qi == 0 and len(r.qtypes) > 1:
             r.qi = 1  # the other family before concluding
             r.tries = 0
             self._query(r)
@@ -225,20 +245,91 @@ class ResolversEngine:
 
     # ------------------------------------------------------------------ effects
     def _valid(self, r: Resolution, found: list[str], n: Nameserver) -> None:
-        srv = r.srv
         r.status = "valid"
         r.last_valid = self.now()
-        new = pick_address(found, srv.host, r.nets)
-        if new is not None and new != srv.host:
+        if len(r.srvs) == 1:
+            new = pick_address(found, r.srv.host, r.nets)
+            self._place(r, r.srv, new, f"{r.rc.name}/{n.name}", n)
+            self._next(r)
+            return
+        # a server-template: each server keeps its address while it is answered, the others take
+        # the addresses no server of the template has, in order; a server left without one goes
+        # to resolution maintenance ("No IP for server")
+        taken = {s.host for s in r.srvs if s.host in found}
+        free = [ip for ip in found if ip not in taken]
+        first = True
+        for s in r.srvs:
+            if s.host and s.host in found:
+                self._place(r, s, s.host, "", n)
+                continue
+            if free:
+                self._place(r, s, free.pop(0), f"{r.rc.name}/{n.name}" if first else "DNS cache", n)
+                first = False
+            elif "RMAINT" not in s.admin:
+                self._maint_one(s, "noip")
+        self._next(r)
+
+    def _place(self, r: Resolution, srv: Any, new: str | None, by: str, n: Nameserver,
+               port: int | None = None, fqdn: str | None = None, admin_line: bool = True) -> None:
+        """Give ``srv`` its resolved address (and port); bring it out of resolution maintenance."""
+        port = srv.port if port is None else port
+        if new is not None and (new != srv.host or port != srv.port):
             old = srv.host or "(none)"
             be = srv.backend.name if srv.backend is not None else ""
-            self.set_addr(srv, new, srv.port)
+            self.set_addr(srv, new, port)
             n.counters.update += 1
-            self.log(be, "warning", f"{be}/{srv.name} changed its IP from {old} to {new} by {r.rc.name}/{n.name}.")
-        if "RMAINT" in srv.admin:
+            if new != old:
+                self.log(be, "warning", f"{be}/{srv.name} changed its IP from {old} to {new} by {by}.")
+        if new is not None and "RMAINT" in srv.admin:
             from haproxy_py.checks import health
 
-            self.apply(health.clear_resolution_maint(srv, self.wall(), r.fqdn))
+            out = health.clear_resolution_maint(srv, self.wall(), fqdn or r.fqdn)
+            if not admin_line:
+                out.logs = [x for x in out.logs if "administratively READY" not in x[2]]
+            self.apply(out)
+
+    def _valid_srv(self, r: Resolution, resp: msg.Response) -> None:
+        """SRV records fill a template's servers: a server keeps the record of its (target, port),
+        the other records go to servers without one; a server whose record is gone leaves (after
+        'hold obsolete'). The address comes from the additional section; the weight is the
+        record's, scaled to 0..256 as 2.6 does ((w + 255) / 256)."""
+        r.status = "valid"
+        r.last_valid = self.now()
+        recs = [a for a in resp.answers if a.rtype == msg.T_SRV]
+        addl: dict[str, str] = {}
+        for a in resp.additional:
+            if a.rtype in (msg.T_A, msg.T_AAAA):
+                addl.setdefault(a.name, a.data)
+        owner: dict[int, Any] = {}
+        for s in r.srvs:
+            if s.dns_fqdn:
+                for i, rec in enumerate(recs):
+                    if i not in owner and rec.data == s.dns_fqdn and rec.port == s.port:
+                        owner[i] = s
+                        break
+        owned = set(owner.values())
+        free = [s for s in r.srvs if s not in owned and not s.dns_fqdn]
+        for i in range(len(recs)):
+            if i not in owner and free:
+                owner[i] = free.pop(0)
+        n = self.nameservers[r.rc.name][0] if self.nameservers.get(r.rc.name) else None
+        for i, s in owner.items():
+            rec = recs[i]
+            ip = addl.get(rec.data)
+            s.dns_fqdn = rec.data
+            s.admin.add("HMAINT")  # 2.6 shows 0x40 in srv_admin_state for a server an SRV record fills
+            w = (rec.weight + 255) // 256
+            if s.uweight != w and s.backend is not None:
+                s.backend.set_weight(s, w, self.now())
+            if ip is not None and n is not None:
+                self._place(r, s, ip, "DNS additional record", n, port=rec.port, fqdn=rec.data, admin_line=False)
+        held = set(owner.values())
+        for s in r.srvs:
+            if s not in held and s.dns_fqdn:
+                s.dns_fqdn = ""
+                s.admin.discard("HMAINT")
+                self._maint_one(s, "noip")
+                self.set_addr(s, "", 0)
         self._next(r)
 
     def _failed(self, r: Resolution, status: str) -> None:
@@ -249,14 +340,17 @@ class ResolversEngine:
             self._next(r)
 
     def _maint(self, r: Resolution, why: str) -> None:
-        srv = r.srv
+        for srv in r.srvs:
+            self._maint_one(srv, why)
+        self._next(r)
+
+    def _maint_one(self, srv: Any, why: str) -> None:
         if "RMAINT" not in srv.admin:
             from haproxy_py.checks import health
 
             self.apply(health.set_resolution_maint(srv, self.wall(), _REASONS.get(why, why)))
             if srv.host:  # 2.6 forgets the address of a server it takes out this way
                 self.set_addr(srv, "", srv.port)
-        self._next(r)
 
 
 def wanted(config: Any) -> list[Any]:

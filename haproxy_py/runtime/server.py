@@ -43,7 +43,7 @@ class Server:
         "last_change", "down_time", "down_since",
         "served", "queue", "counters", "maxconn", "maxqueue", "minconn",
         "cookie", "track", "trackers", "lb", "slowstart_since", "observe_errors",
-        "sessions", "dynamic", "slot_owners", "anon_slots",
+        "sessions", "dynamic", "slot_owners", "anon_slots", "dns_fqdn",
     )
 
     def __init__(self, conf: ServerConf, backend: Backend | None = None, now: float = 0.0) -> None:
@@ -98,6 +98,8 @@ class Server:
         #: live sessions using this server (engine objects with a ``shutdown()`` method)
         self.sessions: set[Any] = set()
         self.dynamic = False
+        #: the target name an SRV record gave this server ("" none; engine/resolvers.py)
+        self.dns_fqdn = ""
 
     # ------------------------------------------------------------------ derived state
     @property

@@ -51,7 +51,8 @@ DENIED = "Permission denied\n"
 HELP_HEADER = "The following commands are valid at this level:\n"
 
 SRV_OP = {"STOPPED": 0, "STARTING": 1, "RUNNING": 2, "STOPPING": 3}
-SRV_ADMIN_BITS = {"FMAINT": 0x1, "IMAINT": 0x2, "CMAINT": 0x4, "FDRAIN": 0x8, "IDRAIN": 0x10, "RMAINT": 0x20}
+SRV_ADMIN_BITS = {"FMAINT": 0x1, "IMAINT": 0x2, "CMAINT": 0x4, "FDRAIN": 0x8, "IDRAIN": 0x10, "RMAINT": 0x20,
+                  "HMAINT": 0x40}
 CHECK_STATUS_NUM = {"UNK": 0, "INI": 1, "START": 2, "CHECKED": 3, "HANA": 4, "SOCKERR": 5, "L4OK": 6,
                     "L4TOUT": 7, "L4CON": 8, "L6OK": 9, "L6TOUT": 10, "L6RSP": 11, "L7TOUT": 12,
                     "L7RSP": 13, "L7OK": 15, "L7OKC": 16, "L7STS": 17, "PROCERR": 18, "PROCTOUT": 19,
@@ -1053,10 +1054,21 @@ def build_dynamic_server(be: Any, name: str, addr_s: str, params: list[str]) -> 
 
 
 def _fqdn(s: Any) -> str:
-    """A server resolved by a ``resolvers`` section shows its name in srv_fqdn, as in 2.6."""
+    """A server resolved by a ``resolvers`` section shows its name in srv_fqdn, as in 2.6 (for an
+    SRV record's server: the record's target, none while it has no record)."""
     from haproxy_py.config.resolvers import configured_fqdn, resolvers_of
 
-    return configured_fqdn(s.conf) if resolvers_of(s.conf) else ""
+    if not resolvers_of(s.conf):
+        return ""
+    name = configured_fqdn(s.conf)
+    return s.dns_fqdn if name.startswith("_") else name
+
+
+def _srvrecord(s: Any) -> str:
+    from haproxy_py.config.resolvers import configured_fqdn, resolvers_of
+
+    name = configured_fqdn(s.conf) if resolvers_of(s.conf) else ""
+    return name if name.startswith("_") else ""
 
 
 def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[str, Any]) -> str:
@@ -1078,7 +1090,7 @@ def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[s
     return " ".join(str(x) for x in (
         be.uuid, be.name, s.puid, s.name, s.host or "-", SRV_OP.get(s.state, 0), admin, s.uweight, s.iweight,
         since, CHECK_STATUS_NUM.get(cst, 0), result, health, chk_state, 0, bforced, sforced,
-        ov.get("fqdn") or _fqdn(s) or "-", s.port, "-", 1 if ov.get("ssl") == "on" else 0,
+        ov.get("fqdn") or _fqdn(s) or "-", s.port, _srvrecord(s) or "-", 1 if ov.get("ssl") == "on" else 0,
         ov.get("check-port", s.conf.check_port or 0), ov.get("check-addr") or "-", ov.get("agent-addr") or "-",
         ov.get("agent-port", s.conf.agent_port or 0)))
 

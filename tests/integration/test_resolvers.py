@@ -60,14 +60,14 @@ class Dns:
         self.log = workdir / "dnsmasq.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Dns:
+    def start(self, extra: tuple[str, ...] = ()) -> Dns:
         if not Path(DNSMASQ).exists():
             pytest.fail("dnsmasq is needed (apt-get install dnsmasq; it is in .ci/run's APT_PACKAGES)")
         self.proc = subprocess.Popen(
             [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
              "--listen-address=127.0.0.1", f"--port={self.port}", f"--addn-hosts={self.hosts}",
              "--local=/test/", "--local-ttl=0", "--no-negcache", "--user=root", "--pid-file=",
-             f"--log-facility={self.log}", "--cache-size=0"],
+             f"--log-facility={self.log}", "--cache-size=0", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -319,6 +319,7 @@ backend app
     server s1 one.test:80 resolvers dns init-addr none resolve-net 127.0.0.3/32
     server s2 two.test:80 resolvers dns init-addr none resolve-prefer ipv4 resolve-net 10.0.0.0/8,127.0.0.4/31
     server s3 three.test:80 resolvers dns init-addr none
+    server-template web 1-3 one.test:80 resolvers dns init-addr none resolve-prefer ipv4
 """
     try:
         dns.hosts.write_text("127.0.0.2 one.test\n127.0.0.3 one.test\n127.0.0.2 two.test\n127.0.0.5 two.test\n"
@@ -327,21 +328,30 @@ backend app
         time.sleep(0.2)
         with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
             sock = admin_socket(pp)
-            _wait(lambda: all(_up(st) for st, _ in _servers(sock).values()), 10, "every server resolved")
-            return _servers(sock)
+            _wait(lambda: all(_up(st) for n, (st, _) in _servers(sock).items() if n.startswith("s")), 10,
+                  "every server resolved")
+            time.sleep(0.5)
+            got = _servers(sock)
+            # the template's servers as a sorted picture: which one takes which address follows the
+            # answer's order
+            got["web"] = tuple(sorted(v for n, v in got.items() if n.startswith("web") and n[3:].isdigit()))  # type: ignore[assignment]
+            return {n: v for n, v in got.items() if not n[3:].isdigit()}
     finally:
         dns.stop()
 
 
 def test_resolve_prefer_and_net(tmp_path: Path) -> None:
     """resolve-prefer picks the family asked first (ipv6 by default, falling back to A when a name has
-    no AAAA), resolve-net the address among several: the same addresses as 2.6."""
+    no AAAA), resolve-net the address among several, a server-template over A records spreads them:
+    the same addresses as 2.6."""
     require_haproxy("haproxy")
     (tmp_path / "ours").mkdir()
     (tmp_path / "haproxy").mkdir()
     theirs = _addresses("haproxy", tmp_path / "haproxy")
     assert _addresses("ours", tmp_path / "ours") == theirs
     assert theirs["s1"][1] == "127.0.0.3:80" and theirs["s3"][1] == "[::1]:80", theirs
+    # server-template over A records: one address each, the server left over in maintenance
+    assert theirs["web"] == (("MAINT (resolution)", ""), ("no check", "127.0.0.2:80"), ("no check", "127.0.0.3:80"))
 
 
 def _fqdn_session(which: str, tmp_path: Path) -> list[object]:
@@ -396,4 +406,102 @@ def test_set_server_fqdn_and_show_resolvers_as_haproxy(tmp_path: Path) -> None:
     (tmp_path / "haproxy").mkdir()
     theirs = _fqdn_session("haproxy", tmp_path / "haproxy")
     ours = _fqdn_session("ours", tmp_path / "ours")
+    assert ours == theirs
+
+
+def _srv_args(records: list[tuple[str, int, int]]) -> tuple[str, ...]:
+    return tuple(f"--srv-host=_http._tcp.svc.test,{t},{port},0,{w}" for t, port, w in records)
+
+
+def _template_run(which: str, tmp_path: Path) -> list[object]:
+    """server-template over SRV records: weights, a record added, records removed, under load.
+    dnsmasq takes SRV records on its command line only, so it is restarted on the same port with
+    the new records (within 'hold timeout': the servers keep their state meanwhile)."""
+    dns = Dns(tmp_path)
+    h = {"h1.test": "127.0.0.2", "h2.test": "127.0.0.3"}
+    dns.hosts.write_text("".join(f"{ip} {n}\n" for n, ip in h.items()))
+    p1, p2, p3 = free_port(), free_port(), free_port()
+    webs = [Web("127.0.0.2", p1, "A"), Web("127.0.0.3", p2, "B"), Web("127.0.0.2", p3, "C")]
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+    timeout retry 200ms
+    hold timeout 5s
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    balance roundrobin
+    retries 3
+    option redispatch
+    server-template srv 3 _http._tcp.svc.test resolvers dns init-addr none
+"""
+    ports = {str(p1): "P1", str(p2): "P2", str(p3): "P3"}
+
+    def picture(sock: str) -> list[tuple[str, ...]]:
+        lines = stats_cli(sock, "show stat").splitlines()
+        head = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(head, ln.split(","), strict=False)) for ln in lines[1:]]
+        out = []
+        for f in rows:
+            if f.get("pxname") == "app" and f["svname"].startswith("srv"):
+                addr = f["addr"]
+                for k, v in ports.items():
+                    addr = addr.replace(k, v)
+                out.append((f["status"], addr, f["weight"]))
+        return sorted(out)
+
+    def restart(records: list[tuple[str, int, int]]) -> None:
+        dns.stop()
+        dns.start(_srv_args(records))
+
+    obs: list[object] = []
+    load = Load(fe)
+    try:
+        dns.start(_srv_args([("h1.test", p1, 256), ("h2.test", p2, 768)]))
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: sum(_up(st) for st, _, _ in picture(sock)) == 2, 10, "two SRV records applied")
+            obs.append(("two records", picture(sock)))
+            load.t.start()
+            t0 = time.monotonic()
+            _wait(lambda: len(load.since(t0)) >= 200, 30, "200 requests")
+            got = load.since(t0)[:200]
+            share_b = got.count("B") / len(got)
+            obs.append(("weights 1:3", 0.65 <= share_b <= 0.85))
+            restart([("h1.test", p1, 256), ("h2.test", p2, 768), ("h1.test", p3, 256)])
+            _wait(lambda: sum(_up(st) for st, _, _ in picture(sock)) == 3, 10, "three records applied")
+            t0 = time.monotonic()
+            time.sleep(0.8)
+            obs.append(("added", picture(sock), sorted(set(load.since(t0)))))
+            restart([("h2.test", p2, 768)])
+            _wait(lambda: sum(_up(st) for st, _, _ in picture(sock)) == 1, 10, "one record left")
+            t0 = time.monotonic()
+            time.sleep(0.8)
+            obs.append(("removed", picture(sock), sorted(set(load.since(t0)))))
+            load.stop_ev.set()
+            load.t.join(10)
+            assert not load.failures, load.failures[:5]
+            LAST_STDERR[which] = pp.stderr_text()
+    finally:
+        load.stop_ev.set()
+        for w in webs:
+            w.stop()
+        dns.stop()
+    return obs
+
+
+def test_server_template_a_and_srv_as_haproxy(tmp_path: Path) -> None:
+    """server-template filled by SRV records (addresses, ports, weights; a record added brings a
+    server in, removed ones take theirs out, no failed request), as 2.6 does against the same
+    dnsmasq; which template server takes which record depends on the answer's order, so the
+    servers are compared as a sorted picture."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _template_run("haproxy", tmp_path / "haproxy")
+    ours = _template_run("ours", tmp_path / "ours")
     assert ours == theirs
