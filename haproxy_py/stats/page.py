@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from haproxy_py.stats.commands import Cli
 from haproxy_py.stats.csv import StatFilter, collect, render_csv, render_json, render_typed
-from haproxy_py.stats.info import format_uptime, version_of
+from haproxy_py.stats.info import format_uptime, info_fields, version_of
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
@@ -324,6 +324,65 @@ def _name_cell(pxname: str, r: Any, name: str, legends: bool) -> str:
     return f"<u>{anchor}{link}<div class=tips>{tips}</div></u>"
 
 
+LEGEND = (
+    '<table class="lgd"><tr>\n'
+    '<td class="active_up">&nbsp;</td><td class="noborder">active UP </td><td class="backup_up">&nbsp;</td>'
+    '<td class="noborder">backup UP </td></tr><tr>\n'
+    '<td class="active_going_down"></td><td class="noborder">active UP, going down </td>'
+    '<td class="backup_going_down"></td><td class="noborder">backup UP, going down </td></tr><tr>\n'
+    '<td class="active_going_up"></td><td class="noborder">active DOWN, going up </td>'
+    '<td class="backup_going_up"></td><td class="noborder">backup DOWN, going up </td></tr><tr>\n'
+    '<td class="active_down"></td><td class="noborder">active or backup DOWN &nbsp;</td>'
+    '<td class="active_no_check"></td><td class="noborder">not checked </td></tr><tr>\n'
+    '<td class="maintain"></td><td class="noborder" colspan="3">active or backup DOWN for maintenance (MAINT) '
+    '&nbsp;</td></tr><tr>\n'
+    '<td class="active_draining"></td><td class="noborder" colspan="3">active or backup SOFT STOPPED for '
+    'maintenance &nbsp;</td></tr></table>\n'
+    'Note: "NOLB"/"DRAIN" = UP with load-balancing disabled.'
+)
+
+
+def _general_info(state: Any, conf: Any, now: float, wall: float, flt: StatFilter, refresh: bool) -> str:
+    """2.6's "General process information" block: process and system limits, running tasks,
+    the legend of the row colours, the "Display option" box and the external links."""
+    info = {pos: val for pos, _name, val in info_fields(state, now, wall)}
+    base = html.escape(conf.uri)
+    kbps = _n(info.get(63)) * 8 / 1000
+    out = ['<hr width="100%" class="hr">\n<h3>&gt; General process information</h3>\n'
+           '<table border=0><tr><td align="left" nowrap width="1%">\n'
+           f"<p><b>pid = </b> {state.pid} (process #1, nbproc = 1, nbthread = {info.get(3, 1)})<br>\n"
+           f"<b>uptime = </b> {format_uptime(int(state.uptime(now)))}<br>\n"
+           f"<b>system limits:</b> memmax = unlimited; ulimit-n = {info.get(13)}<br>\n"
+           f"<b>maxsock = </b> {info.get(14)}; <b>maxconn = </b> {info.get(15)}; <b>maxpipes = </b> 0<br>\n"
+           f"current conns = {info.get(17)}; current pipes = 0/0; conn rate = {info.get(26)}/sec; "
+           f"bit rate = {kbps:.3f} kbps<br>\n"
+           f"Running tasks: {_n(info.get(48))}/{_n(info.get(47))}; idle = {_n(info.get(49)) or 100} %<br>\n"
+           '</td><td align="center" nowrap>\n' + LEGEND +
+           '</td><td align="left" valign="top" nowrap width="1%"><b>Display option:</b>'
+           '<ul style="margin-top: 0.25em;">']
+    out.append('<li><form method="GET">Scope : <input value="" name="scope" size="8" maxlength="20" tabindex="1"/>'
+               "</form>\n")
+    if flt.hide_down:
+        out.append(f'<li><a href="{base}">Show all servers</a><br>\n')
+    else:
+        out.append(f'<li><a href="{base};up">Hide \'DOWN\' servers</a><br>\n')
+    if conf.refresh:
+        if refresh:
+            out.append(f'<li><a href="{base};norefresh">Disable refresh</a><br>\n')
+        else:
+            out.append(f'<li><a href="{base}">Enable refresh</a><br>\n')
+    out.append(f'<li><a href="{base}">Refresh now</a><br>\n'
+               f'<li><a href="{base};csv">CSV export</a><br>\n'
+               f'<li><a href="{base};json">JSON export</a> (<a href="{base};json-schema">schema</a>)<br>\n'
+               '</ul></td><td align="left" valign="top" nowrap width="1%"><b>External resources:</b>'
+               '<ul style="margin-top: 0.25em;">\n'
+               '<li><a href="http://www.haproxy.org/">Primary site</a><br>\n'
+               '<li><a href="http://www.haproxy.org/#down">Updates (v2.6)</a><br>\n'
+               '<li><a href="http://www.haproxy.org/#docs">Online manual</a><br>\n'
+               "</ul></td></tr></table>\n")
+    return "".join(out)
+
+
 def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: StatFilter, st: str | None,
                 admin: bool, refresh: bool) -> bytes:
     rows = collect(state, now, wall, flt)
@@ -337,11 +396,7 @@ def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: S
     ver = "" if conf.hide_version else f" version {html.escape(version_of(state))}"
     out.append(f"<h1>HAProxy{ver}</h1>\n<h2>Statistics Report for pid {state.pid}"
                + (f" on {html.escape(conf.show_node)}" if conf.show_node else "") + "</h2>\n")
-    out.append(f"<hr width=\"100%\" class=\"hr\">\n<h3>&gt; General process information</h3>\n"
-               f"<p><b>pid = </b> {state.pid} (process #1, nbproc = 1, nbthread = 1)<br>\n"
-               f"<b>uptime = </b> {format_uptime(int(state.uptime(now)))}<br>\n"
-               f"<b>maxconn = </b> {state.maxconn} <br>\n<b>current conns = </b> {state.curr_conns}; "
-               f"<b>current pipes = </b> 0/0; <b>conn rate = </b> {state.conn_rate.read(now)}/sec</p>\n")
+    out.append(_general_info(state, conf, now, wall, flt, refresh))
     if st and st in ST_MESSAGES:
         out.append(f"<p><div class=active_up><b>{ST_MESSAGES[st]}</b></div></p>\n")
     by_px: dict[int, list] = {}

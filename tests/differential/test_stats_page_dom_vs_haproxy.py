@@ -175,3 +175,78 @@ def test_every_row_has_the_same_cells_as_haproxy(pages: dict[str, Any]) -> None:
     assert texts(o) == texts(h)
     assert {c for c, _ in texts(h)} == {"active_down", "active_no_check", "maintain", "backup_no_check", "backend"}
     assert any("Connection resets during transfers" in t for _c, ts in texts(h) for t in ts)
+
+
+class General(html.parser.HTMLParser):
+    """The "General process information" block: its text lines, the legend's cells, the links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = False
+        self.text: list[str] = []
+        self.legend: list[tuple[str | None, str | None]] = []
+        self.links: list[tuple[str | None, str]] = []
+        self._a: str | None = None
+        self._td: str | None = None
+        self._cls: str | None = None
+        self._colspan: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "h3":
+            self.on = True
+        if not self.on:
+            return
+        if tag == "table" and a.get("class") == "tbl":
+            self.on = False
+        elif tag == "td" and a.get("class"):
+            self._td, self._cls, self._colspan = "", a.get("class"), a.get("colspan")
+        elif tag == "a":
+            self._a = a.get("href")
+            self.links.append((self._a, ""))
+        elif tag == "br":
+            self.text.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._td is not None:
+            self.legend.append((self._cls, " ".join(self._td.split()) + (f"|{self._colspan}" if self._colspan else "")))
+            self._td = None
+        elif tag == "a":
+            self._a = None
+
+    def handle_data(self, data: str) -> None:
+        if not self.on:
+            return
+        self.text.append(data)
+        if self._td is not None:
+            self._td += data
+        if self._a is not None:
+            href, t = self.links[-1]
+            self.links[-1] = (href, t + data)
+
+
+def _general(which: str) -> General:
+    port = free_port()
+    with run_proxy(CFG.format(port=port), wait_ports=[port], which=which):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+            text = r.read().decode("latin-1")
+    g = General()
+    g.feed(text)
+    return g
+
+
+def test_general_information_legend_and_display_options_match_haproxy() -> None:
+    require_haproxy("haproxy", "the page to compare with")
+    h, o = _general("haproxy"), _general("ours")
+    assert o.legend == h.legend and len(h.legend) == 20  # 10 colour swatches, 10 captions
+    assert o.links == h.links
+    assert ("/stats;up", "Hide 'DOWN' servers") in h.links and ("/stats;csv", "CSV export") in h.links
+
+    def lines(g: General) -> list[str]:
+        # numbers (pid, limits, counts, uptime) differ between two processes; the sentences must not
+        text = re.sub(r"\d+(\.\d+)?", "N", "".join(g.text))
+        return [" ".join(ln.split()) for ln in text.split("\n") if ln.strip()]
+
+    assert lines(o) == lines(h)
+    assert any(ln.startswith("system limits: memmax = unlimited; ulimit-n = N") for ln in lines(h))
+    assert any(ln.startswith("Running tasks: N/N; idle = N %") for ln in lines(h))
