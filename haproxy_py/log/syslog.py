@@ -164,7 +164,7 @@ class _Sender:
         self.kind = address.kind
         self.sock: socket.socket | None = None
         self.fd = -1
-        #: the sockaddr (inet, connected) or the socket path (unix/abns); set by _open()
+        #: the sockaddr (inet) or the socket path (unix/abns); set by _open()
         self.addr: str | tuple[Any, ...] = ""
         self.sent = 0
         self.dropped = 0
@@ -190,7 +190,9 @@ class _Sender:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
             except OSError:
                 pass
-            s.connect(sa)  # connected: ICMP errors come back as ECONNREFUSED (counted as drops)
+            # not connected, as 2.6 sends: a target nobody listens on takes the lines without an
+            # error (a connected socket gets ICMP refusals back as ECONNREFUSED on a later send,
+            # which dropped that line and counted it in DroppedLogs where 2.6 counts nothing)
             self.sock = s
             self.addr = sa
         elif kind in ("unix", "abns"):
@@ -215,10 +217,8 @@ class _Sender:
                 os.write(self.fd, data)
             elif self.sock is None:
                 raise OSError(self.last_error or errno.EBADF, "log target unavailable")
-            elif self.kind in ("unix", "abns"):
-                self.sock.sendto(data, self.addr)
             else:
-                self.sock.send(data)
+                self.sock.sendto(data, self.addr)
         except OSError as exc:
             self.dropped += 1
             self.last_error = exc.errno or -1
