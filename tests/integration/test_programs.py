@@ -31,8 +31,7 @@ while true; do sleep 0.1; done
 """
 
 
-def _cfg(d: Path, port: int) -> str:
-    return f"""\
+HEAD = """\
 global
     master-worker
 defaults
@@ -40,6 +39,16 @@ defaults
     timeout client 2s
     timeout server 2s
     timeout connect 2s
+"""
+FE = """\
+frontend fe
+    bind 127.0.0.1:{port}
+    http-request return status 200
+"""
+
+
+def _cfg(d: Path, port: int) -> str:
+    return HEAD + f"""\
 program restarted
     command {d}/prog.sh restarted
 program kept
@@ -48,10 +57,7 @@ program kept
     user nobody
 program quitter
     command {d}/prog.sh quitter
-frontend fe
-    bind 127.0.0.1:{port}
-    http-request return status 200
-"""
+""" + FE.format(port=port)
 
 
 def _cli(path: Path, line: str) -> str:
@@ -160,22 +166,12 @@ def _failing(which: str) -> tuple[int | None, list[str]]:
     prog.chmod(0o755)
     port = free_port()
     cfg = d / "haproxy.cfg"
-    cfg.write_text(f"""\
-global
-    master-worker
-defaults
-    mode http
-    timeout client 2s
-    timeout server 2s
-    timeout connect 2s
+    cfg.write_text(HEAD + f"""\
 program sleeper
     command {d}/prog.sh sleeper
 program failer
     command {d}/prog.sh failer
-frontend fe
-    bind 127.0.0.1:{port}
-    http-request return status 200
-""")
+""" + FE.format(port=port))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = ([sys.executable, "-m", "haproxy_py"] if which == "ours" else ["haproxy"]) + ["-W", "-db", "-f", str(cfg)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=30)
