@@ -79,7 +79,7 @@ def _rss_kb(pid: int) -> int:
 
 @pytest.mark.parametrize("which", WHICH)
 def test_pipelining_client_that_does_not_read_holds_bounded_memory(which: str) -> None:
-    """Two connections pipeline requests for 3 s and read nothing: the proxy stops reading them
+    """Two connections pipeline requests for 4 s and read nothing: the proxy stops reading them
     once its output toward each is full, so its memory stays flat (bounded by its buffers, not by
     what the clients send); when the clients read again every request they sent is answered, in
     order."""
@@ -120,11 +120,11 @@ def test_pipelining_client_that_does_not_read_holds_bounded_memory(which: str) -
             threads = [threading.Thread(target=pump, args=(i,), daemon=True) for i in range(2)]
             for t in threads:
                 t.start()
-            peak = rss0
+            samples = []  # (seconds since the pumps started, RSS kB)
             t0 = time.monotonic()
-            while time.monotonic() - t0 < 3.0:
+            while time.monotonic() - t0 < 4.0:
                 time.sleep(0.25)
-                peak = max(peak, _rss_kb(p.pid))
+                samples.append((time.monotonic() - t0, _rss_kb(p.pid)))
             stop.set()
             # the clients read again: every complete request they sent gets its response
             got = [0, 0]
@@ -155,7 +155,14 @@ def test_pipelining_client_that_does_not_read_holds_bounded_memory(which: str) -
                 s.close()
     finally:
         be.stop()
-    growth_mb = (peak - rss0) / 1024
+    peak = max(kb for _, kb in samples)
+    first = max(kb for t, kb in samples if t < 2.0)
+    later = max(kb for t, kb in samples if t >= 2.0)
+    curve = [round((kb - rss0) / 1024, 1) for _, kb in samples]
     assert sent[0] > 64 and sent[1] > 64, sent
-    assert growth_mb < 24, f"{which}: RSS grew {growth_mb:.1f} MB ({rss0} kB -> {peak} kB), sent {sent}"
+    # bounded: after its buffers filled the proxy stops growing, whatever the clients keep sending
+    # (the code before this test grew about 25 MB a second and kept growing); haproxy-py's first
+    # MBs are its allocator's (glibc keeps freed 64 kB read buffers in its heap), 2.6 stays flat
+    assert (later - first) / 1024 < 6, f"{which}: RSS still growing (MB over rss0, every 0.25 s): {curve}"
+    assert (peak - rss0) / 1024 < 48, f"{which}: RSS grew {(peak - rss0) / 1024:.1f} MB: {curve}"
     assert got == sent, (which, got, sent)
