@@ -139,6 +139,19 @@ def check_addresses(cfg: Config, diags: Diagnostics, resolver: Resolver = libc_r
                               f"'{ca}' in '{ca}'.", s.loc)
 
 
+def check_resolvers_refs(cfg: Config, diags: Diagnostics) -> None:
+    """Every server's ``resolvers NAME`` names a resolvers section (2.6 checks it after parsing)."""
+    from haproxy_py.config.resolvers import resolvers_of
+
+    names = {s.name for s in cfg.other_sections if s.kind == "resolvers"}
+    for p in cfg.proxies:
+        for s in p.servers:
+            r = resolvers_of(s)
+            if r is not None and r not in names:
+                diags.alert(f"backend '{p.name}', server '{s.name}': unable to find required resolvers '{r}'",
+                            s.loc, phase=POST)
+
+
 def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = False,
                     resolver: Resolver = libc_resolve) -> Config:
     """The servers' names resolved (after the configuration is known to be valid, as 2.6 does).
@@ -204,6 +217,7 @@ def check_and_resolve(cfg: Config, diags: Diagnostics, *, ignore_failures: bool 
     """Both steps, in 2.6's order (nothing after an abort; servers only once all else is valid)."""
     if diags.aborted:
         return cfg
+    check_resolvers_refs(cfg, diags)
     check_addresses(cfg, diags)
     if diags.has_errors:
         return cfg

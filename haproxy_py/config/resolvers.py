@@ -54,10 +54,11 @@ def parse_nameserver_addr(text: str) -> tuple[str, int] | str:
             break
     else:
         if "@" in t:
-            return f"'{text}': only UDP nameservers are implemented by haproxy-py"
+            return (f"'{text}': a TCP nameserver is not implemented by haproxy-py (HAProxy 2.6 supports it); "
+                    "use a UDP one (IP:PORT)")
     host, sep, port_s = t.rpartition(":")
-    if not sep:
-        host, port_s = t, str(DEFAULT_PORT)
+    if not sep or (host.count(":") and not host.endswith("]")):
+        return f"missing port specification in '{text}'"
     host = host.strip("[]")
     try:
         ipaddress.ip_address(host)
@@ -90,12 +91,14 @@ def check_line(words: tuple[str, ...] | list[str]) -> str | None:
         if len(w) < 3:
             return "'nameserver' expects <name> and <addr>[:<port>] as arguments."
         r = parse_nameserver_addr(w[2])
-        return r if isinstance(r, str) else None
+        if isinstance(r, str):
+            return f"'nameserver {w[1]}' : {r}" if r.startswith("missing port") else r
+        return None
     if kw == "accepted_payload_size":
         if len(w) < 2 or not w[1].isdigit():
             return "'accepted_payload_size' expects <nb> as argument."
-        if not 512 <= int(w[1]) <= 65535:
-            return "'accepted_payload_size' must be between 512 and 65535."
+        if not 12 <= int(w[1]) <= 65535:
+            return "'accepted_payload_size' must be between 12 and 65535."
         return None
     if kw == "resolve_retries":
         if len(w) < 2 or not w[1].isdigit():
@@ -103,13 +106,16 @@ def check_line(words: tuple[str, ...] | list[str]) -> str | None:
         return None
     if kw == "timeout":
         if len(w) < 3 or w[1] not in ("resolve", "retry"):
-            return "'timeout' expects 'retry' or 'resolve' and <time> as arguments."
+            return f"'timeout' expects 'retry' or 'resolve' and <time> as arguments got '{w[1] if len(w) > 1 else ''}'."
         if _ms(w[2]) is None:
             return f"unexpected character in time argument of 'timeout {w[1]}'."
         return None
     if kw == "hold":
-        if len(w) < 3 or w[1] not in HOLD_KINDS:
-            return "'hold' expects 'nx', 'other', 'refused', 'timeout', 'valid', 'obsolete' and <time> as arguments."
+        if len(w) < 2 or w[1] not in HOLD_KINDS:
+            return (f"'hold' unknown <event>: '{w[1] if len(w) > 1 else ''}', expects either 'nx', 'timeout', "
+                    "'valid', 'obsolete' or 'other'.")
+        if len(w) < 3:
+            return f"'hold {w[1]}' expects <time> as argument."
         if _ms(w[2]) is None:
             return f"unexpected character in time argument of 'hold {w[1]}'."
         return None

@@ -15,12 +15,14 @@ record decides which one a server reaches.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
 import socket
 import socketserver
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -505,3 +507,30 @@ def test_server_template_a_and_srv_as_haproxy(tmp_path: Path) -> None:
     theirs = _template_run("haproxy", tmp_path / "haproxy")
     ours = _template_run("ours", tmp_path / "ours")
     assert ours == theirs
+
+
+_BAD = [
+    "resolvers a\n nameserver n2 127.0.0.1\n",
+    "resolvers a\n nameserver n1 127.0.0.1:53\n bogus 1\n",
+    "resolvers a\n nameserver n1 127.0.0.1:53\n timeout foo 1s\n",
+    "resolvers a\n nameserver n1 127.0.0.1:53\n hold foo 1s\n",
+    "resolvers a\n nameserver n1 127.0.0.1:53\n",  # the server names another section
+]
+
+
+@pytest.mark.parametrize("case", range(len(_BAD)))
+def test_resolvers_config_errors_as_haproxy(case: int, tmp_path: Path) -> None:
+    """-c on a broken resolvers section or reference: the same alert lines and exit code as 2.6."""
+    require_haproxy("haproxy")
+    ref = "zz" if case == 4 else "a"
+    text = _BAD[case] + HTTP_DEFAULTS + f"backend b\n    server s1 one.test:80 resolvers {ref} init-addr none\n"
+    cfg = tmp_path / "c.cfg"
+    cfg.write_text(text)
+
+    def run(cmd: list[str]) -> tuple[int, list[str]]:
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        r = subprocess.run(cmd + ["-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30, env=env)
+        return r.returncode, [ln.split(") : ", 1)[1] for ln in r.stderr.splitlines() if ln.startswith("[ALERT]")]
+
+    ours = run([sys.executable, "-m", "haproxy_py"])
+    assert ours == run(["haproxy"]), (ours, text)
