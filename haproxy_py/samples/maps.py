@@ -167,7 +167,11 @@ def map_index(match: str, out: str) -> Index:
         return _lookup(match, pairs)
 
     def check(k: str, v: str | None) -> None:
-        checked[(k, v)] = (key(k), _value(out, v or "", ""))
+        try:  # the value first, as 2.6
+            vv = _value(out, v or "", "")
+        except ValueError:
+            raise ValueError(f"unable to parse '{v}'.") from None  # 2.6's words on the CLI
+        checked[(k, v)] = (key(k), vv)
 
     def conv(k: str, v: str | None) -> tuple[Any, Any]:
         kv = checked.pop((k, v), None)
@@ -204,6 +208,8 @@ def _build(match: str, out: str) -> Callable[[tuple], tuple]:
         ix = map_index(match, out)
         for en in ref.entries:
             try:
+                if out != "str":
+                    _value(out, en.value or "", path)  # a bad value: the load-time words
                 ix.check(en.key, en.value)
             except ValueError as e:
                 msg = str(e)

@@ -1201,7 +1201,7 @@ def _pat(verb: str, kind: str) -> Handler:
     """``verb map|acl ...`` over the pattern references (stats/patcmds.py)."""
     n = 2
 
-    def handler(cli: Cli, c: Call) -> str:
+    def handler(cli: Cli, c: Call) -> str | None:
         return pat_command(cli.state, verb, kind, c.w[n:])
 
     return handler

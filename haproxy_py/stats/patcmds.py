@@ -90,7 +90,7 @@ def _get(store: Store, kind: str, args: list[str]) -> str:
             if e is None:
                 out.append(f"{head}, found=no\n")
             else:
-                vtype = {"str": "str", "sint": "sint", "addr": "ip"}.get(ix.out, "str")
+                vtype = {"str": "str", "sint": "sint"}.get(ix.out, "ipv6" if ":" in (e.value or "") else "ipv4")
                 out.append(f'{head}, found=yes, idx={idx}, key="{e.key}", value="{e.value}", type="{vtype}"\n')
         elif e is None:
             out.append(f"{head}, match=no\n")
@@ -120,7 +120,7 @@ def _add(store: Store, kind: str, args: list[str]) -> str:
     return "" if err is None else err + "\n"
 
 
-def _set(store: Store, args: list[str]) -> str:
+def _set(store: Store, args: list[str]) -> str | None:
     if len(args) < 3:
         return "'set map' expects three parameters: map identifier, key and value.\n"
     ref = _find(store, "map", args[0], False)
@@ -129,7 +129,11 @@ def _set(store: Store, args: list[str]) -> str:
     r = ref.set(args[1], args[2])
     if r == "":
         return "key or pattern not found.\n" if args[1].startswith("#") else "entry not found.\n"
-    return "" if r is None else r + "\n"
+    if r is None:
+        return ""
+    if args[1].startswith("#"):
+        return r + "\n"
+    return None  # a value the map cannot use, by key: 2.6.12 answers nothing at all, not even the empty line
 
 
 def _del(store: Store, kind: str, args: list[str]) -> str:
@@ -176,14 +180,14 @@ def _commit(store: Store, kind: str, args: list[str]) -> str:
     return ""
 
 
-def _show_empty(kind: str, verb: str, args: list[str]) -> str:
+def _show_empty(kind: str, verb: str, args: list[str]) -> str | None:
     from types import SimpleNamespace
 
     empty = SimpleNamespace(lookup=lambda kind, ident: None, of_kind=lambda kind: [])
     return pat_command(SimpleNamespace(patrefs=empty), verb, kind, args)
 
 
-def pat_command(state: Any, verb: str, kind: str, args: list[str]) -> str:
+def pat_command(state: Any, verb: str, kind: str, args: list[str]) -> str | None:
     """``verb kind args...`` (``show map #0``...) -> 2.6's reply body."""
     store = getattr(state, "patrefs", None)
     if store is None:  # a state without an engine: no map, no ACL

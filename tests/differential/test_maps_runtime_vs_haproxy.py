@@ -44,7 +44,7 @@ frontend main
     http-request return status 403 content-type text/plain string blocked if blocked
     http-request return status 404 content-type text/plain string listed if listed
     http-request return status 405 content-type text/plain string post if METH_POST || {{ path /anon1 /anon2 }}
-    http-request return status 200 content-type text/plain lf-string "%[req.hdr(host),lower,map_str({d}/hosts.map,none)]|%[path,map_beg({d}/beg.map,nob)]|%[req.hdr(x-ip),map_ip({d}/ip.map,noip)]"
+    http-request return status 200 content-type text/plain lf-string "%[req.hdr(host),lower,map_str({d}/hosts.map,none)]|%[path,map_beg({d}/beg.map,nob)]|%[req.hdr(x-ip),map_ip({d}/ip.map,noip)]|%[req.hdr(host),lower,map_str_ip({d}/addr.map,0.0.0.0)]|%[req.hdr(x-n),map_int_int({d}/num.map,0)]"
 """
 
 FILES = {
@@ -52,6 +52,8 @@ FILES = {
     "beg.map": "/a pa\n/a/b pab\n/c pc\n",
     "ip.map": "10.0.0.0/8 ten\n10.1.0.0/16 ten1\n192.168.1.1 one\n",
     "paths.acl": "/p0\n/p1/\n",
+    "addr.map": "h0.example 10.0.0.1\nh1.example ::1\n",
+    "num.map": "5 50\n10:20 1020\n",
 }
 PTR = re.compile(r"0x[0-9a-f]+")
 
@@ -109,7 +111,8 @@ def norm(text: str, cfg: str) -> str:
 
 
 def request(port: int, host: str, path: str, ip: str) -> bytes:
-    raw = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nx-ip: {ip}\r\nConnection: close\r\n\r\n").encode()
+    n = sum(map(ord, host + path)) % 25
+    raw = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nx-ip: {ip}\r\nx-n: {n}\r\nConnection: close\r\n\r\n").encode()
     resp = http_request(port, raw)
     head, _, body = resp.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0] + b" " + body
@@ -132,13 +135,16 @@ def ids(sock: str, kind: str) -> dict[str, str]:
 def gen_op(rnd: random.Random) -> tuple[str, str, str]:
     """(kind, file, operation text with IDENT where the map goes, REF<n> for the n-th entry)."""
     kind, f = rnd.choice([("map", "hosts.map"), ("map", "hosts.map"), ("map", "beg.map"), ("map", "ip.map"),
-                          ("acl", "paths.acl"), ("acl", "paths.acl")])
+                          ("map", "addr.map"), ("map", "num.map"), ("acl", "paths.acl"), ("acl", "paths.acl")])
     key = {"hosts.map": lambda: f"h{rnd.randrange(6)}.example",
            "beg.map": lambda: rnd.choice(["/a", "/a/b", "/a/b/c", "/c", "/d", "/"]),
            "ip.map": lambda: rnd.choice(["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "192.168.1.1", "0.0.0.0/0",
                                          "not-an-ip", "10.1.2.3"]),
-           "paths.acl": lambda: rnd.choice(["/p0", "/p1/", "/p2", "/p3/x", "/"])}[f]
-    val = f"v{rnd.randrange(10)}"
+           "paths.acl": lambda: rnd.choice(["/p0", "/p1/", "/p2", "/p3/x", "/"]),
+           "addr.map": lambda: f"h{rnd.randrange(4)}.example",
+           "num.map": lambda: rnd.choice(["5", "7", "10:20", "15", ":3", "x1"])}[f]
+    val = {"addr.map": lambda: rnd.choice(["10.0.0.9", "::2", "1.2.3", "v1"]),
+           "num.map": lambda: rnd.choice(["1", "-4", "12", "x"])}.get(f, lambda: f"v{rnd.randrange(10)}")()
     ver = f"@{rnd.randrange(4)}"
     ops = [f"add {kind} IDENT {key()}" + (f" {val}" if kind == "map" else "")] * 8 + [
         f"del {kind} IDENT {key()}", f"del {kind} IDENT REF{rnd.randrange(4)}",
