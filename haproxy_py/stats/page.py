@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -119,9 +120,32 @@ def human_time(t: Any) -> str:
     return "".join(out)
 
 
+def _u2h(x: Any) -> str:
+    """A counter as 2.6's page prints it: the thousands digits wrapped in ``<span class="rls">``
+    (the page's CSS spaces them), ``64643`` -> ``6<span class="rls">4</span>643``."""
+    if isinstance(x, bool) or not isinstance(x, int):
+        try:
+            x = int(x)
+        except (TypeError, ValueError):
+            return _v(x)
+    digits = str(x)
+    if len(digits) <= 3:
+        return digits
+    out = []
+    for i, d in enumerate(digits):
+        pos = len(digits) - i  # 1-based from the right
+        out.append(f'<span class="rls">{d}</span>' if pos % 3 == 1 and pos > 1 else d)
+    return "".join(out)
+
+
+def _h(x: Any) -> str:
+    """A counter cell value: ``_u2h`` for a number, empty for a missing field."""
+    return "" if x is None or x == "" else _u2h(x)
+
+
 def _dash(x: Any) -> str:
     """A limit: ``-`` when there is none (2.6 prints the dash for servers' and frontends' limits)."""
-    return "-" if x is None or x == "" or (x == 0 and not isinstance(x, bool)) else _v(x)
+    return "-" if x is None or x == "" or (x == 0 and not isinstance(x, bool)) else _u2h(x)
 
 
 def _n(x: Any) -> int:
@@ -136,7 +160,7 @@ def _pct(part: Any, whole: Any) -> str:
     return f"{100 * _n(part) // w if w else 0}%"
 
 
-def _det(rows: list[tuple[str, ...]]) -> str:
+def _det(rows: Sequence[tuple[str, ...]]) -> str:
     """A tip's detail table: (label, value[, second cell]) rows; a 1-tuple is a colspan=3 title."""
     out = ["<table class=det>"]
     for row in rows:
@@ -149,41 +173,41 @@ def _det(rows: list[tuple[str, ...]]) -> str:
 
 def _times(v: Any, http: bool) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [("Max / Avg over last 1024 success. conn.",),
-                                   ("- Queue time:", f"{_n(v[90])} / {_n(v[58])}", "ms"),
-                                   ("- Connect time:", f"{_n(v[91])} / {_n(v[59])}", "ms")]
+                                   ("- Queue time:", f"{_u2h(_n(v[90]))} / {_u2h(_n(v[58]))}", "ms"),
+                                   ("- Connect time:", f"{_u2h(_n(v[91]))} / {_u2h(_n(v[59]))}", "ms")]
     if http:
-        rows.append(("- Responses time:", f"{_n(v[92])} / {_n(v[60])}", "ms"))
-    rows.append(("- Total time:", f"{_n(v[93])} / {_n(v[61])}", "ms"))
+        rows.append(("- Responses time:", f"{_u2h(_n(v[92]))} / {_u2h(_n(v[60]))}", "ms"))
+    rows.append(("- Total time:", f"{_u2h(_n(v[93]))} / {_u2h(_n(v[61]))}", "ms"))
     return rows
 
 
 def _tip(value: Any, table: str, underline: bool = True) -> str:
-    inner = f"{_v(value)}<div class=tips>{table}</div>"
+    inner = f"{_h(value)}<div class=tips>{table}</div>"
     return f"<td><u>{inner}</u></td>" if underline else f"<td>{inner}</td>"
 
 
 def _server_tips(v: Any) -> tuple[str, str]:
     """The Sessions Cur and Total cells of a server, with the tips 2.6 shows on them."""
-    cur = _tip(v[4], _det([("Current active connections:", _v(_n(v[4]))),
-                           ("Current used connections:", _v(_n(v[97]))),
-                           ("Current idle connections:", _v(_n(v[88]))),
-                           ("- unsafe:", _v(_n(v[95]))), ("- safe:", _v(_n(v[96]))),
-                           ("Estimated need of connections:", _v(_n(v[98]))),
+    cur = _tip(v[4], _det([("Current active connections:", _u2h(_n(v[4]))),
+                           ("Current used connections:", _u2h(_n(v[97]))),
+                           ("Current idle connections:", _u2h(_n(v[88]))),
+                           ("- unsafe:", _u2h(_n(v[95]))), ("- safe:", _u2h(_n(v[96]))),
+                           ("Estimated need of connections:", _u2h(_n(v[98]))),
                            ("Active connections limit:", _dash(v[6])),
                            ("Idle connections limit:", _dash(v[89]))]))
     http = v[75] == "http"
-    rows: list[tuple[str, ...]] = [("Cum. sessions:", _v(_n(v[7])))]
+    rows: list[tuple[str, ...]] = [("Cum. sessions:", _u2h(_n(v[7])))]
     if http:
         codes = [_n(v[i]) for i in range(39, 45)]
         tot = sum(codes)
-        rows += [("New connections:", _v(_n(v[84]))),
-                 ("Reused connections:", _v(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
-                 ("Cum. HTTP requests:", str(tot))]
+        rows += [("New connections:", _u2h(_n(v[84]))),
+                 ("Reused connections:", _u2h(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
+                 ("Cum. HTTP requests:", _u2h(tot))]
         for label, c in zip(("- HTTP 1xx responses:", "- HTTP 2xx responses:", "- HTTP 3xx responses:",
                              "- HTTP 4xx responses:", "- HTTP 5xx responses:", "- other responses:"), codes,
                             strict=True):
-            rows.append((label, str(c), f"({_pct(c, tot)})"))
-        rows += [("Failed hdr rewrites:", _v(_n(v[83]))), ("Internal error:", _v(_n(v[94])))]
+            rows.append((label, _u2h(c), f"({_pct(c, tot)})"))
+        rows += [("Failed hdr rewrites:", _u2h(_n(v[83]))), ("Internal error:", _u2h(_n(v[94])))]
     rows += _times(v, http)
     return cur, _tip(v[7], _det(rows))
 
@@ -191,27 +215,55 @@ def _server_tips(v: Any) -> tuple[str, str]:
 def _backend_tips(v: Any) -> tuple[str, str]:
     """The Sessions Total and Bytes Out cells of a backend, with 2.6's tips."""
     http = v[75] == "http"
-    rows: list[tuple[str, ...]] = [("Cum. sessions:", _v(_n(v[7])))]
+    rows: list[tuple[str, ...]] = [("Cum. sessions:", _u2h(_n(v[7])))]
     if http:
-        rows += [("New connections:", _v(_n(v[84]))),
-                 ("Reused connections:", _v(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
-                 ("Cum. HTTP requests:", _v(_n(v[48]))),
-                 ("- HTTP 1xx responses:", _v(_n(v[39]))), ("- HTTP 2xx responses:", _v(_n(v[40]))),
-                 ("&nbsp;&nbsp;Compressed 2xx:", _v(_n(v[54])), f"({_pct(v[54], v[40])})"),
-                 ("- HTTP 3xx responses:", _v(_n(v[41]))), ("- HTTP 4xx responses:", _v(_n(v[42]))),
-                 ("- HTTP 5xx responses:", _v(_n(v[43]))), ("- other responses:", _v(_n(v[44]))),
-                 ("Cache lookups:", _v(_n(v[86]))), ("Cache hits:", _v(_n(v[87])), f"({_pct(v[87], v[86])})"),
-                 ("Failed hdr rewrites:", _v(_n(v[83]))), ("Internal errors:", _v(_n(v[94])))]
+        rows += [("New connections:", _u2h(_n(v[84]))),
+                 ("Reused connections:", _u2h(_n(v[85])), f"({_pct(v[85], _n(v[84]) + _n(v[85]))})"),
+                 ("Cum. HTTP requests:", _u2h(_n(v[48]))),
+                 ("- HTTP 1xx responses:", _u2h(_n(v[39]))), ("- HTTP 2xx responses:", _u2h(_n(v[40]))),
+                 ("&nbsp;&nbsp;Compressed 2xx:", _u2h(_n(v[54])), f"({_pct(v[54], v[40])})"),
+                 ("- HTTP 3xx responses:", _u2h(_n(v[41]))), ("- HTTP 4xx responses:", _u2h(_n(v[42]))),
+                 ("- HTTP 5xx responses:", _u2h(_n(v[43]))), ("- other responses:", _u2h(_n(v[44]))),
+                 ("Cache lookups:", _u2h(_n(v[86]))), ("Cache hits:", _u2h(_n(v[87])), f"({_pct(v[87], v[86])})"),
+                 ("Failed hdr rewrites:", _u2h(_n(v[83]))), ("Internal errors:", _u2h(_n(v[94])))]
     rows += _times(v, http)
-    total = _tip(v[7], _det(rows))
+    return _tip(v[7], _det(rows)), _bytes_out_tip(v)
+
+
+def _bytes_out_tip(v: Any) -> str:
     comp_in, comp_out, comp_byp = _n(v[51]), _n(v[52]), _n(v[53])
     saved = comp_in - comp_out
-    out_tip = _tip(v[9], _det([("Response bytes in:", _v(_n(v[9]))), ("Compression in:", str(comp_in)),
-                               ("Compression out:", str(comp_out), f"({_pct(comp_out, comp_in)})"),
-                               ("Compression bypass:", str(comp_byp)),
-                               ("Total bytes saved:", str(saved), f"({_pct(saved, v[9])})")]),
-                   underline=bool(comp_in or comp_byp))
-    return total, out_tip
+    return _tip(v[9], _det([("Response bytes in:", _u2h(_n(v[9]))), ("Compression in:", _u2h(comp_in)),
+                            ("Compression out:", _u2h(comp_out), f"({_pct(comp_out, comp_in)})"),
+                            ("Compression bypass:", _u2h(comp_byp)),
+                            ("Total bytes saved:", _u2h(saved), f"({_pct(saved, v[9])})")]),
+                underline=bool(comp_in or comp_byp))
+
+
+def _frontend_cells(v: Any) -> str:
+    """A frontend row's cells from Queue to Warnings, with the rate, sessions and bytes tips."""
+    http = v[75] == "http"
+    cur = [("Current connection rate:", f"{_u2h(_n(v[77]))}/s"), ("Current session rate:", f"{_u2h(_n(v[33]))}/s")]
+    top = [("Max connection rate:", f"{_u2h(_n(v[78]))}/s"), ("Max session rate:", f"{_u2h(_n(v[35]))}/s")]
+    if http:
+        cur.append(("Current request rate:", f"{_u2h(_n(v[46]))}/s"))
+        top.append(("Max request rate:", f"{_u2h(_n(v[47]))}/s"))
+    rows: list[tuple[str, ...]] = [("Cum. connections:", _u2h(_n(v[79]))), ("Cum. sessions:", _u2h(_n(v[7])))]
+    if http:
+        rows += [("Cum. HTTP requests:", _u2h(_n(v[48]))),
+                 ("- HTTP 1xx responses:", _u2h(_n(v[39]))), ("- HTTP 2xx responses:", _u2h(_n(v[40]))),
+                 ("&nbsp;&nbsp;Compressed 2xx:", _u2h(_n(v[54])), f"({_pct(v[54], v[40])})"),
+                 ("- HTTP 3xx responses:", _u2h(_n(v[41]))), ("- HTTP 4xx responses:", _u2h(_n(v[42]))),
+                 ("- HTTP 5xx responses:", _u2h(_n(v[43]))), ("- other responses:", _u2h(_n(v[44]))),
+                 ("Intercepted requests:", _u2h(_n(v[80]))),
+                 ("Cache lookups:", _u2h(_n(v[86]))), ("Cache hits:", _u2h(_n(v[87])), f"({_pct(v[87], v[86])})"),
+                 ("Failed hdr rewrites:", _u2h(_n(v[83]))), ("Internal errors:", _u2h(_n(v[94])))]
+    cells = ["<td colspan=3></td>", _tip(v[33], _det(cur)), _tip(v[35], _det(top)), f"<td>{_dash(v[34])}</td>",
+             f"<td>{_h(v[4])}</td>", f"<td>{_h(v[5])}</td>", f"<td>{_h(v[6])}</td>", _tip(v[7], _det(rows)),
+             "<td></td><td></td>", f"<td>{_h(v[8])}</td>", _bytes_out_tip(v)]
+    cells += [f"<td>{_h(x)}</td>" for x in (v[10], v[11], v[12])]
+    cells += [f"<td>{_v(x)}</td>" for x in (v[13], v[14], v[15], v[16])]
+    return "".join(cells)
 
 
 def _counter_cells(r: Any) -> str:
@@ -219,18 +271,15 @@ def _counter_cells(r: Any) -> str:
     v = r.values
     td = "".join
     if r.kind == "F":
-        cells = ["<td colspan=3></td>"] + [f"<td>{_v(c)}</td>" for c in (v[33], v[35])] + [f"<td>{_dash(v[34])}</td>"]
-        cells += [f"<td>{_v(c)}</td>" for c in (v[4], v[5], v[6], v[7], v[30], v[55], v[8], v[9], v[10], v[11],
-                                              v[12], v[13], v[14], v[15], v[16])]
-        return td(cells)
-    resets = (f"<td><u>{_v(v[14])}<div class=tips>Connection resets during transfers: {_v(v[49] or 0)} client, "
+        return _frontend_cells(v)
+    resets = (f"<td><u>{_h(v[14])}<div class=tips>Connection resets during transfers: {_v(v[49] or 0)} client, "
               f"{_v(v[50] or 0)} server</div></u></td>")
     last = human_time(v[55]) if v[55] is not None and int(v[55]) >= 0 else "?"
-    qlim = _dash(v[25]) if r.kind == "S" else _v(v[25])
-    slim = _dash(v[6]) if r.kind == "S" else _v(v[6])
-    plain = [f"<td>{x}</td>" for x in (_v(v[2]), _v(v[3]), qlim, _v(v[33]), _v(v[35]), _v(v[34]), _v(v[4]),
-                                       _v(v[5]), slim, _v(v[7]), _v(v[30]), last, _v(v[8]), _v(v[9]),
-                                       _v(v[10]), _v(v[11]), _v(v[12]), _v(v[13]))]
+    qlim = _dash(v[25]) if r.kind == "S" else _h(v[25])
+    slim = _dash(v[6]) if r.kind == "S" else _h(v[6])
+    plain = [f"<td>{x}</td>" for x in (_h(v[2]), _h(v[3]), qlim, _h(v[33]), _h(v[35]), _h(v[34]), _h(v[4]),
+                                       _h(v[5]), slim, _h(v[7]), _h(v[30]), last, _h(v[8]), _h(v[9]),
+                                       _h(v[10]), _h(v[11]), _h(v[12]), _h(v[13]))]
     if r.kind == "S":
         plain[6], plain[9] = _server_tips(v)
     else:

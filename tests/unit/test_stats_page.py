@@ -81,3 +81,10 @@ def test_server_group_cells() -> None:
     assert re.search(r"<td class=ac>\d+/\d+</td><td class=ac>Y</td><td class=ac>-</td>", text)
     assert '<option value="dagent">Agent: disable checks</option>' in text
     assert "getElementsByClassName('app-checkbox')" in text and "class='app-checkbox'" in text
+
+
+def test_counters_are_printed_with_2_6s_thousands_marks() -> None:
+    u = page._u2h
+    assert [u(0), u(999), u(9985), u(64643), u(107827), u(1234567)] == [
+        "0", "999", '<span class="rls">9</span>985', '6<span class="rls">4</span>643',
+        '10<span class="rls">7</span>827', '<span class="rls">1</span>23<span class="rls">4</span>567']
