@@ -1333,7 +1333,7 @@ class Builder:
                 if err is not None:
                     sfail(f"{label} : {err}", j + 1)
             if k == "resolve-prefer" and arg not in ("ipv4", "ipv6"):
-                sfail(f"{label} : '{k}' expects 'ipv4' or 'ipv6' but got '{arg}'.", j + 1)
+                sfail(f"{label} : '{k}' expects either ipv4 or ipv6 as argument..", j + 1)
             if k == "weight":
                 v = parse_int(arg)
                 if v is None:
