@@ -216,6 +216,19 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = No
     def conv(k: str, v: str | None) -> tuple[Any, Any]:
         return (parse_net(k) if method == "ip" else k.encode("latin1"), True)
 
+    def finder(entries: list[Entry], text: str) -> Entry | None:
+        """``get acl``: the first exact key, the longest prefix, the most specific network."""
+        b = text.encode("latin1")
+        if method == "ip":
+            pairs = []
+            for e in entries:
+                try:
+                    pairs.append((parse_net(e.key), e))
+                except ValueError:
+                    continue
+            return ip_index(pairs).by_text(b)  # type: ignore[attr-defined]
+        return (str_index if method == "str" else beg_index)([(e.key.encode("latin1"), e) for e in entries])(b)
+
     def check(key: str, value: str | None) -> None:
         if not meth:
             compile_matcher(method, (key,), acl.ignore_case, acl.operator)
@@ -223,7 +236,7 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = No
     try:
         pairs = tuple((r, r.attach(Index(method, acl.ignore_case, acl.operator or "", build, check,
                                          method in ("str", "beg", "ip") and not acl.ignore_case,
-                                         conv if indexed else None)))
+                                         conv if indexed else None, finder if indexed else None)))
                       for r in refs)
         for r, ix in pairs:
             r.index(ix)
