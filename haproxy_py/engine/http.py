@@ -668,6 +668,7 @@ class HttpSession(Stream):
         if req.body != BODY_NONE and self.buf:
             # small admin POST bodies arrive with the head
             out, _ = self.reqbody.feed(self.buf)
+            self.bytes_in += self.reqbody.htx(out)  # counted in %U as 2.6 counts it
             body = out
             self.buf = b""
         ctx = _ctx(req, self)
