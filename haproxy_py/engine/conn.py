@@ -65,26 +65,26 @@ class Conn:
             return
         except OSError as e:
             self.read_off()
-            cb = self.on_error
+            on_error = self.on_error
             try:
-                cb(e)
+                on_error(e)
             except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
-                contain(cb, exc, "read error")
+                contain(on_error, exc, "read error")
             return
         if data:
-            cb = self.on_data
+            on_data = self.on_data
             try:
-                cb(data)
+                on_data(data)
             except Exception as exc:  # noqa: BLE001
-                contain(cb, exc, "read")
+                contain(on_data, exc, "read")
         else:
             self.eof = True
             self.read_off()
-            cb = self.on_eof
+            on_eof = self.on_eof
             try:
-                cb()
+                on_eof()
             except Exception as exc:  # noqa: BLE001
-                contain(cb, exc, "end of input")
+                contain(on_eof, exc, "end of input")
 
     # ------------------------------------------------------------------ writing
     def cork(self) -> None:

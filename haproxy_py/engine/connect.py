@@ -133,8 +133,11 @@ class Connector:
 
     def _done(self) -> None:
         cb = self.on_done
+        sock = self.sock
+        if sock is None:  # closed meanwhile: nothing to hand over
+            return
         try:
-            cb(self.sock)
+            cb(sock)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             contain(cb, exc, "connected")
 
