@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -295,6 +296,10 @@ class TopApp(App[int]):
         self.conn_error = ""
         self._last_ok = time.monotonic()
         self.refreshes += 1
+        if self.refreshes == 2:
+            # what exists after the first refreshes (Textual's widgets, the app) lives as long as
+            # the app: out of the collector's way, so a full collection scans only the snapshots
+            gc.freeze()
         try:
             self._apply(header, proxies, fields, info, order)
         except NoMatches:  # the app is shutting down
