@@ -532,8 +532,10 @@ def admin_post(state: Any, body: bytes, now: float, wall: float) -> str:
     servers = [v for k, v in form if k == "s"]
     cli = Cli(state)
     be = cli.find_backend(be_s) if be_s else None
-    if be is None or not action or not servers:
+    if be is None or not action:
         return "ERRP"
+    if not servers:
+        return "NONE"  # no server checked: nothing has changed, as 2.6 answers
     done = fail = 0
     for sname in servers:
         srv = be.by_name.get(sname) if hasattr(be, "by_name") else None
@@ -574,7 +576,9 @@ def handle(state: Any, conf: Any, method: str, uri: str, headers: list[tuple[str
     opts = [x for x in rest.split(";") if x]
     if method == "POST":
         code = admin_post(state, body, now, wall) if admin_allowed else "DENY"
-        return 303, [("content-length", "0"), ("location", f"{base};st={code}")], b""
+        # 2.6's headers, in its order
+        return 303, [("cache-control", "no-cache"), ("content-type", "text/plain"), ("content-length", "0"),
+                     ("location", f"{base};st={code}")], b""
     flt = StatFilter(show_legends=conf.show_legends, scope=tuple(conf.scopes))
     st = None
     refresh = True

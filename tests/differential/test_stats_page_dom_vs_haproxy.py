@@ -250,3 +250,25 @@ def test_general_information_legend_and_display_options_match_haproxy() -> None:
     assert lines(o) == lines(h)
     assert any(ln.startswith("system limits: memmax = unlimited; ulimit-n = N") for ln in lines(h))
     assert any(ln.startswith("Running tasks: N/N; idle = N %") for ln in lines(h))
+
+
+def _post(which: str, body: bytes) -> tuple[int, list[tuple[str, str]]]:
+    import http.client
+
+    port = free_port()
+    with run_proxy(CFG.format(port=port), wait_ports=[port], which=which):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("POST", "/stats", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status, [(k.lower(), v) for k, v in r.getheaders()]
+
+
+def test_admin_post_answer_matches_haproxy() -> None:
+    """The 303 that answers an admin action: the same headers, in the same order."""
+    require_haproxy("haproxy", "the page to compare with")
+    for body in (b"s=s2&action=drain&b=%233", b"action=maint&b=%233"):
+        h, o = _post("haproxy", body), _post("ours", body)
+        assert o == h, body
+        assert h[0] == 303 and [k for k, _ in h[1]] == ["cache-control", "content-type", "content-length", "location"]
