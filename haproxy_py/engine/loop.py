@@ -236,6 +236,8 @@ class Engine:
 
         # built even without any section: show resolvers lists 2.6's implicit 'default' one
         backends = [e.backend for e in self.state.proxies if e.backend is not None]
+        # the worker that runs the checks resolves; the master and the other workers take its
+        # results with the check states (engine/workers.py health_states)
         self.resolvers = ResolversEngine(self.loop, wanted(self.config) if self.run_checks else [], backends,
                                          now=self.loop.time, wall=time.time, set_addr=self.set_server_addr,
                                          apply=self.apply_outcome, log=self.log_event)

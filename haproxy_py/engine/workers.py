@@ -421,8 +421,24 @@ def health_states(state: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
             continue
         for s in e.backend.servers:
             out[(e.name, s.name)] = tuple(getattr(s, f) for f in HEALTH_FIELDS) + (
-                s.counters.chkfail, s.counters.chkdown)
+                s.counters.chkfail, s.counters.chkdown) + _dns_fields(s)
     return out
+
+
+_DNS_FLAGS = frozenset(("RMAINT", "HMAINT"))
+
+
+def _dns_fields(s: Any) -> tuple[Any, ...]:
+    """What worker 0's resolvers decide (engine/resolvers.py), for the others and the master."""
+    return (s.host, s.port, s.dns_fqdn, s.uweight, tuple(sorted(s.admin & _DNS_FLAGS)))
+
+
+def _apply_dns(srv: Any, vals: tuple[Any, ...], now: float) -> None:
+    host, port, fqdn, uweight, flags = vals
+    srv.host, srv.port, srv.dns_fqdn = host, port, fqdn
+    srv.admin = (srv.admin - _DNS_FLAGS) | set(flags)
+    if srv.uweight != uweight and srv.backend is not None:
+        srv.backend.set_weight(srv, uweight, now)
 
 
 def apply_health(state: Any, changes: dict[tuple[str, str], tuple[Any, ...]], now: float) -> None:
@@ -435,6 +451,8 @@ def apply_health(state: Any, changes: dict[tuple[str, str], tuple[Any, ...]], no
         for f, v in zip(HEALTH_FIELDS, vals, strict=False):
             setattr(srv, f, v)
         srv.counters.chkfail, srv.counters.chkdown = vals[len(HEALTH_FIELDS)], vals[len(HEALTH_FIELDS) + 1]
+        if len(vals) > len(HEALTH_FIELDS) + 2:
+            _apply_dns(srv, vals[len(HEALTH_FIELDS) + 2:], now)
         be.server_state_changed(srv, now)
 
 

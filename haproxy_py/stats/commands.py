@@ -1083,7 +1083,8 @@ def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[s
     else:
         cst = "INI"
         chk_state = 0
-        health = s.rise
+        # 2.6 shows 0 for a server that started without an address (init-addr none), even once resolved
+        health = 0 if s.conf.no_addr else s.rise
     result = 3 if cst in _PASSED else 4 if cst == "L7OKC" else 2 if cst in _FAILED else 0
     since = max(0, int(wall - s.last_change))
     sforced = 1 if s.conf.id is not None else 0

@@ -183,9 +183,10 @@ def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def _state(sock: str) -> list[list[str]]:
-    """show servers state: name, srv_addr, srv_op_state, srv_admin_state, srv_fqdn, srv_port."""
+    """show servers state: name, srv_addr, srv_op_state, srv_admin_state, srv_check_health, srv_fqdn,
+    srv_port, srvrecord."""
     rows = [ln.split() for ln in stats_cli(sock, "show servers state app").splitlines()[2:] if ln.strip()]
-    return [[r[3], r[4], r[5], r[6], r[17], r[18]] for r in rows]
+    return [[r[3], r[4], r[5], r[6], r[12], r[17], r[18], r[19]] for r in rows]
 
 
 def _up(status: str) -> bool:
@@ -534,3 +535,38 @@ def test_resolvers_config_errors_as_haproxy(case: int, tmp_path: Path) -> None:
 
     ours = run([sys.executable, "-m", "haproxy_py"])
     assert ours == run(["haproxy"]), (ours, text)
+
+
+def test_resolvers_with_two_workers(tmp_path: Path) -> None:
+    """nbthread 2: the worker that runs the checks resolves; the master's show stat and the other
+    worker follow it (an address change moves every worker's traffic)."""
+    dns = Dns(tmp_path).start()
+    port = _common_port()
+    webs = [Web("127.0.0.2", port, "A"), Web("127.0.0.3", port, "B")]
+    fe = free_port()
+    cfg = ADMIN_SOCKET + "    nbthread 2\n" + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:{port} resolvers dns init-addr none resolve-prefer ipv4
+"""
+    try:
+        dns.set({"one.test": "127.0.0.2"})
+        with run_proxy(cfg, wait_ports=[fe]) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: _servers(sock).get("s1", ("", ""))[1] == f"127.0.0.2:{port}", 10, "s1 at A")
+            time.sleep(0.5)  # the other worker takes it with the next check-state sync
+            assert {get(fe)[2] for _ in range(20)} == {b"A"}
+            dns.set({"one.test": "127.0.0.3"})
+            _wait(lambda: _servers(sock)["s1"][1] == f"127.0.0.3:{port}", 10, "s1 at B")
+            time.sleep(0.5)
+            assert {get(fe)[2] for _ in range(20)} == {b"B"}
+    finally:
+        for w in webs:
+            w.stop()
+        dns.stop()
