@@ -175,8 +175,16 @@ listen tcp
             a = socket.create_connection(("127.0.0.1", fe), timeout=5)
             b = socket.create_connection(("127.0.0.1", fe), timeout=5)
             assert talk(a, b"hello\n") == b"hello\n"
+            # b's tunnel is up before the fault: bytes sent while the server connection is still
+            # being made travel as its initial data and never reach the wrapped counter
+            assert talk(b, b"hi\n") == b"hi\n"
             b.sendall(b"BOOM!!\n")
-            assert b.recv(65536) == b"", "the failing session is closed"
+            # the fault fires after the pump forwarded the bytes: their echo may come back before
+            # the close reaches the client; what matters is that the session ends
+            rest = b""
+            while d := b.recv(65536):
+                rest += d
+            assert rest in (b"", b"BOOM!!\n"), rest
             b.close()
             assert talk(a, b"still here\n") == b"still here\n", "the other session goes on"
             a.close()
