@@ -91,6 +91,8 @@ class ResolversEngine:
         #: 2.6's implicit 'default' section (the nameservers of /etc/resolv.conf) unless one is declared
         self.table: list[tuple[str, list[tuple[str, NsCounters]]]] = []
         self.pending: dict[int, Resolution] = {}
+        #: when an SRV record last named each server (id of the server)
+        self.seen: dict[int, float] = {}
         self.resolutions: list[Resolution] = []
         groups: dict[str, Resolution] = {}
         for be in backends:
@@ -324,7 +326,12 @@ class ResolversEngine:
             if ip is not None and n is not None:
                 self._place(r, s, ip, "DNS additional record", n, port=rec.port, fqdn=rec.data, admin_line=False)
         held = set(owner.values())
+        now = self.now()
+        for s in held:
+            self.seen[id(s)] = now
         for s in r.srvs:
+            if s not in held and s.dns_fqdn and now - self.seen.get(id(s), now) < r.rc.hold["obsolete"]:
+                continue  # 'hold obsolete': a record gone for less than that keeps its server
             if s not in held and s.dns_fqdn:
                 s.dns_fqdn = ""
                 s.admin.discard("HMAINT")

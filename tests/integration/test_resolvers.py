@@ -416,6 +416,50 @@ def _srv_args(records: list[tuple[str, int, int]]) -> tuple[str, ...]:
     return tuple(f"--srv-host=_http._tcp.svc.test,{t},{port},0,{w}" for t, port, w in records)
 
 
+def _obsolete_run(which: str, tmp_path: Path) -> list[object]:
+    dns = Dns(tmp_path)
+    dns.hosts.write_text("127.0.0.2 h1.test\n127.0.0.3 h2.test\n")
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+    hold obsolete 2s
+    hold timeout 10s
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server-template srv 2 _http._tcp.svc.test resolvers dns init-addr none
+"""
+    obs: list[object] = []
+    try:
+        dns.start(_srv_args([("h1.test", 8001, 10), ("h2.test", 8002, 10)]))
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: all(_up(st) for st, _ in _servers(sock).values()), 10, "both records applied")
+            dns.stop()
+            dns.start(_srv_args([("h2.test", 8002, 10)]))
+            t0 = time.monotonic()
+            time.sleep(1.0)
+            obs.append(sorted(v for v in _servers(sock).values()))  # still held
+            _wait(lambda: not all(_up(st) for st, _ in _servers(sock).values()), 6, "the obsolete one out")
+            obs.append((sorted(v for v in _servers(sock).values()), time.monotonic() - t0 > 1.5))
+    finally:
+        dns.stop()
+    return obs
+
+
+def test_srv_hold_obsolete_as_haproxy(tmp_path: Path) -> None:
+    """'hold obsolete': a server whose SRV record disappeared stays in rotation that long, as in 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _obsolete_run("haproxy", tmp_path / "haproxy")
+    assert _obsolete_run("ours", tmp_path / "ours") == theirs
+
+
 def _template_run(which: str, tmp_path: Path) -> list[object]:
     """server-template over SRV records: weights, a record added, records removed, under load.
     dnsmasq takes SRV records on its command line only, so it is restarted on the same port with
