@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         _stderr(f"[NOTICE]   ({os.getpid()}) : -d: running in the foreground; HAProxy's per-event debug traces "
                 "are not implemented by haproxy-py.")
     try:
-        from haproxy_py.engine.loop import run
+        from haproxy_py.engine.workers import run  # daemon, signals, reloads, workers
     except ImportError:
         _stderr("engine not available yet")
         return 1

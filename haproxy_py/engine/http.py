@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.actions.base import (
@@ -30,7 +30,7 @@ from haproxy_py.actions.rules import compile_rules
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
-from haproxy_py.engine.stream import Router, Stream
+from haproxy_py.engine.stream import Stream
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
@@ -46,6 +46,9 @@ from haproxy_py.http.rewrite import (
 )
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+
+if TYPE_CHECKING:  # pragma: no cover
+    from haproxy_py.engine.router import Router
 
 _wall = time.time
 

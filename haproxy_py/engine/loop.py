@@ -139,7 +139,7 @@ class Engine:
         self.bufsize = g.tune_bufsize
         self.maxrewrite = g.tune_maxrewrite
         self.maxhdr = g.tune_http_maxhdr
-        from haproxy_py.engine.stream import Router
+        from haproxy_py.engine.router import Router
 
         self.routers: dict[str, Router] = {}
         for e in self.state.proxies:
@@ -344,8 +344,6 @@ class Engine:
         except OSError:
             pass
         si.tasks = len(st.sessions) + len(self.listeners)
-        from haproxy_py.engine.workers import worker_count
-
         si.nbthread = worker_count(self.config)  # nbthread N runs N worker processes: 2.6's threads
         return si
 
@@ -516,12 +514,13 @@ class Engine:
             lg.close()
 
 
-def run(config: Config, options: Any) -> int:
-    """Run the proxy until stopped. Returns the process exit code. Daemon mode, privileges,
-    signals, reloads and several workers live in ``engine/workers.py``."""
-    from haproxy_py.engine.workers import run as run_process
-
-    return run_process(config, options)
+def worker_count(config: Config) -> int:
+    """How many worker processes ``nbthread N`` (or the 1.5 ``nbproc N``) asks for: at least 1."""
+    g = config.global_
+    n = g.nbproc or 0
+    if g.nbthread and g.nbthread > n:
+        n = g.nbthread
+    return max(1, n)
 
 
 def socket_family_name(sock: socket.socket) -> str:  # pragma: no cover - debugging helper

@@ -32,17 +32,9 @@ from haproxy_py import process
 from haproxy_py.config.model import Config
 from haproxy_py.engine import reload
 from haproxy_py.engine.listener import BindError
-from haproxy_py.engine.loop import Engine, alert, new_event_loop, warning
+from haproxy_py.engine.loop import Engine, alert, new_event_loop, warning, worker_count
 from haproxy_py.engine.programs import PROGRAMS_ENV, Programs, exit_text
 from haproxy_py.runtime.counters import Counters, FreqCtr, TimeAvg
-
-
-def worker_count(config: Config) -> int:
-    g = config.global_
-    n = g.nbproc or 0
-    if g.nbthread and g.nbthread > n:
-        n = g.nbthread
-    return max(1, n)
 
 
 def run(config: Config, options: Any) -> int:

@@ -102,3 +102,62 @@ def test_tui_never_imports_the_proxy() -> None:
     for p in sorted((ROOT / "tui").rglob("*.py")):
         imps = _imports(p, "tui." + p.stem)
         assert not any(i.startswith("haproxy_py") for i in imps), p
+
+
+def _runtime_edges(path: Path, modname: str, known: set[str]) -> set[str]:
+    """The modules of ours ``modname`` imports when it runs: module-level and function-level
+    imports (a lazy import is still an edge), not ``if TYPE_CHECKING:`` ones; ``from PKG import
+    SUBMODULE`` is an edge to the submodule only, and no module depends on its own packages."""
+    tree = ast.parse(path.read_text(), str(path))
+    pkg_parts = modname.split(".") if path.name == "__init__.py" else modname.split(".")[:-1]
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only.update(id(sub) for sub in ast.walk(node))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = (".".join(pkg_parts[: len(pkg_parts) - node.level + 1] + ([node.module] if node.module else []))
+                    if node.level else (node.module or ""))
+            subs = {f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known}
+            names.update(subs)
+            if len(subs) < len(node.names):
+                names.add(base)
+    out = set()
+    for n in names:
+        while n and n not in known:
+            n = n.rpartition(".")[0]
+        if n and n != modname and not modname.startswith(n + "."):
+            out.add(n)
+    return out
+
+
+def test_no_import_cycle() -> None:
+    """No module of haproxy_py reaches itself through the imports it runs (engine/router.py
+    starts the sessions, so engine/stream.py and engine/http.py need not import each other; the
+    CLI runs engine/workers.py, which uses engine/loop.py, never the other way round)."""
+    mods = dict(_modules())
+    known = set(mods)
+    graph = {m: _runtime_edges(p, m, known) for m, p in mods.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                cycle = path[path.index(n):] + [n]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if n not in state:
+                visit(n)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)

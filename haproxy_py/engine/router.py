@@ -1,0 +1,232 @@
+"""Per frontend: accepts connections and makes the per-request decisions that need the frontend's
+configuration (content switching, rule sets, memos). It starts the sessions: ``TcpSession``
+(engine/stream.py) and ``HttpSession`` (engine/http.py); neither of those modules imports this one,
+so the engine's imports have no cycle.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from haproxy_py.engine.http import HttpSession
+from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
+from haproxy_py.log.format import LogRecord
+from haproxy_py.runtime.facts import StateFacts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from haproxy_py.engine.loop import Engine
+
+_wall = time.time
+
+
+class Router:
+    """Per-frontend decisions: which backend serves a request (content switching)."""
+
+    def __init__(self, engine: Engine, conf: Any, frontend: Any, own_backend: Any) -> None:
+        self.engine = engine
+        self.conf = conf
+        self.frontend = frontend
+        self.own_backend = own_backend
+        self.mode = conf.mode
+        self.logger = engine.loggers.get(conf.name)
+        #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
+        self.facts = StateFacts(engine.state, lambda: engine.loop.time(), _wall)
+        self.rules: list[tuple[Any, str]] = []
+        self._modes: dict[int, str] = {}
+        from haproxy_py.acl.condition import compile_acls, compile_condition
+
+        self.acls = compile_acls(conf.acls)
+        for ub in conf.use_backends:
+            test = compile_condition(ub.cond, self.acls) if ub.cond is not None else None
+            self.rules.append((test, ub.backend))
+        self.default_backend = None
+        if conf.default_backend:
+            self.default_backend = engine.state.backends.get(conf.default_backend)
+        elif own_backend is not None:
+            self.default_backend = own_backend
+        from haproxy_py.actions.rules import compile_rules
+
+        #: the frontend's rule sets (haproxy_py.actions); a set without rules is an empty tuple
+        self.rs = rs = compile_rules(conf)
+        #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request,
+        #: redirect)
+        self.req_rules = bool(rs.tcp_content or rs.http_req or rs.redirect)
+        #: backend object -> (its http-request rules, the response rule sets or None): engine/http.py
+        self.be_rules: dict[Any, Any] = {}
+        #: the tcp-request connection/session rules' context of the connection being accepted: the
+        #: session created right after takes it over (its sess variables, rewritten addresses)
+        self.l4_txn: Any = None
+        self.stats_admin = [compile_condition(c, self.acls) for c in conf.stats.admin]
+        from haproxy_py.http.capture import CapturePlan
+
+        #: the frontend's capture lines (request/response headers, cookie), None when it has none
+        self.caps = CapturePlan.build(conf.captures) if conf.mode == "http" else None
+        #: build an ACL request context only when some rule will read it
+        self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
+                              or any(t is not None for t, _ in self.rules))
+        # per-request constants, computed once (the configuration never changes in a process)
+        t = conf.timeouts
+        #: wait for the first request head / for the next one on a kept-alive connection
+        self.tmo_first = t.http_request or t.client
+        self.tmo_ka = t.http_keep_alive or t.http_request or t.client
+        self.fe_mode = self.conn_mode(None) if self.mode == "http" else ""
+        #: per backend object: (connection mode, forwardfor rule, server name header or None)
+        self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
+        #: HTTP head memos (engine/http.py explains them)
+        self.req_memo: dict[Any, Any] = {}
+        self.fwd_memo: dict[Any, Any] = {}
+        self.res_memo: dict[Any, Any] = {}
+        #: misses in a row, and heads left to skip while a memo rests (engine/http.py)
+        self.req_memo_miss = self.req_memo_rest = 0
+        self.res_memo_miss = self.res_memo_rest = 0
+
+    def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
+        """What a request of this frontend needs from a backend's configuration (cached)."""
+        info = self.be_info.get(be)
+        if info is None:
+            from haproxy_py.http.rewrite import ForwardForRule
+
+            def ff(conf: Any) -> Any:
+                return ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
+
+            hdr = be.conf.http_send_name_header
+            info = (self.conn_mode(be.conf), ff(be.conf) or ff(self.conf),
+                    hdr.encode("latin-1") if hdr else None)
+            self.be_info[be] = info
+        return info
+
+    def conn_mode(self, be_conf: Any) -> str:
+        """Effective HTTP connection mode with this backend (cached: options do not change)."""
+        key = id(be_conf)
+        m = self._modes.get(key)
+        if m is None:
+            from haproxy_py.http.rewrite import connection_mode
+
+            m = self._modes[key] = connection_mode(self.conf, be_conf)
+        return m
+
+    def _nbsrv(self, name: str) -> int:
+        be = self.engine.state.backends.get(name)
+        if be is None:
+            return 0
+        act, bck = be.usable_counts()
+        return act + bck
+
+    def route(self, ctx: Any) -> Any:
+        """The backend for a request context (None = no backend: 503)."""
+        backends = self.engine.state.backends
+        for test, name in self.rules:
+            if test is None or (ctx is not None and test(ctx)):
+                be = backends.get(name)
+                if be is not None:
+                    return be
+        return self.default_backend
+
+    def accept(self, sock: socket.socket, peer: Any, listener: Any) -> None:
+        eng = self.engine
+        st = eng.state
+        fe = self.frontend
+        now = eng.loop.time()
+        if self.rs.tcp_conn or self.rs.tcp_sess:
+            self.l4_txn = self._l4_rules(sock, peer, now)
+            if self.l4_txn is None:
+                return
+        st.curr_conns += 1
+        st.cum_conns += 1
+        st.conn_rate.add(now)
+        st.sess_rate.add(now)
+        c = fe.counters
+        c.scur += 1
+        if c.scur > c.smax:
+            c.smax = c.scur
+        c.conn_tot += 1
+        c.stot += 1
+        c.conn_rate.add(now)
+        c.sess_rate.add(now)
+        try:
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        lg = self.logger
+        if lg is not None and lg.default_line and lg.logger.targets:
+            self._log_connect(sock, peer)
+        if self.mode == "http":
+            self._start(HttpSession, sock, peer, listener)
+        elif self.mode == "health":
+            # 1.5's health mode: "OK" (or an HTTP 200 when option httpchk is set), then close
+            try:
+                sock.send(b"HTTP/1.0 200 OK\r\n\r\n" if self.conf.http_check is not None else b"OK\n")
+            except OSError:
+                pass
+            sock.close()
+            eng.connection_closed(fe)
+        else:
+            self._start(TcpSession, sock, peer, listener)
+
+    def _start(self, cls: Any, sock: socket.socket, peer: Any, listener: Any) -> None:
+        """Create and start a session: an exception inside it closes that session only."""
+        try:
+            sess = cls(self, sock, peer, listener)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            try:
+                sock.close()
+            except OSError:
+                pass
+            self.engine.connection_closed(self.frontend)
+            self.engine.session_fault(None, exc, "accept", fe=self.frontend, peer=peer)
+            return
+        try:
+            sess.start()
+        except Exception as exc:  # noqa: BLE001
+            sess.internal_error(exc, "start")
+
+
+    def _l4_rules(self, sock: socket.socket, peer: Any, now: float) -> Any:
+        """tcp-request connection then session rules, before anything is read: their context, or
+        None when they rejected the connection. A rejected connection is counted (conn_tot, and
+        dcon / dses as 2.6 counts them, dreq for a silent-drop), never logged, and closed with a
+        reset (silently for a silent-drop)."""
+        from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
+
+        ip, port = _addr_str(peer)
+        try:
+            dst, dport = _addr_str(sock.getsockname())
+        except OSError:
+            dst, dport = "", 0
+        txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+        c = self.frontend.counters
+        for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
+            kind = run_rules(rules, txn).kind if rules else None
+            if kind == REJECT or kind == DROP:
+                self.engine.state.cum_conns += 1
+                c.conn_tot += 1
+                c.conn_rate.add(now)
+                if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
+                    c.dreq += 1
+                    silent_drop(sock)
+                else:
+                    setattr(c, field, getattr(c, field) + 1)
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+                sock.close()
+                return None
+        return txn
+
+    def _log_connect(self, sock: socket.socket, peer: Any) -> None:
+        lg = self.logger
+        if lg is None:
+            return
+        rec = LogRecord(_wall())
+        rec.client_ip, rec.client_port = _addr_str(peer)
+        try:
+            rec.frontend_ip, rec.frontend_port = _addr_str(sock.getsockname())
+        except OSError:
+            pass
+        rec.frontend_name = self.conf.name
+        rec.http = self.mode == "http"
+        lg.log_connect(rec)
