@@ -130,8 +130,9 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
-    "frontend": ["monitor-uri /up", "unique-id-format %[uuid]"],
-    "backend": ["dispatch 127.0.0.1:80"],
+    "frontend": ["monitor-uri /up", "unique-id-format %[uuid]", "compression algo gzip",
+                 "stick-table type ip size 1m"],
+    "backend": ["stick on src"],
 }
 
 
@@ -160,7 +161,8 @@ def test_every_option_is_implemented_or_refused() -> None:
     for name in K.OPTIONS:
         if name in ("httpchk",):
             continue
-        text = HDR + f"listen l\n    bind :1\n    option {name}\n"
+        args = {"pgsql-check": " user haproxy"}.get(name, "")  # the options that need arguments
+        text = HDR + f"listen l\n    bind :1\n    option {name}{args}\n"
         _, d = parse_text(text, "o.cfg")
         _verdict(S.OPTION, name, d)
 
