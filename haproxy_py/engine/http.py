@@ -94,7 +94,7 @@ def _pages(conf: Any) -> Any:
 # memoised request head is shared read-only: every place that modifies a request takes a private
 # copy first (``HttpSession._own_req``). The memos live on the frontend's Router (one engine, one
 # set of buffer limits):
-#   req_memo: request head bytes -> (RequestHead, consumed)
+#   req_memo: request head bytes -> (RequestHead, consumed, its size as 2.6 counts it: http/htx.py)
 #   fwd_memo: (request head bytes, mode, forwardfor rule, src, name header, server name)
 #             -> (head for the server, server connection reusable)
 #   res_memo: (response head bytes, method, keep_alive, http11, mode)
@@ -362,12 +362,13 @@ class HttpSession(Stream):
                 hit = router.req_memo.get(key)
                 if hit is not None:
                     router.req_memo_miss = 0
-                    req, consumed = hit
+                    req, consumed, size = hit
                     if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
                         return
                     self.buf = buf[consumed:]
                     self.req_key = key
                     self.req_shared = True
+                    self.bytes_in += size
                     self._got_request(req)
                     return
                 router.req_memo_miss += 1
@@ -390,15 +391,19 @@ class HttpSession(Stream):
         if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
             return
         self.buf = buf[consumed:]
+        # 2.6 counts the request as its HTTP/1 layer parsed it (http/htx.py), before any rule
+        size = htx.request_size(req.method, req.uri, req.version, req.headers,
+                                req.conn_close or req.conn_keep_alive)
         if key is not None:
             memo = self.router.req_memo
             if len(memo) >= MEMO_MAX_ENTRIES:
                 memo.clear()
-            memo[key] = res
+            memo[key] = (req, consumed, size)
             self.req_shared = True
         else:
             self.req_shared = False
         self.req_key = key
+        self.bytes_in += size
         self._got_request(req)
 
     def _bad_early_body(self, buf: bytes, consumed: int) -> bool:
@@ -498,9 +503,6 @@ class HttpSession(Stream):
         rec.t_request = int((now - start) * 1000)
         if logging:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
-        # 2.6 counts the request as its HTTP/1 layer parsed it (http/htx.py), before any rule
-        self.bytes_in += htx.request_size(req.method, req.uri, req.version, req.headers,
-                                          req.conn_close or req.conn_keep_alive)
         caps = router.caps
         if caps is not None:  # capture request header: the request as parsed, before any rule
             rec.req_caps = caps.request_headers(req.headers)
