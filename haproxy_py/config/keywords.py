@@ -75,7 +75,7 @@ PROXY_KEYWORDS: dict[str, int] = {
     "max-keep-alive-queue": BE, "grace": FB, "declare": FE, "filter": FB, "external-check": BE,
     "load-server-state-from-file": BE, "server-state-file-name": BE, "clitcpka-cnt": FE,
     "clitcpka-idle": FE, "clitcpka-intvl": FE, "srvtcpka-cnt": BE, "srvtcpka-idle": BE,
-    "srvtcpka-intvl": BE, "http-reuse ": BE, "retry-on": BE, "monitor-net": FE, "dynamic-cookie-key": BE,
+    "srvtcpka-intvl": BE, "retry-on": BE, "monitor-net": FE, "dynamic-cookie-key": BE,
     "orig-addr": FB, "transparent": BE,
 }
 

@@ -172,6 +172,16 @@ _reg(PROXY, "config/build.py proxy_kw", {
     "http-reuse": _DIFF + "test_http_reuse_vs_haproxy.py::test_server_connection_reuse_as_haproxy",
     "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
 })
+#: the rule keywords are read by the actions registries (haproxy_py/actions), which accept or refuse
+#: each action; 'tcp-response' has no implemented action yet, so every use of it is refused there
+_ACT = _DIFF + "test_actions_vs_haproxy.py::"
+_reg(PROXY, "haproxy_py/actions", {
+    "http-request": _ACT + "test_rule_order_across_sets",
+    "http-response": _ACT + "test_response_header_actions",
+    "http-after-response": _ACT + "test_after_response_actions",
+    "tcp-request": _ACT + "test_tcp_request_content_rules",
+    "redirect": _ACT + "test_redirect_rules_run_after_http_request_rules",
+})
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
                  "redirect")

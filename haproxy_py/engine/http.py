@@ -740,6 +740,16 @@ class HttpSession(Stream):
         self.keep_client = keep and not self.cli_eof
         self._skip_request_body_then(self._transaction_end)
 
+    def _error_page(self, status: int, realm: str | None = None) -> bytes:
+        """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,
+        else the built-in page."""
+        be = self.be
+        if be is not None:
+            pages = _pages(be.conf)
+            if status in pages.overrides:
+                return pages.response(status, realm)
+        return _pages(self.router.conf).response(status, realm)
+
     def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
                      mux: bool = False, realm: str | None = None) -> None:
         """A stream-style error page (403/500/502/503/504): the client connection stays usable.
@@ -750,7 +760,7 @@ class HttpSession(Stream):
             page = herrors.mux_error(status)
             self.keep_client = False
         else:
-            page = _pages(self.be.conf if self.be is not None else self.router.conf).response(status, realm)
+            page = self._error_page(status, realm)
             if self.req is not None:
                 after = self._after_rules()
                 if after:
@@ -1593,7 +1603,7 @@ class HttpSession(Stream):
         if cli.pending >= self.engine.bufsize:
             # the client does not take its responses (it pipelines and does not read): no next
             # request until it did, as in 2.6 whose full output buffer stops the connection there;
-            # its input stays bounded too (``_request_body_data`` stops reading past tune.bufsize)
+            # its input stays bounded too (``_cli_data`` stops reading past tune.bufsize)
             cli.read_off()
             self.paused_cli = True
             self.phase = "drain"
@@ -1691,7 +1701,7 @@ class HttpSession(Stream):
             return
         if self.phase not in ("queue", "connect", "body", "wait_server", "reshead"):
             return
-        page = _pages(self.be.conf if self.be is not None else self.router.conf).response(500)
+        page = self._error_page(500)
         rec = self.rec
         rec.status = 500
         rec.bytes_out = herrors.log_bytes(page, mux=False)
