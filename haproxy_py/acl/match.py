@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
+from ..samples.maps import DIR_MATCH, DOM_MATCH
 from ..samples.patref import beg_index, ip_index, parse_net
 
 __all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "parse_int_patterns"]
@@ -88,27 +89,8 @@ def _as_bytes(s) -> bytes:
     return b"%d" % s
 
 
-def _word_match(delims: bytes) -> Callable[[bytes, bytes], bool]:
-    """HAProxy's dir/dom: the pattern appears in the sample delimited by ``delims`` or the ends."""
-    def match(sample: bytes, pat: bytes) -> bool:
-        if not pat:
-            return False
-        n = len(pat)
-        start = 0
-        while True:
-            i = sample.find(pat, start)
-            if i < 0:
-                return False
-            j = i + n
-            if (i == 0 or sample[i - 1] in delims) and (j == len(sample) or sample[j] in delims):
-                return True
-            start = i + 1
-
-    return match
-
-
-_DIR = _word_match(b"/?")
-_DOM = _word_match(b"/?.:")
+_DIR = DIR_MATCH
+_DOM = DOM_MATCH
 
 
 def compile_matcher(

@@ -47,7 +47,9 @@ def read_map(path: str) -> list[tuple[str, str]]:
     return out
 
 
-def _word(delims: bytes) -> Callable[[bytes, bytes], bool]:
+def word_match(delims: bytes) -> Callable[[bytes, bytes], bool]:
+    """HAProxy's dir/dom: the pattern appears in the sample delimited by ``delims`` or the ends
+    (the ACL matchers use it too)."""
     def match(sample: bytes, pat: bytes) -> bool:
         if not pat:
             return False
@@ -64,8 +66,8 @@ def _word(delims: bytes) -> Callable[[bytes, bytes], bool]:
     return match
 
 
-_DIR = _word(b"/?")
-_DOM = _word(b"/?.:")
+DIR_MATCH = word_match(b"/?")
+DOM_MATCH = word_match(b"/?.:")
 
 
 def _backrefs(m: re.Match[bytes], v: bytes) -> bytes:
@@ -142,7 +144,7 @@ def _lookup(match: str, pairs: list[tuple[Any, Any]]) -> Callable[[Any], Any]:
             return None
         return look_int
     test: Callable[[bytes, bytes], bool] = {
-        "end": bytes.endswith, "sub": lambda s, p: p in s, "dir": _DIR, "dom": _DOM}[match]
+        "end": bytes.endswith, "sub": lambda s, p: p in s, "dir": DIR_MATCH, "dom": DOM_MATCH}[match]
 
     def look(s: bytes) -> Any:
         for p, v in pairs:
