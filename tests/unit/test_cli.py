@@ -150,7 +150,7 @@ def test_unknown_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_run_calls_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import haproxy_py.engine.loop as loop
+    import haproxy_py.engine.workers as workers
 
     seen = {}
 
@@ -158,7 +158,7 @@ def test_run_calls_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str], mo
         seen["config"], seen["options"] = config, options
         return 0
 
-    monkeypatch.setattr(loop, "run", fake_run)
+    monkeypatch.setattr(workers, "run", fake_run)
     path = write(tmp_path, GOOD)
     assert run(["-f", path, "-db", "-p", "/tmp/x.pid"], capsys)[0] == 0
     o = seen["options"]
