@@ -167,6 +167,8 @@ def test_run_calls_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str], mo
 
 
 def test_run_without_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI imports engine/workers (which imports engine/loop): hide both
+    monkeypatch.setitem(sys.modules, "haproxy_py.engine.workers", None)
     monkeypatch.setitem(sys.modules, "haproxy_py.engine.loop", None)
     rc, _, err = run(["-f", write(tmp_path, GOOD)], capsys)
     assert rc == 1 and "engine not available yet" in err
