@@ -402,6 +402,28 @@ def _log_vars() -> frozenset[str]:
     return lf._VARS
 
 
+def _closing_bracket(text: str, open_at: int) -> int:
+    """The index of the ']' closing the '%[' expression whose '[' is at ``open_at`` (quotes and
+    parentheses skipped); SampleError when there is none."""
+    n = len(text)
+    depth, k, quote = 0, open_at + 1, ""
+    while k < n:
+        ch = text[k]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "]" and depth <= 0:
+            return k
+        k += 1
+    raise SampleError(f"missing ']' after '{text[open_at + 1:]}'", open_at)
+
+
 def compile_format(text: str, *, mandatory: bool = False, place: str | None = None) -> Callable[[Txn], bytes]:
     """A log-format string as used by ``set-header``/``add-header``/``redirect``/``return
     lf-string`` -> ``fn(txn) -> bytes``. ``mandatory``: a missing value prints ``-`` (log lines);
@@ -442,25 +464,7 @@ def compile_format(text: str, *, mandatory: bool = False, place: str | None = No
                 raise SampleError(f"parse argument modifier without variable name near '%{{{arg}}}'", i)
             c = text[i]
         if c == "[":
-            depth = 0
-            j = i + 1
-            quote = ""
-            while j < n:
-                ch = text[j]
-                if quote:
-                    if ch == quote:
-                        quote = ""
-                elif ch in "'\"":
-                    quote = ch
-                elif ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                elif ch == "]" and depth <= 0:
-                    break
-                j += 1
-            if j >= n:
-                raise SampleError(f"missing ']' after '{text[i + 1:]}'", i)
+            j = _closing_bracket(text, i)
             fn = compile_expr(text, i + 1, j, place)
             flush()
             parts.append(_expr_text(fn, mandatory))
@@ -541,23 +545,7 @@ def _expr_spans(text: str) -> list[tuple[int, int]]:
                 break
             j = k + 1
         if j < n and text[j] == "[":
-            depth, k, quote = 0, j + 1, ""
-            while k < n:
-                ch = text[k]
-                if quote:
-                    if ch == quote:
-                        quote = ""
-                elif ch in "'\"":
-                    quote = ch
-                elif ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                elif ch == "]" and depth <= 0:
-                    break
-                k += 1
-            if k >= n:
-                raise SampleError(f"missing ']' after '{text[j + 1:]}'", j)
+            k = _closing_bracket(text, j)
             out.append((j + 1, k))
             i = k + 1
             continue
