@@ -76,3 +76,84 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if len(rel.parts) > 1 and rel.parts[0] in DIR_MARKERS:
             item.add_marker(getattr(pytest.mark, rel.parts[0]))
+
+
+# ----------------------------------------------------------------------------- hang watchdog
+#: pytest-timeout (120 s, pyproject.toml) interrupts a test once; a test whose teardown then hangs
+#: would stall the whole run until CI's own limit. Past this many seconds the watchdog names the test,
+#: dumps every thread's stack, kills the processes the test started (this process's descendants) and,
+#: if the test still has not ended a minute later, ends the run with exit status 3.
+WATCHDOG_S = float(os.environ.get("HPY_TEST_WATCHDOG_S", "240"))
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _watchdog_fire(nodeid: str) -> None:
+    import faulthandler
+    import signal
+    import threading
+
+    err = sys.__stderr__
+    assert err is not None
+    print(f"\nWATCHDOG: {nodeid} still running after {WATCHDOG_S:.0f} s; stacks:", file=err, flush=True)
+    faulthandler.dump_traceback(file=err, all_threads=True)
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def last_resort() -> None:
+        print(f"\nWATCHDOG: {nodeid} did not end; stopping the run", file=err, flush=True)
+        os._exit(3)
+
+    _WATCHDOG["fired"] = nodeid
+    t = threading.Timer(60.0, last_resort)
+    t.daemon = True
+    t.start()
+    _WATCHDOG["last"] = t
+
+
+_WATCHDOG: dict[str, object] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    import threading
+
+    t = threading.Timer(WATCHDOG_S, _watchdog_fire, args=(item.nodeid,))
+    t.daemon = True
+    t.start()
+    try:
+        yield
+    finally:
+        t.cancel()
+        _WATCHDOG.pop("fired", None)
+        last = _WATCHDOG.pop("last", None)
+        if isinstance(last, threading.Timer):
+            last.cancel()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "teardown" and _WATCHDOG.get("fired") == item.nodeid:
+        rep.outcome = "failed"
+        rep.longrepr = f"hang: still running after {WATCHDOG_S:.0f} s (the watchdog killed its processes)"
