@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from haproxy_py import HAPROXY_COMPAT, __version__
+from haproxy_py.registry import Registry
 
 if TYPE_CHECKING:
     from haproxy_py.config.model import Config
@@ -78,6 +79,23 @@ caller, tag, poison and their opposites). haproxy-py has no memory pools: it cha
 """
 
 
+#: 2.6's -d debug flags (its usage text), one registry like every other family of the language
+FLAGS: Registry[str] = Registry("flag", "command-line flag", known=(
+    "-d", "-db", "-dM", "-de", "-dp", "-dS", "-dG", "-dR", "-dL", "-dK", "-dr", "-dV", "-dW", "-dD"))
+FLAGS.register("-db", "foreground", test="tests/integration/test_process_daemon.py::test_dash_D_and_db_stays_in_foreground")
+FLAGS.register("-dW", "zero-warning", test="tests/unit/test_cli.py::test_zero_warning")
+FLAGS.register("-dr", "ignore resolve errors", test="tests/unit/test_addresses.py::test_dr_disables_the_server_instead")
+FLAGS.register("-dD", "diagnostics", test="tests/unit/test_cli.py::test_dd_shows_diag_directives")
+FLAGS.register("-dL", "list loaded objects", test="tests/unit/test_cli.py::test_dl_lists_the_loaded_objects_before_the_verdict")
+FLAGS.register("-dS", "no splice", test="tests/integration/test_engine_tcp.py::test_10mb_both_ways_checksum_and_half_close")
+FLAGS.no_effect("-d", "it runs in the foreground like -db; 2.6's per-event debug traces are not written")
+FLAGS.no_effect("-dM", "Python's allocator has no pools to poison or check: every form 2.6 accepts is checked "
+                       "as 2.6 checks it and changes nothing")
+FLAGS.no_effect("-de", "the event loop is uvloop's or asyncio's (epoll): there is no poller to choose")
+FLAGS.no_effect("-dp", "the event loop is uvloop's or asyncio's (epoll): there is no poller to choose")
+FLAGS.no_effect("-dV", "TLS to servers is refused, so there is no verification to disable")
+
+
 def _debug_flag(o: Options, a: str) -> None:
     """HAProxy reads a -d flag by its third character (so -dbx is -db and -dZ is -d)."""
     c = a[2:3]
@@ -110,8 +128,7 @@ def _debug_flag(o: Options, a: str) -> None:
             if kw not in DM_KEYWORDS:
                 raise FlagError(f"-dM: unknown pool debugging feature <{kw}>")
     elif c in ("K", "R", "G"):
-        what = {"K": "-dK (keyword dump)", "R": "-dR (no SO_REUSEPORT)", "G": "-dG (no getaddrinfo)"}[c]
-        raise FlagError(f"{what} is not implemented by haproxy-py (HAProxy 2.6 supports it).")
+        raise FlagError(FLAGS.refusal(f"-d{c}"))
     elif c in ("e", "p", "V"):
         pass  # epoll/poll switches (the loop is uvloop or asyncio's) and TLS verify (TLS is refused): no effect
     else:  # -d and any other letter: debug mode

@@ -132,4 +132,5 @@ _OWNERS = (
     "haproxy_py.samples",
     "haproxy_py.actions",
     "haproxy_py.stats.commands",
+    "haproxy_py.cli",
 )

@@ -26,6 +26,13 @@ def render() -> str:
         if refused:
             out.append(f"* **{reg.title}** ({len(reg.entries)} implemented, {len(refused)} refused): "
                        + ", ".join(f"`{n}`" for n in refused))
+    from haproxy_py.config.cfgcond import COMPAT_VERSION, DEBIAN_FEATURES, FEATURES
+
+    missing = sorted(DEBIAN_FEATURES - FEATURES)
+    out += ["", f"`feature(NAME)` in `.if` and `-cc` is true for the build features whose behaviour "
+                f"haproxy-py has ({', '.join(sorted(FEATURES))}); Debian's 2.6 build also has "
+                f"{', '.join(missing)}, which answer false here until implemented. "
+                f"`version_atleast()`/`version_before()` compare with {COMPAT_VERSION}."]
     out += ["", "Accepted without effect, with a notice:", ""]
     for name in sorted(fams):
         reg = fams[name]

@@ -25,6 +25,12 @@ COMPAT_VERSION = "2.6.12"
 #: ``feature(X)``: the build features whose behaviour haproxy-py has (2.6 names). HAProxy 2.6's
 #: Debian build also lists OPENSSL, LUA, PCRE2, SLZ, OT, TPROXY, NETFILTER, ... which haproxy-py does
 #: not implement: they answer false here.
+#: the "+" names of Debian's 2.6.12 build (``haproxy -vv``'s Feature list)
+DEBIAN_FEATURES = frozenset({
+    "ACCEPT4", "BACKTRACE", "CPU_AFFINITY", "CRYPT_H", "DL", "EPOLL", "GETADDRINFO", "LIBCRYPT", "LINUX_SPLICE",
+    "LINUX_TPROXY", "LUA", "NETFILTER", "NS", "OPENSSL", "OT", "PCRE2", "PCRE2_JIT", "POLL", "PRCTL", "PROMEX",
+    "RT", "SLZ", "SYSTEMD", "TFO", "THREAD", "THREAD_DUMP", "TPROXY",
+})
 FEATURES = frozenset({
     "EPOLL", "POLL", "THREAD", "LINUX_SPLICE", "GETADDRINFO", "ACCEPT4", "PRCTL", "RT", "PROMEX",
     "SYSTEMD",
