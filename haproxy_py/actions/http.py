@@ -537,7 +537,7 @@ def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
             if code_v not in _REDIR_CODES:
                 raise ActionError(f"'code': unsupported HTTP code '{args[i + 1]}' (must be one of 301, 302, "
                                   "303, 307 or 308).", i + 1, ours=False)
-            code = int(code_v)  # type: ignore[arg-type]
+            code = int(code_v)
             i += 2
         elif w in ("set-cookie", "clear-cookie"):
             if i + 1 >= len(args):

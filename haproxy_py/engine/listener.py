@@ -31,10 +31,16 @@ def _inherited_socket(fd: int) -> socket.socket:
     return s
 
 
+def _backlog(bind: Bind) -> int:
+    """The bind's ``backlog`` (an integer in the model), else the default."""
+    v = bind.param("backlog", 0)
+    return (int(v) if isinstance(v, (int, str)) and v else 0) or DEFAULT_BACKLOG
+
+
 def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[socket.socket]:
     """Create, bind and listen every socket an address stands for (port ranges give several)."""
     if backlog is None:
-        backlog = int(bind.param("backlog", 0) or 0) or DEFAULT_BACKLOG
+        backlog = _backlog(bind)
     socks: list[socket.socket] = []
     try:
         if addr.kind == "fd":
@@ -163,7 +169,7 @@ class Listener:
         """``enable frontend``: listen again; ``accept``: and take connections in this process."""
         if self._listening() is False:
             try:
-                self.sock.listen(int(self.bind.param("backlog", 0) or 0) or DEFAULT_BACKLOG)
+                self.sock.listen(_backlog(self.bind))
             except OSError:
                 pass
         if accept:

@@ -176,7 +176,7 @@ class StatsSocketServer:
 
 def _has_buffered_line(reader: asyncio.StreamReader) -> bool:
     buf = getattr(reader, "_buffer", None)
-    return bool(buf) and b"\n" in buf
+    return buf is not None and b"\n" in buf
 
 
 def _ino(path: str) -> int | None:

@@ -503,7 +503,7 @@ class TcpSession(Stream):
         if l4 is not None:  # what the tcp-request connection/session rules set
             self.router.l4_txn = None
             adopt_addresses(self, l4)
-        ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port,
+        ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
                              self.router.facts, self.router.conf.name, rec=self.rec,
                              sess_vars=l4.sess_vars if l4 is not None else None)
         rs = self.router.rs
@@ -530,11 +530,12 @@ class TcpSession(Stream):
 
         self.early += data
         eng = self.engine
+        not_http = False
         try:
             res = parse_request(self.early, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
         except ParseError:
-            res = False  # not HTTP: nothing more to wait for
-        if res is None and len(self.early) < eng.bufsize:
+            res, not_http = None, True  # not HTTP: nothing more to wait for
+        if res is None and not not_http and len(self.early) < eng.bufsize:
             return
         if res:
             ctx.req = res[0]
@@ -655,6 +656,7 @@ class TcpSession(Stream):
         elif reason == "srv":
             set_term(self.rec, "S", "D")
         tun = self.tunnel
+        assert tun is not None  # called by the tunnel
         self.rec.bytes_out = tun.bytes_out
         self.rec.bytes_in = tun.bytes_in
         for s in (tun.cli, tun.srv):

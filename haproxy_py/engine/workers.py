@@ -26,6 +26,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from haproxy_py import process
@@ -102,7 +103,7 @@ def prebind_stats(engine: Engine, quiet: bool) -> int | None:
     """Open every stats socket now (before the fork and the privilege drop)."""
     from haproxy_py.engine.stats_socket import StatsSocketServer
 
-    servers = []
+    servers: list[StatsSocketServer] = []
     for conf in engine.config.global_.stats_sockets:
         srv = StatsSocketServer(engine.state, conf, engine.loop)
         try:
@@ -364,7 +365,7 @@ class _Count:
     def __len__(self) -> int:
         return self.n
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         return iter(())
 
     def pop(self) -> None:

@@ -245,8 +245,9 @@ class Backend:
                 srv.state = "RUNNING"
         if srv.state != "STARTING":
             srv.slowstart_since = None
-        if srv.state == "STARTING" and bal.dynamic:
-            w = int((p.wdiv * int(now - srv.slowstart_since) + ss) // ss)
+        started = srv.slowstart_since  # set whenever the server is STARTING (above)
+        if srv.state == "STARTING" and bal.dynamic and started is not None:
+            w = int((p.wdiv * int(now - started) + ss) // ss)
         else:
             w = p.wdiv
         return (srv.uweight * w + p.wmult - 1) // p.wmult
@@ -402,7 +403,7 @@ class Backend:
                 self.counters.wredis += 1
             self.counters.econ += 1
             return Decision(NOSRV, redispatched=prev is not None)
-        srv = None
+        srv: Server | None = None
         if not (len(self.queue) and len(self.queue) != self.counters.scur
                 and bal.name in ("roundrobin", "static-rr", "first")):
             srv = bal.pick(req, prev)

@@ -467,10 +467,6 @@ class Cli:
                            + " 0" * nbt + "\n")
         return "".join(out)
 
-    def _sess_id(self, s: Any) -> int:
-        sid = getattr(s, "sess_id", None)
-        return sid if isinstance(sid, int) else id(s)
-
     def cmd_show_sess(self, which: str, now: float) -> str:
         """``show sess [ID|all]``: one line per stream as 2.6's short form, this CLI stream included."""
         st = self.state
