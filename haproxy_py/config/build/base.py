@@ -1,0 +1,130 @@
+"""The builder's state and shared helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.state import ProxyState, _Skip
+from haproxy_py.config.diagnostics import Diagnostics
+from haproxy_py.config.grammar import parse_int, parse_time, time_warning
+from haproxy_py.config.model import Condition, Config, Location, LogTarget, Program, Section, StatsSocket
+from haproxy_py.config.tokenizer import Line
+from haproxy_py.registry import NO_EFFECT, REFUSED, Registry
+
+
+class BuilderBase:
+    """The builder's state and the helpers every feature uses (messages, value arguments,
+    capabilities). The features are mixins of this class; ``Builder`` combines them."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, diags: Diagnostics | None = None,
+                 resolve_users: bool = True) -> None:
+        self.env = env if env is not None else os.environ
+        self.d = diags if diags is not None else Diagnostics()
+        self.resolve_users = resolve_users
+        from haproxy_py.samples.patref import REFS, note_where
+
+        REFS.reset()  # a configuration read afresh: map and ACL references of its own
+        self._where = note_where
+        self.g: dict[str, Any] = {}
+        self.g_logs: list[LogTarget] = []
+        self.g_sockets: list[StatsSocket] = []
+        self.g_ignored: list[tuple[str, tuple[str, ...]]] = []
+        self.g_loc: Location | None = None
+        self.proxies: list[ProxyState] = []
+        self.defaults_list: list[ProxyState] = []
+        self.named_defaults: dict[str, ProxyState] = {}
+        self.cur_defaults: ProxyState | None = None
+        self.cur: ProxyState | None = None
+        self.section: str | None = None
+        self.section_obj: list[Any] | None = None
+        self.other_sections: list[Section] = []
+        self.userlists: list[tuple[str, list[tuple[str, str, bool]]]] = []
+        self.programs: list[Program] = []
+        self.program_cur: dict[str, Any] = {}
+        self.files: list[str] = []
+        self.old_syntax = False
+        self.mailers_pending: list[tuple[str, Location, Line]] = []
+        #: (proxy, server) -> the server's line, for post-parse messages
+        self._server_lines: dict[tuple[str, str], Line] = {}
+
+    def _p(self, ln: Line) -> str:
+        return f"parsing [{ln.file}:{ln.lineno}] : "
+
+    def alert(self, ln: Line, msg: str, i: int = 0, *, expected: str | None = None,
+              suggestion: str | None = None, raw: bool = False, ours: bool = False) -> None:
+        text = msg if raw else self._p(ln) + msg
+        self.d.alert(text, ln.loc(i), line=ln.raw, expected=expected, suggestion=suggestion, ours=ours)
+
+    def warn(self, ln: Line, msg: str, i: int = 0, *, raw: bool = False, expected: str | None = None) -> None:
+        text = msg if raw else self._p(ln) + msg
+        self.d.warning(text, ln.loc(i), line=ln.raw, expected=expected)
+
+    def fail(self, ln: Line, msg: str, i: int = 0, **kw: Any) -> None:
+        self.alert(ln, msg, i, **kw)
+        raise _Skip
+
+    def supported(self, reg: Registry, ln: Line, name: str, i: int, shown: str | None = None) -> bool:
+        """Accepted means implemented: False (after a notice) for a no-effect setting; an alert and
+        _Skip for a name HAProxy 2.6 knows that haproxy-py does not implement; True otherwise."""
+        st = reg.status(name)
+        if st == REFUSED:
+            self.fail(ln, reg.refusal(name, shown), i, ours=True)
+        if st == NO_EFFECT:
+            self.d.notice(self._p(ln) + reg.notice(name, shown), ln.loc(i), line=ln.raw, ours=True)
+            return False
+        return True
+
+    def time_arg(self, ln: Line, i: int, what: str, *, style: str = "in") -> int:
+        """A time argument at word i; reports HAProxy's messages."""
+        w = ln.words
+        if i >= len(w) or w[i] == "":
+            self.fail(ln, f"{what} expects an integer value (in milliseconds)", i)
+        text = w[i]
+        tv = parse_time(text)
+        if tv.error == "junk":
+            if style == "to":
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: unexpected character '{tv.char}' in "
+                             f"argument to <{what}>.", ln.loc(i), line=ln.raw,
+                             expected="a number optionally followed by us, ms, s, m, h or d")
+                raise _Skip
+            self.fail(ln, f"unexpected character '{tv.char}' in {what}", i,
+                      expected="a number optionally followed by us, ms, s, m, h or d")
+        if tv.error == "overflow":
+            self.fail(ln, f"timer overflow in argument '{text}' to {what} (maximum value is 2147483647 ms "
+                      "or ~24.8 days)", i)
+        if tv.error == "trailing":
+            self.d.warning(time_warning(text, tv.char), ln.loc(i), line=ln.raw)
+        return tv.value
+
+    def int_arg(self, ln: Line, i: int, what: str, *, lo: int | None = None, hi: int | None = None,
+                missing: str | None = None) -> int:
+        w = ln.words
+        if i >= len(w):
+            self.fail(ln, missing or f"'{what}' expects an integer argument.", i)
+        v = parse_int(w[i])
+        if v is None:
+            self.fail(ln, f"'{what}' expects an integer argument (got '{w[i]}'); HAProxy 2.6 would "
+                      "silently take it as 0, haproxy-py refuses it.", i, ours=True, expected="an integer")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            self.fail(ln, f"'{what}' : value {v} out of range [{lo}..{hi}].", i, ours=True)
+        return v
+
+    def capwarn(self, ln: Line, p: ProxyState, need: int, name: str | None = None, extra: str = "") -> bool:
+        """HAProxy's warnifnotcap: True if the keyword must be ignored."""
+        if p.caps & need:
+            return False
+        what = "frontend" if need == K.FE else "backend"
+        self.warn(ln, f"'{name or ln.words[0]}' ignored because {p.kind} '{p.name}' has no {what} "
+                  f"capability.{extra}", 0)
+        return True
+
+    if TYPE_CHECKING:  # what one feature calls in another (each defined in its mixin)
+        def global_kw(self, ln: Line) -> None: ...
+        def proxy_kw(self, ln: Line, p: ProxyState) -> None: ...
+        def do_bind(self, ln: Line, p: ProxyState, offset: int = 0) -> None: ...
+        def parse_log(self, ln: Line) -> LogTarget: ...
+        def condition(self, ln: Line, p: ProxyState, i: int, ctx: str) -> Condition | None: ...
+        def post_checks(self, cfg: Config) -> None: ...

@@ -1,0 +1,95 @@
+"""Health-check rules: 'http-check' and 'tcp-check' (the 'option' check types are in
+options.py, the tcp-check language in config/tcpcheck.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.tokenizer import Line
+
+
+class ChecksMixin(BuilderBase):
+    def kw_http_check(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        sub = w[1] if len(w) > 1 else ""
+        p.check_rules_loc = p.check_rules_loc or ln.loc(0)
+        if sub == "disable-on-404":
+            p.check_rules["disable_on_404"] = True
+        elif sub == "send-state":
+            p.check_rules["send_state"] = True
+        elif sub == "send":
+            j = 2
+            while j < len(w):
+                a = w[j]
+                val = w[j + 1] if j + 1 < len(w) else None
+                if a in ("meth", "uri", "ver", "body", "uri-lf", "body-lf") and val is not None:
+                    key = {"meth": "method", "uri": "uri", "uri-lf": "uri", "ver": "version", "body": "body",
+                           "body-lf": "body"}[a]
+                    p.check_rules[key] = val
+                    j += 2
+                elif a == "hdr" and j + 2 < len(w):
+                    p.check_headers.append((w[j + 1], w[j + 2]))
+                    j += 3
+                elif a == "comment" and val is not None:
+                    j += 2
+                else:
+                    self.fail(ln, f"'http-check send' : 'meth', 'uri', 'ver', 'hdr', 'body' or 'comment' "
+                              f"expected but got '{a}'.", j, ours=True)
+        elif sub == "expect":
+            j = 2
+            neg = False
+            while j < len(w) and w[j] in ("min-recv", "comment", "ok-status", "error-status", "tout-status",
+                                          "on-success", "on-error", "status-code"):
+                j += 2
+            what = w[j] if j < len(w) else ""
+            if what == "!":
+                neg = True
+                j += 1
+                what = w[j] if j < len(w) else ""
+            elif what.startswith("!"):
+                neg = True
+                what = what[1:]
+            if what not in ("status", "rstatus", "string", "rstring", "string-lf", "hdr", "fhdr"):
+                self.fail(ln, "'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', "
+                          "'[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got "
+                          f"'{what}' as argument..", j)
+            pat = w[j + 1] if j + 1 < len(w) else None
+            if pat is None:
+                self.fail(ln, f"'http-check expect' : '{what}' expects <pattern> as an argument.", j)
+            p.check_rules["expect"] = (what, pat, neg)
+        elif sub in ("connect", "set-var", "set-var-fmt", "unset-var", "comment"):
+            self.fail(ln, S.HTTP_CHECK.refusal(sub, f"http-check {sub}"), 1, ours=True)
+        else:
+            self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
+                      f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
+
+    def kw_tcp_check(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py.config import tcpcheck as TC
+
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        sub = w[1] if len(w) > 1 else ""
+        if sub in S.TCP_CHECK.known and not self.supported(S.TCP_CHECK, ln, sub, 1, f"tcp-check {sub}"):
+            return
+        if p.f.get("tcp_rules_of") != id(p):  # a proxy's own rules replace those of its defaults
+            p.f.update(tcp_rules_of=id(p), tcp_rules=(), tcp_lines=0, tcp_comment=None)
+        index = p.f["tcp_lines"]
+        try:
+            rule = TC.parse_line(list(w), index)
+        except TC.TcpCheckError as e:
+            self.fail(ln, e.message, e.index, ours=e.ours)
+        p.f["tcp_lines"] = index + 1
+        if isinstance(rule, str):
+            p.f["tcp_comment"] = rule
+            return
+        if rule.comment is None and p.f["tcp_comment"] is not None:
+            rule = dataclasses.replace(rule, comment=p.f["tcp_comment"])
+        p.f["tcp_comment"] = None
+        p.f["tcp_rules"] = p.f["tcp_rules"] + (rule,)

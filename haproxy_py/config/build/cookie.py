@@ -1,0 +1,50 @@
+"""Persistence: the backend's 'cookie' (the server's 'cookie' is a server parameter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.model import CookieConf
+from haproxy_py.config.tokenizer import Line
+
+
+class CookieMixin(BuilderBase):
+    def kw_cookie(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        if len(w) < 2:
+            self.fail(ln, "'cookie' expects <cookie_name> as argument.", 0)
+        c: dict[str, Any] = {"name": w[1]}
+        domains: list[str] = []
+        attrs: list[str] = []
+        j = 2
+        while j < len(w):
+            a = w[j]
+            if a in ("rewrite", "insert", "prefix"):
+                c["mode"] = a
+            elif a in ("indirect", "nocache", "postonly", "preserve", "httponly", "secure", "dynamic"):
+                c[a] = True
+            elif a in ("domain", "attr"):
+                if j + 1 >= len(w):
+                    self.fail(ln, f"'{a}' expects a value as argument.", j, ours=True)
+                (domains if a == "domain" else attrs).append(w[j + 1])
+                j += 1
+            elif a in ("maxidle", "maxlife"):
+                if j + 1 >= len(w):
+                    self.fail(ln, f"'{a}' expects a time value as argument.", j)
+                ms = self.time_arg(ln, j + 1, a, style="to")
+                c[a] = (ms + 999) // 1000
+                j += 1
+            else:
+                self.fail(ln, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', "
+                          "'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.", j)
+            j += 1
+        if c.get("preserve") and c.get("mode") != "insert" and not c.get("indirect"):
+            self.fail(ln, "cookie 'preserve' requires at least 'insert' or 'indirect'.", 1)
+        c["domains"] = tuple(domains)
+        c["attrs"] = tuple(attrs)
+        p.f["cookie"] = CookieConf(**c)

@@ -1,0 +1,167 @@
+"""The end of parsing: ProxyState -> Proxy, Global, Config; uuids and puids."""
+
+from __future__ import annotations
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.diagnostics import POST
+from haproxy_py.config.model import (
+    Address,
+    Balance,
+    Config,
+    Global,
+    HashType,
+    HttpCheck,
+    Location,
+    LogTarget,
+    Proxy,
+    ServerConf,
+    StatsConf,
+    Timeouts,
+)
+
+
+class FreezeMixin(BuilderBase):
+    def finish(self) -> Config:
+        d = self.d
+        g = self.g
+        glob = Global(
+            logs=tuple(self.g_logs), log_tag=g.get("log_tag"), log_send_hostname=g.get("log_send_hostname"),
+            chroot=g.get("chroot"), pidfile=g.get("pidfile"), maxconn=g.get("maxconn"), user=g.get("user"),
+            group=g.get("group"), uid=g.get("uid"), gid=g.get("gid"), daemon=g.get("daemon", False),
+            master_worker=g.get("master_worker", False), stats_sockets=tuple(self.g_sockets),
+            stats_timeout=g.get("stats_timeout", 10_000), stats_maxconn=g.get("stats_maxconn", 10),
+            nbthread=g.get("nbthread"), nbproc=g.get("nbproc"), node=g.get("node"),
+            description=g.get("description"), spread_checks=g.get("spread_checks", 0),
+            tune_bufsize=g.get("tune_bufsize", 16384), tune_maxrewrite=g.get("tune_maxrewrite", 1024),
+            tune_http_maxhdr=g.get("tune_http_maxhdr", 101),
+            hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
+            server_state_base=g.get("server_state_base"), ignored=tuple(self.g_ignored),
+            loc=self.g_loc or Location("<builtin>", 0, 0))
+        # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved, and
+        # as in 2.6 the counter moves on with every proxy, explicit id or not (like server ids)
+        used = {p.f["explicit_id"] for p in self.proxies if p.f.get("explicit_id")}
+        nxt = 2 if self.g_sockets else 1
+        uuids: dict[int, int] = {}
+        for idx, ps in enumerate(self.proxies):
+            if ps.f.get("explicit_id"):
+                uuids[idx] = ps.f["explicit_id"]
+                nxt += 1
+                continue
+            while nxt in used:
+                nxt += 1
+            uuids[idx] = nxt
+            used.add(nxt)
+            nxt += 1
+        proxies = [self.freeze(ps, uuids[i]) for i, ps in enumerate(self.proxies)]
+        defaults = [self.freeze(ps, 0) for ps in self.defaults_list]
+        cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
+                     other_sections=tuple(self.other_sections),
+                     userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
+                     programs=tuple(self.programs))
+        if not d.has_errors:
+            self.post_checks(cfg)
+        return cfg
+
+    def freeze(self, ps: ProxyState, uuid: int) -> Proxy:
+        f = ps.f
+        mode = f.get("mode", "tcp")
+        http_check = None
+        hc = f.get("httpchk")
+        if hc is not None:
+            kw = dict(hc)
+            for k in ("method", "uri", "version", "body"):
+                if k in ps.check_rules:
+                    kw[k] = ps.check_rules[k]
+            heads = list(kw.get("headers", ())) + ps.check_headers
+            kw["headers"] = tuple(heads)
+            for k in ("expect", "disable_on_404", "send_state"):
+                if k in ps.check_rules:
+                    kw[k] = ps.check_rules[k]
+            http_check = HttpCheck(**kw)
+        tcp_check = None
+        if f.get("check_type") == "tcp-check":
+            from haproxy_py.config.tcpcheck import with_implicit_connect
+
+            tcp_check = with_implicit_connect(f.get("tcp_rules", ()))
+        elif f.get("check_type"):
+            tcp_check = f["check_rules"]
+        stats_kw = {k: v for k, v in ps.stats.items()}
+        stats = StatsConf(auth=tuple(ps.stats_auth), admin=tuple(ps.stats_admin), scopes=tuple(ps.stats_scopes),
+                          **stats_kw)
+        logs_l: list[LogTarget] = []
+        for lt in ps.logs:
+            if lt is None:
+                logs_l.extend(self.g_logs)
+            else:
+                logs_l.append(lt)
+        logs = tuple(logs_l)
+        return Proxy(
+            name=ps.name, kind=ps.kind, loc=ps.loc, uuid=uuid, explicit_id=f.get("explicit_id"), mode=mode,
+            disabled=f.get("disabled", False), description=f.get("description"), binds=tuple(ps.binds),
+            maxconn=f.get("maxconn"), acls=tuple(ps.acls), use_backends=tuple(ps.use_backends),
+            default_backend=f.get("default_backend"), forwardfor=f.get("forwardfor"),
+            captures=tuple(ps.captures), http_rules=tuple(ps.http_rules), logs=logs,
+            log_global=f.get("log_global", False), no_log=f.get("no_log", False),
+            log_format=f.get("log_format"), log_style=self._log_style(ps, mode), log_tag=f.get("log_tag"),
+            servers=tuple(self._puids(ps.servers)), default_server=ps.default_server,
+            balance=f.get("balance", Balance()), hash_type=f.get("hash_type", HashType()),
+            hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
+            retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
+            http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
+            tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
+            dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
+            timeouts=self._effective_timeouts(ps),
+            options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
+            ignored=tuple(ps.ignored))
+
+    @staticmethod
+    def _effective_timeouts(ps: ProxyState) -> Timeouts:
+        """HAProxy's defaults applied after parsing: queue and tarpit fall back to connect."""
+        t = dict(ps.timeouts)
+        if not ps.is_defaults and (ps.caps & K.BE) and t.get("connect"):
+            t.setdefault("queue", t["connect"])
+            t.setdefault("tarpit", t["connect"])
+        return Timeouts(**t)
+
+    def _dispatch(self, ps: ProxyState) -> Address | None:
+        """The dispatch address: 2.6 ignores it in a backend that has a ``balance`` (its own or
+        its defaults'), with a warning."""
+        addr = ps.f.get("dispatch")
+        if addr is not None and "balance" in ps.f:
+            self.d.warning(f"dispatch address of {ps.kind} '{ps.name}' will be ignored in balance mode.",
+                           phase=POST)
+            return None
+        return addr
+
+    def _log_style(self, ps: ProxyState, mode: str) -> str:
+        style = ps.f.get("log_style", "default")
+        if style.startswith("httplog") and mode != "http" and ps.kind != "defaults":
+            ln = ps.f.get("httplog_line")
+            where = f"parsing [{ln.file}:{ln.lineno}] : " if ln is not None else ""
+            self.d.warning(f"{where}'option httplog' not usable with {ps.kind} '{ps.name}' (needs 'mode http'). "
+                           "Falling back to 'option tcplog'.", ps.log_style_loc, line=ln.raw if ln else None,
+                           phase=POST)
+            return "tcplog"
+        return style
+
+    @staticmethod
+    def _puids(servers: list[ServerConf]) -> list[ServerConf]:
+        # the ServerConf objects are fresh (built by this builder, not shared yet): setting puid in
+        # place is the same as dataclasses.replace, without its cost on 10k servers
+        # 2.6's numbering: a counter that moves on with every server, explicit id or not, and
+        # past the ids already taken
+        used = {s.id for s in servers if s.id is not None}
+        nxt = 1
+        for s in servers:
+            if s.id is not None:
+                object.__setattr__(s, "puid", s.id)
+                nxt += 1
+                continue
+            while nxt in used:
+                nxt += 1
+            used.add(nxt)
+            object.__setattr__(s, "puid", nxt)
+            nxt += 1
+        return servers

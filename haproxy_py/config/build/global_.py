@@ -1,0 +1,209 @@
+"""The 'global' section: its keywords, 'no KEYWORD', 'stats socket|timeout|maxconn'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size
+from haproxy_py.config.model import StatsSocket
+from haproxy_py.config.tokenizer import Line, expand_address_env
+
+#: the global keywords HAProxy 2.6 lets 'no' negate
+_GLOBAL_NEGATABLE = ("log", "busy-polling", "set-dumpable", "strict-limits", "insecure-fork-wanted", "numa-cpu-mapping")
+
+
+class GlobalMixin(BuilderBase):
+    def global_no(self, ln: Line) -> None:
+        """``no KEYWORD`` in global: 2.6 allows it for a few keywords; ``no log`` forgets the logs
+        declared so far; the others mean what the keyword means to haproxy-py (its registry entry)."""
+        w = ln.words
+        name = w[1] if len(w) > 1 else ""
+        if name not in _GLOBAL_NEGATABLE:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default currently supported only for options, "
+                         "log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+                         ln.loc(0), line=ln.raw)
+            if name not in K.GLOBAL_KEYWORDS and name not in K.TUNE_KEYWORDS:
+                self.alert(ln, f"unknown keyword '{name}' in 'global' section", 1)
+            return
+        if name == "log":
+            if len(w) > 2:
+                self.fail(ln, "log : 'no log' does not expect arguments", 2)
+            self.g_logs.clear()
+            return
+        if len(w) > 2:
+            self.fail(ln, f"'{name}' cannot handle unexpected argument '{w[2]}'.", 2)
+        self.global_kw(Line(w[1:], ln.cols[1:], ln.file, ln.lineno, ln.raw))
+
+    def global_kw(self, ln: Line) -> None:
+        w = ln.words
+        kw = w[0]
+        n = len(w)
+        g = self.g
+        if kw == "no":
+            self.global_no(ln)
+            return
+        if kw == "httpclient.resolvers.prefer" and (n < 2 or w[1] not in ("ipv4", "ipv6")):
+            self.fail(ln, "'httpclient.resolvers.prefer' expects 'ipv4' or 'ipv6' as argument.", min(n - 1, 1))
+        if kw == "log":
+            if n >= 2 and w[1] == "global":
+                self.fail(ln, "'log global' is only supported in proxy sections.", 1, ours=True)
+            self.g_logs.append(self.parse_log(ln))
+        elif kw in ("chroot", "pidfile", "log-tag", "node", "server-state-file", "server-state-base",
+                    "description"):
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects a directory as an argument." if kw == "chroot"
+                          else f"'{kw}' expects an argument.", 0)
+            key = kw.replace("-", "_")
+            val = " ".join(w[1:]) if kw == "description" else w[1]
+            if kw == "pidfile" and "pidfile" in g:
+                self.alert(ln, "'pidfile' already specified. Continuing.", 0)
+            g[key] = val
+        elif kw == "log-send-hostname":
+            g["log_send_hostname"] = w[1] if n > 1 else ""
+        elif kw in ("maxconn", "nbthread", "spread-checks", "uid", "gid"):
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects an integer argument.", 0)
+            v = parse_int(w[1])
+            if v is None or v < 0:
+                self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would take "
+                          "it as 0 silently, haproxy-py refuses it.", 1, ours=True)
+            if kw == "nbthread" and v < 1:
+                self.fail(ln, f"'{kw}' expects a positive integer argument.", 1)
+            g[kw.replace("-", "_")] = v
+        elif kw == "nbproc":
+            v = parse_int(w[1]) if n > 1 else None
+            if v is None or v < 1:
+                self.fail(ln, "'nbproc' expects a positive integer argument.", 1)
+            g["nbproc"] = v
+            self.d.notice(self._p(ln) + f"'nbproc {v}': HAProxy 2.6 rejects nbproc ('nbproc is not supported "
+                          "any more since HAProxy 2.5.'); haproxy-py accepts it and starts "
+                          f"{v} worker process(es).", ln.loc(0), line=ln.raw, ours=True)
+        elif kw in ("user", "group"):
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects a {kw} name as an argument.", 0)
+            g[kw] = w[1]
+            if self.resolve_users:
+                try:
+                    if kw == "user":
+                        import pwd
+                        g["uid"] = pwd.getpwnam(w[1]).pw_uid
+                    else:
+                        import grp
+                        g["gid"] = grp.getgrnam(w[1]).gr_gid
+                except KeyError:
+                    what = "user" if kw == "user" else "group"
+                    self.fail(ln, f"cannot find {what} id for '{w[1]}' (0:Success)", 1)
+        elif kw == "daemon":
+            g["daemon"] = True
+        elif kw == "master-worker":
+            g["master_worker"] = True
+        elif kw == "stats":
+            self.global_stats(ln)
+        elif kw == "tune.bufsize" or kw == "tune.maxrewrite":
+            v = parse_size(w[1]) if n > 1 else None
+            if v is None:
+                self.fail(ln, f"'{kw}' expects an integer argument.", 1)
+            g[kw.replace(".", "_")] = v
+        elif kw == "hard-stop-after":
+            tv = self.time_arg(ln, 1, f"'{kw}'")
+            g["hard_stop_after"] = tv
+        elif kw == "tune.http.maxhdr":
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects an integer argument.", 0)
+            v = parse_int(w[1])
+            if v is None:
+                self.fail(ln, f"'{kw}' expects a numeric value between 1 and 32767 (got '{w[1]}'); HAProxy "
+                          "2.6 would read only its leading digits, haproxy-py refuses it.", 1, ours=True)
+            if v < 1 or v > 32767:
+                self.fail(ln, f"'{kw}' expects a numeric value between 1 and 32767", 1)
+            if v < 5:
+                self.fail(ln, f"'{kw}' {v}: HAProxy 2.6 accepts it here but then fails to start, its own "
+                          "built-in error messages need 5 header slots ('Internal error: invalid default "
+                          "message for HTTP return code ...').", 1, ours=True)
+            g["tune_http_maxhdr"] = v
+        elif kw in K.GLOBAL_KEYWORDS or kw in K.TUNE_KEYWORDS:
+            if not self.supported(S.GLOBAL, ln, kw, 0):
+                self.g_ignored.append((kw, tuple(w[1:])))
+        elif kw in K.REMOVED_KEYWORDS:
+            self.alert(ln, K.REMOVED_KEYWORDS[kw], 0)
+        else:
+            sug = did_you_mean(kw, K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS, strict=True)
+            msg = f"unknown keyword '{kw}' in 'global' section"
+            if sug:
+                msg += f"; did you mean '{sug}' maybe ?"
+            self.alert(ln, msg, 0, suggestion=sug, expected="a 'global' keyword")
+
+    def global_stats(self, ln: Line) -> None:
+        w = ln.words
+        n = len(w)
+        sub = w[1] if n > 1 else ""
+        if sub == "socket":
+            if n < 3:
+                self.fail(ln, "'stats socket' expects an address or a path as an argument.", 1)
+            try:
+                addr, _ = parse_address(expand_address_env(w[2], self.env), need_port=False)
+            except AddressError as e:
+                self.fail(ln, f"'stats socket' : {e.message}", 2)
+            if addr.kind in ("ipv4", "ipv6") and not addr.port_lo:
+                self.fail(ln, f"'stats socket' : missing port specification in '{w[2]}'", 2)
+            kw: dict[str, Any] = {"address": addr, "loc": ln.loc(0)}
+            i = 3
+            while i < n:
+                p = w[i]
+                arg = w[i + 1] if i + 1 < n else None
+                if p == "level":
+                    if arg not in ("user", "operator", "admin"):
+                        self.fail(ln, f"'stats socket' : ''level' only supports 'user', 'operator', and "
+                                  f"'admin' (got '{arg or ''}')'", i + 1)
+                    kw["level"] = arg
+                    i += 2
+                elif p == "mode":
+                    try:
+                        kw["mode"] = int(arg or "", 8)
+                    except ValueError:
+                        self.fail(ln, f"'stats socket' : 'mode' : invalid mode '{arg}'.", i + 1)
+                    i += 2
+                elif p in ("user", "group", "uid", "gid"):
+                    if arg is None:
+                        self.fail(ln, f"'stats socket' : '{p}' expects an argument.", i)
+                    if p in ("uid", "gid"):
+                        v = parse_int(arg)
+                        if v is None:
+                            self.fail(ln, f"'stats socket' : '{p}' expects an integer.", i + 1)
+                        kw[p] = v
+                    else:
+                        kw[p] = arg
+                    i += 2
+                elif p == "expose-fd":
+                    if arg != "listeners":
+                        self.fail(ln, "'stats socket' : 'expose-fd' only supports 'listeners'.", i + 1)
+                    kw["expose_fd_listeners"] = True
+                    i += 2
+                elif p in K.BIND_KEYWORDS:
+                    self.supported(S.BIND, ln, p, i)
+                    i += 1 + K.BIND_KEYWORDS[p]
+                else:
+                    sug = did_you_mean(p, list(K.BIND_KEYWORDS))
+                    msg = f"'stats socket {w[2]}' in section 'global': unknown keyword '{p}'."
+                    if sug:
+                        msg = msg[:-1] + f"; did you mean '{sug}' maybe ?"
+                    self.fail(ln, msg, i, suggestion=sug)
+            self.g_sockets.append(StatsSocket(**kw))
+        elif sub == "timeout":
+            self.g["stats_timeout"] = self.time_arg(ln, 2, "'stats timeout'")
+        elif sub == "maxconn":
+            v = parse_int(w[2]) if n > 2 else None
+            if v is None or v <= 0:
+                self.fail(ln, "'stats maxconn' expects a positive integer argument.", 2)
+            self.g["stats_maxconn"] = v
+        elif sub in ("bind-process",):
+            self.d.notice(self._p(ln) + "'stats bind-process' has no effect in haproxy-py and is accepted: the "
+                          "master serves the stats sockets for every worker.", ln.loc(1), line=ln.raw, ours=True)
+            self.g_ignored.append(("stats", tuple(w[1:])))
+        else:
+            self.fail(ln, "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' "
+                      f"(got '{sub}')", 1)

@@ -1,0 +1,123 @@
+"""Logging: 'log' targets (global and proxies), 'log-format', 'log-tag'."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.grammar import AddressError, parse_address, parse_int
+from haproxy_py.config.model import Address, LogTarget
+from haproxy_py.config.tokenizer import Line, expand_address_env
+
+
+class LogsMixin(BuilderBase):
+    def kw_log_format(self, ln: Line, p: ProxyState) -> None:
+        if len(ln.words) < 2:
+            self.fail(ln, "'log-format' expects a string argument.", 0)
+        if not p.is_defaults and not (p.caps & K.FE):
+            self.warn(ln, f"{p.kind} '{p.name}' : 'log-format' directive is ignored in backends.", 0)
+            return
+        p.f["log_format"] = " ".join(ln.words[1:])
+        p.f["log_style"] = "default"
+
+    def kw_log_tag(self, ln: Line, p: ProxyState) -> None:
+        if len(ln.words) < 2:
+            self.fail(ln, "'log-tag' requires an argument.", 0)
+        p.f["log_tag"] = ln.words[1]
+
+    def parse_log(self, ln: Line) -> LogTarget:
+        def log_sample(arg: str, i: int) -> tuple[tuple[tuple[int, int], ...], int]:
+            """``sample RANGES:SIZE`` (``1-3,7:10``), checked in 2.6's order and words."""
+            ranges_text, colon, size_text = arg.partition(":")
+            if not colon:
+                self.fail(ln, "log : Missing sample size", i)
+            size = int(size_text) if size_text.isdigit() else 0
+            if size <= 0:
+                self.fail(ln, f"log : wrong sample size '{size_text}' for sample range '{ranges_text}'", i)
+            ranges: list[tuple[int, int]] = []
+            for part in ranges_text.split(",") if ranges_text else ():
+                lo_text, dash, hi_text = part.partition("-")
+                lo = int(lo_text) if lo_text.isdigit() else 0
+                hi = (int(hi_text) if hi_text.isdigit() else 0) if dash else lo
+                if lo <= 0 or hi < lo:
+                    self.fail(ln, f"log : wrong sample range '{part}'", i)
+                ranges.append((lo, hi))
+            if not ranges:
+                self.fail(ln, "log : no sampling ranges given", i)
+            ranges.sort()
+            for (_, hi1), (lo2, _) in zip(ranges, ranges[1:], strict=False):
+                if lo2 <= hi1:
+                    self.fail(ln, "log : ranges are overlapping", i)
+            top = ranges[-1][1]
+            if size < top:
+                self.fail(ln, f"log : sample size {size} should be greater or equal to {top} the maximum of the "
+                          "high ranges limits", i)
+            return tuple(ranges), size
+
+        w = ln.words
+        n = len(w)
+        if n < 3:
+            self.fail(ln, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.", 0)
+        i = 1
+        target = w[1]
+        i = 2
+        length = 1024
+        fmt = "rfc3164"
+        sample: tuple[tuple[int, int], ...] = ()
+        sample_size = 0
+        while i < n and w[i] in ("len", "format", "sample"):
+            if i + 1 >= n:
+                self.fail(ln, f"log : '{w[i]}' expects an argument.", i)
+            if w[i] == "len":
+                v = parse_int(w[i + 1])
+                if v is None or v <= 0:
+                    self.fail(ln, f"log : invalid max length '{w[i + 1]}'.", i + 1)
+                length = v
+            elif w[i] == "format":
+                if w[i + 1] not in K.LOG_FORMATS:
+                    self.fail(ln, f"log : unknown log format '{w[i + 1]}'", i + 1)
+                fmt = w[i + 1]
+            else:
+                sample, sample_size = log_sample(w[i + 1], i + 1)
+            i += 2
+        if i >= n:
+            self.fail(ln, "'log' expects <facility> as argument.", i)
+        fac = w[i]
+        if fac not in K.LOG_FACILITIES:
+            self.fail(ln, f"log : unknown log facility '{fac}'", i,
+                      suggestion=did_you_mean(fac, K.LOG_FACILITIES))
+        level = "debug"
+        minlevel = "emerg"
+        if i + 1 < n:
+            level = w[i + 1]
+            if level not in K.LOG_LEVELS:
+                self.fail(ln, f"log : unknown optional log level '{level}'", i + 1)
+        if i + 2 < n:
+            minlevel = w[i + 2]
+            if minlevel not in K.LOG_LEVELS:
+                self.fail(ln, f"log : unknown optional minimum log level '{minlevel}'", i + 2)
+        if target in ("stdout", "stderr"):
+            addr = Address(target, text=target)
+        elif target.startswith("ring@"):
+            addr = Address("ring", path=target[5:], text=target)
+        else:
+            try:
+                addr, _ = parse_address(expand_address_env(target, self.env), need_port=False)
+            except AddressError as e:
+                self.fail(ln, f"log : {e.message}", 1)
+            if addr.kind in ("ipv4", "ipv6") and not addr.port_lo:
+                addr = dataclasses.replace(addr, port_lo=514, port_hi=514)
+        return LogTarget(addr, fac, level, minlevel, length, fmt, ln.loc(0), sample, sample_size)
+
+    def kw_log(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if len(w) >= 2 and w[1] == "global":
+            if len(w) > 2:
+                self.fail(ln, f"log : unknown log facility '{w[2]}'", 2)
+            p.f["log_global"] = True
+            p.logs.append(None)  # type: ignore[arg-type]  # expanded at freeze time
+            return
+        p.logs.append(self.parse_log(ln))

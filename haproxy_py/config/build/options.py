@@ -1,0 +1,160 @@
+"""'option NAME' and 'no option NAME'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState, _Skip
+from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.grammar import parse_int
+from haproxy_py.config.model import ForwardFor
+from haproxy_py.config.tokenizer import Line
+
+
+class OptionsMixin(BuilderBase):
+    def kw_no(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if len(w) >= 2 and w[1] == "log":
+            p.logs.clear()
+            p.f["no_log"] = True
+            p.f["log_global"] = False
+            return
+        if len(w) >= 3 and w[1] == "option":
+            self.option(ln, p, 2, negate=True)
+            return
+        self.fail(ln, "'no' only supports 'option' and 'log'.", 1, ours=True)
+
+    def kw_option(self, ln: Line, p: ProxyState) -> None:
+        self.option(ln, p, 1, negate=False)
+
+    def option(self, ln: Line, p: ProxyState, i: int, negate: bool) -> None:
+        w = ln.words
+        if i >= len(w):
+            self.fail(ln, "'option' expects an option name.", i, ours=True)
+        name = w[i]
+        args = w[i + 1:]
+        if name in K.REMOVED_OPTIONS:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {K.REMOVED_OPTIONS[name]}", ln.loc(i), line=ln.raw)
+            raise _Skip
+        cap = K.OPTIONS.get(name)
+        if negate and (cap is None or (name in K.OPTIONS_WITH_ARGS and name not in K.NEGATABLE_WITH_ARGS)):
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option "
+                         f"'{name}'.", ln.loc(i), line=ln.raw)
+            raise _Skip
+        if cap is None:
+            sug = did_you_mean(name, list(K.OPTIONS))
+            self.fail(ln, f"unknown option '{name}'.", i, suggestion=sug)
+        if negate and name in K.OPTIONS_WITH_ARGS and name not in K.NEGATABLE_WITH_ARGS:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option "
+                         f"'{name}'.", ln.loc(i), line=ln.raw)
+            raise _Skip
+        if not p.is_defaults and not (p.caps & cap):
+            what = "frontend" if cap == K.FE else "backend"
+            self.warn(ln, f"'{name}' ignored because {p.kind} '{p.name}' has no {what} capability.", i)
+            return
+        if not negate and not self.supported(S.OPTION, ln, name, i):
+            return
+        if name in ("httplog", "tcplog") and p.kind == "backend" and not negate:
+            self.warn(ln, f"{p.kind} '{p.name}' : 'option {name}' directive is ignored in backends.", i)
+        if name == "httplog":
+            if negate:
+                p.f["log_style"] = "default"
+                return
+            style = "httplog"
+            if args:
+                if args[0] != "clf":
+                    self.fail(ln, "keyword 'httplog' only supports option 'clf'.", i + 1)
+                style = "httplog-clf"
+            p.f["log_style"] = style
+            p.log_style_loc = ln.loc(0)
+            p.f["httplog_line"] = ln
+            return
+        if name == "tcplog":
+            p.f["log_style"] = "default" if negate else "tcplog"
+            p.log_style_loc = ln.loc(0)
+            return
+        if name == "redispatch":
+            if negate:
+                p.f["redispatch"] = 0
+                return
+            val = -1
+            if args:
+                v = parse_int(args[0])
+                if v is None:
+                    self.fail(ln, f"'option redispatch' expects an integer (got '{args[0]}'); HAProxy 2.6 "
+                              "takes it as 0 silently, haproxy-py refuses it.", i + 1, ours=True)
+                val = v
+            p.f["redispatch"] = val
+            return
+        if name == "forwardfor":
+            ff: dict[str, Any] = {}
+            j = 0
+            while j < len(args):
+                a = args[j]
+                if a == "except" and j + 1 < len(args):
+                    ff["except_net"] = args[j + 1]
+                    j += 2
+                elif a == "header" and j + 1 < len(args):
+                    ff["header"] = args[j + 1]
+                    j += 2
+                elif a == "if-none":
+                    ff["if_none"] = True
+                    j += 1
+                else:
+                    self.fail(ln, "'option forwardfor' only supports optional values: 'except', 'header' "
+                              "and 'if-none'.", i + 1 + j)
+            p.f["forwardfor"] = ForwardFor(**ff)
+            return
+        if name in ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk", "ldap-check",
+                    "mysql-check"):
+            from haproxy_py.config import tcpcheck as TC
+
+            try:
+                rules = TC.option_rules(name, list(args))
+            except TC.TcpCheckError as e:
+                self.fail(ln, e.message, i + 1 + e.index, ours=e.ours)
+            # the last check-type option wins, as in 2.6
+            p.f.pop("httpchk", None)
+            for o in ("httpchk", *TC.CHECK_OPTIONS):
+                p.options.pop(o, None)
+            p.f["check_type"] = name
+            p.f["check_rules"] = rules
+            p.options[name] = True
+            return
+        if name == "httpchk":
+            p.f.pop("check_type", None)
+            hc: dict[str, Any] = {}
+            if len(args) == 1:
+                hc["uri"] = args[0]
+            elif len(args) >= 2:
+                hc["method"] = args[0]
+                hc["uri"] = args[1]
+                if len(args) >= 3:
+                    ver = " ".join(args[2:])
+                    if "\r" in ver or "\n" in ver or len(args) > 3:
+                        self.d.warning(f"parsing [{ln.file}:{ln.lineno}]: 'option httpchk' : hiding headers or "
+                                       "body at the end of the version string is deprecated. Please, consider "
+                                       "to use 'http-check send' directive instead.", ln.loc(i + 3), line=ln.raw)
+                        first, _, hdrs = ver.partition("\r\n")
+                        hc["version"] = first
+                        heads = []
+                        for h in hdrs.split("\r\n"):
+                            if ":" in h:
+                                k_, _, v_ = h.partition(":")
+                                heads.append((k_.strip(), v_.strip()))
+                        hc["headers"] = tuple(heads)
+                    else:
+                        hc["version"] = args[2]
+            p.f["httpchk"] = hc
+            p.options["httpchk"] = True
+            return
+        if args and name not in K.OPTIONS_WITH_ARGS:
+            self.fail(ln, f"option '{name}' does not take any argument (got '{args[0]}').", i + 1, ours=True)
+        # connection modes exclude each other
+        if name in ("httpclose", "http-server-close", "http-keep-alive") and not negate:
+            for other in ("httpclose", "http-server-close", "http-keep-alive"):
+                p.options.pop(other, None)
+        p.options[name] = not negate

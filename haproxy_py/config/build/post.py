@@ -1,0 +1,171 @@
+"""The checks 2.6 makes once every section is read (cross-references, mode
+mismatches, missing timeouts...)."""
+
+from __future__ import annotations
+
+from haproxy_py.config import fetches as F
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.diagnostics import POST, did_you_mean
+from haproxy_py.config.model import Acl, Condition, Config, Location, Proxy
+
+
+class PostChecksMixin(BuilderBase):
+    @staticmethod
+    def _uses_l6(cond: Condition, acls: dict[str, list[Acl]]) -> bool:
+        for grp in cond.any_of:
+            for t in grp:
+                if t.anonymous is not None:
+                    fetches = [t.anonymous.fetch]
+                elif t.acl in F.PREDEFINED_ACLS:
+                    fetches = [F.PREDEFINED_ACLS[t.acl][0]]
+                else:
+                    fetches = [a.fetch for a in acls.get(t.acl or "", ())]
+                for fe in fetches:
+                    fd = F.FETCHES.get(fe)
+                    if fd is not None and fd.layer == "L6":
+                        return True
+        return False
+
+    def _incompatible_backend(self, p: Proxy, be: Proxy, how: str, loc: Location | None) -> None:
+        kind = "frontend" if p.kind == "frontend" else "proxy"
+        self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
+                     f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
+
+    def _check_sample_refs(self, cfg: Config) -> None:
+        """The backend/frontend/server/userlist names ACL fetches name (nbsrv(b), srv_is_up(b/s),
+        http_auth(L)...) must exist, with 2.6's messages."""
+        proxies = {p.name: p for p in cfg.proxies}
+        userlists = {n for n, _ in cfg.userlists}
+        for ln, i, kind, word, argn, kw, pname in self.__dict__.get("_sample_refs", ()):
+            where = f"referenced in arg {argn} of ACL keyword '{kw}' in proxy '{pname}'."
+            msg = None
+            if kind == "user list":
+                if word not in userlists:
+                    msg = f"unable to find userlist '{word}' {where}"
+            elif kind == "server":
+                bname, _, sname = word.rpartition("/")
+                bname = bname or pname
+                be = proxies.get(bname)
+                if be is None:
+                    msg = f"unable to find proxy '{bname}' {where}"
+                elif not any(s.name == sname for s in be.servers):
+                    msg = f"unable to find server '{sname}' in proxy '{bname}', {where}"
+            else:
+                px = proxies.get(word)
+                if px is None or not (px.has_be if kind == "backend" else px.has_fe):
+                    msg = f"unable to find {kind} '{word}' {where}"
+            if msg is not None:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {msg}", ln.loc(i), line=ln.raw, phase=POST)
+
+    def post_checks(self, cfg: Config) -> None:
+        d = self.d
+        self._check_sample_refs(cfg)
+        by_be = {}
+        for p in cfg.proxies:
+            if p.has_be and p.name not in by_be:
+                by_be[p.name] = p
+        for ps, p in zip(self.proxies, cfg.proxies, strict=True):
+            if ps.f.get("default_backend_self_loop"):
+                d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.", p.loc, phase=POST)
+            if p.disabled:
+                continue
+            if p.has_fe:
+                for ub in p.use_backends:
+                    if "%[" in ub.backend:
+                        continue
+                    if ub.backend not in by_be:
+                        d.alert(f"Proxy '{p.name}': unable to find required use_backend: '{ub.backend}'.", ub.loc,
+                                phase=POST, suggestion=did_you_mean(ub.backend, list(by_be)))
+                    elif p.mode == "http" and by_be[ub.backend].mode == "tcp":
+                        self._incompatible_backend(p, by_be[ub.backend], "in a 'use_backend' rule", ub.loc)
+                if p.default_backend is not None:
+                    if p.default_backend in by_be and p.mode == "http" and by_be[p.default_backend].mode == "tcp":
+                        self._incompatible_backend(p, by_be[p.default_backend], "as its default backend",
+                                                   ps.f.get("default_backend_loc"))
+                    if p.default_backend == p.name and p.has_be:
+                        d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.",
+                                ps.f.get("default_backend_loc"), phase=POST)
+                    elif p.default_backend not in by_be:
+                        d.alert(f"Proxy '{p.name}': unable to find required default_backend: "
+                                f"'{p.default_backend}'.", ps.f.get("default_backend_loc"), phase=POST,
+                                suggestion=did_you_mean(p.default_backend, list(by_be)))
+            # track targets
+            srv_lines = self._server_lines
+            for s in p.servers:
+                if s.track:
+                    be_name, _, srv = s.track.rpartition("/")
+                    tgt = by_be.get(be_name) if be_name else p
+                    ln = srv_lines.get((p.name, s.name))
+                    where = f"[{ln.file}:{ln.lineno}] : " if ln is not None else ""
+                    if tgt is None:
+                        d.alert(f"{where}'server {p.name}/{s.name}' : unable to find required proxy '{be_name}' "
+                                "for tracking.", s.loc, line=ln.raw if ln else None, phase=POST)
+                    elif not any(x.name == srv for x in tgt.servers):
+                        d.alert(f"{where}'server {p.name}/{s.name}' : unable to find required server '{srv}' for "
+                                "tracking.", s.loc, line=ln.raw if ln else None, phase=POST)
+                if s.observe == "layer7" and p.mode != "http":
+                    ln = self._server_lines.get((p.name, s.name))
+                    where = f"[{ln.file}:{ln.lineno}] : " if ln is not None else ""
+                    d.alert(f"{where}'server {p.name}/{s.name}' : 'layer7' can only be used in http proxies..",
+                            s.loc, line=ln.raw if ln else None, fatal=False, phase=POST)
+        # frontends without bind, missing timeouts, logs
+        listeners = 0
+        for ps, p in zip(self.proxies, cfg.proxies, strict=True):
+            if p.disabled:
+                continue
+            if p.has_fe:
+                if not p.binds:
+                    if p.kind == "frontend":
+                        d.warning(f"{p.kind} '{p.name}' has no 'bind' directive. Please declare it as a backend if "
+                                  "this was intended.", p.loc, phase=POST)
+                else:
+                    listeners += len(p.binds)
+            if p.mode == "http" and p.has_fe:
+                acl_by_name: dict[str, list[Acl]] = {}
+                for a in p.acls:
+                    acl_by_name.setdefault(a.name, []).append(a)
+                for ub in p.use_backends:
+                    if ub.cond is not None and self._uses_l6(ub.cond, acl_by_name):
+                        d.warning(f"Proxy '{p.name}': L6 sample fetches ignored on HTTP proxies (declared at "
+                                  f"{ub.loc.file}:{ub.loc.line}).", ub.loc, phase=POST)
+            t = p.timeouts
+            if p.mode in ("tcp", "http") and (
+                    (p.has_fe and not t.client) or (p.has_be and (not t.connect or not t.server))):
+                d.warning(f"missing timeouts for {p.kind} '{p.name}'.\n"
+                          "   | While not properly invalid, you will certainly encounter various problems\n"
+                          "   | with such a configuration. To fix this, please ensure that all following\n"
+                          "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+                          p.loc, phase=POST)
+            if p.has_fe and (p.log_style != "default" or p.log_format) and not p.logs:
+                d.warning(f"log format ignored for {p.kind} '{p.name}' since it has no log address.", p.loc,
+                          phase=POST)
+            if p.has_be and ps.check_rules and p.http_check is None and not ps.is_defaults:
+                d.warning(f"{p.kind} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
+                          "are ignored.", ps.check_rules_loc, phase=POST)
+            if p.mode != "http":
+                for oname, on in p.options:
+                    if on and oname in K.HTTP_ONLY_OPTIONS and (K.OPTIONS.get(oname, 0) & ps.caps):
+                        d.warning(f"'option {oname}' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                                  p.loc, phase=POST)
+                if p.forwardfor is not None:
+                    d.warning(f"'option forwardfor' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                              p.loc, phase=POST)
+                if p.stats.enabled or ps.stats_admin:
+                    d.warning(f"'stats' statement ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                              p.loc, phase=POST)
+                if p.captures:
+                    d.warning(f"'capture' statement ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                              p.loc, phase=POST)
+                if any(r.kind == "http-response" for r in p.http_rules):
+                    d.warning(f"'http-response' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
+                              p.loc, phase=POST)
+                if any(r.kind == "http-request" for r in p.http_rules) and p.has_fe is False:
+                    d.warning(f"'http-request' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
+                              p.loc, phase=POST)
+        self.listeners = listeners
+        used_mailers = {args[1] for ps in self.proxies for kw, args in ps.ignored
+                        if kw == "email-alert" and len(args) > 1 and args[0] == "mailers"}
+        for name, loc, ln in self.mailers_pending:
+            if name not in used_mailers:
+                d.warning(f"Removing incomplete section 'mailers {name}'.", loc, line=ln.raw, phase=POST)

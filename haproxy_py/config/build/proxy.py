@@ -1,0 +1,139 @@
+"""Proxy sections: the keyword dispatcher (``proxy_kw`` -> ``kw_NAME``) and the simple
+one-value keywords (mode, disabled, id, maxconn, retries, dispatch, http-reuse...)."""
+
+from __future__ import annotations
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState, _Skip
+from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.grammar import AddressError, parse_address, parse_int
+from haproxy_py.config.tokenizer import Line, expand_address_env
+
+
+class ProxyMixin(BuilderBase):
+    def proxy_kw(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        kw = w[0]
+        if kw in K.REMOVED_KEYWORDS:
+            self.fail(ln, K.REMOVED_KEYWORDS[kw], 0)
+        if kw not in K.PROXY_KEYWORDS:
+            sug = did_you_mean(kw, list(K.PROXY_KEYWORDS), strict=True)
+            msg = f"unknown keyword '{kw}' in '{p.kind}' section"
+            if sug:
+                msg += f"; did you mean '{sug}' maybe ?"
+            self.fail(ln, msg, 0, suggestion=sug, expected=f"a '{p.kind}' keyword")
+        if p.is_defaults:
+            if kw in K.NOT_IN_DEFAULTS:
+                if kw in ("server", "server-template"):
+                    self.d.alert(f"[{ln.file}:{ln.lineno}] : '{kw}' not allowed in 'defaults' section.",
+                                 ln.loc(0), line=ln.raw)
+                    raise _Skip
+                self.fail(ln, f"'{kw}' not allowed in 'defaults' section.", 0)
+            if kw in K.NOT_IN_ANON_DEFAULTS and not p.name:
+                self.fail(ln, f"'{kw}' not allowed in anonymous 'defaults' section.", 0)
+        handler = getattr(self, "kw_" + kw.replace("-", "_"), None)
+        if kw not in S.RULE_KEYWORDS and S.PROXY.status(kw) != "implemented":
+            need = K.PROXY_KEYWORDS[kw]
+            if not p.is_defaults and not (p.caps & need):
+                self.capwarn(ln, p, need)  # 2.6 ignores it here too
+                return
+            if not self.supported(S.PROXY, ln, kw, 0):
+                p.ignored.append((kw, tuple(w[1:])))
+            return
+        if handler is None:  # pragma: no cover - a registered keyword always has its handler
+            raise AssertionError(f"no handler for implemented keyword {kw!r}")
+        handler(ln, p)
+
+    def kw_load_server_state_from_file(self, ln: Line, p: ProxyState) -> None:
+        arg = ln.words[1] if len(ln.words) > 1 else ""
+        if arg not in ("global", "local", "none"):
+            self.fail(ln, "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got "
+                      f"'{arg}'", 1)
+        if arg != "global":
+            self.fail(ln, S.PROXY.refusal("load-server-state-from-file", f"load-server-state-from-file {arg}")
+                      + " haproxy-py applies the global 'server-state-file' to every backend", 1, ours=True)
+
+    def kw_mode(self, ln: Line, p: ProxyState) -> None:
+        m = ln.words[1] if len(ln.words) > 1 else ""
+        if m not in ("tcp", "http", "health"):
+            self.fail(ln, f"unknown proxy mode '{m}'.", 1, expected="'tcp' or 'http'")
+        p.f["mode"] = m
+        p.mode_loc = ln.loc(0)
+
+    def kw_disabled(self, ln: Line, p: ProxyState) -> None:
+        if len(ln.words) > 1:
+            self.fail(ln, f"'disabled' cannot handle unexpected argument '{ln.words[1]}'.", 1)
+        p.f["disabled"] = True
+
+    def kw_enabled(self, ln: Line, p: ProxyState) -> None:
+        if len(ln.words) > 1:
+            self.fail(ln, f"'enabled' cannot handle unexpected argument '{ln.words[1]}'.", 1)
+        p.f["disabled"] = False
+
+    def kw_description(self, ln: Line, p: ProxyState) -> None:
+        if len(ln.words) < 2:
+            self.fail(ln, "'description' expects a string argument.", 0)
+        p.f["description"] = " ".join(ln.words[1:])
+
+    def kw_id(self, ln: Line, p: ProxyState) -> None:
+        v = parse_int(ln.words[1]) if len(ln.words) > 1 else None
+        if v is None or v <= 0:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: custom id has to be > 0.", ln.loc(1), line=ln.raw)
+            raise _Skip
+        for other in self.proxies:
+            if other is not p and other.f.get("explicit_id") == v:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {p.kind} {p.name} reuses same custom id as "
+                             f"{other.kind} {other.name} (declared at {other.loc.file}:{other.loc.line}).",
+                             ln.loc(1), line=ln.raw)
+                raise _Skip
+        p.f["explicit_id"] = v
+
+    def kw_maxconn(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.FE, extra=" Maybe you want 'fullconn' instead ?"):
+            if len(ln.words) < 2:
+                self.fail(ln, "'maxconn' expects an integer argument.", 0)
+            return
+        p.f["maxconn"] = self.int_arg(ln, 1, "maxconn", lo=0)
+
+    def kw_fullconn(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        p.f["fullconn"] = self.int_arg(ln, 1, "fullconn", lo=0)
+
+    def kw_retries(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        p.f["retries"] = self.int_arg(ln, 1, "retries", lo=0,
+                                      missing="'retries' expects an integer argument (dispatch counts for one).")
+
+    def kw_http_send_name_header(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        if len(ln.words) < 2:
+            self.fail(ln, "'http-send-name-header' requires a header string.", 0)
+        p.f["http_send_name_header"] = ln.words[1]
+
+    def kw_dispatch(self, ln: Line, p: ProxyState) -> None:
+        if self.capwarn(ln, p, K.BE):
+            return
+        text = expand_address_env(ln.words[1], self.env) if len(ln.words) > 1 else ""
+        if not text:  # a missing address is an empty one, for 2.6
+            self.fail(ln, f"'dispatch' : '{ln.words[1] if len(ln.words) > 1 else ''}' resolves to an empty "
+                      "address (environment variable missing?)", 1)
+        try:
+            addr, _ = parse_address(text, need_port=True)
+        except AddressError as e:
+            self.fail(ln, f"'dispatch' : {e.message}", 1)
+        p.f["dispatch"] = addr
+
+    def kw_http_reuse(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        if len(w) < 2 or w[1] not in ("never", "safe", "aggressive", "always"):
+            self.fail(ln, "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.", 1)
+        if len(w) > 2:
+            self.fail(ln, f"'http-reuse {w[1]}' cannot handle unexpected argument '{w[2]}'.", 2)
+        p.f["http_reuse"] = w[1]

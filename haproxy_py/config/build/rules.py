@@ -1,0 +1,181 @@
+"""Rules: http-request/http-response/http-after-response, tcp-request, redirect, and the
+backend switching rules (use_backend, default_backend). Actions are parsed by haproxy_py.actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState, _Skip
+from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.model import HttpRule, UseBackend
+from haproxy_py.config.tokenizer import Line
+
+
+class RulesMixin(BuilderBase):
+    def kw_default_backend(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            if len(ln.words) < 2:
+                self.fail(ln, "'default_backend' expects a backend name.", 0)
+            if ln.words[1:2] == [p.name]:
+                p.f["default_backend_self_loop"] = True
+            return
+        if len(ln.words) < 2:
+            self.fail(ln, "'default_backend' expects a backend name.", 0)
+        p.f["default_backend"] = ln.words[1]
+        p.f["default_backend_loc"] = ln.loc(1)
+
+    def kw_use_backend(self, ln: Line, p: ProxyState) -> None:
+        if self.capwarn(ln, p, K.FE):
+            if len(ln.words) < 2:
+                self.fail(ln, "'use_backend' expects a backend name.", 0)
+            return
+        if len(ln.words) < 2:
+            self.fail(ln, "'use_backend' expects a backend name.", 0)
+        cond = self.condition(ln, p, 2, "switching rule")
+        p.use_backends.append(UseBackend(ln.words[1], cond, ln.loc(1)))
+
+    def _action(self, ln: Line, p: ProxyState, family: str, first: int) -> tuple[str, Any, int]:
+        """The action at word ``first`` of a rule of ``family``: its registry name checked, its
+        arguments parsed and compiled by the action's registry entry. Returns (action word, compiled
+        action, index of the first word after the arguments). Accepted means implemented: a name
+        2.6 knows that haproxy-py does not implement is refused at the action's column."""
+        from haproxy_py import actions as A
+
+        w = ln.words
+        act = w[first]
+        reg = A.REGISTRIES[family]
+        name = A.lookup(family, act)
+        assert name is not None
+        j = first + 1
+        while j < len(w) and w[j] not in ("if", "unless"):
+            j += 1
+        if reg.status(name) == "no-effect":
+            self.d.notice(self._p(ln) + reg.notice(name, act), ln.loc(first), line=ln.raw, ours=True)
+            return act, A.NO_OP, j
+        entry = reg.get(name)
+        if entry is None:
+            self.fail(ln, reg.refusal(name, act), first, ours=True)
+        if not (entry.caps & p.caps):
+            where = "frontend" if entry.caps == A.FE else "backend"
+            self.fail(ln, f"'{family} {act}' is not allowed because {p.kind} '{p.name}' is not a {where}.",
+                      first, ours=True)
+        ctx = A.ParseCtx(family, act, p.kind, p.name)
+        try:
+            impl = entry.parse(w[first + 1:j], ctx)
+        except A.TrailingWords as e:
+            k = first + 1 + e.word_index
+            if family.startswith("tcp-"):
+                self.fail(ln, f"'{family} {act}' only accepts 'if' or 'unless', in {p.kind} '{p.name}' "
+                          f"(got '{w[k]}')", k)
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{family} {act}' expects either 'if' or 'unless' "
+                         f"followed by a condition but found '{w[k]}'.", ln.loc(k), line=ln.raw)
+            raise _Skip from None
+        except A.ActionError as e:
+            col = first + 1 + e.word_index if e.word_index >= 0 else first
+            self.fail(ln, e.message, min(col, len(w) - 1), ours=e.ours)
+        for msg, i in ctx.warnings:
+            self.warn(ln, msg, first + 1 + i)
+        return act, impl, j
+
+    def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
+        if p.is_defaults:
+            from haproxy_py.registry import not_implemented
+
+            self.fail(ln, not_implemented(f"'{what}' rules in a 'defaults' section",
+                                          "put the rules in the frontend, backend or listen sections"),
+                      0, ours=True)
+
+    def _rule(self, ln: Line, p: ProxyState, kind: str, actions: tuple[str, ...]) -> None:
+        from haproxy_py import actions as A
+
+        w = ln.words
+        names = A.ORDERED[kind]
+        if len(w) < 2:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{kind}' expects "
+                         + ", ".join(f"'{a}'" for a in names) + ", but got '' (missing argument).",
+                         ln.loc(0), line=ln.raw)
+            raise _Skip
+        act = w[1]
+        if A.lookup(kind, act) is None:
+            sug = did_you_mean(act, [a.replace("(*)", "") for a in names])
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{kind}' expects "
+                         + ", ".join(f"'{a}'" for a in names) + f", but got '{act}'.", ln.loc(1),
+                         line=ln.raw, suggestion=sug)
+            raise _Skip
+        self._no_defaults_rules(ln, p, kind)
+        if kind == "http-request":
+            if any(r.kind == "redirect" for r in p.http_rules):
+                self.warn(ln, "a 'http-request' rule placed after a 'redirect' rule will still be processed "
+                          "before.", 0)
+            elif p.use_backends:
+                self.warn(ln, "a 'http-request' rule placed after a 'use_backend' rule will still be processed "
+                          "before.", 0)
+        act, impl, j = self._action(ln, p, kind, 1)
+        cond = self.condition(ln, p, j, f"an '{kind} {act}' condition") if j < len(w) else None
+        p.http_rules.append(HttpRule(kind, act, tuple(w[2:j]), cond, ln.loc(0), impl))
+
+    def kw_http_request(self, ln: Line, p: ProxyState) -> None:
+        self._rule(ln, p, "http-request", K.HTTP_REQUEST_ACTIONS)
+
+    def kw_http_response(self, ln: Line, p: ProxyState) -> None:
+        self._rule(ln, p, "http-response", K.HTTP_RESPONSE_ACTIONS)
+
+    def kw_http_after_response(self, ln: Line, p: ProxyState) -> None:
+        self._rule(ln, p, "http-after-response", K.HTTP_AFTER_RESPONSE_ACTIONS)
+
+    def kw_tcp_request(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py import actions as A
+
+        w = ln.words
+        sub = w[1] if len(w) > 1 else ""
+        if sub == "inspect-delay":
+            v = self.time_arg(ln, 2, "'tcp-request inspect-delay'")
+            p.http_rules.append(HttpRule("tcp-request", "inspect-delay", (str(v),), None, ln.loc(0)))
+            return
+        if sub not in ("connection", "content", "session"):
+            self.fail(ln, f"'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {p.kind} "
+                      f"'{p.name}' (got '{sub}')", 1)
+        family = f"tcp-request {sub}"
+        if sub in ("connection", "session") and not (p.caps & K.FE):
+            self.fail(ln, f"tcp-request {sub} is not allowed because {p.kind} {p.name} is not a frontend", 0)
+        act = w[2] if len(w) > 2 else ""
+        if any(r.kind == "http-request" for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
+                      "before.", 0)
+        elif any(r.kind == "redirect" for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after a 'redirect' rule will still be processed before.", 0)
+        elif p.use_backends:
+            self.warn(ln, "a 'tcp-request' rule placed after a 'use_backend' rule will still be processed "
+                      "before.", 0)
+        elif sub in ("connection", "session") and any(
+                r.kind == "tcp-request" and r.action.startswith("content ") for r in p.http_rules):
+            self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
+                      "processed before.", 0)
+        if not act or A.lookup(family, act) is None:
+            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.kind} '{p.name}' (got '{act}').",
+                      2 if act else 1)
+        self._no_defaults_rules(ln, p, family)
+        act, impl, j = self._action(ln, p, family, 2)
+        cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
+        p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
+
+    def kw_redirect(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py import actions as A
+        from haproxy_py.actions.http import parse_redirect
+
+        w = ln.words
+        j = 1
+        while j < len(w) and w[j] not in ("if", "unless"):
+            j += 1
+        try:
+            impl = parse_redirect(w[1:j], A.ParseCtx("http-request", "redirect", p.kind, p.name))
+        except A.ActionError as e:
+            self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing redirect rule : {e.message}",
+                      min(1 + max(e.word_index, 0), len(w) - 1), ours=e.ours)
+        if p.use_backends:
+            self.warn(ln, "a 'redirect' rule placed after a 'use_backend' rule will still be processed before.", 0)
+        cond = self.condition(ln, p, j, "redirect rule") if j < len(w) else None
+        # its own rule set: 2.6 runs the redirect rules after every http-request rule
+        p.http_rules.append(HttpRule("redirect", "redirect", tuple(w[1:j]), cond, ln.loc(0), impl))

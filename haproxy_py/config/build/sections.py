@@ -1,0 +1,201 @@
+"""The driver: statements dispatched by section; section headers and ends; the sections
+kept as words (userlist, program, resolvers, peers, mailers...)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import _NAME_OK, ProxyState, _Skip
+from haproxy_py.config.diagnostics import POST
+from haproxy_py.config.model import Program, Section
+from haproxy_py.config.tokenizer import Line
+from haproxy_py.registry import NO_EFFECT, REFUSED
+
+
+class SectionsMixin(BuilderBase):
+    def feed(self, lines: Iterable[Line], filename: str) -> None:
+        self.files.append(filename)
+        for ln in lines:
+            self._where(ln.file, ln.lineno)
+            try:
+                self.statement(ln)
+            except _Skip:
+                pass
+        # a section ends at the end of its file
+        self.end_section()
+
+    def statement(self, ln: Line) -> None:
+        w0 = ln.words[0]
+        if w0 in K.SECTIONS:
+            self.end_section()
+            self.start_section(ln)
+            return
+        if self.section is None:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: unknown keyword '{w0}' out of section.",
+                         ln.loc(0), line=ln.raw, expected="a section keyword ("
+                         + ", ".join(K.SECTIONS[:5]) + ", ...) first")
+            return
+        if self.section == "global":
+            self.global_kw(ln)
+        elif self.section in K.PROXY_SECTIONS:
+            if self.cur is None:  # the section header failed
+                return
+            self.proxy_kw(ln, self.cur)
+        else:
+            self.other_kw(ln)
+
+    def start_section(self, ln: Line) -> None:
+        kind = ln.words[0]
+        self.section = kind
+        if kind == "global":
+            self.g_loc = self.g_loc or ln.loc(0)
+            if len(ln.words) > 1:
+                self.alert(ln, f"'global' section does not take any argument (got '{ln.words[1]}').", 1,
+                           ours=True)
+            return
+        if kind in K.KEPT_SECTIONS:
+            name = ln.words[1] if len(ln.words) > 1 else ""
+            if S.SECTION.status(kind) == REFUSED:
+                self.alert(ln, S.SECTION.refusal(kind, f"{kind} {name}".strip()), 0, ours=True)
+            elif S.SECTION.status(kind) == NO_EFFECT:
+                self.d.notice(self._p(ln) + S.SECTION.notice(kind), ln.loc(0), line=ln.raw, ours=True)
+            self.section_obj = [kind, name, [], ln.loc(0), ln]
+            if kind == "userlist":
+                self.userlists.append((name, []))
+            elif kind == "program":
+                self.program_cur = {"name": name, "loc": ln.loc(0)}
+            return
+        # proxies
+        name = ln.words[1] if len(ln.words) > 1 else ""
+        if kind != "defaults" and not name:
+            self.alert(ln, f"'{kind}' expects <name> as an argument.", 0)
+            self.cur = None
+            return
+        for ch in name:
+            if ch not in _NAME_OK:
+                self.alert(ln, f"character '{ch}' is not permitted in '{kind}' name '{name}'.", 1)
+                self.cur = None
+                return
+        p = ProxyState(name, kind, ln.loc(0))
+        rest = ln.words[2:]
+        from_name: str | None = None
+        if len(rest) >= 2 and rest[0] == "from":
+            from_name = rest[1]
+            rest = rest[2:]
+        if rest:
+            if kind in ("frontend", "listen"):
+                # 1.5 syntax: "listen NAME ADDR:PORT". HAProxy 2.6 rejects it; we accept it as a bind
+                self.d.notice(self._p(ln) + f"'{kind} {name} {rest[0]}': the address on the section line "
+                              "is the 1.5 syntax; HAProxy 2.6 rejects it ('please use the 'bind' keyword "
+                              "for listening addresses.'), haproxy-py accepts it as a 'bind' line.",
+                              ln.loc(2), line=ln.raw, ours=True)
+                self.old_syntax = True
+                try:
+                    self.do_bind(Line(["bind", *rest], ln.cols[1:], ln.file, ln.lineno, ln.raw), p,
+                                 offset=1)
+                except _Skip:
+                    pass
+            else:
+                self.alert(ln, f"'{kind}' cannot handle unexpected argument '{rest[0]}'.", 2)
+        if from_name is not None:
+            src = self.named_defaults.get(from_name)
+            if src is None:
+                self.alert(ln, f"defaults section '{from_name}' not found for {kind} '{name}'.", 3)
+                src = self.cur_defaults
+        else:
+            # a new defaults section starts from scratch (it resets the template)
+            src = None if kind == "defaults" else self.cur_defaults
+        if src is not None:
+            p.inherit(src)
+        if kind == "defaults":
+            self.defaults_list.append(p)
+            self.cur_defaults = p
+            if name:
+                self.named_defaults[name] = p
+        else:
+            # duplicate names by capability
+            for other in self.proxies:
+                if other.name == name and (other.caps & p.caps):
+                    self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: {kind} '{name}' has the same name as "
+                                 f"{other.kind} '{name}' declared at {other.loc.file}:{other.loc.line}.",
+                                 ln.loc(1), line=ln.raw)
+                    break
+            self.proxies.append(p)
+        self.cur = p
+
+    def end_section(self) -> None:
+        if self.section_obj is not None:
+            kind, name, lines, loc, ln = self.section_obj
+            if kind == "peers":
+                host = os.uname().nodename
+                if not any(len(w) > 1 and w[0] == "peer" and w[1] == host for w in lines) \
+                        and not any(w and w[0] in ("disabled", "server") for w in lines):
+                    self.d.warning(f"Removing incomplete section 'peers {name}' (no peer named '{host}').",
+                                   loc, line=ln.raw, phase=POST)
+            if kind == "mailers":
+                self.mailers_pending.append((name, loc, ln))
+            if kind == "program":
+                pc = self.program_cur
+                if not pc.get("command"):
+                    self.d.alert(f"The program section '{name}' lacks a command to launch.", loc, line=ln.raw,
+                                 phase=POST)
+                else:
+                    self.programs.append(Program(**pc))
+            self.other_sections.append(Section(kind, name, tuple(lines), loc))
+            self.section_obj = None
+        if self.cur is not None and self.cur.is_defaults:
+            pass
+        self.cur = None
+        self.section = None
+
+    def other_kw(self, ln: Line) -> None:
+        if self.section_obj is None:
+            return
+        kind = self.section_obj[0]
+        self.section_obj[2].append(tuple(ln.words))
+        if kind == "userlist":
+            w = ln.words
+            if w[0] == "user" and len(w) >= 2:
+                pw = ""
+                insecure = False
+                if "insecure-password" in w:
+                    idx = w.index("insecure-password")
+                    pw = w[idx + 1] if idx + 1 < len(w) else ""
+                    insecure = True
+                elif "password" in w:
+                    idx = w.index("password")
+                    pw = w[idx + 1] if idx + 1 < len(w) else ""
+                self.userlists[-1][1].append((w[1], pw, insecure))
+            elif w[0] not in ("group", "user"):
+                self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
+        elif kind == "program":
+            self.program_kw(ln)
+        elif kind == "resolvers":
+            from haproxy_py.config.resolvers import check_line
+
+            err = check_line(ln.words)
+            if err is not None:
+                self.alert(ln, err, 0)
+
+    def program_kw(self, ln: Line) -> None:
+        w = ln.words
+        pc = self.program_cur
+        if w[0] == "command":
+            if len(w) < 2:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: 'command' expects a command with optional "
+                             "arguments separated in words.", ln.loc(0), line=ln.raw)
+                return
+            pc["command"] = tuple(w[1:])
+        elif w[0] in ("user", "group"):
+            if len(w) < 2:
+                self.alert(ln, f"'{w[0]}' expects a {w[0]} name as an argument.", 0)
+                return
+            pc[w[0]] = w[1]
+        elif w[:2] == ["option", "start-on-reload"] or w[:3] == ["no", "option", "start-on-reload"]:
+            pc["start_on_reload"] = w[0] == "option"
+        else:
+            self.alert(ln, f"unknown keyword '{w[0]}' in 'program' section", 0)

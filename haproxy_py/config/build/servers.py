@@ -1,0 +1,217 @@
+"""'server', 'server-template', 'default-server' and the server parameters."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState, _Skip
+from haproxy_py.config.diagnostics import POST, did_you_mean
+from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_time
+from haproxy_py.config.model import ServerConf
+from haproxy_py.config.tokenizer import Line, expand_address_env
+
+_SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
+
+
+class ServersMixin(BuilderBase):
+    def kw_server(self, ln: Line, p: ProxyState) -> None:
+        if not (p.caps & K.BE):
+            self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'server' not allowed "
+                         f"because {p.kind} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
+            raise _Skip
+        self.server_line(ln, p, default=False)
+
+    def kw_server_template(self, ln: Line, p: ProxyState) -> None:
+        """``server-template PREFIX N[-M] FQDN[:PORT] [params]``: servers PREFIXN..PREFIXM sharing one
+        name (A/AAAA records, or SRV records when it starts with '_'), filled in by resolvers."""
+        from haproxy_py.config.resolvers import template_range
+
+        w = ln.words
+        if not (p.caps & K.BE):
+            self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'server-template' not "
+                         f"allowed because {p.kind} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
+            raise _Skip
+        if len(w) < 4:
+            self.alert(ln, "'server-template' expects <prefix> <nb_servers> <fqdn>[:<port>] as arguments.", 0)
+            raise _Skip
+        rng = template_range(w[2])
+        if isinstance(rng, str):
+            self.alert(ln, f"'server-template {w[1]}' : {rng}", 2)
+            raise _Skip
+        lo, hi = rng
+        for i in range(lo, hi + 1):
+            sub = Line(["server", f"{w[1]}{i}", *w[3:]], [ln.cols[0], ln.cols[1], *ln.cols[3:]], ln.file,
+                       ln.lineno, ln.raw)
+            before = len(p.servers)
+            self.server_line(sub, p, default=False)
+            if len(p.servers) > before:
+                sc = p.servers[-1]
+                p.servers[-1] = dataclasses.replace(sc, extra=(*sc.extra, ("server-template", f"{w[1]}@{w[3]}")))
+
+    def kw_default_server(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults and not (p.caps & K.BE):
+            self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'default-server' not "
+                         f"allowed because {p.kind} '{p.name}' has no backend capability.", ln.loc(0),
+                         line=ln.raw)
+            raise _Skip
+        self.server_line(ln, p, default=True)
+
+    def server_line(self, ln: Line, p: ProxyState, default: bool) -> None:
+        w = ln.words
+        pre = f"[{ln.file}:{ln.lineno}] : "
+
+        def sfail(msg: str, i: int, **kw: Any) -> None:
+            self.d.alert(pre + msg, ln.loc(i), line=ln.raw, **kw)
+            raise _Skip
+
+        base = p.default_server
+        if default:
+            s = {f: getattr(base, f) for f in _SERVER_FIELDS}
+            j = 1
+            label = "'default-server'"
+        else:
+            if len(w) < 3:
+                sfail("'server' expects <name> and <addr>[:<port>] as arguments.", 0)
+            name = w[1]
+            s = {f: getattr(base, f) for f in _SERVER_FIELDS}
+            s["name"] = name
+            s["loc"] = ln.loc(1)
+            label = f"'server {p.name}/{name}'"
+            try:
+                addr, off = parse_address(expand_address_env(w[2], self.env), need_port=False,
+                                          allow_offset=True)
+            except AddressError as e:
+                sfail(f"{label} : {e.message}", 2)
+            s["address"] = addr
+            s["port_offset"] = off
+            j = 3
+        extra = list(s["extra"])
+        nm = s.get("name", "")
+        while j < len(w):
+            k = w[j]
+            nargs = K.SERVER_KEYWORDS.get(k)
+            if nargs is None:
+                sug = did_you_mean(k, list(K.SERVER_KEYWORDS))
+                msg = f"{label} : unknown keyword '{k}'"
+                msg += f"; did you mean '{sug}' maybe ?" if sug else "."
+                sfail(msg, j, suggestion=sug)
+            if nargs and j + 1 >= len(w):
+                sfail(f"{label} : '{k}' expects an argument.", j)
+            arg = w[j + 1] if nargs else ""
+            if not self.supported(S.SERVER, ln, k, j):
+                j += 1 + nargs
+                continue
+            if k == "init-addr":
+                from haproxy_py.config.resolvers import check_init_addr
+
+                err = check_init_addr(arg)
+                if err is not None:
+                    sfail(f"{label} : {err}", j + 1)
+            if k == "resolve-prefer" and arg not in ("ipv4", "ipv6"):
+                sfail(f"{label} : '{k}' expects either ipv4 or ipv6 as argument..", j + 1)
+            if k == "weight":
+                v = parse_int(arg)
+                if v is None:
+                    sfail(f"{label} : weight of server {nm} is not an integer ('{arg}'); HAProxy 2.6 takes it "
+                          "as 0 silently, haproxy-py refuses it.", j + 1, ours=True)
+                if not 0 <= v <= 256:
+                    sfail(f"{label} : weight of server {nm} is not within 0 and 256 ({v})..", j + 1)
+                s["weight"] = v
+            elif k in ("inter", "fastinter", "downinter", "slowstart", "agent-inter"):
+                tv = parse_time(arg)
+                if tv.error == "junk" or tv.error == "empty":
+                    sfail(f"{label} : unexpected character '{tv.char}' in '{k}' argument of server {nm}.", j + 1)
+                if tv.error == "overflow":
+                    sfail(f"{label} : timer overflow in argument <{arg}> to <{k}> of server {nm}, maximum "
+                          "value is 2147483647 ms (~24.8 days)..", j + 1)
+                if tv.value == 0 and k != "slowstart":
+                    sfail(f"{label} : invalid value 0 for argument '{k}' of server {nm}..", j + 1)
+                s[k.replace("-", "_")] = tv.value
+            elif k in ("rise", "fall"):
+                v = parse_int(arg)
+                if v is None:
+                    sfail(f"{label} : '{k}' expects an integer (got '{arg}'); haproxy-py refuses junk that "
+                          "HAProxy 2.6 takes as 0.", j + 1, ours=True)
+                if v <= 0:
+                    sfail(f"{label} : '{k}' has to be > 0..", j + 1)
+                s[k] = v
+            elif k in ("maxconn", "maxqueue", "minconn", "error-limit"):
+                v = parse_int(arg)
+                if v is None or v < 0:
+                    sfail(f"{label} : '{k}' expects a positive integer (got '{arg}'); HAProxy 2.6 takes junk as "
+                          "0 silently, haproxy-py refuses it.", j + 1, ours=True)
+                s[k.replace("-", "_")] = v
+            elif k in ("port", "agent-port"):
+                v = parse_int(arg)
+                if v is None or not 1 <= v <= 65535:
+                    sfail(f"{label} : invalid port '{arg}'", j + 1) if k == "port" else \
+                        sfail(f"{label} : '{k}' expects a valid port number (got '{arg}').", j + 1)
+                s["check_port" if k == "port" else "agent_port"] = v
+            elif k == "addr":
+                s["check_addr"] = expand_address_env(arg, self.env)
+            elif k == "id":
+                v = parse_int(arg)
+                if v is None or v <= 0:
+                    sfail(f"{label} : 'id' : custom id has to be > 0 (got '{arg}').", j + 1)
+                if not default:
+                    prev = p.server_ids.get(v)
+                    if prev is not None:
+                        sfail(f"{label} : 'id' : custom id {v} already used at {prev[0].file}:{prev[0].line} "
+                              f"('server {prev[1]}').", j + 1)
+                s["id"] = v
+            elif k == "cookie":
+                s["cookie"] = arg
+            elif k == "observe":
+                if arg not in ("layer4", "layer7", "none"):
+                    sfail(f"{label} : 'observe' expects one of 'none', 'layer4', 'layer7' but got '{arg}'.", j + 1)
+                s["observe"] = None if arg == "none" else arg
+            elif k == "on-error":
+                if arg not in ("fastinter", "fail-check", "sudden-death", "mark-down"):
+                    sfail(f"{label} : 'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or "
+                          f"'mark-down' but got '{arg}'.", j + 1)
+                s["on_error"] = arg
+            elif k == "on-marked-down":
+                if arg != "shutdown-sessions":
+                    sfail(f"{label} : 'on-marked-down' expects 'shutdown-sessions' but got '{arg}'.", j + 1)
+                s["on_marked_down"] = arg
+            elif k == "on-marked-up":
+                if arg != "shutdown-backup-sessions":
+                    sfail(f"{label} : 'on-marked-up' expects 'shutdown-backup-sessions' but got '{arg}'.", j + 1)
+                s["on_marked_up"] = arg
+            elif k == "track":
+                s["track"] = arg
+            elif k == "redir":
+                s["redir"] = arg
+            elif k in ("backup", "check", "disabled", "send-proxy", "send-proxy-v2", "check-send-proxy",
+                       "agent-check"):
+                s[k.replace("-", "_")] = True
+            elif k in ("no-backup", "no-check", "no-send-proxy", "no-send-proxy-v2", "no-agent-check"):
+                s[k[3:].replace("-", "_")] = False
+            elif k == "enabled":
+                s["disabled"] = False
+            else:
+                extra.append((k, arg if nargs else True))
+            j += 1 + nargs
+        s["extra"] = tuple(extra)
+        if default:
+            s["name"] = ""
+            s["address"] = None
+            p.default_server = ServerConf(**s)
+            return
+        name = s["name"]
+        prev_line = p.server_names.get(name)
+        if prev_line is not None:
+            # HAProxy detects this after parsing: no "Error(s) found in configuration file" line
+            self.d.alert(self._p(ln) + f"{p.kind} '{p.name}', another server named '{name}' was already "
+                         f"defined at line {prev_line}, please use distinct names.", ln.loc(1), line=ln.raw,
+                         phase=POST)
+            raise _Skip
+        p.server_names[name] = ln.lineno
+        if s["id"] is not None:
+            p.server_ids[s["id"]] = (ln.loc(0), name)
+        p.servers.append(ServerConf(**s))
+        self._server_lines[(p.name, name)] = ln
