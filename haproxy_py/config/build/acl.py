@@ -192,6 +192,7 @@ class AclMixin(BuilderBase):
                         raise _Skip
                     terms.append(Term(t.negate, None, acl))
                     continue
+                assert t.name is not None  # a term is an anonymous ACL or a name
                 if t.name not in p.acl_names and t.name not in F.PREDEFINED_ACLS:
                     sug = did_you_mean(t.name, list(p.acl_names) + list(F.PREDEFINED_ACLS))
                     self.fail(ln, f"error detected while parsing {ctx} : no such ACL : '{t.name}'.", t.index,

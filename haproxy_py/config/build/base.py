@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.state import ProxyState, _Skip
@@ -62,7 +62,7 @@ class BuilderBase:
         text = msg if raw else self._p(ln) + msg
         self.d.warning(text, ln.loc(i), line=ln.raw, expected=expected)
 
-    def fail(self, ln: Line, msg: str, i: int = 0, **kw: Any) -> None:
+    def fail(self, ln: Line, msg: str, i: int = 0, **kw: Any) -> NoReturn:
         self.alert(ln, msg, i, **kw)
         raise _Skip
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NoReturn
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
@@ -64,7 +64,7 @@ class ServersMixin(BuilderBase):
         w = ln.words
         pre = f"[{ln.file}:{ln.lineno}] : "
 
-        def sfail(msg: str, i: int, **kw: Any) -> None:
+        def sfail(msg: str, i: int, **kw: Any) -> NoReturn:
             self.d.alert(pre + msg, ln.loc(i), line=ln.raw, **kw)
             raise _Skip
 
