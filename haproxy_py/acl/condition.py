@@ -378,7 +378,7 @@ def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]
 
     ``place`` (a key of ``haproxy_py.samples.core.PLACES``: "http-request", "http-response",
     "tcp-request connection", "use_backend", ...) is where the condition runs: an ACL line whose
-    fetch 2.6 cannot use there never matches, as in 2.6 (config/build.py warns about it)."""
+    fetch 2.6 cannot use there never matches, as in 2.6 (config/build/acl.py warns about it)."""
     if cond is None:
         return lambda ctx: True
     if not isinstance(acls, CompiledAcls):

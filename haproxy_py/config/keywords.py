@@ -1,7 +1,7 @@
 """The keyword tables: which keywords exist in which section, their capability, and the fixed
 message texts of HAProxy 2.6 (removed 1.x keywords, option lists, server and bind parameters).
 
-Handlers live in ``build.py``; this module is data only (pure).
+Handlers live in ``config/build/`` (one module per feature); this module is data only (pure).
 """
 
 from __future__ import annotations

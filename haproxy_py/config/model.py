@@ -1,7 +1,7 @@
 """The typed configuration model: what a haproxy.cfg means, once parsed and checked.
 
 These dataclasses are the contract between the config layer and everything else (runtime, engine,
-stats, log). The builder (``build.py``) creates them; after ``build()`` returns they are treated as
+stats, log). The builder (``config/build/``) creates them; after ``build()`` returns they are treated as
 immutable (the classes are frozen; the builder uses ``dataclasses.replace``).
 
 Conventions:

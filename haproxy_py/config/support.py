@@ -7,7 +7,7 @@ Each name HAProxy 2.6 knows (``config/keywords.py``, checked against 2.6's own `
 at runtime), a no-effect setting (with its reason; accepted with a notice) or refused by ``-c`` and
 at start with "not implemented by haproxy-py (HAProxy 2.6 supports it)".
 
-The builder (``config/build.py``) asks :func:`check` before it acts on a name. Rule actions live in
+The builder (``config/build/``) asks :func:`check` before it acts on a name. Rule actions live in
 ``haproxy_py/actions``, sample fetches and converters in ``haproxy_py/samples``, runtime API
 commands in ``haproxy_py/stats/commands.py``.
 
@@ -51,7 +51,7 @@ def _reg(reg: Registry[str], where: str, tests: dict[str, str]) -> None:
 
 
 # --------------------------------------------------------------------------- sections
-_reg(SECTION, "config/build.py", {
+_reg(SECTION, "config/build/sections.py", {
     "global": _IT + "test_engine_http.py::test_seed_routing",
     "defaults": _IT + "test_engine_http.py::test_seed_routing",
     "frontend": _IT + "test_engine_http.py::test_seed_routing",
@@ -66,7 +66,7 @@ SECTION.no_effect("userlist", "users and groups are read and checked, and nothin
                   "then implemented or refused on its own")
 
 # --------------------------------------------------------------------------- global
-_reg(GLOBAL, "config/build.py global_kw", {
+_reg(GLOBAL, "config/build/global_.py global_kw", {
     "log": _IT + "test_syslog_vs_haproxy.py::test_headers_and_message_match_haproxy",
     "log-tag": _EFF + "test_log_tag_and_send_hostname",
     "log-send-hostname": _EFF + "test_log_tag_and_send_hostname",
@@ -136,7 +136,7 @@ GLOBAL.alternatives.update({
 })
 
 # --------------------------------------------------------------------------- proxy keywords
-_reg(PROXY, "config/build.py proxy_kw", {
+_reg(PROXY, "config/build/ kw_NAME of its feature", {
     "capture": _DIFF + "test_captures_vs_haproxy.py::test_captures_in_httplog_as_haproxy",
     "mode": _IT + "test_engine_http.py::test_seed_routing",
     "bind": _IT + "test_engine_http.py::test_seed_routing",
@@ -190,7 +190,7 @@ PROXY.alternatives.update({
 })
 
 # --------------------------------------------------------------------------- options
-_reg(OPTION, "config/build.py option", {
+_reg(OPTION, "config/build/options.py option", {
     "allbackups": _UNIT + "test_lb_properties.py::test_backup_rules",
     "dontlognull": _EFF + "test_no_option_cancels_defaults",
     "dontlog-normal": _EFF + "test_dontlog_normal_and_log_separate_errors",
@@ -237,7 +237,7 @@ _reg(TIMEOUT, "engine/stream.py", {
 })
 
 # --------------------------------------------------------------------------- server parameters
-_reg(SERVER, "config/build.py server_line", {
+_reg(SERVER, "config/build/servers.py server_line", {
     "addr": _EFF + "test_spread_checks_varies_the_interval",
     "backup": _IT + "test_lb_e2e.py::test_backup_takeover_and_return_same_as_haproxy",
     "check": _IT + "test_checks_checker.py::test_down_after_fall_and_up_after_rise",

@@ -171,7 +171,7 @@ class Backend:
         self.balancer.init(list(self.servers))  # its own list: add/del server update both
         self._by_cookie: dict[str, list[Server]] = {}
         self._index_cookies()
-        #: ``dispatch ADDR`` in a backend without ``balance`` (config/build.py drops it otherwise,
+        #: ``dispatch ADDR`` in a backend without ``balance`` (config/build/freeze.py drops it otherwise,
         #: as 2.6 ignores it in balance mode): a request no persistence cookie holds goes to that
         #: address, through a server object of its own that no list shows (logged ``<NOSRV>``)
         self.dispatch: Server | None = None

@@ -117,7 +117,7 @@ class FetchDef:
     pick: str = "first"
     #: load-time argument checks and conversion: (args as words, offset) -> tuple of values
     prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None
-    #: extra configuration lookups (backend/server names...) done by config/build.py
+    #: extra configuration lookups (backend/server names...) done by config/build/post.py
     needs: tuple[str, ...] = field(default=())
 
     def usable_in(self, place: str) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 __all__ = ["Entry", "Index", "PatRef", "REFS", "Store", "WHERE", "note_where"]
 
-#: where the configuration reader is (file, line), set for each statement (config/build.py)
+#: where the configuration reader is (file, line), set for each statement (config/build/sections.py)
 WHERE: list[Any] = ["", 0]
 _BASE = 0x55D0_0000_0000
 _U64 = 1 << 64
@@ -345,7 +345,7 @@ class Store:
         return sorted((r for r in self.refs if r.kind == kind), key=lambda r: r.uid)
 
 
-#: the process's store (reset when a configuration is read: config/build.py)
+#: the process's store (reset when a configuration is read: config/build/base.py)
 REFS = Store()
 
 
