@@ -1,9 +1,11 @@
-"""Health-check rules: 'http-check' and 'tcp-check' (the 'option' check types are in
-options.py, the tcp-check language in config/tcpcheck.py)."""
+"""Health checks: 'option httpchk' and the check-type options (tcp-check, redis-check, pgsql-check,
+smtpchk, ssl-hello-chk, ldap-check, mysql-check), 'http-check' and 'tcp-check' rules (the tcp-check
+language is config/tcpcheck.py)."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
@@ -93,3 +95,50 @@ class ChecksMixin(BuilderBase):
             rule = dataclasses.replace(rule, comment=p.f["tcp_comment"])
         p.f["tcp_comment"] = None
         p.f["tcp_rules"] = p.f["tcp_rules"] + (rule,)
+
+    def opt_httpchk(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        p.f.pop("check_type", None)
+        hc: dict[str, Any] = {}
+        if len(args) == 1:
+            hc["uri"] = args[0]
+        elif len(args) >= 2:
+            hc["method"] = args[0]
+            hc["uri"] = args[1]
+            if len(args) >= 3:
+                ver = " ".join(args[2:])
+                if "\r" in ver or "\n" in ver or len(args) > 3:
+                    self.d.warning(f"parsing [{ln.file}:{ln.lineno}]: 'option httpchk' : hiding headers or "
+                                   "body at the end of the version string is deprecated. Please, consider "
+                                   "to use 'http-check send' directive instead.", ln.loc(i + 3), line=ln.raw)
+                    first, _, hdrs = ver.partition("\r\n")
+                    hc["version"] = first
+                    heads = []
+                    for h in hdrs.split("\r\n"):
+                        if ":" in h:
+                            k_, _, v_ = h.partition(":")
+                            heads.append((k_.strip(), v_.strip()))
+                    hc["headers"] = tuple(heads)
+                else:
+                    hc["version"] = args[2]
+        p.f["httpchk"] = hc
+        p.options["httpchk"] = True
+
+    def _opt_check_type(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        """The options that set the check type to a tcp-check ruleset (the last one wins, as in 2.6)."""
+        name = ln.words[i]
+        from haproxy_py.config import tcpcheck as TC
+
+        try:
+            rules = TC.option_rules(name, list(args))
+        except TC.TcpCheckError as e:
+            self.fail(ln, e.message, i + 1 + e.index, ours=e.ours)
+        # the last check-type option wins, as in 2.6
+        p.f.pop("httpchk", None)
+        for o in ("httpchk", *TC.CHECK_OPTIONS):
+            p.options.pop(o, None)
+        p.f["check_type"] = name
+        p.f["check_rules"] = rules
+        p.options[name] = True
+
+    opt_tcp_check = opt_redis_check = opt_pgsql_check = opt_smtpchk = _opt_check_type
+    opt_ssl_hello_chk = opt_ldap_check = opt_mysql_check = _opt_check_type

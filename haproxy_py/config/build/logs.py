@@ -121,3 +121,24 @@ class LogsMixin(BuilderBase):
             p.logs.append(None)  # type: ignore[arg-type]  # expanded at freeze time
             return
         p.logs.append(self.parse_log(ln))
+
+    def opt_httplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        if p.kind == "backend" and not negate:
+            self.warn(ln, f"{p.kind} '{p.name}' : 'option httplog' directive is ignored in backends.", i)
+        if negate:
+            p.f["log_style"] = "default"
+            return
+        style = "httplog"
+        if args:
+            if args[0] != "clf":
+                self.fail(ln, "keyword 'httplog' only supports option 'clf'.", i + 1)
+            style = "httplog-clf"
+        p.f["log_style"] = style
+        p.log_style_loc = ln.loc(0)
+        p.f["httplog_line"] = ln
+
+    def opt_tcplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        if p.kind == "backend" and not negate:
+            self.warn(ln, f"{p.kind} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
+        p.f["log_style"] = "default" if negate else "tcplog"
+        p.log_style_loc = ln.loc(0)

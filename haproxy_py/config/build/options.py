@@ -1,4 +1,6 @@
-"""'option NAME' and 'no option NAME'."""
+"""'option NAME' and 'no option NAME': the checks every option goes through, the plain on/off options,
+and an option with its own arguments is a method ``opt_NAME`` in the module of its feature (httplog and
+tcplog in logs.py, httpchk and the check-type options in checks.py; redispatch, forwardfor here)."""
 
 from __future__ import annotations
 
@@ -57,99 +59,9 @@ class OptionsMixin(BuilderBase):
             return
         if not negate and not self.supported(S.OPTION, ln, name, i):
             return
-        if name in ("httplog", "tcplog") and p.kind == "backend" and not negate:
-            self.warn(ln, f"{p.kind} '{p.name}' : 'option {name}' directive is ignored in backends.", i)
-        if name == "httplog":
-            if negate:
-                p.f["log_style"] = "default"
-                return
-            style = "httplog"
-            if args:
-                if args[0] != "clf":
-                    self.fail(ln, "keyword 'httplog' only supports option 'clf'.", i + 1)
-                style = "httplog-clf"
-            p.f["log_style"] = style
-            p.log_style_loc = ln.loc(0)
-            p.f["httplog_line"] = ln
-            return
-        if name == "tcplog":
-            p.f["log_style"] = "default" if negate else "tcplog"
-            p.log_style_loc = ln.loc(0)
-            return
-        if name == "redispatch":
-            if negate:
-                p.f["redispatch"] = 0
-                return
-            val = -1
-            if args:
-                v = parse_int(args[0])
-                if v is None:
-                    self.fail(ln, f"'option redispatch' expects an integer (got '{args[0]}'); HAProxy 2.6 "
-                              "takes it as 0 silently, haproxy-py refuses it.", i + 1, ours=True)
-                val = v
-            p.f["redispatch"] = val
-            return
-        if name == "forwardfor":
-            ff: dict[str, Any] = {}
-            j = 0
-            while j < len(args):
-                a = args[j]
-                if a == "except" and j + 1 < len(args):
-                    ff["except_net"] = args[j + 1]
-                    j += 2
-                elif a == "header" and j + 1 < len(args):
-                    ff["header"] = args[j + 1]
-                    j += 2
-                elif a == "if-none":
-                    ff["if_none"] = True
-                    j += 1
-                else:
-                    self.fail(ln, "'option forwardfor' only supports optional values: 'except', 'header' "
-                              "and 'if-none'.", i + 1 + j)
-            p.f["forwardfor"] = ForwardFor(**ff)
-            return
-        if name in ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk", "ldap-check",
-                    "mysql-check"):
-            from haproxy_py.config import tcpcheck as TC
-
-            try:
-                rules = TC.option_rules(name, list(args))
-            except TC.TcpCheckError as e:
-                self.fail(ln, e.message, i + 1 + e.index, ours=e.ours)
-            # the last check-type option wins, as in 2.6
-            p.f.pop("httpchk", None)
-            for o in ("httpchk", *TC.CHECK_OPTIONS):
-                p.options.pop(o, None)
-            p.f["check_type"] = name
-            p.f["check_rules"] = rules
-            p.options[name] = True
-            return
-        if name == "httpchk":
-            p.f.pop("check_type", None)
-            hc: dict[str, Any] = {}
-            if len(args) == 1:
-                hc["uri"] = args[0]
-            elif len(args) >= 2:
-                hc["method"] = args[0]
-                hc["uri"] = args[1]
-                if len(args) >= 3:
-                    ver = " ".join(args[2:])
-                    if "\r" in ver or "\n" in ver or len(args) > 3:
-                        self.d.warning(f"parsing [{ln.file}:{ln.lineno}]: 'option httpchk' : hiding headers or "
-                                       "body at the end of the version string is deprecated. Please, consider "
-                                       "to use 'http-check send' directive instead.", ln.loc(i + 3), line=ln.raw)
-                        first, _, hdrs = ver.partition("\r\n")
-                        hc["version"] = first
-                        heads = []
-                        for h in hdrs.split("\r\n"):
-                            if ":" in h:
-                                k_, _, v_ = h.partition(":")
-                                heads.append((k_.strip(), v_.strip()))
-                        hc["headers"] = tuple(heads)
-                    else:
-                        hc["version"] = args[2]
-            p.f["httpchk"] = hc
-            p.options["httpchk"] = True
+        handler = getattr(self, "opt_" + name.replace("-", "_"), None)
+        if handler is not None:  # an option with its own parser, in the module of its feature
+            handler(ln, p, i, args, negate)
             return
         if args and name not in K.OPTIONS_WITH_ARGS:
             self.fail(ln, f"option '{name}' does not take any argument (got '{args[0]}').", i + 1, ours=True)
@@ -158,3 +70,35 @@ class OptionsMixin(BuilderBase):
             for other in ("httpclose", "http-server-close", "http-keep-alive"):
                 p.options.pop(other, None)
         p.options[name] = not negate
+
+    def opt_redispatch(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        if negate:
+            p.f["redispatch"] = 0
+            return
+        val = -1
+        if args:
+            v = parse_int(args[0])
+            if v is None:
+                self.fail(ln, f"'option redispatch' expects an integer (got '{args[0]}'); HAProxy 2.6 "
+                          "takes it as 0 silently, haproxy-py refuses it.", i + 1, ours=True)
+            val = v
+        p.f["redispatch"] = val
+
+    def opt_forwardfor(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        ff: dict[str, Any] = {}
+        j = 0
+        while j < len(args):
+            a = args[j]
+            if a == "except" and j + 1 < len(args):
+                ff["except_net"] = args[j + 1]
+                j += 2
+            elif a == "header" and j + 1 < len(args):
+                ff["header"] = args[j + 1]
+                j += 2
+            elif a == "if-none":
+                ff["if_none"] = True
+                j += 1
+            else:
+                self.fail(ln, "'option forwardfor' only supports optional values: 'except', 'header' "
+                          "and 'if-none'.", i + 1 + j)
+        p.f["forwardfor"] = ForwardFor(**ff)
