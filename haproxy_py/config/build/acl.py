@@ -57,7 +57,7 @@ class AclMixin(BuilderBase):
             # proxy, server and userlist names are resolved once every section is read (post_checks)
             for ai, (spec, word) in enumerate(zip(px.fetch.args, fargs, strict=False)):
                 if spec.type in ("backend", "frontend", "server", "user list") and word:
-                    self.__dict__.setdefault("_sample_refs", []).append(
+                    self._sample_refs.append(
                         (ln, first, spec.type, word, ai + 1, fname, p.name))
         except SampleError as e:
             msg = e.message

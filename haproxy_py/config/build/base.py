@@ -49,6 +49,13 @@ class BuilderBase:
         self.mailers_pending: list[tuple[str, Location, Line]] = []
         #: (proxy, server) -> the server's line, for post-parse messages
         self._server_lines: dict[tuple[str, str], Line] = {}
+        #: proxy/server/userlist names that ACL fetch arguments name, checked once every section is
+        #: read: (line, word index, kind, name, argument number, fetch, proxy)
+        self._sample_refs: list[tuple[Line, int, str, str, int, str, str]] = []
+        #: set by parse_acl: the ACL just read was refused as not implemented (not invalid)
+        self._acl_refused = False
+        #: the number of listeners (bind lines of enabled frontends), counted by post_checks
+        self.listeners = 0
 
     def _p(self, ln: Line) -> str:
         return f"parsing [{ln.file}:{ln.lineno}] : "

@@ -37,7 +37,7 @@ class PostChecksMixin(BuilderBase):
         http_auth(L)...) must exist, with 2.6's messages."""
         proxies = {p.name: p for p in cfg.proxies}
         userlists = {n for n, _ in cfg.userlists}
-        for ln, i, kind, word, argn, kw, pname in self.__dict__.get("_sample_refs", ()):
+        for ln, i, kind, word, argn, kw, pname in self._sample_refs:
             where = f"referenced in arg {argn} of ACL keyword '{kw}' in proxy '{pname}'."
             msg = None
             if kind == "user list":
