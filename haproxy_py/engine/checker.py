@@ -427,7 +427,7 @@ class Checker:
         self.rng = rng or random.random
         self.node = node or os.uname().nodename
         self.stopped = False
-        self.checks: dict[int, ServerCheck] = {}
+        self.checks: dict[Server, ServerCheck] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -441,7 +441,7 @@ class Checker:
                     checked.append(srv)
         for srv, delay in zip(checked, health.first_check_delays(checked), strict=True):
             sc = ServerCheck(srv, self)
-            self.checks[id(srv)] = sc
+            self.checks[srv] = sc
             sc.schedule(delay)
 
     def stop(self) -> None:
@@ -453,13 +453,13 @@ class Checker:
     def server_addr_changed(self, srv: Server) -> None:
         """``set server addr``: the next probes follow the server unless the check has its own
         ``addr``/``port``."""
-        sc = self.checks.get(id(srv))
+        sc = self.checks.get(srv)
         if sc is not None:
             sc.addr = sc.target()
 
     def set_check_target(self, srv: Server, host: str | None, port: int | None) -> None:
         """``set server check-addr/check-port``: the next probes go there."""
-        sc = self.checks.get(id(srv))
+        sc = self.checks.get(srv)
         if sc is not None:
             sc.cli_host = host
             sc.cli_port = port
@@ -503,7 +503,7 @@ class Checker:
             for sess in list(out.shutdown):
                 self.shutdown(sess)
         if srv is not None:
-            sc = self.checks.get(id(srv))
+            sc = self.checks.get(srv)
             if sc is not None:
                 if out.fastinter:
                     sc.hurry(out.fastinter)

@@ -26,7 +26,6 @@ from haproxy_py.actions.base import (
     Verdict,
     run_rules,
 )
-from haproxy_py.actions.rules import compile_rules
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
@@ -52,39 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _wall = time.time
 
-# per-proxy compiled helpers (forwardfor rule, error pages), built once
-_FF_CACHE: dict[int, Any] = {}
-_PAGES_CACHE: dict[int, Any] = {}
-_RULES_CACHE: dict[int, Any] = {}
-
-
-def _rules(conf: Any) -> Any:
-    """A proxy's compiled rule sets (haproxy_py.actions.rules), built once per configuration."""
-    key = id(conf)
-    rs = _RULES_CACHE.get(key)
-    if rs is None:
-        rs = _RULES_CACHE[key] = compile_rules(conf)
-    return rs
-
-
-def _ff_rule(conf: Any) -> ForwardForRule | None:
-    key = id(conf)
-    if key not in _FF_CACHE:
-        _FF_CACHE[key] = ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
-    return _FF_CACHE[key]
-
-
-def _pages(conf: Any) -> Any:
-    key = id(conf)
-    p = _PAGES_CACHE.get(key)
-    if p is None:
-        try:
-            p = herrors.ErrorPages(conf.errorfiles)
-        except Exception:  # noqa: BLE001 - a broken errorfile was reported at config time
-            p = herrors.ErrorPages(())
-        _PAGES_CACHE[key] = p
-    return p
-
+# A proxy's compiled helpers (rule sets, error pages, forwardfor rule) are built once with the
+# Engine: ``Router.compiled`` (the frontend's), ``Router.compiled_of(be)`` (a backend's).
 
 # ---------------------------------------------------------------- head memo
 # The head parser and the rewriters are pure functions of the bytes they get, and traffic repeats
@@ -438,7 +406,7 @@ class HttpSession(Stream):
         if mux:
             page = herrors.mux_error(status)
         else:
-            page = _pages(self.router.conf).response(status)
+            page = self.router.compiled.pages.response(status)
             if stream:
                 page = herrors.with_close(page)
         rec.bytes_out = herrors.log_bytes(page, mux=mux)
@@ -695,7 +663,7 @@ class HttpSession(Stream):
         """The http-after-response rule sets for the current transaction: backend's, frontend's."""
         fe_rs = self.router.rs
         be = self.be
-        be_rs = _rules(be.conf) if be is not None and be.conf is not self.router.conf else None
+        be_rs = self.router.compiled_of(be).rs if be is not None and be.conf is not self.router.conf else None
         if be_rs is not None and be_rs.http_after:
             return (be_rs.http_after, fe_rs.http_after) if fe_rs.http_after else (be_rs.http_after,)
         return (fe_rs.http_after,) if fe_rs.http_after else ()
@@ -745,10 +713,10 @@ class HttpSession(Stream):
         else the built-in page."""
         be = self.be
         if be is not None:
-            pages = _pages(be.conf)
+            pages = self.router.compiled_of(be).pages
             if status in pages.overrides:
                 return pages.response(status, realm)
-        return _pages(self.router.conf).response(status, realm)
+        return self.router.compiled.pages.response(status, realm)
 
     def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
                      mux: bool = False, realm: str | None = None) -> None:
@@ -934,7 +902,7 @@ class HttpSession(Stream):
         frontend with it or None): 2.6 runs a response through the backend's http-response rules then the frontend's,
         then the http-after-response ones in the same order."""
         fe_rs = self.router.rs
-        be_rs = _rules(be.conf) if be.conf is not self.router.conf else None
+        be_rs = self.router.compiled_of(be).rs if be.conf is not self.router.conf else None
         res = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
                fe_rs.http_after)
         return ((be_rs.http_req if be_rs else ()), (be_rs.redirect if be_rs else ()),

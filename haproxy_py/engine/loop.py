@@ -139,12 +139,18 @@ class Engine:
         self.bufsize = g.tune_bufsize
         self.maxrewrite = g.tune_maxrewrite
         self.maxhdr = g.tune_http_maxhdr
-        from haproxy_py.engine.router import Router
+        from haproxy_py.engine.router import CompiledProxy, Router
 
+        #: per runtime backend: what its proxy's configuration compiles to (rules, error pages,
+        #: forwardfor), built here once; a reload builds a new Engine
+        self.compiled: dict[Backend, CompiledProxy] = {}
         self.routers: dict[str, Router] = {}
         for e in self.state.proxies:
+            compiled = CompiledProxy(e.conf)
+            if e.backend is not None:
+                self.compiled[e.backend] = compiled
             if e.frontend is not None:
-                self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend)
+                self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
         self.internal_errors = 0
         loop.set_exception_handler(self._loop_exception)
         #: a per-process limit given by the runtime API, as this process applies it (a worker of

@@ -17,6 +17,7 @@ from typing import Any
 from haproxy_py.config.resolvers import ResolversConf, build, configured_fqdn, read_resolv_conf
 from haproxy_py.dns import message as msg
 from haproxy_py.dns.resolution import NsCounters, failure_goes_to_maint, pick_address, status_of_rcode
+from haproxy_py.runtime.server import Server
 
 _REASONS = {"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status",
             "other": "unspecified DNS error", "noip": "No IP for server "}
@@ -91,8 +92,8 @@ class ResolversEngine:
         #: 2.6's implicit 'default' section (the nameservers of /etc/resolv.conf) unless one is declared
         self.table: list[tuple[str, list[tuple[str, NsCounters]]]] = []
         self.pending: dict[int, Resolution] = {}
-        #: when an SRV record last named each server (id of the server)
-        self.seen: dict[int, float] = {}
+        #: when an SRV record last named each server
+        self.seen: dict[Server, float] = {}
         self.resolutions: list[Resolution] = []
         groups: dict[str, Resolution] = {}
         for be in backends:
@@ -328,9 +329,9 @@ class ResolversEngine:
         held = set(owner.values())
         now = self.now()
         for s in held:
-            self.seen[id(s)] = now
+            self.seen[s] = now
         for s in r.srvs:
-            if s not in held and s.dns_fqdn and now - self.seen.get(id(s), now) < r.rc.hold["obsolete"]:
+            if s not in held and s.dns_fqdn and now - self.seen.get(s, now) < r.rc.hold["obsolete"]:
                 continue  # 'hold obsolete': a record gone for less than that keeps its server
             if s not in held and s.dns_fqdn:
                 s.dns_fqdn = ""

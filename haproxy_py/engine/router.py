@@ -10,23 +10,54 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from haproxy_py.actions.rules import RuleSets, compile_rules
+from haproxy_py.config.model import Proxy
 from haproxy_py.engine.http import HttpSession
 from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
+from haproxy_py.http.errors import ErrorPages
+from haproxy_py.http.rewrite import ForwardForRule, connection_mode
 from haproxy_py.log.format import LogRecord
 from haproxy_py.runtime.facts import StateFacts
 
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.loop import Engine
+    from haproxy_py.runtime.backend import Backend
 
 _wall = time.time
+
+
+class CompiledProxy:
+    """What the engine compiles once from one proxy's configuration: its rule sets
+    (actions/rules.py), its error pages (http/errors.py) and its forwardfor rule. The Engine builds
+    one per proxy when it loads a configuration (``Engine.compiled``, per runtime backend, and
+    ``Router.compiled`` for the frontend); a reload loads a new Engine, hence new ones. Nothing is
+    looked up by ``id()`` of a configuration object: a freed object's id can be reused."""
+
+    __slots__ = ("conf", "rs", "pages", "ff")
+
+    def __init__(self, conf: Proxy) -> None:
+        self.conf = conf
+        #: the rule sets; a set without rules is an empty tuple
+        self.rs: RuleSets = compile_rules(conf)
+        try:
+            pages = ErrorPages(conf.errorfiles)
+        except Exception:  # noqa: BLE001 - a broken errorfile was reported at config time
+            pages = ErrorPages(())
+        #: the pages this proxy answers with: its errorfiles over the built-in ones
+        self.pages = pages
+        #: option forwardfor, or None
+        self.ff = ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
 
 
 class Router:
     """Per-frontend decisions: which backend serves a request (content switching)."""
 
-    def __init__(self, engine: Engine, conf: Any, frontend: Any, own_backend: Any) -> None:
+    def __init__(self, engine: Engine, conf: Any, frontend: Any, own_backend: Any,
+                 compiled: CompiledProxy) -> None:
         self.engine = engine
         self.conf = conf
+        #: the frontend's compiled helpers (shared with its own backend in a listen section)
+        self.compiled = compiled
         self.frontend = frontend
         self.own_backend = own_backend
         self.mode = conf.mode
@@ -34,7 +65,6 @@ class Router:
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
         self.facts = StateFacts(engine.state, lambda: engine.loop.time(), _wall)
         self.rules: list[tuple[Any, str]] = []
-        self._modes: dict[int, str] = {}
         from haproxy_py.acl.condition import compile_acls, compile_condition
 
         self.acls = compile_acls(conf.acls)
@@ -46,10 +76,8 @@ class Router:
             self.default_backend = engine.state.backends.get(conf.default_backend)
         elif own_backend is not None:
             self.default_backend = own_backend
-        from haproxy_py.actions.rules import compile_rules
-
         #: the frontend's rule sets (haproxy_py.actions); a set without rules is an empty tuple
-        self.rs = rs = compile_rules(conf)
+        self.rs = rs = compiled.rs
         #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request,
         #: redirect)
         self.req_rules = bool(rs.tcp_content or rs.http_req or rs.redirect)
@@ -71,7 +99,7 @@ class Router:
         #: wait for the first request head / for the next one on a kept-alive connection
         self.tmo_first = t.http_request or t.client
         self.tmo_ka = t.http_keep_alive or t.http_request or t.client
-        self.fe_mode = self.conn_mode(None) if self.mode == "http" else ""
+        self.fe_mode = connection_mode(conf, None) if self.mode == "http" else ""
         #: per backend object: (connection mode, forwardfor rule, server name header or None)
         self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
         #: HTTP head memos (engine/http.py explains them)
@@ -82,30 +110,19 @@ class Router:
         self.req_memo_miss = self.req_memo_rest = 0
         self.res_memo_miss = self.res_memo_rest = 0
 
+    def compiled_of(self, be: Backend) -> CompiledProxy:
+        """A backend's compiled helpers (built with the Engine)."""
+        return self.engine.compiled[be]
+
     def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
         """What a request of this frontend needs from a backend's configuration (cached)."""
         info = self.be_info.get(be)
         if info is None:
-            from haproxy_py.http.rewrite import ForwardForRule
-
-            def ff(conf: Any) -> Any:
-                return ForwardForRule.from_model(conf.forwardfor) if conf.forwardfor is not None else None
-
             hdr = be.conf.http_send_name_header
-            info = (self.conn_mode(be.conf), ff(be.conf) or ff(self.conf),
+            info = (connection_mode(self.conf, be.conf), self.compiled_of(be).ff or self.compiled.ff,
                     hdr.encode("latin-1") if hdr else None)
             self.be_info[be] = info
         return info
-
-    def conn_mode(self, be_conf: Any) -> str:
-        """Effective HTTP connection mode with this backend (cached: options do not change)."""
-        key = id(be_conf)
-        m = self._modes.get(key)
-        if m is None:
-            from haproxy_py.http.rewrite import connection_mode
-
-            m = self._modes[key] = connection_mode(self.conf, be_conf)
-        return m
 
     def _nbsrv(self, name: str) -> int:
         be = self.engine.state.backends.get(name)

@@ -161,3 +161,18 @@ def test_no_import_cycle() -> None:
     for m in sorted(graph):
         if m not in state:
             visit(m)
+
+
+def test_engine_and_http_key_nothing_by_id() -> None:
+    """No ``id()`` in engine/ and http/: state kept per object is kept on the object or in a dict
+    keyed by the object itself (a freed object's id is reused, e.g. by the configuration loaded
+    at a reload, which then finds the previous one's helpers). Per-proxy helpers are compiled
+    once by the Engine (engine/router.py CompiledProxy)."""
+    found = []
+    for modname, path in _modules():
+        if not modname.startswith(("haproxy_py.engine", "haproxy_py.http")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "id":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, "\n".join(found)
