@@ -126,6 +126,10 @@ def _tokenize_slow(raw: str, env: Mapping[str, str] | None) -> tuple[list[str], 
                 cur.append(_SIMPLE_ESC[nxt])
                 i += 2
                 continue
+            if nxt == "$" and quote == '"':  # 2.6: "\$" is a '$' that names no variable
+                cur.append("$")
+                i += 2
+                continue
             hx = raw[i + 2:i + 4]
             if nxt == "x" and len(hx) == 2 and hx[0] in _HEX and hx[1] in _HEX:
                 cur.append(chr(int(raw[i + 2:i + 4], 16)))

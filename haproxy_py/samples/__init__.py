@@ -10,6 +10,7 @@ Stable API for rule code: ``Txn``, ``compile_expr``, ``compile_format``, ``Sampl
 
 from __future__ import annotations
 
+from . import conv_json as _conv_json  # noqa: F401 - json_query, jwt_*
 from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
 from . import maps as _maps  # noqa: F401 - the map converters

@@ -146,6 +146,20 @@ def _prep_var(a: tuple, i: int) -> None:
             raise ValueError(f"failed to register variable name '{a[i]}'")
 
 
+def arg_or_var(w: str) -> tuple[bytes, str | None]:
+    """A string argument 2.6 reads as a variable when it names one (``txn.key``): (text, None)
+    for a constant, (b"", name) for a variable."""
+    scope, dot, rest = w.partition(".")
+    if dot and rest and scope in VAR_SCOPES:
+        return (b"", w)
+    return (w.encode("latin1"), None)
+
+
+def arg_value(a: tuple[bytes, str | None], t: Txn) -> bytes | None:
+    """The value of an :func:`arg_or_var` argument (None: the variable is not set)."""
+    return a[0] if a[1] is None else _var_text(t, a[1])
+
+
 def _prep_concat(a: tuple) -> tuple:
     _prep_var(a, 1)
     return (a[0].encode("latin1") if a else b"", a[1] if len(a) > 1 else "",
@@ -885,5 +899,4 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
 
 CONVERTERS.alternatives.update({
     "xxh3": "xxh32 and xxh64 are implemented",
-    "json_query": "the request body is not available to samples in haproxy-py",
 })

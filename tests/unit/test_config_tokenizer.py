@@ -65,6 +65,13 @@ def test_env_expansion_only_in_double_quotes() -> None:
     assert words('a "${L[*]}" b', env) == ["a", "p", "q", "r", "b"]
 
 
+def test_escaped_dollar_in_double_quotes() -> None:
+    """2.6: "\\$" inside double quotes is a plain '$' (json_query('\\$.a') in an lf-string);
+    outside them the backslash stays (nothing is expanded there anyway)."""
+    env = {"X": "1"}
+    assert words(r'a "x\$X" y\$X', env) == ["a", "x$X", "y\\$X"]
+
+
 def test_unmatched_quote_reports_position() -> None:
     with pytest.raises(TokenError) as ei:
         tokenize_line('    http-request set-header X-A "abc')

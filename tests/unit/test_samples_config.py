@@ -126,3 +126,25 @@ def test_map_flag_makes_the_keys_of_a_map_file_the_patterns(tmp_path: Path) -> N
     acls = {a.name: a for a in cfg.proxy("f").acls}
     assert acls["h"].patterns == ("www.a.com", "api.a.com") and acls["h"].pattern_files == ()
     assert acls["p"].pattern_files == (str(mf),)  # without -M the whole line is the pattern
+
+
+def test_json_and_jwt_argument_checks() -> None:
+    """2.6's load-time messages for json_query / jwt_* arguments; RS and ES keys are refused
+    (no public-key library), PS is refused with 2.6's own words (2.6.12 does not manage it)."""
+    import pytest
+
+    from haproxy_py.samples import SampleError, compile_format
+
+    with pytest.raises(SampleError, match=r"invalid args in converter 'json_query' : json_path must not be empty\.$"):
+        compile_format("%[req.fhdr(x),json_query('')]")
+    d = diags("    acl b req.fhdr(x),json_query('$.a',str) -m found\n"
+              "    acl c req.fhdr(x),jwt_verify(HS999,k) 1\n    acl d req.fhdr(x),jwt_verify(PS256,k) 1\n"
+              "    acl e req.fhdr(x),jwt_verify(RS256,/k.pem) 1\n    acl f req.fhdr(x),jwt_header_query('$.a',x) -m found\n"
+              "    acl ok req.fhdr(x),jwt_verify(txn.a,txn.k),jwt_verify(HS512,k) 1\n")
+    msgs = [m.haproxy for m in d.errors]
+    assert len(msgs) == 5, msgs
+    assert msgs[0].endswith("invalid args in converter 'json_query' : output_type only supports \"int\" as argument.")
+    assert msgs[1].endswith("invalid args in converter 'jwt_verify' : unknown JWT algorithm: HS999.")
+    assert msgs[2].endswith("invalid args in converter 'jwt_verify' : RSASSA-PSS JWS signing not managed yet.")
+    assert "RS256 is " + NOT_IMPLEMENTED in msgs[3]
+    assert "output_type only supports" in msgs[4]
