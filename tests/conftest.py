@@ -157,3 +157,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if rep.when == "teardown" and _WATCHDOG.get("fired") == item.nodeid:
         rep.outcome = "failed"
         rep.longrepr = f"hang: still running after {WATCHDOG_S:.0f} s (the watchdog killed its processes)"
+
+
+from tests.integration.tls_certs import certs  # noqa: E402,F401 - the TLS tests' certificates (one set a session)

@@ -14,6 +14,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,8 @@ class Bind:
     #: "maxconn": 100, "accept-proxy": True, "v4v6": True, "transparent": True, "mode": 0o600}
     params: tuple[tuple[str, object], ...] = ()
     loc: Location = NOWHERE
+    #: the TLS settings of a 'bind ... ssl' line (config/tls.py's TlsBind), None for plain text
+    tls: Any = None
 
     def param(self, name: str, default: object = None) -> object:
         for k, v in self.params:

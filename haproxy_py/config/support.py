@@ -92,18 +92,25 @@ _reg(GLOBAL, "config/build/global_.py global_kw", {
     "tune.maxrewrite": _EFF + "test_tune_bufsize_limits_the_request_head",
     "tune.http.maxhdr": _DIFF + "test_http_defects_vs_haproxy.py::test_tune_http_maxhdr_same_limit_and_answer",
 })
-_TLS_ONLY = ("applies only to TLS listeners and servers, which haproxy-py refuses until TLS is implemented, "
-             "so it cannot change anything")
-for _n in ("ca-base", "crt-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-           "ssl-default-bind-curves", "ssl-default-bind-options", "ssl-default-server-ciphers",
-           "ssl-default-server-ciphersuites", "ssl-default-server-options", "ssl-dh-param-file",
-           "ssl-server-verify", "ssl-mode-async", "ssl-load-extra-files", "ssl-load-extra-del-ext",
-           "ssl-skip-self-issued-ca", "ssl-propquery", "ssl-provider", "ssl-provider-path",
-           "issuers-chain-path", "tune.ssl.cachesize", "tune.ssl.capture-buffer-size",
-           "tune.ssl.capture-cipherlist-size", "tune.ssl.default-dh-param", "tune.ssl.force-private-cache",
-           "tune.ssl.hard-maxrecord", "tune.ssl.keylog", "tune.ssl.lifetime", "tune.ssl.maxrecord",
-           "tune.ssl.ssl-ctx-cache-size", "maxsslconn", "maxsslrate"):
-    GLOBAL.no_effect(_n, _TLS_ONLY)
+_TLS = _IT + "test_tls_vs_haproxy.py::"
+_reg(GLOBAL, "config/tls.py global_kw", {
+    "crt-base": _TLS + "test_sni_selects_the_certificate_as_haproxy",
+    "ca-base": _TLS + "test_client_certificates_as_haproxy",
+    "ssl-default-bind-ciphers": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ssl-default-bind-ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ssl-default-bind-options": _TLS + "test_versions_and_ciphers_as_haproxy",
+})
+for _n in ("ssl-default-server-ciphers", "ssl-default-server-ciphersuites", "ssl-default-server-options",
+           "ssl-server-verify"):
+    GLOBAL.no_effect(_n, "applies only to TLS towards servers ('server ... ssl'), which haproxy-py refuses, so "
+                         "it cannot change anything")
+for _n in ("ssl-mode-async", "tune.ssl.force-private-cache", "tune.ssl.ssl-ctx-cache-size"):
+    GLOBAL.no_effect(_n, "a scheduling or memory knob of HAProxy's own TLS engine; haproxy-py's TLS is "
+                         "OpenSSL driven by its event loop and what clients see is the same")
+GLOBAL.no_effect("tune.ssl.cachesize", "sizes HAProxy's TLS session cache; haproxy-py uses OpenSSL's own "
+                 "cache and session tickets, and clients resume their sessions either way")
+GLOBAL.no_effect("tune.ssl.default-dh-param", "sets the DH parameters of DHE cipher suites, which haproxy-py's "
+                 "TLS listeners never negotiate (ECDHE and TLS 1.3 only; 'ssl-dh-param-file' is refused)")
 for _n in ("tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams",
            "tune.h2.max-frame-size"):
     GLOBAL.no_effect(_n, "tunes HTTP/2, which haproxy-py does not speak (an 'alpn h2' is refused)")
@@ -289,12 +296,30 @@ _reg(BIND, "engine/listener.py", {
     "v4v6": _EFF + "test_bind_v6only_and_v4v6",
     "v6only": _EFF + "test_bind_v6only_and_v4v6",
 })
-BIND.no_effect("name", "names a listener in per-listener statistics, which need 'option socket-stats' (refused)")
+_reg(BIND, "config/tls.py bind_tls + engine/tls.py", {
+    "ssl": _TLS + "test_sni_selects_the_certificate_as_haproxy",
+    "crt": _TLS + "test_sni_selects_the_certificate_as_haproxy",
+    "strict-sni": _TLS + "test_sni_selects_the_certificate_as_haproxy",
+    "alpn": _TLS + "test_alpn_as_haproxy",
+    "ssl-min-ver": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ssl-max-ver": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "no-sslv3": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "no-tlsv10": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "no-tlsv11": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "no-tlsv12": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "no-tlsv13": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ciphers": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ca-file": _TLS + "test_client_certificates_as_haproxy",
+    "verify": _TLS + "test_client_certificates_as_haproxy",
+    # the listener's name in the lines logged for connections that die before a stream exists
+    # (per-listener statistics need 'option socket-stats', refused)
+    "name": _TLS + "test_handshake_failures_logged_as_haproxy",
+})
 for _n in ("process", "thread"):
     BIND.no_effect(_n, "haproxy-py's workers all share every listener, and the master owns the stats "
                        "sockets")
 BIND.alternatives.update({
-    "ssl": "TLS termination comes with TLS support",
     "accept-proxy": "the PROXY protocol is not implemented yet",
     "maxconn": "use the frontend's 'maxconn'",
 })

@@ -461,6 +461,7 @@ class HttpSession(Stream):
                 rec.frontend_ip = old.frontend_ip
                 rec.frontend_port = old.frontend_port
                 rec.frontend_name = old.frontend_name
+                rec.ssl = old.ssl
                 self.rec = rec
             else:
                 # nothing logs the record: only what the engine itself reads is reset

@@ -102,6 +102,13 @@ class Router:
         self.fe_mode = connection_mode(conf, None) if self.mode == "http" else ""
         #: per backend object: (connection mode, forwardfor rule, server name header or None)
         self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
+        #: bind -> its TLS contexts (tls/context.py ServerTls), for the 'bind ... ssl' lines only
+        self.tls: dict[Any, Any] = {}
+        for b in conf.binds:
+            if b.tls is not None:
+                from haproxy_py.tls.context import ServerTls
+
+                self.tls[b] = ServerTls(b.tls)
         #: HTTP head memos (engine/http.py explains them)
         self.req_memo: dict[Any, Any] = {}
         self.fwd_memo: dict[Any, Any] = {}
@@ -170,6 +177,14 @@ class Router:
         lg = self.logger
         if lg is not None and lg.default_line and lg.logger.targets:
             self._log_connect(sock, peer)
+        if self.tls:
+            tls = self.tls.get(listener.bind)
+            if tls is not None:
+                from haproxy_py.engine.tls import Handshake
+
+                Handshake(self, tls, sock, peer, listener,
+                          HttpSession if self.mode == "http" else TcpSession).start()
+                return
         if self.mode == "http":
             self._start(HttpSession, sock, peer, listener)
         elif self.mode == "health":

@@ -630,7 +630,8 @@ class TcpSession(Stream):
         cli = self.cli_conn.detach() if self.cli_conn is not None else self.cli_sock
         self.cli_conn = None
         self.rec.server_name = srv.name
-        use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX
+        use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX \
+            and self.rec.ssl is None
         self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
                              client_initial=self.early)
         self.early = b""

@@ -227,7 +227,8 @@ class LogRecord:
         self.backend_src_ip: str | None = None
         self.backend_src_port: int | None = None
         self.frontend_name = ""
-        self.ssl = False  # adds "~" to %ft
+        #: the session's TLS facts (haproxy_py.tls.info.TlsInfo), None in plain text; adds "~" to %ft
+        self.ssl: Any = None
         #: backend name; None = the request died before routing (the frontend name is logged)
         self.backend_name: str | None = None
         #: server name, "<STATS>" for the stats page, None = "<NOSRV>"
@@ -884,8 +885,10 @@ def _var_code(name: str, opts: int, ctx_name: str = "_ctx") -> tuple[str, bool]:
         return _str_expr("(r.backend_name if r.backend_name is not None else r.frontend_name)", opts)
     if name == "s":
         return _str_expr("(r.server_name or '<NOSRV>')", opts)
-    if name == "sslc" or name == "sslv":
-        return _str_expr("None", opts)
+    if name == "sslc":
+        return _str_expr("(r.ssl.cipher if r.ssl else None)", opts)
+    if name == "sslv":
+        return _str_expr("(r.ssl.protocol if r.ssl else None)", opts)
     if name == "ID":
         return _str_expr("r.unique_id", opts)
     if name == "CC":
@@ -1098,6 +1101,14 @@ def connect_line(
     if client_ip is None:
         return f"Connect to unix:{listener_id} ({frontend_name}/{mode})"
     return f"Connect from {client_ip}:{client_port} to {frontend_ip}:{frontend_port} ({frontend_name}/{mode})"
+
+
+def embryonic_line(client_ip: str | None, client_port: int | None, accept_date: float, frontend_name: str,
+                   listener: str, error: str) -> str:
+    """The line 2.6 logs for a connection that died before it became a stream (a failed TLS
+    handshake): ``127.0.0.1:60292 [01/Dec/2026:15:26:25.225] fe/1: SSL handshake failure``, where
+    ``1`` is the listener's name or number in its frontend."""
+    return f"{client_ip}:{client_port} [{date_ms_local(accept_date)}] {frontend_name}/{listener}: {error}"
 
 
 def _num(v: int) -> int | None:

@@ -13,7 +13,7 @@ PKG = ROOT / "haproxy_py"
 
 #: modules that do I/O on purpose, outside engine/ (the syslog sender; the process manager; the CLI)
 IO_ALLOWED = {"haproxy_py.log.syslog", "haproxy_py.process", "haproxy_py.cli", "haproxy_py.__main__",
-              "haproxy_py._bootstrap"}
+              "haproxy_py._bootstrap", "haproxy_py.tls.context"}
 FORBIDDEN_IN_PURE = {"asyncio", "socket", "selectors", "uvloop", "textual", "haproxy_py.engine"}
 
 #: package -> the packages of ours it may import (besides itself). DESIGN.md's arrows, plus two
@@ -24,7 +24,7 @@ ALLOWED = {
     # parsers read config's tables, never the builder)
     # and checks each ACL line (fetch, converters, patterns) by compiling it as the engine will (acl,
     # imported lazily: acl reads config.model, never the builder)
-    "config": {"actions", "samples", "acl"},
+    "config": {"actions", "samples", "acl", "tls"},
     "http": set(),
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
@@ -39,6 +39,9 @@ ALLOWED = {
     "actions": {"samples", "http", "config", "acl"},
     # DNS messages and what a resolution decides, over the resolvers section's configuration
     "dns": {"config"},
+    # certificates, SNI choice, the ClientHello parser, what fetches read of a TLS session; the
+    # OpenSSL contexts (tls/context.py, which touches sockets) are built for the engine
+    "tls": set(),
 }
 
 

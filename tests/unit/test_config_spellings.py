@@ -54,7 +54,7 @@ def test_global_refusals_as_26(line: str, expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize("line", ["httpclient.resolvers.prefer ipv4", "httpclient.resolvers.prefer ipv6",
-                                  "ssl-load-extra-del-ext"])
+                                  "ssl-mode-async"])
 def test_valid_26_spellings_parse(line: str) -> None:
     _, d = parse_text(f"global\n  {line}\n", "c.cfg")
     assert not d.has_errors and d.notices  # accepted as having no effect, and said so

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
+from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import did_you_mean
@@ -45,6 +46,8 @@ class BindMixin(BuilderBase):
                 continue
             if nargs:
                 if j + 1 >= len(w):
+                    if k in TLS.MISSING:
+                        self.fail(ln, f"'bind {w[1]}' in section '{p.kind}' : {TLS.MISSING[k]}", j)
                     self.fail(ln, f"'bind {w[1]}' : '{k}' : missing value.", j, ours=True)
                 val: object = w[j + 1]
                 if k in ("maxconn", "backlog", "id", "nice", "uid", "gid", "mss"):
@@ -62,4 +65,5 @@ class BindMixin(BuilderBase):
             else:
                 params.append((k, True))
                 j += 1
-        p.binds.append(Bind(tuple(addrs), tuple(params), ln.loc(0)))
+        tls = TLS.bind_tls(self, ln, p, params) if any(k in TLS.BIND_PARAMS for k, _ in params) else None
+        p.binds.append(Bind(tuple(addrs), tuple(params), ln.loc(0), tls))

@@ -6,6 +6,7 @@ from typing import Any
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
+from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size
@@ -125,6 +126,8 @@ class GlobalMixin(BuilderBase):
                           "built-in error messages need 5 header slots ('Internal error: invalid default "
                           "message for HTTP return code ...').", 1, ours=True)
             g["tune_http_maxhdr"] = v
+        elif kw in TLS.GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
+            TLS.global_kw(self, ln)
         elif kw in K.GLOBAL_KEYWORDS or kw in K.TUNE_KEYWORDS:
             if not self.supported(S.GLOBAL, ln, kw, 0):
                 self.g_ignored.append((kw, tuple(w[1:])))

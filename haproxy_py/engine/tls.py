@@ -1,0 +1,154 @@
+"""TLS handshakes of accepted connections, driven by the loop before the session exists.
+
+A ``bind ... ssl`` listener's connection is wrapped (tls/context.py's EngineSSLSocket) and its
+handshake stepped on readiness events, bounded by ``timeout client``. Once it succeeds the usual
+session (HttpSession or TcpSession) starts on the TLS socket, which reads and writes like a plain
+one; its log record carries the TLS facts (``~`` after the frontend name, %sslv, %sslc, the ssl_*
+fetches) and the handshake time (%Th). A failed handshake is logged as 2.6 logs it ("fe/1: SSL
+handshake failure") and closed. Plain-text listeners never come here.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from typing import TYPE_CHECKING, Any
+
+from haproxy_py.log.format import embryonic_line
+from haproxy_py.tls.info import TlsInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from haproxy_py.engine.router import Router
+
+_wall = time.time
+
+#: 2.6's connection error texts (CO_ER_SSL_*); the ones with True are not logged under dontlognull
+CLOSED = ("Connection closed during SSL handshake", True)
+ABORTED = ("Connection error during SSL handshake", True)
+FAILED = ("SSL handshake failure", False)
+TIMEOUT = ("Timeout during SSL handshake", False)
+
+
+class Handshake:
+    __slots__ = ("router", "tls", "sock", "peer", "listener", "cls", "loop", "fd", "want", "timer",
+                 "t0", "wall0", "done")
+
+    def __init__(self, router: Router, tls: Any, sock: Any, peer: Any, listener: Any, cls: Any) -> None:
+        self.router = router
+        self.tls = tls
+        self.loop = router.engine.loop
+        self.peer = peer
+        self.listener = listener
+        self.cls = cls
+        self.t0 = self.loop.time()
+        self.wall0 = _wall()
+        self.sock = tls.wrap(sock)
+        self.fd = self.sock.fileno()
+        self.want = ""
+        self.timer: Any = None
+        self.done = False
+
+    def start(self) -> None:
+        tmo = self.router.conf.timeouts.client
+        if tmo:
+            self.timer = self.loop.call_later(tmo / 1000.0, self._timeout)
+        self._step()
+
+    def _watch(self, want: str) -> None:
+        if want == self.want:
+            return
+        loop = self.loop
+        if self.want == "r":
+            loop.remove_reader(self.fd)
+        elif self.want == "w":
+            loop.remove_writer(self.fd)
+        if want == "r":
+            loop.add_reader(self.fd, self._step)
+        elif want == "w":
+            loop.add_writer(self.fd, self._step)
+        self.want = want
+
+    def _step(self) -> None:
+        if self.done:
+            return
+        try:
+            self.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._watch("r")
+            return
+        except ssl.SSLWantWriteError:
+            self._watch("w")
+            return
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            self._fail(CLOSED)
+            return
+        except ssl.SSLError:
+            self._fail(FAILED)
+            return
+        except OSError:
+            self._fail(ABORTED)
+            return
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            self._end()
+            self._close()
+            self.router.engine.session_fault(None, exc, "TLS handshake", fe=self.router.frontend, peer=self.peer)
+            return
+        self._end()
+        self._established()
+
+    def _end(self) -> None:
+        self.done = True
+        self._watch("")
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _timeout(self) -> None:
+        self.timer = None
+        if not self.done:
+            self._fail(TIMEOUT)
+
+    def _close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.router.engine.connection_closed(self.router.frontend)
+
+    def _fail(self, err: tuple[str, bool]) -> None:
+        self._end()
+        self._close()
+        router = self.router
+        lg = router.logger
+        if lg is None or not lg.logger.targets or (err[1] and lg.dontlognull):
+            return
+        lst = self.listener
+        name = lst.name
+        if not name:
+            mine = [x for x in router.engine.listeners if x.frontend is lst.frontend]
+            name = str(mine.index(lst) + 1) if lst in mine else "1"
+        peer = self.peer
+        ip, port = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("unix", 0)
+        lg.send_text(6, embryonic_line(ip, port, self.wall0, router.conf.name, name, err[0]))
+
+    def _established(self) -> None:
+        router = self.router
+        sock = self.sock
+        info = TlsInfo(sock, sock.sni, self.tls.conf.verify != "none")
+        try:
+            sess = self.cls(router, sock, self.peer, self.listener)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            self._close()
+            router.engine.session_fault(None, exc, "accept", fe=router.frontend, peer=self.peer)
+            return
+        rec = sess.rec
+        rec.ssl = info
+        rec.accept_date = self.wall0
+        rec.t_handshake = int((self.loop.time() - self.t0) * 1000)
+        sess.accept_mono = self.t0
+        if hasattr(sess, "req_start"):
+            sess.req_start = self.t0
+        try:
+            sess.start()
+        except Exception as exc:  # noqa: BLE001
+            sess.internal_error(exc, "start")

@@ -1,0 +1,159 @@
+"""OpenSSL contexts for a ``bind ... ssl`` line, and the socket class the engine's connections use.
+
+One ``ssl.SSLContext`` per certificate, all with the same settings (versions, ciphers, ALPN, client
+certificate verification): the SNI callback moves a handshake to the context of the certificate
+the server name selects (sni.py). Python's ``ssl`` has no call for TLS 1.3 cipher suites; they are
+set with OpenSSL's own SSL_CTX_set_ciphersuites through ctypes, on the library Python's ``_ssl``
+already loaded.
+
+:class:`EngineSSLSocket` is what ``wrap_socket`` makes: a non-blocking ``ssl.SSLSocket`` whose
+``recv``/``send`` raise ``BlockingIOError`` when OpenSSL wants the socket again (as a plain
+socket does), so the engine's Conn and Pump drive it unchanged; ``shutdown(SHUT_WR)`` sends a
+close_notify first and leaves the TLS layer in place for reading.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import socket
+import ssl
+from typing import Any
+
+from haproxy_py.tls.sni import SniTable
+
+_WANT = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+VERSIONS = {
+    "SSLv3": ssl.TLSVersion.SSLv3, "TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+class EngineSSLSocket(ssl.SSLSocket):
+    """A non-blocking SSLSocket that reads and writes like a plain non-blocking socket."""
+
+    #: the server name of the ClientHello (set by the SNI callback)
+    sni: str | None = None
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        try:
+            return self._sslobj.read(buflen)  # type: ignore[attr-defined]
+        except _WANT:
+            raise BlockingIOError from None
+        except ssl.SSLEOFError:
+            return b""
+        except AttributeError:  # no TLS layer (closed)
+            return super().recv(buflen, flags)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        try:
+            return self._sslobj.write(data)  # type: ignore[attr-defined]
+        except _WANT:
+            raise BlockingIOError from None
+        except AttributeError:
+            return super().send(data, flags)
+
+    def shutdown(self, how: int) -> None:
+        if how != socket.SHUT_RD and self._sslobj is not None:  # type: ignore[attr-defined]
+            try:
+                self._sslobj.shutdown()  # type: ignore[attr-defined]  # our close_notify
+            except (ssl.SSLError, OSError, ValueError):
+                pass
+        socket.socket.shutdown(self, how)
+
+
+_libssl: Any = None
+
+
+def _ssl_ctx_pointer(ctx: ssl.SSLContext) -> int:
+    # CPython's PySSLContext: PyObject_HEAD then the SSL_CTX pointer
+    return ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value or 0
+
+
+def set_ciphersuites(ctx: ssl.SSLContext, suites: str) -> bool:
+    """SSL_CTX_set_ciphersuites on this context; False when OpenSSL refuses the list."""
+    global _libssl
+    if _libssl is None:
+        import _ssl
+
+        lib = ctypes.CDLL(_ssl.__file__)
+        fn = lib.SSL_CTX_set_ciphersuites
+        fn.argtypes = (ctypes.c_void_p, ctypes.c_char_p)
+        fn.restype = ctypes.c_int
+        _libssl = fn
+    ptr = _ssl_ctx_pointer(ctx)
+    if not ptr:
+        return False
+    return bool(_libssl(ptr, suites.encode("ascii", "replace")))
+
+
+def version_range(min_ver: str | None, max_ver: str | None, disabled: frozenset[str] = frozenset()
+                  ) -> tuple[str, str] | None:
+    """The (lowest, highest) enabled version names; None when every version is disabled."""
+    order = list(VERSIONS)
+    lo = order.index(min_ver) if min_ver else order.index("TLSv1.2")
+    hi = order.index(max_ver) if max_ver else len(order) - 1
+    on = [v for v in order[lo:hi + 1] if v not in disabled]
+    if not on:
+        return None
+    return on[0], on[-1]
+
+
+def apply_common(ctx: ssl.SSLContext, conf: Any) -> str | None:
+    """Versions, ciphers and ALPN of ``conf`` on ``ctx``; an error text ('ciphers'...) or None."""
+    rng = version_range(conf.min_ver, conf.max_ver, conf.disabled)
+    if rng is None:
+        return "versions"
+    ctx.minimum_version = VERSIONS[rng[0]]
+    ctx.maximum_version = VERSIONS[rng[1]]
+    try:
+        ctx.set_ciphers(conf.ciphers or "DEFAULT")
+    except ssl.SSLError:
+        return "ciphers"
+    if conf.ciphersuites and not set_ciphersuites(ctx, conf.ciphersuites):
+        return "ciphersuites"
+    if conf.alpn:
+        ctx.set_alpn_protocols(list(conf.alpn))
+    return None
+
+
+class ServerTls:
+    """The contexts of one ``bind ... ssl`` line and the SNI choice between them."""
+
+    __slots__ = ("conf", "contexts", "table", "default")
+
+    def __init__(self, conf: Any) -> None:
+        self.conf = conf
+        self.contexts: list[ssl.SSLContext] = []
+        for cert in conf.certs:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.sslsocket_class = EngineSSLSocket
+            ctx.load_cert_chain(cert.path, cert.key)
+            err = apply_common(ctx, conf)
+            if err is not None:
+                raise ValueError(err)
+            if conf.verify != "none":
+                ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
+                if conf.ca_file:
+                    ctx.load_verify_locations(conf.ca_file)
+            ctx.sni_callback = self._sni
+            self.contexts.append(ctx)
+        self.table = SniTable(c.names for c in conf.certs)
+        self.default = self.contexts[0]
+
+    def _sni(self, sock: Any, name: str | None, ctx: ssl.SSLContext) -> int | None:
+        sock.sni = name
+        i = self.table.select(name)
+        if i is None:
+            if self.conf.strict_sni:
+                return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            return None
+        chosen = self.contexts[i]
+        if chosen is not ctx:
+            sock.context = chosen
+        return None
+
+    def wrap(self, sock: socket.socket) -> EngineSSLSocket:
+        s = self.default.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        assert isinstance(s, EngineSSLSocket)
+        return s

@@ -1,0 +1,131 @@
+"""What a session's TLS layer tells the sample fetches and the log (pure).
+
+The engine hands :class:`TlsInfo` an object with the methods of ``ssl.SSLSocket`` (``version()``,
+``cipher()``, ``selected_alpn_protocol()``, ``getpeercert()``) and the server name the client
+sent; values are read once, when first asked, and formatted as 2.6 formats them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from typing import Any
+
+#: OpenSSL's short names of the attribute types Python's getpeercert() spells out
+_SHORT = {
+    "commonName": "CN", "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L",
+    "organizationName": "O", "organizationalUnitName": "OU", "emailAddress": "emailAddress",
+    "domainComponent": "DC", "serialNumber": "serialNumber", "surname": "SN", "givenName": "GN",
+    "title": "title", "userId": "UID", "streetAddress": "street", "postalCode": "postalCode",
+}
+
+
+def dn_oneline(rdns: Any) -> str:
+    """A distinguished name the way 2.6's ssl_c_s_dn shows it: ``/C=FR/O=Org/CN=name``."""
+    out = []
+    for rdn in rdns or ():
+        for k, v in rdn:
+            out.append(f"/{_SHORT.get(k, k)}={v}")
+    return "".join(out)
+
+
+def dn_entry(rdns: Any, field: str, occ: int = 1) -> str | None:
+    """One entry of a DN (``ssl_c_s_dn(CN)``): the occ-th (1 = first, -1 = last) of that field."""
+    vals = [v for rdn in rdns or () for k, v in rdn if _SHORT.get(k, k) == field or k == field]
+    if not vals or occ == 0 or abs(occ) > len(vals):
+        return None
+    return vals[occ - 1] if occ > 0 else vals[occ]
+
+
+def asn1_time(text: str) -> str | None:
+    """Python's 'Dec  1 15:25:44 2026 GMT' as the ASN.1 string 2.6 returns: UTCTime
+    ``YYMMDDhhmmssZ`` before 2050, GeneralizedTime ``YYYYMMDDhhmmssZ`` from 2050 on."""
+    if not text:
+        return None
+    try:
+        t = time.strptime(text.replace(" GMT", ""), "%b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    tm = time.gmtime(calendar.timegm(t))
+    return time.strftime("%Y%m%d%H%M%SZ" if tm.tm_year >= 2050 else "%y%m%d%H%M%SZ", tm)
+
+
+def serial_bytes(hexstr: str) -> bytes:
+    """Python's serialNumber (hex digits) as the serial's bytes (2.6's ssl_c_serial)."""
+    if not hexstr:
+        return b""
+    if len(hexstr) % 2:
+        hexstr = "0" + hexstr
+    try:
+        return bytes.fromhex(hexstr)
+    except ValueError:
+        return b""
+
+
+class TlsInfo:
+    """A session's TLS facts; truthy (``%ft`` gets its ``~``)."""
+
+    __slots__ = ("sock", "sni", "_peer", "verify", "_ver", "_cipher")
+
+    def __init__(self, sock: Any, sni: str | None, verify: bool = False) -> None:
+        self.sock = sock
+        self.sni = sni
+        #: a client certificate was asked for (verify optional/required)
+        self.verify = verify
+        self._peer: Any = None
+        self._ver: str | None = None
+        self._cipher: str | None = None
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def protocol(self) -> str | None:
+        v = self._ver
+        if v is None:
+            try:
+                v = self._ver = self.sock.version()
+            except (OSError, ValueError, AttributeError):
+                return None
+        return v
+
+    @property
+    def cipher(self) -> str | None:
+        c = self._cipher
+        if c is None:
+            try:
+                got = self.sock.cipher()
+            except (OSError, ValueError, AttributeError):
+                return None
+            if not got:
+                return None
+            c = self._cipher = got[0]
+        return c
+
+    @property
+    def alpn(self) -> str | None:
+        try:
+            return self.sock.selected_alpn_protocol()
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def peer(self) -> dict[str, Any]:
+        """The verified client certificate as getpeercert() decodes it ({} without one)."""
+        p = self._peer
+        if p is None:
+            p = {}
+            if self.verify:
+                try:
+                    p = self.sock.getpeercert() or {}
+                except (OSError, ValueError, AttributeError):
+                    p = {}
+            self._peer = p
+        return p
+
+    def peer_der(self) -> bytes | None:
+        if not self.verify:
+            return None
+        try:
+            return self.sock.getpeercert(binary_form=True)
+        except (OSError, ValueError, AttributeError):
+            return None

@@ -1,0 +1,270 @@
+"""TLS termination side by side with HAProxy 2.6: the same certificates (tls_certs.py) and the
+same configuration, the same clients (Python's ssl, ``openssl s_client``, curl); what each
+handshake gives (certificate chosen, protocol, cipher, ALPN, client-certificate verdict), the
+fetch values a response carries, and the log lines, compared."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.integration.harness import free_port, require_haproxy, run_proxy
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.tls_certs import Certs, client_context
+
+DEFAULTS = """defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+"""
+REQ = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+
+
+def _cn(cert: dict[str, Any]) -> str:
+    for rdn in cert.get("subject", ()):
+        for k, v in rdn:
+            if k == "commonName":
+                return str(v)
+    return "?"
+
+
+def probe(port: int, ctx: ssl.SSLContext, sni: str | None, *, request: bytes = REQ) -> tuple[Any, ...]:
+    """One TLS connection: ("ok", server CN, protocol, cipher, ALPN, response body) or ("fail",)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        try:
+            s = ctx.wrap_socket(raw, server_hostname=sni)
+        except (ssl.SSLError, OSError):
+            return ("fail",)
+        info = ("ok", _cn(s.getpeercert() or {}), s.version(), (s.cipher() or ("",))[0],
+                s.selected_alpn_protocol())
+        body = b""
+        try:
+            s.sendall(request)
+            data = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+            body = data.partition(b"\r\n\r\n")[2]
+        except (ssl.SSLError, OSError) as e:
+            body = f"<{type(e).__name__}>".encode()
+        s.close()
+        return (*info, body)
+    finally:
+        raw.close()
+
+
+def side_by_side(cfg: str, nports: int, run: Callable[[list[int]], Any], *,
+                 extra: dict[str, str] | None = None) -> tuple[Any, Any]:
+    """``cfg`` formatted with ports p0..pN (and ``extra``) for each proxy; run(ports) on each."""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        ports = [free_port() for _ in range(nports)]
+        text = cfg.format(**{f"p{i}": p for i, p in enumerate(ports)}, **(extra or {}))
+        with run_proxy(text, wait_ports=ports, which=which) as pp:
+            try:
+                out.append(run(ports))
+            except Exception:
+                print(pp.stderr_text())
+                raise
+    return out[0], out[1]
+
+
+def test_sni_selects_the_certificate_as_haproxy(certs: Certs) -> None:
+    cfg = ("global\n    crt-base {root}\n" + DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt ec.pem crt rsa.pem crt wild.pem
+    bind 127.0.0.1:{p1} ssl crt {root}/dir strict-sni
+    http-request return status 200 content-type text/plain string ok
+""")
+    names = [None, "www.example.com", "WWW.Example.COM", "a.example.org", "a.b.example.org", "example.org",
+             "rsa.example.net", "x.wild.test", "wild.test", "unknown.test"]
+    ctx = client_context(certs)
+
+    def run(ports: list[int]) -> list[Any]:
+        return [(i, n, probe(ports[i], ctx, n)) for i in range(2) for n in names]
+
+    theirs, ours = side_by_side(cfg, 2, run, extra={"root": certs.root})
+    assert ours == theirs
+    # the test means something: several certificates chosen, strict-sni refusing some names
+    assert {r[2][1] for r in theirs if r[2][0] == "ok"} == {"www.example.com", "rsa.example.net", "*.wild.test"}
+    assert any(r[2] == ("fail",) for r in theirs)
+
+
+def test_alpn_as_haproxy(certs: Certs) -> None:
+    cfg = DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem alpn http/1.1
+    bind 127.0.0.1:{p1} ssl crt {root}/ec.pem
+    bind 127.0.0.1:{p2} ssl crt {root}/ec.pem alpn foo,http/1.1,bar
+    http-request return status 200 content-type text/plain string ok
+"""
+    offers: list[list[str] | None] = [None, ["h2", "http/1.1"], ["http/1.1"], ["foo"], ["bar", "http/1.1"], ["h2"]]
+
+    def run(ports: list[int]) -> list[Any]:
+        return [(i, o, probe(ports[i], client_context(certs, alpn=o), "www.example.com"))
+                for i in range(3) for o in offers]
+
+    theirs, ours = side_by_side(cfg, 3, run, extra={"root": certs.root})
+    assert ours == theirs
+    assert {r[2][4] for r in theirs} >= {"http/1.1", None, "foo"}
+
+
+def test_versions_and_ciphers_as_haproxy(certs: Certs) -> None:
+    cfg = ("global\n    ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384\n"
+           "    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n"
+           "    ssl-default-bind-options no-tlsv11 ssl-min-ver TLSv1.2\n" + DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem
+    bind 127.0.0.1:{p1} ssl crt {root}/ec.pem ssl-min-ver TLSv1.3
+    bind 127.0.0.1:{p2} ssl crt {root}/rsa.pem ssl-max-ver TLSv1.2 ciphers ECDHE-RSA-CHACHA20-POLY1305
+    bind 127.0.0.1:{p3} ssl crt {root}/ec.pem ciphersuites TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384
+    bind 127.0.0.1:{p4} ssl crt {root}/ec.pem no-tlsv13
+    bind 127.0.0.1:{p5} ssl crt {root}/ec.pem no-tlsv12 ssl-max-ver TLSv1.3
+    http-request return status 200 content-type text/plain string ok
+""")
+    T = ssl.TLSVersion
+    clients = [
+        {}, {"max_ver": T.TLSv1_2}, {"min_ver": T.TLSv1_3},
+        {"max_ver": T.TLSv1_2, "ciphers": "ECDHE-ECDSA-AES128-GCM-SHA256"},
+        {"max_ver": T.TLSv1_2, "ciphers": "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256"},
+        {"max_ver": T.TLSv1_1, "min_ver": T.TLSv1_1},
+    ]
+
+    def run(ports: list[int]) -> list[Any]:
+        out = []
+        for i, p in enumerate(ports):
+            sni = "rsa.example.net" if i == 2 else "www.example.com"
+            for c in clients:
+                out.append((i, str(c), probe(p, client_context(certs, **c), sni)))  # type: ignore[arg-type]
+        return out
+
+    theirs, ours = side_by_side(cfg, 6, run, extra={"root": certs.root})
+    assert ours == theirs
+    assert {r[2][3] for r in theirs if r[2][0] == "ok"} >= {"TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+                                                           "ECDHE-RSA-CHACHA20-POLY1305"}
+
+
+def test_client_certificates_as_haproxy(certs: Certs) -> None:
+    cfg = ("global\n    ca-base {root}\n" + DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem verify required ca-file ca.crt
+    bind 127.0.0.1:{p1} ssl crt {root}/ec.pem verify optional ca-file ca.crt
+    bind 127.0.0.1:{p2} ssl crt {root}/ec.pem verify none ca-file ca.crt
+    bind 127.0.0.1:{p3} ssl crt {root}/ec.pem ca-file {root}/ca.crt
+    http-request return status 200 content-type text/plain string ok
+""")
+
+    def run(ports: list[int]) -> list[Any]:
+        out = []
+        for i, p in enumerate(ports):
+            for cert in (None, "client", "stranger"):
+                r = probe(p, client_context(certs, cert=cert), "www.example.com")
+                # TLS 1.3: a refused client certificate ends the connection after the client's
+                # handshake, when it reads (an alert, or a reset that discards it: a race in
+                # both proxies); what matters is whether a response came
+                out.append((i, cert, r[-1] == b"ok"))
+        return out
+
+    theirs, ours = side_by_side(cfg, 4, run, extra={"root": certs.root})
+    assert ours == theirs
+    assert {r[2] for r in theirs} == {True, False}
+
+
+def _s_client(port: int, *args: str) -> str:
+    p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args], input=b"",
+                       capture_output=True, timeout=10)
+    return p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+
+def test_handshake_failures_logged_as_haproxy(certs: Certs) -> None:
+    cfg = ("global\n    log 127.0.0.1:{p9} local2\n" + DEFAULTS.replace("timeout client 5s", "timeout client 500ms")
+           + """    log global
+    option httplog
+frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem crt {root}/rsa.pem strict-sni
+    bind 127.0.0.1:{p1} ssl crt {root}/ec.pem verify required ca-file {root}/ca.crt
+    bind 127.0.0.1:{p2} ssl crt {root}/ec.pem name web
+    http-request return status 200 content-type text/plain string ok
+frontend quiet
+    option dontlognull
+    bind 127.0.0.1:{p3} ssl crt {root}/ec.pem strict-sni
+    http-request return status 200 content-type text/plain string ok
+""")
+
+    def run(ports: list[int]) -> list[str]:
+        sink, sport = sinks[len(got)]
+        del sport
+        recv_until_quiet(sink, 0.3)  # the harness's connections that waited for the ports
+        ctx = client_context(certs)
+        steps = [
+            lambda: _s_client(ports[0], "-noservername"),
+            lambda: _s_client(ports[0], "-servername", "nope.test"),
+            lambda: probe(ports[0], ctx, "rsa.example.net"),
+            lambda: _s_client(ports[1], "-servername", "www.example.com"),
+            lambda: socket.create_connection(("127.0.0.1", ports[2]), timeout=2).close(),
+            lambda: _garbage(ports[2]),
+            lambda: _idle(ports[2], 0.9),
+            lambda: socket.create_connection(("127.0.0.1", ports[3]), timeout=2).close(),
+            lambda: _s_client(ports[3], "-noservername"),
+        ]
+        for step in steps:
+            step()
+            time.sleep(0.05)
+        lines = [d.decode().split(": ", 1)[1].strip() for d in recv_until_quiet(sink, 1.0)]
+        return [_norm_log(ln) for ln in lines]
+
+    sinks = [udp_sink(), udp_sink()]
+    got: list[Any] = []
+    try:
+        require_haproxy("haproxy")
+        for which in ("haproxy", "ours"):
+            ports = [free_port() for _ in range(4)]
+            text = cfg.format(**{f"p{i}": p for i, p in enumerate(ports)}, p9=sinks[len(got)][1], root=certs.root)
+            with run_proxy(text, wait_ports=ports, which=which) as pp:
+                try:
+                    got.append(run(ports))
+                except Exception:
+                    print(pp.stderr_text())
+                    raise
+    finally:
+        for s, _ in sinks:
+            s.close()
+    theirs, ours = got
+    assert ours == theirs
+    assert any("SSL handshake failure" in ln for ln in theirs)
+    assert any("Timeout during SSL handshake" in ln for ln in theirs)
+    assert any(" fe~ " in ln for ln in theirs)
+
+
+def _norm_log(line: str) -> str:
+    """A log line without what differs from run to run: ports, dates, timers, byte counts."""
+    import re
+
+    line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:P", line)
+    line = re.sub(r"\[\d\d/\w+/\d{4}:[\d:.]+\]", "[DATE]", line)
+    line = re.sub(r" -?\d+/-?\d+/-?\d+/-?\d+/-?\d+ ", " T ", line)
+    line = re.sub(r" (\d{3}) \d+ ", r" \1 B ", line)
+    return line
+
+
+def _garbage(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        try:
+            c.recv(100)
+        except OSError:
+            pass
+
+
+def _idle(port: int, secs: float) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        time.sleep(secs)
+        try:
+            c.recv(100)
+        except OSError:
+            pass
