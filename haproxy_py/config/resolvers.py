@@ -19,6 +19,8 @@ class Nameserver:
     name: str
     host: str
     port: int
+    #: "udp", or "tcp" for ``tcp@`` / ``tcp4@`` / ``tcp6@`` (2.6's DNS over a TCP stream, RFC 7766)
+    proto: str = "udp"
 
 
 @dataclass(slots=True)
@@ -45,28 +47,35 @@ def _ms(text: str) -> int | None:
     return int(tv.value)
 
 
-def parse_nameserver_addr(text: str) -> tuple[str, int] | str:
-    """IP:PORT (``udp@`` / ``udp4@`` / ``udp6@`` prefixes allowed); an error text otherwise."""
+def parse_nameserver_addr(text: str) -> tuple[str, int, str] | str:
+    """IP:PORT with 2.6's optional prefixes: ``udp@`` / ``udp4@`` / ``udp6@`` / ``ipv4@`` / ``ipv6@``
+    (UDP) and ``tcp@`` / ``tcp4@`` / ``tcp6@`` (TCP); (host, port, proto) or 2.6's error text."""
     t = text
-    for pre in ("udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"):
+    proto = "udp"
+    for pre in ("udp@", "udp4@", "udp6@", "ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"):
         if t.startswith(pre):
             t = t[len(pre):]
+            proto = "tcp" if pre.startswith("tcp") else "udp"
             break
-    else:
-        if "@" in t:
-            return (f"'{text}': a TCP nameserver is not implemented by haproxy-py (HAProxy 2.6 supports it); "
-                    "use a UDP one (IP:PORT)")
     host, sep, port_s = t.rpartition(":")
+    if "@" in t:
+        return f"invalid address: '{host or t}' in '{text}'"
     if not sep or (host.count(":") and not host.endswith("]")):
         return f"missing port specification in '{text}'"
     host = host.strip("[]")
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return f"invalid address: '{text}'"
-    if not port_s.isdigit() or not 0 < int(port_s) < 65536:
-        return f"invalid port in '{text}'"
-    return host, int(port_s)
+        return f"invalid address: '{host}' in '{text}'"
+    # 2.6 reads the port's leading digits (``5x`` is 5) and refuses a range
+    digits = port_s[:len(port_s) - len(port_s.lstrip("0123456789"))]
+    if port_s and not digits:
+        return f"invalid character '{port_s[0]}' in port number '{port_s}' in '{text}'"
+    if port_s[len(digits):].startswith("-"):
+        return f"port range not permitted here in '{text}'"
+    if not digits or not 0 < int(digits) < 65536:
+        return f"invalid port '{port_s}'"
+    return host, int(digits), proto
 
 
 def read_resolv_conf(text: str) -> list[tuple[str, int]]:
@@ -92,7 +101,7 @@ def check_line(words: tuple[str, ...] | list[str]) -> str | None:
             return "'nameserver' expects <name> and <addr>[:<port>] as arguments."
         r = parse_nameserver_addr(w[2])
         if isinstance(r, str):
-            return f"'nameserver {w[1]}' : {r}" if r.startswith("missing port") else r
+            return f"'nameserver {w[1]}' : {r}"
         return None
     if kw == "accepted_payload_size":
         if len(w) < 2 or not w[1].isdigit():
@@ -133,7 +142,7 @@ def build(name: str, lines: tuple[tuple[str, ...], ...], resolv_conf: str | None
         if kw == "nameserver" and len(w) >= 3:
             r = parse_nameserver_addr(w[2])
             if not isinstance(r, str):
-                rc.nameservers.append(Nameserver(w[1], r[0], r[1]))
+                rc.nameservers.append(Nameserver(w[1], r[0], r[1], r[2]))
         elif kw == "accepted_payload_size":
             rc.accepted_payload_size = int(w[1])
         elif kw == "resolve_retries":
@@ -170,6 +179,50 @@ def check_init_addr(arg: str) -> str | None:
             return f"'init-addr' : '{m}' may only be used once."
         seen.add(m)
     return None
+
+
+RESOLVE_OPTS = ("allow-dup-ip", "ignore-weight", "prevent-dup-ip")
+
+
+def check_resolve_opts(arg: str) -> str | None:
+    """``resolve-opts OPT[,OPT...]``: 2.6's three options (the last of allow/prevent-dup-ip wins)."""
+    for o in arg.split(","):
+        if o not in RESOLVE_OPTS:
+            return (f"'resolve-opts' : unknown resolve-opts option '{o}', supported methods are "
+                    "'allow-dup-ip', 'ignore-weight', and 'prevent-dup-ip'..")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveOpts:
+    """A server's resolution options: which family is asked first (``resolve-prefer``), the preferred
+    networks (``resolve-net``), ``resolve-opts`` allow-dup-ip (default: prevent) and ignore-weight."""
+
+    prefer: str = "ipv6"
+    nets: tuple[str, ...] = ()
+    allow_dup_ip: bool = False
+    ignore_weight: bool = False
+
+
+def resolve_opts_of(conf: object) -> ResolveOpts:
+    prefer, allow, ignore = "ipv6", False, False
+    nets: tuple[str, ...] = ()
+    for k, v in getattr(conf, "extra", ()):
+        if not isinstance(v, str):
+            continue
+        if k == "resolve-prefer":
+            prefer = v
+        elif k == "resolve-net":
+            nets = tuple(n for n in v.split(",") if n)
+        elif k == "resolve-opts":
+            for o in v.split(","):
+                if o == "allow-dup-ip":
+                    allow = True
+                elif o == "prevent-dup-ip":
+                    allow = False
+                elif o == "ignore-weight":
+                    ignore = True
+    return ResolveOpts(prefer, nets, allow, ignore)
 
 
 def init_addr_methods(extra: tuple[tuple[str, object], ...]) -> list[str]:

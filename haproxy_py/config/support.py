@@ -275,6 +275,7 @@ _reg(SERVER, "config/build/servers.py server_line", {
     "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
     "resolve-prefer": _IT + "test_resolvers.py::test_resolve_prefer_and_net",
     "resolve-net": _IT + "test_resolvers.py::test_resolve_prefer_and_net",
+    "resolve-opts": _IT + "test_resolvers.py::test_duplicate_ip_prevention_as_haproxy",
 })
 for _n in ("no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
            "no-send-proxy-v2-ssl-cn", "no-ssl-reuse", "no-tls-tickets", "no-verifyhost", "no-agent-check",

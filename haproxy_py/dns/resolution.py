@@ -73,3 +73,58 @@ class NsCounters:
         self.sent = self.snd_error = self.valid = self.update = self.cname = self.cname_error = 0
         self.any_err = self.nx = self.timeout = self.refused = self.other = self.invalid = 0
         self.too_big = self.truncated = self.outdated = 0
+
+
+def _in_nets(ip: str, nets: tuple[str, ...]) -> bool:
+    a = ipaddress.ip_address(ip)
+    for n in nets:
+        try:
+            net = ipaddress.ip_network(n, strict=False)
+        except ValueError:
+            continue
+        if net.version == a.version and a in net:
+            return True
+    return False
+
+
+def choose_ip(records: list[str], current: str, prefer: str, nets: tuple[str, ...], used: set[str],
+              allow_dup: bool) -> tuple[str | None, bool]:
+    """2.6's choice of a server's address among a resolution's records (``records`` in 2.6's order,
+    dns/order.py): each record scores 8 for the preferred family, 4 within a ``resolve-net``, 2 when
+    no other server of the backend took it from this resolution (``used``; with
+    ``resolve-opts prevent-dup-ip``, 2.6's default, such a record is not a candidate at all), 1 for
+    the server's current address; the best score wins, the first one on a tie. Returns the
+    address (None: none fits, "No IP for server") and whether it is the current one."""
+    fam = 6 if prefer == "ipv6" else 4
+    best: str | None = None
+    best_score = -1
+    best4: str | None = None
+    best6: str | None = None
+    cur_found = False
+    for ip in records:
+        v = 6 if ":" in ip else 4
+        score = 8 if v == fam else 0
+        if nets and _in_nets(ip, nets):
+            score += 4
+        if ip in used:
+            if not allow_dup:
+                continue
+        else:
+            score += 2
+        is_cur = ip == current
+        if is_cur:
+            score += 1
+        if score > best_score:
+            if v == 4:
+                best4 = ip
+            else:
+                best6 = ip
+            best = ip
+            cur_found = is_cur
+            best_score = score
+            if score == 15:
+                return ip, True
+    if best is None:
+        return None, False
+    chosen = (best4 or best6) if fam == 4 else (best6 or best4)
+    return chosen, cur_found and chosen == current

@@ -560,6 +560,14 @@ _BAD = [
     "resolvers a\n nameserver n1 127.0.0.1:53\n timeout foo 1s\n",
     "resolvers a\n nameserver n1 127.0.0.1:53\n hold foo 1s\n",
     "resolvers a\n nameserver n1 127.0.0.1:53\n",  # the server names another section
+    "resolvers a\n nameserver n1 tcp@127.0.0.1\n",
+    "resolvers a\n nameserver n1 tcp@foo:53\n",
+    "resolvers a\n nameserver n1 stream@127.0.0.1:53\n",
+    "resolvers a\n nameserver n1 tcp6@[::1]:0\n",
+    "resolvers a\n nameserver n1 udp@127.0.0.1:5x\n",
+    "resolvers a\n nameserver n1 udp@127.0.0.1:x5\n",
+    "resolvers a\n nameserver n1 127.0.0.1:53-\n",
+    "resolvers a\n nameserver n1 tcp4@127.0.0.1:53\n nameserver n2 tcp6@[::1]:53\n nameserver n3 udp@127.0.0.1:53\n",
 ]
 
 
@@ -569,6 +577,8 @@ def test_resolvers_config_errors_as_haproxy(case: int, tmp_path: Path) -> None:
     require_haproxy("haproxy")
     ref = "zz" if case == 4 else "a"
     text = _BAD[case] + HTTP_DEFAULTS + f"backend b\n    server s1 one.test:80 resolvers {ref} init-addr none\n"
+    if case == len(_BAD) - 1:  # the sections are right: resolve-opts is wrong
+        text += "    server s2 one.test:80 resolvers a init-addr none resolve-opts allow-dup-ip,nope\n"
     cfg = tmp_path / "c.cfg"
     cfg.write_text(text)
 
@@ -614,3 +624,251 @@ backend app
         for w in webs:
             w.stop()
         dns.stop()
+
+
+def _rows(sock: str, backend: str) -> list[list[str]]:
+    """show servers state of a backend without the time since the last change (column 10)."""
+    rows = [ln.split() for ln in stats_cli(sock, f"show servers state {backend}").splitlines()[2:] if ln.strip()]
+    return [r[:9] + r[10:] for r in rows]
+
+
+def _weights(sock: str) -> list[tuple[str, ...]]:
+    """show stat: proxy, server, status, address, weight, active/backup columns of the servers."""
+    lines = stats_cli(sock, "show stat").splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    out = []
+    for ln in lines[1:]:
+        f = dict(zip(head, ln.split(","), strict=False))
+        if f.get("svname") not in ("FRONTEND", "BACKEND", None):
+            out.append((f["pxname"], f["svname"], f["status"], f["addr"], f["weight"], f["act"], f["bck"]))
+    return out
+
+
+def _srv_targets_run(which: str, tmp_path: Path) -> list[object]:
+    dns = Dns(tmp_path)
+    dns.hosts.write_text("127.0.0.2 h1.test\n127.0.0.3 h2.test\n")
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server-template srv 5 _http._tcp.svc.test resolvers dns init-addr none
+backend app2
+    server-template srv 2 _http._tcp.svc.test resolvers dns init-addr none resolve-opts ignore-weight resolve-prefer ipv4
+"""
+    # priorities 0, 10 and 5; two records name h1.test (dnsmasq sends its address once); h3.test is
+    # answered by --address, which dnsmasq never puts in the additional section
+    recs = ("--srv-host=_http._tcp.svc.test,h1.test,8001,0,10", "--srv-host=_http._tcp.svc.test,h2.test,8002,10,20",
+            "--srv-host=_http._tcp.svc.test,h1.test,8003,5,512", "--srv-host=_http._tcp.svc.test,h3.test,8004,0,1000",
+            "--address=/h3.test/127.0.0.4")
+    obs: list[object] = []
+    try:
+        dns.start(recs)
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: sum(_up(r[2]) for r in _weights(sock)) == 6, 10, "every record applied")
+            time.sleep(0.5)
+            obs += [_rows(sock, "app"), _rows(sock, "app2"), _weights(sock)]
+            LAST_STDERR[which] = pp.stderr_text()
+    finally:
+        dns.stop()
+    return obs
+
+
+def test_srv_priorities_weights_and_targets_without_additional_as_haproxy(tmp_path: Path) -> None:
+    """SRV records as 2.6 applies them: the priority changes nothing (every record's server is an
+    active one in rotation), the weight is scaled ((w + 255) / 256) unless 'resolve-opts
+    ignore-weight'; a target whose address is not in the additional section (h3.test; and the
+    second record of h1.test: the additional record goes to one record only) is resolved by its
+    server itself ('by dns/ns1', 'administratively READY thanks to valid DNS answer'); which
+    server takes which record follows 2.6's record order. Same state and log lines as 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _srv_targets_run("haproxy", tmp_path / "haproxy")
+    ours = _srv_targets_run("ours", tmp_path / "ours")
+    assert ours == theirs
+    assert _events(LAST_STDERR["ours"]) == _events(LAST_STDERR["haproxy"]), LAST_STDERR
+    # the picture itself: h3.test resolved by its server, no backup server, weights 1/2/1/4
+    assert any(r[3] == "127.0.0.4:8004" for r in theirs[2]), theirs  # type: ignore[union-attr]
+    assert all(r[6] == "0" for r in theirs[2]), theirs  # type: ignore[union-attr]
+
+
+def _dup_run(which: str, tmp_path: Path) -> list[object]:
+    dns = Dns(tmp_path).start()
+    fe = free_port()
+    opts = ["", "resolve-opts prevent-dup-ip", "resolve-opts allow-dup-ip", "resolve-opts allow-dup-ip,prevent-dup-ip"]
+    lines = "".join(f"    server a{i + 1} multi.test:80 resolvers dns init-addr none resolve-prefer ipv4 {o}\n"
+                    for i, o in enumerate(opts))
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout resolve 200ms
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+{lines}    server-template t 1-3 multi.test:80 resolvers dns init-addr none resolve-prefer ipv4 resolve-opts allow-dup-ip
+backend other
+    server b1 multi.test:80 resolvers dns init-addr none resolve-prefer ipv4
+"""
+    obs: list[object] = []
+    try:
+        dns.hosts.write_text("127.0.0.2 multi.test\n127.0.0.3 multi.test\n")
+        assert dns.proc is not None
+        dns.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: bool(_rows(sock, "other")) and _rows(sock, "other")[0][4] != "-", 10, "b1 resolved")
+            time.sleep(0.6)
+            obs += [_rows(sock, "app"), _rows(sock, "other")]
+            # 127.0.0.2 goes, 127.0.0.4 and 127.0.0.5 come: the servers that had .2 choose again
+            dns.hosts.write_text("127.0.0.3 multi.test\n127.0.0.4 multi.test\n127.0.0.5 multi.test\n")
+            dns.proc.send_signal(signal.SIGHUP)
+            _wait(lambda: all(r[4] != "127.0.0.2" for r in _rows(sock, "app")), 5, "127.0.0.2 left")
+            time.sleep(0.6)
+            obs += [_rows(sock, "app"), _rows(sock, "other")]
+            LAST_STDERR[which] = pp.stderr_text()
+    finally:
+        dns.stop()
+    return obs
+
+
+def test_duplicate_ip_prevention_as_haproxy(tmp_path: Path) -> None:
+    """Servers of one name in one backend share its resolution and, by default or with 'resolve-opts
+    prevent-dup-ip', never take an address another one has (a server left without one is in
+    maintenance, 'No IP for server'); 'allow-dup-ip' lets a server take a used one (the last option
+    written wins); another backend is not concerned. After an address change the servers that lost
+    theirs choose again. Same addresses, states and log lines as 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _dup_run("haproxy", tmp_path / "haproxy")
+    ours = _dup_run("ours", tmp_path / "ours")
+    assert ours == theirs
+    assert _events(LAST_STDERR["ours"]) == _events(LAST_STDERR["haproxy"]), LAST_STDERR
+
+
+class TcpRelay:
+    """A TCP relay on 127.0.0.1 to dnsmasq's TCP port, counting the connections it accepted and the
+    DNS messages that went through it (so a test knows the proxy asked over TCP)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.connections = 0
+        self.messages = 0
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.lsock.settimeout(0.2)
+        self.port = int(self.lsock.getsockname()[1])
+        self.stop_ev = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stop_ev.is_set():
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c: socket.socket) -> None:
+        """Each message on a connection of its own to dnsmasq: dnsmasq answers a TCP connection from
+        a child process forked with the records of that moment, so one long connection would never
+        see the records change."""
+        c.settimeout(0.5)
+        with contextlib.suppress(OSError), c:
+            buf = b""
+            while not self.stop_ev.is_set():
+                try:
+                    d = c.recv(65535)
+                except TimeoutError:
+                    continue
+                if not d:
+                    return
+                buf += d
+                while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
+                    n = int.from_bytes(buf[:2], "big")
+                    q, buf = buf[:2 + n], buf[2 + n:]
+                    with socket.create_connection(("127.0.0.1", self.target), timeout=2) as up:
+                        up.sendall(q)
+                        reply = b""
+                        while len(reply) < 2 or len(reply) < 2 + int.from_bytes(reply[:2], "big"):
+                            got = up.recv(65535)
+                            if not got:
+                                break
+                            reply += got
+                    c.sendall(reply)
+                    self.messages += 1
+
+    def stop(self) -> None:
+        self.stop_ev.set()
+        self.lsock.close()
+
+
+def _tcp_run(which: str, tmp_path: Path) -> list[object]:
+    dns = Dns(tmp_path).start()
+    relay = TcpRelay(dns.port)
+    port = _common_port()
+    webs = [Web("127.0.0.2", port, "A"), Web("127.0.0.3", port, "B")]
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 tcp@127.0.0.1:{relay.port}
+    timeout resolve 200ms
+    timeout retry 300ms
+    hold nx 500ms
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:{port} resolvers dns init-addr none resolve-prefer ipv4
+    server s2 two.test:{port} resolvers dns init-addr none resolve-prefer ipv4
+"""
+    obs: list[object] = []
+    try:
+        dns.set({"one.test": "127.0.0.2", "two.test": "127.0.0.2"})
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: all(_up(st) for st, _ in _servers(sock).values()), 10, "both resolved over TCP")
+            obs.append((_servers(sock), {get(fe)[2] for _ in range(6)}))
+            dns.set({"one.test": "127.0.0.3", "two.test": "127.0.0.2"})
+            _wait(lambda: _servers(sock)["s1"][1].startswith("127.0.0.3:"), 5, "s1 at 127.0.0.3")
+            obs.append((_servers(sock), {get(fe)[2] for _ in range(6)}))
+            dns.set({"one.test": "127.0.0.3"})
+            _wait(lambda: not _up(_servers(sock)["s2"][0]), 5, "s2 out (NX)")
+            obs.append(_servers(sock))
+            res = stats_cli(sock, "show resolvers dns")
+            counts = {ln.split()[0]: int(ln.split()[1]) for ln in res.splitlines() if ln.startswith("  ")}
+            obs.append((counts["sent:"] > 0, counts["valid:"] > 0, counts["nx:"] > 0, counts["snd_error:"]))
+            obs.append((relay.connections > 0, relay.messages > 0))
+            LAST_STDERR[which] = pp.stderr_text()
+    finally:
+        relay.stop()
+        for w in webs:
+            w.stop()
+        dns.stop()
+    return [repr(o).replace(str(port), "PORT") for o in obs]
+
+
+@pytest.mark.slow
+def test_tcp_nameserver_as_haproxy(tmp_path: Path) -> None:
+    """'nameserver NAME tcp@IP:PORT': the queries go over TCP (through a relay of the test's own that
+    counts them) and the answers move traffic as over UDP: the same picture as 2.6."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _tcp_run("haproxy", tmp_path / "haproxy")
+    ours = _tcp_run("ours", tmp_path / "ours")
+    assert ours == theirs
+    assert "(True, True)" in theirs[-1]

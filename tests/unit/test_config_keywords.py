@@ -171,7 +171,8 @@ def test_every_server_keyword_is_implemented_or_refused() -> None:
     for name, nargs in K.SERVER_KEYWORDS.items():
         arg = {"observe": "layer4", "on-error": "fastinter", "on-marked-down": "shutdown-sessions",
                "on-marked-up": "shutdown-backup-sessions", "track": "be/x", "port": "80", "agent-port": "80",
-               "weight": "1", "id": "5", "resolve-prefer": "ipv4"}.get(name, "1")
+               "weight": "1", "id": "5", "resolve-prefer": "ipv4",
+               "resolve-opts": "allow-dup-ip"}.get(name, "1")
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
         if name == "init-addr":
             line = line.replace("init-addr 1", "init-addr libc")

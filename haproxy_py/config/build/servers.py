@@ -111,6 +111,12 @@ class ServersMixin(BuilderBase):
                 err = check_init_addr(arg)
                 if err is not None:
                     sfail(f"{label} : {err}", j + 1)
+            if k == "resolve-opts":
+                from haproxy_py.config.resolvers import check_resolve_opts
+
+                err = check_resolve_opts(arg)
+                if err is not None:
+                    sfail(f"{label} : {err}", j + 1)
             if k == "resolve-prefer" and arg not in ("ipv4", "ipv6"):
                 sfail(f"{label} : '{k}' expects either ipv4 or ipv6 as argument..", j + 1)
             if k == "weight":
