@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,20 +105,71 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+#: every process the tests start inherits this variable (unless a test builds an environment from
+#: nothing), so processes left behind can be found after their parent is gone
+RUN_TAG = "HPY_TEST_RUN"
+os.environ[RUN_TAG] = str(os.getpid())
+
+
+def _orphans() -> list[int]:
+    """Processes of this run (tagged) that are no longer below this pytest process: their parent
+    died or they detached (daemons), and no test is holding them any more."""
+    tag = f"{RUN_TAG}={os.getpid()}".encode() + b"\0"
+    mine = set(_descendants(os.getpid())) | {os.getpid()}
+    out = []
+    for env in glob.glob("/proc/[0-9]*/environ"):
+        pid = int(env.split("/")[2])
+        if pid in mine:
+            continue
+        try:
+            with open(env, "rb") as f:
+                if tag in f.read():
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def _kill(pids: list[int], why: str) -> list[str]:
+    """SIGKILL each of ``pids``; "PID COMMAND" of those that were still there (also on stderr)."""
+    import signal
+
+    err = sys.__stderr__
+    killed = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue
+        killed.append(f"{pid} {cmd[:200]}")
+        if err is not None:
+            print(f"\n{why}: killed {killed[-1]}", file=err, flush=True)
+    return killed
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_process_outlives_its_module() -> Iterator[None]:
+    """A process a test module started and did not stop (a daemon, a worker whose master was
+    killed, ...) must not load the machine for the rest of the run: it is named and killed."""
+    yield
+    killed = _kill(_orphans(), "left running by this test module")
+    if killed:
+        import warnings
+
+        warnings.warn(f"processes left running by this module were killed: {killed}", stacklevel=1)
+
+
 def _watchdog_fire(nodeid: str) -> None:
     import faulthandler
-    import signal
     import threading
 
     err = sys.__stderr__
     assert err is not None
     print(f"\nWATCHDOG: {nodeid} still running after {WATCHDOG_S:.0f} s; stacks:", file=err, flush=True)
     faulthandler.dump_traceback(file=err, all_threads=True)
-    for pid in _descendants(os.getpid()):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    _kill(_descendants(os.getpid()) + _orphans(), "WATCHDOG")
 
     def last_resort() -> None:
         print(f"\nWATCHDOG: {nodeid} did not end; stopping the run", file=err, flush=True)
