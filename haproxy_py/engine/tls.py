@@ -134,7 +134,8 @@ class Handshake:
     def _established(self) -> None:
         router = self.router
         sock = self.sock
-        info = TlsInfo(sock, sock.sni, self.tls.conf.verify != "none")
+        conf = self.tls.conf
+        info = TlsInfo(sock, sock.sni, conf.verify != "none", conf.certs[sock.cert_index])
         try:
             sess = self.cls(router, sock, self.peer, self.listener)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)

@@ -359,8 +359,14 @@ def _var_fn(name: str, opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
         return ip(lambda t: t.dst_ip())
     if name == "fp":
         return port(lambda t: t.dst_port if t.dst is not None else None)
-    if name in ("f", "ft"):
+    if name == "f":
         return text(lambda t: t.frontend)
+    if name == "ft":
+        return text(lambda t: t.frontend + "~" if t.rec is not None and t.rec.ssl else t.frontend)
+    if name == "sslv":
+        return text(lambda t: t.rec.ssl.protocol if t.rec is not None and t.rec.ssl else None)
+    if name == "sslc":
+        return text(lambda t: t.rec.ssl.cipher if t.rec is not None and t.rec.ssl else None)
     if name == "b":
         return text(lambda t: t.backend or t.frontend)
     if name == "s":

@@ -32,6 +32,9 @@ class CertFile:
     not_after: str = ""
     #: "RSA", "EC" or "" (unknown: a PKCS#8 key in a file of its own)
     key_type: str = ""
+    #: the certificate in DER (the file's first certificate), and its X.509 version (3)
+    der: bytes = b""
+    version: int = 0
 
 
 class CertError(Exception):
@@ -89,9 +92,17 @@ def load_cert(path: str) -> CertFile:
         for k, v in rdn:
             if k == "commonName" and v.lower() not in names:
                 names.append(v.lower())
+    der = b""
+    i = text.find("-----BEGIN CERTIFICATE-----")
+    j = text.find("-----END CERTIFICATE-----", i)
+    if i >= 0 and j > i:
+        try:
+            der = ssl.PEM_cert_to_DER_cert(text[i:j + 25])
+        except ValueError:
+            der = b""
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
-                    _key_type(ktext))
+                    _key_type(ktext), der, int(d.get("version", 0) or 0))
 
 
 def cert_paths(path: str) -> list[str]:

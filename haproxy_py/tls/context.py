@@ -32,8 +32,9 @@ VERSIONS = {
 class EngineSSLSocket(ssl.SSLSocket):
     """A non-blocking SSLSocket that reads and writes like a plain non-blocking socket."""
 
-    #: the server name of the ClientHello (set by the SNI callback)
+    #: the server name of the ClientHello and the certificate it chose (set by the SNI callback)
     sni: str | None = None
+    cert_index = 0
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
         try:
@@ -148,6 +149,7 @@ class ServerTls:
             if self.conf.strict_sni:
                 return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
             return None
+        sock.cert_index = i
         chosen = self.contexts[i]
         if chosen is not ctx:
             sock.context = chosen

@@ -65,11 +65,13 @@ def serial_bytes(hexstr: str) -> bytes:
 class TlsInfo:
     """A session's TLS facts; truthy (``%ft`` gets its ``~``)."""
 
-    __slots__ = ("sock", "sni", "_peer", "verify", "_ver", "_cipher")
+    __slots__ = ("sock", "sni", "_peer", "verify", "_ver", "_cipher", "cert")
 
-    def __init__(self, sock: Any, sni: str | None, verify: bool = False) -> None:
+    def __init__(self, sock: Any, sni: str | None, verify: bool = False, cert: Any = None) -> None:
         self.sock = sock
         self.sni = sni
+        #: the certificate this side presented (tls/certs.py CertFile)
+        self.cert = cert
         #: a client certificate was asked for (verify optional/required)
         self.verify = verify
         self._peer: Any = None
@@ -108,6 +110,21 @@ class TlsInfo:
             return self.sock.selected_alpn_protocol()
         except (OSError, ValueError, AttributeError):
             return None
+
+    @property
+    def bits(self) -> int | None:
+        try:
+            got = self.sock.cipher()
+        except (OSError, ValueError, AttributeError):
+            return None
+        return int(got[2]) if got else None
+
+    @property
+    def resumed(self) -> bool:
+        try:
+            return bool(self.sock.session_reused)
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def peer(self) -> dict[str, Any]:
         """The verified client certificate as getpeercert() decodes it ({} without one)."""

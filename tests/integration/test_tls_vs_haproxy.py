@@ -194,6 +194,11 @@ frontend quiet
     option dontlognull
     bind 127.0.0.1:{p3} ssl crt {root}/ec.pem strict-sni
     http-request return status 200 content-type text/plain string ok
+frontend lf
+    log-format "%ft %f %sslv %sslc %{{+Q}}sslv %b/%s %ST"
+    bind 127.0.0.1:{p4} ssl crt {root}/ec.pem crt {root}/rsa.pem
+    bind 127.0.0.1:{p5}
+    http-request return status 200 content-type text/plain string ok
 """)
 
     def run(ports: list[int]) -> list[str]:
@@ -211,6 +216,9 @@ frontend quiet
             lambda: _idle(ports[2], 0.9),
             lambda: socket.create_connection(("127.0.0.1", ports[3]), timeout=2).close(),
             lambda: _s_client(ports[3], "-noservername"),
+            lambda: probe(ports[4], ctx, "rsa.example.net"),
+            lambda: probe(ports[4], client_context(certs, max_ver=ssl.TLSVersion.TLSv1_2), None),
+            lambda: _plain(ports[5]),
         ]
         for step in steps:
             step()
@@ -223,7 +231,7 @@ frontend quiet
     try:
         require_haproxy("haproxy")
         for which in ("haproxy", "ours"):
-            ports = [free_port() for _ in range(4)]
+            ports = [free_port() for _ in range(6)]
             text = cfg.format(**{f"p{i}": p for i, p in enumerate(ports)}, p9=sinks[len(got)][1], root=certs.root)
             with run_proxy(text, wait_ports=ports, which=which) as pp:
                 try:
@@ -252,6 +260,13 @@ def _norm_log(line: str) -> str:
     return line
 
 
+def _plain(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        c.sendall(REQ)
+        while c.recv(65536):
+            pass
+
+
 def _garbage(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
         c.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -268,3 +283,57 @@ def _idle(port: int, secs: float) -> None:
             c.recv(100)
         except OSError:
             pass
+
+
+
+def test_tls_fetches_as_haproxy(certs: Certs) -> None:
+    fetches = ("fc=%[ssl_fc] sni=%[ssl_fc_sni] hassni=%[ssl_fc_has_sni] p=%[ssl_fc_protocol] c=%[ssl_fc_cipher] "
+               "a=%[ssl_fc_alpn] hc=%[ssl_fc_has_crt] used=%[ssl_c_used] v=%[ssl_c_verify] err=%[ssl_c_err] "
+               "caerr=%[ssl_c_ca_err] sdn=%[ssl_c_s_dn] cn=%[ssl_c_s_dn(CN)] o=%[ssl_c_s_dn(O,1)] idn=%[ssl_c_i_dn] "
+               "icn=%[ssl_c_i_dn(CN,-1)] ser=%[ssl_c_serial] serh=%[ssl_c_serial,hex] nb=%[ssl_c_notbefore] "
+               "na=%[ssl_c_notafter] ver=%[ssl_c_version] sha=%[ssl_c_sha1,hex] der=%[ssl_c_der,sha1,hex] "
+               "fsdn=%[ssl_f_s_dn] fidn=%[ssl_f_i_dn] fcn=%[ssl_f_s_dn(CN)] fser=%[ssl_f_serial,hex] "
+               "fver=%[ssl_f_version] fnb=%[ssl_f_notbefore] fna=%[ssl_f_notafter] fsha=%[ssl_f_sha1,hex] "
+               "fder=%[ssl_f_der,sha1,hex] ks=%[ssl_fc_use_keysize] aks=%[ssl_fc_alg_keysize] "
+               "res=%[ssl_fc_is_resumed] sv=%sslv sc=%sslc ft=%ft f=%f")
+    cfg = DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem crt {root}/rsa.pem verify optional ca-file {root}/ca.crt alpn http/1.1
+    bind 127.0.0.1:{p1} ssl crt {root}/wild.pem
+    bind 127.0.0.1:{p2}
+    acl org ssl_fc_sni_end .example.org
+    http-request return status 201 content-type text/plain lf-string "org %[ssl_fc_sni]" if org
+    http-request return status 200 content-type text/plain lf-string "FETCHES"
+""".replace("FETCHES", fetches)
+    T = ssl.TLSVersion
+
+    def run(ports: list[int]) -> list[Any]:
+        out: list[Any] = []
+        for port, sni, kw in ((0, "www.example.com", {}), (0, "www.example.com", {"cert": "client"}),
+                              (0, "rsa.example.net", {"cert": "client", "max_ver": T.TLSv1_2}),
+                              (0, None, {}), (0, "a.example.org", {"cert": "client"}),
+                              (1, "x.wild.test", {}), (1, "www.example.com", {"max_ver": T.TLSv1_2})):
+            out.append(probe(ports[port], client_context(certs, **kw), sni))  # type: ignore[arg-type]
+        # a resumed TLS 1.2 session
+        ctx = client_context(certs, max_ver=T.TLSv1_2)
+        with socket.create_connection(("127.0.0.1", ports[0]), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="www.example.com") as s:
+                sess = s.session
+        with socket.create_connection(("127.0.0.1", ports[0]), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="www.example.com", session=sess) as s:
+                s.sendall(REQ)
+                data = b""
+                while d := s.recv(65536):
+                    data += d
+                out.append((s.session_reused, data.partition(b"\r\n\r\n")[2]))
+        with socket.create_connection(("127.0.0.1", ports[2]), timeout=5) as c:
+            c.sendall(REQ)
+            data = b""
+            while d := c.recv(65536):
+                data += d
+            out.append(data.partition(b"\r\n\r\n")[2])
+        return out
+
+    theirs, ours = side_by_side(cfg, 3, run, extra={"root": certs.root})
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+    assert b"cn=client1" in theirs[1][-1] and theirs[-2][0] is True

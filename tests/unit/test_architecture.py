@@ -30,7 +30,7 @@ ALLOWED = {
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
     "acl": {"http", "config", "samples"},  # every ACL fetch and converter is a sample
     # fetches and converters: HTTP heads, lb's hash functions, log's request-time variables
-    "samples": {"http", "lb", "log"},
+    "samples": {"http", "lb", "log", "tls"},
     "runtime": {"lb", "config"},
     "checks": {"runtime", "config", "log"},
     "stats": {"runtime", "config", "checks", "log"},

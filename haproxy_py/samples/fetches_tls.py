@@ -1,0 +1,206 @@
+"""The ssl_* sample fetches of a TLS connection's client side (``bind ... ssl``). Pure.
+
+They read ``txn.rec.ssl``, the session's :class:`haproxy_py.tls.info.TlsInfo` (None in plain
+text), and format as 2.6 does: DNs as ``/C=FR/O=Org/CN=name``, dates as the certificate's ASN.1
+string (``YYMMDDhhmmssZ``), serials as their bytes. On a plain-text connection ``ssl_fc``,
+``ssl_fc_has_sni`` and ``ssl_fc_is_resumed`` are false and the others have no sample, as in 2.6.
+A client certificate is known only when the bind asks for one (``verify optional|required``); a
+session whose certificate failed verification never gets this far (its handshake is refused),
+so the verification results are 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..tls.info import asn1_time, dn_entry, dn_oneline, serial_bytes
+from .core import fetch
+from .txn import Txn
+
+T = "tests/integration/test_tls_vs_haproxy.py::test_tls_fetches_as_haproxy"
+
+
+def _tls(txn: Txn) -> Any:
+    rec = txn.rec
+    return rec.ssl if rec is not None else None
+
+
+def _s(v: str | None) -> list | None:
+    return None if v is None else [v.encode("latin-1")]
+
+
+@fetch("ssl_fc", test=T)
+def f_ssl_fc(txn: Txn, args: tuple) -> list:
+    return [_tls(txn) is not None]
+
+
+@fetch("ssl_fc_has_sni", test=T)
+def f_ssl_fc_has_sni(txn: Txn, args: tuple) -> list:
+    t = _tls(txn)
+    return [t is not None and bool(t.sni)]
+
+
+@fetch("ssl_fc_is_resumed", test=T)
+def f_ssl_fc_is_resumed(txn: Txn, args: tuple) -> list:
+    t = _tls(txn)
+    return [t is not None and t.resumed]
+
+
+@fetch("ssl_fc_sni", test=T)
+def f_ssl_fc_sni(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return _s(t.sni) if t is not None and t.sni else None
+
+
+@fetch("ssl_fc_protocol", test=T)
+def f_ssl_fc_protocol(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return _s(t.protocol) if t is not None else None
+
+
+@fetch("ssl_fc_cipher", test=T)
+def f_ssl_fc_cipher(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return _s(t.cipher) if t is not None else None
+
+
+@fetch("ssl_fc_alpn", test=T)
+def f_ssl_fc_alpn(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return _s(t.alpn) if t is not None else None
+
+
+def _bits(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    b = t.bits if t is not None else None
+    return None if b is None else [b]
+
+
+fetch("ssl_fc_use_keysize", test=T)(_bits)
+fetch("ssl_fc_alg_keysize", test=T)(_bits)
+
+
+def _peer(txn: Txn) -> dict[str, Any] | None:
+    t = _tls(txn)
+    return t.peer() if t is not None else None
+
+
+@fetch("ssl_fc_has_crt", test=T)
+def f_ssl_fc_has_crt(txn: Txn, args: tuple) -> list | None:
+    p = _peer(txn)
+    return None if p is None else [bool(p)]
+
+
+fetch("ssl_c_used", test=T)(f_ssl_fc_has_crt)
+
+
+def _zero(txn: Txn, args: tuple) -> list | None:
+    return None if _tls(txn) is None else [0]
+
+
+for _n in ("ssl_c_verify", "ssl_c_err", "ssl_c_ca_err"):
+    fetch(_n, test=T)(_zero)
+
+
+def _dn_fetch(which: str, own: bool) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _tls(txn)
+        if t is None:
+            return None
+        src = t.cert if own else None
+        if own:
+            if src is None:
+                return None
+            rdns = src.subject if which == "subject" else src.issuer
+        else:
+            p = t.peer()
+            if not p:
+                return None
+            rdns = p.get(which, ())
+        if args and args[0]:
+            occ = int(args[1]) if len(args) > 1 and args[1] is not None else 1
+            return _s(dn_entry(rdns, str(args[0]), occ))
+        return _s(dn_oneline(rdns))
+    return fn
+
+
+def _prep_dn(a: tuple) -> tuple:
+    if len(a) > 2 and a[2] not in (None, ""):
+        raise ValueError("only the default format is implemented by haproxy-py ('rfc2253' is not)")
+    return a
+
+
+fetch("ssl_c_s_dn", test=T, prepare=_prep_dn)(_dn_fetch("subject", False))
+fetch("ssl_c_i_dn", test=T, prepare=_prep_dn)(_dn_fetch("issuer", False))
+fetch("ssl_f_s_dn", test=T, prepare=_prep_dn)(_dn_fetch("subject", True))
+fetch("ssl_f_i_dn", test=T, prepare=_prep_dn)(_dn_fetch("issuer", True))
+
+
+def _field(name: str, own: bool) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _tls(txn)
+        if t is None:
+            return None
+        if own:
+            c = t.cert
+            if c is None:
+                return None
+            d = {"serialNumber": c.serial, "notBefore": c.not_before, "notAfter": c.not_after,
+                 "version": c.version}
+        else:
+            d = t.peer()
+            if not d:
+                return None
+        if name == "serialNumber":
+            return [serial_bytes(str(d.get(name, "")))]
+        if name == "version":
+            v = d.get("version")
+            return [int(v)] if v else None
+        return _s(asn1_time(str(d.get(name, ""))))
+    return fn
+
+
+for _own, _pfx in ((False, "ssl_c_"), (True, "ssl_f_")):
+    fetch(_pfx + "serial", test=T)(_field("serialNumber", _own))
+    fetch(_pfx + "notbefore", test=T)(_field("notBefore", _own))
+    fetch(_pfx + "notafter", test=T)(_field("notAfter", _own))
+    fetch(_pfx + "version", test=T)(_field("version", _own))
+
+
+def _der(own: bool) -> Any:
+    def fn(txn: Txn, args: tuple) -> bytes | None:
+        t = _tls(txn)
+        if t is None:
+            return None
+        if own:
+            return t.cert.der if t.cert is not None and t.cert.der else None
+        return t.peer_der() if t.peer() else None
+    return fn
+
+
+_c_der, _f_der = _der(False), _der(True)
+
+
+@fetch("ssl_c_der", test=T)
+def f_ssl_c_der(txn: Txn, args: tuple) -> list | None:
+    d = _c_der(txn, args)
+    return None if d is None else [d]
+
+
+@fetch("ssl_f_der", test=T)
+def f_ssl_f_der(txn: Txn, args: tuple) -> list | None:
+    d = _f_der(txn, args)
+    return None if d is None else [d]
+
+
+@fetch("ssl_c_sha1", test=T)
+def f_ssl_c_sha1(txn: Txn, args: tuple) -> list | None:
+    d = _c_der(txn, args)
+    return None if d is None else [hashlib.sha1(d).digest()]
+
+
+@fetch("ssl_f_sha1", test=T)
+def f_ssl_f_sha1(txn: Txn, args: tuple) -> list | None:
+    d = _f_der(txn, args)
+    return None if d is None else [hashlib.sha1(d).digest()]
