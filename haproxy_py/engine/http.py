@@ -29,7 +29,7 @@ from haproxy_py.actions.base import (
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
-from haproxy_py.engine.stream import Stream
+from haproxy_py.engine.stream import Stream, _addr_str
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
@@ -97,9 +97,11 @@ def _ctx(req: RequestHead, s: HttpSession) -> RuleTxn:
     sv = s.sess_vars
     if sv is None:
         sv = s.sess_vars = {}  # the connection's "sess" variables, shared by its requests
+    lst = s.listener
     return RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
                    s.router.facts, s.router.conf.name, be.name if be is not None else "",
-                   now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1)
+                   now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
+                   so_id=lst.luid, so_name=lst.name)
 
 
 class HttpSession(Stream):
@@ -963,6 +965,10 @@ class HttpSession(Stream):
             rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
             rec.server_ip = srv.host
             rec.server_port = srv.port
+            try:
+                rec.backend_src_ip, rec.backend_src_port = _addr_str(c.sock.getsockname())
+            except OSError:
+                pass
             self._server_ready()
             return
         self.phase = "connect"

@@ -185,6 +185,7 @@ class Engine:
                         lst = Listener(self.loop, sock, b, addr, fe, router.accept, self._can_accept)
                         self.listeners.append(lst)
                         fe.listeners += 1
+                        lst.luid = fe.listeners
         self.state.listeners = len(self.listeners)
         if errors:
             raise BindError("\n".join(errors))

@@ -63,7 +63,7 @@ class Router:
         self.mode = conf.mode
         self.logger = engine.loggers.get(conf.name)
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
-        self.facts = StateFacts(engine.state, lambda: engine.loop.time(), _wall)
+        self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall)
         self.rules: list[tuple[Any, str]] = []
         from haproxy_py.acl.condition import compile_acls, compile_condition
 
@@ -262,3 +262,26 @@ class Router:
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         lg.log_connect(rec)
+
+
+class EngineFacts(StateFacts):
+    """The live facts, with the ones only a socket can tell."""
+
+    __slots__ = ()
+
+    def is_local(self, ip: str) -> bool | None:
+        """2.6's addr_is_local: whether a UDP socket can bind to the address (port 0)."""
+        import errno
+
+        fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        try:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+        except OSError:
+            return None
+        try:
+            s.bind((ip, 0))
+            return True
+        except OSError as e:
+            return False if e.errno == errno.EADDRNOTAVAIL else None
+        finally:
+            s.close()

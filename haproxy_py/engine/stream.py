@@ -329,6 +329,10 @@ class Stream:
                 rec.server_ip, rec.server_port = _addr_str(sock.getpeername())
             except OSError:
                 rec.server_ip, rec.server_port = srv.host, srv.port
+        try:  # %bi/%bp, bc_src/bc_src_port: the connection's own address
+            rec.backend_src_ip, rec.backend_src_port = _addr_str(sock.getsockname())
+        except OSError:
+            pass
         if srv.conf.observe is not None:
             self.engine.observe(srv, "L4_OK")
         self.server_connected(sock)
@@ -503,9 +507,11 @@ class TcpSession(Stream):
         if l4 is not None:  # what the tcp-request connection/session rules set
             self.router.l4_txn = None
             adopt_addresses(self, l4)
+        lst = self.listener
         ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
                              self.router.facts, self.router.conf.name, rec=self.rec,
-                             sess_vars=l4.sess_vars if l4 is not None else None)
+                             sess_vars=l4.sess_vars if l4 is not None else None,
+                             so_id=lst.luid, so_name=lst.name)
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:

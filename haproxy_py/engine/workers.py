@@ -509,6 +509,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     engine = Engine(wconf, loop, loop_name=loop_name, quiet=quiet)
     engine.state.config = config  # show info / show cli sockets see the real configuration
     engine.run_checks = i == 0
+    engine.state.thread = i  # the thread fetch: 2.6's threads are workers here
     engine.inherited = reload.Inherited(socks)
     engine.on_stopped = loop.create_future()
     fatal, go = install_signals(engine, loop)

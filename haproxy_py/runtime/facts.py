@@ -38,6 +38,13 @@ class StateFacts:
     def pid(self) -> int:
         return int(getattr(self.state, "pid", 0))
 
+    def thread(self) -> int:
+        return int(getattr(self.state, "thread", 0))
+
+    def is_local(self, ip: str) -> bool | None:
+        """Unknown without the engine (it answers with a socket: engine/router.py EngineFacts)."""
+        return None
+
     def hostname(self) -> str:
         """The system's host name (2.6's ``hostname`` fetch; not the ``node`` setting)."""
         import os

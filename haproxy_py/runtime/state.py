@@ -32,6 +32,8 @@ class ProcessState:
     def __init__(self, config: Config, *, now: float, wall: float, pid: int | None = None) -> None:
         self.config = config
         self.pid = pid if pid is not None else os.getpid()
+        #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch
+        self.thread = 0
         self.start_mono = now
         self.start_wall = wall
         g = config.global_

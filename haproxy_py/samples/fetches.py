@@ -275,11 +275,6 @@ def f_dst_port(txn: Txn, args: tuple) -> list | None:
     return None if txn.dst is None else [txn.dst_port]
 
 
-# so_id stays refused until the engine hands the listener's id to the Txn (Txn.so_id is there)
-
-
-# src_is_local / dst_is_local (and fc_*) stay refused: 2.6 answers whether the address is one of
-# the host's own, which needs the interface list (I/O) that the Runtime does not offer yet
 
 
 # --------------------------------------------------------------------------- HTTP request line
@@ -939,8 +934,103 @@ FETCHES.alternatives.update({
     "capture.req.uri": "the log-format variable %HU (or url) gives the URI",
     "capture.req.method": "the log-format variable %HM (or method) gives the method",
     "capture.req.ver": "the log-format variable %HV (or req.ver) gives the version",
-    "src_is_local": "'src 127.0.0.0/8 ::1' (or the host's own networks) tests the address",
-    "dst_is_local": "'dst 127.0.0.0/8 ::1' (or the host's own networks) tests the address",
     "req.body": "http-request rules can read the head only (headers, url_param, cookies)",
-    "so_id": "fe_id and fe_name name the frontend",
 })
+
+
+# --------------------------------------------------------------------------- listener, process, connections
+
+D_CONN = "tests/differential/test_samples_vs_haproxy.py::test_connection_fetches_vs_haproxy"
+
+
+@fetch("so_id", test=D_CONN)
+def f_so_id(txn: Txn, args: tuple) -> list | None:
+    return [txn.so_id] if txn.so_id else None
+
+
+@fetch("so_name", test=D_CONN)
+def f_so_name(txn: Txn, args: tuple) -> list | None:
+    return [txn.so_name.encode("latin1")] if txn.so_name else None
+
+
+@fetch("thread", test=D_CONN)
+def f_thread(txn: Txn, args: tuple) -> list:
+    return [txn.runtime.thread() if txn.runtime is not None else 0]
+
+
+# nbproc was removed from 2.5 on: 2.6 answers one process, the first
+fetch("nbproc", test=D_CONN)(lambda txn, args: [1])
+fetch("proc", test=D_CONN)(lambda txn, args: [1])
+# set-priority-class / set-priority-offset are not implemented: the priority is always the default
+fetch("prio_class", test=D_CONN)(lambda txn, args: [0])
+fetch("prio_offset", test=D_CONN)(lambda txn, args: [0])
+# HTTP/1 on both sides (no HTTP/2 here); the server side only once connected
+fetch("fc_http_major", test=D_CONN)(lambda txn, args: [1])
+
+
+def _rec(txn: Txn, name: str) -> Any:
+    return None if txn.rec is None else getattr(txn.rec, name, None)
+
+
+@fetch("bc_http_major", test=D_CONN)
+def f_bc_http_major(txn: Txn, args: tuple) -> list | None:
+    return None if _rec(txn, "server_ip") is None else [1]
+
+
+def _bc_addr(field: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        v = _rec(txn, field)
+        if v is None:
+            return None
+        try:
+            return [ipaddress.ip_address(v)]
+        except ValueError:
+            return None
+    return fn
+
+
+def _bc_port(field: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        v = _rec(txn, field)
+        return None if v is None else [int(v)]
+    return fn
+
+
+fetch("bc_src", test=D_CONN, out="addr")(_bc_addr("backend_src_ip"))
+fetch("bc_src_port", test=D_CONN)(_bc_port("backend_src_port"))
+fetch("bc_dst", test=D_CONN, out="addr")(_bc_addr("server_ip"))
+fetch("bc_dst_port", test=D_CONN)(_bc_port("server_port"))
+
+
+def _cur_timeout(attr: str, name: str):
+    """The server (tunnel) timeout the stream applies now: a set-timeout rule's value; during the
+    request processing 2.6 has not applied the backend's yet (0), once connected it has."""
+    def fn(txn: Txn, args: tuple) -> list | None:
+        v = getattr(txn, attr, None)
+        if v is not None:
+            return [v]
+        if txn.res is None or txn.runtime is None:
+            return [0]
+        t = txn.runtime.proxy_timeout(txn.backend, name)
+        return [t or 0]
+    return fn
+
+
+fetch("cur_server_timeout", test=D_CONN)(_cur_timeout("srv_timeout", "server"))
+fetch("cur_tunnel_timeout", test=D_CONN)(_cur_timeout("tunnel_timeout", "tunnel"))
+
+
+def _is_local(which: str):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        ip = txn.src if which == "src" else txn.dst
+        if ip is None or txn.runtime is None:
+            return None
+        v = txn.runtime.is_local(ip)
+        return None if v is None else [v]
+    return fn
+
+
+fetch("src_is_local", test=D_CONN)(_is_local("src"))
+fetch("dst_is_local", test=D_CONN)(_is_local("dst"))
+fetch("fc_src_is_local", test=D_CONN)(_is_local("src"))
+fetch("fc_dst_is_local", test=D_CONN)(_is_local("dst"))

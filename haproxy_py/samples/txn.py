@@ -67,6 +67,13 @@ class Runtime(Protocol):
         ...
     def pid(self) -> int: ...
     def hostname(self) -> str: ...
+    def thread(self) -> int:
+        """The worker's index, from 0 (2.6's thread number: nbthread N runs N workers here)."""
+        ...
+    def is_local(self, ip: str) -> bool | None:
+        """Whether ``ip`` is one of this host's addresses (2.6: a UDP socket can bind to it);
+        None when that cannot be told."""
+        ...
 
 
 class Txn:
@@ -79,7 +86,7 @@ class Txn:
     __slots__ = ("req", "_res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
-                 "hostname", "so_id", "_src_ip", "_dst_ip")
+                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip")
 
     def __init__(
         self,
@@ -102,6 +109,7 @@ class Txn:
         pid: int = 0,
         hostname: str = "",
         so_id: int = 0,
+        so_name: str = "",
     ) -> None:
         self.req = req
         self._res = res
@@ -131,7 +139,10 @@ class Txn:
         self.status: int | None = None
         self.pid = pid
         self.hostname = hostname
+        #: the listener (bind address) the connection came through: its 1-based rank among the
+        #: frontend's listeners (2.6's automatic listener id) and its bind 'name' (or "")
         self.so_id = so_id
+        self.so_name = so_name
         if runtime is not None:
             # the engine's facts give what the caller did not (times are read once, here)
             if not now and not wall:

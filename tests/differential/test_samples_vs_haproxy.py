@@ -727,3 +727,50 @@ def test_json_jwt_converters_vs_haproxy(tmp_path: Path) -> None:
     flat = b"\n".join(theirs)
     for want in (b"=1\n", b"=-3\n", b"=0\n", b"=-5\n", b"=HS256\n"):
         assert want in flat, want
+
+
+def test_connection_fetches_vs_haproxy() -> None:
+    """The listener (so_id, so_name), process (thread, nbproc, proc), priority, HTTP version,
+    local-address, backend connection (bc_*) and current timeout fetches, in request rules and in
+    response rules (after a set-timeout or not), through both whole proxies. bc_src_port is an
+    ephemeral port: it is only checked to be one."""
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    require_haproxy_bin()
+    be = HttpBackend("b").start()
+    try:
+        got = {}
+        for which in ("haproxy", "ours"):
+            p1, p2 = free_port(), free_port()
+            # one thread: 2.6 runs as many as CPUs by default, and a connection's thread is any of them
+            cfg = ("global\n    nbthread 1\n" + HTTP_DEFAULTS +
+                   f"frontend f\n    bind 127.0.0.1:{p1}\n    bind 127.0.0.1:{p2} name second\n"
+                   '    http-request return status 200 content-type text/plain lf-string "%[so_id]|%[so_name]|'
+                   '%[thread]|%[nbproc]|%[proc]|%[fc_http_major]|%[prio_class]|%[prio_offset]|%[src_is_local]|'
+                   '%[dst_is_local]|%[fc_src_is_local]|%[fc_dst_is_local]" if { path /f }\n'
+                   "    default_backend b\nbackend b\n    timeout tunnel 7s\n"
+                   "    http-request set-timeout server 3s if { path_beg /t }\n"
+                   "    http-request set-timeout tunnel 4s if { path_beg /tt }\n"
+                   '    http-request return status 200 content-type text/plain lf-string "%[so_id]|'
+                   '%[cur_server_timeout]|%[cur_tunnel_timeout]" if { path_end /r }\n'
+                   '    http-response set-header X-S "%[bc_http_major]|%[bc_src]|%[bc_dst]|%[bc_dst_port]|'
+                   '%[cur_server_timeout]|%[cur_tunnel_timeout]|%[so_id]|%[so_name]|%[bc_src_port]"\n'
+                   f"    server s 127.0.0.1:{be.port}\n")
+            out = []
+            with run_proxy(cfg, wait_ports=[p1, p2], which=which):
+                for port, path in ((p1, "/f"), (p2, "/f"), (p1, "/r"), (p1, "/t/r"), (p2, "/tt/r"), (p1, "/x"),
+                                   (p2, "/t"), (p1, "/tt")):
+                    r = http_request(port, f"GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
+                    head, _, body = r.partition(b"\r\n\r\n")
+                    xs = [ln.split(b":", 1)[1].strip() for ln in head.split(b"\r\n") if ln.lower().startswith(b"x-s:")]
+                    if xs:
+                        *rest, sport = xs[0].split(b"|")
+                        assert sport.isdigit() and 0 < int(sport) < 65536, (which, xs)
+                        out.append(b"|".join(rest))
+                    else:
+                        out.append(body)
+            got[which] = out
+        assert got["ours"] == got["haproxy"], list(zip(got["haproxy"], got["ours"], strict=True))
+        assert got["haproxy"][1] == b"2|second|0|1|1|1|0|0|1|1|1|1"
+    finally:
+        be.stop()
