@@ -103,6 +103,9 @@ class Engine:
         self.checker: Any = None
         #: engine/resolvers.py ResolversEngine when a server names a 'resolvers' section
         self.resolvers: Any = None
+        #: (process CPU time, monotonic time) of the last idle reading, and that reading
+        self._idle_sample = (time.process_time(), time.monotonic())
+        self._idle_last = 100
         self.stopping = False
         self.on_stopped: asyncio.Future[int] | None = None
         # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
@@ -254,6 +257,7 @@ class Engine:
         except OSError:
             resolv_conf = None
         self.resolvers.start(resolv_conf)
+        self._idle_sample = (time.process_time(), time.monotonic())  # idle counts from here, not the start
         self.state.resolvers = self.resolvers.table
 
     def log_event(self, proxy_name: str, severity: str | int, text: str) -> None:
@@ -350,7 +354,21 @@ class Engine:
                         break
         except OSError:
             pass
-        si.tasks = len(st.sessions) + len(self.listeners)
+        # 2.6 counts its tasks (sessions, listeners, health checks, resolutions, the stats applet
+        # serving this very request) and the ones ready to run; idle is the
+        # share of wall time the process did not spend on the CPU since the previous reading
+        checks = len(self.checker.checks) if self.checker is not None else 0
+        res = len(self.resolvers.resolutions) if self.resolvers is not None else 0
+        si.tasks = len(st.sessions) + len(self.listeners) + checks + res + 1
+        si.run_queue = len(getattr(self.loop, "_ready", ()))  # callbacks ready to run (asyncio's loop shows them)
+        cpu, wall = time.process_time(), time.monotonic()
+        cpu0, wall0 = self._idle_sample
+        if wall - wall0 > 0.01:
+            si.idle_pct = max(0, min(100, round(100 - 100 * (cpu - cpu0) / (wall - wall0))))
+            self._idle_sample = (cpu, wall)
+        else:
+            si.idle_pct = self._idle_last
+        self._idle_last = si.idle_pct
         si.nbthread = worker_count(self.config)  # nbthread N runs N worker processes: 2.6's threads
         return si
 

@@ -44,6 +44,7 @@ class StatFilter:
     hide_maint: bool = False  # "no-maint"
     show_legends: bool = True  # addr/cookie/algo (False at CLI level user, stats page default)
     scope: tuple[str, ...] = ()  # stats page "scope": proxy names, empty = all
+    search: str = ""  # the stats page's scope box (";scope=" / "?scope="): a part of the name, any case
 
 
 class Row:
@@ -453,6 +454,8 @@ def collect(state: Any, now: float, wall: float, flt: StatFilter | None = None) 
         if flt.iid != -1 and px.uuid != flt.iid:
             continue
         if flt.scope and px.name not in flt.scope:
+            continue
+        if flt.search and flt.search.lower() not in px.name.lower():
             continue
         fe = px.frontend
         be = px.backend

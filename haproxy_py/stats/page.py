@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
@@ -394,7 +395,8 @@ LEGEND = (
 def _general_info(state: Any, conf: Any, now: float, wall: float, flt: StatFilter, refresh: bool) -> str:
     """2.6's "General process information" block: process and system limits, running tasks,
     the legend of the row colours, the "Display option" box and the external links."""
-    info = {pos: val for pos, _name, val in info_fields(state, now, wall)}
+    ops = getattr(state, "ops", None)
+    info = {pos: val for pos, _name, val in info_fields(state, now, wall, ops.sysinfo() if ops is not None else None)}
     base = html.escape(conf.uri)
     kbps = _n(info.get(63)) * 8 / 1000
     out = ['<hr width="100%" class="hr">\n<h3>&gt; General process information</h3>\n'
@@ -405,24 +407,29 @@ def _general_info(state: Any, conf: Any, now: float, wall: float, flt: StatFilte
            f"<b>maxsock = </b> {info.get(14)}; <b>maxconn = </b> {info.get(15)}; <b>maxpipes = </b> 0<br>\n"
            f"current conns = {info.get(17)}; current pipes = 0/0; conn rate = {info.get(26)}/sec; "
            f"bit rate = {kbps:.3f} kbps<br>\n"
-           f"Running tasks: {_n(info.get(48))}/{_n(info.get(47))}; idle = {_n(info.get(49)) or 100} %<br>\n"
+           f"Running tasks: {_n(info.get(48))}/{_n(info.get(47))}; idle = {_n(info.get(49))} %<br>\n"
            '</td><td align="center" nowrap>\n' + LEGEND +
            '</td><td align="left" valign="top" nowrap width="1%"><b>Display option:</b>'
            '<ul style="margin-top: 0.25em;">']
-    out.append('<li><form method="GET">Scope : <input value="" name="scope" size="8" maxlength="20" tabindex="1"/>'
-               "</form>\n")
+    # 2.6 carries the page's options and scope in its links (";up", ";norefresh", "?scope=")
+    scope = f"?scope={flt.search}" if flt.search else ""
+    up = ";up" if flt.hide_down else ""
+    noref = "" if refresh else ";norefresh"
+    out.append(f'<li><form method="GET">Scope : <input value="{flt.search}" name="scope" size="8" '
+               'maxlength="20" tabindex="1"/></form>\n')
     if flt.hide_down:
-        out.append(f'<li><a href="{base}">Show all servers</a><br>\n')
+        out.append(f'<li><a href="{base}{noref}{scope}">Show all servers</a><br>\n')
     else:
-        out.append(f'<li><a href="{base};up">Hide \'DOWN\' servers</a><br>\n')
+        out.append(f'<li><a href="{base};up{noref}{scope}">Hide \'DOWN\' servers</a><br>\n')
     if conf.refresh:
         if refresh:
-            out.append(f'<li><a href="{base};norefresh">Disable refresh</a><br>\n')
+            out.append(f'<li><a href="{base}{up};norefresh{scope}">Disable refresh</a><br>\n')
         else:
-            out.append(f'<li><a href="{base}">Enable refresh</a><br>\n')
-    out.append(f'<li><a href="{base}">Refresh now</a><br>\n'
-               f'<li><a href="{base};csv">CSV export</a><br>\n'
-               f'<li><a href="{base};json">JSON export</a> (<a href="{base};json-schema">schema</a>)<br>\n'
+            out.append(f'<li><a href="{base}{up}{scope}">Enable refresh</a><br>\n')
+    csv_noref = ";norefresh" if conf.refresh else ""
+    out.append(f'<li><a href="{base}{up}{noref}{scope}">Refresh now</a><br>\n'
+               f'<li><a href="{base};csv{csv_noref}{scope}">CSV export</a><br>\n'
+               f'<li><a href="{base};json{csv_noref}{scope}">JSON export</a> (<a href="{base};json-schema">schema</a>)<br>\n'
                '</ul></td><td align="left" valign="top" nowrap width="1%"><b>External resources:</b>'
                '<ul style="margin-top: 0.25em;">\n'
                '<li><a href="http://www.haproxy.org/">Primary site</a><br>\n'
@@ -564,6 +571,21 @@ def admin_post(state: Any, body: bytes, now: float, wall: float) -> str:
     return "DONE" if done else "NONE"
 
 
+_SCOPE_OK = re.compile(r"[A-Za-z0-9.:_-]*")
+
+
+def page_scope(rest: str) -> str:
+    """The scope box's text in what follows the stats URI, read as 2.6 reads it: after the first
+    "scope=" that has at least two characters after it, up to ';', '&' or ' ', 20 characters at
+    most; a character other than letters, digits and ".:_-" clears it. The page then shows only
+    the proxies whose name contains it, in any case (the CSV and JSON exports too)."""
+    i = rest.find("scope=")
+    if i < 0 or i > len(rest) - 8:
+        return ""
+    v = re.split(r"[;& ]", rest[i + 6:], maxsplit=1)[0][:20]
+    return v if _SCOPE_OK.fullmatch(v) else ""
+
+
 def handle(state: Any, conf: Any, method: str, uri: str, headers: list[tuple[str, str]], body: bytes,
            now: float, wall: float, admin_allowed: bool = False) -> Response:
     if not check_auth(conf, headers):
@@ -573,13 +595,13 @@ def handle(state: Any, conf: Any, method: str, uri: str, headers: list[tuple[str
             UNAUTHORIZED_BODY
     base = conf.uri
     rest = uri[len(base):] if uri.startswith(base) else ""
-    opts = [x for x in rest.split(";") if x]
+    opts = [x for x in re.split(r"[;?&]", rest) if x]
     if method == "POST":
         code = admin_post(state, body, now, wall) if admin_allowed else "DENY"
         # 2.6's headers, in its order
         return 303, [("cache-control", "no-cache"), ("content-type", "text/plain"), ("content-length", "0"),
                      ("location", f"{base};st={code}")], b""
-    flt = StatFilter(show_legends=conf.show_legends, scope=tuple(conf.scopes))
+    flt = StatFilter(show_legends=conf.show_legends, scope=tuple(conf.scopes), search=page_scope(rest))
     st = None
     refresh = True
     fmt = "html"

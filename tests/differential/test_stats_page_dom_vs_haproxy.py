@@ -272,3 +272,68 @@ def test_admin_post_answer_matches_haproxy() -> None:
         h, o = _post("haproxy", body), _post("ours", body)
         assert o == h, body
         assert h[0] == 303 and [k for k, _ in h[1]] == ["cache-control", "content-type", "content-length", "location"]
+
+
+SCOPE_CFG = CFG.replace("    stats admin if TRUE\n", "    stats admin if TRUE\n    stats refresh 10s\n") + """\
+backend App2
+    server s1 127.0.0.1:1
+backend other
+    server s1 127.0.0.1:1
+"""
+
+SCOPE_URIS = ["/stats;scope=app", "/stats?scope=APP", "/stats;up;scope=ap&x", "/stats;scope=", "/stats;scope=a",
+              "/stats;scope=averyveryverylongscopenamexx", "/stats;norefresh;scope=oth", "/stats;scope=a<b",
+              "/stats;scope=o.p", "/stats;scope=APP2&scope=oth", "/stats;up;norefresh?scope=pp",
+              "/stats;csv;scope=app", "/stats;csv?scope=OTHER", "/stats;json;scope=other"]
+
+
+def _scoped(which: str) -> list[object]:
+    """For each URI: the proxies (and servers) the page shows, the scope box's value and the links;
+    for the exports, the proxies they list."""
+    port = free_port()
+    out: list[object] = []
+    with run_proxy(SCOPE_CFG.format(port=port), wait_ports=[port], which=which):
+        for u in SCOPE_URIS:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{u}", timeout=5) as r:
+                text = r.read().decode("latin-1")
+            if ";csv" in u:
+                out.append((u, sorted({ln.split(",")[0] for ln in text.splitlines()[1:] if ln})))
+            elif ";json" in u:
+                out.append((u, sorted(set(re.findall(r'"name":"pxname","value":\{"type":"str","value":"([^"]*)"', text)))))
+            else:
+                g = General()
+                g.feed(text)
+                out.append((u, re.findall(r'<a name="([^"]*)"', text), re.findall(r'Scope : <input value="([^"]*)"', text),
+                            g.links))
+    return out
+
+
+def test_scope_box_filters_proxies_as_haproxy() -> None:
+    """The 'Scope' box: ';scope=TEXT' or '?scope=TEXT' (what the box's form sends) shows only the
+    proxies whose name contains TEXT in any case, also in the CSV and JSON exports; the box keeps
+    the text and every link carries it ('?scope=TEXT') with ';up' / ';norefresh'; 2.6's limits
+    (20 characters, letters, digits and '.:_-' only, at least two characters) are kept."""
+    require_haproxy("haproxy", "the page to compare with")
+    theirs = _scoped("haproxy")
+    assert _scoped("ours") == theirs
+    assert theirs[0][1] == ["app", "app/s1", "app/s2", "app/s3", "app/b1", "app/Backend", "App2", "App2/s1",  # type: ignore[index]
+                            "App2/Backend"], theirs[0]
+
+
+def test_running_tasks_are_real_figures_as_haproxy() -> None:
+    """'Running tasks: R/T; idle = I %': 2.6 counts its tasks (the listener, the health check, the
+    page's own applet, ...) and the ones ready to run; so do we (sessions, listeners, checks,
+    resolutions, the page; the callbacks ready in the loop). Not 0/0."""
+    require_haproxy("haproxy", "the page to compare with")
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(CFG.format(port=port), wait_ports=[port], which=which):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+                text = r.read().decode("latin-1")
+        m = re.search(r"Running tasks: (\d+)/(\d+); idle = (\d+) %", text)
+        assert m, text[:2000]
+        got[which] = tuple(int(x) for x in m.groups())
+    for which, (run, tasks, idle) in got.items():
+        # the listener, s1's health check and the page itself at least
+        assert 0 <= run <= tasks and tasks >= 3 and 0 <= idle <= 100, (which, got)
