@@ -35,7 +35,7 @@ from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
 from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
 from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
-from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_request, parse_response
+from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
     MODE_KEEP_ALIVE,
@@ -54,42 +54,9 @@ _wall = time.time
 # A proxy's compiled helpers (rule sets, error pages, forwardfor rule) are built once with the
 # Engine: ``Router.compiled`` (the frontend's), ``Router.compiled_of(be)`` (a backend's).
 
-# ---------------------------------------------------------------- head memo
-# The head parser and the rewriters are pure functions of the bytes they get, and traffic repeats
-# heads: a client asks for the same thing again, a server answers with the same header block (until
-# its Date header moves to the next second). Results are memoised per exact head bytes (plus
-# whatever else the function reads), bounded in size and entry count (cleared when full). A
-# memoised request head is shared read-only: every place that modifies a request takes a private
-# copy first (``HttpSession._own_req``). The memos live on the frontend's Router (one engine, one
-# set of buffer limits):
-#   req_memo: request head bytes -> (RequestHead, consumed, its size as 2.6 counts it: http/htx.py)
-#   fwd_memo: (request head bytes, mode, forwardfor rule, src, name header, server name)
-#             -> (head for the server, server connection reusable)
-#   res_memo: (response head bytes, method, keep_alive, http11, mode)
-#             -> (ResponseHead, consumed, head for the client, keep the client)
-# Traffic whose heads never repeat (own query strings, cookies, request ids) would only pay for
-# the memo: after MEMO_GIVE_UP misses in a row a memo rests for MEMO_REST heads, then tries again.
-MEMO_MAX_HEAD = 2048
-MEMO_MAX_ENTRIES = 512
-MEMO_GIVE_UP = 32
-MEMO_REST = 4096
-
-
-def _copy_req(t: RequestHead) -> RequestHead:
-    r = RequestHead.__new__(RequestHead)
-    r.method = t.method
-    r.uri = t.uri
-    r.version = t.version
-    r.http11 = t.http11
-    r.headers = list(t.headers)
-    r.body = t.body
-    r.content_length = t.content_length
-    r.keep_alive = t.keep_alive
-    r.conn_close = t.conn_close
-    r.conn_keep_alive = t.conn_keep_alive
-    r.upgrade = t.upgrade
-    r.head_len = t.head_len
-    return r
+# The head memo (http/memo.py): heads parsed and rewritten once per exact bytes, one memo of each
+# kind per frontend (Router.req_memo, Router.res_memo). A memoised request head is shared
+# read-only: whoever changes the request takes a private copy first (``HttpSession._own_req``).
 
 
 def _ctx(req: RequestHead, s: HttpSession) -> RuleTxn:
@@ -319,37 +286,9 @@ class HttpSession(Stream):
     def _try_parse(self) -> None:
         eng = self.engine
         buf = self.buf
-        # memo: a head that ends with the first CRLF CRLF and does not start with an empty line
-        # parses the same whatever follows it (see the head memo above)
-        key = None
-        router = self.router
-        if router.req_memo_rest:
-            router.req_memo_rest -= 1
-        else:
-            p = buf.find(b"\r\n\r\n")
-            if 0 < p < MEMO_MAX_HEAD and buf[0] != 13 and buf[0] != 10:
-                key = buf[:p + 4]
-                hit = router.req_memo.get(key)
-                if hit is not None:
-                    router.req_memo_miss = 0
-                    req, consumed, size = hit
-                    if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
-                        return
-                    self.buf = buf[consumed:]
-                    self.req_key = key
-                    self.req_shared = True
-                    self.bytes_in += size
-                    self._got_request(req)
-                    return
-                router.req_memo_miss += 1
-                if router.req_memo_miss >= MEMO_GIVE_UP:
-                    router.req_memo_miss = 0
-                    router.req_memo_rest = MEMO_REST
-                    router.req_memo.clear()
-                    router.fwd_memo.clear()
-                    key = None
         try:
-            res = parse_request(buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
+            res = self.router.req_memo.parse(buf, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite,
+                                             maxhdr=eng.maxhdr)
         except ParseError as e:
             self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
             return
@@ -357,22 +296,13 @@ class HttpSession(Stream):
             if len(buf) > eng.bufsize:
                 self._bad_request(400, len(buf))
             return
-        req, consumed = res
+        req, consumed, size, key = res
         if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
             return
         self.buf = buf[consumed:]
-        # 2.6 counts the request as its HTTP/1 layer parsed it (http/htx.py), before any rule
-        size = htx.request_size(req.method, req.uri, req.version, req.headers,
-                                req.conn_close or req.conn_keep_alive)
-        if key is not None:
-            memo = self.router.req_memo
-            if len(memo) >= MEMO_MAX_ENTRIES:
-                memo.clear()
-            memo[key] = (req, consumed, size)
-            self.req_shared = True
-        else:
-            self.req_shared = False
+        # a memo key: ``req`` is the memo's, shared (http/memo.py)
         self.req_key = key
+        self.req_shared = key is not None
         self.bytes_in += size
         self._got_request(req)
 
@@ -390,7 +320,7 @@ class HttpSession(Stream):
         """The request, private to this session and about to be changed (no longer memo-keyed)."""
         req = self.req
         if self.req_shared:
-            req = self.req = _copy_req(req)
+            req = self.req = req.copy()
             self.req_shared = False
         self.req_key = None
         return req
@@ -1047,16 +977,14 @@ class HttpSession(Stream):
         if key is not None:
             fkey = (key, self.mode, ff, self.src_ip if ff is not None else None, hdr_name,
                     srv.name if hdr_name else None)
-            memo = self.router.fwd_memo
+            memo = self.router.req_memo.fwd
             hit = memo.get(fkey)
             if hit is None:
                 req = self._own_req()
                 hit = prepare_request(
                     req, self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                     server_name=srv.name.encode("latin-1") if hdr_name else None)
-                if len(memo) >= MEMO_MAX_ENTRIES:
-                    memo.clear()
-                memo[fkey] = hit
+                memo.put(fkey, hit)
             head, self.srv_reusable = hit
         else:
             head, self.srv_reusable = prepare_request(
@@ -1190,36 +1118,11 @@ class HttpSession(Stream):
     def _try_parse_response(self) -> None:
         eng = self.engine
         buf = self.resbuf
-        req = self.req
-        key = None
-        router = self.router
-        if router.res_memo_rest:
-            router.res_memo_rest -= 1
-        elif self.be.cookie is None and self.res_rules is None:
-            # memo (see above): a head ending with the first CRLF CRLF parses the same whatever
-            # follows; the rewrite for the client also depends on the request and the mode
-            p = buf.find(b"\r\n\r\n")
-            if 0 < p < MEMO_MAX_HEAD:
-                key = (buf[:p + 4], req.method, req.keep_alive, req.http11, self.mode)
-                hit = router.res_memo.get(key)
-                if hit is not None:
-                    router.res_memo_miss = 0
-                    resp, consumed, head, keep, nres = hit
-                    rest = buf[consumed:]
-                    self.resbuf = b""
-                    if resp.status == 204:
-                        self.bytes_out += htx.dropped_content_length(buf[:consumed])
-                    self._got_response(resp, rest, head, keep, nres)
-                    return
-                router.res_memo_miss += 1
-                if router.res_memo_miss >= MEMO_GIVE_UP:
-                    router.res_memo_miss = 0
-                    router.res_memo_rest = MEMO_REST
-                    router.res_memo.clear()
-                    key = None
         try:
-            res = parse_response(buf, 0, method=req.method, bufsize=eng.bufsize,
-                                 maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
+            # the memo's rewrite for the client holds while nothing else changes the response
+            res = self.router.res_memo.parse(buf, self.req, self.mode,
+                                             use=self.be.cookie is None and self.res_rules is None,
+                                             bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError:
             self._bad_response()
             return
@@ -1227,18 +1130,12 @@ class HttpSession(Stream):
             if len(buf) > eng.bufsize:
                 self._bad_response()
             return
-        resp, consumed = res
+        resp, consumed, head, keep, nres = res
         rest = buf[consumed:]
         self.resbuf = b""
         if resp.status == 204:
             self.bytes_out += htx.dropped_content_length(buf[:consumed])
-        if key is not None and resp.status >= 200 and resp.status != 101:
-            nres = htx.response_size(resp.version, resp.reason, resp.headers)
-            head, keep = prepare_response(resp, req, self.mode)
-            memo = self.router.res_memo
-            if len(memo) >= MEMO_MAX_ENTRIES:
-                memo.clear()
-            memo[key] = (resp, consumed, head, keep, nres)
+        if head is not None:
             self._got_response(resp, rest, head, keep, nres)
             return
         if 100 <= resp.status < 200 and resp.status != 101:

@@ -15,6 +15,7 @@ from haproxy_py.config.model import Proxy
 from haproxy_py.engine.http import HttpSession
 from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
 from haproxy_py.http.errors import ErrorPages
+from haproxy_py.http.memo import RequestMemo, ResponseMemo
 from haproxy_py.http.rewrite import ForwardForRule, connection_mode
 from haproxy_py.log.format import LogRecord
 from haproxy_py.runtime.facts import StateFacts
@@ -109,13 +110,10 @@ class Router:
                 from haproxy_py.tls.context import ServerTls
 
                 self.tls[b] = ServerTls(b.tls)
-        #: HTTP head memos (engine/http.py explains them)
-        self.req_memo: dict[Any, Any] = {}
-        self.fwd_memo: dict[Any, Any] = {}
-        self.res_memo: dict[Any, Any] = {}
-        #: misses in a row, and heads left to skip while a memo rests (engine/http.py)
-        self.req_memo_miss = self.req_memo_rest = 0
-        self.res_memo_miss = self.res_memo_rest = 0
+        #: the HTTP head memos (http/memo.py): request heads (and the heads forwarded for them),
+        #: response heads
+        self.req_memo = RequestMemo()
+        self.res_memo = ResponseMemo()
 
     def compiled_of(self, be: Backend) -> CompiledProxy:
         """A backend's compiled helpers (built with the Engine)."""

@@ -194,6 +194,25 @@ class RequestHead(Headers):
         q = self.uri.find(b"?")
         return None if q < 0 else self.uri[q + 1 :]
 
+    def copy(self) -> RequestHead:
+        """A head that can be changed without touching this one (a memoised head is shared,
+        http/memo.py): every fact copied, a header list of its own (its (name, value) tuples are
+        immutable, so they are shared)."""
+        r = RequestHead.__new__(RequestHead)
+        r.method = self.method
+        r.uri = self.uri
+        r.version = self.version
+        r.http11 = self.http11
+        r.headers = list(self.headers)
+        r.body = self.body
+        r.content_length = self.content_length
+        r.keep_alive = self.keep_alive
+        r.conn_close = self.conn_close
+        r.conn_keep_alive = self.conn_keep_alive
+        r.upgrade = self.upgrade
+        r.head_len = self.head_len
+        return r
+
     def start_line(self) -> bytes:
         return self.method + b" " + self.uri + b" " + self.version
 
