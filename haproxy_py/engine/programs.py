@@ -5,6 +5,11 @@ restart one that exits ("Current program 'NAME' (PID) exited with code N (Exit)"
 proxy goes on), and at a reload hands the running ones to its new image, which stops them with
 SIGUSR1 like the old workers ("Former program ...") and starts a new instance of each program with
 ``option start-on-reload`` (the default). At the master's exit the current programs get SIGTERM.
+
+A program does not outlive its master: one that is SIGKILLed (or crashes) cannot send that
+SIGTERM, so on Linux each program asks the kernel for it (PR_SET_PDEATHSIG, set after its user
+and group changes, which clear it) before it executes its command. A re-executed master (a
+reload) is still the same parent. 2.6 has no such tie: there its programs outlive a killed master.
 """
 
 from __future__ import annotations
@@ -14,11 +19,36 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from haproxy_py.config.model import Program
 
 #: the programs of the previous master image, across a reload: "PID:NAME,..."
 PROGRAMS_ENV = "HAPROXY_PY_PROGRAMS"
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _prctl() -> Any:
+    """libc's prctl on Linux (loaded in the master, before any fork), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent(prctl: Any, parent: int, sig: int = signal.SIGTERM) -> None:
+    """In a child of ``parent``: have ``sig`` sent to it when ``parent`` ends; exit now if it
+    already has (it ended before the request took effect)."""
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _line(level: str, text: str) -> str:
@@ -45,6 +75,7 @@ class Programs:
         self.current: dict[int, tuple[Program, float]] = {}
         #: pid -> name: instances of the previous image, told to stop
         self.former: dict[int, str] = {}
+        self._prctl = _prctl() if self.programs else None
 
     def say(self, level: str, text: str) -> None:
         if not self.quiet:
@@ -64,6 +95,7 @@ class Programs:
     def _spawn(self, prog: Program) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
+        master = os.getpid()
         pid = os.fork()
         if pid:
             return pid
@@ -85,6 +117,7 @@ class Programs:
                 if os.getuid() == 0:
                     os.initgroups(pw.pw_name, pw.pw_gid)
                 os.setuid(pw.pw_uid)
+            die_with_parent(self._prctl, master)  # after the credential changes, which clear it
             os.execvp(prog.command[0], list(prog.command))
         except BaseException as e:  # noqa: BLE001 - the child reports and exits, never returns
             try:

@@ -266,6 +266,51 @@ def run_single(config: Config, options: Any) -> int:
 
 CHECK_SYNC_S = 0.2
 _HDR = struct.Struct("!I")
+
+# The master's lifeline: a pipe nobody writes to. The master holds both ends (carried across its
+# re-executions by LIFELINE_ENV), each worker the read end only, which it watches: EOF means no
+# master is left (SIGKILLed, crashed), and the worker exits at once, as 2.6's workers do when their
+# socketpair to the master closes. A worker of the previous image, finishing its sessions after a
+# reload, watches the same pipe, which the new image inherited. Programs get no end (both are
+# close-on-exec); they are tied to the master by PR_SET_PDEATHSIG (engine/programs.py).
+LIFELINE_ENV = "HAPROXY_PY_MASTER_LIFELINE"
+
+
+def master_lifeline() -> tuple[int, int]:
+    """The master's (read, write) lifeline fds: the previous image's, else a new pipe; both
+    close-on-exec (made inheritable only for the master's own re-execution)."""
+    value = os.environ.pop(LIFELINE_ENV, "")
+    r_s, _, w_s = value.partition(",")
+    if r_s.isdigit() and w_s.isdigit():
+        r, w = int(r_s), int(w_s)
+        try:
+            for fd in (r, w):
+                os.fstat(fd)
+                os.set_inheritable(fd, False)
+            return r, w
+        except OSError:
+            pass
+    return os.pipe()
+
+
+def watch_master(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """In a worker: exit (status 1, at once, as 2.6) when the master's lifeline reads EOF."""
+    os.set_blocking(fd, False)
+
+    def check() -> None:
+        try:
+            if os.read(fd, 1):
+                return  # nobody writes there; nothing to do with bytes
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        loop.remove_reader(fd)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+    loop.add_reader(fd, check)
 HEALTH_FIELDS = ("state", "health", "check_status", "check_code", "check_duration", "check_desc",
                  "check_info", "last_change", "down_time", "down_since", "check_enabled")
 READONLY_WORDS = {"show", "help", "get", "prompt", "quit", "operator", "user", "", "_getsocks", "_getstate"}
@@ -501,11 +546,14 @@ async def serve_control(engine: Engine, sock: socket.socket) -> None:
 
 
 def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket, socks: list[socket.socket],
-                items: list[dict[str, Any]] | None, exact: bool) -> int:
+                items: list[dict[str, Any]] | None, exact: bool, lifeline: int | None = None) -> int:
+    """A worker's life; ``lifeline``: the read end of the master's lifeline, watched from the start."""
     quiet = bool(getattr(options, "quiet", False))
     wconf = dataclasses.replace(config, global_=dataclasses.replace(config.global_, stats_sockets=()))
     loop, loop_name = new_event_loop()
     asyncio.set_event_loop(loop)
+    if lifeline is not None:
+        watch_master(loop, lifeline)
     engine = Engine(wconf, loop, loop_name=loop_name, quiet=quiet)
     engine.state.config = config  # show info / show cli sockets see the real configuration
     engine.run_checks = i == 0
@@ -554,6 +602,8 @@ class Master:
         self.programs = Programs(())
         #: the workers of the previous image, told to stop by -sf
         self.former_workers: set[int] = set()
+        #: (read, write) ends of the master's lifeline (``master_lifeline``)
+        self.lifeline: tuple[int, int] | None = None
 
     async def ask(self, idx: int, req: Any) -> Any:
         _pid, reader, writer = self.workers[idx]
@@ -698,6 +748,7 @@ def run_master(config: Config, options: Any) -> int:
         master.programs = Programs(config.programs, quiet)
         former_programs = os.environ.pop(PROGRAMS_ENV, None)
         master.former_workers = {int(p) for p in os.environ.pop(FORMER_ENV, "").split(",") if p.isdigit()}
+        master.lifeline = life_r, life_w = master_lifeline()
         master.programs.start(reloaded=reexec is not None)
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
@@ -705,6 +756,7 @@ def run_master(config: Config, options: Any) -> int:
             a, b = socket.socketpair()
             pid = os.fork()
             if pid == 0:  # worker
+                os.close(life_w)  # the master alone holds the write end: its exit is our EOF
                 a.close()
                 for c in ctl_parent:
                     c.close()
@@ -713,7 +765,7 @@ def run_master(config: Config, options: Any) -> int:
                         srv.sock.close()
                 code = 1
                 try:
-                    code = worker_main(config, options, i, n, b, socks, items, exact)
+                    code = worker_main(config, options, i, n, b, socks, items, exact, life_r)
                 finally:
                     sys.stdout.flush()
                     sys.stderr.flush()
@@ -877,6 +929,10 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
     env[PROGRAMS_ENV] = master.programs.handover()
     env[FORMER_ENV] = ",".join(str(p) for p in list(master.pids) + list(master.former_workers))
     env[process.REEXEC_ENV] = "1"
+    if master.lifeline is not None:  # the workers of this image watch it: the next image keeps it
+        for lfd in master.lifeline:
+            os.set_inheritable(lfd, True)
+        env[LIFELINE_ENV] = ",".join(str(x) for x in master.lifeline)
     args = _argv_without_old(sys.argv[1:])
     old = [str(p) for p in master.pids]
     if old:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -122,6 +123,73 @@ def test_sd_notify_ready_and_reloading(tmp_path: Path) -> None:
     finally:
         nsock.close()
         os.unlink(npath)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_workers_and_programs_end_with_a_sigkilled_master() -> None:
+    """2.6's workers exit when their master dies (they watch their link to it); ours watch the
+    master's lifeline pipe, and programs get SIGTERM from the kernel (PR_SET_PDEATHSIG), so
+    nothing keeps serving or running without a master, also after a reload (the re-executed
+    master keeps the lifeline: the previous workers, finishing their requests, are not cut off).
+    2.6's programs outlive a killed master, and keep its workers alive with them."""
+    port = free_port()
+    cfg = """global
+    master-worker
+    nbthread 2
+""" + http_defaults("10s") + FE_TO_BE + """backend be
+    server s1 127.0.0.1:{p1}
+program sleeper
+    command sleep 300
+"""
+    left: list[int] = []
+    try:
+        with http_backends("s1") as (b1,):
+            with run_proxy(cfg.format(port=port, p1=b1.port), wait_ports=[port]) as pp:
+                wait_until(lambda: len(children(pp.pid)) == 3, 15)  # 2 workers, 1 program
+                assert get(port)[0] == 200
+                # a reload: a request in flight on the previous workers finishes there
+                b1.delay = 1.0
+                slow: list[int] = []
+                t = threading.Thread(target=lambda: slow.append(get(port, timeout=8)[0]), daemon=True)
+                t.start()
+                wait_until(lambda: b1.concurrent == 1, 5)
+                before = children(pp.pid)
+                pp.proc.send_signal(signal.SIGUSR2)
+                wait_until(lambda: len(set(children(pp.pid)) - set(before)) >= 3, 15)  # new workers, program
+                t.join(8)
+                assert slow == [200], pp.stderr_text()
+                b1.delay = 0.0
+                wait_until(lambda: len(children(pp.pid)) == 3, 15)  # the previous image's are gone
+                kids = children(pp.pid)
+                left.extend(kids)
+                progs = [k for k in kids if _cmdline(k).startswith(b"sleep\0")]
+                assert len(progs) == 1, [_cmdline(k) for k in kids]
+                assert get(port)[0] == 200
+                os.kill(pp.pid, signal.SIGKILL)
+                pp.proc.wait(timeout=5)
+                wait_until(lambda: not any(_alive(k) for k in kids), 5)
+                with socket.socket() as s:  # nobody serves the port any more
+                    s.settimeout(2)
+                    assert s.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        for pid in left:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_systemd_unit_uses_flags_we_parse() -> None:
