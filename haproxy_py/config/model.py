@@ -309,6 +309,14 @@ class ForwardFor:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginalTo:
+    """``option originalto [except NET] [header NAME]``."""
+
+    except_net: str | None = None
+    header: str = "X-Original-To"
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCheck:
     """``option httpchk`` + ``http-check send``/``expect`` (the health-check request)."""
 
@@ -465,6 +473,13 @@ class Proxy:
     options: tuple[tuple[str, bool], ...] = ()
     stats: StatsConf = field(default_factory=StatsConf)
     errorfiles: tuple[tuple[int, str], ...] = ()  # (status, path)
+    #: HTTP features (config/build/http_features.py): ``monitor-uri``, the ``monitor fail`` conditions,
+    #: ``unique-id-format`` / ``unique-id-header``, ``option originalto``
+    monitor_uri: str | None = None
+    monitor_fail: tuple[Condition, ...] = ()
+    unique_id_format: str | None = None
+    unique_id_header: str | None = None
+    originalto: OriginalTo | None = None
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
 

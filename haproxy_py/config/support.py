@@ -192,8 +192,12 @@ _reg(PROXY, "haproxy_py/actions", {
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
                  "redirect")
-PROXY.alternatives.update({
-    "monitor-uri": "use 'http-request return status 200 if { path /URI }' when it is implemented",
+_HF = _DIFF + "test_http_features_vs_haproxy.py::"
+_reg(PROXY, "config/build/http_features.py", {
+    "monitor-uri": _HF + "test_monitor_uri_as_haproxy",
+    "monitor": _HF + "test_monitor_uri_as_haproxy",
+    "unique-id-format": _HF + "test_unique_id_as_haproxy",
+    "unique-id-header": _HF + "test_unique_id_as_haproxy",
 })
 
 # --------------------------------------------------------------------------- options
@@ -219,6 +223,7 @@ _reg(OPTION, "config/build/options.py option", {
     "ssl-hello-chk": _PROTO + "test_ssl_hello_chk_as_haproxy",
     "mysql-check": _PROTO + "test_mysql_check_as_haproxy",
     "ldap-check": _PROTO + "test_ldap_check_as_haproxy",
+    "originalto": _DIFF + "test_http_features_vs_haproxy.py::test_originalto_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")

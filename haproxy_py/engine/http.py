@@ -65,10 +65,14 @@ def _ctx(req: RequestHead, s: HttpSession) -> RuleTxn:
     if sv is None:
         sv = s.sess_vars = {}  # the connection's "sess" variables, shared by its requests
     lst = s.listener
-    return RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
-                   s.router.facts, s.router.conf.name, be.name if be is not None else "",
-                   now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
-                   so_id=lst.luid, so_name=lst.name)
+    t = RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
+                s.router.facts, s.router.conf.name, be.name if be is not None else "",
+                now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
+                so_id=lst.luid, so_name=lst.name)
+    uid_fmt = s.router.uid_fmt
+    if uid_fmt is not None:
+        t.uid_fmt = uid_fmt
+    return t
 
 
 class HttpSession(Stream):
@@ -78,7 +82,7 @@ class HttpSession(Stream):
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
-                 "srv_uses", "priv_conns")
+                 "srv_uses", "priv_conns", "ot_rule")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -110,6 +114,8 @@ class HttpSession(Stream):
         self.last_io = 0.0
         self.ff_rule: ForwardForRule | None = None
         self.name_hdr: bytes | None = None
+        #: option originalto of the frontend and the backend (http/features.py), None without it
+        self.ot_rule: Any = None
         #: the request's head bytes while the request is as parsed (memo key), else None
         self.req_key: bytes | None = None
         #: ``req`` is the memo's shared object: copy it before any change (``_own_req``)
@@ -343,6 +349,8 @@ class HttpSession(Stream):
                 page = herrors.with_close(page)
         rec.bytes_out = herrors.log_bytes(page, mux=mux)
         fe = self.fe
+        fe.counters.req_tot += 1  # 2.6 counts the bad request as a request too
+        self.engine.state.cum_req += 1
         fe.counters.ereq += 1
         fe.counters.count_status(status)
         self._record_error(pos)
@@ -402,13 +410,16 @@ class HttpSession(Stream):
             start = self.accept_mono
         rec.http = True
         rec.t_request = int((now - start) * 1000)
-        if logging:
+        if logging or router.uid_fmt is not None:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
         caps = router.caps
         if caps is not None:  # capture request header: the request as parsed, before any rule
             rec.req_caps = caps.request_headers(req.headers)
             rec.res_caps = caps.blank()[1]
-        self.engine.state.cum_req += 1
+        st = self.engine.state
+        if router.uid_fmt is not None:
+            rec.req_counter = st.cum_req  # %rt: the request's number in the process, from 0
+        st.cum_req += 1
         fc = self.fe.counters
         fc.req_tot += 1
         fc.req_rate.add(now)
@@ -427,6 +438,9 @@ class HttpSession(Stream):
                 if v.kind == REJECT or v.kind == DROP:
                     self._req_verdict(v)
                     return
+            if router.monitor is not None and router.monitor.matches(req):
+                self._monitor(ctx)
+                return
             if rs.http_req:
                 v = run_rules(rs.http_req, ctx)
                 if ctx.early_hints:
@@ -437,6 +451,9 @@ class HttpSession(Stream):
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                     or ctx.dst_port != rec.frontend_port:
                 self._take_addresses(ctx)
+        elif router.monitor is not None and router.monitor.matches(req):
+            self._monitor(ctx)
+            return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
         conf = router.conf
         if conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -454,6 +471,18 @@ class HttpSession(Stream):
             self._local_error(503, "S", "C", nosrv=True)
             return
         self._enter_backend(be, req, ctx)
+
+    def _monitor(self, ctx: RuleTxn | None) -> None:
+        """A monitor-uri request, before any http-request rule (as in 2.6): the 200 page, or the 503
+        one when a 'monitor fail' condition holds; counted as intercepted, never logged."""
+        self.fe.counters.intercepted += 1
+        status = 200
+        for test in self.router.monitor_fail:
+            if test(ctx):
+                status = 503
+                break
+        self.rec.log_level = -1
+        self._local_error(status, "L", "R")
 
     def _req_verdict(self, v: Verdict, *, backend: bool = False) -> None:
         """Apply an http-request / tcp-request content verdict that ends the request here.
@@ -657,6 +686,7 @@ class HttpSession(Stream):
         ``mux``: the HTTP/1 layer's page instead (400 on a bad request body), connection closed."""
         rec = self.rec
         set_term(rec, cause, phase)
+        grown = 0
         if mux:
             page = herrors.mux_error(status)
             self.keep_client = False
@@ -665,9 +695,12 @@ class HttpSession(Stream):
             if self.req is not None:
                 after = self._after_rules()
                 if after:
+                    orig = page
                     page = self._after_page(page, after)
+                    # 2.6 counts what the rules changed as it counts headers (name and value)
+                    grown = htx.message_size(page) - htx.message_size(orig) - len(page) + len(orig)
         rec.status = status
-        nbytes = herrors.log_bytes(page, mux=mux)
+        nbytes = herrors.log_bytes(page, mux=mux) + grown
         if not mux and self.req is not None and self.req.method == b"HEAD":
             nbytes -= len(page) - page.find(b"\r\n\r\n") - 4  # sent without its body
         self.bytes_in += self._unsent_body_htx()
@@ -775,7 +808,9 @@ class HttpSession(Stream):
         bc.last_sess = _wall()
         router = self.router
         info = router.be_info.get(be) or router.backend_info(be)
-        self.mode, self.ff_rule, self.name_hdr = info
+        self.mode, self.ff_rule, self.name_hdr, self.ot_rule = info
+        if self.ot_rule is not None or router.uid_hdr is not None:
+            self._own_req()  # a head of its own for the server: no forward memo
         # --- the backend's own http-request rules, then what the response will go through
         brules = router.be_rules.get(be)
         if brules is None:
@@ -812,6 +847,12 @@ class HttpSession(Stream):
             if v.kind != CONTINUE:
                 self._req_verdict(v, backend=True)
                 return
+        if router.uid_fmt is not None:  # 2.6 makes the unique id here, after the backend's rules
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            ctx.backend = be.name
+            ctx.get_unique_id()
         caps = router.caps
         if caps is not None and caps.cookie is not None:  # capture cookie, where 2.6 reads cookies
             rec.cli_cookie = caps.request_cookie(req.headers)
@@ -987,9 +1028,17 @@ class HttpSession(Stream):
                 memo.put(fkey, hit)
             head, self.srv_reusable = hit
         else:
+            uid_hdr = self.router.uid_hdr
+            uid = None
+            if uid_hdr is not None:
+                txn = self.txn
+                if txn is None:
+                    txn = self.txn = _ctx(self.req, self)
+                uid = (uid_hdr, txn.get_unique_id() or b"")
             head, self.srv_reusable = prepare_request(
                 self._own_req(), self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
-                server_name=srv.name.encode("latin-1") if hdr_name else None)
+                server_name=srv.name.encode("latin-1") if hdr_name else None, unique_id=uid,
+                originalto=self.ot_rule, dst=self.rec.frontend_ip)
         self.head_sent = True
         self.phase = "body"
         self.resbuf = b""
@@ -1647,6 +1696,14 @@ class HttpSession(Stream):
         # rec.srv_queue / backend_queue: the request's queue positions (Stream._queue_moved)
         if rec.backend_name is None and be is not None:
             rec.backend_name = be.name
+        if self.router.uid_fmt is not None and rec.unique_id is None:
+            txn = self.txn
+            if txn is None and self.req is not None:
+                txn = self.txn = _ctx(self.req, self)
+            if txn is not None:
+                if txn.status is None:
+                    txn.status = rec.status  # made at log time, it sees the final status
+                txn.get_unique_id(final=True)
         lg.log_session(rec, self.router.conf, error=error)
 
 

@@ -92,17 +92,34 @@ class Router:
 
         #: the frontend's capture lines (request/response headers, cookie), None when it has none
         self.caps = CapturePlan.build(conf.captures) if conf.mode == "http" else None
+        # HTTP features (http/features.py), each None when the frontend does not use it
+        from haproxy_py.http.features import MonitorUri
+
+        #: monitor-uri, and the compiled 'monitor fail' conditions
+        self.monitor = MonitorUri(conf.monitor_uri) if conf.monitor_uri and conf.mode == "http" else None
+        self.monitor_fail = tuple(compile_condition(c, self.acls) for c in conf.monitor_fail)
+        #: unique-id-format compiled (fmt(txn) -> bytes), and the unique-id-header name
+        self.uid_fmt: Any = None
+        self.uid_hdr: bytes | None = None
+        if conf.unique_id_format:
+            from haproxy_py.samples import compile_format
+
+            self.uid_fmt = compile_format(conf.unique_id_format)
+            if conf.unique_id_header and conf.mode == "http":
+                self.uid_hdr = conf.unique_id_header.encode("latin-1")
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
-                              or any(t is not None for t, _ in self.rules))
+                              or any(t is not None for t, _ in self.rules) or self.monitor_fail
+                              or self.uid_fmt is not None)
         # per-request constants, computed once (the configuration never changes in a process)
         t = conf.timeouts
         #: wait for the first request head / for the next one on a kept-alive connection
         self.tmo_first = t.http_request or t.client
         self.tmo_ka = t.http_keep_alive or t.http_request or t.client
         self.fe_mode = connection_mode(conf, None) if self.mode == "http" else ""
-        #: per backend object: (connection mode, forwardfor rule, server name header or None)
-        self.be_info: dict[Any, tuple[str, Any, bytes | None]] = {}
+        #: per backend object: (connection mode, forwardfor rule, server name header or None,
+        #: originalto rule or None)
+        self.be_info: dict[Any, tuple[str, Any, bytes | None, Any]] = {}
         #: bind -> its TLS contexts (tls/context.py ServerTls), for the 'bind ... ssl' lines only
         self.tls: dict[Any, Any] = {}
         for b in conf.binds:
@@ -119,13 +136,16 @@ class Router:
         """A backend's compiled helpers (built with the Engine)."""
         return self.engine.compiled[be]
 
-    def backend_info(self, be: Any) -> tuple[str, Any, bytes | None]:
+    def backend_info(self, be: Any) -> tuple[str, Any, bytes | None, Any]:
         """What a request of this frontend needs from a backend's configuration (cached)."""
         info = self.be_info.get(be)
         if info is None:
+            from haproxy_py.http.features import OriginalToRule
+
             hdr = be.conf.http_send_name_header
             info = (connection_mode(self.conf, be.conf), self.compiled_of(be).ff or self.compiled.ff,
-                    hdr.encode("latin-1") if hdr else None)
+                    hdr.encode("latin-1") if hdr else None,
+                    OriginalToRule.from_models(self.conf.originalto, be.conf.originalto))
             self.be_info[be] = info
         return info
 

@@ -23,6 +23,7 @@ it is forwarded as-is with ``connection: close`` (HAProxy may re-chunk it instea
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from .message import BODY_CHUNKED, BODY_CLOSE, RequestHead, ResponseHead
 
@@ -130,15 +131,24 @@ def prepare_request(
     forwardfor: ForwardForRule | None = None,
     server_name_header: bytes | None = None,
     server_name: bytes | None = None,
+    unique_id: tuple[bytes, bytes] | None = None,
+    originalto: Any = None,
+    dst: str | None = None,
 ) -> tuple[bytes, bool]:
-    """Rewrite ``req`` in place for the server and serialise it.
+    """Rewrite ``req`` in place for the server and serialise it. In 2.6's order: the
+    ``unique-id-header`` (``unique_id``: name and value), X-Forwarded-For, X-Original-To
+    (``originalto``: an ``http.features.OriginalToRule`` applied to ``dst``), the server name.
 
     Returns ``(head_bytes, server_reusable)``: whether the server connection may be kept for
     another request after this exchange (keep-alive mode only).
     """
     strip_connection_tokens(req)
+    if unique_id is not None:
+        req.headers.append(unique_id)
     if forwardfor is not None:
         forwardfor.apply(req, src)
+    if originalto is not None:
+        originalto.apply(req, dst)
     if server_name_header is not None and server_name is not None:
         req.remove(server_name_header)
         req.headers.append((server_name_header, server_name))

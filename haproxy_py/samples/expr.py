@@ -302,22 +302,35 @@ def _iphex(ip: Any) -> bytes:
 
 
 def _req_piece(txn: Txn, which: str) -> bytes | None:
+    """A piece of the request line as the client sent it (2.6 captures it before any rule): from
+    the log record's request line when the engine keeps one, else from the request."""
     r = txn.req
     if r is None:
         return None
+    line = getattr(txn.rec, "request_line", None) if txn.rec is not None else None
+    if line is not None:
+        parts = line.encode("latin-1").split(b" ")
+        if len(parts) == 3:
+            method, uri, version = parts
+        else:
+            method, uri, version = r.method, r.uri, r.version
+    else:
+        method, uri, version = r.method, r.uri, r.version
     if which == "HM":
-        return r.method
+        return method
     if which == "HU":
-        return r.uri
+        return uri
     if which in ("HP", "HPO"):
-        return r.path
+        from ..http.message import uri_path
+
+        return uri_path(uri)
     if which == "HQ":
-        q = r.uri.find(b"?")
-        return b"" if q < 0 else r.uri[q:]
+        q = uri.find(b"?")
+        return b"" if q < 0 else uri[q:]
     if which == "HV":
-        return r.version
+        return version
     if which == "r":
-        return r.method + b" " + r.uri + b" " + r.version
+        return method + b" " + uri + b" " + version
     return None  # pragma: no cover
 
 
@@ -375,10 +388,10 @@ def _var_fn(name: str, opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
         return text(lambda t: t.hostname)
     if name == "pid":
         return (lambda t: b"%04X" % t.pid) if x else (lambda t: b"%d" % t.pid)
-    if name == "ID":
+    if name == "ID":  # the id once made (2.6 does not make it for a rule's %ID)
         return text(lambda t: t.unique_id)
-    if name == "ST":
-        return text(lambda t: None if t.status is None else t.status)
+    if name == "ST":  # 2.6's txn status: -1 until there is a response
+        return text(lambda t: t.status if t.status is not None else (t.res.status if t.res is not None else -1))
     if name in ("HM", "HU", "HP", "HPO", "HQ", "HV", "r"):
         piece = name
 
@@ -439,6 +452,7 @@ def compile_format(text: str, *, mandatory: bool = False, place: str | None = No
     lit: list[str] = []
     i, n = 0, len(text)
     known_vars = _log_vars()
+    defopts = 0
 
     def flush() -> None:
         if lit:
@@ -484,8 +498,11 @@ def compile_format(text: str, *, mandatory: bool = False, place: str | None = No
                 raise SampleError(f"no such format variable '{name}'. If you wanted to emit the '%' "
                                   "character verbatim, you need to use '%%'", i)
             i = m.end()
+            if name == "o":  # %{+X}o: the default flags of the variables that follow
+                defopts = _flags(arg, defopts)
+                continue
             flush()
-            parts.append(_var_fn(name, _flags(arg, 0), mandatory))
+            parts.append(_var_fn(name, _flags(arg, defopts), mandatory))
             continue
         raise SampleError(f"unexpected variable name near '{c}' at position {i} line : '{text}'. Maybe you "
                           "want to write a single '%', use the syntax '%%'", i)

@@ -732,9 +732,7 @@ def _b(v: Any) -> bytes:
 
 @fetch("unique-id", test=T + "test_http_request_fetches")
 def f_unique_id(txn: Txn, args: tuple) -> list | None:
-    uid = txn.unique_id
-    if uid is None and txn.rec is not None:  # the engine's log record holds it
-        uid = getattr(txn.rec, "unique_id", None)
+    uid = txn.get_unique_id()  # made from unique-id-format on first use
     return None if uid is None else [_b(uid)]
 
 

@@ -86,7 +86,7 @@ class Txn:
     __slots__ = ("req", "_res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
-                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip")
+                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip", "uid_fmt")
 
     def __init__(
         self,
@@ -132,6 +132,8 @@ class Txn:
         self.rec = rec
         self.first_req = first_req
         self.unique_id: bytes | None = None
+        #: the frontend's compiled ``unique-id-format`` (``fmt(txn) -> bytes``), None without one
+        self.uid_fmt: Any = None
         #: captured request / response header values (``capture request header``), or None
         self.req_caps: list[bytes | None] | None = None
         self.res_caps: list[bytes | None] | None = None
@@ -153,6 +155,32 @@ class Txn:
                 self.hostname = runtime.hostname()
         self._src_ip: Any = None
         self._dst_ip: Any = None
+
+    def get_unique_id(self, *, final: bool = False) -> bytes | None:
+        """The request's unique id: made from ``unique-id-format`` the first time something asks
+        for it (the ``unique-id`` fetch in a rule, the backend stage of the request, the log line),
+        then kept for the rest of the transaction, as in 2.6. None without a format. ``final``:
+        made for the log line, when 2.6 no longer has the request's contents (its request-only
+        fetches find nothing, as during the response)."""
+        uid = self.unique_id
+        if uid is not None:
+            return uid
+        fmt = self.uid_fmt
+        rec = self.rec
+        if fmt is None:
+            v = getattr(rec, "unique_id", None) if rec is not None else None
+            return None if v is None else (v.encode("latin-1") if isinstance(v, str) else v)
+        self.uid_fmt = None  # a format that reads the id itself sees none
+        res = self._res
+        if final and res is None:
+            self._res = ResponseHead(0, b"", b"HTTP/1.1", [])
+        try:
+            uid = self.unique_id = fmt(self)
+        finally:
+            self._res = res
+        if rec is not None:
+            rec.unique_id = uid.decode("latin-1")
+        return uid
 
     # --- the response: attaching it ends the request processing
     @property

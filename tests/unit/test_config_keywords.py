@@ -130,7 +130,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
-    "frontend": ["monitor-uri /up", "unique-id-format %[uuid]", "compression algo gzip",
+    "frontend": ["option http-ignore-probes", "rate-limit sessions 10", "compression algo gzip",
                  "stick-table type ip size 1m"],
     "backend": ["stick on src"],
 }

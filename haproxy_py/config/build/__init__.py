@@ -8,7 +8,7 @@ looking up users/groups, like ``haproxy -c`` does.
 One module per section or feature, each a mixin of :class:`base.BuilderBase` holding that
 feature's keyword handlers (``kw_NAME`` for proxy keywords): sections, global_, proxy, timeouts,
 logs, options, balance, cookie, bind, servers, acl, rules, checks, stats, capture, errorfiles,
-freeze, post.
+http_features, freeze, post.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from haproxy_py.config.build.cookie import CookieMixin
 from haproxy_py.config.build.errorfiles import ErrorfilesMixin
 from haproxy_py.config.build.freeze import FreezeMixin
 from haproxy_py.config.build.global_ import GlobalMixin
+from haproxy_py.config.build.http_features import HttpFeaturesMixin
 from haproxy_py.config.build.logs import LogsMixin
 from haproxy_py.config.build.options import OptionsMixin
 from haproxy_py.config.build.post import PostChecksMixin
@@ -37,5 +38,5 @@ from haproxy_py.config.build.timeouts import TimeoutsMixin
 __all__ = ["Builder", "BuilderBase", "ProxyState", "_Skip"]
 
 
-class Builder(SectionsMixin, GlobalMixin, ProxyMixin, TimeoutsMixin, LogsMixin, OptionsMixin, BalanceMixin, CookieMixin, BindMixin, ServersMixin, AclMixin, RulesMixin, ChecksMixin, StatsMixin, CaptureMixin, ErrorfilesMixin, FreezeMixin, PostChecksMixin):
+class Builder(SectionsMixin, GlobalMixin, ProxyMixin, TimeoutsMixin, LogsMixin, OptionsMixin, BalanceMixin, CookieMixin, BindMixin, ServersMixin, AclMixin, RulesMixin, ChecksMixin, StatsMixin, CaptureMixin, ErrorfilesMixin, HttpFeaturesMixin, FreezeMixin, PostChecksMixin):
     """Reads statements (from one or more files) and produces the model."""

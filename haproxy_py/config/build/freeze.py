@@ -114,6 +114,9 @@ class FreezeMixin(BuilderBase):
             dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
             timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
+            monitor_uri=f.get("monitor_uri"), monitor_fail=f.get("monitor_fail", ()),
+            unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
+            originalto=f.get("originalto"),
             ignored=tuple(ps.ignored))
 
     @staticmethod

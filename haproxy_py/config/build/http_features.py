@@ -1,0 +1,105 @@
+"""Proxy keywords of HTTP features, as HAProxy 2.6 parses them: ``monitor-uri``, ``monitor fail``,
+``unique-id-format``, ``unique-id-header`` and ``option originalto``.
+
+A mixin of the configuration builder (``config/build/``): each ``kw_NAME`` method is found by the
+builder's keyword dispatch, ``opt_originalto`` by its option dispatch. Values go to ``ProxyState.f`` (so a ``defaults`` section
+passes them on) and become ``Proxy`` fields when the section is frozen. The runtime is
+``haproxy_py/http/features.py`` (compiled once per frontend) and ``engine/http.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config import keywords as K
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.model import OriginalTo
+from haproxy_py.config.tokenizer import Line
+
+
+class HttpFeaturesMixin(BuilderBase):
+    """``kw_*`` handlers of the HTTP feature keywords (mixed into ``Builder``)."""
+
+    def kw_monitor_uri(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        if len(w) < 2 or not w[1]:
+            self.fail(ln, "'monitor-uri' expects an URI.", 0)
+        if len(w) > 2:
+            self.fail(ln, f"'monitor-uri' cannot handle unexpected argument '{w[2]}'.", 2)
+        p.f["monitor_uri"] = w[1]
+
+    def kw_monitor(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        if len(w) < 2 or w[1] != "fail":
+            self.fail(ln, "'monitor' only supports 'fail'.", min(1, len(w) - 1))
+        if len(w) < 3 or w[2] not in ("if", "unless"):
+            self.fail(ln, "'monitor fail' requires either 'if' or 'unless' followed by a condition.",
+              min(2, len(w) - 1))
+        cond = self.condition(ln, p, 2, "a 'monitor fail' condition")
+        if cond is not None:
+            p.f["monitor_fail"] = (*p.f.get("monitor_fail", ()), cond)
+
+    def kw_unique_id_format(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if len(w) < 2:
+            self.fail(ln, "unique-id-format expects an argument.", 0)
+        if len(w) > 2:
+            self.fail(ln, "unique-id-format expects only one argument, don't forget to escape spaces!", 2)
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        from haproxy_py.samples import SampleError, compile_format
+
+        try:
+            compile_format(w[1])
+        except SampleError as e:
+            self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse unique-id : {e.message}",
+                         ln.loc(1), line=ln.raw)
+            return
+        p.f["unique_id_format"] = w[1]
+
+    def kw_unique_id_header(self, ln: Line, p: ProxyState) -> None:
+        w = ln.words
+        if len(w) < 2:
+            self.fail(ln, "unique-id-header expects an argument.", 0)
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        p.f["unique_id_header"] = w[1]  # 2.6 ignores any further word
+
+    def opt_originalto(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        """``option originalto [except NET] [header NAME]`` (``no option originalto`` clears it)."""
+        if negate:
+            p.f.pop("originalto", None)
+            return
+        kw: dict[str, Any] = {}
+        j = 0
+        while j < len(args):
+            a = args[j]
+            if a == "except":
+                if j + 1 >= len(args) or not _is_net(args[j + 1]):
+                    self.fail(ln, "'option originalto except' expects <address>[/mask] as argument.", i + 1 + j)
+                kw["except_net"] = args[j + 1]
+                j += 2
+            elif a == "header":
+                if j + 1 >= len(args):
+                    self.fail(ln, "'option originalto header' expects <header_name> as argument.", i + 1 + j)
+                kw["header"] = args[j + 1]
+                j += 2
+            else:
+                self.fail(ln, "'option originalto' only supports optional values: 'except' and 'header'.",
+                          i + 1 + j)
+        p.f["originalto"] = OriginalTo(**kw)
+
+
+def _is_net(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,334 @@
+"""HTTP features, differential: ``monitor-uri`` / ``monitor fail``, ``unique-id-format`` /
+``unique-id-header`` (and the ``unique-id`` fetch, ``%ID``), ``option originalto``. One
+configuration run by Debian's HAProxy 2.6 and by haproxy-py, each with its own recording backend;
+every request goes to both and we compare what the client got, what the server saw, the log lines
+and the counters. Inputs are generated (seeded): URIs around the monitor URI, header values and
+paths in the unique id, destination addresses set by rules around the ``except`` networks.
+
+Normalised (only this): header-name case (2.6 lower-cases names, haproxy-py keeps them: see
+test_http_vs_haproxy.py) and responses' ``connection`` header (compared by test_http_vs_haproxy.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_haproxy_bin
+from tests.differential.test_actions_vs_haproxy import _norm_response, _seen, _send
+from tests.integration.harness import HttpBackend, free_port, run_proxy
+from tests.integration.stats_client import admin_socket, stats_cli
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.needs_haproxy]
+
+CFG = r"""
+global
+    stats socket @DIR@/admin.sock level admin
+    log stderr format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+defaults mon
+    mode http
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    monitor-uri /inherited
+
+frontend femon
+    bind 127.0.0.1:{mon}
+    log-format "MON %HU %ST"
+    monitor-uri /health
+    acl down req.hdr(x-down) -m found
+    monitor fail if down
+    monitor fail if {{ req.hdr(x-fail2) -m str yes }}
+    http-request deny if {{ path /health }}
+    http-request set-header X-Rules ran
+    http-after-response set-header X-After mon
+    default_backend be
+
+frontend femon2
+    bind 127.0.0.1:{mon2}
+    log-format "MON2 %HU %ST"
+    monitor-uri http://www.example.com/up
+    monitor fail unless {{ nbsrv(be) ge 1 }} {{ req.hdr(x-ok) -m found }}
+    default_backend be
+
+frontend femon3 from mon
+    bind 127.0.0.1:{mon3}
+    log-format "MON3 %HU %ST"
+    errorfile 200 @DIR@/e200.http
+    default_backend be
+
+frontend feuid
+    bind 127.0.0.1:{uid}
+    log-format "UID %ID|%HU"
+    unique-id-format "%[path]|%[req.hdr(x-a)]|%[var(txn.v)]|%b|%{{+Q}}r|%{{+X}}o%ci:%fi|%s"
+    unique-id-header X-Unique-ID
+    http-request set-var(txn.v) str(fe)
+    http-request set-header X-Early "%[unique-id]" if {{ path_beg /early }}
+    http-request set-header X-Lf "[%ID]"
+    http-request set-path /rewritten%[path] if {{ path_beg /rw }}
+    http-request deny if {{ path_beg /deny }}
+    http-response set-header X-Res-ID "%[unique-id]"
+    default_backend beuid
+
+frontend feuid2
+    bind 127.0.0.1:{uid2}
+    log-format "UID2 %ID|%HU|%ST"
+    unique-id-format "%[path]-%[var(txn.v)]-%ST"
+    default_backend beuid
+
+backend beuid
+    http-request set-var(txn.v) str(be)
+    http-response set-header X-Res-ID2 "%[unique-id]"
+    server s1 127.0.0.1:{srv}
+
+frontend feot
+    bind 127.0.0.1:{ot}
+    option originalto
+    option forwardfor
+    http-request set-dst hdr(x-dst) if {{ req.hdr(x-dst) -m found }}
+    use_backend beot if {{ path_beg /be }}
+    default_backend be
+
+frontend feot2
+    bind 127.0.0.1:{ot2}
+    option originalto except 10.0.0.0/8 header X-Dst-Fe
+    http-request set-dst hdr(x-dst) if {{ req.hdr(x-dst) -m found }}
+    use_backend beot if {{ path_beg /be }}
+    default_backend be
+
+backend beot
+    option originalto except 192.168.0.0/16 header X-Dst-Be
+    server s1 127.0.0.1:{srv}
+
+backend be
+    server s1 127.0.0.1:{srv}
+"""
+
+PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2")
+E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: custom\r\nContent-Length: 3\r\n\r\nok\n"
+
+
+@contextlib.contextmanager
+def _side(which: str) -> Iterator[dict[str, Any]]:
+    be = HttpBackend("s1")
+    be.start()
+    ports = {k: free_port() for k in PORTS}
+    try:
+        text = CFG.format(srv=be.port, **ports)
+        with run_proxy(text.replace("@DIR@/e200.http", "@DIR@/../e200-" + which + ".http"),
+                       wait_ports=list(ports.values()), which=which) as pp:
+            yield {"ports": ports, "backend": be, "proxy": pp, "sock": admin_socket(pp)}
+    finally:
+        be.stop()
+
+
+@pytest.fixture(scope="module")
+def sides() -> Iterator[dict[str, dict[str, Any]]]:
+    require_haproxy_bin()
+    import tempfile
+    from pathlib import Path
+
+    # the errorfile sits next to the proxies' work directories (run_proxy makes them in tempdir)
+    made = []
+    for which in ("haproxy", "ours"):
+        p = Path(tempfile.gettempdir()) / f"e200-{which}.http"
+        p.write_bytes(E200)
+        made.append(p)
+    try:
+        with _side("haproxy") as theirs, _side("ours") as ours:
+            yield {"haproxy": theirs, "ours": ours}
+    finally:
+        for p in made:
+            p.unlink(missing_ok=True)
+
+
+def _exchange(sides: dict[str, dict[str, Any]], port: str, raw: bytes) -> dict[str, Any]:
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        resp = _send(side["ports"][port], raw)
+        time.sleep(0.03)
+        out[name] = (_norm_all(resp), _seen(side["backend"]))
+    theirs, ours = out["haproxy"], out["ours"]
+    assert ours[0] == theirs[0], f"response differs for {raw!r}:\n2.6:  {theirs[0]}\nours: {ours[0]}"
+    assert ours[1] == theirs[1], f"server saw differs for {raw!r}:\n2.6:  {theirs[1]}\nours: {ours[1]}"
+    return {"responses": ours[0], "seen": ours[1]}
+
+
+def _norm_all(data: bytes | str) -> Any:
+    """Every response in ``data`` (pipelined requests get several)."""
+    if isinstance(data, str) or not data:
+        return [_norm_response(data)]
+    out = []
+    rest = data
+    while rest:
+        end = rest.find(b"\r\n\r\n")
+        if end < 0:
+            out.append(("partial", rest))
+            break
+        head = rest[:end + 4]
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v.strip())
+        one, rest = rest[:end + 4 + length], rest[end + 4 + length:]
+        out.append(_norm_response(one))
+    return out
+
+
+def _log_lines(side: dict[str, Any], tag: str) -> list[str]:
+    return [ln.strip() for ln in side["proxy"].stderr_text().splitlines() if ln.startswith(tag + " ")]
+
+
+def _stat(side: dict[str, Any], px: str) -> dict[str, str]:
+    lines = stats_cli(side["sock"], "show stat").splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    for ln in lines[1:]:
+        v = ln.split(",")
+        if len(v) > 1 and v[0] == px and v[1] == "FRONTEND":
+            return dict(zip(head, v, strict=False))
+    raise AssertionError(f"no FRONTEND row for {px}")
+
+
+def _req(method: str, uri: str, version: str = "1.1", headers: str = "", close: bool = True) -> bytes:
+    host = "www.example.com" if "//www.example.com" in uri else "h"
+    h = f"Host: {host}\r\n" if version == "1.1" else ""
+    return (f"{method} {uri} HTTP/{version}\r\n{h}{headers}" + ("Connection: close\r\n" if close else "")
+            + "\r\n").encode("latin-1")
+
+
+def test_monitor_uri_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(2615)
+    uris = ["/health", "/Health", "/health?x=1", "/health/", "/healt", "/health#f", "/", "/x",
+            "http://h/health", "http://www.example.com/up", "/up", "http://www.example.com/up?q",
+            "/inherited", "/inherited?a"]
+    before = {n: {p: _stat(s, p) for p in ("femon", "femon2", "femon3")} for n, s in sides.items()}
+    served_monitor = 0
+    for _ in range(40):
+        port = rng.choice(("mon", "mon2", "mon3"))
+        own = {"mon": "/health", "mon2": "http://www.example.com/up", "mon3": "/inherited"}[port]
+        uri = own if rng.random() < 0.5 else rng.choice(uris)
+        method = rng.choice(("GET", "GET", "HEAD", "POST"))
+        version = rng.choice(("1.1", "1.1", "1.0"))
+        hdrs = "".join(rng.sample(["X-Down: 1\r\n", "X-Fail2: yes\r\n", "X-Fail2: no\r\n", "X-Ok: 1\r\n"],
+                                  rng.randint(0, 2)))
+        if method == "POST":
+            hdrs += "Content-Length: 0\r\n"
+        r = _exchange(sides, port, _req(method, uri, version, hdrs))
+        status = r["responses"][0][0] if isinstance(r["responses"][0], tuple) else ""
+        if not r["seen"] and status[9:12] in ("200", "503"):
+            served_monitor += 1
+    # pipelined: a monitor request then a normal one on the same connection
+    r = _exchange(sides, "mon", _req("GET", "/health", close=False) + _req("GET", "/next"))
+    assert len(r["responses"]) == 2 and r["seen"][0][0] == "GET /next HTTP/1.1"
+    assert served_monitor >= 5  # the generator reached the monitor URI
+    # the expected effect on its own: the built-in pages, the errorfile, the rules skipped
+    r = _exchange(sides, "mon", _req("GET", "/health"))
+    assert r["responses"][0][0] == "HTTP/1.1 200 OK" and b"Service ready." in r["responses"][0][2]
+    assert ("x-after", "mon") in r["responses"][0][1] and r["seen"] == []
+    r = _exchange(sides, "mon", _req("GET", "/health", headers="X-Down: 1\r\n"))
+    assert r["responses"][0][0] == "HTTP/1.1 503 Service Unavailable"
+    r = _exchange(sides, "mon3", _req("GET", "/inherited"))
+    assert r["responses"][0][2] == b"ok\n" and ("x-page", "custom") in r["responses"][0][1]
+    time.sleep(0.3)
+    # monitor requests are not logged; the others are, identically
+    for tag in ("MON", "MON2", "MON3"):
+        assert _log_lines(sides["ours"], tag) == _log_lines(sides["haproxy"], tag), tag
+    assert not any(ln.startswith("MON /health ") for ln in _log_lines(sides["ours"], "MON"))
+    # counted as intercepted requests with their status, as 2.6 counts them
+    keys = ("req_tot", "intercepted", "hrsp_2xx", "hrsp_5xx", "hrsp_4xx", "bout")
+    for px in ("femon", "femon2", "femon3"):
+        delta = {}
+        for n, s in sides.items():
+            now = _stat(s, px)
+            delta[n] = {k: int(now[k] or 0) - int(before[n][px][k] or 0) for k in keys}
+        assert delta["ours"] == delta["haproxy"], (px, delta)
+
+
+def test_unique_id_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(15)
+    paths = ["/a", "/early/x", "/rw/1", "/deny/z", "/b%20c", "/q?x=1", "/early"]
+    vals = ["", "v1", "a b", "x|y"]
+    for _ in range(24):
+        port = rng.choice(("uid", "uid2"))
+        path = rng.choice(paths)
+        v = rng.choice(vals)
+        hdrs = f"X-A: {v}\r\n" if v else ""
+        if rng.random() < 0.3:
+            hdrs += "X-Unique-ID: from-client\r\n"
+        # a second request on the same connection gets an id of its own
+        raw = _req("GET", path, headers=hdrs, close=False) + _req("GET", path + "2", headers=hdrs) \
+            if rng.random() < 0.3 else _req("GET", path, headers=hdrs)
+        _exchange(sides, port, raw)
+    r = _exchange(sides, "uid", _req("GET", "/early/one", headers="X-A: k\r\n"))
+    seen = dict(r["seen"][0][1])
+    # made once: the early rule, the header, the response rules all see the same id
+    assert seen["x-early"].startswith("/early/one|k|fe|") and seen["x-unique-id"] == seen["x-early"]
+    assert dict(r["responses"][0][1])["x-res-id"] == seen["x-early"]
+    time.sleep(0.3)
+    for tag in ("UID", "UID2"):
+        theirs, ours = _log_lines(sides["haproxy"], tag), _log_lines(sides["ours"], tag)
+        assert ours == theirs, f"{tag} log lines differ:\n2.6:  {theirs}\nours: {ours}"
+        assert len(ours) >= 5
+
+
+def test_originalto_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(26)
+    dsts = ["", "10.1.2.3", "192.168.4.5", "172.16.0.1", "2001:db8::7", "::ffff:10.0.0.1", "127.0.0.1",
+            "0.0.0.0", "not-an-ip"]
+    got_header = 0
+    for _ in range(30):
+        port = rng.choice(("ot", "ot2"))
+        path = rng.choice(("/", "/be/x"))
+        d = rng.choice(dsts)
+        hdrs = f"X-Dst: {d}\r\n" if d else ""
+        if rng.random() < 0.2:
+            hdrs += "X-Original-To: client-said\r\n"
+        r = _exchange(sides, port, _req("GET", path, headers=hdrs))
+        if r["seen"] and any(k in ("x-original-to", "x-dst-fe", "x-dst-be") and v != "client-said"
+                             for k, v in r["seen"][0][1]):
+            got_header += 1
+    assert got_header >= 5
+    # on its own: the frontend's except network keeps the backend's header out
+    r = _exchange(sides, "ot2", _req("GET", "/be/x", headers="X-Dst: 10.9.9.9\r\n"))
+    assert not any(k in ("x-dst-fe", "x-dst-be") for k, _ in r["seen"][0][1])
+    r = _exchange(sides, "ot2", _req("GET", "/be/x", headers="X-Dst: 172.16.0.1\r\n"))
+    assert ("x-dst-be", "172.16.0.1") in r["seen"][0][1]
+
+
+def test_monitor_fail_and_monitor_uri_config_errors() -> None:
+    """-c refuses the misuses 2.6 refuses, at the same line."""
+    import subprocess
+    import sys
+    import tempfile
+
+    require_haproxy_bin()
+    cases = ["monitor fail", "monitor foo", "monitor-uri", "monitor-uri /a /b", "unique-id-format",
+             "unique-id-format a b", "unique-id-header", "option originalto except foo",
+             "option originalto header", "option originalto bar"]
+    for body in cases:
+        cfg = ("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+               f"frontend f\n bind 127.0.0.1:{free_port()}\n {body}\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
+            fh.write(cfg)
+        rcs = {}
+        for which, cmd in (("haproxy", ["haproxy", "-c", "-f", fh.name]),
+                           ("ours", [sys.executable, "-m", "haproxy_py", "-c", "-f", fh.name])):
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            rcs[which] = (p.returncode != 0, ":8]" in (p.stdout + p.stderr) or ":8:" in (p.stdout + p.stderr))
+        assert rcs["ours"] == rcs["haproxy"] == (True, True), (body, rcs)
+
