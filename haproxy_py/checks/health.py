@@ -47,12 +47,14 @@ class Outcome:
     ``fastinter`` (ms or None) asks the checker to run the next check no later than that from now.
     """
 
-    __slots__ = ("logs", "shutdown", "fastinter")
+    __slots__ = ("logs", "shutdown", "fastinter", "maxconn")
 
     def __init__(self) -> None:
         self.logs: list[tuple[str, int, str]] = []
         self.shutdown: list[Any] = []
         self.fastinter: int | None = None
+        #: a new maxconn for the server (an agent's ``maxconn:N``), which the engine applies
+        self.maxconn: int | None = None
 
     def log(self, proxy: str, severity: int, text: str) -> None:
         self.logs.append((proxy, severity, text))
@@ -261,9 +263,11 @@ def status_text(srv: Server) -> str:
         if (not srv.check_enabled and srv.track is None) or h == rise + fall - 1:
             return "NOLB"
         return f"NOLB {h - rise + 1}/{fall}"
+    if ref.agent_enabled and not ref.agent_health:
+        return "DOWN (agent)"
     if chk and h == 0:
         return "DOWN"
-    if chk:
+    if chk or ref.agent_enabled:
         return f"DOWN {h}/{rise}"
     return "DOWN"
 
@@ -396,6 +400,8 @@ def _set_stopped(srv: Server, reason: str, now: float, out: Outcome) -> None:
         out.shutdown.extend(srv.sessions)
     out.log(be, M.SEV_ALERT, M.server_down(be, srv.name, srv.backup, reason, act, bck, srv.served,
                                            requeued, len(srv.queue)))
+    if "FDRAIN" in srv.admin:  # as after UP: 2.6 re-reads the admin state, still forced drain
+        out.log(be, M.SEV_NOTICE, M.drain_remains(be, srv.name, srv.backup))
     _no_server_check(srv, before, out)
     via = f" via {be}/{srv.name}"
     for t in list(srv.trackers):
@@ -422,6 +428,8 @@ def _set_running(srv: Server, reason: str, now: float, out: Outcome) -> None:
     act, bck = _counts(srv)
     be = _be_name(srv)
     out.log(be, M.SEV_NOTICE, M.server_up(be, srv.name, srv.backup, reason, act, bck, grabbed, len(srv.queue)))
+    if "FDRAIN" in srv.admin:  # 2.6 then re-reads the admin state, still forced drain
+        out.log(be, M.SEV_NOTICE, M.drain_remains(be, srv.name, srv.backup))
     if srv.conf.on_marked_up == "shutdown-backup-sessions" and not srv.backup and srv.backend is not None:
         for s in srv.backend.servers:
             if s.backup:
@@ -507,12 +515,152 @@ def _apply(srv: Server, res: CheckResult, now: float, out: Outcome) -> None:
     if result == RES_FAILED:
         if h == 0:
             _set_stopped(srv, reason, now, out)
+    elif srv.agent_enabled and srv.agent_health < srv.agent_rise:
+        return  # the agent says the server is down: a passing check does not bring it back
     elif result == RES_CONDPASS:
         if h >= rise:
             _set_stopping(srv, reason, now, out)
     elif result == RES_PASSED:
         if h >= rise:
             _set_running(srv, reason, now, out)
+
+
+# --------------------------------------------------------------------------- agent checks
+
+#: statuses an agent failure must have to count against the agent (2.6's "L57 data" statuses and
+#: above): failing to reach the agent changes nothing
+_AGENT_COUNTED = frozenset({"L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK"})
+_STATUS_RESULT = {"UNK": 0, "INI": 0, "CHECKED": 1, "HANA": RES_FAILED, "SOCKERR": RES_FAILED,
+                  "L4OK": RES_PASSED, "L4TOUT": RES_FAILED, "L4CON": RES_FAILED, "L6OK": RES_PASSED,
+                  "L6TOUT": RES_FAILED, "L6RSP": RES_FAILED, "L7TOUT": RES_FAILED, "L7RSP": RES_FAILED,
+                  "L7OK": RES_PASSED, "L7OKC": RES_CONDPASS, "L7STS": RES_FAILED, "PROCERR": RES_FAILED,
+                  "PROCTOUT": RES_FAILED, "PROCOK": RES_PASSED}
+
+
+def apply_agent_result(srv: Server, res: CheckResult, now: float) -> Outcome:
+    """An agent check that ended without a reply to read (connection refused, timeout, empty or
+    incomplete reply): ``res.status`` and ``res.info`` as the check reports them."""
+    out = Outcome()
+    result = _agent_status(srv, res.status, res.info, res.duration, out)
+    _agent_notify(srv, result, now, out)
+    return out
+
+
+def apply_agent_reply(srv: Server, reply: Any, duration: int | None, now: float,
+                      set_weight: Callable[[Server, str], str] | None = None) -> Outcome:
+    """An agent's reply line (``checks.agent.AgentReply``) applied as 2.6 applies it: the admin
+    word first, then the weight (``set_weight(srv, word)`` returns 2.6's error text or ""),
+    then maxconn (``Outcome.maxconn`` for the engine), then the health word and the reported
+    text ("via agent : up (why)", "agent reports an error : WORD", "agent warns : MSG")."""
+    from haproxy_py.checks.agent import maxconn_error
+
+    out = Outcome()
+    if not srv.agent_enabled:
+        return out
+    if reply.admin == "drain":
+        _set_admin(srv, "FDRAIN", now, out)
+        _clr_admin(srv, "FMAINT", now, out)
+    elif reply.admin == "maint":
+        _set_admin(srv, "FMAINT", now, out)
+        _clr_admin(srv, "FDRAIN", now, out)
+    elif reply.admin == "ready":
+        _clr_admin(srv, "FDRAIN", now, out)
+        _clr_admin(srv, "FMAINT", now, out)
+    wrn = ""
+    if reply.weight is not None and set_weight is not None:
+        wrn = set_weight(srv, reply.weight) or ""
+        if not wrn and "FDRAIN" in srv.admin and not srv.in_maint:
+            # 2.6 re-evaluates the server's state with its new weight and says so
+            out.log(_be_name(srv), M.SEV_NOTICE, M.drain_remains(_be_name(srv), srv.name, srv.backup))
+    if reply.maxconn is not None:
+        msg, value = maxconn_error(reply.maxconn)
+        if msg is None:
+            out.maxconn = value
+        elif not wrn:
+            wrn = msg
+    err = reply.error or ""
+    status = "CHECKED"
+    if reply.health is not None:
+        low = reply.health.lower()
+        status = "L7OK" if low == "up" else "L7STS"
+        msg = reply.desc
+        if not msg or status == "L7OK":
+            if err:
+                msg = err
+            elif wrn:
+                msg = wrn
+        text = f"via agent : {reply.health}" + (f" ({msg})" if msg else "")
+    elif err:
+        text = f"agent reports an error : {err}"
+    elif wrn:
+        text = f"agent warns : {wrn}"
+    else:
+        text = ""
+    result = _agent_status(srv, status, text, duration, out)
+    _agent_notify(srv, result, now, out)
+    return out
+
+
+def _agent_status(srv: Server, status: str, info: str, duration: int | None, out: Outcome) -> int:
+    """2.6's set_server_check_status for the agent: the columns, the agent's health, the
+    log-health-checks line. Returns the check's result (RES_*; 0 when the status has none)."""
+    prev = srv.agent_status
+    if not status:  # an incomplete reply: the status stays, with the text
+        status = prev
+    srv.agent_info = info
+    srv.agent_status = status
+    srv.agent_code = 0 if status in _AGENT_COUNTED else None
+    srv.agent_duration = duration
+    result = _STATUS_RESULT.get(status, 0)
+    if result == 1:  # no status change
+        return result
+    rise, fall = srv.agent_rise, srv.agent_fall
+    h = srv.agent_health
+    report = False
+    if result == RES_FAILED:
+        if status in _AGENT_COUNTED and h > 0:  # (2.6.12 counts no failed check for the agent)
+            report = True
+            h -= 1
+            if h < rise:
+                h = 0
+    elif result >= RES_PASSED:
+        if h < rise + fall - 1:
+            report = True
+            h += 1
+            if h >= rise:
+                h = rise + fall - 1
+        if srv.conf.observe:
+            srv.observe_errors = 0
+    srv.agent_health = h
+    be = _be_name(srv)
+    if _be_option(srv, "log-health-checks") and (report or prev != status):
+        up = h >= rise
+        out.log(be, M.SEV_NOTICE, M.health_check_result(
+            be, srv.name, srv.backup, result >= RES_PASSED, result == RES_CONDPASS,
+            M.check_reason(status, srv.agent_code, info, duration),
+            h - rise + 1 if up else h, fall if up else rise,
+            ("UP" if srv.uweight else "DRAIN") if up else "DOWN", agent=True))
+    return result
+
+
+def _agent_notify(srv: Server, result: int, now: float, out: Outcome) -> None:
+    """2.6's check_notify_* for the agent: only a reply saying down/stopped/fail takes the server
+    down; a passing agent brings it up when the health check agrees."""
+    reason = ""
+    if srv.track is None and not _be_option(srv, "log-health-checks"):
+        reason = M.check_reason(srv.agent_status, srv.agent_code, srv.agent_info, srv.agent_duration)
+    if result == RES_FAILED:
+        if srv.agent_status != "L7STS" or srv.agent_health > 0:
+            return
+        _set_stopped(srv, reason, now, out)
+    elif result == RES_PASSED:
+        if srv.in_maint:
+            return
+        if srv.check_enabled and srv.health < srv.rise:
+            return
+        if srv.agent_health < srv.agent_rise or srv.state == STOPPING:
+            return
+        _set_running(srv, reason, now, out)
 
 
 # --------------------------------------------------------------------------- passive checks (observe)
@@ -588,11 +736,11 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome, reason: str | N
         if was:
             return
         prev = srv.state
+        srv.maint_weight = srv.uweight
         via = _via(srv) if flag == "IMAINT" else None
         why = reason if flag == "RMAINT" else None
         srv.state = STOPPED
-        if srv.check_enabled:
-            srv.health = 0  # as the live 2.6 shows in `show servers state` after maint
+        srv.health = 0  # as the live 2.6 shows in `show servers state` after maint, checked or not
         srv.slowstart_since = None
         be = _be_name(srv)
         if prev != STOPPED:
@@ -657,7 +805,8 @@ def _clr_admin(srv: Server, flag: str, now: float, out: Outcome) -> None:
         else:
             if srv.check_enabled:
                 srv.health = srv.rise
-            new_state = RUNNING
+            # an agent that last said the server is down keeps it down
+            new_state = STOPPED if srv.agent_enabled and srv.agent_health < srv.agent_rise else RUNNING
         if new_state != STOPPED:
             _stop_downtime(srv, now)
             srv.last_change = now

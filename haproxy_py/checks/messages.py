@@ -63,13 +63,20 @@ def server_label(backend: str, server: str, backup: bool) -> str:
     return f"{'Backup ' if backup else ''}Server {backend}/{server}"
 
 
+def ascii_encode(text: str, quote: str = '"') -> str:
+    """2.6's chunk_asciiencode: a control byte, a byte above 126 and the quote as ``<XX>``."""
+    if all(" " <= c <= "~" and c != quote for c in text):
+        return text
+    return "".join(c if " " <= c <= "~" and c != quote else f"<{ord(c) & 0xFF:02X}>" for c in text)
+
+
 def check_reason(status: str, code: int | None = None, info: str = "", duration: int | None = None) -> str:
     """``, reason: DESC[, code: N][, info: "I"][, check duration: Dms]`` for a check result."""
     s = ", reason: " + CHECK_DESC.get(status, status)
     if code is not None:
         s += f", code: {code}"
     if info:
-        s += f', info: "{info}"'
+        s += f', info: "{ascii_encode(info)}"'
     if duration is not None and duration >= 0:
         s += f", check duration: {duration}ms"
     return s
@@ -175,7 +182,7 @@ def no_server_available(backend: str) -> str:
 
 
 #: what starts the text of a server state change or of a logged health check result
-_SERVER_EVENTS = ("Server ", "Backup Server ", "Health check for ")
+_SERVER_EVENTS = ("Server ", "Backup Server ", "Health check for ", "Agent check for ")
 _NO_SERVER = " has no server available!"
 
 

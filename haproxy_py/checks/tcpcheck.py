@@ -166,14 +166,40 @@ def _ldap_bind_response(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool
     return True
 
 
-_CUSTOM = {"mysql-greeting": _mysql_greeting, "mysql-ok": _mysql_ok, "ldap-bind": _ldap_bind_response}
+#: what the agent check reports when its agent closed or filled the buffer without ending the line
+#: (its status stays the previous one: an empty status here)
+AGENT_INCOMPLETE = "Ignoring incomplete line from agent"
+
+
+def _agent_reply(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool | None:
+    """The agent's line (checks/agent.py reads it): kept in ``run.agent_line``."""
+    from haproxy_py.checks.agent import line_end
+
+    end = line_end(run.buf)
+    if end < 0:
+        if not run.last_read:
+            return None
+        return CheckResult("", 0, None, AGENT_INCOMPLETE)
+    run.agent_line = _latin(run.buf[:end])
+    return True
+
+
+def agent_rules(send: bytes) -> tuple[TcpCheckRule, ...]:
+    """The agent check's sequence, as 2.6 builds it: the implicit connect, the ``agent-send``
+    string (nothing without one), then the reply."""
+    return (TcpCheckRule("connect", -1), TcpCheckRule("send", 0, data=send),
+            TcpCheckRule("expect", 1, kind="agent"))
+
+
+_CUSTOM = {"mysql-greeting": _mysql_greeting, "mysql-ok": _mysql_ok, "ldap-bind": _ldap_bind_response,
+           "agent": _agent_reply}
 
 
 class TcpCheckRun:
     """One probe's walk through a tcp-check sequence."""
 
     __slots__ = ("rules", "proto", "i", "buf", "cur", "last_read", "conn", "_regex", "phase", "code", "info",
-                 "wall")
+                 "wall", "agent_line")
 
     def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False, wall: float = 0.0) -> None:
         self.rules = rules
@@ -191,6 +217,8 @@ class TcpCheckRun:
         #: "connect" while a Connect is pending, "recv" while a Recv is, "" otherwise
         self.phase = ""
         self._regex: dict[int, re.Pattern[bytes]] = {}
+        #: the agent check's reply line, once read
+        self.agent_line: str | None = None
 
     # ------------------------------------------------------------------ events
     def connected(self) -> None:

@@ -226,6 +226,10 @@ class ServerConf:
     agent_check: bool = False
     agent_port: int | None = None
     agent_inter: int | None = None
+    #: ``agent-addr``: where the agent listens (None: the server's address)
+    agent_addr: str | None = None
+    #: ``agent-send``: the string sent to the agent once connected (None: nothing)
+    agent_send: str | None = None
     redir: str | None = None
     #: no address at start (``init-addr none``): in resolution maintenance until resolvers find one
     no_addr: bool = False

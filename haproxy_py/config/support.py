@@ -282,6 +282,14 @@ _reg(SERVER, "config/build/servers.py server_line", {
     "resolve-net": _IT + "test_resolvers.py::test_resolve_prefer_and_net",
     "resolve-opts": _IT + "test_resolvers.py::test_duplicate_ip_prevention_as_haproxy",
 })
+_AGENT = _DIFF + "test_agent_check_vs_haproxy.py::"
+_reg(SERVER, "checks/agent.py", {
+    "agent-check": _AGENT + "test_agent_replies_change_servers_as_haproxy",
+    "agent-port": _AGENT + "test_agent_replies_change_servers_as_haproxy",
+    "agent-addr": _AGENT + "test_agent_replies_change_servers_as_haproxy",
+    "agent-inter": _AGENT + "test_agent_replies_change_servers_as_haproxy",
+    "agent-send": _AGENT + "test_agent_send_as_haproxy",
+})
 for _n in ("no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
            "no-send-proxy-v2-ssl-cn", "no-ssl-reuse", "no-tls-tickets", "no-verifyhost", "no-agent-check",
            "no-tfo", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13"):
@@ -292,7 +300,6 @@ SERVER.alternatives.update({
     "ssl": "TLS to servers comes with TLS support",
     "send-proxy": "the PROXY protocol is not implemented yet",
     "send-proxy-v2": "the PROXY protocol is not implemented yet",
-    "agent-check": "health checks ('check', 'option httpchk') are implemented",
 })
 
 # --------------------------------------------------------------------------- bind parameters

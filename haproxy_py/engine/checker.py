@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from haproxy_py.checks import agent as A
 from haproxy_py.checks import health
 from haproxy_py.checks import probes as P
 from haproxy_py.checks import tcpcheck as TC
@@ -44,11 +45,14 @@ class ServerCheck:
     """The check of one server: its timer and, while a probe runs, its socket."""
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
-                 "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr")
+                 "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
+                 "agent")
 
-    def __init__(self, srv: Server, checker: Checker) -> None:
+    def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
         self.checker = checker
+        #: the server's agent check (``agent-check``) rather than its health check
+        self.agent = agent
         self.timer: Any = None
         self.tmo: Any = None
         self.sock: socket.socket | None = None
@@ -67,6 +71,10 @@ class ServerCheck:
         #: ``option tcp-check`` / a protocol check: the rules (checks/tcpcheck.py runs them)
         self.tcp = pconf.tcp_check if pconf is not None else None
         self.tcp_proto = bool(pconf is not None and pconf.tcp_check_proto)
+        if agent:
+            self.http = None
+            self.tcp = None
+            self.tcp_proto = True
         self.tcr: TC.TcpCheckRun | None = None
         #: ``set server check-addr/check-port`` (None: as configured)
         self.cli_host: str | None = None
@@ -77,6 +85,8 @@ class ServerCheck:
         """Where the probe goes: the CLI's address/port, else the check's own, else the server's."""
         srv = self.srv
         conf = srv.conf
+        if self.agent:
+            return srv.agent_host or srv.host, srv.agent_port or 0
         host = self.cli_host or conf.check_addr or srv.host
         port = self.cli_port if self.cli_port else conf.check_port or srv.port
         return host, port
@@ -103,6 +113,17 @@ class ServerCheck:
         srv = self.srv
         ck = self.checker
         if ck.stopped:
+            return
+        if self.agent:  # the agent keeps running in maintenance: it may bring the server back
+            if not srv.agent_enabled:
+                self.schedule(self.inter())
+                return
+            self.started = ck.now()
+            self.addr = self.target()
+            srv.agent_running = True
+            srv.agent_info = ""  # as 2.6: the text of a check in progress is blank
+            self.tcr = TC.TcpCheckRun(TC.agent_rules(srv.agent_send or b""), True, ck.wall())
+            self.tcp_advance()
             return
         if not srv.check_enabled or srv.in_maint or srv.track is not None:
             self.schedule(srv.conf.inter)
@@ -268,7 +289,8 @@ class ServerCheck:
             return
         self.phase = 1
         loop.add_writer(self.fd, self.on_tcp_writable)
-        self.tmo = loop.call_later(self.checker.connect_timeout(self.srv) / 1000.0, self.on_tcp_timeout)
+        self.tmo = loop.call_later(self.checker.connect_timeout(self.srv, self.inter()) / 1000.0,
+                                   self.on_tcp_timeout)
 
     def on_tcp_writable(self) -> None:
         loop = self.checker.loop
@@ -290,7 +312,7 @@ class ServerCheck:
         if self.tmo is not None:
             self.tmo.cancel()
         # after the connection, 'timeout check' bounds the rest of the exchange
-        self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv) / 1000.0,
+        self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter()) / 1000.0,
                                                 self.on_tcp_timeout)
         tc.connected()
         self.tcp_advance()
@@ -377,14 +399,38 @@ class ServerCheck:
         self.sock = None
         self.fd = -1
 
+    def inter(self) -> int:
+        """The check's interval (ms): an agent's is ``agent-inter`` (else ``inter``), always."""
+        conf = self.srv.conf
+        return (conf.agent_inter or conf.inter) if self.agent else conf.inter
+
     def finish(self, res: P.CheckResult) -> None:
         self.close()
+        tcr = self.tcr
         self.tcr = None
         self.count += 1
         ck = self.checker
         if ck.stopped:
             return
         srv = self.srv
+        if self.agent:
+            srv.agent_running = False
+            line = tcr.agent_line if tcr is not None else None
+            if line is not None:
+                be = srv.backend
+                out = health.apply_agent_reply(srv, A.parse_reply(line), res.duration, ck.wall(),
+                                               ck.agent_weight if be is not None else None)
+            else:
+                out = health.apply_agent_result(srv, res, ck.wall())
+            if out.maxconn is not None:
+                ck.set_maxconn(srv, out.maxconn)
+            ck.apply(out, srv)
+            iv = self.inter()
+            if ck.spread_pct > 0:
+                rv = iv * ck.spread_pct // 100
+                iv += rv - int(2 * rv * ck.rng())
+            self.schedule(max(1, iv))
+            return
         out = health.apply_check_result(srv, res, ck.wall())
         ck.apply(out, srv)
         self.schedule(health.next_check_delay(srv, ck.spread_pct, ck.rng))
@@ -416,7 +462,8 @@ class Checker:
     def __init__(self, loop: Any, backends: Iterable[Any], log: Callable[[str, int, str], None] | None = None,
                  now: Callable[[], float] | None = None, wall: Callable[[], float] | None = None,
                  shutdown: Callable[[Any], None] | None = None, *, spread_pct: int = 0,
-                 rng: Callable[[], float] | None = None, node: str | None = None) -> None:
+                 rng: Callable[[], float] | None = None, node: str | None = None,
+                 set_maxconn: Callable[[Server, int], None] | None = None) -> None:
         self.loop = loop
         self.backends = list(backends)
         self.log = log or stderr_log
@@ -428,27 +475,62 @@ class Checker:
         self.node = node or os.uname().nodename
         self.stopped = False
         self.checks: dict[Server, ServerCheck] = {}
+        #: the agent checks, by server
+        self.agents: dict[Server, ServerCheck] = {}
+        self._set_maxconn = set_maxconn
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         health.link_tracking(self.backends)
         wall = self.wall()
-        checked = []
+        order: list[ServerCheck] = []
         for be in self.backends:
             for srv in be.servers:
                 health.init_server(srv, wall)
                 if srv.conf.check and srv.track is None:
-                    checked.append(srv)
-        for srv, delay in zip(checked, health.first_check_delays(checked), strict=True):
-            sc = ServerCheck(srv, self)
-            self.checks[srv] = sc
-            sc.schedule(delay)
+                    sc = ServerCheck(srv, self)
+                    self.checks[srv] = sc
+                    order.append(sc)
+                if srv.agent_enabled:
+                    ac = ServerCheck(srv, self, agent=True)
+                    self.agents[srv] = ac
+                    order.append(ac)
+        # 2.6 spreads the first checks, agents included, over the smallest interval
+        n = len(order)
+        if n:
+            mininter = min(health.check_interval(c.srv) if not c.agent else c.inter() for c in order)
+            for i, c in enumerate(order):
+                c.schedule(mininter * i // n)
 
     def stop(self) -> None:
         self.stopped = True
         for sc in self.checks.values():
             sc.cancel()
+        for sc in self.agents.values():
+            sc.cancel()
         self.checks.clear()
+        self.agents.clear()
+
+    def agent_weight(self, srv: Server, word: str) -> str:
+        """An agent's ``NN%``: 2.6's weight change (its error text, "" when applied)."""
+        be = srv.backend
+        fn = getattr(be, "parse_weight", None)
+        if fn is None:
+            return ""
+        return str(fn(srv, word, self.now()))
+
+    def set_maxconn(self, srv: Server, value: int) -> None:
+        """An agent's ``maxconn:N`` (the engine's ``set maxconn server``)."""
+        if self._set_maxconn is not None:
+            self._set_maxconn(srv, value)
+        else:
+            srv.maxconn = value
+
+    def agent_changed(self, srv: Server) -> None:
+        """``set server agent-addr/agent-port``: the next agent check goes there."""
+        ac = self.agents.get(srv)
+        if ac is not None:
+            ac.addr = ac.target()
 
     def server_addr_changed(self, srv: Server) -> None:
         """``set server addr``: the next probes follow the server unless the check has its own
@@ -467,17 +549,17 @@ class Checker:
 
     # ------------------------------------------------------------------ timeouts
     @staticmethod
-    def connect_timeout(srv: Server) -> int:
+    def connect_timeout(srv: Server, inter: int | None = None) -> int:
         be = srv.backend
         t = be.conf.timeouts.connect if be is not None and be.conf is not None else None
-        inter = srv.conf.inter
+        inter = inter or srv.conf.inter
         return min(t, inter) if t else inter
 
     @staticmethod
-    def read_timeout(srv: Server) -> int:
+    def read_timeout(srv: Server, inter: int | None = None) -> int:
         be = srv.backend
         t = be.conf.timeouts.check if be is not None and be.conf is not None else None
-        return t or srv.conf.inter
+        return t or inter or srv.conf.inter
 
     def send_state(self, srv: Server) -> str:
         be = srv.backend
@@ -503,7 +585,7 @@ class Checker:
             for sess in list(out.shutdown):
                 self.shutdown(sess)
         if srv is not None:
-            sc = self.checks.get(srv)
+            sc = self.checks.get(srv) or self.agents.get(srv)
             if sc is not None:
                 if out.fastinter:
                     sc.hurry(out.fastinter)

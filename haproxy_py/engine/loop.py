@@ -235,12 +235,12 @@ class Engine:
             Checker = None  # type: ignore[assignment,misc]  # noqa: N806
         if Checker is not None and self.run_checks:
             backends = [e.backend for e in self.state.proxies if e.backend is not None]
-            if any(s.check_enabled for b in backends for s in b.servers):
+            if any(s.check_enabled or s.agent_enabled for b in backends for s in b.servers):
                 self.checker = Checker(self.loop, backends, log=self.log_event,
                                        now=self.loop.time, wall=time.time,
                                        shutdown=self.shutdown_session,
                                        spread_pct=self.config.global_.spread_checks,
-                                       node=self.state.node)
+                                       node=self.state.node, set_maxconn=self.set_server_maxconn)
                 self.checker.start()
         from haproxy_py.engine.resolvers import ResolversEngine, wanted
 

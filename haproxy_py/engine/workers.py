@@ -312,7 +312,8 @@ def watch_master(loop: asyncio.AbstractEventLoop, fd: int) -> None:
 
     loop.add_reader(fd, check)
 HEALTH_FIELDS = ("state", "health", "check_status", "check_code", "check_duration", "check_desc",
-                 "check_info", "last_change", "down_time", "down_since", "check_enabled")
+                 "check_info", "last_change", "down_time", "down_since", "check_enabled", "agent_status",
+                 "agent_code", "agent_duration", "agent_info", "agent_health", "agent_enabled", "maint_weight")
 READONLY_WORDS = {"show", "help", "get", "prompt", "quit", "operator", "user", "", "_getsocks", "_getstate"}
 
 
@@ -459,8 +460,19 @@ def health_states(state: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
             continue
         for s in e.backend.servers:
             out[(e.name, s.name)] = tuple(getattr(s, f) for f in HEALTH_FIELDS) + (
-                s.counters.chkfail, s.counters.chkdown) + _dns_fields(s)
+                s.counters.chkfail, s.counters.chkdown) + _dns_fields(s) + _agent_fields(s)
     return out
+
+
+_AGENT_FLAGS = frozenset(("FMAINT", "FDRAIN"))
+
+
+def _agent_fields(s: Any) -> tuple[Any, ...]:
+    """What worker 0's agent checks decide: the forced admin state (agent servers only; an agent's
+    maxconn:N stays worker 0's: each worker holds its own part of a server's limit)."""
+    if not s.agent_enabled:
+        return (None,)
+    return (tuple(sorted(s.admin & _AGENT_FLAGS)),)
 
 
 _DNS_FLAGS = frozenset(("RMAINT", "HMAINT"))
@@ -489,8 +501,11 @@ def apply_health(state: Any, changes: dict[tuple[str, str], tuple[Any, ...]], no
         for f, v in zip(HEALTH_FIELDS, vals, strict=False):
             setattr(srv, f, v)
         srv.counters.chkfail, srv.counters.chkdown = vals[len(HEALTH_FIELDS)], vals[len(HEALTH_FIELDS) + 1]
-        if len(vals) > len(HEALTH_FIELDS) + 2:
-            _apply_dns(srv, vals[len(HEALTH_FIELDS) + 2:], now)
+        n = len(HEALTH_FIELDS) + 2
+        if len(vals) > n:
+            _apply_dns(srv, vals[n:n + 5], now)
+        if len(vals) > n + 5 and vals[n + 5] is not None:
+            srv.admin = (srv.admin - _AGENT_FLAGS) | set(vals[n + 5])
         be.server_state_changed(srv, now)
 
 

@@ -11,7 +11,7 @@ admin state  admin: set of "FMAINT" (CLI), "CMAINT" (config ``disabled``), "IMAI
 oper. state  state: "RUNNING" | "STARTING" | "STOPPING" | "STOPPED"
 health       check_enabled, health (h, 0..rise+fall-1), rise, fall, check_status ("INI", "L4OK" ...),
              check_code (int|None), check_duration (ms|None), check_desc, check_info,
-             agent_* likewise (unused for now), last_change (wall time), down_time (seconds
+             agent_* likewise for the agent check (checks/agent.py), last_change (wall time), down_time (seconds
              accumulated while DOWN), down_since (wall time or None)
 traffic      served (connections/requests currently using the server: its slots in use), slot_owners
              (the sessions holding those slots; ``served == len(slot_owners) + anon_slots``, where
@@ -39,11 +39,12 @@ class Server:
         "iweight", "uweight", "eweight",
         "admin", "state", "check_enabled", "health", "rise", "fall",
         "check_status", "check_code", "check_duration", "check_desc", "check_info", "check_running",
-        "agent_enabled", "agent_status",
+        "agent_enabled", "agent_status", "agent_code", "agent_duration", "agent_info", "agent_health",
+        "agent_rise", "agent_fall", "agent_running", "agent_send", "agent_host", "agent_port",
         "last_change", "down_time", "down_since",
         "served", "queue", "counters", "maxconn", "maxqueue", "minconn",
         "cookie", "track", "trackers", "lb", "slowstart_since", "observe_errors",
-        "sessions", "dynamic", "slot_owners", "anon_slots", "dns_fqdn",
+        "sessions", "dynamic", "slot_owners", "anon_slots", "dns_fqdn", "maint_weight",
     )
 
     def __init__(self, conf: ServerConf, backend: Backend | None = None, now: float = 0.0) -> None:
@@ -66,8 +67,9 @@ class Server:
         self.check_enabled = conf.check
         self.rise = conf.rise
         self.fall = conf.fall
-        # HAProxy starts checked servers UP with minimal health (h = rise): "UP 1/3"
-        self.health = conf.rise if conf.check else conf.rise + conf.fall - 1
+        # HAProxy starts checked servers UP with minimal health (h = rise): "UP 1/3"; an unchecked
+        # server's (unused) health is rise too, as show servers state shows it
+        self.health = conf.rise
         self.state = "STOPPED" if conf.no_addr else "RUNNING"
         self.check_status = "INI" if conf.check else ""
         self.check_code: int | None = None
@@ -75,8 +77,21 @@ class Server:
         self.check_desc = "Initializing" if conf.check else ""
         self.check_info = ""
         self.check_running = False
-        self.agent_enabled = False
-        self.agent_status = ""
+        #: the agent check (``agent-check``): its state as 2.6 keeps it (rise and fall are 1)
+        self.agent_enabled = bool(conf.agent_check and conf.agent_port)
+        self.agent_status = "INI" if self.agent_enabled else ""
+        self.agent_code: int | None = None
+        self.agent_duration: int | None = None
+        self.agent_info = ""
+        self.agent_rise = 1
+        self.agent_fall = 1
+        self.agent_health = 1
+        self.agent_running = False
+        #: what is sent to the agent, where it listens (``set server agent-send/agent-addr/agent-port``)
+        self.agent_send: bytes | None = (conf.agent_send.encode("latin-1", "replace")
+                                         if conf.agent_send else None)
+        self.agent_host: str | None = conf.agent_addr
+        self.agent_port: int | None = conf.agent_port
         self.last_change = now
         self.down_time = 0.0
         self.down_since: float | None = None
@@ -100,6 +115,9 @@ class Server:
         self.dynamic = False
         #: the target name an SRV record gave this server ("" none; engine/resolvers.py)
         self.dns_fqdn = ""
+        #: the weight show stat keeps while the server is in maintenance: 2.6 applies a weight
+        #: changed meanwhile only when the server leaves it (None: not frozen)
+        self.maint_weight: int | None = None
 
     # ------------------------------------------------------------------ derived state
     @property

@@ -1067,6 +1067,13 @@ def _srvrecord(s: Any) -> str:
     return name if name.startswith("_") else ""
 
 
+def _agent_state(s: Any) -> int:
+    """srv_agent_state: 2.6's check state bits of the agent (configured 0x2, enabled 0x4, agent 0x10)."""
+    if not (s.conf.agent_check and s.conf.agent_port):
+        return 0
+    return 0x12 | (0x4 if s.agent_enabled else 0) | (0x1 if s.agent_running else 0)
+
+
 def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[str, Any]) -> str:
     admin = 0
     for flag in s.admin:
@@ -1080,15 +1087,15 @@ def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[s
         cst = "INI"
         chk_state = 0
         # 2.6 shows 0 for a server that started without an address (init-addr none), even once resolved
-        health = 0 if s.conf.no_addr else s.rise
+        health = 0 if s.conf.no_addr else s.health
     result = 3 if cst in _PASSED else 4 if cst == "L7OKC" else 2 if cst in _FAILED else 0
     since = max(0, int(wall - s.last_change))
     sforced = 1 if s.conf.id is not None else 0
     return " ".join(str(x) for x in (
         be.uuid, be.name, s.puid, s.name, s.host or "-", SRV_OP.get(s.state, 0), admin, s.uweight, s.iweight,
-        since, CHECK_STATUS_NUM.get(cst, 0), result, health, chk_state, 0, bforced, sforced,
+        since, CHECK_STATUS_NUM.get(cst, 0), result, health, chk_state, _agent_state(s), bforced, sforced,
         ov.get("fqdn") or _fqdn(s) or "-", s.port, _srvrecord(s) or "-", 1 if ov.get("ssl") == "on" else 0,
-        ov.get("check-port", s.conf.check_port or 0), ov.get("check-addr") or "-", ov.get("agent-addr") or "-",
+        ov.get("check-port", s.conf.check_port or 0), ov.get("check-addr") or "-", ov.get("agent-addr") or s.agent_host or "-",
         ov.get("agent-port", s.conf.agent_port or 0)))
 
 

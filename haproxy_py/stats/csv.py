@@ -31,6 +31,15 @@ P = {name: i for i, (name, _t, _ty, _d) in enumerate(STAT_FIELDS)}
 
 _CHECK_L7_CODE = {"L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK"}
 _CHECK_NO_DURATION = {"", "UNK", "INI", "START"}
+#: check_status -> its description (2.6's check_statuses; checks/messages.py CHECK_DESC has the same)
+_STATUS_DESC = {
+    "UNK": "Unknown", "INI": "Initializing", "CHECKED": "No status change", "HANA": "Health analyze",
+    "SOCKERR": "Socket error", "L4OK": "Layer4 check passed", "L4TOUT": "Layer4 timeout",
+    "L4CON": "Layer4 connection problem", "L6OK": "Layer6 check passed", "L6TOUT": "Layer6 timeout",
+    "L6RSP": "Layer6 invalid response", "L7TOUT": "Layer7 timeout", "L7RSP": "Layer7 invalid response",
+    "L7OK": "Layer7 check passed", "L7OKC": "Layer7 check conditionally passed", "L7STS": "Layer7 wrong status",
+    "PROCERR": "External check error", "PROCTOUT": "External check timeout", "PROCOK": "External check passed",
+}
 
 
 @dataclass
@@ -114,9 +123,12 @@ def server_status(srv: Any) -> str:
             return "NOLB"
         return f"NOLB {ref.health - ref.rise + 1}/{ref.fall}"
     # STOPPED
+    agent = getattr(ref, "agent_enabled", False)
+    if agent and not ref.agent_health:
+        return "DOWN (agent)"
     if chk and not ref.health:
         return "DOWN"
-    if chk:
+    if chk or agent:
         return f"DOWN {ref.health}/{ref.rise}"
     return "DOWN"
 
@@ -265,6 +277,8 @@ def server_row(state: Any, be: Any, srv: Any, now: float, wall: float, legends: 
     v[16] = c.wredis
     v[17] = server_status(srv)
     weight = srv.uweight
+    if srv.maint_weight is not None and srv.in_maint:
+        weight = srv.maint_weight
     throttle = None
     if srv.state == "STARTING" and srv.slowstart_since is not None and srv.conf.slowstart:
         pct = int(100 * max(0.0, now - srv.slowstart_since) * 1000 / srv.conf.slowstart)
@@ -321,6 +335,18 @@ def server_row(state: Any, be: Any, srv: Any, now: float, wall: float, legends: 
         v[67] = srv.rise
         v[68] = srv.fall
         v[69] = srv.health
+    if srv.agent_enabled:
+        st = srv.agent_status or ""
+        v[62] = ("* " + st) if srv.agent_running else st
+        if st in _CHECK_L7_CODE and srv.agent_code is not None:
+            v[63] = srv.agent_code
+        if st not in _CHECK_NO_DURATION:
+            v[64] = srv.agent_duration if srv.agent_duration is not None else 0
+        v[57] = srv.agent_info or ""
+        v[66] = _STATUS_DESC.get(st, "")
+        v[70] = srv.agent_rise
+        v[71] = srv.agent_fall
+        v[72] = srv.agent_health
     if legends:
         h = srv.host
         # a server without an address (init-addr none, resolution maintenance) shows none

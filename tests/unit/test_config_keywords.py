@@ -176,6 +176,10 @@ def test_every_server_keyword_is_implemented_or_refused() -> None:
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
         if name == "init-addr":
             line = line.replace("init-addr 1", "init-addr libc")
+        if name == "agent-check":  # 2.6 refuses an agent check without its port
+            line += " agent-port 80"
+        if name == "agent-addr":
+            line = line.replace("agent-addr 1", "agent-addr 127.0.0.1")
         _, d = parse_text(HDR + f"backend be\n    {line}\n    server x 1.1.1.1:2\n", "s.cfg")
         _verdict(S.SERVER, name, d)
 

@@ -159,6 +159,13 @@ class ServersMixin(BuilderBase):
                 s["check_port" if k == "port" else "agent_port"] = v
             elif k == "addr":
                 s["check_addr"] = expand_address_env(arg, self.env)
+            elif k in ("agent-addr", "agent-send"):
+                from haproxy_py.config.agent import parse_server_param
+
+                err, value = parse_server_param(k, arg)
+                if err:
+                    sfail(f"{label} : {err}", j + 1, ours=True)
+                s[k.replace("-", "_")] = value
             elif k == "id":
                 v = parse_int(arg)
                 if v is None or v <= 0:
@@ -203,6 +210,8 @@ class ServersMixin(BuilderBase):
                 extra.append((k, arg if nargs else True))
             j += 1 + nargs
         s["extra"] = tuple(extra)
+        if not default and s["agent_check"] and not s["agent_port"]:
+            sfail(f"{label} : server {nm} does not have agent port. Agent check has been disabled.", 1)
         if default:
             s["name"] = ""
             s["address"] = None
