@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from .client import (
@@ -49,7 +50,7 @@ from .model import (
     row_matches,
     view_cells,
 )
-from .screens import ActionMenu, ConfirmScreen, HelpScreen
+from .screens import ActionMenu, ConfirmScreen, HelpPanel, help_text
 from .table import VirtualTable
 
 # -i not given: the interval is the first of these that keeps a refresh under AUTO_BUDGET of a core
@@ -123,7 +124,7 @@ class TopApp(App[int]):
 
     TITLE = "haproxy-py top"
     CSS = """
-    Screen { layout: vertical; }
+    Screen { layout: vertical; layers: default help; }
     #info { height: auto; max-height: 2; background: $primary-background; color: $text; padding: 0 1; }
     #conn { height: 1; padding: 0 1; }
     #proxies { height: 1fr; min-height: 4; }
@@ -182,7 +183,8 @@ class TopApp(App[int]):
         self.detail_open = False
         self.detail_hist = History(maxlen=30)
         self._detail_seen: dict[str, int] = {}
-        self._help_note: str | None = None
+        self._help_focus: Widget | None = None
+        self.help_open = False
         self.proxies: dict[str, dict[str, str]] = {}
         self.info: dict[str, str] = {}
         self.history = History()
@@ -216,6 +218,8 @@ class TopApp(App[int]):
         yield log
         yield PromptInput(id="prompt")
         yield Static("", id="status")
+        # built once, here: '?' only shows it
+        yield HelpPanel(help_text(self._help_keys(), self._help_note_text()))
 
     def on_mount(self) -> None:
         if self._ansi or (self._ansi is None and _few_colours()):
@@ -875,16 +879,52 @@ class TopApp(App[int]):
         self.log_line("* paused" if self.paused else "* resumed")
         self._update_status()
 
+    @staticmethod
+    def _help_keys() -> list[tuple[str, str]]:
+        return [(shown, desc) for shown, _, _, desc in KEYS if shown]
+
+    def _help_note_text(self) -> str:
+        return f"Read-only: actions are disabled ({self.read_only_reason})." if self.read_only else ""
+
     def action_help(self) -> None:
-        keys = [(shown, desc) for shown, _, _, desc in KEYS if shown]
-        note = f"Read-only: actions are disabled ({self.read_only_reason})." if self.read_only else ""
-        # built once and kept: composing the help again on every '?' cost ~80 ms
-        if self._help_note != note or not self.is_screen_installed("help"):
-            if self.is_screen_installed("help"):
-                self.uninstall_screen("help")
-            self.install_screen(HelpScreen(keys, note), name="help")
-            self._help_note = note
-        self.push_screen("help")
+        panel = self.query_one(HelpPanel)
+        if self.help_open:
+            self.close_help()
+            return
+        panel.set_text(help_text(self._help_keys(), self._help_note_text()))  # the note may have changed
+        self._place_help(panel)
+        self._help_focus = self.focused
+        self.help_open = True
+        panel.add_class("-open")
+        panel.focus()
+
+    def _place_help(self, panel: HelpPanel) -> None:
+        """Centred, as the modal screen it replaces was: its height is its text's (+ the border),
+        at most 90% of the terminal."""
+        w, h = self.size.width, self.size.height
+        tall = min(panel.text.count("\n") + 3, int(h * 0.9))
+        panel.styles.offset = (max(0, (w - 76) // 2), max(0, (h - tall) // 2))
+
+    def close_help(self) -> None:
+        panel = self.query_one(HelpPanel)
+        panel.remove_class("-open")
+        self.help_open = False
+        back = self._help_focus
+        self._help_focus = None
+        if back is not None and back.is_attached:
+            back.focus()
+        else:
+            self.query_one("#servers", VirtualTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.help_open:
+            self._place_help(self.query_one(HelpPanel))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the help is shown only '?' (which closes it) acts: it is modal."""
+        if self.help_open and action != "help":
+            return False
+        return True
 
     # ---- prompt (: / w) ---------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from tui_fakesock import SHOW_STAT, FakeStatsServer
 
 from tui.app import KEYS, TopApp
 from tui.client import StatsClient
-from tui.screens import ActionMenu, ConfirmScreen, HelpScreen
+from tui.screens import ActionMenu, ConfirmScreen, HelpPanel
 from tui.table import VirtualTable
 
 Scenario = Callable[[TopApp, object], Awaitable[None]]
@@ -385,7 +385,7 @@ def test_pause_stops_timer_refreshes(fake: FakeStatsServer) -> None:
 def test_help_lists_every_key(fake: FakeStatsServer) -> None:
     async def sc(app: TopApp, pilot) -> None:
         await press(app, pilot, "question_mark")
-        assert isinstance(app.screen, HelpScreen)
+        assert app.help_open and app.query_one(HelpPanel).display
         text = str(app.screen.query_one("#help-text").render())
         for shown, _keys, _action, desc in KEYS:
             if shown:
@@ -393,7 +393,31 @@ def test_help_lists_every_key(fake: FakeStatsServer) -> None:
         for word in ("d  F3", "m  F10", "r  F9", "w", "+ / -", "0  F4", "/", "s / S", ":", "p", "Space", "q"):
             assert word in text
         await press(app, pilot, "escape")
-        assert not isinstance(app.screen, HelpScreen)
+        assert not app.help_open and not app.query_one(HelpPanel).display
+
+    run_app(fake, sc)
+
+
+def test_help_is_built_once_and_modal(fake: FakeStatsServer) -> None:
+    """The help panel is composed with the app ('?' only shows it: the same widget every time,
+    nothing composed), and while it is shown no other key acts (d would ask to drain, q would
+    quit, j would move the selection); '?', q, Enter and Esc close it and the focus goes back."""
+    async def sc(app: TopApp, pilot) -> None:
+        panel = app.query_one(HelpPanel)
+        assert not panel.display
+        before = len(list(app.query("*")))
+        sel = app.query_one("#servers", VirtualTable).cursor_row
+        for close in ("question_mark", "q", "enter", "escape"):
+            await press(app, pilot, "question_mark")
+            assert app.help_open and app.query_one(HelpPanel) is panel and panel.display
+            assert len(list(app.query("*"))) == before  # nothing new was composed
+            await press(app, pilot, "d", "j", "f12", "tab")
+            assert not isinstance(app.screen, ConfirmScreen) and app.help_open
+            assert app.query_one("#servers", VirtualTable).cursor_row == sel
+            await press(app, pilot, close)
+            assert not app.help_open and not panel.display
+            assert app.focused is app.query_one("#servers", VirtualTable)
+        assert fake.commands() == []  # nothing was sent: no drain, no action
 
     run_app(fake, sc)
 
