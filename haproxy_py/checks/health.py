@@ -907,6 +907,22 @@ def set_health_stopping(srv: Server, now: float) -> Outcome:
     return out
 
 
+def set_agent_up(srv: Server, now: float) -> Outcome:
+    """``set server BE/SRV agent up``: the agent's full health, UP if the health check agrees."""
+    out = Outcome()
+    srv.agent_health = srv.agent_rise + srv.agent_fall - 1
+    _set_running(srv, ", changed from CLI", now, out)
+    return out
+
+
+def set_agent_down(srv: Server, now: float) -> Outcome:
+    """``set server BE/SRV agent down``: the agent's health 0, DOWN."""
+    out = Outcome()
+    srv.agent_health = 0
+    _set_stopped(srv, ", changed from CLI", now, out)
+    return out
+
+
 def enable_health(srv: Server, now: float) -> Outcome:
     """``enable health BE/SRV``: checks run again (no log line)."""
     if srv.conf.check and srv.track is None:

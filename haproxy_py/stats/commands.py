@@ -670,23 +670,55 @@ class Cli:
                 return "agent checks are not enabled on this server.\n"
             if a[4] not in ("up", "down"):
                 return "'set server <srv> agent' expects 'up' or 'down'.\n"
-            self.set_health(be, srv, a[4], now, wall)
+            from haproxy_py.checks import health
+
+            self._outcome((health.set_agent_up if a[4] == "up" else health.set_agent_down)(srv, wall))
             return ""
         if sub == "addr":
             return self.set_addr(srv, a[4], a[5], a[6])
         if sub in ("check-port", "check-addr"):
             return self.set_check_target(srv, sub, a[4], a[5], a[6])
-        # agent checks, DNS resolution and SSL cannot be configured in haproxy-py: 2.6's replies for
-        # a server that has none of them
-        if sub in ("agent-addr", "agent-port"):
-            return "agent checks are not enabled on this server"  # 2.6: no newline of its own
-        if sub == "agent-send":
-            return "agent checks are not enabled on this server.\n"
+        if sub in ("agent-addr", "agent-port", "agent-send"):
+            return self.set_agent_target(srv, sub, a[4], a[5], a[6])
         if sub == "fqdn":
             return self.set_fqdn(be, srv, a[4])
         if sub == "ssl":
             return "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n"
         return SET_SERVER_USAGE
+
+    @staticmethod
+    def set_agent_target(srv: Any, sub: str, arg: str, kw: str, port: str) -> str:
+        """``set server BE/SRV agent-send STR | agent-port P | agent-addr A [port P]``: the next
+        agent checks send that, go there (2.6's replies; a warning has no empty line of its own)."""
+        if sub == "agent-send":
+            if not srv.agent_enabled:
+                return "agent checks are not enabled on this server.\n"
+            srv.agent_send = arg.encode("latin-1", "replace") if arg else None
+            return ""
+        if not arg:
+            if sub == "agent-port":
+                return "set server <b>/<s> agent-port requires a port.\n"
+            return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
+        if not srv.agent_enabled:
+            return "agent checks are not enabled on this server"
+        if sub == "agent-port":
+            port, host = arg, None
+        else:
+            import ipaddress
+
+            try:
+                ipaddress.ip_address(arg)
+            except ValueError:
+                return f"invalid addr '{arg}'"
+            host = arg
+            port = port if kw == "port" else ""
+        if port:
+            if not port.isdigit():
+                return "provided port is not an integer"
+            srv.agent_port = int(port)
+        if host is not None:
+            srv.agent_host = host
+        return ""
 
     def set_fqdn(self, be: Any, srv: Any, fqdn: str) -> str:
         """``set server fqdn NAME``: a server with ``resolvers`` resolves NAME from now on."""
@@ -810,8 +842,11 @@ class Cli:
             return ""
         if what == "health":
             return self.set_checks(be, srv, enable, now, wall)
-        if what == "agent":  # agent-check is refused by the configuration: none is ever configured
-            return "" if not enable else "Agent was not configured on this server, cannot enable.\n"
+        if what == "agent":
+            if not (srv.conf.agent_check and srv.conf.agent_port):
+                return "" if not enable else "Agent was not configured on this server, cannot enable.\n"
+            srv.agent_enabled = enable
+            return ""
         return ""
 
     def cmd_set_maxconn_server(self, spec: str, val: str) -> str:
@@ -1291,7 +1326,8 @@ COMMANDS: tuple[Command, ...] = (
                      "Can't delete the entry: crt-list '{0}' does not exist!\n"),
          _FIXED_T),
     _row("disable agent", "disable agent", "disable agent checks", ADMIN,
-         lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
+         lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall),
+         "tests/differential/test_agent_check_vs_haproxy.py::test_agent_cli_commands_as_haproxy"),
     _row("disable dynamic-cookie backend", "disable dynamic-cookie backend <bk>",
          "disable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
     _row("disable frontend", "disable frontend <frontend>", "temporarily disable specific frontend", ADMIN,
@@ -1304,7 +1340,8 @@ COMMANDS: tuple[Command, ...] = (
          ADMIN, lambda cli, c: cli.cmd_enable_disable(False, "server", c.a[2], c.now, c.wall),
          _RT + "test_server_taken_out_and_back"),
     _row("enable agent", "enable agent", "enable agent checks", ADMIN,
-         lambda cli, c: cli.cmd_enable_disable(True, "agent", c.a[2], c.now, c.wall), _TABLE + "test_agent_commands"),
+         lambda cli, c: cli.cmd_enable_disable(True, "agent", c.a[2], c.now, c.wall),
+         "tests/differential/test_agent_check_vs_haproxy.py::test_agent_cli_commands_as_haproxy"),
     _row("enable dynamic-cookie backend", "enable dynamic-cookie backend <bk>",
          "enable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
     _row("enable frontend", "enable frontend <frontend>", "re-enable specific frontend", ADMIN,

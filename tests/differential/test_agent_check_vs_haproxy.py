@@ -375,3 +375,62 @@ def test_agent_send_as_haproxy(run: dict) -> None:
     """agent-send's string is what the agent receives first; nothing without it."""
     assert run["got"]["ours"] == run["got"]["haproxy"]
     assert run["got"]["haproxy"]["a1"][0] == b"hello\n"
+
+
+#: runtime API commands about agents; {a2} is a second agent's port (of the proxy's own agents)
+CLI_COMMANDS = (
+    "set server b/s1 agent down", "set server b/s1 agent up", "set server b/s1 agent foo",
+    "set server b/s2 agent up", "disable agent b/s1", "set server b/s1 agent down", "enable agent b/s1",
+    "enable agent b/s2", "disable agent b/s2", "set server b/s1 agent-send", "set server b/s1 agent-send hey",
+    "set server b/s2 agent-send hey", "set server b/s1 agent-port", "set server b/s1 agent-port abc",
+    "set server b/s1 agent-port {a2}", "set server b/s2 agent-port 80", "set server b/s1 agent-addr",
+    "set server b/s1 agent-addr foo", "set server b/s1 agent-addr 127.0.0.1 port {a1}",
+    "set server b/s1 agent-addr 127.0.0.2", "set server b/s2 agent-addr 127.0.0.1",
+    "set server b/s1 agent-addr 127.0.0.1", "set server b/s1 agent down",
+)
+
+
+def test_agent_cli_commands_as_haproxy() -> None:
+    """set server agent up|down, agent-send, agent-port, agent-addr [port], enable/disable agent:
+    the replies, then the server's status and agent columns, and the state-change lines."""
+    require_haproxy("haproxy")
+    listener = Listener()
+    agents = {w: (Agent(), Agent()) for w in ("ours", "haproxy")}
+    cfgs = {w: f"""global
+    stats socket @DIR@/s.sock level admin
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+backend b
+    server s1 127.0.0.1:{listener.port} agent-check agent-port {a[0].port} agent-inter 100
+    server s2 127.0.0.1:{listener.port} check
+""" for w, a in agents.items()}
+    seen: dict[str, list[str]] = {"ours": [], "haproxy": []}
+    try:
+        with run_proxy(cfgs["ours"], which="ours") as ours, run_proxy(cfgs["haproxy"], which="haproxy") as theirs:
+            procs = {"ours": ours, "haproxy": theirs}
+            assert _wait_served([a for pair in agents.values() for a in pair[:1]], 2, 5), \
+                {w: pp.stderr_text() for w, pp in procs.items()}
+            for cmd in CLI_COMMANDS:
+                replies_ = {}
+                for w, pp in procs.items():
+                    line = cmd.format(a1=agents[w][0].port, a2=agents[w][1].port)
+                    replies_[w] = _cli(str(pp.workdir / "s.sock"), line)
+                time.sleep(0.3)
+                for w, pp in procs.items():
+                    row = snapshot(str(pp.workdir / "s.sock"))["b/s1"]
+                    seen[w].append(f"{cmd} -> {replies_[w]!r} {row['status']} "
+                                   f"{row['agent_status'].removeprefix('* ')} {row['agent_health']} "
+                                   f"{' '.join(row['state'].split()[-3:])}")
+            logs = {w: [ln.split(" : ", 1)[1] for ln in pp.stderr_text().splitlines() if " : Server b/" in ln]
+                    for w, pp in procs.items()}
+    finally:
+        for pair in agents.values():
+            for a in pair:
+                a.close()
+        listener.close()
+    assert seen["ours"] == seen["haproxy"]
+    mask = [re.sub(r"check duration: \d+ms", "", x) for x in logs["ours"]]
+    assert mask == [re.sub(r"check duration: \d+ms", "", x) for x in logs["haproxy"]]

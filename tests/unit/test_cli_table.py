@@ -107,7 +107,7 @@ def test_getsocks_without_expose_fd_answers_nothing(cli: Cli) -> None:
 
 
 def test_agent_commands(cli: Cli) -> None:
-    # agent-check is refused by the configuration: no server ever has an agent
+    # a server without agent-check (the agent itself: tests/differential/test_agent_check_vs_haproxy.py)
     assert run(cli, "enable agent app/s1") == "Agent was not configured on this server, cannot enable.\n\n"
     assert run(cli, "disable agent app/s1") == "\n"
     assert run(cli, "disable agent app/nosuch") == "No such server.\n\n"
