@@ -56,6 +56,7 @@ class Options:
     diag: bool = False  # -dD: .diag messages are shown
     dump_libs: bool = False  # -dL: list the loaded shared objects after the check
     no_splice: bool = False  # -dS: no splice() in tcp mode
+    no_server_verify: bool = False  # -dV: servers' certificates are not verified unless a line says so
     debug: bool = False  # -d: foreground (2.6's per-event traces are not implemented)
     special_text: str | None = None  # printed instead of running (-dMhelp)
 
@@ -93,7 +94,8 @@ FLAGS.no_effect("-dM", "Python's allocator has no pools to poison or check: ever
                        "as 2.6 checks it and changes nothing")
 FLAGS.no_effect("-de", "the event loop is uvloop's or asyncio's (epoll): there is no poller to choose")
 FLAGS.no_effect("-dp", "the event loop is uvloop's or asyncio's (epoll): there is no poller to choose")
-FLAGS.no_effect("-dV", "TLS to servers is refused, so there is no verification to disable")
+FLAGS.register("-dV", "no server verification by default",
+               test="tests/integration/test_tls_servers_vs_haproxy.py::test_dash_dV_disables_server_verification")
 
 
 def _debug_flag(o: Options, a: str) -> None:
@@ -105,6 +107,8 @@ def _debug_flag(o: Options, a: str) -> None:
         o.zero_warning = True
     elif c == "r":
         o.ignore_resolve_errors = True
+    elif c == "V":
+        o.no_server_verify = True
     elif c == "D":
         o.diag = True
     elif c == "L":
@@ -275,6 +279,8 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
         if not opts.quiet:
             _stderr(f"[ALERT]    ({pid}) : No configuration file specified (use -f FILE or -f DIR).")
         return 1, None
+    if opts.no_server_verify:  # read by config/tls.py, here and in workers reloading the files
+        os.environ["HAPROXY_PY_NO_SERVER_VERIFY"] = "1"
     try:
         cfg, diags = load_config(opts.config_paths, diag=opts.diag)
         from haproxy_py.addresses import check_and_resolve  # bind/log/addr names, then the servers'

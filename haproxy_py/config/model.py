@@ -235,6 +235,8 @@ class ServerConf:
     no_addr: bool = False
     #: parameters accepted and kept but without effect here
     extra: tuple[tuple[str, object], ...] = ()
+    #: TLS to this server and/or its checks (config/tls.py TlsServer), None without
+    tls: Any = None
     loc: Location = NOWHERE
 
 

@@ -100,10 +100,13 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "ssl-default-bind-ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ssl-default-bind-options": _TLS + "test_versions_and_ciphers_as_haproxy",
 })
-for _n in ("ssl-default-server-ciphers", "ssl-default-server-ciphersuites", "ssl-default-server-options",
-           "ssl-server-verify"):
-    GLOBAL.no_effect(_n, "applies only to TLS towards servers ('server ... ssl'), which haproxy-py refuses, so "
-                         "it cannot change anything")
+_TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
+_reg(GLOBAL, "config/tls.py server_global", {
+    "ssl-server-verify": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ssl-default-server-ciphers": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ssl-default-server-ciphersuites": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ssl-default-server-options": _TLSS + "test_tls_to_servers_as_haproxy",
+})
 for _n in ("ssl-mode-async", "tune.ssl.force-private-cache", "tune.ssl.ssl-ctx-cache-size"):
     GLOBAL.no_effect(_n, "a scheduling or memory knob of HAProxy's own TLS engine; haproxy-py's TLS is "
                          "OpenSSL driven by its event loop and what clients see is the same")
@@ -290,14 +293,29 @@ _reg(SERVER, "checks/agent.py", {
     "agent-inter": _AGENT + "test_agent_replies_change_servers_as_haproxy",
     "agent-send": _AGENT + "test_agent_send_as_haproxy",
 })
-for _n in ("no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
-           "no-send-proxy-v2-ssl-cn", "no-ssl-reuse", "no-tls-tickets", "no-verifyhost", "no-agent-check",
-           "no-tfo", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13"):
+for _n in ("no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn",
+           "no-agent-check", "no-tfo"):
     SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")
+for _n in ("no-ssl-reuse", "no-tls-tickets"):
+    SERVER.no_effect(_n, "turns off TLS session resumption towards the server, which haproxy-py never does "
+                         "(every connection to a server makes a full handshake)")
+_reg(SERVER, "config/tls.py server_tls + engine/connect.py", {
+    "ssl": _TLSS + "test_tls_to_servers_as_haproxy",
+    "no-ssl": _TLSS + "test_tls_to_servers_as_haproxy",
+    "verify": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ca-file": _TLSS + "test_tls_to_servers_as_haproxy",
+    "sni": _TLSS + "test_tls_to_servers_as_haproxy",
+    "alpn": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ssl-min-ver": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ssl-max-ver": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ciphers": _TLSS + "test_tls_to_servers_as_haproxy",
+    "ciphersuites": _TLSS + "test_tls_to_servers_as_haproxy",
+    "check-ssl": _TLSS + "test_health_checks_over_tls_as_haproxy",
+    "no-check-ssl": _TLSS + "test_health_checks_over_tls_as_haproxy",
+})
 for _n in ("non-stick", "stick"):
     SERVER.no_effect(_n, "about stick tables, which haproxy-py refuses, so nothing is ever stuck")
 SERVER.alternatives.update({
-    "ssl": "TLS to servers comes with TLS support",
     "send-proxy": "the PROXY protocol is not implemented yet",
     "send-proxy-v2": "the PROXY protocol is not implemented yet",
 })

@@ -216,7 +216,185 @@ def _check_ca(path: str) -> str | None:
     return None
 
 
-def _check_ctx(conf: TlsBind) -> str | None:
+def _check_ctx(conf: Any) -> str | None:
     from haproxy_py.tls.context import apply_common
 
     return apply_common(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), conf)
+
+
+# --------------------------------------------------------------------------- servers
+
+#: the server parameters this module reads
+SERVER_PARAMS = ("ssl", "no-ssl", "verify", "ca-file", "sni", "alpn", "check-ssl", "no-check-ssl",
+                 "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites")
+SERVER_GLOBALS = ("ssl-server-verify", "ssl-default-server-ciphers", "ssl-default-server-ciphersuites",
+                  "ssl-default-server-options")
+#: 2.6's messages for a server parameter given without its value
+SERVER_MISSING = {
+    "sni": "'sni' : missing sni expression.",
+    "alpn": "'alpn' : missing the comma-delimited ALPN protocol suite.",
+    "verify": "'verify' : missing verify method.",
+    "ca-file": "'ca-file' : missing CAfile path.",
+    "ciphers": "'ciphers' : missing cipher suite.",
+    "ciphersuites": "'ciphersuites' : missing cipher suite.",
+    "ssl-min-ver": "'ssl-min-ver' : missing the ssl/tls version.",
+    "ssl-max-ver": "'ssl-max-ver' : missing the ssl/tls version.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TlsServer:
+    """A server's TLS settings: ``ssl`` for its traffic, ``check_ssl`` for its health checks."""
+
+    ssl: bool = False
+    #: True for check-ssl, False for no-check-ssl, None: checks over TLS when the traffic is and
+    #: they go to the server's own address and port (2.6's rule)
+    check_ssl: bool | None = None
+    verify: str = "required"
+    ca_file: str | None = None
+    #: the ``sni`` sample expression's text, evaluated for each connection
+    sni: str | None = None
+    alpn: tuple[str, ...] = ()
+    min_ver: str | None = None
+    max_ver: str | None = None
+    disabled: frozenset[str] = frozenset()
+    ciphers: str | None = None
+    ciphersuites: str | None = None
+
+
+def server_global(b: Builder, ln: Line) -> None:
+    w = ln.words
+    kw = w[0]
+    t = b.g.setdefault("tls", {})
+    if kw == "ssl-server-verify":
+        if len(w) < 2 or w[1] not in ("none", "required"):
+            b.fail(ln, f"'{kw}' expects 'none' or 'required' as argument.", 1 if len(w) > 1 else 0)
+        t[kw] = w[1]
+    elif kw in ("ssl-default-server-ciphers", "ssl-default-server-ciphersuites"):
+        if len(w) < 2:
+            b.fail(ln, f"'{kw}' expects a cipher suite as an argument.", 0)
+        t[kw] = w[1]
+    else:  # ssl-default-server-options
+        opts = dict(t.get("server-options", {}))
+        disabled = set(opts.get("disabled", ()))
+        i = 1
+        while i < len(w):
+            o = w[i]
+            if o in ("ssl-min-ver", "ssl-max-ver"):
+                v = w[i + 1] if i + 1 < len(w) else ""
+                if v not in VERSION_NAMES:
+                    b.fail(ln, f"'{v}' : unknown ssl/tls version on global statement '{kw}'.", i + 1)
+                opts[o] = v
+                i += 2
+                continue
+            if o in _NO_VER:
+                disabled.add(_NO_VER[o])
+            elif o in ("no-tls-tickets", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
+                       "force-tlsv13"):
+                b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i,
+                       ours=True)
+            else:
+                b.fail(ln, f"unknown option '{o}' on global statement '{kw}'.", i)
+            i += 1
+        opts["disabled"] = frozenset(disabled)
+        t["server-options"] = opts
+
+
+def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tuple[str, object]], own: int,
+               default: bool) -> TlsServer | None:
+    """A server line's TLS settings from its parameters (the default-server's first, then its own,
+    from index ``own``): the values of its own words are checked here (``-c`` loads the CA file);
+    for a server (not a default-server) the whole, post-parse as 2.6 does."""
+    w = ln.words
+    pre = f"[{ln.file}:{ln.lineno}] : {label} : "
+
+    def col(name: str) -> int:
+        return w.index(name) + 1 if name in w else 0
+
+    def fail(msg: str, i: int) -> None:
+        b.d.alert(pre + msg, ln.loc(i), line=ln.raw)
+        from haproxy_py.config.build.state import _Skip
+
+        raise _Skip
+
+    g = b.g.get("tls", {})
+    gopts = g.get("server-options", {})
+    # -dV (the CLI sets HAPROXY_PY_NO_SERVER_VERIFY) makes 'none' the default, as 'ssl-server-verify none'
+    dflt = "none" if b.env.get("HAPROXY_PY_NO_SERVER_VERIFY") else "required"
+    st: dict[str, Any] = {"ssl": False, "check_ssl": None, "verify": g.get("ssl-server-verify", dflt),
+                          "ca_file": None, "sni": None, "alpn": (), "min_ver": gopts.get("ssl-min-ver"),
+                          "max_ver": gopts.get("ssl-max-ver"), "ciphers": g.get("ssl-default-server-ciphers"),
+                          "ciphersuites": g.get("ssl-default-server-ciphersuites")}
+    disabled = set(gopts.get("disabled", ()))
+    touched = False
+    for idx, (k, v) in enumerate(extra):
+        if k not in SERVER_PARAMS:
+            continue
+        touched = True
+        mine = idx >= own
+        if k in ("ssl", "no-ssl"):
+            st["ssl"] = k == "ssl"
+        elif k in ("check-ssl", "no-check-ssl"):
+            st["check_ssl"] = k == "check-ssl"
+        elif k == "verify":
+            if mine and v not in ("none", "required"):
+                fail(f"'verify' : unknown verify method '{v}', only 'none' and 'required' are supported.", col(k))
+            st["verify"] = str(v)
+        elif k == "ca-file":
+            path = _base(b.g, "ca-base", str(v))
+            if mine:
+                err = _check_ca(path)
+                if err is not None:
+                    b.d.alert(pre + f"Couldn't open the ca-file '{path}' ({err}).", ln.loc(col(k)), line=ln.raw)
+                    b.d.alert(f"'ca-file' : unable to load {path}.", ln.loc(col(k)), line=ln.raw)
+                    from haproxy_py.config.build.state import _Skip
+
+                    raise _Skip
+            st["ca_file"] = path
+        elif k == "sni":
+            if mine:
+                from haproxy_py.samples import SampleError, parse_expr
+
+                try:
+                    parse_expr(str(v))
+                except SampleError as e:
+                    fail(f"error detected while parsing sni expression : {str(e).rstrip('.')}", col(k))
+            st["sni"] = str(v)
+        elif k == "alpn":
+            protos = tuple(x for x in str(v).split(",") if x)
+            if mine and "h2" in protos:
+                fail("'alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
+                     "'alpn http/1.1'.", col(k))
+            st["alpn"] = protos
+        elif k in ("ssl-min-ver", "ssl-max-ver"):
+            if mine and v not in VERSION_NAMES:
+                fail(f"'{v}' : unknown ssl/tls version", col(k))
+            st["min_ver" if k == "ssl-min-ver" else "max_ver"] = str(v)
+        elif k in ("ciphers", "ciphersuites"):
+            st[k] = str(v)
+    if not touched and not disabled:
+        return None
+    if disabled and (st["min_ver"] or st["max_ver"]) and not default and (st["ssl"] or st["check_ssl"]):
+        b.d.warning(pre + "no-sslv3/no-tlsv1x are ignored for this server. Use only 'ssl-min-ver' and "
+                    "'ssl-max-ver' to fix.", ln.loc(0), line=ln.raw, phase=POST)
+        disabled = set()
+    conf = TlsServer(disabled=frozenset(disabled), **st)
+    if default or not (conf.ssl or conf.check_ssl):
+        return conf if (conf.ssl or conf.check_ssl) else None
+    problems = []
+    if conf.verify == "required" and conf.ca_file is None:
+        problems.append("verify is enabled by default but no CA file specified. If you're running on a LAN where "
+                        "you're certain to trust the server's certificate, please set an explicit 'verify none' "
+                        "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to "
+                        "disable server-side verifications by default.")
+    err = _check_ctx(conf)
+    name = w[1] if len(w) > 1 else ""
+    if err == "versions":
+        problems.append(f"backend '{p.name}': all SSL/TLS versions are disabled for server '{name}'.")
+    elif err == "ciphers":
+        problems.append(f"unable to set SSL cipher list to '{conf.ciphers}'.")
+    elif err == "ciphersuites":
+        problems.append(f"unable to set TLS 1.3 cipher suites to '{conf.ciphersuites}'.")
+    for msg in problems:
+        b.d.alert(pre + msg, ln.loc(0), line=ln.raw, phase=POST)
+    return conf

@@ -46,7 +46,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent")
+                 "agent", "want")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -80,6 +80,8 @@ class ServerCheck:
         self.cli_host: str | None = None
         self.cli_port: int | None = None
         self.addr = self.target()
+        #: the TLS handshake of a check over TLS waits for "r" or "w" (phase 3)
+        self.want = ""
 
     def target(self) -> tuple[str, int]:
         """Where the probe goes: the CLI's address/port, else the check's own, else the server's."""
@@ -178,10 +180,85 @@ class ServerCheck:
             return
         self.connected()
 
-    def connected(self) -> None:
+    def _check_tls(self) -> Any:
+        """The client contexts when this check runs over TLS: ``check-ssl``, or ``ssl`` on a server
+        whose checks go to its own address and port (2.6's rule)."""
+        t = self.srv.conf.tls
+        if t is None:
+            return None
+        conf = self.srv.conf
+        if t.check_ssl or (t.check_ssl is None and t.ssl and not conf.check_port and not conf.check_addr and not self.cli_port
+                           and not self.cli_host):
+            from haproxy_py.tls.context import client_tls
+
+            return client_tls(t)
+        return None
+
+    def _tls_watch(self, want: str) -> None:
+        if want == self.want:
+            return
+        loop = self.checker.loop
+        if self.want == "r":
+            loop.remove_reader(self.fd)
+        elif self.want == "w":
+            loop.remove_writer(self.fd)
+        if want == "r":
+            loop.add_reader(self.fd, self._tls_step)
+        elif want == "w":
+            loop.add_writer(self.fd, self._tls_step)
+        self.want = want
+
+    def _tls_step(self) -> None:
+        import ssl
+
+        s = self.sock
+        if s is None:
+            return
+        try:
+            s.do_handshake()  # type: ignore[attr-defined]
+        except ssl.SSLWantReadError:
+            self._tls_watch("r")
+            return
+        except ssl.SSLWantWriteError:
+            self._tls_watch("w")
+            return
+        except (ssl.SSLError, OSError, ValueError):
+            self._tls_watch("")
+            self.finish(P.CheckResult("L6RSP", P.RES_FAILED, None, "SSL handshake failure", self._dur()))
+            return
+        self._tls_watch("")
+        self.phase = 0
+        if self.tmo is not None:
+            self.tmo.cancel()
+            self.tmo = None
+        self.connected(tls_done=True)
+
+    def _tls_timeout(self) -> None:
+        self.tmo = None
+        if self.phase == 3:
+            self._tls_watch("")
+            self.finish(P.CheckResult("L6TOUT", P.RES_FAILED, None, "", self._dur()))
+
+    def connected(self, tls_done: bool = False) -> None:
+        if not tls_done:
+            ct = self._check_tls()
+            if ct is not None and self.sock is not None:
+                try:
+                    self.sock = ct.check_ctx.wrap_socket(self.sock, server_side=False, do_handshake_on_connect=False)
+                except (OSError, ValueError) as e:
+                    self.finish(P.socket_error(getattr(e, "errno", 0) or 0, self._dur()))
+                    return
+                self.phase = 3
+                ck = self.checker
+                self.tmo = ck.loop.call_later(ck.connect_timeout(self.srv) / 1000.0, self._tls_timeout)
+                self._tls_step()
+                return
         hc = self.http
         if hc is None:
-            self.finish(P.tcp_passed(self._dur()))
+            res = P.tcp_passed(self._dur())
+            if tls_done:
+                res.status = "L6OK"
+            self.finish(res)
             return
         ck = self.checker
         srv = self.srv
@@ -381,6 +458,8 @@ class ServerCheck:
         if s is None:
             return
         loop = self.checker.loop
+        if self.want:
+            self._tls_watch("")
         if self.phase == 1 or self.req:
             loop.remove_writer(self.fd)
         if self.phase == 2:

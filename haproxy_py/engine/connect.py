@@ -46,7 +46,7 @@ class Connector:
     """
 
     __slots__ = ("loop", "sock", "fd", "timer", "on_done", "on_fail", "finished", "started", "handoff",
-                 "sockaddr")
+                 "sockaddr", "tls", "timeout_ms", "want")
 
     def __init__(
         self,
@@ -59,8 +59,14 @@ class Connector:
         *,
         source: str | None = None,
         handoff: bool = False,
+        tls: tuple[Any, str | None] | None = None,
     ) -> None:
         self.loop = loop
+        #: (ssl.SSLContext, server name): a TLS handshake follows the connection, bounded by the
+        #: same connect timeout, before ``on_done`` gets the TLS socket (tls/context.py ClientTls)
+        self.tls = tls
+        self.timeout_ms = timeout_ms
+        self.want = ""
         self.on_done = on_done
         self.on_fail = on_fail
         self.finished = False
@@ -136,8 +142,72 @@ class Connector:
         sock = self.sock
         if sock is None:  # closed meanwhile: nothing to hand over
             return
+        if self.tls is not None:
+            self._tls_start()
+            return
         try:
             cb(sock)
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            contain(cb, exc, "connected")
+
+    # -------------------------------------------------------------- TLS to the server
+    def _tls_start(self) -> None:
+        ctx, name = self.tls  # type: ignore[misc]
+        self.tls = None
+        loop = self.loop
+        if self.handoff:  # the connect watcher is ours to drop: the handshake watches by itself
+            loop.remove_writer(self.fd)
+            self.handoff = False
+        self.finished = False
+        try:
+            self.sock = ctx.wrap_socket(self.sock, server_side=False, server_hostname=name,
+                                        do_handshake_on_connect=False)
+        except (OSError, ValueError) as e:
+            self._fail("refused", str(e))
+            return
+        if self.timeout_ms:
+            self.timer = loop.call_later(self.timeout_ms / 1000.0, self._timeout)
+        self._tls_step()
+
+    def _tls_watch(self, want: str) -> None:
+        if want == self.want:
+            return
+        loop = self.loop
+        if self.want == "r":
+            loop.remove_reader(self.fd)
+        elif self.want == "w":
+            loop.remove_writer(self.fd)
+        if want == "r":
+            loop.add_reader(self.fd, self._tls_step)
+        elif want == "w":
+            loop.add_writer(self.fd, self._tls_step)
+        self.want = want
+
+    def _tls_step(self) -> None:
+        if self.finished or self.sock is None:
+            return
+        import ssl
+
+        try:
+            self.sock.do_handshake()  # type: ignore[attr-defined]
+        except ssl.SSLWantReadError:
+            self._tls_watch("r")
+            return
+        except ssl.SSLWantWriteError:
+            self._tls_watch("w")
+            return
+        except (ssl.SSLError, OSError, ValueError):
+            self._tls_watch("")
+            self._fail("refused", "SSL handshake failure")
+            return
+        self._tls_watch("")
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        cb = self.on_done
+        try:
+            cb(self.sock)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             contain(cb, exc, "connected")
 
@@ -148,6 +218,8 @@ class Connector:
         if self.finished:
             return
         self.finished = True
+        if self.want:
+            self._tls_watch("")
         if self.timer is not None:
             self.timer.cancel()
         if self.sock is not None:
@@ -167,6 +239,8 @@ class Connector:
         if self.finished:
             return
         self.finished = True
+        if self.want:
+            self._tls_watch("")
         if self.timer is not None:
             self.timer.cancel()
         if self.sock is not None:

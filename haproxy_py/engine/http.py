@@ -983,6 +983,12 @@ class HttpSession(Stream):
 
     HANDOFF = True
 
+    def sample_txn(self) -> Any:
+        txn = self.txn
+        if txn is None and self.req is not None:
+            txn = self.txn = _ctx(self.req, self)
+        return txn
+
     def server_connected(self, sock: socket.socket) -> None:
         c = Conn(self.loop, sock)
         c.on_data = self._srv_data

@@ -297,8 +297,20 @@ class Stream:
         tc = be.conf.timeouts.connect
         port = srv.port or self.rec.frontend_port or 0
         srv.sessions.add(self)
+        t = srv.conf.tls
+        tls = None
+        if t is not None and t.ssl:
+            from haproxy_py.tls.context import client_tls
+
+            ct = client_tls(t)
+            tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None)
         self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
-                                   handoff=self.HANDOFF)
+                                   handoff=self.HANDOFF, tls=tls)
+
+    def sample_txn(self) -> Any:
+        """What sample expressions evaluated for this session read (a server's ``sni``)."""
+        return RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
+                              self.router.facts, self.router.conf.name, rec=self.rec)
 
     #: the session takes the connect watcher over (see Connector): it calls ``loop.remove_writer``
     HANDOFF = False
@@ -637,7 +649,7 @@ class TcpSession(Stream):
         self.cli_conn = None
         self.rec.server_name = srv.name
         use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX \
-            and self.rec.ssl is None
+            and type(cli) is socket.socket and type(sock) is socket.socket  # not through TLS
         self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
                              client_initial=self.early)
         self.early = b""

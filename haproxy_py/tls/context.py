@@ -159,3 +159,64 @@ class ServerTls:
         s = self.default.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         assert isinstance(s, EngineSSLSocket)
         return s
+
+
+class ClientTls:
+    """The client contexts of one ``server ... ssl`` configuration: for its traffic (ALPN, and the
+    certificate's names checked against the SNI when it verifies) and for its health checks."""
+
+    __slots__ = ("conf", "ctx", "ctx_nohost", "check_ctx", "sni")
+
+    def __init__(self, conf: Any) -> None:
+        self.conf = conf
+        self.ctx = self._context(conf, alpn=True, hostname=conf.sni is not None)
+        self.ctx_nohost = self._context(conf, alpn=True, hostname=False) if conf.sni is not None else self.ctx
+        self.check_ctx = self._context(conf, alpn=False, hostname=False)
+        self.sni: Any = None
+        if conf.sni:
+            from haproxy_py.samples import compile_expr
+
+            self.sni = compile_expr(conf.sni)
+
+    @staticmethod
+    def _context(conf: Any, *, alpn: bool, hostname: bool) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.sslsocket_class = EngineSSLSocket
+        err = apply_common(ctx, conf)
+        if err is not None:
+            raise ValueError(err)
+        if not alpn and conf.alpn:
+            ctx.set_alpn_protocols([])
+        if conf.verify == "required":
+            ctx.check_hostname = hostname
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            if conf.ca_file:
+                ctx.load_verify_locations(conf.ca_file)
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def for_connection(self, txn: Any) -> tuple[ssl.SSLContext, str | None]:
+        """The context and server name for a connection; ``txn`` evaluates the ``sni`` expression."""
+        if self.sni is None:
+            return self.ctx, None
+        smp = self.sni(txn) if txn is not None else None
+        name = None
+        if smp is not None:
+            v = smp.value
+            name = v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
+        if not name:
+            return self.ctx_nohost, None
+        return self.ctx, name
+
+
+_CLIENTS: dict[Any, ClientTls] = {}
+
+
+def client_tls(conf: Any) -> ClientTls:
+    """The (cached) client contexts of a server's TLS configuration."""
+    c = _CLIENTS.get(conf)
+    if c is None:
+        c = _CLIENTS[conf] = ClientTls(conf)
+    return c

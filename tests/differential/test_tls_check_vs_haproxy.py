@@ -42,6 +42,21 @@ CASES = {
     "no_tls_flags_ignored": "    bind 127.0.0.1:1 ssl crt {root}/ec.pem no-tlsv12 ssl-min-ver TLSv1.2\n",
     "global_options": "GLOBAL    ssl-default-bind-options ssl-min-ver TLSv1.9\n"
                       "    ssl-default-bind-options no-tlsv10 bogus\n",
+    "srv_default_verify": "    bind 127.0.0.1:1\nbackend be\n    server s1 127.0.0.1:1 ssl\n"
+                          "    server s2 127.0.0.1:1 ssl verify required\n    server s3 127.0.0.1:1 check-ssl check\n",
+    "srv_bad_values": "    bind 127.0.0.1:1\nbackend be\n    server s1 127.0.0.1:1 ssl verify maybe\n"
+                      "    server s2 127.0.0.1:1 ssl verify none sni\n    server s3 127.0.0.1:1 ssl verify none sni foo(\n"
+                      "    server s4 127.0.0.1:1 ssl verify none alpn\n"
+                      "    server s5 127.0.0.1:1 ssl verify none ca-file {root}/nope.crt\n",
+    "srv_post": "    bind 127.0.0.1:1\nbackend be\n"
+                "    server s1 127.0.0.1:1 ssl verify none ssl-max-ver TLSv1.2 ssl-min-ver TLSv1.3\n"
+                "    server s2 127.0.0.1:1 ssl verify none ciphers BAD\n"
+                "    server s3 127.0.0.1:1 ssl verify none ciphersuites BAD\n",
+    "srv_good": "GLOBAL    ssl-server-verify none\n    ssl-default-server-options ssl-min-ver TLSv1.2 no-tlsv10\n"
+                "    ssl-default-server-ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"
+                "    bind 127.0.0.1:1\nbackend be\n    default-server ssl ca-file {root}/ca.crt\n"
+                "    server s1 127.0.0.1:1 sni req.hdr(host) alpn http/1.1 verify required\n"
+                "    server s2 127.0.0.1:1 no-ssl check-ssl check\n",
     "good": "GLOBAL    crt-base {root}\n    ca-base {root}\n    ssl-default-bind-options ssl-min-ver TLSv1.2\n"
             "    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"
             "    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n"

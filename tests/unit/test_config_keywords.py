@@ -4,6 +4,7 @@ the keywords of FACTS §1.5-1.7, each parsed valid and invalid."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -167,13 +168,17 @@ def test_every_option_is_implemented_or_refused() -> None:
         _verdict(S.OPTION, name, d)
 
 
-def test_every_server_keyword_is_implemented_or_refused() -> None:
+def test_every_server_keyword_is_implemented_or_refused(certs: Any) -> None:
     for name, nargs in K.SERVER_KEYWORDS.items():
         arg = {"observe": "layer4", "on-error": "fastinter", "on-marked-down": "shutdown-sessions",
                "on-marked-up": "shutdown-backup-sessions", "track": "be/x", "port": "80", "agent-port": "80",
                "weight": "1", "id": "5", "resolve-prefer": "ipv4",
-               "resolve-opts": "allow-dup-ip"}.get(name, "1")
+               "resolve-opts": "allow-dup-ip", "ca-file": certs["ca.crt"], "verify": "none",
+               "alpn": "http/1.1", "sni": "str(x)", "ssl-min-ver": "TLSv1.2", "ssl-max-ver": "TLSv1.3",
+               "ciphers": "DEFAULT", "ciphersuites": "TLS_AES_128_GCM_SHA256"}.get(name, "1")
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
+        if name in ("ssl", "check-ssl"):  # TLS to a server verifies it by default: with a CA file
+            line += " verify none"
         if name == "init-addr":
             line = line.replace("init-addr 1", "init-addr libc")
         if name == "agent-check":  # 2.6 refuses an agent check without its port

@@ -128,6 +128,8 @@ class GlobalMixin(BuilderBase):
             g["tune_http_maxhdr"] = v
         elif kw in TLS.GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
             TLS.global_kw(self, ln)
+        elif kw in TLS.SERVER_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
+            TLS.server_global(self, ln)
         elif kw in K.GLOBAL_KEYWORDS or kw in K.TUNE_KEYWORDS:
             if not self.supported(S.GLOBAL, ln, kw, 0):
                 self.g_ignored.append((kw, tuple(w[1:])))

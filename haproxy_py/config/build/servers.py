@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
+from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import POST, did_you_mean
@@ -90,6 +91,7 @@ class ServersMixin(BuilderBase):
             s["port_offset"] = off
             j = 3
         extra = list(s["extra"])
+        own = len(extra)
         nm = s.get("name", "")
         while j < len(w):
             k = w[j]
@@ -100,6 +102,8 @@ class ServersMixin(BuilderBase):
                 msg += f"; did you mean '{sug}' maybe ?" if sug else "."
                 sfail(msg, j, suggestion=sug)
             if nargs and j + 1 >= len(w):
+                if k in TLS.SERVER_MISSING:
+                    sfail(f"{label} : {TLS.SERVER_MISSING[k]}", j)
                 sfail(f"{label} : '{k}' expects an argument.", j)
             arg = w[j + 1] if nargs else ""
             if not self.supported(S.SERVER, ln, k, j):
@@ -212,6 +216,7 @@ class ServersMixin(BuilderBase):
         s["extra"] = tuple(extra)
         if not default and s["agent_check"] and not s["agent_port"]:
             sfail(f"{label} : server {nm} does not have agent port. Agent check has been disabled.", 1)
+        s["tls"] = TLS.server_tls(self, ln, p, label, extra, own, default)
         if default:
             s["name"] = ""
             s["address"] = None
