@@ -1,14 +1,15 @@
 """Words to model: sections, keywords, defaults inheritance, cross-references, semantic checks.
 
-Entry point: :class:`Builder`, used by :func:`haproxy_py.config.build_config`
- (statements of several files -> ``(Config, Diagnostics)``).
+Entry point: :class:`Builder`, used by :func:`haproxy_py.config.build_config` (statements of
+several files -> ``(Config, Diagnostics)``).
 Pure apart from checking that referenced files (ACL pattern files, errorfiles) can be read and
 looking up users/groups, like ``haproxy -c`` does.
 
 One module per section or feature, each a mixin of :class:`base.BuilderBase` holding that
-feature's keyword handlers (``kw_NAME`` for proxy keywords): sections, global_, proxy, timeouts,
-logs, options, balance, cookie, bind, servers, acl, rules, checks, stats, capture, errorfiles,
-http_features, freeze, post.
+feature's keyword handlers (``kw_NAME`` for proxy keywords, ``opt_NAME`` for options with
+arguments): sections, global_, proxy, timeouts, logs, options, balance, cookie, bind, servers, acl,
+rules, checks, stats, capture, errorfiles, http_features, freeze, post. A new feature is a new
+module whose mixin is added to :class:`Builder`'s bases (one a line).
 """
 
 from __future__ import annotations
@@ -38,5 +39,25 @@ from haproxy_py.config.build.timeouts import TimeoutsMixin
 __all__ = ["Builder", "BuilderBase", "ProxyState", "_Skip"]
 
 
-class Builder(SectionsMixin, GlobalMixin, ProxyMixin, TimeoutsMixin, LogsMixin, OptionsMixin, BalanceMixin, CookieMixin, BindMixin, ServersMixin, AclMixin, RulesMixin, ChecksMixin, StatsMixin, CaptureMixin, ErrorfilesMixin, HttpFeaturesMixin, FreezeMixin, PostChecksMixin):
+class Builder(
+    SectionsMixin,
+    GlobalMixin,
+    ProxyMixin,
+    TimeoutsMixin,
+    LogsMixin,
+    OptionsMixin,
+    BalanceMixin,
+    CookieMixin,
+    BindMixin,
+    ServersMixin,
+    AclMixin,
+    RulesMixin,
+    ChecksMixin,
+    StatsMixin,
+    CaptureMixin,
+    ErrorfilesMixin,
+    HttpFeaturesMixin,
+    FreezeMixin,
+    PostChecksMixin,
+):
     """Reads statements (from one or more files) and produces the model."""
