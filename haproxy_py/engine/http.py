@@ -12,7 +12,6 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.actions.base import (
     CONTINUE,
     DENY,
@@ -59,13 +58,13 @@ _wall = time.time
 # read-only: whoever changes the request takes a private copy first (``HttpSession._own_req``).
 
 
-def _ctx(req: RequestHead, s: HttpSession) -> RuleTxn:
+def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     be = s.be
     sv = s.sess_vars
     if sv is None:
         sv = s.sess_vars = {}  # the connection's "sess" variables, shared by its requests
     lst = s.listener
-    t = RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port,
+    t = RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port or 0,
                 s.router.facts, s.router.conf.name, be.name if be is not None else "",
                 now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
                 so_id=lst.luid, so_name=lst.name)
@@ -325,6 +324,7 @@ class HttpSession(Stream):
     def _own_req(self) -> RequestHead:
         """The request, private to this session and about to be changed (no longer memo-keyed)."""
         req = self.req
+        assert req is not None  # a request is there
         if self.req_shared:
             req = self.req = req.copy()
             self.req_shared = False
@@ -432,6 +432,7 @@ class HttpSession(Stream):
             req = self._own_req()  # rules may change the request
         ctx = self.txn = _ctx(req, self) if router.needs_ctx else None
         if router.req_rules:
+            assert ctx is not None  # rules make needs_ctx true
             rs = router.rs
             if rs.tcp_content:
                 v = run_rules(rs.tcp_content, ctx)
@@ -478,6 +479,7 @@ class HttpSession(Stream):
         self.fe.counters.intercepted += 1
         status = 200
         for test in self.router.monitor_fail:
+            assert ctx is not None  # 'monitor fail' conditions make needs_ctx true
             if test(ctx):
                 status = 503
                 break
@@ -506,7 +508,9 @@ class HttpSession(Stream):
             from haproxy_py.stats import prometheus
 
             ic.intercepted += 1
-            q = self.req.uri.partition(b"?")[2].decode("latin-1")
+            req = self.req
+            assert req is not None
+            q = req.uri.partition(b"?")[2].decode("latin-1")
             body = prometheus.render(self.engine.state, self.loop.time(), _wall(), query=q).encode()
             self._local_response(200, [(b"content-type", b"text/plain; version=0.0.4")], body)
             return
@@ -567,7 +571,7 @@ class HttpSession(Stream):
         """set-src / set-dst and their ports changed the connection's addresses: what follows
         (forwardfor, balance source, logs, the next requests) uses the new ones."""
         rec = self.rec
-        self.src_ip = rec.client_ip = ctx.src
+        self.src_ip = rec.client_ip = ctx.src or ""  # set-src sets one
         self.src_port = rec.client_port = ctx.src_port
         rec.frontend_ip, rec.frontend_port = ctx.dst, ctx.dst_port
 
@@ -638,11 +642,17 @@ class HttpSession(Stream):
         for rules in sets:
             run_rules(rules, txn)  # allow stops its own set only, as in 2.6
 
-    def _local_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+    def _local_response(self, status: int, headers: list[tuple[bytes, bytes]] | None, body: bytes | None,
                         reason: bytes | None = None, *, close: bool = False) -> None:
         """A response generated here (stats, prometheus, redirect, return): keep-alive as any
-        response; the http-after-response rules apply to it."""
+        response; the http-after-response rules apply to it (a rule's reply always has headers
+        and a body: None stands for none)."""
+        if headers is None:
+            headers = []
+        if body is None:
+            body = b""
         req = self.req
+        assert req is not None
         rec = self.rec
         resp = ResponseHead(status, reason or _REASONS.get(status, b"OK"), b"HTTP/1.1", list(headers))
         if not any(n.lower() == b"content-length" for n, _ in headers):
@@ -790,7 +800,7 @@ class HttpSession(Stream):
         cont()
 
     # ================================================================== backend / server
-    def _enter_backend(self, be: Any, req: RequestHead, ctx: RequestContext) -> None:
+    def _enter_backend(self, be: Any, req: RequestHead, ctx: RuleTxn | None) -> None:
         rec = self.rec
         bc = be.counters
         old = self.be
@@ -1007,6 +1017,7 @@ class HttpSession(Stream):
     def _server_ready(self) -> None:
         srv = self.srv
         c = self.srvc
+        assert c is not None  # connected
         self.srv_uses += 1
         self.rec.server_name = srv.name
         self.srv_counted = True
@@ -1098,6 +1109,7 @@ class HttpSession(Stream):
         self.last_io = self.loop.time()
         self.bytes_in += self.reqbody.htx(out)
         c = self.srvc
+        assert c is not None
         c.write(out)
         if c.pending > HIGH_WATER:
             self.cli.read_off()
@@ -1158,7 +1170,7 @@ class HttpSession(Stream):
         if self.phase == "tunnel":
             self.bytes_out += len(data)
             self.cli.write(data)
-            if self.cli.pending > HIGH_WATER:
+            if self.cli.pending > HIGH_WATER and self.srvc is not None:
                 self.srvc.read_off()
             return
         if self.res is None:
@@ -1173,9 +1185,11 @@ class HttpSession(Stream):
     def _try_parse_response(self) -> None:
         eng = self.engine
         buf = self.resbuf
+        req = self.req
+        assert req is not None
         try:
             # the memo's rewrite for the client holds while nothing else changes the response
-            res = self.router.res_memo.parse(buf, self.req, self.mode,
+            res = self.router.res_memo.parse(buf, req, self.mode,
                                              use=self.be.cookie is None and self.res_rules is None,
                                              bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError:
@@ -1221,6 +1235,8 @@ class HttpSession(Stream):
         rec = self.rec
         be = self.be
         srv = self.srv
+        req = self.req
+        assert req is not None
         self.res = resp
         status = resp.status
         # 2.6 counts the response as the server sent it (http/htx.py), before any rule
@@ -1242,7 +1258,7 @@ class HttpSession(Stream):
                 rc = self.cookie_ops
                 hdrs, flag = hcookie.process_response(
                     _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,
-                    direct=self.persistent, method=self.req.method.decode("latin-1"), now=_wall(),
+                    direct=self.persistent, method=req.method.decode("latin-1"), now=_wall(),
                     last_date=rc.last_date if rc is not None else 0,
                     first_date=rc.first_date if rc is not None else 0, status=status)
                 resp.headers = _bytes_headers(hdrs)
@@ -1250,7 +1266,7 @@ class HttpSession(Stream):
             if self.res_rules is not None and status != 101 and self._response_rules(resp):
                 return
             rec.status = resp.status
-            head, keep = prepare_response(resp, self.req, self.mode)
+            head, keep = prepare_response(resp, req, self.mode)
         if caps is not None and caps.cookie is not None:  # after the http-response rules, as 2.6
             rec.srv_cookie = caps.response_cookie(resp.headers)
         if self.cli_eof:
@@ -1263,7 +1279,7 @@ class HttpSession(Stream):
         srv.counters.count_status(status)
         self.bytes_out += nres
         cli = self.cli
-        if status == 101 or (status < 300 and status >= 200 and self.req.method == b"CONNECT"):
+        if status == 101 or (status < 300 and status >= 200 and req.method == b"CONNECT"):
             cli.write(head)
             self._start_tunnel(rest)
             return
@@ -1651,14 +1667,16 @@ class HttpSession(Stream):
         if rest:
             self.bytes_out += len(rest)
             self.cli.write(rest)
+        srvc = self.srvc
+        assert srvc is not None  # the server switched protocols on it
         if self.buf:
             data, self.buf = self.buf, b""
             self.bytes_in += len(data)
-            self.srvc.write(data)
+            srvc.write(data)
         self.cli.on_drained = self._tunnel_cli_drained
-        self.srvc.on_drained = self._tunnel_srv_drained
+        srvc.on_drained = self._tunnel_srv_drained
         self.cli.read_on()
-        self.srvc.read_on()
+        srvc.read_on()
         t = self.be.conf.timeouts
         txn = self.txn
         tun = txn.tunnel_timeout if txn is not None and txn.tunnel_timeout is not None else t.tunnel
