@@ -602,6 +602,9 @@ class HttpSession(Stream):
         rec.backend_name = conf.name
         rec.server_name = "<STATS>"
         self.fe.counters.intercepted += 1
+        be = self.engine.state.backends.get(conf.name)
+        if be is not None:  # 2.6 gives the request to the proxy's backend side: its 'Last' session is now
+            be.counters.last_sess = _wall()
         headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in req.headers]
         body = b""
         if req.body != BODY_NONE and self.buf:

@@ -41,6 +41,10 @@ def version_of(state: Any) -> str:
     return getattr(state, "version", None) or VERSION
 
 
+def release_date_of(state: Any) -> str:
+    return getattr(state, "release_date", None) or RELEASE_DATE
+
+
 def format_uptime(sec: int) -> str:
     d, r = divmod(max(0, int(sec)), 86400)
     h, r = divmod(r, 3600)
@@ -62,7 +66,7 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
     vals: dict[int, Any] = {
         0: "HAProxy",
         1: ver,
-        2: getattr(state, "release_date", None) or RELEASE_DATE,
+        2: release_date_of(state),
         3: nbthread,
         4: 1,
         5: 1,

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from haproxy_py.stats.commands import Cli
 from haproxy_py.stats.csv import StatFilter, collect, render_csv, render_json, render_typed
-from haproxy_py.stats.info import format_uptime, info_fields, version_of
+from haproxy_py.stats.info import format_uptime, info_fields, release_date_of, version_of
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
@@ -32,11 +32,19 @@ ST_MESSAGES = {
     "EXCD": "Action not processed: the buffer could not contain all the data.",
     "DENY": "Action denied.", "UNKN": "Unexpected result.", "IVAL": "Invalid parameters.",
 }
-CSS = """body { font-family: arial, helvetica, sans-serif; font-size: 12px; font-weight: normal; color: black; \
-background: white;}
+# the style sheet 2.6 sends with its page, as it sends it (row colours, the tips shown on
+# hover, the dark-mode variant)
+CSS = """body { font-family: arial, helvetica, sans-serif; font-size: 12px; font-weight: normal; color: black; background: white;}
 th,td { font-size: 10px;}
+h1 { font-size: x-large; margin-bottom: 0.5em;}
+h2 { font-family: helvetica, arial; font-size: x-large; font-weight: bold; font-style: italic; color: #6020a0; margin-top: 0em; margin-bottom: 0em;}
+h3 { font-family: helvetica, arial; font-size: 16px; font-weight: bold; color: #b00040; background: #e8e8d0; margin-top: 0em; margin-bottom: 0em;}
+li { margin-top: 0.25em; margin-right: 2em;}
+.hr {margin-top: 0.25em; border-color: black; border-bottom-style: solid;}
 .titre	{background: #20D0D0;color: #000000; font-weight: bold; text-align: center;}
+.total	{background: #20D0D0;color: #ffff80;}
 .frontend	{background: #e8e8d0;}
+.socket	{background: #d0d0d0;}
 .backend	{background: #e8e8d0;}
 .active_down		{background: #ff9090;}
 .active_going_up		{background: #ffd020;}
@@ -53,11 +61,86 @@ th,td { font-size: 10px;}
 .backup_draining		{background: #cc9900;}
 .backup_no_check		{background: #e0e0e0;}
 .maintain	{background: #c07820;}
+.rls      {letter-spacing: 0.2em; margin-right: 1px;}
+
+a.px:link {color: #ffff40; text-decoration: none;}a.px:visited {color: #ffff40; text-decoration: none;}a.px:hover {color: #ffffff; text-decoration: none;}a.lfsb:link {color: #000000; text-decoration: none;}a.lfsb:visited {color: #000000; text-decoration: none;}a.lfsb:hover {color: #505050; text-decoration: none;}
 table.tbl { border-collapse: collapse; border-style: none;}
-table.tbl td { text-align: right; border-width: 1px 1px 1px 1px; border-style: solid solid solid solid; \
-padding: 2px 3px; border-color: gray; white-space: nowrap;}
-table.tbl th.pxname { background: #b00040; color: #ffff40; font-weight: bold; border-style: solid solid none \
-solid; padding: 2px 3px; white-space: nowrap;}
+table.tbl td { text-align: right; border-width: 1px 1px 1px 1px; border-style: solid solid solid solid; padding: 2px 3px; border-color: gray; white-space: nowrap;}
+table.tbl td.ac { text-align: center;}
+table.tbl th { border-width: 1px; border-style: solid solid solid solid; border-color: gray;}
+table.tbl th.pxname { background: #b00040; color: #ffff40; font-weight: bold; border-style: solid solid none solid; padding: 2px 3px; white-space: nowrap;}
+table.tbl th.empty { border-style: none; empty-cells: hide; background: white;}
+table.tbl th.desc { background: white; border-style: solid solid none solid; text-align: left; padding: 2px 3px;}
+
+table.lgd { border-collapse: collapse; border-width: 1px; border-style: none none none solid; border-color: black;}
+table.lgd td { border-width: 1px; border-style: solid solid solid solid; border-color: gray; padding: 2px;}
+table.lgd td.noborder { border-style: none; padding: 2px; white-space: nowrap;}
+table.det { border-collapse: collapse; border-style: none; }
+table.det th { text-align: left; border-width: 0px; padding: 0px 1px 0px 0px; font-style:normal;font-size:11px;font-weight:bold;font-family: sans-serif;}
+table.det td { text-align: right; border-width: 0px; padding: 0px 0px 0px 4px; white-space: nowrap; font-style:normal;font-size:11px;font-weight:normal;}
+u {text-decoration:none; border-bottom: 1px dotted black;}
+div.tips {
+ display:block;
+ visibility:hidden;
+ z-index:2147483647;
+ position:absolute;
+ padding:2px 4px 3px;
+ background:#f0f060; color:#000000;
+ border:1px solid #7040c0;
+ white-space:nowrap;
+ font-style:normal;font-size:11px;font-weight:normal;
+ -moz-border-radius:3px;-webkit-border-radius:3px;border-radius:3px;
+ -moz-box-shadow:gray 2px 2px 3px;-webkit-box-shadow:gray 2px 2px 3px;box-shadow:gray 2px 2px 3px;
+}
+u:hover div.tips {visibility:visible;}
+@media (prefers-color-scheme: dark) {
+ body { font-family: arial, helvetica, sans-serif; font-size: 12px; font-weight: normal; color: #e8e6e3; background: #131516;}
+ h1 { color: #a265e0!important; }
+ h2 { color: #a265e0; }
+ h3 { color: #ff5190; background-color: #3e3e1f; }
+ a { color: #3391ff; }
+ input { background-color: #2f3437; }
+ .hr { border-color: #8c8273; }
+ .titre { background-color: #1aa6a6; color: #e8e6e3; }
+ .frontend {background: #2f3437;}
+ .socket	{background: #2a2d2f;}
+ .backend {background: #2f3437;}
+ .active_down {background: #760000;}
+ .active_going_up {background: #b99200;}
+ .active_going_down {background: #6c6c00;}
+ .active_up {background: #165900;}
+ .active_nolb {background: #006ab9;}
+ .active_draining {background: #006ab9;}
+ .active_no_check {background: #2a2d2f;}
+ .backup_down {background: #760000;}
+ .backup_going_up {background: #7f007f;}
+ .backup_going_down {background: #580092;}
+ .backup_up {background: #2e3234;}
+ .backup_nolb {background: #1e3c6a;}
+ .backup_draining {background: #a37a00;}
+ .backup_no_check {background: #2a2d2f;}
+ .maintain {background: #9a601a;}
+ a.px:link {color: #d8d83b; text-decoration: none;}
+ a.px:visited {color: #d8d83b; text-decoration: none;}
+ a.px:hover {color: #ffffff; text-decoration: none;}
+ a.lfsb:link {color: #e8e6e3; text-decoration: none;}
+ a.lfsb:visited {color: #e8e6e3; text-decoration: none;}
+ a.lfsb:hover {color: #b5afa6; text-decoration: none;}
+ table.tbl th.empty { background-color: #181a1b; }
+ table.tbl th.desc { background: #181a1b; }
+ table.tbl th.pxname { background-color: #8d0033; color: #ffff46; }
+ table.tbl th { border-color: #808080; }
+ table.tbl td { border-color: #808080; }
+ u {text-decoration:none; border-bottom: 1px dotted #e8e6e3;}
+ div.tips {
+  background:#8e8e0d;
+  color:#e8e6e3;
+  border-color: #4e2c86;
+  -moz-box-shadow: #60686c 2px 2px 3px;
+  -webkit-box-shadow: #60686c 2px 2px 3px;
+  box-shadow: #60686c 2px 2px 3px;
+ }
+}
 """
 
 
@@ -442,16 +525,21 @@ def _general_info(state: Any, conf: Any, now: float, wall: float, flt: StatFilte
 def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: StatFilter, st: str | None,
                 admin: bool, refresh: bool) -> bytes:
     rows = collect(state, now, wall, flt)
+    # 'stats show-node' without a name shows the process's node name; 'stats show-desc' follows it
+    node = conf.show_node if conf.show_node else (getattr(state, "node", "") if conf.show_node == "" else "")
+    on = f" on {html.escape(node)}" if node else ""
+    desc = getattr(conf, "show_desc", None)
     out = ['<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN"\n'
            '"http://www.w3.org/TR/html4/loose.dtd">\n'
-           "<html><head><title>Statistics Report for HAProxy"
-           + (f" on {html.escape(conf.show_node)}" if conf.show_node else "") + "</title>\n"
+           f"<html><head><title>Statistics Report for HAProxy{on}</title>\n"
            '<link rel="icon" href="data:,">\n'
            '<meta http-equiv="content-type" content="text/html; charset=iso-8859-1">\n'
-           f'<style type="text/css"><!--\n{CSS}--></style></head>\n<body>']
-    ver = "" if conf.hide_version else f" version {html.escape(version_of(state))}"
-    out.append(f"<h1>HAProxy{ver}</h1>\n<h2>Statistics Report for pid {state.pid}"
-               + (f" on {html.escape(conf.show_node)}" if conf.show_node else "") + "</h2>\n")
+           f'<style type="text/css"><!--\n{CSS}-->\n</style></head>\n<body>']
+    ver = "" if conf.hide_version else \
+        f" version {html.escape(version_of(state))}, released {html.escape(release_date_of(state))}"
+    out.append(f'<h1><a href="http://www.haproxy.org/" style="text-decoration: none;">HAProxy{ver}</a></h1>\n'
+               f"<h2>Statistics Report for pid {state.pid}{on}" + (f": {html.escape(desc)}" if desc else "")
+               + "</h2>\n")
     out.append(_general_info(state, conf, now, wall, flt, refresh))
     if st and st in ST_MESSAGES:
         out.append(f"<p><div class=active_up><b>{ST_MESSAGES[st]}</b></div></p>\n")
