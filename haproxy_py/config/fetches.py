@@ -52,7 +52,8 @@ def _def(name: str) -> FetchDef:
     canonical = ALIASES.get(name, name)
     sig, out26, mask = _F26[canonical]
     spec = parse_signature(sig)
-    args = "" if not spec else ("req" if any(not a.optional for a in spec) else "opt")
+    # a fetch's stick table argument left out is the proxy's own table (2.6 resolves it at load time)
+    args = "" if not spec else ("req" if any(not a.optional and a.type != "table" for a in spec) else "opt")
     out = _OUT.get(out26, out26)
     if name.startswith(_L6_PREFIXES):
         layer = "L6"

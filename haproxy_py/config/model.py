@@ -488,6 +488,8 @@ class Proxy:
     originalto: OriginalTo | None = None
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one
+    stick_table: Any = None
 
     @property
     def has_fe(self) -> bool:

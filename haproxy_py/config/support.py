@@ -192,6 +192,9 @@ _reg(PROXY, "haproxy_py/actions", {
     "tcp-request": _ACT + "test_tcp_request_content_rules",
     "redirect": _ACT + "test_redirect_rules_run_after_http_request_rules",
 })
+_reg(PROXY, "haproxy_py/config/build/stick.py", {
+    "stick-table": _DIFF + "test_stick_vs_haproxy.py::test_rate_limit_denials_as_haproxy",
+})
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
                  "redirect")

@@ -44,6 +44,7 @@ from haproxy_py.http.rewrite import (
 )
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+from haproxy_py.stick.track import count_bytes, count_http, release_all
 
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.router import Router
@@ -71,6 +72,8 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     uid_fmt = s.router.uid_fmt
     if uid_fmt is not None:
         t.uid_fmt = uid_fmt
+    if s.sess_stkctr is not None:
+        t.sess_stkctr = s.sess_stkctr
     return t
 
 
@@ -141,6 +144,7 @@ class HttpSession(Stream):
             self.router.l4_txn = None
             adopt_addresses(self, l4)
             self.sess_vars = l4.sess_vars
+            self.sess_stkctr = l4.sess_stkctr
         cli = self.cli
         cli.on_data = self._cli_data
         cli.on_eof = self._cli_eof
@@ -431,6 +435,10 @@ class HttpSession(Stream):
         if router.req_rules:
             req = self._own_req()  # rules may change the request
         ctx = self.txn = _ctx(req, self) if router.needs_ctx else None
+        if router.stick and not router.req_rules and self.sess_stkctr is not None:
+            from haproxy_py.stick.track import count_list
+
+            count_list(self.sess_stkctr, "http_req_cnt", "http_req_rate", int(now * 1000))
         if router.req_rules:
             assert ctx is not None  # rules make needs_ctx true
             rs = router.rs
@@ -439,6 +447,8 @@ class HttpSession(Stream):
                 if v.kind == REJECT or v.kind == DROP:
                     self._req_verdict(v)
                     return
+            if router.stick and (ctx.stkctr is not None or ctx.sess_stkctr is not None):
+                count_http(ctx, "http_req_cnt", "http_req_rate")  # 2.6: a new request on them
             if router.monitor is not None and router.monitor.matches(req):
                 self._monitor(ctx)
                 return
@@ -520,6 +530,8 @@ class HttpSession(Stream):
             return
         # deny, tarpit, reject, silent-drop: a denied request
         fc.dreq += 1
+        if (k == DENY or k == TARPIT) and self.router.stick and self.txn is not None:
+            count_http(self.txn, "http_err_cnt", "http_err_rate")  # 2.6 counts a deny as an error
         if be is not None and be.conf is not self.router.conf:
             be.counters.dreq += 1
         if k == DENY:
@@ -1242,6 +1254,11 @@ class HttpSession(Stream):
         assert req is not None
         self.res = resp
         status = resp.status
+        if self.router.stick and self.txn is not None and status >= 400:
+            if status < 500:
+                count_http(self.txn, "http_err_cnt", "http_err_rate")
+            elif status < 600 and status != 501 and status != 505:
+                count_http(self.txn, "http_fail_cnt", "http_fail_rate")
         # 2.6 counts the response as the server sent it (http/htx.py), before any rule
         if nres < 0:
             nres = htx.response_size(resp.version, resp.reason, resp.headers)
@@ -1528,6 +1545,8 @@ class HttpSession(Stream):
     def _transaction_end(self) -> None:
         if self.pending is not None:
             self._leave_queue()  # a transaction never ends with a queue place
+        if self.router.stick:
+            self._stick_txn_end()
         nout = self.bytes_out
         fc = self.fe.counters
         fc.bin += self.bytes_in
@@ -1560,6 +1579,19 @@ class HttpSession(Stream):
             self.paused_cli = False
             cli.read_on()
         self._wait_request(first=False)
+
+    def _stick_txn_end(self) -> None:
+        """The stream ends: its bytes count on the tracked entries, its own counters stop."""
+        now = int(self.loop.time() * 1000)
+        txn = self.txn
+        ctrs = txn.stkctr if txn is not None else None
+        nin = self.bytes_in
+        nout = self.bytes_out
+        if ctrs is not None:
+            count_bytes(ctrs, nin, nout, now)
+            release_all(ctrs, now)
+        if self.sess_stkctr is not None:
+            count_bytes(self.sess_stkctr, nin, nout, now)
 
     def _drained_next(self) -> None:
         """The client took the responses it was sent: on to its next request."""

@@ -82,6 +82,8 @@ class Router:
         #: some rule runs on each HTTP request of this frontend (tcp-request content, http-request,
         #: redirect)
         self.req_rules = bool(rs.tcp_content or rs.http_req or rs.redirect)
+        #: the process has stick tables: sessions count on what they track (haproxy_py.stick)
+        self.stick = bool(engine.state.tables) and engine.state.tracking
         #: backend object -> (its http-request rules, the response rule sets or None): engine/http.py
         self.be_rules: dict[Any, Any] = {}
         #: the tcp-request connection/session rules' context of the connection being accepted: the
@@ -251,6 +253,10 @@ class Router:
         for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
             kind = run_rules(rules, txn).kind if rules else None
             if kind == REJECT or kind == DROP:
+                if txn.sess_stkctr is not None:
+                    from haproxy_py.stick.track import release_all
+
+                    release_all(txn.sess_stkctr, int(now * 1000))
                 self.engine.state.cum_conns += 1
                 c.conn_tot += 1
                 c.conn_rate.add(now)
@@ -265,6 +271,10 @@ class Router:
                     pass
                 sock.close()
                 return None
+        if txn.sess_stkctr is not None:  # 2.6: a new session counts on the session's counters
+            from haproxy_py.stick.track import count_sess
+
+            count_sess(txn.sess_stkctr, int(now * 1000))
         return txn
 
     def _log_connect(self, sock: socket.socket, peer: Any) -> None:

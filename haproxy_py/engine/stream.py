@@ -63,7 +63,8 @@ class Stream:
     __slots__ = ("router", "engine", "loop", "fe", "cli_sock", "peer", "listener", "rec", "be",
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
-                 "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "__weakref__")
+                 "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
+                 "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         self.router = router
@@ -74,6 +75,10 @@ class Stream:
         self.peer = peer
         self.listener = listener
         self.accept_mono = self.loop.time()
+        #: stick counters: the session's (tcp-request connection/session track-sc), and the
+        #: transaction whose stream counters a TCP session releases at its end (None: nothing)
+        self.sess_stkctr: Any = None
+        self.stk_txn: Any = None
         rec = LogRecord(_wall())
         if type(peer) is tuple:
             rec.client_ip = self.src_ip = str(peer[0])
@@ -422,8 +427,23 @@ class Stream:
             self._leave_queue()
             self.release_server()
             self.engine.state.sessions.discard(self)
+            if self.router.stick:
+                self._stick_end()
         finally:
             self.engine.connection_closed(self.fe)
+
+    def _stick_end(self) -> None:
+        """The session ends: the stick counters it (and its last stream) tracks stop."""
+        from haproxy_py.stick.track import release_all
+
+        now = int(self.loop.time() * 1000)
+        t = self.stk_txn or getattr(self, "txn", None)
+        if t is not None and getattr(t, "stkctr", None) is not None:
+            release_all(t.stkctr, now)
+        self.stk_txn = None
+        if self.sess_stkctr is not None:
+            release_all(self.sess_stkctr, now)
+            self.sess_stkctr = None
 
     # -------------------------------------------------------------- internal errors
     def internal_error(self, exc: BaseException, where: str) -> None:
@@ -520,10 +540,19 @@ class TcpSession(Stream):
             self.router.l4_txn = None
             adopt_addresses(self, l4)
         lst = self.listener
-        ctx = RequestContext(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
-                             self.router.facts, self.router.conf.name, rec=self.rec,
-                             sess_vars=l4.sess_vars if l4 is not None else None,
-                             so_id=lst.luid, so_name=lst.name)
+        ctx_cls: Any = RequestContext
+        if self.router.stick:  # the rules may track: their context keeps stick counters
+            from haproxy_py.actions.base import RuleTxn
+
+            ctx_cls = RuleTxn
+        ctx = ctx_cls(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
+                      self.router.facts, self.router.conf.name, rec=self.rec,
+                      sess_vars=l4.sess_vars if l4 is not None else None,
+                      so_id=lst.luid, so_name=lst.name)
+        if self.router.stick:
+            self.stk_txn = ctx
+            if l4 is not None and l4.sess_stkctr is not None:
+                self.sess_stkctr = ctx.sess_stkctr = l4.sess_stkctr
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:

@@ -51,6 +51,10 @@ class StateFacts:
 
         return os.uname().nodename
 
+    def stick_table(self, name: str) -> Any:
+        """The live stick table of proxy ``name`` (haproxy_py.stick.table.StickTable), or None."""
+        return self.state.tables.get(name)
+
     # --- helpers
     def _be(self, name: str) -> Any:
         return self.state.backends.get(name)

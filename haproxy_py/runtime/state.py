@@ -72,6 +72,17 @@ class ProcessState:
         self.ops: EngineOps = Detached(self)
         #: show resolvers: (section, [(nameserver, counters)]), filled by the engine
         self.resolvers: list[tuple[str, list[tuple[str, Any]]]] = []
+        #: stick tables by proxy name, in declaration order (haproxy_py.stick.table.StickTable)
+        self.tables: dict[str, Any] = {}
+        #: some rule tracks stick counters: only then do sessions count on tracked entries (a table
+        #: nothing tracks costs nothing per request)
+        self.tracking = any(getattr(r.impl, "stick", False) for p in config.proxies for r in p.http_rules)
+        if any(p.stick_table is not None for p in config.proxies):
+            from haproxy_py.stick.table import StickTable
+
+            for p in config.proxies:
+                if p.stick_table is not None:
+                    self.tables[p.name] = StickTable(p.stick_table)
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

@@ -15,6 +15,7 @@ from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
 from . import fetches_tls as _fetches_tls  # noqa: F401 - the ssl_* fetches
 from . import maps as _maps  # noqa: F401 - the map converters
+from . import stick as _stick  # noqa: F401 - the stick-table fetches and converters
 from .core import CONVERTERS, FETCHES, ConvDef, FetchDef
 from .expr import (
     ParsedExpr,

@@ -74,6 +74,9 @@ class Runtime(Protocol):
         """Whether ``ip`` is one of this host's addresses (2.6: a UDP socket can bind to it);
         None when that cannot be told."""
         ...
+    def stick_table(self, name: str) -> Any:
+        """The live stick table of proxy ``name`` (haproxy_py.stick.table.StickTable), or None."""
+        ...
 
 
 class Txn:

@@ -1246,6 +1246,23 @@ def _pat(verb: str, kind: str) -> Handler:
     return handler
 
 
+def _table_cmd(verb: str) -> Handler:
+    """``show|clear|set table ...`` on the live stick tables (haproxy_py/stick/cli.py)."""
+
+    def handler(cli: Cli, c: Call) -> str:
+        from haproxy_py.stick import cli as stk
+
+        tables = getattr(cli.state, "tables", {})
+        now = int(c.now * 1000)
+        if verb == "show":
+            return stk.show_table(tables, c.w[2:], now, c.lvl >= OPERATOR)
+        if verb == "clear":
+            return stk.clear_table(tables, c.w[2:], now, c.lvl >= OPERATOR)
+        return stk.set_table(tables, c.w[2:], now, c.lvl >= OPERATOR)
+
+    return handler
+
+
 def _set_server(cli: Cli, c: Call) -> str:
     return cli.cmd_set_server(c.a, c.now, c.wall)
 
@@ -1259,6 +1276,7 @@ _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
+_STK_T = "tests/differential/test_stick_vs_haproxy.py::"
 _PAT_T = "tests/differential/test_maps_runtime_vs_haproxy.py::test_generated_map_and_acl_operations"
 _UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TABLE
 
@@ -1288,8 +1306,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("clear map", "clear map [@<ver>] <map>", "clear the contents of this map", USER,
          _pat("clear", "map"), _PAT_T),
     _row("clear table", "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", USER,
-         _bind_fixed("clear table", 'Required arguments: <table> "data.<store_data_type>" <operator> <value> or '
-                     '<table> key <key>\n', _NT), _FIXED_T),
+         _table_cmd("clear"), _STK_T + "test_cli_table_commands_as_haproxy"),
     _row("commit acl", "commit acl @<ver> <acl>", "commit the ACL at this version", USER,
          _pat("commit", "acl"), _PAT_T),
     _row("commit map", "commit map @<ver> <map>", "commit the map at this version", USER,
@@ -1418,8 +1435,7 @@ COMMANDS: tuple[Command, ...] = (
          _bind_fixed("set ssl tls-key", "'set ssl tls-key' expects a filename and the new TLS key in base64 "
                      "encoding.\n", "'set ssl tls-key' unable to locate referenced filename\n"), _FIXED_T),
     _row("set table", "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", USER,
-         _bind_fixed("set table", "Required arguments: <table> key <key> [data.<store_data_type> <value>]*\n", _NT),
-         _FIXED_T),
+         _table_cmd("set"), _STK_T + "test_cli_table_commands_as_haproxy"),
     _row("set timeout", "set timeout [cli] <delay>", "change a timeout setting", USER,
          lambda cli, c: cli.cmd_set_timeout(c.a[2], c.a[3]), _UNIT + "test_semicolons_prompt_and_quit"),
     _row("set var", None, "", USER),  # experimental mode only in 2.6
@@ -1494,7 +1510,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_show_stat(c.w, c.lvl, c.now, c.wall), _SOCAT + "test_show_stat_counts_traffic"),
     _row("show table", "show table <table> [<filter>]*",
          "report table usage stats or dump this table's contents (filter: data/key)", USER,
-         _bind_fixed("show table", None, _NT), _FIXED_T),
+         _table_cmd("show"), _STK_T + "test_cli_table_commands_as_haproxy"),
     _row("show tasks", "show tasks", "show running tasks", USER,
          lambda cli, c: cli_static.SHOW_TASKS.format(threads=cli.nbthread()), _FIXED_T),
     _row("show threads", "show threads", "show some threads debugging information", USER),

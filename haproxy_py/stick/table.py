@@ -231,6 +231,11 @@ class StickTable:
         if self.expire is None:
             return
         od = self.entries
+        if not od:
+            return
+        e = next(iter(od.values()))
+        if e.exp is not None and e.exp > now:  # the usual case: nothing is due
+            return
         for _ in range(len(od)):
             e = next(iter(od.values()))
             exp = e.exp

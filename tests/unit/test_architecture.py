@@ -24,19 +24,22 @@ ALLOWED = {
     # parsers read config's tables, never the builder)
     # and checks each ACL line (fetch, converters, patterns) by compiling it as the engine will (acl,
     # imported lazily: acl reads config.model, never the builder)
-    "config": {"actions", "samples", "acl", "tls"},
+    "config": {"actions", "samples", "acl", "tls", "stick"},
     "http": set(),
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
     "acl": {"http", "config", "samples"},  # every ACL fetch and converter is a sample
     # fetches and converters: HTTP heads, lb's hash functions, log's request-time variables
-    "samples": {"http", "lb", "log", "tls"},
-    "runtime": {"lb", "config"},
+    "samples": {"http", "lb", "log", "tls", "stick"},
+    "runtime": {"lb", "config", "stick"},
     "checks": {"runtime", "config", "log"},
-    "stats": {"runtime", "config", "checks", "log"},
+    "stats": {"runtime", "config", "checks", "log", "stick"},
     # rule actions: parse with the config tables, run over HTTP heads, conditions from acl,
     # log-format arguments from samples
-    "actions": {"samples", "http", "config", "acl"},
+    "actions": {"samples", "http", "config", "acl", "stick"},
+    # stick tables (haproxy_py/stick): a pure leaf that actions, samples, config, runtime and
+    # stats use
+    "stick": set(),
     # DNS messages and what a resolution decides, over the resolvers section's configuration
     "dns": {"config"},
     # certificates, SNI choice, the ClientHello parser, what fetches read of a TLS session; the

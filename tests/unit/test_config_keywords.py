@@ -131,8 +131,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
-    "frontend": ["option http-ignore-probes", "rate-limit sessions 10", "compression algo gzip",
-                 "stick-table type ip size 1m"],
+    "frontend": ["option http-ignore-probes", "rate-limit sessions 10", "compression algo gzip"],
     "backend": ["stick on src"],
 }
 

@@ -146,3 +146,30 @@ def test_store_order_is_2_6s() -> None:
     assert isinstance(conf, TableConf) and conf.size == 1024
     assert [n for n, _c, _p in conf.store] == ["gpc0", "http_req_rate", "gpc1"]
     assert warns and "already enabled" in warns[0][0]
+
+
+def _cfg(text: str):  # type: ignore[no-untyped-def]
+    from haproxy_py.config import parse_text
+
+    return parse_text(text, "s.cfg", env={})
+
+
+_FE = ("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+       "frontend fe\n bind 127.0.0.1:1\n")
+
+
+def test_stick_table_with_several_workers_is_refused() -> None:
+    """Each worker process would keep its own counters: refused rather than silently multiplied."""
+    _, d = _cfg("global\n nbthread 2\n" + _FE + " stick-table type ip size 1\n")
+    assert d.has_errors and "nbthread/nbproc 2" in d.errors[0].haproxy
+    _, d = _cfg("global\n nbthread 1\n" + _FE + " stick-table type ip size 1\n http-request track-sc0 src\n")
+    assert not d.has_errors, d
+
+
+def test_missing_tables_are_named_as_2_6_names_them() -> None:
+    _, d = _cfg(_FE + " http-request track-sc1 src table nope\n")
+    assert [e.haproxy for e in d.errors][0].endswith("Proxy 'fe': unable to find table 'nope' referenced by "
+                                                     "track-sc1."), d.errors
+    _, d = _cfg(_FE + " http-request deny if { src_http_req_rate gt 1 }\n")
+    assert "unable to find table 'fe' referenced in arg 1 of ACL keyword 'src_http_req_rate' in proxy 'fe'." \
+        in d.errors[0].haproxy

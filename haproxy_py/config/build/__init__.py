@@ -8,7 +8,7 @@ looking up users/groups, like ``haproxy -c`` does.
 One module per section or feature, each a mixin of :class:`base.BuilderBase` holding that
 feature's keyword handlers (``kw_NAME`` for proxy keywords, ``opt_NAME`` for options with
 arguments): sections, global_, proxy, timeouts, logs, options, balance, cookie, bind, servers, acl,
-rules, checks, stats, capture, errorfiles, http_features, freeze, post. A new feature is a new
+rules, checks, stats, capture, errorfiles, http_features, stick, freeze, post. A new feature is a new
 module whose mixin is added to :class:`Builder`'s bases (one a line).
 """
 
@@ -34,6 +34,7 @@ from haproxy_py.config.build.sections import SectionsMixin
 from haproxy_py.config.build.servers import ServersMixin
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.build.stats import StatsMixin
+from haproxy_py.config.build.stick import StickMixin
 from haproxy_py.config.build.timeouts import TimeoutsMixin
 
 __all__ = ["Builder", "BuilderBase", "ProxyState", "_Skip"]
@@ -57,6 +58,7 @@ class Builder(
     CaptureMixin,
     ErrorfilesMixin,
     HttpFeaturesMixin,
+    StickMixin,
     FreezeMixin,
     PostChecksMixin,
 ):

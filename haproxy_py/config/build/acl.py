@@ -59,6 +59,10 @@ class AclMixin(BuilderBase):
                 if spec.type in ("backend", "frontend", "server", "user list") and word:
                     self._sample_refs.append(
                         (ln, first, spec.type, word, ai + 1, fname, p.name))
+            for ai, spec in enumerate(px.fetch.args):  # a stick table, the proxy's own when left out
+                if spec.type == "table":
+                    word = fargs[ai] if ai < len(fargs) and fargs[ai] else p.name
+                    self._sample_refs.append((ln, first, "table", word, ai + 1, fname, p.name))
         except SampleError as e:
             msg = e.message
             if msg.startswith("fetch method '"):

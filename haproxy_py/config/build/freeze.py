@@ -117,7 +117,7 @@ class FreezeMixin(BuilderBase):
             monitor_uri=f.get("monitor_uri"), monitor_fail=f.get("monitor_fail", ()),
             unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
             originalto=f.get("originalto"),
-            ignored=tuple(ps.ignored))
+            ignored=tuple(ps.ignored), stick_table=f.get("stick_table"))
 
     @staticmethod
     def _effective_timeouts(ps: ProxyState) -> Timeouts:

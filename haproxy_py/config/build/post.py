@@ -43,6 +43,10 @@ class PostChecksMixin(BuilderBase):
             if kind == "user list":
                 if word not in userlists:
                     msg = f"unable to find userlist '{word}' {where}"
+            elif kind == "table":
+                px = proxies.get(word)
+                if px is None or px.stick_table is None:
+                    msg = f"unable to find table '{word}' {where}"
             elif kind == "server":
                 bname, _, sname = word.rpartition("/")
                 bname = bname or pname
@@ -61,6 +65,7 @@ class PostChecksMixin(BuilderBase):
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         self._check_sample_refs(cfg)
+        self.check_tables(cfg)
         by_be = {}
         for p in cfg.proxies:
             if p.has_be and p.name not in by_be:

@@ -1,0 +1,62 @@
+"""Stick tables: 'stick-table' (parsed by :mod:`haproxy_py.stick.config`), and the checks once
+every section is read (track-sc's tables; several workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.tokenizer import Line
+from haproxy_py.registry import not_implemented
+from haproxy_py.stick.config import StickConfError, parse_stick_table
+
+
+class StickMixin(BuilderBase):
+    def kw_stick_table(self, ln: Line, p: ProxyState) -> None:
+        kw_stick_table(self, ln, p)
+
+    def check_tables(self, cfg: Any) -> None:
+        check_tables(self, cfg)
+
+
+def kw_stick_table(b: Any, ln: Any, p: Any) -> None:
+    """``stick-table ...`` in a frontend, backend or listen (``b`` the builder, ``p`` the proxy)."""
+    if p.f.get("stick_table") is not None:
+        b.fail(ln, "stick-table: only one stick-table per proxy is allowed.", 0, ours=True)
+    try:
+        conf, warnings = parse_stick_table(list(ln.words), p.name)
+    except StickConfError as e:
+        b.fail(ln, e.message, min(e.index, len(ln.words) - 1), ours=e.ours)
+    if conf.peers is not None:
+        b.fail(ln, not_implemented("stick-table 'peers'", "tables are local to each haproxy-py process"),
+               ln.words.index("peers"), ours=True)
+    for msg, i in warnings:
+        b.warn(ln, msg, i)
+    p.f["stick_table"] = conf
+    p.f["stick_table_loc"] = ln.loc(0)
+
+
+def check_tables(b: Any, cfg: Any) -> None:
+    """After parsing: stick tables and several worker processes (each would count alone: refused),
+    and every table a rule names exists."""
+    from haproxy_py.actions.stick import StickAction
+    from haproxy_py.stick.track import Track
+
+    tables = {p.name: p.stick_table for p in cfg.proxies if p.stick_table is not None}
+    for p in cfg.proxies:
+        for r in p.http_rules:
+            impl = getattr(r, "impl", None)
+            if isinstance(impl, StickAction) and isinstance(impl.impl, Track) and impl.impl.table not in tables:
+                b.d.alert(f"Proxy '{p.name}': unable to find table '{impl.impl.table}' referenced by "
+                          f"track-sc{impl.impl.idx}.", r.loc)
+    if not tables:
+        return
+    g = cfg.global_
+    n = max(g.nbthread or 1, g.nbproc or 1)
+    if n > 1:
+        p = next(p for p in cfg.proxies if p.stick_table is not None)
+        b.d.alert(not_implemented(
+            f"Proxy '{p.name}': a stick table with nbthread/nbproc {n}",
+            "haproxy-py's workers are processes that would each keep their own counters; use one worker "
+            "(nbthread 1) with stick tables"), p.loc)
