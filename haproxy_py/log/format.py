@@ -342,11 +342,13 @@ class LogContext:
     """Process-wide facts some variables show (%pid, %H). Mutable: the engine updates ``pid``
     after forking workers; compiled formats read it at format time."""
 
-    __slots__ = ("pid", "hostname")
+    __slots__ = ("pid", "hostname", "fixed")
 
     def __init__(self, pid: int | None = None, hostname: str | None = None) -> None:
         self.pid = pid if pid is not None else os.getpid()
         self.hostname = hostname if hostname is not None else os.uname().nodename
+        #: the fixed formats (httplog, clf, tcplog) compiled for this context, by format string
+        self.fixed: dict[str, CompiledFormat] = {}
 
 
 DEFAULT_CONTEXT = LogContext()
@@ -1064,14 +1066,16 @@ def compile_log_format(
 
 # --------------------------------------------------------------------------- fixed formats
 
-_COMPILED: dict[tuple[str, int], CompiledFormat] = {}
+#: the fixed formats compiled without a context, by format string (with one: ``LogContext.fixed``,
+#: never a cache keyed by id(): a freed context's id is reused by the next one)
+_COMPILED: dict[str, CompiledFormat] = {}
 
 
 def _cached(fmt: str, context: LogContext | None) -> CompiledFormat:
-    key = (fmt, id(context) if context is not None else 0)
-    cf = _COMPILED.get(key)
+    cache = _COMPILED if context is None else context.fixed
+    cf = cache.get(fmt)
     if cf is None:
-        cf = _COMPILED[key] = compile_log_format(fmt, context=context)
+        cf = cache[fmt] = compile_log_format(fmt, context=context)
     return cf
 
 

@@ -170,13 +170,13 @@ def test_no_import_cycle() -> None:
 
 
 def test_engine_and_http_key_nothing_by_id() -> None:
-    """No ``id()`` in engine/ and http/: state kept per object is kept on the object or in a dict
+    """No ``id()`` in engine/, http/ and log/: state kept per object is kept on the object or in a dict
     keyed by the object itself (a freed object's id is reused, e.g. by the configuration loaded
     at a reload, which then finds the previous one's helpers). Per-proxy helpers are compiled
     once by the Engine (engine/router.py CompiledProxy)."""
     found = []
     for modname, path in _modules():
-        if not modname.startswith(("haproxy_py.engine", "haproxy_py.http")):
+        if not modname.startswith(("haproxy_py.engine", "haproxy_py.http", "haproxy_py.log")):
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "id":

@@ -261,3 +261,15 @@ def test_error_classification_and_log_decisions() -> None:
     assert not should_log(tcp_null, dontlognull=True)
     tcp_null.bytes_in = 5
     assert should_log(tcp_null, dontlognull=True)
+
+
+def test_fixed_formats_are_compiled_once_per_context() -> None:
+    """httplog/clf/tcplog are compiled once per LogContext, held by the context (a cache keyed by
+    id() would hand a new context, which may take a freed one's id, the old one's formats)."""
+    for _ in range(3):
+        ctx = LogContext(pid=7, hostname="h")
+        f = formatter_for("httplog", context=ctx)
+        assert f is formatter_for("httplog", context=ctx)
+        assert list(ctx.fixed.values()) == [f]
+        assert formatter_for("tcplog", context=ctx) is not f
+    assert formatter_for("httplog") is formatter_for("httplog")
