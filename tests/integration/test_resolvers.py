@@ -872,3 +872,47 @@ def test_tcp_nameserver_as_haproxy(tmp_path: Path) -> None:
     ours = _tcp_run("ours", tmp_path / "ours")
     assert ours == theirs
     assert "(True, True)" in theirs[-1]
+
+
+def _stat_domain_run(which: str, tmp_path: Path) -> list[str]:
+    dns = Dns(tmp_path).start()
+    fe = free_port()
+    cfg = ADMIN_SOCKET + f"""\
+resolvers dns
+    nameserver ns1 127.0.0.1:{dns.port}
+    nameserver ns2 tcp@127.0.0.1:{dns.port}
+    timeout resolve 1h
+resolvers idle
+    nameserver quiet 127.0.0.1:9
+""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:80 resolvers dns init-addr none resolve-prefer ipv4
+"""
+    try:
+        dns.set({"one.test": "127.0.0.2"})
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            _wait(lambda: _up(_servers(sock)["s1"][0]), 10, "s1 resolved")
+            time.sleep(0.5)  # both nameservers have answered; 'timeout resolve 1h': no more queries
+            return [stats_cli(sock, c).replace(str(dns.port), "PORT") for c in (
+                "show stat domain resolvers", "show stat domain resolvers typed",
+                "show stat domain resolvers typed desc", "show stat domain resolvers json",
+                "show stat domain resolvers up", "show stat domain", "show stat domain nope")]
+    finally:
+        dns.stop()
+
+
+def test_show_stat_domain_resolvers_as_haproxy(tmp_path: Path) -> None:
+    """'show stat domain resolvers' (CSV, typed, typed desc, json): every nameserver of every
+    section, a UDP and a TCP one, with the counters of one resolution, byte for byte as 2.6
+    (2.6's JSON has no comma between its rows: kept); a wrong domain is refused as 2.6 does."""
+    require_haproxy("haproxy")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "haproxy").mkdir()
+    theirs = _stat_domain_run("haproxy", tmp_path / "haproxy")
+    ours = _stat_domain_run("ours", tmp_path / "ours")
+    assert ours == theirs
+    assert theirs[0].startswith("# id,pid,sent,send_error,valid,") and "ns2,dns," in theirs[0], theirs[0]
