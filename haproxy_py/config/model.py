@@ -95,6 +95,9 @@ class StatsSocket:
 @dataclass(frozen=True, slots=True)
 class Global:
     logs: tuple[LogTarget, ...] = ()
+    #: ``external-check`` (external checks may run) and ``insecure-fork-wanted``
+    external_check: bool = False
+    insecure_fork_wanted: bool = False
     log_tag: str | None = None
     log_send_hostname: str | None = None  # "" = use the system host name
     chroot: str | None = None
@@ -338,6 +341,14 @@ class HttpCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalCheck:
+    """``option external-check``: the program a check runs and the PATH it gets (None: no PATH)."""
+
+    command: str
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TcpCheckRule:
     """One ``tcp-check`` rule (``option tcp-check``, or a protocol check's built-in sequence):
     ``connect``, ``send`` or ``expect`` (checks/tcpcheck.py runs them)."""
@@ -467,6 +478,8 @@ class Proxy:
     tcp_check: tuple[TcpCheckRule, ...] | None = None
     #: a protocol check (redis-check ...): errors are reported without the step
     tcp_check_proto: bool = False
+    #: ``option external-check`` with its ``external-check command|path`` (checks/extcheck.py)
+    external_check: ExternalCheck | None = None
     dispatch: Address | None = None
     #: ``http-reuse``: never | safe (2.6's default) | aggressive | always
     http_reuse: str = "safe"

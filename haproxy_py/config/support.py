@@ -136,8 +136,13 @@ for _n in ("tune.maxaccept", "tune.maxpollevents", "tune.recv_enough", "tune.run
 GLOBAL.no_effect("tune.peers.max-updates-at-once", "tunes peers, which haproxy-py refuses")
 GLOBAL.no_effect("expose-experimental-directives", "only unlocks experimental directives, which "
                  "haproxy-py refuses anyway")
-GLOBAL.no_effect("insecure-fork-wanted", "only permits forking for external checks and Lua, both refused")
-GLOBAL.no_effect("insecure-setuid-wanted", "only permits setuid binaries for external checks, refused")
+_EXT = _DIFF + "test_external_check_vs_haproxy.py::"
+_reg(GLOBAL, "config/build/global_.py", {
+    "external-check": _EXT + "test_external_checks_as_haproxy",
+    "insecure-fork-wanted": _EXT + "test_external_checks_as_haproxy",
+})
+GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
+                 "through a setuid program, so allowing it changes nothing")
 GLOBAL.no_effect("cluster-secret", "used by QUIC retry tokens; haproxy-py has no QUIC")
 GLOBAL.alternatives.update({
     "quiet": "run with '-q' instead",
@@ -181,6 +186,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "server-template": _IT + "test_resolvers.py::test_server_template_a_and_srv_as_haproxy",
     "http-reuse": _DIFF + "test_http_reuse_vs_haproxy.py::test_server_connection_reuse_as_haproxy",
     "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
 })
 #: the rule keywords are read by the actions registries (haproxy_py/actions), which accept or refuse
 #: each action; 'tcp-response' has no implemented action yet, so every use of it is refused there
@@ -230,6 +236,7 @@ _reg(OPTION, "config/build/options.py option", {
     "mysql-check": _PROTO + "test_mysql_check_as_haproxy",
     "ldap-check": _PROTO + "test_ldap_check_as_haproxy",
     "originalto": _DIFF + "test_http_features_vs_haproxy.py::test_originalto_as_haproxy",
+    "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")

@@ -20,12 +20,14 @@ import errno
 import os
 import random
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from haproxy_py.checks import agent as A
+from haproxy_py.checks import extcheck as XC
 from haproxy_py.checks import health
 from haproxy_py.checks import probes as P
 from haproxy_py.checks import tcpcheck as TC
@@ -46,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want")
+                 "agent", "want", "ext", "proc", "pidfd")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -71,6 +73,10 @@ class ServerCheck:
         #: ``option tcp-check`` / a protocol check: the rules (checks/tcpcheck.py runs them)
         self.tcp = pconf.tcp_check if pconf is not None else None
         self.tcp_proto = bool(pconf is not None and pconf.tcp_check_proto)
+        #: ``option external-check``: the program each check runs
+        self.ext = pconf.external_check if pconf is not None and not agent else None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pidfd = -1
         if agent:
             self.http = None
             self.tcp = None
@@ -131,6 +137,9 @@ class ServerCheck:
             self.schedule(srv.conf.inter)
             return
         self.started = ck.now()
+        if self.ext is not None:
+            self.ext_start()
+            return
         if self.tcp is not None:
             self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto, ck.wall())
             self.tcp_advance()
@@ -311,6 +320,72 @@ class ServerCheck:
         if res is not None:
             res.duration = self._dur()
             self.finish(res)
+
+    # ------------------------------------------------------------------ external checks
+    def ext_start(self) -> None:
+        """Start the program (2.6's arguments and environment) and wait for its end, at most the
+        check's interval."""
+        ext = self.ext
+        assert ext is not None
+        srv = self.srv
+        ck = self.checker
+        argv, env = XC.command_line(ext, srv.backend.conf if srv.backend is not None else None, srv)
+        try:
+            proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, close_fds=True)
+        except OSError as e:
+            stderr_log("", 1, XC.exec_failure_text(os.strerror(e.errno or 0) if e.errno else str(e)))
+            self.finish(XC.not_started(self._dur()))
+            return
+        self.proc = proc
+        loop = ck.loop
+        try:
+            self.pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = -1
+        if self.pidfd >= 0:
+            loop.add_reader(self.pidfd, self.ext_poll)
+        else:
+            self.tmo_poll()
+        self.tmo = loop.call_later(srv.conf.inter / 1000.0, self.ext_timeout)
+
+    def tmo_poll(self) -> None:
+        if self.proc is not None and not self.ext_poll():
+            self.checker.loop.call_later(0.01, self.tmo_poll)
+
+    def ext_poll(self) -> bool:
+        proc = self.proc
+        if proc is None:
+            return True
+        rc = proc.poll()
+        if rc is None:
+            return False
+        self.ext_done()
+        self.finish(XC.exited(rc, self._dur()))
+        return True
+
+    def ext_timeout(self) -> None:
+        self.tmo = None
+        proc = self.proc
+        if proc is None:
+            return
+        sys.stderr.write(f"[WARNING]  ({os.getpid()}) : kill {proc.pid}\n")
+        try:
+            proc.kill()
+            proc.wait(1)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.ext_done()
+        self.finish(XC.timed_out(self._dur()))
+
+    def ext_done(self) -> None:
+        if self.pidfd >= 0:
+            self.checker.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+            self.pidfd = -1
+        self.proc = None
+        if self.tmo is not None:
+            self.tmo.cancel()
+            self.tmo = None
 
     # ------------------------------------------------------------------ tcp-check sequences
     def tcp_advance(self) -> None:
@@ -526,6 +601,13 @@ class ServerCheck:
             self.start_warmup()
 
     def cancel(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(1)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self.ext_done()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None

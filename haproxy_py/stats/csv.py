@@ -312,7 +312,7 @@ def server_row(state: Any, be: Any, srv: Any, now: float, wall: float, legends: 
         st = srv.check_status or ""
         v[36] = ("* " + st) if srv.check_running else st
         if st in _CHECK_L7_CODE and srv.check_code is not None:
-            v[37] = srv.check_code
+            v[37] = srv.check_code & 0xFFFFFFFF  # a u32 (an external check a signal ended has -1)
         if st not in _CHECK_NO_DURATION:
             v[38] = srv.check_duration if srv.check_duration is not None else 0
     if http:

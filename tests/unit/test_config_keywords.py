@@ -163,6 +163,9 @@ def test_every_option_is_implemented_or_refused() -> None:
             continue
         args = {"pgsql-check": " user haproxy"}.get(name, "")  # the options that need arguments
         text = HDR + f"listen l\n    bind :1\n    option {name}{args}\n"
+        if name == "external-check":  # 2.6 wants the global keyword and a command with it
+            text = text.replace("listen l\n", "listen l\n    external-check command /bin/true\n")
+            text = "global\n    external-check\n    insecure-fork-wanted\n" + text
         _, d = parse_text(text, "o.cfg")
         _verdict(S.OPTION, name, d)
 

@@ -10,7 +10,16 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import Diagnostics
 from haproxy_py.config.grammar import parse_int, parse_time, time_warning
-from haproxy_py.config.model import Condition, Config, Location, LogTarget, Program, Section, StatsSocket
+from haproxy_py.config.model import (
+    Condition,
+    Config,
+    ExternalCheck,
+    Location,
+    LogTarget,
+    Program,
+    Section,
+    StatsSocket,
+)
 from haproxy_py.config.tokenizer import Line
 from haproxy_py.registry import NO_EFFECT, REFUSED, Registry
 
@@ -136,3 +145,5 @@ class BuilderBase:
         def condition(self, ln: Line, p: ProxyState, i: int, ctx: str) -> Condition | None: ...
         def post_checks(self, cfg: Config) -> None: ...
         def check_tables(self, cfg: Config) -> None: ...
+        def post_external_checks(self, cfg: Config) -> None: ...
+        def external_check_of(self, ps: ProxyState) -> ExternalCheck | None: ...

@@ -11,6 +11,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.model import ExternalCheck
 from haproxy_py.config.tokenizer import Line
 
 
@@ -139,6 +140,69 @@ class ChecksMixin(BuilderBase):
         p.f["check_type"] = name
         p.f["check_rules"] = rules
         p.options[name] = True
+
+    def opt_external_check(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        """``option external-check``: the check runs ``external-check command`` (the last check-type
+        option wins)."""
+        from haproxy_py.config import tcpcheck as TC
+
+        if args:
+            self.fail(ln, f"'option external-check' cannot handle unexpected argument '{args[0]}'.", i + 1)
+        p.f.pop("httpchk", None)
+        for o in ("httpchk", *TC.CHECK_OPTIONS):
+            p.options.pop(o, None)
+        p.f["check_type"] = "external-check"
+        p.options["external-check"] = True
+
+    def kw_external_check(self, ln: Line, p: ProxyState) -> None:
+        """``external-check command CMD`` / ``external-check path PATH`` (2.6's words)."""
+        w = ln.words
+        if len(w) < 2:
+            self.fail(ln, "missing argument after 'external-check'.\n", 0)
+        sub = w[1]
+        if sub not in ("command", "path"):
+            self.fail(ln, f"'external-check' only supports 'command' and 'path'. but got '{sub}'.", 1)
+        if len(w) < 3:
+            self.fail(ln, f"missing argument after '{sub}'.", 1)
+        if len(w) > 3:
+            self.fail(ln, f"'external-check' cannot handle unexpected argument '{w[3]}'.", 3)
+        p.f["ext_" + sub] = w[2]
+        p.f.setdefault("ext_loc", ln.loc(0))
+
+    def external_check_of(self, ps: ProxyState) -> ExternalCheck | None:
+        f = ps.f
+        if f.get("check_type") != "external-check" or not f.get("ext_command"):
+            return None
+        return ExternalCheck(f["ext_command"], f.get("ext_path"))
+
+    def post_external_checks(self, cfg: Any) -> None:
+        """2.6's verdicts once everything is read: the global keyword, the command, its path."""
+        from haproxy_py.config.diagnostics import POST
+
+        d = self.d
+        for ps, p in zip(self.proxies, cfg.proxies, strict=True):
+            f = ps.f
+            if ps.is_defaults or p.disabled:
+                continue
+            if f.get("check_type") == "external-check" and p.has_be:
+                if not cfg.global_.external_check:
+                    d.alert(f"Proxy '{p.name}' : 'option external-check' unable to find required "
+                            "'global.external-check'.", p.loc, phase=POST)
+                cmd = f.get("ext_command")
+                if not cmd:
+                    d.alert(f"Proxy '{p.name}' : 'option external-check' unable to find required "
+                            "'external-check command'.", p.loc, phase=POST)
+                elif not cmd.startswith("/") and not f.get("ext_path"):
+                    d.alert(f"Proxy '{p.name}': 'external-check command' does not have a leading '/' and "
+                            "'external-check path' is not set.", p.loc, phase=POST)
+                if not cfg.global_.insecure_fork_wanted:
+                    d.warning(f"Proxy '{p.name}' : 'insecure-fork-wanted' not enabled in the global section, "
+                              "'option external-check' will likely fail.", p.loc, phase=POST)
+            else:
+                for sub in ("command", "path"):
+                    if f.get("ext_" + sub):
+                        d.warning(f"'external-check {sub}' will be ignored for {p.kind} '{p.name}' (requires "
+                                  "'option external-check').", f.get("ext_loc") or p.loc, phase=POST)
 
     opt_tcp_check = opt_redis_check = opt_pgsql_check = opt_smtpchk = _opt_check_type
     opt_ssl_hello_chk = opt_ldap_check = opt_mysql_check = _opt_check_type

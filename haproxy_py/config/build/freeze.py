@@ -35,7 +35,8 @@ class FreezeMixin(BuilderBase):
             nbthread=g.get("nbthread"), nbproc=g.get("nbproc"), node=g.get("node"),
             description=g.get("description"), spread_checks=g.get("spread_checks", 0),
             tune_bufsize=g.get("tune_bufsize", 16384), tune_maxrewrite=g.get("tune_maxrewrite", 1024),
-            tune_http_maxhdr=g.get("tune_http_maxhdr", 101),
+            tune_http_maxhdr=g.get("tune_http_maxhdr", 101), external_check=g.get("external_check", False),
+            insecure_fork_wanted=g.get("insecure_fork_wanted", False),
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0))
@@ -85,6 +86,8 @@ class FreezeMixin(BuilderBase):
             from haproxy_py.config.tcpcheck import with_implicit_connect
 
             tcp_check = with_implicit_connect(f.get("tcp_rules", ()))
+        elif f.get("check_type") == "external-check":
+            pass
         elif f.get("check_type"):
             tcp_check = f["check_rules"]
         stats_kw = {k: v for k, v in ps.stats.items()}
@@ -111,6 +114,7 @@ class FreezeMixin(BuilderBase):
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
             tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
+            external_check=self.external_check_of(ps),
             dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
             timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),

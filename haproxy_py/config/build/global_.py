@@ -126,6 +126,10 @@ class GlobalMixin(BuilderBase):
                           "built-in error messages need 5 header slots ('Internal error: invalid default "
                           "message for HTTP return code ...').", 1, ours=True)
             g["tune_http_maxhdr"] = v
+        elif kw in ("external-check", "insecure-fork-wanted") and self.supported(S.GLOBAL, ln, kw, 0):
+            if n > 1:
+                self.fail(ln, f"'{kw}' cannot handle unexpected argument '{w[1]}'.", 1, ours=True)
+            g[kw.replace("-", "_")] = True
         elif kw in TLS.GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
             TLS.global_kw(self, ln)
         elif kw in TLS.SERVER_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):

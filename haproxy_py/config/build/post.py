@@ -66,6 +66,7 @@ class PostChecksMixin(BuilderBase):
         d = self.d
         self._check_sample_refs(cfg)
         self.check_tables(cfg)
+        self.post_external_checks(cfg)
         by_be = {}
         for p in cfg.proxies:
             if p.has_be and p.name not in by_be:
