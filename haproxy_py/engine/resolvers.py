@@ -92,11 +92,15 @@ class UdpNameserver:
         loop.add_reader(self.sock.fileno(), self._readable)
 
     def send(self, data: bytes) -> bool:
-        try:
-            self.sock.send(data)
-            return True
-        except OSError:
-            return False
+        for _ in range(2):
+            try:
+                self.sock.send(data)
+                return True
+            except ConnectionRefusedError:
+                continue  # the ICMP "port unreachable" of an earlier query, reported now: send again
+            except OSError:
+                return False
+        return False
 
     def _readable(self) -> None:
         for _ in range(64):
@@ -384,13 +388,13 @@ class ResolversEngine:
 
     def _retry(self, r: Resolution) -> None:
         r.timer = None
-        if r.tries <= r.rc.resolve_retries:
+        # 'resolve_retries N': N queries in all, as 2.6 sends them (the first one and N-1 retries);
+        # 2.6 counts no nameserver 'timeout' for a resolution that ends so
+        if r.tries < r.rc.resolve_retries:
             self._query(r)
             return
         self.pending.pop(r.qid, None)
         r.qid = -1
-        for n in self.nameservers.get(r.rc.name, ()):
-            n.counters.timeout += 1
         self._failed(r, "timeout")
 
     def _next(self, r: Resolution) -> None:

@@ -916,3 +916,54 @@ def test_show_stat_domain_resolvers_as_haproxy(tmp_path: Path) -> None:
     ours = _stat_domain_run("ours", tmp_path / "ours")
     assert ours == theirs
     assert theirs[0].startswith("# id,pid,sent,send_error,valid,") and "ns2,dns," in theirs[0], theirs[0]
+
+
+def _silent_run(which: str, tmp_path: Path) -> dict[str, dict[str, int]]:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a nameserver that never answers
+    silent.bind(("127.0.0.1", 0))
+    closed = _udp_port()  # and one whose port is closed: ICMP port unreachable
+    fe = free_port()
+    timers = "    timeout resolve 300ms\n    timeout retry 100ms\n    resolve_retries {n}\n"
+    cfg = ADMIN_SOCKET + f"""\
+resolvers quiet
+    nameserver ns1 127.0.0.1:{silent.getsockname()[1]}
+{timers.format(n=1)}resolvers quiet3
+    nameserver ns1 127.0.0.1:{silent.getsockname()[1]}
+{timers.format(n=3)}resolvers dead
+    nameserver ns1 127.0.0.1:{closed}
+{timers.format(n=1)}""" + HTTP_DEFAULTS + f"""\
+frontend main
+    bind 127.0.0.1:{fe}
+    default_backend app
+backend app
+    server s1 one.test:80 resolvers quiet init-addr none resolve-prefer ipv4
+    server s2 one.test:80 resolvers quiet3 init-addr none resolve-prefer ipv4
+    server s3 one.test:80 resolvers dead init-addr none resolve-prefer ipv4
+"""
+    try:
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = admin_socket(pp)
+            time.sleep(3)
+            out: dict[str, dict[str, int]] = {}
+            for sect in ("quiet", "quiet3", "dead"):
+                lines = stats_cli(sock, f"show resolvers {sect}").splitlines()
+                out[sect] = {ln.split()[0].rstrip(":"): int(ln.split()[1]) for ln in lines if ln.startswith("  ")}
+            return out
+    finally:
+        silent.close()
+
+
+@pytest.mark.slow
+def test_silent_and_refusing_nameservers_counters_as_haproxy(tmp_path: Path) -> None:
+    """A nameserver that never answers and one whose port is closed: 'resolve_retries N' sends N
+    queries per resolution (then 'timeout resolve' until the next one), a closed port's ICMP error
+    is no send error, and 2.6 counts no 'timeout' for them: the same counters as 2.6 over 3 s
+    ('sent' within one query: the two processes do not start at the same instant)."""
+    require_haproxy("haproxy")
+    theirs = _silent_run("haproxy", tmp_path)
+    ours = _silent_run("ours", tmp_path)
+    for sect in theirs:
+        t, o = dict(theirs[sect]), dict(ours[sect])
+        assert abs(t.pop("sent") - o.pop("sent")) <= 1, (sect, theirs, ours)
+        assert o == t, (sect, theirs, ours)
+    assert theirs["quiet3"]["sent"] > theirs["quiet"]["sent"] > 3, theirs
