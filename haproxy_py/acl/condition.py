@@ -24,7 +24,7 @@ from ..config.model import Acl, Condition
 from ..samples import FETCHES, Sample, SampleError, build_expr, compile_values
 from ..samples.expr import _phase_guard
 from ..samples.patref import REFS, Entry, Index, PatRef, _inc_of, beg_index, ip_index, parse_net, str_index
-from ..samples.types import caster, to_text
+from ..samples.types import MissingData, caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .fetch import DERIVED as _DERIVED
 from .match import compile_matcher
@@ -70,6 +70,9 @@ PREDEFINED: dict[str, Acl] = {
     "METH_POST": _acl("method", "POST"),
     "METH_PUT": _acl("method", "PUT"),
     "METH_TRACE": _acl("method", "TRACE"),
+    "RDP_COOKIE": _acl("req.rdp_cookie_cnt", "gt", "0"),
+    "REQ_CONTENT": _acl("req.len", "gt", "0"),
+    "WAIT_END": _acl("wait_end"),
 }
 
 
@@ -185,7 +188,26 @@ def _raw_for(method: str) -> Callable[[Sample], object]:
 
 def compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = None) -> Evaluator:
     """One ``acl`` line -> evaluator (``sub``: its term's position when it is written in a
-    condition, for the order of pattern references)."""
+    condition, for the order of pattern references). An ACL on data that may still grow (the
+    payload fetches, ``FetchDef.waits``) raises :class:`MissingData` when it fails before that
+    data is final, as 2.6's ACL_TEST_MISS makes its rule set wait; other ACLs are not wrapped."""
+    ev = _compile_acl(acl, unknown, sub)
+    fdef = resolve(acl.fetch)[0]
+    if fdef is None or not fdef.waits:
+        return ev
+
+    def ev_waits(ctx: RequestContext) -> bool:
+        if getattr(ctx, "payload_final", True):
+            return ev(ctx)
+        ctx.missing = False  # type: ignore[attr-defined]
+        r = ev(ctx)
+        if not r and ctx.missing:  # type: ignore[attr-defined]
+            raise MissingData
+        return r
+    return ev_waits
+
+
+def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = None) -> Evaluator:
     fdef, stype, implied = resolve(acl.fetch)
     if acl.converters:  # 2.6: converters replace the keyword's implied match by their output type's
         implied = None

@@ -124,6 +124,24 @@ class ActionDef:
 Rule = tuple[Callable[[Any], bool] | None, Action]
 
 
+def run_rules_from(rules: Sequence[Rule], txn: Any, start: int) -> tuple[Verdict | None, int]:
+    """tcp-request content with inspect-delay: evaluate from rule ``start``; (None, index) when
+    that rule's condition needs more data (2.6 evaluates it again when some arrives)."""
+    from ..samples.types import MissingData
+
+    for i in range(start, len(rules)):
+        test, action = rules[i]
+        try:
+            if test is not None and not test(txn):
+                continue
+        except MissingData:
+            return None, i
+        v = action.run(txn)
+        if v.kind != CONTINUE:
+            return v, i
+    return V_CONTINUE, len(rules)
+
+
 def run_rules(rules: Sequence[Rule], txn: Any) -> Verdict:
     """Evaluate a rule set in order: the first verdict that is not "continue" ends it."""
     for test, action in rules:

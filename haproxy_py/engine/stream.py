@@ -12,7 +12,6 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.engine.conn import Conn
 from haproxy_py.engine.connect import Connector
 from haproxy_py.engine.tcp import Tunnel, splice_enabled
@@ -541,7 +540,8 @@ class TcpSession(Stream):
             adopt_addresses(self, l4)
         lst = self.listener
         ctx_cls: Any = RequestContext
-        if self.router.stick:  # the rules may track: their context keeps stick counters
+        if self.router.stick or self.router.rs.inspect_delay:
+            # the rules may track (their context keeps stick counters) or wait for data
             from haproxy_py.actions.base import RuleTxn
 
             ctx_cls = RuleTxn
@@ -562,51 +562,74 @@ class TcpSession(Stream):
                 return
         self._route(ctx)
 
-    # tcp-request inspect-delay: the content rules wait for the client's first bytes (at most the
-    # delay) so that what they read is there: an HTTP request head, or data that is not one
+    # tcp-request inspect-delay: the content rules run when data arrives, on what arrived so far
+    # (ctx.payload); a rule whose condition needs more (an ACL on the payload that may still
+    # change) waits for the next data, and the rules go on from it; when the delay expires, the
+    # buffer is full or the client closes, the data is final and every rule decides. While the
+    # data may still become an HTTP request head the rules wait for that head (HTTP fetches).
     def _inspect(self, ctx: Any) -> None:
         c = self.cli_conn = Conn(self.loop, self.cli_sock)
+        ctx.payload = b""
+        ctx.payload_final = False
+        ctx.rule_pos = 0
         c.on_data = lambda data: self._inspect_data(ctx, data)
-        c.on_eof = lambda: self._inspected(ctx)
-        c.on_error = lambda e: self._inspected(ctx)
+        c.on_eof = lambda: self._inspected(ctx, True)
+        c.on_error = lambda e: self._inspected(ctx, True)
         c.read_on()
-        self.arm(self.router.rs.inspect_delay, lambda: self._inspected(ctx))
+        self.arm(self.router.rs.inspect_delay, lambda: self._inspected(ctx, True))
 
     def _inspect_data(self, ctx: Any, data: bytes) -> None:
         from haproxy_py.http.parse import ParseError, parse_request
 
         self.early += data
+        ctx.payload = self.early
         eng = self.engine
-        not_http = False
-        try:
-            res = parse_request(self.early, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
-        except ParseError:
-            res, not_http = None, True  # not HTTP: nothing more to wait for
-        if res is None and not not_http and len(self.early) < eng.bufsize:
-            return
-        if res:
-            ctx.req = res[0]
-        self._inspected(ctx)
+        full = len(self.early) >= eng.bufsize
+        if ctx.req is None and not getattr(ctx, "not_http", False):
+            try:
+                res = parse_request(self.early, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
+            except ParseError:
+                res, ctx.not_http = None, True  # not HTTP: nothing more to wait for
+            if res:
+                ctx.req = res[0]
+            elif not getattr(ctx, "not_http", False) and not full:
+                return
+        self._inspected(ctx, full)
 
-    def _inspected(self, ctx: Any) -> None:
+    def _inspected(self, ctx: Any, final: bool) -> None:
         if self.closed or self.cli_conn is None or self.cli_conn.on_data == self._early_data:
+            return
+        if final:
+            ctx.payload_final = True
+            ctx.payload = self.early
+        verdict = self._content_rejects(ctx, ctx.rule_pos)
+        if verdict is None:  # a rule waits for more data
             return
         self.disarm()
         c = self.cli_conn
         c.on_data = self._early_data
         c.on_eof = self._early_eof
         c.on_error = lambda e: self._early_eof()
-        if self._content_rejects(ctx):
+        ctx.payload_final = True
+        if verdict:
             return
         if c.eof:
             self._early_eof()
             return
         self._route(ctx)
 
-    def _content_rejects(self, ctx: Any) -> bool:
-        from haproxy_py.actions.base import DROP, REJECT, run_rules
+    def _content_rejects(self, ctx: Any, start: int = -1) -> bool | None:
+        """The tcp-request content rules: True when they rejected the connection; None when,
+        from rule ``start`` (inspect-delay), one waits for more data."""
+        from haproxy_py.actions.base import DROP, REJECT, run_rules, run_rules_from
 
-        kind = run_rules(self.router.rs.tcp_content, ctx).kind
+        if start < 0:
+            kind = run_rules(self.router.rs.tcp_content, ctx).kind
+        else:
+            v, ctx.rule_pos = run_rules_from(self.router.rs.tcp_content, ctx, start)
+            if v is None:
+                return None
+            kind = v.kind
         if kind == REJECT or kind == DROP:
             # tcp-request content reject / silent-drop: a denied request, logged, closed
             if kind == DROP:

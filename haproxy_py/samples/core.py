@@ -119,6 +119,9 @@ class FetchDef:
     prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None
     #: extra configuration lookups (backend/server names...) done by config/build/post.py
     needs: tuple[str, ...] = field(default=())
+    #: reads the data buffered by tcp-request inspect-delay, which may still grow: an ACL on it
+    #: that fails before the data is final asks the rules to wait (2.6's SMP_F_MAY_CHANGE)
+    waits: bool = False
 
     def usable_in(self, place: str) -> bool:
         """Whether 2.6 accepts this fetch in ``place`` (a key of :data:`PLACES`)."""
@@ -142,14 +145,14 @@ class ConvDef:
 
 def fetch(name: str, *, test: str, out: str | None = None, pick: str = "first",
           prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None,
-          args: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          args: str | None = None, waits: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``fn`` as the 2.6 fetch ``name`` (signature and type from 2.6's dump
     unless given)."""
     sig, out26, mask = known26.FETCHES.get(name, ("", "str", "Y" * 22))
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         FETCHES.register(name, FetchDef(name, fn, parse_signature(sig if args is None else args),
-                                        out or out26, mask, pick, prepare), test=test)
+                                        out or out26, mask, pick, prepare, waits=waits), test=test)
         return fn
 
     return deco
@@ -160,7 +163,7 @@ def alias(name: str, of: str, *, test: str) -> None:
     d = FETCHES.get(of)
     assert d is not None, of
     sig, out26, mask = known26.FETCHES.get(name, ("", d.out, d.mask))
-    FETCHES.register(name, FetchDef(name, d.fn, d.args, d.out, mask, d.pick, d.prepare), test=test)
+    FETCHES.register(name, FetchDef(name, d.fn, d.args, d.out, mask, d.pick, d.prepare, waits=d.waits), test=test)
 
 
 def converter(name: str, *, test: str, in_type: str | None = None, out: str | None = None,

@@ -1032,3 +1032,186 @@ fetch("src_is_local", test=D_CONN)(_is_local("src"))
 fetch("dst_is_local", test=D_CONN)(_is_local("dst"))
 fetch("fc_src_is_local", test=D_CONN)(_is_local("src"))
 fetch("fc_dst_is_local", test=D_CONN)(_is_local("dst"))
+
+
+# --------------------------------------------------------------------------- layer 5/6: the inspected request data
+#
+# The engine sets ``txn.payload`` (the client's bytes buffered by tcp-request inspect-delay) and
+# ``txn.payload_final`` (False while more may come: the delay runs, the buffer is not full, the
+# client did not close). A fetch that finds its answer may still change sets ``txn.missing``; an
+# ACL on it that fails then makes the rules wait (acl/condition.py, actions/base.py). In a
+# content rule set evaluated without inspect-delay the buffer is what arrived: nothing, final.
+# HTTP rules have no such buffer here: these fetches give no sample there.
+
+D_L6 = "tests/differential/test_payload_vs_haproxy.py::test_payload_fetches_vs_haproxy"
+
+
+def _data(txn: Txn) -> bytes | None:
+    d = getattr(txn, "payload", None)
+    if d is None and txn.req is None:
+        return b""
+    return d
+
+
+def _may_change(txn: Txn) -> None:
+    if getattr(txn, "payload_final", True) is False:
+        txn.missing = True  # type: ignore[attr-defined]
+
+
+@fetch("req.len", test=D_L6, waits=True)
+def f_req_len(txn: Txn, args: tuple) -> list | None:
+    d = _data(txn)
+    if d is None:
+        return None
+    _may_change(txn)
+    return [len(d)]
+
+
+alias("req_len", "req.len", test=D_L6)
+
+
+def _prep_payload(a: tuple) -> tuple:
+    if a[0] < 0 or a[1] < 0:
+        raise ValueError("offset and length must be positive")
+    return a
+
+
+@fetch("req.payload", test=D_L6, waits=True, prepare=_prep_payload)
+def f_req_payload(txn: Txn, args: tuple) -> list | None:
+    d = _data(txn)
+    if d is None:
+        return None
+    off, size = args
+    if size:
+        if off + size > len(d):
+            _may_change(txn)
+            return None
+        return [d[off:off + size]]
+    if off > len(d):
+        _may_change(txn)
+        return None
+    _may_change(txn)  # everything from the offset: more may come
+    return [d[off:]]
+
+
+def _prep_payload_lv(a: tuple) -> tuple:
+    if a[0] < 0 or a[1] <= 0 or a[1] > 4:
+        raise ValueError("length must be between 1 and 4 bytes")
+    off2: tuple[int, bool] | None = None
+    if len(a) > 2 and a[2] != "":
+        w = a[2].strip()
+        rel = w[:1] in ("+", "-")
+        try:
+            off2 = (int(w), rel)
+        except ValueError:
+            raise ValueError(f"failed to parse '{a[2]}' as an offset") from None
+    return (a[0], a[1], off2)
+
+
+@fetch("req.payload_lv", test=D_L6, waits=True, prepare=_prep_payload_lv)
+def f_req_payload_lv(txn: Txn, args: tuple) -> list | None:
+    d = _data(txn)
+    if d is None:
+        return None
+    loff, lsize, off2 = args
+    if loff + lsize > len(d):
+        _may_change(txn)
+        return None
+    size = int.from_bytes(d[loff:loff + lsize], "big")
+    start = loff + lsize
+    if off2 is not None:
+        start = start + off2[0] if off2[1] else off2[0]
+    if not size or start < 0:
+        return None  # never matches
+    if start + size > len(d):
+        _may_change(txn)
+        return None
+    return [d[start:start + size]]
+
+
+alias("payload", "req.payload", test=D_L6)
+alias("payload_lv", "req.payload_lv", test=D_L6)
+
+
+def rdp_cookie(d: bytes, key: bytes) -> tuple[bytes | None, bool]:
+    """The value of the RDP connection request's ``Cookie: KEY=VALUE\\r\\n`` (after the 11 bytes of
+    TPKT and X.224 header), as 2.6 reads it: (value or None, may change)."""
+    if len(d) <= 11:
+        return None, True
+    i = 11
+    if len(d) - i <= 7:
+        return None, True
+    if d[i:i + 7].lower() != b"cookie:":
+        return None, False
+    i += 7
+    n = len(d)
+    while i < n and d[i] == 0x20:
+        i += 1
+    if key:
+        if n - i <= len(key):
+            return None, True
+        if d[i:i + len(key)].lower() != key.lower():
+            return None, False
+        i += len(key)
+        if i >= n:
+            return None, True
+        if d[i] != 0x3D:
+            return None, False
+        i += 1
+    else:
+        while i < n and d[i] != 0x3D:
+            if d[i] in (13, 10):
+                return None, False
+            i += 1
+        if i >= n:
+            return None, True
+        i += 1
+    start = i
+    while i < n and d[i] != 13:
+        i += 1
+    if n - i < 2:
+        return None, True
+    if d[i + 1] != 10:
+        return None, False
+    return d[start:i], False
+
+
+def _rdp_args(a: tuple) -> bytes:
+    return a[0].encode("latin1") if a and a[0] else b""
+
+
+@fetch("req.rdp_cookie", test=D_L6, waits=True)
+def f_rdp_cookie(txn: Txn, args: tuple) -> list | None:
+    d = _data(txn)
+    if d is None:
+        return None
+    v, change = rdp_cookie(d, _rdp_args(args))
+    if change:
+        _may_change(txn)
+    return None if v is None else [v]
+
+
+@fetch("req.rdp_cookie_cnt", test=D_L6, waits=True)
+def f_rdp_cookie_cnt(txn: Txn, args: tuple) -> list | None:
+    """1 or 0; no sample while the packet is too short to tell (even once final, as 2.6)."""
+    d = _data(txn)
+    if d is None:
+        return None
+    v, change = rdp_cookie(d, _rdp_args(args))
+    if change:
+        _may_change(txn)
+        return None
+    return [1 if v is not None else 0]
+
+
+alias("rdp_cookie", "req.rdp_cookie", test=D_L6)
+alias("rdp_cookie_cnt", "req.rdp_cookie_cnt", test=D_L6)
+
+
+@fetch("wait_end", test=D_L6, waits=True)
+def f_wait_end(txn: Txn, args: tuple) -> list | None:
+    """True once the inspection is over (delay expired, buffer full or client closed)."""
+    if getattr(txn, "payload_final", True) is False:
+        txn.missing = True  # type: ignore[attr-defined]
+        return None
+    return [True]

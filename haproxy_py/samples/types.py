@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["TYPES", "Sample", "SampleError", "cast", "caster", "can_cast", "to_text", "clamp64",
+__all__ = ["TYPES", "Sample", "SampleError", "MissingData", "cast", "caster", "can_cast", "to_text", "clamp64",
            "parse_int"]
 
 TYPES = ("any", "bool", "sint", "addr", "ipv4", "ipv6", "str", "bin", "meth")
@@ -27,6 +27,11 @@ class SampleError(ValueError):
         super().__init__(message)
         self.message = message
         self.offset = offset
+
+
+class MissingData(Exception):  # noqa: N818 - 2.6's ACL_TEST_MISS
+    """An ACL on data that may still grow failed before the data was final: the rule set waits
+    for more (tcp-request content with inspect-delay) and evaluates this rule again."""
 
 
 class Sample:

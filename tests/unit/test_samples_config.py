@@ -95,12 +95,11 @@ def test_bad_patterns_are_reported_by_the_check_not_at_start(tmp_path: Path) -> 
     assert msgs[5] == "'not-an-ip' is not a valid IPv4 or IPv6 address."
 
 
-def test_predefined_acls_over_unimplemented_fetches_are_refused() -> None:
-    d = diags("    http-request deny if RDP_COOKIE\n    http-request deny if WAIT_END\n    use_backend b if METH_GET\n")
-    msgs = [m.haproxy for m in d.errors]
-    assert len(msgs) == 2, msgs
-    assert "predefined ACL 'RDP_COOKIE' (sample fetch 'req.rdp_cookie_cnt') is " + NOT_IMPLEMENTED in msgs[0]
-    assert "predefined ACL 'WAIT_END'" in msgs[1] and (d.errors[1].loc.line, d.errors[1].loc.col) == (12, 26)
+def test_every_predefined_acl_is_implemented() -> None:
+    """RDP_COOKIE, REQ_CONTENT and WAIT_END (the last ones over refused fetches) are accepted now."""
+    d = diags("    tcp-request inspect-delay 1s\n    tcp-request content accept if RDP_COOKIE || WAIT_END\n"
+              "    tcp-request content accept if REQ_CONTENT\n    use_backend b if METH_GET\n")
+    assert not d.has_errors, [m.haproxy for m in d.errors]
 
 
 def test_proxy_server_and_userlist_arguments_must_exist() -> None:

@@ -223,7 +223,7 @@ def test_formats() -> None:
 def test_refused_and_registered() -> None:
     assert FAMILIES["fetch"] is FETCHES
     with pytest.raises(SampleError, match="not implemented by haproxy-py"):
-        compile_expr("req.payload(0,4)")
+        compile_expr("res.payload(0,4)")
     with pytest.raises(SampleError, match="unknown fetch method 'nosuch'"):
         compile_expr("nosuch")
     with pytest.raises(SampleError, match=r"not implemented by haproxy-py \(HAProxy 2.6 supports it\); the log-format"):
@@ -344,7 +344,7 @@ def test_log_samples_feed_the_log_record() -> None:
     with pytest.raises(SampleError, match="needs 'HTTP request headers'"):  # 2.6 refuses path in logs
         compile_log_samples("%[path]")
     with pytest.raises(SampleError) as e:
-        compile_log_samples("%ci %[req.payload(0,1)]")
+        compile_log_samples("%ci %[res.payload(0,1)]")
     assert e.value.offset == 6 and "not implemented by haproxy-py" in e.value.message
 
 
