@@ -12,6 +12,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.engine.conn import Conn
 from haproxy_py.engine.connect import Connector
 from haproxy_py.engine.tcp import Tunnel, splice_enabled
