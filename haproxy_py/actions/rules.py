@@ -22,7 +22,7 @@ _SLOTS = {
 
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
-                 "tcp_res", "inspect_delay")
+                 "tcp_res", "inspect_delay", "stick")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -36,6 +36,8 @@ class RuleSets:
         self.tcp_res: tuple[Rule, ...] = ()
         #: tcp-request inspect-delay in ms (0: none)
         self.inspect_delay = 0
+        #: stick on|match|store-* rules: (condition, haproxy_py.stick.persist.StickRule)
+        self.stick: tuple[Any, ...] = ()
 
 
 def family_of(rule: Any) -> str:
@@ -65,4 +67,13 @@ def compile_rules(conf: Any) -> RuleSets:
         lists.setdefault(_SLOTS[family_of(r)], []).append((test, r.impl))
     for slot, rules in lists.items():
         setattr(rs, slot, tuple(rules))
+    stick = []
+    for cond, rule in getattr(conf, "stick_rules", ()):
+        test = None
+        if cond is not None:
+            if acls is None:
+                acls = compile_acls(conf.acls)
+            test = compile_condition(cond, acls)
+        stick.append((test, rule))
+    rs.stick = tuple(stick)
     return rs

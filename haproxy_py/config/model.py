@@ -503,6 +503,8 @@ class Proxy:
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one
     stick_table: Any = None
+    #: ``stick on|match|store-request|store-response``: (Condition or None, haproxy_py.stick.persist.StickRule)
+    stick_rules: tuple[Any, ...] = ()
 
     @property
     def has_fe(self) -> bool:

@@ -200,6 +200,7 @@ _reg(PROXY, "haproxy_py/actions", {
 })
 _reg(PROXY, "haproxy_py/config/build/stick.py", {
     "stick-table": _DIFF + "test_stick_vs_haproxy.py::test_rate_limit_denials_as_haproxy",
+    "stick": _DIFF + "test_stick_persist_vs_haproxy.py::test_stick_on_src_as_haproxy",
 })
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
@@ -324,7 +325,8 @@ _reg(SERVER, "config/tls.py server_tls + engine/connect.py", {
     "no-check-ssl": _TLSS + "test_health_checks_over_tls_as_haproxy",
 })
 for _n in ("non-stick", "stick"):
-    SERVER.no_effect(_n, "about stick tables, which haproxy-py refuses, so nothing is ever stuck")
+    SERVER.register(_n, "haproxy_py/stick/persist.py",
+                    test=_DIFF + "test_stick_persist_vs_haproxy.py::test_learned_ids_and_non_stick_as_haproxy")
 SERVER.alternatives.update({
     "send-proxy": "the PROXY protocol is not implemented yet",
     "send-proxy-v2": "the PROXY protocol is not implemented yet",

@@ -44,6 +44,7 @@ from haproxy_py.http.rewrite import (
 )
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+from haproxy_py.stick import persist
 from haproxy_py.stick.track import count_bytes, count_http, release_all
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -389,6 +390,7 @@ class HttpSession(Stream):
         self.prev_srv = None
         self.attempt = 0
         self.persistent = False
+        self.stick_srv = self.stick_stores = None
         self.cookie_ops = None
         self.t_req_head = now
         rec = self.rec
@@ -892,9 +894,36 @@ class HttpSession(Stream):
             rec.ck_req = hcookie.request_flag(rc, "")
             rec.ck_resp = "N"  # with a cookie configured HAProxy always prints both letters
         self.lbreq = _make_lbreq(self, req, cookie_srv) if be.needs_request else None
+        stick = self.router.compiled_of(be).rs.stick
+        if stick:  # stick match / store-request, once the backend is known
+            self._stick_match(be, stick, req)
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
+
+    def _stick_match(self, be: Any, rules: Any, req: RequestHead) -> None:
+        ctx = self.txn
+        if ctx is None:
+            ctx = self.txn = _ctx(req, self)
+        ctx.req = req
+        ctx.backend = be.name
+        self.stick_srv, self.stick_stores = persist.match(
+            rules, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000))
+
+    def _stick_store(self, resp: ResponseHead) -> None:
+        """2.6's store rules: the store-response keys, then every key, with the serving server."""
+        be = self.be
+        txn = self.txn
+        if txn is None:
+            txn = self.txn = _ctx(self.req, self)
+        saved = txn.res
+        txn.res = resp
+        try:
+            persist.store(self.router.compiled_of(be).rs.stick, txn, self.engine.state.tables,
+                          self.stick_stores, self.srv, int(self.loop.time() * 1000))
+        finally:
+            txn.res = saved
+        self.stick_stores = None
 
     def _backend_rules(self, be: Any) -> tuple[Any, Any, Any]:
         """(the backend's http-request rules, its redirect rules, the response rule sets of this
@@ -1254,6 +1283,8 @@ class HttpSession(Stream):
         assert req is not None
         self.res = resp
         status = resp.status
+        if self.stick_stores is not None:
+            self._stick_store(resp)
         if self.router.stick and self.txn is not None and status >= 400:
             if status < 500:
                 count_http(self.txn, "http_err_cnt", "http_err_rate")

@@ -64,6 +64,7 @@ class Stream:
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
                  "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
+                 "stick_srv", "stick_stores",
                  "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
@@ -79,6 +80,10 @@ class Stream:
         #: transaction whose stream counters a TCP session releases at its end (None: nothing)
         self.sess_stkctr: Any = None
         self.stk_txn: Any = None
+        #: stick match: the server the backend's table designates for this request (None: none);
+        #: the keys the stick store rules write once the server answered (None: no stick rules)
+        self.stick_srv: Any = None
+        self.stick_stores: Any = None
         rec = LogRecord(_wall())
         if type(peer) is tuple:
             rec.client_ip = self.src_ip = str(peer[0])
@@ -170,7 +175,7 @@ class Stream:
         """Choose a server (or queue, or fail with 503 semantics). runtime/backend.py decides."""
         be = self.be
         now = self.loop.time()
-        d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self)
+        d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv)
         if d.redispatched:
             self.rec.redispatched = True
         if d.cookie_flag:
@@ -676,6 +681,14 @@ class TcpSession(Stream):
             self.cli_conn.on_eof = self._early_eof
             self.cli_conn.on_error = lambda e: self._early_eof()
             self.cli_conn.read_on()
+        stick = self.router.compiled_of(be).rs.stick
+        if stick:  # stick match / store-request, once the backend is known
+            from haproxy_py.stick import persist
+
+            ctx.backend = be.name
+            self.stick_srv, self.stick_stores = persist.match(
+                stick, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000))
+            self.stk_txn = ctx
         self.assign()
 
     def _early_data(self, data: bytes) -> None:
@@ -691,6 +704,12 @@ class TcpSession(Stream):
 
     def server_connected(self, sock: socket.socket) -> None:
         srv = self.srv
+        if self.stick_stores is not None:  # the store rules, once the server is there
+            from haproxy_py.stick import persist
+
+            persist.store(self.router.compiled_of(self.be).rs.stick, self.stk_txn, self.engine.state.tables,
+                          self.stick_stores, srv, int(self.loop.time() * 1000))
+            self.stick_stores = None
         srv.counters.stot += 1
         srv.counters.last_sess = _wall()
         srv.counters.lbtot += 0

@@ -372,8 +372,18 @@ class Backend:
 
     # ------------------------------------------------------------------ selection
     def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
-               owner: Any = None) -> Decision:
+               owner: Any = None, forced: Server | None = None) -> Decision:
+        """``forced``: the server a stick table designates (2.6 assigns it directly, as a
+        persistence cookie; a retry after a failed connection, ``avoid``, chooses again)."""
         self.now = now
+        if forced is not None and avoid is None:
+            d = self._assign(forced, now, owner, persistent=True, by_lb=False)
+            if d.status == FULL and self.redispatch:
+                return self._lb(req, now, owner, forced)
+            if d.status == FULL:
+                forced.counters.econ += 1
+                self.counters.econ += 1
+            return d
         if avoid is None and req is not None and req.cookie is not None and self.cookie is not None:
             srv, flag = self.persist_lookup(req.cookie)
             if srv is not None:

@@ -78,11 +78,15 @@ class ProcessState:
         #: nothing tracks costs nothing per request)
         self.tracking = any(getattr(r.impl, "stick", False) for p in config.proxies for r in p.http_rules)
         if any(p.stick_table is not None for p in config.proxies):
-            from haproxy_py.stick.table import StickTable
+            from haproxy_py.stick.table import StickTable, with_types
 
+            sticky = {r.table for p in config.proxies for _c, r in p.stick_rules}
             for p in config.proxies:
                 if p.stick_table is not None:
-                    self.tables[p.name] = StickTable(p.stick_table)
+                    conf = p.stick_table
+                    if p.name in sticky:  # 2.6: a table stick rules use keeps the server's id and name
+                        conf = with_types(conf, ("server_id", "server_key"))
+                    self.tables[p.name] = StickTable(conf)
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

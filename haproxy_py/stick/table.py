@@ -95,6 +95,16 @@ class TableConf:
     srvkey: str = "name"
 
 
+def with_types(conf: TableConf, names: tuple[str, ...]) -> TableConf:
+    """``conf`` also storing the data types ``names`` (in 2.6's order)."""
+    import dataclasses
+
+    have = {n for n, _c, _p in conf.store}
+    items = list(conf.store) + [(n, 0, 0) for n in names if n not in have]
+    items.sort(key=lambda x: ORDER[x[0]])
+    return dataclasses.replace(conf, store=tuple(items))
+
+
 class Entry:
     """One key's data. ``ref`` counts who tracks it now (2.6's ``use``)."""
 

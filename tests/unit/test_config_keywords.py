@@ -132,7 +132,7 @@ REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
     "frontend": ["option http-ignore-probes", "rate-limit sessions 10", "compression algo gzip"],
-    "backend": ["stick on src"],
+    "backend": ["persist rdp-cookie"],
 }
 
 

@@ -121,7 +121,8 @@ class FreezeMixin(BuilderBase):
             monitor_uri=f.get("monitor_uri"), monitor_fail=f.get("monitor_fail", ()),
             unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
             originalto=f.get("originalto"),
-            ignored=tuple(ps.ignored), stick_table=f.get("stick_table"))
+            ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
+            stick_rules=tuple(f.get("stick_rules", ())))
 
     @staticmethod
     def _effective_timeouts(ps: ProxyState) -> Timeouts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.tokenizer import Line
@@ -18,6 +19,35 @@ class StickMixin(BuilderBase):
 
     def check_tables(self, cfg: Any) -> None:
         check_tables(self, cfg)
+
+    def kw_stick(self, ln: Line, p: ProxyState) -> None:
+        """``stick on|match|store-request|store-response <expr> [table <t>] [if|unless <cond>]``."""
+        from haproxy_py.samples import SampleError, compile_expr
+        from haproxy_py.stick.persist import StickRule
+
+        if self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        kind = w[1] if len(w) > 1 else ""
+        if kind not in ("on", "match", "store-request", "store-response"):
+            self.fail(ln, "'stick' expects 'on', 'match', or 'store'.", min(1, len(w) - 1))
+        if len(w) < 3 or not w[2]:
+            self.fail(ln, "'stick' expects a fetch method.", 1)
+        try:
+            expr = compile_expr(w[2])
+        except SampleError as e:
+            msg = e.message
+            self.fail(ln, f"'stick': {msg}", 2)
+        table = p.name
+        j = 3
+        if j < len(w) and w[j] == "table":
+            table = w[j + 1] if j + 1 < len(w) else ""
+            j += 2
+        if j < len(w) and w[j] not in ("if", "unless"):
+            self.fail(ln, f"'stick': unknown keyword '{w[j]}'.", j)
+        cond = self.condition(ln, p, j, "a 'stick' rule") if j < len(w) else None
+        p.f.setdefault("stick_rules", []).append((cond, StickRule(kind, expr, table)))
+        p.f.setdefault("stick_rules_loc", ln.loc(0))
 
 
 def kw_stick_table(b: Any, ln: Any, p: Any) -> None:
@@ -50,6 +80,10 @@ def check_tables(b: Any, cfg: Any) -> None:
             if isinstance(impl, StickAction) and isinstance(impl.impl, Track) and impl.impl.table not in tables:
                 b.d.alert(f"Proxy '{p.name}': unable to find table '{impl.impl.table}' referenced by "
                           f"track-sc{impl.impl.idx}.", r.loc)
+    for p in cfg.proxies:
+        for _cond, rule in p.stick_rules:
+            if rule.table not in tables:
+                b.d.alert(f"Proxy '{p.name}': unable to find stick-table '{rule.table}'.", p.loc)
     if not tables:
         return
     g = cfg.global_
