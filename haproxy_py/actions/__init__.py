@@ -171,11 +171,15 @@ REGISTRIES["http-request"].no_effect(
 from haproxy_py.actions import stick as _S  # noqa: E402
 
 _STK = "tests/differential/test_stick_vs_haproxy.py::"
-# tcp-request connection/session track-sc (session counters) stay refused: the engine keeps them
-# (engine/router.py, stream.py) but a kept-alive connection's request count differs from 2.6's
 _reg("http-request", "track-sc", _S.p_track, _STK + "test_rate_limit_denials_as_haproxy")
-_reg("tcp-request content", "track-sc", _S.p_track, _STK + "test_tcp_tracking_as_haproxy")
 for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1"):
     _reg("http-request", _a, _S.p_inc_gpc, _STK + "test_gpc_gpt_actions_as_haproxy")
 for _a in ("sc-set-gpt", "sc-set-gpt0"):
     _reg("http-request", _a, _S.p_set_gpt, _STK + "test_gpc_gpt_actions_as_haproxy")
+# session counters (tcp-request connection/session: kept for the connection) and tcp content ones
+for _fam in ("tcp-request connection", "tcp-request session", "tcp-request content"):
+    _caps = FB if _fam == "tcp-request content" else FE
+    _reg(_fam, "track-sc", _S.p_track, _STK + "test_tcp_tracking_as_haproxy", _caps)
+    for _a in ("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"):
+        _reg(_fam, _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt, _STK + "test_tcp_tracking_as_haproxy",
+             _caps)

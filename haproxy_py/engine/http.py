@@ -221,6 +221,8 @@ class HttpSession(Stream):
                 fc.ereq += 1
                 fc.count_status(400)
                 self.engine.state.cum_req += 1
+                if self.sess_stkctr is not None:
+                    self._stick_bad_request()
                 self._log(rec, error=True)
                 # and answers it with the HTTP/1 layer's 400 before closing (probed live)
                 self.cli.write(herrors.mux_error(400))
@@ -359,6 +361,8 @@ class HttpSession(Stream):
         fe.counters.ereq += 1
         fe.counters.count_status(status)
         self._record_error(pos)
+        if self.sess_stkctr is not None:
+            self._stick_bad_request()
         self._log(rec, error=True)
         self.cli.write(page)
         self.keep_client = False
@@ -900,6 +904,14 @@ class HttpSession(Stream):
         self.phase = "queue"
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
+
+    def _stick_bad_request(self) -> None:
+        """2.6 counts a bad (or empty) request on the session's counters: a request, an error."""
+        from haproxy_py.stick.track import count_list
+
+        now = int(self.loop.time() * 1000)
+        count_list(self.sess_stkctr, "http_req_cnt", "http_req_rate", now)
+        count_list(self.sess_stkctr, "http_err_cnt", "http_err_rate", now)
 
     def _stick_match(self, be: Any, rules: Any, req: RequestHead) -> None:
         ctx = self.txn

@@ -66,8 +66,20 @@ backend users
     stick-table type string len 6 size 50 store gpc(2),gpt(3),gpc_rate(2,10s),http_req_cnt
 frontend tc
     bind 127.0.0.1:{tc}
-    stick-table type integer size 10 expire 20s store conn_cnt,conn_cur,sess_cnt,sess_rate(10s),http_req_cnt,conn_rate(10s)
+    stick-table type integer size 10 expire 20s store conn_cnt,conn_cur,sess_cnt,sess_rate(10s),http_req_cnt,conn_rate(10s),gpc0,gpc1,gpt0,http_err_cnt
+    tcp-request connection track-sc1 int(1)
+    tcp-request connection sc-inc-gpc0(1)
+    tcp-request session sc-set-gpt0(1) 5
     tcp-request content track-sc2 int(7)
+    tcp-request content sc-inc-gpc1(2)
+    tcp-request content sc-inc-gpc1(1)
+    default_backend app
+frontend rj
+    bind 127.0.0.1:{rj}
+    stick-table type ip size 10 expire 20s store conn_cnt,conn_cur,sess_cnt
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if {{ sc_conn_cnt(0) gt 3 }}
+    http-request return status 200 content-type text/plain lf-string "cur=%[sc0_conn_cur] cnt=%[sc_conn_cnt(0)]\\n"
     default_backend app
 backend app
     server s1 127.0.0.1:{app}
@@ -138,7 +150,7 @@ def _both() -> Iterator[dict[str, Any]]:
     require_haproxy("haproxy")
     with http_backends("app") as (app,):
         app.behaviour = _app_status
-        ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port()}
+        ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
@@ -273,11 +285,22 @@ def test_gpc_gpt_actions_as_haproxy(both: dict[str, Any]) -> None:
 
 
 def test_tcp_tracking_as_haproxy(both: dict[str, Any]) -> None:
-    """tcp-request content track-sc2 in an HTTP frontend: a stream counter, tracked (conn_cnt)
-    and counted (http_req_cnt) once per request of kept-alive connections."""
+    """tcp-request connection track-sc1 (a session counter: conn_cnt and sess_cnt once per
+    connection, http_req_cnt per request of a kept-alive connection, and an empty connection or a
+    bad request counted as a request and an error, as 2.6 counts them) with sc-inc-gpc0 and
+    sc-set-gpt0 in tcp-request connection/session rules; tcp-request content track-sc2 (a stream
+    counter, once per request) with sc-inc-gpc1; and a connection limit
+    (``tcp-request connection reject if { sc_conn_cnt(0) gt 3 }``)."""
     import socket
 
     for w in ("ours", "haproxy"):
+        socket.create_connection(("127.0.0.1", both[w]["tc"]), timeout=5).close()
+        for raw in (b"GET / HT", b"BAD\r\n\r\n"):
+            s = socket.create_connection(("127.0.0.1", both[w]["tc"]), timeout=5)
+            s.sendall(raw)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(100).startswith(b"HTTP/1.1 400")
+            s.close()
         for n in (1, 3, 2):
             s = socket.create_connection(("127.0.0.1", both[w]["tc"]), timeout=5)
             try:
@@ -293,6 +316,19 @@ def test_tcp_tracking_as_haproxy(both: dict[str, Any]) -> None:
     r = _settled(both, "show table tc")
     assert r["ours"] == r["haproxy"]
     assert "key=7 " in r["ours"] and "http_req_cnt=6" in r["ours"]
+    # the two 400s and the empty connection (and the harness's port probe, if it got that far)
+    assert re.search(r"key=1 .* http_req_cnt=(9|10) http_err_cnt=(3|4) ", r["ours"]), r["ours"]
+    got: dict[str, list[bytes]] = {"ours": [], "haproxy": []}
+    for w in ("ours", "haproxy"):
+        for _ in range(5):
+            try:
+                got[w].append(get(both[w]["rj"], "/", source="127.0.0.50")[2])
+            except (OSError, EOFError) as e:
+                got[w].append(type(e).__name__.encode())
+    assert got["ours"] == got["haproxy"]
+    assert got["ours"][0].startswith(b"cur=1 cnt=") and got["ours"][-1] != got["ours"][0]
+    r = _settled(both, "show table rj")
+    assert r["ours"] == r["haproxy"]
 
 
 CLI_CMDS = [
