@@ -47,7 +47,7 @@ class Outcome:
     ``fastinter`` (ms or None) asks the checker to run the next check no later than that from now.
     """
 
-    __slots__ = ("logs", "shutdown", "fastinter", "maxconn")
+    __slots__ = ("logs", "shutdown", "fastinter", "maxconn", "mails")
 
     def __init__(self) -> None:
         self.logs: list[tuple[str, int, str]] = []
@@ -55,6 +55,9 @@ class Outcome:
         self.fastinter: int | None = None
         #: a new maxconn for the server (an agent's ``maxconn:N``), which the engine applies
         self.maxconn: int | None = None
+        #: the email alerts 2.6 would send: (proxy, level, text); the engine mails those its
+        #: proxy's ``email-alert level`` lets through
+        self.mails: list[tuple[str, int, str]] = []
 
     def log(self, proxy: str, severity: int, text: str) -> None:
         self.logs.append((proxy, severity, text))
@@ -400,6 +403,7 @@ def _set_stopped(srv: Server, reason: str, now: float, out: Outcome) -> None:
         out.shutdown.extend(srv.sessions)
     out.log(be, M.SEV_ALERT, M.server_down(be, srv.name, srv.backup, reason, act, bck, srv.served,
                                            requeued, len(srv.queue)))
+    out.mails.append((be, M.SEV_ALERT, out.logs[-1][2]))
     if "FDRAIN" in srv.admin:  # as after UP: 2.6 re-reads the admin state, still forced drain
         out.log(be, M.SEV_NOTICE, M.drain_remains(be, srv.name, srv.backup))
     _no_server_check(srv, before, out)
@@ -428,6 +432,7 @@ def _set_running(srv: Server, reason: str, now: float, out: Outcome) -> None:
     act, bck = _counts(srv)
     be = _be_name(srv)
     out.log(be, M.SEV_NOTICE, M.server_up(be, srv.name, srv.backup, reason, act, bck, grabbed, len(srv.queue)))
+    out.mails.append((be, M.SEV_NOTICE, out.logs[-1][2]))
     if "FDRAIN" in srv.admin:  # 2.6 then re-reads the admin state, still forced drain
         out.log(be, M.SEV_NOTICE, M.drain_remains(be, srv.name, srv.backup))
     if srv.conf.on_marked_up == "shutdown-backup-sessions" and not srv.backup and srv.backend is not None:
@@ -510,6 +515,7 @@ def _apply(srv: Server, res: CheckResult, now: float, out: Outcome) -> None:
             M.check_reason(res.status, res.code, res.info, res.duration),
             h - rise + 1 if up else h, fall if up else rise,
             ("UP" if srv.uweight else "DRAIN") if up else "DOWN"))
+        out.mails.append((be, M.SEV_INFO, out.logs[-1][2]))
     reason = "" if (loghc or srv.track is not None) else M.check_reason(res.status, res.code, res.info,
                                                                            res.duration)
     if result == RES_FAILED:
@@ -640,6 +646,7 @@ def _agent_status(srv: Server, status: str, info: str, duration: int | None, out
             M.check_reason(status, srv.agent_code, info, duration),
             h - rise + 1 if up else h, fall if up else rise,
             ("UP" if srv.uweight else "DRAIN") if up else "DOWN", agent=True))
+        out.mails.append((be, M.SEV_INFO, out.logs[-1][2]))
     return result
 
 
@@ -774,6 +781,7 @@ def _set_admin(srv: Server, flag: str, now: float, out: Outcome, reason: str | N
         act, bck = _counts(srv)
         via = _via(srv) if flag == "IDRAIN" else None
         out.log(be, M.SEV_NOTICE, M.drain_enter(be, srv.name, srv.backup, act, bck, 0, len(srv.queue), via))
+        out.mails.append((be, M.SEV_NOTICE, out.logs[-1][2]))
         _no_server_check(srv, before, out)
     else:
         _changed(srv, now)

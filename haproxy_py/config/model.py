@@ -341,6 +341,18 @@ class HttpCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailAlert:
+    """A proxy's email alerts: the ``mailers`` section, sender, recipient, the least important
+    level mailed (syslog number, alert by default) and the HELO name (None: the host's name)."""
+
+    mailers: str
+    sender: str
+    to: str
+    level: int = 1
+    myhostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExternalCheck:
     """``option external-check``: the program a check runs and the PATH it gets (None: no PATH)."""
 
@@ -480,6 +492,8 @@ class Proxy:
     tcp_check_proto: bool = False
     #: ``option external-check`` with its ``external-check command|path`` (checks/extcheck.py)
     external_check: ExternalCheck | None = None
+    #: ``email-alert mailers|from|to|level|myhostname`` when complete (checks/mailers.py)
+    email_alert: EmailAlert | None = None
     dispatch: Address | None = None
     #: ``http-reuse``: never | safe (2.6's default) | aggressive | always
     http_reuse: str = "safe"

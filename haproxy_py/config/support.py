@@ -58,6 +58,7 @@ _reg(SECTION, "config/build/sections.py", {
     "backend": _IT + "test_engine_http.py::test_seed_routing",
     "listen": _IT + "test_engine_tcp.py::test_tcplog_line",
     "program": _IT + "test_programs.py::test_master_starts_stops_and_reloads_programs",
+    "mailers": _DIFF + "test_email_alerts_vs_haproxy.py::test_email_alerts_as_haproxy",
     "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
 })
 
@@ -187,6 +188,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "http-reuse": _DIFF + "test_http_reuse_vs_haproxy.py::test_server_connection_reuse_as_haproxy",
     "tcp-check": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
     "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
+    "email-alert": _DIFF + "test_email_alerts_vs_haproxy.py::test_email_alerts_as_haproxy",
 })
 #: the rule keywords are read by the actions registries (haproxy_py/actions), which accept or refuse
 #: each action; 'tcp-response' has no implemented action yet, so every use of it is refused there

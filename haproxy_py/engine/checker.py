@@ -624,7 +624,8 @@ class Checker:
                  now: Callable[[], float] | None = None, wall: Callable[[], float] | None = None,
                  shutdown: Callable[[Any], None] | None = None, *, spread_pct: int = 0,
                  rng: Callable[[], float] | None = None, node: str | None = None,
-                 set_maxconn: Callable[[Server, int], None] | None = None) -> None:
+                 set_maxconn: Callable[[Server, int], None] | None = None,
+                 mail: Callable[[str, int, str], None] | None = None) -> None:
         self.loop = loop
         self.backends = list(backends)
         self.log = log or stderr_log
@@ -639,6 +640,8 @@ class Checker:
         #: the agent checks, by server
         self.agents: dict[Server, ServerCheck] = {}
         self._set_maxconn = set_maxconn
+        #: email alerts (engine/mailer.py Mailer.alert)
+        self.mail = mail
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -742,6 +745,9 @@ class Checker:
         log = self.log
         for proxy, sev, text in out.logs:
             log(proxy, sev, text)
+        if self.mail is not None:
+            for proxy, level, text in out.mails:
+                self.mail(proxy, level, text)
         if out.shutdown:
             for sess in list(out.shutdown):
                 self.shutdown(sess)

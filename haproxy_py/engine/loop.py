@@ -101,6 +101,8 @@ class Engine:
         self.listeners: list[Listener] = []
         self.stats_servers: list[Any] = []
         self.checker: Any = None
+        #: engine/mailer.py Mailer when a proxy has email alerts (where the checks run)
+        self.mailer: Any = None
         #: engine/resolvers.py ResolversEngine when a server names a 'resolvers' section
         self.resolvers: Any = None
         #: (process CPU time, monotonic time) of the last idle reading, and that reading
@@ -233,6 +235,14 @@ class Engine:
             from haproxy_py.engine.checker import Checker
         except ImportError:  # pragma: no cover - during bring-up only
             Checker = None  # type: ignore[assignment,misc]  # noqa: N806
+        if self.run_checks and any(p.email_alert is not None for p in self.config.proxies):
+            from haproxy_py.config.mailers import sections
+            from haproxy_py.engine.mailer import Mailer
+
+            known = sections(self.config.other_sections)
+            self.mailer = Mailer(self.loop, {p.name: (p.email_alert, known[p.email_alert.mailers])
+                                             for p in self.config.proxies
+                                             if p.email_alert is not None and p.email_alert.mailers in known})
         if Checker is not None and self.run_checks:
             backends = [e.backend for e in self.state.proxies if e.backend is not None]
             if any(s.check_enabled or s.agent_enabled for b in backends for s in b.servers):
@@ -240,7 +250,8 @@ class Engine:
                                        now=self.loop.time, wall=time.time,
                                        shutdown=self.shutdown_session,
                                        spread_pct=self.config.global_.spread_checks,
-                                       node=self.state.node, set_maxconn=self.set_server_maxconn)
+                                       node=self.state.node, set_maxconn=self.set_server_maxconn,
+                                       mail=self.mailer.alert if self.mailer is not None else None)
                 self.checker.start()
         from haproxy_py.engine.resolvers import ResolversEngine, wanted
 
@@ -395,6 +406,9 @@ class Engine:
         """Emit the log lines of a state change and shut down the sessions it names."""
         for proxy, sev, text in out.logs:
             self.log_event(proxy, sev, text)
+        if self.mailer is not None:
+            for proxy, level, text in out.mails:
+                self.mailer.alert(proxy, level, text)
         for sess in out.shutdown:
             sess.kill("D")
 

@@ -11,7 +11,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
-from haproxy_py.config.model import ExternalCheck
+from haproxy_py.config.model import EmailAlert, ExternalCheck
 from haproxy_py.config.tokenizer import Line
 
 
@@ -168,6 +168,46 @@ class ChecksMixin(BuilderBase):
             self.fail(ln, f"'external-check' cannot handle unexpected argument '{w[3]}'.", 3)
         p.f["ext_" + sub] = w[2]
         p.f.setdefault("ext_loc", ln.loc(0))
+
+    def kw_email_alert(self, ln: Line, p: ProxyState) -> None:
+        """``email-alert mailers|from|to|level|myhostname VALUE``."""
+        from haproxy_py.config import mailers as ML
+
+        r = ML.email_alert_arg(list(ln.words))
+        if isinstance(r, str):
+            self.fail(ln, r, 1)
+        ea = dict(p.f.get("email_alert") or {})
+        ea[r[0]] = r[1]
+        p.f["email_alert"] = ea
+        p.f.setdefault("email_alert_loc", ln.loc(0))
+
+    def email_alert_of(self, ps: ProxyState) -> EmailAlert | None:
+        ea = ps.f.get("email_alert") or {}
+        if not (ea.get("mailers") and ea.get("from") and ea.get("to")):
+            return None
+        return EmailAlert(ea["mailers"], ea["from"], ea["to"], int(ea.get("level", 1)), ea.get("myhostname") or None)
+
+    def post_email_alerts(self, cfg: Any) -> set[str]:
+        """2.6's verdicts on email alerts; returns the mailers sections that complete ones use."""
+        from haproxy_py.config import mailers as ML
+        from haproxy_py.config.diagnostics import POST
+
+        known = ML.sections(cfg.other_sections)
+        used: set[str] = set()
+        for ps, p in zip(self.proxies, cfg.proxies, strict=True):
+            if ps.is_defaults or not ps.f.get("email_alert"):
+                continue
+            if p.email_alert is None:
+                self.d.warning(f"'email-alert' will be ignored for {p.kind} '{p.name}' (the presence any of "
+                               "'email-alert from', 'email-alert level' 'email-alert mailers', 'email-alert "
+                               "myhostname', or 'email-alert to' requires each of 'email-alert from', "
+                               "'email-alert mailers' and 'email-alert to' to be present).", p.loc, phase=POST)
+            elif p.email_alert.mailers not in known:
+                self.d.alert(f"Proxy '{p.name}': unable to find mailers '{p.email_alert.mailers}'.", p.loc,
+                             phase=POST)
+            else:
+                used.add(p.email_alert.mailers)
+        return used
 
     def external_check_of(self, ps: ProxyState) -> ExternalCheck | None:
         f = ps.f

@@ -114,7 +114,7 @@ class FreezeMixin(BuilderBase):
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
             tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
-            external_check=self.external_check_of(ps),
+            external_check=self.external_check_of(ps), email_alert=self.email_alert_of(ps),
             dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
             timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),

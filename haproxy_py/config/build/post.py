@@ -170,8 +170,7 @@ class PostChecksMixin(BuilderBase):
                     d.warning(f"'http-request' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
         self.listeners = listeners
-        used_mailers = {args[1] for ps in self.proxies for kw, args in ps.ignored
-                        if kw == "email-alert" and len(args) > 1 and args[0] == "mailers"}
+        used_mailers = self.post_email_alerts(cfg)
         for name, loc, ln in self.mailers_pending:
             if name not in used_mailers:
                 d.warning(f"Removing incomplete section 'mailers {name}'.", loc, line=ln.raw, phase=POST)

@@ -63,6 +63,12 @@ class SectionsMixin(BuilderBase):
                 self.alert(ln, S.SECTION.refusal(kind, f"{kind} {name}".strip()), 0, ours=True)
             elif S.SECTION.status(kind) == NO_EFFECT:
                 self.d.notice(self._p(ln) + S.SECTION.notice(kind), ln.loc(0), line=ln.raw, ours=True)
+            if kind == "mailers":
+                prev = next((loc for n, loc, _ln in self.mailers_pending if n == name), None)
+                if prev is not None:
+                    self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: mailers section '{name}' has the same name as "
+                                 f"another mailers section declared at {prev.file}:{prev.line}.", ln.loc(1),
+                                 line=ln.raw)
             self.section_obj = [kind, name, [], ln.loc(0), ln]
             if kind == "userlist":
                 self.userlists.append((name, []))
@@ -178,6 +184,12 @@ class SectionsMixin(BuilderBase):
             from haproxy_py.config.resolvers import check_line
 
             err = check_line(ln.words)
+            if err is not None:
+                self.alert(ln, err, 0)
+        elif kind == "mailers":
+            from haproxy_py.config import mailers as ML
+
+            err = ML.check_line(list(ln.words))
             if err is not None:
                 self.alert(ln, err, 0)
 
