@@ -161,6 +161,39 @@ class RulesMixin(BuilderBase):
         cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
+    def kw_tcp_response(self, ln: Line, p: ProxyState) -> None:
+        """2.6's syntax checks, then the action's registry: no 'tcp-response content' action is
+        implemented yet, so every rule is refused there (and 'inspect-delay', which only delays
+        those rules, with it)."""
+        from haproxy_py import actions as A
+        from haproxy_py.registry import not_implemented
+
+        w = ln.words
+        sub = w[1] if len(w) > 1 else ""
+        if not sub:
+            self.fail(ln, f"missing argument for 'tcp-response' in {p.kind} '{p.name}'", 0)
+        if not (p.caps & K.BE) and not (p.is_defaults and p.name):
+            self.fail(ln, f"tcp-response {sub} is only allowed in 'backend' sections or 'defaults' section "
+                      "with a name", 0)
+        if sub == "inspect-delay":
+            if len(w) < 3 or not w[2]:
+                self.fail(ln, "'tcp-response inspect-delay' expects a positive delay in milliseconds, in "
+                          f"{p.kind} '{p.name}'", 1)
+            self.time_arg(ln, 2, "'tcp-response inspect-delay'")
+            self.fail(ln, not_implemented("'tcp-response inspect-delay'",
+                                          "no 'tcp-response content' action is implemented yet"), 0, ours=True)
+        if sub != "content":
+            self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.kind} '{p.name}' "
+                      f"(got '{sub}')", 1)
+        family = "tcp-response content"
+        act = w[2] if len(w) > 2 else ""
+        if not act or A.lookup(family, act) is None:
+            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.kind} '{p.name}' (got '{act}').",
+                      2 if act else 1)
+        self._no_defaults_rules(ln, p, family)
+        self._action(ln, p, family, 2)  # the action's own refusal or argument errors first
+        self.fail(ln, not_implemented("'tcp-response content' rules"), 0, ours=True)  # no runtime yet
+
     def kw_redirect(self, ln: Line, p: ProxyState) -> None:
         from haproxy_py import actions as A
         from haproxy_py.actions.http import parse_redirect
