@@ -265,7 +265,7 @@ HTTP_ONLY_OPTIONS = ("checkcache", "prefer-last-server", "http-pretend-keepalive
                      "accept-invalid-http-request", "accept-invalid-http-response",
                      "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "disable-h2-upgrade")
 
-#: the sample expressions ``balance hash`` evaluates today (lb/keys.simple_fetch; a unit test keeps the
-#: two in step): a fetch alone, no converter. Others are refused until the engine computes them.
+#: the sample expressions lb/keys.simple_fetch reads itself (a unit test keeps the two in step): a
+#: fetch alone, no converter; the engine evaluates any other ``balance hash`` expression.
 BALANCE_HASH_FETCHES = ("src", "path", "url", "query", "method", "req.hdr", "hdr", "req.fhdr", "url_param",
                         "urlp", "req.cook", "cook")

@@ -28,7 +28,7 @@ from haproxy_py.actions.base import (
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
-from haproxy_py.engine.stream import Stream, _addr_str
+from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
@@ -1829,5 +1829,12 @@ def _make_lbreq(s: HttpSession, req: RequestHead, cookie_srv: Any) -> LbRequest:
     body = None
     if s.buf and req.method == b"POST":
         body = bytes(s.buf[:16384])
+    sample = None
+    hx = s.be.hash_expr
+    if hx is not None:  # balance hash EXPR: the sample as binary, as 2.6 hashes it
+        txn = s.txn
+        if txn is None:
+            txn = s.txn = _ctx(req, s)
+        sample = hash_sample(hx, txn)
     return LbRequest(src=s.src_ip, uri=req.uri.decode("latin-1"), method=req.method.decode("latin-1"),
-                     get_header=get_header, cookie=cookie_srv, body=body)
+                     get_header=get_header, cookie=cookie_srv, body=body, sample=sample)

@@ -17,6 +17,7 @@ from typing import Any
 from haproxy_py.checks.messages import stderr_form
 from haproxy_py.config.model import Config, Proxy
 from haproxy_py.engine.listener import BindError, Listener, bind_address
+from haproxy_py.lb.keys import simple_fetch
 from haproxy_py.runtime.frontend import Frontend
 from haproxy_py.runtime.state import ProcessState
 
@@ -137,6 +138,11 @@ class Engine:
         wall = time.time()
         for be in backends.values():
             be.on_pendings = self.wake_pendings
+            bal = be.conf.balance
+            if bal.algorithm == "hash" and bal.expression and simple_fetch(bal.expression) is None:
+                from haproxy_py.samples import compile_expr
+
+                be.hash_expr = compile_expr(bal.expression, place="balance")
             for srv in be.servers:
                 # server-state times (lastchg, downtime) are wall-clock times
                 srv.last_change = wall

@@ -33,6 +33,18 @@ def _addr_str(sa: Any) -> tuple[str, int]:
     return "unix", 0
 
 
+def hash_sample(hx: Any, txn: Any) -> bytes | None:
+    """``balance hash EXPR``: the expression's sample cast to binary (an integer as 8 bytes, an
+    address as 4 or 16), or None (no key: the backend balances as round-robin)."""
+    from haproxy_py.samples.types import cast
+
+    smp = hx(txn)
+    if smp is None:
+        return None
+    b = cast(smp, "bin")
+    return None if b is None else b.value
+
+
 def adopt_addresses(s: Any, txn: Any) -> None:
     """A session takes over the addresses rules rewrote (set-src / set-dst and their ports)."""
     rec = s.rec
@@ -663,6 +675,8 @@ class TcpSession(Stream):
         self.be = be
         rec.backend_name = be.name
         self.lbreq = LbRequest(src=self.src_ip)
+        if be.hash_expr is not None:  # balance hash EXPR on what the content rules saw
+            self.lbreq.sample = hash_sample(be.hash_expr, ctx)
         c = be.counters
         c.scur += 1
         if c.scur > c.smax:

@@ -133,6 +133,9 @@ class Backend:
         #: whether selection reads the request (hash keys, persistence cookie): the engine builds
         #: an LbRequest only then
         self.needs_request = conf.balance.algorithm in HASH_ALGOS or conf.cookie is not None
+        #: ``balance hash EXPR`` beyond the simple fetches lb/keys.py reads itself: the compiled
+        #: sample expression (``fn(txn) -> Sample | None``), set by the engine
+        self.hash_expr: Callable[[Any], Any] | None = None
         self.counters = Counters()
         self.queue = Queue()
         self.cookie: CookieConf | None = conf.cookie

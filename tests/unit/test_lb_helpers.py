@@ -162,11 +162,17 @@ def test_balance_hash_fetches_accepted_by_the_config_are_the_ones_lb_evaluates()
     assert simple_fetch("req.hdr(host),lower") is None
 
 
-def test_balance_hash_with_a_converter_is_refused() -> None:
+def test_balance_hash_takes_any_expression() -> None:
+    """Converters are accepted (the engine evaluates the expression); a bad one is an error at
+    load time, an unimplemented fetch is refused."""
     from haproxy_py.config import parse_text
 
     hdr = "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
-    _, d = parse_text(hdr + "backend b\n balance hash req.hdr(host),lower\n server s 1.1.1.1:1\n", "b.cfg")
-    assert len(d.errors) == 1 and "not implemented by haproxy-py" in d.errors[0].haproxy, d
+    cfg, d = parse_text(hdr + "backend b\n balance hash req.hdr(host),lower\n server s 1.1.1.1:1\n", "b.cfg")
+    assert not d.has_errors and cfg.proxy("b").balance.expression == "req.hdr(host),lower"
+    _, d = parse_text(hdr + "backend b\n balance hash req.hdr(host),nosuch\n server s 1.1.1.1:1\n", "b.cfg")
+    assert len(d.errors) == 1 and "unknown converter 'nosuch'" in d.errors[0].haproxy, d
+    _, d = parse_text(hdr + "backend b\n balance hash ssl_fc_alpn_x\n server s 1.1.1.1:1\n", "b.cfg")
+    assert d.has_errors
     cfg, d = parse_text(hdr + "backend b\n balance hash req.cook(sid)\n server s 1.1.1.1:1\n", "b.cfg")
     assert not d.has_errors and cfg.proxy("b").balance.expression == "req.cook(sid)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from haproxy_py.config import keywords as K
@@ -12,7 +11,6 @@ from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import parse_int
 from haproxy_py.config.model import Balance, HashType
 from haproxy_py.config.tokenizer import Line
-from haproxy_py.registry import not_implemented
 
 
 class BalanceMixin(BuilderBase):
@@ -98,12 +96,13 @@ class BalanceMixin(BuilderBase):
             if not args:
                 self.fail(ln, "balance hash requires a sample expression.", 1)
             expr = " ".join(args)
-            m = re.fullmatch(r"\s*([a-z_.]+)(?:\(([^),]*)\))?\s*", expr)
-            if m is None or m.group(1) not in K.BALANCE_HASH_FETCHES or (
-                    m.group(1) not in ("src", "path", "url", "query", "method") and not m.group(2)):
-                self.fail(ln, not_implemented(f"'balance hash {expr}'", "haproxy-py hashes a single fetch "
-                                              "without converter: " + ", ".join(K.BALANCE_HASH_FETCHES)),
-                          2, ours=True)
+            from haproxy_py.samples import SampleError, compile_expr
+
+            try:  # any sample expression with its converters (the engine compiles it again)
+                compile_expr(expr, place="balance")
+            except SampleError as e:
+                self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing 'balance hash' : "
+                              f"{e.message}", 2, ours=True)
             b["expression"] = expr
         else:
             self.fail(ln, K.BALANCE_MSG, 1, suggestion=did_you_mean(
