@@ -74,6 +74,7 @@ REPLY = "reply"         # a local response: redirect, return
 REJECT = "reject"       # close the connection, no response
 DROP = "silent-drop"    # close without telling the client (no FIN/RST reaching it if possible)
 SERVICE = "service"     # an internal service answers (use-service)
+WAIT_BODY = "wait-for-body"  # hold the rule set until the body came (``status``: ms, ``service``: unused)
 
 
 class Verdict:
@@ -140,6 +141,26 @@ def run_rules_from(rules: Sequence[Rule], txn: Any, start: int) -> tuple[Verdict
         if v.kind != CONTINUE:
             return v, i
     return V_CONTINUE, len(rules)
+
+
+def resume_rules(rules: Sequence[Rule], txn: Any, start: int) -> Verdict:
+    """:func:`run_rules` from the rule at ``start`` on (a rule set resumed after wait-for-body)."""
+    for i in range(start, len(rules)):
+        test, action = rules[i]
+        if test is not None and not test(txn):
+            continue
+        v = action.run(txn)
+        if v.kind != CONTINUE:
+            return v
+    return V_CONTINUE
+
+
+def rule_index(rules: Sequence[Rule], v: Verdict) -> int:
+    """The index of the rule whose action returned the verdict object ``v`` (its own)."""
+    for i, (_t, action) in enumerate(rules):
+        if getattr(action, "verdict", None) is v:
+            return i
+    raise ValueError("verdict of no rule of this set")
 
 
 def run_rules(rules: Sequence[Rule], txn: Any) -> Verdict:

@@ -21,6 +21,7 @@ from haproxy_py.actions.base import (
     V_DROP,
     V_REJECT,
     V_STOP,
+    WAIT_BODY,
     Action,
     ActionError,
     ParseCtx,
@@ -873,3 +874,52 @@ def p_early_hint(args: Sequence[str], ctx: ParseCtx) -> Action:
         raise _err(ctx, "expects exactly 2 arguments.")
     _only(args, 2)
     return EarlyHint(args[0].encode("latin-1"), compile_lf(args[1], 1))
+
+
+# ============================================================================ wait-for-body
+class WaitForBody(Action):
+    """``wait-for-body time <time> [at-least <bytes>]``: the rule set stops until the whole body
+    came, or ``at-least`` bytes of it, or the buffer is full; a client still sending when ``time``
+    runs out gets a 408. The engine holds the request (engine/http.py ``_hold_body``) and resumes
+    the rule set at the next rule. Its verdict is its own object (``rule_index`` finds the rule)."""
+
+    __slots__ = ("verdict", "time", "at_least")
+
+    def __init__(self, time_ms: int, at_least: int) -> None:
+        self.time = time_ms
+        self.at_least = at_least
+        self.verdict = Verdict(WAIT_BODY, time_ms)
+
+    def run(self, txn: Any) -> Verdict:
+        return self.verdict
+
+
+def p_wait_for_body(args: Sequence[str], ctx: ParseCtx) -> Action:
+    from haproxy_py.config.grammar import parse_size, parse_time
+
+    if not args or args[0] not in ("time", "at-least"):
+        raise _err(ctx, "expects time <time> [ at-least <bytes> ].")
+    tmo: int | None = None
+    at_least = 0
+    i = 0
+    while i < len(args) and args[i] in ("time", "at-least"):
+        what = args[i]
+        if i + 1 >= len(args):
+            raise _err(ctx, f"missing argument for '{what}'.", i)
+        val = args[i + 1]
+        if what == "time":
+            tv = parse_time(val)
+            if tv.error is not None:
+                raise _err(ctx, f"unexpected character '{tv.char or val[0]}'.", i + 1)
+            tmo = tv.value
+        else:
+            n = parse_size(val)
+            if n is None:
+                bad = next((c for c in val if not c.isdigit()), val[:1] or " ")
+                raise _err(ctx, f"unexpected character '{bad}'.", i + 1)
+            at_least = n
+        i += 2
+    if tmo is None:
+        raise _err(ctx, "expects time <time> [ at-least <bytes> ].")
+    _only(args, i)
+    return WaitForBody(tmo, at_least)

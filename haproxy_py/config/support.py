@@ -240,6 +240,7 @@ _reg(OPTION, "config/build/options.py option", {
     "ldap-check": _PROTO + "test_ldap_check_as_haproxy",
     "originalto": _DIFF + "test_http_features_vs_haproxy.py::test_originalto_as_haproxy",
     "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
+    "http-buffer-request": _DIFF + "test_http_features_vs_haproxy.py::test_http_buffer_request_as_haproxy",
 })
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")

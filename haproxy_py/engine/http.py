@@ -21,8 +21,11 @@ from haproxy_py.actions.base import (
     SERVICE,
     STOP,
     TARPIT,
+    WAIT_BODY,
     RuleTxn,
     Verdict,
+    resume_rules,
+    rule_index,
     run_rules,
 )
 from haproxy_py.checks.probes import observe_http_ok
@@ -32,7 +35,7 @@ from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
-from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked
+from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked, dechunk
 from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_response
 from haproxy_py.http.rewrite import (
@@ -85,7 +88,7 @@ class HttpSession(Stream):
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
-                 "srv_uses", "priv_conns", "ot_rule")
+                 "srv_uses", "priv_conns", "ot_rule", "hold")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -119,6 +122,8 @@ class HttpSession(Stream):
         self.name_hdr: bytes | None = None
         #: option originalto of the frontend and the backend (http/features.py), None without it
         self.ot_rule: Any = None
+        #: a request held until its body came (wait-for-body, http-buffer-request), else None
+        self.hold: Any = None
         #: the request's head bytes while the request is as parsed (memo key), else None
         self.req_key: bytes | None = None
         #: ``req`` is the memo's shared object: copy it before any change (``_own_req``)
@@ -189,6 +194,9 @@ class HttpSession(Stream):
         if self.phase == "head":
             self.buf = self.buf + data if self.buf else data
             self._try_parse()
+        elif self.phase == "wait_body":
+            self.buf = self.buf + data if self.buf else data
+            self._check_hold()
         elif self.phase in ("body", "wait_server"):
             self._request_body_data(data)
         elif self.phase == "tunnel":
@@ -206,6 +214,10 @@ class HttpSession(Stream):
 
     def _cli_eof(self) -> None:
         self.cli_eof = True
+        if self.phase == "wait_body":
+            self.hold = None
+            self._abort("C", "R")
+            return
         if self.phase == "head":
             if self.buf or self.nreq == 0:
                 # a partial request, or a connection that never sent one, then close: HAProxy
@@ -447,30 +459,46 @@ class HttpSession(Stream):
             count_list(self.sess_stkctr, "http_req_cnt", "http_req_rate", int(now * 1000))
         if router.req_rules:
             assert ctx is not None  # rules make needs_ctx true
-            rs = router.rs
-            if rs.tcp_content:
-                v = run_rules(rs.tcp_content, ctx)
+            if router.rs.tcp_content:
+                v = run_rules(router.rs.tcp_content, ctx)
                 if v.kind == REJECT or v.kind == DROP:
                     self._req_verdict(v)
                     return
             if router.stick and (ctx.stkctr is not None or ctx.sess_stkctr is not None):
                 count_http(ctx, "http_req_cnt", "http_req_rate")  # 2.6: a new request on them
-            if router.monitor is not None and router.monitor.matches(req):
-                self._monitor(ctx)
+        if router.monitor is not None and router.monitor.matches(req):
+            self._monitor(ctx)
+            return
+        if router.body is not None:  # option http-buffer-request, or rules that read the body
+            if router.body and body != BODY_NONE and not self._body_in(req, ctx, 0, 0):
+                self._hold_body(req, ctx, router.tmo_body, 0, lambda: self._fe_rules(req, ctx, 0))
                 return
+            if ctx is not None and ctx.req_body is None:
+                self._body_in(req, ctx, 0, 0)
+        self._fe_rules(req, ctx, 0)
+
+    def _fe_rules(self, req: RequestHead, ctx: Any, start: int) -> None:
+        """The frontend's http-request rules (from the rule at ``start``: resumed after a
+        wait-for-body), its stats page and redirect rules, then the backend."""
+        router = self.router
+        rec = self.rec
+        if router.req_rules:
+            rs = router.rs
             if rs.http_req:
-                v = run_rules(rs.http_req, ctx)
+                v = run_rules(rs.http_req, ctx) if not start else resume_rules(rs.http_req, ctx, start)
                 if ctx.early_hints:
                     self._send_early_hints(ctx)
                 if v.kind != CONTINUE and v.kind != STOP:
+                    if v.kind == WAIT_BODY:
+                        nxt = rule_index(rs.http_req, v) + 1
+                        self._wait_for_body(req, ctx, rs.http_req[nxt - 1][1],
+                                            lambda: self._fe_rules(req, ctx, nxt))
+                        return
                     self._req_verdict(v)
                     return
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                     or ctx.dst_port != rec.frontend_port:
                 self._take_addresses(ctx)
-        elif router.monitor is not None and router.monitor.matches(req):
-            self._monitor(ctx)
-            return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
         conf = router.conf
         if conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -488,6 +516,68 @@ class HttpSession(Stream):
             self._local_error(503, "S", "C", nosrv=True)
             return
         self._enter_backend(be, req, ctx)
+
+    # ------------------------------------------------------------------ waiting for the body
+    def _body_in(self, req: RequestHead, ctx: Any, at_least: int, limit: int) -> bool:
+        """Put the body bytes that arrived (de-chunked) in the rules' context; True when the body
+        is complete, or has ``at_least`` bytes (when set), or fills ``limit`` bytes of buffer."""
+        if req.body == BODY_NONE:
+            got, done = b"", True
+        else:
+            probe = body_reader(req.body, req.content_length)
+            try:
+                got, done = probe.feed(self.buf)
+            except BodyError:
+                got, done = b"", True  # the body's own error is found when it is forwarded
+            if req.body == BODY_CHUNKED:
+                got = dechunk(got)
+        if ctx is not None:
+            ctx.req_body = got
+            if req.body == BODY_LENGTH:
+                ctx.req_body_size = req.content_length
+            else:  # as 2.6 knows it: the data so far and what the current chunk still announces
+                ctx.req_body_size = len(got) + (getattr(probe, "remaining", 0) if req.body != BODY_NONE else 0)
+        return done or (at_least > 0 and len(got) >= at_least) or (limit > 0 and len(self.buf) >= limit)
+
+    def _hold_body(self, req: RequestHead, ctx: Any, tmo: int | None, at_least: int, resume: Any) -> None:
+        """Stop the request until its body is in (``_body_in``), then ``resume()``; a client still
+        sending when ``tmo`` ms ran out gets a 408, as in 2.6."""
+        eng = self.engine
+        limit = max(1, eng.bufsize - eng.maxrewrite - req.head_len)
+        self.phase = "wait_body"
+        self.hold = (req, ctx, at_least, limit, resume)
+        self.arm(tmo, self._hold_timeout)
+
+    def _wait_for_body(self, req: RequestHead, ctx: Any, action: Any, resume: Any) -> None:
+        """An http-request wait-for-body rule (actions/http.py WaitForBody): hold unless the
+        body is already in."""
+        eng = self.engine
+        limit = max(1, eng.bufsize - eng.maxrewrite - req.head_len)
+        if req.body == BODY_NONE or self._body_in(req, ctx, action.at_least, limit):
+            resume()
+            return
+        self._hold_body(req, ctx, action.time, action.at_least, resume)
+
+    def _check_hold(self) -> None:
+        hold = self.hold
+        if hold is None:
+            return
+        req, ctx, at_least, limit, resume = hold
+        if self._body_in(req, ctx, at_least, limit):
+            self.hold = None
+            self.t_cb = None  # disarm
+            self.phase = "head"
+            resume()
+
+    def _hold_timeout(self) -> None:
+        self.timer = None
+        if self.closed or self.hold is None:
+            return
+        self.hold = None
+        self.phase = "head"
+        self.keep_client = False
+        # counted with the connection: close 2.6 adds to it (a 408 while waiting for the body)
+        self._local_error(408, "c", "R", extra=15)
 
     def _monitor(self, ctx: RuleTxn | None) -> None:
         """A monitor-uri request, before any http-request rule (as in 2.6): the 200 page, or the 503
@@ -712,7 +802,7 @@ class HttpSession(Stream):
         return self.router.compiled.pages.response(status, realm)
 
     def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
-                     mux: bool = False, realm: str | None = None) -> None:
+                     mux: bool = False, realm: str | None = None, extra: int = 0) -> None:
         """A stream-style error page (403/500/502/503/504): the client connection stays usable.
         ``mux``: the HTTP/1 layer's page instead (400 on a bad request body), connection closed."""
         rec = self.rec
@@ -731,7 +821,7 @@ class HttpSession(Stream):
                     # 2.6 counts what the rules changed as it counts headers (name and value)
                     grown = htx.message_size(page) - htx.message_size(orig) - len(page) + len(orig)
         rec.status = status
-        nbytes = herrors.log_bytes(page, mux=mux) + grown
+        nbytes = herrors.log_bytes(page, mux=mux) + grown + extra
         if not mux and self.req is not None and self.req.method == b"HEAD":
             nbytes -= len(page) - page.find(b"\r\n\r\n") - 4  # sent without its body
         self.bytes_in += self._unsent_body_htx()
@@ -846,7 +936,23 @@ class HttpSession(Stream):
         brules = router.be_rules.get(be)
         if brules is None:
             brules = router.be_rules[be] = self._backend_rules(be)
-        be_req, be_redirect, self.res_rules = brules
+        be_req, be_redirect, self.res_rules, be_body = brules
+        if be_body is not None:  # the backend's http-buffer-request, or its rules read the body
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            if be_body and req.body != BODY_NONE and not self._body_in(req, ctx, 0, 0):
+                self._hold_body(req, ctx, be.conf.timeouts.http_request or be.conf.timeouts.client, 0,
+                                lambda: self._be_stage(be, req, ctx, be_req, be_redirect, 0))
+                return
+            self._body_in(req, ctx, 0, 0)
+        self._be_stage(be, req, ctx, be_req, be_redirect, 0)
+
+    def _be_stage(self, be: Any, req: RequestHead, ctx: Any, be_req: Any, be_redirect: Any, start: int) -> None:
+        """The backend's http-request rules (from ``start``), stats page, redirect rules, then
+        persistence and the server."""
+        router = self.router
+        rec = self.rec
         if be_req:
             req = self._own_req()
             ctx = self.txn
@@ -854,10 +960,14 @@ class HttpSession(Stream):
                 ctx = self.txn = _ctx(req, self)
             ctx.req = req
             ctx.backend = be.name
-            v = run_rules(be_req, ctx)
+            v = run_rules(be_req, ctx) if not start else resume_rules(be_req, ctx, start)
             if ctx.early_hints:
                 self._send_early_hints(ctx)
             if v.kind != CONTINUE and v.kind != STOP:
+                if v.kind == WAIT_BODY:
+                    nxt = rule_index(be_req, v) + 1
+                    self._wait_for_body(req, ctx, be_req[nxt - 1][1], lambda: self._be_stage(be, req, ctx, be_req, be_redirect, nxt))
+                    return
                 self._req_verdict(v, backend=True)
                 return
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
@@ -937,7 +1047,7 @@ class HttpSession(Stream):
             txn.res = saved
         self.stick_stores = None
 
-    def _backend_rules(self, be: Any) -> tuple[Any, Any, Any]:
+    def _backend_rules(self, be: Any) -> tuple[Any, Any, Any, Any]:
         """(the backend's http-request rules, its redirect rules, the response rule sets of this
         frontend with it or None): 2.6 runs a response through the backend's http-response rules then the frontend's,
         then the http-after-response ones in the same order."""
@@ -945,8 +1055,16 @@ class HttpSession(Stream):
         be_rs = self.router.compiled_of(be).rs if be.conf is not self.router.conf else None
         res = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
                fe_rs.http_after)
+        # the backend's own wait for the body (True), its rules reading it (False), or None
+        body = None
+        if be.conf is not self.router.conf:
+            from haproxy_py.http.features import body_use
+
+            body = body_use(be.conf)
+            if body and self.router.body:
+                body = False  # the frontend waited already
         return ((be_rs.http_req if be_rs else ()), (be_rs.redirect if be_rs else ()),
-                (res if any(res) else None))
+                (res if any(res) else None), body)
 
     def _end_server_use(self) -> None:
         """The current request no longer uses its server: counters and the connection slot."""

@@ -109,10 +109,16 @@ class Router:
             self.uid_fmt = compile_format(conf.unique_id_format)
             if conf.unique_id_header and conf.mode == "http":
                 self.uid_hdr = conf.unique_id_header.encode("latin-1")
+        from haproxy_py.http.features import body_use
+
+        #: True: wait for request bodies before the http-request rules (option http-buffer-request);
+        #: False: the rules read them (req.body...); None: neither
+        self.body = body_use(conf) if conf.mode == "http" else None
+        self.tmo_body = conf.timeouts.http_request or conf.timeouts.client
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
                               or any(t is not None for t, _ in self.rules) or self.monitor_fail
-                              or self.uid_fmt is not None)
+                              or self.uid_fmt is not None or self.body is not None)
         # per-request constants, computed once (the configuration never changes in a process)
         t = conf.timeouts
         #: wait for the first request head / for the next one on a kept-alive connection

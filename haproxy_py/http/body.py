@@ -275,3 +275,20 @@ def body_reader(kind: int, content_length: int = -1) -> NoBody | ContentLengthBo
     if kind == BODY_CLOSE:
         return CloseBody()
     return NoBody()
+
+
+def dechunk(framed: bytes) -> bytes:
+    """The payload of chunked data as :class:`ChunkedBody` re-frames it (a whole or cut prefix
+    of ``SIZE CRLF data CRLF ... 0 CRLF trailers CRLF``): the data bytes only."""
+    out = []
+    i, n = 0, len(framed)
+    while i < n:
+        j = framed.find(b"\r\n", i)
+        if j < 0:
+            break
+        size = int(framed[i:j], 16)
+        if size == 0:
+            break
+        out.append(framed[j + 2:j + 2 + size])
+        i = j + 2 + size + 2
+    return b"".join(out)

@@ -81,3 +81,15 @@ def _ntop(ip: Any) -> bytes:
     if ip.version == 6 and ip.ipv4_mapped is not None:
         return b"::ffff:" + str(ip.ipv4_mapped).encode("latin-1")
     return str(ip).encode("latin-1")
+
+
+def body_use(conf: Any) -> bool | None:
+    """What a proxy needs of request bodies before its http-request rules: True to wait for the
+    body ('option http-buffer-request'), False when only its rules or ACLs read it (req.body...),
+    None when nothing does (the request pays nothing)."""
+    if conf.option("http-buffer-request"):
+        return True
+    text = repr(conf.http_rules) + repr(conf.acls)
+    if "req.body" in text or "wait-for-body" in text:
+        return False
+    return None

@@ -736,6 +736,47 @@ def f_unique_id(txn: Txn, args: tuple) -> list | None:
     return None if uid is None else [_b(uid)]
 
 
+# --------------------------------------------------------------------------- request body
+# what of the body the engine has when the rule runs: all of it after 'option http-buffer-request'
+# or 'http-request wait-for-body', else the bytes that came with the head (as 2.6 finds them in
+# its buffer); de-chunked
+D_BODY = "tests/differential/test_http_features_vs_haproxy.py::test_request_body_fetches_as_haproxy"
+
+
+@fetch("req.body", test=D_BODY)
+def f_req_body(txn: Txn, args: tuple) -> list | None:
+    b = txn.req_body
+    return None if b is None else [b]
+
+
+@fetch("req.body_len", test=D_BODY)
+def f_req_body_len(txn: Txn, args: tuple) -> list | None:
+    b = txn.req_body
+    return None if b is None else [len(b)]
+
+
+@fetch("req.body_size", test=D_BODY)
+def f_req_body_size(txn: Txn, args: tuple) -> list | None:
+    if txn.req_body is None:
+        return None
+    n = txn.req_body_size
+    return [len(txn.req_body) if n is None else n]
+
+
+@fetch("req.body_param", test=D_BODY)
+def f_req_body_param(txn: Txn, args: tuple) -> list | None:
+    b = txn.req_body
+    if b is None:
+        return None
+    name = args[0].encode("latin1") if args and args[0] else b""
+    out = []
+    for part in b.split(b"&"):
+        k, eq, v = part.partition(b"=")
+        if eq and (not name or k == name):
+            out.append(v)
+    return out or None
+
+
 def _cap(which: str):
     def fn(txn: Txn, args: tuple) -> list | None:
         caps = txn.req_caps if which == "req" else txn.res_caps
@@ -932,7 +973,6 @@ FETCHES.alternatives.update({
     "capture.req.uri": "the log-format variable %HU (or url) gives the URI",
     "capture.req.method": "the log-format variable %HM (or method) gives the method",
     "capture.req.ver": "the log-format variable %HV (or req.ver) gives the version",
-    "req.body": "http-request rules can read the head only (headers, url_param, cookies)",
 })
 
 

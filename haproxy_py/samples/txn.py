@@ -89,7 +89,8 @@ class Txn:
     __slots__ = ("req", "_res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
-                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip", "uid_fmt")
+                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip", "uid_fmt",
+                 "req_body", "req_body_size")
 
     def __init__(
         self,
@@ -137,6 +138,10 @@ class Txn:
         self.unique_id: bytes | None = None
         #: the frontend's compiled ``unique-id-format`` (``fmt(txn) -> bytes``), None without one
         self.uid_fmt: Any = None
+        #: the request body bytes the engine has (de-chunked), and its announced size: set only
+        #: for a proxy whose rules read them or that waits for the body (None: not known)
+        self.req_body: bytes | None = None
+        self.req_body_size: int | None = None
         #: captured request / response header values (``capture request header``), or None
         self.req_caps: list[bytes | None] | None = None
         self.res_caps: list[bytes | None] | None = None

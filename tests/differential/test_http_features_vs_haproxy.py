@@ -113,11 +113,39 @@ backend beot
     option originalto except 192.168.0.0/16 header X-Dst-Be
     server s1 127.0.0.1:{srv}
 
+frontend febuf
+    bind 127.0.0.1:{buf}
+    log-format "BUF %ST %HU %B %U %ts"
+    timeout http-request 600ms
+    option http-buffer-request
+    http-request set-header X-Body "%[req.body]|%[req.body_len]|%[req.body_size]|%[req.body_param(a)]"
+    http-request deny if {{ req.body -m sub evil }}
+    use_backend bebuf if {{ path_beg /be }}
+    default_backend be
+
+frontend fewait
+    bind 127.0.0.1:{wait}
+    log-format "WAIT %ST %HU %B %U %ts"
+    timeout http-request 5s
+    http-request set-header X-Body1 "%[req.body]|%[req.body_len]|%[req.body_size]"
+    http-request wait-for-body time 600ms at-least 6 if {{ path_beg /w }}
+    http-request set-header X-Body2 "%[req.body]|%[req.body_len]|%[req.body_param(b)]"
+    use_backend bebuf if {{ path_beg /be }}
+    default_backend be
+
+backend bebuf
+    option http-buffer-request
+    timeout http-request 600ms
+    http-request set-header X-Be-Body "%[req.body]|%[req.body_param(a)]"
+    http-request wait-for-body time 600ms if {{ path_beg /bew }}
+    http-request set-header X-Be-Body2 "%[req.body_len]"
+    server s1 127.0.0.1:{srv}
+
 backend be
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2")
+PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2", "buf", "wait")
 E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: custom\r\nContent-Length: 3\r\n\r\nok\n"
 
 
@@ -332,3 +360,123 @@ def test_monitor_fail_and_monitor_uri_config_errors() -> None:
             rcs[which] = (p.returncode != 0, ":8]" in (p.stdout + p.stderr) or ":8:" in (p.stdout + p.stderr))
         assert rcs["ours"] == rcs["haproxy"] == (True, True), (body, rcs)
 
+
+
+def _send_parts(port: int, parts: list[bytes], delay: float) -> bytes | str:
+    """Send ``parts`` with ``delay`` seconds between them; everything received until the close."""
+    import socket
+
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(delay)
+            try:
+                s.sendall(part)
+            except OSError:
+                break
+        out = []
+        while True:
+            try:
+                d = s.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not d:
+                break
+            out.append(d)
+        return b"".join(out)
+    finally:
+        s.close()
+
+
+def _parts_exchange(sides: dict[str, dict[str, Any]], port: str, parts: list[bytes],
+                    delay: float) -> dict[str, Any]:
+    out = {}
+    for name, side in sides.items():
+        side["backend"].requests.clear()
+        resp = _send_parts(side["ports"][port], parts, delay)
+        time.sleep(0.03)
+        out[name] = (_norm_all(resp), _seen(side["backend"]))
+    theirs, ours = out["haproxy"], out["ours"]
+    assert ours[0] == theirs[0], f"response differs for {parts!r}:\n2.6:  {theirs[0]}\nours: {ours[0]}"
+    assert ours[1] == theirs[1], f"server saw differs for {parts!r}:\n2.6:  {theirs[1]}\nours: {ours[1]}"
+    return {"responses": ours[0], "seen": ours[1]}
+
+
+def _body_request(rng: random.Random, path: str, *, keep: bool = False) -> tuple[list[bytes], bytes]:
+    """A POST with a generated form body (content-length or chunked), cut in 1 to 3 parts."""
+    words = ["a=1", "b=2", "a=xy", "c", "b=", "evil=1", "a=%20", "bb=3"]
+    body = "&".join(rng.sample(words, rng.randint(1, 4))).encode()
+    chunked = rng.random() < 0.4
+    head = f"POST {path} HTTP/1.1\r\nHost: h\r\n" + ("" if keep else "Connection: close\r\n")
+    if chunked:
+        cut = rng.randint(1, len(body))
+        framed = b"".join(b"%X\r\n%s\r\n" % (len(p), p) for p in (body[:cut], body[cut:]) if p) + b"0\r\n\r\n"
+        raw = (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + framed
+    else:
+        raw = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    head_len = raw.index(b"\r\n\r\n") + 4
+    n = rng.randint(1, 3)
+    cuts = sorted(rng.sample(range(head_len, len(raw)), min(n - 1, len(raw) - head_len)))
+    parts, prev = [], 0
+    for c in cuts + [len(raw)]:
+        parts.append(raw[prev:c])
+        prev = c
+    return [p for p in parts if p], body
+
+
+def test_http_buffer_request_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    """option http-buffer-request in a frontend, and in a backend reached from a frontend without
+    it: the rules see the whole body however it was cut; a body that stops gets a 408."""
+    rng = random.Random(1526)
+    for _ in range(16):
+        port = rng.choice(("buf", "wait"))
+        path = rng.choice(("/x", "/be/x"))
+        parts, body = _body_request(rng, path)
+        r = _parts_exchange(sides, port, parts, 0.08)
+        if port == "buf" and r["seen"]:
+            assert dict(r["seen"][0][1])["x-body"].startswith(body.decode() + "|")
+    # a body that stops past 'timeout http-request' (600 ms): 408, at both stages
+    for port, path in (("buf", "/x"), ("wait", "/be/x")):
+        raw = f"POST {path} HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\na=1".encode()
+        r = _parts_exchange(sides, port, [raw, b"&b=22"], 0.9)
+        assert r["responses"][0][0] == "HTTP/1.1 408 Request Time-out" and r["seen"] == []
+    time.sleep(0.3)
+    for tag in ("BUF", "WAIT"):
+        assert _log_lines(sides["ours"], tag) == _log_lines(sides["haproxy"], tag), tag
+
+
+def test_wait_for_body_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    """http-request wait-for-body time T at-least N: the rules after it see the body (or N bytes
+    of it); the rules before it only what came with the head; past T, a 408."""
+    rng = random.Random(2612)
+    for _ in range(16):
+        path = rng.choice(("/w", "/w/1", "/x", "/be/bew"))
+        parts, _body = _body_request(rng, path)
+        _parts_exchange(sides, "wait", parts, 0.08)
+    # keep-alive: the next request on the connection is read after the held one
+    parts, _body = _body_request(rng, "/w", keep=True)
+    r = _parts_exchange(sides, "wait", parts + [b"GET /y HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"], 0.08)
+    assert [x[0] for x in r["seen"]][-1] == "GET /y HTTP/1.1"
+    raw = b"POST /w HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nConnection: close\r\n\r\na=1"
+    r = _parts_exchange(sides, "wait", [raw, b"&b=2"], 0.3)
+    seen = dict(r["seen"][0][1])
+    assert seen["x-body1"] == "a=1|3|7" and seen["x-body2"] == "a=1&b=2|7|2"
+    r = _parts_exchange(sides, "wait", [raw, b"&b=2"], 0.9)
+    assert r["responses"][0][0] == "HTTP/1.1 408 Request Time-out" and r["seen"] == []
+    time.sleep(0.3)
+    assert _log_lines(sides["ours"], "WAIT") == _log_lines(sides["haproxy"], "WAIT")
+
+
+def test_request_body_fetches_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    """req.body, req.body_len, req.body_size, req.body_param on generated bodies sent with their
+    head (what 2.6 has in its buffer without waiting), and on requests without a body."""
+    rng = random.Random(77)
+    for _ in range(14):
+        parts, _body = _body_request(rng, "/x")
+        _parts_exchange(sides, "wait", [b"".join(parts)], 0)
+    r = _parts_exchange(sides, "wait", [b"GET /x?a=5 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"], 0)
+    assert dict(r["seen"][0][1])["x-body1"] == "|0|0"
+    r = _parts_exchange(sides, "buf", [b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n"
+                                       b"Connection: close\r\n\r\nq=1&evil=1"], 0)
+    assert r["responses"][0][0].startswith("HTTP/1.1 403") and r["seen"] == []
