@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..tls import clienthello
 from ..tls.info import asn1_time, dn_entry, dn_oneline, serial_bytes
-from .core import fetch
+from .core import alias, fetch
 from .txn import Txn
 
 T = "tests/integration/test_tls_vs_haproxy.py::test_tls_fetches_as_haproxy"
@@ -204,3 +205,34 @@ def f_ssl_c_sha1(txn: Txn, args: tuple) -> list | None:
 def f_ssl_f_sha1(txn: Txn, args: tuple) -> list | None:
     d = _f_der(txn, args)
     return None if d is None else [hashlib.sha1(d).digest()]
+
+
+# --------------------------------------------------------------------------- the ClientHello, not decrypted
+# mode tcp with 'tcp-request inspect-delay': the client's first bytes (``txn.payload``, set by the
+# engine with ``txn.payload_final``; samples/fetches.py's layer 5/6 fetches explain them), read by the
+# pure parser tls/clienthello.py. While the parser says more bytes could answer and the data is not
+# final, the fetch marks the sample as one that may change: an ACL on it that fails makes the rules
+# wait (2.6's SMP_F_MAY_CHANGE).
+H = "tests/integration/test_tls_vs_haproxy.py::test_clienthello_fetches_route_as_haproxy"
+
+
+def _hello(parse: Any) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        d = getattr(txn, "payload", None)
+        if d is None:
+            if txn.req is not None:
+                return None  # an HTTP rule: no such buffer here
+            d = b""
+        v, wait = parse(d)
+        if wait and getattr(txn, "payload_final", True) is False:
+            txn.missing = True  # type: ignore[attr-defined]
+        return None if v is None else [v]
+    return fn
+
+
+fetch("req.ssl_hello_type", test=H, waits=True)(_hello(clienthello.hello_type))
+fetch("req.ssl_ver", test=H, waits=True)(_hello(clienthello.record_version))
+fetch("req.ssl_sni", test=H, waits=True)(_hello(clienthello.sni))
+fetch("req.ssl_alpn", test=H, waits=True)(_hello(clienthello.alpn))
+alias("req_ssl_hello_type", "req.ssl_hello_type", test=H)
+alias("req_ssl_sni", "req.ssl_sni", test=H)

@@ -337,3 +337,151 @@ def test_tls_fetches_as_haproxy(certs: Certs) -> None:
     for a, b in zip(ours, theirs, strict=True):
         assert a == b
     assert b"cn=client1" in theirs[1][-1] and theirs[-2][0] is True
+
+
+def _client_hello(sni: str | None, alpn: list[str] | None, max_ver: ssl.TLSVersion | None = None) -> bytes:
+    """The ClientHello Python's ssl (OpenSSL) sends for these settings."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    if max_ver is not None:
+        ctx.maximum_version = max_ver
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def _hellos(seed: int, n: int) -> list[bytes]:
+    """Generated first bytes: real ClientHellos (server names, ALPN lists, versions), cut short,
+    with a byte changed, SSLv2-looking, HTTP and junk."""
+    import random
+
+    rng = random.Random(seed)
+    names = [None, "a.test", "A.TEST", "x.b.test", "b.test", "c.test"]
+    alpns = [None, ["h2"], ["http/1.1"], ["h2", "http/1.1"], ["x"]]
+    out = []
+    for i in range(n):
+        h = _client_hello(rng.choice(names), rng.choice(alpns), rng.choice([None, ssl.TLSVersion.TLSv1_2]))
+        kind = i % 6
+        if kind == 3:
+            h = h[:rng.randrange(1, len(h))]
+        elif kind == 4:
+            pos = rng.choice([0, 1, 2, 3, 4, 5, 9, 10, 43, rng.randrange(len(h))])
+            h = h[:pos] + bytes([rng.randrange(256)]) + h[pos + 1:]
+        elif kind == 5:
+            h = rng.choice([b"GET / HTTP/1.0\r\n\r\n", b"\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10" + bytes(37),
+                            b"\x16\x03\x00\x00\x05\x02\x00\x00\x01\x00", bytes(rng.randrange(256) for _ in range(40))])
+        out.append(h)
+    return out
+
+
+def test_clienthello_fetches_route_as_haproxy(certs: Certs) -> None:
+    """mode tcp, nothing decrypted: req.ssl_sni / req_ssl_sni, req.ssl_hello_type / req_ssl_hello_type,
+    req.ssl_ver and req.ssl_alpn choose the backend for generated first bytes, and a real client is
+    sent to the server whose certificate its server name asks for."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.test_tls_servers_vs_haproxy import TlsBackend
+
+    names = ["a", "b", "none", "t1", "t2", "v1", "v3", "v2", "h2", "h1"]
+    servers = []
+    for name in names:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        s.settimeout(0.2)
+        servers.append((name, s))
+    stop = threading.Event()
+
+    def serve(name: str, s: socket.socket) -> None:
+        while not stop.is_set():
+            try:
+                c, _ = s.accept()
+            except OSError:
+                continue
+            threading.Thread(target=reply, args=(name, c), daemon=True).start()
+
+    def reply(name: str, c: socket.socket) -> None:
+        try:
+            c.sendall(name.encode())
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(1)
+            while c.recv(65536):  # read what came (a close with unread bytes would be a reset)
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    threads = [threading.Thread(target=serve, args=ns, daemon=True) for ns in servers]
+    for t in threads:
+        t.start()
+    ec, rsa = TlsBackend(certs, "ec"), TlsBackend(certs, "rsa")
+    backends = "".join(f"backend b_{n}\n    server s 127.0.0.1:{s.getsockname()[1]}\n" for n, s in servers)
+    front = """frontend {name}
+    bind 127.0.0.1:{{p{i}}}
+    tcp-request inspect-delay 150ms
+    tcp-request content accept if {{{{ req_ssl_hello_type 1 }}}}
+{rules}    default_backend b_none
+"""
+    groups = [
+        [("b_a", "req_ssl_sni", "-i a.test"), ("b_b", "req.ssl_sni", "-m end .b.test")],
+        [("b_t1", "req.ssl_hello_type", "1"), ("b_t2", "req_ssl_hello_type", "2")],
+        [("b_v1", "req.ssl_ver", "-m int 196609"), ("b_v3", "req.ssl_ver", "-m int 196611"),
+         ("b_v2", "req.ssl_ver", "-m int 2")],
+        [("b_h2", "req.ssl_alpn", "h2"), ("b_h1", "req.ssl_alpn", "http/1.1")],
+    ]
+    rules = ["".join(f"    use_backend {b} if {{{{ {f} {m} }}}}\n" for b, f, m in g) for g in groups]
+    cfg = DEFAULTS.replace("mode http", "mode tcp") + "".join(
+        front.format(name=f"fe{i}", i=i, rules=r) for i, r in enumerate(rules)) + backends + """frontend real
+    bind 127.0.0.1:{p4}
+    tcp-request inspect-delay 2s
+    tcp-request content accept if {{ req_ssl_hello_type 1 }}
+    use_backend tls_rsa if {{ req_ssl_sni -i rsa.example.net }}
+    default_backend tls_ec
+backend tls_ec
+    server s 127.0.0.1:EC_PORT
+backend tls_rsa
+    server s 127.0.0.1:RSA_PORT
+""".replace("EC_PORT", str(ec.port)).replace("RSA_PORT", str(rsa.port))
+    hellos = _hellos(1604, 36)
+
+    def send(port: int, data: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
+            c.sendall(data)
+            got = b""
+            try:
+                while d := c.recv(100):
+                    got += d
+            except OSError:
+                pass
+            return got
+
+    def run(ports: list[int]) -> list[Any]:
+        with ThreadPoolExecutor(8) as pool:
+            routed = list(pool.map(lambda a: send(*a), [(ports[i], h) for h in hellos for i in range(4)]))
+        ctx = client_context(certs)
+        real = [probe(ports[4], ctx, n, request=b"GET / HTTP/1.1\r\n\r\n")[:2]
+                for n in ("rsa.example.net", "www.example.com", None)]
+        return [routed, real]
+
+    try:
+        theirs, ours = side_by_side(cfg, 5, run)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(2)
+        for _, s in servers:
+            s.close()
+        ec.close()
+        rsa.close()
+    for k, (a, b) in enumerate(zip(ours[0], theirs[0], strict=True)):
+        assert a == b, (k % 4, hellos[k // 4])
+    assert ours[1] == theirs[1] == [("ok", "rsa.example.net"), ("ok", "www.example.com"), ("ok", "www.example.com")]
+    assert {b"a", b"b", b"none", b"t1", b"v3", b"h2", b"h1"} <= set(theirs[0])
