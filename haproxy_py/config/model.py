@@ -372,6 +372,8 @@ class TcpCheckRule:
     # connect
     port: int | None = None
     addr: str | None = None
+    #: ``send-proxy``: a PROXY protocol v1 line (the check connection's own addresses) first
+    send_proxy: bool = False
     # send
     data: bytes = b""
     # expect: string | rstring | binary | rbinary; binary patterns decoded

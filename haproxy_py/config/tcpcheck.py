@@ -79,6 +79,7 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
     port: int | None = None
     addr: str | None = None
     comment = None
+    send_proxy = False
     j = 2
     while j < len(w):
         a = w[j]
@@ -101,12 +102,15 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
             # default: the server's check address/port/options, which is what a bare connect uses;
             # linger: how the connection is closed, nothing a server sees in the exchange
             j += 1
-        elif a in ("send-proxy", "via-socks4", "ssl", "sni", "alpn", "proto"):
-            raise TcpCheckError(f"'tcp-check connect {a}' {REFUSED}; 'port', 'addr', 'default', "
+        elif a == "send-proxy":
+            send_proxy = True
+            j += 1
+        elif a in ("via-socks4", "ssl", "sni", "alpn", "proto"):
+            raise TcpCheckError(f"'tcp-check connect {a}' {REFUSED}; 'port', 'addr', 'send-proxy', 'default', "
                                 "'linger' and 'comment' are implemented", j)
         else:
             raise TcpCheckError(f"'tcp-check connect' : unexpected argument '{a}'.", j)
-    return TcpCheckRule("connect", index, comment, port=port, addr=addr)
+    return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy)
 
 
 def _expect(w: list[str], index: int) -> TcpCheckRule:

@@ -48,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want", "ext", "proc", "pidfd")
+                 "agent", "want", "ext", "proc", "pidfd", "hdr")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -77,6 +77,8 @@ class ServerCheck:
         self.ext = pconf.external_check if pconf is not None and not agent else None
         self.proc: subprocess.Popen[bytes] | None = None
         self.pidfd = -1
+        #: a PROXY line to send with the first data (tcp-check connect send-proxy)
+        self.hdr = b""
         if agent:
             self.http = None
             self.tcp = None
@@ -403,6 +405,8 @@ class ServerCheck:
                     return
                 continue
             if isinstance(act, TC.Recv):
+                if self.hdr and not self.tcp_send(b""):
+                    return
                 if self.phase != 2:
                     self.phase = 2
                     self.checker.loop.add_reader(self.fd, self.on_tcp_readable)
@@ -466,6 +470,14 @@ class ServerCheck:
         # after the connection, 'timeout check' bounds the rest of the exchange
         self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter()) / 1000.0,
                                                 self.on_tcp_timeout)
+        rule = tc.cur
+        if rule is not None and rule.send_proxy and self.sock is not None:
+            try:
+                line = TC.proxy_v1_line(self.sock.getsockname()[:2], self.sock.getpeername()[:2])
+            except OSError as e:
+                self.tcp_fail(tc.sock_error(e.errno or 0))
+                return
+            self.hdr = line  # 2.6 sends it with the first data, in one segment
         tc.connected()
         self.tcp_advance()
 
@@ -473,6 +485,9 @@ class ServerCheck:
         s = self.sock
         tc = self.tcr
         assert s is not None and tc is not None
+        if self.hdr:
+            data = self.hdr + data
+            self.hdr = b""
         if self.req:  # still sending the previous data: queue after it
             self.req += data
             return True
@@ -541,6 +556,7 @@ class ServerCheck:
             loop.remove_reader(self.fd)
         self.phase = 0
         self.req = b""
+        self.hdr = b""
         self.verdict = None
         if self.tmo is not None:
             self.tmo.cancel()
