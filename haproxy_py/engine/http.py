@@ -72,7 +72,7 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     t = RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port or 0,
                 s.router.facts, s.router.conf.name, be.name if be is not None else "",
                 now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
-                so_id=lst.luid, so_name=lst.name)
+                so_id=lst.luid, so_name=lst.name, cli_fd=s.cli.fd)
     uid_fmt = s.router.uid_fmt
     if uid_fmt is not None:
         t.uid_fmt = uid_fmt

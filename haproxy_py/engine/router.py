@@ -303,6 +303,25 @@ class EngineFacts(StateFacts):
 
     __slots__ = ()
 
+    def tcp_info(self, fd: int) -> tuple[int, ...] | None:
+        """getsockopt(TCP_INFO) on the connection: the 32-bit fields after the 8 one-byte ones."""
+        import struct
+
+        if fd < 0 or not hasattr(socket, "TCP_INFO"):
+            return None
+        try:
+            s = socket.socket(fileno=fd)
+        except OSError:
+            return None
+        try:
+            raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        except OSError:
+            return None
+        finally:
+            s.detach()
+        n = (len(raw) - 8) // 4
+        return struct.unpack_from(f"={n}I", raw, 8) if n > 20 else None
+
     def is_local(self, ip: str) -> bool | None:
         """2.6's addr_is_local: whether a UDP socket can bind to the address (port 0)."""
         import errno

@@ -566,7 +566,7 @@ class TcpSession(Stream):
         ctx = ctx_cls(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
                       self.router.facts, self.router.conf.name, rec=self.rec,
                       sess_vars=l4.sess_vars if l4 is not None else None,
-                      so_id=lst.luid, so_name=lst.name)
+                      so_id=lst.luid, so_name=lst.name, cli_fd=self.cli_sock.fileno())
         if self.router.stick:
             self.stk_txn = ctx
             if l4 is not None and l4.sess_stkctr is not None:

@@ -41,6 +41,10 @@ class StateFacts:
     def thread(self) -> int:
         return int(getattr(self.state, "thread", 0))
 
+    def tcp_info(self, fd: int) -> tuple[int, ...] | None:
+        """Unknown without the engine (engine/router.py EngineFacts reads the socket)."""
+        return None
+
     def is_local(self, ip: str) -> bool | None:
         """Unknown without the engine (it answers with a socket: engine/router.py EngineFacts)."""
         return None

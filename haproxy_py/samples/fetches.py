@@ -1255,3 +1255,35 @@ def f_wait_end(txn: Txn, args: tuple) -> list | None:
         txn.missing = True  # type: ignore[attr-defined]
         return None
     return [True]
+
+
+# --------------------------------------------------------------------------- the client connection's TCP_INFO
+
+D_TCPI = "tests/differential/test_samples_vs_haproxy.py::test_tcp_info_fetches_vs_haproxy"
+
+
+def _prep_unit(a: tuple) -> tuple:
+    unit = a[0] if a and a[0] else "ms"
+    if unit not in ("ms", "us"):
+        raise ValueError(f"expects 'us' or 'ms', got '{unit}'.")
+    return (unit,)
+
+
+def _tcpi(index: int, timed: bool):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        if txn.cli_fd < 0 or txn.runtime is None:
+            return None
+        info = txn.runtime.tcp_info(txn.cli_fd)
+        if info is None:
+            return None
+        v = info[index]
+        if timed and args[0] == "ms":
+            v //= 1000  # the kernel counts microseconds
+        return [v]
+    return fn
+
+
+for _n, _i, _t in (("fc_rtt", 15, True), ("fc_rttvar", 16, True), ("fc_unacked", 4, False),
+                   ("fc_sacked", 5, False), ("fc_lost", 6, False), ("fc_retrans", 7, False),
+                   ("fc_fackets", 8, False), ("fc_reordering", 20, False)):
+    fetch(_n, test=D_TCPI, prepare=_prep_unit)(_tcpi(_i, _t))

@@ -70,6 +70,11 @@ class Runtime(Protocol):
     def thread(self) -> int:
         """The worker's index, from 0 (2.6's thread number: nbthread N runs N workers here)."""
         ...
+    def tcp_info(self, fd: int) -> tuple[int, ...] | None:
+        """The kernel's TCP_INFO of a connection as 32-bit fields from ``tcpi_rto`` on (rto,
+        ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets, ..., rtt at 15, rttvar
+        16, reordering 20), None when unavailable."""
+        ...
     def is_local(self, ip: str) -> bool | None:
         """Whether ``ip`` is one of this host's addresses (2.6: a UDP socket can bind to it);
         None when that cannot be told."""
@@ -89,7 +94,7 @@ class Txn:
     __slots__ = ("req", "_res", "src", "src_port", "dst", "dst_port", "runtime", "frontend",
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
-                 "hostname", "so_id", "so_name", "_src_ip", "_dst_ip", "uid_fmt",
+                 "hostname", "so_id", "so_name", "cli_fd", "_src_ip", "_dst_ip", "uid_fmt",
                  "req_body", "req_body_size")
 
     def __init__(
@@ -114,6 +119,7 @@ class Txn:
         hostname: str = "",
         so_id: int = 0,
         so_name: str = "",
+        cli_fd: int = -1,
     ) -> None:
         self.req = req
         self._res = res
@@ -153,6 +159,8 @@ class Txn:
         #: frontend's listeners (2.6's automatic listener id) and its bind 'name' (or "")
         self.so_id = so_id
         self.so_name = so_name
+        #: the client connection's socket (its kernel TCP_INFO: fc_rtt, ...), -1 when none
+        self.cli_fd = cli_fd
         if runtime is not None:
             # the engine's facts give what the caller did not (times are read once, here)
             if not now and not wall:

@@ -774,3 +774,32 @@ def test_connection_fetches_vs_haproxy() -> None:
         assert got["haproxy"][1] == b"2|second|0|1|1|1|0|0|1|1|1|1"
     finally:
         be.stop()
+
+
+def test_tcp_info_fetches_vs_haproxy() -> None:
+    """fc_rtt, fc_rttvar (ms and us), fc_unacked, fc_sacked, fc_lost, fc_retrans, fc_fackets and
+    fc_reordering from the kernel's TCP_INFO, through both whole proxies on loopback: the counters
+    are the same (nothing lost or reordered there, reordering 3), the times are integers in range
+    (the kernel measures them: they differ from one connection to the next)."""
+    from tests.integration.harness import http_request, run_proxy
+
+    require_haproxy_bin()
+    fmt = ("%[fc_rtt]|%[fc_rtt(us)]|%[fc_rttvar]|%[fc_rttvar(us)]|%[fc_unacked]|%[fc_sacked]|%[fc_lost]|"
+           "%[fc_retrans]|%[fc_fackets]|%[fc_reordering]|%[fc_rtt(us),add(1),bool]")
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               f'    http-request return status 200 content-type text/plain lf-string "{fmt}"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            got[which] = [http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                          .partition(b"\r\n\r\n")[2].decode().split("|") for _ in range(5)]
+    for which, rows in got.items():
+        for r in rows:
+            assert len(r) == 11 and all(x.lstrip("-").isdigit() for x in r), (which, r)
+            ms, us, vms, vus = (int(x) for x in r[:4])
+            assert 0 <= ms <= 1000 and 0 < us < 1_000_000 and ms == us // 1000, (which, r)
+            assert 0 <= vms <= 1000 and 0 <= vus < 1_000_000 and vms == vus // 1000, (which, r)
+    assert [r[4:] for r in got["ours"]] == [r[4:] for r in got["haproxy"]], got
+    assert got["haproxy"][0][4:] == ["0", "0", "0", "0", "0", "3", "1"]
