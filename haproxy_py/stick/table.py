@@ -7,20 +7,21 @@
   gives each type; counters wrap as 2.6's 32-bit (64-bit for the byte counts) integers; rates
   are :class:`~haproxy_py.stick.freq.FreqCtr`; ``gpt(N)``/``gpc(N)``/``gpc_rate(N,period)`` lists;
 * **expiry**: every touch (creation, tracking, an update, the release of a tracked entry) sets
-  ``exp = now + expire``. Since that delay is the same for all entries, the order of last touches
-  is the order of expiry dates: entries live in an ordered dict moved to its end at each touch, and
-  an expired entry goes as soon as anything looks at the table (2.6's expiry task removes it at
-  that date, so nothing can observe the difference). An entry in use (``ref`` > 0) never expires:
-  its release touches it again;
-* **eviction**: a new key in a full table first removes the ``size // 256 + 1`` least recently
-  touched entries not in use (2.6's ``stktable_trash_oldest`` batch); with ``nopurge``, or when
-  every entry is in use, the key is not stored (no tracking happens).
+  ``exp = now + expire`` (``now`` in a table without ``expire``). As in 2.6, entries sit in an
+  expiry queue at the date they were queued with; the expiry task (run here whenever anything
+  looks at the table, which nothing can tell from 2.6's timer) removes a due entry, queues again
+  one touched since, and leaves one in use where it is;
+* **eviction**: a new key in a full table first runs 2.6's ``stktable_trash_oldest``: in queue
+  order it looks at no more than ``2 * (size // 256 + 1)`` entries, skips those in use, queues
+  again those touched since they were queued, and removes the others until ``size // 256 + 1``
+  are gone. When none could be (``nopurge``, or the first entries were all touched or in use:
+  2.6 then refuses the key, "Unable to allocate a new entry"), the key is not stored.
 """
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -108,13 +109,17 @@ def with_types(conf: TableConf, names: tuple[str, ...]) -> TableConf:
 class Entry:
     """One key's data. ``ref`` counts who tracks it now (2.6's ``use``)."""
 
-    __slots__ = ("key", "d", "exp", "ref")
+    __slots__ = ("key", "d", "exp", "ref", "qkey", "qseq")
 
     def __init__(self, key: Any, d: list[Any]) -> None:
         self.key = key
         self.d = d
-        self.exp: int | None = None
+        #: the date the entry expires (its last touch in a table without expire)
+        self.exp = 0
         self.ref = 0
+        #: where it sits in the expiry queue (2.6's exp.key), and which queue item is its own
+        self.qkey = 0
+        self.qseq = -1
 
 
 def format_ipv6(b: bytes) -> str:
@@ -136,7 +141,9 @@ class StickTable:
         self.size = conf.size
         self.expire = conf.expire
         self.key_len = conf.key_len or {"ip": 4, "ipv6": 16, "integer": 4}.get(conf.type, 32)
-        self.entries: OrderedDict[Any, Entry] = OrderedDict()
+        self.entries: dict[Any, Entry] = {}
+        self._heap: list[tuple[int, int, Entry]] = []
+        self._seq = 0
         self.slot: dict[str, int] = {}
         self.period: dict[str, int] = {}
         self.asize: dict[str, int] = {}
@@ -236,27 +243,38 @@ class StickTable:
                 d.append(0)
         return d
 
+    # 2.6 keeps the entries in an expiry tree keyed by the date each was queued with (``qkey``,
+    # set when it is created, and when its expiry task or an eviction finds it touched since):
+    # a touch changes ``exp`` only. Here the tree is a heap of (qkey, seq, entry), an item whose
+    # seq is not its entry's ``qseq`` being a removed one.
+    def _queue(self, e: Entry) -> None:
+        self._seq += 1
+        e.qkey = e.exp
+        e.qseq = self._seq
+        heapq.heappush(self._heap, (e.exp, self._seq, e))
+
     def purge(self, now: int) -> None:
-        """Remove the entries whose date has come (not those in use: their release re-arms them)."""
-        if self.expire is None:
+        """2.6's expiry task, as of ``now``: queued entries whose date has come go, unless in use
+        (left queued) or touched since (queued again at their new date)."""
+        heap = self._heap
+        if self.expire is None or not heap or heap[0][0] > now:
             return
-        od = self.entries
-        if not od:
-            return
-        e = next(iter(od.values()))
-        if e.exp is not None and e.exp > now:  # the usual case: nothing is due
-            return
-        for _ in range(len(od)):
-            e = next(iter(od.values()))
-            exp = e.exp
-            if exp is not None and exp > now:
-                return
-            if e.ref or exp is None:
-                # in use: out of the expiry queue (2.6 unqueues it) until its release touches it
-                e.exp = None
-                od.move_to_end(e.key)
+        aside = []
+        while heap and heap[0][0] <= now:
+            item = heapq.heappop(heap)
+            e = item[2]
+            if item[1] != e.qseq:
                 continue
-            del od[e.key]
+            if e.ref:
+                aside.append(item)
+                continue
+            if e.exp > now:
+                self._queue(e)
+                continue
+            e.qseq = -1
+            del self.entries[e.key]
+        for item in aside:
+            heapq.heappush(heap, item)
 
     def lookup(self, key: Any, now: int) -> Entry | None:
         if self.expire is not None:
@@ -264,42 +282,54 @@ class StickTable:
         return self.entries.get(key)
 
     def get(self, key: Any, now: int) -> Entry | None:
-        """The entry of ``key``, created (and touched) if new; None when the table is full and
-        nothing can be evicted."""
+        """The entry of ``key``, created if new; None when the table is full and nothing can
+        be evicted."""
         if self.expire is not None:
             self.purge(now)
-        od = self.entries
-        e = od.get(key)
+        entries = self.entries
+        e = entries.get(key)
         if e is not None:
             return e
-        if len(od) >= self.size:
+        if len(entries) >= self.size:
             if self.conf.nopurge or not self._trash_oldest(self._batch):
                 return None
-        e = od[key] = Entry(key, self._new_data())
-        if self.expire is not None:
-            e.exp = now + self.expire
+        e = entries[key] = Entry(key, self._new_data())
+        e.exp = now + (self.expire or 0)
+        self._queue(e)
         return e
 
     def _trash_oldest(self, batch: int) -> int:
-        od = self.entries
+        """2.6's stktable_trash_oldest: in queue order, at most ``2 * batch`` entries looked at;
+        one in use is skipped, one touched since it was queued is queued again at its date, the
+        others are removed until ``batch`` are."""
+        heap = self._heap
+        max_search = batch * 2
         gone = 0
-        victims = []
-        for k, e in od.items():
-            if not e.ref:
-                victims.append(k)
-                if len(victims) >= batch:
-                    break
-        for k in victims:
-            del od[k]
+        aside = []
+        while gone < batch and heap:
+            item = heapq.heappop(heap)
+            e = item[2]
+            if item[1] != e.qseq:
+                continue
+            max_search -= 1
+            if max_search < 0:
+                aside.append(item)
+                break
+            if e.ref:
+                aside.append(item)
+                continue
+            if e.exp != e.qkey:
+                self._queue(e)
+                continue
+            e.qseq = -1
+            del self.entries[e.key]
             gone += 1
+        for item in aside:
+            heapq.heappush(heap, item)
         return gone
 
     def touch(self, e: Entry, now: int) -> None:
-        if self.expire is not None:
-            e.exp = now + self.expire
-        od = self.entries
-        if e.key in od:
-            od.move_to_end(e.key)
+        e.exp = now + (self.expire or 0)
 
     def track(self, e: Entry, now: int) -> None:
         """A stick counter starts tracking ``e`` (2.6's stream_start_counters): conn_cur,
@@ -366,12 +396,13 @@ class StickTable:
         yield from sorted(self.entries.values(), key=lambda e: e.key)
 
     def remaining(self, e: Entry, now: int) -> int:
-        if self.expire is None or e.exp is None or e.exp <= now:
+        if self.expire is None or e.exp <= now:
             return 0
         return e.exp - now
 
     def remove(self, e: Entry) -> None:
-        self.entries.pop(e.key, None)
+        if self.entries.pop(e.key, None) is not None:
+            e.qseq = -1
 
 
 def _str2int(b: bytes) -> int | None:

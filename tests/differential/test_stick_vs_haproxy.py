@@ -60,6 +60,10 @@ frontend fa
     http-request track-sc1 req.hdr(x-user) table users if {{ req.hdr(x-user) -m found }}
     http-request return status 200 content-type text/plain lf-string "{vals3}\\n" if {{ path_beg /a }}
     default_backend app
+backend evn
+    stick-table type integer size 4 store gpc0
+backend eve
+    stick-table type integer size 4 expire 60s store gpc0
 backend arr
     stick-table type ip size 5 store gpc(2),gpt(2),gpc_rate(2,10s)
 backend users
@@ -356,3 +360,22 @@ def test_cli_table_commands_as_haproxy(both: dict[str, Any]) -> None:
         r = _cli(both, cmd, "user")
         assert r["ours"] == r["haproxy"], cmd
     assert _cli(both, "set table fx key 10.2.2.2 data.gpc0 1", "user")["ours"] == "Permission denied\n\n"
+
+
+@pytest.mark.parametrize("table", ["evn", "eve"])
+def test_eviction_when_full_as_haproxy(both: dict[str, Any], table: str) -> None:
+    """A full table (size 4, without and with expire) given new keys through ``set table``, some
+    entries touched again since they were queued: the same entries go (2.6 looks at no more than
+    two entries per new key, queues a touched one again), the same 'Unable to allocate a new
+    entry' when the first two were touched."""
+    steps = [1, 2, 3, 4, 2, 5, 6, 7, 2, 5, 8, 9, 3]
+    refused = []
+    for k in steps:
+        r = {w: stats_cli(both[w]["sock"], f"set table {table} key {k} data.gpc0 {k}") for w in ("ours", "haproxy")}
+        assert r["ours"] == r["haproxy"], (table, k)
+        if "Unable to allocate" in r["haproxy"]:
+            refused.append(k)
+        s = _cli(both, f"show table {table}")
+        assert s["ours"] == s["haproxy"], (table, k)
+        time.sleep(0.02)  # the next touch is at a later millisecond than this one
+    assert refused == [8], refused

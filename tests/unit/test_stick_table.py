@@ -90,18 +90,33 @@ def test_expiry_and_use() -> None:
     assert t.used(49_999) == 1 and t.used(50_000) == 0
 
 
-def test_eviction_when_full_removes_the_least_recently_touched() -> None:
-    t = _table()
-    es = [t.get(t.key_of(f"10.0.0.{i}".encode()), i) for i in range(4)]
-    assert all(e is not None for e in es)
-    t.touch(es[0], 10)  # 10.0.0.1 is now the oldest
-    t.track(es[1], 11)
-    t.touch(es[2], 2)
-    e = t.get(t.key_of(b"10.0.0.9"), 12)
-    assert e is not None
-    keys = {t.key_text(x.key) for x in t.entries.values()}
-    # size 4: one entry goes (4 // 256 + 1); the oldest not in use is 10.0.0.3 (touched at 3)
-    assert keys == {"10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.9"}
+@pytest.mark.parametrize("expire", ["", " expire 60s"])
+def test_eviction_when_full_as_2_6_trashes(expire: str) -> None:
+    """2.6's stktable_trash_oldest (size 4: one entry a time, at most two looked at), with and
+    without expire; the same sequences were run through HAProxy 2.6 with ``set table``."""
+    t = _table(line=f"stick-table type integer size 4{expire} store gpc0")
+
+    def put(k: int, now: int) -> bool:
+        e = t.get(k, now)
+        if e is None:
+            return False
+        t.touch(e, now)
+        return True
+
+    for k in (1, 2, 3, 4):
+        assert put(k, k)
+    assert put(2, 10)  # 2 touched after it was queued: queued again, not evicted, when looked at
+    assert put(5, 20) and sorted(t.entries) == [2, 3, 4, 5]  # 1 goes
+    assert put(6, 30) and sorted(t.entries) == [2, 4, 5, 6]  # 2 requeued, 3 goes
+    assert put(7, 40) and sorted(t.entries) == [2, 5, 6, 7]
+    # every entry touched since it was queued: the two looked at are queued again, nothing goes
+    for k, when in ((2, 50), (5, 51)):  # the first two in the queue
+        assert put(k, when)
+    assert not put(8, 60) and sorted(t.entries) == [2, 5, 6, 7]
+    # an entry in use is never evicted
+    for k in list(t.entries):
+        t.track(t.entries[k], 70)
+    assert not put(9, 80)
 
 
 def test_nopurge_refuses_new_keys_when_full() -> None:
