@@ -134,7 +134,7 @@ def _kill(pids: list[int], why: str) -> list[str]:
     """SIGKILL each of ``pids``; "PID COMMAND" of those that were still there (also on stderr)."""
     import signal
 
-    err = sys.__stderr__
+    err = _REAL_OUT.get("out") or sys.__stderr__
     killed = []
     for pid in pids:
         try:
@@ -161,15 +161,50 @@ def _no_process_outlives_its_module() -> Iterator[None]:
         warnings.warn(f"processes left running by this module were killed: {killed}", stacklevel=1)
 
 
+#: the run's real standard error (fd 2 before pytest captures it), for the watchdog's messages
+_REAL_OUT: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    fd = None
+    try:  # the descriptor pytest saved before it redirected fd 2 to its capture file
+        fd = capman._global_capturing.err.targetfd_save  # type: ignore[union-attr]
+    except AttributeError:
+        pass
+    _REAL_OUT["out"] = os.fdopen(os.dup(fd if isinstance(fd, int) else 2), "w", buffering=1)
+
+
+class WatchdogTimeout(BaseException):
+    """Raised in the main thread of a test the watchdog gave up on."""
+
+
+def _interrupt_main() -> None:
+    """Raise :class:`WatchdogTimeout` in the main thread at its next bytecode, and wake it with
+    SIGALRM if it sleeps in a system call and SIGALRM has a Python handler (pytest-timeout's):
+    an in-process hang (an event loop's shutdown waiting on a task, ...) ends the test too."""
+    import ctypes
+    import signal
+    import threading
+
+    main = threading.main_thread().ident
+    if main is None:
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main), ctypes.py_object(WatchdogTimeout))
+    if callable(signal.getsignal(signal.SIGALRM)):
+        signal.pthread_kill(main, signal.SIGALRM)
+
+
 def _watchdog_fire(nodeid: str) -> None:
     import faulthandler
     import threading
 
-    err = sys.__stderr__
+    err = _REAL_OUT.get("out") or sys.__stderr__
     assert err is not None
     print(f"\nWATCHDOG: {nodeid} still running after {WATCHDOG_S:.0f} s; stacks:", file=err, flush=True)
     faulthandler.dump_traceback(file=err, all_threads=True)
     _kill(_descendants(os.getpid()) + _orphans(), "WATCHDOG")
+    _interrupt_main()
 
     def last_resort() -> None:
         print(f"\nWATCHDOG: {nodeid} did not end; stopping the run", file=err, flush=True)
