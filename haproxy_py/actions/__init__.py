@@ -174,6 +174,10 @@ from haproxy_py.actions import stick as _S  # noqa: E402
 
 _STK = "tests/differential/test_stick_vs_haproxy.py::"
 _reg("http-request", "track-sc", _S.p_track, _STK + "test_rate_limit_denials_as_haproxy")
+_reg("http-response", "track-sc", _S.p_track, _STK + "test_http_response_tracking_as_haproxy")
+for _a in ("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"):
+    _reg("http-response", _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt,
+         _STK + "test_http_response_tracking_as_haproxy")
 for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1"):
     _reg("http-request", _a, _S.p_inc_gpc, _STK + "test_gpc_gpt_actions_as_haproxy")
 for _a in ("sc-set-gpt", "sc-set-gpt0"):

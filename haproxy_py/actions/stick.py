@@ -65,7 +65,8 @@ def p_track(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > j:
         raise TrailingWords("", j)
     session = ctx.family in ("tcp-request connection", "tcp-request session")
-    return StickAction(Track(idx, expr, table, http=ctx.family == "http-request", session=session))
+    return StickAction(Track(idx, expr, table, http=ctx.family == "http-request", session=session,
+                             response=ctx.family == "http-response"))
 
 
 _GPC = re.compile(r"sc-(inc-gpc|inc-gpc0|inc-gpc1|set-gpt|set-gpt0)(?:\((.*)\))?\Z")

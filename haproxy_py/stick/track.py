@@ -43,9 +43,10 @@ def counter(txn: Any, idx: int) -> Ctr | None:
 class Track:
     """``track-scN <key> [table <t>]``: the first valid tracking of counter N applies."""
 
-    __slots__ = ("idx", "expr", "table", "http", "session")
+    __slots__ = ("idx", "expr", "table", "http", "session", "response")
 
-    def __init__(self, idx: int, expr: Callable[[Any], Any], table: str, *, http: bool, session: bool) -> None:
+    def __init__(self, idx: int, expr: Callable[[Any], Any], table: str, *, http: bool, session: bool,
+                 response: bool = False) -> None:
         self.idx = idx
         self.expr = expr
         self.table = table
@@ -53,6 +54,8 @@ class Track:
         self.http = http
         #: tcp-request connection/session: the session's counters
         self.session = session
+        #: http-response: 2.6 counts the request and the response's status (4xx, 5xx) at once
+        self.response = response
 
     def apply(self, txn: Any) -> None:
         attr = "sess_stkctr" if self.session else "stkctr"
@@ -78,8 +81,15 @@ class Track:
             setattr(txn, attr, ctrs)
         ctrs[self.idx] = (t, e)
         t.track(e, now)
-        if self.http:
+        if self.http or self.response:
             t.count(e, "http_req_cnt", "http_req_rate", now)
+        if self.response:
+            res = txn.res
+            status = res.status if res is not None else 0
+            if 400 <= status < 500:
+                t.count(e, "http_err_cnt", "http_err_rate", now)
+            elif 500 <= status < 600 and status != 501 and status != 505:
+                t.count(e, "http_fail_cnt", "http_fail_rate", now)
         return
 
 

@@ -60,6 +60,16 @@ frontend fa
     http-request track-sc1 req.hdr(x-user) table users if {{ req.hdr(x-user) -m found }}
     http-request return status 200 content-type text/plain lf-string "{vals3}\\n" if {{ path_beg /a }}
     default_backend app
+frontend hr
+    bind 127.0.0.1:{hr}
+    stick-table type ip size 10 expire 30s store http_req_cnt,http_err_cnt,http_fail_cnt,conn_cnt,conn_cur,bytes_out_cnt,gpc0,gpc1,gpt0
+    http-response track-sc0 src
+    http-response track-sc1 res.hdr(x-server) table users
+    http-response sc-inc-gpc0(0) if {{ status 404 }}
+    http-response sc-inc-gpc1(0) if {{ status ge 500 }}
+    http-response sc-set-gpt0(0) status
+    http-request return status 404 if {{ path /local }}
+    default_backend app
 backend evn
     stick-table type integer size 4 store gpc0
 backend eve
@@ -154,7 +164,8 @@ def _both() -> Iterator[dict[str, Any]]:
     require_haproxy("haproxy")
     with http_backends("app") as (app,):
         app.behaviour = _app_status
-        ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port()}
+        ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port(),
+                     "hr": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
@@ -379,3 +390,16 @@ def test_eviction_when_full_as_haproxy(both: dict[str, Any], table: str) -> None
         assert s["ours"] == s["haproxy"], (table, k)
         time.sleep(0.02)  # the next touch is at a later millisecond than this one
     assert refused == [8], refused
+
+
+def test_http_response_tracking_as_haproxy(both: dict[str, Any]) -> None:
+    """http-response track-sc0 src (and track-sc1 on a response header): tracked on the server's
+    responses only (a local one runs no http-response rule), counting the request, a 4xx as an
+    error and a 5xx but 501/505 as a failure at once, as 2.6 does; sc-inc-gpc0/1 and sc-set-gpt0
+    (from an expression) in http-response rules."""
+    for path in ("/", "/s404", "/s503", "/s501", "/local", "/s404", "/s505", "/"):
+        got = {w: get(both[w]["hr"], path, source="127.0.0.60")[0] for w in ("ours", "haproxy")}
+        assert got["ours"] == got["haproxy"], path
+    r = _settled(both, "show table hr")
+    assert r["ours"] == r["haproxy"]
+    assert "http_req_cnt=7" in r["ours"] and "gpc0=2" in r["ours"]
