@@ -47,6 +47,7 @@ from haproxy_py.http.rewrite import (
 )
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+from haproxy_py.samples.fetches import KEEP_REQUEST_LINE
 from haproxy_py.stick import persist
 from haproxy_py.stick.track import count_bytes, count_http, release_all
 
@@ -432,7 +433,7 @@ class HttpSession(Stream):
             start = self.accept_mono
         rec.http = True
         rec.t_request = int((now - start) * 1000)
-        if logging or router.uid_fmt is not None:
+        if logging or router.uid_fmt is not None or KEEP_REQUEST_LINE[0]:
             rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
         caps = router.caps
         if caps is not None:  # capture request header: the request as parsed, before any rule

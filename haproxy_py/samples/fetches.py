@@ -791,8 +791,58 @@ def _cap(which: str):
 
 fetch("capture.req.hdr", test="tests/differential/test_samples_vs_haproxy.py::test_capture_fetches_vs_haproxy")(_cap("req"))
 fetch("capture.res.hdr", test="tests/differential/test_samples_vs_haproxy.py::test_capture_fetches_vs_haproxy")(_cap("res"))
-# capture.req.method/uri/ver and capture.res.ver stay refused: 2.6 answers them only when the
-# frontend's logging captured the request line, which haproxy-py does not model yet
+
+
+def _req_line(txn: Txn) -> tuple[bytes, bytes, bytes] | None:
+    """(method, uri, version) of the request as received: the line the log record kept, else the
+    head (which rules may have rewritten when nothing logs the request line)."""
+    line = getattr(txn.rec, "request_line", None) if txn.rec is not None else None
+    if line:
+        parts = line.encode("latin1").split(b" ")
+        if len(parts) >= 2:
+            return parts[0], parts[1], parts[-1] if len(parts) > 2 else b""
+    r = txn.req
+    return None if r is None else (r.method, r.uri, r.version)
+
+
+def _cap_line(which: int):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        p = _req_line(txn)
+        if p is None:
+            return None
+        if which == 2:  # 2.6 answers from its version flag: 1.1 or 1.0
+            return [b"HTTP/1.1" if p[2] == b"HTTP/1.1" else b"HTTP/1.0"]
+        if which == 1 and p[1][:1] != b"/" and b"://" in p[1]:
+            # 2.6 captured the absolute-form URI after its normalization: the path and query
+            u = p[1]
+            slash = u.find(b"/", u.find(b"://") + 3)
+            return [u[slash:] if slash >= 0 else b"/"]
+        return [p[which]]
+    return fn
+
+
+D_CAPL = "tests/differential/test_samples_vs_haproxy.py::test_capture_line_fetches_vs_haproxy"
+
+#: set once an expression of the configuration uses capture.req.*: the engine then keeps every
+#: request line as received (it does otherwise only when a log line or a unique-id needs it)
+KEEP_REQUEST_LINE = [False]
+
+
+def _note_capture(a: tuple) -> tuple:
+    KEEP_REQUEST_LINE[0] = True
+    return a
+
+
+fetch("capture.req.method", test=D_CAPL, prepare=_note_capture)(_cap_line(0))
+fetch("capture.req.uri", test=D_CAPL, prepare=_note_capture)(_cap_line(1))
+fetch("capture.req.ver", test=D_CAPL, prepare=_note_capture)(_cap_line(2))
+
+
+@fetch("capture.res.ver", test=D_CAPL)
+def f_capture_res_ver(txn: Txn, args: tuple) -> list | None:
+    if txn.res is None:
+        return None
+    return [b"HTTP/1.1" if txn.res.version == b"HTTP/1.1" else b"HTTP/1.0"]
 
 
 # --------------------------------------------------------------------------- frontend connection, URL host
@@ -970,9 +1020,7 @@ def f_http_auth_bearer(txn: Txn, args: tuple) -> list | None:
 # --------------------------------------------------------------------------- close alternatives, said with a refusal
 
 FETCHES.alternatives.update({
-    "capture.req.uri": "the log-format variable %HU (or url) gives the URI",
-    "capture.req.method": "the log-format variable %HM (or method) gives the method",
-    "capture.req.ver": "the log-format variable %HV (or req.ver) gives the version",
+    "res.len": "res.hdr(content-length) gives the announced length",
 })
 
 

@@ -803,3 +803,41 @@ def test_tcp_info_fetches_vs_haproxy() -> None:
             assert 0 <= vms <= 1000 and 0 <= vus < 1_000_000 and vms == vus // 1000, (which, r)
     assert [r[4:] for r in got["ours"]] == [r[4:] for r in got["haproxy"]], got
     assert got["haproxy"][0][4:] == ["0", "0", "0", "0", "0", "3", "1"]
+
+
+def test_capture_line_fetches_vs_haproxy() -> None:
+    """capture.req.method/uri/ver (the request as received, before a set-uri or set-method; the
+    version from 2.6's flag, HTTP/1.0 for anything not 1.1) in request rules and capture.res.ver in
+    response rules, with and without a log line keeping the request, through both whole proxies."""
+    from tests.integration.harness import HTTP_DEFAULTS, HttpBackend, http_request, run_proxy
+
+    require_haproxy_bin()
+    be = HttpBackend("b").start()
+    try:
+        got = {}
+        for which in ("haproxy", "ours"):
+            ports = [free_port(), free_port()]
+            cfg = HTTP_DEFAULTS
+            for port, extra in zip(ports, ("    option httplog\n    log 127.0.0.1:9 local0\n", ""), strict=True):
+                cfg += (f"frontend f{port}\n    bind 127.0.0.1:{port}\n{extra}"
+                        "    http-request set-uri /rewritten if { path_beg /w }\n"
+                        "    http-request set-method PUT if { path_beg /w }\n"
+                        '    http-request return status 200 content-type text/plain lf-string '
+                        '"[%[capture.req.method]][%[capture.req.uri]][%[capture.req.ver]]" if { path_beg /r }\n'
+                        "    default_backend b\n")
+            cfg += ("backend b\n    http-response set-header X-C \"[%[capture.req.method]][%[capture.req.uri]]"
+                    f"[%[capture.req.ver]][%[capture.res.ver]]\"\n    server s 127.0.0.1:{be.port}\n")
+            out = []
+            with run_proxy(cfg, wait_ports=ports, which=which):
+                for port in ports:
+                    for line in (b"GET /r/a?b=1 HTTP/1.1", b"POST /w/x HTTP/1.1", b"GET /plain HTTP/1.0",
+                                 b"FOO /r%20/z HTTP/1.1", b"DELETE http://h/r/abs HTTP/1.1"):
+                        r = http_request(port, line + b"\r\nHost: h\r\nConnection: close\r\n\r\n")
+                        head, _, body = r.partition(b"\r\n\r\n")
+                        xs = [ln.split(b":", 1)[1].strip() for ln in head.split(b"\r\n") if ln.lower().startswith(b"x-c:")]
+                        out.append(xs[0] if xs else body)
+            got[which] = out
+        assert got["ours"] == got["haproxy"], list(zip(got["haproxy"], got["ours"], strict=True))
+        assert got["haproxy"][1] == b"[POST][/w/x][HTTP/1.1]"  # set-uri /rewritten: path_beg /r returns
+    finally:
+        be.stop()
