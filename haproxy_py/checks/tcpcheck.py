@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from haproxy_py.checks.probes import MAX_RESPONSE, RES_FAILED, RES_PASSED, CheckResult
 from haproxy_py.config.model import TcpCheckRule
@@ -206,9 +207,10 @@ class TcpCheckRun:
     """One probe's walk through a tcp-check sequence."""
 
     __slots__ = ("rules", "proto", "i", "buf", "cur", "last_read", "conn", "_regex", "phase", "code", "info",
-                 "wall", "agent_line")
+                 "wall", "agent_line", "txn", "_lf")
 
-    def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False, wall: float = 0.0) -> None:
+    def __init__(self, rules: tuple[TcpCheckRule, ...], proto: bool = False, wall: float = 0.0,
+                 txn: Any = None) -> None:
         self.rules = rules
         self.proto = proto
         #: the wall clock (s) for the send data built at run time
@@ -226,6 +228,10 @@ class TcpCheckRun:
         self._regex: dict[int, re.Pattern[bytes]] = {}
         #: the agent check's reply line, once read
         self.agent_line: str | None = None
+        #: the samples Txn of this check (its check-scoped variables) for the log-format rules
+        self.txn = txn
+        #: the patterns of the expect string-lf/binary-lf rules, built once per check
+        self._lf: dict[int, bytes] = {}
 
     # ------------------------------------------------------------------ events
     def connected(self) -> None:
@@ -280,6 +286,10 @@ class TcpCheckRun:
             s += " (expect regex)"
         elif r.kind == "rbinary":
             s += " (expect binary regex)"
+        elif r.kind == "string-lf":
+            s += " (expect log-format string)"
+        elif r.kind == "binary-lf":
+            s += " (expect log-format binary)"
         if r.comment:
             s += f" comment: '{r.comment}'"
         return s
@@ -296,11 +306,25 @@ class TcpCheckRun:
                 self.last_read = False
                 self.phase = "connect"
                 return Connect(r)
+            if r.action == "action":  # set-var / set-var-fmt / unset-var
+                self.cur = r
+                self.i += 1
+                self._var(r)
+                continue
             if r.action == "send":
                 self.cur = r
                 self.buf = b""
                 self.last_read = False
                 self.i += 1
+                if r.fmt is not None:
+                    data = r.fmt(self.txn)
+                    if r.kind == "binary":
+                        try:
+                            data = bytes.fromhex(data.decode("latin-1"))
+                        except ValueError:
+                            return Done(_result("L7RSP", f"tcp-check send : failed to build binary data at "
+                                                         f"step {r.index + 1}", 0))
+                    return Send(data)
                 return Send(ssl3_client_hello(self.wall) if r.dynamic == "ssl3-hello" else r.data)
             self.cur = r
             verdict = self._expect(r)
@@ -327,6 +351,23 @@ class TcpCheckRun:
             return _result("L4OK", "" if r.index < 0 else "(tcp-check)", None)
         return _result("L7OK", "(tcp-check)", 0)
 
+    def _var(self, r: TcpCheckRule) -> None:
+        """An action rule: its compiled action (config/tcpcheck.py) on the check's Txn."""
+        if self.txn is not None and r.expr is not None:
+            r.expr(self.txn)
+
+    def _lf_pattern(self, r: TcpCheckRule) -> bytes:
+        p = self._lf.get(r.index)
+        if p is None:
+            p = r.fmt(self.txn) if self.txn is not None else b""
+            if r.kind == "binary-lf":
+                try:
+                    p = bytes.fromhex(p.decode("latin-1"))
+                except ValueError:
+                    p = b""
+            self._lf[r.index] = p
+        return p
+
     def _regex_of(self, r: TcpCheckRule) -> re.Pattern[bytes]:
         rx = self._regex.get(r.index)
         if rx is None:
@@ -348,13 +389,14 @@ class TcpCheckRun:
             return _result(err_status, msg, code)
         if r.kind in _CUSTOM:
             return _CUSTOM[r.kind](self, r)
+        pattern = self._lf_pattern(r) if r.fmt is not None else r.pattern
         if not last:
-            if r.kind in ("string", "binary") and len(buf) < len(r.pattern):
+            if r.kind in ("string", "binary", "string-lf", "binary-lf") and len(buf) < len(pattern):
                 return None
             if r.min_recv > 0 and len(buf) < r.min_recv:
                 return None
-        if r.kind in ("string", "binary"):
-            match = r.pattern in buf
+        if r.kind in ("string", "binary", "string-lf", "binary-lf"):
+            match = pattern in buf
         elif r.kind == "rstring":
             match = self._regex_of(r).search(buf) is not None
         else:
@@ -376,7 +418,8 @@ class TcpCheckRun:
             if r.kind == "string":
                 info = f"TCPCHK {what} content '{_latin(r.pattern)}' at step {r.index + 1}"
             else:
-                label = {"binary": "binary", "rstring": "regex", "rbinary": "binary regex"}[r.kind]
+                label = {"binary": "binary", "rstring": "regex", "rbinary": "binary regex",
+                         "string-lf": "log-format string", "binary-lf": "log-format binary"}[r.kind]
                 info = f"TCPCHK {what} content ({label}) at step {r.index + 1}"
             if r.comment:
                 info += f" comment: {r.comment}"

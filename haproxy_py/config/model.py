@@ -396,6 +396,13 @@ class TcpCheckRule:
     status_code_payload: bool = False
     #: send data built at run time: "ssl3-hello" (the client time in it)
     dynamic: str | None = None
+    #: a log-format string (send-lf, send-binary-lf, expect string-lf/binary-lf, set-var-fmt):
+    #: ``fn(txn) -> bytes``, the data or the pattern of each check (hex digits for the binary ones)
+    fmt: Any = None
+    #: action rules (``action``: set-var / set-var-fmt / unset-var): the variable and the
+    #: compiled action ``fn(txn) -> None``
+    var: str | None = None
+    expr: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -397,10 +397,13 @@ _reg(TCP_CHECK, "checks/tcpcheck.py", {
     "connect": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
     "send": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
     "send-binary": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
-    # a literal string only: '%' (a log-format expression) is refused at parse time
-    "send-lf": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "send-lf": _DIFF + "test_tcpcheck_vars_vs_haproxy.py::test_log_format_rules_and_variables_as_haproxy",
     "expect": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
     "comment": _TCPCHK + "test_tcp_check_sequences_as_haproxy",
+    "send-binary-lf": _DIFF + "test_tcpcheck_vars_vs_haproxy.py::test_log_format_rules_and_variables_as_haproxy",
+    "set-var": _DIFF + "test_tcpcheck_vars_vs_haproxy.py::test_log_format_rules_and_variables_as_haproxy",
+    "set-var-fmt": _DIFF + "test_tcpcheck_vars_vs_haproxy.py::test_log_format_rules_and_variables_as_haproxy",
+    "unset-var": _DIFF + "test_tcpcheck_vars_vs_haproxy.py::test_log_format_rules_and_variables_as_haproxy",
 })
 
 

@@ -8,6 +8,7 @@ with a :class:`TcpCheckError` whose message says so (``ours``: the text is hapro
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from haproxy_py.config.model import TcpCheckRule
 
@@ -49,16 +50,22 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
         if len(w) < 3:
             raise TcpCheckError("'tcp-check comment' expects a string as argument.", 1)
         return " ".join(w[2:])
+    if sub.startswith(("set-var(", "set-var-fmt(", "unset-var(")):
+        return _var_action(w, index)
     if sub == "connect":
         return _connect(w, index)
-    if sub in ("send", "send-lf", "send-binary"):
+    if sub in ("send", "send-lf", "send-binary", "send-binary-lf"):
         if len(w) < 3:
             raise TcpCheckError(f"'tcp-check {sub}' expects a string as argument.", 1)
         data_w = w[2]
-        if sub == "send-lf" and "%" in data_w:
-            raise TcpCheckError(f"'tcp-check send-lf' with a log-format expression {REFUSED}; 'send' with "
-                                "a literal string is implemented", 2)
-        data = _hex(data_w, 2, sub) if sub == "send-binary" else data_w.encode("latin-1", "replace")
+        fmt = None
+        data = b""
+        if sub.endswith("-lf"):
+            fmt = _format(data_w, 2, sub)
+        elif sub == "send-binary":
+            data = _hex(data_w, 2, sub)
+        else:
+            data = data_w.encode("latin-1", "replace")
         comment = None
         j = 3
         while j < len(w):
@@ -68,7 +75,8 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
             else:
                 raise TcpCheckError(f"'tcp-check {sub}' : only 'comment' is supported after the data but "
                                     f"got '{w[j]}'.", j)
-        return TcpCheckRule("send", index, comment, data=data)
+        return TcpCheckRule("send", index, comment, data=data, fmt=fmt,
+                            kind="binary" if sub == "send-binary-lf" else "")
     if sub == "expect":
         return _expect(w, index)
     raise TcpCheckError(f"'tcp-check {sub}' {REFUSED}; 'connect', 'send', 'send-binary', 'expect' and "
@@ -145,9 +153,19 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
                                             j + 1) from None
             j += 2
             continue
-        if a in ("string-lf", "binary-lf", "custom"):
-            raise TcpCheckError(f"'tcp-check expect {a}' {REFUSED}; 'string', 'rstring', 'binary' and "
-                                "'rbinary' are implemented", j)
+        if a in ("string-lf", "binary-lf"):
+            if kind:
+                raise TcpCheckError(f"'tcp-check expect' : only on pattern expected ('{kind}' already "
+                                    f"given, got '{a}').", j)
+            if val is None:
+                raise TcpCheckError(f"'tcp-check expect' : '{a}' expects <pattern> as an argument.", j)
+            kind = a
+            kw["fmt"] = _format(val, j + 1, f"expect {a}")
+            j += 2
+            continue
+        if a == "custom":
+            raise TcpCheckError(f"'tcp-check expect {a}' {REFUSED}; 'string', 'rstring', 'binary', "
+                                "'rbinary', 'string-lf' and 'binary-lf' are implemented", j)
         if val is None:
             raise TcpCheckError(f"'tcp-check expect' : '{a}' expects an argument.", j)
         if a == "min-recv":
@@ -184,6 +202,63 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
         raise TcpCheckError("'tcp-check expect' : expects a pattern type ('string', 'rstring', 'binary' "
                             "or 'rbinary').", 1)
     return TcpCheckRule("expect", index, kind=kind, pattern=pattern, neg=neg, **kw)  # type: ignore[arg-type]
+
+
+def _format(text: str, i: int, what: str) -> object:
+    """A log-format argument compiled once (samples/expr.py)."""
+    from haproxy_py.samples import SampleError, compile_format
+
+    try:
+        return compile_format(text)
+    except SampleError as e:
+        raise TcpCheckError(f"'tcp-check {what}' : {e.message}", i) from None
+
+
+_VAR_SCOPES = ("proc", "sess", "txn", "req", "res", "check")
+
+
+def _var_action(w: list[str], index: int) -> TcpCheckRule:
+    """``tcp-check set-var(SCOPE.NAME) EXPR`` / ``set-var-fmt(SCOPE.NAME) FMT`` / ``unset-var(SCOPE.NAME)``."""
+    sub = w[1]
+    act, _, rest = sub.partition("(")
+    if not rest.endswith(")"):
+        raise TcpCheckError(f"'tcp-check {act}' : missing variable name.", 1)
+    name = rest[:-1]
+    scope, dot, var = name.partition(".")
+    if scope not in _VAR_SCOPES or not dot or not var or "," in name:
+        raise TcpCheckError(f"'tcp-check {act}' : invalid variable name '{name}'. A variable name must be start by "
+                            "its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", 1)
+    args = w[2:]
+    if act == "unset-var":
+        if args:
+            raise TcpCheckError(f"'tcp-check {act}' : unexpected argument '{args[0]}'.", 2)
+
+        def unset(txn: Any) -> None:
+            txn.unset_var(name)
+        return TcpCheckRule("action", index, var=name, expr=unset)
+    if not args:
+        raise TcpCheckError(f"'tcp-check {act}' : missing {'format string' if act == 'set-var-fmt' else 'fetch method'}.",
+                            1)
+    if len(args) > 1:
+        raise TcpCheckError(f"'tcp-check {act}' : unexpected argument '{args[1]}'.", 3)
+    from haproxy_py.samples import Sample, SampleError, compile_expr
+
+    if act == "set-var-fmt":
+        fmt: Any = _format(args[0], 2, act)
+
+        def set_fmt(txn: Any) -> None:
+            txn.set_var(name, Sample("str", fmt(txn)))
+        return TcpCheckRule("action", index, var=name, expr=set_fmt)
+    try:
+        expr = compile_expr(args[0])
+    except SampleError as e:
+        raise TcpCheckError(f"'tcp-check {act}' : {e.message}", 2) from None
+
+    def set_expr(txn: Any) -> None:
+        s = expr(txn)
+        if s is not None:
+            txn.set_var(name, s)
+    return TcpCheckRule("action", index, var=name, expr=set_expr)
 
 
 def with_implicit_connect(rules: tuple[TcpCheckRule, ...]) -> tuple[TcpCheckRule, ...]:

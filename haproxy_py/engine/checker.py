@@ -48,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want", "ext", "proc", "pidfd", "hdr")
+                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -79,6 +79,8 @@ class ServerCheck:
         self.pidfd = -1
         #: a PROXY line to send with the first data (tcp-check connect send-proxy)
         self.hdr = b""
+        #: the sequence has log-format strings or variables: each run gets a samples Txn
+        self.lf = any(r.fmt is not None or r.action == "action" for r in self.tcp or ())
         if agent:
             self.http = None
             self.tcp = None
@@ -143,7 +145,7 @@ class ServerCheck:
             self.ext_start()
             return
         if self.tcp is not None:
-            self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto, ck.wall())
+            self.tcr = TC.TcpCheckRun(self.tcp, self.tcp_proto, ck.wall(), self.check_txn() if self.lf else None)
             self.tcp_advance()
             return
         host, port = self.addr
@@ -171,6 +173,17 @@ class ServerCheck:
         loop = ck.loop
         loop.add_writer(self.fd, self.on_writable)
         self.tmo = loop.call_later(ck.connect_timeout(srv) / 1000.0, self.on_timeout)
+
+    def check_txn(self) -> Any:
+        """A samples Txn for one check: its backend and server, the clocks, check-scoped variables
+        that start empty at each check, as 2.6's."""
+        from haproxy_py.samples import Txn
+
+        srv = self.srv
+        ck = self.checker
+        be = srv.backend
+        return Txn(backend=be.name if be is not None else "", server=srv.name, now=ck.now(), wall=ck.wall(),
+                   pid=os.getpid(), hostname=ck.node)
 
     def _dur(self) -> int:
         return int((self.checker.now() - self.started) * 1000)

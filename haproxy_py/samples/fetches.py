@@ -138,8 +138,6 @@ def _prep_var_name(a: tuple) -> tuple:
     if "." not in a[0] or scope not in ("proc", "sess", "txn", "req", "res", "check"):
         raise ValueError(f"invalid variable name '{a[0]}'. A variable name must be start by its scope. The scope "
                          "can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.")
-    if scope == "check":
-        raise ValueError("the 'check' variable scope is not implemented by haproxy-py (HAProxy 2.6 supports it).")
     return a
 
 
