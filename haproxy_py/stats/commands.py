@@ -1321,6 +1321,14 @@ _OPS = "tests/integration/test_cli_engine_ops.py::"
 _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
+def _show_ssl_cert(cli: Cli, c: Call) -> str:
+    """``show ssl cert [NAME]``: the certificate files the TLS listeners loaded (tls/certs.py)."""
+    from haproxy_py.tls.certs import show_cert, show_cert_list
+
+    cfg = cli.state.config
+    return show_cert(cfg, c.w[3]) if len(c.w) > 3 else show_cert_list(cfg)
+
+
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
 _STK_T = "tests/differential/test_stick_vs_haproxy.py::"
 _PAT_T = "tests/differential/test_maps_runtime_vs_haproxy.py::test_generated_map_and_acl_operations"
@@ -1537,7 +1545,7 @@ COMMANDS: tuple[Command, ...] = (
          "<index> of a CA file <cafile>", USER, _bind_fixed("show ssl ca-file", "# filename\n"), _FIXED_T),
     _row("show ssl cert", "show ssl cert [<certfile>]",
          "display the SSL certificates used in memory, or the details of a file", USER,
-         _bind_fixed("show ssl cert", None), _FIXED_T),
+         _show_ssl_cert, "tests/integration/test_tls_vs_haproxy.py::test_show_ssl_cert_as_haproxy"),
     _row("show ssl crl-file", "show ssl crl-file [<crlfile[:<index>>]]",
          "display the SSL CRL files used in memory, or the details of a <crlfile>, or a single CRL of index <index> "
          "of CRL file <crlfile>", USER, _bind_fixed("show ssl crl-file", "# filename\n"), _FIXED_T),

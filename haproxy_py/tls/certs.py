@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import ssl
+import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 #: files next to a certificate that 2.6 reads with it (ssl-load-extra-files all), never alone
 EXTRA_EXTS = (".key", ".ocsp", ".issuer", ".sctl")
@@ -35,6 +37,11 @@ class CertFile:
     #: the certificate in DER (the file's first certificate), and its X.509 version (3)
     der: bytes = b""
     version: int = 0
+    #: DNS subjectAltNames as written (case kept), the key as 2.6 names it ("EC256", "RSA2048"), and
+    #: the (subject, issuer) of each chain certificate in the file, for 'show ssl cert'
+    san: tuple[str, ...] = ()
+    algorithm: str = ""
+    chain: tuple[tuple[Any, Any], ...] = ()
 
 
 class CertError(Exception):
@@ -92,17 +99,110 @@ def load_cert(path: str) -> CertFile:
         for k, v in rdn:
             if k == "commonName" and v.lower() not in names:
                 names.append(v.lower())
+    blocks = _pem_certs(text)
     der = b""
-    i = text.find("-----BEGIN CERTIFICATE-----")
-    j = text.find("-----END CERTIFICATE-----", i)
-    if i >= 0 and j > i:
+    if blocks:
         try:
-            der = ssl.PEM_cert_to_DER_cert(text[i:j + 25])
+            der = ssl.PEM_cert_to_DER_cert(blocks[0])
         except ValueError:
             der = b""
+    chain = []
+    for blk in blocks[1:]:
+        cd = _decode_pem(blk)
+        chain.append((tuple(cd.get("subject", ())), tuple(cd.get("issuer", ()))))
+    san = tuple(v for t, v in d.get("subjectAltName", ()) if t == "DNS")
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
-                    _key_type(ktext), der, int(d.get("version", 0) or 0))
+                    _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
+                    tuple(chain))
+
+
+def _pem_certs(text: str) -> list[str]:
+    out: list[str] = []
+    pos = 0
+    while True:
+        i = text.find("-----BEGIN CERTIFICATE-----", pos)
+        if i < 0:
+            return out
+        j = text.find("-----END CERTIFICATE-----", i)
+        if j < 0:
+            return out
+        out.append(text[i:j + 25] + "\n")
+        pos = j + 25
+
+
+def _decode_pem(pem: str) -> dict[str, Any]:
+    """Python's decoding of one PEM certificate (its decoder reads files only)."""
+    fd, tmp = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        return dict(ssl._ssl._test_decode_cert(tmp))  # type: ignore[attr-defined]
+    except (ssl.SSLError, OSError, AttributeError):
+        return {}
+    finally:
+        os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------- a little DER
+_EC_CURVES = {"1.2.840.10045.3.1.7": 256, "1.3.132.0.34": 384, "1.3.132.0.35": 521, "1.3.132.0.10": 256}
+
+
+def _tlv(b: bytes, i: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the DER element at ``i``."""
+    tag = b[i]
+    n = b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    return tag, i, i + n
+
+
+def _oid(b: bytes) -> str:
+    if not b:
+        return ""
+    parts = [b[0] // 40, b[0] % 40]
+    v = 0
+    for c in b[1:]:
+        v = (v << 7) | (c & 0x7F)
+        if not c & 0x80:
+            parts.append(v)
+            v = 0
+    return ".".join(map(str, parts))
+
+
+def key_algorithm(der: bytes) -> str:
+    """The certificate's public key as 2.6's 'show ssl cert' names it: "RSA2048", "EC256"; "" when
+    it cannot be read."""
+    try:
+        _, s, _ = _tlv(der, 0)          # Certificate
+        _, t, tend = _tlv(der, s)       # TBSCertificate
+        i = t
+        fields: list[tuple[int, int, int]] = []
+        while i < tend and len(fields) < 7:
+            tag, vs, ve = _tlv(der, i)
+            fields.append((tag, vs, ve))
+            i = ve
+        if fields and fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        _, ks, ke = fields[5]            # SubjectPublicKeyInfo
+        _, as_, ae = _tlv(der, ks)       # AlgorithmIdentifier
+        _, os_, oe = _tlv(der, as_)
+        alg = _oid(der[os_:oe])
+        if alg == "1.2.840.113549.1.1.1":  # rsaEncryption
+            _, bs, _ = _tlv(der, ae)     # BIT STRING: unused-bits byte, then RSAPublicKey
+            _, rs, _ = _tlv(der, bs + 1)
+            _, ms, me = _tlv(der, rs)    # modulus
+            return f"RSA{int.from_bytes(der[ms:me], 'big').bit_length()}"
+        if alg == "1.2.840.10045.2.1":     # id-ecPublicKey
+            _, ps, pe = _tlv(der, oe)
+            bits = _EC_CURVES.get(_oid(der[ps:pe]))
+            return f"EC{bits}" if bits else ""
+    except (IndexError, ValueError):
+        return ""
+    return ""
 
 
 def cert_paths(path: str) -> list[str]:
@@ -116,3 +216,40 @@ def cert_paths(path: str) -> list[str]:
             continue
         out.append(full)
     return out
+
+
+# --------------------------------------------------------------------------- the runtime API's view
+def loaded_certs(config: Any) -> dict[str, CertFile]:
+    """Every certificate file the configuration's TLS listeners loaded, by file name."""
+    out: dict[str, CertFile] = {}
+    for p in config.proxies:
+        for b in p.binds:
+            if b.tls is not None:
+                for c in b.tls.certs:
+                    out.setdefault(c.path, c)
+    return out
+
+
+def show_cert_list(config: Any) -> str:
+    """``show ssl cert``: 2.6's listing of the certificate files in memory (nothing without any)."""
+    names = sorted(loaded_certs(config))
+    return "# filename\n" + "".join(f"{n}\n" for n in names) if names else ""
+
+
+def show_cert(config: Any, name: str) -> str:
+    """``show ssl cert NAME``: one certificate file's details, as 2.6 prints them."""
+    from haproxy_py.tls.info import dn_oneline
+
+    c = loaded_certs(config).get(name)
+    if c is None:
+        return "Can't display the certificate: Not found or the certificate is a bundle!\n"
+    import hashlib
+
+    lines = [f"Filename: {c.path}", "Status: Used", f"Serial: {c.serial}", f"notBefore: {c.not_before}",
+             f"notAfter: {c.not_after}", "Subject Alternative Name: " + ", ".join(f"DNS:{n}" for n in c.san),
+             f"Algorithm: {c.algorithm}", f"SHA1 FingerPrint: {hashlib.sha1(c.der).hexdigest().upper()}",
+             f"Subject: {dn_oneline(c.subject)}", f"Issuer: {dn_oneline(c.issuer)}"]
+    for subj, iss in c.chain:
+        lines += [f"Chain Subject: {dn_oneline(subj)}", f"Chain Issuer: {dn_oneline(iss)}"]
+    lines.append("OCSP Response Key: ")
+    return "\n".join(lines) + "\n"

@@ -485,3 +485,27 @@ backend tls_rsa
         assert a == b, (k % 4, hellos[k // 4])
     assert ours[1] == theirs[1] == [("ok", "rsa.example.net"), ("ok", "www.example.com"), ("ok", "www.example.com")]
     assert {b"a", b"b", b"none", b"t1", b"v3", b"h2", b"h1"} <= set(theirs[0])
+
+
+def test_show_ssl_cert_as_haproxy(certs: Certs) -> None:
+    """The runtime API's certificate listing and each file's details, byte for byte as 2.6's."""
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    cfg = ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n    crt-base {root}\n" + DEFAULTS
+           + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt ec.pem crt {root}/dir
+    bind 127.0.0.1:{p1} ssl crt rsa.pem crt ec.pem
+    http-request return status 200 content-type text/plain string ok
+""")
+    names = [str(certs.root / n) for n in ("ec.pem", "rsa.pem", "dir/wild.pem", "dir/ec.pem", "nope.pem")]
+    out = []
+    require_haproxy("haproxy")
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        text = cfg.format(p0=ports[0], p1=ports[1], root=certs.root)
+        with run_proxy(text, wait_ports=ports, which=which) as pp:
+            sock = admin_socket(pp)
+            out.append([stats_cli(sock, "show ssl cert")] + [stats_cli(sock, f"show ssl cert {n}") for n in names])
+    theirs, ours = out
+    assert ours == theirs
+    assert "Algorithm: RSA2048" in theirs[2] and "Chain Subject: /CN=Test CA" in theirs[1]

@@ -33,7 +33,7 @@ ALLOWED = {
     "samples": {"http", "lb", "log", "tls", "stick"},
     "runtime": {"lb", "config", "stick"},
     "checks": {"runtime", "config", "log"},
-    "stats": {"runtime", "config", "checks", "log", "stick"},
+    "stats": {"runtime", "config", "checks", "log", "stick", "tls"},
     # rule actions: parse with the config tables, run over HTTP heads, conditions from acl,
     # log-format arguments from samples
     "actions": {"samples", "http", "config", "acl", "stick"},
