@@ -60,6 +60,7 @@ _reg(SECTION, "config/build/sections.py", {
     "program": _IT + "test_programs.py::test_master_starts_stops_and_reloads_programs",
     "mailers": _DIFF + "test_email_alerts_vs_haproxy.py::test_email_alerts_as_haproxy",
     "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
+    "http-errors": _DIFF + "test_errorfiles_generated.py::test_errorloc_and_http_errors_as_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
@@ -208,6 +209,8 @@ _reg(PROXY, "haproxy_py/config/build/stick.py", {
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",
                  "redirect")
 _HF = _DIFF + "test_http_features_vs_haproxy.py::"
+_EL = _DIFF + "test_errorfiles_generated.py::test_errorloc_and_http_errors_as_haproxy"
+_reg(PROXY, "config/build/errorfiles.py", {"errorloc": _EL, "errorloc302": _EL, "errorloc303": _EL, "errorfiles": _EL})
 _reg(PROXY, "config/build/http_features.py", {
     "monitor-uri": _HF + "test_monitor_uri_as_haproxy",
     "monitor": _HF + "test_monitor_uri_as_haproxy",

@@ -171,8 +171,10 @@ class ErrorPages:
 
     __slots__ = ("overrides",)
 
-    def __init__(self, errorfiles: tuple[tuple[int, str], ...] = ()) -> None:
-        self.overrides: dict[int, bytes] = {code: load_errorfile(code, path) for code, path in errorfiles}
+    def __init__(self, errorfiles: tuple[tuple[int, str | bytes], ...] = ()) -> None:
+        #: a page given as bytes is used as it is (errorloc), a path is read once
+        self.overrides: dict[int, bytes] = {
+            code: src if isinstance(src, bytes) else load_errorfile(code, src) for code, src in errorfiles}
 
     def response(self, status: int, realm: str | None = None) -> bytes:
         page = self.overrides.get(status)

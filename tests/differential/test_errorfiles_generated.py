@@ -84,3 +84,87 @@ def test_error_pages_chosen_as_haproxy(haproxy_bin: str) -> None:
         cfg = _config(rng, d, port)
         ours, theirs = _answers(cfg, port, "ours"), _answers(cfg, port, "haproxy")
         assert ours == theirs, f"config {n} (seed {SEED}):\n{cfg}\nours={ours}\nhaproxy={theirs}"
+
+
+# --------------------------------------------------------------------------- errorloc, http-errors
+CODES2 = (403, 429, 503)
+REASONS.update({429: "Too Many Requests"})
+
+
+def _config2(rng: random.Random, d: Path, port: int) -> str:
+    """Generated lines of every kind: errorfile, errorloc/errorloc302/errorloc303, errorfiles of a
+    section (all its codes or some, some of them not in it), in defaults, frontend and backends, in
+    random order (a later line wins), with two http-errors sections declared after the proxies."""
+    def lines(who: str) -> str:
+        out = []
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.choice(("errorfile", "errorloc", "errorloc302", "errorloc303", "errorfiles"))
+            code = rng.choice(CODES2)
+            if kind == "errorfile":
+                out.append(f"    errorfile {code} {_page(d, code, who)}\n")
+            elif kind == "errorfiles":
+                codes = " ".join(str(c) for c in rng.sample(CODES2, rng.randint(0, 2)))
+                out.append(f"    errorfiles {rng.choice(('sa', 'sb'))} {codes}\n")
+            else:
+                out.append(f"    {kind} {code} http://{who}.example/{kind}/{code}\n")
+        return "".join(out)
+
+    def section(name: str) -> str:
+        picked = [c for c in CODES2 if rng.random() < 0.6]
+        return f"http-errors {name}\n" + "".join(f"    errorfile {c} {_page(d, c, name)}\n" for c in picked)
+
+    return f"""\
+defaults
+    mode http
+    timeout client 2s
+    timeout server 2s
+    timeout connect 1s
+{lines("defaults")}\
+frontend fe
+    bind 127.0.0.1:{port}
+{lines("fe")}\
+    http-request deny if {{ path /fe-deny }}
+    http-request deny deny_status 429 if {{ path /fe-429 }}
+    use_backend dead if {{ path /dead }}
+    default_backend guarded
+backend guarded
+{lines("guarded")}\
+    http-request deny if {{ path /be-deny }}
+    http-request deny deny_status 429 if {{ path /be-429 }}
+    server s 127.0.0.1:1
+backend dead
+{lines("dead")}\
+{section("sa")}\
+{section("sb")}\
+"""
+
+
+REQUESTS2 = {name: f"GET /{name} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+             for name in ("fe-deny", "fe-429", "be-deny", "be-429", "dead")}
+
+
+def _answers2(cfg: str, port: int, which: str) -> dict[str, bytes]:
+    out = {}
+    with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+        for name, raw in REQUESTS2.items():
+            resp = http_request(port, raw)
+            head, _, body = resp.partition(b"\r\n\r\n")
+            status = head.split(b"\r\n", 1)[0]
+            keep = [ln.lower() for ln in head.split(b"\r\n")[1:]
+                    if ln.lower().split(b":")[0] in (b"x-page", b"location", b"content-length", b"connection")]
+            out[name] = status + b" | " + b"; ".join(sorted(keep)) + b" | " + body
+        warned = "not declared in http-errors section" in pp.stderr_text()
+    out["warned"] = str(warned).encode()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.needs_haproxy
+def test_errorloc_and_http_errors_as_haproxy(haproxy_bin: str) -> None:
+    rng = random.Random(SEED + 1)
+    for n in range(3):
+        d = Path(tempfile.mkdtemp(prefix="hpy-el-"))
+        port = free_port()
+        cfg = _config2(rng, d, port)
+        ours, theirs = _answers2(cfg, port, "ours"), _answers2(cfg, port, "haproxy")
+        assert ours == theirs, f"config {n} (seed {SEED + 1}):\n{cfg}\nours={ours}\nhaproxy={theirs}"

@@ -117,7 +117,7 @@ class FreezeMixin(BuilderBase):
             external_check=self.external_check_of(ps), email_alert=self.email_alert_of(ps),
             dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
             timeouts=self._effective_timeouts(ps),
-            options=tuple(ps.options.items()), stats=stats, errorfiles=tuple(ps.errorfiles),
+            options=tuple(ps.options.items()), stats=stats, errorfiles=self.resolve_errorfiles(ps),
             monitor_uri=f.get("monitor_uri"), monitor_fail=f.get("monitor_fail", ()),
             unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
             originalto=f.get("originalto"),

@@ -70,6 +70,9 @@ class SectionsMixin(BuilderBase):
                                  f"another mailers section declared at {prev.file}:{prev.line}.", ln.loc(1),
                                  line=ln.raw)
             self.section_obj = [kind, name, [], ln.loc(0), ln]
+            if kind == "http-errors" and not self.http_errors_section(ln, name):
+                self.section_obj = None
+                return
             if kind == "userlist":
                 self.userlists.append((name, []))
             elif kind == "program":
@@ -180,6 +183,8 @@ class SectionsMixin(BuilderBase):
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
         elif kind == "program":
             self.program_kw(ln)
+        elif kind == "http-errors":
+            self.http_errors_kw(ln, self.section_obj[1])
         elif kind == "resolvers":
             from haproxy_py.config.resolvers import check_line
 

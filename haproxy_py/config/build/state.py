@@ -50,7 +50,8 @@ class ProxyState:
         self.servers: list[ServerConf] = []
         self.server_names: dict[str, int] = {}
         self.server_ids: dict[int, tuple[Location, str]] = {}
-        self.errorfiles: list[tuple[int, str]] = []
+        #: (status, errorfile path | page bytes | an 'errorfiles' reference): config/build/errorfiles.py
+        self.errorfiles: list[tuple[int, Any]] = []
         self.ignored: list[tuple[str, tuple[str, ...]]] = []
         self.stats: dict[str, Any] = {}
         self.stats_auth: list[tuple[str, str]] = []
