@@ -47,9 +47,10 @@ class StatsSocketServer:
         #: a socket bound by ``prebind`` (served by ``start``)
         self.sock: Any = None
         self.ino: int | None = None
-        #: master of several workers: ``before_line(text)`` refreshes the aggregated state before a
-        #: line runs; ``after_line(text, level, reply)`` forwards changes to the workers
-        self.before_line: Callable[[str], Awaitable[None]] | None = None
+        #: master of several workers: ``before_line(text, level)`` refreshes the aggregated state
+        #: before a line runs (or answers it: a worker's reply, for what only workers hold, such
+        #: as stick tables); ``after_line(text, level, reply)`` forwards changes to the workers
+        self.before_line: Callable[[str, str], Awaitable[str | None]] | None = None
         self.after_line: Callable[[str, str, str], Awaitable[None]] | None = None
 
     def prebind(self) -> None:
@@ -155,14 +156,18 @@ class StatsSocketServer:
             if self.fd_passing is not None and text.startswith("_get"):  # _getsocks, _getstate (reload)
                 if await self.fd_passing(reader, writer, text):
                     return
-            if self.before_line is not None:
-                await self.before_line(text)
             eff = _LEVEL_NAMES[min(LEVELS.get(level, 1), cli.lowered)]
-            now = time.monotonic()
-            wall = time.time()
-            reply = cli.execute(text, level, now, wall)
-            if self.after_line is not None:
-                await self.after_line(text, eff, reply)
+            answered = None
+            if self.before_line is not None:
+                answered = await self.before_line(text, eff)
+            if answered is not None:
+                reply = answered
+            else:
+                now = time.monotonic()
+                wall = time.time()
+                reply = cli.execute(text, level, now, wall)
+                if self.after_line is not None:
+                    await self.after_line(text, eff, reply)
             if reply:
                 writer.write(reply.encode("latin-1", "replace"))
                 await asyncio.wait_for(writer.drain(), timeout=cli.timeout or None)

@@ -635,11 +635,23 @@ class Master:
                     alert(f"worker #{idx + 1} did not answer the master ({type(e).__name__}: {e})", self.quiet)
             return out
 
-    async def before_line(self, text: str) -> None:
+    async def before_line(self, text: str, level: str) -> str | None:
+        from haproxy_py.stats.commands import split_commands
+
+        cmds = split_commands(text)
+        if self.workers and cmds and all(tuple(w[1:2]) == ("table",) and w[0] in ("show", "clear", "set")
+                                         for w in cmds):
+            # stick tables live in the worker (one: several are refused with a table): it answers
+            try:
+                async with self.lock:
+                    return str(await asyncio.wait_for(self.ask(0, ("cli", text, level)), 5.0))
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as e:
+                alert(f"worker #1 did not answer the master ({type(e).__name__}: {e})", self.quiet)
         snaps = await self.ask_all(("snap",))
         if snaps:
             apply_snapshots(self.engine.state, snaps)
         await self.sync_health()
+        return None
 
     async def after_line(self, text: str, level: str, reply: str) -> None:
         from haproxy_py.stats.commands import split_commands
