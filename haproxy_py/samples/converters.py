@@ -18,7 +18,7 @@ from typing import Any
 
 from ..lb.hashfn import crc32 as _crc32
 from ..lb.hashfn import djb2 as _djb2
-from ..lb.hashfn import full_hash
+from ..lb.hashfn import full_hash, xxh32, xxh64
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
 from .core import CONVERTERS, converter
@@ -557,108 +557,6 @@ _hash_conv("sdbm", _sdbm)
 _hash_conv("wt6", _wt6)
 _hash_conv("crc32", _crc32)
 _hash_conv("crc32c", crc32c)
-
-_P32_1, _P32_2, _P32_3, _P32_4, _P32_5 = 2654435761, 2246822519, 3266489917, 668265263, 374761393
-
-
-def _rotl32(x: int, r: int) -> int:
-    return ((x << r) | (x >> (32 - r))) & M32
-
-
-def xxh32(data: bytes, seed: int = 0) -> int:
-    n = len(data)
-    i = 0
-    seed &= M32
-    if n >= 16:
-        v1 = (seed + _P32_1 + _P32_2) & M32
-        v2 = (seed + _P32_2) & M32
-        v3 = seed
-        v4 = (seed - _P32_1) & M32
-        while i + 16 <= n:
-            lanes = [int.from_bytes(data[i + k:i + k + 4], "little") for k in (0, 4, 8, 12)]
-            v1 = (_rotl32((v1 + lanes[0] * _P32_2) & M32, 13) * _P32_1) & M32
-            v2 = (_rotl32((v2 + lanes[1] * _P32_2) & M32, 13) * _P32_1) & M32
-            v3 = (_rotl32((v3 + lanes[2] * _P32_2) & M32, 13) * _P32_1) & M32
-            v4 = (_rotl32((v4 + lanes[3] * _P32_2) & M32, 13) * _P32_1) & M32
-            i += 16
-        h = (_rotl32(v1, 1) + _rotl32(v2, 7) + _rotl32(v3, 12) + _rotl32(v4, 18)) & M32
-    else:
-        h = (seed + _P32_5) & M32
-    h = (h + n) & M32
-    while i + 4 <= n:
-        h = (_rotl32((h + int.from_bytes(data[i:i + 4], "little") * _P32_3) & M32, 17) * _P32_4) & M32
-        i += 4
-    while i < n:
-        h = (_rotl32((h + data[i] * _P32_5) & M32, 11) * _P32_1) & M32
-        i += 1
-    h ^= h >> 15
-    h = (h * _P32_2) & M32
-    h ^= h >> 13
-    h = (h * _P32_3) & M32
-    h ^= h >> 16
-    return h
-
-
-_P64_1 = 11400714785074694791
-_P64_2 = 14029467366897019727
-_P64_3 = 1609587929392839161
-_P64_4 = 9650029242287828579
-_P64_5 = 2870177450012600261
-
-
-def _rotl64(x: int, r: int) -> int:
-    return ((x << r) | (x >> (64 - r))) & M64
-
-
-def _round64(acc: int, lane: int) -> int:
-    return (_rotl64((acc + lane * _P64_2) & M64, 31) * _P64_1) & M64
-
-
-def _merge64(h: int, v: int) -> int:
-    h ^= _round64(0, v)
-    return (h * _P64_1 + _P64_4) & M64
-
-
-def xxh64(data: bytes, seed: int = 0) -> int:
-    n = len(data)
-    i = 0
-    seed &= M64
-    if n >= 32:
-        v1 = (seed + _P64_1 + _P64_2) & M64
-        v2 = (seed + _P64_2) & M64
-        v3 = seed
-        v4 = (seed - _P64_1) & M64
-        while i + 32 <= n:
-            v1 = _round64(v1, int.from_bytes(data[i:i + 8], "little"))
-            v2 = _round64(v2, int.from_bytes(data[i + 8:i + 16], "little"))
-            v3 = _round64(v3, int.from_bytes(data[i + 16:i + 24], "little"))
-            v4 = _round64(v4, int.from_bytes(data[i + 24:i + 32], "little"))
-            i += 32
-        h = (_rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)) & M64
-        for v in (v1, v2, v3, v4):
-            h = _merge64(h, v)
-    else:
-        h = (seed + _P64_5) & M64
-    h = (h + n) & M64
-    while i + 8 <= n:
-        h ^= _round64(0, int.from_bytes(data[i:i + 8], "little"))
-        h = (_rotl64(h, 27) * _P64_1 + _P64_4) & M64
-        i += 8
-    if i + 4 <= n:
-        h ^= (int.from_bytes(data[i:i + 4], "little") * _P64_1) & M64
-        h = (_rotl64(h, 23) * _P64_2 + _P64_3) & M64
-        i += 4
-    while i < n:
-        h ^= (data[i] * _P64_5) & M64
-        h = (_rotl64(h, 11) * _P64_1) & M64
-        i += 1
-    h ^= h >> 33
-    h = (h * _P64_2) & M64
-    h ^= h >> 29
-    h = (h * _P64_3) & M64
-    h ^= h >> 32
-    return h
-
 
 @converter("xxh32", test=D)
 def c_xxh32(v: bytes, a: tuple, t: Txn) -> int:

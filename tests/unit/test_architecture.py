@@ -41,7 +41,7 @@ ALLOWED = {
     # stats use
     "stick": set(),
     # DNS messages and what a resolution decides, over the resolvers section's configuration
-    "dns": {"config"},
+    "dns": {"config", "lb"},
     # certificates, SNI choice, the ClientHello parser, what fetches read of a TLS session; the
     # OpenSSL contexts (tls/context.py, which touches sockets) are built for the engine
     "tls": set(),
