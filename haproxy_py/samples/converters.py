@@ -558,6 +558,7 @@ _hash_conv("wt6", _wt6)
 _hash_conv("crc32", _crc32)
 _hash_conv("crc32c", crc32c)
 
+
 @converter("xxh32", test=D)
 def c_xxh32(v: bytes, a: tuple, t: Txn) -> int:
     return xxh32(v, a[0] if a else 0)
