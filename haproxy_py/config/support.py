@@ -101,6 +101,7 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "ssl-default-bind-ciphers": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ssl-default-bind-ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ssl-default-bind-options": _TLS + "test_versions_and_ciphers_as_haproxy",
+    "ssl-load-extra-del-ext": _TLS + "test_key_files_found_as_haproxy",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
 _reg(GLOBAL, "config/tls.py server_global", {

@@ -28,7 +28,7 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 
 #: the global keywords this module reads
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-           "ssl-default-bind-options")
+           "ssl-default-bind-options", "ssl-load-extra-del-ext")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", *_NO_VER)
@@ -72,7 +72,9 @@ def global_kw(b: Builder, ln: Line) -> None:
     w = ln.words
     kw = w[0]
     t = b.g.setdefault("tls", {})
-    if kw in ("crt-base", "ca-base"):
+    if kw == "ssl-load-extra-del-ext":
+        t["del-ext"] = True
+    elif kw in ("crt-base", "ca-base"):
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects a directory path as an argument.", 0)
         if kw in t:
@@ -136,7 +138,7 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             path = _base(b.g, "crt-base", str(v))
             for f in cert_paths(path):
                 try:
-                    certs.append(load_cert(f))
+                    certs.append(load_cert(f, bool(g.get("del-ext"))))
                 except CertError as e:
                     b.fail(ln, pre + str(e), col("crt") + 1)
         elif k == "strict-sni":

@@ -56,8 +56,10 @@ def _key_type(text: str) -> str:
     return ""
 
 
-def load_cert(path: str) -> CertFile:
-    """One certificate file, checked; :class:`CertError` with 2.6's message otherwise."""
+def load_cert(path: str, del_ext: bool = False) -> CertFile:
+    """One certificate file, checked; :class:`CertError` with 2.6's message otherwise. A key not in
+    the file is FILE.key, or with ``del_ext`` (``ssl-load-extra-del-ext``) a .crt FILE's name without
+    its extension + .key (site.crt -> site.key; other names keep FILE.key)."""
     try:
         os.stat(path)
     except OSError as e:
@@ -72,7 +74,8 @@ def load_cert(path: str) -> CertFile:
     key: str | None = None
     ktext = text
     if "PRIVATE KEY-----" not in text:
-        key = path + ".key"
+        base, ext = os.path.splitext(path)
+        key = (base if del_ext and ext == ".crt" else path) + ".key"  # 2.6: ".crt" files only
         try:
             with open(key, encoding="latin-1") as f:
                 ktext = f.read()

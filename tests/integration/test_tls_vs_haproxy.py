@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -509,3 +510,31 @@ def test_show_ssl_cert_as_haproxy(certs: Certs) -> None:
     theirs, ours = out
     assert ours == theirs
     assert "Algorithm: RSA2048" in theirs[2] and "Chain Subject: /CN=Test CA" in theirs[1]
+
+
+def test_key_files_found_as_haproxy(certs: Certs, tmp_path: Any) -> None:
+    """A certificate without its key in the file: FILE.key next to it, or with
+    'ssl-load-extra-del-ext' a .crt FILE's name without its extension + .key (site.crt -> site.key,
+    other.pem -> other.pem.key); the handshakes then present it, and -c names the key it looked for."""
+    import shutil as sh
+
+    d = tmp_path / "keys"
+    d.mkdir()
+    sh.copy(certs["ec.crt"], d / "site.crt")
+    sh.copy(certs["ec.key"], d / "site.key")
+    sh.copy(certs["rsa.crt"], d / "other.pem")
+    sh.copy(certs["rsa.key"], d / "other.pem.key")
+    cfg = ("global\n    ssl-load-extra-del-ext\n" + DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {d}/site.crt
+    bind 127.0.0.1:{p1} ssl crt {d}/other.pem
+    http-request return status 200 content-type text/plain string ok
+""")
+    ctx = client_context(certs)
+    theirs, ours = side_by_side(cfg, 2, lambda ports: [probe(p, ctx, None)[:2] for p in ports], extra={"d": d})
+    assert ours == theirs == [("ok", "www.example.com"), ("ok", "rsa.example.net")]
+    (d / "site.key").rename(d / "site.crt.key")  # the name without del-ext: not looked for
+    (tmp_path / "c.cfg").write_text(cfg.format(p0=1, p1=2, d=d))
+    check = [subprocess.run([*cmd, "-c", "-f", str(tmp_path / "c.cfg")], capture_output=True, text=True, timeout=60)
+             for cmd in (["haproxy"], [sys.executable, "-m", "haproxy_py"])]
+    msgs = [[ln.split(" : ", 2)[-1] for ln in c.stderr.splitlines() if "No Private Key" in ln] for c in check]
+    assert msgs[0] == msgs[1] and msgs[0] and msgs[0][0].endswith(f"'{d}/site.key'.")
