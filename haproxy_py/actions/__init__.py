@@ -141,6 +141,10 @@ _reg(_RQ, "reject", H.p_reject, _D + "test_reject_closes_without_response")
 _reg(_RQ, "silent-drop", H.p_reject, _I + "test_silent_drop_sends_nothing")
 _reg(_RQ, "redirect", H.p_redirect, _D + "test_redirect_actions")
 _reg(_RQ, "return", H.p_return, _D + "test_return_action")
+for _fam in ("http-request", "http-response"):  # 2.6.12 refuses them in http-after-response
+    for _a in ("set-map", "del-map", "add-acl", "del-acl"):
+        _reg(_fam, _a, H.p_patref_edit,
+             "tests/differential/test_http_features_vs_haproxy.py::test_map_and_acl_actions_as_haproxy")
 _reg(_RQ, "wait-for-body", H.p_wait_for_body,
      "tests/differential/test_http_features_vs_haproxy.py::test_wait_for_body_as_haproxy")
 _reg(_RQ, "use-service", H.p_use_service, "tests/clients/test_prometheus_exporter.py::test_builtin_exporter")

@@ -923,3 +923,62 @@ def p_wait_for_body(args: Sequence[str], ctx: ParseCtx) -> Action:
         raise _err(ctx, "expects time <time> [ at-least <bytes> ].")
     _only(args, i)
     return WaitForBody(tmo, at_least)
+
+
+# ============================================================================ maps and ACL files
+class PatRefEdit(Action):
+    """``set-map(<file>) <key> <value>``, ``del-map(<file>) <key>``, ``add-acl(<file>) <key>``,
+    ``del-acl(<file>) <key>``: the same change the runtime API's ``set map`` / ``add map`` /
+    ``del map`` / ``add acl`` / ``del acl`` make, on the reference of that file
+    (samples/patref.py), so the map converters and ACLs using it see it at the next request. As in
+    2.6 the reference is looked up by its file name when the rule runs: a file no map or ACL loaded
+    has none, and the rule then changes nothing. set-map updates every entry of the key, or adds
+    one; add-acl adds the key only when it is not there; del-* removes every entry of the key."""
+
+    __slots__ = ("op", "file", "key", "value", "kinds")
+
+    def __init__(self, op: str, file: str, key: Fmt, value: Fmt | None) -> None:
+        self.op = op
+        self.file = file
+        self.key = key
+        self.value = value
+        self.kinds = ("map", "acl") if op.endswith("map") else ("acl", "map")
+
+    def run(self, txn: Any) -> Verdict:
+        from haproxy_py.samples.patref import REFS
+
+        ref = None
+        for kind in self.kinds:
+            ref = REFS.files.get((kind, self.file))
+            if ref is not None:
+                break
+        if ref is None:
+            return V_CONTINUE
+        key = self.key(txn).decode("latin-1")
+        op = self.op
+        if op == "set-map":
+            value = self.value(txn).decode("latin-1") if self.value is not None else ""
+            if ref.find(key):
+                ref.set(key, value)
+            else:
+                ref.add(key, value)
+        elif op == "add-acl":
+            if not ref.find(key):
+                ref.add(key, None)
+        else:
+            ref.delete(key)
+        return V_CONTINUE
+
+
+def p_patref_edit(args: Sequence[str], ctx: ParseCtx) -> Action:
+    word = ctx.action
+    op = word[:7]  # set-map, del-map, add-acl, del-acl
+    rest = word[8:] if word[7:8] == "(" else ""
+    file = rest[:-1] if rest.endswith(")") else rest
+    need = 2 if op == "set-map" else 1
+    if len(args) < need:
+        raise _err(ctx, f"expects exactly {need} arguments.")
+    _only(args, need)
+    key = compile_lf(args[0], 0)
+    value = compile_lf(args[1], 1) if need == 2 else None
+    return PatRefEdit(op, file, key, value)

@@ -45,6 +45,13 @@ defaults mon
     timeout server 5s
     monitor-uri /inherited
 
+defaults
+    mode http
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
 frontend femon
     bind 127.0.0.1:{mon}
     log-format "MON %HU %ST"
@@ -141,11 +148,26 @@ backend bebuf
     http-request set-header X-Be-Body2 "%[req.body_len]"
     server s1 127.0.0.1:{srv}
 
+frontend femap
+    bind 127.0.0.1:{map}
+    http-request set-var(txn.k) req.hdr(x-k)
+    http-request set-map(@TMP@/hf.map) %[req.hdr(x-k)] %[req.hdr(x-v)] if {{ path /set }}
+    http-request del-map(@TMP@/hf.map) %[req.hdr(x-k)] if {{ path /del }}
+    http-request add-acl(@TMP@/hf.acl) %[req.hdr(x-k)] if {{ path /aadd }}
+    http-request del-acl(@TMP@/hf.acl) %[req.hdr(x-k)] if {{ path /adel }}
+    http-request set-map(@TMP@/never-loaded.map) %[req.hdr(x-k)] x if {{ path /set }}
+    http-request return status 200 content-type text/plain lf-string "[%[req.hdr(x-k),map(@TMP@/hf.map,none)]]" if {{ path /get }}
+    http-request return status 200 content-type text/plain string yes if {{ path /acl }} {{ req.hdr(x-k) -f @TMP@/hf.acl }}
+    http-request return status 200 content-type text/plain string no if {{ path /acl }}
+    http-response set-map(@TMP@/hf.map) %[var(txn.k)] from-response if {{ var(txn.k) -m beg r }}
+    http-response del-acl(@TMP@/hf.acl) %[var(txn.k)] if {{ var(txn.k) -m beg r }}
+    default_backend be
+
 backend be
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2", "buf", "wait")
+PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2", "buf", "wait", "map")
 E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: custom\r\nContent-Length: 3\r\n\r\nok\n"
 
 
@@ -155,7 +177,9 @@ def _side(which: str) -> Iterator[dict[str, Any]]:
     be.start()
     ports = {k: free_port() for k in PORTS}
     try:
-        text = CFG.format(srv=be.port, **ports)
+        import tempfile
+
+        text = CFG.format(srv=be.port, **ports).replace("@TMP@", tempfile.gettempdir() + "/hpy-hf-" + which)
         with run_proxy(text.replace("@DIR@/e200.http", "@DIR@/../e200-" + which + ".http"),
                        wait_ports=list(ports.values()), which=which) as pp:
             yield {"ports": ports, "backend": be, "proxy": pp, "sock": admin_socket(pp)}
@@ -175,6 +199,11 @@ def sides() -> Iterator[dict[str, dict[str, Any]]]:
         p = Path(tempfile.gettempdir()) / f"e200-{which}.http"
         p.write_bytes(E200)
         made.append(p)
+        for name, text in (("hf.map", "k1 v1\nk2 v2\nr1 x\n"), ("hf.acl", "a1\nr2\n")):
+            f = Path(tempfile.gettempdir()) / f"hpy-hf-{which}" / name
+            f.parent.mkdir(exist_ok=True)
+            f.write_text(text)
+            made.append(f)
     try:
         with _side("haproxy") as theirs, _side("ours") as ours:
             yield {"haproxy": theirs, "ours": ours}
@@ -480,3 +509,38 @@ def test_request_body_fetches_as_haproxy(sides) -> None:  # type: ignore[no-unty
     r = _parts_exchange(sides, "buf", [b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n"
                                        b"Connection: close\r\n\r\nq=1&evil=1"], 0)
     assert r["responses"][0][0].startswith("HTTP/1.1 403") and r["seen"] == []
+
+
+def _show(side: dict[str, Any], what: str) -> list[str]:
+    """'show map|acl FILE' without the entries' addresses (2.6's are pointers)."""
+    import tempfile
+
+    path = f"{tempfile.gettempdir()}/hpy-hf-{'haproxy' if side is _SIDES['haproxy'] else 'ours'}/{what}"
+    kind = "map" if what.endswith(".map") else "acl"
+    lines = stats_cli(side["sock"], f"show {kind} {path}").splitlines()
+    return [ln.split(" ", 1)[1] if ln.startswith("0x") else ln for ln in lines]
+
+
+_SIDES: dict[str, Any] = {}
+
+
+def test_map_and_acl_actions_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    """set-map, del-map, add-acl, del-acl in http-request and http-response rules: generated sequences of edits and lookups; the map converter and the ACL see each edit
+    at the next request, and 'show map' / 'show acl' list the same entries as 2.6's."""
+    _SIDES.update(sides)
+    rng = random.Random(4242)
+    keys = ["k1", "k2", "k3", "a1", "a2", "r1", "r2", "r9"]
+    for _ in range(40):
+        op = rng.choice(("/set", "/del", "/aadd", "/adel", "/get", "/get", "/acl", "/acl", "/other"))
+        k = rng.choice(keys)
+        v = rng.choice(("v", "w2", "x y"))
+        _exchange(sides, "map", _req("GET", op, headers=f"X-K: {k}\r\nX-V: {v}\r\n"))
+    for what in ("hf.map", "hf.acl"):
+        assert _show(sides["ours"], what) == _show(sides["haproxy"], what), what
+    # on its own: an edit is seen by the next request
+    _exchange(sides, "map", _req("GET", "/set", headers="X-K: new\r\nX-V: fresh\r\n"))
+    r = _exchange(sides, "map", _req("GET", "/get", headers="X-K: new\r\n"))
+    assert r["responses"][0][2] == b"[fresh]"
+    _exchange(sides, "map", _req("GET", "/aadd", headers="X-K: zz\r\n"))
+    r = _exchange(sides, "map", _req("GET", "/acl", headers="X-K: zz\r\n"))
+    assert r["responses"][0][2] == b"yes"
