@@ -374,6 +374,8 @@ class TcpCheckRule:
     addr: str | None = None
     #: ``send-proxy``: a PROXY protocol v1 line (the check connection's own addresses) first
     send_proxy: bool = False
+    #: ``port EXPR``: the port from a sample expression at each check ``fn(txn) -> int | None``
+    port_expr: Any = None
     # send
     data: bytes = b""
     # expect: string | rstring | binary | rbinary; binary patterns decoded

@@ -88,17 +88,17 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
     addr: str | None = None
     comment = None
     send_proxy = False
+    port_expr = None
     j = 2
     while j < len(w):
         a = w[j]
         if a == "port" and j + 1 < len(w):
-            try:
+            if w[j + 1].lstrip("-").isdigit():
                 port = int(w[j + 1])
-            except ValueError:
-                raise TcpCheckError(f"'tcp-check connect' : expects a valid port number but got "
-                                    f"'{w[j + 1]}'.", j + 1) from None
-            if not 0 < port < 65536:
-                raise TcpCheckError(f"'tcp-check connect' : invalid port '{w[j + 1]}'.", j + 1)
+                if not 0 < port < 65536:
+                    raise TcpCheckError(f"'tcp-check connect' : invalid port '{w[j + 1]}'.", j + 1)
+            else:  # a sample expression, evaluated at each check (as an integer; 0 or none: not set)
+                port_expr = _int_expr(w[j + 1], j + 1)
             j += 2
         elif a == "addr" and j + 1 < len(w):
             addr = w[j + 1]
@@ -118,7 +118,31 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
                                 "'linger' and 'comment' are implemented", j)
         else:
             raise TcpCheckError(f"'tcp-check connect' : unexpected argument '{a}'.", j)
-    return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy)
+    return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy,
+                        port_expr=port_expr)
+
+
+def _int_expr(text: str, i: int) -> object:
+    from haproxy_py.samples import SampleError, compile_expr
+
+    try:
+        fn = compile_expr(text)
+    except SampleError as e:
+        raise TcpCheckError(f"'tcp-check connect' : {e.message}", i) from None
+
+    def port(txn: Any) -> int | None:
+        s = fn(txn)
+        if s is None:
+            return None
+        v = s.value
+        if isinstance(v, bool):
+            return int(v)
+        if isinstance(v, int):
+            return v
+        if isinstance(v, bytes) and v.strip().lstrip(b"-").isdigit():
+            return int(v)
+        return None
+    return port
 
 
 def _expect(w: list[str], index: int) -> TcpCheckRule:
@@ -262,8 +286,10 @@ def _var_action(w: list[str], index: int) -> TcpCheckRule:
 
 
 def with_implicit_connect(rules: tuple[TcpCheckRule, ...]) -> tuple[TcpCheckRule, ...]:
-    """2.6 starts a sequence whose first rule is not a connect with an implicit one."""
-    if rules and rules[0].action == "connect":
+    """2.6 starts a sequence whose first send or expect is not preceded by a connect with an
+    implicit one (variables may be set before the first connect)."""
+    first = next((r for r in rules if r.action != "action"), None)
+    if first is not None and first.action == "connect":
         return rules
     return (TcpCheckRule("connect", -1),) + rules
 

@@ -80,7 +80,7 @@ class ServerCheck:
         #: a PROXY line to send with the first data (tcp-check connect send-proxy)
         self.hdr = b""
         #: the sequence has log-format strings or variables: each run gets a samples Txn
-        self.lf = any(r.fmt is not None or r.action == "action" for r in self.tcp or ())
+        self.lf = any(r.fmt is not None or r.action == "action" or r.port_expr is not None for r in self.tcp or ())
         if agent:
             self.http = None
             self.tcp = None
@@ -435,6 +435,8 @@ class ServerCheck:
         self.close()
         host, port = self.addr
         host = rule.addr or host
+        if rule.port_expr is not None and tc.txn is not None:
+            port = rule.port_expr(tc.txn) or port
         port = rule.port or port
         try:
             s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

@@ -2,7 +2,8 @@
 
 ``set-var(check.X)``/``set-var-fmt``/``unset-var``, ``send-lf`` and ``send-binary-lf`` with
 ``%[...]`` expressions (variables, the server's and backend's names), ``expect string-lf`` and
-``binary-lf``: per backend, a recording server (answering ``+PONG`` to each read, or silent) keeps
+``binary-lf``, ``connect port EXPR`` (a variable set before the first connect: no implicit
+connect then; a value that is no port falls back to the server's): per backend, a recording server (answering ``+PONG`` to each read, or silent) keeps
 what each check connection sent; compared with 2.6: those bytes, ``show stat`` (status,
 check_status, check_code, last_chk) and the health-check lines.
 """
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from tests.integration.harness import TcpServer, require_haproxy, run_proxy, wait_files
+from tests.integration.harness import TcpServer, free_port, require_haproxy, run_proxy, wait_files
 
 pytestmark = [pytest.mark.needs_haproxy]
 
@@ -68,6 +69,15 @@ RULES = {
     "b_silent": """    tcp-check send-lf "%[srv_name]\\r\\n"
     tcp-check expect string-lf "+%[str(PONG)]" comment "pong please"
 """,
+    "b_portvar": """    tcp-check set-var(check.port) int(@REFUSED@)
+    tcp-check connect port var(check.port)
+    tcp-check send PING\r\n
+""",
+    "b_portbad": """    tcp-check set-var(check.port) str(abc)
+    tcp-check connect port var(check.port)
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+""",
     "b_proc": """    tcp-check set-var(proc.x) str(abc)
     tcp-check send-lf "%[var(proc.x)]\\r\\n"
     tcp-check expect string +PONG
@@ -75,7 +85,7 @@ RULES = {
 }
 
 
-def _cfg(ports: dict[str, int]) -> str:
+def _cfg(ports: dict[str, int], refused: int) -> str:
     out = ["""global
     stats socket @DIR@/s.sock level admin
 defaults
@@ -88,16 +98,17 @@ defaults
 """]
     for be, rules in RULES.items():
         out.append(f"backend {be}\n    option tcp-check\n{rules}    server s1 127.0.0.1:{ports[be]} check inter 1000\n")
-    return "".join(out)
+    return "".join(out).replace("@REFUSED@", str(refused))
 
 
 def test_log_format_rules_and_variables_as_haproxy() -> None:
     require_haproxy("haproxy")
     got = {}
+    refused = free_port()
     for which in ("ours", "haproxy"):
         recs = {be: Recorder(silent=be == "b_silent") for be in RULES}
         try:
-            with run_proxy(_cfg({be: r.port for be, r in recs.items()}), which=which) as pp:
+            with run_proxy(_cfg({be: r.port for be, r in recs.items()}, refused), which=which) as pp:
                 wait_files([pp.workdir / "s.sock"], 10, pp.stderr_text)
                 time.sleep(2.3)
                 with socket.socket(socket.AF_UNIX) as s:
