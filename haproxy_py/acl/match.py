@@ -11,7 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from typing import Any
 
+from ..samples import rxlazy
 from ..samples.maps import DIR_MATCH, DOM_MATCH
 from ..samples.patref import beg_index, ip_index, parse_net
 
@@ -164,11 +166,15 @@ def compile_matcher(
         return lambda samples: any(_as_bytes(s) in bins for s in samples)
     if method == "reg":
         flags = re.IGNORECASE if ignore_case else 0
-        chunks = []
+        chunks: list[Any] = []
         for i in range(0, len(patterns), 256):  # one alternation per 256 patterns
             part = patterns[i:i + 256]
+            joined = b"|".join(b"(?:" + _b(p) + b")" for p in part)
+            if all(rxlazy.surely_valid(_b(p)) for p in part):  # compiled at first use (or warm-up)
+                chunks.append(rxlazy.lazy(joined, flags))
+                continue
             try:
-                chunks.append(re.compile(b"|".join(b"(?:" + _b(p) + b")" for p in part), flags).search)
+                chunks.append(re.compile(joined, flags))
             except re.error:
                 for p in part:  # which one (and 2.6's words for it)
                     try:
@@ -179,9 +185,9 @@ def compile_matcher(
         if not chunks:
             return lambda samples: False
         if len(chunks) == 1:
-            search = chunks[0]
-            return lambda samples: any(search(_as_bytes(s)) is not None for s in samples)
-        return lambda samples: any(c(v) is not None for v in map(_as_bytes, samples) for c in chunks)
+            rx = chunks[0]  # (.search read at each call: a lazy one replaces it once compiled)
+            return lambda samples: any(rx.search(_as_bytes(s)) is not None for s in samples)
+        return lambda samples: any(c.search(v) is not None for v in map(_as_bytes, samples) for c in chunks)
     pats = tuple(_b(p).lower() if ignore_case else _b(p) for p in patterns)
     low = bytes.lower if ignore_case else None
 

@@ -224,11 +224,21 @@ class Engine:
                 lst.start()
 
     # ------------------------------------------------------------------ lifecycle
+    def _warm_regexes(self) -> None:
+        from haproxy_py.samples import rxlazy
+
+        if rxlazy.warm(100):  # about 4 ms of compiling, then the loop serves traffic
+            self.loop.call_later(0.001, self._warm_regexes)
+
     async def start(self) -> None:
         if not self.listeners:
             self.bind_all()
         for lst in self.listeners:
             lst.start()
+        from haproxy_py.samples import rxlazy
+
+        if rxlazy.pending():  # large regex pattern files: compile them between events
+            self._warm_regexes()
         g = self.config.global_
         if self.stats_servers:  # prebound by engine/workers.py before privileges were dropped
             for srv in self.stats_servers:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from . import rxlazy
 from .core import converter
 from .patref import REFS, Entry, Index, beg_index, ip_index, parse_net, str_index
 from .txn import Txn
@@ -110,7 +111,7 @@ def _key_check(match: str) -> Callable[[str], Any]:
     if match in ("reg", "regm"):
         def reg_key(k: str) -> Any:
             try:
-                return re.compile(k.encode("latin1"))
+                return rxlazy.make(k.encode("latin1"))
             except re.error as e:
                 raise ValueError(f"regex '{k}' is invalid (error={e.msg}, erroffset={e.pos}).") from None
         return reg_key
