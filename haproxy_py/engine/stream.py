@@ -803,6 +803,13 @@ class TcpSession(Stream):
         tun = self.tunnel
         if tun is not None:
             nbin, nbout = tun.bytes_in, tun.bytes_out
+            if self.router.stick:  # the tracked entries count the session's bytes
+                from haproxy_py.stick.track import count_bytes
+
+                now = int(self.loop.time() * 1000)
+                for ctrs in (getattr(self.stk_txn, "stkctr", None), self.sess_stkctr):
+                    if ctrs is not None:
+                        count_bytes(ctrs, nbin, nbout, now)
             self.fe.counters.bin += nbin
             self.fe.counters.bout += nbout
             self.engine.state.total_bytes_out += nbout

@@ -70,6 +70,13 @@ frontend hr
     http-response sc-set-gpt0(0) status
     http-request return status 404 if {{ path /local }}
     default_backend app
+listen tb
+    mode tcp
+    bind 127.0.0.1:{tb}
+    stick-table type ip size 10 expire 30s store conn_cnt,conn_cur,sess_cnt,bytes_in_cnt,bytes_out_cnt,bytes_in_rate(10s),bytes_out_rate(10s)
+    tcp-request connection track-sc0 src
+    tcp-request content track-sc1 src
+    server app 127.0.0.1:{app}
 backend evn
     stick-table type integer size 4 store gpc0
 backend eve
@@ -165,7 +172,7 @@ def _both() -> Iterator[dict[str, Any]]:
     with http_backends("app") as (app,):
         app.behaviour = _app_status
         ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port(),
-                     "hr": free_port()}
+                     "hr": free_port(), "tb": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
@@ -403,3 +410,15 @@ def test_http_response_tracking_as_haproxy(both: dict[str, Any]) -> None:
     r = _settled(both, "show table hr")
     assert r["ours"] == r["haproxy"]
     assert "http_req_cnt=7" in r["ours"] and "gpc0=2" in r["ours"]
+
+
+def test_tcp_mode_bytes_as_haproxy(both: dict[str, Any]) -> None:
+    """mode tcp: a session counter (tcp-request connection) and a stream counter (tcp-request
+    content) count the connection and the bytes both ways, as 2.6 does, once it ends."""
+    for path in ("/", "/abcdefgh", "/s404"):
+        for w in ("ours", "haproxy"):
+            assert get(both[w]["tb"], path, source="127.0.0.80")[0] in (200, 404)
+    r = _settled(both, "show table tb")
+    assert r["ours"] == r["haproxy"]
+    assert re.search(r"key=127\.0\.0\.80 use=0 exp=E conn_cnt=6 conn_cur=0 sess_cnt=3 bytes_in_cnt=[1-9]", r["ours"]), \
+        r["ours"]
