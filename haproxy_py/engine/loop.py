@@ -496,6 +496,10 @@ class Engine:
         fe.maxconn = self.limit_part(value) if value > 0 else value
         self._restart_listeners()
 
+    def replace_certificate(self, cert: Any) -> int:
+        """``commit ssl cert``: every TLS listener that loaded this file serves the new one."""
+        return sum(1 for r in self.routers.values() for t in r.tls.values() if t.replace(cert))
+
     def set_global_maxconn(self, value: int) -> None:
         """``set maxconn global``: listeners held back by the old limit accept again."""
         self.state.maxconn = self.limit_part(value)

@@ -26,6 +26,8 @@ from typing import Any
 from haproxy_py.config.model import StatsSocket
 from haproxy_py.stats.commands import LEVELS, Cli
 
+#: the largest payload a command takes (a certificate and its chain)
+MAX_PAYLOAD = 1 << 20
 MAX_LINE = 16384  # HAProxy's buffer size: a longer request line is refused
 _LEVEL_NAMES = ("user", "operator", "admin")
 
@@ -153,6 +155,21 @@ class StatsSocketServer:
             if len(line) > MAX_LINE:
                 return
             text = line.decode("latin-1").rstrip("\r\n")
+            if text.endswith("<<"):
+                # a payload follows, up to an empty line (2.6: 'set ssl cert NAME <<')
+                lines = []
+                size = 0
+                while True:
+                    try:
+                        more = await asyncio.wait_for(reader.readuntil(b"\n"), timeout=cli.timeout or None)
+                    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
+                        break
+                    more_text = more.decode("latin-1").rstrip("\r\n")
+                    size += len(more)
+                    if not more_text or size > MAX_PAYLOAD:
+                        break
+                    lines.append(more_text)
+                text = text + "\n" + "\n".join(lines) + "\n"
             if self.fd_passing is not None and text.startswith("_get"):  # _getsocks, _getstate (reload)
                 if await self.fd_passing(reader, writer, text):
                     return

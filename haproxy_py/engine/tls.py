@@ -135,7 +135,7 @@ class Handshake:
         router = self.router
         sock = self.sock
         conf = self.tls.conf
-        info = TlsInfo(sock, sock.sni, conf.verify != "none", conf.certs[sock.cert_index])
+        info = TlsInfo(sock, sock.sni, conf.verify != "none", self.tls.certs[sock.cert_index])
         try:
             sess = self.cls(router, sock, self.peer, self.listener)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)

@@ -74,6 +74,11 @@ class EngineOps(Protocol):
         listeners held back by the old limit accept again."""
         ...
 
+    def replace_certificate(self, cert: Any) -> int:
+        """``commit ssl cert``: new TLS connections of every listener that loaded this file (by
+        name) get the certificate (tls/certs.py CertFile); the number of listeners changed."""
+        ...
+
 
 class Detached:
     """EngineOps for a state without an engine: the pure part of each operation only."""
@@ -123,6 +128,9 @@ class Detached:
 
     def set_global_maxconn(self, value: int) -> None:
         self.state.maxconn = value
+
+    def replace_certificate(self, cert: Any) -> int:
+        return 0  # no listener runs without an engine (the CLI keeps the certificate it shows)
 
 
 def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:

@@ -32,6 +32,9 @@ class ProcessState:
     def __init__(self, config: Config, *, now: float, wall: float, pid: int | None = None) -> None:
         self.config = config
         self.pid = pid if pid is not None else os.getpid()
+        #: 'set ssl cert' transactions and committed certificates (file name -> tls/certs.py CertFile)
+        self.tls_tx: dict[str, Any] = {}
+        self.tls_certs: dict[str, Any] = {}
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch
         self.thread = 0
         self.start_mono = now

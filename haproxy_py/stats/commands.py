@@ -229,7 +229,7 @@ class Cli:
     """One runtime-API session (one client connection)."""
 
     __slots__ = ("state", "lowered", "interactive", "closing", "timeout", "env", "sysinfo", "started", "epoch",
-                 "fd")
+                 "fd", "payload")
 
     def __init__(self, state: Any, *, timeout: float | None = None, env: Mapping[str, str] | None = None,
                  sysinfo: Callable[[], SysInfo] | None = None) -> None:
@@ -246,6 +246,8 @@ class Cli:
         self.started: float | None = None
         self.epoch = _sess_epoch(state)
         self.fd = -1
+        #: the payload of the line being run (what followed 'CMD <<' up to an empty line), or None
+        self.payload: str | None = None
 
     # ------------------------------------------------------------------ entry point
     def execute(self, line: str, level: str, now: float, wall: float) -> str:
@@ -254,7 +256,11 @@ class Cli:
         if self.started is None:
             self.started = now
         out: list[str] = []
-        for words in split_commands(line.rstrip("\r\n")):
+        line = line.rstrip("\r\n")
+        self.payload = None
+        if "\n" in line:  # 'CMD <<' and its payload (engine/stats_socket.py reads it)
+            line, _, self.payload = line.partition("\n")
+        for words in split_commands(line):
             if self.closing:
                 break
             if not words and out:
@@ -1322,11 +1328,62 @@ _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
 def _show_ssl_cert(cli: Cli, c: Call) -> str:
-    """``show ssl cert [NAME]``: the certificate files the TLS listeners loaded (tls/certs.py)."""
+    """``show ssl cert [NAME|*NAME]``: the certificate files the TLS listeners loaded (tls/certs.py),
+    the ongoing transaction's first."""
     from haproxy_py.tls.certs import show_cert, show_cert_list
 
-    cfg = cli.state.config
-    return show_cert(cfg, c.w[3]) if len(c.w) > 3 else show_cert_list(cfg)
+    st = cli.state
+    if len(c.w) > 3:
+        return show_cert(st.config, c.w[3], st.tls_certs, st.tls_tx)
+    return show_cert_list(st.config, st.tls_certs, st.tls_tx)
+
+
+def _set_ssl_cert(cli: Cli, c: Call) -> str:
+    """``set ssl cert NAME <<`` + a PEM payload: a transaction replacing a file the listeners loaded."""
+    from haproxy_py.tls.certs import CertError, cert_from_payload, loaded_certs
+
+    usage = "'set ssl cert expects a filename and a certificate as a payload\n"
+    if len(c.w) < 4 or cli.payload is None:
+        return usage
+    name = c.w[3]
+    st = cli.state
+    old = st.tls_tx.get(name) or loaded_certs(st.config, st.tls_certs).get(name)
+    if old is None:
+        return f"Can't replace a certificate which is not referenced by the configuration!\nCan't update {name}!\n"
+    try:
+        st.tls_tx[name] = cert_from_payload(name, cli.payload, old)
+    except CertError as e:
+        return f"{e}\nCan't update {name}!\n"
+    return f"Transaction created for certificate {name}!\n"
+
+
+def _commit_ssl_cert(cli: Cli, c: Call) -> str:
+    if len(c.w) < 4:
+        return "'commit ssl cert expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    cert = st.tls_tx.get(name)
+    if cert is None:
+        return f"No ongoing transaction! !\nCan't commit {name}!\n"
+    try:
+        st.ops.replace_certificate(cert)
+    except (OSError, ValueError) as e:
+        return f"Committing {name}.\n{e}\nCan't commit {name}!\n"
+    del st.tls_tx[name]
+    st.tls_certs[name] = cert
+    return f"Committing {name}.\nSuccess!\n"
+
+
+def _abort_ssl_cert(cli: Cli, c: Call) -> str:
+    if len(c.w) < 4:
+        return "'abort ssl cert' expects a filename\n"
+    name = c.w[3]
+    if cli.state.tls_tx.pop(name, None) is None:
+        return "No ongoing transaction!\n"
+    return f"Transaction aborted for certificate '{name}'!\n"
+
+
+_SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_changed_at_run_time_as_haproxy"
 
 
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
@@ -1340,7 +1397,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("abort ssl ca-file", "abort ssl ca-file <cafile>", "abort a transaction for a CA file", ADMIN,
          _bind_fixed("abort ssl ca-file", "'abort ssl ca-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("abort ssl cert", "abort ssl cert <certfile>", "abort a transaction for a certificate file", ADMIN,
-         _bind_fixed("abort ssl cert", "'abort ssl cert' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
+         _abort_ssl_cert, _SSL_CERT_T),
     _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
          _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
     _row("add acl", "add acl [@<ver>] <acl> <pattern>", "add an acl entry", USER,
@@ -1369,8 +1426,7 @@ COMMANDS: tuple[Command, ...] = (
          _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n",
                      "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
     _row("commit ssl cert", "commit ssl cert <certfile>", "commit a certificate file", ADMIN,
-         _bind_fixed("commit ssl cert", "'commit ssl cert expects a filename\n",
-                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
+         _commit_ssl_cert, _SSL_CERT_T),
     _row("commit ssl crl-file", "commit ssl crl-file <crlfile>", "commit a CRL file", ADMIN,
          _bind_fixed("commit ssl crl-file", "'commit ssl ca-file expects a filename\n",
                      "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
@@ -1477,7 +1533,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set ssl ca-file", "set ssl ca-file <cafile> <payload>", "replace a CA file", ADMIN,
          _bind_fixed("set ssl ca-file", "'set ssl ca-file expects a filename and CAs as a payload\n", "'set ssl ca-file expects a filename and CAs as a payload\n"), _FIXED_T),
     _row("set ssl cert", "set ssl cert <certfile> <payload>", "replace a certificate file", ADMIN,
-         _bind_fixed("set ssl cert", "'set ssl cert expects a filename and a certificate as a payload\n", "'set ssl cert expects a filename and a certificate as a payload\n"), _FIXED_T),
+         _set_ssl_cert, _SSL_CERT_T),
     _row("set ssl crl-file", "set ssl crl-file <crlfile> <payload>", "replace a CRL file", ADMIN,
          _bind_fixed("set ssl crl-file", "'set ssl crl-file expects a filename and CRLs as a payload\n", "'set ssl crl-file expects a filename and CRLs as a payload\n"), _FIXED_T),
     _row("set ssl ocsp-response", "set ssl ocsp-response <resp|payload>",

@@ -10,6 +10,7 @@ DNS subjectAltName, then every commonName.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import ssl
 import tempfile
@@ -42,6 +43,8 @@ class CertFile:
     san: tuple[str, ...] = ()
     algorithm: str = ""
     chain: tuple[tuple[Any, Any], ...] = ()
+    #: the file OpenSSL reads it from when that is not ``path`` (a certificate set at run time)
+    load_from: str = ""
 
 
 class CertError(Exception):
@@ -221,34 +224,69 @@ def cert_paths(path: str) -> list[str]:
     return out
 
 
+_STORE_DIR: list[str] = []
+
+
+def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
+    """The certificate a 'set ssl cert NAME' payload holds, checked as a file would be (a payload
+    without a key keeps the old one); written to a private file for OpenSSL. :class:`CertError`."""
+    if not _STORE_DIR:
+        _STORE_DIR.append(tempfile.mkdtemp(prefix="haproxy-py-certs-"))
+    fd, tmp = tempfile.mkstemp(suffix=".pem", dir=_STORE_DIR[0])
+    with os.fdopen(fd, "w") as f:
+        f.write(pem if pem.endswith("\n") else pem + "\n")
+    try:
+        if "PRIVATE KEY-----" not in pem:
+            key = old.key or (old.load_from or old.path)
+            os.symlink(key, tmp + ".key")
+        c = load_cert(tmp)
+    except CertError:
+        os.unlink(tmp)
+        raise
+    return dataclasses.replace(c, path=name, load_from=tmp, key=c.key)
+
+
 # --------------------------------------------------------------------------- the runtime API's view
-def loaded_certs(config: Any) -> dict[str, CertFile]:
-    """Every certificate file the configuration's TLS listeners loaded, by file name."""
+def loaded_certs(config: Any, store: dict[str, CertFile] | None = None) -> dict[str, CertFile]:
+    """Every certificate file the configuration's TLS listeners loaded, by file name (``store``:
+    those replaced at run time)."""
     out: dict[str, CertFile] = {}
     for p in config.proxies:
         for b in p.binds:
             if b.tls is not None:
                 for c in b.tls.certs:
                     out.setdefault(c.path, c)
+    if store:
+        out.update(store)
     return out
 
 
-def show_cert_list(config: Any) -> str:
-    """``show ssl cert``: 2.6's listing of the certificate files in memory (nothing without any)."""
-    names = sorted(loaded_certs(config))
-    return "# filename\n" + "".join(f"{n}\n" for n in names) if names else ""
+def show_cert_list(config: Any, store: dict[str, CertFile] | None = None,
+                   tx: dict[str, CertFile] | None = None) -> str:
+    """``show ssl cert``: 2.6's listing of the certificate files in memory (nothing without any),
+    after the ongoing transaction."""
+    names = sorted(loaded_certs(config, store))
+    head = "".join(f"# transaction\n*{n}\n" for n in sorted(tx or {}))
+    return head + "# filename\n" + "".join(f"{n}\n" for n in names) if names else ""
 
 
-def show_cert(config: Any, name: str) -> str:
-    """``show ssl cert NAME``: one certificate file's details, as 2.6 prints them."""
+def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
+              tx: dict[str, CertFile] | None = None) -> str:
+    """``show ssl cert NAME`` (``*NAME``: the ongoing transaction's): one file's details, as 2.6."""
     from haproxy_py.tls.info import dn_oneline
 
-    c = loaded_certs(config).get(name)
+    status = "Used"
+    if name.startswith("*"):
+        c = (tx or {}).get(name[1:])
+        status = "Unused"
+    else:
+        c = loaded_certs(config, store).get(name)
     if c is None:
         return "Can't display the certificate: Not found or the certificate is a bundle!\n"
     import hashlib
 
-    lines = [f"Filename: {c.path}", "Status: Used", f"Serial: {c.serial}", f"notBefore: {c.not_before}",
+    shown = ("*" if status == "Unused" else "") + c.path
+    lines = [f"Filename: {shown}", f"Status: {status}", f"Serial: {c.serial}", f"notBefore: {c.not_before}",
              f"notAfter: {c.not_after}", "Subject Alternative Name: " + ", ".join(f"DNS:{n}" for n in c.san),
              f"Algorithm: {c.algorithm}", f"SHA1 FingerPrint: {hashlib.sha1(c.der).hexdigest().upper()}",
              f"Subject: {dn_oneline(c.subject)}", f"Issuer: {dn_oneline(c.issuer)}"]

@@ -121,26 +121,43 @@ def apply_common(ctx: ssl.SSLContext, conf: Any) -> str | None:
 class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them."""
 
-    __slots__ = ("conf", "contexts", "table", "default")
+    __slots__ = ("conf", "certs", "contexts", "table", "default")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
-        self.contexts: list[ssl.SSLContext] = []
-        for cert in conf.certs:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.sslsocket_class = EngineSSLSocket
-            ctx.load_cert_chain(cert.path, cert.key)
-            err = apply_common(ctx, conf)
-            if err is not None:
-                raise ValueError(err)
-            if conf.verify != "none":
-                ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
-                if conf.ca_file:
-                    ctx.load_verify_locations(conf.ca_file)
-            ctx.sni_callback = self._sni
-            self.contexts.append(ctx)
-        self.table = SniTable(c.names for c in conf.certs)
+        self.certs = list(conf.certs)
+        self.contexts: list[ssl.SSLContext] = [self._context(c) for c in self.certs]
+        self.table = SniTable(c.names for c in self.certs)
         self.default = self.contexts[0]
+
+    def _context(self, cert: Any) -> ssl.SSLContext:
+        conf = self.conf
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.sslsocket_class = EngineSSLSocket
+        ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
+        err = apply_common(ctx, conf)
+        if err is not None:
+            raise ValueError(err)
+        if conf.verify != "none":
+            ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
+            if conf.ca_file:
+                ctx.load_verify_locations(conf.ca_file)
+        ctx.sni_callback = self._sni
+        return ctx
+
+    def replace(self, cert: Any) -> bool:
+        """'commit ssl cert': new connections get ``cert`` where its file name was; the server
+        names are those of the new certificate. False when this bind does not use that file."""
+        idx = [i for i, c in enumerate(self.certs) if c.path == cert.path]
+        if not idx:
+            return False
+        ctx = self._context(cert)
+        for i in idx:
+            self.certs[i] = cert
+            self.contexts[i] = ctx
+        self.table = SniTable(c.names for c in self.certs)
+        self.default = self.contexts[0]
+        return True
 
     def _sni(self, sock: Any, name: str | None, ctx: ssl.SSLContext) -> int | None:
         sock.sni = name

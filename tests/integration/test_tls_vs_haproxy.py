@@ -538,3 +538,43 @@ def test_key_files_found_as_haproxy(certs: Certs, tmp_path: Any) -> None:
              for cmd in (["haproxy"], [sys.executable, "-m", "haproxy_py"])]
     msgs = [[ln.split(" : ", 2)[-1] for ln in c.stderr.splitlines() if "No Private Key" in ln] for c in check]
     assert msgs[0] == msgs[1] and msgs[0] and msgs[0][0].endswith(f"'{d}/site.key'.")
+
+
+def test_certificate_changed_at_run_time_as_haproxy(certs: Certs) -> None:
+    """set ssl cert NAME <<PEM, show ssl cert (the transaction), abort / commit ssl cert: new
+    handshakes present the committed certificate under that file's name (its server names with it),
+    replies and handshakes compared with 2.6's."""
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    cfg = ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + DEFAULTS + """frontend fe
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem crt {root}/rsa.pem
+    http-request return status 200 content-type text/plain string ok
+""")
+    ec, nope = str(certs.root / "ec.pem"), str(certs.root / "nope.pem")
+    wild = (certs.root / "wild.pem").read_text()
+    ctx = client_context(certs)
+    names = ("x.wild.test", "www.example.com", "rsa.example.net")
+    out = []
+    require_haproxy("haproxy")
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.format(p0=port, root=certs.root), wait_ports=[port], which=which) as pp:
+            sock = admin_socket(pp)
+
+            def cli(cmd: str) -> str:
+                return stats_cli(sock, cmd)  # noqa: B023 - used within this iteration
+
+            def cns() -> list[Any]:
+                return [probe(port, ctx, n)[:2] for n in names]  # noqa: B023
+
+            steps = [cli(f"commit ssl cert {ec}"), cli(f"abort ssl cert {ec}"),
+                     cli(f"set ssl cert {nope} <<\n{wild}"), cli(f"set ssl cert {ec} <<\n{wild}"),
+                     cli("show ssl cert"), cli(f"show ssl cert *{ec}"), cns(), cli(f"abort ssl cert {ec}"),
+                     cli("show ssl cert"), cli(f"set ssl cert {ec} <<\n{wild}"), cli(f"commit ssl cert {ec}"),
+                     cns(), cli("show ssl cert"), cli(f"show ssl cert {ec}"), cli("set ssl cert"),
+                     cli("commit ssl cert"), cli("abort ssl cert")]
+            out.append(steps)
+    theirs, ours = out
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a == b, k
+    assert theirs[11][0] == ("ok", "*.wild.test") and theirs[6][0] == ("ok", "www.example.com")
