@@ -53,6 +53,16 @@ def compile_rules(conf: Any) -> RuleSets:
     rs = RuleSets()
     acls = None
     lists: dict[str, list[Rule]] = {}
+    # the HTTP rules of the named defaults section the proxy comes from run first, with that
+    # section's ACLs (2.6 evaluates them as the head of the same rule set: an allow there ends it)
+    dacls = None
+    for r in getattr(conf, "defaults_rules", ()):
+        test = None
+        if r.cond is not None:
+            if dacls is None:
+                dacls = compile_acls(conf.defaults_acls)
+            test = compile_condition(r.cond, dacls)
+        lists.setdefault(_SLOTS[family_of(r)], []).append((test, r.impl))
     for r in conf.http_rules:
         if r.kind == "tcp-request" and r.action == "inspect-delay":
             rs.inspect_delay = int(r.args[0])

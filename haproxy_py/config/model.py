@@ -478,6 +478,10 @@ class Proxy:
     forwardfor: ForwardFor | None = None
     captures: tuple[Capture, ...] = ()
     http_rules: tuple[HttpRule, ...] = ()
+    #: the HTTP rules of the named defaults section the proxy comes from (run before its own), and
+    #: the ACLs they are written with
+    defaults_rules: tuple[HttpRule, ...] = ()
+    defaults_acls: tuple[Acl, ...] = ()
     # logging
     logs: tuple[LogTarget, ...] = ()  # after "log global" expansion
     log_global: bool = False

@@ -89,7 +89,7 @@ def body_use(conf: Any) -> bool | None:
     None when nothing does (the request pays nothing)."""
     if conf.option("http-buffer-request"):
         return True
-    text = repr(conf.http_rules) + repr(conf.acls)
+    text = repr(conf.http_rules) + repr(conf.acls) + repr(conf.defaults_rules) + repr(conf.defaults_acls)
     if "req.body" in text or "wait-for-body" in text:
         return False
     return None

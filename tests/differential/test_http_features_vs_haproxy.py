@@ -544,3 +544,70 @@ def test_map_and_acl_actions_as_haproxy(sides) -> None:  # type: ignore[no-untyp
     _exchange(sides, "map", _req("GET", "/aadd", headers="X-K: zz\r\n"))
     r = _exchange(sides, "map", _req("GET", "/acl", headers="X-K: zz\r\n"))
     assert r["responses"][0][2] == b"yes"
+
+
+DEFAULTS_CFG = r"""
+defaults fedef
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    acl isx path_beg /x
+    http-request set-header X-Def d1
+    http-request deny if isx {{ req.hdr(x-no) -m found }}
+    http-request allow if {{ path /allow }}
+    http-response set-header X-Def-Res r1
+    http-after-response set-header X-Def-After a1
+
+defaults bedef
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    http-request set-header X-BDef bd
+    http-response set-header X-BDef-Res br
+
+frontend fe from fedef
+    bind 127.0.0.1:{fe}
+    acl isx path /never
+    http-request set-header X-Fe f1
+    http-request deny if isx
+    default_backend be
+
+frontend fe2 from fedef
+    bind 127.0.0.1:{fe2}
+    default_backend be
+
+backend be from bedef
+    http-request set-header X-Be b1
+    server s1 127.0.0.1:{srv}
+"""
+
+
+def test_rules_of_named_defaults_as_haproxy() -> None:
+    """http-request / http-response / http-after-response rules of a named defaults section run
+    before the proxy's own (an allow there ends the set), with the section's own ACLs."""
+    require_haproxy_bin()
+    rng = random.Random(99)
+    plan = [(rng.choice(("fe", "fe2")), rng.choice(("/", "/x1", "/allow", "/never")),
+             "X-No: 1\r\n" if rng.random() < 0.5 else "") for _ in range(12)]
+    got: dict[str, list[Any]] = {}
+    for which in ("haproxy", "ours"):
+        be = HttpBackend("s1")
+        be.start()
+        ports = {"fe": free_port(), "fe2": free_port()}
+        try:
+            with run_proxy(DEFAULTS_CFG.format(srv=be.port, **ports), wait_ports=list(ports.values()),
+                           which=which):
+                out = []
+                for fe, path, hdrs in plan:
+                    be.requests.clear()
+                    resp = _send_parts(ports[fe], [_req("GET", path, headers=hdrs)], 0)
+                    time.sleep(0.03)
+                    out.append((path, hdrs, _norm_all(resp), _seen(be)))
+                got[which] = out
+        finally:
+            be.stop()
+    assert got["ours"] == got["haproxy"]
+    seen_one = [x for x in got["ours"] if x[3]]
+    assert seen_one and all(("x-def", "d1") in x[3][0][1] for x in seen_one)

@@ -80,7 +80,9 @@ class RulesMixin(BuilderBase):
         return act, impl, j
 
     def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
-        if p.is_defaults:
+        """HTTP rules in a named defaults section are the head of its proxies' rule sets (2.6);
+        the tcp ones are not implemented there yet."""
+        if p.is_defaults and what not in ("http-request", "http-response", "http-after-response"):
             from haproxy_py.registry import not_implemented
 
             self.fail(ln, not_implemented(f"'{what}' rules in a 'defaults' section",

@@ -118,6 +118,8 @@ class SectionsMixin(BuilderBase):
         else:
             # a new defaults section starts from scratch (it resets the template)
             src = None if kind == "defaults" else self.cur_defaults
+        if src is not None and src.http_rules and not self._may_inherit_rules(ln, kind, src):
+            src = None
         if src is not None:
             p.inherit(src)
         if kind == "defaults":
@@ -135,6 +137,25 @@ class SectionsMixin(BuilderBase):
                     break
             self.proxies.append(p)
         self.cur = p
+
+    def _may_inherit_rules(self, ln: Line, kind: str, src: ProxyState) -> bool:
+        """2.6's checks on a defaults section that has rules, before a section inherits it."""
+        where = f"(defaults section at {src.loc.file}:{src.loc.line})"
+        pre = f"parsing [{ln.file}:{ln.lineno}]: "
+        if kind == "listen":
+            self.d.alert(pre + "a listen section cannot inherit from a defaults section defining TCP/HTTP rules.",
+                         ln.loc(0), line=ln.raw)
+            return False
+        if kind == "defaults":
+            self.d.alert(pre + "a defaults section cannot inherit from a defaults section defining TCP/HTTP "
+                         f"rules {where}.", ln.loc(0), line=ln.raw)
+            return False
+        if src.rule_users and kind not in src.rule_users:
+            self.d.alert(pre + "frontends and backends cannot inherit from the same defaults section if it "
+                         f"defines TCP/HTTP rules {where}.", ln.loc(0), line=ln.raw)
+            return False
+        src.rule_users.add(kind)
+        return True
 
     def end_section(self) -> None:
         if self.section_obj is not None:

@@ -63,6 +63,12 @@ class ProxyState:
         self.log_style_loc: Location | None = None
         self.default_server = ServerConf(name="")
         self.mode_loc: Location | None = None
+        #: the HTTP rules of the named defaults section this proxy comes from, and its ACLs
+        self.defaults_rules: list[HttpRule] = []
+        self.defaults_acls: list[Acl] = []
+        #: a defaults section with HTTP rules: the kinds of proxy it was used for ("frontend" or
+        #: "backend"; 2.6 allows one)
+        self.rule_users: set[str] = set()
 
     @property
     def is_defaults(self) -> bool:
@@ -83,3 +89,5 @@ class ProxyState:
         self.check_rules_loc = d.check_rules_loc
         self.default_server = d.default_server
         self.log_style_loc = d.log_style_loc
+        self.defaults_rules = list(d.http_rules)
+        self.defaults_acls = list(d.acls)
