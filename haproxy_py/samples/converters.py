@@ -799,3 +799,35 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
 CONVERTERS.alternatives.update({
     "xxh3": "xxh32 and xxh64 are implemented",
 })
+
+
+# --------------------------------------------------------------------------- debug
+
+_PRINTABLE = bytes(c if 0x20 <= c < 0x7F else 0x2E for c in range(256))
+
+
+def _prep_debug(a: tuple) -> tuple:
+    sink = a[1] if len(a) > 1 and a[1] else "buf0"
+    if sink not in ("buf0", "stdout", "stderr"):
+        raise ValueError(f"No such sink '{sink}'.")
+    if sink != "buf0":
+        raise ValueError(f"the debug converter's sink '{sink}' is not implemented by haproxy-py "
+                         "(HAProxy 2.6 supports it); buf0 is")
+    return (a[0] if a else "",)
+
+
+@converter("debug", test="tests/differential/test_samples_vs_haproxy.py::test_debug_converter_vs_haproxy",
+           prepare=_prep_debug)
+def c_debug(v: Any, a: tuple, t: Txn) -> Any:
+    """The sample goes on unchanged; a line goes to the buf0 ring: its type and its value as text
+    (cut at a NUL like any cast of binary to text), non-printable bytes as dots."""
+    from ..log.sink import emit, event_line
+    from .types import Sample
+
+    s = v if isinstance(v, Sample) else None
+    if s is None:
+        return None
+    text = to_text(s.type, s.value)
+    shown = b"" if text is None else text.translate(_PRINTABLE)
+    emit(event_line(t.wall, "debug", f"{a[0]}: type={s.type} <{shown.decode('latin1')}>"))
+    return s

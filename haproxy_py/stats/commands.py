@@ -1276,6 +1276,25 @@ def _bind_fixed(words: str, bare: str | None, with_args: str | None = None) -> H
     return handler
 
 
+def _show_events(cli: Cli, c: Call) -> str | None:
+    """The sink list, or what the buf0 ring holds (the debug converter's lines); -w (waiting for
+    new lines) is not implemented."""
+    from haproxy_py.log.sink import BUF0, SINKS
+
+    if len(c.w) == 2:
+        return cli_static.SHOW_EVENTS
+    sink, opts = c.w[2], c.w[3:]
+    if sink not in SINKS:
+        return "No such event sink\n"
+    if "-w" in opts:
+        return cli.refuse("show events")
+    if "-n" in opts:  # only lines to come: 2.6 answers nothing at all without -w
+        return None
+    if sink != "buf0":
+        return ""
+    return "".join(line + "\n" for line in BUF0)
+
+
 def _dynamic_cookie(cli: Cli, c: Call) -> str:
     """2.6's argument checks, then the refusal: dynamic cookies are not implemented."""
     a = c.a
@@ -1568,7 +1587,8 @@ COMMANDS: tuple[Command, ...] = (
          "report last request and/or response errors for each proxy", OPERATOR,
          lambda cli, c: cli.cmd_show_errors(c.a[2], c.a[3], c.wall), _UNIT + "test_show_errors"),
     _row("show events", "show events [<sink>] [-w] [-n]", "show event sink state", USER,
-         _bind_fixed("show events", cli_static.SHOW_EVENTS), _FIXED_T),
+         lambda cli, c: _show_events(cli, c),
+         "tests/differential/test_samples_vs_haproxy.py::test_debug_converter_vs_haproxy"),
     _row("show fd", "show fd [num]", "dump list of file descriptors in use or a specific one", OPERATOR),
     _row("show info", "show info [desc|json|typed|float]*", "report information about the running process", USER,
          lambda cli, c: cli.cmd_show_info(c.w, c.now, c.wall), _SOCAT + "test_show_info"),

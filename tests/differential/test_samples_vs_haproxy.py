@@ -841,3 +841,38 @@ def test_capture_line_fetches_vs_haproxy() -> None:
         assert got["haproxy"][1] == b"[POST][/w/x][HTTP/1.1]"  # set-uri /rewritten: path_beg /r returns
     finally:
         be.stop()
+
+
+def test_debug_converter_vs_haproxy(tmp_path: Path) -> None:
+    """debug([prefix]): the sample passes unchanged, and 'show events buf0' lists one line per use
+    (type, text with non-printable bytes as dots, binary cut at a NUL; none without a sample),
+    through both whole proxies; the dates are checked for their form only. 'show events' with
+    an unknown sink answers as 2.6."""
+    import re as _re
+
+    from tests.integration.harness import http_request, run_proxy
+    from tests.integration.stats_client import stats_cli
+
+    require_haproxy_bin()
+    fmt = ("%[req.fhdr(x-j),debug]|%[req.fhdr(x-j),debug(pfx),length]|%[bin(00410a42ff),debug(bin)]|"
+           "%[bool(1),debug]|%[ipv6(::1),debug(v6)]|%[meth(GET),debug]|%[req.fhdr(x-none),debug(none)]|"
+           "%[str(x),debug(a b),upper,debug(up)]|%[int(-7),debug(i)]|%[bin(4142),debug]")
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        sock = tmp_path / f"{which}.sock"
+        cfg = (f"global\n    stats socket {sock} level admin\n"
+               "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               f'    http-request return status 200 content-type text/plain lf-string "{fmt}"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            bodies = [http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nX-J: " + v + b"\r\nConnection: close\r\n\r\n")
+                      .partition(b"\r\n\r\n")[2] for v in (b"a\tb\xe9d<>\\e", b"plain", b"x y")]
+            events = stats_cli(str(sock), "show events buf0")
+            other = stats_cli(str(sock), "show events nosuch") + stats_cli(str(sock), "show events buf0 -n")
+        stamp = r"<0>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d "
+        lines = events.split("\n")
+        assert all(_re.match(stamp, ln) for ln in lines if ln), (which, events)
+        got[which] = (bodies, [_re.sub(stamp, "", ln) for ln in lines], other)
+    assert got["ours"] == got["haproxy"], got
+    assert "[debug] bin: type=bin <>" in got["haproxy"][1] and len(got["haproxy"][1]) > 20
