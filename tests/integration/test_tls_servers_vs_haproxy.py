@@ -214,7 +214,7 @@ listen tls_both
     bind 127.0.0.1:{p0} ssl crt {root}/rsa.pem
     server s 127.0.0.1:{ec} ssl verify required ca-file {root}/ca.crt sni ssl_fc_sni alpn http/1.1
 """
-    big = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"x" * 200_000 + b"\r\nConnection: close\r\n\r\n"
+    big = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"x" * 40_000 + b"\r\nConnection: close\r\n\r\n"
 
     def run(port: int, pp: Any) -> list[Any]:
         ctx = client_context(certs)
