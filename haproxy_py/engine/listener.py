@@ -99,7 +99,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name", "local", "luid")
+                 "paused", "name", "local", "luid", "nbconn")
 
     def __init__(
         self,
@@ -123,6 +123,8 @@ class Listener:
         self.name = str(bind.param("name", "") or "")
         #: 2.6's automatic listener id: the rank among the frontend's listeners, from 1
         self.luid = 0
+        #: its connections now (the dst_conn fetch)
+        self.nbconn = 0
         #: (ip, port) every accepted connection has as its local address, when the bind is on one
         #: address (not a wildcard): saves a getsockname() per connection
         self.local: tuple[str, int] | None = None

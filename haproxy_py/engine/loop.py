@@ -210,10 +210,12 @@ class Engine:
         fe = lst.frontend
         return not (fe.maxconn and fe.counters.scur >= fe.maxconn)
 
-    def connection_closed(self, fe: Frontend) -> None:
+    def connection_closed(self, fe: Frontend, listener: Listener | None = None) -> None:
         """A client connection ended: resume listeners that stopped because of maxconn."""
         st = self.state
         st.curr_conns -= 1
+        if listener is not None:
+            listener.nbconn -= 1
         fe.counters.scur -= 1
         if self.stopping:
             if st.curr_conns <= 0 and self.on_stopped is not None and not self.on_stopped.done():
@@ -463,7 +465,7 @@ class Engine:
                 lst.close()
             else:
                 keep.append(lst)
-        self.listeners = keep
+        self.listeners[:] = keep  # the same list: the routers' facts read it (dst_conn)
 
     def set_server_addr(self, srv: Any, host: str, port: int) -> None:
         """``set server addr``: the next connections go to host:port; so does the health check

@@ -64,7 +64,7 @@ class Router:
         self.mode = conf.mode
         self.logger = engine.loggers.get(conf.name)
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
-        self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall)
+        self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall, engine.listeners)
         self.rules: list[tuple[Any, str]] = []
         from haproxy_py.acl.condition import compile_acls, compile_condition
 
@@ -184,6 +184,7 @@ class Router:
             if self.l4_txn is None:
                 return
         st.curr_conns += 1
+        listener.nbconn += 1  # dst_conn
         st.cum_conns += 1
         st.conn_rate.add(now)
         st.sess_rate.add(now)
@@ -220,7 +221,7 @@ class Router:
             except OSError:
                 pass
             sock.close()
-            eng.connection_closed(fe)
+            eng.connection_closed(fe, listener)
         else:
             self._start(TcpSession, sock, peer, listener)
 
@@ -233,7 +234,7 @@ class Router:
                 sock.close()
             except OSError:
                 pass
-            self.engine.connection_closed(self.frontend)
+            self.engine.connection_closed(self.frontend, listener)
             self.engine.session_fault(None, exc, "accept", fe=self.frontend, peer=peer)
             return
         try:
@@ -299,9 +300,19 @@ class Router:
 
 
 class EngineFacts(StateFacts):
-    """The live facts, with the ones only a socket can tell."""
+    """The live facts, with the ones only a socket (or the engine's listeners) can tell."""
 
-    __slots__ = ()
+    __slots__ = ("listeners",)
+
+    def __init__(self, state: Any, mono: Any, wall: Any, listeners: list[Any]) -> None:
+        super().__init__(state, mono, wall)
+        self.listeners = listeners
+
+    def dst_conn(self, frontend: str, so_id: int) -> int | None:
+        for lst in self.listeners:
+            if lst.luid == so_id and lst.frontend.conf.name == frontend:
+                return int(lst.nbconn)
+        return None
 
     def tcp_info(self, fd: int) -> tuple[int, ...] | None:
         """getsockopt(TCP_INFO) on the connection: the 32-bit fields after the 8 one-byte ones."""

@@ -447,7 +447,7 @@ class Stream:
             if self.router.stick:
                 self._stick_end()
         finally:
-            self.engine.connection_closed(self.fe)
+            self.engine.connection_closed(self.fe, self.listener)
 
     def _stick_end(self) -> None:
         """The session ends: the stick counters it (and its last stream) tracks stop."""
@@ -502,7 +502,7 @@ class Stream:
         self.engine.state.sessions.discard(self)
         if not self.closed:
             self.closed = True
-            self.engine.connection_closed(self.fe)
+            self.engine.connection_closed(self.fe, self.listener)
 
     def _fault_reply(self) -> None:
         """What the client is told of an internal error before the session closes (HTTP: a 500

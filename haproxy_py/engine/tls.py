@@ -113,7 +113,7 @@ class Handshake:
             self.sock.close()
         except OSError:
             pass
-        self.router.engine.connection_closed(self.router.frontend)
+        self.router.engine.connection_closed(self.router.frontend, self.listener)
 
     def _fail(self, err: tuple[str, bool]) -> None:
         self._end()

@@ -41,6 +41,10 @@ class StateFacts:
     def thread(self) -> int:
         return int(getattr(self.state, "thread", 0))
 
+    def dst_conn(self, frontend: str, so_id: int) -> int | None:
+        """Unknown without the engine's listeners (engine/router.py EngineFacts)."""
+        return None
+
     def tcp_info(self, fd: int) -> tuple[int, ...] | None:
         """Unknown without the engine (engine/router.py EngineFacts reads the socket)."""
         return None

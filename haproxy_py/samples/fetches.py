@@ -1333,3 +1333,12 @@ for _n, _i, _t in (("fc_rtt", 15, True), ("fc_rttvar", 16, True), ("fc_unacked",
                    ("fc_sacked", 5, False), ("fc_lost", 6, False), ("fc_retrans", 7, False),
                    ("fc_fackets", 8, False), ("fc_reordering", 20, False)):
     fetch(_n, test=D_TCPI, prepare=_prep_unit)(_tcpi(_i, _t))
+
+
+@fetch("dst_conn", test=D_CONN)
+def f_dst_conn(txn: Txn, args: tuple) -> list | None:
+    """The connections of the listener the request came through, this one included."""
+    if txn.runtime is None or not txn.so_id:
+        return None
+    n = txn.runtime.dst_conn(txn.frontend, txn.so_id)
+    return None if n is None else [n]

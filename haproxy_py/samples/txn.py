@@ -75,6 +75,9 @@ class Runtime(Protocol):
         ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets, ..., rtt at 15, rttvar
         16, reordering 20), None when unavailable."""
         ...
+    def dst_conn(self, frontend: str, so_id: int) -> int | None:
+        """The connections of a frontend's listener (by its id) now."""
+        ...
     def is_local(self, ip: str) -> bool | None:
         """Whether ``ip`` is one of this host's addresses (2.6: a UDP socket can bind to it);
         None when that cannot be told."""

@@ -730,7 +730,7 @@ def test_json_jwt_converters_vs_haproxy(tmp_path: Path) -> None:
 
 
 def test_connection_fetches_vs_haproxy() -> None:
-    """The listener (so_id, so_name), process (thread, nbproc, proc), priority, HTTP version,
+    """The listener (so_id, so_name, dst_conn with connections held open), process (thread, nbproc, proc), priority, HTTP version,
     local-address, backend connection (bc_*) and current timeout fetches, in request rules and in
     response rules (after a set-timeout or not), through both whole proxies. bc_src_port is an
     ephemeral port: it is only checked to be one."""
@@ -748,6 +748,7 @@ def test_connection_fetches_vs_haproxy() -> None:
                    '    http-request return status 200 content-type text/plain lf-string "%[so_id]|%[so_name]|'
                    '%[thread]|%[nbproc]|%[proc]|%[fc_http_major]|%[prio_class]|%[prio_offset]|%[src_is_local]|'
                    '%[dst_is_local]|%[fc_src_is_local]|%[fc_dst_is_local]" if { path /f }\n'
+                   '    http-request return status 200 content-type text/plain lf-string "%[dst_conn]" if { path /dc }\n'
                    "    default_backend b\nbackend b\n    timeout tunnel 7s\n"
                    "    http-request set-timeout server 3s if { path_beg /t }\n"
                    "    http-request set-timeout tunnel 4s if { path_beg /tt }\n"
@@ -758,6 +759,14 @@ def test_connection_fetches_vs_haproxy() -> None:
                    f"    server s 127.0.0.1:{be.port}\n")
             out = []
             with run_proxy(cfg, wait_ports=[p1, p2], which=which):
+                # dst_conn: two idle connections held on the second listener, none on the first
+                held = [socket.create_connection(("127.0.0.1", p2), timeout=5) for _ in range(2)]
+                time.sleep(0.2)
+                for port in (p1, p2):
+                    r = http_request(port, b"GET /dc HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    out.append(r.partition(b"\r\n\r\n")[2])
+                for h in held:
+                    h.close()
                 for port, path in ((p1, "/f"), (p2, "/f"), (p1, "/r"), (p1, "/t/r"), (p2, "/tt/r"), (p1, "/x"),
                                    (p2, "/t"), (p1, "/tt")):
                     r = http_request(port, f"GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
@@ -771,7 +780,7 @@ def test_connection_fetches_vs_haproxy() -> None:
                         out.append(body)
             got[which] = out
         assert got["ours"] == got["haproxy"], list(zip(got["haproxy"], got["ours"], strict=True))
-        assert got["haproxy"][1] == b"2|second|0|1|1|1|0|0|1|1|1|1"
+        assert got["haproxy"][:2] == [b"1", b"3"] and got["haproxy"][3] == b"2|second|0|1|1|1|0|0|1|1|1|1"
     finally:
         be.stop()
 
