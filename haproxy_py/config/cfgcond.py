@@ -23,7 +23,7 @@ from collections.abc import Mapping
 COMPAT_VERSION = "2.6.12"
 
 #: ``feature(X)``: the build features whose behaviour haproxy-py has (2.6 names). HAProxy 2.6's
-#: Debian build also lists OPENSSL, LUA, PCRE2, SLZ, OT, TPROXY, NETFILTER, ... which haproxy-py does
+#: Debian build also lists LUA, PCRE2, SLZ, OT, TPROXY, NETFILTER, ... which haproxy-py does
 #: not implement: they answer false here.
 #: the "+" names of Debian's 2.6.12 build (``haproxy -vv``'s Feature list)
 DEBIAN_FEATURES = frozenset({
@@ -33,7 +33,7 @@ DEBIAN_FEATURES = frozenset({
 })
 FEATURES = frozenset({
     "EPOLL", "POLL", "THREAD", "LINUX_SPLICE", "GETADDRINFO", "ACCEPT4", "PRCTL", "RT", "PROMEX",
-    "SYSTEMD",
+    "SYSTEMD", "OPENSSL",
 })
 
 _ARITY = {"defined": 1, "feature": 1, "streq": 2, "strneq": 2, "version_atleast": 1, "version_before": 1}

@@ -4,7 +4,7 @@ Nothing here is a recorded answer: every case is made from a seed, run through D
 and through haproxy-py, and the exit codes (and, for ``-c``, the verdict classes) must be equal.
 Deliberate differences are kept out of the generators and listed here:
 
-* ``feature(X)`` answers for what haproxy-py implements: 2.6's Debian build has OPENSSL, LUA, PCRE2,
+* ``feature(X)`` answers for what haproxy-py implements: 2.6's Debian build has LUA, PCRE2,
   SLZ, OT, TPROXY, NETFILTER, ... which haproxy-py has not (``OURS_FALSE``), so they are not drawn;
 * versions are compared with 2.6.12: Debian's binary is "2.6.12-1+deb12u4", so ``2.6.12-N``
   suffixes are not drawn.
@@ -23,7 +23,7 @@ from haproxy_py.config.cfgcond import FEATURES
 
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
 #: 2.6's Debian build features haproxy-py does not implement: feature() is false here, true there
-OURS_FALSE = frozenset({"OPENSSL", "LUA", "PCRE2", "PCRE2_JIT", "SLZ", "OT", "TPROXY", "LINUX_TPROXY", "NETFILTER",
+OURS_FALSE = frozenset({"LUA", "PCRE2", "PCRE2_JIT", "SLZ", "OT", "TPROXY", "LINUX_TPROXY", "NETFILTER",
                         "DL", "CRYPT_H", "LIBCRYPT", "CPU_AFFINITY", "NS", "TFO", "BACKTRACE", "THREAD_DUMP"})
 #: names neither build has
 ABSENT = ("QUIC", "KQUEUE", "ZLIB", "PCRE", "EVPORTS", "WURFL", "epoll", "POL", "+EPOLL")

@@ -218,7 +218,7 @@ def test_positional_argument_is_a_usage_error_as_in_26(tmp_path: Path, capsys: p
 def test_cc_evaluates_a_condition(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HAPROXY_PY_CC", "x")
     assert run(["-cc", "defined(HAPROXY_PY_CC) && version_atleast(2.6)"], capsys) == (0, "", "")
-    assert run(["-cc", "version_before(2.6) || feature(OPENSSL)"], capsys) == (1, "", "")
+    assert run(["-cc", "version_before(2.6) || feature(LUA)"], capsys) == (1, "", "")
     rc, out, err = run(["-cc", "1 # comment"], capsys)
     assert rc == 2 and err.splitlines()[-1].endswith(
         " : config : Failed to evaluate condition: unexpected character '#' at the end of conditional expression "
