@@ -41,7 +41,8 @@ def counter(txn: Any, idx: int) -> Ctr | None:
 
 
 class Track:
-    """``track-scN <key> [table <t>]``: the first valid tracking of counter N applies."""
+    """``track-scN <key> [table <t>]``: the first valid tracking of counter N applies (a stream's
+    rule does not track N when its session already does)."""
 
     __slots__ = ("idx", "expr", "table", "http", "session", "response")
 
@@ -62,6 +63,10 @@ class Track:
         ctrs = getattr(txn, attr, None)
         if ctrs is not None and ctrs[self.idx] is not None:
             return
+        if not self.session:  # 2.6: a counter the session tracks is not tracked again by a stream
+            sess = getattr(txn, "sess_stkctr", None)
+            if sess is not None and sess[self.idx] is not None:
+                return
         rt = txn.runtime
         t = rt.stick_table(self.table) if rt is not None else None
         if t is None:

@@ -77,6 +77,15 @@ listen tb
     tcp-request connection track-sc0 src
     tcp-request content track-sc1 src
     server app 127.0.0.1:{app}
+frontend tq
+    bind 127.0.0.1:{tq}
+    tcp-request connection track-sc0 str(conn) table users
+    tcp-request session track-sc1 str(sess) table users
+    tcp-request content track-sc1 str(cont1) table users
+    tcp-request content track-sc2 str(cont2) table users
+    http-request track-sc0 str(http0) table users
+    http-request track-sc2 str(http2) table users
+    http-request return status 200 content-type text/plain lf-string "%[sc_http_req_cnt(0)] %[sc_http_req_cnt(1)] %[sc_http_req_cnt(2)]"
 backend evn
     stick-table type integer size 4 store gpc0
 backend eve
@@ -172,7 +181,8 @@ def _both() -> Iterator[dict[str, Any]]:
     with http_backends("app") as (app,):
         app.behaviour = _app_status
         ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port(),
-                     "hr": free_port(), "tb": free_port()}
+                     "hr": free_port(), "tb": free_port(),
+                     "tq": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
@@ -422,3 +432,14 @@ def test_tcp_mode_bytes_as_haproxy(both: dict[str, Any]) -> None:
     assert r["ours"] == r["haproxy"]
     assert re.search(r"key=127\.0\.0\.80 use=0 exp=E conn_cnt=6 conn_cur=0 sess_cnt=3 bytes_in_cnt=[1-9]", r["ours"]), \
         r["ours"]
+
+
+def test_first_tracking_of_a_counter_wins_as_haproxy(both: dict[str, Any]) -> None:
+    """A counter the session tracks (tcp-request connection/session) is not tracked again by a
+    stream's rule (tcp-request content, http-request), and a stream's counter only once: the
+    entries 2.6 creates, and the counts the fetches read."""
+    got = {w: get(both[w]["tq"], "/", source="127.0.0.90")[2] for w in ("ours", "haproxy")}
+    assert got["ours"] == got["haproxy"]
+    for k in ("conn", "sess", "cont1", "cont2", "http0", "http2"):
+        r = _settled(both, f"show table users key {k}")
+        assert r["ours"] == r["haproxy"], k
