@@ -179,7 +179,7 @@ from haproxy_py.actions import stick as _S  # noqa: E402
 _STK = "tests/differential/test_stick_vs_haproxy.py::"
 _reg("http-request", "track-sc", _S.p_track, _STK + "test_rate_limit_denials_as_haproxy")
 _reg("http-response", "track-sc", _S.p_track, _STK + "test_http_response_tracking_as_haproxy")
-for _a in ("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"):
+for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0"):
     _reg("http-response", _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt,
          _STK + "test_http_response_tracking_as_haproxy")
 for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1"):
@@ -193,3 +193,6 @@ for _fam in ("tcp-request connection", "tcp-request session", "tcp-request conte
     for _a in ("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"):
         _reg(_fam, _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt, _STK + "test_tcp_tracking_as_haproxy",
              _caps)
+    for _a in ("sc-inc-gpc", "sc-set-gpt"):
+        _reg(_fam, _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt,
+             _STK + "test_indexed_gpc_gpt_in_tcp_rules_as_haproxy", _caps)

@@ -68,6 +68,8 @@ frontend hr
     http-response sc-inc-gpc0(0) if {{ status 404 }}
     http-response sc-inc-gpc1(0) if {{ status ge 500 }}
     http-response sc-set-gpt0(0) status
+    http-response sc-inc-gpc(1,1) if {{ status 404 }}
+    http-response sc-set-gpt(2,1) status
     http-request return status 404 if {{ path /local }}
     default_backend app
 listen tb
@@ -86,6 +88,15 @@ frontend tq
     http-request track-sc0 str(http0) table users
     http-request track-sc2 str(http2) table users
     http-request return status 200 content-type text/plain lf-string "%[sc_http_req_cnt(0)] %[sc_http_req_cnt(1)] %[sc_http_req_cnt(2)]"
+frontend ta
+    bind 127.0.0.1:{ta}
+    tcp-request connection track-sc0 str(tca) table users
+    tcp-request connection sc-inc-gpc(0,0)
+    tcp-request session sc-set-gpt(1,0) 3
+    tcp-request content track-sc2 str(tcc) table users
+    tcp-request content sc-inc-gpc(1,2)
+    tcp-request content sc-set-gpt(2,2) 8
+    http-request return status 200
 backend evn
     stick-table type integer size 4 store gpc0
 backend eve
@@ -182,7 +193,7 @@ def _both() -> Iterator[dict[str, Any]]:
         app.behaviour = _app_status
         ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port(),
                      "hr": free_port(), "tb": free_port(),
-                     "tq": free_port()}
+                     "tq": free_port(), "ta": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
@@ -420,6 +431,8 @@ def test_http_response_tracking_as_haproxy(both: dict[str, Any]) -> None:
     r = _settled(both, "show table hr")
     assert r["ours"] == r["haproxy"]
     assert "http_req_cnt=7" in r["ours"] and "gpc0=2" in r["ours"]
+    u = _settled(both, "show table users key app")  # sc-inc-gpc(1,1), sc-set-gpt(2,1) on X-Server
+    assert u["ours"] == u["haproxy"] and "gpt2=200" in u["ours"]
 
 
 def test_tcp_mode_bytes_as_haproxy(both: dict[str, Any]) -> None:
@@ -443,3 +456,14 @@ def test_first_tracking_of_a_counter_wins_as_haproxy(both: dict[str, Any]) -> No
     for k in ("conn", "sess", "cont1", "cont2", "http0", "http2"):
         r = _settled(both, f"show table users key {k}")
         assert r["ours"] == r["haproxy"], k
+
+
+def test_indexed_gpc_gpt_in_tcp_rules_as_haproxy(both: dict[str, Any]) -> None:
+    """sc-inc-gpc(idx,N) and sc-set-gpt(idx,N) in tcp-request connection, session and content
+    rules, on a session counter and a stream counter."""
+    for _ in range(3):
+        for w in ("ours", "haproxy"):
+            assert get(both[w]["ta"], "/", source="127.0.0.91")[0] == 200
+    for k in ("tca", "tcc"):
+        r = _settled(both, f"show table users key {k}")
+        assert r["ours"] == r["haproxy"] and f"key={k}" in r["ours"], k

@@ -65,7 +65,6 @@ def test_silent_drop_sends_nothing() -> None:
     ("http-request capture req.hdr(host) len 10", "http-request action 'capture'", 18),
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
-    ("http-response sc-inc-gpc(0,0)", "http-response action 'sc-inc-gpc(0,0)'", 19),
     ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
     ("http-request set-header X %[ssl_fc]", "sample fetch 'ssl_fc'", 31),
 ])
