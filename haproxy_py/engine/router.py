@@ -65,13 +65,22 @@ class Router:
         self.logger = engine.loggers.get(conf.name)
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
         self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall, engine.listeners)
-        self.rules: list[tuple[Any, str]] = []
+        #: use_backend rules: (condition or None, backend name or, for a name with %[...], its
+        #: compiled format, evaluated per request)
+        self.rules: list[tuple[Any, Any]] = []
         from haproxy_py.acl.condition import compile_acls, compile_condition
 
         self.acls = compile_acls(conf.acls)
+        dynamic = False
         for ub in conf.use_backends:
             test = compile_condition(ub.cond, self.acls) if ub.cond is not None else None
-            self.rules.append((test, ub.backend))
+            name: Any = ub.backend
+            if "%[" in name:
+                from haproxy_py.samples import compile_format
+
+                name = compile_format(name, place="use_backend")
+                dynamic = True
+            self.rules.append((test, name))
         self.default_backend = None
         if conf.default_backend:
             self.default_backend = engine.state.backends.get(conf.default_backend)
@@ -117,7 +126,7 @@ class Router:
         self.tmo_body = conf.timeouts.http_request or conf.timeouts.client
         #: build an ACL request context only when some rule will read it
         self.needs_ctx = bool(self.req_rules or rs.http_res or rs.http_after
-                              or any(t is not None for t, _ in self.rules) or self.monitor_fail
+                              or any(t is not None for t, _ in self.rules) or dynamic or self.monitor_fail
                               or self.uid_fmt is not None or self.body is not None)
         # per-request constants, computed once (the configuration never changes in a process)
         t = conf.timeouts
@@ -169,6 +178,11 @@ class Router:
         backends = self.engine.state.backends
         for test, name in self.rules:
             if test is None or (ctx is not None and test(ctx)):
+                if not isinstance(name, str):  # use_backend %[...]: the first rule that applies
+                    # decides, as in 2.6; a name that is no backend means the default backend
+                    if ctx is None:
+                        break
+                    return backends.get(name(ctx).decode("latin-1")) or self.default_backend
                 be = backends.get(name)
                 if be is not None:
                     return be

@@ -78,7 +78,14 @@ class PostChecksMixin(BuilderBase):
                 continue
             if p.has_fe:
                 for ub in p.use_backends:
-                    if "%[" in ub.backend:
+                    if "%[" in ub.backend:  # a name made per request: the expression must compile
+                        from haproxy_py.samples import SampleError, compile_format
+
+                        try:
+                            compile_format(ub.backend, place="use_backend")
+                        except SampleError as e:
+                            d.alert(f"Parsing [{ub.loc.file}:{ub.loc.line}]: failed to parse use_backend rule "
+                                    f"'{ub.backend}' : {e.message}", ub.loc, phase=POST, ours=True)
                         continue
                     if ub.backend not in by_be:
                         d.alert(f"Proxy '{p.name}': unable to find required use_backend: '{ub.backend}'.", ub.loc,
