@@ -66,7 +66,7 @@ def test_silent_drop_sends_nothing() -> None:
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
     ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
-    ("http-request set-header X %[ssl_fc]", "sample fetch 'ssl_fc'", 31),
+    ("http-request set-header X %[fc_err]", "sample fetch 'fc_err'", 31),
 ])
 def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:
     _, d = parse_text(HTTP_DEFAULTS + f"frontend f\n    bind :1\n    {line}\n", "t.cfg")
