@@ -188,3 +188,9 @@ def test_missing_tables_are_named_as_2_6_names_them() -> None:
     _, d = _cfg(_FE + " http-request deny if { src_http_req_rate gt 1 }\n")
     assert "unable to find table 'fe' referenced in arg 1 of ACL keyword 'src_http_req_rate' in proxy 'fe'." \
         in d.errors[0].haproxy
+    _, d = _cfg(_FE + " http-request deny if { src,table_gpc0(nope) gt 1 }\n stick-table type ip size 1\n")
+    assert [e.haproxy for e in d.errors][0].endswith(
+        "unable to find table 'nope' referenced in arg 1 of conversion keyword 'table_gpc0' for ACL keyword 'src' "
+        "in proxy 'fe'."), d.errors
+    _, d = _cfg(_FE + " http-request deny if { src,in_table(fe) }\n stick-table type ip size 1\n")
+    assert not d.errors, d

@@ -63,6 +63,11 @@ class AclMixin(BuilderBase):
                 if spec.type == "table":
                     word = fargs[ai] if ai < len(fargs) and fargs[ai] else p.name
                     self._sample_refs.append((ln, first, "table", word, ai + 1, fname, p.name))
+            for cdef, cargs, _cst in px.convs:  # a converter's table (table_gpc0(t), in_table(t))
+                for ai, spec in enumerate(cdef.args):
+                    if spec.type == "table" and ai < len(cargs) and cargs[ai]:
+                        self._sample_refs.append((ln, first, "conv table", str(cargs[ai]), ai + 1,
+                                                  f"{cdef.name}|{fname}", p.name))
         except SampleError as e:
             msg = e.message
             if msg.startswith("fetch method '"):

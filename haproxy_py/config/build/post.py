@@ -43,6 +43,12 @@ class PostChecksMixin(BuilderBase):
             if kind == "user list":
                 if word not in userlists:
                     msg = f"unable to find userlist '{word}' {where}"
+            elif kind == "conv table":
+                px = proxies.get(word)
+                conv, _, fkw = kw.partition("|")
+                if px is None or px.stick_table is None:
+                    msg = (f"unable to find table '{word}' referenced in arg {argn} of conversion keyword "
+                           f"'{conv}' for ACL keyword '{fkw}' in proxy '{pname}'.")
             elif kind == "table":
                 px = proxies.get(word)
                 if px is None or px.stick_table is None:
