@@ -310,9 +310,10 @@ _reg(SERVER, "checks/agent.py", {
     "agent-addr": _AGENT + "test_agent_replies_change_servers_as_haproxy",
     "agent-inter": _AGENT + "test_agent_replies_change_servers_as_haproxy",
     "agent-send": _AGENT + "test_agent_send_as_haproxy",
+    "no-agent-check": _AGENT + "test_no_agent_check_turns_off_an_inherited_agent_as_haproxy",
 })
 for _n in ("no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn",
-           "no-agent-check", "no-tfo"):
+           "no-tfo"):
     SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")
 for _n in ("no-ssl-reuse", "no-tls-tickets"):
     SERVER.no_effect(_n, "turns off TLS session resumption towards the server, which haproxy-py never does "

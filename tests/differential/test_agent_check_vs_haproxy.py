@@ -436,3 +436,35 @@ backend b
     assert seen["ours"] == seen["haproxy"]
     mask = [re.sub(r"check duration: \d+ms", "", x) for x in logs["ours"]]
     assert mask == [re.sub(r"check duration: \d+ms", "", x) for x in logs["haproxy"]]
+
+
+def test_no_agent_check_turns_off_an_inherited_agent_as_haproxy() -> None:
+    """`default-server agent-check agent-port P`, then `no-agent-check` on one server: that server
+    has no agent (no connection to it, empty agent columns), the other one has it, in both proxies."""
+    got = {}
+    for which in ("haproxy", "ours"):
+        require_haproxy(which)
+        on, off = Agent(), Agent()
+        on.set(b"drain\n")
+        off.set(b"drain\n")
+        cfg = (f"global\n    stats socket @DIR@/admin.sock level admin\n"
+               f"defaults\n    mode http\n    timeout client 2s\n    timeout server 2s\n    timeout connect 1s\n"
+               f"backend b\n    default-server agent-check agent-inter 200ms agent-port {on.port}\n"
+               f"    server on 127.0.0.1:1\n"
+               f"    server off 127.0.0.1:1 agent-port {off.port} no-agent-check\n")
+        try:
+            with run_proxy(cfg, which=which) as pp:
+                sock = str(pp.workdir / "admin.sock")
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not (
+                        (pp.workdir / "admin.sock").exists() and on.served >= 2):
+                    time.sleep(0.05)
+                assert on.served >= 2, f"{which}: the agent of 'on' was never asked"
+                rows = snapshot(sock)
+                got[which] = {k: (v["status"], v["agent_status"], v["weight"]) for k, v in rows.items()}
+                assert off.served == 0, f"{which}: 'no-agent-check' server's agent was asked"
+        finally:
+            on.close()
+            off.close()
+    assert got["ours"] == got["haproxy"]
+    assert got["ours"]["b/on"][0].startswith("DRAIN") and got["ours"]["b/off"][1] == ""
