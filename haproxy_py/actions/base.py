@@ -60,6 +60,8 @@ class RuleTxn(Txn):
     tunnel_timeout: int | None = None
     #: http-request early-hint: one header list per 103 response to send before the final one
     early_hints: list[list[tuple[bytes, bytes]]] | None = None
+    #: the frontend's capture plan (http/capture.py) when capture rules write its slots
+    caps: Any = None
     #: stick counters (haproxy_py.stick.track): the stream's and the session's, None: none tracked
     stkctr: list[Any] | None = None
     sess_stkctr: list[Any] | None = None

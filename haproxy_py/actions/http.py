@@ -982,3 +982,70 @@ def p_patref_edit(args: Sequence[str], ctx: ParseCtx) -> Action:
     key = compile_lf(args[0], 0)
     value = compile_lf(args[1], 1) if need == 2 else None
     return PatRefEdit(op, file, key, value)
+
+
+# ============================================================================ capture
+class CaptureSample(Action):
+    """``http-request|http-response capture <sample> len <n> | id <slot>``: the sample's text into
+    a capture slot of the frontend (``%hr``/``%hs``, ``capture.req.hdr(N)``), truncated to the
+    slot's length. ``len`` declares a new slot (the builder gives it its index: config/build/
+    rules.py); ``id`` names one the frontend declared. Request and response slots are those of
+    ``capture request|response header``, ``declare capture`` and these rules, in their order."""
+
+    __slots__ = ("expr", "slot", "length", "response")
+
+    def __init__(self, expr: Any, slot: int, length: int, response: bool) -> None:
+        self.expr = expr
+        self.slot = slot
+        self.length = length  # > 0: a slot of its own ('len'), the builder sets ``slot``
+        self.response = response
+
+    def run(self, txn: Any) -> Verdict:
+        rec = txn.rec
+        if rec is None:
+            return V_CONTINUE
+        caps = rec.res_caps if self.response else rec.req_caps
+        plan = getattr(txn, "caps", None)
+        i = self.slot
+        if caps is None or plan is None or not 0 <= i < len(caps):
+            return V_CONTINUE
+        from haproxy_py.samples.types import to_text
+
+        smp = self.expr(txn)
+        if smp is None:
+            return V_CONTINUE
+        b = to_text(smp.type, smp.value)
+        if b is None:
+            return V_CONTINUE
+        limit = (plan.res if self.response else plan.req)[i][1]
+        caps[i] = b[:limit].decode("latin-1")
+        return V_CONTINUE
+
+
+def p_capture(args: Sequence[str], ctx: ParseCtx) -> Action:
+    response = ctx.family != "http-request"
+    usage = "expects <expression> id <idx>." if response else "expects <expression> [ 'len' <length> | id <idx> ]."
+    if len(args) < 3:
+        raise _err(ctx, usage)
+    from haproxy_py.samples import SampleError, compile_expr
+
+    try:
+        expr = compile_expr(args[0])
+    except SampleError as e:
+        raise _err(ctx, e.message, 0) from None
+    what, val = args[1], args[2]
+    if what == "len" and not response:
+        if ctx.proxy_kind == "backend":
+            raise _err(ctx, f"proxy '{ctx.proxy_name}' has no frontend capability.")
+        n = _int(val)
+        if n is None or n <= 0:
+            raise _err(ctx, usage, 2)
+        _only(args, 3)
+        return CaptureSample(expr, -1, n, response)
+    if what == "id":
+        n = _int(val)
+        if n is None or n < 0:
+            raise _err(ctx, f"cannot parse id '{val}'.", 2)
+        _only(args, 3)
+        return CaptureSample(expr, n, 0, response)
+    raise _err(ctx, f"expects 'id', found '{what}'." if response else f"expects 'len' or 'id', found '{what}'.", 1)

@@ -217,6 +217,7 @@ _reg(PROXY, "config/build/http_features.py", {
     "monitor": _HF + "test_monitor_uri_as_haproxy",
     "unique-id-format": _HF + "test_unique_id_as_haproxy",
     "unique-id-header": _HF + "test_unique_id_as_haproxy",
+    "declare": _HF + "test_capture_actions_as_haproxy",
 })
 
 # --------------------------------------------------------------------------- options

@@ -74,9 +74,12 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
                 s.router.facts, s.router.conf.name, be.name if be is not None else "",
                 now=s.loop.time(), wall=_wall(), rec=s.rec, sess_vars=sv, first_req=s.nreq <= 1,
                 so_id=lst.luid, so_name=lst.name, cli_fd=s.cli.fd)
-    uid_fmt = s.router.uid_fmt
+    router = s.router
+    uid_fmt = router.uid_fmt
     if uid_fmt is not None:
         t.uid_fmt = uid_fmt
+    if router.cap_rules:
+        t.caps = router.caps
     if s.sess_stkctr is not None:
         t.sess_stkctr = s.sess_stkctr
     return t

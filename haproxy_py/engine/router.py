@@ -103,6 +103,9 @@ class Router:
 
         #: the frontend's capture lines (request/response headers, cookie), None when it has none
         self.caps = CapturePlan.build(conf.captures) if conf.mode == "http" else None
+        #: capture rules (http-request/http-response capture, here or in a backend) may write the
+        #: slots: the rules' context carries the plan
+        self.cap_rules = self.caps is not None
         # HTTP features (http/features.py), each None when the frontend does not use it
         from haproxy_py.http.features import MonitorUri
 

@@ -87,6 +87,10 @@ class CapturePlan:
                 req.append((name.lower(), length))
             elif kind == "response header":
                 res.append((name.lower(), length))
+            elif kind == "request slot":  # declare capture / http-request capture ... len: no header
+                req.append((b"", length))
+            elif kind == "response slot":
+                res.append((b"", length))
             elif kind == "cookie":  # a later 'capture cookie' replaces the earlier one, as in 2.6
                 cookie, cookie_len = name, length
         if not req and not res and cookie is None:

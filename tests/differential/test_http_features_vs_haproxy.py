@@ -163,11 +163,32 @@ frontend femap
     http-response del-acl(@TMP@/hf.acl) %[var(txn.k)] if {{ var(txn.k) -m beg r }}
     default_backend be
 
+frontend fecap
+    bind 127.0.0.1:{cap}
+    log-format "CAP %hr | %hs | %[capture.req.hdr(0)] %[capture.req.hdr(2)] %[capture.res.hdr(1)] %{{+Q}}hrl"
+    capture request header Host len 10
+    declare capture request len 4
+    http-request capture req.hdr(x-a) len 3
+    http-request capture path id 1 if {{ path_beg /p }}
+    capture response header X-Server len 5
+    declare capture response len 8
+    http-response capture res.hdr(content-length) id 1
+    declare capture response len 6
+    http-response capture var(txn.t) id 2
+    http-request set-var(txn.t) req.hdr(x-t)
+    http-request set-header X-C "%[capture.req.hdr(2)]"
+    default_backend becap
+
+backend becap
+    http-request capture req.hdr(x-b) id 1 if {{ req.hdr(x-b) -m found }}
+    http-response capture status id 0 if {{ var(txn.t) -m found }}
+    server s1 127.0.0.1:{srv}
+
 backend be
     server s1 127.0.0.1:{srv}
 """
 
-PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2", "buf", "wait", "map")
+PORTS = ("mon", "mon2", "mon3", "uid", "uid2", "ot", "ot2", "buf", "wait", "map", "cap")
 E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: custom\r\nContent-Length: 3\r\n\r\nok\n"
 
 
@@ -611,3 +632,24 @@ def test_rules_of_named_defaults_as_haproxy() -> None:
     assert got["ours"] == got["haproxy"]
     seen_one = [x for x in got["ours"] if x[3]]
     assert seen_one and all(("x-def", "d1") in x[3][0][1] for x in seen_one)
+
+
+def test_capture_actions_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def]
+    """declare capture, http-request / http-response capture (len: a slot of its own, id: a slot
+    declared before, also from the backend's rules) next to capture request/response header:
+    generated requests, the slots in the log line (%hr, %hs, %hrl, capture.req.hdr/res.hdr) and
+    what a rule read from them, as 2.6 fills them."""
+    rng = random.Random(3141)
+    for _ in range(16):
+        hdrs = ""
+        for name, vals in (("Host", ["h", "hosthosthost", "x.example"]), ("X-A", ["1", "12345", "a b c"]),
+                           ("X-B", ["bbbbbb", "b"]), ("X-T", ["t", "tttttttt"])):
+            if rng.random() < 0.6:
+                hdrs += f"{name}: {rng.choice(vals)}\r\n"
+        path = rng.choice(("/", "/p", "/pathlong", "/q"))
+        raw = f"GET {path} HTTP/1.1\r\n{hdrs}Connection: close\r\n\r\n".encode()
+        _exchange(sides, "cap", raw)
+    time.sleep(0.3)
+    theirs, ours = _log_lines(sides["haproxy"], "CAP"), _log_lines(sides["ours"], "CAP")
+    assert ours == theirs, f"capture log lines differ:\n2.6:  {theirs}\nours: {ours}"
+    assert any("|/p" in ln for ln in ours)  # the id rule wrote the declared slot

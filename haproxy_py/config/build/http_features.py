@@ -14,6 +14,8 @@ from typing import Any
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.diagnostics import POST
+from haproxy_py.config.grammar import parse_int
 from haproxy_py.config.model import OriginalTo
 from haproxy_py.config.tokenizer import Line
 
@@ -69,6 +71,35 @@ class HttpFeaturesMixin(BuilderBase):
         if not p.is_defaults and self.capwarn(ln, p, K.FE):
             return
         p.f["unique_id_header"] = w[1]  # 2.6 ignores any further word
+
+    def kw_declare(self, ln: Line, p: ProxyState) -> None:
+        """'declare capture request|response len N': a capture slot for capture rules."""
+        from haproxy_py.config.model import Capture
+
+        w = ln.words
+        if len(w) < 2 or w[1] != "capture":
+            self.fail(ln, f"unknown declaration type '{w[1] if len(w) > 1 else ''}' (supports 'capture')", 1)
+        if len(w) < 3 or w[2] not in ("request", "response"):
+            self.fail(ln, "'declare capture' requires a direction ('request' or 'response')", 2)
+        if len(w) < 5 or w[3] != "len":
+            self.fail(ln, "'declare capture' requires a capture length ('len')", 3)
+        n = parse_int(w[4])
+        if n is None or n <= 0:
+            self.fail(ln, "'declare capture': cannot parse the length 'len'.", 4)
+        if self.capwarn(ln, p, K.FE):
+            return
+        p.captures.append(Capture(f"{w[2]} slot", "", n))
+
+    def check_capture_ids(self, ps: ProxyState) -> None:
+        """2.6's post-parse check of 'capture ... id N' in a frontend: the slot must exist."""
+        if not (ps.caps & K.FE) or ps.is_defaults:
+            return
+        for side, slot, ln in ps.f.get("capture_ids", ()):
+            have = sum(1 for c in ps.captures if c.kind.startswith(side))
+            if slot >= have:
+                rule = "http-request" if side == "request" else "http-response"
+                self.d.alert(f"Proxy '{ps.name}': unable to find capture id '{slot}' referenced by {rule} "
+                             "capture rule.", ln.loc(0), line=ln.raw, phase=POST)
 
     def opt_originalto(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         """``option originalto [except NET] [header NAME]`` (``no option originalto`` clears it)."""

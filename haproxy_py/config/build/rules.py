@@ -116,7 +116,21 @@ class RulesMixin(BuilderBase):
                           "before.", 0)
         act, impl, j = self._action(ln, p, kind, 1)
         cond = self.condition(ln, p, j, f"an '{kind} {act}' condition") if j < len(w) else None
+        if act == "capture":
+            self._capture_slot(ln, p, impl)
         p.http_rules.append(HttpRule(kind, act, tuple(w[2:j]), cond, ln.loc(0), impl))
+
+    def _capture_slot(self, ln: Line, p: ProxyState, impl: Any) -> None:
+        """'capture ... len N' declares a slot of the frontend: its index among the slots of its
+        side ('capture request|response header', 'declare capture', these rules), in order."""
+        from haproxy_py.config.model import Capture
+
+        side = "response" if impl.response else "request"
+        if impl.length > 0:
+            impl.slot = sum(1 for c in p.captures if c.kind.startswith(side))
+            p.captures.append(Capture(f"{side} slot", "", impl.length))
+        else:
+            p.f.setdefault("capture_ids", []).append((side, impl.slot, ln))
 
     def kw_http_request(self, ln: Line, p: ProxyState) -> None:
         self._rule(ln, p, "http-request", K.HTTP_REQUEST_ACTIONS)
