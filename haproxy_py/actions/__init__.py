@@ -145,6 +145,8 @@ for _fam in ("http-request", "http-response"):  # 2.6.12 refuses them in http-af
     for _a in ("set-map", "del-map", "add-acl", "del-acl"):
         _reg(_fam, _a, H.p_patref_edit,
              "tests/differential/test_http_features_vs_haproxy.py::test_map_and_acl_actions_as_haproxy")
+_reg(_RQ, "normalize-uri", H.p_normalize_uri,
+     "tests/differential/test_http_features_vs_haproxy.py::test_normalize_uri_as_haproxy")
 _reg(_RQ, "capture", H.p_capture,
      "tests/differential/test_http_features_vs_haproxy.py::test_capture_actions_as_haproxy")
 _reg("http-response", "capture", H.p_capture,

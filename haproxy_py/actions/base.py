@@ -48,6 +48,8 @@ class ParseCtx:
     proxy_name: str = ""
     #: warnings the parser found (text, word index): the builder reports them
     warnings: list[tuple[str, int]] = field(default_factory=list)
+    #: the rule has an 'if'/'unless' condition after its arguments
+    has_cond: bool = False
 
 
 class RuleTxn(Txn):

@@ -1049,3 +1049,51 @@ def p_capture(args: Sequence[str], ctx: ParseCtx) -> Action:
         _only(args, 3)
         return CaptureSample(expr, n, 0, response)
     raise _err(ctx, f"expects 'id', found '{what}'." if response else f"expects 'len' or 'id', found '{what}'.", 1)
+
+
+# ============================================================================ normalize-uri
+class NormalizeUri(Action):
+    """``http-request normalize-uri <normalizer> [full|strict]`` (http/normalize.py): the URI
+    rewritten in place; an invalid percent-encoding met in strict mode gets 2.6's 400."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def run(self, txn: Any) -> Verdict:
+        from haproxy_py.http.normalize import Invalid, normalize
+
+        req = txn.req
+        try:
+            new = normalize(self.fn, req.uri)
+        except Invalid:
+            return _BAD_URI
+        if new != req.uri:
+            req.uri = new
+        return V_CONTINUE
+
+
+_BAD_URI = Verdict(DENY, 400)
+
+
+def p_normalize_uri(args: Sequence[str], ctx: ParseCtx) -> Action:
+    from haproxy_py.http.normalize import NORMALIZERS
+
+    names = ", ".join(NORMALIZERS)
+    if not args:
+        raise _err(ctx, f"expects at least one argument (one of {names}).")
+    entry = NORMALIZERS.get(args[0])
+    if entry is None:
+        raise _err(ctx, f"unknown normalizer '{args[0]}'.", 0)
+    opt, build = entry
+    if opt is not None and len(args) > 1 and args[1] == opt:
+        _only(args, 2)
+        return NormalizeUri(build(True))
+    _only(args, 1)
+    if opt is not None and ctx.has_cond:
+        # 2.6.12 reads a normalizer with an optional word, written without it and followed by a
+        # condition, as path-merge-slashes (checked: 'percent-to-uppercase if TRUE' merges slashes
+        # and leaves %7e alone): reproduced
+        return NormalizeUri(NORMALIZERS["path-merge-slashes"][1](False))
+    return NormalizeUri(build(False))

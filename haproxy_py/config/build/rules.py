@@ -61,7 +61,10 @@ class RulesMixin(BuilderBase):
             where = "frontend" if entry.caps == A.FE else "backend"
             self.fail(ln, f"'{family} {act}' is not allowed because {p.kind} '{p.name}' is not a {where}.",
                       first, ours=True)
-        ctx = A.ParseCtx(family, act, p.kind, p.name)
+        if name == "normalize-uri" and not any(k == "expose-experimental-directives" for k, _ in self.g_ignored):
+            self.fail(ln, "'normalize-uri' action is experimental, must be allowed via a global "
+                      "'expose-experimental-directives'", first)
+        ctx = A.ParseCtx(family, act, p.kind, p.name, has_cond=j < len(w))
         try:
             impl = entry.parse(w[first + 1:j], ctx)
         except A.TrailingWords as e:
