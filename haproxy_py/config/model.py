@@ -528,6 +528,8 @@ class Proxy:
     unique_id_format: str | None = None
     unique_id_header: str | None = None
     originalto: OriginalTo | None = None
+    #: rate-limit sessions: new sessions accepted per second (0/None: no limit)
+    rate_limit_sessions: int | None = None
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one

@@ -218,6 +218,7 @@ _reg(PROXY, "config/build/http_features.py", {
     "unique-id-format": _HF + "test_unique_id_as_haproxy",
     "unique-id-header": _HF + "test_unique_id_as_haproxy",
     "declare": _HF + "test_capture_actions_as_haproxy",
+    "rate-limit": _HF + "test_rate_limit_sessions_as_haproxy",
 })
 
 # --------------------------------------------------------------------------- options

@@ -110,6 +110,8 @@ class Engine:
         self._idle_sample = (time.process_time(), time.monotonic())
         self._idle_last = 100
         self.stopping = False
+        #: the timer that looks again at listeners held back by 'rate-limit sessions'
+        self._rate_retry: Any = None
         self.on_stopped: asyncio.Future[int] | None = None
         # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
         # process (-x) or a master, health checks on/off (only one worker runs them), daemon link
@@ -208,7 +210,20 @@ class Engine:
         if st.maxconn and st.curr_conns >= st.maxconn:
             return False
         fe = lst.frontend
-        return not (fe.maxconn and fe.counters.scur >= fe.maxconn)
+        if fe.maxconn and fe.counters.scur >= fe.maxconn:
+            return False
+        lim = fe.conf.rate_limit_sessions
+        if lim and fe.counters.sess_rate.read(self.loop.time()) >= lim:
+            # rate-limit sessions: the connections wait in the backlog until the rate (2.6's
+            # one-second sliding counter) is below the limit again; look again soon
+            if self._rate_retry is None:
+                self._rate_retry = self.loop.call_later(min(1.0, 1.0 / lim), self._rate_resume)
+            return False
+        return True
+
+    def _rate_resume(self) -> None:
+        self._rate_retry = None
+        self._restart_listeners()
 
     def connection_closed(self, fe: Frontend, listener: Listener | None = None) -> None:
         """A client connection ended: resume listeners that stopped because of maxconn."""

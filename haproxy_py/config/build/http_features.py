@@ -72,6 +72,21 @@ class HttpFeaturesMixin(BuilderBase):
             return
         p.f["unique_id_header"] = w[1]  # 2.6 ignores any further word
 
+    def kw_rate_limit(self, ln: Line, p: ProxyState) -> None:
+        """'rate-limit sessions N': new sessions accepted per second (engine/loop.py)."""
+        w = ln.words
+        if len(w) < 2 or w[1] != "sessions":
+            self.fail(ln, f"'rate-limit' only supports 'sessions' (got '{w[1] if len(w) > 1 else ''}')", 1)
+        if len(w) < 3:
+            self.fail(ln, "'rate-limit sessions' expects expects an integer value (in sessions/second)", 1)
+        v = w[2]
+        bad = next((c for c in v if not c.isdigit()), None)
+        if bad is not None or not v:
+            self.fail(ln, f"'rate-limit sessions' : unexpected character '{bad}' in integer value '{v}'", 2)
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        p.f["rate_limit_sessions"] = int(v)
+
     def kw_declare(self, ln: Line, p: ProxyState) -> None:
         """'declare capture request|response len N': a capture slot for capture rules."""
         from haproxy_py.config.model import Capture
