@@ -1928,7 +1928,33 @@ class HttpSession(Stream):
                 if txn.status is None:
                     txn.status = rec.status  # made at log time, it sees the final status
                 txn.get_unique_id(final=True)
+        if lg.needs_txn:  # the log-format's %[expr] read the transaction the rules used
+            txn = self.txn
+            if txn is None and self.req is not None:
+                txn = self.txn = _ctx(self.req, self)
+            if txn is not None:
+                _txn_at_log(txn, self, rec)
+                rec.txn = txn
+                lg.log_session(rec, self.router.conf, error=error)
+                rec.txn = None  # txn.rec is rec: no cycle left behind
+                return
         lg.log_session(rec, self.router.conf, error=error)
+
+
+def _txn_at_log(txn: RuleTxn, s: HttpSession, rec: LogRecord) -> None:
+    """The transaction as the log line sees it: its backend and server, and the server's response
+    when no response rule attached it (2.6's ``status`` finds the status of a server's response at
+    log time, and none for a response the proxy generated: return, deny, redirect, errors)."""
+    be = s.be
+    if be is not None:
+        txn.backend = be.name
+    srv = s.srv
+    txn.server = srv.name if srv is not None else ""
+    if txn.res is None and s.res is not None:
+        txn.res = s.res
+    # the "req" scope is gone once the request was processed, whoever answered it
+    for k in [k for k in txn.vars if k.startswith("req.")]:
+        del txn.vars[k]
 
 
 _REASONS = {200: b"OK", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other", 401: b"Unauthorized",

@@ -8,13 +8,14 @@ from typing import Any
 from haproxy_py.config.model import Config, Proxy
 from haproxy_py.log.format import LogRecord, connect_line, formatter_for, should_log, traffic_severity
 from haproxy_py.log.syslog import DEFAULT_POOL, Logger, global_logger, logger_for_proxy, severity_of
+from haproxy_py.samples import LOG_SAMPLES
 
 
 class ProxyLogger:
     """The logger of one proxy (frontend side for traffic)."""
 
     __slots__ = ("logger", "fmt", "dontlognull", "dontlog_normal", "separate_errors", "state", "default_line",
-                 "active")
+                 "active", "needs_txn")
 
     def __init__(self, logger: Logger, proxy: Proxy | None, state: Any) -> None:
         self.logger = logger
@@ -26,7 +27,7 @@ class ProxyLogger:
             if proxy.mode != "http" and style.startswith("httplog"):
                 style = "tcplog"
             try:
-                self.fmt = formatter_for(style, proxy.log_format)
+                self.fmt = formatter_for(style, proxy.log_format, samples=LOG_SAMPLES)
             except Exception:  # noqa: BLE001 - config validation reports bad formats
                 self.fmt = None
             self.default_line = self.fmt is None
@@ -38,6 +39,9 @@ class ProxyLogger:
         #: traffic lines will be sent somewhere (the engine skips filling records otherwise)
         self.active = bool(logger.targets) and self.fmt is not None and logger.wants(6 if not
                                                                                      self.separate_errors else 3)
+        #: the log-format has %[expr]: the engine gives the record its session's samples Txn
+        #: (``rec.txn``) at log time; False for every other format (nothing is made for them)
+        self.needs_txn = self.active and bool(getattr(self.fmt, "has_samples", False))
 
     def log_session(self, rec: LogRecord, proxy: Proxy, *, error: bool = False) -> None:
         """End-of-session (tcp) or end-of-request (http) line."""

@@ -571,6 +571,9 @@ class TcpSession(Stream):
             self.stk_txn = ctx
             if l4 is not None and l4.sess_stkctr is not None:
                 self.sess_stkctr = ctx.sess_stkctr = l4.sess_stkctr
+        lg = self.router.logger
+        if lg is not None and lg.needs_txn:  # the log-format's %[expr] read this session's Txn
+            self.rec.txn = ctx
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:
@@ -852,7 +855,12 @@ class TcpSession(Stream):
         lg = self.router.logger
         if lg is not None and not (self.router.conf.option("dontlognull") and rec.bytes_in == 0
                                    and rec.term_cause in ("-", "C")):
+            txn = rec.txn
+            if txn is not None:
+                txn.backend = be.name if be is not None else self.router.conf.name
+                txn.server = self.srv.name if self.srv is not None else ""
             lg.log_session(rec, self.router.conf)
+        rec.txn = None  # txn.rec is rec: no cycle left behind
 
     def _fill_conn_counts(self) -> None:
         rec = self.rec

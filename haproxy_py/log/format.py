@@ -29,7 +29,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "LogRecord",
@@ -37,6 +37,7 @@ __all__ = [
     "LogFormatError",
     "CompiledFormat",
     "compile_log_format",
+    "LogSamples",
     "formatter_for",
     "connect_line",
     "format_http_json",
@@ -205,7 +206,7 @@ class LogRecord:
         "term_cause", "term_phase", "ck_req", "ck_resp",
         "actconn", "feconn", "beconn", "srv_conn", "retries", "redispatched",
         "srv_queue", "backend_queue",
-        "request_line", "unique_id", "req_counter", "log_counter", "logasap", "samples",
+        "request_line", "unique_id", "req_counter", "log_counter", "logasap", "txn",
         "log_level", "got_data",
     )
 
@@ -261,8 +262,9 @@ class LogRecord:
         self.req_counter = 0  # %rt
         self.log_counter = 0  # %lc
         self.logasap = False  # "+" before Ta/Tt/B
-        #: values for %[expr] that the engine computed (key = the expression text as written)
-        self.samples: dict[str, Any] | None = None
+        #: the session's samples Txn (haproxy_py.samples.Txn), set by the engine at log time when
+        #: the log-format has %[expr] (None: the formatter makes one of this record's facts)
+        self.txn: Any = None
         #: severity set by a set-log-level rule (0-7), -1 for "silent" (no line), None: the default
         self.log_level: int | None = None
         #: the client sent bytes that never became a request (a bad or partial one): 2.6 logs
@@ -566,106 +568,20 @@ def _caps_list(caps: list[str | None] | None, enc: Callable[[str], str], quote: 
     return " ".join(enc(c) if c is not None else "-" for c in caps)
 
 
-# --------------------------------------------------------------------------- sample fetches
+# --------------------------------------------------------------------------- sample expressions
 
 
-def _cap_idx(caps: list[str | None] | None, idx: int) -> str | None:
-    if caps is None or idx < 0 or idx >= len(caps):
-        return None
-    return caps[idx]
+class LogSamples(Protocol):
+    """What compiles a log-format's ``%[expr]`` (haproxy_py.samples.LOG_SAMPLES: this pure module
+    formats, the samples package owns fetches and converters)."""
 
+    def compile(self, fmt: str, start: int, end: int) -> Callable[[Any], str | None]:
+        """``fmt[start:end]`` -> ``fn(txn) -> text | None``; LogFormatError in 2.6's words."""
+        ...
 
-_SIMPLE_FETCHES: dict[str, Callable[[LogRecord, tuple[str, ...]], Any]] = {
-    "src": lambda r, a: r.client_ip,
-    "src_port": lambda r, a: r.client_port,
-    "dst": lambda r, a: r.frontend_ip,
-    "dst_port": lambda r, a: r.frontend_port,
-    "fe_name": lambda r, a: r.frontend_name,
-    "be_name": lambda r, a: r.backend_name,
-    "srv_name": lambda r, a: r.server_name,
-    "status": lambda r, a: r.status if r.status >= 0 else None,
-    "unique-id": lambda r, a: r.unique_id,
-    "capture.req.method": lambda r, a: _hm(r) if r.request_line else None,
-    "capture.req.uri": lambda r, a: _hu(r) if r.request_line else None,
-    "capture.req.ver": lambda r, a: _hv(r) if r.request_line else None,
-    "capture.req.hdr": lambda r, a: _cap_idx(r.req_caps, int(a[0]) if a else 0),
-    "capture.res.hdr": lambda r, a: _cap_idx(r.res_caps, int(a[0]) if a else 0),
-    "bytes_in": lambda r, a: r.bytes_in,
-    "bytes_out": lambda r, a: r.bytes_out,
-}
-
-_CONVERTERS: dict[str, Callable[[str, tuple[str, ...]], str]] = {
-    "lower": lambda s, a: s.lower(),
-    "upper": lambda s, a: s.upper(),
-    "hex": lambda s, a: s.encode("latin-1", "replace").hex().upper(),
-    "length": lambda s, a: str(len(s)),
-}
-
-_CALL = re.compile(r"([A-Za-z0-9_.\-]+)(?:\(([^()]*)\))?")
-
-
-def _parse_expr(text: str) -> tuple[str, tuple[str, ...], list[tuple[str, tuple[str, ...]]]]:
-    parts: list[tuple[str, tuple[str, ...]]] = []
-    pos = 0
-    while True:
-        m = _CALL.match(text, pos)
-        if not m:
-            raise LogFormatError(f"failed to parse sample expression <{text}>")
-        args = tuple(x.strip() for x in m.group(2).split(",")) if m.group(2) else ()
-        parts.append((m.group(1), args))
-        pos = m.end()
-        if pos >= len(text):
-            break
-        if text[pos] != ",":
-            raise LogFormatError(f"failed to parse sample expression <{text}>")
-        pos += 1
-    (name, args), convs = parts[0], parts[1:]
-    return name, args, convs
-
-
-SampleResolver = Callable[[str, LogRecord], Any]
-
-
-def _make_sample(text: str, resolver: SampleResolver | None) -> Callable[[LogRecord], str | None]:
-    """A function returning the sample as text (None when it has no value)."""
-    try:
-        name, args, convs = _parse_expr(text)
-    except LogFormatError:
-        if resolver is None:
-            raise
-        name, args, convs = "", (), []
-    fetch = _SIMPLE_FETCHES.get(name)
-    conv_fns: list[tuple[Callable[[str, tuple[str, ...]], str], tuple[str, ...]]] = []
-    for cname, cargs in convs:
-        fn = _CONVERTERS.get(cname)
-        if fn is None:
-            if resolver is None:
-                raise LogFormatError(f"failed to parse sample expression <{text}> : unknown converter '{cname}'")
-            fetch = None
-            conv_fns = []
-            break
-        conv_fns.append((fn, cargs))
-
-    def sample(r: LogRecord) -> str | None:
-        smp = r.samples
-        if smp is not None and text in smp:
-            v = smp[text]
-        elif fetch is not None:
-            v = fetch(r, args)
-        elif resolver is not None:
-            v = resolver(text, r)
-        else:
-            v = None
-        if v is None:
-            return None
-        if v is True or v is False:
-            v = int(v)
-        s = v if isinstance(v, str) else str(v)
-        for fn, cargs in conv_fns:
-            s = fn(s, cargs)
-        return s
-
-    return sample
+    def txn_of(self, rec: LogRecord) -> Any:
+        """The samples Txn of a record: ``rec.txn`` (the session's), else one of its facts."""
+        ...
 
 
 # --------------------------------------------------------------------------- the compiler
@@ -959,14 +875,16 @@ def _var_code(name: str, opts: int, ctx_name: str = "_ctx") -> tuple[str, bool]:
 class CompiledFormat:
     """A compiled log-format: call it with a ``LogRecord`` to get the line (``str``)."""
 
-    __slots__ = ("fmt", "source", "_fn", "nodes")
+    __slots__ = ("fmt", "source", "_fn", "nodes", "has_samples")
 
     def __init__(self, fmt: str, source: str, fn: Callable[[LogRecord], str],
-                 nodes: list[tuple[str, Any, int]]) -> None:
+                 nodes: list[tuple[str, Any, int]], has_samples: bool = False) -> None:
         self.fmt = fmt
         self.source = source
         self._fn = fn
         self.nodes = nodes
+        #: the format has %[expr]: the engine gives the record its session's samples Txn
+        self.has_samples = has_samples
 
     def __call__(self, rec: LogRecord) -> str:
         return self._fn(rec)
@@ -975,18 +893,18 @@ class CompiledFormat:
         return f"CompiledFormat({self.fmt!r})"
 
 
-def compile_log_format(
-    fmt: str, *, context: LogContext | None = None, sample_resolver: SampleResolver | None = None
-) -> CompiledFormat:
+def compile_log_format(fmt: str, *, context: LogContext | None = None,
+                       samples: LogSamples | None = None) -> CompiledFormat:
     """Compile a ``log-format`` string (as the config tokenizer unescaped it) into a function.
 
     Spaces are separators: consecutive ones print one space, and a separator following a
     variable that printed nothing (``%hr`` without captures) is dropped, as HAProxy does.
     Raises ``LogFormatError`` for unknown variables and malformed ``%{..}``/``%[..]``.
-    ``%[expr]`` is answered, in order, from ``rec.samples[expr]``, from the built-in simple
-    fetches (src, src_port, dst, dst_port, fe_name, be_name, srv_name, status, unique-id,
-    capture.req.hdr(N), capture.res.hdr(N), capture.req.method/uri/ver, bytes_in, bytes_out with
-    converters lower/upper/hex/length), then from ``sample_resolver(expr, rec)``.
+    ``%[expr]`` is compiled here, once, by ``samples`` (``haproxy_py.samples.LOG_SAMPLES``: every
+    fetch and converter, 2.6's casts), refused as 2.6 refuses it in a log-format (a fetch that
+    needs the request or response contents: ``req.hdr``, ``path``, ...); a format with one needs
+    ``samples``. At format time it reads the session's samples Txn (``rec.txn``);
+    ``CompiledFormat.has_samples`` tells the engine to provide it.
     """
     nodes = parse_log_format(fmt)
     ns: dict[str, Any] = {
@@ -1009,6 +927,8 @@ def compile_log_format(
     pending: list[str] = []
     known: bool | None = True  # is the last emitted char a space (HAProxy starts with True)
     dynamic_used = False
+    cursor = 0
+    has_samples = False
 
     def flush() -> None:
         if pending:
@@ -1036,8 +956,13 @@ def compile_log_format(
             continue
         if kind == "expr":
             fname = f"_smp{idx}"
-            ns[fname] = _make_sample(val, sample_resolver)
-            code, maybe_empty = _str_expr(f"{fname}(r)", opts)
+            start = fmt.find(val, cursor)
+            cursor = start + len(val)
+            if samples is None:
+                raise LogFormatError(f"sample expression <{val}> without a sample compiler")
+            ns[fname] = samples.compile(fmt, start, cursor)
+            has_samples = True
+            code, maybe_empty = _str_expr(f"{fname}(t)", opts)
         else:
             code, maybe_empty = _var_code(val, opts)
         if not maybe_empty:
@@ -1057,11 +982,15 @@ def compile_log_format(
     src_lines = ["def _fmt(r):", "    o = []", "    a = o.append"]
     if dynamic_used:
         src_lines.append("    sp = True")
+    if has_samples:
+        assert samples is not None
+        ns["_txn_of"] = samples.txn_of
+        src_lines.append("    t = _txn_of(r)")
     src_lines += body
     src_lines.append("    return ''.join(o)")
     source = "\n".join(src_lines) + "\n"
     exec(compile(source, f"<log-format {fmt[:40]!r}>", "exec"), ns)  # noqa: S102 - our own generated code
-    return CompiledFormat(fmt, source, ns["_fmt"], nodes)
+    return CompiledFormat(fmt, source, ns["_fmt"], nodes, has_samples)
 
 
 # --------------------------------------------------------------------------- fixed formats
@@ -1167,7 +1096,7 @@ def format_tcp_json(rec: LogRecord) -> str:
 
 def formatter_for(
     log_style: str, log_format: str | None = None, *, context: LogContext | None = None,
-    sample_resolver: SampleResolver | None = None,
+    samples: LogSamples | None = None,
 ) -> Callable[[LogRecord], str] | None:
     """The end-of-session formatter for a frontend (``Proxy.log_style`` / ``Proxy.log_format``).
 
@@ -1175,7 +1104,7 @@ def formatter_for(
     instead). An explicit ``log-format`` wins over the style.
     """
     if log_format is not None:
-        return compile_log_format(log_format, context=context, sample_resolver=sample_resolver)
+        return compile_log_format(log_format, context=context, samples=samples)
     if log_style == "httplog":
         return _cached(HTTP_LOG_FORMAT, context)
     if log_style == "httplog-clf":

@@ -5,7 +5,8 @@ rules and hashing (DESIGN.md "Registries"). Pure.
 HAProxy 2.6 has is ``known``; the implemented ones are registered by :mod:`.fetches` and
 :mod:`.converters` with the test exercising them; the others are refused at load time.
 
-Stable API for rule code: ``Txn``, ``compile_expr``, ``compile_format``, ``SampleError``.
+Stable API for rule code: ``Txn``, ``compile_expr``, ``compile_format``, ``SampleError``; for log
+lines: ``LOG_SAMPLES`` / ``log_format`` (a log-format's ``%[expr]``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from .expr import (
     build_expr,
     compile_expr,
     compile_format,
-    compile_log_samples,
     compile_values,
     parse_expr,
 )
+from .logexpr import LOG_SAMPLES, log_format
 from .txn import PROC_VARS, Runtime, Txn
 from .types import Sample, SampleError
 
-__all__ = ["Txn", "Runtime", "PROC_VARS", "Sample", "SampleError", "compile_expr", "compile_format",
-           "compile_values", "compile_log_samples", "parse_expr", "build_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
+__all__ = ["LOG_SAMPLES", "log_format", "Txn", "Runtime", "PROC_VARS", "Sample", "SampleError", "compile_expr", "compile_format",
+           "compile_values", "parse_expr", "build_expr", "ParsedExpr", "FETCHES", "CONVERTERS", "FetchDef",
            "ConvDef"]

@@ -44,7 +44,7 @@ PLACES = {
 
 #: fetches that read the request or status line (2.6 says they need the "HTTP request" /
 #: "HTTP response" rather than its headers)
-_LINE_FETCHES = {"method": "HTTP request", "req.ver": "HTTP request", "req_ver": "HTTP request",
+_LINE_FETCHES = {"method": "HTTP request",
                  "http_first_req": "HTTP request", "capture.req.method": "HTTP request",
                  "capture.req.uri": "HTTP request", "capture.req.ver": "HTTP request",
                  "status": "HTTP response", "capture.res.ver": "HTTP response"}
@@ -59,9 +59,20 @@ def needs(d: FetchDef) -> str:
         return "server"
     if d.name in _LINE_FETCHES:
         return _LINE_FETCHES[d.name]
+    if d.name.startswith(_REQ_BUFFER):
+        return "request buffer"
+    if d.name.startswith(_RES_BUFFER):
+        return "response buffer"
     if first >= 11:
         return "HTTP response headers"
+    if d.mask[16] == "Y":  # hdr, cookie...: the request's or the response's
+        return "HTTP request headers,HTTP response headers"
     return "HTTP request headers"
+
+
+#: fetches that read the buffered stream (2.6: they need the "request buffer" / "response buffer")
+_REQ_BUFFER = ("req.len", "req_len", "req.payload", "req_ssl", "req.ssl")
+_RES_BUFFER = ("res.len", "res.payload", "res.ssl")
 
 #: the layer of a fetch from its mask: usable at accept (L4), in TCP content only (L6), only once
 #: an HTTP request exists (L7 request), only with a response (L7 response)

@@ -20,7 +20,7 @@ from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, spl
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, to_text
 
-__all__ = ["compile_expr", "compile_values", "compile_format", "compile_log_samples", "parse_expr",
+__all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr",
            "build_expr", "check_place", "ParsedExpr"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
@@ -129,9 +129,12 @@ def build_expr(text: str, name: str, words: list[str] | None,
     for cname, cw, cpos in convs:
         cdef = _lookup_conv(cname, cpos)
         cargs = _prepared(cdef, "converter", cw, cpos)
-        if t != "any" and not can_cast(t, cdef.in_type):
+        if t == "addr":  # ipv4 or ipv6, known per value: cast at run time (cst None)
+            if not (can_cast("ipv4", cdef.in_type) or can_cast("ipv6", cdef.in_type)):
+                raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
+        elif t != "any" and not can_cast(t, cdef.in_type):
             raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
-        cst = None if t == "any" else caster(t, cdef.in_type)
+        cst = None if t in ("any", "addr") else caster(t, cdef.in_type)
         if cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
             cst = caster(t, "addr")
         out_convs.append((cdef, cargs, cst))
@@ -548,48 +551,3 @@ def _join(parts: list[bytes | Callable[[Txn], bytes]]) -> Callable[[Txn], bytes]
         return b"".join(p if isinstance(p, bytes) else p(txn) for p in items)
 
     return fmt
-
-
-def _expr_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the expression inside each ``%[...]`` of a log-format string."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] != "%":
-            i += 1
-            continue
-        j = i + 1
-        if j < n and text[j] == "%":
-            i = j + 1
-            continue
-        if j < n and text[j] == "{":
-            k = text.find("}", j)
-            if k < 0:
-                break
-            j = k + 1
-        if j < n and text[j] == "[":
-            k = _closing_bracket(text, j)
-            out.append((j + 1, k))
-            i = k + 1
-            continue
-        i = j
-    return out
-
-
-def compile_log_samples(fmt: str) -> Callable[[Txn], dict[str, str | None]]:
-    """The ``%[expr]`` of a ``log-format`` string compiled for the log line: ``fn(txn)`` gives
-    ``{expr text: value as text (latin-1) or None}``, what ``LogRecord.samples`` holds (log/format.py
-    answers ``%[expr]`` from it). Raises :class:`SampleError` (with the offset in ``fmt``) for an
-    unknown or unimplemented name, or a fetch 2.6 cannot use in a log line (``path``: 2.6 refuses
-    it there and logs ``capture.req.uri`` or ``%HP`` instead)."""
-    exprs = [(fmt[a:b], compile_expr(fmt, a, b, "log")) for a, b in _expr_spans(fmt)]
-
-    def samples(txn: Txn) -> dict[str, str | None]:
-        out: dict[str, str | None] = {}
-        for text, fn in exprs:
-            s = fn(txn)
-            b = None if s is None else to_text(s.type, s.value)
-            out[text] = None if b is None else b.decode("latin1")
-        return out
-
-    return samples

@@ -26,6 +26,7 @@ from haproxy_py.log.format import (
     term_state,
     term_state_cookie,
 )
+from haproxy_py.samples import LOG_SAMPLES
 from tests.unit.log_helpers import utc_timezone
 
 
@@ -64,7 +65,7 @@ def test_live_format_flags_and_variables() -> None:
         '27/Nov/2026:03:24:22.927 27/Nov/2026:03:24:22.927 "fe2" "<NOSRV>" "":"" "":"" 0 0 0 -1 0 99 "" '
         "PR-- PR end"
     )
-    cf = compile_log_format(fmt, context=LogContext(pid=11096, hostname="vm"))
+    cf = compile_log_format(fmt, context=LogContext(pid=11096, hostname="vm"), samples=LOG_SAMPLES)
     r = _denied(1795749862.927, 'GET /p"]a?q=1 HTTP/1.1', bytes_in=99, status=403)
     assert cf(r) == expected
 
@@ -76,7 +77,7 @@ def test_live_missing_values_and_separators() -> None:
         "%si:%sp %bi:%bp %ID %[dst_port] %HM|%HU|%HP|%HQ|%HV %{+Q}r  %CC  %b %%  %{+Q}o %B %ac "
         "%[capture.req.hdr(0)] %ST"
     )
-    cf = compile_log_format(fmt)
+    cf = compile_log_format(fmt, samples=LOG_SAMPLES)
     ok = _denied(0.0, "GET /a?b HTTP/1.1", bytes_out=192, actconn=1, status=403, req_caps=['a"b'])
     assert cf(ok) == '-:- -:- - 24612 GET|/a?b|/a|?b|HTTP/1.1 "GET /a?b HTTP/1.1" - fe2 % 192 1 "a"b" 403'
     bad = _denied(0.0, None, bytes_out=0, actconn=1, status=400, req_caps=[None])
@@ -153,21 +154,16 @@ def test_tcp_timer_quirk() -> None:
     assert compile_log_format("%Tw/%Tc/%Tt")(r) == "1/0/2"
 
 
-def test_samples_via_resolver_and_record() -> None:
-    r = _denied(0.0, "GET / HTTP/1.1")
-    r.samples = {"req.hdr(host)": "Example.COM"}
-    seen = []
-
-    def resolver(expr: str, rec: LogRecord) -> object:
-        seen.append(expr)
-        return 42 if expr == "sc0_conn_cur" else None
-
+def test_samples_from_the_record_without_txn() -> None:
+    """Without the session's Txn (rec.txn None), %[expr] read a Txn made of the record's facts (no
+    response: 2.6's status fetch finds none for a response the proxy made itself)."""
+    r = _denied(0.0, "GET / HTTP/1.1", status=403, backend_name="be1", server_name="s9")
     cf = compile_log_format(
-        "%[req.hdr(host)] %[src,upper] %[fe_name,upper] %[sc0_conn_cur] %[nothing] %{+Q}[nothing]",
-        sample_resolver=resolver,
+        "%[src,upper] %[fe_name,upper] %[be_name] %[srv_name] %[status] %[var(txn.none)] %{+Q}[var(txn.none)] "
+        "%[str(a),concat(-,txn.none,-)] %[int(6),mul(7)]", samples=LOG_SAMPLES
     )
-    assert cf(r) == 'Example.COM 127.0.0.1 FE2 42 - ""'
-    assert "sc0_conn_cur" in seen
+    assert cf(r) == '127.0.0.1 FE2 be1 s9 - - "" a-- 42'
+    assert r.txn is None
 
 
 @pytest.mark.parametrize(
@@ -176,13 +172,16 @@ def test_samples_via_resolver_and_record() -> None:
         ("%zz", "no such format variable 'zz'"),
         ("%{+Q}", "without variable name"),
         ("%[src", "missing ']'"),
+        ("%[req.hdr(host)] x", "sample fetch <req.hdr(host)] x> may not be reliably used here"),
+        ("%[nosuch] %ci", "failed to parse sample expression <nosuch] %ci> : unknown fetch method 'nosuch'"),
+        ("%[src,nosuch]", "unknown converter 'nosuch'"),
         ("abc %", "truncated line"),
         ("% x", "Maybe you want to write a single '%'"),
     ],
 )
 def test_compile_errors(fmt: str, needle: str) -> None:
     with pytest.raises(LogFormatError, match=None) as ei:
-        compile_log_format(fmt)
+        compile_log_format(fmt, samples=LOG_SAMPLES)
     assert needle in str(ei.value)
 
 

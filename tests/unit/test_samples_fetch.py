@@ -331,22 +331,24 @@ def test_every_registered_entry_is_exercised_by_its_test() -> None:
     assert not missing, "\n".join(missing)
 
 
-def test_log_samples_feed_the_log_record() -> None:
-    """compile_log_samples gives what LogRecord.samples holds, and log/format.py prints it."""
-    from haproxy_py.log.format import LogRecord, compile_log_format
-    from haproxy_py.samples import compile_log_samples
+def test_log_format_samples_read_the_record_txn() -> None:
+    """A log-format's %[expr] are compiled by the samples package and read the session's Txn
+    (``rec.txn``); 2.6 refuses a fetch that needs the request contents there."""
+    from haproxy_py.log.format import LogFormatError, LogRecord
+    from haproxy_py.samples import log_format as compile_log_format
 
-    fmt = "%ci %[status] %{+Q}[fe_name,upper] %[var(txn.none)] %%[x]"
-    smp = compile_log_samples(fmt)(txn(res=ResponseHead(3, b"")))
-    assert smp == {"status": "3", "fe_name,upper": "FE", "var(txn.none)": None}
+    fmt = "%ci %[status] %{+Q}[fe_name,upper] %[var(txn.none)] %[var(txn.x),upper] %%[x]"
+    cf = compile_log_format(fmt)
+    assert cf.has_samples and not compile_log_format("%ci %ST").has_samples
+    t = txn(res=ResponseHead(3, b""))
+    t.set_var("txn.x", Sample("str", b"hi"))
     rec = LogRecord(0.0)
-    rec.client_ip, rec.samples = "127.0.0.1", smp
-    assert compile_log_format(fmt)(rec) == '127.0.0.1 3 "FE" - %[x]'
-    with pytest.raises(SampleError, match="needs 'HTTP request headers'"):  # 2.6 refuses path in logs
-        compile_log_samples("%[path]")
-    with pytest.raises(SampleError) as e:
-        compile_log_samples("%ci %[res.payload(0,1)]")
-    assert e.value.offset == 6 and "not implemented by haproxy-py" in e.value.message
+    rec.client_ip, rec.txn = "127.0.0.1", t
+    assert cf(rec) == '127.0.0.1 3 "FE" - HI %[x]'
+    with pytest.raises(LogFormatError, match="needs 'HTTP request headers'"):  # 2.6 refuses path in logs
+        compile_log_format("%[path]")
+    with pytest.raises(LogFormatError, match=r"<res.payload\(0,1\)\] x> .* needs 'response buffer'"):
+        compile_log_format("%ci %[res.payload(0,1)] x")  # not implemented, but 2.6's reason first
 
 
 def test_fetches_refused_where_they_cannot_work() -> None:

@@ -68,6 +68,7 @@ class FreezeMixin(BuilderBase):
     def freeze(self, ps: ProxyState, uuid: int) -> Proxy:
         f = ps.f
         self.check_capture_ids(ps)
+        self.check_log_format(ps)
         mode = f.get("mode", "tcp")
         http_check = None
         hc = f.get("httpchk")

@@ -21,7 +21,27 @@ class LogsMixin(BuilderBase):
             self.warn(ln, f"{p.kind} '{p.name}' : 'log-format' directive is ignored in backends.", 0)
             return
         p.f["log_format"] = " ".join(ln.words[1:])
+        p.f["log_format_line"] = ln  # compiled for each frontend using it (check_log_format)
         p.f["log_style"] = "default"
+
+    def check_log_format(self, p: ProxyState) -> None:
+        """2.6 compiles a frontend's log-format once every section is read (a defaults' one in each
+        frontend inheriting it), at the line that set it: an unknown variable, a malformed
+        expression, or a fetch that cannot work at log time (req.hdr, path, ...) is fatal."""
+        fmt = p.f.get("log_format")
+        ln = p.f.get("log_format_line")
+        if fmt is None or ln is None or p.is_defaults or not (p.caps & K.FE):
+            return
+        from haproxy_py.samples import log_format
+
+        try:
+            log_format(fmt)
+        except ValueError as e:  # log.format's LogFormatError, in 2.6's words
+            msg = str(e)
+            if not msg.endswith("."):
+                msg += "."
+            self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse log-format : {msg}", ln.loc(1),
+                         line=ln.raw)
 
     def kw_log_tag(self, ln: Line, p: ProxyState) -> None:
         if len(ln.words) < 2:
