@@ -15,6 +15,7 @@ its 2.6 name. The engine runs compiled rule sets with :func:`~haproxy_py.actions
 from __future__ import annotations
 
 from haproxy_py.actions import http as H
+from haproxy_py.actions import resolve as _R
 from haproxy_py.actions import tcp as T
 from haproxy_py.actions.base import (
     BE,
@@ -153,6 +154,9 @@ _reg("http-response", "capture", H.p_capture,
      "tests/differential/test_http_features_vs_haproxy.py::test_capture_actions_as_haproxy")
 _reg(_RQ, "wait-for-body", H.p_wait_for_body,
      "tests/differential/test_http_features_vs_haproxy.py::test_wait_for_body_as_haproxy")
+for _fam in ("http-request", "tcp-request content"):
+    _reg(_fam, "do-resolve", _R.p_do_resolve,
+         "tests/integration/test_resolvers.py::test_do_resolve_as_haproxy")
 _reg(_RQ, "use-service", H.p_use_service, "tests/clients/test_prometheus_exporter.py::test_builtin_exporter")
 
 for _fam in ("http-request", "http-response", "http-after-response", "tcp-request content"):

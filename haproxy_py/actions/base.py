@@ -67,6 +67,8 @@ class RuleTxn(Txn):
     #: stick counters (haproxy_py.stick.track): the stream's and the session's, None: none tracked
     stkctr: list[Any] | None = None
     sess_stkctr: list[Any] | None = None
+    #: do-resolve: the name its rule hands the engine to resolve (actions/resolve.py)
+    resolve_name: str | None = None
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -79,6 +81,7 @@ REJECT = "reject"       # close the connection, no response
 DROP = "silent-drop"    # close without telling the client (no FIN/RST reaching it if possible)
 SERVICE = "service"     # an internal service answers (use-service)
 WAIT_BODY = "wait-for-body"  # hold the rule set until the body came (``status``: ms, ``service``: unused)
+WAIT_RESOLVE = "do-resolve"  # pause the rule set while ``txn.resolve_name`` is resolved (actions/resolve.py)
 
 
 class Verdict:

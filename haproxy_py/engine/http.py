@@ -8,6 +8,7 @@ the response -> forward its body -> log -> next request or close. Upgrades (101)
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from haproxy_py.actions.base import (
     STOP,
     TARPIT,
     WAIT_BODY,
+    WAIT_RESOLVE,
     RuleTxn,
     Verdict,
     resume_rules,
@@ -465,11 +467,60 @@ class HttpSession(Stream):
             assert ctx is not None  # rules make needs_ctx true
             if router.rs.tcp_content:
                 v = run_rules(router.rs.tcp_content, ctx)
+                if v.kind == WAIT_RESOLVE:
+                    w = self._tcp_resolve(req, ctx, v)
+                    if w is None:
+                        return
+                    v = w
                 if v.kind == REJECT or v.kind == DROP:
                     self._req_verdict(v)
                     return
             if router.stick and (ctx.stkctr is not None or ctx.sess_stkctr is not None):
                 count_http(ctx, "http_req_cnt", "http_req_rate")  # 2.6: a new request on them
+        # the same as _after_tcp_content (kept inline here: the hot path pays no extra call)
+        if router.monitor is not None and router.monitor.matches(req):
+            self._monitor(ctx)
+            return
+        if router.body is not None:  # option http-buffer-request, or rules that read the body
+            if router.body and body != BODY_NONE and not self._body_in(req, ctx, 0, 0):
+                self._hold_body(req, ctx, router.tmo_body, 0, lambda: self._fe_rules(req, ctx, 0))
+                return
+            if ctx is not None and ctx.req_body is None:
+                self._body_in(req, ctx, 0, 0)
+        self._fe_rules(req, ctx, 0)
+
+    def _tcp_resolve(self, req: RequestHead, ctx: Any, v: Verdict) -> Verdict | None:
+        """A tcp-request content do-resolve (``v``): with an inspect-delay the rules wait for the
+        answer (None: resumed by _tcp_resumed); without one 2.6 evaluates them for the last time
+        and never waits, the rules go on at once. Returns the verdict of the rules that follow."""
+        rules = self.router.rs.tcp_content
+        while v.kind == WAIT_RESOLVE:
+            nxt = rule_index(rules, v) + 1
+            if self.router.rs.inspect_delay:
+                self.do_resolve(ctx, rules[nxt - 1][1], functools.partial(self._tcp_resumed, req, ctx, nxt))
+                return None
+            ctx.resolve_name = None
+            v = resume_rules(rules, ctx, nxt)
+        return v
+
+    def _tcp_resumed(self, req: RequestHead, ctx: Any, start: int) -> None:
+        v: Verdict | None = resume_rules(self.router.rs.tcp_content, ctx, start)
+        if v is not None and v.kind == WAIT_RESOLVE:
+            v = self._tcp_resolve(req, ctx, v)
+        if v is None:
+            return
+        if v.kind == REJECT or v.kind == DROP:
+            self._req_verdict(v)
+            return
+        self._after_tcp_content(req, ctx)
+
+    def _after_tcp_content(self, req: RequestHead, ctx: Any) -> None:
+        """What follows the tcp-request content rules once a do-resolve among them is answered
+        (the end of _got_request, which keeps its own inline copy)."""
+        router = self.router
+        if router.req_rules and router.stick and (ctx.stkctr is not None or ctx.sess_stkctr is not None):
+            count_http(ctx, "http_req_cnt", "http_req_rate")  # 2.6: a new request on them
+        body = req.body
         if router.monitor is not None and router.monitor.matches(req):
             self._monitor(ctx)
             return
@@ -497,6 +548,10 @@ class HttpSession(Stream):
                         nxt = rule_index(rs.http_req, v) + 1
                         self._wait_for_body(req, ctx, rs.http_req[nxt - 1][1],
                                             lambda: self._fe_rules(req, ctx, nxt))
+                        return
+                    if v.kind == WAIT_RESOLVE:
+                        nxt = rule_index(rs.http_req, v) + 1
+                        self.do_resolve(ctx, rs.http_req[nxt - 1][1], lambda: self._fe_rules(req, ctx, nxt))
                         return
                     self._req_verdict(v)
                     return
@@ -971,6 +1026,11 @@ class HttpSession(Stream):
                 if v.kind == WAIT_BODY:
                     nxt = rule_index(be_req, v) + 1
                     self._wait_for_body(req, ctx, be_req[nxt - 1][1], lambda: self._be_stage(be, req, ctx, be_req, be_redirect, nxt))
+                    return
+                if v.kind == WAIT_RESOLVE:
+                    nxt = rule_index(be_req, v) + 1
+                    self.do_resolve(ctx, be_req[nxt - 1][1],
+                                    lambda: self._be_stage(be, req, ctx, be_req, be_redirect, nxt))
                     return
                 self._req_verdict(v, backend=True)
                 return

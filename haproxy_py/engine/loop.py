@@ -292,9 +292,15 @@ class Engine:
         backends = [e.backend for e in self.state.proxies if e.backend is not None]
         # the worker that runs the checks resolves; the master and the other workers take its
         # results with the check states (engine/workers.py health_states)
-        self.resolvers = ResolversEngine(self.loop, wanted(self.config) if self.run_checks else [], backends,
+        from haproxy_py.actions.resolve import sections_used
+
+        # do-resolve rules resolve in every worker: their sections are opened there too (the
+        # servers stay resolved by the checking worker only)
+        asked = sections_used(self.config)
+        self.resolvers = ResolversEngine(self.loop, wanted(self.config) if self.run_checks or asked else [],
+                                         backends if self.run_checks else [],
                                          now=self.loop.time, wall=time.time, set_addr=self.set_server_addr,
-                                         apply=self.apply_outcome, log=self.log_event)
+                                         apply=self.apply_outcome, log=self.log_event, asked=asked)
         try:
             with open("/etc/resolv.conf") as f:
                 resolv_conf: str | None = f.read()

@@ -49,7 +49,7 @@ class Resolution:
     """One name asked again and again for the servers linked to it (2.6's requesters, in order)."""
 
     __slots__ = ("srvs", "fqdn", "rc", "qtypes", "qi", "tries", "qid", "timer", "status", "last_valid", "key",
-                 "records", "attached", "srv_first", "ar_of", "free")
+                 "records", "attached", "srv_first", "ar_of", "free", "waiters")
 
     def __init__(self, key: tuple[str, ...], fqdn: str, rc: ResolversConf, prefer: str) -> None:
         self.key = key
@@ -75,6 +75,8 @@ class Resolution:
         self.srv_first: dict[tuple[str, int], int] = {}
         self.ar_of: dict[tuple[str, int], str] = {}
         self.free: list[Any] = []
+        #: a do-resolve resolution (key "req"): what each waiting rule set is called back with
+        self.waiters: list[Callable[[str | None], None]] = []
 
 
 class UdpNameserver:
@@ -228,7 +230,8 @@ Nameserver = UdpNameserver | TcpNameserver
 class ResolversEngine:
     def __init__(self, loop: asyncio.AbstractEventLoop, sections: list[Any], backends: list[Any], *,
                  now: Callable[[], float], wall: Callable[[], float], set_addr: Callable[[Any, str, int], None],
-                 apply: Callable[[Any], None], log: Callable[[str, Any, str], None]) -> None:
+                 apply: Callable[[Any], None], log: Callable[[str, Any, str], None],
+                 asked: set[str] | None = None) -> None:
         self.loop = loop
         self.now = now
         self.wall = wall
@@ -236,6 +239,9 @@ class ResolversEngine:
         self.apply = apply
         self.log = log
         self.started = False
+        #: the sections do-resolve rules use, and their resolutions in progress
+        self.asked = asked or set()
+        self.asks: dict[tuple[str, ...], Resolution] = {}
         self.confs: dict[str, ResolversConf] = {}
         for s in sections:
             text = None
@@ -318,7 +324,7 @@ class ResolversEngine:
                 self.resolutions.remove(r)
 
     def start(self, resolv_conf: str | None = None) -> None:
-        used = {r.rc.name for r in self.resolutions}
+        used = {r.rc.name for r in self.resolutions} | self.asked
         for name, rc in self.confs.items():
             nss: list[Nameserver] = []
             rows = []
@@ -353,7 +359,7 @@ class ResolversEngine:
         self._query(r, first=True)
 
     def stop(self) -> None:
-        for r in self.resolutions:
+        for r in [*self.resolutions, *self.asks.values()]:
             if r.timer is not None:
                 r.timer.cancel()
         for nss in self.nameservers.values():
@@ -391,10 +397,15 @@ class ResolversEngine:
         # 'resolve_retries N': N queries in all, as 2.6 sends them (the first one and N-1 retries);
         # 2.6 counts no nameserver 'timeout' for a resolution that ends so
         if r.tries < r.rc.resolve_retries:
+            if r.key[0] == "req":
+                r.qi = 0  # 2.6 asks the preferred family again
             self._query(r)
             return
         self.pending.pop(r.qid, None)
         r.qid = -1
+        if r.key[0] == "req":
+            self._req_done(r, None)
+            return
         self._failed(r, "timeout")
 
     def _next(self, r: Resolution) -> None:
@@ -413,6 +424,9 @@ class ResolversEngine:
         self._answer(r, n, resp)
 
     def _answer(self, r: Resolution, n: Nameserver, resp: msg.Response) -> None:
+        if r.key[0] == "req":
+            self._req_answer(r, n, resp)
+            return
         self.pending.pop(r.qid, None)
         r.qid = -1
         status = status_of_rcode(resp.rcode)
@@ -442,6 +456,75 @@ class ResolversEngine:
             self._maint(r, "noip")
         else:
             self._failed(r, status)
+
+    # ------------------------------------------------------------------ do-resolve
+    def ask(self, section: str, fqdn: str, prefer: str, cb: Callable[[str | None], None]) -> None:
+        """Resolve ``fqdn`` for a do-resolve rule: ``cb(address)``, or ``cb(None)`` on a failure or a
+        timeout, once (at once when a resolution of the same name is valid within 'hold valid').
+        Rules asking the same name in the same family share one resolution, as in 2.6; it is
+        forgotten once answered (2.6 frees a resolution when its last requester leaves)."""
+        rc = self.confs.get(section)
+        if rc is None or not self.nameservers.get(section):
+            cb(None)
+            return
+        norm = fqdn.lower().rstrip(".")
+        g = self.groups.get(("a", section, norm, prefer))
+        if g is not None and g.status == "valid" and g.records and g.last_valid is not None \
+                and self.now() - g.last_valid < rc.hold["valid"]:
+            cb(self._pick(list(g.records), prefer))  # a server's resolution of that name: 2.6's cache
+            return
+        key = ("req", section, norm, prefer)
+        r = self.asks.get(key)
+        if r is None:
+            try:
+                msg.encode_query(0, fqdn, msg.T_A)
+            except (msg.DnsError, UnicodeError):
+                cb(None)
+                return
+            r = self.asks[key] = Resolution(key, fqdn, rc, prefer)
+            r.qtypes = (msg.T_AAAA, msg.T_A) if prefer == "ipv6" else (msg.T_A, msg.T_AAAA)
+            r.waiters.append(cb)
+            self._query(r, first=True)
+            return
+        r.waiters.append(cb)
+
+    @staticmethod
+    def _pick(found: list[str], prefer: str) -> str | None:
+        return choose_ip(sorted(found, key=ip_key), "", prefer, (), set(), True)[0]
+
+    def _req_answer(self, r: Resolution, n: Nameserver, resp: msg.Response) -> None:
+        """An answer to a do-resolve query. As in 2.6, any answer without an address of the type
+        asked (an error, NXDOMAIN, no record) has the other family asked at once; when that one has
+        none either, the resolution waits for its next try ('timeout retry') and fails after
+        'resolve_retries' tries."""
+        self.pending.pop(r.qid, None)
+        r.qid = -1
+        status = status_of_rcode(resp.rcode)
+        setattr(n.counters, status, getattr(n.counters, status) + 1)
+        found = msg.addresses(resp, r.qtypes[r.qi]) if status == "valid" else []
+        if found:
+            self._req_done(r, self._pick(found, r.key[3]))
+            return
+        if r.qi == 0:
+            r.qi = 1
+            r.tries -= 1  # the other family's query is no try of its own
+            self._query(r)
+            return
+        if r.tries >= r.rc.resolve_retries:
+            self._req_done(r, None)
+        # else: the retry timer _query armed asks again
+
+    def _req_done(self, r: Resolution, ip: str | None) -> None:
+        if r.timer is not None:
+            r.timer.cancel()
+            r.timer = None
+        if r.qid >= 0:
+            self.pending.pop(r.qid, None)
+            r.qid = -1
+        self.asks.pop(r.key, None)
+        waiters, r.waiters = r.waiters, []
+        for cb in waiters:
+            cb(ip)
 
     # ------------------------------------------------------------------ effects
     def _valid(self, r: Resolution, found: list[str], n: Nameserver) -> None:

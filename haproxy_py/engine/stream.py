@@ -463,6 +463,28 @@ class Stream:
             self.sess_stkctr = None
 
     # -------------------------------------------------------------- internal errors
+    def do_resolve(self, ctx: Any, action: Any, resume: Any) -> None:
+        """A do-resolve rule (actions/resolve.py) paused its rule set: ask the name it left in
+        ``ctx.resolve_name``, store the address found in its variable, then ``resume()`` (the rules
+        after it); on a failure the variable stays unset and the rules go on too."""
+        name, ctx.resolve_name = ctx.resolve_name, None
+
+        def done(ip: str | None) -> None:
+            if self.closed:
+                return
+            try:
+                if ip is not None:
+                    action.store(ctx, ip)
+                resume()
+            except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                self.internal_error(exc, "do-resolve")
+
+        res = self.engine.resolvers
+        if res is None or name is None:
+            done(None)
+            return
+        res.ask(action.resolvers, name, action.prefer, done)
+
     def internal_error(self, exc: BaseException, where: str) -> None:
         """An unexpected exception in this session (engine/fault.py): counted and logged once
         (Engine.session_fault), then the session is closed; the other sessions go on."""
@@ -537,6 +559,17 @@ class Stream:
 
     def kill(self, cause: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class _Store:
+    """A do-resolve action seen through a filter on its ``store`` (a resolution given up stores nothing)."""
+
+    __slots__ = ("store", "resolvers", "prefer")
+
+    def __init__(self, store: Any, action: Any) -> None:
+        self.store = store
+        self.resolvers = action.resolvers
+        self.prefer = action.prefer
 
 
 class TcpSession(Stream):
@@ -617,9 +650,31 @@ class TcpSession(Stream):
                 return
         self._inspected(ctx, full)
 
+    def _wait_resolve(self, ctx: Any, action: Any) -> None:
+        """tcp-request content do-resolve within inspect-delay: the rules wait for the answer and go
+        on after the rule; data arriving meanwhile is kept; when the delay ends first, 2.6 gives up
+        the resolution and goes on at once."""
+        token = ctx.resolving = object()
+        ctx.rule_pos += 1
+
+        def resume() -> None:
+            if ctx.resolving is token:
+                ctx.resolving = None
+                self._inspected(ctx, ctx.payload_final)
+
+        def store_if_current(txn: Any, ip: str) -> None:
+            if ctx.resolving is token:
+                action.store(txn, ip)
+
+        self.do_resolve(ctx, _Store(store_if_current, action), resume)
+
     def _inspected(self, ctx: Any, final: bool) -> None:
         if self.closed or self.cli_conn is None or self.cli_conn.on_data == self._early_data:
             return
+        if getattr(ctx, "resolving", None) is not None:
+            if not final:
+                return  # a do-resolve rule waits: the data is evaluated once it is answered
+            ctx.resolving = None
         if final:
             ctx.payload_final = True
             ctx.payload = self.early
@@ -642,12 +697,32 @@ class TcpSession(Stream):
     def _content_rejects(self, ctx: Any, start: int = -1) -> bool | None:
         """The tcp-request content rules: True when they rejected the connection; None when,
         from rule ``start`` (inspect-delay), one waits for more data."""
-        from haproxy_py.actions.base import DROP, REJECT, run_rules, run_rules_from
+        from haproxy_py.actions.base import (
+            DROP,
+            REJECT,
+            WAIT_RESOLVE,
+            resume_rules,
+            rule_index,
+            run_rules,
+            run_rules_from,
+        )
 
+        rules = self.router.rs.tcp_content
         if start < 0:
-            kind = run_rules(self.router.rs.tcp_content, ctx).kind
+            v0 = run_rules(rules, ctx)
+            while v0.kind == WAIT_RESOLVE:  # no inspect-delay: 2.6's last evaluation, no waiting
+                ctx.resolve_name = None
+                v0 = resume_rules(rules, ctx, rule_index(rules, v0) + 1)
+            kind = v0.kind
         else:
-            v, ctx.rule_pos = run_rules_from(self.router.rs.tcp_content, ctx, start)
+            v, ctx.rule_pos = run_rules_from(rules, ctx, start)
+            while v is not None and v.kind == WAIT_RESOLVE:
+                if ctx.payload_final:  # the delay is over: 2.6 gives up the resolution
+                    ctx.resolve_name = None
+                    v, ctx.rule_pos = run_rules_from(rules, ctx, ctx.rule_pos + 1)
+                    continue
+                self._wait_resolve(ctx, rules[ctx.rule_pos][1])
+                return None
             if v is None:
                 return None
             kind = v.kind

@@ -967,3 +967,169 @@ def test_silent_and_refusing_nameservers_counters_as_haproxy(tmp_path: Path) -> 
         assert abs(t.pop("sent") - o.pop("sent")) <= 1, (sect, theirs, ours)
         assert o == t, (sect, theirs, ours)
     assert theirs["quiet3"]["sent"] > theirs["quiet"]["sent"] > 3, theirs
+
+
+# --------------------------------------------------------------------------- do-resolve
+def _names(seed: int) -> tuple[dict[str, str], list[str]]:
+    """Generated names: A only, AAAA only, both, and names the DNS server does not know (NXDOMAIN),
+    asked in mixed case (the rules lower them)."""
+    rnd = __import__("random").Random(seed)
+    records: dict[str, list[str]] = {}
+    asked = []
+    for i in range(14):
+        name = f"h{i}-{rnd.randrange(10**6)}.test"
+        kind = rnd.choice(("a", "a", "aaaa", "both", "nx", "nx"))
+        if kind in ("a", "both"):
+            records.setdefault(name, []).append(f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}")
+        if kind in ("aaaa", "both"):
+            records.setdefault(name, []).append(f"2001:db8::{rnd.randrange(1, 0xffff):x}")
+        asked.append("".join(c.upper() if rnd.random() < 0.3 else c for c in name))
+    asked += ["", "bad..name.test", "trailing.test.".replace("trailing", asked[0].lower()[:-5])]
+    return {n: " ".join(ips) for n, ips in records.items()}, asked
+
+
+def _hosts_lines(records: dict[str, str]) -> str:
+    return "".join(f"{ip} {name}\n" for name, ips in records.items() for ip in ips.split())
+
+
+def _do_resolve_run(which: str, tmp_path: Path, seed: int) -> list[object]:
+    dns = Dns(tmp_path).start()
+    records, asked = _names(seed)
+    dns.hosts.write_text(_hosts_lines(records) + "127.0.0.2 web-a.test\n")
+    assert dns.proc is not None
+    dns.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.2)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a nameserver that never answers
+    silent.bind(("127.0.0.1", 0))
+    port = _common_port()
+    webs = [Web("127.0.0.2", port, "A"), Web("127.0.0.3", port, "B")]
+    fe, fb, ftc, ftn, tcp_a, tcp_nx = (free_port() for _ in range(6))
+    out = '"%[var(txn.ip)]|%[var(txn.any)]|%[var(txn.q)]|%[var(txn.ip),ipmask(24)]|%[var(txn.after)]"'
+    cfg = f"""\
+resolvers mydns
+    nameserver ns1 127.0.0.1:{dns.port}
+    timeout retry 100ms
+    resolve_retries 2
+resolvers quiet
+    nameserver ns1 127.0.0.1:{silent.getsockname()[1]}
+    timeout retry 200ms
+    resolve_retries 2
+""" + HTTP_DEFAULTS + f"""\
+frontend h
+    bind 127.0.0.1:{fe}
+    http-request do-resolve(txn.ip,mydns,ipv4) hdr(x-name),lower
+    http-request do-resolve(txn.any,mydns) hdr(x-name),lower
+    http-request do-resolve(txn.q,quiet,ipv4) hdr(x-name),lower if {{ hdr(x-quiet) -m found }}
+    http-request set-var(txn.after) str(yes)
+    http-request return status 200 content-type text/plain lf-string {out}
+frontend hb
+    bind 127.0.0.1:{fb}
+    default_backend app
+backend app
+    http-request do-resolve(txn.ip,mydns,ipv6) hdr(x-name),lower
+    http-request return status 200 content-type text/plain lf-string "%[var(txn.ip)]"
+frontend tc
+    bind 127.0.0.1:{ftc}
+    tcp-request inspect-delay 2s
+    tcp-request content do-resolve(sess.ip,mydns,ipv4) req.hdr(x-name),lower
+    http-request return status 200 content-type text/plain lf-string "%[var(sess.ip)]"
+frontend tn
+    bind 127.0.0.1:{ftn}
+    tcp-request content do-resolve(sess.ip,mydns,ipv4) req.hdr(x-name),lower
+    http-request return status 200 content-type text/plain lf-string "[%[var(sess.ip)]]"
+listen ta
+    mode tcp
+    bind 127.0.0.1:{tcp_a}
+    tcp-request inspect-delay 2s
+    tcp-request content do-resolve(sess.ip,mydns,ipv4) str(web-a.test)
+    use_backend web_a if {{ var(sess.ip) -m ip 127.0.0.2 }}
+    default_backend web_b
+listen tnx
+    mode tcp
+    bind 127.0.0.1:{tcp_nx}
+    tcp-request inspect-delay 2s
+    tcp-request content do-resolve(sess.ip,mydns,ipv4) str(nowhere.test)
+    use_backend web_a if {{ var(sess.ip) -m ip 127.0.0.2 }}
+    default_backend web_b
+backend web_a
+    mode tcp
+    server a 127.0.0.2:{port}
+backend web_b
+    mode tcp
+    server b 127.0.0.3:{port}
+"""
+    obs: list[object] = []
+    try:
+        with run_proxy(cfg, wait_ports=[fe, fb, ftc, ftn, tcp_a, tcp_nx], which=which):
+            for n in asked:
+                for p in (fe, fb, ftc, ftn):
+                    st, _, body = get(p, headers={"x-name": n}, timeout=5)
+                    obs.append((p == fe, p == fb, p == ftc, n, st, body.decode()))
+            # the silent nameserver: 'resolve_retries' tries of 'timeout retry', then the rules go on
+            t0 = time.monotonic()
+            st, _, body = get(fe, headers={"x-name": asked[0], "x-quiet": "1"}, timeout=5)
+            took = time.monotonic() - t0
+            obs.append(("quiet", st, body.decode(), 0.35 < took < 1.5))
+            for p in (tcp_a, tcp_nx):
+                st, _, body = get(p, timeout=5)
+                obs.append(("tcp", p == tcp_a, st, body.decode()))
+    finally:
+        silent.close()
+        for w in webs:
+            w.stop()
+        dns.stop()
+    return obs
+
+
+@pytest.mark.slow
+def test_do_resolve_as_haproxy(tmp_path: Path) -> None:
+    """http-request (frontend and backend) and tcp-request content do-resolve against the same
+    dnsmasq as 2.6, on generated names (A, AAAA, both, NXDOMAIN, not a DNS name): the variable
+    holds the same address (preferred family first), stays unset on NXDOMAIN or when a silent
+    nameserver's tries run out (after about resolve_retries x timeout retry), the next rules run;
+    in tcp-request content the rules wait only with an inspect-delay (without one 2.6 never waits,
+    the variable stays unset), and a mode tcp proxy routes on the address found."""
+    require_haproxy("haproxy")
+    for seed in (19, 2026):
+        (tmp_path / f"h{seed}").mkdir()
+        (tmp_path / f"o{seed}").mkdir()
+        theirs = _do_resolve_run("haproxy", tmp_path / f"h{seed}", seed)
+        ours = _do_resolve_run("ours", tmp_path / f"o{seed}", seed)
+        assert ours == theirs
+        flat = repr(theirs)
+        assert "10." in flat and "2001:db8::" in flat and "('tcp', True, 200, 'A')" in flat, theirs
+
+
+_BAD_DO_RESOLVE = [
+    "http-request do-resolve(txn.ip,nope) hdr(x-name)",
+    "tcp-request content do-resolve(txn.ip,) hdr(x-name)",
+    "http-request do-resolve(txn.ip,mydns,ipv5) hdr(x-name)",
+    "http-request do-resolve(txn.ip,mydns)",
+    "http-request do-resolve(txn.ip) hdr(x)",
+    "http-request do-resolve(txn.ip,mydns hdr(x)",
+    "http-request do-resolve(txn.ip,mydns) hdr(x),bogus",
+    "http-request do-resolve(txn.ip,mydns) res.hdr(x)",
+    "http-request do-resolve(txn.ip,mydns) hdr(x) foo",
+    "http-request do-resolve",
+    "http-request do-resolve(txn.ip,mydns,) hdr(x)",
+    "http-request do-resolve(txn.ip,mydns,ipv6)x hdr(x)",
+]
+
+
+@pytest.mark.parametrize("case", range(len(_BAD_DO_RESOLVE)))
+def test_do_resolve_config_errors_as_haproxy(case: int, tmp_path: Path) -> None:
+    """-c on do-resolve arguments (unknown resolvers section, bad family, missing or bad expression,
+    trailing words): the same first alert and exit code as 2.6."""
+    require_haproxy("haproxy")
+    text = "resolvers mydns\n    nameserver n1 127.0.0.1:53\n" + HTTP_DEFAULTS + \
+        f"frontend f\n    bind 127.0.0.1:{free_port()}\n    {_BAD_DO_RESOLVE[case]}\n"
+    cfg = tmp_path / "c.cfg"
+    cfg.write_text(text)
+
+    def run(cmd: list[str]) -> tuple[int, list[str]]:
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        r = subprocess.run(cmd + ["-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30, env=env)
+        alerts = [ln.split(") : ", 1)[1] for ln in r.stderr.splitlines() if ln.startswith("[ALERT]")]
+        return r.returncode, alerts[:1]
+
+    assert run([sys.executable, "-m", "haproxy_py"]) == run(["haproxy"]), text

@@ -77,6 +77,9 @@ class PostChecksMixin(BuilderBase):
         for p in cfg.proxies:
             if p.has_be and p.name not in by_be:
                 by_be[p.name] = p
+        from haproxy_py.actions.resolve import DoResolve
+
+        resolvers: set[str] | None = None
         for ps, p in zip(self.proxies, cfg.proxies, strict=True):
             if ps.f.get("default_backend_self_loop"):
                 d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.", p.loc, phase=POST)
@@ -109,6 +112,12 @@ class PostChecksMixin(BuilderBase):
                         d.alert(f"Proxy '{p.name}': unable to find required default_backend: "
                                 f"'{p.default_backend}'.", ps.f.get("default_backend_loc"), phase=POST,
                                 suggestion=did_you_mean(p.default_backend, list(by_be)))
+            if resolvers is None:
+                resolvers = {s.name for s in cfg.other_sections if s.kind == "resolvers"}
+            for r in p.http_rules:  # do-resolve names a resolvers section that must exist
+                if isinstance(r.impl, DoResolve) and r.impl.resolvers not in resolvers:
+                    d.alert(f"Proxy '{p.name}': Can't find resolvers section '{r.impl.resolvers}' for do-resolve "
+                            "action.", r.loc, phase=POST)
             # track targets
             srv_lines = self._server_lines
             for s in p.servers:
