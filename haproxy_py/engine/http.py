@@ -2003,15 +2003,14 @@ class HttpSession(Stream):
 
 def _txn_at_log(txn: RuleTxn, s: HttpSession, rec: LogRecord) -> None:
     """The transaction as the log line sees it: its backend and server, and the server's response
-    when no response rule attached it (2.6's ``status`` finds the status of a server's response at
-    log time, and none for a response the proxy generated: return, deny, redirect, errors)."""
+    (2.6's ``status`` finds the status of a server's response at log time, and none for a response
+    the proxy generated: return, deny, redirect, errors, after-response rules or not)."""
     be = s.be
     if be is not None:
         txn.backend = be.name
     srv = s.srv
     txn.server = srv.name if srv is not None else ""
-    if txn.res is None and s.res is not None:
-        txn.res = s.res
+    txn.res = s.res  # None for a local response, even one the after-response rules read
     # the "req" scope is gone once the request was processed, whoever answered it
     for k in [k for k in txn.vars if k.startswith("req.")]:
         del txn.vars[k]

@@ -583,6 +583,7 @@ class TcpSession(Stream):
         self.early = b""
         self.cli_conn: Conn | None = None
         self.idle_ms = 0
+        self.rec.status = 0  # 2.6's %ST without an HTTP transaction
 
     def start(self) -> None:
         l4 = self.router.l4_txn
@@ -934,6 +935,8 @@ class TcpSession(Stream):
             if txn is not None:
                 txn.backend = be.name if be is not None else self.router.conf.name
                 txn.server = self.srv.name if self.srv is not None else ""
+                for k in [k for k in txn.vars if k.startswith("req.")]:  # gone once the request
+                    del txn.vars[k]                                    # was processed, as in 2.6
             lg.log_session(rec, self.router.conf)
         rec.txn = None  # txn.rec is rec: no cycle left behind
 

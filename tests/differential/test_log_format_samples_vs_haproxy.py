@@ -7,8 +7,9 @@ through a variable), ``method``, addresses and ports, proxy and server names and
 ``str()``/``int()`` through converters (with variable arguments), captured headers and request
 line pieces, ``unique-id``. The same generated requests go through both proxies: forwarded to a
 server, answered by the proxy itself (``return``, ``deny``, ``redirect``), on a frontend with
-rules and on one without any (the Txn is then made at log time only); and TCP sessions through a
-``mode tcp`` frontend with content rules and one without. The log lines must be equal.
+rules (after-response rules too) and on one without any (the Txn is then made at log time only);
+and TCP sessions through a ``mode tcp`` frontend with content rules and one without (``%ST`` is 0
+there). The log lines must be equal.
 
 The ``-c`` test checks what 2.6 refuses in a log-format (a fetch that needs the request or the
 response contents, an unknown fetch or converter) with its message, the defaults' log-format
@@ -50,7 +51,7 @@ HTTP_EXPRS = (
     "var(txn.n),bool", "str(),length",
 )
 TCP_EXPRS = (
-    "var(txn.t)", "var(sess.s)", "var(txn.none)", "src", "dst_port", "fe_name", "be_name", "srv_name",
+    "var(txn.t)", "var(sess.s)", "var(req.q)", "var(txn.none)", "src", "dst_port", "fe_name", "be_name", "srv_name",
     "str(tcp),upper", "int(5),sub(7)", "var(txn.t),length", "fe_id", "srv_id",
 )
 
@@ -120,7 +121,7 @@ def _http_request(rng: random.Random) -> bytes:
 
 def _config(seed: int, log_port: int, ports: dict[str, int], http_be: int, tcp_be: int) -> str:
     rng = random.Random(seed)
-    hfmt, tfmt = _fmt(rng, HTTP_EXPRS, " %ST", N_EXPR["http"]), _fmt(rng, TCP_EXPRS, " %ts", N_EXPR["tcp"])
+    hfmt, tfmt = _fmt(rng, HTTP_EXPRS, " %ST", N_EXPR["http"]), _fmt(rng, TCP_EXPRS, " %ts %ST", N_EXPR["tcp"])
     return (
         f"global\n    log 127.0.0.1:{log_port} local2\n"
         "defaults\n    log global\n    timeout connect 2s\n    timeout client 2s\n    timeout server 2s\n"
@@ -141,12 +142,14 @@ def _config(seed: int, log_port: int, ports: dict[str, int], http_be: int, tcp_b
         "    http-request redirect location /elsewhere if { path /redir }\n"
         "    http-response set-var(res.y) status\n"
         "    http-response set-var(txn.rs) res.hdr(x-res)\n"
+        "    http-after-response set-header x-after 1\n"
         "    default_backend be\n"
         f"frontend fe_bare\n    mode http\n    bind 127.0.0.1:{ports['fe_bare']}\n"
         f"    log-format \"{hfmt}\"\n    default_backend be\n"
         f"frontend ft\n    mode tcp\n    bind 127.0.0.1:{ports['ft']}\n    log-format \"{tfmt}\"\n"
         "    tcp-request session set-var(sess.s) str(tcpsess)\n"
         "    tcp-request content set-var(txn.t) str(tcpval)\n"
+        "    tcp-request content set-var(req.q) str(tcpreq)\n"
         "    default_backend bt\n"
         f"frontend ft_bare\n    mode tcp\n    bind 127.0.0.1:{ports['ft_bare']}\n    log-format \"{tfmt}\"\n"
         "    default_backend bt\n"
