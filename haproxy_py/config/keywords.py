@@ -190,10 +190,8 @@ HTTP_RESPONSE_ACTIONS = (
 )
 HTTP_AFTER_RESPONSE_ACTIONS = (
     "add-header", "allow", "capture", "del-header", "replace-header", "replace-value", "set-header",
-    "set-status", "set-var(*)", "set-var-fmt(*)", "strict-mode", "unset-var(*)", "set-map(*)",
-    "del-map(*)", "add-acl(*)", "del-acl(*)", "sc-inc-gpc(*)", "sc-inc-gpc0(*)", "sc-inc-gpc1(*)",
-    "sc-set-gpt(*)", "sc-set-gpt0(*)",
-)
+    "set-status", "strict-mode", "set-var-fmt(*)", "set-var(*)", "unset-var(*)",
+)  # 2.6.12's own list, in its order ('expects ...'): no map/acl or stick-counter actions there
 TCP_REQUEST_CONTENT_ACTIONS = (
     "accept", "reject", "capture", "do-resolve(*)", "expect-netscaler-cip", "expect-proxy",
     "sc-inc-gpc(*)", "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)",
