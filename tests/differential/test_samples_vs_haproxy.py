@@ -788,7 +788,7 @@ def test_connection_fetches_vs_haproxy() -> None:
 def test_tcp_info_fetches_vs_haproxy() -> None:
     """fc_rtt, fc_rttvar (ms and us), fc_unacked, fc_sacked, fc_lost, fc_retrans, fc_fackets and
     fc_reordering from the kernel's TCP_INFO, through both whole proxies on loopback: the counters
-    are the same (nothing lost or reordered there, reordering 3), the times are integers in range
+    are the same (nothing lost there), the times are integers in range
     (the kernel measures them: they differ from one connection to the next)."""
     from tests.integration.harness import http_request, run_proxy
 
@@ -810,8 +810,13 @@ def test_tcp_info_fetches_vs_haproxy() -> None:
             ms, us, vms, vus = (int(x) for x in r[:4])
             assert 0 <= ms <= 1000 and 0 < us < 1_000_000 and ms == us // 1000, (which, r)
             assert 0 <= vms <= 1000 and 0 <= vus < 1_000_000 and vms == vus // 1000, (which, r)
-    assert [r[4:] for r in got["ours"]] == [r[4:] for r in got["haproxy"]], got
-    assert got["haproxy"][0][4:] == ["0", "0", "0", "0", "0", "3", "1"]
+    # fc_reordering is the kernel's estimate for that connection (3, net.ipv4.tcp_reordering, unless
+    # the kernel saw reordering; a loaded machine showed 8): a count >= 3, not one value
+    for which, rows in got.items():
+        assert all(int(r[9]) >= 3 for r in rows), (which, rows)
+    cut = [[*r[4:9], r[10]] for r in got["haproxy"]]
+    assert [[*r[4:9], r[10]] for r in got["ours"]] == cut, got
+    assert cut[0] == ["0", "0", "0", "0", "0", "1"]
 
 
 def test_capture_line_fetches_vs_haproxy() -> None:
