@@ -213,3 +213,19 @@ class Conn:
         self._stop_writing()
         self.closed = True
         return self.sock
+
+
+def switch_interest(loop: Any, fd: int, have: str, want: str, cb: Callable[[], None]) -> str:
+    """Move ``fd``'s readiness callback ``cb`` from ``have`` to ``want`` ("r", "w" or "" for
+    none) on ``loop``; returns ``want`` (TLS handshakes want to read or to write by turns)."""
+    if want == have:
+        return have
+    if have == "r":
+        loop.remove_reader(fd)
+    elif have == "w":
+        loop.remove_writer(fd)
+    if want == "r":
+        loop.add_reader(fd, cb)
+    elif want == "w":
+        loop.add_writer(fd, cb)
+    return want

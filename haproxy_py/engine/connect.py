@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from haproxy_py.engine.conn import switch_interest
 from haproxy_py.engine.fault import contain
 
 _INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
@@ -170,18 +171,7 @@ class Connector:
         self._tls_step()
 
     def _tls_watch(self, want: str) -> None:
-        if want == self.want:
-            return
-        loop = self.loop
-        if self.want == "r":
-            loop.remove_reader(self.fd)
-        elif self.want == "w":
-            loop.remove_writer(self.fd)
-        if want == "r":
-            loop.add_reader(self.fd, self._tls_step)
-        elif want == "w":
-            loop.add_writer(self.fd, self._tls_step)
-        self.want = want
+        self.want = switch_interest(self.loop, self.fd, self.want, want, self._tls_step)
 
     def _tls_step(self) -> None:
         if self.finished or self.sock is None:

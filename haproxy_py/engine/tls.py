@@ -14,6 +14,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
+from haproxy_py.engine.conn import switch_interest
 from haproxy_py.log.format import embryonic_line
 from haproxy_py.tls.info import TlsInfo
 
@@ -55,18 +56,7 @@ class Handshake:
         self._step()
 
     def _watch(self, want: str) -> None:
-        if want == self.want:
-            return
-        loop = self.loop
-        if self.want == "r":
-            loop.remove_reader(self.fd)
-        elif self.want == "w":
-            loop.remove_writer(self.fd)
-        if want == "r":
-            loop.add_reader(self.fd, self._step)
-        elif want == "w":
-            loop.add_writer(self.fd, self._step)
-        self.want = want
+        self.want = switch_interest(self.loop, self.fd, self.want, want, self._step)
 
     def _step(self) -> None:
         if self.done:
