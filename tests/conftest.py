@@ -173,6 +173,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except AttributeError:
         pass
     _REAL_OUT["out"] = os.fdopen(os.dup(fd if isinstance(fd, int) else 2), "w", buffering=1)
+    import signal
+
+    signal.signal(signal.SIGUSR2, _on_sigusr2)
 
 
 class WatchdogTimeout(BaseException):
@@ -190,9 +193,19 @@ def _interrupt_main() -> None:
     main = threading.main_thread().ident
     if main is None:
         return
+    if signal.getsignal(signal.SIGUSR2) is _on_sigusr2:  # interrupts a lock wait too
+        signal.pthread_kill(main, signal.SIGUSR2)
+        return
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main), ctypes.py_object(WatchdogTimeout))
     if callable(signal.getsignal(signal.SIGALRM)):
         signal.pthread_kill(main, signal.SIGALRM)
+
+
+def _on_sigusr2(signum: int, frame: object) -> None:
+    """The watchdog's signal: ends the test it gave up on (a wait on a lock or an event included,
+    which an asynchronous exception alone cannot interrupt)."""
+    if _WATCHDOG.get("fired"):
+        raise WatchdogTimeout(f"the watchdog gave up on {_WATCHDOG['fired']}")
 
 
 def _watchdog_fire(nodeid: str) -> None:
@@ -201,9 +214,16 @@ def _watchdog_fire(nodeid: str) -> None:
 
     err = _REAL_OUT.get("out") or sys.__stderr__
     assert err is not None
-    print(f"\nWATCHDOG: {nodeid} still running after {WATCHDOG_S:.0f} s; stacks:", file=err, flush=True)
+    print(f"\nWATCHDOG: {nodeid} still running after {WATCHDOG_S:.0f} s; the main thread:", file=err, flush=True)
+    import traceback
+
+    main = sys._current_frames().get(threading.main_thread().ident or 0)
+    if main is not None:
+        print("".join(traceback.format_stack(main)), file=err, flush=True)
+    print("every thread (faulthandler shows 100 at most):", file=err, flush=True)
     faulthandler.dump_traceback(file=err, all_threads=True)
     _kill(_descendants(os.getpid()) + _orphans(), "WATCHDOG")
+    _WATCHDOG["fired"] = nodeid
     _interrupt_main()
 
     def last_resort() -> None:

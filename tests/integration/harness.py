@@ -240,6 +240,12 @@ class HttpBackend:
             daemon_threads = True
 
         self._server = Server(("127.0.0.1", self.port), Handler)
+        # socketserver accepts on a blocking socket after select() said "readable": a connection
+        # gone from the queue in between (a proxy resetting it) blocked accept() -- and the
+        # stop() that waits for serve_forever -- for ever (seen: a full run hung there). With a
+        # timeout accept() gives up (OSError, which socketserver ignores); accepted sockets stay
+        # blocking.
+        self._server.socket.settimeout(0.5)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -297,6 +303,10 @@ class TcpServer:
         raise NotImplementedError
 
     def close(self) -> None:
+        try:  # wakes the accept() of the thread (close() alone leaves it blocked for ever)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
