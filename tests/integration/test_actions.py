@@ -61,8 +61,8 @@ def test_silent_drop_sends_nothing() -> None:
 
 
 @pytest.mark.parametrize("line,word,col", [
-    ("http-request normalize-uri path-merge-slashes", "http-request action 'normalize-uri'", 18),
-    ("http-request capture req.hdr(host) len 10", "http-request action 'capture'", 18),
+    ("http-request set-priority-class int(1)", "http-request action 'set-priority-class'", 18),
+    ("http-request set-tos 4", "http-request action 'set-tos'", 18),
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
     ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
