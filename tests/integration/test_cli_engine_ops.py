@@ -86,8 +86,19 @@ def workers_lab() -> Iterator[dict[str, Any]]:
     yield from _lab("ours", "    nbthread 2")
 
 
+#: what Debian's 2.6.12 prints when its own watchdog kills it (seen once in a full run: stuck in the
+#: CLI applet on 'set maxconn frontend' after 'disable'/'enable frontend', 3 s of CPU)
+HAPROXY_PANIC = "is about to kill the process"
+
+
 def cli(lab: dict[str, Any], cmd: str) -> str:
-    reply = stats_cli(lab["sock"], cmd)
+    try:
+        reply = stats_cli(lab["sock"], cmd)
+    except OSError:
+        reply = ""
+    if not reply and HAPROXY_PANIC in lab["stderr"]():
+        # the reference half died of a 2.6.12 bug: nothing to compare with (ours runs on its own)
+        pytest.xfail(f"Debian's HAProxy panicked (its watchdog) before answering {cmd!r}")
     assert reply, f"no reply to {cmd!r}; the proxy's stderr:\n{lab['stderr']()}"
     return reply
 
