@@ -85,29 +85,38 @@ def global_kw(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a cipher suite as an argument.", 0)
         t[kw] = w[1]
     elif kw == "ssl-default-bind-options":
-        i = 1
-        opts = dict(t.get("options", {}))
-        disabled = set(opts.get("disabled", ()))
-        while i < len(w):
-            o = w[i]
-            if o in ("ssl-min-ver", "ssl-max-ver"):
-                v = w[i + 1] if i + 1 < len(w) else ""
-                if v not in VERSION_NAMES:
-                    b.fail(ln, f"'{v}' : unknown ssl/tls version on global statement '{kw}'.", i + 1)
-                opts[o] = v
-                i += 2
-                continue
-            if o in _NO_VER:
-                disabled.add(_NO_VER[o])
-            elif o in ("no-tls-tickets", "prefer-client-ciphers", "force-sslv3", "force-tlsv10", "force-tlsv11",
-                       "force-tlsv12", "force-tlsv13"):
-                b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i,
-                       ours=True)
-            else:
-                b.fail(ln, f"unknown option '{o}' on global statement '{kw}'.", i)
-            i += 1
-        opts["disabled"] = frozenset(disabled)
-        t["options"] = opts
+        _default_options(b, ln, t, "options", ("no-tls-tickets", "prefer-client-ciphers", *_FORCE_VER))
+
+
+_FORCE_VER = ("force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13")
+
+
+def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused: tuple[str, ...]) -> None:
+    """``ssl-default-bind-options`` / ``ssl-default-server-options``: versions and disabled
+    protocols into ``t[key]``; the options in ``refused`` are not implemented."""
+    w = ln.words
+    kw = w[0]
+    opts = dict(t.get(key, {}))
+    disabled = set(opts.get("disabled", ()))
+    i = 1
+    while i < len(w):
+        o = w[i]
+        if o in ("ssl-min-ver", "ssl-max-ver"):
+            v = w[i + 1] if i + 1 < len(w) else ""
+            if v not in VERSION_NAMES:
+                b.fail(ln, f"'{v}' : unknown ssl/tls version on global statement '{kw}'.", i + 1)
+            opts[o] = v
+            i += 2
+            continue
+        if o in _NO_VER:
+            disabled.add(_NO_VER[o])
+        elif o in refused:
+            b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i, ours=True)
+        else:
+            b.fail(ln, f"unknown option '{o}' on global statement '{kw}'.", i)
+        i += 1
+    opts["disabled"] = frozenset(disabled)
+    t[key] = opts
 
 
 def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object]]) -> TlsBind | None:
@@ -277,29 +286,7 @@ def server_global(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a cipher suite as an argument.", 0)
         t[kw] = w[1]
     else:  # ssl-default-server-options
-        opts = dict(t.get("server-options", {}))
-        disabled = set(opts.get("disabled", ()))
-        i = 1
-        while i < len(w):
-            o = w[i]
-            if o in ("ssl-min-ver", "ssl-max-ver"):
-                v = w[i + 1] if i + 1 < len(w) else ""
-                if v not in VERSION_NAMES:
-                    b.fail(ln, f"'{v}' : unknown ssl/tls version on global statement '{kw}'.", i + 1)
-                opts[o] = v
-                i += 2
-                continue
-            if o in _NO_VER:
-                disabled.add(_NO_VER[o])
-            elif o in ("no-tls-tickets", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
-                       "force-tlsv13"):
-                b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i,
-                       ours=True)
-            else:
-                b.fail(ln, f"unknown option '{o}' on global statement '{kw}'.", i)
-            i += 1
-        opts["disabled"] = frozenset(disabled)
-        t["server-options"] = opts
+        _default_options(b, ln, t, "server-options", ("no-tls-tickets", *_FORCE_VER))
 
 
 def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tuple[str, object]], own: int,
