@@ -58,6 +58,13 @@ def _data(t: StickTable, e: Entry, name: str, now: int) -> int:
     return int(v)
 
 
+def _key_arg(t: StickTable, rest: list[str], verb: str) -> Any:
+    """The key of ``key KEY`` (``rest``: the words from ``key``), or an error reply."""
+    if len(rest) < 2 or not rest[1]:
+        return _Err("Key value expected\n")
+    return _cli_key(t, rest[1], verb)
+
+
 def _cli_key(t: StickTable, text: str, verb: str) -> Any:
     """(key) or an error reply (str starting with a letter) — as 2.6 parses a CLI key."""
     ty = t.type
@@ -134,9 +141,7 @@ def show_table(tables: dict[str, StickTable], w: list[str], now: int, oper: bool
         return NO_TABLE
     rest = w[1:]
     if rest and rest[0] == "key":
-        if len(rest) < 2 or not rest[1]:
-            return "Key value expected\n"
-        key = _cli_key(t, rest[1], "show")
+        key = _key_arg(t, rest, "show")
         if isinstance(key, _Err):
             return str(key)
         e = t.lookup(key, now)
@@ -165,9 +170,7 @@ def clear_table(tables: dict[str, StickTable], w: list[str], now: int, oper: boo
         return NO_TABLE
     rest = w[1:]
     if rest and rest[0] == "key":
-        if len(rest) < 2 or not rest[1]:
-            return "Key value expected\n"
-        key = _cli_key(t, rest[1], "clear")
+        key = _key_arg(t, rest, "clear")
         if isinstance(key, _Err):
             return str(key)
         if not oper:
@@ -208,9 +211,7 @@ def set_table(tables: dict[str, StickTable], w: list[str], now: int, oper: bool)
         return 'content-based lookup is only supported with the "show" and "clear" actions\n'
     if rest[0] != "key":
         return 'Optional argument only supports "data.<store_data_type>" <operator> <value> and key <key>\n'
-    if len(rest) < 2 or not rest[1]:
-        return "Key value expected\n"
-    key = _cli_key(t, rest[1], "set")
+    key = _key_arg(t, rest, "set")
     if isinstance(key, _Err):
         return str(key)
     if not oper:
