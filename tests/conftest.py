@@ -230,7 +230,6 @@ def _watchdog_fire(nodeid: str) -> None:
         print(f"\nWATCHDOG: {nodeid} did not end; stopping the run", file=err, flush=True)
         os._exit(3)
 
-    _WATCHDOG["fired"] = nodeid
     t = threading.Timer(60.0, last_resort)
     t.daemon = True
     t.start()
