@@ -184,3 +184,135 @@ def xxh64(data: bytes, seed: int = 0) -> int:
     h = (h * _P64_3) & M64
     h ^= h >> 32
     return h
+
+
+# XXH3, 64-bit variant with a seed (the xxh3 converter), written from xxHash's specification: inputs of
+# up to 16, 128 and 240 bytes each have their own short mix; longer ones run the striped accumulator
+# over 1 KiB blocks with a secret derived from the seed
+_XXH3_SECRET = bytes.fromhex(
+    "b8fe6c3923a44bbe7c01812cf721ad1cded46de9839097db7240a4a4b7b3671f"
+    "cb79e64eccc0e578825ad07dccff7221b8084674f743248ee03590e6813a264c"
+    "3c2852bb91c300cb88d0658b1b532ea371644897a20df94e3819ef46a9deacd8"
+    "a8fa763fe39c343ff9dcbbc7c70b4f1d8a51e04bcdb45931c89f7ec9d9787364"
+    "eac5ac8334d3ebc3c581a0fffa1363eb170ddd51b7f0da49d316552629d4689e"
+    "2b16be587d47a1fc8ff8b8d17ad031ce45cb3a8f95160428afd7fbcabb4b407e")
+_MX1 = 0x165667919E3779F9
+_MX2 = 0x9FB21C651E98DF25
+
+
+def _le64(b: bytes, i: int) -> int:
+    return int.from_bytes(b[i:i + 8], "little")
+
+
+def _le32(b: bytes, i: int) -> int:
+    return int.from_bytes(b[i:i + 4], "little")
+
+
+def _fold64(a: int, b: int) -> int:
+    p = a * b
+    return (p ^ (p >> 64)) & M64
+
+
+def _xxh3_aval(h: int) -> int:
+    h ^= h >> 37
+    h = (h * _MX1) & M64
+    return h ^ (h >> 32)
+
+
+def _xxh64_aval(h: int) -> int:
+    h ^= h >> 33
+    h = (h * _P64_2) & M64
+    h ^= h >> 29
+    h = (h * _P64_3) & M64
+    return h ^ (h >> 32)
+
+
+def _mix16(data: bytes, i: int, sec: bytes, s: int, seed: int) -> int:
+    return _fold64(_le64(data, i) ^ ((_le64(sec, s) + seed) & M64),
+                   _le64(data, i + 8) ^ ((_le64(sec, s + 8) - seed) & M64))
+
+
+def _xxh3_long(data: bytes, sec: bytes) -> int:
+    n = len(data)
+    acc = [0xC2B2AE3D, _P64_1, _P64_2, _P64_3, _P64_4, 0x85EBCA77, _P64_5, 0x9E3779B1]
+    ssize = len(sec)
+    per_block = (ssize - 64) // 8
+    block_len = 64 * per_block
+
+    def stripe(off: int, s: int) -> None:
+        for lane in range(8):
+            v = _le64(data, off + 8 * lane)
+            k = v ^ _le64(sec, s + 8 * lane)
+            acc[lane ^ 1] = (acc[lane ^ 1] + v) & M64
+            acc[lane] = (acc[lane] + (k & M32) * (k >> 32)) & M64
+
+    def scramble() -> None:
+        s = ssize - 64
+        for lane in range(8):
+            a = acc[lane]
+            a ^= a >> 47
+            a ^= _le64(sec, s + 8 * lane)
+            acc[lane] = (a * 0x9E3779B1) & M64
+
+    blocks = (n - 1) // block_len
+    for b in range(blocks):
+        for k in range(per_block):
+            stripe(b * block_len + 64 * k, 8 * k)
+        scramble()
+    for k in range(((n - 1) - block_len * blocks) // 64):
+        stripe(blocks * block_len + 64 * k, 8 * k)
+    stripe(n - 64, ssize - 64 - 7)
+    h = (n * _P64_1) & M64
+    for k in range(4):
+        h += _fold64(acc[2 * k] ^ _le64(sec, 11 + 16 * k), acc[2 * k + 1] ^ _le64(sec, 19 + 16 * k))
+    return _xxh3_aval(h & M64)
+
+
+def xxh3(data: bytes, seed: int = 0) -> int:
+    """XXH3_64bits_withSeed: the unsigned 64-bit hash of ``data``."""
+    n = len(data)
+    seed &= M64
+    sec = _XXH3_SECRET
+    if n == 0:
+        return _xxh64_aval(seed ^ _le64(sec, 56) ^ _le64(sec, 64))
+    if n <= 3:
+        combined = (data[0] << 16) | (data[n >> 1] << 24) | data[-1] | (n << 8)
+        return _xxh64_aval(combined ^ (((_le32(sec, 0) ^ _le32(sec, 4)) + seed) & M64))
+    if n <= 8:
+        low = seed & M32
+        s = seed ^ (int.from_bytes(low.to_bytes(4, "little"), "big") << 32)
+        v = (_le32(data, n - 4) + (_le32(data, 0) << 32)) ^ (((_le64(sec, 8) ^ _le64(sec, 16)) - s) & M64)
+        v ^= _rotl64(v, 49) ^ _rotl64(v, 24)
+        v = (v * _MX2) & M64
+        v ^= (v >> 35) + n
+        v = (v * _MX2) & M64
+        return v ^ (v >> 28)
+    if n <= 16:
+        lo = _le64(data, 0) ^ (((_le64(sec, 24) ^ _le64(sec, 32)) + seed) & M64)
+        hi = _le64(data, n - 8) ^ (((_le64(sec, 40) ^ _le64(sec, 48)) - seed) & M64)
+        swapped = int.from_bytes(lo.to_bytes(8, "little"), "big")
+        return _xxh3_aval((n + swapped + hi + _fold64(lo, hi)) & M64)
+    if n <= 128:
+        h = n * _P64_1
+        if n > 32:
+            if n > 64:
+                if n > 96:
+                    h += _mix16(data, 48, sec, 96, seed) + _mix16(data, n - 64, sec, 112, seed)
+                h += _mix16(data, 32, sec, 64, seed) + _mix16(data, n - 48, sec, 80, seed)
+            h += _mix16(data, 16, sec, 32, seed) + _mix16(data, n - 32, sec, 48, seed)
+        h += _mix16(data, 0, sec, 0, seed) + _mix16(data, n - 16, sec, 16, seed)
+        return _xxh3_aval(h & M64)
+    if n <= 240:
+        h = n * _P64_1
+        for i in range(8):
+            h += _mix16(data, 16 * i, sec, 16 * i, seed)
+        h = _xxh3_aval(h & M64)
+        for i in range(8, n // 16):
+            h += _mix16(data, 16 * i, sec, 16 * (i - 8) + 3, seed)
+        h += _mix16(data, n - 16, sec, 136 - 17, seed)
+        return _xxh3_aval(h & M64)
+    if seed:
+        sec = b"".join(((_le64(_XXH3_SECRET, 16 * i) + seed) & M64).to_bytes(8, "little")
+                       + ((_le64(_XXH3_SECRET, 16 * i + 8) - seed) & M64).to_bytes(8, "little")
+                       for i in range(len(_XXH3_SECRET) // 16))
+    return _xxh3_long(data, sec)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..lb.hashfn import crc32 as _crc32
 from ..lb.hashfn import djb2 as _djb2
-from ..lb.hashfn import full_hash, xxh32, xxh64
+from ..lb.hashfn import full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
 from .core import CONVERTERS, converter
@@ -569,6 +569,11 @@ def c_xxh64(v: bytes, a: tuple, t: Txn) -> int:
     return _s64(xxh64(v, a[0] if a else 0))
 
 
+@converter("xxh3", test=D)
+def c_xxh3(v: bytes, a: tuple, t: Txn) -> int:
+    return _s64(xxh3(v, a[0] if a else 0))
+
+
 @converter("sha1", test=D)
 def c_sha1(v: bytes, a: tuple, t: Txn) -> bytes:
     return hashlib.sha1(v).digest()  # noqa: S324 - HAProxy's converter
@@ -796,9 +801,6 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
     return best if best is not None else default
 
 
-CONVERTERS.alternatives.update({
-    "xxh3": "xxh32 and xxh64 are implemented",
-})
 
 
 # --------------------------------------------------------------------------- debug

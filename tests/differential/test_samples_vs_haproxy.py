@@ -52,7 +52,9 @@ CONV_EXPRS = [
     "req.fhdr(x-v),hex", "req.fhdr(x-v),url_enc", "req.fhdr(x-v),url_dec", "req.fhdr(x-v),url_dec(1)",
     "req.fhdr(x-v),crc32", "req.fhdr(x-v),crc32(1)", "req.fhdr(x-v),djb2", "req.fhdr(x-v),sdbm(1)",
     "req.fhdr(x-v),wt6", "req.fhdr(x-v),xxh32", "req.fhdr(x-v),xxh32(7)", "req.fhdr(x-v),xxh64",
-    "req.fhdr(x-v),xxh64(3)", "req.fhdr(x-v),crc32c", "req.fhdr(x-v),sha1,hex", "req.fhdr(x-v),sha2,hex",
+    "req.fhdr(x-v),xxh64(3)", "req.fhdr(x-v),xxh3", "req.fhdr(x-v),xxh3(5)",
+    "req.fhdr(x-l),xxh3", "req.fhdr(x-l),xxh3(-7)", "req.fhdr(x-l),xxh64(9)", "req.fhdr(x-l),xxh32(2)",
+    "req.fhdr(x-v),xxh3(9223372036854775807)", "req.fhdr(x-v),crc32c", "req.fhdr(x-v),sha1,hex", "req.fhdr(x-v),sha2,hex",
     "req.fhdr(x-v),sha2(512),base64", "req.fhdr(x-v),ltrim(a)", "req.fhdr(x-v),rtrim(;)",
     "req.fhdr(x-v),json", "req.fhdr(x-v),lower,hex", "req.fhdr(x-i),add(7)", "req.fhdr(x-i),sub(3)",
     "req.fhdr(x-i),mul(-5)", "req.fhdr(x-i),div(3)", "req.fhdr(x-i),div(-7)", "req.fhdr(x-i),mod(4)",
@@ -890,3 +892,35 @@ def test_debug_converter_vs_haproxy(tmp_path: Path) -> None:
         got[which] = (bodies, [_re.sub(stamp, "", ln) for ln in lines], other)
     assert got["ours"] == got["haproxy"], got
     assert "[debug] bin: type=bin <>" in got["haproxy"][1] and len(got["haproxy"][1]) > 20
+
+
+HASH_EXPRS = [
+    "req.fhdr(x-r),xxh3", "req.fhdr(x-r),xxh3(1)", "req.fhdr(x-r),xxh3(-1)", "req.fhdr(x-r),xxh3(4294967296)",
+    "req.fhdr(x-r),xxh64", "req.fhdr(x-r),xxh64(77)", "req.fhdr(x-r),xxh32", "req.fhdr(x-r),xxh32(-3)",
+    "req.fhdr(x-r),crc32", "req.fhdr(x-r),crc32c(1)", "req.fhdr(x-r),djb2(1)", "req.fhdr(x-r),sdbm",
+    "req.fhdr(x-r),wt6(1)", "req.fhdr(x-r),sha1,hex", "req.fhdr(x-r),digest(sha512),hex",
+    "req.fhdr(x-r),xxh3,add(1)",
+]
+# every length class of XXH3 (0-3, 4-8, 9-16, 17-128 in its four steps, 129-240, long: one block of
+# 1 KiB and over, exact multiples) and of XXH32/XXH64 (below and over 16 and 32 bytes)
+_HASH_LENGTHS = (1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 97, 127, 128, 129, 200, 239, 240,
+                 241, 255, 256, 1023, 1024, 1025, 1088, 2047, 2048, 2049, 4000)
+
+
+def test_hash_converters_vs_haproxy(tmp_path: Path) -> None:
+    """The hash converters over generated header values of every length class the hash functions
+    treat apart, with seeds (negative and over 32 bits too), through 2.6's and our samples."""
+    rng = random.Random(3141)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.;:/=+!~*'()@"
+    reqs = []
+    for n in _HASH_LENGTHS + tuple(rng.randint(1, 3000) for _ in range(25)):
+        v = "".join(rng.choice(alphabet) for _ in range(n))
+        reqs.append(f"GET / HTTP/1.1\r\nHost: h\r\nX-R: {v}\r\n\r\n".encode())
+    reqs.append(b"GET / HTTP/1.1\r\nHost: h\r\nX-R:\r\n\r\n")
+    theirs = _ask_haproxy(tmp_path, HASH_EXPRS, reqs)
+    ours = _ours(HASH_EXPRS, reqs)
+    diffs = [f"{HASH_EXPRS[i]}: 2.6 {lt!r} ours {lo!r} for a value of {len(raw) - 42} bytes"
+             for raw, t, o in zip(reqs, theirs, ours, strict=True)
+             for i, (lt, lo) in enumerate(zip(t.split(b"\n"), o.split(b"\n"), strict=True)) if lt != lo]
+    assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
+    assert all(t.split(b"\n")[0][2:].lstrip(b"-").isdigit() for t in theirs), theirs[0]
