@@ -129,6 +129,10 @@ class Engine:
             if p.disabled:
                 continue
             fe = Frontend(p, gmax) if p.has_fe else None
+            if fe is not None and p.rate_limit_sessions:
+                from haproxy_py.stick.freq import FreqCtr
+
+                fe.sps_ctr = FreqCtr()
             be = Backend(p, now, global_maxconn=gmax,
                          frontends_maxconn=frontends_maxconn(config.proxies, p.name, gmax)) if p.has_be else None
             if be is not None:
@@ -212,13 +216,19 @@ class Engine:
         fe = lst.frontend
         if fe.maxconn and fe.counters.scur >= fe.maxconn:
             return False
-        lim = fe.conf.rate_limit_sessions
-        if lim and fe.counters.sess_rate.read(self.loop.time()) >= lim:
-            # rate-limit sessions: the connections wait in the backlog until the rate (2.6's
-            # one-second sliding counter) is below the limit again; look again soon
-            if self._rate_retry is None:
-                self._rate_retry = self.loop.call_later(min(1.0, 1.0 / lim), self._rate_resume)
-            return False
+        sps = fe.sps_ctr
+        if sps is not None:
+            # rate-limit sessions, as 2.6's listener_accept: accept while the sessions counted
+            # over the sliding second (a period that starts at the first session after an idle
+            # one, so a burst of the limit passes, then nothing until that period ends) stay
+            # below the limit; else the connections wait in the backlog for next_event_delay
+            lim = fe.conf.rate_limit_sessions
+            total = sps.total_exact(int(self.loop.time() * 1000), 1000)
+            if total >= lim * 1000:
+                if self._rate_retry is None:
+                    wait = max((total - lim * 1000) // lim, 1)
+                    self._rate_retry = self.loop.call_later(wait / 1000, self._rate_resume)
+                return False
         return True
 
     def _rate_resume(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from haproxy_py.config.model import Proxy
 from haproxy_py.runtime.counters import Counters
 
@@ -10,7 +12,7 @@ class Frontend:
     """``status`` is OPEN, PAUSED (``disable frontend`` / SIGTTOU), FULL (maxconn reached) or STOP."""
 
     __slots__ = ("name", "uuid", "conf", "mode", "maxconn", "counters", "paused", "stopped",
-                 "rate_limit", "listeners")
+                 "rate_limit", "listeners", "sps_ctr")
 
     def __init__(self, conf: Proxy, maxconn: int) -> None:
         self.conf = conf
@@ -22,6 +24,9 @@ class Frontend:
         self.paused = False
         self.stopped = False
         self.rate_limit = 0
+        #: 'rate-limit sessions': 2.6's period counter of the sessions accepted (stick/freq.py
+        #: FreqCtr, set by the engine), None without the keyword (nothing counted then)
+        self.sps_ctr: Any = None
         #: number of listening sockets (engine fills it)
         self.listeners = 0
 

@@ -68,6 +68,21 @@ class FreqCtr:
             return past * period
         return past * remain + curr * period
 
+    def total_exact(self, now: int, period: int) -> int:
+        """2.6's freq_ctr_total without the low-rate correction: what its limit checks
+        (freq_ctr_remain, next_event_delay) read, so one event per period is no limit of 1."""
+        tick = self.tick
+        if tick is None:
+            return 0
+        curr = self.curr
+        past = self.prev
+        remain = tick + period - now
+        if remain < 0:
+            remain += period
+            past = curr if remain >= 0 else 0
+            curr = 0
+        return past * remain + curr * period if remain >= 0 else 0
+
     def read(self, now: int, period: int) -> int:
         return self.total(now, period) // period
 
