@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
 """Benchmark: haproxy-py vs Debian's HAProxy 2.6 vs direct-to-nginx, in one run, interleaved rounds.
 
-    python bench/run.py                 # ~3 minutes (bounded by --budget, 540 s)
-    python bench/run.py --quick         # < 1 minute
+    python bench/run.py                 # ~4 minutes (rounds bounded by --budget, 540 s)
+    python bench/run.py --quick         # about a minute
+    python bench/run.py --simple        # the simple configuration instead of the realistic one
+    python bench/run.py --tls --record  # add bench/tls.py's rows; append the table to bench/RESULTS.md
     python bench/run.py --candidate "python haproxy.pyz"
 
 nginx (own config in a temp dir, 127.0.0.1, worker_processes 1, access log off) serves a 1 KiB and a
-64 MiB file. HAProxy (``nbthread 1``) and the candidate run the same generated configuration: an HTTP
-frontend and a ``mode tcp`` listener, both to nginx. Per round and target: session rate (wrk, one
-request per connection), keep-alive requests/s and p99 latency (wrk --latency) with the CPU seconds the
-target used (utime+stime from /proc/PID/stat over its process group) per 100k requests, data rate of
-64 MiB downloads through the HTTP and the TCP proxy (curl). After the rounds: RSS per idle session at
-1k/5k/10k idle connections on the TCP listener. Medians and the haproxy-py / HAProxy ratios are printed
-and written as JSON to bench/results/. Every process started here is stopped by PID (its own process
-group). Only 127.0.0.1 is used.
+64 MiB file; under /v/ every response carries its own X-Request-Id. HAProxy (``nbthread 1``) and the
+candidate run the same generated configuration (``proxy_conf``). The default is the realistic one of
+issue 20: httplog to a UDP syslog receiver this harness starts, a stats socket, two ACLs, two
+``http-request`` rules (one ``set-header X-Src %[src]``), ``use_backend`` through a map lookup, an HTTP
+health check on the server; ``--simple`` is one frontend and one backend. Both have ``mode tcp``
+listeners to nginx, one with ``option splice-auto``.
+
+Per round and target: session rate (wrk, one request per connection), keep-alive requests/s and p99
+latency (wrk --latency) with the CPU seconds the target used (utime+stime from /proc/PID/stat over its
+process group) per 100k requests, the same with varied requests (own query string, cookie and user
+agent each, see VARIED_LUA) and varied responses, data rate of 64 MiB downloads (curl) through the HTTP
+proxy, the tcp listener and the splice-auto one. After the rounds: RSS per idle session at each idle
+level (default 1k/10k/50k) on a fresh process; levels above what RLIMIT_NOFILE allows (its hard limit
+is raised only with CAP_SYS_RESOURCE) are measured at the largest level that fits, with a note.
+Medians and the haproxy-py / HAProxy ratios are printed and written as JSON to bench/results/. Every
+process started here is stopped by PID (its own process group). Only 127.0.0.1 is used.
 """
 
 # No ``from __future__ import annotations``: Python 3.6 and older cannot compile it, and this file
@@ -105,15 +115,15 @@ def rss_kib(pgid: int) -> int:
     return total
 
 
-def established_to(port: int) -> int:
-    """Established IPv4 TCP connections whose remote port is ``port`` (proxy -> nginx)."""
-    want = f":{port:04X}"
+def established_to(ports: list[int]) -> int:
+    """Established IPv4 TCP connections whose remote port is one of ``ports`` (proxy -> nginx)."""
+    want = {f"{port:04X}" for port in ports}
     n = 0
     with open("/proc/net/tcp") as fh:
         next(fh)
         for line in fh:
             parts = line.split()
-            if parts[3] == "01" and parts[2].endswith(want):
+            if parts[3] == "01" and parts[2][-4:] in want:
                 n += 1
     return n
 
@@ -212,16 +222,17 @@ def wait_ports(proc: Proc, ports: list[int], timeout: float) -> str | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def nginx_conf(work: Path, port: int) -> str:
+def nginx_conf(work: Path, port: int, extra_ports: list[int] | None = None) -> str:
     user = "user root;\n" if os.geteuid() == 0 else ""
     tmp = work / "nginx-tmp"
+    extra = "".join(f"        listen 127.0.0.1:{p} backlog=16384;\n" for p in extra_ports or [])
     return f"""{user}daemon off;
 master_process on;
 worker_processes 1;
-worker_rlimit_nofile 200000;
+worker_rlimit_nofile 300000;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
-events {{ worker_connections 40000; multi_accept on; }}
+events {{ worker_connections 140000; multi_accept on; }}
 http {{
     access_log off;
     sendfile on;
@@ -237,7 +248,7 @@ http {{
     types {{ application/octet-stream bin; }}
     server {{
         listen 127.0.0.1:{port} backlog=16384;
-        root {work}/www;
+{extra}        root {work}/www;
         # /v/: every response differs (a request id header), like real traffic
         location /v/ {{ alias {work}/www/; add_header X-Request-Id $request_id; }}
     }}
@@ -245,8 +256,36 @@ http {{
 """
 
 
-def proxy_conf(http_port: int, tcp_port: int, nginx_port: int, maxconn: int) -> str:
-    return f"""global
+@dataclass
+class ConfPorts:
+    """What one target's generated configuration binds and connects to."""
+    http: int
+    tcp: int
+    tcp_splice: int
+    nginx: int
+    idle_binds: list[int] = field(default_factory=list)
+    idle_servers: list[int] = field(default_factory=list)
+    syslog: int = 0
+    stats_socket: str = ""
+    map_file: str = ""
+
+
+#: the map of the realistic configuration: path prefix -> backend (``use_backend %[path,map_beg(...)]``)
+MAP_LINES = "/v/ be_http\n/1k be_http\n/64m be_http\n/static/ be_http\n"
+
+
+def proxy_conf(p: ConfPorts, maxconn: int, simple: bool = False) -> str:
+    """The configuration both proxies run. ``simple``: one frontend and one backend, nothing else (the
+    seed's benchmark). Default, the issue's realistic one: httplog to a UDP syslog receiver, a stats
+    socket, two ACLs, two ``http-request`` rules (``deny`` on both ACLs, ``set-header X-Src %[src]``),
+    ``use_backend`` through a map lookup, an HTTP health check on the server."""
+    idle = ""
+    if p.idle_binds:
+        idle = "\nlisten li_idle\n    mode tcp\n    balance roundrobin\n"
+        idle += "".join(f"    bind 127.0.0.1:{b}\n" for b in p.idle_binds)
+        idle += "".join(f"    server n{i} 127.0.0.1:{s}\n" for i, s in enumerate(p.idle_servers))
+    if simple:
+        return f"""global
     nbthread 1
     maxconn {maxconn}
 
@@ -258,18 +297,112 @@ defaults
 
 frontend fe_http
     mode http
-    bind 127.0.0.1:{http_port}
+    bind 127.0.0.1:{p.http}
     default_backend be_http
 
 backend be_http
     mode http
-    server nginx 127.0.0.1:{nginx_port}
+    server nginx 127.0.0.1:{p.nginx}
 
 listen li_tcp
     mode tcp
-    bind 127.0.0.1:{tcp_port}
-    server nginx 127.0.0.1:{nginx_port}
+    bind 127.0.0.1:{p.tcp}
+    server nginx 127.0.0.1:{p.nginx}
+
+listen li_tcp_splice
+    mode tcp
+    option splice-auto
+    bind 127.0.0.1:{p.tcp_splice}
+    server nginx 127.0.0.1:{p.nginx}
+{idle}"""
+    return f"""global
+    nbthread 1
+    maxconn {maxconn}
+    log 127.0.0.1:{p.syslog} len 2048 local0 info
+    stats socket {p.stats_socket} mode 600 level admin
+
+defaults
+    log global
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    maxconn {maxconn}
+
+frontend fe_http
+    mode http
+    option httplog
+    bind 127.0.0.1:{p.http}
+    acl is_admin path_beg /admin
+    acl has_sid req.cook(sid) -m found
+    http-request deny if has_sid is_admin
+    http-request set-header X-Src %[src]
+    use_backend %[path,map_beg({p.map_file},be_http)]
+    default_backend be_http
+
+backend be_http
+    mode http
+    option httpchk GET /1k.bin
+    server nginx 127.0.0.1:{p.nginx} check inter 2s
+
+listen li_tcp
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:{p.tcp}
+    server nginx 127.0.0.1:{p.nginx}
+
+listen li_tcp_splice
+    mode tcp
+    option tcplog
+    option splice-auto
+    bind 127.0.0.1:{p.tcp_splice}
+    server nginx 127.0.0.1:{p.nginx}
+{idle}"""
+
+
+#: the UDP syslog receiver of the realistic configuration: one socket per port given, counts datagrams
+#: and bytes per port, writes them as JSON to argv[1] every second and on SIGTERM
+SYSLOG_SINK = r"""
+import json, selectors, signal, socket, sys, time
+out = sys.argv[1]
+sel = selectors.DefaultSelector()
+counts = {}
+for port in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("127.0.0.1", int(port)))
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, port)
+    counts[port] = [0, 0]
+def dump(*_):
+    with open(out + ".tmp", "w") as fh:
+        json.dump(counts, fh)
+    import os
+    os.replace(out + ".tmp", out)
+def stop(*_):
+    dump()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+last = time.monotonic()
+while True:
+    for key, _ in sel.select(1.0):
+        c = counts[key.data]
+        for _ in range(256):
+            try:
+                d = key.fileobj.recv(65536)
+            except BlockingIOError:
+                break
+            c[0] += 1
+            c[1] += len(d)
+    if time.monotonic() - last >= 1.0:
+        dump()
+        last = time.monotonic()
 """
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,29 +476,34 @@ def curl_rate(url: str) -> float | None:
     return float(speed) / (1024 * 1024)
 
 
-def idle_sessions(pgid: int, port: int, nginx_port: int, levels: list[int], budget: float) -> dict[str, Any]:
-    """RSS growth of the target per idle TCP session (client + server connection) at each level."""
+def idle_sessions(pgid: int, ports: list[int], nginx_ports: list[int], levels: list[int],
+                  budget: float) -> dict[str, Any]:
+    """RSS growth of the target per idle TCP session (client + server connection) at each level.
+
+    The clients spread over the listener's ``ports`` and the proxy's server connections over
+    ``nginx_ports`` (round robin), so that neither side needs more than 20,000 ephemeral ports
+    towards one address and port (the kernel's range here is about 28,000)."""
     socks: list[socket.socket] = []
     out: dict[str, Any] = {}
     deadline = time.monotonic() + budget
     try:
         time.sleep(0.3)
         base_rss = rss_kib(pgid)
-        base_est = established_to(nginx_port)
+        base_est = established_to(nginx_ports)
         out["base_rss_kib"] = base_rss
         for level in levels:
             while len(socks) < level:
                 s = socket.socket()
                 s.settimeout(5)
-                s.connect(("127.0.0.1", port))
+                s.connect(("127.0.0.1", ports[len(socks) % len(ports)]))
                 socks.append(s)
                 if time.monotonic() > deadline:
                     raise TimeoutError("idle test out of time")
             # wait until the proxy has opened its server-side connection for each client
-            t_end = min(deadline, time.monotonic() + 20)
+            t_end = min(deadline, time.monotonic() + 30)
             seen = 0
             while time.monotonic() < t_end:
-                seen = established_to(nginx_port) - base_est
+                seen = established_to(nginx_ports) - base_est
                 if seen >= level:
                     break
                 time.sleep(0.2)
@@ -391,8 +529,7 @@ def idle_sessions(pgid: int, port: int, nginx_port: int, levels: list[int], budg
 @dataclass
 class Target:
     name: str
-    http_port: int
-    tcp_port: int
+    ports: ConfPorts
     proc: Proc | None = None
     failed: str | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
@@ -402,7 +539,7 @@ class Target:
 def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
     assert t.proc is not None
     pgid = t.proc.pgid
-    small_http = f"http://127.0.0.1:{t.http_port}/{SMALL}"
+    small_http = f"http://127.0.0.1:{t.ports.http}/{SMALL}"
     res: dict[str, Any] = {}
     sess = run_wrk(small_http, args.duration, args.connections, close=True, latency=False)
     res["session_rate"] = sess.get("rps")
@@ -422,7 +559,7 @@ def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
     # the same keep-alive run with requests and responses that all differ
     script = Path(tempfile.gettempdir()) / f"hpy-bench-varied-{os.getpid()}.lua"
     script.write_text(VARIED_LUA)
-    small_varied = f"http://127.0.0.1:{t.http_port}/v/{SMALL}"
+    small_varied = f"http://127.0.0.1:{t.ports.http}/v/{SMALL}"
     c0 = cpu_seconds(pgid)
     kv = run_wrk(small_varied, args.duration, args.connections, close=False, latency=True, script=str(script))
     c1 = cpu_seconds(pgid)
@@ -431,7 +568,7 @@ def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
     res["keepalive_errors"] += kv.get("socket_errors", 0) + kv.get("non2xx", 0)
     vreqs = kv.get("requests") or 0
     res["varied_cpu_s_per_100k"] = round((c1 - c0) / vreqs * 100_000, 3) if vreqs else None
-    for mode, port in (("http", t.http_port), ("tcp", t.tcp_port)):
+    for mode, port in (("http", t.ports.http), ("tcp", t.ports.tcp), ("tcp_splice", t.ports.tcp_splice)):
         rates = [r for r in (curl_rate(f"http://127.0.0.1:{port}/{LARGE}") for _ in range(args.transfers)) if r]
         res[f"data_{mode}_mibps"] = round(statistics.median(rates), 1) if rates else None
     return res
@@ -447,6 +584,7 @@ METRICS = [
     ("varied_cpu_s_per_100k", "  CPU s / 100k, varied", False),
     ("data_http_mibps", "data rate http (MiB/s)", True),
     ("data_tcp_mibps", "data rate tcp (MiB/s)", True),
+    ("data_tcp_splice_mibps", "  tcp, option splice-auto", True),
 ]
 
 
@@ -466,7 +604,8 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def report(targets: list[Target], idle_levels: list[int]) -> tuple[str, dict[str, Any]]:
+def report(targets: list[Target], idle_levels: list[int],
+           tls: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     meds = {t.name: medians(t) for t in targets}
     names = [t.name for t in targets]
     ratios: dict[str, float | None] = {}
@@ -480,6 +619,13 @@ def report(targets: list[Target], idle_levels: list[int]) -> tuple[str, dict[str
         ratio = round(py / hp, 3) if hp and py is not None else None
         ratios[key] = ratio
         lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+    # haproxy-py's plain tcp listener against HAProxy's splice-auto one (the issue's second tcp goal)
+    hp_splice = meds.get("haproxy", {}).get("data_tcp_splice_mibps")
+    py_tcp = meds.get("haproxy-py", {}).get("data_tcp_mibps")
+    ratio = round(py_tcp / hp_splice, 3) if hp_splice and py_tcp is not None else None
+    ratios["data_tcp_vs_splice_auto"] = ratio
+    lines.append(f"{'  tcp vs HAProxy splice-auto':28}" + " " * 14 * len(names)
+                 + f"{fmt(ratio) if ratio is not None else '-':>12}")
     for level in idle_levels:
         key = f"idle_kib_per_conn_{level}"
         vals = {t.name: t.idle.get(str(level), {}).get("kib_per_conn") for t in targets}
@@ -488,6 +634,13 @@ def report(targets: list[Target], idle_levels: list[int]) -> tuple[str, dict[str
         ratio = round(py / hp, 3) if hp and py is not None else None
         ratios[key] = ratio
         lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+    if tls:
+        for key in ("handshakes_ecdsa", "handshakes_rsa2048", "keepalive_rps"):
+            vals = {n: (tls.get("medians") or {}).get(n, {}).get(key) for n in names}
+            ratio = (tls.get("ratios") or {}).get(key)
+            ratios[f"tls_{key}"] = round(ratio, 3) if ratio else None
+            lines.append(f"{'TLS ' + key:28}" + "".join(f"{fmt(vals[n]):>14}" for n in names)
+                         + f"{fmt(ratios[f'tls_{key}']) if ratio else '-':>12}")
     for t in targets:
         if t.failed:
             lines.append(f"{t.name}: {t.failed}")
@@ -504,15 +657,55 @@ def report(targets: list[Target], idle_levels: list[int]) -> tuple[str, dict[str
 # --------------------------------------------------------------------------------------------------
 
 
+def git_head() -> str:
+    try:
+        r = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
+                           text=True, timeout=10)
+        return r.stdout.strip()[:100]
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def run_tls(quick: bool, budget: float) -> dict[str, Any]:
+    """bench/tls.py in a subprocess (its own processes, stopped by it); its JSON result."""
+    out = Path(tempfile.gettempdir()) / f"hpy-bench-tls-{os.getpid()}.json"
+    cmd = [sys.executable, str(ROOT / "bench" / "tls.py"), "--out", str(out)] + (["--quick"] if quick else [])
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": "bench/tls.py timed out"}
+    try:
+        res: dict[str, Any] = json.loads(out.read_text())
+        out.unlink()
+    except (OSError, ValueError):
+        return {"error": f"bench/tls.py failed (rc {r.returncode}): {r.stderr[-300:]}"}
+    return res
+
+
+def record(path: Path, result: dict[str, Any], table: str) -> None:
+    """Append one dated entry (commit, machine load, settings, the table) to bench/RESULTS.md."""
+    st = result["settings"]
+    entry = (f"\n## {result['when']} UTC - {st['config']} config{' (quick)' if st['quick'] else ''}\n\n"
+             f"commit `{result['commit']}`; load average {result['load_before']} before, "
+             f"{result['load_after']} after; {st['rounds']} rounds x {st['duration_s']} s, "
+             f"{st['connections']} connections; elapsed {result['elapsed_s']} s\n\n```\n{table}\n```\n")
+    with open(path, "a") as fh:
+        fh.write(entry)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="short run (< 2 minutes)")
+    ap.add_argument("--quick", action="store_true", help="short run (about a minute)")
+    ap.add_argument("--simple", action="store_true",
+                    help="the simple configuration (one frontend, one backend) instead of the realistic one")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 2)")
     ap.add_argument("--duration", type=float, help="seconds per wrk run (default 8, quick 3)")
     ap.add_argument("--connections", type=int, default=50, help="wrk connections (50)")
     ap.add_argument("--transfers", type=int, help="64 MiB downloads per mode per round (default 3, quick 1)")
-    ap.add_argument("--idle", help="idle-session levels (default 1000,5000,10000; quick 1000; 0 = skip)")
+    ap.add_argument("--idle", help="idle-session levels (default 1000,10000,50000; quick 1000; 0 = skip)")
+    ap.add_argument("--tls", action="store_true", help="also run bench/tls.py and add its rows")
+    ap.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
     ap.add_argument("--targets", default="direct,haproxy,haproxy-py")
     ap.add_argument("--candidate", default=f"{shlex.quote(sys.executable)} -m haproxy_py",
                     help="command for haproxy-py; '-db -f CFG' is appended (run from the repository root)")
@@ -525,7 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     args.rounds = args.rounds or (2 if q else 3)
     args.duration = args.duration or (3.0 if q else 8.0)
     args.transfers = args.transfers or (1 if q else 3)
-    idle_levels = [int(x) for x in (args.idle or ("1000" if q else "1000,5000,10000")).split(",") if int(x) > 0]
+    idle_levels = sorted({int(x) for x in (args.idle or ("1000" if q else "1000,10000,50000")).split(",")
+                          if int(x) > 0})
     args.budget = args.budget or (100.0 if q else 540.0)
     wanted = [x.strip() for x in args.targets.split(",") if x.strip()]
     for tool in ("wrk", "curl"):
@@ -533,7 +727,12 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"bench: {tool} not found (apt-get install {tool})")
 
     started = time.monotonic()
-    nofile = raise_nofile(max(idle_levels, default=0) * 3 + 10_000)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    top = max(idle_levels, default=0)
+    # the bench holds one fd per idle client; a proxy two per session; nginx one
+    nofile = raise_nofile(top * 2 + 20_000)
+    # 20,000 sessions per listener port and per server port at most (ephemeral ports: see idle_sessions)
+    n_idle_ports = max(1, -(-top // 20_000))
     work = Path(tempfile.mkdtemp(prefix="haproxy-py-bench-"))
     os.chmod(work, 0o755)
     (work / "www").mkdir()
@@ -543,13 +742,18 @@ def main(argv: list[str] | None = None) -> int:
         chunk = os.urandom(1 << 20)
         for _ in range(LARGE_BYTES >> 20):
             fh.write(chunk)
+    (work / "paths.map").write_text(MAP_LINES)
 
     nginx_port = free_port()
-    (work / "nginx.conf").write_text(nginx_conf(work, nginx_port))
+    proxies = [n for n in wanted if n != "direct"]
+    idle_servers = {n: [free_port() for _ in range(n_idle_ports)] if idle_levels else [] for n in proxies}
+    (work / "nginx.conf").write_text(nginx_conf(work, nginx_port, [p for v in idle_servers.values() for p in v]))
     procs: list[Proc] = []
     targets: list[Target] = []
     result: dict[str, Any] = {}
     result_notes: list[str] = []
+    syslog_ports = {n: free_udp_port() for n in proxies}
+    syslog_out = work / "syslog-counts.json"
     try:
         nginx = spawn("nginx", [args.nginx, "-c", str(work / "nginx.conf"), "-p", str(work), "-e",
                                 str(work / "nginx-error.log")], work)
@@ -557,20 +761,34 @@ def main(argv: list[str] | None = None) -> int:
         why = wait_ports(nginx, [nginx_port], 10)
         if why:
             sys.exit(f"bench: nginx failed to start: {why}\n{nginx.stderr_tail()}")
-        # Each idle session holds 2 fds in a proxy (client + server side); keep under RLIMIT_NOFILE.
-        maxconn = max(1000, min(max(idle_levels, default=0) + 1000, (nofile - 1000) // 2))
-        fitting = [lv for lv in idle_levels if lv <= maxconn - 500]
+        if not args.simple:
+            sink = spawn("syslog", [sys.executable, "-c", SYSLOG_SINK, str(syslog_out),
+                                    *map(str, syslog_ports.values())], work)
+            procs.append(sink)
+        # Each idle session holds 2 fds in a proxy (client + server side); keep under RLIMIT_NOFILE. The
+        # hard limit can be raised only with CAP_SYS_RESOURCE: without it (this project's machines:
+        # 20,000) the levels above what fits are measured at the largest level that fits instead.
+        # HAProxy also reserves maxconn/4 pipes (2 fds each) for splicing: 2.5 fds per maxconn.
+        maxconn = max(1000, min(top + 1000, (nofile - 1000) * 2 // 5))
+        fitting = sorted({min(lv, maxconn - 250) for lv in idle_levels})
         if fitting != idle_levels:
-            log(f"RLIMIT_NOFILE {nofile} (could not raise it) limits idle levels to {fitting} (maxconn {maxconn})")
-            result_notes.append(f"idle levels {sorted(set(idle_levels) - set(fitting))} skipped: RLIMIT_NOFILE {nofile}")
+            note = (f"idle levels {[lv for lv in idle_levels if lv > maxconn - 250]} measured at {fitting[-1]}: "
+                    f"RLIMIT_NOFILE {nofile} (hard limit; raising it needs CAP_SYS_RESOURCE) allows maxconn {maxconn}")
+            log(note)
+            result_notes.append(note)
             idle_levels = fitting
         for name in wanted:
             if name == "direct":
-                targets.append(Target("direct", nginx_port, nginx_port, proc=nginx))
+                targets.append(Target("direct", ConfPorts(nginx_port, nginx_port, nginx_port, nginx_port),
+                                      proc=nginx))
                 continue
-            t = Target(name, free_port(), free_port())
+            ports = ConfPorts(free_port(), free_port(), free_port(), nginx_port,
+                              idle_binds=[free_port() for _ in idle_servers.get(name, [])],
+                              idle_servers=idle_servers.get(name, []), syslog=syslog_ports.get(name, 0),
+                              stats_socket=str(work / f"{name}.sock"), map_file=str(work / "paths.map"))
+            t = Target(name, ports)
             cfg = work / f"{name}.cfg"
-            cfg.write_text(proxy_conf(t.http_port, t.tcp_port, nginx_port, maxconn))
+            cfg.write_text(proxy_conf(ports, maxconn, simple=args.simple))
             if name == "haproxy":
                 cmd = [args.haproxy, "-db", "-f", str(cfg)]
             elif name == "haproxy-py":
@@ -583,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
                 t.failed = f"candidate failed to start: {exc}"
             else:
                 procs.append(t.proc)
-                why = wait_ports(t.proc, [t.http_port, t.tcp_port], 15)
+                why = wait_ports(t.proc, [ports.http, ports.tcp, ports.tcp_splice], 15)
                 if why:
                     t.failed = f"{'candidate' if name == 'haproxy-py' else name} failed to start: {why}"
                     tail = t.proc.stderr_tail()
@@ -594,7 +812,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(t.failed)
             targets.append(t)
         live = [t for t in targets if not t.failed]
-        log(f"targets: {', '.join(t.name for t in live)}; nginx on {nginx_port}; RLIMIT_NOFILE {nofile}")
+        log(f"targets: {', '.join(t.name for t in live)}; {'simple' if args.simple else 'realistic'} config; "
+            f"nginx on {nginx_port}; RLIMIT_NOFILE {nofile}")
 
         for rnd in range(args.rounds):
             if rnd and time.monotonic() - started > args.budget:
@@ -614,6 +833,16 @@ def main(argv: list[str] | None = None) -> int:
                 t.rounds.append(r)
                 log(f"  {json.dumps({k: v for k, v in r.items() if not k.endswith('error')})}")
 
+        syslog_counts: dict[str, Any] = {}
+        if not args.simple:
+            time.sleep(1.2)
+            try:
+                raw = json.loads(syslog_out.read_text())
+                syslog_counts = {n: raw.get(str(p), [0, 0])[0] for n, p in syslog_ports.items()}
+            except (OSError, ValueError):
+                pass
+            log(f"syslog datagrams received: {syslog_counts}")
+
         for t in live:
             if t.name == "direct" or not idle_levels or t.failed or t.proc is None or not t.proc.alive():
                 continue
@@ -621,22 +850,36 @@ def main(argv: list[str] | None = None) -> int:
             t.proc.stop()
             t.proc = spawn(t.name + "-idle", t.proc.popen.args, work, cwd=ROOT)  # type: ignore[arg-type]
             procs.append(t.proc)
-            why = wait_ports(t.proc, [t.http_port, t.tcp_port], 15)
+            why = wait_ports(t.proc, [t.ports.http, t.ports.tcp, *t.ports.idle_binds], 15)
             if why:
                 t.idle = {"error": f"restart for the idle test failed: {why}"}
                 continue
             log(f"idle sessions: {t.name} at {idle_levels}")
-            t.idle = idle_sessions(t.proc.pgid, t.tcp_port, nginx_port, idle_levels, budget=60)
+            t.idle = idle_sessions(t.proc.pgid, t.ports.idle_binds, t.ports.idle_servers, idle_levels,
+                                   budget=30 + top / 500)
             t.proc.stop()
 
-        table, summary = report(targets, idle_levels)
+        tls: dict[str, Any] | None = None
+        if args.tls:
+            log("bench/tls.py")
+            tls = run_tls(q, budget=300)
+            if tls.get("error"):
+                result_notes.append(tls["error"])
+
+        table, summary = report(targets, idle_levels, tls)
         result = {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "commit": git_head(),
+            "load_before": load_before,
+            "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "elapsed_s": round(time.monotonic() - started, 1),
-            "settings": {"rounds": args.rounds, "duration_s": args.duration, "connections": args.connections,
+            "settings": {"config": "simple" if args.simple else "realistic", "rounds": args.rounds,
+                         "duration_s": args.duration, "connections": args.connections,
                          "transfers": args.transfers, "idle_levels": idle_levels, "candidate": args.candidate,
                          "haproxy": args.haproxy, "quick": q, "cpus": os.cpu_count(), "python": sys.version},
             **summary,
+            "syslog_datagrams": syslog_counts,
+            "tls": tls,
             "notes": result_notes,
             "targets": {t.name: {"failed": t.failed, "rounds": t.rounds, "idle": t.idle} for t in targets},
         }
@@ -647,7 +890,12 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         for note in result_notes:
             print(f"note: {note}")
-        print(f"\nelapsed {result['elapsed_s']}s; results: {out_file}")
+        if syslog_counts:
+            print(f"syslog datagrams received: {syslog_counts}")
+        print(f"\nelapsed {result['elapsed_s']}s; load {load_before} -> {result['load_after']}; "
+              f"results: {out_file}")
+        if args.record:
+            record(ROOT / "bench" / "RESULTS.md", result, table)
     finally:
         for p in reversed(procs):
             p.stop()

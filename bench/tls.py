@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--duration", type=float, default=None, help="seconds per wrk run")
+    ap.add_argument("--out", help="write the JSON result to this file (default bench/results/tls-*.json)")
     args = ap.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     dur = args.duration or (2.0 if args.quick else 4.0)
@@ -115,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         out["ratios"][n] = ratio
         lines.append(f"{n:22}{a or 0:12.0f}{b or 0:12.0f}{ratio or 0:8.2f}")
     print("\n".join(lines))
-    rdir = ROOT / "bench" / "results"
-    rdir.mkdir(exist_ok=True)
-    (rdir / f"tls-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(out, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=2))
+    else:
+        rdir = ROOT / "bench" / "results"
+        rdir.mkdir(exist_ok=True)
+        (rdir / f"tls-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(out, indent=2))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

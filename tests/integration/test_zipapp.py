@@ -360,12 +360,18 @@ def test_bench_parses_wrk_output() -> None:
     assert res == {"rps": 45000.12, "requests": 135000, "p99_ms": 0.85, "non2xx": 4, "socket_errors": 3}
 
 
-def test_bench_proxy_config_is_valid_for_haproxy(haproxy_bin: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("simple", [True, False], ids=["simple", "realistic"])
+def test_bench_proxy_config_is_valid_for_haproxy(haproxy_bin: str, tmp_path: Path, simple: bool) -> None:
+    bench = _bench_module()
+    (tmp_path / "paths.map").write_text(bench.MAP_LINES)
+    ports = bench.ConfPorts(40001, 40002, 40004, 40003, idle_binds=[40005, 40006], idle_servers=[40007, 40008],
+                            syslog=40009, stats_socket=str(tmp_path / "s.sock"), map_file=str(tmp_path / "paths.map"))
     cfg = tmp_path / "bench.cfg"
-    cfg.write_text(_bench_module().proxy_conf(40001, 40002, 40003, 5000))
-    r = subprocess.run([haproxy_bin, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout == "Configuration file is valid\n"
+    cfg.write_text(bench.proxy_conf(ports, 5000, simple=simple))
+    for cmd in ([haproxy_bin], [sys.executable, "-m", "haproxy_py"]):
+        r = subprocess.run([*cmd, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "Configuration file is valid\n"
 
 
 def test_demo_cfg_differs_from_seed_only_where_intended() -> None:

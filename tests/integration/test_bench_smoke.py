@@ -1,0 +1,41 @@
+"""CI smoke run of the benchmark (bench/run.py): the realistic configuration, both proxies and nginx,
+every row measured once in its shortest form. No figure is asserted (the machine is shared): only
+that every process starts, every row has a value for both proxies and the run ends by itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_haproxy, pytest.mark.timeout(120)]
+
+
+@pytest.mark.skipif(not (shutil.which("wrk") and shutil.which("nginx") and shutil.which("curl")),
+                    reason="wrk, nginx and curl are installed by .ci/run")
+def test_bench_quick_smoke_realistic(haproxy_bin: str, tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--rounds", "1", "--duration", "1",
+           "--transfers", "1", "--idle", "200", "--targets", "haproxy,haproxy-py", "--out", str(tmp_path),
+           "--haproxy", haproxy_bin]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=100, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (out,) = tmp_path.glob("bench-*.json")
+    res = json.loads(out.read_text())
+    assert res["settings"]["config"] == "realistic"
+    for name in ("haproxy", "haproxy-py"):
+        t = res["targets"][name]
+        assert t["failed"] is None, t["failed"]
+        (rnd,) = t["rounds"]
+        for key in ("session_rate", "keepalive_rps", "varied_rps", "cpu_s_per_100k", "data_http_mibps",
+                    "data_tcp_mibps", "data_tcp_splice_mibps"):
+            assert rnd[key] is not None, (name, key, rnd)
+        assert t["idle"]["200"]["server_conns"] >= 200, t["idle"]
+        # httplog reached the bench's UDP syslog receiver
+        assert res["syslog_datagrams"][name] > 0, res["syslog_datagrams"]
+    assert "idle KiB/conn @200" in r.stdout
