@@ -209,7 +209,7 @@ STATS_PARAMS_MSG = ("expects 'admin', 'uri', 'realm', 'auth', 'scope', 'enable',
 #: server parameters: name -> number of arguments (0 = flag)
 SERVER_KEYWORDS: dict[str, int] = {
     "addr": 1, "agent-check": 0, "agent-addr": 1, "agent-inter": 1, "agent-port": 1, "agent-send": 1,
-    "agent-initial": 0, "alpn": 1, "allow-0rtt": 0, "backup": 0, "ca-file": 1, "check": 0,
+    "alpn": 1, "allow-0rtt": 0, "backup": 0, "ca-file": 1, "check": 0,
     "check-alpn": 1, "check-proto": 1, "check-send-proxy": 0, "check-sni": 1, "check-ssl": 0,
     "check-via-socks4": 0, "ciphers": 1, "ciphersuites": 1, "cookie": 1, "crl-file": 1, "crt": 1,
     "disabled": 0, "downinter": 1, "enabled": 0, "error-limit": 1, "fall": 1, "fastinter": 1,

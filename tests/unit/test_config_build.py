@@ -125,13 +125,20 @@ def test_server_parameters() -> None:
     assert (s2.disabled, s2.weight, s2.address.port_lo) == (True, 0, 0)
 
 
-@pytest.mark.parametrize("param", ["send-proxy", "send-proxy-v2", "crt client.pem", "agent-initial",
+@pytest.mark.parametrize("param", ["send-proxy", "send-proxy-v2", "crt client.pem", "redir http://x",
                                    "source 127.0.0.1"])
 def test_unimplemented_server_parameters_are_refused(param: str) -> None:
     _, d = parse_text(HDR + f"backend b\n server s1 127.0.0.1:1 check {param}\n", "t.cfg")
     assert len(d.errors) == 1 and "not implemented by haproxy-py (HAProxy 2.6 supports it)" in d.errors[0].haproxy, d
     col = len(" server s1 127.0.0.1:1 check ") + 1
     assert d.errors[0].loc.col == col, d.errors[0].loc
+
+
+def test_agent_initial_is_unknown_as_in_26() -> None:
+    """2.6.12 has no 'agent-initial' (its -dKall lists none): an unknown keyword, as 2.6 says it."""
+    _, d = parse_text(HDR + "backend b\n server s1 127.0.0.1:1 check agent-initial\n", "t.cfg")
+    assert len(d.errors) == 1, d
+    assert "unknown keyword 'agent-initial'; did you mean 'agent-inter' maybe ?" in d.errors[0].haproxy, d
 
 
 def test_balance_and_hash_type() -> None:
