@@ -304,7 +304,7 @@ class ServerCheck:
         if self.req:
             loop.add_writer(self.fd, self.on_send_more)
         loop.add_reader(self.fd, self.on_readable)
-        self.tmo = loop.call_later(ck.read_timeout(srv) / 1000.0, self.on_timeout)
+        self.tmo = loop.call_later(ck.read_timeout(srv, None, self._dur()) / 1000.0, self.on_timeout)
 
     def on_send_more(self) -> None:
         s = self.sock
@@ -329,7 +329,12 @@ class ServerCheck:
             data = s.recv(16384)
         except BlockingIOError:
             return
-        except OSError:
+        except OSError as e:
+            # 2.6 reports a read error (a reset) as a socket error when nothing was read yet, else
+            # judges what came (an RST often follows the last data)
+            if not v.buf:
+                self.finish(P.socket_error(e.errno or 0, self._dur()))
+                return
             data = b""
         res = v.feed(data) if data else v.closed()
         if res is not None:
@@ -483,7 +488,8 @@ class ServerCheck:
         if self.tmo is not None:
             self.tmo.cancel()
         # after the connection, 'timeout check' bounds the rest of the exchange
-        self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter()) / 1000.0,
+        self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter(), self._dur())
+                                                / 1000.0,
                                                 self.on_tcp_timeout)
         rule = tc.cur
         if rule is not None and rule.send_proxy and self.sock is not None:
@@ -528,8 +534,10 @@ class ServerCheck:
         except BlockingIOError:
             return
         except OSError as e:
-            self.tcp_fail(tc.sock_error(e.errno or 0))
-            return
+            if not tc.buf:
+                self.tcp_fail(tc.sock_error(e.errno or 0))
+                return
+            data = b""  # data came before the error: judged as if the server had closed
         self.checker.loop.remove_reader(self.fd)
         self.phase = 0
         if data:
@@ -745,16 +753,24 @@ class Checker:
     # ------------------------------------------------------------------ timeouts
     @staticmethod
     def connect_timeout(srv: Server, inter: int | None = None) -> int:
+        """How long a check's connection may take (ms), as 2.6: ``min(inter, timeout connect)``
+        only when ``timeout check`` is set too, else ``inter`` (which then bounds the whole check)."""
         be = srv.backend
-        t = be.conf.timeouts.connect if be is not None and be.conf is not None else None
+        tm = be.conf.timeouts if be is not None and be.conf is not None else None
         inter = inter or srv.conf.inter
-        return min(t, inter) if t else inter
+        if tm is not None and tm.check and tm.connect:
+            return min(tm.connect, inter)
+        return inter
 
     @staticmethod
-    def read_timeout(srv: Server, inter: int | None = None) -> int:
+    def read_timeout(srv: Server, inter: int | None = None, elapsed: int = 0) -> int:
+        """How long the exchange may take once connected (ms): ``timeout check``, else what is left
+        of ``inter`` since the check started (``elapsed`` ms ago), as 2.6."""
         be = srv.backend
         t = be.conf.timeouts.check if be is not None and be.conf is not None else None
-        return t or inter or srv.conf.inter
+        if t:
+            return t
+        return max(1, (inter or srv.conf.inter) - elapsed)
 
     def send_state(self, srv: Server) -> str:
         be = srv.backend
