@@ -21,8 +21,8 @@ from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
-from .core import CONVERTERS, converter
-from .txn import VAR_SCOPES, Txn
+from .core import converter
+from .txn import VAR_SCOPES, Txn, var_name_error
 from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
 T = "tests/unit/test_samples_conv.py::"
@@ -140,10 +140,8 @@ def c_regsub(v: bytes, a: tuple, t: Txn) -> bytes:
 
 
 def _prep_var(a: tuple, i: int) -> None:
-    if len(a) > i and a[i]:
-        scope = a[i].partition(".")[0]
-        if scope not in VAR_SCOPES or "." not in a[i]:
-            raise ValueError(f"failed to register variable name '{a[i]}'")
+    if len(a) > i and a[i] and var_name_error(a[i]) is not None:
+        raise ValueError(f"failed to register variable name '{a[i]}'")
 
 
 def arg_or_var(w: str) -> tuple[bytes, str | None]:
@@ -180,6 +178,15 @@ def c_concat(v: bytes, a: tuple, t: Txn) -> bytes:
 
 
 def _prep_strcmp(a: tuple) -> tuple:
+    if not a or not a[0]:
+        raise ValueError("missing variable name")
+    _prep_var(a, 0)
+    return a
+
+
+def _prep_memcmp(a: tuple) -> tuple:
+    if not a or not a[0]:
+        raise ValueError("missing variable name")
     _prep_var(a, 0)
     return a
 
@@ -337,7 +344,7 @@ def c_url_dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
 
 
 def _prep_url_enc(a: tuple) -> tuple:
-    if a and a[0] != "query":
+    if a and a[0] not in ("query", ""):
         raise ValueError("Unexpected encode type. Allowed value is 'query'")
     return ()
 
@@ -420,13 +427,14 @@ def c_http_date(v: int, a: tuple, t: Txn) -> bytes | None:
 
 
 def _prep_operand(a: tuple) -> tuple:
-    w = a[0].strip()
-    if re.fullmatch(r"[+-]?\d+", w):
-        return (clamp64(int(w)), None)
-    scope = w.partition(".")[0]
-    if scope not in VAR_SCOPES or "." not in w:
-        raise ValueError(f"failed to register variable name '{w}'")
-    return (0, w)
+    """A variable name, else an integer as 2.6 reads it (a sign and digits, each optional: "" and
+    "-" are 0), else 2.6's error."""
+    w = a[0]
+    if var_name_error(w) is None:
+        return (0, w)
+    if re.fullmatch(r"[+-]?\d*", w):
+        return (clamp64(int(w)) if w.strip("+-") else 0, None)
+    raise ValueError("expects an integer or a variable name")
 
 
 def _operand(a: tuple, t: Txn) -> int | None:
@@ -663,15 +671,13 @@ def c_port_only(v: bytes, a: tuple, t: Txn) -> int:
 
 def _prep_add_item(a: tuple) -> tuple:
     _prep_var(a, 1)
-    if len(a) > 2 and a[2] and len(a) > 1 and a[1]:
-        raise ValueError("cannot take both a variable and a suffix")
     return (a[0].encode("latin1"), a[1] if len(a) > 1 else "", a[2].encode("latin1") if len(a) > 2 else b"")
 
 
 @converter("add_item", test=T + "test_var_converters", prepare=_prep_add_item)
 def c_add_item(v: bytes, a: tuple, t: Txn) -> bytes:
     delim, var, suffix = a
-    item = _var_text(t, var) if var else suffix
+    item = ((_var_text(t, var) or b"") if var else b"") + suffix
     if not item:
         return v
     return v + delim + item if v else item
@@ -679,11 +685,20 @@ def c_add_item(v: bytes, a: tuple, t: Txn) -> bytes:
 
 def _prep_be(a: tuple) -> tuple:
     sep = a[0].encode("latin1") if a else b""
-    size = a[1] if len(a) > 1 else 1
+    size = a[1] if len(a) > 1 else 0
     trunc = a[2] if len(a) > 2 else 0
-    if size <= 0:
-        raise ValueError("chunk size must be a positive number")
+    if not 1 <= size <= 8:
+        raise ValueError(f"chunk_size out of [1..8] range ({size})")
     return (sep, size, trunc)
+
+
+def _prep_be2hex(a: tuple) -> tuple:
+    """2.6: chunks only with a positive size; a separator asks for one."""
+    sep = a[0].encode("latin1") if a else b""
+    size = a[1] if len(a) > 1 else 0
+    if sep and size <= 0:
+        raise ValueError(f"chunk_size needs to be positive ({size})")
+    return (sep, size if size > 0 else 1 << 62, a[2] if len(a) > 2 else 0)
 
 
 @converter("be2dec", test=D, prepare=_prep_be)
@@ -695,7 +710,7 @@ def c_be2dec(v: bytes, a: tuple, t: Txn) -> bytes:
     return sep.join(b"%d" % int.from_bytes(c, "big") for c in chunks)
 
 
-@converter("be2hex", test=D, prepare=_prep_be)
+@converter("be2hex", test=D, prepare=_prep_be2hex)
 def c_be2hex(v: bytes, a: tuple, t: Txn) -> bytes:
     sep, size, trunc = a
     chunks = [v[i:i + size] for i in range(0, len(v), size)]
@@ -705,13 +720,13 @@ def c_be2hex(v: bytes, a: tuple, t: Txn) -> bytes:
 
 
 def _prep_one_var(a: tuple) -> tuple:
-    _prep_var(a, 0)
-    if not a[0]:
-        raise ValueError("missing variable name")
+    err = var_name_error(a[0] if a else "")
+    if err is not None:
+        raise ValueError(err)
     return a
 
 
-@converter("secure_memcmp", test=T + "test_var_converters", prepare=_prep_one_var)
+@converter("secure_memcmp", test=T + "test_var_converters", prepare=_prep_memcmp)
 def c_secure_memcmp(v: bytes, a: tuple, t: Txn) -> bool | None:
     import hmac
 
@@ -761,8 +776,6 @@ def c_srv_queue(v: bytes, a: tuple, t: Txn) -> int | None:
 
 def _prep_language(a: tuple) -> tuple:
     langs = tuple(x for x in a[0].split(";") if x)
-    if not langs:
-        raise ValueError("expects a list of languages")
     return (frozenset(x.encode("latin1") for x in langs), a[1].encode("latin1") if len(a) > 1 else None)
 
 

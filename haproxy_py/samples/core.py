@@ -197,7 +197,14 @@ def split_args(text: str, start: int) -> tuple[list[str], int]:
     """Arguments from ``text[start]`` (just after '(') to the closing ')': (words, end index after
     ')'). As 2.6: commas separate, spaces are kept, a parenthesis does not nest (``str(a(b)`` is
     ``a(b``); quotes (' and ") protect commas and parentheses, a backslash escapes one character."""
+    words, _, end = split_args_at(text, start)
+    return words, end
+
+
+def split_args_at(text: str, start: int) -> tuple[list[str], list[int], int]:
+    """:func:`split_args` with, for each word, the index of the ',' or ')' that ends it."""
     args: list[str] = []
+    seps: list[int] = []
     cur: list[str] = []
     i = start
     n = len(text)
@@ -221,9 +228,11 @@ def split_args(text: str, start: int) -> tuple[list[str], int]:
             cur.append(text[i])
         elif c == ")":
             args.append("".join(cur))
-            return args, i + 1
+            seps.append(i)
+            return args, seps, i + 1
         elif c == ",":
             args.append("".join(cur))
+            seps.append(i)
             cur = []
         else:
             cur.append(c)
@@ -232,10 +241,9 @@ def split_args(text: str, start: int) -> tuple[list[str], int]:
 
 
 def _check_int(w: str) -> int:
-    s = w.strip()
-    if not re.fullmatch(r"[+-]?\d+", s):
+    if not re.fullmatch(r"[+-]?\d+", w):
         raise ValueError
-    return int(s)
+    return int(w)
 
 
 def _check_mask4(w: str) -> ipaddress.IPv4Address:
@@ -278,39 +286,66 @@ _ARG_CHECKS: dict[str, Callable[[str], Any]] = {
 }
 
 
+#: argument types 2.6 reads as "no argument" when the word is empty (the others are strings then);
+#: an empty server name is refused by 2.6 once the names are resolved, here at once
+_EMPTY_IS_NONE = frozenset({"integer", "IPv4 mask", "IPv6 mask", "IPv4 address", "IPv6 address", "time", "size",
+                            "Protocol buffers field number", "server"})
+
+
 def parse_args(kind: str, name: str, spec: tuple[ArgSpec, ...], words: list[str] | None,
-               offset: int) -> tuple[Any, ...]:
+               offset: int, rests: list[str] | None = None) -> tuple[Any, ...]:
     """Check and convert the argument words of fetch/converter ``name`` as 2.6 does at load
-    time. ``kind`` is "fetch method" or "converter". String arguments stay ``str``."""
-    words = [] if words is None else words
-    # "f()" is "no argument", except that an empty string given on purpose is one (2.6: hdr() reads
-    # every header, hdr reads none)
-    if words == [""] and (not spec or (spec[0].optional and spec[0].type != "string")):
-        words = []
+    time (its argument list parser, with its messages). ``kind`` is "fetch method" or "converter";
+    ``words`` None when the name has no parentheses; ``rests[i]``: the text from the ',' or ')'
+    that ends word ``i`` to the end of the expression's text (what 2.6 quotes after "expected
+    ')' before"). String arguments stay ``str``."""
     conv = kind == "converter"
 
-    def where(i: int) -> str:
-        return f"invalid arg {i} in converter '{name}' : " if conv else f"fetch method '{name}' : "
+    def fail(pos: int, msg: str) -> SampleError:
+        where = f"invalid arg {pos + 1} in converter '{name}' : " if conv else f"fetch method '{name}' : "
+        return SampleError(f"{where}{msg}.", offset)
 
-    if len(words) > len(spec):
-        raise SampleError(f"{where(len(spec) + 1)}expected ')' before '{','.join(words[len(spec):])})'",
-                          offset)
+    def rest(i: int) -> str:
+        if rests is not None and i < len(rests):
+            return rests[i]
+        return "," + ",".join(ws[i + 1:]) + ")"
+
+    nbarg = len(spec)
+    min_arg = sum(1 for x in spec if not x.optional)
+    empty = words is None
+    ws = [""] if words is None else words
     out: list[Any] = []
-    for i, a in enumerate(spec):
-        if i >= len(words):
-            if not a.optional:
-                raise SampleError(f"{where(i + 1)}missing arguments (got {len(words)}/"
-                                  f"{sum(1 for x in spec if not x.optional)}), type '{a.type}' expected.",
-                                  offset)
+    # 2.6 stops reading after an optional typed argument left empty (k: that word) or after the
+    # last argument the signature has (k: the last word read); what follows must be ')'
+    k = -1
+    if nbarg == 0:
+        if not (empty or ws == [""]):
+            raise fail(0, "expected ')' before '" + ",".join(ws) + ")'")
+        return ()
+    if empty and not min_arg:
+        return ()
+    for i, w in enumerate(ws):
+        if i >= nbarg:
+            k = nbarg - 1
             break
-        w = words[i]
+        a = spec[i]
         chk = _ARG_CHECKS.get(a.type)
+        if w == "" and a.type in _EMPTY_IS_NONE:
+            if i < min_arg:
+                raise fail(i, f"expected type '{a.type}' at position {i + 1}, but got nothing")
+            if i < len(ws) - 1:
+                k = i
+            break
         if chk is None:
             out.append(w)
             continue
         try:
             out.append(chk(w))
         except ValueError:
-            raise SampleError(f"{where(i + 1)}failed to parse '{w}' as type '{a.type}' at position {i + 1}.",
-                              offset) from None
+            raise fail(i, f"failed to parse '{w}' as type '{a.type}' at position {i + 1}") from None
+    got = len(out)
+    if got < min_arg:
+        raise fail(got, f"missing arguments (got {got}/{min_arg}), type '{spec[got].type}' expected")
+    if k >= 0:
+        raise fail(got - 1 if got > 1 else got, f"expected ')' before '{rest(k)}'")
     return tuple(out)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args
+from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args_at
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, to_text
 
@@ -67,15 +67,17 @@ def _lookup_conv(name: str, offset: int) -> ConvDef:
     raise SampleError(f"unknown converter '{name}'.", offset)
 
 
-def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset: int) -> tuple[Any, ...]:
-    args = parse_args(kind, d.name, d.args, words, offset)
+def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset: int,
+              rests: list[str] | None = None) -> tuple[Any, ...]:
+    args = parse_args(kind, d.name, d.args, words, offset, rests)
     if d.prepare is not None:
         try:
             args = d.prepare(args)
         except ValueError as e:
             where = (f"invalid args in converter '{d.name}' : " if kind == "converter"
                      else f"invalid args in fetch method '{d.name}' : ")
-            raise SampleError(where + str(e), offset) from None
+            msg = str(e)
+            raise SampleError(where + msg + ("" if msg.endswith(".") else "."), offset) from None
     return args
 
 
@@ -91,10 +93,13 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
     fpos = pos
     pos += len(name)
     words: list[str] | None = None
+    # 2.6 quotes what follows an argument list it cannot end to the end of the whole text
+    rests: dict[int, list[str]] = {}
     if pos < end and sub[pos] == "(":
-        if not fdef.args:
-            raise SampleError(f"fetch method '{name}' : expected ')' before '{sub[pos + 1:]}'", pos + 1)
-        words, pos = split_args(sub, pos + 1)
+        if not fdef.args and not sub.startswith("()", pos):
+            raise SampleError(f"fetch method '{name}' : expected ')' before '{text[pos + 1:]}'.", pos + 1)
+        words, seps, pos = split_args_at(sub, pos + 1)
+        rests[-1] = [text[k:] for k in seps]
     convs: list[tuple[str, list[str] | None, int]] = []
     while pos < end:
         if sub[pos] != ",":
@@ -108,27 +113,30 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
         pos += len(cname)
         cw: list[str] | None = None
         if pos < end and sub[pos] == "(":
-            if not cdef.args:
+            if not cdef.args and not sub.startswith("()", pos):
                 raise SampleError(f"invalid arg 1 in converter '{cname}' : expected ')' before "
-                                  f"'{sub[pos + 1:]}'", pos + 1)
-            cw, pos = split_args(sub, pos + 1)
+                                  f"'{text[pos + 1:]}'.", pos + 1)
+            cw, seps, pos = split_args_at(sub, pos + 1)
+            rests[len(convs)] = [text[k:] for k in seps]
         convs.append((cname, cw, cpos))
-    return build_expr(text[start:end], name, words, convs, fpos)
+    return build_expr(text[start:end], name, words, convs, fpos, rests)
 
 
 def build_expr(text: str, name: str, words: list[str] | None,
-               convs: list[tuple[str, list[str] | None, int]], fpos: int = 0) -> ParsedExpr:
+               convs: list[tuple[str, list[str] | None, int]], fpos: int = 0,
+               rests: dict[int, list[str]] | None = None) -> ParsedExpr:
     """An expression from its parts (fetch name and argument words, converters as
     ``(name, words, offset)``), as the ACL parser has them."""
     fdef = _lookup_fetch(name, fpos)
-    fargs = _prepared(fdef, "fetch method", words, fpos)
+    rests = rests or {}
+    fargs = _prepared(fdef, "fetch method", words, fpos, rests.get(-1))
     fetch_word = (name, tuple(words or ()))
     t = fdef.out
     out_convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
     conv_words: list[tuple[str, tuple[str, ...]]] = []
-    for cname, cw, cpos in convs:
+    for ci, (cname, cw, cpos) in enumerate(convs):
         cdef = _lookup_conv(cname, cpos)
-        cargs = _prepared(cdef, "converter", cw, cpos)
+        cargs = _prepared(cdef, "converter", cw, cpos, rests.get(ci))
         if t == "addr":  # ipv4 or ipv6, known per value: cast at run time (cst None)
             if not (can_cast("ipv4", cdef.in_type) or can_cast("ipv6", cdef.in_type)):
                 raise SampleError(f"converter '{cname}' cannot be applied.", cpos)

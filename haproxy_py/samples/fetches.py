@@ -19,7 +19,7 @@ from typing import Any
 from ..http.message import Headers
 from ..lb.hashfn import full_hash, sdbm
 from .core import FETCHES, alias, fetch
-from .txn import Txn
+from .txn import Txn, var_name_error
 from .types import Sample, parse_int
 
 T = "tests/unit/test_samples_fetch.py::"
@@ -134,10 +134,9 @@ def f_rand(txn: Txn, args: tuple) -> list:
 
 
 def _prep_var_name(a: tuple) -> tuple:
-    scope = a[0].partition(".")[0]
-    if "." not in a[0] or scope not in ("proc", "sess", "txn", "req", "res", "check"):
-        raise ValueError(f"invalid variable name '{a[0]}'. A variable name must be start by its scope. The scope "
-                         "can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.")
+    err = var_name_error(a[0])
+    if err is not None:
+        raise ValueError(err + ".")
     return a
 
 
@@ -1309,7 +1308,7 @@ D_TCPI = "tests/differential/test_samples_vs_haproxy.py::test_tcp_info_fetches_v
 
 
 def _prep_unit(a: tuple) -> tuple:
-    unit = a[0] if a and a[0] else "ms"
+    unit = a[0] if a else "ms"
     if unit not in ("ms", "us"):
         raise ValueError(f"expects 'us' or 'ms', got '{unit}'.")
     return (unit,)
@@ -1332,7 +1331,7 @@ def _tcpi(index: int, timed: bool):
 for _n, _i, _t in (("fc_rtt", 15, True), ("fc_rttvar", 16, True), ("fc_unacked", 4, False),
                    ("fc_sacked", 5, False), ("fc_lost", 6, False), ("fc_retrans", 7, False),
                    ("fc_fackets", 8, False), ("fc_reordering", 20, False)):
-    fetch(_n, test=D_TCPI, prepare=_prep_unit)(_tcpi(_i, _t))
+    fetch(_n, test=D_TCPI, prepare=_prep_unit if _t else None)(_tcpi(_i, _t))
 
 
 @fetch("dst_conn", test=D_CONN)

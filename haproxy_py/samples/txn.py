@@ -22,9 +22,26 @@ from typing import Any, Protocol
 from ..http.message import RequestHead, ResponseHead
 from .types import Sample
 
-__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES"]
+__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "var_name_error"]
 
 VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
+
+_VAR_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def var_name_error(w: str) -> str | None:
+    """Why 2.6 refuses ``w`` as a variable name (None: it is one)."""
+    if not w:
+        return "Empty variable name cannot be accepted"
+    scope, dot, rest = w.partition(".")
+    if not dot or not rest or scope not in (*VAR_SCOPES, "check"):
+        return (f"invalid variable name '{w}'. A variable name must be start by its scope. The scope "
+                "can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'")
+    for i, c in enumerate(rest):
+        if c not in _VAR_CHARS:
+            return f"invalid syntax at char '{rest[i:]}'"
+    return None
+
 
 #: the process-wide variable scope
 PROC_VARS: dict[str, Sample] = {}

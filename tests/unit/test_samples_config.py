@@ -28,13 +28,16 @@ def diags(body: str):
 
 
 def test_refused_fetch_and_converter_at_their_column() -> None:
+    from haproxy_py.samples import CONVERTERS
+
+    refused = CONVERTERS.refused()[0]
     d = diags("    acl sni req.ssl_ec_ext -m str a.example\n    use_backend b if sni\n"
-              "    acl m path,xxh3 a\n")
+              f"    acl m path,{refused} a\n")
     errs = [m for m in d.errors]
     assert len(errs) == 2, [m.haproxy for m in errs]  # the refused ACL's later use is not another error
     assert NOT_IMPLEMENTED in errs[0].haproxy and "sample fetch 'req.ssl_ec_ext'" in errs[0].haproxy
     assert (errs[0].loc.file, errs[0].loc.line, errs[0].loc.col) == ("t.cfg", 11, 13)
-    assert "converter 'xxh3' is " + NOT_IMPLEMENTED in errs[1].haproxy
+    assert f"converter '{refused}' is " + NOT_IMPLEMENTED in errs[1].haproxy
     assert (errs[1].loc.line, errs[1].loc.col) == (13, 11)
 
 
