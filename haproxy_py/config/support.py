@@ -95,6 +95,7 @@ _reg(GLOBAL, "config/build/global_.py global_kw", {
     "tune.http.maxhdr": _DIFF + "test_http_defects_vs_haproxy.py::test_tune_http_maxhdr_same_limit_and_answer",
 })
 _TLS = _IT + "test_tls_vs_haproxy.py::"
+_TLSB = _IT + "test_tls_bind_vs_haproxy.py::"
 _reg(GLOBAL, "config/tls.py global_kw", {
     "crt-base": _TLS + "test_sni_selects_the_certificate_as_haproxy",
     "ca-base": _TLS + "test_client_certificates_as_haproxy",
@@ -102,6 +103,9 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "ssl-default-bind-ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ssl-default-bind-options": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ssl-load-extra-del-ext": _TLS + "test_key_files_found_as_haproxy",
+    "ssl-default-bind-curves": _TLSB + "test_curves_and_dh_as_haproxy",
+    "ssl-dh-param-file": _TLSB + "test_curves_and_dh_as_haproxy",
+    "tune.ssl.default-dh-param": _TLSB + "test_curves_and_dh_as_haproxy",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
 _reg(GLOBAL, "config/tls.py server_global", {
@@ -115,8 +119,6 @@ for _n in ("ssl-mode-async", "tune.ssl.force-private-cache", "tune.ssl.ssl-ctx-c
                          "OpenSSL driven by its event loop and what clients see is the same")
 GLOBAL.no_effect("tune.ssl.cachesize", "sizes HAProxy's TLS session cache; haproxy-py uses OpenSSL's own "
                  "cache and session tickets, and clients resume their sessions either way")
-GLOBAL.no_effect("tune.ssl.default-dh-param", "sets the DH parameters of DHE cipher suites, which haproxy-py's "
-                 "TLS listeners never negotiate (ECDHE and TLS 1.3 only; 'ssl-dh-param-file' is refused)")
 for _n in ("tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams",
            "tune.h2.max-frame-size"):
     GLOBAL.no_effect(_n, "tunes HTTP/2, which haproxy-py does not speak (an 'alpn h2' is refused)")
@@ -365,6 +367,13 @@ _reg(BIND, "config/tls.py bind_tls + engine/tls.py", {
     "ciphersuites": _TLS + "test_versions_and_ciphers_as_haproxy",
     "ca-file": _TLS + "test_client_certificates_as_haproxy",
     "verify": _TLS + "test_client_certificates_as_haproxy",
+    "curves": _TLSB + "test_curves_and_dh_as_haproxy",
+    "ecdhe": _TLSB + "test_curves_and_dh_as_haproxy",
+    "no-tls-tickets": _TLSB + "test_tickets_and_cipher_order_as_haproxy",
+    "prefer-client-ciphers": _TLSB + "test_tickets_and_cipher_order_as_haproxy",
+    "crl-file": _TLSB + "test_crl_and_ca_names_as_haproxy",
+    "ca-verify-file": _TLSB + "test_crl_and_ca_names_as_haproxy",
+    "no-ca-names": _TLSB + "test_crl_and_ca_names_as_haproxy",
     # the listener's name in the lines logged for connections that die before a stream exists
     # (per-listener statistics need 'option socket-stats', refused)
     "name": _TLS + "test_handshake_failures_logged_as_haproxy",

@@ -28,10 +28,12 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 
 #: the global keywords this module reads
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-           "ssl-default-bind-options", "ssl-load-extra-del-ext")
+           "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
+           "tune.ssl.default-dh-param")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
-               "ca-file", "verify", *_NO_VER)
+               "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
+               "no-tls-tickets", "prefer-client-ciphers", *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
 MISSING = {
     "crt": "'crt' : missing certificate location",
@@ -42,6 +44,10 @@ MISSING = {
     "ciphersuites": "'ciphersuites' : missing cipher suite",
     "ca-file": "'ca-file' : missing CAfile path",
     "verify": "'verify' : missing verify method",
+    "curves": "'curves' : missing curve suite",
+    "ecdhe": "'ecdhe' : missing named curve",
+    "crl-file": "'crl-file' : missing CRLfile path",
+    "ca-verify-file": "'ca-verify-file' : missing CAfile path",
 }
 
 
@@ -59,6 +65,19 @@ class TlsBind:
     ciphersuites: str | None = None
     ca_file: str | None = None
     verify: str = "none"
+    #: the groups offered for key exchange ('curves', else 'ecdhe'; OpenSSL's default list without)
+    curves: str | None = None
+    ecdhe: str | None = None
+    crl_file: str | None = None
+    #: CAs that verify client certificates without being named in the CertificateRequest
+    ca_verify_file: str | None = None
+    no_ca_names: bool = False
+    no_tickets: bool = False
+    prefer_client: bool = False
+    #: DH parameters for DHE suites: the global 'ssl-dh-param-file', else tune.ssl.default-dh-param's
+    #: size (0: none, as 2.6 on OpenSSL 3 without the tune; a certificate file's own parameters win)
+    dh_file: str | None = None
+    dh_bits: int = 0
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -85,7 +104,39 @@ def global_kw(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a cipher suite as an argument.", 0)
         t[kw] = w[1]
     elif kw == "ssl-default-bind-options":
-        _default_options(b, ln, t, "options", ("no-tls-tickets", "prefer-client-ciphers", *_FORCE_VER))
+        _default_options(b, ln, t, "options", _FORCE_VER)
+    elif kw == "ssl-default-bind-curves":
+        if len(w) < 2:
+            b.fail(ln, f"global statement '{kw}' expects a curves suite as an arguments.", 0)
+        t[kw] = w[1]
+    elif kw == "ssl-dh-param-file":
+        if len(w) < 2:
+            b.fail(ln, f"'{kw}' expects a file path as an argument.", 0)
+        if not _dh_ok(w[1]):
+            b.fail(ln, f"'{kw}': unable to load DH parameters from file <{w[1]}>.", 1)
+        t[kw] = w[1]
+    elif kw == "tune.ssl.default-dh-param":
+        if len(w) < 2:
+            b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+        n = t[kw] = _atoi(w[1])  # kept even when refused, as 2.6 does
+        if n < 1024:
+            b.fail(ln, f"'{kw}' expects a value >= 1024.", 1)
+
+
+def _atoi(text: str) -> int:
+    """C's atoi: the leading decimal digits (with a sign), 0 without."""
+    import re
+
+    m = re.match(r"\s*([+-]?\d+)", text)
+    return int(m.group(1)) if m else 0
+
+
+def _dh_ok(path: str) -> bool:
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_dh_params(path)
+    except (OSError, ssl.SSLError, ValueError):
+        return False
+    return True
 
 
 _FORCE_VER = ("force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13")
@@ -110,6 +161,8 @@ def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused:
             continue
         if o in _NO_VER:
             disabled.add(_NO_VER[o])
+        elif o in ("no-tls-tickets", "prefer-client-ciphers") and key == "options":
+            opts[o] = True
         elif o in refused:
             b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i, ours=True)
         else:
@@ -117,6 +170,45 @@ def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused:
         i += 1
     opts["disabled"] = frozenset(disabled)
     t[key] = opts
+
+
+#: what each common TLS option of a bind line (and of a crt-list line) fills in TlsBind
+_OPT_FIELD = {"alpn": "alpn", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver", "ciphers": "ciphers",
+              "ciphersuites": "ciphersuites", "ca-file": "ca_file", "verify": "verify", "curves": "curves",
+              "ecdhe": "ecdhe", "crl-file": "crl_file", "ca-verify-file": "ca_verify_file",
+              "no-ca-names": "no_ca_names"}
+
+
+def ssl_option(b: Builder, k: str, v: object, st: dict[str, Any], fail: Any) -> None:
+    """One of the TLS options a bind line and a crt-list line share, checked, into ``st`` (TlsBind's
+    field names); ``fail(message, on_value)`` reports an error as the caller's line does."""
+    if k == "alpn":
+        protos = tuple(x for x in str(v).split(",") if x)
+        if "h2" in protos:
+            fail("'alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
+                 "'alpn http/1.1'.", True, ours=True)
+        if not protos:
+            fail(MISSING["alpn"], False)
+        st["alpn"] = protos
+    elif k in ("ssl-min-ver", "ssl-max-ver"):
+        if v not in VERSION_NAMES:
+            fail(f"'{v}' : unknown ssl/tls version", True)
+        st[_OPT_FIELD[k]] = str(v)
+    elif k in ("ca-file", "ca-verify-file", "crl-file"):
+        path = _base(b.g, "ca-base", str(v))
+        err = _check_ca(path, crl=k == "crl-file")
+        if err is not None:
+            fail(f"'{k}' : unable to load {path}", True, before=f"Couldn't open the ca-file '{path}' ({err}).")
+        st[_OPT_FIELD[k]] = path
+    elif k == "verify":
+        if v not in ("none", "optional", "required"):
+            fail(f"'verify' : unknown verify method '{v}', only 'none', 'optional', and 'required' are "
+                 "supported", True)
+        st["verify"] = str(v)
+    elif k == "no-ca-names":
+        st["no_ca_names"] = True
+    else:
+        st[_OPT_FIELD[k]] = str(v)
 
 
 def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object]]) -> TlsBind | None:
@@ -131,14 +223,13 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
     gopts = g.get("options", {})
     certs: list[CertFile] = []
     ssl_on = False
-    alpn: tuple[str, ...] = ()
-    min_ver = gopts.get("ssl-min-ver")
-    max_ver = gopts.get("ssl-max-ver")
+    st: dict[str, Any] = {
+        "min_ver": gopts.get("ssl-min-ver"), "max_ver": gopts.get("ssl-max-ver"),
+        "ciphers": g.get("ssl-default-bind-ciphers"), "ciphersuites": g.get("ssl-default-bind-ciphersuites"),
+        "curves": g.get("ssl-default-bind-curves"), "no_tickets": bool(gopts.get("no-tls-tickets")),
+        "prefer_client": bool(gopts.get("prefer-client-ciphers")), "dh_file": g.get("ssl-dh-param-file"),
+        "dh_bits": g.get("tune.ssl.default-dh-param", 0)}
     disabled = set(gopts.get("disabled", ()))
-    ciphers = g.get("ssl-default-bind-ciphers")
-    suites = g.get("ssl-default-bind-ciphersuites")
-    ca_file: str | None = None
-    verify = "none"
     strict = False
     for k, v in params:
         if k == "ssl":
@@ -152,68 +243,71 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
                     b.fail(ln, pre + str(e), col("crt") + 1)
         elif k == "strict-sni":
             strict = True
-        elif k == "alpn":
-            protos = tuple(x for x in str(v).split(",") if x)
-            if "h2" in protos:
-                b.fail(ln, pre + "'alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports "
-                       "it); use 'alpn http/1.1'.", col("alpn") + 1, ours=True)
-            if not protos:
-                b.fail(ln, pre + MISSING["alpn"], col("alpn"))
-            alpn = protos
-        elif k in ("ssl-min-ver", "ssl-max-ver"):
-            if v not in VERSION_NAMES:
-                b.fail(ln, pre + f"'{v}' : unknown ssl/tls version", col(k) + 1)
-            if k == "ssl-min-ver":
-                min_ver = str(v)
-            else:
-                max_ver = str(v)
         elif k in _NO_VER:
             disabled.add(_NO_VER[k])
-        elif k == "ciphers":
-            ciphers = str(v)
-        elif k == "ciphersuites":
-            suites = str(v)
-        elif k == "ca-file":
-            path = _base(b.g, "ca-base", str(v))
-            err = _check_ca(path)
-            if err is not None:
-                b.d.alert(f"Couldn't open the ca-file '{path}' ({err}).", ln.loc(col("ca-file") + 1),
-                          line=ln.raw)
-                b.fail(ln, pre + f"'ca-file' : unable to load {path}", col("ca-file") + 1)
-            ca_file = path
-        elif k == "verify":
-            if v not in ("none", "optional", "required"):
-                b.fail(ln, pre + f"'verify' : unknown verify method '{v}', only 'none', 'optional', and "
-                       "'required' are supported", col("verify") + 1)
-            verify = str(v)
+        elif k == "no-tls-tickets":
+            st["no_tickets"] = True
+        elif k == "prefer-client-ciphers":
+            st["prefer_client"] = True
+        elif k in _OPT_FIELD:
+            def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None,
+                     k: str = k) -> None:
+                i = col(k) + (1 if on_value else 0)
+                if before:
+                    b.d.alert(before, ln.loc(i), line=ln.raw)
+                b.fail(ln, pre + msg, i, ours=ours)
+
+            ssl_option(b, k, v, st, fail)
     if not ssl_on:
         return None
     where = f"for bind '{w[1]}' at [{ln.file}:{ln.lineno}]"
     pname = f"Proxy '{p.name}': "
-    if disabled and (min_ver or max_ver):
+    if disabled and (st["min_ver"] or st["max_ver"]):
         b.d.warning(pname + f"no-sslv3/no-tlsv1x are ignored {where}. Use only 'ssl-min-ver' and "
                     "'ssl-max-ver' to fix.", ln.loc(0), line=ln.raw, phase=POST)
         disabled = set()
-    conf = TlsBind(tuple(certs), strict, alpn, min_ver, max_ver, frozenset(disabled), ciphers, suites,
-                   ca_file, verify)
+    conf = TlsBind(tuple(certs), strict, disabled=frozenset(disabled), **st)
     problems = []
     if not certs:
         problems.append(f"no SSL certificate specified {where} (use 'crt').")
-    if verify != "none" and ca_file is None:
+    problems += conf_problems(conf, where)
+    for msg in problems:  # 2.6 checks the contexts after parsing, and only when parsing went well
+        b.g.setdefault("tls", {}).setdefault("post", []).append((pname + msg, ln.loc(0), ln.raw))
+    if st["dh_bits"] and st["dh_bits"] < 2048 and not st["dh_file"]:
+        for c in certs:
+            if not c.dh:
+                b.warn(ln, pre + f"\n  unable to load default 1024 bits DH parameter for certificate '{c.path}'.\n"
+                       "  , DH ciphers won't be available.")
+    return None if problems else conf
+
+
+def post_checks(b: Builder) -> None:
+    """The alerts of the bind lines' TLS settings, which 2.6 gives after parsing (none when
+    parsing failed)."""
+    for text, loc, raw in b.g.get("tls", {}).get("post", ()):
+        b.d.alert(text, loc, line=raw, phase=POST)
+
+
+def conf_problems(conf: TlsBind, where: str) -> list[str]:
+    """What 2.6 reports (after parsing) for these settings ``where`` ('for bind ... at [...]')."""
+    problems = []
+    if conf.verify != "none" and conf.ca_file is None and conf.ca_verify_file is None:
         problems.append(f"verify is enabled but no CA file specified {where}.")
     err = _check_ctx(conf)
     if err == "versions":
         problems.append(f"all SSL/TLS versions are disabled {where}.")
     elif err == "ciphers":
-        problems.append(f"unable to set SSL cipher list to '{ciphers}' {where}.")
+        problems.append(f"unable to set SSL cipher list to '{conf.ciphers}' {where}.")
     elif err == "ciphersuites":
-        problems.append(f"unable to set TLS 1.3 cipher suites to '{suites}' {where}.")
-    for msg in problems:
-        b.d.alert(pname + msg, ln.loc(0), line=ln.raw, phase=POST)
-    return None if problems else conf
+        problems.append(f"unable to set TLS 1.3 cipher suites to '{conf.ciphersuites}' {where}.")
+    elif err == "curves":
+        problems.append(f"unable to set SSL curves list to '{conf.curves}' {where}.")
+    elif err == "ecdhe":
+        problems.append(f"unable to set elliptic named curve to '{conf.ecdhe}' {where}.")
+    return problems
 
 
-def _check_ca(path: str) -> str | None:
+def _check_ca(path: str, crl: bool = False) -> str | None:
     try:
         with open(path, "rb"):
             pass
@@ -228,9 +322,13 @@ def _check_ca(path: str) -> str | None:
 
 
 def _check_ctx(conf: Any) -> str | None:
-    from haproxy_py.tls.context import apply_common
+    from haproxy_py.tls.context import apply_bind, apply_common
 
-    return apply_common(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), conf)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    err = apply_common(ctx, conf)
+    if err is None and isinstance(conf, TlsBind):
+        err = apply_bind(ctx, conf)
+    return err
 
 
 # --------------------------------------------------------------------------- servers

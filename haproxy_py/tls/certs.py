@@ -45,6 +45,8 @@ class CertFile:
     chain: tuple[tuple[Any, Any], ...] = ()
     #: the file OpenSSL reads it from when that is not ``path`` (a certificate set at run time)
     load_from: str = ""
+    #: the file holds DH parameters (used for DHE suites before any global setting, as 2.6)
+    dh: bool = False
 
 
 class CertError(Exception):
@@ -120,7 +122,7 @@ def load_cert(path: str, del_ext: bool = False) -> CertFile:
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
                     _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
-                    tuple(chain))
+                    tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text)
 
 
 def _pem_certs(text: str) -> list[str]:

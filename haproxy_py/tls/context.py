@@ -54,6 +54,17 @@ class EngineSSLSocket(ssl.SSLSocket):
         except AttributeError:
             return super().send(data, flags)
 
+    def close(self) -> None:
+        # a close_notify first, as 2.6 closes a TLS connection; without it OpenSSL would also drop
+        # the session from its cache (no resumption by session ID, as with no-tls-tickets)
+        obj = self._sslobj  # type: ignore[attr-defined]
+        if obj is not None:
+            try:
+                obj.shutdown()
+            except (ssl.SSLError, OSError, ValueError):
+                pass
+        super().close()
+
     def shutdown(self, how: int) -> None:
         if how != socket.SHUT_RD and self._sslobj is not None:  # type: ignore[attr-defined]
             try:
@@ -86,6 +97,111 @@ def set_ciphersuites(ctx: ssl.SSLContext, suites: str) -> bool:
     if not ptr:
         return False
     return bool(_libssl(ptr, suites.encode("ascii", "replace")))
+
+
+_FNS: dict[str, Any] = {}
+_SSL_CTRL_SET_GROUPS_LIST = 92
+
+
+def _fn(name: str, argtypes: tuple[Any, ...], restype: Any) -> Any:
+    """An OpenSSL function of the library Python's ``_ssl`` is linked with."""
+    f = _FNS.get(name)
+    if f is None:
+        import _ssl
+
+        f = getattr(ctypes.CDLL(_ssl.__file__), name)
+        f.argtypes = argtypes
+        f.restype = restype
+        _FNS[name] = f
+    return f
+
+
+def set_groups(ctx: ssl.SSLContext, groups: str) -> bool:
+    """SSL_CTX_set1_groups_list (the 'curves' list, also for one curve); False when OpenSSL refuses it."""
+    ctrl = _fn("SSL_CTX_ctrl", (ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p), ctypes.c_long)
+    ptr = _ssl_ctx_pointer(ctx)
+    return bool(ptr) and bool(ctrl(ptr, _SSL_CTRL_SET_GROUPS_LIST, 0, groups.encode("ascii", "replace")))
+
+
+def set_client_ca_names(ctx: ssl.SSLContext, path: str) -> bool:
+    """The CA names a CertificateRequest carries: the certificates of ``path`` (2.6's ca-file)."""
+    load = _fn("SSL_load_client_CA_file", (ctypes.c_char_p,), ctypes.c_void_p)
+    put = _fn("SSL_CTX_set_client_CA_list", (ctypes.c_void_p, ctypes.c_void_p), None)
+    ptr = _ssl_ctx_pointer(ctx)
+    names = load(path.encode())
+    if not ptr or not names:
+        return False
+    put(ptr, names)  # the context owns the list from now on
+    return True
+
+
+#: RFC 7919's groups, the DH parameters tune.ssl.default-dh-param selects (2048 or 4096 bits)
+_FFDHE = {
+    2048: "MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz+8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/"
+          "WVhJDP1H18GbtCFY2VVPe0a87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7YdEIqUuyyOP7uWrat2DX"
+          "9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRa"
+          "DssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==",
+    4096: ("MIICCAKCAgEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz+8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVh"
+          "JDP1H18GbtCFY2VVPe0a87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7YdEIqUuyyOP7uWrat2DX9Ggd"
+          "T0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaDssbz"
+          "SibBsu/6iGtCOGEfz9zeNVs7ZRkDW7w09N75nAI4YbRvydbmyQd62R0mkff37lmMsPrBhtkcrv4TCYUTknC0EwyTvEN5RPT9RFLi103TZPLi"
+          "HnH1S/9croKrnJ32nuhtK8UiNjoNq8Uhl5sN6todv5pC1cRITgq80Gv6U93vPBsg7j/VnXwl5B0rZp4e8W5vUsMWTfT7eTDp5OWIV7asfV9C"
+          "1p9tGHdjzx1VA0AEh/VbpX4xzHpxNciG77Qxiu1qHgEtnmgyqQdgCpGBMMRtx3j5ca0AOAkpmaMzy4t6Gh25PXFAADwqTs6p+Y0KzAqCkc3O"
+          "yX3Pjsm1Wn+IpGtNtahR9EGC4caKAH5eZV9q//////////8CAQI="),
+}
+_DH_FILES: dict[int, str] = {}
+
+
+def _ffdhe_file(bits: int) -> str:
+    path = _DH_FILES.get(bits)
+    if path is None:
+        import os
+        import tempfile
+        import textwrap
+
+        b64 = _FFDHE[bits]
+        fd, path = tempfile.mkstemp(prefix=f"haproxy-py-ffdhe{bits}-", suffix=".pem")
+        with os.fdopen(fd, "w") as f:
+            f.write("-----BEGIN DH PARAMETERS-----\n" + "\n".join(textwrap.wrap(b64, 64))
+                    + "\n-----END DH PARAMETERS-----\n")
+        _DH_FILES[bits] = path
+    return path
+
+
+def apply_bind(ctx: ssl.SSLContext, conf: Any, cert: Any = None) -> str | None:
+    """The settings only a listener has (groups, tickets, cipher order, CRL, CA names, DH) on
+    ``ctx``; an error text ('curves', 'ecdhe') or None. ``cert``: the certificate of this context."""
+    groups = conf.curves or conf.ecdhe
+    if groups and not set_groups(ctx, groups):
+        return "curves" if conf.curves else "ecdhe"
+    if conf.no_tickets:
+        ctx.options |= ssl.OP_NO_TICKET
+    if conf.prefer_client:
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    else:
+        ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    if conf.ca_file:
+        ctx.load_verify_locations(conf.ca_file)
+        if not conf.no_ca_names:
+            set_client_ca_names(ctx, conf.ca_file)
+    if conf.ca_verify_file:
+        ctx.load_verify_locations(conf.ca_verify_file)
+    if conf.crl_file:
+        ctx.load_verify_locations(conf.crl_file)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
+    dh = None
+    if cert is not None and cert.dh:
+        dh = cert.load_from or cert.path
+    elif conf.dh_file:
+        dh = conf.dh_file
+    elif conf.dh_bits >= 2048:
+        bits = conf.dh_bits
+        if cert is not None and cert.algorithm.startswith("RSA"):
+            bits = min(bits, int(cert.algorithm[3:] or 0))
+        dh = _ffdhe_file(4096) if bits >= 4096 else _ffdhe_file(2048) if bits >= 2048 else None
+    if dh:
+        ctx.load_dh_params(dh)
+    return None
 
 
 def version_range(min_ver: str | None, max_ver: str | None, disabled: frozenset[str] = frozenset()
@@ -135,13 +251,11 @@ class ServerTls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.sslsocket_class = EngineSSLSocket
         ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
-        err = apply_common(ctx, conf)
+        err = apply_common(ctx, conf) or apply_bind(ctx, conf, cert)
         if err is not None:
             raise ValueError(err)
         if conf.verify != "none":
             ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
-            if conf.ca_file:
-                ctx.load_verify_locations(conf.ca_file)
         ctx.sni_callback = self._sni
         return ctx
 

@@ -70,6 +70,9 @@ class PostChecksMixin(BuilderBase):
 
     def post_checks(self, cfg: Config) -> None:
         d = self.d
+        from haproxy_py.config import tls
+
+        tls.post_checks(self)
         self._check_sample_refs(cfg)
         self.check_tables(cfg)
         self.post_external_checks(cfg)
