@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import re
+from typing import Any
 
 from haproxy_py.config.model import HttpCheck
 
@@ -21,6 +22,9 @@ RES_NEUTRAL = 1
 RES_FAILED = 2
 RES_PASSED = 3
 RES_CONDPASS = 4
+
+#: the statuses 2.6 reports a check code with
+_CODED = frozenset({"L7OK", "L7OKC", "L7STS"})
 
 #: how much of a response is kept for ``expect string``/``rstring`` (HAProxy's bufsize)
 MAX_RESPONSE = 16384
@@ -97,14 +101,24 @@ def split_legacy_version(hc: HttpCheck) -> tuple[str, list[tuple[str, str]]]:
     return ver, headers
 
 
-def build_http_request(hc: HttpCheck, send_state: str | None = None) -> bytes:
+def _lf(fmt: Any, txn: Any) -> str:
+    return fmt(txn).decode("latin-1") if txn is not None else ""
+
+
+def build_http_request(hc: HttpCheck, send_state: str | None = None, txn: Any = None) -> bytes:
     """The exact request bytes of an HTTP check (samples/health_checks/check_requests_received.txt).
 
     Header names are lower-cased; ``connection: close`` is added for HTTP/1.1; ``send_state`` is the
     value of ``x-haproxy-server-state`` (see ``send_state_value``) when ``http-check send-state``.
+    ``txn``: the check's samples Txn, for ``uri-lf``, ``body-lf`` and header values with ``%``.
     """
     ver, headers = split_legacy_version(hc)
-    out = [f"{hc.method} {hc.uri} {ver}\r\n"]
+    uri = _lf(hc.uri_fmt, txn) if hc.uri_fmt is not None else hc.uri
+    if hc.header_fmts:
+        for i, fmt in hc.header_fmts:
+            if i < len(headers):
+                headers[i] = (headers[i][0], _lf(fmt, txn))
+    out = [f"{hc.method} {uri} {ver}\r\n"]
     has_conn = False
     for name, value in headers:
         lname = name.lower()
@@ -115,7 +129,8 @@ def build_http_request(hc: HttpCheck, send_state: str | None = None) -> bytes:
         out.append(f"{lname}: {value}\r\n")
     if send_state is not None:
         out.append(f"x-haproxy-server-state: {send_state}\r\n")
-    body = hc.body.encode("latin-1") if hc.body else b""
+    body = hc.body_fmt(txn) if hc.body_fmt is not None and txn is not None else (
+        hc.body.encode("latin-1") if hc.body and hc.body_fmt is None else b"")
     if body:
         out.append(f"content-length: {len(body)}\r\n")
     if ver.upper() == "HTTP/1.1" and not has_conn:
@@ -159,21 +174,32 @@ class HttpVerdict:
 
     ``feed(data)`` returns a CheckResult as soon as the verdict is known, else None; ``closed()`` when
     the server closed; ``timeout()`` when the read timer expired. Durations are filled by the caller.
+    The expect rule's options (``ok-status``, ``error-status``, ``on-success``, ``on-error``,
+    ``status-code``, ``comment``) shape the result as 2.6's; ``txn`` is the check's samples Txn
+    for the log-format ones (``expect string-lf``, ``on-error "%[...]"``).
     """
 
-    __slots__ = ("expect", "disable_on_404", "buf", "_regex", "_need_body")
+    __slots__ = ("expect", "disable_on_404", "buf", "_regex", "_need_body", "opts", "txn", "_pat")
 
-    def __init__(self, hc: HttpCheck | None) -> None:
+    def __init__(self, hc: HttpCheck | None, txn: Any = None) -> None:
         self.expect = hc.expect if hc is not None else None
         self.disable_on_404 = bool(hc and hc.disable_on_404)
         self.buf = b""
         self._regex: re.Pattern[bytes] | None = None
         self._need_body = False
+        self.opts: dict[str, Any] = dict(hc.expect_opts) if hc is not None and hc.expect_opts else {}
+        self.txn = txn
+        self._pat = b""
         if self.expect is not None:
             kind, pat, _neg = self.expect
             if kind in ("rstatus", "rstring"):
                 self._regex = re.compile(pat.encode("latin-1"))
-            self._need_body = kind in ("string", "rstring")
+            elif kind == "string-lf":
+                fmt = self.opts.get("fmt")
+                self._pat = fmt(txn) if fmt is not None and txn is not None else b""
+            elif kind == "string":
+                self._pat = pat.encode("latin-1")
+            self._need_body = kind in ("string", "rstring", "string-lf")
 
     def feed(self, data: bytes) -> CheckResult | None:
         self.buf += data
@@ -184,9 +210,8 @@ class HttpVerdict:
         assert res is not None
         return res
 
-    @staticmethod
-    def timeout() -> CheckResult:
-        return CheckResult("L7TOUT", RES_FAILED)
+    def timeout(self) -> CheckResult:
+        return CheckResult(self.opts.get("tout_status") or "L7TOUT", RES_FAILED)
 
     def _evaluate(self, final: bool) -> CheckResult | None:
         buf = self.buf
@@ -213,6 +238,33 @@ class HttpVerdict:
             return self._match_body(code, body)
         return self._match_status(code, reason)
 
+    def _text(self, key: str, default: str) -> str:
+        v = self.opts.get(key)
+        if v is None:
+            return default
+        if isinstance(v, str):
+            return v
+        return v(self.txn).decode("latin-1") if self.txn is not None else ""
+
+    def _passed(self, code: int) -> CheckResult:
+        o = self.opts
+        if not o:
+            return CheckResult("L7OK", RES_PASSED, code)
+        st = o.get("ok_status") or "L7OK"
+        return CheckResult(st, RES_CONDPASS if st == "L7OKC" else RES_PASSED,
+                           o.get("status_code", code) if st in _CODED else None, self._text("on_success", ""))
+
+    def _failed(self, status: str, code: int, info: str) -> CheckResult:
+        """2.6 reports a code with L7STS only (of the failures)."""
+        o = self.opts
+        st = o.get("error_status") or status
+        if o:
+            info = self._text("on_error", info)
+            if o.get("comment"):
+                info += f" comment: {o['comment']}"
+            code = o.get("status_code", code)
+        return CheckResult(st, RES_FAILED, code if st in _CODED else None, info)
+
     def _match_status(self, code: int, reason: str) -> CheckResult:
         exp = self.expect
         if exp is None:
@@ -230,25 +282,26 @@ class HttpVerdict:
         if neg:
             ok = not ok
         if ok:
-            return CheckResult("L7OK", RES_PASSED, code)
+            return self._passed(code)
         if self.disable_on_404 and code == 404:
             return CheckResult("L7OKC", RES_CONDPASS, code)
-        return CheckResult("L7STS", RES_FAILED, code, reason)
+        return self._failed("L7STS", code, reason)
 
     def _match_body(self, code: int, body: bytes) -> CheckResult:
         kind, pat, neg = self.expect  # type: ignore[misc]
-        if kind == "string":
-            ok = pat.encode("latin-1") in body
+        if kind in ("string", "string-lf"):
+            ok = self._pat in body
         else:
             assert self._regex is not None
             ok = self._regex.search(body) is not None
         if neg:
             ok = not ok
         if ok:
-            return CheckResult("L7OK", RES_PASSED, code)
+            return self._passed(code)
         if self.disable_on_404 and code == 404:
             return CheckResult("L7OKC", RES_CONDPASS, code)
-        return CheckResult("L7RSP", RES_FAILED, code, "HTTP content check did not match")
+        return self._failed("L7RSP", code, "HTTP check matched unwanted content" if neg else
+                            "HTTP content check did not match")
 
 
 def _content_length(head: bytes) -> int | None:

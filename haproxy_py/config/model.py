@@ -338,6 +338,27 @@ class HttpCheck:
     expect: tuple[str, str, bool] | None = None
     disable_on_404: bool = False
     send_state: bool = False
+    #: ``http-check connect``: where and how (a TcpCheckRule: port, addr, send-proxy, linger)
+    connect: Any = None
+    #: ``http-check set-var/unset-var`` actions (TcpCheckRule "action"): before the request is
+    #: built, before the response is judged, after it
+    pre: tuple[Any, ...] = ()
+    mid: tuple[Any, ...] = ()
+    post: tuple[Any, ...] = ()
+    #: ``uri-lf``/``body-lf`` and header values with ``%``: log-format strings ``fn(txn) -> bytes``
+    uri_fmt: Any = None
+    body_fmt: Any = None
+    header_fmts: tuple[tuple[int, Any], ...] = ()
+    #: the expect rule's options: comment, ok_status, error_status, tout_status, on_success,
+    #: on_error (a text or a log-format), status_code; fmt for ``expect string-lf``
+    expect_opts: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def lf(self) -> bool:
+        """Each check needs a samples Txn (variables, log-format strings)."""
+        return bool(self.pre or self.mid or self.post or self.uri_fmt is not None or self.body_fmt is not None
+                    or self.header_fmts or any(not isinstance(v, (str, int)) for _, v in self.expect_opts)
+                    or (self.connect is not None and self.connect.port_expr is not None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +397,8 @@ class TcpCheckRule:
     send_proxy: bool = False
     #: ``port EXPR``: the port from a sample expression at each check ``fn(txn) -> int | None``
     port_expr: Any = None
+    #: ``linger``: close with a FIN instead of 2.6's default reset
+    linger: bool = False
     # send
     data: bytes = b""
     # expect: string | rstring | binary | rbinary; binary patterns decoded

@@ -43,6 +43,7 @@ _UNIT = "tests/unit/"
 _EFF = _IT + "test_keyword_effects.py::"
 _TCPCHK = _IT + "test_tcpcheck_vs_haproxy.py::"
 _PROTO = _IT + "test_protocol_checks_vs_haproxy.py::"
+_HTTPCHK = _DIFF + "test_http_check_rules_vs_haproxy.py::"
 
 
 def _reg(reg: Registry[str], where: str, tests: dict[str, str]) -> None:
@@ -407,6 +408,11 @@ _reg(HTTP_CHECK, "checks/probes.py", {
     "expect": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
     "disable-on-404": _UNIT + "test_checks_health.py::test_disable_on_404_nolb",
     "send-state": _IT + "test_checks_checker.py::test_send_state_header",
+    "connect": _HTTPCHK + "test_http_check_connect_as_haproxy",
+    "comment": _HTTPCHK + "test_http_check_rules_as_haproxy",
+    "set-var": _HTTPCHK + "test_http_check_rules_as_haproxy",
+    "set-var-fmt": _HTTPCHK + "test_http_check_rules_as_haproxy",
+    "unset-var": _HTTPCHK + "test_http_check_rules_as_haproxy",
 })
 
 _reg(TCP_CHECK, "checks/tcpcheck.py", {

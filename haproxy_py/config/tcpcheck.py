@@ -16,7 +16,7 @@ REFUSED = "is not implemented by haproxy-py (HAProxy 2.6 supports it)"
 OK_STATUSES = ("L7OK", "L7OKC", "L6OK", "L4OK")
 ERROR_STATUSES = ("L7RSP", "L7STS", "L6RSP", "L4CON")
 TOUT_STATUSES = ("L7TOUT", "L6TOUT", "L4TOUT")
-_INT_EXPR = re.compile(r"int\((-?\d+)\)$")
+INT_EXPR = _INT_EXPR = re.compile(r"int\((-?\d+)\)$")
 
 
 class TcpCheckError(Exception):
@@ -53,7 +53,7 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
     if sub.startswith(("set-var(", "set-var-fmt(", "unset-var(")):
         return _var_action(w, index)
     if sub == "connect":
-        return _connect(w, index)
+        return connect_rule(w, index)
     if sub in ("send", "send-lf", "send-binary", "send-binary-lf"):
         if len(w) < 3:
             raise TcpCheckError(f"'tcp-check {sub}' expects a string as argument.", 1)
@@ -83,11 +83,19 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
                         "'comment' are implemented", 1)
 
 
-def _connect(w: list[str], index: int) -> TcpCheckRule:
+#: the multiplexers 2.6.12 knows, by the mode of the check that may name them
+_MUX = {"none": "tcp", "h1": "http", "h2": "http", "fcgi": "http"}
+
+
+def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckRule:
+    """``tcp-check connect ...`` / ``http-check connect ...`` (``what``): where and how the check
+    connects. ``proto`` names the multiplexer: ``none`` (raw TCP) for tcp-check, ``h1`` for
+    http-check, as haproxy-py speaks; ``h2`` and ``fcgi`` are refused."""
     port: int | None = None
     addr: str | None = None
     comment = None
     send_proxy = False
+    linger = False
     port_expr = None
     j = 2
     while j < len(w):
@@ -96,7 +104,7 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
             if w[j + 1].lstrip("-").isdigit():
                 port = int(w[j + 1])
                 if not 0 < port < 65536:
-                    raise TcpCheckError(f"'tcp-check connect' : invalid port '{w[j + 1]}'.", j + 1)
+                    raise TcpCheckError(f"'{what} connect' : invalid port '{w[j + 1]}'.", j + 1)
             else:  # a sample expression, evaluated at each check (as an integer; 0 or none: not set)
                 port_expr = _int_expr(w[j + 1], j + 1)
             j += 2
@@ -106,20 +114,37 @@ def _connect(w: list[str], index: int) -> TcpCheckRule:
         elif a == "comment":
             comment = _comment_opt(w, j, "connect")
             j += 2
-        elif a in ("default", "linger"):
-            # default: the server's check address/port/options, which is what a bare connect uses;
-            # linger: how the connection is closed, nothing a server sees in the exchange
+        elif a == "default":  # the server's check address/port/options: what a bare connect uses
+            j += 1
+        elif a == "linger":  # close with a FIN (2.6 resets check connections by default)
+            linger = True
             j += 1
         elif a == "send-proxy":
             send_proxy = True
             j += 1
-        elif a in ("via-socks4", "ssl", "sni", "alpn", "proto"):
-            raise TcpCheckError(f"'tcp-check connect {a}' {REFUSED}; 'port', 'addr', 'send-proxy', 'default', "
-                                "'linger' and 'comment' are implemented", j)
+        elif a == "proto":
+            if j + 1 >= len(w):
+                raise TcpCheckError(f"'{what} connect' : '{a}' expects a MUX protocol as argument..", j,
+                                    ours=False)
+            mux = w[j + 1]
+            mode = "http" if what == "http-check" else "tcp"
+            if mux not in _MUX:
+                raise TcpCheckError(f"'{what} connect' : '{a}' : unknown MUX protocol '{mux}'..", j + 1, ours=False)
+            if _MUX[mux] != mode:
+                raise TcpCheckError(f"'{what} connect' : '{a}' : invalid MUX protocol '{mux}' for {what}.", j + 1,
+                                    ours=False)
+            if mux in ("h2", "fcgi"):
+                raise TcpCheckError(f"'{what} connect proto {mux}' {REFUSED}; 'proto h1' is implemented", j + 1)
+            j += 2
+        elif a in ("via-socks4", "ssl", "sni", "alpn"):
+            raise TcpCheckError(f"'{what} connect {a}' {REFUSED}; 'port', 'addr', 'send-proxy', 'default', "
+                                "'linger', 'proto' and 'comment' are implemented", j)
         else:
-            raise TcpCheckError(f"'tcp-check connect' : unexpected argument '{a}'.", j)
+            raise TcpCheckError(f"'{what} connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', "
+                                f"'alpn' or 'via-socks4', 'linger', 'default' but got '{a}' as argument..", j,
+                                ours=False)
     return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy,
-                        port_expr=port_expr)
+                        port_expr=port_expr, linger=linger)
 
 
 def _int_expr(text: str, i: int) -> object:
@@ -228,47 +253,52 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
     return TcpCheckRule("expect", index, kind=kind, pattern=pattern, neg=neg, **kw)  # type: ignore[arg-type]
 
 
-def _format(text: str, i: int, what: str) -> object:
-    """A log-format argument compiled once (samples/expr.py)."""
+def log_format(text: str, i: int, what: str) -> object:
+    """A log-format argument compiled once (samples/expr.py); ``what`` names the directive in errors
+    (``http-check send uri-lf``)."""
     from haproxy_py.samples import SampleError, compile_format
 
     try:
         return compile_format(text)
     except SampleError as e:
-        raise TcpCheckError(f"'tcp-check {what}' : {e.message}", i) from None
+        raise TcpCheckError(f"'{what}' : {e.message}", i) from None
+
+
+def _format(text: str, i: int, what: str) -> object:
+    return log_format(text, i, f"tcp-check {what}")
 
 
 _VAR_SCOPES = ("proc", "sess", "txn", "req", "res", "check")
 
 
-def _var_action(w: list[str], index: int) -> TcpCheckRule:
+def var_action(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckRule:
     """``tcp-check set-var(SCOPE.NAME) EXPR`` / ``set-var-fmt(SCOPE.NAME) FMT`` / ``unset-var(SCOPE.NAME)``."""
     sub = w[1]
     act, _, rest = sub.partition("(")
     if not rest.endswith(")"):
-        raise TcpCheckError(f"'tcp-check {act}' : missing variable name.", 1)
+        raise TcpCheckError(f"'{what} {act}' : missing variable name.", 1)
     name = rest[:-1]
     scope, dot, var = name.partition(".")
     if scope not in _VAR_SCOPES or not dot or not var or "," in name:
-        raise TcpCheckError(f"'tcp-check {act}' : invalid variable name '{name}'. A variable name must be start by "
+        raise TcpCheckError(f"'{what} {act}' : invalid variable name '{name}'. A variable name must be start by "
                             "its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", 1)
     args = w[2:]
     if act == "unset-var":
         if args:
-            raise TcpCheckError(f"'tcp-check {act}' : unexpected argument '{args[0]}'.", 2)
+            raise TcpCheckError(f"'{what} {act}' : unexpected argument '{args[0]}'.", 2)
 
         def unset(txn: Any) -> None:
             txn.unset_var(name)
         return TcpCheckRule("action", index, var=name, expr=unset)
     if not args:
-        raise TcpCheckError(f"'tcp-check {act}' : missing {'format string' if act == 'set-var-fmt' else 'fetch method'}.",
+        raise TcpCheckError(f"'{what} {act}' : missing {'format string' if act == 'set-var-fmt' else 'fetch method'}.",
                             1)
     if len(args) > 1:
-        raise TcpCheckError(f"'tcp-check {act}' : unexpected argument '{args[1]}'.", 3)
+        raise TcpCheckError(f"'{what} {act}' : unexpected argument '{args[1]}'.", 3)
     from haproxy_py.samples import Sample, SampleError, compile_expr
 
     if act == "set-var-fmt":
-        fmt: Any = _format(args[0], 2, act)
+        fmt: Any = log_format(args[0], 2, f"{what} {act}")
 
         def set_fmt(txn: Any) -> None:
             txn.set_var(name, Sample("str", fmt(txn)))
@@ -276,13 +306,17 @@ def _var_action(w: list[str], index: int) -> TcpCheckRule:
     try:
         expr = compile_expr(args[0])
     except SampleError as e:
-        raise TcpCheckError(f"'tcp-check {act}' : {e.message}", 2) from None
+        raise TcpCheckError(f"'{what} {act}' : {e.message}", 2) from None
 
     def set_expr(txn: Any) -> None:
         s = expr(txn)
         if s is not None:
             txn.set_var(name, s)
     return TcpCheckRule("action", index, var=name, expr=set_expr)
+
+
+
+_var_action = var_action
 
 
 def with_implicit_connect(rules: tuple[TcpCheckRule, ...]) -> tuple[TcpCheckRule, ...]:

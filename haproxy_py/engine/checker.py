@@ -48,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf")
+                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf", "linger", "htxn")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -92,6 +92,10 @@ class ServerCheck:
         self.addr = self.target()
         #: the TLS handshake of a check over TLS waits for "r" or "w" (phase 3)
         self.want = ""
+        #: the connection closes with a FIN (``connect linger``), else with a reset as 2.6's checks
+        self.linger = False
+        #: an HTTP check's samples Txn (http-check set-var, log-format strings), per check
+        self.htxn: Any = None
 
     def target(self) -> tuple[str, int]:
         """Where the probe goes: the CLI's address/port, else the check's own, else the server's."""
@@ -149,6 +153,9 @@ class ServerCheck:
             self.tcp_advance()
             return
         host, port = self.addr
+        hc = self.http
+        if hc is not None and (hc.connect is not None or hc.lf):
+            host, port = self.http_prepare(hc, host, port)
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             s = socket.socket(family, socket.SOCK_STREAM)
@@ -173,6 +180,20 @@ class ServerCheck:
         loop = ck.loop
         loop.add_writer(self.fd, self.on_writable)
         self.tmo = loop.call_later(ck.connect_timeout(srv) / 1000.0, self.on_timeout)
+
+    def http_prepare(self, hc: Any, host: str, port: int) -> tuple[str, int]:
+        """An HTTP check with ``http-check connect`` or variables: its Txn, the actions before the
+        request, and where the connection goes (``addr``, ``port``)."""
+        txn = self.htxn = self.check_txn() if hc.lf else None
+        for r in hc.pre:
+            r.expr(txn)
+        c = hc.connect
+        if c is None:
+            return host, port
+        self.linger = c.linger
+        if c.port_expr is not None and txn is not None:
+            port = c.port_expr(txn) or port
+        return c.addr or host, c.port or port
 
     def check_txn(self) -> Any:
         """A samples Txn for one check: its backend and server, the clocks, check-scoped variables
@@ -287,9 +308,18 @@ class ServerCheck:
         ck = self.checker
         srv = self.srv
         send_state = ck.send_state(srv) if hc.send_state else None
-        req = P.build_http_request(hc, send_state)
+        txn = self.htxn
+        req = P.build_http_request(hc, send_state, txn)
         s = self.sock
         assert s is not None
+        if hc.connect is not None and hc.connect.send_proxy:
+            try:
+                req = TC.proxy_v1_line(s.getsockname()[:2], s.getpeername()[:2]) + req
+            except OSError as e:
+                self.finish(P.socket_error(e.errno or 0, self._dur()))
+                return
+        for r in hc.mid:
+            r.expr(txn)
         try:
             n = s.send(req)
         except BlockingIOError:
@@ -298,7 +328,7 @@ class ServerCheck:
             self.finish(P.CheckResult("L7RSP", P.RES_FAILED, None, os.strerror(e.errno or 0), self._dur()))
             return
         self.req = req[n:]
-        self.verdict = P.HttpVerdict(hc)
+        self.verdict = P.HttpVerdict(hc, txn)
         self.phase = 2
         loop = ck.loop
         if self.req:
@@ -339,6 +369,10 @@ class ServerCheck:
         res = v.feed(data) if data else v.closed()
         if res is not None:
             res.duration = self._dur()
+            hc = self.http
+            if hc is not None and hc.post:
+                for r in hc.post:
+                    r.expr(self.htxn)
             self.finish(res)
 
     # ------------------------------------------------------------------ external checks
@@ -443,6 +477,7 @@ class ServerCheck:
         if rule.port_expr is not None and tc.txn is not None:
             port = rule.port_expr(tc.txn) or port
         port = rule.port or port
+        self.linger = rule.linger
         try:
             s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         except OSError as e:
@@ -562,7 +597,8 @@ class ServerCheck:
         if self.phase == 1:
             self.finish(P.connect_timeout(dur))
         else:
-            r = P.HttpVerdict.timeout()
+            v = self.verdict
+            r = v.timeout() if v is not None else P.CheckResult("L7TOUT", P.RES_FAILED)
             r.duration = dur
             self.finish(r)
 
@@ -584,10 +620,13 @@ class ServerCheck:
         if self.tmo is not None:
             self.tmo.cancel()
             self.tmo = None
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
-        except OSError:
-            pass
+        if self.linger:
+            self.linger = False
+        else:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
+            except OSError:
+                pass
         s.close()
         self.sock = None
         self.fd = -1
@@ -599,6 +638,7 @@ class ServerCheck:
 
     def finish(self, res: P.CheckResult) -> None:
         self.close()
+        self.htxn = None
         tcr = self.tcr
         self.tcr = None
         self.count += 1

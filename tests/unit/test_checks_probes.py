@@ -54,7 +54,7 @@ def test_partial_and_invalid() -> None:
     assert verdict(None, b"GARBAGE\r\n\r\n").status == "L7RSP"
     assert verdict(None, close=True).status == "L7RSP"
     assert verdict(None, b"HTTP/1.1 200", close=True).status == "L7RSP"
-    assert P.HttpVerdict.timeout().status == "L7TOUT"
+    assert P.HttpVerdict(None).timeout().status == "L7TOUT"
 
 
 def test_expect_rules() -> None:

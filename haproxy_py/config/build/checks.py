@@ -17,60 +17,166 @@ from haproxy_py.config.tokenizer import Line
 
 class ChecksMixin(BuilderBase):
     def kw_http_check(self, ln: Line, p: ProxyState) -> None:
+        from haproxy_py.config import tcpcheck as TC
+
         if not p.is_defaults and self.capwarn(ln, p, K.BE):
             return
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
         p.check_rules_loc = p.check_rules_loc or ln.loc(0)
-        if sub == "disable-on-404":
-            p.check_rules["disable_on_404"] = True
-        elif sub == "send-state":
-            p.check_rules["send_state"] = True
-        elif sub == "send":
-            j = 2
-            while j < len(w):
-                a = w[j]
-                val = w[j + 1] if j + 1 < len(w) else None
-                if a in ("meth", "uri", "ver", "body", "uri-lf", "body-lf") and val is not None:
-                    key = {"meth": "method", "uri": "uri", "uri-lf": "uri", "ver": "version", "body": "body",
-                           "body-lf": "body"}[a]
-                    p.check_rules[key] = val
-                    j += 2
-                elif a == "hdr" and j + 2 < len(w):
-                    p.check_headers.append((w[j + 1], w[j + 2]))
-                    j += 3
-                elif a == "comment" and val is not None:
-                    j += 2
+        r = p.check_rules
+        name = sub.partition("(")[0]
+        if name in S.HTTP_CHECK.known and not self.supported(S.HTTP_CHECK, ln, name, 1, f"http-check {name}"):
+            return
+        if sub not in ("disable-on-404", "send-state") and r.get("_of") != id(p):
+            # a proxy's own rules replace those of its defaults section (the two flags stay)
+            for k in [k for k in r if k not in ("disable_on_404", "send_state")]:
+                del r[k]
+            p.check_headers.clear()
+            r["_of"] = id(p)
+        try:
+            if sub == "disable-on-404":
+                r["disable_on_404"] = True
+            elif sub == "send-state":
+                r["send_state"] = True
+            elif sub == "comment":
+                if len(w) < 3:
+                    self.fail(ln, "'http-check comment' expects a string as argument.", 1)
+                r["_comment"] = " ".join(w[2:])
+            elif sub.startswith(("set-var(", "set-var-fmt(", "unset-var(")):
+                act = TC.var_action(list(w), -1, "http-check")
+                # where it stands: before the request, before the verdict, or after it
+                where = "post" if "expect" in r else "mid" if r.get("_sent") else "pre"
+                r[where] = r.get(where, ()) + (act,)
+                r.pop("_comment", None)
+            elif sub == "connect":
+                if r.get("_sent") or "expect" in r or "connect" in r:
+                    if "connect" not in r:
+                        self.fail(ln, "'http-check connect' : first step MUST also be a 'connect', optionally "
+                                  "preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a "
+                                  "'connect' step in the tcp-check ruleset.", 1)
+                    self.fail(ln, S.HTTP_CHECK.refusal("connect", "a second http-check connect (another "
+                                                       "request on a new connection)"), 1, ours=True)
+                rule = TC.connect_rule(list(w), 0, "http-check")
+                if rule.comment is None and r.get("_comment"):
+                    rule = dataclasses.replace(rule, comment=r["_comment"])
+                r.pop("_comment", None)
+                r["connect"] = rule
+            elif sub == "send":
+                self._http_check_send(ln, p, w)
+                r.pop("_comment", None)
+            elif sub == "expect":
+                self._http_check_expect(ln, p, w)
+            else:
+                self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
+                          f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
+        except TC.TcpCheckError as e:
+            self.fail(ln, e.message, e.index, ours=e.ours)
+
+    def _http_check_send(self, ln: Line, p: ProxyState, w: Any) -> None:
+        from haproxy_py.config import tcpcheck as TC
+
+        r = p.check_rules
+        r["_sent"] = True
+        j = 2
+        while j < len(w):
+            a = w[j]
+            val = w[j + 1] if j + 1 < len(w) else None
+            if a in ("meth", "uri", "ver", "body", "uri-lf", "body-lf") and val is not None:
+                key = {"meth": "method", "uri": "uri", "uri-lf": "uri", "ver": "version", "body": "body",
+                       "body-lf": "body"}[a]
+                r[key] = val
+                if a.endswith("-lf"):  # a log-format string, built at each check
+                    r[key + "_fmt"] = TC.log_format(val, j + 1, f"http-check send {a}")
                 else:
-                    self.fail(ln, f"'http-check send' : 'meth', 'uri', 'ver', 'hdr', 'body' or 'comment' "
-                              f"expected but got '{a}'.", j, ours=True)
-        elif sub == "expect":
-            j = 2
-            neg = False
-            while j < len(w) and w[j] in ("min-recv", "comment", "ok-status", "error-status", "tout-status",
-                                          "on-success", "on-error", "status-code"):
+                    r.pop(key + "_fmt", None)
                 j += 2
-            what = w[j] if j < len(w) else ""
-            if what == "!":
+            elif a == "hdr" and j + 2 < len(w):
+                value = w[j + 2]  # 2.6 reads header values as log-format strings
+                if "%" in value:
+                    fmts = dict(r.get("header_fmts", {}))
+                    fmts[len(p.check_headers)] = TC.log_format(value, j + 2, "http-check send hdr")
+                    r["header_fmts"] = fmts
+                p.check_headers.append((w[j + 1], value))
+                j += 3
+            elif a == "comment" and val is not None:
+                j += 2
+            else:
+                self.fail(ln, f"'http-check send' : 'meth', 'uri', 'ver', 'hdr', 'body' or 'comment' "
+                          f"expected but got '{a}'.", j, ours=True)
+
+    def _http_check_expect(self, ln: Line, p: ProxyState, w: Any) -> None:
+        from haproxy_py.config import tcpcheck as TC
+
+        r = p.check_rules
+        if "expect" in r:
+            self.fail(ln, S.HTTP_CHECK.refusal("expect", "a second http-check expect on the same response"), 1,
+                      ours=True)
+        opts: dict[str, Any] = {}
+        j = 2
+        neg = False
+        what = ""
+        pat: str | None = None
+        while j < len(w):
+            a = w[j]
+            val = w[j + 1] if j + 1 < len(w) else None
+            if a in ("min-recv", "comment", "ok-status", "error-status", "tout-status", "on-success", "on-error",
+                     "status-code"):
+                if val is None:
+                    self.fail(ln, f"'http-check expect' : '{a}' expects an argument.", j)
+                if a == "min-recv":
+                    pass  # HTTP responses are read whole: nothing to wait for
+                elif a == "comment":
+                    opts["comment"] = val
+                elif a in ("ok-status", "error-status", "tout-status"):
+                    allowed = {"ok-status": TC.OK_STATUSES, "error-status": TC.ERROR_STATUSES,
+                               "tout-status": TC.TOUT_STATUSES}[a]
+                    if val not in allowed:
+                        self.fail(ln, f"'http-check expect' : '{a}' only supports {', '.join(allowed)} status "
+                                  f"(got '{val}').", j + 1)
+                    opts[a.replace("-", "_")] = val
+                elif a in ("on-success", "on-error"):
+                    opts[a.replace("-", "_")] = TC.log_format(val, j + 1, f"http-check expect {a}") \
+                        if "%" in val else val
+                else:
+                    m = TC.INT_EXPR.match(val)
+                    if m is None:
+                        self.fail(ln, S.HTTP_CHECK.refusal("expect", "http-check expect status-code with an "
+                                                           "expression other than int(N)"), j + 1, ours=True)
+                    opts["status_code"] = int(m.group(1))
+                j += 2
+                continue
+            if what:
+                self.fail(ln, f"'http-check expect' : unexpected argument '{a}'.", j, ours=True)
+            if a == "!":
                 neg = True
                 j += 1
-                what = w[j] if j < len(w) else ""
-            elif what.startswith("!"):
+                continue
+            what = a
+            if what.startswith("!"):
                 neg = True
                 what = what[1:]
-            if what not in ("status", "rstatus", "string", "rstring", "string-lf", "hdr", "fhdr"):
+            if what in ("hdr", "fhdr"):
+                self.fail(ln, S.HTTP_CHECK.refusal("expect", f"http-check expect {what}"), j, ours=True)
+            if what not in ("status", "rstatus", "string", "rstring", "string-lf"):
                 self.fail(ln, "'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', "
                           "'[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got "
                           f"'{what}' as argument..", j)
-            pat = w[j + 1] if j + 1 < len(w) else None
+            pat = val
             if pat is None:
                 self.fail(ln, f"'http-check expect' : '{what}' expects <pattern> as an argument.", j)
-            p.check_rules["expect"] = (what, pat, neg)
-        elif sub in ("connect", "set-var", "set-var-fmt", "unset-var", "comment"):
-            self.fail(ln, S.HTTP_CHECK.refusal(sub, f"http-check {sub}"), 1, ours=True)
-        else:
-            self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
-                      f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
+            if what == "string-lf":
+                opts["fmt"] = TC.log_format(pat, j + 1, "http-check expect string-lf")
+            j += 2
+        if not what or pat is None:
+            self.fail(ln, "'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', "
+                      "'[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got "
+                      "'' as argument..", j)
+        if "comment" not in opts and r.get("_comment"):
+            opts["comment"] = r["_comment"]
+        r.pop("_comment", None)
+        r["expect"] = (what, pat, neg)
+        r["expect_opts"] = opts
 
     def kw_tcp_check(self, ln: Line, p: ProxyState) -> None:
         from haproxy_py.config import tcpcheck as TC

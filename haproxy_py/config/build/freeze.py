@@ -77,11 +77,16 @@ class FreezeMixin(BuilderBase):
             for k in ("method", "uri", "version", "body"):
                 if k in ps.check_rules:
                     kw[k] = ps.check_rules[k]
-            heads = list(kw.get("headers", ())) + ps.check_headers
+            own = list(kw.get("headers", ()))
+            heads = own + ps.check_headers
             kw["headers"] = tuple(heads)
-            for k in ("expect", "disable_on_404", "send_state"):
-                if k in ps.check_rules:
-                    kw[k] = ps.check_rules[k]
+            cr = ps.check_rules
+            for k in ("expect", "disable_on_404", "send_state", "connect", "pre", "mid", "post", "uri_fmt",
+                      "body_fmt"):
+                if k in cr:
+                    kw[k] = cr[k]
+            kw["header_fmts"] = tuple((len(own) + i, fmt) for i, fmt in sorted(cr.get("header_fmts", {}).items()))
+            kw["expect_opts"] = tuple(sorted(cr.get("expect_opts", {}).items()))
             http_check = HttpCheck(**kw)
         tcp_check = None
         if f.get("check_type") == "tcp-check":
