@@ -413,7 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         _stderr("engine not available yet")
         return 1
-    return int(run(cfg, opts) or 0)
+    prof_path = os.environ.get("HAPROXY_PY_PROFILE")
+    if not prof_path:
+        return int(run(cfg, opts) or 0)
+    # a developer's switch (bench/README): the whole run under cProfile, written when the process stops
+    import cProfile
+
+    prof = cProfile.Profile()
+    try:
+        return int(prof.runcall(run, cfg, opts) or 0)
+    finally:
+        prof.dump_stats(prof_path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,7 @@ def _nop(*_a: Any) -> None:
 class Conn:
     __slots__ = ("loop", "sock", "fd", "on_data", "on_eof", "on_error", "on_drained", "wbuf",
                  "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof", "corked",
-                 "failed")
+                 "failed", "local")
 
     def __init__(self, loop: Any, sock: socket.socket) -> None:
         self.loop = loop
@@ -46,6 +46,8 @@ class Conn:
         #: while corked, writes are gathered and sent by ``uncork()`` in one system call
         self.corked: list[bytes] | None = None
         self.failed = False
+        #: (ip, port) text of the local end, once asked for (a pooled server connection is reused)
+        self.local: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ reading
     def read_on(self) -> None:

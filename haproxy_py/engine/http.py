@@ -1184,10 +1184,14 @@ class HttpSession(Stream):
             rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
             rec.server_ip = srv.host
             rec.server_port = srv.port
-            try:
-                rec.backend_src_ip, rec.backend_src_port = _addr_str(c.sock.getsockname())
-            except OSError:
-                pass
+            loc = c.local
+            if loc is None:
+                try:
+                    loc = c.local = _addr_str(c.sock.getsockname())
+                except OSError:
+                    pass
+            if loc is not None:
+                rec.backend_src_ip, rec.backend_src_port = loc
             self._server_ready()
             return
         self.phase = "connect"

@@ -128,6 +128,26 @@ def build_header(
     raise ValueError(f"unknown log format {fmt!r}")
 
 
+#: formats whose header changes at most once a second (no sub-second time in them)
+_SECOND_FORMATS = frozenset({"rfc3164", "local", "priority", "short", "raw"})
+_HEADERS: dict[tuple[Any, ...], bytes] = {}
+
+
+def _header_bytes(fmt: str, facility: int, severity: int, now: float, tag: str, pid: int,
+                  hostname: str | None) -> bytes:
+    """``build_header`` encoded, remembered for the current second (one log line per request
+    would rebuild the same header otherwise)."""
+    if fmt not in _SECOND_FORMATS:
+        return _encode(build_header(fmt, facility, severity, now, tag, pid, hostname))
+    key = (fmt, facility, severity, int(now), tag, pid, hostname)
+    hdr = _HEADERS.get(key)
+    if hdr is None:
+        if len(_HEADERS) >= 64:
+            _HEADERS.clear()
+        hdr = _HEADERS[key] = _encode(build_header(fmt, facility, severity, now, tag, pid, hostname))
+    return hdr
+
+
 def frame(header: bytes, message: bytes, maxlen: int) -> bytes:
     """Header + message cut to ``maxlen`` bytes, then ``\\n`` (HAProxy 2.6 sends at most
     ``len`` + 1 bytes: verified with ``len 100`` -> 101-byte datagrams).
@@ -368,8 +388,8 @@ class Logger:
                 if t.ranges is not None and not t.sampled():
                     continue
                 sev = severity if severity >= t.minlevel else t.minlevel
-                hdr = build_header(t.fmt, t.facility, sev, now, self.tag, pid, self.hostname)
-                if t.sender.send(frame(_encode(hdr), data, t.maxlen)):
+                hdr = _header_bytes(t.fmt, t.facility, sev, now, self.tag, pid, self.hostname)
+                if t.sender.send(frame(hdr, data, t.maxlen)):
                     self.sent += 1
                 else:
                     self.dropped += 1

@@ -16,6 +16,7 @@ response is attached, as 2.6 frees them then) and ``res`` (the response processi
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any, Protocol
 
@@ -266,7 +267,9 @@ class Txn:
         self._scope(scope).pop(name, None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _ip(s: str) -> Any:
+    """An address string parsed (remembered: a Txn per request parses its client's address again)."""
     try:
         return ipaddress.ip_address(s)
     except ValueError:

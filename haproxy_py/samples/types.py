@@ -7,6 +7,7 @@ bytes. ``addr`` is "ipv4 or ipv6" (an input type only), ``any`` accepts everythi
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -127,6 +128,13 @@ def _fail(v: Any) -> None:
 
 
 # (from, to) -> function(value) -> value or None (None: the cast fails, the sample is lost)
+@functools.lru_cache(maxsize=4096)
+def _ip_text(v: Any) -> bytes:
+    """An address as text; remembered, since a client's address is cast once per request
+    (``%[src]``) and ipaddress's ``str()`` is Python code."""
+    return str(v).encode()
+
+
 _CASTS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("bool", "sint"): int,
     ("bool", "str"): lambda v: b"1" if v else b"0",
@@ -141,11 +149,11 @@ _CASTS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("ipv4", "bool"): lambda v: int(v) != 0,
     ("ipv4", "addr"): _same,
     ("ipv4", "ipv6"): _v4tov6,
-    ("ipv4", "str"): lambda v: str(v).encode(),
+    ("ipv4", "str"): _ip_text,
     ("ipv4", "bin"): lambda v: v.packed,
     ("ipv6", "addr"): _same,
     ("ipv6", "ipv4"): _v6tov4,
-    ("ipv6", "str"): lambda v: str(v).encode(),
+    ("ipv6", "str"): _ip_text,
     ("ipv6", "bin"): lambda v: v.packed,
     ("str", "bool"): lambda v: (None if (n := parse_int(v)) is None else n != 0),
     ("str", "sint"): parse_int,

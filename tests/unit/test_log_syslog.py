@@ -191,3 +191,19 @@ def test_compare_datagrams_ignores_run_specific_fields() -> None:
     assert compare_datagrams(a, a.replace(b"<150>", b"<149>")) == ["header pri: 150 != 149"]
     assert compare_datagrams(a, a[:-1]) == ["trailing newline differs"]
     assert compare_datagrams(a, b, exact_timers=True)
+
+
+def test_header_bytes_remembered_per_second_equal_build_header() -> None:
+    import random
+
+    from haproxy_py.log import syslog as sl
+
+    rng = random.Random(7)
+    now = 1_700_000_000.0
+    for _ in range(2000):
+        now += rng.random() * 0.4
+        fmt = rng.choice(["rfc3164", "local", "rfc5424", "priority", "short", "timed", "iso", "raw"])
+        args = (fmt, rng.randrange(24), rng.randrange(8), now, rng.choice(["haproxy", "hp"]),
+                rng.choice([11, 12]), rng.choice([None, "h1"]))
+        assert sl._header_bytes(*args) == sl.build_header(*args).encode("latin-1")
+    assert len(sl._HEADERS) <= 64
