@@ -91,6 +91,8 @@ class Engine:
 
         self.config = config
         self.loop = loop
+        #: the sessions' shared loop timers for long timeouts (engine/stream.py TimerWheel)
+        self.timer_wheel: Any = None
         self.quiet = quiet
         _raise_nofile(config.global_.maxconn)
         now = loop.time()

@@ -27,9 +27,23 @@ _wall = time.time
 _HELD = "\x00"
 
 
+#: address strings shared by the sessions that have the same one (accept() and getsockname()
+#: return a new string each time: about 60 bytes per session and side); cleared when full
+_ADDRS: dict[str, str] = {}
+
+
+def _shared_ip(ip: str) -> str:
+    got = _ADDRS.get(ip)
+    if got is None:
+        if len(_ADDRS) >= 4096:
+            _ADDRS.clear()
+        got = _ADDRS[ip] = ip
+    return got
+
+
 def _addr_str(sa: Any) -> tuple[str, int]:
     if isinstance(sa, tuple):
-        return str(sa[0]), int(sa[1])
+        return _shared_ip(str(sa[0])), int(sa[1])
     return "unix", 0
 
 
@@ -69,6 +83,53 @@ def silent_drop(sock: socket.socket) -> None:
         pass
 
 
+#: timeouts from this long on go to the shared TimerWheel; shorter ones get a loop timer each
+WHEEL_MIN_MS = 1000
+#: the wheel's tick (seconds): a wheel timeout fires at most this late
+WHEEL_TICK = 1 / 128
+
+
+class _Bucket(set[Any]):
+    """The sessions whose lazy timer fires at one tick of a TimerWheel."""
+
+    __slots__ = ("tick",)
+    tick: int
+
+
+class TimerWheel:
+    """One loop timer per tick (WHEEL_TICK) that has sessions in it, shared by all of them,
+    instead of one loop timer per session: uvloop's timer handle, its libuv timer, its context and
+    the bound method cost about 600 bytes per idle session. A session's ``timer`` is then the
+    bucket it sits in (``discard`` takes it out); the tick calls each one's ``_timer_fire``."""
+
+    __slots__ = ("loop", "buckets")
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.buckets: dict[int, _Bucket] = {}
+
+    def add(self, when: float, sess: Any) -> _Bucket:
+        tick = -int(-when // WHEEL_TICK)  # the first tick at or after ``when``
+        b = self.buckets.get(tick)
+        if b is None:
+            b = self.buckets[tick] = _Bucket()
+            b.tick = tick
+            self.loop.call_at(tick * WHEEL_TICK, self._fire, tick)
+        b.add(sess)
+        return b
+
+    def _fire(self, tick: int) -> None:
+        b = self.buckets.pop(tick, None)
+        if not b:
+            return
+        for sess in list(b):
+            if sess.timer is b:
+                try:
+                    sess._timer_fire()
+                except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                    sess.internal_error(exc, "timer")
+
+
 class Stream:
     """What TCP and HTTP sessions share: server assignment, queueing, connection attempts, logs."""
 
@@ -98,7 +159,7 @@ class Stream:
         self.stick_stores: Any = None
         rec = LogRecord(_wall())
         if type(peer) is tuple:
-            rec.client_ip = self.src_ip = str(peer[0])
+            rec.client_ip = self.src_ip = _shared_ip(str(peer[0]))
             rec.client_port = self.src_port = int(peer[1])
         else:
             ip, port = _addr_str(peer)
@@ -143,6 +204,8 @@ class Stream:
     # Timers are lazy: one loop timer per session at most, re-armed only when a deadline moves
     # earlier; a later deadline just updates ``t_deadline`` and the timer re-schedules itself when
     # it fires early. Re-arming per request then costs two attribute stores, not a call_later.
+    # Timeouts of WHEEL_MIN_MS and more share a loop timer per tick (TimerWheel), at most one tick
+    # late: an idle session then holds no loop timer of its own.
     def arm(self, timeout_ms: int | None, cb: Any) -> None:
         if not timeout_ms:
             self.t_cb = None
@@ -153,9 +216,22 @@ class Stream:
         h = self.timer
         if h is None or self.t_sched > deadline:
             if h is not None:
-                h.cancel()
+                if type(h) is _Bucket:
+                    h.discard(self)
+                else:
+                    h.cancel()
             self.t_sched = deadline
-            self.timer = self.loop.call_at(deadline, self._timer_fire)
+            if timeout_ms >= WHEEL_MIN_MS:
+                self.timer = self.engine_wheel().add(deadline, self)
+            else:
+                self.timer = self.loop.call_at(deadline, self._timer_fire)
+
+    def engine_wheel(self) -> TimerWheel:
+        eng = self.engine
+        w: TimerWheel | None = getattr(eng, "timer_wheel", None)
+        if w is None or w.loop is not self.loop:
+            w = eng.timer_wheel = TimerWheel(self.loop)
+        return w
 
     def disarm(self) -> None:
         self.t_cb = None
@@ -163,8 +239,12 @@ class Stream:
     def cancel_timer(self) -> None:
         """Really drop the loop timer (session end: nothing may keep the session alive)."""
         self.t_cb = None
-        if self.timer is not None:
-            self.timer.cancel()
+        h = self.timer
+        if h is not None:
+            if type(h) is _Bucket:
+                h.discard(self)
+            else:
+                h.cancel()
             self.timer = None
 
     def _timer_fire(self) -> None:
@@ -172,9 +252,13 @@ class Stream:
         cb = self.t_cb
         if cb is None or self.closed:
             return
-        if self.loop.time() < self.t_deadline:
+        now = self.loop.time()
+        if now < self.t_deadline:
             self.t_sched = self.t_deadline
-            self.timer = self.loop.call_at(self.t_deadline, self._timer_fire)
+            if self.t_deadline - now >= WHEEL_MIN_MS / 1000.0:
+                self.timer = self.engine_wheel().add(self.t_deadline, self)
+            else:
+                self.timer = self.loop.call_at(self.t_deadline, self._timer_fire)
             return
         self.t_cb = None
         try:
