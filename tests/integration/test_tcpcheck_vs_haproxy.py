@@ -166,15 +166,21 @@ defaults
     return "".join(out)
 
 
-def show_stat(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+def _cli(path: Path, cmd: str) -> str:
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(5)
         s.connect(str(path))
-        s.sendall(b"show stat\n")
+        s.sendall(cmd.encode() + b"\n")
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    lines = data.decode().splitlines()
+    return data.decode()
+
+
+def show_stat(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """``show stat`` rows of the servers by (proxy, server), each with its ``show servers state``
+    columns (taken just after) as ``ss_<column>``."""
+    lines = _cli(path, "show stat").splitlines()
     head = lines[0].lstrip("# ").split(",")
     rows = {}
     for ln in lines[1:]:
@@ -183,7 +189,23 @@ def show_stat(path: Path) -> dict[tuple[str, str], dict[str, str]]:
         d = dict(zip(head, ln.split(","), strict=False))
         if d["svname"] not in ("FRONTEND", "BACKEND"):
             rows[(d["pxname"], d["svname"])] = d
+    state = _cli(path, "show servers state").splitlines()
+    if len(state) > 1:
+        shead = state[1].lstrip("# ").split()
+        for ln in state[2:]:
+            f = ln.split()
+            if len(f) >= 4 and (f[1], f[3]) in rows:
+                rows[(f[1], f[3])].update(("ss_" + k, v) for k, v in zip(shead, f, strict=False))
     return rows
+
+
+#: show stat columns compared once a check is settled (2.6 blanks the code and last_chk while one
+#: runs), and show servers state's (all but the time since the last change and the check's
+#: running flags)
+STAT_COLS = ("status", "check_status", "check_code", "last_chk", "check_desc", "check_rise", "check_fall")
+STATE_COLS = ("ss_srv_op_state", "ss_srv_admin_state", "ss_srv_uweight", "ss_srv_iweight", "ss_srv_check_status",
+              "ss_srv_check_result", "ss_srv_agent_state", "ss_srv_check_port", "ss_srv_check_addr",
+              "ss_srv_use_ssl")
 
 
 _HC = re.compile(r"^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d haproxy(?:-py)?\[\d+\]: ")
@@ -278,6 +300,12 @@ def both(redis_port: int) -> Iterator[dict[str, tuple[list[dict[tuple[str, str],
     yield res
 
 
+def _settled(row: dict[str, str]) -> bool:
+    """No check running when show stat nor show servers state were taken (CHK_ST_INPROGRESS)."""
+    st = row.get("ss_srv_check_state", "")
+    return not row["check_status"].startswith("* ") and st.isdigit() and not int(st) & 1
+
+
 def _compare(both: dict, prefixes: tuple[str, ...]) -> None:
     ours_snaps, ours_log = both["ours"]
     their_snaps, their_log = both["haproxy"]
@@ -287,20 +315,23 @@ def _compare(both: dict, prefixes: tuple[str, ...]) -> None:
     for key in their_snaps[0]:
         if not key[0].startswith(prefixes):
             continue
-        theirs = next((s[key] for s in their_snaps if not s[key]["check_status"].startswith("* ")), None)
-        mine = ours_snaps[-1].get(key)
+        theirs = next((s[key] for s in their_snaps if _settled(s[key])), None)
+        cols = STAT_COLS + STATE_COLS
+        if theirs is None:  # show servers state caught a check running: show stat's columns only
+            theirs = next((s[key] for s in their_snaps if not s[key]["check_status"].startswith("* ")), None)
+            cols = STAT_COLS
+        mine = next((s[key] for s in reversed(ours_snaps) if key in s and _settled(s[key])), ours_snaps[-1].get(key))
         if mine is None:
             problems.append(f"{key}: missing in haproxy-py")
             continue
-        cols = ("status", "check_status", "check_code", "last_chk")
         if theirs is None:  # always in progress on 2.6: the status only
             theirs = their_snaps[-1][key]
             cols = ("status",)
             theirs = dict(theirs, status=theirs["status"])
         compared += 1
         for c in cols:
-            a = mine[c].removeprefix("* ")
-            b = theirs[c]
+            a = mine.get(c, "?").removeprefix("* ")
+            b = theirs.get(c, "?")
             if a != b:
                 problems.append(f"{key[0]}/{key[1]} {c}: haproxy-py {a!r} != 2.6 {b!r}")
     assert compared >= 3
