@@ -816,6 +816,38 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
 
 
 
+# --------------------------------------------------------------------------- protocol buffers, gRPC
+
+D_PB = "tests/differential/test_samples_vs_haproxy.py::test_protobuf_converters_vs_haproxy"
+
+
+def _prep_pbuf(a: tuple) -> tuple:
+    from .protobuf import TYPES
+
+    if len(a) > 1:
+        if a[1] not in TYPES:
+            raise ValueError(f"Wrong protocol buffer type '{a[1]}'")
+        return (a[0], TYPES[a[1]][1])
+    return (a[0], None)
+
+
+def _pbuf_conv(name: str) -> None:
+    from . import protobuf as pb
+    from .types import Sample
+
+    walk = pb.protobuf if name == "protobuf" else pb.ungrpc
+
+    def conv(v: bytes, a: tuple, t: Txn) -> Any:
+        found = walk(v, a[0], a[1])
+        return None if found is None else Sample(found[0], found[1])
+
+    converter(name, test=D_PB, prepare=_prep_pbuf, out="any", checked_as="bin")(conv)
+
+
+_pbuf_conv("protobuf")
+_pbuf_conv("ungrpc")
+
+
 # --------------------------------------------------------------------------- debug
 
 _PRINTABLE = bytes(c if 0x20 <= c < 0x7F else 0x2E for c in range(256))

@@ -152,6 +152,9 @@ class ConvDef:
     in_type: str
     out: str
     prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None
+    #: the output type 2.6 checks the next converter against at load time, when the values
+    #: have another type at run time (``out`` is then "any": protobuf's integers)
+    checked_as: str | None = None
 
 
 def fetch(name: str, *, test: str, out: str | None = None, pick: str = "first",
@@ -179,12 +182,12 @@ def alias(name: str, of: str, *, test: str) -> None:
 
 def converter(name: str, *, test: str, in_type: str | None = None, out: str | None = None,
               prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None,
-              args: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              args: str | None = None, checked_as: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     sig, in26, out26 = known26.CONVERTERS.get(name, ("", "str", "str"))
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         CONVERTERS.register(name, ConvDef(name, fn, parse_signature(sig if args is None else args),
-                                          in_type or in26, out or out26, prepare), test=test)
+                                          in_type or in26, out or out26, prepare, checked_as), test=test)
         return fn
 
     return deco
@@ -269,6 +272,15 @@ def _check_ipv6(w: str) -> ipaddress.IPv6Address:
     return ipaddress.IPv6Address(w)
 
 
+def _check_pbuf(w: str) -> tuple[int, ...]:
+    from .protobuf import parse_field_path
+
+    path = parse_field_path(w)
+    if path is None:
+        raise ValueError
+    return path
+
+
 def _check_regex(w: str) -> re.Pattern[bytes]:
     try:
         return re.compile(w.encode("latin1"))
@@ -283,6 +295,7 @@ _ARG_CHECKS: dict[str, Callable[[str], Any]] = {
     "IPv4 address": _check_ipv4,
     "IPv6 address": _check_ipv6,
     "regex": _check_regex,
+    "Protocol buffers field number": _check_pbuf,
 }
 
 

@@ -134,6 +134,7 @@ def build_expr(text: str, name: str, words: list[str] | None,
     t = fdef.out
     out_convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
     conv_words: list[tuple[str, tuple[str, ...]]] = []
+    dyn = False  # the previous converter's values have their own type at run time
     for ci, (cname, cw, cpos) in enumerate(convs):
         cdef = _lookup_conv(cname, cpos)
         cargs = _prepared(cdef, "converter", cw, cpos, rests.get(ci))
@@ -142,12 +143,15 @@ def build_expr(text: str, name: str, words: list[str] | None,
                 raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
         elif t != "any" and not can_cast(t, cdef.in_type):
             raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
-        cst = None if t in ("any", "addr") else caster(t, cdef.in_type)
-        if cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
+        cst = None if dyn or t in ("any", "addr") else caster(t, cdef.in_type)
+        if not dyn and cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
             cst = caster(t, "addr")
         out_convs.append((cdef, cargs, cst))
         conv_words.append((cname, tuple(cw or ())))
-        t = cdef.out
+        t = cdef.checked_as or cdef.out
+        dyn = cdef.checked_as is not None
+    if dyn:
+        t = "any"
     return ParsedExpr(text, fdef, fargs, out_convs, t, fetch_word, conv_words)
 
 

@@ -96,6 +96,7 @@ def _why(err: str, marker: str) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_bad_sample_arguments_vs_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     binary = require_haproxy_bin()
