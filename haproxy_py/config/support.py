@@ -320,9 +320,6 @@ _reg(SERVER, "checks/agent.py", {
 for _n in ("no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn",
            "no-tfo"):
     SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")
-for _n in ("no-ssl-reuse", "no-tls-tickets"):
-    SERVER.no_effect(_n, "turns off TLS session resumption towards the server, which haproxy-py never does "
-                         "(every connection to a server makes a full handshake)")
 _reg(SERVER, "config/tls.py server_tls + engine/connect.py", {
     "ssl": _TLSS + "test_tls_to_servers_as_haproxy",
     "no-ssl": _TLSS + "test_tls_to_servers_as_haproxy",
@@ -336,6 +333,15 @@ _reg(SERVER, "config/tls.py server_tls + engine/connect.py", {
     "ciphersuites": _TLSS + "test_tls_to_servers_as_haproxy",
     "check-ssl": _TLSS + "test_health_checks_over_tls_as_haproxy",
     "no-check-ssl": _TLSS + "test_health_checks_over_tls_as_haproxy",
+})
+_NGX = _IT + "test_tls_nginx_vs_haproxy.py::"
+_reg(SERVER, "config/tls.py server_tls + tls/context.py ClientTls", {
+    **{_n: _NGX + "test_server_tls_params_as_haproxy" for _n in (
+        "crt", "verifyhost", "crl-file", "ssl-reuse", "no-ssl-reuse", "tls-tickets", "no-tls-tickets",
+        "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10",
+        "force-tlsv11", "force-tlsv12", "force-tlsv13")},
+    "check-sni": _NGX + "test_tls_checks_and_check_sni_alpn_as_haproxy",
+    "check-alpn": _NGX + "test_tls_checks_and_check_sni_alpn_as_haproxy",
 })
 for _n in ("non-stick", "stick"):
     SERVER.register(_n, "haproxy_py/stick/persist.py",

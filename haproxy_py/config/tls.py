@@ -9,6 +9,7 @@ runtime (haproxy_py/tls/context.py) builds OpenSSL contexts from it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import ssl
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ def _dh_ok(path: str) -> bool:
 
 
 _FORCE_VER = ("force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13")
+_FORCE_NAME = dict(zip(_FORCE_VER, VERSION_NAMES, strict=True))
 
 
 def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused: tuple[str, ...]) -> None:
@@ -165,6 +167,10 @@ def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused:
             opts[o] = True
         elif o in refused:
             b.fail(ln, f"'{kw} {o}' is not implemented by haproxy-py (HAProxy 2.6 supports it).", i, ours=True)
+        elif o in _FORCE_VER:
+            opts["ssl-min-ver"] = opts["ssl-max-ver"] = _FORCE_NAME[o]
+        elif o == "no-tls-tickets":
+            opts["no-tls-tickets"] = True
         else:
             b.fail(ln, f"unknown option '{o}' on global statement '{kw}'.", i)
         i += 1
@@ -335,7 +341,11 @@ def _check_ctx(conf: Any) -> str | None:
 
 #: the server parameters this module reads
 SERVER_PARAMS = ("ssl", "no-ssl", "verify", "ca-file", "sni", "alpn", "check-ssl", "no-check-ssl",
-                 "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites")
+                 "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites", "crt", "crl-file", "verifyhost",
+                 "check-sni", "check-alpn", "ssl-reuse", "no-ssl-reuse", "tls-tickets", "no-tls-tickets",
+                 *_NO_VER, *_FORCE_VER)
+#: what 2.6 refuses in a default-server line ("'no-sslv3' option is not accepted in default-server sections")
+_NOT_IN_DEFAULT = tuple(_NO_VER)
 SERVER_GLOBALS = ("ssl-server-verify", "ssl-default-server-ciphers", "ssl-default-server-ciphersuites",
                   "ssl-default-server-options")
 #: 2.6's messages for a server parameter given without its value
@@ -348,6 +358,11 @@ SERVER_MISSING = {
     "ciphersuites": "'ciphersuites' : missing cipher suite.",
     "ssl-min-ver": "'ssl-min-ver' : missing the ssl/tls version.",
     "ssl-max-ver": "'ssl-max-ver' : missing the ssl/tls version.",
+    "crt": "'crt' : missing certificate file path.",
+    "crl-file": "'crl-file' : missing CRLfile path.",
+    "verifyhost": "'verifyhost' : missing hostname to verify against.",
+    "check-sni": "'check-sni' : missing SNI.",
+    "check-alpn": "'check-alpn' : missing the comma-delimited ALPN protocol suite.",
 }
 
 
@@ -369,6 +384,19 @@ class TlsServer:
     disabled: frozenset[str] = frozenset()
     ciphers: str | None = None
     ciphersuites: str | None = None
+    #: ``crt``: the client certificate presented to the server (tls/certs.py CertFile), and its path
+    crt: Any = None
+    crt_path: str | None = None
+    crl_file: str | None = None
+    #: ``verifyhost``: the name the server's certificate must carry (else the SNI sent, if any)
+    verifyhost: str | None = None
+    #: ``check-sni`` (a plain string) and ``check-alpn`` for the health checks over TLS
+    check_sni: str | None = None
+    check_alpn: tuple[str, ...] = ()
+    #: ``ssl-reuse`` (2.6's default): a connection resumes the TLS session of the previous one
+    reuse: bool = True
+    #: ``tls-tickets`` (the default) / ``no-tls-tickets``: session tickets offered to the server
+    tickets: bool = True
 
 
 def server_global(b: Builder, ln: Line) -> None:
@@ -384,7 +412,7 @@ def server_global(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a cipher suite as an argument.", 0)
         t[kw] = w[1]
     else:  # ssl-default-server-options
-        _default_options(b, ln, t, "server-options", ("no-tls-tickets", *_FORCE_VER))
+        _default_options(b, ln, t, "server-options", ())
 
 
 def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tuple[str, object]], own: int,
@@ -411,7 +439,8 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
     st: dict[str, Any] = {"ssl": False, "check_ssl": None, "verify": g.get("ssl-server-verify", dflt),
                           "ca_file": None, "sni": None, "alpn": (), "min_ver": gopts.get("ssl-min-ver"),
                           "max_ver": gopts.get("ssl-max-ver"), "ciphers": g.get("ssl-default-server-ciphers"),
-                          "ciphersuites": g.get("ssl-default-server-ciphersuites")}
+                          "ciphersuites": g.get("ssl-default-server-ciphersuites"),
+                          "tickets": True}
     disabled = set(gopts.get("disabled", ()))
     touched = False
     for idx, (k, v) in enumerate(extra):
@@ -459,6 +488,45 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
             st["min_ver" if k == "ssl-min-ver" else "max_ver"] = str(v)
         elif k in ("ciphers", "ciphersuites"):
             st[k] = str(v)
+        elif k == "crl-file":
+            path = _base(b.g, "ca-base", str(v))
+            if mine:
+                err = _check_ca(path)
+                if err is not None:
+                    b.d.alert(pre + f"Couldn't open the ca-file '{path}' ({err}).", ln.loc(col(k)), line=ln.raw)
+                    b.d.alert(f"'crl-file' : unable to load {path}.", ln.loc(col(k)), line=ln.raw)
+                    from haproxy_py.config.build.state import _Skip
+
+                    raise _Skip
+            st["crl_file"] = path
+        elif k == "crt":
+            st["crt_path"] = _base(b.g, "crt-base", str(v))
+        elif k == "verifyhost":
+            st["verifyhost"] = str(v)
+        elif k == "check-sni":
+            st["check_sni"] = str(v)
+        elif k == "check-alpn":
+            protos = tuple(x for x in str(v).split(",") if x)
+            if mine and "h2" in protos:
+                fail("'check-alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); "
+                     "use 'check-alpn http/1.1'.", col(k))
+            st["check_alpn"] = protos
+        elif k in ("ssl-reuse", "no-ssl-reuse"):
+            st["reuse"] = k == "ssl-reuse"
+        elif k in ("tls-tickets", "no-tls-tickets"):
+            st["tickets"] = k == "tls-tickets"
+        elif k in _NO_VER:
+            if default and mine:
+                b.d.alert(f"[{ln.file}:{ln.lineno}] : '{k}' option is not accepted in default-server sections",
+                          ln.loc(col(k) - 1), line=ln.raw)
+                from haproxy_py.config.build.state import _Skip
+
+                raise _Skip
+            disabled.add(_NO_VER[k])
+        elif k in _FORCE_VER:
+            st["min_ver"] = st["max_ver"] = _FORCE_NAME[k]
+    if gopts.get("no-tls-tickets"):
+        st["tickets"] = False  # a server's tls-tickets does not undo the global no-tls-tickets (2.6)
     if not touched and not disabled:
         return None
     if disabled and (st["min_ver"] or st["max_ver"]) and not default and (st["ssl"] or st["check_ssl"]):
@@ -469,6 +537,14 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
     if default or not (conf.ssl or conf.check_ssl):
         return conf if (conf.ssl or conf.check_ssl) else None
     problems = []
+    if conf.crt_path is not None:
+        from haproxy_py.tls.certs import CertError, load_cert
+
+        try:
+            conf = dataclasses.replace(conf, crt=load_cert(conf.crt_path, bool(g.get("del-ext"))))
+        except CertError as e:
+            b.d.alert(pre + str(e), ln.loc(col("crt")), line=ln.raw, phase=POST)
+            return None
     if conf.verify == "required" and conf.ca_file is None:
         problems.append("verify is enabled by default but no CA file specified. If you're running on a LAN where "
                         "you're certain to trust the server's certificate, please set an explicit 'verify none' "

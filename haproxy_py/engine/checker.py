@@ -48,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf", "linger", "htxn")
+                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf", "linger", "htxn", "tls_hs")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -96,6 +96,7 @@ class ServerCheck:
         self.linger = False
         #: an HTTP check's samples Txn (http-check set-var, log-format strings), per check
         self.htxn: Any = None
+        self.tls_hs: Any = None
 
     def target(self) -> tuple[str, int]:
         """Where the probe goes: the CLI's address/port, else the check's own, else the server's."""
@@ -272,6 +273,11 @@ class ServerCheck:
             self.finish(P.CheckResult("L6RSP", P.RES_FAILED, None, "SSL handshake failure", self._dur()))
             return
         self._tls_watch("")
+        hs = self.tls_hs
+        err = hs.established(s) if hs is not None else None
+        if err is not None:
+            self.finish(P.CheckResult("L6RSP", P.RES_FAILED, None, err, self._dur()))
+            return
         self.phase = 0
         if self.tmo is not None:
             self.tmo.cancel()
@@ -288,8 +294,9 @@ class ServerCheck:
         if not tls_done:
             ct = self._check_tls()
             if ct is not None and self.sock is not None:
+                self.tls_hs = hs = ct.for_check()
                 try:
-                    self.sock = ct.check_ctx.wrap_socket(self.sock, server_side=False, do_handshake_on_connect=False)
+                    self.sock = hs.wrap(self.sock)
                 except (OSError, ValueError) as e:
                     self.finish(P.socket_error(getattr(e, "errno", 0) or 0, self._dur()))
                     return

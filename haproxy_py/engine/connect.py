@@ -60,11 +60,11 @@ class Connector:
         *,
         source: str | None = None,
         handoff: bool = False,
-        tls: tuple[Any, str | None] | None = None,
+        tls: Any = None,
     ) -> None:
         self.loop = loop
-        #: (ssl.SSLContext, server name): a TLS handshake follows the connection, bounded by the
-        #: same connect timeout, before ``on_done`` gets the TLS socket (tls/context.py ClientTls)
+        #: a TLS handshake follows the connection (tls/context.py ClientHandshake), bounded by the
+        #: same connect timeout, before ``on_done`` gets the TLS socket; ``tls_done`` keeps it after
         self.tls = tls
         self.timeout_ms = timeout_ms
         self.want = ""
@@ -153,17 +153,17 @@ class Connector:
 
     # -------------------------------------------------------------- TLS to the server
     def _tls_start(self) -> None:
-        ctx, name = self.tls  # type: ignore[misc]
-        self.tls = None
+        import ssl
+
+        hs = self.tls
         loop = self.loop
         if self.handoff:  # the connect watcher is ours to drop: the handshake watches by itself
             loop.remove_writer(self.fd)
             self.handoff = False
         self.finished = False
         try:
-            self.sock = ctx.wrap_socket(self.sock, server_side=False, server_hostname=name,
-                                        do_handshake_on_connect=False)
-        except (OSError, ValueError) as e:
+            self.sock = hs.wrap(self.sock)
+        except (OSError, ValueError, ssl.SSLError) as e:
             self._fail("refused", str(e))
             return
         if self.timeout_ms:
@@ -191,6 +191,9 @@ class Connector:
             self._fail("refused", "SSL handshake failure")
             return
         self._tls_watch("")
+        if self.tls.established(self.sock) is not None:
+            self._fail("refused", "SSL handshake failure")
+            return
         self.finished = True
         if self.timer is not None:
             self.timer.cancel()

@@ -1192,6 +1192,10 @@ class HttpSession(Stream):
                     pass
             if loc is not None:
                 rec.backend_src_ip, rec.backend_src_port = loc
+            if srv.conf.tls is not None:
+                from haproxy_py.tls.info import backend_info
+
+                rec.ssl_bc = backend_info(c.sock)
             self._server_ready()
             return
         self.phase = "connect"

@@ -409,7 +409,7 @@ class Stream:
             from haproxy_py.tls.context import client_tls
 
             ct = client_tls(t)
-            tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None)
+            tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None, (srv, port))
         self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
                                    handoff=self.HANDOFF, tls=tls)
 
@@ -451,6 +451,10 @@ class Stream:
             rec.backend_src_ip, rec.backend_src_port = _addr_str(sock.getsockname())
         except OSError:
             pass
+        if conn is not None and conn.tls is not None:
+            from haproxy_py.tls.info import backend_info
+
+            rec.ssl_bc = backend_info(sock)
         if srv.conf.observe is not None:
             self.engine.observe(srv, "L4_OK")
         self.server_connected(sock)

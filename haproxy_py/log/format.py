@@ -207,7 +207,7 @@ class LogRecord:
         "actconn", "feconn", "beconn", "srv_conn", "retries", "redispatched",
         "srv_queue", "backend_queue",
         "request_line", "unique_id", "req_counter", "log_counter", "logasap", "txn",
-        "log_level", "got_data",
+        "log_level", "got_data", "ssl_bc",
     )
 
     def __init__(self, accept_date: float = 0.0) -> None:
@@ -230,6 +230,8 @@ class LogRecord:
         self.frontend_name = ""
         #: the session's TLS facts (haproxy_py.tls.info.TlsInfo), None in plain text; adds "~" to %ft
         self.ssl: Any = None
+        #: the server connection's TLS facts (tls/info.py BackendTlsInfo), None in plain text
+        self.ssl_bc: Any = None
         #: backend name; None = the request died before routing (the frontend name is logged)
         self.backend_name: str | None = None
         #: server name, "<STATS>" for the stats page, None = "<NOSRV>"

@@ -236,3 +236,113 @@ fetch("req.ssl_sni", test=H, waits=True)(_hello(clienthello.sni))
 fetch("req.ssl_alpn", test=H, waits=True)(_hello(clienthello.alpn))
 alias("req_ssl_hello_type", "req.ssl_hello_type", test=H)
 alias("req_ssl_sni", "req.ssl_sni", test=H)
+
+
+# --------------------------------------------------------------------------- the server side
+# ssl_bc*: the connection to the server (``txn.rec.ssl_bc``, tls/info.py BackendTlsInfo, set when
+# the server connection is made or taken from the pool); ssl_s_*: the server's certificate. Without
+# a TLS server connection ssl_bc and ssl_bc_is_resumed are false, the others have no sample.
+B = "tests/integration/test_tls_nginx_vs_haproxy.py::test_ssl_bc_fetches_as_haproxy"
+
+
+def _bc(txn: Txn) -> Any:
+    rec = txn.rec
+    return rec.ssl_bc if rec is not None else None
+
+
+@fetch("ssl_bc", test=B)
+def f_ssl_bc(txn: Txn, args: tuple) -> list:
+    return [_bc(txn) is not None]
+
+
+@fetch("ssl_bc_is_resumed", test=B)
+def f_ssl_bc_is_resumed(txn: Txn, args: tuple) -> list:
+    t = _bc(txn)
+    return [t is not None and t.resumed]
+
+
+def _bc_str(attr: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        return _s(getattr(t, attr)) if t is not None else None
+    return fn
+
+
+fetch("ssl_bc_protocol", test=B)(_bc_str("protocol"))
+fetch("ssl_bc_cipher", test=B)(_bc_str("cipher"))
+fetch("ssl_bc_alpn", test=B)(_bc_str("alpn"))
+
+
+def _bc_bits(txn: Txn, args: tuple) -> list | None:
+    t = _bc(txn)
+    b = t.bits if t is not None else None
+    return None if b is None else [b]
+
+
+fetch("ssl_bc_use_keysize", test=B)(_bc_bits)
+fetch("ssl_bc_alg_keysize", test=B)(_bc_bits)
+
+
+def _bc_bin(attr: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        v = getattr(t, attr) if t is not None else None
+        return [v] if v else None
+    return fn
+
+
+fetch("ssl_bc_session_id", test=B)(_bc_bin("session_id"))
+fetch("ssl_bc_unique_id", test=B)(_bc_bin("unique_id"))
+
+
+def _s_dn(which: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        p = t.peer() if t is not None else None
+        if not p:
+            return None
+        rdns = p.get(which, ())
+        if args and args[0]:
+            occ = int(args[1]) if len(args) > 1 and args[1] is not None else 1
+            return _s(dn_entry(rdns, str(args[0]), occ))
+        return _s(dn_oneline(rdns))
+    return fn
+
+
+fetch("ssl_s_s_dn", test=B, prepare=_prep_dn)(_s_dn("subject"))
+fetch("ssl_s_i_dn", test=B, prepare=_prep_dn)(_s_dn("issuer"))
+
+
+def _s_field(name: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        d = t.peer() if t is not None else None
+        if not d:
+            return None
+        if name == "serialNumber":
+            return [serial_bytes(str(d.get(name, "")))]
+        if name == "version":
+            v = d.get("version")
+            return [int(v)] if v else None
+        return _s(asn1_time(str(d.get(name, ""))))
+    return fn
+
+
+fetch("ssl_s_serial", test=B)(_s_field("serialNumber"))
+fetch("ssl_s_notbefore", test=B)(_s_field("notBefore"))
+fetch("ssl_s_notafter", test=B)(_s_field("notAfter"))
+fetch("ssl_s_version", test=B)(_s_field("version"))
+
+
+@fetch("ssl_s_der", test=B)
+def f_ssl_s_der(txn: Txn, args: tuple) -> list | None:
+    t = _bc(txn)
+    d = t.peer_der() if t is not None else None
+    return [d] if d else None
+
+
+@fetch("ssl_s_sha1", test=B)
+def f_ssl_s_sha1(txn: Txn, args: tuple) -> list | None:
+    t = _bc(txn)
+    d = t.peer_der() if t is not None else None
+    return [hashlib.sha1(d).digest()] if d else None

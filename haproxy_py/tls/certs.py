@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from haproxy_py.tls.info import decode_pem as _decode_pem
+
 #: files next to a certificate that 2.6 reads with it (ssl-load-extra-files all), never alone
 EXTRA_EXTS = (".key", ".ocsp", ".issuer", ".sctl")
 
@@ -137,19 +139,6 @@ def _pem_certs(text: str) -> list[str]:
             return out
         out.append(text[i:j + 25] + "\n")
         pos = j + 25
-
-
-def _decode_pem(pem: str) -> dict[str, Any]:
-    """Python's decoding of one PEM certificate (its decoder reads files only)."""
-    fd, tmp = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(pem)
-        return dict(ssl._ssl._test_decode_cert(tmp))  # type: ignore[attr-defined]
-    except (ssl.SSLError, OSError, AttributeError):
-        return {}
-    finally:
-        os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------- a little DER

@@ -292,54 +292,161 @@ class ServerTls:
         return s
 
 
-class ClientTls:
-    """The client contexts of one ``server ... ssl`` configuration: for its traffic (ALPN, and the
-    certificate's names checked against the SNI when it verifies) and for its health checks."""
+def host_matches(pattern: str, name: str) -> bool:
+    """One certificate name against the name to verify (2.6's server host check): equal ignoring
+    case, or a ``*`` within the pattern's first label standing for part of the name's first label
+    (``*.example.org`` covers ``a.example.org``, not ``example.org`` nor ``a.b.example.org``)."""
+    pattern = pattern.lower()
+    name = name.lower()
+    if pattern == name:
+        return True
+    star = pattern.find("*")
+    pdot = pattern.find(".")
+    if star < 0 or pdot < 0 or star > pdot:
+        return False
+    ndot = name.find(".")
+    if ndot < 0 or pattern[pdot:] != name[ndot:]:
+        return False
+    first, want = name[:ndot], pattern[:pdot]
+    pre, post = want[:star], want[star + 1:]
+    return len(first) >= len(pre) + len(post) and first.startswith(pre) and first.endswith(post)
 
-    __slots__ = ("conf", "ctx", "ctx_nohost", "check_ctx", "sni")
+
+def cert_has_name(cert: dict[str, Any], name: str) -> bool:
+    """The server's certificate (getpeercert()) carries ``name``: a DNS subjectAltName, else a
+    commonName, as 2.6 checks them."""
+    for typ, val in cert.get("subjectAltName", ()):
+        if typ == "DNS" and host_matches(val, name):
+            return True
+    for rdn in cert.get("subject", ()):
+        for k, v in rdn:
+            if k == "commonName" and host_matches(v, name):
+                return True
+    return False
+
+
+class ClientTls:
+    """The client contexts of one ``server ... ssl`` configuration: for its traffic (ALPN, the
+    client certificate) and for its health checks (check-alpn). The server's certificate is
+    verified by OpenSSL against the CA file (and CRL file); its names are checked here after the
+    handshake against the SNI sent or else ``verifyhost`` (``checked_name``), as 2.6 does.
+
+    ``sessions`` keeps, per server and server name, the TLS object of the last successful
+    handshake so that the next connection resumes its session (``ssl-reuse``, 2.6's default)."""
+
+    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
-        self.ctx = self._context(conf, alpn=True, hostname=conf.sni is not None)
-        self.ctx_nohost = self._context(conf, alpn=True, hostname=False) if conf.sni is not None else self.ctx
-        self.check_ctx = self._context(conf, alpn=False, hostname=False)
+        self.ctx = self._context(conf, alpn=conf.alpn)
+        self.check_ctx = self._context(conf, alpn=conf.check_alpn)
         self.sni: Any = None
+        self.sessions: dict[Any, Any] = {}
         if conf.sni:
             from haproxy_py.samples import compile_expr
 
             self.sni = compile_expr(conf.sni)
 
     @staticmethod
-    def _context(conf: Any, *, alpn: bool, hostname: bool) -> ssl.SSLContext:
+    def _context(conf: Any, *, alpn: tuple[str, ...]) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.sslsocket_class = EngineSSLSocket
         err = apply_common(ctx, conf)
         if err is not None:
             raise ValueError(err)
-        if not alpn and conf.alpn:
-            ctx.set_alpn_protocols([])
+        ctx.set_alpn_protocols(list(alpn))
+        ctx.check_hostname = False
         if conf.verify == "required":
-            ctx.check_hostname = hostname
             ctx.verify_mode = ssl.CERT_REQUIRED
             if conf.ca_file:
                 ctx.load_verify_locations(conf.ca_file)
+            if conf.crl_file:
+                ctx.load_verify_locations(conf.crl_file)
+                ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
         else:
-            ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
+        if conf.crt is not None:
+            ctx.load_cert_chain(conf.crt.load_from or conf.crt.path, conf.crt.key)
+        if not conf.tickets:
+            ctx.options |= ssl.OP_NO_TICKET
         return ctx
 
-    def for_connection(self, txn: Any) -> tuple[ssl.SSLContext, str | None]:
-        """The context and server name for a connection; ``txn`` evaluates the ``sni`` expression."""
+    def checked_name(self, sni: str | None) -> str | None:
+        """The name the server's certificate must carry: the SNI sent, else ``verifyhost`` (2.6's
+        order: a verifyhost does not apply to a connection that sends a server name)."""
+        if self.conf.verify != "required":
+            return None
+        return sni or self.conf.verifyhost
+
+    def server_name(self, txn: Any) -> str | None:
+        """The server name sent for a connection; ``txn`` evaluates the ``sni`` expression."""
         if self.sni is None:
-            return self.ctx, None
+            return None
         smp = self.sni(txn) if txn is not None else None
-        name = None
-        if smp is not None:
-            v = smp.value
-            name = v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
-        if not name:
-            return self.ctx_nohost, None
-        return self.ctx, name
+        if smp is None:
+            return None
+        v = smp.value
+        name = v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
+        return name or None
+
+    def for_connection(self, txn: Any, key: Any = None) -> ClientHandshake:
+        """What the connector needs for one connection's handshake (``key``: the server, whose
+        last session is resumed)."""
+        name = self.server_name(txn)
+        return ClientHandshake(self, self.ctx, name, self.checked_name(name),
+                               (key, name) if self.conf.reuse and key is not None else None)
+
+    def for_check(self) -> ClientHandshake:
+        name = self.conf.check_sni
+        return ClientHandshake(self, self.check_ctx, name, self.checked_name(name), None)
+
+
+class ClientHandshake:
+    """One TLS connection to a server: its context, the SNI, the name to verify, and the key its
+    session is kept under for resumption (None: no reuse)."""
+
+    __slots__ = ("owner", "ctx", "sni", "verify_name", "reuse_key")
+
+    def __init__(self, owner: ClientTls, ctx: ssl.SSLContext, sni: str | None, verify_name: str | None,
+                 reuse_key: Any) -> None:
+        self.owner = owner
+        self.ctx = ctx
+        self.sni = sni
+        self.verify_name = verify_name
+        self.reuse_key = reuse_key
+
+    def wrap(self, sock: socket.socket) -> EngineSSLSocket:
+        session = None
+        if self.reuse_key is not None:
+            prev = self.owner.sessions.get(self.reuse_key)
+            if prev is not None:
+                try:
+                    session = prev.session
+                except (AttributeError, ValueError, ssl.SSLError):
+                    session = None
+        s = self.ctx.wrap_socket(sock, server_side=False, server_hostname=self.sni,
+                                 do_handshake_on_connect=False, session=session)
+        assert isinstance(s, EngineSSLSocket)
+        s.sni = self.sni
+        return s
+
+    def established(self, sock: Any) -> str | None:
+        """After the handshake: 2.6's error text when the certificate lacks the name to verify;
+        otherwise None, and the session is kept for the next connection to resume."""
+        name = self.verify_name
+        if name is not None:
+            try:
+                cert = sock.getpeercert() or {}
+            except (OSError, ValueError):
+                cert = {}
+            if not cert_has_name(cert, name):
+                which = "expected" if name == self.sni else "configured"
+                return f"Server presented an SSL certificate different from the {which} one"
+        if self.reuse_key is not None:
+            obj = getattr(sock, "_sslobj", None)
+            if obj is not None:
+                self.owner.sessions[self.reuse_key] = obj
+        return None
 
 
 _CLIENTS: dict[Any, ClientTls] = {}

@@ -62,6 +62,23 @@ def serial_bytes(hexstr: str) -> bytes:
         return b""
 
 
+def decode_pem(pem: str) -> dict[str, Any]:
+    """Python's decoding of one PEM certificate (its decoder reads files only)."""
+    import os
+    import ssl
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        return dict(ssl._ssl._test_decode_cert(tmp))  # type: ignore[attr-defined]
+    except (ssl.SSLError, OSError, AttributeError):
+        return {}
+    finally:
+        os.unlink(tmp)
+
+
 class TlsInfo:
     """A session's TLS facts; truthy (``%ft`` gets its ``~``)."""
 
@@ -146,3 +163,50 @@ class TlsInfo:
             return self.sock.getpeercert(binary_form=True)
         except (OSError, ValueError, AttributeError):
             return None
+
+
+class BackendTlsInfo(TlsInfo):
+    """The TLS facts of a connection to a server (the ssl_bc_* and ssl_s_* fetches): the server's
+    certificate is read from its DER, whether or not it was verified."""
+
+    __slots__ = ()
+
+    def peer_der(self) -> bytes | None:
+        try:
+            return self.sock.getpeercert(binary_form=True)
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def peer(self) -> dict[str, Any]:
+        p = self._peer
+        if p is None:
+            p = {}
+            der = self.peer_der()
+            if der:
+                import ssl
+
+                p = decode_pem(ssl.DER_cert_to_PEM_cert(der))
+            self._peer = p
+        return p
+
+    @property
+    def session_id(self) -> bytes | None:
+        try:
+            s = self.sock.session
+        except (OSError, ValueError, AttributeError):
+            return None
+        return bytes(s.id) if s is not None else None
+
+    @property
+    def unique_id(self) -> bytes | None:
+        try:
+            return self.sock.get_channel_binding("tls-unique")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+
+def backend_info(sock: Any) -> BackendTlsInfo | None:
+    """The facts of a server connection when it runs over TLS (None in plain text)."""
+    if getattr(sock, "_sslobj", None) is None:
+        return None
+    return BackendTlsInfo(sock, getattr(sock, "sni", None), True)

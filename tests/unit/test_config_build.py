@@ -125,7 +125,7 @@ def test_server_parameters() -> None:
     assert (s2.disabled, s2.weight, s2.address.port_lo) == (True, 0, 0)
 
 
-@pytest.mark.parametrize("param", ["send-proxy", "send-proxy-v2", "crt client.pem", "redir http://x",
+@pytest.mark.parametrize("param", ["send-proxy", "send-proxy-v2", "redir http://x",
                                    "source 127.0.0.1"])
 def test_unimplemented_server_parameters_are_refused(param: str) -> None:
     _, d = parse_text(HDR + f"backend b\n server s1 127.0.0.1:1 check {param}\n", "t.cfg")

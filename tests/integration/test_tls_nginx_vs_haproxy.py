@@ -1,0 +1,252 @@
+"""TLS towards servers with nginx as the TLS backend, side by side with HAProxy 2.6: what nginx saw
+(the client certificate's DN, session resumption, protocol, SNI, ALPN), the verdicts on the
+server's certificate (verifyhost, crl-file), the log lines and the health checks' states, and the
+ssl_bc_*/ssl_s_* fetches, compared between both proxies on the same nginx."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import free_port, get, require_haproxy, run_proxy
+from tests.integration.nginx_tls import Nginx, make_crl, nginx_available
+from tests.integration.stats_client import admin_socket, stats_cli
+from tests.integration.tls_certs import Certs
+
+pytestmark = pytest.mark.skipif(not nginx_available(), reason="nginx is not installed")
+
+DEFAULTS = """defaults
+    mode http
+    option http-server-close
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    retries 0
+"""
+
+
+class UdpLog:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(3)
+
+    def lines(self, n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            try:
+                d = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            out.append(d.decode("latin-1").split("]: ", 1)[-1].rstrip("\n"))
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _side_by_side(cfg: str, run: Any, **fmt: Any) -> tuple[Any, Any]:
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        log = UdpLog()
+        try:
+            with run_proxy(cfg.format(p0=port, log=log.port, **fmt), wait_ports=[port], which=which) as pp:
+                try:
+                    out.append(run(port, pp, log))
+                except Exception:
+                    print(pp.stderr_text())
+                    raise
+        finally:
+            log.close()
+    return out[0], out[1]
+
+
+@pytest.fixture
+def nginx(certs: Certs, tmp_path: Path) -> Any:
+    n = Nginx(certs, tmp_path)
+    yield n
+    n.close()
+
+
+def _client_pem(certs: Certs) -> str:
+    p = certs.root / "client.pem"
+    if not p.exists():
+        p.write_text((certs.root / "client.crt").read_text() + (certs.root / "client.key").read_text())
+    return str(p)
+
+
+def test_server_tls_params_as_haproxy(certs: Certs, nginx: Nginx) -> None:
+    """crt (the DN nginx saw), verifyhost (match, wildcard, mismatch: 503 'SC' in the log),
+    ssl-reuse/no-ssl-reuse and tls-tickets/no-tls-tickets (nginx's $ssl_session_reused on the
+    second connection; 2.6 keeps one session per server and thread: nbthread 1), force-tlsv12, no-tlsv13, crl-file (a CRL revoking nginx's certificate or
+    none), also through default-server and ssl-default-server-options."""
+    _client_pem(certs)
+    crl_ec = make_crl(certs, "ec", "crl-ec.pem")
+    crl_none = make_crl(certs, None, "crl-none.pem")
+    cases = {
+        "crt": "ssl verify required ca-file {root}/ca.crt crt {root}/client.pem",
+        "nocrt": "ssl verify none",
+        "vh_ok": "ssl verify required ca-file {root}/ca.crt verifyhost www.example.com",
+        "vh_wild": "ssl verify required ca-file {root}/ca.crt verifyhost foo.example.org",
+        "vh_bad": "ssl verify required ca-file {root}/ca.crt verifyhost other.test",
+        "vh_deep": "ssl verify required ca-file {root}/ca.crt verifyhost a.b.example.org",
+        "vh_sni": "ssl verify required ca-file {root}/ca.crt sni str(other.test) verifyhost www.example.com",
+        "vh_none": "ssl verify none verifyhost other.test",
+        "reuse": "ssl verify none",
+        "noreuse": "ssl verify none no-ssl-reuse",
+        "reuse12": "ssl verify none ssl-max-ver TLSv1.2",
+        "notickets12": "ssl verify none ssl-max-ver TLSv1.2 no-tls-tickets",
+        "force12": "ssl verify none force-tlsv12",
+        "no13": "ssl verify none no-tlsv13",
+        "crl_revoked": "ssl verify required ca-file {root}/ca.crt crl-file {crl_ec}",
+        "crl_ok": "ssl verify required ca-file {root}/ca.crt crl-file {crl_none}",
+        "dflt": "",
+    }
+    fe = "".join(f"    use_backend {b} if {{{{ path_beg /{b}/ }}}}\n" for b in cases)
+    bes = "".join(f"backend {b}\n    server s 127.0.0.1:{{ng}} {p}\n" for b, p in cases.items() if b != "dflt")
+    bes += ("backend dflt\n    default-server ssl verify required ca-file {root}/ca.crt crt {root}/client.pem "
+            "verifyhost www.example.com\n    server s 127.0.0.1:{ng}\n")
+    bes += ("backend dflt_tickets\n    default-server ssl verify none no-tls-tickets ssl-max-ver TLSv1.2\n"
+            "    server s 127.0.0.1:{ng} tls-tickets\n    server s2 127.0.0.1:{ng} disabled\n")
+    fe += "    use_backend dflt_tickets if {{ path_beg /dflt_tickets/ }}\n"
+    cfg = """global
+    nbthread 1
+    ssl-default-server-options no-tlsv11
+""" + DEFAULTS + """    log 127.0.0.1:{log} local0
+    log-format "%b/%s %ST %ts"
+frontend fe
+    bind 127.0.0.1:{p0}
+""" + fe + bes
+    # notickets12 goes to the port without tickets nor session cache: no way to resume
+    cfg = cfg.replace("{ng} ssl verify none ssl-max-ver TLSv1.2 no-tls-tickets", "{ng2} ssl verify none "
+                      "ssl-max-ver TLSv1.2 no-tls-tickets")
+    cases["dflt_tickets"] = ""
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        out = []
+        for b in cases:
+            paths = ["/need-cert"] if b in ("crt", "nocrt", "dflt") else ["/x"]
+            if b in ("reuse", "noreuse", "reuse12", "notickets12", "dflt_tickets"):
+                paths = ["/x", "/x"]
+            for path in paths:
+                st, hdrs, body = get(port, f"/{b}{path}")
+                out.append((b, st, hdrs.get("x-client-dn"), body))
+        out.append(log.lines(len(out)))
+        return out
+
+    theirs, ours = _side_by_side(cfg, run, ng=nginx.port, ng2=nginx.port_notickets, root=certs.root,
+                                 crl_ec=crl_ec, crl_none=crl_none)
+    assert ours == theirs
+
+    got = {(r[0], r[1]) for r in theirs[:-1]}
+    assert ("crt", 200) in got and ("nocrt", 403) in got and ("vh_bad", 503) in got and ("crl_revoked", 503) in got
+    assert any(r[0] == "crt" and r[2] == "CN=client1,O=Acme,C=FR" for r in theirs[:-1])
+    reused = [r[3].split(b"reused=")[1][:1] for r in theirs[:-1] if r[0] in ("reuse", "noreuse")]
+    assert reused == [b".", b"r", b".", b"."]
+    assert "vh_bad/s 503 SC" in theirs[-1]
+
+
+def test_tls_checks_and_check_sni_alpn_as_haproxy(certs: Certs, nginx: Nginx) -> None:
+    """Health checks over TLS to nginx: check-sni (the name verified with verify required),
+    check-alpn, verifyhost mismatch, a client certificate on checks (crt), no-check-ssl; the
+    servers' states and the checks' results in show stat."""
+    _client_pem(certs)
+    cfg = """global
+    nbthread 1
+    stats socket @DIR@/admin.sock mode 600 level admin
+""" + DEFAULTS + """    log 127.0.0.1:{log} local0
+frontend fe
+    bind 127.0.0.1:{p0}
+    default_backend web
+backend web
+    option httpchk GET /need-cert
+    http-check expect status 200
+    default-server check inter 200 rise 1 fall 1 check-ssl ca-file {root}/ca.crt
+    server crt_ok 127.0.0.1:{ng} verify required crt {root}/client.pem
+    server no_crt 127.0.0.1:{ng} verify none
+    server sni_ok 127.0.0.1:{ng} verify required crt {root}/client.pem check-sni www.example.com
+    server sni_bad 127.0.0.1:{ng} verify required crt {root}/client.pem check-sni other.test
+    server vh_bad 127.0.0.1:{ng} verify required crt {root}/client.pem verifyhost other.test
+    server alpn 127.0.0.1:{ng} verify none crt {root}/client.pem check-alpn http/1.1
+    server no_check_ssl 127.0.0.1:{ng} verify none no-check-ssl
+"""
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        sock = admin_socket(pp)
+        want = {"crt_ok", "no_crt", "sni_ok", "sni_bad", "vh_bad", "alpn", "no_check_ssl"}
+        end = time.monotonic() + 10
+        rows: list[Any] = []
+        while time.monotonic() < end:
+            rows = list(csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# "))))
+            done = {r["svname"] for r in rows if r["check_status"].lstrip("* ") and r["svname"] in want}
+            if done == want:
+                break
+            time.sleep(0.2)
+        time.sleep(0.6)  # every check ran more than once
+        rows = list(csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# "))))
+        # "* " marks a check running at that moment (when is a matter of timing): its code is not
+        # known yet
+        return sorted((r["svname"], r["status"], r["check_status"].lstrip("* "),
+                       None if r["check_status"].startswith("*") else r["check_code"], r["last_chk"])
+                      for r in rows if r["svname"] in want)
+
+    theirs, ours = _side_by_side(cfg, run, ng=nginx.port, root=certs.root)
+    assert ours == theirs
+    st = {r[0]: r[1] for r in theirs}
+    assert st["crt_ok"] == "UP" and st["no_crt"] == "DOWN" and st["sni_bad"] == "DOWN" and st["vh_bad"] == "DOWN"
+
+
+def test_ssl_bc_fetches_as_haproxy(certs: Certs, nginx: Nginx) -> None:
+    """The ssl_bc_* fetches (the connection to the server) and ssl_s_* (the server's certificate)
+    in http-response headers and in a log-format, on TLS and plain-text server connections; the
+    values that are random per connection (session id, tls-unique) are compared by length."""
+    from tests.integration.harness import HttpBackend
+
+    plain = HttpBackend("plain").start()
+    exprs = ["ssl_bc", "ssl_bc_protocol", "ssl_bc_cipher", "ssl_bc_alpn", "ssl_bc_is_resumed",
+             "ssl_bc_use_keysize", "ssl_bc_alg_keysize", "ssl_bc_session_id,hex,length",
+             "ssl_bc_unique_id,hex,length", "ssl_s_der,hex,length", "ssl_s_sha1,hex", "ssl_s_serial,hex",
+             "ssl_s_s_dn", "ssl_s_s_dn(CN)", "ssl_s_i_dn", "ssl_s_i_dn(CN,1)", "ssl_s_notbefore",
+             "ssl_s_notafter", "ssl_s_version"]
+    hdrs = "".join(f'    http-response set-header X-F{i} "%[{e}]"\n' for i, e in enumerate(exprs))
+    cfg = """global
+    nbthread 1
+""" + DEFAULTS + """    log 127.0.0.1:{log} local0
+    log-format "%b %[ssl_bc] %[ssl_bc_protocol] %[ssl_bc_cipher] %[ssl_bc_alpn] %[ssl_bc_is_resumed] %[ssl_s_s_dn(CN)]"
+frontend fe
+    bind 127.0.0.1:{p0}
+    use_backend plain if {{ path_beg /plain }}
+    use_backend tls12 if {{ path_beg /tls12 }}
+    default_backend tls
+backend tls
+""" + hdrs + """    server s 127.0.0.1:{ng} ssl verify required ca-file {root}/ca.crt alpn http/1.1 sni str(www.example.com)
+backend tls12
+""" + hdrs + """    server s 127.0.0.1:{ng} ssl verify none ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES128-GCM-SHA256
+backend plain
+""" + hdrs + """    server s 127.0.0.1:{plain}
+"""
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        out: list[Any] = []
+        for path in ("/tls", "/tls", "/tls12", "/tls12", "/plain"):
+            st, h, _ = get(port, path)
+            out.append((path, st, [h.get(f"x-f{i}") for i in range(len(exprs))]))
+        out.append(log.lines(len(out) + 1)[1:])  # the first line: wait_port's probe
+        return out
+
+    try:
+        theirs, ours = _side_by_side(cfg, run, ng=nginx.port, plain=plain.port, root=certs.root)
+    finally:
+        plain.stop()
+    assert ours == theirs
+    assert theirs[1][2][:5] == ["1", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "http/1.1", "1"]
+    assert theirs[-1][0].startswith("tls 1 TLSv1.3 TLS_AES_256_GCM_SHA384 http/1.1 0 www.example.com")
