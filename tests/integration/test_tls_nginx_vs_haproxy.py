@@ -19,8 +19,6 @@ from tests.integration.nginx_tls import Nginx, make_crl, nginx_available
 from tests.integration.stats_client import admin_socket, stats_cli
 from tests.integration.tls_certs import Certs
 
-pytestmark = pytest.mark.skipif(not nginx_available(), reason="nginx is not installed")
-
 DEFAULTS = """defaults
     mode http
     option http-server-close
@@ -72,6 +70,8 @@ def _side_by_side(cfg: str, run: Any, **fmt: Any) -> tuple[Any, Any]:
 
 @pytest.fixture
 def nginx(certs: Certs, tmp_path: Path) -> Any:
+    if not nginx_available():
+        pytest.fail("nginx is required (.ci/run installs nginx-light)")
     n = Nginx(certs, tmp_path)
     yield n
     n.close()
