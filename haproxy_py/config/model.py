@@ -481,6 +481,17 @@ class HttpRule:
 
 
 @dataclass(frozen=True, slots=True)
+class CompConf:
+    """``compression algo|type|offload`` (http/compression.py runs it)."""
+
+    #: configured algorithms in 2.6's lookup order (the last written first); () when none
+    algos: tuple[str, ...] = ()
+    #: ``compression type`` values, lower-cased for the prefix match
+    types: tuple[bytes, ...] = ()
+    offload: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Proxy:
     """A ``frontend``, ``backend``, ``listen`` or ``defaults`` section after inheritance."""
 
@@ -553,6 +564,8 @@ class Proxy:
     originalto: OriginalTo | None = None
     #: rate-limit sessions: new sessions accepted per second (0/None: no limit)
     rate_limit_sessions: int | None = None
+    #: ``compression``: its CompConf, None without the keyword
+    compression: CompConf | None = None
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one

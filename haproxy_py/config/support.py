@@ -223,6 +223,9 @@ _reg(PROXY, "config/build/http_features.py", {
     "declare": _HF + "test_capture_actions_as_haproxy",
     "rate-limit": _HF + "test_rate_limit_sessions_as_haproxy",
 })
+_reg(PROXY, "config/build/compression.py", {
+    "compression": _DIFF + "test_compression_vs_haproxy.py::test_compression_as_haproxy",
+})
 
 # --------------------------------------------------------------------------- options
 _reg(OPTION, "config/build/options.py option", {

@@ -34,6 +34,7 @@ from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
+from haproxy_py.http import compression as hcomp
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
@@ -94,7 +95,8 @@ class HttpSession(Stream):
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
-                 "srv_uses", "priv_conns", "ot_rule", "hold")
+                 "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
+                 "comp", "comp_chunks")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -146,6 +148,14 @@ class HttpSession(Stream):
         self.srv_uses = 0
         #: http-reuse never: this session's private idle server connections, by server
         self.priv_conns: dict[Any, tuple[Conn, int]] | None = None
+        #: compression (http/compression.py): the algorithm the request allows and the types,
+        #: set only when some proxy compresses; the algorithm the response goes through
+        #: (res.comp), its Compressor, and the ChunkedPayload reading a chunked server body
+        self.comp_algo: str | None = None
+        self.comp_types: tuple[bytes, ...] = ()
+        self.res_comp: str | None = None
+        self.comp: Any = None
+        self.comp_chunks: Any = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -989,6 +999,8 @@ class HttpSession(Stream):
         router = self.router
         info = router.be_info.get(be) or router.backend_info(be)
         self.mode, self.ff_rule, self.name_hdr, self.ot_rule = info
+        if router.comp_by_be is not None:
+            self._comp_request(be, req)
         if self.ot_rule is not None or router.uid_hdr is not None:
             self._own_req()  # a head of its own for the server: no forward memo
         # --- the backend's own http-request rules, then what the response will go through
@@ -1006,6 +1018,24 @@ class HttpSession(Stream):
                 return
             self._body_in(req, ctx, 0, 0)
         self._be_stage(be, req, ctx, be_req, be_redirect, 0)
+
+    def _comp_request(self, be: Any, req: RequestHead) -> None:
+        """Compression, request side: the algorithm the response may use (2.6 chooses it from
+        Accept-Encoding once the backend is known); offload removes that header."""
+        cmap = self.router.comp_by_be
+        assert cmap is not None
+        eff = cmap.get(be, False)
+        if eff is False:
+            eff = cmap[be] = hcomp.effective(self.router.conf.compression, be.conf.compression)
+        self.comp_algo = None
+        self.res_comp = None
+        self.comp = self.comp_chunks = None
+        if eff is None:
+            return
+        algos, self.comp_types, offload = eff
+        if offload and req.has(b"accept-encoding"):
+            req = self._own_req()
+        self.comp_algo = hcomp.select_algo(req, algos, offload)
 
     def _be_stage(self, be: Any, req: RequestHead, ctx: Any, be_req: Any, be_redirect: Any, start: int) -> None:
         """The backend's http-request rules (from ``start``), stats page, redirect rules, then
@@ -1436,7 +1466,7 @@ class HttpSession(Stream):
         try:
             # the memo's rewrite for the client holds while nothing else changes the response
             res = self.router.res_memo.parse(buf, req, self.mode,
-                                             use=self.be.cookie is None and self.res_rules is None,
+                                             use=self.be.cookie is None and self.res_rules is None and self.comp_algo is None,
                                              bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError:
             self._bad_response()
@@ -1506,6 +1536,11 @@ class HttpSession(Stream):
         srv.counters.rtime.add(rt)
         if srv.conf.observe is not None:
             self.engine.observe(srv, "HTTP_OK" if observe_http_ok(status) else "HTTP_STS")
+        comp = None
+        if self.comp_algo is not None:  # compression: decided on the head as the server sent it
+            if hcomp.compress_response(req, resp, self.comp_types):
+                comp = self.res_comp = self.comp_algo
+            self.comp_algo = None
         if head is None:
             if be.cookie is not None:
                 rc = self.cookie_ops
@@ -1519,6 +1554,9 @@ class HttpSession(Stream):
             if self.res_rules is not None and status != 101 and self._response_rules(resp):
                 return
             rec.status = resp.status
+            if comp is not None:
+                framing = (resp.body, resp.content_length)
+                hcomp.rewrite_head(resp, comp)
             head, keep = prepare_response(resp, req, self.mode)
         if caps is not None and caps.cookie is not None:  # after the http-response rules, as 2.6
             rec.srv_cookie = caps.response_cookie(resp.headers)
@@ -1537,6 +1575,9 @@ class HttpSession(Stream):
             self._start_tunnel(rest)
             return
         self.phase = "resbody"
+        if comp is not None:
+            self._comp_body_start(comp, head, rest, framing)
+            return
         if resp.body == BODY_LENGTH:
             cl = resp.content_length
             if len(rest) >= cl:
@@ -1591,6 +1632,7 @@ class HttpSession(Stream):
         if txn is None:
             txn = self.txn = _ctx(self.req, self)
         txn.res = resp
+        txn.res_comp = self.res_comp
         txn.backend = self.be.name
         txn.server = self.srv.name if self.srv is not None else ""
         be_res, fe_res, be_after, fe_after = self.res_rules
@@ -1636,9 +1678,50 @@ class HttpSession(Stream):
                 run_rules(rules, txn)
         return False
 
+    def _comp_body_start(self, algo: str, head: bytes, rest: bytes, framing: tuple[int, int]) -> None:
+        """A compressed response: its head, then the body through zlib as it comes."""
+        kind, cl = framing
+        self.resbody = body_reader(kind, cl)
+        self.comp = hcomp.Compressor(algo)
+        self.comp_chunks = hcomp.ChunkedPayload() if kind == BODY_CHUNKED else None
+        self.cli.write(head)
+        if rest:
+            self._comp_body_data(rest)
+            if self.res_done:
+                return
+        self.arm(self._srv_timeout(), self._server_timeout)
+
+    def _comp_body_data(self, data: bytes) -> None:
+        rb = self.resbody
+        comp = self.comp
+        try:
+            out, done = rb.feed(data)
+        except BodyError:
+            self.comp = self.comp_chunks = None
+            self._response_body_error()
+            return
+        cli = self.cli
+        cp = self.comp_chunks
+        if out:
+            self.bytes_out += rb.htx(out)
+            z = comp.feed(cp.feed(out) if cp is not None else out)
+            if z:
+                cli.write(z)
+        if done:
+            cli.write(comp.finish(cp.trailers if cp is not None and cp.trailers else b"\r\n"))
+            self.comp = self.comp_chunks = None
+            if rb.leftover:
+                self.srv_reusable = False
+            self._response_complete()
+        elif cli.pending > HIGH_WATER and self.srvc is not None:
+            self._cli_blocked()
+
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody
         if rb is None:
+            return
+        if self.comp is not None:
+            self._comp_body_data(data)
             return
         try:
             out, done = rb.feed(data)
@@ -2019,6 +2102,7 @@ def _txn_at_log(txn: RuleTxn, s: HttpSession, rec: LogRecord) -> None:
     srv = s.srv
     txn.server = srv.name if srv is not None else ""
     txn.res = s.res  # None for a local response, even one the after-response rules read
+    txn.res_comp = s.res_comp if s.res is not None else None
     # the "req" scope is gone once the request was processed, whoever answered it
     for k in [k for k in txn.vars if k.startswith("req.")]:
         del txn.vars[k]

@@ -140,6 +140,10 @@ class Router:
         #: per backend object: (connection mode, forwardfor rule, server name header or None,
         #: originalto rule or None)
         self.be_info: dict[Any, tuple[str, Any, bytes | None, Any]] = {}
+        #: compression (http/compression.py): backend -> its (algos, types, offload) with this
+        #: frontend, filled on first use; None when no proxy of the configuration compresses
+        self.comp_by_be: dict[Any, Any] | None = (
+            {} if any(p.compression is not None for p in engine.config.proxies) else None)
         #: bind -> its TLS contexts (tls/context.py ServerTls), for the 'bind ... ssl' lines only
         self.tls: dict[Any, Any] = {}
         for b in conf.binds:

@@ -712,6 +712,17 @@ def f_status(txn: Txn, args: tuple) -> list | None:
     return None if txn.res is None else [txn.res.status]
 
 
+@fetch("res.comp", test="tests/differential/test_compression_vs_haproxy.py::test_compression_as_haproxy")
+def f_res_comp(txn: Txn, args: tuple) -> list | None:
+    """Whether the response is compressed (2.6 decides on the server's head, before the rules)."""
+    return [txn.res_comp is not None]
+
+
+@fetch("res.comp_algo", test="tests/differential/test_compression_vs_haproxy.py::test_compression_as_haproxy")
+def f_res_comp_algo(txn: Txn, args: tuple) -> list | None:
+    return None if txn.res_comp is None else [txn.res_comp.encode()]
+
+
 @fetch("res.ver", test=T + "test_response_fetches")
 def f_res_ver(txn: Txn, args: tuple) -> list | None:
     if txn.res is None:

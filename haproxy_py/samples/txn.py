@@ -116,7 +116,7 @@ class Txn:
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
                  "hostname", "so_id", "so_name", "cli_fd", "_src_ip", "_dst_ip", "uid_fmt",
-                 "req_body", "req_body_size")
+                 "req_body", "req_body_size", "res_comp")
 
     def __init__(
         self,
@@ -169,6 +169,8 @@ class Txn:
         #: for a proxy whose rules read them or that waits for the body (None: not known)
         self.req_body: bytes | None = None
         self.req_body_size: int | None = None
+        #: the compression algorithm the response goes through (its configuration name), else None
+        self.res_comp: str | None = None
         #: captured request / response header values (``capture request header``), or None
         self.req_caps: list[bytes | None] | None = None
         self.res_caps: list[bytes | None] | None = None

@@ -131,7 +131,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["ulimit-n 1000"],
     "defaults": ["option abortonclose"],
-    "frontend": ["option http-ignore-probes", "option http-use-proxy-header", "compression algo gzip"],
+    "frontend": ["option http-ignore-probes", "option http-use-proxy-header"],
     "backend": ["persist rdp-cookie"],
 }
 

@@ -20,6 +20,7 @@ from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.bind import BindMixin
 from haproxy_py.config.build.capture import CaptureMixin
 from haproxy_py.config.build.checks import ChecksMixin
+from haproxy_py.config.build.compression import CompressionMixin
 from haproxy_py.config.build.cookie import CookieMixin
 from haproxy_py.config.build.errorfiles import ErrorfilesMixin
 from haproxy_py.config.build.freeze import FreezeMixin
@@ -58,6 +59,7 @@ class Builder(
     CaptureMixin,
     ErrorfilesMixin,
     HttpFeaturesMixin,
+    CompressionMixin,
     StickMixin,
     FreezeMixin,
     PostChecksMixin,

@@ -130,6 +130,7 @@ class FreezeMixin(BuilderBase):
             monitor_uri=f.get("monitor_uri"), monitor_fail=f.get("monitor_fail", ()),
             unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
             originalto=f.get("originalto"), rate_limit_sessions=f.get("rate_limit_sessions"),
+            compression=f.get("compression"),
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
             stick_rules=tuple(f.get("stick_rules", ())))
 
