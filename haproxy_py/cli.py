@@ -44,6 +44,8 @@ class Options:
     daemon: bool = False
     pidfile: str | None = None
     sf_pids: list[int] = field(default_factory=list)
+    #: -L NAME: this process's name in its peers sections
+    localpeer: str | None = None
     st_pids: list[int] = field(default_factory=list)
     quiet: bool = False
     verbose: bool = False
@@ -190,7 +192,9 @@ def parse_args(argv: list[str]) -> tuple[Options, str | None]:
             special = "vv"
         elif a.startswith("-d"):
             _debug_flag(o, a)
-        elif a in ("-n", "-N", "-m", "-L", "-C"):
+        elif a == "-L":
+            o.localpeer = need(a)
+        elif a in ("-n", "-N", "-m", "-C"):
             need(a)
         elif a.startswith("-"):
             raise UsageError(f"unknown option '{a}'.")
@@ -282,7 +286,7 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if opts.no_server_verify:  # read by config/tls.py, here and in workers reloading the files
         os.environ["HAPROXY_PY_NO_SERVER_VERIFY"] = "1"
     try:
-        cfg, diags = load_config(opts.config_paths, diag=opts.diag)
+        cfg, diags = load_config(opts.config_paths, diag=opts.diag, localpeer=opts.localpeer)
         from haproxy_py.addresses import check_and_resolve  # bind/log/addr names, then the servers'
 
         cfg = check_and_resolve(cfg, diags, ignore_failures=opts.ignore_resolve_errors)

@@ -55,7 +55,7 @@ def _decode(data: bytes) -> str:
 
 
 def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
-                diag: bool = False) -> tuple[Config, Diagnostics]:
+                diag: bool = False, localpeer: str | None = None) -> tuple[Config, Diagnostics]:
     """Read and check the configuration files; never raises for bad content (see diagnostics).
 
     Unreadable paths are reported as ALERTs too (``Diagnostics.has_errors``). ``diag`` (``-dD``)
@@ -65,7 +65,7 @@ def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
 
     diags = Diagnostics()
     diags.diag_mode = diag
-    b = Builder(env=env, diags=diags)
+    b = Builder(env=env, diags=diags, localpeer=localpeer)
     try:
         files = expand_paths(paths)
     except ConfigLoadError as e:

@@ -124,6 +124,8 @@ class Global:
     hard_stop_after: int | None = None
     server_state_file: str | None = None
     server_state_base: str | None = None
+    #: this process's name in its peers sections (``localpeer``, ``-L``; None: the host name)
+    localpeer: str | None = None
     #: keywords accepted but without effect here: name -> args (for -vv / diagnostics)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     loc: Location = NOWHERE

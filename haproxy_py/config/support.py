@@ -62,6 +62,7 @@ _reg(SECTION, "config/build/sections.py", {
     "mailers": _DIFF + "test_email_alerts_vs_haproxy.py::test_email_alerts_as_haproxy",
     "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
     "http-errors": _DIFF + "test_errorfiles_generated.py::test_errorloc_and_http_errors_as_haproxy",
+    "peers": _DIFF + "test_peers_vs_haproxy.py::test_entries_replicate_both_ways_with_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
@@ -139,7 +140,10 @@ for _n in ("tune.maxaccept", "tune.maxpollevents", "tune.recv_enough", "tune.run
            "noepoll", "nopoll", "nokqueue", "noevports", "busy-polling", "maxpipes", "no-memory-trimming",
            "cpu-map", "numa-cpu-mapping", "thread-groups", "thread-group", "set-dumpable"):
     GLOBAL.no_effect(_n, _SCHED)
-GLOBAL.no_effect("tune.peers.max-updates-at-once", "tunes peers, which haproxy-py refuses")
+GLOBAL.no_effect("tune.peers.max-updates-at-once", "sizes the batches in which 2.6 writes updates to a peer; "
+                 "haproxy-py writes every due update at each turn of its loop, and the peer receives the same")
+GLOBAL.register("localpeer", "config/build/global_.py global_kw",
+                test=_DIFF + "test_peers_vs_haproxy.py::test_localpeer_and_server_bind_lines")
 GLOBAL.no_effect("expose-experimental-directives", "only unlocks experimental directives, which "
                  "haproxy-py refuses anyway")
 _EXT = _DIFF + "test_external_check_vs_haproxy.py::"

@@ -115,6 +115,10 @@ class Engine:
         #: the timer that looks again at listeners held back by 'rate-limit sessions'
         self._rate_retry: Any = None
         self.on_stopped: asyncio.Future[int] | None = None
+        #: engine/peers.py PeersEngine when a peers section shares a table; old_pids: started
+        #: to replace another process (-sf), which then teaches its tables through the local peer
+        self.peers: Any = None
+        self.old_pids = False
         # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
         # process (-x) or a master, health checks on/off (only one worker runs them), daemon link
         self.inherited: Any = None
@@ -245,8 +249,7 @@ class Engine:
             listener.nbconn -= 1
         fe.counters.scur -= 1
         if self.stopping:
-            if st.curr_conns <= 0 and self.on_stopped is not None and not self.on_stopped.done():
-                self.on_stopped.set_result(0)
+            self.stopped_check()
             return
         for lst in self.listeners:
             if not lst.active and not lst.paused and self._can_accept(lst):
@@ -319,6 +322,15 @@ class Engine:
         except OSError:
             resolv_conf = None
         self.resolvers.start(resolv_conf)
+        if not self.aggregate and any(s.kind == "peers" for s in self.config.other_sections):
+            from haproxy_py.engine.peers import start_peers
+
+            self.peers = start_peers(self)
+            if self.peers is not None:
+                try:
+                    await self.peers.start()
+                except OSError as e:
+                    alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
         self._idle_sample = (time.process_time(), time.monotonic())  # idle counts from here, not the start
         self.state.resolvers = self.resolvers.table
 
@@ -575,11 +587,18 @@ class Engine:
         if self.resolvers is not None:
             self.resolvers.stop()
             self.resolvers = None
-        if self.on_stopped is not None and self.state.curr_conns <= 0 and not self.on_stopped.done():
-            self.on_stopped.set_result(0)
+        if self.peers is not None:
+            self.peers.stop()
+        self.stopped_check()
         hsa = self.config.global_.hard_stop_after
         if hsa:
             self.loop.call_later(hsa / 1000.0, self.hard_stop)
+
+    def stopped_check(self) -> None:
+        """A soft stop ends once no session is left and the peers taught the new process."""
+        if self.state.curr_conns <= 0 and (self.peers is None or self.peers.done) \
+                and self.on_stopped is not None and not self.on_stopped.done():
+            self.on_stopped.set_result(0)
 
     def hard_stop(self) -> None:
         self.stopping = True
@@ -604,6 +623,8 @@ class Engine:
             self.resolvers = None
         for sess in list(self.state.sessions):
             sess.kill("K")
+        if self.peers is not None:
+            self.peers.close()
         for lg in self.loggers.values():
             lg.close()
 

@@ -223,6 +223,7 @@ def run_single(config: Config, options: Any) -> int:
     try:
         engine = Engine(config, loop, loop_name=loop_name, quiet=quiet)
         engine.inherited = inherited
+        engine.old_pids = bool(getattr(options, "sf_pids", None))
         engine.on_stopped = loop.create_future()
         fatal, go = install_signals(engine, loop)
         rc = bind_and_prepare(engine, inherited, items, exact, quiet)
@@ -925,7 +926,7 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
         from haproxy_py.addresses import check_and_resolve
         from haproxy_py.config import load_config
 
-        _cfg, diags = load_config(paths)
+        _cfg, diags = load_config(paths, localpeer=getattr(options, "localpeer", None))
         # what the new image will check at its start (names resolve, fd@N are sockets)
         check_and_resolve(_cfg, diags, ignore_failures=bool(getattr(options, "ignore_resolve_errors", False)))
     except Exception as e:  # noqa: BLE001

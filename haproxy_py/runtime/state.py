@@ -80,16 +80,25 @@ class ProcessState:
         #: some rule tracks stick counters: only then do sessions count on tracked entries (a table
         #: nothing tracks costs nothing per request)
         self.tracking = any(getattr(r.impl, "stick", False) for p in config.proxies for r in p.http_rules)
-        if any(p.stick_table is not None for p in config.proxies):
+        peers_tables: list[Any] = []
+        if any(s.kind == "peers" for s in config.other_sections):
+            from haproxy_py.stick.peersconf import tables as _peers_tables
+
+            peers_tables = _peers_tables(config.other_sections)
+        if peers_tables or any(p.stick_table is not None for p in config.proxies):
             from haproxy_py.stick.table import StickTable, with_types
 
             sticky = {r.table for p in config.proxies for _c, r in p.stick_rules}
-            for p in config.proxies:
-                if p.stick_table is not None:
-                    conf = p.stick_table
-                    if p.name in sticky:  # 2.6: a table stick rules use keeps the server's id and name
-                        conf = with_types(conf, ("server_id", "server_key"))
-                    self.tables[p.name] = StickTable(conf)
+            # in declaration order (show table lists them backwards, as 2.6 does)
+            files = list(config.files)
+            locs = {s.name: s.loc for s in config.other_sections if s.kind == "peers"}
+            placed = [(locs[c.peers], c) for c in peers_tables if c.peers in locs]
+            placed += [(p.loc, p.stick_table) for p in config.proxies if p.stick_table is not None]
+            placed.sort(key=lambda x: (files.index(x[0].file) if x[0].file in files else 0, x[0].line))
+            for _loc, conf in placed:
+                if conf.name in sticky:  # 2.6: a table stick rules use keeps the server's id and name
+                    conf = with_types(conf, ("server_id", "server_key"))
+                self.tables[conf.name] = StickTable(conf)
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

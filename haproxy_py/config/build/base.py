@@ -30,8 +30,10 @@ class BuilderBase:
     capabilities). The features are mixins of this class; ``Builder`` combines them."""
 
     def __init__(self, env: Mapping[str, str] | None = None, diags: Diagnostics | None = None,
-                 resolve_users: bool = True) -> None:
+                 resolve_users: bool = True, localpeer: str | None = None) -> None:
         self.env = env if env is not None else os.environ
+        #: ``-L NAME`` (wins over the global ``localpeer``)
+        self.localpeer_cli = localpeer
         self.d = diags if diags is not None else Diagnostics()
         self.resolve_users = resolve_users
         from haproxy_py.samples.patref import REFS, note_where

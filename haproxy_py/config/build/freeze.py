@@ -38,7 +38,8 @@ class FreezeMixin(BuilderBase):
             tune_http_maxhdr=g.get("tune_http_maxhdr", 101), external_check=g.get("external_check", False),
             insecure_fork_wanted=g.get("insecure_fork_wanted", False),
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
-            server_state_base=g.get("server_state_base"), ignored=tuple(self.g_ignored),
+            server_state_base=g.get("server_state_base"),
+            localpeer=self.localpeer_cli or g.get("localpeer"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0))
         # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved, and
         # as in 2.6 the counter moves on with every proxy, explicit id or not (like server ids)

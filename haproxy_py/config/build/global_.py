@@ -63,6 +63,12 @@ class GlobalMixin(BuilderBase):
             if kw == "pidfile" and "pidfile" in g:
                 self.alert(ln, "'pidfile' already specified. Continuing.", 0)
             g[key] = val
+        elif kw == "localpeer":
+            if n < 2:
+                self.fail(ln, "'localpeer' expects a name as an argument.", 0, ours=True)
+            if n > 2:
+                self.fail(ln, f"'localpeer' cannot handle unexpected argument '{w[2]}'.", 2, ours=True)
+            g["localpeer"] = w[1]
         elif kw == "log-send-hostname":
             g["log_send_hostname"] = w[1] if n > 1 else ""
         elif kw in ("maxconn", "nbthread", "spread-checks", "uid", "gid"):

@@ -161,9 +161,9 @@ class SectionsMixin(BuilderBase):
         if self.section_obj is not None:
             kind, name, lines, loc, ln = self.section_obj
             if kind == "peers":
-                host = os.uname().nodename
-                if not any(len(w) > 1 and w[0] == "peer" and w[1] == host for w in lines) \
-                        and not any(w and w[0] in ("disabled", "server") for w in lines):
+                host = self.localpeer_cli or self.g.get("localpeer") or os.uname().nodename
+                if not any(len(w) > 1 and w[0] in ("peer", "server") and w[1] == host for w in lines) \
+                        and not any(w and w[0] == "disabled" for w in lines):
                     self.d.warning(f"Removing incomplete section 'peers {name}' (no peer named '{host}').",
                                    loc, line=ln.raw, phase=POST)
             if kind == "mailers":
@@ -212,6 +212,12 @@ class SectionsMixin(BuilderBase):
             err = check_line(ln.words)
             if err is not None:
                 self.alert(ln, err, 0)
+        elif kind == "peers":
+            from haproxy_py.stick.peersconf import check_line as peers_line
+
+            perr = peers_line(ln.words, self.section_obj[1])
+            if perr is not None:
+                self.alert(ln, perr[0], perr[1], ours=perr[2])
         elif kind == "mailers":
             from haproxy_py.config import mailers as ML
 

@@ -58,9 +58,6 @@ def kw_stick_table(b: Any, ln: Any, p: Any) -> None:
         conf, warnings = parse_stick_table(list(ln.words), p.name)
     except StickConfError as e:
         b.fail(ln, e.message, min(e.index, len(ln.words) - 1), ours=e.ours)
-    if conf.peers is not None:
-        b.fail(ln, not_implemented("stick-table 'peers'", "tables are local to each haproxy-py process"),
-               ln.words.index("peers"), ours=True)
     for msg, i in warnings:
         b.warn(ln, msg, i)
     p.f["stick_table"] = conf
@@ -71,9 +68,16 @@ def check_tables(b: Any, cfg: Any) -> None:
     """After parsing: stick tables and several worker processes (each would count alone: refused),
     and every table a rule names exists."""
     from haproxy_py.actions.stick import StickAction
+    from haproxy_py.stick.peersconf import tables as peers_tables
     from haproxy_py.stick.track import Track
 
     tables = {p.name: p.stick_table for p in cfg.proxies if p.stick_table is not None}
+    for conf in peers_tables(cfg.other_sections):
+        tables[conf.name] = conf
+    known = {s.name for s in cfg.other_sections if s.kind == "peers"}
+    for p in cfg.proxies:
+        if p.stick_table is not None and p.stick_table.peers is not None and p.stick_table.peers not in known:
+            b.d.alert(f"Proxy '{p.name}': unable to find sync peers '{p.stick_table.peers}'.", p.loc)
     for p in cfg.proxies:
         for r in p.http_rules:
             impl = getattr(r, "impl", None)

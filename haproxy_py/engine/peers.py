@@ -1,0 +1,202 @@
+"""The peers sections' sockets and timer: the thin I/O around haproxy_py/stick/peersync.py.
+
+Per section: a listener where the local peer listens (SO_REUSEPORT, so that a new process binds
+it while the old one still runs: at reload, the old process connects there to teach the new
+one), outgoing connections the state machine asks for (connect timeout 1 s, as 2.6's peers),
+and a 100 ms timer for its sync task. Local table changes ask for a write on the next loop turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Any
+
+from haproxy_py.stick import peersconf
+from haproxy_py.stick.peersync import Peer, Session, Sync
+
+__all__ = ["PeersEngine", "start_peers"]
+
+TICK = 0.1
+CONNECT_TIMEOUT = 1.0
+#: a stopping process stops waiting for its local peer after this long (2.6 waits for ever,
+#: bounded by hard-stop-after)
+STOP_LIMIT = 10.0
+
+
+class _Conn(asyncio.Protocol):
+    def __init__(self, pe: PeersEngine, sync: Sync, session: Session | None) -> None:
+        self.pe = pe
+        self.sync = sync
+        self.session = session
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        if self.session is None:
+            self.session = self.sync.accept(self.pe.now())
+        else:
+            self.sync.tcp_connected(self.session)
+        self.pe.conns[self.session] = self
+        self.pe.flush()
+
+    def data_received(self, data: bytes) -> None:
+        if self.session is not None:
+            self.session.feed(data, self.pe.now())
+            self.pe.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        s = self.session
+        if s is not None:
+            self.pe.conns.pop(s, None)
+            s.eof()
+            self.pe.flush()
+
+
+class PeersEngine:
+    def __init__(self, engine: Any, syncs: list[tuple[Sync, tuple[str, int] | None]]) -> None:
+        self.engine = engine
+        self.loop: asyncio.AbstractEventLoop = engine.loop
+        self.syncs = syncs
+        self.conns: dict[Session, _Conn] = {}
+        self.servers: list[Any] = []
+        self._timer: Any = None
+        self._soon = False
+        self._stop_deadline: float | None = None
+        self._closed = False
+
+    def now(self) -> int:
+        return int(self.loop.time() * 1000)
+
+    async def start(self) -> None:
+        for sync, bind in self.syncs:
+            sync.on_local_change(self.soon)
+            if bind is not None:
+                self.servers.append(await self._listen(sync, bind))
+        self._tick()
+
+    async def _listen(self, sync: Sync, bind: tuple[str, int]) -> Any:
+        host, port = bind
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(fam, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(64)
+        sock.setblocking(False)
+        return await self.loop.create_server(lambda: _Conn(self, sync, None), sock=sock)
+
+    def soon(self) -> None:
+        if not self._soon:
+            self._soon = True
+            self.loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        self._soon = False
+        now = self.now()
+        for s in list(self.conns):
+            s.pump(now)
+        self.flush()
+
+    def flush(self) -> None:
+        for s, c in list(self.conns.items()):
+            data = s.take()
+            t = c.transport
+            if t is None:
+                continue
+            if data:
+                t.write(data)
+            if s.closed:
+                self.conns.pop(s, None)
+                t.close()
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._closed:
+            return
+        now = self.now()
+        for sync, _bind in self.syncs:
+            for peer in sync.tick(now):
+                self._connect(sync, peer, now)
+        self.flush()
+        if self._stop_deadline is not None and self.loop.time() >= self._stop_deadline:
+            for sync, _bind in self.syncs:
+                sync.donotstop = False
+        if self.stopping and self.done:
+            self.engine.stopped_check()
+        self._timer = self.loop.call_later(TICK, self._tick)
+
+    def _connect(self, sync: Sync, peer: Peer, now: int) -> None:
+        s = sync.connect(peer, now)
+        self.loop.create_task(self._open(sync, s, peer.conf.host, peer.conf.port))
+
+    async def _open(self, sync: Sync, s: Session, host: str, port: int) -> None:
+        try:
+            await asyncio.wait_for(self.loop.create_connection(lambda: _Conn(self, sync, s), host, port),
+                                   CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError):
+            s.close()
+
+    # ------------------------------------------------------------------ stopping
+    @property
+    def stopping(self) -> bool:
+        return self._stop_deadline is not None
+
+    @property
+    def done(self) -> bool:
+        return all(sync.done for sync, _b in self.syncs)
+
+    def stop(self) -> None:
+        """Soft stop: stop listening, end the sessions, teach the local peer (the new process)."""
+        if self.stopping:
+            return
+        self._stop_deadline = self.loop.time() + STOP_LIMIT
+        for srv in self.servers:
+            srv.close()
+        self.servers = []
+        now = self.now()
+        for sync, _b in self.syncs:
+            sync.stop(now)
+        self.flush()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for srv in self.servers:
+            srv.close()
+        for c in list(self.conns.values()):
+            if c.transport is not None:
+                c.transport.close()
+        self.conns.clear()
+
+
+def start_peers(engine: Any) -> PeersEngine | None:
+    """The peers sections of ``engine.config`` that share a table and name this process."""
+    config = engine.config
+    secs = peersconf.sections(config.other_sections, config.global_.localpeer)
+    tables = engine.state.tables
+    now = int(engine.loop.time() * 1000)
+    syncs = []
+    for name, sec in secs.items():
+        if sec.disabled or not sec.complete:
+            continue
+        shared = []
+        for conf in peersconf.tables(config.other_sections):
+            if conf.peers == name and conf.name in tables:
+                # 2.6.12 names such a table on the wire by what follows the section's name:
+                # "/NAME" (seen in its definitions)
+                shared.append((tables[conf.name], conf.name[len(name):]))
+        for p in config.proxies:
+            if p.stick_table is not None and p.stick_table.peers == name and p.name in tables:
+                shared.append((tables[p.name], p.name))
+        if not shared:
+            continue
+        sync = Sync(name, sec.local, sec.peers, shared, now, pid=os.getpid(),
+                    old_process=bool(getattr(engine, "old_pids", False)))
+        syncs.append((sync, sec.bind))
+    if not syncs:
+        return None
+    return PeersEngine(engine, syncs)

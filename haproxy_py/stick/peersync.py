@@ -1,0 +1,649 @@
+"""Peers sessions as HAProxy 2.6 runs them, sans-IO: a state machine fed bytes and the time,
+producing bytes, table changes and connection wishes. The engine (engine/peers.py) only moves the
+bytes and calls :meth:`Sync.tick` on a timer.
+
+* **handshake**: the connecting side sends ``HAProxyS 2.1``, the name it gives the remote peer
+  and ``<its own name> <pid> <relative pid>``; the accepting side answers a status line: ``200``,
+  ``300`` (try again: the local peer already has a session), ``501`` (protocol), ``502``
+  (version), ``503`` (the remote does not call us by our name), ``504`` (unknown peer). A second
+  session with a remote peer replaces the first (a collision);
+* **pushes**: every local change of a shared entry gets the table's next update id; each session
+  pushes, table by table (a definition first), the local changes after the last id that peer
+  acknowledged (the receiver sets its own expiry); the receiving side acknowledges the last id it
+  got. Entries learned from a peer are not pushed on, but are taught in a full resync, with the
+  expiry each has left;
+* **resync**: a process started to replace another (``-sf``) waits up to 5 s for the old one
+  to teach it everything through the local peer; then (or at once) it asks one connected remote
+  peer for a full resync (``resync request``), the peer teaching every entry then ``resync
+  finished`` (or ``partial`` when itself not synced), confirmed; after 5 s with none, resync is
+  over;
+* **liveness**: a heartbeat every 3 s; a session that received nothing for two 5 s periods is
+  killed and retried 50 ms to 2 s later; a peer is retried 5 s after a connection started;
+* **reload**: the stopping process kills its sessions, connects to its local peer (the new
+  process), teaches it everything, and may exit once the new one confirmed (or when it cannot be
+  reached).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from . import peers as P
+from .table import StickTable
+
+__all__ = ["PeerConf", "Peer", "Shared", "Session", "Sync", "RESYNC_TIMEOUT", "RECONNECT_TIMEOUT",
+           "HEARTBEAT_TIMEOUT"]
+
+RESYNC_TIMEOUT = 5000
+RECONNECT_TIMEOUT = 5000
+HEARTBEAT_TIMEOUT = 3000
+
+SC_CONNECT, SC_CONNECTED, SC_SUCCESS, SC_TRYAGAIN = 100, 110, 200, 300
+SC_ERRPROTO, SC_ERRVERSION, SC_ERRHOST, SC_ERRPEER = 501, 502, 503, 504
+
+#: the longest hello line accepted
+MAX_LINE = 1024
+#: the largest message accepted (2.6's trash buffer)
+MAX_MSG = 16384
+
+
+@dataclass(frozen=True)
+class PeerConf:
+    name: str
+    host: str
+    port: int
+    local: bool = False
+
+
+class Shared:
+    """A stick table as a peers section shares it: its network name (``nid``), the id it has
+    in this process's definitions, and the journal of changed entries in update order."""
+
+    def __init__(self, table: StickTable, nid: str, local_id: int) -> None:
+        self.table = table
+        self.nid = nid
+        self.local_id = local_id
+        #: the last update id given (local or learned), and the last local one
+        self.update = 0
+        self.localupdate = 0
+        #: key -> (update id, changed locally), oldest first
+        self.journal: dict[Any, tuple[int, bool]] = {}
+        self.on_local: Any = None
+
+    def mark(self, key: Any, local: bool) -> None:
+        self.update += 1
+        j = self.journal
+        j.pop(key, None)
+        j[key] = (self.update, local)
+        if local:
+            self.localupdate = self.update
+            if self.on_local is not None:
+                self.on_local()
+
+    def since(self, last: int) -> list[tuple[int, Any]]:
+        """(id, entry) of the local changes after id ``last``, oldest first."""
+        out = []
+        entries = self.table.entries
+        for key, (uid, local) in reversed(self.journal.items()):
+            if uid <= last:
+                break
+            if local:
+                e = entries.get(key)
+                if e is not None:
+                    out.append((uid, e))
+        out.reverse()
+        return out
+
+    def everything(self) -> list[tuple[int, Any]]:
+        """(id, entry) of every entry of the journal still in the table (a teach), oldest first."""
+        entries = self.table.entries
+        out = []
+        gone = []
+        for key, (uid, _local) in self.journal.items():
+            e = entries.get(key)
+            if e is None:
+                gone.append(key)
+            else:
+                out.append((uid, e))
+        for key in gone:
+            del self.journal[key]
+        return out
+
+    def attach(self) -> None:
+        """Record every local change of the table: its ``touch`` (what each write of a track,
+        a rule, ``set table``, a stick store calls) marks the entry; remote updates go through
+        the class's own touch (peers.apply_update_entry)."""
+        t = self.table
+        plain = StickTable.touch
+        mark = self.mark
+
+        def touch(e: Any, now: int) -> None:
+            plain(t, e, now)
+            mark(e.key, True)
+
+        t.touch = touch  # type: ignore[method-assign]
+
+
+class Peer:
+    """What the section knows of one peer across its sessions."""
+
+    def __init__(self, conf: PeerConf) -> None:
+        self.conf = conf
+        self.name = conf.name
+        self.local = conf.local
+        self.session: Session | None = None
+        self.statuscode = 0
+        self.reconnect: int | None = None
+        self.heartbeat: int | None = None
+        self.alive = False
+        self.last_hdshk: int | None = None
+        #: per local table id: the last update id this peer acknowledged (2.6's st->update)
+        self.acked: dict[int, int] = {}
+        self.notup2date = False
+        self.teach_complete = False
+        self.new_conn = self.tx_hbt = self.rx_hbt = self.no_hbt = self.proto_err = self.coll = 0
+
+
+@dataclass
+class _Rx:
+    """A table as the remote peer defined it in this session."""
+
+    d: P.TableDef
+    shared: Shared | None
+
+
+@dataclass
+class _Tx:
+    """Per local table in one session: pushes and acknowledgements."""
+
+    last_pushed: int = 0
+    teaching_origin: int = 0
+    #: the remote's definition id for this table and the last update id got / acknowledged
+    remote_id: int = 0
+    last_get: int = 0
+    last_acked: int = 0
+
+
+class Session:
+    """One TCP connection with a peer. ``feed`` the bytes received, ``take`` those to send;
+    ``closed`` once it is over (``peer.statuscode`` says how)."""
+
+    def __init__(self, sync: Sync, peer: Peer | None, outgoing: bool, now: int) -> None:
+        self.sync = sync
+        self.peer = peer
+        self.outgoing = outgoing
+        self.inbuf = bytearray()
+        self.out = bytearray()
+        self.closed = False
+        self.established = False
+        self.state = "getstatus" if outgoing else "getversion"
+        self.tx: dict[int, _Tx] = {}
+        self.rx: dict[int, _Rx] = {}
+        self.rx_cur: _Rx | None = None
+        self.last_local: Shared | None = None
+        self.teach = False
+        self.teach_finished = False
+        #: none | assigned | processing (2.6's learn states; finished is none again at once)
+        self.learn = "none"
+        self.confirm = 0
+        self.hb = False
+        self.dcache = P.DictCache()
+        if outgoing:
+            assert peer is not None
+            self.out += P.hello(peer.name, sync.local_name, sync.pid)
+
+    # ------------------------------------------------------------------ input
+    def take(self) -> bytes:
+        b = bytes(self.out)
+        self.out.clear()
+        return b
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.sync.session_closed(self)
+
+    def _fail(self, code: int) -> None:
+        """Refuse the hello with ``code`` (accepting side), then close."""
+        self.out += f"{code}\n".encode()
+        self.close()
+
+    def _line(self) -> bytes | None:
+        i = self.inbuf.find(b"\n")
+        if i < 0:
+            if len(self.inbuf) > MAX_LINE:
+                self._fail(SC_ERRPROTO)
+            return None
+        line = bytes(self.inbuf[:i])
+        del self.inbuf[:i + 1]
+        return line
+
+    def eof(self) -> None:
+        """The other side closed."""
+        self.close()
+
+    def feed(self, data: bytes, now: int) -> None:
+        if self.closed:
+            return
+        self.inbuf += data
+        while not self.closed and self.state != "waitmsg":
+            line = self._line()
+            if line is None:
+                return
+            self._hello_line(line, now)
+        if self.state == "waitmsg" and not self.closed:
+            try:
+                msgs, rest = P.parse_messages(bytes(self.inbuf))
+            except P.PeersError:
+                self._proto_error()
+                return
+            if not msgs and len(rest) > MAX_MSG + 8:
+                self._size_error()
+                return
+            self.inbuf = bytearray(rest)
+            for m in msgs:
+                if self.closed:
+                    return
+                self._message(m, now)
+            if not self.closed:
+                self.pump(now)
+
+    def _hello_line(self, line: bytes, now: int) -> None:
+        sync = self.sync
+        if self.state == "getstatus":
+            peer = self.peer
+            assert peer is not None
+            try:
+                code = int(line.split()[0]) if line.split() else 0
+            except ValueError:
+                code = 0
+            peer.statuscode = code
+            peer.last_hdshk = now
+            if code != SC_SUCCESS:
+                self.close()
+                return
+            self._connected(now)
+            return
+        text = line.decode("latin-1")
+        if self.state == "getversion":
+            if not text.startswith("HAProxyS "):
+                self._fail(SC_ERRPROTO)
+                return
+            maj, _, mnr = text[9:].partition(".")
+            if not (maj.isdigit() and mnr.isdigit()) or int(maj) != 2 or int(mnr) > 1:
+                self._fail(SC_ERRVERSION)
+                return
+            self.state = "gethost"
+        elif self.state == "gethost":
+            if text != sync.local_name:
+                self._fail(SC_ERRHOST)
+                return
+            self.state = "getpeer"
+        elif self.state == "getpeer":
+            name, sp, _rest = text.partition(" ")
+            if not sp:
+                self._fail(SC_ERRPROTO)
+                return
+            peer = sync.by_name.get(name)
+            if peer is None:
+                self._fail(SC_ERRPEER)
+                return
+            old = peer.session
+            if old is not None and old is not self:
+                if peer.local:
+                    self._fail(SC_TRYAGAIN)
+                    return
+                # a collision: this session replaces the other one, tried again after a while
+                peer.reconnect = now + 50 + sync.rand(2000)
+                peer.heartbeat = None
+                peer.coll += 1
+                old.peer = None
+                old.close()
+            peer.session = self
+            peer.alive = True
+            self.peer = peer
+            sync.sessions.add(self)
+            self.out += b"200\n"
+            peer.statuscode = SC_SUCCESS
+            peer.last_hdshk = now
+            self._connected(now)
+
+    def _connected(self, now: int) -> None:
+        """2.6's init_connected_peer."""
+        peer = self.peer
+        assert peer is not None
+        peer.heartbeat = now + HEARTBEAT_TIMEOUT
+        if peer.reconnect is None:
+            peer.reconnect = now
+        for st in self.sync.tables:
+            acked = peer.acked.get(st.local_id, 0)
+            if st.localupdate < acked:  # a stale acknowledgement: 2.6 pushes from far back
+                acked = 0
+            self.tx[st.local_id] = _Tx(last_pushed=acked, teaching_origin=acked)
+        self.confirm = 0
+        self.teach = peer.local and self.outgoing
+        self.teach_finished = False
+        self.state = "waitmsg"
+        self.established = True
+        self.sync.established(self, now)
+
+    # ------------------------------------------------------------------ messages
+    def _proto_error(self) -> None:
+        if self.peer is not None:
+            self.peer.proto_err += 1
+        self.out += P.msg(P.ERROR, 0)
+        self.close()
+
+    def _size_error(self) -> None:
+        self.out += P.msg(P.ERROR, 1)
+        self.close()
+
+    def _message(self, m: P.Message, now: int) -> None:
+        peer = self.peer
+        assert peer is not None
+        peer.alive = True
+        sync = self.sync
+        if m.cls == P.CTRL:
+            if m.type == P.RESYNC_REQ:
+                for lid, tx in self.tx.items():
+                    tx.teaching_origin = tx.last_pushed = peer.acked.get(lid, 0)
+                self.teach = True
+                self.teach_finished = False
+            elif m.type in (P.RESYNC_FINISHED, P.RESYNC_PARTIAL):
+                if self.learn == "processing":
+                    self.learn = "none"  # 2.6's sync task takes the lesson and unassigns the peer
+                    sync.learned(self, m.type == P.RESYNC_FINISHED, now)
+                self.confirm += 1
+            elif m.type == P.RESYNC_CONFIRM:
+                if sync.stopping:
+                    peer.teach_complete = True
+                    self.close()
+                    return
+                for lid, tx in self.tx.items():
+                    tx.last_pushed = tx.teaching_origin
+                    peer.acked[lid] = tx.teaching_origin
+                self.teach = False
+                self.teach_finished = False
+            elif m.type == P.HEARTBEAT:
+                peer.reconnect = now + RECONNECT_TIMEOUT
+                peer.rx_hbt += 1
+            return
+        if m.cls == 255:
+            self._proto_error()
+            return
+        if m.cls != P.STKT:
+            return
+        try:
+            if m.type == P.DEFINE:
+                self._define(m.payload)
+            elif m.type == P.SWITCH:
+                tid, _p = P.decode_int(m.payload, 0)
+                self.rx_cur = self.rx.get(tid)
+            elif m.type in (P.UPDATE, P.INCUPDATE, P.UPDATE_TIMED, P.INCUPDATE_TIMED):
+                cur = self.rx_cur
+                if cur is None or cur.shared is None:
+                    return
+                st = cur.shared
+                tx = self.tx[st.local_id]
+                uid, e = P.apply_update_entry(st.table, cur.d, m, tx.last_get, now, self.dcache)
+                tx.last_get = uid
+                tx.remote_id = cur.d.id
+                if e is not None:
+                    st.mark(e.key, False)
+            elif m.type == P.ACK:
+                if self.teach:
+                    return
+                tid, p = P.decode_int(m.payload, 0)
+                if p + 4 > len(m.payload):
+                    raise P.PeersError("truncated ack")
+                upd = int.from_bytes(m.payload[p:p + 4], "big")
+                if tid in self.tx:
+                    peer.acked[tid] = upd
+        except (P.PeersError, IndexError, ValueError):
+            self._proto_error()
+
+    def _define(self, payload: bytes) -> None:
+        d = P.decode_definition(payload)
+        for r in self.rx.values():
+            if r.d.id == d.id:
+                r.shared = None
+        self.rx_cur = None
+        st = next((s for s in self.sync.tables if s.nid == d.name), None)
+        if st is None:
+            return
+        t = st.table
+        want_len = t.key_len + 1 if t.type == "string" else t.key_len
+        if d.key_type != t.type or d.key_len != want_len:
+            return
+        self.rx[d.id] = self.rx_cur = _Rx(d, st)
+        self.tx[st.local_id].remote_id = d.id
+
+    # ------------------------------------------------------------------ output
+    def _switch(self, st: Shared) -> None:
+        if self.last_local is not st:
+            self.out += P.encode_definition(st.table, st.local_id, st.nid)
+            self.last_local = st
+
+    def _push(self, st: Shared, tx: _Tx, items: list[tuple[int, Any]], now: int, timed: bool) -> None:
+        """Updates of ``items``: the first of a batch with its id, then incremental ones while
+        ids follow each other; ``timed`` (with the expiry left) in a teach, as 2.6."""
+        t = st.table
+        prev = -1
+        for uid, e in items:
+            self._switch(st)
+            self.out += P.encode_update(t, e, uid, now, timed=timed, incremental=uid == prev + 1,
+                                        dcache=self.dcache)
+            prev = uid
+            tx.last_pushed = uid
+
+    def pump(self, now: int) -> None:
+        """Write what is due: heartbeat, resync request, acknowledgements, pushes, teach,
+        finished, confirms (2.6's peer_send_msgs)."""
+        if self.closed or not self.established:
+            return
+        peer = self.peer
+        assert peer is not None
+        if self.hb:
+            self.hb = False
+            self.out += P.msg(P.CTRL, P.HEARTBEAT)
+            peer.tx_hbt += 1
+        if self.learn == "assigned":
+            if not peer.local:
+                self.out += P.msg(P.CTRL, P.RESYNC_REQ)
+            self.learn = "processing"
+        for st in self.sync.tables:
+            tx = self.tx[st.local_id]
+            if tx.last_get != tx.last_acked:
+                self.out += P.msg(P.STKT, P.ACK, P.encode_int(tx.remote_id) +
+                                  (tx.last_get & 0xFFFFFFFF).to_bytes(4, "big"))
+                tx.last_acked = tx.last_get
+            if not self.teach:
+                if self.learn == "none" and tx.last_pushed != st.localupdate:
+                    self._push(st, tx, st.since(tx.last_pushed), now, False)
+                    tx.last_pushed = st.localupdate
+            elif not self.teach_finished:
+                self._push(st, tx, st.everything(), now, True)
+        if self.teach and not self.teach_finished:
+            self.out += P.msg(P.CTRL, P.RESYNC_FINISHED if self.sync.synced() else P.RESYNC_PARTIAL)
+            self.teach_finished = True
+        while self.confirm:
+            self.out += P.msg(P.CTRL, P.RESYNC_CONFIRM)
+            self.confirm -= 1
+
+
+class Sync:
+    """A ``peers`` section at run time: its peers, its shared tables and the resync state."""
+
+    def __init__(self, name: str, local_name: str, peers: list[PeerConf], tables: list[tuple[StickTable, str]],
+                 now: int, *, pid: int = 0, old_process: bool = False, rand: Any = None) -> None:
+        self.name = name
+        self.local_name = local_name
+        self.pid = pid
+        self.peers = [Peer(c) for c in peers]
+        self.by_name = {p.name: p for p in self.peers}
+        self.local = next((p for p in self.peers if p.local), None)
+        self.tables: list[Shared] = []
+        for i, (t, nid) in enumerate(tables, 1):
+            st = Shared(t, nid, i)
+            st.attach()
+            self.tables.append(st)
+        self.sessions: set[Session] = set()
+        #: resync: from the old process (through the local peer), then from a remote one
+        self.local_done = not old_process
+        self.remote_done = False
+        self.assigned: Peer | None = None
+        self.resync_timeout = now + RESYNC_TIMEOUT
+        self.stopping = False
+        #: the stopping process still has to teach the new one (2.6's DONOTSTOP)
+        self.donotstop = False
+        self.rand = rand or (lambda n: random.randrange(n))
+
+    def on_local_change(self, cb: Any) -> None:
+        for st in self.tables:
+            st.on_local = cb
+
+    def synced(self) -> bool:
+        return self.local_done and self.remote_done
+
+    # ------------------------------------------------------------------ sessions
+    def connect(self, peer: Peer, now: int) -> Session:
+        """A new outgoing session: the engine connects it to ``peer.conf`` and sends ``take()``."""
+        s = Session(self, peer, True, now)
+        peer.session = s
+        peer.new_conn += 1
+        peer.statuscode = SC_CONNECT
+        peer.reconnect = now + RECONNECT_TIMEOUT
+        peer.teach_complete = False
+        self.sessions.add(s)
+        return s
+
+    def accept(self, now: int) -> Session:
+        """A new incoming session (the peer is known after its hello)."""
+        return Session(self, None, False, now)
+
+    def tcp_connected(self, s: Session) -> None:
+        if s.peer is not None and s.peer.session is s and s.peer.statuscode == SC_CONNECT:
+            s.peer.statuscode = SC_CONNECTED
+
+    def session_closed(self, s: Session) -> None:
+        self.sessions.discard(s)
+        peer = s.peer
+        if peer is None or peer.session is not s:
+            return
+        peer.session = None
+        if self.assigned is peer:
+            self.assigned = None
+        if s.established:
+            peer.heartbeat = None
+
+    def established(self, s: Session, now: int) -> None:
+        self.sessions.add(s)
+        self._assign(now)
+
+    def learned(self, s: Session, full: bool, now: int) -> None:
+        peer = s.peer
+        assert peer is not None
+        if self.assigned is peer:
+            self.assigned = None
+        if peer.local:
+            self.local_done = True
+            if full:
+                self.remote_done = True
+        elif full:
+            self.remote_done = True
+        else:
+            peer.notup2date = True
+            self.resync_timeout = now + RESYNC_TIMEOUT
+        self._assign(now)
+
+    def _assign(self, now: int) -> None:
+        if self.stopping or self.assigned is not None:
+            return
+        if not self.local_done:
+            p = self.local
+            if p is not None and p.session is not None and p.session.established and not p.session.outgoing:
+                self.assigned = p
+                p.session.learn = "assigned"
+            return
+        if self.remote_done:
+            return
+        for p in self.peers:
+            s = p.session
+            if not p.local and s is not None and s.established and not p.notup2date:
+                self.assigned = p
+                s.learn = "assigned"
+                return
+
+    # ------------------------------------------------------------------ the timer
+    def tick(self, now: int) -> list[Peer]:
+        """2.6's sync task, as of ``now``: the peers to connect to now. Sessions it kills are
+        closed (``Session.closed``); the engine then sends every session's ``take()``."""
+        todo: list[Peer] = []
+        if not self.stopping:
+            if not self.local_done and now >= self.resync_timeout and self.assigned is None:
+                self.local_done = True
+                self.resync_timeout = now + RESYNC_TIMEOUT
+            for p in self.peers:
+                if p.local:
+                    continue
+                s = p.session
+                if s is None:
+                    if p.statuscode == 0 or p.reconnect is None or now >= p.reconnect:
+                        todo.append(p)
+                elif s.established:
+                    self._liveness(p, s, now)
+            self._assign(now)
+            if self.local_done and not self.remote_done and self.assigned is None and now >= self.resync_timeout:
+                self.remote_done = True
+        else:
+            lp = self.local
+            if lp is None or not self.donotstop:
+                pass
+            elif lp.teach_complete:
+                self.donotstop = False
+            elif lp.session is None:
+                if lp.statuscode in (0, SC_SUCCESS, SC_CONNECTED, SC_TRYAGAIN):
+                    todo.append(lp)
+                else:
+                    self.donotstop = False
+            elif lp.session.established:
+                self._liveness(lp, lp.session, now)
+        for s in list(self.sessions):
+            if not s.closed:
+                s.pump(now)
+        return todo
+
+    def _liveness(self, p: Peer, s: Session, now: int) -> None:
+        if p.reconnect is not None and now >= p.reconnect:
+            if p.alive:
+                p.alive = False
+                p.reconnect = now + RECONNECT_TIMEOUT
+            else:
+                p.reconnect = now + 50 + self.rand(2000)
+                p.heartbeat = None
+                p.no_hbt += 1
+                s.close()
+        elif p.heartbeat is not None and now >= p.heartbeat:
+            p.heartbeat = now + HEARTBEAT_TIMEOUT
+            s.hb = True
+
+    def stop(self, now: int) -> None:
+        """The soft stop (a reload): sessions end; the local peer is to be taught."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.donotstop = self.local is not None and bool(self.tables)
+        for p in self.peers:
+            p.reconnect = now + 50 + self.rand(2000)
+            if p.session is not None:
+                p.session.close()
+        if self.local is not None:
+            self.local.statuscode = 0
+
+    @property
+    def done(self) -> bool:
+        """Nothing keeps a stopping process alive any more."""
+        return self.stopping and not self.donotstop
