@@ -149,7 +149,7 @@ def p_add_header(args: Sequence[str], ctx: ParseCtx) -> Action:
         raise _err(ctx, "expects exactly 2 arguments.")
     _only(args, 2)
     cls = SetHeader if ctx.action == "set-header" else AddHeader
-    return cls(_side(ctx), args[0].encode("latin-1"), compile_lf(args[1], 1))
+    return cls(_side(ctx), args[0].encode("latin-1"), compile_lf(args[1], 1, ctx))
 
 
 class DelHeader(Action):
@@ -238,7 +238,7 @@ def p_replace_header(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) < 3:
         raise _err(ctx, "expects exactly 3 arguments.")
     _only(args, 3)
-    return ReplaceHeader(_side(ctx), args[0].encode("latin-1"), _regex(args[1], 1), compile_lf(args[2], 2),
+    return ReplaceHeader(_side(ctx), args[0].encode("latin-1"), _regex(args[1], 1), compile_lf(args[2], 2, ctx),
                          ctx.action == "replace-value")
 
 
@@ -292,7 +292,7 @@ class SetLine(Action):
 def p_set_line(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) != 1:
         raise _err(ctx, "expects exactly 1 argument <format>.", max(0, len(args) - 1))
-    return SetLine(ctx.action, compile_lf(args[0], 0))
+    return SetLine(ctx.action, compile_lf(args[0], 0, ctx))
 
 
 class ReplaceLine(Action):
@@ -323,7 +323,7 @@ class ReplaceLine(Action):
 def p_replace_line(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) != 2:
         raise _err(ctx, "expects exactly 2 arguments <match-regex> and <replace-format>.", max(0, len(args) - 1))
-    return ReplaceLine(ctx.action, _regex(args[0], 0), compile_lf(args[1], 1))
+    return ReplaceLine(ctx.action, _regex(args[0], 0), compile_lf(args[1], 1, ctx))
 
 
 # ============================================================================ stop / deny
@@ -403,7 +403,7 @@ def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: 
             if name.lower() in (b"content-length", b"transfer-encoding", b"content-type"):
                 ctx.warnings.append((f"header '{args[i + 1]}' always ignored by the http reply.", i + 1))
             else:
-                hdrs.append((name, compile_lf(args[i + 2], i + 2)))
+                hdrs.append((name, compile_lf(args[i + 2], i + 2, ctx)))
             i += 3
             continue
         if i + 1 >= len(args):
@@ -423,7 +423,7 @@ def _parse_reply(args: Sequence[str], ctx: ParseCtx, kind: str, default_status: 
         elif w == "string":
             body = const(arg.encode("latin-1"))
         elif w == "lf-string":
-            body = compile_lf(arg, i + 1)
+            body = compile_lf(arg, i + 1, ctx)
         elif w == "file":
             try:
                 with open(arg, "rb") as f:
@@ -529,7 +529,7 @@ def parse_redirect(args: Sequence[str], ctx: ParseCtx) -> Redirect:
             if i + 1 >= len(args):
                 raise ActionError(f"missing argument for '{w}'.", i, ours=False)
             type_ = w
-            fmt = compile_lf(args[i + 1], i + 1)
+            fmt = compile_lf(args[i + 1], i + 1, ctx)
             i += 2
         elif w == "code":
             if i + 1 >= len(args):
@@ -688,7 +688,7 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise TrailingWords("", 1)
     if ctx.action.startswith("set-var-fmt"):
-        return SetVar(name, None, compile_lf(args[0], 0))
+        return SetVar(name, None, compile_lf(args[0], 0, ctx))
     from haproxy_py.samples import SampleError, compile_expr
 
     try:
@@ -873,7 +873,7 @@ def p_early_hint(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) < 2:
         raise _err(ctx, "expects exactly 2 arguments.")
     _only(args, 2)
-    return EarlyHint(args[0].encode("latin-1"), compile_lf(args[1], 1))
+    return EarlyHint(args[0].encode("latin-1"), compile_lf(args[1], 1, ctx))
 
 
 # ============================================================================ wait-for-body
@@ -979,8 +979,8 @@ def p_patref_edit(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) < need:
         raise _err(ctx, f"expects exactly {need} arguments.")
     _only(args, need)
-    key = compile_lf(args[0], 0)
-    value = compile_lf(args[1], 1) if need == 2 else None
+    key = compile_lf(args[0], 0, ctx)
+    value = compile_lf(args[1], 1, ctx) if need == 2 else None
     return PatRefEdit(op, file, key, value)
 
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from haproxy_py.actions.base import ActionError
+from haproxy_py.actions.base import ActionError, ParseCtx
 
 Fmt = Callable[[Any], bytes]
+
+
+class LfError(ActionError):
+    """A log-format argument that does not compile: 2.6 reports it inside the sentence naming the
+    rule (config/build/rules.py adds it when the action's parser did not)."""
 
 
 def const(value: bytes) -> Fmt:
@@ -29,13 +34,26 @@ def const_value(fmt: Fmt) -> bytes | None:
     return getattr(fmt, "const", None)
 
 
-def compile_lf(text: str, word_index: int) -> Fmt:
-    """A log-format argument -> ``fmt(txn) -> bytes``; ActionError for what cannot be compiled."""
+def lf_place(ctx: ParseCtx | None) -> str | None:
+    """Where 2.6 checks the fetches of a rule's format: a request rule as its frontend side (a
+    listen is a frontend there), a response rule as its backend side (a listen is a backend)."""
+    if ctx is None:
+        return None
+    if ctx.family == "http-request":
+        return "be http-request" if ctx.proxy_kind == "backend" else "fe http-request"
+    if ctx.family in ("http-response", "http-after-response"):
+        return "fe http-response" if ctx.proxy_kind == "frontend" else "be http-response"
+    return None
+
+
+def compile_lf(text: str, word_index: int, ctx: ParseCtx | None = None) -> Fmt:
+    """A log-format argument -> ``fmt(txn) -> bytes``; ActionError for what cannot be compiled
+    (with ``ctx``, a fetch that cannot work in that rule set too, as 2.6 refuses it)."""
     if "%" not in text.replace("%%", ""):
         return const(text.replace("%%", "%").encode("latin-1"))
     from haproxy_py.samples import SampleError, compile_format
 
     try:
-        return compile_format(text)
+        return compile_format(text, place=lf_place(ctx))
     except SampleError as e:
-        raise ActionError(f"failed to parse log-format expression '{text}': {e.message}", word_index) from None
+        raise LfError(f"{e.message}.", word_index) from None

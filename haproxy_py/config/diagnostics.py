@@ -111,6 +111,16 @@ class Diagnostics:
         return any(d.fatal for d in self.messages)
 
     @property
+    def parse_failed(self) -> bool:
+        """An error while reading the lines: 2.6 then stops before its post-parse checks."""
+        return any(d.fatal and d.phase == PARSE for d in self.messages)
+
+    def drop_post(self) -> None:
+        """Forget the post-parse findings made while reading (2.6 makes them after reading, and
+        does not when reading failed)."""
+        self.messages = [d for d in self.messages if d.phase != POST]
+
+    @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.messages if d.fatal]
 

@@ -583,6 +583,11 @@ class Proxy:
     def has_be(self) -> bool:
         return self.kind in ("backend", "listen")
 
+    @property
+    def type_str(self) -> str:
+        """How 2.6 names this kind of proxy in its messages: a listen section is a 'proxy'."""
+        return "proxy" if self.kind == "listen" else self.kind
+
     def option(self, name: str, default: bool = False) -> bool:
         for k, v in self.options:
             if k == name:

@@ -73,8 +73,7 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
                 comment = _comment_opt(w, j, sub)
                 j += 2
             else:
-                raise TcpCheckError(f"'tcp-check {sub}' : only 'comment' is supported after the data but "
-                                    f"got '{w[j]}'.", j)
+                raise TcpCheckError(f"'tcp-check {sub}' : expects 'comment' but got '{w[j]}' as argument..", j)
         return TcpCheckRule("send", index, comment, data=data, fmt=fmt,
                             kind="binary" if sub == "send-binary-lf" else "")
     if sub == "expect":
@@ -259,9 +258,9 @@ def log_format(text: str, i: int, what: str) -> object:
     from haproxy_py.samples import SampleError, compile_format
 
     try:
-        return compile_format(text)
+        return compile_format(text, place="tcp-check")
     except SampleError as e:
-        raise TcpCheckError(f"'{what}' : {e.message}", i) from None
+        raise TcpCheckError(f"'{what}' : '{text}' invalid log-format string ({e.message}).\n.", i) from None
 
 
 def _format(text: str, i: int, what: str) -> object:

@@ -75,7 +75,7 @@ class Router:
         for ub in conf.use_backends:
             test = compile_condition(ub.cond, self.acls) if ub.cond is not None else None
             name: Any = ub.backend
-            if "%[" in name:
+            if "%" in name:  # 2.6: a name with '%' is a log-format string
                 from haproxy_py.samples import compile_format
 
                 name = compile_format(name, place="use_backend")

@@ -362,6 +362,14 @@ class LogFormatError(ValueError):
     """A log-format string that HAProxy would reject (message in HAProxy's words)."""
 
 
+class UnclosedExpr(LogFormatError):
+    """``%[`` without its ``]``: 2.6 reports a bad expression there first (``start``: its text)."""
+
+    def __init__(self, message: str, start: int) -> None:
+        super().__init__(message)
+        self.start = start
+
+
 # --------------------------------------------------------------------------- dates
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -668,7 +676,7 @@ def parse_log_format(fmt: str) -> list[tuple[str, Any, int]]:
                     break
                 j += 1
             if j >= n:
-                raise LogFormatError(f"missing ']' after '{fmt[i + 1:]}'")
+                raise UnclosedExpr(f"missing ']' after '{fmt[i + 1:]}'", i + 1)
             flush_text()
             nodes.append(("expr", fmt[i + 1:j], _apply_flags(arg, defopts)))
             i = j + 1
@@ -908,7 +916,12 @@ def compile_log_format(fmt: str, *, context: LogContext | None = None,
     ``samples``. At format time it reads the session's samples Txn (``rec.txn``);
     ``CompiledFormat.has_samples`` tells the engine to provide it.
     """
-    nodes = parse_log_format(fmt)
+    try:
+        nodes = parse_log_format(fmt)
+    except UnclosedExpr as e:
+        if samples is not None:
+            samples.compile(fmt, e.start, len(fmt))  # its own error first, as 2.6
+        raise
     ns: dict[str, Any] = {
         "_ctx": context or DEFAULT_CONTEXT,
         "_esc": _esc,

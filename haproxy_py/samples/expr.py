@@ -82,7 +82,8 @@ def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset:
 
 
 def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
-    """Check ``text[start:end]`` as a sample expression (raises :class:`SampleError`)."""
+    """Check ``text[start:end]`` as a sample expression (raises :class:`SampleError`), left to
+    right as 2.6 does: the fetch and its arguments, then each converter with its arguments."""
     end = len(text) if end is None else end
     sub = text[:end]
     pos = start
@@ -94,13 +95,13 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
     pos += len(name)
     words: list[str] | None = None
     # 2.6 quotes what follows an argument list it cannot end to the end of the whole text
-    rests: dict[int, list[str]] = {}
+    rest: list[str] | None = None
     if pos < end and sub[pos] == "(":
         if not fdef.args and not sub.startswith("()", pos):
             raise SampleError(f"fetch method '{name}' : expected ')' before '{text[pos + 1:]}'.", pos + 1)
         words, seps, pos = split_args_at(sub, pos + 1)
-        rests[-1] = [text[k:] for k in seps]
-    convs: list[tuple[str, list[str] | None, int]] = []
+        rest = [text[k:] for k in seps]
+    b = _ExprBuilder(name, words, fpos, rest)
     while pos < end:
         if sub[pos] != ",":
             raise SampleError(f"missing comma after fetch keyword '{name}'.", pos)
@@ -112,32 +113,37 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
         cdef = _lookup_conv(cname, cpos)
         pos += len(cname)
         cw: list[str] | None = None
+        rest = None
         if pos < end and sub[pos] == "(":
             if not cdef.args and not sub.startswith("()", pos):
                 raise SampleError(f"invalid arg 1 in converter '{cname}' : expected ')' before "
                                   f"'{text[pos + 1:]}'.", pos + 1)
             cw, seps, pos = split_args_at(sub, pos + 1)
-            rests[len(convs)] = [text[k:] for k in seps]
-        convs.append((cname, cw, cpos))
-    return build_expr(text[start:end], name, words, convs, fpos, rests)
+            rest = [text[k:] for k in seps]
+        b.add(cname, cw, cpos, rest)
+    return b.done(text[start:end])
 
 
-def build_expr(text: str, name: str, words: list[str] | None,
-               convs: list[tuple[str, list[str] | None, int]], fpos: int = 0,
-               rests: dict[int, list[str]] | None = None) -> ParsedExpr:
-    """An expression from its parts (fetch name and argument words, converters as
-    ``(name, words, offset)``), as the ACL parser has them."""
-    fdef = _lookup_fetch(name, fpos)
-    rests = rests or {}
-    fargs = _prepared(fdef, "fetch method", words, fpos, rests.get(-1))
-    fetch_word = (name, tuple(words or ()))
-    t = fdef.out
-    out_convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
-    conv_words: list[tuple[str, tuple[str, ...]]] = []
-    dyn = False  # the previous converter's values have their own type at run time
-    for ci, (cname, cw, cpos) in enumerate(convs):
+class _ExprBuilder:
+    """An expression checked piece by piece, left to right as 2.6 does (the fetch and its
+    arguments, then each converter with its arguments and input type): the first fault in the
+    text is the one reported."""
+
+    __slots__ = ("fdef", "fargs", "fetch_word", "t", "convs", "conv_words", "dyn")
+
+    def __init__(self, name: str, words: list[str] | None, fpos: int, rest: list[str] | None = None) -> None:
+        self.fdef = _lookup_fetch(name, fpos)
+        self.fargs = _prepared(self.fdef, "fetch method", words, fpos, rest)
+        self.fetch_word = (name, tuple(words or ()))
+        self.t = self.fdef.out
+        self.convs: list[tuple[ConvDef, tuple[Any, ...], Callable[[Any], Any] | None]] = []
+        self.conv_words: list[tuple[str, tuple[str, ...]]] = []
+        self.dyn = False  # the previous converter's values have their own type at run time
+
+    def add(self, cname: str, cw: list[str] | None, cpos: int, rest: list[str] | None = None) -> None:
         cdef = _lookup_conv(cname, cpos)
-        cargs = _prepared(cdef, "converter", cw, cpos, rests.get(ci))
+        cargs = _prepared(cdef, "converter", cw, cpos, rest)
+        t, dyn = self.t, self.dyn
         if t == "addr":  # ipv4 or ipv6, known per value: cast at run time (cst None)
             if not (can_cast("ipv4", cdef.in_type) or can_cast("ipv6", cdef.in_type)):
                 raise SampleError(f"converter '{cname}' cannot be applied.", cpos)
@@ -146,13 +152,26 @@ def build_expr(text: str, name: str, words: list[str] | None,
         cst = None if dyn or t in ("any", "addr") else caster(t, cdef.in_type)
         if not dyn and cdef.in_type == "addr" and t not in ("ipv4", "ipv6", "any"):
             cst = caster(t, "addr")
-        out_convs.append((cdef, cargs, cst))
-        conv_words.append((cname, tuple(cw or ())))
-        t = cdef.checked_as or cdef.out
-        dyn = cdef.checked_as is not None
-    if dyn:
-        t = "any"
-    return ParsedExpr(text, fdef, fargs, out_convs, t, fetch_word, conv_words)
+        self.convs.append((cdef, cargs, cst))
+        self.conv_words.append((cname, tuple(cw or ())))
+        self.t = cdef.checked_as or cdef.out
+        self.dyn = cdef.checked_as is not None
+
+    def done(self, text: str) -> ParsedExpr:
+        t = "any" if self.dyn else self.t
+        return ParsedExpr(text, self.fdef, self.fargs, self.convs, t, self.fetch_word, self.conv_words)
+
+
+def build_expr(text: str, name: str, words: list[str] | None,
+               convs: list[tuple[str, list[str] | None, int]], fpos: int = 0,
+               rests: dict[int, list[str]] | None = None) -> ParsedExpr:
+    """An expression from its parts (fetch name and argument words, converters as
+    ``(name, words, offset)``), as the ACL parser has them."""
+    rests = rests or {}
+    b = _ExprBuilder(name, words, fpos, rests.get(-1))
+    for ci, (cname, cw, cpos) in enumerate(convs):
+        b.add(cname, cw, cpos, rests.get(ci))
+    return b.done(text)
 
 
 def _addr_type(v: Any) -> str:
@@ -460,7 +479,8 @@ def _closing_bracket(text: str, open_at: int) -> int:
 
 def compile_format(text: str, *, mandatory: bool = False, place: str | None = None) -> Callable[[Txn], bytes]:
     """A log-format string as used by ``set-header``/``add-header``/``redirect``/``return
-    lf-string`` -> ``fn(txn) -> bytes``. ``mandatory``: a missing value prints ``-`` (log lines);
+    lf-string`` -> ``fn(txn) -> bytes``. A SampleError's message is 2.6's, without the final
+    period each caller adds in its own sentence. ``mandatory``: a missing value prints ``-`` (log lines);
     without it (HTTP actions, as 2.6) it prints nothing. Text and spaces are kept verbatim.
     ``place`` (e.g. "fe http-request"): a fetch that cannot work there is refused, as 2.6 does."""
     parts: list[bytes | Callable[[Txn], bytes]] = []
@@ -499,8 +519,22 @@ def compile_format(text: str, *, mandatory: bool = False, place: str | None = No
                 raise SampleError(f"parse argument modifier without variable name near '%{{{arg}}}'", i)
             c = text[i]
         if c == "[":
-            j = _closing_bracket(text, i)
-            fn = compile_expr(text, i + 1, j, place)
+            try:
+                j = _closing_bracket(text, i)
+            except SampleError:  # 2.6 reports a bad expression before the missing ']'
+                j = -1
+            try:
+                fn = compile_expr(text, i + 1, j if j >= 0 else n, place)
+            except SampleError as e:  # 2.6 shows the format from the expression to its end
+                msg = e.message[:-1] if e.message.endswith(".") else e.message
+                head = f"sample fetch <{text[i + 1:j if j >= 0 else n]}>"
+                if msg.startswith(head):  # a fetch that cannot work here: said as is
+                    msg = f"sample fetch <{text[i + 1:]}>" + msg[len(head):]
+                else:
+                    msg = f"failed to parse sample expression <{text[i + 1:]}> : {msg}"
+                raise SampleError(msg, e.offset) from None
+            if j < 0:
+                _closing_bracket(text, i)  # "missing ']'"
             flush()
             parts.append(_expr_text(fn, mandatory))
             i = j + 1

@@ -41,7 +41,7 @@ class _LogSamples:
             msg = e.message.rstrip(".")
             m = _FETCH_NAME.match(text)
             d26 = known26.FETCHES.get(m.group(0)) if m else None
-            if m and d26 is not None and d26[2][PLACES["log"][0]] != "Y":
+            if m and d26 is not None and d26[2][PLACES["log"][0]] != "Y" and "not implemented" in msg:
                 # a fetch haproxy-py lacks that 2.6 refuses here anyway: 2.6's reason
                 fd = FetchDef(m.group(0), _nothing, (), d26[1], d26[2])
                 msg = (f"sample fetch <{text}> may not be reliably used here because it needs "

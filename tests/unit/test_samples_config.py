@@ -137,7 +137,8 @@ def test_json_and_jwt_argument_checks() -> None:
 
     from haproxy_py.samples import SampleError, compile_format
 
-    with pytest.raises(SampleError, match=r"invalid args in converter 'json_query' : json_path must not be empty\.$"):
+    with pytest.raises(SampleError, match=r"^failed to parse sample expression <req.fhdr\(x\),json_query\(''\)\]> : "
+                       r"invalid args in converter 'json_query' : json_path must not be empty$"):
         compile_format("%[req.fhdr(x),json_query('')]")
     d = diags("    acl b req.fhdr(x),json_query('$.a',str) -m found\n"
               "    acl c req.fhdr(x),jwt_verify(HS999,k) 1\n    acl d req.fhdr(x),jwt_verify(PS256,k) 1\n"

@@ -20,8 +20,8 @@ class BalanceMixin(BuilderBase):
         p.f["hash_balance_factor"] = self.int_arg(ln, 1, "hash-balance-factor", lo=0)
 
     def kw_balance(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, and still reads (and later checks) the line
         w = ln.words
         if len(w) < 2:
             p.f["balance"] = Balance()
@@ -95,15 +95,8 @@ class BalanceMixin(BuilderBase):
             b["algorithm"] = "hash"
             if not args:
                 self.fail(ln, "balance hash requires a sample expression.", 1)
-            expr = " ".join(args)
-            from haproxy_py.samples import SampleError, compile_expr
-
-            try:  # any sample expression with its converters (the engine compiles it again)
-                compile_expr(expr, place="balance")
-            except SampleError as e:
-                self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing 'balance hash' : "
-                              f"{e.message}", 2, ours=True)
-            b["expression"] = expr
+            # 2.6 compiles the expression after parsing, for the proxies only (post.py)
+            b["expression"] = " ".join(args)
         else:
             self.fail(ln, K.BALANCE_MSG, 1, suggestion=did_you_mean(
                 algo, ["roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param",

@@ -87,6 +87,14 @@ class BuilderBase:
         self.alert(ln, msg, i, **kw)
         raise _Skip
 
+    def too_many_args(self, ln: Line, n: int, first: int = 0) -> None:
+        """2.6's check that a keyword (``first`` + 1 words, e.g. 'option x') has at most ``n``
+        arguments."""
+        w = ln.words
+        if len(w) > first + 1 + n:
+            self.fail(ln, f"'{' '.join(w[:first + 1])}' cannot handle unexpected argument '{w[first + 1 + n]}'.",
+                      first + 1 + n)
+
     def supported(self, reg: Registry, ln: Line, name: str, i: int, shown: str | None = None) -> bool:
         """Accepted means implemented: False (after a notice) for a no-effect setting; an alert and
         _Skip for a name HAProxy 2.6 knows that haproxy-py does not implement; True otherwise."""
@@ -138,7 +146,7 @@ class BuilderBase:
         if p.caps & need:
             return False
         what = "frontend" if need == K.FE else "backend"
-        self.warn(ln, f"'{name or ln.words[0]}' ignored because {p.kind} '{p.name}' has no {what} "
+        self.warn(ln, f"'{name or ln.words[0]}' ignored because {p.type_str} '{p.name}' has no {what} "
                   f"capability.{extra}", 0)
         return True
 
@@ -150,6 +158,7 @@ class BuilderBase:
         def condition(self, ln: Line, p: ProxyState, i: int, ctx: str) -> Condition | None: ...
         def post_checks(self, cfg: Config) -> None: ...
         def check_log_format(self, p: ProxyState) -> None: ...
+        def check_unique_id(self, p: ProxyState) -> None: ...
         def check_tables(self, cfg: Config) -> None: ...
         def post_external_checks(self, cfg: Config) -> None: ...
         def post_email_alerts(self, cfg: Config) -> set[str]: ...

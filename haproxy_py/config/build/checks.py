@@ -304,7 +304,7 @@ class ChecksMixin(BuilderBase):
             if ps.is_defaults or not ps.f.get("email_alert"):
                 continue
             if p.email_alert is None:
-                self.d.warning(f"'email-alert' will be ignored for {p.kind} '{p.name}' (the presence any of "
+                self.d.warning(f"'email-alert' will be ignored for {p.type_str} '{p.name}' (the presence any of "
                                "'email-alert from', 'email-alert level' 'email-alert mailers', 'email-alert "
                                "myhostname', or 'email-alert to' requires each of 'email-alert from', "
                                "'email-alert mailers' and 'email-alert to' to be present).", p.loc, phase=POST)
@@ -347,7 +347,7 @@ class ChecksMixin(BuilderBase):
             else:
                 for sub in ("command", "path"):
                     if f.get("ext_" + sub):
-                        d.warning(f"'external-check {sub}' will be ignored for {p.kind} '{p.name}' (requires "
+                        d.warning(f"'external-check {sub}' will be ignored for {p.type_str} '{p.name}' (requires "
                                   "'option external-check').", f.get("ext_loc") or p.loc, phase=POST)
 
     opt_tcp_check = opt_redis_check = opt_pgsql_check = opt_smtpchk = _opt_check_type

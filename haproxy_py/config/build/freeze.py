@@ -56,20 +56,26 @@ class FreezeMixin(BuilderBase):
             uuids[idx] = nxt
             used.add(nxt)
             nxt += 1
+        if d.parse_failed:
+            d.drop_post()
+        else:  # 2.6 compiles these after parsing, and only when parsing succeeded
+            for ps in self.proxies:
+                self.check_log_format(ps)
+                self.check_unique_id(ps)
         proxies = [self.freeze(ps, uuids[i]) for i, ps in enumerate(self.proxies)]
         defaults = [self.freeze(ps, 0) for ps in self.defaults_list]
+        parsed = not d.parse_failed
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
                      programs=tuple(self.programs))
-        if not d.has_errors:
+        if parsed:
             self.post_checks(cfg)
         return cfg
 
     def freeze(self, ps: ProxyState, uuid: int) -> Proxy:
         f = ps.f
         self.check_capture_ids(ps)
-        self.check_log_format(ps)
         mode = f.get("mode", "tcp")
         http_check = None
         hc = f.get("httpchk")

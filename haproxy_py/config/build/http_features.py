@@ -54,15 +54,22 @@ class HttpFeaturesMixin(BuilderBase):
             self.fail(ln, "unique-id-format expects only one argument, don't forget to escape spaces!", 2)
         if not p.is_defaults and self.capwarn(ln, p, K.FE):
             return
+        p.f["unique_id_format"] = w[1]
+        p.f["unique_id_line"] = ln  # compiled after parsing, as 2.6 does (check_unique_id)
+
+    def check_unique_id(self, p: ProxyState) -> None:
+        """2.6 compiles unique-id-format once every section is read, for the frontends."""
+        fmt, ln = p.f.get("unique_id_format"), p.f.get("unique_id_line")
+        if fmt is None or ln is None or p.is_defaults or not (p.caps & K.FE):
+            return
         from haproxy_py.samples import SampleError, compile_format
 
         try:
-            compile_format(w[1])
+            compile_format(fmt)
         except SampleError as e:
-            self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse unique-id : {e.message}",
-                         ln.loc(1), line=ln.raw)
-            return
-        p.f["unique_id_format"] = w[1]
+            self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse unique-id : {e.message}.",
+                         ln.loc(1), line=ln.raw, phase=POST)
+            p.f["unique_id_format"] = None
 
     def kw_unique_id_header(self, ln: Line, p: ProxyState) -> None:
         w = ln.words

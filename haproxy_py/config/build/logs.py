@@ -7,7 +7,7 @@ import dataclasses
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
-from haproxy_py.config.diagnostics import did_you_mean
+from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int
 from haproxy_py.config.model import Address, LogTarget
 from haproxy_py.config.tokenizer import Line, expand_address_env
@@ -17,10 +17,12 @@ class LogsMixin(BuilderBase):
     def kw_log_format(self, ln: Line, p: ProxyState) -> None:
         if len(ln.words) < 2:
             self.fail(ln, "'log-format' expects a string argument.", 0)
+        if len(ln.words) > 2:
+            self.fail(ln, "log-format expects only one argument, don't forget to escape spaces!", 2)
         if not p.is_defaults and not (p.caps & K.FE):
-            self.warn(ln, f"{p.kind} '{p.name}' : 'log-format' directive is ignored in backends.", 0)
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'log-format' directive is ignored in backends.", 0)
             return
-        p.f["log_format"] = " ".join(ln.words[1:])
+        p.f["log_format"] = ln.words[1]
         p.f["log_format_line"] = ln  # compiled for each frontend using it (check_log_format)
         p.f["log_style"] = "default"
 
@@ -41,7 +43,7 @@ class LogsMixin(BuilderBase):
             if not msg.endswith("."):
                 msg += "."
             self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse log-format : {msg}", ln.loc(1),
-                         line=ln.raw)
+                         line=ln.raw, phase=POST)
 
     def kw_log_tag(self, ln: Line, p: ProxyState) -> None:
         if len(ln.words) < 2:
@@ -144,7 +146,7 @@ class LogsMixin(BuilderBase):
 
     def opt_httplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         if p.kind == "backend" and not negate:
-            self.warn(ln, f"{p.kind} '{p.name}' : 'option httplog' directive is ignored in backends.", i)
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'option httplog' directive is ignored in backends.", i)
         if negate:
             p.f["log_style"] = "default"
             return
@@ -159,6 +161,6 @@ class LogsMixin(BuilderBase):
 
     def opt_tcplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         if p.kind == "backend" and not negate:
-            self.warn(ln, f"{p.kind} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
         p.f["log_style"] = "default" if negate else "tcplog"
         p.log_style_loc = ln.loc(0)

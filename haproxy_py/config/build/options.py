@@ -55,7 +55,7 @@ class OptionsMixin(BuilderBase):
             raise _Skip
         if not p.is_defaults and not (p.caps & cap):
             what = "frontend" if cap == K.FE else "backend"
-            self.warn(ln, f"'{name}' ignored because {p.kind} '{p.name}' has no {what} capability.", i)
+            self.warn(ln, f"'{name}' ignored because {p.type_str} '{p.name}' has no {what} capability.", i)
             return
         if not negate and not self.supported(S.OPTION, ln, name, i):
             return

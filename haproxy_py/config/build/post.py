@@ -68,12 +68,28 @@ class PostChecksMixin(BuilderBase):
             if msg is not None:
                 self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {msg}", ln.loc(i), line=ln.raw, phase=POST)
 
+    def _check_balance_hash(self, cfg: Config) -> None:
+        """'balance hash EXPR' is compiled once the sections are read, as 2.6 does (a bad
+        expression in a defaults section is reported for the proxies that use it)."""
+        from haproxy_py.samples import SampleError, compile_expr
+
+        for p in cfg.proxies:
+            expr = p.balance.expression if p.balance.algorithm == "hash" else None
+            if expr is None:
+                continue
+            try:
+                compile_expr(expr, place="balance")
+            except SampleError as e:
+                self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: failed to parse 'balance hash' "
+                             f"expression '{expr}' in : {e.message}", p.loc, phase=POST)
+
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         from haproxy_py.config import tls
 
         tls.post_checks(self)
         self._check_sample_refs(cfg)
+        self._check_balance_hash(cfg)
         self.check_tables(cfg)
         self.post_external_checks(cfg)
         by_be = {}
@@ -90,14 +106,14 @@ class PostChecksMixin(BuilderBase):
                 continue
             if p.has_fe:
                 for ub in p.use_backends:
-                    if "%[" in ub.backend:  # a name made per request: the expression must compile
+                    if "%" in ub.backend:  # a name made per request (2.6: any '%'): it must compile
                         from haproxy_py.samples import SampleError, compile_format
 
                         try:
                             compile_format(ub.backend, place="use_backend")
                         except SampleError as e:
                             d.alert(f"Parsing [{ub.loc.file}:{ub.loc.line}]: failed to parse use_backend rule "
-                                    f"'{ub.backend}' : {e.message}", ub.loc, phase=POST, ours=True)
+                                    f"'{ub.backend}' : {e.message}.", ub.loc, phase=POST)
                         continue
                     if ub.backend not in by_be:
                         d.alert(f"Proxy '{p.name}': unable to find required use_backend: '{ub.backend}'.", ub.loc,
@@ -148,7 +164,7 @@ class PostChecksMixin(BuilderBase):
             if p.has_fe:
                 if not p.binds:
                     if p.kind == "frontend":
-                        d.warning(f"{p.kind} '{p.name}' has no 'bind' directive. Please declare it as a backend if "
+                        d.warning(f"{p.type_str} '{p.name}' has no 'bind' directive. Please declare it as a backend if "
                                   "this was intended.", p.loc, phase=POST)
                 else:
                     listeners += len(p.binds)
@@ -163,36 +179,36 @@ class PostChecksMixin(BuilderBase):
             t = p.timeouts
             if p.mode in ("tcp", "http") and (
                     (p.has_fe and not t.client) or (p.has_be and (not t.connect or not t.server))):
-                d.warning(f"missing timeouts for {p.kind} '{p.name}'.\n"
+                d.warning(f"missing timeouts for {p.type_str} '{p.name}'.\n"
                           "   | While not properly invalid, you will certainly encounter various problems\n"
                           "   | with such a configuration. To fix this, please ensure that all following\n"
                           "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
                           p.loc, phase=POST)
             if p.has_fe and (p.log_style != "default" or p.log_format) and not p.logs:
-                d.warning(f"log format ignored for {p.kind} '{p.name}' since it has no log address.", p.loc,
+                d.warning(f"log format ignored for {p.type_str} '{p.name}' since it has no log address.", p.loc,
                           phase=POST)
             if p.has_be and ps.check_rules and p.http_check is None and not ps.is_defaults:
-                d.warning(f"{p.kind} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
+                d.warning(f"{p.type_str} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
                           "are ignored.", ps.check_rules_loc, phase=POST)
             if p.mode != "http":
                 for oname, on in p.options:
                     if on and oname in K.HTTP_ONLY_OPTIONS and (K.OPTIONS.get(oname, 0) & ps.caps):
-                        d.warning(f"'option {oname}' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                        d.warning(f"'option {oname}' ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
                                   p.loc, phase=POST)
                 if p.forwardfor is not None:
-                    d.warning(f"'option forwardfor' ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                    d.warning(f"'option forwardfor' ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
                               p.loc, phase=POST)
                 if p.stats.enabled or ps.stats_admin:
-                    d.warning(f"'stats' statement ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                    d.warning(f"'stats' statement ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
                               p.loc, phase=POST)
                 if p.captures:
-                    d.warning(f"'capture' statement ignored for {p.kind} '{p.name}' as it requires HTTP mode.",
+                    d.warning(f"'capture' statement ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
                               p.loc, phase=POST)
                 if any(r.kind == "http-response" for r in p.http_rules):
-                    d.warning(f"'http-response' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
+                    d.warning(f"'http-response' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
                 if any(r.kind == "http-request" for r in p.http_rules) and p.has_fe is False:
-                    d.warning(f"'http-request' rules ignored for {p.kind} '{p.name}' as they require HTTP mode.",
+                    d.warning(f"'http-request' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
         self.listeners = listeners
         used_mailers = self.post_email_alerts(cfg)

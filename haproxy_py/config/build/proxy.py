@@ -84,7 +84,7 @@ class ProxyMixin(BuilderBase):
             raise _Skip
         for other in self.proxies:
             if other is not p and other.f.get("explicit_id") == v:
-                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {p.kind} {p.name} reuses same custom id as "
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {p.type_str} {p.name} reuses same custom id as "
                              f"{other.kind} {other.name} (declared at {other.loc.file}:{other.loc.line}).",
                              ln.loc(1), line=ln.raw)
                 raise _Skip

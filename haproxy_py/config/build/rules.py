@@ -18,11 +18,13 @@ class RulesMixin(BuilderBase):
         if not p.is_defaults and self.capwarn(ln, p, K.FE):
             if len(ln.words) < 2:
                 self.fail(ln, "'default_backend' expects a backend name.", 0)
+            self.too_many_args(ln, 1)
             if ln.words[1:2] == [p.name]:
                 p.f["default_backend_self_loop"] = True
             return
         if len(ln.words) < 2:
             self.fail(ln, "'default_backend' expects a backend name.", 0)
+        self.too_many_args(ln, 1)
         p.f["default_backend"] = ln.words[1]
         p.f["default_backend_loc"] = ln.loc(1)
 
@@ -33,6 +35,9 @@ class RulesMixin(BuilderBase):
             return
         if len(ln.words) < 2:
             self.fail(ln, "'use_backend' expects a backend name.", 0)
+        if len(ln.words) > 2 and ln.words[2] not in ("if", "unless"):
+            self.fail(ln, f"unexpected keyword '{ln.words[2]}' after switching rule, only 'if' and 'unless' are "
+                      "allowed.", 2)
         cond = self.condition(ln, p, 2, "switching rule")
         p.use_backends.append(UseBackend(ln.words[1], cond, ln.loc(1)))
 
@@ -42,6 +47,7 @@ class RulesMixin(BuilderBase):
         action, index of the first word after the arguments). Accepted means implemented: a name
         2.6 knows that haproxy-py does not implement is refused at the action's column."""
         from haproxy_py import actions as A
+        from haproxy_py.actions.lf import LfError
 
         w = ln.words
         act = w[first]
@@ -59,25 +65,28 @@ class RulesMixin(BuilderBase):
             self.fail(ln, reg.refusal(name, act), first, ours=True)
         if not (entry.caps & p.caps):
             where = "frontend" if entry.caps == A.FE else "backend"
-            self.fail(ln, f"'{family} {act}' is not allowed because {p.kind} '{p.name}' is not a {where}.",
+            self.fail(ln, f"'{family} {act}' is not allowed because {p.type_str} '{p.name}' is not a {where}.",
                       first, ours=True)
         if name == "normalize-uri" and not any(k == "expose-experimental-directives" for k, _ in self.g_ignored):
             self.fail(ln, "'normalize-uri' action is experimental, must be allowed via a global "
                       "'expose-experimental-directives'", first)
-        ctx = A.ParseCtx(family, act, p.kind, p.name, has_cond=j < len(w))
+        ctx = A.ParseCtx(family, act, p.type_str, p.name, has_cond=j < len(w))
         try:
             impl = entry.parse(w[first + 1:j], ctx)
         except A.TrailingWords as e:
             k = first + 1 + e.word_index
             if family.startswith("tcp-"):
-                self.fail(ln, f"'{family} {act}' only accepts 'if' or 'unless', in {p.kind} '{p.name}' "
+                self.fail(ln, f"'{family} {act}' only accepts 'if' or 'unless', in {p.type_str} '{p.name}' "
                           f"(got '{w[k]}')", k)
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{family} {act}' expects either 'if' or 'unless' "
                          f"followed by a condition but found '{w[k]}'.", ln.loc(k), line=ln.raw)
             raise _Skip from None
         except A.ActionError as e:
             col = first + 1 + e.word_index if e.word_index >= 0 else first
-            self.fail(ln, e.message, min(col, len(w) - 1), ours=e.ours)
+            msg = e.message
+            if isinstance(e, LfError) and not msg.startswith("error detected in "):
+                msg = f"error detected in {p.type_str} '{p.name}' while parsing '{family} {act}' rule : {msg}"
+            self.fail(ln, msg, min(col, len(w) - 1), ours=e.ours)
         for msg, i in ctx.warnings:
             self.warn(ln, msg, first + 1 + i)
         return act, impl, j
@@ -93,6 +102,15 @@ class RulesMixin(BuilderBase):
                       0, ours=True)
 
     def _rule(self, ln: Line, p: ProxyState, kind: str, actions: tuple[str, ...]) -> None:
+        try:
+            self._http_rule(ln, p, kind)
+        except _Skip:
+            # 2.6 stops reading the configuration at a bad http-request/-response/-after-response
+            # line (ERR_ABORT): no later line is parsed and no post-parse check runs
+            self.d.aborted = True
+            raise
+
+    def _http_rule(self, ln: Line, p: ProxyState, kind: str) -> None:
         from haproxy_py import actions as A
 
         w = ln.words
@@ -154,11 +172,12 @@ class RulesMixin(BuilderBase):
             p.http_rules.append(HttpRule("tcp-request", "inspect-delay", (str(v),), None, ln.loc(0)))
             return
         if sub not in ("connection", "content", "session"):
-            self.fail(ln, f"'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {p.kind} "
-                      f"'{p.name}' (got '{sub}')", 1)
+            where = "defaults section" if p.is_defaults else f"{p.type_str} '{p.name}'"
+            self.fail(ln, f"'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {where} "
+                      f"(got '{sub}')", 1)
         family = f"tcp-request {sub}"
         if sub in ("connection", "session") and not (p.caps & K.FE):
-            self.fail(ln, f"tcp-request {sub} is not allowed because {p.kind} {p.name} is not a frontend", 0)
+            self.fail(ln, f"tcp-request {sub} is not allowed because {p.type_str} {p.name} is not a frontend", 0)
         act = w[2] if len(w) > 2 else ""
         if any(r.kind == "http-request" for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
@@ -173,7 +192,7 @@ class RulesMixin(BuilderBase):
             self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
                       "processed before.", 0)
         if not act or A.lookup(family, act) is None:
-            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.kind} '{p.name}' (got '{act}').",
+            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
                       2 if act else 1)
         self._no_defaults_rules(ln, p, family)
         act, impl, j = self._action(ln, p, family, 2)
@@ -190,24 +209,24 @@ class RulesMixin(BuilderBase):
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
         if not sub:
-            self.fail(ln, f"missing argument for 'tcp-response' in {p.kind} '{p.name}'", 0)
+            self.fail(ln, f"missing argument for 'tcp-response' in {p.type_str} '{p.name}'", 0)
         if not (p.caps & K.BE) and not (p.is_defaults and p.name):
             self.fail(ln, f"tcp-response {sub} is only allowed in 'backend' sections or 'defaults' section "
                       "with a name", 0)
         if sub == "inspect-delay":
             if len(w) < 3 or not w[2]:
                 self.fail(ln, "'tcp-response inspect-delay' expects a positive delay in milliseconds, in "
-                          f"{p.kind} '{p.name}'", 1)
+                          f"{p.type_str} '{p.name}'", 1)
             self.time_arg(ln, 2, "'tcp-response inspect-delay'")
             self.fail(ln, not_implemented("'tcp-response inspect-delay'",
                                           "no 'tcp-response content' action is implemented yet"), 0, ours=True)
         if sub != "content":
-            self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.kind} '{p.name}' "
+            self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.type_str} '{p.name}' "
                       f"(got '{sub}')", 1)
         family = "tcp-response content"
         act = w[2] if len(w) > 2 else ""
         if not act or A.lookup(family, act) is None:
-            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.kind} '{p.name}' (got '{act}').",
+            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
                       2 if act else 1)
         self._no_defaults_rules(ln, p, family)
         self._action(ln, p, family, 2)  # the action's own refusal or argument errors first
@@ -222,9 +241,9 @@ class RulesMixin(BuilderBase):
         while j < len(w) and w[j] not in ("if", "unless"):
             j += 1
         try:
-            impl = parse_redirect(w[1:j], A.ParseCtx("http-request", "redirect", p.kind, p.name))
+            impl = parse_redirect(w[1:j], A.ParseCtx("http-request", "redirect", p.type_str, p.name))
         except A.ActionError as e:
-            self.fail(ln, f"error detected in {p.kind} '{p.name}' while parsing redirect rule : {e.message}",
+            self.fail(ln, f"error detected in {p.type_str} '{p.name}' while parsing redirect rule : {e.message}",
                       min(1 + max(e.word_index, 0), len(w) - 1), ours=e.ours)
         if p.use_backends:
             self.warn(ln, "a 'redirect' rule placed after a 'use_backend' rule will still be processed before.", 0)

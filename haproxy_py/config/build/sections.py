@@ -25,6 +25,8 @@ class SectionsMixin(BuilderBase):
                 self.statement(ln)
             except _Skip:
                 pass
+            if self.d.aborted:
+                break
         # a section ends at the end of its file
         self.end_section()
 
@@ -131,8 +133,8 @@ class SectionsMixin(BuilderBase):
             # duplicate names by capability
             for other in self.proxies:
                 if other.name == name and (other.caps & p.caps):
-                    self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: {kind} '{name}' has the same name as "
-                                 f"{other.kind} '{name}' declared at {other.loc.file}:{other.loc.line}.",
+                    self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: {p.type_str} '{name}' has the same name as "
+                                 f"{other.type_str} '{name}' declared at {other.loc.file}:{other.loc.line}.",
                                  ln.loc(1), line=ln.raw)
                     break
             self.proxies.append(p)

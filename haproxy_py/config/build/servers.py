@@ -22,7 +22,7 @@ class ServersMixin(BuilderBase):
     def kw_server(self, ln: Line, p: ProxyState) -> None:
         if not (p.caps & K.BE):
             self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'server' not allowed "
-                         f"because {p.kind} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
+                         f"because {p.type_str} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
             raise _Skip
         self.server_line(ln, p, default=False)
 
@@ -34,7 +34,7 @@ class ServersMixin(BuilderBase):
         w = ln.words
         if not (p.caps & K.BE):
             self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'server-template' not "
-                         f"allowed because {p.kind} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
+                         f"allowed because {p.type_str} '{p.name}' has no backend capability.", ln.loc(0), line=ln.raw)
             raise _Skip
         if len(w) < 4:
             self.alert(ln, "'server-template' expects <prefix> <nb_servers> <fqdn>[:<port>] as arguments.", 0)
@@ -56,7 +56,7 @@ class ServersMixin(BuilderBase):
     def kw_default_server(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and not (p.caps & K.BE):
             self.d.alert(f"[{ln.file}:{ln.lineno}] : parsing [{ln.file}:{ln.lineno}] : 'default-server' not "
-                         f"allowed because {p.kind} '{p.name}' has no backend capability.", ln.loc(0),
+                         f"allowed because {p.type_str} '{p.name}' has no backend capability.", ln.loc(0),
                          line=ln.raw)
             raise _Skip
         self.server_line(ln, p, default=True)
@@ -226,7 +226,7 @@ class ServersMixin(BuilderBase):
         prev_line = p.server_names.get(name)
         if prev_line is not None:
             # HAProxy detects this after parsing: no "Error(s) found in configuration file" line
-            self.d.alert(self._p(ln) + f"{p.kind} '{p.name}', another server named '{name}' was already "
+            self.d.alert(self._p(ln) + f"{p.type_str} '{p.name}', another server named '{name}' was already "
                          f"defined at line {prev_line}, please use distinct names.", ln.loc(1), line=ln.raw,
                          phase=POST)
             raise _Skip

@@ -74,6 +74,11 @@ class ProxyState:
     def is_defaults(self) -> bool:
         return self.kind == "defaults"
 
+    @property
+    def type_str(self) -> str:
+        """How 2.6 names this kind of proxy in its messages: a listen section is a 'proxy'."""
+        return "proxy" if self.kind == "listen" else self.kind
+
     def inherit(self, d: ProxyState) -> None:
         """Copy what a ``defaults`` section gives to the proxies that follow it."""
         self.f = {k: v for k, v in d.f.items() if k not in ("disabled", "description", "explicit_id")}

@@ -22,7 +22,7 @@ class TimeoutsMixin(BuilderBase):
         v = self.time_arg(ln, 2, f"'timeout {name}'")
         if not p.is_defaults and not (p.caps & cap):
             what = "frontend" if cap == K.FE else "backend"
-            self.warn(ln, f"'timeout {name}' will be ignored because {p.kind} '{p.name}' has no {what} capability",
+            self.warn(ln, f"'timeout {name}' will be ignored because {p.type_str} '{p.name}' has no {what} capability",
                       1)
             return
         if not self.supported(S.TIMEOUT, ln, name, 1, f"timeout {name}"):
