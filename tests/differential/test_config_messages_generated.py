@@ -137,3 +137,22 @@ def test_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch:
             diffs.append((text.splitlines()[5:-2], theirs, ours))
     assert not diffs, "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:6])
     assert alerts > 60 and stopped > 5  # the generator reaches errors, and 2.6's early stop
+
+
+@pytest.mark.needs_haproxy
+def test_converter_without_its_mandatory_arguments_is_refused(haproxy_bin: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Deliberate difference (README): 2.6 does not count the arguments of a converter written
+    without parentheses, so ``add`` alone is accepted there (and adds nothing); haproxy-py refuses
+    it as it refuses ``add()``'s missing argument."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "a.cfg"
+    cfg.write_text("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+                   "frontend f\n    bind 127.0.0.1:21999\n    http-request set-header X %[int(1),add]\n"
+                   "    default_backend be\nbackend be\n    server s 127.0.0.1:2\n")
+    p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    capsys.readouterr()
+    assert main(["-c", "-f", cfg.name]) == 1
+    assert "invalid arg 1 in converter 'add' : missing arguments (got 0/1)" in capsys.readouterr().err
