@@ -23,10 +23,8 @@ from haproxy_py.cli import main
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
 
 FETCHES = ("src", "req.hdr(x)", "nosuch", "hdr(x,a)", "str(a)", "path", "req.hdr", "int(1)", "var(txn.a)")
-#: no converter with mandatory arguments written without parentheses: 2.6 does not count their
-#: arguments then (``add`` alone is accepted), haproxy-py refuses them (README, deliberate differences)
 CONVS = ("lower", "lower(3)", "nosuchconv", "concat(x,y)", "map_str()", "upper", "field(1)", "field(a,b)",
-         "add(1)", "json(bad)", "word(1,/)", "base64", "map_str(/nonexistent)")
+         "add(1)", "add", "add()", "map_str", "json(bad)", "word(1,/)", "base64", "map_str(/nonexistent)")
 #: (line template, kinds of section it may be in)
 CONTEXTS = (
     ("http-request set-header X-A {e}", "flb"),
@@ -138,21 +136,3 @@ def test_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch:
     assert not diffs, "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:6])
     assert alerts > 60 and stopped > 5  # the generator reaches errors, and 2.6's early stop
 
-
-@pytest.mark.needs_haproxy
-def test_converter_without_its_mandatory_arguments_is_refused(haproxy_bin: str, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """Deliberate difference (README): 2.6 does not count the arguments of a converter written
-    without parentheses, so ``add`` alone is accepted there (and adds nothing); haproxy-py refuses
-    it as it refuses ``add()``'s missing argument."""
-    monkeypatch.chdir(tmp_path)
-    cfg = tmp_path / "a.cfg"
-    cfg.write_text("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
-                   "frontend f\n    bind 127.0.0.1:21999\n    http-request set-header X %[int(1),add]\n"
-                   "    default_backend be\nbackend be\n    server s 127.0.0.1:2\n")
-    p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    capsys.readouterr()
-    assert main(["-c", "-f", cfg.name]) == 1
-    assert "invalid arg 1 in converter 'add' : missing arguments (got 0/1)" in capsys.readouterr().err

@@ -36,7 +36,7 @@ class StickMixin(BuilderBase):
         try:
             expr = compile_expr(w[2])
         except SampleError as e:
-            msg = e.message
+            msg = e.message[:-1] if e.message.endswith(".") else e.message  # 2.6 says it without
             self.fail(ln, f"'stick': {msg}", 2)
         table = p.name
         j = 3
