@@ -43,7 +43,7 @@ CONTEXTS = (
 BAD_RULES = ("http-request deny deny_status 999", "http-request frobnicate", "http-response set-header",
              "tcp-request frob", "tcp-request content accept foo", "tcp-response", "redirect foo",
              "http-request deny if { nosuchfetch }", "acl x nosuch", "http-after-response set-header",
-             "stick on nosuch", "http-request set-var(txn.x) nosuch", "balance hash req.hdr(host),nosuchconv",
+             "stick on nosuch", "stick on res.hdr(x)", "stick store-response req.hdr(x)", "stick match path", "http-request set-var(txn.x) nosuch", "balance hash req.hdr(host),nosuchconv",
              "balance hash", "server s 127.0.0.1:3")
 
 

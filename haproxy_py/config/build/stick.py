@@ -8,6 +8,7 @@ from typing import Any
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.diagnostics import POST
 from haproxy_py.config.tokenizer import Line
 from haproxy_py.registry import not_implemented
 from haproxy_py.stick.config import StickConfError, parse_stick_table
@@ -23,6 +24,8 @@ class StickMixin(BuilderBase):
     def kw_stick(self, ln: Line, p: ProxyState) -> None:
         """``stick on|match|store-request|store-response <expr> [table <t>] [if|unless <cond>]``."""
         from haproxy_py.samples import SampleError, compile_expr
+        from haproxy_py.samples.core import needs
+        from haproxy_py.samples.expr import parse_expr
         from haproxy_py.stick.persist import StickRule
 
         if self.capwarn(ln, p, K.BE):
@@ -38,6 +41,11 @@ class StickMixin(BuilderBase):
         except SampleError as e:
             msg = e.message[:-1] if e.message.endswith(".") else e.message  # 2.6 says it without
             self.fail(ln, f"'stick': {msg}", 2)
+        fd = parse_expr(w[2]).fetch
+        when = "for 'store-response'" if kind == "store-response" else "during request"
+        if not fd.usable_in("stick-store" if kind == "store-response" else "stick"):
+            self.fail(ln, f"'stick': fetch method '{fd.name}' extracts information from '{needs(fd)}', none of "
+                      f"which is available {when}.", 2)
         table = p.name
         j = 3
         if j < len(w) and w[j] == "table":
@@ -83,11 +91,11 @@ def check_tables(b: Any, cfg: Any) -> None:
             impl = getattr(r, "impl", None)
             if isinstance(impl, StickAction) and isinstance(impl.impl, Track) and impl.impl.table not in tables:
                 b.d.alert(f"Proxy '{p.name}': unable to find table '{impl.impl.table}' referenced by "
-                          f"track-sc{impl.impl.idx}.", r.loc)
+                          f"track-sc{impl.impl.idx}.", r.loc, phase=POST)
     for p in cfg.proxies:
         for _cond, rule in p.stick_rules:
             if rule.table not in tables:
-                b.d.alert(f"Proxy '{p.name}': unable to find stick-table '{rule.table}'.", p.loc)
+                b.d.alert(f"Proxy '{p.name}': unable to find stick-table '{rule.table}'.", p.loc, phase=POST)
     if not tables:
         return
     g = cfg.global_
