@@ -128,6 +128,16 @@ def build_header(
     raise ValueError(f"unknown log format {fmt!r}")
 
 
+#: this process's pid, kept current across fork() (os.getpid() is a system call per log line)
+_PID = [os.getpid()]
+
+
+def _after_fork() -> None:
+    _PID[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
 #: formats whose header changes at most once a second (no sub-second time in them)
 _SECOND_FORMATS = frozenset({"rfc3164", "local", "priority", "short", "raw"})
 _HEADERS: dict[tuple[Any, ...], bytes] = {}
@@ -381,7 +391,7 @@ class Logger:
             if now is None:
                 now = time.time()
             data = message if isinstance(message, bytes) else _encode(message)
-            pid = self.pid if self.pid is not None else os.getpid()
+            pid = self.pid if self.pid is not None else _PID[0]
             for t in self.targets:
                 if severity > t.level:
                     continue

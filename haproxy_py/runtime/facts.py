@@ -20,6 +20,10 @@ def _no_clock() -> float:
     return 0.0
 
 
+#: the host name, read by the first ``hostname()``
+_HOSTNAME: list[str | None] = [None]
+
+
 class StateFacts:
     """``mono`` and ``wall`` are the engine's clocks (loop time, epoch time), called when a
     transaction is built without its times."""
@@ -54,10 +58,14 @@ class StateFacts:
         return None
 
     def hostname(self) -> str:
-        """The system's host name (2.6's ``hostname`` fetch; not the ``node`` setting)."""
-        import os
+        """The system's host name (2.6's ``hostname`` fetch; not the ``node`` setting), read once
+        per process as 2.6 does at start (a Txn asks for it per request: one uname() each)."""
+        name = _HOSTNAME[0]
+        if name is None:
+            import os
 
-        return os.uname().nodename
+            name = _HOSTNAME[0] = os.uname().nodename
+        return name
 
     def stick_table(self, name: str) -> Any:
         """The live stick table of proxy ``name`` (haproxy_py.stick.table.StickTable), or None."""

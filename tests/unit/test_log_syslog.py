@@ -207,3 +207,16 @@ def test_header_bytes_remembered_per_second_equal_build_header() -> None:
                 rng.choice([11, 12]), rng.choice([None, "h1"]))
         assert sl._header_bytes(*args) == sl.build_header(*args).encode("latin-1")
     assert len(sl._HEADERS) <= 64
+
+
+def test_pid_in_header_follows_fork() -> None:
+    import os
+
+    from haproxy_py.log import syslog as sl
+
+    assert sl._PID[0] == os.getpid()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status only
+        os._exit(0 if sl._PID[0] == os.getpid() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
