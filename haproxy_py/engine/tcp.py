@@ -60,21 +60,21 @@ def splice_enabled() -> bool:
 
 
 class Pump:
-    """One direction src -> dst. ``on_data(n)`` counts bytes; ``on_eof()`` fires when src closed
-    and all its bytes were written; ``on_error(side, exc)`` on a socket error ("src" or "dst")."""
+    """One direction src -> dst of ``tunnel`` (``is_up``: client to server). The bytes it moves
+    are counted on the tunnel; ``Tunnel._pump_eof`` is called when src closed and all its bytes
+    were written, ``Tunnel._pump_error`` on a socket error ("src" or "dst"). The pump holds its
+    tunnel rather than three bound methods of it: 400 bytes less per idle session."""
 
     __slots__ = ("loop", "src", "dst", "sfd", "dfd", "pipe_r", "pipe_w", "pending", "buf", "view",
-                 "reading", "writing", "eof", "closed", "on_data", "on_eof", "on_error", "spliced",
-                 "shut")
+                 "reading", "writing", "eof", "closed", "tunnel", "is_up", "spliced", "shut")
 
     def __init__(
         self,
         loop: Any,
         src: socket.socket,
         dst: socket.socket,
-        on_data: Callable[[int], None],
-        on_eof: Callable[[], None],
-        on_error: Callable[[str, BaseException], None],
+        tunnel: Tunnel,
+        is_up: bool,
         *,
         use_splice: bool,
         initial: bytes = b"",
@@ -84,9 +84,8 @@ class Pump:
         self.dst = dst
         self.sfd = src.fileno()
         self.dfd = dst.fileno()
-        self.on_data = on_data
-        self.on_eof = on_eof
-        self.on_error = on_error
+        self.tunnel = tunnel
+        self.is_up = is_up
         self.reading = False
         self.writing = False
         self.eof = False
@@ -150,6 +149,14 @@ class Pump:
         self.view = None
         self.buf = b""
 
+    def _count(self, n: int) -> None:
+        t = self.tunnel
+        if self.is_up:
+            t.bytes_in += n
+        else:
+            t.bytes_out += n
+        t.last_activity = self.loop.time()
+
     # -------------------------------------------------------------- events
     def _readable(self) -> None:
         try:
@@ -158,7 +165,7 @@ class Pump:
             else:
                 self._recv()
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
-            contain(self.on_eof, exc, "tunnel read")
+            self.tunnel.internal_error(exc, "tunnel read")
 
     def _writable(self) -> None:
         try:
@@ -175,14 +182,14 @@ class Pump:
                 else:
                     self._want_read()
         except Exception as exc:  # noqa: BLE001
-            contain(self.on_eof, exc, "tunnel write")
+            self.tunnel.internal_error(exc, "tunnel write")
 
     def _finish(self) -> None:
         if not self.shut:
             self.shut = True
             self._stop_read()
             self._stop_write()
-            self.on_eof()
+            self.tunnel._pump_eof(self.is_up)
 
     # -------------------------------------------------------------- splice path
     def _splice_in(self) -> None:
@@ -201,7 +208,7 @@ class Pump:
         except OSError as e:
             if e.errno in _AGAIN:
                 return
-            self.on_error("src", e)
+            self.tunnel._pump_error(self.is_up, "src", e)
             return
         if n == 0:
             self.eof = True
@@ -210,7 +217,7 @@ class Pump:
                 self._finish()
             return
         self.pending += n
-        self.on_data(n)
+        self._count(n)
         self._splice_out()
         if self.closed:
             return
@@ -227,7 +234,7 @@ class Pump:
             except OSError as e:
                 if e.errno in _AGAIN:
                     return
-                self.on_error("dst", e)
+                self.tunnel._pump_error(self.is_up, "dst", e)
                 return
             if m <= 0:
                 return
@@ -243,7 +250,7 @@ class Pump:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
-            self.on_error("src", e)
+            self.tunnel._pump_error(self.is_up, "src", e)
             return
         if not data:
             self.eof = True
@@ -251,7 +258,7 @@ class Pump:
             if not self.buf:
                 self._finish()
             return
-        self.on_data(len(data))
+        self._count(len(data))
         self.buf = data
         self.view = memoryview(data)
         self._flush_buffer()
@@ -269,7 +276,7 @@ class Pump:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as e:
-                self.on_error("dst", e)
+                self.tunnel._pump_error(self.is_up, "dst", e)
                 return
             view = view[m:]
         if view is None or not len(view):
@@ -309,10 +316,8 @@ class Tunnel:
         self.bytes_out = len(server_initial)  # bytes to the client
         self.last_activity = loop.time()
         self.half = 0
-        self.up = Pump(loop, cli, srv, self._count_in, self._up_eof, self._up_error,
-                       use_splice=use_splice, initial=client_initial)
-        self.down = Pump(loop, srv, cli, self._count_out, self._down_eof, self._down_error,
-                         use_splice=use_splice, initial=server_initial)
+        self.up = Pump(loop, cli, srv, self, True, use_splice=use_splice, initial=client_initial)
+        self.down = Pump(loop, srv, cli, self, False, use_splice=use_splice, initial=server_initial)
 
     @property
     def spliced(self) -> bool:
@@ -323,13 +328,17 @@ class Tunnel:
         if not self.done:
             self.down.start()
 
-    def _count_in(self, n: int) -> None:
-        self.bytes_in += n
-        self.last_activity = self.loop.time()
+    def _pump_eof(self, up: bool) -> None:
+        if up:
+            self._up_eof()
+        else:
+            self._down_eof()
 
-    def _count_out(self, n: int) -> None:
-        self.bytes_out += n
-        self.last_activity = self.loop.time()
+    def _pump_error(self, up: bool, side: str, exc: BaseException) -> None:
+        if up:
+            self._up_error(side, exc)
+        else:
+            self._down_error(side, exc)
 
     def _up_eof(self) -> None:
         try:
