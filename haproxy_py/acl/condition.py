@@ -207,6 +207,19 @@ def compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = No
     return ev_waits
 
 
+def _auth_groups(fdef: Any) -> Any:
+    """``http_auth_group(L)`` in an ACL (2.6's auth match): the patterns are group names, compared
+    with the groups of the user whose credentials are valid in L."""
+    user_fn = fdef.fn
+
+    def groups(txn: Any, args: tuple) -> list | None:
+        users = user_fn(txn, args)
+        if not users or txn.runtime is None:
+            return None
+        return [g.encode("latin1") for g in txn.runtime.user_groups(args[0], users[0].decode("latin1"))] or None
+    return dataclasses.replace(fdef, fn=groups)
+
+
 def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = None) -> Evaluator:
     fdef, stype, implied = resolve(acl.fetch)
     if acl.converters:  # 2.6: converters replace the keyword's implied match by their output type's
@@ -219,6 +232,8 @@ def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = N
         if unknown is not None and fdef is None:
             unknown.append(acl.fetch)
         raise AclError(f"acl '{acl.name}': {e.message}", e.message) from None
+    if name == "http_auth_group" and not acl.converters and acl.match is None:
+        px.fetch = _auth_groups(px.fetch)
     values, out = compile_values(acl.fetch, px=px)
     method = acl.match or implied or DEFAULT_MATCH.get(out, "str")
     refs = acl_refs(acl, sub)

@@ -69,6 +69,9 @@ class RuleTxn(Txn):
     sess_stkctr: list[Any] | None = None
     #: do-resolve: the name its rule hands the engine to resolve (actions/resolve.py)
     resolve_name: str | None = None
+    #: (file, line) of the last allow/deny/tarpit rule that ended a rule set, when an expression
+    #: of the configuration reads it (last_rule_file, last_rule_line)
+    last_rule: tuple[str, int] | None = None
 
 
 # --------------------------------------------------------------------------- verdicts

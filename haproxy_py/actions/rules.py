@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from haproxy_py.actions.base import Rule
+from haproxy_py.actions.base import Action, Rule
 
 #: model rule kind (and tcp-request sub-keyword) -> RuleSets attribute
 _SLOTS = {
@@ -40,6 +40,31 @@ class RuleSets:
         self.stick: tuple[Any, ...] = ()
 
 
+class _NoteLastRule(Action):
+    """An allow/deny/tarpit rule that notes where it is when it ends its rule set."""
+
+    __slots__ = ("inner", "where")
+
+    def __init__(self, inner: Any, where: tuple[str, int]) -> None:
+        self.inner = inner
+        self.where = where
+
+    def run(self, txn: Any) -> Any:
+        v = self.inner.run(txn)
+        if v.kind != "continue":
+            txn.last_rule = self.where
+        return v
+
+
+def _impl(r: Any) -> Any:
+    from haproxy_py.samples.fetches import LAST_RULE_USED
+
+    if (LAST_RULE_USED[0] and r.kind in ("http-request", "http-response")
+            and r.action in ("allow", "deny", "tarpit")):
+        return _NoteLastRule(r.impl, (r.loc.file, r.loc.line))
+    return r.impl
+
+
 def family_of(rule: Any) -> str:
     """The rule set a model rule belongs to ("tcp-request content", "http-response", "redirect"...)."""
     if rule.kind in ("tcp-request", "tcp-response"):
@@ -62,7 +87,7 @@ def compile_rules(conf: Any) -> RuleSets:
             if dacls is None:
                 dacls = compile_acls(conf.defaults_acls)
             test = compile_condition(r.cond, dacls)
-        lists.setdefault(_SLOTS[family_of(r)], []).append((test, r.impl))
+        lists.setdefault(_SLOTS[family_of(r)], []).append((test, _impl(r)))
     for r in conf.http_rules:
         if r.kind == "tcp-request" and r.action == "inspect-delay":
             rs.inspect_delay = int(r.args[0])
@@ -74,7 +99,7 @@ def compile_rules(conf: Any) -> RuleSets:
             if acls is None:
                 acls = compile_acls(conf.acls)
             test = compile_condition(r.cond, acls)
-        lists.setdefault(_SLOTS[family_of(r)], []).append((test, r.impl))
+        lists.setdefault(_SLOTS[family_of(r)], []).append((test, _impl(r)))
     for slot, rules in lists.items():
         setattr(rs, slot, tuple(rules))
     stick = []

@@ -627,6 +627,9 @@ class Config:
     other_sections: tuple[Section, ...] = ()
     #: userlists: name -> ((user, password-or-hash, is_insecure), ...)
     userlists: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = ()
+    #: userlist groups: userlist -> ((group, (user, ...)), ...), members from both 'group NAME
+    #: users ...' and 'user NAME groups ...', groups in declaration order
+    userlist_groups: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     files: tuple[str, ...] = ()
     programs: tuple[Program, ...] = ()
 

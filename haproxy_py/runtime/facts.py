@@ -219,6 +219,12 @@ class StateFacts:
                 return tuple(users)
         return None
 
+    def user_groups(self, userlist: str, user: str) -> tuple[str, ...]:
+        for n, groups in getattr(self.state.config, "userlist_groups", ()):
+            if n == userlist:
+                return tuple(g for g, members in groups if user in members)
+        return ()
+
     def default_backend(self, frontend: str) -> str | None:
         fe = self._fe(frontend)
         return None if fe is None else fe.conf.default_backend

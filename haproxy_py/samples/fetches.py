@@ -846,6 +846,32 @@ fetch("capture.req.uri", test=D_CAPL, prepare=_note_capture)(_cap_line(1))
 fetch("capture.req.ver", test=D_CAPL, prepare=_note_capture)(_cap_line(2))
 
 
+D_LASTRULE = "tests/differential/test_samples_vs_haproxy.py::test_last_rule_fetches_vs_haproxy"
+
+#: set once an expression of the configuration uses last_rule_file/last_rule_line: the rule sets
+#: then note where their final allow/deny/tarpit rule is (actions/rules.py); nothing otherwise
+LAST_RULE_USED = [False]
+
+
+def _note_last_rule(a: tuple) -> tuple:
+    LAST_RULE_USED[0] = True
+    return a
+
+
+@fetch("last_rule_file", test=D_LASTRULE, prepare=_note_last_rule)
+def f_last_rule_file(txn: Txn, args: tuple) -> list | None:
+    """The file of the last rule that ended an HTTP rule set with allow, deny or tarpit (2.6 notes
+    no other action: not redirect, return, auth, nor the tcp-request ones)."""
+    lr = getattr(txn, "last_rule", None)
+    return None if lr is None else [lr[0].encode("latin1")]
+
+
+@fetch("last_rule_line", test=D_LASTRULE, prepare=_note_last_rule)
+def f_last_rule_line(txn: Txn, args: tuple) -> list | None:
+    lr = getattr(txn, "last_rule", None)
+    return None if lr is None else [lr[1]]
+
+
 @fetch("capture.res.ver", test=D_CAPL)
 def f_capture_res_ver(txn: Txn, args: tuple) -> list | None:
     if txn.res is None:
@@ -999,6 +1025,17 @@ def f_http_auth(txn: Txn, args: tuple) -> list | None:
     users = txn.runtime.userlist(args[0]) or ()
     user = a[1].decode("latin1")
     return [any(u == user and _check_password(a[2], pw, insecure) for u, pw, insecure in users)]
+
+
+@fetch("http_auth_group", test=D_AUTH)
+def f_http_auth_group(txn: Txn, args: tuple) -> list | None:
+    """The user name when the credentials are valid in the userlist. In an ACL without '-m' or
+    converters, 2.6 matches its patterns against that user's groups (acl/condition.py)."""
+    ok = f_http_auth(txn, args)
+    if not ok or not ok[0]:
+        return None
+    a = _authorization(txn)
+    return None if a is None else [a[1]]
 
 
 @fetch("http_auth_type", test=D_AUTH)

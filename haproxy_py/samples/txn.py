@@ -80,6 +80,9 @@ class Runtime(Protocol):
     def userlist(self, name: str) -> tuple[tuple[str, str, bool], ...] | None:
         """A userlist's users: (name, password or crypt(3) hash, insecure-password)."""
         ...
+    def user_groups(self, userlist: str, user: str) -> tuple[str, ...]:
+        """The groups of ``user`` in ``userlist``, in declaration order (none if unknown)."""
+        ...
     def clock(self) -> tuple[float, float]:
         """(monotonic seconds, epoch seconds) now: a Txn built without times takes them here."""
         ...

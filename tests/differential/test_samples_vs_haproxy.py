@@ -482,9 +482,10 @@ def test_proxy_settings_vs_haproxy() -> None:
 
 
 def test_http_auth_vs_haproxy() -> None:
-    """http_auth against a userlist (insecure and crypt(3) passwords), http_auth_type/user/pass and
-    http_auth_bearer over Basic, Bearer, Digest, broken and absent Authorization headers, through
-    both whole proxies."""
+    """http_auth against a userlist (insecure and crypt(3) passwords), http_auth_type/user/pass,
+    http_auth_bearer, and http_auth_group (the user name; in ACLs, the user's groups from both
+    'group ... users' and 'user ... groups') over Basic, Bearer, Digest, broken and absent
+    Authorization headers, through both whole proxies."""
     import base64
 
     from tests.integration.harness import http_request, run_proxy
@@ -498,11 +499,19 @@ def test_http_auth_vs_haproxy() -> None:
     got = {}
     for which in ("haproxy", "ours"):
         port = free_port()
-        cfg = ("userlist L\n    user alice insecure-password s3cret\n    user bob password " + hashed + "\n"
+        cfg = ("userlist L\n    group admin users alice\n    group ops\n    group empty\n"
+               "    user alice insecure-password s3cret groups ops\n    user bob password " + hashed + " groups ops\n"
+               "    user carol insecure-password s3cret\n"
                "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
                f"frontend f\n    bind 127.0.0.1:{port}\n"
+               "    acl ga http_auth_group(L) admin\n    acl go http_auth_group(L) ops empty\n"
+               "    acl ge http_auth_group(L) empty\n"
+               "    http-request set-var(txn.g) str(admin) if ga\n"
+               "    http-request set-var(txn.g) str(ops),concat(,txn.g) if go\n"
+               "    http-request set-var(txn.g) str(never) if ge\n"
                '    http-request return status 200 content-type text/plain lf-string "%[http_auth(L)] '
-               '%[http_auth_type] [%[http_auth_user]] [%[http_auth_pass]] [%[http_auth_bearer]]"\n')
+               '%[http_auth_type] [%[http_auth_user]] [%[http_auth_pass]] [%[http_auth_bearer]] '
+               '[%[http_auth_group(L)]] [%[var(txn.g)]]"\n')
         with run_proxy(cfg, wait_ports=[port], which=which):
             out = []
             for a in auths:
@@ -511,7 +520,7 @@ def test_http_auth_vs_haproxy() -> None:
                 out.append(resp.partition(b"\r\n\r\n")[2])
             got[which] = out
     assert got["ours"] == got["haproxy"], list(zip(auths, got["haproxy"], got["ours"], strict=True))
-    assert got["haproxy"][0] == b"1 Basic [alice] [s3cret] []" and got["haproxy"][2].startswith(b"1 ")
+    assert got["haproxy"][0] == b"1 Basic [alice] [s3cret] [] [alice] [opsadmin]" and got["haproxy"][2].startswith(b"1 ")
 
 
 def test_keep_alive_fetches_vs_haproxy() -> None:
@@ -1016,3 +1025,81 @@ def test_protobuf_converters_vs_haproxy(tmp_path: Path) -> None:
     hits = {(e.split(",")[2][:6], "," in e.split("(")[-1].split(")")[0])
             for t in theirs for e, ln in zip(exprs, t.split(b"\n"), strict=True) if not ln.endswith(b"=")}
     assert hits == {("protob", False), ("protob", True), ("ungrpc", False), ("ungrpc", True)}, hits
+
+
+def test_auth_group_config_checks_vs_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """2.6's checks of userlist groups and of http_auth_group ACLs, by haproxy -c and ours: the
+    alert lines are the same, word for word."""
+    import re as _re
+
+    from haproxy_py.cli import main
+
+    binary = require_haproxy_bin()
+    base = ("userlist L\n    group admin users alice\n    group ops\n"
+            "    user alice insecure-password s3cret groups ops\n    user bob insecure-password pw\n"
+            "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+            "frontend f\n    bind 127.0.0.1:1\n    acl go http_auth_group(L) ops\n"
+            "    http-request deny if !go\n")
+    variants = [("", ""), ("acl go http_auth_group(L) ops", "acl go http_auth_group(L) ops nosuch"),
+                ("acl go http_auth_group(L) ops", "acl go http_auth_group(L) -m str ops"),
+                ("acl go http_auth_group(L) ops", "acl go http_auth_group(L),lower ops"),
+                ("group ops\n", "group ops users zed\n"), ("groups ops\n", "groups ops,zz\n"),
+                ("acl go http_auth_group(L) ops", "acl go http_auth_group(L) admin ops")]
+    monkeypatch.chdir(tmp_path)
+    for old, new in variants:
+        (tmp_path / "a.cfg").write_text(base.replace(old, new) if old else base)
+        p = subprocess.run([binary, "-c", "-f", "a.cfg"], capture_output=True, text=True, timeout=30)
+        capsys.readouterr()
+        rc = main(["-c", "-f", "a.cfg"])
+        err = capsys.readouterr().err
+
+        def alerts(text: str) -> list[str]:
+            return [_re.sub(r"\(\d+\)", "(PID)", ln) for ln in text.splitlines() if ln.startswith("[ALERT]")]
+        assert (rc, alerts(err)) == (p.returncode, alerts(p.stderr)), new
+
+
+def test_last_rule_fetches_vs_haproxy() -> None:
+    """last_rule_file / last_rule_line, written by http-after-response into a header: the last
+    http-request or http-response rule that ended its set with allow, deny or tarpit, frontend's or
+    backend's; nothing after redirect, return, auth, set-* or no final rule, as in 2.6."""
+    from tests.integration.harness import http_backends, http_request, run_proxy
+
+    require_haproxy_bin()
+    paths = ["/d", "/x", "/rd", "/ret", "/au", "/rspd", "/rsps", "/rspa", "/rspr", "/rspret", "/ba", "/bd",
+             "/brd", "/bra", "/ba-rspd"]
+    got = {}
+    with http_backends("s") as (srv,):
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+                   f"frontend f\n    bind 127.0.0.1:{port}\n"
+                   "    http-request set-var(txn.p) path\n"
+                   "    http-request deny if { path /d }\n"
+                   "    http-request redirect location /x if { path /rd }\n"
+                   "    http-request return status 200 if { path /ret }\n"
+                   "    http-request auth if { path /au }\n"
+                   "    http-response deny if { var(txn.p) -m str /rspd }\n"
+                   "    http-response set-status 299 if { var(txn.p) -m str /rsps }\n"
+                   "    http-response allow if { var(txn.p) -m str /rspa }\n"
+                   "    http-response redirect location /z if { var(txn.p) -m str /rspr }\n"
+                   "    http-response return status 202 if { var(txn.p) -m str /rspret }\n"
+                   "    http-response deny if { var(txn.p) -m str /ba-rspd }\n"
+                   '    http-after-response set-header X-Rule "%[last_rule_file]:%[last_rule_line]"\n'
+                   "    default_backend b\n"
+                   "backend b\n"
+                   "    http-request allow if { path_beg /ba }\n"
+                   "    http-request deny if { path /bd }\n"
+                   "    http-response deny if { var(txn.p) -m str /brd }\n"
+                   "    http-response allow if { var(txn.p) -m str /bra }\n"
+                   f"    server s 127.0.0.1:{srv.port}\n")
+            with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+                out = []
+                for path in paths:
+                    resp = http_request(port, f"GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
+                    head = resp.partition(b"\r\n\r\n")[0].decode("latin1").replace(str(pp.cfg), "CFG")
+                    rule = [ln.lower() for ln in head.split("\r\n") if ln.lower().startswith("x-rule:")]
+                    out.append((path, head.split(" ")[1], rule))
+                got[which] = out
+    assert got["ours"] == got["haproxy"], list(zip(got["haproxy"], got["ours"], strict=True))
+    assert ("/d", "403", ["x-rule: cfg:9"]) in got["haproxy"]

@@ -54,6 +54,10 @@ class BuilderBase:
         self.section_obj: list[Any] | None = None
         self.other_sections: list[Section] = []
         self.userlists: list[tuple[str, list[tuple[str, str, bool]]]] = []
+        #: per userlist: its groups in order (name, users named by 'group ... users'), and each
+        #: user's 'groups' list, with the line that declared it (checked once the section ends)
+        self.userlist_groups: list[tuple[str, list[tuple[str, list[str]]], list[tuple[str, list[str]]]]] = []
+        self.userlist_locs: dict[str, Location] = {}
         self.programs: list[Program] = []
         #: http-errors sections: name -> {status: errorfile path}, in declaration order
         self.http_errors: dict[str, dict[int, str]] = {}

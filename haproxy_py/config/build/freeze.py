@@ -68,10 +68,37 @@ class FreezeMixin(BuilderBase):
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
+                     userlist_groups=self.resolve_groups(),
                      programs=tuple(self.programs))
         if parsed:
             self.post_checks(cfg)
         return cfg
+
+    def resolve_groups(self) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+        """Each userlist's groups with their members (2.6's auth_resolve_groups and its checks)."""
+        from haproxy_py.config.diagnostics import POST
+
+        out = []
+        for (name, users), (_, groups, user_groups) in zip(self.userlists, self.userlist_groups, strict=True):
+            loc = self.userlist_locs.get(name)
+            names = {u for u, _, _ in users}
+            members: dict[str, list[str]] = {g: [] for g, _ in groups}
+            for g, us in groups:
+                for u in us:
+                    if u not in names:
+                        self.d.alert(f"userlist '{name}': no such user '{u}' specified in group '{g}'", loc,
+                                     phase=POST)
+                    elif u not in members[g]:
+                        members[g].append(u)
+            for u, gs in user_groups:
+                for g in gs:
+                    if g not in members:
+                        self.d.alert(f"userlist '{name}': no such group '{g}' specified in user '{u}'", loc,
+                                     phase=POST)
+                    elif u not in members[g]:
+                        members[g].append(u)
+            out.append((name, tuple((g, tuple(us)) for g, us in members.items())))
+        return tuple(out)
 
     def freeze(self, ps: ProxyState, uuid: int) -> Proxy:
         f = ps.f

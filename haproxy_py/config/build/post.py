@@ -83,8 +83,26 @@ class PostChecksMixin(BuilderBase):
                 self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: failed to parse 'balance hash' "
                              f"expression '{expr}' in : {e.message}", p.loc, phase=POST)
 
+    def _check_auth_groups(self, cfg: Config) -> None:
+        """An ACL on http_auth_group(L) names groups of L (2.6: with '-m' or converters, or without
+        patterns, it names none)."""
+        groups = {n: {g for g, _ in gs} for n, gs in cfg.userlist_groups}
+        for p in cfg.proxies:
+            for acl in p.acls:
+                if acl.fetch != "http_auth_group" or not acl.fetch_args or acl.fetch_args[0] not in groups:
+                    continue
+                where = f"proxy {p.name}: acl {acl.name} http_auth_group(): "
+                if acl.converters or acl.match is not None or not acl.patterns:
+                    self.d.alert(where + "no groups specified.", acl.loc, phase=POST)
+                    continue
+                for g in acl.patterns:
+                    if g not in groups[acl.fetch_args[0]]:
+                        self.d.alert(where + f"invalid group '{g}'.", acl.loc, phase=POST)
+                        break
+
     def post_checks(self, cfg: Config) -> None:
         d = self.d
+        self._check_auth_groups(cfg)
         from haproxy_py.config import tls
 
         tls.post_checks(self)

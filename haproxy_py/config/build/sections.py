@@ -77,6 +77,8 @@ class SectionsMixin(BuilderBase):
                 return
             if kind == "userlist":
                 self.userlists.append((name, []))
+                self.userlist_groups.append((name, [], []))
+                self.userlist_locs[name] = ln.loc(0)
             elif kind == "program":
                 self.program_cur = {"name": name, "loc": ln.loc(0)}
             return
@@ -202,6 +204,14 @@ class SectionsMixin(BuilderBase):
                     idx = w.index("password")
                     pw = w[idx + 1] if idx + 1 < len(w) else ""
                 self.userlists[-1][1].append((w[1], pw, insecure))
+                if "groups" in w[2:] and w.index("groups", 2) + 1 < len(w):
+                    gl = w[w.index("groups", 2) + 1]
+                    self.userlist_groups[-1][2].append((w[1], [g for g in gl.split(",") if g]))
+            elif w[0] == "group" and len(w) >= 2:
+                members: list[str] = []
+                if "users" in w[2:] and w.index("users", 2) + 1 < len(w):
+                    members = [u for u in w[w.index("users", 2) + 1].split(",") if u]
+                self.userlist_groups[-1][1].append((w[1], members))
             elif w[0] not in ("group", "user"):
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
         elif kind == "program":
