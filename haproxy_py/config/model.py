@@ -212,6 +212,9 @@ class ServerConf:
     check_port: int | None = None
     check_addr: str | None = None
     check_send_proxy: bool = False
+    #: ``check-proto``: the multiplexer of the checks ("h1" for HTTP checks, "none" for TCP ones:
+    #: what haproxy-py speaks; 2.6 refuses the other one at the end of parsing)
+    check_proto: str | None = None
     cookie: str | None = None
     maxconn: int = 0  # 0 = unlimited
     maxqueue: int = 0  # 0 = unlimited

@@ -324,6 +324,7 @@ _reg(SERVER, "checks/agent.py", {
     "agent-send": _AGENT + "test_agent_send_as_haproxy",
     "no-agent-check": _AGENT + "test_no_agent_check_turns_off_an_inherited_agent_as_haproxy",
 })
+SERVER.register("check-proto", "config/build/servers.py", test=_HTTPCHK + "test_http_check_connect_as_haproxy")
 for _n in ("no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn",
            "no-tfo"):
     SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")

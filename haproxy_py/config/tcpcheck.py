@@ -48,7 +48,7 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
     sub = w[1] if len(w) > 1 else ""
     if sub == "comment":
         if len(w) < 3:
-            raise TcpCheckError("'tcp-check comment' expects a string as argument.", 1)
+            raise TcpCheckError("'tcp-check comment' : expects a string as argument.", 1, ours=False)
         return " ".join(w[2:])
     if sub.startswith(("set-var(", "set-var-fmt(", "unset-var(")):
         return _var_action(w, index)
@@ -83,7 +83,7 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
 
 
 #: the multiplexers 2.6.12 knows, by the mode of the check that may name them
-_MUX = {"none": "tcp", "h1": "http", "h2": "http", "fcgi": "http"}
+MUX_MODES = _MUX = {"none": "tcp", "h1": "http", "h2": "http", "fcgi": "http"}
 
 
 def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckRule:
@@ -208,7 +208,7 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
             if val is None:
                 raise TcpCheckError(f"'tcp-check expect' : '{a}' expects <pattern> as an argument.", j)
             kind = a
-            kw["fmt"] = _format(val, j + 1, f"expect {a}")
+            kw["fmt"] = _format(val, j + 1, "expect")
             j += 2
             continue
         if a == "custom":
@@ -227,8 +227,8 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
             allowed = {"ok-status": OK_STATUSES, "error-status": ERROR_STATUSES,
                        "tout-status": TOUT_STATUSES}[a]
             if val not in allowed:
-                raise TcpCheckError(f"'tcp-check expect' : '{a}' only supports {', '.join(allowed)} status "
-                                    f"(got '{val}').", j + 1)
+                raise TcpCheckError(f"'tcp-check expect' : '{a}' only supports {statuses_text(allowed)} status "
+                                    f"(got '{val}')..", j + 1, ours=False)
             kw[a.replace("-", "_")] = val
         elif a in ("on-success", "on-error"):
             if "%" in val:
@@ -267,52 +267,60 @@ def _format(text: str, i: int, what: str) -> object:
     return log_format(text, i, f"tcp-check {what}")
 
 
+def statuses_text(allowed: tuple[str, ...]) -> str:
+    """``'L4OK', 'L6OK', 'L7OK' or 'L7OKC'``: a status list as 2.6's errors give it."""
+    q = [f"'{x}'" for x in sorted(allowed)]
+    return ", ".join(q[:-1]) + " or " + q[-1]
+
+
 _VAR_SCOPES = ("proc", "sess", "txn", "req", "res", "check")
 
 
 def var_action(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckRule:
-    """``tcp-check set-var(SCOPE.NAME) EXPR`` / ``set-var-fmt(SCOPE.NAME) FMT`` / ``unset-var(SCOPE.NAME)``."""
+    """``tcp-check set-var(SCOPE.NAME) EXPR`` / ``set-var-fmt(SCOPE.NAME) FMT`` / ``unset-var(SCOPE.NAME)``
+    (``what``: ``http-check``). As 2.6.12, words after the expression or format are ignored, and a
+    missing format is an empty one."""
     sub = w[1]
     act, _, rest = sub.partition("(")
+    pre = f"'{what} {sub}' : '{act}' : "
     if not rest.endswith(")"):
-        raise TcpCheckError(f"'{what} {act}' : missing variable name.", 1)
+        raise TcpCheckError(f"{pre}incomplete argument after action '{sub}'. Expects 'set-var(<var-name>)', "
+                            "'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'.", 1, ours=False)
     name = rest[:-1]
     scope, dot, var = name.partition(".")
     if scope not in _VAR_SCOPES or not dot or not var or "," in name:
-        raise TcpCheckError(f"'{what} {act}' : invalid variable name '{name}'. A variable name must be start by "
-                            "its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", 1)
+        raise TcpCheckError(f"{pre}invalid variable name '{name}'. A variable name must be start by "
+                            "its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", 1,
+                            ours=False)
     args = w[2:]
     if act == "unset-var":
-        if args:
-            raise TcpCheckError(f"'{what} {act}' : unexpected argument '{args[0]}'.", 2)
-
         def unset(txn: Any) -> None:
             txn.unset_var(name)
         return TcpCheckRule("action", index, var=name, expr=unset)
-    if not args:
-        raise TcpCheckError(f"'{what} {act}' : missing {'format string' if act == 'set-var-fmt' else 'fetch method'}.",
-                            1)
-    if len(args) > 1:
-        raise TcpCheckError(f"'{what} {act}' : unexpected argument '{args[1]}'.", 3)
-    from haproxy_py.samples import Sample, SampleError, compile_expr
+    from haproxy_py.samples import Sample, SampleError, compile_expr, compile_format
 
     if act == "set-var-fmt":
-        fmt: Any = log_format(args[0], 2, f"{what} {act}")
+        text = args[0] if args else ""
+        try:
+            fmt: Any = compile_format(text)
+        except SampleError as e:
+            raise TcpCheckError(f"{pre}{e.message.rstrip('.')}.", 2, ours=False) from None
 
         def set_fmt(txn: Any) -> None:
             txn.set_var(name, Sample("str", fmt(txn)))
         return TcpCheckRule("action", index, var=name, expr=set_fmt)
+    if not args:
+        raise TcpCheckError(f"{pre}missing fetch method.", 1, ours=False)
     try:
         expr = compile_expr(args[0])
     except SampleError as e:
-        raise TcpCheckError(f"'{what} {act}' : {e.message}", 2) from None
+        raise TcpCheckError(f"{pre}{e.message}", 2, ours=False) from None
 
     def set_expr(txn: Any) -> None:
         s = expr(txn)
         if s is not None:
             txn.set_var(name, s)
     return TcpCheckRule("action", index, var=name, expr=set_expr)
-
 
 
 _var_action = var_action

@@ -160,6 +160,12 @@ BACKENDS = {
     http-check connect port var(check.p)
     http-check send uri /err/connect
     http-check expect rstatus ^2""",
+    "h_proto": """option httpchk
+    http-check send uri /ok/proto
+    http-check expect status 200""",
+    "t_proto": """option tcp-check
+    tcp-check send "PING /tproto\\r\\n"
+    tcp-check expect string +PONG""",
     "t_linger": """option tcp-check
     tcp-check connect proto none linger
     tcp-check send "PING /tl\\r\\n"
@@ -187,7 +193,8 @@ defaults
         # servers on the refused port: the connect rules take them to the recorder
         target = refused if "@PORT@" in rules else port
         rules = rules.replace("@PORT@", str(port)).replace("@REFUSED@", str(refused))
-        out.append(f"backend {name}\n    {rules}\n    server s1 127.0.0.1:{target} check inter 400\n")
+        extra = {"h_proto": " check-proto h1", "t_proto": " check-proto none"}.get(name, "")
+        out.append(f"backend {name}\n    {rules}\n    server s1 127.0.0.1:{target} check inter 400{extra}\n")
     return "".join(out)
 
 
@@ -239,13 +246,87 @@ def test_http_check_rules_as_haproxy(both: dict) -> None:
 def test_http_check_connect_as_haproxy(both: dict) -> None:
     """http-check connect port/addr/send-proxy/linger/proto h1 (a PROXY line first, closed with a
     FIN), a port from a variable, a refused port with a comment; without linger a reset, as 2.6;
-    tcp-check connect linger and proto none."""
-    _compare(both, ("h_connect", "t_"))
+    tcp-check connect linger and proto none; the server parameter check-proto (h1, none)."""
+    _compare(both, ("h_connect", "h_proto", "t_"))
     seen, ends = both["seen"], both["ends"]
-    for path in ("/ok/connect", "/ok/rst", "/err/connect", "/tl", "/trst"):
+    for path in ("/ok/connect", "/ok/rst", "/err/connect", "/tl", "/trst", "/ok/proto", "/tproto"):
         assert seen["ours"].get(path) == seen["haproxy"].get(path), (path, seen["ours"].get(path),
                                                                      seen["haproxy"].get(path))
         assert ends["ours"].get(path) == ends["haproxy"].get(path), (path, ends)
     assert ends["haproxy"]["/ok/connect"] == {"FIN"} and ends["haproxy"]["/ok/rst"] == {"RST"}, ends["haproxy"]
     assert ends["haproxy"]["/tl"] == {"FIN"} and ends["haproxy"]["/trst"] == {"RST"}, ends["haproxy"]
     assert all(r.startswith(b"PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n") for r in seen["haproxy"]["/ok/connect"])
+
+
+#: check configurations 2.6.12 refuses or accepts: (backend lines, server parameters)
+CONFIG_CASES = [
+    ("option tcp-check\n    tcp-check connect proto h1", ""),
+    ("option tcp-check\n    tcp-check connect proto fcgi", ""),
+    ("option tcp-check\n    tcp-check connect proto", ""),
+    ("option tcp-check\n    tcp-check connect proto none linger default", ""),
+    ("option tcp-check\n    tcp-check connect linger x", ""),
+    ("option httpchk\n    http-check connect proto none", ""),
+    ("option httpchk\n    http-check connect proto bogus", ""),
+    ("option httpchk\n    http-check connect proto h1 port 80 addr 127.0.0.1 linger send-proxy comment c", ""),
+    ("option httpchk\n    http-check send uri /a\n    http-check connect port 81", ""),
+    ("option httpchk\n    http-check comment", ""),
+    ("option httpchk\n    http-check set-var(check.x)", ""),
+    ("option httpchk\n    http-check set-var(nope.x) str(a)", ""),
+    ("option httpchk\n    http-check unset-var(check.x) extra", ""),
+    ("option httpchk\n    http-check expect status 200 ok-status L7STS", ""),
+    ("option httpchk\n    http-check expect status 200 tout-status L7OK", ""),
+    ("option httpchk\n    http-check expect status 200 error-status L7OK", ""),
+    ("option tcp-check\n    tcp-check comment", ""),
+    ("option tcp-check\n    tcp-check set-var(check.x)", ""),
+    ("option tcp-check\n    tcp-check set-var(nope.x) str(a)", ""),
+    ("option tcp-check\n    tcp-check set-var-fmt(check.x)", ""),
+    ("option tcp-check\n    tcp-check unset-var(check.x) extra", ""),
+    ("option tcp-check\n    tcp-check expect string x ok-status L7STS", ""),
+    ("option tcp-check\n    tcp-check expect string x error-status L7OK", ""),
+    ("option tcp-check\n    tcp-check expect string x tout-status L7OK", ""),
+    ("option tcp-check\n    tcp-check set-var(check.x) str(a) str(b)", ""),
+    ("option tcp-check\n    tcp-check set-var(check.x", ""),
+    ("option tcp-check\n    tcp-check set-var(check.x) nosuch", ""),
+    ("option tcp-check\n    tcp-check set-var-fmt(check.x) %[nosuch]", ""),
+    ("option tcp-check\n    tcp-check send-lf %[nosuch]", ""),
+    ("option httpchk\n    http-check send uri-lf %[nosuch]", ""),
+    ("option httpchk\n    http-check expect string-lf %[nosuch]", ""),
+    ("option httpchk", "check-proto h1"),
+    ("option httpchk", "check-proto none"),
+    ("", "check-proto h1"),
+    ("", "check-proto none"),
+    ("", "check-proto bogus"),
+    ("option tcp-check", "check-proto h2"),
+    ("", "agent-check agent-port 2 agent-initial"),
+]
+
+
+def _alerts(text: str) -> list[str]:
+    out = []
+    for ln in text.splitlines():
+        m = re.match(r"\[ALERT\] +\(\d+\) : config : (.*)", ln)
+        if m and not any(t in m.group(1) for t in ("Error(s) found", "Fatal errors found")):
+            out.append(m.group(1))
+    return out
+
+
+@pytest.mark.needs_haproxy
+@pytest.mark.parametrize("rules,params", CONFIG_CASES)
+def test_check_config_errors_as_haproxy(rules: str, params: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same verdict and alert texts as 2.6.12's ``-c`` for the check directives' arguments."""
+    import subprocess
+    import sys
+
+    require_haproxy("haproxy")
+    (tmp_path / "t.cfg").write_text("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n"
+                                    f"    timeout server 1s\nbackend b\n    {rules}\n"
+                                    f"    server s1 127.0.0.1:1 check {params}\n")
+    from tests.integration.harness import ROOT
+
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin:/usr/sbin"}
+    theirs = subprocess.run(["haproxy", "-c", "-f", "t.cfg"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=30)
+    ours = subprocess.run([sys.executable, "-m", "haproxy_py", "-c", "-f", "t.cfg"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert (ours.returncode, _alerts(ours.stderr)) == (theirs.returncode, _alerts(theirs.stderr)), (
+        ours.stderr, theirs.stderr)

@@ -41,7 +41,7 @@ class ChecksMixin(BuilderBase):
                 r["send_state"] = True
             elif sub == "comment":
                 if len(w) < 3:
-                    self.fail(ln, "'http-check comment' expects a string as argument.", 1)
+                    self.fail(ln, "'http-check comment' : expects a string as argument.", 1)
                 r["_comment"] = " ".join(w[2:])
             elif sub.startswith(("set-var(", "set-var-fmt(", "unset-var(")):
                 act = TC.var_action(list(w), -1, "http-check")
@@ -87,7 +87,7 @@ class ChecksMixin(BuilderBase):
                        "body-lf": "body"}[a]
                 r[key] = val
                 if a.endswith("-lf"):  # a log-format string, built at each check
-                    r[key + "_fmt"] = TC.log_format(val, j + 1, f"http-check send {a}")
+                    r[key + "_fmt"] = TC.log_format(val, j + 1, "http-check send")
                 else:
                     r.pop(key + "_fmt", None)
                 j += 2
@@ -95,7 +95,7 @@ class ChecksMixin(BuilderBase):
                 value = w[j + 2]  # 2.6 reads header values as log-format strings
                 if "%" in value:
                     fmts = dict(r.get("header_fmts", {}))
-                    fmts[len(p.check_headers)] = TC.log_format(value, j + 2, "http-check send hdr")
+                    fmts[len(p.check_headers)] = TC.log_format(value, j + 2, "http-check send")
                     r["header_fmts"] = fmts
                 p.check_headers.append((w[j + 1], value))
                 j += 3
@@ -132,11 +132,11 @@ class ChecksMixin(BuilderBase):
                     allowed = {"ok-status": TC.OK_STATUSES, "error-status": TC.ERROR_STATUSES,
                                "tout-status": TC.TOUT_STATUSES}[a]
                     if val not in allowed:
-                        self.fail(ln, f"'http-check expect' : '{a}' only supports {', '.join(allowed)} status "
-                                  f"(got '{val}').", j + 1)
+                        self.fail(ln, f"'http-check expect' : '{a}' only supports {TC.statuses_text(allowed)} "
+                                  f"status (got '{val}')..", j + 1)
                     opts[a.replace("-", "_")] = val
                 elif a in ("on-success", "on-error"):
-                    opts[a.replace("-", "_")] = TC.log_format(val, j + 1, f"http-check expect {a}") \
+                    opts[a.replace("-", "_")] = TC.log_format(val, j + 1, "http-check expect") \
                         if "%" in val else val
                 else:
                     m = TC.INT_EXPR.match(val)
@@ -166,7 +166,7 @@ class ChecksMixin(BuilderBase):
             if pat is None:
                 self.fail(ln, f"'http-check expect' : '{what}' expects <pattern> as an argument.", j)
             if what == "string-lf":
-                opts["fmt"] = TC.log_format(pat, j + 1, "http-check expect string-lf")
+                opts["fmt"] = TC.log_format(pat, j + 1, "http-check expect")
             j += 2
         if not what or pat is None:
             self.fail(ln, "'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', "

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from haproxy_py.config import fetches as F
 from haproxy_py.config import keywords as K
+from haproxy_py.config import support as S
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.model import Acl, Condition, Config, Location, Proxy
+from haproxy_py.registry import not_implemented
 
 
 class PostChecksMixin(BuilderBase):
@@ -205,6 +207,18 @@ class PostChecksMixin(BuilderBase):
             if p.has_fe and (p.log_style != "default" or p.log_format) and not p.logs:
                 d.warning(f"log format ignored for {p.type_str} '{p.name}' since it has no log address.", p.loc,
                           phase=POST)
+            if p.has_be and not ps.is_defaults:
+                want = "h1" if p.http_check is not None and ps.f.get("check_type") is None else "none"
+                for sc in p.servers:
+                    if not sc.check or sc.check_proto is None or sc.check_proto == want:
+                        continue
+                    if want == "h1" and sc.check_proto in ("h2", "fcgi"):
+                        d.alert(not_implemented(f"{S.SERVER.title} 'check-proto {sc.check_proto}' (server "
+                                                f"'{sc.name}' of {p.kind} '{p.name}')",
+                                                "'check-proto h1' is implemented"), p.loc, phase=POST, ours=True)
+                    else:
+                        d.alert(f"config: {p.kind} '{p.name}': server '{sc.name}' uses an incompatible MUX "
+                                "protocol for the selected check type", p.loc, phase=POST)
             if p.has_be and ps.check_rules and p.http_check is None and not ps.is_defaults:
                 d.warning(f"{p.type_str} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
                           "are ignored.", ps.check_rules_loc, phase=POST)

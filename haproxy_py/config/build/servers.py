@@ -201,6 +201,12 @@ class ServersMixin(BuilderBase):
                 s["on_marked_up"] = arg
             elif k == "track":
                 s["track"] = arg
+            elif k == "check-proto":
+                from haproxy_py.config.tcpcheck import MUX_MODES
+
+                if arg not in MUX_MODES:
+                    sfail(f"{label} : 'check-proto' :  unknown MUX protocol '{arg}'.", j + 1)
+                s["check_proto"] = arg
             elif k == "redir":
                 s["redir"] = arg
             elif k in ("backup", "check", "disabled", "send-proxy", "send-proxy-v2", "check-send-proxy",
