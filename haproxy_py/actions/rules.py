@@ -22,7 +22,7 @@ _SLOTS = {
 
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
-                 "tcp_res", "inspect_delay", "stick")
+                 "tcp_res", "inspect_delay", "stick", "persist")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -38,6 +38,8 @@ class RuleSets:
         self.inspect_delay = 0
         #: stick on|match|store-* rules: (condition, haproxy_py.stick.persist.StickRule)
         self.stick: tuple[Any, ...] = ()
+        #: force-persist / ignore-persist: ("F" | "I", test), the first that holds decides
+        self.persist: tuple[Any, ...] = ()
 
 
 class _NoteLastRule(Action):
@@ -111,4 +113,18 @@ def compile_rules(conf: Any) -> RuleSets:
             test = compile_condition(cond, acls)
         stick.append((test, rule))
     rs.stick = tuple(stick)
+    prst = []
+    for kind, cond in getattr(conf, "persist_rules", ()):
+        if acls is None:
+            acls = compile_acls(conf.acls)
+        prst.append(("F" if kind == "force" else "I", compile_condition(cond, acls)))
+    rs.persist = tuple(prst)
     return rs
+
+
+def persist_flag(rules: Any, txn: Any) -> str:
+    """2.6's persist rules: "F" (force-persist), "I" (ignore-persist) or "" (none holds)."""
+    for kind, test in rules:
+        if test(txn):
+            return str(kind)
+    return ""

@@ -577,6 +577,8 @@ class Proxy:
     stick_table: Any = None
     #: ``stick on|match|store-request|store-response``: (Condition or None, haproxy_py.stick.persist.StickRule)
     stick_rules: tuple[Any, ...] = ()
+    #: ``force-persist`` / ``ignore-persist``: ("force" | "ignore", Condition), in order
+    persist_rules: tuple[Any, ...] = ()
 
     @property
     def has_fe(self) -> bool:

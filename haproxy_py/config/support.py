@@ -212,6 +212,8 @@ _reg(PROXY, "haproxy_py/actions", {
 _reg(PROXY, "haproxy_py/config/build/stick.py", {
     "stick-table": _DIFF + "test_stick_vs_haproxy.py::test_rate_limit_denials_as_haproxy",
     "stick": _DIFF + "test_stick_persist_vs_haproxy.py::test_stick_on_src_as_haproxy",
+    "force-persist": _DIFF + "test_persist_rules_vs_haproxy.py::test_force_and_ignore_persist_as_haproxy",
+    "ignore-persist": _DIFF + "test_persist_rules_vs_haproxy.py::test_force_and_ignore_persist_as_haproxy",
 })
 #: rule keywords: the actions registries (haproxy_py/actions) decide per action
 RULE_KEYWORDS = ("http-request", "http-response", "http-after-response", "tcp-request", "tcp-response",

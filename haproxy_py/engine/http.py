@@ -422,6 +422,7 @@ class HttpSession(Stream):
         self.prev_srv = None
         self.attempt = 0
         self.persistent = False
+        self.prst = ""
         self.stick_srv = self.stick_stores = None
         self.cookie_ops = None
         self.t_req_head = now
@@ -1091,18 +1092,28 @@ class HttpSession(Stream):
         caps = router.caps
         if caps is not None and caps.cookie is not None:  # capture cookie, where 2.6 reads cookies
             rec.cli_cookie = caps.request_cookie(req.headers)
-        # persistence cookie
+        rs = self.router.compiled_of(be).rs
+        if rs.persist:  # force-persist / ignore-persist, as 2.6 once the backend is known
+            from haproxy_py.actions.rules import persist_flag
+
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            ctx.req = req
+            ctx.backend = be.name
+            self.prst = persist_flag(rs.persist, ctx)
+        # persistence cookie (with ignore-persist still removed as configured, but not used)
         cookie_srv = None
         if be.cookie is not None:
             req = self._own_req()
             rc = hcookie.parse_request(_str_headers(req.headers), be.cookie, _wall())
             req.headers = _bytes_headers(rc.headers)
             self.cookie_ops = rc
-            cookie_srv = rc.value
+            cookie_srv = rc.value if self.prst != "I" else None
             rec.ck_req = hcookie.request_flag(rc, "")
             rec.ck_resp = "N"  # with a cookie configured HAProxy always prints both letters
         self.lbreq = _make_lbreq(self, req, cookie_srv) if be.needs_request else None
-        stick = self.router.compiled_of(be).rs.stick
+        stick = rs.stick
         if stick:  # stick match / store-request, once the backend is known
             self._stick_match(be, stick, req)
         self.phase = "queue"
@@ -1124,7 +1135,7 @@ class HttpSession(Stream):
         ctx.req = req
         ctx.backend = be.name
         self.stick_srv, self.stick_stores = persist.match(
-            rules, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000))
+            rules, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000), force=self.prst == "F")
 
     def _stick_store(self, resp: ResponseHead) -> None:
         """2.6's store rules: the store-response keys, then every key, with the serving server."""
@@ -1542,7 +1553,7 @@ class HttpSession(Stream):
                 comp = self.res_comp = self.comp_algo
             self.comp_algo = None
         if head is None:
-            if be.cookie is not None:
+            if be.cookie is not None and self.prst != "I":  # ignore-persist: no cookie set or rewritten
                 rc = self.cookie_ops
                 hdrs, flag = hcookie.process_response(
                     _str_headers(resp.headers), be.cookie, server_cookie=srv.cookie, has_server=True,

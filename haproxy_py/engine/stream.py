@@ -137,7 +137,7 @@ class Stream:
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
                  "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
-                 "stick_srv", "stick_stores",
+                 "stick_srv", "stick_stores", "prst",
                  "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
@@ -181,6 +181,8 @@ class Stream:
         self.prev_srv: Any = None
         self.lbreq: LbRequest | None = None
         self.persistent = False
+        #: force-persist ("F") / ignore-persist ("I") held for this request ("" otherwise)
+        self.prst = ""
         self.attempt = 0
         self.connector: Connector | None = None
         self.pending: Any = None
@@ -271,7 +273,8 @@ class Stream:
         """Choose a server (or queue, or fail with 503 semantics). runtime/backend.py decides."""
         be = self.be
         now = self.loop.time()
-        d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv)
+        d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv,
+                      force_persist=self.prst == "F")
         if d.redispatched:
             self.rec.redispatched = True
         if d.cookie_flag:
@@ -467,7 +470,8 @@ class Stream:
         be = self.be
         if srv.conf.observe is not None:
             self.engine.observe(srv, "L4_ERR")
-        a = be.on_connect_error(srv, self.attempt, persistent=self.persistent, timeout=kind == "timeout")
+        a = be.on_connect_error(srv, self.attempt, persistent=self.persistent, timeout=kind == "timeout",
+                                force_persist=self.prst == "F")
         self.attempt += 1
         srv.sessions.discard(self)
         if a.action == "fail":
@@ -862,13 +866,19 @@ class TcpSession(Stream):
             self.cli_conn.on_eof = self._early_eof
             self.cli_conn.on_error = lambda e: self._early_eof()
             self.cli_conn.read_on()
-        stick = self.router.compiled_of(be).rs.stick
+        rs = self.router.compiled_of(be).rs
+        if rs.persist:
+            from haproxy_py.actions.rules import persist_flag
+
+            ctx.backend = be.name
+            self.prst = persist_flag(rs.persist, ctx)
+        stick = rs.stick
         if stick:  # stick match / store-request, once the backend is known
             from haproxy_py.stick import persist
 
             ctx.backend = be.name
             self.stick_srv, self.stick_stores = persist.match(
-                stick, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000))
+                stick, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000), force=self.prst == "F")
             self.stk_txn = ctx
         self.assign()
 

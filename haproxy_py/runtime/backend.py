@@ -375,9 +375,10 @@ class Backend:
 
     # ------------------------------------------------------------------ selection
     def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
-               owner: Any = None, forced: Server | None = None) -> Decision:
+               owner: Any = None, forced: Server | None = None, force_persist: bool = False) -> Decision:
         """``forced``: the server a stick table designates (2.6 assigns it directly, as a
-        persistence cookie; a retry after a failed connection, ``avoid``, chooses again)."""
+        persistence cookie; a retry after a failed connection, ``avoid``, chooses again);
+        ``force_persist``: a ``force-persist`` rule holds (a cookie's server even when down)."""
         self.now = now
         if forced is not None and avoid is None:
             d = self._assign(forced, now, owner, persistent=True, by_lb=False)
@@ -388,7 +389,7 @@ class Backend:
                 self.counters.econ += 1
             return d
         if avoid is None and req is not None and req.cookie is not None and self.cookie is not None:
-            srv, flag = self.persist_lookup(req.cookie)
+            srv, flag = self.persist_lookup(req.cookie, force=force_persist)
             if srv is not None:
                 d = self._assign(srv, now, owner, persistent=True, by_lb=False)
                 if d.status == FULL and self.redispatch:

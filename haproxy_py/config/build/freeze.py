@@ -166,7 +166,7 @@ class FreezeMixin(BuilderBase):
             originalto=f.get("originalto"), rate_limit_sessions=f.get("rate_limit_sessions"),
             compression=f.get("compression"),
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
-            stick_rules=tuple(f.get("stick_rules", ())))
+            stick_rules=tuple(f.get("stick_rules", ())), persist_rules=tuple(f.get("persist_rules", ())))
 
     @staticmethod
     def _effective_timeouts(ps: ProxyState) -> Timeouts:

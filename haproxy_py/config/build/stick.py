@@ -21,6 +21,23 @@ class StickMixin(BuilderBase):
     def check_tables(self, cfg: Any) -> None:
         check_tables(self, cfg)
 
+    def kw_force_persist(self, ln: Line, p: ProxyState) -> None:
+        self._persist_rule(ln, p, "force")
+
+    def kw_ignore_persist(self, ln: Line, p: ProxyState) -> None:
+        self._persist_rule(ln, p, "ignore")
+
+    def _persist_rule(self, ln: Line, p: ProxyState, kind: str) -> None:
+        """``force-persist|ignore-persist if|unless COND`` (2.6's persist_rules, in order: the
+        first whose condition holds decides)."""
+        if self.capwarn(ln, p, K.BE):
+            return
+        w = ln.words
+        if len(w) < 3 or w[1] not in ("if", "unless"):
+            self.fail(ln, f"'{w[0]}' requires either 'if' or 'unless' followed by a condition.", 0)
+        cond = self.condition(ln, p, 1, f"'{w[0]}' rule")
+        p.f.setdefault("persist_rules", []).append((kind, cond))
+
     def kw_stick(self, ln: Line, p: ProxyState) -> None:
         """``stick on|match|store-request|store-response <expr> [table <t>] [if|unless <cond>]``."""
         from haproxy_py.samples import SampleError, compile_expr
