@@ -229,6 +229,15 @@ class HttpVerdict:
             return None
         code = int(m.group(1))
         reason = (m.group(2) or b"").decode("latin-1").strip()
+        if self.expect is not None and self.expect[0] in ("hdr", "fhdr"):
+            ok = self._match_headers(buf[m.end():hdr_end if hdr_end >= 0 else len(buf)])
+            if self.expect[2]:
+                ok = not ok
+            if ok:
+                return self._passed(code)
+            if self.disable_on_404 and code == 404:
+                return CheckResult("L7OKC", RES_CONDPASS, code)
+            return self._failed("L7STS", code, reason)  # 2.6 gives the status line's reason
         if self._need_body:
             if not final:
                 clen = _content_length(buf[:hdr_end])
@@ -237,6 +246,38 @@ class HttpVerdict:
             body = buf[hdr_end + 4:] if hdr_end >= 0 else b""
             return self._match_body(code, body)
         return self._match_status(code, reason)
+
+    def _hmatch(self, m: tuple[str, Any], value: str, name: bool) -> bool:
+        meth, pat = m
+        if isinstance(pat, re.Pattern):
+            return pat.search(value.encode("latin-1")) is not None
+        text: str = pat if isinstance(pat, str) else (
+            pat(self.txn).decode("latin-1") if self.txn is not None else "")
+        if name:
+            value = value.lower()
+            text = text.lower()
+        if meth == "str":
+            return value == text
+        if meth == "beg":
+            return value.startswith(text)
+        if meth == "end":
+            return value.endswith(text)
+        return text in value
+
+    def _match_headers(self, head: bytes) -> bool:
+        """``expect hdr``/``fhdr``: a header whose name matches, with a value that does (each
+        comma-separated value for hdr, the whole line for fhdr), or any value without one."""
+        full, mname, mvalue = self.opts["hdr"]
+        for line in head.decode("latin-1").split("\r\n"):
+            hname, sep, hval = line.partition(":")
+            if not sep or not self._hmatch(mname, hname.strip(), True):
+                continue
+            if mvalue is None:
+                return True
+            values = [hval.strip()] if full else [v.strip() for v in hval.split(",")]
+            if any(self._hmatch(mvalue, v, False) for v in values):
+                return True
+        return False
 
     def _text(self, key: str, default: str) -> str:
         v = self.opts.get(key)

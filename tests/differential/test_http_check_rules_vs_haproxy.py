@@ -79,6 +79,8 @@ class Recorder:
                 return
             elif path.startswith("/err"):
                 c.sendall(b"HTTP/1.0 503 Busy\r\ncontent-length: 4\r\n\r\nbusy")
+            elif path.startswith("/hdr"):
+                c.sendall(b"HTTP/1.0 200 OK\r\nX-List: a, b,c\r\nServer: Test/1.2\r\ncontent-length: 2\r\n\r\nok")
             elif path.startswith("/404"):
                 c.sendall(b"HTTP/1.0 404 Not Found\r\ncontent-length: 4\r\n\r\nnone")
             else:
@@ -160,6 +162,37 @@ BACKENDS = {
     http-check connect port var(check.p)
     http-check send uri /err/connect
     http-check expect rstatus ^2""",
+    "x_name": """option httpchk
+    http-check send uri /hdr/1
+    http-check expect hdr name x-list""",
+    "x_name_absent": """option httpchk
+    http-check send uri /hdr/2
+    http-check expect hdr name x-none comment \"no such header\"""",
+    "x_value": """option httpchk
+    http-check send uri /hdr/3
+    http-check expect hdr name X-LIST value b""",
+    "x_value_full_fails": """option httpchk
+    http-check send uri /hdr/4
+    http-check expect fhdr name x-list value b""",
+    "x_full": """option httpchk
+    http-check send uri /hdr/5
+    http-check expect fhdr name x-list value \"a, b,c\"""",
+    "x_meths": """option httpchk
+    http-check send uri /hdr/6
+    http-check expect hdr name -m beg serv value -m reg ^Test/[0-9]""",
+    "x_sub_end": """option httpchk
+    http-check send uri /hdr/7
+    http-check expect fhdr name -m end ver value -m sub st/1""",
+    "x_neg": """option httpchk
+    http-check send uri /hdr/8
+    http-check expect ! hdr name server""",
+    "x_lf": """option httpchk
+    http-check set-var(check.h) str(x-list)
+    http-check send uri /hdr/9
+    http-check expect hdr name-lf %[var(check.h)] value-lf %[str(c)] on-error \"wrong\"""",
+    "x_err_opts": """option httpchk
+    http-check send uri /hdr/10
+    http-check expect hdr name x-list value z error-status L7RSP""",
     "h_proto": """option httpchk
     http-check send uri /ok/proto
     http-check expect status 200""",
@@ -233,8 +266,9 @@ def both() -> Iterator[dict]:
 @pytest.mark.needs_haproxy
 def test_http_check_rules_as_haproxy(both: dict) -> None:
     """set-var/set-var-fmt/unset-var read by uri-lf, body-lf, a header and expect string-lf;
-    comment lines and options; the expect options' statuses, texts and codes; the requests sent."""
-    _compare(both, ("h_",))
+    comment lines and options; the expect options' statuses, texts and codes; expect hdr and fhdr
+    (name, value, -m str/beg/end/sub/reg, name-lf/value-lf, !); the requests sent."""
+    _compare(both, ("h_", "x_"))
     seen = both["seen"]
     for path in ("/ok/x-y/", "/ok/bad", "/err/comment", "/err/st", "/ok/neg"):
         assert seen["ours"].get(path) == seen["haproxy"].get(path), (path, seen["ours"].get(path),
@@ -291,6 +325,8 @@ CONFIG_CASES = [
     ("option tcp-check\n    tcp-check send-lf %[nosuch]", ""),
     ("option httpchk\n    http-check send uri-lf %[nosuch]", ""),
     ("option httpchk\n    http-check expect string-lf %[nosuch]", ""),
+    ("option httpchk\n    http-check expect hdr name -m reg ^x value-lf %[str(a)]", ""),
+    ("option httpchk\n    http-check expect ! fhdr name-lf -m sub %[str(a)] value -m end z", ""),
     ("option httpchk", "check-proto h1"),
     ("option httpchk", "check-proto none"),
     ("", "check-proto h1"),

@@ -105,6 +105,49 @@ class ChecksMixin(BuilderBase):
                 self.fail(ln, f"'http-check send' : 'meth', 'uri', 'ver', 'hdr', 'body' or 'comment' "
                           f"expected but got '{a}'.", j, ours=True)
 
+    def _http_check_expect_hdr(self, ln: Line, w: Any, j: int, what: str, opts: dict[str, Any]) -> int:
+        """``expect [!]hdr|fhdr name[-lf] [-m METH] NAME [value[-lf] [-m METH] VALUE]``: the
+        matchers, in ``opts["hdr"]`` as ((meth, pattern or log-format), (meth, ...) or None)."""
+        from haproxy_py.config import tcpcheck as TC
+
+        parts: dict[str, tuple[str, Any]] = {}
+        while j < len(w) and w[j] in ("name", "name-lf", "value", "value-lf"):
+            key = w[j]
+            base = key.removesuffix("-lf")
+            if base in parts:
+                self.fail(ln, f"'http-check expect' : '{key}' already specified.", j, ours=True)
+            j += 1
+            meth = "str"
+            if j < len(w) and w[j] == "-m":
+                meth = w[j + 1] if j + 1 < len(w) else ""
+                if meth not in ("str", "beg", "end", "sub", "reg"):
+                    self.fail(ln, f"'http-check expect' : '{key}' : only 'str', 'beg', 'end', 'sub' or 'reg' "
+                              f"are supported as matching method (got '{meth}').", j + 1, ours=True)
+                if key.endswith("-lf") and meth == "reg":
+                    self.fail(ln, f"'http-check expect' : '{key}' : 'reg' is not supported with a log-format "
+                              "string.", j + 1, ours=True)
+                j += 2
+            if j >= len(w):
+                self.fail(ln, f"'http-check expect' : '{key}' expects <pattern> as an argument.", j - 1)
+            text = w[j]
+            if key.endswith("-lf"):
+                pat: Any = TC.log_format(text, j, "http-check expect")
+            elif meth == "reg":
+                import re
+
+                try:
+                    pat = re.compile(text.encode("latin-1"), re.I if base == "name" else 0)
+                except re.error as e:
+                    self.fail(ln, f"'http-check expect' : regex '{text}' does not compile: {e}.", j, ours=True)
+            else:
+                pat = text.lower() if base == "name" else text
+            parts[base] = (meth, pat)
+            j += 1
+        if "name" not in parts:
+            self.fail(ln, f"'http-check expect' : '{what}' expects 'name' or 'name-lf' as argument.", j, ours=True)
+        opts["hdr"] = (what == "fhdr", parts["name"], parts.get("value"))
+        return j
+
     def _http_check_expect(self, ln: Line, p: ProxyState, w: Any) -> None:
         from haproxy_py.config import tcpcheck as TC
 
@@ -157,7 +200,9 @@ class ChecksMixin(BuilderBase):
                 neg = True
                 what = what[1:]
             if what in ("hdr", "fhdr"):
-                self.fail(ln, S.HTTP_CHECK.refusal("expect", f"http-check expect {what}"), j, ours=True)
+                j = self._http_check_expect_hdr(ln, w, j + 1, what, opts)
+                pat = ""
+                continue
             if what not in ("status", "rstatus", "string", "rstring", "string-lf"):
                 self.fail(ln, "'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', "
                           "'[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got "
