@@ -252,6 +252,11 @@ class TcpCheckRun:
     def connect_error(self, err: int) -> CheckResult:
         return _result("L4CON", (os.strerror(err) if err else "") + self.where(), None)
 
+    def tls_error(self, text: str, timeout: bool = False) -> CheckResult:
+        """A connect step's TLS handshake failed (``text``: 'SSL handshake failure', a name
+        mismatch) or timed out."""
+        return _result("L6TOUT" if timeout else "L6RSP", text + self.where(), None)
+
     def sock_error(self, err: int) -> CheckResult:
         if self.phase == "connect":
             return self.connect_error(err)

@@ -402,6 +402,12 @@ class TcpCheckRule:
     send_proxy: bool = False
     #: ``port EXPR``: the port from a sample expression at each check ``fn(txn) -> int | None``
     port_expr: Any = None
+    #: ``ssl``: over TLS with the server's TLS settings, ``sni``/``alpn`` its own; ``default``: the
+    #: server's check settings (check-ssl, check-sni, check-alpn), as the implicit connect (index -1)
+    ssl: bool = False
+    sni: str | None = None
+    alpn: tuple[str, ...] = ()
+    default: bool = False
     #: ``linger``: close with a FIN instead of 2.6's default reset
     linger: bool = False
     # send

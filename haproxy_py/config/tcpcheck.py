@@ -96,10 +96,28 @@ def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckR
     send_proxy = False
     linger = False
     port_expr = None
+    tls: dict[str, Any] = {}
     j = 2
     while j < len(w):
         a = w[j]
-        if a == "port" and j + 1 < len(w):
+        if a == "ssl":  # over TLS, with the server's TLS settings (verify, ca-file, crt...)
+            tls["ssl"] = True
+            j += 1
+        elif a == "sni":
+            if j + 1 >= len(w):
+                raise TcpCheckError(f"'{what} connect' : '{a}' expects a string as argument..", j, ours=False)
+            tls["sni"] = w[j + 1]
+            j += 2
+        elif a == "alpn":
+            if j + 1 >= len(w):
+                raise TcpCheckError(f"'{what} connect' : '{a}' : missing the comma-delimited ALPN protocol suite.",
+                                    j, ours=False)
+            protos = tuple(x for x in w[j + 1].split(",") if x)
+            if "h2" in protos:
+                raise TcpCheckError(f"'{what} connect alpn h2' (HTTP/2) {REFUSED}; use 'alpn http/1.1'", j + 1)
+            tls["alpn"] = protos
+            j += 2
+        elif a == "port" and j + 1 < len(w):
             if w[j + 1].lstrip("-").isdigit():
                 port = int(w[j + 1])
                 if not 0 < port < 65536:
@@ -113,7 +131,8 @@ def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckR
         elif a == "comment":
             comment = _comment_opt(w, j, "connect")
             j += 2
-        elif a == "default":  # the server's check address/port/options: what a bare connect uses
+        elif a == "default":  # the server's check address/port/options (check-ssl...): what the implicit connect uses
+            tls["default"] = True
             j += 1
         elif a == "linger":  # close with a FIN (2.6 resets check connections by default)
             linger = True
@@ -135,15 +154,15 @@ def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckR
             if mux in ("h2", "fcgi"):
                 raise TcpCheckError(f"'{what} connect proto {mux}' {REFUSED}; 'proto h1' is implemented", j + 1)
             j += 2
-        elif a in ("via-socks4", "ssl", "sni", "alpn"):
+        elif a == "via-socks4":
             raise TcpCheckError(f"'{what} connect {a}' {REFUSED}; 'port', 'addr', 'send-proxy', 'default', "
-                                "'linger', 'proto' and 'comment' are implemented", j)
+                                "'linger', 'proto', 'ssl', 'sni', 'alpn' and 'comment' are implemented", j)
         else:
             raise TcpCheckError(f"'{what} connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', "
                                 f"'alpn' or 'via-socks4', 'linger', 'default' but got '{a}' as argument..", j,
                                 ours=False)
     return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy,
-                        port_expr=port_expr, linger=linger)
+                        port_expr=port_expr, linger=linger, **tls)
 
 
 def _int_expr(text: str, i: int) -> object:

@@ -399,6 +399,31 @@ class TlsServer:
     tickets: bool = True
 
 
+NO_CA = ("verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain "
+         "to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or "
+         "use 'ssl-server-verify none' in the global section to disable server-side verifications by default.")
+
+
+def check_rule_servers(b: Builder, cfg: Any) -> None:
+    """A backend whose checks have a ``connect ssl`` rule (tcp-check or http-check) prepares TLS
+    for its checked servers as 2.6 does: one that would verify without a CA file is refused."""
+    g = b.g.get("tls", {})
+    dflt = g.get("ssl-server-verify", "none" if b.env.get("HAPROXY_PY_NO_SERVER_VERIFY") else "required")
+    for p in cfg.proxies:
+        rules = list(p.tcp_check or ())
+        if p.http_check is not None and p.http_check.connect is not None:
+            rules.append(p.http_check.connect)
+        if not any(getattr(r, "ssl", False) for r in rules):
+            continue
+        for s in p.servers:
+            t = s.tls
+            if not s.check or (t is not None and (t.ssl or t.check_ssl)):
+                continue  # a TLS server was checked with its own line
+            verify = t.verify if t is not None else dflt
+            if verify == "required" and (t is None or t.ca_file is None):
+                b.d.alert(f"[{s.loc.file}:{s.loc.line}] : 'server {p.name}/{s.name}' : {NO_CA}", s.loc, phase=POST)
+
+
 def server_global(b: Builder, ln: Line) -> None:
     w = ln.words
     kw = w[0]
@@ -534,8 +559,10 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
                     "'ssl-max-ver' to fix.", ln.loc(0), line=ln.raw, phase=POST)
         disabled = set()
     conf = TlsServer(disabled=frozenset(disabled), **st)
-    if default or not (conf.ssl or conf.check_ssl):
+    if default:
         return conf if (conf.ssl or conf.check_ssl) else None
+    if not (conf.ssl or conf.check_ssl):
+        return conf  # for the checks' 'connect ssl' rules (check_rule_servers)
     problems = []
     if conf.crt_path is not None:
         from haproxy_py.tls.certs import CertError, load_cert
@@ -546,10 +573,7 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
             b.d.alert(pre + str(e), ln.loc(col("crt")), line=ln.raw, phase=POST)
             return None
     if conf.verify == "required" and conf.ca_file is None:
-        problems.append("verify is enabled by default but no CA file specified. If you're running on a LAN where "
-                        "you're certain to trust the server's certificate, please set an explicit 'verify none' "
-                        "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to "
-                        "disable server-side verifications by default.")
+        problems.append(NO_CA)
     err = _check_ctx(conf)
     name = w[1] if len(w) > 1 else ""
     if err == "versions":

@@ -226,6 +226,42 @@ class ServerCheck:
             return
         self.connected()
 
+    def _rule_tls(self, rule: Any) -> Any:
+        """The TLS handshake (tls/context.py ClientHandshake) a check's connection makes, or None:
+        a ``connect ssl`` rule's own (its sni, alpn; the server's other TLS settings); the implicit
+        connect's, a ``connect default``'s and an HTTP check's without ``http-check connect``: the
+        server's check settings (check-ssl, check-sni, check-alpn); another connect: plain. An
+        agent check never runs over TLS."""
+        if self.agent:
+            return None
+        if rule is None or rule.index == -1 or rule.default:
+            ct = self._check_tls()
+            if ct is not None:
+                return ct.for_check()
+        if rule is not None and rule.ssl:
+            from haproxy_py.config.tls import TlsServer
+            from haproxy_py.tls.context import client_tls
+
+            # a server without TLS settings: the configuration passed only with verification off
+            return client_tls(self.srv.conf.tls or TlsServer(verify="none")).for_rule(rule.sni, rule.alpn)
+        return None
+
+    def _tls_start(self, hs: Any) -> None:
+        """Wrap the check's connection in TLS and step its handshake (phase 3), bounded by the
+        connect timeout; success goes on with the check (``_tls_done``)."""
+        self.tls_hs = hs
+        try:
+            self.sock = hs.wrap(self.sock)
+        except (OSError, ValueError) as e:
+            self.finish(P.socket_error(getattr(e, "errno", 0) or 0, self._dur()))
+            return
+        self.phase = 3
+        ck = self.checker
+        if self.tmo is not None:
+            self.tmo.cancel()
+        self.tmo = ck.loop.call_later(ck.connect_timeout(self.srv) / 1000.0, self._tls_timeout)
+        self._tls_step()
+
     def _check_tls(self) -> Any:
         """The client contexts when this check runs over TLS: ``check-ssl``, or ``ssl`` on a server
         whose checks go to its own address and port (2.6's rule)."""
@@ -270,40 +306,42 @@ class ServerCheck:
             return
         except (ssl.SSLError, OSError, ValueError):
             self._tls_watch("")
-            self.finish(P.CheckResult("L6RSP", P.RES_FAILED, None, "SSL handshake failure", self._dur()))
+            self._tls_fail("SSL handshake failure")
             return
         self._tls_watch("")
         hs = self.tls_hs
         err = hs.established(s) if hs is not None else None
         if err is not None:
-            self.finish(P.CheckResult("L6RSP", P.RES_FAILED, None, err, self._dur()))
+            self._tls_fail(err)
             return
         self.phase = 0
         if self.tmo is not None:
             self.tmo.cancel()
             self.tmo = None
-        self.connected(tls_done=True)
+        if self.tcr is not None:
+            self.tcp_connected(tls_done=True)
+        else:
+            self.connected(tls_done=True)
+
+    def _tls_fail(self, text: str, timeout: bool = False) -> None:
+        tc = self.tcr
+        if tc is not None:
+            self.tcp_fail(tc.tls_error(text, timeout))
+        else:
+            self.finish(P.CheckResult("L6TOUT" if timeout else "L6RSP", P.RES_FAILED, None, text, self._dur()))
 
     def _tls_timeout(self) -> None:
         self.tmo = None
         if self.phase == 3:
             self._tls_watch("")
-            self.finish(P.CheckResult("L6TOUT", P.RES_FAILED, None, "", self._dur()))
+            self._tls_fail("", timeout=True)
 
     def connected(self, tls_done: bool = False) -> None:
-        if not tls_done:
-            ct = self._check_tls()
-            if ct is not None and self.sock is not None:
-                self.tls_hs = hs = ct.for_check()
-                try:
-                    self.sock = hs.wrap(self.sock)
-                except (OSError, ValueError) as e:
-                    self.finish(P.socket_error(getattr(e, "errno", 0) or 0, self._dur()))
-                    return
-                self.phase = 3
-                ck = self.checker
-                self.tmo = ck.loop.call_later(ck.connect_timeout(self.srv) / 1000.0, self._tls_timeout)
-                self._tls_step()
+        if not tls_done and self.sock is not None:
+            hc = self.http
+            hs = self._rule_tls(hc.connect if hc is not None else None)
+            if hs is not None:
+                self._tls_start(hs)
                 return
         hc = self.http
         if hc is None:
@@ -524,17 +562,28 @@ class ServerCheck:
             return
         self.tcp_connected()
 
-    def tcp_connected(self) -> None:
+    def tcp_connected(self, tls_done: bool = False) -> None:
         tc = self.tcr
         assert tc is not None
+        rule = tc.cur
+        if not tls_done and self.sock is not None:
+            hs = self._rule_tls(rule)
+            if hs is not None:
+                if rule is not None and rule.send_proxy:  # the PROXY line goes before the handshake
+                    try:
+                        self.sock.send(TC.proxy_v1_line(self.sock.getsockname()[:2], self.sock.getpeername()[:2]))
+                    except OSError as e:
+                        self.tcp_fail(tc.sock_error(e.errno or 0))
+                        return
+                self._tls_start(hs)
+                return
         if self.tmo is not None:
             self.tmo.cancel()
         # after the connection, 'timeout check' bounds the rest of the exchange
         self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter(), self._dur())
                                                 / 1000.0,
                                                 self.on_tcp_timeout)
-        rule = tc.cur
-        if rule is not None and rule.send_proxy and self.sock is not None:
+        if rule is not None and rule.send_proxy and self.sock is not None and not tls_done:
             try:
                 line = TC.proxy_v1_line(self.sock.getsockname()[:2], self.sock.getpeername()[:2])
             except OSError as e:

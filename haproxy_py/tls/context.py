@@ -334,7 +334,7 @@ class ClientTls:
     ``sessions`` keeps, per server and server name, the TLS object of the last successful
     handshake so that the next connection resumes its session (``ssl-reuse``, 2.6's default)."""
 
-    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions")
+    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions", "rule_ctx")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
@@ -342,6 +342,8 @@ class ClientTls:
         self.check_ctx = self._context(conf, alpn=conf.check_alpn)
         self.sni: Any = None
         self.sessions: dict[Any, Any] = {}
+        #: the contexts of 'tcp-check/http-check connect ssl [alpn A]' rules, by ALPN list
+        self.rule_ctx: dict[tuple[str, ...], ssl.SSLContext] = {}
         if conf.sni:
             from haproxy_py.samples import compile_expr
 
@@ -399,6 +401,13 @@ class ClientTls:
     def for_check(self) -> ClientHandshake:
         name = self.conf.check_sni
         return ClientHandshake(self, self.check_ctx, name, self.checked_name(name), None)
+
+    def for_rule(self, sni: str | None, alpn: tuple[str, ...]) -> ClientHandshake:
+        """A ``connect ssl [sni S] [alpn A]`` check rule's handshake."""
+        ctx = self.rule_ctx.get(alpn)
+        if ctx is None:
+            ctx = self.rule_ctx[alpn] = self._context(self.conf, alpn=alpn)
+        return ClientHandshake(self, ctx, sni, self.checked_name(sni), None)
 
 
 class ClientHandshake:

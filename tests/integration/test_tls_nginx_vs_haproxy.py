@@ -8,6 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,22 @@ def nginx(certs: Certs, tmp_path: Path) -> Any:
     n = Nginx(certs, tmp_path)
     yield n
     n.close()
+
+
+def _check_cols(r: dict[str, str]) -> tuple[str, str, str, str]:
+    return (r["status"], r["check_status"], r["check_code"], r["last_chk"])
+
+
+def _settled_rows(sock: Any) -> list[dict[str, str]]:
+    """The servers' show stat rows at a moment no check runs ("* " marks a running check, whose
+    code and text are blank until it ends, in 2.6 too): polled, a few seconds at most."""
+    end = time.monotonic() + 5
+    while True:
+        rows = [r for r in csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# ")))
+                if r["svname"] not in ("FRONTEND", "BACKEND")]
+        if not any(r["check_status"].startswith("*") for r in rows) or time.monotonic() > end:
+            return rows
+        time.sleep(0.02)
 
 
 def _client_pem(certs: Certs) -> str:
@@ -192,12 +211,7 @@ backend web
                 break
             time.sleep(0.2)
         time.sleep(0.6)  # every check ran more than once
-        rows = list(csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# "))))
-        # "* " marks a check running at that moment (when is a matter of timing): its code is not
-        # known yet
-        return sorted((r["svname"], r["status"], r["check_status"].lstrip("* "),
-                       None if r["check_status"].startswith("*") else r["check_code"], r["last_chk"])
-                      for r in rows if r["svname"] in want)
+        return sorted((r["svname"], *_check_cols(r)) for r in _settled_rows(sock) if r["svname"] in want)
 
     theirs, ours = _side_by_side(cfg, run, ng=nginx.port, root=certs.root)
     assert ours == theirs
@@ -250,3 +264,102 @@ backend plain
     assert ours == theirs
     assert theirs[1][2][:5] == ["1", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "http/1.1", "1"]
     assert theirs[-1][0].startswith("tls 1 TLSv1.3 TLS_AES_256_GCM_SHA384 http/1.1 0 www.example.com")
+
+
+CHECK_RULES = """
+backend t1
+    option tcp-check
+    tcp-check connect ssl sni www.example.com alpn http/1.1
+    tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
+    tcp-check expect rstring "sni=www.example.com alpn=http/1.1"
+    server vnone 127.0.0.1:{ng} check inter 400 verify none
+    server vreq 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
+    server vbad 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca2.crt
+backend t2
+    option tcp-check
+    tcp-check connect
+    tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
+    tcp-check expect rstring "proto=TLS"
+    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none
+backend t3
+    option tcp-check
+    tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
+    tcp-check expect rstring "proto=TLS"
+    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none
+    server sslsni 127.0.0.1:{ng} check inter 400 ssl verify none check-sni foo.example.org check-alpn http/1.1
+    server vhost 127.0.0.1:{ng} check inter 400 check-ssl verify required ca-file {root}/ca.crt check-sni x.test
+backend t4
+    option tcp-check
+    tcp-check connect default linger
+    tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
+    tcp-check expect rstring "sni=foo.example.org alpn=http/1.1"
+    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none check-sni foo.example.org check-alpn http/1.1
+backend t5
+    option httpchk
+    http-check connect ssl sni www.example.com alpn http/1.1
+    http-check send meth GET uri /
+    http-check expect rstring "sni=www.example.com alpn=http/1.1"
+    server vnone 127.0.0.1:{ng} check inter 400 verify none
+    server vsni 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
+backend t6
+    option httpchk
+    http-check connect
+    http-check send meth GET uri /
+    http-check expect rstring "proto=TLS"
+    server chk 127.0.0.1:{ng} check inter 400 verify none check-ssl
+backend t7
+    option httpchk
+    http-check connect ssl sni other.test
+    http-check send meth GET uri /
+    server vsni 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
+"""
+
+
+def test_tls_check_rules_as_haproxy(certs: Certs, nginx: Nginx) -> None:
+    """tcp-check connect ssl/sni/alpn, http-check connect ssl/sni/alpn (the name verified is the
+    rule's sni), a plain 'connect' on a check-ssl server (plain, as in 2.6), the implicit connect
+    and 'connect default' (the server's check-ssl, check-sni, check-alpn): the checks' states and
+    texts in show stat. A server checked by a 'connect ssl' rule that would verify without a CA
+    file is refused as 2.6 refuses it."""
+    cfg = """global
+    stats socket @DIR@/admin.sock mode 600 level admin
+""" + DEFAULTS + """    timeout check 1s
+    log 127.0.0.1:{log} local0
+frontend fe
+    bind 127.0.0.1:{p0}
+    default_backend t1
+""" + CHECK_RULES
+    want = 12
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        sock = admin_socket(pp)
+        end = time.monotonic() + 10
+        rows: list[Any] = []
+        while time.monotonic() < end:
+            rows = [r for r in csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# ")))
+                    if r["svname"] not in ("FRONTEND", "BACKEND")]
+            if len(rows) == want and all(r["check_status"].lstrip("* ") for r in rows):
+                break
+            time.sleep(0.2)
+        time.sleep(0.7)  # every check ran more than once
+        return sorted((r["pxname"], r["svname"], *_check_cols(r)) for r in _settled_rows(sock))
+
+    theirs, ours = _side_by_side(cfg, run, ng=nginx.port, root=certs.root)
+    assert ours == theirs
+    st = {(r[0], r[1]): r[2] for r in theirs}
+    assert st[("t1", "vnone")] == "UP" and st[("t1", "vbad")] == "DOWN" and st[("t2", "chkssl")] == "DOWN"
+    assert st[("t4", "chkssl")] == "UP" and st[("t5", "vsni")] == "UP" and st[("t7", "vsni")] == "DOWN"
+
+    # a server without 'verify none' nor a CA file under a 'connect ssl' rule: refused by -c
+    bad = DEFAULTS + "backend b\n    option tcp-check\n    tcp-check connect ssl\n    server s 127.0.0.1:1 check\n"
+    outs = []
+    for cmd in (["haproxy"], [sys.executable, "-m", "haproxy_py"]):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "h.cfg"
+            p.write_text(bad)
+            r = subprocess.run([*cmd, "-c", "-f", str(p)], capture_output=True, text=True, timeout=30,
+                               cwd=str(Path(__file__).resolve().parents[2]))
+            outs.append((r.returncode, [ln.split(" : ", 1)[-1].replace(str(p), "F") for ln in r.stderr.splitlines()
+                                        if ln.startswith("[ALERT]")]))
+    assert outs[1] == outs[0]
+    assert outs[0][0] != 0 and "verify is enabled by default but no CA file specified" in outs[0][1][0]

@@ -108,6 +108,7 @@ class PostChecksMixin(BuilderBase):
         from haproxy_py.config import tls
 
         tls.post_checks(self)
+        tls.check_rule_servers(self, cfg)
         self._check_sample_refs(cfg)
         self._check_balance_hash(cfg)
         self.check_tables(cfg)
