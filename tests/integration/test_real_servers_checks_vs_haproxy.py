@@ -1,9 +1,10 @@
-"""``option mysql-check`` and ``option ldap-check`` against real servers, both proxies side by side.
+"""``option mysql-check``, ``option ldap-check`` and ``option redis-check`` against real servers,
+both proxies side by side.
 
 MariaDB (Debian's mariadb-server: ``mariadb-install-db`` in a temporary directory, ``mariadbd`` on
 a loopback port) and OpenLDAP (Debian's slapd with an mdb database from a slapd.conf written here),
 each in a good state, refusing (a user that needs a password, an unknown user; slapd with
-``disallow bind_anon``), stopped (a refused port) and slow (a second instance stopped with
+``disallow bind_anon``; Redis with ``requirepass``: -NOAUTH), stopped (a refused port) and slow (a second instance stopped with
 SIGSTOP: the kernel accepts, the server says nothing), checked by haproxy-py and Debian's HAProxy
 2.6 at the same time. Compared as in test_tcpcheck_vs_haproxy: per server the health-check log
 lines and state changes, show stat (status, check_status, check_code, last_chk, check_desc...) and
@@ -111,6 +112,19 @@ directory {d}/db
     return port
 
 
+def _redis(inst: Instances, extra: str = "", stop: bool = False) -> int:
+    exe = shutil.which("redis-server")
+    assert exe, "redis-server is needed (Debian package redis-server, in .ci/run)"
+    d = Path(inst.mkdtemp("hpy-redis-"))
+    port = free_port()
+    (d / "redis.conf").write_text(f"port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\n"
+                                  f"dir {d}\nlogfile {d}/redis.log\n{extra}")
+    p = inst.start([exe, str(d / "redis.conf")], port)
+    if stop:
+        os.kill(p.pid, signal.SIGSTOP)
+    return port
+
+
 def config(ports: dict[str, int], logport: int) -> str:
     def srv(names: str) -> str:
         return "".join(f"    server {n} 127.0.0.1:{ports[n]} check inter 300\n" for n in names.split())
@@ -141,7 +155,13 @@ backend y_greeting
     option ldap-check
 {srv("ldap ldap_slow refused")}backend l_anonymous_refused
     option ldap-check
-{srv("ldap_noanon")}"""
+{srv("ldap_noanon")}backend r_redis
+    option redis-check
+{srv("redis redis_auth redis_slow refused")}backend r_ping
+    option tcp-check
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+{srv("redis redis_auth redis_slow")}"""
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +174,8 @@ def both() -> Iterator[dict]:
         my, my_slow = _mariadb(inst)
         ports = {"my": my, "my_slow": my_slow, "refused": free_port(), "ldap": _slapd(inst, "ok"),
                  "ldap_noanon": _slapd(inst, "noanon", "disallow bind_anon"),
-                 "ldap_slow": _slapd(inst, "slow", stop=True)}
+                 "ldap_slow": _slapd(inst, "slow", stop=True), "redis": _redis(inst),
+                 "redis_auth": _redis(inst, "requirepass secret\n"), "redis_slow": _redis(inst, stop=True)}
         with run_proxy(config(ports, sinks["ours"].port), which="ours") as ours, \
                 run_proxy(config(ports, sinks["haproxy"].port), which="haproxy") as theirs:
             procs = {"ours": ours, "haproxy": theirs}
@@ -188,3 +209,11 @@ def test_mysql_check_on_mariadb_as_haproxy(both: dict) -> None:
 def test_ldap_check_on_slapd_as_haproxy(both: dict) -> None:
     """slapd 2.5: an anonymous bind accepted, refused (disallow bind_anon), stopped and slow."""
     _compare(both, ("l_",))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_haproxy
+def test_redis_check_on_redis_as_haproxy(both: dict) -> None:
+    """Redis: PONG, a password required (-NOAUTH), stopped and slow; option redis-check and the
+    same as a tcp-check sequence."""
+    _compare(both, ("r_",))
