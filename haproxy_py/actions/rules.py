@@ -22,7 +22,7 @@ _SLOTS = {
 
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
-                 "tcp_res", "inspect_delay", "stick", "persist")
+                 "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -40,6 +40,8 @@ class RuleSets:
         self.stick: tuple[Any, ...] = ()
         #: force-persist / ignore-persist: ("F" | "I", test), the first that holds decides
         self.persist: tuple[Any, ...] = ()
+        #: how many of tcp_content come from the named defaults section (they run first)
+        self.tcp_content_def = 0
 
 
 class _NoteLastRule(Action):
@@ -83,7 +85,13 @@ def compile_rules(conf: Any) -> RuleSets:
     # the HTTP rules of the named defaults section the proxy comes from run first, with that
     # section's ACLs (2.6 evaluates them as the head of the same rule set: an allow there ends it)
     dacls = None
+    ndef = 0
     for r in getattr(conf, "defaults_rules", ()):
+        if r.kind == "tcp-request" and r.action == "inspect-delay":
+            rs.inspect_delay = int(r.args[0])  # the proxy's own one, below, replaces it
+            continue
+        if family_of(r) == "tcp-request content":
+            ndef += 1
         test = None
         if r.cond is not None:
             if dacls is None:
@@ -102,8 +110,15 @@ def compile_rules(conf: Any) -> RuleSets:
                 acls = compile_acls(conf.acls)
             test = compile_condition(r.cond, acls)
         lists.setdefault(_SLOTS[family_of(r)], []).append((test, _impl(r)))
+    # 2.6.12 runs a named defaults section's tcp-request connection (session) rules only for a
+    # proxy that has such rules of its own (without, it skips the whole rule set)
+    for fam in ("tcp-request connection", "tcp-request session"):
+        slot = _SLOTS[fam]
+        if slot in lists and not any(family_of(r) == fam for r in conf.http_rules):
+            del lists[slot]
     for slot, rules in lists.items():
         setattr(rs, slot, tuple(rules))
+    rs.tcp_content_def = ndef
     stick = []
     for cond, rule in getattr(conf, "stick_rules", ()):
         test = None

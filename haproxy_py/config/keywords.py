@@ -83,8 +83,8 @@ PROXY_KEYWORDS: dict[str, int] = {
 NOT_IN_DEFAULTS = ("bind", "use_backend", "server", "server-template", "capture", "use-server",
                    "dispatch", "id", "description", "stick", "stick-table", "monitor", "redirect",
                    "use-service", "declare", "force-persist", "ignore-persist")
-NOT_IN_ANON_DEFAULTS = ("acl", "http-request", "http-response", "http-after-response",
-                        "tcp-request", "tcp-response")
+#: (tcp-request: its own message, once its sub-keyword is read: config/build/rules.py)
+NOT_IN_ANON_DEFAULTS = ("acl", "http-request", "http-response", "http-after-response", "tcp-response")
 
 #: options: name -> capability
 OPTIONS: dict[str, int] = {

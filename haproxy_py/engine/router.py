@@ -270,7 +270,7 @@ class Router:
         """tcp-request connection then session rules, before anything is read: their context, or
         None when they rejected the connection. A rejected connection is counted (conn_tot, and
         dcon / dses as 2.6 counts them, dreq for a silent-drop), never logged, and closed with a
-        reset (silently for a silent-drop)."""
+        reset by a connection rule (silently for a silent-drop), with a FIN by a session rule."""
         from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
 
         ip, port = _addr_str(peer)
@@ -295,10 +295,11 @@ class Router:
                     silent_drop(sock)
                 else:
                     setattr(c, field, getattr(c, field) + 1)
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                except OSError:
-                    pass
+                if field == "dcon":  # a session rule's reject closes as usual (a FIN, as 2.6)
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    except OSError:
+                        pass
                 sock.close()
                 return None
         if txn.sess_stkctr is not None:  # 2.6: a new session counts on the session's counters

@@ -724,6 +724,15 @@ class TcpSession(Stream):
         c.on_error = lambda e: self._inspected(ctx, True)
         c.read_on()
         self.arm(self.router.rs.inspect_delay, lambda: self._inspected(ctx, True))
+        ndef = self.router.rs.tcp_content_def
+        if ndef:
+            # rules from a named defaults section: 2.6.12 evaluates the rules once at accept,
+            # before any data, and when one of the defaults' rules waits there it resumes with
+            # the proxy's own rules (its tcp_inspect_request switches rule lists on resumption:
+            # the defaults' remaining rules are skipped)
+            self._inspected(ctx, False)
+            if not self.closed and c.on_data != self._early_data and ctx.rule_pos < ndef:
+                ctx.rule_pos = ndef
 
     def _inspect_data(self, ctx: Any, data: bytes) -> None:
         from haproxy_py.http.parse import ParseError, parse_request

@@ -92,9 +92,9 @@ class RulesMixin(BuilderBase):
         return act, impl, j
 
     def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
-        """HTTP rules in a named defaults section are the head of its proxies' rule sets (2.6);
-        the tcp ones are not implemented there yet."""
-        if p.is_defaults and what not in ("http-request", "http-response", "http-after-response"):
+        """HTTP and tcp-request rules in a named defaults section are the head of its proxies'
+        rule sets (2.6); tcp-response ones are not implemented anywhere yet."""
+        if p.is_defaults and what.startswith("tcp-response"):
             from haproxy_py.registry import not_implemented
 
             self.fail(ln, not_implemented(f"'{what}' rules in a 'defaults' section",
@@ -167,12 +167,16 @@ class RulesMixin(BuilderBase):
 
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
+        if p.is_defaults and not p.name and sub in ("connection", "content", "session", "inspect-delay"):
+            self.fail(ln, f"tcp-request {sub} is not allowed in anonymous 'defaults' sections", 0)
         if sub == "inspect-delay":
             v = self.time_arg(ln, 2, "'tcp-request inspect-delay'")
             p.http_rules.append(HttpRule("tcp-request", "inspect-delay", (str(v),), None, ln.loc(0)))
             return
+        where = "defaults section" if p.is_defaults else f"{p.type_str} '{p.name}'"
+        if not sub:
+            self.fail(ln, f"missing argument for 'tcp-request' in {where}", 0)
         if sub not in ("connection", "content", "session"):
-            where = "defaults section" if p.is_defaults else f"{p.type_str} '{p.name}'"
             self.fail(ln, f"'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {where} "
                       f"(got '{sub}')", 1)
         family = f"tcp-request {sub}"

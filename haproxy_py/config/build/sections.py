@@ -122,7 +122,8 @@ class SectionsMixin(BuilderBase):
         else:
             # a new defaults section starts from scratch (it resets the template)
             src = None if kind == "defaults" else self.cur_defaults
-        if src is not None and src.http_rules and not self._may_inherit_rules(ln, kind, src):
+        if src is not None and any(r.action != "inspect-delay" for r in src.http_rules) \
+                and not self._may_inherit_rules(ln, kind, src):
             src = None
         if src is not None:
             p.inherit(src)
@@ -157,6 +158,11 @@ class SectionsMixin(BuilderBase):
         if src.rule_users and kind not in src.rule_users:
             self.d.alert(pre + "frontends and backends cannot inherit from the same defaults section if it "
                          f"defines TCP/HTTP rules {where}.", ln.loc(0), line=ln.raw)
+            return False
+        if kind == "backend" and any(r.kind == "tcp-request" and r.action.startswith(("connection ", "session "))
+                                     for r in src.http_rules):
+            self.d.alert(pre + "a backend section cannot inherit from a defaults section defining 'tcp-request "
+                         f"connection' or 'tcp-request session' rules {where}.", ln.loc(0), line=ln.raw)
             return False
         src.rule_users.add(kind)
         return True
