@@ -22,7 +22,7 @@ _SLOTS = {
 
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
-                 "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def")
+                 "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def", "use_server")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -42,6 +42,8 @@ class RuleSets:
         self.persist: tuple[Any, ...] = ()
         #: how many of tcp_content come from the named defaults section (they run first)
         self.tcp_content_def = 0
+        #: use-server rules: (condition, server name or the compiled format of a name with '%')
+        self.use_server: tuple[tuple[Any, Any], ...] = ()
 
 
 class _NoteLastRule(Action):
@@ -134,6 +136,17 @@ def compile_rules(conf: Any) -> RuleSets:
             acls = compile_acls(conf.acls)
         prst.append(("F" if kind == "force" else "I", compile_condition(cond, acls)))
     rs.persist = tuple(prst)
+    use_server = []
+    for us in getattr(conf, "use_servers", ()):
+        if acls is None:
+            acls = compile_acls(conf.acls)
+        name: Any = us.server
+        if "%" in name:
+            from haproxy_py.samples import compile_format
+
+            name = compile_format(name, place="use-server")
+        use_server.append((compile_condition(us.cond, acls, place="use-server"), name))
+    rs.use_server = tuple(use_server)
     return rs
 
 

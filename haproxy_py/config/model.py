@@ -473,6 +473,15 @@ class UseBackend:
 
 
 @dataclass(frozen=True, slots=True)
+class UseServer:
+    """``use-server NAME if|unless COND``: NAME may be a log-format string (``%[...]``)."""
+
+    server: str
+    cond: Condition | None = None
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class HttpRule:
     """``http-request ACTION ...`` / ``http-response ...`` / ``tcp-request ...`` (kept generic).
 
@@ -519,6 +528,8 @@ class Proxy:
     maxconn: int | None = None  # None = global maxconn
     acls: tuple[Acl, ...] = ()  # all named ACLs declared in this proxy, in order
     use_backends: tuple[UseBackend, ...] = ()
+    #: ``use-server`` rules, in order
+    use_servers: tuple[UseServer, ...] = ()
     default_backend: str | None = None
     forwardfor: ForwardFor | None = None
     captures: tuple[Capture, ...] = ()

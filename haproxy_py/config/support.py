@@ -182,6 +182,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "log-tag": _EFF + "test_log_tag_and_send_hostname",
     "acl": _IT + "test_engine_http.py::test_seed_routing",
     "use_backend": _IT + "test_engine_http.py::test_seed_routing",
+    "use-server": _DIFF + "test_use_server_vs_haproxy.py::test_use_server_rules_as_haproxy",
     "default_backend": _IT + "test_engine_http.py::test_seed_routing",
     "http-check": _IT + "test_checks_checker.py::test_httpchk_500_is_l7sts",
     "stats": _DIFF + "test_stats_vs_haproxy.py::test_exporter_same_names_help_type_and_order",

@@ -423,7 +423,7 @@ class HttpSession(Stream):
         self.attempt = 0
         self.persistent = False
         self.prst = ""
-        self.stick_srv = self.stick_stores = None
+        self.stick_srv = self.stick_stores = self.use_srv = None
         self.cookie_ops = None
         self.t_req_head = now
         rec = self.rec
@@ -1102,6 +1102,8 @@ class HttpSession(Stream):
             ctx.req = req
             ctx.backend = be.name
             self.prst = persist_flag(rs.persist, ctx)
+        if rs.use_server:  # use-server rules, before persistence (2.6's server rules)
+            self.use_srv = self._use_server(be, rs.use_server, req)
         # persistence cookie (with ignore-persist still removed as configured, but not used)
         cookie_srv = None
         if be.cookie is not None:
@@ -1127,6 +1129,16 @@ class HttpSession(Stream):
         now = int(self.loop.time() * 1000)
         count_list(self.sess_stkctr, "http_req_cnt", "http_req_rate", now)
         count_list(self.sess_stkctr, "http_err_cnt", "http_err_rate", now)
+
+    def _use_server(self, be: Any, rules: Any, req: RequestHead) -> Any:
+        from haproxy_py.lb import use_server
+
+        ctx = self.txn
+        if ctx is None:
+            ctx = self.txn = _ctx(req, self)
+        ctx.req = req
+        ctx.backend = be.name
+        return use_server.choose(rules, ctx, be, force=self.prst == "F")
 
     def _stick_match(self, be: Any, rules: Any, req: RequestHead) -> None:
         ctx = self.txn

@@ -137,7 +137,7 @@ class Stream:
                  "srv", "lbreq", "persistent", "attempt", "connector", "pending", "timer",
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
                  "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
-                 "stick_srv", "stick_stores", "prst",
+                 "stick_srv", "stick_stores", "prst", "use_srv",
                  "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
@@ -157,6 +157,8 @@ class Stream:
         #: the keys the stick store rules write once the server answered (None: no stick rules)
         self.stick_srv: Any = None
         self.stick_stores: Any = None
+        #: the server a use-server rule assigned (None: none)
+        self.use_srv: Any = None
         rec = LogRecord(_wall())
         if type(peer) is tuple:
             rec.client_ip = self.src_ip = _shared_ip(str(peer[0]))
@@ -274,7 +276,7 @@ class Stream:
         be = self.be
         now = self.loop.time()
         d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv,
-                      force_persist=self.prst == "F")
+                      force_persist=self.prst == "F", assigned=self.use_srv)
         if d.redispatched:
             self.rec.redispatched = True
         if d.cookie_flag:
@@ -881,6 +883,11 @@ class TcpSession(Stream):
 
             ctx.backend = be.name
             self.prst = persist_flag(rs.persist, ctx)
+        if rs.use_server:  # use-server rules, before the stick tables (2.6's server rules)
+            from haproxy_py.lb import use_server
+
+            ctx.backend = be.name
+            self.use_srv = use_server.choose(rs.use_server, ctx, be, force=self.prst == "F")
         stick = rs.stick
         if stick:  # stick match / store-request, once the backend is known
             from haproxy_py.stick import persist

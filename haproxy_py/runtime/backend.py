@@ -375,20 +375,24 @@ class Backend:
 
     # ------------------------------------------------------------------ selection
     def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
-               owner: Any = None, forced: Server | None = None, force_persist: bool = False) -> Decision:
-        """``forced``: the server a stick table designates (2.6 assigns it directly, as a
-        persistence cookie; a retry after a failed connection, ``avoid``, chooses again);
-        ``force_persist``: a ``force-persist`` rule holds (a cookie's server even when down)."""
+               owner: Any = None, forced: Server | None = None, force_persist: bool = False,
+               assigned: Server | None = None) -> Decision:
+        """In 2.6's order: ``assigned`` (a use-server rule's server; a persistence cookie is then
+        unused, flag U), the persistence cookie, ``forced`` (the server a stick table designates),
+        load balancing. ``force_persist``: a ``force-persist`` rule holds (a cookie's server even
+        when down). A retry after a failed connection (``avoid``) chooses again."""
         self.now = now
-        if forced is not None and avoid is None:
-            d = self._assign(forced, now, owner, persistent=True, by_lb=False)
-            if d.status == FULL and self.redispatch:
-                return self._lb(req, now, owner, forced)
-            if d.status == FULL:
-                forced.counters.econ += 1
-                self.counters.econ += 1
+        if avoid is not None:
+            return self._lb(req, now, owner, avoid)
+        has_cookie = req is not None and req.cookie is not None and self.cookie is not None
+        if assigned is not None:
+            d = self._direct(assigned, req, now, owner)
+            if has_cookie:
+                d.cookie_flag = "U"
             return d
-        if avoid is None and req is not None and req.cookie is not None and self.cookie is not None:
+        flag = ""
+        if has_cookie:
+            assert req is not None and req.cookie is not None
             srv, flag = self.persist_lookup(req.cookie, force=force_persist)
             if srv is not None:
                 d = self._assign(srv, now, owner, persistent=True, by_lb=False)
@@ -401,10 +405,21 @@ class Backend:
                     self.counters.econ += 1
                 d.cookie_flag = flag
                 return d
-            d = self._lb(req, now, owner, None)
+        d = self._direct(forced, req, now, owner) if forced is not None else self._lb(req, now, owner, None)
+        if flag:
             d.cookie_flag = flag
-            return d
-        return self._lb(req, now, owner, avoid)
+        return d
+
+    def _direct(self, srv: Server, req: LbRequest | None, now: float, owner: Any) -> Decision:
+        """A server chosen before load balancing (use-server, stick table), as 2.6 assigns it: its
+        queue when it is full, or another server with ``option redispatch``."""
+        d = self._assign(srv, now, owner, persistent=True, by_lb=False)
+        if d.status == FULL and self.redispatch:
+            return self._lb(req, now, owner, srv)
+        if d.status == FULL:
+            srv.counters.econ += 1
+            self.counters.econ += 1
+        return d
 
     def _lb(self, req: LbRequest | None, now: float, owner: Any, prev: Server | None) -> Decision:
         if self.dispatch is not None:

@@ -40,7 +40,7 @@ PLACES = {
     "fe tcp-request content": (2,), "be tcp-request content": (6,), "fe http-request": (3,),
     "be http-request": (7,), "fe http-response": (16,), "be http-response": (12,),
     "fe tcp-response content": (15,), "be tcp-response content": (11,),
-    "stick": (9,), "stick-store": (14,),
+    "stick": (9,), "stick-store": (14,), "use-server": (9,),
 }
 
 #: fetches that read the request or status line (2.6 says they need the "HTTP request" /

@@ -46,19 +46,15 @@ def test_surely_valid_patterns_compile_and_search_alike() -> None:
 
 
 def test_large_regex_map_loads_lazily_and_warms(tmp_path) -> None:
-    """100,000 lines of map_reg: kept uncompiled at load, every lookup right, warm() compiles."""
-    import time
-
+    """100,000 lines of map_reg: kept uncompiled at load (the load time is bench/maps.py's figure,
+    not asserted here), every lookup right, warm() compiles."""
     from haproxy_py.http.parse import parse_request
     from haproxy_py.samples import Txn, compile_format
 
     f = tmp_path / "r.map"
     f.write_text("".join(f"^/r{i}/[a-z]+$ v{i}\n" for i in range(100000)))
-    t = time.perf_counter()
     fmt = compile_format(f"%[path,map_reg({f},none)]")
-    took = time.perf_counter() - t
-    assert rxlazy.pending() >= 100000
-    assert took < 5, took  # about 0.6 s on a loaded 2-core machine (compiled at once it took 3-6 s)
+    assert rxlazy.pending() >= 100000  # nothing compiled yet
     # (a miss scans, so compiles, every line: the first lines only here)
     for path, want in ((b"/r7/abc", b"v7"), (b"/r120/x", b"v120"), (b"/r3/xyz", b"v3")):
         req, _ = parse_request(b"GET " + path + b" HTTP/1.1\r\nHost: h\r\n\r\n")

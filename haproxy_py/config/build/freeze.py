@@ -145,6 +145,7 @@ class FreezeMixin(BuilderBase):
             name=ps.name, kind=ps.kind, loc=ps.loc, uuid=uuid, explicit_id=f.get("explicit_id"), mode=mode,
             disabled=f.get("disabled", False), description=f.get("description"), binds=tuple(ps.binds),
             maxconn=f.get("maxconn"), acls=tuple(ps.acls), use_backends=tuple(ps.use_backends),
+            use_servers=tuple(ps.use_servers),
             default_backend=f.get("default_backend"), forwardfor=f.get("forwardfor"),
             captures=tuple(ps.captures), http_rules=tuple(ps.http_rules),
             defaults_rules=tuple(ps.defaults_rules) if not ps.is_defaults else (),

@@ -85,6 +85,23 @@ class PostChecksMixin(BuilderBase):
                 self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: failed to parse 'balance hash' "
                              f"expression '{expr}' in : {e.message}", p.loc, phase=POST)
 
+    def _check_use_servers(self, cfg: Config) -> None:
+        """use-server names: a name with '%' is a log-format string compiled now, any other must be
+        a server of the proxy (2.6's post-parse messages)."""
+        from haproxy_py.samples import SampleError, compile_format
+
+        for p in cfg.proxies:
+            for us in p.use_servers:
+                if "%" in us.server:
+                    try:
+                        compile_format(us.server, place="use-server")
+                    except SampleError as e:
+                        self.d.alert(f"Parsing [{us.loc.file}:{us.loc.line}]; use-server rule failed to parse "
+                                     f"log-format '{us.server}' : {e.message}.", us.loc, phase=POST)
+                elif not any(s.name == us.server for s in p.servers):
+                    self.d.alert(f"{p.type_str} '{p.name}' : unable to find server '{us.server}' referenced in a "
+                                 "'use-server' rule.", us.loc, phase=POST)
+
     def _check_auth_groups(self, cfg: Config) -> None:
         """An ACL on http_auth_group(L) names groups of L (2.6: with '-m' or converters, or without
         patterns, it names none)."""
@@ -111,6 +128,7 @@ class PostChecksMixin(BuilderBase):
         tls.check_rule_servers(self, cfg)
         self._check_sample_refs(cfg)
         self._check_balance_hash(cfg)
+        self._check_use_servers(cfg)
         self.check_tables(cfg)
         self.post_external_checks(cfg)
         by_be = {}

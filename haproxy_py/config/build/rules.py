@@ -9,7 +9,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import did_you_mean
-from haproxy_py.config.model import HttpRule, UseBackend
+from haproxy_py.config.model import HttpRule, UseBackend, UseServer
 from haproxy_py.config.tokenizer import Line
 
 
@@ -40,6 +40,19 @@ class RulesMixin(BuilderBase):
                       "allowed.", 2)
         cond = self.condition(ln, p, 2, "switching rule")
         p.use_backends.append(UseBackend(ln.words[1], cond, ln.loc(1)))
+
+    def kw_use_server(self, ln: Line, p: ProxyState) -> None:
+        """``use-server NAME if|unless COND`` (2.6 reads it in a frontend too, after its warning,
+        and then finds no such server)."""
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)
+        w = ln.words
+        if len(w) < 2:
+            self.fail(ln, "'use-server' expects a server name.", 0)
+        if len(w) < 3 or w[2] not in ("if", "unless"):
+            self.fail(ln, "'use-server' requires either 'if' or 'unless' followed by a condition.", min(2, len(w) - 1))
+        cond = self.condition(ln, p, 2, "a 'use-server' rule")
+        p.use_servers.append(UseServer(w[1], cond, ln.loc(1)))
 
     def _action(self, ln: Line, p: ProxyState, family: str, first: int) -> tuple[str, Any, int]:
         """The action at word ``first`` of a rule of ``family``: its registry name checked, its

@@ -16,6 +16,7 @@ from haproxy_py.config.model import (
     LogTarget,
     ServerConf,
     UseBackend,
+    UseServer,
 )
 
 _NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
@@ -44,6 +45,7 @@ class ProxyState:
         self.acls: list[Acl] = []
         self.acl_names: set[str] = set()
         self.use_backends: list[UseBackend] = []
+        self.use_servers: list[UseServer] = []
         self.captures: list[Capture] = []
         self.http_rules: list[HttpRule] = []
         self.logs: list[LogTarget] = []
