@@ -344,7 +344,7 @@ class TcpCheckRun:
     def _final(self) -> CheckResult:
         r = self.cur
         if r is not None and r.action == "expect":
-            code = r.status_code if r.status_code is not None else self.code
+            code = self._status(r, self.code)
             info = self.info if self.info is not None else r.on_success
             res = _result(r.ok_status or "L7OK", "(tcp-check)" if info is None else info, code)
             if r.kind in _CUSTOM:
@@ -355,6 +355,22 @@ class TcpCheckRun:
         if r is not None and r.action == "connect":
             return _result("L4OK", "" if r.index < 0 else "(tcp-check)", None)
         return _result("L7OK", "(tcp-check)", 0)
+
+    def _status(self, r: TcpCheckRule, default: int) -> int:
+        """The check code an expect reports: ``status-code`` (a number, or an expression on the
+        check's Txn: its integer value, else ``default``), else ``default``."""
+        if r.status_code is not None:
+            return r.status_code
+        if r.status_expr is not None and self.txn is not None:
+            smp = r.status_expr(self.txn)
+            v = smp.value if smp is not None else None
+            if isinstance(v, bool):
+                return int(v)
+            if isinstance(v, int):
+                return v
+            if isinstance(v, bytes) and v.strip().lstrip(b"-").isdigit():
+                return int(v)
+        return default
 
     def _var(self, r: TcpCheckRule) -> None:
         """An action rule: its compiled action (config/tcpcheck.py) on the check's Txn."""
@@ -384,7 +400,7 @@ class TcpCheckRun:
         buf = self.buf
         last = self.last_read
         err_status = r.error_status or "L7RSP"
-        code = r.status_code if r.status_code is not None else 0
+        code = self._status(r, 0)
         if not buf:
             if not last:
                 return None
@@ -411,11 +427,15 @@ class TcpCheckRun:
         if match != r.neg:
             self.code = payload_code(buf, self.code) if r.status_code_payload else self.code
             self.info = payload_text(r.on_success_fmt, buf) if r.on_success_fmt else None
+            if r.on_success_lf is not None and self.txn is not None:
+                self.info = _latin(r.on_success_lf(self.txn))
             return True
         if r.status_code_payload:
             code = payload_code(buf, code)
         if r.on_error_fmt is not None:
             info = payload_text(r.on_error_fmt, buf)
+        elif r.on_error_lf is not None and self.txn is not None:
+            info = _latin(r.on_error_lf(self.txn))
         elif r.on_error is not None:
             info = r.on_error
         else:

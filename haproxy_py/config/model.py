@@ -410,6 +410,11 @@ class TcpCheckRule:
     default: bool = False
     #: ``linger``: close with a FIN instead of 2.6's default reset
     linger: bool = False
+    #: expect ``on-success``/``on-error`` log-format strings and a ``status-code`` sample expression
+    #: other than int(N): ``fn(txn)``, evaluated with the check's Txn
+    on_success_lf: Any = None
+    on_error_lf: Any = None
+    status_expr: Any = None
     # send
     data: bytes = b""
     # expect: string | rstring | binary | rbinary; binary patterns decoded

@@ -250,16 +250,22 @@ def _expect(w: list[str], index: int) -> TcpCheckRule:
                                     f"(got '{val}')..", j + 1, ours=False)
             kw[a.replace("-", "_")] = val
         elif a in ("on-success", "on-error"):
-            if "%" in val:
-                raise TcpCheckError(f"'tcp-check expect {a}' with a log-format expression {REFUSED}; a "
-                                    "literal text is implemented", j + 1)
-            kw[a.replace("-", "_")] = val
+            if "%" in val:  # a log-format string, built when the check ends there
+                kw[a.replace("-", "_") + "_lf"] = log_format(val, j + 1, "tcp-check expect")
+            else:
+                kw[a.replace("-", "_")] = val
         elif a == "status-code":
             m = _INT_EXPR.match(val)
-            if m is None:
-                raise TcpCheckError(f"'tcp-check expect status-code' with an expression other than "
-                                    f"int(N) {REFUSED}", j + 1)
-            kw["status_code"] = int(m.group(1))
+            if m is not None:
+                kw["status_code"] = int(m.group(1))
+            else:
+                from haproxy_py.samples import SampleError, compile_expr
+
+                try:
+                    kw["status_expr"] = compile_expr(val)
+                except SampleError as e:
+                    raise TcpCheckError(f"'tcp-check expect' : error detected while parsing status-code "
+                                        f"expression : {e.message}", j + 1, ours=False) from None
         else:
             raise TcpCheckError("'tcp-check expect' : expects 'min-recv', 'comment', 'ok-status', "
                                 "'error-status', 'tout-status', 'on-success', 'on-error', 'status-code', "

@@ -80,7 +80,9 @@ class ServerCheck:
         #: a PROXY line to send with the first data (tcp-check connect send-proxy)
         self.hdr = b""
         #: the sequence has log-format strings or variables: each run gets a samples Txn
-        self.lf = any(r.fmt is not None or r.action == "action" or r.port_expr is not None for r in self.tcp or ())
+        self.lf = any(r.fmt is not None or r.action == "action" or r.port_expr is not None
+                      or r.on_success_lf is not None or r.on_error_lf is not None or r.status_expr is not None
+                      for r in self.tcp or ())
         if agent:
             self.http = None
             self.tcp = None

@@ -199,6 +199,18 @@ BACKENDS = {
     "t_proto": """option tcp-check
     tcp-check send "PING /tproto\\r\\n"
     tcp-check expect string +PONG""",
+    "t_lf_ok": """option tcp-check
+    tcp-check set-var(check.c) int(42)
+    tcp-check set-var(check.w) str(fine)
+    tcp-check send "PING /tlf1\\r\\n"
+    tcp-check expect string +PONG on-success "up %[var(check.w)] %[var(check.c)]" status-code var(check.c)""",
+    "t_lf_err": """option tcp-check
+    tcp-check set-var(check.c) str(17)
+    tcp-check send "PING /tlf2\\r\\n"
+    tcp-check expect min-recv 3 string nope on-error "down %[var(check.c)]" status-code var(check.c) error-status L7STS""",
+    "t_lf_none": """option tcp-check
+    tcp-check send "PING /tlf3\\r\\n"
+    tcp-check expect string +PONG on-success "%[var(check.unset)]" status-code var(check.unset)""",
     "t_linger": """option tcp-check
     tcp-check connect proto none linger
     tcp-check send "PING /tl\\r\\n"
@@ -280,7 +292,8 @@ def test_http_check_rules_as_haproxy(both: dict) -> None:
 def test_http_check_connect_as_haproxy(both: dict) -> None:
     """http-check connect port/addr/send-proxy/linger/proto h1 (a PROXY line first, closed with a
     FIN), a port from a variable, a refused port with a comment; without linger a reset, as 2.6;
-    tcp-check connect linger and proto none; the server parameter check-proto (h1, none)."""
+    tcp-check connect linger and proto none; the server parameter check-proto (h1, none);
+    tcp-check expect on-success/on-error log-format strings and a status-code expression."""
     _compare(both, ("h_connect", "h_proto", "t_"))
     seen, ends = both["seen"], both["ends"]
     for path in ("/ok/connect", "/ok/rst", "/err/connect", "/tl", "/trst", "/ok/proto", "/tproto"):
@@ -327,6 +340,8 @@ CONFIG_CASES = [
     ("option httpchk\n    http-check expect string-lf %[nosuch]", ""),
     ("option httpchk\n    http-check expect hdr name -m reg ^x value-lf %[str(a)]", ""),
     ("option httpchk\n    http-check expect ! fhdr name-lf -m sub %[str(a)] value -m end z", ""),
+    ("option tcp-check\n    tcp-check expect string x status-code int(1)+1", ""),
+    ("option tcp-check\n    tcp-check expect string x on-error %[nosuch]", ""),
     ("option httpchk", "check-proto h1"),
     ("option httpchk", "check-proto none"),
     ("", "check-proto h1"),
