@@ -173,28 +173,37 @@ class PeersEngine:
         self.conns.clear()
 
 
+def _shared_names(config: Any, name: str) -> list[tuple[str, str]]:
+    """(table name here, name on the wire) of the tables section ``name`` shares."""
+    out = []
+    for conf in peersconf.tables(config.other_sections):
+        if conf.peers == name:
+            # 2.6.12 names such a table on the wire by what follows the section's name:
+            # "/NAME" (seen in its definitions)
+            out.append((conf.name, conf.name[len(name):]))
+    for p in config.proxies:
+        if p.stick_table is not None and p.stick_table.peers == name:
+            out.append((p.name, p.name))
+    return out
+
+
+def listening_sections(config: Any) -> list[Any]:
+    """The peers sections that run here: naming this process, enabled, sharing a table."""
+    secs = peersconf.sections(config.other_sections, config.global_.localpeer)
+    return [s for s in secs.values() if not s.disabled and s.complete and _shared_names(config, s.name)]
+
+
 def start_peers(engine: Any) -> PeersEngine | None:
     """The peers sections of ``engine.config`` that share a table and name this process."""
     config = engine.config
-    secs = peersconf.sections(config.other_sections, config.global_.localpeer)
     tables = engine.state.tables
     now = int(engine.loop.time() * 1000)
     syncs = []
-    for name, sec in secs.items():
-        if sec.disabled or not sec.complete:
-            continue
-        shared = []
-        for conf in peersconf.tables(config.other_sections):
-            if conf.peers == name and conf.name in tables:
-                # 2.6.12 names such a table on the wire by what follows the section's name:
-                # "/NAME" (seen in its definitions)
-                shared.append((tables[conf.name], conf.name[len(name):]))
-        for p in config.proxies:
-            if p.stick_table is not None and p.stick_table.peers == name and p.name in tables:
-                shared.append((tables[p.name], p.name))
+    for sec in listening_sections(config):
+        shared = [(tables[n], nid) for n, nid in _shared_names(config, sec.name) if n in tables]
         if not shared:
             continue
-        sync = Sync(name, sec.local, sec.peers, shared, now, pid=os.getpid(),
+        sync = Sync(sec.name, sec.local, sec.peers, shared, now, pid=os.getpid(),
                     old_process=bool(getattr(engine, "old_pids", False)))
         syncs.append((sync, sec.bind))
     if not syncs:

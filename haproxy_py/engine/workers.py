@@ -200,8 +200,9 @@ def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet
     finally:
         if inherited is not None:
             inherited.close_unused()
-    if not engine.listeners and not engine.config.global_.stats_sockets:
-        # as 2.6: a stats socket is a listener (a backends-only process runs its health checks)
+    if not engine.listeners and not engine.config.global_.stats_sockets and not _peers_listen(engine.config):
+        # as 2.6: a stats socket is a listener (a backends-only process runs its health checks),
+        # so is a local peer sharing tables
         alert(f"[{process.PROGRAM}.main()] No enabled listener found (check for 'bind' directives) ! Exiting.",
               quiet)
         return 1
@@ -210,6 +211,14 @@ def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet
         return rc
     apply_startup_state(engine, items, exact)
     return None
+
+def _peers_listen(config: Config) -> bool:
+    if not any(s.kind == "peers" for s in config.other_sections):
+        return False
+    from haproxy_py.engine.peers import listening_sections
+
+    return bool(listening_sections(config))
+
 
 def run_single(config: Config, options: Any) -> int:
     quiet = bool(getattr(options, "quiet", False))

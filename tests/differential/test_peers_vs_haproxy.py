@@ -250,3 +250,15 @@ def test_reload_keeps_the_entries() -> None:
     finally:
         for p in procs:
             _stop(p)
+
+
+def test_a_local_peer_is_a_listener() -> None:
+    """As 2.6: a process whose only listener is its local peer runs (no 'No enabled listener')."""
+    port = free_port()
+    cfg = ("defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+           f"peers p\n    peer me 127.0.0.1:{port}\n    peer other 127.0.0.1:{free_port()}\n"
+           "backend st\n    stick-table type ip size 10 store gpc0 peers p\n")
+    with run_proxy(cfg, wait_ports=[port], extra_args=["-L", "me"]):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"HAProxyS 2.1\nme\nother 1 1\n")
+            assert c.recv(4)[:4] == b"200\n"
