@@ -95,6 +95,9 @@ class StatsSocket:
 @dataclass(frozen=True, slots=True)
 class Global:
     logs: tuple[LogTarget, ...] = ()
+    #: the CA file of the internal HTTP client (``httpclient.ssl.ca-file``; None with
+    #: ``httpclient.ssl.verify none``): 2.6 loads it at start, 'show ssl ca-file' lists it
+    httpclient_ca: str | None = "@system-ca"
     #: ``external-check`` (external checks may run) and ``insecure-fork-wanted``
     external_check: bool = False
     insecure_fork_wanted: bool = False

@@ -1393,6 +1393,33 @@ def _commit_ssl_cert(cli: Cli, c: Call) -> str:
     return f"Committing {name}.\nSuccess!\n"
 
 
+def _new_ssl_cert(cli: Cli, c: Call) -> str:
+    """``new ssl cert NAME``: an empty certificate store (set ssl cert fills it)."""
+    from haproxy_py.tls.certs import new_cert
+
+    if len(c.w) < 4:
+        return "'new ssl cert' expects a filename\n"
+    return new_cert(cli.state.config, c.w[3], cli.state.tls_certs)
+
+
+def _del_ssl_cert(cli: Cli, c: Call) -> str:
+    """``del ssl cert NAME``: a store nothing uses (one made by new ssl cert) is removed."""
+    from haproxy_py.tls.certs import del_cert
+
+    if len(c.w) < 4:
+        return "'del ssl cert' expects a certificate name\n"
+    return del_cert(cli.state.config, c.w[3], cli.state.tls_certs, cli.state.tls_tx)
+
+
+def _show_ssl_ca_file(cli: Cli, c: Call) -> str:
+    """``show ssl ca-file [NAME[:INDEX]]``: the CA files loaded and their certificates."""
+    from haproxy_py.tls.certs import show_ca_file, show_ca_list
+
+    if len(c.w) > 3:
+        return show_ca_file(cli.state.config, c.w[3])
+    return show_ca_list(cli.state.config)
+
+
 def _abort_ssl_cert(cli: Cli, c: Call) -> str:
     if len(c.w) < 4:
         return "'abort ssl cert' expects a filename\n"
@@ -1406,6 +1433,7 @@ _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_change
 
 
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
+_SSL_STORE_T = "tests/integration/test_tls_cli_vs_haproxy.py::test_ssl_store_commands_as_haproxy"
 _STK_T = "tests/differential/test_stick_vs_haproxy.py::"
 _PAT_T = "tests/differential/test_maps_runtime_vs_haproxy.py::test_generated_map_and_acl_operations"
 _UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TABLE
@@ -1462,8 +1490,7 @@ COMMANDS: tuple[Command, ...] = (
          _bind_fixed("del ssl ca-file", "'del ssl ca-file' expects a CA file name\n",
                      "Can't remove the CA file: CA file '{0}' doesn't exist!\n\n"), _FIXED_T),
     _row("del ssl cert", "del ssl cert <certfile>", "delete an unused certificate file", ADMIN,
-         _bind_fixed("del ssl cert", "'del ssl cert' expects a certificate name\n",
-                     "Can't remove the certificate: certificate '{0}' doesn't exist!\n\n"), _FIXED_T),
+         _del_ssl_cert, _SSL_STORE_T),
     _row("del ssl crl-file", "del ssl crl-file <crlfile>", "delete an unused CRL file", ADMIN,
          _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n",
                      "Can't remove the CRL file: CRL file '{0}' doesn't exist!\n\n"), _FIXED_T),
@@ -1518,7 +1545,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("new ssl ca-file", "new ssl ca-file <cafile>", "create a new CA file to be used in a crt-list", ADMIN,
          _bind_fixed("new ssl ca-file", "'new ssl ca-file' expects a filename\n"), _FIXED_T),
     _row("new ssl cert", "new ssl cert <certfile>", "create a new certificate file to be used in a crt-list or a "
-         "directory", ADMIN, _bind_fixed("new ssl cert", "'new ssl cert' expects a filename\n"), _FIXED_T),
+         "directory", ADMIN, _new_ssl_cert, _SSL_STORE_T),
     _row("new ssl crl-file", "new ssl crlfile <crlfile>", "create a new CRL file to be used in a crt-list", ADMIN),
     _row("operator", "operator", "lower the level of the current CLI session to operator", OPERATOR,
          lambda cli, c: cli.cmd_lower(OPERATOR, c.lvl), _UNIT + "test_lowering_level_sticks"),
@@ -1618,7 +1645,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_show_sess(c.a[2], c.now), _STATS_DIFF + "test_show_sess_lines"),
     _row("show ssl ca-file", "show ssl ca-file [<cafile>[:<index>]]",
          "display the SSL CA files used in memory, or the details of a <cafile>, or a single certificate of index "
-         "<index> of a CA file <cafile>", USER, _bind_fixed("show ssl ca-file", "# filename\n"), _FIXED_T),
+         "<index> of a CA file <cafile>", USER, _show_ssl_ca_file, _SSL_STORE_T),
     _row("show ssl cert", "show ssl cert [<certfile>]",
          "display the SSL certificates used in memory, or the details of a file", USER,
          _show_ssl_cert, "tests/integration/test_tls_vs_haproxy.py::test_show_ssl_cert_as_haproxy"),

@@ -238,15 +238,50 @@ def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
 
 
 # --------------------------------------------------------------------------- the runtime API's view
-def loaded_certs(config: Any, store: dict[str, CertFile] | None = None) -> dict[str, CertFile]:
-    """Every certificate file the configuration's TLS listeners loaded, by file name (``store``:
-    those replaced at run time)."""
+def config_certs(config: Any) -> dict[str, CertFile]:
+    """The certificate files the configuration loaded: its TLS listeners' and its servers' (crt)."""
     out: dict[str, CertFile] = {}
     for p in config.proxies:
         for b in p.binds:
             if b.tls is not None:
                 for c in b.tls.certs:
                     out.setdefault(c.path, c)
+        for s in p.servers:
+            t = s.tls
+            if t is not None and t.crt is not None:
+                out.setdefault(t.crt.path, t.crt)
+    return out
+
+
+def empty_store(name: str) -> CertFile:
+    """'new ssl cert NAME': a certificate store with nothing in it yet."""
+    return CertFile(name, None, ())
+
+
+def new_cert(config: Any, name: str, store: dict[str, CertFile]) -> str:
+    """``new ssl cert NAME``: an empty store added to ``store``, 2.6's reply."""
+    if name in loaded_certs(config, store):
+        return f"Certificate '{name}' already exists!\n"
+    store[name] = empty_store(name)
+    return f"New empty certificate store '{name}'!\n"
+
+
+def del_cert(config: Any, name: str, store: dict[str, CertFile], tx: dict[str, CertFile]) -> str:
+    """``del ssl cert NAME``: a store no listener or server uses is removed, 2.6's replies."""
+    if name in config_certs(config):
+        return f"Can't remove the certificate: certificate '{name}' in use, can't be deleted!\n\n"
+    if name not in store:
+        return f"Can't remove the certificate: certificate '{name}' doesn't exist!\n\n"
+    if name in tx:
+        return f"Can't remove the certificate: certificate '{name}' is in a transaction!\n\n"
+    del store[name]
+    return f"Certificate '{name}' deleted!\n"
+
+
+def loaded_certs(config: Any, store: dict[str, CertFile] | None = None) -> dict[str, CertFile]:
+    """Every certificate file the configuration's TLS listeners loaded, by file name (``store``:
+    those replaced at run time)."""
+    out = config_certs(config)
     if store:
         out.update(store)
     return out
@@ -272,8 +307,12 @@ def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
         status = "Unused"
     else:
         c = loaded_certs(config, store).get(name)
+        if c is not None and name not in config_certs(config):
+            status = "Unused"
     if c is None:
         return "Can't display the certificate: Not found or the certificate is a bundle!\n"
+    if not c.der and not c.names:
+        return f"Filename: {c.path}\nStatus: Empty\nOCSP Response Key: \n"
     import hashlib
 
     shown = ("*" if status == "Unused" else "") + c.path
@@ -285,3 +324,93 @@ def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
         lines += [f"Chain Subject: {dn_oneline(subj)}", f"Chain Issuer: {dn_oneline(iss)}"]
     lines.append("OCSP Response Key: ")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- CA files
+def _ca_paths(config: Any) -> dict[str, bool]:
+    """The CA files 2.6 keeps in its store, by name, and whether a certificate instance uses them
+    (True): the TLS listeners' ca-file; the servers' ca-file, used when the server presents a
+    client certificate (crt), as 2.6 links them; the internal HTTP client's (``@system-ca`` by
+    default), unused."""
+    out: dict[str, bool] = {}
+    for p in config.proxies:
+        for b in p.binds:
+            t = b.tls
+            if t is not None:
+                for f in (t.ca_file, getattr(t, "ca_verify_file", None)):
+                    if f:
+                        out[f] = True
+        for s in p.servers:
+            t = s.tls
+            if t is not None and t.ca_file:
+                out[t.ca_file] = out.get(t.ca_file, False) or t.crt is not None
+    hc = getattr(config.global_, "httpclient_ca", None)
+    if hc and hc not in out:
+        out[hc] = False
+    return out
+
+
+def _ca_certs(name: str) -> list[str]:
+    """The certificates (PEM blocks) of a CA file, or of the system's CA directory for
+    ``@system-ca`` (each certificate once)."""
+    if name == "@system-ca":
+        d = ssl.get_default_verify_paths().capath or ""
+        seen: dict[str, None] = {}
+        try:
+            entries = sorted(os.listdir(d))
+        except OSError:
+            return []
+        for e in entries:
+            try:
+                with open(os.path.join(d, e), encoding="latin-1") as f:
+                    for blk in _pem_certs(f.read()):
+                        seen.setdefault(blk, None)
+            except OSError:
+                continue
+        return list(seen)
+    try:
+        with open(name, encoding="latin-1") as f:
+            return _pem_certs(f.read())
+    except OSError:
+        return []
+
+
+def show_ca_list(config: Any) -> str:
+    """``show ssl ca-file``: each CA file and how many certificates it holds (nothing without any)."""
+    paths = _ca_paths(config)
+    if not paths:
+        return ""
+    return "# filename\n" + "".join(f"{n} - {len(_ca_certs(n))} certificate(s)\n" for n in sorted(paths))
+
+
+def show_ca_file(config: Any, arg: str) -> str:
+    """``show ssl ca-file NAME[:INDEX]``: the certificates of one CA file (the INDEXth only), as 2.6
+    prints them; a reply without the final empty line when the index is not a number."""
+    import hashlib
+
+    from haproxy_py.tls.info import dn_oneline
+
+    name, colon, idx = arg.partition(":")
+    index = 0
+    if colon:
+        if not idx.isdigit() or int(idx) == 0:
+            return f"wrong CA index after colons in '{arg}'!"  # 2.6 ends it there, no empty line
+        index = int(idx)
+    paths = _ca_paths(config)
+    if name not in paths:
+        return "Can't display the CA file : Not found!\n"
+    blocks = _ca_certs(name)
+    if index > len(blocks):
+        return ""
+    out = [f"Filename: {name}", f"Status: {'Used' if paths[name] else 'Unused'}"]
+    for i, blk in enumerate(blocks, 1):
+        if index and i != index:
+            continue
+        d = _decode_pem(blk)
+        der = ssl.PEM_cert_to_DER_cert(blk)
+        san = ", ".join(f"DNS:{v}" for t, v in d.get("subjectAltName", ()) if t == "DNS")
+        out += [" ", f"Certificate #{i}:", f"Serial: {d.get('serialNumber', '')}", f"notBefore: {d.get('notBefore', '')}",
+                f"notAfter: {d.get('notAfter', '')}", f"Subject Alternative Name: {san}",
+                f"Algorithm: {key_algorithm(der)}", f"SHA1 FingerPrint: {hashlib.sha1(der).hexdigest().upper()}",
+                f"Subject: {dn_oneline(d.get('subject', ()))}", f"Issuer: {dn_oneline(d.get('issuer', ()))}"]
+    return "\n".join(out) + "\n"

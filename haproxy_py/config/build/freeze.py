@@ -40,7 +40,9 @@ class FreezeMixin(BuilderBase):
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"),
             localpeer=self.localpeer_cli or g.get("localpeer"), ignored=tuple(self.g_ignored),
-            loc=self.g_loc or Location("<builtin>", 0, 0))
+            loc=self.g_loc or Location("<builtin>", 0, 0),
+            httpclient_ca=None if g.get("httpclient.ssl.verify") == "none" else g.get("httpclient.ssl.ca-file",
+                                                                                      "@system-ca"))
         # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved, and
         # as in 2.6 the counter moves on with every proxy, explicit id or not (like server ids)
         used = {p.f["explicit_id"] for p in self.proxies if p.f.get("explicit_id")}

@@ -47,6 +47,8 @@ class GlobalMixin(BuilderBase):
         if kw == "no":
             self.global_no(ln)
             return
+        if kw in ("httpclient.ssl.verify", "httpclient.ssl.ca-file") and n >= 2:
+            g[kw] = w[1]  # what 'show ssl ca-file' lists (the client itself is not implemented)
         if kw == "httpclient.resolvers.prefer" and (n < 2 or w[1] not in ("ipv4", "ipv6")):
             self.fail(ln, "'httpclient.resolvers.prefer' expects 'ipv4' or 'ipv6' as argument.", min(n - 1, 1))
         if kw == "log":

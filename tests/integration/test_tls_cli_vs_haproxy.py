@@ -1,0 +1,69 @@
+"""The runtime API's certificate and CA stores side by side with HAProxy 2.6: new ssl cert, del
+ssl cert (unused, in use by a listener or by a server's crt, unknown), show ssl cert with the
+servers' client certificates and an empty store, show ssl ca-file with the listeners' and servers'
+CA files (a bundle of two), by index, bad indexes, unknown names; replies compared byte for byte."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.integration.harness import free_port, require_haproxy, run_proxy
+from tests.integration.stats_client import admin_socket
+from tests.integration.tls_certs import Certs
+
+
+def ask(path: Path, cmd: str) -> bytes:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    try:
+        s.connect(str(path))
+        s.sendall(cmd.encode() + b"\n")
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return out
+            out += d
+    finally:
+        s.close()
+
+
+def test_ssl_store_commands_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    root = certs.root
+    client = tmp_path / "client.pem"
+    client.write_text((root / "client.crt").read_text() + (root / "client.key").read_text())
+    bundle = tmp_path / "bundle.crt"
+    bundle.write_text((root / "ca.crt").read_text() + (root / "ca2.crt").read_text())
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {root}/ec.pem ca-file {bundle} verify optional
+backend b
+    server s 127.0.0.1:1 ssl crt {client} ca-file {root}/ca2.crt verify required
+    server s2 127.0.0.1:1 ssl ca-file {root}/ca.crt verify required
+"""
+    new = str(tmp_path / "new.pem")
+    cmds = ["show ssl cert", "new ssl cert", f"new ssl cert {new}", f"new ssl cert {new}",
+            f"new ssl cert {root}/ec.pem", "show ssl cert", f"show ssl cert {new}", f"show ssl cert {client}",
+            "del ssl cert", f"del ssl cert {root}/ec.pem", f"del ssl cert {client}", f"del ssl cert {new}",
+            f"del ssl cert {new}", "show ssl cert", "show ssl ca-file", f"show ssl ca-file {bundle}",
+            f"show ssl ca-file {bundle}:1", f"show ssl ca-file {bundle}:2", f"show ssl ca-file {bundle}:3",
+            f"show ssl ca-file {bundle}:0", f"show ssl ca-file {bundle}:x", f"show ssl ca-file {root}/ca2.crt",
+            f"show ssl ca-file {root}/ca.crt", "show ssl ca-file /nonexistent"]
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = Path(admin_socket(pp))
+            out.append([(c, ask(sock, c)) for c in cmds])
+    assert out[1] == out[0]
+    assert out[0][2][1] == f"New empty certificate store '{new}'!\n\n".encode()
+    assert out[0][3][1] == f"Certificate '{new}' already exists!\n\n".encode()
+    assert b"Certificate #2:" in dict(out[0])[f"show ssl ca-file {bundle}"]
