@@ -172,6 +172,8 @@ for _fam in ("tcp-request connection", "tcp-request session"):
     _reg(_fam, "reject", T.p_reject, _D + "test_tcp_request_connection_rules", FE)
 for _fam in ("tcp-request connection", "tcp-request session", "tcp-request content"):
     _reg(_fam, "silent-drop", H.p_reject, _D + "test_tcp_silent_drop", FE if "content" not in _fam else FB)
+_reg("tcp-request connection", "expect-proxy", T.p_expect_proxy,
+     "tests/differential/test_proxy_protocol_vs_haproxy.py::test_expect_proxy_rule_as_haproxy", FE)
 _reg("tcp-request content", "accept", T.p_accept, _D + "test_tcp_request_content_rules")
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
 

@@ -72,6 +72,11 @@ class RuleTxn(Txn):
     #: (file, line) of the last allow/deny/tarpit rule that ended a rule set, when an expression
     #: of the configuration reads it (last_rule_file, last_rule_line)
     last_rule: tuple[str, int] | None = None
+    #: tcp-request connection expect-proxy layer4: read a PROXY protocol header before the session
+    expect_proxy: bool = False
+    #: the PROXY protocol header received (conn/proxy_protocol.py Header), for tcp-request session
+    #: rules, before the session's log record exists
+    pp: Any = None
 
 
 # --------------------------------------------------------------------------- verdicts

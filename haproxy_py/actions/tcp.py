@@ -9,8 +9,18 @@ applies the verdicts; these parsers only check the arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from haproxy_py.actions.base import V_REJECT, V_STOP, Action, ParseCtx, TrailingWords
+from haproxy_py.actions.base import (
+    V_CONTINUE,
+    V_REJECT,
+    V_STOP,
+    Action,
+    ActionError,
+    ParseCtx,
+    TrailingWords,
+    Verdict,
+)
 from haproxy_py.actions.http import Const
 
 
@@ -27,3 +37,25 @@ def p_accept(args: Sequence[str], ctx: ParseCtx) -> Action:
 def p_reject(args: Sequence[str], ctx: ParseCtx) -> Action:
     _no_args(args, ctx)
     return Const(V_REJECT)
+
+
+class ExpectProxy(Action):
+    """``tcp-request connection expect-proxy layer4``: the connection starts with a PROXY protocol
+    header, read once the connection rules are done (engine/proxy_protocol.py); the next rules
+    run."""
+
+    __slots__ = ()
+
+    def run(self, txn: Any) -> Verdict:
+        txn.expect_proxy = True
+        return V_CONTINUE
+
+
+def p_expect_proxy(args: Sequence[str], ctx: ParseCtx) -> Action:
+    got = args[0] if args else ""
+    if got != "layer4":
+        raise ActionError(f"'{ctx.family} {ctx.action}' only supports 'layer4' in {ctx.proxy_kind} "
+                          f"'{ctx.proxy_name}' (got '{got}')", 0, ours=False)
+    if len(args) > 1:
+        raise TrailingWords("", 1)
+    return ExpectProxy()

@@ -75,13 +75,6 @@ def _result(status: str, info: str, code: int | None) -> CheckResult:
     return CheckResult(status, _RESULT.get(status, RES_FAILED), code if status in _CODED else None, info)
 
 
-def proxy_v1_line(local: tuple[str, int], peer: tuple[str, int]) -> bytes:
-    """The PROXY protocol v1 line a ``connect send-proxy`` sends first: 2.6 gives the check
-    connection's own source and destination."""
-    fam = "TCP6" if ":" in local[0] else "TCP4"
-    return f"PROXY {fam} {local[0]} {peer[0]} {local[1]} {peer[1]}\r\n".encode()
-
-
 def hex_upper(data: bytes) -> bytes:
     """What ``expect rbinary`` matches against: the data as upper-case hex digits."""
     return data.hex().upper().encode()

@@ -216,7 +216,7 @@ SERVER_KEYWORDS: dict[str, int] = {
     "force-sslv3": 0, "force-tlsv10": 0, "force-tlsv11": 0, "force-tlsv12": 0, "force-tlsv13": 0,
     "id": 1, "init-addr": 1, "inter": 1, "log-proto": 1, "maxconn": 1, "maxqueue": 1,
     "max-reuse": 1, "minconn": 1, "namespace": 1, "no-agent-check": 0, "no-backup": 0, "no-check": 0,
-    "no-check-ssl": 0, "no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
+    "no-check-ssl": 0, "no-check-send-proxy": 0, "no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
     "no-send-proxy-v2-ssl-cn": 0, "no-ssl": 0, "no-ssl-reuse": 0, "no-sslv3": 0, "no-tlsv10": 0,
     "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "no-tls-tickets": 0, "no-verifyhost": 0,
     "no-tfo": 0, "non-stick": 0, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,

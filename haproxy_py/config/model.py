@@ -231,8 +231,13 @@ class ServerConf:
     disabled: bool = False
     id: int | None = None  # explicit id; the builder assigns puid in ServerConf.puid
     puid: int = 0  # the effective server id (1..N in declaration order unless id given)
+    #: send-proxy / send-proxy-v2: a PROXY protocol header first on every connection (v2 wins;
+    #: 2.6 also sends one, v1 unless send-proxy-v2, when only proxy-v2-options is set)
     send_proxy: bool = False
     send_proxy_v2: bool = False
+    #: proxy-v2-options (and send-proxy-v2-ssl[-cn]): the v2 TLVs to send, sorted names
+    #: ("authority", "cert-cn", "crc32c", "ssl", ...)
+    pp_opts: tuple[str, ...] = ()
     track: str | None = None  # "BACKEND/SERVER" or "SERVER"
     agent_check: bool = False
     agent_port: int | None = None

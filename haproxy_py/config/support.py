@@ -328,9 +328,21 @@ _reg(SERVER, "checks/agent.py", {
     "no-agent-check": _AGENT + "test_no_agent_check_turns_off_an_inherited_agent_as_haproxy",
 })
 SERVER.register("check-proto", "config/build/servers.py", test=_HTTPCHK + "test_http_check_connect_as_haproxy")
-for _n in ("no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn",
-           "no-tfo"):
-    SERVER.no_effect(_n, "turns off a feature haproxy-py never turns on")
+SERVER.no_effect("no-tfo", "turns off a feature haproxy-py never turns on")
+_PPD = _DIFF + "test_proxy_protocol_vs_haproxy.py::"
+_reg(SERVER, "engine/proxy_protocol.py server_header, conn/proxy_protocol.py", {
+    "send-proxy": _PPD + "test_send_proxy_to_haproxy_accept_proxy",
+    "send-proxy-v2": _PPD + "test_send_proxy_to_haproxy_accept_proxy",
+    "no-send-proxy": _PPD + "test_send_proxy_bytes_as_haproxy",
+    "no-send-proxy-v2": _PPD + "test_send_proxy_bytes_as_haproxy",
+    "proxy-v2-options": _PPD + "test_send_proxy_bytes_as_haproxy",
+    "send-proxy-v2-ssl": _PPD + "test_send_proxy_v2_ssl_tlv_as_haproxy",
+    "send-proxy-v2-ssl-cn": _PPD + "test_send_proxy_v2_ssl_tlv_as_haproxy",
+    "no-send-proxy-v2-ssl": _PPD + "test_send_proxy_bytes_as_haproxy",
+    "no-send-proxy-v2-ssl-cn": _PPD + "test_send_proxy_bytes_as_haproxy",
+    "check-send-proxy": _PPD + "test_check_send_proxy_as_haproxy",
+    "no-check-send-proxy": _PPD + "test_check_send_proxy_as_haproxy",
+})
 _reg(SERVER, "config/tls.py server_tls + engine/connect.py", {
     "ssl": _TLSS + "test_tls_to_servers_as_haproxy",
     "no-ssl": _TLSS + "test_tls_to_servers_as_haproxy",
@@ -357,10 +369,6 @@ _reg(SERVER, "config/tls.py server_tls + tls/context.py ClientTls", {
 for _n in ("non-stick", "stick"):
     SERVER.register(_n, "haproxy_py/stick/persist.py",
                     test=_DIFF + "test_stick_persist_vs_haproxy.py::test_learned_ids_and_non_stick_as_haproxy")
-SERVER.alternatives.update({
-    "send-proxy": "the PROXY protocol is not implemented yet",
-    "send-proxy-v2": "the PROXY protocol is not implemented yet",
-})
 
 # --------------------------------------------------------------------------- bind parameters
 _reg(BIND, "engine/listener.py", {
@@ -396,11 +404,12 @@ _reg(BIND, "config/tls.py bind_tls + engine/tls.py", {
     # (per-listener statistics need 'option socket-stats', refused)
     "name": _TLS + "test_handshake_failures_logged_as_haproxy",
 })
+BIND.register("accept-proxy", "engine/proxy_protocol.py ProxyAccept",
+              test=_DIFF + "test_proxy_protocol_vs_haproxy.py::test_accept_proxy_generated_headers_as_haproxy")
 for _n in ("process", "thread"):
     BIND.no_effect(_n, "haproxy-py's workers all share every listener, and the master owns the stats "
                        "sockets")
 BIND.alternatives.update({
-    "accept-proxy": "the PROXY protocol is not implemented yet",
     "maxconn": "use the frontend's 'maxconn'",
 })
 #: parameters only meaningful on a 'stats socket' line (handled there)

@@ -338,7 +338,23 @@ class ServerCheck:
             self._tls_watch("")
             self._tls_fail("", timeout=True)
 
+    def _pp_header(self) -> bytes:
+        """The PROXY protocol header of this check's connection (engine/proxy_protocol.py)."""
+        from haproxy_py.engine.proxy_protocol import check_header
+
+        s = self.sock
+        assert s is not None
+        return check_header(self.srv.conf, s.getsockname()[:2], s.getpeername()[:2])
+
     def connected(self, tls_done: bool = False) -> None:
+        if not tls_done and self.srv.conf.check_send_proxy and self.sock is not None:
+            # check-send-proxy: the header first, before TLS and the probe (a fresh connection's
+            # send buffer takes it at once)
+            try:
+                self.sock.send(self._pp_header())
+            except OSError as e:
+                self.finish(P.socket_error(e.errno or 0, self._dur()))
+                return
         if not tls_done and self.sock is not None:
             hc = self.http
             hs = self._rule_tls(hc.connect if hc is not None else None)
@@ -361,7 +377,7 @@ class ServerCheck:
         assert s is not None
         if hc.connect is not None and hc.connect.send_proxy:
             try:
-                req = TC.proxy_v1_line(s.getsockname()[:2], s.getpeername()[:2]) + req
+                req = self._pp_header() + req
             except OSError as e:
                 self.finish(P.socket_error(e.errno or 0, self._dur()))
                 return
@@ -571,9 +587,9 @@ class ServerCheck:
         if not tls_done and self.sock is not None:
             hs = self._rule_tls(rule)
             if hs is not None:
-                if rule is not None and rule.send_proxy:  # the PROXY line goes before the handshake
-                    try:
-                        self.sock.send(TC.proxy_v1_line(self.sock.getsockname()[:2], self.sock.getpeername()[:2]))
+                if rule is not None and (rule.send_proxy or (self.srv.conf.check_send_proxy and not self.agent)):
+                    try:  # the PROXY line goes before the handshake
+                        self.sock.send(self._pp_header())
                     except OSError as e:
                         self.tcp_fail(tc.sock_error(e.errno or 0))
                         return
@@ -585,9 +601,10 @@ class ServerCheck:
         self.tmo = self.checker.loop.call_later(self.checker.read_timeout(self.srv, self.inter(), self._dur())
                                                 / 1000.0,
                                                 self.on_tcp_timeout)
-        if rule is not None and rule.send_proxy and self.sock is not None and not tls_done:
+        if rule is not None and (rule.send_proxy or (self.srv.conf.check_send_proxy and not self.agent)) \
+                and self.sock is not None and not tls_done:
             try:
-                line = TC.proxy_v1_line(self.sock.getsockname()[:2], self.sock.getpeername()[:2])
+                line = self._pp_header()
             except OSError as e:
                 self.tcp_fail(tc.sock_error(e.errno or 0))
                 return

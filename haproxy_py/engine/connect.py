@@ -47,7 +47,7 @@ class Connector:
     """
 
     __slots__ = ("loop", "sock", "fd", "timer", "on_done", "on_fail", "finished", "started", "handoff",
-                 "sockaddr", "tls", "timeout_ms", "want")
+                 "sockaddr", "tls", "timeout_ms", "want", "preamble")
 
     def __init__(
         self,
@@ -61,8 +61,11 @@ class Connector:
         source: str | None = None,
         handoff: bool = False,
         tls: Any = None,
+        preamble: bytes | None = None,
     ) -> None:
         self.loop = loop
+        #: bytes sent first, before TLS and before the session's data (a PROXY protocol header)
+        self.preamble = preamble
         #: a TLS handshake follows the connection (tls/context.py ClientHandshake), bounded by the
         #: same connect timeout, before ``on_done`` gets the TLS socket; ``tls_done`` keeps it after
         self.tls = tls
@@ -143,6 +146,20 @@ class Connector:
         sock = self.sock
         if sock is None:  # closed meanwhile: nothing to hand over
             return
+        pre = self.preamble
+        if pre is not None:
+            # a fresh connection's send buffer is empty: the few hundred bytes go at once
+            self.preamble = None
+            try:
+                n = sock.send(pre)
+            except OSError as e:
+                self.finished = False
+                self._fail("refused", e.strerror or str(e))
+                return
+            if n != len(pre):
+                self.finished = False
+                self._fail("refused", "short write")
+                return
         if self.tls is not None:
             self._tls_start()
             return

@@ -441,6 +441,7 @@ class HttpSession(Stream):
                 rec.frontend_port = old.frontend_port
                 rec.frontend_name = old.frontend_name
                 rec.ssl = old.ssl
+                rec.pp = old.pp
                 self.rec = rec
             else:
                 # nothing logs the record: only what the engine itself reads is reset
@@ -1216,7 +1217,9 @@ class HttpSession(Stream):
         if self.srvc is not None:
             self._drop_server_conn()
         mode = self.be.conf.http_reuse
-        if mode == "never":
+        if mode == "never" or srv.conf.send_proxy or srv.conf.send_proxy_v2 or srv.conf.pp_opts:
+            # a PROXY protocol header carries this client's addresses: its server connections
+            # serve this session only
             priv = self.priv_conns
             got = priv.pop(srv, None) if priv else None
         else:
@@ -1266,7 +1269,8 @@ class HttpSession(Stream):
         if c.closed or c.eof:
             c.close()
             return
-        if self.be.conf.http_reuse != "never":
+        if self.be.conf.http_reuse != "never" and not (srv.conf.send_proxy or srv.conf.send_proxy_v2
+                                                        or srv.conf.pp_opts):
             POOLS.put(srv, c, self.srv_uses)
             return
         priv = self.priv_conns

@@ -99,7 +99,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name", "local", "luid", "nbconn")
+                 "paused", "name", "local", "luid", "nbconn", "pp")
 
     def __init__(
         self,
@@ -121,6 +121,8 @@ class Listener:
         self.active = False
         self.paused = False
         self.name = str(bind.param("name", "") or "")
+        #: accept-proxy: every connection starts with a PROXY protocol header
+        self.pp = bool(bind.param("accept-proxy", False))
         #: 2.6's automatic listener id: the rank among the frontend's listeners, from 1
         self.luid = 0
         #: its connections now (the dst_conn fetch)

@@ -17,7 +17,7 @@ from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
 from haproxy_py.http.errors import ErrorPages
 from haproxy_py.http.memo import RequestMemo, ResponseMemo
 from haproxy_py.http.rewrite import ForwardForRule, connection_mode
-from haproxy_py.log.format import LogRecord
+from haproxy_py.log.format import LogRecord, embryonic_line
 from haproxy_py.runtime.facts import StateFacts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -196,29 +196,90 @@ class Router:
         return self.default_backend
 
     def accept(self, sock: socket.socket, peer: Any, listener: Any) -> None:
+        now = self.engine.loop.time()
+        txn = None
+        if self.rs.tcp_conn:
+            txn = self._l4_rules(sock, peer, now, self.rs.tcp_conn, "dcon")
+            if txn is None:
+                return
+        if listener.pp or (txn is not None and txn.expect_proxy):
+            # a PROXY protocol header first (engine/proxy_protocol.py): the connection is counted
+            # now, the session once the header came
+            from haproxy_py.engine.proxy_protocol import ProxyAccept
+
+            self._count_conn(now)
+            ProxyAccept(self, sock, peer, listener, txn).start()
+            return
+        self._accepted(sock, peer, listener, txn, now, None)
+
+    def proxied(self, sock: socket.socket, peer: Any, listener: Any, txn: Any, hdr: Any, t0: float,
+                wall0: float) -> None:
+        """A PROXY protocol header was received (engine/proxy_protocol.py): its addresses, when it
+        carries some, become the connection's source and destination for everything that
+        follows (tcp-request session rules, fetches, logs, forwardfor, send-proxy, stick tables)."""
+        from haproxy_py.actions.base import RuleTxn
+
+        if hdr.src is not None:
+            peer = hdr.src
+        if txn is None:
+            ip, port = _addr_str(peer)
+            if hdr.dst is not None:
+                dst, dport = hdr.dst
+            else:
+                try:
+                    dst, dport = _addr_str(sock.getsockname())
+                except OSError:
+                    dst, dport = "", 0
+            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+        elif hdr.src is not None:
+            txn.src, txn.src_port = hdr.src
+            txn.dst, txn.dst_port = hdr.dst
+            txn._src_ip = txn._dst_ip = None
+        txn.pp = hdr
+        self._accepted(sock, peer, listener, txn, self.engine.loop.time(), (hdr, t0, wall0))
+
+    def _count_conn(self, now: float) -> None:
+        self.engine.state.cum_conns += 1
+        self.engine.state.conn_rate.add(now)
+        c = self.frontend.counters
+        c.conn_tot += 1
+        c.conn_rate.add(now)
+
+    def _accepted(self, sock: socket.socket, peer: Any, listener: Any, txn: Any, now: float,
+                  pp: Any) -> None:
         eng = self.engine
         st = eng.state
         fe = self.frontend
-        now = eng.loop.time()
-        if self.rs.tcp_conn or self.rs.tcp_sess:
-            self.l4_txn = self._l4_rules(sock, peer, now)
-            if self.l4_txn is None:
+        if self.rs.tcp_sess:
+            txn = self._l4_rules(sock, peer, now, self.rs.tcp_sess, "dses", txn, counted=pp is not None)
+            if txn is None:
+                if pp is not None:
+                    # the connection had a handshake (a PROXY header): 2.6 kills it as an
+                    # embryonic session and logs errno's text, which is "Success"
+                    self.log_embryonic(listener, peer, pp[2], "Success", True)
                 return
+        if txn is not None:
+            if txn.sess_stkctr is not None:  # 2.6: a new session counts on the session's counters
+                from haproxy_py.stick.track import count_sess
+
+                count_sess(txn.sess_stkctr, int(now * 1000))
+            self.l4_txn = txn
         st.curr_conns += 1
         listener.nbconn += 1  # dst_conn
-        st.cum_conns += 1
-        st.conn_rate.add(now)
         st.sess_rate.add(now)
         c = fe.counters
         c.scur += 1
         if c.scur > c.smax:
             c.smax = c.scur
-        c.conn_tot += 1
         c.stot += 1
-        c.conn_rate.add(now)
         c.sess_rate.add(now)
         if fe.sps_ctr is not None:  # rate-limit sessions
             fe.sps_ctr.add(int(now * 1000), 1000)
+        if pp is None:
+            st.cum_conns += 1
+            st.conn_rate.add(now)
+            c.conn_tot += 1
+            c.conn_rate.add(now)
         try:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -226,17 +287,17 @@ class Router:
             pass
         lg = self.logger
         if lg is not None and lg.default_line and lg.logger.targets:
-            self._log_connect(sock, peer)
+            self._log_connect(sock, peer, txn if pp is not None else None)
         if self.tls:
             tls = self.tls.get(listener.bind)
             if tls is not None:
                 from haproxy_py.engine.tls import Handshake
 
                 Handshake(self, tls, sock, peer, listener,
-                          HttpSession if self.mode == "http" else TcpSession).start()
+                          HttpSession if self.mode == "http" else TcpSession, pp).start()
                 return
         if self.mode == "http":
-            self._start(HttpSession, sock, peer, listener)
+            self._start(HttpSession, sock, peer, listener, pp)
         elif self.mode == "health":
             # 1.5's health mode: "OK" (or an HTTP 200 when option httpchk is set), then close
             try:
@@ -246,12 +307,17 @@ class Router:
             sock.close()
             eng.connection_closed(fe, listener)
         else:
-            self._start(TcpSession, sock, peer, listener)
+            self._start(TcpSession, sock, peer, listener, pp)
 
-    def _start(self, cls: Any, sock: socket.socket, peer: Any, listener: Any) -> None:
-        """Create and start a session: an exception inside it closes that session only."""
+    def _start(self, cls: Any, sock: socket.socket, peer: Any, listener: Any, pp: Any = None) -> None:
+        """Create and start a session: an exception inside it closes that session only. ``pp``:
+        (PROXY protocol header, accept time on the loop's clock, wall-clock accept date), or None."""
         try:
             sess = cls(self, sock, peer, listener)
+            if pp is not None:
+                from haproxy_py.engine.proxy_protocol import pp_session
+
+                pp_session(sess, pp)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             try:
                 sock.close()
@@ -266,58 +332,75 @@ class Router:
             sess.internal_error(exc, "start")
 
 
-    def _l4_rules(self, sock: socket.socket, peer: Any, now: float) -> Any:
-        """tcp-request connection then session rules, before anything is read: their context, or
-        None when they rejected the connection. A rejected connection is counted (conn_tot, and
-        dcon / dses as 2.6 counts them, dreq for a silent-drop), never logged, and closed with a
-        reset by a connection rule (silently for a silent-drop), with a FIN by a session rule."""
+    def _l4_rules(self, sock: socket.socket, peer: Any, now: float, rules: Any, field: str, txn: Any = None,
+                  counted: bool = False) -> Any:
+        """tcp-request connection (at accept) or session (after a PROXY protocol header) rules,
+        before anything is read: their context (``txn``, or a new one), or None when they
+        rejected the connection. A rejected connection is counted (conn_tot unless ``counted``
+        already, and dcon / dses as 2.6 counts them, dreq for a silent-drop), never logged, and
+        closed with a reset by a connection rule (silently for a silent-drop), with a FIN by a
+        session rule."""
         from haproxy_py.actions.base import DROP, REJECT, RuleTxn, run_rules
 
-        ip, port = _addr_str(peer)
-        try:
-            dst, dport = _addr_str(sock.getsockname())
-        except OSError:
-            dst, dport = "", 0
-        txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+        if txn is None:
+            ip, port = _addr_str(peer)
+            try:
+                dst, dport = _addr_str(sock.getsockname())
+            except OSError:
+                dst, dport = "", 0
+            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
         c = self.frontend.counters
-        for rules, field in ((self.rs.tcp_conn, "dcon"), (self.rs.tcp_sess, "dses")):
-            kind = run_rules(rules, txn).kind if rules else None
-            if kind == REJECT or kind == DROP:
-                if txn.sess_stkctr is not None:
-                    from haproxy_py.stick.track import release_all
+        kind = run_rules(rules, txn).kind
+        if kind == REJECT or kind == DROP:
+            if txn.sess_stkctr is not None:
+                from haproxy_py.stick.track import release_all
 
-                    release_all(txn.sess_stkctr, int(now * 1000))
+                release_all(txn.sess_stkctr, int(now * 1000))
+            if not counted:
                 self.engine.state.cum_conns += 1
                 c.conn_tot += 1
                 c.conn_rate.add(now)
-                if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
-                    c.dreq += 1
-                    silent_drop(sock)
-                else:
-                    setattr(c, field, getattr(c, field) + 1)
-                if field == "dcon":  # a session rule's reject closes as usual (a FIN, as 2.6)
-                    try:
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    except OSError:
-                        pass
-                sock.close()
-                return None
-        if txn.sess_stkctr is not None:  # 2.6: a new session counts on the session's counters
-            from haproxy_py.stick.track import count_sess
-
-            count_sess(txn.sess_stkctr, int(now * 1000))
+            if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
+                c.dreq += 1
+                silent_drop(sock)
+            else:
+                setattr(c, field, getattr(c, field) + 1)
+            if field == "dcon":  # a session rule's reject closes as usual (a FIN, as 2.6)
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+            sock.close()
+            return None
         return txn
 
-    def _log_connect(self, sock: socket.socket, peer: Any) -> None:
+    def log_embryonic(self, listener: Any, peer: Any, wall0: float, text: str, quiet: bool) -> None:
+        """Log 2.6's line for a connection that died before its session existed (a failed TLS
+        handshake, a bad PROXY protocol header): ``ip:port [date] fe/1: TEXT``, at level info;
+        ``quiet``: not under ``option dontlognull`` (nothing was received)."""
+        lg = self.logger
+        if lg is None or not lg.logger.targets or (quiet and lg.dontlognull):
+            return
+        name = listener.name
+        if not name:
+            mine = [x for x in self.engine.listeners if x.frontend is listener.frontend]
+            name = str(mine.index(listener) + 1) if listener in mine else "1"
+        ip, port = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("unix", 0)
+        lg.send_text(6, embryonic_line(ip, port, wall0, self.conf.name, name, text))
+
+    def _log_connect(self, sock: socket.socket, peer: Any, txn: Any = None) -> None:
         lg = self.logger
         if lg is None:
             return
         rec = LogRecord(_wall())
         rec.client_ip, rec.client_port = _addr_str(peer)
-        try:
-            rec.frontend_ip, rec.frontend_port = _addr_str(sock.getsockname())
-        except OSError:
-            pass
+        if txn is not None:
+            rec.frontend_ip, rec.frontend_port = txn.dst, txn.dst_port
+        else:
+            try:
+                rec.frontend_ip, rec.frontend_port = _addr_str(sock.getsockname())
+            except OSError:
+                pass
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         lg.log_connect(rec)

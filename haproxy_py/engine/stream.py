@@ -415,8 +415,14 @@ class Stream:
 
             ct = client_tls(t)
             tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None, (srv, port))
+        pre = None
+        c = srv.conf
+        if c.send_proxy or c.send_proxy_v2 or c.pp_opts:  # 2.6: any of them sends one
+            from haproxy_py.engine.proxy_protocol import server_header
+
+            pre = server_header(self, srv)
         self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
-                                   handoff=self.HANDOFF, tls=tls)
+                                   handoff=self.HANDOFF, tls=tls, preamble=pre)
 
     def sample_txn(self) -> Any:
         """What sample expressions evaluated for this session read (a server's ``sni``)."""

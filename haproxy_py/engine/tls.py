@@ -15,7 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.engine.conn import switch_interest
-from haproxy_py.log.format import embryonic_line
 from haproxy_py.tls.info import TlsInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,10 +31,17 @@ TIMEOUT = ("Timeout during SSL handshake", False)
 
 class Handshake:
     __slots__ = ("router", "tls", "sock", "peer", "listener", "cls", "loop", "fd", "want", "timer",
-                 "t0", "wall0", "done")
+                 "t0", "wall0", "done", "pp", "l4")
 
-    def __init__(self, router: Router, tls: Any, sock: Any, peer: Any, listener: Any, cls: Any) -> None:
+    def __init__(self, router: Router, tls: Any, sock: Any, peer: Any, listener: Any, cls: Any,
+                 pp: Any = None) -> None:
         self.router = router
+        #: the PROXY protocol header that came first (engine/router.py pp_session), or None
+        self.pp = pp
+        #: the tcp-request connection/session rules' context: the session takes it when it starts
+        #: (the router's slot may hold another connection's by then)
+        self.l4 = router.l4_txn
+        router.l4_txn = None
         self.tls = tls
         self.loop = router.engine.loop
         self.peer = peer
@@ -108,18 +114,7 @@ class Handshake:
     def _fail(self, err: tuple[str, bool]) -> None:
         self._end()
         self._close()
-        router = self.router
-        lg = router.logger
-        if lg is None or not lg.logger.targets or (err[1] and lg.dontlognull):
-            return
-        lst = self.listener
-        name = lst.name
-        if not name:
-            mine = [x for x in router.engine.listeners if x.frontend is lst.frontend]
-            name = str(mine.index(lst) + 1) if lst in mine else "1"
-        peer = self.peer
-        ip, port = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("unix", 0)
-        lg.send_text(6, embryonic_line(ip, port, self.wall0, router.conf.name, name, err[0]))
+        self.router.log_embryonic(self.listener, self.peer, self.wall0, err[0], err[1])
 
     def _established(self) -> None:
         router = self.router
@@ -139,6 +134,11 @@ class Handshake:
         sess.accept_mono = self.t0
         if hasattr(sess, "req_start"):
             sess.req_start = self.t0
+        if self.pp is not None:
+            from haproxy_py.engine.proxy_protocol import pp_session
+
+            pp_session(sess, self.pp)
+        router.l4_txn = self.l4
         try:
             sess.start()
         except Exception as exc:  # noqa: BLE001

@@ -47,6 +47,24 @@ def crc32(key: bytes) -> int:
     return zlib.crc32(key) & M32
 
 
+_CRC32C_TABLE: list[int] = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    _CRC32C_TABLE.append(_c)
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), as HAProxy's hash_crc32c: the crc32c converter and the PROXY
+    protocol v2 CRC32C TLV."""
+    crc = 0xFFFFFFFF
+    tab = _CRC32C_TABLE
+    for b in data:
+        crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
 def full_hash(a: int) -> int:
     """Bob Jenkins' 32-bit integer mix (HAProxy's ``full_hash``), used by ``avalanche``."""
     a &= M32

@@ -200,7 +200,7 @@ class LogRecord:
         "t_close",
         "client_ip", "client_port", "frontend_ip", "frontend_port", "server_ip", "server_port",
         "backend_src_ip", "backend_src_port",
-        "frontend_name", "ssl", "backend_name", "server_name", "http",
+        "frontend_name", "ssl", "pp", "backend_name", "server_name", "http",
         "status", "bytes_out", "bytes_in",
         "cli_cookie", "srv_cookie", "req_caps", "res_caps",
         "term_cause", "term_phase", "ck_req", "ck_resp",
@@ -232,6 +232,8 @@ class LogRecord:
         self.ssl: Any = None
         #: the server connection's TLS facts (tls/info.py BackendTlsInfo), None in plain text
         self.ssl_bc: Any = None
+        #: the PROXY protocol header the connection began with (conn/proxy_protocol.py Header)
+        self.pp: Any = None
         #: backend name; None = the request died before routing (the frontend name is logged)
         self.backend_name: str | None = None
         #: server name, "<STATS>" for the stats page, None = "<NOSRV>"

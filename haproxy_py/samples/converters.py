@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from ..lb.hashfn import crc32 as _crc32
+from ..lb.hashfn import crc32c
 from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import sdbm as _sdbm
@@ -542,22 +543,6 @@ def _hash_conv(name: str, fn):
         h = fn(v)
         return full_hash(h) if a and a[0] else h
     converter(name, test=D)(conv)
-
-
-_CRC32C_TABLE: list[int] = []
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    _CRC32C_TABLE.append(_c)
-
-
-def crc32c(data: bytes) -> int:
-    crc = M32
-    tab = _CRC32C_TABLE
-    for b in data:
-        crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ M32
 
 
 _hash_conv("djb2", _djb2)

@@ -18,7 +18,7 @@ from typing import Any
 
 from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args_at
 from .txn import Txn
-from .types import Sample, SampleError, can_cast, caster, to_text
+from .types import Sample, SampleError, can_cast, caster, ntop6, to_text
 
 __all__ = ["compile_expr", "compile_values", "compile_format", "parse_expr",
            "build_expr", "check_place", "ParsedExpr"]
@@ -396,7 +396,7 @@ def _var_fn(name: str, opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
                 v = get(txn)
                 return _iphex(v) if v is not None else (b'""' if q else b"-")
             return fx
-        return text(lambda t: None if (v := get(t)) is None else str(v))
+        return text(lambda t: None if (v := get(t)) is None else (ntop6(v) if v.version == 6 else str(v)))
 
     if name == "ci":
         return ip(lambda t: t.src_ip())

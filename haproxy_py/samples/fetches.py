@@ -264,12 +264,13 @@ def f_dst(txn: Txn, args: tuple) -> list | None:
 
 @fetch("src_port", test=T + "test_l4_fetches")
 def f_src_port(txn: Txn, args: tuple) -> list | None:
-    return None if txn.src is None else [txn.src_port]
+    # 2.6: port 0 (a PROXY header's, set-src-port 0) is no sample
+    return None if txn.src is None or not txn.src_port else [txn.src_port]
 
 
 @fetch("dst_port", test=T + "test_l4_fetches")
 def f_dst_port(txn: Txn, args: tuple) -> list | None:
-    return None if txn.dst is None else [txn.dst_port]
+    return None if txn.dst is None or not txn.dst_port else [txn.dst_port]
 
 
 

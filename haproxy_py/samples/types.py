@@ -111,6 +111,15 @@ def _int2bin(v: int) -> bytes:
     return (v & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
 
 
+def ntop6(ip: ipaddress.IPv6Address) -> str:
+    """glibc's inet_ntop, as 2.6 prints an address: IPv4-mapped and IPv4-compatible ones end in a
+    dotted quad (Python before 3.13 writes ``::ffff:102:304``)."""
+    b = ip.packed
+    if b[:10] == bytes(10) and (b[10:12] == b"\xff\xff" or (b[10:12] == b"\0\0" and b[12:14] != b"\0\0")):
+        return ("::ffff:" if b[10:12] == b"\xff\xff" else "::") + ".".join(str(x) for x in b[12:])
+    return ip.compressed
+
+
 def _v4tov6(ip: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
     return ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + ip.packed)
 
@@ -131,8 +140,8 @@ def _fail(v: Any) -> None:
 @functools.lru_cache(maxsize=4096)
 def _ip_text(v: Any) -> bytes:
     """An address as text; remembered, since a client's address is cast once per request
-    (``%[src]``) and ipaddress's ``str()`` is Python code."""
-    return str(v).encode()
+    (``%[src]``) and ipaddress's ``str()`` is Python code. IPv6 as glibc's inet_ntop writes it."""
+    return (ntop6(v) if v.version == 6 else str(v)).encode()
 
 
 _CASTS: dict[tuple[str, str], Callable[[Any], Any]] = {

@@ -202,6 +202,31 @@ def key_algorithm(der: bytes) -> str:
     return ""
 
 
+#: signature algorithm OIDs -> OpenSSL's short names (OBJ_nid2sn), as 2.6 reports them
+_SIG_NAMES = {
+    "1.2.840.113549.1.1.4": "RSA-MD5", "1.2.840.113549.1.1.5": "RSA-SHA1",
+    "1.2.840.113549.1.1.10": "RSASSA-PSS", "1.2.840.113549.1.1.11": "RSA-SHA256",
+    "1.2.840.113549.1.1.12": "RSA-SHA384", "1.2.840.113549.1.1.13": "RSA-SHA512",
+    "1.2.840.113549.1.1.14": "RSA-SHA224", "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+    "1.2.840.10045.4.3.1": "ecdsa-with-SHA224", "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
+    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384", "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
+    "1.3.101.112": "ED25519", "1.3.101.113": "ED448",
+}
+
+
+def sig_algorithm(der: bytes) -> str:
+    """The certificate's signature algorithm as OpenSSL's short name ("RSA-SHA256",
+    "ecdsa-with-SHA256"); "" when it cannot be read or has no name here."""
+    try:
+        _, s, _ = _tlv(der, 0)          # Certificate
+        _, _, tend = _tlv(der, s)       # TBSCertificate
+        _, as_, _ = _tlv(der, tend)     # signatureAlgorithm
+        _, os_, oe = _tlv(der, as_)
+        return _SIG_NAMES.get(_oid(der[os_:oe]), "")
+    except (IndexError, ValueError):
+        return ""
+
+
 def cert_paths(path: str) -> list[str]:
     """The certificate files ``crt PATH`` stands for: PATH itself, or a directory's entries."""
     if not os.path.isdir(path):

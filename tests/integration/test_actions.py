@@ -65,7 +65,7 @@ def test_silent_drop_sends_nothing() -> None:
     ("http-request set-tos 4", "http-request action 'set-tos'", 18),
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
     ("http-response cache-store c", "http-response action 'cache-store'", 19),
-    ("tcp-request connection expect-proxy layer4", "tcp-request connection action 'expect-proxy'", 28),
+    ("tcp-request connection expect-netscaler-cip layer4", "tcp-request connection action 'expect-netscaler-cip'", 28),
     ("http-request set-header X %[fc_err]", "sample fetch 'fc_err'", 31),
 ])
 def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:

@@ -45,6 +45,8 @@ ALLOWED = {
     # certificates, SNI choice, the ClientHello parser, what fetches read of a TLS session; the
     # OpenSSL contexts (tls/context.py, which touches sockets) are built for the engine
     "tls": set(),
+    # connection-level protocols (the PROXY protocol codec): its CRC32C is lb's hash function
+    "conn": {"lb"},
 }
 
 

@@ -73,6 +73,14 @@ class RulesMixin(BuilderBase):
         if reg.status(name) == "no-effect":
             self.d.notice(self._p(ln) + reg.notice(name, act), ln.loc(first), line=ln.raw, ours=True)
             return act, A.NO_OP, j
+        if name in ("expect-proxy", "expect-netscaler-cip") and family in ("tcp-request session",
+                                                                          "tcp-request content"):
+            # 2.6 checks the argument, then refuses these outside tcp-request connection
+            got = w[first + 1] if first + 1 < j else ""
+            if got != "layer4":
+                self.fail(ln, f"'{family} {act}' only supports 'layer4' in {p.kind} '{p.name}' (got '{got}')",
+                          min(first + 1, len(w) - 1))
+            self.fail(ln, f"'{act} layer4' is not allowed in '{family}' rules in {p.kind} '{p.name}'", first)
         entry = reg.get(name)
         if entry is None:
             self.fail(ln, reg.refusal(name, act), first, ours=True)

@@ -15,6 +15,8 @@ from haproxy_py.config.grammar import AddressError, parse_address, parse_int, pa
 from haproxy_py.config.model import ServerConf
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
+#: what 'proxy-v2-options' accepts in 2.6
+PP2_OPTIONS = ("ssl", "cert-cn", "ssl-cipher", "cert-sig", "cert-key", "authority", "crc32c", "unique-id")
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 
 
@@ -104,6 +106,8 @@ class ServersMixin(BuilderBase):
             if nargs and j + 1 >= len(w):
                 if k in TLS.SERVER_MISSING:
                     sfail(f"{label} : {TLS.SERVER_MISSING[k]}", j)
+                if k == "proxy-v2-options":
+                    sfail(f"{label} : '' : proxy v2 option not implemented.", j)
                 sfail(f"{label} : '{k}' expects an argument.", j)
             arg = w[j + 1] if nargs else ""
             if not self.supported(S.SERVER, ln, k, j):
@@ -212,8 +216,26 @@ class ServersMixin(BuilderBase):
             elif k in ("backup", "check", "disabled", "send-proxy", "send-proxy-v2", "check-send-proxy",
                        "agent-check"):
                 s[k.replace("-", "_")] = True
-            elif k in ("no-backup", "no-check", "no-send-proxy", "no-send-proxy-v2", "no-agent-check"):
+            elif k in ("no-backup", "no-check", "no-send-proxy", "no-send-proxy-v2", "no-agent-check",
+                       "no-check-send-proxy"):
                 s[k[3:].replace("-", "_")] = False
+            elif k in ("send-proxy-v2-ssl", "send-proxy-v2-ssl-cn"):
+                # 2.6: v2 with the SSL TLV (and its CN sub-TLV)
+                s["send_proxy_v2"] = True
+                s["pp_opts"] = tuple(sorted(set(s["pp_opts"]) | ({"ssl", "cert-cn"} if k.endswith("cn") else {"ssl"})))
+            elif k in ("no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn"):
+                s["send_proxy_v2"] = False
+                s["pp_opts"] = tuple(o for o in s["pp_opts"]
+                                     if o not in (("ssl", "cert-cn") if k.endswith("cn") else ("ssl",)))
+            elif k == "proxy-v2-options":
+                opts = set(s["pp_opts"])
+                for o in arg.split(","):
+                    if o not in PP2_OPTIONS:
+                        sfail(f"{label} : '{o}' : proxy v2 option not implemented.", j + 1)
+                    opts.add(o)
+                    if o in ("cert-cn", "cert-key", "cert-sig", "ssl-cipher"):  # they imply ssl
+                        opts.add("ssl")
+                s["pp_opts"] = tuple(sorted(opts))
             elif k == "enabled":
                 s["disabled"] = False
             else:

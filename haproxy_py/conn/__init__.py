@@ -1,0 +1,1 @@
+"""Connection-level protocols, pure (HAProxy's connection.c): the PROXY protocol codec."""
