@@ -375,7 +375,7 @@ class ServerCheck:
         req = P.build_http_request(hc, send_state, txn)
         s = self.sock
         assert s is not None
-        if hc.connect is not None and hc.connect.send_proxy:
+        if hc.connect is not None and hc.connect.send_proxy and not srv.conf.check_send_proxy:
             try:
                 req = self._pp_header() + req
             except OSError as e:

@@ -17,9 +17,8 @@ import time
 from typing import Any
 
 from ..lb.hashfn import crc32 as _crc32
-from ..lb.hashfn import crc32c
+from ..lb.hashfn import crc32c, full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import djb2 as _djb2
-from ..lb.hashfn import full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
 from .core import converter
