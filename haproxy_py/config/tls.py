@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from haproxy_py.config.diagnostics import POST
 from haproxy_py.tls.certs import CertError, CertFile, cert_paths, load_cert
+from haproxy_py.tls.crtlist import CrtListError, Entry, parse_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.config.build.base import BuilderBase as Builder
@@ -32,12 +33,13 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
            "tune.ssl.default-dh-param")
 #: the bind parameters this module reads
-BIND_PARAMS = ("ssl", "crt", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
+BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
                "no-tls-tickets", "prefer-client-ciphers", *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
 MISSING = {
     "crt": "'crt' : missing certificate location",
+    "crt-list": "'crt-list' : missing certificate location",
     "alpn": "'alpn' : missing the comma-delimited ALPN protocol suite",
     "ssl-min-ver": "'ssl-min-ver' : missing the ssl/tls version",
     "ssl-max-ver": "'ssl-max-ver' : missing the ssl/tls version",
@@ -79,6 +81,8 @@ class TlsBind:
     #: size (0: none, as 2.6 on OpenSSL 3 without the tune; a certificate file's own parameters win)
     dh_file: str | None = None
     dh_bits: int = 0
+    #: what each certificate is served with, ``certs`` in the same order (tls/crtlist.py Entry)
+    entries: tuple[Any, ...] = ()
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -237,6 +241,7 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         "dh_bits": g.get("tune.ssl.default-dh-param", 0)}
     disabled = set(gopts.get("disabled", ()))
     strict = False
+    entries: list[Entry] = []
     for k, v in params:
         if k == "ssl":
             ssl_on = True
@@ -244,9 +249,15 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             path = _base(b.g, "crt-base", str(v))
             for f in cert_paths(path):
                 try:
-                    certs.append(load_cert(f, bool(g.get("del-ext"))))
+                    c = load_cert(f, bool(g.get("del-ext")))
                 except CertError as e:
                     b.fail(ln, pre + str(e), col("crt") + 1)
+                certs.append(c)
+                entries.append(Entry(c, path if os.path.isdir(path) else ""))
+        elif k == "crt-list":
+            for ent in _crt_list(b, ln, pre, _base(b.g, "crt-base", str(v)), col("crt-list") + 1):
+                certs.append(ent.cert)
+                entries.append(ent)
         elif k == "strict-sni":
             strict = True
         elif k in _NO_VER:
@@ -272,11 +283,16 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         b.d.warning(pname + f"no-sslv3/no-tlsv1x are ignored {where}. Use only 'ssl-min-ver' and "
                     "'ssl-max-ver' to fix.", ln.loc(0), line=ln.raw, phase=POST)
         disabled = set()
-    conf = TlsBind(tuple(certs), strict, disabled=frozenset(disabled), **st)
+    conf = TlsBind(tuple(certs), strict, disabled=frozenset(disabled), entries=tuple(entries), **st)
     problems = []
     if not certs:
         problems.append(f"no SSL certificate specified {where} (use 'crt').")
     problems += conf_problems(conf, where)
+    for ent in entries:
+        if ent.conf:
+            for msg in conf_problems(dataclasses.replace(conf, **dict(ent.conf)), where):
+                if msg not in problems:
+                    problems.append(msg)
     for msg in problems:  # 2.6 checks the contexts after parsing, and only when parsing went well
         b.g.setdefault("tls", {}).setdefault("post", []).append((pname + msg, ln.loc(0), ln.raw))
     if st["dh_bits"] and st["dh_bits"] < 2048 and not st["dh_file"]:
@@ -285,6 +301,47 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
                 b.warn(ln, pre + f"\n  unable to load default 1024 bits DH parameter for certificate '{c.path}'.\n"
                        "  , DH ciphers won't be available.")
     return None if problems else conf
+
+
+def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
+    """The entries of a crt-list file, each line's certificate loaded and options checked."""
+    pre = pre + "'crt-list' : "
+    try:
+        with open(path, encoding="latin-1") as f:
+            text = f.read()
+    except OSError as e:
+        b.fail(ln, pre + f"cannot open file '{path}' : {e.strerror}", i)
+    g = b.g.get("tls", {})
+    out = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        try:
+            spec = parse_line(raw)
+        except CrtListError as e:
+            b.fail(ln, pre + f"parsing [{path}:{n}]: {e}", i)
+        if spec is None:
+            continue
+        try:
+            cert = load_cert(_base(b.g, "crt-base", spec.cert), bool(g.get("del-ext")))
+        except CertError as e:
+            b.fail(ln, pre + str(e), i)
+        st: dict[str, Any] = {}
+        for k, v in spec.options:
+            if k in ("npn", "allow-0rtt"):
+                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' is not implemented by haproxy-py (HAProxy 2.6 "
+                       "supports it).", i, ours=True)
+            if k in ("ssl-min-ver", "ssl-max-ver", "ciphersuites"):
+                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' in a crt-list line is not implemented by haproxy-py "
+                       "(HAProxy 2.6 supports it): Python's ssl switches to the line's certificate after the "
+                       "protocol version and the TLS 1.3 suite are chosen; set it on the bind line.", i, ours=True)
+
+            def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None) -> None:
+                if before:
+                    b.d.alert(before, ln.loc(i), line=ln.raw)
+                b.fail(ln, pre + msg, i, ours=ours)
+
+            ssl_option(b, k, v, st, fail)
+        out.append(Entry(cert, path, n, spec.options, spec.filters, tuple(st.items())))
+    return out
 
 
 def post_checks(b: Builder) -> None:

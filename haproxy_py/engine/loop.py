@@ -547,6 +547,11 @@ class Engine:
         """``commit ssl cert``: every TLS listener that loaded this file serves the new one."""
         return sum(1 for r in self.routers.values() for t in r.tls.values() if t.replace(cert))
 
+    def set_crt_list(self, path: str, entries: list[Any]) -> int:
+        """``add/del ssl crt-list``: every TLS listener that loaded that crt-list serves its new
+        entries."""
+        return sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_list(path, entries))
+
     def set_global_maxconn(self, value: int) -> None:
         """``set maxconn global``: listeners held back by the old limit accept again."""
         self.state.maxconn = self.limit_part(value)

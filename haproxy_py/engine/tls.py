@@ -119,8 +119,8 @@ class Handshake:
     def _established(self) -> None:
         router = self.router
         sock = self.sock
-        conf = self.tls.conf
-        info = TlsInfo(sock, sock.sni, conf.verify != "none", self.tls.certs[sock.cert_index])
+        i = sock.cert_index
+        info = TlsInfo(sock, sock.sni, self.tls.verify(i) != "none", self.tls.certs[i])
         try:
             sess = self.cls(router, sock, self.peer, self.listener)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)

@@ -79,6 +79,11 @@ class EngineOps(Protocol):
         name) get the certificate (tls/certs.py CertFile); the number of listeners changed."""
         ...
 
+    def set_crt_list(self, path: str, entries: list[Any]) -> int:
+        """``add/del ssl crt-list``: every TLS listener that loaded crt-list ``path`` serves its new
+        entries (tls/crtlist.py Entry) to new connections; the number of listeners changed."""
+        ...
+
 
 class Detached:
     """EngineOps for a state without an engine: the pure part of each operation only."""
@@ -131,6 +136,9 @@ class Detached:
 
     def replace_certificate(self, cert: Any) -> int:
         return 0  # no listener runs without an engine (the CLI keeps the certificate it shows)
+
+    def set_crt_list(self, path: str, entries: list[Any]) -> int:
+        return 0  # likewise: the CLI keeps the list it shows
 
 
 def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:

@@ -1430,6 +1430,49 @@ def _abort_ssl_cert(cli: Cli, c: Call) -> str:
 
 
 _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_changed_at_run_time_as_haproxy"
+_CRT_LIST_T = "tests/integration/test_tls_bind_vs_haproxy.py::"
+
+
+def _crt_lists(cli: Cli) -> dict[str, Any]:
+    """The crt-lists as the runtime API changed them (tls/crtlist.py), read from the configuration
+    the first time."""
+    st = cli.state
+    if st.tls_lists is None:
+        from haproxy_py.tls.crtlist import crt_lists
+
+        st.tls_lists = crt_lists(st.config)
+    return st.tls_lists
+
+
+def _show_crt_list(cli: Cli, c: Call) -> str:
+    from haproxy_py.tls.crtlist import show_crt_list
+
+    return show_crt_list(_crt_lists(cli), c.w[3:])
+
+
+def _add_crt_list(cli: Cli, c: Call) -> str:
+    from haproxy_py.tls.certs import loaded_certs
+    from haproxy_py.tls.crtlist import add_entry
+
+    st = cli.state
+    lists = _crt_lists(cli)
+    reply, entry = add_entry(lists, loaded_certs(st.config, st.tls_certs), c.w, cli.payload)
+    if entry is not None:
+        lists[entry.list_path] = [*lists[entry.list_path], entry]
+        st.ops.set_crt_list(entry.list_path, lists[entry.list_path])
+    return reply
+
+
+def _del_crt_list(cli: Cli, c: Call) -> str:
+    from haproxy_py.tls.crtlist import del_entry
+
+    st = cli.state
+    lists = _crt_lists(cli)
+    reply, entry = del_entry(st.config, lists, c.w)
+    if entry is not None:
+        lists[entry.list_path] = [e for e in lists[entry.list_path] if e is not entry]
+        st.ops.set_crt_list(entry.list_path, lists[entry.list_path])
+    return reply
 
 
 _FIXED_T = _DIFF + "test_fixed_replies_as_2_6"
@@ -1455,8 +1498,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_add_server(c.w[2:], c.now, c.wall), _UNIT + "test_add_and_del_server"),
     _row("add ssl crt-list", "add ssl crt-list <list> <cert> [opts]*",
          "add to crt-list file <list> a line <cert> or a payload", ADMIN,
-         _bind_fixed("add ssl crt-list", "'add ssl crtlist' expects a filename and a certificate name\n",
-                     "Can't edit the crt-list: crt-list '{0}' does not exist!\n"), _FIXED_T),
+         _add_crt_list, _CRT_LIST_T + "test_crt_list_changed_at_run_time_as_haproxy"),
     _row("clear acl", "clear acl [@<ver>] <acl>", "clear the contents of this acl", USER,
          _pat("clear", "acl"), _PAT_T),
     _row("clear counters", "clear counters [all]", "clear max statistics counters (or all counters)", OPERATOR,
@@ -1495,9 +1537,7 @@ COMMANDS: tuple[Command, ...] = (
          _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n",
                      "Can't remove the CRL file: CRL file '{0}' doesn't exist!\n\n"), _FIXED_T),
     _row("del ssl crt-list", "del ssl crt-list <list> <cert[:line]>", "delete a line <cert> from crt-list file <list>",
-         ADMIN, _bind_fixed("del ssl crt-list", "'del ssl crtlist' expects a filename and a certificate name\n",
-                     "Can't delete the entry: crt-list '{0}' does not exist!\n"),
-         _FIXED_T),
+         ADMIN, _del_crt_list, _CRT_LIST_T + "test_crt_list_changed_at_run_time_as_haproxy"),
     _row("disable agent", "disable agent", "disable agent checks", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall),
          "tests/differential/test_agent_check_vs_haproxy.py::test_agent_cli_commands_as_haproxy"),
@@ -1654,7 +1694,7 @@ COMMANDS: tuple[Command, ...] = (
          "of CRL file <crlfile>", USER, _bind_fixed("show ssl crl-file", "# filename\n"), _FIXED_T),
     _row("show ssl crt-list", "show ssl crt-list [-n] [<list>]",
          "show the list of crt-lists or the content of a crt-list file <list>", ADMIN,
-         _bind_fixed("show ssl crt-list", None), _FIXED_T),
+         _show_crt_list, _CRT_LIST_T + "test_crt_list_as_haproxy"),
     _row("show ssl ocsp-response", "show ssl ocsp-response [id]",
          "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response", USER,
          _bind_fixed("show ssl ocsp-response", None), _FIXED_T),

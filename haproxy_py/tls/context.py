@@ -234,20 +234,68 @@ def apply_common(ctx: ssl.SSLContext, conf: Any) -> str | None:
     return None
 
 
-class ServerTls:
-    """The contexts of one ``bind ... ssl`` line and the SNI choice between them."""
+def _ssl_pointer(sslobj: Any) -> int:
+    # CPython's PySSLSocket: PyObject_HEAD, the socket, then the SSL pointer
+    return ctypes.c_void_p.from_address(id(sslobj) + object.__basicsize__ + ctypes.sizeof(ctypes.c_void_p)).value or 0
 
-    __slots__ = ("conf", "certs", "contexts", "table", "default")
+
+_VERIFY_MODE = {"none": 0, "optional": 1, "required": 3}  # SSL_VERIFY_PEER | FAIL_IF_NO_PEER_CERT
+
+
+def switch_settings(sock: Any, conf: Any) -> None:
+    """What the SNI switch to another context does not carry over by itself (OpenSSL copies them
+    into the connection at its creation): the verify mode and the cipher lists, as 2.6 sets them
+    from the chosen crt-list line."""
+    ptr = _ssl_pointer(sock._sslobj)
+    if not ptr:
+        return
+    _fn("SSL_set_verify", (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p), None)(ptr, _VERIFY_MODE[conf.verify], None)
+    _fn("SSL_set_cipher_list", (ctypes.c_void_p, ctypes.c_char_p), ctypes.c_int)(
+        ptr, (conf.ciphers or "DEFAULT").encode("ascii", "replace"))
+    if conf.ciphersuites:
+        _fn("SSL_set_ciphersuites", (ctypes.c_void_p, ctypes.c_char_p), ctypes.c_int)(
+            ptr, conf.ciphersuites.encode("ascii", "replace"))
+
+
+class ServerTls:
+    """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
+    (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
+
+    __slots__ = ("conf", "entries", "certs", "confs", "contexts", "table", "default")
 
     def __init__(self, conf: Any) -> None:
+        from haproxy_py.tls.crtlist import Entry
+
         self.conf = conf
-        self.certs = list(conf.certs)
-        self.contexts: list[ssl.SSLContext] = [self._context(c) for c in self.certs]
-        self.table = SniTable(c.names for c in self.certs)
+        self.entries: list[Any] = list(conf.entries) or [Entry(c) for c in conf.certs]
+        self._build()
+
+    def _build(self) -> None:
+        import dataclasses
+
+        self.certs = [e.cert for e in self.entries]
+        self.confs = [dataclasses.replace(self.conf, **dict(e.conf)) if e.conf else self.conf for e in self.entries]
+        made: dict[tuple[Any, Any], ssl.SSLContext] = {}
+        self.contexts: list[ssl.SSLContext] = []
+        for e, c in zip(self.entries, self.confs, strict=True):
+            key = (e.cert, c)
+            if key not in made:
+                made[key] = self._context(e.cert, c)
+            self.contexts.append(made[key])
+        self.table = self._table()
         self.default = self.contexts[0]
 
-    def _context(self, cert: Any) -> ssl.SSLContext:
-        conf = self.conf
+    def _table(self) -> SniTable:
+        from haproxy_py.tls.crtlist import sni_names
+
+        names, negs = [], []
+        for e in self.entries:
+            pos, neg = sni_names(e.filters, e.cert.names)
+            names.append(pos)
+            negs.append(neg)
+        return SniTable(names, negs)
+
+    def _context(self, cert: Any, conf: Any) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.sslsocket_class = EngineSSLSocket
         ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
@@ -262,16 +310,27 @@ class ServerTls:
     def replace(self, cert: Any) -> bool:
         """'commit ssl cert': new connections get ``cert`` where its file name was; the server
         names are those of the new certificate. False when this bind does not use that file."""
-        idx = [i for i, c in enumerate(self.certs) if c.path == cert.path]
-        if not idx:
+        import dataclasses
+
+        if not any(c.path == cert.path for c in self.certs):
             return False
-        ctx = self._context(cert)
-        for i in idx:
-            self.certs[i] = cert
-            self.contexts[i] = ctx
-        self.table = SniTable(c.names for c in self.certs)
-        self.default = self.contexts[0]
+        self.entries = [dataclasses.replace(e, cert=cert) if e.cert.path == cert.path else e for e in self.entries]
+        self._build()
         return True
+
+    def set_list(self, path: str, entries: list[Any]) -> bool:
+        """'add/del ssl crt-list': crt-list ``path``'s entries are now ``entries`` (in the place of
+        its old ones); False when this listener does not use that list."""
+        pos = [i for i, e in enumerate(self.entries) if e.list_path == path]
+        if not pos:
+            return False
+        self.entries = self.entries[:pos[0]] + list(entries) + [e for e in self.entries[pos[0]:]
+                                                               if e.list_path != path]
+        self._build()
+        return True
+
+    def verify(self, index: int) -> str:
+        return str(self.confs[index].verify)
 
     def _sni(self, sock: Any, name: str | None, ctx: ssl.SSLContext) -> int | None:
         sock.sni = name
@@ -284,6 +343,8 @@ class ServerTls:
         chosen = self.contexts[i]
         if chosen is not ctx:
             sock.context = chosen
+            if self.confs[i] is not self.confs[0]:
+                switch_settings(sock, self.confs[i])
         return None
 
     def wrap(self, sock: socket.socket) -> EngineSSLSocket:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -224,3 +225,125 @@ def test_crl_and_ca_names_as_haproxy(certs: Certs, extra: Path) -> None:
     assert {r[3] for r in theirs} >= {"none", "CN = Other CA", "CN = Test CA"}
     served = {(r[0], r[1]) for r in theirs if r[4] != "-"}
     assert (0, "client") in served and (0, "revoked") not in served and (5, "client") in served
+
+
+CRT_LIST = """{root}/rsa.pem
+# a comment, then lines with options and SNI filters (wildcards, negative filters)
+{root}/ec.pem [ciphers ECDHE-ECDSA-AES128-GCM-SHA256 alpn foo,http/1.1 curves P-384] a.test *.example.org !a.example.org
+{root}/wild.pem [verify required ca-file {root}/ca.crt] b.test
+
+{root}/wild.pem [verify optional ca-file {root}/ca.crt no-ca-names] *.wild.test !y.wild.test
+{root}/ec.pem !www.example.com
+"""
+
+
+@pytest.mark.slow
+def test_crt_list_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """crt-list: the certificate each generated server name gets (own names, filters, wildcards,
+    negative filters, the default), each line's options (ALPN, TLS 1.2 ciphers, client-certificate
+    verification and CA names), 'show ssl crt-list [-n] [LIST]' byte for byte (a 'crt DIR' is a
+    list too), and -c's verdicts on bad lines."""
+    import random
+
+    from tests.integration.harness import free_port, require_haproxy, run_proxy
+    from tests.integration.stats_client import admin_socket, stats_cli
+    from tests.integration.test_tls_vs_haproxy import probe
+    from tests.integration.tls_certs import client_context
+
+    lst = tmp_path / "list.txt"
+    lst.write_text(CRT_LIST.format(root=certs.root))
+    cfg = ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + DEFAULTS + f"""frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt-list {lst}
+    bind 127.0.0.1:{{p1}} ssl crt {certs.root}/dir crt-list {lst} strict-sni
+""" + FRONT_END)
+    rng = random.Random(2607)
+    pool = ["a.test", "b.test", "c.test", "a.example.org", "b.example.org", "x.y.example.org", "example.org",
+            "x.wild.test", "y.wild.test", "Y.Wild.Test", "www.example.com", "rsa.example.net", None]
+    names = pool + [rng.choice(["q", "a", "y", "www"]) + rng.choice([".example.org", ".wild.test", ".test"])
+                    for _ in range(8)]
+    T = ssl.TLSVersion
+    cmds = ["show ssl crt-list", f"show ssl crt-list {lst}", f"show ssl crt-list -n {lst}",
+            f"show ssl crt-list -n {certs.root}/dir", "show ssl crt-list -n", "show ssl crt-list nope"]
+    out = []
+    require_haproxy("haproxy")
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        with run_proxy(cfg.format(p0=ports[0], p1=ports[1]), wait_ports=ports, which=which) as pp:
+            got: list[Any] = []
+            for p in ports:
+                for n in names:
+                    for kw in ({}, {"max_ver": T.TLSv1_2, "alpn": ["foo", "http/1.1"]}, {"cert": "client"}):
+                        r = probe(p, client_context(certs, **kw), n)  # type: ignore[arg-type]
+                        got.append((p == ports[1], n, str(kw), r[:5] if r[0] == "ok" else r, r[-1] == b"ok"))
+                for n in ("b.test", "x.wild.test", "a.test"):
+                    got.append((n, [ln for ln in s_client(p, "-servername", n).splitlines() if "CA names" in ln]))
+            sock = admin_socket(pp)
+            got.append([stats_cli(sock, c) for c in cmds])
+            out.append(got)
+    theirs, ours = out
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+    chosen = {r[3][1] for r in theirs[:-1] if len(r) == 5 and r[3][0] == "ok"}
+    assert chosen == {"www.example.com", "rsa.example.net", "*.wild.test"}
+    assert "\0" in theirs[-1][1] and ":3 [" in theirs[-1][2]
+    # -c: bad lines and files
+    bad = {"missing.txt": None, "nocert.txt": f"{certs.root}/nope.pem\n", "opt.txt": f"{certs['ec.pem']} [foo]\n",
+           "arg.txt": f"{certs['ec.pem']} [alpn]\n", "verify.txt": f"{certs['ec.pem']} [verify bogus]\n",
+           "bracket.txt": f"{certs['ec.pem']} alpn]\n", "first.txt": f"[alpn x] {certs['ec.pem']}\n",
+           "ciphers.txt": f"{certs['ec.pem']} [ciphers nope]\n", "ca.txt": f"{certs['ec.pem']} [ca-file /nope]\n",
+           "noca.txt": f"{certs['ec.pem']} [verify optional]\n", "empty.txt": "# nothing\n"}
+    for name, text in bad.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        theirs_c, ours_c = check_both(DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt-list {tmp_path}/{name}\n"
+                                      "    bind 127.0.0.1:2 ssl crt-list\n", tmp_path)
+        assert ours_c == theirs_c, name
+        assert theirs_c
+
+
+@pytest.mark.slow
+def test_crt_list_changed_at_run_time_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """add ssl crt-list (one-line form, which 2.6.12 reduces to the certificate, and payload form
+    with options and filters), del ssl crt-list (by name, by name:line, the errors, the default
+    certificate refused), replies byte for byte, then the handshakes and the listing that follow."""
+    from tests.integration.harness import free_port, require_haproxy, run_proxy
+    from tests.integration.stats_client import admin_socket, stats_cli
+    from tests.integration.test_tls_vs_haproxy import probe
+    from tests.integration.tls_certs import client_context
+
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{certs['ec.pem']} [alpn http/1.1] a.test\n{certs['rsa.pem']} *.b.test\n")
+    cfg = ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + DEFAULTS + f"""frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt-list {lst}
+    bind 127.0.0.1:{{p1}} ssl crt {certs['wild.pem']}
+""" + FRONT_END)
+    L, ec, rsa, wild = str(lst), certs["ec.pem"], certs["rsa.pem"], certs["wild.pem"]
+    cmds = [f"add ssl crt-list {L} {rsa} [alpn http/1.1 verify none] c.test", f"add ssl crt-list {L} {certs['ca.crt']}",
+            f"add ssl crt-list nope.txt {rsa}", f"add ssl crt-list {L}", "add ssl crt-list",
+            f"add ssl crt-list {L} <<\n{wild} [alpn foo] d.test *.e.test !x.e.test\n",
+            f"add ssl crt-list {L} <<\n{ec} [foo] f.test\n", f"add ssl crt-list {L} <<\n{ec} f.test]\n",
+            f"show ssl crt-list -n {L}", "HANDSHAKES",
+            f"del ssl crt-list {L} {rsa}", f"del ssl crt-list {L} {rsa}:9", f"del ssl crt-list {L} {rsa}:3",
+            f"del ssl crt-list {L} {certs['nope.pem']}", f"del ssl crt-list {L} {ec}:1", f"del ssl crt-list {L} {ec}:x",
+            f"del ssl crt-list {L}", "del ssl crt-list", f"del ssl crt-list nope.txt {ec}",
+            f"del ssl crt-list {L} {wild}", f"show ssl crt-list -n {L}", "show ssl crt-list", "HANDSHAKES"]
+    names = ["a.test", "c.test", "d.test", "y.e.test", "x.e.test", "q.b.test", "rsa.example.net", "none.test"]
+    out = []
+    require_haproxy("haproxy")
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        with run_proxy(cfg.format(p0=ports[0], p1=ports[1]), wait_ports=ports, which=which) as pp:
+            sock = admin_socket(pp)
+            got: list[Any] = []
+            for c in cmds:
+                if c == "HANDSHAKES":
+                    ctx = client_context(certs, alpn=["foo", "http/1.1"])
+                    got.append([probe(ports[0], ctx, n)[:5] for n in names])
+                else:
+                    got.append(re.sub(r"\t- .*:(\d+)\n", r"\t- CFG:\1\n", stats_cli(sock, c)))
+            out.append(got)
+    theirs, ours = out
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a == b, cmds[k]
+    assert "Success!" in theirs[0] and "default certificate" in theirs[14]
+    assert theirs[9] != theirs[-1]
