@@ -262,3 +262,43 @@ def test_a_local_peer_is_a_listener() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
             c.sendall(b"HAProxyS 2.1\nme\nother 1 1\n")
             assert c.recv(4)[:4] == b"200\n"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_master_worker_reload_keeps_the_entries() -> None:
+    """-W: a reload (SIGUSR2 to the master) starts a new worker; the old one teaches it."""
+    import signal
+
+    ports = {"py": free_port(), "other": free_port()}
+    with run_proxy(_cfg("py", ports, free_port()), extra_args=["-W", "-L", "py"]) as pp:
+        sock = admin_socket(pp, detail=pp.stderr_text)
+        deadline = time.monotonic() + 15
+        while len(_children(pp.pid)) != 1:
+            assert time.monotonic() < deadline, "no worker"
+            time.sleep(0.05)
+        first = _children(pp.pid)
+        for i in range(20):
+            assert stats_cli(sock, f"set table st key 10.6.0.{i} data.gpc0 {i}") == "\n"
+        before = {k: v[0] for k, v in _lines(stats_cli(sock, "show table st")).items()}
+        assert len(before) == 20
+        pp.proc.send_signal(signal.SIGUSR2)
+        while (kids := _children(pp.pid)) == [] or set(kids) & set(first):
+            assert time.monotonic() < deadline + 15, ("old worker still there", kids, first)
+            time.sleep(0.05)
+        got: dict[str, str] = {}
+        while time.monotonic() < deadline + 20:
+            try:
+                got = {k: v[0] for k, v in _lines(stats_cli(sock, "show table st")).items()}
+            except OSError:
+                got = {}
+            if got == before:
+                break
+            time.sleep(0.1)
+        assert got == before, pp.stderr_text()
