@@ -96,6 +96,23 @@ def f_ssl_fc_has_crt(txn: Txn, args: tuple) -> list | None:
 fetch("ssl_c_used", test=T)(f_ssl_fc_has_crt)
 
 
+TB = "tests/integration/test_tls_bind_vs_haproxy.py::test_session_fetches_as_haproxy"
+
+
+def _raw_fetch(what: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _tls(txn)
+        v = t.raw(what) if t is not None else None
+        return None if v is None else [v]
+
+    return fn
+
+
+for _n, _what in (("ssl_fc_session_id", "session_id"), ("ssl_fc_client_random", "client_random"),
+                  ("ssl_fc_server_random", "server_random"), ("ssl_fc_session_key", "session_key")):
+    fetch(_n, test=TB)(_raw_fetch(_what))
+
+
 def _zero(txn: Txn, args: tuple) -> list | None:
     return None if _tls(txn) is None else [0]
 

@@ -65,6 +65,47 @@ class EngineSSLSocket(ssl.SSLSocket):
                 pass
         super().close()
 
+    # -- what Python's ssl does not tell, read from OpenSSL (the fetches ask only when used)
+    def _ssl_ptr(self) -> int:
+        obj = self._sslobj  # type: ignore[attr-defined]
+        return _ssl_pointer(obj) if obj is not None else 0
+
+    def _bytes(self, name: str, n: int) -> bytes | None:
+        ptr = self._ssl_ptr()
+        if not ptr:
+            return None
+        buf = ctypes.create_string_buffer(n)
+        got = _fn(name, (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t), ctypes.c_size_t)(ptr, buf, n)
+        return buf.raw[:got]
+
+    def client_random(self) -> bytes | None:
+        return self._bytes("SSL_get_client_random", 32)
+
+    def server_random(self) -> bytes | None:
+        return self._bytes("SSL_get_server_random", 32)
+
+    def _sess_ptr(self) -> int:
+        ptr = self._ssl_ptr()
+        return _fn("SSL_get_session", (ctypes.c_void_p,), ctypes.c_void_p)(ptr) or 0 if ptr else 0
+
+    def session_id(self) -> bytes | None:
+        sess = self._sess_ptr()
+        if not sess:
+            return None
+        n = ctypes.c_uint(0)
+        p = _fn("SSL_SESSION_get_id", (ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint)), ctypes.c_void_p)(
+            sess, ctypes.byref(n))
+        return ctypes.string_at(p, n.value) if p and n.value else b""
+
+    def session_key(self) -> bytes | None:
+        sess = self._sess_ptr()
+        if not sess:
+            return None
+        buf = ctypes.create_string_buffer(256)
+        got = _fn("SSL_SESSION_get_master_key", (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t),
+                  ctypes.c_size_t)(sess, buf, 256)
+        return buf.raw[:got]
+
     def shutdown(self, how: int) -> None:
         if how != socket.SHUT_RD and self._sslobj is not None:  # type: ignore[attr-defined]
             try:

@@ -143,6 +143,13 @@ class TlsInfo:
         except (OSError, ValueError, AttributeError):
             return False
 
+    def raw(self, what: str) -> bytes | None:
+        """client_random, server_random, session_id or session_key, as OpenSSL has them."""
+        try:
+            return getattr(self.sock, what)()
+        except (OSError, ValueError, AttributeError):
+            return None
+
     def peer(self) -> dict[str, Any]:
         """The verified client certificate as getpeercert() decodes it ({} without one)."""
         p = self._peer
