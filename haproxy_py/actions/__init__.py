@@ -154,6 +154,8 @@ _reg("http-response", "capture", H.p_capture,
      "tests/differential/test_http_features_vs_haproxy.py::test_capture_actions_as_haproxy")
 _reg(_RQ, "wait-for-body", H.p_wait_for_body,
      "tests/differential/test_http_features_vs_haproxy.py::test_wait_for_body_as_haproxy")
+_reg("http-response", "wait-for-body", H.p_wait_for_body,
+     "tests/differential/test_response_body_vs_haproxy.py::test_response_body_fetches_and_wait_as_haproxy")
 for _fam in ("http-request", "tcp-request content"):
     _reg(_fam, "do-resolve", _R.p_do_resolve,
          "tests/integration/test_resolvers.py::test_do_resolve_as_haproxy")

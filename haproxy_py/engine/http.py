@@ -39,7 +39,14 @@ from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
 from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked, dechunk
-from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
+from haproxy_py.http.message import (
+    BODY_CHUNKED,
+    BODY_CLOSE,
+    BODY_LENGTH,
+    BODY_NONE,
+    RequestHead,
+    ResponseHead,
+)
 from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
@@ -96,7 +103,7 @@ class HttpSession(Stream):
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
-                 "comp", "comp_chunks")
+                 "comp", "comp_chunks", "res_hold")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -156,6 +163,9 @@ class HttpSession(Stream):
         self.res_comp: str | None = None
         self.comp: Any = None
         self.comp_chunks: Any = None
+        #: a response held by http-response wait-for-body: [head, bytes after it, server status,
+        #: its counted size, compression, (rule set, rule) to resume at, at-least, limit, eof]
+        self.res_hold: list[Any] | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -1171,7 +1181,7 @@ class HttpSession(Stream):
         then the http-after-response ones in the same order."""
         fe_rs = self.router.rs
         be_rs = self.router.compiled_of(be).rs if be.conf is not self.router.conf else None
-        res = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
+        res: tuple[Any, ...] = (be_rs.http_res if be_rs else (), fe_rs.http_res, be_rs.http_after if be_rs else (),
                fe_rs.http_after)
         # the backend's own wait for the body (True), its rules reading it (False), or None
         body = None
@@ -1181,6 +1191,14 @@ class HttpSession(Stream):
             body = body_use(be.conf)
             if body and self.router.body:
                 body = False  # the frontend waited already
+        if any(res):
+            # the response rules read the response body (res.body...) or wait for it
+            text = ""
+            for c in {self.router.conf.name: self.router.conf, be.conf.name: be.conf}.values():
+                rules = [r for r in c.http_rules + c.defaults_rules if r.kind.startswith("http-")
+                         and r.kind != "http-request"]
+                text += repr(rules) + repr(c.acls) + repr(c.defaults_acls)
+            res = res + ("res.body" in text or "'wait-for-body'" in text,)
         return ((be_rs.http_req if be_rs else ()), (be_rs.redirect if be_rs else ()),
                 (res if any(res) else None), body)
 
@@ -1578,13 +1596,33 @@ class HttpSession(Stream):
                     first_date=rc.first_date if rc is not None else 0, status=status)
                 resp.headers = _bytes_headers(hdrs)
                 rec.ck_resp = flag
-            if self.res_rules is not None and status != 101 and self._response_rules(resp):
+            if self.res_rules is not None and status != 101 and self._response_rules(resp, rest, status, nres, comp):
                 return
-            rec.status = resp.status
-            if comp is not None:
-                framing = (resp.body, resp.content_length)
-                hcomp.rewrite_head(resp, comp)
-            head, keep = prepare_response(resp, req, self.mode)
+            self._after_response_rules(resp, rest, status, nres, comp)
+            return
+        self._send_response(resp, rest, head, keep, status, nres, None, None)
+
+    def _after_response_rules(self, resp: ResponseHead, rest: bytes, status: int, nres: int, comp: str | None) -> None:
+        """The head for the client once the response rules ran (compression's changes last)."""
+        req = self.req
+        assert req is not None
+        self.rec.status = resp.status
+        framing = None
+        if comp is not None:
+            framing = (resp.body, resp.content_length)
+            hcomp.rewrite_head(resp, comp)
+        head, keep = prepare_response(resp, req, self.mode)
+        self._send_response(resp, rest, head, keep, status, nres, comp, framing)
+
+    def _send_response(self, resp: ResponseHead, rest: bytes, head: bytes, keep: bool, status: int, nres: int,
+                       comp: str | None, framing: tuple[int, int] | None) -> None:
+        """The response head, then its body as it comes (``rest``: what came after the head)."""
+        rec = self.rec
+        be = self.be
+        srv = self.srv
+        req = self.req
+        assert req is not None
+        caps = self.router.caps
         if caps is not None and caps.cookie is not None:  # after the http-response rules, as 2.6
             rec.srv_cookie = caps.response_cookie(resp.headers)
         if self.cli_eof:
@@ -1603,6 +1641,7 @@ class HttpSession(Stream):
             return
         self.phase = "resbody"
         if comp is not None:
+            assert framing is not None
             self._comp_body_start(comp, head, rest, framing)
             return
         if resp.body == BODY_LENGTH:
@@ -1652,9 +1691,11 @@ class HttpSession(Stream):
             cli.write(head)
         self.arm(self._srv_timeout(), self._server_timeout)
 
-    def _response_rules(self, resp: ResponseHead) -> bool:
+    def _response_rules(self, resp: ResponseHead, rest: bytes, status: int, nres: int, comp: str | None,
+                        start: tuple[int, int] = (0, 0)) -> bool:
         """http-response (backend's, then frontend's) then http-after-response rules on a server's
-        response; True when a rule denied it (the client got a 502 or the deny's response)."""
+        response; True when a rule denied it (the client got a 502 or the deny's response) or a
+        wait-for-body rule holds it (``start``: the set and rule to resume at)."""
         txn = self.txn
         if txn is None:
             txn = self.txn = _ctx(self.req, self)
@@ -1662,10 +1703,19 @@ class HttpSession(Stream):
         txn.res_comp = self.res_comp
         txn.backend = self.be.name
         txn.server = self.srv.name if self.srv is not None else ""
-        be_res, fe_res, be_after, fe_after = self.res_rules
-        for rules in (be_res, fe_res):
+        be_res, fe_res, be_after, fe_after, body = self.res_rules
+        if body and not start[1]:
+            self._res_body_in(resp, rest, txn, 0, 0)
+        for si, rules in enumerate((be_res, fe_res)):
+            if si < start[0]:
+                continue
             if rules:
-                v = run_rules(rules, txn)  # allow (STOP) ends this set only, as in 2.6
+                # allow (STOP) ends this set only, as in 2.6
+                v = resume_rules(rules, txn, start[1]) if si == start[0] and start[1] else run_rules(rules, txn)
+                if v.kind == WAIT_BODY:
+                    nxt = rule_index(rules, v) + 1
+                    self._wait_res_body(resp, rest, status, nres, comp, (si, nxt), rules[nxt - 1][1])
+                    return True
                 if v.kind == DENY:
                     be = self.be
                     be.counters.dresp += 1
@@ -1743,9 +1793,93 @@ class HttpSession(Stream):
         elif cli.pending > HIGH_WATER and self.srvc is not None:
             self._cli_blocked()
 
+    # ------------------------------------------------------------------ http-response wait-for-body
+    def _res_body_in(self, resp: ResponseHead, data: bytes, txn: Any, at_least: int, limit: int) -> bool:
+        """The response body bytes that came (de-chunked) for res.body...; True when the body is
+        complete, or has ``at_least`` bytes (when set), or fills ``limit`` bytes of buffer."""
+        if resp.body == BODY_NONE:
+            got, done, left = b"", True, 0
+        else:
+            probe = body_reader(resp.body, resp.content_length)
+            try:
+                got, done = probe.feed(data)
+            except BodyError:
+                got, done = b"", True  # the body's own error is found when it is forwarded
+            if resp.body == BODY_CHUNKED:
+                got = dechunk(got)
+            left = getattr(probe, "remaining", 0)
+            if resp.body == BODY_CLOSE:
+                done = self.res_hold is not None and self.res_hold[8]
+        txn.res_body = got
+        txn.res_body_size = resp.content_length if resp.body == BODY_LENGTH else len(got) + left
+        return done or (at_least > 0 and len(got) >= at_least) or (limit > 0 and len(data) >= limit)
+
+    def _wait_res_body(self, resp: ResponseHead, rest: bytes, status: int, nres: int, comp: str | None,
+                       at: tuple[int, int], action: Any) -> None:
+        """An http-response wait-for-body rule: the response waits for its body (all of it, or
+        ``at-least`` bytes, or a full buffer), then the rules go on at the next one; a server
+        still sending when the time ran out gets the client a 504, as in 2.6."""
+        eng = self.engine
+        limit = max(1, eng.bufsize - eng.maxrewrite - resp.head_len)
+        self.res_hold = [resp, rest, status, nres, comp, at, action.at_least, limit, False]
+        if self._res_body_in(resp, rest, self.txn, action.at_least, limit):
+            self._res_resume()
+            return
+        self.arm(action.time, self._res_hold_timeout)
+
+    def _res_hold_data(self, data: bytes) -> None:
+        hold = self.res_hold
+        assert hold is not None
+        hold[1] += data
+        if self._res_body_in(hold[0], hold[1], self.txn, hold[6], hold[7]):
+            self.disarm()
+            self._res_resume()
+
+    def _res_resume(self) -> None:
+        hold = self.res_hold
+        assert hold is not None
+        self.res_hold = None
+        resp, rest, status, nres, comp, at = hold[:6]
+        if self._response_rules(resp, rest, status, nres, comp, at):
+            return
+        self._after_response_rules(resp, rest, status, nres, comp)
+
+    def _res_hold_eof(self) -> None:
+        """The server closed while the response waited for its body."""
+        hold = self.res_hold
+        assert hold is not None
+        resp = hold[0]
+        hold[8] = True
+        self.srv_reusable = False
+        if resp.body == BODY_CLOSE:
+            self._res_body_in(resp, hold[1], self.txn, 0, 0)
+            self.disarm()
+            self._res_resume()
+            if self.res_hold is None and self.resbody is not None and not self.res_done and not self.closed:
+                self._srv_eof()  # the body it forwards ended with that close
+            return
+        self.res_hold = None  # a truncated body: the response cannot be sent
+        self.disarm()
+        self._drop_server_conn()
+        self.keep_client = False
+        self._local_error(502, "S", "D")
+
+    def _res_hold_timeout(self) -> None:
+        self.timer = None
+        if self.closed or self.res_hold is None:
+            return
+        self.res_hold = None
+        self.srv_reusable = False
+        self._drop_server_conn()
+        self.keep_client = False
+        self.rec.t_data = -1  # 2.6 logs it as a server timeout before the response: sR, Tr -1
+        self._local_error(504, "s", "R")
+
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody
         if rb is None:
+            if self.res_hold is not None:
+                self._res_hold_data(data)
             return
         if self.comp is not None:
             self._comp_body_data(data)
@@ -1800,6 +1934,9 @@ class HttpSession(Stream):
             self._drop_server_conn()
             self.keep_client = False
             self._local_error(502, "S", "H")
+            return
+        if self.res_hold is not None:
+            self._res_hold_eof()
             return
         rb = self.resbody
         if rb is not None and not self.res_done:

@@ -772,6 +772,31 @@ def f_req_body_size(txn: Txn, args: tuple) -> list | None:
     return [len(txn.req_body) if n is None else n]
 
 
+RB = "tests/differential/test_response_body_vs_haproxy.py::test_response_body_fetches_and_wait_as_haproxy"
+
+
+@fetch("res.body", test=RB)
+def f_res_body(txn: Txn, args: tuple) -> list | None:
+    """What of the response body came with its head, or all of it after http-response
+    wait-for-body (de-chunked), as the request's."""
+    b = txn.res_body
+    return None if b is None else [b]
+
+
+@fetch("res.body_len", test=RB)
+def f_res_body_len(txn: Txn, args: tuple) -> list | None:
+    b = txn.res_body
+    return None if b is None else [len(b)]
+
+
+@fetch("res.body_size", test=RB)
+def f_res_body_size(txn: Txn, args: tuple) -> list | None:
+    if txn.res_body is None:
+        return None
+    n = txn.res_body_size
+    return [len(txn.res_body) if n is None else n]
+
+
 @fetch("req.body_param", test=D_BODY)
 def f_req_body_param(txn: Txn, args: tuple) -> list | None:
     b = txn.req_body

@@ -119,7 +119,7 @@ class Txn:
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
                  "hostname", "so_id", "so_name", "cli_fd", "_src_ip", "_dst_ip", "uid_fmt",
-                 "req_body", "req_body_size", "res_comp")
+                 "req_body", "req_body_size", "res_comp", "res_body", "res_body_size")
 
     def __init__(
         self,
@@ -172,6 +172,9 @@ class Txn:
         #: for a proxy whose rules read them or that waits for the body (None: not known)
         self.req_body: bytes | None = None
         self.req_body_size: int | None = None
+        #: the same for the response body (http-response rules reading it, wait-for-body)
+        self.res_body: bytes | None = None
+        self.res_body_size: int | None = None
         #: the compression algorithm the response goes through (its configuration name), else None
         self.res_comp: str | None = None
         #: captured request / response header values (``capture request header``), or None
