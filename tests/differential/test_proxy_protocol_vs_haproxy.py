@@ -187,7 +187,9 @@ frontend fe2
     bind 127.0.0.1:{port2}
     log 127.0.0.1:{logport} local2
     {LOGFMT}
+    stick-table type ip size 100 store conn_cnt
     tcp-request connection expect-proxy layer4 if {{ src 127.0.0.1 }}
+    tcp-request session track-sc0 src
     tcp-request session reject if {{ src 10.9.9.9 }}
     tcp-request session accept if {{ fc_rcvd_proxy }}
     {ANSWER}
@@ -244,10 +246,12 @@ def test_accept_proxy_timeout_and_empty_as_haproxy() -> None:
     line at all under neither (2.6 logs 'Connection closed ...' only without dontlognull, as here)."""
     with accept_pair() as px:
         got = {}
+        # both proxies wait at the same time
+        conns = {w: socket.create_connection(("127.0.0.1", px[w]["port"]), timeout=10) for w in ("haproxy", "ours")}
+        t0 = time.monotonic()
         for which in ("haproxy", "ours"):
             x = px[which]
-            s = socket.create_connection(("127.0.0.1", x["port"]), timeout=10)
-            t0 = time.monotonic()
+            s = conns[which]
             data = recv_all(s)
             waited = time.monotonic() - t0
             s.close()
@@ -261,7 +265,8 @@ def test_accept_proxy_timeout_and_empty_as_haproxy() -> None:
 def test_expect_proxy_rule_as_haproxy() -> None:
     """``tcp-request connection expect-proxy layer4 if { src 127.0.0.1 }``: a client from 127.0.0.1
     must send a header, one from 127.0.0.2 must not; the tcp-request session rules see the header's
-    source (10.9.9.9 is rejected there, counted as dses)."""
+    source (10.9.9.9 is rejected there, counted as dses), and track it in the stick table
+    (``show table`` as 2.6's)."""
     cases = [(None, P.build_v1(("1.2.3.4", 1000), ("5.6.7.8", 80)) + REQ),
              (None, P.build_v2(("10.9.9.9", 1000), ("5.6.7.8", 80)) + REQ),
              (None, P.build_v2(("2001:db8::7", 7), ("::1", 8), [(P.PP2_TYPE_AUTHORITY, b"a.example")]) + REQ),
@@ -279,9 +284,13 @@ def test_expect_proxy_rule_as_haproxy() -> None:
                 got[which].append((body_of(resp), line.replace(b"127.0.0.2", b"127.0.0.1")))
         for which in ("haproxy", "ours"):
             got[which].append(_fe_counters(px[which]["sock"], "fe2"))
+            table = stats_cli(px[which]["sock"], "show table fe2")
+            got[which].append(sorted(re.sub(r"^0x[0-9a-f]+: ", "", ln) for ln in table.splitlines() if ln))
     assert got["haproxy"] == got["ours"]
+    # the session rules tracked the headers' sources (10.9.9.9 too: tracked, then rejected)
+    assert any("key=1.2.3.4 " in ln for ln in got["ours"][-1]), got["ours"][-1]
     assert b"1.2.3.4 1000 5.6.7.8 80 rcvd=1" in got["ours"][0][0]
-    assert got["ours"][-1]["dses"] == "1"
+    assert got["ours"][-2]["dses"] == "1"
 
 
 # --------------------------------------------------------------------------- sending
@@ -490,6 +499,11 @@ backend app
         be.stop()
 
 
+def _check_kind(h: bytes) -> bytes | None:
+    """A check's header: b"v1" (its addresses are the check's own), the v2 bytes, None for none."""
+    return None if h.startswith(b"<none") else b"v1" if h.startswith(b"PROXY ") else h
+
+
 def test_check_send_proxy_as_haproxy() -> None:
     """check-send-proxy: health checks start with a PROXY header, v1 with the check connection's own
     addresses, v2 (a server with send-proxy-v2) a LOCAL one with the CRC32C and SSL TLVs its
@@ -517,7 +531,7 @@ listen be
 """
             with run_proxy(cfg, wait_ports=[port], which=which):
                 deadline = time.monotonic() + 8
-                while len({g[:14] for g in cap.got}) < 3 and time.monotonic() < deadline:
+                while len({_check_kind(g) for g in cap.got} - {None}) < 3 and time.monotonic() < deadline:
                     time.sleep(0.05)
                 time.sleep(0.5)
         finally:
