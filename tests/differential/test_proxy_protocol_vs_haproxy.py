@@ -339,7 +339,7 @@ def _send_cfg(port: int, tport: int, cap: int, sslport: int, certs: Certs | None
     if certs is not None:
         ssl_fe = f"""
 frontend tls
-    bind 127.0.0.1:{sslport} ssl crt {certs["rsa.pem"]} alpn http/1.1
+    bind 127.0.0.1:{sslport} ssl crt {certs["rsa.pem"]} alpn http/1.1 ca-file {certs["ca.crt"]} verify optional
     default_backend tls_be
 backend tls_be
     server a 127.0.0.1:{cap} send-proxy-v2-ssl
@@ -386,10 +386,10 @@ def _send_through(which: str, headers: list[bytes], nsrv: int, certs: Certs | No
                     assert exchange(port, h + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") \
                         .startswith(b"HTTP/1.1 200"), which
                 assert exchange(tport, h + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 200")
-            for _ in range(tls_rounds):
+            for i in range(tls_rounds):
                 assert certs is not None
                 ctx = client_context(certs, alpn=["http/1.1"], max_ver=ssl.TLSVersion.TLSv1_2,
-                                     ciphers="ECDHE-RSA-AES128-GCM-SHA256")
+                                     ciphers="ECDHE-RSA-AES128-GCM-SHA256", cert="client" if i >= 4 else None)
                 with socket.create_connection(("127.0.0.1", sslport), timeout=5) as raw, \
                         ctx.wrap_socket(raw, server_hostname="rsa.example.net") as s:
                     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -421,18 +421,21 @@ def test_send_proxy_bytes_as_haproxy() -> None:
 
 
 def test_send_proxy_v2_ssl_tlv_as_haproxy(certs: Certs) -> None:
-    """A TLS client (TLS 1.2, one cipher, ALPN http/1.1, no client certificate): the ALPN TLV and
-    the SSL TLV (client flags, version, cipher; no CN without a certificate) of send-proxy-v2-ssl,
-    send-proxy-v2-ssl-cn and proxy-v2-options ssl,cert-cn,ssl-cipher,... are 2.6's, the SNI as
-    the authority."""
+    """TLS clients (TLS 1.2, one cipher, ALPN http/1.1; without and with a client certificate): the
+    ALPN TLV and the SSL TLV (client flags, verify result, version, CN of the client's certificate,
+    key and signature algorithms of the frontend's, cipher) of send-proxy-v2-ssl,
+    send-proxy-v2-ssl-cn and proxy-v2-options ssl,cert-cn,ssl-cipher,... are 2.6's, the SNI as the
+    authority."""
     require_haproxy("haproxy")
     # the ports are the client's and the frontend's own: left out (no CRC32C covers them here)
-    got = {w: sorted(h[:24] + bytes(4) + h[28:] for h in _send_through(w, [], 0, certs, 4))
+    got = {w: sorted(h[:24] + bytes(4) + h[28:] for h in _send_through(w, [], 0, certs, 8))
            for w in ("haproxy", "ours")}
     assert got["haproxy"] == got["ours"]
     hdrs = [P.parse(h) for h in got["ours"]]
     assert all(isinstance(h, P.Header) and h.tlv(P.PP2_TYPE_ALPN) == b"http/1.1" for h in hdrs[:3])
     assert any(isinstance(h, P.Header) and h.authority == b"rsa.example.net" for h in hdrs)
+    # with the client's certificate: its CN, and the certificate flags
+    assert any(isinstance(h, P.Header) and b"\x22\x00\x07client1" in (h.tlv(P.PP2_TYPE_SSL) or b"") for h in hdrs)
 
 
 def test_send_proxy_to_haproxy_accept_proxy() -> None:
