@@ -47,7 +47,7 @@ class Connector:
     """
 
     __slots__ = ("loop", "sock", "fd", "timer", "on_done", "on_fail", "finished", "started", "handoff",
-                 "sockaddr", "tls", "timeout_ms", "want", "preamble")
+                 "sockaddr", "tls", "timeout_ms", "want", "preamble", "tls_err")
 
     def __init__(
         self,
@@ -69,6 +69,8 @@ class Connector:
         #: a TLS handshake follows the connection (tls/context.py ClientHandshake), bounded by the
         #: same connect timeout, before ``on_done`` gets the TLS socket; ``tls_done`` keeps it after
         self.tls = tls
+        #: the OpenSSL error code of a failed handshake (ssl_bc_err), 0 before or without one
+        self.tls_err = 0
         self.timeout_ms = timeout_ms
         self.want = ""
         self.on_done = on_done
@@ -203,12 +205,18 @@ class Connector:
         except ssl.SSLWantWriteError:
             self._tls_watch("w")
             return
-        except (ssl.SSLError, OSError, ValueError):
+        except (ssl.SSLError, OSError, ValueError) as e:
             self._tls_watch("")
+            from haproxy_py.tls.info import ssl_error_code
+
+            self.tls_err = ssl_error_code(e) if isinstance(e, ssl.SSLError) else 0
             self._fail("refused", "SSL handshake failure")
             return
         self._tls_watch("")
         if self.tls.established(self.sock) is not None:
+            from haproxy_py.tls.info import VERIFY_FAILED
+
+            self.tls_err = VERIFY_FAILED  # 2.6 checks the name while verifying: the same error
             self._fail("refused", "SSL handshake failure")
             return
         self.finished = True

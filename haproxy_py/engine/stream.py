@@ -471,7 +471,13 @@ class Stream:
         self.server_connected(sock)
 
     def _connect_failed(self, kind: str, info: str) -> None:
+        conn = self.connector
         self.connector = None
+        if conn is not None and conn.tls is not None:  # ssl_bc, ssl_bc_err after a failed handshake
+            from haproxy_py.tls.info import BackendTlsInfo
+
+            self.rec.ssl_bc = BackendTlsInfo(conn.sock, conn.tls.sni, True, None, conn.tls_err) \
+                if conn.tls_err else None
         if self.closed:
             return
         srv = self.srv

@@ -363,3 +363,64 @@ def f_ssl_s_sha1(txn: Txn, args: tuple) -> list | None:
     t = _bc(txn)
     d = t.peer_der() if t is not None else None
     return [hashlib.sha1(d).digest()] if d else None
+
+
+def _native(fn_name: str) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        if t is None:
+            return None
+        from ..tls import native
+
+        v = getattr(native, fn_name)(t.sock)
+        return [v] if v else None
+    return fn
+
+
+fetch("ssl_bc_client_random", test=B)(_native("client_random"))
+fetch("ssl_bc_server_random", test=B)(_native("server_random"))
+fetch("ssl_bc_session_key", test=B)(_native("session_key"))
+fetch("ssl_s_chain_der", test=B)(_native("peer_chain_der"))
+
+
+def _s_alg(which: int) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _bc(txn)
+        d = t.peer_der() if t is not None else None
+        if not d:
+            return None
+        from ..tls.certs import der_algorithms
+
+        return _s(der_algorithms(d)[which])
+    return fn
+
+
+fetch("ssl_s_key_alg", test=B)(_s_alg(0))
+fetch("ssl_s_sig_alg", test=B)(_s_alg(1))
+
+
+# ssl_bc_err/_str: the OpenSSL error of a server handshake that failed (the log of its 503), 0 and
+# no text after a successful one
+E = "tests/integration/test_tls_nginx_vs_haproxy.py::test_server_tls_params_as_haproxy"
+
+
+@fetch("ssl_bc_err", test=E)
+def f_ssl_bc_err(txn: Txn, args: tuple) -> list | None:
+    t = _bc(txn)
+    return None if t is None else [t.err]
+
+
+@fetch("ssl_bc_err_str", test=E)
+def f_ssl_bc_err_str(txn: Txn, args: tuple) -> list | None:
+    t = _bc(txn)
+    if t is None or not t.err:
+        return None
+    from ..tls.native import error_text
+
+    return _s(error_text(t.err))
+
+
+@fetch("ssl_bc_npn", test=B)
+def f_ssl_bc_npn(txn: Txn, args: tuple) -> list | None:
+    """NPN: haproxy-py's servers offer none (a server's 'npn' is refused), so it has no sample."""
+    return None

@@ -227,6 +227,43 @@ def sig_algorithm(der: bytes) -> str:
         return ""
 
 
+#: OpenSSL's short names of the key and signature algorithms (what 2.6's *_key_alg/*_sig_alg give)
+_ALG_NAMES = {
+    "1.2.840.113549.1.1.1": "rsaEncryption", "1.2.840.10045.2.1": "id-ecPublicKey", "1.3.101.112": "ED25519",
+    "1.3.101.113": "ED448", "1.2.840.113549.1.1.10": "RSASSA-PSS",
+    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256", "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
+    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512", "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+    "1.2.840.113549.1.1.5": "RSA-SHA1", "1.2.840.113549.1.1.11": "RSA-SHA256",
+    "1.2.840.113549.1.1.12": "RSA-SHA384", "1.2.840.113549.1.1.13": "RSA-SHA512",
+}
+
+
+def der_algorithms(der: bytes) -> tuple[str | None, str | None]:
+    """(public key algorithm, signature algorithm) of a DER certificate, by OpenSSL's short names
+    (the dotted OID for one not in the table); None where it cannot be read."""
+    try:
+        _, s, end = _tlv(der, 0)         # Certificate
+        _, t, tend = _tlv(der, s)        # TBSCertificate
+        _, a, _ = _tlv(der, tend)        # signatureAlgorithm
+        _, os_, oe = _tlv(der, a)
+        sig = _oid(der[os_:oe])
+        i = t
+        fields: list[tuple[int, int, int]] = []
+        while i < tend and len(fields) < 7:
+            tag, vs, ve = _tlv(der, i)
+            fields.append((tag, vs, ve))
+            i = ve
+        if fields and fields[0][0] == 0xA0:
+            fields = fields[1:]
+        _, ks, _ = fields[5]
+        _, as_, _ = _tlv(der, ks)
+        _, ko, ke = _tlv(der, as_)
+        key = _oid(der[ko:ke])
+    except (IndexError, ValueError):
+        return None, None
+    return _ALG_NAMES.get(key, key), _ALG_NAMES.get(sig, sig)
+
+
 def cert_paths(path: str) -> list[str]:
     """The certificate files ``crt PATH`` stands for: PATH itself, or a directory's entries."""
     if not os.path.isdir(path):

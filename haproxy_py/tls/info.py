@@ -172,11 +172,30 @@ class TlsInfo:
             return None
 
 
+#: OpenSSL's packed code of a failed certificate verification (ERR_LIB_SSL, CERTIFICATE_VERIFY_FAILED)
+VERIFY_FAILED = (20 << 23) | 134
+
+
+def ssl_error_code(exc: Any) -> int:
+    """OpenSSL's packed error code (``(library << 23) | reason``) of an ``ssl.SSLError``, from the
+    names Python gives it; 0 when unknown."""
+    import _ssl
+
+    codes = getattr(_ssl, "err_names_to_codes", {})
+    got = codes.get(getattr(exc, "reason", None) or "")
+    return (got[0] << 23) | got[1] if got else 0
+
+
 class BackendTlsInfo(TlsInfo):
     """The TLS facts of a connection to a server (the ssl_bc_* and ssl_s_* fetches): the server's
-    certificate is read from its DER, whether or not it was verified."""
+    certificate is read from its DER, whether or not it was verified; ``err``: the OpenSSL error of
+    a handshake that failed (ssl_bc_err), 0 otherwise."""
 
-    __slots__ = ()
+    __slots__ = ("err",)
+
+    def __init__(self, sock: Any, sni: str | None, verify: bool = False, cert: Any = None, err: int = 0) -> None:
+        super().__init__(sock, sni, verify, cert)
+        self.err = err
 
     def peer_der(self) -> bytes | None:
         try:

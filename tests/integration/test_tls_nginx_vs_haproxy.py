@@ -104,7 +104,8 @@ def _client_pem(certs: Certs) -> str:
 
 
 def test_server_tls_params_as_haproxy(certs: Certs, nginx: Nginx) -> None:
-    """crt (the DN nginx saw), verifyhost (match, wildcard, mismatch: 503 'SC' in the log),
+    """crt (the DN nginx saw), verifyhost (match, wildcard, mismatch: 503 SC in the log with
+    ssl_bc_err/ssl_bc_err_str, OpenSSL's verify error as 2.6 gives it),
     ssl-reuse/no-ssl-reuse and tls-tickets/no-tls-tickets (nginx's $ssl_session_reused on the
     second connection; 2.6 keeps one session per server and thread: nbthread 1), force-tlsv12, no-tlsv13, crl-file (a CRL revoking nginx's certificate or
     none), also through default-server and ssl-default-server-options."""
@@ -141,7 +142,7 @@ def test_server_tls_params_as_haproxy(certs: Certs, nginx: Nginx) -> None:
     nbthread 1
     ssl-default-server-options no-tlsv11
 """ + DEFAULTS + """    log 127.0.0.1:{log} local0
-    log-format "%b/%s %ST %ts"
+    log-format "%b/%s %ST %ts %[ssl_bc] %[ssl_bc_err] %[ssl_bc_err_str] %[ssl_bc_is_resumed]"
 frontend fe
     bind 127.0.0.1:{p0}
 """ + fe + bes
@@ -171,7 +172,7 @@ frontend fe
     assert any(r[0] == "crt" and r[2] == "CN=client1,O=Acme,C=FR" for r in theirs[:-1])
     reused = [r[3].split(b"reused=")[1][:1] for r in theirs[:-1] if r[0] in ("reuse", "noreuse")]
     assert reused == [b".", b"r", b".", b"."]
-    assert "vh_bad/s 503 SC" in theirs[-1]
+    assert "vh_bad/s 503 SC 1 167772294 error:0A000086:SSL routines::certificate verify failed 0" in theirs[-1]
 
 
 def test_tls_checks_and_check_sni_alpn_as_haproxy(certs: Certs, nginx: Nginx) -> None:
@@ -230,7 +231,9 @@ def test_ssl_bc_fetches_as_haproxy(certs: Certs, nginx: Nginx) -> None:
              "ssl_bc_use_keysize", "ssl_bc_alg_keysize", "ssl_bc_session_id,hex,length",
              "ssl_bc_unique_id,hex,length", "ssl_s_der,hex,length", "ssl_s_sha1,hex", "ssl_s_serial,hex",
              "ssl_s_s_dn", "ssl_s_s_dn(CN)", "ssl_s_i_dn", "ssl_s_i_dn(CN,1)", "ssl_s_notbefore",
-             "ssl_s_notafter", "ssl_s_version"]
+             "ssl_s_notafter", "ssl_s_version", "ssl_s_key_alg", "ssl_s_sig_alg", "ssl_s_chain_der,hex,length",
+             "ssl_bc_client_random,hex,length", "ssl_bc_server_random,hex,length",
+             "ssl_bc_session_key,hex,length", "ssl_bc_err", "ssl_bc_err_str", "ssl_bc_npn"]
     hdrs = "".join(f'    http-response set-header X-F{i} "%[{e}]"\n' for i, e in enumerate(exprs))
     cfg = """global
     nbthread 1
