@@ -347,17 +347,18 @@ class ServerCheck:
         return check_header(self.srv.conf, s.getsockname()[:2], s.getpeername()[:2])
 
     def connected(self, tls_done: bool = False) -> None:
-        if not tls_done and self.srv.conf.check_send_proxy and self.sock is not None:
-            # check-send-proxy: the header first, before TLS and the probe (a fresh connection's
-            # send buffer takes it at once)
-            try:
-                self.sock.send(self._pp_header())
-            except OSError as e:
-                self.finish(P.socket_error(e.errno or 0, self._dur()))
-                return
         if not tls_done and self.sock is not None:
             hc = self.http
-            hs = self._rule_tls(hc.connect if hc is not None else None)
+            rule = hc.connect if hc is not None else None
+            hs = self._rule_tls(rule)
+            # check-send-proxy, or an 'http-check connect send-proxy' before TLS: the header first,
+            # before the handshake and the probe (a fresh connection's send buffer takes it at once)
+            if self.srv.conf.check_send_proxy or (hs is not None and rule is not None and rule.send_proxy):
+                try:
+                    self.sock.send(self._pp_header())
+                except OSError as e:
+                    self.finish(P.socket_error(e.errno or 0, self._dur()))
+                    return
             if hs is not None:
                 self._tls_start(hs)
                 return
@@ -375,7 +376,7 @@ class ServerCheck:
         req = P.build_http_request(hc, send_state, txn)
         s = self.sock
         assert s is not None
-        if hc.connect is not None and hc.connect.send_proxy and not srv.conf.check_send_proxy:
+        if hc.connect is not None and hc.connect.send_proxy and not srv.conf.check_send_proxy and not tls_done:
             try:
                 req = self._pp_header() + req
             except OSError as e:

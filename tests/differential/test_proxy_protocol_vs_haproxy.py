@@ -592,3 +592,80 @@ def test_check_verdicts_as_haproxy(bind: str, rule: str, dflt: str, srv: str, ha
     hrc, hout, herr = run_haproxy(haproxy_bin, cfg)
     orc, oout, oerr = run_ours(cfg, monkeypatch, capsys)
     assert verdict(orc, oout) == verdict(hrc, hout), (herr, oerr)
+
+
+class TlsCapture(TcpServer):
+    """A TLS server behind a PROXY header: records what came before the handshake (the header's
+    kind), whether the handshake then succeeded and the request line; answers 200."""
+
+    def __init__(self, certs: Certs) -> None:
+        self.got: list[tuple[bytes, bool, bytes]] = []
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certs["rsa.pem"])
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        c.settimeout(3)
+        kind, ok, line = b"<none>", False, b""
+        try:
+            buf = c.recv(4096, socket.MSG_PEEK)
+            hdr = P.parse(buf) if buf else ""
+            if isinstance(hdr, P.Header):
+                c.recv(hdr.length)
+                kind = b"v1" if hdr.version == 1 else buf[: hdr.length]
+            t = self.ctx.wrap_socket(c, server_side=True)
+            ok = True
+            req = b""
+            while b"\r\n\r\n" not in req:
+                d = t.recv(4096)
+                if not d:
+                    break
+                req += d
+            line = req.split(b"\r\n", 1)[0]
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            t.close()
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
+        self.got.append((kind, ok, line))
+
+
+@pytest.mark.slow
+def test_check_send_proxy_before_tls_as_haproxy(certs: Certs) -> None:
+    """A PROXY header goes before the TLS handshake of a check: check-send-proxy with check-ssl,
+    and 'http-check connect ssl send-proxy' (v1, or v2 LOCAL for a send-proxy-v2 server)."""
+    require_haproxy("haproxy")
+    got = {}
+    for which in ("haproxy", "ours"):
+        cap = TlsCapture(certs)
+        try:
+            port = free_port()
+            cfg = f"""
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 3s
+    timeout server 3s
+    timeout check 2s
+listen a
+    bind 127.0.0.1:{port}
+    option httpchk GET /a
+    server s 127.0.0.1:{cap.port} check inter 300 check-ssl verify none check-send-proxy
+listen b
+    option httpchk GET /b
+    http-check connect ssl send-proxy
+    server s 127.0.0.1:{cap.port} check inter 300 verify none send-proxy-v2
+    server t 127.0.0.1:{cap.port} check inter 300 verify none
+"""
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                deadline = time.monotonic() + 8
+                while len(set(cap.got)) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(0.3)
+        finally:
+            cap.close()
+        got[which] = set(cap.got)
+    assert got["haproxy"] == got["ours"]
+    assert (b"v1", True, b"GET /a HTTP/1.0") in got["ours"] and (b"v1", True, b"GET /b HTTP/1.0") in got["ours"]
+    assert (P.build_v2(None, None), True, b"GET /b HTTP/1.0") in got["ours"]
