@@ -35,6 +35,9 @@ class ProcessState:
         #: 'set ssl cert' transactions and committed certificates (file name -> tls/certs.py CertFile)
         self.tls_tx: dict[str, Any] = {}
         self.tls_certs: dict[str, Any] = {}
+        #: CA files made by 'new ssl ca-file' (name -> PEM blocks) and those 'del ssl ca-file' removed
+        self.tls_ca_new: dict[str, list[str]] = {}
+        self.tls_ca_deleted: set[str] = set()
         #: the crt-lists as 'add/del ssl crt-list' left them (None: as configured, read when asked)
         self.tls_lists: dict[str, Any] | None = None
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch

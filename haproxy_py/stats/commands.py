@@ -1413,11 +1413,31 @@ def _del_ssl_cert(cli: Cli, c: Call) -> str:
 
 def _show_ssl_ca_file(cli: Cli, c: Call) -> str:
     """``show ssl ca-file [NAME[:INDEX]]``: the CA files loaded and their certificates."""
-    from haproxy_py.tls.certs import show_ca_file, show_ca_list
+    from haproxy_py.tls.certs import CaStore, show_ca_file, show_ca_list
 
+    st = cli.state
+    store = CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted)
     if len(c.w) > 3:
-        return show_ca_file(cli.state.config, c.w[3])
-    return show_ca_list(cli.state.config)
+        return show_ca_file(st.config, c.w[3], store)
+    return show_ca_list(st.config, store)
+
+
+def _new_ssl_ca_file(cli: Cli, c: Call) -> str:
+    """``new ssl ca-file NAME``: an empty CA file in the store."""
+    from haproxy_py.tls.certs import new_ca_file
+
+    if len(c.w) < 4:
+        return "'new ssl ca-file' expects a filename\n"
+    return new_ca_file(cli.state.config, c.w[3], cli.state.tls_ca_new, cli.state.tls_ca_deleted)
+
+
+def _del_ssl_ca_file(cli: Cli, c: Call) -> str:
+    """``del ssl ca-file NAME``: a CA file no certificate instance uses leaves the store."""
+    from haproxy_py.tls.certs import del_ca_file
+
+    if len(c.w) < 4:
+        return "'del ssl ca-file' expects a CA file name\n"
+    return del_ca_file(cli.state.config, c.w[3], cli.state.tls_ca_new, cli.state.tls_ca_deleted)
 
 
 def _abort_ssl_cert(cli: Cli, c: Call) -> str:
@@ -1529,8 +1549,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("del server", "del server <bk>/<srv>", "remove a dynamically added server", ADMIN,
          lambda cli, c: cli.cmd_del_server(c.a[2]), _UNIT + "test_add_and_del_server"),
     _row("del ssl ca-file", "del ssl ca-file <cafile>", "delete an unused CA file", ADMIN,
-         _bind_fixed("del ssl ca-file", "'del ssl ca-file' expects a CA file name\n",
-                     "Can't remove the CA file: CA file '{0}' doesn't exist!\n\n"), _FIXED_T),
+         _del_ssl_ca_file, _SSL_STORE_T),
     _row("del ssl cert", "del ssl cert <certfile>", "delete an unused certificate file", ADMIN,
          _del_ssl_cert, _SSL_STORE_T),
     _row("del ssl crl-file", "del ssl crl-file <crlfile>", "delete an unused CRL file", ADMIN,
@@ -1583,7 +1602,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("httpclient", None, "", USER),  # expert mode only in 2.6
     _row("mcli-debug-mode", None, "", USER, master=True),
     _row("new ssl ca-file", "new ssl ca-file <cafile>", "create a new CA file to be used in a crt-list", ADMIN,
-         _bind_fixed("new ssl ca-file", "'new ssl ca-file' expects a filename\n"), _FIXED_T),
+         _new_ssl_ca_file, _SSL_STORE_T),
     _row("new ssl cert", "new ssl cert <certfile>", "create a new certificate file to be used in a crt-list or a "
          "directory", ADMIN, _new_ssl_cert, _SSL_STORE_T),
     _row("new ssl crl-file", "new ssl crlfile <crlfile>", "create a new CRL file to be used in a crt-list", ADMIN),

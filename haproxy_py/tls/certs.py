@@ -11,6 +11,7 @@ DNS subjectAltName, then every commonName.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import ssl
 import tempfile
@@ -416,20 +417,7 @@ def _ca_certs(name: str) -> list[str]:
     """The certificates (PEM blocks) of a CA file, or of the system's CA directory for
     ``@system-ca`` (each certificate once)."""
     if name == "@system-ca":
-        d = ssl.get_default_verify_paths().capath or ""
-        seen: dict[str, None] = {}
-        try:
-            entries = sorted(os.listdir(d))
-        except OSError:
-            return []
-        for e in entries:
-            try:
-                with open(os.path.join(d, e), encoding="latin-1") as f:
-                    for blk in _pem_certs(f.read()):
-                        seen.setdefault(blk, None)
-            except OSError:
-                continue
-        return list(seen)
+        return list(_system_cas())
     try:
         with open(name, encoding="latin-1") as f:
             return _pem_certs(f.read())
@@ -437,15 +425,72 @@ def _ca_certs(name: str) -> list[str]:
         return []
 
 
-def show_ca_list(config: Any) -> str:
+@functools.cache
+def _system_cas() -> tuple[str, ...]:
+    """The system's CA directory's certificates, read once (as 2.6 loads it once, at start)."""
+    d = ssl.get_default_verify_paths().capath or ""
+    seen: dict[str, None] = {}
+    try:
+        entries = sorted(os.listdir(d))
+    except OSError:
+        return ()
+    for e in entries:
+        try:
+            with open(os.path.join(d, e), encoding="latin-1") as f:
+                for blk in _pem_certs(f.read()):
+                    seen.setdefault(blk, None)
+        except OSError:
+            continue
+    return tuple(seen)
+
+
+class CaStore:
+    """The CA files as the runtime API sees them: the configuration's (``_ca_paths``), those
+    'new ssl ca-file' added (``new``: name -> PEM blocks) less those 'del ssl ca-file' removed."""
+
+    def __init__(self, config: Any, new: dict[str, list[str]] | None = None, deleted: set[str] | None = None) -> None:
+        self.used = {n: u for n, u in _ca_paths(config).items() if n not in (deleted or ())}
+        self.new = new if new is not None else {}
+        for n in self.new:
+            self.used.setdefault(n, False)
+
+    def certs(self, name: str) -> list[str]:
+        return self.new[name] if name in self.new else _ca_certs(name)
+
+
+def show_ca_list(config: Any, store: CaStore | None = None) -> str:
     """``show ssl ca-file``: each CA file and how many certificates it holds (nothing without any)."""
-    paths = _ca_paths(config)
-    if not paths:
+    st = store or CaStore(config)
+    if not st.used:
         return ""
-    return "# filename\n" + "".join(f"{n} - {len(_ca_certs(n))} certificate(s)\n" for n in sorted(paths))
+    return "# filename\n" + "".join(f"{n} - {len(st.certs(n))} certificate(s)\n" for n in sorted(st.used))
 
 
-def show_ca_file(config: Any, arg: str) -> str:
+def new_ca_file(config: Any, name: str, new: dict[str, list[str]], deleted: set[str]) -> str:
+    """``new ssl ca-file NAME``: an empty CA file in the store, 2.6's replies."""
+    if name in CaStore(config, new, deleted).used:
+        return f"CA file '{name}' already exists!\n"
+    new[name] = []
+    deleted.discard(name)
+    return f"New CA file created '{name}'!\n"
+
+
+def del_ca_file(config: Any, name: str, new: dict[str, list[str]], deleted: set[str]) -> str:
+    """``del ssl ca-file NAME``: a CA file no certificate instance uses leaves the store (the TLS
+    contexts built with it keep their CAs, as in 2.6)."""
+    used = CaStore(config, new, deleted).used
+    if name not in used:
+        return f"Can't remove the CA file: CA file '{name}' doesn't exist!\n\n"
+    if used[name]:
+        return f"Can't remove the CA file: CA file '{name}' in use, can't be deleted!\n\n"
+    if name in new:
+        del new[name]
+    else:
+        deleted.add(name)
+    return f"CA file '{name}' deleted!\n"
+
+
+def show_ca_file(config: Any, arg: str, store: CaStore | None = None) -> str:
     """``show ssl ca-file NAME[:INDEX]``: the certificates of one CA file (the INDEXth only), as 2.6
     prints them; a reply without the final empty line when the index is not a number."""
     import hashlib
@@ -458,11 +503,12 @@ def show_ca_file(config: Any, arg: str) -> str:
         if not idx.isdigit() or int(idx) == 0:
             return f"wrong CA index after colons in '{arg}'!"  # 2.6 ends it there, no empty line
         index = int(idx)
-    paths = _ca_paths(config)
+    st = store or CaStore(config)
+    paths = st.used
     if name not in paths:
         return "Can't display the CA file : Not found!\n"
-    blocks = _ca_certs(name)
-    if index > len(blocks):
+    blocks = st.certs(name)
+    if index > len(blocks) or not blocks:
         return ""
     out = [f"Filename: {name}", f"Status: {'Used' if paths[name] else 'Unused'}"]
     for i, blk in enumerate(blocks, 1):

@@ -1,7 +1,8 @@
 """The runtime API's certificate and CA stores side by side with HAProxy 2.6: new ssl cert, del
 ssl cert (unused, in use by a listener or by a server's crt, unknown), show ssl cert with the
 servers' client certificates and an empty store, show ssl ca-file with the listeners' and servers'
-CA files (a bundle of two), by index, bad indexes, unknown names; replies compared byte for byte."""
+CA files (a bundle of two), by index, bad indexes, unknown names; new ssl ca-file, del ssl ca-file
+(in use, unused: a server's without crt, @system-ca; unknown); replies compared byte for byte."""
 
 from __future__ import annotations
 
@@ -55,7 +56,13 @@ backend b
             f"del ssl cert {new}", "show ssl cert", "show ssl ca-file", f"show ssl ca-file {bundle}",
             f"show ssl ca-file {bundle}:1", f"show ssl ca-file {bundle}:2", f"show ssl ca-file {bundle}:3",
             f"show ssl ca-file {bundle}:0", f"show ssl ca-file {bundle}:x", f"show ssl ca-file {root}/ca2.crt",
-            f"show ssl ca-file {root}/ca.crt", "show ssl ca-file /nonexistent"]
+            f"show ssl ca-file {root}/ca.crt", "show ssl ca-file /nonexistent",
+            "new ssl ca-file", f"new ssl ca-file {tmp_path}/nca.pem", f"new ssl ca-file {tmp_path}/nca.pem",
+            f"new ssl ca-file {root}/ca2.crt", "show ssl ca-file", f"show ssl ca-file {tmp_path}/nca.pem",
+            "del ssl ca-file", "del ssl ca-file /nonexistent", f"del ssl ca-file {root}/ca2.crt",
+            f"del ssl ca-file {bundle}", f"del ssl ca-file {tmp_path}/nca.pem", f"del ssl ca-file {tmp_path}/nca.pem",
+            f"del ssl ca-file {root}/ca.crt", "del ssl ca-file @system-ca", "show ssl ca-file",
+            f"show ssl ca-file {root}/ca.crt"]
     require_haproxy("haproxy")
     out = []
     for which in ("haproxy", "ours"):
