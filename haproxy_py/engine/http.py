@@ -38,7 +38,7 @@ from haproxy_py.http import compression as hcomp
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
-from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked, dechunk
+from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked, chunked_tail, dechunk
 from haproxy_py.http.message import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -611,6 +611,8 @@ class HttpSession(Stream):
             except BodyError:
                 got, done = b"", True  # the body's own error is found when it is forwarded
             if req.body == BODY_CHUNKED:
+                if ctx is not None:
+                    ctx.req_body_tail = chunked_tail(got)
                 got = dechunk(got)
         if ctx is not None:
             ctx.req_body = got

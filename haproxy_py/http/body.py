@@ -277,6 +277,29 @@ def body_reader(kind: int, content_length: int = -1) -> NoBody | ContentLengthBo
     return NoBody()
 
 
+def chunked_tail(framed: bytes) -> int:
+    """What 2.6's HTX holds after the data of a chunked body once its last chunk came (1, plus
+    each trailer's name and value), 0 before: the end of ``req.len`` in HTTP rules."""
+    i, n = 0, len(framed)
+    while i < n:
+        j = framed.find(b"\r\n", i)
+        if j < 0:
+            return 0
+        size = int(framed[i:j], 16)
+        if size == 0:
+            tail = 1
+            k = j + 2
+            while True:
+                e = framed.find(b"\r\n", k)
+                if e < 0 or e == k:
+                    return tail
+                name, _, value = framed[k:e].partition(b":")
+                tail += len(name.strip()) + len(value.strip())
+                k = e + 2
+        i = j + 2 + size + 2
+    return 0
+
+
 def dechunk(framed: bytes) -> bytes:
     """The payload of chunked data as :class:`ChunkedBody` re-frames it (a whole or cut prefix
     of ``SIZE CRLF data CRLF ... 0 CRLF trailers CRLF``): the data bytes only."""

@@ -90,6 +90,6 @@ def body_use(conf: Any) -> bool | None:
     if conf.option("http-buffer-request"):
         return True
     text = repr(conf.http_rules) + repr(conf.acls) + repr(conf.defaults_rules) + repr(conf.defaults_acls)
-    if "req.body" in text or "wait-for-body" in text:
+    if "req.body" in text or "wait-for-body" in text or "req.len" in text or "req_len" in text:
         return False
     return None

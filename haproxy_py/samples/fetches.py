@@ -1200,7 +1200,8 @@ fetch("fc_dst_is_local", test=D_CONN)(_is_local("dst"))
 # client did not close). A fetch that finds its answer may still change sets ``txn.missing``; an
 # ACL on it that fails then makes the rules wait (acl/condition.py, actions/base.py). In a
 # content rule set evaluated without inspect-delay the buffer is what arrived: nothing, final.
-# HTTP rules have no such buffer here: these fetches give no sample there.
+# In HTTP rules 2.6 reads its HTX message instead: req.len is its size (_htx_len), the payload,
+# RDP cookie and TLS hello fetches find nothing there (rdp_cookie_cnt is 0).
 
 D_L6 = "tests/differential/test_payload_vs_haproxy.py::test_payload_fetches_vs_haproxy"
 
@@ -1217,11 +1218,45 @@ def _may_change(txn: Txn) -> None:
         txn.missing = True  # type: ignore[attr-defined]
 
 
+def _conn_left(v: bytes) -> bytes:
+    """What 2.6's HTTP/1 parser leaves of a Connection value once it took the close and
+    keep-alive tokens out, as measured on 2.6.12: a last token is cut with the comma before it
+    (what precedes stays as written); another one makes it join what remains, trimmed, by ','."""
+    while True:
+        segs = v.split(b",")
+        idx = next((i for i, s in enumerate(segs) if s.strip(b" \t").lower() in (b"close", b"keep-alive")), None)
+        if idx is None:
+            return v
+        if idx == len(segs) - 1:
+            v = b",".join(segs[:-1])
+        else:
+            v = b",".join(s.strip(b" \t") for j, s in enumerate(segs) if j != idx and s.strip(b" \t"))
+
+
+def _htx_len(txn: Txn) -> int:
+    """req.len in HTTP rules: 2.6 answers the size of its HTX message (not the bytes received):
+    21 for the start line's own record plus its method, URI and version, each header's name and
+    value (not the Connection header's close/keep-alive tokens, which its HTTP/1 parser takes
+    out), and the body data that arrived (de-chunked; 1 more once the last chunk came, and the
+    trailers' names and values)."""
+    r = txn.req
+    assert r is not None
+    n = 21 + len(r.method) + len(r.uri) + len(r.version)
+    for name, value in r.headers:
+        if len(name) == 10 and name.lower() == b"connection":
+            value = _conn_left(value)
+            if not value:
+                continue
+        n += len(name) + len(value)
+    body = txn.req_body
+    return n + (len(body) if body else 0) + getattr(txn, "req_body_tail", 0)
+
+
 @fetch("req.len", test=D_L6, waits=True)
 def f_req_len(txn: Txn, args: tuple) -> list | None:
     d = _data(txn)
     if d is None:
-        return None
+        return None if txn.req is None or txn.res is not None else [_htx_len(txn)]
     _may_change(txn)
     return [len(d)]
 
@@ -1352,10 +1387,11 @@ def f_rdp_cookie(txn: Txn, args: tuple) -> list | None:
 
 @fetch("req.rdp_cookie_cnt", test=D_L6, waits=True)
 def f_rdp_cookie_cnt(txn: Txn, args: tuple) -> list | None:
-    """1 or 0; no sample while the packet is too short to tell (even once final, as 2.6)."""
+    """1 or 0; no sample while the packet is too short to tell (even once final, as 2.6); 0 in
+    HTTP rules, where 2.6's HTX holds no RDP cookie."""
     d = _data(txn)
     if d is None:
-        return None
+        return [0]
     v, change = rdp_cookie(d, _rdp_args(args))
     if change:
         _may_change(txn)

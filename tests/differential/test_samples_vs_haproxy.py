@@ -1103,3 +1103,111 @@ def test_last_rule_fetches_vs_haproxy() -> None:
                 got[which] = out
     assert got["ours"] == got["haproxy"], list(zip(got["haproxy"], got["ours"], strict=True))
     assert ("/d", "403", ["x-rule: cfg:9"]) in got["haproxy"]
+
+
+def _gen_http_payload_requests(rng: random.Random, n: int) -> list[bytes]:
+    out = []
+    for _ in range(n):
+        method = rng.choice(("GET", "POST", "PUT", "XYZ", "DELETE"))
+        uri = rng.choice(("/", "/a", "/abc/def?x=1", "http://h.example/p", "/" + "z" * rng.randint(1, 40)))
+        ver = rng.choice(("HTTP/1.1", "HTTP/1.1", "HTTP/1.0"))
+        heads = [f"Host: {rng.choice(('h', 'www.example.com', 'a:81'))}"] if rng.random() < 0.8 else []
+        for _ in range(rng.randint(0, 4)):
+            heads.append(rng.choice(("A: b", "Ab:   cd  ", "X-Long: " + "v" * rng.randint(0, 60), "Cookie: mstshash=foo",
+                                     "Accept: */*", "TE: trailers", "Keep-Alive: timeout=5", "Proxy-Connection: close")))
+        if rng.random() < 0.4:
+            heads.append("Connection: " + rng.choice(("close", "keep-alive", "Upgrade", "close, foo", "Keep-Alive",
+                                                      "foo, close, bar", "CLOSE")))
+        body = b""
+        kind = rng.choice(("none", "none", "cl", "chunked"))
+        if kind == "cl":
+            data = rng.randbytes(rng.randint(0, 50)).replace(b"\r", b"r")
+            heads.append(f"Content-Length: {len(data)}")
+            body = data
+        elif kind == "chunked":
+            heads.append("Transfer-Encoding: chunked")
+            for _ in range(rng.randint(0, 3)):
+                piece = bytes(rng.choice(b"abcxyz") for _ in range(rng.randint(1, 20)))
+                body += b"%x\r\n%s\r\n" % (len(piece), piece)
+            body += b"0\r\n" + b"".join(b"X-T%d: %s\r\n" % (i, b"v" * i) for i in range(rng.randint(0, 2))) + b"\r\n"
+        rng.shuffle(heads)
+        out.append((f"{method} {uri} {ver}\r\n" + "".join(h + "\r\n" for h in heads) + "\r\n").encode() + body)
+    return out
+
+
+def _exchange(port: int, raw: bytes) -> bytes:
+    """Send ``raw`` at once, read one response whose length is given: its body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(raw)
+        data = b""
+        while True:
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                cl = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length:")]
+                if cl and len(body) >= int(cl[0].split(b":")[1]):
+                    return body
+            chunk = s.recv(65536)
+            if not chunk:
+                return body
+            data += chunk
+
+
+def test_payload_fetches_in_http_rules_vs_haproxy() -> None:
+    """Layer 5/6 fetches in HTTP rules, where 2.6 reads its HTX message instead of the bytes
+    received: req.len is the HTX size (start line record, headers less the Connection tokens
+    its parser takes out, body data, the last chunk and trailers), in a format, an ACL and a
+    variable; the payload, RDP cookie and TLS hello fetches give nothing (rdp_cookie_cnt 0).
+    Generated requests (methods, absolute URIs, HTTP/1.0, Connection tokens, bodies with a length
+    or chunked with trailers), each sent at once, through both whole proxies."""
+    from tests.integration.harness import run_proxy
+
+    require_haproxy_bin()
+    fmt = ("%[req.len] %[req_len] [%[req.payload(0,4),hex]] [%[req.payload_lv(0,1),hex]] [%[req.rdp_cookie]] "
+           "%[req.rdp_cookie_cnt] %[rdp_cookie_cnt] [%[req.ssl_hello_type]] [%[req.ssl_sni]] %[req.proto_http] "
+           "%[var(txn.l)] %[var(txn.big)] %[var(txn.p)]")
+    reqs = _gen_http_payload_requests(random.Random(616), 40)
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               "    http-request set-var(txn.l) req.len,add(1000)\n"
+               "    http-request set-var(txn.big) str(big) if { req.len gt 90 }\n"
+               "    http-request set-var(txn.p) str(p) if { req.payload(0,1) -m found }\n"
+               f'    http-request return status 200 content-type text/plain lf-string "{fmt}"\n')
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            got[which] = [_exchange(port, raw) for raw in reqs]
+    diffs = [(raw, t, o) for raw, t, o in zip(reqs, got["haproxy"], got["ours"], strict=True) if t != o]
+    assert not diffs, diffs[:5]
+    assert len({b.split(b" ")[0] for b in got["haproxy"]}) > 20  # the sizes vary with the inputs
+
+
+def test_l6_fetches_in_http_warnings_vs_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """-c on layer 6 fetches in an HTTP proxy: 2.6's warnings for each one in a rule's log-format
+    argument and for the conditions of use_backend, tcp-request content and http-request rules
+    (frontend and backend), in its order, word for word; set-var's expression is not warned of."""
+    import re as _re
+
+    from haproxy_py.cli import main
+
+    binary = require_haproxy_bin()
+    (tmp_path / "w.cfg").write_text(
+        "defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 5s\n"
+        "frontend f\n  bind 127.0.0.1:1\n  acl big req.len gt 10\n  acl small req_len lt 10\n"
+        "  tcp-request content accept if { req.len gt 0 }\n  http-request deny if big\n"
+        "  http-request deny if { req.payload(0,1) -m found } || small\n"
+        "  http-request set-header X %[req.len]%[req.rdp_cookie_cnt]%[path]\n"
+        "  http-request set-var(txn.x) req.len\n  http-request deny if { req.ssl_sni -m found }\n"
+        "  use_backend b if { req.len gt 0 }\n  default_backend b\n"
+        "backend b\n  http-request deny if { req.len gt 10 }\n  server s 127.0.0.1:1\n")
+    monkeypatch.chdir(tmp_path)
+    p = subprocess.run([binary, "-c", "-f", "w.cfg"], capture_output=True, text=True, timeout=30)
+    capsys.readouterr()
+    rc = main(["-c", "-f", "w.cfg"])
+    err = capsys.readouterr().err
+
+    def lines(text: str) -> list[str]:
+        return [_re.sub(r"\(\d+\)", "(PID)", ln) for ln in text.splitlines() if ln.startswith(("[ALERT]", "[WARNING]"))]
+    assert (rc, lines(err)) == (p.returncode, lines(p.stderr))
+    assert len(lines(p.stderr)) >= 8

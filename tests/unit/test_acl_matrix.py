@@ -284,9 +284,10 @@ def test_predefined_content_and_star():
     for name, want in (("HTTP_URL_STAR", True), ("HTTP_CONTENT", True), ("METH_OPTIONS", True),
                        ("HTTP_URL_SLASH", False), ("HTTP_1.1", True), ("LOCALHOST", True)):
         assert compile_condition(Condition(any_of=((Term(acl=name),),)), [])(ctx) is want, name
-    # the layer-6 ones read the inspected TCP data: none in an HTTP request (no sample, false)
-    for name in ("RDP_COOKIE", "REQ_CONTENT"):
-        assert compile_condition(Condition(any_of=((Term(acl=name),),)), [])(ctx) is False, name
+    # the layer-6 ones read 2.6's HTX message in an HTTP request: no RDP cookie there, and a
+    # size that is never 0 (req.len)
+    assert compile_condition(Condition(any_of=((Term(acl="RDP_COOKIE"),),)), [])(ctx) is False
+    assert compile_condition(Condition(any_of=((Term(acl="REQ_CONTENT"),),)), [])(ctx) is True
     assert compile_condition(Condition(any_of=((Term(acl="WAIT_END"),),)), [])(ctx) is True
 
 

@@ -215,6 +215,18 @@ class PostChecksMixin(BuilderBase):
                     if ub.cond is not None and self._uses_l6(ub.cond, acl_by_name):
                         d.warning(f"Proxy '{p.name}': L6 sample fetches ignored on HTTP proxies (declared at "
                                   f"{ub.loc.file}:{ub.loc.line}).", ub.loc, phase=POST)
+            if p.mode == "http":  # the same for tcp-request content and http-request conditions
+                acl_named: dict[str, list[Acl]] = {}
+                for a in p.acls:
+                    acl_named.setdefault(a.name, []).append(a)
+                for want in ("tcp-request", "http-request"):
+                    for r in p.http_rules:
+                        if r.kind != want or r.cond is None or (want == "tcp-request"
+                                                                and not r.action.startswith("content ")):
+                            continue
+                        if self._uses_l6(r.cond, acl_named):
+                            d.warning(f"Proxy '{p.name}': L6 sample fetches ignored on HTTP proxies (declared at "
+                                      f"{r.loc.file}:{r.loc.line}).", r.loc, phase=POST)
             t = p.timeouts
             if p.mode in ("tcp", "http") and (
                     (p.has_fe and not t.client) or (p.has_be and (not t.connect or not t.server))):

@@ -3,6 +3,7 @@ backend switching rules (use_backend, default_backend). Actions are parsed by ha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from haproxy_py.config import keywords as K
@@ -12,6 +13,8 @@ from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.model import HttpRule, UseBackend, UseServer
 from haproxy_py.config.tokenizer import Line
 
+#: a fetch name at the start of a %[...] expression
+_FETCH_NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
 
 class RulesMixin(BuilderBase):
     def kw_default_backend(self, ln: Line, p: ProxyState) -> None:
@@ -110,7 +113,24 @@ class RulesMixin(BuilderBase):
             self.fail(ln, msg, min(col, len(w) - 1), ours=e.ours)
         for msg, i in ctx.warnings:
             self.warn(ln, msg, first + 1 + i)
+        if p.f.get("mode", "tcp") == "http":
+            self._l6_in_formats(ln, w, first + 1, j)
         return act, impl, j
+
+    def _l6_in_formats(self, ln: Line, w: list[str], start: int, end: int) -> None:
+        """2.6 warns of each layer 6 fetch written in a log-format argument of an HTTP proxy's rule
+        (it still answers: req.len in HTTP rules is its HTX size), quoting the format from it on."""
+        from haproxy_py.config.fetches import FETCHES
+
+        for k in range(start, end):
+            text = w[k]
+            i = text.find("%[")
+            while i >= 0:
+                m = _FETCH_NAME.match(text, i + 2)
+                fd = FETCHES.get(m.group(0)) if m else None
+                if fd is not None and fd.layer == "L6":
+                    self.warn(ln, f"L6 sample fetch <{text[i + 2:]}> ignored in HTTP log-format string.", k)
+                i = text.find("%[", i + 2)
 
     def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
         """HTTP and tcp-request rules in a named defaults section are the head of its proxies'
