@@ -394,6 +394,8 @@ _reg(BIND, "config/tls.py bind_tls + engine/tls.py", {
     "ca-file": _TLS + "test_client_certificates_as_haproxy",
     "verify": _TLS + "test_client_certificates_as_haproxy",
     "crt-list": _TLSB + "test_crt_list_as_haproxy",
+    "ca-ignore-err": _TLSB + "test_ignored_verify_errors_as_haproxy",
+    "crt-ignore-err": _TLSB + "test_ignored_verify_errors_as_haproxy",
     "curves": _TLSB + "test_curves_and_dh_as_haproxy",
     "ecdhe": _TLSB + "test_curves_and_dh_as_haproxy",
     "no-tls-tickets": _TLSB + "test_tickets_and_cipher_order_as_haproxy",

@@ -35,7 +35,7 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
-               "no-tls-tickets", "prefer-client-ciphers", *_NO_VER)
+               "no-tls-tickets", "prefer-client-ciphers", "ca-ignore-err", "crt-ignore-err", *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
 MISSING = {
     "crt": "'crt' : missing certificate location",
@@ -51,6 +51,8 @@ MISSING = {
     "ecdhe": "'ecdhe' : missing named curve",
     "crl-file": "'crl-file' : missing CRLfile path",
     "ca-verify-file": "'ca-verify-file' : missing CAfile path",
+    "ca-ignore-err": "'ca-ignore-err' : missing error IDs list",
+    "crt-ignore-err": "'crt-ignore-err' : missing error IDs list",
 }
 
 
@@ -83,6 +85,9 @@ class TlsBind:
     dh_bits: int = 0
     #: what each certificate is served with, ``certs`` in the same order (tls/crtlist.py Entry)
     entries: tuple[Any, ...] = ()
+    #: verification errors let pass (bit N: error N; ca: at depth > 0, crt: the certificate's own)
+    ca_ignore: int = 0
+    crt_ignore: int = 0
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -126,6 +131,21 @@ def global_kw(b: Builder, ln: Line) -> None:
         n = t[kw] = _atoi(w[1])  # kept even when refused, as 2.6 does
         if n < 1024:
             b.fail(ln, f"'{kw}' expects a value >= 1024.", 1)
+
+
+def _error_ids(text: str) -> int | str:
+    """'all' or a comma list of verification error numbers (1..94) as a bit mask; 2.6's message
+    otherwise."""
+    if text == "all":
+        return (1 << 64) - 1
+    mask = 0
+    for part in text.split(","):
+        n = _atoi(part)
+        if n < 1 or n > 94:
+            return f"ID '{n}' out of range (1..94) in error IDs list '{text}'"
+        if n < 64:
+            mask |= 1 << n
+    return mask
 
 
 def _atoi(text: str) -> int:
@@ -266,6 +286,11 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             st["no_tickets"] = True
         elif k == "prefer-client-ciphers":
             st["prefer_client"] = True
+        elif k in ("ca-ignore-err", "crt-ignore-err"):
+            mask = _error_ids(str(v))
+            if isinstance(mask, str):
+                b.fail(ln, pre + f"'{k}' : {mask}", col(k) + 1)
+            st["ca_ignore" if k == "ca-ignore-err" else "crt_ignore"] = mask
         elif k in _OPT_FIELD:
             def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None,
                      k: str = k) -> None:

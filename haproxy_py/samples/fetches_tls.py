@@ -5,8 +5,9 @@ text), and format as 2.6 does: DNs as ``/C=FR/O=Org/CN=name``, dates as the cert
 string (``YYMMDDhhmmssZ``), serials as their bytes. On a plain-text connection ``ssl_fc``,
 ``ssl_fc_has_sni`` and ``ssl_fc_is_resumed`` are false and the others have no sample, as in 2.6.
 A client certificate is known only when the bind asks for one (``verify optional|required``); a
-session whose certificate failed verification never gets this far (its handshake is refused),
-so the verification results are 0.
+session whose certificate failed verification never gets this far (its handshake is refused)
+unless ``ca-ignore-err``/``crt-ignore-err`` let the error pass: ssl_c_verify is then OpenSSL's
+verify result, ssl_c_err/ssl_c_ca_err/ssl_c_ca_err_depth the first errors the callback saw.
 """
 
 from __future__ import annotations
@@ -113,12 +114,26 @@ for _n, _what in (("ssl_fc_session_id", "session_id"), ("ssl_fc_client_random", 
     fetch(_n, test=TB)(_raw_fetch(_what))
 
 
-def _zero(txn: Txn, args: tuple) -> list | None:
-    return None if _tls(txn) is None else [0]
+TI = "tests/integration/test_tls_bind_vs_haproxy.py::test_ignored_verify_errors_as_haproxy"
 
 
-for _n in ("ssl_c_verify", "ssl_c_err", "ssl_c_ca_err"):
-    fetch(_n, test=T)(_zero)
+@fetch("ssl_c_verify", test=TI)
+def f_ssl_c_verify(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return None if t is None else [t.verify_result()]
+
+
+def _verify_err(i: int) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _tls(txn)
+        return None if t is None else [t.verify_errors()[i]]
+
+    return fn
+
+
+fetch("ssl_c_err", test=TI)(_verify_err(0))
+fetch("ssl_c_ca_err", test=TI)(_verify_err(1))
+fetch("ssl_c_ca_err_depth", test=TI)(_verify_err(2))
 
 
 def _dn_fetch(which: str, own: bool) -> Any:

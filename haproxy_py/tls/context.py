@@ -59,6 +59,8 @@ class EngineSSLSocket(ssl.SSLSocket):
         # the session from its cache (no resumption by session ID, as with no-tls-tickets)
         obj = self._sslobj  # type: ignore[attr-defined]
         if obj is not None:
+            if VERIFY_ERRORS:
+                VERIFY_ERRORS.pop(_ssl_pointer(obj), None)
             try:
                 obj.shutdown()
             except (ssl.SSLError, OSError, ValueError):
@@ -105,6 +107,16 @@ class EngineSSLSocket(ssl.SSLSocket):
         got = _fn("SSL_SESSION_get_master_key", (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t),
                   ctypes.c_size_t)(sess, buf, 256)
         return buf.raw[:got]
+
+    def verify_result(self) -> int | None:
+        ptr = self._ssl_ptr()
+        if not ptr:
+            return None
+        return int(_fn("SSL_get_verify_result", (ctypes.c_void_p,), ctypes.c_long)(ptr))
+
+    def verify_errors(self) -> list[int]:
+        """[certificate error, CA error, CA error depth] the verify callback saw (0 without)."""
+        return VERIFY_ERRORS.get(self._ssl_ptr(), [0, 0, 0]) if VERIFY_ERRORS else [0, 0, 0]
 
     def shutdown(self, how: int) -> None:
         if how != socket.SHUT_RD and self._sslobj is not None:  # type: ignore[attr-defined]
@@ -298,6 +310,52 @@ def switch_settings(sock: Any, conf: Any) -> None:
             ptr, conf.ciphersuites.encode("ascii", "replace"))
 
 
+#: per SSL connection (pointer): [first certificate error, first CA error, its depth], filled by
+#: the verify callback of listeners with ca-ignore-err / crt-ignore-err
+VERIFY_ERRORS: dict[int, list[int]] = {}
+#: per SSL_CTX (pointer): the (ca-ignore-err, crt-ignore-err) masks of the listener that owns it
+_IGNORE: dict[int, tuple[int, int]] = {}
+_VERIFY_CB: Any = None
+
+
+def _verify_cb(ok: int, store: int) -> int:
+    """2.6's verify callback: an error at depth > 0 is a CA error, at depth 0 a certificate error;
+    the first of each is kept (ssl_c_ca_err, ssl_c_ca_err_depth, ssl_c_err), and the listener's
+    ignore lists decide whether the handshake goes on."""
+    if ok:
+        return 1
+    try:
+        err = _fn("X509_STORE_CTX_get_error", (ctypes.c_void_p,), ctypes.c_int)(store)
+        depth = _fn("X509_STORE_CTX_get_error_depth", (ctypes.c_void_p,), ctypes.c_int)(store)
+        idx = _fn("SSL_get_ex_data_X509_STORE_CTX_idx", (), ctypes.c_int)()
+        ssl_ptr = _fn("X509_STORE_CTX_get_ex_data", (ctypes.c_void_p, ctypes.c_int), ctypes.c_void_p)(store, idx)
+        if not ssl_ptr:
+            return 0
+        rec = VERIFY_ERRORS.setdefault(ssl_ptr, [0, 0, 0])
+        ctx_ptr = _fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr)
+        ca_mask, crt_mask = _IGNORE.get(ctx_ptr or 0, (0, 0))
+        if depth > 0:
+            if not rec[1]:
+                rec[1], rec[2] = err, depth
+            return 1 if err < 64 and ca_mask >> err & 1 else 0
+        if not rec[0]:
+            rec[0] = err
+        return 1 if err < 64 and crt_mask >> err & 1 else 0
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return 0
+
+
+def set_ignore_errors(ctx: ssl.SSLContext, mode: int, ca_mask: int, crt_mask: int) -> None:
+    """SSL_CTX_set_verify with the callback above (Python's ssl has none)."""
+    global _VERIFY_CB
+    if _VERIFY_CB is None:
+        _VERIFY_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(_verify_cb)
+    ptr = _ssl_ctx_pointer(ctx)
+    _IGNORE[ptr] = (ca_mask, crt_mask)
+    _fn("SSL_CTX_set_verify", (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p), None)(
+        ptr, mode, ctypes.cast(_VERIFY_CB, ctypes.c_void_p))
+
+
 class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
     (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
@@ -345,6 +403,8 @@ class ServerTls:
             raise ValueError(err)
         if conf.verify != "none":
             ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
+            if conf.ca_ignore or conf.crt_ignore:
+                set_ignore_errors(ctx, _VERIFY_MODE[conf.verify], conf.ca_ignore, conf.crt_ignore)
         ctx.sni_callback = self._sni
         return ctx
 

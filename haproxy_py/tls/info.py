@@ -143,6 +143,21 @@ class TlsInfo:
         except (OSError, ValueError, AttributeError):
             return False
 
+    def verify_result(self) -> int:
+        """SSL_get_verify_result: the last verification error (0 when none)."""
+        try:
+            v = self.sock.verify_result()
+        except (OSError, ValueError, AttributeError):
+            return 0
+        return int(v or 0)
+
+    def verify_errors(self) -> list[int]:
+        """[first certificate error, first CA error, its depth] (errors ca/crt-ignore-err let pass)."""
+        try:
+            return list(self.sock.verify_errors())
+        except (OSError, ValueError, AttributeError):
+            return [0, 0, 0]
+
     def raw(self, what: str) -> bytes | None:
         """client_random, server_random, session_id or session_key, as OpenSSL has them."""
         try:

@@ -75,6 +75,10 @@ def extra(certs: Certs, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "crlnumber").write_text("01\n")
     ossl("ca", "-config", "ca.cnf", "-revoke", "revoked.crt")
     ossl("ca", "-config", "ca.cnf", "-gencrl", "-out", "ca.crl")
+    ossl("req", "-x509", "-new", "-key", "client.key", "-out", "self.crt", "-days", "30", "-subj", "/CN=self")
+    shutil.copy(certs["client.key"], d / "self.key")
+    for n in ("stranger.crt", "stranger.key", "ca2.crt"):
+        shutil.copy(certs[n], d / n)
     return d
 
 
@@ -378,3 +382,38 @@ def test_session_fetches_as_haproxy(certs: Certs) -> None:
 
     theirs, ours = side_by_side(cfg, 2, run, extra={"root": certs.root})
     assert ours == theirs
+
+
+@pytest.mark.slow
+def test_ignored_verify_errors_as_haproxy(certs: Certs, extra: Path) -> None:
+    """ca-ignore-err / crt-ignore-err (all, or error numbers): which client certificates pass
+    (a known one, one from an unknown CA, a self-signed one, one sent with its untrusted CA), and
+    what ssl_c_verify, ssl_c_err, ssl_c_ca_err and ssl_c_ca_err_depth say of them; -c messages."""
+    opts = ["crt-ignore-err all", "ca-ignore-err all", "crt-ignore-err 20,21", "crt-ignore-err 10",
+            "ca-ignore-err 19 crt-ignore-err 20", ""]
+    cfg = DEFAULTS + "frontend fe\n" + "".join(
+        f"    bind 127.0.0.1:{{p{i}}} ssl crt {{root}}/ec.pem verify {'required' if i == 2 else 'optional'} "
+        f"ca-file {{root}}/ca.crt {o}\n" for i, o in enumerate(opts)) + """    http-request return status 200 \
+content-type text/plain lf-string "v=%[ssl_c_verify] e=%[ssl_c_err] ca=%[ssl_c_ca_err] d=%[ssl_c_ca_err_depth] \
+u=%[ssl_c_used] cn=%[ssl_c_s_dn(CN)] ."
+"""
+    clients = [("client", ()), ("stranger", ()), ("self", ()), ("stranger", ("-cert_chain", f"{extra}/ca2.crt"))]
+
+    def run(ports: list[int]) -> list[Any]:
+        out = []
+        for i, p in enumerate(ports):
+            for who, more in clients:
+                got = s_client(p, "-ign_eof", "-cert", f"{extra}/{who}.crt", "-key", f"{extra}/{who}.key", *more)
+                m = re.search(r"v=\S* e=\S* ca=\S* d=\S* u=\S* cn=\S* \.", got)
+                out.append((opts[i], who, len(more), m.group(0) if m else "refused"))
+        return out
+
+    theirs, ours = side_by_side(cfg, len(opts), run, extra={"root": certs.root})
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+    seen = {r[3] for r in theirs}
+    assert "refused" in seen and any(" e=20 " in v for v in seen) and any(" d=1 " in v for v in seen)
+    for bad in ("crt-ignore-err 10,foo", "ca-ignore-err 0", "crt-ignore-err 99999", "ca-ignore-err"):
+        text = DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt {certs['ec.pem']} {bad}\n"
+        theirs_c, ours_c = check_both(text, extra)
+        assert ours_c == theirs_c and theirs_c
