@@ -169,7 +169,7 @@ def generated_headers(seed: int, n: int) -> list[bytes]:
     return out
 
 
-def _accept_cfg(port: int, port2: int, logport: int, sock: str) -> str:
+def _accept_cfg(port: int, port2: int, port3: int, logport: int, sock: str) -> str:
     return f"""
 global
     stats socket {sock} level admin
@@ -193,21 +193,45 @@ frontend fe2
     tcp-request session reject if {{ src 10.9.9.9 }}
     tcp-request session accept if {{ fc_rcvd_proxy }}
     {ANSWER}
+frontend fe3
+    bind 127.0.0.1:{port3} accept-proxy
+    log 127.0.0.1:{logport} local2
+    {LOGFMT}
+    option dontlognull
+    {ANSWER}
 """
 
 
+@pytest.fixture(scope="module")
+def shared_pair() -> Iterator[dict[str, Any]]:
+    """Both proxies with the accept-proxy frontends, shared by this module's receiving tests (each
+    sends the same to both, so their counters stay comparable)."""
+    with _accept_pair() as px:
+        yield px
+
+
 @contextmanager
-def accept_pair() -> Iterator[dict[str, Any]]:
+def accept_pair(px: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared proxies, their log sockets drained of what an earlier test left."""
+    for x in px.values():
+        recv_until_quiet(x["log"], 0.2)
+        x["log"].settimeout(3.0)
+    yield px
+
+
+@contextmanager
+def _accept_pair() -> Iterator[dict[str, Any]]:
     require_haproxy("haproxy")
     with ExitStack() as st:
         out = {}
         for which in ("haproxy", "ours"):
             log, logport = udp_sink(3.0)
             st.callback(log.close)
-            port, port2 = free_port(), free_port()
-            pp = st.enter_context(run_proxy(_accept_cfg(port, port2, logport, "@DIR@/admin.sock"),
-                                            wait_ports=[port, port2], which=which))
-            out[which] = {"port": port, "port2": port2, "log": log, "proc": pp, "sock": admin_socket(pp)}
+            port, port2, port3 = free_port(), free_port(), free_port()
+            pp = st.enter_context(run_proxy(_accept_cfg(port, port2, port3, logport, "@DIR@/admin.sock"),
+                                            wait_ports=[port, port2, port3], which=which))
+            out[which] = {"port": port, "port2": port2, "port3": port3, "log": log, "proc": pp,
+                          "sock": admin_socket(pp)}
             recv_until_quiet(log, 0.5)  # the lines of the start's port probes
             log.settimeout(3.0)
         yield out
@@ -221,13 +245,13 @@ def _fe_counters(sock: str, fe: str) -> dict[str, str]:
     return {k: d[k] for k in ("scur", "stot", "conn_tot", "dcon", "dses", "ereq", "req_tot")}
 
 
-def test_accept_proxy_generated_headers_as_haproxy() -> None:
+def test_accept_proxy_generated_headers_as_haproxy(shared_pair: dict[str, Any]) -> None:
     """Seeded headers (valid, malformed, v1 and v2) into ``bind ... accept-proxy``, each followed by
     an HTTP request in the same segment: the answer (addresses, fc_rcvd_proxy, fc_pp_authority,
     fc_pp_unique_id), the log line and the counters are 2.6's."""
     cases = generated_headers(int(os.environ.get("PP_SEED", "2612")), int(os.environ.get("PP_N", "160")))
     diffs = []
-    with accept_pair() as px:
+    with accept_pair(shared_pair) as px:
         for i, h in enumerate(cases):
             got = {}
             for which in ("haproxy", "ours"):
@@ -241,10 +265,10 @@ def test_accept_proxy_generated_headers_as_haproxy() -> None:
     assert counters["haproxy"] == counters["ours"]
 
 
-def test_accept_proxy_timeout_and_empty_as_haproxy() -> None:
+def test_accept_proxy_timeout_and_empty_as_haproxy(shared_pair: dict[str, Any]) -> None:
     """Nothing within ``timeout client``: 2.6's timeout line; a client closing before sending: no
     line at all under neither (2.6 logs 'Connection closed ...' only without dontlognull, as here)."""
-    with accept_pair() as px:
+    with accept_pair(shared_pair) as px:
         got = {}
         # both proxies wait at the same time
         conns = {w: socket.create_connection(("127.0.0.1", px[w]["port"]), timeout=10) for w in ("haproxy", "ours")}
@@ -262,7 +286,24 @@ def test_accept_proxy_timeout_and_empty_as_haproxy() -> None:
         assert b"Timeout while waiting for PROXY protocol header" in got["ours"][2]
 
 
-def test_expect_proxy_rule_as_haproxy() -> None:
+def test_accept_proxy_dontlognull_as_haproxy(shared_pair: dict[str, Any]) -> None:
+    """option dontlognull: a client that closes before sending anything is not logged, a bad
+    header is (its line then the next connection's request line, as 2.6)."""
+    with accept_pair(shared_pair) as px:
+        got = {}
+        for which in ("haproxy", "ours"):
+            x = px[which]
+            socket.create_connection(("127.0.0.1", x["port3"]), timeout=5).close()
+            exchange(x["port3"], REQ)
+            exchange(x["port3"], P.build_v1(("1.2.3.4", 5), ("6.7.8.9", 10)) + REQ)
+            got[which] = [log_line(x["log"]), log_line(x["log"])]
+            x["log"].settimeout(0.5)
+            got[which].append(log_line(x["log"]))
+    assert got["haproxy"] == got["ours"]
+    assert b"does not look like a PROXY protocol header" in got["ours"][0] and got["ours"][2] == b"<no log>"
+
+
+def test_expect_proxy_rule_as_haproxy(shared_pair: dict[str, Any]) -> None:
     """``tcp-request connection expect-proxy layer4 if { src 127.0.0.1 }``: a client from 127.0.0.1
     must send a header, one from 127.0.0.2 must not; the tcp-request session rules see the header's
     source (10.9.9.9 is rejected there, counted as dses), and track it in the stick table
@@ -273,7 +314,7 @@ def test_expect_proxy_rule_as_haproxy() -> None:
              (None, REQ),
              ("127.0.0.2", REQ),
              ("127.0.0.2", P.build_v1(("1.2.3.4", 1000), ("5.6.7.8", 80)) + REQ)]
-    with accept_pair() as px:
+    with accept_pair(shared_pair) as px:
         got: dict[str, list[Any]] = {"haproxy": [], "ours": []}
         for src, data in cases:
             for which in ("haproxy", "ours"):
@@ -438,15 +479,16 @@ def test_send_proxy_v2_ssl_tlv_as_haproxy(certs: Certs) -> None:
     assert any(isinstance(h, P.Header) and b"\x22\x00\x07client1" in (h.tlv(P.PP2_TYPE_SSL) or b"") for h in hdrs)
 
 
-def test_send_proxy_to_haproxy_accept_proxy() -> None:
+def test_send_proxy_to_haproxy_accept_proxy(certs: Certs) -> None:
     """haproxy-py's send-proxy and send-proxy-v2 into 2.6's accept-proxy, and 2.6's into
     haproxy-py's: each end answers with the addresses it got, which are the client's and the first
-    proxy's frontend's (a forwardfor header to a real server carries the client's address too)."""
+    proxy's frontend's (a forwardfor header to a real server carries the client's address too; a
+    header before TLS, on a 'bind ... ssl accept-proxy' behind a server with 'ssl send-proxy-v2')."""
     require_haproxy("haproxy")
     be = HttpBackend("app").start()
     try:
         for first, second in (("ours", "haproxy"), ("haproxy", "ours")):
-            p_v1, p_v2 = free_port(), free_port()
+            p_v1, p_v2, p_tls = free_port(), free_port(), free_port()
             fe1, fe2 = free_port(), free_port()
             front = f"""
 defaults
@@ -457,11 +499,14 @@ defaults
 frontend fe
     bind 127.0.0.1:{fe1}
     use_backend v2 if {{ path_beg /v2 }}
+    use_backend tls if {{ path_beg /tls }}
     default_backend v1
 backend v1
     server s 127.0.0.1:{p_v1} send-proxy
 backend v2
     server s 127.0.0.1:{p_v2} send-proxy-v2
+backend tls
+    server s 127.0.0.1:{p_tls} send-proxy-v2 ssl verify none
 listen tcp
     mode tcp
     bind 127.0.0.1:{fe2}
@@ -483,8 +528,11 @@ frontend v2
     default_backend app
 backend app
     server a 127.0.0.1:{be.port}
+frontend tls
+    bind 127.0.0.1:{p_tls} ssl crt {certs["rsa.pem"]} accept-proxy
+    http-request return status 200 content-type text/plain lf-string "%[src] %[dst_port] %[ssl_fc] %[fc_rcvd_proxy]\\n"
 """
-            with run_proxy(back, wait_ports=[p_v1, p_v2], which=second), \
+            with run_proxy(back, wait_ports=[p_v1, p_v2, p_tls], which=second), \
                     run_proxy(front, wait_ports=[fe1, fe2], which=first):
                 s = socket.create_connection(("127.0.0.1", fe1), timeout=5)
                 me = s.getsockname()
@@ -494,6 +542,8 @@ backend app
                 assert f"127.0.0.1 {me[1]} 127.0.0.1 {fe1} rcvd=1".encode() in r1, (first, r1)
                 r2 = exchange(fe1, b"GET /v2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 assert f"127.0.0.1 127.0.0.1:{fe1}".encode() in r2, (first, r2)
+                r4 = exchange(fe1, b"GET /tls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert f"127.0.0.1 {fe1} 1 1".encode() in r4, (first, r4)
                 be.requests.clear()
                 r3 = exchange(fe2, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 assert r3.startswith(b"HTTP/1.1 200"), (first, r3)
@@ -631,7 +681,6 @@ class TlsCapture(TcpServer):
         self.got.append((kind, ok, line))
 
 
-@pytest.mark.slow
 def test_check_send_proxy_before_tls_as_haproxy(certs: Certs) -> None:
     """A PROXY header goes before the TLS handshake of a check: check-send-proxy with check-ssl,
     and 'http-check connect ssl send-proxy' (v1, or v2 LOCAL for a send-proxy-v2 server)."""
