@@ -210,8 +210,22 @@ class Engine:
                         fe.listeners += 1
                         lst.luid = fe.listeners
         self.state.listeners = len(self.listeners)
+        self._bind_peers()
         if errors:
             raise BindError("\n".join(errors))
+
+    def _bind_peers(self) -> None:
+        """The peers sections' local peers listen with the other listeners (engine/peers.py)."""
+        if self.aggregate or self.peers is not None or not any(s.kind == "peers" for s in self.config.other_sections):
+            return
+        from haproxy_py.engine.peers import start_peers
+
+        self.peers = start_peers(self)
+        if self.peers is not None:
+            try:
+                self.peers.prebind()
+            except OSError as e:
+                alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
 
     def _can_accept(self, lst: Listener) -> bool:
         st = self.state
@@ -322,15 +336,13 @@ class Engine:
         except OSError:
             resolv_conf = None
         self.resolvers.start(resolv_conf)
-        if not self.aggregate and any(s.kind == "peers" for s in self.config.other_sections):
-            from haproxy_py.engine.peers import start_peers
-
-            self.peers = start_peers(self)
-            if self.peers is not None:
-                try:
-                    await self.peers.start()
-                except OSError as e:
-                    alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
+        if self.peers is None:
+            self._bind_peers()
+        if self.peers is not None:
+            try:
+                await self.peers.start()
+            except OSError as e:
+                alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
         self._idle_sample = (time.process_time(), time.monotonic())  # idle counts from here, not the start
         self.state.resolvers = self.resolvers.table
 

@@ -65,28 +65,41 @@ class PeersEngine:
         self._soon = False
         self._stop_deadline: float | None = None
         self._closed = False
+        self._socks: dict[Sync, socket.socket] = {}
 
     def now(self) -> int:
         return int(self.loop.time() * 1000)
 
-    async def start(self) -> None:
+    def prebind(self) -> None:
+        """Listen at each local peer's address now (with the other listeners: before a
+        replaced process is told to stop, so that it finds this one there, as in 2.6)."""
         for sync, bind in self.syncs:
-            sync.on_local_change(self.soon)
-            if bind is not None:
-                self.servers.append(await self._listen(sync, bind))
-        self._tick()
+            if bind is None or sync in self._socks:
+                continue
+            host, port = bind
+            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(fam, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if hasattr(socket, "SO_REUSEPORT"):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind((host, port))
+                sock.listen(64)
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                raise
+            self._socks[sync] = sock
 
-    async def _listen(self, sync: Sync, bind: tuple[str, int]) -> Any:
-        host, port = bind
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(fam, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-        sock.listen(64)
-        sock.setblocking(False)
-        return await self.loop.create_server(lambda: _Conn(self, sync, None), sock=sock)
+    async def start(self) -> None:
+        self.prebind()
+        for sync, _bind in self.syncs:
+            sync.on_local_change(self.soon)
+            sock = self._socks.pop(sync, None)
+            if sock is not None:
+                self.servers.append(await self.loop.create_server(
+                    lambda sync=sync: _Conn(self, sync, None), sock=sock))  # type: ignore[misc]
+        self._tick()
 
     def soon(self) -> None:
         if not self._soon:
@@ -167,6 +180,9 @@ class PeersEngine:
             self._timer.cancel()
         for srv in self.servers:
             srv.close()
+        for sock in self._socks.values():
+            sock.close()
+        self._socks.clear()
         for c in list(self.conns.values()):
             if c.transport is not None:
                 c.transport.close()

@@ -39,6 +39,11 @@ __all__ = ["PeerConf", "Peer", "Shared", "Session", "Sync", "RESYNC_TIMEOUT", "R
 RESYNC_TIMEOUT = 5000
 RECONNECT_TIMEOUT = 5000
 HEARTBEAT_TIMEOUT = 3000
+#: a stopping process tries its local peer again this often while nothing listens there, for
+#: LOCAL_RETRY_FOR at most (with -W the new worker listens a moment after the old one was told
+#: to stop; 2.6's new process listens before it tells the old one)
+LOCAL_RETRY = 200
+LOCAL_RETRY_FOR = 3000
 
 SC_CONNECT, SC_CONNECTED, SC_SUCCESS, SC_TRYAGAIN = 100, 110, 200, 300
 SC_ERRPROTO, SC_ERRVERSION, SC_ERRHOST, SC_ERRPEER = 501, 502, 503, 504
@@ -497,6 +502,7 @@ class Sync:
         self.assigned: Peer | None = None
         self.resync_timeout = now + RESYNC_TIMEOUT
         self.stopping = False
+        self.stop_started = 0
         #: the stopping process still has to teach the new one (2.6's DONOTSTOP)
         self.donotstop = False
         self.rand = rand or (lambda n: random.randrange(n))
@@ -515,7 +521,7 @@ class Sync:
         peer.session = s
         peer.new_conn += 1
         peer.statuscode = SC_CONNECT
-        peer.reconnect = now + RECONNECT_TIMEOUT
+        peer.reconnect = now + (LOCAL_RETRY if self.stopping and peer.local else RECONNECT_TIMEOUT)
         peer.teach_complete = False
         self.sessions.add(s)
         return s
@@ -607,6 +613,9 @@ class Sync:
             elif lp.session is None:
                 if lp.statuscode in (0, SC_SUCCESS, SC_CONNECTED, SC_TRYAGAIN):
                     todo.append(lp)
+                elif lp.statuscode == SC_CONNECT and now < self.stop_started + LOCAL_RETRY_FOR:
+                    if lp.reconnect is None or now >= lp.reconnect:
+                        todo.append(lp)
                 else:
                     self.donotstop = False
             elif lp.session.established:
@@ -635,6 +644,7 @@ class Sync:
         if self.stopping:
             return
         self.stopping = True
+        self.stop_started = now
         self.donotstop = self.local is not None and bool(self.tables)
         for p in self.peers:
             p.reconnect = now + 50 + self.rand(2000)

@@ -234,6 +234,8 @@ def test_stopping_process_without_new_one_exits() -> None:
     _set(old, "t key 1.2.3.4 data.gpc0 1", net.now)
     old.stop(net.now)
     net.run(100)
+    assert not old.done  # tries its local peer again for 3 s
+    net.run(3000)
     assert old.done
 
 
@@ -271,3 +273,25 @@ def test_generated_traffic_converges() -> None:
         t = s.tables[0].table
         got = {t.key_text(e.key): f"gpc0={t.value(e, 'gpc0', net.now)}" for e in t.sorted_entries(net.now)}
         assert got == want, s.local_name
+
+
+def test_stopping_process_waits_a_little_for_its_local_peer() -> None:
+    """With -W the new worker listens a moment after the old one was told to stop: the old one
+    tries again every 200 ms for 3 s, then gives up."""
+    net = Net()
+    old = net.add("a", ["b"], key="old")
+    _set(old, "t key 1.2.3.4 data.gpc0 1", net.now)
+    net.run(5000)
+    old.stop(net.now)
+    net.run(1000)
+    assert not old.done and old.local is not None and old.local.new_conn >= 4
+    new = net.add("a", ["b"], old=True, key="new")
+    net.run(300)
+    assert old.done and old.local.teach_complete and "key=1.2.3.4" in _show(new, net.now)
+    lone = Net()
+    s = lone.add("a", ["b"])
+    s.stop(lone.now)
+    lone.run(2900)
+    assert not s.done
+    lone.run(200)
+    assert s.done
