@@ -218,6 +218,10 @@ class ServerConf:
     #: ``check-proto``: the multiplexer of the checks ("h1" for HTTP checks, "none" for TCP ones:
     #: what haproxy-py speaks; 2.6 refuses the other one at the end of parsing)
     check_proto: str | None = None
+    #: ``socks4 ADDR:PORT``: connections to the server go through this SOCKS4 proxy; the checks
+    #: too with ``check-via-socks4`` (or a ``tcp-check connect via-socks4`` rule)
+    socks4: tuple[str, int] | None = None
+    check_via_socks4: bool = False
     cookie: str | None = None
     maxconn: int = 0  # 0 = unlimited
     maxqueue: int = 0  # 0 = unlimited
@@ -418,6 +422,8 @@ class TcpCheckRule:
     default: bool = False
     #: ``linger``: close with a FIN instead of 2.6's default reset
     linger: bool = False
+    #: ``via-socks4``: through the server's ``socks4`` proxy (when it has one)
+    via_socks4: bool = False
     #: expect ``on-success``/``on-error`` log-format strings and a ``status-code`` sample expression
     #: other than int(N): ``fn(txn)``, evaluated with the check's Txn
     on_success_lf: Any = None

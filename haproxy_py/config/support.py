@@ -327,6 +327,8 @@ _reg(SERVER, "checks/agent.py", {
     "agent-send": _AGENT + "test_agent_send_as_haproxy",
     "no-agent-check": _AGENT + "test_no_agent_check_turns_off_an_inherited_agent_as_haproxy",
 })
+SERVER.register("socks4", "engine/connect.py", test=_IT + "test_socks4_vs_haproxy.py::test_traffic_through_socks4_as_haproxy")
+SERVER.register("check-via-socks4", "engine/checker.py", test=_IT + "test_socks4_vs_haproxy.py::test_checks_through_socks4_as_haproxy")
 SERVER.register("check-proto", "config/build/servers.py", test=_HTTPCHK + "test_http_check_connect_as_haproxy")
 SERVER.no_effect("no-tfo", "turns off a feature haproxy-py never turns on")
 _PPD = _DIFF + "test_proxy_protocol_vs_haproxy.py::"

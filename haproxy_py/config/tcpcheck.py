@@ -95,6 +95,7 @@ def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckR
     comment = None
     send_proxy = False
     linger = False
+    via_socks4 = False
     port_expr = None
     tls: dict[str, Any] = {}
     j = 2
@@ -154,15 +155,15 @@ def connect_rule(w: list[str], index: int, what: str = "tcp-check") -> TcpCheckR
             if mux in ("h2", "fcgi"):
                 raise TcpCheckError(f"'{what} connect proto {mux}' {REFUSED}; 'proto h1' is implemented", j + 1)
             j += 2
-        elif a == "via-socks4":
-            raise TcpCheckError(f"'{what} connect {a}' {REFUSED}; 'port', 'addr', 'send-proxy', 'default', "
-                                "'linger', 'proto', 'ssl', 'sni', 'alpn' and 'comment' are implemented", j)
+        elif a == "via-socks4":  # through the server's socks4 proxy
+            via_socks4 = True
+            j += 1
         else:
             raise TcpCheckError(f"'{what} connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', "
                                 f"'alpn' or 'via-socks4', 'linger', 'default' but got '{a}' as argument..", j,
                                 ours=False)
     return TcpCheckRule("connect", index, comment, port=port, addr=addr, send_proxy=send_proxy,
-                        port_expr=port_expr, linger=linger, **tls)
+                        port_expr=port_expr, linger=linger, **tls, via_socks4=via_socks4)
 
 
 def _int_expr(text: str, i: int) -> object:

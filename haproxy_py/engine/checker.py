@@ -48,7 +48,7 @@ class ServerCheck:
 
     __slots__ = ("srv", "checker", "timer", "tmo", "sock", "fd", "started", "phase", "verdict", "req",
                  "due", "addr", "http", "warmup", "count", "cli_host", "cli_port", "tcp", "tcp_proto", "tcr",
-                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf", "linger", "htxn", "tls_hs")
+                 "agent", "want", "ext", "proc", "pidfd", "hdr", "lf", "linger", "htxn", "socks", "sbuf", "tls_hs")
 
     def __init__(self, srv: Server, checker: Checker, agent: bool = False) -> None:
         self.srv = srv
@@ -98,6 +98,10 @@ class ServerCheck:
         self.linger = False
         #: an HTTP check's samples Txn (http-check set-var, log-format strings), per check
         self.htxn: Any = None
+        #: the SOCKS4 request still to make through the server's ``socks4`` proxy (phase 4 waits
+        #: for its reply in ``sbuf``)
+        self.socks: bytes | None = None
+        self.sbuf = b""
         self.tls_hs: Any = None
 
     def target(self) -> tuple[str, int]:
@@ -159,6 +163,10 @@ class ServerCheck:
         hc = self.http
         if hc is not None and (hc.connect is not None or hc.lf):
             host, port = self.http_prepare(hc, host, port)
+        c = hc.connect if hc is not None else None
+        if srv.conf.socks4 is not None and (c.via_socks4 or (c.default and srv.conf.check_via_socks4)
+                                            if c is not None else srv.conf.check_via_socks4):
+            host, port = self.via_socks4(host, port)
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             s = socket.socket(family, socket.SOCK_STREAM)
@@ -197,6 +205,85 @@ class ServerCheck:
         if c.port_expr is not None and txn is not None:
             port = c.port_expr(txn) or port
         return c.addr or host, c.port or port
+
+    def via_socks4(self, host: str, port: int) -> tuple[str, int]:
+        """This probe goes through the server's SOCKS4 proxy: the request for (host, port) is kept
+        for when the connection to the proxy is made."""
+        from haproxy_py.engine.connect import socks4_request
+
+        sp = self.srv.conf.socks4
+        assert sp is not None
+        try:
+            self.socks = socks4_request((host, port))
+        except ValueError:  # not an IPv4 address: SOCKS4 cannot name it
+            return host, port
+        return sp
+
+    def socks_begin(self, tcp: bool) -> None:
+        """Connected to the SOCKS4 proxy: ask it to connect, then wait for its 8-byte reply, with
+        the exchange's time limit (2.6: a Layer7 timeout)."""
+        s = self.sock
+        req = self.socks
+        assert s is not None and req is not None
+        ck = self.checker
+        if self.tmo is not None:
+            self.tmo.cancel()
+        self.tmo = ck.loop.call_later(ck.read_timeout(self.srv, self.inter(), self._dur()) / 1000.0,
+                                      self.on_tcp_timeout if tcp else self.on_timeout)
+        try:
+            s.send(req)  # a fresh connection's send buffer takes the 16 bytes at once
+        except OSError as e:
+            self.socks_fail(tcp, f"SOCKS4 Proxy write error during handshake ({os.strerror(e.errno or 0)})")
+            return
+        self.sbuf = b""
+        self.phase = 4
+        ck.loop.add_reader(self.fd, self.on_socks_tcp if tcp else self.on_socks)
+
+    def on_socks(self) -> None:
+        self.socks_read(False)
+
+    def on_socks_tcp(self) -> None:
+        self.socks_read(True)
+
+    def socks_read(self, tcp: bool) -> None:
+        s = self.sock
+        if s is None:
+            return
+        # 2.6.12's texts (it adds the text of whatever errno it last saw to some of them, e.g.
+        # "(Message too long)": not the connection's own, left out here)
+        try:
+            data = s.recv(8 - len(self.sbuf))
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self.socks_fail(tcp, f"SOCKS4 Proxy handshake aborted by server ({os.strerror(e.errno or 0)})")
+            return
+        if not data:
+            self.socks_fail(tcp, "SOCKS4 Proxy read error during handshake")
+            return
+        self.sbuf += data
+        if len(self.sbuf) < 8:
+            return
+        if self.sbuf[1] != 0x5A:
+            self.socks_fail(tcp, "SOCKS4 Proxy deny the request")
+            return
+        self.checker.loop.remove_reader(self.fd)
+        self.phase = 0
+        self.socks = None
+        if self.tmo is not None:
+            self.tmo.cancel()
+            self.tmo = None
+        if tcp:
+            self.tcp_connected()
+        else:
+            self.connected()
+
+    def socks_fail(self, tcp: bool, text: str) -> None:
+        tc = self.tcr
+        if tcp and tc is not None:
+            self.tcp_fail(P.CheckResult("SOCKERR", P.RES_FAILED, None, text + tc.where()))
+        else:
+            self.finish(P.CheckResult("SOCKERR", P.RES_FAILED, None, text, self._dur()))
 
     def check_txn(self) -> Any:
         """A samples Txn for one check: its backend and server, the clocks, check-scoped variables
@@ -347,6 +434,9 @@ class ServerCheck:
         return check_header(self.srv.conf, s.getsockname()[:2], s.getpeername()[:2])
 
     def connected(self, tls_done: bool = False) -> None:
+        if self.socks is not None:
+            self.socks_begin(False)
+            return
         if not tls_done and self.sock is not None:
             hc = self.http
             rule = hc.connect if hc is not None else None
@@ -542,6 +632,10 @@ class ServerCheck:
             port = rule.port_expr(tc.txn) or port
         port = rule.port or port
         self.linger = rule.linger
+        conf = self.srv.conf
+        if conf.socks4 is not None and not self.agent and (
+                rule.via_socks4 or ((rule.index < 0 or rule.default) and conf.check_via_socks4)):
+            host, port = self.via_socks4(host, port)
         try:
             s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         except OSError as e:
@@ -582,6 +676,9 @@ class ServerCheck:
         self.tcp_connected()
 
     def tcp_connected(self, tls_done: bool = False) -> None:
+        if self.socks is not None:
+            self.socks_begin(True)
+            return
         tc = self.tcr
         assert tc is not None
         rule = tc.cur
@@ -661,7 +758,9 @@ class ServerCheck:
         self.tmo = None
         tc = self.tcr
         if tc is not None:
-            self.tcp_fail(tc.timeout())
+            # connected to a SOCKS4 proxy that does not answer: 2.6's Layer7 timeout
+            self.tcp_fail(P.CheckResult("L7TOUT", P.RES_FAILED, None, tc.where()) if self.phase == 4
+                          else tc.timeout())
 
     def tcp_fail(self, res: P.CheckResult) -> None:
         res.duration = self._dur()
@@ -687,9 +786,10 @@ class ServerCheck:
             self._tls_watch("")
         if self.phase == 1 or self.req:
             loop.remove_writer(self.fd)
-        if self.phase == 2:
+        if self.phase == 2 or self.phase == 4:
             loop.remove_reader(self.fd)
         self.phase = 0
+        self.socks = None
         self.req = b""
         self.hdr = b""
         self.verdict = None

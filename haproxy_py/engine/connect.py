@@ -47,7 +47,7 @@ class Connector:
     """
 
     __slots__ = ("loop", "sock", "fd", "timer", "on_done", "on_fail", "finished", "started", "handoff",
-                 "sockaddr", "tls", "timeout_ms", "want", "preamble", "tls_err")
+                 "sockaddr", "tls", "timeout_ms", "want", "preamble", "tls_err", "socks", "sbuf")
 
     def __init__(
         self,
@@ -62,10 +62,16 @@ class Connector:
         handoff: bool = False,
         tls: Any = None,
         preamble: bytes | None = None,
+        socks4: tuple[str, int] | None = None,
     ) -> None:
         self.loop = loop
         #: bytes sent first, before TLS and before the session's data (a PROXY protocol header)
         self.preamble = preamble
+        #: ``socks4 ADDR:PORT`` on the server: the connection goes to that SOCKS4 proxy, which is
+        #: asked to CONNECT to the server (the request bytes while pending, then None); its
+        #: exchange comes before the preamble and TLS, as in 2.6
+        self.socks: bytes | None = None
+        self.sbuf = b""
         #: a TLS handshake follows the connection (tls/context.py ClientHandshake), bounded by the
         #: same connect timeout, before ``on_done`` gets the TLS socket; ``tls_done`` keeps it after
         self.tls = tls
@@ -84,6 +90,9 @@ class Connector:
         self.started = loop.time()
         try:
             fam, sa = resolve(host, port)
+            if socks4 is not None:
+                self.socks = socks4_request(sa)
+                fam, sa = resolve(*socks4)
             self.sockaddr = sa
             # created non-blocking: no ioctl() afterwards (Python then knows it is non-blocking)
             s = socket.socket(fam, socket.SOCK_STREAM | _NONBLOCK)
@@ -148,6 +157,9 @@ class Connector:
         sock = self.sock
         if sock is None:  # closed meanwhile: nothing to hand over
             return
+        if self.socks is not None:
+            self._socks_start()
+            return
         pre = self.preamble
         if pre is not None:
             # a fresh connection's send buffer is empty: the few hundred bytes go at once
@@ -169,6 +181,56 @@ class Connector:
             cb(sock)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             contain(cb, exc, "connected")
+
+    # -------------------------------------------------------------- through a SOCKS4 proxy
+    def _socks_start(self) -> None:
+        req = self.socks
+        assert req is not None and self.sock is not None
+        loop = self.loop
+        if self.handoff:  # the reply is read by our own reader
+            loop.remove_writer(self.fd)
+            self.handoff = False
+        self.finished = False
+        if self.timer is None and self.timeout_ms:
+            self.timer = loop.call_later(self.timeout_ms / 1000.0, self._timeout)
+        try:
+            self.sock.send(req)  # a fresh connection's send buffer takes the 16 bytes at once
+        except OSError as e:
+            self._fail("refused", e.strerror or str(e))
+            return
+        loop.add_reader(self.fd, self._socks_read)
+        self.want = "r"
+
+    def _socks_read(self) -> None:
+        if self.finished or self.sock is None:
+            return
+        try:
+            data = self.sock.recv(8 - len(self.sbuf))
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self._socks_end(f"SOCKS4 Proxy read error during handshake ({e.strerror})")
+            return
+        if not data:
+            self._socks_end("SOCKS4 Proxy read error during handshake")
+            return
+        self.sbuf += data
+        if len(self.sbuf) < 8:
+            return
+        self._socks_end(None if self.sbuf[1] == 0x5A else "SOCKS4 Proxy deny the request")
+
+    def _socks_end(self, err: str | None) -> None:
+        self.loop.remove_reader(self.fd)
+        self.want = ""
+        if err is not None:
+            self._fail("refused", err)
+            return
+        self.socks = None
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self._done()
 
     # -------------------------------------------------------------- TLS to the server
     def _tls_start(self) -> None:
@@ -267,6 +329,14 @@ class Connector:
             except Exception:  # noqa: BLE001
                 pass
             self.sock.close()
+
+
+def socks4_request(sa: Any) -> bytes:
+    """SOCKS4 CONNECT to an IPv4 address as 2.6 sends it: version 4, command 1, the port and the
+    address, user id ``HAProxy``."""
+    import ipaddress
+
+    return b"\x04\x01" + sa[1].to_bytes(2, "big") + ipaddress.IPv4Address(sa[0]).packed + b"HAProxy\x00"
 
 
 def _strerror(err: int) -> str:

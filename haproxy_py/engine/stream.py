@@ -422,7 +422,7 @@ class Stream:
 
             pre = server_header(self, srv)
         self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
-                                   handoff=self.HANDOFF, tls=tls, preamble=pre)
+                                   handoff=self.HANDOFF, tls=tls, preamble=pre, socks4=srv.conf.socks4)
 
     def sample_txn(self) -> Any:
         """What sample expressions evaluated for this session read (a server's ``sni``)."""

@@ -205,6 +205,22 @@ class ServersMixin(BuilderBase):
                 s["on_marked_up"] = arg
             elif k == "track":
                 s["track"] = arg
+            elif k == "socks4":
+                import ipaddress
+
+                host, sep, sport = arg.rpartition(":")
+                if not sep:
+                    sfail(f"{label} : 'socks4 {arg}' : missing port specification in '{arg}'.", j + 1)
+                try:
+                    ipaddress.IPv4Address(host)
+                    sp = int(sport)
+                    if not 0 < sp < 65536:
+                        raise ValueError
+                except ValueError:
+                    sfail(f"{label} : \n  'socks4 {arg}' : invalid address: '{host}' in '{arg}'", j + 1)
+                s["socks4"] = (host, sp)
+            elif k == "check-via-socks4":
+                s["check_via_socks4"] = True
             elif k == "check-proto":
                 from haproxy_py.config.tcpcheck import MUX_MODES
 
