@@ -272,3 +272,17 @@ def test_fixed_formats_are_compiled_once_per_context() -> None:
         assert list(ctx.fixed.values()) == [f]
         assert formatter_for("tcplog", context=ctx) is not f
     assert formatter_for("httplog") is formatter_for("httplog")
+
+
+def test_inlined_timer_code_equals_the_record_properties() -> None:
+    import random
+
+    from haproxy_py.log import format as lf
+
+    rng = random.Random(20)
+    for _ in range(3000):
+        r = lf.LogRecord(0.0)
+        for f in ("t_idle", "t_handshake", "t_request", "t_queue", "t_connect", "t_data", "t_close"):
+            setattr(r, f, rng.choice([-1, 0, rng.randrange(0, 5000)]))
+        for name, code in lf._TIMER_CODE.items():
+            assert eval(code, {}, {"r": r}) == getattr(r, name), (name, code)
