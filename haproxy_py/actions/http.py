@@ -133,13 +133,19 @@ class AddHeader(Action):
 
 
 class SetHeader(AddHeader):
-    __slots__ = ()
+    __slots__ = ("key", "klen")
+
+    def __init__(self, side: str, name: bytes, fmt: Fmt) -> None:
+        super().__init__(side, name, fmt)
+        self.key = name.lower()
+        self.klen = len(name)
 
     def run(self, txn: Any) -> Verdict:
         msg = txn.req if self.side == "req" else txn.res
         value = self.fmt(txn)  # evaluated before the old values go (it may read them)
-        key = self.name.lower()
-        msg.headers = [h for h in msg.headers if h[0].lower() != key]
+        key, klen = self.key, self.klen
+        # the length test spares the lower() of every other header
+        msg.headers = [h for h in msg.headers if len(h[0]) != klen or h[0].lower() != key]
         msg.headers.append((self.name, value))
         return V_CONTINUE
 
