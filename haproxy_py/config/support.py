@@ -108,6 +108,7 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "ssl-default-bind-curves": _TLSB + "test_curves_and_dh_as_haproxy",
     "ssl-dh-param-file": _TLSB + "test_curves_and_dh_as_haproxy",
     "tune.ssl.default-dh-param": _TLSB + "test_curves_and_dh_as_haproxy",
+    "ssl-load-extra-files": _TLSB + "test_extra_files_as_haproxy",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
 _reg(GLOBAL, "config/tls.py server_global", {
@@ -416,6 +417,7 @@ for _n in ("process", "thread"):
                        "sockets")
 BIND.alternatives.update({
     "maxconn": "use the frontend's 'maxconn'",
+    "npn": "the interpreter's ssl module has no NPN (ssl.HAS_NPN is false; NPN is deprecated): use 'alpn'",
 })
 #: parameters only meaningful on a 'stats socket' line (handled there)
 STATS_SOCKET_ONLY = ("level", "expose-fd", "user", "group", "uid", "gid", "severity-output")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.config.diagnostics import POST
-from haproxy_py.tls.certs import CertError, CertFile, cert_paths, load_cert
+from haproxy_py.tls.certs import EXTRA_FILES, CertError, CertFile, CertRefused, cert_paths, load_cert
 from haproxy_py.tls.crtlist import CrtListError, Entry, parse_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +31,7 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 #: the global keywords this module reads
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
-           "tune.ssl.default-dh-param")
+           "tune.ssl.default-dh-param", "ssl-load-extra-files")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
@@ -125,6 +125,14 @@ def global_kw(b: Builder, ln: Line) -> None:
         if not _dh_ok(w[1]):
             b.fail(ln, f"'{kw}': unable to load DH parameters from file <{w[1]}>.", 1)
         t[kw] = w[1]
+    elif kw == "ssl-load-extra-files":
+        args = w[1:]
+        if not args or any(a not in ("none", "all", *EXTRA_FILES) for a in args):
+            b.fail(ln, f"'{kw}' expects one or multiple arguments (none, all, bundle, sctl, ocsp, issuer).", 0)
+        if len(args) > 1 and ("none" in args or "all" in args):
+            b.fail(ln, f"'{kw}' 'none' and 'all' can be only used alone", 0)
+        t["extra"] = (frozenset() if args == ["none"] else EXTRA_FILES if args == ["all"]
+                      else frozenset(args))
     elif kw == "tune.ssl.default-dh-param":
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
@@ -268,10 +276,13 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         elif k == "crt":
             path = _base(b.g, "crt-base", str(v))
             for f in cert_paths(path):
+                warns: list[str] = []
                 try:
-                    c = load_cert(f, bool(g.get("del-ext")))
+                    c = load_cert(f, bool(g.get("del-ext")), g.get("extra", EXTRA_FILES), warns)
                 except CertError as e:
-                    b.fail(ln, pre + str(e), col("crt") + 1)
+                    b.fail(ln, pre + str(e), col("crt") + 1, ours=isinstance(e, CertRefused))
+                for text in warns:
+                    b.d.warning(text, ln.loc(col("crt") + 1), line=ln.raw)
                 certs.append(c)
                 entries.append(Entry(c, path if os.path.isdir(path) else ""))
         elif k == "crt-list":
@@ -345,10 +356,14 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
             b.fail(ln, pre + f"parsing [{path}:{n}]: {e}", i)
         if spec is None:
             continue
+        warns: list[str] = []
         try:
-            cert = load_cert(_base(b.g, "crt-base", spec.cert), bool(g.get("del-ext")))
+            cert = load_cert(_base(b.g, "crt-base", spec.cert), bool(g.get("del-ext")), g.get("extra", EXTRA_FILES),
+                             warns)
         except CertError as e:
-            b.fail(ln, pre + str(e), i)
+            b.fail(ln, pre + str(e), i, ours=isinstance(e, CertRefused))
+        for text in warns:
+            b.d.warning(text, ln.loc(i), line=ln.raw)
         st: dict[str, Any] = {}
         for k, v in spec.options:
             if k in ("npn", "allow-0rtt"):

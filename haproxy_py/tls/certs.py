@@ -64,14 +64,53 @@ def _key_type(text: str) -> str:
     return ""
 
 
-def load_cert(path: str, del_ext: bool = False) -> CertFile:
+class CertRefused(CertError):
+    """A certificate 2.6 would load with something haproxy-py does not implement (haproxy-py's text)."""
+
+
+#: what ``ssl-load-extra-files`` may name; 2.6 loads them all by default
+EXTRA_FILES = frozenset(("bundle", "sctl", "ocsp", "issuer", "key"))
+
+
+def _is_ocsp_response(data: bytes) -> bool:
+    """A DER OCSPResponse at a glance: SEQUENCE { ENUMERATED status, ... }."""
+    try:
+        tag, s, e = _tlv(data, 0)
+        return tag == 0x30 and e == len(data) and data[s] == 0x0A
+    except IndexError:
+        return False
+
+
+def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FILES,
+              warnings: list[str] | None = None) -> CertFile:
     """One certificate file, checked; :class:`CertError` with 2.6's message otherwise. A key not in
     the file is FILE.key, or with ``del_ext`` (``ssl-load-extra-del-ext``) a .crt FILE's name without
-    its extension + .key (site.crt -> site.key; other names keep FILE.key)."""
+    its extension + .key (site.crt -> site.key; other names keep FILE.key). ``extra``: the extra
+    files ``ssl-load-extra-files`` lets 2.6 read: a .key only with 'key'; an OCSP response (.ocsp)
+    or SCT list (.sctl) and multi-certificate bundles (FILE.rsa/.ecdsa/.dsa) are refused
+    (:class:`CertRefused`), an unreadable .ocsp is ignored with 2.6's warning (into ``warnings``);
+    a .issuer only serves OCSP, so it changes nothing here."""
     try:
         os.stat(path)
     except OSError as e:
+        if "bundle" in extra and any(os.path.exists(path + x) for x in (".rsa", ".ecdsa", ".dsa")):
+            raise CertRefused(f"multi-certificate bundles ('{path}.rsa', '.ecdsa', '.dsa') are not implemented by "
+                              "haproxy-py (HAProxy 2.6 supports them); name each certificate file.") from None
         raise CertError(f"unable to stat SSL certificate from file '{path}' : {e.strerror}.") from None
+    if "ocsp" in extra and os.path.exists(path + ".ocsp"):
+        try:
+            with open(path + ".ocsp", "rb") as fb:
+                raw = fb.read()
+        except OSError:
+            raw = b""
+        if _is_ocsp_response(raw):
+            raise CertRefused(f"the OCSP response '{path}.ocsp' (OCSP stapling) is not implemented by haproxy-py "
+                              "(HAProxy 2.6 supports it); remove it or leave 'ocsp' out of 'ssl-load-extra-files'.")
+        if warnings is not None:
+            warnings.append("Loading: Unable to parse OCSP response. Content will be ignored.")
+    if "sctl" in extra and os.path.exists(path + ".sctl"):
+        raise CertRefused(f"the SCT list '{path}.sctl' is not implemented by haproxy-py (HAProxy 2.6 supports it); "
+                          "remove it or leave 'sctl' out of 'ssl-load-extra-files'.")
     try:
         with open(path, encoding="latin-1") as f:
             text = f.read()
@@ -81,6 +120,8 @@ def load_cert(path: str, del_ext: bool = False) -> CertFile:
         raise CertError(f"unable to load certificate from file '{path}'.")
     key: str | None = None
     ktext = text
+    if "PRIVATE KEY-----" not in text and "key" not in extra:
+        raise CertError(f"No Private Key found in '{path}'.")
     if "PRIVATE KEY-----" not in text:
         base, ext = os.path.splitext(path)
         key = (base if del_ext and ext == ".crt" else path) + ".key"  # 2.6: ".crt" files only

@@ -417,3 +417,49 @@ u=%[ssl_c_used] cn=%[ssl_c_s_dn(CN)] ."
         text = DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt {certs['ec.pem']} {bad}\n"
         theirs_c, ours_c = check_both(text, extra)
         assert ours_c == theirs_c and theirs_c
+
+
+@pytest.mark.slow
+def test_extra_files_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """ssl-load-extra-files: a key in FILE.key read only with 'key' (or 'all', the default), an
+    unreadable FILE.ocsp ignored with 2.6's warning, the keyword's own errors (-c side by side);
+    a key file found with 'key' serves handshakes on both; a real OCSP response and an SCT list
+    are refused by haproxy-py (no OCSP stapling / SCT yet) where 2.6 loads them."""
+    d = tmp_path / "x"
+    d.mkdir()
+    shutil.copy(certs["ec.crt"], d / "site.pem")
+    shutil.copy(certs["ec.key"], d / "site.pem.key")
+    shutil.copy(certs["rsa.pem"], d / "other.pem")
+    (d / "other.pem.ocsp").write_text("garbage\n")
+    base = DEFAULTS + "frontend fe\n    bind 127.0.0.1:{port} ssl crt {crt}\n" + FRONT_END
+    for glob, crt in (("ssl-load-extra-files none", "site.pem"), ("ssl-load-extra-files bundle ocsp", "site.pem"),
+                      ("ssl-load-extra-files key", "site.pem"), ("", "other.pem"),
+                      ("ssl-load-extra-files none", "other.pem"), ("ssl-load-extra-files", "site.pem"),
+                      ("ssl-load-extra-files foo", "site.pem"), ("ssl-load-extra-files all none", "site.pem")):
+        text = "global\n    " + glob + "\n" + base.format(port=1, crt=d / crt)
+        theirs_c, ours_c = check_both(text, tmp_path)
+        assert ours_c == theirs_c, (glob, crt)
+    cfg = "global\n    ssl-load-extra-files key issuer\n" + base.replace("{port}", "{p0}").replace("{crt}", str(d / "site.pem"))
+    from tests.integration.test_tls_vs_haproxy import probe
+    from tests.integration.tls_certs import client_context
+
+    ctx = client_context(certs)
+    theirs, ours = side_by_side(cfg, 1, lambda ports: probe(ports[0], ctx, None)[:2])
+    assert ours == theirs == ("ok", "www.example.com")
+    # a real OCSP response (made offline by openssl's responder) and an SCT list: 2.6 loads them
+    for n in ("ca.crt", "ca.key", "ec.crt"):
+        shutil.copy(certs[n], tmp_path / n)
+    (tmp_path / "index.txt").write_text("")
+    for args in (("-issuer", "ca.crt", "-cert", "ec.crt", "-reqout", "req.der", "-no_nonce"),
+                 ("-index", "index.txt", "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-reqin", "req.der",
+                  "-respout", "resp.der", "-ndays", "1")):
+        subprocess.run(["openssl", "ocsp", *args], cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    shutil.copy(certs["ec.pem"], d / "stapled.pem")
+    shutil.copy(tmp_path / "resp.der", d / "stapled.pem.ocsp")
+    text = base.format(port=1, crt=d / "stapled.pem")
+    theirs_c, ours_c = check_both(text, tmp_path)
+    assert not any(ln.startswith("ALERT") for ln in theirs_c)
+    assert any("OCSP stapling) is not implemented by haproxy-py" in ln for ln in ours_c)
+    theirs_c, ours_c = check_both("global\n    ssl-load-extra-files key ocsp\n" + text.replace("stapled.pem", "site.pem"),
+                                  tmp_path)
+    assert ours_c == theirs_c == []
