@@ -101,6 +101,9 @@ class Global:
     #: ``external-check`` (external checks may run) and ``insecure-fork-wanted``
     external_check: bool = False
     insecure_fork_wanted: bool = False
+    #: ``pp2-never-send-local``: health checks send a v2 PROXY header with their own addresses
+    #: instead of a LOCAL one
+    pp2_never_send_local: bool = False
     log_tag: str | None = None
     log_send_hostname: str | None = None  # "" = use the system host name
     chroot: str | None = None

@@ -149,6 +149,7 @@ GLOBAL.no_effect("expose-experimental-directives", "only unlocks experimental di
                  "haproxy-py refuses anyway")
 _EXT = _DIFF + "test_external_check_vs_haproxy.py::"
 _reg(GLOBAL, "config/build/global_.py", {
+    "pp2-never-send-local": _DIFF + "test_proxy_protocol_vs_haproxy.py::test_check_send_proxy_as_haproxy",
     "external-check": _EXT + "test_external_checks_as_haproxy",
     "insecure-fork-wanted": _EXT + "test_external_checks_as_haproxy",
 })

@@ -306,6 +306,10 @@ class Engine:
                                              for p in self.config.proxies
                                              if p.email_alert is not None and p.email_alert.mailers in known})
         if Checker is not None and self.run_checks:
+            if self.config.global_.pp2_never_send_local:
+                from haproxy_py.engine import proxy_protocol
+
+                proxy_protocol.NEVER_SEND_LOCAL = True
             backends = [e.backend for e in self.state.proxies if e.backend is not None]
             if any(s.check_enabled or s.agent_enabled for b in backends for s in b.servers):
                 self.checker = Checker(self.loop, backends, log=self.log_event,

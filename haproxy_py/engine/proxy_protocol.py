@@ -215,13 +215,20 @@ def server_header(sess: Any, srv: Any) -> bytes:
     return P.build_v2(src, dst, tlvs, crc="crc32c" in opts)
 
 
+#: global ``pp2-never-send-local`` (set by the engine from the configuration)
+NEVER_SEND_LOCAL = False
+
+
 def check_header(conf: Any, local: Any, peer: Any) -> bytes:
     """What a health check sends first with ``check-send-proxy`` (or ``tcp-check connect
     send-proxy``): 2.6 has no stream there; in v1 it gives the check connection's own addresses,
-    in v2 (a server with send-proxy-v2) a LOCAL header, with its CRC32C and an empty SSL TLV when
-    the server's proxy-v2-options ask for them."""
+    in v2 (a server with send-proxy-v2) a LOCAL header (the check's addresses with
+    ``pp2-never-send-local``), with its CRC32C and an empty SSL TLV when the server's
+    proxy-v2-options ask for them."""
     if not conf.send_proxy_v2:
         return P.build_v1(local, peer)
     opts = conf.pp_opts
     tlvs = [P.ssl_tlv(0, 0, [])] if "ssl" in opts else []
+    if NEVER_SEND_LOCAL:
+        return P.build_v2(local, peer, tlvs, crc="crc32c" in opts)
     return P.build_v2(None, None, tlvs, crc="crc32c" in opts)

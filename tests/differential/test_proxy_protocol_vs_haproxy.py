@@ -557,17 +557,20 @@ def _check_kind(h: bytes) -> bytes | None:
     return None if h.startswith(b"<none") else b"v1" if h.startswith(b"PROXY ") else h
 
 
+@pytest.mark.slow
 def test_check_send_proxy_as_haproxy() -> None:
     """check-send-proxy: health checks start with a PROXY header, v1 with the check connection's own
     addresses, v2 (a server with send-proxy-v2) a LOCAL one with the CRC32C and SSL TLVs its
-    proxy-v2-options ask for; none with no-check-send-proxy. Both proxies' checks are captured."""
+    proxy-v2-options ask for (with the check's addresses under the global pp2-never-send-local);
+    none with no-check-send-proxy. Both proxies' checks are captured."""
     require_haproxy("haproxy")
     got = {}
-    for which in ("haproxy", "ours"):
+    for which in ("haproxy", "ours", "haproxy+", "ours+"):
         cap = Capture()
         try:
             port = free_port()
-            cfg = f"""
+            glob = "global\n    pp2-never-send-local\n" if which.endswith("+") else ""
+            cfg = f"""{glob}
 defaults
     mode http
     timeout connect 2s
@@ -582,7 +585,7 @@ listen be
     server h 127.0.0.1:{cap.port} send-proxy-v2 proxy-v2-options ssl,authority,unique-id
     server no 127.0.0.1:{cap.port} no-check-send-proxy
 """
-            with run_proxy(cfg, wait_ports=[port], which=which):
+            with run_proxy(cfg, wait_ports=[port], which=which.rstrip("+")):
                 deadline = time.monotonic() + 8
                 while len({_check_kind(g) for g in cap.got} - {None}) < 3 and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -595,14 +598,15 @@ listen be
                 continue
             hdr = P.parse(h)
             assert isinstance(hdr, P.Header), (which, h)
-            if hdr.version == 1:
+            if hdr.version == 1 or not hdr.local:  # the check's own addresses
                 assert hdr.dst == ("127.0.0.1", cap.port) and hdr.src is not None and hdr.src[0] == "127.0.0.1"
-                kinds.add(b"v1")
+                kinds.add(b"v1" if hdr.version == 1 else bytes(t for t, _ in hdr.tlvs))
             else:
                 kinds.add(h)
         got[which] = kinds
-    assert got["haproxy"] == got["ours"]
+    assert got["haproxy"] == got["ours"] and got["haproxy+"] == got["ours+"]
     assert len(got["ours"]) == 3 and b"v1" in got["ours"]
+    assert got["ours+"] == {b"v1", bytes([P.PP2_TYPE_CRC32C]), bytes([P.PP2_TYPE_SSL])}
 
 
 # --------------------------------------------------------------------------- -c verdicts

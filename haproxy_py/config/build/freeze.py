@@ -37,6 +37,7 @@ class FreezeMixin(BuilderBase):
             tune_bufsize=g.get("tune_bufsize", 16384), tune_maxrewrite=g.get("tune_maxrewrite", 1024),
             tune_http_maxhdr=g.get("tune_http_maxhdr", 101), external_check=g.get("external_check", False),
             insecure_fork_wanted=g.get("insecure_fork_wanted", False),
+            pp2_never_send_local=g.get("pp2_never_send_local", False),
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"),
             localpeer=self.localpeer_cli or g.get("localpeer"), ignored=tuple(self.g_ignored),
