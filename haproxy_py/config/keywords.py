@@ -218,16 +218,15 @@ SERVER_KEYWORDS: dict[str, int] = {
     "max-reuse": 1, "minconn": 1, "namespace": 1, "no-agent-check": 0, "no-backup": 0, "no-check": 0,
     "no-check-ssl": 0, "no-check-send-proxy": 0, "no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
     "no-send-proxy-v2-ssl-cn": 0, "no-ssl": 0, "no-ssl-reuse": 0, "no-sslv3": 0, "no-tlsv10": 0,
-    "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "no-tls-tickets": 0, "no-verifyhost": 0,
+    "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "no-tls-tickets": 0,
     "no-tfo": 0, "non-stick": 0, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,
     "on-marked-up": 1, "pool-low-conn": 1, "pool-max-conn": 1, "pool-purge-delay": 1, "port": 1,
     "proto": 1, "redir": 1, "resolve-net": 1, "resolve-prefer": 1, "resolve-opts": 1, "resolvers": 1,
     "rise": 1, "send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0,
-    "send-proxy-v2-ssl-cn": 0, "set-proxy-v2-tlv-fmt": 1, "proxy-v2-options": 1, "slowstart": 1,
+    "send-proxy-v2-ssl-cn": 0, "proxy-v2-options": 1, "slowstart": 1,
     "sni": 1, "source": 1, "ssl": 0, "ssl-max-ver": 1, "ssl-min-ver": 1, "ssl-reuse": 0,
     "stick": 0, "socks4": 1, "tfo": 0, "tls-tickets": 0, "track": 1, "verify": 1, "verifyhost": 1,
-    "weight": 1, "ws": 1, "usesrc": 1, "curves": 1, "sigalgs": 1, "client-sigalgs": 1,
-    "shard": 1, "hash-key": 1,
+    "weight": 1, "ws": 1, "usesrc": 1, "tcp-ut": 1,
 }
 
 #: bind parameters: name -> number of arguments
@@ -242,8 +241,7 @@ BIND_KEYWORDS: dict[str, int] = {
     "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "npn": 1, "prefer-client-ciphers": 0,
     "process": 1, "proto": 1, "severity-output": 1, "ssl": 0, "ssl-max-ver": 1, "ssl-min-ver": 1,
     "strict-sni": 0, "tcp-ut": 1, "tfo": 0, "thread": 1, "tls-ticket-keys": 1, "transparent": 0,
-    "uid": 1, "user": 1, "v4v6": 0, "v6only": 0, "verify": 1, "quic-force-retry": 0,
-    "sigalgs": 1, "client-sigalgs": 1, "quic-cc-algo": 1, "shards": 1,
+    "uid": 1, "user": 1, "v4v6": 0, "v6only": 0, "verify": 1, "shards": 1,
 }
 
 LOG_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",

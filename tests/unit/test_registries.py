@@ -157,3 +157,18 @@ def test_readme_lists_what_is_not_implemented() -> None:
     m = re.search(r"<!-- section: not-implemented.*?-->\n(.*?)<!-- end section: not-implemented -->", text, re.S)
     assert m, "README has no not-implemented section"
     assert m.group(1) == registry_doc.render(), "README's list is stale: python -m haproxy_py.registry_doc --write"
+
+
+def test_server_and_bind_keywords_are_2_6_s() -> None:
+    """The server and bind parameters haproxy-py knows (implemented or refused as 'HAProxy 2.6
+    supports it') are exactly those Debian's 2.6.12 registers (haproxy -dKall, fixture): a name
+    from a later HAProxy (curves/sigalgs on servers, quic-*, hash-key, shard...) is an unknown
+    keyword, as 2.6 says, never 'not implemented'."""
+    import re
+
+    from haproxy_py.config import keywords as K
+
+    txt = (ROOT / "tests/fixtures/haproxy26/dKall.txt").read_text()
+    assert set(K.SERVER_KEYWORDS) == set(re.findall(r"server <name> <addr> (\S+)", txt))
+    # ("ssl" itself is the prefix of the TLS ones in the dump)
+    assert set(K.BIND_KEYWORDS) - {"ssl"} == set(re.findall(r"bind <addr> (?:ssl )?(\S+)", txt)) - {"ssl"}

@@ -17,6 +17,15 @@ from haproxy_py.config.tokenizer import Line, expand_address_env
 _GLOBAL_NEGATABLE = ("log", "busy-polling", "set-dumpable", "strict-limits", "insecure-fork-wanted", "numa-cpu-mapping")
 
 
+
+#: global keywords 2.6 refuses with more arguments ("'KW' cannot handle unexpected argument")
+_MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "nbthread": 1, "spread-checks": 1,
+             "uid": 1, "gid": 1, "user": 1, "group": 1, "daemon": 0, "master-worker": 1, "tune.bufsize": 1,
+             "tune.maxrewrite": 1, "tune.http.maxhdr": 1, "crt-base": 1, "ca-base": 1,
+             "ssl-default-bind-ciphers": 1, "ssl-default-bind-ciphersuites": 1, "ssl-server-verify": 1,
+             "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
+             "ssl-default-bind-curves": 1}
+
 class GlobalMixin(BuilderBase):
     def global_no(self, ln: Line) -> None:
         """``no KEYWORD`` in global: 2.6 allows it for a few keywords; ``no log`` forgets the logs
@@ -47,6 +56,8 @@ class GlobalMixin(BuilderBase):
         if kw == "no":
             self.global_no(ln)
             return
+        if kw in _MAX_ARGS:
+            self.too_many_args(ln, _MAX_ARGS[kw])
         if kw in ("httpclient.ssl.verify", "httpclient.ssl.ca-file") and n >= 2:
             g[kw] = w[1]  # what 'show ssl ca-file' lists (the client itself is not implemented)
         if kw == "httpclient.resolvers.prefer" and (n < 2 or w[1] not in ("ipv4", "ipv6")):
@@ -80,8 +91,8 @@ class GlobalMixin(BuilderBase):
             if v is None or v < 0:
                 self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would take "
                           "it as 0 silently, haproxy-py refuses it.", 1, ours=True)
-            if kw == "nbthread" and v < 1:
-                self.fail(ln, f"'{kw}' expects a positive integer argument.", 1)
+            if kw == "nbthread" and not 1 <= v <= 64:  # Debian's build: MAX_THREADS 64
+                self.fail(ln, f"'nbthread' value must be between 1 and 64 (was {v})", 1)
             g[kw.replace("-", "_")] = v
         elif kw == "nbproc":
             v = parse_int(w[1]) if n > 1 else None
@@ -113,6 +124,13 @@ class GlobalMixin(BuilderBase):
         elif kw == "daemon":
             g["daemon"] = True
         elif kw == "master-worker":
+            if n > 1 and w[1] != "no-exit-on-failure":
+                self.fail(ln, "'master-worker' only supports 'no-exit-on-failure' option.", 1)
+            if n > 1:
+                from haproxy_py.registry import not_implemented
+
+                self.fail(ln, not_implemented("'master-worker no-exit-on-failure'",
+                                              "the master stops with its workers' failures"), 1, ours=True)
             g["master_worker"] = True
         elif kw == "stats":
             self.global_stats(ln)

@@ -152,9 +152,13 @@ class LogsMixin(BuilderBase):
             return
         style = "httplog"
         if args:
-            if args[0] != "clf":
+            if args[0] not in ("clf", "json"):
                 self.fail(ln, "keyword 'httplog' only supports option 'clf'.", i + 1)
-            style = "httplog-clf"
+            if args[0] == "json":  # haproxy-py's own (README, deliberate differences)
+                self.d.notice(self._p(ln) + "'option httplog json': one JSON object per log line, a haproxy-py "
+                              "extension (HAProxy 2.6 refuses it).", ln.loc(i + 1), line=ln.raw, ours=True)
+            self.too_many_args(ln, 1, i)
+            style = "httplog-" + args[0]
         p.f["log_style"] = style
         p.log_style_loc = ln.loc(0)
         p.f["httplog_line"] = ln
@@ -162,5 +166,13 @@ class LogsMixin(BuilderBase):
     def opt_tcplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         if p.kind == "backend" and not negate:
             self.warn(ln, f"{p.type_str} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
-        p.f["log_style"] = "default" if negate else "tcplog"
+        style = "tcplog"
+        if args and args[0] == "json" and not negate:  # haproxy-py's own (README, deliberate differences)
+            self.d.notice(self._p(ln) + "'option tcplog json': one JSON object per log line, a haproxy-py "
+                          "extension (HAProxy 2.6 refuses it).", ln.loc(i + 1), line=ln.raw, ours=True)
+            style = "tcplog-json"
+            self.too_many_args(ln, 1, i)
+        else:
+            self.too_many_args(ln, 0, i)
+        p.f["log_style"] = "default" if negate else style
         p.log_style_loc = ln.loc(0)

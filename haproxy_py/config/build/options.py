@@ -57,14 +57,14 @@ class OptionsMixin(BuilderBase):
             what = "frontend" if cap == K.FE else "backend"
             self.warn(ln, f"'{name}' ignored because {p.type_str} '{p.name}' has no {what} capability.", i)
             return
+        if args and name not in K.OPTIONS_WITH_ARGS:
+            self.too_many_args(ln, 0, i)
         if not negate and not self.supported(S.OPTION, ln, name, i):
             return
         handler = getattr(self, "opt_" + name.replace("-", "_"), None)
         if handler is not None:  # an option with its own parser, in the module of its feature
             handler(ln, p, i, args, negate)
             return
-        if args and name not in K.OPTIONS_WITH_ARGS:
-            self.fail(ln, f"option '{name}' does not take any argument (got '{args[0]}').", i + 1, ours=True)
         # connection modes exclude each other
         if name in ("httpclose", "http-server-close", "http-keep-alive") and not negate:
             for other in ("httpclose", "http-server-close", "http-keep-alive"):

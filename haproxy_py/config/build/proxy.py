@@ -11,6 +11,8 @@ from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
+#: proxy keywords 2.6 refuses with more arguments ("'KW' cannot handle unexpected argument")
+_MAX_ARGS = {"mode": 1, "retries": 1, "maxconn": 1, "fullconn": 1, "id": 1, "dispatch": 1}
 
 class ProxyMixin(BuilderBase):
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
@@ -44,6 +46,8 @@ class ProxyMixin(BuilderBase):
             return
         if handler is None:  # pragma: no cover - a registered keyword always has its handler
             raise AssertionError(f"no handler for implemented keyword {kw!r}")
+        if kw in _MAX_ARGS:
+            self.too_many_args(ln, _MAX_ARGS[kw])
         handler(ln, p)
 
     def kw_load_server_state_from_file(self, ln: Line, p: ProxyState) -> None:

@@ -199,6 +199,21 @@ class SectionsMixin(BuilderBase):
         self.section_obj[2].append(tuple(ln.words))
         if kind == "userlist":
             w = ln.words
+            if w[0] in ("user", "group") and len(w) >= 2:
+                known = ([u[0] for u in self.userlists[-1][1]] if w[0] == "user"
+                         else [g[0] for g in self.userlist_groups[-1][1]])
+                if w[1] in known:
+                    self.d.warning(f"parsing [{ln.file}:{ln.lineno}]: ignoring duplicated {w[0]} '{w[1]}' in userlist "
+                                   f"'{self.section_obj[1]}'.", ln.loc(1), line=ln.raw)
+                    return
+                opts = ("password", "insecure-password", "groups") if w[0] == "user" else ("users",)
+                for j in range(2, len(w), 2):
+                    if w[j] not in opts:
+                        what = ("'password', 'insecure-password' and 'groups' options" if w[0] == "user"
+                                else "'users' option")
+                        self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{w[0]}' only supports {what}.", ln.loc(j),
+                                     line=ln.raw)
+                        return
             if w[0] == "user" and len(w) >= 2:
                 pw = ""
                 insecure = False

@@ -20,6 +20,39 @@ PP2_OPTIONS = ("ssl", "cert-cn", "ssl-cipher", "cert-sig", "cert-key", "authorit
 _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 
 
+
+#: 2.6's words for a server parameter given without its value (the TLS ones: config/tls.py)
+_MISSING = {
+    "addr": "'addr' expects <ipv4|ipv6> as argument..", "agent-addr": "'agent-addr' expects an address as argument..",
+    "agent-inter": "'agent-inter' expects a delay as argument..",
+    "agent-port": "'agent-port' expects a port number as argument..",
+    "agent-send": "'agent-send' expects a string as argument..", "check-proto": "'check-proto' : missing value.",
+    "cookie": "'cookie' expects <value> as argument..", "downinter": "'downinter' expects a delay as argument..",
+    "error-limit": "'error-limit' expects an integer argument..", "fall": "'fall' expects an integer argument..",
+    "fastinter": "'fastinter' expects a delay as argument..", "id": "'id' : expects an integer argument.",
+    "inter": "'inter' expects a delay as argument..",
+    "log-proto": "'log-proto' expects one of 'legacy' or 'octet-count' but got ''.",
+    "max-reuse": "'max-reuse' expects <value> as argument..", "namespace": "'namespace' : expects <name> as argument.",
+    "observe": "'observe' expects <mode> as argument..",
+    "on-error": "'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got ''.",
+    "on-marked-down": "'on-marked-down' expects 'shutdown-sessions' but got ''.",
+    "on-marked-up": "'on-marked-up' expects 'shutdown-backup-sessions' but got ''.",
+    "pool-low-conn": "'pool-low-conn' expects <value> as argument..",
+    "pool-max-conn": "'pool-max-conn' expects <value> as argument..",
+    "pool-purge-delay": "'pool-purge-delay' expects <value> as argument..",
+    "port": "'port' expects a port number as argument..", "proto": "'proto' : missing value.",
+    "redir": "'redir' expects <prefix> as argument..", "resolve-net": "'resolve-net' expects a list of networks..",
+    "resolve-prefer": "'resolve-prefer' expects either ipv4 or ipv6 as argument..",
+    "rise": "'rise' expects an integer argument..", "socks4": "'socks4' expects <addr>:<port> as argument..",
+    "source": "'source' expects <addr>[:<port>[-<port>]], and optionally 'usesrc' <addr>, and 'interface' <name> as "
+              "argument..",
+    "track": "'track' expects [<proxy>/]<server> as argument..",
+    "usesrc": "'usesrc' only allowed after a 'source' statement..",
+    "npn": "'npn' : missing the comma-delimited NPN protocol suite.", "tcp-ut": "'tcp-ut' : missing TCP User Timeout value.", "ws": "'ws' has to be 'auto', 'h1' or 'h2'.",
+}
+#: ... and those it reads as 0 or empty when their value is missing (haproxy-py refuses them)
+_EMPTY_OK = ("weight", "maxconn", "minconn", "maxqueue", "init-addr", "resolve-opts")
+
 class ServersMixin(BuilderBase):
     def kw_server(self, ln: Line, p: ProxyState) -> None:
         if not (p.caps & K.BE):
@@ -108,6 +141,11 @@ class ServersMixin(BuilderBase):
                     sfail(f"{label} : {TLS.SERVER_MISSING[k]}", j)
                 if k == "proxy-v2-options":
                     sfail(f"{label} : '' : proxy v2 option not implemented.", j)
+                if k in _MISSING:
+                    sfail(f"{label} : {_MISSING[k]}", j)
+                if k in _EMPTY_OK:  # 2.6 takes the missing value as 0 or empty
+                    sfail(f"{label} : '{k}' expects an argument; HAProxy 2.6 takes it as empty or 0 silently, "
+                          "haproxy-py refuses it.", j, ours=True)
                 sfail(f"{label} : '{k}' expects an argument.", j)
             arg = w[j + 1] if nargs else ""
             if not self.supported(S.SERVER, ln, k, j):

@@ -20,6 +20,8 @@ class TimeoutsMixin(BuilderBase):
             self.fail(ln, f"{K.TIMEOUT_LIST_MSG} (got '{name}')", 1, suggestion=sug)
         field_name, cap = t
         v = self.time_arg(ln, 2, f"'timeout {name}'")
+        if len(w) > 3:
+            self.fail(ln, f"'timeout {name}' : unexpected extra argument '{w[3]}' after value '{w[2]}'.", 3)
         if not p.is_defaults and not (p.caps & cap):
             what = "frontend" if cap == K.FE else "backend"
             self.warn(ln, f"'timeout {name}' will be ignored because {p.type_str} '{p.name}' has no {what} capability",
