@@ -28,7 +28,7 @@ from tests.integration.stats_client import admin_socket, stats_cli
 STORE = "gpc0,http_req_cnt,http_req_rate(10s),server_id"
 
 
-def _cfg(me: str, ports: dict[str, int], http: int, *, style: str = "peer") -> str:
+def _cfg(me: str, ports: dict[str, int], http: int, *, style: str = "peer", sticky: int | None = None) -> str:
     out = ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n"
            + (f"    localpeer {me}\n" if style == "server" else "")
            + "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
@@ -44,7 +44,15 @@ def _cfg(me: str, ports: dict[str, int], http: int, *, style: str = "peer") -> s
             "    http-request sc-inc-gpc0(0)\n"
             "    http-request return status 200 content-type text/plain string ok\n"
             f"backend st\n    stick-table type ip size 100 expire 30s store {STORE} peers mypeers\n")
+    if sticky is not None:  # stick on src: server_id and server_key (2.6's dictionary cache) replicate
+        out += (f"listen sticky\n    bind 127.0.0.1:{sticky}\n    balance roundrobin\n"
+                "    stick-table type ip size 100 expire 30s peers mypeers\n    stick on src\n"
+                f"    server s1 127.0.0.1:{http}\n    server s2 127.0.0.1:{http}\n")
     return out
+
+
+#: the stick-on-src listen's port of each process, by its stats socket
+STICKY: dict[str, int] = {}
 
 
 def _lines(text: str) -> dict[str, tuple[str, int]]:
@@ -89,11 +97,14 @@ def _pair(kind_b: str = "haproxy", style: str = "peer") -> Iterator[tuple[str, s
         require_haproxy("haproxy")
     ports = {"hap": free_port(), "py": free_port()}
     h_py, h_hap = free_port(), free_port()
-    with run_proxy(_cfg("hap", ports, h_hap), which=kind_b if kind_b == "haproxy" else "ours",
+    k_py, k_hap = free_port(), free_port()
+    with run_proxy(_cfg("hap", ports, h_hap, sticky=k_hap), which=kind_b if kind_b == "haproxy" else "ours",
                    extra_args=["-L", "hap"]) as a, \
-            run_proxy(_cfg("py", ports, h_py, style=style), extra_args=[] if style == "server" else ["-L", "py"]) as b:
+            run_proxy(_cfg("py", ports, h_py, style=style, sticky=k_py),
+                      extra_args=[] if style == "server" else ["-L", "py"]) as b:
         sa = admin_socket(a, detail=a.stderr_text)
         sb = admin_socket(b, detail=b.stderr_text)
+        STICKY[sa], STICKY[sb] = k_hap, k_py
         # sessions up: a write on each side crosses (2.6 retries a peer every 5 s)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -138,6 +149,17 @@ def _both_ways(sa: str, sb: str, ha: int, hb: int) -> None:
     # the peers section's own table (mypeers/t2 here, t2 on the wire)
     stats_cli(sb, "set table mypeers/t2 key abc data.gpc0 2 data.conn_cnt 11")
     _same(sb, sa, "mypeers/t2", "abc", " gpc0=2 conn_cnt=11")
+    # stick on src: the server's id and name, both ways (several keys: the name goes once with its
+    # text, then by its slot in the connection's dictionary cache)
+    for src in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        _get(STICKY[sb], src)
+    for src in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        d = _same(sb, sa, "sticky", src)
+        assert re.fullmatch(r" server_id=[12] server_key=s[12]", d), d
+    for src in ("127.0.0.14", "127.0.0.15"):
+        _get(STICKY[sa], src)
+        d = _same(sa, sb, "sticky", src)
+        assert re.fullmatch(r" server_id=[12] server_key=s[12]", d), d
 
 
 def test_entries_replicate_both_ways_with_haproxy() -> None:
