@@ -295,3 +295,30 @@ def test_stopping_process_waits_a_little_for_its_local_peer() -> None:
     assert not s.done
     lone.run(200)
     assert s.done
+
+
+def test_garbled_input_never_raises() -> None:
+    """Seeded garbage after a good handshake, and mutated real messages: the session answers a
+    protocol error or goes on, nothing escapes (the engine would have to report it)."""
+    rnd = random.Random(5)
+    t = _table()
+    e = t.get(t.key_of(b"10.0.0.9"), 1000)
+    assert e is not None
+    e.d[t.slot["server_key"]] = "s1"
+    good = P.encode_definition(t, 1, "t") + P.encode_update(t, e, 1, 1000, timed=True, dcache=P.DictCache())
+    net = Net()
+    for i in range(300):
+        a = net.add("a", ["b"])
+        s = a.accept(net.now)
+        s.feed(b"HAProxyS 2.1\na\nb 1 1\n", net.now)
+        if i % 2:
+            data = bytearray(good)
+            for _ in range(rnd.randint(1, 4)):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+        else:
+            data = bytearray(rnd.randbytes(rnd.randint(1, 60)))
+            data[0] = rnd.choice((0, 1, 10, 255))
+        for j in range(0, len(data), 7):
+            s.feed(bytes(data[j:j + 7]), net.now)
+        s.take()
+        a.tick(net.now + 100)
