@@ -3,6 +3,8 @@ serial formatting of the ssl_* fetches."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,3 +55,50 @@ def test_dn_and_fields() -> None:
     assert asn1_time("Jan 10 01:02:03 2051 GMT") == "20510110010203Z"
     assert asn1_time("") is None and asn1_time("junk") is None
     assert serial_bytes("C0FFEE01") == b"\xc0\xff\xee\x01" and serial_bytes("ABC") == b"\x0a\xbc"
+
+
+def test_crt_list_lines_as_2_6_reads_them() -> None:
+    """crt-list lines: comments, options between brackets, filters, 2.6's error texts."""
+    import pytest
+
+    from haproxy_py.tls.crtlist import CrtListError, LineSpec, dump_line, parse_line
+
+    assert parse_line("") is None and parse_line("   # x") is None
+    assert parse_line(" /c.pem  a.test  # tail") == LineSpec("/c.pem", (), ("a.test",))
+    s = parse_line("/c.pem [alpn h2,http/1.1 no-ca-names verify optional] *.a.test !b.a.test")
+    assert s == LineSpec("/c.pem", (("alpn", "h2,http/1.1"), ("no-ca-names", None), ("verify", "optional")),
+                         ("*.a.test", "!b.a.test"))
+    assert parse_line("/c.pem [alpn x") == LineSpec("/c.pem", (("alpn", "x"),))  # 2.6 accepts it too
+    for bad, msg in (("[alpn x] /c.pem", "file must start with a cert"), ("/c.pem alpn x]", "missing '['"),
+                     ("/c.pem [foo]", "unknown ssl keyword foo"), ("/c.pem [alpn]", "ssl args out of '[]' for alpn")):
+        with pytest.raises(CrtListError, match=re.escape(msg)):
+            parse_line(bad)
+    # 2.6's order, the NUL after ALPN lists, no ca-verify-file
+    assert dump_line("/c.pem", (("ssl-min-ver", "TLSv1.2"), ("ca-verify-file", "/v"), ("alpn", "h2,http/1.1"),
+                                ("verify", "none")), ("x.test",), 3) == \
+        "/c.pem:3 [alpn h2,http/1.1\0 verify none ssl-min-ver TLSv1.2] x.test"
+    assert dump_line("/c.pem", (), (), None) == "/c.pem"
+
+
+def test_sni_filters_and_negative_filters() -> None:
+    """Filters replace a certificate's own names; a negative filter keeps its own line's wildcard
+    off a name, not another line's."""
+    from haproxy_py.tls.crtlist import sni_names
+    from haproxy_py.tls.sni import SniTable
+
+    assert sni_names((), ("own.test",)) == (("own.test",), ())
+    assert sni_names(("*.A.test", "!b.a.test", "!*.x"), ("own.test",)) == (("*.a.test",), ("b.a.test",))
+    t = SniTable([("*.a.test",), ("*.a.test", "c.test"), ("only.test",)], [("b.a.test",), (), ()])
+    assert t.select("x.a.test") == 0 and t.select("B.A.test") == 1 and t.select("c.test") == 1
+    t2 = SniTable([("*.a.test",), ()], [("b.a.test",), ()])
+    assert t2.select("b.a.test") is None and t2.select("a.test") is None
+
+
+def test_ignore_error_lists() -> None:
+    from haproxy_py.config.tls import _error_ids
+
+    assert _error_ids("all") == (1 << 64) - 1
+    assert _error_ids("10,20") == (1 << 10) | (1 << 20)
+    assert _error_ids("70") == 0  # accepted, but 2.6's mask has 64 bits
+    assert _error_ids("10,foo") == "ID '0' out of range (1..94) in error IDs list '10,foo'"
+    assert _error_ids("95") == "ID '95' out of range (1..94) in error IDs list '95'"
