@@ -63,6 +63,9 @@ class ChecksMixin(BuilderBase):
                 r.pop("_comment", None)
                 r["connect"] = rule
             elif sub == "send":
+                if r.get("_sent") or "expect" in r:  # 2.6: one send per connection
+                    self.fail(ln, f"'http-check send' : unable to add http-check send rule at step "
+                              f"{r.get('_steps', 0) + 1} (missing connect rule)..", 1)
                 self._http_check_send(ln, p, w)
                 r.pop("_comment", None)
             elif sub == "expect":
@@ -72,6 +75,8 @@ class ChecksMixin(BuilderBase):
                           f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
         except TC.TcpCheckError as e:
             self.fail(ln, e.message, e.index, ours=e.ours)
+        if sub in ("connect", "send", "expect"):  # 2.6's step numbers count these
+            r["_steps"] = r.get("_steps", 0) + 1
 
     def _http_check_send(self, ln: Line, p: ProxyState, w: Any) -> None:
         from haproxy_py.config import tcpcheck as TC
