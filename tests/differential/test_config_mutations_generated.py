@@ -66,7 +66,8 @@ def _first_alert(err: str) -> str:
 
 
 def _deliberate(err: str) -> bool:
-    return "not implemented by haproxy-py" in err or "haproxy-py refuses it" in err
+    return ("not implemented by haproxy-py" in err or "haproxy-py refuses it" in err
+            or "HAProxy 2.6 rejects it" in err)  # the 1.5-era 'listen NAME ADDR:PORT', accepted on purpose
 
 
 def _compare(haproxy_bin: str, cfg: Path, *, messages: bool) -> tuple[str, str] | None:
