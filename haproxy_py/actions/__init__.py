@@ -177,6 +177,9 @@ for _fam in ("tcp-request connection", "tcp-request session", "tcp-request conte
 _reg("tcp-request connection", "expect-proxy", T.p_expect_proxy,
      "tests/differential/test_proxy_protocol_vs_haproxy.py::test_expect_proxy_rule_as_haproxy", FE)
 _reg("tcp-request content", "accept", T.p_accept, _D + "test_tcp_request_content_rules")
+_TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_content_as_haproxy"
+for _n, _pf in (("accept", T.p_accept), ("reject", T.p_reject), ("close", T.p_close)):
+    _reg("tcp-response content", _n, _pf, _TRS, FB)
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
 
 # names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)

@@ -91,6 +91,7 @@ REJECT = "reject"       # close the connection, no response
 DROP = "silent-drop"    # close without telling the client (no FIN/RST reaching it if possible)
 SERVICE = "service"     # an internal service answers (use-service)
 WAIT_BODY = "wait-for-body"  # hold the rule set until the body came (``status``: ms, ``service``: unused)
+CLOSE = "close"         # tcp-response content close: the server connection closes, what came goes on
 WAIT_RESOLVE = "do-resolve"  # pause the rule set while ``txn.resolve_name`` is resolved (actions/resolve.py)
 
 
@@ -120,6 +121,7 @@ V_CONTINUE = Verdict(CONTINUE)
 V_STOP = Verdict(STOP)
 V_REJECT = Verdict(REJECT)
 V_DROP = Verdict(DROP)
+V_CLOSE = Verdict(CLOSE)
 
 
 class Action:

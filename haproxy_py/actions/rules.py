@@ -22,7 +22,8 @@ _SLOTS = {
 
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
-                 "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def", "use_server")
+                 "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def", "use_server",
+                 "res_inspect_delay")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -42,6 +43,8 @@ class RuleSets:
         self.persist: tuple[Any, ...] = ()
         #: how many of tcp_content come from the named defaults section (they run first)
         self.tcp_content_def = 0
+        #: tcp-response inspect-delay in ms (0: none)
+        self.res_inspect_delay = 0
         #: use-server rules: (condition, server name or the compiled format of a name with '%')
         self.use_server: tuple[tuple[Any, Any], ...] = ()
 
@@ -89,8 +92,11 @@ def compile_rules(conf: Any) -> RuleSets:
     dacls = None
     ndef = 0
     for r in getattr(conf, "defaults_rules", ()):
-        if r.kind == "tcp-request" and r.action == "inspect-delay":
-            rs.inspect_delay = int(r.args[0])  # the proxy's own one, below, replaces it
+        if r.action == "inspect-delay":  # the proxy's own one, below, replaces it
+            if r.kind == "tcp-request":
+                rs.inspect_delay = int(r.args[0])
+            else:
+                rs.res_inspect_delay = int(r.args[0])
             continue
         if family_of(r) == "tcp-request content":
             ndef += 1
@@ -101,8 +107,11 @@ def compile_rules(conf: Any) -> RuleSets:
             test = compile_condition(r.cond, dacls)
         lists.setdefault(_SLOTS[family_of(r)], []).append((test, _impl(r)))
     for r in conf.http_rules:
-        if r.kind == "tcp-request" and r.action == "inspect-delay":
-            rs.inspect_delay = int(r.args[0])
+        if r.action == "inspect-delay":
+            if r.kind == "tcp-request":
+                rs.inspect_delay = int(r.args[0])
+            else:
+                rs.res_inspect_delay = int(r.args[0])
             continue
         if r.impl is None:  # the configuration refused it; never reached by a started proxy
             raise ValueError(f"rule without an implementation: {r.kind} {r.action}")

@@ -39,6 +39,15 @@ def p_reject(args: Sequence[str], ctx: ParseCtx) -> Action:
     return Const(V_REJECT)
 
 
+def p_close(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``tcp-response content close``: the server connection closes at once; what the server
+    sent so far still reaches the client, then the session ends (2.6)."""
+    from .base import V_CLOSE
+
+    _no_args(args, ctx)
+    return Const(V_CLOSE)
+
+
 class ExpectProxy(Action):
     """``tcp-request connection expect-proxy layer4``: the connection starts with a PROXY protocol
     header, read once the connection rules are done (engine/proxy_protocol.py); the next rules

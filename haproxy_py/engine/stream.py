@@ -936,17 +936,151 @@ class TcpSession(Stream):
         if srv.counters.scur > srv.counters.smax:
             srv.counters.smax = srv.counters.scur
         srv.counters.sess_rate.add(self.loop.time())
+        brs = self.router.compiled_of(self.be).rs
+        if brs.tcp_res:
+            self._res_inspect(sock, brs)
+            return
+        self._open_tunnel(sock)
+
+    def _open_tunnel(self, sock: socket.socket, server_initial: bytes = b"", sent_up: int = 0) -> None:
+        srv = self.srv
         cli = self.cli_conn.detach() if self.cli_conn is not None else self.cli_sock
         self.cli_conn = None
         self.rec.server_name = srv.name
         use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX \
             and type(cli) is socket.socket and type(sock) is socket.socket  # not through TLS
         self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
-                             client_initial=self.early)
+                             client_initial=self.early, server_initial=server_initial)
+        self.tunnel.bytes_in += sent_up
         self.early = b""
         self.tunnel.start()
         if self.idle_ms and not self.tunnel.done:
             self.arm(self.idle_ms, self._idle_check)
+
+    # tcp-response content rules (the backend's): what the server sends waits in a buffer while
+    # the rules evaluate it (txn.payload: res.len, res.payload...; the client's data goes on to
+    # the server meanwhile); each arrival evaluates them again from the rule that waited, until
+    # tcp-response inspect-delay ends, the buffer is full or the server closes (the data is then
+    # final). accept (or no rule deciding) forwards the buffer and the rest as usual; reject
+    # closes both sides (a denied response, 'PD'); close ends the server side at once, what came
+    # still reaches the client, then the session ends.
+    def _res_inspect(self, sock: socket.socket, brs: Any) -> None:
+        from haproxy_py.actions.base import RuleTxn
+
+        sc = Conn(self.loop, sock)
+        ctx: Any = RuleTxn(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
+                      self.router.facts, self.router.conf.name, rec=self.rec)
+        ctx.backend = self.be.name
+        ctx.server = self.srv.name
+        ctx.payload = b""
+        ctx.payload_final = False
+        ctx.rule_pos = 0
+        st = [sc, ctx, brs, 0]  # server conn, context, rule sets, bytes sent to the server
+        c = self.cli_conn
+        if c is None:
+            c = self.cli_conn = Conn(self.loop, self.cli_sock)
+        if self.early:
+            st[3] += len(self.early)
+            sc.write(self.early)
+            self.early = b""
+
+        def up(data: bytes) -> None:
+            st[3] += len(data)
+            sc.write(data)
+
+        def up_eof() -> None:
+            sc.shutdown_write()
+
+        c.on_data = up
+        c.on_eof = up_eof
+        c.on_error = lambda e: self._res_decided(st, "cli")
+        c.read_on()
+        sc.on_data = lambda data: self._res_data(st, data)
+        sc.on_eof = lambda: self._res_eval(st, True)
+        sc.on_error = lambda e: self._res_decided(st, "srv")
+        sc.read_on()
+        self.rec.server_name = self.srv.name
+        if brs.res_inspect_delay:
+            self.arm(brs.res_inspect_delay, lambda: self._res_eval(st, True))
+
+    def _res_data(self, st: list[Any], data: bytes) -> None:
+        ctx = st[1]
+        ctx.payload += data
+        full = len(ctx.payload) >= self.engine.bufsize
+        if full:
+            st[0].read_off()
+        self._res_eval(st, full or not st[2].res_inspect_delay)
+
+    def _res_eval(self, st: list[Any], final: bool) -> None:
+        from haproxy_py.actions.base import CLOSE, DROP, REJECT, run_rules_from
+
+        if self.closed or st[2] is None:
+            return
+        ctx = st[1]
+        if final:
+            ctx.payload_final = True
+        v, ctx.rule_pos = run_rules_from(st[2].tcp_res, ctx, ctx.rule_pos)
+        if v is None:
+            return  # a rule waits for more data
+        kind = v.kind
+        self._res_decided(st, "reject" if kind in (REJECT, DROP) else "close" if kind == CLOSE else "accept")
+
+    def _res_decided(self, st: list[Any], how: str) -> None:
+        if st[2] is None:
+            return
+        sc, ctx, _brs, sent = st
+        st[2] = None
+        self.disarm()
+        data = ctx.payload
+        rec = self.rec
+        if how == "accept":
+            left = b"".join(sc.wbuf) if sc.pending else b""
+            sock = sc.detach()
+            self.early = left + self.early
+            self._open_tunnel(sock, data, sent - len(left))
+            if self.idle_ms and self.tunnel is not None and not self.tunnel.done:
+                self.arm(self.idle_ms, self._idle_check)
+            return
+        rec.bytes_in = sent
+        c = self.cli_conn
+        if how == "reject":
+            self.be.counters.dresp += 1
+            if self.fe is not None and self.be.conf is not self.router.conf:
+                self.fe.counters.dresp += 1
+            self.srv.counters.dresp += 1
+            set_term(rec, "P", "D")
+            rec.bytes_out = len(data)
+            sc.close(abort=True)
+            if c is not None:
+                c.close()  # the client sees a plain close, as 2.6 does it
+                self.cli_conn = None
+            self.end()
+            return
+        if how in ("cli", "srv"):
+            set_term(rec, "C" if how == "cli" else "S", "D")
+            sc.close(abort=True)
+            if c is not None:
+                c.close(abort=True)
+                self.cli_conn = None
+            self.end()
+            return
+        # close: the server side ends now, what it sent goes to the client, then the session ends
+        sc.close()
+        rec.bytes_out = len(data)
+        if c is None:
+            self.end()
+            return
+        c.on_data = lambda d: None
+
+        def done() -> None:
+            c.close()
+            self.cli_conn = None
+            self.end()
+
+        c.on_drained = done
+        c.write(data)
+        if not c.pending:
+            done()
 
     def _idle_check(self) -> None:
         self.timer = None

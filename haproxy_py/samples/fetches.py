@@ -1093,7 +1093,6 @@ def f_http_auth_bearer(txn: Txn, args: tuple) -> list | None:
 # --------------------------------------------------------------------------- close alternatives, said with a refusal
 
 FETCHES.alternatives.update({
-    "res.len": "res.hdr(content-length) gives the announced length",
 })
 
 
@@ -1325,6 +1324,12 @@ def f_req_payload_lv(txn: Txn, args: tuple) -> list | None:
     return [d[start:start + size]]
 
 
+# the same on the server's bytes buffered by tcp-response inspect-delay (the engine sets the
+# response rules' txn.payload / payload_final from them)
+_TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_content_as_haproxy"
+fetch("res.len", test=_TRS, waits=True)(f_req_len)
+fetch("res.payload", test=_TRS, waits=True, prepare=_prep_payload)(f_req_payload)
+fetch("res.payload_lv", test=_TRS, waits=True, prepare=_prep_payload_lv)(f_req_payload_lv)
 alias("payload", "req.payload", test=D_L6)
 alias("payload_lv", "req.payload_lv", test=D_L6)
 

@@ -1,6 +1,6 @@
 """``tcp-response`` lines through ``haproxy -c`` and ``haproxy-py -c``: the syntax errors are 2.6's,
-word for word; a rule 2.6 accepts is refused here as not implemented (no ``tcp-response content``
-action runs yet), never an internal error (a hypothesis run found ``-c`` stopping on an
+word for word; accept, reject and close rules in TCP backends are accepted as by 2.6; the rest 2.6
+accepts is refused here as not implemented, never an internal error (a hypothesis run found ``-c`` stopping on an
 AssertionError for every ``tcp-response`` line)."""
 
 from __future__ import annotations
@@ -27,11 +27,18 @@ SYNTAX_ERRORS = [
     "backend b\n    tcp-response inspect-delay\n",
     "frontend f\n    bind 127.0.0.1:1\n    tcp-response content accept\n",
 ]
-#: 2.6 accepts these
-VALID_26 = [
+#: 2.6 accepts these; haproxy-py too
+VALID_BOTH = [
     "backend b\n    tcp-response content accept\n",
     "backend b\n    tcp-response inspect-delay 1s\n    tcp-response content accept if { res.len gt 0 }\n",
+    "backend b\n    tcp-response content close if { res.payload(0,2) -m str NO }\n    tcp-response content reject\n",
+]
+#: 2.6 accepts these; haproxy-py refuses them as not implemented (rules in a named defaults, in an
+#: HTTP backend, an action it does not run)
+VALID_26 = [
     "defaults d\n    mode tcp\n    tcp-response content accept\n",
+    "backend b\n    mode http\n    tcp-response content accept\n",
+    "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
 ]
 
 
@@ -49,6 +56,15 @@ def test_tcp_response_syntax_errors_as_haproxy(body: str, tmp_path: Path) -> Non
     theirs = check([HAPROXY_BIN], cfg)
     ours = check([sys.executable, "-m", "haproxy_py"], cfg)
     assert theirs[0] == 1 and ours == theirs
+
+
+@pytest.mark.parametrize("body", VALID_BOTH)
+def test_tcp_response_rules_accepted_as_haproxy(body: str, tmp_path: Path) -> None:
+    require_haproxy_bin()
+    cfg = tmp_path / "t.cfg"
+    cfg.write_text(HEAD + body + SERVER)
+    assert check([HAPROXY_BIN], cfg) == (2, [])  # valid for 2.6 (no listener)
+    assert check([sys.executable, "-m", "haproxy_py"], cfg) == (2, [])
 
 
 @pytest.mark.parametrize("body", VALID_26)

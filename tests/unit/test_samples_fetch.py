@@ -221,14 +221,15 @@ def test_formats() -> None:
         compile_format("%zz")
 
 
-def test_refused_and_registered() -> None:
+def test_refused_and_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     assert FAMILIES["fetch"] is FETCHES
     with pytest.raises(SampleError, match="not implemented by haproxy-py"):
-        compile_expr("res.payload(0,4)")
+        compile_expr("bc_err")
     with pytest.raises(SampleError, match="unknown fetch method 'nosuch'"):
         compile_expr("nosuch")
-    with pytest.raises(SampleError, match=r"not implemented by haproxy-py \(HAProxy 2.6 supports it\); res.hdr"):
-        compile_expr("res.len")  # a refusal names a close alternative when there is one
+    monkeypatch.setitem(FETCHES.alternatives, "fc_err", "fc_err_str says it in words")
+    with pytest.raises(SampleError, match=r"not implemented by haproxy-py \(HAProxy 2.6 supports it\); fc_err_str"):
+        compile_expr("fc_err")  # a refusal names a close alternative when there is one
     assert FETCHES.get("hdr").usable_in("http-request") and not FETCHES.get("hdr").usable_in("tcp-request connection")
     assert not FETCHES.get("status").usable_in("http-request")
 

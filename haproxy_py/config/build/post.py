@@ -119,6 +119,21 @@ class PostChecksMixin(BuilderBase):
                         self.d.alert(where + f"invalid group '{g}'.", acl.loc, phase=POST)
                         break
 
+    def _check_tcp_response(self, cfg: Config) -> None:
+        """tcp-response content rules run in TCP-mode backends only here (2.6 also runs them
+        before an HTTP response is parsed)."""
+        from haproxy_py.registry import not_implemented
+
+        for p in cfg.proxies:
+            if p.mode != "http" or not p.has_be:
+                continue
+            for r in p.http_rules:
+                if r.kind == "tcp-response" and r.action.startswith("content "):
+                    self.d.alert(f"parsing [{r.loc.file}:{r.loc.line}] : " + not_implemented(
+                        "'tcp-response content' rules in an HTTP backend",
+                        "they run in 'mode tcp' backends"), r.loc, phase=POST, ours=True)
+                    break
+
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         self._check_auth_groups(cfg)
@@ -129,6 +144,7 @@ class PostChecksMixin(BuilderBase):
         self._check_sample_refs(cfg)
         self._check_balance_hash(cfg)
         self._check_use_servers(cfg)
+        self._check_tcp_response(cfg)
         self.check_tables(cfg)
         self.post_external_checks(cfg)
         by_be = {}

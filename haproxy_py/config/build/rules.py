@@ -134,7 +134,7 @@ class RulesMixin(BuilderBase):
 
     def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
         """HTTP and tcp-request rules in a named defaults section are the head of its proxies'
-        rule sets (2.6); tcp-response ones are not implemented anywhere yet."""
+        rule sets (2.6); tcp-response ones are not implemented there yet."""
         if p.is_defaults and what.startswith("tcp-response"):
             from haproxy_py.registry import not_implemented
 
@@ -245,11 +245,9 @@ class RulesMixin(BuilderBase):
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_tcp_response(self, ln: Line, p: ProxyState) -> None:
-        """2.6's syntax checks, then the action's registry: no 'tcp-response content' action is
-        implemented yet, so every rule is refused there (and 'inspect-delay', which only delays
-        those rules, with it)."""
+        """2.6's syntax checks, then the action's registry (accept, reject, close run; TCP-mode
+        backends only: post.py refuses them in an HTTP one)."""
         from haproxy_py import actions as A
-        from haproxy_py.registry import not_implemented
 
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
@@ -262,9 +260,9 @@ class RulesMixin(BuilderBase):
             if len(w) < 3 or not w[2]:
                 self.fail(ln, "'tcp-response inspect-delay' expects a positive delay in milliseconds, in "
                           f"{p.type_str} '{p.name}'", 1)
-            self.time_arg(ln, 2, "'tcp-response inspect-delay'")
-            self.fail(ln, not_implemented("'tcp-response inspect-delay'",
-                                          "no 'tcp-response content' action is implemented yet"), 0, ours=True)
+            v = self.time_arg(ln, 2, "'tcp-response inspect-delay'")
+            p.http_rules.append(HttpRule("tcp-response", "inspect-delay", (str(v),), None, ln.loc(0)))
+            return
         if sub != "content":
             self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.type_str} '{p.name}' "
                       f"(got '{sub}')", 1)
@@ -274,8 +272,9 @@ class RulesMixin(BuilderBase):
             self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
                       2 if act else 1)
         self._no_defaults_rules(ln, p, family)
-        self._action(ln, p, family, 2)  # the action's own refusal or argument errors first
-        self.fail(ln, not_implemented("'tcp-response content' rules"), 0, ours=True)  # no runtime yet
+        act, impl, j = self._action(ln, p, family, 2)
+        cond = self.condition(ln, p, j, "'tcp-response content' rule") if j < len(w) else None
+        p.http_rules.append(HttpRule("tcp-response", f"content {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_redirect(self, ln: Line, p: ProxyState) -> None:
         from haproxy_py import actions as A
