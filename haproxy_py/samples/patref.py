@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Entry", "Index", "PatRef", "REFS", "Store", "WHERE", "note_where"]
+__all__ = ["Entry", "Index", "PatRef", "REFS", "Store", "WHERE", "note_where", "post_where", "end_post"]
 
 #: where the configuration reader is (file, line), set for each statement (config/build/sections.py)
 WHERE: list[Any] = ["", 0]
@@ -34,8 +34,28 @@ _BASE = 0x55D0_0000_0000
 _U64 = 1 << 64
 
 
+#: while the expressions 2.6 compiles after parsing are compiled: (proxy rank, step). 2.6 creates
+#: their references after every other one (and after its HTTP client's), proxy by proxy, in the
+#: steps use_backend, log-format, unique-id-format, use-server, balance hash
+POST_AT: list[Any] = [None]
+POST_STEPS = ("use_backend", "log-format", "unique-id-format", "use-server", "balance")
+
+
 def note_where(file: str, line: int) -> None:
     WHERE[0], WHERE[1] = file, line
+
+
+def post_where(file: str, line: int, rank: int, step: str) -> None:
+    """A post-parse expression is compiled next: of the proxy of rank ``rank``, at ``step``, its
+    maps used "at file FILE line LINE" (the line 2.6 says, which is not always its own)."""
+    WHERE[0], WHERE[1] = file, line
+    POST_AT[0] = (rank, POST_STEPS.index(step))
+
+
+def end_post() -> None:
+    """The configuration is read: later compilations (the engine's) name no new users."""
+    WHERE[0], WHERE[1] = "", 0
+    POST_AT[0] = None
 
 
 class Entry:
@@ -276,6 +296,8 @@ class Store:
         """Creation order: file, line, the term of a condition, then time (``col`` is kept for
         callers, the line's references follow their terms, not their columns)."""
         self.seq += 1
+        if POST_AT[0] is not None:
+            return (2, *POST_AT[0], 0, 0, self.seq)
         rank = self.file_rank.setdefault(file, len(self.file_rank)) if file else 1 << 30
         return (0, rank, line, 0, sub, self.seq)
 
@@ -289,7 +311,7 @@ class Store:
             ref.load(read())
             self.files[(kind, path)] = ref
             self._add(ref)
-        if (f, n) not in ref.users:
+        if f and (f, n) not in ref.users:
             ref.users.append((f, n))
         return ref
 

@@ -215,3 +215,79 @@ def FILES_DIR(both: dict[str, tuple[str, int, str]]) -> str:  # noqa: N802
         if m:
             return os.path.dirname(m.group(1))
     raise AssertionError("no map listed")
+
+
+#: maps used where 2.6 compiles the expression after parsing (use_backend, log-format,
+#: unique-id-format, use-server, balance hash) and where it compiles it at once (rules)
+DYNAMIC_CFGS = ["""\
+global
+    stats socket @DIR@/admin.sock mode 600 level admin
+""" + HTTP_DEFAULTS + """\
+frontend f
+    bind 127.0.0.1:{fe}
+    acl p path -f {d}/paths.acl
+    http-request set-header X %[req.hdr(host),map({d}/hosts.map)]
+    http-request set-var(txn.v) req.hdr(host),map_str({d}/hosts.map,d)
+    use_backend %[req.hdr(host),lower,map({d}/hosts.map,b)]
+    http-request deny if p
+    log-format "%[src,map_ip({d}/ip.map)]"
+    default_backend b
+backend b
+    server s 127.0.0.1:1
+""", """\
+global
+    stats socket @DIR@/admin.sock mode 600 level admin
+""" + HTTP_DEFAULTS + """\
+frontend f
+    bind 127.0.0.1:{fe}
+    log-format "%[src,map({d}/lf.map)]"
+    unique-id-format "%[src,map({d}/uid.map)]"
+    use_backend %[req.hdr(host),map({d}/ub.map,b)]
+    http-request set-header X %[req.hdr(host),map({d}/sh.map)]
+    default_backend b
+frontend g
+    bind 127.0.0.1:{fe2}
+    acl y path /a
+    default_backend b
+    capture request header Host len 10
+    log-format "%[src,map({d}/lf2.map)]"
+backend b
+    balance hash req.hdr(host),map({d}/bh.map)
+    use-server %[req.hdr(host),map({d}/us.map)] if TRUE
+    server s 127.0.0.1:1
+    timeout server 5s
+"""]
+
+
+@pytest.mark.parametrize("which_cfg", range(len(DYNAMIC_CFGS)))
+def test_show_map_lists_maps_of_dynamic_expressions_vs_haproxy(which_cfg: int) -> None:
+    """show map / show acl name a map used by use_backend %[...], log-format, unique-id-format,
+    use-server and balance hash as 2.6 does: their references come after every other (after
+    2.6's HTTP client's two ACLs), proxy by proxy in that order of places, each "used by" the
+    line 2.6 says (its own for use_backend and unique-id-format, the proxy's last line but a
+    default_backend for log-format and use-server, the proxy's own line for balance hash)."""
+    from tests.conftest import HAPROXY_BIN
+
+    if not os.path.exists(HAPROXY_BIN):
+        pytest.fail(f"Debian's haproxy is required ({HAPROXY_BIN})")
+    d = tempfile.mkdtemp(prefix="hpy-dmaps-")
+    for name in ("hosts.map", "ip.map", "paths.acl", "lf.map", "uid.map", "ub.map", "sh.map", "lf2.map",
+                 "bh.map", "us.map"):
+        Path(d, name).write_text(FILES.get(name, "x y\n"))
+    got = {}
+    try:
+        for which in ("haproxy", "ours"):
+            fe, fe2 = free_port(), free_port()
+            with run_proxy(DYNAMIC_CFGS[which_cfg].format(fe=fe, fe2=fe2, d=d), wait_ports=[fe],
+                           which=which) as pp:
+                sock = str(pp.workdir / "admin.sock")
+                wait_files([sock], 15, pp.stderr_text)
+                deadline = time.monotonic() + 10
+                while not ask(sock, "show cli level").startswith("admin"):
+                    assert time.monotonic() < deadline, pp.stderr_text()
+                    time.sleep(0.05)
+                got[which] = [norm(ask(sock, c), str(pp.cfg)) for c in ("show map", "show acl")]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert got["ours"] == got["haproxy"]
+    assert "used by map at file 'CFG'" in got["haproxy"][0]

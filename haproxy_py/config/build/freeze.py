@@ -62,8 +62,16 @@ class FreezeMixin(BuilderBase):
         if d.parse_failed:
             d.drop_post()
         else:  # 2.6 compiles these after parsing, and only when parsing succeeded
-            for ps in self.proxies:
+            from haproxy_py.samples.patref import post_where
+
+            for rank, ps in enumerate(self.proxies):
+                lf_ln = ps.f.get("log_format_line")
+                if lf_ln is not None:
+                    post_where(lf_ln.file, ps.f.get("args_line", ps.loc.line), rank, "log-format")
                 self.check_log_format(ps)
+                uid_ln = ps.f.get("unique_id_line")
+                if uid_ln is not None:
+                    post_where(uid_ln.file, uid_ln.lineno, rank, "unique-id-format")
                 self.check_unique_id(ps)
         proxies = [self.freeze(ps, uuids[i]) for i, ps in enumerate(self.proxies)]
         defaults = [self.freeze(ps, 0) for ps in self.defaults_list]
@@ -75,6 +83,9 @@ class FreezeMixin(BuilderBase):
                      programs=tuple(self.programs))
         if parsed:
             self.post_checks(cfg)
+        from haproxy_py.samples.patref import end_post
+
+        end_post()
         return cfg
 
     def resolve_groups(self) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:

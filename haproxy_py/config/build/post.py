@@ -74,11 +74,13 @@ class PostChecksMixin(BuilderBase):
         """'balance hash EXPR' is compiled once the sections are read, as 2.6 does (a bad
         expression in a defaults section is reported for the proxies that use it)."""
         from haproxy_py.samples import SampleError, compile_expr
+        from haproxy_py.samples.patref import post_where
 
-        for p in cfg.proxies:
+        for rank, p in enumerate(cfg.proxies):
             expr = p.balance.expression if p.balance.algorithm == "hash" else None
             if expr is None:
                 continue
+            post_where(p.loc.file, p.loc.line, rank, "balance")
             try:
                 compile_expr(expr, place="balance")
             except SampleError as e:
@@ -89,10 +91,12 @@ class PostChecksMixin(BuilderBase):
         """use-server names: a name with '%' is a log-format string compiled now, any other must be
         a server of the proxy (2.6's post-parse messages)."""
         from haproxy_py.samples import SampleError, compile_format
+        from haproxy_py.samples.patref import post_where
 
-        for p in cfg.proxies:
+        for rank, (ps, p) in enumerate(zip(self.proxies, cfg.proxies, strict=True)):
             for us in p.use_servers:
                 if "%" in us.server:
+                    post_where(us.loc.file, ps.f.get("args_line", p.loc.line), rank, "use-server")
                     try:
                         compile_format(us.server, place="use-server")
                     except SampleError as e:
@@ -154,7 +158,9 @@ class PostChecksMixin(BuilderBase):
         from haproxy_py.actions.resolve import DoResolve
 
         resolvers: set[str] | None = None
-        for ps, p in zip(self.proxies, cfg.proxies, strict=True):
+        from haproxy_py.samples.patref import post_where
+
+        for rank, (ps, p) in enumerate(zip(self.proxies, cfg.proxies, strict=True)):
             if ps.f.get("default_backend_self_loop"):
                 d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.", p.loc, phase=POST)
             if p.disabled:
@@ -164,6 +170,7 @@ class PostChecksMixin(BuilderBase):
                     if "%" in ub.backend:  # a name made per request (2.6: any '%'): it must compile
                         from haproxy_py.samples import SampleError, compile_format
 
+                        post_where(ub.loc.file, ub.loc.line, rank, "use_backend")
                         try:
                             compile_format(ub.backend, place="use_backend")
                         except SampleError as e:

@@ -18,6 +18,8 @@ class ProxyMixin(BuilderBase):
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
         kw = w[0]
+        if kw != "default_backend":  # the line 2.6 names for maps of some post-parse expressions
+            p.f["args_line"] = ln.lineno
         if kw in K.REMOVED_KEYWORDS:
             self.fail(ln, K.REMOVED_KEYWORDS[kw], 0)
         if kw not in K.PROXY_KEYWORDS:
