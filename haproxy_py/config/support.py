@@ -203,13 +203,14 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "email-alert": _DIFF + "test_email_alerts_vs_haproxy.py::test_email_alerts_as_haproxy",
 })
 #: the rule keywords are read by the actions registries (haproxy_py/actions), which accept or refuse
-#: each action; 'tcp-response' has no implemented action yet, so every use of it is refused there
+#: each action
 _ACT = _DIFF + "test_actions_vs_haproxy.py::"
 _reg(PROXY, "haproxy_py/actions", {
     "http-request": _ACT + "test_rule_order_across_sets",
     "http-response": _ACT + "test_response_header_actions",
     "http-after-response": _ACT + "test_after_response_actions",
     "tcp-request": _ACT + "test_tcp_request_content_rules",
+    "tcp-response": _DIFF + "test_tcp_response_vs_haproxy.py::test_tcp_response_content_as_haproxy",
     "redirect": _ACT + "test_redirect_rules_run_after_http_request_rules",
 })
 _reg(PROXY, "haproxy_py/config/build/stick.py", {
