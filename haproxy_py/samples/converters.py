@@ -800,6 +800,33 @@ def c_language(v: bytes, a: tuple, t: Txn) -> bytes | None:
 
 
 
+# --------------------------------------------------------------------------- captures
+
+D_CAP = "tests/differential/test_samples_vs_haproxy.py::test_capture_converters_vs_haproxy"
+
+
+def _capture_conv(name: str, response: bool) -> None:
+    def conv(v: bytes, a: tuple, t: Txn) -> bytes | None:
+        """The sample into the frontend's capture slot ``a[0]`` (cut to the slot's length); the
+        sample goes on whole. No sample when the slot does not exist (2.6 fails silently)."""
+        rec = t.rec
+        plan = getattr(t, "caps", None)
+        if rec is None or plan is None:
+            return None
+        caps = rec.res_caps if response else rec.req_caps
+        i = a[0]
+        if caps is None or not 0 <= i < len(caps):
+            return None
+        caps[i] = v[:(plan.res if response else plan.req)[i][1]].decode("latin-1")
+        return v
+
+    converter(name, test=D_CAP)(conv)
+
+
+_capture_conv("capture-req", False)
+_capture_conv("capture-res", True)
+
+
 # --------------------------------------------------------------------------- protocol buffers, gRPC
 
 D_PB = "tests/differential/test_samples_vs_haproxy.py::test_protobuf_converters_vs_haproxy"

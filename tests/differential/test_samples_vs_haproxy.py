@@ -1211,3 +1211,72 @@ def test_l6_fetches_in_http_warnings_vs_haproxy(tmp_path: Path, monkeypatch: pyt
         return [_re.sub(r"\(\d+\)", "(PID)", ln) for ln in text.splitlines() if ln.startswith(("[ALERT]", "[WARNING]"))]
     assert (rc, lines(err)) == (p.returncode, lines(p.stderr))
     assert len(lines(p.stderr)) >= 8
+
+
+def test_table_expire_idle_converters_vs_haproxy() -> None:
+    """table_expire / table_idle (milliseconds left before an entry expires, since it was last
+    touched; the default when the key is absent), through both proxies: a request tracks the
+    client, another 400 ms later only reads. The times are each proxy's own clock: compared
+    within 250 ms, the rest of the answer exactly."""
+    from tests.integration.harness import http_request, run_proxy
+
+    require_haproxy_bin()
+    fmt = ("%[src,table_expire(f)] %[src,table_idle(f)] [%[str(10.9.9.9),table_expire(f,-1)]] "
+           "[%[str(10.9.9.9),table_idle(f,77)]] [%[str(10.9.9.9),table_idle(f)]] [%[src,table_expire(nosuch)]]")
+    got = {}
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n"
+               "    stick-table type ip size 10 expire 10s store gpc0\n"
+               "    http-request track-sc0 src if { path /touch }\n"
+               f'    http-request return status 200 content-type text/plain lf-string "{fmt}"\n'
+               "backend nosuch\n    stick-table type ip size 10 store gpc0\n")
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            first = http_request(port, b"GET /touch HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            time.sleep(0.4)
+            second = http_request(port, b"GET /look HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        got[which] = [r.partition(b"\r\n\r\n")[2].decode().split(" ") for r in (first, second)]
+    for t, o in zip(got["haproxy"], got["ours"], strict=True):
+        assert t[2:] == o[2:], (t, o)
+        assert abs(int(t[0]) - int(o[0])) <= 250 and abs(int(t[1]) - int(o[1])) <= 250, (t, o)
+    expire2, idle2 = (int(x) for x in got["haproxy"][1][:2])
+    assert 400 <= idle2 < 2000 and 8000 < expire2 <= 9600, got["haproxy"]
+
+
+def test_capture_converters_vs_haproxy() -> None:
+    """capture-req(id) / capture-res(id): the sample goes into the frontend's capture slot (cut
+    to its declared length) and on unchanged; no sample for a slot that does not exist; read back
+    with capture.req.hdr / capture.res.hdr and in the log line's %hr/%hs, through both proxies."""
+    from tests.integration.harness import http_backends, http_request, run_proxy
+
+    require_haproxy_bin()
+    got = {}
+    with http_backends("s") as (srv,):
+        srv.behaviour = lambda req: (200, [("Server", "backend-server-name")], b"ok")
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+                   f"frontend f\n    bind 127.0.0.1:{port}\n"
+                   "    declare capture request len 5\n    capture request header User-Agent len 3\n"
+                   "    declare capture response len 4\n"
+                   "    http-request set-var(txn.a) req.hdr(host),capture-req(0)\n"
+                   "    http-request set-var(txn.b) req.hdr(host),upper,capture-req(7)\n"
+                   "    http-request set-var(txn.c) req.hdr(x-c),capture-req(1)\n"
+                   "    http-response set-header X-S %[res.hdr(server),capture-res(0),length]\n"
+                   "    http-response set-header X-N [%[res.hdr(server),capture-res(3)]]\n"
+                   '    http-after-response set-header X-Caps "%[capture.req.hdr(0)]|%[capture.req.hdr(1)]|'
+                   '%[var(txn.a)]|%[var(txn.b)]|%[var(txn.c)]|%[capture.res.hdr(0)]"\n'
+                   "    default_backend b\n"
+                   f"backend b\n    server s 127.0.0.1:{srv.port}\n")
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                out = []
+                for host, xc in (("abcdefghij", "12345"), ("ab", ""), ("h", None)):
+                    extra = f"X-C: {xc}\r\n" if xc is not None else ""
+                    resp = http_request(port, f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: curl\r\n{extra}"
+                                              "Connection: close\r\n\r\n".encode())
+                    head = resp.partition(b"\r\n\r\n")[0].decode("latin1")
+                    out.append(sorted(ln.lower() for ln in head.split("\r\n") if ln.lower().startswith("x-")))
+                got[which] = out
+    assert got["ours"] == got["haproxy"], got
+    assert got["haproxy"][0][0] == "x-caps: abcde|123|abcdefghij||12345|back", got["haproxy"]
