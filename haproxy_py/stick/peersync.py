@@ -44,6 +44,8 @@ HEARTBEAT_TIMEOUT = 3000
 #: to stop; 2.6's new process listens before it tells the old one)
 LOCAL_RETRY = 200
 LOCAL_RETRY_FOR = 3000
+#: how often the journals forget the keys their tables lost
+TRIM_EVERY = 10000
 
 SC_CONNECT, SC_CONNECTED, SC_SUCCESS, SC_TRYAGAIN = 100, 110, 200, 300
 SC_ERRPROTO, SC_ERRVERSION, SC_ERRHOST, SC_ERRPEER = 501, 502, 503, 504
@@ -115,6 +117,14 @@ class Shared:
         for key in gone:
             del self.journal[key]
         return out
+
+    def trim(self, now: int) -> None:
+        """Forget the keys the table no longer has (expired, evicted, cleared), once they
+        outnumber the live ones: the journal stays about the size of the table."""
+        self.table.purge(now)
+        entries = self.table.entries
+        if len(self.journal) > 2 * len(entries) + 100:
+            self.journal = {k: v for k, v in self.journal.items() if k in entries}
 
     def attach(self) -> None:
         """Record every local change of the table: its ``touch`` (what each write of a track,
@@ -502,6 +512,7 @@ class Sync:
         self.assigned: Peer | None = None
         self.resync_timeout = now + RESYNC_TIMEOUT
         self.stopping = False
+        self._next_trim = now + TRIM_EVERY
         self.stop_started = 0
         #: the stopping process still has to teach the new one (2.6's DONOTSTOP)
         self.donotstop = False
@@ -588,6 +599,10 @@ class Sync:
         """2.6's sync task, as of ``now``: the peers to connect to now. Sessions it kills are
         closed (``Session.closed``); the engine then sends every session's ``take()``."""
         todo: list[Peer] = []
+        if now >= self._next_trim:
+            self._next_trim = now + TRIM_EVERY
+            for st in self.tables:
+                st.trim(now)
         if not self.stopping:
             if not self.local_done and now >= self.resync_timeout and self.assigned is None:
                 self.local_done = True

@@ -322,3 +322,16 @@ def test_garbled_input_never_raises() -> None:
             s.feed(bytes(data[j:j + 7]), net.now)
         s.take()
         a.tick(net.now + 100)
+
+
+def test_journal_forgets_expired_keys() -> None:
+    net = Net()
+    a = net.add("a", ["b"])
+    t = a.tables[0].table
+    for i in range(900):
+        e = t.get((0x0B000000 + i).to_bytes(4, "big"), net.now)
+        assert e is not None
+        t.touch(e, net.now)
+    assert len(a.tables[0].journal) == 900
+    net.run(31000, step=1000)  # expired (30 s), and the journal trimmed at the next 10 s mark
+    assert t.used(net.now) == 0 and len(a.tables[0].journal) == 0
