@@ -1,10 +1,11 @@
-"""``option mysql-check``, ``option ldap-check`` and ``option redis-check`` against real servers,
-both proxies side by side.
+"""``option mysql-check``, ``option ldap-check``, ``option redis-check`` and ``option smtpchk``
+against real servers, both proxies side by side.
 
 MariaDB (Debian's mariadb-server: ``mariadb-install-db`` in a temporary directory, ``mariadbd`` on
 a loopback port) and OpenLDAP (Debian's slapd with an mdb database from a slapd.conf written here),
 each in a good state, refusing (a user that needs a password, an unknown user; slapd with
-``disallow bind_anon``; Redis with ``requirepass``: -NOAUTH), stopped (a refused port) and slow (a second instance stopped with
+``disallow bind_anon``; Redis with ``requirepass``: -NOAUTH; OpenSMTPD's filters: 421 at the
+greeting, 550 to HELO), stopped (a refused port) and slow (a second instance stopped with
 SIGSTOP: the kernel accepts, the server says nothing), checked by haproxy-py and Debian's HAProxy
 2.6 at the same time. Compared as in test_tcpcheck_vs_haproxy: per server the health-check log
 lines and state changes, show stat (status, check_status, check_code, last_chk, check_desc...) and
@@ -125,9 +126,38 @@ def _redis(inst: Instances, extra: str = "", stop: bool = False) -> int:
     return port
 
 
+def _opensmtpd(inst: Instances) -> tuple[int, int, int]:
+    """One OpenSMTPD (only one runs per machine: its control socket) listening on three ports:
+    accepting, refusing at the greeting (421) and refusing HELO (550), by its builtin filters."""
+    exe = "/usr/sbin/smtpd"
+    assert os.path.exists(exe), "OpenSMTPD is needed (Debian package opensmtpd, in .ci/run)"
+    d = Path(inst.mkdtemp("hpy-smtp-"))
+    ports = (free_port(), free_port(), free_port())
+    (d / "smtpd.conf").write_text(f"""filter "greet" phase connect match src 127.0.0.1 disconnect "421 4.3.2 not now"
+filter "helo" phase helo match helo regex ".*" reject "550 5.7.1 bad helo"
+listen on 127.0.0.1 port {ports[0]} hostname mx.test
+listen on 127.0.0.1 port {ports[1]} hostname mx.test filter "greet"
+listen on 127.0.0.1 port {ports[2]} hostname mx.test filter "helo"
+match from any for any reject
+""")
+    p = subprocess.Popen([exe, "-d", "-f", str(d / "smtpd.conf")], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    inst.procs.append(p)
+    try:
+        wait_port(ports[2], timeout=15)
+    except TimeoutError:
+        stop_process(p)
+        err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+        raise AssertionError(f"OpenSMTPD did not start (another smtpd, e.g. the opensmtpd service, holds "
+                             f"its control socket?): {err}") from None
+    return ports
+
+
 def config(ports: dict[str, int], logport: int) -> str:
     def srv(names: str) -> str:
-        return "".join(f"    server {n} 127.0.0.1:{ports[n]} check inter 300\n" for n in names.split())
+        # OpenSMTPD answers a burst of checks late now and then: its servers are checked less often
+        return "".join(f"    server {n} 127.0.0.1:{ports[n]} check inter {1200 if n.startswith('smtp') else 300}\n"
+                       for n in names.split())
     return f"""global
     stats socket @DIR@/s.sock level admin
     log 127.0.0.1:{logport} local2
@@ -161,7 +191,11 @@ backend y_greeting
     option tcp-check
     tcp-check send PING\\r\\n
     tcp-check expect string +PONG
-{srv("redis redis_auth redis_slow")}"""
+{srv("redis redis_auth redis_slow")}backend m_smtp
+    option smtpchk
+{srv("smtp smtp_421 smtp_550 refused")}backend m_smtp_ehlo
+    option smtpchk EHLO me.example
+{srv("smtp smtp_550")}"""
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +210,7 @@ def both() -> Iterator[dict]:
                  "ldap_noanon": _slapd(inst, "noanon", "disallow bind_anon"),
                  "ldap_slow": _slapd(inst, "slow", stop=True), "redis": _redis(inst),
                  "redis_auth": _redis(inst, "requirepass secret\n"), "redis_slow": _redis(inst, stop=True)}
+        ports.update(zip(("smtp", "smtp_421", "smtp_550"), _opensmtpd(inst), strict=True))
         with run_proxy(config(ports, sinks["ours"].port), which="ours") as ours, \
                 run_proxy(config(ports, sinks["haproxy"].port), which="haproxy") as theirs:
             procs = {"ours": ours, "haproxy": theirs}
@@ -217,3 +252,11 @@ def test_redis_check_on_redis_as_haproxy(both: dict) -> None:
     """Redis: PONG, a password required (-NOAUTH), stopped and slow; option redis-check and the
     same as a tcp-check sequence."""
     _compare(both, ("r_",))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_haproxy
+def test_smtpchk_on_opensmtpd_as_haproxy(both: dict) -> None:
+    """OpenSMTPD 6.8: HELO/EHLO accepted, 421 at the greeting, 550 to HELO, stopped (the slow
+    case is the scripted one of test_protocol_checks_vs_haproxy: one smtpd runs per machine)."""
+    _compare(both, ("m_",))
