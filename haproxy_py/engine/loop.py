@@ -563,6 +563,14 @@ class Engine:
         """``commit ssl cert``: every TLS listener that loaded this file serves the new one."""
         return sum(1 for r in self.routers.values() for t in r.tls.values() if t.replace(cert))
 
+    def replace_ca_file(self, name: str, pem: str) -> int:
+        """``commit ssl ca-file``: listeners and servers using that CA file verify with the new one."""
+        from haproxy_py.tls.context import replace_client_ca, write_ca
+
+        path = write_ca(pem)
+        n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_ca(name, path))
+        return n + replace_client_ca(name, path)
+
     def set_crt_list(self, path: str, entries: list[Any]) -> int:
         """``add/del ssl crt-list``: every TLS listener that loaded that crt-list serves its new
         entries."""

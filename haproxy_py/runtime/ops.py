@@ -84,6 +84,12 @@ class EngineOps(Protocol):
         entries (tls/crtlist.py Entry) to new connections; the number of listeners changed."""
         ...
 
+    def replace_ca_file(self, name: str, pem: str) -> int:
+        """``commit ssl ca-file``: new TLS handshakes of the listeners and servers that use CA file
+        ``name`` verify against the certificates of ``pem``; the number of listeners and server
+        configurations changed."""
+        ...
+
 
 class Detached:
     """EngineOps for a state without an engine: the pure part of each operation only."""
@@ -139,6 +145,9 @@ class Detached:
 
     def set_crt_list(self, path: str, entries: list[Any]) -> int:
         return 0  # likewise: the CLI keeps the list it shows
+
+    def replace_ca_file(self, name: str, pem: str) -> int:
+        return 0  # likewise: the CLI keeps the CA file it shows
 
 
 def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:

@@ -1418,8 +1418,66 @@ def _show_ssl_ca_file(cli: Cli, c: Call) -> str:
     st = cli.state
     store = CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted)
     if len(c.w) > 3:
-        return show_ca_file(st.config, c.w[3], store)
-    return show_ca_list(st.config, store)
+        return show_ca_file(st.config, c.w[3], store, st.tls_ca_tx)
+    return show_ca_list(st.config, store, st.tls_ca_tx)
+
+
+def _set_ssl_ca_file(cli: Cli, c: Call) -> str:
+    """``set ssl ca-file NAME <<`` + PEM certificates: the (one) transaction replacing a CA file."""
+    from haproxy_py.tls.certs import CaStore, _pem_certs
+
+    if len(c.w) < 4 or cli.payload is None:
+        return "'set ssl ca-file expects a filename and CAs as a payload\n"
+    name = c.w[3]
+    st = cli.state
+    tx = st.tls_ca_tx
+    if tx is not None and tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't update {name}!\n"
+    if name not in CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted).used:
+        return f"Can't replace a CA file which is not referenced by the configuration!\nCan't update {name}!\n"
+    blocks = _pem_certs(cli.payload)
+    if not blocks:
+        return f"Invalid payload\nCan't update {name}!\n"
+    st.tls_ca_tx = (name, blocks)
+    return f"transaction {'updated' if tx is not None else 'created'} for CA {name}!\n"
+
+
+def _commit_ssl_ca_file(cli: Cli, c: Call) -> str:
+    """``commit ssl ca-file NAME``: new handshakes of the listeners and servers using it verify
+    against the transaction's certificates."""
+    from haproxy_py.tls.certs import CaStore
+
+    if len(c.w) < 4:
+        return "'commit ssl ca-file expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    tx = st.tls_ca_tx
+    if tx is None:
+        return f"No ongoing transaction! !\nCan't commit {name}!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't commit {name}!\n"
+    n = CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted).instances(st.config, name)
+    try:
+        st.ops.replace_ca_file(name, "".join(tx[1]))
+    except (OSError, ValueError) as e:
+        return f"Committing {name}\n{e}\nCan't commit {name}!\n"
+    st.tls_ca_new[name] = tx[1]
+    st.tls_ca_tx = None
+    return f"Committing {name}{'.' * n}\nSuccess!\n"
+
+
+def _abort_ssl_ca_file(cli: Cli, c: Call) -> str:
+    if len(c.w) < 4:
+        return "'abort ssl ca-file' expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    tx = st.tls_ca_tx
+    if tx is None:
+        return "No ongoing transaction!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to abort a transaction for '{name}'\n"
+    st.tls_ca_tx = None
+    return f"Transaction aborted for certificate '{name}'!\n"
 
 
 def _new_ssl_ca_file(cli: Cli, c: Call) -> str:
@@ -1505,7 +1563,7 @@ _UM, _UA, _NT = cli_static.UNKNOWN_MAP, cli_static.UNKNOWN_ACL, cli_static.NO_TA
 COMMANDS: tuple[Command, ...] = (
     # -- SSL stores (haproxy-py has no SSL): usage replies as 2.6 gives them without arguments
     _row("abort ssl ca-file", "abort ssl ca-file <cafile>", "abort a transaction for a CA file", ADMIN,
-         _bind_fixed("abort ssl ca-file", "'abort ssl ca-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
+         _abort_ssl_ca_file, _SSL_STORE_T),
     _row("abort ssl cert", "abort ssl cert <certfile>", "abort a transaction for a certificate file", ADMIN,
          _abort_ssl_cert, _SSL_CERT_T),
     _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
@@ -1532,8 +1590,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("commit map", "commit map @<ver> <map>", "commit the map at this version", USER,
          _pat("commit", "map"), _PAT_T),
     _row("commit ssl ca-file", "commit ssl ca-file <cafile>", "commit a CA file", ADMIN,
-         _bind_fixed("commit ssl ca-file", "'commit ssl ca-file expects a filename\n",
-                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
+         _commit_ssl_ca_file, _SSL_STORE_T),
     _row("commit ssl cert", "commit ssl cert <certfile>", "commit a certificate file", ADMIN,
          _commit_ssl_cert, _SSL_CERT_T),
     _row("commit ssl crl-file", "commit ssl crl-file <crlfile>", "commit a CRL file", ADMIN,
@@ -1636,7 +1693,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set severity-output", "set severity-output [none|number|string]",
          "set presence of severity level in feedback information", USER),
     _row("set ssl ca-file", "set ssl ca-file <cafile> <payload>", "replace a CA file", ADMIN,
-         _bind_fixed("set ssl ca-file", "'set ssl ca-file expects a filename and CAs as a payload\n", "'set ssl ca-file expects a filename and CAs as a payload\n"), _FIXED_T),
+         _set_ssl_ca_file, _SSL_STORE_T),
     _row("set ssl cert", "set ssl cert <certfile> <payload>", "replace a certificate file", ADMIN,
          _set_ssl_cert, _SSL_CERT_T),
     _row("set ssl crl-file", "set ssl crl-file <crlfile> <payload>", "replace a CRL file", ADMIN,

@@ -498,13 +498,31 @@ class CaStore:
     def certs(self, name: str) -> list[str]:
         return self.new[name] if name in self.new else _ca_certs(name)
 
+    def instances(self, config: Any, name: str) -> int:
+        """How many certificate instances use CA file ``name`` (2.6 prints a dot for each one it
+        rebuilds on commit): each certificate of a listener that verifies with it, each server
+        presenting a client certificate that verifies with it."""
+        n = 0
+        for p in config.proxies:
+            for b in p.binds:
+                t = b.tls
+                if t is not None and name in (t.ca_file, getattr(t, "ca_verify_file", None)):
+                    n += len(t.entries or t.certs)
+            for s in p.servers:
+                t = s.tls
+                if t is not None and t.ca_file == name and t.crt is not None:
+                    n += 1
+        return n
 
-def show_ca_list(config: Any, store: CaStore | None = None) -> str:
-    """``show ssl ca-file``: each CA file and how many certificates it holds (nothing without any)."""
+
+def show_ca_list(config: Any, store: CaStore | None = None, tx: tuple[str, list[str]] | None = None) -> str:
+    """``show ssl ca-file``: the ongoing transaction, then each CA file and how many certificates
+    it holds (nothing without any)."""
     st = store or CaStore(config)
     if not st.used:
         return ""
-    return "# filename\n" + "".join(f"{n} - {len(st.certs(n))} certificate(s)\n" for n in sorted(st.used))
+    head = f"# transaction\n*{tx[0]} - {len(tx[1])} certificate(s)\n" if tx else ""
+    return head + "# filename\n" + "".join(f"{n} - {len(st.certs(n))} certificate(s)\n" for n in sorted(st.used))
 
 
 def new_ca_file(config: Any, name: str, new: dict[str, list[str]], deleted: set[str]) -> str:
@@ -524,14 +542,14 @@ def del_ca_file(config: Any, name: str, new: dict[str, list[str]], deleted: set[
         return f"Can't remove the CA file: CA file '{name}' doesn't exist!\n\n"
     if used[name]:
         return f"Can't remove the CA file: CA file '{name}' in use, can't be deleted!\n\n"
-    if name in new:
-        del new[name]
-    else:
+    new.pop(name, None)
+    if name in _ca_paths(config):
         deleted.add(name)
     return f"CA file '{name}' deleted!\n"
 
 
-def show_ca_file(config: Any, arg: str, store: CaStore | None = None) -> str:
+def show_ca_file(config: Any, arg: str, store: CaStore | None = None,
+                 tx: tuple[str, list[str]] | None = None) -> str:
     """``show ssl ca-file NAME[:INDEX]``: the certificates of one CA file (the INDEXth only), as 2.6
     prints them; a reply without the final empty line when the index is not a number."""
     import hashlib
@@ -546,12 +564,17 @@ def show_ca_file(config: Any, arg: str, store: CaStore | None = None) -> str:
         index = int(idx)
     st = store or CaStore(config)
     paths = st.used
-    if name not in paths:
+    if name.startswith("*"):  # the ongoing transaction's
+        if tx is None or tx[0] != name[1:]:
+            return "Can't display the CA file : Not found!\n"
+        blocks, status = tx[1], "Unused"
+    elif name not in paths:
         return "Can't display the CA file : Not found!\n"
-    blocks = st.certs(name)
+    else:
+        blocks, status = st.certs(name), ("Used" if paths[name] else "Unused")
     if index > len(blocks) or not blocks:
         return ""
-    out = [f"Filename: {name}", f"Status: {'Used' if paths[name] else 'Unused'}"]
+    out = [f"Filename: {name}", f"Status: {status}"]
     for i, blk in enumerate(blocks, 1):
         if index and i != index:
             continue

@@ -360,13 +360,15 @@ class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
     (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
 
-    __slots__ = ("conf", "entries", "certs", "confs", "contexts", "table", "default")
+    __slots__ = ("conf", "entries", "certs", "confs", "contexts", "table", "default", "ca_paths")
 
     def __init__(self, conf: Any) -> None:
         from haproxy_py.tls.crtlist import Entry
 
         self.conf = conf
         self.entries: list[Any] = list(conf.entries) or [Entry(c) for c in conf.certs]
+        #: CA files replaced at run time: configured name -> the file holding its new certificates
+        self.ca_paths: dict[str, str] = {}
         self._build()
 
     def _build(self) -> None:
@@ -416,6 +418,28 @@ class ServerTls:
         if not any(c.path == cert.path for c in self.certs):
             return False
         self.entries = [dataclasses.replace(e, cert=cert) if e.cert.path == cert.path else e for e in self.entries]
+        self._build()
+        return True
+
+    def set_ca(self, name: str, path: str) -> bool:
+        """'commit ssl ca-file': the CA file configured as ``name`` (ca-file, ca-verify-file, on the
+        line or a crt-list entry) now holds the certificates of ``path``; False when unused here."""
+        import dataclasses
+
+        cur = self.ca_paths.get(name, name)
+        fields = ("ca_file", "ca_verify_file")
+
+        def fix(c: Any) -> Any:
+            ch = {f: path for f in fields if getattr(c, f, None) == cur}
+            return dataclasses.replace(c, **ch) if ch else c
+
+        if not any(getattr(c, f, None) == cur for c in self.confs for f in fields):
+            return False
+        self.conf = fix(self.conf)
+        self.entries = [dataclasses.replace(e, conf=tuple((k, path if k in fields and v == cur else v)
+                                                          for k, v in e.conf)) if e.conf else e
+                        for e in self.entries]
+        self.ca_paths[name] = path
         self._build()
         return True
 
@@ -496,10 +520,12 @@ class ClientTls:
     ``sessions`` keeps, per server and server name, the TLS object of the last successful
     handshake so that the next connection resumes its session (``ssl-reuse``, 2.6's default)."""
 
-    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions", "rule_ctx")
+    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions", "rule_ctx", "ca_path")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
+        #: the file of its CA certificates when 'commit ssl ca-file' replaced them
+        self.ca_path: str | None = None
         self.ctx = self._context(conf, alpn=conf.alpn)
         self.check_ctx = self._context(conf, alpn=conf.check_alpn)
         self.sni: Any = None
@@ -535,6 +561,18 @@ class ClientTls:
             ctx.options |= ssl.OP_NO_TICKET
         return ctx
 
+    def set_ca(self, path: str) -> None:
+        """'commit ssl ca-file': verify against the certificates of ``path`` from now on (new
+        contexts: sessions of the old ones are not resumed)."""
+        import dataclasses
+
+        self.ca_path = path
+        conf = dataclasses.replace(self.conf, ca_file=path)
+        self.ctx = self._context(conf, alpn=conf.alpn)
+        self.check_ctx = self._context(conf, alpn=conf.check_alpn)
+        self.rule_ctx = {}
+        self.sessions = {}
+
     def checked_name(self, sni: str | None) -> str | None:
         """The name the server's certificate must carry: the SNI sent, else ``verifyhost`` (2.6's
         order: a verifyhost does not apply to a connection that sends a server name)."""
@@ -568,7 +606,10 @@ class ClientTls:
         """A ``connect ssl [sni S] [alpn A]`` check rule's handshake."""
         ctx = self.rule_ctx.get(alpn)
         if ctx is None:
-            ctx = self.rule_ctx[alpn] = self._context(self.conf, alpn=alpn)
+            import dataclasses
+
+            conf = dataclasses.replace(self.conf, ca_file=self.ca_path) if self.ca_path else self.conf
+            ctx = self.rule_ctx[alpn] = self._context(conf, alpn=alpn)
         return ClientHandshake(self, ctx, sni, self.checked_name(sni), None)
 
 
@@ -628,4 +669,41 @@ def client_tls(conf: Any) -> ClientTls:
     c = _CLIENTS.get(conf)
     if c is None:
         c = _CLIENTS[conf] = ClientTls(conf)
+        if conf.ca_file in _CA_OVERRIDES:
+            c.set_ca(_CA_OVERRIDES[conf.ca_file])
     return c
+
+
+def write_ca(pem: str) -> str:
+    """A CA file's new certificates written where OpenSSL can load them (one file per commit, in
+    a directory of the process that is removed at exit)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    global _CA_DIR
+    if _CA_DIR is None:
+        _CA_DIR = tempfile.mkdtemp(prefix="haproxy-py-ca-")
+        atexit.register(shutil.rmtree, _CA_DIR, True)
+    fd, path = tempfile.mkstemp(suffix=".pem", dir=_CA_DIR)
+    with os.fdopen(fd, "w") as f:
+        f.write(pem)
+    return path
+
+
+_CA_DIR: str | None = None
+#: CA files 'commit ssl ca-file' replaced: name -> the file of the new certificates
+_CA_OVERRIDES: dict[str, str] = {}
+
+
+def replace_client_ca(name: str, path: str) -> int:
+    """'commit ssl ca-file' for the servers: every server TLS configuration whose ca-file is
+    ``name`` verifies against ``path``; how many."""
+    _CA_OVERRIDES[name] = path
+    n = 0
+    for conf, ct in _CLIENTS.items():
+        if conf.ca_file == name:
+            ct.set_ca(path)
+            n += 1
+    return n

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 from tests.integration.harness import free_port, require_haproxy, run_proxy
 from tests.integration.stats_client import admin_socket
@@ -74,3 +75,79 @@ backend b
     assert out[0][2][1] == f"New empty certificate store '{new}'!\n\n".encode()
     assert out[0][3][1] == f"Certificate '{new}' already exists!\n\n".encode()
     assert b"Certificate #2:" in dict(out[0])[f"show ssl ca-file {bundle}"]
+
+
+def test_ca_file_changed_at_run_time_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """set ssl ca-file NAME <<PEM (created, updated, another file while one is ongoing, a file
+    nothing references, a payload without certificate), show ssl ca-file with the transaction and
+    *NAME, abort, commit (2.6's dot per certificate instance rebuilt; none for an unused file): a
+    listener's CA file replaced accepts the client certificate it refused, a server's CA file
+    replaced lets its certificate verify (503 then 200)."""
+    from tests.integration.harness import get
+    from tests.integration.test_tls_servers_vs_haproxy import TlsBackend
+    from tests.integration.test_tls_vs_haproxy import probe
+    from tests.integration.tls_certs import client_context
+
+    root = certs.root
+    bind_ca = tmp_path / "bind-ca.crt"
+    bind_ca.write_text((root / "ca2.crt").read_text())
+    srv_ca = tmp_path / "srv-ca.crt"
+    srv_ca.write_text((root / "ca2.crt").read_text())
+    client = tmp_path / "client.pem"
+    client.write_text((root / "client.crt").read_text() + (root / "client.key").read_text())
+    good = (root / "ca.crt").read_text()
+    both = good + (root / "ca2.crt").read_text()
+    backend = TlsBackend(certs, "ec")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    retries 0
+frontend tls
+    bind 127.0.0.1:{{p1}} ssl crt {root}/ec.pem crt {root}/rsa.pem ca-file {bind_ca} verify required
+    http-request return status 200 content-type text/plain lf-string "cn=%[ssl_c_s_dn(CN)]"
+frontend plain
+    bind 127.0.0.1:{{p0}}
+    default_backend b
+backend b
+    server s 127.0.0.1:{backend.port} ssl ca-file {srv_ca} verify required crt {client}
+"""
+    new = f"{tmp_path}/new.pem"
+    steps: list[Any] = [
+        ("probe",), ("get",),
+        f"set ssl ca-file {bind_ca}", f"set ssl ca-file /nonexistent <<\n{good}", f"set ssl ca-file {bind_ca} <<\njunk\n",
+        f"set ssl ca-file {bind_ca} <<\n{both}", f"set ssl ca-file {bind_ca} <<\n{good}", f"set ssl ca-file {srv_ca} <<\n{good}",
+        "show ssl ca-file", f"show ssl ca-file *{bind_ca}", f"show ssl ca-file *{srv_ca}", f"abort ssl ca-file {srv_ca}",
+        f"commit ssl ca-file {srv_ca}", f"commit ssl ca-file {bind_ca}", f"commit ssl ca-file {bind_ca}",
+        f"abort ssl ca-file {bind_ca}", ("probe",), ("get",), f"show ssl ca-file {bind_ca}",
+        f"set ssl ca-file {srv_ca} <<\n{good}", f"abort ssl ca-file {srv_ca}", f"set ssl ca-file {srv_ca} <<\n{good}",
+        f"commit ssl ca-file {srv_ca}", ("get",), f"new ssl ca-file {new}", f"set ssl ca-file {new} <<\n{good}",
+        f"commit ssl ca-file {new}", "show ssl ca-file", f"del ssl ca-file {new}", "show ssl ca-file"]
+    require_haproxy("haproxy")
+    out = []
+    try:
+        for which in ("haproxy", "ours"):
+            p0, p1 = free_port(), free_port()
+            with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p0, p1],
+                           which=which) as pp:
+                sock = Path(admin_socket(pp))
+                got: list[Any] = []
+                for st in steps:
+                    if st == ("probe",):
+                        r = probe(p1, client_context(certs, cert="client"), "www.example.com")[::5]
+                        # a refused client certificate (TLS 1.3): the alert, or the connection's end
+                        # when the request the client sent meanwhile makes the close a reset
+                        got.append(("refused",) if r[-1] in (b"<SSLError>", b"<SSLEOFError>") else r)
+                    elif st == ("get",):
+                        got.append(get(p0, "/")[0])
+                    else:
+                        got.append((st.split("\n")[0], ask(sock, st if "<<" not in st else st + "\n")))
+                out.append(got)
+    finally:
+        backend.close()
+    assert out[1] == out[0]
+    assert out[0][0] == ("refused",) and out[0][1] == 503
+    assert out[0][16] == ("ok", b"cn=client1") and out[0][23] == 200
