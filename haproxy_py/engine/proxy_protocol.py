@@ -95,6 +95,7 @@ class ProxyAccept:
                 sock.close()
             except OSError:
                 pass
+            self.router.engine.connection_closed(self.router.frontend, self.listener)
             self.router.engine.session_fault(None, exc, "accept", fe=self.router.frontend, peer=self.peer)
 
     def _timeout(self) -> None:
@@ -108,6 +109,7 @@ class ProxyAccept:
             self.sock.close()
         except OSError:
             pass
+        self.router.engine.connection_closed(self.router.frontend, self.listener)
         # a v2 header's addresses are the connection's before its TLVs are read (2.6)
         peer = getattr(text, "src", None) or self.peer
         self.router.log_embryonic(self.listener, peer, self.wall0, str(text),

@@ -204,10 +204,11 @@ class Router:
                 return
         if listener.pp or (txn is not None and txn.expect_proxy):
             # a PROXY protocol header first (engine/proxy_protocol.py): the connection is counted
-            # now, the session once the header came
+            # now (and holds its place under maxconn, as 2.6's embryonic sessions), the session
+            # once the header came; a failure closes it with engine.connection_closed
             from haproxy_py.engine.proxy_protocol import ProxyAccept
 
-            self._count_conn(now)
+            self._count_conn(now, listener)
             ProxyAccept(self, sock, peer, listener, txn).start()
             return
         self._accepted(sock, peer, listener, txn, now, None)
@@ -238,12 +239,18 @@ class Router:
         txn.pp = hdr
         self._accepted(sock, peer, listener, txn, self.engine.loop.time(), (hdr, t0, wall0))
 
-    def _count_conn(self, now: float) -> None:
-        self.engine.state.cum_conns += 1
-        self.engine.state.conn_rate.add(now)
+    def _count_conn(self, now: float, listener: Any) -> None:
+        st = self.engine.state
+        st.cum_conns += 1
+        st.conn_rate.add(now)
+        st.curr_conns += 1
+        listener.nbconn += 1  # dst_conn
         c = self.frontend.counters
         c.conn_tot += 1
         c.conn_rate.add(now)
+        c.scur += 1
+        if c.scur > c.smax:
+            c.smax = c.scur
 
     def _accepted(self, sock: socket.socket, peer: Any, listener: Any, txn: Any, now: float,
                   pp: Any) -> None:
@@ -256,6 +263,7 @@ class Router:
                 if pp is not None:
                     # the connection had a handshake (a PROXY header): 2.6 kills it as an
                     # embryonic session and logs errno's text, which is "Success"
+                    eng.connection_closed(fe, listener)
                     self.log_embryonic(listener, peer, pp[2], "Success", True)
                 return
         if txn is not None:
@@ -264,22 +272,22 @@ class Router:
 
                 count_sess(txn.sess_stkctr, int(now * 1000))
             self.l4_txn = txn
-        st.curr_conns += 1
-        listener.nbconn += 1  # dst_conn
-        st.sess_rate.add(now)
         c = fe.counters
-        c.scur += 1
-        if c.scur > c.smax:
-            c.smax = c.scur
-        c.stot += 1
-        c.sess_rate.add(now)
-        if fe.sps_ctr is not None:  # rate-limit sessions
-            fe.sps_ctr.add(int(now * 1000), 1000)
-        if pp is None:
+        if pp is None:  # (counted at accept when a PROXY header came first)
+            st.curr_conns += 1
+            listener.nbconn += 1  # dst_conn
+            c.scur += 1
+            if c.scur > c.smax:
+                c.smax = c.scur
             st.cum_conns += 1
             st.conn_rate.add(now)
             c.conn_tot += 1
             c.conn_rate.add(now)
+        st.sess_rate.add(now)
+        c.stot += 1
+        c.sess_rate.add(now)
+        if fe.sps_ctr is not None:  # rate-limit sessions
+            fe.sps_ctr.add(int(now * 1000), 1000)
         try:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -266,13 +266,20 @@ def test_accept_proxy_generated_headers_as_haproxy(shared_pair: dict[str, Any]) 
 
 
 def test_accept_proxy_timeout_and_empty_as_haproxy(shared_pair: dict[str, Any]) -> None:
-    """Nothing within ``timeout client``: 2.6's timeout line; a client closing before sending: no
-    line at all under neither (2.6 logs 'Connection closed ...' only without dontlognull, as here)."""
+    """Nothing within ``timeout client``: 2.6's timeout line, and meanwhile the connection counts in
+    scur and CurrConns as 2.6's embryonic session; a client closing before sending: 2.6's
+    'Connection closed while waiting for PROXY protocol header' (not under dontlognull)."""
     with accept_pair(shared_pair) as px:
         got = {}
         # both proxies wait at the same time
         conns = {w: socket.create_connection(("127.0.0.1", px[w]["port"]), timeout=10) for w in ("haproxy", "ours")}
         t0 = time.monotonic()
+        # while it waits, the connection counts (scur, CurrConns: it holds a place under maxconn)
+        time.sleep(0.3)
+        waiting = {w: (_fe_counters(px[w]["sock"], "fe")["scur"],
+                       [ln for ln in stats_cli(px[w]["sock"], "show info").splitlines() if ln.startswith("CurrConns")])
+                   for w in ("haproxy", "ours")}
+        assert waiting["haproxy"] == waiting["ours"] == ("1", ["CurrConns: 1"]), waiting
         for which in ("haproxy", "ours"):
             x = px[which]
             s = conns[which]
