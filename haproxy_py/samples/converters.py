@@ -827,6 +827,47 @@ _capture_conv("capture-req", False)
 _capture_conv("capture-res", True)
 
 
+# --------------------------------------------------------------------------- FIX
+
+D_FIX = "tests/differential/test_samples_vs_haproxy.py::test_fix_converters_vs_haproxy"
+
+
+def _more_data(t: Txn) -> None:
+    """The data may still grow (tcp-request content with inspect-delay): an ACL failing on it waits."""
+    if getattr(t, "payload_final", True) is False:
+        t.missing = True  # type: ignore[attr-defined]
+
+
+@converter("fix_is_valid", test=D_FIX)
+def c_fix_is_valid(v: bytes, a: tuple, t: Txn) -> bool | None:
+    from .fix import NEED_MORE, VALID, validate
+
+    r = validate(v)
+    if r == NEED_MORE:
+        _more_data(t)
+        return None
+    return r == VALID
+
+
+def _prep_fix_tag(a: tuple) -> tuple:
+    from .fix import tag_id
+
+    tid = tag_id(a[0])
+    if not tid:
+        raise ValueError(f"Unknown FIX tag name '{a[0]}'")
+    return (tid,)
+
+
+@converter("fix_tag_value", test=D_FIX, prepare=_prep_fix_tag)
+def c_fix_tag_value(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    from .fix import _tag_value
+
+    value, more = _tag_value(v, a[0])
+    if more:
+        _more_data(t)
+    return value or None
+
+
 # --------------------------------------------------------------------------- protocol buffers, gRPC
 
 D_PB = "tests/differential/test_samples_vs_haproxy.py::test_protobuf_converters_vs_haproxy"
