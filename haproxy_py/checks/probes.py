@@ -179,9 +179,19 @@ class HttpVerdict:
     for the log-format ones (``expect string-lf``, ``on-error "%[...]"``).
     """
 
-    __slots__ = ("expect", "disable_on_404", "buf", "_regex", "_need_body", "opts", "txn", "_pat")
+    __slots__ = ("expect", "disable_on_404", "buf", "_regex", "_need_body", "opts", "txn", "_pat", "chain",
+                 "waiting")
 
     def __init__(self, hc: HttpCheck | None, txn: Any = None) -> None:
+        #: the expect rules before this one (``http-check expect`` lines before the last), judged
+        #: first on the same response; ``waiting``: the one that waits for more of it
+        self.chain: list[HttpVerdict] = []
+        self.waiting: HttpVerdict | None = None
+        if hc is not None and hc.expects_before:
+            import dataclasses
+
+            self.chain = [HttpVerdict(dataclasses.replace(hc, expect=e, expect_opts=o, expects_before=()), txn)
+                          for e, o in hc.expects_before]
         self.expect = hc.expect if hc is not None else None
         self.disable_on_404 = bool(hc and hc.disable_on_404)
         self.buf = b""
@@ -203,15 +213,31 @@ class HttpVerdict:
 
     def feed(self, data: bytes) -> CheckResult | None:
         self.buf += data
-        return self._evaluate(final=len(self.buf) >= MAX_RESPONSE)
+        return self._judge(final=len(self.buf) >= MAX_RESPONSE)
 
     def closed(self) -> CheckResult:
-        res = self._evaluate(final=True)
+        res = self._judge(final=True)
         assert res is not None
         return res
 
     def timeout(self) -> CheckResult:
+        w = self.waiting
+        if w is not None and w is not self:
+            return w.timeout()
         return CheckResult(self.opts.get("tout_status") or "L7TOUT", RES_FAILED)
+
+    def _judge(self, final: bool) -> CheckResult | None:
+        """Each expect rule in order on the response: the first failure, else the last result."""
+        for v in self.chain:
+            v.buf = self.buf
+            r = v._evaluate(final)
+            if r is None:
+                self.waiting = v
+                return None
+            if not r.passed:
+                return r
+        self.waiting = self
+        return self._evaluate(final)
 
     def _evaluate(self, final: bool) -> CheckResult | None:
         buf = self.buf

@@ -372,12 +372,17 @@ class HttpCheck:
     #: the expect rule's options: comment, ok_status, error_status, tout_status, on_success,
     #: on_error (a text or a log-format), status_code; fmt for ``expect string-lf``
     expect_opts: tuple[tuple[str, Any], ...] = ()
+    #: the expect rules before the last one, in order: ((kind, pattern, negate), options) each,
+    #: all judged on the same response (the first that fails decides)
+    expects_before: tuple[tuple[tuple[str, str, bool], tuple[tuple[str, Any], ...]], ...] = ()
 
     @property
     def lf(self) -> bool:
         """Each check needs a samples Txn (variables, log-format strings)."""
         return bool(self.pre or self.mid or self.post or self.uri_fmt is not None or self.body_fmt is not None
-                    or self.header_fmts or any(not isinstance(v, (str, int)) for _, v in self.expect_opts)
+                    or self.header_fmts
+                    or any(not isinstance(v, (str, int)) for _, v in self.expect_opts)
+                    or any(not isinstance(v, (str, int)) for _, o in self.expects_before for _, v in o)
                     or (self.connect is not None and self.connect.port_expr is not None))
 
 

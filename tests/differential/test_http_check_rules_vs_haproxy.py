@@ -193,6 +193,24 @@ BACKENDS = {
     "x_err_opts": """option httpchk
     http-check send uri /hdr/10
     http-check expect hdr name x-list value z error-status L7RSP""",
+    "e_two_ok": """option httpchk
+    http-check send uri /ok/two
+    http-check expect status 200
+    http-check expect string hello on-success \"both\"""",
+    "e_second_fails": """option httpchk
+    http-check send uri /ok/second
+    http-check expect status 200 on-error "first"
+    http-check expect string absent on-error \"second\"""",
+    "e_first_fails": """option httpchk
+    http-check send uri /err/first
+    http-check expect string busy
+    http-check expect status 200 comment "the status"
+    http-check expect hdr name content-length""",
+    "e_three": """option httpchk
+    http-check send uri /hdr/three
+    http-check expect rstatus ^2
+    http-check expect hdr name x-list value c
+    http-check expect ! string nothing ok-status L6OK""",
     "h_proto": """option httpchk
     http-check send uri /ok/proto
     http-check expect status 200""",
@@ -279,8 +297,9 @@ def both() -> Iterator[dict]:
 def test_http_check_rules_as_haproxy(both: dict) -> None:
     """set-var/set-var-fmt/unset-var read by uri-lf, body-lf, a header and expect string-lf;
     comment lines and options; the expect options' statuses, texts and codes; expect hdr and fhdr
-    (name, value, -m str/beg/end/sub/reg, name-lf/value-lf, !); the requests sent."""
-    _compare(both, ("h_", "x_"))
+    (name, value, -m str/beg/end/sub/reg, name-lf/value-lf, !); several expects on one response
+    (the first failing one decides); the requests sent."""
+    _compare(both, ("h_", "x_", "e_"))
     seen = both["seen"]
     for path in ("/ok/x-y/", "/ok/bad", "/err/comment", "/err/st", "/ok/neg"):
         assert seen["ours"].get(path) == seen["haproxy"].get(path), (path, seen["ours"].get(path),

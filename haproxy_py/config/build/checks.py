@@ -157,9 +157,8 @@ class ChecksMixin(BuilderBase):
         from haproxy_py.config import tcpcheck as TC
 
         r = p.check_rules
-        if "expect" in r:
-            self.fail(ln, S.HTTP_CHECK.refusal("expect", "a second http-check expect on the same response"), 1,
-                      ours=True)
+        if "expect" in r:  # another rule on the same response: the one before is judged first
+            r["expects_before"] = r.get("expects_before", ()) + ((r["expect"], r.get("expect_opts", {})),)
         opts: dict[str, Any] = {}
         j = 2
         neg = False

@@ -135,6 +135,7 @@ class FreezeMixin(BuilderBase):
                     kw[k] = cr[k]
             kw["header_fmts"] = tuple((len(own) + i, fmt) for i, fmt in sorted(cr.get("header_fmts", {}).items()))
             kw["expect_opts"] = tuple(sorted(cr.get("expect_opts", {}).items()))
+            kw["expects_before"] = tuple((e, tuple(sorted(o.items()))) for e, o in cr.get("expects_before", ()))
             http_check = HttpCheck(**kw)
         tcp_check = None
         if f.get("check_type") == "tcp-check":
