@@ -560,8 +560,12 @@ class Engine:
         self._restart_listeners()
 
     def replace_certificate(self, cert: Any) -> int:
-        """``commit ssl cert``: every TLS listener that loaded this file serves the new one."""
-        return sum(1 for r in self.routers.values() for t in r.tls.values() if t.replace(cert))
+        """``commit ssl cert``: every TLS listener that loaded this file serves the new one, every
+        server presenting it as its client certificate presents the new one."""
+        from haproxy_py.tls.context import replace_client_cert
+
+        n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.replace(cert))
+        return n + replace_client_cert(cert)
 
     def replace_ca_file(self, name: str, pem: str) -> int:
         """``commit ssl ca-file``: listeners and servers using that CA file verify with the new one."""

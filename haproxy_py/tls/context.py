@@ -520,12 +520,13 @@ class ClientTls:
     ``sessions`` keeps, per server and server name, the TLS object of the last successful
     handshake so that the next connection resumes its session (``ssl-reuse``, 2.6's default)."""
 
-    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions", "rule_ctx", "ca_path")
+    __slots__ = ("conf", "ctx", "check_ctx", "sni", "sessions", "rule_ctx", "live")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
-        #: the file of its CA certificates when 'commit ssl ca-file' replaced them
-        self.ca_path: str | None = None
+        #: the settings the contexts are built from: ``conf`` with what the runtime API committed
+        #: since (commit ssl ca-file: its CA file; commit ssl cert: its client certificate)
+        self.live = conf
         self.ctx = self._context(conf, alpn=conf.alpn)
         self.check_ctx = self._context(conf, alpn=conf.check_alpn)
         self.sni: Any = None
@@ -562,12 +563,18 @@ class ClientTls:
         return ctx
 
     def set_ca(self, path: str) -> None:
-        """'commit ssl ca-file': verify against the certificates of ``path`` from now on (new
-        contexts: sessions of the old ones are not resumed)."""
+        """'commit ssl ca-file': verify against the certificates of ``path`` from now on."""
+        self._rebuild(ca_file=path)
+
+    def set_crt(self, cert: Any) -> None:
+        """'commit ssl cert': present ``cert`` (tls/certs.py CertFile) from now on."""
+        self._rebuild(crt=cert)
+
+    def _rebuild(self, **changes: Any) -> None:
+        """New contexts from the live settings changed (sessions of the old ones are not resumed)."""
         import dataclasses
 
-        self.ca_path = path
-        conf = dataclasses.replace(self.conf, ca_file=path)
+        conf = self.live = dataclasses.replace(self.live, **changes)
         self.ctx = self._context(conf, alpn=conf.alpn)
         self.check_ctx = self._context(conf, alpn=conf.check_alpn)
         self.rule_ctx = {}
@@ -606,10 +613,7 @@ class ClientTls:
         """A ``connect ssl [sni S] [alpn A]`` check rule's handshake."""
         ctx = self.rule_ctx.get(alpn)
         if ctx is None:
-            import dataclasses
-
-            conf = dataclasses.replace(self.conf, ca_file=self.ca_path) if self.ca_path else self.conf
-            ctx = self.rule_ctx[alpn] = self._context(conf, alpn=alpn)
+            ctx = self.rule_ctx[alpn] = self._context(self.live, alpn=alpn)
         return ClientHandshake(self, ctx, sni, self.checked_name(sni), None)
 
 
@@ -671,6 +675,8 @@ def client_tls(conf: Any) -> ClientTls:
         c = _CLIENTS[conf] = ClientTls(conf)
         if conf.ca_file in _CA_OVERRIDES:
             c.set_ca(_CA_OVERRIDES[conf.ca_file])
+        if conf.crt is not None and conf.crt.path in _CRT_OVERRIDES:
+            c.set_crt(_CRT_OVERRIDES[conf.crt.path])
     return c
 
 
@@ -695,6 +701,20 @@ def write_ca(pem: str) -> str:
 _CA_DIR: str | None = None
 #: CA files 'commit ssl ca-file' replaced: name -> the file of the new certificates
 _CA_OVERRIDES: dict[str, str] = {}
+#: client certificates 'commit ssl cert' replaced: file name -> tls/certs.py CertFile
+_CRT_OVERRIDES: dict[str, Any] = {}
+
+
+def replace_client_cert(cert: Any) -> int:
+    """'commit ssl cert' for the servers: every server TLS configuration presenting that file
+    presents ``cert`` from now on; how many."""
+    _CRT_OVERRIDES[cert.path] = cert
+    n = 0
+    for conf, ct in _CLIENTS.items():
+        if conf.crt is not None and conf.crt.path == cert.path:
+            ct.set_crt(cert)
+            n += 1
+    return n
 
 
 def replace_client_ca(name: str, path: str) -> int:

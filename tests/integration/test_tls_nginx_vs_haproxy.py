@@ -366,3 +366,41 @@ frontend fe
                                         if ln.startswith("[ALERT]")]))
     assert outs[1] == outs[0]
     assert outs[0][0] != 0 and "verify is enabled by default but no CA file specified" in outs[0][1][0]
+
+
+def test_server_client_certificate_changed_at_run_time_as_haproxy(certs: Certs, nginx: Nginx,
+                                                                  tmp_path: Path) -> None:
+    """set ssl cert + commit ssl cert on a server's crt file: the next connections present the new
+    client certificate (the DN nginx sees), show ssl cert shows it; compared with 2.6."""
+    from tests.integration.stats_client import stats_cli as _cli
+    from tests.integration.tls_certs import _signed
+
+    for f in ("ca.crt", "ca.key"):
+        (tmp_path / f).write_bytes((certs.root / f).read_bytes())
+    _signed(tmp_path, "client2", "ec", "/C=DE/CN=client2", None, "ca", "0x7702")
+    pem2 = (tmp_path / "client2.crt").read_text() + (tmp_path / "client2.key").read_text()
+    client = _client_pem(certs)
+    cfg = """global
+    nbthread 1
+    stats socket @DIR@/admin.sock mode 600 level admin
+""" + DEFAULTS + """    log 127.0.0.1:{log} local0
+frontend fe
+    bind 127.0.0.1:{p0}
+    default_backend b
+backend b
+    server s 127.0.0.1:{ng} ssl verify required ca-file {root}/ca.crt crt {client}
+"""
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        sock = admin_socket(pp)
+        out: list[Any] = [get(port, "/need-cert")[1].get("x-client-dn"), get(port, "/need-cert")[1].get("x-client-dn")]
+        out.append(_cli(sock, f"set ssl cert {client} <<\n{pem2}\n"))
+        out.append(get(port, "/need-cert")[1].get("x-client-dn"))
+        out.append(_cli(sock, f"commit ssl cert {client}"))
+        out += [get(port, "/need-cert")[1].get("x-client-dn"), get(port, "/need-cert")[2]]
+        out.append(_cli(sock, f"show ssl cert {client}").split("Subject:")[1].split("\n")[0])
+        return out
+
+    theirs, ours = _side_by_side(cfg, run, ng=nginx.port, root=certs.root, client=client)
+    assert ours == theirs
+    assert theirs[0] == "CN=client1,O=Acme,C=FR" and theirs[5] == "CN=client2,C=DE"
