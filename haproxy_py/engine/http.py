@@ -1587,6 +1587,8 @@ class HttpSession(Stream):
         if self.comp_algo is not None:  # compression: decided on the head as the server sent it
             if hcomp.compress_response(req, resp, self.comp_types):
                 comp = self.res_comp = self.comp_algo
+                self.fe.counters.comp_rsp += 1
+                be.counters.comp_rsp += 1
             self.comp_algo = None
         if head is None:
             if be.cookie is not None and self.prst != "I":  # ignore-persist: no cookie set or rewritten
@@ -1781,18 +1783,34 @@ class HttpSession(Stream):
             return
         cli = self.cli
         cp = self.comp_chunks
+        n0 = comp.size_out
         if out:
-            self.bytes_out += rb.htx(out)
-            z = comp.feed(cp.feed(out) if cp is not None else out)
+            n = rb.htx(out)
+            self.bytes_out += n
+            if comp.z is None:  # identity: 2.6 counts it as bypassed
+                self.fe.counters.comp_byp += n
+                self.be.counters.comp_byp += n
+            else:
+                self.fe.counters.comp_in += n
+                self.be.counters.comp_in += n
+            z = comp.feed(cp.feed(out) if cp is not None else out, not done)
             if z:
                 cli.write(z)
         if done:
+            ident = comp.z is None
             cli.write(comp.finish(cp.trailers if cp is not None and cp.trailers else b"\r\n"))
+            if not ident:
+                self.fe.counters.comp_out += comp.size_out - n0
+                self.be.counters.comp_out += comp.size_out - n0
             self.comp = self.comp_chunks = None
             if rb.leftover:
                 self.srv_reusable = False
             self._response_complete()
-        elif cli.pending > HIGH_WATER and self.srvc is not None:
+            return
+        if comp.z is not None and comp.size_out != n0:
+            self.fe.counters.comp_out += comp.size_out - n0
+            self.be.counters.comp_out += comp.size_out - n0
+        if cli.pending > HIGH_WATER and self.srvc is not None:
             self._cli_blocked()
 
     # ------------------------------------------------------------------ http-response wait-for-body

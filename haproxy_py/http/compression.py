@@ -24,7 +24,8 @@
   (``identity`` adds no ``Content-Encoding`` and sends the body as it is).
 
 The body is streamed: :class:`Compressor` turns each piece of payload into chunks as it comes
-(``Z_SYNC_FLUSH`` after each piece, so a slow stream reaches the client as it is produced) with
+(``Z_SYNC_FLUSH`` after each piece but the last, so a slow stream reaches the client as it is
+produced; a body read at once is one deflate stream as 2.6 writes it) with
 zlib's state as the only memory, level 1 (2.6's ``tune.comp.maxlevel`` default), window 15,
 memLevel 8. A chunked server body is read by :class:`ChunkedPayload` from what
 ``http/body.py``'s ``ChunkedBody`` re-framed; its trailers follow the last chunk.
@@ -209,13 +210,19 @@ class Compressor:
         self.size_in = 0
         self.size_out = 0
 
-    def feed(self, data: bytes) -> bytes:
-        """The chunk(s) for ``data`` (empty when zlib holds everything back)."""
+    def feed(self, data: bytes, flush: bool = True) -> bytes:
+        """The chunk(s) for ``data`` (empty when zlib holds everything back); ``flush``: what
+        zlib holds goes out now (not when :meth:`finish` comes next)."""
         if not data:
             return b""
         self.size_in += len(data)
         z = self.z
-        out = data if z is None else z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+        if z is None:
+            out = data
+        else:
+            out = z.compress(data)
+            if flush:
+                out += z.flush(zlib.Z_SYNC_FLUSH)
         if not out:
             return b""
         self.size_out += len(out)

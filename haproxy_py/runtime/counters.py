@@ -83,6 +83,7 @@ class Counters:
         "conn_tot", "dcon", "dses", "wrew", "connect", "reuse", "eint", "last_sess",
         "sess_rate", "req_rate", "conn_rate", "qtime", "ctime", "rtime", "ttime",
         "chkfail", "chkdown", "hanafail", "qmax", "denied_conn",
+        "comp_in", "comp_out", "comp_byp", "comp_rsp",
     )
     # set in clear(), which also reads them back (types for the checker)
     scur: int
@@ -147,6 +148,12 @@ class Counters:
         self.hanafail = 0
         self.qmax = 0
         self.denied_conn = 0
+        #: HTTP compression (frontends, backends): payload in, compressed bytes out, payload sent
+        #: as is by 'identity', responses compressed
+        self.comp_in = 0
+        self.comp_out = 0
+        self.comp_byp = 0
+        self.comp_rsp = 0
 
     def count_status(self, status: int) -> None:
         cls = status // 100

@@ -236,7 +236,7 @@ def frontend_row(state: Any, fe: Any, now: float, wall: float) -> Row:
     v[46] = c.req_rate.read(now)
     v[47] = c.req_rate.max
     v[48] = c.req_tot
-    v[51] = v[52] = v[53] = v[54] = 0
+    v[51], v[52], v[53], v[54] = c.comp_in, c.comp_out, c.comp_byp, c.comp_rsp
     v[75] = fe.mode
     v[77] = c.conn_rate.read(now)
     v[78] = c.conn_rate.max
@@ -423,7 +423,7 @@ def backend_row(state: Any, be: Any, now: float, wall: float, legends: bool, cou
         v[48] = c.req_tot
     v[49] = c.cli_abrt
     v[50] = c.srv_abrt
-    v[51] = v[52] = v[53] = v[54] = 0
+    v[51], v[52], v[53], v[54] = c.comp_in, c.comp_out, c.comp_byp, c.comp_rsp
     v[55] = _since(wall, c.last_sess)
     v[58] = c.qtime.avg
     v[59] = c.ctime.avg
