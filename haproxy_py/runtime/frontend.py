@@ -23,7 +23,8 @@ class Frontend:
         self.counters = Counters()
         self.paused = False
         self.stopped = False
-        self.rate_limit = 0
+        #: 'rate-limit sessions' (show stat's rate_lim)
+        self.rate_limit = conf.rate_limit_sessions or 0
         #: 'rate-limit sessions': 2.6's period counter of the sessions accepted (stick/freq.py
         #: FreqCtr, set by the engine), None without the keyword (nothing counted then)
         self.sps_ctr: Any = None

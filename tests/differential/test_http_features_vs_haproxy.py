@@ -714,6 +714,8 @@ def test_normalize_uri_as_haproxy(sides) -> None:  # type: ignore[no-untyped-def
 
 
 RATE_CFG = """
+global
+    stats socket @DIR@/rate.sock level admin
 defaults
     mode http
     timeout connect 2s
@@ -766,9 +768,10 @@ def test_rate_limit_sessions_as_haproxy() -> None:
     sessions let in during the next second, and all 12 served, for both proxies alike."""
     require_haproxy_bin()
     got = {}
+    rate_lim: dict[str, list[str]] = {}
     for which in ("haproxy", "ours"):
         port = free_port()
-        with run_proxy(RATE_CFG.format(fe=port), wait_ports=[port], which=which):
+        with run_proxy(RATE_CFG.format(fe=port), wait_ports=[port], which=which) as pp:
             time.sleep(2.2)  # the start-up probe connection's period and the one after it are over
             # start the burst late in a whole second of the monotonic clock (the proxies' clock
             # too): a counter aligned on whole seconds would then let sessions in ~0.3 s later
@@ -776,6 +779,9 @@ def test_rate_limit_sessions_as_haproxy() -> None:
             while not 0.6 <= time.monotonic() % 1 < 0.7 and time.monotonic() < deadline:
                 time.sleep(0.01)
             got[which] = _served_times(port, 12)
+            lines = stats_cli(str(pp.workdir / "rate.sock"), "show stat").splitlines()
+            col = lines[0].lstrip("# ").split(",").index("rate_lim")
+            rate_lim[which] = [ln.split(",")[col] for ln in lines[1:] if ",FRONTEND," in ln]
     shape = {}
     for name, times in got.items():
         assert len(times) == 12, (name, times)
@@ -790,3 +796,4 @@ def test_rate_limit_sessions_as_haproxy() -> None:
         shape[name] = (burst, second)
     assert abs(shape["ours"][0] - shape["haproxy"][0]) <= 1, got
     assert abs(shape["ours"][1] - shape["haproxy"][1]) <= 2, got
+    assert rate_lim["ours"] == rate_lim["haproxy"] == ["4"], rate_lim  # show stat's rate_lim
