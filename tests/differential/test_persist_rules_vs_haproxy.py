@@ -82,12 +82,15 @@ def _both() -> Iterator[dict[str, Any]]:
             for which, p in ports.items():
                 cfg = CFG.format(p1=bes[0].port, p2=bes[1].port, **p)
                 pp = st.enter_context(run_proxy(cfg, wait_ports=list(p.values()), which=which))
-                out[which] = dict(p, sock=admin_socket(pp, detail=pp.stderr_text))
+                out[which] = dict(p, sock=admin_socket(pp, detail=pp.stderr_text), which=which)
             yield out
 
 
 def _one(b: dict[str, Any], lst: str, path: str, hdrs: dict[str, str], src: str) -> str:
-    status, h, body = get(b[lst], path, hdrs, source=src)
+    try:
+        status, h, body = get(b[lst], path, hdrs, source=src)
+    except OSError as e:
+        raise AssertionError(f"{b['which']} {lst} {path} {hdrs} {src}: {e!r}") from e
     return f"{status} {body.decode()} set-cookie={h.get('set-cookie')}"
 
 
