@@ -297,6 +297,10 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
             _stderr(f"[ALERT]    ({pid}) : config : internal error while loading the configuration: "
                     f"{type(e).__name__}: {e}")
         return 1, None
+    g = cfg.global_
+    opts.quiet = opts.quiet or g.quiet
+    opts.zero_warning = opts.zero_warning or g.zero_warning
+    opts.no_splice = opts.no_splice or g.nosplice
     exe = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
     has_warn = any(d.severity in ("WARNING", "ALERT") for d in diags.messages)
     header = [f"[NOTICE]   ({pid}) : haproxy-py version is {__version__} (HAProxy {COMPAT_FULL} compatible)",
@@ -407,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     rc, cfg = check_config(opts)
     if opts.check_only or rc != 0 or cfg is None:
         return rc
+    if cfg.global_.environ is not None:  # setenv and its kin, as the process's own environment
+        keep = {k: v for k, v in os.environ.items() if k.startswith(("HAPROXY_PY_", "HPY_TEST_RUN"))}
+        os.environ.clear()
+        os.environ.update(dict(cfg.global_.environ))
+        for k, v in keep.items():  # haproxy-py's own switches survive a resetenv
+            os.environ.setdefault(k, v)
     if opts.no_splice:
         os.environ["HAPROXY_PY_NOSPLICE"] = "1"
     if opts.debug and not opts.quiet:

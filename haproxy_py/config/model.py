@@ -101,6 +101,12 @@ class Global:
     #: ``external-check`` (external checks may run) and ``insecure-fork-wanted``
     external_check: bool = False
     insecure_fork_wanted: bool = False
+    #: 'quiet', 'zero-warning', 'nosplice' (as -q, -dW, -dS)
+    quiet: bool = False
+    zero_warning: bool = False
+    nosplice: bool = False
+    #: the environment after setenv/presetenv/unsetenv/resetenv (None: none of them)
+    environ: tuple[tuple[str, str], ...] | None = None
     #: ``pp2-never-send-local``: health checks send a v2 PROXY header with their own addresses
     #: instead of a LOCAL one
     pp2_never_send_local: bool = False
@@ -553,6 +559,8 @@ class Proxy:
     # frontend side
     binds: tuple[Bind, ...] = ()
     maxconn: int | None = None  # None = global maxconn
+    #: ``backlog N`` (binds without their own backlog; else maxconn)
+    backlog: int | None = None
     acls: tuple[Acl, ...] = ()  # all named ACLs declared in this proxy, in order
     use_backends: tuple[UseBackend, ...] = ()
     #: ``use-server`` rules, in order

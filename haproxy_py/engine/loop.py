@@ -198,8 +198,10 @@ class Engine:
             for b in e.conf.binds:
                 for addr in b.addresses:
                     got = self.inherited.take(addr, b) if self.inherited is not None else None
+                    # 2.6: the bind's backlog, else the proxy's, else its maxconn (the kernel caps it)
+                    backlog = b.param("backlog") or e.conf.backlog or e.conf.maxconn or self.state.maxconn
                     try:
-                        socks = got or bind_address(addr, b)
+                        socks = got or bind_address(addr, b, backlog=int(backlog))
                     except BindError as err:
                         kind = "proxy" if e.conf.kind == "listen" else "frontend"
                         errors.append(f"Binding [{b.loc}] for {kind} {e.name}: {err}")

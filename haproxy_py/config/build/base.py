@@ -31,7 +31,9 @@ class BuilderBase:
 
     def __init__(self, env: Mapping[str, str] | None = None, diags: Diagnostics | None = None,
                  resolve_users: bool = True, localpeer: str | None = None) -> None:
-        self.env = env if env is not None else os.environ
+        # a copy: 'setenv' and its kin change it for the lines that follow; the engine applies the
+        # result to the process at start (Global.environ), -c leaves the process alone
+        self.env = dict(env if env is not None else os.environ)
         #: ``-L NAME`` (wins over the global ``localpeer``)
         self.localpeer_cli = localpeer
         self.d = diags if diags is not None else Diagnostics()

@@ -37,6 +37,8 @@ class FreezeMixin(BuilderBase):
             tune_bufsize=g.get("tune_bufsize", 16384), tune_maxrewrite=g.get("tune_maxrewrite", 1024),
             tune_http_maxhdr=g.get("tune_http_maxhdr", 101), external_check=g.get("external_check", False),
             insecure_fork_wanted=g.get("insecure_fork_wanted", False),
+            quiet=g.get("quiet", False), zero_warning=g.get("zero_warning", False), nosplice=g.get("nosplice", False),
+            environ=tuple(sorted(self.env.items())) if g.get("env_changed") else None,
             pp2_never_send_local=g.get("pp2_never_send_local", False),
             hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"),
@@ -159,7 +161,7 @@ class FreezeMixin(BuilderBase):
         return Proxy(
             name=ps.name, kind=ps.kind, loc=ps.loc, uuid=uuid, explicit_id=f.get("explicit_id"), mode=mode,
             disabled=f.get("disabled", False), description=f.get("description"), binds=tuple(ps.binds),
-            maxconn=f.get("maxconn"), acls=tuple(ps.acls), use_backends=tuple(ps.use_backends),
+            maxconn=f.get("maxconn"), backlog=f.get("backlog"), acls=tuple(ps.acls), use_backends=tuple(ps.use_backends),
             use_servers=tuple(ps.use_servers),
             default_backend=f.get("default_backend"), forwardfor=f.get("forwardfor"),
             captures=tuple(ps.captures), http_rules=tuple(ps.http_rules),

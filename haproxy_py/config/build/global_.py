@@ -8,6 +8,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import _Skip
 from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size
 from haproxy_py.config.model import StatsSocket
@@ -24,7 +25,7 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "tune.maxrewrite": 1, "tune.http.maxhdr": 1, "crt-base": 1, "ca-base": 1,
              "ssl-default-bind-ciphers": 1, "ssl-default-bind-ciphersuites": 1, "ssl-server-verify": 1,
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
-             "ssl-default-bind-curves": 1}
+             "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0}
 
 class GlobalMixin(BuilderBase):
     def global_no(self, ln: Line) -> None:
@@ -123,6 +124,10 @@ class GlobalMixin(BuilderBase):
             g["pp2_never_send_local"] = True
         elif kw == "daemon":
             g["daemon"] = True
+        elif kw in ("quiet", "zero-warning", "nosplice"):
+            g[kw.replace("-", "_")] = True
+        elif kw in ("setenv", "presetenv", "unsetenv", "resetenv"):
+            self.global_env(ln)
         elif kw == "master-worker":
             if n > 1 and w[1] != "no-exit-on-failure":
                 self.fail(ln, "'master-worker' only supports 'no-exit-on-failure' option.", 1)
@@ -175,6 +180,32 @@ class GlobalMixin(BuilderBase):
             if sug:
                 msg += f"; did you mean '{sug}' maybe ?"
             self.alert(ln, msg, 0, suggestion=sug, expected="a 'global' keyword")
+
+    def global_env(self, ln: Line) -> None:
+        """setenv/presetenv NAME VALUE, unsetenv NAME..., resetenv [KEEP...]: applied to the
+        environment the following lines expand ("${NAME}"), and to the process at start."""
+        w = ln.words
+        env = self.env
+        assert isinstance(env, dict)
+        if w[0] in ("setenv", "presetenv"):
+            if len(w) < 3:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{w[0]}' expects a name and a value.", ln.loc(0),
+                             line=ln.raw)
+                raise _Skip
+            if w[0] == "setenv" or w[1] not in env:
+                env[w[1]] = w[2]
+        elif w[0] == "unsetenv":
+            if len(w) < 2:
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: 'unsetenv' expects at least one variable name.",
+                             ln.loc(0), line=ln.raw)
+                raise _Skip
+            for name in w[1:]:
+                env.pop(name, None)
+        else:
+            keep = set(w[1:])
+            for name in [k for k in env if k not in keep]:
+                del env[name]
+        self.g["env_changed"] = True
 
     def global_stats(self, ln: Line) -> None:
         w = ln.words

@@ -12,7 +12,7 @@ from haproxy_py.config.grammar import AddressError, parse_address, parse_int
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
 #: proxy keywords 2.6 refuses with more arguments ("'KW' cannot handle unexpected argument")
-_MAX_ARGS = {"mode": 1, "retries": 1, "maxconn": 1, "fullconn": 1, "id": 1, "dispatch": 1}
+_MAX_ARGS = {"mode": 1, "retries": 1, "maxconn": 1, "fullconn": 1, "id": 1, "dispatch": 1, "backlog": 1}
 
 class ProxyMixin(BuilderBase):
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
@@ -102,6 +102,12 @@ class ProxyMixin(BuilderBase):
                 self.fail(ln, "'maxconn' expects an integer argument.", 0)
             return
         p.f["maxconn"] = self.int_arg(ln, 1, "maxconn", lo=0)
+
+    def kw_backlog(self, ln: Line, p: ProxyState) -> None:
+        """``backlog N``: the listen() backlog of the proxy's binds without their own."""
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):
+            return
+        p.f["backlog"] = self.int_arg(ln, 1, "backlog", lo=0, hi=2**31 - 1)
 
     def kw_fullconn(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and self.capwarn(ln, p, K.BE):
