@@ -76,15 +76,6 @@ def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str,
     assert (errs[0].loc.line, errs[0].loc.col) == (8, col)
 
 
-def test_rules_in_defaults_are_refused() -> None:
-    """tcp-request rules in a named defaults section are not implemented yet (the http-* rule sets
-    are: tests/differential/test_http_features_vs_haproxy.py)."""
-    _, d = parse_text(HTTP_DEFAULTS.replace("defaults", "defaults d1") + "frontend f from d1\n    bind :1\n"
-                      .replace("frontend f from d1\n", "    tcp-request content reject\nfrontend f from d1\n"),
-                      "t.cfg")
-    assert any(NOT_IMPLEMENTED in e.haproxy and "defaults" in e.haproxy for e in d.errors), d
-
-
 def test_no_effect_actions_are_accepted_with_a_notice() -> None:
     cfg, d = parse_text(HTTP_DEFAULTS + "frontend f\n    bind :1\n    http-request wait-for-handshake\n"
                         "    http-request disable-l7-retry if { path /x }\n", "t.cfg")
