@@ -827,6 +827,58 @@ _capture_conv("capture-req", False)
 _capture_conv("capture-res", True)
 
 
+# --------------------------------------------------------------------------- aes_gcm_dec
+
+D_AES = "tests/differential/test_samples_vs_haproxy.py::test_aes_gcm_dec_vs_haproxy"
+
+
+def _b64_strict(text: bytes) -> bytes | None:
+    if len(text) % 4:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _prep_aes(a: tuple) -> tuple:
+    if a[0] not in (128, 192, 256):
+        raise ValueError("key size must be 128, 192 or 256 (bits)..")
+    out: list[Any] = [a[0] // 8]
+    for name, w in zip(("nonce", "key", "aead_tag"), a[1:], strict=True):
+        if var_name_error(w) is None:
+            out.append((None, w))
+            continue
+        raw = _b64_strict(w.encode("latin1"))
+        if raw is None:
+            raise ValueError(f"failed to parse {name} : argument needs to be base64 encoded, and can either be "
+                             "a string or a variable")
+        out.append((raw, None))
+    return tuple(out)
+
+
+def _aes_arg(arg: tuple, t: Txn) -> bytes | None:
+    raw, var = arg
+    if var is None:
+        return raw
+    text = _var_text(t, var)
+    return None if text is None else _b64_strict(text)
+
+
+@converter("aes_gcm_dec", test=D_AES, prepare=_prep_aes)
+def c_aes_gcm_dec(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    """AES-GCM decryption (samples/aesgcm.py); the nonce, key and tag base64-encoded, given as text
+    or in variables; no sample when the tag does not verify. A key shorter than the size asked
+    gives no sample (2.6 reads past its buffer then)."""
+    from .aesgcm import decrypt
+
+    size = a[0]
+    nonce, key, tag = (_aes_arg(x, t) for x in a[1:])
+    if nonce is None or key is None or tag is None or len(key) < size:
+        return None
+    return decrypt(key[:size], nonce, v, tag)
+
+
 # --------------------------------------------------------------------------- FIX
 
 D_FIX = "tests/differential/test_samples_vs_haproxy.py::test_fix_converters_vs_haproxy"
