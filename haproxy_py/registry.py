@@ -62,6 +62,8 @@ class Registry(Generic[T]):
         self.no_effects: dict[str, str] = {}
         #: refused name -> a close implemented alternative, said with the refusal
         self.alternatives: dict[str, str] = dict(alternatives or {})
+        #: refused name -> why it stays refused (README's not-implemented list says it)
+        self.reasons: dict[str, str] = {}
         FAMILIES[family] = self
 
     # -- filling

@@ -26,6 +26,12 @@ def render() -> str:
         if refused:
             out.append(f"* **{reg.title}** ({len(reg.entries)} implemented, {len(refused)} refused): "
                        + ", ".join(f"`{n}`" for n in refused))
+            why: dict[str, list[str]] = {}
+            for n in refused:
+                if n in reg.reasons:
+                    why.setdefault(reg.reasons[n], []).append(n)
+            for reason, names in why.items():
+                out.append(f"  * {', '.join(f'`{n}`' for n in names)}: {reason}")
     from haproxy_py.config.cfgcond import COMPAT_VERSION, DEBIAN_FEATURES, FEATURES
 
     missing = sorted(DEBIAN_FEATURES - FEATURES)

@@ -1458,3 +1458,25 @@ def f_dst_conn(txn: Txn, args: tuple) -> list | None:
         return None
     n = txn.runtime.dst_conn(txn.frontend, txn.so_id)
     return None if n is None else [n]
+
+
+# --------------------------------------------------------------------------- why the rest stays refused
+
+_WHY = {
+    "the error codes of HAProxy's own connection layer (CO_ER_*, 'Success' when none), which haproxy-py "
+    "does not keep yet":
+        ("fc_err", "fc_err_str", "bc_err", "bc_err_str"),
+    "HAProxy's own scheduler counters (the stream task's calls; its CPU time and latency, measured under "
+    "'profiling.tasks', refused)":
+        ("cpu_calls", "cpu_ns_avg", "cpu_ns_tot", "lat_ns_avg", "lat_ns_tot"),
+    "internals of HAProxy's HTX message representation, for debugging it; haproxy-py has no HTX":
+        tuple(n for n in FETCHES.known if n.startswith("internal.")),
+    "FastCGI applications ('fcgi-app' sections are refused)": ("fcgi.docroot", "fcgi.index"),
+    "the cache ('cache' sections and 'http-request cache-use' are refused)": ("res.cache_hit", "res.cache_name"),
+    "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
+        ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
+    "the DistCC protocol's payload fetches: not yet": ("distcc_body", "distcc_param"),
+}
+for _why, _names in _WHY.items():
+    for _n in _names:
+        FETCHES.reasons[_n] = _why
