@@ -192,8 +192,129 @@ def agent_rules(send: bytes) -> tuple[TcpCheckRule, ...]:
             TcpCheckRule("expect", 1, kind="agent"))
 
 
+#: SPOP's error reasons by status code (an AGENT-DISCONNECT's status-code, or what 2.6 finds wrong
+#: in an AGENT-HELLO)
+SPOP_ERRORS = ("normal", "I/O error", "a timeout occurred", "frame is too big", "invalid frame received",
+               "version value not found", "max-frame-size value not found", "capabilities value not found",
+               "unsupported version", "max-frame-size too big or too small", "fragmentation not supported",
+               "invalid interlaced frames", "frame-id not found", "resource allocation error")
+_SPOP_MAX_FRAME = 16380
+
+
+class _SpopError(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _varint(b: bytes, i: int) -> tuple[int, int]:
+    """SPOP's variable-length integer at ``i``: (value, next index)."""
+    if i >= len(b):
+        raise _SpopError(4)
+    v = b[i]
+    i += 1
+    if v < 240:
+        return v, i
+    shift = 4
+    while True:
+        if i >= len(b):
+            raise _SpopError(4)
+        c = b[i]
+        i += 1
+        v += c << shift
+        shift += 7
+        if c < 128:
+            return v, i
+
+
+def _spop_bytes(b: bytes, i: int) -> tuple[bytes, int]:
+    n, i = _varint(b, i)
+    if i + n > len(b):
+        raise _SpopError(4)
+    return b[i:i + n], i + n
+
+
+def _spop_skip(b: bytes, i: int) -> int:
+    """Skip one typed value (2.6's spoe_skip_data)."""
+    if i >= len(b):
+        raise _SpopError(4)
+    t = b[i] & 0x0F
+    i += 1
+    if t in (0, 1):  # null, boolean: no data
+        return i
+    if t in (2, 3, 4, 5):
+        return _varint(b, i)[1]
+    if t == 6:
+        return i + 4
+    if t == 7:
+        return i + 16
+    if t in (8, 9):
+        return _spop_bytes(b, i)[1]
+    raise _SpopError(4)
+
+
+def _spop_frame(frame: bytes) -> None:
+    """An AGENT-HELLO (101) or AGENT-DISCONNECT (102) frame, as 2.6 reads it; _SpopError(code)."""
+    ftype = frame[0]
+    if ftype not in (101, 102):
+        raise _SpopError(4)
+    frame = frame + bytes(max(0, 7 - len(frame)))  # 2.6 reads a short head as zeroes
+    if not frame[4] & 1:  # the FIN bit of the flags (network order)
+        raise _SpopError(10)
+    if frame[5] != 0 or frame[6] != 0:  # stream-id and frame-id must be 0
+        raise _SpopError(4)
+    i = 7
+    vsn = size = status = None
+    while i < len(frame):
+        key, i = _spop_bytes(frame, i)
+        if not key:
+            raise _SpopError(4)
+        if ftype == 101 and key == b"version":
+            if frame[i] & 0x0F != 8:
+                raise _SpopError(4)
+            text, i = _spop_bytes(frame, i + 1)
+            vsn = text
+            if text.strip() != b"2.0":  # one version, the one 2.6 speaks
+                raise _SpopError(8)
+        elif ftype == 101 and key == b"max-frame-size":
+            if frame[i] & 0x0F not in (2, 3, 4, 5):
+                raise _SpopError(4)
+            size, i = _varint(frame, i + 1)
+            if not 256 <= size <= _SPOP_MAX_FRAME:
+                raise _SpopError(9)
+        elif ftype == 102 and key == b"status-code":
+            if frame[i] & 0x0F not in (2, 3, 4, 5):
+                raise _SpopError(4)
+            status, i = _varint(frame, i + 1)
+        else:
+            i = _spop_skip(frame, i)
+    if ftype == 102:
+        raise _SpopError(status if status is not None else 99)
+    if vsn is None:
+        raise _SpopError(5)
+    if size is None:
+        raise _SpopError(6)
+
+
+def _spop_hello(run: TcpCheckRun, r: TcpCheckRule) -> CheckResult | bool | None:
+    """``option spop-check``: the agent's reply frame, whole; an AGENT-HELLO that 2.6 accepts
+    passes, anything else fails with SPOP's reason (an AGENT-DISCONNECT's status-code)."""
+    buf = run.buf
+    if len(buf) < 5:
+        return None if not run.last_read else _result("L7RSP", "", 0)
+    # 2.6.12 judges what the first read brought, whatever the frame's length says
+    n = int.from_bytes(buf[:4], "big")
+    try:
+        _spop_frame(buf[4:4 + n])
+    except _SpopError as e:
+        return _result("L7RSP", SPOP_ERRORS[e.code] if e.code < len(SPOP_ERRORS) else "unknown error", 0)
+    except IndexError:
+        return _result("L7RSP", SPOP_ERRORS[4], 0)
+    run.info = "SPOA server is ok"
+    return True
+
+
 _CUSTOM = {"mysql-greeting": _mysql_greeting, "mysql-ok": _mysql_ok, "ldap-bind": _ldap_bind_response,
-           "agent": _agent_reply}
+           "agent": _agent_reply, "spop-hello": _spop_hello}
 
 
 class TcpCheckRun:

@@ -268,6 +268,7 @@ _reg(OPTION, "config/build/options.py option", {
     "ssl-hello-chk": _PROTO + "test_ssl_hello_chk_as_haproxy",
     "mysql-check": _PROTO + "test_mysql_check_as_haproxy",
     "ldap-check": _PROTO + "test_ldap_check_as_haproxy",
+    "spop-check": _PROTO + "test_spop_check_as_haproxy",
     "originalto": _DIFF + "test_http_features_vs_haproxy.py::test_originalto_as_haproxy",
     "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
     "http-buffer-request": _DIFF + "test_http_features_vs_haproxy.py::test_http_buffer_request_as_haproxy",

@@ -442,16 +442,25 @@ def mysql_check(user: str | None = None, post41: bool = True) -> tuple[TcpCheckR
     return tuple(rules)
 
 
+#: ``option spop-check``: the HAPROXY-HELLO frame 2.6.12 sends (SPOP 2.0, max-frame-size 16380, no
+#: capabilities, healthcheck true), then the agent's AGENT-HELLO judged (checks/tcpcheck.py)
+SPOP_CHECK = with_implicit_connect((
+    TcpCheckRule("send", 0, data=bytes.fromhex(
+        "0000004e0100000001000012737570706f727465642d76657273696f6e730803322e300e6d61782d6672616d652d"
+        "73697a6503fcf0060c6361706162696c697469657308000b6865616c7468636865636b11")),
+    TcpCheckRule("expect", 1, kind="spop-hello"),
+))
+
 #: the options that make the check a tcp-check sequence (the last check option of a proxy wins)
 CHECK_OPTIONS = ("tcp-check", "redis-check", "pgsql-check", "smtpchk", "ssl-hello-chk", "ldap-check",
-                 "mysql-check")
+                 "mysql-check", "spop-check")
 
 
 def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
     """The sequence of ``option NAME ARGS`` (None for ``tcp-check``: the proxy's own rules).
     TcpCheckError indexes are into ``args``."""
     most = {"tcp-check": 0, "redis-check": 0, "ssl-hello-chk": 0, "ldap-check": 0, "pgsql-check": 2,
-            "smtpchk": 2, "mysql-check": 3}[name]
+            "smtpchk": 2, "mysql-check": 3, "spop-check": 0}[name]
     if len(args) > most:
         raise TcpCheckError(f"'option {name}' takes at most {most} arguments (got '{args[most]}').", most)
     if name == "tcp-check":
@@ -462,6 +471,8 @@ def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
         return SSL_HELLO_CHECK
     if name == "ldap-check":
         return LDAP_CHECK
+    if name == "spop-check":
+        return SPOP_CHECK
     if name == "mysql-check":
         if not args:
             return mysql_check()

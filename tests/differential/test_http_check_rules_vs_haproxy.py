@@ -369,6 +369,8 @@ CONFIG_CASES = [
     ("option httpchk\n    http-check send meth GET\n    http-check send uri /second", ""),
     ("option httpchk\n    http-check expect status 200\n    http-check send uri /a", ""),
     ("option httpchk\n    http-check set-var(check.a) str(b)\n    http-check send uri /a\n    http-check send uri /b", ""),
+    ("option spop-check", ""),
+    ("mode tcp\n    option spop-check", ""),
     ("option httpchk", "check-proto h1"),
     ("option httpchk", "check-proto none"),
     ("", "check-proto h1"),

@@ -400,4 +400,4 @@ class ChecksMixin(BuilderBase):
                                   "'option external-check').", f.get("ext_loc") or p.loc, phase=POST)
 
     opt_tcp_check = opt_redis_check = opt_pgsql_check = opt_smtpchk = _opt_check_type
-    opt_ssl_hello_chk = opt_ldap_check = opt_mysql_check = _opt_check_type
+    opt_ssl_hello_chk = opt_ldap_check = opt_mysql_check = opt_spop_check = _opt_check_type
