@@ -326,7 +326,7 @@ class ServerCheck:
         if rule is None or rule.index == -1 or rule.default:
             ct = self._check_tls()
             if ct is not None:
-                return ct.for_check()
+                return ct.for_check(self.srv)
         if rule is not None and rule.ssl:
             from haproxy_py.config.tls import TlsServer
             from haproxy_py.tls.context import client_tls

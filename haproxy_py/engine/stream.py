@@ -414,7 +414,7 @@ class Stream:
             from haproxy_py.tls.context import client_tls
 
             ct = client_tls(t)
-            tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None, (srv, port))
+            tls = ct.for_connection(self.sample_txn() if ct.sni is not None else None, srv)
         pre = None
         c = srv.conf
         if c.send_proxy or c.send_proxy_v2 or c.pp_opts:  # 2.6: any of them sends one

@@ -605,9 +605,14 @@ class ClientTls:
         return ClientHandshake(self, self.ctx, name, self.checked_name(name),
                                (key, name) if self.conf.reuse and key is not None else None)
 
-    def for_check(self) -> ClientHandshake:
+    def for_check(self, key: Any = None) -> ClientHandshake:
+        """A health check's handshake (check-sni, check-alpn). With the traffic's ALPN it uses the
+        traffic's context, so that checks and traffic resume each other's session as in 2.6 (one
+        session kept per server and server name)."""
         name = self.conf.check_sni
-        return ClientHandshake(self, self.check_ctx, name, self.checked_name(name), None)
+        ctx = self.ctx if self.live.check_alpn == self.live.alpn else self.check_ctx
+        return ClientHandshake(self, ctx, name, self.checked_name(name),
+                               (key, name) if self.conf.reuse and key is not None else None)
 
     def for_rule(self, sni: str | None, alpn: tuple[str, ...]) -> ClientHandshake:
         """A ``connect ssl [sni S] [alpn A]`` check rule's handshake."""

@@ -5,7 +5,7 @@ certificate's subject (``$ssl_client_s_dn``, header X-Client-DN), whether the TL
 resumed (``$ssl_session_reused``: ``r`` or ``.``), the protocol, the server name and the ALPN
 protocol. ``/need-cert`` answers 403 without a verified client certificate. Two TLS ports: ``port``
 (tickets on, no session cache) and ``port_notickets`` (no tickets, no session cache: a session can
-be resumed by neither way). A CRL of the test CA that revokes the ``ec`` certificate is made by
+be resumed by neither way). The access log has a line ``URI r|.`` per request. A CRL of the test CA that revokes the ``ec`` certificate is made by
 :func:`make_crl`.
 """
 
@@ -30,6 +30,7 @@ def nginx_available() -> bool:
 class Nginx:
     def __init__(self, certs: Certs, tmp: Path, cert: str = "ec") -> None:
         self.dir = tmp
+        self.access_log = tmp / "access.log"
         self.port = free_port()
         self.port_notickets = free_port()
         root = certs.root
@@ -57,7 +58,8 @@ error_log {tmp}/error.log warn;
 pid {tmp}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
-    access_log {tmp}/access.log;
+    log_format tls '$request_uri $ssl_session_reused';
+    access_log {tmp}/access.log tls;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;

@@ -404,3 +404,43 @@ backend b
     theirs, ours = _side_by_side(cfg, run, ng=nginx.port, root=certs.root, client=client)
     assert ours == theirs
     assert theirs[0] == "CN=client1,O=Acme,C=FR" and theirs[5] == "CN=client2,C=DE"
+
+
+@pytest.mark.slow
+def test_checks_and_traffic_share_the_tls_session_as_haproxy(certs: Certs, nginx: Nginx) -> None:
+    """ssl-reuse for health checks: a check resumes the session of the previous check or request
+    and a request the session of a check (2.6 keeps one session per server): the (URI, resumed)
+    pairs nginx logged, compared with 2.6; no-ssl-reuse: every connection a full handshake."""
+    from tests.integration.nginx_tls import wait_log_lines
+
+    cfg = """global
+    nbthread 1
+""" + DEFAULTS + """    log 127.0.0.1:{log} local0
+frontend fe
+    bind 127.0.0.1:{p0}
+    use_backend noreuse if {{ path_beg /noreuse }}
+    default_backend b
+backend b
+    option httpchk GET /chk
+    server s 127.0.0.1:{ng} check inter 300 ssl verify none
+backend noreuse
+    option httpchk GET /chk-noreuse
+    server s 127.0.0.1:{ng} check inter 300 ssl verify none no-ssl-reuse
+"""
+
+    def run(port: int, pp: Any, log: UdpLog) -> list[Any]:
+        nginx.access_log.write_text("")  # what the other proxy left
+        end = time.monotonic() + 5
+        while time.monotonic() < end and "/chk " not in nginx.access_log.read_text():
+            time.sleep(0.05)  # the server's first check: a full handshake; from here on
+        nginx.access_log.write_text("")
+        wait_log_lines(nginx.access_log, 6)
+        for path in ("/x", "/noreuse/x", "/x"):
+            get(port, path)
+        lines = wait_log_lines(nginx.access_log, 10)
+        return sorted({tuple(ln.split()) for ln in lines})
+
+    theirs, ours = _side_by_side(cfg, run, ng=nginx.port)
+    assert ours == theirs
+    assert ("/x", "r") in theirs and ("/chk", "r") in theirs and ("/chk-noreuse", "r") not in theirs
+    assert ("/noreuse/x", "r") not in theirs
