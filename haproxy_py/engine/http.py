@@ -1017,6 +1017,16 @@ class HttpSession(Stream):
             self._comp_request(be, req)
         if self.ot_rule is not None or router.uid_hdr is not None:
             self._own_req()  # a head of its own for the server: no forward memo
+        prst = self.router.compiled_of(be).rs.persist
+        if prst:  # force-persist / ignore-persist: once the backend is known, before its rules (2.6)
+            from haproxy_py.actions.rules import persist_flag
+
+            ctx = self.txn
+            if ctx is None:
+                ctx = self.txn = _ctx(req, self)
+            ctx.req = req
+            ctx.backend = be.name
+            self.prst = persist_flag(prst, ctx)
         # --- the backend's own http-request rules, then what the response will go through
         brules = router.be_rules.get(be)
         if brules is None:
@@ -1106,15 +1116,6 @@ class HttpSession(Stream):
         if caps is not None and caps.cookie is not None:  # capture cookie, where 2.6 reads cookies
             rec.cli_cookie = caps.request_cookie(req.headers)
         rs = self.router.compiled_of(be).rs
-        if rs.persist:  # force-persist / ignore-persist, as 2.6 once the backend is known
-            from haproxy_py.actions.rules import persist_flag
-
-            ctx = self.txn
-            if ctx is None:
-                ctx = self.txn = _ctx(req, self)
-            ctx.req = req
-            ctx.backend = be.name
-            self.prst = persist_flag(rs.persist, ctx)
         if rs.use_server:  # use-server rules, before persistence (2.6's server rules)
             self.use_srv = self._use_server(be, rs.use_server, req)
         # persistence cookie (with ignore-persist still removed as configured, but not used)

@@ -61,9 +61,21 @@ listen tcp
     ignore-persist if {{ src 127.0.0.52 }}
     server s1 127.0.0.1:{p1}
     server s2 127.0.0.1:{p2}
+frontend fb
+    bind 127.0.0.1:{fb}
+    default_backend bb
+backend bb
+    balance roundrobin
+    cookie SRV insert indirect nocache
+    http-request set-header x-force 1 if {{ req.hdr(x-late) -m found }}
+    force-persist if {{ req.hdr(x-force) -m found }}
+    server s1 127.0.0.1:{p1} cookie A
+    server s2 127.0.0.1:{p2} cookie B
 """
 
-LISTENS = ("ck", "ckp", "st", "tcp")
+LISTENS = ("ck", "ckp", "st", "tcp", "fb")
+#: the backend each listening port reaches
+BACKEND = {"fb": "bb"}
 
 
 @contextlib.contextmanager
@@ -99,7 +111,7 @@ def test_force_and_ignore_persist_as_haproxy() -> None:
     paths = ["/", "/a", "/static/x.png", "/x-set"]
     heads: list[dict[str, str]] = [{}, {"Cookie": "SRV=A"}, {"Cookie": "SRV=B"}, {"X-Force": "1"},
                                    {"X-Force": "1", "Cookie": "SRV=A"}, {"X-Ignore": "1", "Cookie": "SRV=A"},
-                                   {"Cookie": "SRV=A; other=1"}]
+                                   {"Cookie": "SRV=A; other=1"}, {"X-Late": "1", "Cookie": "SRV=A"}]
     with _both() as both:
         seen: set[str] = set()
         for step in range(120):
@@ -107,8 +119,10 @@ def test_force_and_ignore_persist_as_haproxy() -> None:
                 for w in ("ours", "haproxy"):
                     for lst in LISTENS:
                         verb = "disable" if step == 20 else "enable"
-                        assert stats_cli(both[w]["sock"], f"{verb} server {lst}/s1") == "\n"
+                        assert stats_cli(both[w]["sock"], f"{verb} server {BACKEND.get(lst, lst)}/s1") == "\n"
             todo = [(rnd.choice(LISTENS), rnd.choice(paths), dict(rnd.choice(heads)), f"127.0.0.{rnd.randint(50, 54)}")]
+            if step == 0:  # every client once in every listen (round robin: some stick to s1)
+                todo = [(lst, "/", {}, f"127.0.0.{i}") for lst in LISTENS for i in range(50, 55)]
             if step == 20:  # every client, forced, as soon as s1 is in maintenance
                 todo = [(lst, "/", {"X-Force": "1", "Cookie": "SRV=A"}, f"127.0.0.{i}")
                         for lst in LISTENS for i in range(50, 55)]
@@ -129,5 +143,7 @@ def test_force_and_ignore_persist_as_haproxy() -> None:
         assert all("set-cookie=None" in x for x in seen if x.startswith("ck ") and "/static" in x and "Force" not in x)
         assert any(x.startswith("ck ") and "/static" in x and "'SRV=A')]" in x and " 200 s2 " in x for x in seen)
         assert any(x.startswith("tcp True") and "200 s1" in x for x in seen)  # forced, by source
+        # the persist rules run before the backend's http-request rules: a header they add is late
+        assert any(x.startswith("fb True") and "X-Late" in x and " 200 s2 " in x for x in seen)
         assert any(x.startswith("ckp") and "/x-set" in x and "X-Ignore" in x and "set-cookie=SRV=apps" in x
                    for x in seen)
