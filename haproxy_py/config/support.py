@@ -135,10 +135,13 @@ for _n in ("tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.
 for _n in ("tune.lua.forced-yield", "tune.lua.maxmem", "tune.lua.session-timeout", "tune.lua.service-timeout",
            "tune.lua.task-timeout"):
     GLOBAL.no_effect(_n, "tunes Lua, and 'lua-load' is refused")
-for _n in ("httpclient.resolvers.id", "httpclient.resolvers.prefer", "httpclient.ssl.ca-file",
-           "httpclient.ssl.verify"):
+for _n in ("httpclient.resolvers.id", "httpclient.resolvers.prefer"):
     GLOBAL.no_effect(_n, "configures the internal HTTP client that only Lua scripts and OCSP updates use, "
                          "both refused")
+for _n in ("httpclient.ssl.ca-file", "httpclient.ssl.verify"):
+    GLOBAL.no_effect(_n, "configures the internal HTTP client that only Lua scripts and OCSP updates use, "
+                         "both refused; 'show ssl ca-file' lists its CA file as 2.6 (@system-ca unless "
+                         "'httpclient.ssl.verify none')")
 _SCHED = "a scheduling or memory knob of HAProxy's own event loop; haproxy-py's loop has no such setting " \
          "and what it serves is the same"
 for _n in ("tune.maxaccept", "tune.maxpollevents", "tune.recv_enough", "tune.runqueue-depth",
