@@ -200,7 +200,8 @@ def c_strcmp(v: bytes, a: tuple, t: Txn) -> int | None:
     for x, y in zip(v[:n], other[:n], strict=True):
         if x != y:
             return x - y
-    return len(v) - len(other)
+    # equal up to the shorter one: 2.6 answers the sign of the length difference
+    return (len(v) > len(other)) - (len(v) < len(other))
 
 
 @converter("ltrim", test=D, prepare=lambda a: (a[0].encode("latin1"),))

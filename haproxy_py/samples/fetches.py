@@ -943,12 +943,15 @@ def _url_ip(r: Any, a: tuple, t: Txn) -> list | None:
 
 
 def _url_port(r: Any, a: tuple, t: Txn) -> list | None:
-    auth = _url_authority(r)
-    if auth is None:
+    """As 2.6: only when the authority is an IPv4 address (a name or an IPv6 address gives
+    nothing), the port cut to 16 bits, 80 when none is written."""
+    if _url_ip(r, a, t) is None:
         return None
+    auth = _url_authority(r)
+    assert auth is not None
     if b":" in auth:
         n = parse_int(auth.rpartition(b":")[2])
-        return [n or 0]
+        return [(n or 0) & 0xFFFF]
     return [80]
 
 

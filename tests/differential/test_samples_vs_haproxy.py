@@ -302,7 +302,8 @@ RES_EXPRS = [
     "res.hdr(cache-control),field(2,=)", "shdr(x-a),length", "res.hdr_cnt", "hdr(x-a)", "hdr(server),lower",
     "res.hdrs_bin,hex",
     "hdr(x-case)", "method", "http_first_req",
-    "res.hdr(connection)",
+    "res.hdr(connection)", "resp_ver", "scook_cnt(s)", "scook_val(s)", "shdr_cnt(x-a)", "shdr_ip(x-ip)",
+    "res.hdrs,length",
 ]
 
 
@@ -1261,6 +1262,7 @@ def test_capture_converters_vs_haproxy() -> None:
                    "    declare capture request len 5\n    capture request header User-Agent len 3\n"
                    "    declare capture response len 4\n"
                    "    http-request set-var(txn.a) req.hdr(host),capture-req(0)\n"
+                   "    http-request set-header X-Again %[req.hdr(host),capture-req(0)]\n"
                    "    http-request set-var(txn.b) req.hdr(host),upper,capture-req(7)\n"
                    "    http-request set-var(txn.c) req.hdr(x-c),capture-req(1)\n"
                    "    http-response set-header X-S %[res.hdr(server),capture-res(0),length]\n"
@@ -1394,3 +1396,34 @@ def test_aes_gcm_dec_vs_haproxy(tmp_path: Path) -> None:
     assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
     decrypted = sum(1 for t in theirs for ln in t.split(b"\n")[:6] if not ln.endswith(b"="))
     assert decrypted > 60, theirs[:3]
+
+
+def test_more_fetches_and_converters_vs_haproxy(tmp_path: Path) -> None:
+    """The fetches and converters no other differential test names: add_item, cut_crlf,
+    secure_memcmp, strcmp against variables; url_ip/url_port of absolute URIs, req_proto_http;
+    rand, uuid and date_us by their form (their values differ by nature)."""
+    import base64
+
+    rng = random.Random(31)
+    extra = ["  http-request set-var(txn.v) req.fhdr(x-w)", "  http-request set-var(txn.e) str()"]
+    exprs = ["req.fhdr(x-v),add_item(;,txn.v,sfx)", "req.fhdr(x-v),add_item(;,txn.nov)", "req.fhdr(x-v),add_item(,,x)",
+             "str(),add_item(;,txn.v)", "req.hdr(x-b),b64dec,cut_crlf,hex", "req.fhdr(x-v),cut_crlf",
+             "req.fhdr(x-v),secure_memcmp(txn.v)", "req.fhdr(x-v),secure_memcmp(txn.nov)",
+             "req.fhdr(x-v),strcmp(txn.v)", "req.fhdr(x-v),strcmp(txn.e)", "url_ip", "url_port", "req_proto_http",
+             "rand(10),div(10)", "rand(1)", "uuid,length", "uuid(4),field(3,-),bytes(0,1)", "date_us,div(1000000),bool"]
+    reqs = []
+    for _ in range(40):
+        v = rng.choice(("abc", "abd", "ab", "", "zz", "a;b"))
+        w = rng.choice(("abc", "abd", "ab", "b", "zzz"))
+        raw = rng.randbytes(rng.randint(0, 12)) + rng.choice((b"\r\n", b"\n", b"\r", b"")) + b"tail"
+        uri = rng.choice(("/p", "http://10.1.2.3:8080/x", "http://10.1.2.3/y", "http://h.example:81/z",
+                          "https://[::1]:444/", "http://1.2.3.4:99999/"))
+        host = uri.split("/")[2] if "://" in uri else "h"  # 2.6 wants the authority's host there
+        reqs.append((f"GET {uri} HTTP/1.1\r\nHost: {host}\r\nX-V: {v}\r\nX-W: {w}\r\n"
+                     f"X-B: {base64.b64encode(raw).decode()}\r\n\r\n").encode())
+    theirs = _ask_haproxy(tmp_path, exprs, reqs, extra=tuple(extra))
+    ours = _ours_with(exprs, reqs, extra)
+    diffs = [f"{exprs[i]}: 2.6 {lt!r} ours {lo!r} for {raw!r}"
+             for raw, t, o in zip(reqs, theirs, ours, strict=True)
+             for i, (lt, lo) in enumerate(zip(t.split(b"\n"), o.split(b"\n"), strict=True)) if lt != lo]
+    assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
