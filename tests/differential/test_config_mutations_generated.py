@@ -170,3 +170,19 @@ def test_mutated_fixture_lines_same_verdict_as_haproxy(haproxy_bin: str, tmp_pat
         if d:
             diffs.append((f"{src.relative_to(ROOT)}: {new.strip()}", *d))
     assert not diffs, "\n".join(f"{k}\n  2.6:  {a}\n  ours: {b}" for k, a, b in diffs)
+
+
+@pytest.mark.needs_haproxy
+def test_bind_parameter_without_or_with_a_bad_value_as_haproxy(haproxy_bin: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cases = [k for k, n in sorted(K.BIND_KEYWORDS.items()) if n]
+    cases += ["mode x", "mode 999", "process 2", "thread 99", "thread 1-4", "process 1", "backlog 10"]
+    diffs = []
+    for n, kw in enumerate(cases):
+        cfg = tmp_path / f"b{n}.cfg"
+        cfg.write_text(BASE + f"listen l\n    bind 127.0.0.1:19300 {kw}\n    server s 127.0.0.1:1\n")
+        d = _compare(haproxy_bin, cfg, messages=True)
+        if d:
+            diffs.append((kw, *d))
+    assert not diffs, "\n".join(f"{k}\n  2.6:  {a}\n  ours: {b}" for k, a, b in diffs)

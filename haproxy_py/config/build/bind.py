@@ -12,6 +12,36 @@ from haproxy_py.config.grammar import AddressError, parse_address, parse_int
 from haproxy_py.config.model import Bind
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
+#: 2.6's words for a bind parameter given without its value (the TLS ones: config/tls.py)
+_MISSING = {
+    "accept-netscaler-cip": "'accept-netscaler-cip' : missing value", "backlog": "'backlog' : missing value",
+    "ca-sign-file": "'ca-sign-file' : missing CAfile path", "ca-sign-pass": "'ca-sign-pass' : missing CAkey password",
+    "expose-fd": "'expose-fd' : missing fd type", "gid": "'gid' : missing value",
+    "group": "'group' : missing group name", "id": "'id' : expects an integer argument",
+    "interface": "'interface' : missing interface name", "level": "'level' : missing level",
+    "maxconn": "'maxconn' : missing value", "mode": "'mode' : missing or invalid mode '' (octal integer expected)",
+    "mss": "'mss' : missing MSS value", "name": "'name' : missing name",
+    "namespace": "'namespace' : missing namespace id", "nice": "'nice' : missing value",
+    "npn": "'npn' : missing the comma-delimited NPN protocol suite",
+    "process": "'process' : '' is not a valid number/range. It supports numbers from 1 to 1.",
+    "proto": "'proto' : missing value", "severity-output": "'severity-output' : missing severity format",
+    "shards": "'shards' : missing value", "tcp-ut": "'tcp-ut' : missing TCP User Timeout value",
+    "thread": "'' : '' is not a valid number/range. It supports numbers from 1 to 64.",
+    "tls-ticket-keys": "'tls-ticket-keys' : missing TLS ticket keys file path", "uid": "'uid' : missing value",
+    "user": "'user' : missing user name"}
+
+
+def _set_ok(v: str, top: int) -> bool:
+    """A 'process'/'thread' set 2.6 accepts: all, odd, even, N, N-M (comma-separated), within 1..top."""
+    for part in v.split(","):
+        if part in ("all", "odd", "even"):
+            continue
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            return False
+        if not 1 <= int(lo) <= top or (hi and not int(lo) <= int(hi) <= top):
+            return False
+    return True
 
 class BindMixin(BuilderBase):
     def kw_bind(self, ln: Line, p: ProxyState) -> None:
@@ -41,25 +71,35 @@ class BindMixin(BuilderBase):
                 msg += f"; did you mean '{sug}' maybe ?" if sug else "."
                 self.alert(ln, msg, j, suggestion=sug)
                 raise _Skip
+            pre = f"'bind {w[1]}' in section '{p.kind}' : "
+            if nargs and j + 1 >= len(w):
+                if k in TLS.MISSING:
+                    self.fail(ln, pre + TLS.MISSING[k], j)
+                if k in _MISSING:
+                    self.fail(ln, pre + _MISSING[k], j)
+                self.fail(ln, pre + f"'{k}' : missing value.", j, ours=True)
+            if k in ("process", "thread") and not _set_ok(w[j + 1], 1 if k == "process" else 64):
+                v = w[j + 1]
+                head = "'process'" if k == "process" else f"'{v}'"
+                self.fail(ln, pre + f"{head} : '{v}' is not a valid number/range. It supports numbers from 1 to "
+                          f"{1 if k == 'process' else 64}.", j + 1)
             if not self.supported(S.BIND, ln, k, j):
                 j += 1 + nargs
                 continue
             if nargs:
-                if j + 1 >= len(w):
-                    if k in TLS.MISSING:
-                        self.fail(ln, f"'bind {w[1]}' in section '{p.kind}' : {TLS.MISSING[k]}", j)
-                    self.fail(ln, f"'bind {w[1]}' : '{k}' : missing value.", j, ours=True)
                 val: object = w[j + 1]
                 if k in ("maxconn", "backlog", "id", "nice", "uid", "gid", "mss"):
                     iv = parse_int(w[j + 1])
                     if iv is None:
-                        self.fail(ln, f"'bind {w[1]}' : '{k}' expects an integer argument.", j + 1)
+                        self.fail(ln, pre + f"'{k}' expects an integer argument (got '{w[j + 1]}'); HAProxy 2.6 would "
+                                  "silently take it as 0, haproxy-py refuses it.", j + 1, ours=True)
                     val = iv
                 elif k == "mode":
                     try:
                         val = int(w[j + 1], 8)
                     except ValueError:
-                        self.fail(ln, f"'bind {w[1]}' : '{k}' : invalid mode '{w[j + 1]}'.", j + 1)
+                        self.fail(ln, pre + f"'mode' : missing or invalid mode '{w[j + 1]}' (octal integer expected)",
+                                  j + 1)
                 params.append((k, val))
                 j += 2
             else:
