@@ -382,3 +382,58 @@ def resume_listeners(engine: Any) -> None:
         if e.frontend is not None:
             _warning(f"Resumed frontend {e.name}.")
     engine.resume_all()
+
+
+def apply_fd_limits(config: Config) -> int | None:
+    """Size the descriptor limit as 2.6 does at start (runtime/limits.py): ask for 'ulimit-n' or
+    maxsock, within 'fd-hard-limit'; with strict-limits (the default) failing to get it is fatal
+    (returns 1), without it the process warns and takes what it can. None when the process goes on."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    from haproxy_py.runtime import limits
+
+    g = config.global_
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if limits.BOOT is None:
+        limits.BOOT = (soft, hard)
+    bsoft, bhard = limits.BOOT
+    p = limits.plan(g.maxconn, g.ulimit_n, g.fd_hard_limit, bsoft, bhard)
+    fhl = g.fd_hard_limit or 0
+    inf = resource.RLIM_INFINITY
+
+    def raise_to(cur: int, mx: int) -> bool:
+        """2.6's raise_rlim_nofile: changes only what it raises; True when nothing failed."""
+        old_c, old_m = resource.getrlimit(resource.RLIMIT_NOFILE)
+        higher = (old_c != inf and (cur == inf or cur > old_c)) or (old_m != inf and (mx == inf or mx > old_m))
+        if not higher:
+            return True
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (cur, mx))
+        except (ValueError, OSError):
+            return False
+        return True
+
+    nofile = p.nofile
+    mx = bhard if bhard == inf else max(bhard, nofile)
+    if (fhl and nofile > fhl) or not raise_to(nofile, mx):
+        cur = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if fhl and cur > fhl:
+            cur = fhl
+        if g.strict_limits:
+            _alert(limits.cannot_raise(PROGRAM, nofile, cur))
+            return 1
+        cur_m = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        want = fhl if fhl and (cur_m == inf or cur_m > fhl) else cur_m
+        if raise_to(want, cur_m):
+            cur = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        _warning(limits.cannot_raise(PROGRAM, nofile, cur))
+        nofile = cur
+    limits.NOFILE = nofile
+    cur = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if cur != inf and cur < p.maxsock:
+        _alert(limits.too_low(PROGRAM, cur, p.maxconn, p.maxsock))
+        if g.strict_limits:
+            return 1
+    return None

@@ -115,6 +115,10 @@ class Global:
     chroot: str | None = None
     pidfile: str | None = None
     maxconn: int | None = None
+    #: ``ulimit-n``, ``fd-hard-limit`` (None: unset) and ``[no] strict-limits`` (runtime/limits.py)
+    ulimit_n: int | None = None
+    fd_hard_limit: int | None = None
+    strict_limits: bool = True
     user: str | None = None
     group: str | None = None
     uid: int | None = None

@@ -163,6 +163,12 @@ _reg(GLOBAL, "config/build/global_.py", {
     "external-check": _EXT + "test_external_checks_as_haproxy",
     "insecure-fork-wanted": _EXT + "test_external_checks_as_haproxy",
 })
+_LIM = _IT + "test_global_limits.py::"
+_reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_limits", {
+    "ulimit-n": _LIM + "test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy",
+    "fd-hard-limit": _LIM + "test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy",
+    "strict-limits": _LIM + "test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy",
+})
 GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
                  "through a setuid program, so allowing it changes nothing")
 GLOBAL.no_effect("cluster-secret", "used by QUIC retry tokens; haproxy-py has no QUIC")

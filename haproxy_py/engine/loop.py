@@ -94,7 +94,10 @@ class Engine:
         #: the sessions' shared loop timers for long timeouts (engine/stream.py TimerWheel)
         self.timer_wheel: Any = None
         self.quiet = quiet
-        _raise_nofile(config.global_.maxconn)
+        from haproxy_py.runtime import limits
+
+        if limits.NOFILE is None:  # an engine built in-process, without process.apply_fd_limits
+            _raise_nofile(config.global_.maxconn)
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
         self.state.loop_name = loop_name
@@ -431,13 +434,8 @@ class Engine:
         st = self.state
         st.dropped_logs = dropped_total()
         si = SysInfo()
-        try:
-            import resource
-
-            si.ulimit_n = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        except (ImportError, ValueError, OSError):
-            pass
-        si.maxsock = 2 * st.maxconn + 64
+        si.ulimit_n = st.ulimit_n
+        si.maxsock = st.maxsock
         try:
             with open("/proc/self/status") as f:
                 for line in f:

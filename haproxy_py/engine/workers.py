@@ -40,6 +40,9 @@ from haproxy_py.runtime.counters import Counters, FreqCtr, TimeAvg
 
 def run(config: Config, options: Any) -> int:
     """What ``haproxy-py -f CFG`` runs. Returns the exit code."""
+    rc = process.apply_fd_limits(config)
+    if rc is not None:
+        return rc
     if worker_count(config) > 1 or getattr(options, "master_worker", False) or config.global_.master_worker:
         return run_master(config, options)
     return run_single(config, options)

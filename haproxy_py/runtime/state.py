@@ -10,22 +10,23 @@ import os
 from typing import Any
 
 from haproxy_py.config.model import Config
+from haproxy_py.runtime import limits
 from haproxy_py.runtime.counters import FreqCtr
 from haproxy_py.runtime.ops import Detached, EngineOps
 
 
-def default_maxconn() -> int:
-    """HAProxy's default when ``maxconn`` is unset: derived from the file-descriptor limit
-    (ulimit-n 20000 -> 9986, 4096 -> 2034: half of what is left after 28 reserved fds)."""
+def default_maxconn(fd_hard_limit: int | None = None) -> int:
+    """HAProxy's default when ``maxconn`` is unset: derived from the file-descriptor limit at boot
+    (20000 -> 9986, 4096 -> 2034: half of what is left after 28 reserved fds; runtime/limits.py)."""
+    if limits.BOOT is not None:
+        return limits.ideal_maxconn(*limits.BOOT, fd_hard_limit)
     try:
         import resource
 
-        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, ValueError, OSError):
         return 2000
-    if soft == resource.RLIM_INFINITY:
-        soft = 1 << 20
-    return max(1, (soft - 28) // 2)
+    return limits.ideal_maxconn(soft, hard, fd_hard_limit)
 
 
 class ProcessState:
@@ -47,7 +48,10 @@ class ProcessState:
         self.start_mono = now
         self.start_wall = wall
         g = config.global_
-        self.maxconn = g.maxconn if g.maxconn is not None else default_maxconn()
+        self.maxconn = g.maxconn if g.maxconn is not None else default_maxconn(g.fd_hard_limit)
+        #: show info's Maxsock and Ulimit-n (what the process asked for: runtime/limits.py)
+        self.maxsock = limits.maxsock_for(self.maxconn)
+        self.ulimit_n = limits.NOFILE or g.ulimit_n or self.maxsock
         self.hard_maxconn = self.maxconn
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""

@@ -129,7 +129,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 
 
 REFUSED_LINES = {
-    "global": ["ulimit-n 1000"],
+    "global": ["lua-load /x.lua"],
     "defaults": ["option abortonclose"],
     "frontend": ["option http-ignore-probes", "option http-use-proxy-header"],
     "backend": ["persist rdp-cookie"],

@@ -29,6 +29,8 @@ class FreezeMixin(BuilderBase):
         glob = Global(
             logs=tuple(self.g_logs), log_tag=g.get("log_tag"), log_send_hostname=g.get("log_send_hostname"),
             chroot=g.get("chroot"), pidfile=g.get("pidfile"), maxconn=g.get("maxconn"), user=g.get("user"),
+            ulimit_n=g.get("ulimit_n"), fd_hard_limit=g.get("fd_hard_limit"),
+            strict_limits=g.get("strict_limits", True),
             group=g.get("group"), uid=g.get("uid"), gid=g.get("gid"), daemon=g.get("daemon", False),
             master_worker=g.get("master_worker", False), stats_sockets=tuple(self.g_sockets),
             stats_timeout=g.get("stats_timeout", 10_000), stats_maxconn=g.get("stats_maxconn", 10),

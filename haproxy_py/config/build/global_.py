@@ -25,7 +25,15 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "tune.maxrewrite": 1, "tune.http.maxhdr": 1, "crt-base": 1, "ca-base": 1,
              "ssl-default-bind-ciphers": 1, "ssl-default-bind-ciphersuites": 1, "ssl-server-verify": 1,
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
-             "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0}
+             "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
+             "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1,
+             "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
+             "tune.http.logurilen": 1, "tune.http.cookielen": 1}
+
+#: global keywords taking one integer (2.6 reads it with atol: haproxy-py refuses what is not one)
+_INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "tune.rcvbuf.client",
+                "tune.rcvbuf.server", "tune.sndbuf.client", "tune.sndbuf.server", "tune.http.logurilen",
+                "tune.http.cookielen")
 
 class GlobalMixin(BuilderBase):
     def global_no(self, ln: Line) -> None:
@@ -47,6 +55,10 @@ class GlobalMixin(BuilderBase):
             return
         if len(w) > 2:
             self.fail(ln, f"'{name}' cannot handle unexpected argument '{w[2]}'.", 2)
+        if name == "strict-limits":
+            if self.supported(S.GLOBAL, ln, name, 1):
+                self.g["strict_limits"] = False
+            return
         self.global_kw(Line(w[1:], ln.cols[1:], ln.file, ln.lineno, ln.raw))
 
     def global_kw(self, ln: Line) -> None:
@@ -161,6 +173,16 @@ class GlobalMixin(BuilderBase):
                           "built-in error messages need 5 header slots ('Internal error: invalid default "
                           "message for HTTP return code ...').", 1, ours=True)
             g["tune_http_maxhdr"] = v
+        elif kw == "strict-limits" and self.supported(S.GLOBAL, ln, kw, 0):
+            g["strict_limits"] = True
+        elif kw in _INT_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
+            if n < 2:
+                self.fail(ln, f"'{kw}' expects an integer argument.", 0)
+            v = parse_int(w[1])
+            if v is None or v < 0:
+                self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would read only "
+                          "its leading digits, haproxy-py refuses it.", 1, ours=True)
+            g[kw.replace("-", "_").replace(".", "_")] = v or None
         elif kw in ("external-check", "insecure-fork-wanted") and self.supported(S.GLOBAL, ln, kw, 0):
             if n > 1:
                 self.fail(ln, f"'{kw}' cannot handle unexpected argument '{w[1]}'.", 1, ours=True)

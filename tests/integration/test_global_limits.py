@@ -1,0 +1,105 @@
+"""Global process limits side by side with Debian's HAProxy 2.6: 'ulimit-n', 'fd-hard-limit',
+'[no] strict-limits' (show info's Ulimit-n/Maxsock/Maxconn, the alerts and warnings when the
+descriptor limit cannot be raised, fatal with strict-limits), and the accept rate limits
+'maxconnrate' / 'maxsessrate'."""
+
+from __future__ import annotations
+
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from haproxy_py.cli import main
+from tests.conftest import free_port
+from tests.integration.harness import ROOT, require_haproxy, stop_process
+from tests.integration.stats_client import stats_cli
+
+INFO_KEYS = ("Ulimit-n", "Maxsock", "Maxconn", "Hard_maxconn", "ConnRateLimit", "SessRateLimit")
+
+
+def _start(which: str, glob: str) -> tuple[int | None, dict[str, str], list[str]]:
+    """(exit code or None when it runs, show info's limits, its alert/warning lines normalised)."""
+    work = Path(tempfile.mkdtemp(prefix="hpy-lim-"))
+    sock = work / "s.sock"
+    port = free_port()
+    cfg = work / "h.cfg"
+    cfg.write_text(f"global\n    stats socket {sock} level admin\n{glob}"
+                   "defaults\n    mode http\n    timeout connect 1s\n    timeout client 2s\n    timeout server 2s\n"
+                   f"frontend f\n    bind 127.0.0.1:{port}\n    http-request return status 200\n")
+    cmd = ([sys.executable, "-m", "haproxy_py"] if which == "ours" else ["haproxy"]) + ["-db", "-f", str(cfg)]
+    errf = open(work / "err", "wb")
+    proc = subprocess.Popen(cmd, stdout=errf, stderr=errf, cwd=str(ROOT))
+    info: dict[str, str] = {}
+    rc = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            if sock.exists():
+                try:
+                    text = stats_cli(str(sock), "show info")
+                except OSError:
+                    text = ""
+                if "Maxsock" in text:
+                    info = {k: v.strip() for k, _, v in (ln.partition(":") for ln in text.splitlines())
+                            if k in INFO_KEYS}
+                    break
+            time.sleep(0.05)
+        rc = proc.poll()
+    finally:
+        stop_process(proc)
+        errf.close()
+    lines = [re.sub(r"^\[(\w+)\]\s+\(\d+\) : \[[^]]*\.main\(\)\] ", r"\1 ", ln)
+             for ln in (work / "err").read_text(errors="replace").splitlines()
+             if ln.startswith(("[ALERT]", "[WARNING]")) and ".main()]" in ln]
+    return rc, info, lines
+
+
+@pytest.mark.slow
+def test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy() -> None:
+    require_haproxy("haproxy", "2.6's descriptor limits")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    top = max(soft, hard) if hard != resource.RLIM_INFINITY else 1 << 20
+    cases = [
+        "",
+        "    ulimit-n 5000\n    maxconn 2000\n",  # below the boot limit: asked for and reported
+        f"    ulimit-n {top + 1000}\n    strict-limits\n",  # cannot be raised: fatal
+        # a warning and the limit it got, then the 'too low for maxconn' alert, neither fatal
+        f"    ulimit-n {top + 1000}\n    no strict-limits\n    maxconn {top // 2 + 100}\n",
+        "    fd-hard-limit 3000\n",
+        "    fd-hard-limit 3000\n    maxconn 5000\n",  # strict-limits by default: fatal
+    ]
+    runs = [(w, glob) for glob in cases for w in ("ours", "haproxy")]
+    with ThreadPoolExecutor(4) as ex:  # the Python starts dominate: a few at a time
+        got = dict(zip(runs, ex.map(lambda r: _start(*r), runs), strict=True))
+    for glob in cases:
+        assert got["ours", glob] == got["haproxy", glob], glob
+    # both outcomes were seen: refused to start (strict), warned and ran (no strict-limits)
+    assert got["ours", cases[2]][0] == 1 and got["ours", cases[2]][2][0].startswith("ALERT Cannot raise")
+    assert got["ours", cases[3]][0] is None and got["ours", cases[3]][2][0].startswith("WARNING Cannot raise")
+
+
+BAD_ARGS = ["ulimit-n", "ulimit-n 10 20", "fd-hard-limit", "fd-hard-limit 10 2", "strict-limits x",
+            "no strict-limits x"]
+
+
+def _alerts(err: str) -> list[str]:
+    return [ln.split(" : ", 2)[-1] for ln in err.splitlines() if ln.startswith("[ALERT]") and "parsing [" in ln]
+
+
+def test_limit_keywords_bad_arguments_as_haproxy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_haproxy("haproxy", "2.6's -c messages")
+    for i, line in enumerate(BAD_ARGS):
+        cfg = tmp_path / f"b{i}.cfg"
+        cfg.write_text(f"global\n    {line}\n")
+        p = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+        capsys.readouterr()
+        assert main(["-c", "-f", str(cfg)]) == p.returncode == 1, line
+        ours = _alerts(capsys.readouterr().err)
+        assert ours == _alerts(p.stderr) and len(ours) == 1, (line, ours, p.stderr)
