@@ -23,7 +23,7 @@ _SLOTS = {
 class RuleSets:
     __slots__ = ("http_req", "redirect", "http_res", "http_after", "tcp_conn", "tcp_sess", "tcp_content",
                  "tcp_res", "inspect_delay", "stick", "persist", "tcp_content_def", "use_server",
-                 "res_inspect_delay")
+                 "res_inspect_delay", "tcp_res_def")
 
     def __init__(self) -> None:
         self.http_req: tuple[Rule, ...] = ()
@@ -45,6 +45,8 @@ class RuleSets:
         self.tcp_content_def = 0
         #: tcp-response inspect-delay in ms (0: none)
         self.res_inspect_delay = 0
+        #: how many of tcp_res come from the named defaults section (they run first)
+        self.tcp_res_def = 0
         #: use-server rules: (condition, server name or the compiled format of a name with '%')
         self.use_server: tuple[tuple[Any, Any], ...] = ()
 
@@ -100,6 +102,8 @@ def compile_rules(conf: Any) -> RuleSets:
             continue
         if family_of(r) == "tcp-request content":
             ndef += 1
+        elif family_of(r) == "tcp-response content":
+            rs.tcp_res_def += 1
         test = None
         if r.cond is not None:
             if dacls is None:

@@ -957,11 +957,12 @@ class TcpSession(Stream):
         if self.idle_ms and not self.tunnel.done:
             self.arm(self.idle_ms, self._idle_check)
 
-    # tcp-response content rules (the backend's): what the server sends waits in a buffer while
-    # the rules evaluate it (txn.payload: res.len, res.payload...; the client's data goes on to
-    # the server meanwhile); each arrival evaluates them again from the rule that waited, until
-    # tcp-response inspect-delay ends, the buffer is full or the server closes (the data is then
-    # final). accept (or no rule deciding) forwards the buffer and the rest as usual; reject
+    # tcp-response content rules (the backend's, after its named defaults section's): what the
+    # server sends waits in a buffer while the rules evaluate it (txn.payload: res.len,
+    # res.payload...; the client's data goes on to the server meanwhile), first at connect on no
+    # data, then at each arrival from the rule that waited, until tcp-response inspect-delay
+    # ends, the buffer is full or the server closes (the data is then final; without the delay
+    # the first evaluation is final). accept (or no rule deciding) forwards the buffer and the rest as usual; reject
     # closes both sides (a denied response, 'PD'); close ends the server side at once, what came
     # still reaches the client, then the session ends.
     def _res_inspect(self, sock: socket.socket, brs: Any) -> None:
@@ -1002,6 +1003,9 @@ class TcpSession(Stream):
         self.rec.server_name = self.srv.name
         if brs.res_inspect_delay:
             self.arm(brs.res_inspect_delay, lambda: self._res_eval(st, True))
+        # 2.6 evaluates the rules once the server is connected, before any data (final at once
+        # without inspect-delay)
+        self._res_eval(st, not brs.res_inspect_delay)
 
     def _res_data(self, st: list[Any], data: bytes) -> None:
         ctx = st[1]
@@ -1020,8 +1024,12 @@ class TcpSession(Stream):
         if final:
             ctx.payload_final = True
         v, ctx.rule_pos = run_rules_from(st[2].tcp_res, ctx, ctx.rule_pos)
-        if v is None:
-            return  # a rule waits for more data
+        if v is None:  # a rule waits for more data
+            if ctx.rule_pos < st[2].tcp_res_def:
+                # a named defaults section's rule: 2.6.12 resumes with the backend's own rules
+                # (its tcp_inspect_response switches rule lists on resumption)
+                ctx.rule_pos = st[2].tcp_res_def
+            return
         kind = v.kind
         self._res_decided(st, "reject" if kind in (REJECT, DROP) else "close" if kind == CLOSE else "accept")
 
@@ -1052,7 +1060,15 @@ class TcpSession(Stream):
             rec.bytes_out = len(data)
             sc.close(abort=True)
             if c is not None:
-                c.close()  # the client sees a plain close, as 2.6 does it
+                # the client sees a plain close, as 2.6 gives it: what it sent is read first (a
+                # socket closed with unread data resets the connection)
+                for _ in range(16):
+                    try:
+                        if not c.sock.recv(65536):
+                            break
+                    except OSError:
+                        break
+                c.close()
                 self.cli_conn = None
             self.end()
             return

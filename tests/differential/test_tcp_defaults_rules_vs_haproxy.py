@@ -136,6 +136,7 @@ def test_tcp_rules_in_named_defaults_as_haproxy() -> None:
 
 H = "defaults\n    mode tcp\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n"
 VERDICTS = [
+    "defaults d\n    mode tcp\n    tcp-response content reject\nfrontend f from d\n    bind 127.0.0.1:1\n",
     "defaults d\n    mode tcp\n    tcp-request connection reject\nfrontend f from d\n    bind 127.0.0.1:1\n",
     "    tcp-request connection reject\nfrontend f\n    bind 127.0.0.1:1\n",
     "    tcp-request inspect-delay 2s\nfrontend f\n    bind 127.0.0.1:1\n",

@@ -135,3 +135,54 @@ def test_tcp_response_content_as_haproxy() -> None:
     states = {t for _, t in logs["ours"]}
     assert "PD" in states and "--" in states, states  # rejects and accepts (or closes) both seen
     assert any(SCEN[n][0][1][:2] == b"NO" and o for n, o in zip(names, got["ours"], strict=True))
+
+
+DEF_CFG = """
+defaults d
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    tcp-response inspect-delay 500ms
+    tcp-response content accept if { res.payload(0,2) -m str OK }
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:@FE@
+    bind 127.0.0.1:@FE2@
+    use_backend be2 if { dst_port @FE2@ }
+    default_backend be
+backend be from d
+    tcp-response content reject if { res.payload(0,1) -m str O }
+    server s 127.0.0.1:@SRV@
+backend be2
+    tcp-response content reject if { res.len eq 0 }
+    server s 127.0.0.1:@SRV@
+"""
+
+
+@pytest.mark.slow
+def test_tcp_response_rules_in_named_defaults_as_haproxy() -> None:
+    """tcp-response rules and inspect-delay from a named defaults section used by a backend run
+    first, as 2.6.12 runs them: the rules are evaluated once at connect, before any data, and
+    a defaults rule waiting there resumes with the backend's own rules (so 'OK' at once is
+    rejected by the backend's rule on 'O'); without inspect-delay that first evaluation is
+    final (res.len is 0: every answer rejected)."""
+    require_haproxy_bin()
+    SCEN.update({"ok": [(0.0, b"OKhello")], "no": [(0.0, b"NOhello")], "split": [(0.0, b"O"), (0.2, b"Khello")],
+                 "late": [(0.7, b"OKlate")]})
+    srv = Scripted()
+    got: dict[str, list[bytes]] = {}
+    try:
+        for which in ("haproxy", "ours"):
+            port, port2 = free_port(), free_port()
+            cfg = DEF_CFG.replace("@FE@", str(port)).replace("@FE2@", str(port2)).replace("@SRV@", str(srv.port))
+            with run_proxy(cfg, wait_ports=[port, port2], which=which):
+                got[which] = [_talk(p, n) for p in (port, port2) for n in ("ok", "no", "split", "late")]
+    finally:
+        srv.close()
+    assert got["ours"] == got["haproxy"], got
+    assert got["ours"][1] == b"NOhello" and got["ours"][0] == b"" and not any(got["ours"][4:])

@@ -132,16 +132,6 @@ class RulesMixin(BuilderBase):
                     self.warn(ln, f"L6 sample fetch <{text[i + 2:]}> ignored in HTTP log-format string.", k)
                 i = text.find("%[", i + 2)
 
-    def _no_defaults_rules(self, ln: Line, p: ProxyState, what: str) -> None:
-        """HTTP and tcp-request rules in a named defaults section are the head of its proxies'
-        rule sets (2.6); tcp-response ones are not implemented there yet."""
-        if p.is_defaults and what.startswith("tcp-response"):
-            from haproxy_py.registry import not_implemented
-
-            self.fail(ln, not_implemented(f"'{what}' rules in a 'defaults' section",
-                                          "put the rules in the frontend, backend or listen sections"),
-                      0, ours=True)
-
     def _rule(self, ln: Line, p: ProxyState, kind: str, actions: tuple[str, ...]) -> None:
         try:
             self._http_rule(ln, p, kind)
@@ -168,7 +158,6 @@ class RulesMixin(BuilderBase):
                          + ", ".join(f"'{a}'" for a in names) + f", but got '{act}'.", ln.loc(1),
                          line=ln.raw, suggestion=sug)
             raise _Skip
-        self._no_defaults_rules(ln, p, kind)
         if kind == "http-request":
             if any(r.kind == "redirect" for r in p.http_rules):
                 self.warn(ln, "a 'http-request' rule placed after a 'redirect' rule will still be processed "
@@ -239,7 +228,6 @@ class RulesMixin(BuilderBase):
         if not act or A.lookup(family, act) is None:
             self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
                       2 if act else 1)
-        self._no_defaults_rules(ln, p, family)
         act, impl, j = self._action(ln, p, family, 2)
         cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
@@ -271,7 +259,6 @@ class RulesMixin(BuilderBase):
         if not act or A.lookup(family, act) is None:
             self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
                       2 if act else 1)
-        self._no_defaults_rules(ln, p, family)
         act, impl, j = self._action(ln, p, family, 2)
         cond = self.condition(ln, p, j, "'tcp-response content' rule") if j < len(w) else None
         p.http_rules.append(HttpRule("tcp-response", f"content {act}", tuple(w[3:j]), cond, ln.loc(0), impl))

@@ -159,6 +159,11 @@ class SectionsMixin(BuilderBase):
             self.d.alert(pre + "frontends and backends cannot inherit from the same defaults section if it "
                          f"defines TCP/HTTP rules {where}.", ln.loc(0), line=ln.raw)
             return False
+        if kind == "frontend" and any(r.kind == "tcp-response" and r.action.startswith("content ")
+                                      for r in src.http_rules):
+            self.d.alert(pre + "a frontend section cannot inherit from a defaults section defining "
+                         f"'tcp-response content' rules {where}.", ln.loc(0), line=ln.raw)
+            return False
         if kind == "backend" and any(r.kind == "tcp-request" and r.action.startswith(("connection ", "session "))
                                      for r in src.http_rules):
             self.d.alert(pre + "a backend section cannot inherit from a defaults section defining 'tcp-request "
