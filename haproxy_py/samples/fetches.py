@@ -1413,6 +1413,59 @@ alias("rdp_cookie", "req.rdp_cookie", test=D_L6)
 alias("rdp_cookie_cnt", "req.rdp_cookie_cnt", test=D_L6)
 
 
+D_DISTCC = "tests/differential/test_payload_vs_haproxy.py::test_distcc_fetches_vs_haproxy"
+#: DistCC tokens whose parameter is not the length of a body that follows
+_DISTCC_NO_BODY = frozenset((b"ARGC", b"DIST", b"NFIL", b"STAT", b"DONE"))
+
+
+def _prep_distcc(a: tuple) -> tuple:
+    if len(a[0]) != 4:
+        raise ValueError("token name must be exactly 4 characters")
+    return (a[0].encode("latin1"), a[1] if len(a) > 1 else 0)
+
+
+def _distcc(txn: Txn, args: tuple, body: bool) -> list | None:
+    """The ``occ``-th (any with 0) ``TOKEN`` of the DistCC stream (a 4-byte token, 8 hex digits of
+    parameter, then as many bytes of body for the tokens that have one): its parameter, or its
+    body. Data that stops before it may still grow (2.6's may-change)."""
+    d = _data(txn)
+    if d is None:
+        return None
+    token, want = args
+    ofs = occ = 0
+    while True:
+        if ofs + 12 > len(d):
+            _may_change(txn)
+            return None
+        tok = d[ofs:ofs + 4]
+        hexd = d[ofs + 4:ofs + 12]
+        if any(c not in b"0123456789abcdefABCDEF" for c in hexd):
+            return None
+        param = int(hexd, 16)
+        ofs += 12
+        size = 0 if tok in _DISTCC_NO_BODY else param
+        if tok == token:
+            occ += 1
+            if not want or want == occ:
+                if not body:
+                    return [param]
+                if ofs + size > len(d):
+                    _may_change(txn)
+                    return None
+                return [d[ofs:ofs + size]]
+        ofs += size
+
+
+@fetch("distcc_param", test=D_DISTCC, prepare=_prep_distcc, waits=True)
+def f_distcc_param(txn: Txn, args: tuple) -> list | None:
+    return _distcc(txn, args, False)
+
+
+@fetch("distcc_body", test=D_DISTCC, prepare=_prep_distcc, waits=True)
+def f_distcc_body(txn: Txn, args: tuple) -> list | None:
+    return _distcc(txn, args, True)
+
+
 @fetch("wait_end", test=D_L6, waits=True)
 def f_wait_end(txn: Txn, args: tuple) -> list | None:
     """True once the inspection is over (delay expired, buffer full or client closed)."""
@@ -1478,7 +1531,6 @@ _WHY = {
     "the cache ('cache' sections and 'http-request cache-use' are refused)": ("res.cache_hit", "res.cache_name"),
     "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
         ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
-    "the DistCC protocol's payload fetches: not yet": ("distcc_body", "distcc_param"),
 }
 for _why, _names in _WHY.items():
     for _n in _names:

@@ -180,3 +180,60 @@ def test_payload_fetches_vs_haproxy() -> None:
     assert all(f"{name}(" in text or f"{name} " in text for name in EXERCISED)
     flat = [x for r in theirs for x in r]
     assert flat.count("Y") > 20 and flat.count("N") > 20 and "C" in flat, flat
+
+
+DISTCC_WAITS = [
+    "tcp-request content accept if { distcc_param(DONE) -m found }",
+    "tcp-request content accept if { distcc_body(ARGV,2) -m found }",
+]
+DISTCC_PREDICATES = [
+    "{ distcc_param(DIST) eq 1 }", "{ distcc_param(ARGC) gt 2 }", "{ distcc_param(ARGV,2) eq 3 }",
+    "{ distcc_body(ARGV,2) -m str cde }", "{ distcc_body(ARGV) -m str ab }", "{ distcc_param(ARGV,9) -m found }",
+    "{ distcc_body(DOTI) -m len 4 }", "{ distcc_param(DOTI) -m found }",
+]
+
+
+def _distcc_case(rng: random.Random) -> list[bytes]:
+    def tok(name: bytes, body: bytes | None, param: int | None = None) -> bytes:
+        n = len(body) if body is not None else (param or 0)
+        return name + (b"%08x" % n) + (body or b"")
+
+    args = [rng.choice((b"ab", b"cde", b"f", b"-O2", b""))for _ in range(rng.randint(1, 4))]
+    data = tok(b"DIST", None, rng.choice((1, 2))) + tok(b"ARGC", None, len(args))
+    data += b"".join(tok(b"ARGV", a) for a in args)
+    if rng.random() < 0.6:
+        data += tok(b"DOTI", rng.choice((b"int main(){}", b"x=1;", b"")))
+    if rng.random() < 0.7:
+        data += tok(b"DONE", None, 1)
+    if rng.random() < 0.1:
+        data = data.replace(b"ARGC0000", b"ARGCzz00", 1)  # a bad parameter: never matches
+    if rng.random() < 0.4:
+        # cut before the second ARGV's body is whole: no waiting rule is satisfied by the first piece,
+        # so every predicate sees both (a rule satisfied early would race with the second piece)
+        first = data.find(b"ARGV")
+        second = data.find(b"ARGV", first + 1)
+        end = second + 12 + int(data[second + 4:second + 12], 16) if second >= 0 else len(data)
+        cut = rng.randint(1, max(1, end - 1))
+        return [data[:cut], data[cut:]]
+    return [data]
+
+
+def test_distcc_fetches_vs_haproxy() -> None:
+    """distcc_param / distcc_body (token, occurrence) on generated DistCC streams (bodies or not
+    per token, a bad parameter, streams cut in two pieces 300 ms apart, with or without DONE),
+    waiting rules and predicates as in the payload test, through 2.6 and haproxy-py. A cut is
+    always before what the waiting rules look for, so both proxies decide on the whole stream."""
+    global WAITS, PREDICATES
+    require_haproxy_bin()
+    rng = random.Random(77)
+    cases = [_distcc_case(rng) for _ in range(10)]
+    saved = WAITS, PREDICATES
+    WAITS, PREDICATES = DISTCC_WAITS, DISTCC_PREDICATES
+    try:
+        theirs = _run("haproxy", cases)
+        ours = _run("ours", cases)
+    finally:
+        WAITS, PREDICATES = saved
+    assert ours == theirs, [(c, t, o) for c, t, o in zip(cases, theirs, ours, strict=True) if t != o][:4]
+    flat = [x for r in theirs for x in r]
+    assert flat.count("Y") > 12 and flat.count("N") > 12, flat
