@@ -275,46 +275,46 @@ backend t1
     tcp-check connect ssl sni www.example.com alpn http/1.1
     tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
     tcp-check expect rstring "sni=www.example.com alpn=http/1.1"
-    server vnone 127.0.0.1:{ng} check inter 400 verify none
-    server vreq 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
-    server vbad 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca2.crt
+    server vnone 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify none
+    server vreq 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify required ca-file {root}/ca.crt
+    server vbad 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify required ca-file {root}/ca2.crt
 backend t2
     option tcp-check
     tcp-check connect
     tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
     tcp-check expect rstring "proto=TLS"
-    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none
+    server chkssl 127.0.0.1:{ng} check inter 400 rise 1 fall 1 check-ssl verify none
 backend t3
     option tcp-check
     tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
     tcp-check expect rstring "proto=TLS"
-    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none
-    server sslsni 127.0.0.1:{ng} check inter 400 ssl verify none check-sni foo.example.org check-alpn http/1.1
-    server vhost 127.0.0.1:{ng} check inter 400 check-ssl verify required ca-file {root}/ca.crt check-sni x.test
+    server chkssl 127.0.0.1:{ng} check inter 400 rise 1 fall 1 check-ssl verify none
+    server sslsni 127.0.0.1:{ng} check inter 400 rise 1 fall 1 ssl verify none check-sni foo.example.org check-alpn http/1.1
+    server vhost 127.0.0.1:{ng} check inter 400 rise 1 fall 1 check-ssl verify required ca-file {root}/ca.crt check-sni x.test
 backend t4
     option tcp-check
     tcp-check connect default linger
     tcp-check send "GET / HTTP/1.0\\r\\n\\r\\n"
     tcp-check expect rstring "sni=foo.example.org alpn=http/1.1"
-    server chkssl 127.0.0.1:{ng} check inter 400 check-ssl verify none check-sni foo.example.org check-alpn http/1.1
+    server chkssl 127.0.0.1:{ng} check inter 400 rise 1 fall 1 check-ssl verify none check-sni foo.example.org check-alpn http/1.1
 backend t5
     option httpchk
     http-check connect ssl sni www.example.com alpn http/1.1
     http-check send meth GET uri /
     http-check expect rstring "sni=www.example.com alpn=http/1.1"
-    server vnone 127.0.0.1:{ng} check inter 400 verify none
-    server vsni 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
+    server vnone 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify none
+    server vsni 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify required ca-file {root}/ca.crt
 backend t6
     option httpchk
     http-check connect
     http-check send meth GET uri /
     http-check expect rstring "proto=TLS"
-    server chk 127.0.0.1:{ng} check inter 400 verify none check-ssl
+    server chk 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify none check-ssl
 backend t7
     option httpchk
     http-check connect ssl sni other.test
     http-check send meth GET uri /
-    server vsni 127.0.0.1:{ng} check inter 400 verify required ca-file {root}/ca.crt
+    server vsni 127.0.0.1:{ng} check inter 400 rise 1 fall 1 verify required ca-file {root}/ca.crt
 """
 
 
@@ -341,7 +341,7 @@ frontend fe
         while time.monotonic() < end:
             rows = [r for r in csv.DictReader(io.StringIO(stats_cli(sock, "show stat").lstrip("# ")))
                     if r["svname"] not in ("FRONTEND", "BACKEND")]
-            if len(rows) == want and all(r["check_status"].lstrip("* ") for r in rows):
+            if len(rows) == want and all(r["check_status"].lstrip("* ") and "/" not in r["status"] for r in rows):
                 break
             time.sleep(0.2)
         time.sleep(0.7)  # every check ran more than once
