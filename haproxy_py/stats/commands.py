@@ -1511,6 +1511,12 @@ _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_change
 _CRT_LIST_T = "tests/integration/test_tls_bind_vs_haproxy.py::"
 
 
+def show_ocsp(config: Any, store: Any, args: list[str]) -> str:
+    from haproxy_py.tls.certs import show_ocsp as show
+
+    return show(config, store, args)
+
+
 def _crt_lists(cli: Cli) -> dict[str, Any]:
     """The crt-lists as the runtime API changed them (tls/crtlist.py), read from the configuration
     the first time."""
@@ -1773,7 +1779,8 @@ COMMANDS: tuple[Command, ...] = (
          _show_crt_list, _CRT_LIST_T + "test_crt_list_as_haproxy"),
     _row("show ssl ocsp-response", "show ssl ocsp-response [id]",
          "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response", USER,
-         _bind_fixed("show ssl ocsp-response", None), _FIXED_T),
+         lambda cli, c: show_ocsp(cli.state.config, cli.state.tls_certs, c.w[3:]),
+         _CRT_LIST_T + "test_extra_files_as_haproxy"),
     _row("show ssl providers", "show ssl providers", "show loaded SSL providers", USER,
          _bind_fixed("show ssl providers", "Loaded providers : \n\t- default\n",
                      "Loaded providers : \n\t- default\n"), _FIXED_T),

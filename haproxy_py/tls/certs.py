@@ -50,6 +50,12 @@ class CertFile:
     load_from: str = ""
     #: the file holds DH parameters (used for DHE suites before any global setting, as 2.6)
     dh: bool = False
+    #: the OCSP response (DER) of FILE.ocsp, stapled to handshakes that ask for it, and its key
+    #: (the DER CertID, as 2.6's runtime API names it)
+    ocsp: bytes = b""
+    ocsp_key: bytes = b""
+    #: the CertID the response file itself names ('show ssl cert' shows it)
+    ocsp_resp_key: bytes = b""
 
 
 class CertError(Exception):
@@ -72,6 +78,32 @@ class CertRefused(CertError):
 EXTRA_FILES = frozenset(("bundle", "sctl", "ocsp", "issuer", "key"))
 
 
+def _ocsp_for(path: str, raw: bytes, der: bytes, blocks: list[str], issuer_file: bool,
+              warnings: list[str] | None) -> tuple[bytes, bytes, bytes]:
+    """FILE.ocsp's response if 2.6 would staple it (checked against the certificate and its issuer:
+    the file's next certificate, else FILE.issuer), else b"" with 2.6's warning."""
+    from haproxy_py.tls.ocsp import ocsp_cert_id, ocsp_problem, ocsp_response_key
+
+    issuer = None
+    if len(blocks) > 1:
+        issuer = ssl.PEM_cert_to_DER_cert(blocks[1])
+    elif issuer_file and os.path.exists(path + ".issuer"):
+        try:
+            with open(path + ".issuer", encoding="latin-1") as f:
+                got = _pem_certs(f.read())
+            issuer = ssl.PEM_cert_to_DER_cert(got[0]) if got else None
+        except (OSError, ValueError):
+            issuer = None
+    parsed = bool(raw) and _is_ocsp_response(raw)
+    problem = ocsp_problem(raw, der, issuer) if parsed else "Unable to parse OCSP response"
+    if problem is not None and warnings is not None:
+        warnings.append(f"Loading: {problem}. Content will be ignored.")
+    if problem == "Unable to parse OCSP response":
+        return b"", b"", b""
+    key = ocsp_cert_id(der, issuer) if issuer else b""
+    return (raw if problem is None else b""), key, ocsp_response_key(raw)
+
+
 def _is_ocsp_response(data: bytes) -> bool:
     """A DER OCSPResponse at a glance: SEQUENCE { ENUMERATED status, ... }."""
     try:
@@ -87,9 +119,10 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
     the file is FILE.key, or with ``del_ext`` (``ssl-load-extra-del-ext``) a .crt FILE's name without
     its extension + .key (site.crt -> site.key; other names keep FILE.key). ``extra``: the extra
     files ``ssl-load-extra-files`` lets 2.6 read: a .key only with 'key'; an OCSP response (.ocsp)
-    or SCT list (.sctl) and multi-certificate bundles (FILE.rsa/.ecdsa/.dsa) are refused
-    (:class:`CertRefused`), an unreadable .ocsp is ignored with 2.6's warning (into ``warnings``);
-    a .issuer only serves OCSP, so it changes nothing here."""
+    kept for stapling (an unreadable one ignored with 2.6's warning, into ``warnings``); an SCT list
+    (.sctl) and multi-certificate bundles (FILE.rsa/.ecdsa/.dsa) are refused (:class:`CertRefused`);
+    a .issuer only serves to check OCSP responses, which haproxy-py does not do (see README)."""
+    ocsp = b""
     try:
         os.stat(path)
     except OSError as e:
@@ -97,17 +130,13 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
             raise CertRefused(f"multi-certificate bundles ('{path}.rsa', '.ecdsa', '.dsa') are not implemented by "
                               "haproxy-py (HAProxy 2.6 supports them); name each certificate file.") from None
         raise CertError(f"unable to stat SSL certificate from file '{path}' : {e.strerror}.") from None
+    ocsp_raw = None
     if "ocsp" in extra and os.path.exists(path + ".ocsp"):
         try:
             with open(path + ".ocsp", "rb") as fb:
-                raw = fb.read()
+                ocsp_raw = fb.read()
         except OSError:
-            raw = b""
-        if _is_ocsp_response(raw):
-            raise CertRefused(f"the OCSP response '{path}.ocsp' (OCSP stapling) is not implemented by haproxy-py "
-                              "(HAProxy 2.6 supports it); remove it or leave 'ocsp' out of 'ssl-load-extra-files'.")
-        if warnings is not None:
-            warnings.append("Loading: Unable to parse OCSP response. Content will be ignored.")
+            ocsp_raw = b""
     if "sctl" in extra and os.path.exists(path + ".sctl"):
         raise CertRefused(f"the SCT list '{path}.sctl' is not implemented by haproxy-py (HAProxy 2.6 supports it); "
                           "remove it or leave 'sctl' out of 'ssl-load-extra-files'.")
@@ -162,11 +191,15 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
     for blk in blocks[1:]:
         cd = _decode_pem(blk)
         chain.append((tuple(cd.get("subject", ())), tuple(cd.get("issuer", ()))))
+    ocsp_key = ocsp_resp_key = b""
+    if ocsp_raw is not None:
+        ocsp, ocsp_key, ocsp_resp_key = _ocsp_for(path, ocsp_raw, der, blocks, "issuer" in extra, warnings)
     san = tuple(v for t, v in d.get("subjectAltName", ()) if t == "DNS")
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
                     _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
-                    tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text)
+                    tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text, ocsp=ocsp,
+                    ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key)
 
 
 def _pem_certs(text: str) -> list[str]:
@@ -426,8 +459,41 @@ def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
              f"Subject: {dn_oneline(c.subject)}", f"Issuer: {dn_oneline(c.issuer)}"]
     for subj, iss in c.chain:
         lines += [f"Chain Subject: {dn_oneline(subj)}", f"Chain Issuer: {dn_oneline(iss)}"]
-    lines.append("OCSP Response Key: ")
+    lines.append(f"OCSP Response Key: {c.ocsp_resp_key.hex()}")
     return "\n".join(lines) + "\n"
+
+
+def _certid_fields(key: bytes) -> tuple[str, str, str]:
+    """(issuer name hash, issuer key hash, serial) of a DER CertID, as 2.6 lists them."""
+    _, s, _ = _tlv(key, 0)
+    _, _, i = _tlv(key, s)           # hashAlgorithm
+    _, ns, ne = _tlv(key, i)
+    _, ks, ke = _tlv(key, ne)
+    _, ss, se = _tlv(key, ke)
+    return key[ns:ne].hex().upper(), key[ks:ke].hex().upper(), key[ss:se].hex().upper()
+
+
+def show_ocsp(config: Any, store: dict[str, CertFile] | None, args: list[str]) -> str:
+    """``show ssl ocsp-response [KEY]``: the stapled responses' keys, or one response."""
+    from haproxy_py.tls.ocsp import ocsp_text
+
+    by_key: dict[str, CertFile] = {}
+    for c in loaded_certs(config, store).values():
+        if c.ocsp_key:
+            by_key.setdefault(c.ocsp_key.hex(), c)
+    if args:
+        hit = by_key.get(args[0].lower())
+        if hit is None:
+            return "Certificate ID does not match any certificate.\n"
+        return ocsp_text(hit.ocsp) if hit.ocsp else ""
+    if not by_key:
+        return ""
+    out = ["# Certificate IDs"]
+    for k in sorted(by_key):
+        name, key, serial = _certid_fields(bytes.fromhex(k))
+        out += [f"Certificate ID key : {k}", " Certificate ID:", f"   Issuer Name Hash: {name}",
+                f"   Issuer Key Hash: {key}", f"   Serial Number: {serial}"]
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- CA files

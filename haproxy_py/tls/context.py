@@ -356,6 +356,44 @@ def set_ignore_errors(ctx: ssl.SSLContext, mode: int, ca_mask: int, crt_mask: in
         ptr, mode, ctypes.cast(_VERIFY_CB, ctypes.c_void_p))
 
 
+#: per SSL_CTX (pointer): the OCSP response (DER) its certificate staples
+_OCSP: dict[int, bytes] = {}
+_STATUS_CB: Any = None
+_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB = 63
+_SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP = 71
+
+
+def _status_cb(ssl_ptr: int, arg: int) -> int:
+    """OpenSSL's OCSP status callback (a client asked for the status): the context's response,
+    in memory OpenSSL owns and frees."""
+    try:
+        ctx_ptr = _fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr)
+        der = _OCSP.get(ctx_ptr or 0)
+        if not der:
+            return 3  # SSL_TLSEXT_ERR_NOACK
+        mem = _fn("CRYPTO_malloc", (ctypes.c_size_t, ctypes.c_char_p, ctypes.c_int), ctypes.c_void_p)(
+            len(der), b"haproxy_py", 0)
+        if not mem:
+            return 3
+        ctypes.memmove(mem, der, len(der))
+        _fn("SSL_ctrl", (ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_void_p), ctypes.c_long)(
+            ssl_ptr, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, len(der), mem)
+        return 0  # SSL_TLSEXT_ERR_OK
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return 3
+
+
+def set_ocsp_response(ctx: ssl.SSLContext, der: bytes) -> None:
+    """Staple ``der`` to this context's handshakes (SSL_CTX_set_tlsext_status_cb through ctypes)."""
+    global _STATUS_CB
+    if _STATUS_CB is None:
+        _STATUS_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(_status_cb)
+    ptr = _ssl_ctx_pointer(ctx)
+    _OCSP[ptr] = der
+    _fn("SSL_CTX_callback_ctrl", (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p), ctypes.c_long)(
+        ptr, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, ctypes.cast(_STATUS_CB, ctypes.c_void_p))
+
+
 class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
     (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
@@ -407,6 +445,8 @@ class ServerTls:
             ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
             if conf.ca_ignore or conf.crt_ignore:
                 set_ignore_errors(ctx, _VERIFY_MODE[conf.verify], conf.ca_ignore, conf.crt_ignore)
+        if cert.ocsp:
+            set_ocsp_response(ctx, cert.ocsp)
         ctx.sni_callback = self._sni
         return ctx
 

@@ -423,8 +423,8 @@ u=%[ssl_c_used] cn=%[ssl_c_s_dn(CN)] ."
 def test_extra_files_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     """ssl-load-extra-files: a key in FILE.key read only with 'key' (or 'all', the default), an
     unreadable FILE.ocsp ignored with 2.6's warning, the keyword's own errors (-c side by side);
-    a key file found with 'key' serves handshakes on both; a real OCSP response and an SCT list
-    are refused by haproxy-py (no OCSP stapling / SCT yet) where 2.6 loads them."""
+    a key file found with 'key' serves handshakes on both; OCSP stapling of FILE.ocsp: a 'good'
+    response stapled, an 'unknown' one and another certificate's ignored with 2.6's warnings."""
     d = tmp_path / "x"
     d.mkdir()
     shutil.copy(certs["ec.crt"], d / "site.pem")
@@ -444,22 +444,60 @@ def test_extra_files_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     from tests.integration.tls_certs import client_context
 
     ctx = client_context(certs)
-    theirs, ours = side_by_side(cfg, 1, lambda ports: probe(ports[0], ctx, None)[:2])
-    assert ours == theirs == ("ok", "www.example.com")
-    # a real OCSP response (made offline by openssl's responder) and an SCT list: 2.6 loads them
+    t1, o1 = side_by_side(cfg, 1, lambda ports: probe(ports[0], ctx, None)[:2])
+    assert o1 == t1 == ("ok", "www.example.com")
+    # OCSP responses made offline by openssl's responder: 'good' (stapled), 'unknown' and another
+    # certificate's (ignored with 2.6's warnings); what s_client -status gets
     for n in ("ca.crt", "ca.key", "ec.crt"):
         shutil.copy(certs[n], tmp_path / n)
-    (tmp_path / "index.txt").write_text("")
-    for args in (("-issuer", "ca.crt", "-cert", "ec.crt", "-reqout", "req.der", "-no_nonce"),
-                 ("-index", "index.txt", "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-reqin", "req.der",
-                  "-respout", "resp.der", "-ndays", "1")):
-        subprocess.run(["openssl", "ocsp", *args], cwd=tmp_path, check=True, capture_output=True, timeout=30)
-    shutil.copy(certs["ec.pem"], d / "stapled.pem")
-    shutil.copy(tmp_path / "resp.der", d / "stapled.pem.ocsp")
-    text = base.format(port=1, crt=d / "stapled.pem")
-    theirs_c, ours_c = check_both(text, tmp_path)
-    assert not any(ln.startswith("ALERT") for ln in theirs_c)
-    assert any("OCSP stapling) is not implemented by haproxy-py" in ln for ln in ours_c)
-    theirs_c, ours_c = check_both("global\n    ssl-load-extra-files key ocsp\n" + text.replace("stapled.pem", "site.pem"),
-                                  tmp_path)
-    assert ours_c == theirs_c == []
+    serial = subprocess.run(["openssl", "x509", "-in", "ec.crt", "-noout", "-serial"], cwd=tmp_path, check=True,
+                            capture_output=True, text=True, timeout=30).stdout.strip().split("=")[1]
+    expiry = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() + 20 * 86400))
+    for name, index in (("good", f"V\t{expiry}\t\t{serial}\tunknown\t/CN=www.example.com\n"), ("unknown", "")):
+        (tmp_path / "index.txt").write_text(index)
+        for args in (("-issuer", "ca.crt", "-cert", "ec.crt", "-reqout", "req.der", "-no_nonce"),
+                     ("-index", "index.txt", "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-reqin",
+                      "req.der", "-respout", f"{name}.der", "-ndays", "1")):
+            subprocess.run(["openssl", "ocsp", *args], cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    for crt, resp in (("stapled.pem", "good"), ("unknown.pem", "unknown"), ("mismatch.pem", "good")):
+        shutil.copy(certs["rsa.pem" if crt == "mismatch.pem" else "ec.pem"], d / crt)
+        shutil.copy(tmp_path / f"{resp}.der", d / f"{crt}.ocsp")
+    ocfg = DEFAULTS + f"""frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {d}/stapled.pem crt {certs['rsa.pem']}
+""" + FRONT_END
+    # (2.6 files responses by certificate ID: two files for one certificate, or a response naming
+    # another file's certificate, share an entry; each case is checked alone)
+    for crt, warned in (("stapled.pem", False), ("unknown.pem", True), ("mismatch.pem", True)):
+        theirs_c, ours_c = check_both(ocfg.replace("stapled.pem", crt).format(p0=1), tmp_path)
+        assert ours_c == theirs_c and bool(theirs_c) == warned
+
+    def status(ports: list[int]) -> list[Any]:
+        out = []
+        for sni in ("www.example.com", "rsa.example.net"):
+            for args in (("-status",), ("-status", "-tls1_2"), ()):
+                got = s_client(ports[0], *args, "-servername", sni, data=b"")  # the last -servername counts
+                out.append((sni, args, [ln for ln in got.splitlines() if "OCSP" in ln or "Cert Status" in ln
+                                        or "subject=" in ln]))
+        return out
+
+    ocfg = "global\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + ocfg
+    got = []
+    from tests.integration.harness import free_port, require_haproxy, run_proxy
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    require_haproxy("haproxy")
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(ocfg.format(p0=port), wait_ports=[port], which=which) as pp:
+            sock = admin_socket(pp)
+            lst = stats_cli(sock, "show ssl ocsp-response")
+            keys = re.findall(r"Certificate ID key : (\S+)", lst)
+            got.append([status([port]), lst, [stats_cli(sock, f"show ssl ocsp-response {k}") for k in keys],
+                        stats_cli(sock, "show ssl ocsp-response 00"), stats_cli(sock, f"show ssl cert {d}/stapled.pem"),
+                        stats_cli(sock, f"show ssl cert {certs['rsa.pem']}")])
+    theirs, ours = got
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+    assert any("Cert Status: good" in " ".join(x[2]) for x in theirs[0])
+    assert "Cert Status: good" in theirs[2][0] and "OCSP Response Key: 30" in theirs[4]
+    assert any("no response sent" in " ".join(x[2]) for x in theirs[0])
