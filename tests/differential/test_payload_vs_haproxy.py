@@ -186,11 +186,12 @@ DISTCC_WAITS = [
     "tcp-request content accept if { distcc_param(DONE) -m found }",
     "tcp-request content accept if { distcc_body(ARGV,2) -m found }",
 ]
-DISTCC_PREDICATES = [
-    "{ distcc_param(DIST) eq 1 }", "{ distcc_param(ARGC) gt 2 }", "{ distcc_param(ARGV,2) eq 3 }",
-    "{ distcc_body(ARGV,2) -m str cde }", "{ distcc_body(ARGV) -m str ab }", "{ distcc_param(ARGV,9) -m found }",
-    "{ distcc_body(DOTI) -m len 4 }", "{ distcc_param(DOTI) -m found }",
+DISTCC_TESTS = [
+    ("distcc_param(DIST)", "eq 1"), ("distcc_param(ARGC)", "gt 2"), ("distcc_param(ARGV,2)", "eq 3"),
+    ("distcc_body(ARGV,2)", "-m str cde"), ("distcc_body(ARGV)", "-m str ab"), ("distcc_param(ARGV,9)", "-m found"),
+    ("distcc_body(DOTI)", "-m len 4"), ("distcc_param(DOTI)", "-m found"),
 ]
+DISTCC_PREDICATES = [f"{{ {e} {m} }}" for e, m in DISTCC_TESTS]
 
 
 def _distcc_case(rng: random.Random) -> list[bytes]:
