@@ -132,6 +132,7 @@ def _get(port: int, path: str, rid: str) -> tuple[str, list[str], bytes]:
     return lines[0], hdrs, body
 
 
+@pytest.mark.slow
 def test_response_body_fetches_and_wait_as_haproxy() -> None:
     require_haproxy_bin()
     rng = random.Random(515)
