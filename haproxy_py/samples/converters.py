@@ -21,7 +21,7 @@ from ..lb.hashfn import crc32c, full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
-from .core import converter
+from .core import CONVERTERS, converter
 from .txn import VAR_SCOPES, Txn, var_name_error
 from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
@@ -826,6 +826,11 @@ def _capture_conv(name: str, response: bool) -> None:
 
 _capture_conv("capture-req", False)
 _capture_conv("capture-res", True)
+
+
+for _n in ("mqtt_field_value", "mqtt_is_valid"):
+    CONVERTERS.reasons[_n] = ("MQTT (CONNECT/CONNACK of MQTT 3.1.1 and 5.0, every field and property): "
+                              "not done yet")
 
 
 # --------------------------------------------------------------------------- aes_gcm_dec
