@@ -39,6 +39,21 @@ _SEV_TAG = {0: "[ALERT]   ", 1: "[ALERT]   ", 2: "[ALERT]   ", 3: "[ALERT]   ", 
 _LINGER0 = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {1, 0}: close with RST, no TIME_WAIT
 
 
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+
+
+def _established(s: socket.socket, host: str) -> bool:
+    """On loopback the handshake completes inside connect(): when the socket already has its peer,
+    the wait for writability (a poll handle made and dropped, one loop round) is skipped."""
+    if not (host.startswith("127.") or host == "::1"):
+        return False
+    try:
+        s.getpeername()
+    except OSError:
+        return False
+    return True
+
+
 def stderr_log(proxy: str, severity: int, text: str) -> None:
     sys.stderr.write(f"{_SEV_TAG.get(severity, '[NOTICE]  ')} ({os.getpid()}) : {text}\n")
 
@@ -169,11 +184,13 @@ class ServerCheck:
             host, port = self.via_socks4(host, port)
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            s = socket.socket(family, socket.SOCK_STREAM)
+            # created non-blocking: no fcntl() afterwards
+            s = socket.socket(family, socket.SOCK_STREAM | _NONBLOCK)
         except OSError as e:
             self.finish(P.socket_error(e.errno or 0, 0))
             return
-        s.setblocking(False)
+        if not _NONBLOCK:
+            s.setblocking(False)
         self.sock = s
         self.fd = s.fileno()
         try:
@@ -181,7 +198,7 @@ class ServerCheck:
         except OSError as e:  # e.g. name resolution for a non-literal host
             self.finish(P.socket_error(e.errno or 0, self._dur()))
             return
-        if rc == 0:
+        if rc == 0 or (rc == errno.EINPROGRESS and _established(s, host)):
             self.connected()
             return
         if rc != errno.EINPROGRESS and rc != errno.EAGAIN:
@@ -637,11 +654,12 @@ class ServerCheck:
                 rule.via_socks4 or ((rule.index < 0 or rule.default) and conf.check_via_socks4)):
             host, port = self.via_socks4(host, port)
         try:
-            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM | _NONBLOCK)
         except OSError as e:
             self.finish(P.socket_error(e.errno or 0, self._dur()))
             return
-        s.setblocking(False)
+        if not _NONBLOCK:
+            s.setblocking(False)
         self.sock = s
         self.fd = s.fileno()
         try:
@@ -650,7 +668,7 @@ class ServerCheck:
             self.finish(P.socket_error(e.errno or 0, self._dur()))
             return
         loop = self.checker.loop
-        if rc == 0:
+        if rc == 0 or (rc == errno.EINPROGRESS and _established(s, host)):
             self.tcp_connected()
             return
         if rc != errno.EINPROGRESS and rc != errno.EAGAIN:
