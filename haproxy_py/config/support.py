@@ -285,8 +285,9 @@ _reg(OPTION, "config/build/options.py option", {
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
 for _n in ("splice-auto", "splice-request", "splice-response"):
-    OPTION.no_effect(_n, "haproxy-py splices tcp-mode data whenever the kernel allows it; the bytes "
-                         "forwarded are the same")
+    OPTION.no_effect(_n, "haproxy-py splices tcp-mode data, and HTTP response bodies of 128 KiB or "
+                         "more with a Content-Length that nothing reads or changes, whenever the kernel "
+                         "allows it; the bytes forwarded are the same")
 for _n in ("tcp-smart-accept", "tcp-smart-connect"):
     OPTION.no_effect(_n, "a TCP packet-saving optimisation; what is exchanged is the same")
 OPTION.alternatives.update({

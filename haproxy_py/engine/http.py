@@ -31,14 +31,24 @@ from haproxy_py.actions.base import (
     run_rules,
 )
 from haproxy_py.checks.probes import observe_http_ok
+from haproxy_py.engine.bodysplice import SPLICE_MIN, BodySplice
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
+from haproxy_py.engine.tcp import splice_enabled
 from haproxy_py.http import compression as hcomp
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
-from haproxy_py.http.body import BodyError, NoBody, body_reader, check_chunked, chunked_tail, dechunk
+from haproxy_py.http.body import (
+    BodyError,
+    ContentLengthBody,
+    NoBody,
+    body_reader,
+    check_chunked,
+    chunked_tail,
+    dechunk,
+)
 from haproxy_py.http.message import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -103,7 +113,7 @@ class HttpSession(Stream):
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
-                 "comp", "comp_chunks", "res_hold")
+                 "comp", "comp_chunks", "res_hold", "splicer")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -166,6 +176,8 @@ class HttpSession(Stream):
         #: a response held by http-response wait-for-body: [head, bytes after it, server status,
         #: its counted size, compression, (rule set, rule) to resume at, at-least, limit, eof]
         self.res_hold: list[Any] | None = None
+        #: the response body going through splice() (engine/bodysplice.py), else None
+        self.splicer: BodySplice | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -1226,6 +1238,8 @@ class HttpSession(Stream):
             self.engine.observe(srv, kind)
 
     def _drop_server_conn(self) -> None:
+        if self.splicer is not None:
+            self._spl_stop()
         if self.srvc is not None:
             self.srvc.close()
             self.srvc = None
@@ -1694,7 +1708,122 @@ class HttpSession(Stream):
                 return
         else:
             cli.write(head)
+        if type(rb) is ContentLengthBody and rb.remaining >= SPLICE_MIN and self._splice_body(rb):
+            return
         self.arm(self._srv_timeout(), self._server_timeout)
+
+    # ------------------------------------------------------------------ spliced response body
+    def _splice_body(self, rb: ContentLengthBody) -> bool:
+        """Forward the rest of a Content-Length body with splice() (engine/bodysplice.py) when
+        nothing has to see it: plain TCP sockets on both sides, no compression (not here), no rule
+        reading the body, the request complete, the client's output empty. False: buffered."""
+        cli = self.cli
+        c = self.srvc
+        if c is None or cli.pending or cli.corked is not None or not self.req_done or self.res_hold is not None:
+            return False
+        csock = cli.sock
+        ssock = c.sock
+        if type(csock) is not socket.socket or type(ssock) is not socket.socket \
+                or csock.family == socket.AF_UNIX or ssock.family == socket.AF_UNIX:
+            return False  # TLS on a side, or a UNIX socket
+        rr = self.res_rules
+        if (rr is not None and rr[4]) or not splice_enabled():
+            return False
+        spl = BodySplice(self.loop, self, c.fd, cli.fd, rb.remaining)
+        c.read_off()
+        if not spl.start():
+            c.read_on()
+            return False
+        self.splicer = spl
+        self.arm(self._srv_timeout(), self._server_timeout)
+        return True
+
+    def _spl_stop(self) -> BodySplice | None:
+        spl = self.splicer
+        if spl is not None:
+            self.splicer = None
+            spl.close()
+        return spl
+
+    def _spl_in(self, n: int) -> None:
+        self.bytes_out += n
+        self.last_io = self.loop.time()
+
+    def _spl_blocked(self) -> None:
+        """The client's socket is full: its write inactivity counts now (as ``_cli_blocked``)."""
+        spl = self.splicer
+        if spl is not None:
+            self.w_pending = spl.sent
+            self.arm(self._timeouts().client, self._spl_write_timeout)
+
+    def _spl_unblocked(self) -> None:
+        self.arm(self._srv_timeout(), self._server_timeout)
+
+    def _spl_write_timeout(self) -> None:
+        spl = self.splicer
+        if self.closed or spl is None:
+            return
+        if spl.sent > self.w_pending:
+            self.w_pending = spl.sent
+            self.arm(self._timeouts().client, self._spl_write_timeout)
+            return
+        set_term(self.rec, "c", "D")
+        self.keep_client = False
+        self._finish_request(abort=True)
+
+    def _spl_done(self) -> None:
+        """Exactly the body's bytes went through: the connections are the Conns' again."""
+        self.splicer = None
+        rb = self.resbody
+        if rb is not None:
+            rb.remaining = 0
+            rb.done = True
+        c = self.srvc
+        if c is not None:
+            c.read_on()
+        self._response_complete()
+
+    def _spl_eof(self) -> None:
+        """The server closed before the end of the body: what the buffered path does."""
+        spl = self._spl_stop()
+        c = self.srvc
+        if c is not None:
+            c.eof = True
+        rb = self.resbody
+        if rb is not None and spl is not None:
+            rb.remaining = spl.remaining
+        self._srv_eof()
+
+    def _spl_error(self, src: bool, exc: BaseException) -> None:
+        self._spl_stop()
+        if src:
+            self._srv_error(exc)
+        else:
+            self._cli_error(exc)
+
+    def _spl_fallback(self) -> None:
+        """splice() refused these descriptors: the rest of the body goes the buffered way."""
+        spl = self.splicer
+        if spl is None:
+            return
+        data = spl.take_pipe_bytes()  # already counted
+        self._spl_stop()
+        rb = self.resbody
+        if rb is not None:
+            rb.remaining = spl.remaining
+        if data:
+            self.cli.write(data)
+        c = self.srvc
+        if c is not None and not c.closed:
+            c.read_on()
+        if self.cli.pending > HIGH_WATER:
+            self._cli_blocked()
+        else:
+            self.arm(self._srv_timeout(), self._server_timeout)
+
+    def _spl_internal(self, exc: BaseException) -> None:
+        self._spl_stop()
+        self.internal_error(exc, "body splice")
 
     def _response_rules(self, resp: ResponseHead, rest: bytes, status: int, nres: int, comp: str | None,
                         start: tuple[int, int] = (0, 0)) -> bool:
@@ -2004,6 +2133,8 @@ class HttpSession(Stream):
         be = self.be
         if self.closed or be is None:
             return
+        if self.splicer is not None:
+            self._spl_stop()
         self.t_cb = None  # disarm
         rec = self.rec
         srv = self.srv
@@ -2126,6 +2257,8 @@ class HttpSession(Stream):
             self._close_all()
 
     def _close_all(self, *_a: Any) -> None:
+        if self.splicer is not None:
+            self._spl_stop()
         if self.closed:
             return
         self._drop_server_conn()
