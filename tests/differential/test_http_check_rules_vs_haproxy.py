@@ -230,6 +230,10 @@ BACKENDS = {
     "t_lf_none": """option tcp-check
     tcp-check send "PING /tlf3\\r\\n"
     tcp-check expect string +PONG on-success "%[var(check.unset)]" status-code var(check.unset)""",
+    "t_addr": """option tcp-check
+    tcp-check connect addr 127.0.0.1 port @PORT@ comment "elsewhere"
+    tcp-check send "PING /taddr\\r\\n"
+    tcp-check expect string +PONG""",
     "t_linger": """option tcp-check
     tcp-check connect proto none linger
     tcp-check send "PING /tl\\r\\n"
@@ -256,9 +260,10 @@ defaults
     for name, rules in BACKENDS.items():
         # servers on the refused port: the connect rules take them to the recorder
         target = refused if "@PORT@" in rules else port
+        host = "127.0.0.2" if name == "t_addr" else "127.0.0.1"  # nothing there: the rule's addr is used
         rules = rules.replace("@PORT@", str(port)).replace("@REFUSED@", str(refused))
         extra = {"h_proto": " check-proto h1", "t_proto": " check-proto none"}.get(name, "")
-        out.append(f"backend {name}\n    {rules}\n    server s1 127.0.0.1:{target} check inter 400{extra}\n")
+        out.append(f"backend {name}\n    {rules}\n    server s1 {host}:{target} check inter 400{extra}\n")
     return "".join(out)
 
 
@@ -312,17 +317,18 @@ def test_http_check_rules_as_haproxy(both: dict) -> None:
 def test_http_check_connect_as_haproxy(both: dict) -> None:
     """http-check connect port/addr/send-proxy/linger/proto h1 (a PROXY line first, closed with a
     FIN), a port from a variable, a refused port with a comment; without linger a reset, as 2.6;
-    tcp-check connect linger and proto none; the server parameter check-proto (h1, none);
+    tcp-check connect addr/port, linger and proto none; the server parameter check-proto (h1, none);
     tcp-check expect on-success/on-error log-format strings and a status-code expression."""
     _compare(both, ("h_connect", "h_proto", "t_"))
     seen, ends = both["seen"], both["ends"]
-    for path in ("/ok/connect", "/ok/rst", "/err/connect", "/tl", "/trst", "/ok/proto", "/tproto"):
+    for path in ("/ok/connect", "/ok/rst", "/err/connect", "/tl", "/trst", "/ok/proto", "/tproto", "/taddr"):
         assert seen["ours"].get(path) == seen["haproxy"].get(path), (path, seen["ours"].get(path),
                                                                      seen["haproxy"].get(path))
         assert ends["ours"].get(path) == ends["haproxy"].get(path), (path, ends)
     assert ends["haproxy"]["/ok/connect"] == {"FIN"} and ends["haproxy"]["/ok/rst"] == {"RST"}, ends["haproxy"]
     assert ends["haproxy"]["/tl"] == {"FIN"} and ends["haproxy"]["/trst"] == {"RST"}, ends["haproxy"]
     assert all(r.startswith(b"PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n") for r in seen["haproxy"]["/ok/connect"])
+    assert all(seen[w].get(p) for w in seen for p in ("/taddr", "/tproto", "/ok/proto", "/err/connect")), seen
 
 
 #: check configurations 2.6.12 refuses or accepts: (backend lines, server parameters)
