@@ -119,6 +119,9 @@ class Global:
     ulimit_n: int | None = None
     fd_hard_limit: int | None = None
     strict_limits: bool = True
+    #: ``maxconnrate`` / ``maxsessrate``: accepted connections / sessions per second (None: no limit)
+    maxconnrate: int | None = None
+    maxsessrate: int | None = None
     user: str | None = None
     group: str | None = None
     uid: int | None = None

@@ -101,6 +101,18 @@ class Engine:
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
         self.state.loop_name = loop_name
+        #: 'maxconnrate' / 'maxsessrate': 2.6's global accept limits (freq_ctr over one second)
+        self.cps_lim = config.global_.maxconnrate or 0
+        self.sps_lim = config.global_.maxsessrate or 0
+        self.state.conn_rate_limit = self.cps_lim
+        self.state.rate_limit_sessions = self.sps_lim
+        self.cps_ctr: Any = None
+        self.sps_ctr: Any = None
+        if self.cps_lim or self.sps_lim:
+            from haproxy_py.stick.freq import FreqCtr as PeriodCtr
+
+            self.cps_ctr = PeriodCtr() if self.cps_lim else None
+            self.sps_ctr = PeriodCtr() if self.sps_lim else None
         from haproxy_py.samples.patref import REFS
 
         self.state.patrefs = REFS  # map and ACL pattern references, for the runtime API
@@ -209,8 +221,9 @@ class Engine:
                         kind = "proxy" if e.conf.kind == "listen" else "frontend"
                         errors.append(f"Binding [{b.loc}] for {kind} {e.name}: {err}")
                         continue
+                    on_accept = router.accept if self.cps_ctr is None else self._conn_counted(router.accept)
                     for sock in socks:
-                        lst = Listener(self.loop, sock, b, addr, fe, router.accept, self._can_accept)
+                        lst = Listener(self.loop, sock, b, addr, fe, on_accept, self._can_accept)
                         self.listeners.append(lst)
                         fe.listeners += 1
                         lst.luid = fe.listeners
@@ -232,11 +245,37 @@ class Engine:
             except OSError as e:
                 alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
 
+    def _conn_counted(self, accept: Any) -> Any:
+        """'maxconnrate': every accepted connection counts on the global connection rate."""
+        ctr = self.cps_ctr
+        clock = self.loop.time
+
+        def counted(conn: Any, peer: Any, lst: Listener) -> None:
+            ctr.add(int(clock() * 1000), 1000)
+            accept(conn, peer, lst)
+
+        return counted
+
+    def _rate_full(self, ctr: Any, lim: int) -> bool:
+        """2.6's freq_ctr_remain over one second: no room left, then look again at
+        next_event_delay (the 'rate-limit sessions' logic, for the global limits too)."""
+        total = ctr.total_exact(int(self.loop.time() * 1000), 1000)
+        if total < lim * 1000:
+            return False
+        if self._rate_retry is None:
+            wait = max((total - lim * 1000) // lim, 1)
+            self._rate_retry = self.loop.call_later(wait / 1000, self._rate_resume)
+        return True
+
     def _can_accept(self, lst: Listener) -> bool:
         st = self.state
         if self.stopping:
             return False
         if st.maxconn and st.curr_conns >= st.maxconn:
+            return False
+        if self.cps_ctr is not None and self._rate_full(self.cps_ctr, self.cps_lim):
+            return False
+        if self.sps_ctr is not None and self._rate_full(self.sps_ctr, self.sps_lim):
             return False
         fe = lst.frontend
         if fe.maxconn and fe.counters.scur >= fe.maxconn:

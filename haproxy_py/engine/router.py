@@ -288,6 +288,8 @@ class Router:
         c.sess_rate.add(now)
         if fe.sps_ctr is not None:  # rate-limit sessions
             fe.sps_ctr.add(int(now * 1000), 1000)
+        if eng.sps_ctr is not None:  # maxsessrate
+            eng.sps_ctr.add(int(now * 1000), 1000)
         try:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

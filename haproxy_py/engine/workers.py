@@ -533,6 +533,8 @@ def split_limits(engine: Engine, i: int, n: int) -> None:
     """Per-worker limits whose sum is the configured one (see README, Workers)."""
     st = engine.state
     st.maxconn = share(st.maxconn, i, n)
+    engine.cps_lim = share(engine.cps_lim, i, n)  # maxconnrate, maxsessrate (show info: the total)
+    engine.sps_lim = share(engine.sps_lim, i, n)
     for e in st.proxies:
         if e.frontend is not None and e.frontend.maxconn:
             e.frontend.maxconn = share(e.frontend.maxconn, i, n)

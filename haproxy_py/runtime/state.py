@@ -66,7 +66,8 @@ class ProcessState:
         self.cum_req = 0
         self.conn_rate = FreqCtr()
         self.sess_rate = FreqCtr()
-        self.rate_limit_sessions = 0
+        self.rate_limit_sessions = 0  # maxsessrate
+        self.conn_rate_limit = 0  # maxconnrate
         self.dropped_logs = 0
         self.total_bytes_out = 0
         self.spliced_bytes_out = 0

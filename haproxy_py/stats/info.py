@@ -86,7 +86,7 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
         19: state.cum_req,
         20: 0, 21: 0, 22: 0, 23: 0, 24: 0, 25: 0,
         26: state.conn_rate.read(now),
-        27: getattr(state, "conn_rate_limit", 0),
+        27: state.conn_rate_limit,
         28: state.conn_rate.max,
         29: state.sess_rate.read(now),
         30: state.rate_limit_sessions,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import resource
+import selectors
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +20,7 @@ import pytest
 
 from haproxy_py.cli import main
 from tests.conftest import free_port
-from tests.integration.harness import ROOT, require_haproxy, stop_process
+from tests.integration.harness import ROOT, require_haproxy, run_proxy, stop_process, wait_files
 from tests.integration.stats_client import stats_cli
 
 INFO_KEYS = ("Ulimit-n", "Maxsock", "Maxconn", "Hard_maxconn", "ConnRateLimit", "SessRateLimit")
@@ -103,3 +105,62 @@ def test_limit_keywords_bad_arguments_as_haproxy(tmp_path: Path, capsys: pytest.
         assert main(["-c", "-f", str(cfg)]) == p.returncode == 1, line
         ours = _alerts(capsys.readouterr().err)
         assert ours == _alerts(p.stderr) and len(ours) == 1, (line, ours, p.stderr)
+
+
+def _burst(port: int, n: int) -> list[float]:
+    """n connections opened at once, one request each: when each answer came (from the start)."""
+    socks = []
+    t0 = time.monotonic()
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        s.sendall(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        socks.append(s)
+    done: dict[socket.socket, float] = {}
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    deadline = t0 + 30
+    while len(done) < n and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            assert isinstance(s, socket.socket)
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            if data.startswith(b"HTTP/1.1 200") and s not in done:
+                done[s] = time.monotonic() - t0
+            if not data or s in done:
+                sel.unregister(s)
+    for s in socks:
+        s.close()
+    return sorted(done.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kw", ["maxconnrate", "maxsessrate"])
+def test_maxconnrate_maxsessrate_as_haproxy(kw: str) -> None:
+    """A burst of 12 connections under a limit of 4 per second: both proxies answer every one,
+    at most 4 within the first 0.8 s, and no sooner than the rate allows (2.6's freq_ctr: at most
+    4 in any second, so 12 take two seconds at least); a loaded machine only makes it slower.
+    nbthread 1: 2.6's threads count a session after handing its connection over, so with two
+    threads one more session slips into the first second."""
+    require_haproxy("haproxy", "2.6's accept rate limits")
+    infos = {}
+    for which in ("ours", "haproxy"):
+        port = free_port()
+        cfg = (f"global\n    stats socket @DIR@/s.sock level admin\n    {kw} 4\n    nbthread 1\n"
+               "defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n"
+               f"frontend f\n    bind 127.0.0.1:{port}\n    http-request return status 200\n")
+        with run_proxy(cfg, which=which) as pp:
+            sock = pp.workdir / "s.sock"
+            wait_files([sock], 15, pp.stderr_text)
+            times = _burst(port, 12)
+            text = stats_cli(str(sock), "show info")
+        assert len(times) == 12, (which, times)
+        assert sum(t < 0.8 for t in times) <= 4, (which, times)
+        assert times[-1] >= 1.5, (which, times)
+        infos[which] = {k: v.strip() for k, _, v in (ln.partition(":") for ln in text.splitlines())
+                        if k in ("ConnRateLimit", "SessRateLimit")}
+    assert infos["ours"] == infos["haproxy"] and "4" in infos["ours"].values(), infos
