@@ -1427,3 +1427,32 @@ def test_more_fetches_and_converters_vs_haproxy(tmp_path: Path) -> None:
              for raw, t, o in zip(reqs, theirs, ours, strict=True)
              for i, (lt, lo) in enumerate(zip(t.split(b"\n"), o.split(b"\n"), strict=True)) if lt != lo]
     assert not diffs, "\n".join(diffs[:20]) + f"\n({len(diffs)} differences)"
+
+
+def test_connection_ports_and_rates_vs_haproxy() -> None:
+    """fc_src_port / fc_dst_port (the same as src_port / dst_port without a set-src/set-dst),
+    and the front, back and server rates after a few requests of one second (compared by form:
+    at least one, and the session rate counts the connections), through both whole proxies."""
+    from tests.integration.harness import http_backends, http_request, run_proxy
+
+    require_haproxy_bin()
+    fmt = ("%[fc_src_port,sub(txn.sp)] %[fc_dst_port,sub(txn.dp)] %[fe_req_rate,bool] %[fe_sess_rate,bool] "
+           "%[be_sess_rate(b),bool] %[srv_sess_rate(b/s),bool] %[fe_req_rate(f),sub(10),neg,bool]")
+    got = {}
+    with http_backends("s") as (srv,):
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            cfg = ("defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+                   f"frontend f\n    bind 127.0.0.1:{port}\n"
+                   "    http-request set-var(txn.sp) src_port\n    http-request set-var(txn.dp) dst_port\n"
+                   f'    http-response set-header X-R "{fmt}"\n    default_backend b\n'
+                   f"backend b\n    server s 127.0.0.1:{srv.port}\n")
+            with run_proxy(cfg, wait_ports=[port], which=which):
+                out = []
+                for _ in range(3):
+                    resp = http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    head = resp.partition(b"\r\n\r\n")[0].decode("latin1")
+                    out.append([ln.lower() for ln in head.split("\r\n") if ln.lower().startswith("x-r:")])
+                got[which] = out
+    assert got["ours"] == got["haproxy"], got
+    assert got["haproxy"][-1] == ["x-r: 0 0 1 1 1 1 1"], got["haproxy"]
