@@ -122,6 +122,11 @@ class Global:
     #: ``maxconnrate`` / ``maxsessrate``: accepted connections / sessions per second (None: no limit)
     maxconnrate: int | None = None
     maxsessrate: int | None = None
+    #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)
+    tune_rcvbuf_client: int | None = None
+    tune_rcvbuf_server: int | None = None
+    tune_sndbuf_client: int | None = None
+    tune_sndbuf_server: int | None = None
     user: str | None = None
     group: str | None = None
     uid: int | None = None

@@ -32,6 +32,7 @@ from haproxy_py.checks import health
 from haproxy_py.checks import probes as P
 from haproxy_py.checks import tcpcheck as TC
 from haproxy_py.checks.health import Outcome
+from haproxy_py.engine import connect
 from haproxy_py.runtime.server import Server
 
 _SEV_TAG = {0: "[ALERT]   ", 1: "[ALERT]   ", 2: "[ALERT]   ", 3: "[ALERT]   ", 4: "[WARNING] ",
@@ -191,6 +192,8 @@ class ServerCheck:
             return
         if not _NONBLOCK:
             s.setblocking(False)
+        if connect.SERVER_BUFS[0] or connect.SERVER_BUFS[1]:
+            connect.server_bufs(s)
         self.sock = s
         self.fd = s.fileno()
         try:

@@ -12,6 +12,17 @@ from haproxy_py.engine.fault import contain
 
 _INPROGRESS = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY)
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+#: 'tune.rcvbuf.server' / 'tune.sndbuf.server' (0: the kernel's), set by the engine: on every TCP
+#: socket toward a server, health checks' too (2.6's tcp_connect_server)
+SERVER_BUFS = (0, 0)
+
+
+def server_bufs(s: socket.socket) -> None:
+    rcv, snd = SERVER_BUFS
+    if rcv:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcv)
+    if snd:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, snd)
 #: server addresses where connect() usually completes at once (see Connector.__init__)
 _LOCAL_HOSTS = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
 _resolved: dict[tuple[str, int], tuple[int, Any]] = {}
@@ -103,6 +114,8 @@ class Connector:
             s.setblocking(False)
         if fam != socket.AF_UNIX:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if SERVER_BUFS[0] or SERVER_BUFS[1]:
+                server_bufs(s)
         self.sock = s
         self.fd = s.fileno()
         rc = s.connect_ex(sa)

@@ -37,6 +37,11 @@ def _backlog(bind: Bind) -> int:
     return (int(v) if isinstance(v, (int, str)) and v else 0) or DEFAULT_BACKLOG
 
 
+#: 'tune.rcvbuf.client' / 'tune.sndbuf.client' (0: the kernel's), set by the engine: on TCP listening
+#: sockets, which their connections inherit (as 2.6's sock_inet bind)
+CLIENT_BUFS = (0, 0)
+
+
 def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[socket.socket]:
     """Create, bind and listen every socket an address stands for (port ranges give several)."""
     if backlog is None:
@@ -73,6 +78,11 @@ def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if hasattr(socket, "SO_REUSEPORT"):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                rcv, snd = CLIENT_BUFS
+                if rcv:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcv)
+                if snd:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, snd)
                 if family == socket.AF_INET6:
                     v6only = bool(bind.param("v6only", False)) and not bind.param("v4v6", False)
                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)

@@ -107,6 +107,11 @@ class Engine:
         self.state.conn_rate_limit = self.cps_lim
         self.state.rate_limit_sessions = self.sps_lim
         self.cps_ctr: Any = None
+        from haproxy_py.engine import connect, listener
+
+        g0 = config.global_
+        listener.CLIENT_BUFS = (g0.tune_rcvbuf_client or 0, g0.tune_sndbuf_client or 0)
+        connect.SERVER_BUFS = (g0.tune_rcvbuf_server or 0, g0.tune_sndbuf_server or 0)
         self.sps_ctr: Any = None
         if self.cps_lim or self.sps_lim:
             from haproxy_py.stick.freq import FreqCtr as PeriodCtr

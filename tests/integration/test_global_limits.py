@@ -88,7 +88,8 @@ def test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy() -> None:
 
 
 BAD_ARGS = ["ulimit-n", "ulimit-n 10 20", "fd-hard-limit", "fd-hard-limit 10 2", "strict-limits x",
-            "no strict-limits x"]
+            "no strict-limits x", "maxconnrate", "maxconnrate 5 6", "maxsessrate", "maxsessrate 1 2",
+            "tune.rcvbuf.client", "tune.rcvbuf.server 1 2", "tune.sndbuf.client 3 4", "tune.sndbuf.server"]
 
 
 def _alerts(err: str) -> list[str]:
@@ -164,3 +165,55 @@ def test_maxconnrate_maxsessrate_as_haproxy(kw: str) -> None:
         infos[which] = {k: v.strip() for k, _, v in (ln.partition(":") for ln in text.splitlines())
                         if k in ("ConnRateLimit", "SessRateLimit")}
     assert infos["ours"] == infos["haproxy"] and "4" in infos["ours"].values(), infos
+
+
+def _skmem(local: int | None, peer: int | None) -> tuple[int, int]:
+    """(rb, tb) of the established TCP socket with that local and/or peer port (``ss -tmn``)."""
+    out = subprocess.run(["ss", "-tmnH", "state", "established"], capture_output=True, text=True,
+                         timeout=10).stdout
+    lines = out.splitlines()
+    for i, ln in enumerate(lines):
+        w = ln.split()
+        if len(w) < 4 or i + 1 >= len(lines):
+            continue
+        lp, pp = int(w[-2].rpartition(":")[2]), int(w[-1].rpartition(":")[2])
+        if (local is None or lp == local) and (peer is None or pp == peer):
+            m = re.search(r"rb(\d+),t\d+,tb(\d+)", lines[i + 1] if "skmem" not in ln else ln)
+            assert m, (ln, lines[i + 1])
+            return int(m[1]), int(m[2])
+    raise AssertionError(f"no socket {local}->{peer} in {out}")
+
+
+def test_socket_buffer_sizes_as_haproxy() -> None:
+    """tune.rcvbuf/sndbuf.client on the connections from clients, tune.rcvbuf/sndbuf.server on
+    those to servers: the kernel's figures (ss -tm skmem rb/tb) the same as 2.6's."""
+    require_haproxy("haproxy", "2.6's socket buffers")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(10)
+    sport = srv.getsockname()[1]
+    got = {}
+    try:
+        for which in ("ours", "haproxy"):
+            fe = free_port()
+            cfg = ("global\n    tune.rcvbuf.client 32768\n    tune.sndbuf.client 49152\n"
+                   "    tune.rcvbuf.server 40960\n    tune.sndbuf.server 57344\n"
+                   "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n"
+                   f"listen t\n    bind 127.0.0.1:{fe}\n    server s 127.0.0.1:{sport}\n")
+            with run_proxy(cfg, wait_ports=[fe], which=which):
+                c = socket.create_connection(("127.0.0.1", fe), timeout=10)
+                c.sendall(b"hello")
+                while True:  # the harness's port probe reached the server too: find our connection
+                    s, peer = srv.accept()
+                    s.settimeout(10)
+                    if s.recv(5) == b"hello":
+                        break
+                    s.close()
+                got[which] = (_skmem(fe, c.getsockname()[1]), _skmem(peer[1], sport))
+                c.close()
+                s.close()
+    finally:
+        srv.close()
+    assert got["ours"] == got["haproxy"], got
+    assert got["ours"] == ((65536, 98304), (81920, 114688)), got  # Linux doubles what is asked for
