@@ -114,6 +114,23 @@ for _n, _what in (("ssl_fc_session_id", "session_id"), ("ssl_fc_client_random", 
     fetch(_n, test=TB)(_raw_fetch(_what))
 
 
+@fetch("ssl_fc_has_early", test=TB)
+def f_ssl_fc_has_early(txn: Txn, args: tuple) -> list | None:
+    """Never early data: 'allow-0rtt' is refused."""
+    return None if _tls(txn) is None else [False]
+
+
+@fetch("ssl_fc_err", test=TB)
+def f_ssl_fc_err(txn: Txn, args: tuple) -> list | None:
+    """A session exists only after a successful handshake: no error (0), and no error string."""
+    return None if _tls(txn) is None else [0]
+
+
+@fetch("ssl_fc_err_str", test=TB)
+def f_ssl_fc_err_str(txn: Txn, args: tuple) -> list | None:
+    return None
+
+
 TI = "tests/integration/test_tls_bind_vs_haproxy.py::test_ignored_verify_errors_as_haproxy"
 
 

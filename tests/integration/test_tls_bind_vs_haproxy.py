@@ -356,13 +356,15 @@ def test_crt_list_changed_at_run_time_as_haproxy(certs: Certs, tmp_path: Path) -
 def test_session_fetches_as_haproxy(certs: Certs) -> None:
     """ssl_fc_session_id, ssl_fc_client_random, ssl_fc_server_random and ssl_fc_session_key
     against what the client itself knows of its handshake (s_client's Session-ID and Master-Key,
-    its keylog's client random), on both proxies, TLS 1.2 with and without tickets and TLS 1.3."""
+    its keylog's client random), on both proxies, TLS 1.2 with and without tickets and TLS 1.3;
+    ssl_fc_has_early, ssl_fc_err and ssl_fc_err_str of an established session."""
     cfg = DEFAULTS + """frontend fe
     bind 127.0.0.1:{p0} ssl crt {root}/ec.pem
     bind 127.0.0.1:{p1} ssl crt {root}/ec.pem no-tls-tickets
     http-request return status 200 content-type text/plain lf-string "LF"
 """.replace("LF", "id=%[ssl_fc_session_id,hex] cr=%[ssl_fc_client_random,hex] sr=%[ssl_fc_server_random,hex] "
-            "len=%[ssl_fc_server_random,length] key=%[ssl_fc_session_key,hex] .")
+            "len=%[ssl_fc_server_random,length] key=%[ssl_fc_session_key,hex] . h=%[ssl_fc_has_early] "
+            "e=%[ssl_fc_err] s=%[ssl_fc_err_str] ;")
     cfg = cfg.replace("len=%[ssl_fc_server_random,length]", "len=%[ssl_fc_server_random,hex,length]")
 
     def run(ports: list[int]) -> list[Any]:
@@ -375,13 +377,16 @@ def test_session_fetches_as_haproxy(certs: Certs) -> None:
                 sid = re.search(r"Session-ID: (\S*)", got)
                 mk = re.search(r"Master-Key: (\S*)", got)
                 fields = m.groups()
+                tail = re.search(r"\. (h=\S* e=\S* s=\S*) ;", got)
                 out.append((v, fields[0] == (sid.group(1) if sid else "") if v == "-tls1_2" else "tls13",
                             len(fields[1]), fields[3], fields[4] == (mk.group(1) if mk else "") if v == "-tls1_2"
-                            else len(fields[4]) > 0, fields[0] != "" if v == "-tls1_3" else "-"))
+                            else len(fields[4]) > 0, fields[0] != "" if v == "-tls1_3" else "-",
+                            tail.group(1) if tail else None))
         return out
 
     theirs, ours = side_by_side(cfg, 2, run, extra={"root": certs.root})
     assert ours == theirs
+    assert {r[-1] for r in theirs} == {"h=0 e=0 s="}
 
 
 @pytest.mark.slow
