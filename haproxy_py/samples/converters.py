@@ -400,7 +400,7 @@ def c_utime(v: int, a: tuple, t: Txn) -> bytes | None:
 def _prep_http_date(a: tuple) -> tuple:
     unit = a[1] if len(a) > 1 else "s"
     if unit not in ("s", "ms", "us"):
-        raise ValueError("unit must be 's', 'ms' or 'us'")
+        raise ValueError(f"expects 's', 'ms' or 'us', got '{unit}'")
     return (a[0] if a else 0, unit)
 
 

@@ -101,7 +101,7 @@ def _prep_date(a: tuple) -> tuple:
     off = a[0] if a else 0
     unit = a[1] if len(a) > 1 else "s"
     if unit not in ("s", "ms", "us"):
-        raise ValueError(f"unit must be 's', 'ms' or 'us', not '{unit}'")
+        raise ValueError(f"expects 's', 'ms' or 'us', got '{unit}'")
     return (off, unit)
 
 

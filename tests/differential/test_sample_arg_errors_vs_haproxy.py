@@ -90,7 +90,7 @@ def _cfg(expr: str) -> str:
 
 
 def _alerts(err: str) -> list[str]:
-    return [re.sub(r"\(\d+\)", "(PID)", ln) for ln in err.splitlines() if ln.startswith("[ALERT]")]
+    return [re.sub(r"^(\[ALERT\] +)\(\d+\)", r"\1(PID)", ln) for ln in err.splitlines() if ln.startswith("[ALERT]")]
 
 
 @pytest.mark.slow
