@@ -19,7 +19,7 @@ import errno
 import os
 from typing import Any
 
-from haproxy_py.engine.tcp import _AGAIN, _SPLICE_FLAGS, CHUNK, _get_pipe, _put_pipe
+from haproxy_py.engine.tcp import _AGAIN, _SPLICE_FLAGS, CHUNK, SpliceEnds, _get_pipe
 
 #: bodies shorter than this (after what came with the head) stay on the buffered path: a pipe and
 #: its extra system calls only pay off on bulk transfers
@@ -28,9 +28,8 @@ SPLICE_MIN = 1 << 17
 _UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF)
 
 
-class BodySplice:
-    __slots__ = ("loop", "s", "sfd", "dfd", "remaining", "pending", "pipe_r", "pipe_w", "reading",
-                 "writing", "sent", "closed", "blocked", "moved")
+class BodySplice(SpliceEnds):
+    __slots__ = ("s", "remaining", "sent", "blocked", "moved")
 
     def __init__(self, loop: Any, session: Any, sfd: int, dfd: int, remaining: int) -> None:
         self.loop = loop
@@ -67,21 +66,6 @@ class BodySplice:
             self.loop.add_reader(self.sfd, self._readable)
             self.reading = True
 
-    def _stop_read(self) -> None:
-        if self.reading:
-            self.loop.remove_reader(self.sfd)
-            self.reading = False
-
-    def _want_write(self) -> None:
-        if not self.writing:
-            self.loop.add_writer(self.dfd, self._writable)
-            self.writing = True
-
-    def _stop_write(self) -> None:
-        if self.writing:
-            self.loop.remove_writer(self.dfd)
-            self.writing = False
-
     def close(self) -> None:
         """Stop; the pipe goes back to the pool when empty (else it is closed with its bytes)."""
         if self.closed:
@@ -89,13 +73,7 @@ class BodySplice:
         self.closed = True
         self._stop_read()
         self._stop_write()
-        if self.pipe_r >= 0:
-            if self.pending:
-                os.close(self.pipe_r)
-                os.close(self.pipe_w)
-            else:
-                _put_pipe(self.pipe_r, self.pipe_w)
-            self.pipe_r = self.pipe_w = -1
+        self._drop_pipe()
 
     def take_pipe_bytes(self) -> bytes:
         """What is still in the pipe (read back for the buffered path), the pipe left empty."""
