@@ -50,15 +50,12 @@ def c_length(v: bytes, a: tuple, t: Txn) -> int:
     return len(v)
 
 
-def _prep_bytes(a: tuple) -> tuple:
-    if a[0] < 0 or (len(a) > 1 and a[1] < 0):
-        raise ValueError("offset and length must be positive")
-    return a
-
-
-@converter("bytes", test=D, prepare=_prep_bytes)
-def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes:
+@converter("bytes", test=D)
+def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    """2.6 accepts a negative offset or length (and then reads outside the sample): no sample."""
     off = a[0]
+    if off < 0 or (len(a) > 1 and a[1] < 0):
+        return None
     if off >= len(v):
         return b""
     if len(a) > 1:  # a length of 0 is no byte (2.6)
@@ -69,10 +66,10 @@ def c_bytes(v: bytes, a: tuple, t: Txn) -> bytes:
 def _prep_delims(a: tuple) -> tuple:
     if a[0] == 0:
         raise ValueError("Unexpected value 0 for index.")
+    if not a[1]:
+        raise ValueError("Empty separators list")
     if len(a) > 2 and a[2] < 0:
         raise ValueError(f"Unexpected value {a[2]} for count.")
-    if not a[1]:
-        raise ValueError("empty delimiters list")
     return (a[0], frozenset(a[1].encode("latin1")), a[2] if len(a) > 2 else 1)
 
 
@@ -121,6 +118,8 @@ def c_word(v: bytes, a: tuple, t: Txn) -> bytes:
 
 
 def _prep_regsub(a: tuple) -> tuple:
+    if not a[0].pattern:  # 2.6 refuses it once the arguments are resolved ("missing regex in arg 1 ...")
+        raise ValueError("missing regex in arg 1")
     flags = a[2] if len(a) > 2 else ""
     for f in flags:
         if f not in "gi":

@@ -961,7 +961,7 @@ fetch("url_port", test=T + "test_http_request_fetches")(_req(_url_port))
 
 def _prep_uuid(a: tuple) -> tuple:
     if a and a[0] != 4:
-        raise ValueError("Unsupported UUID version")
+        raise ValueError(f"Unsupported UUID version: '{a[0]}'")
     return (4,)
 
 
