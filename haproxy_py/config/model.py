@@ -127,6 +127,8 @@ class Global:
     tune_rcvbuf_server: int | None = None
     tune_sndbuf_client: int | None = None
     tune_sndbuf_server: int | None = None
+    #: ``tune.http.logurilen``: the characters of the request line the logs keep (None: 1023)
+    tune_http_logurilen: int | None = None
     user: str | None = None
     group: str | None = None
     uid: int | None = None

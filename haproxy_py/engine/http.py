@@ -71,6 +71,10 @@ from haproxy_py.samples.fetches import KEEP_REQUEST_LINE
 from haproxy_py.stick import persist
 from haproxy_py.stick.track import count_bytes, count_http, release_all
 
+#: how much of the request line the logs keep: 'tune.http.logurilen N' keeps N characters, and
+#: 2.6's default (1024) keeps 1023; set by the engine
+REQURI_LEN = [1023]
+
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.router import Router
 
@@ -473,7 +477,10 @@ class HttpSession(Stream):
         rec.http = True
         rec.t_request = int((now - start) * 1000)
         if logging or router.uid_fmt is not None or KEEP_REQUEST_LINE[0]:
-            rec.request_line = (req.method + b" " + req.uri + b" " + req.version).decode("latin-1")
+            line = req.method + b" " + req.uri + b" " + req.version
+            if len(line) > REQURI_LEN[0]:
+                line = line[:REQURI_LEN[0]]
+            rec.request_line = line.decode("latin-1")
         caps = router.caps
         if caps is not None:  # capture request header: the request as parsed, before any rule
             rec.req_caps = caps.request_headers(req.headers)

@@ -112,6 +112,9 @@ class Engine:
         g0 = config.global_
         listener.CLIENT_BUFS = (g0.tune_rcvbuf_client or 0, g0.tune_sndbuf_client or 0)
         connect.SERVER_BUFS = (g0.tune_rcvbuf_server or 0, g0.tune_sndbuf_server or 0)
+        from haproxy_py.engine import http as engine_http
+
+        engine_http.REQURI_LEN[0] = 1023 if g0.tune_http_logurilen is None else g0.tune_http_logurilen
         self.sps_ctr: Any = None
         if self.cps_lim or self.sps_lim:
             from haproxy_py.stick.freq import FreqCtr as PeriodCtr

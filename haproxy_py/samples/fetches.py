@@ -829,14 +829,15 @@ fetch("capture.req.hdr", test="tests/differential/test_samples_vs_haproxy.py::te
 fetch("capture.res.hdr", test="tests/differential/test_samples_vs_haproxy.py::test_capture_fetches_vs_haproxy")(_cap("res"))
 
 
-def _req_line(txn: Txn) -> tuple[bytes, bytes, bytes] | None:
-    """(method, uri, version) of the request as received: the line the log record kept, else the
-    head (which rules may have rewritten when nothing logs the request line)."""
+def _req_line(txn: Txn) -> tuple[bytes, bytes | None, bytes] | None:
+    """(method, uri, version) of the request as received: the line the log record kept (cut at
+    'tune.http.logurilen': no uri when the cut left no space after the method), else the head
+    (which rules may have rewritten when nothing logs the request line)."""
     line = getattr(txn.rec, "request_line", None) if txn.rec is not None else None
-    if line:
-        parts = line.encode("latin1").split(b" ")
-        if len(parts) >= 2:
-            return parts[0], parts[1], parts[-1] if len(parts) > 2 else b""
+    if line is not None:
+        meth, sp, rest = line.encode("latin1").partition(b" ")
+        uri, _, ver = rest.partition(b" ")
+        return meth, uri if sp else None, ver
     r = txn.req
     return None if r is None else (r.method, r.uri, r.version)
 
@@ -847,13 +848,16 @@ def _cap_line(which: int):
         if p is None:
             return None
         if which == 2:  # 2.6 answers from its version flag: 1.1 or 1.0
-            return [b"HTTP/1.1" if p[2] == b"HTTP/1.1" else b"HTTP/1.0"]
-        if which == 1 and p[1][:1] != b"/" and b"://" in p[1]:
+            ver = txn.req.version if txn.req is not None else p[2]
+            return [b"HTTP/1.1" if ver == b"HTTP/1.1" else b"HTTP/1.0"]
+        u = p[which]
+        if u is None:
+            return None
+        if which == 1 and u[:1] != b"/" and b"://" in u:
             # 2.6 captured the absolute-form URI after its normalization: the path and query
-            u = p[1]
             slash = u.find(b"/", u.find(b"://") + 3)
             return [u[slash:] if slash >= 0 else b"/"]
-        return [p[which]]
+        return [u]
     return fn
 
 

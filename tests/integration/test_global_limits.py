@@ -5,6 +5,7 @@ descriptor limit cannot be raised, fatal with strict-limits), and the accept rat
 
 from __future__ import annotations
 
+import random
 import re
 import resource
 import selectors
@@ -217,3 +218,48 @@ def test_socket_buffer_sizes_as_haproxy() -> None:
         srv.close()
     assert got["ours"] == got["haproxy"], got
     assert got["ours"] == ((65536, 98304), (81920, 114688)), got  # Linux doubles what is asked for
+
+
+LOGURI_FMT = "%r|%HU|%HP|%HQ|%HM|%HV|%[capture.req.uri]|%[capture.req.method]"
+
+
+LONG_FMT = "%HV|%HQ|%HM|%[capture.req.uri,length]|%[capture.req.method]|%[capture.req.ver]|-|-"
+
+
+def _log_lines(which: str, glob: str, requests: list[bytes], fmt: str = LOGURI_FMT) -> list[str]:
+    port = free_port()
+    cfg = (f"global\n    log stdout format raw local0\n{glob}"
+           "defaults\n    mode http\n    log global\n    timeout connect 1s\n    timeout client 5s\n"
+           f"    timeout server 5s\nfrontend f\n    bind 127.0.0.1:{port}\n    log-format \"{fmt}\"\n"
+           "    http-request return status 200\n")
+    with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+        for raw in requests:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                c.sendall(raw)
+                c.recv(4096)
+        want = len(requests) + 1  # and the harness's port probe
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            lines = [ln for ln in pp.stderr_text().splitlines() if ln.count("|") == 7]
+            if len(lines) >= want:
+                break
+            time.sleep(0.1)
+    return [ln for ln in lines if not ln.startswith("<BADREQ>|")]  # not the probe's
+
+
+def test_tune_http_logurilen_as_haproxy() -> None:
+    """The request line the logs keep (%r, %HU, %HP, %HQ, %HM, %HV, capture.req.uri/method),
+    cut at every place of generated request lines, the same as 2.6's; 2.6's default keeps 1023."""
+    require_haproxy("haproxy", "2.6's request-line capture")
+    rnd = random.Random(2606)
+    reqs = []
+    for n in range(1, 26):
+        uri = "/" + "".join(rnd.choice("abcdefgh/?=&") for _ in range(n))
+        meth = rnd.choice(["GET", "DELETE", "OPTIONS", "POST"])
+        reqs.append(f"{meth} {uri} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode())
+    long = [f"GET /{'a' * n} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode() for n in (1010, 1030)]
+    for glob, rq, fmt in (("    tune.http.logurilen 5\n", reqs[:8], LOGURI_FMT),
+                          ("    tune.http.logurilen 23\n", reqs, LOGURI_FMT), ("", long, LONG_FMT)):
+        got = {w: _log_lines(w, glob, rq, fmt) for w in ("ours", "haproxy")}
+        assert len(got["ours"]) == len(rq), got
+        assert got["ours"] == got["haproxy"], (glob, got)

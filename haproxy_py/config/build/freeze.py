@@ -33,7 +33,7 @@ class FreezeMixin(BuilderBase):
             strict_limits=g.get("strict_limits", True), maxconnrate=g.get("maxconnrate"),
             maxsessrate=g.get("maxsessrate"), tune_rcvbuf_client=g.get("tune_rcvbuf_client"),
             tune_rcvbuf_server=g.get("tune_rcvbuf_server"), tune_sndbuf_client=g.get("tune_sndbuf_client"),
-            tune_sndbuf_server=g.get("tune_sndbuf_server"),
+            tune_sndbuf_server=g.get("tune_sndbuf_server"), tune_http_logurilen=g.get("tune_http_logurilen"),
             group=g.get("group"), uid=g.get("uid"), gid=g.get("gid"), daemon=g.get("daemon", False),
             master_worker=g.get("master_worker", False), stats_sockets=tuple(self.g_sockets),
             stats_timeout=g.get("stats_timeout", 10_000), stats_maxconn=g.get("stats_maxconn", 10),

@@ -182,7 +182,10 @@ class GlobalMixin(BuilderBase):
             if v is None or v < 0:
                 self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would read only "
                           "its leading digits, haproxy-py refuses it.", 1, ours=True)
-            g[kw.replace("-", "_").replace(".", "_")] = v or None
+            if kw == "tune.http.logurilen":
+                g["tune_http_logurilen"] = v  # 0 keeps nothing of the request line
+            else:
+                g[kw.replace("-", "_").replace(".", "_")] = v or None
         elif kw in ("external-check", "insecure-fork-wanted") and self.supported(S.GLOBAL, ln, kw, 0):
             if n > 1:
                 self.fail(ln, f"'{kw}' cannot handle unexpected argument '{w[1]}'.", 1, ours=True)
