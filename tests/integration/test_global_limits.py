@@ -263,3 +263,70 @@ def test_tune_http_logurilen_as_haproxy() -> None:
         got = {w: _log_lines(w, glob, rq, fmt) for w in ("ours", "haproxy")}
         assert len(got["ours"]) == len(rq), got
         assert got["ours"] == got["haproxy"], (glob, got)
+
+
+COOKIE_CFG = """\
+global
+    log stdout format raw local0
+{glob}defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    log-format "%ft|%CC|%CS"
+frontend f1
+    bind 127.0.0.1:{p1}
+    capture cookie SID len 100
+    default_backend b
+frontend f2
+    bind 127.0.0.1:{p2}
+    capture cookie SID len 5
+    default_backend b
+listen f3
+    bind 127.0.0.1:{p3}
+    capture cookie SID len {l3}
+    server s 127.0.0.1:{pg}
+backend b
+    server s 127.0.0.1:{pg}
+frontend g
+    bind 127.0.0.1:{pg}
+    http-request return status 200 hdr set-cookie SID={yy}
+"""
+
+
+def test_tune_http_cookielen_as_haproxy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'capture cookie ... len N' keeps at most 'tune.http.cookielen' bytes (2.6's default: 63),
+    with 2.6's warning when it cuts; the captured request and response cookies in the logs."""
+    require_haproxy("haproxy", "2.6's cookie capture")
+    for glob, l3, n_warn in (("", 63, 1), ("", 64, 2), ("    tune.http.cookielen 10\n", 10, 1),
+                             ("    tune.http.cookielen 0\n", 9, 3), ("    tune.http.cookielen 200\n", 150, 0)):
+        cfg = tmp_path / "c.cfg"
+        cfg.write_text(COOKIE_CFG.format(glob=glob, p1=1, p2=2, p3=3, pg=4, l3=l3, yy="y"))
+        p = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+        capsys.readouterr()
+        assert main(["-c", "-f", str(cfg)]) == p.returncode == 0
+        ours = [ln.split(" : ", 1)[1] for ln in capsys.readouterr().err.splitlines() if ln.startswith("[WARNING]")]
+        assert ours == [ln.split(" : ", 1)[1] for ln in p.stderr.splitlines() if ln.startswith("[WARNING]")], glob
+        assert len(ours) == n_warn and all("truncating capture length" in w for w in ours), ours
+    logs = {}
+    for which in ("ours", "haproxy"):
+        ports = {k: free_port() for k in ("p1", "p2", "p3", "pg")}
+        text = COOKIE_CFG.format(glob="    tune.http.cookielen 10\n", l3=9, yy="y" * 90, **ports)
+        with run_proxy(text, wait_ports=list(ports.values()), which=which) as pp:
+            for k in ("p1", "p2", "p3"):
+                with socket.create_connection(("127.0.0.1", ports[k]), timeout=10) as c:
+                    c.sendall(f"GET / HTTP/1.1\r\nhost: x\r\ncookie: SID={'x' * 120}\r\n"
+                              "connection: close\r\n\r\n".encode())
+                    while c.recv(4096):
+                        pass
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                got = sorted(ln for ln in pp.stderr_text().splitlines()
+                             if ln.startswith("f") and ln.count("|") == 2 and not ln.endswith("|-|-"))
+                if len(got) >= 3:
+                    break
+                time.sleep(0.1)
+        logs[which] = got
+    assert len(logs["ours"]) == 3 and logs["ours"] == logs["haproxy"], logs
+    assert [len(ln.split("|")[1]) for ln in logs["ours"]] == [10, 5, 9], logs  # f1 cut to 10, f2, f3

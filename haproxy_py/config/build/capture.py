@@ -18,6 +18,11 @@ class CaptureMixin(BuilderBase):
             if len(w) < 5 or w[3] != "len":
                 self.fail(ln, "'capture cookie' expects <cookie_name> 'len' <len>.", 1)
             length = self.int_arg(ln, 4, "capture cookie len", lo=0)
+            # 2.6 keeps at most 'tune.http.cookielen' bytes (its default 64 keeps 63)
+            cap = self.g.get("tune_http_cookielen", 63)
+            if length > cap:
+                self.warn(ln, f"truncating capture length to {cap} bytes for {p.type_str} '{p.name}'.", 4, raw=True)
+                length = cap
             if not ignored:
                 p.captures.append(Capture("cookie", w[2], length))
             return

@@ -182,8 +182,8 @@ class GlobalMixin(BuilderBase):
             if v is None or v < 0:
                 self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would read only "
                           "its leading digits, haproxy-py refuses it.", 1, ours=True)
-            if kw == "tune.http.logurilen":
-                g["tune_http_logurilen"] = v  # 0 keeps nothing of the request line
+            if kw in ("tune.http.logurilen", "tune.http.cookielen"):
+                g[kw.replace(".", "_")] = v  # 0 keeps nothing
             else:
                 g[kw.replace("-", "_").replace(".", "_")] = v or None
         elif kw in ("external-check", "insecure-fork-wanted") and self.supported(S.GLOBAL, ln, kw, 0):
