@@ -148,6 +148,8 @@ class Global:
     #: tune.http.maxhdr: a head with this many header lines or more is refused (400, 502)
     tune_http_maxhdr: int = 101
     hard_stop_after: int | None = None
+    #: ``grace``: ms between SIGUSR1 and the soft stop, 'stopping' true and listeners still accepting
+    grace: int | None = None
     server_state_file: str | None = None
     server_state_base: str | None = None
     #: this process's name in its peers sections (``localpeer``, ``-L``; None: the host name)

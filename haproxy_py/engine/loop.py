@@ -137,6 +137,8 @@ class Engine:
         self.stopping = False
         #: the timer that looks again at listeners held back by 'rate-limit sessions'
         self._rate_retry: Any = None
+        #: 'grace': None before SIGUSR1, the timer during the delay, False once it ran out
+        self._grace: Any = None
         self.on_stopped: asyncio.Future[int] | None = None
         #: engine/peers.py PeersEngine when a peers section shares a table; old_pids: started
         #: to replace another process (-sf), which then teaches its tables through the local peer
@@ -647,8 +649,15 @@ class Engine:
             sess.kill("D")
 
     def soft_stop(self) -> None:
-        """SIGUSR1: stop listening, let sessions finish, then exit."""
+        """SIGUSR1: stop listening, let sessions finish, then exit ('grace': after that delay, with
+        'stopping' already true and the listeners still accepting, as 2.6)."""
         if self.stopping:
+            return
+        grace = self.config.global_.grace
+        if grace and self._grace is not False:
+            if self._grace is None:
+                self.state.stopping = True
+                self._grace = self.loop.call_later(grace / 1000.0, self._grace_over)
             return
         self.stopping = True
         self.state.stopping = True
@@ -673,6 +682,10 @@ class Engine:
         hsa = self.config.global_.hard_stop_after
         if hsa:
             self.loop.call_later(hsa / 1000.0, self.hard_stop)
+
+    def _grace_over(self) -> None:
+        self._grace = False
+        self.soft_stop()
 
     def stopped_check(self) -> None:
         """A soft stop ends once no session is left and the peers taught the new process."""

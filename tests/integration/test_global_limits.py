@@ -9,6 +9,7 @@ import random
 import re
 import resource
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def test_ulimit_n_fd_hard_limit_strict_limits_as_haproxy() -> None:
 
 BAD_ARGS = ["ulimit-n", "ulimit-n 10 20", "fd-hard-limit", "fd-hard-limit 10 2", "strict-limits x",
             "no strict-limits x", "maxconnrate", "maxconnrate 5 6", "maxsessrate", "maxsessrate 1 2",
-            "tune.rcvbuf.client", "tune.rcvbuf.server 1 2", "tune.sndbuf.client 3 4", "tune.sndbuf.server"]
+            "tune.rcvbuf.client", "tune.rcvbuf.server 1 2", "tune.sndbuf.client 3 4", "tune.sndbuf.server",
+            "grace", "grace x", "grace -1", "grace 5k"]
 
 
 def _alerts(err: str) -> list[str]:
@@ -330,3 +332,45 @@ def test_tune_http_cookielen_as_haproxy(tmp_path: Path, capsys: pytest.CaptureFi
         logs[which] = got
     assert len(logs["ours"]) == 3 and logs["ours"] == logs["haproxy"], logs
     assert [len(ln.split("|")[1]) for ln in logs["ours"]] == [10, 5, 9], logs  # f1 cut to 10, f2, f3
+
+
+def _stopping_body(port: int) -> str:
+    try:
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    except OSError:
+        return "refused"
+    with c:
+        c.sendall(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        data = b""
+        while chunk := c.recv(4096):
+            data += chunk
+    return data.partition(b"\r\n\r\n")[2].decode()
+
+
+@pytest.mark.slow
+def test_grace_delays_the_soft_stop_as_haproxy() -> None:
+    """'grace 2s': after SIGUSR1, 'stopping' is true at once while the listeners still accept,
+    and the soft stop (listeners closed, exit 0) comes when the delay ran out; as 2.6."""
+    require_haproxy("haproxy", "2.6's grace")
+    for which in ("ours", "haproxy"):
+        port = free_port()
+        cfg = ("global\n    grace 2s\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n"
+               f"    timeout server 5s\nfrontend f\n    bind 127.0.0.1:{port}\n"
+               "    http-request return status 200 content-type text/plain lf-string \"%[stopping]\"\n")
+        with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+            assert _stopping_body(port) == "0"
+            t0 = time.monotonic()
+            pp.proc.send_signal(signal.SIGUSR1)
+            deadline = t0 + 10
+            while _stopping_body(port) != "1" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert time.monotonic() - t0 < 1.5, which  # answered during the grace, stopping
+            assert pp.proc.wait(timeout=15) == 0
+            assert time.monotonic() - t0 >= 1.9, which  # not before the delay ran out
+        assert _stopping_body(port) == "refused", which
+    # and without grace the listeners close at once
+    port = free_port()
+    with run_proxy(f"defaults\n    mode http\n    timeout client 5s\nfrontend f\n    bind 127.0.0.1:{port}\n"
+                   "    http-request return status 200\n", wait_ports=[port]) as pp:
+        pp.proc.send_signal(signal.SIGUSR1)
+        assert pp.proc.wait(timeout=15) == 0

@@ -45,7 +45,7 @@ class FreezeMixin(BuilderBase):
             quiet=g.get("quiet", False), zero_warning=g.get("zero_warning", False), nosplice=g.get("nosplice", False),
             environ=tuple(sorted(self.env.items())) if g.get("env_changed") else None,
             pp2_never_send_local=g.get("pp2_never_send_local", False),
-            hard_stop_after=g.get("hard_stop_after"), server_state_file=g.get("server_state_file"),
+            hard_stop_after=g.get("hard_stop_after"), grace=g.get("grace"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"),
             localpeer=self.localpeer_cli or g.get("localpeer"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0),

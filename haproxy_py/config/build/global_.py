@@ -10,7 +10,7 @@ from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import _Skip
 from haproxy_py.config.diagnostics import did_you_mean
-from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size
+from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size, parse_time
 from haproxy_py.config.model import StatsSocket
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -173,6 +173,16 @@ class GlobalMixin(BuilderBase):
                           "built-in error messages need 5 header slots ('Internal error: invalid default "
                           "message for HTTP return code ...').", 1, ours=True)
             g["tune_http_maxhdr"] = v
+        elif kw == "grace" and self.supported(S.GLOBAL, ln, kw, 0):
+            if n < 2 or not w[1]:
+                self.fail(ln, "'grace' expects <time> as argument.", 0)
+            gtv = parse_time(w[1])
+            if gtv.error in ("junk", "trailing"):
+                self.fail(ln, f"unexpected character '{gtv.char}' in argument to <grace>.", 1)
+            if gtv.error == "overflow":
+                self.fail(ln, f"timer overflow in argument '{w[1]}' to <grace> (maximum value is 2147483647 ms "
+                          "or ~24.8 days)", 1)
+            g["grace"] = gtv.value or None
         elif kw == "strict-limits" and self.supported(S.GLOBAL, ln, kw, 0):
             g["strict_limits"] = True
         elif kw in _INT_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
