@@ -241,11 +241,12 @@ class ResponseHead(Headers):
         self._init_head(version, headers)
 
     def status_line(self) -> bytes:
-        """Always ``HTTP/1.1`` toward the client (HAProxy 2.6), reason kept verbatim."""
-        return b"HTTP/1.1 %d %s" % (self.status, self.reason)
+        """The server's version toward the client, as 2.6 (``HTTP/1.0`` stays, anything 1.1 or
+        later is ``HTTP/1.1``), reason kept verbatim."""
+        return b"%s %d %s" % (self.version, self.status, self.reason)
 
     def to_bytes(self) -> bytes:
-        return b"HTTP/1.1 %d %s\r\n" % (self.status, self.reason) + self.headers_bytes()
+        return b"%s %d %s\r\n" % (self.version, self.status, self.reason) + self.headers_bytes()
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<ResponseHead {self.status} {self.reason!r} {len(self.headers)} headers>"

@@ -175,12 +175,17 @@ def client_keeps_alive(req: RequestHead, resp: ResponseHead, mode: str) -> bool:
 
 
 def prepare_response(resp: ResponseHead, req: RequestHead, mode: str) -> tuple[bytes, bool]:
-    """Rewrite ``resp`` in place for the client and serialise it (status line ``HTTP/1.1``,
-    reason kept).  Returns ``(head_bytes, keep_client_alive)``."""
+    """Rewrite ``resp`` in place for the client and serialise it (the server's version: an
+    HTTP/1.0 answer stays 1.0, as in 2.6; reason kept).  Returns ``(head_bytes, keep_client_alive)``.
+    The connection header says what differs from the version's default: an HTTP/1.0 answer kept
+    alive gets ``connection: keep-alive`` and none when it closes; a 1.1 one the reverse."""
     strip_connection_tokens(resp)
     keep = client_keeps_alive(req, resp, mode)
     if resp.status == 101:
         keep = True  # switched protocols: the connection becomes a tunnel
+    elif not resp.http11:
+        if keep:
+            resp.headers.append((b"connection", b"keep-alive"))
     elif not keep:
         resp.headers.append((b"connection", b"close"))
     elif not req.http11:

@@ -293,7 +293,7 @@ def test_response_basic_and_reason_kept():
     h, used = parse_response(raw)
     assert h.status == 200 and h.reason == b"X y" and raw[used:] == b"ok"
     assert h.body == BODY_LENGTH and h.content_length == 2 and not h.keep_alive
-    assert h.to_bytes().startswith(b"HTTP/1.1 200 X y\r\nContent-Type: text/plain\r\n")
+    assert h.to_bytes().startswith(b"HTTP/1.0 200 X y\r\nContent-Type: text/plain\r\n")  # version kept
 
 
 @pytest.mark.parametrize(

@@ -142,11 +142,20 @@ def test_http10_and_client_close(name):
     assert keep == (name == "connection_keepalive_http10")
 
 
-def test_response_status_line_always_11_reason_kept():
+def test_response_keeps_the_servers_version_and_its_reason():
+    """As 2.6 (tests/differential/test_http_versions_generated.py): an HTTP/1.0 answer stays 1.0,
+    kept alive with an explicit 'connection: keep-alive'; it closes without a header."""
     resp, _ = parse_response(b"HTTP/1.0 404 Nope Nope\r\nContent-Length: 0\r\n\r\n")
     req, _ = parse_request(b"GET / HTTP/1.1\r\n\r\n")
     rh, keep = prepare_response(resp, req, MODE_KEEP_ALIVE)
-    assert rh == b"HTTP/1.1 404 Nope Nope\r\nContent-Length: 0\r\n\r\n" and keep
+    assert rh == b"HTTP/1.0 404 Nope Nope\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n" and keep
+    resp, _ = parse_response(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+    req, _ = parse_request(b"GET / HTTP/1.0\r\n\r\n")
+    rh, keep = prepare_response(resp, req, MODE_KEEP_ALIVE)
+    assert rh == b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n" and not keep
+    resp, _ = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    rh, keep = prepare_response(resp, req, MODE_KEEP_ALIVE)
+    assert rh == b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nconnection: close\r\n\r\n" and not keep
 
 
 def test_close_delimited_response_closes_client():
