@@ -297,6 +297,18 @@ class HttpSession(Stream):
             if out:
                 self._send_body(out)
             self.req_done = True
+        elif (self.phase in ("queue", "connect", "body", "wait_server") and self.req_done and self.res is None
+              and self.be is not None and self.be.conf.option("abortonclose")):
+            # option abortonclose: the client closed its side before the answer: in the queue or
+            # while connecting the request is dropped (CQ/CC, nothing sent); once it went to the
+            # server, 2.6 answers 400 and logs CH
+            if self.phase in ("body", "wait_server"):
+                self.be.counters.cli_abrt += 1
+                self._drop_server_conn()
+                self.keep_client = False
+                self._local_error(400, "C", "H")
+            else:
+                self._abort("C", "Q" if self.phase == "queue" else "C")
         elif self.phase in ("queue", "connect"):
             # client gave up while waiting: abort (HAProxy keeps going unless abortonclose; we
             # keep going too when the request is complete, since a half-closed client may wait)

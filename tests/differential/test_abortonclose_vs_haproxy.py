@@ -1,0 +1,132 @@
+"""``option abortonclose`` beside Debian's HAProxy 2.6: a client that closes its side after its
+request, while the request waits in the queue or for the server's answer. Without the option both
+proxies deliver the answer; with it, a queued request is dropped (nothing sent, CQ) and one the
+server is working on gets 2.6's 400 (CH). Compared: what the client received, and the status and
+termination state of the log line."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.harness import require_haproxy, run_proxy
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+
+CFG = """\
+global
+    log 127.0.0.1:{log} local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout queue 5s
+listen plain
+    bind 127.0.0.1:{plain}
+    server s 127.0.0.1:{be} maxconn 1
+listen aoc
+    bind 127.0.0.1:{aoc}
+    option abortonclose
+    server s 127.0.0.1:{be} maxconn 1
+"""
+
+
+@contextlib.contextmanager
+def _slow_backend(delay: float) -> Iterator[int]:
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.settimeout(0.3)
+    stop = threading.Event()
+
+    def conn(c: socket.socket) -> None:
+        c.settimeout(5)
+        with c:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                d = c.recv(4096)
+                if not d:
+                    return
+                data += d
+            if not stop.wait(delay):
+                with contextlib.suppress(OSError):
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        srv.close()
+
+
+def _half_closed(port: int, path: str, wait: float = 0.2) -> bytes:
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    time.sleep(wait)
+    c.shutdown(socket.SHUT_WR)
+    out = b""
+    c.settimeout(4)
+    with contextlib.suppress(OSError):
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            out += d
+    c.close()
+    return out.split(b"\r\n", 1)[0]
+
+
+def _fields(msgs: list[bytes], path: str) -> list[tuple[str, str]]:
+    """(status, termination state) of the log lines for ``path``."""
+    out = []
+    for m in msgs:
+        if f" {path} ".encode() not in m:
+            continue
+        w = m.decode("latin-1").split('"')[0].split()
+        out.append((w[-7], w[-3]))  # ... STATUS BYTES - - TERM CONNS QUEUES
+    return out
+
+
+@pytest.mark.parametrize("which", ["haproxy", "ours"])
+def test_abortonclose_as_haproxy(which: str) -> None:
+    require_haproxy(which)
+    log, logport = udp_sink(5)
+    got: dict[str, object] = {}
+    with _slow_backend(1.0) as be:
+        ports = {"plain": free_port(), "aoc": free_port()}
+        with run_proxy(CFG.format(log=logport, be=be, **ports), wait_ports=list(ports.values()), which=which):
+            got["plain"] = _half_closed(ports["plain"], "/plain")
+            got["aoc"] = _half_closed(ports["aoc"], "/aoc")
+            # a second request while the first holds the server's only slot: it waits in the queue
+            first = threading.Thread(target=_half_closed, args=(ports["aoc"], "/busy", 1.5), daemon=True)
+            first.start()
+            time.sleep(0.2)
+            got["queued"] = _half_closed(ports["aoc"], "/queued")
+            first.join(timeout=10)
+            time.sleep(0.3)
+            msgs = recv_until_quiet(log)
+    log.close()
+    assert got == {"plain": b"HTTP/1.1 200 OK", "aoc": b"HTTP/1.1 400 Bad request", "queued": b""}, got
+    assert _fields(msgs, "/plain") == [("200", "----")], msgs
+    assert _fields(msgs, "/aoc") == [("400", "CH--")], msgs
+    assert _fields(msgs, "/queued") == [("-1", "CQ--")], msgs
