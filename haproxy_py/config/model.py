@@ -150,6 +150,8 @@ class Global:
     hard_stop_after: int | None = None
     #: ``grace``: ms between SIGUSR1 and the soft stop, 'stopping' true and listeners still accepting
     grace: int | None = None
+    #: ``mworker-max-reloads``: a former worker that survived more reloads is terminated
+    mworker_max_reloads: int | None = None
     server_state_file: str | None = None
     server_state_base: str | None = None
     #: this process's name in its peers sections (``localpeer``, ``-L``; None: the host name)

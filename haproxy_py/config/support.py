@@ -177,6 +177,7 @@ _reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_li
     "tune.http.logurilen": _LIM + "test_tune_http_logurilen_as_haproxy",
     "tune.http.cookielen": _LIM + "test_tune_http_cookielen_as_haproxy",
     "grace": _LIM + "test_grace_delays_the_soft_stop_as_haproxy",
+    "mworker-max-reloads": _LIM + "test_mworker_max_reloads_as_haproxy",
 })
 GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
                  "through a setuid program, so allowing it changes nothing")

@@ -632,6 +632,8 @@ class Master:
         self.programs = Programs(())
         #: the workers of the previous image, told to stop by -sf
         self.former_workers: set[int] = set()
+        #: the reloads each of them survived (mworker-max-reloads)
+        self.former_reloads: dict[int, int] = {}
         #: (read, write) ends of the master's lifeline (``master_lifeline``)
         self.lifeline: tuple[int, int] | None = None
 
@@ -697,6 +699,12 @@ class Master:
                 await self.sync_health()
             except Exception:  # noqa: BLE001 - a worker going away is seen by reap()
                 pass
+
+    def signal_former(self, pid: int, sig: int) -> None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            self.former_workers.discard(pid)
 
     def signal_workers(self, sig: int) -> None:
         for pid in list(self.pids):
@@ -789,7 +797,13 @@ def run_master(config: Config, options: Any) -> int:
         os.environ.pop(process.REEXEC_ENV, None)
         master.programs = Programs(config.programs, quiet)
         former_programs = os.environ.pop(PROGRAMS_ENV, None)
-        master.former_workers = {int(p) for p in os.environ.pop(FORMER_ENV, "").split(",") if p.isdigit()}
+        master.former_reloads = former_reloads(os.environ.pop(FORMER_ENV, ""))
+        master.former_workers = set(master.former_reloads)
+        limit = config.global_.mworker_max_reloads
+        if limit is not None:  # 2.6: a worker that survived more reloads than that is terminated
+            for fpid, count in master.former_reloads.items():
+                if count > limit:
+                    master.signal_former(fpid, signal.SIGTERM)
         master.lifeline = life_r, life_w = master_lifeline()
         master.programs.start(reloaded=reexec is not None)
         socks = [lst.sock for lst in engine.listeners]
@@ -887,6 +901,16 @@ RELOADS_ENV = "HAPROXY_PY_RELOADS"
 FORMER_ENV = "HAPROXY_PY_FORMER_WORKERS"
 
 
+def former_reloads(text: str) -> dict[int, int]:
+    """FORMER_ENV's "PID:RELOADS,..." (a bare PID: one reload)."""
+    out: dict[int, int] = {}
+    for item in text.split(","):
+        pid, _, count = item.partition(":")
+        if pid.isdigit():
+            out[int(pid)] = int(count) if count.isdigit() else 1
+    return out
+
+
 def reexec_inheritance() -> tuple[Any, list[dict[str, Any]] | None, bool] | None:
     """In a master re-executed by SIGUSR2: the listening sockets and the state it handed over."""
     fds = os.environ.pop(FDS_ENV, None)
@@ -969,7 +993,9 @@ def master_reexec(master: Master, config: Config, options: Any) -> None:
     env[STATE_ENV] = path
     env[RELOADS_ENV] = f"{master.reloads + 1}:{master.failed_reloads}"
     env[PROGRAMS_ENV] = master.programs.handover()
-    env[FORMER_ENV] = ",".join(str(p) for p in list(master.pids) + list(master.former_workers))
+    # each worker with the reloads it survived ('mworker-max-reloads'): the current ones one
+    env[FORMER_ENV] = ",".join([f"{p}:1" for p in master.pids] + [
+        f"{p}:{master.former_reloads.get(p, 0) + 1}" for p in master.former_workers])
     env[process.REEXEC_ENV] = "1"
     if master.lifeline is not None:  # the workers of this image watch it: the next image keeps it
         for lfd in master.lifeline:

@@ -374,3 +374,59 @@ def test_grace_delays_the_soft_stop_as_haproxy() -> None:
                    "    http-request return status 200\n", wait_ports=[port]) as pp:
         pp.proc.send_signal(signal.SIGUSR1)
         assert pp.proc.wait(timeout=15) == 0
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, timeout=10).stdout
+    return {int(x) for x in out.split()}
+
+
+def _wait_for(cond, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _max_reloads_run(which: str, sport: int) -> None:
+    port = free_port()
+    cfg = ("global\n    mworker-max-reloads 1\ndefaults\n    mode tcp\n    timeout connect 1s\n"
+           "    timeout client 60s\n    timeout server 60s\n"
+           f"listen f\n    bind 127.0.0.1:{port}\n    server s 127.0.0.1:{sport}\n")
+    with run_proxy(cfg, wait_ports=[port], which=which, extra_args=["-W"]) as pp:
+        master = pp.pid
+        assert _wait_for(lambda: len(_children(master)) == 1), which
+        (first,) = _children(master)
+        conn = socket.create_connection(("127.0.0.1", port), timeout=10)  # keeps 'first' busy
+        try:
+            seen = {first}
+            for n in (1, 2):
+                pp.proc.send_signal(signal.SIGUSR2)
+                assert _wait_for(lambda known=frozenset(seen): bool(_children(master) - known)), (which, n)
+                seen |= _children(master)
+                if n == 1:
+                    time.sleep(1.0)
+                    assert first in _children(master), which  # survived one reload
+            assert _wait_for(lambda: first not in _children(master)), which  # terminated at the second
+            line = f"Former worker ({first}) exited with code 143 (Terminated)"
+            assert _wait_for(lambda: line in pp.stderr_text()), (which, pp.stderr_text())
+        finally:
+            conn.close()
+
+
+@pytest.mark.slow
+def test_mworker_max_reloads_as_haproxy() -> None:
+    """'mworker-max-reloads 1' in master-worker mode: a worker kept alive by a connection
+    survives one reload, and the master terminates it at the second (2.6's 'Former worker (PID)
+    exited with code 143 (Terminated)')."""
+    require_haproxy("haproxy", "2.6's master-worker reloads")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    try:
+        for which in ("ours", "haproxy"):
+            _max_reloads_run(which, srv.getsockname()[1])
+    finally:
+        srv.close()

@@ -28,12 +28,12 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
              "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
-             "tune.http.logurilen": 1, "tune.http.cookielen": 1}
+             "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1}
 
 #: global keywords taking one integer (2.6 reads it with atol: haproxy-py refuses what is not one)
 _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "tune.rcvbuf.client",
                 "tune.rcvbuf.server", "tune.sndbuf.client", "tune.sndbuf.server", "tune.http.logurilen",
-                "tune.http.cookielen")
+                "tune.http.cookielen", "mworker-max-reloads")
 
 class GlobalMixin(BuilderBase):
     def global_no(self, ln: Line) -> None:
@@ -192,8 +192,8 @@ class GlobalMixin(BuilderBase):
             if v is None or v < 0:
                 self.fail(ln, f"'{kw}' expects an integer argument (got '{w[1]}'); HAProxy 2.6 would read only "
                           "its leading digits, haproxy-py refuses it.", 1, ours=True)
-            if kw in ("tune.http.logurilen", "tune.http.cookielen"):
-                g[kw.replace(".", "_")] = v  # 0 keeps nothing
+            if kw in ("tune.http.logurilen", "tune.http.cookielen", "mworker-max-reloads"):
+                g[kw.replace(".", "_").replace("-", "_")] = v  # 0 keeps nothing / survives no reload
             else:
                 g[kw.replace("-", "_").replace(".", "_")] = v or None
         elif kw in ("external-check", "insecure-fork-wanted") and self.supported(S.GLOBAL, ln, kw, 0):
