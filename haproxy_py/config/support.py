@@ -268,6 +268,7 @@ _reg(PROXY, "config/build/compression.py", {
 _reg(OPTION, "config/build/options.py option", {
     "allbackups": _UNIT + "test_lb_properties.py::test_backup_rules",
     "abortonclose": _DIFF + "test_abortonclose_vs_haproxy.py::test_abortonclose_as_haproxy",
+    "http-ignore-probes": _DIFF + "test_abortonclose_vs_haproxy.py::test_http_ignore_probes_as_haproxy",
     "dontlognull": _EFF + "test_no_option_cancels_defaults",
     "dontlog-normal": _EFF + "test_dontlog_normal_and_log_separate_errors",
     "log-separate-errors": _EFF + "test_dontlog_normal_and_log_separate_errors",

@@ -216,8 +216,8 @@ class HttpSession(Stream):
         self.timer = None
         if self.phase != "head" or self.closed:
             return
-        if self.nreq and not self.buf:
-            # idle keep-alive connection: closed silently
+        if not self.buf and (self.nreq or self.router.conf.option("http-ignore-probes")):
+            # idle keep-alive connection, or a probe under option http-ignore-probes: closed silently
             self._close_all()
             return
         rec = self.rec
@@ -226,7 +226,12 @@ class HttpSession(Stream):
         page = herrors.mux_error(408)
         rec.status = 408
         rec.bytes_out = herrors.log_bytes(page, mux=True)
-        self.fe.counters.ereq += 0
+        # 2.6 counts it as a request in error (req_tot, ereq, hrsp_4xx, CumReq)
+        fc = self.fe.counters
+        fc.req_tot += 1
+        fc.ereq += 1
+        fc.count_status(408)
+        self.engine.state.cum_req += 1
         self._log(rec, error=True)
         self.cli.write(page)
         self.keep_client = False
@@ -261,6 +266,9 @@ class HttpSession(Stream):
             self._abort("C", "R")
             return
         if self.phase == "head":
+            if not self.buf and self.nreq == 0 and self.router.conf.option("http-ignore-probes"):
+                self._close_all()  # a probe: no log, no error counted (2.6)
+                return
             if self.buf or self.nreq == 0:
                 # a partial request, or a connection that never sent one, then close: HAProxy
                 # counts a 400 (req_tot, ereq, hrsp_4xx) and logs CR-- "<BADREQ>" (dontlognull

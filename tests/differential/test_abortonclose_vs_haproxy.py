@@ -130,3 +130,70 @@ def test_abortonclose_as_haproxy(which: str) -> None:
     assert _fields(msgs, "/plain") == [("200", "----")], msgs
     assert _fields(msgs, "/aoc") == [("400", "CH--")], msgs
     assert _fields(msgs, "/queued") == [("-1", "CQ--")], msgs
+
+
+PROBE_CFG = """\
+global
+    log 127.0.0.1:{log} local0
+    stats socket @DIR@/s.sock level admin
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 400ms
+frontend plain
+    bind 127.0.0.1:{plain}
+    default_backend b
+frontend probes
+    bind 127.0.0.1:{probes}
+    option http-ignore-probes
+    default_backend b
+backend b
+    server s 127.0.0.1:1
+"""
+
+
+def _probe_traffic(port: int) -> bytes:
+    """A connection closed at once, one left to time out, one with half a request."""
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.settimeout(3)
+    with contextlib.suppress(OSError):
+        got = c.recv(100)
+    c.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.sendall(b"GET / HT")
+    c.close()
+    return got.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("which", ["haproxy", "ours"])
+def test_http_ignore_probes_as_haproxy(which: str) -> None:
+    """``option http-ignore-probes``: a connection that sends nothing, closed or timed out, is
+    neither logged nor counted as an error, and gets no 408; half a request is still a 400."""
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    require_haproxy(which)
+    log, logport = udp_sink(5)
+    ports = {"plain": free_port(), "probes": free_port()}
+    with run_proxy(PROBE_CFG.format(log=logport, **ports), wait_ports=list(ports.values()), which=which) as pp:
+        sock = admin_socket(pp, "s.sock")
+        time.sleep(0.3)
+        recv_until_quiet(log)  # the harness's port probes
+        got = {k: _probe_traffic(p) for k, p in ports.items()}
+        time.sleep(0.5)
+        msgs = recv_until_quiet(log)
+        stat = stats_cli(sock, "show stat")
+    log.close()
+    assert got == {"plain": b"HTTP/1.1 408 Request Time-out", "probes": b""}
+    terms = {k: sorted(m.decode().split('"')[0].split()[-3] for m in msgs if f" {k} {k}/<NOSRV> ".encode() in m)
+             for k in ports}
+    assert terms == {"plain": ["CR--", "CR--", "cR--"], "probes": ["CR--"]}, msgs
+    head = stat.splitlines()[0].lstrip("# ").split(",")
+    rows = {r.split(",")[0]: dict(zip(head, r.split(","), strict=False)) for r in stat.splitlines()[1:]
+            if ",FRONTEND," in r}
+    # plain: the harness's port probe (a connection closed at once) counts too
+    assert (rows["plain"]["ereq"], rows["probes"]["ereq"]) == ("4", "1"), rows
