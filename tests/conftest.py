@@ -149,6 +149,19 @@ def _kill(pids: list[int], why: str) -> list[str]:
     return killed
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """A test that runs haproxy-py's CLI in this process may leave its switches in os.environ
+    (-dV sets HAPROXY_PY_NO_SERVER_VERIFY for the workers it would start, -dS HAPROXY_PY_NOSPLICE):
+    the environment is put back after each test, so no later test or the processes it starts
+    inherit them."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _no_process_outlives_its_module() -> Iterator[None]:
     """A process a test module started and did not stop (a daemon, a worker whose master was
