@@ -1060,11 +1060,7 @@ class HttpSession(Stream):
         if prst:  # force-persist / ignore-persist: once the backend is known, before its rules (2.6)
             from haproxy_py.actions.rules import persist_flag
 
-            ctx = self.txn
-            if ctx is None:
-                ctx = self.txn = _ctx(req, self)
-            ctx.req = req
-            ctx.backend = be.name
+            ctx = self._be_txn(be, req)
             self.prst = persist_flag(prst, ctx)
         # --- the backend's own http-request rules, then what the response will go through
         brules = router.be_rules.get(be)
@@ -1107,11 +1103,7 @@ class HttpSession(Stream):
         rec = self.rec
         if be_req:
             req = self._own_req()
-            ctx = self.txn
-            if ctx is None:
-                ctx = self.txn = _ctx(req, self)
-            ctx.req = req
-            ctx.backend = be.name
+            ctx = self._be_txn(be, req)
             v = run_rules(be_req, ctx) if not start else resume_rules(be_req, ctx, start)
             if ctx.early_hints:
                 self._send_early_hints(ctx)
@@ -1183,22 +1175,23 @@ class HttpSession(Stream):
         count_list(self.sess_stkctr, "http_req_cnt", "http_req_rate", now)
         count_list(self.sess_stkctr, "http_err_cnt", "http_err_rate", now)
 
+    def _be_txn(self, be: Any, req: RequestHead) -> Any:
+        """The transaction's samples context (made on first use), reading ``req`` in backend ``be``."""
+        ctx = self.txn
+        if ctx is None:
+            ctx = self.txn = _ctx(req, self)
+        ctx.req = req
+        ctx.backend = be.name
+        return ctx
+
     def _use_server(self, be: Any, rules: Any, req: RequestHead) -> Any:
         from haproxy_py.lb import use_server
 
-        ctx = self.txn
-        if ctx is None:
-            ctx = self.txn = _ctx(req, self)
-        ctx.req = req
-        ctx.backend = be.name
+        ctx = self._be_txn(be, req)
         return use_server.choose(rules, ctx, be, force=self.prst == "F")
 
     def _stick_match(self, be: Any, rules: Any, req: RequestHead) -> None:
-        ctx = self.txn
-        if ctx is None:
-            ctx = self.txn = _ctx(req, self)
-        ctx.req = req
-        ctx.backend = be.name
+        ctx = self._be_txn(be, req)
         self.stick_srv, self.stick_stores = persist.match(
             rules, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000), force=self.prst == "F")
 

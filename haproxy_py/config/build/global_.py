@@ -131,8 +131,7 @@ class GlobalMixin(BuilderBase):
                     what = "user" if kw == "user" else "group"
                     self.fail(ln, f"cannot find {what} id for '{w[1]}' (0:Success)", 1)
         elif kw == "pp2-never-send-local":
-            if n > 1:
-                self.fail(ln, f"'{kw}' cannot handle unexpected argument '{w[1]}'.", 1)
+            self.too_many_args(ln, 0)
             g["pp2_never_send_local"] = True
         elif kw == "daemon":
             g["daemon"] = True

@@ -29,8 +29,7 @@ class HttpFeaturesMixin(BuilderBase):
             return
         if len(w) < 2 or not w[1]:
             self.fail(ln, "'monitor-uri' expects an URI.", 0)
-        if len(w) > 2:
-            self.fail(ln, f"'monitor-uri' cannot handle unexpected argument '{w[2]}'.", 2)
+        self.too_many_args(ln, 1)
         p.f["monitor_uri"] = w[1]
 
     def kw_monitor(self, ln: Line, p: ProxyState) -> None:

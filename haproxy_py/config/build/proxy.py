@@ -69,13 +69,11 @@ class ProxyMixin(BuilderBase):
         p.mode_loc = ln.loc(0)
 
     def kw_disabled(self, ln: Line, p: ProxyState) -> None:
-        if len(ln.words) > 1:
-            self.fail(ln, f"'disabled' cannot handle unexpected argument '{ln.words[1]}'.", 1)
+        self.too_many_args(ln, 0)
         p.f["disabled"] = True
 
     def kw_enabled(self, ln: Line, p: ProxyState) -> None:
-        if len(ln.words) > 1:
-            self.fail(ln, f"'enabled' cannot handle unexpected argument '{ln.words[1]}'.", 1)
+        self.too_many_args(ln, 0)
         p.f["disabled"] = False
 
     def kw_description(self, ln: Line, p: ProxyState) -> None:
