@@ -92,11 +92,11 @@ def _seed_cfg(fe_port: int, bes: dict[str, HttpBackend]) -> str:
     drop = re.compile(r"^\s*(chroot|pidfile|user|group|daemon|stats socket|log\s+127)\b")
     lines = [ln for ln in text.splitlines() if not drop.match(ln)]
     text = "\n".join(lines) + "\n"
-    text = text.replace("frontend  main *:5000", f"frontend  main\n    bind 127.0.0.1:{fe_port}")
-    text = text.replace("127.0.0.1:4331", f"127.0.0.1:{bes['static'].port}")
-    for i in range(1, 5):
-        text = text.replace(f"127.0.0.1:500{i}", f"127.0.0.1:{bes[f'app{i}'].port}")
-    return text
+    # one pass over the seed's own ports: replacing them one after another would rewrite a port
+    # already put in (a frontend on 50031 became 438031 once "127.0.0.1:5003" was replaced)
+    ports = {"4331": bes["static"].port, **{f"500{i}": bes[f"app{i}"].port for i in range(1, 5)}}
+    text = re.sub(r"127\.0\.0\.1:(\d+)\b", lambda m: f"127.0.0.1:{ports.get(m.group(1), m.group(1))}", text)
+    return text.replace("frontend  main *:5000", f"frontend  main\n    bind 127.0.0.1:{fe_port}")
 
 
 @dataclass
