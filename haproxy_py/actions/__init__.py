@@ -181,6 +181,9 @@ _TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_co
 for _n, _pf in (("accept", T.p_accept), ("reject", T.p_reject), ("close", T.p_close)):
     _reg("tcp-response content", _n, _pf, _TRS, FB)
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
+# 2.6 refuses every tcp-request content use-service (no native TCP service): its messages
+_reg("tcp-request content", "use-service", T.p_use_service,
+     "tests/integration/test_switch_mode_vs_haproxy.py::test_tcp_use_service_as_haproxy")
 
 # names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)
 REGISTRIES["http-request"].no_effect(

@@ -68,3 +68,14 @@ def p_expect_proxy(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise TrailingWords("", 1)
     return ExpectProxy()
+
+
+def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``tcp-request content use-service NAME``: 2.6 has no native service usable in TCP rules
+    (its only one, prometheus-exporter, answers HTTP requests) and haproxy-py runs no Lua, so
+    every such rule is refused, with 2.6's own messages."""
+    if not args:
+        raise ActionError("'tcp-request' expects a service name.", -1, ours=False)
+    if args[0] != "prometheus-exporter":
+        raise ActionError("'content' unknown service name.", 0, ours=False)
+    raise ActionError("Prometheus exporter service only available on 'http-request' rulesets", 0, ours=False)
