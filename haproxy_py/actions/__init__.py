@@ -216,3 +216,13 @@ for _fam in ("tcp-request connection", "tcp-request session", "tcp-request conte
     for _a in ("sc-inc-gpc", "sc-set-gpt"):
         _reg(_fam, _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt,
              _STK + "test_indexed_gpc_gpt_in_tcp_rules_as_haproxy", _caps)
+
+# socket options of the client connection (haproxy_py/actions/sockopt.py)
+from haproxy_py.actions import sockopt as _SO  # noqa: E402
+
+for _fam in ("http-request", "http-response", "tcp-request connection", "tcp-request session",
+             "tcp-request content"):
+    for _a in ("set-mark", "set-tos"):
+        _reg(_fam, _a, _SO.p_set_mark_tos,
+             "tests/integration/test_sockopts_vs_haproxy.py::test_set_mark_and_tos_as_haproxy",
+             FE if _fam in ("tcp-request connection", "tcp-request session") else FB)

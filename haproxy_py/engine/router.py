@@ -7,6 +7,7 @@ so the engine's imports have no cycle.
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -231,7 +232,7 @@ class Router:
                     dst, dport = _addr_str(sock.getsockname())
                 except OSError:
                     dst, dport = "", 0
-            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name, cli_fd=sock.fileno())
         elif hdr.src is not None:
             txn.src, txn.src_port = hdr.src
             txn.dst, txn.dst_port = hdr.dst
@@ -358,7 +359,7 @@ class Router:
                 dst, dport = _addr_str(sock.getsockname())
             except OSError:
                 dst, dport = "", 0
-            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name)
+            txn = RuleTxn(None, ip, port, dst, dport, self.facts, self.conf.name, cli_fd=sock.fileno())
         c = self.frontend.counters
         kind = run_rules(rules, txn).kind
         if kind == REJECT or kind == DROP:
@@ -449,6 +450,39 @@ class EngineFacts(StateFacts):
             s.detach()
         n = (len(raw) - 8) // 4
         return struct.unpack_from(f"={n}I", raw, 8) if n > 20 else None
+
+    def set_mark(self, fd: int, mark: int) -> None:
+        """SO_MARK (root only: a refusal is ignored, as 2.6 ignores it)."""
+        try:
+            s = socket.socket(fileno=fd)
+        except OSError:
+            return
+        try:
+            s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), mark.to_bytes(4, sys.byteorder))
+        except OSError:
+            pass
+        finally:
+            s.detach()
+
+    def set_tos(self, fd: int, tos: int) -> None:
+        """IP_TOS on IPv4 (and v4-mapped IPv6) connections, IPV6_TCLASS on IPv6 ones (2.6)."""
+        try:
+            s = socket.socket(fileno=fd)
+        except OSError:
+            return
+        try:
+            if s.family == socket.AF_INET:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+            elif s.family == socket.AF_INET6:
+                peer = s.getpeername()[0]
+                if peer.startswith("::ffff:") and "." in peer:
+                    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+                else:
+                    s.setsockopt(socket.IPPROTO_IPV6, getattr(socket, "IPV6_TCLASS", 67), tos)
+        except OSError:
+            pass
+        finally:
+            s.detach()
 
     def is_local(self, ip: str) -> bool | None:
         """2.6's addr_is_local: whether a UDP socket can bind to the address (port 0)."""

@@ -53,6 +53,12 @@ class StateFacts:
         """Unknown without the engine (engine/router.py EngineFacts reads the socket)."""
         return None
 
+    def set_mark(self, fd: int, mark: int) -> None:
+        """No socket without the engine (engine/router.py EngineFacts sets it)."""
+
+    def set_tos(self, fd: int, tos: int) -> None:
+        """No socket without the engine (engine/router.py EngineFacts sets it)."""
+
     def is_local(self, ip: str) -> bool | None:
         """Unknown without the engine (it answers with a socket: engine/router.py EngineFacts)."""
         return None

@@ -99,6 +99,12 @@ class Runtime(Protocol):
     def dst_conn(self, frontend: str, so_id: int) -> int | None:
         """The connections of a frontend's listener (by its id) now."""
         ...
+    def set_mark(self, fd: int, mark: int) -> None:
+        """set-mark: SO_MARK on the client connection ``fd`` (errors ignored, as 2.6)."""
+        ...
+    def set_tos(self, fd: int, tos: int) -> None:
+        """set-tos: IP_TOS (IPV6_TCLASS on IPv6) on the client connection ``fd``."""
+        ...
     def is_local(self, ip: str) -> bool | None:
         """Whether ``ip`` is one of this host's addresses (2.6: a UDP socket can bind to it);
         None when that cannot be told."""
