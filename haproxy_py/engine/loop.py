@@ -624,6 +624,14 @@ class Engine:
         n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_ca(name, path))
         return n + replace_client_ca(name, path)
 
+    def replace_crl_file(self, name: str, pem: str) -> int:
+        """``commit ssl crl-file``: listeners and servers using that CRL file check with the new one."""
+        from haproxy_py.tls.context import replace_client_crl, write_ca
+
+        path = write_ca(pem)
+        n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_crl(name, path))
+        return n + replace_client_crl(name, path)
+
     def set_crt_list(self, path: str, entries: list[Any]) -> int:
         """``add/del ssl crt-list``: every TLS listener that loaded that crt-list serves its new
         entries."""

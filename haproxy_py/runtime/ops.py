@@ -90,6 +90,11 @@ class EngineOps(Protocol):
         configurations changed."""
         ...
 
+    def replace_crl_file(self, name: str, pem: str) -> int:
+        """``commit ssl crl-file``: new TLS handshakes of the listeners and servers that use CRL
+        file ``name`` check the peer's certificate against the CRLs of ``pem``; how many changed."""
+        ...
+
 
 class Detached:
     """EngineOps for a state without an engine: the pure part of each operation only."""
@@ -148,6 +153,9 @@ class Detached:
 
     def replace_ca_file(self, name: str, pem: str) -> int:
         return 0  # likewise: the CLI keeps the CA file it shows
+
+    def replace_crl_file(self, name: str, pem: str) -> int:
+        return 0  # likewise: the CLI keeps the CRL file it shows
 
 
 def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:

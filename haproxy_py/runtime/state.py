@@ -41,6 +41,10 @@ class ProcessState:
         self.tls_ca_deleted: set[str] = set()
         #: the one ongoing 'set ssl ca-file' transaction: (name, PEM blocks)
         self.tls_ca_tx: tuple[str, list[str]] | None = None
+        #: the same for CRL files: made or committed (name -> PEM blocks), deleted, the transaction
+        self.tls_crl_new: dict[str, list[str]] = {}
+        self.tls_crl_deleted: set[str] = set()
+        self.tls_crl_tx: tuple[str, list[str]] | None = None
         #: the crt-lists as 'add/del ssl crt-list' left them (None: as configured, read when asked)
         self.tls_lists: dict[str, Any] | None = None
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch

@@ -1507,6 +1507,90 @@ def _abort_ssl_cert(cli: Cli, c: Call) -> str:
     return f"Transaction aborted for certificate '{name}'!\n"
 
 
+def _crl_store(cli: Cli) -> Any:
+    from haproxy_py.tls.crl import CrlStore
+
+    st = cli.state
+    return CrlStore(st.config, st.tls_crl_new, st.tls_crl_deleted)
+
+
+def _show_ssl_crl_file(cli: Cli, c: Call) -> str:
+    """``show ssl crl-file [NAME[:INDEX]]``: the CRL files and their CRLs (tls/crl.py)."""
+    from haproxy_py.tls.crl import show_crl_file, show_crl_list
+
+    if len(c.w) > 3:
+        return show_crl_file(c.w[3], _crl_store(cli), cli.state.tls_crl_tx)
+    return show_crl_list(_crl_store(cli), cli.state.tls_crl_tx)
+
+
+def _new_ssl_crl_file(cli: Cli, c: Call) -> str:
+    from haproxy_py.tls.crl import new_crl_file
+
+    if len(c.w) < 4:
+        return "'new ssl crl-file' expects a filename\n"
+    st = cli.state
+    return new_crl_file(_crl_store(cli), c.w[3], st.tls_crl_new, st.tls_crl_deleted)
+
+
+def _del_ssl_crl_file(cli: Cli, c: Call) -> str:
+    from haproxy_py.tls.crl import del_crl_file
+
+    if len(c.w) < 4:
+        return "'del ssl crl-file' expects a CRL file name\n"
+    st = cli.state
+    return del_crl_file(st.config, _crl_store(cli), c.w[3], st.tls_crl_new, st.tls_crl_deleted)
+
+
+def _set_ssl_crl_file(cli: Cli, c: Call) -> str:
+    """``set ssl crl-file NAME <<`` + PEM CRLs: the (one) transaction replacing a CRL file."""
+    from haproxy_py.tls.crl import set_crl_file
+
+    if len(c.w) < 4 or cli.payload is None:
+        return "'set ssl crl-file expects a filename and CRLs as a payload\n"
+    st = cli.state
+    reply, st.tls_crl_tx = set_crl_file(_crl_store(cli), c.w[3], cli.payload, st.tls_crl_tx)
+    return reply
+
+
+def _commit_ssl_crl_file(cli: Cli, c: Call) -> str:
+    """``commit ssl crl-file NAME``: new handshakes of the listeners and servers using it check
+    the peer's certificate against the transaction's CRLs."""
+    if len(c.w) < 4:
+        return "'commit ssl ca-file expects a filename\n"  # sic: 2.6's text
+    name = c.w[3]
+    st = cli.state
+    tx = st.tls_crl_tx
+    if tx is None:
+        return f"No ongoing transaction! !\nCan't commit {name}!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't commit {name}!\n"
+    n = _crl_store(cli).instances(name)
+    try:
+        st.ops.replace_crl_file(name, "".join(tx[1]))
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+        return f"Committing {name}\n{e}\nCan't commit {name}!\n"
+    st.tls_crl_new[name] = tx[1]
+    st.tls_crl_tx = None
+    return f"Committing {name}{'.' * n}\nSuccess!\n"
+
+
+def _abort_ssl_crl_file(cli: Cli, c: Call) -> str:
+    if len(c.w) < 4:
+        return "'abort ssl crl-file' expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    tx = st.tls_crl_tx
+    if tx is None:
+        return "No ongoing transaction!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to abort a transaction for '{name}'\n"
+    st.tls_crl_tx = None
+    return f"Transaction aborted for certificate '{name}'!\n"
+
+
+_CRL_T = "tests/integration/test_tls_runtime2_vs_haproxy.py::test_crl_file_changed_at_run_time_as_haproxy"
+
+
 _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_changed_at_run_time_as_haproxy"
 _CRT_LIST_T = "tests/integration/test_tls_bind_vs_haproxy.py::"
 
@@ -1573,7 +1657,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("abort ssl cert", "abort ssl cert <certfile>", "abort a transaction for a certificate file", ADMIN,
          _abort_ssl_cert, _SSL_CERT_T),
     _row("abort ssl crl-file", "abort ssl crl-file <crlfile>", "abort a transaction for a CRL file", ADMIN,
-         _bind_fixed("abort ssl crl-file", "'abort ssl crl-file' expects a filename\n", "No ongoing transaction!\n"), _FIXED_T),
+         _abort_ssl_crl_file, _CRL_T),
     _row("add acl", "add acl [@<ver>] <acl> <pattern>", "add an acl entry", USER,
          _pat("add", "acl"), _PAT_T),
     _row("add map", "add map [@<ver>] <map> <key> <val>", "add a map entry (payload supported instead of key/val)",
@@ -1600,8 +1684,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("commit ssl cert", "commit ssl cert <certfile>", "commit a certificate file", ADMIN,
          _commit_ssl_cert, _SSL_CERT_T),
     _row("commit ssl crl-file", "commit ssl crl-file <crlfile>", "commit a CRL file", ADMIN,
-         _bind_fixed("commit ssl crl-file", "'commit ssl ca-file expects a filename\n",
-                     "No ongoing transaction! !\nCan't commit {0}!\n"), _FIXED_T),
+         _commit_ssl_crl_file, _CRL_T),
     *(_row(f"debug dev {w}", None, "", USER) for w in (  # expert mode only in 2.6
         "bug", "check", "close", "delay", "exit", "fd", "hex", "log", "loop", "panic", "sched", "stream", "sym",
         "tkill", "warn", "write")),
@@ -1616,8 +1699,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("del ssl cert", "del ssl cert <certfile>", "delete an unused certificate file", ADMIN,
          _del_ssl_cert, _SSL_STORE_T),
     _row("del ssl crl-file", "del ssl crl-file <crlfile>", "delete an unused CRL file", ADMIN,
-         _bind_fixed("del ssl crl-file", "'del ssl crl-file' expects a CRL file name\n",
-                     "Can't remove the CRL file: CRL file '{0}' doesn't exist!\n\n"), _FIXED_T),
+         _del_ssl_crl_file, _CRL_T),
     _row("del ssl crt-list", "del ssl crt-list <list> <cert[:line]>", "delete a line <cert> from crt-list file <list>",
          ADMIN, _del_crt_list, _CRT_LIST_T + "test_crt_list_changed_at_run_time_as_haproxy"),
     _row("disable agent", "disable agent", "disable agent checks", ADMIN,
@@ -1668,7 +1750,8 @@ COMMANDS: tuple[Command, ...] = (
          _new_ssl_ca_file, _SSL_STORE_T),
     _row("new ssl cert", "new ssl cert <certfile>", "create a new certificate file to be used in a crt-list or a "
          "directory", ADMIN, _new_ssl_cert, _SSL_STORE_T),
-    _row("new ssl crl-file", "new ssl crlfile <crlfile>", "create a new CRL file to be used in a crt-list", ADMIN),
+    _row("new ssl crl-file", "new ssl crlfile <crlfile>", "create a new CRL file to be used in a crt-list", ADMIN,
+         _new_ssl_crl_file, _CRL_T),
     _row("operator", "operator", "lower the level of the current CLI session to operator", OPERATOR,
          lambda cli, c: cli.cmd_lower(OPERATOR, c.lvl), _UNIT + "test_lowering_level_sticks"),
     _row("prepare acl", "prepare acl <acl>", "prepare a new version for atomic ACL replacement", USER,
@@ -1703,7 +1786,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("set ssl cert", "set ssl cert <certfile> <payload>", "replace a certificate file", ADMIN,
          _set_ssl_cert, _SSL_CERT_T),
     _row("set ssl crl-file", "set ssl crl-file <crlfile> <payload>", "replace a CRL file", ADMIN,
-         _bind_fixed("set ssl crl-file", "'set ssl crl-file expects a filename and CRLs as a payload\n", "'set ssl crl-file expects a filename and CRLs as a payload\n"), _FIXED_T),
+         _set_ssl_crl_file, _CRL_T),
     _row("set ssl ocsp-response", "set ssl ocsp-response <resp|payload>",
          "update a certificate's OCSP Response from a base64-encode DER", USER,
          _bind_fixed("set ssl ocsp-response", "'set ssl ocsp-response' expects response in base64 encoding.\n"),
@@ -1773,7 +1856,7 @@ COMMANDS: tuple[Command, ...] = (
          _show_ssl_cert, "tests/integration/test_tls_vs_haproxy.py::test_show_ssl_cert_as_haproxy"),
     _row("show ssl crl-file", "show ssl crl-file [<crlfile[:<index>>]]",
          "display the SSL CRL files used in memory, or the details of a <crlfile>, or a single CRL of index <index> "
-         "of CRL file <crlfile>", USER, _bind_fixed("show ssl crl-file", "# filename\n"), _FIXED_T),
+         "of CRL file <crlfile>", USER, _show_ssl_crl_file, _CRL_T),
     _row("show ssl crt-list", "show ssl crt-list [-n] [<list>]",
          "show the list of crt-lists or the content of a crt-list file <list>", ADMIN,
          _show_crt_list, _CRT_LIST_T + "test_crt_list_as_haproxy"),

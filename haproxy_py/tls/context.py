@@ -464,10 +464,17 @@ class ServerTls:
     def set_ca(self, name: str, path: str) -> bool:
         """'commit ssl ca-file': the CA file configured as ``name`` (ca-file, ca-verify-file, on the
         line or a crt-list entry) now holds the certificates of ``path``; False when unused here."""
+        return self._set_file(("ca_file", "ca_verify_file"), name, path)
+
+    def set_crl(self, name: str, path: str) -> bool:
+        """'commit ssl crl-file': the CRL file configured as ``name`` (on the line or a crt-list
+        entry) now holds the CRLs of ``path``; False when unused here."""
+        return self._set_file(("crl_file",), name, path)
+
+    def _set_file(self, fields: tuple[str, ...], name: str, path: str) -> bool:
         import dataclasses
 
         cur = self.ca_paths.get(name, name)
-        fields = ("ca_file", "ca_verify_file")
 
         def fix(c: Any) -> Any:
             ch = {f: path for f in fields if getattr(c, f, None) == cur}
@@ -606,6 +613,10 @@ class ClientTls:
         """'commit ssl ca-file': verify against the certificates of ``path`` from now on."""
         self._rebuild(ca_file=path)
 
+    def set_crl(self, path: str) -> None:
+        """'commit ssl crl-file': check the server's certificate against the CRLs of ``path``."""
+        self._rebuild(crl_file=path)
+
     def set_crt(self, cert: Any) -> None:
         """'commit ssl cert': present ``cert`` (tls/certs.py CertFile) from now on."""
         self._rebuild(crt=cert)
@@ -720,6 +731,8 @@ def client_tls(conf: Any) -> ClientTls:
         c = _CLIENTS[conf] = ClientTls(conf)
         if conf.ca_file in _CA_OVERRIDES:
             c.set_ca(_CA_OVERRIDES[conf.ca_file])
+        if conf.crl_file in _CRL_OVERRIDES:
+            c.set_crl(_CRL_OVERRIDES[conf.crl_file])
         if conf.crt is not None and conf.crt.path in _CRT_OVERRIDES:
             c.set_crt(_CRT_OVERRIDES[conf.crt.path])
     return c
@@ -746,6 +759,8 @@ def write_ca(pem: str) -> str:
 _CA_DIR: str | None = None
 #: CA files 'commit ssl ca-file' replaced: name -> the file of the new certificates
 _CA_OVERRIDES: dict[str, str] = {}
+#: CRL files 'commit ssl crl-file' replaced: name -> the file of the new CRLs
+_CRL_OVERRIDES: dict[str, str] = {}
 #: client certificates 'commit ssl cert' replaced: file name -> tls/certs.py CertFile
 _CRT_OVERRIDES: dict[str, Any] = {}
 
@@ -770,5 +785,17 @@ def replace_client_ca(name: str, path: str) -> int:
     for conf, ct in _CLIENTS.items():
         if conf.ca_file == name:
             ct.set_ca(path)
+            n += 1
+    return n
+
+
+def replace_client_crl(name: str, path: str) -> int:
+    """'commit ssl crl-file' for the servers: every server TLS configuration whose crl-file is
+    ``name`` checks against ``path``; how many."""
+    _CRL_OVERRIDES[name] = path
+    n = 0
+    for conf, ct in _CLIENTS.items():
+        if conf.crl_file == name:
+            ct.set_crl(path)
             n += 1
     return n
