@@ -21,7 +21,7 @@ from ..lb.hashfn import crc32c, full_hash, xxh3, xxh32, xxh64
 from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
-from .core import CONVERTERS, converter
+from .core import converter
 from .txn import VAR_SCOPES, Txn, var_name_error
 from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
@@ -827,9 +827,6 @@ _capture_conv("capture-req", False)
 _capture_conv("capture-res", True)
 
 
-for _n in ("mqtt_field_value", "mqtt_is_valid"):
-    CONVERTERS.reasons[_n] = ("MQTT (CONNECT/CONNACK of MQTT 3.1.1 and 5.0, every field and property): "
-                              "not done yet")
 
 
 # --------------------------------------------------------------------------- aes_gcm_dec
@@ -923,6 +920,44 @@ def c_fix_tag_value(v: bytes, a: tuple, t: Txn) -> bytes | None:
     if more:
         _more_data(t)
     return value or None
+
+
+# --------------------------------------------------------------------------- MQTT (samples/mqtt.py)
+
+D_MQTT = "tests/differential/test_mqtt_vs_haproxy.py::test_mqtt_converters_vs_haproxy"
+
+
+@converter("mqtt_is_valid", test=D_MQTT)
+def c_mqtt_is_valid(v: bytes, a: tuple, t: Txn) -> bool | None:
+    from .mqtt import NEED_MORE, VALID, validate
+
+    r = validate(v)
+    if r == NEED_MORE:
+        _more_data(t)
+        return None
+    return r == VALID
+
+
+def _prep_mqtt(a: tuple) -> tuple:
+    from .mqtt import field_id, type_id
+
+    ptype = type_id(a[0])
+    if not ptype:
+        raise ValueError(f"Unknown MQTT type '{a[0]}'")
+    name = field_id(ptype, a[1])
+    if name is None:
+        raise ValueError(f"Unknown MQTT field name '{a[1]}' for packet type '{a[0]}'")
+    return (ptype, name)
+
+
+@converter("mqtt_field_value", test=D_MQTT, prepare=_prep_mqtt)
+def c_mqtt_field_value(v: bytes, a: tuple, t: Txn) -> bytes | None:
+    from .mqtt import field_value
+
+    value, more = field_value(v, a[0], a[1])
+    if more:
+        _more_data(t)
+    return value
 
 
 # --------------------------------------------------------------------------- protocol buffers, gRPC
