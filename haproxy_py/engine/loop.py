@@ -624,6 +624,13 @@ class Engine:
         n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_ca(name, path))
         return n + replace_client_ca(name, path)
 
+    def set_ocsp_response(self, key: bytes, der: bytes) -> int:
+        """``set ssl ocsp-response``: the listeners' contexts of certificates with that CertID
+        staple the new response from their next handshake on."""
+        from haproxy_py.tls.context import set_stapled
+
+        return set_stapled(key, der, [t for r in self.routers.values() for t in r.tls.values()])
+
     def replace_crl_file(self, name: str, pem: str) -> int:
         """``commit ssl crl-file``: listeners and servers using that CRL file check with the new one."""
         from haproxy_py.tls.context import replace_client_crl, write_ca

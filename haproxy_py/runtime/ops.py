@@ -90,6 +90,11 @@ class EngineOps(Protocol):
         configurations changed."""
         ...
 
+    def set_ocsp_response(self, key: bytes, der: bytes) -> int:
+        """``set ssl ocsp-response``: new handshakes of the listeners' certificates whose OCSP
+        CertID is ``key`` staple ``der``; the number of contexts changed."""
+        ...
+
     def replace_crl_file(self, name: str, pem: str) -> int:
         """``commit ssl crl-file``: new TLS handshakes of the listeners and servers that use CRL
         file ``name`` check the peer's certificate against the CRLs of ``pem``; how many changed."""
@@ -153,6 +158,9 @@ class Detached:
 
     def replace_ca_file(self, name: str, pem: str) -> int:
         return 0  # likewise: the CLI keeps the CA file it shows
+
+    def set_ocsp_response(self, key: bytes, der: bytes) -> int:
+        return 0  # likewise: the CLI keeps the response it shows
 
     def replace_crl_file(self, name: str, pem: str) -> int:
         return 0  # likewise: the CLI keeps the CRL file it shows

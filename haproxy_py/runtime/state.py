@@ -45,6 +45,8 @@ class ProcessState:
         self.tls_crl_new: dict[str, list[str]] = {}
         self.tls_crl_deleted: set[str] = set()
         self.tls_crl_tx: tuple[str, list[str]] | None = None
+        #: OCSP responses 'set ssl ocsp-response' stapled: CertID (DER) -> DER response
+        self.tls_ocsp: dict[bytes, bytes] = {}
         #: the crt-lists as 'add/del ssl crt-list' left them (None: as configured, read when asked)
         self.tls_lists: dict[str, Any] | None = None
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch

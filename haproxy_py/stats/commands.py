@@ -1595,10 +1595,29 @@ _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_change
 _CRT_LIST_T = "tests/integration/test_tls_bind_vs_haproxy.py::"
 
 
-def show_ocsp(config: Any, store: Any, args: list[str]) -> str:
+def show_ocsp(config: Any, store: Any, args: list[str], updated: dict[bytes, bytes] | None = None) -> str:
     from haproxy_py.tls.certs import show_ocsp as show
 
-    return show(config, store, args)
+    return show(config, store, args, updated)
+
+
+def _set_ssl_ocsp_response(cli: Cli, c: Call) -> str:
+    """``set ssl ocsp-response BASE64`` or ``<<`` + base64 lines: new handshakes of the
+    certificates with that CertID staple the new response."""
+    from haproxy_py.tls.certs import set_ocsp
+
+    if cli.payload is not None:  # 2.6 drops the payload's CR and LF
+        text = cli.payload.replace("\r", "").replace("\n", "")
+    elif len(c.w) > 3:
+        text = c.w[3]
+    else:
+        return "'set ssl ocsp-response' expects response in base64 encoding.\n"
+    st = cli.state
+    reply, key, der = set_ocsp(st.config, st.tls_certs, text)
+    if key:
+        st.tls_ocsp[key] = der
+        st.ops.set_ocsp_response(key, der)
+    return reply
 
 
 def _crt_lists(cli: Cli) -> dict[str, Any]:
@@ -1789,8 +1808,7 @@ COMMANDS: tuple[Command, ...] = (
          _set_ssl_crl_file, _CRL_T),
     _row("set ssl ocsp-response", "set ssl ocsp-response <resp|payload>",
          "update a certificate's OCSP Response from a base64-encode DER", USER,
-         _bind_fixed("set ssl ocsp-response", "'set ssl ocsp-response' expects response in base64 encoding.\n"),
-         _FIXED_T),
+         _set_ssl_ocsp_response, "tests/integration/test_tls_runtime2_vs_haproxy.py::test_ocsp_response_set_at_run_time_as_haproxy"),
     _row("set ssl tls-key", "set ssl tls-key [id|file] <key>",
          "set the next TLS key for the <id> or <file> listener to <key>", USER,
          _bind_fixed("set ssl tls-key", "'set ssl tls-key' expects a filename and the new TLS key in base64 "
@@ -1862,7 +1880,7 @@ COMMANDS: tuple[Command, ...] = (
          _show_crt_list, _CRT_LIST_T + "test_crt_list_as_haproxy"),
     _row("show ssl ocsp-response", "show ssl ocsp-response [id]",
          "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response", USER,
-         lambda cli, c: show_ocsp(cli.state.config, cli.state.tls_certs, c.w[3:]),
+         lambda cli, c: show_ocsp(cli.state.config, cli.state.tls_certs, c.w[3:], cli.state.tls_ocsp),
          _CRT_LIST_T + "test_extra_files_as_haproxy"),
     _row("show ssl providers", "show ssl providers", "show loaded SSL providers", USER,
          _bind_fixed("show ssl providers", "Loaded providers : \n\t- default\n",

@@ -473,8 +473,10 @@ def _certid_fields(key: bytes) -> tuple[str, str, str]:
     return key[ns:ne].hex().upper(), key[ks:ke].hex().upper(), key[ss:se].hex().upper()
 
 
-def show_ocsp(config: Any, store: dict[str, CertFile] | None, args: list[str]) -> str:
-    """``show ssl ocsp-response [KEY]``: the stapled responses' keys, or one response."""
+def show_ocsp(config: Any, store: dict[str, CertFile] | None, args: list[str],
+              updated: dict[bytes, bytes] | None = None) -> str:
+    """``show ssl ocsp-response [KEY]``: the stapled responses' keys, or one response (as 'set
+    ssl ocsp-response' left it: ``updated``, CertID -> DER response)."""
     from haproxy_py.tls.ocsp import ocsp_text
 
     by_key: dict[str, CertFile] = {}
@@ -485,7 +487,8 @@ def show_ocsp(config: Any, store: dict[str, CertFile] | None, args: list[str]) -
         hit = by_key.get(args[0].lower())
         if hit is None:
             return "Certificate ID does not match any certificate.\n"
-        return ocsp_text(hit.ocsp) if hit.ocsp else ""
+        der = (updated or {}).get(hit.ocsp_key, hit.ocsp)
+        return ocsp_text(der) if der else ""
     if not by_key:
         return ""
     out = ["# Certificate IDs"]
@@ -494,6 +497,29 @@ def show_ocsp(config: Any, store: dict[str, CertFile] | None, args: list[str]) -
         out += [f"Certificate ID key : {k}", " Certificate ID:", f"   Issuer Name Hash: {name}",
                 f"   Issuer Key Hash: {key}", f"   Serial Number: {serial}"]
     return "\n".join(out) + "\n"
+
+
+def set_ocsp(config: Any, store: dict[str, CertFile] | None, b64: str) -> tuple[str, bytes, bytes]:
+    """``set ssl ocsp-response BASE64`` (or its payload): (2.6's reply, the CertID of the
+    certificates whose stapled response it replaces, the DER response); b"" keys on refusal.
+    The response must be one 2.6 would staple, for a certificate that has an OCSP entry (one
+    loaded with a FILE.ocsp and its issuer)."""
+    import base64
+    import binascii
+
+    from haproxy_py.tls.ocsp import ocsp_problem, ocsp_response_key
+
+    try:
+        der = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        return "'set ssl ocsp-response' received invalid base64 encoded response.\n", b"", b""
+    problem = ocsp_problem(der, b"", None) if _is_ocsp_response(der) else "Unable to parse OCSP response"
+    if problem is not None:
+        return f"{problem}.\n", b"", b""
+    key = ocsp_response_key(der)
+    if not key or not any(c.ocsp_key == key for c in loaded_certs(config, store).values()):
+        return "OCSP single response: Certificate ID does not match any certificate or issuer.\n", b"", b""
+    return "OCSP Response updated!\n", key, der
 
 
 # --------------------------------------------------------------------------- CA files

@@ -394,6 +394,23 @@ def set_ocsp_response(ctx: ssl.SSLContext, der: bytes) -> None:
         ptr, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, ctypes.cast(_STATUS_CB, ctypes.c_void_p))
 
 
+#: responses 'set ssl ocsp-response' stapled: CertID (DER) -> DER response
+_OCSP_OVERRIDES: dict[bytes, bytes] = {}
+
+
+def set_stapled(key: bytes, der: bytes, listeners: list[Any]) -> int:
+    """'set ssl ocsp-response': every context of a certificate with OCSP CertID ``key`` staples
+    ``der`` (contexts built later too); how many contexts."""
+    _OCSP_OVERRIDES[key] = der
+    n = 0
+    for t in listeners:
+        for cert, ctx in zip(t.certs, t.contexts, strict=True):
+            if cert.ocsp_key == key:
+                set_ocsp_response(ctx, der)
+                n += 1
+    return n
+
+
 class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
     (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
@@ -445,8 +462,9 @@ class ServerTls:
             ctx.verify_mode = ssl.CERT_REQUIRED if conf.verify == "required" else ssl.CERT_OPTIONAL
             if conf.ca_ignore or conf.crt_ignore:
                 set_ignore_errors(ctx, _VERIFY_MODE[conf.verify], conf.ca_ignore, conf.crt_ignore)
-        if cert.ocsp:
-            set_ocsp_response(ctx, cert.ocsp)
+        ocsp = _OCSP_OVERRIDES.get(cert.ocsp_key, cert.ocsp) if cert.ocsp_key else cert.ocsp
+        if ocsp:
+            set_ocsp_response(ctx, ocsp)
         ctx.sni_callback = self._sni
         return ctx
 

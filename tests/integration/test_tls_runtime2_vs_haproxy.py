@@ -107,3 +107,96 @@ backend b
                    ("ok", b"cn=client1")]
     replies = [g[1] for g in out[0] if not isinstance(g, int) and g[0] == f"commit ssl crl-file {bind_crl}"]
     assert replies[0] == f"Committing {bind_crl}..\nSuccess!\n\n".encode()
+
+
+def _ocsp_responses(certs: Certs, d: Path) -> dict[str, bytes]:
+    """OCSP responses made offline by openssl's responder for ec.crt: 'good' (twice, valid one
+    and two days: two different responses), 'revoked', 'unknown', and a 'good' one for rsa.crt."""
+    import subprocess
+    import time
+
+    for n in ("ca.crt", "ca.key", "ec.crt", "rsa.crt"):
+        shutil.copy(certs[n], d / n)
+
+    def serial(crt: str) -> str:
+        return subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-serial"], cwd=d, check=True,
+                              capture_output=True, text=True, timeout=30).stdout.strip().split("=")[1]
+
+    expiry = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() + 20 * 86400))
+    revoked = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 60))
+    ec, rsa = serial("ec.crt"), serial("rsa.crt")
+    out = {}
+    for name, crt, index in (("good", "ec.crt", f"V\t{expiry}\t\t{ec}\tunknown\t/CN=www.example.com\n"),
+                             ("good2", "ec.crt", f"V\t{expiry}\t\t{ec}\tunknown\t/CN=www.example.com\n"),
+                             ("revoked", "ec.crt", f"R\t{expiry}\t{revoked}\t{ec}\tunknown\t/CN=www.example.com\n"),
+                             ("unknown", "ec.crt", ""),
+                             ("rsa", "rsa.crt", f"V\t{expiry}\t\t{rsa}\tunknown\t/CN=rsa.example.net\n")):
+        (d / "index.txt").write_text(index)
+        for args in (("-issuer", "ca.crt", "-cert", crt, "-reqout", "req.der", "-no_nonce"),
+                     ("-index", "index.txt", "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-reqin",
+                      "req.der", "-respout", f"{name}.der", "-ndays", "2" if name == "good2" else "1")):
+            subprocess.run(["openssl", "ocsp", *args], cwd=d, check=True, capture_output=True, timeout=30)
+        out[name] = (d / f"{name}.der").read_bytes()
+    out["request"] = (d / "req.der").read_bytes()
+    return out
+
+
+def test_ocsp_response_set_at_run_time_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """set ssl ocsp-response (no argument, bad base64, not a response, another certificate's,
+    status unknown: 2.6's refusals; a 'revoked' response as an argument, a new 'good' one as a
+    base64 payload); what openssl s_client -status gets stapled after each (TLS 1.3 and 1.2),
+    and show ssl ocsp-response KEY showing the new response."""
+    import base64
+    import re
+
+    from tests.integration.test_tls_bind_vs_haproxy import s_client
+
+    d = tmp_path / "x"
+    d.mkdir()
+    resp = _ocsp_responses(certs, tmp_path)
+    shutil.copy(certs["ec.pem"], d / "stapled.pem")
+    (d / "stapled.pem.ocsp").write_bytes(resp["good"])
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {d}/stapled.pem crt {certs['rsa.pem']}
+    http-request return status 200 content-type text/plain lf-string "ok"
+"""
+
+    def b64(name: str) -> str:
+        return base64.b64encode(resp[name]).decode()
+
+    steps: list[Any] = [
+        ("status",), "set ssl ocsp-response", "set ssl ocsp-response zzz", f"set ssl ocsp-response {b64('request')}",
+        "set ssl ocsp-response QUFB", f"set ssl ocsp-response {b64('rsa')}", f"set ssl ocsp-response {b64('unknown')}",
+        ("status",), f"set ssl ocsp-response {b64('revoked')}", ("status",), ("show",),
+        "set ssl ocsp-response <<\n" + base64.encodebytes(resp["good2"]).decode(), ("status",), ("show",)]
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = Path(admin_socket(pp))
+            got: list[Any] = []
+            for st in steps:
+                if st == ("status",):
+                    for args in (("-status",), ("-status", "-tls1_2")):
+                        text = s_client(port, *args, data=b"")
+                        got.append([ln for ln in text.splitlines() if "OCSP" in ln or "Cert Status" in ln
+                                    or "Next Update" in ln])
+                elif st == ("show",):
+                    keys = re.findall(r"Certificate ID key : (\S+)", ask(sock, "show ssl ocsp-response").decode())
+                    got.append([ask(sock, f"show ssl ocsp-response {k}") for k in keys])
+                else:
+                    got.append((st.split("\n")[0][:60], ask(sock, st if "<<" not in st else st.rstrip("\n") + "\n")))
+            out.append(got)
+    assert out[1] == out[0]
+    flat = [" ".join(g) for g in out[0] if isinstance(g, list) and g and isinstance(g[0], str)]
+    assert "Cert Status: good" in flat[0] and "Cert Status: revoked" in flat[4] and "Cert Status: good" in flat[6]
+    assert flat[0] != flat[6]  # the second good response, not the first
+    assert [g[1] for g in out[0] if isinstance(g, tuple)].count(b"OCSP Response updated!\n\n") == 2
