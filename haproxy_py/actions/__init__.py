@@ -181,6 +181,8 @@ _TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_co
 for _n, _pf in (("accept", T.p_accept), ("reject", T.p_reject), ("close", T.p_close)):
     _reg("tcp-response content", _n, _pf, _TRS, FB)
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
+_reg("tcp-request content", "switch-mode", T.p_switch_mode,
+     "tests/integration/test_switch_mode_vs_haproxy.py::test_switch_mode_as_haproxy")
 # 2.6 refuses every tcp-request content use-service (no native TCP service): its messages
 _reg("tcp-request content", "use-service", T.p_use_service,
      "tests/integration/test_switch_mode_vs_haproxy.py::test_tcp_use_service_as_haproxy")

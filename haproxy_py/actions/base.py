@@ -92,6 +92,7 @@ DROP = "silent-drop"    # close without telling the client (no FIN/RST reaching 
 SERVICE = "service"     # an internal service answers (use-service)
 WAIT_BODY = "wait-for-body"  # hold the rule set until the body came (``status``: ms, ``service``: unused)
 CLOSE = "close"         # tcp-response content close: the server connection closes, what came goes on
+SWITCH = "switch-mode"  # tcp-request content switch-mode http: the session becomes HTTP (engine/stream.py)
 WAIT_RESOLVE = "do-resolve"  # pause the rule set while ``txn.resolve_name`` is resolved (actions/resolve.py)
 
 
@@ -122,6 +123,7 @@ V_STOP = Verdict(STOP)
 V_REJECT = Verdict(REJECT)
 V_DROP = Verdict(DROP)
 V_CLOSE = Verdict(CLOSE)
+V_SWITCH = Verdict(SWITCH)
 
 
 class Action:

@@ -79,3 +79,36 @@ def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
     if args[0] != "prometheus-exporter":
         raise ActionError("'content' unknown service name.", 0, ours=False)
     raise ActionError("Prometheus exporter service only available on 'http-request' rulesets", 0, ours=False)
+
+
+def p_switch_mode(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``tcp-request content switch-mode http [proto h1]``: the tcp-request content rules stop and
+    the session goes on as HTTP (engine/stream.py TcpSession._upgrade): the frontend's HTTP rules,
+    routing per request, HTTP backends. In an HTTP frontend it only ends the rule set, as in 2.6.
+    ``proto h2`` (and the other names 2.6 accepts) is refused: haproxy-py has no HTTP/2."""
+    from .base import V_SWITCH
+
+    if ctx.proxy_kind == "backend":
+        raise ActionError(f"'tcp-request switch-mode' not allowed because backend '{ctx.proxy_name}' has no "
+                          "frontend capability", -1, ours=False)
+    if not args:
+        raise ActionError("'tcp-request switch-mode' expects a mode as argument.", -1, ours=False)
+    if args[0] != "http":
+        raise ActionError(f"'tcp-request switch-mode' expects a valid mode (got '{args[0]}').", 0, ours=False)
+    j = 1
+    if len(args) > 1 and args[1] == "proto":
+        if len(args) < 3:
+            raise ActionError("'tcp-request switch-mode': 'proto' expects a protocol as argument.", 1, ours=False)
+        proto = args[2]
+        if proto not in ("h1", "h2", "fcgi", "none"):
+            raise ActionError(f"'tcp-request switch-mode': 'proto' expects a valid MUX protocol, if specified "
+                              f"(got '{proto}')", 2, ours=False)
+        if proto != "h1":
+            from haproxy_py.registry import not_implemented
+
+            raise ActionError(not_implemented(f"'tcp-request content switch-mode http proto {proto}'",
+                                              "'proto h1' is implemented"), 2)
+        j = 3
+    if len(args) > j:
+        raise TrailingWords("", j)
+    return Const(V_SWITCH)

@@ -117,7 +117,7 @@ class HttpSession(Stream):
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
-                 "comp", "comp_chunks", "res_hold", "splicer")
+                 "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -182,6 +182,10 @@ class HttpSession(Stream):
         self.res_hold: list[Any] | None = None
         #: the response body going through splice() (engine/bodysplice.py), else None
         self.splicer: BodySplice | None = None
+        #: upgraded from TCP (Router.upgrade): the first request's tcp-request content rules ran
+        #: already; the backend the TCP routing chose for it (None: routed here)
+        self.tcp_done = False
+        self.up_be: Any = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -193,6 +197,17 @@ class HttpSession(Stream):
             adopt_addresses(self, l4)
             self.sess_vars = l4.sess_vars
             self.sess_stkctr = l4.sess_stkctr
+        cli = self.cli
+        cli.on_data = self._cli_data
+        cli.on_eof = self._cli_eof
+        cli.on_error = self._cli_error
+        cli.on_drained = self._cli_drained
+        cli.read_on()
+        self._wait_request(first=True)
+
+    def upgraded_start(self) -> None:
+        """start() for a session upgraded from TCP (Router.upgrade): what the client sent is
+        parsed at once."""
         cli = self.cli
         cli.on_data = self._cli_data
         cli.on_eof = self._cli_eof
@@ -492,6 +507,8 @@ class HttpSession(Stream):
             else:
                 # nothing logs the record: only what the engine itself reads is reset
                 rec.term_cause = rec.term_phase = "-"
+            if router.upgraded and lg is not None and lg.default_line:
+                router._log_connect(self.cli.sock, self.peer)  # 2.6: each request is a new stream
         else:
             start = self.accept_mono
         rec.http = True
@@ -527,15 +544,18 @@ class HttpSession(Stream):
         if router.req_rules:
             assert ctx is not None  # rules make needs_ctx true
             if router.rs.tcp_content:
-                v = run_rules(router.rs.tcp_content, ctx)
-                if v.kind == WAIT_RESOLVE:
-                    w = self._tcp_resolve(req, ctx, v)
-                    if w is None:
+                if self.tcp_done:  # upgraded from TCP: they ran on this request's data already
+                    self.tcp_done = False
+                else:
+                    v = run_rules(router.rs.tcp_content, ctx)
+                    if v.kind == WAIT_RESOLVE:
+                        w = self._tcp_resolve(req, ctx, v)
+                        if w is None:
+                            return
+                        v = w
+                    if v.kind == REJECT or v.kind == DROP:
+                        self._req_verdict(v)
                         return
-                    v = w
-                if v.kind == REJECT or v.kind == DROP:
-                    self._req_verdict(v)
-                    return
             if router.stick and (ctx.stkctr is not None or ctx.sess_stkctr is not None):
                 count_http(ctx, "http_req_cnt", "http_req_rate")  # 2.6: a new request on them
         # the same as _after_tcp_content (kept inline here: the hot path pays no extra call)
@@ -630,10 +650,22 @@ class HttpSession(Stream):
             if v.kind != CONTINUE:
                 self._req_verdict(v)
                 return
-        be = router.route(ctx) if router.rules else router.default_backend
+        if router.rules:
+            be = router.route(ctx) if self.up_be is None else self.up_be
+            self.up_be = None
+        else:
+            be = router.default_backend
         if be is None:
             rec.backend_name = None
             self._local_error(503, "S", "C", nosrv=True)
+            return
+        if router.upgraded and be.conf.mode != "http":
+            # 2.6: an HTTP stream never goes to a TCP backend: closed without a word, logged 'IR'
+            rec.backend_name = be.name
+            set_term(rec, "I", "R")
+            self._log(rec, error=True)
+            self.keep_client = False
+            self._close_all()
             return
         self._enter_backend(be, req, ctx)
 

@@ -54,6 +54,9 @@ class CompiledProxy:
 class Router:
     """Per-frontend decisions: which backend serves a request (content switching)."""
 
+    #: the HTTP view of a TCP frontend (UpgradedRouter): its sessions came from TCP ones
+    upgraded = False
+
     def __init__(self, engine: Engine, conf: Any, frontend: Any, own_backend: Any,
                  compiled: CompiledProxy) -> None:
         self.engine = engine
@@ -156,6 +159,58 @@ class Router:
         #: response heads
         self.req_memo = RequestMemo()
         self.res_memo = ResponseMemo()
+        #: a TCP frontend's HTTP view, made when a session first becomes HTTP (upgrade())
+        self.http_view: UpgradedRouter | None = None
+
+    def upgrade(self, tcp: TcpSession, ctx: Any, be: Any) -> None:
+        """A TCP session becomes HTTP (2.6's in-place TCP to HTTP/1 upgrade): after a
+        ``tcp-request content switch-mode http`` (``be`` None: the request is routed as in an HTTP
+        frontend) or once the TCP routing chose an HTTP backend (``be``: the first request goes
+        there). What the client sent so far is the first request's start; the content rules
+        already ran for it (not again), the next requests go through all the frontend's rules.
+        The frontend is then seen in mode http (its HTTP rules, captures, forwardfor apply, as
+        2.6 applies them, its log format stays). The TCP session hands its connection, record and
+        session state over without ending (nothing is logged or counted for it)."""
+        view = self.http_view
+        if view is None:
+            import dataclasses
+
+            conf = dataclasses.replace(self.conf, mode="http")
+            view = self.http_view = UpgradedRouter(self.engine, conf, self.frontend, self.own_backend,
+                                                   CompiledProxy(conf))
+        sock = tcp.cli_conn.detach() if tcp.cli_conn is not None else tcp.cli_sock
+        tcp.cli_conn = None
+        tcp.closed = True
+        tcp.cancel_timer()
+        self.engine.state.sessions.discard(tcp)
+        if tcp.stk_txn is not None and getattr(tcp.stk_txn, "stkctr", None) is not None:
+            from haproxy_py.stick.track import release_all  # the TCP stream's tracked counters end
+
+            release_all(tcp.stk_txn.stkctr, int(self.engine.loop.time() * 1000))
+        try:
+            h = HttpSession(view, sock, tcp.peer, tcp.listener)
+            rec = tcp.rec
+            rec.status = -1
+            h.rec = rec
+            h.accept_mono = h.req_start = tcp.accept_mono
+            h.src_ip, h.src_port = tcp.src_ip, tcp.src_port
+            h.sess_vars = getattr(ctx, "sess_vars", None)
+            h.sess_stkctr = tcp.sess_stkctr
+            h.buf = tcp.early
+            h.tcp_done = True
+            h.up_be = be
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+            try:
+                sock.close()
+            except OSError:
+                pass
+            self.engine.connection_closed(self.frontend, tcp.listener)
+            self.engine.session_fault(None, exc, "upgrade", fe=self.frontend, peer=tcp.peer)
+            return
+        try:
+            h.upgraded_start()
+        except Exception as exc:  # noqa: BLE001
+            h.internal_error(exc, "start")
 
     def compiled_of(self, be: Backend) -> CompiledProxy:
         """A backend's compiled helpers (built with the Engine)."""
@@ -415,6 +470,12 @@ class Router:
         rec.frontend_name = self.conf.name
         rec.http = self.mode == "http"
         lg.log_connect(rec)
+
+
+class UpgradedRouter(Router):
+    """The HTTP view of a TCP frontend, for its sessions upgraded to HTTP (Router.upgrade)."""
+
+    upgraded = True
 
 
 class EngineFacts(StateFacts):

@@ -681,7 +681,7 @@ class _Store:
 class TcpSession(Stream):
     """mode tcp: pick a server, connect, then forward both ways (splice when possible)."""
 
-    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn")
+    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn", "switched")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -690,6 +690,8 @@ class TcpSession(Stream):
         self.cli_conn: Conn | None = None
         self.idle_ms = 0
         self.rec.status = 0  # 2.6's %ST without an HTTP transaction
+        #: a tcp-request content switch-mode http rule matched: the session becomes HTTP
+        self.switched = False
 
     def start(self) -> None:
         l4 = self.router.l4_txn
@@ -798,13 +800,13 @@ class TcpSession(Stream):
         if verdict is None:  # a rule waits for more data
             return
         self.disarm()
+        if verdict or self.closed:  # rejected: the session ended (its connection is gone)
+            return
         c = self.cli_conn
         c.on_data = self._early_data
         c.on_eof = self._early_eof
         c.on_error = lambda e: self._early_eof()
         ctx.payload_final = True
-        if verdict:
-            return
         if c.eof:
             self._early_eof()
             return
@@ -816,6 +818,7 @@ class TcpSession(Stream):
         from haproxy_py.actions.base import (
             DROP,
             REJECT,
+            SWITCH,
             WAIT_RESOLVE,
             resume_rules,
             rule_index,
@@ -850,6 +853,8 @@ class TcpSession(Stream):
             self.rec.backend_name = None
             self.no_server("PR")
             return True
+        if kind == SWITCH:
+            self.switched = True
         rec = self.rec
         if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                 or ctx.dst_port != rec.frontend_port:
@@ -860,11 +865,17 @@ class TcpSession(Stream):
         return False
 
     def _route(self, ctx: Any) -> None:
+        if self.switched:  # switch-mode http: routed as HTTP, request by request
+            self.router.upgrade(self, ctx, None)
+            return
         be = self.router.route(ctx)
         rec = self.rec
         if be is None:
             rec.backend_name = None
             self.no_server("SC")
+            return
+        if be.conf.mode == "http":  # 2.6's implicit upgrade: an HTTP backend makes the session HTTP
+            self.router.upgrade(self, ctx, be)
             return
         self.be = be
         rec.backend_name = be.name

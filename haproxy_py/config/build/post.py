@@ -276,7 +276,12 @@ class PostChecksMixin(BuilderBase):
             if p.has_be and ps.check_rules and p.http_check is None and not ps.is_defaults:
                 d.warning(f"{p.type_str} '{p.name}' uses http-check rules without 'option httpchk', so the rules "
                           "are ignored.", ps.check_rules_loc, phase=POST)
-            if p.mode != "http":
+            upg = p.mode == "tcp" and any(r.kind == "tcp-request" and r.action.startswith("content switch-mode")
+                                          for r in p.http_rules)
+            if upg and p.has_be:
+                d.warning(f"Proxy '{p.name}' : 'switch-mode http' configured for a tcp proxy with no backend. "
+                          "Incoming connections upgraded to HTTP cannot be routed to TCP servers", p.loc, phase=POST)
+            if p.mode != "http" and not upg:  # switch-mode http: the HTTP directives apply once upgraded
                 for oname, on in p.options:
                     if on and oname in K.HTTP_ONLY_OPTIONS and (K.OPTIONS.get(oname, 0) & ps.caps):
                         d.warning(f"'option {oname}' ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
