@@ -641,6 +641,10 @@ class Proxy:
     rate_limit_sessions: int | None = None
     #: ``compression``: its CompConf, None without the keyword
     compression: CompConf | None = None
+    #: TCP keep-alive (config/build/sockopts.py): (cnt, idle s, intvl s) of the client side (a
+    #: frontend's) and the server side (a backend's) when on, 0 for the kernel's value; None: off
+    cli_tcpka: tuple[int, int, int] | None = None
+    srv_tcpka: tuple[int, int, int] | None = None
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one

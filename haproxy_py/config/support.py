@@ -294,6 +294,10 @@ _reg(OPTION, "config/build/options.py option", {
     "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
     "http-buffer-request": _DIFF + "test_http_features_vs_haproxy.py::test_http_buffer_request_as_haproxy",
 })
+_KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
+_reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})
+_reg(PROXY, "config/build/sockopts.py", {k: _KA for k in (
+    "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl")})
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
 for _n in ("splice-auto", "splice-request", "splice-response"):

@@ -74,6 +74,7 @@ class Connector:
         tls: Any = None,
         preamble: bytes | None = None,
         socks4: tuple[str, int] | None = None,
+        tcpka: tuple[int, int, int] | None = None,
     ) -> None:
         self.loop = loop
         #: bytes sent first, before TLS and before the session's data (a PROXY protocol header)
@@ -116,6 +117,10 @@ class Connector:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if SERVER_BUFS[0] or SERVER_BUFS[1]:
                 server_bufs(s)
+            if tcpka is not None:  # option srvtcpka / tcpka (the backend's)
+                from haproxy_py.engine.sockopts import set_keepalive
+
+                set_keepalive(s, tcpka)
         self.sock = s
         self.fd = s.fileno()
         rc = s.connect_ex(sa)

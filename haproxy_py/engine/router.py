@@ -349,6 +349,10 @@ class Router:
         try:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.conf.cli_tcpka is not None:  # option clitcpka / tcpka
+                    from haproxy_py.engine.sockopts import set_keepalive
+
+                    set_keepalive(sock, self.conf.cli_tcpka)
         except OSError:
             pass
         lg = self.logger

@@ -422,7 +422,8 @@ class Stream:
 
             pre = server_header(self, srv)
         self.connector = Connector(self.loop, srv.host, port, tc, self._connected, self._connect_failed,
-                                   handoff=self.HANDOFF, tls=tls, preamble=pre, socks4=srv.conf.socks4)
+                                   handoff=self.HANDOFF, tls=tls, preamble=pre, socks4=srv.conf.socks4,
+                                   tcpka=be.conf.srv_tcpka)
 
     def sample_txn(self) -> Any:
         """What sample expressions evaluated for this session read (a server's ``sni``)."""

@@ -194,3 +194,172 @@ def test_set_mark_and_tos_arguments_as_haproxy(tmp_path: object, monkeypatch: py
     diffs = check_as_haproxy(lines, tmp_path, monkeypatch, capsys, head,
                              "    default_backend b\nbackend b\n    server s 127.0.0.1:18002\n")
     assert not diffs, diffs[:3]
+
+
+# ----------------------------------------------------------------------------- TCP keep-alive
+def proxy_sockets(pid: int) -> dict[tuple[int, int], socket.socket]:
+    """The proxy process's TCP connections, duplicated into this process with pidfd_getfd(2)
+    (root may), by (local port, peer port): their options read with getsockopt as they are."""
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pfd = os.pidfd_open(pid)
+    out: dict[tuple[int, int], socket.socket] = {}
+    try:
+        for name in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                    continue
+            except OSError:
+                continue
+            fd = libc.syscall(438, pfd, int(name), 0)  # SYS_pidfd_getfd
+            if fd < 0:
+                continue
+            s = socket.socket(fileno=fd)
+            try:
+                if s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM:
+                    out[(s.getsockname()[1], s.getpeername()[1])] = s
+                    continue
+            except OSError:
+                pass
+            s.close()
+    finally:
+        os.close(pfd)
+    return out
+
+
+def keepalive_of(s: socket.socket | None) -> tuple[int, int, int, int] | None:
+    if s is None:
+        return None
+    ka = s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    return (ka, *(s.getsockopt(socket.IPPROTO_TCP, o)
+                  for o in (socket.TCP_KEEPCNT, socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL)))
+
+
+class _PortEcho(TcpServer):
+    """Answers the first bytes with the peer's port (the proxy's server-side port), then echoes."""
+
+    def serve(self, c: socket.socket) -> None:
+        c.settimeout(10)
+        with c:
+            try:
+                if c.recv(64):
+                    c.sendall(str(c.getpeername()[1]).encode())
+                while c.recv(4096):
+                    pass
+            except OSError:
+                return
+
+
+def _ka_value(r: random.Random, kind: str) -> str:
+    if kind == "cnt":
+        return r.choice(["3", "0x7", "010", "0", "-1", "200", "99999999999", str(r.randrange(1, 20))])
+    v = r.randrange(1, 400)
+    return r.choice([str(v), f"{v}s", f"{v * 1000 - r.randrange(999)}ms", f"{v}m", "1h", "2d", "0", f"{v}us",
+                     f"{v}000000us"])
+
+
+def _ka_cfg(r: random.Random, groups: int, ports: list[int], echo: int) -> str:
+    cfg = ""
+    for g in range(groups):
+        cfg += "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n"
+        body = {"d": "", "f": "", "b": "", "l": ""}
+        for sec in body:
+            for _ in range(r.randrange(0, 4)):
+                opt = r.choice(("tcpka", "clitcpka", "srvtcpka"))
+                if sec == "f" and opt == "srvtcpka" or sec == "b" and opt == "clitcpka":
+                    continue  # (2.6 warns and ignores: the -c test compares that)
+                neg = r.choice(("", "", "no ")) if opt != "tcpka" else ""  # (2.6 refuses 'no option tcpka')
+                body[sec] += f"    {neg}option {opt}\n"
+            for side in ("cli", "srv"):
+                if sec == "f" and side == "srv" or sec == "b" and side == "cli":
+                    continue
+                for kind in ("cnt", "idle", "intvl"):
+                    if r.random() < 0.4:
+                        body[sec] += f"    {side}tcpka-{kind} {_ka_value(r, kind)}\n"
+        cfg += body["d"]
+        cfg += (f"frontend fe{g}\n    bind 127.0.0.1:{ports[2 * g]}\n{body['f']}    default_backend be{g}\n"
+                f"backend be{g}\n{body['b']}    server s 127.0.0.1:{echo}\n"
+                f"listen li{g}\n    bind 127.0.0.1:{ports[2 * g + 1]}\n{body['l']}    server s 127.0.0.1:{echo}\n")
+    return cfg
+
+
+def _ka_observe(which: str, cfg: str, ports: list[int], echo: int) -> dict[int, tuple]:
+    """For each frontend port: keep-alive settings of the proxy's client and server sockets."""
+    socks = []
+    with run_proxy(cfg, wait_ports=ports, which=which) as pp:
+        try:
+            for port in ports:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                s.sendall(b"hello")
+                srv_port = int(s.recv(16))
+                socks.append((port, s, srv_port))
+            theirs = proxy_sockets(pp.pid)
+            try:
+                return {port: (keepalive_of(theirs.get((port, s.getsockname()[1]))),
+                               keepalive_of(theirs.get((srv_port, echo))))
+                        for port, s, srv_port in socks}
+            finally:
+                for d in theirs.values():
+                    d.close()
+        finally:
+            for _p, s, _sp in socks:
+                s.close()
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_tcp_keepalive_as_haproxy(seed: int) -> None:
+    """option tcpka / clitcpka / srvtcpka (set, negated, from defaults) with clitcpka-* and
+    srvtcpka-* (counts in strtol's spellings, times in every unit, 0, refused values): SO_KEEPALIVE,
+    TCP_KEEPCNT, TCP_KEEPIDLE and TCP_KEEPINTVL of the proxy's client-side socket (the frontend's
+    settings) and server-side socket (the backend's), read from the running proxies with
+    pidfd_getfd + getsockopt, equal 2.6's."""
+    require_haproxy("haproxy")
+    echo = _PortEcho()
+    try:
+        results = {}
+        for which in ("haproxy", "ours"):
+            ports = [free_port() for _ in range(8)]
+            cfg = _ka_cfg(random.Random(seed), 4, ports, echo.port)
+            got = _ka_observe(which, cfg, ports, echo.port)
+            results[which] = [got[p] for p in ports]
+    finally:
+        echo.close()
+    ref = results["haproxy"]
+    assert all(c is not None and s is not None for c, s in ref), ref
+    assert any(c[0] for c, _s in ref) and any(s[0] for _c, s in ref), ref  # some keep-alive is on
+    assert results["ours"] == ref
+
+
+_SECTIONS = {
+    "frontend": ("frontend f\n    bind 127.0.0.1:18001\n", "    default_backend b\nbackend b\n    server s 127.0.0.1:18002\n"),
+    "backend": ("frontend f\n    bind 127.0.0.1:18001\n    default_backend b\nbackend b\n", "    server s 127.0.0.1:18002\n"),
+    "listen": ("listen l\n    bind 127.0.0.1:18001\n", "    server s 127.0.0.1:18002\n"),
+    "defaults": ("defaults d\n", "listen l\n    bind 127.0.0.1:18001\n    server s 127.0.0.1:18002\n"),
+}
+
+
+def test_tcp_keepalive_keywords_as_haproxy(tmp_path: object, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """clitcpka-* / srvtcpka-* and option tcpka|clitcpka|srvtcpka in every proxy kind, with values
+    fixed and generated (missing, junk, units, overflow, extra words, negation): 2.6's ``-c``
+    verdict, alerts and warnings (a side the proxy lacks: warned and ignored)."""
+    require_haproxy("haproxy")
+    r = random.Random(5)
+    kws = [f"{s}tcpka-{k}" for s in ("cli", "srv") for k in ("cnt", "idle", "intvl")]
+    vals = ["", "x", "3", "0x1f", "-2", "1 2", "10s", "10ms", "5m", "1h", "25d", "2147483648", "2147483647",
+            "3x", "10sx", "0", "08", "1500us", "+4"]
+    cases = []
+    for sec in _SECTIONS:
+        for kw in kws:
+            cases.append((sec, f"    {kw} {r.choice(vals)}"))
+        for opt in ("tcpka", "clitcpka", "srvtcpka"):
+            cases.append((sec, f"    {r.choice(('', 'no '))}option {opt}{r.choice(('', '', ' x'))}"))
+    for _ in range(4):
+        cases.append((r.choice(list(_SECTIONS)), f"    {r.choice(kws)} {r.choice(vals)}"))
+    diffs = []
+    for sec, line in cases:
+        head, tail = _SECTIONS[sec]
+        diffs += check_as_haproxy([line], tmp_path, monkeypatch, capsys, head, tail)
+    assert not diffs, diffs[:3]

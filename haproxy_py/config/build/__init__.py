@@ -33,6 +33,7 @@ from haproxy_py.config.build.proxy import ProxyMixin
 from haproxy_py.config.build.rules import RulesMixin
 from haproxy_py.config.build.sections import SectionsMixin
 from haproxy_py.config.build.servers import ServersMixin
+from haproxy_py.config.build.sockopts import SockoptsMixin
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.build.stats import StatsMixin
 from haproxy_py.config.build.stick import StickMixin
@@ -61,6 +62,7 @@ class Builder(
     HttpFeaturesMixin,
     CompressionMixin,
     StickMixin,
+    SockoptsMixin,
     FreezeMixin,
     PostChecksMixin,
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.sockopts import tcpka_of
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST
 from haproxy_py.config.model import (
@@ -189,6 +190,7 @@ class FreezeMixin(BuilderBase):
             unique_id_format=f.get("unique_id_format"), unique_id_header=f.get("unique_id_header"),
             originalto=f.get("originalto"), rate_limit_sessions=f.get("rate_limit_sessions"),
             compression=f.get("compression"),
+            cli_tcpka=tcpka_of(ps, "cli"), srv_tcpka=tcpka_of(ps, "srv"),
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
             stick_rules=tuple(f.get("stick_rules", ())), persist_rules=tuple(f.get("persist_rules", ())))
 
