@@ -187,6 +187,13 @@ _reg("tcp-request content", "switch-mode", T.p_switch_mode,
 _reg("tcp-request content", "use-service", T.p_use_service,
      "tests/integration/test_switch_mode_vs_haproxy.py::test_tcp_use_service_as_haproxy")
 
+from haproxy_py.actions import prio as _P  # noqa: E402
+
+for _fam in ("http-request", "tcp-request content"):
+    for _a in ("set-priority-class", "set-priority-offset"):
+        _reg(_fam, _a, _P.p_set_priority,
+             "tests/integration/test_priority_vs_haproxy.py::test_queue_order_as_haproxy")
+
 # names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)
 REGISTRIES["http-request"].no_effect(
     "wait-for-handshake", "haproxy-py has no TLS listeners (bind 'ssl' is refused), so no request can "

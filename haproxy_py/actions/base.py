@@ -77,6 +77,8 @@ class RuleTxn(Txn):
     #: the PROXY protocol header received (conn/proxy_protocol.py Header), for tcp-request session
     #: rules, before the session's log record exists
     pp: Any = None
+    #: set-priority-class / set-priority-offset: (class, offset) for the queue, None: never set
+    prio: tuple[int, int] | None = None
     #: what 2.6's HTX holds after a chunked body's data once its last chunk came (req.len)
     req_body_tail: int = 0
 

@@ -1196,6 +1196,8 @@ class HttpSession(Stream):
         if stick:  # stick match / store-request, once the backend is known
             self._stick_match(be, stick, req)
         self.phase = "queue"
+        txn = self.txn
+        self.prio = txn.prio if txn is not None else None
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
 

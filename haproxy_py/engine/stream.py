@@ -138,7 +138,7 @@ class Stream:
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
                  "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
                  "stick_srv", "stick_stores", "prst", "use_srv",
-                 "__weakref__")
+                 "prio", "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         self.router = router
@@ -159,6 +159,8 @@ class Stream:
         self.stick_stores: Any = None
         #: the server a use-server rule assigned (None: none)
         self.use_srv: Any = None
+        #: (class, offset) set-priority-class/offset gave the request (None: the default)
+        self.prio: tuple[int, int] | None = None
         rec = LogRecord(_wall())
         if type(peer) is tuple:
             rec.client_ip = self.src_ip = _shared_ip(str(peer[0]))
@@ -276,7 +278,7 @@ class Stream:
         be = self.be
         now = self.loop.time()
         d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv,
-                      force_persist=self.prst == "F", assigned=self.use_srv)
+                      force_persist=self.prst == "F", assigned=self.use_srv, prio=self.prio)
         if d.redispatched:
             self.rec.redispatched = True
         if d.cookie_flag:
@@ -701,8 +703,9 @@ class TcpSession(Stream):
             adopt_addresses(self, l4)
         lst = self.listener
         ctx_cls: Any = RequestContext
-        if self.router.stick or self.router.rs.inspect_delay:
-            # the rules may track (their context keeps stick counters) or wait for data
+        if self.router.stick or self.router.rs.inspect_delay or self.router.rs.tcp_content:
+            # the rules may track (their context keeps stick counters), wait for data or set
+            # what the engine reads afterwards (the queue priority)
             from haproxy_py.actions.base import RuleTxn
 
             ctx_cls = RuleTxn
@@ -920,6 +923,7 @@ class TcpSession(Stream):
             self.stick_srv, self.stick_stores = persist.match(
                 stick, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000), force=self.prst == "F")
             self.stk_txn = ctx
+        self.prio = getattr(ctx, "prio", None)
         self.assign()
 
     def _early_data(self, data: bytes) -> None:

@@ -41,7 +41,7 @@ from haproxy_py.lb.random import RandomLB
 from haproxy_py.lb.roundrobin import RoundRobin
 from haproxy_py.lb.static_rr import StaticRR
 from haproxy_py.runtime.counters import Counters
-from haproxy_py.runtime.queue import Pending, Queue
+from haproxy_py.runtime.queue import Pending, Queue, make_key, order
 from haproxy_py.runtime.server import Server
 
 OK = "ok"
@@ -138,6 +138,8 @@ class Backend:
         self.hash_expr: Callable[[Any], Any] | None = None
         self.counters = Counters()
         self.queue = Queue()
+        #: the priority of the request being selected (select's ``prio``)
+        self._prio: tuple[int, int] | None = None
         self.cookie: CookieConf | None = conf.cookie
         #: connections currently using a server of this backend (HAProxy's px->served)
         self.served = 0
@@ -272,7 +274,7 @@ class Backend:
         if was and not srv.lb.usable:
             if self.redispatch and not self.persist and len(srv.queue):
                 while True:
-                    p = srv.queue.pop()
+                    p = srv.queue.pop(now)
                     if p is None:
                         break
                     p.server = None
@@ -376,12 +378,15 @@ class Backend:
     # ------------------------------------------------------------------ selection
     def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
                owner: Any = None, forced: Server | None = None, force_persist: bool = False,
-               assigned: Server | None = None) -> Decision:
+               assigned: Server | None = None, prio: tuple[int, int] | None = None) -> Decision:
         """In 2.6's order: ``assigned`` (a use-server rule's server; a persistence cookie is then
         unused, flag U), the persistence cookie, ``forced`` (the server a stick table designates),
         load balancing. ``force_persist``: a ``force-persist`` rule holds (a cookie's server even
-        when down). A retry after a failed connection (``avoid``) chooses again."""
+        when down). A retry after a failed connection (``avoid``) chooses again. ``prio``: the
+        request's (class, offset) when set-priority-class/offset ran for it (its place in a
+        queue, runtime/queue.py), None: the default one."""
         self.now = now
+        self._prio = prio
         if avoid is not None:
             return self._lb(req, now, owner, avoid)
         has_cookie = req is not None and req.cookie is not None and self.cookie is not None
@@ -468,14 +473,16 @@ class Backend:
         return Decision(OK, srv, persistent, by_lb)
 
     def _enqueue(self, srv: Server | None, now: float, owner: Any) -> Pending:
+        prio = self._prio
+        key = -1 if prio is None else make_key(now, prio[0], prio[1])
         if srv is not None:
-            pend = srv.queue.push(Pending(owner, now, srv, self))
+            pend = srv.queue.push(Pending(owner, now, srv, self, key))
             n = len(srv.queue)
             if n > srv.counters.qmax:
                 srv.counters.qmax = n
             self.balancer.refresh(srv)
         else:
-            pend = self.queue.push(Pending(owner, now, None, self))
+            pend = self.queue.push(Pending(owner, now, None, self, key))
             n = len(self.queue)
             if n > self.counters.qmax:
                 self.counters.qmax = n
@@ -563,15 +570,15 @@ class Backend:
         own = srv.queue
         bq = self.queue
         while not mx or srv.served < mx:
-            a = own.peek()
-            b = bq.peek() if len(bq) and self._serves_backend_queue(srv) else None
+            a = own.peek(now)
+            b = bq.peek(now) if len(bq) and self._serves_backend_queue(srv) else None
             if a is None and b is None:
                 break
-            if b is None or (a is not None and a.since <= b.since):
-                own.pop()
+            if b is None or (a is not None and self._server_first(a, b, now)):
+                own.pop(now)
                 pend = a
             else:
-                bq.pop()
+                bq.pop(now)
                 pend = b
             assert pend is not None
             if getattr(pend.owner, "closed", False):
@@ -584,6 +591,15 @@ class Backend:
             if limit and len(out) >= limit:
                 break
         return out
+
+    @staticmethod
+    def _server_first(a: Pending, b: Pending, now: float) -> bool:
+        """Whether the server queue's next entry ``a`` goes before the backend queue's ``b``: the
+        older one, or with priorities 2.6's comparison (class, then time key; ties: the server's)."""
+        if a.key < 0 and b.key < 0:
+            return a.since <= b.since
+        return order(a.key if a.key >= 0 else make_key(a.since), now) <= \
+            order(b.key if b.key >= 0 else make_key(b.since), now)
 
     def claim(self, pend: Pending) -> bool:
         """The owner of a dequeued ``pend`` takes over the slot it was granted: True when the

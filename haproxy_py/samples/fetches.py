@@ -1126,9 +1126,10 @@ def f_thread(txn: Txn, args: tuple) -> list:
 # nbproc was removed from 2.5 on: 2.6 answers one process, the first
 fetch("nbproc", test=D_CONN)(lambda txn, args: [1])
 fetch("proc", test=D_CONN)(lambda txn, args: [1])
-# set-priority-class / set-priority-offset are not implemented: the priority is always the default
-fetch("prio_class", test=D_CONN)(lambda txn, args: [0])
-fetch("prio_offset", test=D_CONN)(lambda txn, args: [0])
+# set-priority-class / set-priority-offset (actions/prio.py): the stream's queue priority
+_PRIO_T = "tests/integration/test_priority_vs_haproxy.py::test_priority_fetches_as_haproxy"
+fetch("prio_class", test=_PRIO_T)(lambda txn, args: [(getattr(txn, "prio", None) or (0, 0))[0]])
+fetch("prio_offset", test=_PRIO_T)(lambda txn, args: [(getattr(txn, "prio", None) or (0, 0))[1]])
 # HTTP/1 on both sides (no HTTP/2 here); the server side only once connected
 fetch("fc_http_major", test=D_CONN)(lambda txn, args: [1])
 
