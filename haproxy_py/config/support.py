@@ -116,6 +116,9 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "ssl-dh-param-file": _TLSB + "test_curves_and_dh_as_haproxy",
     "tune.ssl.default-dh-param": _TLSB + "test_curves_and_dh_as_haproxy",
     "ssl-load-extra-files": _TLSB + "test_extra_files_as_haproxy",
+    "tune.ssl.capture-buffer-size": _IT + "test_tls_fetches2_vs_haproxy.py::test_clienthello_capture_as_haproxy",
+    "tune.ssl.capture-cipherlist-size": _IT + "test_tls_fetches2_vs_haproxy.py::test_clienthello_capture_as_haproxy",
+    "tune.ssl.keylog": _IT + "test_tls_fetches2_vs_haproxy.py::test_keylog_secrets_as_the_client_logs_them",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
 _reg(GLOBAL, "config/tls.py server_global", {

@@ -31,7 +31,8 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 #: the global keywords this module reads
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
-           "tune.ssl.default-dh-param", "ssl-load-extra-files")
+           "tune.ssl.default-dh-param", "ssl-load-extra-files", "tune.ssl.capture-buffer-size",
+           "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
@@ -88,6 +89,11 @@ class TlsBind:
     #: verification errors let pass (bit N: error N; ca: at depth > 0, crt: the certificate's own)
     ca_ignore: int = 0
     crt_ignore: int = 0
+    #: tune.ssl.capture-buffer-size: bytes of each ClientHello kept for the ssl_fc_cipherlist_* /
+    #: ssl_fc_e*_bin fetches (0: no capture, nothing done per handshake)
+    capture: int = 0
+    #: tune.ssl.keylog on: each handshake's TLS 1.3 secrets kept for the ssl_fc_*_secret fetches
+    keylog: bool = False
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -133,6 +139,21 @@ def global_kw(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' 'none' and 'all' can be only used alone", 0)
         t["extra"] = (frozenset() if args == ["none"] else EXTRA_FILES if args == ["all"]
                       else frozenset(args))
+    elif kw in ("tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size"):
+        if kw == "tune.ssl.capture-cipherlist-size":
+            b.warn(ln, f"parsing [{ln.file}:{ln.lineno}]: '{kw}' is deprecated and will be removed in version 2.7. "
+                   "Please use 'tune.ssl.capture-buffer-size' instead.", 0, raw=True)
+        if len(w) < 2:
+            b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+        n = _atoi(w[1])
+        if n < 0:
+            b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
+        t["capture"] = n
+    elif kw == "tune.ssl.keylog":
+        v = w[1] if len(w) > 1 else ""
+        if v not in ("on", "off"):
+            b.fail(ln, f"'{kw}' expects either 'on' or 'off' but got '{v}'.", 1 if v else 0)
+        t["keylog"] = v == "on"
     elif kw == "tune.ssl.default-dh-param":
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
@@ -266,7 +287,8 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         "ciphers": g.get("ssl-default-bind-ciphers"), "ciphersuites": g.get("ssl-default-bind-ciphersuites"),
         "curves": g.get("ssl-default-bind-curves"), "no_tickets": bool(gopts.get("no-tls-tickets")),
         "prefer_client": bool(gopts.get("prefer-client-ciphers")), "dh_file": g.get("ssl-dh-param-file"),
-        "dh_bits": g.get("tune.ssl.default-dh-param", 0)}
+        "dh_bits": g.get("tune.ssl.default-dh-param", 0), "capture": g.get("capture", 0),
+        "keylog": bool(g.get("keylog"))}
     disabled = set(gopts.get("disabled", ()))
     strict = False
     entries: list[Entry] = []

@@ -16,6 +16,7 @@ import hashlib
 from typing import Any
 
 from ..tls import clienthello
+from ..tls.capture import SECRETS, without_grease
 from ..tls.info import asn1_time, dn_entry, dn_oneline, serial_bytes
 from .core import alias, fetch
 from .txn import Txn
@@ -456,3 +457,133 @@ def f_ssl_bc_err_str(txn: Txn, args: tuple) -> list | None:
 def f_ssl_bc_npn(txn: Txn, args: tuple) -> list | None:
     """NPN: haproxy-py's servers offer none (a server's 'npn' is refused), so it has no sample."""
     return None
+
+
+# --------------------------------------------------------------------------- captured at the handshake
+# tune.ssl.capture-buffer-size: the ClientHello's lists as tls/capture.py kept them (no sample
+# without the tune); the optional argument 1 leaves the GREASE values out.
+C = "tests/integration/test_tls_fetches2_vs_haproxy.py::test_clienthello_capture_as_haproxy"
+
+
+def _hello_of(txn: Txn) -> Any:
+    t = _tls(txn)
+    return t.ask("hello") if t is not None else None
+
+
+def _grease_arg(args: tuple) -> bool:
+    return bool(args and args[0])
+
+
+def _cap_list(attr: str, filt: bool) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        h = _hello_of(txn)
+        if h is None:
+            return None
+        v = getattr(h, attr)
+        return [without_grease(v) if filt and _grease_arg(args) else v]
+    return fn
+
+
+fetch("ssl_fc_cipherlist_bin", test=C)(_cap_list("ciphers", True))
+fetch("ssl_fc_extlist_bin", test=C)(_cap_list("exts", True))
+fetch("ssl_fc_eclist_bin", test=C)(_cap_list("ec", True))
+fetch("ssl_fc_ecformats_bin", test=C)(_cap_list("ecf", False))
+
+
+@fetch("ssl_fc_cipherlist_hex", test=C)
+def f_ssl_fc_cipherlist_hex(txn: Txn, args: tuple) -> list | None:
+    h = _hello_of(txn)
+    if h is None:
+        return None
+    v = without_grease(h.ciphers) if _grease_arg(args) else h.ciphers
+    return [v.hex().upper().encode()]
+
+
+@fetch("ssl_fc_cipherlist_str", test=C)
+def f_ssl_fc_cipherlist_str(txn: Txn, args: tuple) -> list | None:
+    """OpenSSL's names of the suites (SSL_CIPHER_find), ``UNKNOWN(xxxx)`` for the others."""
+    t = _tls(txn)
+    h = t.ask("hello") if t is not None else None
+    if h is None:
+        return None
+    v = without_grease(h.ciphers) if _grease_arg(args) else h.ciphers
+    out = []
+    for i in range(0, len(v) - 1, 2):
+        pair = v[i:i + 2]
+        name = t.ask("cipher_name", pair)
+        out.append(name if name else "UNKNOWN(%04x)" % ((pair[0] << 8) | pair[1]))
+    return [",".join(out).encode("latin-1")]
+
+
+@fetch("ssl_fc_cipherlist_xxh", test=C)
+def f_ssl_fc_cipherlist_xxh(txn: Txn, args: tuple) -> list | None:
+    h = _hello_of(txn)
+    if h is None:
+        return None
+    from ..lb.hashfn import xxh64
+
+    x = xxh64(h.suites, 0)
+    return [x - (1 << 64) if x >= 1 << 63 else x]
+
+
+@fetch("ssl_fc_protocol_hello_id", test=C)
+def f_ssl_fc_protocol_hello_id(txn: Txn, args: tuple) -> list | None:
+    h = _hello_of(txn)
+    return None if h is None else [h.version]
+
+
+# tune.ssl.keylog on: the TLS 1.3 secrets of the handshake, as the NSS key log's hex text
+K = "tests/integration/test_tls_fetches2_vs_haproxy.py::test_keylog_secrets_as_the_client_logs_them"
+
+
+def _secret(label: bytes) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        t = _tls(txn)
+        v = t.ask("secret", label) if t is not None else None
+        return [v] if v else None
+    return fn
+
+
+for _sfx, _label in SECRETS.items():
+    fetch("ssl_fc_" + _sfx, test=K)(_secret(_label))
+
+
+# the client certificate's chain and algorithms, this side's certificate's algorithms, tls-unique
+X = "tests/integration/test_tls_fetches2_vs_haproxy.py::test_certificate_fetches_as_haproxy"
+
+
+@fetch("ssl_c_chain_der", test=X)
+def f_ssl_c_chain_der(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    if t is None or not t.peer():
+        return None
+    got = t.ask("peer_chain_der")
+    return [b"".join(got)] if got else None
+
+
+def _alg(own: bool, which: int) -> Any:
+    def fn(txn: Txn, args: tuple) -> list | None:
+        d = (_f_der if own else _c_der)(txn, args)
+        if not d:
+            return None
+        from ..tls.certs import der_algorithms
+
+        return _s(der_algorithms(d)[which])
+    return fn
+
+
+fetch("ssl_c_key_alg", test=X)(_alg(False, 0))
+fetch("ssl_c_sig_alg", test=X)(_alg(False, 1))
+fetch("ssl_f_key_alg", test=X)(_alg(True, 0))
+fetch("ssl_f_sig_alg", test=X)(_alg(True, 1))
+
+
+@fetch("ssl_fc_unique_id", test=X)
+def f_ssl_fc_unique_id(txn: Txn, args: tuple) -> list | None:
+    """tls-unique: the first Finished message of the handshake (the client's in a full one, this
+    side's when resumed), as 2.6 reads it."""
+    t = _tls(txn)
+    if t is None:
+        return None
+    v = t.ask("finished", t.resumed)
+    return [v] if v else None

@@ -19,6 +19,7 @@ import socket
 import ssl
 from typing import Any
 
+from haproxy_py.tls import capture as _capture
 from haproxy_py.tls.sni import SniTable
 
 _WANT = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -61,6 +62,8 @@ class EngineSSLSocket(ssl.SSLSocket):
         if obj is not None:
             if VERIFY_ERRORS:
                 VERIFY_ERRORS.pop(_ssl_pointer(obj), None)
+            if _capture.HELLOS or _capture.KEYLOGS:
+                _capture.forget(_ssl_pointer(obj))
             try:
                 obj.shutdown()
             except (ssl.SSLError, OSError, ValueError):
@@ -117,6 +120,32 @@ class EngineSSLSocket(ssl.SSLSocket):
     def verify_errors(self) -> list[int]:
         """[certificate error, CA error, CA error depth] the verify callback saw (0 without)."""
         return VERIFY_ERRORS.get(self._ssl_ptr(), [0, 0, 0]) if VERIFY_ERRORS else [0, 0, 0]
+
+    def hello(self) -> Any:
+        """The capture of this connection's ClientHello (tls/capture.py Hello), None without."""
+        return _capture.HELLOS.get(self._ssl_ptr()) if _capture.HELLOS else None
+
+    def secret(self, label: bytes) -> bytes | None:
+        """A TLS 1.3 secret of this connection's key log (hex text), None without."""
+        got = _capture.KEYLOGS.get(self._ssl_ptr()) if _capture.KEYLOGS else None
+        return got.get(label) if got else None
+
+    def cipher_name(self, pair: bytes) -> str | None:
+        return _capture.cipher_name(self._ssl_ptr(), pair)
+
+    def peer_chain_der(self) -> list[bytes]:
+        """The certificates the client sent besides its own (OpenSSL's peer chain of a server
+        connection), each in DER."""
+        from haproxy_py.tls import native
+
+        return native.chain_list(self)
+
+    def finished(self, own: bool) -> bytes | None:
+        """This side's (own) or the peer's Finished message (SSL_get_finished / _peer_finished)."""
+        ptr = self._ssl_ptr()
+        if not ptr:
+            return None
+        return self._bytes("SSL_get_finished" if own else "SSL_get_peer_finished", 128) or None
 
     def shutdown(self, how: int) -> None:
         if how != socket.SHUT_RD and self._sslobj is not None:  # type: ignore[attr-defined]
@@ -465,6 +494,10 @@ class ServerTls:
         ocsp = _OCSP_OVERRIDES.get(cert.ocsp_key, cert.ocsp) if cert.ocsp_key else cert.ocsp
         if ocsp:
             set_ocsp_response(ctx, ocsp)
+        if conf.capture:
+            _capture.capture_hellos(ctx, conf.capture)
+        if conf.keylog:
+            _capture.keep_secrets(ctx)
         ctx.sni_callback = self._sni
         return ctx
 

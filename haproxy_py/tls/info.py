@@ -165,6 +165,14 @@ class TlsInfo:
         except (OSError, ValueError, AttributeError):
             return None
 
+    def ask(self, what: str, *args: Any) -> Any:
+        """One of the socket's OpenSSL readings (hello, secret, cipher_name, peer_chain_der,
+        finished: tls/context.py EngineSSLSocket), None where the socket has none."""
+        try:
+            return getattr(self.sock, what)(*args)
+        except (OSError, ValueError, AttributeError):
+            return None
+
     def peer(self) -> dict[str, Any]:
         """The verified client certificate as getpeercert() decodes it ({} without one)."""
         p = self._peer

@@ -73,14 +73,20 @@ def session_key(sock: Any) -> bytes | None:
 def peer_chain_der(sock: Any) -> bytes | None:
     """The certificates the peer sent (its own first, as OpenSSL keeps them on a client), each in
     DER, one after the other."""
+    return b"".join(chain_list(sock)) or None
+
+
+def chain_list(sock: Any) -> list[bytes]:
+    """SSL_get_peer_cert_chain's certificates in DER (on a server connection, without the
+    client's own)."""
+    out: list[bytes] = []
     ptr = ssl_pointer(sock)
     if not ptr:
-        return None
+        return out
     lib = _L()
     sk = lib.SSL_get_peer_cert_chain(ptr)
     if not sk:
-        return None
-    out = []
+        return out
     for i in range(lib.OPENSSL_sk_num(sk)):
         x = lib.OPENSSL_sk_value(sk, i)
         n = lib.i2d_X509(x, None)
@@ -90,7 +96,7 @@ def peer_chain_der(sock: Any) -> bytes | None:
         p = ctypes.c_void_p(ctypes.addressof(buf))
         lib.i2d_X509(x, ctypes.byref(p))
         out.append(buf.raw)
-    return b"".join(out) or None
+    return out
 
 
 def error_text(code: int) -> str:
