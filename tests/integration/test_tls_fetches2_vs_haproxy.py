@@ -190,8 +190,8 @@ def test_keylog_secrets_as_the_client_logs_them(certs: Certs, tmp_path: Path) ->
 def test_certificate_fetches_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     """ssl_c_chain_der (the certificates the client sent besides its own), ssl_c_key_alg,
     ssl_c_sig_alg, ssl_f_key_alg, ssl_f_sig_alg (ECDSA and RSA certificates on both sides) and
-    ssl_fc_unique_id (tls-unique, TLS 1.2 and 1.3: equal to what the client's own
-    get_channel_binding('tls-unique') says for the same connection)."""
+    ssl_fc_unique_id (tls-unique, TLS 1.2 full and resumed, and 1.3 where 2.6 gives it too: equal
+    to what the client's own get_channel_binding('tls-unique') says for the same connection)."""
     import shutil
 
     d = tmp_path
@@ -222,26 +222,34 @@ def test_certificate_fetches_as_haproxy(certs: Certs, tmp_path: Path) -> None:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
                 ctx.maximum_version = ver
-                with socket.create_connection(("127.0.0.1", p), timeout=5) as raw, \
-                        ctx.wrap_socket(raw, server_hostname="www.example.com") as s:
-                    s.sendall(HTTP)
-                    data = b""
-                    while b";" not in data:
-                        d = s.recv(65536)
-                        if not d:
-                            break
-                        data += d
-                    mine = (s.get_channel_binding("tls-unique") or b"").hex().upper()
-                m = re.search(rb"u=(\S*) ", data)
-                res.append((ver.name, "client's" if m and m.group(1).decode() == mine else f"{m and m.group(1)!r} {mine}"))
+                sess = None
+                # TLS 1.2: a second connection resumes the first's session (tls-unique is then
+                # the server's Finished)
+                for again in ((False, True) if ver == ssl.TLSVersion.TLSv1_2 else (False,)):
+                    with socket.create_connection(("127.0.0.1", p), timeout=5) as raw, \
+                            ctx.wrap_socket(raw, server_hostname="www.example.com", session=sess) as s:
+                        s.sendall(HTTP)
+                        data = b""
+                        while b";" not in data:
+                            d = s.recv(65536)
+                            if not d:
+                                break
+                            data += d
+                        mine = (s.get_channel_binding("tls-unique") or b"").hex().upper()
+                        resumed = s.session_reused
+                        sess = s.session
+                    m = re.search(rb"u=(\S*) ", data)
+                    res.append((ver.name, again, resumed,
+                                "client's" if m and m.group(1).decode() == mine else f"{m and m.group(1)!r} {mine}"))
         return res
 
     theirs, ours = side_by_side(cfg, 3, run, extra={"root": str(certs.root)})
     # the ports differ between the runs: compare by position
     for a, b in zip(ours, theirs, strict=True):
         assert a[1:] == b[1:]
-    assert {r[1] for r in theirs if len(r) == 2} == {"client's"}
-    text = " ".join(r[3] for r in theirs if len(r) == 4)
+    assert {r[3] for r in theirs if isinstance(r[1], bool)} == {"client's"}
+    assert any(r[2] for r in theirs if isinstance(r[1], bool))  # a resumed session was seen
+    text = " ".join(r[3] for r in theirs if not isinstance(r[1], bool))
     assert "fk=id-ecPublicKey" in text and "fk=rsaEncryption" in text and "ck=rsaEncryption" in text
     assert re.search(r"chl=[1-9]", text) and "no answer" not in text
 
