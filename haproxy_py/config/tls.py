@@ -391,10 +391,6 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
             if k in ("npn", "allow-0rtt"):
                 b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' is not implemented by haproxy-py (HAProxy 2.6 "
                        "supports it).", i, ours=True)
-            if k in ("ssl-min-ver", "ssl-max-ver", "ciphersuites"):
-                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' in a crt-list line is not implemented by haproxy-py "
-                       "(HAProxy 2.6 supports it): Python's ssl switches to the line's certificate after the "
-                       "protocol version and the TLS 1.3 suite are chosen; set it on the bind line.", i, ours=True)
 
             def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None) -> None:
                 if before:

@@ -440,11 +440,101 @@ def set_stapled(key: bytes, der: bytes, listeners: list[Any]) -> int:
     return n
 
 
+def _key_kind(cert: Any) -> str:
+    alg = cert.algorithm or ""
+    return "ecdsa" if alg.startswith("EC") else "rsa" if alg.startswith("RSA") else "other"
+
+
+#: per SSL_CTX pointer (a listener's default context): the ServerTls its hello callback serves
+_HELLO_OWNERS: dict[int, Any] = {}
+#: per SSL connection (pointer): the entry the hello callback chose, taken by the SNI callback
+HELLO_CHOICE: dict[int, int] = {}
+_HELLO_CB: Any = None
+_AUTH_ECDSA: list[int] = []
+_TLSEXT_SERVER_NAME, _TLSEXT_SIGALGS = 0, 13
+_SSL_CTRL_SET_MIN_PROTO_VERSION, _SSL_CTRL_SET_MAX_PROTO_VERSION = 123, 124
+
+
+def set_hello_callback(ctx: ssl.SSLContext, owner: Any) -> None:
+    """SSL_CTX_set_client_hello_cb on a listener's default context (Python's ssl has none)."""
+    global _HELLO_CB
+    if _HELLO_CB is None:
+        _HELLO_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(_hello_cb)
+        _AUTH_ECDSA.append(_fn("OBJ_sn2nid", (ctypes.c_char_p,), ctypes.c_int)(b"AuthECDSA"))
+    ptr = _ssl_ctx_pointer(ctx)
+    _HELLO_OWNERS[ptr] = owner
+    _fn("SSL_CTX_set_client_hello_cb", (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), None)(
+        ptr, ctypes.cast(_HELLO_CB, ctypes.c_void_p), None)
+
+
+def _hello_ext(ssl_ptr: int, kind: int) -> bytes | None:
+    out = ctypes.c_void_p()
+    n = ctypes.c_size_t()
+    if not _fn("SSL_client_hello_get0_ext", (ctypes.c_void_p, ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p),
+                                            ctypes.POINTER(ctypes.c_size_t)), ctypes.c_int)(
+            ssl_ptr, kind, ctypes.byref(out), ctypes.byref(n)):
+        return None
+    return ctypes.string_at(out.value, n.value) if out.value and n.value else b""
+
+
+def _suites_auth_ecdsa(ssl_ptr: int) -> bool:
+    out = ctypes.c_void_p()
+    n = _fn("SSL_client_hello_get0_ciphers", (ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)), ctypes.c_size_t)(
+        ssl_ptr, ctypes.byref(out))
+    if not out.value or n % 2:
+        return False
+    find = _fn("SSL_CIPHER_find", (ctypes.c_void_p, ctypes.c_void_p), ctypes.c_void_p)
+    auth = _fn("SSL_CIPHER_get_auth_nid", (ctypes.c_void_p,), ctypes.c_int)
+    for j in range(0, n, 2):
+        c = find(ssl_ptr, out.value + j)
+        if c and auth(c) == _AUTH_ECDSA[0]:
+            return True
+    return False
+
+
+def _hello_cb(ssl_ptr: int, al: int, arg: int) -> int:
+    """2.6's choice of the entry from the ClientHello (server name, then key type by what the
+    client offers), and that entry's protocol versions and TLS 1.3 suites set on the connection
+    before OpenSSL chooses them; the SNI callback then switches to the entry's context."""
+    try:
+        HELLO_CHOICE.pop(ssl_ptr, None)
+        owner = _HELLO_OWNERS.get(_fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr) or 0)
+        if owner is None:
+            return 1
+        ext = _hello_ext(ssl_ptr, _TLSEXT_SERVER_NAME)
+        # server_name: list length (2), then type (1) = host_name, length (2), name
+        if not ext or len(ext) < 5 or ext[2] != 0:
+            return 1
+        name = ext[5:5 + int.from_bytes(ext[3:5], "big")].decode("ascii", "replace")
+        from haproxy_py.tls.sni import hello_offers
+
+        sig = _hello_ext(ssl_ptr, _TLSEXT_SIGALGS)
+        ecdsa, rsa = hello_offers(sig[2:] if sig is not None else None, _suites_auth_ecdsa(ssl_ptr))
+        i = owner.table.pick(name, owner.kinds, ecdsa, rsa)
+        if i is None:
+            return 1
+        HELLO_CHOICE[ssl_ptr] = i
+        conf = owner.confs[i]
+        rng = version_range(conf.min_ver, conf.max_ver, conf.disabled)
+        ctrl = _fn("SSL_ctrl", (ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_void_p), ctypes.c_long)
+        if rng is not None:
+            ctrl(ssl_ptr, _SSL_CTRL_SET_MIN_PROTO_VERSION, VERSIONS[rng[0]].value, None)
+            ctrl(ssl_ptr, _SSL_CTRL_SET_MAX_PROTO_VERSION, VERSIONS[rng[1]].value, None)
+        if conf.ciphersuites:
+            _fn("SSL_set_ciphersuites", (ctypes.c_void_p, ctypes.c_char_p), ctypes.c_int)(
+                ssl_ptr, conf.ciphersuites.encode("ascii", "replace"))
+        return 1
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return 1
+
+
 class ServerTls:
     """The contexts of one ``bind ... ssl`` line and the SNI choice between them: one per entry
     (a ``crt`` certificate or a crt-list line, tls/crtlist.py), with the entry's own options."""
 
-    __slots__ = ("conf", "entries", "certs", "confs", "contexts", "table", "default", "ca_paths")
+    __slots__ = ("conf", "entries", "certs", "confs", "contexts", "table", "default", "ca_paths", "kinds", "hello",
+                 "default_conf")
+    default: ssl.SSLContext
 
     def __init__(self, conf: Any) -> None:
         from haproxy_py.tls.crtlist import Entry
@@ -453,10 +543,14 @@ class ServerTls:
         self.entries: list[Any] = list(conf.entries) or [Entry(c) for c in conf.certs]
         #: CA files replaced at run time: configured name -> the file holding its new certificates
         self.ca_paths: dict[str, str] = {}
+        self.hello = False
         self._build()
 
     def _build(self) -> None:
         import dataclasses
+
+        if self.hello:
+            _HELLO_OWNERS.pop(_ssl_ctx_pointer(self.default), None)
 
         self.certs = [e.cert for e in self.entries]
         self.confs = [dataclasses.replace(self.conf, **dict(e.conf)) if e.conf else self.conf for e in self.entries]
@@ -468,7 +562,33 @@ class ServerTls:
                 made[key] = self._context(e.cert, c)
             self.contexts.append(made[key])
         self.table = self._table()
-        self.default = self.contexts[0]
+        # 2.6 makes each connection from the bind line's own context: its protocol versions and
+        # cipher lists hold until a server name selects an entry (the first entry's certificate
+        # is the default one)
+        first, base = self.confs[0], self.conf
+        own = ("min_ver", "max_ver", "ciphers", "ciphersuites")
+        if all(getattr(first, f) == getattr(base, f) for f in own):
+            self.default_conf, self.default = first, self.contexts[0]
+        else:
+            self.default_conf = dataclasses.replace(first, **{f: getattr(base, f) for f in own})
+            self.default = self._context(self.certs[0], self.default_conf)
+        self.kinds = [_key_kind(c) for c in self.certs]
+        self.hello = self._needs_hello()
+        if self.hello:
+            set_hello_callback(self.default, self)
+
+    def _needs_hello(self) -> bool:
+        """Whether the choice of an entry must be made from the ClientHello, before OpenSSL picks
+        the protocol version (2.6's client hello callback): an entry with its own versions or
+        TLS 1.3 suites, or a name whose certificates differ in key type."""
+        base = self.conf
+        if any((c.min_ver, c.max_ver, c.ciphersuites) != (base.min_ver, base.max_ver, base.ciphersuites)
+               for c in self.confs):
+            return True
+        if len(set(self.kinds)) < 2:
+            return False
+        t = self.table
+        return any(len({self.kinds[i] for i in lst}) > 1 for lst in (*t.exact_all.values(), *t.wild.values()))
 
     def _table(self) -> SniTable:
         from haproxy_py.tls.crtlist import sni_names
@@ -557,7 +677,9 @@ class ServerTls:
 
     def _sni(self, sock: Any, name: str | None, ctx: ssl.SSLContext) -> int | None:
         sock.sni = name
-        i = self.table.select(name)
+        i = HELLO_CHOICE.pop(_ssl_pointer(sock._sslobj), None) if self.hello else None
+        if i is None:
+            i = self.table.select(name)
         if i is None:
             if self.conf.strict_sni:
                 return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
@@ -566,7 +688,7 @@ class ServerTls:
         chosen = self.contexts[i]
         if chosen is not ctx:
             sock.context = chosen
-            if self.confs[i] is not self.confs[0]:
+            if self.confs[i] is not self.default_conf:
                 switch_settings(sock, self.confs[i])
         return None
 

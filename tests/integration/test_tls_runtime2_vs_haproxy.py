@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.harness import free_port, get, require_haproxy, run_proxy
 from tests.integration.nginx_tls import make_crl
 from tests.integration.stats_client import admin_socket
@@ -200,3 +202,93 @@ frontend fe
     assert "Cert Status: good" in flat[0] and "Cert Status: revoked" in flat[4] and "Cert Status: good" in flat[6]
     assert flat[0] != flat[6]  # the second good response, not the first
     assert [g[1] for g in out[0] if isinstance(g, tuple)].count(b"OCSP Response updated!\n\n") == 2
+
+
+def _offer(port: int, sni: str, args: tuple[str, ...]) -> tuple[str, ...]:
+    """What one openssl s_client handshake got: (protocol, cipher, the server certificate's
+    subject) or ("fail",)."""
+    import re
+
+    from tests.integration.test_tls_bind_vs_haproxy import s_client
+
+    out = s_client(port, "-servername", sni, *args, data=b"")  # the last -servername counts
+    m = re.search(r"^(?:New|Reused), (\S+), Cipher is (\S+)", out, re.M)
+    if not m or m.group(2) == "(NONE)":
+        return ("fail",)
+    subj = re.search(r"^subject=(.*)$", out, re.M)
+    return (m.group(1), m.group(2), subj.group(1) if subj else "-")
+
+
+@pytest.mark.slow
+def test_crt_list_versions_suites_and_key_types_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """crt-list lines with their own ssl-min-ver, ssl-max-ver and ciphersuites (the bind line
+    allowing TLS 1.2 and 1.3), and server names shared by an RSA and an ECDSA certificate (exact
+    and wildcard filters, RSA loaded first): the protocol, cipher and certificate each generated
+    client offer gets (TLS 1.2 or 1.3, signature algorithms, TLS 1.2 ciphers, TLS 1.3 suites)."""
+    import random
+
+    root = certs.root
+    versions = tmp_path / "versions.txt"
+    versions.write_text(f"""{root}/ec.pem [ssl-min-ver TLSv1.3] v13.test
+{root}/rsa.pem [ssl-max-ver TLSv1.2] v12.test
+{root}/ec.pem [ciphersuites TLS_CHACHA20_POLY1305_SHA256] chacha.test
+{root}/ec.pem [ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES256-GCM-SHA384] pinned.test
+{root}/rsa.pem
+""")
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text(f"""{root}/rsa.pem shared.test *.wild2.test
+{root}/ec.pem shared.test *.wild2.test
+{root}/ec.pem ec-first.test
+{root}/rsa.pem ec-first.test
+{root}/rsa.pem rsa-only.test
+""")
+    cfg = f"""global
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt-list {versions}
+    bind 127.0.0.1:{{p1}} ssl crt-list {mixed}
+    http-request return status 200 content-type text/plain string ok
+"""
+    rng = random.Random(2612)
+    sigalgs = ["ECDSA+SHA256", "RSA+SHA256", "rsa_pss_rsae_sha256", "ed25519", "ECDSA+SHA384"]
+    ciphers12 = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "AES128-GCM-SHA256",
+                 "ECDHE-ECDSA-AES256-GCM-SHA384"]
+    suites = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
+
+    def offer() -> tuple[str, ...]:
+        args: list[str] = [rng.choice(["-tls1_2", "-tls1_3", "-no_ssl3"])]
+        if rng.random() < 0.8:
+            args += ["-sigalgs", ":".join(rng.sample(sigalgs, rng.randint(1, 3)))]
+        if args[0] != "-tls1_3":
+            args += ["-cipher", ":".join(rng.sample(ciphers12, rng.randint(1, 3)))]
+        if args[0] != "-tls1_2" and rng.random() < 0.5:
+            args += ["-ciphersuites", ":".join(rng.sample(suites, rng.randint(1, 2)))]
+        return tuple(args)
+
+    cases = [(0, n, offer()) for n in ("v13.test", "v12.test", "chacha.test", "pinned.test", "other.test")
+             ]
+    cases += [(0, "v13.test", ("-tls1_2",)), (0, "v12.test", ("-tls1_3",)), (0, "v12.test", ()),
+              (0, "chacha.test", ("-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")), (0, "chacha.test", ())]
+    cases += [(1, n, offer()) for n in ("shared.test", "a.wild2.test", "ec-first.test", "rsa-only.test")
+              for _ in range(2)]
+    cases += [(1, "shared.test", ()), (1, "shared.test", ("-tls1_2", "-sigalgs", "RSA+SHA256")),
+              (1, "shared.test", ("-tls1_3", "-sigalgs", "ECDSA+SHA256")),
+              (1, "shared.test", ("-tls1_2", "-sigalgs", "ECDSA+SHA256:RSA+SHA256", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"))]
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        with run_proxy(cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1])), wait_ports=ports,
+                       which=which):
+            out.append([(n, a, _offer(ports[p], n, a)) for p, n, a in cases])
+    for a, b in zip(out[1], out[0], strict=True):
+        assert a == b
+    got = {r for _, _, r in out[0]}
+    assert ("fail",) in got and any(r[0] == "TLSv1.3" for r in got) and any(r[0] == "TLSv1.2" for r in got)
+    shared = [r[2] for n, _, r in out[0] if n == "shared.test" and r != ("fail",)]
+    assert any("rsa" in s for s in shared) and any("www.example.com" in s for s in shared)

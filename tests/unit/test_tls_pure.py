@@ -102,3 +102,22 @@ def test_ignore_error_lists() -> None:
     assert _error_ids("70") == 0  # accepted, but 2.6's mask has 64 bits
     assert _error_ids("10,foo") == "ID '0' out of range (1..94) in error IDs list '10,foo'"
     assert _error_ids("95") == "ID '95' out of range (1..94) in error IDs list '95'"
+
+
+def test_sni_pick_by_key_type_as_2_6() -> None:
+    """Among the certificates of one name (the first level that has any: exact, then wildcard),
+    ECDSA when the client can take it, else RSA, else another key type, else ECDSA, else RSA."""
+    from haproxy_py.tls.sni import SniTable, hello_offers
+
+    t = SniTable([["s.test", "*.w.test"], ["s.test", "*.w.test"], ["s.test"], ["x.w.test"]])
+    kinds = ["rsa", "ecdsa", "other", "rsa"]
+    assert t.pick("s.test", kinds, True, True) == 1
+    assert t.pick("S.Test", kinds, False, True) == 0
+    assert t.pick("s.test", kinds, False, False) == 2
+    assert t.pick("s.test", ["rsa", "ecdsa", "rsa", "rsa"], False, False) == 1
+    assert t.pick("a.w.test", kinds, True, False) == 1
+    assert t.pick("x.w.test", kinds, True, True) == 3  # an exact name hides the wildcards
+    assert t.pick("nope.test", kinds, True, True) is None and t.pick(None, kinds, True, True) is None
+    assert hello_offers(None, True) == (False, True)
+    assert hello_offers(bytes([4, 3, 8, 4]), True) == (True, False)  # rsa_pss (x/4) is neither
+    assert hello_offers(bytes([4, 3, 4, 1]), False) == (False, True)  # no ECDSA cipher suite
