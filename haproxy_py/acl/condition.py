@@ -27,7 +27,7 @@ from ..samples.patref import REFS, Entry, Index, PatRef, _inc_of, beg_index, ip_
 from ..samples.types import MissingData, caster, to_text
 from .fetch import DEFAULT_MATCH, RequestContext, resolve
 from .fetch import DERIVED as _DERIVED
-from .match import compile_matcher
+from .match import compile_matcher, dotted_patterns
 
 __all__ = ["AclError", "PREDEFINED", "CompiledAcls", "compile_acl", "compile_acls", "compile_condition",
            "read_pattern_file"]
@@ -239,11 +239,15 @@ def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = N
     refs = acl_refs(acl, sub)
     patterns = [e.key for r in refs for e in r.current()]
     meth = out == "meth" and method == "str"
+    # 2.6 reads req.ssl_ver's own patterns as dotted versions (3.1, 3.0:3.3), not as integers
+    dotted = acl.fetch in ("req.ssl_ver", "req_ssl_ver") and acl.match is None and not acl.converters
 
     indexed = not meth and not acl.ignore_case and method in ("str", "beg", "ip")
 
     def build(entries: list[Entry]) -> Callable[[list[Any]], bool]:
         pats = tuple(e.key for e in entries)
+        if dotted:
+            pats = dotted_patterns(pats)
         if meth:
             return _meth_matcher(pats, acl.ignore_case)
         if indexed and len(pats) > 64:
@@ -268,7 +272,7 @@ def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = N
 
     def check(key: str, value: str | None) -> None:
         if not meth:
-            compile_matcher(method, (key,), acl.ignore_case, acl.operator)
+            compile_matcher(method, dotted_patterns((key,)) if dotted else (key,), acl.ignore_case, acl.operator)
 
     try:
         pairs = tuple((r, r.attach(Index(method, acl.ignore_case, acl.operator or "", build, check,

@@ -17,7 +17,7 @@ from ..samples import rxlazy
 from ..samples.maps import DIR_MATCH, DOM_MATCH
 from ..samples.patref import beg_index, ip_index, parse_net
 
-__all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "parse_int_patterns"]
+__all__ = ["MATCH_METHODS", "MatchError", "compile_matcher", "dotted_patterns", "parse_int_patterns"]
 
 MATCH_METHODS = ("found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom")
 _OPS = ("eq", "ge", "gt", "le", "lt")
@@ -49,6 +49,52 @@ def _int_range(p: str) -> tuple[int, int] | None:
         return None
     lo, hi = m.group(1), m.group(2)
     return (int(lo) if lo else -_BIG, int(hi) if hi else _BIG)
+
+
+def _dotted(text: str) -> int | None:
+    """2.6's strl2llrc_dotted: ``MAJOR[.MINOR]``, each a decimal number below 65536."""
+    major, dot, minor = text.partition(".")
+    if not re.fullmatch(r"-?\d+", major) or (dot and not re.fullmatch(r"-?\d+", minor)):
+        return None
+    a, b = int(major), int(minor) if dot else 0
+    if a >= 65536 or b >= 65536:
+        return None
+    return (a << 16) | (b & 0xFFFF)
+
+
+def dotted_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The ACL patterns of ``req.ssl_ver``/``req_ssl_ver`` (2.6's pat_parse_dotted_ver): versions
+    ``3.1`` (= 0x30001) or ranges of them (``3.0:3.3``, ``:3.1``, ``3.2-``), turned into the
+    integer patterns they stand for; the operators stay."""
+    out = []
+    for p in patterns:
+        if p in _OPS:
+            out.append(p)
+            continue
+        i = min((k for k in (p.find(":"), p.find("-")) if k >= 0), default=-1)
+        if i < 0:
+            v = _dotted(p) if p else None
+            if v is None:
+                raise MatchError(f"'{p}' is not a dotted number.")
+            out.append(str(v))
+            continue
+        bad = MatchError(f"'{p}' is not a valid dotted number range.")
+        if i == 0 and len(p) > 1:
+            hi = _dotted(p[1:])
+            if hi is None:
+                raise bad
+            out.append(f":{hi}")
+        elif i == len(p) - 1:
+            lo = _dotted(p[:i])
+            if lo is None:
+                raise bad
+            out.append(f"{lo}:")
+        else:
+            lo, hi = _dotted(p[:i]), _dotted(p[i + 1:])
+            if lo is None or hi is None or lo > hi:
+                raise bad
+            out.append(f"{lo}:{hi}")
+    return tuple(out)
 
 
 def parse_int_patterns(patterns: tuple[str, ...], operator: str | None) -> list[tuple[int, int]]:

@@ -1537,9 +1537,6 @@ _WHY = {
     "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
         ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
 }
-_WHY["TLS hello fetches not done yet: the ClientHello's EC and session-ticket extensions, the "
-     "ServerHello's type, req_ssl_ver's dotted-version ACL patterns"] = (
-    "req.ssl_ec_ext", "req.ssl_st_ext", "req_ssl_ver", "res.ssl_hello_type", "rep_ssl_hello_type")
 _WHY["TLS session fetches not done yet (cipher lists, key and signature algorithms, exporter and "
      "traffic secrets, early data, chains, the server certificate)"] = tuple(
     n for n in FETCHES.known if n.startswith("ssl_") and n not in FETCHES.entries)
