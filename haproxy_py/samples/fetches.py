@@ -1537,8 +1537,8 @@ _WHY = {
     "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
         ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
 }
-_WHY["TLS session fetches not done yet (cipher lists, key and signature algorithms, exporter and "
-     "traffic secrets, early data, chains, the server certificate)"] = tuple(
+_WHY["NPN: the interpreter's ssl module has none (ssl.HAS_NPN is false) and a bind's 'npn' is refused; "
+     "use ssl_fc_alpn"] = tuple(
     n for n in FETCHES.known if n.startswith("ssl_") and n not in FETCHES.entries)
 for _why, _names in _WHY.items():
     for _n in _names:
