@@ -696,12 +696,30 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     if ctx.action.startswith("set-var-fmt"):
         return SetVar(name, None, compile_lf(args[0], 0, ctx))
     from haproxy_py.samples import SampleError, compile_expr
+    from haproxy_py.samples.core import needs
+    from haproxy_py.samples.expr import parse_expr
 
     try:
         expr = compile_expr(args[0])
     except SampleError as e:
         raise ActionError(pre + e.message, 0) from None
+    fdef = parse_expr(args[0]).fetch
+    if not fdef.usable_in(_var_place(ctx)):
+        # 2.6 names the action where it means the fetch, and words it without the rule for tcp rules
+        msg = f"fetch method '{ctx.action}' extracts information from '{needs(fdef)}', none of which is available here"
+        raise ActionError(pre + msg + "." if ctx.family.startswith("http") else msg, 0)
     return SetVar(name, expr, None)
+
+
+def _var_place(ctx: ParseCtx) -> str:
+    """Where 2.6 checks a set-var expression: the rule set, on the side of the proxy it names."""
+    fe = ctx.proxy_kind != "backend"
+    return {"http-request": "fe http-request" if fe else "be http-request",
+            "http-response": "be http-response" if ctx.proxy_kind != "frontend" else "fe http-response",
+            "http-after-response": "be http-response" if ctx.proxy_kind != "frontend" else "fe http-response",
+            "tcp-request content": "fe tcp-request content" if fe else "be tcp-request content",
+            "tcp-response content": "fe tcp-response content" if ctx.proxy_kind != "backend"
+            else "be tcp-response content"}.get(ctx.family, ctx.family)
 
 
 # ============================================================================ auth

@@ -162,6 +162,12 @@ class _ExprBuilder:
         return ParsedExpr(text, self.fdef, self.fargs, self.convs, t, self.fetch_word, self.conv_words)
 
 
+#: while the configuration builder listens (``config/build/refs.py``): every expression compiled
+#: (compile_expr) or built for an ACL (build_expr) is appended here, so that the proxy, server, table and userlist names its arguments give are
+#: resolved once every section is read, as 2.6 does
+BUILT: list[ParsedExpr] | None = None
+
+
 def build_expr(text: str, name: str, words: list[str] | None,
                convs: list[tuple[str, list[str] | None, int]], fpos: int = 0,
                rests: dict[int, list[str]] | None = None) -> ParsedExpr:
@@ -171,7 +177,10 @@ def build_expr(text: str, name: str, words: list[str] | None,
     b = _ExprBuilder(name, words, fpos, rests.get(-1))
     for ci, (cname, cw, cpos) in enumerate(convs):
         b.add(cname, cw, cpos, rests.get(ci))
-    return b.done(text)
+    px = b.done(text)
+    if BUILT is not None:
+        BUILT.append(px)
+    return px
 
 
 def _addr_type(v: Any) -> str:
@@ -248,6 +257,8 @@ def compile_expr(text: str, start: int = 0, end: int | None = None,
     that cannot work there is refused as 2.6 does."""
     px = parse_expr(text, start, end)
     check_place(px, place, start)
+    if BUILT is not None:
+        BUILT.append(px)
     ffn = _phase_guard(px)
     fargs = px.fetch_args
     fout = px.fetch.out

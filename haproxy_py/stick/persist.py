@@ -23,13 +23,15 @@ MAX_STORES = 8
 
 
 class StickRule:
-    __slots__ = ("kind", "expr", "table")
+    __slots__ = ("kind", "expr", "table", "out")
 
-    def __init__(self, kind: str, expr: Callable[[Any], Any], table: str) -> None:
+    def __init__(self, kind: str, expr: Callable[[Any], Any], table: str, out: str = "any") -> None:
         #: on | match | store-request | store-response
         self.kind = kind
         self.expr = expr
         self.table = table
+        #: the expression's output type (checked against the table's key type after parsing)
+        self.out = out
 
     @property
     def matches(self) -> bool:

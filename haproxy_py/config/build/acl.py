@@ -52,22 +52,11 @@ class AclMixin(BuilderBase):
         try:
             # "hdr()" names every header, "hdr" none (2.6): an empty argument list is kept as one ""
             fargs = fx.args or (("",) if fx.has_parens else ())
-            px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fargs) or None,
-                            [(c, list(a) or None, 0) for c, a in fx.converters])
-            # proxy, server and userlist names are resolved once every section is read (post_checks)
-            for ai, (spec, word) in enumerate(zip(px.fetch.args, fargs, strict=False)):
-                if spec.type in ("backend", "frontend", "server", "user list") and word:
-                    self._sample_refs.append(
-                        (ln, first, spec.type, word, ai + 1, fname, p.name))
-            for ai, spec in enumerate(px.fetch.args):  # a stick table, the proxy's own when left out
-                if spec.type == "table":
-                    word = fargs[ai] if ai < len(fargs) and fargs[ai] else p.name
-                    self._sample_refs.append((ln, first, "table", word, ai + 1, fname, p.name))
-            for cdef, cargs, _cst in px.convs:  # a converter's table (table_gpc0(t), in_table(t))
-                for ai, spec in enumerate(cdef.args):
-                    if spec.type == "table" and ai < len(cargs) and cargs[ai]:
-                        self._sample_refs.append((ln, first, "conv table", str(cargs[ai]), ai + 1,
-                                                  f"{cdef.name}|{fname}", p.name))
+            with self.expressions_read() as got:
+                px = build_expr(expr_text, fname if fname in F.FETCHES else fdef.canonical, list(fargs) or None,
+                                [(c, list(a) or None, 0) for c, a in fx.converters])
+            # proxy, server, table and userlist names are resolved once every section is read
+            self.note_refs(ln, first, p, got[-1:], None)
         except SampleError as e:
             msg = e.message
             if msg.startswith("fetch method '"):
@@ -170,6 +159,7 @@ class AclMixin(BuilderBase):
             if ch not in _NAME_OK:
                 self.fail(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
         self._acl_refused = False
+        p.f["args_ctx"] = None
         acl = self.parse_acl(ln, p, w, 2, name, f"error detected while parsing ACL '{name}'")
         if acl is None:
             if self._acl_refused:
@@ -187,6 +177,7 @@ class AclMixin(BuilderBase):
             self.fail(ln, f"{ctx} : expects 'if' or 'unless' followed by a condition but found '{w[i]}'.", i,
                       ours=True)
         unless = w[i] == "unless"
+        p.f["args_ctx"] = None  # 2.6: a condition leaves the context "ACL" (config/build/refs.py)
         try:
             groups = parse_condition_words(w, i + 1)
         except CondError as e:

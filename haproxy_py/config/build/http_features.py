@@ -64,7 +64,9 @@ class HttpFeaturesMixin(BuilderBase):
         from haproxy_py.samples import SampleError, compile_format
 
         try:
-            compile_format(fmt)
+            with self.expressions_read() as got:
+                compile_format(fmt)
+            self.note_refs(ln, 1, p, got, "unique-id-format string", step="unique-id-format")
         except SampleError as e:
             self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse unique-id : {e.message}.",
                          ln.loc(1), line=ln.raw, phase=POST)

@@ -37,7 +37,10 @@ class LogsMixin(BuilderBase):
         from haproxy_py.samples import log_format
 
         try:
-            log_format(fmt)
+            with self.expressions_read() as got:
+                log_format(fmt)
+            self.note_refs(ln, 1, p, got, "log-format string", step="log-format",
+                           lineno=p.f.get("args_line", p.loc.line))
         except ValueError as e:  # log.format's LogFormatError, in 2.6's words
             msg = str(e)
             if not msg.endswith("."):

@@ -34,41 +34,20 @@ class PostChecksMixin(BuilderBase):
         self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
                      f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
 
-    def _check_sample_refs(self, cfg: Config) -> None:
-        """The backend/frontend/server/userlist names ACL fetches name (nbsrv(b), srv_is_up(b/s),
-        http_auth(L)...) must exist, with 2.6's messages."""
-        proxies = {p.name: p for p in cfg.proxies}
-        userlists = {n for n, _ in cfg.userlists}
-        for ln, i, kind, word, argn, kw, pname in self._sample_refs:
-            where = f"referenced in arg {argn} of ACL keyword '{kw}' in proxy '{pname}'."
-            msg = None
-            if kind == "user list":
-                if word not in userlists:
-                    msg = f"unable to find userlist '{word}' {where}"
-            elif kind == "conv table":
-                px = proxies.get(word)
-                conv, _, fkw = kw.partition("|")
-                if px is None or px.stick_table is None:
-                    msg = (f"unable to find table '{word}' referenced in arg {argn} of conversion keyword "
-                           f"'{conv}' for ACL keyword '{fkw}' in proxy '{pname}'.")
-            elif kind == "table":
-                px = proxies.get(word)
-                if px is None or px.stick_table is None:
-                    msg = f"unable to find table '{word}' {where}"
-            elif kind == "server":
-                bname, _, sname = word.rpartition("/")
-                bname = bname or pname
-                be = proxies.get(bname)
-                if be is None:
-                    msg = f"unable to find proxy '{bname}' {where}"
-                elif not any(s.name == sname for s in be.servers):
-                    msg = f"unable to find server '{sname}' in proxy '{bname}', {where}"
-            else:
-                px = proxies.get(word)
-                if px is None or not (px.has_be if kind == "backend" else px.has_fe):
-                    msg = f"unable to find {kind} '{word}' {where}"
-            if msg is not None:
-                self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {msg}", ln.loc(i), line=ln.raw, phase=POST)
+    def _use_backend_refs(self, cfg: Config) -> None:
+        """The names in the arguments of 'use_backend %[...]' (compiled again, with its
+        messages, where 2.6 checks the use_backend rules)."""
+        from haproxy_py.samples import SampleError, compile_format
+
+        for p in cfg.proxies:
+            for ub in p.use_backends if p.has_fe and not p.disabled else ():
+                if "%" in ub.backend:
+                    try:
+                        with self.expressions_read() as got:
+                            compile_format(ub.backend, place="use_backend")
+                    except SampleError:
+                        continue
+                    self.note_refs(ub.loc, 0, p, got, "use_backend expression", step="use_backend")
 
     def _check_balance_hash(self, cfg: Config) -> None:
         """'balance hash EXPR' is compiled once the sections are read, as 2.6 does (a bad
@@ -82,7 +61,10 @@ class PostChecksMixin(BuilderBase):
                 continue
             post_where(p.loc.file, p.loc.line, rank, "balance")
             try:
-                compile_expr(expr, place="balance")
+                with self.expressions_read() as got:
+                    compile_expr(expr, place="balance")
+                ps = self.proxies[rank]
+                self.note_refs(p.loc, 0, p, got[:1], "use-server or balance expression", step="balance", lineno=ps.f.get("args_line", p.loc.line))
             except SampleError as e:
                 self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: failed to parse 'balance hash' "
                              f"expression '{expr}' in : {e.message}", p.loc, phase=POST)
@@ -98,7 +80,10 @@ class PostChecksMixin(BuilderBase):
                 if "%" in us.server:
                     post_where(us.loc.file, ps.f.get("args_line", p.loc.line), rank, "use-server")
                     try:
-                        compile_format(us.server, place="use-server")
+                        with self.expressions_read() as got:
+                            compile_format(us.server, place="use-server")
+                        self.note_refs(us.loc, 0, p, got, "use-server or balance expression",
+                                       step="use-server", lineno=ps.f.get("args_line", p.loc.line))
                     except SampleError as e:
                         self.d.alert(f"Parsing [{us.loc.file}:{us.loc.line}]; use-server rule failed to parse "
                                      f"log-format '{us.server}' : {e.message}.", us.loc, phase=POST)
@@ -145,11 +130,11 @@ class PostChecksMixin(BuilderBase):
 
         tls.post_checks(self)
         tls.check_rule_servers(self, cfg)
-        self._check_sample_refs(cfg)
         self._check_balance_hash(cfg)
         self._check_use_servers(cfg)
         self._check_tcp_response(cfg)
-        self.check_tables(cfg)
+        self._use_backend_refs(cfg)
+        self.check_tables(cfg)  # with the names sample arguments give, proxy by proxy
         self.post_external_checks(cfg)
         by_be = {}
         for p in cfg.proxies:

@@ -95,8 +95,12 @@ class RulesMixin(BuilderBase):
             self.fail(ln, "'normalize-uri' action is experimental, must be allowed via a global "
                       "'expose-experimental-directives'", first)
         ctx = A.ParseCtx(family, act, p.type_str, p.name, has_cond=j < len(w))
+        args_ctx = self.rule_ctx(p, family, name)
         try:
-            impl = entry.parse(w[first + 1:j], ctx)
+            with self.expressions_read() as built:
+                impl = entry.parse(w[first + 1:j], ctx)
+            if not p.is_defaults:
+                self.note_refs(ln, first, p, built, args_ctx)
         except A.TrailingWords as e:
             k = first + 1 + e.word_index
             if family.startswith("tcp-"):
@@ -167,7 +171,10 @@ class RulesMixin(BuilderBase):
                           "before.", 0)
         act, impl, j = self._action(ln, p, kind, 1)
         cond = self.condition(ln, p, j, f"an '{kind} {act}' condition") if j < len(w) else None
+        if act == "redirect":  # 2.6 reads a redirect's condition first, then its format
+            p.f["args_ctx"] = "redirect format string"
         if act == "capture":
+            p.f["args_ctx"] = "capture rule"
             self._capture_slot(ln, p, impl)
         p.http_rules.append(HttpRule(kind, act, tuple(w[2:j]), cond, ln.loc(0), impl))
 
@@ -230,6 +237,8 @@ class RulesMixin(BuilderBase):
                       2 if act else 1)
         act, impl, j = self._action(ln, p, family, 2)
         cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
+        if act == "capture":
+            p.f["args_ctx"] = "capture rule"
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_tcp_response(self, ln: Line, p: ProxyState) -> None:

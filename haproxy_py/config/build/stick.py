@@ -54,7 +54,10 @@ class StickMixin(BuilderBase):
         if len(w) < 3 or not w[2]:
             self.fail(ln, "'stick' expects a fetch method.", 1)
         try:
-            expr = compile_expr(w[2])
+            with self.expressions_read() as got:
+                expr = compile_expr(w[2])
+            self.note_refs(ln, 2, p, got[:1], "stick rule")
+            p.f["args_ctx"] = "stick rule"
         except SampleError as e:
             msg = e.message[:-1] if e.message.endswith(".") else e.message  # 2.6 says it without
             self.fail(ln, f"'stick': {msg}", 2)
@@ -71,7 +74,8 @@ class StickMixin(BuilderBase):
         if j < len(w) and w[j] not in ("if", "unless"):
             self.fail(ln, f"'stick': unknown keyword '{w[j]}'.", j)
         cond = self.condition(ln, p, j, "a 'stick' rule") if j < len(w) else None
-        p.f.setdefault("stick_rules", []).append((cond, StickRule(kind, expr, table)))
+        out = got[0].out if got else "any"
+        p.f.setdefault("stick_rules", []).append((cond, StickRule(kind, expr, table, out)))
         p.f.setdefault("stick_rules_loc", ln.loc(0))
 
 
@@ -89,10 +93,15 @@ def kw_stick_table(b: Any, ln: Any, p: Any) -> None:
     p.f["stick_table_loc"] = ln.loc(0)
 
 
+#: the sample type a table's keys are made of
+_KEY_TYPES = {"ip": "ipv4", "ipv6": "ipv6", "integer": "sint", "string": "str", "binary": "bin"}
+
+
 def check_tables(b: Any, cfg: Any) -> None:
     """After parsing: stick tables and several worker processes (each would count alone: refused),
     and every table a rule names exists."""
     from haproxy_py.actions.stick import StickAction
+    from haproxy_py.samples.types import can_cast
     from haproxy_py.stick.peersconf import tables as peers_tables
     from haproxy_py.stick.track import Track
 
@@ -103,16 +112,20 @@ def check_tables(b: Any, cfg: Any) -> None:
     for p in cfg.proxies:
         if p.stick_table is not None and p.stick_table.peers is not None and p.stick_table.peers not in known:
             b.d.alert(f"Proxy '{p.name}': unable to find sync peers '{p.stick_table.peers}'.", p.loc)
-    for p in cfg.proxies:
+    for p in cfg.proxies:  # proxy by proxy as 2.6: its track-sc and stick rules, then its names
         for r in p.http_rules:
             impl = getattr(r, "impl", None)
             if isinstance(impl, StickAction) and isinstance(impl.impl, Track) and impl.impl.table not in tables:
                 b.d.alert(f"Proxy '{p.name}': unable to find table '{impl.impl.table}' referenced by "
                           f"track-sc{impl.impl.idx}.", r.loc, phase=POST)
-    for p in cfg.proxies:
         for _cond, rule in p.stick_rules:
             if rule.table not in tables:
                 b.d.alert(f"Proxy '{p.name}': unable to find stick-table '{rule.table}'.", p.loc, phase=POST)
+            elif not any(can_cast(t, _KEY_TYPES.get(tables[rule.table].type, "any"))
+                         for t in (("ipv4", "ipv6") if rule.out == "addr" else (rule.out,))):
+                b.d.alert(f"Proxy '{p.name}': type of fetch not usable with type of stick-table '{rule.table}'.",
+                          p.loc, phase=POST)
+        b.check_sample_refs(cfg, p.name)
     if not tables:
         return
     g = cfg.global_
