@@ -14,6 +14,7 @@ its 2.6 name. The engine runs compiled rule sets with :func:`~haproxy_py.actions
 
 from __future__ import annotations
 
+from haproxy_py.actions import cache as C
 from haproxy_py.actions import http as H
 from haproxy_py.actions import resolve as _R
 from haproxy_py.actions import tcp as T
@@ -124,6 +125,9 @@ _reg("http-response", "silent-drop", H.p_reject, _D + "test_response_silent_drop
 _reg("http-response", "redirect", H.p_redirect, _D + "test_response_return_and_redirect")
 
 _RQ = "http-request"
+_CT = "tests/integration/test_cache_vs_haproxy.py::test_cache_as_haproxy"
+_reg(_RQ, "cache-use", C.p_cache_use, _CT)
+_reg("http-response", "cache-store", C.p_cache_store, _CT)
 for _a in ("set-path", "set-pathq", "set-query", "set-uri", "set-method"):
     _reg(_RQ, _a, H.p_set_line, _D + "test_set_request_line")
 for _a in ("replace-path", "replace-pathq", "replace-uri"):

@@ -81,6 +81,13 @@ class RuleTxn(Txn):
     prio: tuple[int, int] | None = None
     #: what 2.6's HTX holds after a chunked body's data once its last chunk came (req.len)
     req_body_tail: int = 0
+    #: the cache: the request's key (cache-use), the (cache, entry) it serves, what cache-store
+    #: keeps once the body came (http/cache.py, actions/cache.py)
+    cache_key: bytes | None = None
+    cache_hit: Any = None
+    cache_store: Any = None
+    #: the request forbids storing its response (Authorization, Cache-Control: no-store)
+    cache_nostore: bool = False
 
 
 # --------------------------------------------------------------------------- verdicts

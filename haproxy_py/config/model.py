@@ -685,6 +685,22 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheConf:
+    """A ``cache`` section (http/cache.py stores and serves from it)."""
+
+    name: str
+    #: total-max-size, in 1024-byte blocks (2.6's unit)
+    maxblocks: int = 0
+    #: max-object-size in bytes (default: a 256th of the total size)
+    maxobjsz: int = 0
+    #: max-age in seconds
+    maxage: int = 60
+    process_vary: bool = False
+    max_secondary_entries: int = 10
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     """A ``program`` section: a command the master starts next to its workers (master-worker mode)."""
 
@@ -711,6 +727,8 @@ class Config:
     userlist_groups: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     files: tuple[str, ...] = ()
     programs: tuple[Program, ...] = ()
+    #: the cache sections, in declaration order
+    caches: tuple[CacheConf, ...] = ()
 
     def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
         """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""

@@ -63,6 +63,7 @@ _reg(SECTION, "config/build/sections.py", {
     "resolvers": _IT + "test_resolvers.py::test_dns_changes_move_traffic_as_haproxy",
     "http-errors": _DIFF + "test_errorfiles_generated.py::test_errorloc_and_http_errors_as_haproxy",
     "peers": _DIFF + "test_peers_vs_haproxy.py::test_entries_replicate_both_ways_with_haproxy",
+    "cache": _IT + "test_cache_vs_haproxy.py::test_cache_as_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "

@@ -117,7 +117,7 @@ class HttpSession(Stream):
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
-                 "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be")
+                 "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -162,6 +162,9 @@ class HttpSession(Stream):
         #: (backend http-response, frontend http-response, backend http-after-response, frontend
         #: http-after-response) rules of the current transaction, None when there are none
         self.res_rules: Any = None
+        #: a response cache-store keeps (http/cache.py): [cache, (expire, age, last-modified),
+        #: stored time, status, reason, version, headers, body so far, expected length]
+        self.cache_tap: list[Any] | None = None
         self.sess_vars: dict[str, Any] | None = None
         #: bytes waiting toward the client when its write timer was (re)armed
         self.w_pending = 0
@@ -533,6 +536,7 @@ class HttpSession(Stream):
         self.reqbody = NoBody() if body == BODY_NONE else body_reader(body, req.content_length)
         self.mode = router.fe_mode
         self.res_rules = None
+        self.cache_tap = None
         # --- the frontend's tcp-request content then http-request rules
         if router.req_rules:
             req = self._own_req()  # rules may change the request
@@ -945,6 +949,67 @@ class HttpSession(Stream):
         self.keep_client = keep and not self.cli_eof
         self._skip_request_body_then(self._transaction_end)
 
+    def _serve_cached(self, txn: RuleTxn) -> None:
+        """A response from the cache (http/cache.py): the stored head with its Age, a 304 for a
+        conditional request it satisfies, through the http-response and http-after-response rules
+        as a server's response would go; logged with the server '<CACHE>'."""
+        _c, e = txn.cache_hit
+        req = self.req
+        assert req is not None
+        rec = self.rec
+        self.phase = "local"
+        rec.server_name = "<CACHE>"
+        resp = ResponseHead(e.status, e.reason, e.version, list(e.headers))
+        resp.add(b"age", b"%d" % e.age_now(int(_wall())))
+        if e.not_modified(req.headers):
+            resp.status = 304
+            resp.reason = b"Not Modified"
+            body = b""
+        else:
+            body = e.body if req.method != b"HEAD" else b""
+        resp.content_length = len(e.body)
+        resp.body = BODY_LENGTH if e.body else BODY_NONE
+        self.res = resp
+        status = resp.status
+        rec.status = status
+        if self.res_rules is not None:
+            nres = htx.response_size(resp.version, resp.reason, resp.headers)
+            if self._response_rules(resp, b"", status, nres, None):
+                return
+        head, keep = prepare_response(resp, req, self.mode)
+        data = head + body
+        rec.status = resp.status
+        self.bytes_in += self._unsent_body_htx()
+        self.bytes_out += htx.message_size(data)
+        rec.bytes_out = self.bytes_out
+        rec.bytes_in = self.bytes_in
+        rec.t_connect = rec.t_queue = -1
+        rec.t_data = int((self.loop.time() - self.accept_mono) * 1000)
+        self.fe.counters.count_status(resp.status)
+        if self.be is not None and self.be.conf is not self.router.conf:
+            self.be.counters.count_status(resp.status)
+        self._log(rec)
+        self.cli.write(data)
+        self.keep_client = keep and not self.cli_eof
+        self._skip_request_body_then(self._transaction_end)
+
+    def _cache_keep(self, data: bytes) -> None:
+        """Body bytes of a response cache-store keeps; stored once all came (dropped past the
+        cache's max-object-size)."""
+        tap = self.cache_tap
+        assert tap is not None
+        tap[7] += data
+        if len(tap[7]) >= tap[8]:
+            self.cache_tap = None
+            if len(tap[7]) == tap[8]:
+                from haproxy_py.http import cache as hcache
+
+                c, (expire, age, lm), now = tap[0], tap[1], tap[2]
+                txn = self.txn
+                assert txn is not None and txn.cache_key is not None
+                c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], bytes(tap[7]), expire, now,
+                                     age, lm))
+
     def _error_page(self, status: int, realm: str | None = None) -> bytes:
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,
         else the built-in page."""
@@ -1195,6 +1260,10 @@ class HttpSession(Stream):
         stick = rs.stick
         if stick:  # stick match / store-request, once the backend is known
             self._stick_match(be, stick, req)
+        txn = self.txn
+        if txn is not None and txn.cache_hit is not None:  # cache-use found the response
+            self._serve_cached(txn)
+            return
         self.phase = "queue"
         txn = self.txn
         self.prio = txn.prio if txn is not None else None
@@ -1725,6 +1794,8 @@ class HttpSession(Stream):
                     self.srv_reusable = False  # the server sent more than the response
                     rest = rest[:cl]
                 self.resbody = None
+                if self.cache_tap is not None:
+                    self._cache_keep(rest)
                 if rest:
                     self.bytes_out += len(rest)
                     cli.write(head + rest)
@@ -1734,6 +1805,8 @@ class HttpSession(Stream):
                 return
         rb = self.resbody = body_reader(resp.body, resp.content_length)
         if rb.done:
+            if self.cache_tap is not None:
+                self._cache_keep(b"")
             cli.write(head)
             if rest:
                 self.srv_reusable = False
@@ -1748,6 +1821,8 @@ class HttpSession(Stream):
                 self._response_body_error()
                 return
             if out:
+                if self.cache_tap is not None:
+                    self._cache_keep(out)
                 self.bytes_out += rb.htx(out)
                 cli.write(head + out)
             else:
@@ -1781,7 +1856,7 @@ class HttpSession(Stream):
                 or csock.family == socket.AF_UNIX or ssock.family == socket.AF_UNIX:
             return False  # TLS on a side, or a UNIX socket
         rr = self.res_rules
-        if (rr is not None and rr[4]) or not splice_enabled():
+        if (rr is not None and rr[4]) or self.cache_tap is not None or not splice_enabled():
             return False
         spl = BodySplice(self.loop, self, c.fd, cli.fd, rb.remaining)
         c.read_off()
@@ -1938,6 +2013,13 @@ class HttpSession(Stream):
                     set_term(self.rec, "L", "H")
                     self._local_response(v.status, v.headers, v.body, v.reason)
                     return True
+        st = txn.cache_store
+        if st is not None:
+            txn.cache_store = None
+            if comp is None and (resp.body == BODY_LENGTH or resp.body == BODY_NONE):
+                c, d, now, hdrs = st
+                self.cache_tap = [c, d, now, resp.status, resp.reason, resp.version, hdrs, bytearray(),
+                                  resp.content_length if resp.body == BODY_LENGTH else 0]
         for rules in (be_after, fe_after):
             if rules:
                 run_rules(rules, txn)
@@ -2094,6 +2176,8 @@ class HttpSession(Stream):
             self._response_body_error()
             return
         if out:
+            if self.cache_tap is not None:
+                self._cache_keep(out)
             self.bytes_out += rb.htx(out)
             cli = self.cli
             cli.write(out)

@@ -100,6 +100,9 @@ class Engine:
             _raise_nofile(config.global_.maxconn)
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
+        from haproxy_py.http import cache as hcache
+
+        self.state.caches = hcache.install(config.caches)  # the cache sections' storage
         self.state.loop_name = loop_name
         #: 'maxconnrate' / 'maxsessrate': 2.6's global accept limits (freq_ctr over one second)
         self.cps_lim = config.global_.maxconnrate or 0

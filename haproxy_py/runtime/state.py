@@ -51,6 +51,8 @@ class ProcessState:
         self.tls_lists: dict[str, Any] | None = None
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch
         self.thread = 0
+        #: the cache sections' storage (http/cache.py Caches), set by the engine; None: none yet
+        self.caches: Any = None
         self.start_mono = now
         self.start_wall = wall
         g = config.global_

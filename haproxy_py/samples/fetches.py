@@ -726,6 +726,19 @@ def f_res_comp_algo(txn: Txn, args: tuple) -> list | None:
     return None if txn.res_comp is None else [txn.res_comp.encode()]
 
 
+@fetch("res.cache_hit", test="tests/integration/test_cache_vs_haproxy.py::test_cache_as_haproxy")
+def f_res_cache_hit(txn: Txn, args: tuple) -> list | None:
+    """Whether the response came from the cache (http-request cache-use found it)."""
+    return [getattr(txn, "cache_hit", None) is not None]
+
+
+@fetch("res.cache_name", test="tests/integration/test_cache_vs_haproxy.py::test_cache_as_haproxy")
+def f_res_cache_name(txn: Txn, args: tuple) -> list | None:
+    """The name of the cache the response came from; no sample otherwise."""
+    hit = getattr(txn, "cache_hit", None)
+    return None if hit is None else [hit[0].name.encode()]
+
+
 @fetch("res.ver", test=T + "test_response_fetches")
 def f_res_ver(txn: Txn, args: tuple) -> list | None:
     if txn.res is None:
@@ -1533,7 +1546,6 @@ _WHY = {
     "internals of HAProxy's HTX message representation, for debugging it; haproxy-py has no HTX":
         tuple(n for n in FETCHES.known if n.startswith("internal.")),
     "FastCGI applications ('fcgi-app' sections are refused)": ("fcgi.docroot", "fcgi.index"),
-    "the cache ('cache' sections and 'http-request cache-use' are refused)": ("res.cache_hit", "res.cache_name"),
     "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
         ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
 }

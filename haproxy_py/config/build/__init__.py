@@ -18,6 +18,7 @@ from haproxy_py.config.build.acl import AclMixin
 from haproxy_py.config.build.balance import BalanceMixin
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.bind import BindMixin
+from haproxy_py.config.build.cache import CacheMixin
 from haproxy_py.config.build.capture import CaptureMixin
 from haproxy_py.config.build.checks import ChecksMixin
 from haproxy_py.config.build.compression import CompressionMixin
@@ -63,6 +64,7 @@ class Builder(
     ErrorfilesMixin,
     HttpFeaturesMixin,
     CompressionMixin,
+    CacheMixin,
     StickMixin,
     SockoptsMixin,
     FreezeMixin,

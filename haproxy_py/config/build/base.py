@@ -62,6 +62,9 @@ class BuilderBase:
         self.userlist_groups: list[tuple[str, list[tuple[str, list[str]]], list[tuple[str, list[str]]]]] = []
         self.userlist_locs: dict[str, Location] = {}
         self.programs: list[Program] = []
+        #: cache sections: the finished ones, and the one being read (its settings, or None)
+        self.caches: list[Any] = []
+        self.cache_cur: dict[str, Any] | None = None
         #: http-errors sections: name -> {status: errorfile path}, in declaration order
         self.http_errors: dict[str, dict[int, str]] = {}
         self.program_cur: dict[str, Any] = {}

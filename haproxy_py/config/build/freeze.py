@@ -89,7 +89,7 @@ class FreezeMixin(BuilderBase):
                      other_sections=tuple(self.other_sections),
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
                      userlist_groups=self.resolve_groups(),
-                     programs=tuple(self.programs))
+                     programs=tuple(self.programs), caches=tuple(self.caches))
         if parsed:
             self.post_checks(cfg)
         from haproxy_py.samples.patref import end_post

@@ -126,6 +126,7 @@ class PostChecksMixin(BuilderBase):
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         self._check_auth_groups(cfg)
+        self.check_cache_rules(cfg)  # type: ignore[attr-defined]
         from haproxy_py.config import tls
 
         tls.post_checks(self)

@@ -81,6 +81,8 @@ class SectionsMixin(BuilderBase):
                 self.userlist_locs[name] = ln.loc(0)
             elif kind == "program":
                 self.program_cur = {"name": name, "loc": ln.loc(0)}
+            elif kind == "cache":
+                self.cache_start(ln)  # type: ignore[attr-defined]
             return
         # proxies
         name = ln.words[1] if len(ln.words) > 1 else ""
@@ -183,6 +185,8 @@ class SectionsMixin(BuilderBase):
                                    loc, line=ln.raw, phase=POST)
             if kind == "mailers":
                 self.mailers_pending.append((name, loc, ln))
+            if kind == "cache":
+                self.cache_end(ln)  # type: ignore[attr-defined]
             if kind == "program":
                 pc = self.program_cur
                 if not pc.get("command"):
@@ -242,6 +246,8 @@ class SectionsMixin(BuilderBase):
                 self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
         elif kind == "program":
             self.program_kw(ln)
+        elif kind == "cache":
+            self.cache_kw(ln)  # type: ignore[attr-defined]
         elif kind == "http-errors":
             self.http_errors_kw(ln, self.section_obj[1])
         elif kind == "resolvers":
