@@ -202,9 +202,8 @@ for _fam in ("http-request", "tcp-request content"):
 REGISTRIES["http-request"].no_effect(
     "wait-for-handshake", "haproxy-py has no TLS listeners (bind 'ssl' is refused), so no request can "
     "arrive before the end of a handshake")
-REGISTRIES["http-request"].no_effect(
-    "disable-l7-retry", "haproxy-py never sends a request twice (it retries failed connections only, "
-    "'retry-on' is refused), so there is no layer 7 retry to disable")
+_reg(_RQ, "disable-l7-retry", H.p_disable_l7_retry,
+     "tests/integration/test_retry_on_vs_haproxy.py::test_retry_on_generated_as_haproxy")
 
 # stick counters (haproxy_py/actions/stick.py, run by haproxy_py/stick/track.py)
 from haproxy_py.actions import stick as _S  # noqa: E402

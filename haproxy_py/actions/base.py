@@ -62,6 +62,8 @@ class RuleTxn(Txn):
     tunnel_timeout: int | None = None
     #: http-request early-hint: one header list per 103 response to send before the final one
     early_hints: list[list[tuple[bytes, bytes]]] | None = None
+    #: http-request disable-l7-retry: the request is not kept for a retry-on resend
+    no_l7: bool = False
     #: the frontend's capture plan (http/capture.py) when capture rules write its slots
     caps: Any = None
     #: stick counters (haproxy_py.stick.track): the stream's and the session's, None: none tracked

@@ -1121,3 +1121,20 @@ def p_normalize_uri(args: Sequence[str], ctx: ParseCtx) -> Action:
         # and leaves %7e alone): reproduced
         return NormalizeUri(NORMALIZERS["path-merge-slashes"][1](False))
     return NormalizeUri(build(False))
+
+
+# ============================================================================ layer 7 retries
+class DisableL7Retry(Action):
+    """``disable-l7-retry``: this request is not sent again on a retry-on event of its backend
+    (engine/http.py _l7_keep); a failed connection is still retried."""
+
+    __slots__ = ()
+
+    def run(self, txn: Any) -> Verdict:
+        txn.no_l7 = True
+        return V_CONTINUE
+
+
+def p_disable_l7_retry(args: Sequence[str], ctx: ParseCtx) -> Action:
+    _only(args, 0)
+    return DisableL7Retry()

@@ -607,6 +607,9 @@ class Proxy:
     cookie: CookieConf | None = None
     retries: int = 3
     redispatch: int = 0  # 0 = off, -1 = on the last retry, N>0 = every N-th retry
+    #: ``retry-on``: the events a request is retried on (config/build/retry.py), 2.6's default
+    #: ``conn-failure``; status codes are their numbers as text ("503")
+    retry_on: frozenset[str] = frozenset(("conn-failure",))
     fullconn: int | None = None
     http_send_name_header: str | None = None
     http_check: HttpCheck | None = None  # set by option httpchk

@@ -207,6 +207,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "no": _EFF + "test_no_option_cancels_defaults",
     "timeout": _IT + "test_lb_e2e.py::test_maxconn_2_queues_10_concurrent",
     "retries": _IT + "test_engine_tcp.py::test_server_refused_closes_client_after_retries",
+    "retry-on": _IT + "test_retry_on_vs_haproxy.py::test_retry_on_generated_as_haproxy",
     "maxconn": _IT + "test_engine_limits.py::test_maxconn_queues_in_backlog_and_serves_everyone",
     "fullconn": _UNIT + "test_backend_queue.py::test_dynamic_maxconn_minconn_fullconn",
     "log": _IT + "test_engine_http.py::test_log_line_is_httplog_for_routed_request",

@@ -117,7 +117,8 @@ class HttpSession(Stream):
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
-                 "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap")
+                 "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
+                 "l7")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -189,6 +190,10 @@ class HttpSession(Stream):
         #: already; the backend the TCP routing chose for it (None: routed here)
         self.tcp_done = False
         self.up_be: Any = None
+        #: a request kept for a layer 7 retry (retry-on): (the client bytes of its body and what
+        #: followed when it was sent, the request, bytes_in then, the length of those bytes that
+        #: were left over), else None (see _l7_keep)
+        self.l7: tuple[bytes, RequestHead, int, int] | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -1390,7 +1395,6 @@ class HttpSession(Stream):
             c.on_drained = self._srv_drained
             self.srvc = c
             self.srv_owner = srv
-            self.attempt += 1
             srv.sessions.add(self)
             srv.counters.reuse += 1
             self.be.counters.reuse += 1
@@ -1524,6 +1528,8 @@ class HttpSession(Stream):
         c.read_on()
         # request body: what arrived early, then what remains in buf (same packet as the head)
         rb = self.reqbody
+        raw = self.buf
+        bin0 = self.bytes_in
         if self.buf and not self.req_done:
             c.cork()
             c.write(head)
@@ -1541,6 +1547,65 @@ class HttpSession(Stream):
             self._srv_drained()
         self.last_io = 0.0
         self.arm(self._srv_timeout(), self._server_timeout)
+        if self.be.l7_retry is not None:
+            self._l7_keep(raw, len(head), bin0)
+
+    # ================================================================== layer 7 retries
+    def _l7_keep(self, raw: bytes, nhead: int, bin0: int) -> None:
+        """retry-on with layer 7 events: keep the request just sent for another send, as 2.6
+        keeps a copy of its buffer, only when the whole request went at once (its body had
+        arrived) and fits in a buffer (tune.bufsize), and no http-request disable-l7-retry ran."""
+        txn = self.txn
+        left = len(self.buf)
+        if (not self.req_done or nhead + len(raw) - left > self.engine.bufsize
+                or (txn is not None and getattr(txn, "no_l7", False))):
+            self.l7 = None
+            return
+        req = self.req
+        assert req is not None
+        self.l7 = (raw, req, bin0, left)
+
+    def _l7_retry(self, why: str | int) -> bool:
+        """A retry-on event (its keyword, or the response status): True when the request went
+        again (to the same server or, redispatched, to another), False when the event ends the
+        request as without retry-on (not in the list, request not kept, retries spent)."""
+        kept = self.l7
+        self.l7 = None
+        be = self.be
+        srv = self.srv
+        if kept is None or kept[1] is not self.req or srv is None or be.l7_retry is None or why not in be.l7_retry:
+            return False
+        a = be.on_l7_error(srv, self.attempt, persistent=self.persistent, force_persist=self.prst == "F")
+        if a.action == "fail":
+            return False
+        self.attempt += 1
+        self.rec.retries += 1
+        raw, req, bin0, left = kept
+        self._drop_server_conn()
+        if self.srv_counted:
+            self.srv_counted = False
+            srv.counters.scur -= 1
+        srv.sessions.discard(self)
+        # the request as it was before its first send: its body (and what followed) to read again
+        self.buf = raw + self.buf[left:]
+        self.bytes_in = bin0
+        self.reqbody = NoBody() if req.body == BODY_NONE else body_reader(req.body, req.content_length)
+        self.req_done = False
+        self.head_sent = False
+        self.res = None
+        self.resbuf = b""
+        self.disarm()
+        if a.action == "redispatch":
+            self._release_slot(srv)
+            self.prev_srv = srv
+            self.srv = None
+            if self.persistent:
+                self.cookie_flag("D")
+            self.persistent = False
+            self.assign()
+        else:
+            self.connect()
+        return True
 
     def _request_body_data(self, data: bytes) -> None:
         rb = self.reqbody
@@ -1610,9 +1675,12 @@ class HttpSession(Stream):
                 self.arm(int(tmo - idle) + 1, self._server_timeout)
                 return
         if self.res is None:
+            if self.l7 is not None and self._l7_retry("response-timeout"):
+                return
             srv = self.srv
-            self.be.counters.eresp += 0
+            self.be.counters.eresp += 1  # 2.6 counts a response timeout as a failed response
             if srv is not None:
+                srv.counters.eresp += 1
                 self._observe(srv, "HTTP_READ_TIMEOUT")
             self._drop_server_conn()
             self._local_error(504, "s", "H")
@@ -1661,6 +1729,8 @@ class HttpSession(Stream):
                 self._bad_response()
             return
         resp, consumed, head, keep, nres = res
+        if self.l7 is not None and self._l7_retry(resp.status):
+            return
         rest = buf[consumed:]
         self.resbuf = b""
         if resp.status == 204:
@@ -1685,6 +1755,8 @@ class HttpSession(Stream):
         if srv is not None:
             srv.counters.eresp += 1
             self._observe(srv, "HTTP_HDRRSP")
+        if self.l7 is not None and self._l7_retry("junk-response"):
+            return
         self._drop_server_conn()
         self._local_error(502, "P", "H")
 
@@ -2214,7 +2286,10 @@ class HttpSession(Stream):
             return
         srv = self.srv
         if self.res is None:
-            # closed before a response: 502 SH
+            # closed before a response (or within its head): 502 SH, unless retry-on
+            # empty-response sends the request again
+            if self.l7 is not None and self._l7_retry("empty-response"):
+                return
             if srv is not None:
                 self.be.counters.eresp += 1
                 srv.counters.eresp += 1
@@ -2258,6 +2333,12 @@ class HttpSession(Stream):
             self._end_tunnel()
             return
         if self.res is None:
+            # 2.6 counts a reset before a response as a failed response of its own (read error),
+            # before the end of the connection that follows is (a 502) or is retried
+            srv = self.srv
+            self.be.counters.eresp += 1
+            if srv is not None:
+                srv.counters.eresp += 1
             self._srv_eof()
             return
         set_term(self.rec, "S", "D")

@@ -145,6 +145,13 @@ class Backend:
         self.served = 0
         self.redispatch = conf.redispatch
         self.retries = conf.retries
+        ro = conf.retry_on
+        #: retry-on conn-failure (2.6's default): a failed connection is tried again
+        self.conn_retry = "conn-failure" in ro
+        #: the layer 7 retry-on events and statuses ("empty-response", "503", ...) of an HTTP
+        #: backend, None when it has none: the engine keeps a request for a second send only then
+        l7 = frozenset(int(e) if e.isdigit() else e for e in ro if e != "conn-failure")
+        self.l7_retry: frozenset[str | int] | None = l7 if l7 and conf.mode == "http" else None
         self.persist = conf.option("persist")
         if conf.fullconn:
             self.fullconn = conf.fullconn
@@ -653,25 +660,49 @@ class Backend:
         ``econ`` on the final failure (``wredis`` is counted by the next ``select(avoid=srv)``).
         """
         retry = attempt + 1  # the retry about to be made
-        if retry > self.retries:
+        if retry > self.retries or not self.conn_retry:
             srv.counters.econ += 1
             self.counters.econ += 1
             return RetryAction(FAIL)
-        rd = self.redispatch
         p = self.balancer.params
         delay = 0.0
         if not timeout and not reused:
             ct = self.conf.timeouts.connect
             delay = 1.0 if not ct else min(1.0, ct / 1000.0)
-        if rd and not force_persist and (
-                not srv.is_up or srv.state == "STARTING"
-                or (rd > 0 and retry % rd == 0)
-                or (rd < 0 and (self.retries + 1 + rd) > 0 and retry % (self.retries + 1 + rd) == 0)
-                or (not persistent and p.srv_act > 1 and self.balancer.kind != "hash")):
+        if self._redispatches(srv, retry, persistent, force_persist):
             return RetryAction(REDISPATCH, delay if p.srv_act <= 1 else 0.0)
         srv.counters.wretr += 1
         self.counters.wretr += 1
         return RetryAction(RETRY, delay)
+
+    def _redispatches(self, srv: Server, retry: int, persistent: bool, force_persist: bool) -> bool:
+        """2.6's stream_choose_redispatch: whether retry number ``retry`` goes to another server."""
+        rd = self.redispatch
+        p = self.balancer.params
+        return bool(rd and not force_persist and (
+            not srv.is_up or srv.state == "STARTING"
+            or (rd > 0 and retry % rd == 0)
+            or (rd < 0 and (self.retries + 1 + rd) > 0 and retry % (self.retries + 1 + rd) == 0)
+            or (not persistent and p.srv_act > 1 and self.balancer.kind != "hash")))
+
+    def on_l7_error(self, srv: Server, attempt: int, *, persistent: bool = False,
+                    force_persist: bool = False) -> RetryAction:
+        """A layer 7 retry-on event (an empty or junk response, a response timeout, a status of
+        the list) after attempt number ``attempt`` to ``srv``: retry at once (no turn-around delay),
+        on the same server or redispatched as a failed connection would be, or FAIL once the
+        ``retries`` are spent (the event then ends the request as without retry-on). 2.6 counts a
+        retry of the server and backend (``wretr``) for each, and once more when it stays on the
+        same server (do_l7_retry, then stream_choose_redispatch)."""
+        retry = attempt + 1
+        if retry > self.retries:
+            return RetryAction(FAIL)
+        srv.counters.wretr += 1
+        self.counters.wretr += 1
+        if self._redispatches(srv, retry, persistent, force_persist):
+            return RetryAction(REDISPATCH)
+        srv.counters.wretr += 1
+        self.counters.wretr += 1
+        return RetryAction(RETRY)
 
 
 def frontends_maxconn(proxies: Iterable[Proxy], backend: str, global_maxconn: int) -> int:

@@ -8,7 +8,7 @@ looking up users/groups, like ``haproxy -c`` does.
 One module per section or feature, each a mixin of :class:`base.BuilderBase` holding that
 feature's keyword handlers (``kw_NAME`` for proxy keywords, ``opt_NAME`` for options with
 arguments): sections, global_, proxy, timeouts, logs, options, balance, cookie, bind, servers, acl,
-rules, refs, checks, stats, capture, errorfiles, http_features, stick, freeze, post. A new feature is a new
+retry, rules, refs, checks, stats, capture, errorfiles, http_features, stick, freeze, post. A new feature is a new
 module whose mixin is added to :class:`Builder`'s bases (one a line).
 """
 
@@ -32,6 +32,7 @@ from haproxy_py.config.build.options import OptionsMixin
 from haproxy_py.config.build.post import PostChecksMixin
 from haproxy_py.config.build.proxy import ProxyMixin
 from haproxy_py.config.build.refs import RefsMixin
+from haproxy_py.config.build.retry import RetryMixin
 from haproxy_py.config.build.rules import RulesMixin
 from haproxy_py.config.build.sections import SectionsMixin
 from haproxy_py.config.build.servers import ServersMixin
@@ -48,6 +49,7 @@ class Builder(
     SectionsMixin,
     GlobalMixin,
     ProxyMixin,
+    RetryMixin,
     TimeoutsMixin,
     LogsMixin,
     OptionsMixin,
