@@ -32,7 +32,7 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
            "tune.ssl.default-dh-param", "ssl-load-extra-files", "tune.ssl.capture-buffer-size",
-           "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog")
+           "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
@@ -94,6 +94,10 @@ class TlsBind:
     capture: int = 0
     #: tune.ssl.keylog on: each handshake's TLS 1.3 secrets kept for the ssl_fc_*_secret fetches
     keylog: bool = False
+    #: tune.ssl.lifetime: seconds a TLS session (and its ticket) stays valid (0: OpenSSL's 300)
+    lifetime: int = 0
+    #: ssl-skip-self-issued-ca: self-issued CA certificates of a file's chain are not sent
+    skip_self_ca: bool = False
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -154,12 +158,37 @@ def global_kw(b: Builder, ln: Line) -> None:
         if v not in ("on", "off"):
             b.fail(ln, f"'{kw}' expects either 'on' or 'off' but got '{v}'.", 1 if v else 0)
         t["keylog"] = v == "on"
+    elif kw == "tune.ssl.lifetime":
+        t["lifetime"] = _seconds(b, ln)
+    elif kw == "ssl-skip-self-issued-ca":
+        t["skip-self-ca"] = True
     elif kw == "tune.ssl.default-dh-param":
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
         n = t[kw] = _atoi(w[1])  # kept even when refused, as 2.6 does
         if n < 1024:
             b.fail(ln, f"'{kw}' expects a value >= 1024.", 1)
+
+
+def _seconds(b: Builder, ln: Line) -> int:
+    """A time in seconds (a bare number is seconds), with 2.6's messages."""
+    from haproxy_py.config.grammar import parse_time
+
+    w = ln.words
+    kw = w[0]
+    if len(w) < 2 or not w[1]:
+        b.fail(ln, f"'{kw}' expects ssl sessions <lifetime> in seconds as argument.", 0)
+    text = w[1]
+    if text.isdigit():
+        n = int(text)
+    else:
+        tv = parse_time(text)
+        if tv.error in ("junk", "trailing"):
+            b.fail(ln, f"unexpected character '{tv.char}' in argument to <{kw}>.", 1)
+        n = (tv.value + 999) // 1000 if tv.error is None else 1 << 31
+    if n > 2147483647:
+        b.fail(ln, f"timer overflow in argument '{text}' to <{kw}> (maximum value is 2147483647 s or ~68 years).", 1)
+    return n
 
 
 def _error_ids(text: str) -> int | str:
@@ -288,7 +317,8 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         "curves": g.get("ssl-default-bind-curves"), "no_tickets": bool(gopts.get("no-tls-tickets")),
         "prefer_client": bool(gopts.get("prefer-client-ciphers")), "dh_file": g.get("ssl-dh-param-file"),
         "dh_bits": g.get("tune.ssl.default-dh-param", 0), "capture": g.get("capture", 0),
-        "keylog": bool(g.get("keylog"))}
+        "keylog": bool(g.get("keylog")), "lifetime": g.get("lifetime", 0),
+        "skip_self_ca": bool(g.get("skip-self-ca"))}
     disabled = set(gopts.get("disabled", ()))
     strict = False
     entries: list[Entry] = []

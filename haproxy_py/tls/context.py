@@ -440,6 +440,31 @@ def set_stapled(key: bytes, der: bytes, listeners: list[Any]) -> int:
     return n
 
 
+def drop_self_issued(ctx: ssl.SSLContext) -> None:
+    """ssl-skip-self-issued-ca: the chain certificates OpenSSL loaded from the file, less those
+    issued by themselves (X509_check_issued(x, x) == X509_V_OK), as 2.6 builds its chain."""
+    v = ctypes.c_void_p
+    ptr = _ssl_ctx_pointer(ctx)
+    ctrl = _fn("SSL_CTX_ctrl", (v, ctypes.c_int, ctypes.c_long, v), ctypes.c_long)
+    sk = v()
+    ctrl(ptr, 115, 0, ctypes.addressof(sk))  # SSL_CTRL_GET_CHAIN_CERTS
+    if not sk.value:
+        return
+    num = _fn("OPENSSL_sk_num", (v,), ctypes.c_int)
+    val = _fn("OPENSSL_sk_value", (v, ctypes.c_int), v)
+    issued = _fn("X509_check_issued", (v, v), ctypes.c_int)
+    chain = [val(sk.value, i) for i in range(num(sk.value))]
+    keep = [x for x in chain if issued(x, x) != 0]
+    if len(keep) == len(chain):
+        return
+    up = _fn("X509_up_ref", (v,), ctypes.c_int)
+    for x in keep:
+        up(x)
+    ctrl(ptr, 88, 0, None)  # SSL_CTRL_CHAIN: a new, empty chain (the old one freed)
+    for x in keep:
+        ctrl(ptr, 89, 0, x)  # SSL_CTRL_CHAIN_CERT, add0: the chain takes our reference
+
+
 def _key_kind(cert: Any) -> str:
     alg = cert.algorithm or ""
     return "ecdsa" if alg.startswith("EC") else "rsa" if alg.startswith("RSA") else "other"
@@ -604,6 +629,11 @@ class ServerTls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.sslsocket_class = EngineSSLSocket
         ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
+        if conf.skip_self_ca:
+            drop_self_issued(ctx)
+        if conf.lifetime:
+            _fn("SSL_CTX_set_timeout", (ctypes.c_void_p, ctypes.c_long), ctypes.c_long)(
+                _ssl_ctx_pointer(ctx), conf.lifetime)
         err = apply_common(ctx, conf) or apply_bind(ctx, conf, cert)
         if err is not None:
             raise ValueError(err)

@@ -292,3 +292,49 @@ frontend fe
     assert ("fail",) in got and any(r[0] == "TLSv1.3" for r in got) and any(r[0] == "TLSv1.2" for r in got)
     shared = [r[2] for n, _, r in out[0] if n == "shared.test" and r != ("fail",)]
     assert any("rsa" in s for s in shared) and any("www.example.com" in s for s in shared)
+
+
+@pytest.mark.slow
+def test_session_lifetime_and_self_issued_ca_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """tune.ssl.lifetime: the lifetime hint of the session tickets a client gets (TLS 1.2 and
+    1.3) and the session's timeout; ssl-skip-self-issued-ca: the chain the server sends (the
+    file's self-signed CA left out, an intermediate-less file then sends its certificate alone);
+    compared with 2.6 with and without the globals, and -c's verdicts on bad lifetimes."""
+    import re
+
+    from tests.integration.test_tls_bind_vs_haproxy import s_client
+
+    base = f"""defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']} crt {certs['rsa.pem']}
+    http-request return status 200 content-type text/plain string ok
+"""
+    require_haproxy("haproxy")
+    results = []
+    for glob in ("", "    tune.ssl.lifetime 42\n    ssl-skip-self-issued-ca\n", "    tune.ssl.lifetime 2m\n"):
+        cfg = "global\n" + glob + base
+        out = []
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which):
+                got = []
+                for args in (("-tls1_2",), ("-tls1_3",), ("-tls1_2", "-servername", "rsa.example.net")):
+                    # (TLS 1.3 tickets come after the handshake)
+                    text = s_client(port, "-showcerts", *args, data=b"", delay=0.3 if "-tls1_3" in args else 0)
+                    got.append((args, re.findall(r"lifetime hint: \d+", text), re.findall(r"Timeout\s*: \d+", text),
+                                re.findall(r"^ *\d+ s:.*$", text, re.M)))
+                out.append(got)
+        assert out[1] == out[0], glob
+        results.append(out[0])
+    hints = [{h for _, hs, _, _ in r for h in hs} for r in results]
+    assert hints[1] == {"lifetime hint: 42"} and hints[2] == {"lifetime hint: 120"} and hints[0] != hints[1]
+    assert len(results[0][0][3]) == 2 and len(results[1][0][3]) == 1  # the CA sent, then left out
+    from tests.integration.test_tls_bind_vs_haproxy import check_both
+
+    for bad in ("", "-1", "99999999999"):
+        theirs_c, ours_c = check_both(f"global\n    tune.ssl.lifetime {bad}\n" + base.format(p0=1), tmp_path)
+        assert ours_c == theirs_c, bad
