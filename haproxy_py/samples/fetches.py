@@ -1546,8 +1546,6 @@ _WHY = {
     "internals of HAProxy's HTX message representation, for debugging it; haproxy-py has no HTX":
         tuple(n for n in FETCHES.known if n.startswith("internal.")),
     "FastCGI applications ('fcgi-app' sections are refused)": ("fcgi.docroot", "fcgi.index"),
-    "the indexed forms crash Debian's HAProxy 2.6.12 (SIGSEGV): nothing to compare them with":
-        ("sc1_clr_gpc", "src_clr_gpc", "src_inc_gpc"),
 }
 _WHY["NPN: the interpreter's ssl module has none (ssl.HAS_NPN is false) and a bind's 'npn' is refused; "
      "use ssl_fc_alpn"] = tuple(

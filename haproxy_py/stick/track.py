@@ -141,7 +141,7 @@ def count_bytes(ctrs: Sequence[Ctr | None], nin: int, nout: int, now: int) -> No
 # --------------------------------------------------------------------------- gpc / gpt
 def inc_gpc(t: StickTable, e: Entry, which: str, idx: int, now: int, inc: int = 1) -> int | None:
     """gpc0/gpc1 (falling back to gpc[0]/gpc[1] as 2.6 does) or gpc[idx] plus ``inc``, with its
-    rate; the new value, None when neither is stored."""
+    rate; the new value, 0 when neither is stored."""
     s = t.slot
     if which in ("gpc0", "gpc1") and which not in s and f"{which}_rate" not in s:
         if "gpc" in s or "gpc_rate" in s:
@@ -171,9 +171,9 @@ def inc_gpc(t: StickTable, e: Entry, which: str, idx: int, now: int, inc: int = 
             touched = True
     if touched:
         t.touch(e, now)
-    if val is None and touched:
-        return 0
-    return val
+    # 2.6 answers 0 when the table stores neither the counter nor its rate (or the index is
+    # beyond the array): an increment always has a sample
+    return 0 if val is None else val
 
 
 def gpc_value(t: StickTable, e: Entry, which: str, idx: int, now: int) -> int | None:

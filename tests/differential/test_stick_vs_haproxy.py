@@ -122,6 +122,18 @@ frontend rj
     tcp-request connection reject if {{ sc_conn_cnt(0) gt 3 }}
     http-request return status 200 content-type text/plain lf-string "cur=%[sc0_conn_cur] cnt=%[sc_conn_cnt(0)]\\n"
     default_backend app
+frontend fgc
+    bind 127.0.0.1:{fgc}
+    http-request return status 200 content-type text/plain lf-string "{vals5}\\n"
+backend gq
+    stick-table type ip size 5 store gpc(2),gpc_rate(2,10s)
+backend gz
+    stick-table type ip size 5 store gpc0
+frontend fg
+    bind 127.0.0.1:{fg}
+    http-request track-sc1 src table arr
+    http-request track-sc2 src table evn
+    http-request return status 200 content-type text/plain lf-string "{vals4}\\n"
 backend app
     server s1 127.0.0.1:{app}
 """
@@ -169,6 +181,19 @@ VALS3 = ('%[sc0_bytes_in_rate] %[sc0_bytes_out_rate] %[sc0_clr_gpc0] %[sc0_clr_g
          '%[src,table_http_fail_rate(fa)] %[src,table_kbytes_in(fa)] %[src,table_kbytes_out(fa)] '
          '%[src,table_sess_cnt(fa)] %[src,table_sess_rate(fa)]')
 
+# src_inc_gpc/src_clr_gpc/sc1_clr_gpc where 2.6.12 survives them (the source's entry already in
+# the table: arr, tracked by sc1); the counter-less cases (evn stores gpc0 only) by the fetches
+# 2.6 answers there (sc_*, src_*_gpc1)
+VALS4 = ("%[src_inc_gpc(0,arr)] %[src_inc_gpc(1,arr)] %[src_inc_gpc(1,arr)] %[src_clr_gpc(0,arr)] "
+         "%[sc1_clr_gpc(1)] %[sc_get_gpc(1,1)] %[src_inc_gpc(5,arr)] %[src_clr_gpc(5,arr)] %[sc1_clr_gpc(3)] "
+         "%[sc1_clr_gpc(0,users)] %[src_inc_gpc(0,arr)] "
+         "%[sc_inc_gpc(0,2)] %[sc_clr_gpc(0,2)] %[sc2_inc_gpc1] %[sc2_clr_gpc1] %[src_inc_gpc1(evn)] "
+         "%[sc_get_gpc(0,1)]")
+
+# what 2.6.12 crashes on (SIGSEGV): src_inc_gpc/src_clr_gpc when the source is not in the table yet
+VALS5 = ("%[src_inc_gpc(1,gq)] %[src_inc_gpc(1,gq)] %[src_clr_gpc(1,gq)] %[src_get_gpc(1,gq)] "
+         "%[src_inc_gpc(0,gz)] %[src_clr_gpc(0,gz)] %[src_clr_gpc(0,gq)]")
+
 LIMIT = 3
 PERIOD = 1000
 
@@ -193,12 +218,12 @@ def _both() -> Iterator[dict[str, Any]]:
         app.behaviour = _app_status
         ports = {w: {"rl": free_port(), "fx": free_port(), "tc": free_port(), "fa": free_port(), "rj": free_port(),
                      "hr": free_port(), "tb": free_port(),
-                     "tq": free_port(), "ta": free_port()}
+                     "tq": free_port(), "ta": free_port(), "fg": free_port(), "fgc": free_port()}
                  for w in ("ours", "haproxy")}
         with contextlib.ExitStack() as st:
             out: dict[str, Any] = {}
             for which, p in ports.items():
-                cfg = CFG.format(app=app.port, limit=LIMIT, vals=VALS, vals2=VALS2, vals3=VALS3, **p)
+                cfg = CFG.format(app=app.port, limit=LIMIT, vals=VALS, vals2=VALS2, vals3=VALS3, vals4=VALS4, vals5=VALS5, **p)
                 pp = st.enter_context(run_proxy(cfg, wait_ports=list(p.values()), which=which))
                 out[which] = dict(p, sock=admin_socket(pp, detail=pp.stderr_text),
                                   user=admin_socket(pp, "user.sock"), pp=pp)
@@ -313,6 +338,45 @@ def test_all_counter_fetches_as_haproxy(both: dict[str, Any]) -> None:
     for name in ("fa", "users"):
         r = _settled(both, f"show table {name}")
         assert r["ours"] == r["haproxy"], name
+
+
+def test_indexed_gpc_fetches_as_haproxy(both: dict[str, Any]) -> None:
+    """src_inc_gpc(idx,table), src_clr_gpc(idx,table) and sc1_clr_gpc(idx[,table]) (gpc[idx] of
+    the source's entry, or of counter 1's, increased or cleared; the value returned: the new one
+    for an increment, the old one for a clear; an index beyond the array: 0 for an increment, no
+    sample for a clear), what the clients got and ``show table`` after each request. Debian's
+    2.6.12 crashes (SIGSEGV) on src_inc_gpc/src_clr_gpc over a table without a gpc array: that
+    case is left out here; haproxy-py answers there as 2.6 does for sc_inc_gpc/sc_clr_gpc (0, no
+    sample), which this test compares on the same table."""
+    first = None
+    for _ in range(3):
+        res = {w: get(both[w]["fg"], "/", source="127.0.0.12") for w in ("ours", "haproxy")}
+        assert res["ours"][0] == res["haproxy"][0] == 200
+        assert res["ours"][2] == res["haproxy"][2]
+        first = first or res["haproxy"][2]
+        for name in ("arr", "users", "evn"):
+            r = _settled(both, f"show table {name}")
+            assert r["ours"] == r["haproxy"], name
+    assert first is not None and first.startswith(b"1 1 2 1 2 0 0  "), first
+
+
+def test_indexed_gpc_fetches_create_entries(both: dict[str, Any]) -> None:
+    """What Debian's 2.6.12 crashes on (SIGSEGV, so through haproxy-py only): src_inc_gpc and
+    src_clr_gpc for a source not yet in the table. As 2.6's manual says, the entry is created, an
+    increment then returns 1, a clear 0; a table without a gpc array answers as 2.6's
+    sc_inc_gpc/sc_clr_gpc do there (0, no sample). Checked on the replies and ``show table``."""
+    got = [get(both["ours"]["fgc"], "/", source=src)[2] for src in ("127.0.0.13", "127.0.0.13", "127.0.0.14")]
+    assert got == [b"1 2 2 0 0  0\n", b"1 2 2 0 0  0\n", b"1 2 2 0 0  0\n"], got
+    gq = stats_cli(both["ours"]["sock"], "show table gq")
+    assert gq.startswith("# table: gq, type: ip, size:5, used:2\n"), gq
+    lines = sorted(re.sub(r"0x[0-9a-f]+: ", "", ln) for ln in gq.splitlines()[1:] if ln)
+    assert lines == ["key=127.0.0.13 use=0 exp=0 gpc0=0 gpc1=0 gpc0_rate(10000)=0 gpc1_rate(10000)=4",
+                     "key=127.0.0.14 use=0 exp=0 gpc0=0 gpc1=0 gpc0_rate(10000)=0 gpc1_rate(10000)=2"], lines
+    gz = stats_cli(both["ours"]["sock"], "show table gz")
+    assert "used:2" in gz and "key=127.0.0.13 use=0 exp=0 gpc0=0" in gz, gz
+    for name in ("gq", "gz"):  # the other tests compare every table with 2.6's, which saw none of this
+        stats_cli(both["ours"]["sock"], f"clear table {name}")
+        assert "used:0" in stats_cli(both["ours"]["sock"], f"show table {name}")
 
 
 def test_gpc_gpt_actions_as_haproxy(both: dict[str, Any]) -> None:
