@@ -185,6 +185,11 @@ _TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_co
 for _n, _pf in (("accept", T.p_accept), ("reject", T.p_reject), ("close", T.p_close)):
     _reg("tcp-response content", _n, _pf, _TRS, FB)
 _reg("tcp-request content", "reject", T.p_reject, _D + "test_tcp_request_content_rules")
+_TRR = "tests/integration/test_tcp_response_rules_vs_haproxy.py::test_tcp_response_actions_as_haproxy"
+for _a in ("set-var", "set-var-fmt", "unset-var"):
+    _reg("tcp-response content", _a, H.p_set_var, _TRR, BE)
+_reg("tcp-response content", "set-log-level", H.p_set_log_level, _TRR, BE)
+_reg("tcp-response content", "silent-drop", H.p_reject, _TRR, BE)
 _reg("tcp-request content", "switch-mode", T.p_switch_mode,
      "tests/integration/test_switch_mode_vs_haproxy.py::test_switch_mode_as_haproxy")
 # 2.6 refuses every tcp-request content use-service (no native TCP service): its messages
@@ -218,6 +223,9 @@ for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1"):
     _reg("http-request", _a, _S.p_inc_gpc, _STK + "test_gpc_gpt_actions_as_haproxy")
 for _a in ("sc-set-gpt", "sc-set-gpt0"):
     _reg("http-request", _a, _S.p_set_gpt, _STK + "test_gpc_gpt_actions_as_haproxy")
+for _a in ("sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0"):
+    _reg("tcp-response content", _a, _S.p_inc_gpc if "inc" in _a else _S.p_set_gpt,
+         "tests/integration/test_tcp_response_rules_vs_haproxy.py::test_tcp_response_stick_actions_as_haproxy", BE)
 # session counters (tcp-request connection/session: kept for the connection) and tcp content ones
 for _fam in ("tcp-request connection", "tcp-request session", "tcp-request content"):
     _caps = FB if _fam == "tcp-request content" else FE

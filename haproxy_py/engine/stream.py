@@ -989,6 +989,12 @@ class TcpSession(Stream):
                       self.router.facts, self.router.conf.name, rec=self.rec)
         ctx.backend = self.be.name
         ctx.server = self.srv.name
+        req_ctx = self.rec.txn or self.stk_txn
+        if req_ctx is not None:  # the session's variables and stick counters (set-var, sc-inc-gpc...)
+            ctx.vars = req_ctx.vars
+            ctx.sess_vars = req_ctx.sess_vars
+            ctx.stkctr = getattr(req_ctx, "stkctr", None)
+        ctx.sess_stkctr = self.sess_stkctr
         ctx.payload = b""
         ctx.payload_final = False
         ctx.rule_pos = 0
@@ -1041,13 +1047,17 @@ class TcpSession(Stream):
             ctx.payload_final = True
         v, ctx.rule_pos = run_rules_from(st[2].tcp_res, ctx, ctx.rule_pos)
         if v is None:  # a rule waits for more data
-            if ctx.rule_pos < st[2].tcp_res_def:
-                # a named defaults section's rule: 2.6.12 resumes with the backend's own rules
-                # (its tcp_inspect_response switches rule lists on resumption)
-                ctx.rule_pos = st[2].tcp_res_def
+            # 2.6.12 evaluates the rules again from the first one at the next data (every action
+            # before the waiting rule runs again: set-var, sc-inc-gpc...); after a wait in a named
+            # defaults section's rules it goes on with the backend's own rules (its
+            # tcp_inspect_response switches rule lists on resumption)
+            ctx.rule_pos = st[2].tcp_res_def if ctx.rule_pos < st[2].tcp_res_def else 0
             return
         kind = v.kind
-        self._res_decided(st, "reject" if kind in (REJECT, DROP) else "close" if kind == CLOSE else "accept")
+        if kind == DROP:  # silent-drop: the client is told nothing, then as a reject
+            silent_drop(self.cli_sock)
+        self._res_decided(st, "reject" if kind == REJECT else "drop" if kind == DROP else "close" if kind == CLOSE
+                          else "accept")
 
     def _res_decided(self, st: list[Any], how: str) -> None:
         if st[2] is None:
@@ -1067,12 +1077,13 @@ class TcpSession(Stream):
             return
         rec.bytes_in = sent
         c = self.cli_conn
-        if how == "reject":
+        if how == "reject" or how == "drop":
             self.be.counters.dresp += 1
             if self.fe is not None and self.be.conf is not self.router.conf:
                 self.fe.counters.dresp += 1
             self.srv.counters.dresp += 1
-            set_term(rec, "P", "D")
+            set_term(rec, "P", "D" if how == "reject" else "R")  # 2.6 logs a silent-drop 'PR'
+
             rec.bytes_out = len(data)
             sc.close(abort=True)
             if c is not None:

@@ -1,5 +1,6 @@
 """``tcp-response`` lines through ``haproxy -c`` and ``haproxy-py -c``: the syntax errors are 2.6's,
-word for word; accept, reject and close rules in TCP backends are accepted as by 2.6; the rest 2.6
+word for word; the rules haproxy-py runs in TCP backends (accept, reject, close, set-var...) are
+accepted as by 2.6; the rest 2.6
 accepts is refused here as not implemented, never an internal error (a hypothesis run found ``-c`` stopping on an
 AssertionError for every ``tcp-response`` line)."""
 
@@ -33,12 +34,13 @@ VALID_BOTH = [
     "backend b\n    tcp-response inspect-delay 1s\n    tcp-response content accept if { res.len gt 0 }\n",
     "backend b\n    tcp-response content close if { res.payload(0,2) -m str NO }\n    tcp-response content reject\n",
     "defaults d\n    mode tcp\n    tcp-response content accept\n",
+    "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
 ]
 #: 2.6 accepts these; haproxy-py refuses them as not implemented (rules in an HTTP backend, an
 #: action it does not run)
 VALID_26 = [
     "backend b\n    mode http\n    tcp-response content accept\n",
-    "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
+    "backend b\n    tcp-response content set-nice 1\n",
 ]
 
 
