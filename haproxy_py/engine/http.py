@@ -972,8 +972,11 @@ class HttpSession(Stream):
             body = b""
         else:
             body = e.body if req.method != b"HEAD" else b""
-        resp.content_length = len(e.body)
-        resp.body = BODY_LENGTH if e.body else BODY_NONE
+        chunked = e.chunked
+        resp.content_length = -1 if chunked else len(e.body)
+        resp.body = BODY_CHUNKED if chunked else BODY_LENGTH if e.body else BODY_NONE
+        if chunked and resp.status != 304 and req.method != b"HEAD":
+            body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
         self.res = resp
         status = resp.status
         rec.status = status
@@ -999,21 +1002,28 @@ class HttpSession(Stream):
         self._skip_request_body_then(self._transaction_end)
 
     def _cache_keep(self, data: bytes) -> None:
-        """Body bytes of a response cache-store keeps; stored once all came (dropped past the
-        cache's max-object-size)."""
+        """Body bytes of a response cache-store keeps (a chunked body as re-framed); given up past
+        the cache's max-object-size."""
         tap = self.cache_tap
         assert tap is not None
         tap[7] += data
-        if len(tap[7]) >= tap[8]:
+        if len(tap[7]) > tap[0].maxobjsz > 0:
             self.cache_tap = None
-            if len(tap[7]) == tap[8]:
-                from haproxy_py.http import cache as hcache
 
-                c, (expire, age, lm), now = tap[0], tap[1], tap[2]
-                txn = self.txn
-                assert txn is not None and txn.cache_key is not None
-                c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], bytes(tap[7]), expire, now,
-                                     age, lm))
+    def _cache_commit(self) -> None:
+        """The response cache-store keeps is complete: into the cache."""
+        from haproxy_py.http import cache as hcache
+
+        tap = self.cache_tap
+        assert tap is not None
+        self.cache_tap = None
+        body = dechunk(bytes(tap[7])) if tap[8] < 0 else bytes(tap[7])
+        if tap[8] >= 0 and len(body) != tap[8]:
+            return
+        c, (expire, age, lm), now = tap[0], tap[1], tap[2]
+        txn = self.txn
+        assert txn is not None and txn.cache_key is not None
+        c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm))
 
     def _error_page(self, status: int, realm: str | None = None) -> bytes:
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,
@@ -1877,8 +1887,6 @@ class HttpSession(Stream):
                 return
         rb = self.resbody = body_reader(resp.body, resp.content_length)
         if rb.done:
-            if self.cache_tap is not None:
-                self._cache_keep(b"")
             cli.write(head)
             if rest:
                 self.srv_reusable = False
@@ -2088,10 +2096,11 @@ class HttpSession(Stream):
         st = txn.cache_store
         if st is not None:
             txn.cache_store = None
-            if comp is None and (resp.body == BODY_LENGTH or resp.body == BODY_NONE):
+            if comp is None and resp.body != BODY_CLOSE:
                 c, d, now, hdrs = st
                 self.cache_tap = [c, d, now, resp.status, resp.reason, resp.version, hdrs, bytearray(),
-                                  resp.content_length if resp.body == BODY_LENGTH else 0]
+                                  resp.content_length if resp.body == BODY_LENGTH else
+                                  -1 if resp.body == BODY_CHUNKED else 0]
         for rules in (be_after, fe_after):
             if rules:
                 run_rules(rules, txn)
@@ -2268,6 +2277,8 @@ class HttpSession(Stream):
 
     def _response_complete(self) -> None:
         self.res_done = True
+        if self.cache_tap is not None:
+            self._cache_commit()
         if not self.req_done:
             # the server answered before the whole request body: close both sides afterwards
             self.srv_reusable = False

@@ -222,7 +222,7 @@ class Entry:
     """One stored response."""
 
     __slots__ = ("key", "status", "reason", "version", "headers", "body", "expire", "validated", "age",
-                 "etag", "last_modified", "size", "blocks")
+                 "etag", "last_modified", "size", "blocks", "chunked")
 
     def __init__(self, key: bytes, status: int, reason: bytes, version: bytes,
                  headers: list[tuple[bytes, bytes]], body: bytes, expire: int, validated: int, age: int,
@@ -236,10 +236,14 @@ class Entry:
         self.expire = expire
         self.validated = validated
         self.age = age
+        #: stored from a chunked response: served chunked (its trailers are not kept)
+        self.chunked = any(n.lower() == b"transfer-encoding" for n, _ in headers)
         self.etag = next((v.strip(b" \t") for n, v in headers if n.lower() == b"etag"), None)
         self.last_modified = last_modified
         # an origin's Age header taken out leaves its (now unused) HTX block behind in 2.6
-        self.size = stored_size(version, reason, headers, len(body)) + (_BLK if age else 0)
+        # and a chunked one ends with an end-of-trailers block
+        self.size = stored_size(version, reason, headers, len(body)) + (_BLK if age else 0) \
+            + (_BLK + 1 if self.chunked else 0)
         self.blocks = (self.size + BLOCK - 1) // BLOCK
 
     @property

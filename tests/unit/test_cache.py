@@ -133,6 +133,11 @@ def test_show_cache_lines() -> None:
     assert lines[1].endswith(f" hash:{int.from_bytes(k[:4], 'little')} vary:0x0000000000000000 size:180 "
                              "(1 blocks), refcount:0, expire:9")
     assert len(cs.show(NOW + 9).splitlines()) == 1
+    # an origin's Age taken out, a chunked body's end of trailers: blocks 2.6 keeps too
+    aged = C.Entry(k, 200, b"OK", b"HTTP/1.1", [(b"content-length", b"3")], b"abc", NOW + 9, NOW, 5, NOW)
+    chunked = C.Entry(k, 200, b"OK", b"HTTP/1.1", [(b"transfer-encoding", b"chunked")], b"abc", NOW + 9, NOW, 0,
+                      NOW)
+    assert (aged.size, chunked.size, chunked.chunked) == (184, 194, True)
 
 
 # --------------------------------------------------------------------------- -c messages, as 2.6
