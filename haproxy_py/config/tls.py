@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.config.diagnostics import POST
-from haproxy_py.tls.certs import EXTRA_FILES, CertError, CertFile, CertRefused, cert_paths, load_cert
+from haproxy_py.tls.certs import EXTRA_FILES, CertError, CertFile, CertRefused, cert_paths, complete_chain, load_cert
 from haproxy_py.tls.crtlist import CrtListError, Entry, parse_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +32,8 @@ _NO_VER = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1", 
 GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
            "tune.ssl.default-dh-param", "ssl-load-extra-files", "tune.ssl.capture-buffer-size",
-           "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca")
+           "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca",
+           "issuers-chain-path")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
@@ -162,6 +163,19 @@ def global_kw(b: Builder, ln: Line) -> None:
         t["lifetime"] = _seconds(b, ln)
     elif kw == "ssl-skip-self-issued-ca":
         t["skip-self-ca"] = True
+    elif kw == "issuers-chain-path":
+        import os
+
+        from haproxy_py.tls.certs import load_issuers
+
+        if len(w) < 2 or not os.path.exists(w[1]):
+            b.fail(ln, f"global statement '{kw}' expects a directory path as an argument.", 0)
+        if not os.path.isdir(w[1]):
+            b.fail(ln, f"global statement '{kw}': {w[1]} is not a directory.", 1)
+        warns: list[str] = []
+        t["issuers"] = load_issuers(w[1], warns)
+        for text in warns:
+            b.d.warning(text)
     elif kw == "tune.ssl.default-dh-param":
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
@@ -330,7 +344,8 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             for f in cert_paths(path):
                 warns: list[str] = []
                 try:
-                    c = load_cert(f, bool(g.get("del-ext")), g.get("extra", EXTRA_FILES), warns)
+                    c = complete_chain(load_cert(f, bool(g.get("del-ext")), g.get("extra", EXTRA_FILES), warns),
+                                       g.get("issuers", []))
                 except CertError as e:
                     b.fail(ln, pre + str(e), col("crt") + 1, ours=isinstance(e, CertRefused))
                 for text in warns:
@@ -410,8 +425,8 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
             continue
         warns: list[str] = []
         try:
-            cert = load_cert(_base(b.g, "crt-base", spec.cert), bool(g.get("del-ext")), g.get("extra", EXTRA_FILES),
-                             warns)
+            cert = complete_chain(load_cert(_base(b.g, "crt-base", spec.cert), bool(g.get("del-ext")),
+                                            g.get("extra", EXTRA_FILES), warns), g.get("issuers", []))
         except CertError as e:
             b.fail(ln, pre + str(e), i, ours=isinstance(e, CertRefused))
         for text in warns:

@@ -56,6 +56,9 @@ class CertFile:
     ocsp_key: bytes = b""
     #: the CertID the response file itself names ('show ssl cert' shows it)
     ocsp_resp_key: bytes = b""
+    #: issuers-chain-path: the chain completing a file without one (PEM blocks) and its file
+    issuers_chain: tuple[str, ...] = ()
+    chain_file: str = ""
 
 
 class CertError(Exception):
@@ -200,6 +203,44 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
                     _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
                     tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text, ocsp=ocsp,
                     ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key)
+
+
+def load_issuers(path: str, warnings: list[str]) -> list[tuple[str, list[str], tuple[Any, ...]]]:
+    """issuers-chain-path DIR: each file's certificates (the chain a certificate issued by the
+    first one is completed with), by file name order; 2.6's warning for a file without any.
+    Items: (file, PEM blocks, the first certificate's subject)."""
+    out = []
+    for e in sorted(os.listdir(path)):
+        f = os.path.join(path, e)
+        if not os.path.isfile(f):
+            continue
+        try:
+            with open(f, encoding="latin-1") as fh:
+                blocks = _pem_certs(fh.read())
+        except OSError:
+            blocks = []
+        if not blocks:
+            warnings.append(f"unable to load issuers-chain {f} : pem certificate not found.")
+            continue
+        out.append((f, blocks, tuple(_decode_pem(blocks[0]).get("subject", ()))))
+    return out
+
+
+def complete_chain(cert: CertFile, issuers: list[tuple[str, list[str], tuple[Any, ...]]]) -> CertFile:
+    """A certificate whose file has no chain, completed from the first issuers-chain-path file
+    whose first certificate is its issuer (2.6 serves that chain with it)."""
+    import dataclasses
+
+    if cert.chain or not issuers:
+        return cert
+    for f, blocks, subject in issuers:
+        if subject == cert.issuer:
+            chain = []
+            for blk in blocks:
+                cd = _decode_pem(blk)
+                chain.append((tuple(cd.get("subject", ())), tuple(cd.get("issuer", ()))))
+            return dataclasses.replace(cert, issuers_chain=tuple(blocks), chain_file=f, chain=tuple(chain))
+    return cert
 
 
 def _pem_certs(text: str) -> list[str]:
@@ -453,7 +494,10 @@ def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
     import hashlib
 
     shown = ("*" if status == "Unused" else "") + c.path
-    lines = [f"Filename: {shown}", f"Status: {status}", f"Serial: {c.serial}", f"notBefore: {c.not_before}",
+    lines = [f"Filename: {shown}", f"Status: {status}"]
+    if c.chain_file:
+        lines.append(f"Chain Filename: {c.chain_file}")
+    lines += [f"Serial: {c.serial}", f"notBefore: {c.not_before}",
              f"notAfter: {c.not_after}", "Subject Alternative Name: " + ", ".join(f"DNS:{n}" for n in c.san),
              f"Algorithm: {c.algorithm}", f"SHA1 FingerPrint: {hashlib.sha1(c.der).hexdigest().upper()}",
              f"Subject: {dn_oneline(c.subject)}", f"Issuer: {dn_oneline(c.issuer)}"]

@@ -440,6 +440,21 @@ def set_stapled(key: bytes, der: bytes, listeners: list[Any]) -> int:
     return n
 
 
+def add_chain(ctx: ssl.SSLContext, blocks: tuple[str, ...]) -> None:
+    """issuers-chain-path: these certificates (PEM) added to the chain the context sends."""
+    v = ctypes.c_void_p
+    ptr = _ssl_ctx_pointer(ctx)
+    ctrl = _fn("SSL_CTX_ctrl", (v, ctypes.c_int, ctypes.c_long, v), ctypes.c_long)
+    d2i = _fn("d2i_X509", (v, ctypes.POINTER(v), ctypes.c_long), v)
+    for blk in blocks:
+        der = ssl.PEM_cert_to_DER_cert(blk)
+        buf = ctypes.create_string_buffer(der, len(der))
+        pp = v(ctypes.addressof(buf))
+        x = d2i(None, ctypes.byref(pp), len(der))
+        if x:
+            ctrl(ptr, 89, 0, x)  # SSL_CTRL_CHAIN_CERT, add0: the chain owns it
+
+
 def drop_self_issued(ctx: ssl.SSLContext) -> None:
     """ssl-skip-self-issued-ca: the chain certificates OpenSSL loaded from the file, less those
     issued by themselves (X509_check_issued(x, x) == X509_V_OK), as 2.6 builds its chain."""
@@ -629,6 +644,8 @@ class ServerTls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.sslsocket_class = EngineSSLSocket
         ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
+        if cert.issuers_chain:
+            add_chain(ctx, cert.issuers_chain)
         if conf.skip_self_ca:
             drop_self_issued(ctx)
         if conf.lifetime:

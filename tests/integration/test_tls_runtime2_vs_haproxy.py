@@ -338,3 +338,59 @@ frontend fe
     for bad in ("", "-1", "99999999999"):
         theirs_c, ours_c = check_both(f"global\n    tune.ssl.lifetime {bad}\n" + base.format(p0=1), tmp_path)
         assert ours_c == theirs_c, bad
+
+
+def test_issuers_chain_path_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """issuers-chain-path DIR: a certificate file without a chain is served with the chain of the
+    DIR file whose first certificate issued it (on a crt line and a crt-list line), one with its
+    own chain keeps it; 'show ssl cert' names the chain file; -c's warning for a file without a
+    certificate and its errors on a missing or non-directory path."""
+    import re
+
+    from tests.integration.stats_client import stats_cli
+    from tests.integration.test_tls_bind_vs_haproxy import check_both, s_client
+
+    root = certs.root
+    iss = tmp_path / "issuers"
+    iss.mkdir()
+    shutil.copy(root / "ca2.crt", iss / "a-other.pem")
+    shutil.copy(root / "ca.crt", iss / "b-ca.pem")
+    (iss / "c-junk.txt").write_text("junk\n")
+    site = tmp_path / "site.pem"
+    site.write_text((root / "ec.crt").read_text() + (root / "ec.key").read_text())
+    alone = tmp_path / "alone.pem"
+    alone.write_text((root / "rsa.crt").read_text() + (root / "rsa.key").read_text())
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{alone} rsa.example.net\n")
+    cfg = f"""global
+    issuers-chain-path {iss}
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {site} crt-list {lst} crt {root}/wild.pem
+    http-request return status 200 content-type text/plain string ok
+"""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            got: list[Any] = []
+            for sni in ("www.example.com", "rsa.example.net", "x.wild.test"):
+                text = s_client(port, "-showcerts", "-servername", sni, data=b"")
+                got.append(re.findall(r"^ *\d+ [si]:.*$", text, re.M))
+            sock = admin_socket(pp)
+            got += [stats_cli(sock, f"show ssl cert {f}") for f in (site, alone, f"{root}/wild.pem")]
+            out.append(got)
+    assert out[1] == out[0]
+    assert len(out[0][0]) == 2 and len(out[0][1]) == 2 and "Chain Filename: " + str(iss / "b-ca.pem") in out[0][3]
+    for path in (iss, tmp_path / "nope", site):
+        text = cfg.replace(str(iss), str(path)).replace("{p0}", "1").replace(
+            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
+        theirs_c, ours_c = check_both(text, tmp_path)
+        assert ours_c == theirs_c, path
+        assert theirs_c
