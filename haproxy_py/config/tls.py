@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.config.diagnostics import POST
-from haproxy_py.tls.certs import EXTRA_FILES, CertError, CertFile, CertRefused, cert_paths, complete_chain, load_cert
+from haproxy_py.tls.certs import (
+    EXTRA_FILES,
+    CertError,
+    CertFile,
+    CertRefused,
+    cert_paths,
+    complete_chain,
+    load_cert,
+)
 from haproxy_py.tls.crtlist import CrtListError, Entry, parse_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,8 +172,6 @@ def global_kw(b: Builder, ln: Line) -> None:
     elif kw == "ssl-skip-self-issued-ca":
         t["skip-self-ca"] = True
     elif kw == "issuers-chain-path":
-        import os
-
         from haproxy_py.tls.certs import load_issuers
 
         if len(w) < 2 or not os.path.exists(w[1]):
