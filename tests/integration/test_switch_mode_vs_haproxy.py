@@ -52,6 +52,37 @@ def test_tcp_use_service_as_haproxy(body: str, tmp_path: Path) -> None:
     assert theirs[0] == 1 and ours == theirs
 
 
+_FE = "frontend f\n    mode tcp\n    bind 127.0.0.1:1\n"
+#: switch-mode lines, right and wrong, and the HTTP directives of TCP proxies with and without it
+SWITCH_CHECK = [
+    _FE + "    tcp-request inspect-delay 1s\n    tcp-request content switch-mode http if HTTP\n"
+    "    http-request set-header X-A 1\n    http-response set-header X-B 1\n    option forwardfor\n"
+    "    capture request header host len 10\n    default_backend bh\n",
+    _FE + "    http-request set-header X-A 1\n    http-response set-header X-B 1\n    default_backend bh\n",
+    "listen l\n    mode tcp\n    bind 127.0.0.1:1\n    tcp-request content switch-mode http proto h1\n"
+    "    server s 127.0.0.1:2\n",
+    "listen l\n    mode tcp\n    bind 127.0.0.1:1\n    http-request set-header X-A 1\n    server s 127.0.0.1:2\n",
+    "frontend f\n    mode http\n    bind 127.0.0.1:1\n    tcp-request content switch-mode http\n"
+    "    default_backend bh\n",
+] + [_FE + f"    tcp-request content switch-mode{w}\n    default_backend bh\n"
+     for w in ("", " http proto", " http foo", " http proto h1 extra", " tcp", " HTTP", " http proto foo")] + [
+    "backend b2\n    mode http\n    tcp-request content switch-mode http\n    server s 127.0.0.1:2\n",
+    _FE + "    tcp-request session switch-mode http\n    default_backend bh\n",
+]
+
+
+@pytest.mark.parametrize("body", SWITCH_CHECK)
+def test_switch_mode_check_as_haproxy(body: str, tmp_path: Path) -> None:
+    """``-c`` on switch-mode rules and on the HTTP directives of TCP proxies: 2.6's verdict,
+    alerts and warnings (no 'ignored' warning once a frontend has a switch-mode rule)."""
+    require_haproxy_bin()
+    cfg = tmp_path / "t.cfg"
+    cfg.write_text(HEAD + body)
+    theirs = check([HAPROXY_BIN], cfg)
+    ours = check([sys.executable, "-m", "haproxy_py"], cfg)
+    assert (ours[0], sorted(ours[1])) == (theirs[0], sorted(theirs[1]))
+
+
 # --------------------------------------------------------------------------- at runtime
 
 RUN_CFG = """

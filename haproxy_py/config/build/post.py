@@ -284,7 +284,7 @@ class PostChecksMixin(BuilderBase):
                 if any(r.kind == "http-response" for r in p.http_rules):
                     d.warning(f"'http-response' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
-                if any(r.kind == "http-request" for r in p.http_rules) and p.has_fe is False:
+                if any(r.kind == "http-request" for r in p.http_rules):
                     d.warning(f"'http-request' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
                               p.loc, phase=POST)
         self.listeners = listeners
