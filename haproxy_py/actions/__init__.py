@@ -203,6 +203,10 @@ for _fam in ("http-request", "tcp-request content"):
         _reg(_fam, _a, _P.p_set_priority,
              "tests/integration/test_priority_vs_haproxy.py::test_queue_order_as_haproxy")
 
+_CAP = "tests/integration/test_capture_rules_vs_haproxy.py::"
+_reg("tcp-request content", "capture", T.p_capture, _CAP + "test_tcp_content_capture_as_haproxy")
+_reg("http-after-response", "capture", H.p_capture, _CAP + "test_after_response_capture_as_haproxy")
+
 # names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)
 REGISTRIES["http-request"].no_effect(
     "wait-for-handshake", "haproxy-py has no TLS listeners (bind 'ssl' is refused), so no request can "

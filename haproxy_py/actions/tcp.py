@@ -112,3 +112,54 @@ def p_switch_mode(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > j:
         raise TrailingWords("", j)
     return Const(V_SWITCH)
+
+
+def _atoi(word: str) -> int:
+    """C's atoi as glibc does it: leading blanks, a sign, digits; the result truncated to 32 bits."""
+    s = word.lstrip(" \t\n\r\f\v")
+    sign = 1
+    if s[:1] in ("+", "-"):
+        sign = -1 if s[0] == "-" else 1
+        s = s[1:]
+    digits = ""
+    for ch in s:
+        if not "0" <= ch <= "9":
+            break
+        digits += ch
+    v = sign * int(digits) if digits else 0
+    v = max(-(1 << 63), min((1 << 63) - 1, v)) & 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def p_capture(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``tcp-request content capture <sample> len <n>``: the sample's text into a new request
+    capture slot of the frontend (``%hr``, ``capture.req.hdr(N)``), as ``http-request capture``
+    does (the builder numbers the slot, config/build/rules.py). 2.6 has no ``id`` form here; its
+    connection and session rule sets refuse the action (config/build/rules.py)."""
+    from haproxy_py.actions.http import CaptureSample
+    from haproxy_py.samples import SampleError
+    from haproxy_py.samples.expr import compile_expr, parse_expr
+
+    pre = f"'{ctx.family} {ctx.action}' : "
+    if not args:
+        raise ActionError(pre + "missing fetch method", 0, ours=False)
+    try:
+        px = parse_expr(args[0])
+        expr = compile_expr(args[0])
+    except SampleError as e:
+        raise ActionError(pre + e.message.rstrip("."), 0, ours=False) from None
+    idx = (2,) if ctx.proxy_kind == "frontend" else (6,) if ctx.proxy_kind == "backend" else (2, 6)
+    if not any(px.fetch.mask[i] == "Y" for i in idx):
+        src = "HTTP response headers" if px.fetch.layer == "L7res" else "the response"
+        raise ActionError(pre + f"fetch method '{args[0]}' extracts information from '{src}', none of which "
+                          "is available here", 0, ours=src == "the response")
+    if ctx.proxy_kind == "backend":
+        raise ActionError(pre + f"proxy '{ctx.proxy_name}' has no frontend capability", 0, ours=False)
+    if len(args) < 2 or args[1] != "len":
+        raise ActionError(pre + "a positive 'len' argument is mandatory", 1, ours=False)
+    n = _atoi(args[2]) if len(args) > 2 else 0
+    if n <= 0:
+        raise ActionError(pre + "length must be > 0", 2, ours=False)
+    if len(args) > 3:
+        raise TrailingWords("", 3)
+    return CaptureSample(expr, -1, n, False)

@@ -106,7 +106,8 @@ class Router:
         from haproxy_py.http.capture import CapturePlan
 
         #: the frontend's capture lines (request/response headers, cookie), None when it has none
-        self.caps = CapturePlan.build(conf.captures) if conf.mode == "http" else None
+        #: (in mode tcp the slots only tcp-request content capture rules fill)
+        self.caps = CapturePlan.build(conf.captures)
         #: capture rules (http-request/http-response capture, here or in a backend) may write the
         #: slots: the rules' context carries the plan
         self.cap_rules = self.caps is not None

@@ -703,7 +703,8 @@ class TcpSession(Stream):
             adopt_addresses(self, l4)
         lst = self.listener
         ctx_cls: Any = RequestContext
-        if self.router.stick or self.router.rs.inspect_delay or self.router.rs.tcp_content:
+        if self.router.stick or self.router.rs.inspect_delay or self.router.rs.tcp_content or \
+                self.router.caps is not None:
             # the rules may track (their context keeps stick counters), wait for data or set
             # what the engine reads afterwards (the queue priority)
             from haproxy_py.actions.base import RuleTxn
@@ -717,6 +718,10 @@ class TcpSession(Stream):
             self.stk_txn = ctx
             if l4 is not None and l4.sess_stkctr is not None:
                 self.sess_stkctr = ctx.sess_stkctr = l4.sess_stkctr
+        caps = self.router.caps
+        if caps is not None:  # capture slots (tcp-request content capture fills request ones)
+            self.rec.req_caps, self.rec.res_caps = caps.blank()
+            ctx.caps = caps
         lg = self.router.logger
         if lg is not None and lg.needs_txn:  # the log-format's %[expr] read this session's Txn
             self.rec.txn = ctx

@@ -123,6 +123,12 @@ class HttpFeaturesMixin(BuilderBase):
                 rule = "http-request" if side == "request" else "http-response"
                 self.d.alert(f"Proxy '{ps.name}': unable to find capture id '{slot}' referenced by {rule} "
                              "capture rule.", ln.loc(0), line=ln.raw, phase=POST)
+        if not any(r.kind == "tcp-request" and r.action == "inspect-delay" for r in ps.http_rules):
+            for ln in ps.f.get("tcp_content_caps", ()):
+                self.d.warning(f"{ps.type_str} '{ps.name}' : a 'tcp-request capture' rule explicitly depending on "
+                               "request contents without any 'tcp-request inspect-delay' setting. This means that "
+                               "this rule will randomly find its contents. This can be fixed by setting the "
+                               "tcp-request inspect-delay.", ln.loc(0), line=ln.raw, phase=POST)
 
     def opt_originalto(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         """``option originalto [except NET] [header NAME]`` (``no option originalto`` clears it)."""

@@ -84,6 +84,10 @@ class RulesMixin(BuilderBase):
                 self.fail(ln, f"'{family} {act}' only supports 'layer4' in {p.kind} '{p.name}' (got '{got}')",
                           min(first + 1, len(w) - 1))
             self.fail(ln, f"'{act} layer4' is not allowed in '{family}' rules in {p.kind} '{p.name}'", first)
+        if name == "capture" and family in ("tcp-request connection", "tcp-request session"):
+            # 2.6 knows the action there only to refuse it, whatever its arguments
+            got = w[first + 1] if first + 1 < j else ""
+            self.fail(ln, f"'capture {got}' is not allowed in '{family}' rules in {p.type_str} '{p.name}'", first)
         entry = reg.get(name)
         if entry is None:
             self.fail(ln, reg.refusal(name, act), first, ours=True)
@@ -239,6 +243,11 @@ class RulesMixin(BuilderBase):
         cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
         if act == "capture":
             p.f["args_ctx"] = "capture rule"
+            self._capture_slot(ln, p, impl)
+            from haproxy_py.samples.expr import parse_expr
+
+            if parse_expr(w[3]).fetch.layer in ("L6", "L7req"):  # checked after parsing (check_capture_ids)
+                p.f.setdefault("tcp_content_caps", []).append(ln)
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_tcp_response(self, ln: Line, p: ProxyState) -> None:
