@@ -90,6 +90,8 @@ class RuleTxn(Txn):
     cache_store: Any = None
     #: the request forbids storing its response (Authorization, Cache-Control: no-store)
     cache_nostore: bool = False
+    #: the request's secondary key (process-vary on), for cache-store
+    cache_sec: bytes | None = None
 
 
 # --------------------------------------------------------------------------- verdicts

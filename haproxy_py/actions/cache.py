@@ -41,7 +41,7 @@ class CacheUse(Action):
             txn.cache_nostore = True
         if not lookup:
             return V_CONTINUE
-        e = c.lookup(key, int(txn.wall))
+        e, txn.cache_sec = c.lookup(key, int(txn.wall), req.headers)
         if e is not None:
             txn.cache_hit = (c, e)
         return V_CONTINUE
@@ -66,7 +66,7 @@ class CacheStore(Action):
         cl = res.content_length if res.body == 1 else (0 if res.body == 0 else -1)
         head = hcache.stored_size(res.version, res.reason, res.headers, 0) - hcache.ENTRY_OVERHEAD
         d = hcache.store_decision(c, txn.cache_key, req.method, req.http11, res.status, res.headers, head,
-                                  cl, now, storable=not txn.cache_nostore)
+                                  cl, now, storable=not txn.cache_nostore, sec=txn.cache_sec)
         if d is None:
             return V_CONTINUE
         if res.has(b"age"):

@@ -1020,10 +1020,11 @@ class HttpSession(Stream):
         body = dechunk(bytes(tap[7])) if tap[8] < 0 else bytes(tap[7])
         if tap[8] >= 0 and len(body) != tap[8]:
             return
-        c, (expire, age, lm), now = tap[0], tap[1], tap[2]
+        c, (expire, age, lm, sig, sec), now = tap[0], tap[1], tap[2]
         txn = self.txn
         assert txn is not None and txn.cache_key is not None
-        c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm))
+        c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm, sig, sec),
+                int(_wall()))
 
     def _error_page(self, status: int, realm: str | None = None) -> bytes:
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,

@@ -12,7 +12,10 @@ What 2.6 does, and so this module:
   ``Cache-Control`` element starting with max-age, no-cache, max-stale or min-fresh, and without
   ``Pragma: no-cache`` when no Cache-Control is there;
 * a response is stored when its request was an HTTP/1.1 GET with a key, its status 200, no Vary
-  header (process-vary off), no ``Pragma: no-cache``, no Cache-Control element private,
+  header (process-vary off) or one naming only Accept-Encoding and Referer (process-vary on: the
+  request's secondary key, a bitmap of its accepted encodings and the CRC32 of its Referer, picks
+  among at most max-secondary-entries entries of the key; the stored response's encodings must all
+  be accepted), no ``Pragma: no-cache``, no Cache-Control element private,
   no-cache, no-store, max-age=0, s-maxage=0 or ``no-cache="set-cookie...`` (unless a later
   ``public``), a valid positive Age not beyond its own max-age when it has one (the Age header is
   then taken out of the response), and fits max-object-size;
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from email.utils import parsedate_tz
@@ -222,12 +226,15 @@ class Entry:
     """One stored response."""
 
     __slots__ = ("key", "status", "reason", "version", "headers", "body", "expire", "validated", "age",
-                 "etag", "last_modified", "size", "blocks", "chunked")
+                 "etag", "last_modified", "size", "blocks", "chunked", "sig", "sec")
 
     def __init__(self, key: bytes, status: int, reason: bytes, version: bytes,
                  headers: list[tuple[bytes, bytes]], body: bytes, expire: int, validated: int, age: int,
-                 last_modified: int) -> None:
+                 last_modified: int, sig: int = 0, sec: bytes | None = None) -> None:
         self.key = key
+        #: the Vary signature (VARY_AE, VARY_REFERER bits) and secondary key, 0 and None without
+        self.sig = sig
+        self.sec = sec
         self.status = status
         self.reason = reason
         self.version = version
@@ -289,10 +296,131 @@ def stored_size(version: bytes, reason: bytes, headers: Iterable[tuple[bytes, by
     return n
 
 
-class Cache:
-    """One ``cache`` section's storage: objects by key, least recently used first."""
+# --------------------------------------------------------------------------- Vary (process-vary on)
+VARY_AE = 1        # accept-encoding: a bitmap of the accepted encodings (4 bytes)
+VARY_REFERER = 2   # referer: the CRC32 of the first Referer header (4 bytes)
+E_IDENTITY = 1 << 8
+E_STAR = 1 << 9
+E_OTHER = 1 << 10
+_M32 = 0xFFFFFFFF
+_ENC_NAMES = {ord("a"): ((b"aes128gcm", 1 << 4),), ord("b"): ((b"br", 1 << 2),), ord("c"): ((b"compress", 1 << 3),),
+              ord("d"): ((b"deflate", 1 << 1),), ord("e"): ((b"exi", 1 << 5),), ord("g"): ((b"gzip", 1 << 0),),
+              ord("i"): ((b"identity", E_IDENTITY),), ord("p"): ((b"pack200-gzip", 1 << 6),),
+              ord("x"): ((b"x-gzip", 1 << 0), (b"x-compress", 1 << 3)), ord("z"): ((b"zstd", 1 << 7),)}
+_NO_KEY = bytes(8)
 
-    __slots__ = ("conf", "name", "maxblocks", "maxobjsz", "maxage", "entries", "used")
+
+def _encoding(v: bytes) -> tuple[int, bool] | None:
+    """2.6's parse_encoding_value: (the encoding's bit, 0 for a name it does not know that starts
+    like one it knows; its weight is q=0), None for an encoding it cannot read."""
+    if not v:
+        return None
+    c = v[0]
+    bit = 0
+    rest = b""
+    if c == ord("*"):
+        bit, rest = E_STAR, v[1:]
+    elif c in _ENC_NAMES:
+        for name, b in _ENC_NAMES[c]:
+            if v.startswith(name):
+                bit, rest = b, v[len(name):]
+                break
+    else:
+        return None
+    null = False
+    if bit:
+        rest = rest.lstrip(b" \t")
+        if rest:
+            if rest[:1] != b";":
+                return None
+            null = rest[1:].lstrip(b" \t") == b"q=0"
+    return bit, null
+
+
+def _accept_encoding(headers: Headers) -> int | None:
+    """The request's Accept-Encoding as 2.6's bitmap; None past 15 elements (not used then)."""
+    bm = E_IDENTITY
+    black = _M32
+    count = 0
+    for v in _values(headers, b"accept-encoding"):
+        if count >= 16:
+            break
+        count += 1
+        if not v:
+            continue
+        r = _encoding(v.lower())
+        if r is None:
+            bm |= E_OTHER
+        elif r[1]:
+            black &= ~r[0] & _M32
+        else:
+            bm |= r[0]
+    if bm & E_STAR:
+        bm = _M32
+    bm &= black
+    if count == 0:
+        bm = _M32
+    if count == 16:
+        return None
+    return bm
+
+
+def secondary_key(headers: Headers, sig: int) -> bytes | None:
+    """The request's secondary key for the Vary signature ``sig`` (the parts outside it zero), None
+    when it cannot be made."""
+    ae = b"\0\0\0\0"
+    if sig & VARY_AE:
+        bm = _accept_encoding(headers)
+        if bm is None:
+            return None
+        ae = bm.to_bytes(4, "little")
+    ref = b"\0\0\0\0"
+    if sig & VARY_REFERER:
+        v = next((v_.strip(b" \t") for n, v_ in headers if n.lower() == b"referer"), None)
+        if v is not None:
+            ref = zlib.crc32(v).to_bytes(4, "little")
+    return ae + ref
+
+
+def _sec_match(ref: bytes, new: bytes) -> bool:
+    """2.6's secondary_key_cmp: the stored response's encodings all accepted, the rest equal."""
+    rb = int.from_bytes(ref[:4], "little")
+    nb = int.from_bytes(new[:4], "little")
+    if rb & E_OTHER or rb & nb != rb:
+        return False
+    return ref[4:] == new[4:]
+
+
+def vary_signature(headers: Headers) -> int | None:
+    """The response's Vary headers as 2.6's signature; None when one names another header."""
+    sig = 0
+    for v in _values(headers, b"vary"):
+        lv = v.lower()
+        if lv == b"accept-encoding":
+            sig |= VARY_AE
+        elif lv == b"referer":
+            sig |= VARY_REFERER
+        else:
+            return None
+    return sig
+
+
+def _response_encoding(headers: Headers) -> int | None:
+    bm = 0
+    for v in _values(headers, b"content-encoding"):
+        r = _encoding(v)
+        if r is None:
+            return None
+        bm |= r[0]
+    return bm or E_IDENTITY
+
+
+class Cache:
+    """One ``cache`` section's storage: the entries of each key (several with Vary, in the order
+    they came), and all of them least recently used first."""
+
+    __slots__ = ("conf", "name", "maxblocks", "maxobjsz", "maxage", "vary", "max_sec", "tree", "lru", "used",
+                 "last_clear")
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
@@ -300,44 +428,114 @@ class Cache:
         self.maxblocks: int = conf.maxblocks
         self.maxobjsz: int = conf.maxobjsz
         self.maxage: int = conf.maxage
-        #: key -> entry, least recently used first
-        self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.vary: bool = conf.process_vary
+        self.max_sec: int = conf.max_secondary_entries
+        self.tree: dict[bytes, list[Entry]] = {}
+        self.lru: OrderedDict[Entry, None] = OrderedDict()
         self.used = 0
+        #: when a key's expired secondary entries were last cleared (2.6 does it once a second)
+        self.last_clear: dict[bytes, int] = {}
+
+    @property
+    def entries(self) -> list[Entry]:
+        """Every entry, least recently used first."""
+        return list(self.lru)
 
     @property
     def available(self) -> int:
         return self.maxblocks - self.used
 
-    def _drop(self, key: bytes) -> None:
-        e = self.entries.pop(key, None)
-        if e is not None:
+    def _drop(self, e: Entry) -> None:
+        if self.lru.pop(e, 0) is None:
             self.used -= e.blocks
+            lst = self.tree.get(e.key)
+            if lst is not None:
+                lst.remove(e)
+                if not lst:
+                    del self.tree[e.key]
+                    self.last_clear.pop(e.key, None)
 
-    def lookup(self, key: bytes, now: int) -> Entry | None:
-        """A live entry for ``key`` (it becomes the most recently used), None otherwise."""
-        e = self.entries.get(key)
-        if e is None or e.expire <= now:
+    def _secondary(self, lst: list[Entry], sec: bytes, now: int, delete: bool) -> Entry | None:
+        """2.6's get_secondary_entry from the key's first entry."""
+        if not lst or not lst[0].sig:
             return None
-        self.entries.move_to_end(key)
-        return e
+        found = None
+        for e in list(lst):
+            if e.sec is not None and _sec_match(e.sec, sec):
+                found = e
+                break
+            if delete and e.expire <= now:
+                self._drop(e)
+        if found is not None and found.expire <= now:
+            if delete:
+                self._drop(found)
+            return None
+        return found
 
-    def invalidate(self, key: bytes) -> None:
-        self._drop(key)
+    def lookup(self, key: bytes, now: int, headers: Headers = ()) -> tuple[Entry | None, bytes | None]:
+        """(a live entry for ``key`` and the request's ``headers``, which becomes the most
+        recently used, or None; the request's secondary key for cache-store when Vary needs one)."""
+        lst = self.tree.get(key)
+        first = lst[0] if lst else None
+        if first is None or first.expire <= now:
+            return None, (secondary_key(headers, -1) if self.vary else None)
+        e: Entry | None = first
+        if first.sig:
+            sec = secondary_key(headers, first.sig)
+            if sec is None:
+                return None, None
+            e = self._secondary(lst or [], sec, now, False)
+            if e is None:
+                return None, sec
+        assert e is not None
+        self.lru.move_to_end(e)
+        return e, None
+
+    def invalidate(self, key: bytes, now: int = 0) -> None:
+        lst = self.tree.get(key)
+        if lst:
+            self._drop(lst[0])
 
     def fits(self, head_size: int, body_len: int) -> bool:
         """A response of this size (2.6 compares what its HTX holds, head and body) may be stored."""
         return not (self.maxobjsz > 0 and head_size + body_len > self.maxobjsz)
 
-    def store(self, e: Entry) -> bool:
-        """Keep ``e`` (it replaces the entry of its key), evicting the least recently used entries
-        to make room; False when it cannot fit at all."""
-        self._drop(e.key)
+    def store(self, e: Entry, now: int = 0) -> bool:
+        """Keep ``e`` (in place of the entry of its key, or with Vary of the one its secondary key
+        matches), evicting the least recently used entries to make room; False when it is not
+        kept (too big, too many secondary entries)."""
+        lst = self.tree.get(e.key)
+        if lst:
+            first = lst[0]
+            if first.expire <= now:
+                self._drop(first)
+            else:
+                old: Entry | None = first
+                if e.sig:
+                    assert e.sec is not None
+                    old = self._secondary(lst, e.sec, now, True)
+                if old is not None:
+                    self._drop(old)
         if e.blocks > self.maxblocks or (self.maxobjsz > 0 and e.size > self.maxobjsz):
             return False
-        while self.used + e.blocks > self.maxblocks and self.entries:
-            self._drop(next(iter(self.entries)))
-        self.entries[e.key] = e
+        while self.used + e.blocks > self.maxblocks and self.lru:
+            self._drop(next(iter(self.lru)))
+        lst = self.tree.setdefault(e.key, [])
+        count = len(lst)
+        lst.append(e)
+        self.lru[e] = None
         self.used += e.blocks
+        if e.sig and count >= self.max_sec:
+            if self.last_clear.get(e.key) == now:
+                self._drop(e)
+                return False
+            for x in lst[:-1]:
+                if x.expire <= now:
+                    self._drop(x)
+            if len(lst) - 1 >= self.max_sec:
+                self.last_clear[e.key] = now
+                self._drop(e)
+                return False
         return True
 
     def show(self, now: int, addr: int) -> str:
@@ -345,19 +543,25 @@ class Cache:
         # the stored objects are in the list of available blocks whenever none is being read or
         # written, which is always so between two events here
         out = [f"0x{addr:x}: {self.name} (shctx:0x{addr - 0x3a:x}, available blocks:{self.maxblocks})\n"]
-        for i, e in enumerate(sorted(self.entries.values(), key=lambda x: x.hash32)):
-            if e.expire > now:
-                out.append(f"0x{addr + 0x1000 * (i + 1):x} hash:{e.hash32} vary:0x0000000000000000 size:{e.size} ({e.blocks} blocks), "
-                           f"refcount:0, expire:{e.expire - now}\n")
+        i = 0
+        for lst in sorted(self.tree.values(), key=lambda x: x[0].hash32):
+            for e in lst:
+                i += 1
+                if e.expire > now:
+                    sec = (e.sec or _NO_KEY).hex()
+                    out.append(f"0x{addr + 0x1000 * i:x} hash:{e.hash32} vary:0x{sec} size:{e.size} "
+                               f"({e.blocks} blocks), refcount:0, expire:{e.expire - now}\n")
         return "".join(out)
 
 
 def store_decision(cache: Cache, key: bytes | None, method: bytes, http11: bool, status: int,
                    headers: Headers, head_size: int, content_length: int, now: int, *,
-                   storable: bool = True) -> tuple[int, int, int] | None:
+                   storable: bool = True, sec: bytes | None = None
+                   ) -> tuple[int, int, int, int, bytes | None] | None:
     """What cache-store decides on the response head: None when nothing is stored, else (expire,
-    the origin's Age, last-modified time). A successful unsafe method removes the key's entry.
-    ``storable``: the request allows it (no Authorization, no Cache-Control: no-store)."""
+    the origin's Age, last-modified time, Vary signature, secondary key). A successful unsafe
+    method removes the key's entry. ``storable``: the request allows it (no Authorization, no
+    Cache-Control: no-store); ``sec``: the request's secondary key (cache-use, Vary)."""
     if not http11:
         return None
     if method != b"GET":
@@ -368,7 +572,17 @@ def store_decision(cache: Cache, key: bytes | None, method: bytes, http11: bool,
         return None
     if content_length >= 0 and not cache.fits(head_size, content_length):
         return None
-    if any(n.lower() == b"vary" for n, _ in headers):
+    sig = 0
+    if cache.vary:
+        s_ = vary_signature(headers)
+        if s_ is None:
+            return None
+        sig = s_
+        if sig:
+            if sec is None:
+                return None
+            sec = (sec[:4] if sig & VARY_AE else b"\0\0\0\0") + (sec[4:8] if sig & VARY_REFERER else b"\0\0\0\0")
+    elif any(n.lower() == b"vary" for n, _ in headers):
         return None
     if not _cacheable_response(status, headers, storable):
         return None
@@ -390,7 +604,13 @@ def store_decision(cache: Cache, key: bytes | None, method: bytes, http11: bool,
         v = _first(headers, b"date")
         if v is not None:
             lm = http_date(v)
-    return now + eff, age, lm or now
+    if sig:
+        enc = _response_encoding(headers)
+        if enc is None:
+            return None
+        assert sec is not None
+        sec = enc.to_bytes(4, "little") + sec[4:]
+    return now + eff, age, lm or now, sig, (sec if sig else None)
 
 
 class Caches:

@@ -61,7 +61,11 @@ def test_lifetime_from_the_response() -> None:
 def _decide(headers: list[tuple[bytes, bytes]], status: int = 200, method: bytes = b"GET", cl: int = 10,
             cache: C.Cache | None = None, storable: bool = True) -> tuple[int, int, int] | None:
     c = cache or _cache()
-    return C.store_decision(c, b"k" * 20, method, True, status, headers, 100, cl, NOW, storable=storable)
+    d = C.store_decision(c, b"k" * 20, method, True, status, headers, 100, cl, NOW, storable=storable)
+    if d is None:
+        return None
+    assert d[3:] == (0, None)  # no Vary
+    return d[:3]
 
 
 def test_what_is_stored() -> None:
@@ -87,8 +91,8 @@ def test_successful_unsafe_method_removes_the_entry() -> None:
     c = _cache()
     e = C.Entry(b"k" * 20, 200, b"OK", b"HTTP/1.1", [], b"x", NOW + 10, NOW, 0, NOW)
     assert c.store(e)
-    assert _decide([], status=404, method=b"POST", cache=c) is None and c.lookup(b"k" * 20, NOW) is e
-    assert _decide([], status=204, method=b"DELETE", cache=c) is None and c.lookup(b"k" * 20, NOW) is None
+    assert _decide([], status=404, method=b"POST", cache=c) is None and c.lookup(b"k" * 20, NOW)[0] is e
+    assert _decide([], status=204, method=b"DELETE", cache=c) is None and c.lookup(b"k" * 20, NOW)[0] is None
 
 
 def test_conditional_requests() -> None:
@@ -113,14 +117,14 @@ def test_storage_is_bounded_and_evicts_the_least_recently_used() -> None:
         else:
             c.store(C.Entry(k, 200, b"OK", b"HTTP/1.1", [], b"x" * rng.choice([10, 3000, 90_000, 300_000]),
                             NOW + 60, NOW, 0, NOW))
-        assert c.used == sum(e.blocks for e in c.entries.values()) <= c.maxblocks
+        assert c.used == sum(e.blocks for e in c.entries) <= c.maxblocks
     c = _cache(mb=1, maxobj=400_000)
     for i in range(3):
         c.store(C.Entry(keys[i], 200, b"OK", b"HTTP/1.1", [], b"x" * 300_000, NOW + 60, NOW, 0, NOW))
-    assert c.lookup(keys[0], NOW) is not None
+    assert c.lookup(keys[0], NOW)[0] is not None
     c.store(C.Entry(keys[3], 200, b"OK", b"HTTP/1.1", [], b"x" * 300_000, NOW + 60, NOW, 0, NOW))
-    assert [k[0] for k in c.entries] == [2, 0, 3]
-    assert c.lookup(keys[3], NOW + 61) is None  # expired
+    assert [e.key[0] for e in c.entries] == [2, 0, 3]
+    assert c.lookup(keys[3], NOW + 61)[0] is None  # expired
 
 
 def test_show_cache_lines() -> None:
@@ -198,10 +202,26 @@ def test_config_messages_as_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not diffs, "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs)
 
 
-def test_process_vary_on_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "v.cfg").write_text("defaults\n    mode http\ncache c1\n    total-max-size 1\n    process-vary on\n"
-                                    + _FE)
-    assert main(["-c", "-f", "v.cfg"]) != 0
-    assert "'process-vary on' is not implemented by haproxy-py" in capsys.readouterr().err
+def test_vary_keys_as_haproxy() -> None:
+    """The secondary keys 2.6 prints in show cache (bitmap of encodings, CRC32 of the referer)."""
+    assert C.secondary_key([(b"Referer", b"abc")], C.VARY_REFERER) == bytes.fromhex("00000000c2412435")
+    assert C.secondary_key([(b"Accept-Encoding", b"gzip")], C.VARY_AE)[:4] == (1 | C.E_IDENTITY).to_bytes(4, "little")
+    assert C.secondary_key([], C.VARY_AE)[:4] == b"\xff\xff\xff\xff"
+    assert C.secondary_key([(b"Accept-Encoding", b"*, gzip;q=0")], C.VARY_AE)[:4] == (0xFFFFFFFE).to_bytes(4, "little")
+    assert C.secondary_key([(b"Accept-Encoding", b"a")] * 16, C.VARY_AE) is None
+    assert C.vary_signature([(b"Vary", b"Accept-Encoding, referer")]) == 3
+    assert C.vary_signature([(b"Vary", b"cookie")]) is None
+    c = C.Cache(CacheConf("c", maxblocks=1024, maxobjsz=4096, process_vary=True, max_secondary_entries=2))
+    fresh = [(b"Cache-Control", b"max-age=30"), (b"Vary", b"accept-encoding")]
+    stored = []
+    for ae, ce in ((b"gzip", b"gzip"), (b"br", b"br"), (b"deflate", b"deflate")):
+        e, sec = c.lookup(b"k" * 20, NOW, [(b"Accept-Encoding", ae)])
+        assert e is None and sec is not None
+        d = C.store_decision(c, b"k" * 20, b"GET", True, 200, fresh + [(b"Content-Encoding", ce)], 100, 10, NOW,
+                             sec=sec)
+        assert d is not None and d[3] == C.VARY_AE
+        e = C.Entry(b"k" * 20, 200, b"OK", b"HTTP/1.1", fresh, b"x", d[0], NOW, 0, NOW, d[3], d[4])
+        stored.append(c.store(e, NOW))
+    assert stored == [True, True, False]  # max-secondary-entries 2
+    assert c.lookup(b"k" * 20, NOW, [(b"Accept-Encoding", b"br, gzip")])[0] is not None
+    assert c.lookup(b"k" * 20, NOW, [(b"Accept-Encoding", b"deflate")])[0] is None

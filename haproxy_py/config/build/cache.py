@@ -113,9 +113,7 @@ class CacheMixin(BuilderBase):
             if not arg:
                 self.d.warning(msg, ln.loc(0), line=ln.raw)
             if arg == "on":
-                # Vary-based storage (accept-encoding, referer, origin) is not implemented: refused
-                self.alert(ln, "'process-vary on' is not implemented by haproxy-py (HAProxy 2.6 supports it); "
-                           "'process-vary off' (responses with a Vary header are not cached) is", 1, ours=True)
+                cur["process_vary"] = True
             elif arg == "off":
                 cur["process_vary"] = False
             else:
