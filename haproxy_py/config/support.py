@@ -301,6 +301,8 @@ _reg(OPTION, "config/build/options.py option", {
     "originalto": _DIFF + "test_http_features_vs_haproxy.py::test_originalto_as_haproxy",
     "external-check": _DIFF + "test_external_check_vs_haproxy.py::test_external_checks_as_haproxy",
     "http-buffer-request": _DIFF + "test_http_features_vs_haproxy.py::test_http_buffer_request_as_haproxy",
+    "http-pretend-keepalive": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
+    "http-use-proxy-header": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
 })
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
 _reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})

@@ -785,6 +785,10 @@ class HttpSession(Stream):
             return
         if k == DENY and v.realm is not None:  # auth: a challenge, counted as 2.6 counts it
             ic.intercepted += 1
+            if self.router.use_pxhdr and self.req is not None and self.req.uri[:1] not in (b"/", b"*"):
+                # option http-use-proxy-header and a proxy's request (absolute URI, CONNECT):
+                # 407 with Proxy-Authenticate
+                v = Verdict(DENY, 407, realm=v.realm)
             self._deny(v, "R")
             return
         # deny, tarpit, reject, silent-drop: a denied request
@@ -1508,15 +1512,20 @@ class HttpSession(Stream):
         hdr_name = self.name_hdr
         ff = self.ff_rule
         key = self.req_key
+        mode = self.mode
+        if mode != MODE_KEEP_ALIVE and self.be.pretend_ka:
+            # option http-pretend-keepalive: the request goes as in keep-alive mode (no
+            # 'connection: close'), and the connection still closes after the response
+            mode = MODE_KEEP_ALIVE
         if key is not None:
-            fkey = (key, self.mode, ff, self.src_ip if ff is not None else None, hdr_name,
+            fkey = (key, mode, ff, self.src_ip if ff is not None else None, hdr_name,
                     srv.name if hdr_name else None)
             memo = self.router.req_memo.fwd
             hit = memo.get(fkey)
             if hit is None:
                 req = self._own_req()
                 hit = prepare_request(
-                    req, self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
+                    req, mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                     server_name=srv.name.encode("latin-1") if hdr_name else None)
                 memo.put(fkey, hit)
             head, self.srv_reusable = hit
@@ -1529,7 +1538,7 @@ class HttpSession(Stream):
                     txn = self.txn = _ctx(self.req, self)
                 uid = (uid_hdr, txn.get_unique_id() or b"")
             head, self.srv_reusable = prepare_request(
-                self._own_req(), self.mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
+                self._own_req(), mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                 server_name=srv.name.encode("latin-1") if hdr_name else None, unique_id=uid,
                 originalto=self.ot_rule, dst=self.rec.frontend_ip)
         self.head_sent = True

@@ -116,6 +116,8 @@ class Router:
 
         #: monitor-uri, and the compiled 'monitor fail' conditions
         self.monitor = MonitorUri(conf.monitor_uri) if conf.monitor_uri and conf.mode == "http" else None
+        #: option http-use-proxy-header: an auth challenge to a proxy's request is a 407
+        self.use_pxhdr = conf.option("http-use-proxy-header")
         self.monitor_fail = tuple(compile_condition(c, self.acls) for c in conf.monitor_fail)
         #: unique-id-format compiled (fmt(txn) -> bytes), and the unique-id-header name
         self.uid_fmt: Any = None

@@ -153,6 +153,8 @@ class Backend:
         l7 = frozenset(int(e) if e.isdigit() else e for e in ro if e != "conn-failure")
         self.l7_retry: frozenset[str | int] | None = l7 if l7 and conf.mode == "http" else None
         self.persist = conf.option("persist")
+        #: option http-pretend-keepalive: requests go to the servers as in keep-alive mode
+        self.pretend_ka = conf.option("http-pretend-keepalive")
         if conf.fullconn:
             self.fullconn = conf.fullconn
         elif frontends_maxconn is not None:
