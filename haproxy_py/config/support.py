@@ -306,6 +306,8 @@ _reg(OPTION, "config/build/options.py option", {
 })
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
 _reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})
+_reg(BIND, "engine/listener.py tcp_listener_options", {k: _IT + "test_sockopts_vs_haproxy.py::test_bind_socket_options_as_haproxy"
+                                                      for k in ("defer-accept", "mss", "interface", "tfo")})
 _reg(PROXY, "config/build/sockopts.py", {k: _KA for k in (
     "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl")})
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")

@@ -42,6 +42,26 @@ def _backlog(bind: Bind) -> int:
 CLIENT_BUFS = (0, 0)
 
 
+def tcp_listener_options(s: socket.socket, bind: Bind, backlog: int) -> None:
+    """A TCP bind's socket options, between bind() and listen() as 2.6's tcp_bind_listener:
+    ``mss`` (a positive one: TCP_MAXSEG; a negative one reduces each accepted connection's MSS:
+    engine/sockopts.py), ``defer-accept`` (TCP_DEFER_ACCEPT, one second), ``tfo``
+    (TCP_FASTOPEN, the backlog as its queue length). Failures are 2.6's warnings: ignored here."""
+    mss = bind.param("mss")
+    opts = []
+    if isinstance(mss, int) and mss > 0:
+        opts.append((socket.TCP_MAXSEG, mss))
+    if bind.param("defer-accept"):
+        opts.append((getattr(socket, "TCP_DEFER_ACCEPT", 9), 1))
+    if bind.param("tfo"):
+        opts.append((getattr(socket, "TCP_FASTOPEN", 23), backlog))
+    for opt, v in opts:
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, opt, v)
+        except OSError:
+            pass
+
+
 def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[socket.socket]:
     """Create, bind and listen every socket an address stands for (port ranges give several)."""
     if backlog is None:
@@ -86,11 +106,21 @@ def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[
                 if family == socket.AF_INET6:
                     v6only = bool(bind.param("v6only", False)) and not bind.param("v4v6", False)
                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
+                iface = bind.param("interface")
+                if iface:  # SO_BINDTODEVICE, before bind() as 2.6
+                    try:
+                        s.setsockopt(socket.SOL_SOCKET, 25, str(iface).encode() + b"\0")
+                    except OSError as e:
+                        s.close()
+                        raise BindError(f"cannot bind receiver to device '{iface}' ({e.strerror}) for "
+                                        f"[{host}:{port}]") from e
                 try:
                     s.bind((host, port))
                 except OSError as e:
                     s.close()
                     raise BindError(f"cannot bind socket ({e.strerror}) for [{host}:{port}]") from e
+                if bind.params:
+                    tcp_listener_options(s, bind, backlog)
                 s.listen(backlog)
                 s.setblocking(False)
                 socks.append(s)

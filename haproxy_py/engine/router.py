@@ -66,6 +66,9 @@ class Router:
         self.frontend = frontend
         self.own_backend = own_backend
         self.mode = conf.mode
+        #: socket options for each accepted connection (engine/sockopts.py), False: none
+        self.accept_opts = conf.cli_tcpka is not None or any(
+            isinstance(b.param("mss"), int) and b.param("mss") < 0 for b in conf.binds)
         self.logger = engine.loggers.get(conf.name)
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
         self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall, engine.listeners)
@@ -352,10 +355,10 @@ class Router:
         try:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if self.conf.cli_tcpka is not None:  # option clitcpka / tcpka
-                    from haproxy_py.engine.sockopts import set_keepalive
+                if self.accept_opts:  # option clitcpka / tcpka, bind mss -N
+                    from haproxy_py.engine.sockopts import on_accept
 
-                    set_keepalive(sock, self.conf.cli_tcpka)
+                    on_accept(sock, self.conf, listener.bind)
         except OSError:
             pass
         lg = self.logger

@@ -1,5 +1,6 @@
 """Socket options a configuration asks for on the connections (config/build/sockopts.py): TCP
-keep-alive at accept (a frontend's client side) and at connect (a backend's server side).
+keep-alive at accept (a frontend's client side) and at connect (a backend's server side), a bind's
+negative ``mss`` at accept (the listening socket's own options: engine/listener.py).
 
 2.6 sets them with setsockopt and ignores its errors (a count the kernel refuses leaves its
 default); a value of 0 leaves the kernel's default, as 2.6 skips it.
@@ -8,6 +9,7 @@ default); a value of 0 leaves the kernel's default, as 2.6 skips it.
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 _KEEP = tuple(getattr(socket, n, None) for n in ("TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL"))
 
@@ -29,3 +31,17 @@ def set_keepalive(s: socket.socket, ka: tuple[int, int, int]) -> None:
                 s.setsockopt(socket.IPPROTO_TCP, opt, _cint(v))
             except OSError:
                 pass
+
+
+def on_accept(s: socket.socket, conf: Any, bind: Any) -> None:
+    """What a frontend sets on each accepted TCP connection, in 2.6's order (session_accept_fd):
+    keep-alive, then a negative bind ``mss`` lowers the connection's MSS by that much."""
+    if conf.cli_tcpka is not None:
+        set_keepalive(s, conf.cli_tcpka)
+    mss = bind.param("mss")
+    if isinstance(mss, int) and mss < 0:
+        try:
+            cur = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, cur + mss)
+        except OSError:
+            pass

@@ -12,6 +12,7 @@ import random
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -198,8 +199,9 @@ def test_set_mark_and_tos_arguments_as_haproxy(tmp_path: object, monkeypatch: py
 
 # ----------------------------------------------------------------------------- TCP keep-alive
 def proxy_sockets(pid: int) -> dict[tuple[int, int], socket.socket]:
-    """The proxy process's TCP connections, duplicated into this process with pidfd_getfd(2)
-    (root may), by (local port, peer port): their options read with getsockopt as they are."""
+    """The proxy process's TCP sockets, duplicated into this process with pidfd_getfd(2) (root
+    may), by (local port, peer port; 0 for a listening socket): their options read with getsockopt
+    as they are."""
     import ctypes
     import os
 
@@ -219,7 +221,10 @@ def proxy_sockets(pid: int) -> dict[tuple[int, int], socket.socket]:
             s = socket.socket(fileno=fd)
             try:
                 if s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM:
-                    out[(s.getsockname()[1], s.getpeername()[1])] = s
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                        out[(s.getsockname()[1], 0)] = s  # a listening socket
+                    else:
+                        out[(s.getsockname()[1], s.getpeername()[1])] = s
                     continue
             except OSError:
                 pass
@@ -362,4 +367,115 @@ def test_tcp_keepalive_keywords_as_haproxy(tmp_path: object, monkeypatch: pytest
     for sec, line in cases:
         head, tail = _SECTIONS[sec]
         diffs += check_as_haproxy([line], tmp_path, monkeypatch, capsys, head, tail)
+    assert not diffs, diffs[:3]
+
+
+# ----------------------------------------------------------------------------- bind parameters
+def _bind_cfg(p: dict[str, int]) -> str:
+    ret = "    http-request return status 200\n"
+    return (HTTP_DEFAULTS
+            + f"frontend defer\n    bind 127.0.0.1:{p['defer']} defer-accept\n{ret}"
+            + f"frontend plain\n    bind 127.0.0.1:{p['plain']}\n{ret}"
+            + f"frontend mss\n    bind 127.0.0.1:{p['mss']} mss 1200\n    bind 127.0.0.1:{p['mss_neg']} mss -1000x\n{ret}"
+            + f"frontend iface\n    bind 127.0.0.1:{p['iface']} interface lo\n{ret}"
+            + f"frontend tfo\n    bind 127.0.0.1:{p['tfo']} tfo backlog 77\n    bind 127.0.0.1:{p['tfo_max']} tfo\n"
+            + f"    maxconn 33\n{ret}")
+
+
+def _syn_recv(port: int) -> int:
+    """Connections the kernel still holds in SYN-RECV on the listening port (not yet acceptable)."""
+    out = subprocess.run(["ss", "-tnH", "state", "syn-recv", f"( sport = :{port} )"], capture_output=True,
+                         text=True, timeout=10).stdout
+    return len(out.splitlines())
+
+
+def _bind_observe(which: str) -> dict[str, object]:
+    p = {n: free_port() for n in ("defer", "plain", "mss", "mss_neg", "iface", "tfo", "tfo_max")}
+    seen: dict[str, object] = {}
+    socks: list[socket.socket] = []
+    with run_proxy(_bind_cfg(p), wait_ports=[], which=which) as pp:
+        try:
+            deadline = time.monotonic() + 15
+            while True:  # the listeners (no probing connection: it would stay in SYN-RECV)
+                lst = ss_listeners(set(p.values()))
+                if len(lst) == len(p) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            seen["listeners"] = sorted(lst.items())
+            # a connection that sends nothing: with defer-accept the kernel keeps it in SYN-RECV
+            for name in ("defer", "plain"):
+                s = socket.create_connection(("127.0.0.1", p[name]), timeout=5)
+                socks.append(s)
+                time.sleep(0.2)
+                seen[name + "_syn_recv"] = _syn_recv(p[name])
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                seen[name + "_answer"] = read_http_message(s.makefile("rb"), response=True)[0]
+            for name in ("mss", "mss_neg", "iface", "plain"):
+                s = socket.create_connection(("127.0.0.1", p[name]), timeout=5)
+                socks.append(s)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                seen[name + "_answer"] = read_http_message(s.makefile("rb"), response=True)[0]
+                seen[name + "_client_mss"] = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+            theirs = proxy_sockets(pp.pid)
+            try:
+                for name, port in p.items():
+                    ls = theirs[(port, 0)]
+                    seen[name + "_listener"] = tuple(ls.getsockopt(socket.IPPROTO_TCP, o) for o in (
+                        socket.TCP_MAXSEG, socket.TCP_DEFER_ACCEPT, socket.TCP_FASTOPEN))
+                for s in socks[2:]:
+                    peer = theirs[(s.getpeername()[1], s.getsockname()[1])]
+                    seen[f"{s.getpeername()[1] - min(p.values())}_proxy_mss"] = peer.getsockopt(
+                        socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+            finally:
+                for d in theirs.values():
+                    d.close()
+        finally:
+            for s in socks:
+                s.close()
+    # ports differ between the runs: keep names only
+    inv = {v: k for k, v in p.items()}
+    seen["listeners"] = sorted((inv[port], text) for port, text in seen["listeners"])  # type: ignore[attr-defined]
+    return {k: v for k, v in seen.items() if not k[0].isdigit()} | {
+        "proxy_mss": sorted(v for k, v in seen.items() if k[0].isdigit())}
+
+
+def ss_listeners(ports: set[int]) -> dict[int, str]:
+    """The listening TCP sockets on ``ports``: port -> local address as ss prints it (with
+    ``%DEV`` when bound to a device)."""
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, timeout=10).stdout
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 4:
+            port = int(parts[3].rsplit(":", 1)[1])
+            if port in ports:
+                found[port] = parts[3].rsplit(":", 1)[0] + " backlog " + parts[2]
+    return found
+
+
+def test_bind_socket_options_as_haproxy() -> None:
+    """bind ``defer-accept`` (TCP_DEFER_ACCEPT: a connection that sends nothing stays in SYN-RECV,
+    the listener's option), ``mss`` (1200: TCP_MAXSEG on the listener, which the client's MSS
+    shows; -1000x, read as atoi: each accepted connection's own MSS lowered), ``interface lo``
+    (SO_BINDTODEVICE: ss shows the listener as 127.0.0.1%lo, connections still served), ``tfo``
+    (TCP_FASTOPEN with the backlog as queue length): equal to 2.6 side by side. (A negative mss
+    sets TCP_MAXSEG on each accepted connection, which Linux keeps as the user MSS without
+    changing the MSS in use on loopback: both proxies show the same, unchanged MSS.)"""
+    require_haproxy("haproxy")
+    ref = _bind_observe("haproxy")
+    ours = _bind_observe("ours")
+    assert ref["defer_syn_recv"] == 1 and ref["plain_syn_recv"] == 0, ref
+    assert ours == ref
+
+
+def test_bind_socket_parameters_arguments_as_haproxy(tmp_path: object, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """mss (atoi, then 1..65535 in absolute value), interface, tfo and defer-accept arguments:
+    2.6's ``-c`` verdict and messages."""
+    require_haproxy("haproxy")
+    lines = [f"    bind 127.0.0.1:18001 {a}" for a in (
+        "mss", "mss 0", "mss x", "mss 70000", "mss 12x", "mss -65535", "mss -65536", "mss +5", "mss ' 7'",
+        "interface", "interface lo", "tfo x", "tfo", "defer-accept 1", "defer-accept mss 1000")]
+    diffs = check_as_haproxy(lines, tmp_path, monkeypatch, capsys, "frontend f\n",
+                             "    default_backend b\nbackend b\n    server s 127.0.0.1:18002\n")
     assert not diffs, diffs[:3]

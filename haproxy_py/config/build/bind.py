@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config import tls as TLS
@@ -88,7 +90,13 @@ class BindMixin(BuilderBase):
                 continue
             if nargs:
                 val: object = w[j + 1]
-                if k in ("maxconn", "backlog", "id", "nice", "uid", "gid", "mss"):
+                if k == "mss":  # 2.6: atoi, then 1..65535 in absolute value
+                    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", w[j + 1])
+                    val = int(m.group(1)) if m else 0
+                    if not val or abs(val) > 65535:
+                        self.fail(ln, pre + "'mss' : expects an MSS with and absolute value between 1 and 65535",
+                                  j + 1)
+                elif k in ("maxconn", "backlog", "id", "nice", "uid", "gid"):
                     iv = parse_int(w[j + 1])
                     if iv is None:
                         self.fail(ln, pre + f"'{k}' expects an integer argument (got '{w[j + 1]}'); HAProxy 2.6 would "
