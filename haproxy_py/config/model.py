@@ -122,6 +122,8 @@ class Global:
     #: ``maxconnrate`` / ``maxsessrate``: accepted connections / sessions per second (None: no limit)
     maxconnrate: int | None = None
     maxsessrate: int | None = None
+    #: ``maxsslconn``: concurrent TLS connections of the TLS listeners (None: no limit)
+    maxsslconn: int | None = None
     #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)
     tune_rcvbuf_client: int | None = None
     tune_rcvbuf_server: int | None = None

@@ -286,6 +286,8 @@ class Engine:
             return False
         if st.maxconn and st.curr_conns >= st.maxconn:
             return False
+        if st.maxsslconn and st.curr_ssl >= st.maxsslconn and lst.bind.tls is not None:
+            return False
         if self.cps_ctr is not None and self._rate_full(self.cps_ctr, self.cps_lim):
             return False
         if self.sps_ctr is not None and self._rate_full(self.sps_ctr, self.sps_lim):
@@ -318,6 +320,8 @@ class Engine:
         st.curr_conns -= 1
         if listener is not None:
             listener.nbconn -= 1
+            if st.maxsslconn and listener.bind.tls is not None:
+                st.curr_ssl -= 1
         fe.counters.scur -= 1
         if self.stopping:
             self.stopped_check()

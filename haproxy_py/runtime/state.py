@@ -61,6 +61,9 @@ class ProcessState:
         self.maxsock = limits.maxsock_for(self.maxconn)
         self.ulimit_n = limits.NOFILE or g.ulimit_n or self.maxsock
         self.hard_maxconn = self.maxconn
+        #: maxsslconn (0: none) and the TLS listeners' connections counted against it (only then)
+        self.maxsslconn = g.maxsslconn or 0
+        self.curr_ssl = 0
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""
         #: proxies in iid order: each entry has ``.frontend`` (runtime Frontend or None) and

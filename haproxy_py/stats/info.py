@@ -84,7 +84,7 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
         17: state.curr_conns,
         18: state.cum_conns,
         19: state.cum_req,
-        20: 0, 21: 0, 22: 0, 23: 0, 24: 0, 25: 0,
+        20: state.maxsslconn, 21: state.curr_ssl, 22: 0, 23: 0, 24: 0, 25: 0,
         26: state.conn_rate.read(now),
         27: state.conn_rate_limit,
         28: state.conn_rate.max,

@@ -394,3 +394,66 @@ frontend fe
         theirs_c, ours_c = check_both(text, tmp_path)
         assert ours_c == theirs_c, path
         assert theirs_c
+
+
+def test_maxsslconn_holds_tls_connections_back_as_haproxy(certs: Certs) -> None:
+    """maxsslconn 1: with one TLS connection open, the TLS listener takes no other (the next
+    handshake gets no answer; a plain listener of the same frontend still serves); once the first
+    one closes, a new TLS connection is served. (A deliberate difference: 2.6 accepts the
+    connection that came over the limit and leaves it unanswered for good; haproxy-py leaves it in
+    the backlog and serves it once a slot frees. The test closes it before going on.)"""
+    import socket
+
+    cfg = f"""global
+    maxsslconn 1
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']}
+    bind 127.0.0.1:{{p1}}
+    http-request return status 200 content-type text/plain string ok
+"""
+    ctx = client_context(certs)
+
+    def ask(s: Any) -> bytes:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while (d := s.recv(4096)):
+            data += d
+        return data.split(b"\r\n", 1)[0]
+
+    def tls(port: int, timeout: float) -> Any:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        return ctx.wrap_socket(raw, server_hostname="www.example.com", do_handshake_on_connect=False)
+
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        p0, p1 = free_port(), free_port()
+        with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p1], which=which):
+            got: list[Any] = []
+            first = tls(p0, 5)
+            first.do_handshake()
+            second = tls(p0, 1)
+            try:
+                second.do_handshake()
+                got.append("second served at once")
+            except TimeoutError:
+                got.append("second waits")
+            got.append(get(p1, "/")[0])
+            got.append(ask(first))
+            first.close()
+            second.close()
+            third = tls(p0, 5)
+            try:
+                third.do_handshake()
+                got.append(ask(third))
+            except OSError as e:
+                got.append(type(e).__name__)
+            third.close()
+            out.append(got)
+    assert out[1] == out[0]
+    assert out[0] == ["second waits", 200, b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]

@@ -32,7 +32,7 @@ class FreezeMixin(BuilderBase):
             chroot=g.get("chroot"), pidfile=g.get("pidfile"), maxconn=g.get("maxconn"), user=g.get("user"),
             ulimit_n=g.get("ulimit_n"), fd_hard_limit=g.get("fd_hard_limit"),
             strict_limits=g.get("strict_limits", True), maxconnrate=g.get("maxconnrate"),
-            maxsessrate=g.get("maxsessrate"), tune_rcvbuf_client=g.get("tune_rcvbuf_client"),
+            maxsessrate=g.get("maxsessrate"), maxsslconn=g.get("maxsslconn"), tune_rcvbuf_client=g.get("tune_rcvbuf_client"),
             tune_rcvbuf_server=g.get("tune_rcvbuf_server"), tune_sndbuf_client=g.get("tune_sndbuf_client"),
             tune_sndbuf_server=g.get("tune_sndbuf_server"), tune_http_logurilen=g.get("tune_http_logurilen"),
             group=g.get("group"), uid=g.get("uid"), gid=g.get("gid"), daemon=g.get("daemon", False),
