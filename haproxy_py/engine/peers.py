@@ -20,6 +20,10 @@ __all__ = ["PeersEngine", "start_peers"]
 
 TICK = 0.1
 CONNECT_TIMEOUT = 1.0
+#: a refused connection is tried again this many times, 1 s apart (2.6's peers proxy: 3
+#: retries, each after a 1 s turn-around)
+CONNECT_RETRIES = 3
+RETRY_DELAY = 1.0
 #: a stopping process stops waiting for its local peer after this long (2.6 waits for ever,
 #: bounded by hard-stop-after)
 STOP_LIMIT = 10.0
@@ -36,7 +40,16 @@ class _Conn(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         if self.session is None:
             self.session = self.sync.accept(self.pe.now())
+            sock = transport.get_extra_info("socket")
+            try:
+                src = sock.getpeername()[:2]
+                dst = sock.getsockname()[:2]
+            except (OSError, AttributeError):
+                pass
+            else:
+                self.session.xprt = ("SSL" if transport.get_extra_info("sslcontext") else "RAW", src, dst)
         else:
+            self.session.conn_state = "EST"
             self.sync.tcp_connected(self.session)
         self.pe.conns[self.session] = self
         self.pe.flush()
@@ -66,6 +79,7 @@ class PeersEngine:
         self._stop_deadline: float | None = None
         self._closed = False
         self._socks: dict[Sync, socket.socket] = {}
+        engine.state.peer_syncs = [sync for sync, _b in syncs]
 
     def now(self) -> int:
         return int(self.loop.time() * 1000)
@@ -143,14 +157,25 @@ class PeersEngine:
 
     def _connect(self, sync: Sync, peer: Peer, now: int) -> None:
         s = sync.connect(peer, now)
-        self.loop.create_task(self._open(sync, s, peer.conf.host, peer.conf.port))
+        self.loop.create_task(self._open(sync, s, peer.conf.host, peer.conf.port,
+                                         0 if peer.local else CONNECT_RETRIES))
 
-    async def _open(self, sync: Sync, s: Session, host: str, port: int) -> None:
-        try:
-            await asyncio.wait_for(self.loop.create_connection(lambda: _Conn(self, sync, s), host, port),
-                                   CONNECT_TIMEOUT)
-        except (OSError, asyncio.TimeoutError):
-            s.close()
+    async def _open(self, sync: Sync, s: Session, host: str, port: int, retries: int) -> None:
+        for attempt in range(retries + 1):
+            if s.closed or self._closed:
+                return
+            s.conn_state = "CON"
+            try:
+                await asyncio.wait_for(self.loop.create_connection(lambda: _Conn(self, sync, s), host, port),
+                                       CONNECT_TIMEOUT)
+                return
+            except asyncio.TimeoutError:
+                continue
+            except OSError:
+                if attempt < retries:
+                    s.conn_state = "TAR"
+                    await asyncio.sleep(RETRY_DELAY)
+        s.close()
 
     # ------------------------------------------------------------------ stopping
     @property

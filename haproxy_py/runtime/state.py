@@ -100,6 +100,8 @@ class ProcessState:
         self.resolvers: list[tuple[str, list[tuple[str, Any]]]] = []
         #: stick tables by proxy name, in declaration order (haproxy_py.stick.table.StickTable)
         self.tables: dict[str, Any] = {}
+        #: the running peers sections (stick/peersync.py Sync), for ``show peers``
+        self.peer_syncs: list[Any] = []
         #: some rule tracks stick counters: only then do sessions count on tracked entries (a table
         #: nothing tracks costs nothing per request)
         self.tracking = any(getattr(r.impl, "stick", False) for p in config.proxies for r in p.http_rules)

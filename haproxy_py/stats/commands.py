@@ -1283,6 +1283,13 @@ def _show_cache(cli: Cli, c: Call) -> str:
     return "" if caches is None else str(caches.show(int(c.wall)))
 
 
+def _show_peers(cli: Cli, c: Call) -> str:
+    """The running peers sections as 2.6 dumps them (haproxy_py/stick/peersshow.py)."""
+    from haproxy_py.stick.peersshow import show_peers
+
+    return show_peers(cli.state.peer_syncs, c.w[2:], int(c.now * 1000), cli.state.start_wall)
+
+
 def _show_events(cli: Cli, c: Call) -> str | None:
     """The sink list, or what the buf0 ring holds (the debug converter's lines); -w (waiting for
     new lines) is not implemented."""
@@ -1855,7 +1862,7 @@ COMMANDS: tuple[Command, ...] = (
          _pat("show", "map"), _PAT_T),
     _row("show peers", "show peers [dict|-] [section]",
          "dump some information about all the peers or this peers section", USER,
-         _bind_fixed("show peers", None), _FIXED_T),
+         _show_peers, "tests/integration/test_peers_runtime_vs_haproxy.py::test_show_peers_as_haproxy"),
     _row("show pools", "show pools", "report information about the memory pools usage", USER,
          lambda cli, c: cli.cmd_pools(), _FIXED_T),
     _row("show proc", None, "", USER, test=_MASTER, master=True),

@@ -55,6 +55,21 @@ MAX_LINE = 1024
 #: the largest message accepted (2.6's trash buffer)
 MAX_MSG = 16384
 
+#: 2.6's section flags (PEERS_F_*), as ``show peers`` prints them
+F_RESYNC_LOCAL, F_RESYNC_REMOTE, F_RESYNC_ASSIGN, F_RESYNC_PROCESS = 0x1, 0x2, 0x4, 0x8
+F_LOCALTIMEOUT, F_REMOTETIMEOUT, F_LOCALABORT, F_REMOTEABORT = 0x10, 0x20, 0x40, 0x80
+F_LOCALFINISHED, F_REMOTEFINISHED, F_LOCALPARTIAL, F_REMOTEPARTIAL = 0x100, 0x200, 0x400, 0x800
+F_LOCALASSIGN, F_REMOTEASSIGN, F_REQUESTED, F_DONOTSTOP = 0x1000, 0x2000, 0x4000, 0x10000
+#: and a peer's (PEER_F_*)
+PF_TEACH_PROCESS, PF_TEACH_FINISHED, PF_TEACH_COMPLETE = 0x1, 0x8, 0x10
+PF_LEARN_ASSIGN, PF_LEARN_NOTUP2DATE, PF_ALIVE, PF_HEARTBEAT = 0x100, 0x200, 0x20000000, 0x40000000
+_U32 = 0xFFFFFFFF
+
+
+def _ge(a: int, b: int) -> bool:
+    """``(int)(a - b) >= 0`` on 32-bit update ids, as 2.6 compares them."""
+    return ((a - b) & _U32) < 0x80000000
+
 
 @dataclass(frozen=True)
 class PeerConf:
@@ -72,22 +87,32 @@ class Shared:
         self.table = table
         self.nid = nid
         self.local_id = local_id
-        #: the last update id given (local or learned), and the last local one
+        #: the last update id given (local or learned), the last local one, the highest one
+        #: pushed to a peer as an incremental update (2.6's t->update, localupdate, commitupdate)
         self.update = 0
         self.localupdate = 0
+        self.commitupdate = 0
         #: key -> (update id, changed locally), oldest first
         self.journal: dict[Any, tuple[int, bool]] = {}
         self.on_local: Any = None
 
     def mark(self, key: Any, local: bool) -> None:
-        self.update += 1
+        """2.6's stktable_touch: a local change gives the entry the next id unless it already
+        waits, not pushed yet, behind newer ones; a learned entry gets an id (the next one,
+        plus 2^31) only the first time."""
         j = self.journal
-        j.pop(key, None)
-        j[key] = (self.update, local)
+        old = j.get(key)
         if local:
-            self.localupdate = self.update
+            if old is None or _ge(self.commitupdate, old[0]) or _ge(old[0], self.localupdate):
+                self.update = (self.update + 1) & _U32
+                self.localupdate = self.update
+                j.pop(key, None)
+                j[key] = (self.update, True)
             if self.on_local is not None:
                 self.on_local()
+        elif old is None:
+            self.update = (self.update + 1) & _U32
+            j[key] = ((self.update + 0x80000000) & _U32, False)
 
     def since(self, last: int) -> list[tuple[int, Any]]:
         """(id, entry) of the local changes after id ``last``, oldest first."""
@@ -156,6 +181,8 @@ class Peer:
         self.last_hdshk: int | None = None
         #: per local table id: the last update id this peer acknowledged (2.6's st->update)
         self.acked: dict[int, int] = {}
+        #: the per-table state of the last session (2.6 keeps it in the peer)
+        self.last_tx: dict[int, _Tx] = {}
         self.notup2date = False
         self.teach_complete = False
         self.new_conn = self.tx_hbt = self.rx_hbt = self.no_hbt = self.proto_err = self.coll = 0
@@ -179,6 +206,8 @@ class _Tx:
     remote_id: int = 0
     last_get: int = 0
     last_acked: int = 0
+    #: the data types of the remote's definition (a bit per type)
+    remote_data: int = 0
 
 
 class Session:
@@ -205,6 +234,10 @@ class Session:
         self.confirm = 0
         self.hb = False
         self.dcache = P.DictCache()
+        #: the TCP side as ``show peers`` says it: CON (connecting), TAR (waiting to retry), EST;
+        #: and for an accepted one (transport, source address, local address)
+        self.conn_state = "CON" if outgoing else "EST"
+        self.xprt: tuple[str, tuple[str, int], tuple[str, int]] | None = None
         if outgoing:
             assert peer is not None
             self.out += P.hello(peer.name, sync.local_name, sync.pid)
@@ -326,6 +359,11 @@ class Session:
             peer.last_hdshk = now
             self._connected(now)
 
+    @property
+    def st0(self) -> int:
+        """2.6's applet state number (PEER_SESS_ST_*)."""
+        return {"getversion": 1, "gethost": 2, "getpeer": 3, "getstatus": 6, "waitmsg": 7}[self.state]
+
     def _connected(self, now: int) -> None:
         """2.6's init_connected_peer."""
         peer = self.peer
@@ -363,6 +401,7 @@ class Session:
         sync = self.sync
         if m.cls == P.CTRL:
             if m.type == P.RESYNC_REQ:
+                sync.hist |= F_REQUESTED
                 for lid, tx in self.tx.items():
                     tx.teaching_origin = tx.last_pushed = peer.acked.get(lid, 0)
                 self.teach = True
@@ -434,7 +473,9 @@ class Session:
         if d.key_type != t.type or d.key_len != want_len:
             return
         self.rx[d.id] = self.rx_cur = _Rx(d, st)
-        self.tx[st.local_id].remote_id = d.id
+        tx = self.tx[st.local_id]
+        tx.remote_id = d.id
+        tx.remote_data = sum(1 << P.ORDER[n] for n in d.types if n in P.ORDER)
 
     # ------------------------------------------------------------------ output
     def _switch(self, st: Shared) -> None:
@@ -453,6 +494,8 @@ class Session:
                                         dcache=self.dcache)
             prev = uid
             tx.last_pushed = uid
+            if not timed and not _ge(st.commitupdate, uid):
+                st.commitupdate = uid
 
     def pump(self, now: int) -> None:
         """Write what is due: heartbeat, resync request, acknowledgements, pushes, teach,
@@ -480,6 +523,7 @@ class Session:
                     self._push(st, tx, st.since(tx.last_pushed), now, False)
                     tx.last_pushed = st.localupdate
             elif not self.teach_finished:
+                self._switch(st)  # 2.6 announces every table it teaches, an empty one too
                 self._push(st, tx, st.everything(), now, True)
         if self.teach and not self.teach_finished:
             self.out += P.msg(P.CTRL, P.RESYNC_FINISHED if self.sync.synced() else P.RESYNC_PARTIAL)
@@ -509,6 +553,10 @@ class Sync:
         #: resync: from the old process (through the local peer), then from a remote one
         self.local_done = not old_process
         self.remote_done = False
+        #: what happened to the resync so far (2.6's PEERS_F_* bits that only ever get set)
+        self.hist = 0 if old_process else F_LOCALTIMEOUT
+        #: the sync task's runs (2.6's task_calls)
+        self.calls = 0
         self.assigned: Peer | None = None
         self.resync_timeout = now + RESYNC_TIMEOUT
         self.stopping = False
@@ -525,6 +573,44 @@ class Sync:
     def synced(self) -> bool:
         return self.local_done and self.remote_done
 
+    @property
+    def flags(self) -> int:
+        """2.6's PEERS_F_* word of the section."""
+        f = self.hist
+        if self.local_done:
+            f |= F_RESYNC_LOCAL
+        if self.remote_done:
+            f |= F_RESYNC_REMOTE
+        a = self.assigned
+        if a is not None:
+            f |= F_RESYNC_ASSIGN
+            if a.session is not None and a.session.learn == "processing":
+                f |= F_RESYNC_PROCESS
+        if self.donotstop:
+            f |= F_DONOTSTOP
+        return f
+
+    def peer_flags(self, p: Peer) -> int:
+        """2.6's PEER_F_* word of a peer."""
+        f = 0
+        s = p.session
+        if s is not None:
+            if s.teach:
+                f |= PF_TEACH_PROCESS
+            if s.teach_finished:
+                f |= PF_TEACH_FINISHED
+            if s.learn != "none":
+                f |= PF_LEARN_ASSIGN
+            if s.hb:
+                f |= PF_HEARTBEAT
+        if p.teach_complete:
+            f |= PF_TEACH_COMPLETE
+        if p.notup2date:
+            f |= PF_LEARN_NOTUP2DATE
+        if p.alive:
+            f |= PF_ALIVE
+        return f
+
     # ------------------------------------------------------------------ sessions
     def connect(self, peer: Peer, now: int) -> Session:
         """A new outgoing session: the engine connects it to ``peer.conf`` and sends ``take()``."""
@@ -532,6 +618,8 @@ class Sync:
         peer.session = s
         peer.new_conn += 1
         peer.statuscode = SC_CONNECT
+        peer.last_hdshk = now
+        peer.heartbeat = None
         peer.reconnect = now + (LOCAL_RETRY if self.stopping and peer.local else RECONNECT_TIMEOUT)
         peer.teach_complete = False
         self.sessions.add(s)
@@ -551,10 +639,16 @@ class Sync:
         if peer is None or peer.session is not s:
             return
         peer.session = None
+        if s.tx:
+            peer.last_tx = s.tx
         if self.assigned is peer:
             self.assigned = None
+            self.hist |= F_LOCALABORT if peer.local else F_REMOTEABORT
         if s.established:
             peer.heartbeat = None
+        # 2.6's release: no longer alive, learning flags reset
+        peer.alive = False
+        peer.notup2date = False
 
     def established(self, s: Session, now: int) -> None:
         self.sessions.add(s)
@@ -566,12 +660,15 @@ class Sync:
         if self.assigned is peer:
             self.assigned = None
         if peer.local:
+            self.hist |= F_LOCALFINISHED if full else F_LOCALPARTIAL
             self.local_done = True
             if full:
                 self.remote_done = True
         elif full:
+            self.hist |= F_REMOTEFINISHED
             self.remote_done = True
         else:
+            self.hist |= F_REMOTEPARTIAL
             peer.notup2date = True
             self.resync_timeout = now + RESYNC_TIMEOUT
         self._assign(now)
@@ -584,6 +681,7 @@ class Sync:
             if p is not None and p.session is not None and p.session.established and not p.session.outgoing:
                 self.assigned = p
                 p.session.learn = "assigned"
+                self.hist |= F_LOCALASSIGN
             return
         if self.remote_done:
             return
@@ -592,6 +690,7 @@ class Sync:
             if not p.local and s is not None and s.established and not p.notup2date:
                 self.assigned = p
                 s.learn = "assigned"
+                self.hist |= F_REMOTEASSIGN
                 return
 
     # ------------------------------------------------------------------ the timer
@@ -599,6 +698,7 @@ class Sync:
         """2.6's sync task, as of ``now``: the peers to connect to now. Sessions it kills are
         closed (``Session.closed``); the engine then sends every session's ``take()``."""
         todo: list[Peer] = []
+        self.calls += 1
         if now >= self._next_trim:
             self._next_trim = now + TRIM_EVERY
             for st in self.tables:
@@ -606,6 +706,7 @@ class Sync:
         if not self.stopping:
             if not self.local_done and now >= self.resync_timeout and self.assigned is None:
                 self.local_done = True
+                self.hist |= F_LOCALTIMEOUT
                 self.resync_timeout = now + RESYNC_TIMEOUT
             for p in self.peers:
                 if p.local:
@@ -618,6 +719,7 @@ class Sync:
                     self._liveness(p, s, now)
             self._assign(now)
             if self.local_done and not self.remote_done and self.assigned is None and now >= self.resync_timeout:
+                self.hist |= F_REMOTETIMEOUT
                 self.remote_done = True
         else:
             lp = self.local

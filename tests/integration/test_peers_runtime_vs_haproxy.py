@@ -1,0 +1,124 @@
+"""The peers sections at run time, side by side with Debian's HAProxy 2.6 on loopback.
+
+``show peers``: two set-ups run at the same time, the same topology in each: a process "s"
+(2.6 in one, haproxy-py in the other) and a 2.6 process "o", peers of each other, and a peer
+"c" where nothing listens. "s" starts first, "o" once "s" gave up its first attempts to reach it
+(so that "o" connects to "s" and no collision happens: which side wins one is a race in 2.6), entries are written on
+both sides, and the dumps of "s" and of "o" must be the same in both set-ups once the resyncs
+are over. Normalised: what must differ, 2.6's memory addresses (``0x...``), the section's start
+date, ages and timers (``last_hdshk``, ``reconnect``, ``heartbeat``, ``resync_timeout``), task
+calls, the port numbers of each set-up and ephemeral source ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+import time
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.harness import require_haproxy, run_proxy
+from tests.integration.stats_client import admin_socket, stats_cli
+
+
+def _cfg(ports: dict[str, int]) -> str:
+    return ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n"
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+            "peers mypeers\n"
+            + "".join(f"    peer {n} 127.0.0.1:{p}\n" for n, p in ports.items())
+            + "    table t2 type string len 16 size 100 expire 20s store gpc0,conn_cnt\n"
+            "backend st\n    stick-table type ip size 100 expire 30s store gpc0,http_req_rate(10s) peers mypeers\n")
+
+
+_PTR = re.compile(r"0x[0-9a-f]{9,}")
+_DATE = re.compile(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\]")
+_AGE = re.compile(r"\b(last_hdshk|reconnect|heartbeat|resync_timeout)=(?:<PAST>|(?:\d+[dhms])+)")
+_CALLS = re.compile(r"task_calls=\d+")
+_SRC = re.compile(r"src=127\.0\.0\.1:\d+")
+
+
+def _norm(text: str, ports: dict[str, int]) -> str:
+    text = _PTR.sub("PTR", text)
+    text = _DATE.sub("[DATE]", text)
+    text = _AGE.sub(r"\1=AGE", text)
+    text = _CALLS.sub("task_calls=N", text)
+    text = _SRC.sub("src=127.0.0.1:EPH", text)
+    for name, port in ports.items():
+        text = re.sub(rf":{port}\b", f":PORT_{name}", text)
+    return text
+
+
+def _wait(sock: str, cmd: str, needle: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    got = ""
+    while time.monotonic() < deadline:
+        got = stats_cli(sock, cmd)
+        if needle in got:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never in {cmd!r}: {got}")
+
+
+@pytest.mark.slow
+def test_show_peers_as_haproxy() -> None:
+    require_haproxy("haproxy")
+    setups = {kind: {"s": free_port(), "o": free_port(), "c": free_port()} for kind in ("haproxy", "ours")}
+    with contextlib.ExitStack() as stack:
+        socks: dict[str, dict[str, str]] = {}
+        procs = {}
+        for kind, ports in setups.items():
+            procs[kind, "s"] = stack.enter_context(run_proxy(_cfg(ports), which=kind, extra_args=["-L", "s"]))
+        for kind in setups:
+            p = procs[kind, "s"]
+            socks.setdefault(kind, {})["s"] = admin_socket(p, detail=p.stderr_text)
+        # "s" tried "o" (nothing there yet: 2.6 tries 4 times, 1 s apart) and gave up until its
+        # next attempt, 5 s after the first: "o" starts now and connects to "s" first
+        for kind in setups:
+            _wait(socks[kind]["s"], "show peers", "id=o(remote,inactive)")
+        for kind, ports in setups.items():
+            procs[kind, "o"] = stack.enter_context(run_proxy(_cfg(ports), which="haproxy", extra_args=["-L", "o"]))
+        for kind in setups:
+            p = procs[kind, "o"]
+            socks[kind]["o"] = admin_socket(p, detail=p.stderr_text)
+        for kind in setups:
+            ss, so = socks[kind]["s"], socks[kind]["o"]
+            _wait(ss, "show peers", f"id=o(remote,active) addr=127.0.0.1:{setups[kind]['o']} last_status=ESTA")
+            stats_cli(ss, "set table st key 10.0.0.1 data.gpc0 3")
+            stats_cli(ss, "set table mypeers/t2 key abc data.conn_cnt 2")
+            stats_cli(so, "set table st key 10.0.0.2 data.gpc0 5")
+        for kind in setups:
+            _wait(socks[kind]["o"], "show table st", "10.0.0.1")
+            _wait(socks[kind]["o"], "show table mypeers/t2", "abc")
+            _wait(socks[kind]["s"], "show table st", "10.0.0.2")
+        # both resyncs over on every process, then the dumps agree (polled: the down peer's
+        # retries and the heartbeats follow the clock, in phase in both set-ups)
+        deadline = time.monotonic() + 20
+        last: dict[tuple[str, str], str] = {}
+        while True:
+            over = True
+            for kind, ports in setups.items():
+                for who in ("s", "o"):
+                    raw = stats_cli(socks[kind][who], "show peers")
+                    over = over and "resync_timeout=<PAST>" in raw.split("\n", 1)[0]
+                    last[kind, who] = _norm(raw, ports)
+            same = all(last["haproxy", w] == last["ours", w] for w in ("s", "o"))
+            if same and over:
+                break
+            if time.monotonic() > deadline:
+                diff = "\n".join(
+                    "\n".join(difflib.unified_diff(last["haproxy", w].splitlines(), last["ours", w].splitlines(),
+                                                   f"2.6 as {w}", f"set-up with haproxy-py, {w}", lineterm=""))
+                    for w in ("s", "o"))
+                raise AssertionError(f"show peers differs:\n{diff}")
+            time.sleep(0.2)
+        # the other forms: a section by name, the dictionaries, an unknown section
+        for kind, ports in setups.items():
+            last[kind, "dict"] = _norm(stats_cli(socks[kind]["s"], "show peers dict mypeers"), ports)
+            last[kind, "-"] = _norm(stats_cli(socks[kind]["s"], "show peers - mypeers"), ports)
+            last[kind, "none"] = stats_cli(socks[kind]["s"], "show peers nosuch")
+        assert "RX dictionary cache:" in last["haproxy", "dict"]
+        for w in ("dict", "-", "none"):
+            assert last["haproxy", w] == last["ours", w], (w, last["haproxy", w], last["ours", w])
