@@ -85,7 +85,10 @@ class _Recorder:
 
 
 def _config(ports: dict[str, int], srvs: dict[str, int]) -> str:
-    cfg = ("defaults\n    mode http\n    timeout connect 1s\n    timeout client 2s\n    timeout server 2s\n"
+    # http-reuse never: a client connection's requests use its own server connections, so which
+    # idle connection of the server pool a new client connection takes (another matter) stays out
+    cfg = ("defaults\n    mode http\n    http-reuse never\n    timeout connect 1s\n    timeout client 2s\n"
+           "    timeout server 2s\n"
            "userlist U\n    user u insecure-password p\n")
     for name, opt in OPTS.items():
         if opt is None:
