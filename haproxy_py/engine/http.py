@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.actions.base import (
+    CLOSE,
     CONTINUE,
     DENY,
     DROP,
@@ -1541,6 +1542,16 @@ class HttpSession(Stream):
                 self._own_req(), mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                 server_name=srv.name.encode("latin-1") if hdr_name else None, unique_id=uid,
                 originalto=self.ot_rule, dst=self.rec.frontend_ip)
+        tres = None
+        if self.be.http_tcp_res:  # the backend's tcp-response content rules, before the request goes
+            tres = self._http_tcp_verdict(self.be.http_tcp_res)
+            if tres == CLOSE and self.srv_uses > 1:
+                # on a reused server connection 2.6 closes everything before the request is sent,
+                # without a response or a log line
+                self.keep_client = False
+                self._drop_server_conn()
+                self._close_all()
+                return
         self.head_sent = True
         self.phase = "body"
         self.resbuf = b""
@@ -1569,6 +1580,49 @@ class HttpSession(Stream):
         self.arm(self._srv_timeout(), self._server_timeout)
         if self.be.l7_retry is not None:
             self._l7_keep(raw, len(head), bin0)
+        if tres is not None:
+            self._http_tcp_res(tres)
+
+    def _http_tcp_res(self, kind: str) -> None:
+        """An HTTP backend's tcp-response content rules (without tcp-response inspect-delay, which
+        is refused there): 2.6 runs them once per transaction once the request went, before any
+        response data (res.len is 0, no response header or status yet). accept ends them; reject
+        (silent-drop) closes both sides without a word, logged 'PD' ('PR'); close ends the server
+        side: 2.6's 502 'SH' of a server that closed before its response, the client kept."""
+        from haproxy_py.engine.stream import silent_drop
+
+        if kind == REJECT or kind == DROP:
+            if kind == DROP:
+                silent_drop(self.cli.sock)
+            self.be.counters.dresp += 1
+            if self.be.conf is not self.router.conf:
+                self.fe.counters.dresp += 1
+            self.srv.counters.dresp += 1
+            self._abort("P", "D" if kind == REJECT else "R")
+        elif kind == CLOSE:
+            # as a server that closed before its response, except that 2.6 keeps the client
+            # connection (its 502 has no 'connection: close'; the next request is served)
+            self.be.counters.eresp += 1
+            self.srv.counters.eresp += 1
+            self._drop_server_conn()
+            self._local_error(502, "S", "H")
+
+    def _http_tcp_verdict(self, rules: Any) -> str | None:
+        """The tcp-response content rules' verdict kind for this transaction (None: accept)."""
+        txn = self.txn
+        if txn is None:
+            txn = self.txn = _ctx(self.req, self)
+        ctx: Any = RuleTxn(self.req, self.src_ip, self.src_port, self.rec.frontend_ip,
+                           self.rec.frontend_port or 0, self.router.facts, self.router.conf.name, self.be.name,
+                           rec=self.rec, sess_vars=txn.sess_vars, now=self.loop.time(), wall=_wall())
+        ctx.vars = txn.vars
+        ctx.stkctr = txn.stkctr
+        ctx.sess_stkctr = txn.sess_stkctr
+        ctx.server = self.srv.name
+        ctx.payload = b""
+        ctx.payload_final = True
+        kind = run_rules(rules, ctx).kind
+        return kind if kind in (REJECT, DROP, CLOSE) else None
 
     # ================================================================== layer 7 retries
     def _l7_keep(self, raw: bytes, nhead: int, bin0: int) -> None:

@@ -200,6 +200,8 @@ class Engine:
             compiled = CompiledProxy(e.conf)
             if e.backend is not None:
                 self.compiled[e.backend] = compiled
+                if e.conf.mode == "http":
+                    e.backend.http_tcp_res = compiled.rs.tcp_res
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
         self.internal_errors = 0

@@ -152,6 +152,8 @@ class Backend:
         #: backend, None when it has none: the engine keeps a request for a second send only then
         l7 = frozenset(int(e) if e.isdigit() else e for e in ro if e != "conn-failure")
         self.l7_retry: frozenset[str | int] | None = l7 if l7 and conf.mode == "http" else None
+        #: an HTTP backend's tcp-response content rules (engine/loop.py sets them), () for none
+        self.http_tcp_res: tuple[Any, ...] = ()
         self.persist = conf.option("persist")
         #: option http-pretend-keepalive: requests go to the servers as in keep-alive mode
         self.pretend_ka = conf.option("http-pretend-keepalive")

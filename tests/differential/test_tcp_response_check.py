@@ -35,11 +35,12 @@ VALID_BOTH = [
     "backend b\n    tcp-response content close if { res.payload(0,2) -m str NO }\n    tcp-response content reject\n",
     "defaults d\n    mode tcp\n    tcp-response content accept\n",
     "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
-]
-#: 2.6 accepts these; haproxy-py refuses them as not implemented (rules in an HTTP backend, an
-#: action it does not run)
-VALID_26 = [
     "backend b\n    mode http\n    tcp-response content accept\n",
+]
+#: 2.6 accepts these; haproxy-py refuses them as not implemented (tcp-response inspect-delay in an
+#: HTTP backend, an action it does not run)
+VALID_26 = [
+    "backend b\n    mode http\n    tcp-response inspect-delay 1s\n    tcp-response content accept\n",
     "backend b\n    tcp-response content set-nice 1\n",
 ]
 

@@ -191,3 +191,69 @@ def test_tcp_response_stick_actions_as_haproxy() -> None:
     ours = _run("ours", SCEN)
     assert ha[2] == ours[2]
     assert "gpc0=" in ha[2][0] and "gpt1=" in ha[2][1] and "gpc1=" in ha[2][1]
+
+
+HTTP_CFG = """
+global
+    log stderr format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 2s
+    timeout server 2s
+frontend f
+    bind 127.0.0.1:{port}
+    default_backend bh
+backend bh
+    tcp-response content set-var(txn.l0) res.len
+    tcp-response content set-var(txn.h) res.hdr(x-server)
+    tcp-response content accept if {{ var(txn.what) -m str acc }}
+    tcp-response content reject if {{ var(txn.what) -m str rej }}
+    tcp-response content close if {{ var(txn.what) -m str close }}
+    tcp-response content silent-drop if {{ var(txn.what) -m str drop }}
+    tcp-response content set-var(txn.after) str(yes)
+    http-request set-var(txn.what) path,field(2,/)
+    http-response set-header X-L0 %[var(txn.l0)]
+    http-response set-header X-H %[var(txn.h)]
+    http-response set-header X-A %[var(txn.after)]
+    server s1 127.0.0.1:{srv}
+"""
+
+
+@pytest.mark.slow
+def test_http_backend_tcp_response_as_haproxy() -> None:
+    """tcp-response content rules in an HTTP backend (without inspect-delay): 2.6 runs them per
+    transaction once the request went, before the response (res.len 0, no header yet); accept,
+    reject, close (a 502 'SH') and silent-drop over generated request sequences: what the clients
+    got, what the server received and the log lines' status, bytes and termination state."""
+    from tests.integration.harness import HttpBackend, http_request
+
+    require_haproxy_bin()
+    rnd = random.Random(615)
+    conns = []
+    for _ in range(10):
+        k = rnd.randint(1, 3)
+        reqs = [f"GET /{rnd.choice(['a', 'acc', 'rej', 'close', 'drop', 'a'])} HTTP/1.1\r\nHost: h\r\n"
+                + ("Connection: close\r\n" if i == k - 1 else "") + "\r\n" for i in range(k)]
+        conns.append("".join(reqs).encode())
+    got = {}
+    for which in ("haproxy", "ours"):
+        srv = HttpBackend("s1").start()
+        port = free_port()
+        try:
+            with run_proxy(HTTP_CFG.format(port=port, srv=srv.port), wait_ports=[port], which=which) as pp:
+                answers = [http_request(port, c, timeout=1.0 if b"/drop" in c else 4).lower() for c in conns]
+                time.sleep(0.3)
+                logs = [m.groups() for m in (re.match(r"\S+ \[[^]]+\] \S+ (\S+) \S+ (\S+) (\S+) \S+ \S+ (\S+) .*\"(.*)\"",
+                                                      ln) for ln in pp.stderr_text().splitlines()) if m]
+            got[which] = (answers, sorted(r.start for r in srv.requests), sorted(logs))
+        finally:
+            srv.stop()
+    for i, (a, b) in enumerate(zip(got["haproxy"][0], got["ours"][0], strict=True)):
+        assert a == b, (conns[i], a, b)
+    assert got["haproxy"][1] == got["ours"][1]
+    assert got["haproxy"][2] == got["ours"][2]
+    assert any(b"x-l0: 0" in a and b"x-a: yes" in a for a in got["haproxy"][0])
+    assert {x[3] for x in got["haproxy"][2]} >= {"PD--", "SH--"}

@@ -109,18 +109,21 @@ class PostChecksMixin(BuilderBase):
                         break
 
     def _check_tcp_response(self, cfg: Config) -> None:
-        """tcp-response content rules run in TCP-mode backends only here (2.6 also runs them
-        before an HTTP response is parsed)."""
+        """tcp-response content rules run in HTTP backends only without tcp-response
+        inspect-delay here (2.6 then evaluates them again on the HTTP response as it arrives)."""
         from haproxy_py.registry import not_implemented
 
         for p in cfg.proxies:
             if p.mode != "http" or not p.has_be:
                 continue
-            for r in p.http_rules:
-                if r.kind == "tcp-response" and r.action.startswith("content "):
+            rules = list(getattr(p, "defaults_rules", ())) + list(p.http_rules)
+            if not any(r.kind == "tcp-response" and r.action.startswith("content ") for r in rules):
+                continue
+            for r in rules:
+                if r.kind == "tcp-response" and r.action == "inspect-delay":
                     self.d.alert(f"parsing [{r.loc.file}:{r.loc.line}] : " + not_implemented(
-                        "'tcp-response content' rules in an HTTP backend",
-                        "they run in 'mode tcp' backends"), r.loc, phase=POST, ours=True)
+                        "'tcp-response inspect-delay' with 'tcp-response content' rules in an HTTP backend",
+                        "the rules run without it, or in 'mode tcp' backends"), r.loc, phase=POST, ours=True)
                     break
 
     def post_checks(self, cfg: Config) -> None:
