@@ -92,6 +92,8 @@ class RuleTxn(Txn):
     cache_nostore: bool = False
     #: the request's secondary key (process-vary on), for cache-store
     cache_sec: bytes | None = None
+    #: (proxy of the cache-use rule, served) of each lookup, for the proxies' counters
+    cache_counts: list[tuple[str, bool]] | None = None
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -23,10 +23,12 @@ class CacheUse(Action):
     """The request's key (kept for cache-store), then a lookup: a live entry is served instead of
     a server's response (the engine reads ``txn.cache_hit``); the rules go on either way."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "proxy")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, proxy: str) -> None:
         self.name = name
+        #: the proxy whose rule this is: its frontend or backend side counts the lookup
+        self.proxy = proxy
 
     def run(self, txn: Any) -> Verdict:
         c = hcache.CACHES.by_name.get(self.name)
@@ -44,6 +46,10 @@ class CacheUse(Action):
         e, txn.cache_sec = c.lookup(key, int(txn.wall), req.headers)
         if e is not None:
             txn.cache_hit = (c, e)
+        counts = txn.cache_counts
+        if counts is None:
+            counts = txn.cache_counts = []
+        counts.append((self.proxy, e is not None))
         return V_CONTINUE
 
 
@@ -76,7 +82,7 @@ class CacheStore(Action):
 
 
 def p_cache_use(args: Sequence[str], ctx: ParseCtx) -> Action:
-    return CacheUse(_name(args, ctx))
+    return CacheUse(_name(args, ctx), ctx.proxy_name)
 
 
 def p_cache_store(args: Sequence[str], ctx: ParseCtx) -> Action:

@@ -649,6 +649,9 @@ class HttpSession(Stream):
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                     or ctx.dst_port != rec.frontend_port:
                 self._take_addresses(ctx)
+            if ctx.cache_hit is not None:  # the frontend's cache-use found it: no backend, as 2.6
+                self._serve_cached(ctx)
+                return
         # --- stats page on the frontend itself (listen/frontend with stats enable)
         conf = router.conf
         if conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -985,7 +988,25 @@ class HttpSession(Stream):
         self.res = resp
         status = resp.status
         rec.status = status
-        if self.res_rules is not None:
+        if self.be is None:  # served by the frontend: its own response rules only
+            rec.backend_name = self.router.conf.name
+            self.fe.counters.intercepted += 1
+            fe_rs = self.router.rs
+            txn.res = resp
+            txn.server = ""
+            if fe_rs.http_res:
+                v = run_rules(fe_rs.http_res, txn)
+                if v.kind == DENY:
+                    self.fe.counters.dresp += 1
+                    self._deny(v, "H")
+                    return
+                if v.kind == REPLY:
+                    set_term(rec, "L", "H")
+                    self._local_response(v.status, v.headers, v.body, v.reason)
+                    return
+            if fe_rs.http_after:
+                run_rules(fe_rs.http_after, txn)
+        elif self.res_rules is not None:
             nres = htx.response_size(resp.version, resp.reason, resp.headers)
             if self._response_rules(resp, b"", status, nres, None):
                 return
@@ -1240,6 +1261,9 @@ class HttpSession(Stream):
             if ctx.src is not self.src_ip or ctx.src_port != self.src_port or ctx.dst is not rec.frontend_ip \
                     or ctx.dst_port != rec.frontend_port:
                 self._take_addresses(ctx)
+            if ctx.cache_hit is not None:  # the backend's cache-use found the response
+                self._serve_cached(ctx)
+                return
         # backend-side stats page (stats enable in a backend)
         conf = be.conf
         if conf is not router.conf and conf.stats.enabled and self._is_stats_uri(req, conf):
@@ -1281,10 +1305,6 @@ class HttpSession(Stream):
         stick = rs.stick
         if stick:  # stick match / store-request, once the backend is known
             self._stick_match(be, stick, req)
-        txn = self.txn
-        if txn is not None and txn.cache_hit is not None:  # cache-use found the response
-            self._serve_cached(txn)
-            return
         self.phase = "queue"
         txn = self.txn
         self.prio = txn.prio if txn is not None else None
@@ -2473,6 +2493,14 @@ class HttpSession(Stream):
             self._leave_queue()  # a transaction never ends with a queue place
         if self.router.stick:
             self._stick_txn_end()
+        txn = self.txn
+        if txn is not None and txn.cache_counts is not None:  # cache-use lookups, per proxy side
+            for px, hit in txn.cache_counts:
+                c = self.fe.counters if px == self.router.conf.name else self.be.counters if self.be else None
+                if c is not None:
+                    c.cache_lookups += 1
+                    c.cache_hits += hit
+            txn.cache_counts = None
         nout = self.bytes_out
         fc = self.fe.counters
         fc.bin += self.bytes_in

@@ -83,7 +83,7 @@ class Counters:
         "conn_tot", "dcon", "dses", "wrew", "connect", "reuse", "eint", "last_sess",
         "sess_rate", "req_rate", "conn_rate", "qtime", "ctime", "rtime", "ttime",
         "chkfail", "chkdown", "hanafail", "qmax", "denied_conn",
-        "comp_in", "comp_out", "comp_byp", "comp_rsp",
+        "comp_in", "comp_out", "comp_byp", "comp_rsp", "cache_lookups", "cache_hits",
     )
     # set in clear(), which also reads them back (types for the checker)
     scur: int
@@ -154,6 +154,9 @@ class Counters:
         self.comp_out = 0
         self.comp_byp = 0
         self.comp_rsp = 0
+        #: the cache (http-request cache-use rules of this proxy): requests looked up, served
+        self.cache_lookups = 0
+        self.cache_hits = 0
 
     def count_status(self, status: int) -> None:
         cls = status // 100

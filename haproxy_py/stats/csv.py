@@ -247,7 +247,7 @@ def frontend_row(state: Any, fe: Any, now: float, wall: float) -> Row:
     v[82] = c.dses
     v[83] = c.wrew
     if http:
-        v[86] = v[87] = 0
+        v[86], v[87] = c.cache_lookups, c.cache_hits
     v[94] = c.eint
     _modules(v, c, http)
     return Row("F", fe.uuid, 0, v)
@@ -438,7 +438,7 @@ def backend_row(state: Any, be: Any, now: float, wall: float, legends: bool, cou
     v[84] = c.connect
     v[85] = c.reuse
     if http:
-        v[86] = v[87] = 0
+        v[86], v[87] = c.cache_lookups, c.cache_hits
     v[90] = c.qtime.max
     v[91] = c.ctime.max
     v[92] = c.rtime.max

@@ -10,7 +10,7 @@ Pragma, Authorization, If-None-Match, If-Modified-Since, hosts, query strings) g
 in lockstep. Compared for each request: the response (status line, headers with names lower-cased,
 body; Age's value within a second) and how many requests each origin got so far; after the
 sequence, ``show cache`` (addresses and expiry times normalised). Then eviction in a cache of
-1 MB holding objects of 300 kB.
+1 MB holding objects of 300 kB, and show stat's cache_lookups and cache_hits columns.
 
 Chunked responses (1500 bytes in three chunks) are compared with their body decoded (the chunk
 sizes are the proxies' own). Left out of the generator: close-delimited responses (haproxy-py does
@@ -110,6 +110,7 @@ frontend fe
     http-response set-header x-name %[res.cache_name]
     default_backend be
 backend be
+    http-request cache-use small if {{ path_beg /big/ }}
     http-response cache-store c1 unless {{ res.hdr(etag) -m str "\\"e2\\"" }}
     server s 127.0.0.1:{srv}
 frontend fe2
@@ -273,6 +274,7 @@ def test_cache_as_haproxy() -> None:
     got: dict[str, list[tuple[list[str], int | None, bytes, int]]] = {"ref": [], "ours": []}
     shows: dict[str, list[str]] = {}
     evict: dict[str, list[tuple[str, int]]] = {"ref": [], "ours": []}
+    stats: dict[str, list[tuple[str, ...]]] = {}
     try:
         with run_proxy(CFG.format(fe=ports["ref"][0], fe2=ports["ref"][1], srv=origins["ref"].port),
                        which="haproxy", wait_ports=list(ports["ref"])) as ref, \
@@ -294,6 +296,13 @@ def test_cache_as_haproxy() -> None:
                     head, _age, body = _norm(_exchange(ports[w][1], raw))
                     evict[w].append((head[0] + " " + next(h for h in head if h.startswith("x-hit")),
                                      origins[w].per_path.get(path, 0)))
+            for w in ("ref", "ours"):
+                rows = _cli(str(procs[w].workdir / "s.sock"), "show stat").splitlines()
+                cols = rows[0].lstrip("# ").split(",")
+                idx = [cols.index(c) for c in ("pxname", "svname", "cache_lookups", "cache_hits", "intercepted",
+                                                "req_tot", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx")]
+                stats[w] = [tuple(r.split(",")[i] for i in idx) for r in rows[1:]
+                            if r and r.split(",")[1] in ("FRONTEND", "BACKEND")]
     finally:
         for o in origins.values():
             o.close()
@@ -313,4 +322,9 @@ def test_cache_as_haproxy() -> None:
     assert any("vary:0x0000000000000000" not in ln and "hash:" in ln for ln in shows["ref"])
     assert shows["ours"] == shows["ref"], "\n".join(shows["ours"] + ["--- 2.6:"] + shows["ref"])
     assert evict["ours"] == evict["ref"]
+    # show stat's cache_lookups and cache_hits: the frontends' rules on their FRONTEND rows, the
+    # backend's on its BACKEND row; a frontend's hit is an intercepted request that never reaches
+    # the backend
+    assert stats["ours"] == stats["ref"], (stats["ours"], stats["ref"])
+    assert all(int(r[2]) > 0 for r in stats["ref"] if r[0] in ("fe", "fe2", "be") and r[1] != "BACKEND" or r[0] == "be")
     time.sleep(0)
