@@ -122,6 +122,7 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "tune.ssl.keylog": _IT + "test_tls_fetches2_vs_haproxy.py::test_keylog_secrets_as_the_client_logs_them",
     "tune.ssl.lifetime": _IT + "test_tls_runtime2_vs_haproxy.py::test_session_lifetime_and_self_issued_ca_as_haproxy",
     "ssl-skip-self-issued-ca": _IT + "test_tls_runtime2_vs_haproxy.py::test_session_lifetime_and_self_issued_ca_as_haproxy",
+    "tune.ssl.maxrecord": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxrecord_bounds_the_records_as_haproxy",
     "issuers-chain-path": _IT + "test_tls_runtime2_vs_haproxy.py::test_issuers_chain_path_as_haproxy",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"

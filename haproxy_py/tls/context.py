@@ -36,6 +36,8 @@ class EngineSSLSocket(ssl.SSLSocket):
     #: the server name of the ClientHello and the certificate it chose (set by the SNI callback)
     sni: str | None = None
     cert_index = 0
+    #: tune.ssl.maxrecord: at most this many bytes per SSL_write (one record), 0: no limit
+    max_record = 0
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
         try:
@@ -48,6 +50,8 @@ class EngineSSLSocket(ssl.SSLSocket):
             return super().recv(buflen, flags)
 
     def send(self, data: Any, flags: int = 0) -> int:
+        if self.max_record and len(data) > self.max_record:
+            data = memoryview(data)[:self.max_record]
         try:
             return self._sslobj.write(data)  # type: ignore[attr-defined]
         except _WANT:
@@ -742,6 +746,8 @@ class ServerTls:
     def wrap(self, sock: socket.socket) -> EngineSSLSocket:
         s = self.default.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         assert isinstance(s, EngineSSLSocket)
+        if self.conf.max_record:
+            s.max_record = self.conf.max_record
         return s
 
 

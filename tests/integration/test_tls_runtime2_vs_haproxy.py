@@ -457,3 +457,94 @@ frontend fe
             out.append(got)
     assert out[1] == out[0]
     assert out[0] == ["second waits", 200, b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
+
+
+def _records(port: int, ctx: Any, request: bytes) -> tuple[bytes, list[int]]:
+    """One TLS request through a MemoryBIO client: (the response, the length of each application
+    data record the server sent, as the raw stream carries them)."""
+    import socket
+    import ssl
+    import time
+
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, outg, server_hostname="www.example.com")
+    stream = bytearray()
+    body = b""
+    deadline = time.monotonic() + 10
+    sent = False
+
+    def pump() -> bool:
+        data = raw.recv(65536)
+        stream.extend(data)
+        inc.write(data) if data else inc.write_eof()
+        return bool(data)
+
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if not sent:
+                    obj.do_handshake()
+                    obj.write(request)
+                    sent = True
+                    handshake_end = len(stream)
+                d = obj.read(65536)
+                if not d:
+                    break
+                body += d
+                continue
+            except ssl.SSLWantReadError:
+                pass
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
+            finally:
+                if outg.pending:
+                    raw.sendall(outg.read())
+            if not pump():
+                break
+    finally:
+        raw.close()
+    lens, i = [], handshake_end
+    while i + 5 <= len(stream):
+        n = int.from_bytes(stream[i + 3:i + 5], "big")
+        if stream[i] == 0x17:
+            lens.append(n)
+        i += 5 + n
+    return body, lens
+
+
+@pytest.mark.slow
+def test_maxrecord_bounds_the_records_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """tune.ssl.maxrecord 600: every application data record of a 5000-byte response stays
+    within 600 bytes of data (plus TLS 1.3's 17 bytes of tag and type), as with 2.6; without it
+    the response comes in one record; -c's refusals of a missing or negative value."""
+    import ssl
+
+    from tests.integration.test_tls_bind_vs_haproxy import check_both
+
+    body = "x" * 5000
+    base = f"""defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']}
+    http-request return status 200 content-type text/plain string {body}
+"""
+    ctx = client_context(certs, max_ver=ssl.TLSVersion.TLSv1_3, min_ver=ssl.TLSVersion.TLSv1_3)
+    require_haproxy("haproxy")
+    results = []
+    for glob in ("", "    tune.ssl.maxrecord 600\n"):
+        cfg = "global\n" + glob + base
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which):
+                resp, lens = _records(port, ctx, b"GET / HTTP/1.0\r\n\r\n")
+                results.append((glob, which, resp.endswith(body.encode()), max(lens), sum(lens) > 5000))
+    for glob, _which, whole, biggest, _ in results:
+        assert whole
+        assert (biggest <= 617) == bool(glob), (glob, _which, biggest)
+    for bad in ("", "-5"):
+        theirs_c, ours_c = check_both(f"global\n    tune.ssl.maxrecord {bad}\n" + base.format(p0=1), tmp_path)
+        assert ours_c == theirs_c and theirs_c, bad
