@@ -32,11 +32,12 @@ from haproxy_py.actions.base import (
     run_rules,
 )
 from haproxy_py.checks.probes import observe_http_ok
+from haproxy_py.conn.errors import SSL_FATAL
 from haproxy_py.engine.bodysplice import SPLICE_MIN, BodySplice
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
-from haproxy_py.engine.tcp import splice_enabled
+from haproxy_py.engine.tcp import is_ssl_error, splice_enabled
 from haproxy_py.http import compression as hcomp
 from haproxy_py.http import cookie as hcookie
 from haproxy_py.http import errors as herrors
@@ -297,19 +298,7 @@ class HttpSession(Stream):
                 # a partial request, or a connection that never sent one, then close: HAProxy
                 # counts a 400 (req_tot, ereq, hrsp_4xx) and logs CR-- "<BADREQ>" (dontlognull
                 # drops the empty one)
-                rec = self.rec
-                set_term(rec, "C", "R")
-                rec.status = 400
-                rec.request_line = None
-                rec.got_data = bool(self.buf)  # dontlognull keeps a partial request's line
-                fc = self.fe.counters
-                fc.req_tot += 1
-                fc.ereq += 1
-                fc.count_status(400)
-                self.engine.state.cum_req += 1
-                if self.sess_stkctr is not None:
-                    self._stick_bad_request()
-                self._log(rec, error=True)
+                self._partial_request_end()
                 # and answers it with the HTTP/1 layer's 400 before closing (probed live)
                 self.cli.write(herrors.mux_error(400))
                 self.keep_client = False
@@ -347,11 +336,35 @@ class HttpSession(Stream):
             if not self.req_done:
                 self._abort("C", "Q" if self.phase == "queue" else "C")
 
+    def _partial_request_end(self) -> None:
+        rec = self.rec
+        set_term(rec, "C", "R")
+        rec.status = 400
+        rec.request_line = None
+        rec.got_data = bool(self.buf)  # dontlognull keeps a partial request's line
+        fc = self.fe.counters
+        fc.req_tot += 1
+        fc.ereq += 1
+        fc.count_status(400)
+        self.engine.state.cum_req += 1
+        if self.sess_stkctr is not None:
+            self._stick_bad_request()
+        self._log(rec, error=True)
+
     def _cli_error(self, exc: BaseException) -> None:
         self.cli_eof = True
         if self.phase in ("head", "idle") and not self.buf:
             self._close_all()
             return
+        if is_ssl_error(exc):
+            # the client connection's TLS layer failed (a bad record): 2.6's CO_ERR_SSL_FATAL
+            # (fc_err 43); a partial request is then logged as a bad one, CR 400
+            self.rec.fc_err = SSL_FATAL
+            if self.phase == "head":
+                self._partial_request_end()
+                self.keep_client = False
+                self._close_all()
+                return
         self._abort("C", self._phase_letter())
 
     def _cli_drained(self) -> None:
@@ -1436,6 +1449,7 @@ class HttpSession(Stream):
             self.be.counters.reuse += 1
             rec = self.rec
             rec.t_connect = int((self.loop.time() - self.accept_mono) * 1000)
+            rec.bc_err = 0
             rec.server_ip = srv.host
             rec.server_port = srv.port
             loc = c.local

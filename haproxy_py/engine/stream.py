@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.acl.fetch import RequestContext
+from haproxy_py.conn.errors import SSL_FATAL, server_failure
 from haproxy_py.engine.conn import Conn
 from haproxy_py.engine.connect import Connector
 from haproxy_py.engine.tcp import Tunnel, splice_enabled
@@ -450,6 +451,7 @@ class Stream:
         now = self.loop.time()
         rec = self.rec
         rec.t_connect = int((now - self.accept_mono) * 1000)
+        rec.bc_err = 0  # bc_err: a server connection, without error
         ct = int((now - self.connect_started) * 1000)
         be.counters.ctime.add(ct)
         srv.counters.ctime.add(ct)
@@ -476,6 +478,9 @@ class Stream:
     def _connect_failed(self, kind: str, info: str) -> None:
         conn = self.connector
         self.connector = None
+        # bc_err: a TLS or SOCKS4 handshake that failed leaves its connection's error code; a
+        # connection that could not be made leaves none (conn/errors.py)
+        self.rec.bc_err = server_failure(info)
         if conn is not None and conn.tls is not None:  # ssl_bc, ssl_bc_err after a failed handshake
             from haproxy_py.tls.info import BackendTlsInfo
 
@@ -1149,6 +1154,8 @@ class TcpSession(Stream):
             set_term(self.rec, "S", "D")
         tun = self.tunnel
         assert tun is not None  # called by the tunnel
+        if tun.cli_ssl_fatal:
+            self.rec.fc_err = SSL_FATAL
         self.rec.bytes_out = tun.bytes_out
         self.rec.bytes_in = tun.bytes_in
         for s in (tun.cli, tun.srv):

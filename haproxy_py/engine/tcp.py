@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -311,6 +312,12 @@ class Pump(SpliceEnds):
             self.buf = b"x"  # marker: something left (the view holds it)
 
 
+def is_ssl_error(exc: BaseException) -> bool:
+    """A TLS layer's failure (not a plain socket error); ssl is loaded when TLS is in use."""
+    mod = sys.modules.get("ssl")
+    return mod is not None and isinstance(exc, mod.SSLError)
+
+
 class Tunnel:
     """Two pumps between a client and a server socket; ``on_close(reason)`` once both are done.
 
@@ -318,7 +325,7 @@ class Tunnel:
     """
 
     __slots__ = ("loop", "cli", "srv", "up", "down", "on_close", "done", "bytes_in", "bytes_out",
-                 "last_activity", "half")
+                 "last_activity", "half", "cli_ssl_fatal")
 
     def __init__(
         self,
@@ -340,6 +347,9 @@ class Tunnel:
         self.bytes_out = len(server_initial)  # bytes to the client
         self.last_activity = loop.time()
         self.half = 0
+        #: the client connection's TLS layer failed (a bad record after the handshake): 2.6's
+        #: CO_ERR_SSL_FATAL, fc_err 43
+        self.cli_ssl_fatal = False
         self.up = Pump(loop, cli, srv, self, True, use_splice=use_splice, initial=client_initial)
         self.down = Pump(loop, srv, cli, self, False, use_splice=use_splice, initial=server_initial)
 
@@ -384,9 +394,13 @@ class Tunnel:
             self.close("")
 
     def _up_error(self, side: str, exc: BaseException) -> None:
+        if side == "src":
+            self.cli_ssl_fatal = is_ssl_error(exc)
         self.close("cli" if side == "src" else "srv")
 
     def _down_error(self, side: str, exc: BaseException) -> None:
+        if side == "dst":
+            self.cli_ssl_fatal = is_ssl_error(exc)
         self.close("srv" if side == "src" else "cli")
 
     def close(self, reason: str) -> None:

@@ -207,7 +207,7 @@ class LogRecord:
         "actconn", "feconn", "beconn", "srv_conn", "retries", "redispatched",
         "srv_queue", "backend_queue",
         "request_line", "unique_id", "req_counter", "log_counter", "logasap", "txn",
-        "log_level", "got_data", "ssl_bc",
+        "log_level", "got_data", "ssl_bc", "fc_err", "bc_err",
     )
 
     def __init__(self, accept_date: float = 0.0) -> None:
@@ -232,6 +232,10 @@ class LogRecord:
         self.ssl: Any = None
         #: the server connection's TLS facts (tls/info.py BackendTlsInfo), None in plain text
         self.ssl_bc: Any = None
+        #: 2.6's connection error codes (conn/errors.py) of the client connection (0: none) and
+        #: of the server connection (None: no server connection)
+        self.fc_err = 0
+        self.bc_err: int | None = None
         #: the PROXY protocol header the connection began with (conn/proxy_protocol.py Header)
         self.pp: Any = None
         #: backend name; None = the request died before routing (the frontend name is logged)

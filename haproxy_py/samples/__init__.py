@@ -14,6 +14,7 @@ from __future__ import annotations
 from . import conv_json as _conv_json  # noqa: F401 - json_query, jwt_*
 from . import converters as _converters  # noqa: F401 - fills CONVERTERS
 from . import fetches as _fetches  # noqa: F401 - fills FETCHES
+from . import fetches_conn_err as _fetches_conn_err  # noqa: F401 - fc_err, bc_err and their texts
 from . import fetches_hello as _fetches_hello  # noqa: F401 - req.ssl_ec_ext, req.ssl_st_ext, res.ssl_hello_type
 from . import fetches_pp as _fetches_pp  # noqa: F401 - the PROXY protocol fetches
 from . import fetches_tls as _fetches_tls  # noqa: F401 - the ssl_* fetches

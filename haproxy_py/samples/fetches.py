@@ -1537,9 +1537,6 @@ def f_dst_conn(txn: Txn, args: tuple) -> list | None:
 # --------------------------------------------------------------------------- why the rest stays refused
 
 _WHY = {
-    "the error codes of HAProxy's own connection layer (CO_ER_*, 'Success' when none), which haproxy-py "
-    "does not keep yet":
-        ("fc_err", "fc_err_str", "bc_err", "bc_err_str"),
     "HAProxy's own scheduler counters (the stream task's calls; its CPU time and latency, measured under "
     "'profiling.tasks', refused)":
         ("cpu_calls", "cpu_ns_avg", "cpu_ns_tot", "lat_ns_avg", "lat_ns_tot"),

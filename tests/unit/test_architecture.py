@@ -29,8 +29,9 @@ ALLOWED = {
     "lb": set(),
     "log": {"config"},  # syslog builds loggers from config.model LogTarget objects
     "acl": {"http", "config", "samples"},  # every ACL fetch and converter is a sample
-    # fetches and converters: HTTP heads, lb's hash functions, log's request-time variables
-    "samples": {"http", "lb", "log", "tls", "stick"},
+    # fetches and converters: HTTP heads, lb's hash functions, log's request-time variables,
+    # conn's connection error codes (fc_err, bc_err)
+    "samples": {"http", "lb", "log", "tls", "stick", "conn"},
     "runtime": {"lb", "config", "stick"},
     "checks": {"runtime", "config", "log"},
     "stats": {"runtime", "config", "checks", "log", "stick", "tls"},
@@ -45,7 +46,8 @@ ALLOWED = {
     # certificates, SNI choice, the ClientHello parser, what fetches read of a TLS session; the
     # OpenSSL contexts (tls/context.py, which touches sockets) are built for the engine
     "tls": set(),
-    # connection-level protocols (the PROXY protocol codec): its CRC32C is lb's hash function
+    # connection-level protocols (the PROXY protocol codec, the connection error codes): its
+    # CRC32C is lb's hash function
     "conn": {"lb"},
 }
 
