@@ -185,8 +185,7 @@ HTTP_RESPONSE_ACTIONS = (
     "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group", "cache-store", "add-acl(*)", "add-header",
     "allow", "capture", "del-acl(*)", "del-header", "del-map(*)", "deny", "redirect", "replace-header",
     "replace-value", "return", "set-header", "set-map(*)", "set-status", "strict-mode", "track-sc(*)",
-    "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-mark", "set-tos", "silent-drop",
-    "wait-for-body",
+    "wait-for-body", "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-mark", "set-tos", "silent-drop",
 )
 HTTP_AFTER_RESPONSE_ACTIONS = (
     "add-header", "allow", "capture", "del-header", "replace-header", "replace-value", "set-header",

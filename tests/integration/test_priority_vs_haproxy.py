@@ -283,6 +283,7 @@ BAD_RULES = (
     "http-request set-priority-offset nosuch",
     "http-request set-priority-offset int(1),nosuchconv",
     "tcp-request content set-priority-offset res.hdr(x)",
+    "http-response set-priority-class int(1)",
     "http-request set-priority-offset int(-1) if TRUE",
     "tcp-request content set-priority-class str(x),length if TRUE",
 )
