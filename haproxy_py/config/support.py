@@ -466,8 +466,9 @@ BIND.register("accept-proxy", "engine/proxy_protocol.py ProxyAccept",
 for _n in ("process", "thread"):
     BIND.no_effect(_n, "haproxy-py's workers all share every listener, and the master owns the stats "
                        "sockets")
+BIND.register("maxconn", "engine/loop.py _can_accept",
+              test=_IT + "test_sockopts_vs_haproxy.py::test_bind_maxconn_as_haproxy")
 BIND.alternatives.update({
-    "maxconn": "use the frontend's 'maxconn'",
     "npn": "the interpreter's ssl module has no NPN (ssl.HAS_NPN is false; NPN is deprecated): use 'alpn'",
 })
 #: parameters only meaningful on a 'stats socket' line (handled there)

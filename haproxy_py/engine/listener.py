@@ -139,7 +139,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name", "local", "luid", "nbconn", "pp")
+                 "paused", "name", "local", "luid", "nbconn", "pp", "maxconn")
 
     def __init__(
         self,
@@ -167,6 +167,9 @@ class Listener:
         self.luid = 0
         #: its connections now (the dst_conn fetch)
         self.nbconn = 0
+        #: bind 'maxconn': at that many connections the listener stops accepting (0: no limit)
+        mc = bind.param("maxconn", 0)
+        self.maxconn = mc if isinstance(mc, int) else 0
         #: (ip, port) every accepted connection has as its local address, when the bind is on one
         #: address (not a wildcard): saves a getsockname() per connection
         self.local: tuple[str, int] | None = None

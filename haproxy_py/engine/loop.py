@@ -228,8 +228,10 @@ class Engine:
             for b in e.conf.binds:
                 for addr in b.addresses:
                     got = self.inherited.take(addr, b) if self.inherited is not None else None
-                    # 2.6: the bind's backlog, else the proxy's, else its maxconn (the kernel caps it)
-                    backlog = b.param("backlog") or e.conf.backlog or e.conf.maxconn or self.state.maxconn
+                    # 2.6: the bind's backlog, else the proxy's, else the bind's maxconn, else the
+                    # proxy's (the kernel caps it)
+                    backlog = (b.param("backlog") or e.conf.backlog or b.param("maxconn") or e.conf.maxconn
+                               or self.state.maxconn)
                     try:
                         socks = got or bind_address(addr, b, backlog=int(backlog))
                     except BindError as err:
@@ -296,6 +298,8 @@ class Engine:
             return False
         fe = lst.frontend
         if fe.maxconn and fe.counters.scur >= fe.maxconn:
+            return False
+        if lst.maxconn and lst.nbconn >= lst.maxconn:  # bind maxconn
             return False
         sps = fe.sps_ctr
         if sps is not None:

@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -470,12 +471,79 @@ def test_bind_socket_options_as_haproxy() -> None:
 
 def test_bind_socket_parameters_arguments_as_haproxy(tmp_path: object, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """mss (atoi, then 1..65535 in absolute value), interface, tfo and defer-accept arguments:
+    """mss (atoi, then 1..65535 in absolute value), interface, tfo, defer-accept and maxconn arguments:
     2.6's ``-c`` verdict and messages."""
     require_haproxy("haproxy")
     lines = [f"    bind 127.0.0.1:18001 {a}" for a in (
         "mss", "mss 0", "mss x", "mss 70000", "mss 12x", "mss -65535", "mss -65536", "mss +5", "mss ' 7'",
-        "interface", "interface lo", "tfo x", "tfo", "defer-accept 1", "defer-accept mss 1000")]
+        "interface", "interface lo", "tfo x", "tfo", "defer-accept 1", "defer-accept mss 1000", "maxconn -1",
+        "maxconn 0", "maxconn 3")]
     diffs = check_as_haproxy(lines, tmp_path, monkeypatch, capsys, "frontend f\n",
                              "    default_backend b\nbackend b\n    server s 127.0.0.1:18002\n")
     assert not diffs, diffs[:3]
+
+
+def _accept_queue(port: int) -> tuple[int, int] | None:
+    """(Recv-Q, Send-Q) ss shows for a listening socket: connections waiting to be accepted, backlog."""
+    out = subprocess.run(["ss", "-ltnH", f"( sport = :{port} )"], capture_output=True, text=True,
+                         timeout=10).stdout.split()
+    return (int(out[1]), int(out[2])) if len(out) >= 3 else None
+
+
+def _poll(cond: Callable[[], object], timeout: float = 10.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(0.05)
+
+
+def _maxconn_observe(which: str, echo: int) -> list[object]:
+    a, b = free_port(), free_port()
+    cfg = ("defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n"
+           f"frontend f\n    bind 127.0.0.1:{a} maxconn 2\n    bind 127.0.0.1:{b}\n"
+           f"    default_backend e\nbackend e\n    server s 127.0.0.1:{echo}\n")
+    seen: list[object] = []
+    socks: list[socket.socket] = []
+
+    def served(s: socket.socket, msg: bytes) -> bool:
+        s.sendall(msg)
+        s.settimeout(5)
+        return s.recv(64) == msg
+
+    with run_proxy(cfg, wait_ports=[b], which=which):
+        try:
+            seen.append(_poll(lambda: _accept_queue(a)))  # the backlog is the bind's maxconn
+            for i in range(4):
+                socks.append(socket.create_connection(("127.0.0.1", a), timeout=5))
+                socks[-1].sendall(b"m%d" % i)
+            seen.append([socks[0].recv(8), socks[1].recv(8)])
+            # the two others wait in the kernel's accept queue, not accepted
+            seen.append(_poll(lambda: _accept_queue(a) == (2, 2) and (2, 2)))
+            # another bind of the same frontend is not limited
+            other = socket.create_connection(("127.0.0.1", b), timeout=5)
+            socks.append(other)
+            seen.append(served(other, b"other"))
+            socks[0].close()  # a slot frees: the next waiting connection is accepted and served
+            seen.append(socks[2].recv(8))
+            seen.append(_poll(lambda: _accept_queue(a) == (1, 2) and (1, 2)))
+        finally:
+            for s in socks:
+                s.close()
+    return seen
+
+
+def test_bind_maxconn_as_haproxy() -> None:
+    """bind ``maxconn 2``: two connections are served, the next ones wait in the kernel's accept
+    queue (ss's Recv-Q) until one ends, then the next is served; the bind's maxconn is its backlog
+    too; another bind of the frontend is not limited. Same sequence as 2.6."""
+    require_haproxy("haproxy")
+    echo = _Echo()
+    try:
+        ref = _maxconn_observe("haproxy", echo.port)
+        ours = _maxconn_observe("ours", echo.port)
+    finally:
+        echo.close()
+    assert ref[1] == [b"m0", b"m1"] and ref[2] == (2, 2), ref
+    assert ours == ref

@@ -102,6 +102,8 @@ class BindMixin(BuilderBase):
                         self.fail(ln, pre + f"'{k}' expects an integer argument (got '{w[j + 1]}'); HAProxy 2.6 would "
                                   "silently take it as 0, haproxy-py refuses it.", j + 1, ours=True)
                     val = iv
+                    if k == "maxconn" and iv < 0:
+                        self.fail(ln, pre + f"'maxconn' : invalid value {iv}, must be >= 0", j + 1)
                 elif k == "mode":
                     try:
                         val = int(w[j + 1], 8)
