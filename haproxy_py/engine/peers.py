@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 from typing import Any
 
 from haproxy_py.stick import peersconf
@@ -67,8 +68,37 @@ class _Conn(asyncio.Protocol):
             self.pe.flush()
 
 
+def server_context(tls: Any) -> ssl.SSLContext:
+    """The TLS context of a peers ``bind ... ssl``: its certificate, the peers' one checked
+    with ``ca-file`` when ``verify`` asks (2.6's default on a bind: not asked)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls.crt)
+    if tls.ca_file:
+        ctx.load_verify_locations(tls.ca_file)
+    ctx.verify_mode = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL}.get(tls.verify or "none",
+                                                                                         ssl.CERT_NONE)
+    return ctx
+
+
+def client_context(tls: Any) -> ssl.SSLContext:
+    """The TLS context towards a peer (``server``/``peer`` line ``ssl``): the peer's certificate
+    checked against ``ca-file`` unless ``verify none`` (no host name check: 2.6 checks one only
+    with ``verifyhost``), ``crt`` shown when the peer asks for one."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if tls.verify == "none":
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx.load_verify_locations(tls.ca_file)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    if tls.crt:
+        ctx.load_cert_chain(tls.crt)
+    return ctx
+
+
 class PeersEngine:
-    def __init__(self, engine: Any, syncs: list[tuple[Sync, tuple[str, int] | None]]) -> None:
+    def __init__(self, engine: Any, syncs: list[tuple[Sync, tuple[str, int] | None]],
+                 bind_tls: dict[Sync, Any] | None = None) -> None:
         self.engine = engine
         self.loop: asyncio.AbstractEventLoop = engine.loop
         self.syncs = syncs
@@ -79,6 +109,8 @@ class PeersEngine:
         self._stop_deadline: float | None = None
         self._closed = False
         self._socks: dict[Sync, socket.socket] = {}
+        self._server_ctx = {sync: server_context(t) for sync, t in (bind_tls or {}).items() if t is not None}
+        self._client_ctx: dict[Any, ssl.SSLContext] = {}
         engine.state.peer_syncs = [sync for sync, _b in syncs]
 
     def now(self) -> int:
@@ -111,8 +143,10 @@ class PeersEngine:
             sync.on_local_change(self.soon)
             sock = self._socks.pop(sync, None)
             if sock is not None:
+                ctx = self._server_ctx.get(sync)
                 self.servers.append(await self.loop.create_server(
-                    lambda sync=sync: _Conn(self, sync, None), sock=sock))  # type: ignore[misc]
+                    lambda sync=sync: _Conn(self, sync, None),
+                    sock=sock, ssl=ctx, ssl_handshake_timeout=5.0 if ctx is not None else None))
         self._tick()
 
     def soon(self) -> None:
@@ -157,17 +191,26 @@ class PeersEngine:
 
     def _connect(self, sync: Sync, peer: Peer, now: int) -> None:
         s = sync.connect(peer, now)
+        tls = peer.conf.tls
+        ctx = None
+        if tls is not None:
+            ctx = self._client_ctx.get(tls)
+            if ctx is None:
+                ctx = self._client_ctx[tls] = client_context(tls)
         self.loop.create_task(self._open(sync, s, peer.conf.host, peer.conf.port,
-                                         0 if peer.local else CONNECT_RETRIES))
+                                         0 if peer.local else CONNECT_RETRIES, ctx))
 
-    async def _open(self, sync: Sync, s: Session, host: str, port: int, retries: int) -> None:
+    async def _open(self, sync: Sync, s: Session, host: str, port: int, retries: int,
+                    ctx: ssl.SSLContext | None = None) -> None:
+        kw: dict[str, Any] = {} if ctx is None else {"ssl": ctx, "server_hostname": "",
+                                                     "ssl_handshake_timeout": CONNECT_TIMEOUT}
         for attempt in range(retries + 1):
             if s.closed or self._closed:
                 return
             s.conn_state = "CON"
             try:
-                await asyncio.wait_for(self.loop.create_connection(lambda: _Conn(self, sync, s), host, port),
-                                       CONNECT_TIMEOUT)
+                await asyncio.wait_for(self.loop.create_connection(lambda: _Conn(self, sync, s), host, port, **kw),
+                                       CONNECT_TIMEOUT * (2 if ctx is not None else 1))
                 return
             except asyncio.TimeoutError:
                 continue
@@ -240,6 +283,7 @@ def start_peers(engine: Any) -> PeersEngine | None:
     tables = engine.state.tables
     now = int(engine.loop.time() * 1000)
     syncs = []
+    bind_tls: dict[Sync, Any] = {}
     for sec in listening_sections(config):
         shared = [(tables[n], nid) for n, nid in _shared_names(config, sec.name) if n in tables]
         if not shared:
@@ -247,6 +291,7 @@ def start_peers(engine: Any) -> PeersEngine | None:
         sync = Sync(sec.name, sec.local, sec.peers, shared, now, pid=os.getpid(),
                     old_process=bool(getattr(engine, "old_pids", False)))
         syncs.append((sync, sec.bind))
+        bind_tls[sync] = sec.bind_tls
     if not syncs:
         return None
-    return PeersEngine(engine, syncs)
+    return PeersEngine(engine, syncs, bind_tls)

@@ -20,7 +20,60 @@ from .config import StickConfError, parse_stick_table
 from .peersync import PeerConf
 from .table import TableConf
 
-__all__ = ["PeersSection", "check_line", "sections", "tables", "local_name"]
+__all__ = ["PeersSection", "PeerTls", "check_line", "sections", "tables", "local_name"]
+
+
+@dataclass(frozen=True)
+class PeerTls:
+    """TLS on a peers section's connections: of its ``bind`` (``crt`` the certificate it shows,
+    ``ca-file``/``verify`` for the peers' certificates) or of a ``server``/``peer`` line (``crt``
+    the client certificate, ``ca-file``/``verify`` for the peer's)."""
+
+    ssl: bool = False
+    crt: str | None = None
+    ca_file: str | None = None
+    verify: str | None = None
+
+
+#: the parameters implemented, with their argument count
+_BIND_TLS = {"ssl": 0, "crt": 1, "ca-file": 1, "verify": 1}
+_SERVER_TLS = {"ssl": 0, "crt": 1, "ca-file": 1, "verify": 1}
+_VERIFY_ERR = ("verify is enabled by default but no CA file specified. If you're running on a LAN where "
+               "you're certain to trust the server's certificate, please set an explicit 'verify none' "
+               "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to "
+               "disable server-side verifications by default.")
+
+
+def _tls(w: list[str], start: int, bind: bool) -> tuple[PeerTls, tuple[str, int, bool] | None]:
+    """The TLS parameters from ``w[start:]``, or the error of the first one 2.6 refuses or
+    haproxy-py does not implement."""
+    known = _BIND_TLS if bind else _SERVER_TLS
+    vals: dict[str, Any] = {}
+    i = start
+    kw = "bind" if bind else w[0]
+    while i < len(w):
+        name = w[i]
+        n = known.get(name)
+        if n is None:
+            return PeerTls(), (not_implemented(f"'{kw}' parameter '{name}' in a 'peers' section"), i, True)
+        if n and i + 1 >= len(w):
+            return PeerTls(), (f"'{name}' : missing argument.", i, True)
+        if name == "verify" and w[i + 1] not in (("none", "optional", "required") if bind else ("none", "required")):
+            choices = "'none', 'optional' or 'required'" if bind else "'none' or 'required'"
+            return PeerTls(), (f"'verify' : unknown verify method '{w[i + 1]}', only {choices} are supported.",
+                               i + 1, True)
+        if name in ("crt", "ca-file") and not os.path.exists(w[i + 1]):
+            what = "SSL certificate from file" if name == "crt" else "CAfile"
+            return PeerTls(), (f"'{name}' : unable to stat {what} '{w[i + 1]}' : No such file or directory.",
+                               i + 1, True)
+        vals[name] = w[i + 1] if n else True
+        i += 1 + n
+    conf = PeerTls(bool(vals.get("ssl")), vals.get("crt"), vals.get("ca-file"), vals.get("verify"))
+    if conf.ssl and bind and conf.crt is None:
+        return conf, (f"no SSL certificate specified for bind '{w[1]}' (use 'crt').", 0, True)
+    if conf.ssl and not bind and conf.verify != "none" and conf.ca_file is None:
+        return conf, (_VERIFY_ERR, 0, False)
+    return conf, None
 
 
 @dataclass
@@ -28,8 +81,9 @@ class PeersSection:
     name: str
     local: str
     peers: list[PeerConf] = field(default_factory=list)
-    #: where the local peer listens (its ``peer`` address, or ``bind``)
+    #: where the local peer listens (its ``peer`` address, or ``bind``), with TLS or not
     bind: tuple[str, int] | None = None
+    bind_tls: PeerTls | None = None
     tables: list[TableConf] = field(default_factory=list)
     disabled: bool = False
 
@@ -62,15 +116,17 @@ def check_line(words: list[str] | tuple[str, ...], section: str) -> tuple[str, i
             return "'peer' : missing address.", 1, True
         if len(w) >= 3:
             if _addr(w[2]) is None:
+                if kw == "server" and w[2] in _SERVER_TLS:  # the local peer: parameters, no address
+                    return _tls(w, 2, False)[1]
                 return f"'{kw} {w[1]}': haproxy-py expects an IPv4/IPv6 address with a port ('{w[2]}').", 2, True
             if len(w) > 3:
-                return not_implemented(f"'{kw}' parameter '{w[3]}' in a 'peers' section"), 3, True
+                return _tls(w, 3, False)[1]
         return None
     if kw == "bind":
         if len(w) < 2 or _addr(w[1]) is None:
             return "'bind' expects an address with a port ('ADDR:PORT') in a 'peers' section.", min(1, len(w) - 1), True
         if len(w) > 2:
-            return not_implemented(f"'bind' parameter '{w[2]}' in a 'peers' section"), 2, True
+            return _tls(w, 2, True)[1]
         return None
     if kw == "table":
         if len(w) < 2:
@@ -94,16 +150,20 @@ def build(name: str, lines: Iterable[tuple[str, ...]], localpeer: str | None) ->
         kw = w[0]
         if kw in ("peer", "server") and len(w) >= 2:
             a = _addr(w[2]) if len(w) >= 3 else None
+            tls = _tls(list(w), 3 if a is not None else 2, False)[0]
+            tls_or_none = tls if tls.ssl else None
             if w[1] == me:
                 if a is not None and sec.bind is None:
                     sec.bind = a
-                sec.peers.append(PeerConf(w[1], *(a or ("", 0)), local=True))
+                sec.peers.append(PeerConf(w[1], *(a or ("", 0)), local=True, tls=tls_or_none))
             elif a is not None:
-                sec.peers.append(PeerConf(w[1], a[0], a[1]))
+                sec.peers.append(PeerConf(w[1], a[0], a[1], tls=tls_or_none))
         elif kw == "bind" and len(w) >= 2:
             a = _addr(w[1])
             if a is not None:
                 sec.bind = a
+                tls = _tls(list(w), 2, True)[0]
+                sec.bind_tls = tls if tls.ssl else None
         elif kw == "table" and len(w) >= 2:
             conf, _warn = parse_stick_table(["stick-table", *w[2:]], f"{name}/{w[1]}")
             sec.tables.append(conf)
@@ -112,7 +172,8 @@ def build(name: str, lines: Iterable[tuple[str, ...]], localpeer: str | None) ->
         elif kw == "enable":
             sec.disabled = False
     # the local peer is reached where it listens
-    sec.peers = [PeerConf(p.name, *sec.bind, local=True) if p.local and sec.bind else p for p in sec.peers]
+    sec.peers = [PeerConf(p.name, *sec.bind, local=True, tls=p.tls) if p.local and sec.bind else p
+                 for p in sec.peers]
     return sec
 
 

@@ -77,6 +77,8 @@ class PeerConf:
     host: str
     port: int
     local: bool = False
+    #: TLS towards this peer (stick/peersconf.py PeerTls), None for plain TCP
+    tls: Any = None
 
 
 class Shared:

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy
 from tests.integration.stats_client import admin_socket, stats_cli
+from tests.integration.tls_certs import Certs, certs  # noqa: F401 (the fixture)
 
 
 def _cfg(ports: dict[str, int]) -> str:
@@ -122,3 +123,87 @@ def test_show_peers_as_haproxy() -> None:
         assert "RX dictionary cache:" in last["haproxy", "dict"]
         for w in ("dict", "-", "none"):
             assert last["haproxy", w] == last["ours", w], (w, last["haproxy", w], last["ours", w])
+
+
+# ---------------------------------------------------------------------------- TLS between peers
+def _tls_cfg(me: str, other: str, ports: dict[str, int], certs: Certs, ca: str) -> str:  # noqa: F811
+    """A peers section whose local peer listens with TLS (asking for the peers' certificates)
+    and connects to the other with TLS, checking its certificate against ``ca`` and showing
+    the client certificate."""
+    return ("global\n    stats socket @DIR@/admin.sock mode 600 level admin\n"
+            "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+            "peers mypeers\n"
+            f"    bind 127.0.0.1:{ports[me]} ssl crt {certs['ec.pem']} ca-file {certs[ca]} verify required\n"
+            f"    server {me} ssl verify required ca-file {certs[ca]} crt {certs['client.pem']}\n"
+            f"    server {other} 127.0.0.1:{ports[other]} ssl verify required ca-file {certs[ca]}"
+            f" crt {certs['client.pem']}\n"
+            "backend st\n    stick-table type ip size 100 expire 30s store gpc0 peers mypeers\n")
+
+
+def _entries(sock: str) -> str:
+    return stats_cli(sock, "show table st")
+
+
+def test_peers_over_tls_both_ways_with_haproxy(certs: Certs) -> None:  # noqa: F811
+    """2.6 and haproxy-py peered over TLS (both certificates checked): an entry written on
+    either side appears on the other; the accepted session says ``xprt=SSL``."""
+    require_haproxy("haproxy")
+    ports = {"hap": free_port(), "py": free_port()}
+    with run_proxy(_tls_cfg("hap", "py", ports, certs, "ca.crt"), which="haproxy", extra_args=["-L", "hap"]) as a, \
+            run_proxy(_tls_cfg("py", "hap", ports, certs, "ca.crt"), extra_args=["-L", "py"]) as b:
+        sa = admin_socket(a, detail=a.stderr_text)
+        sb = admin_socket(b, detail=b.stderr_text)
+        stats_cli(sb, "set table st key 10.9.0.1 data.gpc0 7")
+        _wait(sa, "show table st", "key=10.9.0.1 use=0 exp=", timeout=15)
+        assert "gpc0=7" in _entries(sa)
+        stats_cli(sa, "set table st key 10.9.0.2 data.gpc0 8")
+        _wait(sb, "show table st", "key=10.9.0.2 use=0 exp=", timeout=10)
+        assert "gpc0=8" in _entries(sb)
+        dumps = stats_cli(sa, "show peers") + stats_cli(sb, "show peers")
+        assert "xprt=SSL" in dumps and "xprt=RAW" not in dumps, dumps
+        assert "Traceback" not in b.stderr_text()
+
+
+def test_peer_with_a_wrong_ca_does_not_sync(certs: Certs) -> None:  # noqa: F811
+    """haproxy-py trusts another CA than the one that signed 2.6's certificates: neither its
+    connections to 2.6 nor 2.6's to it get through, and nothing is replicated either way."""
+    require_haproxy("haproxy")
+    ports = {"hap": free_port(), "py": free_port()}
+    with run_proxy(_tls_cfg("hap", "py", ports, certs, "ca.crt"), which="haproxy", extra_args=["-L", "hap"]) as a, \
+            run_proxy(_tls_cfg("py", "hap", ports, certs, "ca2.crt"), extra_args=["-L", "py"]) as b:
+        sa = admin_socket(a, detail=a.stderr_text)
+        sb = admin_socket(b, detail=b.stderr_text)
+        stats_cli(sb, "set table st key 10.9.1.1 data.gpc0 1")
+        stats_cli(sa, "set table st key 10.9.1.2 data.gpc0 2")
+        # both tried at start, and 2.6 retries: give them time to (not) succeed
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert "10.9.1.1" not in _entries(sa) and "10.9.1.2" not in _entries(sb)
+            time.sleep(0.2)
+        assert "id=hap(remote," in stats_cli(sb, "show peers") and "last_status=ESTA" not in stats_cli(sb, "show peers")
+        assert "last_status=ESTA" not in stats_cli(sa, "show peers")
+        assert "Traceback" not in b.stderr_text()
+
+
+def test_tls_peer_without_ca_is_refused_as_haproxy(certs: Certs) -> None:  # noqa: F811
+    """``ssl`` towards a peer without ``ca-file`` nor ``verify none``: 2.6's alert, -c fails."""
+    require_haproxy("haproxy")
+    cfg = ("global\n    localpeer a\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+           "    timeout server 1s\npeers p\n    bind 127.0.0.1:1 ssl crt " + certs["ec.pem"] + "\n"
+           "    server a ssl verify none\n    server b 127.0.0.1:2 ssl\n    table t type ip size 10\n")
+    import subprocess
+    import sys
+    import tempfile
+
+    from tests.integration.harness import ROOT
+
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/t.cfg"
+        with open(path, "w") as f:
+            f.write(cfg)
+        theirs = subprocess.run(["haproxy", "-c", "-f", path], capture_output=True, text=True, timeout=30)
+        ours = subprocess.run([sys.executable, "-m", "haproxy_py", "-c", "-f", path], capture_output=True,
+                              text=True, timeout=30, cwd=str(ROOT))
+    msg = "verify is enabled by default but no CA file specified."
+    assert theirs.returncode != 0 and msg in theirs.stderr, theirs.stderr
+    assert ours.returncode != 0 and msg in ours.stderr and ":11:" in ours.stderr, ours.stderr
