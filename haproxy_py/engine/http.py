@@ -1001,6 +1001,9 @@ class HttpSession(Stream):
         self.res = resp
         status = resp.status
         rec.status = status
+        # counted as 2.6 counts what its cache applet produces (before any rule)
+        nout = htx.response_size(resp.version, resp.reason, resp.headers) + len(e.body if body else b"") \
+            + (1 if chunked and body else 0)
         if self.be is None:  # served by the frontend: its own response rules only
             rec.backend_name = self.router.conf.name
             self.fe.counters.intercepted += 1
@@ -1027,11 +1030,14 @@ class HttpSession(Stream):
         data = head + body
         rec.status = resp.status
         self.bytes_in += self._unsent_body_htx()
-        self.bytes_out += htx.message_size(data)
+        self.bytes_out += nout
         rec.bytes_out = self.bytes_out
         rec.bytes_in = self.bytes_in
-        rec.t_connect = rec.t_queue = -1
-        rec.t_data = int((self.loop.time() - self.accept_mono) * 1000)
+        # the cache answers at once: no queue, connect or response time
+        t = rec.t_request if rec.t_request >= 0 else int((self.loop.time() - self.accept_mono) * 1000)
+        rec.t_queue = rec.t_connect = rec.t_data = t
+        if rec.term_cause == "-":
+            set_term(rec, "L", "R")
         self.fe.counters.count_status(resp.status)
         if self.be is not None and self.be.conf is not self.router.conf:
             self.be.counters.count_status(resp.status)

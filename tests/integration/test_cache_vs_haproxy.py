@@ -9,7 +9,8 @@ times the origin was asked. A seeded sequence of requests (methods, HTTP/1.0 or 
 Pragma, Authorization, If-None-Match, If-Modified-Since, hosts, query strings) goes to both proxies
 in lockstep. Compared for each request: the response (status line, headers with names lower-cased,
 body; Age's value within a second) and how many requests each origin got so far; after the
-sequence, ``show cache`` (addresses and expiry times normalised). Then eviction in a cache of
+sequence, ``show cache`` (addresses and expiry times normalised) and the httplog lines (a hit is
+logged as the frontend's own, server ``<CACHE>``, ``LR--``, no queue/connect/response time). Then eviction in a cache of
 1 MB holding objects of 300 kB, and show stat's cache_lookups and cache_hits columns.
 
 Chunked responses (1500 bytes in three chunks) are compared with their body decoded (the chunk
@@ -89,8 +90,11 @@ class Origin(TcpServer):
 CFG = """
 global
     stats socket @DIR@/s.sock level admin
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 5s
     timeout server 5s
@@ -256,6 +260,26 @@ def _show(text: str) -> list[str]:
             for ln in text.splitlines()]
 
 
+def _logs(proc: object, n: int) -> list[str]:
+    """The first ``n`` httplog lines of a proxy (its stdout), without client address and date; the
+    timers reduced to which ones happened, but a cache hit's Tw/Tc/Tr kept."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [ln for ln in proc.stderr_text().splitlines()  # type: ignore[attr-defined]
+                 if ln.startswith("127.0.0.1:") and "<BADREQ>" not in ln]  # the port probes
+        if len(lines) >= n or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    out = []
+    for ln in lines[:n]:
+        f = ln.split(" ")
+        t = f[4].split("/")
+        keep = (1, 2, 3) if "<CACHE>" in f[3] else ()  # Tq and Ta are the machine's
+        f[4] = "/".join(v if i in keep or v == "-1" else "n" for i, v in enumerate(t))
+        out.append(" ".join(f[2:]))
+    return out
+
+
 def test_cache_as_haproxy() -> None:
     require_haproxy_bin()
     rng = random.Random(2026)
@@ -275,6 +299,7 @@ def test_cache_as_haproxy() -> None:
     shows: dict[str, list[str]] = {}
     evict: dict[str, list[tuple[str, int]]] = {"ref": [], "ours": []}
     stats: dict[str, list[tuple[str, ...]]] = {}
+    logs: dict[str, list[str]] = {}
     try:
         with run_proxy(CFG.format(fe=ports["ref"][0], fe2=ports["ref"][1], srv=origins["ref"].port),
                        which="haproxy", wait_ports=list(ports["ref"])) as ref, \
@@ -287,6 +312,7 @@ def test_cache_as_haproxy() -> None:
                     got[w].append((head, age, body, origins[w].count))
             for w in ("ref", "ours"):
                 shows[w] = _show(_cli(str(procs[w].workdir / "s.sock"), "show cache"))
+                logs[w] = _logs(procs[w], len(reqs))
             # eviction: three 300 kB objects fill most of 'small' (1 MB); /big/0 is used again, so
             # the fourth one takes the place of /big/1
             for path in ["/big/0", "/big/1", "/big/2", "/big/0", "/big/3", "/big/1", "/big/2", "/big/0",
@@ -315,6 +341,10 @@ def test_cache_as_haproxy() -> None:
             f"request {i}:\n{req}\nAge {o[1]} vs 2.6's {r[1]}"
     # x-hit is %[res.cache_hit], x-name %[res.cache_name] (no sample without a hit)
     assert "%[res.cache_hit]" in CFG and "%[res.cache_name]" in CFG
+    for i, (r_, o_) in enumerate(zip(logs["ref"], logs["ours"], strict=True)):
+        req = reqs[i].decode("latin-1").split("\r\n\r\n")[0]
+        assert o_ == r_, f"request {i}:\n{req}\nlog line differs"
+    assert len(logs["ref"]) == len(reqs)
     hits = sum(1 for h in got["ref"] if "x-hit: 1" in h[0])
     assert hits == sum(1 for h in got["ours"] if "x-name: c1" in h[0])
     assert hits >= 15, f"the sequence made only {hits} cache hits"
