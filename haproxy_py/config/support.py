@@ -466,6 +466,8 @@ BIND.register("accept-proxy", "engine/proxy_protocol.py ProxyAccept",
 for _n in ("process", "thread"):
     BIND.no_effect(_n, "haproxy-py's workers all share every listener, and the master owns the stats "
                        "sockets")
+BIND.register("id", "engine/listener.py listener_ids",
+              test=_IT + "test_sockopts_vs_haproxy.py::test_bind_id_as_haproxy")
 BIND.register("maxconn", "engine/loop.py _can_accept",
               test=_IT + "test_sockopts_vs_haproxy.py::test_bind_maxconn_as_haproxy")
 BIND.alternatives.update({

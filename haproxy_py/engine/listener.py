@@ -62,6 +62,27 @@ def tcp_listener_options(s: socket.socket, bind: Bind, backlog: int) -> None:
             pass
 
 
+def listener_ids(binds: tuple[Bind, ...]) -> list[int]:
+    """The id of each listening socket of a proxy's binds, in order (2.6's luid): a bind's 'id',
+    else the first id not taken from a counter that moves past every listener."""
+    n = [sum(len(a.ports) if a.kind in ("ipv4", "ipv6") else 1 for a in b.addresses) for b in binds]
+    used = {b.param("id") for b in binds if isinstance(b.param("id"), int)}
+    ids: list[int] = []
+    nxt = 1
+    for b, count in zip(binds, n, strict=True):
+        own = b.param("id")
+        for _ in range(count):
+            if isinstance(own, int):
+                ids.append(own)
+            else:
+                while nxt in used:
+                    nxt += 1
+                used.add(nxt)
+                ids.append(nxt)
+            nxt += 1
+    return ids
+
+
 def bind_address(addr: Address, bind: Bind, backlog: int | None = None) -> list[socket.socket]:
     """Create, bind and listen every socket an address stands for (port ranges give several)."""
     if backlog is None:

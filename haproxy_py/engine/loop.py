@@ -16,7 +16,7 @@ from typing import Any
 
 from haproxy_py.checks.messages import stderr_form
 from haproxy_py.config.model import Config, Proxy
-from haproxy_py.engine.listener import BindError, Listener, bind_address
+from haproxy_py.engine.listener import BindError, Listener, bind_address, listener_ids
 from haproxy_py.lb.keys import simple_fetch
 from haproxy_py.runtime.frontend import Frontend
 from haproxy_py.runtime.state import ProcessState
@@ -225,6 +225,7 @@ class Engine:
             if fe is None:
                 continue
             router = self.routers[e.name]
+            luids = listener_ids(e.conf.binds)
             for b in e.conf.binds:
                 for addr in b.addresses:
                     got = self.inherited.take(addr, b) if self.inherited is not None else None
@@ -243,7 +244,7 @@ class Engine:
                         lst = Listener(self.loop, sock, b, addr, fe, on_accept, self._can_accept)
                         self.listeners.append(lst)
                         fe.listeners += 1
-                        lst.luid = fe.listeners
+                        lst.luid = luids[fe.listeners - 1] if fe.listeners <= len(luids) else fe.listeners
         self.state.listeners = len(self.listeners)
         self._bind_peers()
         if errors:

@@ -471,13 +471,16 @@ def test_bind_socket_options_as_haproxy() -> None:
 
 def test_bind_socket_parameters_arguments_as_haproxy(tmp_path: object, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """mss (atoi, then 1..65535 in absolute value), interface, tfo, defer-accept and maxconn arguments:
-    2.6's ``-c`` verdict and messages."""
+    """mss (atoi, then 1..65535 in absolute value), interface, tfo, defer-accept, maxconn and id
+    (strtol in an int, > 0, one socket, unique) arguments: 2.6's ``-c`` verdict and messages."""
     require_haproxy("haproxy")
     lines = [f"    bind 127.0.0.1:18001 {a}" for a in (
         "mss", "mss 0", "mss x", "mss 70000", "mss 12x", "mss -65535", "mss -65536", "mss +5", "mss ' 7'",
         "interface", "interface lo", "tfo x", "tfo", "defer-accept 1", "defer-accept mss 1000", "maxconn -1",
-        "maxconn 0", "maxconn 3")]
+        "maxconn 0", "maxconn 3", "id 5x", "id 0", "id -3", "id 2147483648", "id +7", "id 4294967297", "id ' 9'")]
+    lines += ["    bind 127.0.0.1:18001 id 3\n    bind 127.0.0.1:18002 id 3",
+              "    bind 127.0.0.1:18001-18002 id 3", "    bind 127.0.0.1:18001,127.0.0.1:18003 id 4",
+              "    bind 127.0.0.1:18001 id 2\n    bind 127.0.0.1:18002"]
     diffs = check_as_haproxy(lines, tmp_path, monkeypatch, capsys, "frontend f\n",
                              "    default_backend b\nbackend b\n    server s 127.0.0.1:18002\n")
     assert not diffs, diffs[:3]
@@ -547,3 +550,40 @@ def test_bind_maxconn_as_haproxy() -> None:
         echo.close()
     assert ref[1] == [b"m0", b"m1"] and ref[2] == (2, 2), ref
     assert ours == ref
+
+
+def test_bind_id_as_haproxy() -> None:
+    """bind ``id``: the listener's id that so_id reads; the listeners without one
+    are numbered from 1 skipping the ids taken, one number per listener as 2.6 counts (port ranges
+    give one listener a port). Each port's so_id equals 2.6's."""
+    require_haproxy("haproxy")
+    got = {}
+    for which in ("haproxy", "ours"):
+        p = [free_port() for _ in range(5)]
+        r0 = free_port()
+        while r0 + 1 in p or not _port_free(r0 + 1):
+            r0 = free_port()
+        cfg = (HTTP_DEFAULTS + "frontend f\n"
+               f"    bind 127.0.0.1:{p[0]}\n    bind 127.0.0.1:{p[1]} id 1\n    bind 127.0.0.1:{p[2]}\n"
+               f"    bind 127.0.0.1:{p[3]} id 4\n    bind 127.0.0.1:{r0}-{r0 + 1}\n    bind 127.0.0.1:{p[4]}\n"
+               "    http-request return status 200 content-type text/plain lf-string \"%[so_id]\"\n")
+        ports = [p[0], p[1], p[2], p[3], r0, r0 + 1, p[4]]
+        out = []
+        with run_proxy(cfg, wait_ports=ports, which=which):
+            for port in ports:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                with s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    out.append(read_http_message(s.makefile("rb"), response=True)[2])
+        got[which] = out
+    assert got["ours"] == got["haproxy"]
+    assert len(set(got["haproxy"])) == 7, got
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

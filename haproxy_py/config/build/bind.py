@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
@@ -51,6 +52,27 @@ class BindMixin(BuilderBase):
             return
         self.do_bind(ln, p)
 
+    def _bind_id(self, ln: Line, p: ProxyState, w: list[str], j: int, addrs: list[Any], pre: str) -> int:
+        """bind 'id N': the listener's id (so_id, 2.6's luid), as 2.6's bind_parse_id: strtol base
+        10 kept in an int, > 0, one socket only, unique in the proxy."""
+        arg = w[j + 1]
+        m = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", arg)
+        if m is None or m.end() != len(arg):
+            self.fail(ln, pre + f"'id' : expects an integer argument, found '{arg}'", j + 1)
+        v = min(int(m.group(2)), 1 << 63) * (-1 if m.group(1) == "-" else 1)
+        v = max(min(v, (1 << 63) - 1), -(1 << 63)) & 0xFFFFFFFF
+        if v & 0x80000000:
+            v -= 1 << 32
+        if sum(len(a.ports) if a.kind in ("ipv4", "ipv6") else 1 for a in addrs) != 1:
+            self.fail(ln, pre + "'id' can only be used with a single socket", j)
+        if v <= 0:
+            self.fail(ln, pre + "'id' : custom id has to be > 0", j + 1)
+        used: dict[int, str] = p.f.setdefault("listener_ids", {})
+        if v in used:
+            self.fail(ln, pre + f"'id' : custom id {v} already used at {used[v]}", j + 1)
+        used[v] = f"{ln.file}:{ln.lineno} ('bind {w[1]}')"
+        return v
+
     def do_bind(self, ln: Line, p: ProxyState, offset: int = 0) -> None:
         w = ln.words
         if len(w) < 2:
@@ -96,7 +118,9 @@ class BindMixin(BuilderBase):
                     if not val or abs(val) > 65535:
                         self.fail(ln, pre + "'mss' : expects an MSS with and absolute value between 1 and 65535",
                                   j + 1)
-                elif k in ("maxconn", "backlog", "id", "nice", "uid", "gid"):
+                elif k == "id":
+                    val = self._bind_id(ln, p, w, j, addrs, pre)
+                elif k in ("maxconn", "backlog", "nice", "uid", "gid"):
                     iv = parse_int(w[j + 1])
                     if iv is None:
                         self.fail(ln, pre + f"'{k}' expects an integer argument (got '{w[j + 1]}'); HAProxy 2.6 would "
