@@ -254,6 +254,9 @@ class ServerConf:
     cookie: str | None = None
     maxconn: int = 0  # 0 = unlimited
     maxqueue: int = 0  # 0 = unlimited
+    #: ``pool-max-conn``: at most this many idle connections kept for reuse (-1: no limit,
+    #: 0: none; engine/pool.py)
+    pool_max_conn: int = -1
     minconn: int = 0  # 0 = maxconn
     slowstart: int = 0
     observe: str | None = None  # layer4 | layer7

@@ -383,6 +383,11 @@ SERVER.register("socks4", "engine/connect.py", test=_IT + "test_socks4_vs_haprox
 SERVER.register("check-via-socks4", "engine/checker.py", test=_IT + "test_socks4_vs_haproxy.py::test_checks_through_socks4_as_haproxy")
 SERVER.register("check-proto", "config/build/servers.py", test=_HTTPCHK + "test_http_check_connect_as_haproxy")
 SERVER.no_effect("no-tfo", "turns off a feature haproxy-py never turns on")
+SERVER.register("pool-max-conn", "engine/pool.py ServerPools.put",
+                test=_IT + "test_server_pools_vs_haproxy.py::test_pool_max_conn_and_max_reuse_as_haproxy")
+SERVER.no_effect("max-reuse", "2.6 limits the reuse of multiplexed (HTTP/2) server connections only; "
+                 "haproxy-py speaks HTTP/1.1 to servers ('proto h2' is refused), where 2.6 reuses a "
+                 "connection as often without it (tests/integration/test_server_pools_vs_haproxy.py)")
 _PPD = _DIFF + "test_proxy_protocol_vs_haproxy.py::"
 _reg(SERVER, "engine/proxy_protocol.py server_header, conn/proxy_protocol.py", {
     "send-proxy": _PPD + "test_send_proxy_to_haproxy_accept_proxy",

@@ -11,7 +11,8 @@ mode and by whether it is the first request of its client connection:
     aggressive  safe                      safe, then idle
     always      safe, then idle           safe, then idle
 
-The oldest connection of a list goes first. The pool of a server holds at most as many connections
+The oldest connection of a list goes first. A server's ``pool-max-conn`` caps the connections its
+pool keeps (0: none, so with http-reuse other than never every request opens its own). The pool of a server holds at most as many connections
 as the server has had concurrent requests (2.6 sizes it from the need it observed). (The order for later requests, safe before idle, is
 what 2.6 was seen doing by tests/differential/test_http_reuse_vs_haproxy.py.) A pooled connection that talks or closes is dropped.
 """
@@ -46,6 +47,10 @@ class ServerPools:
         if lists is None:
             lists = self.by_server[srv] = _Lists()
         idle, safe = lists.idle, lists.safe
+        pmax = srv.conf.pool_max_conn
+        if pmax >= 0 and len(idle) + len(safe) >= pmax:  # pool-max-conn
+            c.close()
+            return
         # as 2.6, a connection is kept when the server has no safe one (and no idle one, unless
         # this one is safe), or while the idle ones do not outnumber what the server has needed
         # at once (2.6 estimates that need at each purge; here: the peak of concurrent requests)

@@ -197,6 +197,14 @@ class ServersMixin(BuilderBase):
                     sfail(f"{label} : '{k}' expects a positive integer (got '{arg}'); HAProxy 2.6 takes junk as "
                           "0 silently, haproxy-py refuses it.", j + 1, ours=True)
                 s[k.replace("-", "_")] = v
+            elif k == "pool-max-conn":
+                v = parse_int(arg)
+                if v is None:
+                    sfail(f"{label} : '{k}' expects an integer (got '{arg}'); HAProxy 2.6 takes junk as 0 "
+                          "silently, haproxy-py refuses it.", j + 1, ours=True)
+                if v < -1:
+                    sfail(f"{label} : '{k}' must be >= -1.", j + 1)
+                s["pool_max_conn"] = v
             elif k in ("port", "agent-port"):
                 v = parse_int(arg)
                 if v is None or not 1 <= v <= 65535:
