@@ -270,6 +270,15 @@ def _bundle_lines() -> list[str]:
     return out
 
 
+def _peers_listen(cfg: Config) -> bool:
+    """A local peer sharing tables listens too (2.6 counts it as a listener)."""
+    if not any(s.kind == "peers" for s in cfg.other_sections):
+        return False
+    from haproxy_py.stick.peersconf import listening_sections
+
+    return bool(listening_sections(cfg))
+
+
 def _stderr(msg: str) -> None:
     sys.stderr.write(msg + "\n")
 
@@ -327,7 +336,7 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if not opts.check_only:
         return 0, cfg
     warn_line = "Warnings were found.\n" if diags.warnings else ""
-    if not has_listener(cfg):
+    if not has_listener(cfg) and not _peers_listen(cfg):
         if not opts.quiet:
             sys.stdout.write(warn_line + "Configuration file has no error but will not start (no listener) "
                              "=> exit(2).\n")

@@ -14,7 +14,7 @@ import socket
 import ssl
 from typing import Any
 
-from haproxy_py.stick import peersconf
+from haproxy_py.stick.peersconf import listening_sections, shared_names
 from haproxy_py.stick.peersync import Peer, Session, Sync
 
 __all__ = ["PeersEngine", "start_peers"]
@@ -257,26 +257,6 @@ class PeersEngine:
         self.conns.clear()
 
 
-def _shared_names(config: Any, name: str) -> list[tuple[str, str]]:
-    """(table name here, name on the wire) of the tables section ``name`` shares."""
-    out = []
-    for conf in peersconf.tables(config.other_sections):
-        if conf.peers == name:
-            # 2.6.12 names such a table on the wire by what follows the section's name:
-            # "/NAME" (seen in its definitions)
-            out.append((conf.name, conf.name[len(name):]))
-    for p in config.proxies:
-        if p.stick_table is not None and p.stick_table.peers == name:
-            out.append((p.name, p.name))
-    return out
-
-
-def listening_sections(config: Any) -> list[Any]:
-    """The peers sections that run here: naming this process, enabled, sharing a table."""
-    secs = peersconf.sections(config.other_sections, config.global_.localpeer)
-    return [s for s in secs.values() if not s.disabled and s.complete and _shared_names(config, s.name)]
-
-
 def start_peers(engine: Any) -> PeersEngine | None:
     """The peers sections of ``engine.config`` that share a table and name this process."""
     config = engine.config
@@ -285,7 +265,7 @@ def start_peers(engine: Any) -> PeersEngine | None:
     syncs = []
     bind_tls: dict[Sync, Any] = {}
     for sec in listening_sections(config):
-        shared = [(tables[n], nid) for n, nid in _shared_names(config, sec.name) if n in tables]
+        shared = [(tables[n], nid) for n, nid in shared_names(config, sec.name) if n in tables]
         if not shared:
             continue
         sync = Sync(sec.name, sec.local, sec.peers, shared, now, pid=os.getpid(),

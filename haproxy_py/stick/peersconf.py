@@ -20,7 +20,8 @@ from .config import StickConfError, parse_stick_table
 from .peersync import PeerConf
 from .table import TableConf
 
-__all__ = ["PeersSection", "PeerTls", "check_line", "sections", "tables", "local_name"]
+__all__ = ["PeersSection", "PeerTls", "check_line", "sections", "tables", "local_name", "shared_names",
+           "listening_sections"]
 
 
 @dataclass(frozen=True)
@@ -202,3 +203,23 @@ def tables(other_sections: Iterable[Any]) -> list[TableConf]:
                     continue
                 out.append(dataclasses.replace(conf, peers=s.name))
     return out
+
+
+def shared_names(config: Any, name: str) -> list[tuple[str, str]]:
+    """(table name here, name on the wire) of the tables section ``name`` shares."""
+    out = []
+    for conf in tables(config.other_sections):
+        if conf.peers == name:
+            # 2.6.12 names such a table on the wire by what follows the section's name:
+            # "/NAME" (seen in its definitions)
+            out.append((conf.name, conf.name[len(name):]))
+    for p in config.proxies:
+        if p.stick_table is not None and p.stick_table.peers == name:
+            out.append((p.name, p.name))
+    return out
+
+
+def listening_sections(config: Any) -> list[Any]:
+    """The peers sections that run here: naming this process, enabled, sharing a table."""
+    secs = sections(config.other_sections, config.global_.localpeer)
+    return [s for s in secs.values() if not s.disabled and s.complete and shared_names(config, s.name)]
