@@ -191,6 +191,14 @@ def test_tls_peer_without_ca_is_refused_as_haproxy(certs: Certs) -> None:  # noq
     cfg = ("global\n    localpeer a\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
            "    timeout server 1s\npeers p\n    bind 127.0.0.1:1 ssl crt " + certs["ec.pem"] + "\n"
            "    server a ssl verify none\n    server b 127.0.0.1:2 ssl\n    table t type ip size 10\n")
+    theirs, ours = _check(cfg)
+    msg = "verify is enabled by default but no CA file specified."
+    assert msg in theirs and "Fatal errors found in configuration." in theirs, theirs
+    assert msg in ours and ":11:" in ours and "Fatal errors found in configuration." in ours, ours
+
+
+def _check(cfg: str) -> tuple[str, str]:
+    """What ``-c`` on ``cfg`` prints (stderr, then stdout): 2.6's and ours."""
     import subprocess
     import sys
     import tempfile
@@ -204,6 +212,23 @@ def test_tls_peer_without_ca_is_refused_as_haproxy(certs: Certs) -> None:  # noq
         theirs = subprocess.run(["haproxy", "-c", "-f", path], capture_output=True, text=True, timeout=30)
         ours = subprocess.run([sys.executable, "-m", "haproxy_py", "-c", "-f", path], capture_output=True,
                               text=True, timeout=30, cwd=str(ROOT))
-    msg = "verify is enabled by default but no CA file specified."
-    assert theirs.returncode != 0 and msg in theirs.stderr, theirs.stderr
-    assert ours.returncode != 0 and msg in ours.stderr and ":11:" in ours.stderr, ours.stderr
+    return theirs.stderr + theirs.stdout, ours.stderr + ours.stdout
+
+
+def test_tls_listener_and_own_server_line_disagree_as_haproxy(certs: Certs) -> None:  # noqa: F811
+    """2.6 warns when the local peer listens with TLS and its own line has none (or the other
+    way round): the same warning, for both forms of the local peer."""
+    require_haproxy("haproxy")
+    head = ("global\n    localpeer a\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n"
+            "    timeout server 1s\npeers p\n")
+    for body in (f"    bind 127.0.0.1:1 ssl crt {certs['ec.pem']}\n    server a\n    server b 127.0.0.1:2\n",
+                 "    peer a 127.0.0.1:1 ssl verify none\n    peer b 127.0.0.1:2\n",
+                 f"    bind 127.0.0.1:1 ssl crt {certs['ec.pem']}\n    server a ssl verify none\n"
+                 "    server b 127.0.0.1:2\n"):
+        theirs, ours = _check(head + body + "    table t type ip size 10\n")
+        want = [ln.split(" : ", 1)[1] for ln in theirs.splitlines() if "Peers section" in ln]
+        got = [ln.split(" : ", 1)[1] for ln in ours.splitlines() if "Peers section" in ln]
+        assert got == want, (body, theirs, ours)
+        assert ("ssl verify none\n    server b" in body) == (not want)
+        # the local peer is a listener: the configuration is valid (no "no listener => exit(2)")
+        assert "Configuration file is valid" in theirs and "Configuration file is valid" in ours, ours

@@ -174,6 +174,28 @@ class SectionsMixin(BuilderBase):
         src.rule_users.add(kind)
         return True
 
+    def _peers_tls_warning(self, host: str) -> None:
+        """2.6's warning when the local peer listens with TLS and its own server line (the one
+        a stopping process connects with) has none, or the other way round."""
+        bind = own = None
+        for pl in self.__dict__.get("peers_lines", []):
+            w = pl.words
+            if w[0] == "bind" and bind is None:
+                bind = pl
+            elif w[0] in ("peer", "server") and len(w) > 1 and w[1] == host:
+                own = pl
+                if w[0] == "peer" and bind is None:
+                    bind = pl
+        if bind is None or own is None:
+            return
+        bind_ssl = "ssl" in (bind.words[2:] if bind.words[0] == "bind" else ())
+        own_ssl = "ssl" in own.words[2:]
+        if bind_ssl != own_ssl:
+            kinds = ("SSL", "non-SSL") if bind_ssl else ("non-SSL", "SSL")
+            loc = bind.loc(0)
+            self.d.warning(f"Peers section '{host}': local peer have a {kinds[0]} listener and a {kinds[1]} "
+                           f"server configured at line {loc.file}:{loc.line}.", loc, line=bind.raw, phase=POST)
+
     def end_section(self) -> None:
         if self.section_obj is not None:
             kind, name, lines, loc, ln = self.section_obj
@@ -183,6 +205,9 @@ class SectionsMixin(BuilderBase):
                         and not any(w and w[0] == "disabled" for w in lines):
                     self.d.warning(f"Removing incomplete section 'peers {name}' (no peer named '{host}').",
                                    loc, line=ln.raw, phase=POST)
+                else:
+                    self._peers_tls_warning(host)
+                self.__dict__.pop("peers_lines", None)
             if kind == "mailers":
                 self.mailers_pending.append((name, loc, ln))
             if kind == "cache":
@@ -262,6 +287,7 @@ class SectionsMixin(BuilderBase):
             perr = peers_line(ln.words, self.section_obj[1])
             if perr is not None:
                 self.alert(ln, perr[0], perr[1], ours=perr[2])
+            self.__dict__.setdefault("peers_lines", []).append(ln)
         elif kind == "mailers":
             from haproxy_py.config import mailers as ML
 
