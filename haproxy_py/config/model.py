@@ -124,6 +124,8 @@ class Global:
     maxsessrate: int | None = None
     #: ``maxsslconn``: concurrent TLS connections of the TLS listeners (None: no limit)
     maxsslconn: int | None = None
+    #: ``maxsslrate``: connections per second the TLS listeners accept (None: no limit)
+    maxsslrate: int | None = None
     #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)
     tune_rcvbuf_client: int | None = None
     tune_rcvbuf_server: int | None = None

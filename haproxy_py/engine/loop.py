@@ -119,11 +119,15 @@ class Engine:
 
         engine_http.REQURI_LEN[0] = 1023 if g0.tune_http_logurilen is None else g0.tune_http_logurilen
         self.sps_ctr: Any = None
-        if self.cps_lim or self.sps_lim:
+        #: 'maxsslrate': the same over the connections the TLS listeners accept
+        self.ssl_lim = config.global_.maxsslrate or 0
+        self.ssl_ctr: Any = None
+        if self.cps_lim or self.sps_lim or self.ssl_lim:
             from haproxy_py.stick.freq import FreqCtr as PeriodCtr
 
             self.cps_ctr = PeriodCtr() if self.cps_lim else None
             self.sps_ctr = PeriodCtr() if self.sps_lim else None
+            self.ssl_ctr = PeriodCtr() if self.ssl_lim else None
         from haproxy_py.samples.patref import REFS
 
         self.state.patrefs = REFS  # map and ACL pattern references, for the runtime API
@@ -240,6 +244,8 @@ class Engine:
                         errors.append(f"Binding [{b.loc}] for {kind} {e.name}: {err}")
                         continue
                     on_accept = router.accept if self.cps_ctr is None else self._conn_counted(router.accept)
+                    if self.ssl_ctr is not None and b.tls is not None:
+                        on_accept = self._conn_counted(on_accept, self.ssl_ctr)
                     for sock in socks:
                         lst = Listener(self.loop, sock, b, addr, fe, on_accept, self._can_accept)
                         self.listeners.append(lst)
@@ -263,9 +269,10 @@ class Engine:
             except OSError as e:
                 alert(f"Starting peers: cannot bind the local peer's address ({e.strerror or e}).", self.quiet)
 
-    def _conn_counted(self, accept: Any) -> Any:
-        """'maxconnrate': every accepted connection counts on the global connection rate."""
-        ctr = self.cps_ctr
+    def _conn_counted(self, accept: Any, ctr: Any = None) -> Any:
+        """'maxconnrate': every accepted connection counts on the global connection rate (or on
+        ``ctr``: 'maxsslrate', the TLS listeners' connections)."""
+        ctr = ctr if ctr is not None else self.cps_ctr
         clock = self.loop.time
 
         def counted(conn: Any, peer: Any, lst: Listener) -> None:
@@ -296,6 +303,8 @@ class Engine:
         if self.cps_ctr is not None and self._rate_full(self.cps_ctr, self.cps_lim):
             return False
         if self.sps_ctr is not None and self._rate_full(self.sps_ctr, self.sps_lim):
+            return False
+        if self.ssl_ctr is not None and lst.bind.tls is not None and self._rate_full(self.ssl_ctr, self.ssl_lim):
             return False
         fe = lst.frontend
         if fe.maxconn and fe.counters.scur >= fe.maxconn:

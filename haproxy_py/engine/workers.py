@@ -535,6 +535,9 @@ def split_limits(engine: Engine, i: int, n: int) -> None:
     st.maxconn = share(st.maxconn, i, n)
     engine.cps_lim = share(engine.cps_lim, i, n)  # maxconnrate, maxsessrate (show info: the total)
     engine.sps_lim = share(engine.sps_lim, i, n)
+    engine.ssl_lim = share(engine.ssl_lim, i, n)  # maxsslrate
+    if st.maxsslconn:
+        st.maxsslconn = share(st.maxsslconn, i, n)
     for e in st.proxies:
         if e.frontend is not None and e.frontend.maxconn:
             e.frontend.maxconn = share(e.frontend.maxconn, i, n)

@@ -64,6 +64,7 @@ class ProcessState:
         #: maxsslconn (0: none) and the TLS listeners' connections counted against it (only then)
         self.maxsslconn = g.maxsslconn or 0
         self.curr_ssl = 0
+        self.ssl_rate_limit = g.maxsslrate or 0  # maxsslrate (show info's SslRateLimit)
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""
         #: proxies in iid order: each entry has ``.frontend`` (runtime Frontend or None) and

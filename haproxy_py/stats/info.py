@@ -91,7 +91,7 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
         29: state.sess_rate.read(now),
         30: state.rate_limit_sessions,
         31: state.sess_rate.max,
-        32: 0, 33: 0, 34: 0, 35: 0, 36: 0, 37: 0, 38: 0, 39: 0, 40: 0, 41: 0, 42: 0, 43: 0, 44: 0,
+        32: 0, 33: state.ssl_rate_limit, 34: 0, 35: 0, 36: 0, 37: 0, 38: 0, 39: 0, 40: 0, 41: 0, 42: 0, 43: 0, 44: 0,
         47: si.tasks,
         48: si.run_queue,
         49: si.idle_pct,

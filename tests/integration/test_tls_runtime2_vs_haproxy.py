@@ -548,3 +548,57 @@ frontend fe
     for bad in ("", "-5"):
         theirs_c, ours_c = check_both(f"global\n    tune.ssl.maxrecord {bad}\n" + base.format(p0=1), tmp_path)
         assert ours_c == theirs_c and theirs_c, bad
+
+
+def test_maxsslrate_holds_tls_connections_back_as_haproxy(certs: Certs) -> None:
+    """maxsslrate 2: two TLS connections in a row are served, the third waits (the listener
+    takes no more within that second; a plain listener of the same frontend still serves) and is
+    served once the second is over."""
+    import socket
+
+    cfg = f"""global
+    maxsslrate 2
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']}
+    bind 127.0.0.1:{{p1}}
+    http-request return status 200 content-type text/plain string ok
+"""
+    ctx = client_context(certs)
+
+    def tls(port: int, timeout: float) -> Any:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        return ctx.wrap_socket(raw, server_hostname="www.example.com", do_handshake_on_connect=False)
+
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        p0, p1 = free_port(), free_port()
+        with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p1], which=which):
+            got: list[Any] = []
+            socks = [tls(p0, 5), tls(p0, 5)]
+            for s in socks:
+                s.do_handshake()
+                got.append(s.version())
+            third = tls(p0, 0.3)
+            try:
+                third.do_handshake()
+                got.append("third served at once")
+            except TimeoutError:
+                got.append("third waits")
+            got.append(get(p1, "/")[0])
+            third.settimeout(5)
+            try:
+                third.do_handshake()
+                got.append(third.version())
+            except OSError as e:
+                got.append(type(e).__name__)
+            for s in (*socks, third):
+                s.close()
+            out.append(got)
+    assert out[1] == out[0]
+    assert out[0] == ["TLSv1.3", "TLSv1.3", "third waits", 200, "TLSv1.3"]

@@ -26,13 +26,13 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "ssl-default-bind-ciphers": 1, "ssl-default-bind-ciphersuites": 1, "ssl-server-verify": 1,
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
              "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
-             "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1, "maxsslconn": 1,
+             "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1, "maxsslconn": 1, "maxsslrate": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
              "tune.ssl.capture-buffer-size": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
 
 #: global keywords taking one integer (2.6 reads it with atol: haproxy-py refuses what is not one)
-_INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxsslconn", "tune.rcvbuf.client",
+_INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxsslconn", "maxsslrate", "tune.rcvbuf.client",
                 "tune.rcvbuf.server", "tune.sndbuf.client", "tune.sndbuf.server", "tune.http.logurilen",
                 "tune.http.cookielen", "mworker-max-reloads")
 
