@@ -1214,6 +1214,13 @@ class HttpSession(Stream):
             self._comp_request(be, req)
         if self.ot_rule is not None or router.uid_hdr is not None:
             self._own_req()  # a head of its own for the server: no forward memo
+        if be.tcp_content and be.conf is not router.conf:
+            # the backend's tcp-request content rules, before anything else of the backend (2.6)
+            ctx = self._be_txn(be, req)
+            v = run_rules(be.tcp_content, ctx)
+            if v.kind == REJECT or v.kind == DROP:
+                self._req_verdict(v, backend=True)
+                return
         prst = self.router.compiled_of(be).rs.persist
         if prst:  # force-persist / ignore-persist: once the backend is known, before its rules (2.6)
             from haproxy_py.actions.rules import persist_flag

@@ -206,6 +206,7 @@ class Engine:
                 self.compiled[e.backend] = compiled
                 if e.conf.mode == "http":
                     e.backend.http_tcp_res = compiled.rs.tcp_res
+                e.backend.tcp_content = compiled.rs.tcp_content
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
         self.internal_errors = 0

@@ -903,6 +903,33 @@ class TcpSession(Stream):
         c.stot += 1
         c.sess_rate.add(self.loop.time())
         c.last_sess = _wall()
+        if be.tcp_content and be.conf is not self.router.conf:
+            # the backend's tcp-request content rules, on what the client sent so far (evaluated
+            # once: a backend's inspect-delay does not make them wait here)
+            from haproxy_py.actions.base import DROP, REJECT, run_rules
+
+            final = getattr(ctx, "payload_final", None)
+            if final is False:
+                ctx.payload_final = True
+            kind = run_rules(be.tcp_content, ctx).kind
+            if kind == REJECT or kind == DROP:
+                if kind == DROP:
+                    silent_drop(self.cli_sock)
+                self.fe.counters.dreq += 1
+                c.dreq += 1
+                # what the client sent is read first (2.6 has it in its buffer): a socket closed
+                # with unread data would reset the connection
+                got = bool(self.early)
+                for _ in range(16):
+                    try:
+                        if not self.cli_sock.recv(65536):
+                            break
+                        got = True
+                    except OSError:
+                        break
+                self.rec.got_data = got  # logged under dontlognull when the client sent something
+                self.no_server("PR")
+                return
         t = be.conf.timeouts
         fe_t = self.router.conf.timeouts
         cands = [x for x in (t.tunnel,) if x] or [x for x in (fe_t.client, t.server) if x]

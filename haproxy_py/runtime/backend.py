@@ -154,6 +154,9 @@ class Backend:
         self.l7_retry: frozenset[str | int] | None = l7 if l7 and conf.mode == "http" else None
         #: an HTTP backend's tcp-response content rules (engine/loop.py sets them), () for none
         self.http_tcp_res: tuple[Any, ...] = ()
+        #: the backend's tcp-request content rules (engine/loop.py sets them), () for none; they
+        #: run once a frontend other than the proxy itself chose this backend
+        self.tcp_content: tuple[Any, ...] = ()
         self.persist = conf.option("persist")
         #: option http-pretend-keepalive: requests go to the servers as in keep-alive mode
         self.pretend_ka = conf.option("http-pretend-keepalive")

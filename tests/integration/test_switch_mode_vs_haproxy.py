@@ -210,3 +210,100 @@ def test_switch_mode_as_haproxy() -> None:
     assert ha[2] == ours[2]
     assert any(b"x-fr: sw" in a for a in ha[0]) and any(b"403" in a for a in ha[0])
     assert any(" IR" in ln for ln in ha[2]) and any(" PR" in ln for ln in ha[2])
+
+
+BE_RULES_CFG = """
+global
+    log stderr format raw local0
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    timeout connect 2s
+    timeout client 2s
+    timeout server 2s
+    log global
+frontend ft
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:{p_t}
+    tcp-request inspect-delay 1s
+    tcp-request content accept if HTTP
+    use_backend bh if {{ req.hdr(host) -m str h }}
+    default_backend bt
+frontend fh
+    mode http
+    option httplog
+    bind 127.0.0.1:{p_h}
+    use_backend bh if {{ req.hdr(host) -m str h }}
+    default_backend bh2
+backend bt
+    mode tcp
+    tcp-request content reject if {{ req.hdr(x-bad) -m found }}
+    server s1 127.0.0.1:{srv}
+backend bh
+    mode http
+    tcp-request content reject if {{ req.hdr(x-bad) -m found }}
+    tcp-request content set-var(txn.k) str(bh)
+    http-request set-header X-K %[var(txn.k)]
+    server s1 127.0.0.1:{srv}
+backend bh2
+    mode http
+    tcp-request content reject if {{ req.hdr(x-bad) -m str 2 }}
+    server s1 127.0.0.1:{srv}
+"""
+
+
+def wait_listening(*ports: int) -> None:
+    """Wait until each port is bound, without connecting to it (no session for the proxy):
+    /proc/net/tcp lists the listening sockets."""
+    import time
+
+    deadline = time.monotonic() + 10
+    want = {f"0100007F:{p:04X}" for p in ports}
+    while True:
+        with open("/proc/net/tcp") as f:
+            listening = {ln.split()[1] for ln in f.read().splitlines()[1:] if ln.split()[3] == "0A"}
+        if want <= listening or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def test_backend_tcp_content_rules_as_haproxy() -> None:
+    """A backend's tcp-request content rules (they were skipped) run once a frontend chose it: in
+    a TCP backend, an HTTP one, one reached by the implicit upgrade; generated requests: what
+    the clients got, what the server saw and the log lines ('PR' for the backend's reject) equal
+    2.6's."""
+    import random
+    import time
+
+    from tests.integration.harness import HttpBackend, free_port, http_request, run_proxy
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    require_haproxy_bin()
+    rnd = random.Random(2026)
+    reqs = []
+    for _ in range(16):
+        hdrs = [f"Host: {rnd.choice('hx')}"] + ([f"X-Bad: {rnd.choice('12')}"] if rnd.random() < 0.4 else [])
+        reqs.append(("GET /p HTTP/1.1\r\n" + "".join(h + "\r\n" for h in hdrs) + "Connection: close\r\n\r\n").encode())
+    got = {}
+    for which in ("haproxy", "ours"):
+        srv = HttpBackend("s1").start()
+        try:
+            p_t, p_h = free_port(), free_port()
+            # ready once the stats socket answers: no port probe (2.6 logs the probe of a TCP
+            # frontend with inspect-delay as a session to its default backend, we log 'CQ')
+            with run_proxy(BE_RULES_CFG.format(p_t=p_t, p_h=p_h, srv=srv.port), which=which) as pp:
+                stats_cli(admin_socket(pp, detail=pp.stderr_text), "show info")
+                wait_listening(p_t, p_h)
+                answers = [http_request(port, raw, timeout=4).lower() for port in (p_t, p_h) for raw in reqs]
+                time.sleep(0.3)
+                lines = sorted(" ".join(m.groups()) for m in (
+                    re.match(r"\S+ \[[^]]+\] (\S+) (\S+) .*? (\S\S)(?:--)? \d+/", ln)
+                    for ln in pp.stderr_text().splitlines()) if m)
+            got[which] = (answers, sorted((r.start, r.header("x-k") or "") for r in srv.requests), lines)
+        finally:
+            srv.stop()
+    for i, (a, b) in enumerate(zip(got["haproxy"][0], got["ours"][0], strict=True)):
+        assert a == b, (reqs[i % len(reqs)], a, b)
+    assert got["haproxy"][1] == got["ours"][1]
+    assert got["haproxy"][2] == got["ours"][2]
+    assert sum(" PR" in ln for ln in got["haproxy"][2]) >= 3
