@@ -200,6 +200,7 @@ GLOBAL.alternatives.update({
 
 # --------------------------------------------------------------------------- proxy keywords
 _reg(PROXY, "config/build/ kw_NAME of its feature", {
+    "filter": _IT + "test_cache_vs_haproxy.py::test_cache_as_haproxy",  # 'filter cache' only
     "capture": _DIFF + "test_captures_vs_haproxy.py::test_captures_in_httplog_as_haproxy",
     "mode": _IT + "test_engine_http.py::test_seed_routing",
     "bind": _IT + "test_engine_http.py::test_seed_routing",

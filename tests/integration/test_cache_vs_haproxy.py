@@ -109,6 +109,7 @@ cache small
     max-object-size 400000
 frontend fe
     bind 127.0.0.1:{fe}
+    filter cache c1
     http-request cache-use c1 unless {{ path_beg /nouse }}
     http-response set-header x-hit %[res.cache_hit]
     http-response set-header x-name %[res.cache_name]

@@ -169,6 +169,17 @@ _CASES = [
     "    default_backend b\n",
     "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    http-response cache-store if TRUE\n"
     "    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter cache\n    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter cache c1\n    filter cache c1\n"
+    "    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter cache c2\n"
+    "    http-request cache-use c1\n    http-response cache-store c3\n    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter cache c1 extra\n    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter\n    default_backend b\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    filter nosuch\n    default_backend b\n",
+    "cache c1\n    total-max-size 1\ndefaults\n    mode http\n    filter cache c1\n",
+    "cache c1\n    total-max-size 1\nfrontend g\n    bind 127.0.0.1:3\n    http-request cache-use c1\n"
+    "    filter cache c1\n    default_backend b\n",
 ]
 
 
@@ -200,6 +211,14 @@ def test_config_messages_as_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         if (rc != 0) != (p.returncode != 0) or _lines(err) != _lines(p.stderr):
             diffs.append((case, _lines(p.stderr), _lines(err)))
     assert not diffs, "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs)
+
+
+def test_other_filters_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f.cfg").write_text("defaults\n    mode http\nfrontend f\n    bind :1\n    filter compression\n")
+    assert main(["-c", "-f", "f.cfg"]) != 0
+    assert "'filter compression' is not implemented by haproxy-py" in capsys.readouterr().err
 
 
 def test_vary_keys_as_haproxy() -> None:

@@ -65,6 +65,8 @@ class BuilderBase:
         #: cache sections: the finished ones, and the one being read (its settings, or None)
         self.caches: list[Any] = []
         self.cache_cur: dict[str, Any] | None = None
+        #: 'filter cache NAME' lines: (proxy, its kind, cache, line)
+        self.cache_filters: list[tuple[str, str, str, int]] = []
         #: http-errors sections: name -> {status: errorfile path}, in declaration order
         self.http_errors: dict[str, dict[int, str]] = {}
         self.program_cur: dict[str, Any] = {}

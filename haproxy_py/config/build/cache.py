@@ -150,16 +150,48 @@ class CacheMixin(BuilderBase):
             return
         self.caches.append(CacheConf(**cur))
 
+    def kw_filter(self, ln: Line, p: Any) -> None:
+        """``filter cache NAME``, 2.6's explicit declaration of the cache filter its cache-use and
+        cache-store rules declare implicitly (nothing else changes here: the other filters, whose
+        order against it would matter, are refused)."""
+        w = ln.words
+        pre = f"parsing [{ln.file}:{ln.lineno}] : "
+        if p.is_defaults:
+            self.fail(ln, pre + "filter is not allowed in a 'default' section.", 0)
+        if len(w) < 2:
+            self.fail(ln, pre + f"missing argument for 'filter' in {p.type_str} '{p.name}'.", 0)
+        kind = w[1]
+        if kind in ("compression", "fcgi-app", "opentracing", "spoe", "trace"):
+            from haproxy_py.config import support as S
+
+            self.fail(ln, S.PROXY.refusal("filter", f"filter {kind}"), 1, ours=True)
+        if kind != "cache":
+            self.fail(ln, f"'filter' : unknown keyword '{kind}'. Registered keywords :\n    [CACHE] cache\n"
+                          "    [COMP] compression\n    [FCGI] fcgi-app\n    [  OT] opentracing\n"
+                          "    [SPOE] spoe\n    [TRACE] trace", 1)
+        if len(w) < 3:
+            self.fail(ln, "'filter' : 'cache : expects a <name> argument'", 1)
+        if len(w) > 3:
+            self.fail(ln, f"'filter cache' : unknown keyword '{w[3]}'.", 3)
+        declared = p.f.setdefault("cache_filters", [])
+        if w[2] in declared:
+            self.fail(ln, f"'filter' : '{p.name}: multiple explicit declarations of the cache filter '{w[2]}''", 1)
+        declared.append(w[2])
+        self.cache_filters.append((p.name, p.kind, w[2], ln.lineno))
+
     def check_cache_rules(self, cfg: Any) -> None:
-        """After parsing: every cache-use / cache-store rule names a cache section (2.6 checks the
-        filter each rule declares, once per proxy and cache name)."""
+        """After parsing: every cache-use / cache-store rule and ``filter cache`` names a cache
+        section (2.6 checks the filter each declares, once per proxy and cache name)."""
         names = {c.name for c in cfg.caches}
         for p in cfg.proxies:
+            refs = [(r.loc.line, r.args[0]) for r in p.http_rules
+                    if r.kind in ("http-request", "http-response") and r.action in ("cache-use", "cache-store")
+                    and r.args]
+            refs += [(line, n) for px, kind, n, line in self.cache_filters if px == p.name and kind == p.kind]
             seen: list[str] = []
-            for r in p.http_rules:
-                if r.kind in ("http-request", "http-response") and r.action in ("cache-use", "cache-store") \
-                        and r.args and r.args[0] not in seen:
-                    seen.append(r.args[0])
+            for _line, n in sorted(refs, key=lambda x: x[0]):
+                if n not in seen:
+                    seen.append(n)
             for n in seen:
                 if n not in names:
                     self.d.alert(f"config: {p.type_str} '{p.name}': unable to find the cache '{n}' referenced "
