@@ -206,10 +206,12 @@ def add_entry(lists: dict[str, list[Entry]], certs: dict[str, Any], words: list[
     cert = certs.get(spec.cert)
     if cert is None:
         return f"Can't edit the crt-list: certificate '{spec.cert}' does not exist!\n", None
-    for k, _ in spec.options:
+    for k, v in spec.options:
         if k not in _RUNTIME_OPTIONS:
             return (f"Can't edit the crt-list: '{k}' in a crt-list line is not implemented by haproxy-py "
                     "(HAProxy 2.6 supports it).\n"), None
+        if k in ("ssl-min-ver", "ssl-max-ver") and v not in _VERSION_NAMES:
+            return f"Can't edit the crt-list: '{v}' : unknown ssl/tls version\n", None
     conf = tuple((_FIELD[k], _value(k, v)) for k, v in spec.options)
     lineno = max((e.lineno for e in entries), default=0) + 1
     return (f"Inserting certificate '{spec.cert}' in crt-list '{path}'.\nSuccess!\n",
@@ -217,9 +219,12 @@ def add_entry(lists: dict[str, list[Entry]], certs: dict[str, Any], words: list[
 
 
 #: the options a line added at run time may have (those -c need not check files for)
-_RUNTIME_OPTIONS = ("alpn", "ciphers", "verify", "no-ca-names", "curves", "ecdhe")
+_RUNTIME_OPTIONS = ("alpn", "ciphers", "verify", "no-ca-names", "curves", "ecdhe", "ssl-min-ver", "ssl-max-ver",
+                    "ciphersuites")
 _FIELD = {"alpn": "alpn", "ciphers": "ciphers", "verify": "verify", "no-ca-names": "no_ca_names",
-          "curves": "curves", "ecdhe": "ecdhe"}
+          "curves": "curves", "ecdhe": "ecdhe", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver",
+          "ciphersuites": "ciphersuites"}
+_VERSION_NAMES = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
 def _value(k: str, v: str | None) -> Any:

@@ -602,3 +602,39 @@ frontend fe
             out.append(got)
     assert out[1] == out[0]
     assert out[0] == ["TLSv1.3", "TLSv1.3", "third waits", 200, "TLSv1.3"]
+
+
+def test_crt_list_lines_added_with_versions_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """add ssl crt-list with a line's ssl-min-ver + ciphersuites, ssl-max-ver, an unknown version
+    and a missing value (2.6's replies), then what TLS 1.2 / 1.3 clients get for those names."""
+    from tests.integration.stats_client import stats_cli
+
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{certs['ec.pem']} first.test\n")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt-list {lst}
+    http-request return status 200 content-type text/plain string ok
+"""
+    ec = certs["ec.pem"]
+    adds = [f"{ec} [ssl-min-ver TLSv1.3 ciphersuites TLS_CHACHA20_POLY1305_SHA256] r13.test",
+            f"{ec} [ssl-max-ver TLSv1.2] r12.test", f"{ec} [ssl-min-ver TLSv9] bad.test", f"{ec} [ssl-max-ver] x.test"]
+    offers = [(n, a) for n in ("r13.test", "r12.test", "first.test") for a in (("-tls1_2",), ("-tls1_3",))]
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = admin_socket(pp)
+            got: list[Any] = [stats_cli(sock, f"add ssl crt-list {lst} <<\n{a}\n") for a in adds]
+            got.append(stats_cli(sock, f"show ssl crt-list -n {lst}"))
+            got += [_offer(port, n, a) for n, a in offers]
+            out.append(got)
+    assert out[1] == out[0]
+    assert ("fail",) in out[0] and ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "CN = www.example.com") in out[0]
