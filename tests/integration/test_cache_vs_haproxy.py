@@ -281,6 +281,7 @@ def _logs(proc: object, n: int) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # 2-6 s: 140 exchanges through each proxy, 2.6 and haproxy-py started
 def test_cache_as_haproxy() -> None:
     require_haproxy_bin()
     rng = random.Random(2026)
