@@ -336,6 +336,8 @@ _reg(TIMEOUT, "engine/stream.py", {
     "http-request": _IT + "test_engine_http.py::test_garbage_flood_costs_only_its_connections",
     "tunnel": _IT + "test_engine_http.py::test_websocket_upgrade_becomes_a_tunnel",
     "tarpit": "tests/differential/test_actions_vs_haproxy.py::test_tarpit",
+    "client-fin": _IT + "test_options2_vs_haproxy.py::test_timeout_client_fin_as_haproxy",
+    "server-fin": _IT + "test_options2_vs_haproxy.py::test_timeout_server_fin_as_haproxy",
 })
 
 # --------------------------------------------------------------------------- server parameters

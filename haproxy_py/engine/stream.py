@@ -689,7 +689,7 @@ class _Store:
 class TcpSession(Stream):
     """mode tcp: pick a server, connect, then forward both ways (splice when possible)."""
 
-    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn", "switched")
+    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn", "switched", "idle_side")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -697,6 +697,8 @@ class TcpSession(Stream):
         self.early = b""
         self.cli_conn: Conn | None = None
         self.idle_ms = 0
+        #: the side an expiring idle timer blames: "c", or "s" once 'timeout server-fin' runs
+        self.idle_side = "c"
         self.rec.status = 0  # 2.6's %ST without an HTTP transaction
         #: a tcp-request content switch-mode http rule matched: the session becomes HTTP
         self.switched = False
@@ -1005,6 +1007,8 @@ class TcpSession(Stream):
         self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
                              client_initial=self.early, server_initial=server_initial)
         self.tunnel.bytes_in += sent_up
+        if self.router.conf.timeouts.client_fin or self.be.conf.timeouts.server_fin:
+            self.tunnel.on_half = self._half_closed
         self.early = b""
         self.tunnel.start()
         if self.idle_ms and not self.tunnel.done:
@@ -1162,6 +1166,19 @@ class TcpSession(Stream):
         if not c.pending:
             done()
 
+    def _half_closed(self, up: bool) -> None:
+        """One direction ended (its FIN passed on): 2.6 gives the side still sending its
+        'timeout client-fin' (the server closed first) or 'timeout server-fin' (the client did)
+        as its inactivity timeout, from now on, in place of the others."""
+        fin = self.be.conf.timeouts.server_fin if up else self.router.conf.timeouts.client_fin
+        tun = self.tunnel
+        if not fin or tun is None or tun.done:
+            return
+        self.idle_ms = fin
+        self.idle_side = "s" if up else "c"
+        tun.last_activity = self.loop.time()
+        self.arm(fin, self._idle_check)
+
     def _idle_check(self) -> None:
         self.timer = None
         tun = self.tunnel
@@ -1169,7 +1186,7 @@ class TcpSession(Stream):
             return
         idle = (self.loop.time() - tun.last_activity) * 1000
         if idle >= self.idle_ms - 1:
-            set_term(self.rec, "c", "D")
+            set_term(self.rec, self.idle_side, "D")
             tun.close("timeout")
         else:
             self.arm(int(self.idle_ms - idle) + 1, self._idle_check)

@@ -325,7 +325,7 @@ class Tunnel:
     """
 
     __slots__ = ("loop", "cli", "srv", "up", "down", "on_close", "done", "bytes_in", "bytes_out",
-                 "last_activity", "half", "cli_ssl_fatal")
+                 "last_activity", "half", "cli_ssl_fatal", "on_half")
 
     def __init__(
         self,
@@ -350,6 +350,9 @@ class Tunnel:
         #: the client connection's TLS layer failed (a bad record after the handshake): 2.6's
         #: CO_ERR_SSL_FATAL, fc_err 43
         self.cli_ssl_fatal = False
+        #: called with ``up`` when the first direction ends (its FIN passed on): 'timeout
+        #: client-fin' / 'server-fin' (None when the configuration has neither)
+        self.on_half: Callable[[bool], None] | None = None
         self.up = Pump(loop, cli, srv, self, True, use_splice=use_splice, initial=client_initial)
         self.down = Pump(loop, srv, cli, self, False, use_splice=use_splice, initial=server_initial)
 
@@ -379,19 +382,21 @@ class Tunnel:
             self.srv.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        self._half_done()
+        self._half_done(True)
 
     def _down_eof(self) -> None:
         try:
             self.cli.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        self._half_done()
+        self._half_done(False)
 
-    def _half_done(self) -> None:
+    def _half_done(self, up: bool) -> None:
         self.half += 1
         if self.half >= 2:
             self.close("")
+        elif self.on_half is not None:
+            self.on_half(up)
 
     def _up_error(self, side: str, exc: BaseException) -> None:
         if side == "src":

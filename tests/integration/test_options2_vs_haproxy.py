@@ -1,0 +1,159 @@
+"""Options real configurations use, side by side with Debian's HAProxy 2.6: 'timeout client-fin'
+and 'timeout server-fin' (the inactivity timeout of the side still sending once the other one
+half-closed)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+from tests.conftest import free_port
+from tests.integration.harness import TcpServer, require_haproxy, run_proxy
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+
+WHICH = ("haproxy", "ours")
+
+
+class HalfServer(TcpServer):
+    """Records, per connection, what it read and when its reading ended (recv gave b"" or an
+    error), counted from its accept. ``fin_first``: send b"hello" and half-close at once, then
+    read until the proxy closes; otherwise read until the client's FIN, then stay silent with the
+    socket open until ``release`` is set (at most ``hold`` seconds)."""
+
+    def __init__(self, fin_first: bool, hold: float = 6.0) -> None:
+        self.fin_first = fin_first
+        self.hold = hold
+        self.closed_after: list[float] = []
+        self.got: list[bytes] = []
+        self.ev = threading.Event()
+        self.release = threading.Event()
+        self.first = threading.Event()
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        t0 = time.monotonic()
+        c.settimeout(self.hold)
+        data = b""
+        try:
+            if self.fin_first:
+                c.sendall(b"hello")
+                c.shutdown(socket.SHUT_WR)
+            while True:
+                d = c.recv(1000)
+                if not d:
+                    break
+                data += d
+                self.first.set()
+        except OSError:
+            pass
+        if data or self.fin_first:
+            self.got.append(data)
+            self.closed_after.append(time.monotonic() - t0)
+            self.ev.set()
+            if not self.fin_first:
+                self.release.wait(self.hold)
+        c.close()
+
+
+TCP_CFG = """\
+global
+    log 127.0.0.1:{log} local2
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+{extra}
+listen l
+    bind 127.0.0.1:{port}
+    server s 127.0.0.1:{srv}
+"""
+
+_TCPLOG = re.compile(rb"l l/s (-?\d+)/(-?\d+)/(\d+) (\d+) (\S\S) ")
+
+
+def _tcp_run(which: str, fin_first: bool, extra: str) -> tuple[float, float, bytes, tuple[bytes, ...]]:
+    """One session through ``which``: (when the client saw the end, when the server saw the proxy
+    close, what the server received, the log line's (Tt, bytes, termination state))."""
+    log, logport = udp_sink(5.0)
+    srv = HalfServer(fin_first)
+    port = free_port()
+    try:
+        with run_proxy(TCP_CFG.format(log=logport, port=port, srv=srv.port, extra=extra),
+                       wait_ports=[port], which=which):
+            time.sleep(0.2)
+            recv_until_quiet(log, 0.3)  # the port probe's line
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.settimeout(6)
+                t0 = time.monotonic()
+                t_fin = 0.0
+                if not fin_first:
+                    # the FIN once the server has the data (2.6 treats a FIN that comes while
+                    # it connects otherwise, by chance of timing)
+                    c.sendall(b"abc")
+                    assert srv.first.wait(5), which
+                    c.shutdown(socket.SHUT_WR)
+                    t_fin = time.monotonic() - t0
+                got = b""
+                try:
+                    while True:
+                        d = c.recv(1000)
+                        if not d:
+                            break
+                        got += d
+                except OSError:
+                    pass
+                t_cli = time.monotonic() - t0 - t_fin
+                if fin_first:
+                    assert got == b"hello"
+                assert srv.ev.wait(8), f"{which}: the server was never closed"
+                log.settimeout(5.0)
+                line = b""
+                deadline = time.monotonic() + 6
+                while time.monotonic() < deadline and not _TCPLOG.search(line):
+                    line = log.recv(65536)
+        m = _TCPLOG.search(line)
+        assert m, (which, line)
+        return t_cli, srv.closed_after[-1], srv.got[-1], (m.group(3), m.group(4), m.group(5))
+    finally:
+        srv.release.set()
+        log.close()
+        srv.close()
+
+
+def _both(fin_first: bool, extra: str) -> dict[str, tuple[float, float, bytes, tuple[bytes, ...]]]:
+    require_haproxy("haproxy")
+    return {w: _tcp_run(w, fin_first, extra) for w in WHICH}
+
+
+def test_timeout_client_fin_as_haproxy() -> None:
+    """The server sends and half-closes; the client gets the data and the FIN, then says nothing:
+    'timeout client-fin' (shorter than 'timeout client' here; 'timeout tunnel' would not change it
+    either) closes both sides after it, logged 'cD'. 'timeout server-fin' does not apply."""
+    res = _both(True, "    timeout client-fin 700ms\n    timeout server-fin 100ms")
+    for which, (_t_cli, t_srv, got, (tt, nbytes, term)) in res.items():
+        assert got == b"", which
+        assert 0.6 <= t_srv < 3.5, (which, t_srv)
+        assert term == b"cD" and nbytes == b"5", (which, term, nbytes)
+        assert 650 <= int(tt) < 3500, (which, tt)
+    assert res["ours"][3][1:] == res["haproxy"][3][1:]
+
+
+def test_timeout_server_fin_as_haproxy() -> None:
+    """The client sends and half-closes; the server reads it and the FIN, then stays silent:
+    'timeout server-fin' (longer than 'timeout client' and 'timeout server' too: it replaces them)
+    closes both after it, logged 'sD'; the client sees its end then. 'timeout client-fin' does not
+    apply."""
+    extra = ("    timeout client 400ms\n    timeout server 400ms\n    timeout tunnel 300ms\n"
+             "    timeout server-fin 1200ms\n    timeout client-fin 100ms")
+    res = _both(False, extra)
+    for which, (t_cli, t_srv, got, (tt, nbytes, term)) in res.items():
+        assert got == b"abc" and t_srv < 1.0, (which, got, t_srv)  # the FIN passed on at once
+        assert 1.1 <= t_cli < 4.0, (which, t_cli)
+        assert term == b"sD" and nbytes == b"0", (which, term, nbytes)
+        assert 1150 <= int(tt) < 4000, (which, tt)
+    assert res["ours"][3][1:] == res["haproxy"][3][1:]
