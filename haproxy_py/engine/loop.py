@@ -209,6 +209,8 @@ class Engine:
                 e.backend.tcp_content = compiled.rs.tcp_content
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
+        #: some backend has tcp-request content rules (TCP sessions then give their rules a RuleTxn)
+        self.be_content = any(b.tcp_content for b in self.compiled)
         self.internal_errors = 0
         loop.set_exception_handler(self._loop_exception)
         #: a per-process limit given by the runtime API, as this process applies it (a worker of

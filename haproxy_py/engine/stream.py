@@ -711,7 +711,7 @@ class TcpSession(Stream):
         lst = self.listener
         ctx_cls: Any = RequestContext
         if self.router.stick or self.router.rs.inspect_delay or self.router.rs.tcp_content or \
-                self.router.caps is not None:
+                self.router.caps is not None or self.engine.be_content:
             # the rules may track (their context keeps stick counters), wait for data or set
             # what the engine reads afterwards (the queue priority)
             from haproxy_py.actions.base import RuleTxn

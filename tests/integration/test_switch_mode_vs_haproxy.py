@@ -237,7 +237,10 @@ frontend fh
     default_backend bh2
 backend bt
     mode tcp
+    stick-table type ip size 10 store gpc0,conn_cnt
+    tcp-request content track-sc0 src
     tcp-request content reject if {{ req.hdr(x-bad) -m found }}
+    tcp-request content sc-inc-gpc0(0)
     server s1 127.0.0.1:{srv}
 backend bh
     mode http
@@ -299,11 +302,13 @@ def test_backend_tcp_content_rules_as_haproxy() -> None:
                 lines = sorted(" ".join(m.groups()) for m in (
                     re.match(r"\S+ \[[^]]+\] (\S+) (\S+) .*? (\S\S)(?:--)? \d+/", ln)
                     for ln in pp.stderr_text().splitlines()) if m)
-            got[which] = (answers, sorted((r.start, r.header("x-k") or "") for r in srv.requests), lines)
+                table = re.sub(r"0x[0-9a-f]+:", "0xADDR:", stats_cli(str(pp.workdir / "admin.sock"), "show table bt"))
+            got[which] = (answers, sorted((r.start, r.header("x-k") or "") for r in srv.requests), lines, table)
         finally:
             srv.stop()
     for i, (a, b) in enumerate(zip(got["haproxy"][0], got["ours"][0], strict=True)):
         assert a == b, (reqs[i % len(reqs)], a, b)
     assert got["haproxy"][1] == got["ours"][1]
     assert got["haproxy"][2] == got["ours"][2]
-    assert sum(" PR" in ln for ln in got["haproxy"][2]) >= 3
+    assert got["haproxy"][3] == got["ours"][3]  # the backend's track-sc0 and sc-inc-gpc0
+    assert sum(" PR" in ln for ln in got["haproxy"][2]) >= 3 and "gpc0=" in got["haproxy"][3]
