@@ -997,13 +997,14 @@ class HttpSession(Stream):
         resp.content_length = -1 if chunked else len(e.body)
         resp.body = BODY_CHUNKED if chunked else BODY_LENGTH if e.body else BODY_NONE
         if chunked and resp.status != 304 and req.method != b"HEAD":
-            body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+            body = (b"%X\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n" \
+                + b"".join(n + b": " + v + b"\r\n" for n, v in e.trailers) + b"\r\n"
         self.res = resp
         status = resp.status
         rec.status = status
         # counted as 2.6 counts what its cache applet produces (before any rule)
         nout = htx.response_size(resp.version, resp.reason, resp.headers) + len(e.body if body else b"") \
-            + (1 if chunked and body else 0)
+            + (1 + sum(len(n) + len(v) for n, v in e.trailers) if chunked and body else 0)
         if self.be is None:  # served by the frontend: its own response rules only
             rec.backend_name = self.router.conf.name
             self.fe.counters.intercepted += 1
@@ -1068,8 +1069,9 @@ class HttpSession(Stream):
         c, (expire, age, lm, sig, sec), now = tap[0], tap[1], tap[2]
         txn = self.txn
         assert txn is not None and txn.cache_key is not None
-        c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm, sig, sec),
-                int(_wall()))
+        trailers = getattr(self.resbody, "trailers", ()) if tap[8] < 0 else ()
+        c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm, sig, sec,
+                             trailers), int(_wall()))
 
     def _error_page(self, status: int, realm: str | None = None) -> bytes:
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,

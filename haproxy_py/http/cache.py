@@ -226,12 +226,15 @@ class Entry:
     """One stored response."""
 
     __slots__ = ("key", "status", "reason", "version", "headers", "body", "expire", "validated", "age",
-                 "etag", "last_modified", "size", "blocks", "chunked", "sig", "sec")
+                 "etag", "last_modified", "size", "blocks", "chunked", "sig", "sec", "trailers")
 
     def __init__(self, key: bytes, status: int, reason: bytes, version: bytes,
                  headers: list[tuple[bytes, bytes]], body: bytes, expire: int, validated: int, age: int,
-                 last_modified: int, sig: int = 0, sec: bytes | None = None) -> None:
+                 last_modified: int, sig: int = 0, sec: bytes | None = None,
+                 trailers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         self.key = key
+        #: a chunked response's trailers
+        self.trailers = tuple(trailers)
         #: the Vary signature (VARY_AE, VARY_REFERER bits) and secondary key, 0 and None without
         self.sig = sig
         self.sec = sec
@@ -250,7 +253,7 @@ class Entry:
         # an origin's Age header taken out leaves its (now unused) HTX block behind in 2.6
         # and a chunked one ends with an end-of-trailers block
         self.size = stored_size(version, reason, headers, len(body)) + (_BLK if age else 0) \
-            + (_BLK + 1 if self.chunked else 0)
+            + (_BLK + 1 if self.chunked else 0) + sum(_BLK + len(n) + len(v) for n, v in self.trailers)
         self.blocks = (self.size + BLOCK - 1) // BLOCK
 
     @property

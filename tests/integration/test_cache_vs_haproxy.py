@@ -13,9 +13,9 @@ sequence, ``show cache`` (addresses and expiry times normalised) and the httplog
 logged as the frontend's own, server ``<CACHE>``, ``LR--``, no queue/connect/response time). Then eviction in a cache of
 1 MB holding objects of 300 kB, and show stat's cache_lookups and cache_hits columns.
 
-Chunked responses (1500 bytes in three chunks) are compared with their body decoded (the chunk
-sizes are the proxies' own). Left out of the generator: close-delimited responses (haproxy-py does
-not store them), chunked trailers (not kept). The cache c1 has ``process-vary on`` and
+Chunked responses (1500 bytes in three chunks, a trailer for some) are compared with their body
+decoded (the chunk sizes are the proxies' own) and what follows the last chunk. Left out of the generator: close-delimited responses (haproxy-py does
+not store them). The cache c1 has ``process-vary on`` and
 ``max-secondary-entries 3``: responses vary on Accept-Encoding, Referer (or a header 2.6 does not
 handle) with Content-Encodings, requests send Accept-Encoding and Referer; ``show cache`` then
 prints the secondary keys, compared as 2.6 prints them.
@@ -74,9 +74,11 @@ class Origin(TcpServer):
                 status, hdrs, size = self.spec.get(path, (404, [], 0))
                 tag = f"{uri} #{self.per_path[path]} ".encode()
                 body = (tag * (size // len(tag) + 1))[:size]
-                if size == 1500:  # chunked, in chunks of 500 bytes
+                if size == 1500:  # chunked, in chunks of 500 bytes, with a trailer for some
                     framing = "Transfer-Encoding: chunked\r\n"
-                    body = b"".join(b"1f4\r\n" + body[i:i + 500] + b"\r\n" for i in range(0, size, 500)) + b"0\r\n\r\n"
+                    tr = b"X-Tr: %d\r\n" % self.per_path[path] if "ETag: \"e1\"" in hdrs else b""
+                    body = b"".join(b"1f4\r\n" + body[i:i + 500] + b"\r\n" for i in range(0, size, 500)) \
+                        + b"0\r\n" + tr + b"\r\n"
                 else:
                     framing = f"Content-Length: {len(body)}\r\n"
                 resp = (f"HTTP/1.1 {status} R\r\n" + "".join(h + "\r\n" for h in hdrs) + framing + "\r\n").encode()
@@ -236,7 +238,7 @@ def _norm(resp: bytes) -> tuple[list[str], int | None, bytes]:
                 break
             data.append(body[j + 2:j + 2 + n_])
             i = j + 2 + n_ + 2
-        body = b"CHUNKED:" + b"".join(data) + b"|" + body[j:]
+        body = b"CHUNKED:" + b"".join(data) + b"|" + body[j:].lower()  # trailer names: as header names
     return out, age, body
 
 

@@ -142,6 +142,9 @@ def test_show_cache_lines() -> None:
     chunked = C.Entry(k, 200, b"OK", b"HTTP/1.1", [(b"transfer-encoding", b"chunked")], b"abc", NOW + 9, NOW, 0,
                       NOW)
     assert (aged.size, chunked.size, chunked.chunked) == (184, 194, True)
+    tr = C.Entry(k, 200, b"OK", b"HTTP/1.1", [(b"transfer-encoding", b"chunked")], b"abc", NOW + 9, NOW, 0, NOW,
+                 trailers=[(b"x-tr", b"1")])
+    assert tr.size == 194 + 4 + 5
 
 
 # --------------------------------------------------------------------------- -c messages, as 2.6
