@@ -87,13 +87,15 @@ def test_show_peers_as_haproxy() -> None:
         for kind in setups:
             ss, so = socks[kind]["s"], socks[kind]["o"]
             _wait(ss, "show peers", f"id=o(remote,active) addr=127.0.0.1:{setups[kind]['o']} last_status=ESTA")
-            stats_cli(ss, "set table st key 10.0.0.1 data.gpc0 3")
-            stats_cli(ss, "set table mypeers/t2 key abc data.conn_cnt 2")
-            stats_cli(so, "set table st key 10.0.0.2 data.gpc0 5")
+        # one write after the other (each one's update ids depend on what arrived before)
         for kind in setups:
-            _wait(socks[kind]["o"], "show table st", "10.0.0.1")
-            _wait(socks[kind]["o"], "show table mypeers/t2", "abc")
-            _wait(socks[kind]["s"], "show table st", "10.0.0.2")
+            ss, so = socks[kind]["s"], socks[kind]["o"]
+            stats_cli(ss, "set table st key 10.0.0.1 data.gpc0 3")
+            _wait(so, "show table st", "10.0.0.1")
+            stats_cli(ss, "set table mypeers/t2 key abc data.conn_cnt 2")
+            _wait(so, "show table mypeers/t2", "abc")
+            stats_cli(so, "set table st key 10.0.0.2 data.gpc0 5")
+            _wait(ss, "show table st", "10.0.0.2")
         # both resyncs over on every process, then the dumps agree (polled: the down peer's
         # retries and the heartbeats follow the clock, in phase in both set-ups)
         deadline = time.monotonic() + 20
