@@ -175,9 +175,9 @@ defaults
     mode http
     log global
     log-format "%HU %s %ST %rc %ts"
-    timeout connect 200ms
+    timeout connect 1s
     timeout client 5s
-    timeout server 400ms
+    timeout server 600ms
 """
 
 

@@ -131,7 +131,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["lua-load /x.lua"],
     "defaults": ["option accept-invalid-http-request"],
-    "frontend": ["option http-use-proxy-header"],
+    "frontend": ["option socket-stats"],
     "backend": ["persist rdp-cookie"],
 }
 
