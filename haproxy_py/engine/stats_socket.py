@@ -19,6 +19,7 @@ import grp
 import os
 import pwd
 import stat
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,6 +54,8 @@ class StatsSocketServer:
         #: before a line runs (or answers it: a worker's reply, for what only workers hold, such
         #: as stick tables); ``after_line(text, level, reply)`` forwards changes to the workers
         self.before_line: Callable[[str, str], Awaitable[str | None]] | None = None
+        #: sessions closed by an unexpected exception (each logged once, in one line)
+        self.faults = 0
         self.after_line: Callable[[str, str, str], Awaitable[None]] | None = None
 
     def prebind(self) -> None:
@@ -130,8 +133,12 @@ class StatsSocketServer:
                 await self.session(reader, writer)
         except (asyncio.CancelledError, ConnectionError, OSError):
             pass
-        except Exception:  # pragma: no cover - last resort: never into the loop
-            pass
+        except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py): one line, counted
+            from haproxy_py.engine.fault import describe
+
+            self.faults += 1
+            sys.stderr.write(f"[ALERT]    ({os.getpid()}) : Internal error in a stats socket session: "
+                             f"{describe(exc)}; the connection is closed.\n")
         finally:
             if task is not None:
                 self.clients.discard(task)

@@ -427,10 +427,10 @@ class _Count:
     def __iter__(self) -> Iterator[Any]:
         return iter(())
 
-    def pop(self) -> None:
+    def pop(self, now: float = 0.0) -> None:
         return None
 
-    def peek(self) -> None:  # the backend's queue walk finds nobody waiting in the master
+    def peek(self, now: float = 0.0) -> None:  # the backend's queue walk finds nobody waiting in the master
         return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,27 @@ def test_session_fault_counts_eint_on_frontend_backend_and_server(tmp_path: obje
     assert ("Internal error in a session: frontend fe, backend be, server s1, client 127.0.0.9:4242, "
             "phase reshead, during read: KeyError: 'missing' at ") in err
     assert err.rstrip().endswith("the session is closed.")
+
+
+def test_a_stats_socket_session_fault_is_one_counted_line(capsys: Any) -> None:
+    """An unexpected exception while a stats socket line runs (the master's worker picture once
+    met one) closes that connection, is counted and logged in one alert line, no traceback."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from haproxy_py.engine.stats_socket import StatsSocketServer
+
+    state = SimpleNamespace(config=SimpleNamespace(global_=SimpleNamespace(stats_timeout=None, stats_maxconn=None)))
+    srv = StatsSocketServer(state, SimpleNamespace())  # type: ignore[arg-type]
+
+    async def boom(reader: Any, writer: Any) -> None:
+        raise TypeError("injected by the test")
+
+    srv.session = boom  # type: ignore[method-assign]
+    closed = []
+    writer = SimpleNamespace(close=lambda: closed.append(True))
+    asyncio.run(srv.handle(None, writer))  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert srv.faults == 1 and closed == [True]
+    assert err.count("\n") == 1 and "Internal error in a stats socket session: TypeError: injected by the test" in err
+    assert "Traceback" not in err
