@@ -234,3 +234,36 @@ def test_tls_listener_and_own_server_line_disagree_as_haproxy(certs: Certs) -> N
         assert ("ssl verify none\n    server b" in body) == (not want)
         # the local peer is a listener: the configuration is valid (no "no listener => exit(2)")
         assert "Configuration file is valid" in theirs and "Configuration file is valid" in ours, ours
+
+
+def test_reload_over_tls_keeps_the_entries(certs: Certs) -> None:  # noqa: F811
+    """-sf with a TLS local peer: the old process connects to the new one with its own line's
+    TLS settings (certificates checked both ways) and teaches it the entries."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.differential.test_peers_vs_haproxy import _answered_by, _lines, _start, _stop
+
+    d = Path(tempfile.mkdtemp(prefix="hpy-peers-tls-"))
+    ports = {"py": free_port(), "other": free_port()}  # the other peer never runs
+    cfg = d / "haproxy.cfg"
+    cfg.write_text(_tls_cfg("py", "other", ports, certs, "ca.crt").replace("@DIR@", str(d)))
+    sock = d / "admin.sock"
+    procs = []
+    try:
+        old = _start(cfg)
+        procs.append(old)
+        _answered_by(sock, old.pid)
+        for i in range(20):
+            stats_cli(str(sock), f"set table st key 10.6.0.{i} data.gpc0 {i}")
+        before = stats_cli(str(sock), "show table st")
+        new = _start(cfg, "-sf", str(old.pid))
+        procs.append(new)
+        _answered_by(sock, new.pid)
+        assert old.wait(timeout=15) == 0
+        after = stats_cli(str(sock), "show table st")
+        assert {k: v[0] for k, v in _lines(after).items()} == {k: v[0] for k, v in _lines(before).items()}
+        assert len(_lines(after)) == 20
+    finally:
+        for p in procs:
+            _stop(p)
