@@ -906,32 +906,107 @@ class TcpSession(Stream):
         c.sess_rate.add(self.loop.time())
         c.last_sess = _wall()
         if be.tcp_content and be.conf is not self.router.conf:
-            # the backend's tcp-request content rules, on what the client sent so far (evaluated
-            # once: a backend's inspect-delay does not make them wait here)
-            from haproxy_py.actions.base import DROP, REJECT, run_rules
-
-            final = getattr(ctx, "payload_final", None)
-            if final is False:
-                ctx.payload_final = True
-            kind = run_rules(be.tcp_content, ctx).kind
-            if kind == REJECT or kind == DROP:
-                if kind == DROP:
-                    silent_drop(self.cli_sock)
-                self.fe.counters.dreq += 1
-                c.dreq += 1
-                # what the client sent is read first (2.6 has it in its buffer): a socket closed
-                # with unread data would reset the connection
-                got = bool(self.early)
-                for _ in range(16):
-                    try:
-                        if not self.cli_sock.recv(65536):
-                            break
-                        got = True
-                    except OSError:
-                        break
-                self.rec.got_data = got  # logged under dontlognull when the client sent something
-                self.no_server("PR")
+            # the backend's tcp-request content rules, on what the client sent so far; with the
+            # backend's tcp-request inspect-delay they wait for more as the frontend's do
+            delay = self.router.compiled_of(be).rs.inspect_delay
+            if delay:
+                self._be_inspect(ctx, be, delay)
                 return
+            if getattr(ctx, "payload_final", None) is False:
+                ctx.payload_final = True
+            if self._be_content(ctx, be, 0):
+                return
+        self._route_rest(ctx, be)
+
+    # a backend's tcp-request content rules (2.6's AN_REQ_INSPECT_BE): run from rule ``start``;
+    # True when they rejected the session (ended here), False to go on, None when one waits
+    def _be_content(self, ctx: Any, be: Any, start: int) -> bool | None:
+        from haproxy_py.actions.base import DROP, REJECT, run_rules_from
+
+        v, ctx.be_pos = run_rules_from(be.tcp_content, ctx, start)
+        if v is None:
+            return None
+        kind = v.kind
+        if kind == REJECT or kind == DROP:
+            c = be.counters
+            if kind == DROP:
+                silent_drop(self.cli_sock)
+            self.fe.counters.dreq += 1
+            c.dreq += 1
+            # what the client sent is read first (2.6 has it in its buffer): a socket closed
+            # with unread data would reset the connection
+            got = bool(self.early)
+            for _ in range(16):
+                try:
+                    if not self.cli_sock.recv(65536):
+                        break
+                    got = True
+                except OSError:
+                    break
+            self.rec.got_data = got  # logged under dontlognull when the client sent something
+            self.no_server("PR")
+            return True
+        return False
+
+    def _be_inspect(self, ctx: Any, be: Any, delay: int) -> None:
+        c = self.cli_conn
+        if c is None:
+            c = self.cli_conn = Conn(self.loop, self.cli_sock)
+            c.read_on()
+        ctx.payload = self.early
+        ctx.payload_final = bool(c.eof)
+        ctx.be_pos = 0
+        c.on_data = lambda data: self._be_data(ctx, be, data)
+        c.on_eof = lambda: self._be_eval(ctx, be, True)
+        c.on_error = lambda e: self._be_eval(ctx, be, True)
+        self.arm(delay, lambda: self._be_eval(ctx, be, True))
+        if ctx.payload_final:
+            self._be_eval(ctx, be, True)
+        else:  # as the frontend's: while the data may still become an HTTP request head, wait for it
+            self._be_data(ctx, be, b"")
+
+    def _be_data(self, ctx: Any, be: Any, data: bytes) -> None:
+        from haproxy_py.http.parse import ParseError, parse_request
+
+        self.early += data
+        ctx.payload = self.early
+        eng = self.engine
+        full = len(self.early) >= eng.bufsize
+        if ctx.req is None and not getattr(ctx, "not_http", False):
+            try:
+                res = parse_request(self.early, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite)
+            except ParseError:
+                res, ctx.not_http = None, True
+            if res:
+                ctx.req = res[0]
+            elif not getattr(ctx, "not_http", False) and not full:
+                return
+        self._be_eval(ctx, be, full)
+
+    def _be_eval(self, ctx: Any, be: Any, final: bool) -> None:
+        c = self.cli_conn
+        if self.closed or c is None or c.on_data == self._early_data:
+            return
+        if final:
+            ctx.payload_final = True
+        r = self._be_content(ctx, be, ctx.be_pos)
+        if r is None:
+            return
+        self.disarm()
+        if r or self.closed:
+            return
+        c.on_data = self._early_data
+        c.on_eof = self._early_eof
+        c.on_error = lambda e: self._early_eof()
+        ctx.payload_final = True
+        if c.eof:
+            self._early_eof()
+            return
+        self._route_rest(ctx, be)
+
+    def _route_rest(self, ctx: Any, be: Any) -> None:
+        """What follows the backend's choice (and its tcp-request content rules): timeouts,
+        persistence, use-server and stick rules, then the server."""
         t = be.conf.timeouts
         fe_t = self.router.conf.timeouts
         cands = [x for x in (t.tunnel,) if x] or [x for x in (fe_t.client, t.server) if x]

@@ -312,3 +312,84 @@ def test_backend_tcp_content_rules_as_haproxy() -> None:
     assert got["haproxy"][2] == got["ours"][2]
     assert got["haproxy"][3] == got["ours"][3]  # the backend's track-sc0 and sc-inc-gpc0
     assert sum(" PR" in ln for ln in got["haproxy"][2]) >= 3 and "gpc0=" in got["haproxy"][3]
+
+
+BE_DELAY_CFG = """
+global
+    log stderr format raw local0
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    timeout connect 2s
+    timeout client 2s
+    timeout server 2s
+    log global
+frontend f
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:{port}
+    default_backend bt
+backend bt
+    mode tcp
+    tcp-request inspect-delay 600ms
+    tcp-request content reject if {{ req.hdr(x-bad) -m found }}
+    tcp-request content accept if {{ req.len gt 60 }}
+    tcp-request content reject if {{ req.payload(0,3) -m str BAD }}
+    server s1 127.0.0.1:{srv}
+"""
+
+
+@pytest.mark.slow
+def test_backend_inspect_delay_as_haproxy() -> None:
+    """A TCP backend's tcp-request inspect-delay makes its content rules wait for the client's
+    data (an HTTP head, more bytes, the delay), the frontend having none: requests sent in two
+    parts 150 ms apart; what the clients got, the log lines' backend/server and termination
+    state and whether the session waited for the whole delay equal 2.6's."""
+    import socket
+    import time
+
+    from tests.integration.harness import HttpBackend, free_port, run_proxy
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    require_haproxy_bin()
+    cases = [[b"GET / HTTP/1.1\r\n", b"Host: h\r\nX-Bad: 1\r\nConnection: close\r\n\r\n"],
+             [b"GET / HTTP/1.1\r\n", b"Host: h\r\nConnection: close\r\n\r\n"],
+             [b"GET /" + b"a" * 60 + b" HTTP/1.1\r\n", b"Host: h\r\nConnection: close\r\n\r\n"],
+             [b"BA", b"D\r\n\r\n"], [b"GE", b"T / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"]]
+    got = {}
+    for which in ("haproxy", "ours"):
+        srv = HttpBackend("s1").start()
+        port = free_port()
+        try:
+            with run_proxy(BE_DELAY_CFG.format(port=port, srv=srv.port), which=which) as pp:
+                stats_cli(admin_socket(pp, detail=pp.stderr_text), "show info")
+                wait_listening(port)
+                answers = []
+                for parts in cases:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+                    data = b""
+                    try:
+                        for i, p in enumerate(parts):
+                            if i:
+                                time.sleep(0.15)
+                            s.sendall(p)
+                        while True:
+                            d = s.recv(4096)
+                            if not d:
+                                break
+                            data += d
+                    except OSError:
+                        data += b"<error>"
+                    finally:
+                        s.close()
+                    answers.append(data.lower())
+                time.sleep(0.3)
+                lines = []
+                for ln in pp.stderr_text().splitlines():
+                    m = re.match(r"\S+ \[[^]]+\] \S+ (\S+) \S+/(\d+) \d+ (\S+) ", ln)
+                    if m:
+                        lines.append((m.group(1), int(m.group(2)) >= 550, m.group(3)))
+            got[which] = (answers, lines)
+        finally:
+            srv.stop()
+    assert got["haproxy"] == got["ours"]
+    assert {x[2] for x in got["haproxy"][1]} == {"PR", "--"} and any(x[1] for x in got["haproxy"][1])
