@@ -1971,6 +1971,8 @@ class HttpSession(Stream):
         be.counters.count_status(status)
         srv.counters.count_status(status)
         self.bytes_out += nres
+        if self.router.logasap:
+            self._log_asap(resp, rest)
         cli = self.cli
         if status == 101 or (status < 300 and status >= 200 and req.method == b"CONNECT"):
             cli.write(head)
@@ -2724,9 +2726,27 @@ class HttpSession(Stream):
         self._finish_request()
 
     # ================================================================== logging
-    def _log(self, rec: LogRecord, *, error: bool = False) -> None:
+    def _log_asap(self, resp: Any, rest: bytes) -> None:
+        """'option logasap': the line now that the response head goes to the client, as 2.6:
+        its total time is this moment's, its bytes what the response holds so far (the head
+        and the body bytes that came with it), both marked '+'; the request logs nothing more."""
+        rec = self.rec
+        n = len(rest)
+        if resp.body == BODY_LENGTH:
+            n = min(n, resp.content_length)
+        elif resp.body != BODY_CLOSE:
+            n = 0
+        rec.bytes_out = self.bytes_out + n
+        self._log(rec, asap=True)
+        rec.logasap = True
+
+    def _log(self, rec: LogRecord, *, error: bool = False, asap: bool = False) -> None:
         lg = self.router.logger
         if lg is None or not lg.active:
+            return
+        if asap:
+            rec.logasap = True
+        elif rec.logasap:  # logged when the response head went (option logasap)
             return
         rec.t_close = self.ms()
         st = self.engine.state
@@ -2737,6 +2757,9 @@ class HttpSession(Stream):
         rec.beconn = max(0, be.counters.scur - 1) if be is not None else 0
         srv = self.srv
         rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
+        if asap:  # the stream still holds its backend and server
+            rec.beconn = be.counters.scur if be is not None else 0
+            rec.srv_conn = srv.served if srv is not None else 0
         # rec.srv_queue / backend_queue: the request's queue positions (Stream._queue_moved)
         if rec.backend_name is None and be is not None:
             rec.backend_name = be.name

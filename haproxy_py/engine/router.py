@@ -70,6 +70,9 @@ class Router:
         self.accept_opts = conf.cli_tcpka is not None or any(
             isinstance(b.param("mss"), int) and b.param("mss") < 0 for b in conf.binds)
         self.logger = engine.loggers.get(conf.name)
+        #: 'option logasap': the line goes when the response head is forwarded (http) or the
+        #: server connection is made (tcp), with '+' before the times and bytes not final
+        self.logasap = bool(conf.option("logasap"))
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
         self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall, engine.listeners)
         #: use_backend rules: (condition or None, backend name or, for a name with %[...], its

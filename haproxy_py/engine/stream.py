@@ -1085,6 +1085,8 @@ class TcpSession(Stream):
         if self.router.conf.timeouts.client_fin or self.be.conf.timeouts.server_fin:
             self.tunnel.on_half = self._half_closed
         self.early = b""
+        if self.router.logasap:
+            self._log_asap()
         self.tunnel.start()
         if self.idle_ms and not self.tunnel.done:
             self.arm(self.idle_ms, self._idle_check)
@@ -1363,7 +1365,7 @@ class TcpSession(Stream):
         self._fill_conn_counts()
         self.finish()
         lg = self.router.logger
-        if lg is not None and not (self.router.conf.option("dontlognull") and rec.bytes_in == 0
+        if lg is not None and not rec.logasap and not (self.router.conf.option("dontlognull") and rec.bytes_in == 0
                                    and rec.term_cause in ("-", "C")):
             txn = rec.txn
             if txn is not None:
@@ -1373,6 +1375,22 @@ class TcpSession(Stream):
                     del txn.vars[k]                                    # was processed, as in 2.6
             lg.log_session(rec, self.router.conf)
         rec.txn = None  # txn.rec is rec: no cycle left behind
+
+    def _log_asap(self) -> None:
+        """'option logasap' in tcp mode: the line as the server connection is made, as 2.6 (its
+        total time is now, its bytes 0, both marked '+', the connection counts with this one);
+        the session logs nothing more."""
+        lg = self.router.logger
+        if lg is None:
+            return
+        rec = self.rec
+        rec.t_close = self.ms()
+        rec.backend_name = self.be.name
+        self._fill_conn_counts()
+        srv = self.srv
+        rec.srv_conn = srv.served if srv is not None else 0
+        rec.logasap = True
+        lg.log_session(rec, self.router.conf)
 
     def _fill_conn_counts(self) -> None:
         rec = self.rec

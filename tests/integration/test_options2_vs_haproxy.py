@@ -157,3 +157,129 @@ def test_timeout_server_fin_as_haproxy() -> None:
         assert term == b"sD" and nbytes == b"0", (which, term, nbytes)
         assert 1150 <= int(tt) < 4000, (which, tt)
     assert res["ours"][3][1:] == res["haproxy"][3][1:]
+
+
+# ----------------------------------------------------------------------------- option logasap
+class SlowBody(TcpServer):
+    """HTTP: the head of a 12-byte response (with 5 body bytes when the path is /part), the rest
+    once ``release`` is set (at most 5 s); any other first bytes (tcp): b"tcp-hello" once
+    ``release`` is set, then close."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        c.settimeout(8)
+        try:
+            while True:
+                d = c.recv(1000)
+                if not d:
+                    break
+                if not d.startswith(b"GET"):
+                    self.release.wait(5)
+                    c.sendall(b"tcp-hello")
+                    break
+                part = b"hello" if d.split()[1] == b"/part" else b""
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-Slow: yes\r\n\r\n" + part)
+                self.release.wait(5)
+                c.sendall(b"hello world!"[len(part):])
+        except OSError:
+            pass
+        c.close()
+
+
+LOGASAP_CFG = """\
+global
+    log 127.0.0.1:{log} local2
+defaults
+    log global
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen l
+    mode http
+    option httplog
+    option logasap
+    bind 127.0.0.1:{web}
+    server s 127.0.0.1:{srv}
+listen t
+    mode tcp
+    option tcplog
+    option logasap
+    bind 127.0.0.1:{raw}
+    server s 127.0.0.1:{srv}
+"""
+
+_HTTP_ASAP = re.compile(r"\] l l/s (\d+)/(\d+)/(\d+)/(\d+)/(\+?\d+) (\d+) (\+?\d+) (.*)$")
+_TCP_ASAP = re.compile(r"\] t t/s (\d+)/(\d+)/(\+?\d+) (\+?\d+) (.*)$")
+
+
+def _lines(msgs: list[bytes]) -> list[str]:
+    return [m.decode().rstrip("\n") for m in msgs if b"]: 127.0.0.1:" in m]
+
+
+def _logasap_run(which: str) -> list[tuple[str, list[str], list[str]]]:
+    """For each session (GET /slow, GET /part, a tcp one): its log lines seen while the client was
+    still waiting for the end of the answer, and those seen after."""
+    log, logport = udp_sink(5.0)
+    srv = SlowBody()
+    web, raw = free_port(), free_port()
+    out = []
+    try:
+        with run_proxy(LOGASAP_CFG.format(log=logport, web=web, raw=raw, srv=srv.port),
+                       wait_ports=[web, raw], which=which):
+            time.sleep(0.2)
+            recv_until_quiet(log, 0.3)  # the port probes' lines
+            for what in ("/slow", "/part", "tcp"):
+                port = raw if what == "tcp" else web
+                srv.release = threading.Event()
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                    c.settimeout(8)
+                    c.sendall(b"tcp" if what == "tcp" else f"GET {what} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                    end = b"tcp-hello" if what == "tcp" else b"world!"
+                    # the line of a logasap session comes while the server holds the end back
+                    during: list[str] = []
+                    deadline = time.monotonic() + 4
+                    log.settimeout(0.2)
+                    while not during and time.monotonic() < deadline:
+                        during = _lines(recv_until_quiet(log))
+                    srv.release.set()
+                    got = b""
+                    while not got.endswith(end):
+                        d = c.recv(1000)
+                        if not d:
+                            break
+                        got += d
+                    assert got.endswith(end), (which, what, got)
+                after = _lines(recv_until_quiet(log, 0.3))
+                out.append((what, during, after))
+    finally:
+        log.close()
+        srv.close()
+    return out
+
+
+def test_option_logasap_as_haproxy() -> None:
+    """'option logasap': the http line goes when the response head is forwarded (the body still
+    on its way), with '+' before the total time and the bytes (the head, plus the body bytes that
+    came with it: 2.6's count of its buffer); the tcp line when the server connection is made,
+    '+0' bytes; nothing more is logged at the end. Each side by side with 2.6."""
+    require_haproxy("haproxy")
+    res = {w: _logasap_run(w) for w in WHICH}
+    for which, sessions in res.items():
+        for what, during, after in sessions:
+            assert len(during) == 1 and after == [], (which, what, during, after)
+    for (what, ours, _), (_w, ref, _a) in zip(res["ours"], res["haproxy"], strict=True):
+        rx = _TCP_ASAP if what == "tcp" else _HTTP_ASAP
+        mo, mr = rx.search(ours[0]), rx.search(ref[0])
+        assert mo and mr, (what, ours, ref)
+        if what == "tcp":
+            assert mr.group(3).startswith("+") and int(mr.group(3)) < 3000, ref
+            assert mo.group(3).startswith("+") and int(mo.group(3)) < 3000, ours
+            assert mo.group(4, 5) == mr.group(4, 5) == ("+0", mr.group(5)), (ours, ref)
+        else:
+            for m in (mo, mr):
+                assert m.group(5).startswith("+") and int(m.group(5)) < 3000, (what, ours, ref)
+            assert mo.group(6, 7, 8) == mr.group(6, 7, 8), (what, ours, ref)
+            assert mr.group(7).startswith("+"), ref
