@@ -61,12 +61,12 @@ def test_silent_drop_sends_nothing() -> None:
 
 
 @pytest.mark.parametrize("line,word,col", [
-    ("http-request set-priority-class int(1)", "http-request action 'set-priority-class'", 18),
-    ("http-request set-tos 4", "http-request action 'set-tos'", 18),
+    ("http-request set-nice 1", "http-request action 'set-nice'", 18),
+    ("http-request strict-mode on", "http-request action 'strict-mode'", 18),
     ("http-request set-var(txn.a,ifexists) str(b)", "set-var conditions ('ifexists')", 18),
-    ("http-response cache-store c", "http-response action 'cache-store'", 19),
+    ("http-response strict-mode on", "http-response action 'strict-mode'", 19),
     ("tcp-request connection expect-netscaler-cip layer4", "tcp-request connection action 'expect-netscaler-cip'", 28),
-    ("http-request set-header X %[fc_err]", "sample fetch 'fc_err'", 31),
+    ("http-request set-header X %[cpu_calls]", "sample fetch 'cpu_calls'", 31),
 ])
 def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:
     _, d = parse_text(HTTP_DEFAULTS + f"frontend f\n    bind :1\n    {line}\n", "t.cfg")
