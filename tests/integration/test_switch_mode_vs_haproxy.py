@@ -68,13 +68,16 @@ SWITCH_CHECK = [
      for w in ("", " http proto", " http foo", " http proto h1 extra", " tcp", " HTTP", " http proto foo")] + [
     "backend b2\n    mode http\n    tcp-request content switch-mode http\n    server s 127.0.0.1:2\n",
     _FE + "    tcp-request session switch-mode http\n    default_backend bh\n",
-]
+] + [_FE + f"    log 127.0.0.1:514 local0\n    tcp-request content switch-mode http\n    log-format \"{f}\"\n"
+     "    default_backend bh\n"
+     for f in ("%B %r", "%{+Q}r", "%ST %hr %b", "%Tr", "%[src] %trl", "%%r %HM")]
 
 
 @pytest.mark.parametrize("body", SWITCH_CHECK)
 def test_switch_mode_check_as_haproxy(body: str, tmp_path: Path) -> None:
     """``-c`` on switch-mode rules and on the HTTP directives of TCP proxies: 2.6's verdict,
-    alerts and warnings (no 'ignored' warning once a frontend has a switch-mode rule)."""
+    alerts and warnings (no 'ignored' warning once a frontend has a switch-mode rule; the
+    log-format variables reserved for HTTP mode are refused all the same)."""
     require_haproxy_bin()
     cfg = tmp_path / "t.cfg"
     cfg.write_text(HEAD + body)

@@ -47,6 +47,12 @@ class LogsMixin(BuilderBase):
                 msg += "."
             self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse log-format : {msg}", ln.loc(1),
                          line=ln.raw, phase=POST)
+            return
+        if p.f.get("mode", "tcp") != "http":
+            bad = http_only_var(fmt)
+            if bad is not None:  # 2.6: even with a switch-mode http rule
+                self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: failed to parse log-format : format variable "
+                             f"'{bad}' is reserved for HTTP mode.", ln.loc(1), line=ln.raw, phase=POST)
 
     def kw_log_tag(self, ln: Line, p: ProxyState) -> None:
         if len(ln.words) < 2:
@@ -179,3 +185,39 @@ class LogsMixin(BuilderBase):
             self.too_many_args(ln, 0, i)
         p.f["log_style"] = "default" if negate else style
         p.log_style_loc = ln.loc(0)
+
+
+#: the log-format variables 2.6 reserves for HTTP mode (refused in a TCP frontend's format)
+HTTP_ONLY_VARS = frozenset({"CC", "CS", "HM", "HP", "HPO", "HQ", "HU", "HV", "r", "Tq", "TR", "Ti", "Ta", "Tr",
+                            "tr", "trg", "trl"})
+
+
+def http_only_var(fmt: str) -> str | None:
+    """The first variable of a log-format string that 2.6 reserves for HTTP mode, or None."""
+    i, n = 0, len(fmt)
+    while i < n:
+        c = fmt[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c != "%":
+            i += 1
+            continue
+        i += 1
+        if i < n and fmt[i] == "%":
+            i += 1
+            continue
+        if i < n and fmt[i] == "{":
+            end = fmt.find("}", i)
+            i = n if end < 0 else end + 1
+        if i < n and fmt[i] == "[":
+            end = fmt.find("]", i)
+            i = n if end < 0 else end + 1
+            continue
+        j = i
+        while j < n and fmt[j].isalpha():
+            j += 1
+        if fmt[i:j] in HTTP_ONLY_VARS:
+            return fmt[i:j]
+        i = j
+    return None
