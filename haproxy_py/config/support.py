@@ -315,7 +315,8 @@ _reg(BIND, "engine/listener.py tcp_listener_options", {k: _IT + "test_sockopts_v
 _reg(PROXY, "config/build/sockopts.py", {k: _KA for k in (
     "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle", "srvtcpka-intvl")})
 _reg(OPTION, "engine/http.py _log_asap, engine/stream.py _log_asap", {
-    "logasap": _IT + "test_options2_vs_haproxy.py::test_option_logasap_as_haproxy"})
+    "logasap": _IT + "test_options2_vs_haproxy.py::test_option_logasap_as_haproxy",
+    "contstats": _IT + "test_options2_vs_haproxy.py::test_option_contstats_as_haproxy"})
 OPTION.no_effect("disable-h2-upgrade", "haproxy-py never upgrades a connection to HTTP/2")
 OPTION.no_effect("http-no-delay", "haproxy-py always sends with TCP_NODELAY")
 for _n in ("splice-auto", "splice-request", "splice-response"):

@@ -111,10 +111,17 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     return t
 
 
+def _with_head(resp: Any, rest: bytes) -> int:
+    """The response body bytes that came with its head (what 2.6's buffer holds then)."""
+    if resp.body == BODY_LENGTH:
+        return min(len(rest), resp.content_length)
+    return len(rest) if resp.body == BODY_CLOSE else 0
+
+
 class HttpSession(Stream):
     __slots__ = ("cli", "srvc", "buf", "req", "reqbody", "resbuf", "res", "resbody", "phase",
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
-                 "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent",
+                 "req_start", "bytes_in", "bytes_out", "srv_owner", "cli_eof", "head_sent", "cs_in", "cs_out",
                  "cookie_ops",
                  "t_req_head", "paused_cli", "srv_counted", "last_io", "ff_rule", "name_hdr",
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
@@ -143,6 +150,8 @@ class HttpSession(Stream):
         self.req_start = self.accept_mono
         self.bytes_in = 0
         self.bytes_out = 0
+        #: what 'option contstats' counted already on the proxies and the server (the heads)
+        self.cs_in = self.cs_out = 0
         self.cli_eof = False
         self.head_sent = False
         self.cookie_ops: Any = None
@@ -1973,6 +1982,8 @@ class HttpSession(Stream):
         self.bytes_out += nres
         if self.router.logasap:
             self._log_asap(resp, rest)
+        if self.router.contstats:
+            self._contstats(_with_head(resp, rest))
         cli = self.cli
         if status == 101 or (status < 300 and status >= 200 and req.method == b"CONNECT"):
             cli.write(head)
@@ -2485,6 +2496,11 @@ class HttpSession(Stream):
         srv = self.srv
         nin = self.bytes_in
         nout = self.bytes_out
+        rec.bytes_out = nout
+        rec.bytes_in = nin
+        if self.cs_out:  # option contstats counted the heads already
+            nin -= self.cs_in
+            nout -= self.cs_out
         bc = be.counters
         if srv is not None:
             tt = int((self.loop.time() - self.accept_mono) * 1000)
@@ -2495,8 +2511,6 @@ class HttpSession(Stream):
             sc.bout += nout
         bc.bin += nin
         bc.bout += nout
-        rec.bytes_out = nout
-        rec.bytes_in = nin
         if abort:
             self.srv_reusable = False
             self.keep_client = False
@@ -2534,8 +2548,13 @@ class HttpSession(Stream):
             txn.cache_counts = None
         nout = self.bytes_out
         fc = self.fe.counters
-        fc.bin += self.bytes_in
-        fc.bout += nout
+        if self.cs_out:  # option contstats counted the heads already
+            fc.bin += self.bytes_in - self.cs_in
+            fc.bout += nout - self.cs_out
+            self.cs_in = self.cs_out = 0
+        else:
+            fc.bin += self.bytes_in
+            fc.bout += nout
         self.engine.state.total_bytes_out += nout
         self.bytes_in = 0
         self.bytes_out = 0
@@ -2726,17 +2745,24 @@ class HttpSession(Stream):
         self._finish_request()
 
     # ================================================================== logging
+    def _contstats(self, body: int) -> None:
+        """'option contstats': the bytes so far (the request, the response head and the ``body``
+        bytes that came with it) count on the frontend, backend and server now, as 2.6 counts
+        them at the stream's wake-up when the head goes (the body forwarded after it counts at
+        the end, as there)."""
+        nin, nout = self.bytes_in - self.cs_in, self.bytes_out + body - self.cs_out
+        self.cs_in, self.cs_out = self.bytes_in, self.bytes_out + body
+        for c in (self.fe.counters, self.be.counters, self.srv.counters if self.srv is not None else None):
+            if c is not None:
+                c.bin += nin
+                c.bout += nout
+
     def _log_asap(self, resp: Any, rest: bytes) -> None:
         """'option logasap': the line now that the response head goes to the client, as 2.6:
         its total time is this moment's, its bytes what the response holds so far (the head
         and the body bytes that came with it), both marked '+'; the request logs nothing more."""
         rec = self.rec
-        n = len(rest)
-        if resp.body == BODY_LENGTH:
-            n = min(n, resp.content_length)
-        elif resp.body != BODY_CLOSE:
-            n = 0
-        rec.bytes_out = self.bytes_out + n
+        rec.bytes_out = self.bytes_out + _with_head(resp, rest)
         self._log(rec, asap=True)
         rec.logasap = True
 

@@ -73,6 +73,8 @@ class Router:
         #: 'option logasap': the line goes when the response head is forwarded (http) or the
         #: server connection is made (tcp), with '+' before the times and bytes not final
         self.logasap = bool(conf.option("logasap"))
+        #: 'option contstats': http bytes count on the proxies as the response head goes
+        self.contstats = bool(conf.option("contstats"))
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
         self.facts = EngineFacts(engine.state, lambda: engine.loop.time(), _wall, engine.listeners)
         #: use_backend rules: (condition or None, backend name or, for a name with %[...], its

@@ -10,7 +10,7 @@ import threading
 import time
 
 from tests.conftest import free_port
-from tests.integration.harness import TcpServer, require_haproxy, run_proxy
+from tests.integration.harness import TcpServer, require_haproxy, run_proxy, wait_files
 from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 WHICH = ("haproxy", "ours")
@@ -283,3 +283,134 @@ def test_option_logasap_as_haproxy() -> None:
                 assert m.group(5).startswith("+") and int(m.group(5)) < 3000, (what, ours, ref)
             assert mo.group(6, 7, 8) == mr.group(6, 7, 8), (what, ours, ref)
             assert mr.group(7).startswith("+"), ref
+
+
+# ----------------------------------------------------------------------------- option contstats
+MB = 1 << 20
+
+
+class HeldBody(TcpServer):
+    """Sends 1 MiB (for an HTTP request: the head of a 2 MiB response first, and the body once
+    ``go`` is set: the head reached the client alone), then the second MiB once ``release`` is
+    set (at most 5 s each), then closes."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.go = threading.Event()
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        c.settimeout(8)
+        try:
+            d = c.recv(1000)
+            if d:
+                if d.startswith(b"GET"):
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * MB))
+                    self.go.wait(5)
+                c.sendall(b"x" * MB)
+                self.release.wait(5)
+                c.sendall(b"y" * MB)
+        except OSError:
+            pass
+        c.close()
+
+
+CONTSTATS_CFG = """\
+global
+    stats socket @DIR@/s.sock level admin
+defaults
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen h
+    mode http
+    option contstats
+    bind 127.0.0.1:{h}
+    server s 127.0.0.1:{srv}
+listen h0
+    mode http
+    bind 127.0.0.1:{h0}
+    server s 127.0.0.1:{srv}
+listen t
+    mode tcp
+    option contstats
+    bind 127.0.0.1:{t}
+    server s 127.0.0.1:{srv}
+"""
+
+
+def _bytes(sock: str, px: str) -> list[tuple[str, int, int]]:
+    from tests.integration.stats_client import stats_cli
+
+    rows = [r.split(",") for r in stats_cli(sock, "show stat").splitlines() if r.startswith(px + ",")]
+    return [(r[1], int(r[8] or 0), int(r[9] or 0)) for r in rows]  # svname, bin, bout
+
+
+def _contstats_run(which: str) -> list[tuple[str, list[tuple[str, int, int]], list[tuple[str, int, int]]]]:
+    """Per listen: its (svname, bin, bout) rows while the second MiB is held back, and at the end."""
+    srv = HeldBody()
+    ports = {"h": free_port(), "h0": free_port(), "t": free_port()}
+    out = []
+    try:
+        with run_proxy(CONTSTATS_CFG.format(srv=srv.port, **ports), wait_ports=list(ports.values()),
+                       which=which) as pp:
+            sock = str(pp.workdir / "s.sock")
+            wait_files([sock])
+            for px, port in ports.items():
+                srv.release = threading.Event()
+                srv.go = threading.Event()
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                    c.settimeout(8)
+                    c.sendall(b"hi" if px == "t" else b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    head = b""
+                    if px != "t":
+                        while b"\r\n\r\n" not in head:
+                            d = c.recv(1000)
+                            assert d, (which, px, head)
+                            head += d
+                        srv.go.set()
+                    got = len(head.partition(b"\r\n\r\n")[2])
+                    while got < MB:
+                        d = c.recv(1 << 16)
+                        assert d, (which, px, got)
+                        got += len(d)
+                    during = _bytes(sock, px)
+                    srv.release.set()
+                    while got < 2 * MB:  # (an http client connection stays open)
+                        d = c.recv(1 << 16)
+                        if not d:
+                            break
+                        got += len(d)
+                    assert got >= 2 * MB, (which, px, got)
+                deadline = time.monotonic() + 5
+                while True:  # the session's end reaches the counters
+                    end = _bytes(sock, px)
+                    if all(b >= 2 * MB for _n, _i, b in end) or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                out.append((px, during, end))
+    finally:
+        srv.go.set()
+        srv.release.set()
+        srv.close()
+    return out
+
+
+def test_option_contstats_as_haproxy() -> None:
+    """'option contstats': in http mode the request and the response head count on the frontend,
+    backend and server as the head goes, while the body still flows (without the option nothing
+    counts before the end); the body counts at the end, as 2.6. A tcp tunnel counts at its end
+    with or without it (2.6 counts at its stream's wake-ups, which a tunnel forwarding data does
+    not have: its bytes out stay 0 meanwhile; its bytes in depend on when the client's first
+    bytes came, so they are not compared). The totals at the end are the same either way."""
+    require_haproxy("haproxy")
+    res = {w: _contstats_run(w) for w in WHICH}
+    for (px, during, end), (_p, rdur, rend) in zip(res["ours"], res["haproxy"], strict=True):
+        assert end == rend, (px, end, rend)
+        if px == "t":
+            assert [b for _n, _i, b in during] == [b for _n, _i, b in rdur] == [0, 0, 0], (during, rdur)
+        else:
+            assert during == rdur, (px, during, rdur)
+    h_during = res["haproxy"][0][1]
+    assert all(i > 0 and 0 < b < 1000 for _n, i, b in h_during), h_during  # the heads
+    assert all(i == b == 0 for _n, i, b in res["haproxy"][1][1]), res["haproxy"][1]
