@@ -126,6 +126,8 @@ class Global:
     maxsslconn: int | None = None
     #: ``maxsslrate``: connections per second the TLS listeners accept (None: no limit)
     maxsslrate: int | None = None
+    #: ``maxcomprate``: kB/s of compressor input above which a response starts uncompressed
+    maxcomprate: int | None = None
     #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)
     tune_rcvbuf_client: int | None = None
     tune_rcvbuf_server: int | None = None

@@ -180,6 +180,7 @@ _reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_li
     "maxsessrate": _LIM + "test_maxconnrate_maxsessrate_as_haproxy",
     "maxsslrate": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxsslrate_holds_tls_connections_back_as_haproxy",
     "maxsslconn": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxsslconn_holds_tls_connections_back_as_haproxy",
+    "maxcomprate": _IT + "test_compression_limits_vs_haproxy.py::test_maxcomprate_as_haproxy",
     "tune.rcvbuf.client": _LIM + "test_socket_buffer_sizes_as_haproxy",
     "tune.rcvbuf.server": _LIM + "test_socket_buffer_sizes_as_haproxy",
     "tune.sndbuf.client": _LIM + "test_socket_buffer_sizes_as_haproxy",

@@ -1927,7 +1927,10 @@ class HttpSession(Stream):
             self.engine.observe(srv, "HTTP_OK" if observe_http_ok(status) else "HTTP_STS")
         comp = None
         if self.comp_algo is not None:  # compression: decided on the head as the server sent it
-            if hcomp.compress_response(req, resp, self.comp_types):
+            st = self.engine.state
+            if st.comp_rate_lim and st.comp_bps_in.read(self.loop.time()) > st.comp_rate_lim:
+                pass  # maxcomprate: the compressor took more than that in the last second (2.6)
+            elif hcomp.compress_response(req, resp, self.comp_types):
                 comp = self.res_comp = self.comp_algo
                 self.fe.counters.comp_rsp += 1
                 be.counters.comp_rsp += 1
@@ -2266,6 +2269,7 @@ class HttpSession(Stream):
             else:
                 self.fe.counters.comp_in += n
                 self.be.counters.comp_in += n
+                self.engine.state.comp_bps_in.add(self.loop.time(), n)
             z = comp.feed(cp.feed(out) if cp is not None else out, not done)
             if z:
                 cli.write(z)
@@ -2275,6 +2279,7 @@ class HttpSession(Stream):
             if not ident:
                 self.fe.counters.comp_out += comp.size_out - n0
                 self.be.counters.comp_out += comp.size_out - n0
+                self.engine.state.comp_bps_out.add(self.loop.time(), comp.size_out - n0)
             self.comp = self.comp_chunks = None
             if rb.leftover:
                 self.srv_reusable = False
@@ -2283,6 +2288,7 @@ class HttpSession(Stream):
         if comp.z is not None and comp.size_out != n0:
             self.fe.counters.comp_out += comp.size_out - n0
             self.be.counters.comp_out += comp.size_out - n0
+            self.engine.state.comp_bps_out.add(self.loop.time(), comp.size_out - n0)
         if cli.pending > HIGH_WATER and self.srvc is not None:
             self._cli_blocked()
 

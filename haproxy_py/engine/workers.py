@@ -362,6 +362,8 @@ def snapshot(state: Any) -> dict[str, Any]:
                                            "spliced_bytes_out", "dropped_logs", "jobs")}
     proc["conn_rate"] = state.conn_rate
     proc["sess_rate"] = state.sess_rate
+    proc["comp_bps_in"] = state.comp_bps_in
+    proc["comp_bps_out"] = state.comp_bps_out
     return {"px": px, "proc": proc}
 
 
@@ -464,6 +466,8 @@ def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
         setattr(state, k, sum(p[k] for p in procs))
     state.conn_rate = merge_freq([p["conn_rate"] for p in procs])
     state.sess_rate = merge_freq([p["sess_rate"] for p in procs])
+    state.comp_bps_in = merge_freq([p["comp_bps_in"] for p in procs])
+    state.comp_bps_out = merge_freq([p["comp_bps_out"] for p in procs])
 
 
 def health_states(state: Any) -> dict[tuple[str, str], tuple[Any, ...]]:

@@ -65,6 +65,11 @@ class ProcessState:
         self.maxsslconn = g.maxsslconn or 0
         self.curr_ssl = 0
         self.ssl_rate_limit = g.maxsslrate or 0  # maxsslrate (show info's SslRateLimit)
+        #: the compressor's input and output bytes per second (show info's CompressBpsIn/Out) and
+        #: maxcomprate in bytes (CompressBpsRateLim; 0: none): above it a response is not compressed
+        self.comp_bps_in = FreqCtr()
+        self.comp_bps_out = FreqCtr()
+        self.comp_rate_lim = (g.maxcomprate or 0) * 1024
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""
         #: proxies in iid order: each entry has ``.frontend`` (runtime Frontend or None) and

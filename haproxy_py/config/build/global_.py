@@ -27,6 +27,7 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
              "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
              "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1, "maxsslconn": 1, "maxsslrate": 1,
+             "maxcomprate": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
              "tune.ssl.capture-buffer-size": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
@@ -185,6 +186,14 @@ class GlobalMixin(BuilderBase):
             g["grace"] = gtv.value or None
         elif kw == "strict-limits" and self.supported(S.GLOBAL, ln, kw, 0):
             g["strict_limits"] = True
+        elif kw == "maxcomprate" and self.supported(S.GLOBAL, ln, kw, 0):
+            if n < 2:
+                self.fail(ln, "'maxcomprate' expects an integer argument in kb/s.", 0)
+            v = parse_int(w[1])
+            if v is None or v < 0:
+                self.fail(ln, f"'maxcomprate' expects an integer argument in kb/s (got '{w[1]}'); HAProxy 2.6 would "
+                          "read only its leading digits, haproxy-py refuses it.", 1, ours=True)
+            g["maxcomprate"] = v or None
         elif kw in _INT_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
             if n < 2:
                 self.fail(ln, f"'{kw}' expects an integer argument.", 0)
