@@ -309,6 +309,8 @@ _reg(OPTION, "config/build/options.py option", {
     "http-pretend-keepalive": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
     "http-use-proxy-header": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
 })
+OPTION.register("socket-stats", "engine/loop.py _socket_stats + stats/csv.py listener_row",
+                test=_IT + "test_http_options3_vs_haproxy.py::test_socket_stats_rows_as_haproxy")
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
 _reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})
 _reg(BIND, "engine/listener.py tcp_listener_options", {k: _IT + "test_sockopts_vs_haproxy.py::test_bind_socket_options_as_haproxy"
@@ -471,7 +473,7 @@ _reg(BIND, "config/tls.py bind_tls + engine/tls.py", {
     "ca-verify-file": _TLSB + "test_crl_and_ca_names_as_haproxy",
     "no-ca-names": _TLSB + "test_crl_and_ca_names_as_haproxy",
     # the listener's name in the lines logged for connections that die before a stream exists
-    # (per-listener statistics need 'option socket-stats', refused)
+    # (and the svname of its show stat row with 'option socket-stats')
     "name": _TLS + "test_handshake_failures_logged_as_haproxy",
 })
 BIND.register("accept-proxy", "engine/proxy_protocol.py ProxyAccept",

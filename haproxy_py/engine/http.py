@@ -265,6 +265,8 @@ class HttpSession(Stream):
         fc.req_tot += 1
         fc.ereq += 1
         fc.count_status(408)
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.ereq += 1
         self.engine.state.cum_req += 1
         self._log(rec, error=True)
         self.cli.write(page)
@@ -355,6 +357,8 @@ class HttpSession(Stream):
         fc.req_tot += 1
         fc.ereq += 1
         fc.count_status(400)
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.ereq += 1
         self.engine.state.cum_req += 1
         if self.sess_stkctr is not None:
             self._stick_bad_request()
@@ -480,6 +484,8 @@ class HttpSession(Stream):
         self.engine.state.cum_req += 1
         fe.counters.ereq += 1
         fe.counters.count_status(status)
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.ereq += 1
         self._record_error(pos)
         if self.sess_stkctr is not None:
             self._stick_bad_request()
@@ -819,6 +825,8 @@ class HttpSession(Stream):
             return
         # deny, tarpit, reject, silent-drop: a denied request
         fc.dreq += 1
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.dreq += 1
         if (k == DENY or k == TARPIT) and self.router.stick and self.txn is not None:
             count_http(self.txn, "http_err_cnt", "http_err_rate")  # 2.6 counts a deny as an error
         if be is not None and be.conf is not self.router.conf:
@@ -1024,6 +1032,8 @@ class HttpSession(Stream):
                 v = run_rules(fe_rs.http_res, txn)
                 if v.kind == DENY:
                     self.fe.counters.dresp += 1
+                    if (lc := self.listener.counters) is not None:  # option socket-stats
+                        lc.dresp += 1
                     self._deny(v, "H")
                     return
                 if v.kind == REPLY:
@@ -1656,6 +1666,8 @@ class HttpSession(Stream):
             if self.be.conf is not self.router.conf:
                 self.fe.counters.dresp += 1
             self.srv.counters.dresp += 1
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.dresp += 1
             self._abort("P", "D" if kind == REJECT else "R")
         elif kind == CLOSE:
             # as a server that closed before its response, except that 2.6 keeps the client
@@ -1780,6 +1792,8 @@ class HttpSession(Stream):
 
     def _abort_bad_body(self) -> None:
         self.fe.counters.ereq += 1
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.ereq += 1
         set_term(self.rec, "P", "D")
         self.keep_client = False
         self._drop_server_conn()
@@ -2193,6 +2207,8 @@ class HttpSession(Stream):
                     be.counters.dresp += 1
                     if be.conf is not self.router.conf:
                         self.fe.counters.dresp += 1
+                    if (lc := self.listener.counters) is not None:  # option socket-stats
+                        lc.dresp += 1
                     if self.srv is not None:
                         self.srv.counters.dresp += 1
                     self.srv_reusable = False
@@ -2205,6 +2221,8 @@ class HttpSession(Stream):
                     self.fe.counters.dreq += 1
                     if self.be.conf is not self.router.conf:
                         self.be.counters.dreq += 1
+                    if (lc := self.listener.counters) is not None:  # option socket-stats
+                        lc.dreq += 1
                     self.srv_reusable = False
                     self._drop_server_conn()
                     self._end_server_use()
@@ -2553,6 +2571,9 @@ class HttpSession(Stream):
                     c.cache_hits += hit
             txn.cache_counts = None
         nout = self.bytes_out
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.bin += self.bytes_in
+            lc.bout += nout
         fc = self.fe.counters
         if self.cs_out:  # option contstats counted the heads already
             fc.bin += self.bytes_in - self.cs_in

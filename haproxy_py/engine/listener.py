@@ -160,7 +160,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name", "local", "luid", "nbconn", "pp", "maxconn")
+                 "paused", "name", "local", "luid", "nbconn", "pp", "maxconn", "counters")
 
     def __init__(
         self,
@@ -191,6 +191,9 @@ class Listener:
         #: bind 'maxconn': at that many connections the listener stops accepting (0: no limit)
         mc = bind.param("maxconn", 0)
         self.maxconn = mc if isinstance(mc, int) else 0
+        #: 'option socket-stats': the listener's own counters (runtime ListenerStats.counters), None
+        #: without the option (nothing is counted per listener then)
+        self.counters: Any = None
         #: (ip, port) every accepted connection has as its local address, when the bind is on one
         #: address (not a wildcard): saves a getsockname() per connection
         self.local: tuple[str, int] | None = None

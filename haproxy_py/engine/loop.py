@@ -233,6 +233,7 @@ class Engine:
                 continue
             router = self.routers[e.name]
             luids = listener_ids(e.conf.binds)
+            socket_stats = e.conf.option("socket-stats")
             for b in e.conf.binds:
                 for addr in b.addresses:
                     got = self.inherited.take(addr, b) if self.inherited is not None else None
@@ -254,6 +255,8 @@ class Engine:
                         self.listeners.append(lst)
                         fe.listeners += 1
                         lst.luid = luids[fe.listeners - 1] if fe.listeners <= len(luids) else fe.listeners
+                        if socket_stats:
+                            self._socket_stats(fe, lst)
         self.state.listeners = len(self.listeners)
         self._bind_peers()
         if errors:
@@ -333,6 +336,24 @@ class Engine:
         self._rate_retry = None
         self._restart_listeners()
 
+    @staticmethod
+    def _socket_stats(fe: Frontend, lst: Listener) -> None:
+        """'option socket-stats': the listener's own show stat row and counters."""
+        from haproxy_py.runtime.frontend import ListenerStats
+
+        addr = ""
+        try:
+            if lst.sock.family in (socket.AF_INET, socket.AF_INET6):
+                h, port = lst.sock.getsockname()[:2]
+                addr = f"[{h}]:{port}" if ":" in h else f"{h}:{port}"
+            elif lst.sock.family == socket.AF_UNIX:
+                addr = f"unix:{lst.sock.getsockname()}"
+        except OSError:
+            pass
+        ls = ListenerStats(fe, lst.name, lst.luid, addr, lst.maxconn)
+        fe.socket_stats.append(ls)
+        lst.counters = ls.counters
+
     def connection_closed(self, fe: Frontend, listener: Listener | None = None) -> None:
         """A client connection ended: resume listeners that stopped because of maxconn."""
         st = self.state
@@ -342,6 +363,8 @@ class Engine:
             if st.maxsslconn and listener.bind.tls is not None:
                 st.curr_ssl -= 1
         fe.counters.scur -= 1
+        if listener is not None and listener.counters is not None:
+            listener.counters.scur -= 1
         if self.stopping:
             self.stopped_check()
             return

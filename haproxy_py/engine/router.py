@@ -266,7 +266,7 @@ class Router:
         now = self.engine.loop.time()
         txn = None
         if self.rs.tcp_conn:
-            txn = self._l4_rules(sock, peer, now, self.rs.tcp_conn, "dcon")
+            txn = self._l4_rules(sock, peer, now, self.rs.tcp_conn, "dcon", lc=listener.counters)
             if txn is None:
                 return
         if listener.pp or (txn is not None and txn.expect_proxy):
@@ -320,6 +320,11 @@ class Router:
         c.scur += 1
         if c.scur > c.smax:
             c.smax = c.scur
+        lc = listener.counters
+        if lc is not None:  # option socket-stats
+            lc.scur += 1
+            if lc.scur > lc.smax:
+                lc.smax = lc.scur
 
     def _accepted(self, sock: socket.socket, peer: Any, listener: Any, txn: Any, now: float,
                   pp: Any) -> None:
@@ -327,7 +332,8 @@ class Router:
         st = eng.state
         fe = self.frontend
         if self.rs.tcp_sess:
-            txn = self._l4_rules(sock, peer, now, self.rs.tcp_sess, "dses", txn, counted=pp is not None)
+            txn = self._l4_rules(sock, peer, now, self.rs.tcp_sess, "dses", txn, counted=pp is not None,
+                                  lc=listener.counters)
             if txn is None:
                 if pp is not None:
                     # the connection had a handshake (a PROXY header): 2.6 kills it as an
@@ -357,6 +363,13 @@ class Router:
         st.sess_rate.add(now)
         c.stot += 1
         c.sess_rate.add(now)
+        lc = listener.counters
+        if lc is not None:  # option socket-stats
+            if pp is None:
+                lc.scur += 1
+                if lc.scur > lc.smax:
+                    lc.smax = lc.scur
+            lc.stot += 1
         if fe.sps_ctr is not None:  # rate-limit sessions
             fe.sps_ctr.add(int(now * 1000), 1000)
         if eng.sps_ctr is not None:  # maxsessrate
@@ -418,7 +431,7 @@ class Router:
 
 
     def _l4_rules(self, sock: socket.socket, peer: Any, now: float, rules: Any, field: str, txn: Any = None,
-                  counted: bool = False) -> Any:
+                  counted: bool = False, lc: Any = None) -> Any:
         """tcp-request connection (at accept) or session (after a PROXY protocol header) rules,
         before anything is read: their context (``txn``, or a new one), or None when they
         rejected the connection. A rejected connection is counted (conn_tot unless ``counted``
@@ -447,9 +460,13 @@ class Router:
                 c.conn_rate.add(now)
             if kind == DROP:  # 2.6 counts a silent-drop as a denied request, even here
                 c.dreq += 1
+                if lc is not None:  # option socket-stats
+                    lc.dreq += 1
                 silent_drop(sock)
             else:
                 setattr(c, field, getattr(c, field) + 1)
+                if lc is not None:
+                    setattr(lc, field, getattr(lc, field) + 1)
             if field == "dcon":  # a session rule's reject closes as usual (a FIN, as 2.6)
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

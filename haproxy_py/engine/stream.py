@@ -867,6 +867,8 @@ class TcpSession(Stream):
                 silent_drop(self.cli_sock)
             self.fe.counters.dreq += 1
             self.rec.backend_name = None
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.dreq += 1
             self.no_server("PR")
             return True
         if kind == SWITCH:
@@ -933,6 +935,8 @@ class TcpSession(Stream):
                 silent_drop(self.cli_sock)
             self.fe.counters.dreq += 1
             c.dreq += 1
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.dreq += 1
             # what the client sent is read first (2.6 has it in its buffer): a socket closed
             # with unread data would reset the connection
             got = bool(self.early)
@@ -1199,6 +1203,8 @@ class TcpSession(Stream):
             self.be.counters.dresp += 1
             if self.fe is not None and self.be.conf is not self.router.conf:
                 self.fe.counters.dresp += 1
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.dresp += 1
             self.srv.counters.dresp += 1
             set_term(rec, "P", "D" if how == "reject" else "R")  # 2.6 logs a silent-drop 'PR'
 
@@ -1327,6 +1333,9 @@ class TcpSession(Stream):
                         count_bytes(ctrs, nbin, nbout, now)
             self.fe.counters.bin += nbin
             self.fe.counters.bout += nbout
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.bin += nbin
+                lc.bout += nbout
             self.engine.state.total_bytes_out += nbout
             if tun.spliced:
                 self.engine.state.spliced_bytes_out += nbout

@@ -24,7 +24,7 @@ from haproxy_py.stats.fields import STAT_FIELDS, STAT_OVERRIDES
 
 NFIELDS = len(STAT_FIELDS)  # 127
 SEP_POS = 103  # the "-" column sits before this typed position in CSV
-TYPE_FE, TYPE_BE, TYPE_SV = 1, 2, 4
+TYPE_FE, TYPE_BE, TYPE_SV, TYPE_SO = 1, 2, 4, 8
 
 # positions by name, for readability below
 P = {name: i for i, (name, _t, _ty, _d) in enumerate(STAT_FIELDS)}
@@ -60,7 +60,7 @@ class Row:
     __slots__ = ("kind", "iid", "sid", "values")
 
     def __init__(self, kind: str, iid: int, sid: int, values: list[Any]) -> None:
-        self.kind = kind  # "F", "B", "S"
+        self.kind = kind  # "F", "B", "S", "L" (a listener, option socket-stats)
         self.iid = iid
         self.sid = sid
         self.values = values
@@ -251,6 +251,37 @@ def frontend_row(state: Any, fe: Any, now: float, wall: float) -> Row:
     v[94] = c.eint
     _modules(v, c, http)
     return Row("F", fe.uuid, 0, v)
+
+
+def listener_row(fe: Any, ls: Any, legends: bool) -> Row:
+    """'option socket-stats': a listening socket's row (type 3), the fields 2.6 fills for it."""
+    c = ls.counters
+    v: list[Any] = [None] * NFIELDS
+    v[0] = fe.name
+    v[1] = ls.name
+    v[4] = c.scur
+    v[5] = c.smax
+    v[6] = ls.maxconn
+    v[7] = c.stot
+    v[8] = c.bin
+    v[9] = c.bout
+    v[10] = c.dreq
+    v[11] = c.dresp
+    v[12] = c.ereq
+    v[17] = ls.status
+    v[26] = 1
+    v[27] = fe.uuid
+    v[28] = ls.luid
+    v[32] = 3
+    if legends:
+        v[73] = ls.addr
+    v[75] = fe.mode
+    v[81] = c.dcon
+    v[82] = c.dses
+    v[83] = c.wrew
+    v[94] = c.eint
+    _modules(v, c, False, with_h=False)
+    return Row("L", fe.uuid, ls.luid, v)
 
 
 def server_row(state: Any, be: Any, srv: Any, now: float, wall: float, legends: bool) -> Row:
@@ -487,6 +518,8 @@ def collect(state: Any, now: float, wall: float, flt: StatFilter | None = None) 
         be = px.backend
         if fe is not None and types & TYPE_FE:
             rows.append(frontend_row(state, fe, now, wall))
+        if fe is not None and fe.socket_stats and types & TYPE_SO:
+            rows.extend(listener_row(fe, ls, flt.show_legends) for ls in fe.socket_stats)
         if be is not None:
             if types & TYPE_SV:
                 for srv in be.servers:

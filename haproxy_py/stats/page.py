@@ -524,7 +524,8 @@ def _general_info(state: Any, conf: Any, now: float, wall: float, flt: StatFilte
 
 def render_html(state: Any, conf: Any, uri: str, now: float, wall: float, flt: StatFilter, st: str | None,
                 admin: bool, refresh: bool) -> bytes:
-    rows = collect(state, now, wall, flt)
+    # the listeners' rows (option socket-stats) are not drawn on the HTML page
+    rows = [r for r in collect(state, now, wall, flt) if r.kind != "L"]
     # 'stats show-node' without a name shows the process's node name; 'stats show-desc' follows it
     node = conf.show_node if conf.show_node else (getattr(state, "node", "") if conf.show_node == "" else "")
     on = f" on {html.escape(node)}" if node else ""

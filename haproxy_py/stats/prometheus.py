@@ -565,6 +565,8 @@ def render(state: Any, now: float, wall: float, query: str = "") -> str:
     by_be: dict[int, list[Row]] = {}
     pending: list[tuple[Row, bool]] = []
     for row in collect(state, now, wall, StatFilter(show_legends=True)):
+        if row.kind == "L":  # 2.6's exporter has no listener metrics (option socket-stats)
+            continue
         http = row.values[_MODE] == "http"
         if row.kind == "F":
             fes.append(_Obj(row, http))

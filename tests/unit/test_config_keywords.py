@@ -131,7 +131,7 @@ def test_keyword_invalid(section: str, line: str) -> None:
 REFUSED_LINES = {
     "global": ["lua-load /x.lua"],
     "defaults": ["option accept-invalid-http-request"],
-    "frontend": ["option socket-stats"],
+    "frontend": ["option nolinger"],
     "backend": ["persist rdp-cookie"],
 }
 

@@ -1,0 +1,179 @@
+"""Options real configurations use (issue #15 item 3), side by side with Debian's HAProxy 2.6:
+'option socket-stats' (each listening socket's own row in ``show stat``, with the bind's ``name``
+and ``id``)."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.integration.harness import require_haproxy, run_proxy, wait_files
+
+WHICH = ("haproxy", "ours")
+
+
+def cli(path: Path, line: str, timeout: float = 5.0) -> str:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(path))
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+        return out.decode()
+    finally:
+        s.close()
+
+
+def exchange(port: int, raw: bytes, timeout: float = 5.0) -> bytes:
+    """Send raw bytes and read until the proxy closes (every request here ends the connection)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(raw)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                d = s.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not d:
+                break
+            out += d
+        return out
+    finally:
+        s.close()
+
+
+SOCKET_STATS_CFG = """\
+global
+    stats socket @DIR@/stats.sock level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    option socket-stats
+    bind 127.0.0.1:{p1} name first id 7
+    bind 127.0.0.1:{p2}
+    bind 127.0.0.1:{p3}-{p4}
+    bind 127.0.0.1:{p5} name limited maxconn 20
+    maxconn 50
+    tcp-request connection reject if {{ dst_port {p4} }} {{ src_port 0:0 }} || {{ path_beg /never }}
+    tcp-request connection reject if {{ dst_port {p5} }} {{ always_false }}
+    http-request deny if {{ path_beg /deny }}
+    http-request return status 200 content-type text/plain string ok
+frontend plain
+    bind 127.0.0.1:{p6} name nostats
+    http-request return status 200 content-type text/plain string ok
+"""
+
+
+def _requests(rng: random.Random) -> list[bytes]:
+    """One connection each: keep-alive runs of good requests, denied ones, malformed ones."""
+    out = []
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        if kind < 0.6:
+            n = rng.randint(1, 3)
+            reqs = [f"GET /ok{rng.randint(0, 999)} HTTP/1.1\r\nHost: h\r\n"
+                    f"X-Pad: {'a' * rng.randint(0, 60)}\r\n\r\n" for _ in range(n - 1)]
+            reqs.append("GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            out.append("".join(reqs).encode())
+        elif kind < 0.8:
+            out.append(f"GET /deny{rng.randint(0, 9)} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
+        else:
+            out.append(b"GET /bad path HTTP/1.1\r\nHost: h\r\n\r\n")
+    return out
+
+
+def _listener_rows(csv_text: str) -> list[str]:
+    rows = [ln for ln in csv_text.splitlines() if ln and not ln.startswith("#")]
+    return [r for r in rows if r.split(",")[1] not in ("FRONTEND", "BACKEND")]
+
+
+def distinct_ports() -> list[int]:
+    """Six free ports, all different, the third and fourth consecutive (a port range)."""
+    for _ in range(50):
+        base = free_port()
+        held = []
+        try:
+            for port in (base, base + 1):
+                t = socket.socket()
+                held.append(t)
+                t.bind(("127.0.0.1", port))
+            others: list[int] = []
+            while len(others) < 4:
+                t = socket.socket()
+                held.append(t)
+                t.bind(("127.0.0.1", 0))
+                others.append(t.getsockname()[1])
+        except OSError:
+            continue
+        finally:
+            for t in held:
+                t.close()
+        return [others[0], others[1], base, base + 1, others[2], others[3]]
+    raise RuntimeError("no free consecutive ports")
+
+
+def idle(sock: Path) -> str:
+    """``show stat`` once no listener has a connection (polled, at most 10 s)."""
+    stat = ""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stat = cli(sock, "show stat")
+        if all(r.split(",")[4] == "0" for r in _listener_rows(stat)):
+            break
+        time.sleep(0.02)
+    return stat
+
+
+def test_socket_stats_rows_as_haproxy() -> None:
+    """Seeded traffic spread over four binds (a named one with an id, a plain one, a port range
+    giving two sockets, one with a maxconn), the same for both proxies: the listener rows of
+    ``show stat`` (svname, sid, type 3, slim, addr, each socket's own sessions, bytes, denied and
+    bad requests), ``show stat typed``'s listener lines, the type filter (8 selects listeners) and
+    a frontend without the option (no listener rows) are the same as 2.6's; the pid column is the
+    only thing normalised."""
+    require_haproxy("haproxy")
+    seed = random.randrange(1 << 30)
+    got: dict[str, tuple[list[str], list[str], str]] = {}
+    for which in WHICH:
+        p1, p2, p3, p4, p5, p6 = distinct_ports()
+        cfg = SOCKET_STATS_CFG.format(p1=p1, p2=p2, p3=p3, p4=p4, p5=p5, p6=p6)
+        with run_proxy(cfg, wait_ports=[p1, p2, p5, p6], which=which) as px:
+            sock = px.workdir / "stats.sock"
+            wait_files([sock])
+            idle(sock)  # the start-up probes' connections (wait_ports) are over
+            rng = random.Random(seed)
+            replies = []
+            # the port range's second socket is used too, and one bind stays idle
+            for port in (p1, p1, p2, p4, p5, p6):
+                for raw in _requests(rng):
+                    replies.append(exchange(port, raw).split(b"\r\n", 1)[0])
+                    # the connection is counted as ended before the next one (smax as 2.6's)
+                    idle(sock)
+            stat = idle(sock)
+            typed = [ln for ln in cli(sock, "show stat typed").splitlines() if ln.startswith("L.")]
+            only = cli(sock, "show stat -1 8 -1")
+        norm = _listener_rows(stat)
+        for i, p in enumerate((p1, p2, p3, p4, p5, p6)):
+            norm = [r.replace(f":{p},", f":P{i + 1},") for r in norm]
+        fields = [r.split(",") for r in norm]
+        for f in fields:
+            f[26] = "PID"
+        typed_n = [t for t in typed if ".26.pid." not in t and ".73.addr." not in t]
+        only_rows = [r.split(",")[:2] for r in only.splitlines() if r and not r.startswith("#")]
+        got[which] = ([",".join(f) for f in fields], typed_n, repr((only_rows, replies)))
+    assert got["ours"][0] == got["haproxy"][0], f"seed {seed}"
+    assert got["ours"][1] == got["haproxy"][1], f"seed {seed}"
+    assert got["ours"][2] == got["haproxy"][2], f"seed {seed}"
