@@ -614,6 +614,8 @@ class Proxy:
     hash_type: HashType = field(default_factory=HashType)
     hash_balance_factor: int = 0
     cookie: CookieConf | None = None
+    #: ``dynamic-cookie-key``: the secret the servers' dynamic cookies are computed from
+    dyncookie_key: str | None = None
     retries: int = 3
     redispatch: int = 0  # 0 = off, -1 = on the last retry, N>0 = every N-th retry
     #: ``retry-on``: the events a request is retried on (config/build/retry.py), 2.6's default

@@ -211,6 +211,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "hash-type": _DIFF + "test_lb_haproxy.py::test_hash_algorithms_match_haproxy",
     "hash-balance-factor": _UNIT + "test_backend_queue.py::test_consistent_bounded_load",
     "cookie": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
+    "dynamic-cookie-key": _IT + "test_dynamic_cookie_vs_haproxy.py::test_dynamic_cookies_as_haproxy",
     "option": _IT + "test_engine_http.py::test_seed_forwardfor_except_loopback",
     "no": _EFF + "test_no_option_cancels_defaults",
     "timeout": _IT + "test_lb_e2e.py::test_maxconn_2_queues_10_concurrent",

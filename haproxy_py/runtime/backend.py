@@ -27,6 +27,7 @@ anonymously in ``srv.anon_slots``.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +36,7 @@ from haproxy_py.lb.base import Balancer, LbRequest
 from haproxy_py.lb.first import First
 from haproxy_py.lb.hash_consistent import ConsistentHash
 from haproxy_py.lb.hash_map import MapBased
+from haproxy_py.lb.hashfn import xxh64
 from haproxy_py.lb.keys import compile_key
 from haproxy_py.lb.leastconn import LeastConn
 from haproxy_py.lb.random import RandomLB
@@ -189,6 +191,15 @@ class Backend:
             self.balancer.backend = self
         self.balancer.init(list(self.servers))  # its own list: add/del server update both
         self._by_cookie: dict[str, list[Server]] = {}
+        #: ``cookie ... dynamic`` (2.6's PR_CK_DYNAMIC, switched by ``enable|disable dynamic-cookie
+        #: backend``) and ``dynamic-cookie-key`` (``set dynamic-cookie-key backend``)
+        self.dyncookie = conf.cookie is not None and conf.cookie.dynamic
+        self.dyncookie_key: str | None = conf.dyncookie_key
+        #: servers whose dynamic cookie is the same as another's (2.6 warns about them)
+        self.dup_dyncookies: list[Server] = []
+        if self.dyncookie:
+            for srv in self.servers:
+                self.set_dyncookie(srv)
         self._index_cookies()
         #: ``dispatch ADDR`` in a backend without ``balance`` (config/build/freeze.py drops it otherwise,
         #: as 2.6 ignores it in balance mode): a request no persistence cookie holds goes to that
@@ -374,6 +385,40 @@ class Backend:
         self.balancer.remove_server(srv)
         self.servers.remove(srv)
         self.by_name.pop(srv.name, None)
+        self._index_cookies()
+
+    # ------------------------------------------------------------------ dynamic cookies
+    def set_dyncookie(self, srv: Server) -> None:
+        """2.6's dynamic cookie of a server without a ``cookie`` of its own, while the backend has
+        ``cookie ... dynamic`` and a key: the 16 hex digits of XXH64 (seed 0) over the key, the
+        server's address (4 or 16 bytes, network order) and its port as 4 bytes in network order.
+        Servers at a name or a unix socket get none. Call ``_index_cookies`` afterwards."""
+        if srv.conf.cookie is not None or not self.dyncookie or self.dyncookie_key is None:
+            return
+        try:
+            ip = ipaddress.ip_address(srv.host)
+        except ValueError:
+            return
+        data = (self.dyncookie_key.encode("latin-1", "replace") + ip.packed
+                + (srv.port & 0xFFFFFFFF).to_bytes(4, "big"))
+        srv.cookie = f"{xxh64(data):016x}"
+        if srv.in_maint:  # 2.6 checks no duplicates for a server in maintenance
+            return
+        if any(o is not srv and o.cookie == srv.cookie and not o.in_maint for o in self.servers):
+            self.dup_dyncookies.append(srv)
+
+    def set_dyncookies(self) -> None:
+        """Every server's dynamic cookie again (enable dynamic-cookie, set dynamic-cookie-key)."""
+        for srv in self.servers:
+            self.set_dyncookie(srv)
+        self._index_cookies()
+
+    def clear_dyncookies(self) -> None:
+        """``disable dynamic-cookie backend``: servers without a cookie of their own lose theirs."""
+        self.dyncookie = False
+        for srv in self.servers:
+            if srv.conf.cookie is None:
+                srv.cookie = None
         self._index_cookies()
 
     # ------------------------------------------------------------------ persistence

@@ -1310,15 +1310,26 @@ def _show_events(cli: Cli, c: Call) -> str | None:
 
 
 def _dynamic_cookie(cli: Cli, c: Call) -> str:
-    """2.6's argument checks, then the refusal: dynamic cookies are not implemented."""
+    """``enable|disable dynamic-cookie backend BK``, ``set dynamic-cookie-key backend BK KEY``:
+    2.6's argument checks, then the servers' dynamic cookies computed again (or dropped); no reply
+    text."""
     a = c.a
     if not a[3]:
         return "A backend name is expected.\n"
-    if cli.find_backend(a[3]) is None:
+    be = cli.find_backend(a[3])
+    if be is None:
         return "No such backend.\n"
-    if a[0] == "set" and not a[4]:
-        return "String value expected.\n"
-    return cli.refuse(" ".join(c.w[:3]))
+    if a[0] == "set":
+        if not a[4]:
+            return "String value expected.\n"
+        be.dyncookie_key = a[4]
+        be.set_dyncookies()
+    elif a[0] == "enable":
+        be.dyncookie = True
+        be.set_dyncookies()
+    else:
+        be.clear_dyncookies()
+    return ""
 
 
 def _pat(verb: str, kind: str) -> Handler:
@@ -1359,6 +1370,7 @@ _RT = "tests/integration/test_runtime_changes.py::"
 _OPS = "tests/integration/test_cli_engine_ops.py::"
 _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
+_DYNCK_T = "tests/integration/test_dynamic_cookie_vs_haproxy.py::test_dynamic_cookie_cli_as_haproxy"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
 def _show_ssl_cert(cli: Cli, c: Call) -> str:
     """``show ssl cert [NAME|*NAME]``: the certificate files the TLS listeners loaded (tls/certs.py),
@@ -1739,7 +1751,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_enable_disable(False, "agent", c.a[2], c.now, c.wall),
          "tests/differential/test_agent_check_vs_haproxy.py::test_agent_cli_commands_as_haproxy"),
     _row("disable dynamic-cookie backend", "disable dynamic-cookie backend <bk>",
-         "disable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
+         "disable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie, _DYNCK_T),
     _row("disable frontend", "disable frontend <frontend>", "temporarily disable specific frontend", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(False, "frontend", c.a[2], c.now, c.wall),
          _RT + "test_disable_frontend_refuses_connections"),
@@ -1753,7 +1765,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_enable_disable(True, "agent", c.a[2], c.now, c.wall),
          "tests/differential/test_agent_check_vs_haproxy.py::test_agent_cli_commands_as_haproxy"),
     _row("enable dynamic-cookie backend", "enable dynamic-cookie backend <bk>",
-         "enable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie),
+         "enable dynamic cookies on a specific backend", ADMIN, _dynamic_cookie, _DYNCK_T),
     _row("enable frontend", "enable frontend <frontend>", "re-enable specific frontend", ADMIN,
          lambda cli, c: cli.cmd_enable_disable(True, "frontend", c.a[2], c.now, c.wall),
          _RT + "test_disable_frontend_refuses_connections"),
@@ -1796,7 +1808,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
     _row("reload", None, "", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
     _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
-         "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie),
+         "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie, _DYNCK_T),
     _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
          _pat("set", "map"), _PAT_T),
     _row("set maxconn frontend", "set maxconn frontend <frontend> <value>", "change a frontend's maxconn setting",

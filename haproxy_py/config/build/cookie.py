@@ -48,3 +48,12 @@ class CookieMixin(BuilderBase):
         c["domains"] = tuple(domains)
         c["attrs"] = tuple(attrs)
         p.f["cookie"] = CookieConf(**c)
+
+    def kw_dynamic_cookie_key(self, ln: Line, p: ProxyState) -> None:
+        """``dynamic-cookie-key KEY``: the secret of ``cookie ... dynamic`` (a defaults section passes
+        it on); words after the first are ignored, as by 2.6."""
+        if not p.is_defaults and self.capwarn(ln, p, K.BE):
+            return
+        if len(ln.words) < 2 or not ln.words[1]:
+            self.fail(ln, "'dynamic-cookie-key' expects <secret_key> as argument.", 0)
+        p.f["dyncookie_key"] = ln.words[1]
