@@ -90,6 +90,16 @@ class RuleTxn(Txn):
     cache_store: Any = None
     #: the request forbids storing its response (Authorization, Cache-Control: no-store)
     cache_nostore: bool = False
+    #: the buffer size the room for rewrites comes from (tune.bufsize; set once by the engine)
+    bufsize: int = 16384
+    #: what header rewrites can still add to the request: a lower bound (htx.room_floor) until
+    #: ``req_exact`` (htx.request_room); None until the first header rewrite
+    req_room: int | None = None
+    req_exact: bool = False
+    #: rewrites that did not fit since the engine last counted them (2.6's failed_rewrites, wrew)
+    wrew: int = 0
+    #: http-request strict-mode off in the rule set being evaluated (2.6's HTTP_MSGF_SOFT_RW)
+    soft_rw: bool = False
     #: the request's secondary key (process-vary on), for cache-store
     cache_sec: bytes | None = None
     #: (proxy of the cache-use rule, served) of each lookup, for the proxies' counters
@@ -108,6 +118,7 @@ SERVICE = "service"     # an internal service answers (use-service)
 WAIT_BODY = "wait-for-body"  # hold the rule set until the body came (``status``: ms, ``service``: unused)
 CLOSE = "close"         # tcp-response content close: the server connection closes, what came goes on
 SWITCH = "switch-mode"  # tcp-request content switch-mode http: the session becomes HTTP (engine/stream.py)
+REWRITE_FAIL = "rewrite-fail"  # a rewrite did not fit with strict-mode on: 500, logged PR (engine)
 WAIT_RESOLVE = "do-resolve"  # pause the rule set while ``txn.resolve_name`` is resolved (actions/resolve.py)
 
 
@@ -139,6 +150,14 @@ V_REJECT = Verdict(REJECT)
 V_DROP = Verdict(DROP)
 V_CLOSE = Verdict(CLOSE)
 V_SWITCH = Verdict(SWITCH)
+V_REWRITE_FAIL = Verdict(REWRITE_FAIL, 500)
+
+
+def rewrite_failed(txn: Any) -> Verdict:
+    """A rewrite that did not fit: counted (wrew), then an internal error unless the rule set
+    turned strict-mode off before it (then the rewrite is silently skipped)."""
+    txn.wrew += 1
+    return V_CONTINUE if txn.soft_rw else V_REWRITE_FAIL
 
 
 class Action:

@@ -27,8 +27,10 @@ from haproxy_py.actions.base import (
     ParseCtx,
     TrailingWords,
     Verdict,
+    rewrite_failed,
 )
 from haproxy_py.actions.lf import Fmt, compile_lf, const
+from haproxy_py.http import htx
 
 #: the reason phrase HAProxy 2.6 gives a status it writes itself (set-status, return, redirect)
 REASONS: dict[int, bytes] = {
@@ -120,6 +122,33 @@ def _side(ctx: ParseCtx) -> str:
 
 
 # ============================================================================ headers
+def _req_fits(txn: Any, need: int) -> bool:
+    """Whether a header of ``need`` bytes (http/htx.py header_need) fits in the request; it takes
+    the room when it does. Until a rewrite comes near the limit only a cheap lower bound of the
+    room is kept (htx.room_floor, from the raw head's length): one comparison per rewrite; the
+    exact room (htx.request_room, a pass over the headers) is computed once, when one does."""
+    room = txn.req_room
+    if room is None:
+        req = txn.req
+        room = htx.room_floor(txn.bufsize, req.head_len, len(req.headers)) if req.head_len else -1
+    if need > room and not txn.req_exact:
+        req = txn.req
+        room = htx.request_room(txn.bufsize, req.method, req.uri, req.version, req.headers)
+        txn.req_exact = True
+    if need > room:
+        txn.req_room = room
+        return False
+    txn.req_room = room - need
+    return True
+
+
+def req_rewritten(txn: Any) -> None:
+    """A request rewrite that is not sized (replace-*, set-path, ...): the next header rewrite
+    computes the exact room of what the message has become."""
+    txn.req_room = -1
+    txn.req_exact = False
+
+
 class AddHeader(Action):
     __slots__ = ("side", "name", "fmt")
 
@@ -127,8 +156,17 @@ class AddHeader(Action):
         self.side, self.name, self.fmt = side, name, fmt
 
     def run(self, txn: Any) -> Verdict:
-        msg = txn.req if self.side == "req" else txn.res
-        msg.headers.append((self.name, self.fmt(txn)))
+        value = self.fmt(txn)
+        if self.side == "req":
+            need = 8 + len(self.name) + len(value)  # htx.header_need
+            room = txn.req_room
+            if room is not None and need <= room:  # the usual case: one comparison
+                txn.req_room = room - need
+            elif not _req_fits(txn, need):
+                return rewrite_failed(txn)
+            txn.req.headers.append((self.name, value))
+        else:  # response rewrites are not sized yet (http-response strict-mode stays refused)
+            txn.res.headers.append((self.name, value))
         return V_CONTINUE
 
 
@@ -141,11 +179,20 @@ class SetHeader(AddHeader):
         self.klen = len(name)
 
     def run(self, txn: Any) -> Verdict:
-        msg = txn.req if self.side == "req" else txn.res
+        req = self.side == "req"
+        msg = txn.req if req else txn.res
         value = self.fmt(txn)  # evaluated before the old values go (it may read them)
         key, klen = self.key, self.klen
+        old = msg.headers
         # the length test spares the lower() of every other header
-        msg.headers = [h for h in msg.headers if len(h[0]) != klen or h[0].lower() != key]
+        msg.headers = [h for h in old if len(h[0]) != klen or h[0].lower() != key]
+        if req:
+            if len(msg.headers) != len(old) and txn.req_room is not None:  # removed blocks: room again
+                txn.req_room += sum([htx.BLOCK + len(n) + len(v) for n, v in old
+                                     if len(n) == klen and n.lower() == key])
+            # 2.6 removes the old values first: on a failure they stay removed
+            if not _req_fits(txn, htx.BLOCK + len(self.name) + len(value)):
+                return rewrite_failed(txn)
         msg.headers.append((self.name, value))
         return V_CONTINUE
 
@@ -237,6 +284,8 @@ class ReplaceHeader(Action):
                         v = _expand(tmpl, m)
             out.append((n, v))
         msg.headers = out
+        if tmpl is not None and self.side == "req":
+            req_rewritten(txn)
         return V_CONTINUE
 
 
@@ -292,6 +341,7 @@ class SetLine(Action):
                 req.uri = pre + path + b"?" + v
             elif v:
                 req.uri = pre + path + b"?" + v
+        req_rewritten(txn)
         return V_CONTINUE
 
 
@@ -316,6 +366,7 @@ class ReplaceLine(Action):
             m = self.rx.search(req.uri)
             if m is not None:
                 req.uri = _expand(self.fmt(txn), m)
+                req_rewritten(txn)
             return V_CONTINUE
         pre, path, query = _split_uri(req.uri)
         subject = path if w == "replace-path" else path + query
@@ -323,6 +374,7 @@ class ReplaceLine(Action):
         if m is not None:
             new = _expand(self.fmt(txn), m)
             req.uri = pre + new + (query if w == "replace-path" else b"")
+            req_rewritten(txn)
         return V_CONTINUE
 
 
@@ -1095,6 +1147,7 @@ class NormalizeUri(Action):
             return _BAD_URI
         if new != req.uri:
             req.uri = new
+            req_rewritten(txn)
         return V_CONTINUE
 
 
@@ -1138,3 +1191,37 @@ class DisableL7Retry(Action):
 def p_disable_l7_retry(args: Sequence[str], ctx: ParseCtx) -> Action:
     _only(args, 0)
     return DisableL7Retry()
+
+
+# ============================================================================ strict-mode
+#: a strict-mode rule exists in the configuration: every HTTP rule set then starts with strict
+#: mode on again (actions/rules.py), as 2.6 resets it when a rule set evaluation ends
+STRICT_USED = [False]
+
+
+class StrictMode(Action):
+    """``strict-mode on|off``: whether a failing rewrite of the following rules of this rule set
+    is an internal error (on, the default) or silently skipped (off)."""
+
+    __slots__ = ("soft",)
+
+    def __init__(self, on: bool) -> None:
+        self.soft = not on
+
+    def run(self, txn: Any) -> Verdict:
+        txn.soft_rw = self.soft
+        return V_CONTINUE
+
+
+#: the rule actions/rules.py puts at the head of every HTTP rule set when STRICT_USED
+STRICT_ON = StrictMode(True)
+
+
+def p_strict_mode(args: Sequence[str], ctx: ParseCtx) -> Action:
+    if not args:
+        raise _err(ctx, "expects exactly 1 arguments.")
+    _only(args, 1)
+    if args[0] not in ("on", "off"):
+        raise _err(ctx, f"Unexpected value '{args[0]}'. Only 'on' and 'off' are supported.", 0)
+    STRICT_USED[0] = True
+    return StrictMode(args[0] == "on")

@@ -131,6 +131,12 @@ def compile_rules(conf: Any) -> RuleSets:
         slot = _SLOTS[fam]
         if slot in lists and not any(family_of(r) == fam for r in conf.http_rules):
             del lists[slot]
+    from haproxy_py.actions.http import STRICT_ON, STRICT_USED
+
+    if STRICT_USED[0]:  # strict-mode is reset for each evaluation of a rule set, as 2.6 does
+        for slot in ("http_req",):
+            if slot in lists:
+                lists[slot].insert(0, (None, STRICT_ON))
     for slot, rules in lists.items():
         setattr(rs, slot, tuple(rules))
     rs.tcp_content_def = ndef

@@ -20,6 +20,7 @@ from haproxy_py.actions.base import (
     DROP,
     REJECT,
     REPLY,
+    REWRITE_FAIL,
     SERVICE,
     STOP,
     TARPIT,
@@ -660,6 +661,8 @@ class HttpSession(Stream):
             rs = router.rs
             if rs.http_req:
                 v = run_rules(rs.http_req, ctx) if not start else resume_rules(rs.http_req, ctx, start)
+                if ctx.wrew:
+                    self._count_wrew(ctx, False)
                 if ctx.early_hints:
                     self._send_early_hints(ctx)
                 if v.kind != CONTINUE and v.kind != STOP:
@@ -787,6 +790,16 @@ class HttpSession(Stream):
         self.rec.log_level = -1
         self._local_error(status, "L", "R")
 
+    def _count_wrew(self, ctx: Any, backend: bool) -> None:
+        """Rewrites of a request rule set that did not fit (actions/base.py rewrite_failed):
+        2.6 counts them on the frontend, and on the backend once the request has one."""
+        n = ctx.wrew
+        ctx.wrew = 0
+        self.fe.counters.wrew += n
+        be = self.be
+        if backend and be is not None and be.conf is not self.router.conf:
+            be.counters.wrew += n
+
     def _req_verdict(self, v: Verdict, *, backend: bool = False) -> None:
         """Apply an http-request / tcp-request content verdict that ends the request here.
         ``backend``: it came from the backend's rules (2.6 counts an intercepted request on the
@@ -804,6 +817,12 @@ class HttpSession(Stream):
             close = v.service == "redirect" and req is not None and (
                 req.body == BODY_CHUNKED or (req.body == BODY_LENGTH and req.content_length > 0))
             self._local_response(v.status, v.headers, v.body, v.reason, close=close)
+            return
+        if k == REWRITE_FAIL:  # strict-mode on and a rewrite that did not fit: an internal error
+            fc.eint += 1
+            if backend and be is not None and be.conf is not self.router.conf:
+                be.counters.eint += 1
+            self._local_error(500, "P", "R")
             return
         if k == SERVICE:
             from haproxy_py.stats import prometheus
@@ -1291,6 +1310,8 @@ class HttpSession(Stream):
             req = self._own_req()
             ctx = self._be_txn(be, req)
             v = run_rules(be_req, ctx) if not start else resume_rules(be_req, ctx, start)
+            if ctx.wrew:
+                self._count_wrew(ctx, True)
             if ctx.early_hints:
                 self._send_early_hints(ctx)
             if v.kind != CONTINUE and v.kind != STOP:

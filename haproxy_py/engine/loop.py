@@ -192,6 +192,9 @@ class Engine:
                 srv.last_change = wall
         # show stat, show servers state, the page list proxies in declaration order, as 2.6 does
         self.bufsize = g.tune_bufsize
+        from haproxy_py.actions.base import RuleTxn
+
+        RuleTxn.bufsize = g.tune_bufsize  # the room of header rewrites (http/htx.py request_room)
         self.maxrewrite = g.tune_maxrewrite
         self.maxhdr = g.tune_http_maxhdr
         from haproxy_py.engine.router import CompiledProxy, Router

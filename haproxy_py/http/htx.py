@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = ["HEAD_OVERHEAD", "headers_size", "request_size", "response_size", "message_size",
-           "dropped_content_length"]
+           "dropped_content_length", "HTX_RESERVED", "BLOCK", "head_blocks", "request_room", "header_need",
+           "header_fits", "room_floor"]
 
 HEAD_OVERHEAD = 21
 
@@ -103,3 +104,51 @@ def dropped_content_length(raw_head: bytes) -> int:
         if sep and name.lower() == b"content-length":
             n += len(name) + len(value.strip(b" \t\r"))
     return n
+
+
+# --------------------------------------------------------------------------- room for rewrites
+#: what 2.6.12 keeps of a buffer for the HTX structure itself (measured: tune.bufsize 4096)
+HTX_RESERVED = 48
+#: what each HTX block costs besides its data (the start line, a header, the end of headers, a
+#: body data block); maxrewrite is not reserved when a rule adds to a message already in HTX
+BLOCK = 8
+
+
+def head_blocks(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """The blocks of a head in HTX: its start line, each header the HTTP/1 layer kept (a
+    ``Connection`` left empty by the close/keep-alive tokens is gone), the end of headers."""
+    n = 2
+    for name, value in headers:
+        if len(name) == 10 and name.lower() == b"connection" and not _connection_size(name, value):
+            continue
+        n += 1
+    return n
+
+
+def request_room(bufsize: int, method: bytes, uri: bytes, version: bytes,
+                 headers: list[tuple[bytes, bytes]], body: int = 0) -> int:
+    """What a rule can still add to a request head held in a ``bufsize`` buffer: the buffer less
+    the HTX structure, the message's data and 8 bytes per block (``body``: the payload already
+    there, one block; haproxy-py's rules run before any body is read, so 0 there)."""
+    used = request_size(method, uri, version, headers) + BLOCK * head_blocks(headers)
+    if body:
+        used += body + BLOCK
+    return bufsize - HTX_RESERVED - used
+
+
+def room_floor(bufsize: int, head_len: int, nheaders: int) -> int:
+    """A lower bound of request_room from the raw head's length and header count alone (O(1)):
+    each header line has at least 2 bytes besides its name and value (``:`` and LF) where HTX
+    spends 8 on its block, and the start line and the end of headers cost at most 37 more than
+    their raw bytes."""
+    return bufsize - HTX_RESERVED - 37 - head_len - 6 * nheaders
+
+
+def header_need(name: bytes, value: bytes) -> int:
+    """The room a header added by a rule takes: its block and its name and value."""
+    return BLOCK + len(name) + len(value)
+
+
+def header_fits(room: int, name: bytes, value: bytes) -> bool:
+    """Whether 2.6 can add this header with ``room`` left (request_room): it fills it exactly."""
+    return BLOCK + len(name) + len(value) <= room

@@ -1,0 +1,101 @@
+"""The room header rewrites have in 2.6's HTX (http/htx.py request_room, header_fits) and what a
+rewrite that does not fit does in the rule actions (strict-mode on: the internal error verdict;
+off: skipped), without sockets. The figures are Debian's 2.6.12 measured with tune.bufsize 4096:
+``GET /req`` + ``host: test`` + ``x-pad: <P x 'p'>`` (+ ``connection: close``) takes an 1100-byte
+``X-Add`` header for P <= 2854, not for P = 2855 (tests/integration/test_strict_mode_vs_haproxy.py
+compares the whole behaviour with 2.6)."""
+
+from __future__ import annotations
+
+from haproxy_py.actions import REGISTRIES, ParseCtx
+from haproxy_py.actions.base import CONTINUE, REWRITE_FAIL, RuleTxn, run_rules
+from haproxy_py.http import htx
+from haproxy_py.http.message import RequestHead
+
+
+def _head(pad: int, conn: bool = True) -> list[tuple[bytes, bytes]]:
+    h = [(b"host", b"test"), (b"x-pad", b"p" * pad)]
+    return h + [(b"connection", b"close")] if conn else h
+
+
+def test_room_matches_the_measured_limit() -> None:
+    for pad, fits in ((2854, True), (2855, False), (2800, True), (2900, False)):
+        room = htx.request_room(4096, b"GET", b"/req", b"HTTP/1.1", _head(pad))
+        assert htx.header_fits(room, b"X-Add", b"a" * 1100) is fits, pad
+    # exactly filled is accepted
+    room = htx.request_room(4096, b"GET", b"/req", b"HTTP/1.1", _head(2854))
+    assert room == htx.header_need(b"X-Add", b"a" * 1100)
+
+
+def test_blocks_leave_out_an_emptied_connection_header() -> None:
+    assert htx.head_blocks(_head(1)) == 4
+    assert htx.head_blocks(_head(1, conn=False)) == 4
+    assert htx.head_blocks(_head(1) + [(b"Connection", b"close, upgrade")]) == 5
+    with_body = htx.request_room(4096, b"POST", b"/", b"HTTP/1.1", _head(1), body=10)
+    assert with_body == htx.request_room(4096, b"POST", b"/", b"HTTP/1.1", _head(1)) - 18
+
+
+def _rules(*lines: str) -> list:
+    out = []
+    for ln in lines:
+        name, *args = ln.split()
+        ctx = ParseCtx("http-request", name)
+        d = REGISTRIES["http-request"].get(name)
+        assert d is not None
+        out.append((None, d.parse(args, ctx)))
+    return out
+
+
+def _txn(pad: int) -> RuleTxn:
+    req = RequestHead(b"GET", b"/req", b"HTTP/1.1", _head(pad))
+    t = RuleTxn(req, "127.0.0.1", 1, "127.0.0.1", 2, None, "f")
+    t.bufsize = 4096
+    return t
+
+
+def test_strict_on_fails_and_off_skips() -> None:
+    add = "add-header X-Add " + "a" * 1100
+    t = _txn(2855)
+    assert run_rules(_rules(add), t).kind == REWRITE_FAIL and t.wrew == 1
+    assert all(n != b"X-Add" for n, _ in t.req.headers)
+    t = _txn(2855)
+    v = run_rules(_rules("strict-mode off", add, "add-header X-Small b"), t)
+    assert v.kind == CONTINUE and t.wrew == 1
+    assert [n for n, _ in t.req.headers][-1] == b"X-Small"
+    # the room is used up by each rewrite: the second one of two fails
+    t = _txn(2854 - 12)
+    assert run_rules(_rules("add-header X-S " + "s" * 4, add), t).kind == REWRITE_FAIL
+    t = _txn(2854)
+    assert run_rules(_rules(add), t).kind == CONTINUE and t.wrew == 0
+
+
+def test_set_header_gets_the_room_of_what_it_removes_and_removes_it_anyway() -> None:
+    t = _txn(2855 - 20)
+    t.req.headers.append((b"X-Add", b"o" * 12))  # 8 + 5 + 12 = 25 bytes of room back
+    assert run_rules(_rules("set-header X-Add " + "a" * 1100), t).kind == CONTINUE
+    t = _txn(2855 - 20)
+    t.req.headers.append((b"X-Add", b"o" * 12))
+    t.req_room = None
+    v = run_rules(_rules("add-header X-Other 1", "set-header X-Add " + "a" * 1115), t)
+    assert v.kind == REWRITE_FAIL
+    assert all(n != b"X-Add" for n, _ in t.req.headers)
+
+
+def test_the_cheap_floor_never_exceeds_the_exact_room() -> None:
+    import random
+
+    from haproxy_py.http.parse import parse_request
+
+    rnd = random.Random(7)
+    for _ in range(300):
+        nl = rnd.choice([b"\r\n", b"\n"])
+        hdrs = [(b"h%d" % i, b"v" * rnd.randint(0, 40)) for i in range(rnd.randint(0, 30))]
+        if rnd.random() < 0.3:
+            hdrs.append((b"Connection", rnd.choice([b"close", b"keep-alive", b"close, x"])))
+        raw = b"GET /" + b"u" * rnd.randint(0, 50) + b" HTTP/1.1" + nl
+        raw += b"".join(n + b":" + b" " * rnd.randint(0, 2) + v + nl for n, v in hdrs) + nl
+        res = parse_request(raw, 0)
+        assert res is not None
+        req = res[0]
+        exact = htx.request_room(4096, req.method, req.uri, req.version, req.headers)
+        assert htx.room_floor(4096, req.head_len, len(req.headers)) <= exact, raw
