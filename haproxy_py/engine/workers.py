@@ -583,8 +583,10 @@ async def serve_control(engine: Engine, sock: socket.socket) -> None:
 
 
 def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket, socks: list[socket.socket],
-                items: list[dict[str, Any]] | None, exact: bool, lifeline: int | None = None) -> int:
-    """A worker's life; ``lifeline``: the read end of the master's lifeline, watched from the start."""
+                items: list[dict[str, Any]] | None, exact: bool, lifeline: int | None = None,
+                tsocks: dict[int, socket.socket] | None = None) -> int:
+    """A worker's life; ``lifeline``: the read end of the master's lifeline, watched from the start;
+    ``tsocks``: its ends of the stick table mesh (engine/tableshare.py), by worker."""
     quiet = bool(getattr(options, "quiet", False))
     wconf = dataclasses.replace(config, global_=dataclasses.replace(config.global_, stats_sockets=()))
     loop, loop_name = new_event_loop()
@@ -608,12 +610,20 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
         rc = process.drop_privileges(config)
         if rc is not None:
             return rc
+    tmesh = None
+    if tsocks:
+        from haproxy_py.engine.tableshare import TableMesh
+
+        tmesh = TableMesh(engine.state, loop, i, tsocks)
+        loop.run_until_complete(tmesh.start())
     loop.run_until_complete(engine.start())
     ctl_task = loop.create_task(serve_control(engine, ctl))
     go()
     rc = loop.run_until_complete(engine.on_stopped)
     loop.run_until_complete(engine.close())
     ctl_task.cancel()
+    if tmesh is not None:
+        tmesh.close()
     if fatal:
         die_by(fatal[0])
     return int(rc or 0)
@@ -665,8 +675,11 @@ class Master:
         cmds = split_commands(text)
         if self.workers and cmds and all(tuple(w[1:2]) == ("table",) and w[0] in ("show", "clear", "set")
                                          for w in cmds):
-            # stick tables live in the worker (one: several are refused with a table): it answers
+            # stick tables live in the workers: the first answers (its show table merges every
+            # worker's data, engine/tableshare.py); clear table reaches all of them
             try:
+                if len(self.workers) > 1 and any(w[0] == "clear" for w in cmds):
+                    return str((await self.ask_all(("cli", text, level)) or [""])[0])
                 async with self.lock:
                     return str(await asyncio.wait_for(self.ask(0, ("cli", text, level)), 5.0))
             except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as e:
@@ -773,6 +786,15 @@ def exit_code(status: int) -> int:
     return code if code >= 0 else 128 - code
 
 
+def _table_mesh(engine: Engine, n: int) -> dict[tuple[int, int], tuple[socket.socket, socket.socket]]:
+    """Several workers with stick tables: one socketpair per pair of them (engine/tableshare.py)."""
+    if n < 2 or not getattr(engine.state, "tables", None):
+        return {}
+    from haproxy_py.engine.tableshare import mesh
+
+    return mesh(n)
+
+
 def run_master(config: Config, options: Any) -> int:
     quiet = bool(getattr(options, "quiet", False))
     n = worker_count(config)
@@ -815,6 +837,7 @@ def run_master(config: Config, options: Any) -> int:
         master.programs.start(reloaded=reexec is not None)
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
+        tpairs = _table_mesh(engine, n)
         for i in range(n):
             a, b = socket.socketpair()
             pid = os.fork()
@@ -827,8 +850,13 @@ def run_master(config: Config, options: Any) -> int:
                     if srv.sock is not None:
                         srv.sock.close()
                 code = 1
+                tsocks = None
+                if tpairs:
+                    from haproxy_py.engine.tableshare import worker_socks
+
+                    tsocks = worker_socks(tpairs, i)
                 try:
-                    code = worker_main(config, options, i, n, b, socks, items, exact, life_r)
+                    code = worker_main(config, options, i, n, b, socks, items, exact, life_r, tsocks)
                 finally:
                     sys.stdout.flush()
                     sys.stderr.flush()
@@ -836,6 +864,9 @@ def run_master(config: Config, options: Any) -> int:
             b.close()
             ctl_parent.append(a)
             master.pids[pid] = i
+        for pair in tpairs.values():  # the workers' now
+            for s_ in pair:
+                s_.close()
 
         async def connect() -> None:
             for pid, a in zip(list(master.pids), ctl_parent, strict=True):

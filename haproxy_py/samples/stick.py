@@ -173,7 +173,7 @@ def _updt_conn_cnt(t: StickTable, e: Any, now: int, idx: int) -> int | None:
         return None
     e.d[i] = (e.d[i] + 1) & 0xFFFFFFFF
     t.touch(e, now)
-    return int(e.d[i])
+    return t.value(e, "conn_cnt", now) if t.shared else int(e.d[i])
 
 
 fetch("src_updt_conn_cnt", test=TEST_SC, args="[table]")(_src_fetch(_updt_conn_cnt, True, False))

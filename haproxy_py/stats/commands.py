@@ -1350,6 +1350,9 @@ def _table_cmd(verb: str) -> Handler:
 
         tables = getattr(cli.state, "tables", {})
         now = int(c.now * 1000)
+        view = getattr(cli.state, "table_view", None)
+        if view is not None and verb == "show":  # several workers: every one's data merged
+            tables = view(now)
         if verb == "show":
             return stk.show_table(tables, c.w[2:], now, c.lvl >= OPERATOR)
         if verb == "clear":

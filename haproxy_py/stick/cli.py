@@ -256,5 +256,7 @@ def set_table(tables: dict[str, StickTable], w: list[str], now: int, oper: bool)
             holder[idx] = v & U64
         else:
             holder[idx] = v & U32
+        if t.shared:  # several workers: the sum of their shares is v
+            t.rebase(e, name, now)
         i += 2
     return ""

@@ -134,6 +134,10 @@ class StickTable:
     """The live table. ``slot[name]`` is where an entry keeps data type ``name`` (absent: not
     stored); ``period[name]`` its rate period in ms; ``asize[name]`` an array's size."""
 
+    #: several workers share the table (stick/share.py): ``value`` reads every worker's share,
+    #: ``rebase`` turns this worker's share of a counter just set into "the sum is that value"
+    shared = False
+
     def __init__(self, conf: TableConf) -> None:
         self.conf = conf
         self.name = conf.name
@@ -386,6 +390,9 @@ class StickTable:
         if isinstance(v, FreqCtr):
             return v.read(now, self.period[name])
         return v
+
+    def rebase(self, e: Entry, name: str, now: int, idx: int = 0) -> None:
+        """Data type ``name`` of ``e`` was just set (not counted): nothing to do in one process."""
 
     def used(self, now: int) -> int:
         self.purge(now)

@@ -171,6 +171,8 @@ def inc_gpc(t: StickTable, e: Entry, which: str, idx: int, now: int, inc: int = 
             touched = True
     if touched:
         t.touch(e, now)
+    if val is not None and t.shared:  # several workers: the sum of their shares
+        val = t.value(e, which, now, idx)
     # 2.6 answers 0 when the table stores neither the counter nor its rate (or the index is
     # beyond the array): an increment always has a sample
     return 0 if val is None else val
@@ -205,11 +207,13 @@ def clr_gpc(t: StickTable, e: Entry, which: str, idx: int, now: int) -> int | No
     if which == "gpc":
         if idx >= len(d[i]):
             return None
-        old = d[i][idx]
+        old = t.value(e, which, now, idx) if t.shared else d[i][idx]
         d[i][idx] = 0
     else:
-        old = d[i]
+        old = t.value(e, which, now) if t.shared else d[i]
         d[i] = 0
+    if t.shared:
+        t.rebase(e, which, now, idx)
     t.touch(e, now)
     return old
 

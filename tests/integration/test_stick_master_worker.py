@@ -1,5 +1,6 @@
 """Stick tables under master-worker (-W): the master holds no traffic, its worker does; the table
-commands on the stats socket are answered by the worker (one: several are refused with a table)."""
+commands on the stats socket are answered by the worker (with several, the first: see
+tests/integration/test_tables_workers_vs_haproxy.py)."""
 
 from __future__ import annotations
 

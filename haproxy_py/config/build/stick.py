@@ -98,8 +98,8 @@ _KEY_TYPES = {"ip": "ipv4", "ipv6": "ipv6", "integer": "sint", "string": "str", 
 
 
 def check_tables(b: Any, cfg: Any) -> None:
-    """After parsing: stick tables and several worker processes (each would count alone: refused),
-    and every table a rule names exists."""
+    """After parsing: every table a rule names exists; tables replicated by peers with several
+    worker processes are refused (the workers share tables among themselves only)."""
     from haproxy_py.actions.stick import StickAction
     from haproxy_py.samples.types import can_cast
     from haproxy_py.stick.peersconf import tables as peers_tables
@@ -130,9 +130,12 @@ def check_tables(b: Any, cfg: Any) -> None:
         return
     g = cfg.global_
     n = max(g.nbthread or 1, g.nbproc or 1)
-    if n > 1:
-        p = next(p for p in cfg.proxies if p.stick_table is not None)
-        b.d.alert(not_implemented(
-            f"Proxy '{p.name}': a stick table with nbthread/nbproc {n}",
-            "haproxy-py's workers are processes that would each keep their own counters; use one worker "
-            "(nbthread 1) with stick tables"), p.loc)
+    if n > 1:  # several workers share their tables (engine/tableshare.py), not with peers yet
+        shared = [c for c in tables.values() if c.peers is not None]
+        if shared:
+            p = next((p for p in cfg.proxies if p.stick_table is not None and p.stick_table.peers is not None), None)
+            b.d.alert(not_implemented(
+                f"Proxy '{p.name if p is not None else shared[0].name}': a stick table shared by peers with "
+                f"nbthread/nbproc {n}",
+                "haproxy-py's workers share their tables among themselves but not yet with peers; use one "
+                "worker (nbthread 1) with peers"), p.loc if p is not None else None)

@@ -1,0 +1,214 @@
+"""One logical stick table across several worker processes, sans-IO (the engine part, moving the
+bytes between workers, is haproxy_py/engine/tableshare.py).
+
+Each worker **owns its increments**: its own table (``StickTable``) counts only what happens in
+that worker, exactly as one process does. Every local write (a track, a rule, a stick store,
+``set table``: they all end in the table's ``touch``) marks the entry; the engine pushes the
+marked entries (their whole data, their expiry date and how many trackers hold them) to every
+other worker, which keeps them apart, per sending worker (``remote[w][key]``), replacing what
+that worker sent before (the peers protocol's rule: an update replaces the entry's data; a
+worker pushes only its own counts, so nothing is counted twice). Reading then combines:
+
+* **counters** (``conn_cnt``, ``conn_cur``, ``http_req_cnt``, ``gpc0``, ``gpc(N)``, the byte
+  counts...) are the sum of every worker's share;
+* **rates** read the sum of every worker's frequency counter (``sum(total) // period``: each
+  worker's window, weighted as 2.6 weighs one), so ``sc_http_req_rate`` sees every worker's
+  requests, those of the other workers as of their last push;
+* **tags** (``server_id``, ``server_key``, ``gpt0``, ``gpt(N)``) are not summed: a worker's
+  write of one is copied into the others' entries when they receive it (the last write
+  received wins); a received entry is created locally if missing, so ``stick match`` finds a
+  server another worker stored;
+* **expiry**: an entry lives as long as its latest touch on any worker; ``use`` is the sum;
+* **a counter set** rather than counted (``sc-clr-gpc``, ``set table ... data.X V``) makes this
+  worker's share ``V`` minus the others' shares as it knows them (modulo 2^32: a share may "go
+  negative"), so the sum reads ``V`` and later increments anywhere add to it; a rate set that way
+  gets ``V`` minus the others' readings in its current period.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .freq import FreqCtr
+from .table import BY_NAME, U32, U64, Entry, StickTable
+
+__all__ = ["TableShare", "SumFreq", "TAGS"]
+
+#: data types copied (last write wins), not summed
+TAGS = frozenset({"server_id", "server_key", "gpt0", "gpt"})
+
+
+class SumFreq(FreqCtr):
+    """Several workers' frequency counters read as one (``show table`` of the merged view)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[FreqCtr]) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def total(self, now: int, period: int) -> int:
+        return sum(p.total(now, period) for p in self.parts)
+
+    def total_exact(self, now: int, period: int) -> int:
+        return sum(p.total_exact(now, period) for p in self.parts)
+
+    def read(self, now: int, period: int) -> int:
+        return self.total(now, period) // period
+
+
+#: what a worker pushes for one key: (data or None when removed, expiry date, trackers)
+Item = tuple[Any, list[Any] | None, int, int]
+
+
+class TableShare:
+    """The shared side of one table in one worker."""
+
+    def __init__(self, table: StickTable) -> None:
+        self.table = table
+        #: sending worker -> key -> (data, expiry date, trackers), as last received
+        self.remote: dict[int, dict[Any, tuple[list[Any], int, int]]] = {}
+        self.dirty: set[Any] = set()
+        #: called on the first local change since the last ``pending`` (the engine's flush timer)
+        self.on_dirty: Any = None
+        self._tags = [(table.slot[n], n) for n in TAGS if n in table.slot]
+        self._sums = [(i, BY_NAME[n].std, n) for n, i in table.slot.items() if n not in TAGS]
+
+    def attach(self) -> None:
+        """Mark every local write; read values and remove keys through the merged view."""
+        t = self.table
+        plain_touch = StickTable.touch
+        plain_value = StickTable.value
+        plain_remove = StickTable.remove
+        dirty = self.dirty
+        remote = self.remote
+
+        def touch(e: Any, now: int) -> None:
+            plain_touch(t, e, now)
+            if not dirty and self.on_dirty is not None:
+                self.on_dirty()
+            dirty.add(e.key)
+
+        def value(e: Any, name: str, now: int, idx: int = 0) -> int | None:
+            v = plain_value(t, e, name, now, idx)
+            if v is None or name in TAGS or not remote:
+                return v
+            i = t.slot[name]
+            parts = [r[0][i] for m in remote.values() if (r := m.get(e.key)) is not None and self._live(r, now)]
+            if not parts:
+                return v
+            own = e.d[i]
+            if name in t.asize:
+                own = own[idx]
+                parts = [p[idx] for p in parts]
+            if isinstance(own, FreqCtr):
+                per = t.period[name]
+                return sum(p.total(now, per) for p in (own, *parts)) // per
+            return (v + sum(parts)) & (U64 if name.startswith("bytes") else U32)
+
+        def remove(e: Any) -> None:
+            plain_remove(t, e)
+            for m in remote.values():  # clear table reaches every worker: each forgets the key
+                m.pop(e.key, None)
+
+        def rebase(e: Any, name: str, now: int, idx: int = 0) -> None:
+            if name in TAGS:
+                return
+            i = t.slot[name]
+            parts = [r[0][i] for m in remote.values() if (r := m.get(e.key)) is not None and self._live(r, now)]
+            if not parts:
+                return
+            holder, j = (e.d[i], idx) if name in t.asize else (e.d, i)
+            if name in t.asize:
+                parts = [p[idx] for p in parts]
+            own = holder[j]
+            if isinstance(own, FreqCtr):
+                per = t.period[name]
+                own.curr -= sum(p.total(now, per) for p in parts) // per
+            else:
+                holder[j] = (own - sum(parts)) & (U64 if BY_NAME[name].std == "ull" else U32)
+
+        t.touch = touch  # type: ignore[method-assign]
+        t.value = value  # type: ignore[method-assign]
+        t.remove = remove  # type: ignore[method-assign]
+        t.rebase = rebase  # type: ignore[method-assign]
+        t.shared = True
+
+    def _live(self, r: tuple[list[Any], int, int], now: int) -> bool:
+        return self.table.expire is None or r[1] > now
+
+    # ------------------------------------------------------------------ pushing
+    def pending(self) -> list[Item]:
+        """What to push: every entry written locally since the last call."""
+        entries = self.table.entries
+        out: list[Item] = []
+        for key in self.dirty:
+            e = entries.get(key)
+            out.append((key, e.d, e.exp, e.ref) if e is not None else (key, None, 0, 0))
+        self.dirty.clear()
+        return out
+
+    # ------------------------------------------------------------------ receiving
+    def apply(self, worker: int, items: list[Item], now: int) -> None:
+        t = self.table
+        m = self.remote.setdefault(worker, {})
+        for key, d, exp, ref in items:
+            if d is None:
+                m.pop(key, None)
+                continue
+            prev = m.get(key)
+            m[key] = (d, exp, ref)
+            e = t.entries.get(key)
+            if e is None:
+                e = t.get(key, now)  # created without touch: not pushed back
+                if e is None:
+                    continue
+            for i, _n in self._tags:  # a tag this worker wrote since its last push
+                x = d[i]
+                if (x != prev[0][i]) if prev is not None else _set(x):
+                    e.d[i] = list(x) if isinstance(x, list) else x
+            if t.expire is not None and exp > e.exp:
+                e.exp = exp
+
+    def trim(self, now: int) -> None:
+        """Forget the other workers' entries that expired."""
+        if self.table.expire is None:
+            return
+        for m in self.remote.values():
+            for key in [k for k, r in m.items() if r[1] <= now]:
+                del m[key]
+
+    # ------------------------------------------------------------------ show table
+    def view(self, now: int) -> StickTable:
+        """A copy of the table whose entries carry the merged data (``show table``)."""
+        t = self.table
+        t.purge(now)
+        self.trim(now)
+        v = StickTable(t.conf)
+        for key, e in t.entries.items():
+            rs = [r for m in self.remote.values() if (r := m.get(key)) is not None]
+            d = list(e.d)
+            if rs:
+                for i, std, n in self._sums:
+                    if std == "frqp":
+                        if n in t.asize:
+                            d[i] = [SumFreq([e.d[i][k], *(r[0][i][k] for r in rs)]) for k in range(len(e.d[i]))]
+                        else:
+                            d[i] = SumFreq([e.d[i], *(r[0][i] for r in rs)])
+                    elif std in ("uint", "ull"):
+                        mask = U64 if std == "ull" else U32
+                        if n in t.asize:
+                            d[i] = [(e.d[i][k] + sum(r[0][i][k] for r in rs)) & mask for k in range(len(e.d[i]))]
+                        else:
+                            d[i] = (e.d[i] + sum(r[0][i] for r in rs)) & mask
+            ne = v.entries[key] = Entry(key, d)
+            ne.exp = max([e.exp, *(r[1] for r in rs)])
+            ne.ref = e.ref + sum(r[2] for r in rs)
+        return v
+
+
+def _set(x: Any) -> bool:
+    """A tag holding something (not its initial 0 / None / zeros)."""
+    if isinstance(x, list):
+        return any(x)
+    return x not in (None, 0)

@@ -1,0 +1,115 @@
+"""Stick tables with several workers (``nbthread 2``): one logical table (engine/tableshare.py,
+stick/share.py). The same configuration runs in Debian's HAProxy 2.6, whose two threads share one
+table: a rate limit of 10 requests/s allows about as many requests in both, ``show table`` counts
+every worker's requests, and ``stick on src`` sends a client to the same server whichever worker
+accepts it.
+
+Tolerance: a worker pushes what it wrote after at most 5 ms (plus the other's event loop turn);
+the requests here are sequential (each waits for its answer), so a worker can miss at most the
+other's requests of the last few ms: a couple at most on a loaded machine. HAProxy itself counts
+exactly. We accept |ours - 2.6| <= 3 allowed requests out of 40.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.harness import HTTP_DEFAULTS, http_backends, http_request, require_haproxy, run_proxy
+from tests.integration.stats_client import stats_cli
+
+N = 40
+
+
+def _cfg(port: int, sock: str) -> str:
+    return ("global\n    nbthread 2\n    stats socket " + sock + " mode 600 level admin\n" + HTTP_DEFAULTS +
+            f"frontend fe\n    bind 127.0.0.1:{port}\n"
+            "    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt\n"
+            "    http-request track-sc0 src\n"
+            "    http-request deny if { sc_http_req_rate(0) gt 10 }\n"
+            "    http-request return status 200 content-type text/plain string ok\n"
+            "    http-after-response set-header x-w %[thread]\n")
+
+
+def _burst(port: int, src: str) -> tuple[int, dict[bytes, int]]:
+    """N requests, each on a new connection (the kernel gives each to one worker); (allowed, how
+    many each worker answered)."""
+    allowed = 0
+    workers: dict[bytes, int] = {}
+    for _ in range(N):
+        raw = http_request(port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", source=src)
+        allowed += raw.startswith(b"HTTP/1.1 200")
+        m = re.search(rb"\r\nx-w: (\d+)", raw, re.I)
+        assert m is not None, raw[:300]
+        workers[m.group(1)] = workers.get(m.group(1), 0) + 1
+    return allowed, workers
+
+
+def _run(which: str) -> tuple[int, dict[bytes, int], str]:
+    """A burst from one source; the kernel may give (nearly) all connections to one worker: then
+    again from another source, 3 tries at most, keeping the first burst both workers shared."""
+    port = free_port()
+    with run_proxy(_cfg(port, "@DIR@/admin.sock"), wait_ports=[port], which=which) as pp:
+        sock = str(pp.workdir / "admin.sock")
+        for k in range(3):
+            src = f"127.0.0.{81 + k}"
+            t0 = time.monotonic()
+            allowed, workers = _burst(port, src)
+            assert time.monotonic() - t0 < 10
+            if len(workers) == 2 and min(workers.values()) >= 2:
+                break
+        deadline = time.monotonic() + 5
+        while (f"key={src} use=0 exp" not in (out := stats_cli(sock, f"show table fe key {src}"))
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        return allowed, workers, out.replace(src, "SRC")
+
+
+@pytest.mark.slow
+def test_rate_limit_holds_across_workers_as_in_haproxy() -> None:
+    require_haproxy("haproxy")
+    ours, workers, out = _run("ours")
+    theirs, _w, ref = _run("haproxy")
+    assert abs(ours - theirs) <= 3, (ours, theirs)
+    assert 10 <= ours <= 14, ours
+    # both workers answered a share (else nothing was shared)
+    assert set(workers) == {b"0", b"1"} and min(workers.values()) >= 2, workers
+    # show table: one entry, every worker's requests (the rate reads about N in the 10 s window)
+    for text in (out, ref):
+        m = re.search(r"key=SRC use=0 exp=\d+ http_req_cnt=(\d+) http_req_rate\(10000\)=(\d+)", text)
+        assert m is not None, text
+        assert int(m.group(1)) == N and N - 2 <= int(m.group(2)) <= N, text
+
+
+def test_stick_on_src_same_server_whichever_worker() -> None:
+    port = free_port()
+    with http_backends("s1", "s2", "s3") as bes:
+        servers = "".join(f"    server {b.name} 127.0.0.1:{b.port}\n" for b in bes)
+        cfg = ("global\n    nbthread 2\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + HTTP_DEFAULTS +
+               f"frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n"
+               "backend app\n    balance roundrobin\n    stick-table type ip size 100 expire 30s\n"
+               "    stick on src\n    http-response set-header x-w %[thread]\n    http-response set-header x-srv %s\n" + servers)
+        with run_proxy(cfg, wait_ports=[port]) as pp:
+            chosen: dict[str, set[str]] = {}
+            seen: set[str] = set()
+            for k in range(6):
+                src = f"127.0.0.{100 + k}"
+                chosen[src] = set()
+                for _ in range(8):
+                    raw = http_request(port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", source=src)
+                    assert raw.startswith(b"HTTP/1.1 200"), raw[:200]
+                    w = re.search(rb"\r\nx-w: (\d+)", raw, re.I)
+                    assert w is not None
+                    seen.add(w.group(1).decode())
+                    srv = re.search(rb"\r\nx-srv: (\w+)", raw, re.I)
+                    assert srv is not None
+                    chosen[src].add(srv.group(1).decode())
+                    time.sleep(0.02)  # more than a push (5 ms)
+            assert seen == {"0", "1"}, seen
+            out = stats_cli(str(pp.workdir / "admin.sock"), "show table app")
+            assert "used:6" in out, out
+            for src, names in chosen.items():
+                assert len(names) == 1, (src, names)
