@@ -128,6 +128,8 @@ class Global:
     maxsslrate: int | None = None
     #: ``maxcomprate``: kB/s of compressor input above which a response starts uncompressed
     maxcomprate: int | None = None
+    #: ``h1-case-adjust`` lines then ``h1-case-adjust-file``'s: (from, to) as written (http/h1case.py)
+    h1_case: tuple[tuple[bytes, bytes], ...] = ()
     #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)
     tune_rcvbuf_client: int | None = None
     tune_rcvbuf_server: int | None = None

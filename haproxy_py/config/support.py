@@ -535,3 +535,14 @@ _reg(TCP_CHECK, "checks/tcpcheck.py", {
 def check(reg: Registry[str], name: str) -> str:
     """The registry's verdict on a name: implemented / no-effect / refused / unknown."""
     return reg.status(name)
+
+# --------------------------------------------------------------------------- h1-case-adjust
+_H1C = _IT + "test_h1_case_http_error_vs_haproxy.py::"
+_reg(GLOBAL, "config/build/global_.py global_kw, http/h1case.py", {
+    "h1-case-adjust": _H1C + "test_h1_case_adjust_as_haproxy",
+    "h1-case-adjust-file": _H1C + "test_h1_case_adjust_as_haproxy",
+})
+_reg(OPTION, "engine/router.py CompiledProxy, http/h1case.py adjust_head", {
+    "h1-case-adjust-bogus-client": _H1C + "test_h1_case_adjust_as_haproxy",
+    "h1-case-adjust-bogus-server": _H1C + "test_h1_case_adjust_as_haproxy",
+})

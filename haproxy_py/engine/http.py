@@ -52,6 +52,7 @@ from haproxy_py.http.body import (
     chunked_tail,
     dechunk,
 )
+from haproxy_py.http.h1case import adjust_head
 from haproxy_py.http.message import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -270,7 +271,7 @@ class HttpSession(Stream):
             lc.ereq += 1
         self.engine.state.cum_req += 1
         self._log(rec, error=True)
-        self.cli.write(page)
+        self.cli.write(self._cli_case(page))
         self.keep_client = False
         self._close_after_write()
 
@@ -312,7 +313,7 @@ class HttpSession(Stream):
                 # drops the empty one)
                 self._partial_request_end()
                 # and answers it with the HTTP/1 layer's 400 before closing (probed live)
-                self.cli.write(herrors.mux_error(400))
+                self.cli.write(self._cli_case(herrors.mux_error(400)))
                 self.keep_client = False
                 self._close_after_write()
                 return
@@ -491,7 +492,7 @@ class HttpSession(Stream):
         if self.sess_stkctr is not None:
             self._stick_bad_request()
         self._log(rec, error=True)
-        self.cli.write(page)
+        self.cli.write(self._cli_case(page))
         self.keep_client = False
         self._close_after_write()
 
@@ -888,8 +889,8 @@ class HttpSession(Stream):
         """The 103 Early Hints responses the http-request early-hint rules built, before the rest."""
         out = []
         for hdrs in ctx.early_hints or ():
-            out.append(b"HTTP/1.1 103 Early Hints\r\n" + b"".join(n + b": " + v + b"\r\n" for n, v in hdrs)
-                       + b"\r\n")
+            out.append(self._cli_case(b"HTTP/1.1 103 Early Hints\r\n"
+                                      + b"".join(n + b": " + v + b"\r\n" for n, v in hdrs) + b"\r\n"))
         ctx.early_hints = None
         data = b"".join(out)
         self.bytes_out += len(data)
@@ -995,6 +996,8 @@ class HttpSession(Stream):
             self._run_after(resp, after)
             status = resp.status
         head, keep = prepare_response(resp, req, MODE_CLOSE if close else self.mode)
+        if self.router.compiled.h1cli is not None:
+            head = self._cli_case(head)
         data = head + (body if req.method != b"HEAD" else b"")
         rec.status = status
         self.bytes_in += self._unsent_body_htx()
@@ -1066,6 +1069,8 @@ class HttpSession(Stream):
             if self._response_rules(resp, b"", status, nres, None):
                 return
         head, keep = prepare_response(resp, req, self.mode)
+        if self.router.compiled.h1cli is not None:
+            head = self._cli_case(head)
         data = head + body
         rec.status = resp.status
         self.bytes_in += self._unsent_body_htx()
@@ -1110,6 +1115,12 @@ class HttpSession(Stream):
         trailers = getattr(self.resbody, "trailers", ()) if tap[8] < 0 else ()
         c.store(hcache.Entry(txn.cache_key, tap[3], tap[4], tap[5], tap[6], body, expire, now, age, lm, sig, sec,
                              trailers), int(_wall()))
+
+    def _cli_case(self, head: bytes) -> bytes:
+        """A head for the client with h1-case-adjust's names in their case (option
+        h1-case-adjust-bogus-client); as it is without the option."""
+        cm = self.router.compiled.h1cli
+        return head if cm is None else adjust_head(head, cm)
 
     def _error_page(self, status: int, realm: str | None = None) -> bytes:
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,
@@ -1182,7 +1193,7 @@ class HttpSession(Stream):
                 page = herrors.with_close(page, b"keep-alive")
             if req.method == b"HEAD":
                 page = page[:page.find(b"\r\n\r\n") + 4]
-        self.cli.write(page)
+        self.cli.write(self._cli_case(page))
         self._transaction_end()
 
     def _unsent_body_htx(self) -> int:
@@ -1631,6 +1642,10 @@ class HttpSession(Stream):
                 self._own_req(), mode, src=self.src_ip, forwardfor=ff, server_name_header=hdr_name,
                 server_name=srv.name.encode("latin-1") if hdr_name else None, unique_id=uid,
                 originalto=self.ot_rule, dst=self.rec.frontend_ip)
+        if self.engine.h1case is not None:  # h1-case-adjust: option h1-case-adjust-bogus-server
+            cm = self.router.compiled_of(self.be).h1srv
+            if cm is not None:
+                head = adjust_head(head, cm)
         tres = None
         if self.be.http_tcp_res:  # the backend's tcp-response content rules, before the request goes
             tres = self._http_tcp_verdict(self.be.http_tcp_res)
@@ -1909,7 +1924,7 @@ class HttpSession(Stream):
             # interim response: forward as is, keep waiting for the final one
             data = resp.to_bytes()
             self.bytes_out += htx.response_size(resp.version, resp.reason, resp.headers)
-            self.cli.write(data)
+            self.cli.write(self._cli_case(data))
             if rest:
                 self.resbuf = rest
                 self._try_parse_response()
@@ -1984,6 +1999,8 @@ class HttpSession(Stream):
                 return
             self._after_response_rules(resp, rest, status, nres, comp)
             return
+        if self.router.compiled.h1cli is not None:
+            head = self._cli_case(head)
         self._send_response(resp, rest, head, keep, status, nres, None, None)
 
     def _after_response_rules(self, resp: ResponseHead, rest: bytes, status: int, nres: int, comp: str | None) -> None:
@@ -1996,6 +2013,8 @@ class HttpSession(Stream):
             framing = (resp.body, resp.content_length)
             hcomp.rewrite_head(resp, comp)
         head, keep = prepare_response(resp, req, self.mode)
+        if self.router.compiled.h1cli is not None:
+            head = self._cli_case(head)
         self._send_response(resp, rest, head, keep, status, nres, comp, framing)
 
     def _send_response(self, resp: ResponseHead, rest: bytes, head: bytes, keep: bool, status: int, nres: int,
@@ -2740,7 +2759,7 @@ class HttpSession(Stream):
         self.fe.counters.count_status(500)
         if self.be is not None:
             self.be.counters.count_status(500)
-        self.cli.write(page)
+        self.cli.write(self._cli_case(page))
 
     def kill(self, cause: str) -> None:
         if self.phase in ("head", "idle", "closing") and self.req is None:

@@ -17,6 +17,7 @@ from typing import Any
 from haproxy_py.checks.messages import stderr_form
 from haproxy_py.config.model import Config, Proxy
 from haproxy_py.engine.listener import BindError, Listener, bind_address, listener_ids
+from haproxy_py.http.h1case import lookup_map
 from haproxy_py.lb.keys import simple_fetch
 from haproxy_py.runtime.frontend import Frontend
 from haproxy_py.runtime.state import ProcessState
@@ -203,8 +204,10 @@ class Engine:
         #: forwardfor), built here once; a reload builds a new Engine
         self.compiled: dict[Backend, CompiledProxy] = {}
         self.routers: dict[str, Router] = {}
+        #: the names h1-case-adjust gives a case (http/h1case.py), None: none
+        self.h1case = lookup_map(config.global_.h1_case)
         for e in self.state.proxies:
-            compiled = CompiledProxy(e.conf)
+            compiled = CompiledProxy(e.conf, self.h1case)
             if e.backend is not None:
                 self.compiled[e.backend] = compiled
                 if e.conf.mode == "http":

@@ -35,10 +35,14 @@ class CompiledProxy:
     ``Router.compiled`` for the frontend); a reload loads a new Engine, hence new ones. Nothing is
     looked up by ``id()`` of a configuration object: a freed object's id can be reused."""
 
-    __slots__ = ("conf", "rs", "pages", "ff")
+    __slots__ = ("conf", "rs", "pages", "ff", "h1cli", "h1srv")
 
-    def __init__(self, conf: Proxy) -> None:
+    def __init__(self, conf: Proxy, h1case: dict[bytes, bytes] | None = None) -> None:
         self.conf = conf
+        #: the h1-case-adjust map for what goes to the client (option h1-case-adjust-bogus-client,
+        #: a frontend's) and to the server (-bogus-server, a backend's); None: names go as they are
+        self.h1cli = h1case if h1case and conf.option("h1-case-adjust-bogus-client") else None
+        self.h1srv = h1case if h1case and conf.option("h1-case-adjust-bogus-server") else None
         #: the rule sets; a set without rules is an empty tuple
         self.rs: RuleSets = compile_rules(conf)
         try:
@@ -188,7 +192,7 @@ class Router:
 
             conf = dataclasses.replace(self.conf, mode="http")
             view = self.http_view = UpgradedRouter(self.engine, conf, self.frontend, self.own_backend,
-                                                   CompiledProxy(conf))
+                                                   CompiledProxy(conf, self.engine.h1case))
         sock = tcp.cli_conn.detach() if tcp.cli_conn is not None else tcp.cli_sock
         tcp.cli_conn = None
         tcp.closed = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.global_ import h1_case_entries
 from haproxy_py.config.build.sockopts import tcpka_of
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST
@@ -34,6 +35,7 @@ class FreezeMixin(BuilderBase):
             strict_limits=g.get("strict_limits", True), maxconnrate=g.get("maxconnrate"),
             maxsessrate=g.get("maxsessrate"), maxsslconn=g.get("maxsslconn"),
             maxsslrate=g.get("maxsslrate"), maxcomprate=g.get("maxcomprate"),
+            h1_case=h1_case_entries(self),
             tune_rcvbuf_client=g.get("tune_rcvbuf_client"),
             tune_rcvbuf_server=g.get("tune_rcvbuf_server"), tune_sndbuf_client=g.get("tune_sndbuf_client"),
             tune_sndbuf_server=g.get("tune_sndbuf_server"), tune_http_logurilen=g.get("tune_http_logurilen"),

@@ -27,7 +27,7 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
              "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
              "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1, "maxsslconn": 1, "maxsslrate": 1,
-             "maxcomprate": 1,
+             "maxcomprate": 1, "h1-case-adjust": 2, "h1-case-adjust-file": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
              "tune.ssl.capture-buffer-size": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
@@ -36,6 +36,64 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
 _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxsslconn", "maxsslrate", "tune.rcvbuf.client",
                 "tune.rcvbuf.server", "tune.sndbuf.client", "tune.sndbuf.server", "tune.http.logurilen",
                 "tune.http.cookielen", "mworker-max-reloads")
+
+_WS = b" \t\r\n\x0b\x0c"  # C isspace()
+
+
+class CaseFileError(ValueError):
+    """A line of the file 2.6 refuses (the message is 2.6's, after the file name)."""
+
+
+def check_pair(frm: str, to: str) -> bool:
+    """2.6's test of one entry: the same name but for the case."""
+    return len(frm) == len(to) and frm.lower() == to.lower()
+
+
+def parse_case_file(data: bytes, known: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """The entries of a ``h1-case-adjust-file`` added to ``known`` (the global lines'), as 2.6
+    reads it: blank lines and lines starting with ``#`` skipped, ``<from>`` up to the first space,
+    ``<to>`` the rest of the line without its surrounding spaces."""
+    out = dict(known)
+    for lineno, line in enumerate(data.split(b"\n"), 1):
+        s = line.lstrip(_WS)
+        if not s or s.startswith(b"#"):
+            continue
+        i = 0
+        while i < len(s) and s[i] not in _WS:
+            i += 1
+        frm, to = s[:i], s[i:].strip(_WS)
+        if not to:
+            raise CaseFileError(f"expect <to> at line {lineno}.")
+        if len(frm) != len(to) or frm.lower() != to.lower():
+            raise CaseFileError(f"<from> and <to> must not differ execpt the case at line {lineno}.")
+        if frm in out:
+            raise CaseFileError(f"duplicate entry '{frm.decode('latin-1')}' at line {lineno}.")
+        out[frm] = to
+    return out
+
+
+def h1_case_entries(self: BuilderBase) -> tuple[tuple[bytes, bytes], ...]:
+    """The ``h1-case-adjust`` entries, then those of the ``h1-case-adjust-file`` (2.6 reads the
+    file after the configuration: its messages name the file and its line, and haproxy-py
+    reports them at the keyword's line)."""
+    g = self.g
+    cmap: dict[bytes, bytes] = g.get("h1_case", {})
+    ln = g.get("h1_case_file")
+    if ln is not None:
+        path = ln.words[1]
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            self.alert(ln, f"h1-headers-case-adjust-file '{path}': failed to open file.", 1, raw=True)
+            return ()
+        try:
+            cmap = parse_case_file(data, cmap)
+        except CaseFileError as e:
+            self.alert(ln, f"h1-headers-case-adjust-file '{path}' : {e}", 1, raw=True)
+            return ()
+    return tuple(cmap.items())
+
 
 class GlobalMixin(BuilderBase):
     def global_no(self, ln: Line) -> None:
@@ -194,6 +252,20 @@ class GlobalMixin(BuilderBase):
                 self.fail(ln, f"'maxcomprate' expects an integer argument in kb/s (got '{w[1]}'); HAProxy 2.6 would "
                           "read only its leading digits, haproxy-py refuses it.", 1, ours=True)
             g["maxcomprate"] = v or None
+        elif kw == "h1-case-adjust" and self.supported(S.GLOBAL, ln, kw, 0):
+            if n < 3:
+                self.fail(ln, "'h1-case-adjust' expects <from> and <to> as argument.", 0)
+            if not check_pair(w[1], w[2]):
+                self.fail(ln, "<from> and <to> must not differ execpt the case", 2)
+            cmap = g.setdefault("h1_case", {})
+            frm = w[1].encode("latin-1")
+            if frm in cmap:
+                self.fail(ln, f"duplicate entry '{w[1]}'", 1)
+            cmap[frm] = w[2].encode("latin-1")
+        elif kw == "h1-case-adjust-file" and self.supported(S.GLOBAL, ln, kw, 0):
+            if n < 2:
+                self.fail(ln, "'h1-case-adjust-file' expects <file> as argument.", 0)
+            g["h1_case_file"] = ln  # read once the section is parsed, as 2.6 (the last one counts)
         elif kw in _INT_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
             if n < 2:
                 self.fail(ln, f"'{kw}' expects an integer argument.", 0)
