@@ -12,6 +12,8 @@ FB = FE | BE
 
 SECTIONS = ("global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers",
             "mailers", "program", "http-errors", "ring", "cache", "log-forward", "fcgi-app")
+#: the formats of a ring section (2.6: "unknown format" otherwise)
+RING_FORMATS = ("iso", "priority", "raw", "rfc3164", "rfc5424", "short", "timed")
 PROXY_SECTIONS = ("defaults", "frontend", "backend", "listen")
 #: sections we keep (as model.Section) without acting on them
 KEPT_SECTIONS = ("userlist", "peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache",

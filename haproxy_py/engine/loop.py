@@ -160,8 +160,12 @@ class Engine:
         g = config.global_
         gmax = self.state.maxconn
         from haproxy_py.engine.logs import build_loggers
+        from haproxy_py.log.ring import install as install_rings
         from haproxy_py.runtime.backend import frontends_maxconn
 
+        #: engine/ringfwd.py RingForwarder when a ring section has servers (started in start())
+        self.rings = install_rings(config.other_sections)
+        self.ringfwd: Any = None
         self.loggers = build_loggers(config, self.state)
         backends: dict[str, Any] = {}
         for p in config.proxies:
@@ -406,6 +410,10 @@ class Engine:
             from haproxy_py.engine.checker import Checker
         except ImportError:  # pragma: no cover - during bring-up only
             Checker = None  # type: ignore[assignment,misc]  # noqa: N806
+        if any(r.conf.servers for r in self.rings.values()):
+            from haproxy_py.engine.ringfwd import RingForwarder
+
+            self.ringfwd = RingForwarder(self.loop, self.rings)
         if self.run_checks and any(p.email_alert is not None for p in self.config.proxies):
             from haproxy_py.config.mailers import sections
             from haproxy_py.engine.mailer import Mailer
@@ -788,6 +796,8 @@ class Engine:
             sess.kill("K")
         if self.peers is not None:
             self.peers.close()
+        if self.ringfwd is not None:
+            self.ringfwd.stop()
         for lg in self.loggers.values():
             lg.close()
 

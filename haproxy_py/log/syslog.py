@@ -40,6 +40,7 @@ from typing import Any
 
 from haproxy_py.config.model import Address, Global, LogTarget, Proxy
 from haproxy_py.log.format import FACILITIES, SEVERITIES
+from haproxy_py.log.ring import RINGS
 
 __all__ = [
     "Logger",
@@ -265,6 +266,31 @@ class _Sender:
             self.sock = None
 
 
+class _RingSender(_Sender):
+    """``ring@NAME``: the line (without its ``\\n``) goes into the ring (log/ring.py)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, address: Address) -> None:
+        self.key = _addr_key(address)
+        self.kind = "ring"
+        self.sock = None
+        self.fd = -1
+        self.addr = ""
+        self.sent = self.dropped = self.last_error = 0
+        self._poll = None
+        self.name = address.path
+
+    def send(self, data: bytes) -> bool:
+        ring = RINGS.get(self.name)
+        if ring is None:
+            self.dropped += 1
+            return False
+        ring.write(data[:-1] if data.endswith(b"\n") else data)
+        self.sent += 1
+        return True
+
+
 def _addr_key(address: Address) -> tuple[str, str, int, str, int]:
     return (address.kind, address.host, address.port_lo, address.path, address.fd)
 
@@ -278,7 +304,9 @@ class SenderPool:
     def get(self, address: Address) -> _Sender:
         key = _addr_key(address)
         s = self._senders.get(key)
-        if s is None or (s.sock is None and s.fd < 0):
+        if s is None and address.kind == "ring":
+            s = self._senders[key] = _RingSender(address)
+        elif s is None or (s.sock is None and s.fd < 0 and s.kind != "ring"):
             if s is not None:
                 # a destination that failed to open (e.g. name not resolvable yet): keep its counts
                 old = s
@@ -317,7 +345,7 @@ def dropped_logs(pool: SenderPool | None = None) -> int:
 
 class _Target:
     __slots__ = ("conf", "facility", "level", "minlevel", "maxlen", "fmt", "sender", "ranges", "size",
-                 "idx", "rg", "rg_idx")
+                 "idx", "rg", "rg_idx", "host")
 
     def __init__(self, conf: LogTarget, sender: _Sender) -> None:
         self.conf = conf
@@ -327,6 +355,14 @@ class _Target:
         self.maxlen = max(conf.length, 2)
         self.fmt = conf.format
         self.sender = sender
+        #: the host name when the logger has none (a ring's rfc3164 lines say "localhost")
+        self.host: str | None = None
+        if conf.address.kind == "ring":
+            ring = RINGS.get(conf.address.path)
+            if ring is not None:
+                self.fmt = ring.fmt
+                if ring.fmt == "rfc3164":
+                    self.host = "localhost"
         #: ``sample RANGES:SIZE``: None when every line goes out
         self.ranges = conf.sample or None
         self.size = conf.sample_size
@@ -398,7 +434,7 @@ class Logger:
                 if t.ranges is not None and not t.sampled():
                     continue
                 sev = severity if severity >= t.minlevel else t.minlevel
-                hdr = _header_bytes(t.fmt, t.facility, sev, now, self.tag, pid, self.hostname)
+                hdr = _header_bytes(t.fmt, t.facility, sev, now, self.tag, pid, self.hostname or t.host)
                 if t.sender.send(frame(hdr, data, t.maxlen)):
                     self.sent += 1
                 else:

@@ -1291,19 +1291,23 @@ def _show_peers(cli: Cli, c: Call) -> str:
 
 
 def _show_events(cli: Cli, c: Call) -> str | None:
-    """The sink list, or what the buf0 ring holds (the debug converter's lines); -w (waiting for
-    new lines) is not implemented."""
+    """The sink list, or what a ring holds: buf0 (the debug converter's lines) or a ``ring``
+    section's (log/ring.py); -w (waiting for new lines) is not implemented."""
+    from haproxy_py.log.ring import RINGS
     from haproxy_py.log.sink import BUF0, SINKS
 
     if len(c.w) == 2:
-        return cli_static.SHOW_EVENTS
+        return cli_static.SHOW_EVENTS + "".join(f"    {r.conf.name:<10} : type=buffer, 0 dropped, "
+                                                f"{r.conf.description}\n" for r in RINGS.values())
     sink, opts = c.w[2], c.w[3:]
-    if sink not in SINKS:
-        return "No such event sink\n"
+    if sink not in SINKS and sink not in RINGS:
+        return "No such event sink"  # 2.6 ends this one without the empty line
     if "-w" in opts:
         return cli.refuse("show events")
-    if "-n" in opts:  # only lines to come: 2.6 answers nothing at all without -w
-        return None
+    if "-n" in opts:  # only lines to come: without -w 2.6 answers the empty line alone
+        return ""
+    if sink in RINGS:
+        return RINGS[sink].dump()
     if sink != "buf0":
         return ""
     return "".join(line + "\n" for line in BUF0)

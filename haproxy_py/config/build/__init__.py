@@ -33,6 +33,7 @@ from haproxy_py.config.build.post import PostChecksMixin
 from haproxy_py.config.build.proxy import ProxyMixin
 from haproxy_py.config.build.refs import RefsMixin
 from haproxy_py.config.build.retry import RetryMixin
+from haproxy_py.config.build.rings import RingsMixin
 from haproxy_py.config.build.rules import RulesMixin
 from haproxy_py.config.build.sections import SectionsMixin
 from haproxy_py.config.build.servers import ServersMixin
@@ -69,6 +70,7 @@ class Builder(
     CacheMixin,
     StickMixin,
     SockoptsMixin,
+    RingsMixin,
     FreezeMixin,
     PostChecksMixin,
 ):

@@ -129,6 +129,7 @@ class PostChecksMixin(BuilderBase):
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         self._check_auth_groups(cfg)
+        self.check_ring_targets(cfg)  # type: ignore[attr-defined]
         self.check_cache_rules(cfg)  # type: ignore[attr-defined]
         from haproxy_py.config import tls
 

@@ -72,6 +72,9 @@ class SectionsMixin(BuilderBase):
                                  f"another mailers section declared at {prev.file}:{prev.line}.", ln.loc(1),
                                  line=ln.raw)
             self.section_obj = [kind, name, [], ln.loc(0), ln]
+            if kind == "ring" and not self.ring_section(ln, name):  # type: ignore[attr-defined]
+                self.section_obj = None
+                return
             if kind == "http-errors" and not self.http_errors_section(ln, name):
                 self.section_obj = None
                 return
@@ -212,6 +215,8 @@ class SectionsMixin(BuilderBase):
                 self.mailers_pending.append((name, loc, ln))
             if kind == "cache":
                 self.cache_end(ln)  # type: ignore[attr-defined]
+            if kind == "ring":
+                self.ring_end(name, loc)  # type: ignore[attr-defined]
             if kind == "program":
                 pc = self.program_cur
                 if not pc.get("command"):
@@ -275,6 +280,8 @@ class SectionsMixin(BuilderBase):
             self.cache_kw(ln)  # type: ignore[attr-defined]
         elif kind == "http-errors":
             self.http_errors_kw(ln, self.section_obj[1])
+        elif kind == "ring":
+            self.ring_kw(ln, self.section_obj[1])  # type: ignore[attr-defined]
         elif kind == "resolvers":
             from haproxy_py.config.resolvers import check_line
 
