@@ -607,7 +607,7 @@ class Proxy:
     log_global: bool = False
     no_log: bool = False
     log_format: str | None = None  # explicit log-format, or None
-    log_style: str = "default"  # default | tcplog | httplog | httplog-clf | httplog-json | tcplog-json
+    log_style: str = "default"  # default | tcplog | httplog | httplog-clf | httplog-json | tcplog-json | httpslog
     log_tag: str | None = None
     # backend side
     servers: tuple[ServerConf, ...] = ()

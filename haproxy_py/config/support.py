@@ -311,6 +311,8 @@ _reg(OPTION, "config/build/options.py option", {
     "http-pretend-keepalive": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
     "http-use-proxy-header": _IT + "test_http_conn_options_vs_haproxy.py::test_pretend_keepalive_and_use_proxy_header_as_haproxy",
 })
+OPTION.register("httpslog", "config/build/logs.py opt_httpslog + log/format.py HTTPS_LOG_FORMAT",
+                test=_IT + "test_http_options3_vs_haproxy.py::test_httpslog_lines_as_haproxy")
 OPTION.register("socket-stats", "engine/loop.py _socket_stats + stats/csv.py listener_row",
                 test=_IT + "test_http_options3_vs_haproxy.py::test_socket_stats_rows_as_haproxy")
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"

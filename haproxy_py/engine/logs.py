@@ -24,7 +24,7 @@ class ProxyLogger:
         self.default_line = False
         if proxy is not None:
             style = proxy.log_style
-            if proxy.mode != "http" and style.startswith("httplog"):
+            if proxy.mode != "http" and style.startswith(("httplog", "httpslog")):
                 style = "tcplog"
             try:
                 self.fmt = formatter_for(style, proxy.log_format, samples=LOG_SAMPLES)

@@ -63,6 +63,10 @@ HTTP_LOG_FORMAT = (
     "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc "
     "%ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r"
 )
+#: ``option httpslog``: httplog followed by the connection's and the TLS layer's error codes, whether
+#: the TLS session was resumed, the SNI, the TLS version and cipher
+HTTPS_LOG_FORMAT = (HTTP_LOG_FORMAT + " %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/"
+                    "%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc")
 HTTP_CLF_LOG_FORMAT = (
     '%{+Q}o %{-Q}ci - - [%trg] %r %ST %B "" "" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc '
     "%ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl"
@@ -1143,6 +1147,8 @@ def formatter_for(
         return _cached(HTTP_LOG_FORMAT, context)
     if log_style == "httplog-clf":
         return _cached(HTTP_CLF_LOG_FORMAT, context)
+    if log_style == "httpslog":
+        return compile_log_format(HTTPS_LOG_FORMAT, context=context, samples=samples)
     if log_style == "tcplog":
         return _cached(TCP_LOG_FORMAT, context)
     if log_style == "httplog-json":

@@ -1,16 +1,22 @@
 """Options real configurations use (issue #15 item 3), side by side with Debian's HAProxy 2.6:
 'option socket-stats' (each listening socket's own row in ``show stat``, with the bind's ``name``
-and ``id``)."""
+and ``id``), 'option httpslog' (httplog plus the TLS fields)."""
 
 from __future__ import annotations
 
 import random
+import re
 import socket
+import ssl
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy, wait_files
+from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.tls_certs import Certs, certs, client_context  # noqa: F401 (the fixture)
 
 WHICH = ("haproxy", "ours")
 
@@ -177,3 +183,116 @@ def test_socket_stats_rows_as_haproxy() -> None:
     assert got["ours"][0] == got["haproxy"][0], f"seed {seed}"
     assert got["ours"][1] == got["haproxy"][1], f"seed {seed}"
     assert got["ours"][2] == got["haproxy"][2], f"seed {seed}"
+
+
+HTTPSLOG_CFG = """\
+global
+    log 127.0.0.1:{sink} local2
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    log global
+frontend fe
+    option httpslog
+    bind 127.0.0.1:{p0} ssl crt {root}/ec.pem crt {root}/rsa.pem
+    bind 127.0.0.1:{p1} ssl crt {root}/ec.pem verify optional ca-file {root}/ca.crt ca-ignore-err all crt-ignore-err all
+    bind 127.0.0.1:{p2}
+    http-request return status 200 content-type text/plain string ok
+frontend tcpfe
+    mode tcp
+    option httpslog
+    bind 127.0.0.1:{p3} ssl crt {root}/ec.pem
+    tcp-request content reject
+"""
+
+
+def _tls_get(port: int, ctx: ssl.SSLContext, sni: str | None, session: ssl.SSLSession | None = None,
+             path: str = "/") -> ssl.SSLSession | None:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s = ctx.wrap_socket(raw, server_hostname=sni, session=session)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        while True:
+            try:
+                if not s.recv(65536):
+                    break
+            except (ssl.SSLError, OSError):
+                break
+        sess = s.session
+        s.close()
+        return sess
+    finally:
+        raw.close()
+
+
+def session_lines(sink: socket.socket, n: int, timeout: float = 10.0) -> list[str]:
+    """The log lines of the sessions (not those of the start-up probes' connections, which may come
+    late), once there are ``n`` of them (or what came within ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    out: list[str] = []
+    sink.settimeout(0.2)
+    while len(out) < n and time.monotonic() < deadline:
+        try:
+            d = sink.recv(65536)
+        except TimeoutError:
+            continue
+        ln = d.decode().split(": ", 1)[1].strip()
+        if '"GET /' in ln or "tcpfe~" in ln:
+            out.append(ln)
+    out.extend(ln for d in recv_until_quiet(sink, 0.2) if '"GET /' in (ln := d.decode().split(": ", 1)[1].strip()))
+    return out
+
+
+def _norm_https(line: str) -> str:
+    """A log line without its ports, date, timers and byte counts (the TLS fields stay)."""
+    line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:P", line)
+    w = line.split(" ")
+    w[1] = "[DATE]"
+    w[4] = "T"
+    if w[6].isdigit():  # http: the connection counts %ac/%fc/%bc/%sc/%rc depend on timing
+        w[10] = "C"
+    w[6 if w[6].isdigit() else 5] = "B"  # after the status (http), after the timers (tcp)
+    return " ".join(w)
+
+
+@pytest.mark.slow
+def test_httpslog_lines_as_haproxy(certs: Certs) -> None:  # noqa: F811 (the fixture)
+    """The same TLS clients through both proxies with 'option httpslog': TLS 1.3 and 1.2, with and
+    without SNI, a resumed TLS 1.2 session, client certificates (a good one, one from an unknown
+    CA let through by ca-ignore-err), a plain-HTTP bind, and a tcp-mode frontend (2.6 falls back to
+    tcplog there): the log lines equal 2.6's once dates, ports, timers and byte counts are
+    normalised."""
+    require_haproxy("haproxy")
+    got = []
+    for which in WHICH:
+        sink, sport = udp_sink()
+        try:
+            ports = [free_port() for _ in range(4)]
+            cfg = HTTPSLOG_CFG.format(sink=sport, root=certs.root, **{f"p{i}": p for i, p in enumerate(ports)})
+            with run_proxy(cfg, wait_ports=ports, which=which) as px:
+                recv_until_quiet(sink, 0.3)  # the start-up probes' lines
+                try:
+                    tls12 = client_context(certs, max_ver=ssl.TLSVersion.TLSv1_2)
+                    _tls_get(ports[0], client_context(certs), "www.example.com", path="/a")
+                    _tls_get(ports[0], client_context(certs), "rsa.example.net", path="/b")
+                    sess = _tls_get(ports[0], tls12, None, path="/c")
+                    _tls_get(ports[0], tls12, None, session=sess, path="/resumed")
+                    _tls_get(ports[1], client_context(certs, cert="client"), "www.example.com", path="/cert")
+                    _tls_get(ports[1], client_context(certs, cert="stranger"), None, path="/stranger")
+                    with socket.create_connection(("127.0.0.1", ports[2]), timeout=5) as c:
+                        c.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                        while c.recv(65536):
+                            pass
+                    _tls_get(ports[3], client_context(certs), "www.example.com", path="/tcp")
+                except Exception:
+                    print(px.stderr_text())
+                    raise
+                lines = session_lines(sink, 8)
+            got.append(sorted(_norm_https(ln) for ln in lines))
+        finally:
+            sink.close()
+    theirs, ours = got
+    assert ours == theirs
+    assert any("TLSv1.2" in ln and "/1 -/" in ln for ln in theirs), theirs  # the resumed session

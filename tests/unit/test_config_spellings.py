@@ -60,11 +60,10 @@ def test_valid_26_spellings_parse(line: str) -> None:
     assert not d.has_errors and d.notices  # accepted as having no effect, and said so
 
 
-def test_option_httpslog_is_known_and_refused_as_not_implemented() -> None:
+def test_option_httpslog_is_accepted_and_cannot_be_negated() -> None:
     base = ("defaults\n  mode http\nfrontend f\n  bind 127.0.0.1:23660\n  {}\n  default_backend b\n"
             "backend b\n  server s 127.0.0.1:80\n")
-    errs = errors(base.format("option httpslog"))
-    assert len(errs) == 1 and NOT_IMPLEMENTED in errs[0] and "'httpslog'" in errs[0]
+    assert errors(base.format("option httpslog")) == []
     assert errors(base.format("no option httpslog")) == [
         "parsing [c.cfg:5]: negation/default is not supported for option 'httpslog'."]
 

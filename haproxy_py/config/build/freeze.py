@@ -221,10 +221,11 @@ class FreezeMixin(BuilderBase):
 
     def _log_style(self, ps: ProxyState, mode: str) -> str:
         style = ps.f.get("log_style", "default")
-        if style.startswith("httplog") and mode != "http" and ps.kind != "defaults":
+        if style.startswith(("httplog", "httpslog")) and mode != "http" and ps.kind != "defaults":
             ln = ps.f.get("httplog_line")
             where = f"parsing [{ln.file}:{ln.lineno}] : " if ln is not None else ""
-            self.d.warning(f"{where}'option httplog' not usable with {ps.kind} '{ps.name}' (needs 'mode http'). "
+            opt = "httpslog" if style == "httpslog" else "httplog"
+            self.d.warning(f"{where}'option {opt}' not usable with {ps.kind} '{ps.name}' (needs 'mode http'). "
                            "Falling back to 'option tcplog'.", ps.log_style_loc, line=ln.raw if ln else None,
                            phase=POST)
             return "tcplog"

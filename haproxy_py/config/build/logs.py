@@ -172,6 +172,14 @@ class LogsMixin(BuilderBase):
         p.log_style_loc = ln.loc(0)
         p.f["httplog_line"] = ln
 
+    def opt_httpslog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
+        # (2.6 takes no argument and ignores any; 'no option httpslog' is refused before this)
+        if p.kind == "backend":
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'option httpslog' directive is ignored in backends.", i)
+        p.f["log_style"] = "httpslog"
+        p.log_style_loc = ln.loc(0)
+        p.f["httplog_line"] = ln
+
     def opt_tcplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         if p.kind == "backend" and not negate:
             self.warn(ln, f"{p.type_str} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
