@@ -278,8 +278,11 @@ class Stream:
         """Choose a server (or queue, or fail with 503 semantics). runtime/backend.py decides."""
         be = self.be
         now = self.loop.time()
+        # prefer-last-server: the servers this session keeps idle connections of its own to
+        # (engine/http.py priv_conns; None in TCP sessions)
+        last = getattr(self, "priv_conns", None) if be.prefer_last else None
         d = be.select(self.lbreq, now, avoid=self.prev_srv, owner=self, forced=self.stick_srv,
-                      force_persist=self.prst == "F", assigned=self.use_srv, prio=self.prio)
+                      force_persist=self.prst == "F", assigned=self.use_srv, prio=self.prio, last=last)
         if d.redispatched:
             self.rec.redispatched = True
         if d.cookie_flag:

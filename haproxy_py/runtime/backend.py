@@ -160,6 +160,12 @@ class Backend:
         #: run once a frontend other than the proxy itself chose this backend
         self.tcp_content: tuple[Any, ...] = ()
         self.persist = conf.option("persist")
+        #: option prefer-last-server (not for the hash-based algorithms, as 2.6): a request whose
+        #: session still holds an idle connection of its own to a server goes there
+        self.prefer_last = (bool(conf.option("prefer-last-server"))
+                            and conf.balance.algorithm not in HASH_ALGOS)
+        #: max-keep-alive-queue N stored as 2.6 does (N + 1; 0: no limit)
+        self.max_ka_queue = conf.max_ka_queue
         #: option http-pretend-keepalive: requests go to the servers as in keep-alive mode
         self.pretend_ka = conf.option("http-pretend-keepalive")
         if conf.fullconn:
@@ -437,13 +443,15 @@ class Backend:
     # ------------------------------------------------------------------ selection
     def select(self, req: LbRequest | None, now: float, *, avoid: Server | None = None,
                owner: Any = None, forced: Server | None = None, force_persist: bool = False,
-               assigned: Server | None = None, prio: tuple[int, int] | None = None) -> Decision:
+               assigned: Server | None = None, prio: tuple[int, int] | None = None,
+               last: Iterable[Server] | None = None) -> Decision:
         """In 2.6's order: ``assigned`` (a use-server rule's server; a persistence cookie is then
         unused, flag U), the persistence cookie, ``forced`` (the server a stick table designates),
         load balancing. ``force_persist``: a ``force-persist`` rule holds (a cookie's server even
         when down). A retry after a failed connection (``avoid``) chooses again. ``prio``: the
         request's (class, offset) when set-priority-class/offset ran for it (its place in a
-        queue, runtime/queue.py), None: the default one."""
+        queue, runtime/queue.py), None: the default one. ``last``: with prefer-last-server, the
+        servers the session holds an idle connection to, in the order it got them."""
         self.now = now
         self._prio = prio
         if avoid is not None:
@@ -469,10 +477,31 @@ class Backend:
                     self.counters.econ += 1
                 d.cookie_flag = flag
                 return d
-        d = self._direct(forced, req, now, owner) if forced is not None else self._lb(req, now, owner, None)
+        if forced is not None:
+            d = self._direct(forced, req, now, owner)
+        elif last is not None and (srv := self._last_server(last)) is not None:
+            d = self._direct(srv, req, now, owner)
+        else:
+            d = self._lb(req, now, owner, None)
         if flag:
             d.cookie_flag = flag
         return d
+
+    def _last_server(self, last: Iterable[Server]) -> Server | None:
+        """2.6's prefer-last-server: the first of ``last`` of this backend that is usable (up or
+        stopping, not in maintenance or drain, weight > 0) and, with max-keep-alive-queue, has a
+        free slot or a queue shorter than the limit."""
+        ka = self.max_ka_queue
+        for srv in last:
+            if srv.backend is not self:
+                continue
+            if ka and not (not srv.maxconn or srv.served < self.dynamic_maxconn(srv)
+                           or len(srv.queue) + 1 < ka):
+                continue
+            if srv.state == "STOPPED" or srv.in_maint or srv.in_drain or srv.eweight <= 0:
+                continue
+            return srv
+        return None
 
     def _direct(self, srv: Server, req: LbRequest | None, now: float, owner: Any) -> Decision:
         """A server chosen before load balancing (use-server, stick table), as 2.6 assigns it: its

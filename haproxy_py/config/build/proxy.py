@@ -138,6 +138,22 @@ class ProxyMixin(BuilderBase):
             self.fail(ln, f"'dispatch' : {e.message}", 1)
         p.f["dispatch"] = addr
 
+    def kw_max_keep_alive_queue(self, ln: Line, p: ProxyState) -> None:
+        """``max-keep-alive-queue N`` (prefer-last-server's limit), read as 2.6: strtol base 0,
+        words after the first ignored, stored + 1 (-1: no limit)."""
+        from haproxy_py.config.build.sockopts import _c_strtol
+
+        w = ln.words
+        if len(w) < 2 or not w[1]:
+            self.fail(ln, "'max-keep-alive-queue' expects expects an integer value (or -1 to disable)", 0)
+        val, rest = _c_strtol(w[1])
+        if rest:
+            self.fail(ln, f"'max-keep-alive-queue' : unexpected character '{rest[0]}' in integer value '{w[1]}'", 1)
+        if not p.caps & K.BE:
+            self.warn(ln, f"max-keep-alive-queue will be ignored because {p.type_str} '{p.name}' has no "
+                      "backend capability", 0)
+        p.f["max_ka_queue"] = (val + 1) & 0xFFFFFFFF
+
     def kw_http_reuse(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults and self.capwarn(ln, p, K.BE):
             return
