@@ -647,7 +647,8 @@ class Proxy:
     #: "splice-auto": True, "tcp-check": True, "checkcache": True}
     options: tuple[tuple[str, bool], ...] = ()
     stats: StatsConf = field(default_factory=StatsConf)
-    errorfiles: tuple[tuple[int, str | bytes], ...] = ()  # (status, errorfile path, or the page: errorloc)
+    #: (status, errorfile path, or the page: errorloc and http-error, or None: the built-in page)
+    errorfiles: tuple[tuple[int, str | bytes | None], ...] = ()
     #: HTTP features (config/build/http_features.py): ``monitor-uri``, the ``monitor fail`` conditions,
     #: ``unique-id-format`` / ``unique-id-header``, ``option originalto``
     monitor_uri: str | None = None

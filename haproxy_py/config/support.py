@@ -551,3 +551,5 @@ _reg(OPTION, "engine/router.py CompiledProxy, http/h1case.py adjust_head", {
     "h1-case-adjust-bogus-client": _H1C + "test_h1_case_adjust_as_haproxy",
     "h1-case-adjust-bogus-server": _H1C + "test_h1_case_adjust_as_haproxy",
 })
+PROXY.register("http-error", "config/build/errorfiles.py kw_http_error",
+               test=_H1C + "test_http_error_as_haproxy")

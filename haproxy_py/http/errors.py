@@ -171,10 +171,13 @@ class ErrorPages:
 
     __slots__ = ("overrides",)
 
-    def __init__(self, errorfiles: tuple[tuple[int, str | bytes], ...] = ()) -> None:
-        #: a page given as bytes is used as it is (errorloc), a path is read once
+    def __init__(self, errorfiles: tuple[tuple[int, str | bytes | None], ...] = ()) -> None:
+        #: a page given as bytes is used as it is (errorloc, http-error), a path is read once,
+        #: None is no page of this proxy's own (http-error ... default-errorfiles: as 2.6, a
+        #: backend's then falls back to its frontend's page, then to the built-in one)
         self.overrides: dict[int, bytes] = {
-            code: src if isinstance(src, bytes) else load_errorfile(code, src) for code, src in errorfiles}
+            code: src if isinstance(src, bytes) else load_errorfile(code, src)
+            for code, src in errorfiles if src is not None}
 
     def response(self, status: int, realm: str | None = None) -> bytes:
         page = self.overrides.get(status)

@@ -220,3 +220,130 @@ def test_h1_case_adjust_messages_as_haproxy(tmp_path: Path) -> None:
         assert ours == theirs, (g, lines)
         seen.add(theirs[0])
     assert seen == {True, False}
+
+
+# ----------------------------------------------------------------------------- http-error
+
+_PATHS = {"/": None, "/deny": "", "/d400": " deny_status 400", "/d500": " deny_status 500",
+          "/d503": " deny_status 503"}
+
+
+def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
+    """Generated http-error lines, with errorfile/errorloc lines among them (a later line for a
+    status wins)."""
+    out = []
+    for k in range(rng.randint(1, 5)):
+        st = rng.choice((400, 403, 500, 503))
+        kind = rng.choice(("string", "file", "errorfile", "default", "none", "errorfile-kw", "errorloc"))
+        ef = tmp / f"ef-{tag}-{k}.http"
+        # an errorfile line's page goes as written (haproxy-py), http-error's with 2.6's lower-case names
+        names = ("x-gen", "content-type", "content-length") if kind == "errorfile-kw" else \
+            ("X-Gen", "Content-Type", "Content-Length")
+        ef.write_bytes(f"HTTP/1.1 {st} Gen{k}\r\n{names[0]}-{k}: {rng.randint(0, 99)}\r\n{names[1]}: text/x\r\n"
+                       f"{names[2]}: 4\r\n\r\nbody".encode())
+        if kind == "errorfile-kw":
+            out.append(f"errorfile {st} {ef}")
+            continue
+        if kind == "errorloc":
+            out.append(f"errorloc{rng.choice(('', '302', '303'))} {st} http://x/{k}")
+            continue
+        words = [f"http-error status {st}"]
+        if kind in ("string", "file") or rng.random() < 0.3:
+            words.append(f"content-type text/t{k}")
+        if kind == "string":
+            words.append(f"string \"s{k} {'z' * rng.randint(0, 20)}\"")
+        elif kind == "file":
+            words.append(f"file {ef}")
+        elif kind == "errorfile":
+            words.append(f"errorfile {ef}")
+        elif kind == "default":
+            words.append("default-errorfiles")
+        if kind in ("string", "file", "none"):
+            for j in range(rng.randint(0, 2)):
+                words.append(f"hdr {_case(rng, f'x-h{j}')} \"v {j}\"")
+        out.append(" ".join(words))
+    return out
+
+
+def _http_error_cfg(port: int, dead: int, defaults: list[str], front: list[str], back: list[str]) -> str:
+    d = "".join(f"    {x}\n" for x in defaults)
+    f = "".join(f"    {x}\n" for x in front)
+    b = "".join(f"    {x}\n" for x in back)
+    rules = "".join(f"    http-request deny{a} if {{ path {p} }}\n" for p, a in _PATHS.items() if a is not None)
+    return (http_defaults() + d + f"frontend fe\n    bind 127.0.0.1:{port}\n{f}{rules}"
+            "    use_backend b2 if { path_beg /b }\n    default_backend be\n"
+            f"backend be\n    retries 0\n    server s 127.0.0.1:{dead}\n"
+            f"backend b2\n{b}    retries 0\n    http-request deny if {{ path /bdeny }}\n"
+            f"    server s 127.0.0.1:{dead}\n")
+
+
+def _http_error_run(which: str, cfg: str, port: int) -> list[bytes]:
+    out = []
+    with run_proxy(cfg, wait_ports=[port], which=which):
+        for p in [*_PATHS, "/b", "/bdeny"]:
+            out.append(http_request(port, f"GET {p} HTTP/1.1\r\nhost: t\r\nConnection: close\r\n\r\n".encode(),
+                                    timeout=10))
+        out.append(http_request(port, b"GET / HTTP/1.1\r\nbad header\r\n\r\n", timeout=10))
+    return out
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_http_error_as_haproxy(seed: int, tmp_path: Path) -> None:
+    """Generated http-error lines (string, file, errorfile, default-errorfiles, none; hdr,
+    content-type) with errorfile/errorloc lines among them, in defaults, frontend and backend: the
+    client gets the same bytes for the proxy's own 503, for deny (403) and deny_status 400/500/503,
+    in the frontend and the backend, and for a bad request."""
+    require_haproxy("haproxy")
+    rng = random.Random(seed)
+    d, f, b = (_http_error_lines(rng, tmp_path, t) for t in ("d", "f", "b"))
+    port = free_port()
+    cfg = _http_error_cfg(port, free_port(), d, f, b)
+    theirs = _http_error_run("haproxy", cfg, port)
+    ours = _http_error_run("ours", cfg, port)
+    for k, (o, t) in enumerate(zip(ours, theirs, strict=True)):
+        assert o == t, (k, cfg, t, o)
+
+
+def _warnings_alerts(lines: list[str]) -> list[str]:
+    return [ln.split(" : ", 2)[-1] for ln in lines if (ln.startswith("[ALERT]") or ln.startswith("[WARNING]"))
+            and "Fatal errors" not in ln and "Error(s) found" not in ln]
+
+
+def test_http_error_messages_as_haproxy(tmp_path: Path) -> None:
+    """-c on http-error lines: the verdict, 2.6's alerts and warnings; what haproxy-py refuses
+    (lf-string, lf-file, errorfiles, a log-format hdr value) is refused with the standard message."""
+    require_haproxy("haproxy")
+    ef = tmp_path / "ef.http"
+    ef.write_bytes(b"HTTP/1.1 503 Custom\r\nX-File: 1\r\nContent-Length: 3\r\n\r\nabc")
+    bad = tmp_path / "bad.http"
+    bad.write_bytes(b"x\n")
+    same = ["http-error", "http-error status", "http-error status 999", "http-error status 201 string x",
+            "http-error status 201 content-type t string x", "http-error status 599", "http-error foo",
+            "http-error string x content-type t", "http-error status 503 string x",
+            f"http-error status 503 errorfile {ef} content-type x", f"http-error status 503 content-type x errorfile {ef}",
+            f"http-error status 503 errorfile {ef} hdr a b", "http-error status 503 foo",
+            "http-error status 503 content-type t string x hdr content-length 5",
+            "http-error status 503 errorfile /none", f"http-error status 503 errorfile {bad}",
+            "http-error status 503 file /none", "http-error status 503 string x string y",
+            "http-error status 503 hdr a", "http-error status 503 default-errorfiles hdr a b",
+            "http-error status 503 content-type t string x status 504", "http-error status 503 string",
+            "http-error status 503 default-errorfiles string x", "http-error status 503 content-type t",
+            f"http-error status 503 errorfile {ef} errorfile {ef}", "http-error status 503 content-type",
+            "http-error status 503 content-type t string x hdr X-A b", "http-error status 400 default-errorfiles"]
+    refused = ["http-error status 503 content-type t lf-string %[path]",
+               f"http-error status 503 content-type t lf-file {ef}", "http-error status 503 errorfiles s",
+               "http-error status 503 content-type t string x hdr X-A %[path]"]
+    for k, line in enumerate(same + refused):
+        cfg = tmp_path / f"h{k}.cfg"
+        cfg.write_text(http_defaults() + f"frontend fe\n    bind 127.0.0.1:18099\n    {line}\n"
+                       "    default_backend be\nbackend be\n    server s 127.0.0.1:18098\n"
+                       "http-errors s\n    errorfile 503 " + str(ef) + "\n")
+        p = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=60)
+        _, diags = load_config([str(cfg)])
+        ours = (not diags.has_errors, _warnings_alerts(diags.format(0)))
+        if line in refused:
+            assert p.returncode == 0 and not ours[0], line
+            assert "is not implemented by haproxy-py" in ours[1][0], (line, ours)
+            continue
+        theirs = (p.returncode == 0, _warnings_alerts(p.stderr.splitlines()))
+        assert ours == theirs, line

@@ -20,14 +20,34 @@ from haproxy_py.config.tokenizer import Line
 
 
 def errorloc_page(code: int, url: str) -> bytes:
-    """The page 2.6 builds for 'errorloc[302|303] <code> <url>'."""
+    """The page 2.6 sends for 'errorloc[302|303] <code> <url>' (its names in lower case once parsed)."""
     head = b"HTTP/1.1 303 See Other" if code == 303 else b"HTTP/1.1 302 Found"
-    return (head + b"\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: " + url.encode("latin-1")
+    return (head + b"\r\ncache-control: no-cache\r\ncontent-length: 0\r\nlocation: " + url.encode("latin-1")
             + b"\r\n\r\n")
 
 
 def _set(p: ProxyState, code: int, src: Any) -> None:
     p.errorfiles = [(c, f) for c, f in p.errorfiles if c != code] + [(code, src)]
+
+
+def _lower_names(data: bytes) -> bytes | None:
+    """An errorfile as 2.6 sends it once parsed (http-error errorfile): header names in lower
+    case, the rest as written; None when it does not start with a status line and a head."""
+    end = data.find(b"\r\n\r\n")
+    sep = b"\r\n"
+    if end < 0:
+        end = data.find(b"\n\n")
+        sep = b"\n"
+    if not data.startswith(b"HTTP/") or end < 0:
+        return None
+    lines = data[:end].split(sep)
+    out = [lines[0].rstrip(b"\r")]
+    for ln in lines[1:]:
+        name, colon, value = ln.rstrip(b"\r").partition(b":")
+        if not colon:
+            return None
+        out.append(name.strip().lower() + b": " + value.strip())
+    return b"\r\n".join(out) + b"\r\n\r\n" + data[end + 2 * len(sep):]
 
 
 class ErrorfilesMixin(BuilderBase):
@@ -81,6 +101,109 @@ class ErrorfilesMixin(BuilderBase):
                 self.fail(ln, f"errorfiles : status code '{w[i]}' not handled.", i)
             codes.append(c)
         p.errorfiles = p.errorfiles + [(0, ("errorfiles", w[1], tuple(codes), ln))]
+
+    def kw_http_error(self, ln: Line, p: ProxyState) -> None:
+        """``http-error status <code> [content-type <type>] [default-errorfiles | errorfile <file> |
+        file <file> | string <str>] [hdr <name> <value>]*``: the page the proxy answers with for
+        that status (its own errors, deny without a reply of its own), as an errorfile line would
+        set it (a later line for the status wins). The reply is built once, as 2.6 serialises it:
+        lower-case names, the 'hdr' ones, content-length, content-type."""
+        from haproxy_py.actions.http import reason
+        from haproxy_py.registry import not_implemented
+
+        w = ln.words
+        pre = "http-error : "
+        if len(w) < 2 or w[1] != "status":
+            self.fail(ln, pre + "expects at least a <status> as arguments.", 0)
+        status = 0
+        ctype: str | None = None
+        body_kw = ""
+        body: bytes | None = None
+        page: bytes | None = None
+        hdrs: list[tuple[bytes, bytes]] = []
+        i = 1
+        while i < len(w):
+            a = w[i]
+            if a == "hdr":
+                if i + 2 >= len(w):
+                    self.fail(ln, pre + "'hdr' expects <name> and <value> as arguments", i)
+                if "%" in w[i + 2]:
+                    self.fail(ln, not_implemented("'http-error hdr' with a log-format value",
+                                                  "use a constant value"), i + 2, ours=True)
+                name = w[i + 1].lower()
+                if name in ("content-length", "transfer-encoding", "content-type"):
+                    self.warn(ln, f"header '{w[i + 1]}' always ignored by the http reply.", i + 1)
+                else:
+                    hdrs.append((name.encode("latin-1"), w[i + 2].encode("latin-1")))
+                i += 3
+                continue
+            if a not in ("status", "content-type", "default-errorfiles", "errorfile", "errorfiles", "file",
+                         "lf-file", "string", "lf-string"):
+                self.fail(ln, pre + f"unknown keyword '{a}'.", i)
+            if a in ("default-errorfiles", "errorfile", "errorfiles", "file", "lf-file", "string", "lf-string"):
+                if body_kw:
+                    self.fail(ln, pre + f"unexpected '{a}' argument, '{body_kw}' already defined", i)
+                body_kw = a
+            if a == "default-errorfiles":
+                i += 1
+                continue
+            if i + 1 >= len(w):
+                arg = {"status": "<status_code>", "content-type": "<ctype>", "string": "<str>",
+                       "lf-string": "<fmt>", "errorfiles": "<name>"}.get(a, "<file>")
+                self.fail(ln, pre + f"'{a}' expects {arg} as argument", i)
+            v = w[i + 1]
+            if a == "status":
+                code = parse_int(v)
+                if code is None or not 200 <= code <= 599:
+                    self.fail(ln, pre + f"Unexpected status code '{v}'", i + 1)
+                status = code
+            elif a == "content-type":
+                ctype = v
+            elif a == "string":
+                body = v.encode("latin-1")
+            elif a == "file":
+                try:
+                    with open(v, "rb") as fh:
+                        body = fh.read()
+                except OSError:
+                    self.fail(ln, pre + f"error opening file '{v}'", i + 1)
+            elif a == "errorfile":
+                try:
+                    with open(v, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    self.fail(ln, pre + f"error opening file '{v}'.", i + 1)
+                page = _lower_names(data)
+                if page is None:
+                    self.fail(ln, pre + f"'{v}': unable to parse headers (error offset: 0)", i + 1)
+            else:
+                self.fail(ln, not_implemented(f"'http-error {a}'", "use 'string', 'file', 'errorfile' or "
+                                              "'default-errorfiles'"), i, ours=True)
+            i += 2
+        if body_kw in ("errorfile", "default-errorfiles"):
+            if ctype is not None:
+                self.warn(ln, f"content-type '{ctype}' ignored by the http reply when used with an erorrfile.", 0)
+            if hdrs:
+                self.warn(ln, "hdr parameters ignored by the http reply when used with an erorrfile.", 0)
+        elif body is None and ctype is not None:
+            self.warn(ln, f"content-type '{ctype}' ignored by the http reply because neither errorfile nor "
+                      "payload defined.", 0)
+            ctype = None
+        elif body is not None and ctype is None:
+            self.fail(ln, pre + "a content type must be defined when non-empty payload is configured", 0)
+        if status not in K.ERRORFILE_CODES:
+            self.fail(ln, f"http-error: status code '{status}' not handled.", 2)
+        if body_kw == "default-errorfiles":
+            _set(p, status, None)  # no page of its own (http/errors.py ErrorPages)
+            return
+        if page is None:
+            out = [b"HTTP/1.1 %d %s" % (status, reason(status))]
+            out += [n + b": " + v for n, v in hdrs]
+            out.append(b"content-length: %d" % len(body or b""))
+            if ctype is not None:
+                out.append(b"content-type: " + ctype.encode("latin-1"))
+            page = b"\r\n".join(out) + b"\r\n\r\n" + (body or b"")
+        _set(p, status, page)
 
     # ------------------------------------------------------------------ http-errors sections
     def http_errors_section(self, ln: Line, name: str) -> bool:
