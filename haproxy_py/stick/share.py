@@ -158,6 +158,8 @@ class TableShare:
                 continue
             prev = m.get(key)
             m[key] = (d, exp, ref)
+            if prev is None and len(m) > 2 * t.size:
+                self.trim(now)
             e = t.entries.get(key)
             if e is None:
                 e = t.get(key, now)  # created without touch: not pushed back
@@ -171,12 +173,16 @@ class TableShare:
                 e.exp = exp
 
     def trim(self, now: int) -> None:
-        """Forget the other workers' entries that expired."""
-        if self.table.expire is None:
-            return
+        """Forget the other workers' entries that expired, and (once they outnumber twice the
+        table's size) those whose key this worker's table no longer has (evicted)."""
+        t = self.table
         for m in self.remote.values():
-            for key in [k for k, r in m.items() if r[1] <= now]:
-                del m[key]
+            if t.expire is not None:
+                for key in [k for k, r in m.items() if r[1] <= now]:
+                    del m[key]
+            if len(m) > 2 * t.size:
+                for key in [k for k in m if k not in t.entries]:
+                    del m[key]
 
     # ------------------------------------------------------------------ show table
     def view(self, now: int) -> StickTable:

@@ -20,8 +20,6 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.conftest import free_port
 from tests.integration.harness import HTTP_DEFAULTS, http_backends, http_request, require_haproxy, run_proxy
 from tests.integration.stats_client import stats_cli
@@ -95,7 +93,6 @@ def _run(which: str) -> tuple[int, dict[bytes, int], str, int]:
         return allowed, workers, out.replace(src, "SRC"), conc
 
 
-@pytest.mark.slow
 def test_rate_limit_holds_across_workers_as_in_haproxy() -> None:
     require_haproxy("haproxy")
     ours, workers, out, ours_conc = _run("ours")

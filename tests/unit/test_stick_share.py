@@ -83,3 +83,16 @@ def test_a_counter_set_makes_the_sum_that_value() -> None:
     _push(b, 1, a, 1012)
     assert ta.value(ea, "http_req_rate", 1012) == 23
     assert a.view(1012).entries[K].d[ta.slot["http_req_cnt"]] == 5
+
+
+def test_other_workers_entries_stay_bounded_without_expire() -> None:
+    conf = TableConf("fe", "integer", 10, store=(("http_req_cnt", 0, 0),))
+    a, b = TableShare(StickTable(conf)), TableShare(StickTable(conf))
+    a.attach()
+    b.attach()
+    for k in range(200):  # b keeps evicting (size 10) while a keeps everything b pushed
+        e = b.table.get(k, 1000 + k)
+        assert e is not None
+        b.table.count(e, "http_req_cnt", "http_req_rate", 1000 + k)
+        _push(b, 1, a, 1000 + k)
+    assert len(a.remote[1]) <= 2 * 10 + 1
