@@ -251,3 +251,6 @@ for _fam in ("http-request", "http-response", "tcp-request connection", "tcp-req
              "tests/integration/test_sockopts_vs_haproxy.py::test_set_mark_and_tos_as_haproxy",
              FE if _fam in ("tcp-request connection", "tcp-request session") else FB)
 _reg(_RQ, "strict-mode", H.p_strict_mode, "tests/integration/test_strict_mode_vs_haproxy.py::test_request_strict_mode_as_haproxy")
+for _fam in ("http-response", "http-after-response"):
+    _reg(_fam, "strict-mode", H.p_strict_mode,
+         "tests/integration/test_strict_mode_vs_haproxy.py::test_response_strict_mode_as_haproxy")

@@ -96,6 +96,10 @@ class RuleTxn(Txn):
     #: ``req_exact`` (htx.request_room); None until the first header rewrite
     req_room: int | None = None
     req_exact: bool = False
+    #: the same for the response ``res_for`` (the one the rules ran on last)
+    res_room: int = 0
+    res_exact: bool = False
+    res_for: Any = None
     #: rewrites that did not fit since the engine last counted them (2.6's failed_rewrites, wrew)
     wrew: int = 0
     #: http-request strict-mode off in the rule set being evaluated (2.6's HTTP_MSGF_SOFT_RW)

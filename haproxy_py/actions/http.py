@@ -142,6 +142,27 @@ def _req_fits(txn: Any, need: int) -> bool:
     return True
 
 
+def _res_fits(txn: Any, need: int) -> bool:
+    """_req_fits for the response the rules run on (``txn.res``): its room is kept with the
+    response it belongs to (``res_for``), so a new response (an error page after a server's one)
+    starts from its own."""
+    res = txn.res
+    if txn.res_for is not res:
+        txn.res_for = res
+        txn.res_exact = False
+        room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) if res.head_len else -1
+    else:
+        room = txn.res_room
+    if need > room and not txn.res_exact:
+        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers)
+        txn.res_exact = True
+    if need > room:
+        txn.res_room = room
+        return False
+    txn.res_room = room - need
+    return True
+
+
 def req_rewritten(txn: Any) -> None:
     """A request rewrite that is not sized (replace-*, set-path, ...): the next header rewrite
     computes the exact room of what the message has become."""
@@ -165,8 +186,14 @@ class AddHeader(Action):
             elif not _req_fits(txn, need):
                 return rewrite_failed(txn)
             txn.req.headers.append((self.name, value))
-        else:  # response rewrites are not sized yet (http-response strict-mode stays refused)
-            txn.res.headers.append((self.name, value))
+        else:
+            need = 8 + len(self.name) + len(value)
+            res = txn.res
+            if txn.res_for is res and need <= txn.res_room:  # the usual case
+                txn.res_room -= need
+            elif not _res_fits(txn, need):
+                return rewrite_failed(txn)
+            res.headers.append((self.name, value))
         return V_CONTINUE
 
 
@@ -186,12 +213,20 @@ class SetHeader(AddHeader):
         old = msg.headers
         # the length test spares the lower() of every other header
         msg.headers = [h for h in old if len(h[0]) != klen or h[0].lower() != key]
+        need = htx.BLOCK + len(self.name) + len(value)
+        freed = 0
+        if len(msg.headers) != len(old):  # removed blocks are room again
+            freed = sum([htx.BLOCK + len(n) + len(v) for n, v in old if len(n) == klen and n.lower() == key])
+        # 2.6 removes the old values first: on a failure they stay removed
         if req:
-            if len(msg.headers) != len(old) and txn.req_room is not None:  # removed blocks: room again
-                txn.req_room += sum([htx.BLOCK + len(n) + len(v) for n, v in old
-                                     if len(n) == klen and n.lower() == key])
-            # 2.6 removes the old values first: on a failure they stay removed
-            if not _req_fits(txn, htx.BLOCK + len(self.name) + len(value)):
+            if txn.req_room is not None:
+                txn.req_room += freed
+            if not _req_fits(txn, need):
+                return rewrite_failed(txn)
+        else:
+            if txn.res_for is msg:
+                txn.res_room += freed
+            if not _res_fits(txn, need):
                 return rewrite_failed(txn)
         msg.headers.append((self.name, value))
         return V_CONTINUE
@@ -284,8 +319,12 @@ class ReplaceHeader(Action):
                         v = _expand(tmpl, m)
             out.append((n, v))
         msg.headers = out
-        if tmpl is not None and self.side == "req":
-            req_rewritten(txn)
+        if tmpl is not None:
+            if self.side == "req":
+                req_rewritten(txn)
+            else:
+                txn.res_room = -1
+                txn.res_exact = False
         return V_CONTINUE
 
 

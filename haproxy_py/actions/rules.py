@@ -134,7 +134,7 @@ def compile_rules(conf: Any) -> RuleSets:
     from haproxy_py.actions.http import STRICT_ON, STRICT_USED
 
     if STRICT_USED[0]:  # strict-mode is reset for each evaluation of a rule set, as 2.6 does
-        for slot in ("http_req",):
+        for slot in ("http_req", "http_res", "http_after"):
             if slot in lists:
                 lists[slot].insert(0, (None, STRICT_ON))
     for slot, rules in lists.items():

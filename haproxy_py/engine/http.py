@@ -966,13 +966,19 @@ class HttpSession(Stream):
             return (be_rs.http_after, fe_rs.http_after) if fe_rs.http_after else (be_rs.http_after,)
         return (fe_rs.http_after,) if fe_rs.http_after else ()
 
-    def _run_after(self, resp: ResponseHead, sets: tuple[Any, ...]) -> None:
+    def _run_after(self, resp: ResponseHead, sets: tuple[Any, ...]) -> bool:
+        """True when a rewrite did not fit with strict-mode on (the rules stop there)."""
         txn = self.txn
         if txn is None:
             txn = self.txn = _ctx(self.req, self)
         txn.res = resp
         for rules in sets:
-            run_rules(rules, txn)  # allow stops its own set only, as in 2.6
+            v = run_rules(rules, txn)  # allow stops its own set only, as in 2.6
+            if txn.wrew:
+                self._count_res_wrew(txn)
+            if v.kind == REWRITE_FAIL:
+                return True
+        return False
 
     def _local_response(self, status: int, headers: list[tuple[bytes, bytes]] | None, body: bytes | None,
                         reason: bytes | None = None, *, close: bool = False) -> None:
@@ -1232,7 +1238,8 @@ class HttpSession(Stream):
         if res is None:
             return page
         resp, consumed = res
-        self._run_after(resp, after)
+        if self._run_after(resp, after):  # a rewrite failed with strict-mode on: 2.6 sends the
+            return page                   # page without any of the rules' changes
         return resp.to_bytes() + page[consumed:]
 
     def _skip_request_body_then(self, cont: Any) -> None:
@@ -2238,6 +2245,11 @@ class HttpSession(Stream):
             if rules:
                 # allow (STOP) ends this set only, as in 2.6
                 v = resume_rules(rules, txn, start[1]) if si == start[0] and start[1] else run_rules(rules, txn)
+                if txn.wrew:
+                    self._count_res_wrew(txn)
+                if v.kind == REWRITE_FAIL:
+                    self._res_rewrite_failed(nres)
+                    return True
                 if v.kind == WAIT_BODY:
                     nxt = rule_index(rules, v) + 1
                     self._wait_res_body(resp, rest, status, nres, comp, (si, nxt), rules[nxt - 1][1])
@@ -2290,8 +2302,39 @@ class HttpSession(Stream):
                                   -1 if resp.body == BODY_CHUNKED else 0]
         for rules in (be_after, fe_after):
             if rules:
-                run_rules(rules, txn)
+                v = run_rules(rules, txn)
+                if txn.wrew:
+                    self._count_res_wrew(txn)
+                if v.kind == REWRITE_FAIL:
+                    self._res_rewrite_failed(nres)
+                    return True
         return False
+
+    def _count_res_wrew(self, txn: Any) -> None:
+        """Rewrites of a response rule set that did not fit: counted on the frontend, the backend
+        and the server, as 2.6 does."""
+        n = txn.wrew
+        txn.wrew = 0
+        self.fe.counters.wrew += n
+        be = self.be
+        if be is not None and be.conf is not self.router.conf:
+            be.counters.wrew += n
+        if self.srv is not None:
+            self.srv.counters.wrew += n
+
+    def _res_rewrite_failed(self, nres: int) -> None:
+        """A server's response whose rewrite did not fit with strict-mode on: 2.6 answers 500
+        instead (logged PH, an internal error of the frontend, backend and server; its bytes
+        count the server's response, ``nres``, and the page)."""
+        self.fe.counters.eint += 1
+        be = self.be
+        if be is not None and be.conf is not self.router.conf:
+            be.counters.eint += 1
+        if self.srv is not None:
+            self.srv.counters.eint += 1
+        self.srv_reusable = False
+        self._drop_server_conn()
+        self._local_error(500, "P", "H", extra=nres)
 
     def _comp_body_start(self, algo: str, head: bytes, rest: bytes, framing: tuple[int, int]) -> None:
         """A compressed response: its head, then the body through zlib as it comes."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 __all__ = ["HEAD_OVERHEAD", "headers_size", "request_size", "response_size", "message_size",
            "dropped_content_length", "HTX_RESERVED", "BLOCK", "head_blocks", "request_room", "header_need",
-           "header_fits", "room_floor"]
+           "header_fits", "room_floor", "response_room"]
 
 HEAD_OVERHEAD = 21
 
@@ -131,6 +131,16 @@ def request_room(bufsize: int, method: bytes, uri: bytes, version: bytes,
     the HTX structure, the message's data and 8 bytes per block (``body``: the payload already
     there, one block; haproxy-py's rules run before any body is read, so 0 there)."""
     used = request_size(method, uri, version, headers) + BLOCK * head_blocks(headers)
+    if body:
+        used += body + BLOCK
+    return bufsize - HTX_RESERVED - used
+
+
+def response_room(bufsize: int, version: bytes, reason: bytes, headers: list[tuple[bytes, bytes]],
+                  body: int = 0) -> int:
+    """request_room for a response head (its rules run before any body is added to haproxy-py's
+    picture: ``body`` 0 there)."""
+    used = response_size(version, reason, headers) + BLOCK * head_blocks(headers)
     if body:
         used += body + BLOCK
     return bufsize - HTX_RESERVED - used

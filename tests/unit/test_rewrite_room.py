@@ -99,3 +99,30 @@ def test_the_cheap_floor_never_exceeds_the_exact_room() -> None:
         req = res[0]
         exact = htx.request_room(4096, req.method, req.uri, req.version, req.headers)
         assert htx.room_floor(4096, req.head_len, len(req.headers)) <= exact, raw
+
+
+def test_response_room_matches_the_measured_limit() -> None:
+    """2.6.12, tune.bufsize 4096: ``HTTP/1.1 200 OK`` + X-Server: s1 + Content-Length: 0 +
+    ``x-rpad: <P>`` takes an 1100-byte X-Add from http-response for P <= 2830, not 2831."""
+    for pad, fits in ((2830, True), (2831, False)):
+        hdrs = [(b"X-Server", b"s1"), (b"Content-Length", b"0"), (b"x-rpad", b"r" * pad)]
+        room = htx.response_room(4096, b"HTTP/1.1", b"OK", hdrs)
+        assert htx.header_fits(room, b"X-Add", b"a" * 1100) is fits, pad
+
+
+def test_response_rules_size_each_response_on_its_own() -> None:
+    from haproxy_py.http.message import ResponseHead
+
+    def res(pad: int) -> ResponseHead:
+        r = ResponseHead(200, b"OK", b"HTTP/1.1", [(b"x-rpad", b"r" * pad)])
+        return r
+
+    d = REGISTRIES["http-response"].get("add-header")
+    assert d is not None
+    rule = [(None, d.parse(["X-Add", "a" * 1100], ParseCtx("http-response", "add-header")))]
+    t = _txn(1)
+    big = htx.response_room(4096, b"HTTP/1.1", b"OK", [(b"x-rpad", b"")]) - 1113
+    t.res = res(big + 1)
+    assert run_rules(rule, t).kind == REWRITE_FAIL
+    t.res = res(big)  # a new response (an error page): its own room, not what is left of the other
+    assert run_rules(rule, t).kind == CONTINUE and t.wrew == 1
