@@ -89,22 +89,32 @@ class TableShare:
                 self.on_dirty()
             dirty.add(e.key)
 
+        expire = t.expire
+        slot, asize, period = t.slot, t.asize, t.period
+
         def value(e: Any, name: str, now: int, idx: int = 0) -> int | None:
             v = plain_value(t, e, name, now, idx)
             if v is None or name in TAGS or not remote:
                 return v
-            i = t.slot[name]
-            parts = [r[0][i] for m in remote.values() if (r := m.get(e.key)) is not None and self._live(r, now)]
-            if not parts:
-                return v
+            i = slot[name]
+            key = e.key
             own = e.d[i]
-            if name in t.asize:
+            arr = name in asize
+            if arr:
                 own = own[idx]
-                parts = [p[idx] for p in parts]
             if isinstance(own, FreqCtr):
-                per = t.period[name]
-                return sum(p.total(now, per) for p in (own, *parts)) // per
-            return (v + sum(parts)) & (U64 if name.startswith("bytes") else U32)
+                per = period[name]
+                tot = own.total(now, per)
+                for m in remote.values():
+                    r = m.get(key)
+                    if r is not None and (expire is None or r[1] > now):
+                        tot += (r[0][i][idx] if arr else r[0][i]).total(now, per)
+                return tot // per
+            for m in remote.values():
+                r = m.get(key)
+                if r is not None and (expire is None or r[1] > now):
+                    v += r[0][i][idx] if arr else r[0][i]
+            return v & (U64 if name.startswith("bytes") else U32)
 
         def remove(e: Any) -> None:
             plain_remove(t, e)
