@@ -16,6 +16,7 @@ from haproxy_py.actions.base import (
     DENY,
     REPLY,
     SERVICE,
+    STOP,
     TARPIT,
     V_CONTINUE,
     V_DROP,
@@ -1250,6 +1251,47 @@ class StrictMode(Action):
     def run(self, txn: Any) -> Verdict:
         txn.soft_rw = self.soft
         return V_CONTINUE
+
+
+class RestrictHdrNames(Action):
+    """option http-restrict-req-hdr-names delete|reject: a request header whose name has a character
+    other than a letter, a digit or '-' is removed, or the request is denied (403); put by
+    actions/rules.py at the head of the proxy's http-request rules."""
+
+    __slots__ = ("reject",)
+    _BAD = re.compile(rb"[^A-Za-z0-9-]").search
+
+    def __init__(self, reject: bool) -> None:
+        self.reject = reject
+
+    def run(self, txn: Any) -> Verdict:
+        bad = self._BAD
+        req = txn.req
+        if not any(bad(h[0]) for h in req.headers):
+            return V_CONTINUE
+        if self.reject:
+            return Verdict(DENY, 403)
+        req.headers = [h for h in req.headers if not bad(h[0])]
+        return V_CONTINUE
+
+
+class ThenRestrict(Action):
+    """A rule of a proxy with http-restrict-req-hdr-names: when it ends the rule set with allow,
+    the check still applies (2.6 makes it after the rules, allow or not)."""
+
+    __slots__ = ("inner", "check")
+
+    def __init__(self, inner: Any, check: RestrictHdrNames) -> None:
+        self.inner = inner
+        self.check = check
+
+    def run(self, txn: Any) -> Verdict:
+        v: Verdict = self.inner.run(txn)
+        if v.kind == STOP:
+            c = self.check.run(txn)
+            if c.kind == DENY:
+                return c
+        return v
 
 
 #: the rule actions/rules.py puts at the head of every HTTP rule set when STRICT_USED

@@ -76,6 +76,13 @@ def _impl(r: Any) -> Any:
     return r.impl
 
 
+def _allows(action: Any) -> bool:
+    """An allow rule (it ends the rule set with "stop")."""
+    from haproxy_py.actions.http import Allow
+
+    return isinstance(getattr(action, "inner", action), Allow)
+
+
 def family_of(rule: Any) -> str:
     """The rule set a model rule belongs to ("tcp-request content", "http-response", "redirect"...)."""
     if rule.kind in ("tcp-request", "tcp-response"):
@@ -131,6 +138,16 @@ def compile_rules(conf: Any) -> RuleSets:
         slot = _SLOTS[fam]
         if slot in lists and not any(family_of(r) == fam for r in conf.http_rules):
             del lists[slot]
+    if getattr(conf, "restrict_hdr_names", "preserve") != "preserve":
+        # option http-restrict-req-hdr-names: after the proxy's own http-request rules, as 2.6
+        # (on the headers they left; not after a rule that answered: return, deny, redirect...),
+        # also when an allow rule ended them
+        from haproxy_py.actions.http import RestrictHdrNames, ThenRestrict
+
+        check = RestrictHdrNames(conf.restrict_hdr_names == "reject")
+        req = lists.setdefault("http_req", [])
+        req[:] = [(t, ThenRestrict(a, check) if _allows(a) else a) for t, a in req]
+        req.append((None, check))
     from haproxy_py.actions.http import STRICT_ON, STRICT_USED
 
     if STRICT_USED[0]:  # strict-mode is reset for each evaluation of a rule set, as 2.6 does

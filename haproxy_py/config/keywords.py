@@ -107,7 +107,7 @@ OPTIONS: dict[str, int] = {
 #: options that take arguments (and so cannot be negated with "no"; httpslog is parsed with them by 2.6)
 OPTIONS_WITH_ARGS = ("forwardfor", "httpchk", "httplog", "httpslog", "tcplog", "originalto", "redispatch",
                      "ldap-check", "mysql-check", "pgsql-check", "smtpchk", "external-check",
-                     "ssl-hello-chk", "tcp-check", "spop-check", "redis-check")
+                     "ssl-hello-chk", "tcp-check", "spop-check", "redis-check", "http-restrict-req-hdr-names")
 NEGATABLE_WITH_ARGS = ("redispatch", "httplog", "tcplog")
 
 REMOVED_OPTIONS = {

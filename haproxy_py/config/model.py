@@ -646,6 +646,8 @@ class Proxy:
     #: "abortonclose": True, "log-health-checks": True, "log-separate-errors": True,
     #: "splice-auto": True, "tcp-check": True, "checkcache": True}
     options: tuple[tuple[str, bool], ...] = ()
+    #: option http-restrict-req-hdr-names: preserve | delete | reject
+    restrict_hdr_names: str = "preserve"
     stats: StatsConf = field(default_factory=StatsConf)
     #: (status, errorfile path, or the page: errorloc and http-error, or None: the built-in page)
     errorfiles: tuple[tuple[int, str | bytes | None], ...] = ()

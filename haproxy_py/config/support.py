@@ -315,6 +315,8 @@ _reg(OPTION, "config/build/options.py option", {
 })
 OPTION.register("httpslog", "config/build/logs.py opt_httpslog + log/format.py HTTPS_LOG_FORMAT",
                 test=_IT + "test_http_options3_vs_haproxy.py::test_httpslog_lines_as_haproxy")
+OPTION.register("http-restrict-req-hdr-names", "actions/http.py RestrictHdrNames (actions/rules.py)",
+                test=_IT + "test_http_options3_vs_haproxy.py::test_http_restrict_req_hdr_names_as_haproxy")
 OPTION.register("socket-stats", "engine/loop.py _socket_stats + stats/csv.py listener_row",
                 test=_IT + "test_http_options3_vs_haproxy.py::test_socket_stats_rows_as_haproxy")
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"

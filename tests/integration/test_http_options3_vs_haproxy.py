@@ -296,3 +296,99 @@ def test_httpslog_lines_as_haproxy(certs: Certs) -> None:  # noqa: F811 (the fix
     theirs, ours = got
     assert ours == theirs
     assert any("TLSv1.2" in ln and "/1 -/" in ln for ln in theirs), theirs  # the resumed session
+
+
+RESTRICT_CFG = """\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fdel
+    option http-restrict-req-hdr-names delete
+    bind 127.0.0.1:{p0}
+    http-request set-header X-Added-By_Rule yes
+    default_backend bpres
+frontend frej
+    option http-restrict-req-hdr-names reject
+    bind 127.0.0.1:{p1}
+    default_backend bpres
+frontend fpres
+    bind 127.0.0.1:{p2}
+    use_backend brej if {{ path_beg /rej }}
+    use_backend bret if {{ path_beg /ret }}
+    default_backend bdel
+listen lrej
+    option http-restrict-req-hdr-names reject
+    bind 127.0.0.1:{p3}
+    server s 127.0.0.1:{srv}
+backend bpres
+    option http-restrict-req-hdr-names preserve
+    server s 127.0.0.1:{srv}
+backend bdel
+    option http-restrict-req-hdr-names delete
+    server s 127.0.0.1:{srv}
+backend brej
+    option http-restrict-req-hdr-names reject
+    http-request allow if {{ path_end /allow }}
+    http-request set-header X-By_Rule yes if {{ path_end /set }}
+    server s 127.0.0.1:{srv}
+backend bret
+    option http-restrict-req-hdr-names reject
+    http-request return status 200 content-type text/plain string answered if {{ path_end /return }}
+    server s 127.0.0.1:{srv}
+"""
+
+#: the characters HTTP allows in a header name (tchar): 2.6's parser takes them all
+_TCHARS = "!#$%&'*+-.^_`|~"
+
+
+def _hdr_name(rng: random.Random) -> str:
+    alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    n = rng.randint(1, 8)
+    chars = [rng.choice(alnum + "-" if rng.random() < 0.85 else _TCHARS) for _ in range(n)]
+    return "X" + "".join(chars)
+
+
+def test_http_restrict_req_hdr_names_as_haproxy() -> None:
+    """Seeded requests with generated header names (letters, digits, '-' and the other characters
+    HTTP allows in a name) through a frontend and a backend with each mode, and a listen: the
+    status the client gets and the header names the server sees (it answers them in its body) are
+    2.6's: the check applies after the proxy's http-request rules (to the headers they add, after an
+    allow, not after a rule that answered)."""
+    from tests.integration.harness import HttpBackend
+
+    require_haproxy("haproxy")
+    seed = random.randrange(1 << 30)
+    got = []
+    for which in WHICH:
+        srv = HttpBackend("s")
+        srv.behaviour = lambda rec: (200, [], "|".join(k for k, _ in rec.headers).encode())
+        srv.start()
+        try:
+            ports = [free_port() for _ in range(4)]
+            cfg = RESTRICT_CFG.format(srv=srv.port, **{f"p{i}": p for i, p in enumerate(ports)})
+            with run_proxy(cfg, wait_ports=ports, which=which):
+                rng = random.Random(seed)
+                out = []
+                for _ in range(36):
+                    k = rng.randrange(6)
+                    port = ports[min(k, 2) if k >= 4 else k]
+                    path = ("/rej" if k == 4 else "/ret" if k == 5 else "/p") + rng.choice(
+                        ("", "/allow", "/set", "/return"))
+                    hdrs = "".join(f"{_hdr_name(rng)}: v{j}\r\n" for j in range(rng.randint(0, 4)))
+                    raw = f"GET {path} HTTP/1.1\r\nHost: h\r\n{hdrs}Connection: close\r\n\r\n".encode()
+                    resp = exchange(port, raw)
+                    head, _, body = resp.partition(b"\r\n\r\n")
+                    # (2.6 sends header names in lower case: compared without case)
+                    seen = body.lower() if head.startswith(b"HTTP/1.1 200") else b""
+                    out.append((k, raw, head.split(b"\r\n", 1)[0], seen))
+            got.append(out)
+        finally:
+            srv.stop()
+    theirs, ours = got
+    assert ours == theirs, f"seed {seed}"
+    # both outcomes reached: a rejected request, and one whose bad names were deleted
+    bad = re.compile(rb"^X[^:\r\n]*[^A-Za-z0-9:\r\n-][^:\r\n]*:", re.M)
+    assert any(b" 403 " in t[2] for t in theirs), f"seed {seed}"
+    assert any(b" 200 " in t[2] and t[3] and bad.search(t[1]) for t in theirs), f"seed {seed}"

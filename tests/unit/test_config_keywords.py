@@ -161,7 +161,7 @@ def test_every_option_is_implemented_or_refused() -> None:
     for name in K.OPTIONS:
         if name in ("httpchk",):
             continue
-        args = {"pgsql-check": " user haproxy"}.get(name, "")  # the options that need arguments
+        args = {"pgsql-check": " user haproxy", "http-restrict-req-hdr-names": " delete"}.get(name, "")  # the options that need arguments
         text = HDR + f"listen l\n    bind :1\n    option {name}{args}\n"
         if name == "external-check":  # 2.6 wants the global keyword and a command with it
             text = text.replace("listen l\n", "listen l\n    external-check command /bin/true\n")

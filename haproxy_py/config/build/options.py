@@ -102,3 +102,13 @@ class OptionsMixin(BuilderBase):
                 self.fail(ln, "'option forwardfor' only supports optional values: 'except', 'header' "
                           "and 'if-none'.", i + 1 + j)
         p.f["forwardfor"] = ForwardFor(**ff)
+
+    def opt_http_restrict_req_hdr_names(self, ln: Line, p: ProxyState, i: int, args: list[str],
+                                        negate: bool) -> None:
+        what = "option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option."
+        if not args:
+            self.fail(ln, "missing parameter. " + what, i)
+        if args[0] not in ("preserve", "delete", "reject"):
+            self.fail(ln, f"invalid parameter '{args[0]}'. " + what, i + 1)
+        self.too_many_args(ln, 2, i - 1)
+        p.f["restrict_hdr_names"] = args[0]
