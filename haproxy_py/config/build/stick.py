@@ -135,7 +135,7 @@ def check_tables(b: Any, cfg: Any) -> None:
         if shared:
             p = next((p for p in cfg.proxies if p.stick_table is not None and p.stick_table.peers is not None), None)
             b.d.alert(not_implemented(
-                f"Proxy '{p.name if p is not None else shared[0].name}': a stick table shared by peers with "
+                f"{f'Proxy {p.name!r}' if p is not None else f'Table {shared[0].name!r}'}: a stick table shared by peers with "
                 f"nbthread/nbproc {n}",
                 "haproxy-py's workers share their tables among themselves but not yet with peers; use one "
                 "worker (nbthread 1) with peers"), p.loc if p is not None else None)
