@@ -234,7 +234,8 @@ def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
     out = []
     for k in range(rng.randint(1, 5)):
         st = rng.choice((400, 403, 500, 503))
-        kind = rng.choice(("string", "file", "errorfile", "default", "none", "errorfile-kw", "errorloc"))
+        kind = rng.choice(("string", "file", "errorfile", "default", "none", "errorfile-kw", "errorloc",
+                           "errorfiles", "errorfiles-kw"))
         ef = tmp / f"ef-{tag}-{k}.http"
         # an errorfile line's page goes as written (haproxy-py), http-error's with 2.6's lower-case names
         names = ("x-gen", "content-type", "content-length") if kind == "errorfile-kw" else \
@@ -243,6 +244,13 @@ def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
                        f"{names[2]}: 4\r\n\r\nbody".encode())
         if kind == "errorfile-kw":
             out.append(f"errorfile {st} {ef}")
+            continue
+        if kind == "errorfiles-kw":
+            codes = rng.sample((400, 403, 500, 503), rng.randint(0, 2))
+            out.append(" ".join(["errorfiles lc", *map(str, codes)]))
+            continue
+        if kind == "errorfiles":
+            out.append(f"http-error status {st} errorfiles mc")
             continue
         if kind == "errorloc":
             out.append(f"errorloc{rng.choice(('', '302', '303'))} {st} http://x/{k}")
@@ -262,6 +270,20 @@ def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
             for j in range(rng.randint(0, 2)):
                 words.append(f"hdr {_case(rng, f'x-h{j}')} \"v {j}\"")
         out.append(" ".join(words))
+    return out
+
+
+def _sections(tmp: Path) -> str:
+    """http-errors 'lc' (pages with lower-case names: plain 'errorfiles' lines send them as
+    written) and 'mc' (mixed case: http-error ... errorfiles sends them lower-cased, as 2.6)."""
+    out = ""
+    for sec, codes in (("lc", (400, 403, 503)), ("mc", (403, 500, 503))):
+        out += f"http-errors {sec}\n"
+        for c in codes:
+            f = tmp / f"sec-{sec}-{c}.http"
+            n = ("x-sec", "content-length") if sec == "lc" else ("X-Sec", "Content-Length")
+            f.write_bytes(f"HTTP/1.1 {c} Sec{sec}\r\n{n[0]}: {c}\r\n{n[1]}: 2\r\n\r\n{sec}".encode())
+            out += f"    errorfile {c} {f}\n"
     return out
 
 
@@ -289,15 +311,15 @@ def _http_error_run(which: str, cfg: str, port: int) -> list[bytes]:
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_http_error_as_haproxy(seed: int, tmp_path: Path) -> None:
-    """Generated http-error lines (string, file, errorfile, default-errorfiles, none; hdr,
-    content-type) with errorfile/errorloc lines among them, in defaults, frontend and backend: the
+    """Generated http-error lines (string, file, errorfile, errorfiles, default-errorfiles, none;
+    hdr, content-type) with errorfile/errorloc/errorfiles lines among them, in defaults, frontend and backend: the
     client gets the same bytes for the proxy's own 503, for deny (403) and deny_status 400/500/503,
     in the frontend and the backend, and for a bad request."""
     require_haproxy("haproxy")
     rng = random.Random(seed)
     d, f, b = (_http_error_lines(rng, tmp_path, t) for t in ("d", "f", "b"))
     port = free_port()
-    cfg = _http_error_cfg(port, free_port(), d, f, b)
+    cfg = _http_error_cfg(port, free_port(), d, f, b) + _sections(tmp_path)
     theirs = _http_error_run("haproxy", cfg, port)
     ours = _http_error_run("ours", cfg, port)
     for k, (o, t) in enumerate(zip(ours, theirs, strict=True)):
@@ -330,8 +352,11 @@ def test_http_error_messages_as_haproxy(tmp_path: Path) -> None:
             "http-error status 503 default-errorfiles string x", "http-error status 503 content-type t",
             f"http-error status 503 errorfile {ef} errorfile {ef}", "http-error status 503 content-type",
             "http-error status 503 content-type t string x hdr X-A b", "http-error status 400 default-errorfiles"]
+    same += ["http-error status 503 errorfiles s", "http-error status 403 errorfiles s",
+             "http-error status 503 errorfiles nosuch", "http-error status 503 content-type t errorfiles s hdr a b",
+             "http-error status 503 errorfiles s string x", "http-error status 503 errorfiles"]
     refused = ["http-error status 503 content-type t lf-string %[path]",
-               f"http-error status 503 content-type t lf-file {ef}", "http-error status 503 errorfiles s",
+               f"http-error status 503 content-type t lf-file {ef}",
                "http-error status 503 content-type t string x hdr X-A %[path]"]
     for k, line in enumerate(same + refused):
         cfg = tmp_path / f"h{k}.cfg"

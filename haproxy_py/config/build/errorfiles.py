@@ -120,6 +120,7 @@ class ErrorfilesMixin(BuilderBase):
         body_kw = ""
         body: bytes | None = None
         page: bytes | None = None
+        section = ""
         hdrs: list[tuple[bytes, bytes]] = []
         i = 1
         while i < len(w):
@@ -176,11 +177,13 @@ class ErrorfilesMixin(BuilderBase):
                 page = _lower_names(data)
                 if page is None:
                     self.fail(ln, pre + f"'{v}': unable to parse headers (error offset: 0)", i + 1)
+            elif a == "errorfiles":
+                section = v
             else:
-                self.fail(ln, not_implemented(f"'http-error {a}'", "use 'string', 'file', 'errorfile' or "
-                                              "'default-errorfiles'"), i, ours=True)
+                self.fail(ln, not_implemented(f"'http-error {a}'", "use 'string', 'file', 'errorfile', "
+                                              "'errorfiles' or 'default-errorfiles'"), i, ours=True)
             i += 2
-        if body_kw in ("errorfile", "default-errorfiles"):
+        if body_kw in ("errorfile", "errorfiles", "default-errorfiles"):
             if ctype is not None:
                 self.warn(ln, f"content-type '{ctype}' ignored by the http reply when used with an erorrfile.", 0)
             if hdrs:
@@ -193,6 +196,9 @@ class ErrorfilesMixin(BuilderBase):
             self.fail(ln, pre + "a content type must be defined when non-empty payload is configured", 0)
         if status not in K.ERRORFILE_CODES:
             self.fail(ln, f"http-error: status code '{status}' not handled.", 2)
+        if body_kw == "errorfiles":  # as 'errorfiles <name> <code>', the page parsed as 2.6 sends it
+            p.errorfiles = p.errorfiles + [(0, ("errorfiles", section, (status,), ln, True))]
+            return
         if body_kw == "default-errorfiles":
             _set(p, status, None)  # no page of its own (http/errors.py ErrorPages)
             return
@@ -237,7 +243,7 @@ class ErrorfilesMixin(BuilderBase):
             if code:
                 out = [(c, f) for c, f in out if c != code] + [(code, src)]
                 continue
-            _kind, sec_name, codes, ln = src
+            _kind, sec_name, codes, ln, *parsed = src
             sec = self.http_errors.get(sec_name)
             if sec is None and ps.is_defaults:
                 continue  # reported for each proxy that inherits it
@@ -253,5 +259,12 @@ class ErrorfilesMixin(BuilderBase):
                                    f"section '{sec_name}' (at {ln.file}:{ln.lineno}).", ln.loc(1), line=ln.raw,
                                    phase=POST)
                     continue
-                out = [(x, f) for x, f in out if x != c] + [(c, sec[c])]
+                page: Any = sec[c]
+                if parsed:  # http-error ... errorfiles: names in lower case, as 2.6 sends them
+                    try:
+                        with open(page, "rb") as fh:
+                            page = _lower_names(fh.read()) or page
+                    except OSError:
+                        pass  # the section's line read it; load_errorfile reports it at start
+                out = [(x, f) for x, f in out if x != c] + [(c, page)]
         return tuple(out)
