@@ -336,7 +336,8 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if not opts.check_only:
         return 0, cfg
     warn_line = "Warnings were found.\n" if diags.warnings else ""
-    if not has_listener(cfg) and not _peers_listen(cfg):
+    if not has_listener(cfg) and not _peers_listen(cfg) \
+            and not any(lf.binds or lf.dgram_binds for lf in cfg.log_forwards):
         if not opts.quiet:
             sys.stdout.write(warn_line + "Configuration file has no error but will not start (no listener) "
                              "=> exit(2).\n")

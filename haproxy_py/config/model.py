@@ -734,6 +734,21 @@ class Program:
     loc: Location = NOWHERE
 
 
+@dataclass(frozen=True)
+class LogForward:
+    """A ``log-forward`` section (the relay: log/forward.py, engine/logforward.py)."""
+
+    name: str
+    binds: tuple[Address, ...] = ()  # TCP
+    dgram_binds: tuple[Address, ...] = ()  # UDP
+    #: the targets, each with its explicit ``format`` or None (chosen per message)
+    logs: tuple[tuple[LogTarget, str | None], ...] = ()
+    maxconn: int = 10
+    backlog: int = 0
+    timeout_client: int = 0  # ms, 0: none
+    loc: Location = NOWHERE
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     global_: Global = field(default_factory=Global)
@@ -741,6 +756,7 @@ class Config:
     proxies: tuple[Proxy, ...] = ()
     defaults: tuple[Proxy, ...] = ()
     other_sections: tuple[Section, ...] = ()
+    log_forwards: tuple[LogForward, ...] = ()
     #: userlists: name -> ((user, password-or-hash, is_insecure), ...)
     userlists: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = ()
     #: userlist groups: userlist -> ((group, (user, ...)), ...), members from both 'group NAME

@@ -65,6 +65,7 @@ _reg(SECTION, "config/build/sections.py", {
     "peers": _DIFF + "test_peers_vs_haproxy.py::test_entries_replicate_both_ways_with_haproxy",
     "cache": _IT + "test_cache_vs_haproxy.py::test_cache_as_haproxy",
     "ring": _IT + "test_rings_vs_haproxy.py::test_ring_lines_servers_and_show_events_as_haproxy",
+    "log-forward": _IT + "test_rings_vs_haproxy.py::test_log_forward_relays_as_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "

@@ -166,6 +166,8 @@ class Engine:
         #: engine/ringfwd.py RingForwarder when a ring section has servers (started in start())
         self.rings = install_rings(config.other_sections)
         self.ringfwd: Any = None
+        #: engine/logforward.py LogForwarder when there are log-forward sections (bound in bind_all)
+        self.logfwd: Any = None
         self.loggers = build_loggers(config, self.state)
         backends: dict[str, Any] = {}
         for p in config.proxies:
@@ -269,6 +271,13 @@ class Engine:
                             self._socket_stats(fe, lst)
         self.state.listeners = len(self.listeners)
         self._bind_peers()
+        if self.config.log_forwards and not self.aggregate and self.logfwd is None:
+            from haproxy_py.engine.logforward import LogForwarder
+
+            try:
+                self.logfwd = LogForwarder(self.loop, self.config.log_forwards)
+            except OSError as err:
+                errors.append(f"Starting log-forward: cannot bind socket ({err.strerror or err})")
         if errors:
             raise BindError("\n".join(errors))
 
@@ -798,6 +807,9 @@ class Engine:
             self.peers.close()
         if self.ringfwd is not None:
             self.ringfwd.stop()
+        if self.logfwd is not None:
+            self.logfwd.close()
+            self.logfwd = None
         for lg in self.loggers.values():
             lg.close()
 

@@ -203,7 +203,8 @@ def bind_and_prepare(engine: Any, inherited: Any, items: Any, exact: bool, quiet
     finally:
         if inherited is not None:
             inherited.close_unused()
-    if not engine.listeners and not engine.config.global_.stats_sockets and not _peers_listen(engine.config):
+    if not engine.listeners and not engine.config.global_.stats_sockets and not _peers_listen(engine.config) \
+            and engine.logfwd is None:
         # as 2.6: a stats socket is a listener (a backends-only process runs its health checks),
         # so is a local peer sharing tables
         alert(f"[{process.PROGRAM}.main()] No enabled listener found (check for 'bind' directives) ! Exiting.",

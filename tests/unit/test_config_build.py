@@ -309,7 +309,7 @@ def test_userlists_and_other_sections_kept() -> None:
     cfg = ok(HDR + "program p\n command /bin/true -x\n user nobody\n no option start-on-reload\n")
     assert [(p.name, p.command, p.user, p.start_on_reload) for p in cfg.programs] == [
         ("p", ("/bin/true", "-x"), "nobody", False)]
-    for sect in ("fcgi-app c\n", "log-forward l\n"):
+    for sect in ("fcgi-app c\n",):
         _, d = parse_text(HDR + sect, "t.cfg")
         assert len(d.errors) == 1 and "is not implemented by haproxy-py" in d.errors[0].haproxy, (sect, d)
 

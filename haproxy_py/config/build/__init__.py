@@ -33,7 +33,7 @@ from haproxy_py.config.build.post import PostChecksMixin
 from haproxy_py.config.build.proxy import ProxyMixin
 from haproxy_py.config.build.refs import RefsMixin
 from haproxy_py.config.build.retry import RetryMixin
-from haproxy_py.config.build.rings import RingsMixin
+from haproxy_py.config.build.rings import LogForwardMixin, RingsMixin
 from haproxy_py.config.build.rules import RulesMixin
 from haproxy_py.config.build.sections import SectionsMixin
 from haproxy_py.config.build.servers import ServersMixin
@@ -71,6 +71,7 @@ class Builder(
     StickMixin,
     SockoptsMixin,
     RingsMixin,
+    LogForwardMixin,
     FreezeMixin,
     PostChecksMixin,
 ):

@@ -91,6 +91,7 @@ class FreezeMixin(BuilderBase):
         parsed = not d.parse_failed
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
+                     log_forwards=self.log_forward_models(),  # type: ignore[attr-defined]
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
                      userlist_groups=self.resolve_groups(),
                      programs=tuple(self.programs), caches=tuple(self.caches))

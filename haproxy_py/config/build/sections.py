@@ -72,6 +72,9 @@ class SectionsMixin(BuilderBase):
                                  f"another mailers section declared at {prev.file}:{prev.line}.", ln.loc(1),
                                  line=ln.raw)
             self.section_obj = [kind, name, [], ln.loc(0), ln]
+            if kind == "log-forward" and not self.log_forward_section(ln, name):  # type: ignore[attr-defined]
+                self.section_obj = None
+                return
             if kind == "ring" and not self.ring_section(ln, name):  # type: ignore[attr-defined]
                 self.section_obj = None
                 return
@@ -282,6 +285,8 @@ class SectionsMixin(BuilderBase):
             self.http_errors_kw(ln, self.section_obj[1])
         elif kind == "ring":
             self.ring_kw(ln, self.section_obj[1])  # type: ignore[attr-defined]
+        elif kind == "log-forward":
+            self.log_forward_kw(ln, self.section_obj[1])  # type: ignore[attr-defined]
         elif kind == "resolvers":
             from haproxy_py.config.resolvers import check_line
 
