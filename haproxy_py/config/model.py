@@ -620,6 +620,8 @@ class Proxy:
     dyncookie_key: str | None = None
     #: ``max-keep-alive-queue N`` stored as 2.6 does: N + 1 in an unsigned int (0: no limit)
     max_ka_queue: int = 0
+    #: ``persist rdp-cookie(NAME)``: the RDP cookie naming the server (None: not set)
+    rdp_persist: str | None = None
     retries: int = 3
     redispatch: int = 0  # 0 = off, -1 = on the last retry, N>0 = every N-th retry
     #: ``retry-on``: the events a request is retried on (config/build/retry.py), 2.6's default

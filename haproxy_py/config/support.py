@@ -214,6 +214,7 @@ _reg(PROXY, "config/build/ kw_NAME of its feature", {
     "hash-balance-factor": _UNIT + "test_backend_queue.py::test_consistent_bounded_load",
     "cookie": _IT + "test_lb_e2e.py::test_cookie_persistence_same_as_haproxy",
     "max-keep-alive-queue": _IT + "test_prefer_last_server_vs_haproxy.py::test_max_keep_alive_queue_as_haproxy",
+    "persist": _IT + "test_dynamic_cookie_vs_haproxy.py::test_persist_rdp_cookie_as_haproxy",
     "dynamic-cookie-key": _IT + "test_dynamic_cookie_vs_haproxy.py::test_dynamic_cookies_as_haproxy",
     "option": _IT + "test_engine_http.py::test_seed_forwardfor_except_loopback",
     "no": _EFF + "test_no_option_cancels_defaults",

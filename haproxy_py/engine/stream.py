@@ -1044,6 +1044,12 @@ class TcpSession(Stream):
             self.stick_srv, self.stick_stores = persist.match(
                 stick, ctx, self.engine.state.tables, be, int(self.loop.time() * 1000), force=self.prst == "F")
             self.stk_txn = ctx
+        if be.rdp_persist is not None and self.use_srv is None:
+            # persist rdp-cookie (2.6's AN_REQ_PRST_RDP_COOKIE): the server the RDP cookie of
+            # what the client sent so far names, unless a use-server rule chose one
+            rsrv = be.rdp_lookup(self.early)
+            if rsrv is not None:
+                self.stick_srv = rsrv
         self.prio = getattr(ctx, "prio", None)
         self.assign()
 

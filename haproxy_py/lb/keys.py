@@ -154,19 +154,28 @@ def domain_only(value: bytes) -> bytes:
 
 
 def rdp_cookie(data: bytes, name: bytes = b"mstshash") -> bytes | None:
-    """Value of ``Cookie: NAME=VALUE`` in an RDP connection request, up to CR/LF (or ``None``)."""
-    # X.224 connection request: TPKT(4) + x224 header(7) then "Cookie: name=value\r\n"
-    if len(data) < 11:
+    """Value of ``Cookie: NAME=VALUE`` in an RDP connection request, up to CR LF, as 2.6's
+    rdp_cookie fetch reads it after the 11 bytes of TPKT and X.224 header ("Cookie:" and the name
+    in any case, spaces after the colon); ``None`` when absent or not complete yet."""
+    n = len(data)
+    i = 11
+    if n - i <= 7 or data[i:i + 7].lower() != b"cookie:":
         return None
-    body = data[11:]
-    prefix = b"Cookie: " + name + b"="
-    if not body[: len(prefix)].lower() == prefix.lower():
+    i += 7
+    while i < n and data[i] == 0x20:
+        i += 1
+    if n - i <= len(name) or data[i:i + len(name)].lower() != name.lower():
         return None
-    rest = body[len(prefix):]
-    end = rest.find(b"\r\n")
-    if end < 0:
+    i += len(name)
+    if i >= n or data[i] != 0x3D:
         return None
-    return rest[:end]
+    i += 1
+    start = i
+    while i < n and data[i] != 13:
+        i += 1
+    if n - i < 2 or data[i + 1] != 10:
+        return None
+    return data[start:i]
 
 
 def _as_bytes(v: str | bytes) -> bytes:

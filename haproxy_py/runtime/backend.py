@@ -37,7 +37,7 @@ from haproxy_py.lb.first import First
 from haproxy_py.lb.hash_consistent import ConsistentHash
 from haproxy_py.lb.hash_map import MapBased
 from haproxy_py.lb.hashfn import xxh64
-from haproxy_py.lb.keys import compile_key
+from haproxy_py.lb.keys import compile_key, rdp_cookie
 from haproxy_py.lb.leastconn import LeastConn
 from haproxy_py.lb.random import RandomLB
 from haproxy_py.lb.roundrobin import RoundRobin
@@ -45,6 +45,29 @@ from haproxy_py.lb.static_rr import StaticRR
 from haproxy_py.runtime.counters import Counters
 from haproxy_py.runtime.queue import Pending, Queue, make_key, order
 from haproxy_py.runtime.server import Server
+
+
+def _strtoul(b: bytes, i: int) -> tuple[int, int]:
+    """C's strtoul(…, 10) from index ``i``: (value mod 2**64, index after the digits; ``i`` when
+    none were read)."""
+    n = len(b)
+    j = i
+    while j < n and b[j] in b" \t\n\v\f\r":
+        j += 1
+    neg = False
+    if j < n and b[j] in b"+-":
+        neg = b[j] == 0x2D
+        j += 1
+    k = j
+    while k < n and 0x30 <= b[k] <= 0x39:
+        k += 1
+    if k == j:
+        return 0, i
+    v = int(b[j:k]) & 0xFFFFFFFFFFFFFFFF if k - j < 40 else 0xFFFFFFFFFFFFFFFF
+    if k - j < 40 and int(b[j:k]) > 0xFFFFFFFFFFFFFFFF:
+        v = 0xFFFFFFFFFFFFFFFF  # ERANGE: ULONG_MAX
+    return ((-v) & 0xFFFFFFFFFFFFFFFF if neg else v), k
+
 
 OK = "ok"
 QUEUED = "queued"
@@ -164,6 +187,9 @@ class Backend:
         #: session still holds an idle connection of its own to a server goes there
         self.prefer_last = (bool(conf.option("prefer-last-server"))
                             and conf.balance.algorithm not in HASH_ALGOS)
+        #: persist rdp-cookie(NAME): the cookie name (bytes), None without it
+        self.rdp_persist: bytes | None = (conf.rdp_persist.encode("latin-1", "replace")
+                                          if conf.rdp_persist is not None else None)
         #: max-keep-alive-queue N stored as 2.6 does (N + 1; 0: no limit)
         self.max_ka_queue = conf.max_ka_queue
         #: option http-pretend-keepalive: requests go to the servers as in keep-alive mode
@@ -428,6 +454,38 @@ class Backend:
         self._index_cookies()
 
     # ------------------------------------------------------------------ persistence
+    def rdp_lookup(self, data: bytes) -> Server | None:
+        """``persist rdp-cookie``: the server an RDP request's ``Cookie: NAME=ADDR.PORT.`` names,
+        as 2.6 reads it: ADDR the decimal of the IPv4 address's 4 bytes as a little-endian
+        integer, PORT the byte-swapped port, each followed by a dot (strtoul: leading blanks and
+        a sign accepted, wrapped to 32 and 16 bits). The server must not be stopped (or
+        ``option persist``). None: no (valid) cookie or no such server."""
+        assert self.rdp_persist is not None
+        raw = rdp_cookie(data, self.rdp_persist)
+        if not raw:
+            return None
+        addr, i = _strtoul(raw, 0)
+        if raw[i:i + 1] != b".":
+            return None
+        port, j = _strtoul(raw, i + 1)
+        if raw[j:j + 1] != b".":
+            return None
+        addr &= 0xFFFFFFFF
+        port &= 0xFFFF
+        port = ((port & 0xFF) << 8) | (port >> 8)
+        for srv in self.servers:
+            if srv.port != port:
+                continue
+            try:
+                ip = ipaddress.ip_address(srv.host)
+            except ValueError:
+                continue
+            if ip.version != 4 or int.from_bytes(ip.packed, "little") != addr:
+                continue
+            if not (srv.state == "STOPPED" or srv.in_maint) or self.persist:
+                return srv
+        return None
+
     def persist_lookup(self, value: str, *, force: bool = False) -> tuple[Server | None, str]:
         """Server designated by a persistence cookie value, and the log flag (V, D or I)."""
         if not value:

@@ -13,9 +13,11 @@ import socket
 
 from tests.integration.harness import (
     HttpBackend,
+    TcpServer,
     free_port,
     http_backends,
     read_http_message,
+    recv_all,
     require_haproxy,
     run_proxy,
 )
@@ -165,3 +167,116 @@ def test_dynamic_cookie_cli_as_haproxy() -> None:
     assert want[3] != want[0]  # 2.6 did change the cookies with the key
     for w, g in zip(want, got, strict=True):
         assert g == w, f"\nhaproxy {w}\nours    {g}"
+
+
+# ----------------------------------------------------------------------------- persist rdp-cookie
+
+class _NameServer(TcpServer):
+    """Reads what the proxy forwards (up to the RDP cookie's CR LF), answers its name, closes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        with c:
+            c.settimeout(5)
+            got = b""
+            try:
+                while b"\r\n" not in got:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    got += d
+                c.sendall(self.name.encode())
+            except OSError:
+                pass
+
+
+def _rdp_packet(cookie_line: bytes) -> bytes:
+    x224 = b"\xe0\x00\x00\x00\x00\x00"
+    body = bytes([len(x224) + len(cookie_line)]) + x224 + cookie_line
+    return b"\x03\x00" + (4 + len(body)).to_bytes(2, "big") + body
+
+
+def _rdp_value(port: int, rng: random.Random) -> str:
+    addr = int.from_bytes(bytes([127, 0, 0, 1]), "little")
+    sport = int.from_bytes(port.to_bytes(2, "big"), "little")
+    a, p = str(addr), str(sport)
+    r = rng.random()
+    if r < 0.1:
+        p = str(sport + 65536)  # wraps to the same 16 bits
+    elif r < 0.2:
+        a = "+" + a
+    elif r < 0.25:
+        p = str(sport ^ 1)  # no such server
+    elif r < 0.3:
+        return f"{a}.{p}"  # no dot after the port
+    return f"{a}.{p}.{rng.randint(0, 9999):04d}"
+
+
+def _rdp_run(which: str, seed: int, servers: list[_NameServer], ports: tuple[int, int]) -> list[str]:
+    rng = random.Random(seed)
+    p1, p2 = ports
+    srv_lines = "".join(f"    server {s.name} 127.0.0.1:{s.port}\n" for s in servers[:3])
+    cfg = f"""defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen l1
+    bind 127.0.0.1:{p1}
+    balance first
+    persist rdp-cookie
+    tcp-request inspect-delay 5s
+    tcp-request content accept if RDP_COOKIE
+{srv_lines}    server off 127.0.0.1:{servers[3].port} disabled
+listen l2
+    bind 127.0.0.1:{p2}
+    balance first
+    persist rdp-cookie(Foo)
+    option persist
+    tcp-request inspect-delay 5s
+    tcp-request content accept if RDP_COOKIE
+{srv_lines}    server off 127.0.0.1:{servers[3].port} disabled
+"""
+    out = []
+    with run_proxy(cfg, wait_ports=[p1, p2], which=which):
+        for _ in range(32):
+            port = rng.choice(ports)
+            target = rng.choice(servers)
+            names = ["msts", "MSTS"] if port == p1 else ["foo", "Foo"]
+            name = rng.choice(names * 3 + ["mstsx", "foo" if port == p1 else "msts"])
+            spaces = rng.choice([" ", " ", "  ", ""])
+            line = f"{rng.choice(['Cookie:', 'cookie:'])}{spaces}{name}={_rdp_value(target.port, rng)}\r\n"
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.settimeout(5)
+                c.sendall(_rdp_packet(line.encode()))
+                try:
+                    got = recv_all(c)
+                except OSError as e:
+                    got = repr(e).encode()
+            out.append(f"{port == p1} {line.strip()} -> {got.decode(errors='replace')}")
+    return out
+
+
+def test_persist_rdp_cookie_as_haproxy() -> None:
+    """Seeded RDP connection requests (cookie names, case, spaces, values with wrapped ports, a
+    sign, a wrong port, no final dot; a disabled server, option persist) through two listens:
+    which server each reached, as 2.6. The listens balance with ``first``: haproxy-py's engine
+    does not feed ``balance rdp-cookie`` in TCP mode yet (its fallback differs from 2.6's)."""
+    require_haproxy("haproxy")
+    servers = [_NameServer(f"t{i}") for i in range(4)]
+    try:
+        ports = (free_port(), free_port())
+        want = _rdp_run("haproxy", 3389, servers, ports)
+        got = _rdp_run("ours", 3389, servers, ports)
+        # guards the meaning: 2.6 sent requests to the servers their cookies name (t1, t2: not
+        # the first server), and (option persist) one to the disabled server
+        assert any(" -> t3" in w for w in want if w.startswith("False")), want
+        assert any(" -> t1" in w for w in want) and any(" -> t2" in w for w in want), want
+        for w, g in zip(want, got, strict=True):
+            assert g == w, f"\nhaproxy {w}\nours    {g}"
+    finally:
+        for s in servers:
+            s.close()

@@ -132,7 +132,7 @@ REFUSED_LINES = {
     "global": ["lua-load /x.lua"],
     "defaults": ["option accept-invalid-http-request"],
     "frontend": ["option nolinger"],
-    "backend": ["persist rdp-cookie"],
+    "backend": ["server-state-file-name x"],
 }
 
 

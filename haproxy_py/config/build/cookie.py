@@ -57,3 +57,28 @@ class CookieMixin(BuilderBase):
         if len(ln.words) < 2 or not ln.words[1]:
             self.fail(ln, "'dynamic-cookie-key' expects <secret_key> as argument.", 0)
         p.f["dyncookie_key"] = ln.words[1]
+
+    def kw_persist(self, ln: Line, p: ProxyState) -> None:
+        """``persist rdp-cookie[(NAME)]``: a TCP connection whose RDP request carries
+        ``Cookie: NAME=ADDR.PORT.`` (default name msts) goes to the server at that address (2.6's
+        messages; no capability check, as 2.6)."""
+        w = ln.words
+        if len(w) < 2 or not w[1]:
+            self.fail(ln, "missing persist method.", 0)
+        a = w[1]
+        if not a.startswith("rdp-cookie"):
+            self.fail(ln, "unknown persist method.", 1)
+        bad = "persist rdp-cookie(name)' requires an rdp cookie name."
+        rest = a[10:]
+        if rest.startswith("("):
+            self.too_many_args(ln, 1)
+            end = rest.find(")", 1)
+            if end <= 1:
+                self.fail(ln, bad, 1)
+            name = rest[1:end]
+        elif not rest:
+            self.too_many_args(ln, 1)
+            name = "msts"
+        else:
+            self.fail(ln, bad, 1)
+        p.f["rdp_persist"] = name

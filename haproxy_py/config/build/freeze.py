@@ -185,6 +185,7 @@ class FreezeMixin(BuilderBase):
             balance=f.get("balance", Balance()), hash_type=f.get("hash_type", HashType()),
             hash_balance_factor=f.get("hash_balance_factor", 0), cookie=f.get("cookie"),
             dyncookie_key=f.get("dyncookie_key"), max_ka_queue=f.get("max_ka_queue", 0),
+            rdp_persist=f.get("rdp_persist"),
             retries=f.get("retries", 3), redispatch=f.get("redispatch", 0),
             retry_on=f.get("retry_on", frozenset(("conn-failure",))), fullconn=f.get("fullconn"),
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
