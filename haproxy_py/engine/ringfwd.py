@@ -34,8 +34,11 @@ class RingForwarder:
             while True:
                 sock = socket.socket(fam, socket.SOCK_STREAM)
                 sock.setblocking(False)
+                reader: asyncio.Future[bytes] | None = None
                 try:
                     await asyncio.wait_for(self.loop.sock_connect(sock, (addr.host, addr.port_lo)), tc)
+                    # what the server sends is read and dropped; its end (or an error) closes ours
+                    reader = asyncio.ensure_future(self.loop.sock_recv(sock, 4096))
                     while True:
                         wake.clear()
                         nseq, lines = ring.since(seq)
@@ -44,10 +47,18 @@ class RingForwarder:
                             await asyncio.wait_for(self.loop.sock_sendall(sock, data), ts)
                             seq = nseq
                             continue
-                        await wake.wait()
+                        waiter = asyncio.ensure_future(wake.wait())
+                        done, _ = await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                        if reader in done:
+                            waiter.cancel()
+                            if not reader.result():
+                                break
+                            reader = asyncio.ensure_future(self.loop.sock_recv(sock, 4096))
                 except (OSError, asyncio.TimeoutError):
                     pass
                 finally:
+                    if reader is not None and not reader.done():
+                        reader.cancel()
                     sock.close()
                 await asyncio.sleep(RETRY_S)
         finally:

@@ -11,8 +11,8 @@ What 2.6.12 does, as observed side by side (tests/integration/test_rings_vs_hapr
 * the ring keeps the newest lines that fit in ``size`` bytes (default 16384; a smaller new size
   is ignored with a warning; ``maxlen`` above the size is forced to it);
 * a server gets every line the ring holds when it connects, then each new one, each line ended
-  by ``\\n`` (2.6.12 sends no octet count in front of them); a lost connection is opened again
-  and starts over from the oldest line still in the ring.
+  by ``\\n`` (2.6.12 sends no octet count in front of them); a connection the server closes is
+  opened again and resumes after the last line sent.
 """
 
 from __future__ import annotations

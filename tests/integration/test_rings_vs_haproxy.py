@@ -350,3 +350,55 @@ def test_log_forward_relays_as_haproxy() -> None:
 def test_log_forward_section_errors_as_haproxy(text: str, tmp_path) -> None:
     """A bad log-forward line is refused by both, with 2.6's message."""
     test_ring_section_errors_as_haproxy(text, tmp_path)
+
+
+def _read_until(c: socket.socket, want: bytes, timeout: float = 10.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    c.settimeout(0.2)
+    while want not in data and time.monotonic() < deadline:
+        try:
+            d = c.recv(65536)
+        except TimeoutError:
+            continue
+        if not d:
+            break
+        data += d
+    return data
+
+
+def _reconnect_run(which: str) -> list[bytes]:
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(10)
+    fe_port = free_port()
+    cfg = "\n".join(["ring r", "    format raw", "    timeout connect 2s", "    timeout server 5s",
+                     f"    server s 127.0.0.1:{srv.getsockname()[1]}", "defaults", "    mode http",
+                     "    timeout client 5s", "    timeout server 5s", "    timeout connect 5s", "frontend fe",
+                     f"    bind 127.0.0.1:{fe_port}", "    option dontlognull", '    log-format "%{+Q}r"',
+                     "    log ring@r local0", "    http-request return status 200"]) + "\n"
+    try:
+        with run_proxy(cfg, wait_ports=[fe_port], which=which):
+            c1, _ = srv.accept()
+            assert get(fe_port, "/one")[0] == 200
+            with c1:
+                assert b"/one" in _read_until(c1, b"/one")
+            c2, _ = srv.accept()  # the ring's server connects again
+            with c2:
+                for p in ("/two", "/three"):
+                    assert get(fe_port, p)[0] == 200
+                return _read_until(c2, b"/three").split(b"\n")
+    finally:
+        srv.close()
+
+
+@pytest.mark.slow
+def test_ring_server_reconnects_and_resumes_as_haproxy() -> None:
+    """The ring's server closes its connection after the first line: the proxy connects again
+    and sends the lines that came since, not the ones already sent (2.6 does the same)."""
+    require_haproxy("haproxy")
+    theirs = _reconnect_run("haproxy")
+    ours = _reconnect_run("ours")
+    assert theirs == ours == [b'"GET /two HTTP/1.1"', b'"GET /three HTTP/1.1"', b""]
