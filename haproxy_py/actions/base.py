@@ -96,6 +96,9 @@ class RuleTxn(Txn):
     #: ``req_exact`` (htx.request_room); None until the first header rewrite
     req_room: int | None = None
     req_exact: bool = False
+    #: headers the rules removed (set-header): their blocks still take 8 bytes each
+    req_dead: int = 0
+    res_dead: int = 0
     #: the same for the response ``res_for`` (the one the rules ran on last)
     res_room: int = 0
     res_exact: bool = False

@@ -134,7 +134,9 @@ def _req_fits(txn: Any, need: int) -> bool:
         room = htx.room_floor(txn.bufsize, req.head_len, len(req.headers)) if req.head_len else -1
     if need > room and not txn.req_exact:
         req = txn.req
-        room = htx.request_room(txn.bufsize, req.method, req.uri, req.version, req.headers)
+        # a removed header's block stays (8 bytes each: measured on 2.6.12)
+        room = htx.request_room(txn.bufsize, req.method, req.uri, req.version, req.headers) \
+            - htx.BLOCK * txn.req_dead
         txn.req_exact = True
     if need > room:
         txn.req_room = room
@@ -143,19 +145,24 @@ def _req_fits(txn: Any, need: int) -> bool:
     return True
 
 
+def _res_start(txn: Any, res: Any) -> None:
+    """The first sized rewrite of a response: its room's lower bound."""
+    txn.res_for = res
+    txn.res_exact = False
+    txn.res_dead = 0
+    txn.res_room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) if res.head_len else -1
+
+
 def _res_fits(txn: Any, need: int) -> bool:
     """_req_fits for the response the rules run on (``txn.res``): its room is kept with the
     response it belongs to (``res_for``), so a new response (an error page after a server's one)
     starts from its own."""
     res = txn.res
     if txn.res_for is not res:
-        txn.res_for = res
-        txn.res_exact = False
-        room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) if res.head_len else -1
-    else:
-        room = txn.res_room
+        _res_start(txn, res)
+    room = txn.res_room
     if need > room and not txn.res_exact:
-        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers)
+        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers) - htx.BLOCK * txn.res_dead
         txn.res_exact = True
     if need > room:
         txn.res_room = room
@@ -164,11 +171,20 @@ def _res_fits(txn: Any, need: int) -> bool:
     return True
 
 
-def req_rewritten(txn: Any) -> None:
-    """A request rewrite that is not sized (replace-*, set-path, ...): the next header rewrite
-    computes the exact room of what the message has become."""
-    txn.req_room = -1
-    txn.req_exact = False
+def _grows(txn: Any, req: bool, delta: int) -> bool:
+    """A rewrite in place (replace-header/-value, set-path, set-uri, replace-uri...) that makes
+    the message ``delta`` bytes bigger: 2.6.12 needs room for the growth only (measured)."""
+    if req:
+        if delta > 0:
+            return _req_fits(txn, delta)
+        if txn.req_room is not None:
+            txn.req_room -= delta
+        return True
+    if delta > 0:
+        return _res_fits(txn, delta)
+    if txn.res_for is txn.res:
+        txn.res_room -= delta
+    return True
 
 
 class AddHeader(Action):
@@ -212,21 +228,28 @@ class SetHeader(AddHeader):
         value = self.fmt(txn)  # evaluated before the old values go (it may read them)
         key, klen = self.key, self.klen
         old = msg.headers
+        # the room's lower bound is taken on the head as it is, before the removal
+        if req:
+            if txn.req_room is None:
+                txn.req_room = htx.room_floor(txn.bufsize, msg.head_len, len(old)) if msg.head_len else -1
+        elif txn.res_for is not msg:
+            _res_start(txn, msg)
         # the length test spares the lower() of every other header
         msg.headers = [h for h in old if len(h[0]) != klen or h[0].lower() != key]
         need = htx.BLOCK + len(self.name) + len(value)
-        freed = 0
-        if len(msg.headers) != len(old):  # removed blocks are room again
-            freed = sum([htx.BLOCK + len(n) + len(v) for n, v in old if len(n) == klen and n.lower() == key])
-        # 2.6 removes the old values first: on a failure they stay removed
+        gone = len(old) - len(msg.headers)
+        # 2.6 removes the old values first (on a failure they stay removed): their data is room
+        # again, not their blocks' 8 bytes (measured on 2.6.12)
         if req:
-            if txn.req_room is not None:
-                txn.req_room += freed
+            if gone:
+                txn.req_room += sum([len(n) + len(v) for n, v in old if len(n) == klen and n.lower() == key])
+                txn.req_dead += gone
             if not _req_fits(txn, need):
                 return rewrite_failed(txn)
         else:
-            if txn.res_for is msg:
-                txn.res_room += freed
+            if gone:
+                txn.res_room += sum([len(n) + len(v) for n, v in old if len(n) == klen and n.lower() == key])
+                txn.res_dead += gone
             if not _res_fits(txn, need):
                 return rewrite_failed(txn)
         msg.headers.append((self.name, value))
@@ -298,15 +321,18 @@ class ReplaceHeader(Action):
         self.side, self.name, self.rx, self.fmt, self.each = side, name.lower(), rx, fmt, each
 
     def run(self, txn: Any) -> Verdict:
-        msg = txn.req if self.side == "req" else txn.res
+        req = self.side == "req"
+        msg = txn.req if req else txn.res
         key = self.name
         rx = self.rx
-        out = []
+        out: list[tuple[bytes, bytes]] = []
         tmpl = None
-        for n, v in msg.headers:
+        old = msg.headers
+        for i, (n, v) in enumerate(old):
             if n.lower() == key:
                 if tmpl is None:
                     tmpl = self.fmt(txn)
+                was = v
                 if self.each:
                     parts = v.split(b",")
                     for k, part in enumerate(parts):
@@ -318,14 +344,12 @@ class ReplaceHeader(Action):
                     m = rx.search(v)
                     if m is not None:
                         v = _expand(tmpl, m)
+                if len(v) != len(was) and not _grows(txn, req, len(v) - len(was)):
+                    # this one stays as it was, and the ones after it: those before are done
+                    msg.headers = out + old[i:]
+                    return rewrite_failed(txn)
             out.append((n, v))
         msg.headers = out
-        if tmpl is not None:
-            if self.side == "req":
-                req_rewritten(txn)
-            else:
-                txn.res_room = -1
-                txn.res_exact = False
         return V_CONTINUE
 
 
@@ -368,20 +392,26 @@ class SetLine(Action):
         v = self.fmt(txn)
         w = self.what
         if w == "set-method":
+            if len(v) != len(req.method) and not _grows(txn, True, len(v) - len(req.method)):
+                return rewrite_failed(txn)
             req.method = v
-        elif w == "set-uri":
-            req.uri = v
+            return V_CONTINUE
+        uri = req.uri
+        if w == "set-uri":
+            uri = v
         else:
-            pre, path, query = _split_uri(req.uri)
+            pre, path, query = _split_uri(uri)
             if w == "set-path":
-                req.uri = pre + v + query
+                uri = pre + v + query
             elif w == "set-pathq":
-                req.uri = pre + v
+                uri = pre + v
             elif query:
-                req.uri = pre + path + b"?" + v
+                uri = pre + path + b"?" + v
             elif v:
-                req.uri = pre + path + b"?" + v
-        req_rewritten(txn)
+                uri = pre + path + b"?" + v
+        if len(uri) != len(req.uri) and not _grows(txn, True, len(uri) - len(req.uri)):
+            return rewrite_failed(txn)
+        req.uri = uri
         return V_CONTINUE
 
 
@@ -405,16 +435,19 @@ class ReplaceLine(Action):
         if w == "replace-uri":
             m = self.rx.search(req.uri)
             if m is not None:
-                req.uri = _expand(self.fmt(txn), m)
-                req_rewritten(txn)
+                new = _expand(self.fmt(txn), m)
+                if len(new) != len(req.uri) and not _grows(txn, True, len(new) - len(req.uri)):
+                    return rewrite_failed(txn)
+                req.uri = new
             return V_CONTINUE
         pre, path, query = _split_uri(req.uri)
         subject = path if w == "replace-path" else path + query
         m = self.rx.search(subject)
         if m is not None:
-            new = _expand(self.fmt(txn), m)
-            req.uri = pre + new + (query if w == "replace-path" else b"")
-            req_rewritten(txn)
+            new = pre + _expand(self.fmt(txn), m) + (query if w == "replace-path" else b"")
+            if len(new) != len(req.uri) and not _grows(txn, True, len(new) - len(req.uri)):
+                return rewrite_failed(txn)
+            req.uri = new
         return V_CONTINUE
 
 
@@ -1186,8 +1219,11 @@ class NormalizeUri(Action):
         except Invalid:
             return _BAD_URI
         if new != req.uri:
+            if len(new) > len(req.uri) and not _grows(txn, True, len(new) - len(req.uri)):
+                return rewrite_failed(txn)
+            if len(new) < len(req.uri):
+                _grows(txn, True, len(new) - len(req.uri))
             req.uri = new
-            req_rewritten(txn)
         return V_CONTINUE
 
 

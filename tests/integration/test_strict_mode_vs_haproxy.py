@@ -20,8 +20,8 @@ from tests.integration.harness import HttpBackend, free_port, require_haproxy, r
 from tests.integration.stats_client import admin_socket, stats_cli
 from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
-LA, LB, LC = 1100, 600, 700
-HEADS = ("x-a", "x-b", "x-c", "x-pad")
+LA, LB, LC, LP, LR = 1100, 600, 700, 800, 900
+HEADS = ("x-a", "x-b", "x-c", "x-pad", "x-rep")
 
 
 def _cfg(fe: int, srv: int, logp: int) -> str:
@@ -42,6 +42,8 @@ frontend fe
     http-request strict-mode off if {{ req.hdr(x-soft) -m found }}
     http-request add-header X-A {'a' * LA} if {{ req.hdr(x-want-a) -m found }}
     http-request set-header X-B {'b' * LB} if {{ req.hdr(x-want-b) -m found }}
+    http-request replace-header x-rep (.*) {'r' * LR} if {{ req.hdr(x-want-r) -m found }}
+    http-request set-path /b2/{'p' * LP} if {{ req.hdr(x-want-p) -m found }}
     use_backend be2 if {{ path_beg /b2 }}
     default_backend be
 backend be
@@ -60,9 +62,11 @@ def _cases(n: int, seed: int) -> list[tuple[str, list[tuple[str, str]]]]:
     for i in range(n):
         path = f"/b2/{i}" if rnd.random() < 0.5 else f"/{i}"
         hdrs = [("host", "t")]
-        for flag in ("x-soft", "x-want-a", "x-want-b"):
-            if rnd.random() < 0.5:
+        for flag in ("x-soft", "x-want-a", "x-want-b", "x-want-r", "x-want-p"):
+            if rnd.random() < 0.4:
                 hdrs.append((flag, "1"))
+        if rnd.random() < 0.7:
+            hdrs.append(("x-rep", "q" * rnd.randint(1, 5)))
         if path.startswith("/b2"):
             for flag in ("x-bsoft", "x-want-c", "x-want-c2"):
                 if rnd.random() < 0.5:
@@ -72,7 +76,21 @@ def _cases(n: int, seed: int) -> list[tuple[str, list[tuple[str, str]]]]:
         # a padding that puts the room right around one rule's need (or two rules' needs)
         base = htx.request_room(4096, b"GET", path.encode(), b"HTTP/1.1",
                                 [(k.encode(), v.encode()) for k, v in hdrs + [("x-pad", "")]])
-        need = rnd.choice([8 + 3 + LA, 8 + 3 + LB, 8 + 3 + LC, 2 * (8 + 3 + LC), 16 + 6 + LA + LB])
+        # the room each enabled rule takes, in rule order: aim at the limit of one of them
+        have = dict(hdrs)
+        takes = []
+        if "x-want-a" in have:
+            takes.append(8 + 3 + LA)
+        if "x-want-b" in have:
+            takes.append(8 + 3 + LB - (8 + 3 + len(have["x-b"]) if "x-b" in have else 0))
+        if "x-want-r" in have and "x-rep" in have:
+            takes.append(LR - len(have["x-rep"]))
+        if "x-want-p" in have:
+            takes.append(4 + LP - len(path))
+        if path.startswith("/b2") or "x-want-p" in have:
+            takes += [8 + 3 + LC] * (("x-want-c" in have) + ("x-want-c2" in have))
+        sums = [sum(takes[:k + 1]) for k in range(len(takes))] or [8 + 3 + LA]
+        need = rnd.choice(sums)
         pad = max(1, base - need + rnd.randint(-3, 3))
         hdrs.append(("x-pad", "p" * pad))
         out.append((path, hdrs))
@@ -122,8 +140,8 @@ def _run(which: str, cases: list[tuple[str, list[tuple[str, str]]]]) -> tuple[li
                 got = srv.requests[before:]
                 saw = None
                 if got:
-                    saw = tuple((h, len(got[0].header_all(h)), sum(map(len, got[0].header_all(h))))
-                                for h in HEADS)
+                    saw = (len(got[0].start),) + tuple(
+                        (h, len(got[0].header_all(h)), sum(map(len, got[0].header_all(h)))) for h in HEADS)
                 seen.append((path, status, saw))
             logs = sorted(d.decode(errors="replace").split(": ", 1)[-1]
                           for d in recv_until_quiet(sink, 1.0))
@@ -135,7 +153,7 @@ def _run(which: str, cases: list[tuple[str, list[tuple[str, str]]]]) -> tuple[li
 
 def test_request_strict_mode_as_haproxy() -> None:
     require_haproxy("haproxy")
-    cases = _cases(40, 1501)
+    cases = _cases(50, 1501)
     ref = _run("haproxy", cases)
     ours = _run("ours", cases)
     statuses = {s for _p, s, _ in ref[0]}
