@@ -816,6 +816,9 @@ class Cli:
                                  else f"port changed from '{srv.port}' to '{new_port}'")
         if addr != srv.host or new_port != srv.port:
             self.state.ops.set_server_addr(srv, addr, new_port)
+            be = srv.backend
+            if be is not None and be.dyncookie:  # 2.6 computes the dynamic cookie again
+                be.set_dyncookies()
         return ", ".join(parts) + f" {who}\n"
 
     @staticmethod

@@ -145,10 +145,15 @@ backend nocookie
                         "enable dynamic-cookie backend", "set dynamic-cookie-key backend be third",
                         "disable dynamic-cookie backend be", "set dynamic-cookie-key backend be fourth",
                         "enable dynamic-cookie backend nocookie",
+                        "enable dynamic-cookie backend be",
+                        f"set server be/s1 addr 127.0.0.1 port {bes[1].port}",
+                        "set server be/s2 addr ::ffff:127.0.0.1",
+                        "disable dynamic-cookie backend be",
+                        f"set server be/s1 addr 127.0.0.1 port {bes[0].port}",
                         "enable dynamic-cookie backend be"):
                 out.append(cmd)
                 out.append(repr(stats_cli(sock, cmd)))
-                if "backend be" in cmd:
+                if "backend be" in cmd or "server be/" in cmd:
                     cookies()
             # a client holding the cookie of the first key after the key changed
             out.append(repr(_requests(fe, [("/", "SRV=" + out[0].split("SRV=")[1][:16])])))
@@ -156,8 +161,8 @@ backend nocookie
 
 
 def test_dynamic_cookie_cli_as_haproxy() -> None:
-    """enable/disable dynamic-cookie and set dynamic-cookie-key: replies byte for byte (errors
-    included) and the cookies the servers get afterwards, as 2.6."""
+    """enable/disable dynamic-cookie, set dynamic-cookie-key and set server addr: replies byte for
+    byte (errors included) and the cookies the servers get afterwards, as 2.6."""
     require_haproxy("haproxy")
     with http_backends("r0", "r1") as bes:
         fe = free_port()
