@@ -18,11 +18,13 @@ _BATCH = 64
 
 
 class _Relay:
-    def __init__(self, lf: LogForward) -> None:
+    def __init__(self, lf: LogForward, state: Any) -> None:
+        self.state = state
         self.targets = [(fmt, max(t.length, 2), FACILITIES[t.facility], SEVERITIES[t.level], SEVERITIES[t.minlevel],
                          DEFAULT_POOL.get(t.address)) for t, fmt in lf.logs]
 
     def relay(self, msg: bytes) -> None:
+        self.state.recv_logs += 1
         try:
             p = parse_message(msg)
             now = time.time()
@@ -128,12 +130,12 @@ class _TcpListener:
 class LogForwarder:
     """Every log-forward section of the configuration, listening."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sections: tuple[LogForward, ...]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sections: tuple[LogForward, ...], state: Any) -> None:
         self.loop = loop
         self.udp: list[socket.socket] = []
         self.tcp: list[_TcpListener] = []
         for lf in sections:
-            relay = _Relay(lf)
+            relay = _Relay(lf, state)
             for a in lf.dgram_binds:
                 s = _sock(a, socket.SOCK_DGRAM)
                 self.udp.append(s)

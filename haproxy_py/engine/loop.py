@@ -275,7 +275,7 @@ class Engine:
             from haproxy_py.engine.logforward import LogForwarder
 
             try:
-                self.logfwd = LogForwarder(self.loop, self.config.log_forwards)
+                self.logfwd = LogForwarder(self.loop, self.config.log_forwards, self.state)
             except OSError as err:
                 errors.append(f"Starting log-forward: cannot bind socket ({err.strerror or err})")
         if errors:

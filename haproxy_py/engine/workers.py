@@ -360,7 +360,8 @@ def snapshot(state: Any) -> dict[str, Any]:
                       "be_served": be.served if be is not None else 0,
                       "be_queue": len(be.queue) if be is not None else 0, "srv": srvs}
     proc = {k: getattr(state, k) for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out",
-                                           "spliced_bytes_out", "dropped_logs", "jobs")}
+                                           "spliced_bytes_out", "dropped_logs", "jobs",
+                                           "recv_logs")}
     proc["conn_rate"] = state.conn_rate
     proc["sess_rate"] = state.sess_rate
     proc["comp_bps_in"] = state.comp_bps_in
@@ -463,7 +464,7 @@ def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
                 srv.queue = _Count(sum(r[2] for r in rows))
     procs = [s["proc"] for s in snaps]
     for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out", "spliced_bytes_out", "dropped_logs",
-              "jobs"):
+              "jobs", "recv_logs"):
         setattr(state, k, sum(p[k] for p in procs))
     state.conn_rate = merge_freq([p["conn_rate"] for p in procs])
     state.sess_rate = merge_freq([p["sess_rate"] for p in procs])

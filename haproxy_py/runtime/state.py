@@ -86,6 +86,8 @@ class ProcessState:
         self.rate_limit_sessions = 0  # maxsessrate
         self.conn_rate_limit = 0  # maxconnrate
         self.dropped_logs = 0
+        #: messages received by log-forward sections (show info CumRecvLogs)
+        self.recv_logs = 0
         self.total_bytes_out = 0
         self.spliced_bytes_out = 0
         self.stopping = False

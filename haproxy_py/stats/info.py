@@ -109,7 +109,7 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
         62: state.spliced_bytes_out,
         63: _rate(getattr(state, "bytes_out_rate", None), now),
         64: 0,
-        65: 0,
+        65: state.recv_logs,
         66: ver,
         67: 0,
         68: si.pool_alloc_bytes,
