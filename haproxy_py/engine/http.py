@@ -797,6 +797,8 @@ class HttpSession(Stream):
         n = ctx.wrew
         ctx.wrew = 0
         self.fe.counters.wrew += n
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.wrew += n
         be = self.be
         if backend and be is not None and be.conf is not self.router.conf:
             be.counters.wrew += n
@@ -821,6 +823,8 @@ class HttpSession(Stream):
             return
         if k == REWRITE_FAIL:  # strict-mode on and a rewrite that did not fit: an internal error
             fc.eint += 1
+            if (lc := self.listener.counters) is not None:  # option socket-stats
+                lc.eint += 1
             if backend and be is not None and be.conf is not self.router.conf:
                 be.counters.eint += 1
             self._local_error(500, "P", "R")
@@ -2316,6 +2320,8 @@ class HttpSession(Stream):
         n = txn.wrew
         txn.wrew = 0
         self.fe.counters.wrew += n
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.wrew += n
         be = self.be
         if be is not None and be.conf is not self.router.conf:
             be.counters.wrew += n
@@ -2327,6 +2333,8 @@ class HttpSession(Stream):
         instead (logged PH, an internal error of the frontend, backend and server; its bytes
         count the server's response, ``nres``, and the page)."""
         self.fe.counters.eint += 1
+        if (lc := self.listener.counters) is not None:  # option socket-stats
+            lc.eint += 1
         be = self.be
         if be is not None and be.conf is not self.router.conf:
             be.counters.eint += 1

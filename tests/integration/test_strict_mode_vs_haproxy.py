@@ -5,7 +5,7 @@ Seeded generated requests: a padding header whose length puts the head just unde
 room each rule needs (http/htx.py request_room), several add-header/set-header rules in the
 frontend and in a backend, strict-mode off in either rule set or none. Compared per request: the
 status the client got, the headers the server saw, the log line; at the end the frontend's and
-backends' wrew, eint, hrsp_5xx and dreq. It shows that strict-mode is reset for each rule set (the
+backends' wrew, eint, hrsp_5xx and dreq (and the listener's: option socket-stats). It shows that strict-mode is reset for each rule set (the
 frontend's ``off`` does not reach the backend's rules) and that a failing ``set-header`` still
 removed the old values.
 """
@@ -39,6 +39,7 @@ defaults
     log-format "%HU %ST %B %tsc %b/%s"
 frontend fe
     bind 127.0.0.1:{fe}
+    option socket-stats
     http-request strict-mode off if {{ req.hdr(x-soft) -m found }}
     http-request add-header X-A {'a' * LA} if {{ req.hdr(x-want-a) -m found }}
     http-request set-header X-B {'b' * LB} if {{ req.hdr(x-want-b) -m found }}
@@ -183,6 +184,7 @@ defaults
     log-format "%HU %ST %B %tsc %b/%s"
 frontend fe
     bind 127.0.0.1:{fe}
+    option socket-stats
     http-request set-var(txn.f) req.hdr(x-flags)
     http-response strict-mode off if {{ var(txn.f) -m sub s }}
     http-response add-header X-D {'d' * LD} if {{ var(txn.f) -m sub d }}
