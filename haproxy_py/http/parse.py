@@ -153,12 +153,12 @@ def _split_head(buf: bytes, start: int, status: int,
     """
     p = buf.find(b"\r\n\r\n", start)
     if p >= 0:
-        # fast path: CRLF everywhere and no control byte (a bare LF or CR, which could also
-        # mean an earlier end of head, leaves extra bytes in ``ctl``); folds are found later.
-        # ``split`` yields one more piece than there are CRLF in the head.
+        # fast path: CRLF everywhere and no control byte: the lines without their CRLF hold no
+        # CR, LF (a bare one could also mean an earlier end of head) or forbidden control byte
+        # (all mapped to NUL, which is one of them); folds are found later.
         head = buf[start:p]
         lines = head.split(b"\r\n")
-        if head.translate(_HEAD_BAD_NUL).count(0) == 2 * len(lines) - 2:
+        if 0 not in b"".join(lines).translate(_HEAD_BAD_NUL):
             return lines, p + 4, p + 1
     eol, after = _find_head_end(buf, start)
     if eol < 0:
