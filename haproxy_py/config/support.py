@@ -319,6 +319,8 @@ OPTION.register("httpslog", "config/build/logs.py opt_httpslog + log/format.py H
                 test=_IT + "test_http_options3_vs_haproxy.py::test_httpslog_lines_as_haproxy")
 OPTION.register("http-restrict-req-hdr-names", "actions/http.py RestrictHdrNames (actions/rules.py)",
                 test=_IT + "test_http_options3_vs_haproxy.py::test_http_restrict_req_hdr_names_as_haproxy")
+OPTION.register("idle-close-on-response", "engine/http.py HttpSession.soft_stop",
+                test=_IT + "test_http_options3_vs_haproxy.py::test_idle_close_on_response_as_haproxy")
 OPTION.register("socket-stats", "engine/loop.py _socket_stats + stats/csv.py listener_row",
                 test=_IT + "test_http_options3_vs_haproxy.py::test_socket_stats_rows_as_haproxy")
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"

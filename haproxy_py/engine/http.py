@@ -570,7 +570,7 @@ class HttpSession(Stream):
         fc.req_rate.add(now)
         body = req.body
         self.reqbody = NoBody() if body == BODY_NONE else body_reader(body, req.content_length)
-        self.mode = router.fe_mode
+        self.mode = router.fe_mode if not self.engine.stopping else MODE_CLOSE  # (soft-stop: close)
         self.res_rules = None
         self.cache_tap = None
         # --- the frontend's tcp-request content then http-request rules
@@ -1272,6 +1272,8 @@ class HttpSession(Stream):
         router = self.router
         info = router.be_info.get(be) or router.backend_info(be)
         self.mode, self.ff_rule, self.name_hdr, self.ot_rule = info
+        if self.engine.stopping:  # soft-stop: the response says connection: close, as 2.6's
+            self.mode = MODE_CLOSE
         if router.comp_by_be is not None:
             self._comp_request(be, req)
         if self.ot_rule is not None or router.uid_hdr is not None:
@@ -2811,6 +2813,19 @@ class HttpSession(Stream):
         if self.be is not None:
             self.be.counters.count_status(500)
         self.cli.write(self._cli_case(page))
+
+    def soft_stop(self) -> None:
+        """The process soft-stops (Engine.soft_stop), as 2.6: an idle connection (waiting for a
+        request, nothing received) is closed now, or kept for one more request with option
+        idle-close-on-response; a response sent from now on says connection: close and ends its
+        connection."""
+        if self.closed:
+            return
+        if self.phase == "head" and self.nreq and not self.buf \
+                and not self.router.conf.option("idle-close-on-response"):
+            self._close_all()
+            return
+        self.mode = MODE_CLOSE
 
     def kill(self, cause: str) -> None:
         if self.phase in ("head", "idle", "closing") and self.req is None:

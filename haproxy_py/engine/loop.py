@@ -750,6 +750,10 @@ class Engine:
         self.state.stopping = True
         for lst in self.listeners:
             lst.close()
+        for sess in list(self.state.sessions):  # HTTP: idle keep-alive connections close now
+            stop = getattr(sess, "soft_stop", None)
+            if stop is not None:
+                stop()
         for e in self.state.proxies:
             fe = e.frontend
             if fe is not None:

@@ -1,13 +1,16 @@
 """Options real configurations use (issue #15 item 3), side by side with Debian's HAProxy 2.6:
 'option socket-stats' (each listening socket's own row in ``show stat``, with the bind's ``name``
-and ``id``), 'option httpslog' (httplog plus the TLS fields)."""
+and ``id``), 'option httpslog' (httplog plus the TLS fields), 'option http-restrict-req-hdr-names'
+and 'option idle-close-on-response' (and 2.6's soft-stop of idle keep-alive connections)."""
 
 from __future__ import annotations
 
 import random
 import re
+import signal
 import socket
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
@@ -392,3 +395,76 @@ def test_http_restrict_req_hdr_names_as_haproxy() -> None:
     bad = re.compile(rb"^X[^:\r\n]*[^A-Za-z0-9:\r\n-][^:\r\n]*:", re.M)
     assert any(b" 403 " in t[2] for t in theirs), f"seed {seed}"
     assert any(b" 200 " in t[2] and t[3] and bad.search(t[1]) for t in theirs), f"seed {seed}"
+
+
+IDLE_CFG = """\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 5s
+frontend plain
+    bind 127.0.0.1:{p0}
+    http-request return status 200 content-type text/plain string ok
+frontend kept
+    option idle-close-on-response
+    bind 127.0.0.1:{p1}
+    http-request return status 200 content-type text/plain string ok
+"""
+
+
+def _after_stop(s: socket.socket) -> tuple[str, bytes, bytes]:
+    """What an idle keep-alive connection sees after the soft-stop: closed within a few seconds,
+    or still open; then the response to one more request and what follows it."""
+    s.settimeout(0.2)
+    state = "open"
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        try:
+            d = s.recv(1000)
+        except TimeoutError:
+            continue
+        except OSError:
+            d = b""
+        state = "closed" if not d else "data"
+        break
+    s.settimeout(3)
+    try:
+        s.sendall(b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        second = s.recv(1000)
+        then = s.recv(100)
+    except OSError as e:
+        second, then = type(e).__name__.encode(), b""
+    return state, second, then
+
+
+@pytest.mark.slow
+def test_idle_close_on_response_as_haproxy() -> None:
+    """A keep-alive client idle after one response on each of two frontends, then SIGUSR1 (soft
+    stop): without the option the idle connection is closed at once, as 2.6; with option
+    idle-close-on-response it stays open, the next request is answered with connection: close and
+    the connection then ends, and the process exits once it did."""
+    require_haproxy("haproxy")
+    got = []
+    for which in WHICH:
+        ports = [free_port() for _ in range(2)]
+        with run_proxy(IDLE_CFG.format(p0=ports[0], p1=ports[1]), wait_ports=ports, which=which) as px:
+            conns = []
+            for port in ports:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+                conns.append((s, s.recv(1000)))
+            time.sleep(0.3)  # both connections idle
+            px.proc.send_signal(signal.SIGUSR1)
+            # the plain frontend's first (it is closed at once), then the kept one
+            out = [(first.split(b"\r\n", 1)[0], *_after_stop(s)) for s, first in conns]
+            for s, _ in conns:
+                s.close()
+            try:
+                code = px.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                code = None
+            got.append((out, code))
+    theirs, ours = got
+    assert ours == theirs
+    assert theirs[0][1][1] == "open" and b"connection: close" in theirs[0][1][2].lower()
