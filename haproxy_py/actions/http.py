@@ -32,6 +32,7 @@ from haproxy_py.actions.base import (
 )
 from haproxy_py.actions.lf import Fmt, compile_lf, const
 from haproxy_py.http import htx
+from haproxy_py.samples.converters import SET_VAR_CONDS as _SET_VAR_CONDS
 
 #: the reason phrase HAProxy 2.6 gives a status it writes itself (set-status, return, redirect)
 REASONS: dict[int, bytes] = {
@@ -746,7 +747,6 @@ def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
 
 # ============================================================================ variables
 _VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
-_SET_VAR_CONDS = ("ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt")
 
 
 def _var_name(ctx: ParseCtx) -> str:

@@ -721,9 +721,16 @@ def c_secure_memcmp(v: bytes, a: tuple, t: Txn) -> bool | None:
     return other is not None and hmac.compare_digest(v, other)
 
 
+#: the conditions 2.6's set-var knows (actions/http.py refuses them too)
+SET_VAR_CONDS = ("ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt")
+
+
 def _prep_set_var(a: tuple) -> tuple:
     _prep_one_var(a)
     if len(a) > 1:
+        for c in a[1:]:  # 2.6 names the first word it does not know
+            if c not in SET_VAR_CONDS:
+                raise ValueError(f'unknown condition "{c}"')
         raise ValueError("set-var's conditions are not implemented by haproxy-py (HAProxy 2.6 supports them)")
     return a
 

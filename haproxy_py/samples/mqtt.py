@@ -57,14 +57,18 @@ _KNOWN = frozenset(_COMMON) | frozenset(("1", "2", "3", "8", "9", "11", "17", "1
 
 
 def type_id(text: str) -> int:
-    """The packet type named (by number or name, any case) by ``text``; 0 for none."""
-    if text.isascii() and text.isdigit():
-        n = int(text)
-        if 1 <= n <= 15:
-            return n
-    elif text == "":
+    """The packet type named (by number or name, any case) by ``text``; 0 for none. A number is
+    read as 2.6 reads it, each character's code minus '0' without checking it is a digit: ';' is
+    11 and '0;' too, '1x' is 82 (none)."""
+    if not text:
         return 0
-    return TYPES.get(text.upper(), 0)
+    named = TYPES.get(text.upper(), 0)
+    if named:
+        return named
+    n = 0
+    for ch in text:
+        n = n * 10 + ord(ch) - 48
+    return n if 1 <= n <= 15 else 0
 
 
 def field_id(ptype: int, text: str) -> str | None:

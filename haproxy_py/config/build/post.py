@@ -38,10 +38,12 @@ class PostChecksMixin(BuilderBase):
         """The names in the arguments of 'use_backend %[...]' (compiled again, with its
         messages, where 2.6 checks the use_backend rules)."""
         from haproxy_py.samples import SampleError, compile_format
+        from haproxy_py.samples.patref import post_where
 
-        for p in cfg.proxies:
+        for rank, p in enumerate(cfg.proxies):
             for ub in p.use_backends if p.has_fe and not p.disabled else ():
                 if "%" in ub.backend:
+                    post_where(ub.loc.file, ub.loc.line, rank, "use_backend")  # its maps' users, as below
                     try:
                         with self.expressions_read() as got:
                             compile_format(ub.backend, place="use_backend")
