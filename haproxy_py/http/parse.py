@@ -196,7 +196,9 @@ def _parse_headers(lines: list[bytes], buf: bytes, start: int, status: int) -> t
         name, sep, value = line.partition(b":")
         if not sep or not name:
             _header_error(line, buf, start, status)
-        value = value.strip(b" \t")
+        # no CR, LF, VT or FF reaches here (the head's checks reject them): strip() without an
+        # argument (ASCII whitespace) is strip(b" \t"), with no argument to parse
+        value = value.strip()
         lname = name.lower()
         if lname in special_names:
             if special is None:
