@@ -272,9 +272,26 @@ class DelHeader(Action):
         self.side, self.test = side, test
 
     def run(self, txn: Any) -> Verdict:
-        msg = txn.req if self.side == "req" else txn.res
+        req = self.side == "req"
+        msg = txn.req if req else txn.res
         t = self.test
-        msg.headers = [h for h in msg.headers if not t(h[0])]
+        old = msg.headers
+        msg.headers = [h for h in old if not t(h[0])]
+        gone = len(old) - len(msg.headers)
+        if gone:  # their data is room again, not their blocks (measured on 2.6.12, as set-header)
+            freed = sum([len(n) + len(v) for n, v in old if t(n)])
+            if req:
+                if txn.req_room is None:
+                    txn.req_room = htx.room_floor(txn.bufsize, msg.head_len, len(old)) if msg.head_len else -1
+                txn.req_room += freed
+                txn.req_dead += gone
+            else:
+                if txn.res_for is not msg:
+                    _res_start(txn, msg)
+                    if msg.head_len:  # the bound of the head before the removal
+                        txn.res_room -= 6 * gone
+                txn.res_room += freed
+                txn.res_dead += gone
         return V_CONTINUE
 
 

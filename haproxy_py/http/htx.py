@@ -110,11 +110,10 @@ def dropped_content_length(raw_head: bytes) -> int:
 # What a rule can add to a message before 2.6 calls the rewrite failed (strict-mode on: 500 and
 # an internal error, off: skipped; actions/http.py, engine/http.py). Measured on 2.6.12: an added
 # header takes 8 + name + value, an in-place change (replace-*, set-path...) its growth only, a
-# header set-header removed gives back its data but not its block. Limits: a body already in
-# 2.6's buffer when the rules run is not counted (haproxy-py's rules run on the head); del-header
-# gives no room back (a rewrite after it may fail here where 2.6 still has room); the rewrites
-# of http-response rules on responses haproxy-py serves itself (cache, frontend-local) are
-# sized, but a failure there is neither a 500 nor counted (unmeasured).
+# header set-header or del-header removed gives back its data but not its block. Limits: a body
+# already in 2.6's buffer when the rules run is not counted (haproxy-py's rules run on the head);
+# the rewrites of http-response rules on responses haproxy-py serves itself (cache,
+# frontend-local) are sized, but a failure there is neither a 500 nor counted (unmeasured).
 #: what 2.6.12 keeps of a buffer for the HTX structure itself (measured: tune.bufsize 4096)
 HTX_RESERVED = 48
 #: what each HTX block costs besides its data (the start line, a header, the end of headers, a

@@ -21,7 +21,7 @@ from tests.integration.stats_client import admin_socket, stats_cli
 from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
 
 LA, LB, LC, LP, LR = 1100, 600, 700, 800, 900
-HEADS = ("x-a", "x-b", "x-c", "x-pad", "x-rep")
+HEADS = ("x-a", "x-b", "x-c", "x-pad", "x-rep", "x-del")
 
 
 def _cfg(fe: int, srv: int, logp: int) -> str:
@@ -41,6 +41,7 @@ frontend fe
     bind 127.0.0.1:{fe}
     option socket-stats
     http-request strict-mode off if {{ req.hdr(x-soft) -m found }}
+    http-request del-header x-del if {{ req.hdr(x-want-d) -m found }}
     http-request add-header X-A {'a' * LA} if {{ req.hdr(x-want-a) -m found }}
     http-request set-header X-B {'b' * LB} if {{ req.hdr(x-want-b) -m found }}
     http-request replace-header x-rep (.*) {'r' * LR} if {{ req.hdr(x-want-r) -m found }}
@@ -63,7 +64,9 @@ def _cases(n: int, seed: int) -> list[tuple[str, list[tuple[str, str]]]]:
     for i in range(n):
         path = f"/b2/{i}" if rnd.random() < 0.5 else f"/{i}"
         hdrs = [("host", "t")]
-        for flag in ("x-soft", "x-want-a", "x-want-b", "x-want-r", "x-want-p"):
+        if rnd.random() < 0.5:  # a header del-header removes (its data is room again)
+            hdrs.append(("x-del", "d" * rnd.randint(1, 200)))
+        for flag in ("x-soft", "x-want-d", "x-want-a", "x-want-b", "x-want-r", "x-want-p"):
             if rnd.random() < 0.4:
                 hdrs.append((flag, "1"))
         if rnd.random() < 0.7:
@@ -80,6 +83,8 @@ def _cases(n: int, seed: int) -> list[tuple[str, list[tuple[str, str]]]]:
         # the room each enabled rule takes, in rule order: aim at the limit of one of them
         have = dict(hdrs)
         takes = []
+        if "x-want-d" in have and "x-del" in have:
+            takes.append(-(5 + len(have["x-del"])))
         if "x-want-a" in have:
             takes.append(8 + 3 + LA)
         if "x-want-b" in have:
@@ -90,7 +95,7 @@ def _cases(n: int, seed: int) -> list[tuple[str, list[tuple[str, str]]]]:
             takes.append(4 + LP - len(path))
         if path.startswith("/b2") or "x-want-p" in have:
             takes += [8 + 3 + LC] * (("x-want-c" in have) + ("x-want-c2" in have))
-        sums = [sum(takes[:k + 1]) for k in range(len(takes))] or [8 + 3 + LA]
+        sums = [x for x in (sum(takes[:k + 1]) for k in range(len(takes))) if x > 200] or [8 + 3 + LA]
         need = rnd.choice(sums)
         pad = max(1, base - need + rnd.randint(-3, 3))
         hdrs.append(("x-pad", "p" * pad))
