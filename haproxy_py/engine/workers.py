@@ -359,6 +359,8 @@ def snapshot(state: Any) -> dict[str, Any]:
                       "be": be.counters if be is not None else None,
                       "be_served": be.served if be is not None else 0,
                       "be_queue": len(be.queue) if be is not None else 0, "srv": srvs}
+        if fe is not None and fe.socket_stats:  # option socket-stats: each listener's counters
+            px[e.name]["ls"] = [ls.counters for ls in fe.socket_stats]
     proc = {k: getattr(state, k) for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out",
                                            "spliced_bytes_out", "dropped_logs", "jobs",
                                            "recv_logs")}
@@ -447,6 +449,10 @@ def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
             continue
         if e.frontend is not None:
             e.frontend.counters = merge_counters([p["fe"] for p in parts if p["fe"] is not None])
+            for i, ls in enumerate(e.frontend.socket_stats):
+                got = [p["ls"][i] for p in parts if i < len(p.get("ls", ()))]
+                if got:
+                    ls.counters = merge_counters(got)
         be = e.backend
         if be is not None:
             be.counters = merge_counters([p["be"] for p in parts if p["be"] is not None])

@@ -468,3 +468,35 @@ def test_idle_close_on_response_as_haproxy() -> None:
     theirs, ours = got
     assert ours == theirs
     assert theirs[0][1][1] == "open" and b"connection: close" in theirs[0][1][2].lower()
+
+
+def test_socket_stats_summed_over_workers() -> None:
+    """With nbthread 2 (two worker processes) the master's listener rows are the sums of the
+    workers' (each listener's sessions and bytes, their bytes adding up to the frontend's)."""
+    p1, p2 = free_port(), free_port()
+    cfg = ("global\n    nbthread 2\n    stats socket @DIR@/stats.sock level admin\n"
+           "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n"
+           f"frontend fe\n    option socket-stats\n    bind 127.0.0.1:{p1} name a\n    bind 127.0.0.1:{p2}\n"
+           "    http-request return status 200 content-type text/plain string ok\n")
+    raw = b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    with run_proxy(cfg, wait_ports=[p1, p2]) as px:
+        sock = px.workdir / "stats.sock"
+        wait_files([sock])
+        before = {r.split(",")[1]: int(r.split(",")[7]) for r in _listener_rows(idle(sock))}
+        for i in range(12):
+            port = p1 if i % 3 else p2
+            assert exchange(port, raw).startswith(b"HTTP/1.1 200")
+        deadline = time.monotonic() + 10
+        while True:  # (the master gathers the workers' counters now and then)
+            stat = idle(sock)
+            rows = {r.split(",")[1]: r.split(",") for r in _listener_rows(stat)}
+            fe = next(r.split(",") for r in stat.splitlines() if r.startswith("fe,FRONTEND,"))
+            if int(rows["a"][7]) - before["a"] == 8 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        # the start-up probes' connections count too: only what this traffic added is compared
+        assert int(rows["a"][7]) - before["a"] == 8 and int(rows["sock-2"][7]) - before["sock-2"] == 4
+        # each listener's bytes in and out; together, the frontend's
+        for col in (8, 9):
+            assert int(rows["a"][col]) > 0 and int(rows["sock-2"][col]) > 0
+            assert int(rows["a"][col]) + int(rows["sock-2"][col]) == int(fe[col])
