@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 import socket
 
+import pytest
+
 from haproxy_py.http import htx
 from tests.integration.harness import HttpBackend, free_port, require_haproxy, run_proxy
 from tests.integration.stats_client import admin_socket, stats_cli
@@ -157,6 +159,7 @@ def _run(which: str, cases: list[tuple[str, list[tuple[str, str]]]]) -> tuple[li
         srv.stop()
 
 
+@pytest.mark.slow
 def test_request_strict_mode_as_haproxy() -> None:
     require_haproxy("haproxy")
     cases = _cases(50, 1501)
@@ -271,6 +274,7 @@ def _rrun(which: str, cases: list[tuple[str, list[tuple[str, str]]]]) -> tuple[l
         srv.stop()
 
 
+@pytest.mark.slow
 def test_response_strict_mode_as_haproxy() -> None:
     """http-response (backend's then frontend's) and http-after-response rewrites around the
     limit of the server's response, strict-mode off in each: a failure with strict-mode on is a
