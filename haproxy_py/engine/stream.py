@@ -900,7 +900,8 @@ class TcpSession(Stream):
             return
         self.be = be
         rec.backend_name = be.name
-        self.lbreq = LbRequest(src=self.src_ip)
+        # balance rdp-cookie hashes the cookie of what the client sent so far (2.6's LB_HASH_RDP)
+        self.lbreq = LbRequest(src=self.src_ip, rdp_cookie=self.early or None)
         if be.hash_expr is not None:  # balance hash EXPR on what the content rules saw
             self.lbreq.sample = hash_sample(be.hash_expr, ctx)
         c = be.counters

@@ -268,8 +268,8 @@ listen l2
 def test_persist_rdp_cookie_as_haproxy() -> None:
     """Seeded RDP connection requests (cookie names, case, spaces, values with wrapped ports, a
     sign, a wrong port, no final dot; a disabled server, option persist) through two listens:
-    which server each reached, as 2.6. The listens balance with ``first``: haproxy-py's engine
-    does not feed ``balance rdp-cookie`` in TCP mode yet (its fallback differs from 2.6's)."""
+    which server each reached, as 2.6. The listens balance with ``first`` so that the server
+    reached says what persistence chose (``balance rdp-cookie`` is test_balance_rdp_cookie_as_haproxy's)."""
     require_haproxy("haproxy")
     servers = [_NameServer(f"t{i}") for i in range(4)]
     try:
@@ -282,6 +282,58 @@ def test_persist_rdp_cookie_as_haproxy() -> None:
         assert any(" -> t1" in w for w in want) and any(" -> t2" in w for w in want), want
         for w, g in zip(want, got, strict=True):
             assert g == w, f"\nhaproxy {w}\nours    {g}"
+    finally:
+        for s in servers:
+            s.close()
+
+
+def test_balance_rdp_cookie_as_haproxy() -> None:
+    """``balance rdp-cookie[(NAME)]`` in TCP mode: seeded RDP connection requests (cookie values,
+    the name's case, spaces after the colon, a request without the cookie) reach the server 2.6
+    sends them to: the hash of the cookie's value, round robin without one."""
+    require_haproxy("haproxy")
+    servers = [_NameServer(f"t{i}") for i in range(4)]
+    try:
+        ports = (free_port(), free_port())
+        srv_lines = "".join(f"    server {s.name} 127.0.0.1:{s.port}\n" for s in servers)
+        cfg = f"""defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen l1
+    bind 127.0.0.1:{ports[0]}
+    balance rdp-cookie
+    tcp-request inspect-delay 5s
+    tcp-request content accept if RDP_COOKIE
+{srv_lines}listen l2
+    bind 127.0.0.1:{ports[1]}
+    balance rdp-cookie(user)
+    tcp-request inspect-delay 2s
+    tcp-request content accept if {{ req.rdp_cookie_cnt(user) gt 0 }}
+{srv_lines}"""
+        rng = random.Random(3390)
+        cases = []
+        for _ in range(30):
+            port = rng.choice(ports)
+            name = rng.choice(["mstshash", "MSTSHASH"] if port == ports[0] else ["user", "User"])
+            value = "".join(rng.choice("abcdefxyz0123456789") for _ in range(rng.randint(1, 12)))
+            cases.append((port, f"Cookie:{' ' * rng.randint(0, 2)}{name}={value}\r\n".encode()))
+        results = {}
+        for which in ("haproxy", "ours"):
+            with run_proxy(cfg, wait_ports=list(ports), which=which):
+                got = []
+                for port, line in cases:
+                    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                        c.sendall(_rdp_packet(line))
+                        c.settimeout(5)
+                        try:
+                            got.append(c.recv(100).decode())
+                        except OSError as e:
+                            got.append(type(e).__name__)
+                results[which] = got
+        assert results["ours"] == results["haproxy"], list(zip(cases, results["haproxy"], results["ours"], strict=True))
+        assert len(set(results["haproxy"])) >= 3  # the hash spreads the values over the servers
     finally:
         for s in servers:
             s.close()
