@@ -413,6 +413,8 @@ class Stream:
         self.connect_started = self.loop.time()
         tc = be.conf.timeouts.connect
         port = srv.port or self.rec.frontend_port or 0
+        if srv.conf.port_offset:  # ADDR:+N / ADDR:-N: the port the client reached, moved by N (2.6)
+            port = (self.rec.frontend_port or 0) + srv.port
         srv.sessions.add(self)
         t = srv.conf.tls
         tls = None

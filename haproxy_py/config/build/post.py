@@ -34,6 +34,32 @@ class PostChecksMixin(BuilderBase):
         self.d.alert(f"http {kind} '{p.name}' ({p.loc.file}:{p.loc.line}) tries to use incompatible tcp backend "
                      f"'{be.name}' ({be.loc.file}:{be.loc.line}) {how} (see 'mode').", loc, phase=POST)
 
+    def _check_server_ports(self, cfg: Config) -> None:
+        """A checked server needs a port to check: its own (not an offset), 'port', or a
+        tcp-check connect rule with one (2.6's message). 2.6.12 words it two ways: the short one
+        until a backend without check rules of its own has been set up (it then shares a default
+        rule set, and every later message also names the tcp-check connect rule), and the long
+        one in a backend with check rules (httpchk, tcp-check, protocol checks)."""
+        shared = False
+        for p in cfg.proxies:
+            if p.disabled or not p.has_be:
+                continue
+            plain = p.tcp_check is None and p.http_check is None
+            rules = p.tcp_check or ()
+            exempt = any(r.action == "connect" and r.index != -1 and (r.port or r.port_expr is not None)
+                         for r in rules)
+            for s in () if exempt else p.servers:
+                if not s.check or s.check_port or p.external_check is not None:
+                    continue
+                if s.address is None or s.address.kind not in ("ipv4", "ipv6"):
+                    continue
+                if s.address.port_lo and not s.port_offset:
+                    continue
+                extra = " nor tcp_check rule 'connect' with port information" if shared or not plain else ""
+                self.d.alert(f"config: {p.type_str} '{p.name}': server '{s.name}' has neither service port nor "
+                             f"check port{extra}.", s.loc, phase=POST)
+            shared = shared or plain
+
     def _use_backend_refs(self, cfg: Config) -> None:
         """The names in the arguments of 'use_backend %[...]' (compiled again, with its
         messages, where 2.6 checks the use_backend rules)."""
@@ -141,6 +167,7 @@ class PostChecksMixin(BuilderBase):
         self._check_use_servers(cfg)
         self._check_tcp_response(cfg)
         self._use_backend_refs(cfg)
+        self._check_server_ports(cfg)
         self.check_tables(cfg)  # with the names sample arguments give, proxy by proxy
         self.post_external_checks(cfg)
         by_be = {}
