@@ -47,9 +47,6 @@ _POST_CTX = {"use_backend": "use_backend expression", "use-server": "use-server 
              "balance": "use-server or balance expression", "log-format": "log-format string",
              "unique-id-format": "unique-id-format string"}
 _ARG_KINDS = ("backend", "frontend", "server", "user list")
-ACL = None  # the context word "ACL keyword"
-
-
 class Ref(NamedTuple):
     """A name a sample argument gives, waiting to be resolved."""
 
@@ -88,7 +85,7 @@ class RefsMixin(BuilderBase):
             ctx: str | None = "tracking rule"
         elif family == "tcp-request content" and action == "capture":
             ctx = "capture rule"
-        elif action in inherit or any(action.startswith(a) for a in inherit if a == "track-sc"):
+        elif action in inherit or (action.startswith("track-sc") and "track-sc" in inherit):
             return p.f.get("args_ctx")
         elif action == "redirect" and family in ("http-request", "http-response"):
             ctx = "redirect format string"
