@@ -1478,42 +1478,57 @@ def _set_ssl_ca_file(cli: Cli, c: Call) -> str:
     return f"transaction {'updated' if tx is not None else 'created'} for CA {name}!\n"
 
 
+def _commit_file_tx(cli: Cli, c: Call, kind: str, count: Callable[[str], int],
+                    replace: Callable[[str, str], None]) -> str:
+    """``commit ssl ca-file|crl-file NAME``: the transaction (``state.tls_KIND_tx``) replaces the
+    file for new handshakes; 2.6's replies (its usage line says "ca-file" for both)."""
+    if len(c.w) < 4:
+        return "'commit ssl ca-file expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    tx = getattr(st, f"tls_{kind}_tx")
+    if tx is None:
+        return f"No ongoing transaction! !\nCan't commit {name}!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't commit {name}!\n"
+    n = count(name)
+    try:
+        replace(name, "".join(tx[1]))
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+        return f"Committing {name}\n{e}\nCan't commit {name}!\n"
+    getattr(st, f"tls_{kind}_new")[name] = tx[1]
+    setattr(st, f"tls_{kind}_tx", None)
+    return f"Committing {name}{'.' * n}\nSuccess!\n"
+
+
+def _abort_file_tx(cli: Cli, c: Call, kind: str) -> str:
+    """``abort ssl ca-file|crl-file NAME``: the transaction (``state.tls_KIND_tx``) is dropped."""
+    if len(c.w) < 4:
+        return f"'abort ssl {kind}-file' expects a filename\n"
+    name = c.w[3]
+    st = cli.state
+    tx = getattr(st, f"tls_{kind}_tx")
+    if tx is None:
+        return "No ongoing transaction!\n"
+    if tx[0] != name:
+        return f"The ongoing transaction is about '{tx[0]}' but you are trying to abort a transaction for '{name}'\n"
+    setattr(st, f"tls_{kind}_tx", None)
+    return f"Transaction aborted for certificate '{name}'!\n"
+
+
 def _commit_ssl_ca_file(cli: Cli, c: Call) -> str:
     """``commit ssl ca-file NAME``: new handshakes of the listeners and servers using it verify
     against the transaction's certificates."""
     from haproxy_py.tls.certs import CaStore
 
-    if len(c.w) < 4:
-        return "'commit ssl ca-file expects a filename\n"
-    name = c.w[3]
     st = cli.state
-    tx = st.tls_ca_tx
-    if tx is None:
-        return f"No ongoing transaction! !\nCan't commit {name}!\n"
-    if tx[0] != name:
-        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't commit {name}!\n"
-    n = CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted).instances(st.config, name)
-    try:
-        st.ops.replace_ca_file(name, "".join(tx[1]))
-    except (OSError, ValueError) as e:
-        return f"Committing {name}\n{e}\nCan't commit {name}!\n"
-    st.tls_ca_new[name] = tx[1]
-    st.tls_ca_tx = None
-    return f"Committing {name}{'.' * n}\nSuccess!\n"
+    return _commit_file_tx(cli, c, "ca",
+                           lambda name: CaStore(st.config, st.tls_ca_new, st.tls_ca_deleted).instances(st.config, name),
+                           lambda name, text: st.ops.replace_ca_file(name, text))
 
 
 def _abort_ssl_ca_file(cli: Cli, c: Call) -> str:
-    if len(c.w) < 4:
-        return "'abort ssl ca-file' expects a filename\n"
-    name = c.w[3]
-    st = cli.state
-    tx = st.tls_ca_tx
-    if tx is None:
-        return "No ongoing transaction!\n"
-    if tx[0] != name:
-        return f"The ongoing transaction is about '{tx[0]}' but you are trying to abort a transaction for '{name}'\n"
-    st.tls_ca_tx = None
-    return f"Transaction aborted for certificate '{name}'!\n"
+    return _abort_file_tx(cli, c, "ca")
 
 
 def _new_ssl_ca_file(cli: Cli, c: Call) -> str:
@@ -1591,37 +1606,12 @@ def _set_ssl_crl_file(cli: Cli, c: Call) -> str:
 def _commit_ssl_crl_file(cli: Cli, c: Call) -> str:
     """``commit ssl crl-file NAME``: new handshakes of the listeners and servers using it check
     the peer's certificate against the transaction's CRLs."""
-    if len(c.w) < 4:
-        return "'commit ssl ca-file expects a filename\n"  # sic: 2.6's text
-    name = c.w[3]
-    st = cli.state
-    tx = st.tls_crl_tx
-    if tx is None:
-        return f"No ongoing transaction! !\nCan't commit {name}!\n"
-    if tx[0] != name:
-        return f"The ongoing transaction is about '{tx[0]}' but you are trying to set '{name}'\nCan't commit {name}!\n"
-    n = _crl_store(cli).instances(name)
-    try:
-        st.ops.replace_crl_file(name, "".join(tx[1]))
-    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
-        return f"Committing {name}\n{e}\nCan't commit {name}!\n"
-    st.tls_crl_new[name] = tx[1]
-    st.tls_crl_tx = None
-    return f"Committing {name}{'.' * n}\nSuccess!\n"
+    return _commit_file_tx(cli, c, "crl", lambda name: _crl_store(cli).instances(name),
+                           lambda name, text: cli.state.ops.replace_crl_file(name, text))
 
 
 def _abort_ssl_crl_file(cli: Cli, c: Call) -> str:
-    if len(c.w) < 4:
-        return "'abort ssl crl-file' expects a filename\n"
-    name = c.w[3]
-    st = cli.state
-    tx = st.tls_crl_tx
-    if tx is None:
-        return "No ongoing transaction!\n"
-    if tx[0] != name:
-        return f"The ongoing transaction is about '{tx[0]}' but you are trying to abort a transaction for '{name}'\n"
-    st.tls_crl_tx = None
-    return f"Transaction aborted for certificate '{name}'!\n"
+    return _abort_file_tx(cli, c, "crl")
 
 
 _CRL_T = "tests/integration/test_tls_runtime2_vs_haproxy.py::test_crl_file_changed_at_run_time_as_haproxy"
