@@ -32,7 +32,7 @@ from haproxy_py.actions.base import (
 )
 from haproxy_py.actions.lf import Fmt, compile_lf, const
 from haproxy_py.http import htx
-from haproxy_py.samples.converters import SET_VAR_CONDS as _SET_VAR_CONDS
+from haproxy_py.samples.txn import VAR_CONDS as _VAR_CONDS
 
 #: the reason phrase HAProxy 2.6 gives a status it writes itself (set-status, return, redirect)
 REASONS: dict[int, bytes] = {
@@ -774,7 +774,7 @@ def _var_name(ctx: ParseCtx) -> str:
     if not rest.endswith(")"):
         raise ActionError(pre + "missing variable name.", -1)
     inner = rest[:-1]
-    name, _, conds = inner.partition(",")
+    name = inner.partition(",")[0]
     scope, dot, var = name.partition(".")
     if scope == "check":
         from haproxy_py.registry import not_implemented
@@ -784,30 +784,48 @@ def _var_name(ctx: ParseCtx) -> str:
         raise ActionError(pre + f"invalid variable name '{name}'. A variable name must be start by its "
                           "scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", -1,
                           ours=False)
-    if conds:
-        for c in conds.split(","):
-            if c not in _SET_VAR_CONDS:
-                raise ActionError(pre + f'unknown condition "{c}".', -1, ours=False)
-        from haproxy_py.registry import not_implemented
-
-        raise ActionError(not_implemented(f"set-var conditions ('{conds}') in '{ctx.family} {word}'"), -1)
     return name
 
 
-class SetVar(Action):
-    __slots__ = ("name", "expr", "fmt")
+def _var_conds(ctx: ParseCtx) -> int:
+    """The conditions after a set-var's name (``set-var(txn.x,ifgt,iflt)``) as bits; as 2.6, an
+    empty one ends the list and the first unknown one before it is an error."""
+    word = ctx.action
+    conds = word.partition("(")[2][:-1].partition(",")[2]
+    if not conds:
+        return 0
+    pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {word}' rule : "
+    if word.startswith("unset-var"):
+        raise ActionError(pre + 'unset-var does not expect parameters after the variable name. Only "set-var" '
+                          'and "set-var-fmt" manage conditions.', -1, ours=False)
+    bits = 0
+    for c in conds.split(","):
+        if not c:  # 2.6 reads no further (not even an unknown word)
+            break
+        if c not in _VAR_CONDS:
+            raise ActionError(pre + f'unknown condition "{c}".', -1, ours=False)
+        bits |= _VAR_CONDS[c]
+    return bits
 
-    def __init__(self, name: str, expr: Any, fmt: Fmt | None) -> None:
-        self.name, self.expr, self.fmt = name, expr, fmt
+
+class SetVar(Action):
+    __slots__ = ("name", "expr", "fmt", "conds")
+
+    def __init__(self, name: str, expr: Any, fmt: Fmt | None, conds: int = 0) -> None:
+        self.name, self.expr, self.fmt, self.conds = name, expr, fmt, conds
 
     def run(self, txn: Any) -> Verdict:
         if self.fmt is not None:
             from haproxy_py.samples import Sample
 
-            txn.set_var(self.name, Sample("str", self.fmt(txn)))
-            return V_CONTINUE
-        s = self.expr(txn)
-        if s is not None:
+            s = Sample("str", self.fmt(txn))
+        else:
+            s = self.expr(txn)
+            if s is None:
+                return V_CONTINUE
+        if self.conds:
+            txn.set_var_if(self.name, s, self.conds)
+        else:
             txn.set_var(self.name, s)
         return V_CONTINUE
 
@@ -825,6 +843,7 @@ class UnsetVar(Action):
 
 def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     name = _var_name(ctx)
+    conds = _var_conds(ctx)
     pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {ctx.action}' rule : "
     if ctx.action.startswith("unset-var"):
         if args:
@@ -836,7 +855,7 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise TrailingWords("", 1)
     if ctx.action.startswith("set-var-fmt"):
-        return SetVar(name, None, compile_lf(args[0], 0, ctx))
+        return SetVar(name, None, compile_lf(args[0], 0, ctx), conds)
     from haproxy_py.samples import SampleError, compile_expr
     from haproxy_py.samples.core import needs
     from haproxy_py.samples.expr import parse_expr
@@ -850,7 +869,7 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
         # 2.6 names the action where it means the fetch, and words it without the rule for tcp rules
         msg = f"fetch method '{ctx.action}' extracts information from '{needs(fdef)}', none of which is available here"
         raise ActionError(pre + msg + "." if ctx.family.startswith("http") else msg, 0)
-    return SetVar(name, expr, None)
+    return SetVar(name, expr, None, conds)
 
 
 def _var_place(ctx: ParseCtx) -> str:

@@ -22,7 +22,7 @@ from ..lb.hashfn import djb2 as _djb2
 from ..lb.hashfn import sdbm as _sdbm
 from ..lb.hashfn import wt6 as _wt6
 from .core import converter
-from .txn import VAR_SCOPES, Txn, var_name_error
+from .txn import VAR_CONDS, VAR_SCOPES, Txn, var_name_error
 from .types import INT_MAX, INT_MIN, clamp64, parse_int, to_text
 
 T = "tests/unit/test_samples_conv.py::"
@@ -721,27 +721,27 @@ def c_secure_memcmp(v: bytes, a: tuple, t: Txn) -> bool | None:
     return other is not None and hmac.compare_digest(v, other)
 
 
-#: the conditions 2.6's set-var knows (actions/http.py refuses them too)
-SET_VAR_CONDS = ("ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt")
-
-
 def _prep_set_var(a: tuple) -> tuple:
     _prep_one_var(a)
-    if len(a) > 1:
-        for c in a[1:]:  # 2.6 names the first word it does not know
-            if c not in SET_VAR_CONDS:
-                raise ValueError(f'unknown condition "{c}"')
-        raise ValueError("set-var's conditions are not implemented by haproxy-py (HAProxy 2.6 supports them)")
-    return a
+    bits = 0
+    for c in a[1:]:  # 2.6 names the first word it does not know (an empty one too)
+        if c not in VAR_CONDS:
+            raise ValueError(f'unknown condition "{c}"')
+        bits |= VAR_CONDS[c]
+    return (a[0], bits)
 
 
 @converter("set-var", test=T + "test_var_converters", prepare=_prep_set_var, in_type="any", out="any")
 def c_set_var(v: Any, a: tuple, t: Txn) -> Any:
+    """Stores the sample in the variable and passes it on; with conditions that do not hold the
+    variable is left alone and the sample is lost (2.6's converter returns var_set's failure)."""
     from .types import Sample
 
     s = v if isinstance(v, Sample) else None
     if s is None:
         return None
+    if a[1]:
+        return s if t.set_var_if(a[0], s, a[1]) else None
     t.set_var(a[0], s)
     return s
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from ..http.message import RequestHead, ResponseHead
 from .types import Sample
 
-__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "var_name_error"]
+__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error"]
 
 VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
 
@@ -46,6 +46,15 @@ def var_name_error(w: str) -> str | None:
 
 #: the process-wide variable scope
 PROC_VARS: dict[str, Sample] = {}
+
+#: set-var's conditions (``set-var(txn.x,ifgt,...)``) as bits, in 2.6's order
+VAR_CONDS = {"ifexists": 1, "ifnotexists": 2, "ifempty": 4, "ifnotempty": 8, "ifset": 16, "ifnotset": 32,
+             "ifgt": 64, "iflt": 128}
+_IFEXISTS, _IFNOTEXISTS, _IFEMPTY, _IFNOTEMPTY, _IFSET, _IFNOTSET, _IFGT, _IFLT = VAR_CONDS.values()
+
+#: what a variable holds once a conditional set-var created it without setting it (2.6's type ANY):
+#: it exists (``ifexists``) but has no value (``var()`` finds nothing, ``ifset`` fails)
+UNSET_VAR = Sample("any", None)
 
 
 class Runtime(Protocol):
@@ -270,7 +279,38 @@ class Txn:
     def get_var(self, name: str) -> Sample | None:
         """``name`` is ``scope.var`` (``txn.user``)."""
         scope, _, _ = name.partition(".")
-        return self._scope(scope).get(name)
+        v = self._scope(scope).get(name)
+        return None if v is UNSET_VAR else v
+
+    def set_var_if(self, name: str, value: Sample, conds: int) -> bool:
+        """set-var with conditions (bits of :data:`VAR_CONDS`): set ``name`` only if they all hold;
+        False when it was not set. As 2.6: a ``proc`` variable always exists (the configuration
+        that names it declares it); a missing one is created before the conditions on its value
+        and type are tested, so a failed ``ifset`` or ``ifnotempty`` leaves it existing but unset;
+        ``ifgt``/``iflt`` compare only an integer with an integer variable (else the value is set);
+        ``ifempty`` fails on a sample that is not a string or binary."""
+        scope, _, _ = name.partition(".")
+        d = self._scope(scope)
+        cur = d.get(name)
+        if cur is not None or scope == "proc":
+            if conds & _IFNOTEXISTS:
+                return False
+        elif conds & _IFEXISTS:
+            return False
+        unset = cur is None or cur is UNSET_VAR
+        t = value.type
+        if ((conds & _IFSET and unset) or (conds & _IFNOTSET and not unset)
+                or (conds & _IFEMPTY and t not in ("str", "bin"))
+                or (t == "sint" and cur is not None and cur.type == "sint"
+                    and ((conds & _IFGT and not cur.value > value.value)
+                         or (conds & _IFLT and not cur.value < value.value)))
+                or (t in ("str", "bin") and ((conds & _IFNOTEMPTY and not value.value)
+                                             or (conds & _IFEMPTY and value.value)))):
+            if cur is None and scope != "proc":
+                d[name] = UNSET_VAR
+            return False
+        d[name] = value
+        return True
 
     def set_var(self, name: str, value: Sample) -> None:
         scope, _, _ = name.partition(".")

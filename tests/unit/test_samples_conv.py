@@ -111,8 +111,15 @@ def test_var_converters() -> None:
     assert t.get_var("txn.v") == Sample("str", b"abc")
     assert compile_expr("int(5),set-var(req.n)")(t) == Sample("sint", 5) and t.get_var("req.n") == Sample("sint", 5)
     assert ev("str(x),unset-var(txn.v)", t) == b"x" and t.get_var("txn.v") is None
-    with pytest.raises(SampleError, match="conditions are not implemented by haproxy-py"):
-        compile_expr("str(a),set-var(txn.v,ifexists)")
+    # conditions: a failed one leaves the variable alone and loses the sample
+    assert ev("str(a),set-var(txn.c,ifexists)", t) is None and t.get_var("txn.c") is None
+    assert ev("str(a),set-var(txn.c,ifexists)", t) is None  # not even created by the failure above
+    assert ev("int(1),set-var(txn.c,ifnotempty)", t) == 1 and ev("int(5),set-var(txn.c,ifgt)", t) is None
+    assert ev("int(2),set-var(txn.c,iflt)", t) == 2 and t.get_var("txn.c") == Sample("sint", 2)
+    assert ev("str(),set-var(txn.e,ifnotempty)", t) is None and t.get_var("txn.e") is None
+    assert ev("str(z),set-var(txn.e,ifexists)", t) == b"z"  # created (unset) by the failed ifnotempty
+    with pytest.raises(SampleError, match='unknown condition ""'):
+        compile_expr("str(a),set-var(txn.v,ifset,)")
     t.set_var("txn.item", Sample("str", b"b"))
     assert ev("str(a),add_item(;,txn.item)", t) == b"a;b" and ev("str(),add_item(;,txn.item)", t) == b"b"
     assert ev("str(a),add_item(;,,sfx)", t) == b"a;sfx" and ev("str(a),add_item(;,txn.none)", t) == b"a"
