@@ -137,6 +137,8 @@ def check_addresses(cfg: Config, diags: Diagnostics, resolver: Resolver = libc_r
             if ca and _literal(ca) is None and not ca.startswith("/") and c.resolve(ca, socket.AF_UNSPEC) is None:
                 c.parse_alert(f"[{s.loc.file}:{s.loc.line}] : 'server {p.name}/{s.name}' : 'addr' : invalid address: "
                               f"'{ca}' in '{ca}'.", s.loc)
+    for lf in cfg.log_forwards:
+        logs(tuple(t for t, _ in lf.logs))
 
 
 def check_resolvers_refs(cfg: Config, diags: Diagnostics) -> None:

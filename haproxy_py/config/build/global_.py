@@ -136,9 +136,7 @@ class GlobalMixin(BuilderBase):
         if kw == "httpclient.resolvers.prefer" and (n < 2 or w[1] not in ("ipv4", "ipv6")):
             self.fail(ln, "'httpclient.resolvers.prefer' expects 'ipv4' or 'ipv6' as argument.", min(n - 1, 1))
         if kw == "log":
-            if n >= 2 and w[1] == "global":
-                self.fail(ln, "'log global' is only supported in proxy sections.", 1, ours=True)
-            self.g_logs.append(self.parse_log(ln))
+            self.g_logs.append(self.parse_log(ln, in_global=True))
         elif kw in ("chroot", "pidfile", "log-tag", "node", "server-state-file", "server-state-base",
                     "description"):
             if n < 2:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST, did_you_mean
-from haproxy_py.config.grammar import AddressError, parse_address, parse_int
+from haproxy_py.config.grammar import AddressError, parse_address
 from haproxy_py.config.model import Address, LogTarget
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -59,7 +60,9 @@ class LogsMixin(BuilderBase):
             self.fail(ln, "'log-tag' requires an argument.", 0)
         p.f["log_tag"] = ln.words[1]
 
-    def parse_log(self, ln: Line) -> LogTarget:
+    def parse_log(self, ln: Line, in_global: bool = False) -> LogTarget:
+        """A ``log TARGET [len N] [format F] [sample R:S] FACILITY [LEVEL [MINLEVEL]]`` line, with
+        2.6's order of checks and its words."""
         def log_sample(arg: str, i: int) -> tuple[tuple[tuple[int, int], ...], int]:
             """``sample RANGES:SIZE`` (``1-3,7:10``), checked in 2.6's order and words."""
             ranges_text, colon, size_text = arg.partition(":")
@@ -90,46 +93,54 @@ class LogsMixin(BuilderBase):
 
         w = ln.words
         n = len(w)
+        if in_global and n == 2 and w[1] == "global":
+            self.fail(ln, "log : 'global' is not supported for a global syslog server", 1)
         if n < 3:
-            self.fail(ln, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.", 0)
-        i = 1
+            self.fail(ln, "log : expects <address> and <facility> %s as arguments"
+                      % ("" if in_global else "or global"), 0)
         target = w[1]
-        i = 2
         length = 1024
         fmt = "rfc3164"
         sample: tuple[tuple[int, int], ...] = ()
         sample_size = 0
-        while i < n and w[i] in ("len", "format", "sample"):
-            if i + 1 >= n:
-                self.fail(ln, f"log : '{w[i]}' expects an argument.", i)
-            if w[i] == "len":
-                v = parse_int(w[i + 1])
-                if v is None or v <= 0:
-                    self.fail(ln, f"log : invalid max length '{w[i + 1]}'.", i + 1)
-                length = v
-            elif w[i] == "format":
-                if w[i + 1] not in K.LOG_FORMATS:
-                    self.fail(ln, f"log : unknown log format '{w[i + 1]}'", i + 1)
-                fmt = w[i + 1]
-            else:
-                sample, sample_size = log_sample(w[i + 1], i + 1)
+
+        def arg(k: int) -> str:
+            return w[k] if k < n else ""
+
+        # 2.6 reads the optional words in this order only, each at most once; a missing value is
+        # the empty word (atoi("") is 0, an unknown format "")
+        i = 2
+        if arg(i) == "len":
+            v = _atoi(arg(i + 1))
+            if not 80 <= v <= 65535:
+                self.fail(ln, f"log : invalid log length '{arg(i + 1)}', must be between 80 and 65535",
+                          min(i + 1, n - 1))
+            length = v
             i += 2
-        if i >= n:
-            self.fail(ln, "'log' expects <facility> as argument.", i)
-        fac = w[i]
+        if arg(i) == "format":
+            if arg(i + 1) not in K.LOG_FORMATS:
+                self.fail(ln, f"log : unknown log format '{arg(i + 1)}'", min(i + 1, n - 1))
+            fmt = arg(i + 1)
+            i += 2
+        if arg(i) == "sample":
+            sample, sample_size = log_sample(arg(i + 1), min(i + 1, n - 1))
+            i += 2
+        fac = arg(i)
         if fac not in K.LOG_FACILITIES:
-            self.fail(ln, f"log : unknown log facility '{fac}'", i,
-                      suggestion=did_you_mean(fac, K.LOG_FACILITIES))
+            self.fail(ln, f"log : unknown log facility '{fac}'", min(i, n - 1),
+                      suggestion=did_you_mean(fac, K.LOG_FACILITIES) if fac else None)
         level = "debug"
         minlevel = "emerg"
-        if i + 1 < n:
+        if arg(i + 1):
             level = w[i + 1]
             if level not in K.LOG_LEVELS:
                 self.fail(ln, f"log : unknown optional log level '{level}'", i + 1)
-        if i + 2 < n:
+        if arg(i + 2):
             minlevel = w[i + 2]
             if minlevel not in K.LOG_LEVELS:
                 self.fail(ln, f"log : unknown optional minimum log level '{minlevel}'", i + 2)
+        if arg(i + 3):
+            self.fail(ln, f"log : cannot handle unexpected argument '{w[i + 3]}'", i + 3)
         if target in ("stdout", "stderr"):
             addr = Address(target, text=target)
         elif target.startswith("ring@"):
@@ -145,9 +156,7 @@ class LogsMixin(BuilderBase):
 
     def kw_log(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
-        if len(w) >= 2 and w[1] == "global":
-            if len(w) > 2:
-                self.fail(ln, f"log : unknown log facility '{w[2]}'", 2)
+        if len(w) == 2 and w[1] == "global":  # with more words, 'global' is read as an address (2.6)
             p.f["log_global"] = True
             p.logs.append(None)  # type: ignore[arg-type]  # expanded at freeze time
             return
@@ -229,3 +238,9 @@ def http_only_var(fmt: str) -> str | None:
             return fmt[i:j]
         i = j
     return None
+
+
+def _atoi(text: str) -> int:
+    """C's atoi: optional blanks and sign, then the leading digits (0 when there are none)."""
+    m = re.match(r"\s*([+-]?\d+)", text)
+    return int(m.group(1)) if m else 0

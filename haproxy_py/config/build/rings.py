@@ -155,7 +155,7 @@ class LogForwardMixin(BuilderBase):
                 return
             st["binds" if k == "bind" else "dgram"].extend(addrs)
         elif k == "log":
-            if len(w) >= 2 and w[1] == "global":
+            if len(w) == 2 and w[1] == "global":
                 self.alert(ln, "'log global' is not implemented by haproxy-py in a log-forward section "
                                "(HAProxy 2.6 supports it).", 1, ours=True)
                 return

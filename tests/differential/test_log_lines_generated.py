@@ -1,0 +1,96 @@
+"""Generated ``log`` lines, both programs: the ``-c`` verdict and messages for a ``log`` line in the
+global section, in a proxy and in a ``log-forward`` section.
+
+A line is made from a seed: a target (addresses good and bad, ``stdout``, ``ring@``, ``global``),
+then a random run of the optional words (``len``, ``format``, ``sample`` with good and bad values,
+in any order, repeated or without their value), a facility, levels. 2.6 reads the optional words
+in one fixed order (``len``, then ``format``, then ``sample``, each at most once) and checks
+``len`` against 80..65535; these are the classes of difference this test was written for.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from haproxy_py.cli import main
+from tests.differential.test_config_messages_generated import _lines
+
+SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
+
+TARGETS = ("127.0.0.1:514", "127.0.0.1", "stdout", "stderr", "[::1]:514", "127.0.0.1:99999", "global",
+           "/dev/log", "ipv4@127.0.0.1:515", "udp@127.0.0.1:516", "nohost.invalid:514", "ring@r1", "", "len")
+LENS = ("80", "79", "60", "65535", "65536", "0", "-5", "abc", "12x", "0100", "+100", "1024", "")
+FORMATS = ("rfc3164", "rfc5424", "short", "raw", "iso", "timed", "priority", "local", "bogus", "")
+SAMPLES = ("1:2", "1-3:3", "1:0", "x", "2:1", "1,1:2", "1-2,3:4", "0:1", "3-1:5", "")
+FACILITIES = ("local0", "daemon", "user", "kern", "local9", "")
+LEVELS = ("info", "debug", "err", "emerg", "loud", "")
+
+
+def _log_line(r: random.Random) -> str:
+    words = ["log", r.choice(TARGETS)]
+    for _ in range(r.choice((0, 0, 1, 1, 2, 3))):
+        kw = r.choice(("len", "format", "sample"))
+        words += [kw, r.choice({"len": LENS, "format": FORMATS, "sample": SAMPLES}[kw])]
+    words.append(r.choice(FACILITIES))
+    for _ in range(r.randrange(3)):
+        words.append(r.choice(LEVELS))
+    if r.random() < 0.05:
+        words.append("extra")
+    return " ".join(w for w in words if w)
+
+
+def generated_case(r: random.Random, n: int) -> str:
+    where = r.choice(("global", "frontend", "log-forward"))
+    line = _log_line(r)
+    out = ["global", "    " + line] if where == "global" else []
+    out += ["ring r1", "    size 32768",
+            "defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
+            f"frontend f{n}", f"    bind 127.0.0.1:{22000 + n}", "    default_backend be"]
+    if where == "frontend":
+        out.append("    " + line)
+    out += ["backend be", "    server s 127.0.0.1:2"]
+    if where == "log-forward":
+        out += [f"log-forward lf{n}", f"    dgram-bind 127.0.0.1:{23000 + n}", "    " + line]
+    return "\n".join(out) + "\n"
+
+
+def test_generator_is_seeded_and_varied() -> None:
+    r1, r2 = random.Random(SEED), random.Random(SEED)
+    a = [generated_case(r1, n) for n in range(100)]
+    assert a == [generated_case(r2, n) for n in range(100)]
+    assert len(set(a)) > 90
+    assert any(" len " in c for c in a) and any(" format " in c for c in a) and any(" sample " in c for c in a)
+
+
+@pytest.mark.needs_haproxy
+def test_log_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = random.Random(SEED + 11)
+    diffs, alerts, valid = [], 0, 0
+    for n in range(240):
+        text = generated_case(r, n)
+        cfg = tmp_path / f"g{n}.cfg"
+        cfg.write_text(text)
+        p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=30)
+        theirs = _lines(p.stderr)
+        capsys.readouterr()
+        rc = main(["-c", "-f", cfg.name])
+        _, err = capsys.readouterr()
+        if "not implemented by haproxy-py" in err:
+            continue  # refused on purpose: the registry tests cover those names
+        ours = _lines(err)
+        alerts += any(ln.startswith("[ALERT]") for ln in theirs)
+        valid += p.returncode == 0
+        if (rc != 0) != (p.returncode != 0) or ours != theirs:
+            line = next(ln for ln in text.splitlines() if ln.startswith("    log "))
+            diffs.append((line, theirs, ours))
+    assert not diffs, f"{len(diffs)} differ:\n\n" + "\n\n".join(
+        f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:8])
+    assert alerts > 80 and valid > 20  # the generator reaches both verdicts
