@@ -59,6 +59,8 @@ class CertFile:
     #: issuers-chain-path: the chain completing a file without one (PEM blocks) and its file
     issuers_chain: tuple[str, ...] = ()
     chain_file: str = ""
+    #: FILE.sctl: the Signed Certificate Timestamp list served in the TLS extension 18 (b"": none)
+    sctl: bytes = b""
 
 
 class CertError(Exception):
@@ -123,7 +125,8 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
     its extension + .key (site.crt -> site.key; other names keep FILE.key). ``extra``: the extra
     files ``ssl-load-extra-files`` lets 2.6 read: a .key only with 'key'; an OCSP response (.ocsp)
     kept for stapling (an unreadable one ignored with 2.6's warning, into ``warnings``); an SCT list
-    (.sctl) and multi-certificate bundles (FILE.rsa/.ecdsa/.dsa) are refused (:class:`CertRefused`);
+    (.sctl) kept to be served to clients that ask for SCTs (one 2.6 cannot parse refused with its
+    message); multi-certificate bundles (FILE.rsa/.ecdsa/.dsa) are refused (:class:`CertRefused`);
     a .issuer only serves to check OCSP responses, which haproxy-py does not do (see README)."""
     ocsp = b""
     try:
@@ -140,9 +143,16 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
                 ocsp_raw = fb.read()
         except OSError:
             ocsp_raw = b""
+    sctl = b""
     if "sctl" in extra and os.path.exists(path + ".sctl"):
-        raise CertRefused(f"the SCT list '{path}.sctl' is not implemented by haproxy-py (HAProxy 2.6 supports it); "
-                          "remove it or leave 'sctl' out of 'ssl-load-extra-files'.")
+        try:
+            with open(path + ".sctl", "rb") as fb:
+                sctl = fb.read(16385)
+        except OSError:
+            sctl = b""
+        if not sctl_ok(sctl):
+            # 2.6's text, the file's name with its extension twice and the stray quote included
+            raise CertError(f" '{path}.sctl.sctl' is present but cannot be read or parsed'.")
     try:
         with open(path, encoding="latin-1") as f:
             text = f.read()
@@ -202,7 +212,23 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
                     _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
                     tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text, ocsp=ocsp,
-                    ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key)
+                    ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key, sctl=sctl)
+
+
+def sctl_ok(data: bytes) -> bool:
+    """2.6's check of an SCT list file: a 2-byte length that is the rest of the file, made of
+    entries of a 2-byte length and that many bytes (their content is not checked); at most
+    16384 bytes (2.6 reads it into one buffer)."""
+    if len(data) < 2 or len(data) > 16384 or int.from_bytes(data[:2], "big") + 2 != len(data):
+        return False
+    pos, end = 2, len(data)
+    while pos < end:
+        if end - pos < 2:
+            return False
+        pos += 2 + int.from_bytes(data[pos:pos + 2], "big")
+        if pos > end:
+            return False
+    return True
 
 
 def load_issuers(path: str, warnings: list[str]) -> list[tuple[str, list[str], tuple[Any, ...]]]:
@@ -412,7 +438,8 @@ def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
     except CertError:
         os.unlink(tmp)
         raise
-    return dataclasses.replace(c, path=name, load_from=tmp, key=c.key)
+    # the SCT list stays (2.6 replaces the certificate and key of the store, not its extra files)
+    return dataclasses.replace(c, path=name, load_from=tmp, key=c.key, sctl=old.sctl)
 
 
 # --------------------------------------------------------------------------- the runtime API's view

@@ -427,6 +427,54 @@ def set_ocsp_response(ctx: ssl.SSLContext, der: bytes) -> None:
         ptr, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, ctypes.cast(_STATUS_CB, ctypes.c_void_p))
 
 
+#: per SSL_CTX (pointer): the SCT list (FILE.sctl) its certificate's handshakes carry, as a
+#: buffer that lives as long as the entry (OpenSSL reads it while it writes the ServerHello)
+_SCTL: dict[int, Any] = {}
+_SCT_ADD_CB: Any = None
+_SCT_PARSE_CB: Any = None
+_TLSEXT_SCT = 18
+
+
+def _sct_add(ssl_ptr: int, ext_type: int, out: Any, outlen: Any, al: Any, arg: int) -> int:
+    """OpenSSL's add callback of the server's custom extension 18 (called only when the client's
+    hello asked for SCTs, TLS 1.2 and below as 2.6): the context's list, as the file holds it."""
+    try:
+        ctx_ptr = _fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr)
+        buf = _SCTL.get(ctx_ptr or 0)
+        if buf is None:
+            return 0  # nothing to add: the extension is left out
+        out[0] = ctypes.addressof(buf)
+        outlen[0] = len(buf)
+        return 1
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return 0
+
+
+def _sct_parse(ssl_ptr: int, ext_type: int, data: int, size: int, al: Any, arg: int) -> int:
+    return 1  # the client's (empty) request extension: nothing to read
+
+
+def set_sctl(ctx: ssl.SSLContext, sctl: bytes) -> bool:
+    """Serve ``sctl`` (an SCT list) in the signed_certificate_timestamp extension of this
+    context's handshakes: SSL_CTX_add_server_custom_ext through ctypes (2.6's own route, so also
+    only up to TLS 1.2). False when OpenSSL refuses it."""
+    global _SCT_ADD_CB, _SCT_PARSE_CB
+    v = ctypes.c_void_p
+    if _SCT_ADD_CB is None:
+        pp, psz, pint = ctypes.POINTER(v), ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_int)
+        _SCT_ADD_CB = ctypes.CFUNCTYPE(ctypes.c_int, v, ctypes.c_uint, pp, psz, pint, v)(_sct_add)
+        _SCT_PARSE_CB = ctypes.CFUNCTYPE(ctypes.c_int, v, ctypes.c_uint, v, ctypes.c_size_t, pint, v)(_sct_parse)
+    ptr = _ssl_ctx_pointer(ctx)
+    if not ptr:
+        return False
+    _SCTL[ptr] = ctypes.create_string_buffer(sctl, len(sctl))
+    ok = _fn("SSL_CTX_add_server_custom_ext", (v, ctypes.c_uint, v, v, v, v, v), ctypes.c_int)(
+        ptr, _TLSEXT_SCT, ctypes.cast(_SCT_ADD_CB, v), None, None, ctypes.cast(_SCT_PARSE_CB, v), None)
+    if not ok:
+        _SCTL.pop(ptr, None)
+    return bool(ok)
+
+
 #: responses 'set ssl ocsp-response' stapled: CertID (DER) -> DER response
 _OCSP_OVERRIDES: dict[bytes, bytes] = {}
 
@@ -665,6 +713,8 @@ class ServerTls:
         ocsp = _OCSP_OVERRIDES.get(cert.ocsp_key, cert.ocsp) if cert.ocsp_key else cert.ocsp
         if ocsp:
             set_ocsp_response(ctx, ocsp)
+        if cert.sctl:
+            set_sctl(ctx, cert.sctl)
         if conf.capture:
             _capture.capture_hellos(ctx, conf.capture)
         if conf.keylog:

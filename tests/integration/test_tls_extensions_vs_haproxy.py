@@ -1,0 +1,115 @@
+"""TLS extensions Python's ``ssl`` has no call for, side by side with HAProxy 2.6 (the same
+generated certificates): Signed Certificate Timestamp lists (FILE.sctl) served in the
+signed_certificate_timestamp extension, NPN (``npn`` on bind lines and crt-list lines, the
+``ssl_fc_npn`` fetch; ``npn`` on servers). What ``openssl s_client`` reports is compared."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import free_port, require_haproxy, run_proxy
+from tests.integration.test_tls_bind_vs_haproxy import check_both, s_client
+from tests.integration.tls_certs import Certs
+
+DEFAULTS = """defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+"""
+
+
+def _sct_list(rng: random.Random) -> bytes:
+    """An SCT list as a .sctl file holds it: a 2-byte length, then entries of a 2-byte length
+    and an SCT (version, log id, timestamp, extensions, signature), generated."""
+    out = b""
+    for _ in range(rng.randint(1, 3)):
+        ext = rng.randbytes(rng.randint(0, 6))
+        sig = rng.randbytes(rng.randint(8, 72))
+        sct = (b"\x00" + rng.randbytes(32) + struct.pack(">Q", rng.randint(1, 1 << 45)) + struct.pack(">H", len(ext))
+               + ext + b"\x04\x03" + struct.pack(">H", len(sig)) + sig)
+        out += struct.pack(">H", len(sct)) + sct
+    return struct.pack(">H", len(out)) + out
+
+
+def _serverinfo(text: str) -> tuple[str, ...]:
+    """What s_client got of extension 18 (-serverinfo 18), and the protocol."""
+    block = re.findall(r"-----BEGIN SERVERINFO FOR EXTENSION 18-----\n(.*?)-----END", text, re.S)
+    proto = re.findall(r"^\s*Protocol\s*: (\S+)", text, re.M)
+    return ("".join(block).replace("\n", ""), proto[0] if proto else "fail")
+
+
+@pytest.mark.slow
+def test_sct_lists_served_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """FILE.sctl next to two certificates (generated lists), one without: s_client asking for
+    SCTs (-serverinfo 18) gets the list of the certificate the server name selects in TLS 1.2, none
+    in TLS 1.3 (2.6 serves it as a TLS 1.2 ServerHello extension only), none without asking
+    (-tlsextdebug); with 'ssl-load-extra-files none' the lists are not read; 'set ssl cert' keeps
+    the list (ours only: 2.6.12's process dies on that commit); -c's verdict on generated malformed lists (2.6's message)."""
+    rng = random.Random(1618)
+    root = certs.root
+    d = tmp_path / "c"
+    d.mkdir()
+    for n in ("ec", "rsa", "wild"):
+        shutil.copy(root / f"{n}.pem", d / f"{n}.pem")
+    (d / "ec.pem.sctl").write_bytes(_sct_list(rng))
+    (d / "rsa.pem.sctl").write_bytes(_sct_list(rng))
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+{{glob}}{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {d}/ec.pem crt {d}/rsa.pem crt {d}/wild.pem
+    http-request return status 200 content-type text/plain string ok
+"""
+    cases = [(sni, v, ask) for sni in ("www.example.com", "rsa.example.net", "a.wild.test", "other.test")
+             for v in ("-tls1_2", "-tls1_3") for ask in (True, False)]
+    require_haproxy("haproxy")
+    results = []
+    committed: list[Any] = []
+    for glob in ("", "    ssl-load-extra-files none\n"):
+        out = []
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            with run_proxy(cfg.replace("{p0}", str(port)).replace("{glob}", glob), wait_ports=[port],
+                           which=which) as pp:
+                got: list[Any] = []
+                for sni, v, ask in cases:
+                    args = ["-servername", sni, v] + (["-serverinfo", "18"] if ask else ["-tlsextdebug"])
+                    # (TLS 1.3: the session s_client prints comes with the ticket, after the handshake)
+                    text = s_client(port, *args, data=b"", delay=0.2 if v == "-tls1_3" else 0)
+                    got.append((sni, v, ask, _serverinfo(text), "(id=18)" in text))
+                if not glob and which == "ours":
+                    # 'set ssl cert' + commit keeps the list (2.6.12 dies on that commit: its
+                    # process exits, so this part is ours only)
+                    from tests.integration.stats_client import admin_socket
+                    from tests.integration.test_tls_cli_vs_haproxy import ask as cli
+
+                    sock = Path(admin_socket(pp))
+                    pem = (root / "ec.crt").read_text() + (root / "ec.key").read_text()
+                    committed = [cli(sock, f"set ssl cert {d}/ec.pem <<\n{pem}"),
+                                 cli(sock, f"commit ssl cert {d}/ec.pem"),
+                                 _serverinfo(s_client(port, "-tls1_2", "-serverinfo", "18", data=b""))]
+                out.append(got)
+        assert out[1] == out[0], glob
+        results.append(out[0])
+    served = [r for r in results[0] if r[3][0]]
+    assert {(s, v) for s, v, _, _, _ in served} == {("www.example.com", "-tls1_2"), ("rsa.example.net", "-tls1_2"),
+                                                   ("other.test", "-tls1_2")}
+    assert committed[1].endswith(b"Success!\n\n")
+    assert committed[2][0] == results[0][0][3][0]  # the same list after the commit
+    assert not any(r[3][0] for r in results[1])
+    # malformed lists: -c's verdicts
+    bad = [b"", b"\x00", b"junk", b"\x00\x05\x00\x03ab", b"\x00\x04\x00\x03abc", b"\x00\x03\x00\x00\x01",
+           _sct_list(rng)[:-1], _sct_list(rng) + b"\x00", b"\x00\x02\x00\x00", b"\x00\x00"]
+    for blob in bad:
+        (d / "ec.pem.sctl").write_bytes(blob)
+        text = cfg.replace("{p0}", "1").replace("{glob}", "").replace(
+            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
+        theirs_c, ours_c = check_both(text, tmp_path)
+        assert ours_c == theirs_c, blob
