@@ -668,6 +668,9 @@ class Proxy:
     #: frontend's) and the server side (a backend's) when on, 0 for the kernel's value; None: off
     cli_tcpka: tuple[int, int, int] | None = None
     srv_tcpka: tuple[int, int, int] | None = None
+    #: 'option nolinger': this proxy's side of a connection (a frontend's client side, a backend's
+    #: server side) is reset when closed before its peer's end was read
+    nolinger: bool = False
     #: keywords accepted without effect here: (keyword, args)
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: ``stick-table``: a haproxy_py.stick.table.TableConf, None without one

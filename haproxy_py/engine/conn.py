@@ -25,7 +25,7 @@ def _nop(*_a: Any) -> None:
 class Conn:
     __slots__ = ("loop", "sock", "fd", "on_data", "on_eof", "on_error", "on_drained", "wbuf",
                  "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof", "corked",
-                 "failed", "local")
+                 "failed", "local", "nolinger")
 
     def __init__(self, loop: Any, sock: socket.socket) -> None:
         self.loop = loop
@@ -48,6 +48,9 @@ class Conn:
         self.failed = False
         #: (ip, port) text of the local end, once asked for (a pooled server connection is reused)
         self.local: tuple[str, int] | None = None
+        #: 'option nolinger' of this side's proxy: a close before the peer's end was read resets
+        #: the connection (2.6's FD_LINGER_RISK, dropped once the shutdown was read)
+        self.nolinger = False
 
     # ------------------------------------------------------------------ reading
     def read_on(self) -> None:
@@ -193,6 +196,14 @@ class Conn:
         self.read_off()
         self._stop_writing()
         self.closed = True
+        if self.nolinger and not self.eof and not abort:
+            # as 2.6 closes a connection at risk of lingering: its end of data first, then the reset
+            if not self.shut_done:
+                try:
+                    self.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            abort = True
         if abort:
             try:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

@@ -134,6 +134,8 @@ class HttpSession(Stream):
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
         self.cli = Conn(self.loop, sock)
+        if router.conf.nolinger:
+            self.cli.nolinger = True
         self.srvc: Conn | None = None
         self.srv_owner: Any = None  # the server the kept-alive srvc belongs to
         self.buf = b""
@@ -1595,6 +1597,8 @@ class HttpSession(Stream):
 
     def server_connected(self, sock: socket.socket) -> None:
         c = Conn(self.loop, sock)
+        if self.be.conf.nolinger:
+            c.nolinger = True
         c.on_data = self._srv_data
         c.on_eof = self._srv_eof
         c.on_error = self._srv_error

@@ -1098,6 +1098,9 @@ class TcpSession(Stream):
         self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
                              client_initial=self.early, server_initial=server_initial)
         self.tunnel.bytes_in += sent_up
+        if self.router.conf.nolinger or self.be.conf.nolinger:
+            self.tunnel.cli_nolinger = self.router.conf.nolinger
+            self.tunnel.srv_nolinger = self.be.conf.nolinger
         if self.router.conf.timeouts.client_fin or self.be.conf.timeouts.server_fin:
             self.tunnel.on_half = self._half_closed
         self.early = b""

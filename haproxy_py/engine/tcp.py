@@ -312,6 +312,14 @@ class Pump(SpliceEnds):
             self.buf = b"x"  # marker: something left (the view holds it)
 
 
+def no_linger(s: socket.socket) -> None:
+    """SO_LINGER {1, 0}: closing the socket then resets the connection."""
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    except OSError:
+        pass
+
+
 def is_ssl_error(exc: BaseException) -> bool:
     """A TLS layer's failure (not a plain socket error); ssl is loaded when TLS is in use."""
     mod = sys.modules.get("ssl")
@@ -325,7 +333,7 @@ class Tunnel:
     """
 
     __slots__ = ("loop", "cli", "srv", "up", "down", "on_close", "done", "bytes_in", "bytes_out",
-                 "last_activity", "half", "cli_ssl_fatal", "on_half")
+                 "last_activity", "half", "cli_ssl_fatal", "on_half", "cli_nolinger", "srv_nolinger")
 
     def __init__(
         self,
@@ -353,6 +361,10 @@ class Tunnel:
         #: called with ``up`` when the first direction ends (its FIN passed on): 'timeout
         #: client-fin' / 'server-fin' (None when the configuration has neither)
         self.on_half: Callable[[bool], None] | None = None
+        #: 'option nolinger' of the frontend (client side) and the backend (server side): a side
+        #: closed before its peer's end was read is reset; the backend's also turns the client's
+        #: end into a reset of the server connection (2.6's SC_FL_NOLINGER on the server side)
+        self.cli_nolinger = self.srv_nolinger = False
         self.up = Pump(loop, cli, srv, self, True, use_splice=use_splice, initial=client_initial)
         self.down = Pump(loop, srv, cli, self, False, use_splice=use_splice, initial=server_initial)
 
@@ -378,6 +390,9 @@ class Tunnel:
             self._down_error(side, exc)
 
     def _up_eof(self) -> None:
+        if self.srv_nolinger:
+            self.close("")
+            return
         try:
             self.srv.shutdown(socket.SHUT_WR)
         except OSError:
@@ -414,6 +429,10 @@ class Tunnel:
         self.done = True
         self.up.close()
         self.down.close()
+        if self.cli_nolinger and not self.up.eof:
+            no_linger(self.cli)
+        if self.srv_nolinger and not self.down.eof:
+            no_linger(self.srv)
         self.on_close(reason)
 
     def internal_error(self, exc: BaseException, where: str) -> None:

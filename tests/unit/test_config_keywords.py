@@ -130,8 +130,8 @@ def test_keyword_invalid(section: str, line: str) -> None:
 
 REFUSED_LINES = {
     "global": ["lua-load /x.lua"],
-    "defaults": ["option accept-invalid-http-request"],
-    "frontend": ["option nolinger"],
+    "defaults": ["option checkcache"],
+    "frontend": ["option independent-streams"],
     "backend": ["server-state-file-name x"],
 }
 

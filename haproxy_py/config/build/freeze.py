@@ -200,6 +200,7 @@ class FreezeMixin(BuilderBase):
             originalto=f.get("originalto"), rate_limit_sessions=f.get("rate_limit_sessions"),
             compression=f.get("compression"),
             cli_tcpka=tcpka_of(ps, "cli"), srv_tcpka=tcpka_of(ps, "srv"),
+            nolinger=bool(ps.options.get("nolinger")),
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
             stick_rules=tuple(f.get("stick_rules", ())), persist_rules=tuple(f.get("persist_rules", ())))
 
