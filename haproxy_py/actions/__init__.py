@@ -245,11 +245,12 @@ for _fam in ("tcp-request connection", "tcp-request session", "tcp-request conte
 from haproxy_py.actions import sockopt as _SO  # noqa: E402
 
 for _fam in ("http-request", "http-response", "tcp-request connection", "tcp-request session",
-             "tcp-request content"):
+             "tcp-request content", "tcp-response content"):
     for _a in ("set-mark", "set-tos"):
         _reg(_fam, _a, _SO.p_set_mark_tos,
              "tests/integration/test_sockopts_vs_haproxy.py::test_set_mark_and_tos_as_haproxy",
-             FE if _fam in ("tcp-request connection", "tcp-request session") else FB)
+             FE if _fam in ("tcp-request connection", "tcp-request session") else
+             BE if _fam == "tcp-response content" else FB)
 _reg(_RQ, "strict-mode", H.p_strict_mode, "tests/integration/test_strict_mode_vs_haproxy.py::test_request_strict_mode_as_haproxy")
 for _fam in ("http-response", "http-after-response"):
     _reg(_fam, "strict-mode", H.p_strict_mode,

@@ -1737,7 +1737,8 @@ class HttpSession(Stream):
             txn = self.txn = _ctx(self.req, self)
         ctx: Any = RuleTxn(self.req, self.src_ip, self.src_port, self.rec.frontend_ip,
                            self.rec.frontend_port or 0, self.router.facts, self.router.conf.name, self.be.name,
-                           rec=self.rec, sess_vars=txn.sess_vars, now=self.loop.time(), wall=_wall())
+                           rec=self.rec, sess_vars=txn.sess_vars, now=self.loop.time(), wall=_wall(),
+                           cli_fd=self.cli.fd)
         ctx.vars = txn.vars
         ctx.stkctr = txn.stkctr
         ctx.sess_stkctr = txn.sess_stkctr

@@ -1123,7 +1123,7 @@ class TcpSession(Stream):
 
         sc = Conn(self.loop, sock)
         ctx: Any = RuleTxn(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
-                      self.router.facts, self.router.conf.name, rec=self.rec)
+                      self.router.facts, self.router.conf.name, rec=self.rec, cli_fd=self.cli_sock.fileno())
         ctx.backend = self.be.name
         ctx.server = self.srv.name
         req_ctx = self.rec.txn or self.stk_txn

@@ -86,6 +86,10 @@ def _mark_tos_cfg(ports: dict[str, int], echo: int, http: int, rng: random.Rando
     cfg += f"frontend h_be\n    bind 127.0.0.1:{ports['h_be']}\n    default_backend web_marks\n"
     cfg += "backend web_marks\n" + pair("http-request") + pair("tcp-request content") + \
         f"    server s 127.0.0.1:{http}\n"
+    cfg += f"frontend t_res\n    mode tcp\n    bind 127.0.0.1:{ports['t_res']}\n    default_backend echo_res\n"
+    cfg += "backend echo_res\n    mode tcp\n" + pair("tcp-response content") + f"    server s 127.0.0.1:{echo}\n"
+    cfg += f"frontend h_tres\n    bind 127.0.0.1:{ports['h_tres']}\n    default_backend web_tres\n"
+    cfg += "backend web_tres\n" + pair("tcp-response content") + f"    server s 127.0.0.1:{http}\n"
     cfg += f"backend web\n    server s 127.0.0.1:{http}\n"
     cfg += f"backend echo\n    mode tcp\n    server s 127.0.0.1:{echo}\n"
     return cfg
@@ -97,14 +101,14 @@ def _observe(which: str, cfg: str, ports: dict[str, int]) -> dict[str, tuple[str
     socks: list[tuple[str, socket.socket]] = []
     with run_proxy(cfg, wait_ports=sorted(set(ports.values())), which=which):
         try:
-            for name in ("t_connection", "t_session", "t_content"):
+            for name in ("t_connection", "t_session", "t_content", "t_res"):
                 s = socket.create_connection(("127.0.0.1", ports[name]), timeout=5)
                 s.sendall(b"ping")
                 assert s.recv(16) == b"ping"
                 socks.append((name, s))
             for name, host, path in (("h_req", "127.0.0.1", "/"), ("h_req", "127.0.0.1", "/two"),
                                      ("h_req6", "::1", "/"), ("h_res", "127.0.0.1", "/"),
-                                     ("h_be", "127.0.0.1", "/")):
+                                     ("h_be", "127.0.0.1", "/"), ("h_tres", "127.0.0.1", "/")):
                 s = socket.create_connection((host, ports[name.rstrip("6")]), timeout=5)
                 s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
                 start, _h, _b = read_http_message(s.makefile("rb"), response=True)
@@ -124,7 +128,8 @@ def _observe(which: str, cfg: str, ports: dict[str, int]) -> dict[str, tuple[str
 @pytest.mark.parametrize("seed", [1, 2])
 def test_set_mark_and_tos_as_haproxy(seed: int) -> None:
     """set-mark and set-tos in every rule set 2.6 has them (tcp-request connection, session,
-    content, http-request in a frontend and a backend, http-response, a conditional rule on an
+    content, http-request in a frontend and a backend, http-response, tcp-response content in a tcp
+    and an http backend, a conditional rule on an
     IPv4 and an IPv6 connection), values in every spelling 2.6 reads (hex, octal, signs,
     overflow): the fwmark and tos/tclass ss shows on the proxy's client sockets equal 2.6's."""
     require_haproxy("haproxy")
@@ -133,8 +138,8 @@ def test_set_mark_and_tos_as_haproxy(seed: int) -> None:
         with http_backends("a") as (web,):
             results = {}
             for which in ("haproxy", "ours"):
-                ports = {n: free_port() for n in ("t_connection", "t_session", "t_content", "h_req",
-                                                  "h_res", "h_be")}
+                ports = {n: free_port() for n in ("t_connection", "t_session", "t_content", "t_res", "h_req",
+                                                  "h_res", "h_be", "h_tres")}
                 cfg = _mark_tos_cfg(ports, echo.port, web.port, random.Random(seed))
                 results[which] = _observe(which, cfg, ports)
     finally:
