@@ -152,6 +152,8 @@ class Engine:
         #: to replace another process (-sf), which then teaches its tables through the local peer
         self.peers: Any = None
         self.old_pids = False
+        #: with several workers only the first speaks the peers protocol (engine/workers.py)
+        self.speaks_peers = True
         # -- process hooks (engine/workers.py, engine/reload.py): sockets inherited from an old
         # process (-x) or a master, health checks on/off (only one worker runs them), daemon link
         self.inherited: Any = None
@@ -283,7 +285,8 @@ class Engine:
 
     def _bind_peers(self) -> None:
         """The peers sections' local peers listen with the other listeners (engine/peers.py)."""
-        if self.aggregate or self.peers is not None or not any(s.kind == "peers" for s in self.config.other_sections):
+        if self.aggregate or not self.speaks_peers or self.peers is not None \
+                or not any(s.kind == "peers" for s in self.config.other_sections):
             return
         from haproxy_py.engine.peers import start_peers
 

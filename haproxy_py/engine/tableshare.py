@@ -114,6 +114,20 @@ class TableMesh:
                 for sh in self.shares.values():
                     sh.trim(now)
 
+    def join_peers(self, peers: Any) -> None:
+        """This worker speaks the peers protocol for the process (engine/peers.py): what it
+        sends a peer is every worker's data merged; what another worker wrote is a local change
+        of the process, to be sent; what a peer wrote sets the process's value (this worker's
+        share rebased, then pushed to the other workers)."""
+        for sync, _bind in peers.syncs:
+            for st in sync.tables:
+                sh = next((sh for sh in self.shares.values() if sh.table is st.table), None)
+                if sh is None:
+                    continue
+                st.merged = sh.merged
+                st.on_learned = sh.learned
+                sh.on_remote = lambda key, st=st: st.mark(key, True)
+
     def view(self, now: int) -> dict[str, Any]:
         """The tables as ``show table`` sees them: every worker's data merged."""
         return {name: sh.view(now) for name, sh in self.shares.items()}

@@ -606,6 +606,11 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     engine.run_checks = i == 0
     engine.state.thread = i  # the thread fetch: 2.6's threads are workers here
     engine.inherited = reload.Inherited(socks)
+    # the first worker speaks the peers protocol for all (its table merges the others' shares,
+    # engine/tableshare.py join_peers); started to replace another (-sf, a -W reload): it waits
+    # for the old one to teach it through the local peer
+    engine.speaks_peers = i == 0
+    engine.old_pids = bool(getattr(options, "sf_pids", None))
     engine.on_stopped = loop.create_future()
     fatal, go = install_signals(engine, loop)
     engine.bind_all()
@@ -623,6 +628,8 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
         from haproxy_py.engine.tableshare import TableMesh
 
         tmesh = TableMesh(engine.state, loop, i, tsocks)
+        if engine.peers is not None:
+            tmesh.join_peers(engine.peers)
         loop.run_until_complete(tmesh.start())
     loop.run_until_complete(engine.start())
     ctl_task = loop.create_task(serve_control(engine, ctl))
@@ -681,10 +688,11 @@ class Master:
         from haproxy_py.stats.commands import split_commands
 
         cmds = split_commands(text)
-        if self.workers and cmds and all(tuple(w[1:2]) == ("table",) and w[0] in ("show", "clear", "set")
-                                         for w in cmds):
+        if self.workers and cmds and all((tuple(w[1:2]) == ("table",) and w[0] in ("show", "clear", "set"))
+                                         or tuple(w[:2]) == ("show", "peers") for w in cmds):
             # stick tables live in the workers: the first answers (its show table merges every
-            # worker's data, engine/tableshare.py); clear table reaches all of them
+            # worker's data, engine/tableshare.py; it speaks the peers protocol, show peers);
+            # clear table reaches all of them
             try:
                 if len(self.workers) > 1 and any(w[0] == "clear" for w in cmds):
                     return str((await self.ask_all(("cli", text, level)) or [""])[0])

@@ -97,6 +97,11 @@ class Shared:
         #: key -> (update id, changed locally), oldest first
         self.journal: dict[Any, tuple[int, bool]] = {}
         self.on_local: Any = None
+        #: with several workers (stick/share.py, engine/tableshare.py), in the worker speaking
+        #: for them: ``merged(e, now)`` the entry with every worker's data (what is sent),
+        #: ``on_learned(e, types, now)`` told of an entry a peer wrote (types: the data it sent)
+        self.merged: Any = None
+        self.on_learned: Any = None
 
     def mark(self, key: Any, local: bool) -> None:
         """2.6's stktable_touch: a local change gives the entry the next id unless it already
@@ -158,11 +163,11 @@ class Shared:
         a rule, ``set table``, a stick store calls) marks the entry; remote updates go through
         the class's own touch (peers.apply_update_entry)."""
         t = self.table
-        plain = StickTable.touch
+        plain = t.touch  # the table's own, or the workers' sharing (stick/share.py) wrapping it
         mark = self.mark
 
         def touch(e: Any, now: int) -> None:
-            plain(t, e, now)
+            plain(e, now)
             mark(e.key, True)
 
         t.touch = touch  # type: ignore[method-assign]
@@ -449,6 +454,8 @@ class Session:
                 tx.remote_id = cur.d.id
                 if e is not None:
                     st.mark(e.key, False)
+                    if st.on_learned is not None:
+                        st.on_learned(e, cur.d.types, now)
             elif m.type == P.ACK:
                 if self.teach:
                     return
@@ -490,7 +497,10 @@ class Session:
         ids follow each other; ``timed`` (with the expiry left) in a teach, as 2.6."""
         t = st.table
         prev = -1
+        merged = st.merged
         for uid, e in items:
+            if merged is not None:
+                e = merged(e, now)
             self._switch(st)
             self.out += P.encode_update(t, e, uid, now, timed=timed, incremental=uid == prev + 1,
                                         dcache=self.dcache)

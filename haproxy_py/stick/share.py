@@ -32,7 +32,7 @@ from typing import Any
 from .freq import FreqCtr
 from .table import BY_NAME, U32, U64, Entry, StickTable
 
-__all__ = ["TableShare", "SumFreq", "TAGS"]
+__all__ = ["TableShare", "SumFreq", "TAGS", "merge_freq"]
 
 #: data types copied (last write wins), not summed
 TAGS = frozenset({"server_id", "server_key", "gpt0", "gpt"})
@@ -71,20 +71,23 @@ class TableShare:
         self.dirty: set[Any] = set()
         #: called on the first local change since the last ``pending`` (the engine's flush timer)
         self.on_dirty: Any = None
+        #: called with each key another worker pushed (the worker speaking the peers protocol
+        #: marks it as a local change of the process: engine/tableshare.py ``join_peers``)
+        self.on_remote: Any = None
         self._tags = [(table.slot[n], n) for n in TAGS if n in table.slot]
         self._sums = [(i, BY_NAME[n].std, n) for n, i in table.slot.items() if n not in TAGS]
 
     def attach(self) -> None:
         """Mark every local write; read values and remove keys through the merged view."""
         t = self.table
-        plain_touch = StickTable.touch
+        plain_touch = t.touch  # the table's own, or a peers section's (stick/peersync.py) wrapping it
         plain_value = StickTable.value
         plain_remove = StickTable.remove
         dirty = self.dirty
         remote = self.remote
 
         def touch(e: Any, now: int) -> None:
-            plain_touch(t, e, now)
+            plain_touch(e, now)
             if not dirty and self.on_dirty is not None:
                 self.on_dirty()
             dirty.add(e.key)
@@ -162,6 +165,7 @@ class TableShare:
     def apply(self, worker: int, items: list[Item], now: int) -> None:
         t = self.table
         m = self.remote.setdefault(worker, {})
+        on_remote = self.on_remote
         for key, d, exp, ref in items:
             if d is None:
                 m.pop(key, None)
@@ -181,6 +185,8 @@ class TableShare:
                     e.d[i] = list(x) if isinstance(x, list) else x
             if t.expire is not None and exp > e.exp:
                 e.exp = exp
+            if on_remote is not None:
+                on_remote(key)
 
     def trim(self, now: int) -> None:
         """Forget the other workers' entries that expired, and (once they outnumber twice the
@@ -193,6 +199,49 @@ class TableShare:
             if len(m) > 2 * t.size:
                 for key in [k for k in m if k not in t.entries]:
                     del m[key]
+
+    # ------------------------------------------------------------------ peers
+    def merged(self, e: Entry, now: int) -> Entry:
+        """Entry ``e`` with every worker's data, as the process's one entry (what the worker
+        speaking the peers protocol sends): counters summed, rates merged into one counter
+        (``merge_freq``), tags this worker's (the others' are copied in when received), the
+        latest expiry."""
+        t = self.table
+        rs = [r for m in self.remote.values() if (r := m.get(e.key)) is not None and self._live(r, now)]
+        if not rs:
+            return e
+        d = list(e.d)
+        for i, std, n in self._sums:
+            if std == "frqp":
+                per = t.period[n]
+                if n in t.asize:
+                    d[i] = [merge_freq([e.d[i][k], *(r[0][i][k] for r in rs)], now, per) for k in range(len(e.d[i]))]
+                else:
+                    d[i] = merge_freq([e.d[i], *(r[0][i] for r in rs)], now, per)
+            elif std in ("uint", "ull"):
+                mask = U64 if std == "ull" else U32
+                if n in t.asize:
+                    d[i] = [(e.d[i][k] + sum(r[0][i][k] for r in rs)) & mask for k in range(len(e.d[i]))]
+                else:
+                    d[i] = (e.d[i] + sum(r[0][i] for r in rs)) & mask
+        ne = Entry(e.key, d)
+        ne.exp = max([e.exp, *(r[1] for r in rs)])
+        ne.ref = e.ref + sum(r[2] for r in rs)
+        return ne
+
+    def learned(self, e: Entry, types: list[str], now: int) -> None:
+        """A peer replaced the data ``types`` of ``e`` (the process's value, not this worker's
+        share): this worker's share of each counter becomes that value minus the other
+        workers' shares, so that the sum reads it; then pushed to the other workers."""
+        t = self.table
+        for n in types:
+            if n in TAGS or n not in t.slot or BY_NAME[n].std == "dict":
+                continue
+            for idx in range(t.asize.get(n, 1)):
+                t.rebase(e, n, now, idx)
+        if not self.dirty and self.on_dirty is not None:
+            self.on_dirty()
+        self.dirty.add(e.key)
 
     # ------------------------------------------------------------------ show table
     def view(self, now: int) -> StickTable:
@@ -221,6 +270,29 @@ class TableShare:
             ne.exp = max([e.exp, *(r[1] for r in rs)])
             ne.ref = e.ref + sum(r[2] for r in rs)
         return v
+
+
+def merge_freq(parts: list[FreqCtr], now: int, period: int) -> FreqCtr:
+    """Several workers' counters of one rate as one counter (to send to a peer): the latest
+    period start; each part's current and previous counts go to the same period of the result
+    when its period starts within one period of it, its current one to the previous period of
+    the result when one period older. One live part is sent as it is."""
+    live = [p for p in parts if p.tick is not None]
+    if len(live) <= 1:
+        return live[0] if live else parts[0]
+    tick = max(p.tick for p in live if p.tick is not None)
+    out = FreqCtr()
+    out.tick = tick
+    for p in live:
+        age = tick - (p.tick or 0)
+        if age < period:
+            out.curr += p.curr
+            out.prev += p.prev
+        elif age < 2 * period:
+            out.prev += p.curr
+    out.curr &= U32
+    out.prev &= U32
+    return out
 
 
 def _set(x: Any) -> bool:

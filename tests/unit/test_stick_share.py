@@ -96,3 +96,48 @@ def test_other_workers_entries_stay_bounded_without_expire() -> None:
         b.table.count(e, "http_req_cnt", "http_req_rate", 1000 + k)
         _push(b, 1, a, 1000 + k)
     assert len(a.remote[1]) <= 2 * 10 + 1
+
+
+def test_the_worker_speaking_for_peers_sends_and_learns_the_process_value() -> None:
+    """merged: what a peer is sent is both workers' data as one entry; learned: a peer's value
+    becomes the sum every worker reads (this worker's share rebased); on_remote: another
+    worker's write is reported (to be sent to the peers)."""
+    a, b = _pair()
+    ta, tb = a.table, b.table
+    reported: list[bytes] = []
+    a.on_remote = reported.append
+    e = ta.get(K, 1000)
+    f = tb.get(K, 1000)
+    assert e is not None and f is not None
+    for k in range(3):
+        ta.count(e, "http_req_cnt", "http_req_rate", 1000 + k)
+    for k in range(4):
+        tb.count(f, "http_req_cnt", "http_req_rate", 1005 + k)
+    _push(b, 1, a, 1010)
+    assert reported == [K]
+    m = a.merged(e, 1020)
+    assert m.d[ta.slot["http_req_cnt"]] == 7 and m.d[ta.slot["http_req_rate"]].read(1020, 10000) == 7
+    assert e.d[ta.slot["http_req_cnt"]] == 3  # the entry itself is untouched
+    # a peer says the process's gpc0 is 10 and http_req_cnt 20: the sum reads that, in both workers
+    e.d[ta.slot["gpc0"]] = 10
+    e.d[ta.slot["http_req_cnt"]] = 20
+    a.learned(e, ["gpc0", "http_req_cnt"], 1030)
+    assert ta.value(e, "http_req_cnt", 1030) == 20 and ta.value(e, "gpc0", 1030) == 10
+    _push(a, 0, b, 1031)
+    assert tb.value(f, "http_req_cnt", 1032) == 20 and tb.value(f, "gpc0", 1032) == 10
+    tb.count(f, "http_req_cnt", "http_req_rate", 1033)
+    _push(b, 1, a, 1034)
+    assert ta.value(e, "http_req_cnt", 1035) == 21 and a.merged(e, 1035).d[ta.slot["http_req_cnt"]] == 21
+
+
+def test_merge_freq_reads_the_sum() -> None:
+    from haproxy_py.stick.freq import FreqCtr
+    from haproxy_py.stick.share import merge_freq
+
+    x, y = FreqCtr(), FreqCtr()
+    for k in range(5):
+        x.add(1000 + k, 1000)
+    for k in range(3):
+        y.add(1400 + k, 1000)
+    assert merge_freq([x, y], 1500, 1000).read(1500, 1000) == 8
+    assert merge_freq([x, FreqCtr()], 1500, 1000) is x

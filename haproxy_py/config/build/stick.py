@@ -10,7 +10,6 @@ from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST
 from haproxy_py.config.tokenizer import Line
-from haproxy_py.registry import not_implemented
 from haproxy_py.stick.config import StickConfError, parse_stick_table
 
 
@@ -126,16 +125,3 @@ def check_tables(b: Any, cfg: Any) -> None:
                 b.d.alert(f"Proxy '{p.name}': type of fetch not usable with type of stick-table '{rule.table}'.",
                           p.loc, phase=POST)
         b.check_sample_refs(cfg, p.name)
-    if not tables:
-        return
-    g = cfg.global_
-    n = max(g.nbthread or 1, g.nbproc or 1)
-    if n > 1:  # several workers share their tables (engine/tableshare.py), not with peers yet
-        shared = [c for c in tables.values() if c.peers is not None]
-        if shared:
-            p = next((p for p in cfg.proxies if p.stick_table is not None and p.stick_table.peers is not None), None)
-            b.d.alert(not_implemented(
-                f"{f'Proxy {p.name!r}' if p is not None else f'Table {shared[0].name!r}'}: a stick table shared by peers with "
-                f"nbthread/nbproc {n}",
-                "haproxy-py's workers share their tables among themselves but not yet with peers; use one "
-                "worker (nbthread 1) with peers"), p.loc if p is not None else None)
