@@ -110,6 +110,8 @@ class Global:
     #: ``pp2-never-send-local``: health checks send a v2 PROXY header with their own addresses
     #: instead of a LOCAL one
     pp2_never_send_local: bool = False
+    #: profiling.tasks: on, off or auto (engine/taskprof.py)
+    profiling_tasks: str = "auto"
     log_tag: str | None = None
     log_send_hostname: str | None = None  # "" = use the system host name
     chroot: str | None = None

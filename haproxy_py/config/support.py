@@ -105,6 +105,7 @@ _reg(GLOBAL, "config/build/global_.py global_kw", {
     "tune.bufsize": _EFF + "test_tune_bufsize_limits_the_request_head",
     "tune.maxrewrite": _EFF + "test_tune_bufsize_limits_the_request_head",
     "tune.http.maxhdr": _DIFF + "test_http_defects_vs_haproxy.py::test_tune_http_maxhdr_same_limit_and_answer",
+    "profiling.tasks": _DIFF + "test_task_profiling_vs_haproxy.py::test_task_profiling_fetches_as_haproxy",
 })
 _TLS = _IT + "test_tls_vs_haproxy.py::"
 _TLSB = _IT + "test_tls_bind_vs_haproxy.py::"

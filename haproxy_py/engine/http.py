@@ -38,6 +38,7 @@ from haproxy_py.engine.bodysplice import SPLICE_MIN, BodySplice
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
+from haproxy_py.engine.taskprof import ProfConn, TaskProf
 from haproxy_py.engine.tcp import is_ssl_error, splice_enabled
 from haproxy_py.http import compression as hcomp
 from haproxy_py.http import cookie as hcookie
@@ -110,6 +111,8 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
         t.caps = router.caps
     if s.sess_stkctr is not None:
         t.sess_stkctr = s.sess_stkctr
+    if s.tprof is not None:
+        t.task = s.tprof
     return t
 
 
@@ -129,10 +132,12 @@ class HttpSession(Stream):
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
                  "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
-                 "l7")
+                 "l7", "tprof")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
+        #: task profiling counters (engine/taskprof.py): ProfHttpSession's, else None
+        self.tprof: TaskProf | None = None
         self.cli = Conn(self.loop, sock)
         if router.conf.nolinger:
             self.cli.nolinger = True
@@ -1596,7 +1601,8 @@ class HttpSession(Stream):
         return txn
 
     def server_connected(self, sock: socket.socket) -> None:
-        c = Conn(self.loop, sock)
+        tp = self.tprof
+        c = Conn(self.loop, sock) if tp is None else ProfConn(self.loop, sock, tp)
         if self.be.conf.nolinger:
             c.nolinger = True
         c.on_data = self._srv_data
@@ -2656,6 +2662,8 @@ class HttpSession(Stream):
         self._transaction_end()
 
     def _transaction_end(self) -> None:
+        if self.tprof is not None:  # 2.6 counts each request's stream afresh
+            self.tprof.reset()
         if self.pending is not None:
             self._leave_queue()  # a transaction never ends with a queue place
         if self.router.stick:
@@ -2946,6 +2954,31 @@ class HttpSession(Stream):
                 rec.txn = None  # txn.rec is rec: no cycle left behind
                 return
         lg.log_session(rec, self.router.conf, error=error)
+
+
+class ProfHttpSession(HttpSession):
+    """The HTTP session of a configuration using the task profiling fetches: every callback the
+    loop makes into it is a counted (and, under profiling, timed) call of its task."""
+
+    __slots__ = ()
+
+    def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
+        super().__init__(router, sock, peer, listener)
+        tp = self.tprof = TaskProf()
+        self.cli = ProfConn(self.loop, sock, tp)
+
+    # the calls of the stream a task profiling configuration counts, beside its sockets' (ProfConn)
+    def _timer_fire(self) -> None:
+        self.tprof.run(HttpSession._timer_fire, self)  # type: ignore[union-attr]
+
+    def _connected(self, sock: socket.socket) -> None:
+        self.tprof.run(HttpSession._connected, self, sock)  # type: ignore[union-attr]
+
+    def woken(self, pend: Any) -> None:
+        self.tprof.run(HttpSession.woken, self, pend)  # type: ignore[union-attr]
+
+#: the class of the HTTP sessions the routers start (engine/taskprof.py start() decides)
+SESSION_CLS: list[type[HttpSession]] = [HttpSession]
 
 
 def _txn_at_log(txn: RuleTxn, s: HttpSession, rec: LogRecord) -> None:

@@ -223,6 +223,11 @@ class Engine:
                 e.backend.tcp_content = compiled.rs.tcp_content
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
+        # task profiling: the configured setting, and whether sessions count their calls (load time)
+        from haproxy_py.engine import http, taskprof
+
+        taskprof.start(self.state, config.global_.profiling_tasks)
+        http.SESSION_CLS[0] = http.ProfHttpSession if taskprof.USED[0] else http.HttpSession
         #: some backend has tcp-request content rules (TCP sessions then give their rules a RuleTxn)
         self.be_content = any(b.tcp_content for b in self.compiled)
         self.internal_errors = 0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from haproxy_py.actions.rules import RuleSets, compile_rules
 from haproxy_py.config.model import Proxy
-from haproxy_py.engine.http import HttpSession
+from haproxy_py.engine.http import SESSION_CLS
 from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
 from haproxy_py.http.errors import ErrorPages
 from haproxy_py.http.memo import RequestMemo, ResponseMemo
@@ -203,7 +203,7 @@ class Router:
 
             release_all(tcp.stk_txn.stkctr, int(self.engine.loop.time() * 1000))
         try:
-            h = HttpSession(view, sock, tcp.peer, tcp.listener)
+            h = SESSION_CLS[0](view, sock, tcp.peer, tcp.listener)
             rec = tcp.rec
             rec.status = -1
             h.rec = rec
@@ -396,10 +396,10 @@ class Router:
                 from haproxy_py.engine.tls import Handshake
 
                 Handshake(self, tls, sock, peer, listener,
-                          HttpSession if self.mode == "http" else TcpSession, pp).start()
+                          SESSION_CLS[0] if self.mode == "http" else TcpSession, pp).start()
                 return
         if self.mode == "http":
-            self._start(HttpSession, sock, peer, listener, pp)
+            self._start(SESSION_CLS[0], sock, peer, listener, pp)
         elif self.mode == "health":
             # 1.5's health mode: "OK" (or an HTTP 200 when option httpchk is set), then close
             try:

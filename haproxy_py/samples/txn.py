@@ -134,7 +134,9 @@ class Txn:
                  "backend", "server", "now", "wall", "vars", "sess_vars", "proc_vars",
                  "rec", "first_req", "unique_id", "req_caps", "res_caps", "status", "pid",
                  "hostname", "so_id", "so_name", "cli_fd", "_src_ip", "_dst_ip", "uid_fmt",
-                 "req_body", "req_body_size", "res_comp", "res_body", "res_body_size")
+                 "req_body", "req_body_size", "res_comp", "res_body", "res_body_size", "task")
+
+    task: Any  # see the end of __init__ (never set there)
 
     def __init__(
         self,
@@ -215,6 +217,8 @@ class Txn:
                 self.hostname = runtime.hostname()
         self._src_ip: Any = None
         self._dst_ip: Any = None
+        # ``task``: the stream's task profiling counters (engine/taskprof.py TaskProf), set by the
+        # engine only when the configuration uses them; read with getattr (unset: None)
 
     def get_unique_id(self, *, final: bool = False) -> bytes | None:
         """The request's unique id: made from ``unique-id-format`` the first time something asks

@@ -50,6 +50,7 @@ class FreezeMixin(BuilderBase):
             quiet=g.get("quiet", False), zero_warning=g.get("zero_warning", False), nosplice=g.get("nosplice", False),
             environ=tuple(sorted(self.env.items())) if g.get("env_changed") else None,
             pp2_never_send_local=g.get("pp2_never_send_local", False),
+            profiling_tasks=g.get("profiling_tasks", "auto"),
             hard_stop_after=g.get("hard_stop_after"), grace=g.get("grace"),
             mworker_max_reloads=g.get("mworker_max_reloads"), server_state_file=g.get("server_state_file"),
             server_state_base=g.get("server_state_base"),

@@ -30,7 +30,7 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "maxcomprate": 1, "h1-case-adjust": 2, "h1-case-adjust-file": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
-             "tune.ssl.capture-buffer-size": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
+             "tune.ssl.capture-buffer-size": 1, "profiling.tasks": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
 
 #: global keywords taking one integer (2.6 reads it with atol: haproxy-py refuses what is not one)
 _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxsslconn", "maxsslrate", "tune.rcvbuf.client",
@@ -188,6 +188,11 @@ class GlobalMixin(BuilderBase):
                 except KeyError:
                     what = "user" if kw == "user" else "group"
                     self.fail(ln, f"cannot find {what} id for '{w[1]}' (0:Success)", 1)
+        elif kw == "profiling.tasks":
+            if n < 2 or w[1] not in ("on", "auto", "off"):
+                self.fail(ln, "'profiling.tasks' expects either 'on', 'auto', or 'off' but got "
+                          f"'{w[1] if n > 1 else ''}'.", min(n - 1, 1))
+            g["profiling_tasks"] = w[1]
         elif kw == "pp2-never-send-local":
             self.too_many_args(ln, 0)
             g["pp2_never_send_local"] = True

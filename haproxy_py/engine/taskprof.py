@@ -1,0 +1,80 @@
+"""Task profiling: what the ``cpu_calls`` / ``cpu_ns_avg`` / ``cpu_ns_tot`` fetches read.
+
+HAProxy 2.6 counts the calls of the task that processes a stream, and under ``profiling.tasks on``
+the CPU time spent in them. haproxy-py's stream is a session object driven by event-loop
+callbacks: its "calls" are the callbacks the loop makes into it (a socket of the session readable
+or writable, a timer of the session firing, its server connection established), and its CPU time
+is the thread CPU time (``time.thread_time_ns``, the clock 2.6 reads too) spent in them.
+
+Decided at load time: only a configuration that uses one of these fetches (``USED``, set when an
+expression naming one is compiled) gets counting sessions (a ``TaskProf`` per session and
+``ProfConn`` sockets); the others run the plain ``Conn`` and pay nothing. CPU time is measured only
+while profiling is on (``global profiling.tasks on`` or the CLI's ``set profiling tasks on``);
+otherwise the calls are counted and the times stay 0, as in 2.6. ``auto`` never switches profiling
+on here (2.6 switches it on when its scheduler's latency is high, which haproxy-py cannot see).
+"""
+
+from __future__ import annotations
+
+from time import thread_time_ns
+from typing import Any
+
+from haproxy_py.engine.conn import Conn
+from haproxy_py.samples.fetches import TASK_PROF_USED as USED
+
+#: the process's profiling settings, as ``show profiling`` reports them and ``set profiling``
+#: changes them (the engine puts its ``state.cli_profiling`` dict here at start)
+STATE: dict[str, str] = {"tasks": "auto-off"}
+
+__all__ = ["STATE", "USED", "ProfConn", "TaskProf", "start"]
+
+
+class TaskProf:
+    """The counters of one stream (an HTTP transaction, or a TCP session)."""
+
+    __slots__ = ("calls", "cpu_ns")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cpu_ns = 0
+
+    def reset(self) -> None:
+        self.calls = 0
+        self.cpu_ns = 0
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """One call into the stream: counted, and timed while profiling is on."""
+        self.calls += 1
+        if STATE.get("tasks") != "on":
+            return fn(*args)
+        t0 = thread_time_ns()
+        try:
+            return fn(*args)
+        finally:
+            self.cpu_ns += thread_time_ns() - t0
+
+
+def start(state: Any, setting: str) -> None:
+    """At engine start: the configured ``profiling.tasks`` becomes the process's setting."""
+    prof = getattr(state, "cli_profiling", None)
+    if prof is None:
+        prof = state.cli_profiling = {}
+    prof.setdefault("tasks", {"auto": "auto-off"}.get(setting, setting))
+    global STATE
+    STATE = prof
+
+
+class ProfConn(Conn):
+    """A ``Conn`` whose loop callbacks are calls of its session's task (``TaskProf``)."""
+
+    __slots__ = ("tprof",)
+
+    def __init__(self, loop: Any, sock: Any, tprof: TaskProf) -> None:
+        super().__init__(loop, sock)
+        self.tprof = tprof
+
+    def _readable(self) -> None:
+        self.tprof.run(Conn._readable, self)
+
+    def _writable(self) -> None:
+        self.tprof.run(Conn._writable, self)
