@@ -2965,7 +2965,9 @@ class ProfHttpSession(HttpSession):
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
         tp = self.tprof = TaskProf()
-        self.cli = ProfConn(self.loop, sock, tp)
+        c = ProfConn(self.loop, sock, tp)
+        c.nolinger = self.cli.nolinger
+        self.cli = c
 
     # the calls of the stream a task profiling configuration counts, beside its sockets' (ProfConn)
     def _timer_fire(self) -> None:
