@@ -203,6 +203,15 @@ for _fam in ("http-request", "tcp-request content"):
         _reg(_fam, _a, _P.p_set_priority,
              "tests/integration/test_priority_vs_haproxy.py::test_queue_order_as_haproxy")
 
+# set-nice: 2.6 reorders its run queue; haproxy-py's loop has none (a no-effect name whose
+# argument is still checked: NO_EFFECT_ARGS)
+_NICE = ("2.6 moves the stream in its scheduler's run queue; haproxy-py's event loop (uvloop or asyncio) "
+         "runs ready sessions in arrival order and has no priority to change, so what is served is the same")
+for _fam in ("http-request", "http-response", "tcp-request content", "tcp-response content"):
+    REGISTRIES[_fam].no_effect("set-nice", _NICE)
+#: no-effect names whose arguments are checked as 2.6 checks them (the parser's Action is NO_OP)
+NO_EFFECT_ARGS = {"set-nice": _P.p_set_nice}
+
 _CAP = "tests/integration/test_capture_rules_vs_haproxy.py::"
 _reg("tcp-request content", "capture", T.p_capture, _CAP + "test_tcp_content_capture_as_haproxy")
 _reg("http-after-response", "capture", H.p_capture, _CAP + "test_after_response_capture_as_haproxy")

@@ -74,3 +74,21 @@ def p_set_priority(args: Sequence[str], ctx: ParseCtx) -> Action:
     if len(args) > 1:
         raise TrailingWords("", 1)
     return SetPriority(expr, ctx.action == "set-priority-offset")
+
+
+def p_set_nice(args: Sequence[str], ctx: ParseCtx) -> Action:
+    """``set-nice <n>``: its argument checked as 2.6 checks it (one word, read with atoi, so any
+    word is accepted). The rule itself is a no-effect name (actions/__init__.py): 2.6 moves the
+    stream in its scheduler's run queue, and haproxy-py's event loop (uvloop/asyncio) runs ready
+    callbacks in arrival order, with no priority a stream could change."""
+    if not args:
+        msg = "expects exactly 1 argument (integer value)"
+        if ctx.family.startswith("http"):
+            msg = (f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} "
+                   f"{ctx.action}' rule : {msg}.")
+        raise ActionError(msg, -1, ours=False)
+    if len(args) > 1:
+        raise TrailingWords("", 1)
+    from haproxy_py.actions import NO_OP
+
+    return NO_OP

@@ -328,6 +328,8 @@ _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
 _reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})
 OPTION.register("nolinger", "engine/conn.py Conn.nolinger, engine/tcp.py Tunnel.cli_nolinger/srv_nolinger",
                 test=_IT + "test_nolinger_vs_haproxy.py::test_nolinger_resets_as_haproxy")
+BIND.no_effect("nice", "2.6 gives the sessions accepted there a scheduling priority in its run queue; "
+               "haproxy-py's event loop (uvloop or asyncio) has none, so what is served is the same")
 _reg(BIND, "engine/listener.py tcp_listener_options", {k: _IT + "test_sockopts_vs_haproxy.py::test_bind_socket_options_as_haproxy"
                                                       for k in ("defer-accept", "mss", "interface", "tfo")})
 _reg(PROXY, "config/build/sockopts.py", {k: _KA for k in (

@@ -36,12 +36,12 @@ VALID_BOTH = [
     "defaults d\n    mode tcp\n    tcp-response content accept\n",
     "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
     "backend b\n    mode http\n    tcp-response content accept\n",
+    "backend b\n    tcp-response content set-nice 1\n",
 ]
 #: 2.6 accepts these; haproxy-py refuses them as not implemented (tcp-response inspect-delay in an
 #: HTTP backend, an action it does not run)
 VALID_26 = [
     "backend b\n    mode http\n    tcp-response inspect-delay 1s\n    tcp-response content accept\n",
-    "backend b\n    tcp-response content set-nice 1\n",
 ]
 
 

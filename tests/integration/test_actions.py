@@ -61,9 +61,7 @@ def test_silent_drop_sends_nothing() -> None:
 
 
 @pytest.mark.parametrize("line,word,col", [
-    ("http-request set-nice 1", "http-request action 'set-nice'", 18),
     ("http-request send-spoe-group e g", "http-request action 'send-spoe-group'", 18),
-    ("http-response set-nice 1", "http-response action 'set-nice'", 19),
     ("tcp-request connection expect-netscaler-cip layer4", "tcp-request connection action 'expect-netscaler-cip'", 28),
     ("http-request set-header X %[cpu_calls]", "sample fetch 'cpu_calls'", 31),
 ])

@@ -73,7 +73,8 @@ class RulesMixin(BuilderBase):
         j = first + 1
         while j < len(w) and w[j] not in ("if", "unless"):
             j += 1
-        if reg.status(name) == "no-effect":
+        no_effect = reg.status(name) == "no-effect"
+        if no_effect and name not in A.NO_EFFECT_ARGS:
             self.d.notice(self._p(ln) + reg.notice(name, act), ln.loc(first), line=ln.raw, ours=True)
             return act, A.NO_OP, j
         if name in ("expect-proxy", "expect-netscaler-cip") and family in ("tcp-request session",
@@ -88,7 +89,7 @@ class RulesMixin(BuilderBase):
             # 2.6 knows the action there only to refuse it, whatever its arguments
             got = w[first + 1] if first + 1 < j else ""
             self.fail(ln, f"'capture {got}' is not allowed in '{family}' rules in {p.type_str} '{p.name}'", first)
-        entry = reg.get(name)
+        entry = A.ActionDef(A.NO_EFFECT_ARGS[name], A.FB) if no_effect else reg.get(name)
         if entry is None:
             self.fail(ln, reg.refusal(name, act), first, ours=True)
         if not (entry.caps & p.caps):
@@ -121,6 +122,8 @@ class RulesMixin(BuilderBase):
             self.fail(ln, msg, min(col, len(w) - 1), ours=e.ours)
         for msg, i in ctx.warnings:
             self.warn(ln, msg, first + 1 + i)
+        if no_effect:
+            self.d.notice(self._p(ln) + reg.notice(name, act), ln.loc(first), line=ln.raw, ours=True)
         if p.f.get("mode", "tcp") == "http":
             self._l6_in_formats(ln, w, first + 1, j)
         return act, impl, j
