@@ -321,7 +321,7 @@ def test_bind_parameters() -> None:
     assert [(a.kind, a.port_lo, a.port_hi) for a in b0.addresses] == [("ipv4", 80, 82), ("ipv6", 90, 90)]
     assert b0.param("backlog") == 10 and b0.param("v4v6") is True
     assert b1.addresses[0].kind == "unix" and b1.param("mode") == 0o600
-    for param in ("transparent", "user nobody", "nice 5"):
+    for param in ("transparent", "user nobody"):
         _, d = parse_text(HDR + f"frontend f\n bind :1 {param}\n", "t.cfg")
         assert len(d.errors) == 1 and "not implemented by haproxy-py" in d.errors[0].haproxy, (param, d)
 
