@@ -1,0 +1,148 @@
+"""The FastCGI record protocol (haproxy_py/http/fcgi.py), with generated inputs: name-value pairs
+and records survive encoding then decoding in any split of the byte stream, PARAMS records never
+split a pair nor exceed 65535 bytes, the CGI parameters follow 2.6's derivations (checked against
+what Debian's 2.6 sent php-fpm for the same requests), and the CGI response head parses the same
+whatever pieces STDOUT arrives in."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from haproxy_py.http import fcgi as F
+
+_bytes = st.binary(max_size=300)
+_pairs = st.lists(st.tuples(st.binary(min_size=0, max_size=200), st.binary(max_size=70000)), max_size=6)
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    pts = sorted({c % (len(data) + 1) for c in cuts})
+    out, last = [], 0
+    for p in pts + [len(data)]:
+        out.append(data[last:p])
+        last = p
+    return out
+
+
+@given(st.lists(st.tuples(_bytes, _bytes), max_size=20))
+def test_name_value_pairs_round_trip(pairs: list[tuple[bytes, bytes]]) -> None:
+    enc = b"".join(F.encode_nv(n, v) for n, v in pairs)
+    assert F.decode_nv(enc) == pairs
+
+
+@given(st.lists(st.tuples(_bytes, _bytes), min_size=1, max_size=5), st.integers(1, 50))
+def test_cut_pairs_are_errors(pairs: list[tuple[bytes, bytes]], cut: int) -> None:
+    enc = b"".join(F.encode_nv(n, v) for n, v in pairs)
+    short = enc[:-min(cut, len(enc))]
+    try:
+        got = F.decode_nv(short)
+    except F.FcgiError:
+        return
+    assert got != pairs  # a prefix that still decodes is fewer pairs
+
+
+@settings(max_examples=60)
+@given(_pairs, st.lists(st.integers(0, 1 << 20), max_size=8), st.integers(1, 0xFFFF))
+def test_params_records_round_trip_in_any_split(pairs: list[tuple[bytes, bytes]], cuts: list[int], rid: int) -> None:
+    pairs = [(n, v) for n, v in pairs if len(F.encode_nv(n, v)) <= F.MAX_CONTENT]
+    stream = F.begin_request(rid, True) + F.encode_params(rid, pairs) + F.records(F.STDIN, rid, b"x" * 70000)
+    stream += F.record(F.STDIN, rid)
+    rd = F.RecordReader()
+    recs = [r for part in _split(stream, cuts) for r in rd.feed(part)]
+    assert rd.pending == 0
+    assert recs[0] == F.Record(F.BEGIN_REQUEST, rid, b"\x00\x01\x01\x00\x00\x00\x00\x00")
+    params = [r for r in recs if r.type == F.PARAMS]
+    assert params[-1].content == b"" and all(r.content for r in params[:-1])
+    assert all(len(r.content) <= F.MAX_CONTENT and r.req_id == rid for r in recs)
+    assert [p for r in params for p in F.decode_nv(r.content)] == pairs
+    stdin = [r.content for r in recs if r.type == F.STDIN]
+    assert b"".join(stdin) == b"x" * 70000 and stdin[-1] == b""
+
+
+def test_bad_version_and_end_request() -> None:
+    rd = F.RecordReader()
+    try:
+        list(rd.feed(b"\x02\x06\x00\x01\x00\x00\x00\x00"))
+        raise AssertionError("version 2 accepted")
+    except F.FcgiError:
+        pass
+    assert F.decode_end_request(b"\x00\x00\x00\x07\x00ERF") == (7, F.REQUEST_COMPLETE)
+
+
+@given(st.binary(max_size=60))
+def test_url_decode_as_unquote(raw: bytes) -> None:
+    got = F.url_decode(raw)
+    valid = re.fullmatch(rb"(?:[^%]|%[0-9A-Fa-f]{2})*", raw, re.S) is not None
+    if valid:
+        assert got == urllib.parse.unquote_to_bytes(raw)
+    else:
+        assert got is None
+
+
+def _req(uri: bytes, headers: list[tuple[bytes, bytes]] | None = None, method: bytes = b"GET", body: int = 0) -> F.ReqInfo:
+    return F.ReqInfo(method, uri, b"HTTP/1.1", headers or [(b"host", b"127.0.0.1:41123")], "127.0.0.1", 57316,
+                     "127.0.0.1", 41123, body)
+
+
+def test_params_as_haproxy_sent_them_to_php_fpm() -> None:
+    """What 2.6 sent for ``POST /env.php/x/y?a=1&b=%41`` with docroot /tmp/fp/php/www, index env.php."""
+    app = F.AppConf(b"/tmp/fp/php/www", b"env.php")
+    hdrs = [(b"host", b"127.0.0.1:41123"), (b"user-agent", b"curl/7.88.1"), (b"accept", b"*/*"),
+            (b"x-foo-bar", b"z"), (b"content-length", b"7"), (b"content-type", b"application/x-www-form-urlencoded")]
+    p = dict(F.cgi_params(app, _req(b"/env.php/x/y?a=1&b=%41", hdrs, b"POST", 7)) or ())
+    assert p == {
+        b"HTTP_HOST": b"127.0.0.1:41123", b"HTTP_USER_AGENT": b"curl/7.88.1", b"HTTP_ACCEPT": b"*/*",
+        b"HTTP_X_FOO_BAR": b"z", b"CONTENT_LENGTH": b"7", b"CONTENT_TYPE": b"application/x-www-form-urlencoded",
+        b"GATEWAY_INTERFACE": b"CGI/1.1", b"DOCUMENT_ROOT": b"/tmp/fp/php/www", b"SCRIPT_NAME": b"/env.php/x/y",
+        b"REQUEST_URI": b"/env.php/x/y?a=1&b=%41", b"REQUEST_METHOD": b"POST", b"QUERY_STRING": b"a=1&b=%41",
+        b"SERVER_NAME": b"127.0.0.1:41123", b"SERVER_PORT": b"41123", b"SERVER_PROTOCOL": b"HTTP/1.1",
+        b"REMOTE_ADDR": b"127.0.0.1", b"REMOTE_PORT": b"57316", b"SCRIPT_FILENAME": b"/tmp/fp/php/www/env.php/x/y"}
+    # "/" takes the index; no Content-Length header: CONTENT_LENGTH is the body there is (0)
+    p = dict(F.cgi_params(app, _req(b"/")) or ())
+    assert p[b"SCRIPT_NAME"] == b"/env.php" and p[b"SCRIPT_FILENAME"] == b"/tmp/fp/php/www/env.php"
+    assert p[b"CONTENT_LENGTH"] == b"0" and b"QUERY_STRING" not in p and b"PATH_INFO" not in p
+
+
+def test_path_info_regex_and_errors() -> None:
+    app = F.AppConf(b"/srv", b"index.php", re.compile(rb"^(/.+\.php)(/.*)?$"))
+    p = dict(F.cgi_params(app, _req(b"/a%20b.php/x/y?q")) or ())
+    assert (p[b"SCRIPT_NAME"], p[b"PATH_INFO"], p[b"PATH_TRANSLATED"]) == (b"/a b.php", b"/x/y", b"/srv/x/y")
+    p = dict(F.cgi_params(app, _req(b"/dir/")) or ())
+    assert p[b"SCRIPT_NAME"] == b"/dir/index.php" and b"PATH_INFO" not in p
+    assert F.cgi_params(app, _req(b"/bad%zz")) is None  # a bad escape: 2.6's processing error
+    assert F.cgi_params(app, _req(b"/nl%0a.php")) is None  # a new line where the regex looks
+    assert dict(F.cgi_params(app, _req(b"http://h:1/x.php?z")) or ())[b"SCRIPT_NAME"] == b"/x.php"
+
+
+@given(st.sampled_from([b"\r\n", b"\n"]), st.lists(st.integers(0, 400), max_size=6),
+       st.sampled_from([None, b"404 Not Found", b"302", b"500 Oops it broke"]), st.binary(max_size=200))
+def test_cgi_response_head_in_any_pieces(eol: bytes, cuts: list[int], status: bytes | None, body: bytes) -> None:
+    lines = [b"X-A: 1", b"Content-type: text/html; charset=UTF-8"]
+    if status is not None:
+        lines.insert(1, b"Status: " + status)
+    raw = eol.join(lines) + eol + eol + body
+    r = F.CgiResponse()
+    got = b"".join(r.feed(part) for part in _split(raw, cuts))
+    assert r.done_head and got == body
+    assert r.headers == [(b"X-A", b"1"), (b"Content-type", b"text/html; charset=UTF-8")]
+    want = int(status[:3]) if status else 200
+    assert r.status == want and r.reason == (status[4:] if status and len(status) > 3 else b"")
+
+
+def test_cgi_response_errors_and_bound() -> None:
+    for bad in (b"no colon here\r\n\r\n", b"Status: abc\r\n\r\n", b" folded: x\r\n\r\n", b"bad name: x\n\n"):
+        try:
+            F.CgiResponse().feed(bad)
+            raise AssertionError(bad)
+        except F.FcgiError:
+            pass
+    r = F.CgiResponse(max_head=100)
+    try:
+        for _ in range(20):
+            r.feed(b"X-Long: " + b"y" * 10)
+        raise AssertionError("unbounded head")
+    except F.FcgiError:
+        pass
