@@ -57,3 +57,23 @@ def compile_lf(text: str, word_index: int, ctx: ParseCtx | None = None) -> Fmt:
         return compile_format(text, place=lf_place(ctx))
     except SampleError as e:
         raise LfError(f"{e.message}.", word_index) from None
+
+
+class LfPage:
+    """An ``http-error`` page with log-format parts (``lf-string``, ``lf-file``, a ``hdr`` value with
+    ``%[...]``): built per reply from the transaction, serialised as 2.6 serialises its static
+    replies (status line, the ``hdr`` headers, content-length, content-type, the body)."""
+
+    __slots__ = ("head", "hdrs", "ctype", "body")
+
+    def __init__(self, head: bytes, hdrs: list[tuple[bytes, Any]], ctype: bytes | None, body: Any) -> None:
+        self.head, self.hdrs, self.ctype, self.body = head, hdrs, ctype, body
+
+    def __call__(self, txn: Any) -> bytes:
+        body = self.body(txn) if self.body is not None else b""
+        out = [self.head]
+        out += [n + b": " + f(txn) for n, f in self.hdrs]
+        out.append(b"content-length: %d" % len(body))
+        if self.ctype is not None:
+            out.append(b"content-type: " + self.ctype)
+        return b"\r\n".join(out) + b"\r\n\r\n" + body

@@ -484,7 +484,7 @@ class HttpSession(Stream):
         if mux:
             page = herrors.mux_error(status)
         else:
-            page = self.router.compiled.pages.response(status)
+            page = self.router.compiled.pages.response(status, txn=_ctx(None, self))
             if stream:
                 page = herrors.with_close(page)
         rec.bytes_out = herrors.log_bytes(page, mux=mux)
@@ -1143,11 +1143,15 @@ class HttpSession(Stream):
         """The page 2.6 sends for a status: the backend's errorfile for it, else the frontend's,
         else the built-in page."""
         be = self.be
+        pages = self.router.compiled.pages
         if be is not None:
-            pages = self.router.compiled_of(be).pages
-            if status in pages.overrides:
-                return pages.response(status, realm)
-        return self.router.compiled.pages.response(status, realm)
+            bp = self.router.compiled_of(be).pages
+            if status in bp.overrides:
+                pages = bp
+        page = pages.overrides.get(status)
+        if page is not None and not isinstance(page, bytes):  # http-error with log-format parts
+            return page(self.sample_txn() or _ctx(None, self))
+        return pages.response(status, realm)
 
     def _local_error(self, status: int, cause: str, phase: str, *, nosrv: bool = False,
                      mux: bool = False, realm: str | None = None, extra: int = 0) -> None:

@@ -16,6 +16,8 @@ is missing or does not start with a valid HTTP status line).
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "REASONS",
     "TEXTS",
@@ -171,18 +173,20 @@ class ErrorPages:
 
     __slots__ = ("overrides",)
 
-    def __init__(self, errorfiles: tuple[tuple[int, str | bytes | None], ...] = ()) -> None:
+    def __init__(self, errorfiles: tuple[tuple[int, Any], ...] = ()) -> None:
         #: a page given as bytes is used as it is (errorloc, http-error), a path is read once,
         #: None is no page of this proxy's own (http-error ... default-errorfiles: as 2.6, a
         #: backend's then falls back to its frontend's page, then to the built-in one)
-        self.overrides: dict[int, bytes] = {
-            code: src if isinstance(src, bytes) else load_errorfile(code, src)
+        #: a page that is a callable (actions/lf.py LfPage: http-error with log-format parts) is
+        #: built per reply from ``txn``, the transaction's samples context
+        self.overrides: dict[int, Any] = {
+            code: load_errorfile(code, src) if isinstance(src, str) else src
             for code, src in errorfiles if src is not None}
 
-    def response(self, status: int, realm: str | None = None) -> bytes:
+    def response(self, status: int, realm: str | None = None, txn: Any = None) -> bytes:
         page = self.overrides.get(status)
         if page is not None:
-            return page
+            return page if isinstance(page, bytes) else page(txn)
         return stream_error(status, realm)
 
     @staticmethod

@@ -228,6 +228,17 @@ _PATHS = {"/": None, "/deny": "", "/d400": " deny_status 400", "/d500": " deny_s
           "/d503": " deny_status 503"}
 
 
+_LF_PARTS = ("%[path]", "%[method]", "%[req.hdr(x-v)]", "%[req.hdr(x-v),lower]", "%[req.fhdr(host)]",
+             "%[int(7),add(3)]", "%[str(ab),upper]", "%ci", "%[url]", "%[query]", "%[req.hdr_cnt(x-v)]", "%%",
+             "%[path,length]", "%[var(txn.nosuch)]")
+
+
+def _lf(rng: random.Random) -> str:
+    """A generated log-format part for http-error lf-string / lf-file / hdr (2.6 evaluates it per
+    reply on the request that got the page)."""
+    return "".join(rng.choice(_LF_PARTS) for _ in range(rng.randint(1, 3)))
+
+
 def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
     """Generated http-error lines, with errorfile/errorloc lines among them (a later line for a
     status wins)."""
@@ -235,7 +246,7 @@ def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
     for k in range(rng.randint(1, 5)):
         st = rng.choice((400, 403, 500, 503))
         kind = rng.choice(("string", "file", "errorfile", "default", "none", "errorfile-kw", "errorloc",
-                           "errorfiles", "errorfiles-kw"))
+                           "errorfiles", "errorfiles-kw", "lf-string", "lf-file", "lf-string"))
         ef = tmp / f"ef-{tag}-{k}.http"
         # an errorfile line's page goes as written (haproxy-py), http-error's with 2.6's lower-case names
         names = ("x-gen", "content-type", "content-length") if kind == "errorfile-kw" else \
@@ -256,19 +267,26 @@ def _http_error_lines(rng: random.Random, tmp: Path, tag: str) -> list[str]:
             out.append(f"errorloc{rng.choice(('', '302', '303'))} {st} http://x/{k}")
             continue
         words = [f"http-error status {st}"]
-        if kind in ("string", "file") or rng.random() < 0.3:
+        if kind in ("string", "file", "lf-string", "lf-file") or rng.random() < 0.3:
             words.append(f"content-type text/t{k}")
         if kind == "string":
             words.append(f"string \"s{k} {'z' * rng.randint(0, 20)}\"")
+        elif kind == "lf-string":
+            words.append(f"lf-string \"l{k} {_lf(rng)} {_lf(rng)}\"")
+        elif kind == "lf-file":
+            lf = tmp / f"lf-{tag}-{k}.txt"
+            lf.write_text(f"f{k} {_lf(rng)}\n{_lf(rng)}" + "\n" * rng.randint(0, 1))
+            words.append(f"lf-file {lf}")
         elif kind == "file":
             words.append(f"file {ef}")
         elif kind == "errorfile":
             words.append(f"errorfile {ef}")
         elif kind == "default":
             words.append("default-errorfiles")
-        if kind in ("string", "file", "none"):
+        if kind in ("string", "file", "none", "lf-string", "lf-file"):
             for j in range(rng.randint(0, 2)):
-                words.append(f"hdr {_case(rng, f'x-h{j}')} \"v {j}\"")
+                value = f"v {j}" if rng.random() < 0.4 else f"v{j} {_lf(rng)}"
+                words.append(f"hdr {_case(rng, f'x-h{j}')} \"{value}\"")
         out.append(" ".join(words))
     return out
 
@@ -302,17 +320,20 @@ def _http_error_cfg(port: int, dead: int, defaults: list[str], front: list[str],
 def _http_error_run(which: str, cfg: str, port: int) -> list[bytes]:
     out = []
     with run_proxy(cfg, wait_ports=[port], which=which):
-        for p in [*_PATHS, "/b", "/bdeny"]:
-            out.append(http_request(port, f"GET {p} HTTP/1.1\r\nhost: t\r\nConnection: close\r\n\r\n".encode(),
-                                    timeout=10))
+        for k, p in enumerate([*_PATHS, "/b", "/bdeny", "/deny?q=1", "/b?x=%41"]):
+            xv = "".join(chr(65 + (k * 7 + j) % 50) for j in range(k % 5))
+            extra = f"X-V: {xv}\r\n" if k % 3 else ""
+            out.append(http_request(port, f"GET {p} HTTP/1.1\r\nhost: t\r\n{extra}Connection: close\r\n\r\n"
+                                    .encode(), timeout=10))
         out.append(http_request(port, b"GET / HTTP/1.1\r\nbad header\r\n\r\n", timeout=10))
     return out
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_http_error_as_haproxy(seed: int, tmp_path: Path) -> None:
-    """Generated http-error lines (string, file, errorfile, errorfiles, default-errorfiles, none;
-    hdr, content-type) with errorfile/errorloc/errorfiles lines among them, in defaults, frontend and backend: the
+    """Generated http-error lines (string, file, errorfile, errorfiles, default-errorfiles, none,
+    lf-string and lf-file with generated log-format parts; hdr with constant and log-format
+    values, content-type) with errorfile/errorloc/errorfiles lines among them, in defaults, frontend and backend: the
     client gets the same bytes for the proxy's own 503, for deny (403) and deny_status 400/500/503,
     in the frontend and the backend, and for a bad request."""
     require_haproxy("haproxy")
@@ -332,8 +353,8 @@ def _warnings_alerts(lines: list[str]) -> list[str]:
 
 
 def test_http_error_messages_as_haproxy(tmp_path: Path) -> None:
-    """-c on http-error lines: the verdict, 2.6's alerts and warnings; what haproxy-py refuses
-    (lf-string, lf-file, errorfiles, a log-format hdr value) is refused with the standard message."""
+    """-c on http-error lines: the verdict, 2.6's alerts and warnings (lf-string, lf-file and
+    log-format hdr values included)."""
     require_haproxy("haproxy")
     ef = tmp_path / "ef.http"
     ef.write_bytes(b"HTTP/1.1 503 Custom\r\nX-File: 1\r\nContent-Length: 3\r\n\r\nabc")
@@ -355,9 +376,16 @@ def test_http_error_messages_as_haproxy(tmp_path: Path) -> None:
     same += ["http-error status 503 errorfiles s", "http-error status 403 errorfiles s",
              "http-error status 503 errorfiles nosuch", "http-error status 503 content-type t errorfiles s hdr a b",
              "http-error status 503 errorfiles s string x", "http-error status 503 errorfiles"]
-    refused = ["http-error status 503 content-type t lf-string %[path]",
-               f"http-error status 503 content-type t lf-file {ef}",
-               "http-error status 503 content-type t string x hdr X-A %[path]"]
+    same += ["http-error status 503 content-type t lf-string %[path]",
+             f"http-error status 503 content-type t lf-file {ef}", f"http-error status 503 lf-file {ef}",
+             "http-error status 503 content-type t string x hdr X-A %[path]",
+             "http-error status 503 content-type t lf-string %[nosuch]", "http-error status 503 lf-string %[path]",
+             "http-error status 503 content-type t string x hdr X-A %[path,nosuch]",
+             "http-error status 503 content-type t lf-string %[path", "http-error status 503 content-type t lf-string ''",
+             "http-error status 503 content-type t string ''", "http-error status 503 content-type '' string x",
+             "http-error status 503 content-type t lf-file ''", "http-error status 503 content-type t lf-file /none",
+             "http-error status 503 content-type t lf-string %[path] string y"]
+    refused: list[str] = []
     for k, line in enumerate(same + refused):
         cfg = tmp_path / f"h{k}.cfg"
         cfg.write_text(http_defaults() + f"frontend fe\n    bind 127.0.0.1:18099\n    {line}\n"

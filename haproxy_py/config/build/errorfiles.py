@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from haproxy_py.actions.base import ActionError
+from haproxy_py.actions.lf import Fmt, LfPage, compile_lf, const, const_value
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
@@ -104,12 +106,12 @@ class ErrorfilesMixin(BuilderBase):
 
     def kw_http_error(self, ln: Line, p: ProxyState) -> None:
         """``http-error status <code> [content-type <type>] [default-errorfiles | errorfile <file> |
-        file <file> | string <str>] [hdr <name> <value>]*``: the page the proxy answers with for
-        that status (its own errors, deny without a reply of its own), as an errorfile line would
-        set it (a later line for the status wins). The reply is built once, as 2.6 serialises it:
-        lower-case names, the 'hdr' ones, content-length, content-type."""
+        file <file> | string <str> | lf-file <file> | lf-string <fmt>] [hdr <name> <fmt>]*``: the
+        page the proxy answers with for that status (its own errors, deny without a reply of its
+        own), as an errorfile line would set it (a later line for the status wins). The reply is
+        serialised as 2.6 does: lower-case names, the 'hdr' ones, content-length, content-type;
+        once when it is constant, per reply (http/errors.py LfPage) with log-format parts."""
         from haproxy_py.actions.http import reason
-        from haproxy_py.registry import not_implemented
 
         w = ln.words
         pre = "http-error : "
@@ -118,24 +120,21 @@ class ErrorfilesMixin(BuilderBase):
         status = 0
         ctype: str | None = None
         body_kw = ""
-        body: bytes | None = None
+        body: Fmt | None = None
         page: bytes | None = None
         section = ""
-        hdrs: list[tuple[bytes, bytes]] = []
+        hdrs: list[tuple[bytes, Fmt]] = []
         i = 1
         while i < len(w):
             a = w[i]
             if a == "hdr":
                 if i + 2 >= len(w):
                     self.fail(ln, pre + "'hdr' expects <name> and <value> as arguments", i)
-                if "%" in w[i + 2]:
-                    self.fail(ln, not_implemented("'http-error hdr' with a log-format value",
-                                                  "use a constant value"), i + 2, ours=True)
                 name = w[i + 1].lower()
                 if name in ("content-length", "transfer-encoding", "content-type"):
                     self.warn(ln, f"header '{w[i + 1]}' always ignored by the http reply.", i + 1)
                 else:
-                    hdrs.append((name.encode("latin-1"), w[i + 2].encode("latin-1")))
+                    hdrs.append((name.encode("latin-1"), self._http_error_lf(ln, w[i + 2], i + 2)))
                 i += 3
                 continue
             if a not in ("status", "content-type", "default-errorfiles", "errorfile", "errorfiles", "file",
@@ -148,7 +147,7 @@ class ErrorfilesMixin(BuilderBase):
             if a == "default-errorfiles":
                 i += 1
                 continue
-            if i + 1 >= len(w):
+            if i + 1 >= len(w) or not w[i + 1]:
                 arg = {"status": "<status_code>", "content-type": "<ctype>", "string": "<str>",
                        "lf-string": "<fmt>", "errorfiles": "<name>"}.get(a, "<file>")
                 self.fail(ln, pre + f"'{a}' expects {arg} as argument", i)
@@ -161,11 +160,20 @@ class ErrorfilesMixin(BuilderBase):
             elif a == "content-type":
                 ctype = v
             elif a == "string":
-                body = v.encode("latin-1")
+                body = const(v.encode("latin-1"))
+            elif a == "lf-string":
+                body = self._http_error_lf(ln, v, i + 1)
+            elif a == "lf-file":
+                try:
+                    with open(v, "rb") as fh:
+                        text = fh.read().decode("latin-1")
+                except OSError:
+                    self.fail(ln, pre + f"error opening file '{v}'", i + 1)
+                body = self._http_error_lf(ln, text, i + 1)
             elif a == "file":
                 try:
                     with open(v, "rb") as fh:
-                        body = fh.read()
+                        body = const(fh.read())
                 except OSError:
                     self.fail(ln, pre + f"error opening file '{v}'", i + 1)
             elif a == "errorfile":
@@ -177,11 +185,8 @@ class ErrorfilesMixin(BuilderBase):
                 page = _lower_names(data)
                 if page is None:
                     self.fail(ln, pre + f"'{v}': unable to parse headers (error offset: 0)", i + 1)
-            elif a == "errorfiles":
+            else:  # errorfiles
                 section = v
-            else:
-                self.fail(ln, not_implemented(f"'http-error {a}'", "use 'string', 'file', 'errorfile', "
-                                              "'errorfiles' or 'default-errorfiles'"), i, ours=True)
             i += 2
         if body_kw in ("errorfile", "errorfiles", "default-errorfiles"):
             if ctype is not None:
@@ -193,7 +198,8 @@ class ErrorfilesMixin(BuilderBase):
                       "payload defined.", 0)
             ctype = None
         elif body is not None and ctype is None:
-            self.fail(ln, pre + "a content type must be defined when non-empty payload is configured", 0)
+            self.fail(ln, pre + ("a content type must be defined with a log-format payload" if body_kw.startswith("lf-")
+                                 else "a content type must be defined when non-empty payload is configured"), 0)
         if status not in K.ERRORFILE_CODES:
             self.fail(ln, f"http-error: status code '{status}' not handled.", 2)
         if body_kw == "errorfiles":  # as 'errorfiles <name> <code>', the page parsed as 2.6 sends it
@@ -203,13 +209,21 @@ class ErrorfilesMixin(BuilderBase):
             _set(p, status, None)  # no page of its own (http/errors.py ErrorPages)
             return
         if page is None:
-            out = [b"HTTP/1.1 %d %s" % (status, reason(status))]
-            out += [n + b": " + v for n, v in hdrs]
-            out.append(b"content-length: %d" % len(body or b""))
-            if ctype is not None:
-                out.append(b"content-type: " + ctype.encode("latin-1"))
-            page = b"\r\n".join(out) + b"\r\n\r\n" + (body or b"")
+            lf = LfPage(b"HTTP/1.1 %d %s" % (status, reason(status)), hdrs,
+                        ctype.encode("latin-1") if ctype is not None else None, body)
+            consts = [const_value(f) for _n, f in hdrs] + [const_value(body) if body is not None else b""]
+            # without a log-format part the page is built once
+            _set(p, status, lf(None) if all(c is not None for c in consts) else lf)
+            return
         _set(p, status, page)
+
+    def _http_error_lf(self, ln: Line, text: str, i: int) -> Fmt:
+        """An http-error log-format argument (lf-string, lf-file, a hdr value), compiled once."""
+        try:
+            return compile_lf(text, i)
+        except ActionError as e:
+            self.fail(ln, "http-error : " + e.message.removesuffix("."), i)
+            raise  # pragma: no cover - fail() raises
 
     # ------------------------------------------------------------------ http-errors sections
     def http_errors_section(self, ln: Line, name: str) -> bool:
