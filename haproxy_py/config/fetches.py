@@ -44,7 +44,7 @@ ALIASES = {
 
 _OUT = {"sint": "int", "ipv4": "ip", "ipv6": "ip", "addr": "ip", "any": "str"}
 _MATCH = {"str": "str", "int": "int", "ip": "ip", "bool": "bool", "bin": "bin", "meth": "meth"}
-_L6_PREFIXES = ("req.payload", "req.len", "req_len", "payload", "req.ssl", "req_ssl", "ssl_", "res.payload",
+_L6_PREFIXES = ("req.payload", "req.len", "req_len", "payload", "req.ssl", "req_ssl", "res.payload",
                 "res.len", "rdp_cookie", "req.rdp", "req_rdp", "res.ssl", "rep_ssl", "distcc")
 
 

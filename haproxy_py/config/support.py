@@ -502,9 +502,10 @@ BIND.register("id", "engine/listener.py listener_ids",
               test=_IT + "test_sockopts_vs_haproxy.py::test_bind_id_as_haproxy")
 BIND.register("maxconn", "engine/loop.py _can_accept",
               test=_IT + "test_sockopts_vs_haproxy.py::test_bind_maxconn_as_haproxy")
-BIND.alternatives.update({
-    "npn": "the interpreter's ssl module has no NPN (ssl.HAS_NPN is false; NPN is deprecated): use 'alpn'",
-})
+BIND.register("npn", "config/tls.py bind_tls + tls/context.py set_npn",
+              test=_IT + "test_tls_extensions_vs_haproxy.py::test_npn_as_haproxy")
+SERVER.register("npn", "config/tls.py server_tls + tls/context.py set_npn",
+                test=_IT + "test_tls_extensions_vs_haproxy.py::test_server_npn_as_haproxy")
 #: parameters only meaningful on a 'stats socket' line (handled there)
 STATS_SOCKET_ONLY = ("level", "expose-fd", "user", "group", "uid", "gid", "severity-output")
 

@@ -43,7 +43,7 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
            "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca",
            "issuers-chain-path", "tune.ssl.maxrecord")
 #: the bind parameters this module reads
-BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
+BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "npn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
                "no-tls-tickets", "prefer-client-ciphers", "ca-ignore-err", "crt-ignore-err", *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
@@ -51,6 +51,7 @@ MISSING = {
     "crt": "'crt' : missing certificate location",
     "crt-list": "'crt-list' : missing certificate location",
     "alpn": "'alpn' : missing the comma-delimited ALPN protocol suite",
+    "npn": "'npn' : missing the comma-delimited NPN protocol suite",
     "ssl-min-ver": "'ssl-min-ver' : missing the ssl/tls version",
     "ssl-max-ver": "'ssl-max-ver' : missing the ssl/tls version",
     "ciphers": "'ciphers' : missing cipher suite",
@@ -73,6 +74,8 @@ class TlsBind:
     certs: tuple[CertFile, ...]
     strict_sni: bool = False
     alpn: tuple[str, ...] = ()
+    #: ``npn``: the protocols advertised by Next Protocol Negotiation (TLS 1.2 and below)
+    npn: tuple[str, ...] = ()
     min_ver: str | None = None
     max_ver: str | None = None
     disabled: frozenset[str] = frozenset()
@@ -290,7 +293,7 @@ def _default_options(b: Builder, ln: Line, t: dict[str, Any], key: str, refused:
 
 
 #: what each common TLS option of a bind line (and of a crt-list line) fills in TlsBind
-_OPT_FIELD = {"alpn": "alpn", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver", "ciphers": "ciphers",
+_OPT_FIELD = {"alpn": "alpn", "npn": "npn", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver", "ciphers": "ciphers",
               "ciphersuites": "ciphersuites", "ca-file": "ca_file", "verify": "verify", "curves": "curves",
               "ecdhe": "ecdhe", "crl-file": "crl_file", "ca-verify-file": "ca_verify_file",
               "no-ca-names": "no_ca_names"}
@@ -299,14 +302,14 @@ _OPT_FIELD = {"alpn": "alpn", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver"
 def ssl_option(b: Builder, k: str, v: object, st: dict[str, Any], fail: Any) -> None:
     """One of the TLS options a bind line and a crt-list line share, checked, into ``st`` (TlsBind's
     field names); ``fail(message, on_value)`` reports an error as the caller's line does."""
-    if k == "alpn":
+    if k in ("alpn", "npn"):
         protos = tuple(x for x in str(v).split(",") if x)
         if "h2" in protos:
-            fail("'alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
-                 "'alpn http/1.1'.", True, ours=True)
+            fail(f"'{k}' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
+                 f"'{k} http/1.1'.", True, ours=True)
         if not protos:
-            fail(MISSING["alpn"], False)
-        st["alpn"] = protos
+            fail(MISSING[k], False)
+        st[k] = protos
     elif k in ("ssl-min-ver", "ssl-max-ver"):
         if v not in VERSION_NAMES:
             fail(f"'{v}' : unknown ssl/tls version", True)
@@ -448,7 +451,7 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
             b.d.warning(text, ln.loc(i), line=ln.raw)
         st: dict[str, Any] = {}
         for k, v in spec.options:
-            if k in ("npn", "allow-0rtt"):
+            if k == "allow-0rtt":
                 b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' is not implemented by haproxy-py (HAProxy 2.6 "
                        "supports it).", i, ours=True)
 
@@ -515,7 +518,7 @@ def _check_ctx(conf: Any) -> str | None:
 # --------------------------------------------------------------------------- servers
 
 #: the server parameters this module reads
-SERVER_PARAMS = ("ssl", "no-ssl", "verify", "ca-file", "sni", "alpn", "check-ssl", "no-check-ssl",
+SERVER_PARAMS = ("ssl", "no-ssl", "verify", "ca-file", "sni", "alpn", "npn", "check-ssl", "no-check-ssl",
                  "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites", "crt", "crl-file", "verifyhost",
                  "check-sni", "check-alpn", "ssl-reuse", "no-ssl-reuse", "tls-tickets", "no-tls-tickets",
                  *_NO_VER, *_FORCE_VER)
@@ -527,6 +530,7 @@ SERVER_GLOBALS = ("ssl-server-verify", "ssl-default-server-ciphers", "ssl-defaul
 SERVER_MISSING = {
     "sni": "'sni' : missing sni expression.",
     "alpn": "'alpn' : missing the comma-delimited ALPN protocol suite.",
+    "npn": "'npn' : missing the comma-delimited NPN protocol suite.",
     "verify": "'verify' : missing verify method.",
     "ca-file": "'ca-file' : missing CAfile path.",
     "ciphers": "'ciphers' : missing cipher suite.",
@@ -554,6 +558,8 @@ class TlsServer:
     #: the ``sni`` sample expression's text, evaluated for each connection
     sni: str | None = None
     alpn: tuple[str, ...] = ()
+    #: ``npn``: the protocols this side asks for by Next Protocol Negotiation (TLS 1.2 and below)
+    npn: tuple[str, ...] = ()
     min_ver: str | None = None
     max_ver: str | None = None
     disabled: frozenset[str] = frozenset()
@@ -676,12 +682,12 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
                 except SampleError as e:
                     fail(f"error detected while parsing sni expression : {str(e).rstrip('.')}", col(k))
             st["sni"] = str(v)
-        elif k == "alpn":
+        elif k in ("alpn", "npn"):
             protos = tuple(x for x in str(v).split(",") if x)
             if mine and "h2" in protos:
-                fail("'alpn' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
-                     "'alpn http/1.1'.", col(k))
-            st["alpn"] = protos
+                fail(f"'{k}' : 'h2' (HTTP/2) is not implemented by haproxy-py (HAProxy 2.6 supports it); use "
+                     f"'{k} http/1.1'.", col(k))
+            st[k] = protos
         elif k in ("ssl-min-ver", "ssl-max-ver"):
             if mine and v not in VERSION_NAMES:
                 fail(f"'{v}' : unknown ssl/tls version", col(k))

@@ -1583,9 +1583,6 @@ _WHY = {
         tuple(n for n in FETCHES.known if n.startswith("internal.")),
     "FastCGI applications ('fcgi-app' sections are refused)": ("fcgi.docroot", "fcgi.index"),
 }
-_WHY["NPN: the interpreter's ssl module has none (ssl.HAS_NPN is false) and a bind's 'npn' is refused; "
-     "use ssl_fc_alpn"] = tuple(
-    n for n in FETCHES.known if n.startswith("ssl_") and n not in FETCHES.entries)
 for _why, _names in _WHY.items():
     for _n in _names:
         FETCHES.reasons[_n] = _why

@@ -74,6 +74,16 @@ def f_ssl_fc_alpn(txn: Txn, args: tuple) -> list | None:
     return _s(t.alpn) if t is not None else None
 
 
+NPN = "tests/integration/test_tls_extensions_vs_haproxy.py::test_npn_as_haproxy"
+NPN_BC = "tests/integration/test_tls_extensions_vs_haproxy.py::test_server_npn_as_haproxy"
+
+
+@fetch("ssl_fc_npn", test=NPN)
+def f_ssl_fc_npn(txn: Txn, args: tuple) -> list | None:
+    t = _tls(txn)
+    return _s(t.npn) if t is not None else None
+
+
 def _bits(txn: Txn, args: tuple) -> list | None:
     t = _tls(txn)
     b = t.bits if t is not None else None
@@ -453,10 +463,7 @@ def f_ssl_bc_err_str(txn: Txn, args: tuple) -> list | None:
     return _s(error_text(t.err))
 
 
-@fetch("ssl_bc_npn", test=B)
-def f_ssl_bc_npn(txn: Txn, args: tuple) -> list | None:
-    """NPN: haproxy-py's servers offer none (a server's 'npn' is refused), so it has no sample."""
-    return None
+fetch("ssl_bc_npn", test=NPN_BC)(_bc_str("npn"))
 
 
 # --------------------------------------------------------------------------- captured at the handshake

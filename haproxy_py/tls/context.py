@@ -144,6 +144,21 @@ class EngineSSLSocket(ssl.SSLSocket):
 
         return native.chain_list(self)
 
+    def npn(self) -> str | None:
+        """The protocol Next Protocol Negotiation chose (SSL_get0_next_proto_negotiated), None
+        without one."""
+        ptr = self._ssl_ptr()
+        if not ptr:
+            return None
+        data = ctypes.c_void_p()
+        n = ctypes.c_uint(0)
+        _fn("SSL_get0_next_proto_negotiated", (ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                               ctypes.POINTER(ctypes.c_uint)), None)(ptr, ctypes.byref(data),
+                                                                                    ctypes.byref(n))
+        if not data.value or not n.value:
+            return None
+        return ctypes.string_at(data.value, n.value).decode("latin-1")
+
     def finished(self, own: bool) -> bytes | None:
         """This side's (own) or the peer's Finished message (SSL_get_finished / _peer_finished)."""
         ptr = self._ssl_ptr()
@@ -475,6 +490,76 @@ def set_sctl(ctx: ssl.SSLContext, sctl: bytes) -> bool:
     return bool(ok)
 
 
+def _wire(protos: tuple[str, ...]) -> bytes:
+    """A protocol list in the wire format of ALPN and NPN: each name after its length byte."""
+    out = b""
+    for p in protos:
+        b = p.encode("latin-1")[:255]
+        out += bytes((len(b),)) + b
+    return out
+
+
+#: per SSL_CTX (pointer): the NPN list (wire format, a buffer that lives as long as the entry)
+#: a listener's context advertises, or a server's context asks for
+_NPN: dict[int, Any] = {}
+_NPN_ADV_CB: Any = None
+_NPN_SEL_CB: Any = None
+_TLSEXT_ERR_OK, _TLSEXT_ERR_NOACK = 0, 3
+
+
+def _npn_advertised(ssl_ptr: int, out: Any, outlen: Any, arg: int) -> int:
+    """OpenSSL's server callback for NPN (a TLS 1.2 client asked): the context's list."""
+    try:
+        ctx_ptr = _fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr)
+        buf = _NPN.get(ctx_ptr or 0)
+        if buf is None:
+            return _TLSEXT_ERR_NOACK
+        out[0] = ctypes.addressof(buf)
+        outlen[0] = len(buf)
+        return _TLSEXT_ERR_OK
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return _TLSEXT_ERR_NOACK
+
+
+def _npn_select(ssl_ptr: int, out: Any, outlen: Any, inp: int, inlen: int, arg: int) -> int:
+    """OpenSSL's client callback for NPN: SSL_select_next_proto between the server's list and
+    ours; without a protocol in common the extension is not acknowledged (2.6's choice, which
+    makes OpenSSL end the handshake)."""
+    try:
+        ctx_ptr = _fn("SSL_get_SSL_CTX", (ctypes.c_void_p,), ctypes.c_void_p)(ssl_ptr)
+        buf = _NPN.get(ctx_ptr or 0)
+        if buf is None:
+            return _TLSEXT_ERR_NOACK
+        got = _fn("SSL_select_next_proto", (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint,
+                                            ctypes.c_void_p, ctypes.c_uint), ctypes.c_int)(
+            ctypes.cast(out, ctypes.c_void_p), ctypes.cast(outlen, ctypes.c_void_p), inp, inlen,
+            ctypes.addressof(buf), len(buf))
+        return _TLSEXT_ERR_OK if got == 1 else _TLSEXT_ERR_NOACK  # OPENSSL_NPN_NEGOTIATED
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return _TLSEXT_ERR_NOACK
+
+
+def set_npn(ctx: ssl.SSLContext, protos: tuple[str, ...], *, server: bool) -> None:
+    """NPN on this context (Python's ssl has none: ssl.HAS_NPN is false): a listener advertises
+    ``protos`` (SSL_CTX_set_next_protos_advertised_cb), a client chooses among the server's with
+    them (SSL_CTX_set_next_proto_select_cb), both through ctypes."""
+    global _NPN_ADV_CB, _NPN_SEL_CB
+    v = ctypes.c_void_p
+    pp = ctypes.POINTER(v)
+    if _NPN_ADV_CB is None:
+        _NPN_ADV_CB = ctypes.CFUNCTYPE(ctypes.c_int, v, pp, ctypes.POINTER(ctypes.c_uint), v)(_npn_advertised)
+        _NPN_SEL_CB = ctypes.CFUNCTYPE(ctypes.c_int, v, pp, ctypes.POINTER(ctypes.c_ubyte), v, ctypes.c_uint,
+                                       v)(_npn_select)
+    ptr = _ssl_ctx_pointer(ctx)
+    if not ptr:
+        return
+    _NPN[ptr] = ctypes.create_string_buffer(_wire(protos), len(_wire(protos)))
+    if server:
+        _fn("SSL_CTX_set_next_protos_advertised_cb", (v, v, v), None)(ptr, ctypes.cast(_NPN_ADV_CB, v), None)
+    else:
+        _fn("SSL_CTX_set_next_proto_select_cb", (v, v, v), None)(ptr, ctypes.cast(_NPN_SEL_CB, v), None)
+
+
 #: responses 'set ssl ocsp-response' stapled: CertID (DER) -> DER response
 _OCSP_OVERRIDES: dict[bytes, bytes] = {}
 
@@ -715,6 +800,8 @@ class ServerTls:
             set_ocsp_response(ctx, ocsp)
         if cert.sctl:
             set_sctl(ctx, cert.sctl)
+        if conf.npn:
+            set_npn(ctx, conf.npn, server=True)
         if conf.capture:
             _capture.capture_hellos(ctx, conf.capture)
         if conf.keylog:
@@ -869,6 +956,8 @@ class ClientTls:
         if err is not None:
             raise ValueError(err)
         ctx.set_alpn_protocols(list(alpn))
+        if conf.npn:
+            set_npn(ctx, conf.npn, server=False)
         ctx.check_hostname = False
         if conf.verify == "required":
             ctx.verify_mode = ssl.CERT_REQUIRED

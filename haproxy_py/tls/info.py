@@ -129,6 +129,17 @@ class TlsInfo:
             return None
 
     @property
+    def npn(self) -> str | None:
+        """The protocol NPN chose (tls/context.py reads it from OpenSSL), None without."""
+        fn = getattr(self.sock, "npn", None)
+        if fn is None:
+            return None
+        try:
+            return fn()
+        except (OSError, ValueError):
+            return None
+
+    @property
     def bits(self) -> int | None:
         try:
             got = self.sock.cipher()

@@ -113,3 +113,126 @@ def test_sct_lists_served_as_haproxy(certs: Certs, tmp_path: Path) -> None:
             "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
         theirs_c, ours_c = check_both(text, tmp_path)
         assert ours_c == theirs_c, blob
+
+
+def _npn_seen(text: str) -> tuple[str, ...]:
+    """What s_client reports of NPN (the server's list, the protocol chosen), the protocol and
+    the response's body line."""
+    adv = re.findall(r"^Protocols advertised by server: (.*)$", text, re.M)
+    nxt = re.findall(r"^Next protocol: (.*)$", text, re.M)
+    proto = re.findall(r"^\s*Protocol\s*: (\S+)", text, re.M)
+    body = re.findall(r"(npn=[^\r\n]*?)(?:closed)?$", text, re.M)
+    return (adv[0] if adv else "-", nxt[0] if nxt else "-", proto[0] if proto else "fail",
+            body[0] if body else "-")
+
+
+def test_npn_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """npn on a bind line and on crt-list lines: the list s_client sees advertised in TLS 1.2 (none
+    in TLS 1.3, nor to a client that does not ask), the protocol it chose with generated offers
+    (one the server has, or its own first choice), ssl_fc_npn's value (and ssl_fc_alpn's beside:
+    ALPN wins when both are offered), 'show ssl crt-list' with the option; -c's verdicts on a
+    missing list, on a crt-list line's npn."""
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    rng = random.Random(2606)
+    root = certs.root
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{root}/rsa.pem [npn spdy/3,http/1.0] rsa.example.net\n{root}/ec.pem [alpn http/1.1] www.example.com\n"
+                   f"{root}/wild.pem\n")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {root}/ec.pem npn foo,http/1.1
+    bind 127.0.0.1:{{p1}} ssl crt-list {lst} npn http/1.1
+    http-request return status 200 content-type text/plain lf-string "npn=%[ssl_fc_npn] alpn=%[ssl_fc_alpn] \
+h=%[ssl_fc_npn,length]"
+"""
+    names = ["http/1.1", "foo", "bar", "spdy/3", "http/1.0", "x" * 20]
+    cases: list[tuple[int, str, tuple[str, ...]]] = []
+    for _ in range(24):
+        args: list[str] = [rng.choice(["-tls1_2", "-tls1_2", "-tls1_3"])]
+        if rng.random() < 0.85:
+            args += ["-nextprotoneg", ",".join(rng.sample(names, rng.randint(1, 3)))]
+        if rng.random() < 0.25:
+            args += ["-alpn", "http/1.1"]
+        cases.append((rng.randint(0, 1), rng.choice(["www.example.com", "rsa.example.net", "a.wild.test"]),
+                      tuple(args)))
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        with run_proxy(cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1])), wait_ports=ports,
+                       which=which) as pp:
+            got: list[Any] = []
+            for p, sni, args in cases:
+                text = s_client(ports[p], "-servername", sni, *args, "-ign_eof",
+                                data=b"GET / HTTP/1.0\r\n\r\n", delay=0.2 if "-tls1_3" in args else 0)
+                got.append((p, sni, args, _npn_seen(text)))
+            got.append(stats_cli(admin_socket(pp), f"show ssl crt-list {lst}"))
+            out.append(got)
+    for a, b in zip(out[1], out[0], strict=True):
+        assert a == b
+    seen = {c[3][1] for c in out[0][:-1]}
+    assert "(1) foo" in seen and "(1) http/1.1" in seen and any(x.startswith("(2)") for x in seen)
+    assert any(c[3][3].startswith("npn=spdy/3") or c[3][3].startswith("npn=http/1.0") for c in out[0][:-1])
+    assert "[npn spdy/3,http/1.0\x00]" in out[0][-1]  # (2.6 shows the list's last byte, a NUL)
+    for bad in (" npn", " npn ''", " npn http/1.1,,foo"):
+        text = cfg.replace(" npn foo,http/1.1", bad).replace("{p0}", "1").replace("{p1}", "2").replace(
+            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
+        theirs_c, ours_c = check_both(text, tmp_path)
+        assert ours_c == theirs_c, bad
+    lst.write_text(f"{root}/rsa.pem [npn] rsa.example.net\n")
+    text = cfg.replace("{p0}", "1").replace("{p1}", "2").replace(
+        "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
+    theirs_c, ours_c = check_both(text, tmp_path)
+    assert ours_c == theirs_c and theirs_c
+
+
+def test_server_npn_as_haproxy(certs: Certs) -> None:
+    """npn on server lines (TLS 1.2 to a listener of the same proxy advertising 'foo,http/1.1'):
+    a protocol in common (ssl_bc_npn, and the listener's ssl_fc_npn in the body), none in common
+    (2.6's handshake failure: 503), npn with alpn (ALPN wins), npn over TLS 1.3 (not used), npn in
+    default-server."""
+    cfg = f"""{DEFAULTS}frontend tls
+    bind 127.0.0.1:{{p1}} ssl crt {certs['ec.pem']} npn foo,http/1.1 alpn http/1.1,bar
+    http-request return status 200 content-type text/plain lf-string "npn=%[ssl_fc_npn] alpn=%[ssl_fc_alpn]"
+frontend fe
+    bind 127.0.0.1:{{p0}}
+    use_backend %[path,field(2,/)]
+backend common
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    server s 127.0.0.1:{{p1}} ssl verify none npn spdy/2,http/1.1 ssl-max-ver TLSv1.2
+backend first
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    server s 127.0.0.1:{{p1}} ssl verify none npn foo ssl-max-ver TLSv1.2
+backend none
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    server s 127.0.0.1:{{p1}} ssl verify none npn zzz ssl-max-ver TLSv1.2
+backend withalpn
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    http-response set-header x-bc-alpn %[ssl_bc_alpn]
+    server s 127.0.0.1:{{p1}} ssl verify none npn foo alpn bar ssl-max-ver TLSv1.2
+backend tls13
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    server s 127.0.0.1:{{p1}} ssl verify none npn foo
+backend dflt
+    default-server ssl verify none npn http/1.1 ssl-max-ver TLSv1.2
+    http-response set-header x-bc-npn %[ssl_bc_npn]
+    server s 127.0.0.1:{{p1}}
+"""
+    from tests.integration.harness import get
+
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        p0, p1 = free_port(), free_port()
+        with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p0, p1], which=which):
+            got = []
+            for b in ("common", "first", "none", "withalpn", "tls13", "dflt"):
+                st, h, body = get(p0, f"/{b}")
+                got.append((b, st, h.get("x-bc-npn"), h.get("x-bc-alpn"), body if st == 200 else b""))
+            out.append(got)
+    assert out[1] == out[0]
+    res = {r[0]: r for r in out[0]}
+    assert res["common"][2] == "http/1.1" and res["first"][2] == "foo" and res["none"][1] == 503
+    assert res["tls13"][2] == "" and res["dflt"][2] == "http/1.1"
