@@ -265,6 +265,9 @@ class ServerConf:
     #: ``pool-max-conn``: at most this many idle connections kept for reuse (-1: no limit,
     #: 0: none; engine/pool.py)
     pool_max_conn: int = -1
+    #: ``tfo``: read for 2.6's retry-on warning (config/build/post.py); 2.6.12 itself never connects
+    #: with TFO (it looks for data to send in the response channel), nor does haproxy-py
+    tfo: bool = False
     minconn: int = 0  # 0 = maxconn
     slowstart: int = 0
     observe: str | None = None  # layer4 | layer7

@@ -409,7 +409,11 @@ _reg(SERVER, "checks/agent.py", {
 SERVER.register("socks4", "engine/connect.py", test=_IT + "test_socks4_vs_haproxy.py::test_traffic_through_socks4_as_haproxy")
 SERVER.register("check-via-socks4", "engine/checker.py", test=_IT + "test_socks4_vs_haproxy.py::test_checks_through_socks4_as_haproxy")
 SERVER.register("check-proto", "config/build/servers.py", test=_HTTPCHK + "test_http_check_connect_as_haproxy")
-SERVER.no_effect("no-tfo", "turns off a feature haproxy-py never turns on")
+_TFOW = _IT + "test_server_tfo_vs_haproxy.py::test_server_tfo_retry_warning_as_haproxy"
+# 2.6.12 asks for TFO only with data in the response channel at connect time, never there: its
+# connections never use TFO (nor do ours); what the keyword changes is 2.6's retry-on warning
+_reg(SERVER, "config/build/post.py (2.6's retry-on warning; connections as 2.6.12's, without TFO)",
+     {"tfo": _TFOW, "no-tfo": _TFOW})
 SERVER.register("pool-max-conn", "engine/pool.py ServerPools.put",
                 test=_IT + "test_server_pools_vs_haproxy.py::test_pool_max_conn_and_max_reuse_as_haproxy")
 SERVER.no_effect("max-reuse", "2.6 limits the reuse of multiplexed (HTTP/2) server connections only; "

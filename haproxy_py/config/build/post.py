@@ -277,6 +277,15 @@ class PostChecksMixin(BuilderBase):
                           "   | with such a configuration. To fix this, please ensure that all following\n"
                           "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
                           p.loc, phase=POST)
+            if p.has_be and not ps.is_defaults and not {"empty-response", "response-timeout"} <= p.retry_on:
+                for sc in p.servers:  # a TFO connection's data may be lost with its SYN: it should be retried
+                    if sc.tfo:
+                        ln = self._server_lines.get((p.name, sc.name))
+                        where = f"[{ln.file}:{ln.lineno}] : " if ln is not None else ""
+                        d.warning(f"{where}'server {p.name}/{sc.name}' : server has tfo activated, the backend "
+                                  "should be configured with at least 'conn-failure', 'empty-response' and "
+                                  "'response-timeout' or we wouldn't be able to retry the connection on failure.",
+                                  sc.loc, line=ln.raw if ln else None, phase=POST)
             if p.has_fe and (p.log_style != "default" or p.log_format) and not p.logs:
                 d.warning(f"log format ignored for {p.type_str} '{p.name}' since it has no log address.", p.loc,
                           phase=POST)

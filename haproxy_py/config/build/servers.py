@@ -267,6 +267,8 @@ class ServersMixin(BuilderBase):
                 s["socks4"] = (host, sp)
             elif k == "check-via-socks4":
                 s["check_via_socks4"] = True
+            elif k in ("tfo", "no-tfo"):
+                s["tfo"] = k == "tfo"
             elif k == "check-proto":
                 from haproxy_py.config.tcpcheck import MUX_MODES
 
