@@ -108,6 +108,49 @@ def pure(entries: int) -> dict[str, float]:
             "fill_s": fill, "lookup_us": look}
 
 
+def pure_shared(n: int = 100_000, only: str | None = None) -> dict[str, float]:
+    """The same cycle on a table two workers share (stick/share.py): without and with the
+    increments in flight published in shared memory (Inflight), the other worker having pushed
+    its share of the key; microseconds per cycle, the three measured in the same run."""
+    import pickle
+
+    from haproxy_py.stick.config import parse_stick_table
+    from haproxy_py.stick.share import Inflight, TableShare
+    from haproxy_py.stick.table import StickTable
+
+    conf, _ = parse_stick_table("stick-table type ip size 100 expire 30s store http_req_cnt,http_req_rate(10s)".split(),
+                                "fe")
+    key = b"\x0a\0\0\x01"
+
+    def cycle(with_area: bool | None) -> float:
+        t = StickTable(conf)
+        if with_area is not None:
+            area = bytearray(Inflight.size(2))
+            mine, other = TableShare(t), TableShare(StickTable(conf))
+            if with_area:
+                mine.inflight = (Inflight(area, 2, 0), 0)
+                other.inflight = (Inflight(area, 2, 1), 0)
+            mine.attach()
+            other.attach()
+            oe = other.table.get(key, 0)
+            assert oe is not None
+            other.table.count(oe, "http_req_cnt", "http_req_rate", 0)
+            mine.apply(1, pickle.loads(pickle.dumps(other.pending())), 0)
+        t0 = time.perf_counter()
+        for i in range(n):
+            now = i // 10
+            e = t.get(key, now)
+            assert e is not None
+            t.track(e, now)
+            t.count(e, "http_req_cnt", "http_req_rate", now)
+            t.value(e, "http_req_rate", now)
+            t.release(e, now)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    variants = {"one_us": None, "shared_us": False, "shared_inflight_us": True}
+    return {name: cycle(v) for name, v in variants.items() if only in (None, name)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=4.0)
@@ -168,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{p['bytes_per_entry']:.0f} B/entry (tracemalloc), filled in {p['fill_s']:.1f} s, "
           f"lookup {p['lookup_us']:.2f} us")
     summary["pure"] = p
+    sh = pure_shared()
+    print(f"shared by 2 workers, same cycle: one process {sh['one_us']:.2f} us, shared {sh['shared_us']:.2f} us, "
+          f"shared with the increments in flight {sh['shared_inflight_us']:.2f} us")
+    summary["pure_shared"] = sh
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "stick.json").write_text(json.dumps(summary, indent=2))

@@ -2,19 +2,20 @@
 haproxy_py/stick/share.py). The master creates one socketpair per pair of workers before it forks
 (``mesh``); each worker pushes the entries it wrote, batched at the end of each event loop turn (``FLUSH_S``), to every other
 worker as one frame: a 4-byte length then a pickle of ``(worker, {table: [(key, data, exp,
-use)]})`` (the workers are forks of one master: they trust each other's pickles)."""
+use)]}, {slot: total})`` (the last: the totals of its increments in flight, ``inflight_area``) (the workers are forks of one master: they trust each other's pickles)."""
 
 from __future__ import annotations
 
 import asyncio
+import mmap
 import pickle
 import socket
 import struct
 from typing import Any
 
-from haproxy_py.stick.share import TableShare
+from haproxy_py.stick.share import Inflight, TableShare
 
-__all__ = ["mesh", "worker_socks", "TableMesh", "FLUSH_S"]
+__all__ = ["mesh", "worker_socks", "TableMesh", "FLUSH_S", "inflight_area"]
 
 #: how long local writes wait to be pushed together: 0, the end of the event loop's turn (every
 #: write of one turn goes in one frame; a client's next request, sent once this one is answered,
@@ -46,12 +47,23 @@ def worker_socks(pairs: dict[tuple[int, int], tuple[socket.socket, socket.socket
     return out
 
 
+def inflight_area(n: int) -> mmap.mmap:
+    """The shared memory of the increments in flight (stick/share.py Inflight), made by the
+    master before it forks the workers (an anonymous MAP_SHARED mapping: each fork sees it)."""
+    return mmap.mmap(-1, Inflight.size(n))
+
+
 class TableMesh:
-    def __init__(self, state: Any, loop: asyncio.AbstractEventLoop, me: int, socks: dict[int, socket.socket]) -> None:
+    def __init__(self, state: Any, loop: asyncio.AbstractEventLoop, me: int, socks: dict[int, socket.socket],
+                 area: Any = None, n: int = 0) -> None:
         self.loop = loop
         self.me = me
         self.socks = socks
         self.shares = {name: TableShare(t) for name, t in state.tables.items()}
+        self.inflight = Inflight(area, n, me) if area is not None else None
+        if self.inflight is not None:
+            for ti, sh in enumerate(self.shares.values()):
+                sh.inflight = (self.inflight, ti)
         self.writers: list[asyncio.StreamWriter] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.scheduled = False
@@ -84,7 +96,8 @@ class TableMesh:
         batch = {name: items for name, sh in self.shares.items() if (items := sh.pending())}
         if not batch:
             return
-        body = pickle.dumps((self.me, batch), protocol=pickle.HIGHEST_PROTOCOL)
+        marks = self.inflight.marks() if self.inflight is not None else None
+        body = pickle.dumps((self.me, batch, marks), protocol=pickle.HIGHEST_PROTOCOL)
         frame = _HDR.pack(len(body)) + body
         for w in self.writers:
             if w.is_closing():
@@ -101,7 +114,7 @@ class TableMesh:
         while True:
             try:
                 (size,) = _HDR.unpack(await r.readexactly(4))
-                worker, batch = pickle.loads(await r.readexactly(size))
+                worker, batch, marks = pickle.loads(await r.readexactly(size))
             except (asyncio.IncompleteReadError, ConnectionError, OSError, pickle.UnpicklingError, ValueError):
                 return  # that worker is gone
             now = self.now()
@@ -109,6 +122,8 @@ class TableMesh:
                 sh = self.shares.get(name)
                 if sh is not None:
                     sh.apply(worker, items, now)
+            if marks and self.inflight is not None:  # with the data just applied: not in flight any more
+                self.inflight.applied(worker, marks)
             n += 1
             if n % 1000 == 0:
                 for sh in self.shares.values():

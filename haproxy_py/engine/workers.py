@@ -592,7 +592,7 @@ async def serve_control(engine: Engine, sock: socket.socket) -> None:
 
 def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket, socks: list[socket.socket],
                 items: list[dict[str, Any]] | None, exact: bool, lifeline: int | None = None,
-                tsocks: dict[int, socket.socket] | None = None) -> int:
+                tsocks: dict[int, socket.socket] | None = None, tarea: Any = None) -> int:
     """A worker's life; ``lifeline``: the read end of the master's lifeline, watched from the start;
     ``tsocks``: its ends of the stick table mesh (engine/tableshare.py), by worker."""
     quiet = bool(getattr(options, "quiet", False))
@@ -627,7 +627,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     if tsocks:
         from haproxy_py.engine.tableshare import TableMesh
 
-        tmesh = TableMesh(engine.state, loop, i, tsocks)
+        tmesh = TableMesh(engine.state, loop, i, tsocks, tarea, n)
         if engine.peers is not None:
             tmesh.join_peers(engine.peers)
         loop.run_until_complete(tmesh.start())
@@ -854,6 +854,11 @@ def run_master(config: Config, options: Any) -> int:
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
         tpairs = _table_mesh(engine, n)
+        tarea = None
+        if tpairs:  # the increments in flight, in memory every worker maps (stick/share.py Inflight)
+            from haproxy_py.engine.tableshare import inflight_area
+
+            tarea = inflight_area(n)
         for i in range(n):
             a, b = socket.socketpair()
             pid = os.fork()
@@ -872,7 +877,7 @@ def run_master(config: Config, options: Any) -> int:
 
                     tsocks = worker_socks(tpairs, i)
                 try:
-                    code = worker_main(config, options, i, n, b, socks, items, exact, life_r, tsocks)
+                    code = worker_main(config, options, i, n, b, socks, items, exact, life_r, tsocks, tarea)
                 finally:
                     sys.stdout.flush()
                     sys.stderr.flush()

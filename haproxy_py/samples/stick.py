@@ -172,6 +172,8 @@ def _updt_conn_cnt(t: StickTable, e: Any, now: int, idx: int) -> int | None:
     if i is None:
         return None
     e.d[i] = (e.d[i] + 1) & 0xFFFFFFFF
+    if t.inflight is not None:
+        t.inflight(e, "conn_cnt", 0, 1)
     t.touch(e, now)
     return t.value(e, "conn_cnt", now) if t.shared else int(e.d[i])
 

@@ -19,6 +19,15 @@ worker pushes only its own counts, so nothing is counted twice). Reading then co
   received wins); a received entry is created locally if missing, so ``stick match`` finds a
   server another worker stored;
 * **expiry**: an entry lives as long as its latest touch on any worker; ``use`` is the sum;
+* **increments in flight**: a push leaves at the end of the event-loop turn, so a worker would
+  read another's count as of its last push and admit requests a limit should have refused. Each
+  increment is also added at once to the incrementing worker's column of a shared-memory area
+  (``Inflight``: a monotonic total per slot, the key's hash plus an offset per table, data type
+  and index, each worker
+  writing only its own column, 8-byte aligned); each push carries the totals of the slots it
+  covers, and a reader adds, for every other worker, that worker's total now minus the total its
+  last applied push carried: the increments not pushed yet. Two keys sharing a slot make a
+  reading higher for the moment until the next push (never lower);
 * **a counter set** rather than counted (``sc-clr-gpc``, ``set table ... data.X V``) makes this
   worker's share ``V`` minus the others' shares as it knows them (modulo 2^32: a share may "go
   negative"), so the sum reads ``V`` and later increments anywhere add to it; a rate set that way
@@ -32,10 +41,52 @@ from typing import Any
 from .freq import FreqCtr
 from .table import BY_NAME, U32, U64, Entry, StickTable
 
-__all__ = ["TableShare", "SumFreq", "TAGS", "merge_freq"]
+__all__ = ["TableShare", "SumFreq", "TAGS", "merge_freq", "Inflight"]
 
 #: data types copied (last write wins), not summed
 TAGS = frozenset({"server_id", "server_key", "gpt0", "gpt"})
+
+
+class Inflight:
+    """The increments each worker made since its last push, readable at once by the others
+    (see the module's docstring): ``buf`` a writable buffer shared by the workers (an anonymous
+    shared mmap made before they fork) of ``n * slots`` signed 64-bit totals, column ``w`` worker
+    ``w``'s."""
+
+    def __init__(self, buf: Any, n: int, me: int, slots: int = 1 << 15) -> None:
+        self.a = memoryview(buf).cast("q")
+        self.n, self.me, self.slots = n, me, slots
+        self.mask = slots - 1
+        self.base = me * slots
+        self.others = [w * slots for w in range(n) if w != me]
+        #: slots written since the last push (their totals go with it)
+        self.touched: set[int] = set()
+        #: per other worker's column base: slot -> that worker's total its last applied push carried
+        self.seen: dict[int, dict[int, int]] = {b: {} for b in self.others}
+
+    @staticmethod
+    def size(n: int, slots: int = 1 << 15) -> int:
+        return n * slots * 8
+
+    def marks(self) -> dict[int, int]:
+        """The totals of the slots written since the last call (sent with a push)."""
+        a, base = self.a, self.base
+        out = {s: a[base + s] for s in self.touched}
+        self.touched.clear()
+        return out
+
+    def applied(self, worker: int, marks: dict[int, int]) -> None:
+        seen = self.seen.get(worker * self.slots)
+        if seen is not None:
+            seen.update(marks)
+
+    def extra(self, slot: int) -> int:
+        """The other workers' increments of ``slot`` not pushed yet (as far as applied here)."""
+        a = self.a
+        tot = 0
+        for b, seen in self.seen.items():
+            tot += a[b + slot] - seen.get(slot, 0)
+        return tot
 
 
 class SumFreq(FreqCtr):
@@ -74,6 +125,8 @@ class TableShare:
         #: called with each key another worker pushed (the worker speaking the peers protocol
         #: marks it as a local change of the process: engine/tableshare.py ``join_peers``)
         self.on_remote: Any = None
+        #: (Inflight, this table's index) with several workers (engine/tableshare.py)
+        self.inflight: tuple[Inflight, int] | None = None
         self._tags = [(table.slot[n], n) for n in TAGS if n in table.slot]
         self._sums = [(i, BY_NAME[n].std, n) for n, i in table.slot.items() if n not in TAGS]
 
@@ -95,9 +148,27 @@ class TableShare:
         expire = t.expire
         slot, asize, period = t.slot, t.asize, t.period
 
+        infl = self.inflight
+        if infl is not None:
+            area, ti = infl
+            extra = area.extra
+            # a slot: the key's hash (kept by the key object) plus an offset per data type
+            offs = {(n, k): hash((ti, n, k)) for n in t.slot for k in range(t.asize.get(n, 1))}
+            cells, base, mask, touched = area.a, area.base, area.mask, area.touched
+
+            def slot_of(name: str, idx: int, key: Any) -> int:
+                return (hash(key) + offs[name, idx]) & mask
+
+            def inflight(e: Any, name: str, idx: int, inc: int) -> None:
+                s = (hash(e.key) + offs[name, idx]) & mask
+                cells[base + s] += inc
+                touched.add(s)
+
+            t.inflight = inflight
+
         def value(e: Any, name: str, now: int, idx: int = 0) -> int | None:
             v = plain_value(t, e, name, now, idx)
-            if v is None or name in TAGS or not remote:
+            if v is None or name in TAGS or (not remote and infl is None):
                 return v
             i = slot[name]
             key = e.key
@@ -105,14 +176,16 @@ class TableShare:
             arr = name in asize
             if arr:
                 own = own[idx]
+            more = extra(slot_of(name, idx, key)) if infl is not None else 0
             if isinstance(own, FreqCtr):
                 per = period[name]
-                tot = own.total(now, per)
+                tot = own.total(now, per) + more * per
                 for m in remote.values():
                     r = m.get(key)
                     if r is not None and (expire is None or r[1] > now):
                         tot += (r[0][i][idx] if arr else r[0][i]).total(now, per)
-                return tot // per
+                return max(tot, 0) // per
+            v += more
             for m in remote.values():
                 r = m.get(key)
                 if r is not None and (expire is None or r[1] > now):

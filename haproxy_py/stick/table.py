@@ -137,6 +137,9 @@ class StickTable:
     #: several workers share the table (stick/share.py): ``value`` reads every worker's share,
     #: ``rebase`` turns this worker's share of a counter just set into "the sum is that value"
     shared = False
+    #: several workers: ``inflight(e, name, idx, inc)`` publishes each increment at once to the
+    #: other workers (stick/share.py Inflight); None in one process (nothing to do)
+    inflight: Any = None
 
     def __init__(self, conf: TableConf) -> None:
         self.conf = conf
@@ -341,12 +344,19 @@ class StickTable:
         e.ref += 1
         s = self.slot
         d = e.d
+        inflight = self.inflight
         if "conn_cur" in s:
             d[s["conn_cur"]] = (d[s["conn_cur"]] + 1) & U32
+            if inflight is not None:
+                inflight(e, "conn_cur", 0, 1)
         if "conn_cnt" in s:
             d[s["conn_cnt"]] = (d[s["conn_cnt"]] + 1) & U32
+            if inflight is not None:
+                inflight(e, "conn_cnt", 0, 1)
         if "conn_rate" in s:
             d[s["conn_rate"]].add(now, self.period["conn_rate"])
+            if inflight is not None:
+                inflight(e, "conn_rate", 0, 1)
         self.touch(e, now)
 
     def release(self, e: Entry, now: int) -> None:
@@ -357,6 +367,8 @@ class StickTable:
             i = s["conn_cur"]
             if e.d[i] > 0:
                 e.d[i] -= 1
+                if self.inflight is not None:
+                    self.inflight(e, "conn_cur", 0, -1)
         if e.ref > 0:
             e.ref -= 1
         self.touch(e, now)
@@ -369,10 +381,15 @@ class StickTable:
         if i is None and j is None:
             return
         d = e.d
+        inflight = self.inflight
         if i is not None:
             d[i] = (d[i] + inc) & (U64 if cnt.startswith("bytes") else U32)
+            if inflight is not None:
+                inflight(e, cnt, 0, inc)
         if j is not None:
             d[j].add(now, self.period[rate], inc)
+            if inflight is not None:
+                inflight(e, rate, 0, inc)
         self.touch(e, now)
 
     # ------------------------------------------------------------------ reading data

@@ -154,21 +154,29 @@ def inc_gpc(t: StickTable, e: Entry, which: str, idx: int, now: int, inc: int = 
         if j is not None and idx < len(d[j]):
             d[j][idx].add(now, t.period["gpc_rate"], inc)
             touched = True
+            if t.inflight is not None:
+                t.inflight(e, "gpc_rate", idx, inc)
         i = s.get("gpc")
         if i is not None and idx < len(d[i]):
             d[i][idx] = (d[i][idx] + inc) & U32
             val = d[i][idx]
             touched = True
+            if t.inflight is not None:
+                t.inflight(e, "gpc", idx, inc)
     else:
         j = s.get(f"{which}_rate")
         if j is not None:
             d[j].add(now, t.period[f"{which}_rate"], inc)
             touched = True
+            if t.inflight is not None:
+                t.inflight(e, f"{which}_rate", 0, inc)
         i = s.get(which)
         if i is not None:
             d[i] = (d[i] + inc) & U32
             val = d[i]
             touched = True
+            if t.inflight is not None:
+                t.inflight(e, which, 0, inc)
     if touched:
         t.touch(e, now)
     if val is not None and t.shared:  # several workers: the sum of their shares

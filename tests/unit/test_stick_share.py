@@ -141,3 +141,37 @@ def test_merge_freq_reads_the_sum() -> None:
         y.add(1400 + k, 1000)
     assert merge_freq([x, y], 1500, 1000).read(1500, 1000) == 8
     assert merge_freq([x, FreqCtr()], 1500, 1000) is x
+
+
+def test_increments_in_flight_are_read_at_once_and_never_twice() -> None:
+    """Inflight: an increment on one worker is read by the other before any push (the limit
+    admits no request on a count missing it), and once pushed it is not counted again."""
+    from haproxy_py.stick.share import Inflight
+
+    area = bytearray(Inflight.size(2))
+    a, b = TableShare(StickTable(CONF)), TableShare(StickTable(CONF))
+    a.inflight, b.inflight = (Inflight(area, 2, 0), 0), (Inflight(area, 2, 1), 0)
+    a.attach()
+    b.attach()
+    ta, tb = a.table, b.table
+    e, f = ta.get(K, 1000), tb.get(K, 1000)
+    assert e is not None and f is not None
+    for k in range(3):
+        tb.count(f, "http_req_cnt", "http_req_rate", 1000 + k)
+    tb.track(f, 1003)
+    from haproxy_py.stick.track import inc_gpc
+
+    inc_gpc(tb, f, "gpc0", 0, 1003, 2)
+    # nothing pushed yet: a reads b's increments
+    assert ta.value(e, "http_req_cnt", 1004) == 3 and ta.value(e, "http_req_rate", 1004) == 3
+    assert ta.value(e, "gpc0", 1004) == 2
+    ta.count(e, "http_req_cnt", "http_req_rate", 1005)
+    assert ta.value(e, "http_req_cnt", 1005) == 4 and tb.value(f, "http_req_cnt", 1005) == 4
+    # pushed (with the totals in flight): counted once
+    frame_b = pickle.loads(pickle.dumps((b.pending(), b.inflight[0].marks())))
+    a.apply(1, frame_b[0], 1006)
+    a.inflight[0].applied(1, frame_b[1])
+    assert ta.value(e, "http_req_cnt", 1006) == 4 and ta.value(e, "http_req_rate", 1006) == 4
+    assert ta.value(e, "gpc0", 1006) == 2
+    tb.count(f, "http_req_cnt", "http_req_rate", 1007)
+    assert ta.value(e, "http_req_cnt", 1007) == 5
