@@ -92,6 +92,18 @@ def _run(which: str) -> tuple[int, dict[bytes, int], str, list[int]]:
                and time.monotonic() < deadline):
             time.sleep(0.05)
         conc = [_burst(port, f"127.0.0.{91 + k}", c, n)[0] for k, (c, n) in enumerate(PATTERNS)]
+        # show table after the bursts: every request of each counted once (the rate, read a
+        # moment later, may differ by the sliding window's rounding)
+        counts: dict[str, str] = {}
+        deadline = time.monotonic() + 5
+        want = {f"127.0.0.{91 + k}": str(n) for k, (_c, n) in enumerate(PATTERNS)}
+        while time.monotonic() < deadline:
+            counts = dict(re.findall(r"key=(127\.0\.0\.9\d) use=0 exp=\d+ http_req_cnt=(\d+) ",
+                                     stats_cli(sock, "show table fe")))
+            if counts == want:
+                break
+            time.sleep(0.05)
+        assert counts == want, (which, counts, want)
         return allowed, workers, out.replace(src, "SRC"), conc
 
 
