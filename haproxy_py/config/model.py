@@ -265,6 +265,8 @@ class ServerConf:
     #: ``pool-max-conn``: at most this many idle connections kept for reuse (-1: no limit,
     #: 0: none; engine/pool.py)
     pool_max_conn: int = -1
+    #: ``pool-purge-delay`` (ms): how often the idle connections above the need are halved (0: no idle connection kept)
+    pool_purge_delay: int = 5000
     #: ``tfo``: read for 2.6's retry-on warning (config/build/post.py); 2.6.12 itself never connects
     #: with TFO (it looks for data to send in the response channel), nor does haproxy-py
     tfo: bool = False

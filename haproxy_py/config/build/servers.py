@@ -183,6 +183,14 @@ class ServersMixin(BuilderBase):
                 if tv.value == 0 and k != "slowstart":
                     sfail(f"{label} : invalid value 0 for argument '{k}' of server {nm}..", j + 1)
                 s[k.replace("-", "_")] = tv.value
+            elif k == "pool-purge-delay":
+                tv = parse_time(arg)
+                if tv.error == "junk" or tv.error == "empty":
+                    sfail(f"{label} : unexpected character '{tv.char}' in argument to <{k}>..", j + 1)
+                if tv.error == "overflow":
+                    sfail(f"{label} : timer overflow in argument '{arg}' to '{k}' (maximum value is 2147483647 ms "
+                          "or ~24.8 days).", j + 1)
+                s["pool_purge_delay"] = tv.value
             elif k in ("rise", "fall"):
                 v = parse_int(arg)
                 if v is None:
