@@ -263,7 +263,9 @@ class Connector:
         try:
             self.sock = hs.wrap(self.sock)
         except (OSError, ValueError, ssl.SSLError) as e:
-            self._fail("refused", str(e))
+            from haproxy_py.tls.context import TooManySsl
+
+            self._fail("internal" if isinstance(e, TooManySsl) else "refused", str(e))
             return
         if self.timeout_ms:
             self.timer = loop.call_later(self.timeout_ms / 1000.0, self._timeout)

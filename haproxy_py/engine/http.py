@@ -2813,7 +2813,7 @@ class HttpSession(Stream):
         self._local_error(503, term[0], term[1], nosrv=True)
 
     def fail_connect(self, term: str) -> None:
-        self._local_error(503, term[0], term[1])
+        self._local_error(500 if term[0] == "I" else 503, term[0], term[1])
 
     def _fault_reply(self) -> None:
         """An internal error while a request is in progress and before any of its response went

@@ -101,6 +101,9 @@ class Engine:
             _raise_nofile(config.global_.maxconn)
         now = loop.time()
         self.state = ProcessState(config, now=now, wall=time.time())
+        from haproxy_py.tls.context import ACCOUNT
+
+        ACCOUNT[0] = self.state  # the connections to servers over TLS count there (maxsslconn)
         from haproxy_py.http import cache as hcache
 
         self.state.caches = hcache.install(config.caches)  # the cache sections' storage
@@ -387,7 +390,7 @@ class Engine:
         st.curr_conns -= 1
         if listener is not None:
             listener.nbconn -= 1
-            if st.maxsslconn and listener.bind.tls is not None:
+            if listener.bind.tls is not None:
                 st.curr_ssl -= 1
         fe.counters.scur -= 1
         if listener is not None and listener.counters is not None:

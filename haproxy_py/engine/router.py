@@ -316,8 +316,10 @@ class Router:
         st.conn_rate.add(now)
         st.curr_conns += 1
         listener.nbconn += 1  # dst_conn
-        if st.maxsslconn and listener.bind.tls is not None:
+        if listener.bind.tls is not None:
             st.curr_ssl += 1
+            st.cum_ssl += 1
+            st.ssl_rate.add(now)
         c = self.frontend.counters
         c.conn_tot += 1
         c.conn_rate.add(now)
@@ -355,8 +357,10 @@ class Router:
         if pp is None:  # (counted at accept when a PROXY header came first)
             st.curr_conns += 1
             listener.nbconn += 1  # dst_conn
-            if st.maxsslconn and listener.bind.tls is not None:
+            if listener.bind.tls is not None:
                 st.curr_ssl += 1
+                st.cum_ssl += 1
+                st.ssl_rate.add(now)
             c.scur += 1
             if c.scur > c.smax:
                 c.smax = c.scur

@@ -495,6 +495,13 @@ class Stream:
             return
         srv = self.srv
         be = self.be
+        if kind == "internal":  # 2.6's SF_ERR_INTERNAL (maxsslconn reached): no retry, 500, IC
+            srv.sessions.discard(self)
+            self._release_slot(srv)
+            self.srv = None
+            self.rec.server_name = srv.name
+            self.fail_connect("IC")
+            return
         if srv.conf.observe is not None:
             self.engine.observe(srv, "L4_ERR")
         a = be.on_connect_error(srv, self.attempt, persistent=self.persistent, timeout=kind == "timeout",

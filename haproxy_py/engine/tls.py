@@ -90,6 +90,8 @@ class Handshake:
             self.router.engine.session_fault(None, exc, "TLS handshake", fe=self.router.frontend, peer=self.peer)
             return
         self._end()
+        if not self.sock.session_reused:
+            self.router.engine.state.ssl_fe_keys.add(self.loop.time())  # SslFrontendKeyRate
         self._established()
 
     def _end(self) -> None:

@@ -363,9 +363,9 @@ def snapshot(state: Any) -> dict[str, Any]:
             px[e.name]["ls"] = [ls.counters for ls in fe.socket_stats]
     proc = {k: getattr(state, k) for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out",
                                            "spliced_bytes_out", "dropped_logs", "jobs",
-                                           "recv_logs")}
-    proc["conn_rate"] = state.conn_rate
-    proc["sess_rate"] = state.sess_rate
+                                           "recv_logs", "curr_ssl", "cum_ssl")}
+    for k in ("conn_rate", "sess_rate", "ssl_rate", "ssl_fe_keys", "ssl_be_keys"):
+        proc[k] = getattr(state, k)
     proc["comp_bps_in"] = state.comp_bps_in
     proc["comp_bps_out"] = state.comp_bps_out
     return {"px": px, "proc": proc}
@@ -470,10 +470,10 @@ def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
                 srv.queue = _Count(sum(r[2] for r in rows))
     procs = [s["proc"] for s in snaps]
     for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out", "spliced_bytes_out", "dropped_logs",
-              "jobs", "recv_logs"):
-        setattr(state, k, sum(p[k] for p in procs))
-    state.conn_rate = merge_freq([p["conn_rate"] for p in procs])
-    state.sess_rate = merge_freq([p["sess_rate"] for p in procs])
+              "jobs", "recv_logs", "curr_ssl", "cum_ssl"):
+        setattr(state, k, sum(p.get(k, 0) for p in procs))
+    for k in ("conn_rate", "sess_rate", "ssl_rate", "ssl_fe_keys", "ssl_be_keys"):
+        setattr(state, k, merge_freq([p[k] for p in procs if k in p]))
     state.comp_bps_in = merge_freq([p["comp_bps_in"] for p in procs])
     state.comp_bps_out = merge_freq([p["comp_bps_out"] for p in procs])
 

@@ -61,9 +61,17 @@ class ProcessState:
         self.maxsock = limits.maxsock_for(self.maxconn)
         self.ulimit_n = limits.NOFILE or g.ulimit_n or self.maxsock
         self.hard_maxconn = self.maxconn
-        #: maxsslconn (0: none) and the TLS listeners' connections counted against it (only then)
+        #: maxsslconn (0: none) and the TLS connections counted against it, both sides (the TLS
+        #: listeners' from their accept, the servers' from their handshake's start: show info's
+        #: CurrSslConns, and CumSslConns); the frontends' TLS connections accepted per second
+        #: (SslRate) and their full handshakes (SslFrontendKeyRate), the servers' full handshakes
+        #: (SslBackendKeyRate)
         self.maxsslconn = g.maxsslconn or 0
         self.curr_ssl = 0
+        self.cum_ssl = 0
+        self.ssl_rate = FreqCtr()
+        self.ssl_fe_keys = FreqCtr()
+        self.ssl_be_keys = FreqCtr()
         self.ssl_rate_limit = g.maxsslrate or 0  # maxsslrate (show info's SslRateLimit)
         #: the compressor's input and output bytes per second (show info's CompressBpsIn/Out) and
         #: maxcomprate in bytes (CompressBpsRateLim; 0: none): above it a response is not compressed

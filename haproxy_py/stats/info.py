@@ -56,6 +56,14 @@ def _rate(obj: Any, now: float) -> int:
     return obj.read(now) if obj is not None and hasattr(obj, "read") else int(obj or 0)
 
 
+def ssl_reuse_pct(sess: int, keys: int) -> int:
+    """SslFrontendSessionReuse_pct: the share of this second's TLS connections that resumed a
+    session (no key computed), rounded down as 2.6 rounds it; 0 without connections."""
+    if keys >= sess:
+        return 0
+    return 100 - (100 * keys + sess - 1) // sess
+
+
 def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = None) -> list[tuple[int, str, Any]]:
     si = sysinfo or SysInfo()
     up = int(state.uptime(now))
@@ -63,6 +71,8 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
     nbthread = si.nbthread or g.nbthread or 1
     ver = version_of(state)
     maxsock = si.maxsock or (state.maxconn * 2 + 38)
+    ssl_sess = state.ssl_rate.read(now)
+    ssl_keys = state.ssl_fe_keys.read(now)
     vals: dict[int, Any] = {
         0: "HAProxy",
         1: ver,
@@ -84,14 +94,16 @@ def info_fields(state: Any, now: float, wall: float, sysinfo: SysInfo | None = N
         17: state.curr_conns,
         18: state.cum_conns,
         19: state.cum_req,
-        20: state.maxsslconn, 21: state.curr_ssl, 22: 0, 23: 0, 24: 0, 25: 0,
+        20: state.maxsslconn, 21: state.curr_ssl, 22: state.cum_ssl, 23: 0, 24: 0, 25: 0,
         26: state.conn_rate.read(now),
         27: state.conn_rate_limit,
         28: state.conn_rate.max,
         29: state.sess_rate.read(now),
         30: state.rate_limit_sessions,
         31: state.sess_rate.max,
-        32: 0, 33: state.ssl_rate_limit, 34: 0, 35: 0, 36: 0, 37: 0, 38: 0, 39: 0, 40: 0, 41: 0,
+        32: ssl_sess, 33: state.ssl_rate_limit, 34: state.ssl_rate.max,
+        35: ssl_keys, 36: state.ssl_fe_keys.max, 37: ssl_reuse_pct(ssl_sess, ssl_keys),
+        38: state.ssl_be_keys.read(now), 39: state.ssl_be_keys.max, 40: 0, 41: 0,
         42: state.comp_bps_in.read(now), 43: state.comp_bps_out.read(now), 44: state.comp_rate_lim,
         47: si.tasks,
         48: si.run_queue,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import socket
 import ssl
+import time
 from typing import Any
 
 from haproxy_py.tls import capture as _capture
@@ -38,6 +39,9 @@ class EngineSSLSocket(ssl.SSLSocket):
     cert_index = 0
     #: tune.ssl.maxrecord: at most this many bytes per SSL_write (one record), 0: no limit
     max_record = 0
+    #: the process state a connection to a server is counted in (CurrSslConns, maxsslconn) until
+    #: it closes; None for the listeners' connections (the engine counts those at accept)
+    account: Any = None
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
         try:
@@ -60,6 +64,10 @@ class EngineSSLSocket(ssl.SSLSocket):
             return super().send(data, flags)
 
     def close(self) -> None:
+        acct = self.account
+        if acct is not None:
+            self.account = None
+            acct.curr_ssl -= 1
         # a close_notify first, as 2.6 closes a TLS connection; without it OpenSSL would also drop
         # the session from its cache (no resumption by session ID, as with no-tls-tickets)
         obj = self._sslobj  # type: ignore[attr-defined]
@@ -1053,6 +1061,11 @@ class ClientHandshake:
         self.reuse_key = reuse_key
 
     def wrap(self, sock: socket.socket) -> EngineSSLSocket:
+        """The TLS socket of a connection to a server, counted in the process's TLS connections
+        (2.6 counts both sides against maxsslconn: over it, ValueError, a failed connection)."""
+        acct = ACCOUNT[0]
+        if acct is not None and acct.maxsslconn and acct.curr_ssl >= acct.maxsslconn:
+            raise TooManySsl("Too many SSL connections")
         session = None
         if self.reuse_key is not None:
             prev = self.owner.sessions.get(self.reuse_key)
@@ -1065,11 +1078,18 @@ class ClientHandshake:
                                  do_handshake_on_connect=False, session=session)
         assert isinstance(s, EngineSSLSocket)
         s.sni = self.sni
+        if acct is not None:
+            acct.curr_ssl += 1
+            acct.cum_ssl += 1
+            s.account = acct
         return s
 
     def established(self, sock: Any) -> str | None:
         """After the handshake: 2.6's error text when the certificate lacks the name to verify;
         otherwise None, and the session is kept for the next connection to resume."""
+        acct = ACCOUNT[0]
+        if acct is not None and not sock.session_reused:
+            acct.ssl_be_keys.add(time.monotonic())  # a full handshake: SslBackendKeyRate
         name = self.verify_name
         if name is not None:
             try:
@@ -1087,6 +1107,15 @@ class ClientHandshake:
 
 
 _CLIENTS: dict[Any, ClientTls] = {}
+
+
+class TooManySsl(ValueError):
+    """A connection to a server over TLS while maxsslconn TLS connections exist (2.6: an internal
+    error, no retry: 500, IC)."""
+
+#: the running engine's process state (runtime/state.py ProcessState), which the connections to
+#: servers are counted in; set by the engine
+ACCOUNT: list[Any] = [None]
 
 
 def client_tls(conf: Any) -> ClientTls:

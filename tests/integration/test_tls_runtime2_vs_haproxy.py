@@ -638,3 +638,81 @@ frontend fe
             out.append(got)
     assert out[1] == out[0]
     assert ("fail",) in out[0] and ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "CN = www.example.com") in out[0]
+
+
+def test_ssl_connections_counted_on_both_sides_as_haproxy(certs: Certs) -> None:
+    """show info's TLS counters (MaxSslConns, CurrSslConns, CumSslConns, and whether SslRate,
+    MaxSslRate, SslFrontendKeyRate, SslBackendKeyRate and their maxima are above 0) as TLS
+    connections come from clients and go to a TLS server; with maxsslconn 1 a connection to a
+    server over TLS is refused while a client's TLS connection holds the slot, and made once
+    it is closed (2.6 counts both sides against maxsslconn; the refusal is its internal error: 500)."""
+    import re
+    import socket
+    import time
+
+    from tests.integration.stats_client import stats_cli
+
+    backend = TlsBackend(certs, "ec")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+    maxsslconn {{limit}}
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    retries 0
+frontend tls
+    bind 127.0.0.1:{{p1}} ssl crt {certs['ec.pem']}
+    http-request return status 200 content-type text/plain string ok
+frontend plain
+    bind 127.0.0.1:{{p0}}
+    default_backend b
+backend b
+    server s 127.0.0.1:{backend.port} ssl verify none
+"""
+    ctx = client_context(certs)
+
+    def info(sock: str) -> dict[str, int]:
+        text = stats_cli(sock, "show info")
+        got = dict(re.findall(r"^(\w*Ssl\w*): (\d+)$", text, re.M))
+        exact = ("MaxSslConns", "CurrSslConns", "CumSslConns", "SslRateLimit", "SslCacheLookups", "SslCacheMisses")
+        return {k: int(v) if k in exact else int(v) > 0 for k, v in got.items()}
+
+    def settle(sock: str, want: int) -> dict[str, int]:
+        deadline = time.monotonic() + 3
+        while True:
+            got = info(sock)
+            if got.get("CurrSslConns") == want or time.monotonic() > deadline:
+                return got
+            time.sleep(0.05)
+
+    require_haproxy("haproxy")
+    out = []
+    try:
+        for limit in (100, 1):
+            for which in ("haproxy", "ours"):
+                p0, p1 = free_port(), free_port()
+                text = cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)).replace("{limit}", str(limit))
+                with run_proxy(text, wait_ports=[p0], which=which) as pp:  # (a probe would count)
+                    sock = admin_socket(pp)
+                    got: list[Any] = [info(sock)]
+                    got.append(get(p0, "/")[0])  # a TLS connection to the server
+                    got.append(settle(sock, 0))
+                    raw = socket.create_connection(("127.0.0.1", p1), timeout=5)
+                    held = ctx.wrap_socket(raw, server_hostname="www.example.com")
+                    got.append(settle(sock, 1))
+                    got.append(get(p0, "/")[0])  # refused with maxsslconn 1
+                    got.append(settle(sock, 1))
+                    held.close()
+                    got.append(settle(sock, 0))
+                    got.append(get(p0, "/")[0])
+                    got.append(settle(sock, 0))
+                    out.append(got)
+    finally:
+        backend.close()
+    assert out[1] == out[0]
+    assert out[3] == out[2]
+    assert out[0][1] == 200 and out[0][4] == 200 and out[2][4] == 500 and out[2][7] == 200
+    assert out[0][2]["CumSslConns"] == 1 and out[0][2]["SslBackendKeyRate"] and out[0][3]["SslFrontendKeyRate"]
+    assert out[0][8]["CumSslConns"] == 4 and out[2][8]["CumSslConns"] == 3
