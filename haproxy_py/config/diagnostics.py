@@ -164,6 +164,8 @@ class Diagnostics:
 
 
 def _cls(ch: str) -> int:
+    """2.6's character classes: letters 1..26 (either case), digits 27, anything else 28 (also the
+    class of the word's beginning and end)."""
     o = ord(ch)
     if 97 <= o <= 122:
         return o - 96
@@ -175,10 +177,13 @@ def _cls(ch: str) -> int:
 
 
 def fingerprint(word: str) -> dict[int, int]:
+    """The transitions between the classes of consecutive characters (beginning and end included),
+    counted at 32 * from + to, plus one mark per class present (at its own index, row 0)."""
     fp: dict[int, int] = {}
     prev = 28
     for ch in word:
         c = _cls(ch)
+        fp[c] = 1
         k = prev * 32 + c
         fp[k] = fp.get(k, 0) + 1
         prev = c
@@ -197,11 +202,8 @@ def fp_distance(a: dict[int, int], b: dict[int, int]) -> int:
     return dist
 
 
-def did_you_mean(word: str, candidates: Iterable[str], strict: bool = False) -> str | None:
-    """The candidate HAProxy would suggest for ``word``, or None.
-
-    ``strict``: only suggest close matches (HAProxy offers fewer candidates for section keywords
-    than we know, so we ask for a closer match there)."""
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate HAProxy would suggest for ``word``, or None (the first of the closest)."""
     if not word:
         return None
     fw = fingerprint(word)
@@ -214,7 +216,5 @@ def did_you_mean(word: str, candidates: Iterable[str], strict: bool = False) -> 
     if best is None:
         return None
     if best_d > 2 * len(word) or best_d > 2 * len(best):
-        return None
-    if strict and best_d * 2 > len(word):
         return None
     return best

@@ -119,6 +119,16 @@ def parse_int(text: str) -> int | None:
 # --------------------------------------------------------------------------- addresses
 
 
+def c_atoi(text: str) -> int:
+    """C's atoi/atol, as 2.6 reads many numbers: optional blanks and sign, then the leading digits
+    (0 when there are none)."""
+    m = _ATOI.match(text)
+    return int(m.group(1)) if m else 0
+
+
+_ATOI = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
 class AddressError(Exception):
     """``kind``: "port" (invalid port), "noport" (missing port), "range", "syntax"."""
 
@@ -139,9 +149,10 @@ _address_grammar = pp.Optional(_prefix)("prefix") + pp.Regex(r".*")("rest")
 _FAST_V4 = re.compile(r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\*|)(?::(\d+))?\Z")
 
 
-def _parse_ports(spec: str, text: str, allow_range: bool, allow_offset: bool) -> tuple[int, int, bool]:
-    """Returns (lo, hi, offset)."""
-    if spec == "":
+def _parse_ports(spec: str, text: str, allow_range: bool, allow_offset: bool,
+                 need_port: bool = True) -> tuple[int, int, bool]:
+    """Returns (lo, hi, offset). Where the port may be left out, 2.6 reads port 0 as no port."""
+    if spec == "" or (spec == "0" and not need_port):
         return 0, 0, False
     offset = False
     if spec[0] in "+-" and allow_offset:
@@ -157,7 +168,7 @@ def _parse_ports(spec: str, text: str, allow_range: bool, allow_offset: bool) ->
     lo = int(lo_s)
     hi = int(hi_s) if sep else lo
     if sep and not allow_range:
-        raise AddressError("range", f"port range '{spec}' not allowed here")
+        raise AddressError("range", f"port range not permitted here in '{text}'")
     if not (1 <= lo <= 65535) or not (1 <= hi <= 65535):
         raise AddressError("port", f"invalid port '{spec}'")
     if hi < lo:
@@ -175,7 +186,7 @@ def _parse_address_cached(text: str, need_port: bool, allow_range: bool,
             if need_port:
                 raise AddressError("noport", f"missing port specification in '{text}'")
             return Address("ipv4", host=host, text=text), False
-        lo, hi, off = _parse_ports(port, text, allow_range, allow_offset)
+        lo, hi, off = _parse_ports(port, text, allow_range, allow_offset, need_port)
         return Address("ipv4", host=host, port_lo=lo, port_hi=hi, text=text), off
     r = _address_grammar.parse_string(text, parse_all=True)
     prefix = _one(r.get("prefix"))
@@ -220,7 +231,7 @@ def _parse_address_cached(text: str, need_port: bool, allow_range: bool,
         if need_port:
             raise AddressError("noport", f"missing port specification in '{text}'")
         return Address(kind, host=host, text=text), False
-    lo, hi, off = _parse_ports(port, text, allow_range, allow_offset)
+    lo, hi, off = _parse_ports(port, text, allow_range, allow_offset, need_port)
     return Address(kind, host=host, port_lo=lo, port_hi=hi, text=text), off
 
 

@@ -204,6 +204,22 @@ class ResolveOpts:
     ignore_weight: bool = False
 
 
+def check_resolve_net(arg: str) -> str | None:
+    """2.6's error for a ``resolve-net`` list, or None: comma-separated IPv4 networks (a /bits or a
+    dotted mask, none for one host) or IPv6 ones; one trailing comma is allowed."""
+    import ipaddress
+
+    parts = arg.split(",")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            return f"'resolve-net' invalid network '{part}'.."
+    return None
+
+
 def resolve_opts_of(conf: object) -> ResolveOpts:
     prefer, allow, ignore = "ipv6", False, False
     nets: tuple[str, ...] = ()

@@ -461,7 +461,7 @@ def test_observe_layer7_in_tcp_is_alert_but_valid() -> None:
         "[t.cfg:11] : 'server b/s' : 'layer7' can only be used in http proxies.."]
 
 
-@pytest.mark.parametrize("line", ["weight abc", "maxconn abc", "rise x"])
+@pytest.mark.parametrize("line", ["weight abc", "maxconn abc", "rise 2x"])
 def test_junk_integers_are_errors_for_us(line: str) -> None:
     _, d = parse_text(HDR + f"backend b\n server s 1.1.1.1:1 {line}\n", "t.cfg")
     assert d.has_errors and d.errors[0].ours and "haproxy-py refuses" in d.errors[0].haproxy

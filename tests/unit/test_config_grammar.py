@@ -97,7 +97,8 @@ def test_address_errors() -> None:
         parse_address("127.0.0.1:99999")
     assert ei.value.message == "invalid port '99999'"
     with pytest.raises(AddressError):
-        parse_address("127.0.0.1:0")
+        parse_address("127.0.0.1:0", need_port=True)
+    assert parse_address("127.0.0.1:0")[0].port_lo == 0  # where a port is optional, 0 is none (2.6)
     with pytest.raises(AddressError):
         parse_address("1.2.3.4:80-90")  # ranges only where allowed
     with pytest.raises(AddressError):

@@ -108,9 +108,9 @@ INVALID = {
                  "http-request deny deny_status 42", "capture", "capture request header X len x",
                  "tcp-request bogus", "redirect", "stats bogus", "id 0", "disabled now", "maxconn x",
                  "timeout client 25d", "http-request set-header X", "http-request use-service nosuch"],
-    "backend": ["server", "server s", "server s 1.1.1.1:0", "server s 1.1.1.1:1 weight", "server s 1.1.1.1:1 weight 257",
+    "backend": ["server", "server s", "server s 1.1.1.1:1 weight", "server s 1.1.1.1:1 weight 257",
                 "server s 1.1.1.1:1 weight x", "server s 1.1.1.1:1 inter 0", "server s 1.1.1.1:1 inter 1x",
-                "server s 1.1.1.1:1 rise 0", "server s 1.1.1.1:1 fall -1", "server s 1.1.1.1:1 port 0",
+                "server s 1.1.1.1:1 rise 0", "server s 1.1.1.1:1 fall -1", "server s 1.1.1.1:1 port 70000",
                 "server s 1.1.1.1:1 observe layer9", "server s 1.1.1.1:1 on-error foo", "server s 1.1.1.1:1 bogus",
                 "server s 1.1.1.1:1 id 0", "balance uri bogus", "balance url_param", "balance hdr()",
                 "hash-type consistent md5", "hash-type consistent sdbm bogus", "cookie S maxidle 1x",
@@ -179,7 +179,7 @@ def test_every_server_keyword_is_implemented_or_refused(certs: Any) -> None:
                "alpn": "http/1.1", "sni": "str(x)", "ssl-min-ver": "TLSv1.2", "ssl-max-ver": "TLSv1.3",
                "ciphers": "DEFAULT", "ciphersuites": "TLS_AES_128_GCM_SHA256", "crl-file": certs["ca.crt"],
                "crt": certs["ec.pem"], "check-alpn": "http/1.1", "check-proto": "none",
-               "proxy-v2-options": "crc32c", "socks4": "127.0.0.1:1080"}.get(name, "1")
+               "proxy-v2-options": "crc32c", "socks4": "127.0.0.1:1080", "resolve-net": "10.0.0.0/8"}.get(name, "1")
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
         if name in ("ssl", "check-ssl"):  # TLS to a server verifies it by default: with a CA file
             line += " verify none"
@@ -196,6 +196,8 @@ def test_every_server_keyword_is_implemented_or_refused(certs: Any) -> None:
 def test_did_you_mean() -> None:
     assert did_you_mean("foo", list(K.SERVER_KEYWORDS)) == "tfo"
     assert did_you_mean("nmae", list(K.BIND_KEYWORDS)) == "name"
-    assert did_you_mean("http-send-server-name", list(K.PROXY_KEYWORDS), strict=True) == "http-send-name-header"
-    assert did_you_mean("foosection", list(K.PROXY_KEYWORDS), strict=True) is None
+    assert did_you_mean("http-send-server-name", list(K.PROXY_KEYWORDS)) == "http-send-name-header"
+    assert did_you_mean("foosection", list(K.PROXY_KEYWORDS)) is None
+    assert did_you_mean("n-backup", list(K.SERVER_KEYWORDS)) == "backup"  # '-' counts as a word's start
+    assert did_you_mean("wf", list(K.SERVER_KEYWORDS)) is None  # the classes present count too
     assert did_you_mean("zzzzzzzz", ["a", "b"]) is None

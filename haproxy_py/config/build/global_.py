@@ -40,6 +40,10 @@ _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxs
 _WS = b" \t\r\n\x0b\x0c"  # C isspace()
 
 
+#: the global keywords 2.6 offers for a misspelt one (these two it parses without offering them)
+_SUGGESTED = [k for k in K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS
+              if k not in ("fd-hard-limit", "expose-experimental-directives")]
+
 class CaseFileError(ValueError):
     """A line of the file 2.6 refuses (the message is 2.6's, after the file name)."""
 
@@ -294,7 +298,7 @@ class GlobalMixin(BuilderBase):
         elif kw in K.REMOVED_KEYWORDS:
             self.alert(ln, K.REMOVED_KEYWORDS[kw], 0)
         else:
-            sug = did_you_mean(kw, K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS, strict=True)
+            sug = did_you_mean(kw, _SUGGESTED)
             msg = f"unknown keyword '{kw}' in 'global' section"
             if sug:
                 msg += f"; did you mean '{sug}' maybe ?"

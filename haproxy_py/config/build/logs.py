@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address
+from haproxy_py.config.grammar import c_atoi as _atoi
 from haproxy_py.config.model import Address, LogTarget
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -239,8 +239,3 @@ def http_only_var(fmt: str) -> str | None:
         i = j
     return None
 
-
-def _atoi(text: str) -> int:
-    """C's atoi: optional blanks and sign, then the leading digits (0 when there are none)."""
-    m = re.match(r"\s*([+-]?\d+)", text)
-    return int(m.group(1)) if m else 0

@@ -14,6 +14,11 @@ from haproxy_py.config.tokenizer import Line, expand_address_env
 #: proxy keywords 2.6 refuses with more arguments ("'KW' cannot handle unexpected argument")
 _MAX_ARGS = {"mode": 1, "retries": 1, "maxconn": 1, "fullconn": 1, "id": 1, "dispatch": 1, "backlog": 1}
 
+#: the keywords 2.6 offers for a misspelt proxy keyword (not 'grace', 'orig-addr' nor the 'no' prefix)
+_SUGGESTED = [k for k in K.PROXY_KEYWORDS if k not in ("grace", "orig-addr", "no")] + \
+    [k for k in ("monitor-net",) if k not in K.PROXY_KEYWORDS]
+
+
 class ProxyMixin(BuilderBase):
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
@@ -23,7 +28,7 @@ class ProxyMixin(BuilderBase):
         if kw in K.REMOVED_KEYWORDS:
             self.fail(ln, K.REMOVED_KEYWORDS[kw], 0)
         if kw not in K.PROXY_KEYWORDS:
-            sug = did_you_mean(kw, list(K.PROXY_KEYWORDS), strict=True)
+            sug = did_you_mean(kw, _SUGGESTED)
             msg = f"unknown keyword '{kw}' in '{p.kind}' section"
             if sug:
                 msg += f"; did you mean '{sug}' maybe ?"

@@ -12,6 +12,7 @@ from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_time
+from haproxy_py.config.grammar import c_atoi as _atoi
 from haproxy_py.config.model import ServerConf
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -22,7 +23,12 @@ _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 
 
 #: 2.6's words for a server parameter given without its value (the TLS ones: config/tls.py)
+#: the server keywords in the order 2.6 compares them for "did you mean" (the first of equally close
+#: ones wins: its TLS keywords register ssl-min-ver before ssl-max-ver), then some values it offers
+_SUGGESTED = sorted(K.SERVER_KEYWORDS, key=lambda k: (k.replace("ssl-min-ver", "ssl-max-ver"), k != "ssl-min-ver")) \
+    + ["ipv4", "ipv6", "legacy", "octet-count", "fail-check", "sudden-death", "mark-down"]  # values it offers too
 _MISSING = {
+    "slowstart": "unexpected character '.",  # 2.6 prints the NUL it found, which ends its message
     "addr": "'addr' expects <ipv4|ipv6> as argument..", "agent-addr": "'agent-addr' expects an address as argument..",
     "agent-inter": "'agent-inter' expects a delay as argument..",
     "agent-port": "'agent-port' expects a port number as argument..",
@@ -132,11 +138,15 @@ class ServersMixin(BuilderBase):
             k = w[j]
             nargs = K.SERVER_KEYWORDS.get(k)
             if nargs is None:
-                sug = did_you_mean(k, list(K.SERVER_KEYWORDS))
+                sug = did_you_mean(k, _SUGGESTED)
                 msg = f"{label} : unknown keyword '{k}'"
                 msg += f"; did you mean '{sug}' maybe ?" if sug else "."
                 sfail(msg, j, suggestion=sug)
             if nargs and j + 1 >= len(w):
+                if k == "resolvers":  # 2.6 takes the empty name, then finds no such section after parsing
+                    extra.append((k, ""))
+                    j += 1
+                    continue
                 if k in TLS.SERVER_MISSING:
                     sfail(f"{label} : {TLS.SERVER_MISSING[k]}", j)
                 if k == "proxy-v2-options":
@@ -163,6 +173,12 @@ class ServersMixin(BuilderBase):
                 err = check_resolve_opts(arg)
                 if err is not None:
                     sfail(f"{label} : {err}", j + 1)
+            if k == "resolve-net":
+                from haproxy_py.config.resolvers import check_resolve_net
+
+                err = check_resolve_net(arg)
+                if err is not None:
+                    sfail(f"{label} : {err}", j + 1)
             if k == "resolve-prefer" and arg not in ("ipv4", "ipv6"):
                 sfail(f"{label} : '{k}' expects either ipv4 or ipv6 as argument..", j + 1)
             if k == "weight":
@@ -170,16 +186,21 @@ class ServersMixin(BuilderBase):
                 if v is None:
                     sfail(f"{label} : weight of server {nm} is not an integer ('{arg}'); HAProxy 2.6 takes it "
                           "as 0 silently, haproxy-py refuses it.", j + 1, ours=True)
-                if not 0 <= v <= 256:
-                    sfail(f"{label} : weight of server {nm} is not within 0 and 256 ({v})..", j + 1)
+                if not 0 <= v <= 256:  # 2.6 shows the value as its int holds it
+                    sfail(f"{label} : weight of server {nm} is not within 0 and 256 "
+                          f"({(v + 2**31) % 2**32 - 2**31})..", j + 1)
                 s["weight"] = v
             elif k in ("inter", "fastinter", "downinter", "slowstart", "agent-inter"):
                 tv = parse_time(arg)
+                # 2.6 names 'agent-inter' in this message for all four check intervals, and ends it
+                # with two dots; its overflow message says "timer overflow" except for slowstart
+                named = "slowstart" if k == "slowstart" else "agent-inter"
                 if tv.error == "junk" or tv.error == "empty":
-                    sfail(f"{label} : unexpected character '{tv.char}' in '{k}' argument of server {nm}.", j + 1)
+                    sfail(f"{label} : unexpected character '{tv.char}' in '{named}' argument of server {nm}..",
+                          j + 1)
                 if tv.error == "overflow":
-                    sfail(f"{label} : timer overflow in argument <{arg}> to <{k}> of server {nm}, maximum "
-                          "value is 2147483647 ms (~24.8 days)..", j + 1)
+                    sfail(f"{label} : {'' if k == 'slowstart' else 'timer '}overflow in argument <{arg}> to <{k}> "
+                          f"of server {nm}, maximum value is 2147483647 ms (~24.8 days)..", j + 1)
                 if tv.value == 0 and k != "slowstart":
                     sfail(f"{label} : invalid value 0 for argument '{k}' of server {nm}..", j + 1)
                 s[k.replace("-", "_")] = tv.value
@@ -193,13 +214,15 @@ class ServersMixin(BuilderBase):
                 s["pool_purge_delay"] = tv.value
             elif k in ("rise", "fall"):
                 v = parse_int(arg)
-                if v is None:
+                if v is None and _atoi(arg) > 0:
                     sfail(f"{label} : '{k}' expects an integer (got '{arg}'); haproxy-py refuses junk that "
                           "HAProxy 2.6 takes as 0.", j + 1, ours=True)
-                if v <= 0:
+                if v is None or v <= 0:
                     sfail(f"{label} : '{k}' has to be > 0..", j + 1)
                 s[k] = v
             elif k in ("maxconn", "maxqueue", "minconn", "error-limit"):
+                if k == "error-limit" and _atoi(arg) <= 0:
+                    sfail(f"{label} : error-limit has to be > 0..", j + 1)
                 v = parse_int(arg)
                 if v is None or v < 0:
                     sfail(f"{label} : '{k}' expects a positive integer (got '{arg}'); HAProxy 2.6 takes junk as "
@@ -215,23 +238,31 @@ class ServersMixin(BuilderBase):
                 s["pool_max_conn"] = v
             elif k in ("port", "agent-port"):
                 v = parse_int(arg)
-                if v is None or not 1 <= v <= 65535:
-                    sfail(f"{label} : invalid port '{arg}'", j + 1) if k == "port" else \
-                        sfail(f"{label} : '{k}' expects a valid port number (got '{arg}').", j + 1)
-                s["check_port" if k == "port" else "agent_port"] = v
+                if v is None or not 0 <= v <= 65535:  # 2.6 reads any text as a number (0: no port)
+                    sfail(f"{label} : '{k}' expects a port number (got '{arg}'); HAProxy 2.6 takes junk "
+                          "silently, haproxy-py refuses it.", j + 1, ours=True)
+                s["check_port" if k == "port" else "agent_port"] = v or None
             elif k == "addr":
                 s["check_addr"] = expand_address_env(arg, self.env)
             elif k in ("agent-addr", "agent-send"):
+                from haproxy_py.addresses import libc_resolve
                 from haproxy_py.config.agent import parse_server_param
 
-                err, value = parse_server_param(k, arg)
+                def resolve(host: str) -> str | None:
+                    r = libc_resolve(host, 0)
+                    return r[1] if r else None
+
+                err, value = parse_server_param(k, arg, resolve)
                 if err:
-                    sfail(f"{label} : {err}", j + 1, ours=True)
+                    sfail(f"{label} : {err}", j + 1)
                 s[k.replace("-", "_")] = value
             elif k == "id":
                 v = parse_int(arg)
+                if v is None and _atoi(arg) > 0:
+                    sfail(f"{label} : 'id' : custom id has to be an integer (got '{arg}'); HAProxy 2.6 reads "
+                          "its leading digits, haproxy-py refuses it.", j + 1, ours=True)
                 if v is None or v <= 0:
-                    sfail(f"{label} : 'id' : custom id has to be > 0 (got '{arg}').", j + 1)
+                    sfail(f"{label} : 'id' : custom id has to be > 0.", j + 1)
                 if not default:
                     prev = p.server_ids.get(v)
                     if prev is not None:
@@ -335,3 +366,4 @@ class ServersMixin(BuilderBase):
             p.server_ids[s["id"]] = (ln.loc(0), name)
         p.servers.append(ServerConf(**s))
         self._server_lines[(p.name, name)] = ln
+
