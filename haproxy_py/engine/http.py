@@ -1990,8 +1990,8 @@ class HttpSession(Stream):
             elif status < 600 and status != 501 and status != 505:
                 count_http(self.txn, "http_fail_cnt", "http_fail_rate")
         # 2.6 counts the response as the server sent it (http/htx.py), before any rule
-        if nres < 0:
-            nres = htx.response_size(resp.version, resp.reason, resp.headers)
+        if nres < 0:  # the parser's count for the head as parsed (http/htx.py response_size)
+            nres = resp.htx_len if resp.htx_len >= 0 else htx.response_size(resp.version, resp.reason, resp.headers)
         caps = self.router.caps
         if caps is not None:  # capture response header: as the server sent them
             rec.res_caps = caps.response_headers(resp.headers)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from haproxy_py.http import htx
 from haproxy_py.http.message import RequestHead, ResponseHead
 from haproxy_py.http.parse import (
     DEFAULT_BUFSIZE,
@@ -166,8 +165,7 @@ class RequestMemo(_HeadMemo[bytes, tuple[RequestHead, int, int]]):
             return None
         req, consumed = res
         # 2.6 counts the request as its HTTP/1 layer parsed it (http/htx.py), before any rule
-        size = htx.request_size(req.method, req.uri, req.version, req.headers,
-                                req.conn_close or req.conn_keep_alive)
+        size = req.htx_len  # the parser's count (http/htx.py request_size)
         if key is not None:
             self.put(key, (req, consumed, size))
         return req, consumed, size, key
@@ -204,7 +202,7 @@ class ResponseMemo(_HeadMemo[tuple[Any, ...], tuple[ResponseHead, int, bytes, bo
             return None
         resp, consumed = res
         if key is not None and resp.status >= 200 and resp.status != 101:
-            nres = htx.response_size(resp.version, resp.reason, resp.headers)
+            nres = resp.htx_len  # the parser's count (http/htx.py response_size)
             out, keep = prepare_response(resp, req, mode)
             entry = (resp, consumed, out, keep, nres)
             self.put(key, entry)

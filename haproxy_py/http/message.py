@@ -40,6 +40,9 @@ BODY_CHUNKED = 2
 #: body delimited by the connection close (responses only)
 BODY_CLOSE = 3
 
+#: ``_COLON_SP_JOIN((name, value))`` is the header line ``name: value`` (a C call, for map())
+_COLON_SP_JOIN = b": ".join
+
 
 def split_comma(value: bytes) -> list[bytes]:
     """Split a header value on commas, trimming blanks; empty elements are dropped."""
@@ -69,6 +72,7 @@ class Headers:
         "conn_keep_alive",
         "upgrade",
         "head_len",
+        "htx_len",
     )
     headers: list[tuple[bytes, bytes]]
 
@@ -155,6 +159,9 @@ class Headers:
         self.upgrade: bytes | None = None
         #: raw size of the head on the wire (start line to the empty line), 0 when built
         self.head_len = 0
+        #: the head's size as 2.6 counts it (http/htx.py), set by the parser for the head as
+        #: parsed (-1 when built); stale once anything changes the head
+        self.htx_len = -1
 
     def iter_names(self) -> Iterator[bytes]:
         for n, _ in self.headers:
@@ -164,7 +171,8 @@ class Headers:
         """The header block: ``Name: value\\r\\n`` lines followed by the empty line."""
         if not self.headers:
             return b"\r\n"
-        return b"\r\n".join([n + b": " + v for n, v in self.headers]) + b"\r\n\r\n"
+        # every line made and joined in C: ``b": ".join((name, value))`` is ``name + b": " + value``
+        return b"\r\n".join(map(_COLON_SP_JOIN, self.headers)) + b"\r\n\r\n"
 
 
 class RequestHead(Headers):
@@ -211,6 +219,7 @@ class RequestHead(Headers):
         r.conn_keep_alive = self.conn_keep_alive
         r.upgrade = self.upgrade
         r.head_len = self.head_len
+        r.htx_len = self.htx_len
         return r
 
     def start_line(self) -> bytes:

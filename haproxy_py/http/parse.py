@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
+from .htx import HEAD_OVERHEAD, _connection_size
 from .message import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -183,9 +184,12 @@ def _split_head_slow(buf: bytes, start: int, eol: int, status: int) -> list[byte
     return head.split(b"\n")
 
 
-def _parse_headers(lines: list[bytes], buf: bytes, start: int, status: int) -> tuple[_HeaderList, _Special | None]:
-    """Header lines -> (headers, special): special lists (index, lower name, value) of the
-    headers that drive framing, or is None when there is none."""
+def _parse_headers(lines: list[bytes], buf: bytes, start: int,
+                   status: int) -> tuple[_HeaderList, _Special | None, int]:
+    """Header lines -> (headers, special, size): special lists (index, lower name, value) of the
+    headers that drive framing, or is None when there is none; size is the sum of the names'
+    and the values' lengths."""
+    nv = 0
     headers: list[tuple[bytes, bytes]] = []
     append = headers.append
     special: _Special | None = None
@@ -199,6 +203,7 @@ def _parse_headers(lines: list[bytes], buf: bytes, start: int, status: int) -> t
         # no CR, LF, VT or FF reaches here (the head's checks reject them): strip() without an
         # argument (ASCII whitespace) is strip(b" \t"), with no argument to parse
         value = value.strip()
+        nv += len(value)
         lname = name.lower()
         if lname in special_names:
             if special is None:
@@ -206,11 +211,34 @@ def _parse_headers(lines: list[bytes], buf: bytes, start: int, status: int) -> t
             special.append((len(headers), lname, value))
         append((name, value))
         nappend(name)
-    if names and 0 in b"".join(names).translate(_TOKEN_BAD_NUL):
-        for name in names:
-            if name.translate(None, _TCHARS):
-                _header_error(name, buf, start, status)
-    return headers, special
+    if names:
+        joined = b"".join(names)
+        nv += len(joined)
+        if 0 in joined.translate(_TOKEN_BAD_NUL):
+            for name in names:
+                if name.translate(None, _TCHARS):
+                    _header_error(name, buf, start, status)
+    return headers, special, nv
+
+
+def _headers_htx(headers: _HeaderList, special: _Special | None, nv: int, clean: bool = True) -> int:
+    """The headers' size as 2.6 counts it (``htx.headers_size(headers, clean)``), knowing from the
+    parse where the Connection headers are (``special``) and the names' and values' length
+    (``nv``, -1 when the parse changed the headers afterwards)."""
+    n = nv
+    if n < 0:
+        n = 0
+        for name, value in headers:
+            n += len(name) + len(value)
+    if special is not None and clean:
+        for _, lname, value in special:
+            if lname == b"connection":
+                lv = value.lower()
+                if lv == b"keep-alive" or lv == b"close":  # the usual single token: not counted
+                    n -= 10 + len(value)
+                else:
+                    n += _connection_size(lname, value) - 10 - len(value)
+    return n
 
 
 def _header_error(line: bytes, buf: bytes, start: int, status: int) -> NoReturn:
@@ -227,8 +255,12 @@ def _header_error(line: bytes, buf: bytes, start: int, status: int) -> NoReturn:
 
 
 def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special: _Special, status: int,
-                 buf: bytes, start: int) -> None:
-    """Apply Content-Length/Transfer-Encoding/Connection facts to ``msg``."""
+                 buf: bytes, start: int) -> bool:
+    """Apply Content-Length/Transfer-Encoding/Connection facts to ``msg``; True when ``headers``
+    changed (Content-Length merged or dropped)."""
+    if len(special) <= 2 and _conn_tokens_plain(msg, special):
+        return False
+    changed = False
     cl = -1
     cl_idx: list[int] = []
     te: list[bytes] = []
@@ -287,6 +319,7 @@ def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special:
             # CL + TE: the content-length is removed, the body is chunked
             drop = set(cl_idx)
             headers[:] = [h for i, h in enumerate(headers) if i not in drop]
+            changed = True
         msg.body = BODY_CHUNKED if nchunked else BODY_CLOSE
     elif cl_idx:
         if len(cl_idx) > 1 or b"," in headers[cl_idx[0]][1]:
@@ -297,6 +330,7 @@ def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special:
             headers[:] = [
                 (name, b"%d" % cl) if i == first else h for i, h in enumerate(headers) if i not in drop
             ]
+            changed = True
         msg.body = BODY_LENGTH
         msg.content_length = cl
     if conn:
@@ -308,6 +342,38 @@ def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special:
         msg.keep_alive = not msg.conn_close
     else:
         msg.keep_alive = msg.conn_keep_alive and not msg.conn_close
+    return changed
+
+
+def _conn_tokens_plain(msg: RequestHead | ResponseHead, special: _Special) -> bool:
+    """The usual heads in one step: at most one plain Content-Length (ASCII digits, not too large)
+    and at most one Connection header with one token, nothing else that drives framing. True
+    when ``msg`` got its facts here; False (``msg`` untouched) sends the head through the
+    general code, which finds every error."""
+    cl = -1
+    conn: bytes | None = None
+    for _, lname, value in special:
+        if lname == b"content-length":
+            if cl >= 0 or not value.isdigit() or len(value) > 18:
+                return False
+            cl = int(value)
+        elif lname == b"connection":
+            if conn is not None or b"," in value:
+                return False
+            conn = value.lower()
+        else:
+            return False
+    if cl >= 0:
+        msg.body = BODY_LENGTH
+        msg.content_length = cl
+    if conn:
+        msg.conn_close = conn == b"close"
+        msg.conn_keep_alive = conn == b"keep-alive"
+    if msg.http11:
+        msg.keep_alive = not msg.conn_close
+    else:
+        msg.keep_alive = msg.conn_keep_alive and not msg.conn_close
+    return True
 
 
 def msg_is_response(msg: object) -> bool:
@@ -453,7 +519,7 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
             absolute = _authority_of(uri)
             if absolute is None:
                 raise ParseError(400, start + len(method) + 1, "invalid URI")
-    headers, special = _parse_headers(lines, buf, start, 400)
+    headers, special, nv = _parse_headers(lines, buf, start, 400)
     if len(headers) >= maxhdr:
         raise ParseError(400, start, "too many headers (tune.http.maxhdr)")
     msg = RequestHead(method, uri, version, None)
@@ -471,6 +537,7 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
             keep_idx = [i for i in range(len(headers)) if i not in drop]
             remap = {old: new for new, old in enumerate(keep_idx)}
             headers[:] = [headers[i] for i in keep_idx]
+            nv = -1
             special = [(remap[i], n, v) for i, n, v in special if i in remap]
         if absolute is not None and hosts:
             scheme, auth = absolute
@@ -485,8 +552,10 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
                 raise ParseError(400, start + len(method) + 1, "CONNECT authority differs from Host")
             if nh is not hv:
                 headers[hi] = (headers[hi][0], nh)
+                nv = -1
         if framing:
-            _conn_tokens(msg, headers, special, 400, buf, start)
+            if _conn_tokens(msg, headers, special, 400, buf, start):
+                nv = -1
             if (version == b"HTTP/1.0" and method in _NO_BODY_10
                     and (msg.body == BODY_CHUNKED or (msg.body == BODY_LENGTH and msg.content_length > 0))):
                 # 2.6's HTTP/1 layer answers 413 to an HTTP/1.0 GET, HEAD or DELETE with a body
@@ -494,6 +563,8 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
     # the raw head is never smaller than its HTX data: only compute the exact size near the limit
     if after - start + 62 + 8 * len(headers) > limit and htx_size(method, uri, version, headers) > limit:
         raise ParseError(400, start, "head too large")
+    msg.htx_len = HEAD_OVERHEAD + len(method) + len(uri) + len(version) + _headers_htx(
+        headers, special, nv, msg.conn_close or msg.conn_keep_alive)
     return msg
 
 
@@ -560,18 +631,20 @@ def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: by
     status = int(code)
     if status < 100:
         raise ParseError(502, start + 9, "invalid status code")
-    headers, special = _parse_headers(lines, buf, start, 502)
+    headers, special, nv = _parse_headers(lines, buf, start, 502)
     if len(headers) >= maxhdr:
         raise ParseError(502, start, "too many headers (tune.http.maxhdr)")
     msg = ResponseHead(status, reason or b"", version, None)
     msg.headers = headers
     if special is not None:
-        _conn_tokens(msg, headers, special, 502, buf, start)
+        if _conn_tokens(msg, headers, special, 502, buf, start):
+            nv = -1
     if msg.body == BODY_NONE:
         msg.body = BODY_CLOSE
     if status == 204 and special is not None:
         # HAProxy 2.6.12 drops any content-length of a 204 response (verified live; kept on 304)
         msg.headers = headers = [h for h in headers if h[0].lower() != b"content-length"]
+        nv = -1
         msg.content_length = -1
     if status < 200 or status == 204 or status == 304 or method == b"HEAD":
         msg.body = BODY_NONE
@@ -583,6 +656,7 @@ def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: by
     if after - start + 62 + 8 * len(headers) > limit and htx_size(b"", reason or b"", version + code,
                                                                   headers) > limit:
         raise ParseError(502, start, "head too large")
+    msg.htx_len = HEAD_OVERHEAD + len(version) + 3 + len(reason or b"") + _headers_htx(headers, special, nv)
     return msg
 
 

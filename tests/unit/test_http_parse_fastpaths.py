@@ -92,3 +92,67 @@ def test_bare_lf_and_fold_take_the_general_path() -> None:
     assert req.get(b"host") == b"a" and n == 24
     with pytest.raises(ParseError):
         parse_request(b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n")
+
+
+
+def _facts(fn: object, head: bytes) -> object:
+    try:
+        m, n = fn(head)  # type: ignore[operator]
+    except ParseError as e:
+        return ("error", e.status, e.pos, e.reason)
+    return (n, m.headers, m.body, m.content_length, m.keep_alive, m.conn_close, m.conn_keep_alive, m.upgrade)
+
+
+def test_plain_framing_step_equals_general_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-step framing facts (one plain Content-Length, one single-token Connection) are what
+    the general code finds, errors included, on generated requests and responses."""
+    import random
+
+    from haproxy_py.http import parse as hp
+
+    rnd = random.Random(20)
+    names = [b"Content-Length", b"content-length", b"Connection", b"CONNECTION", b"Transfer-Encoding",
+             b"Upgrade", b"Host", b"X-A", b"Date"]
+    values = [b"0", b"12", b"012", b"12, 12", b"1,2", b"-1", b"99999999999999999999", b"999999999999999999",
+              b"close", b"Keep-Alive", b"keep-alive, close", b"upgrade", b"", b"chunked", b"h", b"x y"]
+    heads = []
+    for _ in range(2000):
+        hdrs = b"".join(rnd.choice(names) + b": " + rnd.choice(values) + b"\r\n" for _ in range(rnd.randrange(0, 4)))
+        ver = rnd.choice([b"HTTP/1.1", b"HTTP/1.0"])
+        if rnd.random() < 0.5:
+            heads.append((parse_request, b"POST / " + ver + b"\r\nHost: h\r\n" + hdrs + b"\r\n"))
+        else:
+            heads.append((parse_response, ver + b" 200 OK\r\n" + hdrs + b"\r\n"))
+    fast = [_facts(fn, h) for fn, h in heads]
+    monkeypatch.setattr(hp, "_conn_tokens_plain", lambda msg, special: False)
+    general = [_facts(fn, h) for fn, h in heads]
+    assert fast == general
+
+
+def test_parsed_size_is_htx_size() -> None:
+    """The size the parser gives a head (``htx_len``) is what http/htx.py counts for it."""
+    import random
+
+    from haproxy_py.http import htx
+
+    rnd = random.Random(26)
+    names = [b"Content-Length", b"Connection", b"connection", b"Host", b"X-A", b"Date", b"Upgrade",
+             b"Transfer-Encoding"]
+    values = [b"0", b"12", b"12, 12", b"close", b"Keep-Alive", b"keep-alive, Upgrade", b"a, close,b", b"",
+              b"upgrade", b"chunked", b"h", b"x y"]
+    checked = 0
+    for _ in range(2000):
+        hdrs = b"".join(rnd.choice(names) + b": " + rnd.choice(values) + b"\r\n" for _ in range(rnd.randrange(0, 5)))
+        ver = rnd.choice([b"HTTP/1.1", b"HTTP/1.0"])
+        try:
+            if rnd.random() < 0.5:
+                q, _ = parse_request(b"POST /p?q " + ver + b"\r\nHost: h\r\n" + hdrs + b"\r\n")
+                assert q.htx_len == htx.request_size(q.method, q.uri, q.version, q.headers,
+                                                     q.conn_close or q.conn_keep_alive)
+            else:
+                r, _ = parse_response(ver + rnd.choice([b" 200 OK", b" 204 ", b" 302 Found"]) + b"\r\n" + hdrs + b"\r\n")
+                assert r.htx_len == htx.response_size(r.version, r.reason, r.headers)
+            checked += 1
+        except ParseError:
+            pass
+    assert checked > 500
