@@ -130,6 +130,10 @@ class Global:
     maxsslrate: int | None = None
     #: ``maxcomprate``: kB/s of compressor input above which a response starts uncompressed
     maxcomprate: int | None = None
+    #: ``tune.comp.maxlevel``: the zlib level compression starts at and goes back up to (1..9)
+    tune_comp_maxlevel: int = 1
+    #: ``maxcompcpuusage``: above this CPU usage (100 - idle %) compression is lowered and not started
+    maxcompcpuusage: int = 100
     #: ``h1-case-adjust`` lines then ``h1-case-adjust-file``'s: (from, to) as written (http/h1case.py)
     h1_case: tuple[tuple[bytes, bytes], ...] = ()
     #: ``tune.rcvbuf.client|server``, ``tune.sndbuf.client|server`` (None: the kernel's)

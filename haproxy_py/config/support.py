@@ -184,6 +184,8 @@ _reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_li
     "maxsslrate": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxsslrate_holds_tls_connections_back_as_haproxy",
     "maxsslconn": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxsslconn_holds_tls_connections_back_as_haproxy",
     "maxcomprate": _IT + "test_compression_limits_vs_haproxy.py::test_maxcomprate_as_haproxy",
+    "tune.comp.maxlevel": _IT + "test_compression_levels_vs_haproxy.py::test_maxlevel_is_the_zlib_level",
+    "maxcompcpuusage": _IT + "test_compression_levels_vs_haproxy.py::test_maxcompcpuusage_stops_compressing_when_busy",
     "tune.rcvbuf.client": _LIM + "test_socket_buffer_sizes_as_haproxy",
     "tune.rcvbuf.server": _LIM + "test_socket_buffer_sizes_as_haproxy",
     "tune.sndbuf.client": _LIM + "test_socket_buffer_sizes_as_haproxy",
@@ -195,6 +197,8 @@ _reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_li
 })
 GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
                  "through a setuid program, so allowing it changes nothing")
+GLOBAL.no_effect("maxzlibmem", "Debian's HAProxy 2.6.12 compresses with libslz, not zlib: its limit on zlib's "
+                 "memory never applies there (show info has no ZlibMemUsage lines), nor here")
 GLOBAL.no_effect("cluster-secret", "used by QUIC retry tokens; haproxy-py has no QUIC")
 GLOBAL.alternatives.update({
     "quiet": "run with '-q' instead",

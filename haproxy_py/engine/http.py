@@ -2006,8 +2006,9 @@ class HttpSession(Stream):
         comp = None
         if self.comp_algo is not None:  # compression: decided on the head as the server sent it
             st = self.engine.state
-            if st.comp_rate_lim and st.comp_bps_in.read(self.loop.time()) > st.comp_rate_lim:
-                pass  # maxcomprate: the compressor took more than that in the last second (2.6)
+            if ((st.comp_rate_lim and st.comp_bps_in.read(self.loop.time()) > st.comp_rate_lim)
+                    or st.idle_pct < st.comp_min_idle):
+                pass  # maxcomprate: the compressor took more than that in the last second; maxcompcpuusage (2.6)
             elif hcomp.compress_response(req, resp, self.comp_types):
                 comp = self.res_comp = self.comp_algo
                 self.fe.counters.comp_rsp += 1
@@ -2365,7 +2366,7 @@ class HttpSession(Stream):
         """A compressed response: its head, then the body through zlib as it comes."""
         kind, cl = framing
         self.resbody = body_reader(kind, cl)
-        self.comp = hcomp.Compressor(algo)
+        self.comp = hcomp.Compressor(algo, self.engine.state.comp_maxlevel)
         self.comp_chunks = hcomp.ChunkedPayload() if kind == BODY_CHUNKED else None
         self.cli.write(head)
         if rest:
@@ -2389,14 +2390,19 @@ class HttpSession(Stream):
         if out:
             n = rb.htx(out)
             self.bytes_out += n
+            over = False
             if comp.z is None:  # identity: 2.6 counts it as bypassed
                 self.fe.counters.comp_byp += n
                 self.be.counters.comp_byp += n
             else:
                 self.fe.counters.comp_in += n
                 self.be.counters.comp_in += n
-                self.engine.state.comp_bps_in.add(self.loop.time(), n)
-            z = comp.feed(cp.feed(out) if cp is not None else out, not done)
+                st = self.engine.state
+                st.comp_bps_in.add(self.loop.time(), n)
+                # 2.6 lowers the level of what follows while the limits are exceeded
+                over = ((st.comp_rate_lim and st.comp_bps_out.read(self.loop.time()) > st.comp_rate_lim)
+                        or st.idle_pct < st.comp_min_idle)
+            z = comp.feed(cp.feed(out) if cp is not None else out, not done, over)
             if z:
                 cli.write(z)
         if done:

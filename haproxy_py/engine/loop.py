@@ -409,7 +409,17 @@ class Engine:
         if rxlazy.warm(100):  # about 4 ms of compiling, then the loop serves traffic
             self.loop.call_later(0.001, self._warm_regexes)
 
+    def _comp_idle(self, cpu0: float, wall0: float) -> None:
+        """maxcompcpuusage: the share of the last second the process did not spend on the CPU
+        (2.6's idle_pct), each second, for the compression to read."""
+        cpu, wall = time.process_time(), time.monotonic()
+        if wall > wall0:
+            self.state.idle_pct = max(0, min(100, round(100 - 100 * (cpu - cpu0) / (wall - wall0))))
+        self.loop.call_later(1.0, self._comp_idle, cpu, wall)
+
     async def start(self) -> None:
+        if self.state.comp_min_idle > 0:  # maxcompcpuusage: only then is the idle share measured
+            self.loop.call_later(1.0, self._comp_idle, time.process_time(), time.monotonic())
         if not self.listeners:
             self.bind_all()
         for lst in self.listeners:

@@ -26,8 +26,8 @@
 The body is streamed: :class:`Compressor` turns each piece of payload into chunks as it comes
 (``Z_SYNC_FLUSH`` after each piece but the last, so a slow stream reaches the client as it is
 produced; a body read at once is one deflate stream as 2.6 writes it) with
-zlib's state as the only memory, level 1 (2.6's ``tune.comp.maxlevel`` default), window 15,
-memLevel 8. A chunked server body is read by :class:`ChunkedPayload` from what
+zlib's state as the only memory, at ``tune.comp.maxlevel`` (1 by default), lowered while the
+limits are exceeded as 2.6 does (see :class:`Compressor`), window 15, memLevel 8. A chunked server body is read by :class:`ChunkedPayload` from what
 ``http/body.py``'s ``ChunkedBody`` re-framed; its trailers follow the last chunk.
 """
 
@@ -199,20 +199,51 @@ def rewrite_head(resp: ResponseHead, algo: str) -> None:
     resp.headers = hdrs
 
 
+def _gzip_head(level: int) -> bytes:
+    """The gzip header zlib writes (mtime 0, XFL from the level, OS unix)."""
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00" + (b"\x02" if level == 9 else b"\x04" if level < 2 else b"\x00") + b"\x03"
+
+
+def _zlib_head(level: int) -> bytes:
+    """The zlib header zlib writes for a 32 KiB window (FLEVEL from the level)."""
+    flags = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
+    h = (0x78 << 8) | (flags << 6)
+    h += 31 - h % 31
+    return h.to_bytes(2, "big")
+
+
 class Compressor:
-    """Payload in, chunked body out; zlib's state is all it keeps."""
+    """Payload in, chunked body out; zlib's state is all it keeps.
 
-    __slots__ = ("z", "size_in", "size_out")
+    The deflate data is zlib's raw stream, with the gzip or zlib header and trailer written here
+    (as zlib writes them), so that the level can change between two flushes as 2.6's does
+    (deflateParams): it starts at ``tune.comp.maxlevel``; after each flushed piece, when the
+    engine says the limits are exceeded (``maxcomprate`` on the compressor's output of the last
+    second, ``maxcompcpuusage``) it goes down by one (0 stores the data as it is), else back up
+    by one to the maximum. A new level is a new raw compressor after the sync flush: a valid
+    continuation of the same stream."""
 
-    def __init__(self, algo: str) -> None:
+    __slots__ = ("z", "algo", "level", "max_level", "check", "size_in", "size_out", "started")
+
+    def __init__(self, algo: str, max_level: int = 1) -> None:
+        self.algo = algo
+        self.level = self.max_level = max_level
         wbits = _WBITS.get(algo)
-        self.z = zlib.compressobj(1, zlib.DEFLATED, wbits, 8) if wbits is not None else None
+        self.z = zlib.compressobj(max_level, zlib.DEFLATED, -15, 8) if wbits is not None else None
+        self.check = 0 if algo == "gzip" else 1  # crc32 / adler32 of what went in
         self.size_in = 0
         self.size_out = 0
+        self.started = False
 
-    def feed(self, data: bytes, flush: bool = True) -> bytes:
+    def _head(self) -> bytes:
+        self.started = True
+        algo = self.algo
+        return _gzip_head(self.level) if algo == "gzip" else _zlib_head(self.level) if algo == "deflate" else b""
+
+    def feed(self, data: bytes, flush: bool = True, over: bool = False) -> bytes:
         """The chunk(s) for ``data`` (empty when zlib holds everything back); ``flush``: what
-        zlib holds goes out now (not when :meth:`finish` comes next)."""
+        zlib holds goes out now (not when :meth:`finish` comes next); ``over``: the limits are
+        exceeded (the level of what follows a flush goes down, else back up)."""
         if not data:
             return b""
         self.size_in += len(data)
@@ -220,9 +251,21 @@ class Compressor:
         if z is None:
             out = data
         else:
+            algo = self.algo
+            if algo == "gzip":
+                self.check = zlib.crc32(data, self.check)
+            elif algo == "deflate":
+                self.check = zlib.adler32(data, self.check)
             out = z.compress(data)
+            if not self.started:
+                out = self._head() + out
             if flush:
                 out += z.flush(zlib.Z_SYNC_FLUSH)
+                lvl = self.level
+                new = (lvl - 1 if lvl > 0 else 0) if over else (lvl + 1 if lvl < self.max_level else lvl)
+                if new != lvl:
+                    self.level = new
+                    self.z = zlib.compressobj(new, zlib.DEFLATED, -15, 8)
         if not out:
             return b""
         self.size_out += len(out)
@@ -231,7 +274,15 @@ class Compressor:
     def finish(self, trailers: bytes = b"\r\n") -> bytes:
         """The end of the stream, the last chunk and ``trailers`` (their lines and the empty one)."""
         z = self.z
-        tail = z.flush(zlib.Z_FINISH) if z is not None else b""
+        tail = b""
+        if z is not None:
+            tail = z.flush(zlib.Z_FINISH)
+            if not self.started:
+                tail = self._head() + tail
+            if self.algo == "gzip":
+                tail += (self.check & 0xFFFFFFFF).to_bytes(4, "little") + (self.size_in & 0xFFFFFFFF).to_bytes(4, "little")
+            elif self.algo == "deflate":
+                tail += (self.check & 0xFFFFFFFF).to_bytes(4, "big")
         self.z = None
         out = b"0\r\n" + trailers
         if tail:

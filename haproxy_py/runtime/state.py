@@ -78,6 +78,12 @@ class ProcessState:
         self.comp_bps_in = FreqCtr()
         self.comp_bps_out = FreqCtr()
         self.comp_rate_lim = (g.maxcomprate or 0) * 1024
+        #: tune.comp.maxlevel, and maxcompcpuusage as 2.6's compress_min_idle (idle % below which
+        #: compression is not started and its level goes down; 0: no check) with the idle % the
+        #: engine measures each second while that check is on
+        self.comp_maxlevel = g.tune_comp_maxlevel
+        self.comp_min_idle = 100 - g.maxcompcpuusage
+        self.idle_pct = 100
         self.node = g.node or os.uname().nodename
         self.description = g.description or ""
         #: proxies in iid order: each entry has ``.frontend`` (runtime Frontend or None) and

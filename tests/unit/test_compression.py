@@ -61,3 +61,43 @@ def test_no_compression_config_leaves_the_hook_off() -> None:
     cfg, _ = parse_text("defaults\n    mode http\nfrontend f\n    bind 127.0.0.1:1\n    default_backend b\n"
                     "backend b\n    server s 127.0.0.1:2\n")
     assert all(p.compression is None for p in cfg.proxies)
+
+
+def test_compressor_levels_follow_the_limits() -> None:
+    """The level starts at tune.comp.maxlevel, goes down by one after each flush while the
+    limits are exceeded (0: stored), back up when not; the stream stays valid throughout, and is
+    zlib's own, byte for byte, while the level does not change."""
+    import random
+    import zlib
+
+    from haproxy_py.http.compression import Compressor
+
+    rng = random.Random(7)
+    pieces = [bytes(rng.choice(b"abcde ") for _ in range(rng.randint(1, 3000))) for _ in range(20)]
+
+    def run(algo: str, lvl: int, overs: list[bool]) -> tuple[bytes, list[int]]:
+        c, out, levels = Compressor(algo, lvl), b"", []
+        for i, d in enumerate(pieces):
+            out += c.feed(d, i < 19, overs[i])
+            levels.append(c.level)
+        out += c.finish()
+        body = b""
+        while True:
+            i = out.index(b"\r\n")
+            n = int(out[:i], 16)
+            if not n:
+                return body, levels
+            body += out[i + 2:i + 2 + n]
+            out = out[i + 4 + n:]
+
+    for algo, wbits in (("gzip", 31), ("deflate", 15), ("raw-deflate", -15)):
+        for lvl in (1, 6, 9):
+            body, levels = run(algo, lvl, [False] * 20)
+            z = zlib.compressobj(lvl, zlib.DEFLATED, wbits, 8)
+            ref = b"".join(z.compress(d) + (z.flush(zlib.Z_SYNC_FLUSH) if i < 19 else b"") for i, d in enumerate(pieces))
+            assert body == ref + z.flush() and set(levels) == {lvl}
+            body, levels = run(algo, lvl, [i < 12 for i in range(20)])
+            assert zlib.decompress(body, wbits) == b"".join(pieces)
+            assert min(levels) == max(0, lvl - 12) and levels[-2] == min(lvl, levels[11] + 7)
+    stored, _ = run("gzip", 1, [True] * 20)
+    assert len(stored) > sum(map(len, pieces[1:]))  # level 0 after the first piece: stored

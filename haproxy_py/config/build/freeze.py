@@ -35,6 +35,7 @@ class FreezeMixin(BuilderBase):
             strict_limits=g.get("strict_limits", True), maxconnrate=g.get("maxconnrate"),
             maxsessrate=g.get("maxsessrate"), maxsslconn=g.get("maxsslconn"),
             maxsslrate=g.get("maxsslrate"), maxcomprate=g.get("maxcomprate"),
+            tune_comp_maxlevel=g.get("tune_comp_maxlevel", 1), maxcompcpuusage=g.get("maxcompcpuusage", 100),
             h1_case=h1_case_entries(self),
             tune_rcvbuf_client=g.get("tune_rcvbuf_client"),
             tune_rcvbuf_server=g.get("tune_rcvbuf_server"), tune_sndbuf_client=g.get("tune_sndbuf_client"),

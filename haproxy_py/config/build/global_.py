@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from haproxy_py.config import keywords as K
@@ -27,7 +28,7 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "ssl-default-server-ciphers": 1, "ssl-default-server-ciphersuites": 1, "tune.ssl.default-dh-param": 1,
              "ssl-default-bind-curves": 1, "quiet": 0, "zero-warning": 0, "nosplice": 0,
              "ulimit-n": 1, "fd-hard-limit": 1, "strict-limits": 0, "maxconnrate": 1, "maxsessrate": 1, "maxsslconn": 1, "maxsslrate": 1,
-             "maxcomprate": 1, "h1-case-adjust": 2, "h1-case-adjust-file": 1,
+             "maxcomprate": 1, "tune.comp.maxlevel": 1, "maxcompcpuusage": 1, "maxzlibmem": 1, "h1-case-adjust": 2, "h1-case-adjust-file": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
              "tune.ssl.capture-buffer-size": 1, "profiling.tasks": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
@@ -259,6 +260,24 @@ class GlobalMixin(BuilderBase):
                 self.fail(ln, f"'maxcomprate' expects an integer argument in kb/s (got '{w[1]}'); HAProxy 2.6 would "
                           "read only its leading digits, haproxy-py refuses it.", 1, ours=True)
             g["maxcomprate"] = v or None
+        elif kw in ("tune.comp.maxlevel", "maxcompcpuusage") and self.supported(S.GLOBAL, ln, kw, 0):
+            lo, hi = (1, 9) if kw == "tune.comp.maxlevel" else (0, 100)
+            msg = (f"'{kw}' expects a numeric value between 1 and 9" if lo else
+                   f"'{kw}' expects an integer argument between 0 and 100.")
+            if n < 2:
+                self.fail(ln, msg, 0)
+            v = parse_int(w[1])
+            if v is None:
+                m = re.match(r"[ \t]*[+-]?[0-9]+", w[1])
+                if m is None and lo:  # 2.6's atoi reads 0: out of its range
+                    self.fail(ln, msg, 0)
+                self.fail(ln, f"'{kw}' expects an integer (got '{w[1]}'); HAProxy 2.6 would read only its leading "
+                          "digits (none: 0), haproxy-py refuses it.", 1, ours=True)
+            if not lo <= v <= hi:
+                self.fail(ln, msg, 0)
+            g[kw.replace(".", "_").replace("-", "_")] = v
+        elif kw == "maxzlibmem" and n < 2:
+            self.fail(ln, "'maxzlibmem' expects an integer argument.", 0)
         elif kw == "h1-case-adjust" and self.supported(S.GLOBAL, ln, kw, 0):
             if n < 3:
                 self.fail(ln, "'h1-case-adjust' expects <from> and <to> as argument.", 0)
