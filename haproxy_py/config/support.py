@@ -330,6 +330,10 @@ OPTION.register("socket-stats", "engine/loop.py _socket_stats + stats/csv.py lis
                 test=_IT + "test_http_options3_vs_haproxy.py::test_socket_stats_rows_as_haproxy")
 _KA = _IT + "test_sockopts_vs_haproxy.py::test_tcp_keepalive_as_haproxy"
 _reg(OPTION, "config/build/sockopts.py", {"tcpka": _KA, "clitcpka": _KA, "srvtcpka": _KA})
+OPTION.register("accept-invalid-http-request", "http/relaxed.py parse_request_relaxed (engine/http.py _relaxed_request)",
+                test=_IT + "test_accept_invalid_http_vs_haproxy.py::test_accept_invalid_http_request_as_haproxy")
+OPTION.register("accept-invalid-http-response", "http/relaxed.py parse_response_relaxed (engine/http.py _relaxed_response)",
+                test=_IT + "test_accept_invalid_http_vs_haproxy.py::test_accept_invalid_http_response_as_haproxy")
 OPTION.register("nolinger", "engine/conn.py Conn.nolinger, engine/tcp.py Tunnel.cli_nolinger/srv_nolinger",
                 test=_IT + "test_nolinger_vs_haproxy.py::test_nolinger_resets_as_haproxy")
 BIND.no_effect("nice", "2.6 gives the sessions accepted there a scheduling priority in its run queue; "

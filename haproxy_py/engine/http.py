@@ -435,9 +435,11 @@ class HttpSession(Stream):
             res = self.router.req_memo.parse(buf, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite,
                                              maxhdr=eng.maxhdr)
         except ParseError as e:
-            self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
-            return
-        if res is None:
+            res = self._relaxed_request(e) if self.router.accept_invalid_req else None
+            if res is None:
+                self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
+                return
+        if not res:
             if len(buf) > eng.bufsize:
                 self._bad_request(400, len(buf))
             return
@@ -450,6 +452,25 @@ class HttpSession(Stream):
         self.req_shared = key is not None
         self.bytes_in += size
         self._got_request(req)
+
+    def _relaxed_request(self, e: ParseError) -> Any:
+        """option accept-invalid-http-request: the head the strict parser refused, read as 2.6
+        relaxes it (http/relaxed.py); None: still invalid (``e`` is then the error answered),
+        ``False``: incomplete."""
+        from haproxy_py.http.relaxed import parse_request_relaxed
+
+        eng = self.engine
+        try:
+            got = parse_request_relaxed(self.buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite,
+                                        maxhdr=eng.maxhdr)
+        except ParseError as e2:
+            e.status, e.pos, e.reason = e2.status, e2.pos, e2.reason
+            return None
+        if got is None:
+            return False
+        req, consumed = got
+        return req, consumed, htx.request_size(req.method, req.uri, req.version, req.headers,
+                                               req.conn_close or req.conn_keep_alive), None
 
     def _bad_early_body(self, buf: bytes, consumed: int) -> bool:
         """2.6 parses the body bytes that came with the head before the request goes anywhere: a
@@ -1921,6 +1942,23 @@ class HttpSession(Stream):
             return
         self._response_body_data(data)
 
+    def _relaxed_response(self, buf: bytes, req: RequestHead) -> Any:
+        """option accept-invalid-http-response (the backend's): the head the strict parser refused,
+        read as 2.6 relaxes it (http/relaxed.py), as the response memo gives it; None: still
+        invalid, ``False``: incomplete."""
+        from haproxy_py.http.relaxed import parse_response_relaxed
+
+        eng = self.engine
+        try:
+            got = parse_response_relaxed(buf, 0, method=req.method, bufsize=eng.bufsize,
+                                         maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
+        except ParseError:
+            return None
+        if got is None:
+            return False
+        resp, consumed = got
+        return resp, consumed, None, False, -1
+
     def _try_parse_response(self) -> None:
         eng = self.engine
         buf = self.resbuf
@@ -1932,9 +1970,13 @@ class HttpSession(Stream):
                                              use=self.be.cookie is None and self.res_rules is None and self.comp_algo is None,
                                              bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
         except ParseError:
-            self._bad_response()
-            return
-        if res is None:
+            res = None
+            if self.be.conf.option("accept-invalid-http-response"):
+                res = self._relaxed_response(buf, req)
+            if res is None:
+                self._bad_response()
+                return
+        if not res:
             if len(buf) > eng.bufsize:
                 self._bad_response()
             return

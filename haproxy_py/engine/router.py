@@ -77,6 +77,9 @@ class Router:
         #: 'option logasap': the line goes when the response head is forwarded (http) or the
         #: server connection is made (tcp), with '+' before the times and bytes not final
         self.logasap = bool(conf.option("logasap"))
+        #: 'option accept-invalid-http-request': a request head the strict parser refuses is read
+        #: again as 2.6 relaxes it (http/relaxed.py; nothing per valid request)
+        self.accept_invalid_req = conf.option("accept-invalid-http-request")
         #: 'option contstats': http bytes count on the proxies as the response head goes
         self.contstats = bool(conf.option("contstats"))
         #: the live facts sample fetches read (haproxy_py.samples.txn.Runtime)
