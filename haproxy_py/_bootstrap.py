@@ -21,6 +21,20 @@ renames it into place, so two processes starting at once never see a half-writte
 bundled build fits the interpreter (or no cache directory is usable) the finder steps aside, the
 import fails as usual and the engine runs on plain asyncio; :func:`bundle_info` says what happened.
 
+The accelerator (``_accel/``, see build_zipapp.py) is the hot pure modules of ``haproxy_py`` compiled by
+mypyc for the building interpreter: one shared library (``<hash>__mypyc``) and one small extension
+module per compiled module, at its package path, plus ``_accel/ACCEL.json``.  :func:`install` (given
+the list the builder wrote into ``__main__``) registers :class:`AccelFinder` ahead of zipimport for
+exactly those module names.  On the first import of one of them it checks that the build is for this
+interpreter (its extension suffix), unpacks the tree like the native one (same cache directory, same
+atomic rename) and loads the shared library; when any of that fails nothing compiled has been loaded
+yet, the finder steps aside for good and every module is the pure-Python one from the archive.  So a
+module name is always loaded once, from one place: there is never a compiled and a pure copy of one
+module (classes and ``isinstance`` hold), and the pure ``.py`` stay the reference and the fallback.
+``HAPROXY_PY_PURE=1`` turns the accelerator off (the finder is not registered).  Outside a zipapp,
+``HAPROXY_PY_ACCEL_DIR=DIR`` (an unpacked or build/accel tree) loads the compiled modules of DIR over
+the checkout's sources: that is how the test suite runs against the compiled build (tests/conftest.py).
+
 This module does file I/O only; it imports no asyncio/socket and is safe to import anywhere.
 """
 
@@ -39,6 +53,10 @@ from typing import Any
 # native package (``-c``) or finds it already unpacked pays for none of them (~15 ms together).
 
 NATIVE_PREFIX = "_native/"
+ACCEL_PREFIX = "_accel/"
+ACCEL_JSON = ACCEL_PREFIX + "ACCEL.json"
+PURE_ENV = "HAPROXY_PY_PURE"
+ACCEL_DIR_ENV = "HAPROXY_PY_ACCEL_DIR"
 BUNDLE_JSON = NATIVE_PREFIX + "BUNDLE.json"
 COMPLETE_MARKER = ".complete"
 CACHE_ENV = "HAPROXY_PY_CACHE"
@@ -53,6 +71,7 @@ _state: dict[str, Any] = {
     "error": None,
     "unpacked_now": False,
     "finder": None,
+    "accel": None,
 }
 
 
@@ -145,14 +164,15 @@ def choose_cache_dir(env: dict[str, str] | None = None) -> Path | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _members_for_interpreter(names: Sequence[str], suffixes: Sequence[str]) -> tuple[list[str], int]:
-    """Archive members under ``_native/`` to unpack here, and how many extension modules fit."""
+def _members_for_interpreter(names: Sequence[str], suffixes: Sequence[str],
+                             prefix: str = NATIVE_PREFIX) -> tuple[list[str], int]:
+    """Archive members under ``prefix`` to unpack here, and how many extension modules fit."""
     chosen: list[str] = []
     fitting = 0
     for name in names:
-        if not name.startswith(NATIVE_PREFIX) or name.endswith("/") or name == BUNDLE_JSON:
+        if not name.startswith(prefix) or name.endswith("/") or name in (BUNDLE_JSON, ACCEL_JSON):
             continue
-        rel = name[len(NATIVE_PREFIX):]
+        rel = name[len(prefix):]
         if _is_foreign_extension(rel, suffixes):
             continue
         if rel.endswith(".so") or rel.endswith(".pyd"):
@@ -161,8 +181,10 @@ def _members_for_interpreter(names: Sequence[str], suffixes: Sequence[str]) -> t
     return chosen, fitting
 
 
-def unpack_native(archive: str, cache_dir: Path, bundle: dict[str, Any]) -> tuple[Path | None, bool]:
-    """Unpack the native tree fitting this interpreter into ``cache_dir``.
+def unpack_native(archive: str, cache_dir: Path, bundle: dict[str, Any],
+                  prefix: str = NATIVE_PREFIX) -> tuple[Path | None, bool]:
+    """Unpack the tree under ``prefix`` (the native builds, or the accelerator) fitting this
+    interpreter into ``cache_dir``.
 
     Returns (directory to put on sys.path or None when no build fits, whether we unpacked it now).
     """
@@ -177,13 +199,13 @@ def unpack_native(archive: str, cache_dir: Path, bundle: dict[str, Any]) -> tupl
     import zipfile
 
     with zipfile.ZipFile(archive) as zf:
-        members, fitting = _members_for_interpreter(zf.namelist(), suffixes)
+        members, fitting = _members_for_interpreter(zf.namelist(), suffixes, prefix)
         if fitting == 0:
             return None, False
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache_dir))
         try:
             for name in members:
-                rel = name[len(NATIVE_PREFIX):]
+                rel = name[len(prefix):]
                 dest = tmp / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(name) as src, open(dest, "wb") as out:
@@ -293,12 +315,131 @@ class NativeFinder:
         return importlib.machinery.PathFinder.find_spec(fullname, [str(native)])
 
 
-def install(archive: str | None = None, top_level: Sequence[str] | None = None) -> bool:
-    """Register the native finder if running from an archive that bundles native builds.
+class AccelFinder:
+    """Meta-path finder that loads the accelerator's compiled modules in place of the pure ones.
+
+    ``info`` is the builder's description (``id``, ``modules``, ``shared``, ``suffix``); ``archive`` the
+    zipapp to unpack from, or None with ``directory`` an already unpacked tree (HAPROXY_PY_ACCEL_DIR).
+    """
+
+    def __init__(self, info: Mapping[str, Any], archive: str | None = None,
+                 directory: Path | None = None) -> None:
+        self.info = dict(info)
+        self.modules = frozenset(self.info.get("modules", ()))
+        self.archive = archive
+        self.directory = directory
+        self.error: str | None = None
+        self._tried = False
+        self._ok = False
+
+    def _ensure(self) -> bool:
+        if self._tried:
+            return self._ok
+        self._tried = True
+        suffix = str(self.info.get("suffix", ""))
+        if suffix not in importlib.machinery.EXTENSION_SUFFIXES:
+            self.error = f"built for another interpreter ({suffix.strip('.')}), this is {interpreter_tag()}"
+            return False
+        directory = self.directory
+        if directory is None:
+            cache = choose_cache_dir()
+            if cache is None or self.archive is None:
+                self.error = "no usable cache directory"
+                return False
+            try:
+                directory, _ = unpack_native(self.archive, cache, self.info, ACCEL_PREFIX)
+            except OSError as exc:
+                self.error = f"unpacking failed: {exc}"
+                return False
+            if directory is None:
+                self.error = f"no compiled module for {interpreter_tag()} in the archive"
+                return False
+        self.directory = directory
+        shared = str(self.info.get("shared", ""))
+        path = directory / (shared + suffix)
+        try:
+            # Loaded here, before any compiled module: if it fails, nothing compiled is in use yet.
+            loader = importlib.machinery.ExtensionFileLoader(shared, str(path))
+            spec = importlib.machinery.ModuleSpec(shared, loader, origin=str(path))
+            module = loader.create_module(spec)
+            if module is None:
+                raise ImportError(f"cannot load {path}")
+            sys.modules[shared] = module
+            loader.exec_module(module)
+        except (ImportError, OSError) as exc:
+            sys.modules.pop(shared, None)
+            self.error = f"the compiled modules do not load ({exc})"
+            return False
+        self._ok = True
+        return True
+
+    def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> Any:
+        if fullname not in self.modules or not self._ensure() or self.directory is None:
+            return None
+        so = self.directory.joinpath(*fullname.split(".")[:-1], fullname.rpartition(".")[2] + self.info["suffix"])
+        if not so.is_file():
+            return None
+        loader = importlib.machinery.ExtensionFileLoader(fullname, str(so))
+        return importlib.machinery.ModuleSpec(fullname, loader, origin=str(so))
+
+
+def _install_accel(info: Mapping[str, Any] | None, archive: str | None, directory: Path | None = None) -> None:
+    if not info or _state["accel"] is not None:
+        return
+    finder = AccelFinder(info, archive, directory)
+    _state["accel"] = finder
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        finder.error = f"disabled by {PURE_ENV}"
+        finder._tried = True
+        return
+    sys.meta_path.insert(0, finder)
+
+
+def install_accel_dir(directory: str | os.PathLike[str]) -> AccelFinder:
+    """Load the compiled modules of an unpacked accelerator tree (``DIR/ACCEL.json``) over the
+    sources (tests: HAPROXY_PY_ACCEL_DIR).  Call before anything imports the compiled modules."""
+    import json
+
+    d = Path(directory)
+    info = json.loads((d / "ACCEL.json").read_text())
+    _install_accel(info, None, d)
+    finder = _state["accel"]
+    assert isinstance(finder, AccelFinder)
+    return finder
+
+
+def accel_info() -> dict[str, Any]:
+    """Whether the accelerator is in use, for ``-vv`` and the tests.
+
+    Keys: ``bundled`` (the archive or tree has one), ``active`` (every compiled module of the list was
+    loaded from its compiled build), ``modules`` (the list), ``compiled`` (those loaded compiled so
+    far), ``pure`` (those loaded from their ``.py``), ``directory``, ``error`` (why not active).
+    """
+    finder = _state.get("accel")
+    if finder is None:
+        return {"bundled": False, "active": False, "modules": [], "compiled": [], "pure": [],
+                "directory": None, "error": None}
+    suffix = str(finder.info.get("suffix", ""))
+    compiled: list[str] = []
+    pure: list[str] = []
+    for name in sorted(finder.modules):
+        mod = sys.modules.get(name)
+        if mod is None:
+            continue
+        (compiled if str(getattr(mod, "__file__", "")).endswith(suffix) else pure).append(name)
+    return {"bundled": True, "active": finder._ok and not pure, "modules": sorted(finder.modules),
+            "compiled": compiled, "pure": pure,
+            "directory": str(finder.directory) if finder._ok else None, "error": finder.error}
+
+
+def install(archive: str | None = None, top_level: Sequence[str] | None = None,
+            accel: Mapping[str, Any] | None = None) -> bool:
+    """Register the native finder if running from an archive that bundles native builds, and the
+    accelerator's finder if it bundles one (``accel``: the builder's description of it).
 
     ``top_level`` (the bundled package names, written into the archive's ``__main__`` by the builder)
     lets a warm start skip reading BUNDLE.json.  Safe to call more than once; returns whether a
-    finder is active.
+    native finder is active.
     """
     if _state["installed"]:
         return True
@@ -306,6 +447,7 @@ def install(archive: str | None = None, top_level: Sequence[str] | None = None) 
     _state["archive"] = archive
     if archive is None:
         return False
+    _install_accel(accel, archive)
     bundle = None
     if top_level is None:
         bundle = _read_bundle(archive)

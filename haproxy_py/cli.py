@@ -258,8 +258,9 @@ def _bundle_lines() -> list[str]:
         info = _bootstrap.bundle_info()
     except Exception:  # noqa: BLE001 - informational only
         return []
+    accel = _accel_lines()
     if not info.get("zipapp"):
-        return ["Bundle: not running from haproxy.pyz"]
+        return ["Bundle: not running from haproxy.pyz", *accel]
     out = [f"Bundle: {info.get('zipapp')}",
            f"  native builds bundled: {', '.join(info.get('bundled_tags') or []) or 'none'}",
            f"  this interpreter: {info.get('interpreter')} ({'a build fits' if info.get('fits') else 'no build fits: asyncio'})",
@@ -267,7 +268,32 @@ def _bundle_lines() -> list[str]:
            f"  uvloop from the bundle: {'yes' if info.get('uvloop_from_bundle') else 'no'}"]
     if info.get("error"):
         out.append(f"  note: {info['error']}")
-    return out
+    return out + accel
+
+
+def _accel_lines() -> list[str]:
+    """Whether the compiled accelerator (mypyc, build_zipapp.py) is in use."""
+    import importlib
+
+    from haproxy_py import _bootstrap
+
+    a = _bootstrap.accel_info()
+    if a["bundled"] and a["error"] is None:
+        # -vv imports none of them by itself: load them, so that the line says what a run would use
+        for name in a["modules"]:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+        a = _bootstrap.accel_info()
+    if not a["bundled"]:
+        return ["  accelerator: none bundled (pure Python)"]
+    if a["active"]:
+        return [f"  accelerator: active ({len(a['compiled'])} of {len(a['modules'])} compiled modules loaded, "
+                f"from {a['directory']})"]
+    if a["pure"] and a["compiled"]:
+        return [f"  accelerator: partly active ({len(a['compiled'])} compiled, pure: {', '.join(a['pure'])})"]
+    return [f"  accelerator: inactive, pure Python ({a['error'] or 'not loaded'})"]
 
 
 def _peers_listen(cfg: Config) -> bool:

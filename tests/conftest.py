@@ -23,6 +23,18 @@ HAPROXY_BIN = shutil.which("haproxy") or "/usr/sbin/haproxy"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+#: HAPROXY_PY_ACCEL_DIR=DIR runs the tests against the accelerator's compiled modules (a tree that
+#: build_zipapp.py keeps in build/accel/, see tests/integration/test_accel.py); HAPROXY_PY_PURE=1 with
+#: it, or without it, the pure-Python modules
+if os.environ.get("HAPROXY_PY_ACCEL_DIR") and os.environ.get("HAPROXY_PY_PURE", "") in ("", "0"):
+    from haproxy_py import _bootstrap
+
+    _bootstrap.install_accel_dir(os.environ["HAPROXY_PY_ACCEL_DIR"])
+    import haproxy_py.http.message  # noqa: F401,E402  (loads the shared library)
+
+    if not _bootstrap.accel_info()["active"]:
+        raise pytest.UsageError(f"HAPROXY_PY_ACCEL_DIR: the accelerator did not load: {_bootstrap.accel_info()}")
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""

@@ -281,8 +281,8 @@ def _compile_acl(acl: Acl, unknown: list[str] | None = None, sub: int | None = N
                       for r in refs)
         for r, ix in pairs:
             r.index(ix)
-    except ValueError as e:
-        raise AclError(f"acl '{acl.name}': {e}", str(e)) from e
+    except ValueError as exc:  # not ``e``: mypyc (the accelerator) would type it as the SampleError above
+        raise AclError(f"acl '{acl.name}': {exc}", str(exc)) from exc
     if len(pairs) == 1:
         ref0, ix0 = pairs[0]
 

@@ -206,10 +206,9 @@ class RequestHead(Headers):
         """A head that can be changed without touching this one (a memoised head is shared,
         http/memo.py): every fact copied, a header list of its own (its (name, value) tuples are
         immutable, so they are shared)."""
-        r = RequestHead.__new__(RequestHead)
-        r.method = self.method
-        r.uri = self.uri
-        r.version = self.version
+        # built through the constructor, not ``RequestHead.__new__``: a class compiled by mypyc (the
+        # accelerator, build_zipapp.py) runs ``__init__`` from ``__new__``
+        r = RequestHead(self.method, self.uri, self.version)
         r.http11 = self.http11
         r.headers = list(self.headers)
         r.body = self.body

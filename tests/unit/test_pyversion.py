@@ -94,7 +94,7 @@ GUARDED_ENTRIES = {
     "haproxy_py/_pyversion.py": (ROOT / "haproxy_py" / "_pyversion.py").read_text(),
     "haproxy_py/__init__.py": (ROOT / "haproxy_py" / "__init__.py").read_text(),
     "haproxy_py/__main__.py": (ROOT / "haproxy_py" / "__main__.py").read_text(),
-    "zipapp __main__.py": build_zipapp.MAIN_PY.format(top_level=("uvloop",)),
+    "zipapp __main__.py": build_zipapp.MAIN_PY.format(top_level=("uvloop",), accel=None),
 }
 
 
