@@ -578,6 +578,10 @@ class TlsServer:
     reuse: bool = True
     #: ``tls-tickets`` (the default) / ``no-tls-tickets``: session tickets offered to the server
     tickets: bool = True
+    #: the globals that apply to both sides: tune.ssl.maxrecord (bytes per record sent, 0: no
+    #: limit) and ssl-skip-self-issued-ca (the client certificate's chain sent without them)
+    max_record: int = 0
+    skip_self_ca: bool = False
 
 
 NO_CA = ("verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain "
@@ -646,7 +650,8 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
                           "ca_file": None, "sni": None, "alpn": (), "min_ver": gopts.get("ssl-min-ver"),
                           "max_ver": gopts.get("ssl-max-ver"), "ciphers": g.get("ssl-default-server-ciphers"),
                           "ciphersuites": g.get("ssl-default-server-ciphersuites"),
-                          "tickets": True}
+                          "tickets": True, "max_record": g.get("maxrecord", 0),
+                          "skip_self_ca": bool(g.get("skip-self-ca"))}
     disabled = set(gopts.get("disabled", ()))
     touched = False
     for idx, (k, v) in enumerate(extra):
@@ -749,7 +754,11 @@ def server_tls(b: Builder, ln: Line, p: ProxyState, label: str, extra: list[tupl
         from haproxy_py.tls.certs import CertError, load_cert
 
         try:
-            conf = dataclasses.replace(conf, crt=load_cert(conf.crt_path, bool(g.get("del-ext"))))
+            from haproxy_py.tls.certs import complete_chain
+
+            # issuers-chain-path completes a client certificate's chain too, as 2.6
+            conf = dataclasses.replace(conf, crt=complete_chain(load_cert(conf.crt_path, bool(g.get("del-ext"))),
+                                                                g.get("issuers", [])))
         except CertError as e:
             b.d.alert(pre + str(e), ln.loc(col("crt")), line=ln.raw, phase=POST)
             return None

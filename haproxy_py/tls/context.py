@@ -978,6 +978,10 @@ class ClientTls:
             ctx.verify_mode = ssl.CERT_NONE
         if conf.crt is not None:
             ctx.load_cert_chain(conf.crt.load_from or conf.crt.path, conf.crt.key)
+            if conf.crt.issuers_chain:
+                add_chain(ctx, conf.crt.issuers_chain)
+            if conf.skip_self_ca:
+                drop_self_issued(ctx)
         if not conf.tickets:
             ctx.options |= ssl.OP_NO_TICKET
         return ctx
@@ -1078,6 +1082,8 @@ class ClientHandshake:
                                  do_handshake_on_connect=False, session=session)
         assert isinstance(s, EngineSSLSocket)
         s.sni = self.sni
+        if self.owner.conf.max_record:
+            s.max_record = self.owner.conf.max_record
         if acct is not None:
             acct.curr_ssl += 1
             acct.cum_ssl += 1

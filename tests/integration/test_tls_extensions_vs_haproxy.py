@@ -236,3 +236,152 @@ backend dflt
     res = {r[0]: r for r in out[0]}
     assert res["common"][2] == "http/1.1" and res["first"][2] == "foo" and res["none"][1] == 503
     assert res["tls13"][2] == "" and res["dflt"][2] == "http/1.1"
+
+
+class _RecordingTlsServer:
+    """A TLS server (MemoryBIO over a plain socket, one request per connection) asking for a
+    client certificate: the body of its answer tells the chain the client sent besides its own
+    certificate (subjects, OpenSSL's peer chain read through haproxy_py.tls.native) and the length
+    of each application data record the client sent."""
+
+    def __init__(self, certs: Certs) -> None:
+        import socket
+        import ssl
+        import threading
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certs["rsa.pem"])
+        ctx.load_verify_locations(certs["ca.crt"])
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c: Any) -> None:
+        import ssl
+
+        from haproxy_py.tls import native
+
+        c.settimeout(5)
+        inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = self.ctx.wrap_bio(inc, outg, server_side=True)
+        raw = bytearray()
+        try:
+            while True:
+                try:
+                    obj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    if outg.pending:
+                        c.sendall(outg.read())
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    raw.extend(d)
+                    inc.write(d)
+            if outg.pending:
+                c.sendall(outg.read())
+            req = b""
+            while b"\r\n\r\n" not in req or len(req.split(b"\r\n\r\n", 1)[1]) < 5000:
+                try:
+                    req += obj.read(65536)
+                    continue
+                except ssl.SSLWantReadError:
+                    pass
+                d = c.recv(65536)
+                if not d:
+                    break
+                raw.extend(d)
+                inc.write(d)
+            # every record the client sent (its TLS 1.3 Finished is one too, a small one)
+            lens, i = [], 0
+            while i + 5 <= len(raw):
+                n = int.from_bytes(raw[i + 3:i + 5], "big")
+                if raw[i] == 0x17:
+                    lens.append(n)
+                i += 5 + n
+            chain = [ssl.DER_cert_to_PEM_cert(x) for x in native.chain_list(obj)]
+            subjects = []
+            for pem in chain:
+                from haproxy_py.tls.info import decode_pem
+
+                subjects.append(str(decode_pem(pem).get("subject", "")))
+            body = f"chain={subjects} max={max(lens) if lens else 0}".encode()
+            obj.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            c.sendall(outg.read())
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
+
+
+def test_server_side_maxrecord_and_client_chain_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """The globals that also apply to connections to servers in 2.6: tune.ssl.maxrecord (the
+    records of a 5000-byte request body sent to a TLS server), ssl-skip-self-issued-ca (the
+    client certificate's chain sent without its self-signed CA) and issuers-chain-path (a client
+    certificate file without a chain sent with the chain of its issuer's file)."""
+    import socket
+
+    root = certs.root
+    iss = tmp_path / "issuers"
+    iss.mkdir()
+    shutil.copy(root / "ca.crt", iss / "ca.pem")
+    alone = tmp_path / "alone.pem"
+    alone.write_text((root / "client.crt").read_text() + (root / "client.key").read_text())
+    srv = _RecordingTlsServer(certs)
+    base = f"""{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}}
+    use_backend %[path,field(2,/)]
+backend withca
+    server s 127.0.0.1:{srv.port} ssl verify none crt {root}/client.pem
+backend alone
+    server s 127.0.0.1:{srv.port} ssl verify none crt {alone}
+"""
+    body = b"y" * 5000
+
+    def post(port: int, path: str) -> bytes:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"POST %s HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+                  % (path.encode(), len(body), body))
+        data = b""
+        while (d := s.recv(65536)):
+            data += d
+        s.close()
+        return data.split(b"\r\n\r\n", 1)[-1]
+
+    require_haproxy("haproxy")
+    results = []
+    try:
+        for glob in ("", "    tune.ssl.maxrecord 600\n    ssl-skip-self-issued-ca\n", f"    issuers-chain-path {iss}\n"):
+            out = []
+            for which in ("haproxy", "ours"):
+                port = free_port()
+                with run_proxy("global\n" + glob + base.replace("{p0}", str(port)), wait_ports=[port], which=which):
+                    out.append([post(port, "/withca"), post(port, "/alone")])
+            assert out[1] == out[0], glob
+            results.append(out[0])
+    finally:
+        srv.close()
+    plain, tuned, issued = results
+    assert b"Test CA" in plain[0] and b"Test CA" not in plain[1]
+    assert b"Test CA" not in tuned[0] and int(tuned[0].rsplit(b"=", 1)[1]) <= 617 < int(plain[0].rsplit(b"=", 1)[1])
+    assert b"Test CA" in issued[1]
