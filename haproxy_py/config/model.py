@@ -269,6 +269,9 @@ class ServerConf:
     #: ``pool-max-conn``: at most this many idle connections kept for reuse (-1: no limit,
     #: 0: none; engine/pool.py)
     pool_max_conn: int = -1
+    #: ``pool-low-conn``: idle connections kept beyond the estimated need (engine/pool.py; 2.6 also
+    #: uses it to decide when a thread takes another thread's connections: one thread here)
+    pool_low_conn: int = 0
     #: ``pool-purge-delay`` (ms): how often the idle connections above the need are halved (0: no idle connection kept)
     pool_purge_delay: int = 5000
     #: ``tfo``: read for 2.6's retry-on warning (config/build/post.py); 2.6.12 itself never connects

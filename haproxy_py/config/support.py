@@ -423,7 +423,7 @@ _TFOW = _IT + "test_server_tfo_vs_haproxy.py::test_server_tfo_retry_warning_as_h
 _reg(SERVER, "config/build/post.py (2.6's retry-on warning; connections as 2.6.12's, without TFO)",
      {"tfo": _TFOW, "no-tfo": _TFOW})
 _PURGE = _IT + "test_pool_purge_vs_haproxy.py::test_pool_purge_delay_as_haproxy"
-SERVER.register("pool-purge-delay", "engine/pool.py ServerPools.put/_purge", test=_PURGE)
+_reg(SERVER, "engine/pool.py ServerPools.put/_purge", {"pool-purge-delay": _PURGE, "pool-low-conn": _PURGE})
 SERVER.register("pool-max-conn", "engine/pool.py ServerPools.put",
                 test=_IT + "test_server_pools_vs_haproxy.py::test_pool_max_conn_and_max_reuse_as_haproxy")
 SERVER.no_effect("max-reuse", "2.6 limits the reuse of multiplexed (HTTP/2) server connections only; "

@@ -17,7 +17,7 @@ pool keeps (0: none, so with http-reuse other than never every request opens its
 How many it keeps follows 2.6's estimate of the server's need: ``est_need`` rises to the number of
 connections in use whenever a request starts; a connection coming back is kept when the server
 has no safe one (and no idle one, unless this one is safe), or while the connections in use plus
-the idle ones stay within ``max(in use, est_need)``; with ``pool-purge-delay 0`` none is kept.
+the idle ones stay within ``max(in use, est_need) + pool-low-conn``; with ``pool-purge-delay 0`` none is kept.
 Every ``pool-purge-delay`` (5s; armed when a connection enters an empty pool, again while any is
 left) half the idle connections above ``max(peak in use since the last purge,
 est_need)`` are closed (rounded up, plus one; idle list first, oldest first), then ``est_need`` moves halfway down to that peak: a pool left
@@ -39,10 +39,13 @@ def purge_plan(used: int, idle: int, max_used: int, est_need: int) -> tuple[int,
     """2.6's purge of a server's idle connections (srv_cleanup_idle_conns): how many to close
     and the new ``est_need``. Half the excess of the connections (in use + idle) over the need
     (the larger of the peak in use since the last purge and the estimate), rounded up, plus one
-    (measured on 2.6.12 with nbthread 1: 8 idle over a need of 4 lose 3, 16 over 8 lose 5)."""
+    (measured on 2.6.12 with nbthread 1: 8 idle over a need of 4 lose 3, 16 over 8 lose 5; and
+    as its C reads it, one connection short of the need still loses 2)."""
     exceed = used + idle - max(max_used, est_need)
+    # C's halving (towards zero) plus the low bit: an excess of -1 still gives 1 to close
+    half = (exceed // 2 if exceed >= 0 else -(-exceed // 2)) + (exceed & 1)
     # 2.6 closes up to that half plus one on a thread (here: one worker, one thread of 2.6)
-    kill = min(idle, exceed // 2 + (exceed & 1) + 1) if exceed > 0 else 0
+    kill = min(idle, half + 1) if half > 0 else 0
     return kill, max((est_need + max_used) // 2, max_used)
 
 
@@ -81,9 +84,9 @@ class ServerPools:
             return
         # as 2.6, a connection is kept when the server has no safe one (and no idle one, unless
         # this one is safe), or while those in use (this one still counted) and the idle ones
-        # stay within the estimated need (2.6 adds pool-low-conn there, which haproxy-py refuses)
+        # stay within the estimated need plus pool-low-conn
         used = srv.served + 1
-        if (safe or (uses <= 1 and idle)) and used + n > max(used, lists.est_need):
+        if (safe or (uses <= 1 and idle)) and used + n > max(used, lists.est_need) + conf.pool_low_conn:
             c.close()
             return
         dq = idle if uses <= 1 else safe

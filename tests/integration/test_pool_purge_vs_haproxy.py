@@ -1,12 +1,13 @@
-"""Idle server connections over time, ``pool-purge-delay``, beside Debian's HAProxy 2.6, counted on the server side: how many connections the proxy keeps open to the server.
+"""Idle server connections over time, ``pool-purge-delay`` and ``pool-low-conn``, beside Debian's
+HAProxy 2.6, counted on the server side: how many connections the proxy keeps open to the server.
 
 Each listen (``http-reuse always``) has its own server, which answers a burst's requests only once
 all of them arrived (so a burst of N needs N server connections). The traffic: a burst of 8, then
 (at 3.5 purge periods, when 2.6 has lowered its estimate of the need) a burst of 4 on the
 connections left, repeated; the open connections are read at each half period between the
 purges. The sequences must be equal to 2.6's: closing each period half (plus one) of the
-connections above the need, the need itself decaying, and no idle connection kept with a delay
-of 0.
+connections above the need, the need itself decaying, pool-low-conn keeping more of the
+connections that come back, and no idle connection kept with a delay of 0.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy
 
 PERIOD = 0.4  # seconds: pool-purge-delay of the listens
-LISTENS = {"purge": "", "at_once": "pool-purge-delay 0"}
+LISTENS = {"purge": "", "low2": "pool-low-conn 2", "at_once": "pool-purge-delay 0"}
 
 
 class _Server:
@@ -129,3 +130,4 @@ def test_pool_purge_delay_as_haproxy() -> None:
     ours = _observe("ours")
     assert ours == theirs, (ours, theirs)
     assert theirs["purge"][:3] == [8, 8, 8] and theirs["at_once"] == [0] * 10  # the purges happened
+    assert theirs["low2"] != theirs["purge"]  # and pool-low-conn changed what was kept

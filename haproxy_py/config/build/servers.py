@@ -212,6 +212,12 @@ class ServersMixin(BuilderBase):
                     sfail(f"{label} : timer overflow in argument '{arg}' to '{k}' (maximum value is 2147483647 ms "
                           "or ~24.8 days).", j + 1)
                 s["pool_purge_delay"] = tv.value
+            elif k == "pool-low-conn":
+                v = parse_int(arg)
+                if v is None or v < 0:
+                    sfail(f"{label} : '{k}' expects a positive integer (got '{arg}'); HAProxy 2.6 takes junk as "
+                          "0 and a negative number as a huge one silently, haproxy-py refuses it.", j + 1, ours=True)
+                s["pool_low_conn"] = v
             elif k in ("rise", "fall"):
                 v = parse_int(arg)
                 if v is None and _atoi(arg) > 0:
