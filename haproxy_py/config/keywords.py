@@ -66,7 +66,7 @@ PROXY_KEYWORDS: dict[str, int] = {
     "hash-type": BE, "hash-balance-factor": BE, "cookie": BE, "option": FB, "no": FB, "timeout": FB,
     "retries": BE, "maxconn": FE, "fullconn": BE, "log": FB, "log-format": FB, "log-format-sd": FB,
     "log-tag": FB, "error-log-format": FB, "acl": FB, "use_backend": FE, "default_backend": FE,
-    "use-server": BE, "http-request": FB, "http-response": FB, "http-after-response": FB,
+    "use-server": BE, "use-fcgi-app": FB, "http-request": FB, "http-response": FB, "http-after-response": FB,
     "tcp-request": FB, "tcp-response": BE, "http-check": BE, "tcp-check": BE, "stats": FB,
     "errorfile": FB, "errorfiles": FB, "errorloc": FB, "errorloc302": FB, "errorloc303": FB,
     "http-error": FB, "capture": FE, "disabled": FB, "enabled": FB, "description": FB, "id": FB,

@@ -309,6 +309,8 @@ class ServerConf:
     extra: tuple[tuple[str, object], ...] = ()
     #: TLS to this server and/or its checks (config/tls.py TlsServer), None without
     tls: Any = None
+    #: 'proto NAME': the protocol spoken to the server ("fcgi"), None for HTTP/1 (or TCP)
+    proto: str | None = None
     loc: Location = NOWHERE
 
 
@@ -655,6 +657,8 @@ class Proxy:
     dispatch: Address | None = None
     #: ``http-reuse``: never | safe (2.6's default) | aggressive | always
     http_reuse: str = "safe"
+    #: use-fcgi-app: the fcgi-app section its 'proto fcgi' servers use (None: none)
+    fcgi_app: str | None = None
     # both
     timeouts: Timeouts = field(default_factory=Timeouts)
     #: boolean options: name -> enabled, e.g. {"dontlognull": True, "http-server-close": True,
@@ -725,6 +729,24 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class FcgiAppConf:
+    """An ``fcgi-app`` section (engine/fcgi.py)."""
+
+    name: str
+    docroot: str = ""
+    index: str = ""
+    #: path-info regex (its first group the script name, its second the path info), or None
+    path_info: str | None = None
+    #: set-param NAME FORMAT, in order
+    set_params: tuple[tuple[str, str], ...] = ()
+    #: pass-header NAME: headers sent that 2.6 leaves out otherwise (Authorization...)
+    pass_headers: tuple[str, ...] = ()
+    #: option keep-conn (2.6's default): the application keeps the connection for the next request
+    keep_conn: bool = True
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class CacheConf:
     """A ``cache`` section (http/cache.py stores and serves from it)."""
 
@@ -785,6 +807,8 @@ class Config:
     programs: tuple[Program, ...] = ()
     #: the cache sections, in declaration order
     caches: tuple[CacheConf, ...] = ()
+    #: the fcgi-app sections, in declaration order
+    fcgi_apps: tuple[FcgiAppConf, ...] = ()
 
     def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
         """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""

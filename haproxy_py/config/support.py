@@ -66,6 +66,7 @@ _reg(SECTION, "config/build/sections.py", {
     "cache": _IT + "test_cache_vs_haproxy.py::test_cache_as_haproxy",
     "ring": _IT + "test_rings_vs_haproxy.py::test_ring_lines_servers_and_show_events_as_haproxy",
     "log-forward": _IT + "test_rings_vs_haproxy.py::test_log_forward_relays_as_haproxy",
+    "fcgi-app": _IT + "test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy",
 })
 
 SECTION.no_effect("userlist", "users and groups are read and checked, and nothing else happens until a "
@@ -424,6 +425,10 @@ _reg(SERVER, "config/build/post.py (2.6's retry-on warning; connections as 2.6.1
      {"tfo": _TFOW, "no-tfo": _TFOW})
 _PURGE = _IT + "test_pool_purge_vs_haproxy.py::test_pool_purge_delay_as_haproxy"
 _reg(SERVER, "engine/pool.py ServerPools.put/_purge", {"pool-purge-delay": _PURGE, "pool-low-conn": _PURGE})
+SERVER.register("proto", "config/build/servers.py, engine/fcgi.py",
+                test=_IT + "test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy")
+PROXY.register("use-fcgi-app", "config/build/fcgi.py, engine/fcgi.py",
+               test=_IT + "test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy")
 SERVER.register("pool-max-conn", "engine/pool.py ServerPools.put",
                 test=_IT + "test_server_pools_vs_haproxy.py::test_pool_max_conn_and_max_reuse_as_haproxy")
 SERVER.no_effect("max-reuse", "2.6 limits the reuse of multiplexed (HTTP/2) server connections only; "

@@ -27,6 +27,9 @@ class Conn:
                  "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof", "corked",
                  "failed", "local", "nolinger")
 
+    #: the session may splice() a response body off this socket (not so a FastCGI one)
+    SPLICE = True
+
     def __init__(self, loop: Any, sock: socket.socket) -> None:
         self.loop = loop
         self.sock = sock

@@ -36,6 +36,7 @@ from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.conn.errors import SSL_FATAL
 from haproxy_py.engine.bodysplice import SPLICE_MIN, BodySplice
 from haproxy_py.engine.conn import HIGH_WATER, Conn
+from haproxy_py.engine.fcgi import FcgiConn, app_for
 from haproxy_py.engine.pool import POOLS
 from haproxy_py.engine.stream import Stream, _addr_str, hash_sample
 from haproxy_py.engine.taskprof import ProfConn, TaskProf
@@ -1627,7 +1628,11 @@ class HttpSession(Stream):
 
     def server_connected(self, sock: socket.socket) -> None:
         tp = self.tprof
-        c = Conn(self.loop, sock) if tp is None else ProfConn(self.loop, sock, tp)
+        c: Conn
+        if self.srv.conf.proto == "fcgi" and (app := app_for(self.engine.state, self.be)) is not None:
+            c = FcgiConn(self.loop, sock, app, self)
+        else:
+            c = Conn(self.loop, sock) if tp is None else ProfConn(self.loop, sock, tp)
         if self.be.conf.nolinger:
             c.nolinger = True
         c.on_data = self._srv_data
@@ -1642,6 +1647,12 @@ class HttpSession(Stream):
         c.read_on()
         self.loop.remove_writer(c.fd)
         self._server_ready()
+
+    def fcgi_error(self, conn: Any) -> None:
+        """The request could not be turned into FastCGI (engine/fcgi.py): 2.6's 500, 'IH'."""
+        if self.closed or self.srvc is not conn or self.res is not None:
+            return
+        self._local_error(500, "I", "H")
 
     def _server_ready(self) -> None:
         srv = self.srv
@@ -2182,7 +2193,8 @@ class HttpSession(Stream):
         reading the body, the request complete, the client's output empty. False: buffered."""
         cli = self.cli
         c = self.srvc
-        if c is None or cli.pending or cli.corked is not None or not self.req_done or self.res_hold is not None:
+        if c is None or cli.pending or cli.corked is not None or not self.req_done or self.res_hold is not None \
+                or not c.SPLICE:
             return False
         csock = cli.sock
         ssock = c.sock

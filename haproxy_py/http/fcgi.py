@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 VERSION = 1
 BEGIN_REQUEST = 1
@@ -236,6 +236,7 @@ class ReqInfo(NamedTuple):
     dst_port: int
     body_len: int  # CONTENT_LENGTH when no Content-Length header is sent
     https: bool = False
+    software: bytes = b""  # SERVER_SOFTWARE
 
 
 def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...] = ()) -> list[tuple[bytes, bytes]] | None:
@@ -249,8 +250,11 @@ def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...]
     out: list[tuple[bytes, bytes]] = []
     srv_name = b""
     has_cl = False
+    auth_type = user = b""
     for n, v in r.headers:
         ln = n.lower()
+        if ln == b"authorization":
+            auth_type, user = _basic_user(v)
         if ln == b"content-length":
             out.append((b"CONTENT_LENGTH", v))
             has_cl = True
@@ -308,9 +312,12 @@ def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...]
         (b"SERVER_PROTOCOL", r.version),
         (b"REMOTE_ADDR", r.src.encode()),
         (b"REMOTE_PORT", str(r.src_port).encode()),
+        (b"AUTH_TYPE", auth_type),
+        (b"REMOTE_USER", user),
         (b"SCRIPT_FILENAME", docroot + script),
         (b"PATH_TRANSLATED", docroot + pathinfo if pathinfo else b""),
         (b"CONTENT_LENGTH", b"" if has_cl else str(r.body_len).encode()),
+        (b"SERVER_SOFTWARE", r.software),
         (b"HTTPS", b"on" if r.https else b""),
     ]
     for n, v in defaults:
@@ -320,6 +327,22 @@ def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...]
             continue
         out.append((n, v))
     return out
+
+
+def _basic_user(value: bytes) -> tuple[bytes, bytes]:
+    """AUTH_TYPE and REMOTE_USER of a passed Authorization header (Basic credentials), as 2.6."""
+    import base64
+    import binascii
+
+    scheme, _, cred = value.strip().partition(b" ")
+    if scheme.lower() != b"basic":
+        return b"", b""
+    try:
+        dec = base64.b64decode(cred.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return b"", b""
+    u, sep, _pw = dec.partition(b":")
+    return (b"Basic", u) if sep else (b"", b"")
 
 
 # --------------------------------------------------------------------------- the CGI response
@@ -389,3 +412,255 @@ class CgiResponse:
             if n.lower() == ln:
                 return v
         return None
+
+
+# --------------------------------------------------------------------------- HTTP/1 <-> FastCGI
+
+_H_HEAD, _H_LEN, _H_CHUNK_SIZE, _H_CHUNK_DATA, _H_CHUNK_CRLF, _H_TRAILERS = range(6)
+#: request headers 2.6 does not pass (hop-by-hop ones and credentials) unless 'pass-header'
+NOT_PASSED = (b"connection", b"keep-alive", b"te", b"upgrade", b"transfer-encoding", b"authorization",
+              b"proxy-authorization")
+
+
+class RequestEncoder:
+    """The HTTP/1 requests the engine forwards (head, then a Content-Length or chunked body) as
+    FastCGI records: BEGIN_REQUEST, PARAMS (``params_of(head, body_len)``), STDIN records, the
+    empty STDIN record. Requests follow each other (a kept connection): each gets the next id.
+    Holds at most a request head and a chunk size line."""
+
+    __slots__ = ("params_of", "keep_conn", "state", "buf", "remaining", "req_id", "head", "held")
+
+    #: a chunked body is held up to this size before the parameters go (its CONTENT_LENGTH)
+    HOLD = 16384
+
+    def __init__(self, params_of, keep_conn: bool) -> None:  # type: ignore[no-untyped-def]
+        self.params_of = params_of
+        self.keep_conn = keep_conn
+        self.state = _H_HEAD
+        self.buf = b""
+        self.remaining = 0
+        self.req_id = 0
+        self.head: Any = None
+        self.held: list[bytes] | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        from haproxy_py.http.message import BODY_CHUNKED, BODY_LENGTH
+        from haproxy_py.http.parse import parse_request
+
+        out: list[bytes] = []
+        buf = self.buf + data if self.buf else data
+        self.buf = b""
+        i = 0
+        n = len(buf)
+        while i < n or self.state == _H_LEN and self.remaining == 0:
+            st = self.state
+            if st == _H_HEAD:
+                got = parse_request(buf, i, bufsize=1 << 20, maxrewrite=0)
+                if got is None:
+                    self.buf = buf[i:]
+                    break
+                head, i = got
+                self.head = head
+                self.req_id = self.req_id % 0xFFFF + 1
+                if head.body == BODY_LENGTH:
+                    self.state, self.remaining = _H_LEN, head.content_length
+                    body_len = head.content_length
+                elif head.body == BODY_CHUNKED:
+                    # the parameters wait for the body, as far as HOLD: CONTENT_LENGTH is what came
+                    self.state = _H_CHUNK_SIZE
+                    self.held = []
+                    continue
+                else:
+                    self.state, self.remaining = _H_LEN, 0
+                    body_len = 0
+                params = self.params_of(head, body_len)
+                if params is None:
+                    raise FcgiError("the request cannot be expressed in CGI parameters")
+                out.append(begin_request(self.req_id, self.keep_conn) + encode_params(self.req_id, params))
+            elif st == _H_LEN:
+                take = min(self.remaining, n - i)
+                if take:
+                    out.append(records(STDIN, self.req_id, buf[i:i + take]))
+                    i += take
+                    self.remaining -= take
+                if self.remaining == 0:
+                    out.append(record(STDIN, self.req_id))
+                    self.state = _H_HEAD
+            elif st == _H_CHUNK_SIZE or st == _H_TRAILERS:
+                e = buf.find(b"\n", i)
+                if e < 0:
+                    if n - i > 4096:
+                        raise FcgiError("chunk line too long")
+                    self.buf = buf[i:]
+                    break
+                line = buf[i:e].rstrip(b"\r")
+                i = e + 1
+                if st == _H_TRAILERS:
+                    if not line:
+                        if self.held is not None:
+                            out.append(self._flush())
+                        out.append(record(STDIN, self.req_id))
+                        self.state = _H_HEAD
+                    continue
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    self.state = _H_TRAILERS
+                else:
+                    self.state, self.remaining = _H_CHUNK_DATA, size
+            elif st == _H_CHUNK_DATA:
+                take = min(self.remaining, n - i)
+                if self.held is not None:
+                    self.held.append(buf[i:i + take])
+                    if sum(len(x) for x in self.held) > self.HOLD:
+                        out.append(self._flush())
+                else:
+                    out.append(records(STDIN, self.req_id, buf[i:i + take]))
+                i += take
+                self.remaining -= take
+                if self.remaining == 0:
+                    self.state = _H_CHUNK_CRLF
+            else:  # _H_CHUNK_CRLF
+                e = buf.find(b"\n", i)
+                if e < 0:
+                    self.buf = buf[i:]
+                    break
+                i = e + 1
+                self.state = _H_CHUNK_SIZE
+        return b"".join(out)
+
+
+    def _flush(self) -> bytes:
+        body = b"".join(self.held or ())
+        self.held = None
+        params = self.params_of(self.head, len(body))
+        if params is None:
+            raise FcgiError("the request cannot be expressed in CGI parameters")
+        return begin_request(self.req_id, self.keep_conn) + encode_params(self.req_id, params) + \
+            records(STDIN, self.req_id, body)
+
+
+def _dechunk_prefix(data: bytes) -> bytes:
+    """The payload of the complete chunks at the start of ``data`` (CONTENT_LENGTH of a chunked
+    request: the body there is when the parameters are sent, as 2.6 counts it)."""
+    out = []
+    i = 0
+    while True:
+        e = data.find(b"\n", i)
+        if e < 0:
+            break
+        try:
+            size = int(data[i:e].rstrip(b"\r").split(b";", 1)[0].strip() or b"0", 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        chunk = data[e + 1:e + 1 + size]
+        out.append(chunk)
+        if len(chunk) < size:
+            break
+        i = e + 1 + size
+        e2 = data.find(b"\n", i)
+        if e2 < 0:
+            break
+        i = e2 + 1
+    return b"".join(out)
+
+
+_REASONS = {100: b"Continue", 200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content",
+            206: b"Partial Content", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other",
+            304: b"Not Modified", 307: b"Temporary Redirect", 308: b"Permanent Redirect", 400: b"Bad Request",
+            401: b"Unauthorized", 403: b"Forbidden", 404: b"Not Found", 405: b"Method Not Allowed",
+            408: b"Request Timeout", 409: b"Conflict", 410: b"Gone", 413: b"Payload Too Large",
+            429: b"Too Many Requests", 500: b"Internal Server Error", 501: b"Not Implemented",
+            502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}
+
+
+class ResponseDecoder:
+    """The application's records for the current request as an HTTP/1.1 response: the CGI head
+    (Status:, headers) becomes the status line and headers (a Date header added when the
+    application sent none, as 2.6 does); the body gets a Content-Length when the whole of it came
+    before the response head could go (within ``hold`` bytes), else it is chunked as it comes.
+    ``feed`` returns (HTTP bytes, error output chunks, ended)."""
+
+    __slots__ = ("cgi", "hold", "held", "chunked", "ended", "no_body", "date", "close", "sent_head")
+
+    def __init__(self, date: bytes = b"", hold: int = 15360, head_request: bool = False, close: bool = False) -> None:
+        self.cgi = CgiResponse()
+        self.hold = hold
+        self.held: list[bytes] | None = []
+        self.chunked = False
+        self.ended = False
+        self.no_body = head_request
+        self.date = date
+        self.close = close
+        self.sent_head = False
+
+    def _head(self, length: int | None) -> bytes:
+        c = self.cgi
+        st = c.status
+        lines = [b"HTTP/1.1 %d %s" % (st, c.reason or _REASONS.get(st, b"Unknown"))]
+        has_date = False
+        has_len = False
+        for n, v in c.headers:
+            ln = n.lower()
+            if ln in (b"transfer-encoding", b"connection"):
+                continue
+            if ln == b"content-length":
+                has_len = True
+            has_date = has_date or ln == b"date"
+            lines.append(n + b": " + v)
+        if not has_date and self.date:
+            lines.append(b"date: " + self.date)
+        bodyless = self.no_body or st < 200 or st in (204, 304)
+        if not has_len and not bodyless:
+            if length is None:
+                lines.append(b"transfer-encoding: chunked")
+                self.chunked = True
+            else:
+                lines.append(b"content-length: %d" % length)
+        if self.close:
+            lines.append(b"connection: close")
+        self.sent_head = True
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def _body(self, data: bytes) -> bytes:
+        if not data or self.no_body:
+            return b""
+        return b"%X\r\n%s\r\n" % (len(data), data) if self.chunked else data
+
+    def feed(self, records_: list[Record]) -> tuple[bytes, list[bytes], bool]:
+        out: list[bytes] = []
+        errs: list[bytes] = []
+        for r in records_:
+            if self.ended:
+                break
+            if r.type == STDOUT:
+                if not r.content:
+                    continue
+                body = self.cgi.feed(r.content)
+                if not self.cgi.done_head:
+                    continue
+                held = self.held
+                if held is not None:
+                    held.append(body)
+                    if sum(len(x) for x in held) > self.hold:
+                        self.held = None
+                        out.append(self._head(None))
+                        out.append(self._body(b"".join(held)))
+                else:
+                    out.append(self._body(body))
+            elif r.type == STDERR:
+                if r.content:
+                    errs.append(r.content)
+            elif r.type == END_REQUEST:
+                if not self.cgi.done_head:
+                    raise FcgiError("the application ended without a response head")
+                self.ended = True
+                if self.held is not None:
+                    body = b"".join(self.held)
+                    self.held = None
+                    out.append(self._head(len(body)))
+                    out.append(b"" if self.no_body else body)
+                elif self.chunked:
+                    out.append(b"0\r\n\r\n")
+        return b"".join(out), errs, self.ended

@@ -219,6 +219,15 @@ class StateFacts:
             return None
         return int(getattr(p.conf.timeouts, name, None) or 0)
 
+    def fcgi_app(self, backend: str) -> tuple[bytes, bytes] | None:
+        """The docroot and index of the fcgi-app a backend uses (None: none)."""
+        be = self._be(backend)
+        name = None if be is None else getattr(be.conf, "fcgi_app", None)
+        for a in getattr(self.state.config, "fcgi_apps", ()) if name else ():
+            if a.name == name:
+                return a.docroot.encode(), a.index.encode()
+        return None
+
     def userlist(self, name: str) -> tuple[tuple[str, str, bool], ...] | None:
         for n, users in getattr(self.state.config, "userlists", ()):
             if n == name:

@@ -1572,6 +1572,22 @@ def f_cpu_ns_avg(txn: Txn, args: tuple) -> list | None:
     return None if t is None else [t.cpu_ns // t.calls if t.calls else 0]
 
 
+# --------------------------------------------------------------------------- FastCGI
+
+D_FCGI = "tests/integration/test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy"
+
+
+def _fcgi(i: int):
+    def fn(txn: Txn, args: tuple) -> list | None:
+        app = None if txn.runtime is None else txn.runtime.fcgi_app(txn.backend)
+        return None if app is None or (i and not app[i]) else [app[i]]
+    return fn
+
+
+fetch("fcgi.docroot", test=D_FCGI)(_fcgi(0))
+fetch("fcgi.index", test=D_FCGI)(_fcgi(1))
+
+
 # --------------------------------------------------------------------------- why the rest stays refused
 
 _WHY = {
@@ -1581,7 +1597,6 @@ _WHY = {
         ("lat_ns_avg", "lat_ns_tot"),
     "internals of HAProxy's HTX message representation, for debugging it; haproxy-py has no HTX":
         tuple(n for n in FETCHES.known if n.startswith("internal.")),
-    "FastCGI applications ('fcgi-app' sections are refused)": ("fcgi.docroot", "fcgi.index"),
 }
 for _why, _names in _WHY.items():
     for _n in _names:

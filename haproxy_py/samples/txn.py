@@ -108,6 +108,9 @@ class Runtime(Protocol):
     def dst_conn(self, frontend: str, so_id: int) -> int | None:
         """The connections of a frontend's listener (by its id) now."""
         ...
+    def fcgi_app(self, backend: str) -> tuple[bytes, bytes] | None:
+        """(docroot, index) of the fcgi-app the backend uses, None without one."""
+        ...
     def set_mark(self, fd: int, mark: int) -> None:
         """set-mark: SO_MARK on the client connection ``fd`` (errors ignored, as 2.6)."""
         ...

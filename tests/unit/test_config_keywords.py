@@ -178,7 +178,7 @@ def test_every_server_keyword_is_implemented_or_refused(certs: Any) -> None:
                "resolve-opts": "allow-dup-ip", "ca-file": certs["ca.crt"], "verify": "none",
                "alpn": "http/1.1", "sni": "str(x)", "ssl-min-ver": "TLSv1.2", "ssl-max-ver": "TLSv1.3",
                "ciphers": "DEFAULT", "ciphersuites": "TLS_AES_128_GCM_SHA256", "crl-file": certs["ca.crt"],
-               "crt": certs["ec.pem"], "check-alpn": "http/1.1", "check-proto": "none",
+               "crt": certs["ec.pem"], "check-alpn": "http/1.1", "check-proto": "none", "proto": "h1",
                "proxy-v2-options": "crc32c", "socks4": "127.0.0.1:1080", "resolve-net": "10.0.0.0/8"}.get(name, "1")
         line = f"server s 1.1.1.1:1 {name}" + (f" {arg}" if nargs else "")
         if name in ("ssl", "check-ssl"):  # TLS to a server verifies it by default: with a CA file

@@ -146,3 +146,86 @@ def test_cgi_response_errors_and_bound() -> None:
         raise AssertionError("unbounded head")
     except F.FcgiError:
         pass
+
+
+def _http_request(body: bytes | None, chunked: bool, cuts: list[int]) -> bytes:
+    head = b"POST /a.php?q=1 HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dTpw\r\n"
+    if body is None:
+        return b"GET /a.php HTTP/1.1\r\nHost: h\r\n\r\n"
+    if not chunked:
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    parts = _split(body, cuts)
+    return head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(
+        b"%x;ext\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\nX-T: 1\r\n\r\n"
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.binary(max_size=40000)), st.booleans()), min_size=1, max_size=3),
+       st.lists(st.integers(0, 1 << 17), max_size=6), st.lists(st.integers(0, 1 << 17), max_size=6))
+def test_request_encoder_in_any_split(reqs: list[tuple[bytes | None, bool]], cuts: list[int], wcuts: list[int]) -> None:
+    """HTTP/1 requests written in any pieces become BEGIN_REQUEST, PARAMS, the body as STDIN and the
+    empty STDIN, one request id after the other; a chunked body's CONTENT_LENGTH is its size when
+    it fits what is held before the parameters go."""
+    seen: list[tuple[bytes, int]] = []
+
+    def params_of(head, body_len):  # type: ignore[no-untyped-def]
+        seen.append((head.method, body_len))
+        return F.cgi_params(F.AppConf(b"/d"), F.ReqInfo(head.method, head.uri, head.version, list(head.headers),
+                                                         "1.2.3.4", 5, "6.7.8.9", 80, body_len))
+
+    enc = F.RequestEncoder(params_of, True)
+    stream = b"".join(_http_request(b, c, cuts) for b, c in reqs)
+    out = b"".join(enc.feed(part) for part in _split(stream, wcuts))
+    recs = list(F.RecordReader().feed(out))
+    for rid, (body, chunked) in enumerate(reqs, 1):
+        mine = [r for r in recs if r.req_id == rid]
+        assert mine[0].type == F.BEGIN_REQUEST
+        params = dict(p for r in mine if r.type == F.PARAMS for p in F.decode_nv(r.content))
+        data = body or b""
+        assert b"".join(r.content for r in mine if r.type == F.STDIN) == data
+        assert mine[-1] == F.Record(F.STDIN, rid, b"")
+        want = len(data) if not chunked or len(data) <= F.RequestEncoder.HOLD else None
+        if want is not None:
+            assert params[b"CONTENT_LENGTH"] == str(want).encode()
+        if body is not None:
+            assert (params[b"AUTH_TYPE"], params[b"REMOTE_USER"]) == (b"Basic", b"u")
+    assert len(seen) == len(reqs)
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=60000), st.lists(st.integers(0, 1 << 16), max_size=6), st.booleans(),
+       st.sampled_from([b"", b"Status: 404 Not Found\r\n", b"Content-Length: 5\r\n"]))
+def test_response_decoder_gives_one_http_response(body: bytes, cuts: list[int], head_req: bool, extra: bytes) -> None:
+    """STDOUT in records of any sizes (and STDERR between them) becomes one HTTP/1.1 response:
+    Content-Length when the whole body came within the held size, else chunked; a HEAD answer
+    without body; the error output handed apart."""
+    import io
+
+    from tests.integration.harness import read_http_message
+
+    if extra.startswith(b"Content-Length"):
+        extra = b"Content-Length: %d\r\n" % len(body)
+    cgi = b"X-A: 1\r\n" + extra + b"\r\n" + body
+    recs = [F.Record(F.STDOUT, 1, p) for p in _split(cgi, cuts) if p]
+    recs.insert(len(recs) // 2, F.Record(F.STDERR, 1, b"err"))
+    recs += [F.Record(F.STDOUT, 1, b""), F.Record(F.END_REQUEST, 1, b"\0" * 8)]
+    dec = F.ResponseDecoder(b"Thu, 01 Jan 2026 00:00:00 GMT", head_request=head_req)
+    http, errs, ended = dec.feed(recs)
+    assert ended and errs == [b"err"]
+    start, hdrs, got = read_http_message(io.BytesIO(http), response=True, head_only=head_req)
+    h = {k.lower(): v for k, v in hdrs}
+    assert start == (b"HTTP/1.1 404 Not Found" if b"404" in extra else b"HTTP/1.1 200 OK")
+    assert h["x-a"] == "1" and h["date"] == "Thu, 01 Jan 2026 00:00:00 GMT"
+    if head_req:
+        assert http.endswith(b"\r\n\r\n") and b"transfer-encoding" not in http
+    else:
+        assert got == body
+        assert ("transfer-encoding" in h) == (len(body) > dec.hold and not extra.startswith(b"Content-Length"))
+
+
+def test_response_decoder_errors() -> None:
+    try:
+        F.ResponseDecoder().feed([F.Record(F.END_REQUEST, 1, b"\0" * 8)])
+        raise AssertionError("an answer without head accepted")
+    except F.FcgiError:
+        pass

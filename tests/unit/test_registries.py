@@ -81,7 +81,7 @@ def test_every_2_6_config_name_is_known(family: str) -> None:
 
 def test_proxy_keywords_of_2_6_are_known() -> None:
     reg = FAMILIES["proxy"]
-    dump = _config_names()["proxy"] - {"clitimeout", "contimeout", "srvtimeout", "use-fcgi-app"}
+    dump = _config_names()["proxy"] - {"clitimeout", "contimeout", "srvtimeout"}
     missing = sorted(n for n in dump if reg.status(n) == "unknown")
     assert not missing, missing
 

@@ -24,6 +24,7 @@ from haproxy_py.config.build.checks import ChecksMixin
 from haproxy_py.config.build.compression import CompressionMixin
 from haproxy_py.config.build.cookie import CookieMixin
 from haproxy_py.config.build.errorfiles import ErrorfilesMixin
+from haproxy_py.config.build.fcgi import FcgiMixin
 from haproxy_py.config.build.freeze import FreezeMixin
 from haproxy_py.config.build.global_ import GlobalMixin
 from haproxy_py.config.build.http_features import HttpFeaturesMixin
@@ -68,6 +69,7 @@ class Builder(
     HttpFeaturesMixin,
     CompressionMixin,
     CacheMixin,
+    FcgiMixin,
     StickMixin,
     SockoptsMixin,
     RingsMixin,

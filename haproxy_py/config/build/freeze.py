@@ -96,7 +96,8 @@ class FreezeMixin(BuilderBase):
                      log_forwards=self.log_forward_models(),  # type: ignore[attr-defined]
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
                      userlist_groups=self.resolve_groups(),
-                     programs=tuple(self.programs), caches=tuple(self.caches))
+                     programs=tuple(self.programs), caches=tuple(self.caches),
+                     fcgi_apps=self.fcgi_models())  # type: ignore[attr-defined]
         if parsed:
             self.post_checks(cfg)
         from haproxy_py.samples.patref import end_post
@@ -193,7 +194,7 @@ class FreezeMixin(BuilderBase):
             http_send_name_header=f.get("http_send_name_header"), http_check=http_check,
             tcp_check=tcp_check, tcp_check_proto=f.get("check_type") not in (None, "tcp-check"),
             external_check=self.external_check_of(ps), email_alert=self.email_alert_of(ps),
-            dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"),
+            dispatch=self._dispatch(ps), http_reuse=f.get("http_reuse", "safe"), fcgi_app=f.get("fcgi_app"),
             timeouts=self._effective_timeouts(ps),
             options=tuple(ps.options.items()), restrict_hdr_names=f.get("restrict_hdr_names", "preserve"),
             stats=stats, errorfiles=self.resolve_errorfiles(ps),

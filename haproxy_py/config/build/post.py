@@ -159,6 +159,7 @@ class PostChecksMixin(BuilderBase):
         self._check_auth_groups(cfg)
         self.check_ring_targets(cfg)  # type: ignore[attr-defined]
         self.check_cache_rules(cfg)  # type: ignore[attr-defined]
+        self.check_fcgi(cfg)  # type: ignore[attr-defined]
         from haproxy_py.config import tls
 
         tls.post_checks(self)

@@ -89,6 +89,8 @@ class SectionsMixin(BuilderBase):
                 self.program_cur = {"name": name, "loc": ln.loc(0)}
             elif kind == "cache":
                 self.cache_start(ln)  # type: ignore[attr-defined]
+            elif kind == "fcgi-app":
+                self.fcgi_start(ln)  # type: ignore[attr-defined]
             return
         # proxies
         name = ln.words[1] if len(ln.words) > 1 else ""
@@ -218,6 +220,8 @@ class SectionsMixin(BuilderBase):
                 self.mailers_pending.append((name, loc, ln))
             if kind == "cache":
                 self.cache_end(ln)  # type: ignore[attr-defined]
+            if kind == "fcgi-app":
+                self.fcgi_end(ln)  # type: ignore[attr-defined]
             if kind == "ring":
                 self.ring_end(name, loc)  # type: ignore[attr-defined]
             if kind == "program":
@@ -281,6 +285,8 @@ class SectionsMixin(BuilderBase):
             self.program_kw(ln)
         elif kind == "cache":
             self.cache_kw(ln)  # type: ignore[attr-defined]
+        elif kind == "fcgi-app":
+            self.fcgi_kw(ln)  # type: ignore[attr-defined]
         elif kind == "http-errors":
             self.http_errors_kw(ln, self.section_obj[1])
         elif kind == "ring":

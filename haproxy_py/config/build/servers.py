@@ -320,6 +320,14 @@ class ServersMixin(BuilderBase):
                 if arg not in MUX_MODES:
                     sfail(f"{label} : 'check-proto' :  unknown MUX protocol '{arg}'.", j + 1)
                 s["check_proto"] = arg
+            elif k == "proto":
+                if arg not in ("h1", "h2", "fcgi"):
+                    sfail(f"{label} : 'proto' :  unknown MUX protocol '{arg}'.", j + 1)
+                if arg == "h2":
+                    from haproxy_py.registry import not_implemented
+
+                    sfail(f"{label} : " + not_implemented("'proto h2'", "HTTP/1.1 to servers"), j + 1)
+                s["proto"] = None if arg == "h1" else arg
             elif k == "redir":
                 s["redir"] = arg
             elif k in ("backup", "check", "disabled", "send-proxy", "send-proxy-v2", "check-send-proxy",

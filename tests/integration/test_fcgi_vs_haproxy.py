@@ -1,0 +1,394 @@
+"""FastCGI servers (fcgi-app, use-fcgi-app, proto fcgi, fcgi.docroot / fcgi.index) against
+Debian's HAProxy 2.6, with a real application: Debian's php-fpm, started by the test with its own
+configuration and pool on a 127.0.0.1 port (``-R`` only when the test runs as root), stopped by PID.
+
+The same seeded requests go through both proxies configured alike: PHP scripts that echo the CGI
+parameters they were given and the body they read, set a status and headers, write to their error
+output, stream a large response; POST bodies of generated sizes (Content-Length and chunked);
+paths taking the index, the path-info regex, query strings, a path 2.6 cannot decode (its 500);
+headers 2.6 does not pass (Authorization unless pass-header, hop-by-hop ones). Compared: the status,
+the headers that matter (names case-insensitively; Date, framing and Server-specific ones aside),
+the body, and the parameters the script saw (the ports of each proxy, SERVER_SOFTWARE and the
+request time aside). ``option keep-conn`` (2.6's default) is checked by the connections php-fpm
+accepted, counted by a relay in front of it: one for many requests with it, one a request with
+``no option keep-conn``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.harness import require_haproxy, run_proxy, stop_process, wait_port
+
+PHP_FPM = next((p for p in ("/usr/sbin/php-fpm8.2", shutil.which("php-fpm8.2") or "", shutil.which("php-fpm") or "")
+                if p and os.path.exists(p)), "")
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not PHP_FPM, reason="php-fpm is not installed (.ci/run installs php-fpm)")]
+
+SCRIPTS = {
+    "env.php": """<?php
+header("X-Script: env");
+$s = $_SERVER; unset($s["REQUEST_TIME"], $s["REQUEST_TIME_FLOAT"]);
+echo json_encode(["server" => $s, "body" => base64_encode(file_get_contents("php://input"))]);
+""",
+    "status.php": """<?php
+http_response_code(intval($_GET["code"] ?? "404"));
+header("X-A: " . ($_GET["a"] ?? "1"));
+header("Cache-Control: no-store");
+error_log("error output from php");
+echo "status body\\n";
+""",
+    "big.php": """<?php
+$n = intval($_GET["n"] ?? "100");
+for ($i = 0; $i < $n; $i++) { echo str_repeat(chr(65 + $i % 26), 4000), "\\n"; flush(); }
+""",
+    "redir.php": """<?php
+header("Location: /elsewhere");
+""",
+}
+
+
+class CountingRelay:
+    """TCP relay 127.0.0.1:port -> target, counting accepted connections."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            u = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop = True
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def php_fpm() -> Iterator[tuple[int, Path]]:
+    work = Path(tempfile.mkdtemp(prefix="hpy-fpm-"))
+    www = work / "www"
+    (www / "dir").mkdir(parents=True)
+    for name, text in SCRIPTS.items():
+        (www / name).write_text(text)
+    (www / "dir" / "env.php").write_text(SCRIPTS["env.php"])
+    port = free_port()
+    conf = work / "fpm.conf"
+    conf.write_text(f"""[global]
+pid = {work}/fpm.pid
+error_log = {work}/fpm.log
+daemonize = no
+[t]
+listen = 127.0.0.1:{port}
+pm = static
+pm.max_children = 4
+clear_env = yes
+catch_workers_output = no
+""")
+    cmd = [PHP_FPM, "-y", str(conf), "-F", "-n", "-d", "display_errors=0", "-d", "log_errors=1",
+           "-d", "error_log=", "-d", "post_max_size=0", "-d", "cgi.fix_pathinfo=1"]
+    if os.geteuid() == 0:
+        cmd.insert(1, "-R")
+    out = open(work / "fpm.out", "wb")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+    try:
+        wait_port(port, timeout=15)
+        yield port, www
+    finally:
+        stop_process(proc)
+        out.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _cfg(port: int, fpm: int, relay_keep: int, relay_close: int, docroot: Path, rules: str, plain_rules: str) -> str:
+    return f"""\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+fcgi-app php
+    docroot {docroot}
+    index env.php
+    path-info ^(/.+\\.php)(/.*)?$
+    set-param HTTP_X_SET %[req.hdr(x-in)]-set
+    set-param SCRIPT_ROOT_CHECK %[path]
+    pass-header X-Secret-Pass
+    pass-header Authorization
+fcgi-app php_plain
+    docroot {docroot}
+fcgi-app php_keep
+    docroot {docroot}
+    option keep-conn
+fcgi-app php_nokeep
+    docroot {docroot}
+    no option keep-conn
+frontend fe
+    bind 127.0.0.1:{port}
+    use_backend plain if {{ path_beg /plain/ }}
+    use_backend keep if {{ path_beg /keep/ }}
+    use_backend close if {{ path_beg /close/ }}
+    default_backend php
+backend php
+    use-fcgi-app php
+{rules}    server s1 127.0.0.1:{fpm} proto fcgi
+backend plain
+    use-fcgi-app php_plain
+    http-request set-path %[path,regsub(^/plain,)]
+{plain_rules}    server s1 127.0.0.1:{fpm} proto fcgi
+backend keep
+    use-fcgi-app php_keep
+    http-request set-path %[path,regsub(^/keep,)]
+    server s1 127.0.0.1:{relay_keep} proto fcgi
+backend close
+    use-fcgi-app php_nokeep
+    http-request set-path %[path,regsub(^/close,)]
+    server s1 127.0.0.1:{relay_close} proto fcgi
+"""
+
+
+_DROP_PARAMS = {"REMOTE_PORT", "SERVER_PORT", "SERVER_SOFTWARE"}
+_DROP_HEADERS = {"date", "content-length", "transfer-encoding", "connection"}
+
+
+def _requests(rng: random.Random) -> list[tuple[str, str, dict[str, str], bytes | None, bool]]:
+    out = []
+    for i in range(40):
+        kind = rng.choice(["env", "pi", "index", "query", "post", "chunked", "status", "big", "bad", "auth",
+                           "redir", "plain", "head"])
+        hdrs = {"Host": "test.example", "X-In": f"v{i}", "X-Random-" + str(rng.randint(0, 9)): "r" * rng.randint(1, 20)}
+        body = None
+        chunked = False
+        method = "GET"
+        if kind == "env":
+            path = "/env.php"
+        elif kind == "pi":
+            path = rng.choice(["/env.php/a/b", "/env.php/", "/dir/env.php/x%20y/z", "/e%6Ev.php/p"])
+        elif kind == "index":
+            path = rng.choice(["/", "/dir/"])
+        elif kind == "query":
+            path = "/env.php?" + "&".join(f"k{j}={rng.randint(0, 99)}" for j in range(rng.randint(0, 4))) + "&x=%41+b"
+        elif kind in ("post", "chunked"):
+            method = "POST"
+            path = "/env.php"
+            chunked = kind == "chunked"
+            # (2.6 answers 400 to a large chunked body for a FastCGI server; haproxy-py forwards it)
+            sizes = [0, 1, 100, 5000] if chunked else [0, 1, 100, 5000, 70000, 200000]
+            body = bytes(rng.randrange(256) for _ in range(rng.choice(sizes)))
+            hdrs["Content-Type"] = "application/octet-stream"
+        elif kind == "status":
+            path = f"/status.php?code={rng.choice([200, 201, 404, 500, 503])}&a={rng.randint(0, 9)}"
+        elif kind == "big":
+            path = f"/big.php?n={rng.choice([1, 3, 50, 200])}"
+        elif kind == "bad":
+            path = rng.choice(["/bad%zz.php", "/x%4"])
+        elif kind == "auth":
+            path = "/env.php"
+            hdrs.update({"Authorization": "Basic dXNlcjpwdw==", "Proxy-Authorization": "x", "X-Secret-Pass": "s",
+                         "Connection": "keep-alive, X-Hop", "X-Hop": "1", "TE": "trailers", "Keep-Alive": "5"})
+        elif kind == "redir":
+            path = "/redir.php"
+        elif kind == "plain":
+            path = rng.choice(["/plain/env.php/a/b", "/plain/", "/plain/dir/"])
+        else:
+            method = "HEAD"
+            path = "/env.php"
+        out.append((method, path, hdrs, body, chunked))
+    return out
+
+
+def _send(port: int, method: str, path: str, hdrs: dict[str, str], body: bytes | None, chunked: bool
+          ) -> tuple[int, dict[str, str], bytes]:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            c.putheader(k, v)
+        if body is not None and not chunked:
+            c.putheader("Content-Length", str(len(body)))
+        if chunked:
+            c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        try:
+            if body is not None:
+                if chunked:
+                    for k in range(0, len(body), 30000):
+                        part = body[k:k + 30000]
+                        c.send(b"%x\r\n%s\r\n" % (len(part), part))
+                    c.send(b"0\r\n\r\n")
+                else:
+                    c.send(body)
+        except OSError:
+            pass  # the proxy answered (and closed) before the whole body went
+        try:
+            r = c.getresponse()
+            data = r.read()
+        except (OSError, http.client.HTTPException) as e:
+            return -1, {"error": type(e).__name__}, b""
+        return r.status, {k.lower(): v for k, v in r.getheaders() if k.lower() not in _DROP_HEADERS}, data
+    finally:
+        c.close()
+
+
+def _view(res: tuple[int, dict[str, str], bytes]) -> tuple[int, dict[str, str], object]:
+    st, hdrs, body = res
+    if hdrs.get("x-script") == "env" and body:
+        doc = json.loads(body)
+        doc["server"] = {k: v for k, v in doc["server"].items() if k not in _DROP_PARAMS}
+        return st, hdrs, doc
+    return st, hdrs, body
+
+
+def _run(which: str, php_fpm: tuple[int, Path], rules: str, plain_rules: str) -> tuple[list[object], int, int]:
+    fpm, www = php_fpm
+    port = free_port()
+    keep, close = CountingRelay(fpm), CountingRelay(fpm)
+    try:
+        with run_proxy(_cfg(port, fpm, keep.port, close.port, www, rules, plain_rules), which=which) as _pp:
+            wait_port(port, timeout=20)
+            got = [_view(_send(port, *r)) for r in _requests(random.Random(1414))]
+            for path in ("/keep/env.php", "/close/env.php"):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                for _ in range(4):
+                    c.request("GET", path, headers={"Host": "t"})
+                    r = c.getresponse()
+                    assert r.status == 200, (which, path)
+                    r.read()
+                c.close()
+            time.sleep(0.2)
+            return got, keep.accepted, close.accepted
+    finally:
+        keep.close()
+        close.close()
+
+
+def _diff(a: object, b: object) -> object:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return [_diff(x, y) for x, y in zip(a, b, strict=False) if x != y]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _diff(a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    return (a if not isinstance(a, bytes) else a[:200], b if not isinstance(b, bytes) else b[:200])
+
+
+def test_fcgi_app_as_haproxy(php_fpm: tuple[int, Path]) -> None:
+    require_haproxy("haproxy")
+    # the fetches of the backend's app (usable where the request is: kept in variables for the response)
+    docroot, index = "fcgi.docroot", "fcgi.index"
+    rules = (f"    http-request set-var(txn.dr) {docroot}\n    http-request set-var(txn.ix) {index}\n"
+             "    http-response set-header X-Docroot %[var(txn.dr)]\n    http-response set-header X-Index %[var(txn.ix)]\n")
+    plain_rules = (f'    http-request set-var(txn.ix) {index}\n'
+                   '    http-response set-header X-Index "<%[var(txn.ix)]>"\n')  # an app without index
+    ref, ref_keep, ref_close = _run("haproxy", php_fpm, rules, plain_rules)
+    ours, our_keep, our_close = _run("ours", php_fpm, rules, plain_rules)
+    reqs = _requests(random.Random(1414))
+    for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
+        assert a == b, (i, reqs[i][:3], _diff(a, b))
+    # a request that reached the script: its parameters really are 2.6's derivations
+    envs = [x for x in ref if isinstance(x[2], dict)]
+    assert envs and all(e[2]["server"]["GATEWAY_INTERFACE"] == "CGI/1.1" for e in envs)
+    assert any("PATH_INFO" in e[2]["server"] for e in envs)
+    assert {e[1].get("x-docroot") for e in envs if "x-docroot" in e[1]} == {str(php_fpm[1])}
+    assert {x[1].get("x-index") for x in ref} >= {"env.php", "<>"}
+    assert (ref_keep, ref_close, our_keep, our_close) == (1, 4, 1, 4)
+
+
+# --------------------------------------------------------------------------- -c messages
+
+_HEAD = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+BAD_CONFIGS = [
+    "fcgi-app\n",
+    "fcgi-app a\n",
+    "fcgi-app a\n  docroot\n",
+    "fcgi-app a\n  docroot /x y\n",
+    "fcgi-app a\n  docroot /x\n  index\n",
+    "fcgi-app a\n  docroot /x\n  index a b\n",
+    "fcgi-app a\n  docroot /x\n  path-info\n",
+    "fcgi-app a\n  docroot /x\n  set-param\n",
+    "fcgi-app a\n  docroot /x\n  set-param A\n",
+    "fcgi-app a\n  docroot /x\n  pass-header\n",
+    "fcgi-app a\n  docroot /x\n  option foo\n",
+    "fcgi-app a\n  docroot /x\n  option max-reqs\n",
+    "fcgi-app a\n  docroot /x\n  option max-reqs 0\n",
+    "fcgi-app a\n  docroot /x\n  bogus\n",
+    "fcgi-app a\n  docroot /x\n  log-stderr\n",
+    "fcgi-app a\n  docroot /x\nfcgi-app a\n  docroot /y\n",
+    "fcgi-app a\n  docroot /x\nbackend b\n  use-fcgi-app a\n  server s 127.0.0.1:1\n",
+    "fcgi-app a\n  docroot /x\nbackend b\n  use-fcgi-app z\n  server s 127.0.0.1:1 proto fcgi\n",
+    "fcgi-app a\n  docroot /x\nbackend b\n  server s 127.0.0.1:1 proto fcgi\n",
+    "fcgi-app a\n  docroot /x\nbackend b\n  use-fcgi-app\n",
+    "fcgi-app a\n  docroot /x\nfrontend f\n  bind 127.0.0.1:1\n  use-fcgi-app a\n",
+    "fcgi-app a\n  docroot /x\nbackend b\n  mode tcp\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
+    "backend b\n  server s 127.0.0.1:1 proto foo\n",
+    "backend b\n  server s 127.0.0.1:1 proto\n",
+    "fcgi-app a\n  docroot /x\n  index i.php\n  path-info ^(/.+)(/.*)?$\n  set-param X %[path]\n"
+    "  pass-header Authorization\n  option keep-conn\n  no option keep-conn\n  option max-reqs 5\n"
+    "backend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
+    "fcgi-app a\n  docroot /x\n  index i.php\n  set-param X %[path]\n  no option keep-conn\n"
+    "backend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
+]
+
+
+def _alerts(which: str, text: str, d: Path) -> tuple[int, list[str]]:
+    cfg = d / "c.cfg"
+    cfg.write_text(_HEAD + text)
+    import sys
+
+    from tests.integration.harness import ROOT
+
+    cmd = ([sys.executable, "-m", "haproxy_py"] if which == "ours" else ["haproxy"]) + ["-c", "-f", "c.cfg"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(d), env=env, timeout=60)
+    lines = [ln.split(" : ", 2)[-1].strip() for ln in r.stderr.splitlines() if "[ALERT]" in ln]
+    return r.returncode, lines
+
+
+def test_fcgi_config_messages_as_haproxy(tmp_path: Path) -> None:
+    require_haproxy("haproxy")
+    for text in BAD_CONFIGS:
+        assert _alerts("ours", text, tmp_path) == _alerts("haproxy", text, tmp_path), text
