@@ -196,8 +196,14 @@ class Conn:
             return
         if self.corked:
             self.uncork()  # best effort: what fits in the socket buffer still leaves
-        self.read_off()
-        self._stop_writing()
+        forget = getattr(self.loop, "forget_fd", None)
+        if forget is not None and (self.reading or self.writing):
+            # the loop's own epoll (engine/fdpoll.py): closing the socket takes it out of the set
+            forget(self.fd)
+            self.reading = self.writing = False
+        else:
+            self.read_off()
+            self._stop_writing()
         self.closed = True
         if self.nolinger and not self.eof and not abort:
             # as 2.6 closes a connection at risk of lingering: its end of data first, then the reset

@@ -160,7 +160,7 @@ class Listener:
     """One listening socket of a frontend. ``on_accept(sock, peer, listener)`` takes each connection."""
 
     __slots__ = ("loop", "sock", "bind", "addr", "frontend", "on_accept", "can_accept", "active",
-                 "paused", "name", "local", "luid", "nbconn", "pp", "maxconn", "counters")
+                 "paused", "name", "local", "luid", "nbconn", "pp", "maxconn", "counters", "tcp")
 
     def __init__(
         self,
@@ -197,6 +197,8 @@ class Listener:
         #: (ip, port) every accepted connection has as its local address, when the bind is on one
         #: address (not a wildcard): saves a getsockname() per connection
         self.local: tuple[str, int] | None = None
+        #: a TCP socket (IPv4 or IPv6), not a unix one
+        self.tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
         try:
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 name = sock.getsockname()
@@ -267,13 +269,19 @@ class Listener:
             pass
 
     def _ready(self) -> None:
-        accept = self.sock.accept
+        # socket.accept() without its wrapper: that one reads the listening socket's family and
+        # type through their enum properties for every connection
+        lsock = self.sock
+        accept = lsock._accept  # type: ignore[attr-defined]
+        fam, proto = int(lsock.family), lsock.proto
+        mk = socket.socket
+        stream = socket.SOCK_STREAM
         for _ in range(MAXACCEPT):
             if not self.can_accept(self):
                 self.stop_accepting()
                 return
             try:
-                conn, peer = accept()
+                fd, peer = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -288,5 +296,6 @@ class Listener:
                     # (``disable frontend`` in a worker set); watching it would spin
                     self.stop_accepting()
                 return
+            conn = mk(fam, stream, proto, fd)
             conn.setblocking(False)
             self.on_accept(conn, peer, self)

@@ -29,7 +29,11 @@ def new_event_loop() -> tuple[asyncio.AbstractEventLoop, str]:
         try:
             import uvloop
 
-            return uvloop.new_event_loop(), f"uvloop {uvloop.__version__}"
+            from haproxy_py.engine.fdpoll import loop_class
+
+            # descriptors are watched through an epoll of our own (engine/fdpoll.py), timers,
+            # callbacks, signals and the stats socket's streams stay uvloop's
+            return loop_class(uvloop.Loop)(), f"uvloop {uvloop.__version__}"
         except ImportError:
             pass
     return asyncio.new_event_loop(), "asyncio"

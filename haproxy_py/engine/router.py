@@ -386,7 +386,10 @@ class Router:
         if eng.sps_ctr is not None:  # maxsessrate
             eng.sps_ctr.add(int(now * 1000), 1000)
         try:
-            if sock.family != socket.AF_UNIX:
+            tcp = getattr(listener, "tcp", None)  # (the socket's family property makes an enum)
+            if tcp is None:
+                tcp = sock.family != socket.AF_UNIX
+            if tcp:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if self.accept_opts:  # option clitcpka / tcpka, bind mss -N
                     from haproxy_py.engine.sockopts import on_accept
