@@ -133,10 +133,13 @@ def _req_fits(txn: Any, need: int) -> bool:
     if room is None:
         req = txn.req
         room = htx.room_floor(txn.bufsize, req.head_len, len(req.headers)) if req.head_len else -1
+        if txn.req_body_in:
+            room -= txn.req_body_in + htx.BLOCK
     if need > room and not txn.req_exact:
         req = txn.req
-        # a removed header's block stays (8 bytes each: measured on 2.6.12)
-        room = htx.request_room(txn.bufsize, req.method, req.uri, req.version, req.headers) \
+        # a removed header's block stays (8 bytes each: measured on 2.6.12); the body bytes that
+        # came with the head are in the buffer too
+        room = htx.request_room(txn.bufsize, req.method, req.uri, req.version, req.headers, txn.req_body_in) \
             - htx.BLOCK * txn.req_dead
         txn.req_exact = True
     if need > room:

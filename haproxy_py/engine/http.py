@@ -114,6 +114,14 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
         t.sess_stkctr = s.sess_stkctr
     if s.tprof is not None:
         t.task = s.tprof
+    if req is not None and s.buf and req.body == BODY_LENGTH and not s.head_sent:
+        # the body bytes that came with the head: in 2.6's buffer already, they take rewrites' room
+        # (as much as 2.6 reads before its rules: the buffer less tune.maxrewrite)
+        n = min(len(s.buf), req.content_length)
+        eng = s.engine
+        cap = eng.bufsize - htx.HTX_RESERVED - eng.maxrewrite - htx.BLOCK - htx.BLOCK * htx.head_blocks(req.headers) \
+            - htx.request_size(req.method, req.uri, req.version, req.headers)
+        t.req_body_in = max(0, min(n, cap))
     return t
 
 
