@@ -64,6 +64,10 @@ def needs(d: FetchDef) -> str:
         return "request buffer"
     if d.name.startswith(_RES_BUFFER):
         return "response buffer"
+    if d.name.startswith("ssl_bc"):  # 2.6's L5SRV fetches
+        return "server-side connection"
+    if d.name.startswith("bc_"):  # L4SRV
+        return "server address"
     if first >= 11:
         return "HTTP response headers"
     if d.mask[16] == "Y":  # hdr, cookie...: the request's or the response's

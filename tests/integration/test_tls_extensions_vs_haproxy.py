@@ -385,3 +385,23 @@ backend alone
     assert b"Test CA" in plain[0] and b"Test CA" not in plain[1]
     assert b"Test CA" not in tuned[0] and int(tuned[0].rsplit(b"=", 1)[1]) <= 617 < int(plain[0].rsplit(b"=", 1)[1])
     assert b"Test CA" in issued[1]
+
+
+def test_server_side_fetches_misplaced_as_haproxy(tmp_path: Path) -> None:
+    """-c's message for a server connection's fetch used in a backend's http-request rule (it
+    names what the fetch needs: 'server-side connection' for ssl_bc_*, 'server address' for
+    bc_*), and no 'L6 sample fetch ignored' warning for ssl_fc_* in an HTTP log-format."""
+    for f in ("ssl_bc_npn", "ssl_bc_alpn", "ssl_bc", "bc_err", "bc_src_port", "bc_http_major", "res.hdr(x)"):
+        text = f"""{DEFAULTS}backend b
+    http-request set-header x %[{f}]
+    server s 127.0.0.1:1
+"""
+        theirs_c, ours_c = check_both(text, tmp_path)
+        assert ours_c == theirs_c and theirs_c, f
+    text = f"""{DEFAULTS}frontend fe
+    bind 127.0.0.1:1
+    http-request set-header x %[ssl_fc_npn]%[ssl_fc_alpn]%[req.len]
+    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_sni] %[ssl_c_used]"
+"""
+    theirs_c, ours_c = check_both(text, tmp_path)
+    assert ours_c == theirs_c and len(theirs_c) == 1, theirs_c  # req.len's warning only
