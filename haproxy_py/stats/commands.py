@@ -514,9 +514,11 @@ class Cli:
         for be in bes:
             for s in be.servers:
                 used = int(getattr(s, "served", 0) or 0)
-                out.append(f"{be.name}/{s.name} {be.uuid}/{s.puid} {s.host or '-'} {s.port} - 5000 {used} "
-                           f"{int(getattr(s.counters, 'smax', 0) or 0)} {used} 0 0 -1 0"
-                           + " 0" * nbt + "\n")
+                out.append(f"{be.name}/{s.name} {be.uuid}/{s.puid} {s.host or '-'} {s.port} - "
+                           f"{s.conf.pool_purge_delay} {used} "
+                           f"{int(getattr(s.counters, 'smax', 0) or 0)} {used} 0 0 {s.conf.pool_max_conn} 0"
+                           # 2.6 has no per-thread counts for a server that keeps no idle connection
+                           + (" 0" * nbt if s.conf.pool_max_conn else "") + "\n")
         return "".join(out)
 
     def cmd_show_sess(self, which: str, now: float) -> str:

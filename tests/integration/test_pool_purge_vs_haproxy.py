@@ -131,3 +131,24 @@ def test_pool_purge_delay_as_haproxy() -> None:
     assert ours == theirs, (ours, theirs)
     assert theirs["purge"][:3] == [8, 8, 8] and theirs["at_once"] == [0] * 10  # the purges happened
     assert theirs["low2"] != theirs["purge"]  # and pool-low-conn changed what was kept
+
+
+def test_show_servers_conn_settings_as_haproxy() -> None:
+    """``show servers conn`` gives each server's pool-purge-delay and pool-max-conn (idle_lim)."""
+    require_haproxy("haproxy")
+    from tests.integration.harness import wait_files
+    from tests.integration.stats_client import stats_cli
+
+    port = free_port()
+    cfg = ("global\n    nbthread 1\n    stats socket @DIR@/s.sock level admin\n"
+           "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+           f"frontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n"
+           "backend b\n    server s 127.0.0.1:1 pool-purge-delay 400\n    server t 127.0.0.1:2 pool-max-conn 3\n"
+           "    server u 127.0.0.1:3 pool-purge-delay 2s pool-max-conn 0\n")
+    out = {}
+    for which in ("haproxy", "ours"):
+        with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+            wait_files([pp.workdir / "s.sock"])
+            out[which] = stats_cli(str(pp.workdir / "s.sock"), "show servers conn b")
+    assert out["ours"] == out["haproxy"]
+    assert " 400 " in out["haproxy"] and " 2000 " in out["haproxy"]
