@@ -743,6 +743,8 @@ class FcgiAppConf:
     pass_headers: tuple[str, ...] = ()
     #: option keep-conn (2.6's default): the application keeps the connection for the next request
     keep_conn: bool = True
+    #: log-stderr global: the application's error output (STDERR records) as log lines
+    log_stderr: bool = False
     loc: Location = NOWHERE
 
 

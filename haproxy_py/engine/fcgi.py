@@ -27,7 +27,7 @@ __all__ = ["FcgiApp", "FcgiConn", "app_for"]
 class FcgiApp:
     """An fcgi-app section compiled once: the parameters' settings, set-param formats, passed headers."""
 
-    __slots__ = ("conf", "appconf", "formats", "passed", "keep_conn")
+    __slots__ = ("conf", "appconf", "formats", "passed", "keep_conn", "logger")
 
     def __init__(self, conf: Any) -> None:
         from haproxy_py.samples import compile_format
@@ -38,6 +38,17 @@ class FcgiApp:
         self.formats = tuple((n.encode(), compile_format(fmt)) for n, fmt in conf.set_params)
         self.passed = frozenset(h.lower().encode() for h in conf.pass_headers)
         self.keep_conn = bool(conf.keep_conn)
+        self.logger: Any = None
+
+    def log_stderr(self, g: Any, text: bytes) -> None:
+        """'log-stderr global': one line at level err to the global targets, tagged with the app's
+        name (as 2.6 sends it)."""
+        lg = self.logger
+        if lg is None:
+            from haproxy_py.log.syslog import Logger, _hostname
+
+            lg = self.logger = Logger(g.logs, tag=self.conf.name, hostname=_hostname(g))
+        lg.send(3, text)
 
 
 _APPS: dict[str, FcgiApp] = {}
@@ -128,10 +139,14 @@ class FcgiConn(Conn):
                 if any(r.type in (F.STDOUT, F.END_REQUEST) for r in recs):
                     raise F.FcgiError("a response without a request")
                 return
-            out, _errs, _ended = dec.feed(recs)
+            out, errs, _ended = dec.feed(recs)
         except F.FcgiError as e:
             self.read_off()
             self.on_error(OSError(f"FastCGI: {e}"))
             return
+        if errs and self.app.conf.log_stderr:
+            g = self.sess.engine.state.config.global_
+            for text in errs:
+                self.app.log_stderr(g, text)
         if out and self.s_data is not None:
             self.s_data(out)

@@ -9,7 +9,7 @@ paths taking the index, the path-info regex, query strings, a path 2.6 cannot de
 headers 2.6 does not pass (Authorization unless pass-header, hop-by-hop ones). Compared: the status,
 the headers that matter (names case-insensitively; Date, framing and Server-specific ones aside),
 the body, and the parameters the script saw (the ports of each proxy, SERVER_SOFTWARE and the
-request time aside). ``option keep-conn`` (2.6's default) is checked by the connections php-fpm
+request time aside), and the log lines ``log-stderr global`` made of the scripts' error output. ``option keep-conn`` (2.6's default) is checked by the connections php-fpm
 accepted, counted by a relay in front of it: one for many requests with it, one a request with
 ``no option keep-conn``.
 """
@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -146,8 +147,11 @@ catch_workers_output = no
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _cfg(port: int, fpm: int, relay_keep: int, relay_close: int, docroot: Path, rules: str, plain_rules: str) -> str:
+def _cfg(port: int, fpm: int, relay_keep: int, relay_close: int, docroot: Path, rules: str, plain_rules: str,
+         log_port: int) -> str:
     return f"""\
+global
+    log 127.0.0.1:{log_port} local0
 defaults
     mode http
     timeout connect 2s
@@ -161,6 +165,7 @@ fcgi-app php
     set-param SCRIPT_ROOT_CHECK %[path]
     pass-header X-Secret-Pass
     pass-header Authorization
+    log-stderr global
 fcgi-app php_plain
     docroot {docroot}
 fcgi-app php_keep
@@ -289,8 +294,12 @@ def _run(which: str, php_fpm: tuple[int, Path], rules: str, plain_rules: str) ->
     fpm, www = php_fpm
     port = free_port()
     keep, close = CountingRelay(fpm), CountingRelay(fpm)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(0.5)
     try:
-        with run_proxy(_cfg(port, fpm, keep.port, close.port, www, rules, plain_rules), which=which) as _pp:
+        with run_proxy(_cfg(port, fpm, keep.port, close.port, www, rules, plain_rules, sink.getsockname()[1]),
+                       which=which) as _pp:
             wait_port(port, timeout=20)
             got = [_view(_send(port, *r)) for r in _requests(random.Random(1414))]
             for path in ("/keep/env.php", "/close/env.php"):
@@ -302,10 +311,20 @@ def _run(which: str, php_fpm: tuple[int, Path], rules: str, plain_rules: str) ->
                     r.read()
                 c.close()
             time.sleep(0.2)
-            return got, keep.accepted, close.accepted
+            logs = []
+            while True:
+                try:
+                    logs.append(sink.recv(65536))
+                except OSError:
+                    break
+            # log-stderr global: the scripts' error output, tagged with the app's name, level err
+            stderr = [re.sub(rb"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d php\[\d+\]: ", rb"<\1>php: ", x)
+                      for x in logs if b" php[" in x]
+            return got + [("stderr", stderr)], keep.accepted, close.accepted
     finally:
         keep.close()
         close.close()
+        sink.close()
 
 
 def _diff(a: object, b: object) -> object:
@@ -327,14 +346,15 @@ def test_fcgi_app_as_haproxy(php_fpm: tuple[int, Path]) -> None:
     ref, ref_keep, ref_close = _run("haproxy", php_fpm, rules, plain_rules)
     ours, our_keep, our_close = _run("ours", php_fpm, rules, plain_rules)
     reqs = _requests(random.Random(1414))
+    assert ref[-1][1] and all(x == b"<131>php: PHP message: error output from php\n" for x in ref[-1][1]), ref[-1]
     for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
         assert a == b, (i, reqs[i][:3], _diff(a, b))
     # a request that reached the script: its parameters really are 2.6's derivations
-    envs = [x for x in ref if isinstance(x[2], dict)]
+    envs = [x for x in ref[:-1] if isinstance(x[2], dict)]
     assert envs and all(e[2]["server"]["GATEWAY_INTERFACE"] == "CGI/1.1" for e in envs)
     assert any("PATH_INFO" in e[2]["server"] for e in envs)
     assert {e[1].get("x-docroot") for e in envs if "x-docroot" in e[1]} == {str(php_fpm[1])}
-    assert {x[1].get("x-index") for x in ref} >= {"env.php", "<>"}
+    assert {x[1].get("x-index") for x in ref[:-1]} >= {"env.php", "<>"}
     assert (ref_keep, ref_close, our_keep, our_close) == (1, 4, 1, 4)
 
 
@@ -357,6 +377,7 @@ BAD_CONFIGS = [
     "fcgi-app a\n  docroot /x\n  option max-reqs 0\n",
     "fcgi-app a\n  docroot /x\n  bogus\n",
     "fcgi-app a\n  docroot /x\n  log-stderr\n",
+    "fcgi-app a\n  docroot /x\n  log-stderr global\nbackend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
     "fcgi-app a\n  docroot /x\nfcgi-app a\n  docroot /y\n",
     "fcgi-app a\n  docroot /x\nbackend b\n  use-fcgi-app a\n  server s 127.0.0.1:1\n",
     "fcgi-app a\n  docroot /x\nbackend b\n  use-fcgi-app z\n  server s 127.0.0.1:1 proto fcgi\n",

@@ -126,8 +126,11 @@ class FcgiMixin(BuilderBase):
             if n < 2:
                 self.alert(ln, "log-stderr : expects <address> and <facility> or global as arguments", 0)
                 return
-            self.alert(ln, not_implemented("'log-stderr'", "the application's error output is dropped without it"),
-                       0, ours=True)
+            if w[1:] == ["global"]:
+                cur["log_stderr"] = True  # the error output goes to the global log targets, tagged with the app's name
+                return
+            self.alert(ln, not_implemented("'log-stderr' with targets of its own", "'log-stderr global'"),
+                       1, ours=True)
         elif kw == "acl":
             self.alert(ln, not_implemented("'acl' in an 'fcgi-app' section",
                                            "set-param and pass-header without conditions"), 0, ours=True)
@@ -153,7 +156,7 @@ class FcgiMixin(BuilderBase):
         for a in self.__dict__.get("fcgi_apps", []):
             out.append(FcgiAppConf(name=a["name"], docroot=a["docroot"], index=a["index"], path_info=a["path_info"],
                                    set_params=tuple(a["set_params"]), pass_headers=tuple(a["pass_headers"]),
-                                   keep_conn=a["keep_conn"], loc=a["loc"]))
+                                   keep_conn=a["keep_conn"], log_stderr=a.get("log_stderr", False), loc=a["loc"]))
         return tuple(out)
 
     def check_fcgi(self, cfg: Any) -> None:
