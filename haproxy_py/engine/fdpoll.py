@@ -82,12 +82,24 @@ class FdInterest:
 
     # -------------------------------------------------------------- the loop's interface
     def add_reader(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
-        fd = _fileno(fd)
+        if type(fd) is not int:
+            fd = _fileno(fd)
         if self._ep is None:
             self._epoll()
         self._r[fd] = partial(callback, *args) if args else callback
-        old = self._m.get(fd, 0)
+        m = self._m
+        old = m.get(fd, 0)
         if not old & _IN:
+            if old == 0 and self._ep is not None:  # the usual case: one register, no other call
+                try:
+                    self._ep.register(fd, _IN)
+                except FileExistsError:
+                    self._ep.modify(fd, _IN)
+                except BaseException:
+                    del self._r[fd]
+                    raise
+                m[fd] = _IN
+                return
             try:
                 self._set(fd, old, old | _IN)
             except BaseException:
@@ -95,7 +107,8 @@ class FdInterest:
                 raise
 
     def add_writer(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
-        fd = _fileno(fd)
+        if type(fd) is not int:
+            fd = _fileno(fd)
         if self._ep is None:
             self._epoll()
         self._w[fd] = partial(callback, *args) if args else callback
@@ -110,7 +123,8 @@ class FdInterest:
     def remove_reader(self, fd: Any) -> bool:
         if self._ep is None:
             return False
-        fd = _fileno(fd)
+        if type(fd) is not int:
+            fd = _fileno(fd)
         if self._r.pop(fd, None) is None:
             return False
         old = self._m.get(fd, 0)
@@ -121,7 +135,8 @@ class FdInterest:
     def remove_writer(self, fd: Any) -> bool:
         if self._ep is None:
             return False
-        fd = _fileno(fd)
+        if type(fd) is not int:
+            fd = _fileno(fd)
         if self._w.pop(fd, None) is None:
             return False
         old = self._m.get(fd, 0)
@@ -153,9 +168,11 @@ class FdInterest:
             return
         r = self._r
         w = self._w
+        rmask = _RMASK
+        wmask = _WMASK
         for fd, ev in events:
             hit = False
-            if ev & _RMASK:
+            if ev & rmask:
                 cb = r.get(fd)
                 if cb is not None:
                     hit = True
@@ -163,7 +180,7 @@ class FdInterest:
                         cb()
                     except Exception as exc:  # noqa: BLE001 - as the loop's own handles do
                         self._cb_error(exc, cb)
-            if ev & _WMASK:
+            if ev & wmask:
                 cb = w.get(fd)
                 if cb is not None:
                     hit = True
