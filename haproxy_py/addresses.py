@@ -172,10 +172,12 @@ def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = 
             if _needs_resolution(a):
                 assert a is not None
                 r = None
+                libc_failed = False
                 methods = init_addr_methods(s.extra)
                 for m in methods:
                     if m == "libc":
                         r = c.resolve(a.host, _family(a))
+                        libc_failed = r is None
                     elif m == "none":
                         r = (0, "")
                     elif m != "last":  # an IP literal (last: a state file, applied later if any)
@@ -183,6 +185,9 @@ def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = 
                     if r is not None:
                         break
                 if r == (0, ""):
+                    if libc_failed:  # 2.6 says so before starting it without an address
+                        diags.warning(f"[{s.loc.file}:{s.loc.line}] : 'server {p.name}/{s.name}' : could not "
+                                      f"resolve address '{a.host}', disabling server.", s.loc, phase=POST)
                     ns = dataclasses.replace(s, no_addr=True, address=dataclasses.replace(a, host=""))
                     changed = True
                     servers.append(ns)

@@ -155,16 +155,25 @@ def _parse_ports(spec: str, text: str, allow_range: bool, allow_offset: bool,
     if spec == "" or (spec == "0" and not need_port):
         return 0, 0, False
     offset = False
-    if spec[0] in "+-" and allow_offset:
+    if spec[0] in "+-":
+        if not allow_offset:
+            raise AddressError("port", f"port offset not permitted here in '{text}'")
         offset = True
         body = spec[1:]
         if not body.isdigit():
             raise AddressError("port", f"invalid port '{spec}'")
         v = int(body) * (-1 if spec[0] == "-" else 1)
         return v, v, True
+    if not spec[0].isdigit():
+        raise AddressError("port", f"invalid character '{spec[0]}' in port number '{spec}' in '{text}'")
     lo_s, sep, hi_s = spec.partition("-")
-    if not lo_s.isdigit() or (sep and not hi_s.isdigit()):
-        raise AddressError("port", f"invalid port '{spec}'")
+    if sep and not allow_range:
+        raise AddressError("range", f"port range not permitted here in '{text}'")
+    if not lo_s.isdigit():  # 2.6 reads the leading digits and ignores the rest
+        raise AddressError("port", f"invalid port '{spec}': HAProxy 2.6 reads its leading digits, haproxy-py "
+                                   "refuses the rest")
+    if sep and not hi_s.isdigit():
+        raise AddressError("port", f"invalid port '{hi_s}'")
     lo = int(lo_s)
     hi = int(hi_s) if sep else lo
     if sep and not allow_range:

@@ -1,4 +1,4 @@
-"""Generated ``server`` lines, both programs: the ``-c`` verdict and messages.
+"""Generated ``server`` and ``bind`` lines, both programs: the ``-c`` verdict and messages.
 
 Two generators: random server lines (addresses good and bad - port 0, ranges, offsets, names that
 do not resolve, unix paths - and runs of parameters with good and bad values), and every
@@ -12,7 +12,15 @@ Where 2.6 reads junk as a number and haproxy-py refuses it (README's differences
 says so ("haproxy-py refuses"): those cases may differ and are counted. Not generated here: the
 "did you mean" of an unknown server keyword (2.6's choice among equally close keywords follows its
 registration order, which we do not reproduce exactly), and a bad `addr` name together with a later
-error on the same line (2.6 resolves it while parsing the line, we after the parse).
+error on the same line (2.6 resolves it while parsing the line, we after the parse); likewise a
+bind address name that does not resolve together with a bad bind parameter.
+
+Bind lines: addresses (ports with junk, ranges, offsets, lists, unix/abns/ipv6) and parameters with
+good and bad values; the classes found: 2.6's words for a port that is not a number, offsets
+refused on binds, 'process' sets (their deprecation warnings, the range hint only for numbers out
+of range) and 'thread' sets with a thread group, 'nice' checked against -1024..1024. Not generated:
+two 'thread' words on one line (2.6 combines them into groups) and thread sets naming no thread
+that exists (2.6's post-parse check against its thread count).
 """
 
 from __future__ import annotations
@@ -58,6 +66,27 @@ def generated_case(r: random.Random, n: int) -> str:
     return "\n".join(out) + "\n"
 
 
+BIND_PARAMS = ("accept-proxy", "backlog 10", "maxconn 10", "name x", "id 5", "id 0", "id x", "nice 10",
+               "nice 2000", "nice -1025", "transparent", "defer-accept", "tfo", "v4v6", "v6only", "interface lo",
+               "mss 1400", "mss abc", "tcp-ut 1s", "tcp-ut x", "process 1", "process all", "process x",
+               "process 1/2", "process 1-", "process 5", "thread 1", "thread x", "thread 1/1", "thread 2/1",
+               "thread /1", "thread 1-65", "thread 1,2", "thread 1/", "user root", "mode 600",
+               "mode x", "level admin", "level x", "severity-output none", "severity-output x",
+               "expose-fd listeners", "expose-fd x", "alpn http/1.1", "proto x", "bogus", "label x")
+BIND_ADDRS = ("127.0.0.1:{p}", "127.0.0.1", "127.0.0.1:0", "*:{p}", ":{p}", "127.0.0.1:{p}-{q}",
+              "127.0.0.1:{p},127.0.0.1:{q}", "unix@/tmp/hpy-gen{p}.sock", "ipv6@::1:{p}", "abns@hpy{p}",
+              "127.0.0.1:99999", "127.0.0.1:x", "127.0.0.1:-5", "127.0.0.1:+5", "127.0.0.1:{p}-", "127.0.0.1:")
+
+
+def bind_case(r: random.Random, n: int) -> str:
+    addr = r.choice(BIND_ADDRS).format(p=26000 + n, q=26002 + n)
+    ps = " ".join(r.choice(BIND_PARAMS) for _ in range(r.randrange(4)))
+    line = f"bind {addr} {ps}".rstrip()
+    out = ["defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
+           "frontend f", "    " + line, "    default_backend be", "backend be", "    server s 127.0.0.1:2"]
+    return "\n".join(out) + "\n"
+
+
 def test_generator_is_seeded_and_varied() -> None:
     r1, r2 = random.Random(SEED), random.Random(SEED)
     a = [generated_case(r1, n) for n in range(100)]
@@ -65,14 +94,11 @@ def test_generator_is_seeded_and_varied() -> None:
     assert len(set(a)) > 90 and any(":0 " in c or c.endswith(":0\n") for c in a)
 
 
-@pytest.mark.needs_haproxy
-def test_server_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(tmp_path)
-    r = random.Random(SEED + 13)
+def _compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+             cases: list[str]) -> tuple[list[tuple[str, list[str], list[str]]], int, int, int]:
+    """(differences, configurations 2.6 alerts on, valid ones, our deliberate refusals)."""
     diffs, alerts, valid, stricter = [], 0, 0, 0
-    for n in range(260):
-        text = generated_case(r, n)
+    for n, text in enumerate(cases):
         cfg = tmp_path / f"s{n}.cfg"
         cfg.write_text(text)
         p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True, text=True,
@@ -91,7 +117,32 @@ def test_server_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, 
             assert rc != 0
             continue
         if (rc != 0) != (p.returncode != 0) or ours != theirs:
-            diffs.append((text.splitlines()[-1], theirs, ours))
-    assert not diffs, f"{len(diffs)} differ:\n\n" + "\n\n".join(
-        f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:8])
+            line = next(ln for ln in text.splitlines() if ln.startswith(("    server s", "    bind ")) and
+                        "127.0.0.1:9 check" not in ln and "127.0.0.1:2\n" not in ln + "\n")
+            diffs.append((line, theirs, ours))
+    return diffs, alerts, valid, stricter
+
+
+def _report(diffs: list[tuple[str, list[str], list[str]]]) -> str:
+    return f"{len(diffs)} differ:\n\n" + "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:8])
+
+
+@pytest.mark.needs_haproxy
+def test_server_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = random.Random(SEED + 13)
+    diffs, alerts, valid, stricter = _compare(haproxy_bin, tmp_path, capsys,
+                                              [generated_case(r, n) for n in range(260)])
+    assert not diffs, _report(diffs)
     assert alerts > 80 and valid > 40 and stricter < 60  # both verdicts reached; few deliberate refusals
+
+
+@pytest.mark.needs_haproxy
+def test_bind_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = random.Random(SEED + 17)
+    diffs, alerts, valid, stricter = _compare(haproxy_bin, tmp_path, capsys, [bind_case(r, n) for n in range(220)])
+    assert not diffs, _report(diffs)
+    assert alerts > 60 and valid > 30 and stricter < 40

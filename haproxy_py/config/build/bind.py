@@ -11,7 +11,7 @@ from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import did_you_mean
-from haproxy_py.config.grammar import AddressError, parse_address, parse_int
+from haproxy_py.config.grammar import AddressError, c_atoi, parse_address, parse_int
 from haproxy_py.config.model import Bind
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -34,17 +34,23 @@ _MISSING = {
     "user": "'user' : missing user name"}
 
 
-def _set_ok(v: str, top: int) -> bool:
-    """A 'process'/'thread' set 2.6 accepts: all, odd, even, N, N-M (comma-separated), within 1..top."""
-    for part in v.split(","):
-        if part in ("all", "odd", "even"):
-            continue
-        lo, _, hi = part.partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
-            return False
-        if not 1 <= int(lo) <= top or (hi and not int(lo) <= int(hi) <= top):
-            return False
-    return True
+def _set_error(v: str, top: int) -> str | None:
+    """2.6's error for a 'process'/'thread' set (all, odd, even, N, N-M, N- up to the top; the bounds
+    swapped when reversed), or None: junk after the numbers has no range hint, a number out of
+    1..top has one."""
+    if v in ("all", "odd", "even"):
+        return None
+    m = re.match(r"([0-9]*)(?:-([0-9]*))?", v)
+    assert m is not None
+    lo = int(m.group(1) or 0)
+    hi = lo if m.group(2) is None else int(m.group(2) or top)
+    if m.end() != len(v):
+        return f"'{v}' is not a valid number/range."
+    lo, hi = min(lo, hi), max(lo, hi)
+    if lo < 1 or hi > top:
+        return f"'{v}' is not a valid number/range. It supports numbers from 1 to {top}."
+    return None
+
 
 class BindMixin(BuilderBase):
     def kw_bind(self, ln: Line, p: ProxyState) -> None:
@@ -56,6 +62,8 @@ class BindMixin(BuilderBase):
         """bind 'id N': the listener's id (so_id, 2.6's luid), as 2.6's bind_parse_id: strtol base
         10 kept in an int, > 0, one socket only, unique in the proxy."""
         arg = w[j + 1]
+        if sum(len(a.ports) if a.kind in ("ipv4", "ipv6") else 1 for a in addrs) != 1:  # checked first
+            self.fail(ln, pre + "'id' can only be used with a single socket", j)
         m = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", arg)
         if m is None or m.end() != len(arg):
             self.fail(ln, pre + f"'id' : expects an integer argument, found '{arg}'", j + 1)
@@ -63,8 +71,6 @@ class BindMixin(BuilderBase):
         v = max(min(v, (1 << 63) - 1), -(1 << 63)) & 0xFFFFFFFF
         if v & 0x80000000:
             v -= 1 << 32
-        if sum(len(a.ports) if a.kind in ("ipv4", "ipv6") else 1 for a in addrs) != 1:
-            self.fail(ln, pre + "'id' can only be used with a single socket", j)
         if v <= 0:
             self.fail(ln, pre + "'id' : custom id has to be > 0", j + 1)
         used: dict[int, str] = p.f.setdefault("listener_ids", {})
@@ -102,11 +108,29 @@ class BindMixin(BuilderBase):
                 if k in _MISSING:
                     self.fail(ln, pre + _MISSING[k], j)
                 self.fail(ln, pre + f"'{k}' : missing value.", j, ours=True)
-            if k in ("process", "thread") and not _set_ok(w[j + 1], 1 if k == "process" else 64):
+            if k == "process":  # PROCS[/THREADS], deprecated
+                procs, slash, threads = w[j + 1].partition("/")
+                err = _set_error(procs, 1) or (_set_error(threads, 64) if slash else None)
+                if err:
+                    self.fail(ln, pre + f"'process' : {err}", j + 1)
+                self.warn(ln, pre + f"'process {w[j + 1]}' on 'bind' lines is deprecated and will be removed in "
+                          "2.7." + (f" Please use 'thread {threads}' instead." if slash else ""), j)
+            if k == "thread":  # [GROUP/]THREADS
                 v = w[j + 1]
-                head = "'process'" if k == "process" else f"'{v}'"
-                self.fail(ln, pre + f"{head} : '{v}' is not a valid number/range. It supports numbers from 1 to "
-                          f"{1 if k == 'process' else 64}.", j + 1)
+                gm = re.match(r"([0-9]*)/", v)
+                if gm is not None:
+                    group = int(gm.group(1) or 0)
+                    if group != 1:
+                        self.fail(ln, pre + f"'{v}' thread-group number must be between 1 and 1 (was {group})",
+                                  j + 1)
+                    v = v[gm.end():]
+                err = _set_error(v, 64)
+                if err:
+                    self.fail(ln, pre + f"'{v}' : {err}", j + 1)
+            if k == "nice":  # read as atol, then checked even though it has no effect here
+                nv = c_atoi(w[j + 1])
+                if not -1024 <= nv <= 1024:
+                    self.fail(ln, pre + f"'nice' : invalid value {nv}, allowed range is -1024..1024", j + 1)
             if not self.supported(S.BIND, ln, k, j):
                 j += 1 + nargs
                 continue

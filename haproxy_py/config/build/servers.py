@@ -126,8 +126,8 @@ class ServersMixin(BuilderBase):
             try:
                 addr, off = parse_address(expand_address_env(w[2], self.env), need_port=False,
                                           allow_offset=True)
-            except AddressError as e:
-                sfail(f"{label} : {e.message}", 2)
+            except AddressError as e:  # 2.6 ends this one with a new line on a server line
+                sfail(f"{label} : {e.message}" + ("\n" if e.message.startswith("invalid character") else ""), 2)
             s["address"] = addr
             s["port_offset"] = off
             j = 3
