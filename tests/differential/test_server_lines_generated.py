@@ -1,4 +1,4 @@
-"""Generated ``server`` and ``bind`` lines, both programs: the ``-c`` verdict and messages.
+"""Generated ``server``, ``bind`` and ``cookie`` lines, both programs: the ``-c`` verdict and messages.
 
 Two generators: random server lines (addresses good and bad - port 0, ranges, offsets, names that
 do not resolve, unix paths - and runs of parameters with good and bad values), and every
@@ -62,7 +62,27 @@ def generated_case(r: random.Random, n: int) -> str:
         line = f"server s{n} 127.0.0.1:2 {r.choice(ONE)} {r.choice(VALUES)}".rstrip()
     out = ["defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
            "frontend f", f"    bind 127.0.0.1:{24000 + n}", "    default_backend be",
-           "backend be2", "    server s 127.0.0.1:9 check", "backend be", "    " + line]
+           "backend be2", "    server s 127.0.0.1:9 check", "backend be", "# generated", "    " + line]
+    return "\n".join(out) + "\n"
+
+
+COOKIE_OPTS = ("insert", "rewrite", "prefix", "indirect", "nocache", "postonly", "preserve", "httponly", "secure",
+               "domain .x.com", "domain x.com", "domain x", "domain a_b.c", "domain x!y", "domain", "maxidle 1h",
+               "maxidle x", "maxidle", "maxlife 1d", "maxlife -1", "maxlife", "dynamic", "attr SameSite=None",
+               "attr a;b", "attr", "bogus", "insert rewrite", "prefix indirect", "rewrite indirect")
+
+
+def cookie_case(r: random.Random, n: int) -> str:
+    opts = " ".join(r.choice(COOKIE_OPTS) for _ in range(r.randrange(4)))
+    line = f"cookie {r.choice(('SRV', 'SRV', 'a b', ''))} {opts}".replace("  ", " ").rstrip()
+    where = r.choice(("backend", "listen", "defaults", "frontend"))
+    out = ["defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s"]
+    gen = ["# generated", "    " + line]
+    out += gen if where == "defaults" else []
+    out += ["frontend f", f"    bind 127.0.0.1:{28000 + n}", "    default_backend be"] + (gen if where == "frontend" else [])
+    out += ["backend be", "    server s 127.0.0.1:2 cookie a"] + (gen if where == "backend" else [])
+    if where == "listen":
+        out += ["listen l", f"    bind 127.0.0.1:{29000 + n}", "    server s 127.0.0.1:3"] + gen
     return "\n".join(out) + "\n"
 
 
@@ -83,7 +103,8 @@ def bind_case(r: random.Random, n: int) -> str:
     ps = " ".join(r.choice(BIND_PARAMS) for _ in range(r.randrange(4)))
     line = f"bind {addr} {ps}".rstrip()
     out = ["defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
-           "frontend f", "    " + line, "    default_backend be", "backend be", "    server s 127.0.0.1:2"]
+           "frontend f", "# generated", "    " + line, "    default_backend be", "backend be",
+           "    server s 127.0.0.1:2"]
     return "\n".join(out) + "\n"
 
 
@@ -94,8 +115,8 @@ def test_generator_is_seeded_and_varied() -> None:
     assert len(set(a)) > 90 and any(":0 " in c or c.endswith(":0\n") for c in a)
 
 
-def _compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-             cases: list[str]) -> tuple[list[tuple[str, list[str], list[str]]], int, int, int]:
+def _compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], cases: list[str],
+             marker: str = "# generated") -> tuple[list[tuple[str, list[str], list[str]]], int, int, int]:
     """(differences, configurations 2.6 alerts on, valid ones, our deliberate refusals)."""
     diffs, alerts, valid, stricter = [], 0, 0, 0
     for n, text in enumerate(cases):
@@ -117,9 +138,8 @@ def _compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
             assert rc != 0
             continue
         if (rc != 0) != (p.returncode != 0) or ours != theirs:
-            line = next(ln for ln in text.splitlines() if ln.startswith(("    server s", "    bind ")) and
-                        "127.0.0.1:9 check" not in ln and "127.0.0.1:2\n" not in ln + "\n")
-            diffs.append((line, theirs, ours))
+            lines = text.splitlines()
+            diffs.append((lines[lines.index(marker) + 1], theirs, ours))
     return diffs, alerts, valid, stricter
 
 
@@ -146,3 +166,16 @@ def test_bind_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, mo
     diffs, alerts, valid, stricter = _compare(haproxy_bin, tmp_path, capsys, [bind_case(r, n) for n in range(220)])
     assert not diffs, _report(diffs)
     assert alerts > 60 and valid > 30 and stricter < 40
+
+
+@pytest.mark.needs_haproxy
+def test_cookie_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``cookie`` lines in every kind of section: 2.6 still reads (and refuses) the options in a
+    frontend after its warning, combines mode words and refuses incompatible ones, and words its
+    domain/attr/maxidle messages its own way."""
+    monkeypatch.chdir(tmp_path)
+    r = random.Random(SEED + 19)
+    diffs, alerts, valid, _ = _compare(haproxy_bin, tmp_path, capsys, [cookie_case(r, n) for n in range(200)])
+    assert not diffs, _report(diffs)
+    assert alerts > 60 and valid > 30
