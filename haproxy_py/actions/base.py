@@ -98,6 +98,8 @@ class RuleTxn(Txn):
     req_exact: bool = False
     #: request body bytes already buffered with the head (they take room as one HTX block)
     req_body_in: int = 0
+    #: the same for the response the rules run on (a reply haproxy-py generates: its payload)
+    res_body_in: int = 0
     #: headers the rules removed (set-header): their blocks still take 8 bytes each
     req_dead: int = 0
     res_dead: int = 0

@@ -155,6 +155,8 @@ def _res_start(txn: Any, res: Any) -> None:
     txn.res_exact = False
     txn.res_dead = 0
     txn.res_room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) if res.head_len else -1
+    if txn.res_body_in and res.head_len:
+        txn.res_room -= txn.res_body_in + htx.BLOCK
 
 
 def _res_fits(txn: Any, need: int) -> bool:
@@ -166,7 +168,8 @@ def _res_fits(txn: Any, need: int) -> bool:
         _res_start(txn, res)
     room = txn.res_room
     if need > room and not txn.res_exact:
-        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers) - htx.BLOCK * txn.res_dead
+        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers, txn.res_body_in) \
+            - htx.BLOCK * txn.res_dead
         txn.res_exact = True
     if need > room:
         txn.res_room = room
@@ -521,7 +524,7 @@ class Reply(Action):
         body = self.body(txn) if self.body is not None else b""
         headers = [(n, f(txn)) for n, f in self.hdrs]
         headers.append((b"content-length", str(len(body)).encode()))
-        if self.ctype is not None:
+        if self.ctype is not None and body:  # 2.6: no content-type for an empty payload
             headers.append((b"content-type", self.ctype))
         return Verdict(self.kind, self.status, reason(self.status), headers, body)
 

@@ -74,6 +74,6 @@ class LfPage:
         out = [self.head]
         out += [n + b": " + f(txn) for n, f in self.hdrs]
         out.append(b"content-length: %d" % len(body))
-        if self.ctype is not None:
+        if self.ctype is not None and body:  # 2.6: no content-type for an empty payload
             out.append(b"content-type: " + self.ctype)
         return b"\r\n".join(out) + b"\r\n\r\n" + body

@@ -959,7 +959,7 @@ class HttpSession(Stream):
             self._local_error(v.status, "P", phase, realm=v.realm)
             return
         set_term(self.rec, "P", phase)
-        self._local_response(v.status, v.headers, v.body, v.reason)
+        self._local_response(v.status, v.headers, v.body, v.reason, deny=True)
 
     def _is_stats_uri(self, req: RequestHead, conf: Any) -> bool:
         return req.uri.startswith(conf.stats.uri.encode("latin-1"))
@@ -1022,7 +1022,7 @@ class HttpSession(Stream):
         return False
 
     def _local_response(self, status: int, headers: list[tuple[bytes, bytes]] | None, body: bytes | None,
-                        reason: bytes | None = None, *, close: bool = False) -> None:
+                        reason: bytes | None = None, *, close: bool = False, deny: bool = False) -> None:
         """A response generated here (stats, prometheus, redirect, return): keep-alive as any
         response; the http-after-response rules apply to it (a rule's reply always has headers
         and a body: None stands for none)."""
@@ -1040,7 +1040,21 @@ class HttpSession(Stream):
         resp.body = 1 if body else BODY_NONE
         after = self._after_rules()
         if after:
-            self._run_after(resp, after)
+            txn = self.txn
+            if txn is None:
+                txn = self.txn = _ctx(req, self)
+            txn.res_body_in = len(body)  # the payload is in 2.6's buffer with the head
+            failed = self._run_after(resp, after)
+            txn.res_body_in = 0
+            if failed:
+                # a rewrite of the reply did not fit with strict-mode on: 2.6 answers its 500
+                # instead (through the same rules), an internal error
+                if not deny:  # 2.6 counts an internal error for a reply, not for a deny's
+                    self.fe.counters.eint += 1
+                    if (lc := self.listener.counters) is not None:  # option socket-stats
+                        lc.eint += 1
+                self._local_error(500, "P", "R")
+                return
             status = resp.status
         head, keep = prepare_response(resp, req, MODE_CLOSE if close else self.mode)
         if self.router.compiled.h1cli is not None:

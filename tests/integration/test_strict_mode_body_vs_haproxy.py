@@ -102,3 +102,86 @@ def test_buffered_body_takes_rewrite_room_as_haproxy(seed: int) -> None:
     assert ours == ref
     statuses = {r[0] for r in ref[:-1]}  # type: ignore[index]
     assert any(b" 500 " in s for s in statuses) and any(b" 200 " in s for s in statuses), statuses
+
+
+# ----------------------------------------------------------------------------- generated replies
+def _reply_cfg(fe: int, srv: int) -> str:
+    return f"""
+global
+    tune.bufsize {_BUFSIZE}
+    tune.maxrewrite 256
+    stats socket @DIR@/admin.sock level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{fe}
+    http-request return status 200 content-type text/plain lf-string "%[req.hdr(x-body)]" hdr x-big "%[req.hdr(x-pad)]" if {{ path /ret }}
+    http-request deny deny_status 403 content-type text/plain lf-string "%[req.hdr(x-body)]" hdr x-big "%[req.hdr(x-pad)]" if {{ path /deny }}
+    http-after-response add-header x-after {"A" * 1500}
+    http-after-response strict-mode off if {{ req.hdr(x-soft) -m found }}
+    http-after-response add-header x-after2 {"B" * 600} if {{ req.hdr(x-soft) -m found }}
+    default_backend be
+backend be
+    server s 127.0.0.1:{srv}
+"""
+
+
+def _reply_cases(seed: int) -> list[bytes]:
+    """Replies whose payload and x-big header put http-after-response's x-after (1500 bytes)
+    around the room left in the response buffer (the payload counted), some with a second,
+    soft rewrite; and empty payloads (no content-type then)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(24):
+        path = rng.choice((b"/ret", b"/deny"))
+        body = rng.choice((0, rng.randint(1, 200), rng.randint(200, 1200)))
+        # x-big, x-after and the payload around the room of a 4096-byte buffer
+        pad = max(1, 4096 - 48 - 1508 - 120 - body + rng.randint(-40, 40))
+        soft = b"x-soft: 1\r\n" if rng.random() < 0.3 else b""
+        out.append(b"GET %s HTTP/1.1\r\nhost: h\r\nx-pad: %s\r\nx-body: %s\r\n%sconnection: close\r\n\r\n"
+                   % (path, b"p" * pad, b"b" * body, soft))
+    return out
+
+
+def _reply_run(which: str, cases: list[bytes]) -> list[object]:
+    fe = free_port()
+    out: list[object] = []
+    with run_proxy(_reply_cfg(fe, free_port()), wait_ports=[fe], which=which) as pp:
+        for raw in cases:
+            c = socket.create_connection(("127.0.0.1", fe), timeout=5)
+            got = b""
+            with c:
+                c.sendall(raw)
+                try:
+                    while True:
+                        d = c.recv(65536)
+                        if not d:
+                            break
+                        got += d
+                except OSError:
+                    pass
+            head = got.split(b"\r\n\r\n")[0].split(b"\r\n")
+            out.append((head[0], [ln.split(b":")[0] for ln in head[1:]], len(got)))
+        stat = stats_cli(admin_socket(pp), "show stat")
+        rows = [ln.split(",") for ln in stat.splitlines() if ln.startswith("fe,FRONTEND")]
+        hdr = stat.splitlines()[0].lstrip("# ").split(",")
+        out.append({k: rows[0][hdr.index(k)] for k in ("wrew", "eint", "hrsp_2xx", "hrsp_4xx", "hrsp_5xx")})
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reply_rewrite_failure_as_haproxy(seed: int) -> None:
+    """return and deny replies through http-after-response rewrites at the limit of the buffer
+    (their payload counted): one that does not fit with strict-mode on turns the reply into 2.6's
+    500 page (through the same rules); with strict-mode off the rewrite is skipped; an empty
+    payload has no content-type. Same status, header names and size as 2.6, same counters."""
+    require_haproxy("haproxy")
+    cases = _reply_cases(seed)
+    ref = _reply_run("haproxy", cases)
+    ours = _reply_run("ours", cases)
+    assert ours == ref
+    statuses = {r[0] for r in ref[:-1]}  # type: ignore[index]
+    assert any(b" 500 " in s for s in statuses) and len(statuses) > 1, statuses
