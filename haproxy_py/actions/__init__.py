@@ -218,9 +218,9 @@ _reg("http-after-response", "capture", H.p_capture, _CAP + "test_after_response_
 
 # names that cannot change anything in haproxy-py: accepted with a notice (registry.no_effect)
 REGISTRIES["http-request"].no_effect(
-    "wait-for-handshake", "haproxy-py completes a TLS handshake before it reads the connection's first "
-    "request (TLS early data, 'allow-0rtt', is refused), so no request is ever processed before the end of "
-    "its handshake")
+    "wait-for-handshake", "haproxy-py completes a TLS handshake before it processes the connection's first "
+    "request (with allow-0rtt too: the early data wait for the handshake's end), so no request is ever "
+    "processed before the end of its handshake")
 _reg(_RQ, "disable-l7-retry", H.p_disable_l7_retry,
      "tests/integration/test_retry_on_vs_haproxy.py::test_retry_on_generated_as_haproxy")
 

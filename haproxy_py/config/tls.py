@@ -43,7 +43,7 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
            "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca",
            "issuers-chain-path", "tune.ssl.maxrecord")
 #: the bind parameters this module reads
-BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "npn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
+BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "npn", "allow-0rtt", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
                "no-tls-tickets", "prefer-client-ciphers", "ca-ignore-err", "crt-ignore-err", *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
@@ -76,6 +76,8 @@ class TlsBind:
     alpn: tuple[str, ...] = ()
     #: ``npn``: the protocols advertised by Next Protocol Negotiation (TLS 1.2 and below)
     npn: tuple[str, ...] = ()
+    #: ``allow-0rtt``: TLS 1.3 early data accepted from resuming clients (at most this many bytes)
+    early: int = 0
     min_ver: str | None = None
     max_ver: str | None = None
     disabled: frozenset[str] = frozenset()
@@ -112,6 +114,15 @@ class TlsBind:
     skip_self_ca: bool = False
     #: tune.ssl.maxrecord: bytes per TLS record sent to clients (0: no limit)
     max_record: int = 0
+
+
+def _early_size(b: Any) -> int:
+    """The early data a listener with allow-0rtt accepts: a buffer less its reserve, as 2.6
+    (tune.bufsize - tune.maxrewrite; 15360 bytes by default), which its tickets announce."""
+    size = int(b.g.get("tune_bufsize") or 16384)
+    rewrite = b.g.get("tune_maxrewrite")
+    rewrite = min(1024, size // 2) if rewrite is None else int(rewrite)
+    return max(size - rewrite, 1)
 
 
 def _base(g: dict[str, Any], which: str, path: str) -> str:
@@ -382,6 +393,8 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             st["no_tickets"] = True
         elif k == "prefer-client-ciphers":
             st["prefer_client"] = True
+        elif k == "allow-0rtt":
+            st["early"] = _early_size(b)
         elif k in ("ca-ignore-err", "crt-ignore-err"):
             mask = _error_ids(str(v))
             if isinstance(mask, str):
@@ -452,8 +465,8 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
         st: dict[str, Any] = {}
         for k, v in spec.options:
             if k == "allow-0rtt":
-                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' is not implemented by haproxy-py (HAProxy 2.6 "
-                       "supports it).", i, ours=True)
+                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' on a crt-list line is not implemented by haproxy-py "
+                       "(HAProxy 2.6 supports it); put it on the bind line.", i, ours=True)
 
             def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None) -> None:
                 if before:

@@ -31,7 +31,7 @@ TIMEOUT = ("Timeout during SSL handshake", False)
 
 class Handshake:
     __slots__ = ("router", "tls", "sock", "peer", "listener", "cls", "loop", "fd", "want", "timer",
-                 "t0", "wall0", "done", "pp", "l4")
+                 "t0", "wall0", "done", "pp", "l4", "early")
 
     def __init__(self, router: Router, tls: Any, sock: Any, peer: Any, listener: Any, cls: Any,
                  pp: Any = None) -> None:
@@ -54,6 +54,8 @@ class Handshake:
         self.want = ""
         self.timer: Any = None
         self.done = False
+        #: allow-0rtt: early data is read before the handshake ends (None: not, or done)
+        self.early: Any = True if tls.conf.early else None
 
     def start(self) -> None:
         tmo = self.router.conf.timeouts.client
@@ -67,6 +69,23 @@ class Handshake:
     def _step(self) -> None:
         if self.done:
             return
+        if self.early is not None:
+            # allow-0rtt: the early data first (SSL_read_early_data), then the handshake's end
+            try:
+                got = self.sock.read_early()
+            except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                self._end()
+                self._close()
+                self.router.engine.session_fault(None, exc, "TLS handshake", fe=self.router.frontend,
+                                                 peer=self.peer)
+                return
+            if got in ("r", "w"):
+                self._watch(got)
+                return
+            if got == "fail":
+                self._fail(FAILED)
+                return
+            self.early = None
         try:
             self.sock.do_handshake()
         except ssl.SSLWantReadError:
@@ -145,3 +164,9 @@ class Handshake:
             sess.start()
         except Exception as exc:  # noqa: BLE001
             sess.internal_error(exc, "start")
+            return
+        if sock.early_data:
+            # the early data is no longer in the socket: no readiness event will announce it
+            conn = getattr(sess, "cli", None) or getattr(sess, "cli_conn", None)
+            if conn is not None and getattr(conn, "reading", False):
+                self.loop.call_soon(conn._readable)

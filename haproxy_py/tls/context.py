@@ -42,8 +42,41 @@ class EngineSSLSocket(ssl.SSLSocket):
     #: the process state a connection to a server is counted in (CurrSslConns, maxsslconn) until
     #: it closes; None for the listeners' connections (the engine counts those at accept)
     account: Any = None
+    #: allow-0rtt: the early data (TLS 1.3, 0-RTT) read before the handshake ended, handed out
+    #: first by recv
+    early_data: bytearray | None = None
+
+    def read_early(self) -> str:
+        """SSL_read_early_data until the client's early data ends (a listener with allow-0rtt,
+        before the handshake goes on): "done", "r"/"w" (OpenSSL wants the socket), "fail"."""
+        ptr = self._ssl_ptr()
+        if not ptr:
+            return "fail"
+        v = ctypes.c_void_p
+        read = _fn("SSL_read_early_data", (v, v, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)), ctypes.c_int)
+        buf = ctypes.create_string_buffer(16384)
+        got = ctypes.c_size_t(0)
+        if self.early_data is None:
+            self.early_data = bytearray()
+        while True:
+            ret = read(ptr, buf, 16384, ctypes.byref(got))
+            if ret == 1:  # SSL_READ_EARLY_DATA_SUCCESS
+                self.early_data += buf.raw[:got.value]
+                if len(self.early_data) > 1 << 20:
+                    return "fail"
+                continue
+            if ret == 2:  # SSL_READ_EARLY_DATA_FINISH
+                return "done"
+            err = _fn("SSL_get_error", (v, ctypes.c_int), ctypes.c_int)(ptr, ret)
+            _fn("ERR_clear_error", (), None)()
+            return "r" if err == 2 else "w" if err == 3 else "fail"
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        early = self.early_data
+        if early:  # TLS 1.3 early data read before the handshake ended: the first bytes
+            out = bytes(early[:buflen])
+            del early[:buflen]
+            return out
         try:
             return self._sslobj.read(buflen)  # type: ignore[attr-defined]
         except _WANT:
@@ -810,6 +843,10 @@ class ServerTls:
             set_sctl(ctx, cert.sctl)
         if conf.npn:
             set_npn(ctx, conf.npn, server=True)
+        if conf.early:
+            _fn("SSL_CTX_set_max_early_data", (ctypes.c_void_p, ctypes.c_uint32), ctypes.c_int)(
+                _ssl_ctx_pointer(ctx), conf.early)
+            ctx.options |= 1 << 24  # SSL_OP_NO_ANTI_REPLAY, as 2.6 (a ticket's early data is not single-use)
         if conf.capture:
             _capture.capture_hellos(ctx, conf.capture)
         if conf.keylog:

@@ -405,3 +405,69 @@ def test_server_side_fetches_misplaced_as_haproxy(tmp_path: Path) -> None:
 """
     theirs_c, ours_c = check_both(text, tmp_path)
     assert ours_c == theirs_c and len(theirs_c) == 1, theirs_c  # req.len's warning only
+
+
+@pytest.mark.slow
+def test_early_data_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """allow-0rtt: a client resuming its TLS 1.3 session sends its request as early data
+    (s_client -sess_in -early_data): accepted with allow-0rtt, not sent without (its ticket allows
+none); the request (and
+    a second one on the same connection) is answered, and ssl_fc_has_early and the Early-Data
+    header the server gets are what 2.6 gives (on a local connection 2.6 ends the handshake before
+    the request is processed: false, none); clients without early data are served as before."""
+    import subprocess
+    import time
+
+    req = tmp_path / "req.txt"
+    req.write_text("GET /e HTTP/1.1\r\nhost: x\r\n\r\n")
+    cfg = f"""{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']} allow-0rtt
+    bind 127.0.0.1:{{p1}} ssl crt {certs['ec.pem']}
+    http-request set-header x-has %[ssl_fc_has_early]
+    default_backend b
+backend b
+    server s 127.0.0.1:{{p2}}
+frontend echo
+    bind 127.0.0.1:{{p2}}
+    http-request return status 200 content-type text/plain lf-string "p=%[path] ed=%[req.hdr(early-data)] \
+has=%[req.hdr(x-has)];"
+"""
+
+    def run(port: int, sess: Path, *args: str, stdin: bytes = b"") -> str:
+        p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *args],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(0.4)
+            if stdin:
+                p.stdin.write(stdin)  # type: ignore[union-attr]
+                p.stdin.flush()  # type: ignore[union-attr]
+                time.sleep(0.3)
+            out, _ = p.communicate(b"", timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        text = out.decode(errors="replace")
+        return " ".join(re.findall(r"Early data was \w+|Max Early Data: \d+|^(?:New|Reused), \S+|p=\S+ ed=\S* has=\S*;",
+                                   text, re.M))
+
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port(), free_port()]
+        text = cfg
+        for i, p in enumerate(ports):
+            text = text.replace(f"{{p{i}}}", str(p))
+        with run_proxy(text, wait_ports=ports[2:], which=which):
+            got = []
+            for port in ports[:2]:
+                sess = tmp_path / f"{which}-{port}.sess"
+                got.append(run(port, sess, "-tls1_3", "-sess_out", str(sess), stdin=b""))
+                got.append(run(port, sess, "-tls1_3", "-sess_in", str(sess), "-sess_out", str(sess),
+                               "-early_data", str(req), stdin=b"GET /second HTTP/1.1\r\nhost: x\r\n\r\n"))
+                got.append(run(port, sess, "-tls1_3", "-sess_in", str(sess), stdin=b"GET /plain HTTP/1.1\r\nhost: x\r\n\r\n"))
+                got.append(run(port, sess, "-tls1_2", stdin=b"GET /v12 HTTP/1.1\r\nhost: x\r\n\r\n"))
+            out.append(got)
+    assert out[1] == out[0]
+    assert "Early data was accepted" in out[0][1] and "p=/e ed= has=0;" in out[0][1] and "p=/second" in out[0][1]
+    assert "Early data was not" in out[0][5] and "Max Early Data: 15360" in out[0][0]
