@@ -78,8 +78,8 @@ def parse_line(w: list[str], index: int) -> TcpCheckRule | str:
                             kind="binary" if sub == "send-binary-lf" else "")
     if sub == "expect":
         return _expect(w, index)
-    raise TcpCheckError(f"'tcp-check {sub}' {REFUSED}; 'connect', 'send', 'send-binary', 'expect' and "
-                        "'comment' are implemented", 1)
+    raise TcpCheckError("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
+                        f"'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{sub}'", 1, ours=False)
 
 
 #: the multiplexers 2.6.12 knows, by the mode of the check that may name them

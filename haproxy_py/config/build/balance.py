@@ -15,9 +15,15 @@ from haproxy_py.config.tokenizer import Line
 
 class BalanceMixin(BuilderBase):
     def kw_hash_balance_factor(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
-        p.f["hash_balance_factor"] = self.int_arg(ln, 1, "hash-balance-factor", lo=0)
+        # 2.6 reads it in any proxy without a warning
+        from haproxy_py.config.grammar import c_atoi
+
+        if len(ln.words) < 2 or not ln.words[1]:
+            self.fail(ln, "'hash-balance-factor' expects an integer argument.", 0)
+        v = c_atoi(ln.words[1])  # atol, as 2.6
+        if v != 0 and v <= 100:
+            self.fail(ln, "'hash-balance-factor' must be 0 or greater than 100.", 1)
+        p.f["hash_balance_factor"] = v
 
     def kw_balance(self, ln: Line, p: ProxyState) -> None:
         if not p.is_defaults:
@@ -104,8 +110,8 @@ class BalanceMixin(BuilderBase):
         p.f["balance"] = Balance(**b)
 
     def kw_hash_type(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         w = ln.words
         method = w[1] if len(w) > 1 else ""
         if method not in ("map-based", "consistent"):

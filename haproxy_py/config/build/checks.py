@@ -19,8 +19,8 @@ class ChecksMixin(BuilderBase):
     def kw_http_check(self, ln: Line, p: ProxyState) -> None:
         from haproxy_py.config import tcpcheck as TC
 
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
         p.check_rules_loc = p.check_rules_loc or ln.loc(0)
@@ -72,7 +72,8 @@ class ChecksMixin(BuilderBase):
                 self._http_check_expect(ln, p, w)
             else:
                 self.fail(ln, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', "
-                          f"'send', 'expect', 'set-var' and 'unset-var' but got '{sub}'.", 1, ours=True)
+                          "'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got "
+                          f"'{sub}'", min(1, len(w) - 1))
         except TC.TcpCheckError as e:
             self.fail(ln, e.message, e.index, ours=e.ours)
         if sub in ("connect", "send", "expect"):  # 2.6's step numbers count these
@@ -230,8 +231,8 @@ class ChecksMixin(BuilderBase):
     def kw_tcp_check(self, ln: Line, p: ProxyState) -> None:
         from haproxy_py.config import tcpcheck as TC
 
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
         if sub in S.TCP_CHECK.known and not self.supported(S.TCP_CHECK, ln, sub, 1, f"tcp-check {sub}"):

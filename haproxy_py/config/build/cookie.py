@@ -88,8 +88,8 @@ class CookieMixin(BuilderBase):
     def kw_dynamic_cookie_key(self, ln: Line, p: ProxyState) -> None:
         """``dynamic-cookie-key KEY``: the secret of ``cookie ... dynamic`` (a defaults section passes
         it on); words after the first are ignored, as by 2.6."""
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         if len(ln.words) < 2 or not ln.words[1]:
             self.fail(ln, "'dynamic-cookie-key' expects <secret_key> as argument.", 0)
         p.f["dyncookie_key"] = ln.words[1]

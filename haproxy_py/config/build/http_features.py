@@ -25,8 +25,8 @@ class HttpFeaturesMixin(BuilderBase):
 
     def kw_monitor_uri(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.FE)  # 2.6 warns, then still reads the line
         if len(w) < 2 or not w[1]:
             self.fail(ln, "'monitor-uri' expects an URI.", 0)
         self.too_many_args(ln, 1)
@@ -34,8 +34,8 @@ class HttpFeaturesMixin(BuilderBase):
 
     def kw_monitor(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.FE)  # 2.6 warns, then still reads the line
         if len(w) < 2 or w[1] != "fail":
             self.fail(ln, "'monitor' only supports 'fail'.", min(1, len(w) - 1))
         if len(w) < 3 or w[2] not in ("if", "unless"):
@@ -51,8 +51,7 @@ class HttpFeaturesMixin(BuilderBase):
             self.fail(ln, "unique-id-format expects an argument.", 0)
         if len(w) > 2:
             self.fail(ln, "unique-id-format expects only one argument, don't forget to escape spaces!", 2)
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            return
+        # 2.6 reads it in any proxy without a warning
         p.f["unique_id_format"] = w[1]
         p.f["unique_id_line"] = ln  # compiled after parsing, as 2.6 does (check_unique_id)
 
@@ -76,8 +75,7 @@ class HttpFeaturesMixin(BuilderBase):
         w = ln.words
         if len(w) < 2:
             self.fail(ln, "unique-id-header expects an argument.", 0)
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            return
+        # 2.6 reads it in any proxy without a warning
         p.f["unique_id_header"] = w[1]  # 2.6 ignores any further word
 
     def kw_rate_limit(self, ln: Line, p: ProxyState) -> None:
@@ -100,6 +98,8 @@ class HttpFeaturesMixin(BuilderBase):
         from haproxy_py.config.model import Capture
 
         w = ln.words
+        if not (p.caps & K.FE) and not p.is_defaults:
+            self.fail(ln, "'declare' only available in frontend or listen section", 0)
         if len(w) < 2 or w[1] != "capture":
             self.fail(ln, f"unknown declaration type '{w[1] if len(w) > 1 else ''}' (supports 'capture')", 1)
         if len(w) < 3 or w[2] not in ("request", "response"):

@@ -185,7 +185,8 @@ class PostChecksMixin(BuilderBase):
                 d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.", p.loc, phase=POST)
             if p.disabled:
                 continue
-            if p.has_fe:
+            if p.has_fe or ps.f.get("switching_in_backend"):
+                # 2.6 checks the names of a backend's own lines too (after its warning)
                 for ub in p.use_backends:
                     if "%" in ub.backend:  # a name made per request (2.6: any '%'): it must compile
                         from haproxy_py.samples import SampleError, compile_format

@@ -19,12 +19,20 @@ _SUGGESTED = [k for k in K.PROXY_KEYWORDS if k not in ("grace", "orig-addr", "no
     [k for k in ("monitor-net",) if k not in K.PROXY_KEYWORDS]
 
 
+#: keywords whose capability 2.6 checks before it counts their arguments, with its extra hint
+_CAP_EXTRA = {"maxconn": " Maybe you want 'fullconn' instead ?", "fullconn": " Maybe you want 'maxconn' instead ?",
+              "backlog": "", "retries": "", "dispatch": ""}
+
+
 class ProxyMixin(BuilderBase):
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
         kw = w[0]
         if kw != "default_backend":  # the line 2.6 names for maps of some post-parse expressions
             p.f["args_line"] = ln.lineno
+        if kw == "monitor-net":  # 2.6 quotes the network given
+            self.fail(ln, "'monitor-net' doesn't exist anymore. Please use 'http-request return status 200 if "
+                      f"{{ src {w[1] if len(w) > 1 else ''} }}' instead.", 0)
         if kw in K.REMOVED_KEYWORDS:
             self.fail(ln, K.REMOVED_KEYWORDS[kw], 0)
         if kw not in K.PROXY_KEYWORDS:
@@ -54,10 +62,14 @@ class ProxyMixin(BuilderBase):
         if handler is None:  # pragma: no cover - a registered keyword always has its handler
             raise AssertionError(f"no handler for implemented keyword {kw!r}")
         if kw in _MAX_ARGS:
+            if not p.is_defaults and kw in _CAP_EXTRA:  # 2.6 warns before it counts the arguments
+                self.capwarn(ln, p, K.PROXY_KEYWORDS[kw], extra=_CAP_EXTRA[kw])
             self.too_many_args(ln, _MAX_ARGS[kw])
         handler(ln, p)
 
     def kw_load_server_state_from_file(self, ln: Line, p: ProxyState) -> None:
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         arg = ln.words[1] if len(ln.words) > 1 else ""
         if arg not in ("global", "local", "none"):
             self.fail(ln, "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got "
@@ -100,43 +112,52 @@ class ProxyMixin(BuilderBase):
         p.f["explicit_id"] = v
 
     def kw_maxconn(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.FE, extra=" Maybe you want 'fullconn' instead ?"):
-            if len(ln.words) < 2:
-                self.fail(ln, "'maxconn' expects an integer argument.", 0)
-            return
+        if not p.is_defaults:
+            if self.capwarn(ln, p, K.FE, extra=" Maybe you want 'fullconn' instead ?"):
+                if len(ln.words) < 2:  # then reads the line, any value
+                    self.fail(ln, "'maxconn' expects an integer argument.", 0)
+                return
         p.f["maxconn"] = self.int_arg(ln, 1, "maxconn", lo=0)
 
     def kw_backlog(self, ln: Line, p: ProxyState) -> None:
         """``backlog N``: the listen() backlog of the proxy's binds without their own."""
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            return
+        if not p.is_defaults:
+            if self.capwarn(ln, p, K.FE):  # 2.6 warns, then still reads the line, any value
+                if len(ln.words) < 2:
+                    self.fail(ln, "'backlog' expects an integer argument.", 0)
+                return
         p.f["backlog"] = self.int_arg(ln, 1, "backlog", lo=0, hi=2**31 - 1)
 
     def kw_fullconn(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            if self.capwarn(ln, p, K.BE, extra=" Maybe you want 'maxconn' instead ?"):
+                if len(ln.words) < 2:  # then reads the line, any value
+                    self.fail(ln, "'fullconn' expects an integer argument.", 0)
+                return
         p.f["fullconn"] = self.int_arg(ln, 1, "fullconn", lo=0)
 
     def kw_retries(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            if self.capwarn(ln, p, K.BE):  # 2.6 warns, then still reads the line, any value
+                if len(ln.words) < 2:
+                    self.fail(ln, "'retries' expects an integer argument (dispatch counts for one).", 0)
+                return
         p.f["retries"] = self.int_arg(ln, 1, "retries", lo=0,
                                       missing="'retries' expects an integer argument (dispatch counts for one).")
 
     def kw_http_send_name_header(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         if len(ln.words) < 2:
             self.fail(ln, "'http-send-name-header' requires a header string.", 0)
         p.f["http_send_name_header"] = ln.words[1]
 
     def kw_dispatch(self, ln: Line, p: ProxyState) -> None:
-        if self.capwarn(ln, p, K.BE):
-            return
+        self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         text = expand_address_env(ln.words[1], self.env) if len(ln.words) > 1 else ""
         if not text:  # a missing address is an empty one, for 2.6
             self.fail(ln, f"'dispatch' : '{ln.words[1] if len(ln.words) > 1 else ''}' resolves to an empty "
-                      "address (environment variable missing?)", 1)
+                      "address (environment variable missing?)\n", 1)
         try:
             addr, _ = parse_address(text, need_port=True)
         except AddressError as e:
@@ -160,8 +181,8 @@ class ProxyMixin(BuilderBase):
         p.f["max_ka_queue"] = (val + 1) & 0xFFFFFFFF
 
     def kw_http_reuse(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.BE):
-            return
+        if not p.is_defaults:
+            self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         w = ln.words
         if len(w) < 2 or w[1] not in ("never", "safe", "aggressive", "always"):
             self.fail(ln, "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.", 1)

@@ -18,13 +18,8 @@ _FETCH_NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
 
 class RulesMixin(BuilderBase):
     def kw_default_backend(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults and self.capwarn(ln, p, K.FE):
-            if len(ln.words) < 2:
-                self.fail(ln, "'default_backend' expects a backend name.", 0)
-            self.too_many_args(ln, 1)
-            if ln.words[1:2] == [p.name]:
-                p.f["default_backend_self_loop"] = True
-            return
+        if not p.is_defaults and self.capwarn(ln, p, K.FE):  # 2.6 warns, then still reads the line
+            p.f["switching_in_backend"] = True  # (and checks the name after parsing)
         if len(ln.words) < 2:
             self.fail(ln, "'default_backend' expects a backend name.", 0)
         self.too_many_args(ln, 1)
@@ -32,10 +27,8 @@ class RulesMixin(BuilderBase):
         p.f["default_backend_loc"] = ln.loc(1)
 
     def kw_use_backend(self, ln: Line, p: ProxyState) -> None:
-        if self.capwarn(ln, p, K.FE):
-            if len(ln.words) < 2:
-                self.fail(ln, "'use_backend' expects a backend name.", 0)
-            return
+        if self.capwarn(ln, p, K.FE):  # 2.6 warns, then still reads the rule (and checks the name)
+            p.f["switching_in_backend"] = True
         if len(ln.words) < 2:
             self.fail(ln, "'use_backend' expects a backend name.", 0)
         if len(ln.words) > 2 and ln.words[2] not in ("if", "unless"):
@@ -262,6 +255,9 @@ class RulesMixin(BuilderBase):
         sub = w[1] if len(w) > 1 else ""
         if not sub:
             self.fail(ln, f"missing argument for 'tcp-response' in {p.type_str} '{p.name}'", 0)
+        if sub not in ("inspect-delay", "content"):
+            self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.type_str} '{p.name}' "
+                      f"(got '{sub}')", 1)
         if not (p.caps & K.BE) and not (p.is_defaults and p.name):
             self.fail(ln, f"tcp-response {sub} is only allowed in 'backend' sections or 'defaults' section "
                       "with a name", 0)

@@ -98,7 +98,7 @@ class SockoptsMixin(BuilderBase):
         if err == "under":  # pragma: no cover - rounded up to 1 s, 2.6 never says it here
             self.fail(ln, f"timer underflow in argument '{w[1]}' to '{w[0]}' (minimum non-null value is 1 ms)", 1)
         if err.startswith("junk:"):
-            self.fail(ln, f"unexpected character '{err[5:]}' in argument to <{w[0]}>.", 1)
+            self.fail(ln, f"unexpected character '{err[5:]}' in argument to <{w[0]}>.\n", 1)
         if err.startswith("trail:"):
             from haproxy_py.config.grammar import time_warning
 
