@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from haproxy_py.cli import main
-from tests.differential.test_config_messages_generated import _lines
+from tests.differential.cfgdiff import compare
 
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
 
@@ -47,15 +45,16 @@ def _log_line(r: random.Random) -> str:
 def generated_case(r: random.Random, n: int) -> str:
     where = r.choice(("global", "frontend", "log-forward"))
     line = _log_line(r)
-    out = ["global", "    " + line] if where == "global" else []
+    gen = ["# generated", "    " + line]
+    out = ["global"] + gen if where == "global" else []
     out += ["ring r1", "    size 32768",
             "defaults", "    mode http", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
             f"frontend f{n}", f"    bind 127.0.0.1:{22000 + n}", "    default_backend be"]
     if where == "frontend":
-        out.append("    " + line)
+        out += gen
     out += ["backend be", "    server s 127.0.0.1:2"]
     if where == "log-forward":
-        out += [f"log-forward lf{n}", f"    dgram-bind 127.0.0.1:{23000 + n}", "    " + line]
+        out += [f"log-forward lf{n}", f"    dgram-bind 127.0.0.1:{23000 + n}"] + gen
     return "\n".join(out) + "\n"
 
 
@@ -72,25 +71,6 @@ def test_log_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, mon
                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     r = random.Random(SEED + 11)
-    diffs, alerts, valid = [], 0, 0
-    for n in range(240):
-        text = generated_case(r, n)
-        cfg = tmp_path / f"g{n}.cfg"
-        cfg.write_text(text)
-        p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=30)
-        theirs = _lines(p.stderr)
-        capsys.readouterr()
-        rc = main(["-c", "-f", cfg.name])
-        _, err = capsys.readouterr()
-        if "not implemented by haproxy-py" in err:
-            continue  # refused on purpose: the registry tests cover those names
-        ours = _lines(err)
-        alerts += any(ln.startswith("[ALERT]") for ln in theirs)
-        valid += p.returncode == 0
-        if (rc != 0) != (p.returncode != 0) or ours != theirs:
-            line = next(ln for ln in text.splitlines() if ln.startswith("    log "))
-            diffs.append((line, theirs, ours))
-    assert not diffs, f"{len(diffs)} differ:\n\n" + "\n\n".join(
-        f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:8])
-    assert alerts > 80 and valid > 20  # the generator reaches both verdicts
+    o = compare(haproxy_bin, tmp_path, capsys, [generated_case(r, n) for n in range(240)])
+    assert not o.diffs, o.report()
+    assert o.alerts > 80 and o.valid > 20  # the generator reaches both verdicts

@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from haproxy_py.cli import main
-from tests.differential.test_config_messages_generated import _lines
+from tests.differential.cfgdiff import compare
 
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
 
@@ -115,47 +113,14 @@ def test_generator_is_seeded_and_varied() -> None:
     assert len(set(a)) > 90 and any(":0 " in c or c.endswith(":0\n") for c in a)
 
 
-def _compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], cases: list[str],
-             marker: str = "# generated") -> tuple[list[tuple[str, list[str], list[str]]], int, int, int]:
-    """(differences, configurations 2.6 alerts on, valid ones, our deliberate refusals)."""
-    diffs, alerts, valid, stricter = [], 0, 0, 0
-    for n, text in enumerate(cases):
-        cfg = tmp_path / f"s{n}.cfg"
-        cfg.write_text(text)
-        p = subprocess.run([haproxy_bin, "-c", "-f", cfg.name], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=30)
-        theirs = _lines(p.stderr)
-        capsys.readouterr()
-        rc = main(["-c", "-f", cfg.name])
-        _, err = capsys.readouterr()
-        if "not implemented by haproxy-py" in err:
-            continue  # refused on purpose: the registry tests cover those names
-        ours = _lines(err)
-        alerts += any(ln.startswith("[ALERT]") for ln in theirs)
-        valid += p.returncode == 0
-        if "haproxy-py refuses" in err:
-            stricter += 1
-            assert rc != 0
-            continue
-        if (rc != 0) != (p.returncode != 0) or ours != theirs:
-            lines = text.splitlines()
-            diffs.append((lines[lines.index(marker) + 1], theirs, ours))
-    return diffs, alerts, valid, stricter
-
-
-def _report(diffs: list[tuple[str, list[str], list[str]]]) -> str:
-    return f"{len(diffs)} differ:\n\n" + "\n\n".join(f"{c}\n 2.6: {t}\n ours: {o}" for c, t, o in diffs[:8])
-
-
 @pytest.mark.needs_haproxy
 def test_server_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     r = random.Random(SEED + 13)
-    diffs, alerts, valid, stricter = _compare(haproxy_bin, tmp_path, capsys,
-                                              [generated_case(r, n) for n in range(260)])
-    assert not diffs, _report(diffs)
-    assert alerts > 80 and valid > 40 and stricter < 60  # both verdicts reached; few deliberate refusals
+    o = compare(haproxy_bin, tmp_path, capsys, [generated_case(r, n) for n in range(260)])
+    assert not o.diffs, o.report()
+    assert o.alerts > 80 and o.valid > 40 and o.stricter < 60  # both verdicts reached; few deliberate refusals
 
 
 @pytest.mark.needs_haproxy
@@ -163,9 +128,9 @@ def test_bind_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, mo
                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     r = random.Random(SEED + 17)
-    diffs, alerts, valid, stricter = _compare(haproxy_bin, tmp_path, capsys, [bind_case(r, n) for n in range(220)])
-    assert not diffs, _report(diffs)
-    assert alerts > 60 and valid > 30 and stricter < 40
+    o = compare(haproxy_bin, tmp_path, capsys, [bind_case(r, n) for n in range(220)])
+    assert not o.diffs, o.report()
+    assert o.alerts > 60 and o.valid > 30 and o.stricter < 40
 
 
 @pytest.mark.needs_haproxy
@@ -176,6 +141,6 @@ def test_cookie_line_messages_same_as_haproxy(haproxy_bin: str, tmp_path: Path, 
     domain/attr/maxidle messages its own way."""
     monkeypatch.chdir(tmp_path)
     r = random.Random(SEED + 19)
-    diffs, alerts, valid, _ = _compare(haproxy_bin, tmp_path, capsys, [cookie_case(r, n) for n in range(200)])
-    assert not diffs, _report(diffs)
-    assert alerts > 60 and valid > 30
+    o = compare(haproxy_bin, tmp_path, capsys, [cookie_case(r, n) for n in range(200)])
+    assert not o.diffs, o.report()
+    assert o.alerts > 60 and o.valid > 30
