@@ -157,10 +157,6 @@ class BuilderBase:
         """HAProxy's warnifnotcap: True if the keyword must be ignored."""
         if p.caps & need:
             return False
-        if name is None:  # the keyword's own warning once per line (proxy_kw may have said it already)
-            if getattr(self, "_capwarned", None) is ln:
-                return True
-            self._capwarned = ln
         what = "frontend" if need == K.FE else "backend"
         self.warn(ln, f"'{name or ln.words[0]}' ignored because {p.type_str} '{p.name}' has no {what} "
                   f"capability.{extra}", 0)

@@ -137,8 +137,7 @@ class BindMixin(BuilderBase):
             if nargs:
                 val: object = w[j + 1]
                 if k == "mss":  # 2.6: atoi, then 1..65535 in absolute value
-                    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", w[j + 1])
-                    val = int(m.group(1)) if m else 0
+                    val = c_atoi(w[j + 1])
                     if not val or abs(val) > 65535:
                         self.fail(ln, pre + "'mss' : expects an MSS with and absolute value between 1 and 65535",
                                   j + 1)

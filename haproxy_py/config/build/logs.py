@@ -238,4 +238,3 @@ def http_only_var(fmt: str) -> str | None:
             return fmt[i:j]
         i = j
     return None
-

@@ -181,8 +181,6 @@ class PostChecksMixin(BuilderBase):
         from haproxy_py.samples.patref import post_where
 
         for rank, (ps, p) in enumerate(zip(self.proxies, cfg.proxies, strict=True)):
-            if ps.f.get("default_backend_self_loop"):
-                d.alert(f"Proxy '{p.name}': loop detected for default_backend: '{p.name}'.", p.loc, phase=POST)
             if p.disabled:
                 continue
             if p.has_fe or ps.f.get("switching_in_backend"):

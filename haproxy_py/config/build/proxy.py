@@ -20,6 +20,7 @@ _SUGGESTED = [k for k in K.PROXY_KEYWORDS if k not in ("grace", "orig-addr", "no
 
 
 #: keywords whose capability 2.6 checks before it counts their arguments, with its extra hint
+#: (proxy_kw says the warning; their handlers then only test the capability)
 _CAP_EXTRA = {"maxconn": " Maybe you want 'fullconn' instead ?", "fullconn": " Maybe you want 'maxconn' instead ?",
               "backlog": "", "retries": "", "dispatch": ""}
 
@@ -112,36 +113,32 @@ class ProxyMixin(BuilderBase):
         p.f["explicit_id"] = v
 
     def kw_maxconn(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults:
-            if self.capwarn(ln, p, K.FE, extra=" Maybe you want 'fullconn' instead ?"):
-                if len(ln.words) < 2:  # then reads the line, any value
-                    self.fail(ln, "'maxconn' expects an integer argument.", 0)
-                return
+        if not p.is_defaults and not p.caps & K.FE:  # warned by proxy_kw; 2.6 then reads any value
+            if len(ln.words) < 2:
+                self.fail(ln, "'maxconn' expects an integer argument.", 0)
+            return
         p.f["maxconn"] = self.int_arg(ln, 1, "maxconn", lo=0)
 
     def kw_backlog(self, ln: Line, p: ProxyState) -> None:
         """``backlog N``: the listen() backlog of the proxy's binds without their own."""
-        if not p.is_defaults:
-            if self.capwarn(ln, p, K.FE):  # 2.6 warns, then still reads the line, any value
-                if len(ln.words) < 2:
-                    self.fail(ln, "'backlog' expects an integer argument.", 0)
-                return
+        if not p.is_defaults and not p.caps & K.FE:  # warned by proxy_kw; 2.6 then reads any value
+            if len(ln.words) < 2:
+                self.fail(ln, "'backlog' expects an integer argument.", 0)
+            return
         p.f["backlog"] = self.int_arg(ln, 1, "backlog", lo=0, hi=2**31 - 1)
 
     def kw_fullconn(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults:
-            if self.capwarn(ln, p, K.BE, extra=" Maybe you want 'maxconn' instead ?"):
-                if len(ln.words) < 2:  # then reads the line, any value
-                    self.fail(ln, "'fullconn' expects an integer argument.", 0)
-                return
+        if not p.is_defaults and not p.caps & K.BE:  # warned by proxy_kw; 2.6 then reads any value
+            if len(ln.words) < 2:
+                self.fail(ln, "'fullconn' expects an integer argument.", 0)
+            return
         p.f["fullconn"] = self.int_arg(ln, 1, "fullconn", lo=0)
 
     def kw_retries(self, ln: Line, p: ProxyState) -> None:
-        if not p.is_defaults:
-            if self.capwarn(ln, p, K.BE):  # 2.6 warns, then still reads the line, any value
-                if len(ln.words) < 2:
-                    self.fail(ln, "'retries' expects an integer argument (dispatch counts for one).", 0)
-                return
+        if not p.is_defaults and not p.caps & K.BE:  # warned by proxy_kw; 2.6 then reads any value
+            if len(ln.words) < 2:
+                self.fail(ln, "'retries' expects an integer argument (dispatch counts for one).", 0)
+            return
         p.f["retries"] = self.int_arg(ln, 1, "retries", lo=0,
                                       missing="'retries' expects an integer argument (dispatch counts for one).")
 
@@ -153,7 +150,7 @@ class ProxyMixin(BuilderBase):
         p.f["http_send_name_header"] = ln.words[1]
 
     def kw_dispatch(self, ln: Line, p: ProxyState) -> None:
-        self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
+        # without a backend side proxy_kw has warned; 2.6 still reads the line
         text = expand_address_env(ln.words[1], self.env) if len(ln.words) > 1 else ""
         if not text:  # a missing address is an empty one, for 2.6
             self.fail(ln, f"'dispatch' : '{ln.words[1] if len(ln.words) > 1 else ''}' resolves to an empty "

@@ -22,11 +22,11 @@ _SERVER_FIELDS = tuple(f.name for f in dataclasses.fields(ServerConf))
 
 
 
-#: 2.6's words for a server parameter given without its value (the TLS ones: config/tls.py)
 #: the server keywords in the order 2.6 compares them for "did you mean" (the first of equally close
 #: ones wins: its TLS keywords register ssl-min-ver before ssl-max-ver), then some values it offers
 _SUGGESTED = sorted(K.SERVER_KEYWORDS, key=lambda k: (k.replace("ssl-min-ver", "ssl-max-ver"), k != "ssl-min-ver")) \
     + ["ipv4", "ipv6", "legacy", "octet-count", "fail-check", "sudden-death", "mark-down"]  # values it offers too
+#: 2.6's words for a server parameter given without its value (the TLS ones: config/tls.py)
 _MISSING = {
     "slowstart": "unexpected character '.",  # 2.6 prints the NUL it found, which ends its message
     "addr": "'addr' expects <ipv4|ipv6> as argument..", "agent-addr": "'agent-addr' expects an address as argument..",
@@ -380,4 +380,3 @@ class ServersMixin(BuilderBase):
             p.server_ids[s["id"]] = (ln.loc(0), name)
         p.servers.append(ServerConf(**s))
         self._server_lines[(p.name, name)] = ln
-
