@@ -27,6 +27,9 @@ CFG = """\
 global
     stats socket @DIR@/admin.sock mode 600 level admin
     profiling.tasks {prof}
+    # one thread: 2.6 updates each thread's profiling flag just before that thread polls, so an
+    # idle second thread would still measure the first connection it takes after the CLI's switch
+    nbthread 1
 defaults
     mode http
     timeout connect 2s
