@@ -12,6 +12,10 @@ callback with arguments, exceptions to the loop's exception handler) over a ``se
 its own: a descriptor costs one epoll_ctl() when it is first watched and one per change of
 interest after that; ``forget_fd`` drops a descriptor that is about to be closed without any
 system call (closing it takes it out of the epoll set), as HAProxy's own poller does.
+
+Task profiling (engine/taskprof.py, ``lat_ns_*``): with ``prof`` set (a configuration using those
+fetches) and ``profiling.tasks`` on, each batch of events is stamped (``event_ns``, monotonic ns,
+0 outside a batch) before its callbacks run, so that a call can tell how long it waited.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import errno
 import select
 from collections.abc import Callable
 from functools import partial
+from time import monotonic_ns
 from typing import Any
 
 _IN = select.EPOLLIN
@@ -42,6 +47,10 @@ class FdInterest:
     _r: dict[int, Callable[[], Any]]
     _w: dict[int, Callable[[], Any]]
     _m: dict[int, int]
+    #: the profiling settings (engine/taskprof.py's STATE) when a configuration measures latency
+    prof: dict[str, str] | None = None
+    #: while a batch of events is dispatched under profiling: when the poll returned it (ns)
+    event_ns = 0
 
     # -------------------------------------------------------------- the epoll instance
     def _epoll(self) -> select.epoll:
@@ -166,35 +175,43 @@ class FdInterest:
             events = ep.poll(0)
         except InterruptedError:
             return
+        prof = self.prof
+        stamp = prof is not None and prof.get("tasks") == "on"
+        if stamp:  # task profiling: the calls below were woken now
+            self.event_ns = monotonic_ns()
         r = self._r
         w = self._w
         rmask = _RMASK
         wmask = _WMASK
-        for fd, ev in events:
-            hit = False
-            if ev & rmask:
-                cb = r.get(fd)
-                if cb is not None:
-                    hit = True
+        try:
+            for fd, ev in events:
+                hit = False
+                if ev & rmask:
+                    cb = r.get(fd)
+                    if cb is not None:
+                        hit = True
+                        try:
+                            cb()
+                        except Exception as exc:  # noqa: BLE001 - as the loop's own handles do
+                            self._cb_error(exc, cb)
+                if ev & wmask:
+                    cb = w.get(fd)
+                    if cb is not None:
+                        hit = True
+                        try:
+                            cb()
+                        except Exception as exc:  # noqa: BLE001
+                            self._cb_error(exc, cb)
+                if not hit and fd not in self._m:
+                    # forgotten, but still open somewhere (a copy): out of the set, or it would spin
                     try:
-                        cb()
-                    except Exception as exc:  # noqa: BLE001 - as the loop's own handles do
-                        self._cb_error(exc, cb)
-            if ev & wmask:
-                cb = w.get(fd)
-                if cb is not None:
-                    hit = True
-                    try:
-                        cb()
-                    except Exception as exc:  # noqa: BLE001
-                        self._cb_error(exc, cb)
-            if not hit and fd not in self._m:
-                # forgotten, but still open somewhere (a copy): out of the set, or it would spin
-                try:
-                    ep.unregister(fd)
-                except OSError as e:
-                    if e.errno not in (errno.ENOENT, errno.EBADF):
-                        raise
+                        ep.unregister(fd)
+                    except OSError as e:
+                        if e.errno not in (errno.ENOENT, errno.EBADF):
+                            raise
+        finally:
+            if stamp:
+                self.event_ns = 0
 
     def _cb_error(self, exc: BaseException, cb: Any) -> None:
         self.call_exception_handler({  # type: ignore[attr-defined]

@@ -3050,7 +3050,7 @@ class ProfHttpSession(HttpSession):
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
-        tp = self.tprof = TaskProf()
+        tp = self.tprof = TaskProf(self.loop)
         c = ProfConn(self.loop, sock, tp)
         c.nolinger = self.cli.nolinger
         self.cli = c

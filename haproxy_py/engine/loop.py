@@ -231,10 +231,13 @@ class Engine:
             if e.frontend is not None:
                 self.routers[e.name] = Router(self, e.conf, e.frontend, e.backend, compiled)
         # task profiling: the configured setting, and whether sessions count their calls (load time)
-        from haproxy_py.engine import http, taskprof
+        from haproxy_py.engine import http, stream, taskprof
 
         taskprof.start(self.state, config.global_.profiling_tasks)
         http.SESSION_CLS[0] = http.ProfHttpSession if taskprof.USED[0] else http.HttpSession
+        stream.TCP_SESSION_CLS[0] = stream.ProfTcpSession if taskprof.USED[0] else stream.TcpSession
+        if taskprof.USED[0]:
+            taskprof.watch_polls(loop)
         #: some backend has tcp-request content rules (TCP sessions then give their rules a RuleTxn)
         self.be_content = any(b.tcp_content for b in self.compiled)
         self.internal_errors = 0
@@ -616,6 +619,9 @@ class Engine:
             owner = p.owner
             if owner is None:
                 continue
+            tp = getattr(owner, "tprof", None)
+            if tp is not None:  # task profiling: woken now, runs from the loop (lat_ns_*)
+                tp.wake()
             self.loop.call_soon(owner.woken, p)
 
     # ------------------------------------------------------------------ EngineOps (runtime/ops.py)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from haproxy_py.actions.rules import RuleSets, compile_rules
 from haproxy_py.config.model import Proxy
 from haproxy_py.engine.http import SESSION_CLS
-from haproxy_py.engine.stream import TcpSession, _addr_str, silent_drop
+from haproxy_py.engine.stream import TCP_SESSION_CLS, TcpSession, _addr_str, silent_drop
 from haproxy_py.http.errors import ErrorPages
 from haproxy_py.http.memo import RequestMemo, ResponseMemo
 from haproxy_py.http.rewrite import ForwardForRule, connection_mode
@@ -406,7 +406,7 @@ class Router:
                 from haproxy_py.engine.tls import Handshake
 
                 Handshake(self, tls, sock, peer, listener,
-                          SESSION_CLS[0] if self.mode == "http" else TcpSession, pp).start()
+                          SESSION_CLS[0] if self.mode == "http" else TCP_SESSION_CLS[0], pp).start()
                 return
         if self.mode == "http":
             self._start(SESSION_CLS[0], sock, peer, listener, pp)
@@ -419,7 +419,7 @@ class Router:
             sock.close()
             eng.connection_closed(fe, listener)
         else:
-            self._start(TcpSession, sock, peer, listener, pp)
+            self._start(TCP_SESSION_CLS[0], sock, peer, listener, pp)
 
     def _start(self, cls: Any, sock: socket.socket, peer: Any, listener: Any, pp: Any = None) -> None:
         """Create and start a session: an exception inside it closes that session only. ``pp``:

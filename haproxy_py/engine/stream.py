@@ -701,10 +701,15 @@ class _Store:
 class TcpSession(Stream):
     """mode tcp: pick a server, connect, then forward both ways (splice when possible)."""
 
-    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn", "switched", "idle_side")
+    __slots__ = ("tunnel", "early", "idle_ms", "cli_conn", "switched", "idle_side", "tprof")
+
+    #: the tunnel class (ProfTcpSession's counts the ends of its directions as calls)
+    TUNNEL: type[Tunnel] = Tunnel
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
+        #: task profiling counters (engine/taskprof.py): ProfTcpSession's, else None
+        self.tprof: Any = None
         self.tunnel: Tunnel | None = None
         self.early = b""
         self.cli_conn: Conn | None = None
@@ -714,6 +719,9 @@ class TcpSession(Stream):
         self.rec.status = 0  # 2.6's %ST without an HTTP transaction
         #: a tcp-request content switch-mode http rule matched: the session becomes HTTP
         self.switched = False
+
+    def _conn(self, sock: socket.socket) -> Conn:
+        return Conn(self.loop, sock)
 
     def start(self) -> None:
         l4 = self.router.l4_txn
@@ -744,6 +752,8 @@ class TcpSession(Stream):
         lg = self.router.logger
         if lg is not None and lg.needs_txn:  # the log-format's %[expr] read this session's Txn
             self.rec.txn = ctx
+        if self.tprof is not None:  # cpu_calls & co (engine/taskprof.py)
+            ctx.task = self.tprof
         rs = self.router.rs
         if rs.tcp_content:
             if rs.inspect_delay:
@@ -759,7 +769,7 @@ class TcpSession(Stream):
     # buffer is full or the client closes, the data is final and every rule decides. While the
     # data may still become an HTTP request head the rules wait for that head (HTTP fetches).
     def _inspect(self, ctx: Any) -> None:
-        c = self.cli_conn = Conn(self.loop, self.cli_sock)
+        c = self.cli_conn = self._conn(self.cli_sock)
         ctx.payload = b""
         ctx.payload_final = False
         ctx.rule_pos = 0
@@ -968,7 +978,7 @@ class TcpSession(Stream):
     def _be_inspect(self, ctx: Any, be: Any, delay: int) -> None:
         c = self.cli_conn
         if c is None:
-            c = self.cli_conn = Conn(self.loop, self.cli_sock)
+            c = self.cli_conn = self._conn(self.cli_sock)
             c.read_on()
         ctx.payload = self.early
         ctx.payload_final = bool(c.eof)
@@ -1030,7 +1040,7 @@ class TcpSession(Stream):
         self.idle_ms = min(cands) if cands else 0
         # watch the client while we wait for a server: early data is kept, a close aborts
         if self.cli_conn is None:
-            self.cli_conn = Conn(self.loop, self.cli_sock)
+            self.cli_conn = self._conn(self.cli_sock)
             self.cli_conn.on_data = self._early_data
             self.cli_conn.on_eof = self._early_eof
             self.cli_conn.on_error = lambda e: self._early_eof()
@@ -1102,8 +1112,10 @@ class TcpSession(Stream):
         self.rec.server_name = srv.name
         use_splice = splice_enabled() and sock.family != socket.AF_UNIX and cli.family != socket.AF_UNIX \
             and type(cli) is socket.socket and type(sock) is socket.socket  # not through TLS
-        self.tunnel = Tunnel(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
+        self.tunnel = self.TUNNEL(self.loop, cli, sock, self._tunnel_closed, use_splice=use_splice,
                              client_initial=self.early, server_initial=server_initial)
+        if self.tprof is not None:
+            self.tunnel.tprof = self.tprof  # type: ignore[attr-defined]  # a ProfTunnel (TUNNEL)
         self.tunnel.bytes_in += sent_up
         if self.router.conf.nolinger or self.be.conf.nolinger:
             self.tunnel.cli_nolinger = self.router.conf.nolinger
@@ -1128,7 +1140,7 @@ class TcpSession(Stream):
     def _res_inspect(self, sock: socket.socket, brs: Any) -> None:
         from haproxy_py.actions.base import RuleTxn
 
-        sc = Conn(self.loop, sock)
+        sc = self._conn(sock)
         ctx: Any = RuleTxn(None, self.src_ip, self.src_port, self.rec.frontend_ip, self.rec.frontend_port or 0,
                       self.router.facts, self.router.conf.name, rec=self.rec, cli_fd=self.cli_sock.fileno())
         ctx.backend = self.be.name
@@ -1145,7 +1157,7 @@ class TcpSession(Stream):
         st = [sc, ctx, brs, 0]  # server conn, context, rule sets, bytes sent to the server
         c = self.cli_conn
         if c is None:
-            c = self.cli_conn = Conn(self.loop, self.cli_sock)
+            c = self.cli_conn = self._conn(self.cli_sock)
         if self.early:
             st[3] += len(self.early)
             sc.write(self.early)
@@ -1431,3 +1443,55 @@ class TcpSession(Stream):
         rec.beconn = self.be.counters.scur if self.be is not None else 0
         srv = self.srv
         rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
+
+
+class ProfTunnel(Tunnel):
+    """The tunnel of a ProfTcpSession: the end of a direction (or an error on it) is a call of the
+    session's task, as 2.6 wakes the stream for a shutdown; the bytes forwarded are not (2.6
+    forwards them without waking the stream either)."""
+
+    __slots__ = ("tprof",)
+    tprof: Any  # the session's TaskProf, set as the session makes the tunnel
+
+    def _pump_eof(self, up: bool) -> None:
+        self.tprof.run(Tunnel._pump_eof, self, up)
+
+    def _pump_error(self, up: bool, side: str, exc: BaseException) -> None:
+        self.tprof.run(Tunnel._pump_error, self, up, side, exc)
+
+
+class ProfTcpSession(TcpSession):
+    """The TCP session of a configuration using the task profiling fetches (engine/taskprof.py):
+    its start, its timers, its server connection, its queue wake-up, the data it inspects and the
+    ends of its tunnel's directions are counted (and, under profiling, timed) calls of its task."""
+
+    __slots__ = ()
+
+    TUNNEL = ProfTunnel
+
+    def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
+        from haproxy_py.engine.taskprof import TaskProf
+
+        super().__init__(router, sock, peer, listener)
+        self.tprof = TaskProf(self.loop)
+
+    def _conn(self, sock: socket.socket) -> Conn:
+        from haproxy_py.engine.taskprof import ProfConn
+
+        return ProfConn(self.loop, sock, self.tprof)
+
+    def start(self) -> None:
+        self.tprof.run(TcpSession.start, self)
+
+    def _timer_fire(self) -> None:
+        self.tprof.run(TcpSession._timer_fire, self)
+
+    def _connected(self, sock: socket.socket) -> None:
+        self.tprof.run(TcpSession._connected, self, sock)
+
+    def woken(self, pend: Any) -> None:
+        self.tprof.run(TcpSession.woken, self, pend)
+
+
+#: the class of the TCP sessions the routers start (engine/loop.py decides, at load time)
+TCP_SESSION_CLS: list[type[TcpSession]] = [TcpSession]

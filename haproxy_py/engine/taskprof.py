@@ -12,11 +12,19 @@ expression naming one is compiled) gets counting sessions (a ``TaskProf`` per se
 while profiling is on (``global profiling.tasks on`` or the CLI's ``set profiling tasks on``);
 otherwise the calls are counted and the times stay 0, as in 2.6. ``auto`` never switches profiling
 on here (2.6 switches it on when its scheduler's latency is high, which haproxy-py cannot see).
+
+``lat_ns_avg`` / ``lat_ns_tot``: 2.6 sums, over the calls of the stream's task, the time between its
+wake-up and its run (measured under profiling only). Here a call woken by one of its sockets was
+woken when the loop's epoll (engine/fdpoll.py) reported that socket: while profiling is on the
+dispatcher stamps each batch of events (``loop.event_ns``) and the call adds the time from that
+stamp to its start; a call woken by a queue slot was woken when the slot was handed to it
+(``wake()``). Timer calls, and the calls of a loop without that epoll (plain asyncio), count no
+latency: nothing tells when they became due.
 """
 
 from __future__ import annotations
 
-from time import thread_time_ns
+from time import monotonic_ns, thread_time_ns
 from typing import Any
 
 from haproxy_py.engine.conn import Conn
@@ -26,27 +34,48 @@ from haproxy_py.samples.fetches import TASK_PROF_USED as USED
 #: changes them (the engine puts its ``state.cli_profiling`` dict here at start)
 STATE: dict[str, str] = {"tasks": "auto-off"}
 
-__all__ = ["STATE", "USED", "ProfConn", "TaskProf", "start"]
+__all__ = ["STATE", "USED", "ProfConn", "TaskProf", "start", "watch_polls"]
 
 
 class TaskProf:
     """The counters of one stream (an HTTP transaction, or a TCP session)."""
 
-    __slots__ = ("calls", "cpu_ns")
+    __slots__ = ("calls", "cpu_ns", "lat_ns", "wake_ns", "loop")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: Any = None) -> None:
         self.calls = 0
         self.cpu_ns = 0
+        #: the wake-up-to-run delays of the calls, summed (profiling on only)
+        self.lat_ns = 0
+        #: when the stream was woken outside of a poll's events (a queue slot handed), else 0
+        self.wake_ns = 0
+        #: the event loop, whose ``event_ns`` tells when the events being dispatched were polled
+        self.loop = loop
 
     def reset(self) -> None:
         self.calls = 0
         self.cpu_ns = 0
+        self.lat_ns = 0
+
+    def wake(self) -> None:
+        """The stream is woken now and will run from the loop later (a queue slot handed to it)."""
+        if STATE.get("tasks") == "on":
+            self.wake_ns = monotonic_ns()
 
     def run(self, fn: Any, *args: Any) -> Any:
         """One call into the stream: counted, and timed while profiling is on."""
         self.calls += 1
         if STATE.get("tasks") != "on":
+            if self.wake_ns:
+                self.wake_ns = 0
             return fn(*args)
+        woke = self.wake_ns
+        if woke:
+            self.wake_ns = 0
+        else:
+            woke = getattr(self.loop, "event_ns", 0)
+        if woke:
+            self.lat_ns += max(0, monotonic_ns() - woke)
         t0 = thread_time_ns()
         try:
             return fn(*args)
@@ -64,6 +93,13 @@ def start(state: Any, setting: str) -> None:
     STATE = prof
 
 
+def watch_polls(loop: Any) -> None:
+    """At engine start, for a configuration using the fetches: the loop's dispatcher of readiness
+    events (engine/fdpoll.py) stamps each batch while profiling is on (``lat_ns_*``)."""
+    if hasattr(loop, "event_ns"):
+        loop.prof = STATE
+
+
 class ProfConn(Conn):
     """A ``Conn`` whose loop callbacks are calls of its session's task (``TaskProf``)."""
 
@@ -72,6 +108,8 @@ class ProfConn(Conn):
     def __init__(self, loop: Any, sock: Any, tprof: TaskProf) -> None:
         super().__init__(loop, sock)
         self.tprof = tprof
+        if tprof.loop is None:
+            tprof.loop = loop
 
     def _readable(self) -> None:
         self.tprof.run(Conn._readable, self)

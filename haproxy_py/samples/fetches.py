@@ -1572,6 +1572,21 @@ def f_cpu_ns_avg(txn: Txn, args: tuple) -> list | None:
     return None if t is None else [t.cpu_ns // t.calls if t.calls else 0]
 
 
+@fetch("lat_ns_tot", test=D_TPROF, prepare=_prep_tprof)
+def f_lat_ns_tot(txn: Txn, args: tuple) -> list | None:
+    """The stream's calls' waits between their wake-up and their run, summed, in ns (0 while
+    profiling is off; the current call's wait included)."""
+    t = _tprof(txn)
+    return None if t is None else [t.lat_ns]
+
+
+@fetch("lat_ns_avg", test=D_TPROF, prepare=_prep_tprof)
+def f_lat_ns_avg(txn: Txn, args: tuple) -> list | None:
+    """lat_ns_tot divided by cpu_calls (0 before any call)."""
+    t = _tprof(txn)
+    return None if t is None else [t.lat_ns // t.calls if t.calls else 0]
+
+
 # --------------------------------------------------------------------------- FastCGI
 
 D_FCGI = "tests/integration/test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy"
@@ -1591,10 +1606,6 @@ fetch("fcgi.index", test=D_FCGI)(_fcgi(1))
 # --------------------------------------------------------------------------- why the rest stays refused
 
 _WHY = {
-    "the delay between a stream's wake-up and its run: the event loop (uvloop's libuv, or asyncio) "
-    "runs a socket's callback without telling when its poll reported the event, so most of a "
-    "stream's wake-ups have no visible start; cpu_calls, cpu_ns_avg and cpu_ns_tot are measured":
-        ("lat_ns_avg", "lat_ns_tot"),
     "internals of HAProxy's HTX message representation, for debugging it; haproxy-py has no HTX":
         tuple(n for n in FETCHES.known if n.startswith("internal.")),
 }

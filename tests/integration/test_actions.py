@@ -63,7 +63,7 @@ def test_silent_drop_sends_nothing() -> None:
 @pytest.mark.parametrize("line,word,col", [
     ("http-request send-spoe-group e g", "http-request action 'send-spoe-group'", 18),
     ("tcp-request connection expect-netscaler-cip layer4", "tcp-request connection action 'expect-netscaler-cip'", 28),
-    ("http-request set-header X %[lat_ns_avg]", "sample fetch 'lat_ns_avg'", 31),
+    ("http-request set-header X %[internal.strm.is_htx]", "sample fetch 'internal.strm.is_htx'", 31),
 ])
 def test_unimplemented_actions_are_refused_at_their_column(line: str, word: str, col: int) -> None:
     _, d = parse_text(HTTP_DEFAULTS + f"frontend f\n    bind :1\n    {line}\n", "t.cfg")

@@ -236,7 +236,7 @@ def test_same_name_lines_are_ored_and_unknown_fetch_is_an_error():
     with pytest.raises(AclError, match="unknown fetch method 'no_such_fetch'"):
         compile_acls([Acl(name="u", fetch="no_such_fetch", patterns=("1",))])
     with pytest.raises(AclError, match="not implemented by haproxy-py"):
-        compile_acls([Acl(name="u", fetch="lat_ns_avg", patterns=("1",))])
+        compile_acls([Acl(name="u", fetch="internal.strm.is_htx", patterns=("1",))])
 
 
 def test_converters_and_pattern_files(tmp_path):

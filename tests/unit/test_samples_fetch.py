@@ -226,12 +226,12 @@ def test_formats() -> None:
 def test_refused_and_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     assert FAMILIES["fetch"] is FETCHES
     with pytest.raises(SampleError, match="not implemented by haproxy-py"):
-        compile_expr("lat_ns_avg")
+        compile_expr("internal.strm.is_htx")
     with pytest.raises(SampleError, match="unknown fetch method 'nosuch'"):
         compile_expr("nosuch")
-    monkeypatch.setitem(FETCHES.alternatives, "lat_ns_tot", "cpu_ns_tot says something close")
-    with pytest.raises(SampleError, match=r"not implemented by haproxy-py \(HAProxy 2.6 supports it\); cpu_ns_tot"):
-        compile_expr("lat_ns_tot")  # a refusal names a close alternative when there is one
+    monkeypatch.setitem(FETCHES.alternatives, "internal.htx.size", "req.len says something close")
+    with pytest.raises(SampleError, match=r"not implemented by haproxy-py \(HAProxy 2.6 supports it\); req.len"):
+        compile_expr("internal.htx.size")  # a refusal names a close alternative when there is one
     assert FETCHES.get("hdr").usable_in("http-request") and not FETCHES.get("hdr").usable_in("tcp-request connection")
     assert not FETCHES.get("status").usable_in("http-request")
 
