@@ -19,7 +19,7 @@ import errno
 import os
 from typing import Any
 
-from haproxy_py.engine.tcp import _AGAIN, _SPLICE_FLAGS, CHUNK, SpliceEnds, _get_pipe
+from haproxy_py.engine.tcp import _AGAIN, _SPLICE_FLAGS, SPLICE_CHUNK, SpliceEnds, _get_pipe
 
 #: bodies shorter than this (after what came with the head) stay on the buffered path: a pipe and
 #: its extra system calls only pay off on bulk transfers
@@ -93,7 +93,7 @@ class BodySplice(SpliceEnds):
     def _readable(self) -> None:
         s = self.s
         try:
-            n = os.splice(self.sfd, self.pipe_w, min(CHUNK, self.remaining), flags=_SPLICE_FLAGS)
+            n = os.splice(self.sfd, self.pipe_w, min(SPLICE_CHUNK, self.remaining), flags=_SPLICE_FLAGS)
         except BlockingIOError:
             return
         except OSError as e:

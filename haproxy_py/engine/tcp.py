@@ -20,25 +20,38 @@ from haproxy_py.engine.fault import contain
 
 SPLICE_AVAILABLE = hasattr(os, "splice") and hasattr(os, "SPLICE_F_MOVE")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-PIPE_SIZE = 1 << 18  # 256 KiB pipes: fewer wakeups on bulk transfers
+#: pipe size asked for (F_SETPIPE_SZ): 1 MiB, the default fs.pipe-max-size. One splice() then moves
+#: up to 1 MiB, a quarter of the calls and wake-ups of 256 KiB pipes; measured on a 64 MiB transfer
+#: through a tcp listener: 36 -> 22 ms of CPU (bench/RESULTS.md, 2026-12-02)
+PIPE_SIZE = 1 << 20
+#: asked for when the kernel refuses PIPE_SIZE (EPERM: an unprivileged user whose pipes hold more
+#: than fs.pipe-user-pages-soft pages, or a lower pipe-max-size); the kernel's default size after that
+PIPE_SIZE_FALLBACK = 1 << 18
+#: bytes asked of one splice() into a pipe (the kernel stops at what the pipe has room for)
+SPLICE_CHUNK = PIPE_SIZE
+#: bytes of one recv() on the buffered path
 CHUNK = 1 << 18
 _SPLICE_FLAGS = (getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)) if SPLICE_AVAILABLE else 0
 _AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
 
 _PIPES: list[tuple[int, int]] = []
-#: empty pipes kept for reuse (each costs two descriptors and PIPE_SIZE of kernel memory)
-PIPE_POOL_MAX = 64
+#: empty pipes kept for reuse (each costs two descriptors and its slot array; the kernel charges its
+#: size to the user's fs.pipe-user-pages-soft, 16384 pages by default: 16 pooled 1 MiB pipes are a
+#: quarter of it)
+PIPE_POOL_MAX = 16
 
 
 def _get_pipe() -> tuple[int, int]:
     if _PIPES:
         return _PIPES.pop()
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        fcntl.fcntl(w, F_SETPIPE_SZ, PIPE_SIZE)
-    except OSError:
-        pass
+    for size in (PIPE_SIZE, PIPE_SIZE_FALLBACK):
+        try:
+            fcntl.fcntl(w, F_SETPIPE_SZ, size)
+            break
+        except OSError:
+            pass
     return r, w
 
 
@@ -227,7 +240,7 @@ class Pump(SpliceEnds):
                 self._recv()
                 return
         try:
-            n = os.splice(self.sfd, self.pipe_w, CHUNK, flags=_SPLICE_FLAGS)
+            n = os.splice(self.sfd, self.pipe_w, SPLICE_CHUNK, flags=_SPLICE_FLAGS)
         except BlockingIOError:
             return
         except OSError as e:
