@@ -18,12 +18,17 @@ listeners to nginx, one with ``option splice-auto``.
 Per round and target: session rate (wrk, one request per connection), keep-alive requests/s and p99
 latency (wrk --latency) with the CPU seconds the target used (utime+stime from /proc/PID/stat over its
 process group) per 100k requests, the same with varied requests (own query string, cookie and user
-agent each, see VARIED_LUA) and varied responses, data rate of 64 MiB downloads (curl) through the HTTP
-proxy, the tcp listener and the splice-auto one. After the rounds: RSS per idle session at each idle
-level (default 1k/10k/50k) on a fresh process; levels above what RLIMIT_NOFILE allows (its hard limit
-is raised only with CAP_SYS_RESOURCE) are measured at the largest level that fits, with a note.
-Medians and the haproxy-py / HAProxy ratios are printed and written as JSON to bench/results/. Every
-process started here is stopped by PID (its own process group). Only 127.0.0.1 is used.
+agent each, see VARIED_LUA) and varied responses, p99 latency at the same moderate request rate on both
+(10 connections with a random think time, see THINK_LUA: at saturation a closed loop's latency is
+just connections / throughput), data rate of 64 MiB downloads (curl) through the HTTP proxy, the tcp
+listener and the splice-auto one. After the rounds: RSS per idle session at each idle level (default
+1k/10k/50k) on a fresh process, for TCP sessions (a client and a server connection each) and for HTTP
+keep-alive sessions (one request made, then idle); levels above what RLIMIT_NOFILE allows (a per
+process limit, whose hard limit is raised only with CAP_SYS_RESOURCE) are measured at the largest
+level that fits, with a note. ``--baseline DIR`` measures a second build (another checkout) in the
+same interleaved rounds, for before / after figures. Medians and the haproxy-py / HAProxy ratios are
+printed and written as JSON to bench/results/. Every process started here is stopped by PID (its own
+process group). Only 127.0.0.1 is used.
 """
 
 # No ``from __future__ import annotations``: Python 3.6 and older cannot compile it, and this file
@@ -59,10 +64,19 @@ SMALL, LARGE = "1k.bin", "64m.bin"
 LARGE_BYTES = 64 * 1024 * 1024
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free TCP port of 127.0.0.1, never one given before (the kernel may offer a port again once the
+    probing socket is closed)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def log(msg: str) -> None:
@@ -274,11 +288,14 @@ class ConfPorts:
 MAP_LINES = "/v/ be_http\n/1k be_http\n/64m be_http\n/static/ be_http\n"
 
 
-def proxy_conf(p: ConfPorts, maxconn: int, simple: bool = False) -> str:
+def proxy_conf(p: ConfPorts, maxconn: int, simple: bool = False, lax_limits: bool = False) -> str:
     """The configuration both proxies run. ``simple``: one frontend and one backend, nothing else (the
     seed's benchmark). Default, the issue's realistic one: httplog to a UDP syslog receiver, a stats
     socket, two ACLs, two ``http-request`` rules (``deny`` on both ACLs, ``set-header X-Src %[src]``),
-    ``use_backend`` through a map lookup, an HTTP health check on the server."""
+    ``use_backend`` through a map lookup, an HTTP health check on the server. ``lax_limits``: ``no
+    strict-limits`` (both proxies then start, with an alert, when maxconn needs more descriptors than
+    the hard limit allows, instead of refusing to)."""
+    limit = "    no strict-limits\n" if lax_limits else ""
     idle = ""
     if p.idle_binds:
         idle = "\nlisten li_idle\n    mode tcp\n    balance roundrobin\n"
@@ -288,7 +305,7 @@ def proxy_conf(p: ConfPorts, maxconn: int, simple: bool = False) -> str:
         return f"""global
     nbthread 1
     maxconn {maxconn}
-
+{limit}
 defaults
     timeout connect 5s
     timeout client 300s
@@ -318,7 +335,7 @@ listen li_tcp_splice
     return f"""global
     nbthread 1
     maxconn {maxconn}
-    log 127.0.0.1:{p.syslog} len 2048 local0 info
+{limit}    log 127.0.0.1:{p.syslog} len 2048 local0 info
     stats socket {p.stats_socket} mode 600 level admin
 
 defaults
@@ -438,6 +455,18 @@ request = function()
 end
 """
 
+#: wrk script for latency at a fixed offered load: each connection waits a random think time (uniform
+#: 0-40 ms, 20 ms on average) before each request, so RATE_CONNS connections offer about
+#: RATE_CONNS * 50 requests/s to both proxies alike, well under what either serves (their p99 then
+#: shows service time and stalls, not the queue of a saturated closed loop, which is 1/throughput)
+THINK_LUA = """
+math.randomseed(os.time())
+function delay()
+  return math.random(0, 40)
+end
+"""
+RATE_CONNS = 10
+
 
 def run_wrk(url: str, duration: float, conns: int, close: bool, latency: bool,
             script: str | None = None) -> dict[str, Any]:
@@ -521,6 +550,65 @@ def idle_sessions(pgid: int, ports: list[int], nginx_ports: list[int], levels: l
     return out
 
 
+IDLE_REQUEST = f"GET /{SMALL} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench-idle\r\n\r\n".encode()
+
+
+def _one_response(s: socket.socket) -> None:
+    """Read one response with a Content-Length body from ``s`` (blocking, the socket's timeout)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise OSError("connection closed before the response head")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    if not head.startswith(b"HTTP/1.1 200") or m is None:
+        raise OSError(f"unexpected response: {head[:80]!r}")
+    need = int(m.group(1)) - len(body)
+    while need > 0:
+        chunk = s.recv(min(need, 65536))
+        if not chunk:
+            raise OSError("connection closed in the response body")
+        need -= len(chunk)
+
+
+def idle_http_sessions(pgid: int, port: int, nginx_port: int, levels: list[int], budget: float) -> dict[str, Any]:
+    """RSS growth of the target per idle HTTP keep-alive session at each level: each client connection
+    makes one request (``GET /1k.bin``, the response read whole) and stays open, idle, as a browser's
+    between two requests. The proxy then holds one descriptor per session; the server connections the
+    requests used stay in its idle pool or are closed, as its reuse rules decide (``server_conns``:
+    how many were still established when RSS was read)."""
+    socks: list[socket.socket] = []
+    out: dict[str, Any] = {}
+    deadline = time.monotonic() + budget
+    try:
+        time.sleep(0.3)
+        base_rss = rss_kib(pgid)
+        base_est = established_to([nginx_port])
+        out["base_rss_kib"] = base_rss
+        for level in levels:
+            while len(socks) < level:
+                s = socket.socket()
+                s.settimeout(5)
+                s.connect(("127.0.0.1", port))
+                socks.append(s)
+                s.sendall(IDLE_REQUEST)
+                _one_response(s)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("idle test out of time")
+            time.sleep(1.0)
+            rss = rss_kib(pgid)
+            out[str(level)] = {"rss_kib": rss, "kib_per_conn": round((rss - base_rss) / level, 2),
+                               "server_conns": established_to([nginx_port]) - base_est}
+    except (OSError, TimeoutError) as exc:
+        out["error"] = f"{type(exc).__name__}: {exc} (after {len(socks)} connections)"
+    finally:
+        for s in socks:
+            s.close()
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Targets
 # --------------------------------------------------------------------------------------------------
@@ -534,6 +622,9 @@ class Target:
     failed: str | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
     idle: dict[str, Any] = field(default_factory=dict)
+    idle_http: dict[str, Any] = field(default_factory=dict)
+    #: where the target's command runs (the repository root; --baseline DIR: that checkout)
+    cwd: Path = ROOT
 
 
 def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
@@ -568,6 +659,13 @@ def measure_round(t: Target, args: argparse.Namespace) -> dict[str, Any]:
     res["keepalive_errors"] += kv.get("socket_errors", 0) + kv.get("non2xx", 0)
     vreqs = kv.get("requests") or 0
     res["varied_cpu_s_per_100k"] = round((c1 - c0) / vreqs * 100_000, 3) if vreqs else None
+    # latency at the same moderate request rate on both (random think time, see THINK_LUA)
+    think = Path(tempfile.gettempdir()) / f"hpy-bench-think-{os.getpid()}.lua"
+    think.write_text(THINK_LUA)
+    kr = run_wrk(small_http, args.duration, RATE_CONNS, close=False, latency=True, script=str(think))
+    res["rate_rps"] = kr.get("rps")
+    res["rate_p99_ms"] = kr.get("p99_ms")
+    res["keepalive_errors"] += kr.get("socket_errors", 0) + kr.get("non2xx", 0)
     for mode, port in (("http", t.ports.http), ("tcp", t.ports.tcp), ("tcp_splice", t.ports.tcp_splice)):
         rates = [r for r in (curl_rate(f"http://127.0.0.1:{port}/{LARGE}") for _ in range(args.transfers)) if r]
         res[f"data_{mode}_mibps"] = round(statistics.median(rates), 1) if rates else None
@@ -582,6 +680,7 @@ METRICS = [
     ("varied_rps", "keep-alive req/s, varied reqs", True),
     ("varied_p99_ms", "  p99 (ms), varied", False),
     ("varied_cpu_s_per_100k", "  CPU s / 100k, varied", False),
+    ("rate_p99_ms", f"p99 (ms) @ ~{RATE_CONNS * 50} req/s", False),
     ("data_http_mibps", "data rate http (MiB/s)", True),
     ("data_tcp_mibps", "data rate tcp (MiB/s)", True),
     ("data_tcp_splice_mibps", "  tcp, option splice-auto", True),
@@ -604,36 +703,53 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def report(targets: list[Target], idle_levels: list[int],
-           tls: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+def report(targets: list[Target], idle_levels: list[int], tls: dict[str, Any] | None = None,
+           http_levels: list[int] | None = None) -> tuple[str, dict[str, Any]]:
     meds = {t.name: medians(t) for t in targets}
     names = [t.name for t in targets]
     ratios: dict[str, float | None] = {}
     lines = []
+    # --baseline: the same ratio for the baseline build, in a column of its own (before / after)
+    base = "baseline" in names
     head = f"{'metric':28}" + "".join(f"{n:>14}" for n in names) + f"{'py/haproxy':>12}"
+    head += f"{'base/haproxy':>14}" if base else ""
     lines.append(head)
     lines.append("-" * len(head))
+    base_ratios: dict[str, float | None] = {}
+
+    def base_col(key: str, vals: dict[str, Any]) -> str:
+        if not base:
+            return ""
+        hp, b = vals.get("haproxy"), vals.get("baseline")
+        base_ratios[key] = r = round(b / hp, 3) if hp and b is not None else None
+        return f"{fmt(r) if r is not None else '-':>14}"
+
     for key, label, _higher_better in METRICS:
         row = f"{label:28}" + "".join(f"{fmt(meds[n][key]):>14}" for n in names)
         hp, py = meds.get("haproxy", {}).get(key), meds.get("haproxy-py", {}).get(key)
         ratio = round(py / hp, 3) if hp and py is not None else None
         ratios[key] = ratio
-        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}"
+                     + base_col(key, {n: meds[n][key] for n in names}))
     # haproxy-py's plain tcp listener against HAProxy's splice-auto one (the issue's second tcp goal)
     hp_splice = meds.get("haproxy", {}).get("data_tcp_splice_mibps")
     py_tcp = meds.get("haproxy-py", {}).get("data_tcp_mibps")
     ratio = round(py_tcp / hp_splice, 3) if hp_splice and py_tcp is not None else None
     ratios["data_tcp_vs_splice_auto"] = ratio
     lines.append(f"{'  tcp vs HAProxy splice-auto':28}" + " " * 14 * len(names)
-                 + f"{fmt(ratio) if ratio is not None else '-':>12}")
-    for level in idle_levels:
-        key = f"idle_kib_per_conn_{level}"
-        vals = {t.name: t.idle.get(str(level), {}).get("kib_per_conn") for t in targets}
-        row = f"{'idle KiB/conn @' + str(level):28}" + "".join(f"{fmt(vals[n]):>14}" for n in names)
+                 + f"{fmt(ratio) if ratio is not None else '-':>12}"
+                 + base_col("data_tcp_vs_splice_auto", {"haproxy": hp_splice, "baseline": meds.get(
+                     "baseline", {}).get("data_tcp_mibps")}))
+    idle_rows = [("idle", lv, f"idle_kib_per_conn_{lv}", f"idle KiB/conn tcp @{lv}") for lv in idle_levels]
+    idle_rows += [("idle_http", lv, f"idle_http_kib_per_conn_{lv}", f"idle KiB/conn http @{lv}")
+                  for lv in http_levels or []]
+    for attr, level, key, label in idle_rows:
+        vals = {t.name: getattr(t, attr).get(str(level), {}).get("kib_per_conn") for t in targets}
+        row = f"{label:28}" + "".join(f"{fmt(vals[n]):>14}" for n in names)
         hp, py = vals.get("haproxy"), vals.get("haproxy-py")
         ratio = round(py / hp, 3) if hp and py is not None else None
         ratios[key] = ratio
-        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}")
+        lines.append(row + f"{fmt(ratio) if ratio is not None else '-':>12}" + base_col(key, vals))
     if tls:
         for key in ("handshakes_ecdsa", "handshakes_rsa2048", "keepalive_rps"):
             vals = {n: (tls.get("medians") or {}).get(n, {}).get(key) for n in names}
@@ -646,10 +762,15 @@ def report(targets: list[Target], idle_levels: list[int],
             lines.append(f"{t.name}: {t.failed}")
         if t.idle.get("error"):
             lines.append(f"{t.name} idle test: {t.idle['error']}")
+        if t.idle_http.get("error"):
+            lines.append(f"{t.name} idle http test: {t.idle_http['error']}")
         errs = sum((r.get("session_errors") or 0) + (r.get("keepalive_errors") or 0) for r in t.rounds)
         if errs:
             lines.append(f"{t.name}: {errs} wrk socket errors / non-2xx responses (see JSON)")
-    return "\n".join(lines), {"medians": meds, "ratios": ratios}
+    summary: dict[str, Any] = {"medians": meds, "ratios": ratios}
+    if base:
+        summary["baseline_ratios"] = base_ratios
+    return "\n".join(lines), summary
 
 
 # --------------------------------------------------------------------------------------------------
@@ -709,6 +830,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", default="direct,haproxy,haproxy-py")
     ap.add_argument("--candidate", default=f"{shlex.quote(sys.executable)} -m haproxy_py",
                     help="command for haproxy-py; '-db -f CFG' is appended (run from the repository root)")
+    ap.add_argument("--baseline", metavar="DIR|CMD",
+                    help="a second haproxy-py measured in the same rounds (target 'baseline'), its ratios in a "
+                         "column of their own: a directory (another checkout, e.g. `git worktree add --detach "
+                         "/tmp/base main`: the --candidate command run from it) or a command")
     ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -722,6 +847,8 @@ def main(argv: list[str] | None = None) -> int:
                           if int(x) > 0})
     args.budget = args.budget or (100.0 if q else 540.0)
     wanted = [x.strip() for x in args.targets.split(",") if x.strip()]
+    if args.baseline and "baseline" not in wanted:
+        wanted.append("baseline")
     for tool in ("wrk", "curl"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} not found (apt-get install {tool})")
@@ -731,8 +858,17 @@ def main(argv: list[str] | None = None) -> int:
     top = max(idle_levels, default=0)
     # the bench holds one fd per idle client; a proxy two per session; nginx one
     nofile = raise_nofile(top * 2 + 20_000)
+    # RLIMIT_NOFILE is per process, and its hard limit can be raised only with CAP_SYS_RESOURCE
+    # (this project's machines: 20,000, without it). An idle TCP session holds 2 descriptors in a
+    # proxy (client + server side), an idle HTTP keep-alive session 1 (plus the server connections
+    # its pool keeps: HAProxy keeps idle ones up to a quarter of its descriptors). The levels above
+    # what fits are measured at the largest level that fits instead, with a note (after the start).
+    tcp_cap = (nofile - 300) // 2
+    http_cap = (nofile - 300) * 2 // 3
+    tcp_levels = sorted({min(lv, tcp_cap) for lv in idle_levels})
+    http_levels = sorted({min(lv, http_cap) for lv in idle_levels})
     # 20,000 sessions per listener port and per server port at most (ephemeral ports: see idle_sessions)
-    n_idle_ports = max(1, -(-top // 20_000))
+    n_idle_ports = max(1, -(-max(tcp_levels, default=0) // 20_000))
     work = Path(tempfile.mkdtemp(prefix="haproxy-py-bench-"))
     os.chmod(work, 0o755)
     (work / "www").mkdir()
@@ -765,18 +901,20 @@ def main(argv: list[str] | None = None) -> int:
             sink = spawn("syslog", [sys.executable, "-c", SYSLOG_SINK, str(syslog_out),
                                     *map(str, syslog_ports.values())], work)
             procs.append(sink)
-        # Each idle session holds 2 fds in a proxy (client + server side); keep under RLIMIT_NOFILE. The
-        # hard limit can be raised only with CAP_SYS_RESOURCE: without it (this project's machines:
-        # 20,000) the levels above what fits are measured at the largest level that fits instead.
-        # HAProxy also reserves maxconn/4 pipes (2 fds each) for splicing: 2.5 fds per maxconn.
-        maxconn = max(1000, min(top + 1000, (nofile - 1000) * 2 // 5))
-        fitting = sorted({min(lv, maxconn - 250) for lv in idle_levels})
-        if fitting != idle_levels:
-            note = (f"idle levels {[lv for lv in idle_levels if lv > maxconn - 250]} measured at {fitting[-1]}: "
-                    f"RLIMIT_NOFILE {nofile} (hard limit; raising it needs CAP_SYS_RESOURCE) allows maxconn {maxconn}")
-            log(note)
-            result_notes.append(note)
-            idle_levels = fitting
+        for kind, cap, levels in (("tcp", tcp_cap, tcp_levels), ("http", http_cap, http_levels)):
+            over = [lv for lv in idle_levels if lv > cap]
+            if levels and over:
+                fds = "2 descriptors (client and server side)" if kind == "tcp" else "1 descriptor"
+                note = (f"idle {kind} levels {over} measured at {levels[-1]}: an idle {kind} session holds "
+                        f"{fds} in the proxy, RLIMIT_NOFILE is {nofile} per process (the hard limit; raising "
+                        f"it needs CAP_SYS_RESOURCE)")
+                log(note)
+                result_notes.append(note)
+        # HAProxy asks for 2 descriptors per maxconn plus maxconn/4 pipes (2.5 per maxconn) and refuses
+        # to start when it cannot raise its limit that far; with 'no strict-limits' it starts (with an
+        # alert) and accepts what the limit allows, which the levels above stay under
+        maxconn = max(1000, max(tcp_levels + http_levels, default=0) + 500)
+        lax_limits = maxconn * 5 // 2 + 100 > nofile
         for name in wanted:
             if name == "direct":
                 targets.append(Target("direct", ConfPorts(nginx_port, nginx_port, nginx_port, nginx_port),
@@ -788,15 +926,21 @@ def main(argv: list[str] | None = None) -> int:
                               stats_socket=str(work / f"{name}.sock"), map_file=str(work / "paths.map"))
             t = Target(name, ports)
             cfg = work / f"{name}.cfg"
-            cfg.write_text(proxy_conf(ports, maxconn, simple=args.simple))
+            cfg.write_text(proxy_conf(ports, maxconn, simple=args.simple, lax_limits=lax_limits))
             if name == "haproxy":
                 cmd = [args.haproxy, "-db", "-f", str(cfg)]
             elif name == "haproxy-py":
                 cmd = [*shlex.split(args.candidate), "-db", "-f", str(cfg)]
+            elif name == "baseline" and args.baseline:
+                if os.path.isdir(args.baseline):
+                    t.cwd = Path(args.baseline).resolve()
+                    cmd = [*shlex.split(args.candidate), "-db", "-f", str(cfg)]
+                else:
+                    cmd = [*shlex.split(args.baseline), "-db", "-f", str(cfg)]
             else:
                 sys.exit(f"bench: unknown target {name!r}")
             try:
-                t.proc = spawn(name, cmd, work, cwd=ROOT)
+                t.proc = spawn(name, cmd, work, cwd=t.cwd)
             except OSError as exc:
                 t.failed = f"candidate failed to start: {exc}"
             else:
@@ -848,15 +992,28 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             # a fresh process, so memory freed after the load rounds does not hide the growth
             t.proc.stop()
-            t.proc = spawn(t.name + "-idle", t.proc.popen.args, work, cwd=ROOT)  # type: ignore[arg-type]
+            t.proc = spawn(t.name + "-idle", t.proc.popen.args, work, cwd=t.cwd)  # type: ignore[arg-type]
             procs.append(t.proc)
             why = wait_ports(t.proc, [t.ports.http, t.ports.tcp, *t.ports.idle_binds], 15)
             if why:
                 t.idle = {"error": f"restart for the idle test failed: {why}"}
                 continue
-            log(f"idle sessions: {t.name} at {idle_levels}")
-            t.idle = idle_sessions(t.proc.pgid, t.ports.idle_binds, t.ports.idle_servers, idle_levels,
+            log(f"idle tcp sessions: {t.name} at {tcp_levels}")
+            t.idle = idle_sessions(t.proc.pgid, t.ports.idle_binds, t.ports.idle_servers, tcp_levels,
                                    budget=30 + top / 500)
+            t.proc.stop()
+            if not http_levels:
+                continue
+            # idle HTTP keep-alive sessions, again on a fresh process
+            t.proc = spawn(t.name + "-idle-http", t.proc.popen.args, work, cwd=t.cwd)  # type: ignore[arg-type]
+            procs.append(t.proc)
+            why = wait_ports(t.proc, [t.ports.http], 15)
+            if why:
+                t.idle_http = {"error": f"restart for the idle http test failed: {why}"}
+                continue
+            log(f"idle http sessions: {t.name} at {http_levels}")
+            t.idle_http = idle_http_sessions(t.proc.pgid, t.ports.http, t.ports.nginx, http_levels,
+                                             budget=30 + top / 200)
             t.proc.stop()
 
         tls: dict[str, Any] | None = None
@@ -866,7 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
             if tls.get("error"):
                 result_notes.append(tls["error"])
 
-        table, summary = report(targets, idle_levels, tls)
+        table, summary = report(targets, tcp_levels, tls, http_levels)
         result = {
             "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
             "commit": git_head(),
@@ -875,13 +1032,16 @@ def main(argv: list[str] | None = None) -> int:
             "elapsed_s": round(time.monotonic() - started, 1),
             "settings": {"config": "simple" if args.simple else "realistic", "rounds": args.rounds,
                          "duration_s": args.duration, "connections": args.connections,
-                         "transfers": args.transfers, "idle_levels": idle_levels, "candidate": args.candidate,
+                         "transfers": args.transfers, "idle_levels": tcp_levels, "idle_http_levels": http_levels,
+                         "maxconn": maxconn, "no_strict_limits": lax_limits, "nofile": nofile, "candidate": args.candidate,
+                         "baseline": args.baseline,
                          "haproxy": args.haproxy, "quick": q, "cpus": os.cpu_count(), "python": sys.version},
             **summary,
             "syslog_datagrams": syslog_counts,
             "tls": tls,
             "notes": result_notes,
-            "targets": {t.name: {"failed": t.failed, "rounds": t.rounds, "idle": t.idle} for t in targets},
+            "targets": {t.name: {"failed": t.failed, "rounds": t.rounds, "idle": t.idle, "idle_http": t.idle_http}
+                        for t in targets},
         }
         out_dir = Path(args.out)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -32,10 +32,12 @@ def test_bench_quick_smoke_realistic(haproxy_bin: str, tmp_path: Path) -> None:
         t = res["targets"][name]
         assert t["failed"] is None, t["failed"]
         (rnd,) = t["rounds"]
-        for key in ("session_rate", "keepalive_rps", "varied_rps", "cpu_s_per_100k", "data_http_mibps",
-                    "data_tcp_mibps", "data_tcp_splice_mibps"):
+        for key in ("session_rate", "keepalive_rps", "varied_rps", "cpu_s_per_100k", "rate_p99_ms",
+                    "data_http_mibps", "data_tcp_mibps", "data_tcp_splice_mibps"):
             assert rnd[key] is not None, (name, key, rnd)
         assert t["idle"]["200"]["server_conns"] >= 200, t["idle"]
+        # idle HTTP keep-alive sessions: each made one request and stayed open
+        assert t["idle_http"]["200"]["kib_per_conn"] is not None, t["idle_http"]
         # httplog reached the bench's UDP syslog receiver
         assert res["syslog_datagrams"][name] > 0, res["syslog_datagrams"]
-    assert "idle KiB/conn @200" in r.stdout
+    assert "idle KiB/conn tcp @200" in r.stdout and "idle KiB/conn http @200" in r.stdout
