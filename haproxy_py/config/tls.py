@@ -465,8 +465,12 @@ def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:
         st: dict[str, Any] = {}
         for k, v in spec.options:
             if k == "allow-0rtt":
-                b.fail(ln, pre + f"parsing [{path}:{n}]: '{k}' on a crt-list line is not implemented by haproxy-py "
-                       "(HAProxy 2.6 supports it); put it on the bind line.", i, ours=True)
+                # kept for 'show ssl crt-list', without effect as in 2.6: a connection's early
+                # data limit is the bind line's (its first context's, copied when the connection
+                # is made), which a certificate's context chosen by the server name does not
+                # change; so early data is accepted where the bind line has allow-0rtt, whatever
+                # the entry says
+                continue
 
             def fail(msg: str, on_value: bool, *, ours: bool = False, before: str | None = None) -> None:
                 if before:

@@ -1667,11 +1667,12 @@ def _show_crt_list(cli: Cli, c: Call) -> str:
 
 def _add_crt_list(cli: Cli, c: Call) -> str:
     from haproxy_py.tls.certs import loaded_certs
-    from haproxy_py.tls.crtlist import add_entry
+    from haproxy_py.tls.crtlist import add_entry, list_binds
 
     st = cli.state
     lists = _crt_lists(cli)
-    reply, entry = add_entry(lists, loaded_certs(st.config, st.tls_certs), c.w, cli.payload)
+    binds = list_binds(st.config, c.w[3]) if len(c.w) > 3 else 1
+    reply, entry = add_entry(lists, loaded_certs(st.config, st.tls_certs), c.w, cli.payload, binds)
     if entry is not None:
         lists[entry.list_path] = [*lists[entry.list_path], entry]
         st.ops.set_crt_list(entry.list_path, lists[entry.list_path])

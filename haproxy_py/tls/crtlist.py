@@ -150,6 +150,12 @@ def crt_lists(config: Any) -> dict[str, list[Entry]]:
     return out
 
 
+def list_binds(config: Any, path: str) -> int:
+    """How many TLS bind lines serve crt-list ``path``."""
+    return sum(1 for p in config.proxies for b in p.binds
+               if b.tls is not None and any(e.list_path == path for e in b.tls.entries))
+
+
 def show_crt_list(lists: dict[str, list[Entry]], args: list[str]) -> str:
     """``show ssl crt-list [-n] [LIST]``: 2.6's replies."""
     numbers = bool(args) and args[0] == "-n"
@@ -178,11 +184,12 @@ def default_users(config: Any, path: str, entry: Entry) -> list[str]:
     return out
 
 
-def add_entry(lists: dict[str, list[Entry]], certs: dict[str, Any], words: list[str], payload: str | None
-              ) -> tuple[str, Entry | None]:
+def add_entry(lists: dict[str, list[Entry]], certs: dict[str, Any], words: list[str], payload: str | None,
+              binds: int = 1) -> tuple[str, Entry | None]:
     """``add ssl crt-list LIST CERT`` / ``add ssl crt-list LIST <<`` + one line: (reply, the new
     entry or None). 2.6.12 keeps only the certificate of the one-line form (what follows it is
-    dropped), and the whole line of a payload."""
+    dropped), and the whole line of a payload; its reply has a dot per bind line using the list
+    (``binds``), as 2.6 prints one for each it updates."""
     usage = "'add ssl crtlist' expects a filename and a certificate name\n"
     if len(words) < 4 or (len(words) < 5 and payload is None):
         return usage, None
@@ -212,15 +219,16 @@ def add_entry(lists: dict[str, list[Entry]], certs: dict[str, Any], words: list[
                     "(HAProxy 2.6 supports it).\n"), None
         if k in ("ssl-min-ver", "ssl-max-ver") and v not in _VERSION_NAMES:
             return f"Can't edit the crt-list: '{v}' : unknown ssl/tls version\n", None
-    conf = tuple((_FIELD[k], _value(k, v)) for k, v in spec.options)
+    # allow-0rtt is kept for the listing, without effect (config/tls.py _crt_list says why)
+    conf = tuple((_FIELD[k], _value(k, v)) for k, v in spec.options if k != "allow-0rtt")
     lineno = max((e.lineno for e in entries), default=0) + 1
-    return (f"Inserting certificate '{spec.cert}' in crt-list '{path}'.\nSuccess!\n",
+    return (f"Inserting certificate '{spec.cert}' in crt-list '{path}'{'.' * max(binds, 1)}\nSuccess!\n",
             Entry(cert, path, lineno, spec.options, spec.filters, conf))
 
 
 #: the options a line added at run time may have (those -c need not check files for)
 _RUNTIME_OPTIONS = ("alpn", "ciphers", "verify", "no-ca-names", "curves", "ecdhe", "ssl-min-ver", "ssl-max-ver",
-                    "ciphersuites")
+                    "ciphersuites", "allow-0rtt")
 _FIELD = {"alpn": "alpn", "ciphers": "ciphers", "verify": "verify", "no-ca-names": "no_ca_names",
           "curves": "curves", "ecdhe": "ecdhe", "ssl-min-ver": "min_ver", "ssl-max-ver": "max_ver",
           "ciphersuites": "ciphersuites"}

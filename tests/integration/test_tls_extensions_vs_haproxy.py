@@ -407,6 +407,30 @@ def test_server_side_fetches_misplaced_as_haproxy(tmp_path: Path) -> None:
     assert ours_c == theirs_c and len(theirs_c) == 1, theirs_c  # req.len's warning only
 
 
+def _early_client(port: int, sess: Path, *args: str, stdin: bytes = b"") -> str:
+    """``openssl s_client`` (``args``: -sess_in/-sess_out/-early_data...), ``stdin`` sent after the
+    handshake: what it says of the session, its early data, and the answers it got."""
+    import subprocess
+    import time
+
+    p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *args],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.4)
+        if stdin:
+            p.stdin.write(stdin)  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+            time.sleep(0.3)
+        out, _ = p.communicate(b"", timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    text = out.decode(errors="replace")
+    return " ".join(re.findall(r"Early data was \w+|Max Early Data: \d+|^(?:New|Reused), \S+|p=\S+ ed=\S* has=\S*;",
+                               text, re.M))
+
+
 @pytest.mark.slow
 def test_early_data_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     """allow-0rtt: a client resuming its TLS 1.3 session sends its request as early data
@@ -415,9 +439,6 @@ none); the request (and
     a second one on the same connection) is answered, and ssl_fc_has_early and the Early-Data
     header the server gets are what 2.6 gives (on a local connection 2.6 ends the handshake before
     the request is processed: false, none); clients without early data are served as before."""
-    import subprocess
-    import time
-
     req = tmp_path / "req.txt"
     req.write_text("GET /e HTTP/1.1\r\nhost: x\r\n\r\n")
     cfg = f"""{DEFAULTS}frontend fe
@@ -433,23 +454,7 @@ frontend echo
 has=%[req.hdr(x-has)];"
 """
 
-    def run(port: int, sess: Path, *args: str, stdin: bytes = b"") -> str:
-        p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *args],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            time.sleep(0.4)
-            if stdin:
-                p.stdin.write(stdin)  # type: ignore[union-attr]
-                p.stdin.flush()  # type: ignore[union-attr]
-                time.sleep(0.3)
-            out, _ = p.communicate(b"", timeout=10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        text = out.decode(errors="replace")
-        return " ".join(re.findall(r"Early data was \w+|Max Early Data: \d+|^(?:New|Reused), \S+|p=\S+ ed=\S* has=\S*;",
-                                   text, re.M))
+    run = _early_client
 
     require_haproxy("haproxy")
     out = []
@@ -471,3 +476,52 @@ has=%[req.hdr(x-has)];"
     assert out[1] == out[0]
     assert "Early data was accepted" in out[0][1] and "p=/e ed= has=0;" in out[0][1] and "p=/second" in out[0][1]
     assert "Early data was not" in out[0][5] and "Max Early Data: 15360" in out[0][0]
+
+
+@pytest.mark.slow
+def test_crt_list_early_data_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """``allow-0rtt`` on crt-list lines, on a bind line with and without its own: 2.6 takes a
+    connection's early data limit from the bind line's context, so a line's allow-0rtt changes
+    nothing: without the bind line's, no ticket allows early data (the client sends none), with
+    it every certificate's connections take it, the line's option or not. Resuming clients with
+    each server name (a line with the option, one added by 'add ssl crt-list' with it, none) and
+    what s_client reports (the ticket's Max Early Data, early data accepted / not sent, the
+    answers) compared with 2.6, and the list as 'show ssl crt-list' prints it."""
+    from tests.integration.stats_client import admin_socket, stats_cli
+
+    req = tmp_path / "req.txt"
+    req.write_text("GET /e HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{certs['ec.pem']} [allow-0rtt] www.example.com\n{certs['rsa.pem']} [alpn http/1.1]\n")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+{DEFAULTS.replace("client 5s", "client 1s")}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt-list {lst}
+    bind 127.0.0.1:{{p1}} ssl crt-list {lst} allow-0rtt
+    http-request return status 200 content-type text/plain lf-string "p=%[path] ed=%[req.hdr(early-data)] \
+has=%[ssl_fc_has_early];"
+"""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        ports = [free_port(), free_port()]
+        text = cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1]))
+        with run_proxy(text, wait_ports=ports, which=which) as pp:
+            sock = admin_socket(pp)
+            got = [stats_cli(sock, f"add ssl crt-list {lst} <<\n{certs['rsa.pem']} [allow-0rtt] added.test\n")
+                   + stats_cli(sock, f"show ssl crt-list {lst}")]
+            for port in ports:
+                for sni in (("-servername", "www.example.com"), ("-servername", "added.test"),
+                            ("-noservername",)):
+                    sess = tmp_path / f"{which}-{port}-{sni[-1]}.sess"
+                    got.append(_early_client(port, sess, "-tls1_3", *sni, "-sess_out", str(sess)))
+                    got.append(_early_client(port, sess, "-tls1_3", *sni, "-sess_in", str(sess),
+                                             "-early_data", str(req)))
+            out.append(got)
+    assert out[1][0] == out[0][0], (out[0][0], out[1][0])
+    assert out[1] == out[0]
+    assert "[allow-0rtt] www.example.com" in out[0][0] and "Success" in out[0][0], out[0][0]
+    assert "[allow-0rtt] added.test" in out[0][0]
+    assert all("Early data was not" in g and "Reused" in g for g in out[0][2:7:2]), out[0]
+    assert all("Early data was accepted" in g and "p=/e" in g for g in out[0][8:13:2]), out[0]
+    assert "Max Early Data: 15360" in out[0][7] and "Max Early Data: 0" in out[0][1]
