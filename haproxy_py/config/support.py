@@ -127,6 +127,7 @@ _reg(GLOBAL, "config/tls.py global_kw", {
     "tune.ssl.lifetime": _IT + "test_tls_runtime2_vs_haproxy.py::test_session_lifetime_and_self_issued_ca_as_haproxy",
     "ssl-skip-self-issued-ca": _IT + "test_tls_runtime2_vs_haproxy.py::test_session_lifetime_and_self_issued_ca_as_haproxy",
     "tune.ssl.maxrecord": _IT + "test_tls_runtime2_vs_haproxy.py::test_maxrecord_bounds_the_records_as_haproxy",
+    "tune.ssl.cachesize": _IT + "test_tls_session_cache_vs_haproxy.py::test_session_cache_counts_as_haproxy",
     "issuers-chain-path": _IT + "test_tls_runtime2_vs_haproxy.py::test_issuers_chain_path_as_haproxy",
 })
 _TLSS = _IT + "test_tls_servers_vs_haproxy.py::"
@@ -139,8 +140,6 @@ _reg(GLOBAL, "config/tls.py server_global", {
 for _n in ("ssl-mode-async", "tune.ssl.force-private-cache", "tune.ssl.ssl-ctx-cache-size"):
     GLOBAL.no_effect(_n, "a scheduling or memory knob of HAProxy's own TLS engine; haproxy-py's TLS is "
                          "OpenSSL driven by its event loop and what clients see is the same")
-GLOBAL.no_effect("tune.ssl.cachesize", "sizes HAProxy's TLS session cache; haproxy-py uses OpenSSL's own "
-                 "cache and session tickets, and clients resume their sessions either way")
 for _n in ("tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams",
            "tune.h2.max-frame-size"):
     GLOBAL.no_effect(_n, "tunes HTTP/2, which haproxy-py does not speak (an 'alpn h2' is refused)")

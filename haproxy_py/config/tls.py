@@ -41,7 +41,7 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
            "ssl-default-bind-options", "ssl-load-extra-del-ext", "ssl-default-bind-curves", "ssl-dh-param-file",
            "tune.ssl.default-dh-param", "ssl-load-extra-files", "tune.ssl.capture-buffer-size",
            "tune.ssl.capture-cipherlist-size", "tune.ssl.keylog", "tune.ssl.lifetime", "ssl-skip-self-issued-ca",
-           "issuers-chain-path", "tune.ssl.maxrecord")
+           "issuers-chain-path", "tune.ssl.maxrecord", "tune.ssl.cachesize")
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "npn", "allow-0rtt", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
@@ -114,6 +114,8 @@ class TlsBind:
     skip_self_ca: bool = False
     #: tune.ssl.maxrecord: bytes per TLS record sent to clients (0: no limit)
     max_record: int = 0
+    #: tune.ssl.cachesize: the session cache's size in 2.6's blocks (tls/context.py; 0: no cache)
+    cache_size: int = 20000
 
 
 def _early_size(b: Any) -> int:
@@ -183,13 +185,13 @@ def global_kw(b: Builder, ln: Line) -> None:
         if v not in ("on", "off"):
             b.fail(ln, f"'{kw}' expects either 'on' or 'off' but got '{v}'.", 1 if v else 0)
         t["keylog"] = v == "on"
-    elif kw == "tune.ssl.maxrecord":
+    elif kw in ("tune.ssl.maxrecord", "tune.ssl.cachesize"):
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
         n = _atoi(w[1])
         if n < 0:
             b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
-        t["maxrecord"] = n
+        t[kw[9:]] = n
     elif kw == "tune.ssl.lifetime":
         t["lifetime"] = _seconds(b, ln)
     elif kw == "ssl-skip-self-issued-ca":
@@ -361,7 +363,8 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         "prefer_client": bool(gopts.get("prefer-client-ciphers")), "dh_file": g.get("ssl-dh-param-file"),
         "dh_bits": g.get("tune.ssl.default-dh-param", 0), "capture": g.get("capture", 0),
         "keylog": bool(g.get("keylog")), "lifetime": g.get("lifetime", 0),
-        "skip_self_ca": bool(g.get("skip-self-ca")), "max_record": g.get("maxrecord", 0)}
+        "skip_self_ca": bool(g.get("skip-self-ca")), "max_record": g.get("maxrecord", 0),
+        "cache_size": g.get("cachesize", 20000)}
     disabled = set(gopts.get("disabled", ()))
     strict = False
     entries: list[Entry] = []

@@ -363,7 +363,8 @@ def snapshot(state: Any) -> dict[str, Any]:
             px[e.name]["ls"] = [ls.counters for ls in fe.socket_stats]
     proc = {k: getattr(state, k) for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out",
                                            "spliced_bytes_out", "dropped_logs", "jobs",
-                                           "recv_logs", "curr_ssl", "cum_ssl")}
+                                           "recv_logs", "curr_ssl", "cum_ssl", "ssl_cache_lookups",
+                                           "ssl_cache_misses")}
     for k in ("conn_rate", "sess_rate", "ssl_rate", "ssl_fe_keys", "ssl_be_keys"):
         proc[k] = getattr(state, k)
     proc["comp_bps_in"] = state.comp_bps_in
@@ -470,7 +471,7 @@ def apply_snapshots(state: Any, snaps: list[dict[str, Any]]) -> None:
                 srv.queue = _Count(sum(r[2] for r in rows))
     procs = [s["proc"] for s in snaps]
     for k in ("curr_conns", "cum_conns", "cum_req", "total_bytes_out", "spliced_bytes_out", "dropped_logs",
-              "jobs", "recv_logs", "curr_ssl", "cum_ssl"):
+              "jobs", "recv_logs", "curr_ssl", "cum_ssl", "ssl_cache_lookups", "ssl_cache_misses"):
         setattr(state, k, sum(p.get(k, 0) for p in procs))
     for k in ("conn_rate", "sess_rate", "ssl_rate", "ssl_fe_keys", "ssl_be_keys"):
         setattr(state, k, merge_freq([p[k] for p in procs if k in p]))

@@ -72,6 +72,10 @@ class ProcessState:
         self.ssl_rate = FreqCtr()
         self.ssl_fe_keys = FreqCtr()
         self.ssl_be_keys = FreqCtr()
+        #: the listeners' TLS session cache (tls/context.py): resumptions by session ID looked up,
+        #: and those it had no session for (show info's SslCacheLookups, SslCacheMisses)
+        self.ssl_cache_lookups = 0
+        self.ssl_cache_misses = 0
         self.ssl_rate_limit = g.maxsslrate or 0  # maxsslrate (show info's SslRateLimit)
         #: the compressor's input and output bytes per second (show info's CompressBpsIn/Out) and
         #: maxcomprate in bytes (CompressBpsRateLim; 0: none): above it a response is not compressed

@@ -685,6 +685,97 @@ def set_hello_callback(ctx: ssl.SSLContext, owner: Any) -> None:
         ptr, ctypes.cast(_HELLO_CB, ctypes.c_void_p), None)
 
 
+# -- the listeners' TLS session cache, as 2.6's (its shctx): one table per process, keyed by session
+# ID, oldest first, holding a reference to each SSL_SESSION; OpenSSL's own cache is off on the
+# listeners' contexts, so every resumption by session ID (TLS 1.2, or TLS 1.3 without tickets)
+# asks the get-session callback, which counts show info's SslCacheLookups and, when the ID is not
+# in the table, SslCacheMisses. One table for all listeners: a session made on a bind line resumes
+# on another, as with 2.6 (Python gives every context the same session ID context). Its size is
+# 2.6's: tune.ssl.cachesize blocks of 200 bytes, a session taking the blocks its header (72 bytes)
+# and its DER encoding fill; the oldest sessions make room for a new one (a lookup does not
+# refresh one); with tune.ssl.cachesize 0 there is no cache (no resumption by session ID).
+_SESSIONS: dict[bytes, tuple[int, int]] = {}
+#: tune.ssl.cachesize (blocks) and the blocks the table's sessions take
+SESSIONS_MAX = [20000]
+_SESS_USED = [0]
+_BLOCK, _HDR = 200, 72
+_SESS_NEW_CB: Any = None
+_SESS_GET_CB: Any = None
+_SSL_CTRL_SET_SESS_CACHE_MODE = 44
+#: SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL (neither lookups nor stores of OpenSSL's own)
+_CACHE_MODE = 0x0002 | 0x0100 | 0x0200
+
+
+def _sess_id(sess: int) -> bytes:
+    n = ctypes.c_uint(0)
+    p = _fn("SSL_SESSION_get_id", (ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint)), ctypes.c_void_p)(
+        sess, ctypes.byref(n))
+    return ctypes.string_at(p, n.value) if p and n.value else b""
+
+
+def _sess_new(ssl_ptr: int, sess: int) -> int:
+    """A new session of a listener's connection (TLS 1.3: one per ticket): kept, its reference
+    ours (1), the oldest ones dropped to make room."""
+    try:
+        key = _sess_id(sess)
+        if not key:
+            return 0
+        der = _fn("i2d_SSL_SESSION", (ctypes.c_void_p, ctypes.c_void_p), ctypes.c_int)(sess, None)
+        blocks = max(1, -(-(_HDR + max(der, 0)) // _BLOCK))
+        if blocks > SESSIONS_MAX[0]:
+            return 0
+        free = _fn("SSL_SESSION_free", (ctypes.c_void_p,), None)
+        old = _SESSIONS.pop(key, None)
+        if old is not None:
+            _SESS_USED[0] -= old[1]
+            free(old[0])
+        while _SESSIONS and _SESS_USED[0] + blocks > SESSIONS_MAX[0]:
+            ptr, n = _SESSIONS.pop(next(iter(_SESSIONS)))
+            _SESS_USED[0] -= n
+            free(ptr)
+        _SESSIONS[key] = (sess, blocks)
+        _SESS_USED[0] += blocks
+        return 1
+    except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+        return 0
+
+
+def _sess_get(ssl_ptr: int, data: int, size: int, copy: Any) -> int | None:
+    """A client resumes by session ID: the session kept under it (OpenSSL takes a reference of its
+    own, ``*copy = 1``), or none; counted as 2.6 counts its cache's lookups and misses."""
+    try:
+        acct = ACCOUNT[0]
+        if acct is not None:
+            acct.ssl_cache_lookups += 1
+        got = _SESSIONS.get(ctypes.string_at(data, size) if data and size > 0 else b"")
+        if got is None:
+            if acct is not None:
+                acct.ssl_cache_misses += 1
+            return None
+        copy[0] = 1
+        return got[0]
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def set_session_cache(ctx: ssl.SSLContext) -> None:
+    """A listener's context keeps its sessions in the table above instead of OpenSSL's cache (or
+    in none with tune.ssl.cachesize 0)."""
+    global _SESS_NEW_CB, _SESS_GET_CB
+    v = ctypes.c_void_p
+    ptr = _ssl_ctx_pointer(ctx)
+    ctrl = _fn("SSL_CTX_ctrl", (v, ctypes.c_int, ctypes.c_long, v), ctypes.c_long)
+    if not SESSIONS_MAX[0]:
+        ctrl(ptr, _SSL_CTRL_SET_SESS_CACHE_MODE, 0, None)  # SSL_SESS_CACHE_OFF
+        return
+    if _SESS_NEW_CB is None:
+        _SESS_NEW_CB = ctypes.CFUNCTYPE(ctypes.c_int, v, v)(_sess_new)
+        _SESS_GET_CB = ctypes.CFUNCTYPE(v, v, v, ctypes.c_int, ctypes.POINTER(ctypes.c_int))(_sess_get)
+    ctrl(ptr, _SSL_CTRL_SET_SESS_CACHE_MODE, _CACHE_MODE, None)
+    _fn("SSL_CTX_sess_set_new_cb", (v, v), None)(ptr, ctypes.cast(_SESS_NEW_CB, v))
+    _fn("SSL_CTX_sess_set_get_cb", (v, v), None)(ptr, ctypes.cast(_SESS_GET_CB, v))
+
+
 def _hello_ext(ssl_ptr: int, kind: int) -> bytes | None:
     out = ctypes.c_void_p()
     n = ctypes.c_size_t()
@@ -851,6 +942,8 @@ class ServerTls:
             _capture.capture_hellos(ctx, conf.capture)
         if conf.keylog:
             _capture.keep_secrets(ctx)
+        SESSIONS_MAX[0] = conf.cache_size  # a global: every listener has the same
+        set_session_cache(ctx)
         ctx.sni_callback = self._sni
         return ctx
 
