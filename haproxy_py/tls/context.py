@@ -686,15 +686,15 @@ def set_hello_callback(ctx: ssl.SSLContext, owner: Any) -> None:
 
 
 # -- the listeners' TLS session cache, as 2.6's (its shctx): one table per process, keyed by session
-# ID, oldest first, holding a reference to each SSL_SESSION; OpenSSL's own cache is off on the
-# listeners' contexts, so every resumption by session ID (TLS 1.2, or TLS 1.3 without tickets)
-# asks the get-session callback, which counts show info's SslCacheLookups and, when the ID is not
-# in the table, SslCacheMisses. One table for all listeners: a session made on a bind line resumes
-# on another, as with 2.6 (Python gives every context the same session ID context). Its size is
+# ID, oldest first, of the sessions' DER encodings; OpenSSL's own cache is off on the listeners'
+# contexts, so every resumption by session ID (TLS 1.2, or TLS 1.3 without tickets) asks the
+# get-session callback, which counts show info's SslCacheLookups and, when the ID is not in the
+# table, SslCacheMisses. One table for all listeners: a session made on a bind line resumes on
+# another, as with 2.6 (Python gives every context the same session ID context). Its size is
 # 2.6's: tune.ssl.cachesize blocks of 200 bytes, a session taking the blocks its header (72 bytes)
 # and its DER encoding fill; the oldest sessions make room for a new one (a lookup does not
 # refresh one); with tune.ssl.cachesize 0 there is no cache (no resumption by session ID).
-_SESSIONS: dict[bytes, tuple[int, int]] = {}
+_SESSIONS: dict[bytes, tuple[bytes, int]] = {}
 #: tune.ssl.cachesize (blocks) and the blocks the table's sessions take
 SESSIONS_MAX = [20000]
 _SESS_USED = [0]
@@ -706,43 +706,38 @@ _SSL_CTRL_SET_SESS_CACHE_MODE = 44
 _CACHE_MODE = 0x0002 | 0x0100 | 0x0200
 
 
-def _sess_id(sess: int) -> bytes:
-    n = ctypes.c_uint(0)
-    p = _fn("SSL_SESSION_get_id", (ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint)), ctypes.c_void_p)(
-        sess, ctypes.byref(n))
-    return ctypes.string_at(p, n.value) if p and n.value else b""
-
-
 def _sess_new(ssl_ptr: int, sess: int) -> int:
-    """A new session of a listener's connection (TLS 1.3: one per ticket): kept, its reference
-    ours (1), the oldest ones dropped to make room."""
+    """A new session of a listener's connection (TLS 1.3: one per ticket): its encoding kept (the
+    session itself is not: 0), the oldest ones dropped to make room."""
     try:
-        key = _sess_id(sess)
-        if not key:
+        v = ctypes.c_void_p
+        n = ctypes.c_uint(0)
+        idp = _fn("SSL_SESSION_get_id", (v, ctypes.POINTER(ctypes.c_uint)), v)(sess, ctypes.byref(n))
+        if not idp or not n.value:
             return 0
-        der = _fn("i2d_SSL_SESSION", (ctypes.c_void_p, ctypes.c_void_p), ctypes.c_int)(sess, None)
-        blocks = max(1, -(-(_HDR + max(der, 0)) // _BLOCK))
-        if blocks > SESSIONS_MAX[0]:
+        key = ctypes.string_at(idp, n.value)
+        i2d = _fn("i2d_SSL_SESSION", (v, v), ctypes.c_int)
+        size = i2d(sess, None)
+        blocks = -(-(_HDR + size) // _BLOCK)
+        if size <= 0 or blocks > SESSIONS_MAX[0]:
             return 0
-        free = _fn("SSL_SESSION_free", (ctypes.c_void_p,), None)
+        buf = ctypes.create_string_buffer(size)
+        i2d(sess, ctypes.byref(ctypes.c_void_p(ctypes.addressof(buf))))
         old = _SESSIONS.pop(key, None)
         if old is not None:
             _SESS_USED[0] -= old[1]
-            free(old[0])
         while _SESSIONS and _SESS_USED[0] + blocks > SESSIONS_MAX[0]:
-            ptr, n = _SESSIONS.pop(next(iter(_SESSIONS)))
-            _SESS_USED[0] -= n
-            free(ptr)
-        _SESSIONS[key] = (sess, blocks)
+            _SESS_USED[0] -= _SESSIONS.pop(next(iter(_SESSIONS)))[1]
+        _SESSIONS[key] = (buf.raw, blocks)
         _SESS_USED[0] += blocks
-        return 1
     except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
-        return 0
+        pass
+    return 0
 
 
 def _sess_get(ssl_ptr: int, data: int, size: int, copy: Any) -> int | None:
-    """A client resumes by session ID: the session kept under it (OpenSSL takes a reference of its
-    own, ``*copy = 1``), or none; counted as 2.6 counts its cache's lookups and misses."""
+    """A client resumes by session ID: a session decoded from the one kept under it (OpenSSL owns
+    it: ``*copy = 0``), or none; counted as 2.6 counts its cache's lookups and misses."""
     try:
         acct = ACCOUNT[0]
         if acct is not None:
@@ -752,8 +747,11 @@ def _sess_get(ssl_ptr: int, data: int, size: int, copy: Any) -> int | None:
             if acct is not None:
                 acct.ssl_cache_misses += 1
             return None
-        copy[0] = 1
-        return got[0]
+        der = ctypes.create_string_buffer(got[0], len(got[0]))
+        v = ctypes.c_void_p
+        copy[0] = 0
+        return int(_fn("d2i_SSL_SESSION", (v, v, ctypes.c_long), v)(
+            None, ctypes.byref(ctypes.c_void_p(ctypes.addressof(der))), len(got[0])) or 0) or None
     except Exception:  # noqa: BLE001
         return None
 

@@ -136,3 +136,45 @@ frontend fe
     else:
         assert last[0] > last[1] > 0, out[0]
         assert any(step[3] and step[1] != 0 for step in out[0][1:]), out[0]
+
+
+@pytest.mark.slow
+def test_client_certificate_kept_by_resumed_sessions_as_haproxy(certs: Certs) -> None:
+    """A session resumed by ID from the cache keeps the client certificate it was made with: the
+    ssl_c_* fetches of the resumed connection (and the counts) are 2.6's."""
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+    nbthread 1
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']} ca-file {certs['ca.crt']} verify required
+    http-request return status 200 content-type text/plain lf-string \
+"r=%[ssl_fc_is_resumed] dn=%[ssl_c_s_dn] v=%[ssl_c_verify] used=%[ssl_c_used] sha=%[ssl_c_sha1,hex]"
+"""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        ctx = _client("1.2", False)
+        ctx.load_cert_chain(certs["client.pem"])
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = admin_socket(pp)
+            got: list[Any] = []
+            sess = None
+            for _ in range(3):
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), session=sess)
+                s.sendall(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(4096):
+                    data += chunk
+                sess = s.session
+                s.close()
+                got.append((data.split(b"\r\n\r\n", 1)[-1].decode(), _counts(sock)))
+            out.append(got)
+    assert out[1] == out[0]
+    assert out[0][2][0].startswith("r=1 dn=/C=FR/O=Acme/CN=client1 v=0 used=1"), out[0]
+    assert out[0][2][1] == (2, 0)
