@@ -737,12 +737,17 @@ class FcgiAppConf:
     index: str = ""
     #: path-info regex (its first group the script name, its second the path info), or None
     path_info: str | None = None
-    #: set-param NAME FORMAT, in order
-    set_params: tuple[tuple[str, str], ...] = ()
-    #: pass-header NAME: headers sent that 2.6 leaves out otherwise (Authorization...)
-    pass_headers: tuple[str, ...] = ()
+    #: set-param NAME FORMAT [if|unless COND], in order
+    set_params: tuple[tuple[str, str, Condition | None], ...] = ()
+    #: pass-header NAME [if|unless COND]: headers sent that 2.6 leaves out otherwise (Authorization...)
+    pass_headers: tuple[tuple[str, Condition | None], ...] = ()
+    #: the section's own 'acl' lines (what its conditions name, beside the predefined ACLs)
+    acls: tuple[Acl, ...] = ()
     #: option keep-conn (2.6's default): the application keeps the connection for the next request
     keep_conn: bool = True
+    #: option get-values: each new connection first asks the application for its FCGI_MAX_REQS
+    #: and FCGI_MPXS_CONNS (a GET_VALUES record) and waits for the answer
+    get_values: bool = False
     #: log-stderr global: the application's error output (STDERR records) as log lines
     log_stderr: bool = False
     loc: Location = NOWHERE

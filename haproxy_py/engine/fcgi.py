@@ -24,21 +24,73 @@ from haproxy_py.http import fcgi as F
 __all__ = ["FcgiApp", "FcgiConn", "app_for"]
 
 
-class FcgiApp:
-    """An fcgi-app section compiled once: the parameters' settings, set-param formats, passed headers."""
+def _always(_txn: Any) -> bool:
+    return True
 
-    __slots__ = ("conf", "appconf", "formats", "passed", "keep_conn", "logger")
+
+def _never(_txn: Any) -> bool:
+    return False
+
+
+class FcgiApp:
+    """An fcgi-app section compiled once: the parameters' settings, the set-param and pass-header
+    rules (their formats, their conditions over the section's ACLs), the options."""
+
+    __slots__ = ("conf", "appconf", "param_rules", "pass_rules", "passed", "keep_conn", "get_values", "logger")
 
     def __init__(self, conf: Any) -> None:
+        from haproxy_py.acl.condition import compile_acls, compile_condition
         from haproxy_py.samples import compile_format
 
         self.conf = conf
         rx = re.compile(conf.path_info.encode("latin-1", "replace")) if conf.path_info else None
         self.appconf = F.AppConf(conf.docroot.encode(), conf.index.encode(), rx)
-        self.formats = tuple((n.encode(), compile_format(fmt)) for n, fmt in conf.set_params)
-        self.passed = frozenset(h.lower().encode() for h in conf.pass_headers)
+        acls = compile_acls(conf.acls) if conf.acls else compile_acls(())
+
+        def cond_of(c: Any) -> Any:
+            if c is None:
+                return None
+            if not c.any_of:  # 'if' / 'unless' alone: 2.6's condition of no term fails
+                return _always if c.unless else _never
+            return compile_condition(c, acls, "be http-request")
+
+        # 2.6 evaluates the rules on the backend's request after its http-request rules: of the
+        # set-param rules whose condition holds, the last one of a name wins (names compared as
+        # its ':fcgi-' header: lower case, every character but letters and digits as '_')
+        # (2.6's first two rules: REMOTE_USER and AUTH_TYPE from the request's credentials, passed
+        # or not; a set-param of the same name replaces them)
+        rules = [("REMOTE_USER", "%[http_auth_user]", None), ("AUTH_TYPE", "%[http_auth_type]", None)]
+        self.param_rules = tuple((F.rule_key(n.encode()), n.encode(), compile_format(fmt), cond_of(c))
+                                 for n, fmt, c in rules + list(conf.set_params))
+        self.pass_rules = tuple((h.lower().encode(), cond_of(c)) for h, c in conf.pass_headers)
+        #: the passed headers when no pass-header has a condition, else None (decided per request)
+        self.passed: frozenset[bytes] | None = None
+        if all(c is None for _h, c in self.pass_rules):
+            self.passed = frozenset(h for h, _c in self.pass_rules)
         self.keep_conn = bool(conf.keep_conn)
+        self.get_values = bool(conf.get_values)
         self.logger: Any = None
+
+    def forced(self, txn: Any) -> tuple[tuple[bytes, bytes], ...]:
+        """The set-param parameters of a request: the rules whose condition holds, the last of a
+        name winning, in the order of their names; a value that comes out empty is not sent."""
+        chosen: dict[bytes, tuple[bytes, Any]] = {}
+        for key, name, fmt, cond in self.param_rules:
+            if cond is None or cond(txn):
+                chosen[key] = (name, fmt)
+        out = []
+        for key in sorted(chosen):
+            name, fmt = chosen[key]
+            v = fmt(txn)
+            if v:
+                out.append((name, v))
+        return tuple(out)
+
+    def passed_for(self, txn: Any) -> frozenset[bytes]:
+        """The headers 2.6 would leave out that this request passes (pass-header rules that hold)."""
+        if self.passed is not None:
+            return self.passed
+        return frozenset(h for h, cond in self.pass_rules if cond is None or cond(txn))
 
     def log_stderr(self, g: Any, text: bytes) -> None:
         """'log-stderr global': one line at level err to the global targets, tagged with the app's
@@ -71,7 +123,7 @@ def app_for(state: Any, backend: Any) -> FcgiApp | None:
 
 
 class FcgiConn(Conn):
-    __slots__ = ("app", "sess", "enc", "dec", "reader", "s_data", "broken")
+    __slots__ = ("app", "sess", "enc", "dec", "reader", "s_data", "broken", "held", "values")
 
     #: the session must not splice() a response body off this socket: it is FastCGI records
     SPLICE = False
@@ -85,6 +137,14 @@ class FcgiConn(Conn):
         self.dec: F.ResponseDecoder | None = None
         self.reader = F.RecordReader()
         self.broken = False
+        #: option get-values: the records of the request wait here for the application's answer
+        self.held: list[bytes] | None = None
+        #: what the application answered (FCGI_MAX_REQS, FCGI_MPXS_CONNS...); haproxy-py sends one
+        #: request at a time whatever it says
+        self.values: dict[bytes, bytes] | None = None
+        if app.get_values:
+            self.held = []
+            Conn.write(self, F.get_values_request())
 
     # the session's on_data is called with the HTTP/1 response the records make
     @property
@@ -100,16 +160,15 @@ class FcgiConn(Conn):
         app = self.app
         self.dec = F.ResponseDecoder(formatdate(usegmt=True).encode(), head_request=head.method == b"HEAD",
                                      close=not app.keep_conn)
-        passed = app.passed
+        txn = s.sample_txn()
+        passed = app.passed if app.passed is not None else app.passed_for(txn)
         hdrs = [(n, v) for n, v in head.headers if n.lower() not in F.NOT_PASSED or n.lower() in passed]
-        forced: tuple[tuple[bytes, bytes], ...] = ()
-        if app.formats:
-            txn = s.sample_txn()
-            forced = tuple((n, fmt(txn)) for n, fmt in app.formats)
+        forced = app.forced(txn)
         rec = s.rec
         info = F.ReqInfo(head.method, head.uri, head.version, hdrs, str(s.src_ip or ""), int(s.src_port or 0),
                          str(rec.frontend_ip or ""), int(rec.frontend_port or 0), body_len,
-                         https=getattr(s.cli.sock, "version", None) is not None, software=SOFTWARE)
+                         https=getattr(s.cli.sock, "version", None) is not None, software=SOFTWARE,
+                         auth_rules=True)
         return F.cgi_params(app.appconf, info, forced)
 
     def write(self, data: bytes) -> None:
@@ -123,18 +182,41 @@ class FcgiConn(Conn):
             self.loop.call_soon(self.sess.fcgi_error, self)
             return
         if out:
+            self._send(out)
+
+    def _send(self, out: bytes) -> None:
+        if self.held is not None:  # the application's values not come yet
+            self.held.append(out)
+        else:
             Conn.write(self, out)
 
     def uncork(self) -> None:
         parts = self.corked  # already records
         self.corked = None
         if parts:
-            Conn.write(self, b"".join(parts))
+            self._send(b"".join(parts))
+
+    def _values(self, recs: list[Any]) -> list[Any]:
+        """The management records (request id 0) taken out: the GET_VALUES_RESULT lets the held
+        request go."""
+        rest = []
+        for r in recs:
+            if r.req_id != 0:
+                rest.append(r)
+            elif r.type == F.GET_VALUES_RESULT:
+                self.values = F.decode_values(r.content)
+                held, self.held = self.held, None
+                if held:
+                    Conn.write(self, b"".join(held))
+            # (an UNKNOWN_TYPE answer, or any other management record, changes nothing)
+        return rest
 
     def _records(self, data: bytes) -> None:
         dec = self.dec
         try:
             recs = list(self.reader.feed(data))
+            if self.held is not None or any(r.req_id == 0 for r in recs):
+                recs = self._values(recs)
             if dec is None:
                 if any(r.type in (F.STDOUT, F.END_REQUEST) for r in recs):
                     raise F.FcgiError("a response without a request")

@@ -1576,6 +1576,8 @@ class HttpSession(Stream):
             c.on_eof = self._srv_eof
             c.on_error = self._srv_error
             c.on_drained = self._srv_drained
+            if type(c) is FcgiConn:  # its requests' parameters are this session's from now on
+                c.sess = self
             self.srvc = c
             self.srv_owner = srv
             srv.sessions.add(self)

@@ -121,6 +121,17 @@ def encode_params(req_id: int, params: list[tuple[bytes, bytes]]) -> bytes:
     return b"".join(out)
 
 
+def get_values_request() -> bytes:
+    """The management record 2.6 sends first on a connection under 'option get-values': the
+    application's FCGI_MAX_REQS and FCGI_MPXS_CONNS asked for (empty values), request id 0."""
+    return record(GET_VALUES, 0, encode_nv(b"FCGI_MAX_REQS", b"") + encode_nv(b"FCGI_MPXS_CONNS", b""))
+
+
+def decode_values(content: bytes) -> dict[bytes, bytes]:
+    """The variables of a GET_VALUES_RESULT record (names in capitals); FcgiError if malformed."""
+    return {n.upper(): v for n, v in decode_nv(content)}
+
+
 class Record(NamedTuple):
     type: int
     req_id: int
@@ -201,6 +212,12 @@ def _cgi_name(name: bytes) -> bytes:
     return bytes(c - 32 if 97 <= c <= 122 else c if (48 <= c <= 57 or 65 <= c <= 90) else 95 for c in name)
 
 
+def rule_key(name: bytes) -> bytes:
+    """The name 2.6 gives a set-param rule (its ':fcgi-' header): lower case, every character
+    that is not a letter or a digit as '_'. Two rules of the same key set the same parameter."""
+    return bytes(c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 95 for c in name)
+
+
 def uri_path(uri: bytes) -> bytes:
     """The path (and query string) of a request URI: an absolute URI loses its scheme and authority."""
     if uri.startswith(b"/") or uri == b"*":
@@ -237,6 +254,9 @@ class ReqInfo(NamedTuple):
     body_len: int  # CONTENT_LENGTH when no Content-Length header is sent
     https: bool = False
     software: bytes = b""  # SERVER_SOFTWARE
+    #: AUTH_TYPE and REMOTE_USER come with the set-param ones (2.6's default rules, engine/fcgi.py)
+    #: instead of being read here from a passed Authorization header
+    auth_rules: bool = False
 
 
 def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...] = ()) -> list[tuple[bytes, bytes]] | None:
@@ -253,7 +273,7 @@ def cgi_params(app: AppConf, r: ReqInfo, forced: tuple[tuple[bytes, bytes], ...]
     auth_type = user = b""
     for n, v in r.headers:
         ln = n.lower()
-        if ln == b"authorization":
+        if ln == b"authorization" and not r.auth_rules:
             auth_type, user = _basic_user(v)
         if ln == b"content-length":
             out.append((b"CONTENT_LENGTH", v))
@@ -419,7 +439,7 @@ class CgiResponse:
 _H_HEAD, _H_LEN, _H_CHUNK_SIZE, _H_CHUNK_DATA, _H_CHUNK_CRLF, _H_TRAILERS = range(6)
 #: request headers 2.6 does not pass (hop-by-hop ones and credentials) unless 'pass-header'
 NOT_PASSED = (b"connection", b"keep-alive", b"te", b"upgrade", b"transfer-encoding", b"authorization",
-              b"proxy-authorization")
+              b"proxy-authorization", b"proxy", b"proxy-authenticate", b"trailers")
 
 
 class RequestEncoder:

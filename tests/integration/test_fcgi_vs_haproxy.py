@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.harness import require_haproxy, run_proxy, stop_process, wait_port
+from tests.integration.harness import TcpServer, require_haproxy, run_proxy, stop_process, wait_port
 
 PHP_FPM = next((p for p in ("/usr/sbin/php-fpm8.2", shutil.which("php-fpm8.2") or "", shutil.which("php-fpm") or "")
                 if p and os.path.exists(p)), "")
@@ -361,6 +361,7 @@ def test_fcgi_app_as_haproxy(php_fpm: tuple[int, Path]) -> None:
 # --------------------------------------------------------------------------- -c messages
 
 _HEAD = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+_USE = "backend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n"
 BAD_CONFIGS = [
     "fcgi-app\n",
     "fcgi-app a\n",
@@ -392,7 +393,29 @@ BAD_CONFIGS = [
     "backend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
     "fcgi-app a\n  docroot /x\n  index i.php\n  set-param X %[path]\n  no option keep-conn\n"
     "backend b\n  use-fcgi-app a\n  server s 127.0.0.1:1 proto fcgi\n",
+    # acl lines and conditions (set-param, pass-header), option get-values / max-reqs
+    "fcgi-app a\n  docroot /x\n  acl a path_beg /x\n  set-param FOO bar if a\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar if nosuch\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar if { path_beg }\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar if { nosuchfetch x }\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  pass-header X-Y unless { hdr(x) -m found }\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl a nosuchf x\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl or path /\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl a% path /\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl a\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl a path_beg /x\n  set-param FOO bar foo\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar if { res.hdr(x) -m found }\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  option get-values\n  option max-reqs 5\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  no option get-values\n  option max-reqs 5\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  option max-reqs 1\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  no option max-reqs\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  acl a src 10.0.0.0/8\n  pass-header authorization if !a TRUE || METH_GET\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO %[path if TRUE\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO %[path if TRUE\n",
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar if\n  pass-header X unless\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  set-param FOO bar unless { path -m zz x }\n" + _USE,
 ]
+
 
 
 def _alerts(which: str, text: str, d: Path) -> tuple[int, list[str]]:
@@ -413,3 +436,238 @@ def test_fcgi_config_messages_as_haproxy(tmp_path: Path) -> None:
     require_haproxy("haproxy")
     for text in BAD_CONFIGS:
         assert _alerts("ours", text, tmp_path) == _alerts("haproxy", text, tmp_path), text
+
+
+# --------------------------------------------------------------------------- conditions (generated)
+
+_ACLS = ["path_beg /env", "hdr(x-k) -m found", "hdr(x-k) -m str v1", "method POST", "query -m sub k=1",
+         "src 127.0.0.1", "req.hdr_cnt(x-m) gt 1", "hdr(host) -m beg t"]
+_CONDS = ["if a0", "unless a1", "if a2 a3", "if a4 || !a5", "if { hdr(x-k) -m found }", "unless { path_end .php }",
+          "if TRUE", "if METH_GET", "if", "unless", "if !a6 a7", "unless a3 || a2"]
+_VALUES = ["%[req.hdr(x-v)]", "lit", "%[path]-%[method]", "%[req.hdr(x-none)]", "%[var(txn.t)]", "x%[query]"]
+
+
+def _gen_app(rng: random.Random, docroot: Path) -> str:
+    lines = [f"fcgi-app gen\n    docroot {docroot}\n    option get-values\n"]
+    lines += [f"    acl a{i} {c}\n" for i, c in enumerate(_ACLS)]
+    for _ in range(rng.randint(3, 8)):
+        if rng.random() < 0.65:
+            # names that meet: P_A and p-a are the same parameter for 2.6 (lower case, '_')
+            name = rng.choice(["P_A", "p-a", "P_B", "HTTP_X_K", "Q.C"])
+            lines.append(f"    set-param {name} {rng.choice(_VALUES)} {rng.choice(_CONDS + [''] * 4)}\n")
+        else:
+            hdr = rng.choice(["Authorization", "Proxy-Authorization", "X-Free", "Proxy", "Trailers"])
+            lines.append(f"    pass-header {hdr} {rng.choice(_CONDS + [''] * 2)}\n")
+    return "".join(lines)
+
+
+def _gen_requests(rng: random.Random) -> list[tuple[str, str, dict[str, str], bytes | None, bool]]:
+    out = []
+    for _ in range(12):
+        hdrs = {"Host": rng.choice(["test.example", "other"]), "Authorization": "Basic dXNlcjpwdw==",
+                "Proxy-Authorization": "pa", "X-Free": "f", "Proxy": "px", "Trailers": "t"}
+        if rng.random() < 0.6:
+            hdrs["X-K"] = rng.choice(["v1", "v2"])
+        if rng.random() < 0.7:
+            hdrs["X-V"] = f"val{rng.randint(0, 9)}"
+        if rng.random() < 0.3:
+            hdrs["X-M"] = "1"
+        method = rng.choice(["GET", "POST"])
+        path = rng.choice(["/env.php", "/env.php?k=1", "/dir/env.php?k=2", "/env.php/p"])
+        out.append((method, path, hdrs, b"body" if method == "POST" else None, False))
+    return out
+
+
+_GEN_CFG = """\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+{app}frontend fe
+    bind 127.0.0.1:{port}
+    default_backend gen
+backend gen
+    use-fcgi-app gen
+    http-request set-var(txn.t) str(tv) if {{ hdr(x-k) -m found }}
+    server s1 127.0.0.1:{fpm} proto fcgi
+"""
+
+
+def test_fcgi_rule_conditions_as_haproxy(php_fpm: tuple[int, Path]) -> None:
+    """set-param and pass-header with if/unless conditions over the section's own ACLs (and
+    predefined ones, anonymous ones, an empty condition), with option get-values: generated
+    sections, generated requests, the parameters php-fpm saw compared with 2.6's."""
+    require_haproxy("haproxy")
+    fpm, www = php_fpm
+    for seed in range(5):
+        rng = random.Random(seed)
+        app = _gen_app(rng, www)
+        reqs = _gen_requests(rng)
+        seen = {}
+        for which in ("haproxy", "ours"):
+            port = free_port()
+            with run_proxy(_GEN_CFG.format(app=app, port=port, fpm=fpm), which=which) as pp:
+                try:
+                    wait_port(port, timeout=20)
+                except TimeoutError:
+                    raise AssertionError((which, app, pp.stderr_text())) from None
+                seen[which] = [_view(_send(port, *r)) for r in reqs]
+        assert any(isinstance(x[2], dict) for x in seen["haproxy"]), (app, seen["haproxy"])
+        for i, (a, b) in enumerate(zip(seen["haproxy"], seen["ours"], strict=True)):
+            assert a == b, (seed, app, reqs[i][:3], _diff(a, b))
+
+
+# --------------------------------------------------------------------------- option get-values
+
+
+class _FakeApp(TcpServer):
+    """A FastCGI application that answers GET_VALUES late (after ``delay``) and records, per
+    connection, the records it got and whether a request came before its answer."""
+
+    def __init__(self, delay: float, answer: bool = True) -> None:
+        self.delay = delay
+        self.answer = answer
+        self.conns: list[dict[str, object]] = []
+        super().__init__()
+
+    def serve(self, c: socket.socket) -> None:
+        from haproxy_py.http import fcgi as F
+
+        seen: dict[str, object] = {"types": [], "values": None, "early": False}
+        self.conns.append(seen)
+        reader = F.RecordReader()
+        answered = False
+        c.settimeout(5)
+        with c:
+            while True:
+                try:
+                    data = c.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                for r in reader.feed(data):
+                    seen["types"].append(r.type)  # type: ignore[attr-defined]
+                    if r.type == F.GET_VALUES:
+                        seen["values"] = sorted(F.decode_values(r.content))
+                        time.sleep(self.delay)
+                        # whatever came meanwhile, before the answer
+                        c.settimeout(0.01)
+                        try:
+                            early = c.recv(65536)
+                        except OSError:
+                            early = b""
+                        c.settimeout(5)
+                        seen["early"] = bool(early)
+                        if self.answer:
+                            c.sendall(F.record(F.GET_VALUES_RESULT, 0, F.encode_nv(b"FCGI_MAX_REQS", b"1")
+                                               + F.encode_nv(b"FCGI_MPXS_CONNS", b"0")))
+                        answered = True
+                        if early:
+                            for r2 in reader.feed(early):
+                                seen["types"].append(r2.type)  # type: ignore[attr-defined]
+                                if r2.type == F.STDIN and not r2.content:
+                                    self._respond(c, r2.req_id)
+                    elif r.type == F.STDIN and not r.content:
+                        seen["before_answer"] = not answered
+                        self._respond(c, r.req_id)
+
+    @staticmethod
+    def _respond(c: socket.socket, rid: int) -> None:
+        from haproxy_py.http import fcgi as F
+
+        c.sendall(F.record(F.STDOUT, rid, b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok\n")
+                  + F.record(F.STDOUT, rid) + F.record(F.END_REQUEST, rid, b"\0\0\0\0\0\0\0\0"))
+
+
+_GV_CFG = """\
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server {tmo}
+fcgi-app a
+    docroot /srv
+    {opt}option get-values
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend b
+backend b
+    use-fcgi-app a
+    server s1 127.0.0.1:{app} proto fcgi
+"""
+
+
+@pytest.mark.parametrize("opt", ["", "no "])
+def test_fcgi_get_values_as_haproxy(opt: str) -> None:
+    """option get-values: the connection first asks the application for FCGI_MAX_REQS and
+    FCGI_MPXS_CONNS and the request waits for the answer; without the option (or with 'no
+    option get-values') the request goes at once. An application that never answers leaves the
+    request waiting until 'timeout server' (a 504)."""
+    require_haproxy("haproxy")
+    got = {}
+    for which in ("haproxy", "ours"):
+        app = _FakeApp(0.3)
+        try:
+            port = free_port()
+            with run_proxy(_GV_CFG.format(port=port, app=app.port, opt=opt, tmo="5s"), which=which):
+                wait_port(port, timeout=20)
+                res = [_send(port, "GET", "/x.php", {"Host": "h"}, None, False)[::2] for _ in range(2)]
+            got[which] = (res, [(x["types"][:2], x["values"], x["early"]) for x in app.conns])
+        finally:
+            app.close()
+    assert got["ours"] == got["haproxy"], got
+    res, conns = got["haproxy"]
+    assert res == [(200, b"ok\n")] * 2
+    if opt:
+        assert all(t[0] == 1 and v is None for t, v, _e in conns), conns  # BEGIN_REQUEST first
+    else:
+        assert conns and conns[0] == ([9, 1], [b"FCGI_MAX_REQS", b"FCGI_MPXS_CONNS"], False), conns
+
+
+def test_fcgi_get_values_unanswered_differs_from_haproxy() -> None:
+    """An application that never answers GET_VALUES: 2.6 counts each such connection as failed
+    (retried, then 503); haproxy-py waits on its one connection until 'timeout server' (504).
+    A difference the README lists."""
+    require_haproxy("haproxy")
+    got = {}
+    for which in ("haproxy", "ours"):
+        app = _FakeApp(0.0, answer=False)
+        try:
+            port = free_port()
+            with run_proxy(_GV_CFG.format(port=port, app=app.port, opt="", tmo="1s"), which=which):
+                wait_port(port, timeout=20)
+                got[which] = (_send(port, "GET", "/x.php", {"Host": "h"}, None, False)[0],
+                              [x["types"] for x in app.conns])
+        finally:
+            app.close()
+    assert got["haproxy"] == (503, [[9]] * 4), got
+    assert got["ours"] == (504, [[9]]), got
+
+
+def test_fcgi_reused_connection_carries_the_new_request_as_haproxy(php_fpm: tuple[int, Path]) -> None:
+    """A kept FastCGI connection reused by another client's request (http-reuse always): the
+    parameters are that request's (its set-param values, its address), as 2.6."""
+    require_haproxy("haproxy")
+    fpm, www = php_fpm
+    cfg = ("defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+           f"fcgi-app a\n    docroot {www}\n    set-param X_IN %[req.hdr(x-in)]\n"
+           "frontend fe\n    bind 127.0.0.1:{port}\n    default_backend b\n"
+           f"backend b\n    use-fcgi-app a\n    http-reuse always\n    server s1 127.0.0.1:{{relay}} proto fcgi\n")
+    got = {}
+    for which in ("haproxy", "ours"):
+        relay = CountingRelay(fpm)
+        try:
+            port = free_port()
+            with run_proxy(cfg.format(port=port, relay=relay.port), which=which):
+                wait_port(port, timeout=20)
+                seen = []
+                for i in range(3):
+                    st, _h, doc = _view(_send(port, "GET", "/env.php", {"Host": "h", "X-In": f"c{i}"}, None, False))
+                    assert st == 200 and isinstance(doc, dict), (which, st, doc)
+                    seen.append(doc["server"]["X_IN"])
+            got[which] = (seen, relay.accepted)
+        finally:
+            relay.close()
+    assert got["ours"] == got["haproxy"] == (["c0", "c1", "c2"], 1), got

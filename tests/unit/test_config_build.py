@@ -314,7 +314,7 @@ def test_userlists_and_other_sections_kept() -> None:
         assert len(d.errors) == 1 and "is not implemented by haproxy-py" in d.errors[0].haproxy, (sect, d)
     cfg = ok(HDR + "fcgi-app c\n docroot /d\n index i.php\n pass-header X\n no option keep-conn\n")
     assert [(a.name, a.docroot, a.index, a.pass_headers, a.keep_conn) for a in cfg.fcgi_apps] == [
-        ("c", "/d", "i.php", ("X",), False)]
+        ("c", "/d", "i.php", (("X", None),), False)]
 
 
 def test_bind_parameters() -> None:

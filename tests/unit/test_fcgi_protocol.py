@@ -229,3 +229,68 @@ def test_response_decoder_errors() -> None:
         raise AssertionError("an answer without head accepted")
     except F.FcgiError:
         pass
+
+
+# --------------------------------------------------------------------------- rules, get-values
+
+
+@given(st.binary(max_size=40))
+def test_rule_key_is_2_6s_fcgi_header_name(name: bytes) -> None:
+    k = F.rule_key(name)
+    assert len(k) == len(name)
+    assert all(c == 95 or 48 <= c <= 57 or 97 <= c <= 122 for c in k)
+    assert F.rule_key(name.upper()) == F.rule_key(name.lower()) == k  # case never matters
+    assert F.rule_key(b"P-A") == F.rule_key(b"p_a") == F.rule_key(b"P.a") == b"p_a"
+
+
+def test_get_values_request_and_result() -> None:
+    rec = F.get_values_request()
+    (r,) = list(F.RecordReader().feed(rec))
+    assert (r.type, r.req_id) == (F.GET_VALUES, 0)
+    assert F.decode_nv(r.content) == [(b"FCGI_MAX_REQS", b""), (b"FCGI_MPXS_CONNS", b"")]
+    res = F.encode_nv(b"fcgi_max_reqs", b"3") + F.encode_nv(b"FCGI_MPXS_CONNS", b"0")
+    assert F.decode_values(res) == {b"FCGI_MAX_REQS": b"3", b"FCGI_MPXS_CONNS": b"0"}
+
+
+def _app(text: str):  # type: ignore[no-untyped-def]
+    from haproxy_py.config import parse_text
+    from haproxy_py.engine.fcgi import FcgiApp
+
+    cfg, d = parse_text("defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n"
+                        "fcgi-app a\n docroot /d\n" + text +
+                        "backend b\n use-fcgi-app a\n server s 127.0.0.1:1 proto fcgi\n", "t.cfg")
+    assert cfg is not None and not d.errors, d
+    return FcgiApp(cfg.fcgi_apps[0])
+
+
+def _txn(hdrs: dict[bytes, bytes]):  # type: ignore[no-untyped-def]
+    from haproxy_py.acl.fetch import RequestContext
+    from haproxy_py.http.parse import parse_request
+
+    raw = b"GET /p.php?k=1 HTTP/1.1\r\n" + b"".join(k + b": " + v + b"\r\n" for k, v in hdrs.items()) + b"\r\n"
+    head, _ = parse_request(raw, 0, bufsize=16384, maxrewrite=0)
+    return RequestContext(head, "127.0.0.1", 1234, "127.0.0.1", 80)
+
+
+def test_set_param_rules_last_match_wins_and_empty_is_dropped() -> None:
+    app = _app(" acl k hdr(x-k) -m found\n set-param P_A one\n set-param p-a two if k\n"
+               " set-param B %[req.hdr(x-none)]\n set-param C three unless k\n set-param D four if\n"
+               " set-param E five unless\n")
+    auth = {b"Authorization": b"Basic dXNlcjpwdw=="}
+    with_k = dict(app.forced(_txn({b"Host": b"h", b"X-K": b"1", **auth})))
+    without = dict(app.forced(_txn({b"Host": b"h"})))
+    # (REMOTE_USER / AUTH_TYPE: 2.6's own first rules, from the credentials passed or not)
+    assert with_k == {b"p-a": b"two", b"E": b"five", b"REMOTE_USER": b"user", b"AUTH_TYPE": b"Basic"}
+    assert without == {b"P_A": b"one", b"C": b"three", b"E": b"five"}
+    names = [F.rule_key(n) for n, _v in app.forced(_txn({b"Host": b"h"}))]
+    assert names == sorted(names)  # in the order of 2.6's tree of names
+
+
+def test_pass_header_conditions() -> None:
+    app = _app(" acl k hdr(x-k) -m found\n pass-header Authorization if k\n pass-header Proxy unless k\n")
+    assert app.passed is None
+    assert app.passed_for(_txn({b"X-K": b"1"})) == {b"authorization"}
+    assert app.passed_for(_txn({})) == {b"proxy"}
+    plain = _app(" pass-header X-A\n")
+    assert plain.passed == frozenset({b"x-a"}) and plain.passed_for(None) == plain.passed
+    assert _app(" option get-values\n").get_values and not _app(" no option get-values\n").get_values

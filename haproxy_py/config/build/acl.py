@@ -168,9 +168,12 @@ class AclMixin(BuilderBase):
         p.acls.append(acl)
         p.acl_names.add(name)
 
-    def condition(self, ln: Line, p: ProxyState, i: int, ctx: str) -> Condition | None:
-        """Parse ``if|unless COND`` starting at word i (None when there is none)."""
+    def condition(self, ln: Line, p: ProxyState, i: int, ctx: str, lead: str | None = None) -> Condition | None:
+        """Parse ``if|unless COND`` starting at word i (None when there is none). ``lead``: what
+        2.6 writes before an error of the condition (default: 'error detected while parsing CTX')."""
         w = ln.words
+        if lead is None:
+            lead = f"error detected while parsing {ctx}"
         if i >= len(w):
             return None
         if w[i] not in ("if", "unless"):
@@ -181,13 +184,13 @@ class AclMixin(BuilderBase):
         try:
             groups = parse_condition_words(w, i + 1)
         except CondError as e:
-            self.fail(ln, f"error detected while parsing {ctx} : {e}.", i)
+            self.fail(ln, f"{lead} : {e}.", i)
         out: list[tuple[Term, ...]] = []
         for grp in groups:
             terms: list[Term] = []
             for t in grp:
                 if t.anon is not None:
-                    acl = self.parse_acl(ln, p, t.anon, 0, "", f"error detected while parsing {ctx}")
+                    acl = self.parse_acl(ln, p, t.anon, 0, "", lead)
                     if acl is None:
                         raise _Skip
                     terms.append(Term(t.negate, None, acl))
@@ -195,7 +198,7 @@ class AclMixin(BuilderBase):
                 assert t.name is not None  # a term is an anonymous ACL or a name
                 if t.name not in p.acl_names and t.name not in F.PREDEFINED_ACLS:
                     sug = did_you_mean(t.name, list(p.acl_names) + list(F.PREDEFINED_ACLS))
-                    self.fail(ln, f"error detected while parsing {ctx} : no such ACL : '{t.name}'.", t.index,
+                    self.fail(ln, f"{lead} : no such ACL : '{t.name}'.", t.index,
                               suggestion=sug)
                 if t.name not in p.acl_names and t.name in F.PREDEFINED_ACLS:
                     from haproxy_py.registry import not_implemented
@@ -203,7 +206,7 @@ class AclMixin(BuilderBase):
 
                     pre_fetch = F.PREDEFINED_ACLS[t.name][0]
                     if pre_fetch not in SF:  # RDP_COOKIE, REQ_CONTENT, WAIT_END: accepted means implemented
-                        self.fail(ln, f"error detected while parsing {ctx} : "
+                        self.fail(ln, f"{lead} : "
                                   + not_implemented(f"predefined ACL '{t.name}' (sample fetch '{pre_fetch}')"),
                                   t.index, ours=True)
                 terms.append(Term(t.negate, t.name, None))

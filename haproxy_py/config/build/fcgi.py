@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from haproxy_py.config.build.base import BuilderBase
-from haproxy_py.config.build.state import ProxyState
+from haproxy_py.config.build.state import _NAME_OK, ProxyState
 from haproxy_py.config.diagnostics import POST, WARNING, Diagnostic
 from haproxy_py.config.tokenizer import Line
 from haproxy_py.registry import not_implemented
@@ -35,8 +35,11 @@ class FcgiMixin(BuilderBase):
             self.d.alert(f"Parsing [{ln.file}:{ln.lineno}]: fcgi-app section '{w[1]}' has the same name as another "
                          f"one declared at {loc.file}:{loc.line}.", ln.loc(1), line=ln.raw)
             return
+        # the section's ACLs and conditions are read as a backend's (2.6 evaluates them on the
+        # backend's request, after its http-request rules)
+        st = ProxyState(w[1], "backend", ln.loc(0))
         self.fcgi_cur = {"name": w[1], "docroot": "", "index": "", "path_info": None, "set_params": [],
-                         "pass_headers": [], "keep_conn": True, "loc": ln.loc(0)}
+                         "pass_headers": [], "keep_conn": True, "get_values": False, "loc": ln.loc(0), "st": st}
         apps.append(self.fcgi_cur)
 
     def fcgi_kw(self, ln: Line) -> None:
@@ -75,25 +78,29 @@ class FcgiMixin(BuilderBase):
                 self.alert(ln, "'set-param' expects <name> and <value> as arguments." if kw == "set-param"
                            else "'pass-header' expects <name> as arguments.", 0)
                 return
+            cond = None
             if n > need:
-                if w[need] in ("if", "unless"):
-                    self.alert(ln, not_implemented(f"a condition on '{kw}'", f"'{kw}' without a condition"),
-                               need, ours=True)
+                if w[need] not in ("if", "unless"):
+                    self.alert(ln, f"'{w[1]}' : (null).", need)  # 2.6 has no message of its own here
+                    return
+                if n == need + 1:  # 'if' alone: 2.6 reads a condition of no term (never true)
+                    from haproxy_py.config.model import Condition
+
+                    cond = Condition(w[need] == "unless", (), ln.loc(need))
                 else:
-                    self.alert(ln, f"'{kw}' expects <name> and <value> as arguments." if kw == "set-param"
-                               else f"'{kw}' expects <name> as arguments.", need, ours=True)
-                return
+                    cond = self.condition(ln, cur["st"], need, f"'{kw}' condition", lead=f"'{w[1]}'")
             if kw == "set-param":
                 from haproxy_py.samples import compile_format
 
                 try:
                     compile_format(w[2])
                 except Exception as e:  # noqa: BLE001 - the format's own message
-                    self.alert(ln, f"'set-param {w[1]}' : {e}", 2, ours=True)
+                    # 2.6 reads the format after parsing, for each backend using the app
+                    cur.setdefault("bad_formats", []).append((str(e).rstrip("."), ln.loc(2)))
                     return
-                cur["set_params"].append((w[1], w[2]))
+                cur["set_params"].append((w[1], w[2], cond))
             else:
-                cur["pass_headers"].append(w[1])
+                cur["pass_headers"].append((w[1], cond))
         elif kw == "option" or (kw == "no" and n > 1 and w[1] == "option"):
             neg = kw == "no"
             ow = w[2:] if neg else w[1:]
@@ -102,6 +109,8 @@ class FcgiMixin(BuilderBase):
                 cur["keep_conn"] = not neg
             elif name == "max-reqs":
                 if neg:
+                    self.alert(ln, self._fp(ln) + "negation/default is not supported for option "
+                               "'max-reqs'.", 1, raw=True)
                     return
                 if len(ow) < 2:
                     self.alert(ln, self._fp(ln) + "option 'max-reqs' expects an integer argument.", 1, raw=True)
@@ -115,7 +124,9 @@ class FcgiMixin(BuilderBase):
                                2, raw=True)
                     return
                 cur["max_reqs"] = v  # 2.6 refuses it after parsing without mpxs-conns (check_fcgi)
-            elif name in ("mpxs-conns", "get-values"):
+            elif name == "get-values":
+                cur["get_values"] = not neg
+            elif name == "mpxs-conns":
                 if not neg:
                     self.alert(ln, not_implemented(f"'option {name}'", "haproxy-py sends one request at a time per "
                                                    "FastCGI connection, as 2.6 without this option"),
@@ -132,8 +143,24 @@ class FcgiMixin(BuilderBase):
             self.alert(ln, not_implemented("'log-stderr' with targets of its own", "'log-stderr global'"),
                        1, ours=True)
         elif kw == "acl":
-            self.alert(ln, not_implemented("'acl' in an 'fcgi-app' section",
-                                           "set-param and pass-header without conditions"), 0, ours=True)
+            st = cur["st"]
+            name = w[1] if n > 1 else ""
+            for ch in name:
+                if ch not in _NAME_OK:
+                    self.alert(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
+                    return
+            if name.lower() == "or":
+                self.alert(ln, f"acl name '{name}' will never match. 'or' is used to express a logical "
+                           "disjunction within a condition.", 1)
+                return
+            self._acl_refused = False
+            acl = self.parse_acl(ln, st, w, 2, name, f"error detected while parsing ACL '{name}'")
+            if acl is None:
+                if self._acl_refused:
+                    st.acl_names.add(name)
+                return
+            st.acls.append(acl)
+            st.acl_names.add(name)
         else:
             self.alert(ln, self._fp(ln) + f"unknown keyword '{kw}' in 'fcgi-app' section", 0, raw=True)
 
@@ -156,7 +183,9 @@ class FcgiMixin(BuilderBase):
         for a in self.__dict__.get("fcgi_apps", []):
             out.append(FcgiAppConf(name=a["name"], docroot=a["docroot"], index=a["index"], path_info=a["path_info"],
                                    set_params=tuple(a["set_params"]), pass_headers=tuple(a["pass_headers"]),
-                                   keep_conn=a["keep_conn"], log_stderr=a.get("log_stderr", False), loc=a["loc"]))
+                                   acls=tuple(a["st"].acls), keep_conn=a["keep_conn"],
+                                   get_values=a["get_values"], log_stderr=a.get("log_stderr", False),
+                                   loc=a["loc"]))
         return tuple(out)
 
     def check_fcgi(self, cfg: Any) -> None:
@@ -167,7 +196,7 @@ class FcgiMixin(BuilderBase):
             if not a.docroot:
                 d.alert(f"fcgi-app '{a.name}': no docroot configured.", a.loc, phase=POST)
         for a in self.__dict__.get("fcgi_apps", []):
-            if a.get("max_reqs"):  # a warning that fails the configuration, as in 2.6
+            if a.get("max_reqs", 0) > 1 and not a["get_values"]:  # a warning that fails the configuration, as 2.6
                 d.add(Diagnostic(WARNING, f"fcgi-app '{a['name']}': multiplexing not supported, ignore the option "
                                  "'max-reqs'.", a["loc"], None, None, None, True, POST, False))
         for px in cfg.proxies:
@@ -189,3 +218,8 @@ class FcgiMixin(BuilderBase):
                 continue
             if not fsrv:
                 d.alert(f"proxy '{px.name}': FCGI app configured but no FCGI server found.", px.loc, phase=POST)
+                continue
+            for a in self.__dict__.get("fcgi_apps", []):
+                if a["name"] == name:
+                    for msg, loc in a.get("bad_formats", ())[:1]:
+                        d.alert(f"proxy '{px.name}' : {msg}.", loc, phase=POST)
