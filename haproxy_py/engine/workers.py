@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import pickle
 import signal
@@ -224,6 +225,16 @@ def _peers_listen(config: Config) -> bool:
     return bool(listening_sections(config))
 
 
+def freeze_startup_heap() -> None:
+    """Once the engine is ready to serve: what the configuration and the engine made so far lives as
+    long as the process (a reload is a new process), so it leaves the cyclic collector's sight
+    (``gc.freeze``, after a collection so no garbage is kept). A full collection during traffic then
+    scans only what traffic made: the realistic bench configuration's ~42,000 startup objects made
+    each gen2 collection a 15-20 ms pause of the loop."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_single(config: Config, options: Any) -> int:
     quiet = bool(getattr(options, "quiet", False))
     try:
@@ -246,6 +257,7 @@ def run_single(config: Config, options: Any) -> int:
         if rc is not None:
             return rc
         loop.run_until_complete(engine.start())
+        freeze_startup_heap()
         go()
         process.ready(config, options, engine)
         rc = loop.run_until_complete(engine.on_stopped)
@@ -634,6 +646,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
         loop.run_until_complete(tmesh.start())
     loop.run_until_complete(engine.start())
     ctl_task = loop.create_task(serve_control(engine, ctl))
+    freeze_startup_heap()
     go()
     rc = loop.run_until_complete(engine.on_stopped)
     loop.run_until_complete(engine.close())
