@@ -525,3 +525,44 @@ has=%[ssl_fc_has_early];"
     assert all("Early data was not" in g and "Reused" in g for g in out[0][2:7:2]), out[0]
     assert all("Early data was accepted" in g and "p=/e" in g for g in out[0][8:13:2]), out[0]
     assert "Max Early Data: 15360" in out[0][7] and "Max Early Data: 0" in out[0][1]
+
+
+@pytest.mark.slow
+def test_server_0rtt_fails_on_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """Why a server's allow-0rtt stays refused: 2.6.12 tries early data to a server only with
+    'retry-on 0rtt-rejected' (or for a request that came as early data) once it has a session to
+    resume, and then fails the connection during the handshake (502, SH; its own allow-0rtt
+    listener logs a handshake failure), so no request ever reaches a server as early data. The
+    first request (nothing to resume) passes; haproxy-py refuses the line with that reason."""
+    import subprocess
+    import sys
+
+    from tests.integration.harness import get
+
+    cfg = f"""global
+    nbthread 1
+{DEFAULTS}    http-reuse never
+frontend fe
+    bind 127.0.0.1:{{p0}}
+    default_backend b
+backend b
+    retry-on 0rtt-rejected conn-failure
+    server s 127.0.0.1:{{p1}} ssl verify none allow-0rtt
+frontend tls
+    bind 127.0.0.1:{{p1}} ssl crt {certs['ec.pem']} allow-0rtt
+    http-request return status 200 content-type text/plain lf-string "early=%[ssl_fc_has_early]"
+"""
+    require_haproxy("haproxy")
+    p0, p1 = free_port(), free_port()
+    text = cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1))
+    with run_proxy(text, wait_ports=[p0, p1], which="haproxy"):
+        got = [get(p0, f"/{i}") for i in range(5)]
+    assert got[0][0] == 200 and got[0][2] == b"early=0", got[0]
+    assert [g[0] for g in got[1:]].count(502) >= 3, got
+    assert not any(g[2] == b"early=1" for g in got)
+    cfgf = tmp_path / "c.cfg"
+    cfgf.write_text(text)
+    p = subprocess.run([sys.executable, "-m", "haproxy_py", "-c", "-f", str(cfgf)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0 and "server parameter 'allow-0rtt' is not implemented by haproxy-py" in p.stderr
+    assert "its connection fails during the handshake (502, SH)" in p.stderr
