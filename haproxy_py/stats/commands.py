@@ -1404,14 +1404,42 @@ def _set_ssl_cert(cli: Cli, c: Call) -> str:
         return usage
     name = c.w[3]
     st = cli.state
-    old = st.tls_tx.get(name) or loaded_certs(st.config, st.tls_certs).get(name)
+    # NAME.sctl: the payload replaces the SCT list of NAME (in base64: see _sctl_payload)
+    base = name[:-5] if name.endswith(".sctl") else name
+    old = st.tls_tx.get(base) or loaded_certs(st.config, st.tls_certs).get(base)
     if old is None:
         return f"Can't replace a certificate which is not referenced by the configuration!\nCan't update {name}!\n"
+    had = base in st.tls_tx
+    if base != name:
+        sctl = _sctl_payload(cli.payload)
+        if sctl is None:
+            return f"Can't load the payload\nCan't update {name}!\n"
+        import dataclasses
+
+        st.tls_tx[base] = dataclasses.replace(old, sctl=sctl)
+    else:
+        try:
+            st.tls_tx[name] = cert_from_payload(name, cli.payload, old)
+        except CertError as e:
+            return f"{e}\nCan't update {name}!\n"
+    return f"Transaction {'updated' if had else 'created'} for certificate {base}!\n"
+
+
+def _sctl_payload(payload: str) -> bytes | None:
+    """A 'set ssl cert NAME.sctl' payload: an SCT list as a .sctl file holds it, in base64 (2.6.12
+    reads the payload as a string up to its first NUL, and every SCT starts with one: it can load
+    none; base64, as its .ocsp payloads, carries the binary list), checked as 2.6 checks a .sctl
+    file; None when it is not one."""
+    import base64
+    import binascii
+
+    from haproxy_py.tls.certs import sctl_ok
+
     try:
-        st.tls_tx[name] = cert_from_payload(name, cli.payload, old)
-    except CertError as e:
-        return f"{e}\nCan't update {name}!\n"
-    return f"Transaction created for certificate {name}!\n"
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if sctl_ok(data) else None
 
 
 def _commit_ssl_cert(cli: Cli, c: Call) -> str:

@@ -566,3 +566,58 @@ frontend tls
                        text=True, timeout=60)
     assert p.returncode != 0 and "server parameter 'allow-0rtt' is not implemented by haproxy-py" in p.stderr
     assert "its connection fails during the handshake (502, SH)" in p.stderr
+
+
+@pytest.mark.slow
+def test_sctl_set_at_runtime(certs: Certs, tmp_path: Path) -> None:
+    """'set ssl cert NAME.sctl' + a payload: 2.6's replies for a payload that is no SCT list, for a
+    certificate not loaded, without a payload, and 'created' then 'updated' for a second 'set' of
+    the same certificate. 2.6.12 cannot load any list this way (it reads the payload up to its first
+    NUL, and every SCT starts with one), haproxy-py takes the list in base64 (as .ocsp payloads):
+    after the commit, TLS 1.2 clients asking for SCTs get the new list (ours only)."""
+    import base64
+
+    from tests.integration.stats_client import admin_socket
+    from tests.integration.test_tls_cli_vs_haproxy import ask as cli
+
+    rng = random.Random(1619)
+    d = tmp_path / "c"
+    d.mkdir()
+    shutil.copy(certs.root / "ec.pem", d / "ec.pem")
+    old_list, new_list = _sct_list(rng), _sct_list(rng)
+    (d / "ec.pem.sctl").write_bytes(old_list)
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {d}/ec.pem
+    http-request return status 200 content-type text/plain string ok
+"""
+    pem = (certs.root / "ec.crt").read_text() + (certs.root / "ec.key").read_text()
+    bad = ["ABCD", base64.b64encode(old_list[:-1]).decode(), "not base64 at all!"]
+    require_haproxy("haproxy")
+    out = []
+    served: list[Any] = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = Path(admin_socket(pp))
+            got = [cli(sock, f"set ssl cert {d}/ec.pem.sctl <<\n{b}\n") for b in bad]
+            got.append(cli(sock, f"set ssl cert {d}/nope.pem.sctl <<\nABCD\n"))
+            got.append(cli(sock, f"set ssl cert {d}/ec.pem.sctl"))
+            got += [cli(sock, f"set ssl cert {d}/ec.pem <<\n{pem}") for _ in range(2)]
+            got.append(cli(sock, f"abort ssl cert {d}/ec.pem"))
+            out.append(got)
+            if which == "ours":
+                before = _serverinfo(s_client(port, "-tls1_2", "-serverinfo", "18", data=b""))
+                b64 = base64.b64encode(new_list).decode()
+                served = [cli(sock, f"set ssl cert {d}/ec.pem.sctl <<\n{b64}\n"),
+                          cli(sock, f"commit ssl cert {d}/ec.pem"), before,
+                          _serverinfo(s_client(port, "-tls1_2", "-serverinfo", "18", data=b""))]
+    assert out[1] == out[0]
+    assert all(g.startswith(b"Can't load the payload\n") for g in out[0][:3]), out[0]
+    assert b"not referenced" in out[0][3] and b"expects a filename" in out[0][4]
+    assert out[0][5].startswith(b"Transaction created") and out[0][6].startswith(b"Transaction updated")
+    assert served[0] == f"Transaction created for certificate {d}/ec.pem!\n\n".encode()
+    assert served[1].endswith(b"Success!\n\n")
+    ext = lambda lst: base64.b64encode(b"\x00\x12" + len(lst).to_bytes(2, "big") + lst).decode()  # noqa: E731
+    assert served[2] == (ext(old_list), "TLSv1.2") and served[3] == (ext(new_list), "TLSv1.2"), served
