@@ -86,7 +86,7 @@ def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
             if f not in diags.files_with_errors:
                 diags.files_with_errors.append(f)
             break
-        if text and not text.endswith("\n"):
+        if text and not text.endswith("\n") and f not in diags.stopped:
             last = text.rsplit("\n", 1)[-1]
             n = text.count("\n") + 1
             diags.alert(f"parsing [{f}:{n}]: Missing LF on last line, file might have been truncated at position "

@@ -73,7 +73,7 @@ TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    ", DIA
 class Diagnostics:
     """The list of messages produced while loading a configuration."""
 
-    __slots__ = ("messages", "files_with_errors", "aborted", "diag_mode")
+    __slots__ = ("messages", "files_with_errors", "aborted", "diag_mode", "fatal_lines", "stopped")
 
     def __init__(self) -> None:
         self.messages: list[Diagnostic] = []
@@ -83,12 +83,19 @@ class Diagnostics:
         self.aborted = False
         #: -dD: the ``.diag`` directive's messages are shown (severity DIAG)
         self.diag_mode = False
+        #: per file, the lines with a fatal error found while reading (2.6 stops reading a file
+        #: when they reach 50)
+        self.fatal_lines: dict[str, set[int]] = {}
+        #: the files whose reading stopped there
+        self.stopped: set[str] = set()
 
     # -- adding
     def add(self, d: Diagnostic) -> Diagnostic:
         self.messages.append(d)
-        if d.fatal and d.phase == PARSE and d.loc is not None and d.loc.file not in self.files_with_errors:
-            self.files_with_errors.append(d.loc.file)
+        if d.fatal and d.phase == PARSE and d.loc is not None:
+            if d.loc.file not in self.files_with_errors:
+                self.files_with_errors.append(d.loc.file)
+            self.fatal_lines.setdefault(d.loc.file, set()).add(d.loc.line)
         return d
 
     def alert(self, text: str, loc: Location | None = None, *, line: str | None = None,

@@ -270,6 +270,9 @@ def _cond_col(words: list[str], cols: list[int], pos: int) -> int:
     return (cols[-1] + len(words[-1])) if words else 1
 
 
+#: 2.6 stops reading a file at this many lines with fatal errors
+MAX_FATAL_LINES = 50
+
 _DIRECTIVES = frozenset((".if", ".elif", ".else", ".endif", ".notice", ".warning", ".alert", ".diag"))
 
 
@@ -281,7 +284,18 @@ def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
     stack: list[list[bool]] = []
     lineno = 0
     active = True
-    for lineno, raw in enumerate(text.split("\n"), 1):
+    pieces = text.split("\n")
+    nlines = len(pieces) - (pieces[-1] == "")  # the empty piece after a last LF is no line
+    stopped = False
+    for lineno, raw in enumerate(pieces, 1):
+        # 2.6 gives up on a file when it has read 50 lines with fatal errors, as it reads the next
+        # line (none after the 50th: no message); the other files are still read
+        if lineno <= nlines and len(diags.fatal_lines.get(filename, ())) >= MAX_FATAL_LINES:
+            diags.alert(f"parsing [{filename}:{lineno}]: too many fatal errors ({MAX_FATAL_LINES}), stopping now.",
+                        Location(filename, lineno, 1))
+            stopped = True
+            diags.stopped.add(filename)
+            break
         if raw.endswith("\r"):
             raw = raw[:-1]
         if len(raw) > MAX_LINE_LEN:
@@ -397,7 +411,7 @@ def read_lines(text: str, filename: str, env: Mapping[str, str] | None,
             cols = cols[:MAX_LINE_ARGS]
         yield Line(words, cols, filename, lineno, raw)
     if stack:
-        if not diags.aborted and text.endswith("\n"):
+        if not diags.aborted and not stopped and text.endswith("\n"):
             lineno -= 1  # the empty piece after the last LF is no line
         diags.alert(f"parsing [{filename}:{lineno}]: non-terminated '.if' block.", Location(filename, lineno, 1))
         diags.aborted = True
