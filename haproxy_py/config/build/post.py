@@ -271,7 +271,9 @@ class PostChecksMixin(BuilderBase):
                                       f"{r.loc.file}:{r.loc.line}).", r.loc, phase=POST)
             t = p.timeouts
             if p.mode in ("tcp", "http") and (
-                    (p.has_fe and not t.client) or (p.has_be and (not t.connect or not t.server))):
+                    (p.has_fe and not t.client) or (p.has_be and p.servers and (
+                        not t.connect or (not t.server and (p.mode == "http" or not t.tunnel))))):
+                # (a backend without servers needs none; in TCP mode 'timeout tunnel' does for 'server')
                 d.warning(f"missing timeouts for {p.type_str} '{p.name}'.\n"
                           "   | While not properly invalid, you will certainly encounter various problems\n"
                           "   | with such a configuration. To fix this, please ensure that all following\n"

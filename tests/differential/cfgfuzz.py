@@ -1,0 +1,212 @@
+"""A fuzzer of ``-c`` (not a test): random lines of a family through Debian's HAProxy 2.6 and
+haproxy-py, batched (tests/differential/cfgdiff.py's ``compare_batched``), the differences printed.
+
+    python -m tests.differential.cfgfuzz FAMILY [N] [SEED]
+
+The families are the generators of the tests/differential/test_*_generated.py files that import
+them from here (timeout, balance, option, tune, ...); a family's test runs a bounded seeded sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from haproxy_py.config import keywords as K
+from tests.differential.cfgdiff import Case, compare_batched
+
+BASE = ("    timeout connect 1s", "    timeout client 1s", "    timeout server 1s")
+
+
+def proxy_case(n: int, kind: str, line: str, mode: str = "http", defaults: tuple[str, ...] = BASE,
+               extra: tuple[str, ...] = (), server: bool = True) -> Case:
+    """The line in a section of ``kind`` (after a defaults section of its own), or in that
+    defaults section itself (``kind == "defaults"``, a listen section using it follows)."""
+    name = f"p{n}"
+    lines = ["defaults", f"    mode {mode}", *defaults]
+    if kind == "defaults":
+        lines += ["    " + line, f"listen {name}", f"    bind 127.0.0.1:{20000 + n}", "    server s 127.0.0.1:2",
+                  *extra]
+        return Case(f"defaults: {line}", lines, name)
+    lines.append(f"{kind} {name}")
+    if kind != "backend":
+        lines.append(f"    bind 127.0.0.1:{20000 + n}")
+    if kind != "frontend" and server:
+        lines.append("    server s 127.0.0.1:2")
+    lines += list(extra)
+    lines.append("    " + line)
+    return Case(f"{kind} ({mode}): {line}", lines, name)
+
+
+# --------------------------------------------------------------------------- timeout
+TIMEOUT_VALUES = ("", "0", "1", "10", "1s", "10ms", "1m", "2h", "1d", "5us", "1x", "abc", "-1", "1.5s", "s",
+                  "2147483647", "2147483648", "4294967295", "4294967296", "99999999999", "24d", "25d", "2147483s",
+                  "2147484s", "35791m", "35792m", "596h", "597h", "100000000us", "1ms1", "1 2", "+1", "0x10",
+                  "1S", "1MS", "1000000000000000000000", "1sec", "1mn")
+TIMEOUT_NAMES = (*K.TIMEOUTS, "bogus", "", "Client", "clients", "http_request")
+
+
+def timeout_line(r: random.Random) -> str:
+    k = r.random()
+    if k < 0.06:
+        return f"{r.choice(('clitimeout', 'contimeout', 'srvtimeout'))} {r.choice(TIMEOUT_VALUES)}".rstrip()
+    name = r.choice(TIMEOUT_NAMES) if k < 0.3 else r.choice(list(K.TIMEOUTS))
+    return " ".join(w for w in ("timeout", name, r.choice(TIMEOUT_VALUES)) if w)
+
+
+def timeout_case(r: random.Random, n: int) -> Case:
+    kind = r.choice(("defaults", "frontend", "backend", "listen"))
+    line = timeout_line(r)
+    # half the time without the base timeouts, for 2.6's "missing timeouts" warning
+    k = r.random()
+    defaults = BASE if k < 0.4 else () if k < 0.7 else tuple(r.sample(
+        ("    timeout connect 1s", "    timeout client 1s", "    timeout server 1s", "    timeout tunnel 1s"), 2))
+    return proxy_case(n, kind, line, r.choice(("http", "tcp")), defaults, server=r.random() < 0.8)
+
+
+# --------------------------------------------------------------------------- balance
+BALANCE = ("roundrobin", "static-rr", "leastconn", "first", "source", "random", "random(2)", "random(0)",
+           "random(-1)", "random(x)", "random(", "random()", "random(1)", "random(100)", "uri", "url_param",
+           "url_param userid", "hdr(host)", "hdr(Host)", "hdr()", "hdr", "hdr(", "rdp-cookie", "rdp-cookie(mstshash)",
+           "rdp-cookie()", "rdp-cookie(x", "rdp-cookiex", "hash", "hash src", "hash req.hdr(host)",
+           "hash path,lower", "hash nosuch", "hash req.hdr(host),nosuchconv", "hash res.hdr(x)", "bogus", "",
+           "Roundrobin", "leastconn(2)", "source x", "roundrobin x", "first 1")
+URI_ARGS = ("len", "len 5", "len 0", "len -1", "len x", "depth", "depth 3", "depth 0", "depth x", "whole",
+            "path-only", "bogus", "len 99999999999", "depth -2")
+URLP_ARGS = ("check_post", "check_post 10", "check_post x", "check_post -1", "bogus", "check_post 0")
+HDR_ARGS = ("use_domain_only", "bogus", "use_domain_only x")
+
+
+def balance_line(r: random.Random) -> str:
+    k = r.random()
+    if k < 0.25:
+        return "balance uri " + " ".join(r.choice(URI_ARGS) for _ in range(r.randrange(4)))
+    if k < 0.4:
+        return f"balance url_param {r.choice(('p', 'userid', ''))} " + " ".join(
+            r.choice(URLP_ARGS) for _ in range(r.randrange(3)))
+    if k < 0.5:
+        return f"balance hdr({r.choice(('host', 'X-A', ''))}) {r.choice(HDR_ARGS) if r.random() < 0.7 else ''}"
+    return f"balance {r.choice(BALANCE)}"
+
+
+def balance_case(r: random.Random, n: int) -> Case:
+    kind = r.choice(("defaults", "frontend", "backend", "listen", "backend", "listen"))
+    line = " ".join(balance_line(r).split())
+    return proxy_case(n, kind, line, r.choice(("http", "tcp")))
+
+
+# --------------------------------------------------------------------------- option
+OPTION_ARGS = {
+    "forwardfor": ("except 127.0.0.1", "except 10.0.0.0/8", "except", "except x", "header X-F", "header",
+                   "if-none", "bogus", "header X-F if-none", "except ::1"),
+    "originalto": ("except 127.0.0.1", "except", "header X-O", "header", "bogus"),
+    "httpchk": ("GET /", "GET / HTTP/1.1", "/health", "OPTIONS * HTTP/1.1\\r\\nHost:\\ x", "GET / HTTP/1.1 extra",
+                "HEAD"),
+    "httplog": ("clf", "bogus", "clf x"),
+    "tcplog": ("bogus", "clf"),
+    "httpslog": ("clf", "bogus"),
+    "redispatch": ("1", "-1", "0", "x", "2 3"),
+    "mysql-check": ("user haproxy", "user", "user haproxy post-41", "user haproxy pre-41", "user haproxy bogus",
+                    "bogus"),
+    "pgsql-check": ("user haproxy", "user", "bogus"),
+    "smtpchk": ("HELO x", "EHLO x", "BOGUS x", "HELO"),
+    "external-check": ("x",),
+    "ssl-hello-chk": ("x",),
+    "tcp-check": ("x",),
+    "ldap-check": ("x",),
+    "spop-check": ("x",),
+    "redis-check": ("x",),
+    "http-restrict-req-hdr-names": ("preserve", "delete", "reject", "bogus", ""),
+}
+OPTION_NAMES = (*K.OPTIONS, *K.REMOVED_OPTIONS, "bogus", "", "http-server-closed", "HTTPLOG", "dontlog-null",
+                "http-use-htx", "tcp-smart-accepts")
+
+
+def option_line(r: random.Random) -> str:
+    name = r.choice(OPTION_NAMES)
+    neg = r.random() < 0.25
+    arg = ""
+    if name in OPTION_ARGS and r.random() < 0.6:
+        arg = r.choice(OPTION_ARGS[name])
+    elif r.random() < 0.05:
+        arg = "extra"
+    return " ".join(w for w in ("no" if neg else "", "option", name, arg) if w)
+
+
+def option_case(r: random.Random, n: int) -> Case:
+    kind = r.choice(("defaults", "frontend", "backend", "listen"))
+    line = option_line(r)
+    extra: tuple[str, ...] = ()
+    if kind != "defaults" and r.random() < 0.15:
+        extra = ("    log 127.0.0.1:514 local0",)
+    return proxy_case(n, kind, line, r.choice(("http", "tcp")), extra=extra)
+
+
+# --------------------------------------------------------------------------- global tune.*
+TUNE_VALUES = ("", "0", "1", "2", "16", "100", "1024", "16384", "65535", "65536", "1000000", "2147483647",
+               "2147483648", "4294967296", "-1", "x", "1k", "1m", "1g", "10s", "100ms", "1x", "on", "off", "bogus",
+               "0x10", " 5", "1 2", "256", "1023", "+5")
+
+
+def tune_line(r: random.Random) -> str:
+    kw = r.choice(K.TUNE_KEYWORDS) if r.random() < 0.95 else r.choice(("tune.bogus", "tune.bufsizes",
+                                                                        "tune.http.maxhdrs"))
+    return " ".join(w for w in (kw, r.choice(TUNE_VALUES)) if w)
+
+
+def tune_case(r: random.Random, n: int) -> Case:
+    line = tune_line(r)
+    return Case(f"global: {line}", ["global", "    " + line])
+
+
+TUNE_HEAD = ["defaults", "    mode http", *BASE, "frontend f", "    bind 127.0.0.1:19999", "    default_backend be",
+             "backend be", "    server s 127.0.0.1:2"]
+
+FAMILIES: dict[str, tuple[Callable[[random.Random, int], Case], list[str]]] = {
+    "timeout": (timeout_case, []),
+    "balance": (balance_case, []),
+    "option": (option_case, []),
+    "tune": (tune_case, TUNE_HEAD),
+}
+
+
+def _ours(name: str) -> tuple[int, str]:
+    from haproxy_py.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        rc = main(["-c", "-f", name])
+    return rc, err.getvalue()
+
+
+def run(family: str, n: int, seed: int, batch: int = 30) -> int:
+    gen, head = FAMILIES[family]
+    r = random.Random(seed)
+    cases = [gen(r, i) for i in range(n)]
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    tmp = Path(tempfile.mkdtemp(prefix="cfgfuzz-"))
+    old = os.getcwd()
+    os.chdir(tmp)
+    try:
+        o = compare_batched(haproxy, tmp, _ours, head, cases, batch=batch)
+    finally:
+        os.chdir(old)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{family}: {n} cases, {o.runs} runs of 2.6, alerts {o.alerts}, warnings {o.warnings}, valid {o.valid}, "
+          f"stricter {o.stricter}, skipped {o.skipped}")
+    print(o.report(40))
+    return len(o.diffs)
+
+
+if __name__ == "__main__":
+    fam = sys.argv[1]
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    sd = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    sys.exit(1 if run(fam, count, sd) else 0)
