@@ -3004,6 +3004,8 @@ class HttpSession(Stream):
         lg = self.router.logger
         if lg is None or not lg.active:
             return
+        if self.tprof is not None:  # cpu_ns_*: the call that logs counted so far, as 2.6 logs it
+            self.tprof.settle()
         if asap:
             rec.logasap = True
         elif rec.logasap:  # logged when the response head went (option logasap)

@@ -123,12 +123,21 @@ class TimerWheel:
         b = self.buckets.pop(tick, None)
         if not b:
             return
-        for sess in list(b):
-            if sess.timer is b:
-                try:
-                    sess._timer_fire()
-                except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
-                    sess.internal_error(exc, "timer")
+        lp = self.loop
+        prof = getattr(lp, "prof", None)  # task profiling (engine/taskprof.py, lat_ns_*): the
+        stamp = prof is not None and prof.get("tasks") == "on"  # sessions were woken now
+        if stamp:
+            lp.event_ns = time.monotonic_ns()
+        try:
+            for sess in list(b):
+                if sess.timer is b:
+                    try:
+                        sess._timer_fire()
+                    except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                        sess.internal_error(exc, "timer")
+        finally:
+            if stamp:
+                lp.event_ns = 0
 
 
 class Stream:
@@ -1416,6 +1425,8 @@ class TcpSession(Stream):
                 txn.server = self.srv.name if self.srv is not None else ""
                 for k in [k for k in txn.vars if k.startswith("req.")]:  # gone once the request
                     del txn.vars[k]                                    # was processed, as in 2.6
+            if self.tprof is not None:  # cpu_ns_*: this call counted so far, as 2.6 logs it
+                self.tprof.settle()
             lg.log_session(rec, self.router.conf)
         rec.txn = None  # txn.rec is rec: no cycle left behind
 

@@ -40,7 +40,7 @@ __all__ = ["STATE", "USED", "ProfConn", "TaskProf", "start", "watch_polls"]
 class TaskProf:
     """The counters of one stream (an HTTP transaction, or a TCP session)."""
 
-    __slots__ = ("calls", "cpu_ns", "lat_ns", "wake_ns", "loop")
+    __slots__ = ("calls", "cpu_ns", "lat_ns", "wake_ns", "loop", "t0")
 
     def __init__(self, loop: Any = None) -> None:
         self.calls = 0
@@ -51,6 +51,8 @@ class TaskProf:
         self.wake_ns = 0
         #: the event loop, whose ``event_ns`` tells when the events being dispatched were polled
         self.loop = loop
+        #: during a timed call: the thread CPU time up to which it is counted in ``cpu_ns``
+        self.t0 = 0
 
     def reset(self) -> None:
         self.calls = 0
@@ -76,11 +78,26 @@ class TaskProf:
             woke = getattr(self.loop, "event_ns", 0)
         if woke:
             self.lat_ns += max(0, monotonic_ns() - woke)
-        t0 = thread_time_ns()
+        now = thread_time_ns()
+        outer = self.t0
+        if outer:  # a call within a call: the outer one's time so far, then this one's
+            self.cpu_ns += now - outer
+        self.t0 = now
         try:
             return fn(*args)
         finally:
-            self.cpu_ns += thread_time_ns() - t0
+            end = thread_time_ns()
+            self.cpu_ns += end - self.t0
+            self.t0 = end if outer else 0
+
+    def settle(self) -> None:
+        """The time of the call under way counted so far (the log line, which 2.6 writes once
+        the call that ends the stream has been timed); the rest of the call counts from now."""
+        t0 = self.t0
+        if t0:
+            now = thread_time_ns()
+            self.cpu_ns += now - t0
+            self.t0 = now
 
 
 def start(state: Any, setting: str) -> None:

@@ -146,3 +146,65 @@ def test_without_a_latency_config_the_loop_is_not_stamped() -> None:
         assert lp.prof is st
     finally:
         lp.close()
+
+
+def test_settle_counts_the_call_under_way_and_nested_calls_once(prof: dict[str, str]) -> None:
+    tp = taskprof.TaskProf(_Loop())
+    seen: list[int] = []
+
+    def work() -> None:
+        sum(range(20000))
+        seen.append(tp.cpu_ns)  # 0: nothing counted yet during the first call
+        sum(range(20000))
+        tp.settle()  # as a log line written by this call
+        seen.append(tp.cpu_ns)
+
+    tp.run(work)
+    assert seen[0] == 0 and 0 < seen[1] <= tp.cpu_ns and tp.t0 == 0
+    before = tp.cpu_ns
+    tp.settle()  # outside a call: nothing to add
+    assert tp.cpu_ns == before
+    # a call within a call counts the elapsed time once, not twice
+    tp.reset()
+    t_start = time.thread_time_ns()
+    tp.run(lambda: tp.run(lambda: sum(range(50000))))
+    elapsed = time.thread_time_ns() - t_start
+    assert tp.calls == 2 and 0 < tp.cpu_ns <= elapsed and tp.t0 == 0
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_timer_wheel_stamps_its_tick_under_profiling(on: bool) -> None:
+    from haproxy_py.engine.stream import TimerWheel
+
+    lp = loop_class(asyncio.SelectorEventLoop)()
+    try:
+        lp.prof = {"tasks": "on" if on else "off"}
+        seen: list[int] = []
+
+        class Sess:
+            timer: Any = None
+
+            def _timer_fire(self) -> None:
+                seen.append(lp.event_ns)
+
+            def internal_error(self, exc: BaseException, where: str) -> None:
+                raise AssertionError(exc)
+
+        wheel = TimerWheel(lp)
+        sessions = [Sess(), Sess()]
+        when = lp.time() + 0.02
+        for s in sessions:
+            s.timer = wheel.add(when, s)
+
+        async def wait() -> None:
+            t0 = time.monotonic()
+            while len(seen) < 2 and time.monotonic() - t0 < 2:
+                await asyncio.sleep(0.005)
+
+        lp.run_until_complete(wait())
+        assert len(seen) == 2
+        # both sessions found expired by the same tick: woken at its stamp (0 when off)
+        assert (seen[0] > 0 and seen[0] == seen[1]) if on else seen == [0, 0]
+        assert lp.event_ns == 0
+    finally:
+        lp.close()
