@@ -91,6 +91,8 @@ class FreezeMixin(BuilderBase):
         proxies = [self.freeze(ps, uuids[i]) for i, ps in enumerate(self.proxies)]
         defaults = [self.freeze(ps, 0) for ps in self.defaults_list]
         parsed = not d.parse_failed
+        if not parsed:  # what freeze found is 2.6's post-parse checks' too
+            d.drop_post()
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
                      log_forwards=self.log_forward_models(),  # type: ignore[attr-defined]
@@ -135,6 +137,8 @@ class FreezeMixin(BuilderBase):
         f = ps.f
         self.check_capture_ids(ps)
         mode = f.get("mode", "tcp")
+        if mode != "http" and not ps.is_defaults and not f.get("disabled"):
+            self._ensure_no_http(ps)
         http_check = None
         hc = f.get("httpchk")
         if hc is not None:
@@ -207,6 +211,21 @@ class FreezeMixin(BuilderBase):
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
             stick_rules=tuple(f.get("stick_rules", ())), persist_rules=tuple(f.get("persist_rules", ())))
 
+    def _ensure_no_http(self, ps: ProxyState) -> None:
+        """2.6's first checks of a proxy not in HTTP mode (cookie, monitor-uri, HTTP hashes: then
+        round robin); the log format's follows (_log_style)."""
+        f = ps.f
+        what = f"{ps.type_str} '{ps.name}'"
+        if f.get("cookie") is not None:
+            self.d.warning(f"cookie will be ignored for {what} (needs 'mode http').", ps.loc, phase=POST)
+        if f.get("monitor_uri") is not None:
+            self.d.warning(f"monitor-uri will be ignored for {what} (needs 'mode http').", ps.loc, phase=POST)
+        bal = f.get("balance")
+        if bal is not None and bal.algorithm in ("uri", "url_param", "hdr"):
+            self.d.warning(f"Layer 7 hash not possible for {what} (needs 'mode http'). Falling back to round robin.",
+                           ps.loc, phase=POST)
+            f["balance"] = Balance()
+
     @staticmethod
     def _effective_timeouts(ps: ProxyState) -> Timeouts:
         """HAProxy's defaults applied after parsing: queue and tarpit fall back to connect."""
@@ -221,7 +240,7 @@ class FreezeMixin(BuilderBase):
         its defaults'), with a warning."""
         addr = ps.f.get("dispatch")
         if addr is not None and "balance" in ps.f:
-            self.d.warning(f"dispatch address of {ps.kind} '{ps.name}' will be ignored in balance mode.",
+            self.d.warning(f"dispatch address of {ps.type_str} '{ps.name}' will be ignored in balance mode.",
                            phase=POST)
             return None
         return addr

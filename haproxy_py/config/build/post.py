@@ -3,6 +3,8 @@ mismatches, missing timeouts...)."""
 
 from __future__ import annotations
 
+import re
+
 from haproxy_py.config import fetches as F
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
@@ -10,6 +12,9 @@ from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.model import Acl, Condition, Config, Location, Proxy
 from haproxy_py.registry import not_implemented
+
+_NEEDS = re.compile(r"sample fetch <[^>]*> may not be reliably used here because it needs '([^']*)' which is not "
+                    r"available here\.$")
 
 
 class PostChecksMixin(BuilderBase):
@@ -94,6 +99,12 @@ class PostChecksMixin(BuilderBase):
                 ps = self.proxies[rank]
                 self.note_refs(p.loc, 0, p, got[:1], "use-server or balance expression", step="balance", lineno=ps.f.get("args_line", p.loc.line))
             except SampleError as e:
+                m = _NEEDS.match(e.message)
+                if m is not None:  # 2.6 parses the expression, then checks where its fetch works
+                    self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: error detected while parsing "
+                                 f"'balance hash' expression '{expr}' which requires information from {m.group(1)}, "
+                                 "which is not available here.", p.loc, phase=POST)
+                    continue
                 self.d.alert(f"{p.type_str} '{p.name}' [{p.loc.file}:{p.loc.line}]: failed to parse 'balance hash' "
                              f"expression '{expr}' in : {e.message}", p.loc, phase=POST)
 
