@@ -116,6 +116,9 @@ class TlsBind:
     max_record: int = 0
     #: tune.ssl.cachesize: the session cache's size in 2.6's blocks (tls/context.py; 0: no cache)
     cache_size: int = 20000
+    #: the session ticket keys (80 random bytes, drawn for each bind line when the configuration is
+    #: read, so that the workers share them; b"": OpenSSL's own, per context)
+    ticket_keys: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
 
 def _early_size(b: Any) -> int:
@@ -364,7 +367,7 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
         "dh_bits": g.get("tune.ssl.default-dh-param", 0), "capture": g.get("capture", 0),
         "keylog": bool(g.get("keylog")), "lifetime": g.get("lifetime", 0),
         "skip_self_ca": bool(g.get("skip-self-ca")), "max_record": g.get("maxrecord", 0),
-        "cache_size": g.get("cachesize", 20000)}
+        "cache_size": g.get("cachesize", 20000), "ticket_keys": os.urandom(80)}
     disabled = set(gopts.get("disabled", ()))
     strict = False
     entries: list[Entry] = []

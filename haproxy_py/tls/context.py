@@ -243,6 +243,7 @@ def set_ciphersuites(ctx: ssl.SSLContext, suites: str) -> bool:
 
 _FNS: dict[str, Any] = {}
 _SSL_CTRL_SET_GROUPS_LIST = 92
+_SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59
 
 
 def _fn(name: str, argtypes: tuple[Any, ...], restype: Any) -> Any:
@@ -318,6 +319,13 @@ def apply_bind(ctx: ssl.SSLContext, conf: Any, cert: Any = None) -> str | None:
         return "curves" if conf.curves else "ecdhe"
     if conf.no_tickets:
         ctx.options |= ssl.OP_NO_TICKET
+    elif conf.ticket_keys:
+        # the bind line's ticket keys, drawn once by the configuration: every worker encrypts and
+        # decrypts tickets with them (as 2.6's threads share their context's), where each
+        # worker's own contexts would draw their own
+        keys = ctypes.create_string_buffer(conf.ticket_keys, len(conf.ticket_keys))
+        _fn("SSL_CTX_ctrl", (ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_void_p), ctypes.c_long)(
+            _ssl_ctx_pointer(ctx), _SSL_CTRL_SET_TLSEXT_TICKET_KEYS, len(conf.ticket_keys), keys)
     if conf.prefer_client:
         ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     else:

@@ -178,3 +178,37 @@ frontend fe
     assert out[1] == out[0]
     assert out[0][2][0].startswith("r=1 dn=/C=FR/O=Acme/CN=client1 v=0 used=1"), out[0]
     assert out[0][2][1] == (2, 0)
+
+
+@pytest.mark.slow
+def test_tickets_resume_on_every_worker_as_haproxy(certs: Certs) -> None:
+    """With nbthread 2 (two workers in haproxy-py, two threads in 2.6) a session ticket resumes
+    whichever worker accepts the connection: the workers share each bind line's ticket keys (drawn
+    when the configuration is read). TLS 1.2 and 1.3, several resumptions each, as 2.6."""
+    cfg = f"""global
+    nbthread 2
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']}
+    http-request return status 200 content-type text/plain string ok
+"""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which):
+            got = []
+            for ver in ("1.2", "1.3"):
+                ctx = _client(ver, True)
+                sess, reused = _request(ctx, port)
+                got.append(reused)
+                for _ in range(8):
+                    sess, reused = _request(ctx, port, sess)
+                    got.append(reused)
+            out.append(got)
+    assert out[1] == out[0]
+    assert out[0] == ([False] + [True] * 8) * 2
