@@ -737,6 +737,7 @@ class SetStatus(Action):
     def run(self, txn: Any) -> Verdict:
         res = txn.res
         res.status = self.status
+        res.code = None
         res.reason = self.reason
         return V_CONTINUE
 

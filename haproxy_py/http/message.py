@@ -235,7 +235,7 @@ class RequestHead(Headers):
 class ResponseHead(Headers):
     """A parsed (or built) HTTP/1.x response head."""
 
-    __slots__ = ("status", "reason")
+    __slots__ = ("status", "reason", "code")
 
     def __init__(
         self,
@@ -246,14 +246,22 @@ class ResponseHead(Headers):
     ) -> None:
         self.status = status
         self.reason = reason
+        #: the status code's digits as the server wrote them when they are not ``%d`` of
+        #: ``status`` (``0204``, ``65736``: 2.6 forwards them so), else None; whoever sets
+        #: ``status`` sets it back to None
+        self.code: bytes | None = None
         self._init_head(version, headers)
 
     def status_line(self) -> bytes:
         """The server's version toward the client, as 2.6 (``HTTP/1.0`` stays, anything 1.1 or
-        later is ``HTTP/1.1``), reason kept verbatim."""
+        later is ``HTTP/1.1``), code and reason kept verbatim."""
+        if self.code is not None:
+            return b"%s %s %s" % (self.version, self.code, self.reason)
         return b"%s %d %s" % (self.version, self.status, self.reason)
 
     def to_bytes(self) -> bytes:
+        if self.code is not None:
+            return b"%s %s %s\r\n" % (self.version, self.code, self.reason) + self.headers_bytes()
         return b"%s %d %s\r\n" % (self.version, self.status, self.reason) + self.headers_bytes()
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid

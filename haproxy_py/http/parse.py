@@ -10,7 +10,9 @@ Call :func:`parse_request` / :func:`parse_response` with everything received so 
 
 The defences follow HAProxy 2.6.12 as observed (FACTS 6.4 and live probes), with one deliberate
 extra strictness: NUL and control bytes (0x00-0x1f except HTAB, and 0x7f) anywhere in the head,
-header values included, are rejected (HAProxy forwards them in values).
+header values included, are rejected (HAProxy forwards them in values), except in a status line's
+reason, where 2.6 takes every byte but CR and LF as the parser does (``status_line``; a status
+below 100 stays refused, README).
 
 The head size limit models HAProxy's internal HTX representation: a head is accepted when
 ``46 + 8 * (headers + 2) + len(method + uri + version) + sum(len(name + value))`` fits in
@@ -67,7 +69,17 @@ _TCHAR = rb"!#$%&'*+.^_`|~0-9A-Za-z\-"
 _TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
 # method SP+ uri SP+ version; the URI is visible ASCII except '#'
 _REQLINE = re.compile(rb"([" + _TCHAR + rb"]+) +([\x21\x22\x24-\x7e]+) +HTTP/([0-9])\.([0-9])")
-_STATUSLINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+# a status line without its line end, split as 2.6's HTTP/1 parser splits it: a version of
+# upper-case letters, digits, '.' and '/' (not first: it starts with a token character), blanks (SP, HTAB), any number of digits, then optionally
+# blanks and a reason of any byte but CR and LF (NUL and control bytes included), the blanks
+# before it not part of it
+_STATUSLINE = re.compile(rb"([A-Z0-9.][A-Z0-9./]*)[ \t]+([0-9]+)(?:[ \t]+(.*))?", re.S)
+# the usual status line: HTTP/1.0 or 1.1, one space, three digits from 100 on, one space and a
+# reason that starts with neither a blank nor CR (or nothing)
+_STATUSLINE_USUAL = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([^ \t\r][^\r]*)?)?")
+# what a status line may look like while its end has not arrived
+_STATUSLINE_PART = re.compile(rb"(?:[A-Z0-9.][A-Z0-9./]*)?|[A-Z0-9.][A-Z0-9./]*[ \t]+(?:[0-9]+(?:[ \t].*)?)?",
+                              re.S)
 # control bytes forbidden in a head once CRLF were turned into LF (HTAB allowed; CR left = bare CR)
 _CTL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 _SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -86,6 +98,7 @@ _SPECIAL = frozenset(
     (b"content-length", b"transfer-encoding", b"host", b"connection", b"upgrade")
 )
 _MAX_CL = (1 << 63) - 1
+_CRLF = b"\r\n"
 
 
 def htx_size(method: bytes, uri: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> int:
@@ -148,7 +161,8 @@ class _Fold(Exception):
 
 def _split_head(buf: bytes, start: int, status: int,
                 bufsize: int) -> tuple[list[bytes], int, int] | None:
-    """Find the head, normalise line ends, check bytes.
+    """Find the head, normalise line ends, check bytes (a response's status line may hold
+    control bytes but CR: 2.6 takes any in its reason).
 
     Returns ``(lines, after, eol)`` or None; ``eol`` is -1 when the general path was taken.
     """
@@ -160,6 +174,9 @@ def _split_head(buf: bytes, start: int, status: int,
         head = buf[start:p]
         lines = head.split(b"\r\n")
         if 0 not in b"".join(lines).translate(_HEAD_BAD_NUL):
+            return lines, p + 4, p + 1
+        if (status == 502 and b"\r" not in lines[0] and b"\n" not in lines[0]
+                and 0 not in b"".join(lines[1:]).translate(_HEAD_BAD_NUL)):
             return lines, p + 4, p + 1
     eol, after = _find_head_end(buf, start)
     if eol < 0:
@@ -177,7 +194,13 @@ def _split_head_slow(buf: bytes, start: int, eol: int, status: int) -> list[byte
         head = head.replace(b"\r\n", b"\n")
         if head[-1:] == b"\r":
             head = head[:-1]
-    m = _CTL.search(head)
+    pos = 0
+    if status == 502:
+        # the status line's bytes are its parse's business (2.6 takes any but CR in a reason)
+        pos = head.find(b"\n")
+        if pos < 0:
+            pos = len(head)
+    m = _CTL.search(head, pos)
     if m is not None:
         bad = head[m.start() : m.start() + 1]
         raise ParseError(status, _locate(buf, start, bad), "forbidden control character")
@@ -599,12 +622,35 @@ def parse_response(
 
     Errors raise :class:`ParseError` with status 502 (HAProxy's answer to an invalid response).
     """
+    n = len(buf)
+    if start < n and buf[start] in _CRLF:
+        # 2.6 skips empty lines before a status line (CRLF or LF; a bare CR is invalid)
+        while start < n:
+            c = buf[start]
+            if c == 10:
+                start += 1
+            elif c == 13:
+                if start + 1 >= n:
+                    return None
+                if buf[start + 1] != 10:
+                    raise ParseError(502, start, "bare CR")
+                start += 2
+            else:
+                break
+        if start >= n:
+            return None
     split = _split_head(buf, start, 502, bufsize)
     if split is None:
-        # a server that does not start with "HTTP/" will never become valid
-        pre = buf[start : start + 5]
-        if pre and not b"HTTP/".startswith(pre):
+        # what cannot become a status line any more is refused at once, as 2.6
+        nl = buf.find(b"\n", start)
+        part = buf[start:] if nl < 0 else buf[start:nl]
+        if part[-1:] == b"\r":
+            part = part[:-1]
+        if b"\r" in part or _STATUSLINE_PART.fullmatch(part) is None:
             raise ParseError(502, start, "invalid status line")
+        if nl >= 0:
+            if _STATUSLINE.fullmatch(part) is None:
+                raise ParseError(502, start, "invalid status line")
         return None
     lines, after, eol = split
     try:
@@ -618,32 +664,70 @@ def parse_response(
     return msg, after
 
 
+def strict_version(v: bytes) -> bool:
+    """The version check 2.6 makes unless accept-invalid-http-response/-request: 8 bytes, the
+    5th '/', the 6th and 8th digits, the 7th '.' (the first four are not looked at:
+    ``XTTP/1.1`` passes)."""
+    return (len(v) == 8 and v[4] == 47 and v[6] == 46 and 48 <= v[5] <= 57 and 48 <= v[7] <= 57)
+
+
+def forwarded_version(v: bytes) -> bytes:
+    """A start line's version as 2.6 forwards it: HTTP/1.1 for 8 bytes whose 6th byte is above
+    '1', or '1' with an 8th byte from '1' on (2.6 looks at nothing else), as written otherwise."""
+    if len(v) == 8 and (v[5] > 49 or (v[5] == 49 and v[7] >= 49)):
+        return b"HTTP/1.1"
+    return v
+
+
+def status_line(line: bytes, start: int, relaxed: bool = False) -> tuple[bytes, bytes, int, bytes]:
+    """A status line (without its line end) as 2.6 reads it: ``(version as forwarded, code as
+    written, status, reason)``; ``relaxed``: accept-invalid-http-response (no version check)."""
+    m = _STATUSLINE.fullmatch(line)
+    if m is None or b"\r" in line:
+        raise ParseError(502, start, "invalid status line")
+    raw_version, code, reason = m.groups()
+    if not relaxed and not strict_version(raw_version):
+        raise ParseError(502, start, "invalid HTTP version")
+    # 2.6 adds the digits up in 32 bits and keeps a 16-bit status ("0204" is a 204, "65736" a
+    # 200); the client gets the digits as written
+    status = int(code) & 0xFFFF if len(code) > 3 else int(code)
+    if status < 100:
+        # 2.6 forwards such a response without its framing headers and its body as it came,
+        # which haproxy-py does not do (README)
+        raise ParseError(502, start + len(raw_version) + 1, "status code below 100")
+    return forwarded_version(raw_version), code, status, reason or b""
+
+
 def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: bytes,
               limit: int, maxhdr: int = DEFAULT_MAXHDR) -> ResponseHead:
-    m = _STATUSLINE.fullmatch(lines[0])
-    if m is None:
-        raise ParseError(502, start, "invalid status line")
-    major, minor, code, reason = m.groups()
-    if major >= b"2" or (major == b"1" and minor >= b"1"):
-        version = b"HTTP/1.1"
+    m = _STATUSLINE_USUAL.fullmatch(lines[0])
+    if m is not None:  # the usual line, in one step: what status_line() would find
+        minor, code, reason = m.groups()
+        version = b"HTTP/1.1" if minor == b"1" else b"HTTP/1.0"
+        status = int(code)
+        if reason is None:
+            reason = b""
+        odd_code = False
     else:
-        version = b"HTTP/" + major + b"." + minor
-    status = int(code)
-    if status < 100:
-        raise ParseError(502, start + 9, "invalid status code")
+        version, code, status, reason = status_line(lines[0], start)
+        odd_code = len(code) != 3 or code[0] == 48
     headers, special, nv = _parse_headers(lines, buf, start, 502)
     if len(headers) >= maxhdr:
         raise ParseError(502, start, "too many headers (tune.http.maxhdr)")
-    msg = ResponseHead(status, reason or b"", version, None)
+    msg = ResponseHead(status, reason, version, None)
+    if odd_code:
+        msg.code = code
     msg.headers = headers
     if special is not None:
         if _conn_tokens(msg, headers, special, 502, buf, start):
             nv = -1
     if msg.body == BODY_NONE:
         msg.body = BODY_CLOSE
-    if status == 204 and special is not None:
-        # HAProxy 2.6.12 drops any content-length of a 204 response (verified live; kept on 304)
-        msg.headers = headers = [h for h in headers if h[0].lower() != b"content-length"]
+    if special is not None and (status == 204 or status < 200):
+        # HAProxy 2.6.12 drops any content-length of a 204 response (verified live; kept on 304),
+        # and the content-length and transfer-encoding of an interim (1xx) one
+        drop = (b"content-length",) if status == 204 else (b"content-length", b"transfer-encoding")
+        msg.headers = headers = [h for h in headers if h[0].lower() not in drop]
         nv = -1
         msg.content_length = -1
     if status < 200 or status == 204 or status == 304 or method == b"HEAD":
@@ -653,10 +737,10 @@ def _response(lines: list[bytes], buf: bytes, start: int, after: int, method: by
     if msg.body == BODY_CLOSE:
         msg.keep_alive = False
     # the raw head is never smaller than its HTX data: only compute the exact size near the limit
-    if after - start + 62 + 8 * len(headers) > limit and htx_size(b"", reason or b"", version + code,
+    if after - start + 62 + 8 * len(headers) > limit and htx_size(b"", reason, version + code,
                                                                   headers) > limit:
         raise ParseError(502, start, "head too large")
-    msg.htx_len = HEAD_OVERHEAD + len(version) + 3 + len(reason or b"") + _headers_htx(headers, special, nv)
+    msg.htx_len = HEAD_OVERHEAD + len(version) + len(code) + len(reason) + _headers_htx(headers, special, nv)
     return msg
 
 

@@ -25,8 +25,6 @@ deliberate difference, README), bad methods and status codes.
 
 from __future__ import annotations
 
-import re
-
 from .message import BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE, RequestHead, ResponseHead
 from .parse import (
     _CTL,
@@ -41,13 +39,14 @@ from .parse import (
     _HeaderList,
     _Special,
     _unfold,
+    forwarded_version,
     htx_size,
+    status_line,
 )
 
 __all__ = ["parse_request_relaxed", "parse_response_relaxed", "uri_passes_strict"]
 
 _VER = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./")
-_STATUS = re.compile(rb"([A-Z0-9./]+) ([0-9]{3})(?: (.*))?", re.S)
 
 
 def _skip4(buf: bytes, i: int, end: int) -> int:
@@ -65,15 +64,6 @@ def uri_passes_strict(buf: bytes, start: int, end: int) -> bool:
     of the buffer up to ``len(buf)``: only the bytes after the skipped groups are looked at."""
     i = _skip4(buf, start, len(buf))
     return all(0x21 <= c <= 0x7e and c != 0x23 for c in buf[i:end])
-
-
-def _version(v: bytes) -> bytes:
-    """A request or status line's version as 2.6 forwards it: HTTP/1.1 for 8 bytes whose 6th
-    byte is above '1', or '1' with an 8th byte from '1' on (2.6 looks at nothing else of a
-    relaxed version), as written otherwise."""
-    if len(v) == 8 and (v[5] > 49 or (v[5] == 49 and v[7] >= 49)):
-        return b"HTTP/1.1"
-    return v
 
 
 def _headers(lines: list[bytes], buf: bytes, start: int, status: int) -> tuple[_HeaderList, _Special | None]:
@@ -178,7 +168,7 @@ def parse_request_relaxed(buf: bytes, start: int = 0, *, bufsize: int, maxrewrit
     if got is None:
         return None
     lines, after = got
-    version = _version(raw_version)
+    version = forwarded_version(raw_version)
     if uri[0] != 47 and uri != b"*":
         if method == b"CONNECT":
             host, colon, port = uri.rpartition(b":")
@@ -224,6 +214,14 @@ def _incomplete(buf: bytes, start: int, bufsize: int) -> None:
 def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize: int, maxrewrite: int,
                            maxhdr: int) -> tuple[ResponseHead, int] | None:
     """``parse_response`` with 2.6's accept-invalid-http-response; the same results and errors."""
+    n = len(buf)
+    while start < n and buf[start] in (10, 13):  # empty lines before it, as the strict parser
+        if buf[start] == 13:
+            if start + 1 >= n:
+                return None
+            if buf[start + 1] != 10:
+                raise ParseError(502, start, "bare CR")
+        start += 1
     nl = buf.find(b"\n", start)
     if nl < 0:
         _incomplete(buf, start, bufsize)
@@ -231,29 +229,25 @@ def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize
     first = buf[start:nl]
     if first[-1:] == b"\r":
         first = first[:-1]
-    m = _STATUS.fullmatch(first)
-    if m is None or b"\r" in first:
-        raise ParseError(502, start, "invalid status line")
-    raw_version, code, reason = m.groups()
-    status = int(code)
-    if status < 100:
-        raise ParseError(502, start + len(raw_version) + 1, "invalid status code")
+    version, code, status, reason = status_line(first, start, relaxed=True)
     got = _header_lines(buf, start, nl, bufsize, 502)
     if got is None:
         return None
     lines, after = got
-    version = _version(raw_version)
     headers, special = _headers(lines, buf, start, 502)
     if len(headers) >= maxhdr:
         raise ParseError(502, start, "too many headers (tune.http.maxhdr)")
-    msg = ResponseHead(status, reason or b"", version, None)
+    msg = ResponseHead(status, reason, version, None)
+    if len(code) != 3 or code[0] == 48:
+        msg.code = code
     msg.headers = headers
     if special is not None:
         _conn_tokens(msg, headers, special, 502, buf, start)
     if msg.body == BODY_NONE:
         msg.body = BODY_CLOSE
-    if status == 204 and special is not None:
-        msg.headers = headers = [h for h in headers if h[0].lower() != b"content-length"]
+    if special is not None and (status == 204 or status < 200):
+        drop = (b"content-length",) if status == 204 else (b"content-length", b"transfer-encoding")
+        msg.headers = headers = [h for h in headers if h[0].lower() not in drop]
         msg.content_length = -1
     if status < 200 or status == 204 or status == 304 or method == b"HEAD":
         msg.body = BODY_NONE
@@ -261,7 +255,7 @@ def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize
         msg.body = BODY_NONE
     if msg.body == BODY_CLOSE:
         msg.keep_alive = False
-    if htx_size(b"", reason or b"", version + code, headers) > bufsize - maxrewrite:
+    if htx_size(b"", reason, version + code, headers) > bufsize - maxrewrite:
         raise ParseError(502, start, "head too large")
     msg.head_len = after - start
     return msg, after

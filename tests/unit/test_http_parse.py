@@ -317,7 +317,7 @@ def test_response_framing(raw, method, body, ka):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"THIS IS NOT HTTP\r\n\r\n", b"THIS IS NOT", b"HTTP/1.1 2000 OK\r\n\r\n", b"HTTP/1.1 OK\r\n\r\n",
+    [b"THIS IS NOT HTTP\r\n\r\n", b"THIS IS NOT", b"HTTP/1.1 20x OK\r\n\r\n", b"HTTP/1.1 OK\r\n\r\n",
      b"HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
      b"Content-Length: 2\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"],
 )
@@ -390,3 +390,48 @@ def test_http10_get_head_delete_with_a_body_is_413(raw):
                                  b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", b"get / HTTP/1.0\r\nContent-Length: 5\r\n\r\n"])
 def test_bodies_2_6_lets_through(raw):
     assert parse_request(raw) is not None
+
+
+# status lines as 2.6.12's HTTP/1 parser reads them (probed live: the client's view of each)
+@pytest.mark.parametrize(
+    "line, version, code, status, reason",
+    [(b"XTTP/1.1 200 OK", b"HTTP/1.1", b"200", 200, b"OK"),
+     (b"XTTP/1.0 200 OK", b"XTTP/1.0", b"200", 200, b"OK"),
+     (b"1234/9.9 200 OK", b"HTTP/1.1", b"200", 200, b"OK"),
+     (b"HTTP/1.1  200 \t OK \x01\x00\x7f\xff ", b"HTTP/1.1", b"200", 200, b"OK \x01\x00\x7f\xff "),
+     (b"HTTP/1.1\t200", b"HTTP/1.1", b"200", 200, b""),
+     (b"HTTP/1.1 0204 No", b"HTTP/1.1", b"0204", 204, b"No"),
+     (b"HTTP/1.1 65736 x", b"HTTP/1.1", b"65736", 200, b"x"),
+     (b"HTTP/1.1 12345678901234567890 x", b"HTTP/1.1", b"12345678901234567890", 2770, b"x")],
+)
+def test_status_line_as_haproxy(line, version, code, status, reason):
+    resp, _ = parse_response(b"\r\n\n" + line + b"\r\ncontent-length: 0\r\n\r\n")
+    assert (resp.version, resp.status, resp.reason) == (version, status, reason)
+    assert resp.status_line() == version + b" " + code + b" " + reason
+
+
+@pytest.mark.parametrize(
+    "line, early",
+    [(b"http/1.1 200 OK", True), (b"HTTP/1.10 200", False), (b"HTTP/11 200", False), (b"HTTP/a.1 200", True),
+     (b"HTTPX1.1 200", False), (b"HT-P/1.1 200", True), (b" HTTP/1.1 200", True), (b"HTTP/1.1 200\x01OK", True),
+     (b"HTTP/1.1 +200", True), (b"HTTP/1.1 200 OK\rx", True), (b"HTTP/1.1\x0b200", True),
+     (b"HTTP/1.1 20 OK", False), (b"HTTP/1.1 000 OK", False), (b"HTTP/1.1 65556 OK", False),
+     (b"\rHTTP/1.1 200 OK", True)],
+)
+def test_status_line_refused_as_haproxy(line, early):
+    with pytest.raises(ParseError) as ei:
+        parse_response(line + b"\r\ncontent-length: 0\r\n\r\n")
+    assert ei.value.status == 502
+    # a byte that cannot belong to a status line is refused as soon as it arrives, the version
+    # (and the status code) once the head is complete, as 2.6 does
+    if early:
+        with pytest.raises(ParseError):
+            parse_response(line + b"\r\n")
+    else:
+        assert parse_response(line + b"\r\n") is None
+
+
+def test_interim_response_loses_its_framing_headers():
+    resp, _ = parse_response(b"HTTP/1.1 100 Continue\r\ncontent-length: 0\r\nx: y\r\n"
+                             b"transfer-encoding: chunked\r\n\r\n")
+    assert resp.headers == [(b"x", b"y")]
