@@ -414,6 +414,9 @@ BAD_CONFIGS = [
     "fcgi-app a\n  docroot /x\n  set-param FOO %[path if TRUE\n",
     "fcgi-app a\n  docroot /x\n  set-param FOO bar if\n  pass-header X unless\n" + _USE,
     "fcgi-app a\n  docroot /x\n  set-param FOO bar unless { path -m zz x }\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  option mpxs-conns\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  option mpxs-conns\n  option max-reqs 1\n" + _USE,
+    "fcgi-app a\n  docroot /x\n  option mpxs-conns\n  no option mpxs-conns\n  option max-reqs 5\n" + _USE,
 ]
 
 
@@ -673,3 +676,49 @@ def test_fcgi_reused_connection_carries_the_new_request_as_haproxy(php_fpm: tupl
             relay.close()
     assert got["ours"][0] == got["haproxy"][0] == ["c0", "c1", "c2"], got
     assert got["ours"][1] < 3 and got["haproxy"][1] < 3, got  # a connection was reused
+
+
+@pytest.mark.parametrize("opts", ["    option mpxs-conns\n", "    option mpxs-conns\n    option max-reqs 1\n",
+                                  "    option mpxs-conns\n    option get-values\n"])
+def test_fcgi_mpxs_conns_one_request_at_a_time_as_haproxy(php_fpm: tuple[int, Path], opts: str) -> None:
+    """option mpxs-conns with max-reqs 1 (its default): 2.6 allows one request at a time on a
+    connection, as without the option; the requests of several clients at once each get their
+    answer, a client's requests in turn share one kept connection."""
+    require_haproxy("haproxy")
+    fpm, www = php_fpm
+    cfg = ("defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+           f"fcgi-app a\n    docroot {www}\n    set-param X_IN %[req.hdr(x-in)]\n{opts}"
+           "frontend fe\n    bind 127.0.0.1:{port}\n    default_backend b\n"
+           "backend b\n    use-fcgi-app a\n    server s1 127.0.0.1:{relay} proto fcgi\n")
+    got = {}
+    for which in ("haproxy", "ours"):
+        relay = CountingRelay(fpm)
+        try:
+            port = free_port()
+            with run_proxy(cfg.format(port=port, relay=relay.port), which=which):
+                wait_port(port, timeout=20)
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                seq = []
+                for i in range(3):
+                    c.request("GET", "/env.php", headers={"Host": "h", "X-In": f"s{i}"})
+                    r = c.getresponse()
+                    seq.append((r.status, json.loads(r.read())["server"]["X_IN"]))
+                c.close()
+                kept = relay.accepted
+                out: list[object] = [None] * 4
+
+                def one(i: int, port: int = port, out: list[object] = out) -> None:
+                    st, _h, doc = _view(_send(port, "GET", f"/big.php?n=20&i={i}", {"Host": "h", "X-In": f"p{i}"},
+                                              None, False))
+                    out[i] = (st, len(doc) if isinstance(doc, bytes) else doc)
+
+                ts = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join(15)
+            got[which] = (seq, kept, out)
+        finally:
+            relay.close()
+    assert got["ours"] == got["haproxy"], got
+    assert got["haproxy"][0] == [(200, "s0"), (200, "s1"), (200, "s2")] and got["haproxy"][1] == 1, got

@@ -309,9 +309,10 @@ def test_userlists_and_other_sections_kept() -> None:
     cfg = ok(HDR + "program p\n command /bin/true -x\n user nobody\n no option start-on-reload\n")
     assert [(p.name, p.command, p.user, p.start_on_reload) for p in cfg.programs] == [
         ("p", ("/bin/true", "-x"), "nobody", False)]
-    for sect in ("fcgi-app c\n docroot /d\n log-stderr 127.0.0.1:514 local0\n", "fcgi-app c\n docroot /d\n option mpxs-conns\n"):
+    for sect in ("fcgi-app c\n docroot /d\n log-stderr 127.0.0.1:514 local0\n", "fcgi-app c\n docroot /d\n option mpxs-conns\n option max-reqs 2\n"):
         _, d = parse_text(HDR + sect, "t.cfg")
         assert len(d.errors) == 1 and "is not implemented by haproxy-py" in d.errors[0].haproxy, (sect, d)
+    ok(HDR + "fcgi-app c\n docroot /d\n option mpxs-conns\n option max-reqs 1\n")  # one at a time: as 2.6
     cfg = ok(HDR + "fcgi-app c\n docroot /d\n index i.php\n pass-header X\n no option keep-conn\n")
     assert [(a.name, a.docroot, a.index, a.pass_headers, a.keep_conn) for a in cfg.fcgi_apps] == [
         ("c", "/d", "i.php", (("X", None),), False)]

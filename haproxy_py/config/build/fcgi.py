@@ -127,10 +127,9 @@ class FcgiMixin(BuilderBase):
             elif name == "get-values":
                 cur["get_values"] = not neg
             elif name == "mpxs-conns":
-                if not neg:
-                    self.alert(ln, not_implemented(f"'option {name}'", "haproxy-py sends one request at a time per "
-                                                   "FastCGI connection, as 2.6 without this option"),
-                               1, ours=True)
+                # with max-reqs 1 (its default) 2.6 sends one request at a time on a connection, as
+                # without it; several at once (max-reqs above 1) is refused after parsing
+                cur["mpxs"] = None if neg else ln.loc(1)
             else:
                 self.alert(ln, f"unknown option '{name}'.", 1 + neg)
         elif kw == "log-stderr":
@@ -196,7 +195,13 @@ class FcgiMixin(BuilderBase):
             if not a.docroot:
                 d.alert(f"fcgi-app '{a.name}': no docroot configured.", a.loc, phase=POST)
         for a in self.__dict__.get("fcgi_apps", []):
-            if a.get("max_reqs", 0) > 1 and not a["get_values"]:  # a warning that fails the configuration, as 2.6
+            if a.get("max_reqs", 0) > 1 and a.get("mpxs") is not None:
+                d.alert(not_implemented("'option mpxs-conns' with 'option max-reqs' above 1 (several requests at "
+                                        "once on a FastCGI connection)",
+                                        "max-reqs 1: one request at a time per connection"),
+                        a["mpxs"], phase=POST, ours=True)
+            elif a.get("max_reqs", 0) > 1 and not a["get_values"] and a.get("mpxs") is None:
+                # a warning that fails the configuration, as 2.6
                 d.add(Diagnostic(WARNING, f"fcgi-app '{a['name']}': multiplexing not supported, ignore the option "
                                  "'max-reqs'.", a["loc"], None, None, None, True, POST, False))
         for px in cfg.proxies:
