@@ -1404,13 +1404,21 @@ def _set_ssl_cert(cli: Cli, c: Call) -> str:
         return usage
     name = c.w[3]
     st = cli.state
-    # NAME.sctl: the payload replaces the SCT list of NAME (in base64: see _sctl_payload)
-    base = name[:-5] if name.endswith(".sctl") else name
+    # NAME.sctl: the payload replaces the SCT list of NAME (in base64: see _sctl_payload); NAME.key
+    # its private key
+    base = name[:-5] if name.endswith(".sctl") else name[:-4] if name.endswith(".key") else name
     old = st.tls_tx.get(base) or loaded_certs(st.config, st.tls_certs).get(base)
     if old is None:
         return f"Can't replace a certificate which is not referenced by the configuration!\nCan't update {name}!\n"
     had = base in st.tls_tx
-    if base != name:
+    if name.endswith(".key"):
+        from haproxy_py.tls.certs import key_from_payload
+
+        try:
+            st.tls_tx[base] = key_from_payload(base, cli.payload, old)
+        except CertError as e:
+            return f"{e}\nCan't load the payload\nCan't update {name}!\n"
+    elif base != name:
         sctl = _sctl_payload(cli.payload)
         if sctl is None:
             return f"Can't load the payload\nCan't update {name}!\n"
@@ -1450,6 +1458,11 @@ def _commit_ssl_cert(cli: Cli, c: Call) -> str:
     cert = st.tls_tx.get(name)
     if cert is None:
         return f"No ongoing transaction! !\nCan't commit {name}!\n"
+    from haproxy_py.tls.certs import commit_problem
+
+    problem = commit_problem(cert)
+    if problem is not None:
+        return f"{problem}\nCan't commit {name}!\n"
     try:
         st.ops.replace_certificate(cert)
     except (OSError, ValueError) as e:

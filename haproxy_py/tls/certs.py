@@ -442,6 +442,53 @@ def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
     return dataclasses.replace(c, path=name, load_from=tmp, key=c.key, sctl=old.sctl)
 
 
+def key_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
+    """'set ssl cert NAME.key' + a PEM private key: NAME's store with that key (whether it matches
+    the certificate is checked by the commit, as 2.6 does: :func:`commit_problem`); 2.6's message
+    as :class:`CertError` when the payload holds no private key."""
+    import _ssl
+    import ctypes
+
+    lib = ctypes.CDLL(_ssl.__file__)
+    v = ctypes.c_void_p
+    lib.BIO_new_mem_buf.argtypes, lib.BIO_new_mem_buf.restype = (ctypes.c_char_p, ctypes.c_int), v
+    lib.PEM_read_bio_PrivateKey.argtypes, lib.PEM_read_bio_PrivateKey.restype = (v, v, v, v), v
+    lib.EVP_PKEY_free.argtypes, lib.BIO_free.argtypes = (v,), (v,)
+    data = pem.encode("latin-1", "replace")
+    bio = lib.BIO_new_mem_buf(data, len(data))
+    pkey = lib.PEM_read_bio_PrivateKey(bio, None, None, None) if bio else None
+    if pkey:
+        lib.EVP_PKEY_free(pkey)
+    if bio:
+        lib.BIO_free(bio)
+    lib.ERR_clear_error()
+    if not pkey:
+        raise CertError(f"unable to load private key from file '{name}'.")
+    if not _STORE_DIR:
+        _STORE_DIR.append(tempfile.mkdtemp(prefix="haproxy-py-certs-"))
+    fd, tmp = tempfile.mkstemp(suffix=".key", dir=_STORE_DIR[0])
+    with os.fdopen(fd, "w") as f:
+        f.write(pem if pem.endswith("\n") else pem + "\n")
+    return dataclasses.replace(old, key=tmp, load_from=old.load_from or old.path)
+
+
+def commit_problem(cert: CertFile) -> str | None:
+    """What 2.6 refuses to commit: a key (set by 'set ssl cert NAME.key') that does not match the
+    certificate."""
+    if cert.der == b"" or not cert.key:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(cert.load_from or cert.path, cert.key)
+    except ssl.SSLError as e:
+        # (OpenSSL 3 drops the certificate a key does not match: "no certificate assigned")
+        if getattr(e, "reason", "") in ("KEY_VALUES_MISMATCH", "NO_CERTIFICATE_ASSIGNED"):
+            return f"inconsistencies between private key and certificate loaded '{cert.path}'."
+    except OSError:
+        return None
+    return None
+
+
 # --------------------------------------------------------------------------- the runtime API's view
 def config_certs(config: Any) -> dict[str, CertFile]:
     """The certificate files the configuration loaded: its TLS listeners' and its servers' (crt)."""

@@ -621,3 +621,49 @@ def test_sctl_set_at_runtime(certs: Certs, tmp_path: Path) -> None:
     assert served[1].endswith(b"Success!\n\n")
     ext = lambda lst: base64.b64encode(b"\x00\x12" + len(lst).to_bytes(2, "big") + lst).decode()  # noqa: E731
     assert served[2] == (ext(old_list), "TLSv1.2") and served[3] == (ext(new_list), "TLSv1.2"), served
+
+
+@pytest.mark.slow
+def test_key_set_at_runtime_as_haproxy(certs: Certs, tmp_path: Path) -> None:
+    """'set ssl cert NAME.key' + a PEM key replaces the key of NAME's transaction: a key of another
+    certificate is taken, and its commit refused (2.6's 'inconsistencies' message; the transaction
+    stays), a payload without a key refused at once, the right key then commits; the certificate
+    served before and after, 2.6's replies."""
+    from tests.integration.stats_client import admin_socket
+    from tests.integration.test_tls_bind_vs_haproxy import handshake
+    from tests.integration.test_tls_cli_vs_haproxy import ask as cli
+
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "site.pem").write_text((certs.root / "ec.crt").read_text())
+    shutil.copy(certs.root / "ec.key", d / "site.pem.key")
+    cfg = f"""global
+    stats socket @DIR@/admin.sock mode 600 level admin
+{DEFAULTS}frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {d}/site.pem
+    http-request return status 200 content-type text/plain string ok
+"""
+    rsa_key, ec_key = (certs.root / "rsa.key").read_text(), (certs.root / "ec.key").read_text()
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = Path(admin_socket(pp))
+            # (2.6.12 applies a 'set' to the ongoing transaction whatever file it names: the
+            # unknown name comes first)
+            got: list[Any] = [cli(sock, f"set ssl cert {d}/other.pem.key <<\n{ec_key}"),
+                              cli(sock, f"set ssl cert {d}/site.pem.key <<\n{rsa_key}"),
+                              cli(sock, f"commit ssl cert {d}/site.pem"),
+                              cli(sock, f"set ssl cert {d}/site.pem.key <<\nnot a key\n"),
+                              handshake(s_client(port, "-tls1_2", data=b"")),
+                              cli(sock, f"set ssl cert {d}/site.pem.key <<\n{ec_key}"),
+                              cli(sock, f"commit ssl cert {d}/site.pem"),
+                              handshake(s_client(port, "-tls1_2", data=b""))]
+            out.append(got)
+    assert out[1] == out[0]
+    assert b"not referenced" in out[0][0], out[0]
+    assert out[0][1].startswith(b"Transaction created") and b"inconsistencies" in out[0][2], out[0]
+    assert b"unable to load private key" in out[0][3]
+    assert out[0][5].startswith(b"Transaction updated") and out[0][6].endswith(b"Success!\n\n")
+    assert out[0][4][0] == "New" and out[0][7][0] == "New"
