@@ -94,7 +94,7 @@ OPTIONS: dict[str, int] = {
     "allbackups": BE, "checkcache": BE, "clitcpka": FE, "contstats": FE, "disable-h2-upgrade": FE,
     "dontlog-normal": FE, "dontlognull": FE, "forwardfor": FB, "h1-case-adjust-bogus-client": FE,
     "h1-case-adjust-bogus-server": BE, "http-buffer-request": FB, "http-ignore-probes": FE,
-    "http-keep-alive": FB, "http-no-delay": FB, "http-pretend-keepalive": FB,
+    "http-keep-alive": FB, "http-no-delay": FB, "http-pretend-keepalive": BE,
     "http-restrict-req-hdr-names": FB, "http-server-close": FB, "http-use-proxy-header": FE,
     "httpchk": BE, "httpclose": FB, "httplog": FE, "httpslog": FE, "independent-streams": FB, "ldap-check": BE,
     "external-check": BE, "log-health-checks": BE, "log-separate-errors": FE, "logasap": FE,
@@ -108,7 +108,26 @@ OPTIONS: dict[str, int] = {
 OPTIONS_WITH_ARGS = ("forwardfor", "httpchk", "httplog", "httpslog", "tcplog", "originalto", "redispatch",
                      "ldap-check", "mysql-check", "pgsql-check", "smtpchk", "external-check",
                      "ssl-hello-chk", "tcp-check", "spop-check", "redis-check", "http-restrict-req-hdr-names")
-NEGATABLE_WITH_ARGS = ("redispatch", "httplog", "tcplog")
+NEGATABLE_WITH_ARGS = ("redispatch",)
+#: 2.6's on/off options (its two tables, in their order): checked for their argument count and
+#: capability before anything else, and the only ones with the connection modes and redispatch
+#: that 'no' takes
+FLAG_OPTIONS = ("abortonclose", "allbackups", "checkcache", "clitcpka", "contstats", "dontlognull",
+                "http-buffer-request", "http-ignore-probes", "idle-close-on-response", "prefer-last-server",
+                "logasap", "nolinger", "persist", "srvtcpka", "transparent", "splice-request", "splice-response",
+                "splice-auto", "accept-invalid-http-request", "accept-invalid-http-response", "dontlog-normal",
+                "log-separate-errors", "log-health-checks", "socket-stats", "tcp-smart-accept",
+                "tcp-smart-connect", "independent-streams", "http-use-proxy-header", "http-pretend-keepalive",
+                "http-no-delay", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server",
+                "disable-h2-upgrade")
+#: the words 2.6 suggests for an unknown option, in its order (its tables, then its extra list)
+OPTION_SUGGESTIONS = (*FLAG_OPTIONS, "httpclose", "http-server-close", "http-keep-alive", "redispatch", "httplog",
+                      "tcplog", "tcpka", "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check",
+                      "mysql-check", "ldap-check", "spop-check", "tcp-check", "external-check", "forwardfor",
+                      "original-to")
+#: the check-type options and the number of arguments 2.6 lets each have
+CHECK_TYPE_OPTIONS = {"httpchk": 3, "ssl-hello-chk": 0, "smtpchk": 2, "pgsql-check": 2, "redis-check": 0,
+                      "mysql-check": 3, "ldap-check": 0, "spop-check": 0, "tcp-check": 0, "external-check": 0}
 
 REMOVED_OPTIONS = {
     "forceclose": "option 'forceclose' is not supported any more since HAProxy 2.0, please just "
@@ -256,11 +275,10 @@ ERRORFILE_CODES = (200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 5
 BALANCE_MSG = ("balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', "
                "'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
 
-#: options that only act in HTTP mode (HAProxy warns when the proxy is in TCP mode)
-HTTP_ONLY_OPTIONS = ("checkcache", "prefer-last-server", "http-pretend-keepalive", "http-no-delay",
-                     "http-buffer-request", "http-ignore-probes", "http-use-proxy-header",
-                     "accept-invalid-http-request", "accept-invalid-http-response",
-                     "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "disable-h2-upgrade")
+#: options that only act in HTTP mode (HAProxy warns when the proxy is in TCP mode), in 2.6's order
+HTTP_ONLY_OPTIONS = ("checkcache", "http-buffer-request", "http-ignore-probes", "idle-close-on-response",
+                     "prefer-last-server", "accept-invalid-http-request", "accept-invalid-http-response",
+                     "http-use-proxy-header", "http-pretend-keepalive", "http-no-delay", "disable-h2-upgrade")
 
 #: the sample expressions lb/keys.simple_fetch reads itself (a unit test keeps the two in step): a
 #: fetch alone, no converter; the engine evaluates any other ``balance hash`` expression.

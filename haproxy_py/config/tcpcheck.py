@@ -462,7 +462,7 @@ def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
     most = {"tcp-check": 0, "redis-check": 0, "ssl-hello-chk": 0, "ldap-check": 0, "pgsql-check": 2,
             "smtpchk": 2, "mysql-check": 3, "spop-check": 0}[name]
     if len(args) > most:
-        raise TcpCheckError(f"'option {name}' takes at most {most} arguments (got '{args[most]}').", most)
+        raise TcpCheckError(f"'option {name}' cannot handle unexpected argument '{args[most]}'.", most)
     if name == "tcp-check":
         return None
     if name == "redis-check":
@@ -476,15 +476,17 @@ def option_rules(name: str, args: list[str]) -> tuple[TcpCheckRule, ...] | None:
     if name == "mysql-check":
         if not args:
             return mysql_check()
-        if args[0] != "user" or len(args) < 2:
-            raise TcpCheckError("'option mysql-check' only supports 'user <username> [post-41|pre-41]'.", 0)
+        if args[0] != "user":
+            raise TcpCheckError(f"'option mysql-check' only supports optional values: 'user' (got '{args[0]}').",
+                                0)
+        if len(args) < 2 or not args[1]:
+            raise TcpCheckError("'option mysql-check user' expects <username> as argument.", 0)
         if len(args) == 3 and args[2] not in ("post-41", "pre-41"):
-            raise TcpCheckError(f"'option mysql-check user' : 'post-41' or 'pre-41' expected (got '{args[2]}').",
-                                2)
+            raise TcpCheckError(f"keyword 'user' only supports 'post-41' and 'pre-41' (got '{args[2]}').", 2)
         return mysql_check(args[1], post41=len(args) < 3 or args[2] == "post-41")
     if name == "pgsql-check":
         if len(args) < 2 or args[0] != "user":
-            raise TcpCheckError("'option pgsql-check' expects 'user <username>'.", 0)
+            raise TcpCheckError("'option pgsql-check' expects 'user <username>' as argument.", 0)
         return pgsql_check(args[1])
     if len(args) == 2 and args[0] in ("HELO", "EHLO"):
         return smtp_check(f"{args[0]} {args[1]}")

@@ -143,6 +143,8 @@ def option_line(r: random.Random) -> str:
 def option_case(r: random.Random, n: int) -> Case:
     kind = r.choice(("defaults", "frontend", "backend", "listen"))
     line = option_line(r)
+    while kind == "backend" and "httpslog" in line:  # 2.6.12 frees its static format there and aborts
+        line = option_line(r)
     extra: tuple[str, ...] = ()
     if kind != "defaults" and r.random() < 0.15:
         extra = ("    log 127.0.0.1:514 local0",)

@@ -380,7 +380,7 @@ class ChecksMixin(BuilderBase):
             f = ps.f
             if ps.is_defaults or p.disabled:
                 continue
-            if f.get("check_type") == "external-check" and p.has_be:
+            if f.get("check_type") == "external-check":  # (2.6: in a frontend too)
                 if not cfg.global_.external_check:
                     d.alert(f"Proxy '{p.name}' : 'option external-check' unable to find required "
                             "'global.external-check'.", p.loc, phase=POST)

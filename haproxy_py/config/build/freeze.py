@@ -251,7 +251,7 @@ class FreezeMixin(BuilderBase):
             ln = ps.f.get("httplog_line")
             where = f"parsing [{ln.file}:{ln.lineno}] : " if ln is not None else ""
             opt = "httpslog" if style == "httpslog" else "httplog"
-            self.d.warning(f"{where}'option {opt}' not usable with {ps.kind} '{ps.name}' (needs 'mode http'). "
+            self.d.warning(f"{where}'option {opt}' not usable with {ps.type_str} '{ps.name}' (needs 'mode http'). "
                            "Falling back to 'option tcplog'.", ps.log_style_loc, line=ln.raw if ln else None,
                            phase=POST)
             return "tcplog"

@@ -131,7 +131,7 @@ class HttpFeaturesMixin(BuilderBase):
                                "tcp-request inspect-delay.", ln.loc(0), line=ln.raw, phase=POST)
 
     def opt_originalto(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
-        """``option originalto [except NET] [header NAME]`` (``no option originalto`` clears it)."""
+        """``option originalto [except NET] [header NAME]`` (2.6 refuses ``no option originalto``)."""
         if negate:
             p.f.pop("originalto", None)
             return

@@ -163,11 +163,7 @@ class LogsMixin(BuilderBase):
         p.logs.append(self.parse_log(ln))
 
     def opt_httplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
-        if p.kind == "backend" and not negate:
-            self.warn(ln, f"{p.type_str} '{p.name}' : 'option httplog' directive is ignored in backends.", i)
-        if negate:
-            p.f["log_style"] = "default"
-            return
+        # ('no option httplog' is refused before this, as 2.6)
         style = "httplog"
         if args:
             if args[0] not in ("clf", "json"):
@@ -180,6 +176,8 @@ class LogsMixin(BuilderBase):
         p.f["log_style"] = style
         p.log_style_loc = ln.loc(0)
         p.f["httplog_line"] = ln
+        if p.kind == "backend":
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'option httplog' directive is ignored in backends.", i)
 
     def opt_httpslog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
         # (2.6 takes no argument and ignores any; 'no option httpslog' is refused before this)
@@ -190,8 +188,6 @@ class LogsMixin(BuilderBase):
         p.f["httplog_line"] = ln
 
     def opt_tcplog(self, ln: Line, p: ProxyState, i: int, args: list[str], negate: bool) -> None:
-        if p.kind == "backend" and not negate:
-            self.warn(ln, f"{p.type_str} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
         style = "tcplog"
         if args and args[0] == "json" and not negate:  # haproxy-py's own (README, deliberate differences)
             self.d.notice(self._p(ln) + "'option tcplog json': one JSON object per log line, a haproxy-py "
@@ -202,6 +198,8 @@ class LogsMixin(BuilderBase):
             self.too_many_args(ln, 0, i)
         p.f["log_style"] = "default" if negate else style
         p.log_style_loc = ln.loc(0)
+        if p.kind == "backend":
+            self.warn(ln, f"{p.type_str} '{p.name}' : 'option tcplog' directive is ignored in backends.", i)
 
 
 #: the log-format variables 2.6 reserves for HTTP mode (refused in a TCP frontend's format)

@@ -24,7 +24,7 @@ class OptionsMixin(BuilderBase):
             p.f["no_log"] = True
             p.f["log_global"] = False
             return
-        if len(w) >= 3 and w[1] == "option":
+        if len(w) >= 2 and w[1] == "option":
             self.option(ln, p, 2, negate=True)
             return
         self.fail(ln, "'no' only supports 'option' and 'log'.", 1, ours=True)
@@ -32,34 +32,67 @@ class OptionsMixin(BuilderBase):
     def kw_option(self, ln: Line, p: ProxyState) -> None:
         self.option(ln, p, 1, negate=False)
 
-    def option(self, ln: Line, p: ProxyState, i: int, negate: bool) -> None:
+    def _opt_too_many(self, ln: Line, i: int, most: int) -> None:
+        """2.6's "'option NAME' cannot handle unexpected argument" (without a leading 'no')."""
         w = ln.words
-        if i >= len(w):
-            self.fail(ln, "'option' expects an option name.", i, ours=True)
+        if len(w) > i + 1 + most and w[i + 1 + most]:
+            self.fail(ln, f"'option {w[i]}' cannot handle unexpected argument '{w[i + 1 + most]}'.", i + 1 + most)
+
+    def _opt_cap(self, ln: Line, p: ProxyState, i: int, cap: int) -> bool:
+        """2.6's warnifnotcap: False (after the warning) when the proxy lacks the capability."""
+        if p.is_defaults or p.caps & cap:
+            return True
+        what = "frontend" if cap == K.FE else "backend"
+        self.warn(ln, f"'{ln.words[i]}' ignored because {p.type_str} '{p.name}' has no {what} capability.", i)
+        return False
+
+    def option(self, ln: Line, p: ProxyState, i: int, negate: bool) -> None:
+        """2.6's order: the on/off options (argument count, capability), the removed ones, the
+        HTTP connection modes and redispatch (the only others 'no' takes), then the options with
+        their own parsers, each checking its capability and arguments its own way."""
+        w = ln.words
+        if i >= len(w) or not w[i]:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: 'option' expects an option name.", ln.loc(i - 1),
+                         line=ln.raw)
+            raise _Skip
         name = w[i]
         args = w[i + 1:]
-        if name in K.REMOVED_OPTIONS:
+        if name in K.FLAG_OPTIONS:
+            self._opt_too_many(ln, i, 0)
+            if not self._opt_cap(ln, p, i, K.OPTIONS[name]):
+                return
+        elif name in K.REMOVED_OPTIONS:
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: {K.REMOVED_OPTIONS[name]}", ln.loc(i), line=ln.raw)
             raise _Skip
-        cap = K.OPTIONS.get(name)
-        if negate and (cap is None or (name in K.OPTIONS_WITH_ARGS and name not in K.NEGATABLE_WITH_ARGS)):
+        elif name in ("httpclose", "http-server-close", "http-keep-alive"):
+            self._opt_too_many(ln, i, 0)
+            if negate:  # only cancels this mode
+                if p.options.get(name):
+                    p.options.pop(name)
+                return
+        elif name == "redispatch":
+            if not self._opt_cap(ln, p, i, K.BE):
+                return
+        elif negate:
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option "
                          f"'{name}'.", ln.loc(i), line=ln.raw)
             raise _Skip
-        if cap is None:
-            sug = did_you_mean(name, list(K.OPTIONS))
-            self.fail(ln, f"unknown option '{name}'.", i, suggestion=sug)
-        if negate and name in K.OPTIONS_WITH_ARGS and name not in K.NEGATABLE_WITH_ARGS:
-            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option "
-                         f"'{name}'.", ln.loc(i), line=ln.raw)
-            raise _Skip
-        if not p.is_defaults and not (p.caps & cap):
-            what = "frontend" if cap == K.FE else "backend"
-            self.warn(ln, f"'{name}' ignored because {p.type_str} '{p.name}' has no {what} capability.", i)
-            return
-        if args and name not in K.OPTIONS_WITH_ARGS:
-            self.too_many_args(ln, 0, i)
+        elif name not in K.OPTIONS:
+            sug = did_you_mean(name, K.OPTION_SUGGESTIONS)
+            self.fail(ln, f"unknown option '{name}'" + (f"; did you mean '{sug}' maybe ?" if sug else "."), i)
+        elif name == "tcpka":
+            self._opt_cap(ln, p, i, K.FB)
+            self._opt_too_many(ln, i, 0)
+        elif name in K.CHECK_TYPE_OPTIONS:
+            if name != "external-check":  # (2.6 does not check its capability)
+                self._opt_cap(ln, p, i, K.BE)  # 2.6 warns, and still reads the arguments
+            self._opt_too_many(ln, i, K.CHECK_TYPE_OPTIONS[name])
+        elif name == "http-restrict-req-hdr-names":
+            if len(w) > i + 3 and w[i + 3]:
+                self.fail(ln, f"'{w[0]}' cannot handle unexpected argument '{w[i + 3]}'.", i + 3)
         if not negate and not self.supported(S.OPTION, ln, name, i):
+            if name in K.HTTP_ONLY_OPTIONS:  # without effect here, and still warned about in TCP mode
+                p.options[name] = True
             return
         handler = getattr(self, "opt_" + name.replace("-", "_"), None)
         if handler is not None:  # an option with its own parser, in the module of its feature
@@ -89,10 +122,16 @@ class OptionsMixin(BuilderBase):
         j = 0
         while j < len(args):
             a = args[j]
-            if a == "except" and j + 1 < len(args):
+            if a == "except":
+                from haproxy_py.config.build.http_features import _is_net
+
+                if j + 1 >= len(args) or not _is_net(args[j + 1]):
+                    self.fail(ln, "'option forwardfor except' expects <address>[/mask] as argument.", i + 1 + j)
                 ff["except_net"] = args[j + 1]
                 j += 2
-            elif a == "header" and j + 1 < len(args):
+            elif a == "header":
+                if j + 1 >= len(args) or not args[j + 1]:
+                    self.fail(ln, "'option forwardfor header' expects <header_name> as argument.", i + 1 + j)
                 ff["header"] = args[j + 1]
                 j += 2
             elif a == "if-none":

@@ -323,25 +323,26 @@ class PostChecksMixin(BuilderBase):
                 d.warning(f"Proxy '{p.name}' : 'switch-mode http' configured for a tcp proxy with no backend. "
                           "Incoming connections upgraded to HTTP cannot be routed to TCP servers", p.loc, phase=POST)
             if p.mode != "http" and not upg:  # switch-mode http: the HTTP directives apply once upgraded
-                for oname, on in p.options:
-                    if on and oname in K.HTTP_ONLY_OPTIONS and (K.OPTIONS.get(oname, 0) & ps.caps):
-                        d.warning(f"'option {oname}' ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
-                                  p.loc, phase=POST)
-                if p.forwardfor is not None:
-                    d.warning(f"'option forwardfor' ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
-                              p.loc, phase=POST)
+                # (2.6's order)
+                ignored = []
                 if p.stats.enabled or ps.stats_admin:
-                    d.warning(f"'stats' statement ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
-                              p.loc, phase=POST)
-                if p.captures:
-                    d.warning(f"'capture' statement ignored for {p.type_str} '{p.name}' as it requires HTTP mode.",
-                              p.loc, phase=POST)
-                if any(r.kind == "http-response" for r in p.http_rules):
-                    d.warning(f"'http-response' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
-                              p.loc, phase=POST)
-                if any(r.kind == "http-request" for r in p.http_rules):
-                    d.warning(f"'http-request' rules ignored for {p.type_str} '{p.name}' as they require HTTP mode.",
-                              p.loc, phase=POST)
+                    ignored.append("'stats' statement")
+                if any(c.kind == "cookie" for c in p.captures):
+                    ignored.append("'capture' statement")
+                for kind in ("http-request", "http-response", "http-after-response"):
+                    if any(r.kind == kind for r in p.http_rules):
+                        ignored.append(f"'{kind}' rules")
+                if p.forwardfor is not None:
+                    ignored.append("'option forwardfor'")
+                if p.originalto is not None:
+                    ignored.append("'option originalto'")
+                opts = dict(p.options)
+                for oname in K.HTTP_ONLY_OPTIONS:
+                    if opts.get(oname) and K.OPTIONS.get(oname, 0) & ps.caps:
+                        ignored.append(f"'option {oname}'")
+                for what in ignored:
+                    they = "they require" if what.endswith("rules") else "it requires"
+                    d.warning(f"{what} ignored for {p.type_str} '{p.name}' as {they} HTTP mode.", p.loc, phase=POST)
         self.listeners = listeners
         used_mailers = self.post_email_alerts(cfg)
         for name, loc, ln in self.mailers_pending:
