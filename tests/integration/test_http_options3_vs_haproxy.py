@@ -61,8 +61,15 @@ def exchange(port: int, raw: bytes, timeout: float = 5.0) -> bytes:
         s.close()
 
 
+# nbthread 1: with more than one thread (Debian's default is the number of CPUs) 2.6's smax is not
+# deterministic. Every thread polls a listener's socket and a new connection wakes them all; each
+# one reserves its place in the listener's count (nbconn + 1) before its accept(), and the thread
+# whose accept() wins records its own reservation as the maximum: one connection alone is then
+# counted smax 2 when the other thread's reservation came first (seen about once in 60 runs here,
+# more on an idle machine). haproxy-py accepts on one thread and counts the connections it has.
 SOCKET_STATS_CFG = """\
 global
+    nbthread 1
     stats socket @DIR@/stats.sock level admin
 defaults
     mode http
@@ -109,10 +116,24 @@ def _listener_rows(csv_text: str) -> list[str]:
     return [r for r in rows if r.split(",")[1] not in ("FRONTEND", "BACKEND")]
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def distinct_ports() -> list[int]:
-    """Six free ports, all different, the third and fourth consecutive (a port range)."""
-    for _ in range(50):
-        base = free_port()
+    """Six free ports, all different, the third and fourth consecutive (a port range).
+
+    The consecutive pair is drawn below the kernel's ephemeral range: bind(0) hands out even ports
+    and connect() odd ones, so next to a free_port() there is often a TIME_WAIT of some earlier
+    connection (a loaded machine has tens of thousands) and 50 tries could all fail."""
+    rng = random.Random()
+    top = max(_ephemeral_low(), 12000)
+    for _ in range(200):
+        base = rng.randrange(10000, top - 1)
         held = []
         try:
             for port in (base, base + 1):
