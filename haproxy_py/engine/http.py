@@ -1568,6 +1568,7 @@ class HttpSession(Stream):
             # serve this session only
             priv = self.priv_conns
             got = priv.pop(srv, None) if priv else None
+            POOLS.note_private(srv)
         else:
             got = POOLS.take(srv, self.nreq <= 1, mode)
         if got is not None:

@@ -108,8 +108,9 @@ class ServerPools:
         c.on_drained = _nop
         c.read_on()
 
-    def take(self, srv: Any, first: bool, mode: str) -> tuple[Conn, int] | None:
-        """An idle connection for a request to ``srv``, or None (see the table above)."""
+    def note_use(self, srv: Any) -> _Lists:
+        """A request to ``srv`` gets a connection (pooled, private or new): 2.6's peak of the
+        connections in use and its estimate of the need follow (``show servers conn``)."""
         lists = self.by_server.get(srv)
         if lists is None:
             lists = self.by_server[srv] = _Lists()
@@ -118,6 +119,24 @@ class ServerPools:
             lists.max_used = used
             if used > lists.est_need:
                 lists.est_need = used
+        return lists
+
+    def note_private(self, srv: Any) -> None:
+        """A request to ``srv`` on a session's private connection (http-reuse never, PROXY
+        protocol): 2.6.12's ``show servers conn`` then gives a peak and a need of 1 whatever the
+        number of such connections at once (measured with bursts of 1 to 6:
+        tests/integration/test_servers_conn_vs_haproxy.py)."""
+        lists = self.by_server.get(srv)
+        if lists is None:
+            lists = self.by_server[srv] = _Lists()
+        if lists.max_used < 1:
+            lists.max_used = 1
+        if lists.est_need < 1:
+            lists.est_need = 1
+
+    def take(self, srv: Any, first: bool, mode: str) -> tuple[Conn, int] | None:
+        """An idle connection for a request to ``srv``, or None (see the table above)."""
+        lists = self.note_use(srv)
         if not first or mode == "always":
             order: tuple[deque[tuple[Conn, int]], ...] = (lists.safe, lists.idle)
         elif mode == "aggressive":
@@ -149,6 +168,17 @@ class ServerPools:
                 kill -= 1
         if idle or safe:
             lists.timer = loop.call_later(srv.conf.pool_purge_delay / 1000.0, self._purge, srv, lists, loop)
+
+    def counts(self, srv: Any) -> tuple[int, int, int, int]:
+        """``srv``'s (idle, safe, est_need, max_used) as 2.6's ``show servers conn`` gives them
+        (curr_idle_nb, curr_safe_nb, est_need_conns, max_used_conns); connections that closed
+        while pooled are not counted."""
+        lists = self.by_server.get(srv)
+        if lists is None:
+            return 0, 0, 0, 0
+        idle = sum(1 for c, _ in lists.idle if not c.closed and not c.eof)
+        safe = sum(1 for c, _ in lists.safe if not c.closed and not c.eof)
+        return idle, safe, lists.est_need, lists.max_used
 
     def close_all(self) -> None:
         for lists in self.by_server.values():

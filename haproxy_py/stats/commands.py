@@ -508,17 +508,23 @@ class Cli:
             bes = [b for b in bes if b.name == bename]
             if not bes:
                 return "Can't find backend.\n"
+        from haproxy_py.engine.pool import POOLS  # the process's idle server connections
+
         nbt = self.nbthread()
         out = ["# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb "
                f"idle_lim idle_cur idle_per_thr[{nbt}]\n"]
         for be in bes:
             for s in be.servers:
                 used = int(getattr(s, "served", 0) or 0)
+                idle, safe, need, max_used = POOLS.counts(s)
+                # 2.6 has no per-thread counts for a server that keeps no idle connection; with one
+                # thread (each worker of haproxy-py is one) that thread holds them all
+                per_thr = ""
+                if s.conf.pool_max_conn:
+                    per_thr = f" {idle + safe}" + " 0" * (nbt - 1)
                 out.append(f"{be.name}/{s.name} {be.uuid}/{s.puid} {s.host or '-'} {s.port} - "
-                           f"{s.conf.pool_purge_delay} {used} "
-                           f"{int(getattr(s.counters, 'smax', 0) or 0)} {used} 0 0 {s.conf.pool_max_conn} 0"
-                           # 2.6 has no per-thread counts for a server that keeps no idle connection
-                           + (" 0" * nbt if s.conf.pool_max_conn else "") + "\n")
+                           f"{s.conf.pool_purge_delay} {used} {max_used} {need} {idle} {safe} "
+                           f"{s.conf.pool_max_conn} {idle + safe}{per_thr}\n")
         return "".join(out)
 
     def cmd_show_sess(self, which: str, now: float) -> str:
