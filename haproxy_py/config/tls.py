@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,7 @@ def global_kw(b: Builder, ln: Line) -> None:
         t["extra"] = (frozenset() if args == ["none"] else EXTRA_FILES if args == ["all"]
                       else frozenset(args))
     elif kw in ("tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size"):
+        b.too_many_args(ln, 1)
         if kw == "tune.ssl.capture-cipherlist-size":
             b.warn(ln, f"parsing [{ln.file}:{ln.lineno}]: '{kw}' is deprecated and will be removed in version 2.7. "
                    "Please use 'tune.ssl.capture-buffer-size' instead.", 0, raw=True)
@@ -184,11 +186,13 @@ def global_kw(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
         t["capture"] = n
     elif kw == "tune.ssl.keylog":
+        b.too_many_args(ln, 1)
         v = w[1] if len(w) > 1 else ""
         if v not in ("on", "off"):
             b.fail(ln, f"'{kw}' expects either 'on' or 'off' but got '{v}'.", 1 if v else 0)
         t["keylog"] = v == "on"
     elif kw in ("tune.ssl.maxrecord", "tune.ssl.cachesize"):
+        b.too_many_args(ln, 1)
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
         n = _atoi(w[1])
@@ -196,6 +200,7 @@ def global_kw(b: Builder, ln: Line) -> None:
             b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
         t[kw[9:]] = n
     elif kw == "tune.ssl.lifetime":
+        b.too_many_args(ln, 1)
         t["lifetime"] = _seconds(b, ln)
     elif kw == "ssl-skip-self-issued-ca":
         t["skip-self-ca"] = True
@@ -211,9 +216,12 @@ def global_kw(b: Builder, ln: Line) -> None:
         for text in warns:
             b.d.warning(text)
     elif kw == "tune.ssl.default-dh-param":
+        b.too_many_args(ln, 1)
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
-        n = t[kw] = _atoi(w[1])  # kept even when refused, as 2.6 does
+        m = re.match(r"\s*([+-]?\d+)", w[1])
+        # atol into an unsigned int (-1 is 4294967295); kept even when refused, as 2.6 does
+        n = t[kw] = (int(m.group(1)) if m else 0) % 2**32
         if n < 1024:
             b.fail(ln, f"'{kw}' expects a value >= 1024.", 1)
 
@@ -259,7 +267,8 @@ def _atoi(text: str) -> int:
     import re
 
     m = re.match(r"\s*([+-]?\d+)", text)
-    return int(m.group(1)) if m else 0
+    v = max(min(int(m.group(1)), 2**63 - 1), -2**63) if m else 0
+    return (v + 2**31) % 2**32 - 2**31  # strtol's long kept in an int, as glibc's atoi
 
 
 def _dh_ok(path: str) -> bool:

@@ -312,6 +312,8 @@ class GlobalMixin(BuilderBase):
         elif kw in TLS.SERVER_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
             TLS.server_global(self, ln)
         elif kw in K.GLOBAL_KEYWORDS or kw in K.TUNE_KEYWORDS:
+            if kw in _TUNE_CHECKS and S.GLOBAL.status(kw) != "refused":
+                check_tune_args(self, ln)  # 2.6's checks, although the setting has no effect here
             if not self.supported(S.GLOBAL, ln, kw, 0):
                 self.g_ignored.append((kw, tuple(w[1:])))
         elif kw in K.REMOVED_KEYWORDS:
@@ -419,3 +421,113 @@ class GlobalMixin(BuilderBase):
         else:
             self.fail(ln, "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' "
                       f"(got '{sub}')", 1)
+
+
+def _c_int(text: str) -> int:
+    """C's atoi as glibc computes it: strtol's value (clamped to a long) kept in an int."""
+    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
+    v = int(m.group(1)) if m else 0
+    v = max(min(v, 2**63 - 1), -2**63)
+    return (v + 2**31) % 2**32 - 2**31
+
+
+#: how 2.6 reads the arguments of the tune.* keywords that have no effect here (they are still
+#: checked, with 2.6's words): kind, then its bounds
+_TUNE_CHECKS: dict[str, tuple[Any, ...]] = {
+    **{k: ("int",) for k in ("tune.buffers.limit", "tune.buffers.reserve", "tune.maxpollevents", "tune.pipesize",
+                             "tune.recv_enough", "tune.runqueue-depth")},
+    "tune.maxaccept": ("maxaccept",),
+    "tune.fail-alloc": ("range", 0, 100, "expects a numeric value between 0 and 100.", False),
+    "tune.h2.header-table-size": ("range", 4096, 65536, "expects a numeric value between 4096 and 65536.", False),
+    "tune.h2.max-frame-size": ("range", 16384, 16777215, "expects a numeric value between 16384 and 16777215.",
+                               False),
+    "tune.h2.initial-window-size": ("range", 0, 2**31, "expects a positive numeric value.", False),
+    "tune.h2.max-concurrent-streams": ("range", 0, 2**31, "expects a positive numeric value.", False),
+    "tune.pool-high-fd-ratio": ("range", 0, 100, "expects an integer argument between 0 and 100.", True),
+    "tune.pool-low-fd-ratio": ("range", 0, 100, "expects an integer argument between 0 and 100.", True),
+    "tune.peers.max-updates-at-once": ("range", 1, 2**31, "expects an integer argument greater than 0.", False),
+    "tune.ssl.ssl-ctx-cache-size": ("sslctx",),
+    "tune.pattern.cache-size": ("cachesize",),
+    **{k: ("onoff",) for k in ("tune.idle-pool.shared", "tune.listener.multi-queue", "tune.sched.low-latency")},
+    "tune.ssl.force-private-cache": ("noarg",),
+    "tune.idletimer": ("idletimer",),
+    "tune.fd.edge-triggered": ("experimental",),
+    "tune.lua.forced-yield": ("luanum",),
+    "tune.lua.maxmem": ("luamem",),
+    **{k: ("luatime",) for k in ("tune.lua.session-timeout", "tune.lua.service-timeout", "tune.lua.task-timeout")},
+}
+
+
+def check_tune_args(b: BuilderBase, ln: Line) -> None:
+    """2.6's checks of a no-effect tune.* keyword's arguments (fail with its words)."""
+    w = ln.words
+    kw = w[0]
+    spec = _TUNE_CHECKS.get(kw)
+    if spec is None:
+        return
+    kind = spec[0]
+    arg = w[1] if len(w) > 1 else ""
+    raw = f"parsing [{ln.file}:{ln.lineno}]: "
+    if kind == "experimental":
+        b.fail(ln, f"'{kw}' directive is experimental, must be allowed via a global "
+               "'expose-experimental-directives'", 0)
+    if kind == "noarg":
+        b.too_many_args(ln, 0)
+        return
+    if kind not in ("cachesize", "luanum", "luamem", "luatime"):
+        b.too_many_args(ln, 1)
+    if kind == "int":
+        if not arg:
+            b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+    elif kind == "maxaccept":
+        if not arg:
+            b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+        m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", arg)
+        v = int(m.group(1)) if m else 0
+        if v < -1 or v > 2**31 - 1:
+            b.fail(ln, f"'{kw}' expects -1 or an integer from 0 to INT_MAX.", 1)
+    elif kind == "range":
+        _, lo, hi, msg, need = spec
+        if need and not arg:
+            b.fail(ln, f"'{kw}' {msg}", 0)
+        v = _c_int(arg)
+        if not lo <= v <= hi:
+            b.fail(ln, f"'{kw}' {msg}", 1)
+    elif kind == "sslctx":
+        if not arg:
+            b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+        if _c_int(arg) < 0:
+            b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
+    elif kind == "cachesize":
+        if not arg or _c_int(arg) < 0:
+            b.fail(ln, f"'{kw}' expects a positive numeric value", 1)
+    elif kind == "onoff":
+        if arg not in ("on", "off"):
+            b.fail(ln, f"'{kw}' expects either 'on' or 'off' but got '{arg}'.", 1)
+    elif kind == "idletimer":
+        if not arg:
+            b.fail(ln, f"'{kw}' expects a timer value between 0 and 65535 ms.", 0)
+        tv = parse_time(arg)
+        if tv.error == "overflow":
+            b.fail(ln, f"{raw}timer overflow in argument <{arg}> to <{kw}>, maximum value is 65535 ms.", 1, raw=True)
+        if tv.error in ("junk", "trailing"):
+            b.fail(ln, f"{raw}unexpected character '{tv.char}' in argument to <{kw}>.", 1, raw=True)
+        if tv.value > 65535:
+            b.fail(ln, f"'{kw}' expects a timer value between 0 and 65535 ms.", 1)
+    elif kind == "luanum":
+        if arg and not re.fullmatch(r"[ \t\n\v\f\r]*[+-]?[0-9]+", arg):
+            b.fail(ln, f"{kw}: invalid number", 1)
+    elif kind == "luamem":
+        if not arg:
+            b.fail(ln, f"'{kw}' expects an integer argument (Lua memory size in MB).", 0)
+        m = re.match(r"[ \t\n\v\f\r]*[+-]?[0-9]*", arg)
+        end = m.end() if m else 0
+        if end < len(arg):
+            b.fail(ln, f"{kw}: invalid number {arg} (error at '{arg[end]}')", 1)
+    elif kind == "luatime":
+        tv = parse_time(arg)
+        if tv.error == "overflow":
+            b.fail(ln, f"timer overflow in argument <{arg}> to <{kw}> (maximum value is 2147483647 ms or ~24.8 "
+                   "days)", 1)
+        if tv.error:
+            b.fail(ln, f"{kw}: invalid timeout", 1)
