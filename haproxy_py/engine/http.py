@@ -2783,6 +2783,17 @@ class HttpSession(Stream):
         self.srv = None
         self.reqbody = None
         self.resbody = None
+        # nothing of the finished transaction stays (2.6 frees its stream): a kept-alive connection
+        # holds no request, response or rules' context while it waits for its next request
+        self.req = None
+        self.res = None
+        self.txn = None
+        self.lbreq = None
+        self.req_key = None
+        self.res_rules = None
+        self.cache_tap = None
+        self.l7 = None
+        self.cookie_ops = None
         be = self.be
         if be is not None:
             be.counters.scur -= 1

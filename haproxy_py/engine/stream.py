@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.acl.fetch import RequestContext
@@ -93,21 +94,36 @@ WHEEL_TICK = 1 / 128
 class _Bucket(set[Any]):
     """The sessions whose lazy timer fires at one tick of a TimerWheel."""
 
-    __slots__ = ("tick",)
+    __slots__ = ("tick", "wheel")
     tick: int
+    wheel: TimerWheel
+
+    def drop(self, sess: Any) -> None:
+        """``sess`` leaves the bucket; an emptied bucket leaves its wheel at once (it held a
+        deadline that moved earlier: nothing of it is kept until its tick)."""
+        self.discard(sess)
+        if not self:
+            self.wheel.forget(self)
 
 
 class TimerWheel:
-    """One loop timer per tick (WHEEL_TICK) that has sessions in it, shared by all of them,
-    instead of one loop timer per session: uvloop's timer handle, its libuv timer, its context and
-    the bound method cost about 600 bytes per idle session. A session's ``timer`` is then the
-    bucket it sits in (``discard`` takes it out); the tick calls each one's ``_timer_fire``."""
+    """The sessions' long timeouts: one bucket per tick (WHEEL_TICK) that has sessions in it and
+    one loop timer for the whole wheel (set for its earliest tick), instead of a loop timer per
+    session or per tick: a loop timer handle, its context and the bound method cost hundreds of
+    bytes each. A session's ``timer`` is then the bucket it sits in (``drop`` takes it out, and an
+    emptied bucket is forgotten at once); the tick calls each one's ``_timer_fire``."""
 
-    __slots__ = ("loop", "buckets")
+    __slots__ = ("loop", "buckets", "ticks", "handle", "armed")
 
     def __init__(self, loop: Any) -> None:
         self.loop = loop
         self.buckets: dict[int, _Bucket] = {}
+        #: a heap of the ticks that have a bucket (and of some whose bucket was forgotten since:
+        #: skipped when reached, compacted away when they are the most)
+        self.ticks: list[int] = []
+        #: the loop timer, set for tick ``armed`` (0: none)
+        self.handle: Any = None
+        self.armed = 0
 
     def add(self, when: float, sess: Any) -> _Bucket:
         tick = -int(-when // WHEEL_TICK)  # the first tick at or after ``when``
@@ -115,29 +131,62 @@ class TimerWheel:
         if b is None:
             b = self.buckets[tick] = _Bucket()
             b.tick = tick
-            self.loop.call_at(tick * WHEEL_TICK, self._fire, tick)
+            b.wheel = self
+            heappush(self.ticks, tick)
+            if tick < self.armed or not self.armed:
+                self._arm(tick)
         b.add(sess)
         return b
 
-    def _fire(self, tick: int) -> None:
-        b = self.buckets.pop(tick, None)
-        if not b:
-            return
+    def forget(self, b: _Bucket) -> None:
+        buckets = self.buckets
+        if buckets.get(b.tick) is b:
+            del buckets[b.tick]
+            if len(self.ticks) > 64 + 2 * len(buckets):
+                self.ticks = sorted(buckets)  # a sorted list is a heap
+        # the loop timer stays: it fires for nothing once at most, then follows the heap
+
+    def _arm(self, tick: int) -> None:
+        h = self.handle
+        if h is not None:
+            h.cancel()
+        self.armed = tick
+        self.handle = self.loop.call_at(tick * WHEEL_TICK, self._fire)
+
+    def _fire(self) -> None:
+        self.handle = None
         lp = self.loop
-        prof = getattr(lp, "prof", None)  # task profiling (engine/taskprof.py, lat_ns_*): the
-        stamp = prof is not None and prof.get("tasks") == "on"  # sessions were woken now
-        if stamp:
-            lp.event_ns = time.monotonic_ns()
-        try:
-            for sess in list(b):
-                if sess.timer is b:
-                    try:
-                        sess._timer_fire()
-                    except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
-                        sess.internal_error(exc, "timer")
-        finally:
+        # the ticks due: the one the timer was set for and any the clock passed (the buckets are
+        # taken first: a session that re-arms goes to a later tick, fired by a later timer)
+        limit = max(self.armed, int(lp.time() // WHEEL_TICK))
+        self.armed = 0
+        ticks = self.ticks
+        buckets = self.buckets
+        due: list[_Bucket] = []
+        while ticks and ticks[0] <= limit:
+            b = buckets.pop(heappop(ticks), None)
+            if b:
+                due.append(b)
+        if due:
+            prof = getattr(lp, "prof", None)  # task profiling (engine/taskprof.py, lat_ns_*): the
+            stamp = prof is not None and prof.get("tasks") == "on"  # sessions were woken now
             if stamp:
-                lp.event_ns = 0
+                lp.event_ns = time.monotonic_ns()
+            try:
+                for b in due:
+                    for sess in list(b):
+                        if sess.timer is b:
+                            try:
+                                sess._timer_fire()
+                            except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
+                                sess.internal_error(exc, "timer")
+            finally:
+                if stamp:
+                    lp.event_ns = 0
+        while ticks and ticks[0] not in buckets:
+            heappop(ticks)
+        if ticks and (not self.armed or ticks[0] < self.armed):
+            self._arm(ticks[0])
 
 
 class Stream:
@@ -220,8 +269,8 @@ class Stream:
     # Timers are lazy: one loop timer per session at most, re-armed only when a deadline moves
     # earlier; a later deadline just updates ``t_deadline`` and the timer re-schedules itself when
     # it fires early. Re-arming per request then costs two attribute stores, not a call_later.
-    # Timeouts of WHEEL_MIN_MS and more share a loop timer per tick (TimerWheel), at most one tick
-    # late: an idle session then holds no loop timer of its own.
+    # Timeouts of WHEEL_MIN_MS and more go to the TimerWheel (one loop timer for them all), at most
+    # one tick late: an idle session then holds no loop timer of its own, only its bucket place.
     def arm(self, timeout_ms: int | None, cb: Any) -> None:
         if not timeout_ms:
             self.t_cb = None
@@ -233,7 +282,7 @@ class Stream:
         if h is None or self.t_sched > deadline:
             if h is not None:
                 if type(h) is _Bucket:
-                    h.discard(self)
+                    h.drop(self)
                 else:
                     h.cancel()
             self.t_sched = deadline
@@ -258,7 +307,7 @@ class Stream:
         h = self.timer
         if h is not None:
             if type(h) is _Bucket:
-                h.discard(self)
+                h.drop(self)
             else:
                 h.cancel()
             self.timer = None

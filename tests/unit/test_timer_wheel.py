@@ -131,3 +131,50 @@ def test_a_later_deadline_is_lazy_and_rescheduled_when_the_tick_comes() -> None:
     loop.run_until(1010.0)
     assert len(s.fired) == 1 and 1006.5 <= s.fired[0] <= 1006.5 + WHEEL_TICK
     assert stream.WHEEL_MIN_MS == WHEEL_MIN_MS
+
+
+def _live(loop: FakeLoop) -> list[FakeHandle]:
+    return [h for h in loop.handles if not h.cancelled]
+
+
+def test_idle_sessions_hold_one_loop_timer_and_no_stale_bucket() -> None:
+    """An HTTP keep-alive session's timeline (client timeout, then an earlier connect timeout,
+    then the client timeout again): whatever the moves, the wheel keeps one live loop timer in all,
+    and a bucket only for a deadline some session still waits for (issue 20: the handles and
+    empty buckets of the deadlines left behind were kept until their tick, ~5 per idle session)."""
+    loop, eng = FakeLoop(), Engine()
+    rng = random.Random(7)
+    sessions = []
+    for _ in range(300):
+        s = Sess(loop, eng)
+        loop.now += rng.random() / 100
+        s.arm(300_000, lambda: None)  # waiting for the request (timeout client)
+        s.arm(5_000, lambda: None)  # timeout connect: earlier, another bucket
+        s.arm(300_000, lambda: None)  # the response went: waiting for the next request
+        sessions.append(s)
+        assert len(_live(loop)) == 1
+    wheel: TimerWheel = eng.timer_wheel  # type: ignore[attr-defined]
+    assert sum(len(b) for b in wheel.buckets.values()) == 300
+    assert all(wheel.buckets.values())  # no empty bucket kept
+    assert len(wheel.ticks) <= 64 + 2 * len(wheel.buckets)
+    loop.run_until(loop.now + 10)  # the connect deadlines passed: each re-armed for its 300 s
+    assert len(_live(loop)) == 1
+    assert sum(len(b) for b in wheel.buckets.values()) == 300 and all(wheel.buckets.values())
+    for s in sessions:
+        s.cancel_timer()
+    assert wheel.buckets == {}
+    loop.run_until(loop.now + 400)  # the one timer left fires for nothing and is not re-armed
+    assert _live(loop) == []
+
+
+def test_a_tick_fired_early_by_the_clock_resolution_still_fires_its_bucket_once() -> None:
+    loop, eng = FakeLoop(), Engine()
+    s = Sess(loop, eng)
+    s.arm(2_000, lambda: s.fired.append(loop.time()))
+    (h,) = _live(loop)
+    loop.handles.remove(h)
+    loop.now = h.when - 1e-6  # the loop runs a timer a little before its time
+    h.cb(*h.args)
+    assert s.timer is not None or s.fired  # re-armed for the deadline, or fired
+    loop.run_until(loop.now + 5)
+    assert len(s.fired) == 1
