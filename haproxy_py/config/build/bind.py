@@ -52,6 +52,18 @@ def _set_error(v: str, top: int) -> str | None:
     return None
 
 
+def thread_set(v: str, top: int = 64) -> frozenset[int]:
+    """The thread numbers of a valid set (all, odd, even, N, N-M, N-)."""
+    if v == "all":
+        return frozenset(range(1, top + 1))
+    if v in ("odd", "even"):
+        return frozenset(range(1 if v == "odd" else 2, top + 1, 2))
+    lo_s, dash, hi_s = v.partition("-")
+    lo = int(lo_s or 0)
+    hi = (int(hi_s) if hi_s else top) if dash else lo
+    return frozenset(range(min(lo, hi), max(lo, hi) + 1))
+
+
 class BindMixin(BuilderBase):
     def kw_bind(self, ln: Line, p: ProxyState) -> None:
         if self.capwarn(ln, p, K.FE):
@@ -127,6 +139,11 @@ class BindMixin(BuilderBase):
                 err = _set_error(v, 64)
                 if err:
                     self.fail(ln, pre + f"'{v}' : {err}", j + 1)
+                # the threads it names are checked against nbthread after parsing (freeze.py)
+                sets = p.f.setdefault("bind_threads", {}).setdefault((ln.file, ln.lineno, w[1]), [])
+                if any(g != (gm is not None) for g, _ in sets):
+                    self.fail(ln, pre + f"'{w[j + 1]}' multiple thread-groups are not supported", j + 1)
+                sets.append((gm is not None, thread_set(v)))
             if k == "nice":  # read as atol, then checked even though it has no effect here
                 nv = c_atoi(w[j + 1])
                 if not -1024 <= nv <= 1024:

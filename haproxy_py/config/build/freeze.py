@@ -137,6 +137,8 @@ class FreezeMixin(BuilderBase):
         f = ps.f
         self.check_capture_ids(ps)
         mode = f.get("mode", "tcp")
+        if not ps.is_defaults and not f.get("disabled") and f.get("bind_threads"):
+            self._check_bind_threads(ps)
         if mode != "http" and not ps.is_defaults and not f.get("disabled"):
             self._ensure_no_http(ps)
         http_check = None
@@ -210,6 +212,20 @@ class FreezeMixin(BuilderBase):
             nolinger=bool(ps.options.get("nolinger")),
             ignored=tuple(ps.ignored), stick_table=f.get("stick_table"),
             stick_rules=tuple(f.get("stick_rules", ())), persist_rules=tuple(f.get("persist_rules", ())))
+
+    def _check_bind_threads(self, ps: ProxyState) -> None:
+        """2.6's check of the bind lines' 'thread' sets against the threads that exist (nbthread,
+        by default the CPUs this process may run on), in its one thread group."""
+        import os
+
+        n = self.g.get("nbthread") or min(len(os.sched_getaffinity(0)), 64)
+        for (file, line, arg), sets in ps.f["bind_threads"].items():
+            if any(min(ts, default=n + 1) <= n for _, ts in sets):
+                continue
+            what = ("only references threads not belonging to the group" if any(g for g, _ in sets)
+                    else "contains threads that belong to no group")
+            self.d.alert(f"Proxy '{ps.name}': 'thread' directive {what} in 'bind {arg}' at [{file}:{line}].",
+                         Location(file, line, 1), phase=POST)
 
     def _ensure_no_http(self, ps: ProxyState) -> None:
         """2.6's first checks of a proxy not in HTTP mode (cookie, monitor-uri, HTTP hashes: then
