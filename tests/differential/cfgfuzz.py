@@ -84,7 +84,17 @@ URLP_ARGS = ("check_post", "check_post 10", "check_post x", "check_post -1", "bo
 HDR_ARGS = ("use_domain_only", "bogus", "use_domain_only x")
 
 
+HASH_TYPES = ("map-based", "consistent", "bogus", "")
+HASH_FUNCS = ("sdbm", "djb2", "crc32", "wt6", "none", "bogus", "")
+HASH_MODS = ("avalanche", "bogus", "", "")
+
+
 def balance_line(r: random.Random) -> str:
+    k = r.random()
+    if k < 0.1:
+        return f"hash-type {r.choice(HASH_TYPES)} {r.choice(HASH_FUNCS)} {r.choice(HASH_MODS)}"
+    if k < 0.15:
+        return f"hash-balance-factor {r.choice(('0', '100', '101', '150', 'x', '', '-1', '99999999999'))}"
     k = r.random()
     if k < 0.25:
         return "balance uri " + " ".join(r.choice(URI_ARGS) for _ in range(r.randrange(4)))

@@ -1,6 +1,6 @@
 """Generated ``balance`` lines, both programs: every algorithm with good and bad arguments (uri
 len/depth/whole/path-only, url_param NAME check_post, hdr(NAME) use_domain_only, rdp-cookie(NAME),
-random(N), hash EXPR, junk after each), in defaults, frontend, backend and listen sections, HTTP and
+random(N), hash EXPR, junk after each), hash-type and hash-balance-factor lines, in defaults, frontend, backend and listen sections, HTTP and
 TCP mode. 30 cases per configuration (cfgdiff.compare_batched); the generator is
 tests/differential/cfgfuzz.py's. The classes of difference found: 2.6's words ("balance uri : ...",
 "balance url_param only accepts 'check_post' ...", random's three messages, "rdp-cookie : missing
@@ -8,7 +8,7 @@ cookie name."), its prefix matching of 'random' and 'rdp-cookie', atoi for len/d
 '5x' taken), the words it ignores (after check_post, after hdr(NAME)'s ')', after the simple
 algorithms) and the one it refuses after 'hash EXPR'; the HTTP hashes falling back to round robin
 with a warning in TCP mode; 2.6's message for a hash expression whose fetch needs what the
-backend does not have.
+backend does not have; 'hash-type' refusing 'none' (a 2.7 function) and naming 'avalanche' alone.
 """
 
 from __future__ import annotations

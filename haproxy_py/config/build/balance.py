@@ -127,13 +127,16 @@ class BalanceMixin(BuilderBase):
             self.capwarn(ln, p, K.BE)  # 2.6 warns, then still reads the line
         w = ln.words
         method = w[1] if len(w) > 1 else ""
+        if method == "avalanche":
+            self.fail(ln, "experimental feature 'hash-type avalanche' is not supported anymore, please use "
+                      "'hash-type map-based sdbm avalanche' instead.", 1)
         if method not in ("map-based", "consistent"):
             self.fail(ln, "'hash-type' only supports 'consistent' and 'map-based'.", 1)
         func = "sdbm"
         avalanche = False
         if len(w) > 2:
             func = w[2]
-            if func not in ("sdbm", "djb2", "crc32", "wt6", "none"):
+            if func not in ("sdbm", "djb2", "crc32", "wt6"):  # ('none' came with 2.7)
                 self.fail(ln, "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.", 2)
             if len(w) > 3:
                 if w[3] != "avalanche":
