@@ -478,6 +478,13 @@ has=%[req.hdr(x-has)];"
     assert "Early data was not" in out[0][5] and "Max Early Data: 15360" in out[0][0]
 
 
+def _early_facts(text: str) -> str:
+    """_early_client's report without repeats (s_client prints a session once per ticket it gets,
+    and a loaded machine may close the connection before the second)."""
+    words = re.findall(r"Early data was \w+|Max Early Data: \d+|(?:New|Reused), \S+|p=\S+ ed=\S* has=\S*;", text)
+    return " ".join(dict.fromkeys(words))
+
+
 @pytest.mark.slow
 def test_crt_list_early_data_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     """``allow-0rtt`` on crt-list lines, on a bind line with and without its own: 2.6 takes a
@@ -514,12 +521,11 @@ has=%[ssl_fc_has_early];"
                 for sni in (("-servername", "www.example.com"), ("-servername", "added.test"),
                             ("-noservername",)):
                     sess = tmp_path / f"{which}-{port}-{sni[-1]}.sess"
-                    got.append(_early_client(port, sess, "-tls1_3", *sni, "-sess_out", str(sess)))
-                    got.append(_early_client(port, sess, "-tls1_3", *sni, "-sess_in", str(sess),
-                                             "-early_data", str(req)))
+                    got.append(_early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_out", str(sess))))
+                    got.append(_early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_in", str(sess),
+                                                          "-early_data", str(req))))
             out.append(got)
-    assert out[1][0] == out[0][0], (out[0][0], out[1][0])
-    assert out[1] == out[0]
+    assert out[1] == out[0], [(i, a, b) for i, (a, b) in enumerate(zip(out[0], out[1], strict=True)) if a != b]
     assert "[allow-0rtt] www.example.com" in out[0][0] and "Success" in out[0][0], out[0][0]
     assert "[allow-0rtt] added.test" in out[0][0]
     assert all("Early data was not" in g and "Reused" in g for g in out[0][2:7:2]), out[0]
