@@ -469,15 +469,18 @@ class HttpSession(Stream):
         from haproxy_py.http.relaxed import parse_request_relaxed
 
         eng = self.engine
+        found: list[int] = []
         try:
             got = parse_request_relaxed(self.buf, 0, bufsize=eng.bufsize, maxrewrite=eng.maxrewrite,
-                                        maxhdr=eng.maxhdr)
+                                        maxhdr=eng.maxhdr, errs=found)
         except ParseError as e2:
             e.status, e.pos, e.reason = e2.status, e2.pos, e2.reason
             return None
         if got is None:
             return False
         req, consumed = got
+        if found:  # 2.6 still captures what it let through
+            self._record_error(found[0], consumed)
         return req, consumed, htx.request_size(req.method, req.uri, req.version, req.headers,
                                                req.conn_close or req.conn_keep_alive), None
 
@@ -533,17 +536,27 @@ class HttpSession(Stream):
         self.keep_client = False
         self._close_after_write()
 
-    def _record_error(self, pos: int) -> None:
-        st = self.engine.state
-        errs = st.errors
-        errs.append({
+    def _record_error(self, pos: int, parsed: int = -1) -> None:
+        """A ``show errors`` capture of the request buffer (``parsed``: the head's end when it was
+        accepted by accept-invalid-http-request, else the error's place is where 2.6 stopped)."""
+        self.engine.state.capture_error({
             "when": _wall(), "kind": "request", "frontend": self.router.conf.name,
             "fe_iid": self.router.conf.uuid, "backend": "<NONE>", "be_iid": -1, "server": "<NONE>",
-            "srv_id": -1, "event": len(errs), "src": f"{self.src_ip}:{self.src_port}",
-            "buf": bytes(self.buf[:16384]), "err_pos": pos,
+            "srv_id": -1, "src": f"{self.src_ip}:{self.src_port}",
+            "buf": herrors.as_captured(bytes(self.buf[:16384]), pos if parsed < 0 else parsed), "err_pos": pos,
         })
-        if len(errs) > 32:
-            del errs[0]
+
+    def _record_res_error(self, buf: bytes, pos: int, parsed: int = -1) -> None:
+        """A ``show errors`` capture of a server's response head (refused, or accepted only by
+        accept-invalid-http-response), in its backend."""
+        srv = self.srv
+        self.engine.state.capture_error({
+            "when": _wall(), "kind": "response", "frontend": self.router.conf.name,
+            "fe_iid": self.router.conf.uuid, "backend": self.be.name, "be_iid": self.be.uuid,
+            "server": srv.name if srv is not None else "<NONE>",
+            "srv_id": srv.puid if srv is not None else -1, "src": f"{self.src_ip}:{self.src_port}",
+            "buf": herrors.as_captured(bytes(buf[:16384]), pos if parsed < 0 else parsed), "err_pos": pos,
+        })
 
     def _got_request(self, req: RequestHead) -> None:
         self.t_cb = None  # disarm
@@ -1985,14 +1998,17 @@ class HttpSession(Stream):
         from haproxy_py.http.relaxed import parse_response_relaxed
 
         eng = self.engine
+        found: list[int] = []
         try:
             got = parse_response_relaxed(buf, 0, method=req.method, bufsize=eng.bufsize,
-                                         maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
+                                         maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr, errs=found)
         except ParseError:
             return None
         if got is None:
             return False
         resp, consumed = got
+        if found:  # 2.6 still captures what it let through
+            self._record_res_error(buf, found[0], consumed)
         return resp, consumed, None, False, -1
 
     def _try_parse_response(self) -> None:
@@ -2005,11 +2021,12 @@ class HttpSession(Stream):
             res = self.router.res_memo.parse(buf, req, self.mode,
                                              use=self.be.cookie is None and self.res_rules is None and self.comp_algo is None,
                                              bufsize=eng.bufsize, maxrewrite=eng.maxrewrite, maxhdr=eng.maxhdr)
-        except ParseError:
+        except ParseError as e:
             res = None
             if self.be.conf.option("accept-invalid-http-response"):
                 res = self._relaxed_response(buf, req)
             if res is None:
+                self._record_res_error(buf, e.pos)
                 self._bad_response()
                 return
         if not res:

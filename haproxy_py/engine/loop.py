@@ -575,6 +575,11 @@ class Engine:
         if out is not None:
             self._emit_outcome(out)
 
+    def server_pool_counts(self, srv: Any) -> tuple[int, int, int, int]:
+        from haproxy_py.engine.pool import POOLS
+
+        return POOLS.counts(srv)
+
     def sysinfo(self) -> Any:
         """What ``show info`` needs from the OS and the loop (read only when asked)."""
         from haproxy_py.engine.logs import dropped_total

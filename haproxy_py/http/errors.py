@@ -200,3 +200,14 @@ def log_bytes(page: bytes, mux: bool = False) -> int:
     else the response size + 3 (every stream page of samples/error_pages/log.txt logs 3 bytes
     more than its .http file: 503 -> 217 for 214 bytes, 403 -> 192 for 189)."""
     return 0 if mux else len(page) + 3
+
+
+def as_captured(buf: bytes, upto: int) -> bytes:
+    """A head's bytes as 2.6's ``show errors`` shows them: its HTTP/1 parser turns the line ends
+    of obsolete folds into spaces in place as it reads them, up to where it stopped (``upto``)."""
+    head = buf[:upto]
+    if b"\n " not in head and b"\n\t" not in head:
+        return buf
+    from .parse import _unfold
+
+    return _unfold(head) + buf[upto:]

@@ -240,7 +240,7 @@ def _parse_headers(lines: list[bytes], buf: bytes, start: int,
         if 0 in joined.translate(_TOKEN_BAD_NUL):
             for name in names:
                 if name.translate(None, _TCHARS):
-                    _header_error(name, buf, start, status)
+                    _header_error(name + b":", buf, start, status)
     return headers, special, nv
 
 
@@ -274,6 +274,9 @@ def _header_error(line: bytes, buf: bytes, start: int, status: int) -> NoReturn:
         why = "empty header name"
     else:
         why = "invalid character in header name"
+        # at the byte itself, as 2.6 points at it (show errors)
+        bad = next((i for i, c in enumerate(name) if c not in _TCHARS), 0)
+        raise ParseError(status, _locate(buf, start, line) + bad, why)
     raise ParseError(status, _locate(buf, start, line), why)
 
 
@@ -472,7 +475,19 @@ def parse_request(
             break
     if start >= n:
         return None
-    split = _split_head(buf, start, 400, bufsize)
+    try:
+        split = _split_head(buf, start, 400, bufsize)
+    except ParseError as e:
+        # 2.6 reads in order: a request line's error comes before a later forbidden byte's
+        nl = buf.find(b"\n", start)
+        if nl >= 0 and e.pos > nl:
+            first = buf[start:nl]
+            if first[-1:] == b"\r":
+                first = first[:-1]
+            if _REQLINE.fullmatch(first) is None:
+                raise ParseError(400, start + _reqline_error(first), "invalid request line") from None
+            _name_error_before(buf, nl + 1, e.pos, 400)
+        raise
     if split is None:
         _check_partial_request(buf, start)
         return None
@@ -485,6 +500,28 @@ def parse_request(
         msg = _request(_split_head_slow(buf, start, eol, 400), buf, start, after, bufsize - maxrewrite, maxhdr)
     msg.head_len = after - start
     return msg, after
+
+
+def _name_error_before(buf: bytes, pos: int, end: int, status: int) -> None:
+    """Raise the error 2.6 finds first in the header lines from ``pos`` when it comes before
+    ``end`` (where another error was found): a header name's first byte that is not a token
+    character, nor the colon that ends it."""
+    n = len(buf)
+    tchars = _TCHARS
+    while pos < end and pos < n:
+        c = buf[pos]
+        if c == 13 or c == 10:  # the end of the head
+            return
+        nl = buf.find(b"\n", pos)
+        if c != 32 and c != 9:  # not an obs-fold
+            j = pos
+            while j < n and buf[j] in tchars:
+                j += 1
+            if j < end and (j >= n or buf[j] != 58):
+                raise ParseError(status, j, "invalid character in header name") from None
+        if nl < 0:
+            return
+        pos = nl + 1
 
 
 def _check_partial_request(buf: bytes, start: int) -> None:
@@ -565,7 +602,10 @@ def _request(lines: list[bytes], buf: bytes, start: int, after: int, limit: int,
         if absolute is not None and hosts:
             scheme, auth = absolute
             if _norm_host(scheme, auth) != _norm_host(scheme, hosts[0][1]):
-                raise ParseError(400, start + len(method) + 1, "absolute URI authority differs from Host")
+                # at the Host value, where 2.6 points (show errors)
+                raise ParseError(400, _locate(buf, start, b"\n" + headers[hosts[0][0]][0] + b":") + 1
+                                 + len(headers[hosts[0][0]][0]) + 2,
+                                 "absolute URI authority differs from Host")
         elif method == b"CONNECT" and hosts:
             # 2.6 compares Host with the authority without a default port (80, 443) and forwards
             # the Host without it
@@ -639,7 +679,14 @@ def parse_response(
                 break
         if start >= n:
             return None
-    split = _split_head(buf, start, 502, bufsize)
+    try:
+        split = _split_head(buf, start, 502, bufsize)
+    except ParseError as e:
+        # 2.6 reads in order: a header name's error comes before a later forbidden byte's
+        nl = buf.find(b"\n", start)
+        if nl >= 0 and e.pos > nl:
+            _name_error_before(buf, nl + 1, e.pos, 502)
+        raise
     if split is None:
         # what cannot become a status line any more is refused at once, as 2.6
         nl = buf.find(b"\n", start)

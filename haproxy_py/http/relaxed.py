@@ -37,6 +37,8 @@ from .parse import (
     _conn_tokens,
     _find_head_end,
     _HeaderList,
+    _locate,
+    _norm_host,
     _Special,
     _unfold,
     forwarded_version,
@@ -66,13 +68,20 @@ def uri_passes_strict(buf: bytes, start: int, end: int) -> bool:
     return all(0x21 <= c <= 0x7e and c != 0x23 for c in buf[i:end])
 
 
-def _headers(lines: list[bytes], buf: bytes, start: int, status: int) -> tuple[_HeaderList, _Special | None]:
+def _headers(lines: list[bytes], buf: bytes, start: int, status: int,
+             errs: list[int] | None = None) -> tuple[_HeaderList, _Special | None]:
     headers: _HeaderList = []
     special: _Special | None = None
+    pos = -1
     for line in lines:
         name, sep, value = line.partition(b":")
         if not sep or not name or _CTL.search(value) is not None:
             raise ParseError(status, start, "invalid header line")
+        if errs is not None and pos < 0 and name.translate(None, _TCHARS):
+            # the first byte the strict parser refuses, where 2.6 records it (show errors)
+            at = _locate(buf, start, name + b":")  # the line may have been unfolded: its name is as sent
+            pos = at + next(i for i, c in enumerate(name) if c not in _TCHARS)
+            errs.append(pos)
         value = value.strip(b" \t")
         lname = name.lower()
         if lname in _SPECIAL:
@@ -100,8 +109,10 @@ def _header_lines(buf: bytes, start: int, line_end: int, bufsize: int, status: i
 
 
 def parse_request_relaxed(buf: bytes, start: int = 0, *, bufsize: int, maxrewrite: int,
-                          maxhdr: int) -> tuple[RequestHead, int] | None:
-    """``parse_request`` with 2.6's accept-invalid-http-request; the same results and errors."""
+                          maxhdr: int, errs: list[int] | None = None) -> tuple[RequestHead, int] | None:
+    """``parse_request`` with 2.6's accept-invalid-http-request; the same results and errors.
+    ``errs`` receives the position of the first byte the strict parser would have refused where
+    2.6 records one for ``show errors`` (a header name's byte, a URI's byte)."""
     n = len(buf)
     while start < n and buf[start] in (10, 13):
         if buf[start] == 13:
@@ -176,7 +187,14 @@ def parse_request_relaxed(buf: bytes, start: int = 0, *, bufsize: int, maxrewrit
                 raise ParseError(400, start + len(method) + 1, "invalid CONNECT authority")
         elif _authority_of(uri) is None:
             raise ParseError(400, start + len(method) + 1, "invalid URI")
-    headers, special = _headers(lines, buf, start, 400)
+    found: list[int] = []
+    if errs is not None:
+        # a URI byte the strict parser refuses (past the groups its four-byte scan skips)
+        for k in range(_skip4(buf, u, len(buf)), u + len(uri)):
+            if buf[k] == 0x23 or buf[k] > 0x7e:
+                found.append(k)
+                break
+    headers, special = _headers(lines, buf, start, 400, None if found else found)
     if len(headers) >= maxhdr:
         raise ParseError(400, start, "too many headers (tune.http.maxhdr)")
     msg = RequestHead(method, uri, version, None)
@@ -184,6 +202,10 @@ def parse_request_relaxed(buf: bytes, start: int = 0, *, bufsize: int, maxrewrit
     if special is not None:
         hosts = [(k, val) for k, nm, val in special if nm == b"host"]
         framing = len(hosts) != len(special)
+        absolute = _authority_of(uri) if hosts and uri[:1] != b"/" and method != b"CONNECT" else None
+        if (errs is not None and not found and absolute is not None
+                and _norm_host(absolute[0], absolute[1]) != _norm_host(absolute[0], hosts[0][1])):
+            found.append(_locate(buf, start, hosts[0][1]))  # 2.6 still records it (show errors)
         if len(hosts) > 1:
             ref = hosts[0][1].lower()
             for _, val in hosts[1:]:
@@ -202,6 +224,8 @@ def parse_request_relaxed(buf: bytes, start: int = 0, *, bufsize: int, maxrewrit
     if htx_size(method, uri, version, headers) > bufsize - maxrewrite:
         raise ParseError(400, start, "head too large")
     msg.head_len = after - start
+    if errs is not None and found:
+        errs.append(found[0])
     return msg, after
 
 
@@ -212,8 +236,9 @@ def _incomplete(buf: bytes, start: int, bufsize: int) -> None:
 
 
 def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize: int, maxrewrite: int,
-                           maxhdr: int) -> tuple[ResponseHead, int] | None:
-    """``parse_response`` with 2.6's accept-invalid-http-response; the same results and errors."""
+                           maxhdr: int, errs: list[int] | None = None) -> tuple[ResponseHead, int] | None:
+    """``parse_response`` with 2.6's accept-invalid-http-response; the same results and errors
+    (``errs``: as for requests, a header name's byte)."""
     n = len(buf)
     while start < n and buf[start] in (10, 13):  # empty lines before it, as the strict parser
         if buf[start] == 13:
@@ -234,7 +259,8 @@ def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize
     if got is None:
         return None
     lines, after = got
-    headers, special = _headers(lines, buf, start, 502)
+    found: list[int] = []
+    headers, special = _headers(lines, buf, start, 502, found)
     if len(headers) >= maxhdr:
         raise ParseError(502, start, "too many headers (tune.http.maxhdr)")
     msg = ResponseHead(status, reason, version, None)
@@ -258,4 +284,6 @@ def parse_response_relaxed(buf: bytes, start: int = 0, *, method: bytes, bufsize
     if htx_size(b"", reason, version + code, headers) > bufsize - maxrewrite:
         raise ParseError(502, start, "head too large")
     msg.head_len = after - start
+    if errs is not None and found:
+        errs.append(found[0])
     return msg, after

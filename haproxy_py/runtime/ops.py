@@ -24,6 +24,11 @@ class EngineOps(Protocol):
         """OS and loop figures for ``show info`` (a stats.info.SysInfo), or None."""
         ...
 
+    def server_pool_counts(self, srv: Any) -> tuple[int, int, int, int]:
+        """``srv``'s idle and safe pooled connections, 2.6's est_need_conns and max_used_conns
+        (``show servers conn``)."""
+        ...
+
     def apply_outcome(self, out: Any) -> None:
         """A health/admin state change's log lines and session shutdowns (checks.health.Outcome)."""
         ...
@@ -109,6 +114,9 @@ class Detached:
 
     def sysinfo(self) -> Any:
         return None
+
+    def server_pool_counts(self, srv: Any) -> tuple[int, int, int, int]:
+        return 0, 0, 0, 0
 
     def apply_outcome(self, out: Any) -> None:
         for sess in getattr(out, "shutdown", ()):

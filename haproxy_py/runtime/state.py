@@ -111,8 +111,10 @@ class ProcessState:
         self.stopping = False
         self.jobs = 0
         self.listeners = 0
-        #: ``show errors`` captures: list of dicts (engine appends, bounded)
+        #: ``show errors`` captures (dicts), as 2.6 keeps them: the last one of each proxy and
+        #: direction (``capture_error``); ``error_events`` counts every capture ever made
         self.errors: list[dict[str, Any]] = []
+        self.error_events = 0
         #: the map and ACL pattern references (samples/patref.py Store), set by the engine
         self.patrefs: Any = None
         #: live sessions for ``show sess`` (engine objects)
@@ -150,6 +152,20 @@ class ProcessState:
                 if conf.name in sticky:  # 2.6: a table stick rules use keeps the server's id and name
                     conf = with_types(conf, ("server_id", "server_key"))
                 self.tables[conf.name] = StickTable(conf)
+
+    def capture_error(self, entry: dict[str, Any]) -> None:
+        """A ``show errors`` capture: 2.6 numbers every capture (from 0) and keeps the last one
+        of each proxy per direction (a request's frontend, a response's backend)."""
+        entry["event"] = self.error_events
+        self.error_events += 1
+        kind = entry.get("kind", "request")
+        iid = entry.get("fe_iid") if kind == "request" else entry.get("be_iid")
+        errs = self.errors
+        for i, e in enumerate(errs):
+            if e.get("kind", "request") == kind and (e.get("fe_iid") if kind == "request" else e.get("be_iid")) == iid:
+                del errs[i]
+                break
+        errs.append(entry)
 
     def uptime(self, now: float) -> float:
         return now - self.start_mono

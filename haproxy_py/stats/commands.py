@@ -508,15 +508,13 @@ class Cli:
             bes = [b for b in bes if b.name == bename]
             if not bes:
                 return "Can't find backend.\n"
-        from haproxy_py.engine.pool import POOLS  # the process's idle server connections
-
         nbt = self.nbthread()
         out = ["# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb "
                f"idle_lim idle_cur idle_per_thr[{nbt}]\n"]
         for be in bes:
             for s in be.servers:
                 used = int(getattr(s, "served", 0) or 0)
-                idle, safe, need, max_used = POOLS.counts(s)
+                idle, safe, need, max_used = self.state.ops.server_pool_counts(s)
                 # 2.6 has no per-thread counts for a server that keeps no idle connection; with one
                 # thread (each worker of haproxy-py is one) that thread holds them all
                 per_thr = ""
@@ -576,20 +574,35 @@ class Cli:
                 return "No such proxy.\n"
         else:
             iid = -1
-        errs = [e for e in st.errors
-                if (iid == -1 or e.get("fe_iid") == iid or e.get("be_iid") == iid)
-                and (not kind or e.get("kind", "request") == kind)]
-        out = [f"Total events captured on [{_fmt_date(wall)}] : {len(errs)}\n"]
+        order = {px.uuid: i for i, px in enumerate(st.proxies)}
+
+        def owner(e: dict[str, Any]) -> Any:
+            return e.get("fe_iid") if e.get("kind", "request") == "request" else e.get("be_iid")
+
+        # 2.6 lists the proxies in their order, each one's request capture before its response one
+        errs = sorted((e for e in st.errors
+                       if (iid == -1 or owner(e) == iid)
+                       and (not kind or e.get("kind", "request") == kind)),
+                      key=lambda e: (order.get(owner(e), len(order)), e.get("kind", "request") != "request"))
+        total = getattr(st, "error_events", 0) or len(st.errors)
+        out = [f"Total events captured on [{_fmt_date(wall)}] : {total}\n"]
         for e in errs:
             k = e.get("kind", "request")
-            side = "frontend" if k == "request" else "backend"
             out.append(" \n")
-            out.append(f"[{_fmt_date(e.get('when', wall))}] {side} {e.get('frontend', '?')} "
-                       f"(#{e.get('fe_iid', -1)}): invalid {k}\n")
-            be = e.get("backend")
-            srv = e.get("server")
-            out.append(f"  backend {be or '<NONE>'} (#{e.get('be_iid', -1)}), server {srv or '<NONE>'} "
-                       f"(#{e.get('srv_id', -1)}), event #{e.get('event', 0)}, src {e.get('src', '?')}\n")
+            if k == "request":
+                out.append(f"[{_fmt_date(e.get('when', wall))}] frontend {e.get('frontend', '?')} "
+                           f"(#{e.get('fe_iid', -1)}): invalid request\n")
+                be = e.get("backend")
+                srv = e.get("server")
+                out.append(f"  backend {be or '<NONE>'} (#{e.get('be_iid', -1)}), server {srv or '<NONE>'} "
+                           f"(#{e.get('srv_id', -1)}), event #{e.get('event', 0)}, src {e.get('src', '?')}\n")
+            else:
+                out.append(f"[{_fmt_date(e.get('when', wall))}] backend {e.get('backend', '?')} "
+                           f"(#{e.get('be_iid', -1)}): invalid response\n")
+                srv = e.get("server")
+                out.append(f"  frontend {e.get('frontend') or '<NONE>'} (#{e.get('fe_iid', -1)}), server "
+                           f"{srv or '<NONE>'} (#{e.get('srv_id', -1)}), event #{e.get('event', 0)}, "
+                           f"src {e.get('src', '?')}\n")
             buf: bytes = e.get("buf", b"")
             out.append(f"  buffer starts at 0 (including 0 out), {max(0, 16384 - len(buf))} free,\n")
             out.append(f"  len {len(buf)}, wraps at 16336, error at position {e.get('err_pos', 0)}\n")
@@ -1214,10 +1227,14 @@ def hexdump_lines(buf: bytes) -> list[str]:
                 text.append("\\n")
             elif b == 0x5C:
                 text.append("\\\\")
+            elif b == 9:
+                text.append("\\t")
+            elif b == 0x1B:
+                text.append("\\e")
             elif 32 <= b < 127:
                 text.append(chr(b))
             else:
-                text.append(f"\\x{b:02x}")
+                text.append(f"\\x{b:02X}")
         out.append(f"  {start:05d}  {''.join(text)}\n")
         start = end
     return out
