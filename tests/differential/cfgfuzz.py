@@ -93,7 +93,9 @@ def balance_line(r: random.Random) -> str:
     k = r.random()
     if k < 0.1:
         return f"hash-type {r.choice(HASH_TYPES)} {r.choice(HASH_FUNCS)} {r.choice(HASH_MODS)}"
-    if k < 0.15:
+    if k < 0.2:  # what 2.6 also warns about in its first checks of a proxy not in HTTP mode
+        return r.choice(("cookie SRV insert", "cookie SRV", "monitor-uri /m", "cookie SRV bogus"))
+    if k < 0.25:
         return f"hash-balance-factor {r.choice(('0', '100', '101', '150', 'x', '', '-1', '99999999999'))}"
     k = r.random()
     if k < 0.25:

@@ -77,6 +77,8 @@ class CookieMixin(BuilderBase):
             bad_mix = True
         if c.get("preserve") and "insert" not in kinds and not c.get("indirect"):
             self.fail(ln, "cookie 'preserve' requires at least 'insert' or 'indirect'.", 1)
+        if ignored and not bad_mix:
+            p.f["cookie_name_only"] = True  # 2.6 keeps the name (its TCP-mode warning names it)
         if bad_mix or ignored:
             return
         if modes:

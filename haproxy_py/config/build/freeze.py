@@ -232,7 +232,7 @@ class FreezeMixin(BuilderBase):
         round robin); the log format's follows (_log_style)."""
         f = ps.f
         what = f"{ps.type_str} '{ps.name}'"
-        if f.get("cookie") is not None:
+        if f.get("cookie") is not None or f.get("cookie_name_only"):
             self.d.warning(f"cookie will be ignored for {what} (needs 'mode http').", ps.loc, phase=POST)
         if f.get("monitor_uri") is not None:
             self.d.warning(f"monitor-uri will be ignored for {what} (needs 'mode http').", ps.loc, phase=POST)
