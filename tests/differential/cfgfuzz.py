@@ -68,7 +68,10 @@ def timeout_case(r: random.Random, n: int) -> Case:
     k = r.random()
     defaults = BASE if k < 0.4 else () if k < 0.7 else tuple(r.sample(
         ("    timeout connect 1s", "    timeout client 1s", "    timeout server 1s", "    timeout tunnel 1s"), 2))
-    return proxy_case(n, kind, line, r.choice(("http", "tcp")), defaults, server=r.random() < 0.8)
+    extra: tuple[str, ...] = ()
+    if kind != "defaults" and r.random() < 0.3:  # set before: 2.6 warns when it is set again
+        extra = (f"    timeout {r.choice(list(K.TIMEOUTS))} {r.choice(('0', '1s', '2s'))}",)
+    return proxy_case(n, kind, line, r.choice(("http", "tcp")), defaults, extra=extra, server=r.random() < 0.8)
 
 
 # --------------------------------------------------------------------------- balance

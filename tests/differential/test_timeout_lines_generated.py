@@ -4,8 +4,10 @@
 HTTP and TCP mode, with some of the base timeouts (and the servers) left out for 2.6's "missing
 timeouts" warning. 30 cases per configuration (tests/differential/cfgdiff.py's compare_batched);
 the generator is tests/differential/cfgfuzz.py's (``python -m tests.differential.cfgfuzz timeout``).
-The class of difference found: 2.6 wants 'timeout connect'/'server' only of a backend with servers,
-and takes 'timeout tunnel' for 'timeout server' in TCP mode.
+Some proxies set a timeout before the generated line. The classes of difference found: 2.6 wants
+'timeout connect'/'server' only of a backend with servers, takes 'timeout tunnel' for 'timeout
+server' in TCP mode, and warns when a proxy sets a timeout it already set to another value than its
+defaults' ("overwriting 'timeout X' which was already specified").
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ class ProxyState:
         self.caps = _caps_of(kind)
         self.f: dict[str, Any] = {}
         self.timeouts: dict[str, int] = {}
+        #: the timeouts of the defaults section it started from (2.6 warns when one set here again)
+        self.def_timeouts: dict[str, int] = {}
         self.options: dict[str, bool] = {}
         self.binds: list[Bind] = []
         self.acls: list[Acl] = []
@@ -85,6 +87,7 @@ class ProxyState:
         """Copy what a ``defaults`` section gives to the proxies that follow it."""
         self.f = {k: v for k, v in d.f.items() if k not in ("disabled", "description", "explicit_id")}
         self.timeouts = dict(d.timeouts)
+        self.def_timeouts = dict(d.timeouts)
         self.options = dict(d.options)
         self.logs = list(d.logs)
         self.errorfiles = list(d.errorfiles)

@@ -27,6 +27,8 @@ class TimeoutsMixin(BuilderBase):
             self.warn(ln, f"'timeout {name}' will be ignored because {p.type_str} '{p.name}' has no {what} capability",
                       1)
             return
+        if not p.is_defaults and (p.timeouts.get(field_name) or 0) != (p.def_timeouts.get(field_name) or 0):
+            self.warn(ln, f"overwriting 'timeout {name}' which was already specified", 1)
         if not self.supported(S.TIMEOUT, ln, name, 1, f"timeout {name}"):
             return
         p.timeouts[field_name] = v
