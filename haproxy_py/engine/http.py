@@ -258,11 +258,33 @@ class HttpSession(Stream):
 
     def _wait_request(self, *, first: bool) -> None:
         self.phase = "head"
-        self.req_start = self.loop.time()
+        now = self.req_start = self.loop.time()
         router = self.router
+        if not first:
+            # the next request's stream starts now (2.6 makes a new one at the end of the last):
+            # what the wait logs (a 408, a bad or partial request) has none of the last request's
+            # facts, and an idle connection keeps none of them (its request line, captures...)
+            self.accept_mono = now
+            lg = router.logger
+            if lg is not None and lg.active:
+                self._new_rec()
         self.arm(router.tmo_first if first else router.tmo_ka, self._head_timeout)
         if self.buf:
             self._try_parse()
+
+    def _new_rec(self) -> LogRecord:
+        """A fresh log record for the connection's next request: the connection's facts only."""
+        old = self.rec
+        rec = LogRecord(_wall())
+        rec.client_ip = old.client_ip
+        rec.client_port = old.client_port
+        rec.frontend_ip = old.frontend_ip
+        rec.frontend_port = old.frontend_port
+        rec.frontend_name = old.frontend_name
+        rec.ssl = old.ssl
+        rec.pp = old.pp
+        self.rec = rec
+        return rec
 
     def _head_timeout(self) -> None:
         self.timer = None
@@ -582,17 +604,11 @@ class HttpSession(Stream):
         if nreq > 1:
             start = self.accept_mono = self.req_start
             if logging:
-                # a fresh record per request on a kept-alive connection
-                old = rec
-                rec = LogRecord(_wall())
-                rec.client_ip = old.client_ip
-                rec.client_port = old.client_port
-                rec.frontend_ip = old.frontend_ip
-                rec.frontend_port = old.frontend_port
-                rec.frontend_name = old.frontend_name
-                rec.ssl = old.ssl
-                rec.pp = old.pp
-                self.rec = rec
+                # a fresh record per request on a kept-alive connection (made when the wait for it
+                # began, _wait_request; here if the log was off then), dated by its head
+                if rec.http:
+                    rec = self._new_rec()
+                rec.accept_date = _wall()
             else:
                 # nothing logs the record: only what the engine itself reads is reset
                 rec.term_cause = rec.term_phase = "-"

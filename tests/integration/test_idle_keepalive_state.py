@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
-from tests.integration.harness import free_port, http_backends, stop_process, wait_port
+from tests.integration.harness import (
+    free_port,
+    http_backends,
+    require_haproxy,
+    run_proxy,
+    stop_process,
+    wait_port,
+)
 
 WRAPPER = r'''
 import gc, json, os, runpy, sys, threading, time
@@ -149,3 +159,72 @@ backend be
                 s.close()
             stop_process(proc)
             errf.close()
+
+
+def _second_request_error_line(which: str, close: bool) -> str:
+    """The log line of a partial second request on a kept-alive connection, timed out (408) or cut
+    by the client (400), without its address, date and total time."""
+    require_haproxy(which)
+    with http_backends("app") as (be,):
+        fe = free_port()
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(0.3)
+        cfg = f"""global
+    log 127.0.0.1:{sink.getsockname()[1]} local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 1s
+    timeout http-keep-alive 1s
+frontend fe
+    bind 127.0.0.1:{fe}
+    capture request header Host len 20
+    default_backend be
+backend be
+    server s1 127.0.0.1:{be.port}
+"""
+        try:
+            with run_proxy(cfg, wait_ports=[fe], which=which):
+                time.sleep(0.3)
+                while True:  # the lines of wait_port's probe
+                    try:
+                        sink.recv(4096)
+                    except OSError:
+                        break
+                with socket.create_connection(("127.0.0.1", fe), timeout=10) as s:
+                    assert _one_exchange(s, b"GET /first HTTP/1.1\r\nHost: hh\r\n\r\n").startswith(b"HTTP/1.1 200")
+                    s.sendall(b"GET /second HTT")
+                    if close:
+                        time.sleep(0.2)
+                        s.shutdown(socket.SHUT_WR)
+                    s.settimeout(10)
+                    while s.recv(65536):
+                        pass
+                lines: list[str] = []
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and len(lines) < 2:
+                    try:
+                        lines.append(sink.recv(4096).decode("latin-1"))
+                    except OSError:
+                        pass
+        finally:
+            sink.close()
+    assert len(lines) == 2, lines
+    assert "GET /first" in lines[0], lines
+    body = lines[1].split("]: ", 1)[1].split("] ", 1)[1].strip()  # after the accept date
+    return re.sub(r"^(\S+ \S+ -?\d+/-?\d+/-?\d+/-?\d+/)\d+", r"\1T", body)
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["408-timeout", "400-client-close"])
+def test_an_error_on_a_second_request_logs_nothing_of_the_first(close: bool) -> None:
+    """The record of the wait for the next request is a fresh one (engine/http.py _wait_request):
+    no backend, server, timers, captures or request line of the request before (which haproxy-py
+    logged there before), the same line as 2.6's."""
+    ours = _second_request_error_line("ours", close)
+    assert "/first" not in ours and "be/s1" not in ours, ours
+    assert ours == _second_request_error_line("haproxy", close)
