@@ -175,15 +175,17 @@ def global_kw(b: Builder, ln: Line) -> None:
         t["extra"] = (frozenset() if args == ["none"] else EXTRA_FILES if args == ["all"]
                       else frozenset(args))
     elif kw in ("tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size"):
-        b.too_many_args(ln, 1)
         if kw == "tune.ssl.capture-cipherlist-size":
             b.warn(ln, f"parsing [{ln.file}:{ln.lineno}]: '{kw}' is deprecated and will be removed in version 2.7. "
                    "Please use 'tune.ssl.capture-buffer-size' instead.", 0, raw=True)
+        b.too_many_args(ln, 1)
         if len(w) < 2:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
         n = _atoi(w[1])
         if n < 0:
             b.fail(ln, f"'{kw}' expects a positive numeric value.", 1)
+        if "capture" in t:  # (even 0)
+            b.fail(ln, f"'{kw}' is already configured.", 0)
         t["capture"] = n
     elif kw == "tune.ssl.keylog":
         b.too_many_args(ln, 1)

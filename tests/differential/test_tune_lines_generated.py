@@ -1,11 +1,14 @@
 """Generated ``tune.*`` lines in the global section, both programs: the tune keywords of 2.6 with
 numbers in and out of their ranges, past 2^31 and 2^32, negative, with units and junk, on/off,
-missing and extra arguments, and a few unknown tune names; no keyword twice among the 30 cases of a
-configuration (cfgdiff.compare_batched; the generator is tests/differential/cfgfuzz.py's). The
+missing and extra arguments, some set twice in a case, and a few unknown tune names; no keyword in
+two of the 30 cases of a configuration (cfgdiff.compare_batched; the generator is tests/differential/cfgfuzz.py's). The
 classes of difference found: the keywords without effect here went unchecked (2.6 checks each its
 own way: integers, ranges read as atoi, on/off, timers, Lua's numbers, the experimental
 'tune.fd.edge-triggered'), 'tune.ssl.*' with an extra argument, atoi kept in an int (2^31 is
-negative) and 'tune.ssl.default-dh-param' read into an unsigned int. Left out: cfgfuzz.TUNE_LEFT.
+negative) and 'tune.ssl.default-dh-param' read into an unsigned int; a second tune.maxaccept,
+maxpollevents, runqueue-depth, rcvbuf.*, sndbuf.* ignored with a non-fatal alert ("already specified.
+Continuing.") unless the first was 0, a second capture size refused ("is already configured.").
+Left out: cfgfuzz.TUNE_LEFT.
 """
 
 from __future__ import annotations

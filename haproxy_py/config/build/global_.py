@@ -31,7 +31,8 @@ _MAX_ARGS = {"log-tag": 1, "chroot": 1, "pidfile": 1, "node": 1, "maxconn": 1, "
              "maxcomprate": 1, "tune.comp.maxlevel": 1, "maxcompcpuusage": 1, "maxzlibmem": 1, "h1-case-adjust": 2, "h1-case-adjust-file": 1,
              "tune.rcvbuf.client": 1, "tune.rcvbuf.server": 1, "tune.sndbuf.client": 1, "tune.sndbuf.server": 1,
              "tune.http.logurilen": 1, "tune.http.cookielen": 1, "mworker-max-reloads": 1,
-             "tune.ssl.capture-buffer-size": 1, "profiling.tasks": 1, "tune.ssl.capture-cipherlist-size": 1, "tune.ssl.keylog": 1}
+             "tune.ssl.capture-buffer-size": 1, "profiling.tasks": 1, "tune.ssl.keylog": 1}
+#: (tune.ssl.capture-cipherlist-size: its deprecation warning comes first, config/tls.py)
 
 #: global keywords taking one integer (2.6 reads it with atol: haproxy-py refuses what is not one)
 _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxsslconn", "maxsslrate", "tune.rcvbuf.client",
@@ -293,6 +294,10 @@ class GlobalMixin(BuilderBase):
                 self.fail(ln, "'h1-case-adjust-file' expects <file> as argument.", 0)
             g["h1_case_file"] = ln  # read once the section is parsed, as 2.6 (the last one counts)
         elif kw in _INT_GLOBALS and self.supported(S.GLOBAL, ln, kw, 0):
+            if kw in _ONCE and _c_int(str(g.get(kw.replace("-", "_").replace(".", "_")) or 0)):  # 2.6: in an int
+                self.d.alert(f"parsing [{ln.file}:{ln.lineno}] : '{kw}' already specified. Continuing.",
+                             ln.loc(0), line=ln.raw, fatal=False)
+                return
             if n < 2:
                 self.fail(ln, f"'{kw}' expects an integer argument.", 0)
             v = parse_int(w[1])
@@ -458,6 +463,11 @@ _TUNE_CHECKS: dict[str, tuple[Any, ...]] = {
 }
 
 
+#: the tune keywords 2.6 takes once (a later line is ignored with a non-fatal alert)
+_ONCE = ("tune.maxaccept", "tune.maxpollevents", "tune.runqueue-depth", "tune.rcvbuf.client", "tune.rcvbuf.server",
+         "tune.sndbuf.client", "tune.sndbuf.server")
+
+
 def check_tune_args(b: BuilderBase, ln: Line) -> None:
     """2.6's checks of a no-effect tune.* keyword's arguments (fail with its words)."""
     w = ln.words
@@ -476,9 +486,17 @@ def check_tune_args(b: BuilderBase, ln: Line) -> None:
         return
     if kind not in ("cachesize", "luanum", "luamem", "luatime"):
         b.too_many_args(ln, 1)
+    if kw in _ONCE:  # 2.6 keeps the first value (when not 0), with a non-fatal alert
+        seen = b.g.setdefault("tune_once", {})
+        if seen.get(kw):
+            b.d.alert(f"parsing [{ln.file}:{ln.lineno}] : '{kw}' already specified. Continuing.", ln.loc(0),
+                      line=ln.raw, fatal=False)
+            raise _Skip
     if kind == "int":
         if not arg:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
+        if kw in _ONCE:  # (atol's value, kept in an int)
+            b.g.setdefault("tune_once", {})[kw] = _c_int(arg)
     elif kind == "maxaccept":
         if not arg:
             b.fail(ln, f"'{kw}' expects an integer argument.", 0)
@@ -486,6 +504,7 @@ def check_tune_args(b: BuilderBase, ln: Line) -> None:
         v = int(m.group(1)) if m else 0
         if v < -1 or v > 2**31 - 1:
             b.fail(ln, f"'{kw}' expects -1 or an integer from 0 to INT_MAX.", 1)
+        b.g.setdefault("tune_once", {})[kw] = v
     elif kind == "range":
         _, lo, hi, msg, need = spec
         if need and not arg:
