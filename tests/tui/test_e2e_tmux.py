@@ -42,7 +42,7 @@ def lab(request) -> Iterator[dict]:  # type: ignore[no-untyped-def,type-arg]
     with two_server_proxy(request.param, warmup=4) as lab:
         env = f"PYTHONPATH={ROOT} TEXTUAL_ANIMATIONS=none"
         t = Tmux(f"cd {ROOT} && env {env} {sys.executable} -m haproxy_py top {lab['sock']} -i 0.5; sleep 60",
-                 prefix="hpy-tui")
+                 prefix="hpy-tui", wait_timeout=30.0)  # the app's start on a loaded machine
         try:
             yield {"which": request.param, "tmux": t, **lab}
         finally:
@@ -85,7 +85,11 @@ def test_tui_shows_servers_and_drains_with_keys(lab) -> None:  # type: ignore[no
 def cell(screen: str, backend: str, server: str, label: str) -> str:
     """The value under a right-aligned column label, on the row of backend/server."""
     lines = screen.splitlines()
-    head = next(ln for ln in lines if ln.split()[:3] == ["Backend", "Server", "Status"])
+    # KeyError (a "not yet" for Tmux.wait) while the table is not drawn; a StopIteration would
+    # escape the wait
+    head = next((ln for ln in lines if ln.split()[:3] == ["Backend", "Server", "Status"]), None)
+    if head is None:
+        raise KeyError("no server table on the screen")
     end = head.index(f" {label}") + 1 + len(label)
     for ln in lines:
         w = ln.split()
@@ -114,8 +118,9 @@ def test_views_and_detail_pane_with_the_same_keys(lab) -> None:  # type: ignore[
         assert get(lab["fe"], "/")[0] == 200
     t.wait(lambda s: cell(s, "app", "BACKEND", "2xx") == "10" and cell(s, "app", "app1", "2xx") == "5")
     t.keys("2")
-    s = t.wait(lambda s: "[2] traffic" in s and "Bytes in" in s)
-    assert cell(s, "app", "app1", "Total") == "5"
+    # the view is drawn at once from the last reading, its counts at the next refresh (-i 0.5):
+    # wait for the screen that has them (a wrong count times out, with the screen)
+    t.wait(lambda s: "[2] traffic" in s and "Bytes in" in s and cell(s, "app", "app1", "Total") == "5")
     t.keys("4")
     t.wait(lambda s: "[4] errors" in s and "ECONN" in s and cell(s, "app", "app1", "ECONN") == "0")
     t.keys("5")
@@ -124,5 +129,4 @@ def test_views_and_detail_pane_with_the_same_keys(lab) -> None:  # type: ignore[
     t.wait(lambda s: "[1] status" in s)
     t.keys("j", "i")  # detail of app/app2
     port = lab["bes"][1].port
-    s = t.wait(lambda s: "app/app2" in s and f"127.0.0.1:{port}" in s)
-    assert "user 1  effective 1  configured 1" in s
+    t.wait(lambda s: "app/app2" in s and f"127.0.0.1:{port}" in s and "user 1  effective 1  configured 1" in s)
