@@ -377,14 +377,21 @@ def test_set_log_level(sides) -> None:  # type: ignore[no-untyped-def]
     for path in ("/quiet", "/loud", "/normal", "/loud-res"):
         both(sides, path, port="log")
     time.sleep(0.3)
-    pri = {}
-    for name, side in sides.items():
-        found = {}
-        for ln in side["proxy"].stderr_text().splitlines():
-            for path in ("/quiet", "/loud", "/normal", "/loud-res"):
-                if f'"GET {path} HTTP/1.1"' in ln and ln.startswith("<"):
-                    found[path] = ln[:ln.index(">") + 1]
-        pri[name] = found
+    # the lines are written when the streams end (later on a loaded machine): read until the
+    # three logged requests are there on both sides, 10 s at most (/quiet, sent first, is not)
+    pri: dict[str, dict[str, str]] = {}
+    deadline = time.monotonic() + 10
+    while True:
+        for name, side in sides.items():
+            found = {}
+            for ln in side["proxy"].stderr_text().splitlines():
+                for path in ("/quiet", "/loud", "/normal", "/loud-res"):
+                    if f'"GET {path} HTTP/1.1"' in ln and ln.startswith("<"):
+                        found[path] = ln[:ln.index(">") + 1]
+            pri[name] = found
+        if all(len(f) >= 3 for f in pri.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert pri["ours"] == pri["haproxy"]
     # local0 (16): info 134, err 131, notice 133; silent: no line
     assert pri["ours"] == {"/loud": "<131>", "/normal": "<134>", "/loud-res": "<133>"}
