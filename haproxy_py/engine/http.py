@@ -407,6 +407,12 @@ class HttpSession(Stream):
     def _cli_error(self, exc: BaseException) -> None:
         self.cli_eof = True
         if self.phase in ("head", "idle") and not self.buf:
+            if (self.phase == "head" and self.nreq == 0 and not is_ssl_error(exc)
+                    and not self.router.conf.option("http-ignore-probes")):
+                # reset before its first request: 2.6 counts and logs it as the close above
+                # (400, ereq, CR-- "<BADREQ>"; dontlognull drops the line), nothing to answer
+                self._partial_request_end()
+                self.keep_client = False
             self._close_all()
             return
         if is_ssl_error(exc):
