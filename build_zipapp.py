@@ -61,11 +61,16 @@ PURE_DROP = re.compile(r"(^|/)__pycache__/|\.pyc$|\.dist-info/RECORD$|^bin/")
 
 #: The modules the accelerator compiles (mypyc), chosen from profiles of the engine under wrk with the
 #: realistic benchmark configuration: the pure per-request code (head parsing and rewriting, HTX sizes,
-#: the log line helpers, sample casts and expressions, ACL conditions and matchers, counters).  They are
-#: compiled together into one shared library; a module outside the set stays interpreted.  Left out:
-#: a module whose classes are subclassed by interpreted ones (mypyc refuses that: samples/txn.py's Txn,
-#: lb/base.py), log/syslog.py (its unit tests hand _Target a duck-typed sender, which compiled code
-#: refuses; its time is the send() system call anyway), and the engine (see README, "Accelerator").
+#: the log line helpers, sample casts and expressions, ACL conditions and matchers, counters, the
+#: pattern references of maps and ACL files, the backend's server choice and slots) and the engine's
+#: per-request path (the HTTP and TCP sessions, their routing, the idle server connections, the
+#: loggers).  They are compiled together into one shared library; a module outside the set stays
+#: interpreted.  Left out: a module whose classes are subclassed by interpreted ones (mypyc refuses
+#: that: samples/txn.py's Txn, lb/base.py, actions/base.py; engine/conn.py's Conn, whose FastCGI
+#: subclass overrides an attribute with a property that compiled code would not see),
+#: samples/fetches.py (its registry reads the ``__name__`` of lambdas, which compiled lambdas lack),
+#: log/syslog.py (its unit tests hand _Target a duck-typed sender, which compiled code refuses; its
+#: time is the send() system call anyway).
 ACCEL_MODULES = (
     "haproxy_py.http.message",
     "haproxy_py.http.parse",
@@ -75,9 +80,16 @@ ACCEL_MODULES = (
     "haproxy_py.log.format",
     "haproxy_py.samples.types",
     "haproxy_py.samples.expr",
+    "haproxy_py.samples.patref",
     "haproxy_py.acl.match",
     "haproxy_py.acl.condition",
     "haproxy_py.runtime.counters",
+    "haproxy_py.runtime.backend",
+    "haproxy_py.engine.http",
+    "haproxy_py.engine.stream",
+    "haproxy_py.engine.router",
+    "haproxy_py.engine.pool",
+    "haproxy_py.engine.logs",
 )
 ACCEL_PREFIX = "_accel/"
 ACCEL_JSON = ACCEL_PREFIX + "ACCEL.json"

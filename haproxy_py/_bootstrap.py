@@ -355,6 +355,13 @@ class AccelFinder:
                 self.error = f"no compiled module for {interpreter_tag()} in the archive"
                 return False
         self.directory = directory
+        # A module of the set imported from its source before this finder was installed (a
+        # sitecustomize, a test's import hook) would meet compiled copies of the others: the
+        # compiled modules hold their own classes, so every module stays pure instead.
+        early = sorted(m for m in self.modules if m in sys.modules)
+        if early:
+            self.error = f"{early[0]} was imported from its source before the accelerator was installed"
+            return False
         shared = str(self.info.get("shared", ""))
         path = directory / (shared + suffix)
         try:

@@ -8,15 +8,18 @@ location (engine/loop.py ``Engine.session_fault``).
 The loop's callbacks are bound methods: of a session (``Stream``), or of an object a session
 drives (``Conn``, ``Connector``, ``Pump``, ``Tunnel``) whose own callbacks are bound methods of
 the session or of the next object up. ``contain(cb, exc, where)`` follows ``__self__`` (or, for a
-closure such as ``lambda e: self._close_all()``, the objects it closes over) to the first object
-with an ``internal_error(exc, where)`` method; with none, the exception goes on to the loop's
-exception handler, the last resort (counted and logged there, in one line too).
+closure such as ``lambda e: self._close_all()``, the objects it closes over, also when the
+accelerator compiled it) to the first object with an ``internal_error(exc, where)`` method; with
+none, the exception goes on to the loop's exception handler, the last resort (counted and logged
+there, in one line too).
 Nothing here runs unless an exception was raised: the hot paths only pay for a ``try``.
 """
 
 from __future__ import annotations
 
+import gc
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -24,16 +27,35 @@ def contain(cb: Any, exc: BaseException, where: str) -> None:
     """``exc`` escaped ``cb``: hand it to the session behind ``cb``, or re-raise it."""
     handler = getattr(getattr(cb, "__self__", None), "internal_error", None)
     if handler is None:
-        for cell in getattr(cb, "__closure__", None) or ():
-            try:
-                handler = getattr(cell.cell_contents, "internal_error", None)
-            except ValueError:  # an empty cell
-                continue
+        for obj in _captured(cb):
+            handler = getattr(obj, "internal_error", None)
             if handler is not None:
                 break
     if handler is None:
         raise exc
     handler(exc, where)
+
+
+def _captured(cb: Any) -> Iterator[Any]:
+    """The objects a closure holds: its cells, or for a function compiled by the accelerator (mypyc
+    gives it no ``__closure__``) what its environment object refers to, and the environments
+    around that one."""
+    for cell in getattr(cb, "__closure__", None) or ():
+        try:
+            yield cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    env = getattr(cb, "__mypyc_env__", None)
+    seen = 0
+    envs = [env] if env is not None else []
+    while envs and seen < 8:
+        env = envs.pop(0)
+        seen += 1
+        for obj in gc.get_referents(env):
+            if type(obj).__name__.endswith("_env"):
+                envs.append(obj)
+            else:
+                yield obj
 
 
 def location(exc: BaseException) -> str:

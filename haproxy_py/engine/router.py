@@ -11,6 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from haproxy_py._mypyc import mypyc_attr
 from haproxy_py.actions.rules import RuleSets, compile_rules
 from haproxy_py.config.model import Proxy
 from haproxy_py.engine.http import SESSION_CLS
@@ -528,6 +529,7 @@ class UpgradedRouter(Router):
     upgraded = True
 
 
+@mypyc_attr(native_class=False)  # the accelerator (mypyc): its base, runtime/facts.py, is not compiled
 class EngineFacts(StateFacts):
     """The live facts, with the ones only a socket (or the engine's listeners) can tell."""
 

@@ -13,6 +13,7 @@ import time
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
+from haproxy_py._mypyc import mypyc_attr
 from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.conn.errors import SSL_FATAL, server_failure
 from haproxy_py.engine.conn import Conn
@@ -91,6 +92,7 @@ WHEEL_MIN_MS = 1000
 WHEEL_TICK = 1 / 128
 
 
+@mypyc_attr(native_class=False)  # the accelerator (mypyc) compiles no subclass of a builtin type
 class _Bucket(set[Any]):
     """The sessions whose lazy timer fires at one tick of a TimerWheel."""
 
@@ -197,7 +199,7 @@ class Stream:
                  "accept_mono", "closed", "src_ip", "src_port", "prev_srv", "queued_at", "has_slot",
                  "connect_started", "t_deadline", "t_sched", "t_cb", "faulted", "sess_stkctr", "stk_txn",
                  "stick_srv", "stick_stores", "prst", "use_srv",
-                 "prio", "__weakref__")
+                 "prio", "cli_epoch", "__weakref__")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         self.router = router
@@ -220,6 +222,9 @@ class Stream:
         self.use_srv: Any = None
         #: (class, offset) set-priority-class/offset gave the request (None: the default)
         self.prio: tuple[int, int] | None = None
+        #: the ``show sess`` epoch of a session that takes no weak reference (compiled by the
+        #: accelerator: stats/commands.py); -1 until a ``show sess`` saw it
+        self.cli_epoch = -1
         rec = LogRecord(_wall())
         if type(peer) is tuple:
             rec.client_ip = self.src_ip = _shared_ip(str(peer[0]))

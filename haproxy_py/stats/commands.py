@@ -537,7 +537,11 @@ class Cli:
             try:
                 e = seen.setdefault(s, epoch)
             except TypeError:
-                e = epoch
+                # a stream compiled by the accelerator (mypyc) takes no weak reference: it keeps its
+                # epoch itself (engine/stream.py cli_epoch)
+                e = getattr(s, "cli_epoch", epoch)
+                if e < 0:
+                    s.cli_epoch = e = epoch
             streams.append((getattr(s, "accept_mono", getattr(s, "start", 0.0)) or 0.0, e, s))
         streams.sort(key=lambda t: t[0])
         want = None

@@ -6,8 +6,11 @@
 * tests/unit passes on the compiled build (HAPROXY_PY_ACCEL_DIR);
 * the zipapp says the accelerator is active, loads it in the engine and serves traffic; with
   HAPROXY_PY_PURE=1 it says so, loads none of it and serves the same;
-* a tree built for another interpreter, or whose shared library does not load, leaves every module
-  pure (never a mix of two copies of one module).
+* a tree built for another interpreter, or whose shared library does not load, or installed after
+  one of its modules was imported from its source, leaves every module pure (never a mix of two
+  copies of one module);
+* a representative set of integration and differential tests (COMPILED_ENGINE_TESTS) passes with the
+  engine compiled; engine/fault.py finds what a compiled closure holds.
 
 The compiled tree comes from build_zipapp.compile_accel and its cache (build/accel/): CI's
 ``python build_zipapp.py`` compiled it already, so nothing is compiled here unless the sources changed.
@@ -120,6 +123,66 @@ def test_conftest_loads_the_compiled_modules(accel_tree: Path) -> None:
     assert info["active"] and info["compiled"] == sorted(build_zipapp.ACCEL_MODULES) and not info["pure"], info
 
 
+#: Integration and differential tests run again with the engine compiled (about 100 s): the harness
+#: starts ``python -m haproxy_py``, which loads the tree of HAPROXY_PY_ACCEL_DIR over the sources, the
+#: compiled modules the zipapp carries. HTTP keep-alive and connection modes, rules, logs (httplog,
+#: JSON, generated log-formats against 2.6), health checks, the stats socket, TLS, FastCGI (an
+#: interpreted Conn subclass under the compiled session), TCP sessions, server connection reuse,
+#: task profiling (the profiled session class).
+COMPILED_ENGINE_TESTS = (
+    "tests/integration/test_engine_http.py",
+    "tests/integration/test_actions.py",
+    "tests/integration/test_log_json.py",
+    "tests/integration/test_stats_socket.py",
+    "tests/integration/test_checks_proxy.py::test_observe_layer7_marks_down_on_errors",
+    "tests/integration/test_fcgi_vs_haproxy.py::test_fcgi_app_as_haproxy",
+    "tests/integration/test_tls_vs_haproxy.py::test_alpn_as_haproxy",
+    "tests/integration/test_tls_vs_haproxy.py::test_tls_fetches_as_haproxy",
+    "tests/integration/test_tls_vs_haproxy.py::test_sni_selects_the_certificate_as_haproxy",
+    "tests/integration/test_engine_tcp.py::test_tcplog_line",
+    "tests/integration/test_engine_tcp.py::test_server_refused_closes_client_after_retries",
+    "tests/differential/test_log_lines_generated.py",
+    *(f"tests/differential/test_http_reuse_vs_haproxy.py::test_server_connection_reuse_as_haproxy[{case}]"
+      for case in ("safe-2-2", "always-2-1", "never-1-1")),
+    "tests/differential/test_task_profiling_vs_haproxy.py",
+)
+
+
+def test_engine_tests_pass_on_the_compiled_engine(accel_tree: Path) -> None:
+    env = _env(HAPROXY_PY_ACCEL_DIR=str(accel_tree))
+    # what the harness starts loads every compiled module, the engine's among them
+    vv = subprocess.run([sys.executable, "-m", "haproxy_py", "-vv"], capture_output=True, text=True, env=env,
+                        timeout=120, cwd=ROOT)
+    n = len(build_zipapp.ACCEL_MODULES)
+    assert f"accelerator: active ({n} of {n} compiled modules loaded" in vv.stdout, vv.stdout + vv.stderr
+    assert {"haproxy_py.engine.http", "haproxy_py.engine.stream"} <= set(build_zipapp.ACCEL_MODULES)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+                        *COMPILED_ENGINE_TESTS], capture_output=True, text=True, env=env, timeout=800, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    summary = r.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, summary
+
+
+def test_fault_boundary_reads_what_a_compiled_closure_holds(accel_tree: Path) -> None:
+    """engine/fault.py's contain() looks for the session a failing callback closes over. A lambda
+    compiled by mypyc has no ``__closure__``: what it holds is found through its environment, as the
+    cells of the pure one (a matcher of acl/match.py, closing over its set of patterns)."""
+    code = ("import tests.conftest, json\n"
+            "from haproxy_py.acl.match import compile_matcher\n"
+            "from haproxy_py.engine.fault import _captured\n"
+            "m = compile_matcher('bin', ('41', '4243'))\n"
+            "held = [sorted(x) for x in _captured(m) if isinstance(x, set)]\n"
+            "print(json.dumps([hasattr(m, '__closure__'), [[b.decode() for b in h] for h in held]]))\n")
+    got = {}
+    for name, env in (("compiled", _env(HAPROXY_PY_ACCEL_DIR=str(accel_tree))), ("pure", _env())):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                           env=env)
+        assert r.returncode == 0, r.stderr
+        got[name] = json.loads(r.stdout.splitlines()[-1])
+    assert got["compiled"] == [False, [["A", "BC"]]], got
+    assert got["pure"] == [True, [["A", "BC"]]], got
+
+
 # ------------------------------------------------------------------------------------------------
 # fallbacks (no compiler needed: broken trees)
 # ------------------------------------------------------------------------------------------------
@@ -162,6 +225,26 @@ def test_broken_shared_library_leaves_the_pure_module(fake_package: Path) -> Non
     mod = _with_finder(finder)
     assert mod.WHO == "pure" and mod.__file__.endswith("mod.py")  # type: ignore[attr-defined]
     assert finder.error and "do not load" in finder.error
+    assert "deadbeef__mypyc" not in sys.modules
+
+
+def test_module_imported_before_the_finder_leaves_every_module_pure(fake_package: Path) -> None:
+    """A module of the set already imported from its source (a sitecustomize did it before the
+    bootstrap ran): the compiled copies of the others would not know its classes, so none loads."""
+    (fake_package / "src" / "accelfake" / "other.py").write_text("WHO = 'pure'\n")
+    importlib.import_module("accelfake.mod")
+    suffix = _bootstrap.extension_suffixes()[0]
+    tree = _fake_tree(fake_package, suffix)
+    (tree / "accelfake" / ("other" + suffix)).write_bytes(b"not an ELF file")
+    finder = _bootstrap.AccelFinder({"modules": ["accelfake.mod", "accelfake.other"], "shared": "deadbeef__mypyc",
+                                     "suffix": suffix}, directory=tree)
+    sys.meta_path.insert(0, finder)
+    try:
+        other = importlib.import_module("accelfake.other")
+    finally:
+        sys.meta_path.remove(finder)
+    assert other.WHO == "pure" and other.__file__.endswith("other.py")  # type: ignore[attr-defined]
+    assert finder.error == "accelfake.mod was imported from its source before the accelerator was installed"
     assert "deadbeef__mypyc" not in sys.modules
 
 

@@ -1,15 +1,20 @@
 """engine/stream.py's TimerWheel: the sessions' long timeouts share one loop timer per tick.
 
-A fake loop (time and call_at recorded, fired by hand) drives it; Stream.arm/cancel_timer run on a
-stand-in object with the attributes they use."""
+A fake loop (time and call_at recorded, fired by hand) drives it; Stream.arm/cancel_timer run on real
+Streams of a real (not started) Engine whose loop is the fake one; their socket and listener are
+stand-ins."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from types import SimpleNamespace
 from typing import Any
 
+from haproxy_py.config import parse_text
 from haproxy_py.engine import stream
-from haproxy_py.engine.stream import WHEEL_MIN_MS, WHEEL_TICK, Stream, TimerWheel, _Bucket
+from haproxy_py.engine.loop import Engine
+from haproxy_py.engine.stream import WHEEL_MIN_MS, WHEEL_TICK, Stream, _Bucket
 
 
 class FakeHandle:
@@ -46,90 +51,99 @@ class FakeLoop:
         self.now = t
 
 
-class Sess:
-    """The attributes Stream.arm / _timer_fire / cancel_timer use."""
-
-    def __init__(self, loop: FakeLoop, engine: Any) -> None:
-        self.loop, self.engine = loop, engine
-        self.timer: Any = None
-        self.t_deadline = self.t_sched = 0.0
-        self.t_cb: Any = None
-        self.closed = False
-        self.fired: list[float] = []
-
-    def arm(self, ms: int | None, cb: Any) -> None:
-        Stream.arm(self, ms, cb)  # type: ignore[arg-type]
-
-    def cancel_timer(self) -> None:
-        Stream.cancel_timer(self)  # type: ignore[arg-type]
-
-    def engine_wheel(self) -> TimerWheel:
-        return Stream.engine_wheel(self)  # type: ignore[arg-type]
-
-    def _timer_fire(self) -> None:
-        Stream._timer_fire(self)  # type: ignore[arg-type]
-
-    def internal_error(self, exc: BaseException, where: str) -> None:
-        raise AssertionError(f"{where}: {exc!r}")
+CFG = """\
+defaults
+    mode http
+frontend fe
+    bind 127.0.0.1:8
+    default_backend be
+backend be
+    server s1 127.0.0.1:1
+"""
 
 
-class Engine:
-    pass
+def new_engine(loop: FakeLoop) -> Engine:
+    """A real Engine (not started: nothing listens) whose loop is then the fake one."""
+    conf, diags = parse_text(CFG)
+    assert not diags.has_errors
+    real = asyncio.new_event_loop()
+    try:
+        eng = Engine(conf, real, quiet=True)
+    finally:
+        real.close()
+    eng.loop = loop  # type: ignore[assignment]
+    return eng
+
+
+def new_sess(eng: Engine) -> Stream:
+    """A real Stream of the frontend's real Router (the compiled build of the accelerator checks
+    their types), on stand-ins for the client socket and the listener."""
+    return Stream(eng.routers["fe"], None, ("127.0.0.1", 40000),  # type: ignore[arg-type]
+                  SimpleNamespace(local=("127.0.0.1", 80)))
 
 
 def test_long_timeouts_share_a_tick_and_fire_late_by_at_most_one_tick() -> None:
-    loop, eng = FakeLoop(), Engine()
+    loop = FakeLoop()
+    eng = new_engine(loop)
     rng = random.Random(20)
     sessions = []
     for _ in range(200):
-        s = Sess(loop, eng)
+        s = new_sess(eng)
+        fired: list[float] = []
         ms = rng.choice([WHEEL_MIN_MS, 1500, 5000, 300_000])
         loop.now += rng.random() / 1000
-        s.arm(ms, lambda s=s: s.fired.append(loop.time()))
+        s.arm(ms, lambda fired=fired: fired.append(loop.time()))
         assert type(s.timer) is _Bucket
-        sessions.append((s, loop.now + ms / 1000))
+        sessions.append((fired, loop.now + ms / 1000))
     # far fewer loop timers than sessions
     assert len(loop.handles) < len(sessions) / 3
     loop.run_until(loop.now + 301)
-    for s, deadline in sessions:
-        (t,) = s.fired
+    for fired, deadline in sessions:
+        (t,) = fired
         assert deadline <= t <= deadline + WHEEL_TICK + 1e-9
     assert eng.timer_wheel.buckets == {}  # type: ignore[attr-defined]
 
 
 def test_short_timeouts_keep_their_own_exact_loop_timer() -> None:
-    loop, eng = FakeLoop(), Engine()
-    s = Sess(loop, eng)
-    s.arm(WHEEL_MIN_MS - 1, lambda: s.fired.append(loop.time()))
+    loop = FakeLoop()
+    eng = new_engine(loop)
+    s = new_sess(eng)
+    fired: list[float] = []
+    s.arm(WHEEL_MIN_MS - 1, lambda: fired.append(loop.time()))
     assert isinstance(s.timer, FakeHandle)
     loop.run_until(loop.now + 2)
-    assert s.fired == [1000.0 + (WHEEL_MIN_MS - 1) / 1000]
+    assert fired == [1000.0 + (WHEEL_MIN_MS - 1) / 1000]
 
 
 def test_cancel_and_rearm_earlier_move_the_session_out_of_its_bucket() -> None:
-    loop, eng = FakeLoop(), Engine()
-    a, b = Sess(loop, eng), Sess(loop, eng)
-    a.arm(10_000, lambda: a.fired.append(loop.time()))
-    b.arm(10_000, lambda: b.fired.append(loop.time()))
+    loop = FakeLoop()
+    eng = new_engine(loop)
+    a, b = new_sess(eng), new_sess(eng)
+    a_fired: list[float] = []
+    b_fired: list[float] = []
+    a.arm(10_000, lambda: a_fired.append(loop.time()))
+    b.arm(10_000, lambda: b_fired.append(loop.time()))
     assert a.timer is b.timer
     a.cancel_timer()
     assert a.timer is None and a not in b.timer
-    b.arm(2_000, lambda: b.fired.append(loop.time()))  # earlier: another bucket
+    b.arm(2_000, lambda: b_fired.append(loop.time()))  # earlier: another bucket
     loop.run_until(loop.now + 20)
-    assert a.fired == []
-    assert len(b.fired) == 1 and 1002.0 <= b.fired[0] <= 1002.0 + WHEEL_TICK
+    assert a_fired == []
+    assert len(b_fired) == 1 and 1002.0 <= b_fired[0] <= 1002.0 + WHEEL_TICK
 
 
 def test_a_later_deadline_is_lazy_and_rescheduled_when_the_tick_comes() -> None:
-    loop, eng = FakeLoop(), Engine()
-    s = Sess(loop, eng)
-    s.arm(2_000, lambda: s.fired.append(loop.time()))
+    loop = FakeLoop()
+    eng = new_engine(loop)
+    s = new_sess(eng)
+    fired: list[float] = []
+    s.arm(2_000, lambda: fired.append(loop.time()))
     loop.run_until(1001.5)
-    s.arm(5_000, lambda: s.fired.append(loop.time()))  # now deadline 1006.5: no new timer yet
+    s.arm(5_000, lambda: fired.append(loop.time()))  # now deadline 1006.5: no new timer yet
     loop.run_until(1003.0)
-    assert s.fired == [] and s.timer is not None
+    assert fired == [] and s.timer is not None
     loop.run_until(1010.0)
-    assert len(s.fired) == 1 and 1006.5 <= s.fired[0] <= 1006.5 + WHEEL_TICK
+    assert len(fired) == 1 and 1006.5 <= fired[0] <= 1006.5 + WHEEL_TICK
     assert stream.WHEEL_MIN_MS == WHEEL_MIN_MS
 
 
