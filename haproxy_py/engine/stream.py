@@ -18,7 +18,7 @@ from haproxy_py.acl.fetch import RequestContext
 from haproxy_py.conn.errors import SSL_FATAL, server_failure
 from haproxy_py.engine.conn import Conn
 from haproxy_py.engine.connect import Connector
-from haproxy_py.engine.tcp import Tunnel, splice_enabled
+from haproxy_py.engine.tcp import ProfTunnel, Tunnel, splice_enabled
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
 
@@ -1508,21 +1508,6 @@ class TcpSession(Stream):
         rec.beconn = self.be.counters.scur if self.be is not None else 0
         srv = self.srv
         rec.srv_conn = max(0, srv.served - (1 if self.has_slot else 0)) if srv is not None else 0
-
-
-class ProfTunnel(Tunnel):
-    """The tunnel of a ProfTcpSession: the end of a direction (or an error on it) is a call of the
-    session's task, as 2.6 wakes the stream for a shutdown; the bytes forwarded are not (2.6
-    forwards them without waking the stream either)."""
-
-    __slots__ = ("tprof",)
-    tprof: Any  # the session's TaskProf, set as the session makes the tunnel
-
-    def _pump_eof(self, up: bool) -> None:
-        self.tprof.run(Tunnel._pump_eof, self, up)
-
-    def _pump_error(self, up: bool, side: str, exc: BaseException) -> None:
-        self.tprof.run(Tunnel._pump_error, self, up, side, exc)
 
 
 class ProfTcpSession(TcpSession):

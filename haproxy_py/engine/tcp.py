@@ -453,3 +453,20 @@ class Tunnel:
         self.up.close()
         self.down.close()
         contain(self.on_close, exc, where)
+
+
+class ProfTunnel(Tunnel):
+    """The tunnel of a ProfTcpSession (engine/stream.py): the end of a direction (or an error on it)
+    is a call of the session's task, as 2.6 wakes the stream for a shutdown; the bytes forwarded are
+    not (2.6 forwards them without waking the stream either). Here, not in stream.py: the
+    accelerator compiles that one, and mypyc builds no class with ``__slots__`` on an interpreted
+    base."""
+
+    __slots__ = ("tprof",)
+    tprof: Any  # the session's TaskProf, set as the session makes the tunnel
+
+    def _pump_eof(self, up: bool) -> None:
+        self.tprof.run(Tunnel._pump_eof, self, up)
+
+    def _pump_error(self, up: bool, side: str, exc: BaseException) -> None:
+        self.tprof.run(Tunnel._pump_error, self, up, side, exc)

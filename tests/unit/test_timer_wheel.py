@@ -14,7 +14,7 @@ from typing import Any
 from haproxy_py.config import parse_text
 from haproxy_py.engine import stream
 from haproxy_py.engine.loop import Engine
-from haproxy_py.engine.stream import WHEEL_MIN_MS, WHEEL_TICK, Stream, _Bucket
+from haproxy_py.engine.stream import WHEEL_MIN_MS, WHEEL_TICK, Stream, TimerWheel, _Bucket
 
 
 class FakeHandle:
@@ -156,11 +156,12 @@ def test_idle_sessions_hold_one_loop_timer_and_no_stale_bucket() -> None:
     then the client timeout again): whatever the moves, the wheel keeps one live loop timer in all,
     and a bucket only for a deadline some session still waits for (issue 20: the handles and
     empty buckets of the deadlines left behind were kept until their tick, ~5 per idle session)."""
-    loop, eng = FakeLoop(), Engine()
+    loop = FakeLoop()
+    eng = new_engine(loop)
     rng = random.Random(7)
     sessions = []
     for _ in range(300):
-        s = Sess(loop, eng)
+        s = new_sess(eng)
         loop.now += rng.random() / 100
         s.arm(300_000, lambda: None)  # waiting for the request (timeout client)
         s.arm(5_000, lambda: None)  # timeout connect: earlier, another bucket
@@ -182,13 +183,15 @@ def test_idle_sessions_hold_one_loop_timer_and_no_stale_bucket() -> None:
 
 
 def test_a_tick_fired_early_by_the_clock_resolution_still_fires_its_bucket_once() -> None:
-    loop, eng = FakeLoop(), Engine()
-    s = Sess(loop, eng)
-    s.arm(2_000, lambda: s.fired.append(loop.time()))
+    loop = FakeLoop()
+    eng = new_engine(loop)
+    s = new_sess(eng)
+    fired: list[float] = []
+    s.arm(2_000, lambda: fired.append(loop.time()))
     (h,) = _live(loop)
     loop.handles.remove(h)
     loop.now = h.when - 1e-6  # the loop runs a timer a little before its time
     h.cb(*h.args)
-    assert s.timer is not None or s.fired  # re-armed for the deadline, or fired
+    assert s.timer is not None or fired  # re-armed for the deadline, or fired
     loop.run_until(loop.now + 5)
-    assert len(s.fired) == 1
+    assert len(fired) == 1
