@@ -98,7 +98,9 @@ class _Bucket(set[Any]):
 
     __slots__ = ("tick", "wheel")
     tick: int
-    wheel: TimerWheel
+    # a TimerWheel: not named here, the accelerator (mypyc) would evaluate the name before that
+    # class exists (a crash at import)
+    wheel: Any
 
     def drop(self, sess: Any) -> None:
         """``sess`` leaves the bucket; an emptied bucket leaves its wheel at once (it held a
