@@ -90,6 +90,8 @@ def silent_drop(sock: socket.socket) -> None:
 WHEEL_MIN_MS = 1000
 #: the wheel's tick (seconds): a wheel timeout fires at most this late
 WHEEL_TICK = 1 / 128
+#: deadlines this far ahead (seconds) or more wait in coarser buckets first (TimerWheel.add)
+WHEEL_FAR = 8.0
 
 
 @mypyc_attr(native_class=False)  # the accelerator (mypyc) compiles no subclass of a builtin type
@@ -129,8 +131,16 @@ class TimerWheel:
         self.handle: Any = None
         self.armed = 0
 
-    def add(self, when: float, sess: Any) -> _Bucket:
+    def add(self, when: float, sess: Any, ahead: float = 0.0) -> _Bucket:
+        """``sess`` fires at the first tick at or after ``when``, ``ahead`` seconds from now. A
+        deadline WHEEL_FAR or more ahead goes to a coarser tick before it (a power of two of ticks,
+        an eighth of the wait at most), shared by the sessions that came in that span: the session
+        then re-arms for its deadline (Stream._timer_fire), a few wake-ups in all for a 300 s idle
+        timeout instead of a bucket per session of its own when the sessions come slowly."""
         tick = -int(-when // WHEEL_TICK)  # the first tick at or after ``when``
+        if ahead >= WHEEL_FAR:
+            g = 1 << (int(ahead * (0.125 / WHEEL_TICK)).bit_length() - 1)
+            tick -= tick % g
         b = self.buckets.get(tick)
         if b is None:
             b = self.buckets[tick] = _Bucket()
@@ -294,7 +304,7 @@ class Stream:
                     h.cancel()
             self.t_sched = deadline
             if timeout_ms >= WHEEL_MIN_MS:
-                self.timer = self.engine_wheel().add(deadline, self)
+                self.timer = self.engine_wheel().add(deadline, self, timeout_ms / 1000.0)
             else:
                 self.timer = self.loop.call_at(deadline, self._timer_fire)
 
@@ -328,7 +338,7 @@ class Stream:
         if now < self.t_deadline:
             self.t_sched = self.t_deadline
             if self.t_deadline - now >= WHEEL_MIN_MS / 1000.0:
-                self.timer = self.engine_wheel().add(self.t_deadline, self)
+                self.timer = self.engine_wheel().add(self.t_deadline, self, self.t_deadline - now)
             else:
                 self.timer = self.loop.call_at(self.t_deadline, self._timer_fire)
             return

@@ -195,3 +195,27 @@ def test_a_tick_fired_early_by_the_clock_resolution_still_fires_its_bucket_once(
     assert s.timer is not None or fired  # re-armed for the deadline, or fired
     loop.run_until(loop.now + 5)
     assert len(fired) == 1
+
+
+def test_far_deadlines_share_coarse_buckets_and_still_fire_on_time() -> None:
+    """Sessions that come slowly (one every 0.3-0.5 s) with a 300 s timeout: far fewer buckets
+    than sessions (a deadline WHEEL_FAR ahead waits in a coarser tick first), each still fired at
+    its deadline, at most one tick late, once."""
+    loop = FakeLoop()
+    eng = new_engine(loop)
+    rng = random.Random(3)
+    sessions = []
+    for _ in range(250):
+        s = new_sess(eng)
+        fired: list[float] = []
+        loop.now += 0.3 + rng.random() / 5
+        s.arm(300_000, lambda fired=fired: fired.append(loop.time()))
+        sessions.append((fired, loop.now + 300.0))
+    wheel: TimerWheel = eng.timer_wheel  # type: ignore[attr-defined]
+    assert len(wheel.buckets) <= len(sessions) / 8
+    assert stream.WHEEL_FAR <= 300
+    loop.run_until(loop.now + 301)
+    for fired, deadline in sessions:
+        (t,) = fired
+        assert deadline <= t <= deadline + WHEEL_TICK + 1e-9
+    assert wheel.buckets == {} and len(_live(loop)) == 0
