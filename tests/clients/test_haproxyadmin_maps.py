@@ -31,7 +31,7 @@ frontend main
     http-request return status 403 content-type text/plain string no if deny_path
     http-request return status 200 content-type text/plain lf-string "%[req.hdr(host),lower,field(1,:),map_str({d}/be.map,none)]"
 """
-PTR = re.compile(r"0x[0-9a-f]+")
+PTR = re.compile(r"(?<!\S)0x[0-9a-f]+")  # an entry's address, not a 0x inside the temporary directory's name
 
 
 def scenario(h: Any, fe: int, d: str) -> list[Any]:
