@@ -447,6 +447,26 @@ def _no_default_port(authority: bytes) -> bytes:
     return authority
 
 
+def _skip_empty_lines(buf: bytes, start: int, status: int) -> int:
+    """The index of the first byte after the empty lines at ``buf[start:]`` (CRLF or LF), as 2.6
+    skips them before a request or a status line; -1 when the buffer ends before another byte. A CR
+    not followed by LF is refused with ``status``."""
+    n = len(buf)
+    while start < n:
+        c = buf[start]
+        if c == 10:
+            start += 1
+        elif c == 13:
+            if start + 1 >= n:
+                return -1
+            if buf[start + 1] != 10:
+                raise ParseError(status, start, "bare CR")
+            start += 2
+        else:
+            return start
+    return -1
+
+
 def parse_request(
     buf: bytes,
     start: int = 0,
@@ -461,18 +481,10 @@ def parse_request(
     Empty lines before the request line are skipped, like HAProxy.
     """
     n = len(buf)
-    while start < n:
-        c = buf[start]
-        if c == 10:
-            start += 1
-        elif c == 13:
-            if start + 1 >= n:
-                return None
-            if buf[start + 1] != 10:
-                raise ParseError(400, start, "bare CR")
-            start += 2
-        else:
-            break
+    if start < n and buf[start] in _CRLF:
+        start = _skip_empty_lines(buf, start, 400)
+        if start < 0:
+            return None
     if start >= n:
         return None
     try:
@@ -664,20 +676,8 @@ def parse_response(
     """
     n = len(buf)
     if start < n and buf[start] in _CRLF:
-        # 2.6 skips empty lines before a status line (CRLF or LF; a bare CR is invalid)
-        while start < n:
-            c = buf[start]
-            if c == 10:
-                start += 1
-            elif c == 13:
-                if start + 1 >= n:
-                    return None
-                if buf[start + 1] != 10:
-                    raise ParseError(502, start, "bare CR")
-                start += 2
-            else:
-                break
-        if start >= n:
+        start = _skip_empty_lines(buf, start, 502)
+        if start < 0:
             return None
     try:
         split = _split_head(buf, start, 502, bufsize)
