@@ -17,13 +17,12 @@ from __future__ import annotations
 import random
 import re
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import free_port, require_haproxy, run_proxy, wait_files
+from tests.integration.harness import TcpServer, free_port, require_haproxy, run_proxy, wait_files
 
 _VER_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./"
 _REASON_BYTES = bytes(b for b in range(256) if b not in (10, 13))
@@ -86,26 +85,14 @@ def _status_line(rng: random.Random) -> bytes:
     return line
 
 
-class _Server:
+class _Server(TcpServer):
     """Answers request /rN with status line N, a content-length and a 2-byte body."""
 
     def __init__(self, lines: list[bytes]) -> None:
         self.lines = lines
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__(backlog=64)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c: socket.socket) -> None:
+    def serve(self, c: socket.socket) -> None:
         with c:
             c.settimeout(3)
             buf = b""
@@ -120,9 +107,6 @@ class _Server:
                 time.sleep(0.05)
             except (OSError, ValueError, IndexError):
                 pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _exchange(port: int, raw: bytes) -> bytes:
