@@ -70,9 +70,9 @@ _TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
 # method SP+ uri SP+ version; the URI is visible ASCII except '#'
 _REQLINE = re.compile(rb"([" + _TCHAR + rb"]+) +([\x21\x22\x24-\x7e]+) +HTTP/([0-9])\.([0-9])")
 # a status line without its line end, split as 2.6's HTTP/1 parser splits it: a version of
-# upper-case letters, digits, '.' and '/' (not first: it starts with a token character), blanks (SP, HTAB), any number of digits, then optionally
-# blanks and a reason of any byte but CR and LF (NUL and control bytes included), the blanks
-# before it not part of it
+# upper-case letters, digits, '.' and '/' (not first: it starts with a token character), blanks
+# (SP, HTAB), any number of digits, then optionally blanks and a reason of any byte but CR and LF
+# (NUL and control bytes included), the blanks before it not part of it
 _STATUSLINE = re.compile(rb"([A-Z0-9.][A-Z0-9./]*)[ \t]+([0-9]+)(?:[ \t]+(.*))?", re.S)
 # the usual status line: HTTP/1.0 or 1.1, one space, three digits from 100 on, one space and a
 # reason that starts with neither a blank nor CR (or nothing)
@@ -695,9 +695,8 @@ def parse_response(
             part = part[:-1]
         if b"\r" in part or _STATUSLINE_PART.fullmatch(part) is None:
             raise ParseError(502, start, "invalid status line")
-        if nl >= 0:
-            if _STATUSLINE.fullmatch(part) is None:
-                raise ParseError(502, start, "invalid status line")
+        if nl >= 0 and _STATUSLINE.fullmatch(part) is None:
+            raise ParseError(502, start, "invalid status line")
         return None
     lines, after, eol = split
     try:
