@@ -234,19 +234,21 @@ def _log_lines(which: str, glob: str, requests: list[bytes], fmt: str = LOGURI_F
            "defaults\n    mode http\n    log global\n    timeout connect 1s\n    timeout client 5s\n"
            f"    timeout server 5s\nfrontend f\n    bind 127.0.0.1:{port}\n    log-format \"{fmt}\"\n"
            "    http-request return status 200\n")
+    def logged() -> list[str]:  # without the harness's port probe
+        return [ln for ln in pp.stderr_text().splitlines()
+                if ln.count("|") == 7 and not ln.startswith("<BADREQ>|")]
+
     with run_proxy(cfg, wait_ports=[port], which=which) as pp:
-        for raw in requests:
+        for n, raw in enumerate(requests, 1):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
                 c.sendall(raw)
                 c.recv(4096)
-        want = len(requests) + 1  # and the harness's port probe
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            lines = [ln for ln in pp.stderr_text().splitlines() if ln.count("|") == 7]
-            if len(lines) >= want:
-                break
-            time.sleep(0.1)
-    return [ln for ln in lines if not ln.startswith("<BADREQ>|")]  # not the probe's
+            # one request's line before the next is sent: the order of lines is then the
+            # order of requests, whichever proxy closes its side first (CI saw two swap)
+            deadline = time.monotonic() + 15
+            while len(logged()) < n and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return logged()
 
 
 def test_tune_http_logurilen_as_haproxy() -> None:
