@@ -129,6 +129,23 @@ def c_atoi(text: str) -> int:
 _ATOI = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
+def c_atoi_int(text: str) -> int:
+    """glibc's atoi exactly: strtol's value (clamped to a 64-bit long) kept in a 32-bit int, so
+    that 4294967376 reads as 80."""
+    v = max(min(c_atoi(text), 2**63 - 1), -2**63)
+    return (v + 2**31) % 2**32 - 2**31
+
+
+def read_uint(text: str, pos: int = 0) -> tuple[int, int]:
+    """2.6's read_uint: the decimal digits from ``pos`` as an unsigned 32-bit number (wrapping
+    past 2^32), and the position after them."""
+    v = 0
+    while pos < len(text) and "0" <= text[pos] <= "9":
+        v = (v * 10 + ord(text[pos]) - 48) % 2**32
+        pos += 1
+    return v, pos
+
+
 class AddressError(Exception):
     """``kind``: "port" (invalid port), "noport" (missing port), "range", "syntax"."""
 

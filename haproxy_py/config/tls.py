@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haproxy_py.config.diagnostics import POST
+from haproxy_py.config.grammar import c_atoi_int as _atoi
 from haproxy_py.tls.certs import (
     EXTRA_FILES,
     CertError,
@@ -262,15 +263,6 @@ def _error_ids(text: str) -> int | str:
         if n < 64:
             mask |= 1 << n
     return mask
-
-
-def _atoi(text: str) -> int:
-    """C's atoi: the leading decimal digits (with a sign), 0 without."""
-    import re
-
-    m = re.match(r"\s*([+-]?\d+)", text)
-    v = max(min(int(m.group(1)), 2**63 - 1), -2**63) if m else 0
-    return (v + 2**31) % 2**32 - 2**31  # strtol's long kept in an int, as glibc's atoi
 
 
 def _dh_ok(path: str) -> bool:

@@ -12,6 +12,7 @@ from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import _Skip
 from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import AddressError, parse_address, parse_int, parse_size, parse_time
+from haproxy_py.config.grammar import c_atoi_int as _c_int
 from haproxy_py.config.model import StatsSocket
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -426,14 +427,6 @@ class GlobalMixin(BuilderBase):
         else:
             self.fail(ln, "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' "
                       f"(got '{sub}')", 1)
-
-
-def _c_int(text: str) -> int:
-    """C's atoi as glibc computes it: strtol's value (clamped to a long) kept in an int."""
-    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
-    v = int(m.group(1)) if m else 0
-    v = max(min(v, 2**63 - 1), -2**63)
-    return (v + 2**31) % 2**32 - 2**31
 
 
 #: how 2.6 reads the arguments of the tune.* keywords that have no effect here (they are still

@@ -8,8 +8,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST, did_you_mean
-from haproxy_py.config.grammar import AddressError, parse_address
-from haproxy_py.config.grammar import c_atoi as _atoi
+from haproxy_py.config.grammar import AddressError, c_atoi_int, parse_address, read_uint
 from haproxy_py.config.model import Address, LogTarget
 from haproxy_py.config.tokenizer import Line, expand_address_env
 
@@ -64,32 +63,39 @@ class LogsMixin(BuilderBase):
         """A ``log TARGET [len N] [format F] [sample R:S] FACILITY [LEVEL [MINLEVEL]]`` line, with
         2.6's order of checks and its words."""
         def log_sample(arg: str, i: int) -> tuple[tuple[tuple[int, int], ...], int]:
-            """``sample RANGES:SIZE`` (``1-3,7:10``), checked in 2.6's order and words."""
+            """``sample RANGES:SIZE`` (``1-3,7:10``), read as 2.6 reads it: numbers as unsigned
+            32-bit ones (wrapping), a range ``LO[-HI]`` with 0 < LO < HI followed by a comma or
+            the end (a bad one is named with the rest of the ranges), each checked for overlap
+            with the earlier ones as it is read (an earlier one strictly inside it is not seen),
+            then the size."""
             ranges_text, colon, size_text = arg.partition(":")
             if not colon:
                 self.fail(ln, "log : Missing sample size", i)
-            size = int(size_text) if size_text.isdigit() else 0
-            if size <= 0:
-                self.fail(ln, f"log : wrong sample size '{size_text}' for sample range '{ranges_text}'", i)
             ranges: list[tuple[int, int]] = []
-            for part in ranges_text.split(",") if ranges_text else ():
-                lo_text, dash, hi_text = part.partition("-")
-                lo = int(lo_text) if lo_text.isdigit() else 0
-                hi = (int(hi_text) if hi_text.isdigit() else 0) if dash else lo
-                if lo <= 0 or hi < lo:
-                    self.fail(ln, f"log : wrong sample range '{part}'", i)
+            pos, end = 0, len(ranges_text)
+            while pos != end:
+                start = pos
+                lo, pos = read_uint(ranges_text, pos)
+                hi, ok = lo, pos > start and lo != 0
+                if ok and pos < end and ranges_text[pos] == "-":
+                    hi, pos = read_uint(ranges_text, pos + 1)
+                    ok = hi > lo
+                if not ok or (pos < end and ranges_text[pos] != ","):
+                    self.fail(ln, f"log : wrong sample range '{ranges_text[start:]}'", i)
+                pos += pos < end  # the comma
+                if any(a <= lo <= b or a <= hi <= b for a, b in ranges):
+                    self.fail(ln, "log : ranges are overlapping", i)
                 ranges.append((lo, hi))
             if not ranges:
                 self.fail(ln, "log : no sampling ranges given", i)
-            ranges.sort()
-            for (_, hi1), (lo2, _) in zip(ranges, ranges[1:], strict=False):
-                if lo2 <= hi1:
-                    self.fail(ln, "log : ranges are overlapping", i)
-            top = ranges[-1][1]
+            size, pos = read_uint(size_text)
+            if not size or pos != len(size_text):
+                self.fail(ln, f"log : wrong sample size '{size_text}' for sample range '{ranges_text}'", i)
+            top = max(hi for _, hi in ranges)
             if size < top:
                 self.fail(ln, f"log : sample size {size} should be greater or equal to {top} the maximum of the "
                           "high ranges limits", i)
-            return tuple(ranges), size
+            return tuple(sorted(ranges)), size
 
         w = ln.words
         n = len(w)
@@ -111,7 +117,7 @@ class LogsMixin(BuilderBase):
         # the empty word (atoi("") is 0, an unknown format "")
         i = 2
         if arg(i) == "len":
-            v = _atoi(arg(i + 1))
+            v = c_atoi_int(arg(i + 1))
             if not 80 <= v <= 65535:
                 self.fail(ln, f"log : invalid log length '{arg(i + 1)}', must be between 80 and 65535",
                           min(i + 1, n - 1))
