@@ -1214,33 +1214,46 @@ def servers_state_line(be: Any, s: Any, wall: float, bforced: int, ov: Mapping[s
         ov.get("agent-port", s.conf.agent_port or 0)))
 
 
+def _dump_char(b: int) -> str:
+    if b == 13:
+        return "\\r"
+    if b == 10:
+        return "\\n"
+    if b == 0x5C:
+        return "\\\\"
+    if b == 9:
+        return "\\t"
+    if b == 0x1B:
+        return "\\e"
+    if 32 <= b < 127:
+        return chr(b)
+    return f"\\x{b:02X}"
+
+
 def hexdump_lines(buf: bytes) -> list[str]:
-    """``show errors`` dump: one line per input line, offset then the escaped bytes."""
+    """``show errors`` dump as 2.6 prints it: one line per input line, its offset then the escaped
+    bytes, each output line at most 79 characters; a longer input line goes on in lines whose
+    offset is followed by '+' instead of a space."""
     out = []
-    start = 0
+    pos = 0
+    bol = 0
     n = len(buf)
-    while start < n:
-        end = buf.find(b"\n", start)
-        end = n if end < 0 else end + 1
-        chunk = buf[start:end]
-        text = []
-        for b in chunk:
-            if b == 13:
-                text.append("\\r")
-            elif b == 10:
-                text.append("\\n")
-            elif b == 0x5C:
-                text.append("\\\\")
-            elif b == 9:
-                text.append("\\t")
-            elif b == 0x1B:
-                text.append("\\e")
-            elif 32 <= b < 127:
-                text.append(chr(b))
-            else:
-                text.append(f"\\x{b:02X}")
-        out.append(f"  {start:05d}  {''.join(text)}\n")
-        start = end
+    while pos < n:
+        line = f"  {pos:05d}{' ' if pos == bol else '+'} "
+        width = len(line)
+        parts = [line]
+        while pos < n:
+            text = _dump_char(buf[pos])
+            # 2.6 stops the line when the escaped byte would pass the 79th column
+            if width + len(text) > 79:
+                break
+            parts.append(text)
+            width += len(text)
+            pos += 1
+            if buf[pos - 1] == 10:
+                bol = pos
+                break
+        out.append("".join(parts) + "\n")
     return out
 
 

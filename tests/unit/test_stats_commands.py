@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from haproxy_py.runtime.ops import Detached
-from haproxy_py.stats.commands import Cli, split_commands
+from haproxy_py.stats.commands import Cli, hexdump_lines, split_commands
 from tests.conftest import SAMPLES
 from tests.unit.test_stats_fixture import NOW, WALL, sample_state
 
@@ -285,3 +285,16 @@ def test_show_resolvers(cli: Cli) -> None:
     assert run(cli, "show resolvers b").splitlines()[:2] == ["Resolvers section b", " nameserver x:"]
     assert "  cname_error: 4" in run(cli, "show resolvers b")
     assert run(cli, "show resolvers zz") == "Can't find that resolvers section\n\n"
+
+
+def test_show_errors_dump_wraps_as_haproxy() -> None:
+    # as 2.6.12 printed a 16320-byte capture: 79 columns at most, continuations marked '+'
+    lines = hexdump_lines(b"Host: h\r\nX-long: " + b"a" * 150 + b"\r\n")
+    assert lines == ["  00000  Host: h\\r\\n\n",
+                     "  00009  X-long: " + "a" * 62 + "\n",
+                     "  00079+ " + "a" * 70 + "\n",
+                     "  00149+ " + "a" * 18 + "\\r\\n\n"]
+    # an escape is not split: it goes to the next line when it would pass the 79th column
+    esc = hexdump_lines(b"a" * 66 + b"\x01\x02")
+    assert esc == ["  00000  " + "a" * 66 + "\\x01\n", "  00067+ \\x02\n"]
+    assert hexdump_lines(b"a" * 68 + b"\r\n") == ["  00000  " + "a" * 68 + "\\r\n", "  00069+ \\n\n"]
