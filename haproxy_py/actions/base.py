@@ -96,10 +96,20 @@ class RuleTxn(Txn):
     #: ``req_exact`` (htx.request_room); None until the first header rewrite
     req_room: int | None = None
     req_exact: bool = False
-    #: request body bytes already buffered with the head (they take room as one HTX block)
+    #: tune.maxrewrite (set once by the engine): what 2.6 keeps free when it reads a body
+    maxrewrite: int = 1024
+    #: the request bytes that came after the head (the body 2.6 has in its buffer when the rules
+    #: run: htx.request_held, computed at the first sized rewrite into ``req_body_in``)
+    req_buf: bytes = b""
+    #: what that body takes in HTX (its blocks included)
     req_body_in: int = 0
-    #: the same for the response the rules run on (a reply haproxy-py generates: its payload)
+    #: (server's response, the bytes that came after its head): htx.response_held, at the first
+    #: sized rewrite of that response
+    res_src: Any = None
+    #: what the body of a reply haproxy-py generates takes in HTX (its payload and block)
     res_body_in: int = 0
+    #: what the body of ``res_for`` takes in HTX (res_src's or res_body_in)
+    res_held: int = 0
     #: headers the rules removed (set-header): their blocks still take 8 bytes each
     req_dead: int = 0
     res_dead: int = 0

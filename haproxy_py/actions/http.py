@@ -124,6 +124,18 @@ def _side(ctx: ParseCtx) -> str:
 
 
 # ============================================================================ headers
+def _req_start(txn: Any, nheaders: int) -> int:
+    """The first sized rewrite of the request: its room's lower bound (``nheaders``: the head's
+    before this rewrite), less what the body that came with the head takes."""
+    req = txn.req
+    if txn.req_buf:
+        txn.req_body_in = htx.request_held(txn.bufsize, txn.maxrewrite, req, txn.req_buf)
+        txn.req_buf = b""
+    room: int = htx.room_floor(txn.bufsize, req.head_len, nheaders) - txn.req_body_in if req.head_len else -1
+    txn.req_room = room
+    return room
+
+
 def _req_fits(txn: Any, need: int) -> bool:
     """Whether a header of ``need`` bytes (http/htx.py header_need) fits in the request; it takes
     the room when it does. Until a rewrite comes near the limit only a cheap lower bound of the
@@ -131,10 +143,7 @@ def _req_fits(txn: Any, need: int) -> bool:
     exact room (htx.request_room, a pass over the headers) is computed once, when one does."""
     room = txn.req_room
     if room is None:
-        req = txn.req
-        room = htx.room_floor(txn.bufsize, req.head_len, len(req.headers)) if req.head_len else -1
-        if txn.req_body_in:
-            room -= txn.req_body_in + htx.BLOCK
+        room = _req_start(txn, len(txn.req.headers))
     if need > room and not txn.req_exact:
         req = txn.req
         # a removed header's block stays (8 bytes each: measured on 2.6.12); the body bytes that
@@ -154,9 +163,13 @@ def _res_start(txn: Any, res: Any) -> None:
     txn.res_for = res
     txn.res_exact = False
     txn.res_dead = 0
-    txn.res_room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) if res.head_len else -1
-    if txn.res_body_in and res.head_len:
-        txn.res_room -= txn.res_body_in + htx.BLOCK
+    src = txn.res_src
+    if src is not None and src[0] is res:  # a server's response and the body that came with it
+        txn.res_held = htx.response_held(txn.bufsize, txn.maxrewrite, res, src[1])
+    else:
+        txn.res_held = txn.res_body_in
+    txn.res_room = htx.room_floor(txn.bufsize, res.head_len, len(res.headers)) - txn.res_held \
+        if res.head_len else -1
 
 
 def _res_fits(txn: Any, need: int) -> bool:
@@ -168,7 +181,7 @@ def _res_fits(txn: Any, need: int) -> bool:
         _res_start(txn, res)
     room = txn.res_room
     if need > room and not txn.res_exact:
-        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers, txn.res_body_in) \
+        room = htx.response_room(txn.bufsize, res.version, res.reason, res.headers, txn.res_held) \
             - htx.BLOCK * txn.res_dead
         txn.res_exact = True
     if need > room:
@@ -238,7 +251,7 @@ class SetHeader(AddHeader):
         # the room's lower bound is taken on the head as it is, before the removal
         if req:
             if txn.req_room is None:
-                txn.req_room = htx.room_floor(txn.bufsize, msg.head_len, len(old)) if msg.head_len else -1
+                _req_start(txn, len(old))
         elif txn.res_for is not msg:
             _res_start(txn, msg)
         # the length test spares the lower() of every other header
@@ -282,13 +295,14 @@ class DelHeader(Action):
         msg = txn.req if req else txn.res
         t = self.test
         old = msg.headers
-        msg.headers = [h for h in old if not t(h[0])]
-        gone = len(old) - len(msg.headers)
+        kept = [h for h in old if not t(h[0])]
+        gone = len(old) - len(kept)
+        if gone and req and txn.req_room is None:
+            _req_start(txn, len(old))  # on the head before the removal
+        msg.headers = kept
         if gone:  # their data is room again, not their blocks (measured on 2.6.12, as set-header)
             freed = sum([len(n) + len(v) for n, v in old if t(n)])
             if req:
-                if txn.req_room is None:
-                    txn.req_room = htx.room_floor(txn.bufsize, msg.head_len, len(old)) if msg.head_len else -1
                 txn.req_room += freed
                 txn.req_dead += gone
             else:

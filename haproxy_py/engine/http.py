@@ -114,14 +114,10 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
         t.sess_stkctr = s.sess_stkctr
     if s.tprof is not None:
         t.task = s.tprof
-    if req is not None and s.buf and req.body == BODY_LENGTH and not s.head_sent:
-        # the body bytes that came with the head: in 2.6's buffer already, they take rewrites' room
-        # (as much as 2.6 reads before its rules: the buffer less tune.maxrewrite)
-        n = min(len(s.buf), req.content_length)
-        eng = s.engine
-        cap = eng.bufsize - htx.HTX_RESERVED - eng.maxrewrite - htx.BLOCK - htx.BLOCK * htx.head_blocks(req.headers) \
-            - htx.request_size(req.method, req.uri, req.version, req.headers)
-        t.req_body_in = max(0, min(n, cap))
+    if req is not None and s.buf and not s.head_sent:
+        # the body bytes that came with the head: in 2.6's buffer already, they take rewrites'
+        # room (http/htx.py request_held, at the first sized rewrite)
+        t.req_buf = s.buf
     return t
 
 
@@ -1078,7 +1074,7 @@ class HttpSession(Stream):
             txn = self.txn
             if txn is None:
                 txn = self.txn = _ctx(req, self)
-            txn.res_body_in = len(body)  # the payload is in 2.6's buffer with the head
+            txn.res_body_in = len(body) + htx.BLOCK if body else 0  # in 2.6's buffer with the head
             failed = self._run_after(resp, after)
             txn.res_body_in = 0
             if failed:
@@ -2377,6 +2373,7 @@ class HttpSession(Stream):
         txn.backend = self.be.name
         txn.server = self.srv.name if self.srv is not None else ""
         be_res, fe_res, be_after, fe_after, body = self.res_rules
+        txn.res_src = (resp, rest)  # its body bytes take rewrites' room (http/htx.py response_held)
         if body and not start[1]:
             self._res_body_in(resp, rest, txn, 0, 0)
         for si, rules in enumerate((be_res, fe_res)):

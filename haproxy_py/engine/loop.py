@@ -211,6 +211,7 @@ class Engine:
         from haproxy_py.actions.base import RuleTxn
 
         RuleTxn.bufsize = g.tune_bufsize  # the room of header rewrites (http/htx.py request_room)
+        RuleTxn.maxrewrite = g.tune_maxrewrite
         self.maxrewrite = g.tune_maxrewrite
         self.maxhdr = g.tune_http_maxhdr
         from haproxy_py.engine.router import CompiledProxy, Router

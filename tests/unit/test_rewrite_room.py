@@ -31,8 +31,49 @@ def test_blocks_leave_out_an_emptied_connection_header() -> None:
     assert htx.head_blocks(_head(1)) == 4
     assert htx.head_blocks(_head(1, conn=False)) == 4
     assert htx.head_blocks(_head(1) + [(b"Connection", b"close, upgrade")]) == 5
-    with_body = htx.request_room(4096, b"POST", b"/", b"HTTP/1.1", _head(1), body=10)
+    with_body = htx.request_room(4096, b"POST", b"/", b"HTTP/1.1", _head(1), body=htx.length_held(10, 3000))
     assert with_body == htx.request_room(4096, b"POST", b"/", b"HTTP/1.1", _head(1)) - 18
+
+
+def _chunks(*sizes: int, final: bool = True, trailers: bytes = b"", ext: bytes = b"") -> bytes:
+    out = b"".join(b"%x%s\r\n" % (n, ext) + b"c" * n + b"\r\n" for n in sizes)
+    return out + b"0\r\n" + trailers + b"\r\n" if final else out
+
+
+def test_chunked_body_held_as_measured() -> None:
+    """What a chunked body that came with the head takes in 2.6.12's HTX, measured with
+    tune.bufsize 16384 / tune.maxrewrite 1024 (a 2000-byte padded head: ``limit`` 13203 for a
+    request, 13217 for a response; the request cut at 13275 raw body bytes). The probe is
+    tests/integration/test_strict_mode_chunked_vs_haproxy.py's."""
+    raw = 13275
+    cases = [
+        (_chunks(100), 13203, 117),  # data + 8, end of trailers 9
+        (_chunks(100, final=False), 13203, 108),
+        (_chunks(*[100] * 10), 13203, 1017),  # chunks merged into one block
+        (_chunks(100, ext=b";a=b"), 13203, 117),
+        (_chunks(), 13203, 9),
+        (_chunks(100, trailers=b"x-t: abc\r\n"), 13203, 131),
+        (b"64\r\n" + b"c" * 50, 13203, 58),  # a chunk still arriving
+        (b"64\r\n", 13203, 0),
+        (b"0\r\n", 13203, 0),  # trailers still arriving
+        (_chunks(*[100] * 5)[:-2], 13203, 508),
+        (_chunks(13195), 13203, 13203),  # fills the limit: no room for the end of trailers
+        (_chunks(13196), 13203, 13195),  # does not fit: 16 bytes below the limit
+        (_chunks(13190), 13203, 13198),
+        (_chunks(13186), 13203, 13203),
+        (_chunks(13186, trailers=b"x-t: abcdef\r\n"), 13203, 13194),
+        (_chunks(13170, trailers=b"x-t: abcdef\r\n"), 13203, 13178),
+        (_chunks(20000)[:raw], 13203, 13195),
+        (_chunks(*[500] * 40)[:raw], 13203, 13096),  # the raw cut inside a chunk
+        (_chunks(*[5] * 4000)[:raw], 13203, 6645),
+        (_chunks(20000, ext=b";" + b"e" * 100)[:raw], 13203, 13176),
+        (_chunks(20000), 13217, 13209),
+        (_chunks(*[5] * 4000), 13217, 13213),  # whole chunks while they fit
+        (_chunks(*[100] * 10, trailers=b"x-t: abc\r\n"), 13217, 1031),
+    ]
+    for body, limit, held in cases:
+        assert htx.chunked_held(body, limit) == held, (body[:20], limit)
+    assert htx.length_held(20000, 13217) == 13217 and htx.length_held(0, 100) == 0
 
 
 def _rules(*lines: str) -> list:
