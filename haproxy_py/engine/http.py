@@ -34,6 +34,7 @@ from haproxy_py.actions.base import (
 )
 from haproxy_py.checks.probes import observe_http_ok
 from haproxy_py.conn.errors import SSL_FATAL
+from haproxy_py.engine import http_tcpres
 from haproxy_py.engine.bodysplice import SPLICE_MIN, BodySplice
 from haproxy_py.engine.conn import HIGH_WATER, Conn
 from haproxy_py.engine.fcgi import FcgiConn, app_for
@@ -137,7 +138,7 @@ class HttpSession(Stream):
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
                  "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
-                 "l7", "tprof")
+                 "l7", "tprof", "tres")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -219,6 +220,8 @@ class HttpSession(Stream):
         #: followed when it was sent, the request, bytes_in then, the length of those bytes that
         #: were left over), else None (see _l7_keep)
         self.l7: tuple[bytes, RequestHead, int, int] | None = None
+        #: tcp-response content rules waiting for the response (engine/http_tcpres.py), else None
+        self.tres: http_tcpres.Inspect | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -1761,9 +1764,11 @@ class HttpSession(Stream):
             cm = self.router.compiled_of(self.be).h1srv
             if cm is not None:
                 head = adjust_head(head, cm)
-        tres = None
+        tres = self.tres = None
         if self.be.http_tcp_res:  # the backend's tcp-response content rules, before the request goes
-            tres = self._http_tcp_verdict(self.be.http_tcp_res)
+            if self.txn is None:
+                self.txn = _ctx(self.req, self)
+            tres = http_tcpres.first(self, _wall())
             if tres == CLOSE and self.srv_uses > 1:
                 # on a reused server connection 2.6 closes everything before the request is sent,
                 # without a response or a log line
@@ -1797,15 +1802,17 @@ class HttpSession(Stream):
             self._srv_drained()
         self.last_io = 0.0
         self.arm(self._srv_timeout(), self._server_timeout)
+        if self.tres is not None:  # the rules wait for the response: the delay's timer
+            http_tcpres.arm(self)
         if self.be.l7_retry is not None:
             self._l7_keep(raw, len(head), bin0)
         if tres is not None:
             self._http_tcp_res(tres)
 
     def _http_tcp_res(self, kind: str) -> None:
-        """An HTTP backend's tcp-response content rules (without tcp-response inspect-delay, which
-        is refused there): 2.6 runs them once per transaction once the request went, before any
-        response data (res.len is 0, no response header or status yet). accept ends them; reject
+        """A verdict of an HTTP backend's tcp-response content rules before any response data
+        (engine/http_tcpres.py; 2.6 runs them once the request went, res.len 0, no response
+        header or status yet), or on a response head a reject or silent-drop ended. reject
         (silent-drop) closes both sides without a word, logged 'PD' ('PR'); close ends the server
         side: 2.6's 502 'SH' of a server that closed before its response, the client kept."""
         from haproxy_py.engine.stream import silent_drop
@@ -1827,24 +1834,6 @@ class HttpSession(Stream):
             self.srv.counters.eresp += 1
             self._drop_server_conn()
             self._local_error(502, "S", "H")
-
-    def _http_tcp_verdict(self, rules: Any) -> str | None:
-        """The tcp-response content rules' verdict kind for this transaction (None: accept)."""
-        txn = self.txn
-        if txn is None:
-            txn = self.txn = _ctx(self.req, self)
-        ctx: Any = RuleTxn(self.req, self.src_ip, self.src_port, self.rec.frontend_ip,
-                           self.rec.frontend_port or 0, self.router.facts, self.router.conf.name, self.be.name,
-                           rec=self.rec, sess_vars=txn.sess_vars, now=self.loop.time(), wall=_wall(),
-                           cli_fd=self.cli.fd)
-        ctx.vars = txn.vars
-        ctx.stkctr = txn.stkctr
-        ctx.sess_stkctr = txn.sess_stkctr
-        ctx.server = self.srv.name
-        ctx.payload = b""
-        ctx.payload_final = True
-        kind = run_rules(rules, ctx).kind
-        return kind if kind in (REJECT, DROP, CLOSE) else None
 
     # ================================================================== layer 7 retries
     def _l7_keep(self, raw: bytes, nhead: int, bin0: int) -> None:
@@ -2000,6 +1989,9 @@ class HttpSession(Stream):
             if self.cli.pending > HIGH_WATER and self.srvc is not None:
                 self.srvc.read_off()
             return
+        if self.tres is not None:
+            http_tcpres.data(self, data)
+            return
         if self.res is None:
             if self.resbuf:
                 self.resbuf += data
@@ -2052,12 +2044,19 @@ class HttpSession(Stream):
                 self._bad_response()
             return
         resp, consumed, head, keep, nres = res
+        self.resbuf = b""
+        if self.tres is not None:  # tcp-response content rules wait: they see the head first
+            http_tcpres.head(self, resp, (buf[:consumed], head, keep, nres), buf[consumed:])
+            return
+        self._took_response(resp, buf[consumed:], buf[:consumed], head, keep, nres)
+
+    def _took_response(self, resp: ResponseHead, rest: bytes, raw_head: bytes, head: bytes | None,
+                       keep: bool, nres: int) -> None:
+        """A parsed response head (``raw_head``: as received, ``rest``: what followed it)."""
         if self.l7 is not None and self._l7_retry(resp.status):
             return
-        rest = buf[consumed:]
-        self.resbuf = b""
         if resp.status == 204:
-            self.bytes_out += htx.dropped_content_length(buf[:consumed])
+            self.bytes_out += htx.dropped_content_length(raw_head)
         if head is not None:
             self._got_response(resp, rest, head, keep, nres)
             return
@@ -2673,6 +2672,9 @@ class HttpSession(Stream):
         if self.phase == "tunnel":
             self.cli.shutdown_write()
             self._maybe_end_tunnel()
+            return
+        if self.tres is not None:  # tcp-response content rules waiting: a last evaluation first
+            http_tcpres.eof(self)
             return
         srv = self.srv
         if self.res is None:

@@ -1348,7 +1348,17 @@ def f_req_payload_lv(txn: Txn, args: tuple) -> list | None:
 # the same on the server's bytes buffered by tcp-response inspect-delay (the engine sets the
 # response rules' txn.payload / payload_final from them)
 _TRS = "tests/differential/test_tcp_response_vs_haproxy.py::test_tcp_response_content_as_haproxy"
-fetch("res.len", test=_TRS, waits=True)(f_req_len)
+
+
+@fetch("res.len", test=_TRS, waits=True)
+def f_res_len(txn: Txn, args: tuple) -> list | None:
+    h = getattr(txn, "res_htx", None)
+    if h is not None:  # tcp-response rules of an HTTP backend: the HTX size of what came (2.6)
+        _may_change(txn)
+        return [h]
+    return f_req_len(txn, args)
+
+
 fetch("res.payload", test=_TRS, waits=True, prepare=_prep_payload)(f_req_payload)
 fetch("res.payload_lv", test=_TRS, waits=True, prepare=_prep_payload_lv)(f_req_payload_lv)
 alias("payload", "req.payload", test=D_L6)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from haproxy_py.registry import NOT_IMPLEMENTED
 from tests.conftest import HAPROXY_BIN, ROOT, require_haproxy_bin
 
 HEAD = "defaults\n    mode tcp\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n"
@@ -37,14 +36,8 @@ VALID_BOTH = [
     "backend b\n    tcp-response content set-var(txn.x) int(1)\n",
     "backend b\n    mode http\n    tcp-response content accept\n",
     "backend b\n    tcp-response content set-nice 1\n",
-]
-#: 2.6 accepts these; haproxy-py refuses them as not implemented (tcp-response inspect-delay in an
-#: HTTP backend, an action it does not run)
-VALID_26 = [
     "backend b\n    mode http\n    tcp-response inspect-delay 1s\n    tcp-response content accept\n",
 ]
-
-
 def check(cmd: list[str], cfg: Path) -> tuple[int, list[str]]:
     p = subprocess.run(cmd + ["-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30, cwd=ROOT)
     alerts = [re.sub(r"^\[ALERT\]\s+\(\d+\) : ", "", ln) for ln in p.stderr.splitlines() if ln.startswith("[ALERT]")]
@@ -68,14 +61,3 @@ def test_tcp_response_rules_accepted_as_haproxy(body: str, tmp_path: Path) -> No
     cfg.write_text(HEAD + body + (SERVER if body.startswith("backend") else ""))
     assert check([HAPROXY_BIN], cfg) == (2, [])  # valid for 2.6 (no listener)
     assert check([sys.executable, "-m", "haproxy_py"], cfg) == (2, [])
-
-
-@pytest.mark.parametrize("body", VALID_26)
-def test_tcp_response_rules_refused_as_not_implemented(body: str, tmp_path: Path) -> None:
-    require_haproxy_bin()
-    cfg = tmp_path / "t.cfg"
-    cfg.write_text(HEAD + body + (SERVER if body.startswith("backend") else ""))
-    assert check([HAPROXY_BIN], cfg) == (2, [])  # valid for 2.6 (no listener)
-    rc, alerts = check([sys.executable, "-m", "haproxy_py"], cfg)
-    assert rc == 1 and alerts and all(NOT_IMPLEMENTED in a for a in alerts), alerts
-    assert not any("internal error" in a for a in alerts)

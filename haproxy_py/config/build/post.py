@@ -147,24 +147,6 @@ class PostChecksMixin(BuilderBase):
                         self.d.alert(where + f"invalid group '{g}'.", acl.loc, phase=POST)
                         break
 
-    def _check_tcp_response(self, cfg: Config) -> None:
-        """tcp-response content rules run in HTTP backends only without tcp-response
-        inspect-delay here (2.6 then evaluates them again on the HTTP response as it arrives)."""
-        from haproxy_py.registry import not_implemented
-
-        for p in cfg.proxies:
-            if p.mode != "http" or not p.has_be:
-                continue
-            rules = list(getattr(p, "defaults_rules", ())) + list(p.http_rules)
-            if not any(r.kind == "tcp-response" and r.action.startswith("content ") for r in rules):
-                continue
-            for r in rules:
-                if r.kind == "tcp-response" and r.action == "inspect-delay":
-                    self.d.alert(f"parsing [{r.loc.file}:{r.loc.line}] : " + not_implemented(
-                        "'tcp-response inspect-delay' with 'tcp-response content' rules in an HTTP backend",
-                        "the rules run without it, or in 'mode tcp' backends"), r.loc, phase=POST, ours=True)
-                    break
-
     def post_checks(self, cfg: Config) -> None:
         d = self.d
         self._check_auth_groups(cfg)
@@ -177,7 +159,6 @@ class PostChecksMixin(BuilderBase):
         tls.check_rule_servers(self, cfg)
         self._check_balance_hash(cfg)
         self._check_use_servers(cfg)
-        self._check_tcp_response(cfg)
         self._use_backend_refs(cfg)
         self._check_server_ports(cfg)
         self.check_tables(cfg)  # with the names sample arguments give, proxy by proxy
