@@ -249,6 +249,8 @@ class Engine:
         #: the master of several workers: its state is the workers' summed picture, it holds no
         #: session and no queue of its own (engine/workers.py)
         self.aggregate = False
+        #: a worker of several: its runtime API lines are the master's, replayed (engine/workers.py)
+        self.replays_cli = False
         # the runtime API's engine operations (runtime/ops.py EngineOps): typed, every one implemented
         self.state.ops = self
 
@@ -732,6 +734,11 @@ class Engine:
         path = write_ca(pem)
         n = sum(1 for r in self.routers.values() for t in r.tls.values() if t.set_ca(name, path))
         return n + replace_client_ca(name, path)
+
+    def warning(self, text: str) -> None:
+        """A runtime API command's warning (once: a worker replaying the master's line is silent)."""
+        if not self.replays_cli:
+            warning(text, self.quiet)
 
     def set_ocsp_response(self, key: bytes, der: bytes) -> int:
         """``set ssl ocsp-response``: the listeners' contexts of certificates with that CertID

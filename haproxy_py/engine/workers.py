@@ -618,6 +618,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     engine.state.config = config  # show info / show cli sockets see the real configuration
     engine.run_checks = i == 0
     engine.state.thread = i  # the thread fetch: 2.6's threads are workers here
+    engine.replays_cli = True
     engine.inherited = reload.Inherited(socks)
     # the first worker speaks the peers protocol for all (its table merges the others' shares,
     # engine/tableshare.py join_peers); started to replace another (-sf, a -W reload): it waits

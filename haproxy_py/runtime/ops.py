@@ -100,6 +100,11 @@ class EngineOps(Protocol):
         CertID is ``key`` staple ``der``; the number of contexts changed."""
         ...
 
+    def warning(self, text: str) -> None:
+        """A warning of a runtime API command on stderr, as 2.6 prints one (2.6's "Loading: ..."
+        of a committed OCSP response it does not staple)."""
+        ...
+
     def replace_crl_file(self, name: str, pem: str) -> int:
         """``commit ssl crl-file``: new TLS handshakes of the listeners and servers that use CRL
         file ``name`` check the peer's certificate against the CRLs of ``pem``; how many changed."""
@@ -172,6 +177,9 @@ class Detached:
 
     def replace_crl_file(self, name: str, pem: str) -> int:
         return 0  # likewise: the CLI keeps the CRL file it shows
+
+    def warning(self, text: str) -> None:
+        return None  # no engine, no stderr of its own
 
 
 def set_server_maxconn(srv: Any, value: int, now: float, *, dequeue: bool = True) -> list[Any]:

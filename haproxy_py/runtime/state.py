@@ -33,7 +33,8 @@ class ProcessState:
     def __init__(self, config: Config, *, now: float, wall: float, pid: int | None = None) -> None:
         self.config = config
         self.pid = pid if pid is not None else os.getpid()
-        #: 'set ssl cert' transactions and committed certificates (file name -> tls/certs.py CertFile)
+        #: the one ongoing 'set ssl cert' transaction, as 2.6 keeps one (empty or one entry: file
+        #: name -> tls/certs.py CertFile), and the committed certificates (file name -> CertFile)
         self.tls_tx: dict[str, Any] = {}
         self.tls_certs: dict[str, Any] = {}
         #: CA files made by 'new ssl ca-file' (name -> PEM blocks) and those 'del ssl ca-file' removed

@@ -1435,42 +1435,51 @@ def _show_ssl_cert(cli: Cli, c: Call) -> str:
     return show_cert_list(st.config, st.tls_certs, st.tls_tx)
 
 
+#: what 'set ssl cert NAME.EXT' replaces in NAME's store (2.6's extra files); no extension: the PEM
+_CERT_EXTS = (".key", ".ocsp", ".issuer", ".sctl")
+
+
 def _set_ssl_cert(cli: Cli, c: Call) -> str:
-    """``set ssl cert NAME <<`` + a PEM payload: a transaction replacing a file the listeners loaded."""
-    from haproxy_py.tls.certs import CertError, cert_from_payload, loaded_certs
+    """``set ssl cert NAME <<`` + a PEM payload: the (one) transaction replacing a file the
+    listeners loaded; ``NAME.key|.ocsp|.issuer|.sctl``: one of its extra files."""
+    import dataclasses
+
+    from haproxy_py.tls import certs as tc
 
     usage = "'set ssl cert expects a filename and a certificate as a payload\n"
     if len(c.w) < 4 or cli.payload is None:
         return usage
     name = c.w[3]
     st = cli.state
-    # NAME.sctl: the payload replaces the SCT list of NAME (in base64: see _sctl_payload); NAME.key
-    # its private key
-    base = name[:-5] if name.endswith(".sctl") else name[:-4] if name.endswith(".key") else name
-    old = st.tls_tx.get(base) or loaded_certs(st.config, st.tls_certs).get(base)
+    ext = next((x for x in _CERT_EXTS if name.endswith(x) and len(name) > len(x)), "")
+    base = name[:-len(ext)] if ext else name
+    tx = next(iter(st.tls_tx), None)
+    if tx is not None and tx != base:
+        # 2.6's refusal (2.6.12 gives it only with ssl-load-extra-del-ext: see README)
+        return f"The ongoing transaction is about '{tx}' but you are trying to set '{base}'\nCan't update {name}!\n"
+    old = st.tls_tx.get(base) or tc.loaded_certs(st.config, st.tls_certs).get(base)
     if old is None:
         return f"Can't replace a certificate which is not referenced by the configuration!\nCan't update {name}!\n"
-    had = base in st.tls_tx
-    if name.endswith(".key"):
-        from haproxy_py.tls.certs import key_from_payload
-
-        try:
-            st.tls_tx[base] = key_from_payload(base, cli.payload, old)
-        except CertError as e:
-            return f"{e}\nCan't load the payload\nCan't update {name}!\n"
-    elif base != name:
-        sctl = _sctl_payload(cli.payload)
-        if sctl is None:
-            return f"Can't load the payload\nCan't update {name}!\n"
-        import dataclasses
-
-        st.tls_tx[base] = dataclasses.replace(old, sctl=sctl)
-    else:
-        try:
-            st.tls_tx[name] = cert_from_payload(name, cli.payload, old)
-        except CertError as e:
-            return f"{e}\nCan't update {name}!\n"
-    return f"Transaction {'updated' if had else 'created'} for certificate {base}!\n"
+    try:
+        if ext == ".key":
+            new = tc.key_from_payload(base, cli.payload, old)
+        elif ext == ".ocsp":
+            new = tc.ocsp_from_payload(cli.payload, old)
+        elif ext == ".issuer":
+            new = tc.issuer_from_payload(base, cli.payload, old)
+        elif ext == ".sctl":
+            sctl = _sctl_payload(cli.payload)
+            if sctl is None:
+                return f"Can't load the payload\nCan't update {name}!\n"
+            new = dataclasses.replace(old, sctl=sctl)
+        else:
+            new = tc.cert_from_payload(name, cli.payload, old)
+    except tc.CertError as e:
+        if ext == ".ocsp":  # 2.6 ends its message with no line end
+            return f"{e}Can't load the payload\nCan't update {name}!\n"
+        return f"{e}\nCan't load the payload\nCan't update {name}!\n"
+    st.tls_tx = {base: new}
+    return f"Transaction {'updated' if tx is not None else 'created'} for certificate {base}!\n"
 
 
 def _sctl_payload(payload: str) -> bytes | None:
@@ -1491,25 +1500,44 @@ def _sctl_payload(payload: str) -> bytes | None:
 
 
 def _commit_ssl_cert(cli: Cli, c: Call) -> str:
+    """``commit ssl cert NAME``: the transaction's store replaces NAME for new handshakes; its OCSP
+    response, checked again, is stapled (2.6's warning on stderr when it is not)."""
     if len(c.w) < 4:
         return "'commit ssl cert expects a filename\n"
     name = c.w[3]
     st = cli.state
-    cert = st.tls_tx.get(name)
-    if cert is None:
+    tx = next(iter(st.tls_tx), None)
+    if tx is None:
         return f"No ongoing transaction! !\nCan't commit {name}!\n"
-    from haproxy_py.tls.certs import commit_problem
+    if tx != name:
+        return f"The ongoing transaction is about '{tx}' but you are trying to set '{name}'\nCan't commit {name}!\n"
+    from haproxy_py.tls.certs import CertError, cert_instances, commit_problem, loaded_certs, restaple
 
+    cert = st.tls_tx[name]
     problem = commit_problem(cert)
     if problem is not None:
         return f"{problem}\nCan't commit {name}!\n"
+    stapled = {k.ocsp_key: k.ocsp for k in loaded_certs(st.config, st.tls_certs).values() if k.ocsp_key and k.ocsp}
+    stapled.update(st.tls_ocsp)
+    warnings: list[str] = []
+    try:
+        cert = restaple(cert, stapled, warnings)
+    except CertError as e:  # 2.6 ends the transaction there
+        st.tls_tx = {}
+        return f"Committing {name}{'.' * cert_instances(st.config, name)}\n{e}\nFailed!\n"
     try:
         st.ops.replace_certificate(cert)
     except (OSError, ValueError) as e:
         return f"Committing {name}.\n{e}\nCan't commit {name}!\n"
-    del st.tls_tx[name]
+    for w in warnings:
+        st.ops.warning(w)
+    if cert.ocsp and stapled.get(cert.ocsp_key) != cert.ocsp:
+        # one OCSP entry per CertID, as 2.6: the certificates sharing it staple the new response
+        st.tls_ocsp[cert.ocsp_key] = cert.ocsp
+        st.ops.set_ocsp_response(cert.ocsp_key, cert.ocsp)
+    st.tls_tx = {}
     st.tls_certs[name] = cert
-    return f"Committing {name}.\nSuccess!\n"
+    return f"Committing {name}{'.' * cert_instances(st.config, name)}\nSuccess!\n"
 
 
 def _new_ssl_cert(cli: Cli, c: Call) -> str:
@@ -1636,8 +1664,12 @@ def _abort_ssl_cert(cli: Cli, c: Call) -> str:
     if len(c.w) < 4:
         return "'abort ssl cert' expects a filename\n"
     name = c.w[3]
-    if cli.state.tls_tx.pop(name, None) is None:
+    tx = next(iter(cli.state.tls_tx), None)
+    if tx is None:
         return "No ongoing transaction!\n"
+    if tx != name:
+        return f"The ongoing transaction is about '{tx}' but you are trying to abort a transaction for '{name}'\n"
+    cli.state.tls_tx = {}
     return f"Transaction aborted for certificate '{name}'!\n"
 
 

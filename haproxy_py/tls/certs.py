@@ -61,6 +61,12 @@ class CertFile:
     chain_file: str = ""
     #: FILE.sctl: the Signed Certificate Timestamp list served in the TLS extension 18 (b"": none)
     sctl: bytes = b""
+    #: the store's OCSP response as read (FILE.ocsp or 'set ssl cert FILE.ocsp'), stapled or not,
+    #: and the issuer of FILE.issuer (DER): what a commit checks the response against again
+    ocsp_raw: bytes = b""
+    issuer_der: bytes = b""
+    #: the file's first chain certificate (DER; b"": none), the issuer OCSP is checked with first
+    chain_issuer: bytes = b""
 
 
 class CertError(Exception):
@@ -83,30 +89,45 @@ class CertRefused(CertError):
 EXTRA_FILES = frozenset(("bundle", "sctl", "ocsp", "issuer", "key"))
 
 
-def _ocsp_for(path: str, raw: bytes, der: bytes, blocks: list[str], issuer_file: bool,
-              warnings: list[str] | None) -> tuple[bytes, bytes, bytes]:
-    """FILE.ocsp's response if 2.6 would staple it (checked against the certificate and its issuer:
-    the file's next certificate, else FILE.issuer), else b"" with 2.6's warning."""
+def _issuer_file(path: str) -> bytes:
+    """FILE.issuer's first certificate (DER), b"" without one."""
+    try:
+        with open(path + ".issuer", encoding="latin-1") as f:
+            got = _pem_certs(f.read())
+        return ssl.PEM_cert_to_DER_cert(got[0]) if got else b""
+    except (OSError, ValueError):
+        return b""
+
+
+def _ocsp_for(raw: bytes, der: bytes, issuer: bytes | None, warnings: list[str] | None,
+              keep_key: bool = False) -> tuple[bytes, bytes, bytes]:
+    """(the response 2.6 would staple or b"", the CertID of the certificate and its issuer, the
+    CertID the response names) for an OCSP response ``raw``, checked against the certificate and
+    its issuer (the file's next certificate, else FILE.issuer); 2.6's warning when it is ignored."""
     from haproxy_py.tls.ocsp import ocsp_cert_id, ocsp_problem, ocsp_response_key
 
-    issuer = None
-    if len(blocks) > 1:
-        issuer = ssl.PEM_cert_to_DER_cert(blocks[1])
-    elif issuer_file and os.path.exists(path + ".issuer"):
-        try:
-            with open(path + ".issuer", encoding="latin-1") as f:
-                got = _pem_certs(f.read())
-            issuer = ssl.PEM_cert_to_DER_cert(got[0]) if got else None
-        except (OSError, ValueError):
-            issuer = None
     parsed = bool(raw) and _is_ocsp_response(raw)
     problem = ocsp_problem(raw, der, issuer) if parsed else "Unable to parse OCSP response"
     if problem is not None and warnings is not None:
         warnings.append(f"Loading: {problem}. Content will be ignored.")
-    if problem == "Unable to parse OCSP response":
-        return b"", b"", b""
     key = ocsp_cert_id(der, issuer) if issuer else b""
+    if problem == "Unable to parse OCSP response":
+        # (at start 2.6 keeps no entry for it; a commit keeps the certificate's)
+        return b"", (key if keep_key else b""), b""
     return (raw if problem is None else b""), key, ocsp_response_key(raw)
+
+
+def no_issuer(path: str) -> str:
+    """2.6's refusal of an OCSP response for a certificate whose issuer is neither in its file nor
+    in FILE.issuer (the leading space and the stray quote are 2.6's)."""
+    return (f" '{path}.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate "
+            "ID (maybe the issuer could not be found)'.")
+
+
+def cert_issuer(cert: CertFile) -> bytes | None:
+    """The issuer a certificate's OCSP response is checked with: the file's first chain
+    certificate, else FILE.issuer's (None: neither)."""
+    return cert.chain_issuer or cert.issuer_der or None
 
 
 def _is_ocsp_response(data: bytes) -> bool:
@@ -205,14 +226,24 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
         cd = _decode_pem(blk)
         chain.append((tuple(cd.get("subject", ())), tuple(cd.get("issuer", ()))))
     ocsp_key = ocsp_resp_key = b""
+    chain_issuer = b""
+    if len(blocks) > 1:
+        try:
+            chain_issuer = ssl.PEM_cert_to_DER_cert(blocks[1])
+        except ValueError:
+            chain_issuer = b""
+    issuer_der = _issuer_file(path) if "issuer" in extra and os.path.exists(path + ".issuer") else b""
     if ocsp_raw is not None:
-        ocsp, ocsp_key, ocsp_resp_key = _ocsp_for(path, ocsp_raw, der, blocks, "issuer" in extra, warnings)
+        if ocsp_raw and not (chain_issuer or issuer_der):
+            raise CertError(no_issuer(path))
+        ocsp, ocsp_key, ocsp_resp_key = _ocsp_for(ocsp_raw, der, chain_issuer or issuer_der or None, warnings)
     san = tuple(v for t, v in d.get("subjectAltName", ()) if t == "DNS")
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
                     _key_type(ktext), der, int(d.get("version", 0) or 0), san, key_algorithm(der),
                     tuple(chain), dh="-----BEGIN DH PARAMETERS-----" in text, ocsp=ocsp,
-                    ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key, sctl=sctl)
+                    ocsp_key=ocsp_key, ocsp_resp_key=ocsp_resp_key, sctl=sctl, ocsp_raw=ocsp_raw or b"",
+                    issuer_der=issuer_der, chain_issuer=chain_issuer)
 
 
 def sctl_ok(data: bytes) -> bool:
@@ -435,9 +466,9 @@ def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
             key = old.key or (old.load_from or old.path)
             os.symlink(key, tmp + ".key")
         c = load_cert(tmp)
-    except CertError:
+    except CertError as e:
         os.unlink(tmp)
-        raise
+        raise CertError(str(e).replace(tmp, name)) from None  # 2.6 names the certificate
     # the SCT list stays (2.6 replaces the certificate and key of the store, not its extra files)
     return dataclasses.replace(c, path=name, load_from=tmp, key=c.key, sctl=old.sctl)
 
@@ -470,6 +501,54 @@ def key_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
     with os.fdopen(fd, "w") as f:
         f.write(pem if pem.endswith("\n") else pem + "\n")
     return dataclasses.replace(old, key=tmp, load_from=old.load_from or old.path)
+
+
+def ocsp_from_payload(payload: str, old: CertFile) -> CertFile:
+    """'set ssl cert NAME.ocsp' + an OCSP response in base64: NAME's store with that response (not
+    checked before the commit, as 2.6: :func:`restaple`); 2.6's message as :class:`CertError` when
+    it is not base64."""
+    import base64
+    import binascii
+
+    from haproxy_py.tls.ocsp import ocsp_response_key
+
+    try:
+        der = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        # 2.6's text, without a line end before what follows it
+        raise CertError("Error reading OCSP response in base64 format") from None
+    key = ocsp_response_key(der) if _is_ocsp_response(der) else b""
+    return dataclasses.replace(old, ocsp_raw=der, ocsp_resp_key=key)
+
+
+def issuer_from_payload(base: str, payload: str, old: CertFile) -> CertFile:
+    """'set ssl cert NAME.issuer' + PEM certificates: NAME's store with the first one as the issuer
+    its OCSP response is checked with; 2.6's message as :class:`CertError` when there is none."""
+    from haproxy_py.tls.ocsp import x509_ok
+
+    blocks = _pem_certs(payload)
+    der = b""
+    if blocks:
+        try:
+            der = ssl.PEM_cert_to_DER_cert(blocks[0])
+        except ValueError:
+            der = b""
+    if not der or not x509_ok(der):
+        raise CertError(f"'{base}' cannot be read or parsed'.")  # 2.6's text, stray quote included
+    return dataclasses.replace(old, issuer_der=der)
+
+
+def restaple(cert: CertFile, stapled: dict[bytes, bytes], warnings: list[str]) -> CertFile:
+    """'commit ssl cert': the store's OCSP response checked again against its certificate and
+    issuer, as 2.6 loads it into its OCSP entry (one per CertID): a good one is stapled from now
+    on; otherwise (2.6's warning) the entry keeps the response it had (``stapled``: CertID -> the
+    response stapled now). :class:`CertError` (2.6's text) when no issuer is known."""
+    if not cert.ocsp_raw:
+        return dataclasses.replace(cert, ocsp=b"", ocsp_key=b"")
+    if cert_issuer(cert) is None:
+        raise CertError(no_issuer(cert.path))
+    ocsp, key, _ = _ocsp_for(cert.ocsp_raw, cert.der, cert_issuer(cert), warnings, keep_key=True)
+    return dataclasses.replace(cert, ocsp=ocsp or stapled.get(key, b""), ocsp_key=key)
 
 
 def commit_problem(cert: CertFile) -> str | None:
@@ -505,6 +584,18 @@ def config_certs(config: Any) -> dict[str, CertFile]:
     return out
 
 
+def cert_instances(config: Any, name: str) -> int:
+    """How many certificate instances use file ``name`` (2.6 prints a dot for each one a commit
+    rebuilds): one per bind line (or crt-list line) loading it, one per server presenting it."""
+    n = 0
+    for p in config.proxies:
+        for b in p.binds:
+            if b.tls is not None:
+                n += sum(1 for c in b.tls.certs if c.path == name)
+        n += sum(1 for s in p.servers if s.tls is not None and s.tls.crt is not None and s.tls.crt.path == name)
+    return n
+
+
 def empty_store(name: str) -> CertFile:
     """'new ssl cert NAME': a certificate store with nothing in it yet."""
     return CertFile(name, None, ())
@@ -520,12 +611,12 @@ def new_cert(config: Any, name: str, store: dict[str, CertFile]) -> str:
 
 def del_cert(config: Any, name: str, store: dict[str, CertFile], tx: dict[str, CertFile]) -> str:
     """``del ssl cert NAME``: a store no listener or server uses is removed, 2.6's replies."""
+    if name in tx:  # 2.6's text, without the line end of the others
+        return f"Can't remove the certificate: ongoing transaction for the certificate '{name}'\n"
     if name in config_certs(config):
         return f"Can't remove the certificate: certificate '{name}' in use, can't be deleted!\n\n"
     if name not in store:
         return f"Can't remove the certificate: certificate '{name}' doesn't exist!\n\n"
-    if name in tx:
-        return f"Can't remove the certificate: certificate '{name}' is in a transaction!\n\n"
     del store[name]
     return f"Certificate '{name}' deleted!\n"
 
@@ -567,7 +658,7 @@ def show_cert(config: Any, name: str, store: dict[str, CertFile] | None = None,
         return f"Filename: {c.path}\nStatus: Empty\nOCSP Response Key: \n"
     import hashlib
 
-    shown = ("*" if status == "Unused" else "") + c.path
+    shown = ("*" if name.startswith("*") else "") + c.path  # an unused store shows its name as it is
     lines = [f"Filename: {shown}", f"Status: {status}"]
     if c.chain_file:
         lines.append(f"Chain Filename: {c.chain_file}")

@@ -104,6 +104,14 @@ def ocsp_problem(der: bytes, cert_der: bytes, issuer_der: bytes | None) -> str |
                 _fn(name, (v,), None)(obj)
 
 
+def x509_ok(der: bytes) -> bool:
+    """OpenSSL reads ``der`` as a certificate."""
+    x = _d2i("d2i_X509", der)
+    if x:
+        _fn("X509_free", (ctypes.c_void_p,), None)(x)
+    return bool(x)
+
+
 def ocsp_cert_id(cert_der: bytes, issuer_der: bytes) -> bytes:
     """The DER OCSP CertID (SHA-1) of a certificate and its issuer: 2.6's OCSP response key."""
     v = ctypes.c_void_p
