@@ -222,7 +222,8 @@ def resolve_servers(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = 
 
 def check_and_resolve(cfg: Config, diags: Diagnostics, *, ignore_failures: bool = False) -> Config:
     """Both steps, in 2.6's order (nothing after an abort; servers only once all else is valid)."""
-    if diags.aborted:
+    if diags.aborted:  # the addresses read before it (2.6 resolves them while reading)
+        check_addresses(cfg, diags)
         return cfg
     check_resolvers_refs(cfg, diags)
     check_addresses(cfg, diags)

@@ -344,8 +344,6 @@ def check_config(opts: Options) -> tuple[int, Config | None]:
     if diags.has_errors:
         if not opts.quiet:
             out = header + lines
-            for f in diags.files_with_errors:
-                out.append(f"[ALERT]    ({pid}) : config : Error(s) found in configuration file : {f}")
             if not diags.aborted:
                 out.append(f"[ALERT]    ({pid}) : config : Fatal errors found in configuration.")
             _stderr("\n".join(out))

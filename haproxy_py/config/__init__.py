@@ -66,6 +66,13 @@ def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
     diags = Diagnostics()
     diags.diag_mode = diag
     b = Builder(env=env, diags=diags, localpeer=localpeer)
+    for p in paths:  # 2.6 looks at every path before reading any, and stops at one that is not there
+        try:
+            os.stat(p)
+        except OSError as e:
+            diags.alert(f"Cannot open configuration file/directory {p} : {e.strerror or e}")
+            diags.aborted = True
+            return b.finish(), diags
     try:
         files = expand_paths(paths)
     except ConfigLoadError as e:
@@ -75,22 +82,23 @@ def load_config(paths: list[str], env: Mapping[str, str] | None = None, *,
         try:
             with open(f, "rb") as fh:
                 data = fh.read()
-        except OSError as e:
-            diags.alert(f"Cannot open configuration file/directory {f} : {e.strerror or e}",
-                        Location(f, 0, 0))
-            diags.files_with_errors.append(f)
-            continue
+        except OSError as e:  # there but not readable: 2.6 stops there (the files before said their errors)
+            diags.alert(f"Could not open configuration file {f} : {e.strerror or e}")
+            diags.aborted = True
+            break
         text = _decode(data)
         b.feed(read_lines(text, f, b.env, diags), f)
         if diags.aborted:
             if f not in diags.files_with_errors:
                 diags.files_with_errors.append(f)
+            diags.end_file(f)
             break
         if text and not text.endswith("\n") and f not in diags.stopped:
             last = text.rsplit("\n", 1)[-1]
             n = text.count("\n") + 1
             diags.alert(f"parsing [{f}:{n}]: Missing LF on last line, file might have been truncated at position "
                         f"{len(last) + 1}.", Location(f, n, len(last) + 1))
+        diags.end_file(f)
     kept = len(diags.messages)
     cfg = b.finish()
     if diags.aborted:  # 2.6 runs no post-parse check after an abort

@@ -39,6 +39,8 @@ class Diagnostic:
     phase: str = PARSE
     #: a deliberate difference from HAProxy 2.6 (the message says so)
     ours: bool = False
+    #: its rank among the messages added (set by ``Diagnostics.add``)
+    seq: int = 0
 
     @property
     def text(self) -> str:
@@ -73,7 +75,8 @@ TAGS = {NOTICE: "[NOTICE]   ", WARNING: "[WARNING]  ", ALERT: "[ALERT]    ", DIA
 class Diagnostics:
     """The list of messages produced while loading a configuration."""
 
-    __slots__ = ("messages", "files_with_errors", "aborted", "diag_mode", "fatal_lines", "stopped")
+    __slots__ = ("messages", "files_with_errors", "aborted", "diag_mode", "fatal_lines", "stopped", "file_ends",
+                 "_added")
 
     def __init__(self) -> None:
         self.messages: list[Diagnostic] = []
@@ -88,15 +91,25 @@ class Diagnostics:
         self.fatal_lines: dict[str, set[int]] = {}
         #: the files whose reading stopped there
         self.stopped: set[str] = set()
+        #: (messages added by then, file) at the end of each file's reading: 2.6 says "Error(s)
+        #: found in configuration file : F" there, before the next file's messages
+        self.file_ends: list[tuple[int, str]] = []
+        self._added = 0
 
     # -- adding
     def add(self, d: Diagnostic) -> Diagnostic:
+        d.seq = self._added
+        self._added += 1
         self.messages.append(d)
         if d.fatal and d.phase == PARSE and d.loc is not None:
             if d.loc.file not in self.files_with_errors:
                 self.files_with_errors.append(d.loc.file)
             self.fatal_lines.setdefault(d.loc.file, set()).add(d.loc.line)
         return d
+
+    def end_file(self, path: str) -> None:
+        """The reading of ``path`` is over (see ``file_ends``)."""
+        self.file_ends.append((self._added, path))
 
     def alert(self, text: str, loc: Location | None = None, *, line: str | None = None,
               expected: str | None = None, suggestion: str | None = None, fatal: bool = True,
@@ -150,9 +163,36 @@ class Diagnostics:
             self.add(d)
 
     def format(self, pid: int, *, extras: bool = True) -> list[str]:
-        """Lines as ``haproxy -c`` prints them on stderr (without the two leading NOTICEs)."""
-        out: list[str] = []
+        """Lines as ``haproxy -c`` prints them on stderr (without the two leading NOTICEs), with
+        "Error(s) found in configuration file : F" after the last message of the reading of each
+        file F that had an error, as 2.6 says it once it read F (before the next file's lines). A
+        reading error on F's lines found once every file was read (the addresses, resolved after
+        reading here, while reading in 2.6) goes with F's other messages, before that line."""
+        bad = set(self.files_with_errors)
+        ends = {f: (n, k) for k, (n, f) in enumerate(self.file_ends)}
+        ends.update((f, (self._added, len(ends) + k)) for k, f in enumerate(self.files_with_errors) if f not in ends)
+        starts = dict(zip((f for _, f in self.file_ends), [0] + [n for n, _ in self.file_ends], strict=False))
+        late = len(ends)  # after the "Error(s)" lines said at the same rank
+        keyed: list[tuple[tuple[int, int, int, int, int, int], Diagnostic | str]] = [
+            ((n, 0, k, 1, 0, 0), f) for f, (n, k) in ends.items() if f in bad]
         for d in self.messages:
+            end = ends.get(d.loc.file) if d.loc is not None and d.phase == PARSE else None
+            if d.loc is None or end is None or d.seq < end[0]:
+                keyed.append(((d.seq, 1, 0, 0, 0, 0), d))
+                continue
+            # before the first message of the file's reading about a later line, else at its end
+            start, line = starts.get(d.loc.file, end[0]), d.loc.line
+            nxt = next((m.seq for m in self.messages if start <= m.seq < end[0] and m.loc is not None
+                        and m.loc.file == d.loc.file and m.loc.line > line), None)
+            key = (nxt, 0, late, 0, line, d.seq) if nxt is not None else (end[0], 0, end[1], 0, line, d.seq)
+            keyed.append((key, d))
+        keyed.sort(key=lambda t: t[0])
+        out: list[str] = []
+        for _, item in keyed:
+            if isinstance(item, str):
+                out.append(f"{TAGS[ALERT]}({pid}) : config : Error(s) found in configuration file : {item}")
+                continue
+            d = item
             first, *rest = d.haproxy.split("\n")
             out.append(f"{TAGS[d.severity]}({pid}) : config : {first}")
             out.extend(rest)

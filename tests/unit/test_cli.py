@@ -111,7 +111,7 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         rc, _, err = run(["-c", "-f", str(p)], capsys)
         if rc == 0:  # running as root: permissions do not apply
             return
-        assert rc == 1 and "Cannot open configuration file" in err
+        assert rc == 1 and "Could not open configuration file" in err
     finally:
         p.chmod(0o644)
 
