@@ -3,6 +3,11 @@
 Reads call ``on_data(bytes)`` / ``on_eof()``; writes go out at once when the kernel takes them and
 are buffered otherwise (``pending`` bytes). ``on_drained()`` fires when a buffer empties, which the
 other side uses to resume reading (backpressure).
+
+An HTTP session's client connection has an ``owner`` (the session): a callback left None is then
+the owner's method of that event (``_cli_data``, ``_cli_eof``, ``_cli_error``, ``_cli_drained``),
+looked up when the event comes, and the loop's readiness callback is the Conn itself (``__call__``),
+so that an idle keep-alive connection holds no bound method (64 bytes each).
 """
 
 from __future__ import annotations
@@ -25,20 +30,25 @@ def _nop(*_a: Any) -> None:
 class Conn:
     __slots__ = ("loop", "sock", "fd", "on_data", "on_eof", "on_error", "on_drained", "wbuf",
                  "pending", "reading", "writing", "closed", "shut_wanted", "shut_done", "eof", "corked",
-                 "failed", "local", "nolinger")
+                 "failed", "local", "nolinger", "owner")
 
     #: the session may splice() a response body off this socket (not so a FastCGI one)
     SPLICE = True
 
-    def __init__(self, loop: Any, sock: socket.socket) -> None:
+    def __init__(self, loop: Any, sock: socket.socket, owner: Any = None) -> None:
         self.loop = loop
         self.sock = sock
         self.fd = sock.fileno()
-        self.on_data: Callable[[bytes], None] = _nop
-        self.on_eof: Callable[[], None] = _nop
-        self.on_error: Callable[[BaseException], None] = _nop
-        self.on_drained: Callable[[], None] = _nop
-        self.wbuf: list[bytes] = []
+        #: the HTTP session whose ``_cli_*`` methods the callbacks left None are (see above)
+        self.owner = owner
+        cb = _nop if owner is None else None
+        self.on_data: Callable[[bytes], None] | None = cb
+        self.on_eof: Callable[[], None] | None = cb
+        self.on_error: Callable[[BaseException], None] | None = cb
+        self.on_drained: Callable[[], None] | None = cb
+        #: what waits to be written (``pending`` bytes); the shared empty tuple while nothing does,
+        #: so that an idle connection holds no list of its own
+        self.wbuf: list[bytes] | tuple[()] = ()
         self.pending = 0
         self.reading = False
         self.writing = False
@@ -58,7 +68,7 @@ class Conn:
     # ------------------------------------------------------------------ reading
     def read_on(self) -> None:
         if not self.reading and not self.closed and not self.eof:
-            self.loop.add_reader(self.fd, self._readable)
+            self.loop.add_reader(self.fd, self)
             self.reading = True
 
     def read_off(self) -> None:
@@ -74,6 +84,8 @@ class Conn:
         except OSError as e:
             self.read_off()
             on_error = self.on_error
+            if on_error is None:
+                on_error = self.owner._cli_error
             try:
                 on_error(e)
             except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
@@ -81,6 +93,8 @@ class Conn:
             return
         if data:
             on_data = self.on_data
+            if on_data is None:
+                on_data = self.owner._cli_data
             try:
                 on_data(data)
             except Exception as exc:  # noqa: BLE001
@@ -89,10 +103,15 @@ class Conn:
             self.eof = True
             self.read_off()
             on_eof = self.on_eof
+            if on_eof is None:
+                on_eof = self.owner._cli_eof
             try:
                 on_eof()
             except Exception as exc:  # noqa: BLE001
                 contain(on_eof, exc, "end of input")
+
+    #: the loop's readiness callback (read_on): the Conn itself, not a bound method of it
+    __call__ = _readable
 
     # ------------------------------------------------------------------ writing
     def cork(self) -> None:
@@ -115,6 +134,8 @@ class Conn:
 
     def _report(self, e: BaseException) -> None:
         cb = self.on_error
+        if cb is None:
+            cb = self.owner._cli_error
         try:
             cb(e)
         except Exception as exc:  # noqa: BLE001
@@ -127,7 +148,7 @@ class Conn:
             self.corked.append(data)
             return
         if self.pending:
-            self.wbuf.append(data)
+            self.wbuf.append(data)  # type: ignore[union-attr]  # a list while bytes are pending
             self.pending += len(data)
             return
         try:
@@ -139,7 +160,7 @@ class Conn:
             return
         if n < len(data):
             rest = data[n:]
-            self.wbuf.append(rest)
+            self.wbuf = [rest]
             self.pending = len(rest)
             if not self.writing:
                 self.loop.add_writer(self.fd, self._writable)
@@ -161,10 +182,13 @@ class Conn:
                 buf[0] = chunk[n:]
                 return
             buf.pop(0)
+        self.wbuf = ()
         self._stop_writing()
         if self.shut_wanted:
             self._shutdown_now()
         cb = self.on_drained
+        if cb is None:
+            cb = self.owner._cli_drained
         try:
             cb()
         except Exception as exc:  # noqa: BLE001
@@ -222,7 +246,7 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
-        self.wbuf = []
+        self.wbuf = ()
         self.pending = 0
         # the callbacks are bound methods of the session that owns this Conn: dropping them breaks
         # the reference cycle, so both are freed at once by reference counting instead of

@@ -7,7 +7,8 @@ location (engine/loop.py ``Engine.session_fault``).
 
 The loop's callbacks are bound methods: of a session (``Stream``), or of an object a session
 drives (``Conn``, ``Connector``, ``Pump``, ``Tunnel``) whose own callbacks are bound methods of
-the session or of the next object up. ``contain(cb, exc, where)`` follows ``__self__`` (or, for a
+the session or of the next object up (a ``Conn`` is its own readiness callback and contains what
+its callbacks raise itself). ``contain(cb, exc, where)`` follows ``__self__`` (or, for a
 closure such as ``lambda e: self._close_all()``, the objects it closes over, also when the
 accelerator compiled it) to the first object with an ``internal_error(exc, where)`` method; with
 none, the exception goes on to the loop's exception handler, the last resort (counted and logged

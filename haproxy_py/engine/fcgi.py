@@ -224,7 +224,7 @@ class FcgiConn(Conn):
             out, errs, _ended = dec.feed(recs)
         except F.FcgiError as e:
             self.read_off()
-            self.on_error(OSError(f"FastCGI: {e}"))
+            self._report(OSError(f"FastCGI: {e}"))
             return
         if errs and self.app.conf.log_stderr:
             g = self.sess.engine.state.config.global_

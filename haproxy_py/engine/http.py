@@ -144,7 +144,7 @@ class HttpSession(Stream):
         super().__init__(router, sock, peer, listener)
         #: task profiling counters (engine/taskprof.py): ProfHttpSession's, else None
         self.tprof: TaskProf | None = None
-        self.cli = Conn(self.loop, sock)
+        self.cli = Conn(self.loop, sock, self)  # its callbacks are _cli_data... (engine/conn.py)
         if router.conf.nolinger:
             self.cli.nolinger = True
         self.srvc: Conn | None = None
@@ -233,23 +233,13 @@ class HttpSession(Stream):
             adopt_addresses(self, l4)
             self.sess_vars = l4.sess_vars
             self.sess_stkctr = l4.sess_stkctr
-        cli = self.cli
-        cli.on_data = self._cli_data
-        cli.on_eof = self._cli_eof
-        cli.on_error = self._cli_error
-        cli.on_drained = self._cli_drained
-        cli.read_on()
+        self.cli.read_on()
         self._wait_request(first=True)
 
     def upgraded_start(self) -> None:
         """start() for a session upgraded from TCP (Router.upgrade): what the client sent is
         parsed at once."""
-        cli = self.cli
-        cli.on_data = self._cli_data
-        cli.on_eof = self._cli_eof
-        cli.on_error = self._cli_error
-        cli.on_drained = self._cli_drained
-        cli.read_on()
+        self.cli.read_on()
         self._wait_request(first=True)
 
     def _timeouts(self) -> Any:
@@ -264,10 +254,12 @@ class HttpSession(Stream):
             # what the wait logs (a 408, a bad or partial request) has none of the last request's
             # facts, and an idle connection keeps none of them (its request line, captures...)
             self.accept_mono = now
+            if not self.sess_vars:
+                self.sess_vars = None  # the next request's rules make it again if they need it
             lg = router.logger
             if lg is not None and lg.active:
                 self._new_rec()
-        self.arm(router.tmo_first if first else router.tmo_ka, self._head_timeout)
+        self.arm(router.tmo_first if first else router.tmo_ka, "_head_timeout")
         if self.buf:
             self._try_parse()
 
@@ -618,7 +610,7 @@ class HttpSession(Stream):
                 # nothing logs the record: only what the engine itself reads is reset
                 rec.term_cause = rec.term_phase = "-"
             if router.upgraded and lg is not None and lg.default_line:
-                router._log_connect(self.cli.sock, self.peer)  # 2.6: each request is a new stream
+                router._log_connect(self.cli.sock, self.peer_addr())  # 2.6: each request is a new stream
         else:
             start = self.accept_mono
         rec.http = True
@@ -3105,7 +3097,7 @@ class ProfHttpSession(HttpSession):
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
         tp = self.tprof = TaskProf(self.loop)
-        c = ProfConn(self.loop, sock, tp)
+        c = ProfConn(self.loop, sock, tp, self)
         c.nolinger = self.cli.nolinger
         self.cli = c
 

@@ -207,7 +207,7 @@ class Router:
 
             release_all(tcp.stk_txn.stkctr, int(self.engine.loop.time() * 1000))
         try:
-            h = SESSION_CLS[0](view, sock, tcp.peer, tcp.listener)
+            h = SESSION_CLS[0](view, sock, tcp.peer_addr(), tcp.listener)
             rec = tcp.rec
             rec.status = -1
             h.rec = rec
@@ -224,7 +224,7 @@ class Router:
             except OSError:
                 pass
             self.engine.connection_closed(self.frontend, tcp.listener)
-            self.engine.session_fault(None, exc, "upgrade", fe=self.frontend, peer=tcp.peer)
+            self.engine.session_fault(None, exc, "upgrade", fe=self.frontend, peer=tcp.peer_addr())
             return
         try:
             h.upgraded_start()
@@ -430,6 +430,7 @@ class Router:
             if pp is not None:
                 from haproxy_py.engine.proxy_protocol import pp_session
 
+                sess.peer = peer  # the PROXY header's source: not the socket's (Stream.peer_addr)
                 pp_session(sess, pp)
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             try:

@@ -219,7 +219,9 @@ class Stream:
         self.loop = router.engine.loop
         self.fe = router.frontend
         self.cli_sock = sock
-        self.peer = peer
+        #: the client's address as accepted when it is not an (ip, port) tuple, else None: the
+        #: tuple and its text are not kept (``peer_addr()`` asks the socket again, which few do)
+        self.peer = None if type(peer) is tuple else peer
         self.listener = listener
         self.accept_mono = self.loop.time()
         #: stick counters: the session's (tcp-request connection/session track-sc), and the
@@ -279,6 +281,15 @@ class Stream:
         self.engine.state.sessions.add(self)
 
     # -------------------------------------------------------------- helpers
+    def peer_addr(self) -> Any:
+        """The client's address as it was accepted (before set-src or the PROXY protocol)."""
+        if self.peer is not None:
+            return self.peer
+        try:
+            return self.cli_sock.getpeername()
+        except OSError:
+            return (self.src_ip, self.src_port)  # gone already: what the session last knew
+
     def ms(self) -> int:
         """Milliseconds since accept (for log timers)."""
         return int((self.loop.time() - self.accept_mono) * 1000)
@@ -288,6 +299,8 @@ class Stream:
     # it fires early. Re-arming per request then costs two attribute stores, not a call_later.
     # Timeouts of WHEEL_MIN_MS and more go to the TimerWheel (one loop timer for them all), at most
     # one tick late: an idle session then holds no loop timer of its own, only its bucket place.
+    # ``cb`` is a callable or the name of a method of the session, looked up when the timer fires
+    # (an idle keep-alive session's head timeout: no bound method held while it waits).
     def arm(self, timeout_ms: int | None, cb: Any) -> None:
         if not timeout_ms:
             self.t_cb = None
@@ -344,6 +357,8 @@ class Stream:
             return
         self.t_cb = None
         try:
+            if type(cb) is str:
+                cb = getattr(self, cb)
             cb()
         except Exception as exc:  # noqa: BLE001 - the engine boundary (engine/fault.py)
             self.internal_error(exc, "timer")

@@ -122,14 +122,16 @@ class ProfConn(Conn):
 
     __slots__ = ("tprof",)
 
-    def __init__(self, loop: Any, sock: Any, tprof: TaskProf) -> None:
-        super().__init__(loop, sock)
+    def __init__(self, loop: Any, sock: Any, tprof: TaskProf, owner: Any = None) -> None:
+        super().__init__(loop, sock, owner)
         self.tprof = tprof
         if tprof.loop is None:
             tprof.loop = loop
 
     def _readable(self) -> None:
         self.tprof.run(Conn._readable, self)
+
+    __call__ = _readable
 
     def _writable(self) -> None:
         self.tprof.run(Conn._writable, self)
