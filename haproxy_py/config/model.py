@@ -98,6 +98,9 @@ class Global:
     #: the CA file of the internal HTTP client (``httpclient.ssl.ca-file``; None with
     #: ``httpclient.ssl.verify none``): 2.6 loads it at start, 'show ssl ca-file' lists it
     httpclient_ca: str | None = "@system-ca"
+    #: the process-scope variables (samples/txn.py ProcVars): global set-var's values, the proc
+    #: names the configuration mentions, the tune.vars.*-max-size limits; None: none of them
+    proc_vars: Any = field(default=None, compare=False)
     #: ``external-check`` (external checks may run) and ``insecure-fork-wanted``
     external_check: bool = False
     insecure_fork_wanted: bool = False

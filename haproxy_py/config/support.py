@@ -195,6 +195,16 @@ _reg(GLOBAL, "config/build/global_.py, runtime/limits.py, process.py apply_fd_li
     "grace": _LIM + "test_grace_delays_the_soft_stop_as_haproxy",
     "mworker-max-reloads": _LIM + "test_mworker_max_reloads_as_haproxy",
 })
+_PV = _DIFF + "test_proc_vars_vs_haproxy.py::"
+_reg(GLOBAL, "config/build/global_.py, samples/procvars.py, samples/txn.py", {
+    "set-var": _PV + "test_global_set_var_and_get_var_as_haproxy",
+    "set-var-fmt": _PV + "test_global_set_var_and_get_var_as_haproxy",
+    "tune.vars.global-max-size": _PV + "test_vars_limits_as_haproxy",
+    "tune.vars.proc-max-size": _PV + "test_vars_limits_as_haproxy",
+    "tune.vars.sess-max-size": _PV + "test_vars_limits_as_haproxy",
+    "tune.vars.txn-max-size": _PV + "test_vars_limits_as_haproxy",
+    "tune.vars.reqres-max-size": _PV + "test_vars_limits_as_haproxy",
+})
 GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
                  "through a setuid program, so allowing it changes nothing")
 GLOBAL.no_effect("maxzlibmem", "Debian's HAProxy 2.6.12 compresses with libslz, not zlib: its limit on zlib's "

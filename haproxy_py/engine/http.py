@@ -75,6 +75,7 @@ from haproxy_py.http.rewrite import (
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
 from haproxy_py.samples.fetches import KEEP_REQUEST_LINE
+from haproxy_py.samples.txn import Vars
 from haproxy_py.stick import persist
 from haproxy_py.stick.track import count_bytes, count_http, release_all
 
@@ -99,7 +100,7 @@ def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     be = s.be
     sv = s.sess_vars
     if sv is None:
-        sv = s.sess_vars = {}  # the connection's "sess" variables, shared by its requests
+        sv = s.sess_vars = Vars()  # the connection's "sess" variables, shared by its requests
     lst = s.listener
     t = RuleTxn(req, s.src_ip, s.src_port, s.rec.frontend_ip, s.rec.frontend_port or 0,
                 s.router.facts, s.router.conf.name, be.name if be is not None else "",
@@ -3127,8 +3128,7 @@ def _txn_at_log(txn: RuleTxn, s: HttpSession, rec: LogRecord) -> None:
     txn.res = s.res  # None for a local response, even one the after-response rules read
     txn.res_comp = s.res_comp if s.res is not None else None
     # the "req" scope is gone once the request was processed, whoever answered it
-    for k in [k for k in txn.vars if k.startswith("req.")]:
-        del txn.vars[k]
+    txn.drop_req_vars()
 
 
 _REASONS = {200: b"OK", 301: b"Moved Permanently", 302: b"Found", 303: b"See Other", 401: b"Unauthorized",

@@ -104,7 +104,15 @@ class Engine:
         if limits.NOFILE is None:  # an engine built in-process, without process.apply_fd_limits
             _raise_nofile(config.global_.maxconn)
         now = loop.time()
+        if config.global_.proc_vars is not None:
+            from haproxy_py.samples.txn import PROC_VARS
+
+            PROC_VARS.install(config.global_.proc_vars)  # global set-var, tune.vars.*
         self.state = ProcessState(config, now=now, wall=time.time())
+        from haproxy_py.samples.procvars import get_var_reply
+        from haproxy_py.samples.txn import PROC_VARS as _PV
+
+        self.state.get_var_reply = lambda words: get_var_reply(_PV, words)  # type: ignore[attr-defined]
         from haproxy_py.tls.context import ACCOUNT
 
         ACCOUNT[0] = self.state  # the connections to servers over TLS count there (maxsslconn)

@@ -1504,8 +1504,7 @@ class TcpSession(Stream):
             if txn is not None:
                 txn.backend = be.name if be is not None else self.router.conf.name
                 txn.server = self.srv.name if self.srv is not None else ""
-                for k in [k for k in txn.vars if k.startswith("req.")]:  # gone once the request
-                    del txn.vars[k]                                    # was processed, as in 2.6
+                txn.drop_req_vars()  # gone once the request was processed, as in 2.6
             if self.tprof is not None:  # cpu_ns_*: this call counted so far, as 2.6 logs it
                 self.tprof.settle()
             lg.log_session(rec, self.router.conf)

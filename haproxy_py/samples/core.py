@@ -41,6 +41,8 @@ PLACES = {
     "be http-request": (7,), "fe http-response": (16,), "be http-response": (12,),
     "fe tcp-response content": (15,), "be tcp-response content": (11,),
     "stick": (9,), "stick-store": (14,), "use-server": (9,),
+    # the global set-var keywords (while the configuration is read) and the runtime API
+    "cfg": (20,), "cli": (21,),
 }
 
 #: fetches that read the request or status line (2.6 says they need the "HTTP request" /
@@ -48,16 +50,23 @@ PLACES = {
 _LINE_FETCHES = {"method": "HTTP request",
                  "http_first_req": "HTTP request", "capture.req.method": "HTTP request",
                  "capture.req.uri": "HTTP request", "capture.req.ver": "HTTP request",
-                 "status": "HTTP response", "capture.res.ver": "HTTP response"}
+                 "status": "HTTP response", "capture.res.ver": "HTTP request"}
 
 
 def needs(d: FetchDef) -> str:
     """What 2.6 says a fetch needs when it is used where it cannot work."""
-    first = d.mask.find("Y")
+    m = d.mask
+    first = m.find("Y")
+    if first == 0:  # unavailable only when the configuration is read or at the CLI
+        if m[19] == ".":
+            return "frontend"
+        return "internal state" if m[21] == "Y" else "client address"
+    if first == 1:
+        return "client-side connection"
     if first == 6:
         return "backend"
     if first == 10:
-        return "server"
+        return "HTTP response" if d.name.startswith("res.") else "server"
     if d.name in _LINE_FETCHES:
         return _LINE_FETCHES[d.name]
     if d.name.startswith(_REQ_BUFFER):

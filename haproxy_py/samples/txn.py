@@ -12,6 +12,13 @@ Variables: scopes ``proc`` (the whole process, shared by every Txn: :data:`PROC_
 (the client connection: the engine passes the same dict for each request of a connection),
 ``txn`` (this request and its response), ``req`` (the request processing: dropped when the
 response is attached, as 2.6 frees them then) and ``res`` (the response processing).
+
+Their memory, as 2.6 accounts it (``tune.vars.*-max-size``): a variable costs :data:`VAR_SIZE`
+bytes plus its string, binary or unknown method's bytes. A ``req``/``res`` variable counts in
+its stream's reqres, txn, session and process totals, a ``txn`` one from txn on, a ``sess`` one
+from the session on, a ``proc`` one in the process total; a set that would take a total over its
+limit fails (a variable already there keeps its name but loses its value). Every ``proc`` name
+the configuration (or the CLI) mentions costs its :data:`VAR_SIZE` once, when it is read.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from typing import Any, Protocol
 from ..http.message import RequestHead, ResponseHead
 from .types import Sample
 
-__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error"]
+__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error", "Vars", "ProcVars",
+           "VAR_SIZE"]
 
 VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
 
@@ -41,11 +49,71 @@ def var_name_error(w: str) -> str | None:
     for i, c in enumerate(rest):
         if c not in _VAR_CHARS:
             return f"invalid syntax at char '{rest[i:]}'"
+    if scope == "proc":  # 2.6 creates a proc variable when its name is read (its memory counts)
+        DECLARE[0].declare(w)
     return None
 
 
+#: what 2.6 accounts for one variable (sizeof(struct var) on 64-bit Linux), its data aside
+VAR_SIZE = 80
+
+#: the methods 2.6 stores as a number (a method variable of another one keeps its bytes)
+_KNOWN_METHODS = frozenset((b"OPTIONS", b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"TRACE", b"CONNECT"))
+
+
+def data_size(s: Sample) -> int:
+    """The bytes of a value 2.6 accounts besides the variable itself."""
+    t = s.type
+    if t == "str" or t == "bin":
+        return len(s.value)
+    if t == "meth":
+        return 0 if s.value in _KNOWN_METHODS else len(s.value)
+    return 0
+
+
+class Vars(dict):
+    """A scope's variables ("scope.name" -> Sample) and the bytes they account: ``size`` (the
+    session's own, or a transaction's txn, req and res together) and ``rr`` (req and res only)."""
+
+    __slots__ = ("size", "rr")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+        self.rr = 0
+
+
+class ProcVars(Vars):
+    """The process scope: its variables, the proc names declared so far (each accounted once) and
+    the ``tune.vars.*-max-size`` limits (global, proc, sess, txn, reqres; 0: none), None when no
+    limit is set."""
+
+    __slots__ = ("declared", "limits")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.declared: set[str] = set()
+        self.limits: tuple[int, int, int, int, int] | None = None
+
+    def declare(self, name: str) -> None:
+        if name not in self.declared:
+            self.declared.add(name)
+            self.size += VAR_SIZE
+
+    def install(self, other: ProcVars) -> None:
+        """Take the configuration's process scope over (the engine's start)."""
+        self.clear()
+        self.update(other)
+        self.declared = set(other.declared)
+        self.size = other.size
+        self.limits = other.limits
+        DECLARE[0] = self
+
+
 #: the process-wide variable scope
-PROC_VARS: dict[str, Sample] = {}
+PROC_VARS = ProcVars()
+#: where proc names read now are declared: the process scope, or a configuration's being built
+DECLARE: list[ProcVars] = [PROC_VARS]
 
 #: set-var's conditions (``set-var(txn.x,ifgt,...)``) as bits, in 2.6's order
 VAR_CONDS = {"ifexists": 1, "ifnotexists": 2, "ifempty": 4, "ifnotempty": 8, "ifset": 16, "ifnotset": 32,
@@ -55,6 +123,10 @@ _IFEXISTS, _IFNOTEXISTS, _IFEMPTY, _IFNOTEMPTY, _IFSET, _IFNOTSET, _IFGT, _IFLT 
 #: what a variable holds once a conditional set-var created it without setting it (2.6's type ANY):
 #: it exists (``ifexists``) but has no value (``var()`` finds nothing, ``ifset`` fails)
 UNSET_VAR = Sample("any", None)
+
+#: what a variable holds once its string did not fit in a limit: 2.6 leaves it a boolean (of
+#: whatever its memory held: haproxy-py says false)
+_NO_ROOM = Sample("bool", False)
 
 
 class Runtime(Protocol):
@@ -179,8 +251,8 @@ class Txn:
         self.now = now
         self.wall = wall
         #: txn/req/res variables: "txn.name" -> Sample
-        self.vars: dict[str, Sample] = {}
-        self.sess_vars: dict[str, Sample] = {} if sess_vars is None else sess_vars
+        self.vars: dict[str, Sample] = Vars()
+        self.sess_vars: dict[str, Sample] = Vars() if sess_vars is None else sess_vars
         self.proc_vars = PROC_VARS
         #: the log record of this request (log/format.py's LogRecord), when the engine has one
         self.rec = rec
@@ -257,10 +329,17 @@ class Txn:
     @res.setter
     def res(self, value: ResponseHead | None) -> None:
         if value is not None and self._res is None:
-            # 2.6: the "req" scope lives during the request processing only
-            for k in [k for k in self.vars if k.startswith("req.")]:
-                del self.vars[k]
+            self.drop_req_vars()
         self._res = value
+
+    def drop_req_vars(self) -> None:
+        """2.6: the "req" scope lives during the request processing only (its memory goes)."""
+        d = self.vars
+        for k in [k for k in d if k.startswith("req.")]:
+            del d[k]
+        if isinstance(d, Vars) and d.rr:
+            d.size -= d.rr
+            d.rr = 0
 
     # --- addresses as ip objects (parsed once)
     def src_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -314,18 +393,86 @@ class Txn:
                 or (t in ("str", "bin") and ((conds & _IFNOTEMPTY and not value.value)
                                              or (conds & _IFEMPTY and value.value)))):
             if cur is None and scope != "proc":
-                d[name] = UNSET_VAR
+                if self.proc_vars.limits is None:
+                    d[name] = UNSET_VAR
+                elif self._fits(scope, VAR_SIZE):
+                    self._account(scope, VAR_SIZE)
+                    d[name] = UNSET_VAR
             return False
+        if self.proc_vars.limits is not None:
+            return self._set_limited(scope, d, name, value)
         d[name] = value
         return True
 
     def set_var(self, name: str, value: Sample) -> None:
         scope, _, _ = name.partition(".")
-        self._scope(scope)[name] = value
+        d = self._scope(scope)
+        if self.proc_vars.limits is not None:
+            self._set_limited(scope, d, name, value)
+            return
+        d[name] = value
 
     def unset_var(self, name: str) -> None:
         scope, _, _ = name.partition(".")
-        self._scope(scope).pop(name, None)
+        d = self._scope(scope)
+        cur = d.pop(name, None)
+        if cur is not None and self.proc_vars.limits is not None:
+            # a proc variable stays declared: only its data goes
+            self._account(scope, -data_size(cur) - (VAR_SIZE if scope != "proc" else 0))
+
+    # --- variables' memory (only counted while a limit is set)
+    def _fits(self, scope: str, n: int) -> bool:
+        """Whether ``n`` more bytes in ``scope`` stay within the limits. The session's total has
+        this transaction's variables in it; the process total has the process scope's and this
+        stream's (2.6's also has the other streams' at that time)."""
+        pv = self.proc_vars
+        glob, proc, sess, txn, rr = pv.limits or (0, 0, 0, 0, 0)
+        tv = self.vars
+        t_size = tv.size if isinstance(tv, Vars) else 0
+        sv = self.sess_vars
+        s_size = (sv.size if isinstance(sv, Vars) else 0) + t_size
+        if scope in ("req", "res"):
+            if rr and (tv.rr if isinstance(tv, Vars) else 0) + n > rr:
+                return False
+        if scope in ("req", "res", "txn") and txn and t_size + n > txn:
+            return False
+        if scope != "proc" and sess and s_size + n > sess:
+            return False
+        total = pv.size + s_size + n
+        return not ((proc and total > proc) or (glob and total > glob))
+
+    def _account(self, scope: str, n: int) -> None:
+        if scope == "proc":
+            self.proc_vars.size += n
+            return
+        d = self._scope(scope)
+        if isinstance(d, Vars):
+            d.size += n
+            if scope in ("req", "res"):
+                d.rr += n
+
+    def _set_limited(self, scope: str, d: dict[str, Sample], name: str, value: Sample) -> bool:
+        """set-var within the limits, as 2.6: a new variable needs room for itself first, then its
+        data; a value that does not fit leaves the variable (old value gone) a boolean."""
+        if scope == "check":  # not accounted (tune.vars.check-max-size is refused)
+            d[name] = value
+            return True
+        cur = d.get(name)
+        if cur is None and scope != "proc":
+            if not self._fits(scope, VAR_SIZE):
+                return False
+            self._account(scope, VAR_SIZE)
+        elif scope == "proc":
+            self.proc_vars.declare(name)
+        if cur is not None:
+            self._account(scope, -data_size(cur))
+        n = data_size(value)
+        if n and not self._fits(scope, n):
+            d[name] = _NO_ROOM
+            return False
+        self._account(scope, n)
+        d[name] = value
+        return True
 
 
 @functools.lru_cache(maxsize=4096)

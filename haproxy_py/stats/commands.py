@@ -1321,6 +1321,13 @@ def _bind_fixed(words: str, bare: str | None, with_args: str | None = None) -> H
     return handler
 
 
+def _get_var(cli: Cli, c: Call) -> str:
+    """``get var <name>``: a process-scope variable (samples/procvars.py get_var_reply, which
+    the engine hands the state)."""
+    reply = getattr(cli.state, "get_var_reply", None)
+    return reply(c.w[2:3]) if reply is not None else "Variable not found.\n"
+
+
 def _show_cache(cli: Cli, c: Call) -> str:
     """Each cache section and its live objects (http/cache.py Caches.show); the addresses are
     made up."""
@@ -1900,7 +1907,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("get map", "get map <acl> <value>", "report the keys and values matching a sample for a map", USER,
          _pat("get", "map"), _PAT_T),
     _row("get var", "get var <name>", "retrieve contents of a process-wide variable", OPERATOR,
-         _bind_fixed("get var", "Missing process-wide variable identifier.\n", "Variable not found.\n"), _FIXED_T),
+         _get_var, "tests/differential/test_proc_vars_vs_haproxy.py::test_global_set_var_and_get_var_as_haproxy"),
     _row("get weight", "get weight <bk>/<srv>", "report a server's current weight", USER,
          lambda cli, c: cli.cmd_get_weight(c.a[2]), _UNIT + "test_weight_sequence_and_quirks"),
     _row("help", "help [<command>]", "list matching or all commands", USER,

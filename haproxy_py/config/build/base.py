@@ -45,6 +45,11 @@ class BuilderBase:
         REFS.reset()  # a configuration read afresh: map and ACL references of its own
         self._where = note_where
         self.g: dict[str, Any] = {}
+        from haproxy_py.samples import txn as _txn
+
+        #: the process scope's variables as the configuration leaves them (global set-var, the
+        #: proc names it mentions, tune.vars.*): the engine takes it over at its start
+        self.proc_vars = _txn.DECLARE[0] = _txn.ProcVars()
         self.g_logs: list[LogTarget] = []
         self.g_sockets: list[StatsSocket] = []
         self.g_ignored: list[tuple[str, tuple[str, ...]]] = []

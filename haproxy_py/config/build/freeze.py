@@ -57,6 +57,7 @@ class FreezeMixin(BuilderBase):
             server_state_base=g.get("server_state_base"),
             localpeer=self.localpeer_cli or g.get("localpeer"), ignored=tuple(self.g_ignored),
             loc=self.g_loc or Location("<builtin>", 0, 0),
+            proc_vars=self.proc_vars,
             httpclient_ca=None if g.get("httpclient.ssl.verify") == "none" else g.get("httpclient.ssl.ca-file",
                                                                                       "@system-ca"))
         # uuids: GLOBAL CLI proxy takes 1 when a stats socket exists; explicit ids are reserved, and

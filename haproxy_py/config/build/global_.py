@@ -42,6 +42,22 @@ _INT_GLOBALS = ("ulimit-n", "fd-hard-limit", "maxconnrate", "maxsessrate", "maxs
 
 _WS = b" \t\r\n\x0b\x0c"  # C isspace()
 
+#: the tune.vars limits, in the order of samples/txn.py ProcVars.limits
+_VARS_LIMITS = ("tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
+                "tune.vars.txn-max-size", "tune.vars.reqres-max-size")
+
+
+def _strtol_u32(w: str) -> int | None:
+    """2.6's reading of a tune.vars size: strtol in base 10 that must read the whole word (an
+    empty one is 0), stored in an unsigned int; None when it stops before the end."""
+    m = re.fullmatch(r"[ \t\n\r\f\v]*([+-]?[0-9]*)", w)
+    if m is None or (m.group(1) in ("+", "-")):
+        return None if w.strip(" \t\n\r\f\v") else 0
+    txt = m.group(1)
+    v = int(txt) if txt else 0
+    v = max(-(1 << 63), min(v, (1 << 63) - 1))  # strtol saturates
+    return v & 0xFFFFFFFF
+
 
 #: the global keywords 2.6 offers for a misspelt one (these two it parses without offering them)
 _SUGGESTED = [k for k in K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS
@@ -220,6 +236,21 @@ class GlobalMixin(BuilderBase):
             g["master_worker"] = True
         elif kw == "stats":
             self.global_stats(ln)
+        elif kw in _VARS_LIMITS and self.supported(S.GLOBAL, ln, kw, 0):
+            v = _strtol_u32(w[1] if n > 1 else "")
+            if v is None:
+                self.fail(ln, f"{kw}: '{w[1]}' is an invalid size", 1)
+            pv = self.proc_vars
+            lim = list(pv.limits or (0, 0, 0, 0, 0))
+            lim[_VARS_LIMITS.index(kw)] = v
+            pv.limits = (lim[0], lim[1], lim[2], lim[3], lim[4]) if any(lim) else None
+        elif kw in ("set-var", "set-var-fmt") and self.supported(S.GLOBAL, ln, kw, 0):
+            from haproxy_py.samples.procvars import ProcSetError, global_set_var
+
+            try:
+                global_set_var(self.proc_vars, kw, w[1:], self.env)
+            except ProcSetError as e:
+                self.fail(ln, e.message, min(e.word + 1, n - 1))
         elif kw == "tune.bufsize" or kw == "tune.maxrewrite":
             v = parse_size(w[1]) if n > 1 else None
             if v is None:
