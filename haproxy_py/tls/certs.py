@@ -89,13 +89,22 @@ class CertRefused(CertError):
 EXTRA_FILES = frozenset(("bundle", "sctl", "ocsp", "issuer", "key"))
 
 
+def _der_at(blocks: list[str], i: int) -> bytes:
+    """The DER of the PEM certificate ``blocks[i]``; b"" when there is none or it does not decode."""
+    if len(blocks) <= i:
+        return b""
+    try:
+        return ssl.PEM_cert_to_DER_cert(blocks[i])
+    except ValueError:
+        return b""
+
+
 def _issuer_file(path: str) -> bytes:
     """FILE.issuer's first certificate (DER), b"" without one."""
     try:
         with open(path + ".issuer", encoding="latin-1") as f:
-            got = _pem_certs(f.read())
-        return ssl.PEM_cert_to_DER_cert(got[0]) if got else b""
-    except (OSError, ValueError):
+            return _der_at(_pem_certs(f.read()), 0)
+    except OSError:
         return b""
 
 
@@ -215,28 +224,19 @@ def load_cert(path: str, del_ext: bool = False, extra: frozenset[str] = EXTRA_FI
             if k == "commonName" and v.lower() not in names:
                 names.append(v.lower())
     blocks = _pem_certs(text)
-    der = b""
-    if blocks:
-        try:
-            der = ssl.PEM_cert_to_DER_cert(blocks[0])
-        except ValueError:
-            der = b""
+    der = _der_at(blocks, 0)
     chain = []
     for blk in blocks[1:]:
         cd = _decode_pem(blk)
         chain.append((tuple(cd.get("subject", ())), tuple(cd.get("issuer", ()))))
     ocsp_key = ocsp_resp_key = b""
-    chain_issuer = b""
-    if len(blocks) > 1:
-        try:
-            chain_issuer = ssl.PEM_cert_to_DER_cert(blocks[1])
-        except ValueError:
-            chain_issuer = b""
+    chain_issuer = _der_at(blocks, 1)
     issuer_der = _issuer_file(path) if "issuer" in extra and os.path.exists(path + ".issuer") else b""
     if ocsp_raw is not None:
-        if ocsp_raw and not (chain_issuer or issuer_der):
+        issuer = chain_issuer or issuer_der or None  # as cert_issuer() reads the store
+        if ocsp_raw and issuer is None:
             raise CertError(no_issuer(path))
-        ocsp, ocsp_key, ocsp_resp_key = _ocsp_for(ocsp_raw, der, chain_issuer or issuer_der or None, warnings)
+        ocsp, ocsp_key, ocsp_resp_key = _ocsp_for(ocsp_raw, der, issuer, warnings)
     san = tuple(v for t, v in d.get("subjectAltName", ()) if t == "DNS")
     return CertFile(path, key, tuple(names), tuple(d.get("subject", ())), tuple(d.get("issuer", ())),
                     d.get("serialNumber", ""), d.get("notBefore", ""), d.get("notAfter", ""),
@@ -526,13 +526,7 @@ def issuer_from_payload(base: str, payload: str, old: CertFile) -> CertFile:
     its OCSP response is checked with; 2.6's message as :class:`CertError` when there is none."""
     from haproxy_py.tls.ocsp import x509_ok
 
-    blocks = _pem_certs(payload)
-    der = b""
-    if blocks:
-        try:
-            der = ssl.PEM_cert_to_DER_cert(blocks[0])
-        except ValueError:
-            der = b""
+    der = _der_at(_pem_certs(payload), 0)
     if not der or not x509_ok(der):
         raise CertError(f"'{base}' cannot be read or parsed'.")  # 2.6's text, stray quote included
     return dataclasses.replace(old, issuer_der=der)
