@@ -149,13 +149,20 @@ def test_tcp_content_capture_as_haproxy() -> None:
                            which=which) as pp:
                 skip = {t: 0 for t in ("TCAP", "TNOCAP", "HCAP")}
                 got = []
-                for data, pause in tcp_inputs:
+
+                def logged(tag: str, n: int) -> None:
+                    # 2.6 runs two threads: two sessions' lines can swap unless each is awaited
+                    _until(lambda: len(_lines(pp.stderr_text(), tag)) >= n)
+
+                for i, (data, pause) in enumerate(tcp_inputs):
                     got.append(_tcp_send(ports["tcp"], data + b"\n" if data else b"", pause))
+                    logged("TCAP", i + 1)
                 got.append(_tcp_send(ports["tcp2"], b"zz\n", 0))
-                for raw in http_inputs:
+                for i, raw in enumerate(http_inputs):
                     with socket.create_connection(("127.0.0.1", ports["http"]), timeout=5) as s:
                         s.sendall(raw)
                         got.append(read_http_message(s.makefile("rb"), response=True)[2])
+                    logged("HCAP", i + 1)
                 want = {"TCAP": len(tcp_inputs), "TNOCAP": 1, "HCAP": len(http_inputs)}
                 _until(lambda skip=skip, want=want: all(len(_lines(pp.stderr_text(), t)) >= skip[t] + n
                                                         for t, n in want.items()))
@@ -236,6 +243,7 @@ def test_after_response_capture_as_haproxy() -> None:
                         start, headers, body = read_http_message(s.makefile("rb"), response=True)
                     seen = [v for k, v in headers if k.lower() == "x-seen"]
                     got.append((start.split()[1], seen))
+                    _until(lambda n=len(got): len(_lines(pp.stderr_text(), "ACAP")) >= n)
                 _until(lambda skip=skip: len(_lines(pp.stderr_text(), "ACAP")) >= skip + len(reqs))
                 out[which] = (got, _lines(pp.stderr_text(), "ACAP")[skip:])
         finally:
