@@ -819,6 +819,9 @@ class Config:
     caches: tuple[CacheConf, ...] = ()
     #: the fcgi-app sections, in declaration order
     fcgi_apps: tuple[FcgiAppConf, ...] = ()
+    #: the key rings of the bind lines' ``tls-ticket-keys`` files, in the order of their ids
+    #: (tls/ticketkeys.py TicketKeys; ``set ssl tls-key`` changes them in place)
+    tls_keys: tuple[Any, ...] = ()
 
     def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
         """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""

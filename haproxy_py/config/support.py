@@ -532,6 +532,8 @@ BIND.register("maxconn", "engine/loop.py _can_accept",
               test=_IT + "test_sockopts_vs_haproxy.py::test_bind_maxconn_as_haproxy")
 BIND.register("allow-0rtt", "config/tls.py bind_tls + tls/context.py read_early + engine/tls.py",
               test=_IT + "test_tls_extensions_vs_haproxy.py::test_early_data_as_haproxy")
+BIND.register("tls-ticket-keys", "config/tls.py bind_tls + tls/ticketkeys.py + tls/context.py set_ticket_ring",
+              test=_IT + "test_tls_ticket_keys_vs_haproxy.py::test_tickets_resume_across_both_as_haproxy")
 BIND.register("npn", "config/tls.py bind_tls + tls/context.py set_npn",
               test=_IT + "test_tls_extensions_vs_haproxy.py::test_npn_as_haproxy")
 SERVER.register("npn", "config/tls.py server_tls + tls/context.py set_npn",

@@ -47,7 +47,8 @@ GLOBALS = ("crt-base", "ca-base", "ssl-default-bind-ciphers", "ssl-default-bind-
 #: the bind parameters this module reads
 BIND_PARAMS = ("ssl", "crt", "crt-list", "strict-sni", "alpn", "npn", "allow-0rtt", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites",
                "ca-file", "verify", "curves", "ecdhe", "crl-file", "ca-verify-file", "no-ca-names",
-               "no-tls-tickets", "prefer-client-ciphers", "ca-ignore-err", "crt-ignore-err", *_NO_VER)
+               "no-tls-tickets", "prefer-client-ciphers", "ca-ignore-err", "crt-ignore-err", "tls-ticket-keys",
+               *_NO_VER)
 #: 2.6's messages for a bind parameter given without its value
 MISSING = {
     "crt": "'crt' : missing certificate location",
@@ -121,6 +122,9 @@ class TlsBind:
     #: the session ticket keys (80 random bytes, drawn for each bind line when the configuration is
     #: read, so that the workers share them; b"": OpenSSL's own, per context)
     ticket_keys: bytes = dataclasses.field(default=b"", compare=False, repr=False)
+    #: ``tls-ticket-keys FILE``: the file's key ring (tls/ticketkeys.py), shared by the bind lines
+    #: naming that file and changed by ``set ssl tls-key``; it encrypts and decrypts the tickets
+    ticket_ring: Any = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def _early_size(b: Any) -> int:
@@ -402,6 +406,16 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
             st["no_tickets"] = True
         elif k == "prefer-client-ciphers":
             st["prefer_client"] = True
+        elif k == "tls-ticket-keys":
+            ring = _ticket_ring(b, str(v))
+            if isinstance(ring, str):
+                b.fail(ln, pre + ring, col(k) + 1)
+            from haproxy_py.tls.context import ticket_callback_problem
+
+            why = ticket_callback_problem()
+            if why:
+                b.fail(ln, pre + f"'{k}' is not implemented by haproxy-py on this Python ({why}).", col(k), ours=True)
+            st["ticket_ring"] = ring
         elif k == "allow-0rtt":
             st["early"] = _early_size(b)
         elif k in ("ca-ignore-err", "crt-ignore-err"):
@@ -444,6 +458,28 @@ def bind_tls(b: Builder, ln: Line, p: ProxyState, params: list[tuple[str, object
                 b.warn(ln, pre + f"\n  unable to load default 1024 bits DH parameter for certificate '{c.path}'.\n"
                        "  , DH ciphers won't be available.")
     return None if problems else conf
+
+
+def _ticket_ring(b: Builder, path: str) -> Any:
+    """The ring of key file ``path`` (read once, the bind lines naming it share it), or 2.6's
+    message for the file."""
+    from haproxy_py.tls import ticketkeys
+
+    rings = b.g.setdefault("tls", {}).setdefault("ticket-rings", {})
+    ring = rings.get(path)
+    if ring is None:
+        ring = ticketkeys.load(path)
+        if isinstance(ring, str):
+            return ring
+        rings[path] = ring
+    return ring
+
+
+def ticket_rings(b: Builder) -> tuple[Any, ...]:
+    """The key rings of the configuration, numbered as 2.6 numbers them (show tls-keys)."""
+    from haproxy_py.tls import ticketkeys
+
+    return ticketkeys.number(list(b.g.get("tls", {}).get("ticket-rings", {}).values()))
 
 
 def _crt_list(b: Builder, ln: Line, pre: str, path: str, i: int) -> list[Entry]:

@@ -1740,6 +1740,7 @@ _CRL_T = "tests/integration/test_tls_runtime2_vs_haproxy.py::test_crl_file_chang
 
 
 _SSL_CERT_T = "tests/integration/test_tls_vs_haproxy.py::test_certificate_changed_at_run_time_as_haproxy"
+_TKEYS_T = "tests/integration/test_tls_ticket_keys_vs_haproxy.py::test_cli_tls_keys_as_haproxy"
 _CRT_LIST_T = "tests/integration/test_tls_bind_vs_haproxy.py::"
 
 
@@ -1747,6 +1748,21 @@ def show_ocsp(config: Any, store: Any, args: list[str], updated: dict[bytes, byt
     from haproxy_py.tls.certs import show_ocsp as show
 
     return show(config, store, args, updated)
+
+
+def _tls_keys(verb: str) -> Handler:
+    """``show tls-keys [id|*]`` / ``set ssl tls-key <id|file> <key>``: the key rings of the
+    tls-ticket-keys files (tls/ticketkeys.py), whose tickets the listeners make and read with the
+    ring as it is now (a worker of several replays the set line on its own rings)."""
+    from haproxy_py.tls import ticketkeys
+
+    def handler(cli: Cli, c: Call) -> str:
+        rings = ticketkeys.rings(cli.state.config)
+        if verb == "show":
+            return ticketkeys.show(rings, c.w[2:3])
+        return ticketkeys.set_key(rings, c.w[3:5])
+
+    return handler
 
 
 def _set_ssl_ocsp_response(cli: Cli, c: Call) -> str:
@@ -1960,8 +1976,7 @@ COMMANDS: tuple[Command, ...] = (
          _set_ssl_ocsp_response, "tests/integration/test_tls_runtime2_vs_haproxy.py::test_ocsp_response_set_at_run_time_as_haproxy"),
     _row("set ssl tls-key", "set ssl tls-key [id|file] <key>",
          "set the next TLS key for the <id> or <file> listener to <key>", USER,
-         _bind_fixed("set ssl tls-key", "'set ssl tls-key' expects a filename and the new TLS key in base64 "
-                     "encoding.\n", "'set ssl tls-key' unable to locate referenced filename\n"), _FIXED_T),
+         _tls_keys("set"), _TKEYS_T),
     _row("set table", "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", USER,
          _table_cmd("set"), _STK_T + "test_cli_table_commands_as_haproxy"),
     _row("set timeout", "set timeout [cli] <delay>", "change a timeout setting", USER,
@@ -2046,7 +2061,7 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli_static.SHOW_TASKS.format(threads=cli.nbthread()), _FIXED_T),
     _row("show threads", "show threads", "show some threads debugging information", USER),
     _row("show tls-keys", "show tls-keys [id|*]", "show tls keys references or dump tls ticket keys when id specified",
-         USER, _bind_fixed("show tls-keys", "# id (file)\n"), _FIXED_T),
+         USER, _tls_keys("show"), _TKEYS_T),
     _row("show trace", "show trace [<module>]", "show live tracing state", USER,
          _bind_fixed("show trace", cli_static.SHOW_TRACE), _FIXED_T),
     _row("show version", "show version", "show version of the current process", USER,

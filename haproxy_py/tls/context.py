@@ -317,8 +317,14 @@ def apply_bind(ctx: ssl.SSLContext, conf: Any, cert: Any = None) -> str | None:
     groups = conf.curves or conf.ecdhe
     if groups and not set_groups(ctx, groups):
         return "curves" if conf.curves else "ecdhe"
+    # 2.6's session ID context (Python's is "Python"): a session made by one resumes on the other
+    # when both have the ticket keys (tls-ticket-keys)
+    _fn("SSL_CTX_set_session_id_context", (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint), ctypes.c_int)(
+        _ssl_ctx_pointer(ctx), _SID_CTX, len(_SID_CTX))
     if conf.no_tickets:
         ctx.options |= ssl.OP_NO_TICKET
+    elif conf.ticket_ring is not None:
+        set_ticket_ring(ctx, conf.ticket_ring)
     elif conf.ticket_keys:
         # the bind line's ticket keys, drawn once by the configuration: every worker encrypts and
         # decrypts tickets with them (as 2.6's threads share their context's), where each
@@ -352,6 +358,113 @@ def apply_bind(ctx: ssl.SSLContext, conf: Any, cert: Any = None) -> str | None:
     if dh:
         ctx.load_dh_params(dh)
     return None
+
+
+# -- tls-ticket-keys: the listeners' tickets encrypted and decrypted with a key file's ring
+# (tls/ticketkeys.py), as 2.6 does, by OpenSSL's ticket key callback (Python's ssl has no call for
+# it). The SSL_CTX pointer is read from the SSLContext object (_ssl_ctx_pointer: CPython's
+# PySSLContext starts with it), which ticket_callback_problem checks once before any key file is
+# accepted. The callback reads the ring at each ticket, so 'set ssl tls-key' needs nothing more.
+_TICKET_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                              ctypes.c_void_p, ctypes.c_int)
+#: id(ring) -> (ring, its callback): what OpenSSL calls stays alive as long as the process
+_TICKET_CBS: dict[int, tuple[Any, Any]] = {}
+_CHECKED: list[str] = []
+
+
+class _Param(ctypes.Structure):
+    """OpenSSL 3's OSSL_PARAM."""
+
+    _fields_ = [("key", ctypes.c_char_p), ("data_type", ctypes.c_uint), ("data", ctypes.c_void_p),
+                ("data_size", ctypes.c_size_t), ("return_size", ctypes.c_size_t)]
+
+
+_UNMODIFIED = ctypes.c_size_t(-1).value
+_SHA256 = ctypes.create_string_buffer(b"SHA256")
+_SID_CTX = b"haproxy"
+
+
+def ticket_callback_problem() -> str:
+    """Why the ticket key callback cannot be installed here ("" when it can): not CPython, an
+    OpenSSL without SSL_CTX_set_tlsext_ticket_key_evp_cb (before 3.0), or an SSLContext whose
+    first field is not the SSL_CTX pointer (its options, set through Python, not read back
+    through OpenSSL from that pointer)."""
+    if _CHECKED:
+        return _CHECKED[0]
+    import sys
+
+    why = ""
+    if sys.implementation.name != "cpython":
+        why = "not CPython"
+    elif ssl.SSLContext.__basicsize__ < object.__basicsize__ + ctypes.sizeof(ctypes.c_void_p):
+        why = "unknown SSLContext layout"
+    else:
+        import _ssl
+
+        lib = ctypes.CDLL(_ssl.__file__)
+        if not all(hasattr(lib, n) for n in ("SSL_CTX_set_tlsext_ticket_key_evp_cb", "EVP_MAC_CTX_set_params",
+                                             "RAND_bytes", "EVP_aes_256_cbc", "SSL_CTX_get_options")):
+            why = f"{ssl.OPENSSL_VERSION} has no EVP ticket key callback"
+    if not why:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ptr = _ssl_ctx_pointer(ctx)
+        get = _fn("SSL_CTX_get_options", (ctypes.c_void_p,), ctypes.c_uint64)
+        seen = []
+        for flip in (0, ssl.OP_NO_TICKET, ssl.OP_NO_COMPRESSION):
+            ctx.options ^= flip
+            seen.append(bool(ptr) and get(ptr) == int(ctx.options))
+        if not all(seen):
+            why = "the SSL_CTX of an SSLContext could not be found"
+    _CHECKED.append(why)
+    return why
+
+
+def set_ticket_ring(ctx: ssl.SSLContext, ring: Any) -> None:
+    """Tickets of ``ctx``'s handshakes encrypted with ``ring``'s encrypting key, decrypted with any
+    of its keys (a ticket of another key than the encrypting one is renewed)."""
+    got = _TICKET_CBS.get(id(ring))
+    if got is None:
+        got = _TICKET_CBS[id(ring)] = (ring, _TICKET_CB(_ticket_cb(ring)))
+    _fn("SSL_CTX_set_tlsext_ticket_key_evp_cb", (ctypes.c_void_p, ctypes.c_void_p), ctypes.c_int)(
+        _ssl_ctx_pointer(ctx), ctypes.cast(got[1], ctypes.c_void_p))
+
+
+def _ticket_cb(ring: Any) -> Any:
+    v = ctypes.c_void_p
+
+    def cb(ssl_ptr: int, name: int, iv: int, ectx: int, hctx: int, enc: int) -> int:
+        """OpenSSL's ticket key callback: 1 (this key), 2 (this key, then a new ticket), 0 (no
+        ticket made, or this one not accepted); never an exception into OpenSSL."""
+        try:
+            if enc:
+                key = ring.encrypting()
+                ctypes.memmove(name, key, 16)
+                if _fn("RAND_bytes", (v, ctypes.c_int), ctypes.c_int)(iv, 16) != 1:
+                    return 0
+                status = 1
+            else:
+                found = ring.find(ctypes.string_at(name, 16))
+                if found is None:
+                    return 0
+                key, status = found[0], 2 if found[1] else 1
+            _, aes, hmac = ring.split(key)
+            cipher = _fn("EVP_aes_128_cbc" if len(aes) == 16 else "EVP_aes_256_cbc", (), v)()
+            init = _fn("EVP_EncryptInit_ex" if enc else "EVP_DecryptInit_ex", (v, v, v, ctypes.c_char_p, v),
+                       ctypes.c_int)
+            if init(ectx, cipher, None, aes, iv) != 1:
+                return 0
+            hkey = ctypes.create_string_buffer(hmac, len(hmac))
+            params = (_Param * 3)(
+                _Param(b"key", 5, ctypes.cast(hkey, v), len(hmac), _UNMODIFIED),  # OSSL_PARAM_OCTET_STRING
+                _Param(b"digest", 4, ctypes.cast(_SHA256, v), 6, _UNMODIFIED),  # OSSL_PARAM_UTF8_STRING
+                _Param(None, 0, None, 0, 0))
+            if _fn("EVP_MAC_CTX_set_params", (v, v), ctypes.c_int)(hctx, ctypes.cast(params, v)) != 1:
+                return 0
+            return status
+        except Exception:  # noqa: BLE001 - never an exception out of an OpenSSL callback
+            return 0
+
+    return cb
 
 
 def version_range(min_ver: str | None, max_ver: str | None, disabled: frozenset[str] = frozenset()

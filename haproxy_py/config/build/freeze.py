@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from haproxy_py.config import keywords as K
+from haproxy_py.config import tls as TLS
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.global_ import h1_case_entries
 from haproxy_py.config.build.sockopts import tcpka_of
@@ -100,7 +101,8 @@ class FreezeMixin(BuilderBase):
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
                      userlist_groups=self.resolve_groups(),
                      programs=tuple(self.programs), caches=tuple(self.caches),
-                     fcgi_apps=self.fcgi_models())  # type: ignore[attr-defined]
+                     fcgi_apps=self.fcgi_models(),  # type: ignore[attr-defined]
+                     tls_keys=TLS.ticket_rings(self))
         if parsed:
             self.post_checks(cfg)
         from haproxy_py.samples.patref import end_post
