@@ -452,8 +452,8 @@ def compile_condition(cond: Condition | None, acls: CompiledAcls | Iterable[Acl]
             ors.append(ands[0])
         else:
             ors.append(_all_of(tuple(ands)))
-    if not ors:
-        result: Evaluator = lambda ctx: True  # noqa: E731
+    if not ors:  # 'if' / 'unless' alone (tcp rules): 2.6's condition of no term fails
+        result: Evaluator = lambda ctx: False  # noqa: E731
     elif len(ors) == 1:
         result = ors[0]
     else:

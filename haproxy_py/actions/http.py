@@ -790,8 +790,13 @@ _VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
 def _var_name(ctx: ParseCtx) -> str:
     """``set-var(txn.name)`` -> ``txn.name`` (checked as 2.6 checks it)."""
     word = ctx.action
-    base, _, rest = word.partition("(")
+    base, paren, rest = word.partition("(")
     pre = f"error detected in {ctx.proxy_kind} '{ctx.proxy_name}' while parsing '{ctx.family} {word}' rule : "
+    forms = "Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'."
+    if not paren:
+        raise ActionError(pre + f"invalid or incomplete action '{word}'. {forms}", -1, ours=False)
+    if ")" not in rest:
+        raise ActionError(pre + f"incomplete argument after action '{word}'. {forms}", -1, ours=False)
     if not rest.endswith(")"):
         raise ActionError(pre + "missing variable name.", -1)
     inner = rest[:-1]
@@ -870,17 +875,18 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
         if args:
             raise TrailingWords("", 0)
         return UnsetVar(name)
-    if not args:
-        raise ActionError(pre + ("missing format string." if ctx.action.startswith("set-var-fmt")
-                                 else "missing fetch method."), -1, ours=False)
-    if len(args) > 1:
-        raise TrailingWords("", 1)
     if ctx.action.startswith("set-var-fmt"):
-        return SetVar(name, None, compile_lf(args[0], 0, ctx), conds)
+        # 2.6 reads the word after the action as the format, an empty one when there is none
+        fmt = compile_lf(args[0] if args else "", 0, ctx)
+        if len(args) > 1:  # 2.6 reads the format first
+            raise TrailingWords("", 1)
+        return SetVar(name, None, fmt, conds)
     from haproxy_py.samples import SampleError, compile_expr
     from haproxy_py.samples.core import needs
     from haproxy_py.samples.expr import parse_expr
 
+    if not args:
+        raise ActionError(pre + "missing fetch method.", -1, ours=False)
     try:
         expr = compile_expr(args[0])
     except SampleError as e:
@@ -890,6 +896,8 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
         # 2.6 names the action where it means the fetch, and words it without the rule for tcp rules
         msg = f"fetch method '{ctx.action}' extracts information from '{needs(fdef)}', none of which is available here"
         raise ActionError(pre + msg + "." if ctx.family.startswith("http") else msg, 0)
+    if len(args) > 1:  # 2.6 reads the expression first
+        raise TrailingWords("", 1)
     return SetVar(name, expr, None, conds)
 
 
@@ -972,12 +980,13 @@ def p_set_addr(args: Sequence[str], ctx: ParseCtx) -> Action:
     pre = _rule_pre(ctx)
     if not args:
         raise ActionError(pre + "missing fetch method.", -1, ours=False)
-    if len(args) > 1:
-        raise TrailingWords("", 1)
     try:
-        return SetAddr(ctx.action, compile_expr(args[0]))
+        expr = compile_expr(args[0])
     except SampleError as e:
         raise ActionError(pre + e.message, 0) from None
+    if len(args) > 1:  # 2.6 reads the expression first
+        raise TrailingWords("", 1)
+    return SetAddr(ctx.action, expr)
 
 
 # ============================================================================ logs

@@ -72,28 +72,52 @@ def p_track(args: Sequence[str], ctx: ParseCtx) -> Action:
 _GPC = re.compile(r"sc-(inc-gpc|inc-gpc0|inc-gpc1|set-gpt|set-gpt0)(?:\((.*)\))?\Z")
 
 
+_STRTOL = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)?")
+
+
+def _strtol(text: str) -> tuple[int, str]:
+    """C's strtol(text, &end, 10): the value and the text from ``end`` on."""
+    m = _STRTOL.match(text)
+    assert m is not None
+    if m.group(1) is None:
+        return 0, text
+    return int(m.group(1)), text[m.end():]
+
+
 def _ids(ctx: ParseCtx, array: bool) -> tuple[int, int]:
-    m = _GPC.match(ctx.action)
-    inner = m.group(2) if m else None
+    """The gpc/gpt and track IDs of ``sc-inc-gpc(G,T)``, ``sc-set-gpt0(T)``, ... read as 2.6
+    reads them (strtol, the character after each number checked), with its words per form."""
+    word = ctx.action
+    base, paren, inner = word.partition("(")
+    what = "gpc" if "gpc" in base else "gpt"
+    expects = f"Expects {base}(<{what.upper()} ID>,<Track ID>)" if array else f"Expects {base}(<Track ID>)"
+    gi = 0
+    si = 0
     if array:
-        what = "gpc" if "gpc" in ctx.action else "gpt"
-        parts = (inner or "").split(",")
-        if len(parts) < 2:
-            raise ActionError(_pre(ctx) + f"Missing {what} ID '{ctx.action}'. Expects sc-"
-                              f"{'inc-gpc' if what == 'gpc' else 'set-gpt'}(<{what.upper()} ID>,<Track ID>).",
-                              -1, ours=False)
-        gi, si = parts[0], parts[1]
-        if not gi.isdigit() or int(gi) >= 100:
-            raise ActionError(_pre(ctx) + f"invalid {what} ID '{gi}'. The max allowed ID is 99.", -1, ours=True)
-    else:
-        gi, si = "0", inner if inner is not None else "0"
-    if not si.isdigit():
-        raise ActionError(_pre(ctx) + f"invalid stick table track ID '{si}'. The max allowed ID is "
-                          f"{MAX_STKCTR - 1}.", -1, ours=True)
-    if int(si) >= MAX_STKCTR:
-        raise ActionError(_pre(ctx) + f"invalid stick table track ID. The max allowed ID is {MAX_STKCTR - 1}.",
-                          -1, ours=False)
-    return int(gi), int(si)
+        if not paren:
+            raise ActionError(_pre(ctx) + f"invalid {what} ID '{word}'. {expects}.", -1, ours=False)
+        gi, rest = _strtol(inner)
+        if not rest.startswith(","):
+            raise ActionError(_pre(ctx) + f"Missing {what} ID '{word}'. {expects}.", -1, ours=False)
+        inner = rest[1:]
+        paren = "("
+    if paren:
+        si, rest = _strtol(inner)
+        if rest[:1] != ")":
+            named = "" if base in ("sc-inc-gpc0", "sc-inc-gpc1") else f" '{word}'"
+            tail = f"Expects {word}(<Track ID>)" if not named else expects
+            raise ActionError(_pre(ctx) + f"invalid stick table track ID{named}. {tail}.", -1, ours=False)
+    if si >= MAX_STKCTR:
+        named = "" if base in ("sc-inc-gpc0", "sc-inc-gpc1") else f" '{word}'"
+        raise ActionError(_pre(ctx) + f"invalid stick table track ID{named}. The max allowed ID is "
+                          f"{MAX_STKCTR - 1}.", -1, ours=False)
+    if si < 0:
+        raise ActionError(_pre(ctx) + f"haproxy-py refuses the negative stick counter ID {si} ('{word}'), which "
+                          "2.6 accepts and reads out of its stick counters.", -1)
+    if array and not 0 <= gi < 100:
+        raise ActionError(_pre(ctx) + f"haproxy-py refuses {what} ID {gi} ('{word}'): 2.6 accepts it and "
+                          "ignores the rule at runtime (a table stores up to 100).", -1)
+    return gi, si
 
 
 def p_inc_gpc(args: Sequence[str], ctx: ParseCtx) -> Action:
@@ -114,8 +138,7 @@ def p_set_gpt(args: Sequence[str], ctx: ParseCtx) -> Action:
     gi, si = _ids(ctx, which == "gpt")
     if not args:
         return StickAction(SetGpt(which, gi, si, 0, None))
-    if len(args) > 1:
+    value, expr = (int(args[0]), None) if _INT.match(args[0]) else (None, _expr(args[0], ctx, 0))
+    if len(args) > 1:  # 2.6 reads the value first
         raise TrailingWords("", 1)
-    if _INT.match(args[0]):
-        return StickAction(SetGpt(which, gi, si, int(args[0]), None))
-    return StickAction(SetGpt(which, gi, si, None, _expr(args[0], ctx, 0)))
+    return StickAction(SetGpt(which, gi, si, value, expr))

@@ -88,11 +88,11 @@ def p_switch_mode(args: Sequence[str], ctx: ParseCtx) -> Action:
     ``proto h2`` (and the other names 2.6 accepts) is refused: haproxy-py has no HTTP/2."""
     from .base import V_SWITCH
 
+    if not args:  # 2.6 checks this before the proxy's capability
+        raise ActionError("'tcp-request switch-mode' expects a mode as argument.", -1, ours=False)
     if ctx.proxy_kind == "backend":
         raise ActionError(f"'tcp-request switch-mode' not allowed because backend '{ctx.proxy_name}' has no "
                           "frontend capability", -1, ours=False)
-    if not args:
-        raise ActionError("'tcp-request switch-mode' expects a mode as argument.", -1, ours=False)
     if args[0] != "http":
         raise ActionError(f"'tcp-request switch-mode' expects a valid mode (got '{args[0]}').", 0, ours=False)
     j = 1

@@ -86,7 +86,7 @@ NOT_IN_DEFAULTS = ("bind", "use_backend", "server", "server-template", "capture"
                    "dispatch", "id", "description", "stick", "stick-table", "monitor", "redirect",
                    "use-service", "declare", "force-persist", "ignore-persist")
 #: (tcp-request: its own message, once its sub-keyword is read: config/build/rules.py)
-NOT_IN_ANON_DEFAULTS = ("acl", "http-request", "http-response", "http-after-response", "tcp-response")
+NOT_IN_ANON_DEFAULTS = ("acl", "http-request", "http-response", "http-after-response")
 
 #: options: name -> capability
 OPTIONS: dict[str, int] = {

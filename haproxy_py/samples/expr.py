@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .core import CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args_at
+from .core import _EMPTY_IS_NONE, CONVERTERS, FETCHES, ConvDef, FetchDef, needs, parse_args, split_args_at
 from .txn import Txn
 from .types import Sample, SampleError, can_cast, caster, ntop6, to_text
 
@@ -81,6 +81,32 @@ def _prepared(d: FetchDef | ConvDef, kind: str, words: list[str] | None, offset:
     return args
 
 
+def _expected_paren(rest: str) -> str:
+    """2.6's words for an argument list that does not end where it must."""
+    return f"expected ')' before '{rest}'" if rest else "expected ')'"
+
+
+def _split_closed(sub: str, start: int, kind: str, d: FetchDef | ConvDef) -> tuple[list[str], list[int], int]:
+    """:func:`split_args_at`, with 2.6's errors for a list that is never closed: the arguments
+    it read are checked first (too few mandatory ones), then the missing ')' is reported."""
+    try:
+        return split_args_at(sub, start)
+    except SampleError:
+        words = sub[start:].split(",")
+        nbarg = len(d.args)
+        parse_args(kind, d.name, d.args, words[:nbarg] if nbarg else None, start)
+        n = len(words)
+        if n > 1 and words[-1] == "" and n <= nbarg and d.args[n - 1].optional \
+                and d.args[n - 1].type in _EMPTY_IS_NONE:
+            n -= 1  # an empty optional typed argument ends the list
+        # (2.6 numbers the converter's argument so: never below 2)
+        where = (f"invalid arg {max(2, min(n, nbarg))} in converter '{d.name}' : " if kind == "converter"
+                 else f"fetch method '{d.name}' : ")
+        if len(words) > nbarg:
+            raise SampleError(where + f"expected ')' before '{',' + ','.join(words[nbarg:])}'.", start) from None
+        raise SampleError(where + "expected ')'.", start) from None
+
+
 def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
     """Check ``text[start:end]`` as a sample expression (raises :class:`SampleError`), left to
     right as 2.6 does: the fetch and its arguments, then each converter with its arguments."""
@@ -98,8 +124,8 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
     rest: list[str] | None = None
     if pos < end and sub[pos] == "(":
         if not fdef.args and not sub.startswith("()", pos):
-            raise SampleError(f"fetch method '{name}' : expected ')' before '{text[pos + 1:]}'.", pos + 1)
-        words, seps, pos = split_args_at(sub, pos + 1)
+            raise SampleError(f"fetch method '{name}' : {_expected_paren(text[pos + 1:])}.", pos + 1)
+        words, seps, pos = _split_closed(sub, pos + 1, "fetch method", fdef)
         rest = [text[k:] for k in seps]
     b = _ExprBuilder(name, words, fpos, rest)
     while pos < end:
@@ -116,9 +142,9 @@ def parse_expr(text: str, start: int = 0, end: int | None = None) -> ParsedExpr:
         rest = None
         if pos < end and sub[pos] == "(":
             if not cdef.args and not sub.startswith("()", pos):
-                raise SampleError(f"invalid arg 1 in converter '{cname}' : expected ')' before "
-                                  f"'{text[pos + 1:]}'.", pos + 1)
-            cw, seps, pos = split_args_at(sub, pos + 1)
+                raise SampleError(f"invalid arg 1 in converter '{cname}' : {_expected_paren(text[pos + 1:])}.",
+                                  pos + 1)
+            cw, seps, pos = _split_closed(sub, pos + 1, "converter", cdef)
             rest = [text[k:] for k in seps]
         b.add(cname, cw, cpos, rest)
     return b.done(text[start:end])

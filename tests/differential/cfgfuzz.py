@@ -208,6 +208,43 @@ def tune_cases(r: random.Random, n: int, batch: int = 30) -> list[Case]:
     return out
 
 
+# --------------------------------------------------------------------------- tcp-request / tcp-response rules
+TCP_FAMILIES = ("tcp-request connection", "tcp-request session", "tcp-request content", "tcp-response content")
+TCP_ACTIONS = ("set-log-level", "set-log-level info", "set-log-level silent", "set-log-level bogus",
+               "set-log-level info x", "set-src", "set-src src", "set-src nosuch", "set-src src,bogus",
+               "set-src src,lower(", "set-dst", "set-dst ipv4(1.2.3.4)", "set-dst nosuch(", "set-src-port",
+               "set-src-port int(1)", "set-dst-port nosuch", "set-mark", "set-mark 1", "set-mark x",
+               "set-tos", "set-tos 1", "set-tos x", "set-var(txn.a)", "set-var(txn.a) src",
+               "set-var(txn.a) nosuch", "set-var(a) src", "set-var-fmt(txn.a)", "set-var-fmt(txn.a) %[nosuch]",
+               "unset-var(txn.a)", "unset-var(a)", "unset-var", "track-sc0", "track-sc0 src",
+               "track-sc0 nosuch", "track-sc0 src table nosuch", "track-sc3 src", "sc-inc-gpc0(0)",
+               "sc-inc-gpc0(x)", "sc-inc-gpc(0,1)", "sc-inc-gpc(x)", "sc-set-gpt0(0) 1", "sc-set-gpt0(0)",
+               "sc-set-gpt0(0) x", "sc-set-gpt(0,0) 1", "set-priority-class int(1)", "set-priority-class",
+               "set-priority-offset nosuch", "set-nice 1", "set-nice", "set-nice x", "capture src len 10",
+               "capture src", "capture nosuch len 1", "capture src len x", "silent-drop", "silent-drop x",
+               "reject", "accept", "close", "expect-proxy layer4", "expect-proxy", "expect-netscaler-cip layer4",
+               "set-bandwidth-limit x", "switch-mode http", "switch-mode bogus", "switch-mode", "do-resolve",
+               "do-resolve(txn.a,r) src", "use-service", "bogus", "")
+TCP_CONDS = ("", "", "", " if TRUE", " if nosuch", " unless FALSE", " if", " bogus")
+
+
+def tcprule_line(r: random.Random) -> str:
+    fam = r.choice(TCP_FAMILIES)
+    act = r.choice(TCP_ACTIONS)
+    if r.random() < 0.08:
+        return " ".join(f"{fam} inspect-delay {r.choice(('1s', 'x', ''))}".split())
+    return " ".join(f"{fam} {act}{r.choice(TCP_CONDS)}".split())
+
+
+def tcprule_case(r: random.Random, n: int) -> Case:
+    kind = r.choice(("frontend", "backend", "listen", "listen", "defaults"))
+    line = tcprule_line(r)
+    extra: tuple[str, ...] = ()
+    if kind != "defaults" and r.random() < 0.3:
+        extra = ("    stick-table type ip size 10",)
+    return proxy_case(n, kind, line, r.choice(("http", "tcp", "tcp")), extra=extra)
+
+
 TUNE_HEAD = ["defaults", "    mode http", *BASE, "frontend f", "    bind 127.0.0.1:19999", "    default_backend be",
              "backend be", "    server s 127.0.0.1:2"]
 
@@ -216,6 +253,7 @@ FAMILIES: dict[str, tuple[Callable[[random.Random, int], Case], list[str]]] = {
     "balance": (balance_case, []),
     "option": (option_case, []),
     "tune": (tune_case, TUNE_HEAD),
+    "tcprule": (tcprule_case, []),
 }
 
 

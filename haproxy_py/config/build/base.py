@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from haproxy_py.config import keywords as K
@@ -92,8 +92,23 @@ class BuilderBase:
     def _p(self, ln: Line) -> str:
         return f"parsing [{ln.file}:{ln.lineno}] : "
 
+    #: a prefix whose messages lose their final dot (see ``undotted``)
+    _undotted: str | None = None
+
+    @contextlib.contextmanager
+    def undotted(self, prefix: str) -> Iterator[None]:
+        """Messages starting with ``prefix`` are written without their final dot meanwhile (2.6's
+        tcp rule parser prints its condition's errors as they are, the HTTP one adds a dot)."""
+        old, self._undotted = self._undotted, prefix
+        try:
+            yield
+        finally:
+            self._undotted = old
+
     def alert(self, ln: Line, msg: str, i: int = 0, *, expected: str | None = None,
               suggestion: str | None = None, raw: bool = False, ours: bool = False) -> None:
+        if self._undotted and msg.startswith(self._undotted) and not ours:
+            msg = msg.removesuffix(".")
         text = msg if raw else self._p(ln) + msg
         self.d.alert(text, ln.loc(i), line=ln.raw, expected=expected, suggestion=suggestion, ours=ours)
 

@@ -10,7 +10,7 @@ from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
 from haproxy_py.config.build.state import ProxyState, _Skip
 from haproxy_py.config.diagnostics import did_you_mean
-from haproxy_py.config.model import HttpRule, UseBackend, UseServer
+from haproxy_py.config.model import Condition, HttpRule, UseBackend, UseServer
 from haproxy_py.config.tokenizer import Line
 
 #: a fetch name at the start of a %[...] expression
@@ -72,12 +72,13 @@ class RulesMixin(BuilderBase):
             return act, A.NO_OP, j
         if name in ("expect-proxy", "expect-netscaler-cip") and family in ("tcp-request session",
                                                                           "tcp-request content"):
-            # 2.6 checks the argument, then refuses these outside tcp-request connection
-            got = w[first + 1] if first + 1 < j else ""
+            # 2.6 checks the argument (the next word, even 'if'), then refuses these outside
+            # tcp-request connection
+            got = w[first + 1] if first + 1 < len(w) else ""
             if got != "layer4":
-                self.fail(ln, f"'{family} {act}' only supports 'layer4' in {p.kind} '{p.name}' (got '{got}')",
+                self.fail(ln, f"'{family} {act}' only supports 'layer4' in {p.type_str} '{p.name}' (got '{got}')",
                           min(first + 1, len(w) - 1))
-            self.fail(ln, f"'{act} layer4' is not allowed in '{family}' rules in {p.kind} '{p.name}'", first)
+            self.fail(ln, f"'{act} layer4' is not allowed in '{family}' rules in {p.type_str} '{p.name}'", first)
         if name == "capture" and family in ("tcp-request connection", "tcp-request session"):
             # 2.6 knows the action there only to refuse it, whatever its arguments
             got = w[first + 1] if first + 1 < j else ""
@@ -96,7 +97,23 @@ class RulesMixin(BuilderBase):
         args_ctx = self.rule_ctx(p, family, name)
         try:
             with self.expressions_read() as built:
-                impl = entry.parse(w[first + 1:j], ctx)
+                takes_if = name in ("sc-set-gpt", "sc-set-gpt0", "set-var-fmt")  # their word is optional in 2.6
+                try:
+                    if takes_if and j == first + 1 < len(w):
+                        raise A.ActionError("", -1)
+                    impl = entry.parse(w[first + 1:j], ctx)
+                except A.TrailingWords:
+                    raise
+                except A.ActionError:
+                    # 2.6's actions read their words before the rule parser looks for 'if' or
+                    # 'unless': an action wanting an argument takes the 'if' as its own
+                    if j != first + 1 or j >= len(w):
+                        raise
+                    built.clear()
+                    impl = entry.parse(w[j:j + 1], ctx)
+                    j += 1
+                    if j < len(w) and w[j] not in ("if", "unless"):
+                        raise A.TrailingWords("", 1) from None
             if not p.is_defaults:
                 self.note_refs(ln, first, p, built, args_ctx)
         except A.TrailingWords as e:
@@ -110,8 +127,16 @@ class RulesMixin(BuilderBase):
         except A.ActionError as e:
             col = first + 1 + e.word_index if e.word_index >= 0 else first
             msg = e.message
-            if isinstance(e, LfError) and not msg.startswith("error detected in "):
-                msg = f"error detected in {p.type_str} '{p.name}' while parsing '{family} {act}' rule : {msg}"
+            pre = f"error detected in {p.type_str} '{p.name}' while parsing '{family} {act}' rule : "
+            if family.startswith("tcp-") and "haproxy-py" not in msg:
+                # 2.6's tcp rule parser prints an action's error as it is (the prefix and the
+                # final dot are the HTTP rule parser's); its own track-sc parser names the rule
+                if msg.startswith(pre) or isinstance(e, LfError):
+                    msg = msg.removeprefix(pre).removesuffix(".")
+                if name == "track-sc" and not msg.startswith("'"):
+                    msg = f"'{family} {act}' : {msg}"
+            elif isinstance(e, LfError) and not msg.startswith("error detected in "):
+                msg = pre + msg
             self.fail(ln, msg, min(col, len(w) - 1), ours=e.ours)
         for msg, i in ctx.warnings:
             self.warn(ln, msg, first + 1 + i)
@@ -200,7 +225,6 @@ class RulesMixin(BuilderBase):
         self._rule(ln, p, "http-after-response", K.HTTP_AFTER_RESPONSE_ACTIONS)
 
     def kw_tcp_request(self, ln: Line, p: ProxyState) -> None:
-        from haproxy_py import actions as A
 
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
@@ -220,6 +244,10 @@ class RulesMixin(BuilderBase):
         if sub in ("connection", "session") and not (p.caps & K.FE):
             self.fail(ln, f"tcp-request {sub} is not allowed because {p.type_str} {p.name} is not a frontend", 0)
         act = w[2] if len(w) > 2 else ""
+        self._tcp_unknown_action(ln, p, family, act)
+        act, impl, j = self._action(ln, p, family, 2)
+        cond = self._tcp_condition(ln, p, family, act, j)
+        # 2.6 warns of a misplaced rule once it is read
         if any(r.kind == "http-request" for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after an 'http-request' rule will still be processed "
                       "before.", 0)
@@ -232,11 +260,6 @@ class RulesMixin(BuilderBase):
                 r.kind == "tcp-request" and r.action.startswith("content ") for r in p.http_rules):
             self.warn(ln, "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be "
                       "processed before.", 0)
-        if not act or A.lookup(family, act) is None:
-            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
-                      2 if act else 1)
-        act, impl, j = self._action(ln, p, family, 2)
-        cond = self.condition(ln, p, j, f"'tcp-request {sub}' rule") if j < len(w) else None
         if act == "capture":
             p.f["args_ctx"] = "capture rule"
             self._capture_slot(ln, p, impl)
@@ -246,10 +269,37 @@ class RulesMixin(BuilderBase):
                 p.f.setdefault("tcp_content_caps", []).append(ln)
         p.http_rules.append(HttpRule("tcp-request", f"{sub} {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
+    def _tcp_unknown_action(self, ln: Line, p: ProxyState, family: str, act: str) -> None:
+        """2.6's error for a missing or unknown tcp rule action: the actions of the rule set, a
+        suggestion among them, and (tcp-request only) an empty line after it."""
+        from haproxy_py import actions as A
+
+        if act and A.lookup(family, act) is not None:
+            return
+        msg = f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}')."
+        sug = did_you_mean(act, [a.replace("(*)", "") for a in A.ORDERED[family]])
+        if sug:
+            msg = msg[:-1] + f". Did you mean '{sug}' maybe ?"
+        self.fail(ln, msg + ("\n" if family.startswith("tcp-request") else ""), 2 if act else 1)
+
+    def _tcp_condition(self, ln: Line, p: ProxyState, family: str, act: str, j: int) -> Condition | None:
+        """A tcp rule's condition: 2.6 words its errors after the rule (no final dot) and takes
+        'if' or 'unless' alone as a condition of no term (never true; 'unless': always)."""
+        w = ln.words
+        if j >= len(w):
+            return None
+        if w[j] not in ("if", "unless"):  # after an action that took the 'if' as its argument
+            self.fail(ln, f"'{family} {act}' only accepts 'if' or 'unless', in {p.type_str} '{p.name}' "
+                      f"(got '{w[j]}')", j)
+        if j + 1 == len(w):
+            return Condition(w[j] == "unless", (), ln.loc(j))
+        lead = f"'{family} {act}' : error detected in {p.type_str} '{p.name}' while parsing '{w[j]}' condition"
+        with self.undotted(lead):
+            return self.condition(ln, p, j, f"'{family}' rule", lead)
+
     def kw_tcp_response(self, ln: Line, p: ProxyState) -> None:
         """2.6's syntax checks, then the action's registry (accept, reject, close run; TCP-mode
         backends only: post.py refuses them in an HTTP one)."""
-        from haproxy_py import actions as A
 
         w = ln.words
         sub = w[1] if len(w) > 1 else ""
@@ -258,7 +308,7 @@ class RulesMixin(BuilderBase):
         if sub not in ("inspect-delay", "content"):
             self.fail(ln, f"'tcp-response' expects 'inspect-delay' or 'content' in {p.type_str} '{p.name}' "
                       f"(got '{sub}')", 1)
-        if not (p.caps & K.BE) and not (p.is_defaults and p.name):
+        if not (p.caps & K.BE) or (p.is_defaults and not p.name):
             self.fail(ln, f"tcp-response {sub} is only allowed in 'backend' sections or 'defaults' section "
                       "with a name", 0)
         if sub == "inspect-delay":
@@ -273,11 +323,9 @@ class RulesMixin(BuilderBase):
                       f"(got '{sub}')", 1)
         family = "tcp-response content"
         act = w[2] if len(w) > 2 else ""
-        if not act or A.lookup(family, act) is None:
-            self.fail(ln, f"'{family}' expects {A.expects_list(family)} in {p.type_str} '{p.name}' (got '{act}').",
-                      2 if act else 1)
+        self._tcp_unknown_action(ln, p, family, act)
         act, impl, j = self._action(ln, p, family, 2)
-        cond = self.condition(ln, p, j, "'tcp-response content' rule") if j < len(w) else None
+        cond = self._tcp_condition(ln, p, family, act, j)
         p.http_rules.append(HttpRule("tcp-response", f"content {act}", tuple(w[3:j]), cond, ln.loc(0), impl))
 
     def kw_redirect(self, ln: Line, p: ProxyState) -> None:
