@@ -130,6 +130,11 @@ def _with_head(resp: Any, rest: bytes) -> int:
     return len(rest) if resp.body == BODY_CLOSE else 0
 
 
+def _first_timeout(a: int | None, b: int | None) -> int | None:
+    """The earlier of two timeouts in ms (None or 0: not set)."""
+    return min(a, b) if a and b else a or b
+
+
 class HttpSession(Stream):
     __slots__ = ("cli", "srvc", "buf", "req", "reqbody", "resbuf", "res", "resbody", "phase",
                  "mode", "keep_client", "srv_reusable", "req_done", "res_done", "nreq",
@@ -819,7 +824,9 @@ class HttpSession(Stream):
         if req.body == BODY_NONE or self._body_in(req, ctx, action.at_least, limit):
             resume()
             return
-        self._hold_body(req, ctx, action.time, action.at_least, resume)
+        # the client timeout ends the wait too (2.6.12: a 408 then, whichever comes first)
+        self._hold_body(req, ctx, _first_timeout(action.time, self.router.conf.timeouts.client), action.at_least,
+                        resume)
 
     def _check_hold(self) -> None:
         hold = self.hold
@@ -839,6 +846,7 @@ class HttpSession(Stream):
         self.hold = None
         self.phase = "head"
         self.keep_client = False
+        self.rec.t_request = -1  # as 2.6 logs a request whose body did not come in time
         # counted with the connection: close 2.6 adds to it (a 408 while waiting for the body)
         self._local_error(408, "c", "R", extra=15)
 
@@ -2563,7 +2571,8 @@ class HttpSession(Stream):
         if self._res_body_in(resp, rest, self.txn, action.at_least, limit):
             self._res_resume()
             return
-        self.arm(action.time, self._res_hold_timeout)
+        # the server timeout ends the wait too (2.6.12: a 504 then, whichever comes first)
+        self.arm(_first_timeout(action.time, self._srv_timeout()), self._res_hold_timeout)
 
     def _res_hold_data(self, data: bytes) -> None:
         hold = self.res_hold
@@ -2586,32 +2595,30 @@ class HttpSession(Stream):
         """The server closed while the response waited for its body."""
         hold = self.res_hold
         assert hold is not None
-        resp = hold[0]
         hold[8] = True
         self.srv_reusable = False
-        if resp.body == BODY_CLOSE:
-            self._res_body_in(resp, hold[1], self.txn, 0, 0)
-            self.disarm()
-            self._res_resume()
-            if self.res_hold is None and self.resbody is not None and not self.res_done and not self.closed:
-                self._srv_eof()  # the body it forwards ended with that close
-            return
-        self.res_hold = None  # a truncated body: the response cannot be sent
+        # the rules go on with the body so far, and the response is forwarded (as 2.6.12 does:
+        # a truncated length or chunked body then ends as a server abort, SD)
+        self._res_body_in(hold[0], hold[1], self.txn, 0, 0)
         self.disarm()
-        self._drop_server_conn()
-        self.keep_client = False
-        self._local_error(502, "S", "D")
+        self._res_resume()
+        if self.res_hold is None and self.resbody is not None and not self.res_done and not self.closed:
+            self._srv_eof()  # the body it forwards ended with that close
 
     def _res_hold_timeout(self) -> None:
         self.timer = None
         if self.closed or self.res_hold is None:
             return
-        self.res_hold = None
+        hold, self.res_hold = self.res_hold, None
         self.srv_reusable = False
         self._drop_server_conn()
-        self.keep_client = False
         self.rec.t_data = -1  # 2.6 logs it as a server timeout before the response: sR, Tr -1
-        self._local_error(504, "s", "R")
+        # 2.6 counts the response so far (its head and the body that came) with the 504 page, and
+        # keeps the client connection
+        resp = hold[0]
+        txn = self.txn
+        body = len(txn.res_body or b"") if txn is not None else 0
+        self._local_error(504, "s", "R", extra=htx.response_size(resp.version, resp.reason, resp.headers) + body)
 
     def _response_body_data(self, data: bytes) -> None:
         rb = self.resbody
