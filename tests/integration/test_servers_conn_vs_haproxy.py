@@ -69,3 +69,73 @@ def test_show_servers_conn_counts_as_haproxy(seed: int) -> None:
     rows = [ln.split() for snap in theirs for ln in snap.splitlines()[1:]]
     assert any(int(r[11]) > 0 for r in rows), theirs  # idle_cur
     assert any(int(r[7]) > 1 for r in rows), theirs  # need_est
+
+
+# ----------------------------------------------------------------------------- keep-alive clients
+_REPLY = len(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def _ka_plan(seed: int) -> list[tuple[str, str, int]]:
+    """Steps on kept-alive client connections: ("req", mode, i) sends a request on client i of
+    that listener (opening it if needed), ("close", mode, i) closes it."""
+    rng = random.Random(seed)
+    steps: list[tuple[str, str, int]] = []
+    for _ in range(14):
+        m = rng.choice(MODES)
+        steps.append((rng.choice(("req", "req", "close")), m, rng.randint(0, 3)))
+    return steps
+
+
+def _ka_run(which: str, seed: int) -> list[str]:
+    """After each step of _ka_plan, ``show servers conn`` (the server's port left out)."""
+    import socket
+
+    srvs = {m: _Server() for m in MODES}
+    ports = {m: free_port() for m in MODES}
+    cfg = ("global\n    nbthread 1\n    stats socket @DIR@/s.sock level admin\n"
+           "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n")
+    for m in MODES:
+        cfg += (f"listen l_{m}\n    bind 127.0.0.1:{ports[m]}\n    http-reuse {m}\n"
+                f"    server s 127.0.0.1:{srvs[m].port} pool-purge-delay 30s\n")
+    seen: list[str] = []
+    clients: dict[tuple[str, int], socket.socket] = {}
+    try:
+        with run_proxy(cfg, wait_ports=list(ports.values()), which=which) as pp:
+            sock = str(pp.workdir / "s.sock")
+            wait_files([sock])
+            for m in MODES:
+                srvs[m].want = 1
+            for k, (what, m, i) in enumerate(_ka_plan(seed)):
+                c = clients.get((m, i))
+                if what == "close":
+                    if c is not None:
+                        c.close()
+                        del clients[(m, i)]
+                else:
+                    if c is None:
+                        c = clients[(m, i)] = socket.create_connection(("127.0.0.1", ports[m]), timeout=5)
+                    c.sendall(f"GET /k{k}-0 HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+                    got = b""
+                    while len(got) < _REPLY and (d := c.recv(65536)):
+                        got += d
+                time.sleep(0.3)  # the server connection goes back to the pool (or stays) as the stream ends
+                out = stats_cli(sock, "show servers conn")
+                seen.append("\n".join(" ".join(w for j, w in enumerate(ln.split()) if j != 3)
+                                      for ln in out.splitlines()))
+    finally:
+        for c in clients.values():
+            c.close()
+        for s in srvs.values():
+            s.close()
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_show_servers_conn_keepalive_clients_as_haproxy(seed: int) -> None:
+    """Kept-alive clients: with ``http-reuse never`` the server connection stays with its client
+    connection (counted used, not idle, until the client goes); the other modes give it back to
+    the pool between requests."""
+    require_haproxy("haproxy")
+    theirs = _ka_run("haproxy", seed)
+    ours = _ka_run("ours", seed)
+    assert ours == theirs, (_ka_plan(seed), ours, theirs)
