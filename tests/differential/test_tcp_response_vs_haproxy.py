@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import require_haproxy_bin
-from tests.integration.harness import TcpServer, free_port, run_proxy
+from tests.integration.harness import TcpServer, free_port, run_proxy, until
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.needs_haproxy]
 
@@ -123,9 +123,16 @@ def test_tcp_response_content_as_haproxy() -> None:
         for which in ("haproxy", "ours"):
             port = free_port()
             with run_proxy(CFG.replace("@FE@", str(port)).replace("@SRV@", str(srv.port)), wait_ports=[port], which=which) as pp:
-                time.sleep(0.3)
-                got[which] = [_talk(port, n) for n in names]
-                time.sleep(0.3)
+                def logged(n: int) -> bool:
+                    return len(_log_fields(pp.stderr_text())) >= n
+
+                until(lambda: logged(1))  # the line of the harness's port probe
+                got[which] = []
+                for i, n in enumerate(names):
+                    got[which].append(_talk(port, n))
+                    # each session's line before the next one: the lines are then in the order of
+                    # the sessions (a session ending late could log after the next one's)
+                    until(lambda i=i: logged(i + 2))
                 logs[which] = _log_fields(pp.stderr_text())[-len(names):]
     finally:
         srv.close()

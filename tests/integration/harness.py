@@ -71,6 +71,17 @@ def wait_files(paths: list[str | Path] | tuple[str | Path, ...], timeout: float 
         time.sleep(0.02)
 
 
+def until(cond: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``cond()`` until it is true (True) or ``timeout`` seconds passed (False): for the
+    asynchronous outputs a test compares (log lines, a backend's requests) instead of a sleep."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:  # type: ignore[type-arg]
     """SIGTERM a process this test started, SIGKILL it after ``timeout`` seconds; reap it."""
     if proc.poll() is None:
