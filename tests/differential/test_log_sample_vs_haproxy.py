@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -57,6 +58,22 @@ def _sample(rng: random.Random) -> str:
     return ",".join(ranges) + f":{size + rng.choice([0, 0, 2])}"
 
 
+def _line(datagram: bytes) -> str:
+    return datagram.decode("latin-1").split("]: ", 1)[1].strip()
+
+
+def _recv_for(sink: socket.socket, done: Callable[[list[str]], bool], timeout: float = 10.0) -> list[str]:
+    """The lines ``sink`` receives until ``done(lines)`` or ``timeout`` seconds."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not done(lines) and time.monotonic() < deadline:
+        try:
+            lines.append(_line(sink.recv(65536)))
+        except TimeoutError:
+            pass
+    return lines
+
+
 def _run(which: str, seed: int) -> tuple[list[str], list[list[int]]]:
     rng = random.Random(seed)
     samples = [_sample(rng) for _ in range(4)]
@@ -76,17 +93,23 @@ def _run(which: str, seed: int) -> tuple[list[str], list[list[int]]]:
     got: list[list[int]] = []
     try:
         with run_proxy(cfg, wait_ports=[fe], which=which):
-            time.sleep(0.3)
+            every = sinks[-1][0]
+            # the port probe's line (it counts for the samples) comes first, then nothing
+            _recv_for(every, lambda lines: bool(lines))
             for s, _ in sinks:
-                recv_until_quiet(s)  # the port probe and whatever came before traffic
+                recv_until_quiet(s)
+            seen: list[str] = []  # what the unsampled target got during the traffic
             for n in range(1, N_REQUESTS + 1):
                 with socket.create_connection(("127.0.0.1", fe), timeout=3) as c:
                     c.sendall(f"GET /{n} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode())
                     read_reply(c)
-                time.sleep(0.01)
-            time.sleep(0.3)
+                # request n's line before request n+1 is sent: the lines (and so the samples,
+                # taken by their rank) are in the order of the requests (CI saw two swap)
+                seen += _recv_for(every, lambda lines, n=n: any(x.split()[0] == f"/{n}" for x in lines))
             for s, _ in sinks:
-                lines = [d.decode("latin-1").split("]: ", 1)[1].strip() for d in recv_until_quiet(s, 0.5)]
+                lines = [_line(d) for d in recv_until_quiet(s, 0.5)]
+                if s is every:
+                    lines = seen + lines
                 got.append([int(x.split()[0][1:]) for x in lines if x.split()[0][1:].isdigit()])
     finally:
         backend.close()
