@@ -31,7 +31,7 @@ import time
 import pytest
 
 from tests.conftest import require_haproxy_bin
-from tests.integration.harness import TcpServer, free_port, run_proxy
+from tests.integration.harness import TcpServer, free_port, run_proxy, until
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -263,16 +263,16 @@ def _show(text: str) -> list[str]:
             for ln in text.splitlines()]
 
 
+def _log_lines(proc: object) -> list[str]:
+    return [ln for ln in proc.stderr_text().splitlines()  # type: ignore[attr-defined]
+            if ln.startswith("127.0.0.1:") and "<BADREQ>" not in ln]  # the port probes
+
+
 def _logs(proc: object, n: int) -> list[str]:
     """The first ``n`` httplog lines of a proxy (its stdout), without client address and date; the
     timers reduced to which ones happened, but a cache hit's Tw/Tc/Tr kept."""
-    deadline = time.monotonic() + 10
-    while True:
-        lines = [ln for ln in proc.stderr_text().splitlines()  # type: ignore[attr-defined]
-                 if ln.startswith("127.0.0.1:") and "<BADREQ>" not in ln]  # the port probes
-        if len(lines) >= n or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    until(lambda: len(_log_lines(proc)) >= n)
+    lines = _log_lines(proc)
     out = []
     for ln in lines[:n]:
         f = ln.split(" ")
@@ -310,10 +310,13 @@ def test_cache_as_haproxy() -> None:
                 run_proxy(CFG.format(fe=ports["ours"][0], fe2=ports["ours"][1], srv=origins["ours"].port),
                           wait_ports=list(ports["ours"])) as ours:
             procs = {"ref": ref, "ours": ours}
-            for raw in reqs:
+            for i, raw in enumerate(reqs):
                 for w in ("ref", "ours"):
                     head, age, body = _norm(_exchange(ports[w][0], raw))
                     got[w].append((head, age, body, origins[w].count))
+                    # request i's line before the next request: the lines are compared in the
+                    # order of the requests (a proxy may log just after closing the connection)
+                    until(lambda w=w, i=i: len(_log_lines(procs[w])) > i)
             for w in ("ref", "ours"):
                 shows[w] = _show(_cli(str(procs[w].workdir / "s.sock"), "show cache"))
                 logs[w] = _logs(procs[w], len(reqs))
