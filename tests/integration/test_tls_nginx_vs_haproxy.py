@@ -38,16 +38,17 @@ class UdpLog:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(3)
+        self.got: list[str] = []
 
     def lines(self, n: int) -> list[str]:
-        out = []
-        for _ in range(n):
+        """The first ``n`` lines received (3 s at most for each one still to come)."""
+        while len(self.got) < n:
             try:
                 d = self.sock.recv(65536)
             except TimeoutError:
                 break
-            out.append(d.decode("latin-1").split("]: ", 1)[-1].rstrip("\n"))
-        return out
+            self.got.append(d.decode("latin-1").split("]: ", 1)[-1].rstrip("\n"))
+        return self.got[:n]
 
     def close(self) -> None:
         self.sock.close()
@@ -160,6 +161,9 @@ frontend fe
             for path in paths:
                 st, hdrs, body = get(port, f"/{b}{path}")
                 out.append((b, st, hdrs.get("x-client-dn"), body))
+                # its line (after the port probe's) before the next request: the lines are in
+                # the order of the requests (a proxy may log just after closing the connection)
+                log.lines(len(out) + 1)
         out.append(log.lines(len(out)))
         return out
 
@@ -257,6 +261,7 @@ backend plain
         for path in ("/tls", "/tls", "/tls12", "/tls12", "/plain"):
             st, h, _ = get(port, path)
             out.append((path, st, [h.get(f"x-f{i}") for i in range(len(exprs))]))
+            log.lines(len(out) + 1)  # its line before the next request (so in the requests' order)
         out.append(log.lines(len(out) + 1)[1:])  # the first line: wait_port's probe
         return out
 
