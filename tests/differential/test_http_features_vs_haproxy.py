@@ -305,11 +305,14 @@ def _settled_logs(sides: dict[str, Any], *tags: str, timeout: float = 10.0) -> d
     """tag -> (2.6's lines, ours) once the two are equal for every tag: a proxy writes a line
     when its stream ends, which can be after the client had its response and, on a loaded
     machine, later than the 0.3 s these tests used to wait. At least 0.3 s, at most ``timeout``:
-    what is returned then is compared by the caller (a real difference still fails)."""
+    what is returned then is compared by the caller (a real difference still fails). Sorted: the
+    requests go over connections of their own and a proxy may log one just after closing it, so
+    two sessions' lines can come in either order (2.6 runs two threads); what is compared is
+    which lines each proxy wrote."""
     time.sleep(0.3)
     deadline = time.monotonic() + timeout
     while True:
-        got = {t: (_log_lines(sides["haproxy"], t), _log_lines(sides["ours"], t)) for t in tags}
+        got = {t: (sorted(_log_lines(sides["haproxy"], t)), sorted(_log_lines(sides["ours"], t))) for t in tags}
         if all(a == b for a, b in got.values()) or time.monotonic() > deadline:
             return got
         time.sleep(0.1)
