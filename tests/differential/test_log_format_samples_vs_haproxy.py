@@ -23,7 +23,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ import pytest
 from tests.conftest import require_haproxy_bin
 from tests.integration.harness import ROOT, TcpServer, free_port, run_proxy
 from tests.integration.logdiff import log_sink, read_reply
-from tests.integration.syslog_sinks import recv_until_quiet
+from tests.integration.syslog_sinks import recv_probe_lines
 
 SEEDS = (3, 77, 2026, 41)
 N_HTTP = 14
@@ -180,8 +179,7 @@ def _run(which: str, seed: int) -> tuple[str, list[str]]:
 
     try:
         with run_proxy(cfg, wait_ports=list(ports.values()), which=which):
-            time.sleep(0.3)
-            recv_until_quiet(sink, 0.3)  # the lines of the start-up probes (wait_ports)
+            recv_probe_lines(sink, len(ports))  # one line for each start-up probe (wait_ports)
             sink.settimeout(2.0)
             for _ in range(N_HTTP):
                 fe = rng.choice(["fe", "fe", "fe_bare"])

@@ -37,7 +37,7 @@ from tests.integration.harness import (
     run_proxy,
 )
 from tests.integration.stats_client import admin_socket, stats_cli
-from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.syslog_sinks import recv_probe_lines, recv_until_quiet, udp_sink
 from tests.integration.tls_certs import Certs, client_context
 
 pytestmark = pytest.mark.timeout(120)
@@ -232,7 +232,7 @@ def _accept_pair() -> Iterator[dict[str, Any]]:
                                             wait_ports=[port, port2, port3], which=which))
             out[which] = {"port": port, "port2": port2, "port3": port3, "log": log, "proc": pp,
                           "sock": admin_socket(pp)}
-            recv_until_quiet(log, 0.5)  # the lines of the start's port probes
+            recv_probe_lines(log, 2)  # the start's port probes: fe's and fe2's (fe3: dontlognull)
             log.settimeout(3.0)
         yield out
 

@@ -56,6 +56,26 @@ def recv_until_quiet(sock: socket.socket, timeout: float | None = None) -> list[
     return got
 
 
+def recv_probe_lines(sock: socket.socket, n: int, timeout: float = 10.0) -> list[bytes]:
+    """The ``n`` lines the harness's port probes (``wait_ports``: connections closed at once) make
+    the proxy log, waited for (``timeout`` seconds at most: a loaded machine may bring them later
+    than a fixed wait), then whatever else comes until 0.2 s of quiet; the socket's timeout is
+    kept. After it, the next line received is the first of the test's own traffic."""
+    kept = sock.gettimeout()
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < n and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                got.append(sock.recv(65536))
+            except TimeoutError:
+                break
+        return got + recv_until_quiet(sock, 0.2)
+    finally:
+        sock.settimeout(kept)
+
+
 def wait_lines(path: Path, n: int, timeout: float = 10.0) -> list[str]:
     """The lines of ``path`` once it has ``n`` of them, or what it has after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

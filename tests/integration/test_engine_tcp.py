@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.integration.harness import TcpServer, free_port, run_proxy
-from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.syslog_sinks import recv_probe_lines, udp_sink
 
 
 class EchoHashServer(TcpServer):
@@ -110,8 +110,7 @@ def test_tcplog_line() -> None:
     cfg = f"global\n    log 127.0.0.1:{logport} local2\n" + _cfg(
         fe, srv.port, "    log global\n    option tcplog")
     with run_proxy(cfg, wait_ports=[fe]):
-        time.sleep(0.3)
-        recv_until_quiet(log, 0.3)  # the probe connection of wait_ports
+        recv_probe_lines(log, 1)  # the probe connection of wait_ports
         log.settimeout(3)
         s = socket.create_connection(("127.0.0.1", fe), timeout=5)
         s.sendall(b"abc")

@@ -11,7 +11,7 @@ import time
 
 from tests.conftest import free_port
 from tests.integration.harness import TcpServer, require_haproxy, run_proxy, wait_files
-from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.syslog_sinks import recv_probe_lines, recv_until_quiet, udp_sink
 
 WHICH = ("haproxy", "ours")
 
@@ -85,8 +85,7 @@ def _tcp_run(which: str, fin_first: bool, extra: str) -> tuple[float, float, byt
     try:
         with run_proxy(TCP_CFG.format(log=logport, port=port, srv=srv.port, extra=extra),
                        wait_ports=[port], which=which):
-            time.sleep(0.2)
-            recv_until_quiet(log, 0.3)  # the port probe's line
+            recv_probe_lines(log, 1)  # the port probe's line (it would match _TCPLOG too)
             with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
                 c.settimeout(6)
                 t0 = time.monotonic()
@@ -229,8 +228,7 @@ def _logasap_run(which: str) -> list[tuple[str, list[str], list[str]]]:
     try:
         with run_proxy(LOGASAP_CFG.format(log=logport, web=web, raw=raw, srv=srv.port),
                        wait_ports=[web, raw], which=which):
-            time.sleep(0.2)
-            recv_until_quiet(log, 0.3)  # the port probes' lines
+            recv_probe_lines(log, 2)  # the port probes' lines
             for what in ("/slow", "/part", "tcp"):
                 port = raw if what == "tcp" else web
                 srv.release = threading.Event()

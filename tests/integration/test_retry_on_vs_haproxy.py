@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy
 from tests.integration.stats_client import admin_socket, stats_cli
-from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.syslog_sinks import recv_probe_lines, recv_until_quiet, udp_sink
 
 BEHAVIOURS = ("ok", "503", "404", "500", "502", "504", "401", "close", "reset", "junk", "partial", "silent")
 
@@ -246,19 +246,8 @@ def _run(which: str, seed: int, listens: list[dict[str, object]], reqs: list[tup
         with run_proxy(_config(listens, ports, a.port, b.port, logport), wait_ports=list(ports.values()),
                        which=which) as pp:
             sock = admin_socket(pp, "s.sock")
-            # the harness's port probes: one line each (a connection closed without a request),
-            # which a loaded machine may bring later than a fixed wait: wait for as many lines as
-            # ports (10 s at most), then for quiet
-            deadline = time.monotonic() + 10
-            probes = 0
-            while probes < len(ports) and (left := deadline - time.monotonic()) > 0:
-                log.settimeout(left)
-                try:
-                    log.recv(65536)
-                except TimeoutError:
-                    break
-                probes += 1
-            recv_until_quiet(log, 0.2)
+            # the harness's port probes: one line each (a connection closed without a request)
+            recv_probe_lines(log, len(ports))
             for name, kind, path in reqs:
                 got.append(_send(ports[name], kind, path, [a, b]))
             deadline = time.monotonic() + 5
