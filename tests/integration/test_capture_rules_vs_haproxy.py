@@ -13,14 +13,13 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from haproxy_py.cli import main
 from tests.conftest import require_haproxy_bin
-from tests.integration.harness import HttpBackend, TcpServer, free_port, read_http_message, run_proxy
+from tests.integration.harness import HttpBackend, TcpServer, free_port, read_http_message, run_proxy, until
 
 SIDES = ("ours", "haproxy")
 
@@ -41,15 +40,6 @@ class OkServer(TcpServer):
                 c.sendall(b"ok\n")
             except OSError:
                 pass
-
-
-def _until(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _lines(text: str, tag: str) -> list[str]:
@@ -152,7 +142,7 @@ def test_tcp_content_capture_as_haproxy() -> None:
 
                 def logged(tag: str, n: int) -> None:
                     # 2.6 runs two threads: two sessions' lines can swap unless each is awaited
-                    _until(lambda: len(_lines(pp.stderr_text(), tag)) >= n)
+                    until(lambda: len(_lines(pp.stderr_text(), tag)) >= n)
 
                 for i, (data, pause) in enumerate(tcp_inputs):
                     got.append(_tcp_send(ports["tcp"], data + b"\n" if data else b"", pause))
@@ -164,7 +154,7 @@ def test_tcp_content_capture_as_haproxy() -> None:
                         got.append(read_http_message(s.makefile("rb"), response=True)[2])
                     logged("HCAP", i + 1)
                 want = {"TCAP": len(tcp_inputs), "TNOCAP": 1, "HCAP": len(http_inputs)}
-                _until(lambda skip=skip, want=want: all(len(_lines(pp.stderr_text(), t)) >= skip[t] + n
+                until(lambda skip=skip, want=want: all(len(_lines(pp.stderr_text(), t)) >= skip[t] + n
                                                         for t, n in want.items()))
                 text = pp.stderr_text()
                 logs[which] = ({t: _lines(text, t)[skip[t]:] for t in want}, got)
@@ -243,8 +233,8 @@ def test_after_response_capture_as_haproxy() -> None:
                         start, headers, body = read_http_message(s.makefile("rb"), response=True)
                     seen = [v for k, v in headers if k.lower() == "x-seen"]
                     got.append((start.split()[1], seen))
-                    _until(lambda n=len(got): len(_lines(pp.stderr_text(), "ACAP")) >= n)
-                _until(lambda skip=skip: len(_lines(pp.stderr_text(), "ACAP")) >= skip + len(reqs))
+                    until(lambda n=len(got): len(_lines(pp.stderr_text(), "ACAP")) >= n)
+                until(lambda skip=skip: len(_lines(pp.stderr_text(), "ACAP")) >= skip + len(reqs))
                 out[which] = (got, _lines(pp.stderr_text(), "ACAP")[skip:])
         finally:
             be.stop()
