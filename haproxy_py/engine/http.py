@@ -1803,8 +1803,8 @@ class HttpSession(Stream):
             self._srv_drained()
         self.last_io = 0.0
         self.arm(self._srv_timeout(), self._server_timeout)
-        if self.tres is not None:  # the rules wait for the response: the delay's timer
-            http_tcpres.arm(self)
+        if self.be.http_tcp_res:  # the delay's timer, if the rules wait for the response (read in
+            http_tcpres.arm(self)  # arm: compiled, self.tres would be taken for the None assigned above)
         if self.be.l7_retry is not None:
             self._l7_keep(raw, len(head), bin0)
         if tres is not None:
