@@ -75,7 +75,7 @@ from haproxy_py.http.rewrite import (
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
 from haproxy_py.samples.fetches import KEEP_REQUEST_LINE
-from haproxy_py.samples.txn import Vars
+from haproxy_py.samples.txn import PROC_VARS, Vars, release_vars
 from haproxy_py.stick import persist
 from haproxy_py.stick.track import count_bytes, count_http, release_all
 
@@ -1489,7 +1489,12 @@ class HttpSession(Stream):
             self._stick_match(be, stick, req)
         self.phase = "queue"
         txn = self.txn
-        self.prio = txn.prio if txn is not None else None
+        if txn is not None:
+            self.prio = txn.prio
+            if txn.vars:  # 2.6 frees the "req" variables once the stream asks for a connection
+                txn.drop_req_vars()
+        else:
+            self.prio = None
         # keep the client readable: request body bytes are buffered until the server is there
         self.assign()
 
@@ -2825,6 +2830,8 @@ class HttpSession(Stream):
         # holds no request, response or rules' context while it waits for its next request
         self.req = None
         self.res = None
+        if txn is not None and PROC_VARS.limits is not None:
+            release_vars(txn.vars)  # 2.6 frees the stream's variables with it
         self.txn = None
         self.lbreq = None
         self.req_key = None

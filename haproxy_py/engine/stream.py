@@ -21,6 +21,7 @@ from haproxy_py.engine.connect import Connector
 from haproxy_py.engine.tcp import ProfTunnel, Tunnel, splice_enabled
 from haproxy_py.lb.base import LbRequest
 from haproxy_py.log.format import LogRecord, set_term
+from haproxy_py.samples.txn import PROC_VARS, release_vars
 
 if TYPE_CHECKING:  # pragma: no cover
     from haproxy_py.engine.router import Router
@@ -656,6 +657,8 @@ class Stream:
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None
+        if PROC_VARS.limits is not None:
+            self._release_vars()
         try:
             self._leave_queue()
             self.release_server()
@@ -664,6 +667,14 @@ class Stream:
                 self._stick_end()
         finally:
             self.engine.connection_closed(self.fe, self.listener)
+
+    def _release_vars(self) -> None:
+        """The session ends: its variables (its transaction's, its own) leave the tune.vars totals
+        (samples/txn.py Vars.release). Their values stay readable for the log line."""
+        for t in (self.stk_txn, getattr(self, "txn", None), self.rec.txn):
+            if t is not None:
+                release_vars(getattr(t, "vars", None), getattr(t, "sess_vars", None))
+        release_vars(getattr(self, "sess_vars", None))
 
     def _stick_end(self) -> None:
         """The session ends: the stick counters it (and its last stream) tracks stop."""
@@ -738,6 +749,8 @@ class Stream:
             except Exception:  # noqa: BLE001
                 pass
         self.engine.state.sessions.discard(self)
+        if PROC_VARS.limits is not None:
+            self._release_vars()
         if not self.closed:
             self.closed = True
             self.engine.connection_closed(self.fe, self.listener)
@@ -831,7 +844,8 @@ class TcpSession(Stream):
                       self.router.facts, self.router.conf.name, rec=self.rec,
                       sess_vars=l4.sess_vars if l4 is not None else None,
                       so_id=lst.luid, so_name=lst.name, cli_fd=self.cli_sock.fileno())
-        if self.router.stick:
+        if self.router.stick or PROC_VARS.limits is not None:
+            # kept for the stick counters it tracks, or for its variables' release at the end
             self.stk_txn = ctx
             if l4 is not None and l4.sess_stkctr is not None:
                 self.sess_stkctr = ctx.sess_stkctr = l4.sess_stkctr
@@ -1161,6 +1175,8 @@ class TcpSession(Stream):
             if rsrv is not None:
                 self.stick_srv = rsrv
         self.prio = getattr(ctx, "prio", None)
+        if ctx.vars:  # 2.6 frees the "req" variables once the stream asks for a connection
+            ctx.drop_req_vars()
         self.assign()
 
     def _early_data(self, data: bytes) -> None:

@@ -18,7 +18,9 @@ bytes plus its string, binary or unknown method's bytes. A ``req``/``res`` varia
 its stream's reqres, txn, session and process totals, a ``txn`` one from txn on, a ``sess`` one
 from the session on, a ``proc`` one in the process total; a set that would take a total over its
 limit fails (a variable already there keeps its name but loses its value). Every ``proc`` name
-the configuration (or the CLI) mentions costs its :data:`VAR_SIZE` once, when it is read.
+the configuration (or the CLI) mentions costs its :data:`VAR_SIZE` once, when it is read. The
+process total is the whole process's: every live session's and transaction's variables are in it
+until the engine releases them (:meth:`Vars.release`: end of a transaction, of a session).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..http.message import RequestHead, ResponseHead
 from .types import Sample
 
 __all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error", "Vars", "ProcVars",
-           "VAR_SIZE"]
+           "VAR_SIZE", "release_vars"]
 
 VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
 
@@ -72,15 +74,57 @@ def data_size(s: Sample) -> int:
 
 
 class Vars(dict):
-    """A scope's variables ("scope.name" -> Sample) and the bytes they account: ``size`` (the
-    session's own, or a transaction's txn, req and res together) and ``rr`` (req and res only)."""
+    """A scope's variables ("scope.name" -> Sample) and the bytes they account (only while a
+    limit is set): ``size`` (a transaction's txn, req and res variables together, a session's
+    own, or the process's total), ``rr`` (a transaction's req and res only), ``kids`` (a
+    session's: its live transactions' ``size``). ``up``: what this one's bytes were added to
+    (the process scope, and a transaction's session), until :meth:`release`."""
 
-    __slots__ = ("size", "rr")
+    __slots__ = ("size", "rr", "kids", "up")
 
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
         self.rr = 0
+        self.kids = 0
+        self.up: tuple[ProcVars, Vars | None] | None = None
+
+    def release(self) -> None:
+        """The transaction or session is over (2.6 frees its variables): its bytes leave the
+        totals they were in. Idempotent; also run when the dict is dropped unreleased."""
+        up = self.up
+        if up is None:
+            return
+        self.up = None
+        pv, sv = up
+        pv.size -= self.size
+        if sv is not None:
+            sv.kids -= self.size
+        self.size = self.rr = 0
+
+
+class _Accounted(Vars):
+    """A Vars whose bytes are in the totals, released when dropped unreleased too (a Vars becomes
+    one when it is first accounted: the others cost no finaliser)."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        if self.up is not None:  # a path that did not release it: the totals must not leak
+            self.release()
+
+
+def _accounted(d: Vars, pv: ProcVars, sv: Vars | None) -> None:
+    d.up = (pv, sv)
+    if type(d) is Vars:
+        d.__class__ = _Accounted
+
+
+def release_vars(*ds: Any) -> None:
+    """:meth:`Vars.release` on each of these that is a Vars (None and plain dicts are skipped)."""
+    for d in ds:
+        if isinstance(d, Vars) and d.up is not None:
+            d.release()
 
 
 class ProcVars(Vars):
@@ -335,11 +379,13 @@ class Txn:
     def drop_req_vars(self) -> None:
         """2.6: the "req" scope lives during the request processing only (its memory goes)."""
         d = self.vars
-        for k in [k for k in d if k.startswith("req.")]:
+        gone = [k for k in d if k.startswith("req.")]
+        if not gone:
+            return
+        if self.proc_vars.limits is not None:
+            self._account("req", -sum(VAR_SIZE + data_size(d[k]) for k in gone))
+        for k in gone:
             del d[k]
-        if isinstance(d, Vars) and d.rr:
-            d.size -= d.rr
-            d.rr = 0
 
     # --- addresses as ip objects (parsed once)
     def src_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -422,34 +468,48 @@ class Txn:
 
     # --- variables' memory (only counted while a limit is set)
     def _fits(self, scope: str, n: int) -> bool:
-        """Whether ``n`` more bytes in ``scope`` stay within the limits. The session's total has
-        this transaction's variables in it; the process total has the process scope's and this
-        stream's (2.6's also has the other streams' at that time)."""
+        """Whether ``n`` more bytes in ``scope`` stay within the limits, as 2.6 checks them: the
+        reqres total (req, res), the txn one (and txn), the session's (its own and its live
+        transactions', all but proc) and the process's (every scope of every live session)."""
         pv = self.proc_vars
         glob, proc, sess, txn, rr = pv.limits or (0, 0, 0, 0, 0)
-        tv = self.vars
-        t_size = tv.size if isinstance(tv, Vars) else 0
-        sv = self.sess_vars
-        s_size = (sv.size if isinstance(sv, Vars) else 0) + t_size
-        if scope in ("req", "res"):
-            if rr and (tv.rr if isinstance(tv, Vars) else 0) + n > rr:
+        if scope != "proc":
+            tv = self.vars
+            if scope in ("req", "res", "txn") and isinstance(tv, Vars):
+                if rr and scope != "txn" and tv.rr + n > rr:
+                    return False
+                if txn and tv.size + n > txn:
+                    return False
+            sv = self.sess_vars
+            if sess and isinstance(sv, Vars) and sv.size + sv.kids + n > sess:
                 return False
-        if scope in ("req", "res", "txn") and txn and t_size + n > txn:
-            return False
-        if scope != "proc" and sess and s_size + n > sess:
-            return False
-        total = pv.size + s_size + n
+        total = pv.size + n
         return not ((proc and total > proc) or (glob and total > glob))
 
     def _account(self, scope: str, n: int) -> None:
-        if scope == "proc":
-            self.proc_vars.size += n
+        """``n`` bytes more (or fewer) in ``scope``'s totals and the process's."""
+        if scope == "check":  # not accounted
             return
-        d = self._scope(scope)
-        if isinstance(d, Vars):
-            d.size += n
-            if scope in ("req", "res"):
-                d.rr += n
+        pv = self.proc_vars
+        pv.size += n
+        if scope == "proc":
+            return
+        sv = self.sess_vars
+        if scope == "sess":
+            if isinstance(sv, Vars):
+                sv.size += n
+                if sv.up is None:
+                    _accounted(sv, pv, None)
+            return
+        tv = self.vars
+        if isinstance(tv, Vars):
+            tv.size += n
+            if scope != "txn":
+                tv.rr += n
+            if isinstance(sv, Vars):
+                sv.kids += n
+            if tv.up is None:
+                _accounted(tv, pv, sv if isinstance(sv, Vars) else None)
 
     def _set_limited(self, scope: str, d: dict[str, Sample], name: str, value: Sample) -> bool:
         """set-var within the limits, as 2.6: a new variable needs room for itself first, then its

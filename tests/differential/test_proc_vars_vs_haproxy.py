@@ -12,6 +12,7 @@ import random
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -95,21 +96,41 @@ def test_global_set_var_refused_as_haproxy(tmp_path: object) -> None:
     assert theirs == ours
 
 
+class _Client:
+    """One keep-alive connection to the proxy: requests answered with a content-length body."""
+
+    def __init__(self, port: int) -> None:
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.f = self.s.makefile("rb")
+
+    def send(self, path: str) -> None:
+        self.s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+
+    def read(self) -> bytes:
+        n = 0
+        while True:
+            line = self.f.readline()
+            if line.lower().startswith(b"content-length:"):
+                n = int(line.split(b":")[1])
+            if line in (b"\r\n", b""):
+                break
+        return self.f.read(n)
+
+    def get(self, path: str) -> bytes:
+        self.send(path)
+        return self.read()
+
+    def close(self) -> None:
+        self.f.close()
+        self.s.close()
+
+
 def _keep_alive(port: int, paths: list[str]) -> list[bytes]:
-    out = []
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        f = s.makefile("rb")
-        for p in paths:
-            s.sendall(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            n = 0
-            while True:
-                line = f.readline()
-                if line.lower().startswith(b"content-length:"):
-                    n = int(line.split(b":")[1])
-                if line in (b"\r\n", b""):
-                    break
-            out.append(f.read(n))
-    return out
+    c = _Client(port)
+    try:
+        return [c.get(p) for p in paths]
+    finally:
+        c.close()
 
 
 _LIMITS = ("global", "proc", "sess", "txn", "reqres")
@@ -158,3 +179,181 @@ def test_vars_limits_as_haproxy(round_: int) -> None:
     with run_proxy(cfg, wait_ports=[port], which="ours"):
         ours = _keep_alive(port, paths)
     assert theirs == ours, (cfg, list(zip(theirs, ours, strict=False)))
+
+
+def _curr_conns(sock: str) -> int:
+    for ln in stats_cli(sock, "show info").splitlines():
+        if ln.startswith("CurrConns:"):
+            return int(ln.split(":")[1])
+    raise AssertionError("no CurrConns in show info")
+
+
+def _wait_conns(sock: str, n: int, what: str) -> None:
+    """Until the proxy counts ``n`` client connections (a closed one's session, and its variables,
+    are gone by then: 2.6 frees them before it counts the connection out)."""
+    deadline = time.monotonic() + 10
+    while _curr_conns(sock) != n:
+        assert time.monotonic() < deadline, f"{what}: CurrConns {_curr_conns(sock)}, never {n}"
+        time.sleep(0.02)
+
+
+_SHARED_NAMES = ("sess.a", "sess.b", "txn.t", "req.r", "proc.p")
+
+
+def _shared_config(port: int, rng: random.Random) -> tuple[str, int]:
+    size = rng.randint(300, 700)
+    glob = [f"tune.vars.{rng.choice(('global', 'proc'))}-max-size {size}"]
+    if rng.random() < 0.4:
+        glob.append(f"tune.vars.sess-max-size {rng.randint(250, 500)}")
+    rules = []
+    for n in range(8):
+        for _ in range(rng.randint(1, 3)):
+            var = rng.choice(_SHARED_NAMES)
+            k = rng.choice([rng.randint(0, 40), rng.randint(60, 200), size // 3 - 80 + rng.randint(-3, 3)])
+            if rng.random() < 0.15:
+                rules.append(f"    http-request unset-var({var}) if {{ path /{n} }}")
+            else:
+                rules.append(f"    http-request set-var({var}) str({'x' * max(k, 0)}) if {{ path /{n} }}")
+    show = " ".join(f"{v}=%[var({v},-),regsub(^[0-9]+,BOOL)]" for v in _SHARED_NAMES)
+    # one thread: 2.6 with two may take the next request on another connection before the last
+    # stream (and its variables) is freed
+    cfg = ("global\n    nbthread 1\n    stats socket @DIR@/admin.sock level admin\n" + "".join(f"    {g}\n" for g in glob)
+           + HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}\n" + "\n".join(rules) + "\n"
+           f'    http-request return status 200 content-type text/plain lf-string "{show}"\n')
+    return cfg, size
+
+
+def _shared_run(cfg: str, port: int, which: str, steps: list[tuple[str, str]]) -> list[bytes]:
+    out: list[bytes] = []
+    with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+        sock = admin_socket(pp)
+        conns: dict[str, _Client] = {}
+        try:
+            for who, what in steps:
+                if what == "close":
+                    conns.pop(who).close()
+                    _wait_conns(sock, len(conns), which)
+                    out.append(b"closed " + who.encode())
+                else:
+                    if who not in conns:
+                        conns[who] = _Client(port)
+                    out.append(who.encode() + b" " + conns[who].get(what))
+        finally:
+            for c in conns.values():
+                c.close()
+    return out
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_vars_limits_shared_by_sessions_as_haproxy(round_: int) -> None:
+    """The process total holds every live session's variables: generated requests over three
+    keep-alive connections, some closed (and reopened) on the way."""
+    require_haproxy("haproxy")
+    rng = random.Random(SEED * 17 + round_)
+    port = free_port()
+    cfg, _ = _shared_config(port, rng)
+    steps: list[tuple[str, str]] = []
+    live: set[str] = set()
+    for _ in range(24):
+        who = rng.choice("ABC")
+        if who in live and rng.random() < 0.2:
+            steps.append((who, "close"))
+            live.discard(who)
+        else:
+            steps.append((who, f"/{rng.randint(0, 7)}"))
+            live.add(who)
+    theirs = _shared_run(cfg, port, "haproxy", steps)
+    ours = _shared_run(cfg, port, "ours", steps)
+    assert theirs == ours, (cfg, list(zip(steps, theirs, ours, strict=False)))
+    assert any(b"BOOL" in t or b"=- " in t for t in theirs)
+
+
+class _HoldingServer:
+    """A server that accepts and answers nothing until told: its requests' streams stay live."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(10)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+
+    def answer_one(self) -> None:
+        c, _ = self.sock.accept()
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        self.held.append(c)
+
+    def close(self) -> None:
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+def _held_run(which: str, path: str) -> list[bytes]:
+    """Variables of live streams and sessions in the process total (a limit of 500; a variable of
+    150 bytes takes 230): a request that waits in the queue (maxconn 1, behind one that waits at
+    the server) with a txn or a req variable while another connection sets session variables,
+    then a TCP session's variable while its stream is live, then after it closed."""
+    port, tport = free_port(), free_port()
+    srv = _HoldingServer()
+    x = "x" * 150
+    cfg = ("global\n    stats socket @DIR@/admin.sock level admin\n    tune.vars.global-max-size 500\n"
+           + HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}\n"
+           f"    http-request set-var(txn.t) str({x}) if {{ path /t }}\n"
+           f"    http-request set-var(req.r) str({x}) if {{ path /r }}\n"
+           f"    http-request set-var(sess.a) str({x}) if {{ path /a }}\n"
+           "    http-request set-var(sess.d) int(1) if { path /d }\n"
+           "    http-request unset-var(sess.d) if { path /ud }\n"
+           '    http-request return status 200 content-type text/plain lf-string '
+           '"a=%[var(sess.a,-),regsub(^[0-9]+,BOOL)] d=%[var(sess.d,-)]" if { path /a /d /ud }\n'
+           "    default_backend be\n"
+           f"backend be\n    timeout queue 20s\n    server s1 127.0.0.1:{srv.port} maxconn 1\n"
+           f"listen ft\n    mode tcp\n    bind 127.0.0.1:{tport}\n    tcp-request content set-var(sess.t) str({x})\n"
+           f"    server s1 127.0.0.1:{srv.port}\n")
+    out = []
+    try:
+        with run_proxy(cfg, wait_ports=[port], which=which) as pp:  # not tport: it reaches srv
+            sock = admin_socket(pp)
+            a, e, b = _Client(port), _Client(port), _Client(port)
+            a.send("/x")
+            held = srv.sock.accept()[0]  # a's stream is at the server
+            e.send(path)
+            _wait_conns(sock, 3, which)
+            time.sleep(0.3)  # e's rules ran: it waits in the queue
+            out += [b.get("/a"), b.get("/d")]  # the /d fits if e's variable does not count
+            held.recv(65536)
+            held.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            srv.held.append(held)
+            out.append(a.read())
+            srv.answer_one()
+            out.append(e.read())
+            out += [b.get("/ud"), b.get("/d"), b.get("/ud")]
+            for c in (a, e):
+                c.close()
+            _wait_conns(sock, 1, which)
+            t = socket.create_connection(("127.0.0.1", tport), timeout=5)
+            t.sendall(b"hello")
+            ts = srv.sock.accept()[0]  # the TCP session reached the server
+            out.append(b.get("/d"))  # does not fit: the TCP session's sess.t counts
+            t.close()
+            ts.close()
+            _wait_conns(sock, 1, which)
+            out.append(b.get("/d"))
+            b.close()
+    finally:
+        srv.close()
+    return out
+
+
+@pytest.mark.parametrize("path", ["/t", "/r"])
+def test_vars_of_live_streams_count_as_haproxy(path: str) -> None:
+    require_haproxy("haproxy")
+    theirs = _held_run("haproxy", path)
+    ours = _held_run("ours", path)
+    assert theirs == ours
+    # the queued request's txn variable counts, its req one is gone (2.6 frees them as the
+    # stream asks for a connection); the TCP session's counts until it closed
+    assert theirs[1].endswith(b"d=-" if path == "/t" else b"d=1"), theirs
+    assert theirs[-2].endswith(b"d=-") and theirs[-1].endswith(b"d=1"), theirs
