@@ -86,6 +86,9 @@ NOT_IN_DEFAULTS = ("bind", "use_backend", "server", "server-template", "capture"
                    "dispatch", "id", "description", "stick", "stick-table", "monitor", "redirect",
                    "use-service", "declare", "force-persist", "ignore-persist")
 #: (tcp-request: its own message, once its sub-keyword is read: config/build/rules.py)
+#: names 2.6 also suggests for a misspelt keyword of a global or proxy section (its section names)
+SECTION_SUGGESTIONS = ("global", "defaults", "listen", "frontend", "backend", "peers", "resolvers")
+
 NOT_IN_ANON_DEFAULTS = ("acl", "http-request", "http-response", "http-after-response")
 
 #: options: name -> capability

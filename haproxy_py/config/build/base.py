@@ -120,6 +120,24 @@ class BuilderBase:
         self.alert(ln, msg, i, **kw)
         raise _Skip
 
+    def keyword_modifier(self, ln: Line, allowed: tuple[str, ...]) -> Line | None:
+        """A line starting with 'no' or 'default' as 2.6 reads it: its alert unless the keyword
+        after it is one of ``allowed``, then the line without the modifier ('no': its last word
+        emptied, 'default': its last word repeated, as 2.6 shifts its words). None: 'default'
+        alone, alerted about here (2.6 then reads 'default' as a keyword of its own)."""
+        w = ln.words
+        if len(w) < 2 or w[1] not in allowed:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default currently supported only for options, "
+                         "log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+                         ln.loc(0), line=ln.raw)
+        if len(w) < 2:
+            if w[0] == "no":
+                return Line([""], ln.cols[:1], ln.file, ln.lineno, ln.raw)
+            return None
+        if w[0] == "no":
+            return Line(w[1:], ln.cols[1:], ln.file, ln.lineno, ln.raw)
+        return Line(w[1:] + w[-1:], ln.cols[1:] + ln.cols[-1:], ln.file, ln.lineno, ln.raw)
+
     def too_many_args(self, ln: Line, n: int, first: int = 0) -> None:
         """2.6's check that a keyword (``first`` + 1 words, e.g. 'option x') has at most ``n``
         arguments."""
@@ -186,6 +204,7 @@ class BuilderBase:
     if TYPE_CHECKING:  # what one feature calls in another (each defined in its mixin)
         def global_kw(self, ln: Line) -> None: ...
         def proxy_kw(self, ln: Line, p: ProxyState) -> None: ...
+        def option(self, ln: Line, p: ProxyState, i: int, negate: bool) -> None: ...
         def do_bind(self, ln: Line, p: ProxyState, offset: int = 0) -> None: ...
         def parse_log(self, ln: Line, in_global: bool = False) -> LogTarget: ...
         def condition(self, ln: Line, p: ProxyState, i: int, ctx: str,

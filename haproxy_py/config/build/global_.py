@@ -61,7 +61,8 @@ def _strtol_u32(w: str) -> int | None:
 
 #: the global keywords 2.6 offers for a misspelt one (these two it parses without offering them)
 _SUGGESTED = [k for k in K.GLOBAL_KEYWORDS + K.TUNE_KEYWORDS
-              if k not in ("fd-hard-limit", "expose-experimental-directives")]
+              if k not in ("fd-hard-limit", "expose-experimental-directives")] + [
+    k for k in K.SECTION_SUGGESTIONS if k not in K.GLOBAL_KEYWORDS]
 
 class CaseFileError(ValueError):
     """A line of the file 2.6 refuses (the message is 2.6's, after the file name)."""
@@ -152,6 +153,14 @@ class GlobalMixin(BuilderBase):
         if kw == "no":
             self.global_no(ln)
             return
+        if kw == "default":
+            shifted = self.keyword_modifier(ln, ("option", *_GLOBAL_NEGATABLE))
+            if shifted is not None:  # (None: 'default' alone, an unknown keyword below)
+                if shifted.words[0] == "default":
+                    self.alert(shifted, "unknown keyword 'default' in 'global' section", 0)
+                    return
+                self.global_kw(shifted)
+                return
         if kw in _MAX_ARGS:
             self.too_many_args(ln, _MAX_ARGS[kw])
         if kw in ("httpclient.ssl.verify", "httpclient.ssl.ca-file") and n >= 2:

@@ -20,6 +20,8 @@ class OptionsMixin(BuilderBase):
     def kw_no(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
         if len(w) >= 2 and w[1] == "log":
+            if len(w) > 2:
+                self.fail(ln, "log : 'no log' does not expect arguments", 2)
             p.logs.clear()
             p.f["no_log"] = True
             p.f["log_global"] = False

@@ -16,7 +16,8 @@ _MAX_ARGS = {"mode": 1, "retries": 1, "maxconn": 1, "fullconn": 1, "id": 1, "dis
 
 #: the keywords 2.6 offers for a misspelt proxy keyword (not 'grace', 'orig-addr' nor the 'no' prefix)
 _SUGGESTED = [k for k in K.PROXY_KEYWORDS if k not in ("grace", "orig-addr", "no")] + \
-    [k for k in ("monitor-net",) if k not in K.PROXY_KEYWORDS]
+    [k for k in ("monitor-net", "listen", "frontend", "backend", "defaults", "appsession", "max-session-srv-conns",
+                 "block", "usesrc") if k not in K.PROXY_KEYWORDS]
 
 
 #: keywords whose capability 2.6 checks before it counts their arguments, with its extra hint
@@ -26,9 +27,35 @@ _CAP_EXTRA = {"maxconn": " Maybe you want 'fullconn' instead ?", "fullconn": " M
 
 
 class ProxyMixin(BuilderBase):
+    def _default_option(self, ln: Line, p: ProxyState) -> None:
+        """``default option NAME`` (read as 2.6 reads it: ``option NAME NAME``): the on/off options
+        and the connection modes get their argument count error; 2.6 takes 'redispatch' (not
+        implemented here) and refuses the others."""
+        w = ln.words
+        name = w[1]
+        if name in K.FLAG_OPTIONS or name in ("httpclose", "http-server-close", "http-keep-alive"):
+            self.option(ln, p, 1, negate=False)
+            return
+        if name == "redispatch":
+            from haproxy_py.registry import not_implemented
+
+            self.fail(ln, not_implemented("'default option redispatch'"), 0)
+        self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option '{name}'.",
+                     ln.loc(1), line=ln.raw)
+
     def proxy_kw(self, ln: Line, p: ProxyState) -> None:
         w = ln.words
         kw = w[0]
+        if kw in ("no", "default") and not (kw == "no" and len(w) > 1 and w[1] in ("option", "log")):
+            shifted = self.keyword_modifier(ln, ("option", "log"))
+            if shifted is not None:  # (None: 'default' alone, an unknown keyword below)
+                if kw == "default" and shifted.words[0] == "option":
+                    self._default_option(shifted, p)
+                    return
+                ln, w, kw = shifted, shifted.words, shifted.words[0]
+                if kw in ("no", "default"):  # 2.6 takes one modifier: the second is a keyword
+                    self.fail(ln, f"unknown keyword '{kw}' in '{p.kind}' section"
+                              + ("; did you mean 'defaults' maybe ?" if kw == "default" else ""), 0)
         if kw != "default_backend":  # the line 2.6 names for maps of some post-parse expressions
             p.f["args_line"] = ln.lineno
         if kw == "monitor-net":  # 2.6 quotes the network given

@@ -61,6 +61,11 @@ class SectionsMixin(BuilderBase):
             return
         if kind in K.KEPT_SECTIONS:
             name = ln.words[1] if len(ln.words) > 1 else ""
+            if not name and kind in ("peers", "resolvers"):  # 2.6 stops reading there
+                self.alert(ln, f"missing name for {kind} section.", 0)
+                self.d.aborted = True
+                self.section_obj = None
+                return
             if S.SECTION.status(kind) == REFUSED:
                 self.alert(ln, S.SECTION.refusal(kind, f"{kind} {name}".strip()), 0, ours=True)
             elif S.SECTION.status(kind) == NO_EFFECT:
