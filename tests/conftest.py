@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -36,11 +38,36 @@ if os.environ.get("HAPROXY_PY_ACCEL_DIR") and os.environ.get("HAPROXY_PY_PURE", 
         raise pytest.UsageError(f"HAPROXY_PY_ACCEL_DIR: the accelerator did not load: {_bootstrap.accel_info()}")
 
 
+#: the last ports free_port() handed out in this process (not handed out again while they are here)
+_HANDED_OUT: collections.OrderedDict[int, None] = collections.OrderedDict()
+_KEEP_HANDED_OUT = 4096
+#: where free_port() looks: below the kernel's ephemeral range (32768-60999 on Linux), so that a port
+#: picked now is not taken later by an outgoing connection's local port or by a server bound to 0
+FREE_PORT_RANGE = (20000, 32768)
+_port_rng = random.Random(os.getpid() ^ int.from_bytes(os.urandom(4), "big"))
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free right now and is none of the last 4096 this process got.
+
+    bind(0) in a loop can give the same port twice (two frontends of one configuration then share
+    a port, SO_REUSEPORT spreads the connections over both: CI saw requests for 'fewait' served by
+    'fenorm'); the ports are taken outside the ephemeral range for the same reason."""
+    lo, hi = FREE_PORT_RANGE
+    for _ in range(10_000):
+        port = _port_rng.randrange(lo, hi)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT[port] = None
+        if len(_HANDED_OUT) > _KEEP_HANDED_OUT:
+            _HANDED_OUT.popitem(last=False)
+        return port
+    raise RuntimeError(f"no free TCP port left in {lo}-{hi - 1} on 127.0.0.1")
 
 
 def require_haproxy_bin() -> str:

@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from tests.conftest import free_port
 from tests.integration.harness import (
     TcpServer,
     get,
@@ -66,12 +67,6 @@ _RET = re.compile(rb"calls=1 avg=0 tot=0 lat=(\d+)")
 BIG = 4 << 20
 
 
-def _free() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _slow_big(rec):  # a response the proxy receives and forwards in many pieces
     return 200, [], b"x" * BIG
 
@@ -109,7 +104,7 @@ def _exchange(port: int) -> tuple[list[bytes], list[int]]:
 
 
 def _run(which: str, prof: str) -> tuple[list[bytes], list[Log], list[Log]]:
-    port = _free()
+    port = free_port()
     with http_backends("s1") as (be,):
         be.behaviour = lambda rec: _slow_big(rec) if rec.start.split()[1] == b"/big" else (200, [], b"ok\n")
         with run_proxy(CFG.format(prof=prof, port=port, srv=be.port), which=which) as pp:
@@ -218,7 +213,7 @@ def test_task_profiling_fetches_tcp_mode_as_haproxy(prof: str, rules: str) -> No
     srv = _Echo()
     try:
         for which in ("haproxy", "ours"):
-            port = _free()
+            port = free_port()
             with run_proxy(TCP_CFG.format(prof=prof, port=port, srv=srv.port, rules=rules), which=which) as pp:
                 wait_port(port, timeout=20)
                 # the probe's connection logs a line too: wait for it, then count from there

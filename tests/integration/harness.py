@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port  # noqa: F401  (the tests import it from here too)
+
 ROOT = Path(__file__).resolve().parents[2]
+
 
 def http_defaults(client_server: str = "5s") -> str:
     """A ``defaults`` section in mode http: connect timeout 2s, client and server timeouts as given."""
@@ -49,12 +52,6 @@ frontend main
 backend app
     balance roundrobin
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_files(paths: list[str | Path] | tuple[str | Path, ...], timeout: float = 10.0,

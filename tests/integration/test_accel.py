@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from haproxy_py import _bootstrap
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -45,12 +46,6 @@ PROBE = ROOT / "tests" / "integration" / "accel_probe.py"
 WHEEL_CACHE = ROOT / "build" / "wheels"
 # compiling takes minutes when the sources changed since the last build
 pytestmark = pytest.mark.timeout(900)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
