@@ -146,13 +146,14 @@ OPTION_NAMES = (*K.OPTIONS, *K.REMOVED_OPTIONS, "bogus", "", "http-server-closed
 
 def option_line(r: random.Random) -> str:
     name = r.choice(OPTION_NAMES)
-    neg = r.random() < 0.25
+    x = r.random()  # the 'no' and 'default' modifiers
+    mod = "no" if x < 0.2 else "default" if x < 0.3 else ""
     arg = ""
     if name in OPTION_ARGS and r.random() < 0.6:
         arg = r.choice(OPTION_ARGS[name])
     elif r.random() < 0.05:
         arg = "extra"
-    return " ".join(w for w in ("no" if neg else "", "option", name, arg) if w)
+    return " ".join(w for w in (mod, "option", name, arg) if w)
 
 
 def option_case(r: random.Random, n: int) -> Case:
@@ -245,6 +246,58 @@ def tcprule_case(r: random.Random, n: int) -> Case:
     return proxy_case(n, kind, line, r.choice(("http", "tcp", "tcp")), extra=extra)
 
 
+# --------------------------------------------------------------------------- userlist sections
+USERS = ("u1", "u2", "u3", "u1", "u2", "u3", "zz")
+GROUPS = ("g1", "g2", "g3", "g1", "g2", "zz")
+PASSWORDS = ("password $6$k$LJ0dPPGfnRyGrPMhVRiHxx4FbmvzhmYUcIwHxLgBzEuMu3tDy7oJNuJtLJvv9Jr7vhZdLuxGzTn2wHTPwAP0s.",
+             "password x", "insecure-password s3cret", "insecure-password", "password", "")
+
+
+def _names(r: random.Random, pool: tuple[str, ...]) -> str:
+    return ",".join(r.sample(pool, r.randint(1, 3))) if r.random() < 0.95 else ""
+
+
+def userlist_line(r: random.Random) -> str:
+    x = r.random()
+    if x < 0.45:
+        opts = r.choice(PASSWORDS)
+        if r.random() < 0.5:
+            opts += f" groups {_names(r, GROUPS)}"
+        if r.random() < 0.05:
+            opts += r.choice((" bogus", " groups", " password y"))
+        return " ".join(f"user {r.choice(USERS)} {opts}".split())
+    if x < 0.92:
+        line = f"group {r.choice(GROUPS)}"
+        if r.random() < 0.5:
+            line += f" users {_names(r, USERS)}"
+        if r.random() < 0.05:
+            line += r.choice((" bogus", " users"))
+        return line.strip()
+    return r.choice(("user", "group", "usr x", "group g!x", "user u!x insecure-password a", "bogus", "userlist",
+                     "group g1 users", "user u1 groups", "groups g1"))
+
+
+def userlist_case(r: random.Random, n: int) -> Case:
+    """A userlist section of random users and groups (and broken lines), sometimes its header
+    broken, sometimes a frontend whose ACLs name its groups."""
+    name = f"L{n}"
+    head = r.choices((f"userlist {name}", "userlist", f"userlist {name} extra", f"userlist {name}!",
+                      f"userlist L{max(n - 1, 0)}"), (20, 1, 1, 1, 1))[0]
+    lines = [head] + ["    " + userlist_line(r) for _ in range(r.randint(0, 7))]
+    if r.random() < 0.35:
+        lines += [f"frontend f{n}", "    mode http", "    timeout client 1s", f"    bind 127.0.0.1:{20000 + n}"]
+        for k in range(r.randint(1, 3)):
+            grp = " ".join(r.sample(GROUPS, r.randint(0, 2)))
+            mod = r.choice(("", "", "", " -m str", ",lower"))
+            fetch = f"http_auth_group({name})" if not mod.startswith(",") else f"http_auth_group({name}){mod}"
+            flag = mod if mod.startswith(" ") else ""
+            if r.random() < 0.5:
+                lines += [f"    acl a{k} {fetch}{flag} {grp}".rstrip(), f"    http-request deny if a{k}"]
+            else:
+                lines.append(f"    http-request deny if {{ {fetch}{flag} {grp} }}".replace("  }", " }"))
+    return Case(head, lines, name)
+
+
 TUNE_HEAD = ["defaults", "    mode http", *BASE, "frontend f", "    bind 127.0.0.1:19999", "    default_backend be",
              "backend be", "    server s 127.0.0.1:2"]
 
@@ -254,6 +307,7 @@ FAMILIES: dict[str, tuple[Callable[[random.Random, int], Case], list[str]]] = {
     "option": (option_case, []),
     "tune": (tune_case, TUNE_HEAD),
     "tcprule": (tcprule_case, []),
+    "userlist": (userlist_case, []),
 }
 
 

@@ -29,7 +29,7 @@ def test_generator_is_seeded_and_varied() -> None:
     r1, r2 = random.Random(SEED), random.Random(SEED)
     a = [option_case(r1, n).label for n in range(300)]
     assert a == [option_case(r2, n).label for n in range(300)]
-    assert len(set(a)) > 200 and any(": no option" in x for x in a) and any("forwardfor" in x for x in a)
+    assert len(set(a)) > 200 and any(": no option" in x for x in a) and any(": default option" in x for x in a) and any("forwardfor" in x for x in a)
 
 
 @pytest.mark.needs_haproxy

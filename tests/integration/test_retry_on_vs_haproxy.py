@@ -142,7 +142,9 @@ def _listens(rng: random.Random, n: int) -> list[dict[str, object]]:
             ro = " ".join(rng.sample(_KEYWORDS, rng.randint(1, 5)))
         out.append({
             "name": f"l{i}", "retry_on": ro, "retries": rng.choice((0, 1, 2, 2, 3, 3)),
-            "redispatch": rng.choice(("", "", "option redispatch", "option redispatch 2", "option redispatch -1")),
+            "redispatch": rng.choice(("", "", "option redispatch", "option redispatch 2", "option redispatch -1",
+                                     "option redispatch\n    default option redispatch",
+                                     "default option redispatch", "no option redispatch")),
             "disable": rng.random() < 0.4, "dead": rng.random() < 0.3,
         })
     return out

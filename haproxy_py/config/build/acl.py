@@ -73,11 +73,9 @@ class AclMixin(BuilderBase):
         map_keys: list[str] = []
         i = first + 1
         n = len(words)
-        dashdash = False
         while i < n and words[i].startswith("-"):
             fl = words[i]
             if fl == "--":
-                dashdash = True
                 i += 1
                 break
             if fl == "-i":
@@ -127,8 +125,8 @@ class AclMixin(BuilderBase):
         eff_match = match or fdef.match
         if pats and pats[0] in F.INT_OPERATORS and eff_match == "int":
             operator = pats.pop(0)
-        if not pats and not files and not dashdash and eff_match not in ("found", "bool") \
-                and fdef.out != "bool":
+        # 2.6 warns only when nothing at all follows the fetch (a flag alone silences it)
+        if len(words) == first + 1 and eff_match not in ("found", "bool") and fdef.out != "bool":
             self.d.warning(f"parsing acl keyword '{expr_text}' :\n"
                            "  no pattern to match against were provided, so this ACL will never match.\n"
                            "  If this is what you intended, please add '--' to get rid of this warning.\n"
@@ -147,6 +145,10 @@ class AclMixin(BuilderBase):
         except AclError as e:
             err(e.reason, first)
             return None
+        if acl.fetch == "http_auth_group":  # 2.6 checks their groups after parsing, in creation order
+            order = p.f.setdefault("auth_group_acls", [])
+            if not name or name not in order:
+                order.append(name or acl)
         return acl
 
     def kw_acl(self, ln: Line, p: ProxyState) -> None:

@@ -76,6 +76,11 @@ class FreezeMixin(BuilderBase):
             uuids[idx] = nxt
             used.add(nxt)
             nxt += 1
+        # 2.6's userlist_postinit: the first post-parse check, and the last when it fails
+        n0 = len(d.messages)
+        groups = self.resolve_groups()
+        groups_failed = any(m.fatal for m in d.messages[n0:])
+        mark = len(d.messages)
         if d.parse_failed:
             d.drop_post()
         else:  # 2.6 compiles these after parsing, and only when parsing succeeded
@@ -95,15 +100,19 @@ class FreezeMixin(BuilderBase):
         parsed = not d.parse_failed
         if not parsed:  # what freeze found is 2.6's post-parse checks' too
             d.drop_post()
+        elif groups_failed:
+            from haproxy_py.config.diagnostics import POST
+
+            d.messages = d.messages[:mark] + [m for m in d.messages[mark:] if m.phase != POST]
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
                      log_forwards=self.log_forward_models(),  # type: ignore[attr-defined]
                      userlists=tuple((n, tuple(u)) for n, u in self.userlists), files=tuple(self.files),
-                     userlist_groups=self.resolve_groups(),
+                     userlist_groups=groups,
                      programs=tuple(self.programs), caches=tuple(self.caches),
                      fcgi_apps=self.fcgi_models(),  # type: ignore[attr-defined]
                      tls_keys=TLS.ticket_rings(self))
-        if parsed:
+        if parsed and not groups_failed:
             self.post_checks(cfg)
         from haproxy_py.samples.patref import end_post
 
@@ -111,29 +120,37 @@ class FreezeMixin(BuilderBase):
         return cfg
 
     def resolve_groups(self) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
-        """Each userlist's groups with their members (2.6's auth_resolve_groups and its checks)."""
+        """Each userlist's groups with their members (2.6's auth_resolve_groups). Its checks stop at
+        the first unknown name, met in 2.6's order: the lists, their users and their groups from
+        the last declared, a user's groups before the groups' users."""
         from haproxy_py.config.diagnostics import POST
 
         out = []
+        first: str | None = None
         for (name, users), (_, groups, user_groups) in zip(self.userlists, self.userlist_groups, strict=True):
-            loc = self.userlist_locs.get(name)
             names = {u for u, _, _ in users}
             members: dict[str, list[str]] = {g: [] for g, _ in groups}
-            for g, us in groups:
-                for u in us:
-                    if u not in names:
-                        self.d.alert(f"userlist '{name}': no such user '{u}' specified in group '{g}'", loc,
-                                     phase=POST)
-                    elif u not in members[g]:
-                        members[g].append(u)
             for u, gs in user_groups:
                 for g in gs:
-                    if g not in members:
-                        self.d.alert(f"userlist '{name}': no such group '{g}' specified in user '{u}'", loc,
-                                     phase=POST)
-                    elif u not in members[g]:
+                    if g in members and u not in members[g]:
+                        members[g].append(u)
+            for g, us in groups:
+                for u in us:
+                    if u in names and u not in members[g]:
                         members[g].append(u)
             out.append((name, tuple((g, tuple(us)) for g, us in members.items())))
+        for (name, users), (_, groups, user_groups) in reversed(list(zip(self.userlists, self.userlist_groups,
+                                                                          strict=True))):
+            names = {u for u, _, _ in users}
+            known = {g for g, _ in groups}
+            first = next((f"no such group '{g}' specified in user '{u}'" for u, gs in reversed(user_groups)
+                          for g in gs if g not in known), None)
+            if first is None:
+                first = next((f"no such user '{u}' specified in group '{g}'" for g, us in reversed(groups)
+                              for u in us if u not in names), None)
+            if first is not None:
+                self.d.alert(f"userlist '{name}': {first}", self.userlist_locs.get(name), phase=POST)
+                break
         return tuple(out)
 
     def freeze(self, ps: ProxyState, uuid: int) -> Proxy:

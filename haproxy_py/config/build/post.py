@@ -9,6 +9,7 @@ from haproxy_py.config import fetches as F
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config.build.base import BuilderBase
+from haproxy_py.config.build.state import ProxyState
 from haproxy_py.config.diagnostics import POST, did_you_mean
 from haproxy_py.config.model import Acl, Condition, Config, Location, Proxy
 from haproxy_py.registry import not_implemented
@@ -130,12 +131,12 @@ class PostChecksMixin(BuilderBase):
                     self.d.alert(f"{p.type_str} '{p.name}' : unable to find server '{us.server}' referenced in a "
                                  "'use-server' rule.", us.loc, phase=POST)
 
-    def _check_auth_groups(self, cfg: Config) -> None:
+    def _check_auth_groups(self, cfg: Config, ps: ProxyState, p: Proxy) -> None:
         """An ACL on http_auth_group(L) names groups of L (2.6: with '-m' or converters, or without
-        patterns, it names none)."""
+        patterns, it names none), named and anonymous ones in the order they were made."""
         groups = {n: {g for g, _ in gs} for n, gs in cfg.userlist_groups}
-        for p in cfg.proxies:
-            for acl in p.acls:
+        for item in ps.f.get("auth_group_acls", ()):
+            for acl in ([a for a in p.acls if a.name == item] if isinstance(item, str) else [item]):
                 if acl.fetch != "http_auth_group" or not acl.fetch_args or acl.fetch_args[0] not in groups:
                     continue
                 where = f"proxy {p.name}: acl {acl.name} http_auth_group(): "
@@ -145,11 +146,9 @@ class PostChecksMixin(BuilderBase):
                 for g in acl.patterns:
                     if g not in groups[acl.fetch_args[0]]:
                         self.d.alert(where + f"invalid group '{g}'.", acl.loc, phase=POST)
-                        break
 
     def post_checks(self, cfg: Config) -> None:
         d = self.d
-        self._check_auth_groups(cfg)
         self.check_ring_targets(cfg)  # type: ignore[attr-defined]
         self.check_cache_rules(cfg)  # type: ignore[attr-defined]
         self.check_fcgi(cfg)  # type: ignore[attr-defined]
@@ -204,6 +203,7 @@ class PostChecksMixin(BuilderBase):
                         d.alert(f"Proxy '{p.name}': unable to find required default_backend: "
                                 f"'{p.default_backend}'.", ps.f.get("default_backend_loc"), phase=POST,
                                 suggestion=did_you_mean(p.default_backend, list(by_be)))
+            self._check_auth_groups(cfg, ps, p)
             if resolvers is None:
                 resolvers = {s.name for s in cfg.other_sections if s.kind == "resolvers"}
             for r in p.http_rules:  # do-resolve names a resolvers section that must exist

@@ -29,17 +29,18 @@ _CAP_EXTRA = {"maxconn": " Maybe you want 'fullconn' instead ?", "fullconn": " M
 class ProxyMixin(BuilderBase):
     def _default_option(self, ln: Line, p: ProxyState) -> None:
         """``default option NAME`` (read as 2.6 reads it: ``option NAME NAME``): the on/off options
-        and the connection modes get their argument count error; 2.6 takes 'redispatch' (not
-        implemented here) and refuses the others."""
+        and the connection modes get their argument count error; 2.6 takes 'redispatch' (which
+        it turns off, whatever the defaults said) and refuses the others."""
         w = ln.words
         name = w[1]
-        if name in K.FLAG_OPTIONS or name in ("httpclose", "http-server-close", "http-keep-alive"):
+        if name in K.FLAG_OPTIONS or name in K.REMOVED_OPTIONS or name in ("httpclose", "http-server-close",
+                                                                            "http-keep-alive"):
             self.option(ln, p, 1, negate=False)
             return
-        if name == "redispatch":
-            from haproxy_py.registry import not_implemented
-
-            self.fail(ln, not_implemented("'default option redispatch'"), 0)
+        if name == "redispatch":  # 2.6 clears the option (and its 'no'): no redispatch here
+            if self._opt_cap(ln, p, 1, K.BE):
+                p.f["redispatch"] = 0
+            return
         self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: negation/default is not supported for option '{name}'.",
                      ln.loc(1), line=ln.raw)
 

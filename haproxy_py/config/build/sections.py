@@ -87,9 +87,7 @@ class SectionsMixin(BuilderBase):
                 self.section_obj = None
                 return
             if kind == "userlist":
-                self.userlists.append((name, []))
-                self.userlist_groups.append((name, [], []))
-                self.userlist_locs[name] = ln.loc(0)
+                self.userlist_open(ln)
             elif kind == "program":
                 self.program_cur = {"name": name, "loc": ln.loc(0)}
             elif kind == "cache":
@@ -249,43 +247,7 @@ class SectionsMixin(BuilderBase):
         kind = self.section_obj[0]
         self.section_obj[2].append(tuple(ln.words))
         if kind == "userlist":
-            w = ln.words
-            if w[0] in ("user", "group") and len(w) >= 2:
-                known = ([u[0] for u in self.userlists[-1][1]] if w[0] == "user"
-                         else [g[0] for g in self.userlist_groups[-1][1]])
-                if w[1] in known:
-                    self.d.warning(f"parsing [{ln.file}:{ln.lineno}]: ignoring duplicated {w[0]} '{w[1]}' in userlist "
-                                   f"'{self.section_obj[1]}'.", ln.loc(1), line=ln.raw)
-                    return
-                opts = ("password", "insecure-password", "groups") if w[0] == "user" else ("users",)
-                for j in range(2, len(w), 2):
-                    if w[j] not in opts:
-                        what = ("'password', 'insecure-password' and 'groups' options" if w[0] == "user"
-                                else "'users' option")
-                        self.d.alert(f"parsing [{ln.file}:{ln.lineno}]: '{w[0]}' only supports {what}.", ln.loc(j),
-                                     line=ln.raw)
-                        return
-            if w[0] == "user" and len(w) >= 2:
-                pw = ""
-                insecure = False
-                if "insecure-password" in w:
-                    idx = w.index("insecure-password")
-                    pw = w[idx + 1] if idx + 1 < len(w) else ""
-                    insecure = True
-                elif "password" in w:
-                    idx = w.index("password")
-                    pw = w[idx + 1] if idx + 1 < len(w) else ""
-                self.userlists[-1][1].append((w[1], pw, insecure))
-                if "groups" in w[2:] and w.index("groups", 2) + 1 < len(w):
-                    gl = w[w.index("groups", 2) + 1]
-                    self.userlist_groups[-1][2].append((w[1], [g for g in gl.split(",") if g]))
-            elif w[0] == "group" and len(w) >= 2:
-                members: list[str] = []
-                if "users" in w[2:] and w.index("users", 2) + 1 < len(w):
-                    members = [u for u in w[w.index("users", 2) + 1].split(",") if u]
-                self.userlist_groups[-1][1].append((w[1], members))
-            elif w[0] not in ("group", "user"):
-                self.alert(ln, f"unknown keyword '{w[0]}' in 'userlist' section", 0)
+            self.userlist_kw(ln)
         elif kind == "program":
             self.program_kw(ln)
         elif kind == "cache":
@@ -317,6 +279,73 @@ class SectionsMixin(BuilderBase):
             err = ML.check_line(list(ln.words))
             if err is not None:
                 self.alert(ln, err, 0)
+
+    def userlist_open(self, ln: Line) -> None:
+        """A 'userlist' line as 2.6 reads it: a list is created only for a valid name not seen
+        before; otherwise the lines that follow go to the last list created (none: ignored)."""
+        w = ln.words
+        pre = f"parsing [{ln.file}:{ln.lineno}]: "
+        name = w[1] if len(w) > 1 else ""
+        if not name:
+            self.alert(ln, pre + "'userlist' expects <name> as arguments.", 0, raw=True)
+            return
+        if len(w) > 2:
+            self.d.alert(f"parsing [{ln.file}:{ln.lineno}] : 'userlist' cannot handle unexpected argument "
+                         f"'{w[2]}'.", ln.loc(2), line=ln.raw)
+            return
+        bad = next((ch for ch in name if ch not in _NAME_OK), None)
+        if bad is not None:
+            self.alert(ln, pre + f"character '{bad}' is not permitted in 'userlist' name '{name}'.", 1, raw=True)
+            return
+        if name in self.userlist_locs:
+            self.warn(ln, pre + f"ignoring duplicated userlist '{name}'.", 1, raw=True)
+            return
+        self.userlists.append((name, []))
+        self.userlist_groups.append((name, [], []))
+        self.userlist_locs[name] = ln.loc(0)
+
+    def userlist_kw(self, ln: Line) -> None:
+        """'user' and 'group' lines, checked in 2.6's order; they fill the last list created."""
+        w = ln.words
+        pre = f"parsing [{ln.file}:{ln.lineno}]: "
+        kw = w[0]
+        if kw not in ("user", "group"):
+            self.alert(ln, pre + f"unknown keyword '{kw}' in 'users' section", 0, raw=True)
+            return
+        if len(w) < 2 or not w[1]:
+            self.alert(ln, pre + f"'{kw}' expects <name> as arguments.", 0, raw=True)
+            return
+        if kw == "group":
+            bad = next((ch for ch in w[1] if ch not in _NAME_OK), None)
+            if bad is not None:
+                self.alert(ln, pre + f"character '{bad}' is not permitted in 'group' name '{w[1]}'.", 1, raw=True)
+                return
+        if not self.userlists:
+            return
+        lname, users = self.userlists[-1]
+        _, groups, user_groups = self.userlist_groups[-1]
+        if w[1] in ([u[0] for u in users] if kw == "user" else [g[0] for g in groups]):
+            self.warn(ln, pre + f"ignoring duplicated {kw} '{w[1]}' in userlist '{lname}'.", 1, raw=True)
+            return
+        opts = ("password", "insecure-password", "groups") if kw == "user" else ("users",)
+        vals: dict[str, str] = {}
+        insecure = False
+        bad_at = 0
+        for j in range(2, len(w), 2):
+            if w[j] not in opts:
+                bad_at = j
+                break
+            vals[w[j] if w[j] != "insecure-password" else "password"] = w[j + 1] if j + 1 < len(w) else ""
+            insecure = insecure or w[j] == "insecure-password"
+        if kw == "user":  # 2.6 keeps the user even when one of its options is refused
+            users.append((w[1], vals.get("password", ""), insecure))
+            if vals.get("groups"):
+                user_groups.append((w[1], [g for g in vals["groups"].split(",") if g]))
+        elif not bad_at:
+            groups.append((w[1], [u for u in vals.get("users", "").split(",") if u]))
+        if bad_at:
+            what = "'password', 'insecure-password' and 'groups' options" if kw == "user" else "'users' option"
+            self.alert(ln, pre + f"'{kw}' only supports {what}.", bad_at, raw=True)
 
     def program_kw(self, ln: Line) -> None:
         w = ln.words
