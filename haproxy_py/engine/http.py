@@ -64,7 +64,7 @@ from haproxy_py.http.message import (
     RequestHead,
     ResponseHead,
 )
-from haproxy_py.http.parse import H2_PREFACE, ParseError, parse_response
+from haproxy_py.http.parse import H2_PREFACE, ParseError, head_room, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
     MODE_KEEP_ALIVE,
@@ -474,8 +474,8 @@ class HttpSession(Stream):
                 self._bad_request(e.status, e.pos, stream=e.reason is H2_PREFACE)
                 return
         if not res:
-            if len(buf) > eng.bufsize:
-                self._bad_request(400, len(buf))
+            if len(buf) >= (cap := head_room(eng.bufsize)):
+                self._bad_request(400, cap)
             return
         req, consumed, size, key = res
         if req.body == BODY_CHUNKED and len(buf) > consumed and self._bad_early_body(buf, consumed):
@@ -568,7 +568,8 @@ class HttpSession(Stream):
             "when": _wall(), "kind": "request", "frontend": self.router.conf.name,
             "fe_iid": self.router.conf.uuid, "backend": "<NONE>", "be_iid": -1, "server": "<NONE>",
             "srv_id": -1, "src": f"{self.src_ip}:{self.src_port}",
-            "buf": herrors.as_captured(bytes(self.buf[:16384]), pos if parsed < 0 else parsed), "err_pos": pos,
+            "buf": herrors.as_captured(bytes(self.buf[:head_room(self.engine.bufsize)]), pos if parsed < 0 else parsed),
+            "err_pos": pos, "size": (self.engine.bufsize + 15) & ~15,
         })
 
     def _record_res_error(self, buf: bytes, pos: int, parsed: int = -1) -> None:
@@ -580,7 +581,8 @@ class HttpSession(Stream):
             "fe_iid": self.router.conf.uuid, "backend": self.be.name, "be_iid": self.be.uuid,
             "server": srv.name if srv is not None else "<NONE>",
             "srv_id": srv.puid if srv is not None else -1, "src": f"{self.src_ip}:{self.src_port}",
-            "buf": herrors.as_captured(bytes(buf[:16384]), pos if parsed < 0 else parsed), "err_pos": pos,
+            "buf": herrors.as_captured(bytes(buf[:head_room(self.engine.bufsize)]), pos if parsed < 0 else parsed),
+            "err_pos": pos, "size": (self.engine.bufsize + 15) & ~15,
         })
 
     def _got_request(self, req: RequestHead) -> None:

@@ -159,6 +159,12 @@ class _Fold(Exception):
     """Internal: the fast path met something (obs-fold, bare LF) that needs the general path."""
 
 
+def head_room(bufsize: int) -> int:
+    """How much of an unfinished head 2.6 buffers before refusing it: tune.bufsize rounded up to
+    16, less 64 (measured against 2.6.12: 16320 of 16384, 9952 of 10001, maxrewrite no part)."""
+    return ((bufsize + 15) & ~15) - 64
+
+
 def _split_head(buf: bytes, start: int, status: int,
                 bufsize: int) -> tuple[list[bytes], int, int] | None:
     """Find the head, normalise line ends, check bytes (a response's status line may hold
@@ -180,8 +186,9 @@ def _split_head(buf: bytes, start: int, status: int,
             return lines, p + 4, p + 1
     eol, after = _find_head_end(buf, start)
     if eol < 0:
-        if len(buf) - start >= bufsize:
-            raise ParseError(status, len(buf), "head too large")
+        cap = head_room(bufsize)
+        if len(buf) - start >= cap:
+            raise ParseError(status, start + cap, "head too large")
         return None
     return _split_head_slow(buf, start, eol, status), after, -1
 

@@ -608,8 +608,9 @@ class Cli:
                            f"{srv or '<NONE>'} (#{e.get('srv_id', -1)}), event #{e.get('event', 0)}, "
                            f"src {e.get('src', '?')}\n")
             buf: bytes = e.get("buf", b"")
-            out.append(f"  buffer starts at 0 (including 0 out), {max(0, 16384 - len(buf))} free,\n")
-            out.append(f"  len {len(buf)}, wraps at 16336, error at position {e.get('err_pos', 0)}\n")
+            size = e.get("size", 16384)  # tune.bufsize rounded up to 16, as 2.6 sizes its buffers
+            out.append(f"  buffer starts at 0 (including 0 out), {max(0, size - len(buf))} free,\n")
+            out.append(f"  len {len(buf)}, wraps at {size - 48}, error at position {e.get('err_pos', 0)}\n")
             out.append("  \n")
             out.extend(hexdump_lines(buf))
         return "".join(out)
