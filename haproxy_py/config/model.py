@@ -822,6 +822,9 @@ class Config:
     #: the key rings of the bind lines' ``tls-ticket-keys`` files, in the order of their ids
     #: (tls/ticketkeys.py TicketKeys; ``set ssl tls-key`` changes them in place)
     tls_keys: tuple[Any, ...] = ()
+    #: issuers-chain-path's files (tls/certs.py load_issuers), to complete the chain of a
+    #: certificate set at run time as the ones loaded at start
+    tls_issuers: tuple[Any, ...] = ()
 
     def proxy(self, name: str, *, backend: bool | None = None) -> Proxy | None:
         """Find a proxy by name; ``backend=True`` looks only at BE-capable ones."""

@@ -453,9 +453,10 @@ def cert_paths(path: str) -> list[str]:
 _STORE_DIR: list[str] = []
 
 
-def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
+def cert_from_payload(name: str, pem: str, old: CertFile, issuers: Any = ()) -> CertFile:
     """The certificate a 'set ssl cert NAME' payload holds, checked as a file would be (a payload
-    without a key keeps the old one); written to a private file for OpenSSL. :class:`CertError`."""
+    without a key keeps the old one); written to a private file for OpenSSL. A payload without a
+    chain is completed from ``issuers`` (issuers-chain-path) as at start. :class:`CertError`."""
     if not _STORE_DIR:
         _STORE_DIR.append(tempfile.mkdtemp(prefix="haproxy-py-certs-"))
     fd, tmp = tempfile.mkstemp(suffix=".pem", dir=_STORE_DIR[0])
@@ -465,7 +466,7 @@ def cert_from_payload(name: str, pem: str, old: CertFile) -> CertFile:
         if "PRIVATE KEY-----" not in pem:
             key = old.key or (old.load_from or old.path)
             os.symlink(key, tmp + ".key")
-        c = load_cert(tmp)
+        c = complete_chain(load_cert(tmp), list(issuers))
     except CertError as e:
         os.unlink(tmp)
         raise CertError(str(e).replace(tmp, name)) from None  # 2.6 names the certificate

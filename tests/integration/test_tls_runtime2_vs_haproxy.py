@@ -716,3 +716,76 @@ backend b
     assert out[0][1] == 200 and out[0][4] == 200 and out[2][4] == 500 and out[2][7] == 200
     assert out[0][2]["CumSslConns"] == 1 and out[0][2]["SslBackendKeyRate"] and out[0][3]["SslFrontendKeyRate"]
     assert out[0][8]["CumSslConns"] == 4 and out[2][8]["CumSslConns"] == 3
+
+
+def _intermediate_chain(d: Path) -> None:
+    """Root CA -> Intermediate CA -> leaf (leaf.example.com) and leaf2 (leaf2.example.com) in ``d``."""
+    import subprocess
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=30)
+
+    for n in ("ca", "int", "leaf", "leaf2"):
+        run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{n}.key")
+    run("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=Root CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    (d / "int.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
+    run("req", "-new", "-key", "int.key", "-out", "int.csr", "-subj", "/CN=Intermediate CA")
+    run("x509", "-req", "-in", "int.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "0x77",
+        "-out", "int.crt", "-days", "30", "-extfile", "int.ext")
+    for n, serial in (("leaf", "0x1234"), ("leaf2", "0x1235")):
+        (d / f"{n}.ext").write_text(f"subjectAltName=DNS:{n}.example.com\n")
+        run("req", "-new", "-key", f"{n}.key", "-out", f"{n}.csr", "-subj", f"/CN={n}.example.com")
+        run("x509", "-req", "-in", f"{n}.csr", "-CA", "int.crt", "-CAkey", "int.key", "-set_serial", serial,
+            "-out", f"{n}.crt", "-days", "30", "-extfile", f"{n}.ext")
+
+
+def test_issuers_chain_path_completes_a_cert_set_at_run_time_as_haproxy(tmp_path: Path) -> None:
+    """issuers-chain-path holding an intermediate CA: a leaf without its chain loaded at start,
+    then another leaf without chain set by 'set ssl cert' and committed: both are served with the
+    intermediate (openssl s_client -showcerts), and 'show ssl cert' (the transaction's and the
+    committed store's) names the chain file and its Chain Subject/Issuer, as 2.6."""
+    import re
+
+    from tests.integration.test_tls_bind_vs_haproxy import s_client
+
+    _intermediate_chain(tmp_path)
+    iss = tmp_path / "iss"
+    iss.mkdir()
+    shutil.copy(tmp_path / "int.crt", iss / "int.pem")
+    site = tmp_path / "site.pem"
+    site.write_text((tmp_path / "leaf.crt").read_text() + (tmp_path / "leaf.key").read_text())
+    leaf2 = (tmp_path / "leaf2.crt").read_text() + (tmp_path / "leaf2.key").read_text()
+    cfg = f"""global
+    issuers-chain-path {iss}
+    stats socket @DIR@/admin.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{{p0}} ssl crt {site}
+    http-request return status 200 content-type text/plain string ok
+"""
+    require_haproxy("haproxy")
+    out = []
+    for which in ("haproxy", "ours"):
+        port = free_port()
+        with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
+            sock = Path(admin_socket(pp))
+            got: list[Any] = []
+
+            def chain(port: int = port) -> list[str]:
+                return re.findall(r"^ *\d+ [si]:.*$", s_client(port, "-showcerts", data=b""), re.M)
+
+            got.append(chain())
+            got.append(ask(sock, f"set ssl cert {site} <<\n{leaf2}"))
+            got.append(ask(sock, f"show ssl cert *{site}"))
+            got.append(ask(sock, f"commit ssl cert {site}"))
+            got.append(chain())
+            got.append(ask(sock, f"show ssl cert {site}"))
+            out.append(got)
+    assert out[1] == out[0]
+    assert len(out[0][0]) == 2 and "Intermediate CA" in out[0][4][1] and "leaf2" in out[0][4][0]
+    assert b"Chain Subject: /CN=Intermediate CA" in out[0][5]

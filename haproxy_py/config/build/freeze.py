@@ -111,7 +111,8 @@ class FreezeMixin(BuilderBase):
                      userlist_groups=groups,
                      programs=tuple(self.programs), caches=tuple(self.caches),
                      fcgi_apps=self.fcgi_models(),  # type: ignore[attr-defined]
-                     tls_keys=TLS.ticket_rings(self))
+                     tls_keys=TLS.ticket_rings(self),
+                     tls_issuers=tuple(self.g.get("tls", {}).get("issuers", ())))
         if parsed and not groups_failed:
             self.post_checks(cfg)
         from haproxy_py.samples.patref import end_post
