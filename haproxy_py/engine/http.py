@@ -64,7 +64,7 @@ from haproxy_py.http.message import (
     RequestHead,
     ResponseHead,
 )
-from haproxy_py.http.parse import H2_PREFACE, ParseError, head_room, parse_response
+from haproxy_py.http.parse import H2_PREFACE, ParseError, buffer_size, head_room, parse_response
 from haproxy_py.http.rewrite import (
     MODE_CLOSE,
     MODE_KEEP_ALIVE,
@@ -568,8 +568,7 @@ class HttpSession(Stream):
             "when": _wall(), "kind": "request", "frontend": self.router.conf.name,
             "fe_iid": self.router.conf.uuid, "backend": "<NONE>", "be_iid": -1, "server": "<NONE>",
             "srv_id": -1, "src": f"{self.src_ip}:{self.src_port}",
-            "buf": herrors.as_captured(bytes(self.buf[:head_room(self.engine.bufsize)]), pos if parsed < 0 else parsed),
-            "err_pos": pos, "size": (self.engine.bufsize + 15) & ~15,
+            **self._captured(self.buf, pos, parsed),
         })
 
     def _record_res_error(self, buf: bytes, pos: int, parsed: int = -1) -> None:
@@ -581,9 +580,15 @@ class HttpSession(Stream):
             "fe_iid": self.router.conf.uuid, "backend": self.be.name, "be_iid": self.be.uuid,
             "server": srv.name if srv is not None else "<NONE>",
             "srv_id": srv.puid if srv is not None else -1, "src": f"{self.src_ip}:{self.src_port}",
-            "buf": herrors.as_captured(bytes(buf[:head_room(self.engine.bufsize)]), pos if parsed < 0 else parsed),
-            "err_pos": pos, "size": (self.engine.bufsize + 15) & ~15,
+            **self._captured(buf, pos, parsed),
         })
+
+    def _captured(self, buf: bytes | bytearray, pos: int, parsed: int) -> dict[str, Any]:
+        """What a ``show errors`` capture holds of a head: as much as 2.6 buffers, the error's
+        place, the buffer's size (tune.bufsize rounded as 2.6 sizes its buffers)."""
+        bufsize = self.engine.bufsize
+        return {"buf": herrors.as_captured(bytes(buf[:head_room(bufsize)]), pos if parsed < 0 else parsed),
+                "err_pos": pos, "size": buffer_size(bufsize)}
 
     def _got_request(self, req: RequestHead) -> None:
         self.t_cb = None  # disarm

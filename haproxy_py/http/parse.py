@@ -159,10 +159,15 @@ class _Fold(Exception):
     """Internal: the fast path met something (obs-fold, bare LF) that needs the general path."""
 
 
+def buffer_size(bufsize: int) -> int:
+    """The size of 2.6's buffers for a tune.bufsize: rounded up to 16."""
+    return (bufsize + 15) & ~15
+
+
 def head_room(bufsize: int) -> int:
-    """How much of an unfinished head 2.6 buffers before refusing it: tune.bufsize rounded up to
-    16, less 64 (measured against 2.6.12: 16320 of 16384, 9952 of 10001, maxrewrite no part)."""
-    return ((bufsize + 15) & ~15) - 64
+    """How much of an unfinished head 2.6 buffers before refusing it: its buffer size less 64
+    (measured against 2.6.12: 16320 of 16384, 9952 of 10001, maxrewrite no part)."""
+    return buffer_size(bufsize) - 64
 
 
 def _split_head(buf: bytes, start: int, status: int,

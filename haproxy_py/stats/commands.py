@@ -1481,7 +1481,7 @@ def _set_ssl_cert(cli: Cli, c: Call) -> str:
                 return f"Can't load the payload\nCan't update {name}!\n"
             new = dataclasses.replace(old, sctl=sctl)
         else:
-            new = tc.cert_from_payload(name, cli.payload, old, getattr(st.config, "tls_issuers", ()))
+            new = tc.cert_from_payload(name, cli.payload, old, st.config.tls_issuers)
     except tc.CertError as e:
         if ext == ".ocsp":  # 2.6 ends its message with no line end
             return f"{e}Can't load the payload\nCan't update {name}!\n"

@@ -7,7 +7,7 @@ from typing import Any
 from haproxy_py.config import fetches as F
 from haproxy_py.config import keywords as K
 from haproxy_py.config.build.base import BuilderBase
-from haproxy_py.config.build.state import _NAME_OK, ProxyState, _Skip
+from haproxy_py.config.build.state import ProxyState, _Skip, bad_name_char
 from haproxy_py.config.diagnostics import did_you_mean
 from haproxy_py.config.grammar import CondError, parse_condition_words, parse_fetch_expr
 from haproxy_py.config.model import Acl, Condition, Term
@@ -157,9 +157,8 @@ class AclMixin(BuilderBase):
             self.d.alert(self._p(ln) + "'acl' expects an ACL name.", ln.loc(0), line=ln.raw, ours=True)
             raise _Skip
         name = w[1]
-        for ch in name:
-            if ch not in _NAME_OK:
-                self.fail(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
+        if (ch := bad_name_char(name)) is not None:
+            self.fail(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
         self._acl_refused = False
         p.f["args_ctx"] = None
         acl = self.parse_acl(ln, p, w, 2, name, f"error detected while parsing ACL '{name}'")

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from haproxy_py.config.build.base import BuilderBase
-from haproxy_py.config.build.state import _NAME_OK, ProxyState
+from haproxy_py.config.build.state import ProxyState, bad_name_char
 from haproxy_py.config.diagnostics import POST, WARNING, Diagnostic
 from haproxy_py.config.tokenizer import Line
 from haproxy_py.registry import not_implemented
@@ -144,10 +144,9 @@ class FcgiMixin(BuilderBase):
         elif kw == "acl":
             st = cur["st"]
             name = w[1] if n > 1 else ""
-            for ch in name:
-                if ch not in _NAME_OK:
-                    self.alert(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
-                    return
+            if (ch := bad_name_char(name)) is not None:
+                self.alert(ln, f"character '{ch}' is not permitted in acl name '{name}'.", 1)
+                return
             if name.lower() == "or":
                 self.alert(ln, f"acl name '{name}' will never match. 'or' is used to express a logical "
                            "disjunction within a condition.", 1)

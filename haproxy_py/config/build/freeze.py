@@ -77,9 +77,7 @@ class FreezeMixin(BuilderBase):
             used.add(nxt)
             nxt += 1
         # 2.6's userlist_postinit: the first post-parse check, and the last when it fails
-        n0 = len(d.messages)
-        groups = self.resolve_groups()
-        groups_failed = any(m.fatal for m in d.messages[n0:])
+        groups, groups_failed = self.resolve_groups()
         mark = len(d.messages)
         if d.parse_failed:
             d.drop_post()
@@ -101,8 +99,6 @@ class FreezeMixin(BuilderBase):
         if not parsed:  # what freeze found is 2.6's post-parse checks' too
             d.drop_post()
         elif groups_failed:
-            from haproxy_py.config.diagnostics import POST
-
             d.messages = d.messages[:mark] + [m for m in d.messages[mark:] if m.phase != POST]
         cfg = Config(global_=glob, proxies=tuple(proxies), defaults=tuple(defaults),
                      other_sections=tuple(self.other_sections),
@@ -120,12 +116,10 @@ class FreezeMixin(BuilderBase):
         end_post()
         return cfg
 
-    def resolve_groups(self) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+    def resolve_groups(self) -> tuple[tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...], bool]:
         """Each userlist's groups with their members (2.6's auth_resolve_groups). Its checks stop at
         the first unknown name, met in 2.6's order: the lists, their users and their groups from
-        the last declared, a user's groups before the groups' users."""
-        from haproxy_py.config.diagnostics import POST
-
+        the last declared, a user's groups before the groups' users. With whether one was unknown."""
         out = []
         first: str | None = None
         for (name, users), (_, groups, user_groups) in zip(self.userlists, self.userlist_groups, strict=True):
@@ -152,7 +146,7 @@ class FreezeMixin(BuilderBase):
             if first is not None:
                 self.d.alert(f"userlist '{name}': {first}", self.userlist_locs.get(name), phase=POST)
                 break
-        return tuple(out)
+        return tuple(out), first is not None
 
     def freeze(self, ps: ProxyState, uuid: int) -> Proxy:
         f = ps.f

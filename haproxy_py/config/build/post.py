@@ -131,10 +131,10 @@ class PostChecksMixin(BuilderBase):
                     self.d.alert(f"{p.type_str} '{p.name}' : unable to find server '{us.server}' referenced in a "
                                  "'use-server' rule.", us.loc, phase=POST)
 
-    def _check_auth_groups(self, cfg: Config, ps: ProxyState, p: Proxy) -> None:
+    def _check_auth_groups(self, groups: dict[str, set[str]], ps: ProxyState, p: Proxy) -> None:
         """An ACL on http_auth_group(L) names groups of L (2.6: with '-m' or converters, or without
-        patterns, it names none), named and anonymous ones in the order they were made."""
-        groups = {n: {g for g, _ in gs} for n, gs in cfg.userlist_groups}
+        patterns, it names none), named and anonymous ones in the order they were made.
+        ``groups``: each userlist's group names."""
         for item in ps.f.get("auth_group_acls", ()):
             for acl in ([a for a in p.acls if a.name == item] if isinstance(item, str) else [item]):
                 if acl.fetch != "http_auth_group" or not acl.fetch_args or acl.fetch_args[0] not in groups:
@@ -169,6 +169,7 @@ class PostChecksMixin(BuilderBase):
         from haproxy_py.actions.resolve import DoResolve
 
         resolvers: set[str] | None = None
+        auth_groups = {n: {g for g, _ in gs} for n, gs in cfg.userlist_groups}
         from haproxy_py.samples.patref import post_where
 
         for rank, (ps, p) in enumerate(zip(self.proxies, cfg.proxies, strict=True)):
@@ -203,7 +204,7 @@ class PostChecksMixin(BuilderBase):
                         d.alert(f"Proxy '{p.name}': unable to find required default_backend: "
                                 f"'{p.default_backend}'.", ps.f.get("default_backend_loc"), phase=POST,
                                 suggestion=did_you_mean(p.default_backend, list(by_be)))
-            self._check_auth_groups(cfg, ps, p)
+            self._check_auth_groups(auth_groups, ps, p)
             if resolvers is None:
                 resolvers = {s.name for s in cfg.other_sections if s.kind == "resolvers"}
             for r in p.http_rules:  # do-resolve names a resolvers section that must exist

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from haproxy_py.config import keywords as K
 from haproxy_py.config import support as S
 from haproxy_py.config.build.base import BuilderBase
-from haproxy_py.config.build.state import _NAME_OK, ProxyState, _Skip
+from haproxy_py.config.build.state import ProxyState, _Skip, bad_name_char
 from haproxy_py.config.diagnostics import POST
 from haproxy_py.config.model import Program, Section
 from haproxy_py.config.tokenizer import Line
@@ -101,11 +101,10 @@ class SectionsMixin(BuilderBase):
             self.alert(ln, f"'{kind}' expects <name> as an argument.", 0)
             self.cur = None
             return
-        for ch in name:
-            if ch not in _NAME_OK:
-                self.alert(ln, f"character '{ch}' is not permitted in '{kind}' name '{name}'.", 1)
-                self.cur = None
-                return
+        if (ch := bad_name_char(name)) is not None:
+            self.alert(ln, f"character '{ch}' is not permitted in '{kind}' name '{name}'.", 1)
+            self.cur = None
+            return
         p = ProxyState(name, kind, ln.loc(0))
         rest = ln.words[2:]
         from_name: str | None = None
@@ -293,8 +292,7 @@ class SectionsMixin(BuilderBase):
             self.d.alert(f"parsing [{ln.file}:{ln.lineno}] : 'userlist' cannot handle unexpected argument "
                          f"'{w[2]}'.", ln.loc(2), line=ln.raw)
             return
-        bad = next((ch for ch in name if ch not in _NAME_OK), None)
-        if bad is not None:
+        if (bad := bad_name_char(name)) is not None:
             self.alert(ln, pre + f"character '{bad}' is not permitted in 'userlist' name '{name}'.", 1, raw=True)
             return
         if name in self.userlist_locs:
@@ -316,8 +314,7 @@ class SectionsMixin(BuilderBase):
             self.alert(ln, pre + f"'{kw}' expects <name> as arguments.", 0, raw=True)
             return
         if kw == "group":
-            bad = next((ch for ch in w[1] if ch not in _NAME_OK), None)
-            if bad is not None:
+            if (bad := bad_name_char(w[1])) is not None:
                 self.alert(ln, pre + f"character '{bad}' is not permitted in 'group' name '{w[1]}'.", 1, raw=True)
                 return
         if not self.userlists:

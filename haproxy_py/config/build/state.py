@@ -22,6 +22,11 @@ from haproxy_py.config.model import (
 _NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
 
 
+def bad_name_char(name: str) -> str | None:
+    """The first character 2.6 refuses in a proxy, ACL, userlist or group name (None: none)."""
+    return next((ch for ch in name if ch not in _NAME_OK), None)
+
+
 def _caps_of(kind: str) -> int:
     return {"frontend": K.FE, "backend": K.BE, "listen": K.FB, "defaults": K.FB}[kind]
 
