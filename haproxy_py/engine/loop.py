@@ -109,10 +109,11 @@ class Engine:
 
             PROC_VARS.install(config.global_.proc_vars)  # global set-var, tune.vars.*
         self.state = ProcessState(config, now=now, wall=time.time())
-        from haproxy_py.samples.procvars import get_var_reply
+        from haproxy_py.samples.procvars import get_var_reply, set_var_reply
         from haproxy_py.samples.txn import PROC_VARS as _PV
 
         self.state.get_var_reply = lambda words: get_var_reply(_PV, words)  # type: ignore[attr-defined]
+        self.state.set_var_reply = lambda words: set_var_reply(_PV, words)  # type: ignore[attr-defined]
         from haproxy_py.tls.context import ACCOUNT
 
         ACCOUNT[0] = self.state  # the connections to servers over TLS count there (maxsslconn)

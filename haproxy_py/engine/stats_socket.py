@@ -52,11 +52,11 @@ class StatsSocketServer:
         self.ino: int | None = None
         #: master of several workers: ``before_line(text, level)`` refreshes the aggregated state
         #: before a line runs (or answers it: a worker's reply, for what only workers hold, such
-        #: as stick tables); ``after_line(text, level, reply)`` forwards changes to the workers
+        #: as stick tables); ``after_line(text, level, reply, experimental)`` forwards changes to the workers
         self.before_line: Callable[[str, str], Awaitable[str | None]] | None = None
         #: sessions closed by an unexpected exception (each logged once, in one line)
         self.faults = 0
-        self.after_line: Callable[[str, str, str], Awaitable[None]] | None = None
+        self.after_line: Callable[[str, str, str, bool], Awaitable[None]] | None = None
 
     def prebind(self) -> None:
         """Bind and listen now, synchronously (before a daemon fork / privilege drop); ``start``
@@ -189,9 +189,10 @@ class StatsSocketServer:
             else:
                 now = time.monotonic()
                 wall = time.time()
+                experimental = cli.experimental  # the mode the line started in goes along
                 reply = cli.execute(text, level, now, wall)
                 if self.after_line is not None:
-                    await self.after_line(text, eff, reply)
+                    await self.after_line(text, eff, reply, experimental)
             if reply:
                 writer.write(reply.encode("latin-1", "replace"))
                 await asyncio.wait_for(writer.drain(), timeout=cli.timeout or None)

@@ -340,7 +340,8 @@ def watch_master(loop: asyncio.AbstractEventLoop, fd: int) -> None:
 HEALTH_FIELDS = ("state", "health", "check_status", "check_code", "check_duration", "check_desc",
                  "check_info", "last_change", "down_time", "down_since", "check_enabled", "agent_status",
                  "agent_code", "agent_duration", "agent_info", "agent_health", "agent_enabled", "maint_weight")
-READONLY_WORDS = {"show", "help", "get", "prompt", "quit", "operator", "user", "", "_getsocks", "_getstate"}
+READONLY_WORDS = {"show", "help", "get", "prompt", "quit", "operator", "user", "", "_getsocks", "_getstate",
+                  "experimental-mode", "expert-mode"}
 
 
 async def _send(writer: asyncio.StreamWriter, obj: Any) -> None:
@@ -721,12 +722,14 @@ class Master:
         await self.sync_health()
         return None
 
-    async def after_line(self, text: str, level: str, reply: str) -> None:
+    async def after_line(self, text: str, level: str, reply: str, experimental: bool = False) -> None:
+        """Forward a line that changes state to every worker (in the experimental mode the
+        session had when the line started: ``set var`` needs it there too)."""
         from haproxy_py.stats.commands import split_commands
 
         if all((w[0] if w else "") in READONLY_WORDS for w in split_commands(text)):
             return
-        await self.ask_all(("cli", text, level))
+        await self.ask_all(("cli", ("experimental-mode on; " + text) if experimental else text, level))
 
     async def sync_health(self) -> None:
         if not self.workers:

@@ -14,7 +14,7 @@ from .expr import compile_expr, compile_format, parse_expr
 from .txn import VAR_CONDS, ProcVars, Txn, var_name_error
 from .types import Sample, SampleError, to_text
 
-__all__ = ["ProcSetError", "global_set_var", "get_var_reply"]
+__all__ = ["ProcSetError", "global_set_var", "get_var_reply", "set_var_reply"]
 
 
 class ProcSetError(ValueError):
@@ -54,22 +54,27 @@ def global_set_var(pv: ProcVars, kw: str, args: list[str], env: Mapping[str, str
     if len(args) < 2 or not args[0] or not args[1]:
         what = "a format string" if fmt else "a sample expression"
         raise ProcSetError(f"'{kw}' requires a process-wide variable name ('proc.<name>') and {what}.", 0)
-    word = f"{kw}({args[0]})"
-    name, conds = _name_and_conds(args[0])
+    _set(pv, kw, args[0], args[1], fmt, "in the global section")
+
+
+def _set(pv: ProcVars, kw: str, var: str, text: str, fmt: bool, where: str) -> None:
+    """Check ``var`` (a name and its conditions) and ``text`` (an expression, or a format when
+    ``fmt``) as 2.6 does at load time, then store the result in ``pv``."""
+    word = f"set-var({var})"
+    name, conds = _name_and_conds(var)
     try:
         if fmt:
-            lf = compile_format(args[1], place="cfg")
+            lf = compile_format(text, place="cfg")
         else:
-            expr = compile_expr(args[1])
-            fdef = parse_expr(args[1]).fetch
+            expr = compile_expr(text)
+            fdef = parse_expr(text).fetch
             if not fdef.usable_in("cfg"):
                 raise ProcSetError(f"fetch method '{word}' extracts information from '{needs(fdef)}', none "
                                    "of which is available here", 1)
     except SampleError as e:
         raise ProcSetError(e.message.rstrip("."), 1) from None
     if not name.startswith("proc."):
-        raise ProcSetError(f"'{kw}': cannot set variable '{name}', only scope 'proc' is permitted in the "
-                           "global section.", 0)
+        raise ProcSetError(f"'{kw}': cannot set variable '{name}', only scope 'proc' is permitted {where}.", 0)
     txn = Txn(wall=time.time(), now=time.monotonic(), pid=os.getpid(), hostname=os.uname().nodename)
     txn.proc_vars = pv
     s = Sample("str", lf(txn)) if fmt else expr(txn)
@@ -79,6 +84,27 @@ def global_set_var(pv: ProcVars, kw: str, args: list[str], env: Mapping[str, str
         txn.set_var_if(name, s, conds)
     else:
         txn.set_var(name, s)
+
+
+def set_var_reply(pv: ProcVars, words: list[str]) -> str:
+    """The runtime API's ``set var NAME EXPR`` / ``set var NAME expr|fmt TEXT`` (``words``: what
+    follows ``set var``; words after TEXT are ignored): 2.6's reply, the empty line included
+    only where 2.6 prints one (its two 'Missing' messages and success)."""
+    if not words or not words[0]:
+        return "Missing process-wide variable identifier.\n"
+    if len(words) < 2 or not words[1]:
+        return "Missing either 'expr', 'fmt' or expression.\n"
+    if len(words) > 2 and words[2]:
+        if words[1] not in ("expr", "fmt"):
+            return f"'set var': arg type must be either 'expr' or 'fmt' but got '{words[1]}'."
+        fmt, text = words[1] == "fmt", words[2]
+    else:
+        fmt, text = False, words[1]
+    try:
+        _set(pv, "set var", words[0], text, fmt, "here")
+    except ProcSetError as e:
+        return e.message
+    return ""
 
 
 def get_var_reply(pv: ProcVars, words: list[str]) -> str:

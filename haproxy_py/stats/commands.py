@@ -229,7 +229,7 @@ class Cli:
     """One runtime-API session (one client connection)."""
 
     __slots__ = ("state", "lowered", "interactive", "closing", "timeout", "env", "sysinfo", "started", "epoch",
-                 "fd", "payload")
+                 "fd", "payload", "experimental")
 
     def __init__(self, state: Any, *, timeout: float | None = None, env: Mapping[str, str] | None = None,
                  sysinfo: Callable[[], SysInfo] | None = None) -> None:
@@ -248,6 +248,8 @@ class Cli:
         self.fd = -1
         #: the payload of the line being run (what followed 'CMD <<' up to an empty line), or None
         self.payload: str | None = None
+        #: ``experimental-mode on`` said (and no level lowered since)
+        self.experimental = False
 
     # ------------------------------------------------------------------ entry point
     def execute(self, line: str, level: str, now: float, wall: float) -> str:
@@ -287,6 +289,8 @@ class Cli:
         cmd = lookup(w)
         if cmd is None or cmd.master:  # master-CLI commands are unknown on a stats socket, as in 2.6
             return self.unknown(w)
+        if cmd.experimental and not self.experimental:
+            return "This command is restricted to experimental mode only.\n"
         if lvl < cmd.level:
             return DENIED
         if cmd.handler is None:
@@ -303,6 +307,7 @@ class Cli:
         if want > lvl:
             return DENIED
         self.lowered = want
+        self.experimental = False  # 2.6 drops the mode with the level
         return ""
 
     def cmd_prompt(self) -> str:
@@ -315,28 +320,34 @@ class Cli:
         self.closing = True
 
     # ------------------------------------------------------------------ help / unknown
+    def help_entries(self) -> tuple[tuple[str, str], ...]:
+        """What ``help`` lists in this session: experimental commands only in that mode."""
+        return HELP_ENTRIES_EXPERIMENTAL if self.experimental else HELP_ENTRIES
+
     def cmd_help(self, words: list[str]) -> str:
+        entries = self.help_entries()
         if not words:
-            return HELP_HEADER + "".join(help_line(e) for e in HELP_ENTRIES)
-        sel = [e for e in HELP_ENTRIES[:-3] if e[0].split()[: len(words)] == words]
-        return HELP_HEADER + "".join(help_line(e) for e in sel + list(HELP_ENTRIES[-3:]))
+            return HELP_HEADER + "".join(help_line(e) for e in entries)
+        sel = [e for e in entries[:-3] if e[0].split()[: len(words)] == words]
+        return HELP_HEADER + "".join(help_line(e) for e in sel + list(entries[-3:]))
 
     def unknown(self, w: list[str], full: bool = False) -> str:
+        entries = self.help_entries()
         if not full and w:
             scored = []
-            for e in HELP_ENTRIES[:-3]:
+            for e in entries[:-3]:
                 kw = e[0].split()
                 if kw and kw[0] == w[0]:
                     common = sum(1 for x in w[1:] if x in kw)
-                    scored.append((-common, HELP_ENTRIES.index(e), e))
+                    scored.append((-common, entries.index(e), e))
             if scored:
                 scored.sort()
                 best = [e for _c, _i, e in scored[:5]]
-                best.sort(key=HELP_ENTRIES.index)
+                best.sort(key=entries.index)
                 return ("Unknown command, but maybe one of the following ones is a better match:\n"
-                        + "".join(help_line(e) for e in best + list(HELP_ENTRIES[-3:])))
+                        + "".join(help_line(e) for e in best + list(entries[-3:])))
         return ("Unknown command. Please enter one of the following commands only:\n"
-                + "".join(help_line(e) for e in HELP_ENTRIES))
+                + "".join(help_line(e) for e in entries))
 
     # ------------------------------------------------------------------ show
     def cmd_show_info(self, w: list[str], now: float, wall: float) -> str:
@@ -1092,8 +1103,14 @@ class Cli:
         return "Server deleted.\n"
 
     def cmd_mode(self, mode: str, arg: str) -> str:
-        """``expert-mode`` / ``experimental-mode``: always off here (their commands are not
-        implemented): shown, kept off, refused on."""
+        """``experimental-mode [on|...]``: shown, or set (``on``) or cleared (any other word), for
+        this session. ``expert-mode`` stays off: its commands are not implemented (shown, kept
+        off, refused on)."""
+        if mode == "experimental-mode":
+            if not arg:
+                return f"{mode} is {'ON' if self.experimental else 'OFF'}\n"
+            self.experimental = arg == "on"
+            return ""
         if not arg:
             return f"{mode} is OFF\n"
         if arg == "on":
@@ -1293,6 +1310,8 @@ class Command:
     test: str = ""
     #: a master-CLI command (engine/workers.py): unknown on a stats socket, as in 2.6
     master: bool = False
+    #: runs (and ``help`` lists it) only once the session said ``experimental-mode on``
+    experimental: bool = False
 
     @property
     def name(self) -> str:
@@ -1300,9 +1319,9 @@ class Command:
 
 
 def _row(words: str, synopsis: str | None, description: str, level: int, handler: Handler | None = None,
-         test: str = "", master: bool = False) -> Command:
+         test: str = "", master: bool = False, experimental: bool = False) -> Command:
     return Command(tuple(words.split(" ")), None if synopsis is None else (synopsis, description), level,
-                   handler, test, master)
+                   handler, test, master, experimental)
 
 
 def _bind_fixed(words: str, bare: str | None, with_args: str | None = None) -> Handler:
@@ -1327,6 +1346,15 @@ def _get_var(cli: Cli, c: Call) -> str:
     the engine hands the state)."""
     reply = getattr(cli.state, "get_var_reply", None)
     return reply(c.w[2:3]) if reply is not None else "Variable not found.\n"
+
+
+def _set_var(cli: Cli, c: Call) -> str:
+    """``set var``: a process-scope variable from an expression or a format (samples/procvars.py
+    set_var_reply, which the engine hands the state); operator level, checked after the mode."""
+    if c.lvl < OPERATOR:
+        return DENIED
+    reply = getattr(cli.state, "set_var_reply", None)
+    return reply(c.w[2:]) if reply is not None else cli.refuse("set var")
 
 
 def _show_cache(cli: Cli, c: Call) -> str:
@@ -1916,9 +1944,9 @@ COMMANDS: tuple[Command, ...] = (
          lambda cli, c: cli.cmd_enable_disable(True, "server", c.a[2], c.now, c.wall),
          _RT + "test_server_taken_out_and_back"),
     _row("experimental-mode", None, "", ADMIN, lambda cli, c: cli.cmd_mode("experimental-mode", c.a[1]),
-         _TABLE + "test_expert_modes_stay_off"),
+         _TABLE + "test_expert_mode_stays_off_experimental_mode_lasts_the_session"),
     _row("expert-mode", None, "", ADMIN, lambda cli, c: cli.cmd_mode("expert-mode", c.a[1]),
-         _TABLE + "test_expert_modes_stay_off"),
+         _TABLE + "test_expert_mode_stays_off_experimental_mode_lasts_the_session"),
     _row("get acl", "get acl <acl> <value>", "report the patterns matching a sample for an ACL", USER,
          _pat("get", "acl"), _PAT_T),
     _row("get map", "get map <acl> <value>", "report the keys and values matching a sample for a map", USER,
@@ -1982,7 +2010,9 @@ COMMANDS: tuple[Command, ...] = (
          _table_cmd("set"), _STK_T + "test_cli_table_commands_as_haproxy"),
     _row("set timeout", "set timeout [cli] <delay>", "change a timeout setting", USER,
          lambda cli, c: cli.cmd_set_timeout(c.a[2], c.a[3]), _UNIT + "test_semicolons_prompt_and_quit"),
-    _row("set var", None, "", USER),  # experimental mode only in 2.6
+    _row("set var", "set var <name> [fmt|expr] {<fmt>|<expr>}", "set variable from an expression or a format",
+         USER, _set_var, "tests/differential/test_proc_vars_vs_haproxy.py::test_cli_set_var_generated_as_haproxy",
+         experimental=True),
     _row("set weight", "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)",
          ADMIN, lambda cli, c: cli.cmd_set_weight(c.a[2], c.a[3], c.now, c.wall), _RT + "test_weight_shifts_the_share"),
     _row("show acl", "show acl [@<ver>] <acl>]", "report available acls or dump an acl's contents", USER,
@@ -2090,9 +2120,10 @@ COMMANDS: tuple[Command, ...] = (
 _HELP_TAIL = (("help",), ("prompt",), ("quit",))
 
 
-def _help_entries(rows: tuple[Command, ...]) -> tuple[tuple[str, str], ...]:
-    """``help``'s lines as 2.6 orders them: sorted by synopsis, then help, prompt, quit."""
-    listed = [c for c in rows if c.help is not None and not c.master]
+def _help_entries(rows: tuple[Command, ...], experimental: bool = False) -> tuple[tuple[str, str], ...]:
+    """``help``'s lines as 2.6 orders them: sorted by synopsis, then help, prompt, quit (the
+    experimental commands only with ``experimental``)."""
+    listed = [c for c in rows if c.help is not None and not c.master and (experimental or not c.experimental)]
     body = sorted((c for c in listed if c.words not in _HELP_TAIL), key=lambda c: c.help[0])  # type: ignore[index]
     tail = sorted((c for c in listed if c.words in _HELP_TAIL), key=lambda c: _HELP_TAIL.index(c.words))
     return tuple(c.help for c in body + tail)  # type: ignore[misc]
@@ -2103,6 +2134,7 @@ def help_line(entry: tuple[str, str]) -> str:
 
 
 HELP_ENTRIES: tuple[tuple[str, str], ...] = _help_entries(COMMANDS)
+HELP_ENTRIES_EXPERIMENTAL: tuple[tuple[str, str], ...] = _help_entries(COMMANDS, experimental=True)
 
 #: first word -> rows, longest words first (dispatch takes the first that matches)
 _BY_FIRST: dict[str, list[Command]] = {}

@@ -357,3 +357,85 @@ def test_vars_of_live_streams_count_as_haproxy(path: str) -> None:
     # stream asks for a connection); the TCP session's counts until it closed
     assert theirs[1].endswith(b"d=-" if path == "/t" else b"d=1"), theirs
     assert theirs[-2].endswith(b"d=-") and theirs[-1].endswith(b"d=1"), theirs
+
+
+# ---------------------------------------------------------------- the runtime API's set var
+
+_CLI_NAMES = ("proc.c0", "proc.c1", "proc.c2", "proc.c0,ifset", "proc.c1,ifnotset", "proc.c2,ifexists",
+              "proc.c0,ifgt", "proc.c1,bogus", "txn.c0", "req.c1", "prc.c0", "proc.", "proc.c(x", "proc.c-1", "c0")
+_CLI_EXPRS = ("int({i})", "str({s})", "str({s}),upper", "bin({h})", "ipv4(10.0.{i}.1)", "bool({b})", "meth(GET)",
+              "int({i}),add(3)", "var(proc.c0)", "var(proc.c1),length", "int(1),add(proc.q)", "str()",
+              "src", "req.hdr(host)", "nosuch(1)", "int(1),nosuch", "int(x)", "date,mul(0)", "fmt", "expr")
+_CLI_FMTS = ("x-%[var(proc.c0)]", "%[int({i})]-{s}", "{s}", "%[str({s}),lower]", "%[src]", "%[nope]", "a%[int(2)")
+
+
+def _set_var_cmd(rng: random.Random) -> str:
+    args = {"i": rng.randint(0, 200), "s": "".join(rng.choice("abcXY_") for _ in range(rng.randint(1, 8))),
+            "h": "".join(rng.choice("0123456789abcdef") for _ in range(2 * rng.randint(1, 4))),
+            "b": rng.randint(0, 1)}
+    name = rng.choice(_CLI_NAMES)
+    form = rng.choice(("expr", "expr", "bare", "bare", "fmt", "fmt", "word", "extra", "noname", "noexpr"))
+    e = rng.choice(_CLI_EXPRS).format(**args)
+    f = rng.choice(_CLI_FMTS).format(**args)
+    return {"expr": f"set var {name} expr {e}", "bare": f"set var {name} {e}", "fmt": f"set var {name} fmt {f}",
+            "word": f"set var {name} {rng.choice(('bogus', 'str(a', e))} {e}",
+            "extra": f"set var {name} {rng.choice(('expr ', 'fmt ', ''))}{e} tail",
+            "noname": "set var", "noexpr": f"set var {name}"}[form]
+
+
+def _cli_line(rng: random.Random) -> str:
+    cmds = []
+    for _ in range(rng.randint(1, 5)):
+        r = rng.random()
+        if r < 0.25:
+            cmds.append(rng.choice(("experimental-mode on", "experimental-mode on", "experimental-mode",
+                                    "experimental-mode off", "experimental-mode x", "expert-mode")))
+        elif r < 0.75:
+            cmds.append(_set_var_cmd(rng))
+        elif r < 0.92:
+            cmds.append(f"get var {rng.choice(('proc.c0', 'proc.c1', 'proc.c2', 'proc.c9', 'txn.c0'))}")
+        else:
+            cmds.append(rng.choice(("operator", "user", "help")))
+    return "; ".join(cmds)
+
+
+def _cli_session(which: str, cfg: str, port: int, lines: list[str]) -> tuple[list[str], list[str]]:
+    """Each line's reply on its own connection (the mode lasts one connection), then what the
+    traffic sees of the variables, from several connections (each worker, with nbthread 2)."""
+    with run_proxy(cfg, wait_ports=[port], which=which) as pp:
+        sock = admin_socket(pp)
+        replies = [stats_cli(sock, ln, encoding="latin-1") for ln in lines]
+        seen = []
+        for _ in range(6):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.sendall(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                data = b""
+                while chunk := c.recv(4096):
+                    data += chunk
+            seen.append(data.partition(b"\r\n\r\n")[2].decode("latin-1"))
+        return replies, seen
+
+
+@pytest.mark.parametrize("nbthread", [1, 2])
+def test_cli_set_var_generated_as_haproxy(nbthread: int) -> None:
+    """Seeded lines of ``experimental-mode``, ``set var`` in all its forms (good and bad names,
+    conditions, scopes, expressions, formats, argument types), ``get var`` and level changes:
+    every reply byte for byte as 2.6's, then the variables as requests see them (with two
+    workers, each one's)."""
+    require_haproxy("haproxy")
+    rng = random.Random(SEED * 11 + nbthread)
+    lines = [_cli_line(rng) for _ in range(60)]
+    lines += ["set var proc.c0 int(1)", "experimental-mode on; set var proc.c2 str(last); get var proc.c2"]
+    port = free_port()
+    cfg = (f"global\n    stats socket @DIR@/admin.sock level admin\n    nbthread {nbthread}\n"
+           "    set-var proc.c1 str(start)\n" + HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}\n"
+           "    http-request return status 200 content-type text/plain lf-string "
+           "\"%[var(proc.c0)]|%[var(proc.c1)]|%[var(proc.c2)]\"\n")
+    theirs = _cli_session("haproxy", cfg, port, lines)
+    ours = _cli_session("ours", cfg, port, lines)
+    for ln, t, o in zip(lines, theirs[0], ours[0], strict=True):
+        assert t == o, (ln, t, o)
+    assert theirs[1] == ours[1]
+    assert theirs[1][0].endswith("|last"), theirs[1]
+    assert any("restricted to experimental mode" in t for t in theirs[0])
+    assert sum("type=" in t for t in theirs[0]) >= 5 and any("arg type" in t for t in theirs[0])

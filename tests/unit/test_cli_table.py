@@ -32,9 +32,15 @@ def test_help_is_generated_from_the_table(cli: Cli) -> None:
                           "  prompt                                  : toggle interactive mode with prompt",
                           "  quit                                    : disconnect"]
     body = lines[1:-3]
-    listed = [c for c in COMMANDS if c.help is not None and c.words not in (("help",), ("prompt",), ("quit",))]
+    listed = [c for c in COMMANDS if c.help is not None and c.words not in (("help",), ("prompt",), ("quit",))
+              and not c.experimental]
     assert len(body) == len(listed)
     assert body == sorted(body)  # 2.6 sorts them
+    # experimental commands only once the session asked for them, in their place
+    assert not any(ln.startswith("  set var ") for ln in body)
+    exp = run(cli, "experimental-mode on; help")[1:-1].splitlines()[1:-3]
+    assert len(exp) == len(body) + 1 and exp == sorted(exp)
+    assert "  set var <name> [fmt|expr] {<fmt>|<expr>}: set variable from an expression or a format" in exp
     # one line per row, built from the row
     assert "  shutdown frontend <frontend>            : stop a specific frontend" in body
     # byte for byte as 2.6.12 at every level: tests/differential/test_cli_levels.py::test_help_as_2_6
@@ -63,13 +69,20 @@ def test_every_row_is_implemented_with_a_test_or_refused(cli: Cli) -> None:
     assert run(cli, "enable dynamic-cookie backend app") == "\n"
 
 
-def test_expert_modes_stay_off(cli: Cli) -> None:
+def test_expert_mode_stays_off_experimental_mode_lasts_the_session(cli: Cli) -> None:
     assert run(cli, "expert-mode") == "expert-mode is OFF\n\n"
-    assert run(cli, "experimental-mode off") == "\n"
-    assert run(cli, "experimental-mode") == "experimental-mode is OFF\n\n"
     assert NOT_IMPLEMENTED in run(cli, "expert-mode on")
     assert run(cli, "expert-mode", "operator") == "Permission denied\n\n"
     assert NOT_IMPLEMENTED in run(cli, "debug dev log x")  # what expert mode would unlock
+    assert run(cli, "experimental-mode") == "experimental-mode is OFF\n\n"
+    assert run(cli, "set var proc.a int(1)") == "This command is restricted to experimental mode only.\n\n"
+    assert run(cli, "experimental-mode on", "operator") == "Permission denied\n\n"
+    assert run(cli, "experimental-mode on") == "\n"
+    assert run(cli, "experimental-mode") == "experimental-mode is ON\n\n"  # the same session
+    assert run(cli, "experimental-mode maybe; experimental-mode") == "\nexperimental-mode is OFF\n\n"
+    assert run(cli, "experimental-mode on; operator; set var proc.a int(1)") == \
+        "\n\nThis command is restricted to experimental mode only.\n\n"  # lowering the level drops it
+    assert Cli(cli.state).execute("experimental-mode", "admin", NOW, WALL) == "experimental-mode is OFF\n\n"
 
 
 @pytest.mark.parametrize("cmd", ["show fd", "show activity", "show threads 1", "expert-mode on",
