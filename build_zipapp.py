@@ -31,8 +31,8 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import marshal
 import os
-import py_compile
 import re
 import shutil
 import subprocess
@@ -422,14 +422,11 @@ def compile_accel(src_root: Path, cache: Path, modules: tuple[str, ...] = ACCEL_
 
 
 def compile_pyc(source: bytes, display_name: str) -> bytes:
-    """Unchecked-hash .pyc bytes for the running interpreter (deterministic)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "m.py"
-        src.write_bytes(source)
-        out = Path(tmp) / "m.pyc"
-        py_compile.compile(str(src), cfile=str(out), dfile=display_name, doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        return out.read_bytes()
+    """Unchecked-hash .pyc bytes for the running interpreter (deterministic), as py_compile writes
+    them with PycInvalidationMode.UNCHECKED_HASH, built in memory (no temporary file per module)."""
+    code = compile(source, display_name, "exec", dont_inherit=True)
+    flags = (0b01).to_bytes(4, "little")  # hash-based, not checked against the source
+    return importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
 
 
 class ArchiveWriter:
