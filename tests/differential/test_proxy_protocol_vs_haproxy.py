@@ -720,12 +720,13 @@ listen b
 """
             with run_proxy(cfg, wait_ports=[port], which=which):
                 deadline = time.monotonic() + 8
-                while len(set(cap.got)) < 3 and time.monotonic() < deadline:
+                while len({g for g in cap.got if g[1]}) < 3 and time.monotonic() < deadline:
                     time.sleep(0.05)
                 time.sleep(0.3)
         finally:
             cap.close()
-        got[which] = set(cap.got)
+        # a handshake that failed (a check timed out on a loaded machine) says nothing of the order
+        got[which] = {g for g in cap.got if g[1]}
     assert got["haproxy"] == got["ours"]
     assert (b"v1", True, b"GET /a HTTP/1.0") in got["ours"] and (b"v1", True, b"GET /b HTTP/1.0") in got["ours"]
     assert (P.build_v2(None, None), True, b"GET /b HTTP/1.0") in got["ours"]

@@ -263,6 +263,15 @@ def _show(text: str) -> list[str]:
             for ln in text.splitlines()]
 
 
+def _fe_scur(sock: str) -> str:
+    """The current sessions of frontend fe (show stat's scur)."""
+    for row in _cli(sock, "show stat").splitlines():
+        f = row.split(",")
+        if f[:2] == ["fe", "FRONTEND"]:
+            return f[4]
+    return "?"
+
+
 def _log_lines(proc: object) -> list[str]:
     return [ln for ln in proc.stderr_text().splitlines()  # type: ignore[attr-defined]
             if ln.startswith("127.0.0.1:") and "<BADREQ>" not in ln]  # the port probes
@@ -317,6 +326,8 @@ def test_cache_as_haproxy() -> None:
                     # request i's line before the next request: the lines are compared in the
                     # order of the requests (a proxy may log just after closing the connection)
                     until(lambda w=w, i=i: len(_log_lines(procs[w])) > i)
+                    # and its connection released: the next line's conn counters must not see it
+                    until(lambda w=w: _fe_scur(str(procs[w].workdir / "s.sock")) == "0")
             for w in ("ref", "ours"):
                 shows[w] = _show(_cli(str(procs[w].workdir / "s.sock"), "show cache"))
                 logs[w] = _logs(procs[w], len(reqs))

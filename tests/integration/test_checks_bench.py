@@ -43,7 +43,7 @@ def measure(loop_kind: str, http: bool, seconds: float = 8.0, n: int = 1000) -> 
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith(b"ready")
         if loop_kind == "uvloop":
-            uvloop = pytest.importorskip("uvloop")
+            import uvloop  # a dependency: missing, the test fails (never skips)
             loop = uvloop.new_event_loop()
         else:
             loop = asyncio.new_event_loop()
@@ -81,7 +81,7 @@ def _done(ck: Checker) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("loop_kind,http", [("asyncio", False), ("uvloop", False), ("uvloop", True)])
 def test_thousand_checks_per_second(loop_kind: str, http: bool) -> None:
-    seconds = 8.0
+    seconds = 4.0  # 4000 checks: the rate within 10 %, the CPU share well measured
     done, cpu = measure(loop_kind, http, seconds)
     rate = done / seconds
     per_min = cpu * 60 / seconds
