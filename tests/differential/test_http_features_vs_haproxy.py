@@ -15,6 +15,7 @@ import contextlib
 import random
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -262,13 +263,19 @@ def sides() -> Iterator[dict[str, dict[str, Any]]]:
             p.unlink(missing_ok=True)
 
 
+#: the two sides of an exchange (each its own proxy and backend) run at the same time
+_POOL = ThreadPoolExecutor(2)
+
+
 def _exchange(sides: dict[str, dict[str, Any]], port: str, raw: bytes) -> dict[str, Any]:
-    out = {}
-    for name, side in sides.items():
+    def one(side: dict[str, Any]) -> tuple[Any, Any]:
         side["backend"].requests.clear()
         resp = _send(side["ports"][port], raw)
         time.sleep(0.03)
-        out[name] = (_norm_all(resp), _seen(side["backend"]))
+        return _norm_all(resp), _seen(side["backend"])
+
+    futs = {name: _POOL.submit(one, side) for name, side in sides.items()}
+    out = {name: f.result() for name, f in futs.items()}
     theirs, ours = out["haproxy"], out["ours"]
     assert ours[0] == theirs[0], f"response differs for {raw!r}:\n2.6:  {theirs[0]}\nours: {ours[0]}"
     assert ours[1] == theirs[1], f"server saw differs for {raw!r}:\n2.6:  {theirs[1]}\nours: {ours[1]}"
@@ -444,16 +451,23 @@ def test_monitor_fail_and_monitor_uri_config_errors() -> None:
     cases = ["monitor fail", "monitor foo", "monitor-uri", "monitor-uri /a /b", "unique-id-format",
              "unique-id-format a b", "unique-id-header", "option originalto except foo",
              "option originalto header", "option originalto bar"]
+    def verdict(cmd: list[str]) -> tuple[bool, bool]:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return p.returncode != 0, ":8]" in (p.stdout + p.stderr) or ":8:" in (p.stdout + p.stderr)
+
+    runs = {}
+    # the '-c' runs are independent: a few at a time
+    with ThreadPoolExecutor(4) as pool:
+        for body in cases:
+            cfg = ("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+                   f"frontend f\n bind 127.0.0.1:{free_port()}\n {body}\n")
+            with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
+                fh.write(cfg)
+            runs[body] = {which: pool.submit(verdict, cmd)
+                          for which, cmd in (("haproxy", ["haproxy", "-c", "-f", fh.name]),
+                                             ("ours", [sys.executable, "-m", "haproxy_py", "-c", "-f", fh.name]))}
     for body in cases:
-        cfg = ("defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
-               f"frontend f\n bind 127.0.0.1:{free_port()}\n {body}\n")
-        with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
-            fh.write(cfg)
-        rcs = {}
-        for which, cmd in (("haproxy", ["haproxy", "-c", "-f", fh.name]),
-                           ("ours", [sys.executable, "-m", "haproxy_py", "-c", "-f", fh.name])):
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-            rcs[which] = (p.returncode != 0, ":8]" in (p.stdout + p.stderr) or ":8:" in (p.stdout + p.stderr))
+        rcs = {which: f.result() for which, f in runs[body].items()}
         assert rcs["ours"] == rcs["haproxy"] == (True, True), (body, rcs)
 
 
@@ -487,12 +501,14 @@ def _send_parts(port: int, parts: list[bytes], delay: float) -> bytes | str:
 
 def _parts_exchange(sides: dict[str, dict[str, Any]], port: str, parts: list[bytes],
                     delay: float) -> dict[str, Any]:
-    out = {}
-    for name, side in sides.items():
+    def one(side: dict[str, Any]) -> tuple[Any, Any]:
         side["backend"].requests.clear()
         resp = _send_parts(side["ports"][port], parts, delay)
         time.sleep(0.03)
-        out[name] = (_norm_all(resp), _seen(side["backend"]))
+        return _norm_all(resp), _seen(side["backend"])
+
+    futs = {name: _POOL.submit(one, side) for name, side in sides.items()}
+    out = {name: f.result() for name, f in futs.items()}
     theirs, ours = out["haproxy"], out["ours"]
     assert ours[0] == theirs[0], f"response differs for {parts!r}:\n2.6:  {theirs[0]}\nours: {ours[0]}"
     assert ours[1] == theirs[1], f"server saw differs for {parts!r}:\n2.6:  {theirs[1]}\nours: {ours[1]}"
@@ -658,8 +674,7 @@ def test_rules_of_named_defaults_as_haproxy() -> None:
     rng = random.Random(99)
     plan = [(rng.choice(("fe", "fe2")), rng.choice(("/", "/x1", "/allow", "/never")),
              "X-No: 1\r\n" if rng.random() < 0.5 else "") for _ in range(12)]
-    got: dict[str, list[Any]] = {}
-    for which in ("haproxy", "ours"):
+    def play(which: str) -> list[Any]:
         be = HttpBackend("s1")
         be.start()
         ports = {"fe": free_port(), "fe2": free_port()}
@@ -672,9 +687,13 @@ def test_rules_of_named_defaults_as_haproxy() -> None:
                     resp = _send_parts(ports[fe], [_req("GET", path, headers=hdrs)], 0)
                     time.sleep(0.03)
                     out.append((path, hdrs, _norm_all(resp), _seen(be)))
-                got[which] = out
+                return out
         finally:
             be.stop()
+
+    # each program with its own backend: both at the same time
+    futs = {which: _POOL.submit(play, which) for which in ("haproxy", "ours")}
+    got = {which: f.result() for which, f in futs.items()}
     assert got["ours"] == got["haproxy"]
     seen_one = [x for x in got["ours"] if x[3]]
     assert seen_one and all(("x-def", "d1") in x[3][0][1] for x in seen_one)
@@ -785,10 +804,15 @@ def test_rate_limit_sessions_as_haproxy() -> None:
     require_haproxy_bin()
     got = {}
     rate_lim: dict[str, list[str]] = {}
-    for which in ("haproxy", "ours"):
-        port = free_port()
-        with run_proxy(RATE_CFG.format(fe=port), wait_ports=[port], which=which) as pp:
-            time.sleep(2.2)  # the start-up probe connection's period and the one after it are over
+    ports = {which: free_port() for which in ("haproxy", "ours")}
+    # both started first, so that they wait out the start-up probe's period together; then one
+    # burst after the other
+    with contextlib.ExitStack() as stack:
+        procs = {which: stack.enter_context(run_proxy(RATE_CFG.format(fe=port), wait_ports=[port], which=which))
+                 for which, port in ports.items()}
+        time.sleep(2.2)  # the start-up probe connection's period and the one after it are over
+        for which, pp in procs.items():
+            port = ports[which]
             # start the burst late in a whole second of the monotonic clock (the proxies' clock
             # too): a counter aligned on whole seconds would then let sessions in ~0.3 s later
             deadline = time.monotonic() + 2

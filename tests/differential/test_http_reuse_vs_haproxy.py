@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -102,8 +103,11 @@ CASES = [(mode, nsrv, seed) for mode in (None, "safe", "never", "aggressive", "a
 def test_server_connection_reuse_as_haproxy(mode: str | None, nservers: int, seed: int) -> None:
     require_haproxy("haproxy")
     events = _scenario(seed * 7 + nservers, clients=5, steps=28)
-    theirs = _play("haproxy", mode, nservers, events)
-    ours = _play("ours", mode, nservers, events)
+    # the two programs, each with its own backends, play the events at the same time
+    with ThreadPoolExecutor(2) as pool:
+        theirs_f = pool.submit(_play, "haproxy", mode, nservers, events)
+        ours_f = pool.submit(_play, "ours", mode, nservers, events)
+        theirs, ours = theirs_f.result(), ours_f.result()
     assert ours == theirs, f"events {events}\nours   {ours}\ntheirs {theirs}"
 
 
