@@ -10,13 +10,13 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy
-from tests.integration.syslog_sinks import recv_until_quiet, udp_sink
+from tests.integration.syslog_sinks import recv_probe_lines, recv_until_quiet, udp_sink
 
 CFG = """\
 global
@@ -96,6 +96,25 @@ def _half_closed(port: int, path: str, wait: float = 0.2) -> bytes:
     return out.split(b"\r\n", 1)[0]
 
 
+def _recv_until(log: socket.socket, done: Callable[[list[bytes]], bool], timeout: float = 10.0,
+                quiet: float = 0.5) -> list[bytes]:
+    """The datagrams received until ``done`` holds for them (``timeout`` seconds at most), then
+    whatever else comes until ``quiet`` seconds without one (a late or extra line is kept)."""
+    kept = log.gettimeout()
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not done(got) and (left := deadline - time.monotonic()) > 0:
+            log.settimeout(left)
+            try:
+                got.append(log.recv(65536))
+            except TimeoutError:
+                break
+        return got + recv_until_quiet(log, quiet)
+    finally:
+        log.settimeout(kept)
+
+
 def _fields(msgs: list[bytes], path: str) -> list[tuple[str, str]]:
     """(status, termination state) of the log lines for ``path``."""
     out = []
@@ -123,8 +142,8 @@ def test_abortonclose_as_haproxy(which: str) -> None:
             time.sleep(0.2)
             got["queued"] = _half_closed(ports["aoc"], "/queued")
             first.join(timeout=10)
-            time.sleep(0.3)
-            msgs = recv_until_quiet(log)
+            paths = ("/plain", "/aoc", "/busy", "/queued")
+            msgs = _recv_until(log, lambda got: all(any(f" {p} ".encode() in m for m in got) for p in paths))
     log.close()
     assert got == {"plain": b"HTTP/1.1 200 OK", "aoc": b"HTTP/1.1 400 Bad request", "queued": b""}, got
     assert _fields(msgs, "/plain") == [("200", "----")], msgs
@@ -181,11 +200,9 @@ def test_http_ignore_probes_as_haproxy(which: str) -> None:
     ports = {"plain": free_port(), "probes": free_port()}
     with run_proxy(PROBE_CFG.format(log=logport, **ports), wait_ports=list(ports.values()), which=which) as pp:
         sock = admin_socket(pp, "s.sock")
-        time.sleep(0.3)
-        recv_until_quiet(log)  # the harness's port probes
+        recv_probe_lines(log, 1)  # the harness's port probes (the one of 'plain' is logged)
         got = {k: _probe_traffic(p) for k, p in ports.items()}
-        time.sleep(0.5)
-        msgs = recv_until_quiet(log)
+        msgs = _recv_until(log, lambda got: len(got) >= 4)  # plain's three, probes' half request
         stat = stats_cli(sock, "show stat")
     log.close()
     assert got == {"plain": b"HTTP/1.1 408 Request Time-out", "probes": b""}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -129,6 +130,9 @@ def _run(which: str, seed: int) -> tuple[list[str], list[str], list[bytes]]:
     pairs = [_exchange(rng, i) for i in range(N_CASES)]
     backend = ScriptedBackend([res for _, res in pairs])
     sink, log_port = log_sink()
+    # run_requests drains the start-up probe's line and waits for each request's line for the
+    # sink's timeout: a line comes within milliseconds, 3 s of quiet per run is only waiting
+    sink.settimeout(1.0)
     try:
         fe, fe2 = free_port(), free_port()
         cfg = _config(log_port, fe, fe2, backend.port, caps, exprs)
@@ -144,8 +148,9 @@ def _run(which: str, seed: int) -> tuple[list[str], list[str], list[bytes]]:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_captures_in_httplog_as_haproxy(seed: int) -> None:
     require_haproxy_bin()
-    t_http, t_lf, _ = _run("haproxy", seed)
-    o_http, o_lf, _ = _run("ours", seed)
+    with ThreadPoolExecutor(2) as ex:  # each proxy its own backend, sink and ports: side by side
+        theirs, ours = ex.submit(_run, "haproxy", seed), ex.submit(_run, "ours", seed)
+        (t_http, t_lf, _), (o_http, o_lf, _) = theirs.result(), ours.result()
     assert len(t_http) == len(o_http) == N_CASES
     for i, (t, o) in enumerate(zip(t_http, o_http, strict=True)):
         assert _shape(t, keep_bytes=True) == _shape(o, keep_bytes=True), (seed, i, t, o)

@@ -8,7 +8,8 @@ that may still grow, as 2.6's ACLs answer "missing data") with a predicate that 
 once they are done: the server of ``yes`` answers ``Y``, the one of ``no`` answers ``N``, a
 rejected connection gets nothing (``C``). Generated clients send RDP connection requests (with
 ``Cookie: mstshash=...`` in every spelling 2.6 reads or not), short and binary data, in one to
-three pieces 300 ms apart, every case to every frontend at once; what each got must agree. So the
+three pieces 300 ms apart, every case to every frontend at once (a few cases at a time, each on
+its own connections; the two proxies side by side); what each got must agree. So the
 predicate sees the data the rules stopped at: after the first piece that satisfied the waiting
 condition, or everything when the delay (900 ms) expired.
 
@@ -27,6 +28,7 @@ import random
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -131,44 +133,57 @@ def _one(port: int, pieces: list[bytes], out: list[str], i: int) -> None:
         out[i] = f"error {e}"
 
 
-def _run(which: str, cases: list[list[bytes]]) -> list[list[str]]:
+def _run(which: str, cases: list[list[bytes]], waits: list[str], predicates: list[str],
+         batch: int) -> list[list[str]]:
+    """What each case got from each frontend; ``batch`` cases at a time (each on its own
+    connections to every frontend: cases do not share a connection or a timeline)."""
     yes, no = _Banner(b"Y"), _Banner(b"N")
     ports: list[int] = []
-    while len(ports) < len(WAITS) * len(PREDICATES):  # distinct: two binds on one port share it
+    while len(ports) < len(waits) * len(predicates):  # distinct: two binds on one port share it
         p = free_port()
         if p not in ports and p not in (yes.port, no.port):
             ports.append(p)
     lines = ["defaults", "    mode tcp", "    timeout client 5s", "    timeout server 5s", "    timeout connect 5s"]
     k = 0
-    for w in WAITS:
-        for p in PREDICATES:
+    for w in waits:
+        for p in predicates:
             lines += [f"frontend f{k}", f"    bind 127.0.0.1:{ports[k]}", "    tcp-request inspect-delay 900ms",
                       f"    {w}", f"    use_backend yes if {p}", "    default_backend no"]
             k += 1
     lines += ["backend yes", f"    server s 127.0.0.1:{yes.port}", "backend no", f"    server s 127.0.0.1:{no.port}", ""]
-    results = []
+    results: list[list[str]] = []
     try:
         with run_proxy("\n".join(lines), wait_ports=ports, which=which):
             time.sleep(0.3)  # the start-up probes' sessions are over
-            for pieces in cases:
-                got = [""] * len(ports)
-                threads = [threading.Thread(target=_one, args=(port, pieces, got, i)) for i, port in enumerate(ports)]
+            for start in range(0, len(cases), batch):
+                group = cases[start:start + batch]
+                got = [[""] * len(ports) for _ in group]
+                threads = [threading.Thread(target=_one, args=(port, pieces, got[c], i))
+                           for c, pieces in enumerate(group) for i, port in enumerate(ports)]
                 for t in threads:
                     t.start()
                 for t in threads:
                     t.join(10)
-                results.append(got)
+                results += got
     finally:
         yes.close()
         no.close()
     return results
 
 
+def _both(cases: list[list[bytes]], waits: list[str], predicates: list[str],
+          batch: int) -> tuple[list[list[str]], list[list[str]]]:
+    """(2.6's results, haproxy-py's): the two proxies run side by side, each with its own servers."""
+    with ThreadPoolExecutor(2) as ex:
+        theirs = ex.submit(_run, "haproxy", cases, waits, predicates, batch)
+        ours = ex.submit(_run, "ours", cases, waits, predicates, batch)
+        return theirs.result(), ours.result()
+
+
 def test_payload_fetches_vs_haproxy() -> None:
     require_haproxy_bin()
     cases = [*_cases(random.Random(2606), 9), [b"\x05\x01", b"\x02xyz"]]  # and one rejected
-    theirs = _run("haproxy", cases)
-    ours = _run("ours", cases)
+    theirs, ours = _both(cases, WAITS, PREDICATES, 2)
     diffs = []
     for pieces, t, o in zip(cases, theirs, ours, strict=True):
         for k, (a, b) in enumerate(zip(t, o, strict=True)):
@@ -224,17 +239,10 @@ def test_distcc_fetches_vs_haproxy() -> None:
     per token, a bad parameter, streams cut in two pieces 300 ms apart, with or without DONE),
     waiting rules and predicates as in the payload test, through 2.6 and haproxy-py. A cut is
     always before what the waiting rules look for, so both proxies decide on the whole stream."""
-    global WAITS, PREDICATES
     require_haproxy_bin()
     rng = random.Random(77)
     cases = [_distcc_case(rng) for _ in range(10)]
-    saved = WAITS, PREDICATES
-    WAITS, PREDICATES = DISTCC_WAITS, DISTCC_PREDICATES
-    try:
-        theirs = _run("haproxy", cases)
-        ours = _run("ours", cases)
-    finally:
-        WAITS, PREDICATES = saved
+    theirs, ours = _both(cases, DISTCC_WAITS, DISTCC_PREDICATES, 5)
     assert ours == theirs, [(c, t, o) for c, t, o in zip(cases, theirs, ours, strict=True) if t != o][:4]
     flat = [x for r in theirs for x in r]
     assert flat.count("Y") > 12 and flat.count("N") > 12, flat

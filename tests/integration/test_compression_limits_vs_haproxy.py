@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,9 @@ def test_maxcomprate_as_haproxy() -> None:
         rate = r.choice([10, 40])
         plan = [(r.choice([4000, 20000, 60000]), r.choice([0.0, 0.0, 0.0, 2.1])) for _ in range(6)]
         plan[-1] = (plan[-1][0], 0.0)
-        theirs, ti = _run("haproxy", rate, plan)
-        ours, oi = _run("ours", rate, plan)
+        with ThreadPoolExecutor(2) as ex:  # side by side: each proxy its own backend and clock
+            t, o = ex.submit(_run, "haproxy", rate, plan), ex.submit(_run, "ours", rate, plan)
+            (theirs, ti), (ours, oi) = t.result(), o.result()
         assert ours == theirs, (rate, plan, theirs, ours)
         assert oi["CompressBpsRateLim"] == ti["CompressBpsRateLim"] == rate * 1024
         # the rates read at the end: both saw the same compressed bytes within the last seconds

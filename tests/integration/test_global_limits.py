@@ -151,8 +151,8 @@ def test_maxconnrate_maxsessrate_as_haproxy(kw: str) -> None:
     nbthread 1: 2.6's threads count a session after handing its connection over, so with two
     threads one more session slips into the first second."""
     require_haproxy("haproxy", "2.6's accept rate limits")
-    infos = {}
-    for which in ("ours", "haproxy"):
+
+    def one(which: str) -> tuple[list[float], str]:
         port = free_port()
         cfg = (f"global\n    stats socket @DIR@/s.sock level admin\n    {kw} 4\n    nbthread 1\n"
                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n"
@@ -161,12 +161,18 @@ def test_maxconnrate_maxsessrate_as_haproxy(kw: str) -> None:
             sock = pp.workdir / "s.sock"
             wait_files([sock], 15, pp.stderr_text)
             times = _burst(port, 12)
-            text = stats_cli(str(sock), "show info")
-        assert len(times) == 12, (which, times)
-        assert sum(t < 0.8 for t in times) <= 4, (which, times)
-        assert times[-1] >= 1.5, (which, times)
-        infos[which] = {k: v.strip() for k, _, v in (ln.partition(":") for ln in text.splitlines())
-                        if k in ("ConnRateLimit", "SessRateLimit")}
+            return times, stats_cli(str(sock), "show info")
+
+    infos = {}
+    with ThreadPoolExecutor(2) as ex:  # side by side: each proxy its own limit and clients
+        runs = {which: ex.submit(one, which) for which in ("ours", "haproxy")}
+        for which, fut in runs.items():
+            times, text = fut.result()
+            assert len(times) == 12, (which, times)
+            assert sum(t < 0.8 for t in times) <= 4, (which, times)
+            assert times[-1] >= 1.5, (which, times)
+            infos[which] = {k: v.strip() for k, _, v in (ln.partition(":") for ln in text.splitlines())
+                            if k in ("ConnRateLimit", "SessRateLimit")}
     assert infos["ours"] == infos["haproxy"] and "4" in infos["ours"].values(), infos
 
 
@@ -264,7 +270,9 @@ def test_tune_http_logurilen_as_haproxy() -> None:
     long = [f"GET /{'a' * n} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".encode() for n in (1010, 1030)]
     for glob, rq, fmt in (("    tune.http.logurilen 5\n", reqs[:8], LOGURI_FMT),
                           ("    tune.http.logurilen 23\n", reqs, LOGURI_FMT), ("", long, LONG_FMT)):
-        got = {w: _log_lines(w, glob, rq, fmt) for w in ("ours", "haproxy")}
+        with ThreadPoolExecutor(2) as ex:  # side by side: each its own port and log
+            futs = {w: ex.submit(_log_lines, w, glob, rq, fmt) for w in ("ours", "haproxy")}
+            got = {w: f.result() for w, f in futs.items()}
         assert len(got["ours"]) == len(rq), got
         assert got["ours"] == got["haproxy"], (glob, got)
 
@@ -354,7 +362,8 @@ def test_grace_delays_the_soft_stop_as_haproxy() -> None:
     """'grace 2s': after SIGUSR1, 'stopping' is true at once while the listeners still accept,
     and the soft stop (listeners closed, exit 0) comes when the delay ran out; as 2.6."""
     require_haproxy("haproxy", "2.6's grace")
-    for which in ("ours", "haproxy"):
+
+    def one(which: str) -> None:
         port = free_port()
         # one thread: the CI's one hang (2.6 never exited after its grace; not reproduced in 30
         # runs under load here) is the kind a wake-up race between 2.6's threads would give
@@ -372,6 +381,10 @@ def test_grace_delays_the_soft_stop_as_haproxy() -> None:
             assert pp.proc.wait(timeout=15) == 0
             assert time.monotonic() - t0 >= 1.9, which  # not before the delay ran out
         assert _stopping_body(port) == "refused", which
+
+    with ThreadPoolExecutor(2) as ex:  # side by side: each its own port and clock
+        for fut in [ex.submit(one, which) for which in ("ours", "haproxy")]:
+            fut.result()
     # and without grace the listeners close at once
     port = free_port()
     with run_proxy(f"defaults\n    mode http\n    timeout client 5s\nfrontend f\n    bind 127.0.0.1:{port}\n"
@@ -430,7 +443,8 @@ def test_mworker_max_reloads_as_haproxy() -> None:
     srv.bind(("127.0.0.1", 0))
     srv.listen(16)
     try:
-        for which in ("ours", "haproxy"):
-            _max_reloads_run(which, srv.getsockname()[1])
+        with ThreadPoolExecutor(2) as ex:  # side by side: each its own master, workers and port
+            for fut in [ex.submit(_max_reloads_run, which, srv.getsockname()[1]) for which in ("ours", "haproxy")]:
+                fut.result()
     finally:
         srv.close()

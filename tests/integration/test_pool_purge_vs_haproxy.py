@@ -16,6 +16,7 @@ import contextlib
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import free_port
 from tests.integration.harness import require_haproxy, run_proxy
@@ -126,8 +127,9 @@ def _observe(which: str) -> dict[str, list[int]]:
 
 def test_pool_purge_delay_as_haproxy() -> None:
     require_haproxy("haproxy")
-    theirs = _observe("haproxy")
-    ours = _observe("ours")
+    with ThreadPoolExecutor(2) as ex:  # side by side: each proxy its own servers and ports
+        t, o = ex.submit(_observe, "haproxy"), ex.submit(_observe, "ours")
+        theirs, ours = t.result(), o.result()
     assert ours == theirs, (ours, theirs)
     assert theirs["purge"][:3] == [8, 8, 8] and theirs["at_once"] == [0] * 10  # the purges happened
     assert theirs["low2"] != theirs["purge"]  # and pool-low-conn changed what was kept
