@@ -25,20 +25,57 @@ HTTP = b"GET / HTTP/1.0\r\n\r\n"
 FRONT_END = "    http-request return status 200 content-type text/plain string ok\n"
 
 
-def s_client(port: int, *args: str, data: bytes = HTTP, delay: float = 0.0) -> str:
+# the end of what s_client prints once its handshake is done (TLS 1.2: its session too)
+_HANDSHAKE_DONE = re.compile(rb"^(?:New|Reused), .*?\n---\n", re.M | re.S)
+_TICKET = re.compile(rb"^Post-Handshake New Session Ticket arrived:.*?\n---\n", re.M | re.S)
+
+
+def s_client(port: int, *args: str, data: bytes = HTTP, delay: float = 0.0, ready: bool = False) -> str:
     """``openssl s_client`` to www.example.com on ``port``; ``data`` sent ``delay`` seconds after the
-    start (so that TLS 1.3 tickets, sent after the handshake, arrive before the response)."""
+    start (so that TLS 1.3 tickets, sent after the handshake, arrive before the response), or with
+    ``ready`` once s_client has reported its handshake (or exited, or after 10 s) and then, with a
+    ``delay``, a TLS 1.3 ticket (or ``delay`` seconds passed)."""
     p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "www.example.com",
                           *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    head = b""
     try:
-        if delay:
+        if ready:
+            head = _read_until(p, _HANDSHAKE_DONE, 10.0)
+            if delay:
+                head += _read_until(p, _TICKET, delay)
+        elif delay:
             time.sleep(delay)
         out, _ = p.communicate(data, timeout=15)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait(5)
-    return out.decode(errors="replace")
+    return (head + out).decode(errors="replace")
+
+
+def _read_until(p: subprocess.Popen, pattern: re.Pattern[bytes], timeout: float) -> bytes:  # type: ignore[type-arg]
+    """What ``p`` printed until its output matches ``pattern`` (or it ends, or ``timeout``)."""
+    import os
+    import select
+
+    fd = p.stdout.fileno()  # type: ignore[union-attr]
+    got = b""
+    deadline = time.monotonic() + timeout
+    while not pattern.search(got) and (left := deadline - time.monotonic()) > 0:
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def pmap(fn: Any, items: Any, workers: int = 6) -> list[Any]:
+    """``[fn(x) for x in items]``, the calls run in ``workers`` threads (independent clients)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(fn, items))
 
 
 def handshake(out: str) -> tuple[str, ...]:
@@ -102,7 +139,8 @@ def test_curves_and_dh_as_haproxy(certs: Certs, extra: Path, tmp_path: Path) -> 
                ("-tls1_2",), ("-tls1_2", "-groups", "P-256"), ("-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256")]
 
     def run(ports: list[int]) -> list[Any]:
-        return [(i, c, handshake(s_client(p, *c))) for i, p in enumerate(ports) for c in clients]
+        jobs = [(i, p, c) for i, p in enumerate(ports) for c in clients]
+        return pmap(lambda j: (j[0], j[2], handshake(s_client(j[1], *j[2]))), jobs)
 
     for cfg in (cfg_a, cfg_b):
         theirs, ours = side_by_side(cfg, 4, run, extra={"root": certs.root})
@@ -116,14 +154,15 @@ def test_curves_and_dh_as_haproxy(certs: Certs, extra: Path, tmp_path: Path) -> 
              f"    bind 127.0.0.1:2 ssl crt {certs['ec.pem']} curves X25519:nope\n"
              f"    bind 127.0.0.1:3 ssl crt {certs['ec.pem']} ecdhe nope\n",
              f"    bind 127.0.0.1:4 ssl crt {certs['ec.pem']} ecdhe\n    bind 127.0.0.1:5 ssl crt {certs['ec.pem']} curves\n"]
-    for lines, bind in ((["    tune.ssl.default-dh-param 1024"], 0),
-                        (["    tune.ssl.default-dh-param 4096", "    ssl-default-bind-curves nope"], 0),
-                        (["    ssl-default-bind-curves X448"], 1),
-                        (["    tune.ssl.default-dh-param 512"], 1),
-                        ([f"    ssl-dh-param-file {certs['ca.crt']}"], 0),
-                        (["    ssl-dh-param-file", "    ssl-default-bind-curves", "    tune.ssl.default-dh-param"], 2)):
-        text = "global\n" + "\n".join(lines) + "\n" + DEFAULTS + "frontend fe\n" + binds[bind]
-        theirs_c, ours_c = check_both(text, tmp_path)
+    texts = ["global\n" + "\n".join(lines) + "\n" + DEFAULTS + "frontend fe\n" + binds[bind]
+             for lines, bind in ((["    tune.ssl.default-dh-param 1024"], 0),
+                                 (["    tune.ssl.default-dh-param 4096", "    ssl-default-bind-curves nope"], 0),
+                                 (["    ssl-default-bind-curves X448"], 1),
+                                 (["    tune.ssl.default-dh-param 512"], 1),
+                                 ([f"    ssl-dh-param-file {certs['ca.crt']}"], 0),
+                                 (["    ssl-dh-param-file", "    ssl-default-bind-curves",
+                                   "    tune.ssl.default-dh-param"], 2))]
+    for theirs_c, ours_c in check_all(texts, tmp_path):
         assert ours_c == theirs_c
         assert theirs_c
 
@@ -133,10 +172,17 @@ def check_both(text: str, tmp_path: Path) -> tuple[list[str], list[str]]:
     cfg = tmp_path / "c.cfg"
     cfg.write_text(text)
     out = []
-    for cmd in (["haproxy"], [sys.executable, "-m", "haproxy_py"]):
-        p = subprocess.run([*cmd, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=60)
+    procs = [subprocess.Popen([*cmd, "-c", "-f", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for cmd in (["haproxy"], [sys.executable, "-m", "haproxy_py"])]  # both at once
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
         lines = []
-        for ln in p.stderr.splitlines():
+        for ln in err.splitlines():
             if ln.startswith(("[ALERT]", "[WARNING]")):
                 lines.append(re.sub(r"^\[(\w+)\] +\(\d+\) : ", r"\1 ", ln))
             elif ln.startswith("  ") and not ln.startswith("   |"):
@@ -144,6 +190,15 @@ def check_both(text: str, tmp_path: Path) -> tuple[list[str], list[str]]:
         out.append(lines)
     return out[0], out[1]
 
+
+
+def check_all(texts: list[str], tmp_path: Path) -> list[tuple[list[str], list[str]]]:
+    """check_both on each of ``texts`` (each in its own directory under ``tmp_path``), two at a time."""
+    dirs = []
+    for i in range(len(texts)):
+        dirs.append(tmp_path / f"check{i}")
+        dirs[-1].mkdir(exist_ok=True)
+    return pmap(lambda i: check_both(texts[i], dirs[i]), range(len(texts)), workers=2)
 
 @pytest.mark.slow
 def test_tickets_and_cipher_order_as_haproxy(certs: Certs, tmp_path: Path) -> None:
@@ -163,18 +218,19 @@ def test_tickets_and_cipher_order_as_haproxy(certs: Certs, tmp_path: Path) -> No
                 ("-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"))
 
     def run(ports: list[int]) -> list[Any]:
-        out = []
-        for i, p in enumerate(ports):
-            for v in versions:
-                sess = tmp_path / f"s{i}{v[0]}"
-                first = s_client(p, *v, "-sess_out", str(sess), delay=0.3)
-                ticket = "TLS session ticket:" in first
-                again = s_client(p, *v, "-sess_in", str(sess)) if sess.exists() else "none"
-                h1, h2 = handshake(first), handshake(again)
-                if v[0] == "-tls1_3":  # 2.6 itself once chose the client's first TLS 1.3 suite under load
-                    h1, h2 = h1[:2], h2[:2]
-                out.append((i, v[0], h1, ticket, h2))
-        return out
+        def one(job: tuple[int, int, tuple[str, ...]]) -> tuple[Any, ...]:
+            i, p, v = job
+            sess = tmp_path / f"s{i}{v[0]}"
+            # (the handshake reported, then a TLS 1.3 ticket awaited: a loaded machine delays it)
+            first = s_client(p, *v, "-sess_out", str(sess), ready=True, delay=0.3 if v[0] == "-tls1_2" else 0.6)
+            ticket = "TLS session ticket:" in first
+            again = s_client(p, *v, "-sess_in", str(sess)) if sess.exists() else "none"
+            h1, h2 = handshake(first), handshake(again)
+            if v[0] == "-tls1_3":  # 2.6 itself once chose the client's first TLS 1.3 suite under load
+                h1, h2 = h1[:2], h2[:2]
+            return (i, v[0], h1, ticket, h2)
+
+        return pmap(one, [(i, p, v) for i, p in enumerate(ports) for v in versions])
 
     theirs, ours = [], []
     for cfg, n in ((cfg_a, 3), (cfg_b, 1)):
@@ -212,16 +268,16 @@ def test_crl_and_ca_names_as_haproxy(certs: Certs, extra: Path) -> None:
         return m.group(1) if m else "?"
 
     def run(ports: list[int]) -> list[Any]:
-        out = []
-        for i, p in enumerate(ports):
-            for who in (None, "client", "revoked"):
-                args = ("-cert", f"{extra}/{who}.crt", "-key", f"{extra}/{who}.key") if who else ()
-                for v in ("-tls1_2", "-tls1_3"):
-                    got = s_client(p, v, "-ign_eof", *args)
-                    m = re.search(r"\r\n\r\n(v=\S* cn=\S* \.)", got)
-                    body = m.group(1) if m else "-"
-                    out.append((i, who, v, names(got), body))
-        return out
+        def one(job: tuple[int, int, str | None, str]) -> tuple[Any, ...]:
+            i, p, who, v = job
+            args = ("-cert", f"{extra}/{who}.crt", "-key", f"{extra}/{who}.key") if who else ()
+            got = s_client(p, v, "-ign_eof", *args)
+            m = re.search(r"\r\n\r\n(v=\S* cn=\S* \.)", got)
+            body = m.group(1) if m else "-"
+            return (i, who, v, names(got), body)
+
+        return pmap(one, [(i, p, who, v) for i, p in enumerate(ports) for who in (None, "client", "revoked")
+                          for v in ("-tls1_2", "-tls1_3")])
 
     theirs, ours = side_by_side(cfg, 6, run, extra={"root": certs.root, "x": extra})
     for a, b in zip(ours, theirs, strict=True):
@@ -273,14 +329,20 @@ def test_crt_list_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     for which in ("haproxy", "ours"):
         ports = [free_port(), free_port()]
         with run_proxy(cfg.format(p0=ports[0], p1=ports[1]), wait_ports=ports, which=which) as pp:
-            got: list[Any] = []
+            def one(job: tuple[Any, ...], ports: list[int] = ports) -> tuple[Any, ...]:
+                if job[0] == "s_client":
+                    _, p, n = job
+                    return (n, [ln for ln in s_client(p, "-servername", n).splitlines() if "CA names" in ln])
+                p, n, kw = job
+                r = probe(p, client_context(certs, **kw), n)
+                return (p == ports[1], n, str(kw), r[:5] if r[0] == "ok" else r, r[-1] == b"ok")
+
+            jobs: list[tuple[Any, ...]] = []
             for p in ports:
-                for n in names:
-                    for kw in ({}, {"max_ver": T.TLSv1_2, "alpn": ["foo", "http/1.1"]}, {"cert": "client"}):
-                        r = probe(p, client_context(certs, **kw), n)  # type: ignore[arg-type]
-                        got.append((p == ports[1], n, str(kw), r[:5] if r[0] == "ok" else r, r[-1] == b"ok"))
-                for n in ("b.test", "x.wild.test", "a.test"):
-                    got.append((n, [ln for ln in s_client(p, "-servername", n).splitlines() if "CA names" in ln]))
+                jobs += [(p, n, kw) for n in names
+                         for kw in ({}, {"max_ver": T.TLSv1_2, "alpn": ["foo", "http/1.1"]}, {"cert": "client"})]
+                jobs += [("s_client", p, n) for n in ("b.test", "x.wild.test", "a.test")]
+            got: list[Any] = pmap(one, jobs)
             sock = admin_socket(pp)
             got.append([stats_cli(sock, c) for c in cmds])
             out.append(got)
@@ -299,8 +361,9 @@ def test_crt_list_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     for name, text in bad.items():
         if text is not None:
             (tmp_path / name).write_text(text)
-        theirs_c, ours_c = check_both(DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt-list {tmp_path}/{name}\n"
-                                      "    bind 127.0.0.1:2 ssl crt-list\n", tmp_path)
+    texts = [DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt-list {tmp_path}/{name}\n"
+             "    bind 127.0.0.1:2 ssl crt-list\n" for name in bad]
+    for name, (theirs_c, ours_c) in zip(bad, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c, name
         assert theirs_c
 
@@ -405,22 +468,22 @@ u=%[ssl_c_used] cn=%[ssl_c_s_dn(CN)] ."
     clients = [("client", ()), ("stranger", ()), ("self", ()), ("stranger", ("-cert_chain", f"{extra}/ca2.crt"))]
 
     def run(ports: list[int]) -> list[Any]:
-        out = []
-        for i, p in enumerate(ports):
-            for who, more in clients:
-                got = s_client(p, "-ign_eof", "-cert", f"{extra}/{who}.crt", "-key", f"{extra}/{who}.key", *more)
-                m = re.search(r"v=\S* e=\S* ca=\S* d=\S* u=\S* cn=\S* \.", got)
-                out.append((opts[i], who, len(more), m.group(0) if m else "refused"))
-        return out
+        def one(job: tuple[int, int, str, tuple[str, ...]]) -> tuple[Any, ...]:
+            i, p, who, more = job
+            got = s_client(p, "-ign_eof", "-cert", f"{extra}/{who}.crt", "-key", f"{extra}/{who}.key", *more)
+            m = re.search(r"v=\S* e=\S* ca=\S* d=\S* u=\S* cn=\S* \.", got)
+            return (opts[i], who, len(more), m.group(0) if m else "refused")
+
+        return pmap(one, [(i, p, who, more) for i, p in enumerate(ports) for who, more in clients])
 
     theirs, ours = side_by_side(cfg, len(opts), run, extra={"root": certs.root})
     for a, b in zip(ours, theirs, strict=True):
         assert a == b
     seen = {r[3] for r in theirs}
     assert "refused" in seen and any(" e=20 " in v for v in seen) and any(" d=1 " in v for v in seen)
-    for bad in ("crt-ignore-err 10,foo", "ca-ignore-err 0", "crt-ignore-err 99999", "ca-ignore-err"):
-        text = DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt {certs['ec.pem']} {bad}\n"
-        theirs_c, ours_c = check_both(text, extra)
+    texts = [DEFAULTS + f"frontend fe\n    bind 127.0.0.1:1 ssl crt {certs['ec.pem']} {bad}\n"
+             for bad in ("crt-ignore-err 10,foo", "ca-ignore-err 0", "crt-ignore-err 99999", "ca-ignore-err")]
+    for theirs_c, ours_c in check_all(texts, extra):
         assert ours_c == theirs_c and theirs_c
 
 
@@ -437,13 +500,16 @@ def test_extra_files_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     shutil.copy(certs["rsa.pem"], d / "other.pem")
     (d / "other.pem.ocsp").write_text("garbage\n")
     base = DEFAULTS + "frontend fe\n    bind 127.0.0.1:{port} ssl crt {crt}\n" + FRONT_END
+    texts: list[str] = []
+    which: list[tuple[str, str]] = []
     for glob, crt in (("ssl-load-extra-files none", "site.pem"), ("ssl-load-extra-files bundle ocsp", "site.pem"),
                       ("ssl-load-extra-files key", "site.pem"), ("", "other.pem"),
                       ("ssl-load-extra-files none", "other.pem"), ("ssl-load-extra-files", "site.pem"),
                       ("ssl-load-extra-files foo", "site.pem"), ("ssl-load-extra-files all none", "site.pem")):
-        text = "global\n    " + glob + "\n" + base.format(port=1, crt=d / crt)
-        theirs_c, ours_c = check_both(text, tmp_path)
-        assert ours_c == theirs_c, (glob, crt)
+        texts.append("global\n    " + glob + "\n" + base.format(port=1, crt=d / crt))
+        which.append((glob, crt))
+    for key, (theirs_c, ours_c) in zip(which, check_all(texts, tmp_path), strict=True):
+        assert ours_c == theirs_c, key
     cfg = "global\n    ssl-load-extra-files key issuer\n" + base.replace("{port}", "{p0}").replace("{crt}", str(d / "site.pem"))
     from tests.integration.test_tls_vs_haproxy import probe
     from tests.integration.tls_certs import client_context
@@ -472,18 +538,20 @@ def test_extra_files_as_haproxy(certs: Certs, tmp_path: Path) -> None:
 """ + FRONT_END
     # (2.6 files responses by certificate ID: two files for one certificate, or a response naming
     # another file's certificate, share an entry; each case is checked alone)
-    for crt, warned in (("stapled.pem", False), ("unknown.pem", True), ("mismatch.pem", True)):
-        theirs_c, ours_c = check_both(ocfg.replace("stapled.pem", crt).format(p0=1), tmp_path)
+    cases = (("stapled.pem", False), ("unknown.pem", True), ("mismatch.pem", True))
+    texts = [ocfg.replace("stapled.pem", crt).format(p0=1) for crt, _ in cases]
+    for (_, warned), (theirs_c, ours_c) in zip(cases, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c and bool(theirs_c) == warned
 
     def status(ports: list[int]) -> list[Any]:
-        out = []
-        for sni in ("www.example.com", "rsa.example.net"):
-            for args in (("-status",), ("-status", "-tls1_2"), ()):
-                got = s_client(ports[0], *args, "-servername", sni, data=b"")  # the last -servername counts
-                out.append((sni, args, [ln for ln in got.splitlines() if "OCSP" in ln or "Cert Status" in ln
-                                        or "subject=" in ln]))
-        return out
+        def one(job: tuple[str, tuple[str, ...]]) -> tuple[Any, ...]:
+            sni, args = job
+            got = s_client(ports[0], *args, "-servername", sni, data=b"")  # the last -servername counts
+            return (sni, args, [ln for ln in got.splitlines() if "OCSP" in ln or "Cert Status" in ln
+                                or "subject=" in ln])
+
+        return pmap(one, [(sni, args) for sni in ("www.example.com", "rsa.example.net")
+                          for args in (("-status",), ("-status", "-tls1_2"), ())])
 
     ocfg = "global\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + ocfg
     got = []

@@ -9,13 +9,14 @@ import random
 import re
 import shutil
 import struct
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.harness import free_port, require_haproxy, run_proxy
-from tests.integration.test_tls_bind_vs_haproxy import check_both, s_client
+from tests.integration.test_tls_bind_vs_haproxy import check_all, check_both, pmap, s_client
 from tests.integration.tls_certs import Certs
 
 DEFAULTS = """defaults
@@ -78,12 +79,14 @@ def test_sct_lists_served_as_haproxy(certs: Certs, tmp_path: Path) -> None:
             port = free_port()
             with run_proxy(cfg.replace("{p0}", str(port)).replace("{glob}", glob), wait_ports=[port],
                            which=which) as pp:
-                got: list[Any] = []
-                for sni, v, ask in cases:
+                def one(case: tuple[str, str, bool], port: int = port) -> tuple[Any, ...]:
+                    sni, v, ask = case
                     args = ["-servername", sni, v] + (["-serverinfo", "18"] if ask else ["-tlsextdebug"])
                     # (TLS 1.3: the session s_client prints comes with the ticket, after the handshake)
-                    text = s_client(port, *args, data=b"", delay=0.2 if v == "-tls1_3" else 0)
-                    got.append((sni, v, ask, _serverinfo(text), "(id=18)" in text))
+                    text = s_client(port, *args, data=b"", ready=v == "-tls1_3", delay=0.2 if v == "-tls1_3" else 0)
+                    return (sni, v, ask, _serverinfo(text), "(id=18)" in text)
+
+                got: list[Any] = pmap(one, cases)
                 if not glob and which == "ours":
                     # 'set ssl cert' + commit keeps the list (2.6.12 dies on that commit: its
                     # process exits, so this part is ours only)
@@ -107,11 +110,14 @@ def test_sct_lists_served_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     # malformed lists: -c's verdicts
     bad = [b"", b"\x00", b"junk", b"\x00\x05\x00\x03ab", b"\x00\x04\x00\x03abc", b"\x00\x03\x00\x00\x01",
            _sct_list(rng)[:-1], _sct_list(rng) + b"\x00", b"\x00\x02\x00\x00", b"\x00\x00"]
-    for blob in bad:
-        (d / "ec.pem.sctl").write_bytes(blob)
-        text = cfg.replace("{p0}", "1").replace("{glob}", "").replace(
-            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
-        theirs_c, ours_c = check_both(text, tmp_path)
+    texts = []
+    for i, blob in enumerate(bad):  # (each list next to its own copy of the certificates)
+        di = tmp_path / f"bad{i}"
+        shutil.copytree(d, di)
+        (di / "ec.pem.sctl").write_bytes(blob)
+        texts.append(cfg.replace(str(d), str(di)).replace("{p0}", "1").replace("{glob}", "").replace(
+            "    stats socket @DIR@/admin.sock mode 600 level admin\n", ""))
+    for blob, (theirs_c, ours_c) in zip(bad, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c, blob
 
 
@@ -163,11 +169,13 @@ h=%[ssl_fc_npn,length]"
         ports = [free_port(), free_port()]
         with run_proxy(cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1])), wait_ports=ports,
                        which=which) as pp:
-            got: list[Any] = []
-            for p, sni, args in cases:
+            def one(case: tuple[int, str, tuple[str, ...]], ports: list[int] = ports) -> tuple[Any, ...]:
+                p, sni, args = case
                 text = s_client(ports[p], "-servername", sni, *args, "-ign_eof",
                                 data=b"GET / HTTP/1.0\r\n\r\n", delay=0.2 if "-tls1_3" in args else 0)
-                got.append((p, sni, args, _npn_seen(text)))
+                return (p, sni, args, _npn_seen(text))
+
+            got: list[Any] = pmap(one, cases)
             got.append(stats_cli(admin_socket(pp), f"show ssl crt-list {lst}"))
             out.append(got)
     for a, b in zip(out[1], out[0], strict=True):
@@ -176,10 +184,10 @@ h=%[ssl_fc_npn,length]"
     assert "(1) foo" in seen and "(1) http/1.1" in seen and any(x.startswith("(2)") for x in seen)
     assert any(c[3][3].startswith("npn=spdy/3") or c[3][3].startswith("npn=http/1.0") for c in out[0][:-1])
     assert "[npn spdy/3,http/1.0\x00]" in out[0][-1]  # (2.6 shows the list's last byte, a NUL)
-    for bad in (" npn", " npn ''", " npn http/1.1,,foo"):
-        text = cfg.replace(" npn foo,http/1.1", bad).replace("{p0}", "1").replace("{p1}", "2").replace(
-            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
-        theirs_c, ours_c = check_both(text, tmp_path)
+    bads = (" npn", " npn ''", " npn http/1.1,,foo")
+    texts = [cfg.replace(" npn foo,http/1.1", bad).replace("{p0}", "1").replace("{p1}", "2").replace(
+        "    stats socket @DIR@/admin.sock mode 600 level admin\n", "") for bad in bads]
+    for bad, (theirs_c, ours_c) in zip(bads, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c, bad
     lst.write_text(f"{root}/rsa.pem [npn] rsa.example.net\n")
     text = cfg.replace("{p0}", "1").replace("{p1}", "2").replace(
@@ -413,10 +421,12 @@ def _early_client(port: int, sess: Path, *args: str, stdin: bytes = b"") -> str:
     import subprocess
     import time
 
+    from tests.integration.test_tls_bind_vs_haproxy import _HANDSHAKE_DONE, _read_until
+
     p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *args],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        time.sleep(0.4)
+        head = _read_until(p, _HANDSHAKE_DONE, 10.0)  # (the handshake reported: stdin goes after it)
         if stdin:
             p.stdin.write(stdin)  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]
@@ -426,7 +436,7 @@ def _early_client(port: int, sess: Path, *args: str, stdin: bytes = b"") -> str:
         if p.poll() is None:
             p.kill()
             p.wait(5)
-    text = out.decode(errors="replace")
+    text = (head + out).decode(errors="replace")
     return " ".join(re.findall(r"Early data was \w+|Max Early Data: \d+|^(?:New|Reused), \S+|p=\S+ ed=\S* has=\S*;",
                                text, re.M))
 
@@ -441,7 +451,8 @@ none); the request (and
     the request is processed: false, none); clients without early data are served as before."""
     req = tmp_path / "req.txt"
     req.write_text("GET /e HTTP/1.1\r\nhost: x\r\n\r\n")
-    cfg = f"""{DEFAULTS}frontend fe
+    # (s_client -ign_eof ends when the proxy closes the idle connection: 'timeout client')
+    cfg = f"""{DEFAULTS.replace("client 5s", "client 1s")}frontend fe
     bind 127.0.0.1:{{p0}} ssl crt {certs['ec.pem']} allow-0rtt
     bind 127.0.0.1:{{p1}} ssl crt {certs['ec.pem']}
     http-request set-header x-has %[ssl_fc_has_early]
@@ -456,23 +467,28 @@ has=%[req.hdr(x-has)];"
 
     run = _early_client
 
+    def clients(which_port: tuple[str, int]) -> list[str]:
+        which, port = which_port
+        sess = tmp_path / f"{which}-{port}.sess"
+        return [run(port, sess, "-tls1_3", "-sess_out", str(sess), stdin=b""),
+                run(port, sess, "-tls1_3", "-sess_in", str(sess), "-sess_out", str(sess),
+                    "-early_data", str(req), stdin=b"GET /second HTTP/1.1\r\nhost: x\r\n\r\n"),
+                run(port, sess, "-tls1_3", "-sess_in", str(sess), stdin=b"GET /plain HTTP/1.1\r\nhost: x\r\n\r\n"),
+                run(port, sess, "-tls1_2", stdin=b"GET /v12 HTTP/1.1\r\nhost: x\r\n\r\n")]
+
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
-        ports = [free_port(), free_port(), free_port()]
-        text = cfg
-        for i, p in enumerate(ports):
-            text = text.replace(f"{{p{i}}}", str(p))
-        with run_proxy(text, wait_ports=ports[2:], which=which):
-            got = []
-            for port in ports[:2]:
-                sess = tmp_path / f"{which}-{port}.sess"
-                got.append(run(port, sess, "-tls1_3", "-sess_out", str(sess), stdin=b""))
-                got.append(run(port, sess, "-tls1_3", "-sess_in", str(sess), "-sess_out", str(sess),
-                               "-early_data", str(req), stdin=b"GET /second HTTP/1.1\r\nhost: x\r\n\r\n"))
-                got.append(run(port, sess, "-tls1_3", "-sess_in", str(sess), stdin=b"GET /plain HTTP/1.1\r\nhost: x\r\n\r\n"))
-                got.append(run(port, sess, "-tls1_2", stdin=b"GET /v12 HTTP/1.1\r\nhost: x\r\n\r\n"))
-            out.append(got)
+    # both proxies at once, each listener's clients (one after the other) beside the others'
+    with ExitStack() as stack:
+        jobs = []
+        for which in ("haproxy", "ours"):
+            ports = [free_port(), free_port(), free_port()]
+            text = cfg
+            for i, p in enumerate(ports):
+                text = text.replace(f"{{p{i}}}", str(p))
+            stack.enter_context(run_proxy(text, wait_ports=ports[2:], which=which))
+            jobs += [(which, port) for port in ports[:2]]
+        res = pmap(clients, jobs)
+    out = [res[0] + res[1], res[2] + res[3]]
     assert out[1] == out[0]
     assert "Early data was accepted" in out[0][1] and "p=/e ed= has=0;" in out[0][1] and "p=/second" in out[0][1]
     assert "Early data was not" in out[0][5] and "Max Early Data: 15360" in out[0][0]
@@ -508,23 +524,31 @@ def test_crt_list_early_data_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     http-request return status 200 content-type text/plain lf-string "p=%[path] ed=%[req.hdr(early-data)] \
 has=%[ssl_fc_has_early];"
 """
+    def resume(job: tuple[str, int, tuple[str, ...]]) -> list[str]:
+        which, port, sni = job
+        sess = tmp_path / f"{which}-{port}-{sni[-1]}.sess"
+        return [_early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_out", str(sess))),
+                _early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_in", str(sess), "-early_data", str(req)))]
+
     require_haproxy("haproxy")
     out = []
-    for which in ("haproxy", "ours"):
-        ports = [free_port(), free_port()]
-        text = cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1]))
-        with run_proxy(text, wait_ports=ports, which=which) as pp:
+    # both proxies at once; each (listener, server name)'s two clients beside the others'
+    with ExitStack() as stack:
+        jobs = []
+        for which in ("haproxy", "ours"):
+            ports = [free_port(), free_port()]
+            text = cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1]))
+            pp = stack.enter_context(run_proxy(text, wait_ports=ports, which=which))
             sock = admin_socket(pp)
-            got = [stats_cli(sock, f"add ssl crt-list {lst} <<\n{certs['rsa.pem']} [allow-0rtt] added.test\n")
-                   + stats_cli(sock, f"show ssl crt-list {lst}")]
-            for port in ports:
-                for sni in (("-servername", "www.example.com"), ("-servername", "added.test"),
-                            ("-noservername",)):
-                    sess = tmp_path / f"{which}-{port}-{sni[-1]}.sess"
-                    got.append(_early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_out", str(sess))))
-                    got.append(_early_facts(_early_client(port, sess, "-tls1_3", *sni, "-sess_in", str(sess),
-                                                          "-early_data", str(req))))
-            out.append(got)
+            out.append([stats_cli(sock, f"add ssl crt-list {lst} <<\n{certs['rsa.pem']} [allow-0rtt] added.test\n")
+                        + stats_cli(sock, f"show ssl crt-list {lst}")])
+            jobs.append([(which, port, sni) for port in ports
+                         for sni in (("-servername", "www.example.com"), ("-servername", "added.test"),
+                                     ("-noservername",))])
+        res = pmap(resume, jobs[0] + jobs[1], workers=6)
+    for i, got in enumerate(out):
+        for pair in res[6 * i:6 * i + 6]:
+            got += pair
     assert out[1] == out[0], [(i, a, b) for i, (a, b) in enumerate(zip(out[0], out[1], strict=True)) if a != b]
     assert "[allow-0rtt] www.example.com" in out[0][0] and "Success" in out[0][0], out[0][0]
     assert "[allow-0rtt] added.test" in out[0][0]

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from haproxy_py.tls.context import set_ciphersuites
+from tests.integration.test_tls_bind_vs_haproxy import pmap
 from tests.integration.test_tls_vs_haproxy import DEFAULTS, side_by_side
 from tests.integration.tls_certs import Certs
 
@@ -99,12 +100,12 @@ def test_clienthello_capture_as_haproxy(certs: Certs) -> None:
                f'    http-request return status 200 content-type text/plain lf-string "{lf}"\n')
 
         def run(ports: list[int]) -> list[Any]:
-            res = []
-            for i, opts in enumerate(clients):
-                got = _s_client(ports[i % 2], *opts)
+            def one(i: int) -> tuple[Any, ...]:
+                got = _s_client(ports[i % 2], *clients[i])
                 m = re.search(r"b=.*? ;", got)
-                res.append((opts, m.group(0) if m else "no answer"))
-            return res
+                return (clients[i], m.group(0) if m else "no answer")
+
+            return pmap(one, range(len(clients)))
 
         theirs, ours = side_by_side(cfg, 2, run, extra={"root": str(certs.root)})
         for a, b in zip(ours, theirs, strict=True):
@@ -210,13 +211,15 @@ def test_certificate_fetches_as_haproxy(certs: Certs, tmp_path: Path) -> None:
 
     def run(ports: list[int]) -> list[Any]:
         res = []
+        def one(job: tuple[int, str, tuple[str, ...]]) -> tuple[Any, ...]:
+            p, v, more = job
+            got = _s_client(p, v, "-servername", "www.example.com", *more)
+            m = re.search(r"ch=.*? ;", got)
+            # tls-unique differs on every connection: its length here, its value below
+            return (p == ports[0], v, len(more), re.sub(r"u=\S*", "u", m.group(0)) if m else "no answer")
+
         for p in ports:
-            for v in ("-tls1_2", "-tls1_3"):
-                for more in who if p != ports[2] else who[:2]:
-                    got = _s_client(p, v, "-servername", "www.example.com", *more)
-                    m = re.search(r"ch=.*? ;", got)
-                    # tls-unique differs on every connection: its length here, its value below
-                    res.append((p == ports[0], v, len(more), re.sub(r"u=\S*", "u", m.group(0)) if m else "no answer"))
+            res += pmap(one, [(p, v, more) for v in ("-tls1_2", "-tls1_3") for more in (who if p != ports[2] else who[:2])])
             for ver in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
@@ -258,11 +261,12 @@ def test_certificate_fetches_as_haproxy(certs: Certs, tmp_path: Path) -> None:
 def test_capture_and_keylog_globals_checked_as_haproxy(tmp_path: Path) -> None:
     """-c on tune.ssl.capture-buffer-size, tune.ssl.capture-cipherlist-size (deprecated: 2.6's
     warning) and tune.ssl.keylog, good and bad values: the same alerts and warnings as 2.6's."""
-    from tests.integration.test_tls_bind_vs_haproxy import check_both
+    from tests.integration.test_tls_bind_vs_haproxy import check_all
 
     base = DEFAULTS + "frontend fe\n    bind 127.0.0.1:1\n"
-    for g in ("tune.ssl.capture-buffer-size", "tune.ssl.capture-buffer-size -1", "tune.ssl.capture-buffer-size abc",
-              "tune.ssl.capture-buffer-size 1 2", "tune.ssl.capture-cipherlist-size 20", "tune.ssl.keylog",
-              "tune.ssl.keylog yes", "tune.ssl.keylog on x"):
-        theirs, ours = check_both("global\n    " + g + "\n" + base, tmp_path)
+    globs = ("tune.ssl.capture-buffer-size", "tune.ssl.capture-buffer-size -1", "tune.ssl.capture-buffer-size abc",
+             "tune.ssl.capture-buffer-size 1 2", "tune.ssl.capture-cipherlist-size 20", "tune.ssl.keylog",
+             "tune.ssl.keylog yes", "tune.ssl.keylog on x")
+    for g, (theirs, ours) in zip(globs, check_all(["global\n    " + g + "\n" + base for g in globs], tmp_path),
+                                 strict=True):
         assert ours == theirs, g

@@ -5,6 +5,7 @@ client certificates and on a server's certificate; replies compared byte for byt
 from __future__ import annotations
 
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,32 @@ import pytest
 from tests.integration.harness import free_port, get, require_haproxy, run_proxy
 from tests.integration.nginx_tls import make_crl
 from tests.integration.stats_client import admin_socket
+from tests.integration.test_tls_bind_vs_haproxy import pmap
 from tests.integration.test_tls_cli_vs_haproxy import ask
 from tests.integration.test_tls_servers_vs_haproxy import TlsBackend
 from tests.integration.test_tls_vs_haproxy import probe
 from tests.integration.tls_certs import Certs, client_context
+
+
+def _start_all(stack: ExitStack, proxies: list[tuple[str, list[int], str]]) -> list[Any]:
+    """run_proxy(cfg, wait_ports=ports, which=which) for each of ``proxies``, started at the same
+    time (each one's exit on ``stack``): their ProxyProcess objects."""
+    cms = [run_proxy(cfg, wait_ports=ports, which=which) for cfg, ports, which in proxies]
+
+    def enter(cm: Any) -> Any:
+        try:
+            return cm.__enter__()
+        except Exception as e:  # noqa: BLE001 - raised below, once every start is over
+            return e
+
+    pps = pmap(enter, cms)
+    for cm, pp in zip(cms, pps, strict=True):
+        if not isinstance(pp, Exception):
+            stack.push(cm)
+    for pp in pps:
+        if isinstance(pp, Exception):
+            raise pp
+    return pps
 
 
 def test_crl_file_changed_at_run_time_as_haproxy(certs: Certs, tmp_path: Path) -> None:
@@ -179,8 +202,7 @@ frontend fe
         ("status",), f"set ssl ocsp-response {b64('revoked')}", ("status",), ("show",),
         "set ssl ocsp-response <<\n" + base64.encodebytes(resp["good2"]).decode(), ("status",), ("show",)]
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         port = free_port()
         with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
             sock = Path(admin_socket(pp))
@@ -196,7 +218,9 @@ frontend fe
                     got.append([ask(sock, f"show ssl ocsp-response {k}") for k in keys])
                 else:
                     got.append((st.split("\n")[0][:60], ask(sock, st if "<<" not in st else st.rstrip("\n") + "\n")))
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     flat = [" ".join(g) for g in out[0] if isinstance(g, list) and g and isinstance(g[0], str)]
     assert "Cert Status: good" in flat[0] and "Cert Status: revoked" in flat[4] and "Cert Status: good" in flat[6]
@@ -285,7 +309,7 @@ frontend fe
         ports = [free_port(), free_port()]
         with run_proxy(cfg.replace("{p0}", str(ports[0])).replace("{p1}", str(ports[1])), wait_ports=ports,
                        which=which):
-            out.append([(n, a, _offer(ports[p], n, a)) for p, n, a in cases])
+            out.append(pmap(lambda c, ports=ports: (c[1], c[2], _offer(ports[c[0]], c[1], c[2])), cases))
     for a, b in zip(out[1], out[0], strict=True):
         assert a == b
     got = {r for _, _, r in out[0]}
@@ -314,29 +338,35 @@ frontend fe
     http-request return status 200 content-type text/plain string ok
 """
     require_haproxy("haproxy")
+    globs = ("", "    tune.ssl.lifetime 42\n    ssl-skip-self-issued-ca\n", "    tune.ssl.lifetime 2m\n")
+    specs = [(glob, which, free_port()) for glob in globs for which in ("haproxy", "ours")]
+    argsets = (("-tls1_2",), ("-tls1_3",), ("-tls1_2", "-servername", "rsa.example.net"))
+
+    def one(job: tuple[int, tuple[str, ...]]) -> tuple[Any, ...]:
+        port, args = job
+        # (TLS 1.3 tickets come after the handshake)
+        text = s_client(port, "-showcerts", *args, data=b"", delay=0.3 if "-tls1_3" in args else 0)
+        return (args, re.findall(r"lifetime hint: \d+", text), re.findall(r"Timeout\s*: \d+", text),
+                re.findall(r"^ *\d+ s:.*$", text, re.M))
+
+    # (the six proxies at once, each one's clients beside the others')
+    with ExitStack() as stack:
+        _start_all(stack, [(("global\n" + glob + base).replace("{p0}", str(port)), [port], which)
+                           for glob, which, port in specs])
+        res = pmap(one, [(port, args) for _, _, port in specs for args in argsets])
     results = []
-    for glob in ("", "    tune.ssl.lifetime 42\n    ssl-skip-self-issued-ca\n", "    tune.ssl.lifetime 2m\n"):
-        cfg = "global\n" + glob + base
-        out = []
-        for which in ("haproxy", "ours"):
-            port = free_port()
-            with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which):
-                got = []
-                for args in (("-tls1_2",), ("-tls1_3",), ("-tls1_2", "-servername", "rsa.example.net")):
-                    # (TLS 1.3 tickets come after the handshake)
-                    text = s_client(port, "-showcerts", *args, data=b"", delay=0.3 if "-tls1_3" in args else 0)
-                    got.append((args, re.findall(r"lifetime hint: \d+", text), re.findall(r"Timeout\s*: \d+", text),
-                                re.findall(r"^ *\d+ s:.*$", text, re.M)))
-                out.append(got)
+    for k, glob in enumerate(globs):
+        out = [res[6 * k:6 * k + 3], res[6 * k + 3:6 * k + 6]]
         assert out[1] == out[0], glob
         results.append(out[0])
     hints = [{h for _, hs, _, _ in r for h in hs} for r in results]
     assert hints[1] == {"lifetime hint: 42"} and hints[2] == {"lifetime hint: 120"} and hints[0] != hints[1]
     assert len(results[0][0][3]) == 2 and len(results[1][0][3]) == 1  # the CA sent, then left out
-    from tests.integration.test_tls_bind_vs_haproxy import check_both
+    from tests.integration.test_tls_bind_vs_haproxy import check_all
 
-    for bad in ("", "-1", "99999999999"):
-        theirs_c, ours_c = check_both(f"global\n    tune.ssl.lifetime {bad}\n" + base.format(p0=1), tmp_path)
+    bads = ("", "-1", "99999999999")
+    texts = [f"global\n    tune.ssl.lifetime {bad}\n" + base.format(p0=1) for bad in bads]
+    for bad, (theirs_c, ours_c) in zip(bads, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c, bad
 
 
@@ -348,7 +378,7 @@ def test_issuers_chain_path_as_haproxy(certs: Certs, tmp_path: Path) -> None:
     import re
 
     from tests.integration.stats_client import stats_cli
-    from tests.integration.test_tls_bind_vs_haproxy import check_both, s_client
+    from tests.integration.test_tls_bind_vs_haproxy import check_all, s_client
 
     root = certs.root
     iss = tmp_path / "issuers"
@@ -375,8 +405,7 @@ frontend fe
     http-request return status 200 content-type text/plain string ok
 """
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         port = free_port()
         with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
             got: list[Any] = []
@@ -385,13 +414,15 @@ frontend fe
                 got.append(re.findall(r"^ *\d+ [si]:.*$", text, re.M))
             sock = admin_socket(pp)
             got += [stats_cli(sock, f"show ssl cert {f}") for f in (site, alone, f"{root}/wild.pem")]
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     assert len(out[0][0]) == 2 and len(out[0][1]) == 2 and "Chain Filename: " + str(iss / "b-ca.pem") in out[0][3]
-    for path in (iss, tmp_path / "nope", site):
-        text = cfg.replace(str(iss), str(path)).replace("{p0}", "1").replace(
-            "    stats socket @DIR@/admin.sock mode 600 level admin\n", "")
-        theirs_c, ours_c = check_both(text, tmp_path)
+    paths = (iss, tmp_path / "nope", site)
+    texts = [cfg.replace(str(iss), str(path)).replace("{p0}", "1").replace(
+        "    stats socket @DIR@/admin.sock mode 600 level admin\n", "") for path in paths]
+    for path, (theirs_c, ours_c) in zip(paths, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c, path
         assert theirs_c
 
@@ -430,8 +461,7 @@ frontend fe
         return ctx.wrap_socket(raw, server_hostname="www.example.com", do_handshake_on_connect=False)
 
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         p0, p1 = free_port(), free_port()
         with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p1], which=which):
             got: list[Any] = []
@@ -454,7 +484,9 @@ frontend fe
             except OSError as e:
                 got.append(type(e).__name__)
             third.close()
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     assert out[0] == ["second waits", 200, b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
 
@@ -520,7 +552,7 @@ def test_maxrecord_bounds_the_records_as_haproxy(certs: Certs, tmp_path: Path) -
     the response comes in one record; -c's refusals of a missing or negative value."""
     import ssl
 
-    from tests.integration.test_tls_bind_vs_haproxy import check_both
+    from tests.integration.test_tls_bind_vs_haproxy import check_all
 
     body = "x" * 5000
     base = f"""defaults
@@ -535,18 +567,19 @@ frontend fe
     ctx = client_context(certs, max_ver=ssl.TLSVersion.TLSv1_3, min_ver=ssl.TLSVersion.TLSv1_3)
     require_haproxy("haproxy")
     results = []
-    for glob in ("", "    tune.ssl.maxrecord 600\n"):
-        cfg = "global\n" + glob + base
-        for which in ("haproxy", "ours"):
-            port = free_port()
-            with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which):
-                resp, lens = _records(port, ctx, b"GET / HTTP/1.0\r\n\r\n")
-                results.append((glob, which, resp.endswith(body.encode()), max(lens), sum(lens) > 5000))
+    specs = [(glob, which, free_port()) for glob in ("", "    tune.ssl.maxrecord 600\n") for which in ("haproxy", "ours")]
+    with ExitStack() as stack:  # (the four proxies at once)
+        _start_all(stack, [(("global\n" + glob + base).replace("{p0}", str(port)), [port], which)
+                           for glob, which, port in specs])
+        for glob, which, port in specs:
+            resp, lens = _records(port, ctx, b"GET / HTTP/1.0\r\n\r\n")
+            results.append((glob, which, resp.endswith(body.encode()), max(lens), sum(lens) > 5000))
     for glob, _which, whole, biggest, _ in results:
         assert whole
         assert (biggest <= 617) == bool(glob), (glob, _which, biggest)
-    for bad in ("", "-5"):
-        theirs_c, ours_c = check_both(f"global\n    tune.ssl.maxrecord {bad}\n" + base.format(p0=1), tmp_path)
+    bads = ("", "-5")
+    texts = [f"global\n    tune.ssl.maxrecord {bad}\n" + base.format(p0=1) for bad in bads]
+    for bad, (theirs_c, ours_c) in zip(bads, check_all(texts, tmp_path), strict=True):
         assert ours_c == theirs_c and theirs_c, bad
 
 
@@ -575,8 +608,7 @@ frontend fe
         return ctx.wrap_socket(raw, server_hostname="www.example.com", do_handshake_on_connect=False)
 
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         p0, p1 = free_port(), free_port()
         with run_proxy(cfg.replace("{p0}", str(p0)).replace("{p1}", str(p1)), wait_ports=[p1], which=which):
             got: list[Any] = []
@@ -599,7 +631,9 @@ frontend fe
                 got.append(type(e).__name__)
             for s in (*socks, third):
                 s.close()
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     assert out[0] == ["TLSv1.3", "TLSv1.3", "third waits", 200, "TLSv1.3"]
 
@@ -627,15 +661,16 @@ frontend fe
             f"{ec} [ssl-max-ver TLSv1.2] r12.test", f"{ec} [ssl-min-ver TLSv9] bad.test", f"{ec} [ssl-max-ver] x.test"]
     offers = [(n, a) for n in ("r13.test", "r12.test", "first.test") for a in (("-tls1_2",), ("-tls1_3",))]
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         port = free_port()
         with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
             sock = admin_socket(pp)
             got: list[Any] = [stats_cli(sock, f"add ssl crt-list {lst} <<\n{a}\n") for a in adds]
             got.append(stats_cli(sock, f"show ssl crt-list -n {lst}"))
             got += [_offer(port, n, a) for n, a in offers]
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     assert ("fail",) in out[0] and ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "CN = www.example.com") in out[0]
 
@@ -769,8 +804,7 @@ frontend fe
     http-request return status 200 content-type text/plain string ok
 """
     require_haproxy("haproxy")
-    out = []
-    for which in ("haproxy", "ours"):
+    def side(which: str) -> list[Any]:
         port = free_port()
         with run_proxy(cfg.replace("{p0}", str(port)), wait_ports=[port], which=which) as pp:
             sock = Path(admin_socket(pp))
@@ -785,7 +819,9 @@ frontend fe
             got.append(ask(sock, f"commit ssl cert {site}"))
             got.append(chain())
             got.append(ask(sock, f"show ssl cert {site}"))
-            out.append(got)
+            return got
+
+    out = pmap(side, ["haproxy", "ours"], workers=2)  # (both proxies at once)
     assert out[1] == out[0]
     assert len(out[0][0]) == 2 and "Intermediate CA" in out[0][4][1] and "leaf2" in out[0][4][0]
     assert b"Chain Subject: /CN=Intermediate CA" in out[0][5]

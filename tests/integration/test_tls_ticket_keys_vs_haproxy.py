@@ -20,7 +20,7 @@ import pytest
 
 from tests.integration.harness import free_port, require_haproxy, run_proxy
 from tests.integration.stats_client import admin_socket
-from tests.integration.test_tls_bind_vs_haproxy import check_both, handshake, s_client
+from tests.integration.test_tls_bind_vs_haproxy import check_both, handshake, pmap, s_client
 from tests.integration.test_tls_cli_vs_haproxy import ask
 from tests.integration.tls_certs import Certs
 
@@ -108,19 +108,23 @@ def test_tickets_resume_across_both_as_haproxy(certs: Certs, files: dict[str, An
     k48, k80 = files["keys48"], files["keys80"]
     with _both(certs, files) as procs:
         ha, ours = procs["haproxy"][0], procs["ours"][0]
-        for v in ("-tls1_2", "-tls1_3"):
-            for a, b, name in ((ha, ours, "h2o"), (ours, ha, "o2h")):
+        def pair(job: tuple[Any, ...]) -> tuple[Any, ...]:
+            v, a, b, name, i, j, _ = job
+            first, second = tmp_path / f"{name}{v}{i}{j}a", tmp_path / f"{name}{v}{i}{j}b"
+            return _visit(a[i], v, None, first), _visit(b[j], v, first, second)
+
+        # (each pair of clients beside the others: independent sessions)
+        jobs = [(v, a, b, name, i, j, resumes) for v in ("-tls1_2", "-tls1_3")
+                for a, b, name in ((ha, ours, "h2o"), (ours, ha, "o2h"))
                 for i, j, resumes in ((0, 0, True), (0, 3, True), (1, 1, True), (2, 2, True), (0, 2, False),
-                                      (1, 0, False)):
-                    first, second = tmp_path / f"{name}{v}{i}{j}a", tmp_path / f"{name}{v}{i}{j}b"
-                    got1 = _visit(a[i], v, None, first)
-                    got2 = _visit(b[j], v, first, second)
-                    assert got1[0] == "New/0", (v, name, i, j, got1)
-                    assert got2[0] == ("Reused/1" if resumes else "New/0"), (v, name, i, j, got2)
-            # each new ticket is named after the file's penultimate key, on both
-            for which in ("haproxy", "ours"):
-                assert _visit(procs[which][0][0], v, None, tmp_path / "n")[1] == k48[-2][:16].hex()
-                assert _visit(procs[which][0][1], v, None, tmp_path / "n")[1] == k80[-2][:16].hex()
+                                      (1, 0, False))]
+        for (v, _, _, name, i, j, resumes), (got1, got2) in zip(jobs, pmap(pair, jobs), strict=True):
+            assert got1[0] == "New/0", (v, name, i, j, got1)
+            assert got2[0] == ("Reused/1" if resumes else "New/0"), (v, name, i, j, got2)
+        # each new ticket is named after the file's penultimate key, on both
+        names = pmap(lambda job: _visit(procs[job[1]][0][job[2]], job[0], None, tmp_path / f"n{job[0]}{job[1]}{job[2]}")[1],
+                     [(v, which, k) for v in ("-tls1_2", "-tls1_3") for which in ("haproxy", "ours") for k in (0, 1)])
+        assert names == [k48[-2][:16].hex(), k80[-2][:16].hex()] * 4, names
 
         # rotation: an older ticket (the file's penultimate key) resumes on the other one, renewed
         # with the new encrypting key, until a second rotation drops its key from both rings
