@@ -130,7 +130,7 @@ def test_entries_import_the_check_before_anything_else_of_ours() -> None:
 
 
 #: stdlib modules that exist on Python 3.6, which the scripts may import before the check
-OLD_STDLIB = {"argparse", "hashlib", "importlib", "importlib.util", "json", "os", "py_compile", "re",
+OLD_STDLIB = {"argparse", "hashlib", "importlib", "importlib.util", "json", "marshal", "os", "py_compile", "re",
               "shutil", "subprocess", "sys", "tempfile", "time", "zipfile", "pathlib"}
 
 
