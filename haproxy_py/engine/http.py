@@ -144,7 +144,7 @@ class HttpSession(Stream):
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
                  "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
-                 "l7", "tprof", "tres")
+                 "l7", "tprof", "tres", "mute_next")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -164,6 +164,9 @@ class HttpSession(Stream):
         self.phase = "idle"
         self.mode = MODE_KEEP_ALIVE
         self.keep_client = True
+        #: after a 502 of a server that closed before its response: 2.6 keeps the client
+        #: connection idle (timeout http-keep-alive) but closes it, silently, on its next request
+        self.mute_next = False
         self.srv_reusable = False
         self.req_done = False
         self.res_done = False
@@ -267,6 +270,9 @@ class HttpSession(Stream):
                 self._new_rec()
         self.arm(router.tmo_first if first else router.tmo_ka, "_head_timeout")
         if self.buf:
+            if self.mute_next:
+                self._close_all()
+                return
             self._try_parse()
 
     def _new_rec(self) -> LogRecord:
@@ -312,6 +318,9 @@ class HttpSession(Stream):
 
     def _cli_data(self, data: bytes) -> None:
         if self.phase == "head":
+            if self.mute_next:
+                self._close_all()
+                return
             self.buf = self.buf + data if self.buf else data
             self._try_parse()
         elif self.phase == "wait_body":
@@ -2699,7 +2708,9 @@ class HttpSession(Stream):
                 srv.counters.eresp += 1
                 self._observe(srv, "HTTP_READ_ERROR")
             self._drop_server_conn()
-            self.keep_client = False
+            # 2.6 keeps the client connection (its 502 has no 'connection: close') until
+            # timeout http-keep-alive, and closes it without a word when a next request comes
+            self.mute_next = True
             self._local_error(502, "S", "H")
             return
         if self.res_hold is not None:

@@ -379,7 +379,10 @@ def _conn_tokens(msg: RequestHead | ResponseHead, headers: _HeaderList, special:
     if msg.http11:
         msg.keep_alive = not msg.conn_close
     else:
-        msg.keep_alive = msg.conn_keep_alive and not msg.conn_close
+        # an HTTP/1.0 request with a chunked body: 2.6.12 answers with 'connection: close' and
+        # closes, whatever its Connection header says (measured)
+        msg.keep_alive = (msg.conn_keep_alive and not msg.conn_close
+                          and not (msg.body == BODY_CHUNKED and type(msg) is RequestHead))
     return changed
 
 
