@@ -90,11 +90,17 @@ def run_requests(which: str, cfg: str, requests: Sequence[bytes], *, fe_port: in
     out = Run()
     with run_proxy(cfg, wait_ports=[fe_port], which=which) as pp:
         time.sleep(0.2)
+        # whatever the port probe logged (its line comes when the probe closes, at once): until
+        # 0.6 s of silence, not the sink's whole timeout
+        timeout = sink.gettimeout()
+        sink.settimeout(0.6)
         try:
             while True:
-                sink.recv(65536)  # whatever the port probe logged
+                sink.recv(65536)
         except (TimeoutError, BlockingIOError):
             pass
+        finally:
+            sink.settimeout(timeout)
         for raw in requests:
             with socket.create_connection(("127.0.0.1", fe_port), timeout=5) as c:
                 c.sendall(raw)
