@@ -121,6 +121,15 @@ def _haproxy_check(haproxy_bin: str, cfg: str, cwd: Path) -> subprocess.Complete
     pytest.fail(f"haproxy -c -f {cfg} ended by signal {-p.returncode} three times:\n{p.stderr}")
 
 
+def _freed_arg(line: str) -> bool:
+    """2.6.12 leaves the arguments of a ``log-format`` it failed to parse on its list of names to
+    resolve and frees them: when it later resolves that list it reads freed memory, and on some
+    runs (seen on a CI machine, not here) it reports a second, meaningless alert for them ("error
+    in regex '(null)' in arg 1 of sample fetch keyword 'http_auth'"). That line is not 2.6's
+    answer to the configuration, so it is not compared."""
+    return "error in regex '(null)'" in line
+
+
 @pytest.mark.needs_haproxy
 def test_unresolved_names_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,7 +141,7 @@ def test_unresolved_names_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monk
         cfg = tmp_path / f"r{n}.cfg"
         cfg.write_text(text)
         p = _haproxy_check(haproxy_bin, cfg.name, tmp_path)
-        theirs = [ln for ln in _lines(p.stderr) if not ln.startswith("[WARNING]")]
+        theirs = [ln for ln in _lines(p.stderr) if not ln.startswith("[WARNING]") and not _freed_arg(ln)]
         capsys.readouterr()
         rc = main(["-c", "-f", cfg.name])
         _, err = capsys.readouterr()
