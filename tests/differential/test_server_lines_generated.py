@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.differential.cfgdiff import compare
+from tests.differential import cfgdiff
 
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
 
@@ -104,6 +107,33 @@ def bind_case(r: random.Random, n: int) -> str:
            "frontend f", "# generated", "    " + line, "    default_backend be", "backend be",
            "    server s 127.0.0.1:2"]
     return "\n".join(out) + "\n"
+
+
+def compare(haproxy_bin: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], texts: list[str]) -> cfgdiff.Outcome:
+    """``cfgdiff.compare``, with 2.6's ``-c`` runs (most of the time) started ahead, a few at once:
+    each configuration is written as ``compare`` writes it and 2.6's run of it is the one
+    ``compare`` is handed back when it runs 2.6 on that file."""
+    for n, text in enumerate(texts):
+        (tmp_path / f"g{n}.cfg").write_text(text)
+    real = subprocess.run
+
+    def run26(name: str) -> subprocess.CompletedProcess[str]:
+        return real([haproxy_bin, "-c", "-f", name], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        ahead = {f"g{n}.cfg": pool.submit(run26, f"g{n}.cfg") for n in range(len(texts))}
+
+        def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+            if list(cmd[:-1]) == [haproxy_bin, "-c", "-f"] and cmd[-1] in ahead:
+                return ahead.pop(cmd[-1]).result()
+            return real(cmd, **kw)  # type: ignore[call-overload,no-any-return]
+
+        shim = types.SimpleNamespace(run=run)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cfgdiff, "subprocess", shim)
+            out = cfgdiff.compare(haproxy_bin, tmp_path, capsys, texts)
+    assert not ahead, "every configuration went through 2.6"
+    return out
 
 
 def test_generator_is_seeded_and_varied() -> None:
