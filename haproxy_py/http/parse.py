@@ -557,7 +557,9 @@ def _check_partial_request(buf: bytes, start: int) -> None:
     request line without a version, a header line whose name holds a forbidden byte)."""
     nl = buf.find(b"\n", start)
     if nl < 0:
-        if _REQLINE_PART.fullmatch(buf, start) is None:
+        # a CR that ends what came waits for its LF, wherever the line stops (2.6: "GET\r", "GET /\r")
+        end = len(buf) - (buf[-1:] == b"\r")
+        if _REQLINE_PART.fullmatch(buf, start, end) is None:
             raise ParseError(400, start + _reqline_error(buf[start:]), "invalid request line")
         return
     first = buf[start:nl]

@@ -439,6 +439,20 @@ def test_random_bytes(sides, seed) -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
+def test_head_cut_after_a_cr(sides, seed) -> None:
+    """A valid request cut anywhere (most cuts in its request line), then a CR whose LF does not come:
+    2.6 waits for the LF wherever the line stops ("GET\\r", "GET /\\r"), unless what came cannot begin
+    a request ("GET / HTTP/1.1 \\r", "GET /\\r\\r": 400 at once); haproxy-py used to refuse a CR
+    after the method or the URI at once."""
+    rng = random.Random(f"cutcr/{seed}")
+    req = _valid_request(rng)
+    line = req.index(b"\r\n")
+    cut = rng.randint(1, line) if rng.random() < 0.75 else rng.randint(line, len(req) - 3)
+    data = req[:cut] + rng.choice([b"\r", b"\r", b" \r", b"\r\r"])
+    compare(sides, [data], answered=False, wait=0.8)
+
+
+@pytest.mark.parametrize("seed", range(8))
 def test_truncated_request_then_client_shuts(sides, seed) -> None:
     """A valid request cut anywhere, then the client closes its side: 2.6's HTTP/1 layer answers 400
     (haproxy-py used to close silently); nothing reaches a server."""

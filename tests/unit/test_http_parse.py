@@ -349,6 +349,7 @@ def test_regexes_are_bytes_patterns():
     b"GET /\r\n", b"GET /\n", b"POST /x \r\n", b"GE(", b"GET /a\x7f", b"GET / HTTP/1.1x", b"GET / HTTP/1.1 ",
     b"GET / abcdefghij", b"GET /  x", b"\x16\x03\x01", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n",
     b"GET / HTTP/1.1\r\nHost: x\r\nX Y", b"GET / HTTP/1.1\r\nHost: x\r\n\x01", b"GET / HTTP/1.1\r\nNoColon\r\n",
+    b"GET / HTTP/1.1 \r", b"GET /\r\r", b"G\rX", b"GET /\rX",
 ])
 def test_incomplete_head_refused_early(raw):
     with pytest.raises(ParseError) as e:
@@ -359,7 +360,7 @@ def test_incomplete_head_refused_early(raw):
 @pytest.mark.parametrize("raw", [
     b"G", b"GET", b"GET /", b"GET / HT", b"GET / FOO/1.1\r\n", b"GET / HTTP/1.10", b"GET / HTTP/1.1\r",
     b"GET / HTTP/1.1\r\nHost: x\r\nX", b"GET / HTTP/1.1\r\nHost: x\r\nX-A:", b"GET / HTTP/1.1\r\nX-A: 1\r\n  fold",
-    b"GET / HTTP/1.1\r\nHost: x\r\n\r",
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r", b"G\r", b"GET\r", b"GET \r", b"GET /\r", b"GET / \r", b"GET / H\r",
 ])
 def test_incomplete_head_that_may_still_be_valid_waits(raw):
     assert parse_request(raw) is None
