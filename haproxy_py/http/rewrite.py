@@ -171,7 +171,9 @@ def client_keeps_alive(req: RequestHead, resp: ResponseHead, mode: str) -> bool:
         return False
     if resp.body == BODY_CLOSE:
         return False
-    return True
+    # an HTTP/1.0 answer with a chunked body: 2.6.12 forwards it as chunked, then closes the client
+    # connection whatever either side's Connection header says (measured)
+    return resp.http11 or resp.body != BODY_CHUNKED
 
 
 def prepare_response(resp: ResponseHead, req: RequestHead, mode: str) -> tuple[bytes, bool]:

@@ -158,6 +158,18 @@ def test_response_keeps_the_servers_version_and_its_reason():
     assert rh == b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nconnection: close\r\n\r\n" and not keep
 
 
+@pytest.mark.parametrize("sconn", [b"", b"Connection: keep-alive\r\n", b"Connection: close\r\n"])
+@pytest.mark.parametrize("qline", [b"GET / HTTP/1.1\r\n", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n"])
+def test_http10_chunked_response_closes_client(sconn: bytes, qline: bytes) -> None:
+    """As 2.6 (tests/differential/test_http_versions_generated.py): an HTTP/1.0 response framed by
+    chunks goes out chunked, without a Connection header, and the client connection closes."""
+    for mode in (MODE_KEEP_ALIVE, MODE_SERVER_CLOSE):
+        resp, _ = parse_response(b"HTTP/1.0 200 OK\r\n" + sconn + b"Transfer-Encoding: chunked\r\n\r\n")
+        req, _ = parse_request(qline + b"\r\n")
+        rh, keep = prepare_response(resp, req, mode)
+        assert rh == b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" and not keep
+
+
 def test_close_delimited_response_closes_client():
     resp, _ = parse_response(b"HTTP/1.1 200 OK\r\n\r\n")
     req, _ = parse_request(b"GET / HTTP/1.1\r\n\r\n")
