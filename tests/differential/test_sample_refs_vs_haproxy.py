@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from haproxy_py.cli import main
+from tests.differential.cfgdiff import haproxy_check
 from tests.differential.test_config_messages_generated import _lines
 
 SEED = int(os.environ.get("HAPROXY_PY_GEN_SEED", "2612"))
@@ -108,19 +108,6 @@ def test_generator_is_seeded_and_varied() -> None:
     assert any("nob" in c for c in a) and any("be/s1" in c for c in a) and any("%[" in c for c in a)
 
 
-def _haproxy_check(haproxy_bin: str, cfg: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``haproxy -c -f cfg``, run to its end: run() reads both pipes until 2.6 closes them and
-    waits for its exit, so the output is all 2.6 wrote. A run ended by a signal (a negative
-    return code: killed from outside on a loaded machine, or a crash) is not 2.6's answer, whose
-    codes are 0, 1 and 2, and its output may stop anywhere (an alert without the final 'Fatal
-    errors' line): it is run again, three times at most, and the test fails if none ended."""
-    for _ in range(3):
-        p = subprocess.run([haproxy_bin, "-c", "-f", cfg], cwd=cwd, capture_output=True, text=True, timeout=60)
-        if p.returncode >= 0:
-            return p
-    pytest.fail(f"haproxy -c -f {cfg} ended by signal {-p.returncode} three times:\n{p.stderr}")
-
-
 def _freed_arg(line: str) -> bool:
     """2.6.12 leaves the arguments of a ``log-format`` it failed to parse on its list of names to
     resolve and frees them: when it later resolves that list it reads freed memory, and on some
@@ -140,7 +127,7 @@ def test_unresolved_names_same_as_haproxy(haproxy_bin: str, tmp_path: Path, monk
         text = generated_case(r)
         cfg = tmp_path / f"r{n}.cfg"
         cfg.write_text(text)
-        p = _haproxy_check(haproxy_bin, cfg.name, tmp_path)
+        p = haproxy_check(haproxy_bin, tmp_path, cfg.name)
         theirs = [ln for ln in _lines(p.stderr) if not ln.startswith("[WARNING]") and not _freed_arg(ln)]
         capsys.readouterr()
         rc = main(["-c", "-f", cfg.name])
