@@ -30,16 +30,17 @@ from tests.integration.harness import (
 _LINE = re.compile(r"^\S+\s+\S+\s+(\S+):(\d+)\s+(\S+):(\d+)\s(.*)$")
 
 
-def ss_sockets(ports: set[int], *extra: str) -> dict[int, str]:
-    """The established TCP sockets whose local port is in ``ports``: peer port -> ss's details
-    (``ss -tnHe`` plus ``extra`` flags, one line per socket)."""
+def ss_sockets(ports: set[int], *extra: str) -> dict[tuple[int, int], str]:
+    """The established TCP sockets whose local port is in ``ports``: (local port, peer port) -> ss's
+    details (``ss -tnHe`` plus ``extra`` flags, one line per socket). Both ports: the kernel gives
+    one ephemeral port to clients of two listeners (their 4-tuples differ)."""
     out = subprocess.run(["ss", "-tnHeO", *extra, "state", "established"], capture_output=True,
                          text=True, timeout=10).stdout
     found: dict[int, str] = {}
     for line in out.splitlines():
         m = _LINE.match(line.strip())
         if m and int(m.group(2)) in ports:
-            found[int(m.group(4))] = m.group(5)
+            found[(int(m.group(2)), int(m.group(4)))] = m.group(5)
     return found
 
 
@@ -117,7 +118,7 @@ def _observe(which: str, cfg: str, ports: dict[str, int]) -> dict[str, tuple[str
             seen = ss_sockets(set(ports.values()), "--tos")
             out = {}
             for name, s in socks:
-                d = seen.get(s.getsockname()[1], "")
+                d = seen.get((s.getpeername()[1], s.getsockname()[1]), "")
                 out[name] = (_field(d, "fwmark"), _field(d, "tos"), _field(d, "tclass"))
             return out
         finally:
