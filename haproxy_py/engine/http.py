@@ -48,6 +48,8 @@ from haproxy_py.http import errors as herrors
 from haproxy_py.http import htx
 from haproxy_py.http.body import (
     BodyError,
+    ChunkedBody,
+    CloseBody,
     ContentLengthBody,
     NoBody,
     body_reader,
@@ -144,7 +146,7 @@ class HttpSession(Stream):
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
                  "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
-                 "l7", "tprof", "tres", "mute_next")
+                 "l7", "tprof", "tres", "mute_next", "res_early")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -161,6 +163,9 @@ class HttpSession(Stream):
         self.resbuf = b""
         self.res: ResponseHead | None = None
         self.resbody: Any = None
+        #: (rest, decoder, its feed(rest)): the chunked bytes that came with the response head,
+        #: decoded once when they were checked (_try_parse_response), for _send_response
+        self.res_early: tuple[bytes, ChunkedBody, tuple[bytes, bool]] | None = None
         self.phase = "idle"
         self.mode = MODE_KEEP_ALIVE
         self.keep_client = True
@@ -607,6 +612,7 @@ class HttpSession(Stream):
         self.req = req
         self.res = None
         self.resbuf = b""
+        self.res_early = None
         self.req_done = False
         self.res_done = False
         self.head_sent = False
@@ -2066,11 +2072,23 @@ class HttpSession(Stream):
                 self._bad_response()
             return
         resp, consumed, head, keep, nres = res
+        rest = buf[consumed:]
+        if resp.body == BODY_CHUNKED and rest:
+            # 2.6 decodes the body bytes that came with the head before the stream sees the head:
+            # a chunked body already invalid there makes the response invalid (502 PH). The
+            # decoder that found them valid goes on with the body (_send_response).
+            rb = ChunkedBody()
+            try:
+                self.res_early = (rest, rb, rb.feed(rest))
+            except BodyError as e:
+                self._record_res_error(buf, consumed + e.pos)
+                self._bad_response()
+                return
         self.resbuf = b""
         if self.tres is not None:  # tcp-response content rules wait: they see the head first
-            http_tcpres.head(self, resp, (buf[:consumed], head, keep, nres), buf[consumed:])
+            http_tcpres.head(self, resp, (buf[:consumed], head, keep, nres), rest)
             return
-        self._took_response(resp, buf[consumed:], buf[:consumed], head, keep, nres)
+        self._took_response(resp, rest, buf[:consumed], head, keep, nres)
 
     def _took_response(self, resp: ResponseHead, rest: bytes, raw_head: bytes, head: bytes | None,
                        keep: bool, nres: int) -> None:
@@ -2231,21 +2249,31 @@ class HttpSession(Stream):
                     cli.write(head)
                 self._response_complete()
                 return
-        rb = self.resbody = body_reader(resp.body, resp.content_length)
-        if rb.done:
-            cli.write(head)
-            if rest:
-                self.srv_reusable = False
-            self._response_complete()
-            return
+        early = self.res_early
+        rb: NoBody | ContentLengthBody | ChunkedBody | CloseBody
+        if early is not None and early[0] is rest:  # decoded when checked, with the head
+            rb = self.resbody = early[1]
+        else:
+            early = None
+            rb = self.resbody = body_reader(resp.body, resp.content_length)
+            if rb.done:
+                cli.write(head)
+                if rest:
+                    self.srv_reusable = False
+                self._response_complete()
+                return
+        self.res_early = None
         if rest:
             # the usual case: the whole (small) body came with the head, sent in one write
-            try:
-                out, done = rb.feed(rest)
-            except BodyError:
-                cli.write(head)
-                self._response_body_error()
-                return
+            if early is not None:
+                out, done = early[2]
+            else:
+                try:
+                    out, done = rb.feed(rest)
+                except BodyError as e:
+                    cli.write(head)
+                    self._response_body_error(e)
+                    return
             if out:
                 if self.cache_tap is not None:
                     self._cache_keep(out)
@@ -2516,9 +2544,9 @@ class HttpSession(Stream):
         comp = self.comp
         try:
             out, done = rb.feed(data)
-        except BodyError:
+        except BodyError as e:
             self.comp = self.comp_chunks = None
-            self._response_body_error()
+            self._response_body_error(e)
             return
         cli = self.cli
         cp = self.comp_chunks
@@ -2652,8 +2680,8 @@ class HttpSession(Stream):
             return
         try:
             out, done = rb.feed(data)
-        except BodyError:
-            self._response_body_error()
+        except BodyError as e:
+            self._response_body_error(e)
             return
         if out:
             if self.cache_tap is not None:
@@ -2668,7 +2696,15 @@ class HttpSession(Stream):
                 self.srv_reusable = False
             self._response_complete()
 
-    def _response_body_error(self) -> None:
+    def _response_body_error(self, e: BodyError) -> None:
+        """A response body whose framing turned invalid once its head had gone: counted as an
+        invalid response and captured for ``show errors`` (what the decoder held), as 2.6 does;
+        the server side ends (SD)."""
+        srv = self.srv
+        self.be.counters.eresp += 1
+        if srv is not None:
+            srv.counters.eresp += 1
+        self._record_res_error(e.window, e.at)
         self.srv_reusable = False
         self.keep_client = False
         set_term(self.rec, "S", "D")

@@ -42,12 +42,16 @@ _MAX_CHUNK = 1 << 52
 class BodyError(Exception):
     """Invalid body framing; ``pos`` counts bytes from the start of the body."""
 
-    __slots__ = ("pos", "reason")
+    __slots__ = ("pos", "reason", "window", "at")
 
     def __init__(self, pos: int, reason: str) -> None:
         super().__init__(f"at body byte {pos}: {reason}")
         self.pos = pos
         self.reason = reason
+        #: raised by a decoder's feed(): the bytes it held when it failed (what it kept of the
+        #: previous feed, then the new ones: 2.6's input buffer) and the error's index in them
+        self.window = b""
+        self.at = -1
 
 
 class NoBody:
@@ -152,71 +156,74 @@ class ChunkedBody:
             self.leftover += data
             return b"", True
         out: list[bytes] = []
-        if self.buf:
+        if self.buf:  # a partial line kept from the last bytes (not counted in pos)
             data = self.buf + data
-            self.pos -= len(self.buf)
             self.buf = b""
         i = 0
         n = len(data)
-        while i < n:
-            st = self.state
-            if st == _S_DATA:
-                take = min(self.remaining, n - i)
-                out.append(data[i : i + take])
-                i += take
-                self.remaining -= take
-                self.payload += take
-                if self.remaining == 0:
-                    self.state = _S_DATA_END
-                continue
-            # line-oriented states
-            j = data.find(b"\n", i)
-            if j < 0:
-                if n - i > _MAX_LINE:
-                    raise BodyError(self.pos + i, "chunk line too long")
-                part = data[i:]
-                _check_partial(st, part, self.pos + i)
-                self.buf = part
-                break
-            line = data[i:j]
-            if line[-1:] == b"\r":
-                line = line[:-1]
-            if st == _S_SIZE:
-                m = _SIZE.fullmatch(line)
-                if m is None:
-                    raise BodyError(self.pos + i, "invalid chunk size")
-                size = int(m.group(1), 16)
-                if size >= _MAX_CHUNK:
-                    raise BodyError(self.pos + i, "chunk size too large")
-                if size == 0:
-                    out.append(b"0\r\n")
-                    self.state = _S_TRAILERS
-                else:
-                    out.append(b"%X\r\n" % size)
-                    self.remaining = size
-                    self.state = _S_DATA
-            elif st == _S_DATA_END:
-                if line:
-                    raise BodyError(self.pos + i, "missing CRLF after chunk data")
-                out.append(b"\r\n")
-                self.state = _S_SIZE
-            else:  # trailers
-                if not line:
+        try:
+            while i < n:
+                st = self.state
+                if st == _S_DATA:
+                    take = min(self.remaining, n - i)
+                    out.append(data[i : i + take])
+                    i += take
+                    self.remaining -= take
+                    self.payload += take
+                    if self.remaining == 0:
+                        self.state = _S_DATA_END
+                    continue
+                # line-oriented states
+                j = data.find(b"\n", i)
+                if j < 0:
+                    if n - i > _MAX_LINE:
+                        raise BodyError(self.pos + i, "chunk line too long")
+                    part = data[i:]
+                    _check_partial(st, part, self.pos + i)
+                    self.buf = part
+                    break
+                line = data[i:j]
+                if line[-1:] == b"\r":
+                    line = line[:-1]
+                if st == _S_SIZE:
+                    m = _SIZE.fullmatch(line)
+                    if m is None:
+                        raise BodyError(self.pos + i, "invalid chunk size")
+                    size = int(m.group(1), 16)
+                    if size >= _MAX_CHUNK:
+                        raise BodyError(self.pos + i, "chunk size too large")
+                    if size == 0:
+                        out.append(b"0\r\n")
+                        self.state = _S_TRAILERS
+                    else:
+                        out.append(b"%X\r\n" % size)
+                        self.remaining = size
+                        self.state = _S_DATA
+                elif st == _S_DATA_END:
+                    if line:
+                        raise BodyError(self.pos + i, "missing CRLF after chunk data")
                     out.append(b"\r\n")
-                    self.state = _S_DONE
-                    self.done = True
-                    i = j + 1
-                    if i < n:
-                        self.leftover += data[i:]
-                    self.pos += i
-                    return b"".join(out), True
-                if _TRAILER.fullmatch(line) is None:
-                    raise BodyError(self.pos + i, "invalid trailer line")
-                name, _, value = line.partition(b":")
-                value = value.strip(b" \t")
-                self.trailers.append((name, value))
-                out.append(name + b": " + value + b"\r\n")
-            i = j + 1
+                    self.state = _S_SIZE
+                else:  # trailers
+                    if not line:
+                        out.append(b"\r\n")
+                        self.state = _S_DONE
+                        self.done = True
+                        i = j + 1
+                        if i < n:
+                            self.leftover += data[i:]
+                        self.pos += i
+                        return b"".join(out), True
+                    if _TRAILER.fullmatch(line) is None:
+                        raise BodyError(self.pos + i, "invalid trailer line")
+                    name, _, value = line.partition(b":")
+                    value = value.strip(b" \t")
+                    self.trailers.append((name, value))
+                    out.append(name + b": " + value + b"\r\n")
+                i = j + 1
+        except BodyError as e:
+            e.window, e.at = data, e.pos - self.pos
+            raise
         self.pos += n if not self.buf else n - len(self.buf)
         return b"".join(out), False
 

@@ -175,3 +175,17 @@ def test_chunked_fuzz_only_body_error(data, cut):
         feed_all(r, data, cut)
     except BodyError:
         pass
+
+
+def test_error_carries_the_window_the_decoder_held():
+    """What 2.6's show errors dumps of a body that turned invalid: the partial line kept from the
+    previous bytes, then the new ones, and the error's index in them."""
+    rb = ChunkedBody()
+    assert rb.feed(b"5\r\nhello\r\n1") == (b"5\r\nhello\r\n", False)
+    with pytest.raises(BodyError) as e:
+        rb.feed(b"Z\r\nabc\r\n")
+    assert e.value.window == b"1Z\r\nabc\r\n" and e.value.at == 0 and e.value.pos == 10
+    rb = ChunkedBody()
+    with pytest.raises(BodyError) as e:
+        rb.feed(b"3\r\nabc\r\nZZ\r\n")
+    assert e.value.window == b"3\r\nabc\r\nZZ\r\n" and e.value.at == 8
