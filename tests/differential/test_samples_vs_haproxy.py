@@ -414,6 +414,10 @@ def test_runtime_fetches_vs_haproxy() -> None:
                     if b"|10=0|" in body:
                         break
                     time.sleep(0.1)
+                # the answer read once the connections of the polling above are gone on both
+                # (2.6 sometimes still counts the last one in fe_conn when the next comes at once)
+                time.sleep(0.3)
+                body = http_request(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
                 results[which] = body.partition(b"\r\n\r\n")[2].decode()
         theirs, ours = results["haproxy"].split("|"), results["ours"].split("|")
         diffs = [f"{RUNTIME_EXPRS[i]}: 2.6 {t!r} ours {o!r}" for i, (t, o) in enumerate(zip(theirs, ours, strict=True))
