@@ -98,6 +98,11 @@ _wall = time.time
 # read-only: whoever changes the request takes a private copy first (``HttpSession._own_req``).
 
 
+#: the log record of every idle keep-alive connection (HttpSession._idle_rec): never filled nor
+#: logged; the connection's next request gets a fresh one at its first byte
+IDLE_REC = LogRecord(0.0)
+
+
 def _ctx(req: RequestHead | None, s: HttpSession) -> RuleTxn:
     be = s.be
     sv = s.sess_vars
@@ -146,7 +151,7 @@ class HttpSession(Stream):
                  "req_key", "req_shared", "txn", "res_rules", "sess_vars", "w_pending",
                  "srv_uses", "priv_conns", "ot_rule", "hold", "comp_algo", "comp_types", "res_comp",
                  "comp", "comp_chunks", "res_hold", "splicer", "tcp_done", "up_be", "cache_tap",
-                 "l7", "tprof", "tres", "mute_next", "res_early")
+                 "l7", "tprof", "tres", "mute_next", "res_early", "rec_facts")
 
     def __init__(self, router: Router, sock: socket.socket, peer: Any, listener: Any) -> None:
         super().__init__(router, sock, peer, listener)
@@ -236,6 +241,9 @@ class HttpSession(Stream):
         self.l7: tuple[bytes, RequestHead, int, int] | None = None
         #: tcp-response content rules waiting for the response (engine/http_tcpres.py), else None
         self.tres: http_tcpres.Inspect | None = None
+        #: while an idle keep-alive connection waits for its next request (``rec`` is then the
+        #: shared IDLE_REC): what that request's log record starts with, else None (_idle_rec)
+        self.rec_facts: tuple[Any, ...] | None = None
 
     # ================================================================== client side
     def start(self) -> None:
@@ -270,27 +278,40 @@ class HttpSession(Stream):
             self.accept_mono = now
             if not self.sess_vars:
                 self.sess_vars = None  # the next request's rules make it again if they need it
-            lg = router.logger
-            if lg is not None and lg.active:
-                self._new_rec()
+            self._idle_rec()
         self.arm(router.tmo_first if first else router.tmo_ka, "_head_timeout")
         if self.buf:
             if self.mute_next:
                 self._close_all()
                 return
+            if self.rec_facts is not None:
+                self._new_rec()
             self._try_parse()
 
-    def _new_rec(self) -> LogRecord:
-        """A fresh log record for the connection's next request: the connection's facts only."""
+    def _idle_rec(self) -> None:
+        """Between two requests the connection holds no log record (464 bytes and what the last
+        request left in it): only the connection's facts and the wait's date, which the next
+        request's fresh record starts with (``_new_rec``, at its first byte)."""
         old = self.rec
-        rec = LogRecord(_wall())
-        rec.client_ip = old.client_ip
-        rec.client_port = old.client_port
-        rec.frontend_ip = old.frontend_ip
-        rec.frontend_port = old.frontend_port
-        rec.frontend_name = old.frontend_name
-        rec.ssl = old.ssl
-        rec.pp = old.pp
+        if old is IDLE_REC:
+            return
+        self.rec_facts = (old.client_ip, old.client_port, old.frontend_ip, old.frontend_port,
+                          old.frontend_name, old.ssl, old.pp, _wall())
+        self.rec = IDLE_REC
+
+    def _new_rec(self) -> LogRecord:
+        """The fresh log record of the connection's next request: the connection's facts only."""
+        f = self.rec_facts
+        assert f is not None  # _idle_rec kept them
+        self.rec_facts = None
+        rec = LogRecord(f[7])
+        rec.client_ip = f[0]
+        rec.client_port = f[1]
+        rec.frontend_ip = f[2]
+        rec.frontend_port = f[3]
+        rec.frontend_name = f[4]
+        rec.ssl = f[5]
+        rec.pp = f[6]
         self.rec = rec
         return rec
 
@@ -326,6 +347,8 @@ class HttpSession(Stream):
             if self.mute_next:
                 self._close_all()
                 return
+            if self.rec_facts is not None:  # the next request's first bytes
+                self._new_rec()
             self.buf = self.buf + data if self.buf else data
             self._try_parse()
         elif self.phase == "wait_body":
@@ -629,14 +652,9 @@ class HttpSession(Stream):
         if nreq > 1:
             start = self.accept_mono = self.req_start
             if logging:
-                # a fresh record per request on a kept-alive connection (made when the wait for it
-                # began, _wait_request; here if the log was off then), dated by its head
-                if rec.http:
-                    rec = self._new_rec()
+                # a fresh record per request on a kept-alive connection (made at its first byte,
+                # _cli_data), dated by its head
                 rec.accept_date = _wall()
-            else:
-                # nothing logs the record: only what the engine itself reads is reset
-                rec.term_cause = rec.term_phase = "-"
             if router.upgraded and lg is not None and lg.default_line:
                 router._log_connect(self.cli.sock, self.peer_addr())  # 2.6: each request is a new stream
         else:
@@ -3115,6 +3133,8 @@ class HttpSession(Stream):
         lg = self.router.logger
         if lg is None or not lg.active:
             return
+        if rec is IDLE_REC:  # an engine bug: a path of an idle connection that forgot _new_rec
+            raise RuntimeError("log line of a connection between two requests")
         if self.tprof is not None:  # cpu_ns_*: the call that logs counted so far, as 2.6 logs it
             self.tprof.settle()
         if asap:

@@ -1,6 +1,7 @@
 """An idle HTTP keep-alive connection keeps nothing of its finished request (issue 20, memory per
 idle session): once the response went, the session holds no request or response head, no rules'
-context, no load-balancing request, and the sessions' long timeouts hold one loop timer in all
+context, no load-balancing request, no log record of its own (the next request's is made at its
+first byte), and the sessions' long timeouts hold one loop timer in all
 (engine/stream.py TimerWheel), with no bucket left for a deadline nobody waits for.
 
 The proxy runs in a child process of its own (``python -m haproxy_py`` through a small wrapper
@@ -35,7 +36,7 @@ import gc, json, os, runpy, sys, threading, time
 trig = os.environ["IDLE_TRIG"]
 
 def state():
-    from haproxy_py.engine.http import HttpSession
+    from haproxy_py.engine.http import IDLE_REC, HttpSession
     from haproxy_py.engine.stream import _Bucket
     # the engine was frozen out of the collector's lists (gc.freeze): found from a session
     one = next(o for o in gc.get_objects() if isinstance(o, HttpSession))
@@ -44,6 +45,7 @@ def state():
     w = eng.timer_wheel
     kept = {a: sum(getattr(s, a) is not None for s in sess)
             for a in ("req", "res", "txn", "lbreq", "req_key", "res_rules", "l7", "reqbody", "resbody")}
+    kept["own log record"] = sum(s.rec is not IDLE_REC for s in sess)
     return {"sessions": len(sess), "phases": sorted({s.phase for s in sess}), "kept": kept,
             "in_wheel": sum(1 for s in sess if type(s.timer) is _Bucket),
             "buckets": len(w.buckets) if w else 0,
@@ -226,7 +228,7 @@ backend be
 
 @pytest.mark.parametrize("close", [False, True], ids=["408-timeout", "400-client-close"])
 def test_an_error_on_a_second_request_logs_nothing_of_the_first(close: bool) -> None:
-    """The record of the wait for the next request is a fresh one (engine/http.py _wait_request):
+    """The record of the next request is a fresh one, made at its first byte (engine/http.py _new_rec):
     no backend, server, timers, captures or request line of the request before (which haproxy-py
     logged there before), the same line as 2.6's."""
     ours = _second_request_error_line("ours", close)
