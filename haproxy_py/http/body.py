@@ -188,10 +188,10 @@ class ChunkedBody:
                 if st == _S_SIZE:
                     m = _SIZE.fullmatch(line)
                     if m is None:
-                        raise BodyError(self.pos + i, "invalid chunk size")
+                        raise BodyError(self.pos + i + _size_error_at(data[i:j]), "invalid chunk size")
                     size = int(m.group(1), 16)
                     if size >= _MAX_CHUNK:
-                        raise BodyError(self.pos + i, "chunk size too large")
+                        raise BodyError(self.pos + i + _size_error_at(line), "chunk size too large")
                     if size == 0:
                         out.append(b"0\r\n")
                         self.state = _S_TRAILERS
@@ -201,7 +201,7 @@ class ChunkedBody:
                         self.state = _S_DATA
                 elif st == _S_DATA_END:
                     if line:
-                        raise BodyError(self.pos + i, "missing CRLF after chunk data")
+                        raise BodyError(self.pos + i + (data[i:i + 1] == b"\r"), "missing CRLF after chunk data")
                     out.append(b"\r\n")
                     self.state = _S_SIZE
                 else:  # trailers
@@ -245,19 +245,46 @@ class ChunkedBody:
         return n
 
 
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _size_error_at(raw: bytes) -> int:
+    """The index, in an invalid chunk-size line (without its LF), of the byte where 2.6's parser
+    gives up: the hex digit that makes the size reach 2^52, the first byte when there is no
+    digit, the byte after a CR that no LF follows, else the first byte that is neither a blank
+    after the digits nor an extension (';' to the end of the line)."""
+    n = len(raw)
+    i = size = 0
+    while i < n and raw[i] in _HEX:
+        size = (size << 4) | int(raw[i:i + 1], 16)
+        if size >= _MAX_CHUNK:
+            return i
+        i += 1
+    if i == 0:
+        return 0
+    while i < n and raw[i] in b" \t":
+        i += 1
+    if i < n and raw[i] == 0x3B:  # ';': an extension runs to the CR
+        while i < n and raw[i] != 0x0D:
+            i += 1
+    if i < n and raw[i] == 0x0D:
+        return i + 1
+    return i
+
+
 def _check_partial(state: int, part: bytes, pos: int) -> None:
     """Raise :class:`BodyError` if ``part``, the start of a line whose LF has not arrived yet,
     can no longer become a valid line in ``state``."""
     if state == _S_SIZE:
         m = _SIZE_PART.fullmatch(part)
         if m is None:
-            raise BodyError(pos, "invalid chunk size")
+            raise BodyError(pos + _size_error_at(part), "invalid chunk size")
         digits = m.group(1)
         if digits is not None and len(digits) > 13 and int(digits, 16) >= _MAX_CHUNK:
-            raise BodyError(pos, "chunk size too large")
+            raise BodyError(pos + _size_error_at(part), "chunk size too large")
     elif state == _S_DATA_END:
         if part != b"\r":
-            raise BodyError(pos, "missing CRLF after chunk data")
+            raise BodyError(pos + (part[:1] == b"\r"), "missing CRLF after chunk data")
     elif part[:1] == b"\r":  # trailers: only the empty line may start with CR
         if len(part) > 1:
             raise BodyError(pos, "invalid trailer line")

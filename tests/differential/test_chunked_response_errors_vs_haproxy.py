@@ -14,9 +14,8 @@ chunk line, then the new bytes).
 Compared per case: what the client received (header names lower-cased: haproxy-py keeps their case,
 see README), whether the connection closed, the status, bytes and termination state of the log
 line, the ``eresp`` counters and the ``show errors`` dump (without the dates, the source port and the
-``H1 ...`` lines of 2.6's multiplexer state, which haproxy-py does not print). Not compared yet: the
-error's position in the dump (2.6 points at the byte that broke the chunk line, haproxy-py at the
-line's start) and the chunk frames (the data is compared).
+``H1 ...`` lines of 2.6's multiplexer state, which haproxy-py does not print), the error's position
+included (the byte that broke the chunk line). Not compared: the chunk frames (the data is).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ import pytest
 from tests.differential.test_http_defects_vs_haproxy import MUTATIONS, _chunk_parts
 from tests.integration.harness import TcpServer, free_port, run_proxy, wait_files
 from tests.integration.stats_client import stats_cli
-from tests.integration.test_show_errors_vs_haproxy import _POS, _norm
+from tests.integration.test_show_errors_vs_haproxy import _norm
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.needs_haproxy]
 
@@ -159,7 +158,7 @@ def _run(which: str, cases: list[tuple[bytes, bytes]], port: int, backend: int) 
             time.sleep(0.05)
             stat = [ln.split(",")[:2] + [ln.split(",")[14]] for ln in stats_cli(str(sock), "show stat").splitlines()
                     if ln.startswith("be,")]
-            per_case.append((got, stat, _POS.sub("error at position -", _norm(stats_cli(str(sock), "show errors")))))
+            per_case.append((got, stat, _norm(stats_cli(str(sock), "show errors"))))
         time.sleep(0.2)
         logs = _log_fields(pp.stderr_text())
     return {"cases": per_case, "logs": logs}

@@ -184,8 +184,36 @@ def test_error_carries_the_window_the_decoder_held():
     assert rb.feed(b"5\r\nhello\r\n1") == (b"5\r\nhello\r\n", False)
     with pytest.raises(BodyError) as e:
         rb.feed(b"Z\r\nabc\r\n")
-    assert e.value.window == b"1Z\r\nabc\r\n" and e.value.at == 0 and e.value.pos == 10
+    # 2.6 points at the byte that broke the size line (the Z), not at the line's start
+    assert e.value.window == b"1Z\r\nabc\r\n" and e.value.at == 1 and e.value.pos == 11
     rb = ChunkedBody()
     with pytest.raises(BodyError) as e:
         rb.feed(b"3\r\nabc\r\nZZ\r\n")
     assert e.value.window == b"3\r\nabc\r\nZZ\r\n" and e.value.at == 8
+
+
+@pytest.mark.parametrize(("line", "at"), [
+    # measured with 2.6.12 (show errors of a server's chunked response)
+    (b"000000000000000028 1;", 19),  # a digit after the blanks
+    (b"1000000000000000000;", 13),  # the digit that makes the size 2^52
+    (b"10000000000000", 13),
+    (b"fffffffffffff", None),  # 2^52 - 1: still a size
+    (b"0x1a", 1), (b"+5", 0), (b" 5", 0), (b"", 0), (b"g", 0),
+    (b"5;a\rb", 4),  # the byte after a CR inside an extension
+    (b"5 \t;ext=1\r;", 10),
+    (b"5 x", 2),
+])
+def test_chunk_size_error_points_where_26_stops(line: bytes, at: int | None) -> None:
+    """The position show errors gives for an invalid chunk-size line, whole or still partial."""
+    for cut in (False, True):
+        rb = ChunkedBody()
+        prefix = b"3\r\nabc\r\n"
+        data = prefix + line + (b"" if cut else b"\r\n")
+        if at is None:
+            rb.feed(data)
+            continue
+        if cut and not line:
+            continue  # an empty partial line may still become a size
+        with pytest.raises(BodyError) as e:
+            rb.feed(data)
+        assert e.value.at == len(prefix) + at, (line, cut)
