@@ -877,7 +877,7 @@ def p_set_var(args: Sequence[str], ctx: ParseCtx) -> Action:
         return UnsetVar(name)
     if ctx.action.startswith("set-var-fmt"):
         # 2.6 reads the word after the action as the format, an empty one when there is none
-        fmt = compile_lf(args[0] if args else "", 0, ctx)
+        fmt = compile_lf(args[0] if args else "", 0, ctx, plain=True)
         if len(args) > 1:  # 2.6 reads the format first
             raise TrailingWords("", 1)
         return SetVar(name, None, fmt, conds)

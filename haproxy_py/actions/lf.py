@@ -46,15 +46,16 @@ def lf_place(ctx: ParseCtx | None) -> str | None:
     return None
 
 
-def compile_lf(text: str, word_index: int, ctx: ParseCtx | None = None) -> Fmt:
+def compile_lf(text: str, word_index: int, ctx: ParseCtx | None = None, *, plain: bool = False) -> Fmt:
     """A log-format argument -> ``fmt(txn) -> bytes``; ActionError for what cannot be compiled
-    (with ``ctx``, a fetch that cannot work in that rule set too, as 2.6 refuses it)."""
+    (with ``ctx``, a fetch that cannot work in that rule set too, as 2.6 refuses it). ``plain``:
+    not written into HTTP (set-var-fmt: samples/expr.py compile_format)."""
     if "%" not in text.replace("%%", ""):
         return const(text.replace("%%", "%").encode("latin-1"))
     from haproxy_py.samples import SampleError, compile_format
 
     try:
-        return compile_format(text, place=lf_place(ctx))
+        return compile_format(text, place=lf_place(ctx), plain=plain)
     except SampleError as e:
         raise LfError(f"{e.message}.", word_index) from None
 

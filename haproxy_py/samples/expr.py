@@ -514,12 +514,16 @@ def _closing_bracket(text: str, open_at: int) -> int:
     raise SampleError(f"missing ']' after '{text[open_at + 1:]}'", open_at)
 
 
-def compile_format(text: str, *, mandatory: bool = False, place: str | None = None) -> Callable[[Txn], bytes]:
+def compile_format(text: str, *, mandatory: bool = False, place: str | None = None,
+                   plain: bool = False) -> Callable[[Txn], bytes]:
     """A log-format string as used by ``set-header``/``add-header``/``redirect``/``return
     lf-string`` -> ``fn(txn) -> bytes``. A SampleError's message is 2.6's, without the final
     period each caller adds in its own sentence. ``mandatory``: a missing value prints ``-`` (log lines);
     without it (HTTP actions, as 2.6) it prints nothing. Text and spaces are kept verbatim.
-    ``place`` (e.g. "fe http-request"): a fetch that cannot work there is refused, as 2.6 does."""
+    ``place`` (e.g. "fe http-request"): a fetch that cannot work there is refused, as 2.6 does.
+    ``plain``: a format that does not go into HTTP (``set-var-fmt``): a ``%[expr]`` is written as in
+    a log line, its bytes as they are, with the ``+Q`` and ``+E`` flags (the HTTP ones %-encode the
+    control bytes and ignore both flags), as 2.6 does."""
     parts: list[bytes | Callable[[Txn], bytes]] = []
     lit: list[str] = []
     i, n = 0, len(text)
@@ -573,7 +577,7 @@ def compile_format(text: str, *, mandatory: bool = False, place: str | None = No
             if j < 0:
                 _closing_bracket(text, i)  # "missing ']'"
             flush()
-            parts.append(_expr_text(fn, mandatory))
+            parts.append(_plain_text(fn, _flags(arg, defopts), mandatory) if plain else _expr_text(fn, mandatory))
             i = j + 1
             continue
         if c.isalpha():
@@ -616,6 +620,28 @@ def _expr_text(fn: Callable[[Txn], Sample | None], mandatory: bool) -> Callable[
         if b is None:
             return missing
         return sub(_pct, b)
+
+    return f
+
+
+_ESC_B = re.compile(rb'["\\\]]')
+
+
+def _plain_text(fn: Callable[[Txn], Sample | None], opts: int, mandatory: bool) -> Callable[[Txn], bytes]:
+    """A ``%[expr]`` of a ``plain`` format: ``+E`` puts a backslash before ``"``, ``\\`` and ``]``,
+    ``+Q`` quotes (a missing value is then ``""``), ``+M`` (or ``mandatory``) prints ``-`` for it."""
+    q = bool(opts & OPT_Q)
+    esc = bool(opts & OPT_E)
+    missing = b'""' if q else b"-" if mandatory or opts & OPT_M else b""
+
+    def f(txn: Txn) -> bytes:
+        s = fn(txn)
+        b = None if s is None else to_text(s.type, s.value)
+        if not b:
+            return missing
+        if esc:
+            b = _ESC_B.sub(lambda m: b"\\" + m.group(0), b)
+        return b'"' + b + b'"' if q else b
 
     return f
 

@@ -64,7 +64,7 @@ def _set(pv: ProcVars, kw: str, var: str, text: str, fmt: bool, where: str) -> N
     name, conds = _name_and_conds(var)
     try:
         if fmt:
-            lf = compile_format(text, place="cfg")
+            lf = compile_format(text, place="cfg", plain=True)
         else:
             expr = compile_expr(text)
             fdef = parse_expr(text).fetch
