@@ -299,7 +299,7 @@ class HttpSession(Stream):
                           old.frontend_name, old.ssl, old.pp, _wall())
         self.rec = IDLE_REC
 
-    def _new_rec(self) -> LogRecord:
+    def _new_rec(self) -> None:
         """The fresh log record of the connection's next request: the connection's facts only."""
         f = self.rec_facts
         assert f is not None  # _idle_rec kept them
@@ -313,7 +313,6 @@ class HttpSession(Stream):
         rec.ssl = f[5]
         rec.pp = f[6]
         self.rec = rec
-        return rec
 
     def _head_timeout(self) -> None:
         self.timer = None
@@ -2010,10 +2009,8 @@ class HttpSession(Stream):
         if self.res is None:
             if self.l7 is not None and self._l7_retry("response-timeout"):
                 return
-            srv = self.srv
-            self.be.counters.eresp += 1  # 2.6 counts a response timeout as a failed response
+            srv = self._count_eresp()  # 2.6 counts a response timeout as a failed response
             if srv is not None:
-                srv.counters.eresp += 1
                 self._observe(srv, "HTTP_READ_TIMEOUT")
             self._drop_server_conn()
             self._local_error(504, "s", "H")
@@ -2129,11 +2126,18 @@ class HttpSession(Stream):
             return
         self._got_response(resp, rest)
 
-    def _bad_response(self) -> None:
+    def _count_eresp(self) -> Any:
+        """A failed or invalid response: counted (eresp) on the backend and on its server, if
+        any, which is returned."""
         srv = self.srv
         self.be.counters.eresp += 1
         if srv is not None:
             srv.counters.eresp += 1
+        return srv
+
+    def _bad_response(self) -> None:
+        srv = self._count_eresp()
+        if srv is not None:
             self._observe(srv, "HTTP_HDRRSP")
         if self.l7 is not None and self._l7_retry("junk-response"):
             return
@@ -2718,10 +2722,7 @@ class HttpSession(Stream):
         """A response body whose framing turned invalid once its head had gone: counted as an
         invalid response and captured for ``show errors`` (what the decoder held), as 2.6 does;
         the server side ends (SD)."""
-        srv = self.srv
-        self.be.counters.eresp += 1
-        if srv is not None:
-            srv.counters.eresp += 1
+        self._count_eresp()
         self._record_res_error(e.window, e.at)
         self.srv_reusable = False
         self.keep_client = False
@@ -2804,10 +2805,7 @@ class HttpSession(Stream):
         if self.res is None:
             # 2.6 counts a reset before a response as a failed response of its own (read error),
             # before the end of the connection that follows is (a 502) or is retried
-            srv = self.srv
-            self.be.counters.eresp += 1
-            if srv is not None:
-                srv.counters.eresp += 1
+            self._count_eresp()
             self._srv_eof()
             return
         set_term(self.rec, "S", "D")

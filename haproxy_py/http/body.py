@@ -191,7 +191,7 @@ class ChunkedBody:
                         raise BodyError(self.pos + i + _size_error_at(data[i:j]), "invalid chunk size")
                     size = int(m.group(1), 16)
                     if size >= _MAX_CHUNK:
-                        raise BodyError(self.pos + i + _size_error_at(line), "chunk size too large")
+                        raise BodyError(self.pos + i + _size_error_at(data[i:j]), "chunk size too large")
                     if size == 0:
                         out.append(b"0\r\n")
                         self.state = _S_TRAILERS
