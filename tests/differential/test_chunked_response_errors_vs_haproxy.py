@@ -27,8 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from haproxy_py.http.body import dechunk
 from tests.differential.test_http_defects_vs_haproxy import MUTATIONS, _chunk_parts
-from tests.integration.harness import TcpServer, free_port, run_proxy, wait_files
+from tests.differential.test_response_body_vs_haproxy import PARTS, TwoParts
+from tests.integration.harness import free_port, run_proxy, wait_files
 from tests.integration.stats_client import stats_cli
 from tests.integration.test_show_errors_vs_haproxy import _norm
 
@@ -46,30 +48,11 @@ def generated_case(rng: random.Random) -> tuple[bytes, bytes]:
     return HEAD + body[:cut], body[cut:]
 
 
-class Parts(TcpServer):
-    """Answers ``GET /N`` with CASES[N]: its first part, a pause, its second part, then closes."""
+class Parts(TwoParts):
+    """Answers ``GET /N`` (X-Id: cr/N) with PARTS["cr/N"]: its first part, a pause, its second part,
+    then closes."""
 
-    cases: list[tuple[bytes, bytes]] = []
-
-    def serve(self, c: socket.socket) -> None:
-        c.settimeout(5)
-        try:
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                d = c.recv(4096)
-                if not d:
-                    return
-                buf += d
-            first, second = self.cases[int(buf.split(b" ", 2)[1][1:])]
-            c.sendall(first)
-            time.sleep(PAUSE)
-            if second:
-                c.sendall(second)
-            time.sleep(0.3)
-        except (OSError, ValueError, IndexError):
-            pass
-        finally:
-            c.close()
+    linger = 0.3
 
 
 CFG = """\
@@ -95,7 +78,7 @@ def _exchange(port: int, n: int) -> tuple[bytes, bool]:
     """What the client got for ``GET /n`` (names lower-cased) and whether the proxy closed within
     a second of silence."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % n)
+    s.sendall(b"GET /%d HTTP/1.1\r\nHost: h\r\nX-Id: cr/%d\r\n\r\n" % (n, n))
     s.settimeout(PAUSE + 0.9)
     out, closed = b"", False
     try:
@@ -118,24 +101,8 @@ def _exchange(port: int, n: int) -> tuple[bytes, bool]:
     lines = head.split(b"\r\n")
     lower = [lines[0]] + [k.lower() + b":" + v for k, _, v in (ln.partition(b":") for ln in lines[1:])]
     if b"transfer-encoding: chunked" in lower:
-        body = _payload(body)
+        body = dechunk(body)  # 2.6 sends what it buffered as one chunk, haproxy-py the server's chunks
     return b"\r\n".join(lower) + sep + body, closed
-
-
-def _payload(framed: bytes) -> bytes:
-    """The data of a chunked body, complete or cut anywhere (2.6 sends what it has buffered as one
-    chunk, haproxy-py the server's chunks as they come: the same data in other frames)."""
-    out, i = [], 0
-    while True:
-        j = framed.find(b"\r\n", i)
-        if j < 0:
-            break
-        size = int(framed[i:j], 16)
-        if size == 0:
-            break
-        out.append(framed[j + 2:j + 2 + size])
-        i = j + 2 + size + 2
-    return b"".join(out)
 
 
 def _log_fields(text: str) -> list[tuple[str, str, str]]:
@@ -173,7 +140,7 @@ def test_generator_is_seeded_and_varied() -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_chunked_response_errors_as_haproxy(seed: int) -> None:
     cases = [generated_case(random.Random(f"{seed}/{k}")) for k in range(14)]
-    Parts.cases = cases
+    PARTS.update({f"cr/{n}": (first, second, PAUSE) for n, (first, second) in enumerate(cases)})
     srv = Parts()
     try:
         with ThreadPoolExecutor(1) as pool:

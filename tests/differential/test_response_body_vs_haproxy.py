@@ -24,7 +24,10 @@ PARTS: dict[str, tuple[bytes, bytes, float]] = {}
 
 
 class TwoParts(TcpServer):
-    """Answers a request with PARTS[its X-Id]: the first bytes, a pause, the rest, then closes."""
+    """Answers a request with PARTS[its X-Id]: the first bytes, a pause, the rest, then closes
+    ``linger`` seconds later."""
+
+    linger = 0.05
 
     def serve(self, c: socket.socket) -> None:
         c.settimeout(5)
@@ -41,7 +44,7 @@ class TwoParts(TcpServer):
             c.sendall(first)
             time.sleep(pause)
             c.sendall(second)
-            time.sleep(0.05)
+            time.sleep(self.linger)
         except (OSError, StopIteration):
             pass
         finally:
