@@ -784,7 +784,7 @@ def p_use_service(args: Sequence[str], ctx: ParseCtx) -> Action:
 
 
 # ============================================================================ variables
-_VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
+_VAR_SCOPES = ("proc", "sess", "txn", "req", "res", "check")
 
 
 def _var_name(ctx: ParseCtx) -> str:
@@ -802,10 +802,6 @@ def _var_name(ctx: ParseCtx) -> str:
     inner = rest[:-1]
     name = inner.partition(",")[0]
     scope, dot, var = name.partition(".")
-    if scope == "check":
-        from haproxy_py.registry import not_implemented
-
-        raise ActionError(not_implemented(f"the 'check' variable scope in '{ctx.family} {word}'"), -1)
     if scope not in _VAR_SCOPES or not dot or not var:
         raise ActionError(pre + f"invalid variable name '{name}'. A variable name must be start by its "
                           "scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'.", -1,

@@ -204,6 +204,7 @@ _reg(GLOBAL, "config/build/global_.py, samples/procvars.py, samples/txn.py", {
     "tune.vars.sess-max-size": _PV + "test_vars_limits_as_haproxy",
     "tune.vars.txn-max-size": _PV + "test_vars_limits_as_haproxy",
     "tune.vars.reqres-max-size": _PV + "test_vars_limits_as_haproxy",
+    "tune.vars.check-max-size": _PV + "test_check_vars_limits_as_haproxy",
 })
 GLOBAL.no_effect("insecure-setuid-wanted", "haproxy-py does not forbid its external checks to gain privileges "
                  "through a setuid program, so allowing it changes nothing")

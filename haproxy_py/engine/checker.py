@@ -34,6 +34,7 @@ from haproxy_py.checks import tcpcheck as TC
 from haproxy_py.checks.health import Outcome
 from haproxy_py.engine import connect
 from haproxy_py.runtime.server import Server
+from haproxy_py.samples.txn import release_vars
 
 _SEV_TAG = {0: "[ALERT]   ", 1: "[ALERT]   ", 2: "[ALERT]   ", 3: "[ALERT]   ", 4: "[WARNING] ",
             5: "[WARNING] ", 6: "[NOTICE]  ", 7: "[NOTICE]  "}
@@ -308,12 +309,12 @@ class ServerCheck:
     def check_txn(self) -> Any:
         """A samples Txn for one check: its backend and server, the clocks, check-scoped variables
         that start empty at each check, as 2.6's."""
-        from haproxy_py.samples import Txn
+        from haproxy_py.samples.txn import CheckTxn
 
         srv = self.srv
         ck = self.checker
         be = srv.backend
-        return Txn(backend=be.name if be is not None else "", server=srv.name, now=ck.now(), wall=ck.wall(),
+        return CheckTxn(backend=be.name if be is not None else "", server=srv.name, now=ck.now(), wall=ck.wall(),
                    pid=os.getpid(), hostname=ck.node)
 
     def _dur(self) -> int:
@@ -835,8 +836,11 @@ class ServerCheck:
 
     def finish(self, res: P.CheckResult) -> None:
         self.close()
-        self.htxn = None
         tcr = self.tcr
+        for t in (self.htxn, tcr.txn if tcr is not None else None):
+            if t is not None:  # 2.6 frees a check's variables when it ends (tune.vars.* totals)
+                release_vars(t.vars, t.sess_vars)
+        self.htxn = None
         self.tcr = None
         self.count += 1
         ck = self.checker

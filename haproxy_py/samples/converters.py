@@ -733,8 +733,9 @@ def _prep_set_var(a: tuple) -> tuple:
 
 @converter("set-var", test=T + "test_var_converters", prepare=_prep_set_var, in_type="any", out="any")
 def c_set_var(v: Any, a: tuple, t: Txn) -> Any:
-    """Stores the sample in the variable and passes it on; with conditions that do not hold the
-    variable is left alone and the sample is lost (2.6's converter returns var_set's failure)."""
+    """Stores the sample in the variable and passes it on; where nothing is set (conditions that
+    do not hold, a limit, a scope the context lacks) the sample is lost (2.6's converter returns
+    var_set's failure)."""
     from .types import Sample
 
     s = v if isinstance(v, Sample) else None
@@ -742,14 +743,12 @@ def c_set_var(v: Any, a: tuple, t: Txn) -> Any:
         return None
     if a[1]:
         return s if t.set_var_if(a[0], s, a[1]) else None
-    t.set_var(a[0], s)
-    return s
+    return s if t.set_var(a[0], s) else None
 
 
 @converter("unset-var", test=T + "test_var_converters", prepare=_prep_one_var, in_type="any", out="any")
 def c_unset_var(v: Any, a: tuple, t: Txn) -> Any:
-    t.unset_var(a[0])
-    return v
+    return v if t.unset_var(a[0]) else None
 
 
 @converter("nbsrv", test=T + "test_var_converters")

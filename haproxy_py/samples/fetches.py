@@ -143,7 +143,8 @@ def _prep_var_name(a: tuple) -> tuple:
 @fetch("var", test=T + "test_var_fetch", prepare=_prep_var_name)
 def f_var(txn: Txn, args: tuple) -> list | None:
     s = txn.get_var(args[0])
-    if s is None and len(args) > 1:
+    if s is None and len(args) > 1 and args[0].partition(".")[0] not in txn.NO_VARS:
+        # 2.6: the default stands for a missing variable, not for a scope the context lacks
         return [Sample("str", args[1].encode("latin1"))]
     return None if s is None else [s]
 

@@ -16,11 +16,13 @@ response is attached, as 2.6 frees them then) and ``res`` (the response processi
 Their memory, as 2.6 accounts it (``tune.vars.*-max-size``): a variable costs :data:`VAR_SIZE`
 bytes plus its string, binary or unknown method's bytes. A ``req``/``res`` variable counts in
 its stream's reqres, txn, session and process totals, a ``txn`` one from txn on, a ``sess`` one
-from the session on, a ``proc`` one in the process total; a set that would take a total over its
+from the session on, a ``check`` one (a health check's) in its check's, its check session's
+and the process's totals, a ``proc`` one in the process total; a set that would take a total over its
 limit fails (a variable already there keeps its name but loses its value). Every ``proc`` name
 the configuration (or the CLI) mentions costs its :data:`VAR_SIZE` once, when it is read. The
 process total is the whole process's: every live session's and transaction's variables are in it
-until the engine releases them (:meth:`Vars.release`: end of a transaction, of a session).
+until the engine releases them (:meth:`Vars.release`: end of a transaction, of a session, of
+a check).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any, Protocol
 from ..http.message import RequestHead, ResponseHead
 from .types import Sample
 
-__all__ = ["Txn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error", "Vars", "ProcVars",
+__all__ = ["Txn", "CheckTxn", "Runtime", "PROC_VARS", "VAR_SCOPES", "VAR_CONDS", "var_name_error", "Vars", "ProcVars",
            "VAR_SIZE", "release_vars"]
 
 VAR_SCOPES = ("proc", "sess", "txn", "req", "res")
@@ -129,15 +131,15 @@ def release_vars(*ds: Any) -> None:
 
 class ProcVars(Vars):
     """The process scope: its variables, the proc names declared so far (each accounted once) and
-    the ``tune.vars.*-max-size`` limits (global, proc, sess, txn, reqres; 0: none), None when no
-    limit is set."""
+    the ``tune.vars.*-max-size`` limits (global, proc, sess, txn, reqres, check; 0: none), None
+    when no limit is set."""
 
     __slots__ = ("declared", "limits")
 
     def __init__(self) -> None:
         super().__init__()
         self.declared: set[str] = set()
-        self.limits: tuple[int, int, int, int, int] | None = None
+        self.limits: tuple[int, int, int, int, int, int] | None = None
 
     def declare(self, name: str) -> None:
         if name not in self.declared:
@@ -401,6 +403,10 @@ class Txn:
         return ip
 
     # --- variables
+    #: the scopes this context has no variables of (2.6: a check's scope exists only in a health
+    #: check; set-var there sets nothing, var() finds nothing)
+    NO_VARS: frozenset[str] = frozenset(("check",))
+
     def _scope(self, scope: str) -> dict[str, Sample]:
         if scope == "proc":
             return self.proc_vars
@@ -411,6 +417,8 @@ class Txn:
     def get_var(self, name: str) -> Sample | None:
         """``name`` is ``scope.var`` (``txn.user``)."""
         scope, _, _ = name.partition(".")
+        if scope in self.NO_VARS:
+            return None
         v = self._scope(scope).get(name)
         return None if v is UNSET_VAR else v
 
@@ -422,6 +430,8 @@ class Txn:
         ``ifgt``/``iflt`` compare only an integer with an integer variable (else the value is set);
         ``ifempty`` fails on a sample that is not a string or binary."""
         scope, _, _ = name.partition(".")
+        if scope in self.NO_VARS:
+            return False
         d = self._scope(scope)
         cur = d.get(name)
         if cur is not None or scope == "proc":
@@ -450,29 +460,38 @@ class Txn:
         d[name] = value
         return True
 
-    def set_var(self, name: str, value: Sample) -> None:
+    def set_var(self, name: str, value: Sample) -> bool:
+        """False when nothing was set: a scope this context lacks, or a limit (2.6's set-var
+        converter then fails)."""
         scope, _, _ = name.partition(".")
+        if scope in self.NO_VARS:
+            return False
         d = self._scope(scope)
         if self.proc_vars.limits is not None:
-            self._set_limited(scope, d, name, value)
-            return
+            return self._set_limited(scope, d, name, value)
         d[name] = value
+        return True
 
-    def unset_var(self, name: str) -> None:
+    def unset_var(self, name: str) -> bool:
+        """False for a scope this context lacks (2.6's unset-var converter then fails)."""
         scope, _, _ = name.partition(".")
+        if scope in self.NO_VARS:
+            return False
         d = self._scope(scope)
         cur = d.pop(name, None)
         if cur is not None and self.proc_vars.limits is not None:
             # a proc variable stays declared: only its data goes
             self._account(scope, -data_size(cur) - (VAR_SIZE if scope != "proc" else 0))
+        return True
 
     # --- variables' memory (only counted while a limit is set)
     def _fits(self, scope: str, n: int) -> bool:
         """Whether ``n`` more bytes in ``scope`` stay within the limits, as 2.6 checks them: the
-        reqres total (req, res), the txn one (and txn), the session's (its own and its live
-        transactions', all but proc) and the process's (every scope of every live session)."""
+        reqres total (req, res), the txn one (and txn), a check's own (check: a check's Txn holds
+        its check variables in ``vars``), the session's (its own and its live transactions' or
+        check's, all but proc) and the process's (every scope of every live session and check)."""
         pv = self.proc_vars
-        glob, proc, sess, txn, rr = pv.limits or (0, 0, 0, 0, 0)
+        glob, proc, sess, txn, rr, chk = pv.limits or (0, 0, 0, 0, 0, 0)
         if scope != "proc":
             tv = self.vars
             if scope in ("req", "res", "txn") and isinstance(tv, Vars):
@@ -480,6 +499,8 @@ class Txn:
                     return False
                 if txn and tv.size + n > txn:
                     return False
+            elif scope == "check" and chk and isinstance(tv, Vars) and tv.size + n > chk:
+                return False
             sv = self.sess_vars
             if sess and isinstance(sv, Vars) and sv.size + sv.kids + n > sess:
                 return False
@@ -488,8 +509,6 @@ class Txn:
 
     def _account(self, scope: str, n: int) -> None:
         """``n`` bytes more (or fewer) in ``scope``'s totals and the process's."""
-        if scope == "check":  # not accounted
-            return
         pv = self.proc_vars
         pv.size += n
         if scope == "proc":
@@ -504,7 +523,7 @@ class Txn:
         tv = self.vars
         if isinstance(tv, Vars):
             tv.size += n
-            if scope != "txn":
+            if scope != "txn" and scope != "check":
                 tv.rr += n
             if isinstance(sv, Vars):
                 sv.kids += n
@@ -514,9 +533,6 @@ class Txn:
     def _set_limited(self, scope: str, d: dict[str, Sample], name: str, value: Sample) -> bool:
         """set-var within the limits, as 2.6: a new variable needs room for itself first, then its
         data; a value that does not fit leaves the variable (old value gone) a boolean."""
-        if scope == "check":  # not accounted (tune.vars.check-max-size is refused)
-            d[name] = value
-            return True
         cur = d.get(name)
         if cur is None and scope != "proc":
             if not self._fits(scope, VAR_SIZE):
@@ -533,6 +549,15 @@ class Txn:
         self._account(scope, n)
         d[name] = value
         return True
+
+
+class CheckTxn(Txn):
+    """A health check's samples context: its ``check`` variables (in ``vars``), its check
+    session's ``sess`` ones, the process's; 2.6 has no stream in a check, so no ``txn``, ``req``
+    or ``res`` variable is set or found there."""
+
+    __slots__ = ()
+    NO_VARS = frozenset(("txn", "req", "res"))
 
 
 @functools.lru_cache(maxsize=4096)

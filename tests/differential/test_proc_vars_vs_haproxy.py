@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -439,3 +440,111 @@ def test_cli_set_var_generated_as_haproxy(nbthread: int) -> None:
     assert theirs[1][0].endswith("|last"), theirs[1]
     assert any("restricted to experimental mode" in t for t in theirs[0])
     assert sum("type=" in t for t in theirs[0]) >= 5 and any("arg type" in t for t in theirs[0])
+
+
+# ---------------------------------------------------------------- variables in health checks
+
+_CHECK_NAMES = ("check.a", "check.b", "check.c", "sess.s", "txn.t")
+_CHECK_LIMITS = ("check", "sess", "proc", "global")
+
+
+def _check_ops(rng: random.Random, size: int) -> list[str]:
+    ops = []
+    for _ in range(rng.randint(2, 6)):
+        var = rng.choice(_CHECK_NAMES)
+        k = max(0, rng.choice([rng.randint(0, 30), size - 80 - rng.randint(-3, 3), size - 160 + rng.randint(-3, 3)]))
+        kind = rng.random()
+        if kind < 0.15:
+            ops.append(f"unset-var({var})")
+        elif kind < 0.3:
+            ops.append(f"set-var({var}) int({k})")
+        elif kind < 0.45:
+            ops.append(f'set-var-fmt({var}) "{"y" * min(k, 20)}%[int({k})]"')
+        else:
+            ops.append(f"set-var({var}) str({'x' * k})")
+    return ops
+
+
+def _check_vars_config(rng: random.Random, ports: list[int]) -> tuple[str, int]:
+    """One proxy with a health-checked backend per port, each a seeded sequence of tcp-check
+    set-var / set-var-fmt / unset-var around one or two limits, then a send-lf of every variable."""
+    size = rng.randint(100, 330)
+    lims = rng.sample(_CHECK_LIMITS, rng.randint(1, 2))
+    glob = [f"tune.vars.{lim}-max-size {size if i == 0 else rng.randint(160, 420)}" for i, lim in enumerate(lims)]
+    if rng.random() < 0.5:
+        glob.append(f"set-var proc.g str({'g' * rng.randint(0, 40)})")
+    show = "".join(f"[%[var({v},-),regsub(^[0-9]+,NUM)]]" for v in (*_CHECK_NAMES, "proc.g"))
+    out = ["global\n" + "".join(f"    {g}\n" for g in glob),
+           "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n"
+           "    timeout check 500ms\n"]
+    for i, port in enumerate(ports):
+        out.append(f"backend b{i}\n    option tcp-check\n"
+                   + "".join(f"    tcp-check {op}\n" for op in _check_ops(rng, size))
+                   + f'    tcp-check send-lf "{show}\\r\\n"\n    tcp-check expect string +PONG\n'
+                   f"    server s1 127.0.0.1:{port} check inter 1000\n")
+    # 2.6 starts with a listener only
+    out.append(f"listen keep\n    bind 127.0.0.1:{free_port()}\n    server s 127.0.0.1:{ports[0]}\n")
+    return "".join(out), size
+
+
+def _first_checks(cfg_for: Callable[[list[int]], str], which: str, n: int) -> list[bytes]:
+    from tests.differential.test_tcpcheck_vars_vs_haproxy import Recorder
+
+    recs = [Recorder() for _ in range(n)]
+    try:
+        with run_proxy(cfg_for([r.port for r in recs]), which=which) as pp:
+            deadline = time.monotonic() + 10
+            while not all(r.got for r in recs):
+                assert time.monotonic() < deadline, pp.stderr_text()
+                time.sleep(0.05)
+    finally:
+        for r in recs:
+            r.close()
+    return [r.got[0] for r in recs]
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_check_vars_limits_as_haproxy(round_: int) -> None:
+    """tcp-check variables with ``tune.vars.check-max-size`` and the others: a check variable
+    counts in its check's total, its check session's and the process's (sess, proc, global);
+    a check session's ``sess`` variables in the last two; a ``txn`` one is never set (no stream
+    in a check); every check starts without variables. What each backend's first check sent,
+    byte for byte."""
+    require_haproxy("haproxy")
+    rng = random.Random(SEED * 19 + round_)
+    seed = rng.random()
+    cfgs: dict[str, str] = {}
+
+    def cfg_for(ports: list[int]) -> str:
+        cfgs[str(ports)] = text = _check_vars_config(random.Random(seed), ports)[0]
+        return text
+
+    theirs = _first_checks(cfg_for, "haproxy", 4)
+    ours = _first_checks(cfg_for, "ours", 4)
+    assert theirs == ours, (list(cfgs.values())[-1], list(zip(theirs, ours, strict=True)))
+    assert any(b"[-]" in t for t in theirs) and any(b"[x" in t or b"[y" in t or b"[NUM]" in t for t in theirs)
+
+
+def test_check_scope_outside_checks_as_haproxy() -> None:
+    """Outside a health check the ``check`` scope does not exist: the action sets nothing, the
+    set-var and unset-var converters fail (and the expression with them), var() finds nothing
+    and gives no default (2.6 gives the default only for a missing variable of a scope that
+    exists)."""
+    require_haproxy("haproxy")
+    port = free_port()
+    cfg = (HTTP_DEFAULTS + f"frontend fe\n    bind 127.0.0.1:{port}\n"
+           "    tcp-request content set-var(check.z) str(z)\n"
+           "    http-request set-var(check.x) str(x)\n"
+           "    http-request set-var(txn.y) str(y),set-var(check.y)\n"
+           "    http-request set-var(sess.s) str(s)\n"
+           "    http-request set-var(txn.u) str(u),unset-var(check.u)\n"
+           "    http-request return status 200 content-type text/plain lf-string "
+           '"[%[var(check.x,-)]][%[var(check.y,-)]][%[var(check.z)]][%[var(txn.y)]][%[var(sess.s)]][%[var(txn.q,-)]]'
+           '[%[var(txn.u,-)]]"\n')
+    got = {}
+    for which in ("haproxy", "ours"):
+        with run_proxy(cfg, wait_ports=[port], which=which):
+            got[which] = _keep_alive(port, ["/", "/"])
+    assert got["haproxy"] == got["ours"]
+    # the converters fail there, and with them the expression: txn.y and txn.u are not set
+    assert got["haproxy"][0] == b"[][][][][s][-][-]"

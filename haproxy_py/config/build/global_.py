@@ -44,7 +44,7 @@ _WS = b" \t\r\n\x0b\x0c"  # C isspace()
 
 #: the tune.vars limits, in the order of samples/txn.py ProcVars.limits
 _VARS_LIMITS = ("tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
-                "tune.vars.txn-max-size", "tune.vars.reqres-max-size")
+                "tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size")
 
 
 def _strtol_u32(w: str) -> int | None:
@@ -250,9 +250,9 @@ class GlobalMixin(BuilderBase):
             if v is None:
                 self.fail(ln, f"{kw}: '{w[1]}' is an invalid size", 1)
             pv = self.proc_vars
-            lim = list(pv.limits or (0, 0, 0, 0, 0))
+            lim = list(pv.limits or (0, 0, 0, 0, 0, 0))
             lim[_VARS_LIMITS.index(kw)] = v
-            pv.limits = (lim[0], lim[1], lim[2], lim[3], lim[4]) if any(lim) else None
+            pv.limits = (lim[0], lim[1], lim[2], lim[3], lim[4], lim[5]) if any(lim) else None
         elif kw in ("set-var", "set-var-fmt") and self.supported(S.GLOBAL, ln, kw, 0):
             from haproxy_py.samples.procvars import ProcSetError, global_set_var
 
