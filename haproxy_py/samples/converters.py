@@ -455,7 +455,7 @@ def _arith(name: str, op):
         if b is None:
             return None
         return op(v, b)
-    converter(name, test=D, prepare=_prep_operand)(fn)
+    converter(name, test=D, prepare=_prep_operand, keeps_bool=True)(fn)
 
 
 def _div(x: int, y: int) -> int:
@@ -504,12 +504,12 @@ _arith("or", lambda x, y: _s64(x | y))
 _arith("xor", lambda x, y: _s64(x ^ y))
 
 
-@converter("neg", test=D)
+@converter("neg", test=D, keeps_bool=True)
 def c_neg(v: int, a: tuple, t: Txn) -> int:
     return INT_MAX if v == INT_MIN else -v
 
 
-@converter("cpl", test=D)
+@converter("cpl", test=D, keeps_bool=True)
 def c_cpl(v: int, a: tuple, t: Txn) -> int:
     return ~v
 

@@ -169,6 +169,9 @@ class ConvDef:
     #: the output type 2.6 checks the next converter against at load time, when the values
     #: have another type at run time (``out`` is then "any": protobuf's integers)
     checked_as: str | None = None
+    #: 2.6's converter changes the value and not its type, and a boolean reaches its integer
+    #: input uncast (``c_none``): its result is a boolean holding the integer (the arithmetic)
+    keeps_bool: bool = False
 
 
 def fetch(name: str, *, test: str, out: str | None = None, pick: str = "first",
@@ -196,12 +199,14 @@ def alias(name: str, of: str, *, test: str) -> None:
 
 def converter(name: str, *, test: str, in_type: str | None = None, out: str | None = None,
               prepare: Callable[[tuple[str, ...]], tuple[Any, ...]] | None = None,
-              args: str | None = None, checked_as: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              args: str | None = None, checked_as: str | None = None,
+              keeps_bool: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     sig, in26, out26 = known26.CONVERTERS.get(name, ("", "str", "str"))
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         CONVERTERS.register(name, ConvDef(name, fn, parse_signature(sig if args is None else args),
-                                          in_type or in26, out or out26, prepare, checked_as), test=test)
+                                          in_type or in26, out or out26, prepare, checked_as, keeps_bool),
+                            test=test)
         return fn
 
     return deco

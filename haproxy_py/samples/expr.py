@@ -237,7 +237,8 @@ def _chain(px: ParsedExpr) -> Callable[[Txn, Any, str], tuple[str, Any] | None]:
             v = cdef.fn(v, cargs, txn)
             if v is None:
                 return None
-            t = cdef.out
+            if t != "bool" or not cdef.keeps_bool:
+                t = cdef.out
             if t == "any":
                 t, v = v.type, v.value
             elif t == "addr":

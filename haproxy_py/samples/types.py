@@ -146,7 +146,7 @@ def _ip_text(v: Any) -> bytes:
 
 _CASTS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("bool", "sint"): int,
-    ("bool", "str"): lambda v: b"1" if v else b"0",
+    ("bool", "str"): lambda v: b"%d" % v,  # 2.6 prints the integer a boolean holds (see keeps_bool)
     ("bool", "bin"): lambda v: _int2bin(int(v)),
     ("sint", "bool"): bool,
     ("sint", "ipv4"): lambda v: ipaddress.IPv4Address(v & 0xFFFFFFFF),
