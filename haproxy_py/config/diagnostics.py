@@ -223,10 +223,12 @@ def _cls(ch: str) -> int:
     return 28
 
 
-def fingerprint(word: str) -> dict[int, int]:
+def fingerprint(word: str, fp: dict[int, int] | None = None) -> dict[int, int]:
     """The transitions between the classes of consecutive characters (beginning and end included),
-    counted at 32 * from + to, plus one mark per class present (at its own index, row 0)."""
-    fp: dict[int, int] = {}
+    counted at 32 * from + to, plus one mark per class present (at its own index, row 0); with
+    ``fp``, added to it (2.6's update_word_fingerprint: several words in one fingerprint)."""
+    if fp is None:
+        fp = {}
     prev = 28
     for ch in word:
         c = _cls(ch)

@@ -289,6 +289,8 @@ class Cli:
         cmd = lookup(w)
         if cmd is None or cmd.master:  # master-CLI commands are unknown on a stats socket, as in 2.6
             return self.unknown(w)
+        if _expert(cmd):  # expert-mode stays off here
+            return "This command is restricted to expert mode only.\n"
         if cmd.experimental and not self.experimental:
             return "This command is restricted to experimental mode only.\n"
         if lvl < cmd.level:
@@ -324,30 +326,16 @@ class Cli:
         """What ``help`` lists in this session: experimental commands only in that mode."""
         return HELP_ENTRIES_EXPERIMENTAL if self.experimental else HELP_ENTRIES
 
+    def visible(self) -> tuple[Command, ...]:
+        """The commands this session may see, in the order 2.6 looks at them (experimental ones
+        only in that mode)."""
+        return VISIBLE_EXPERIMENTAL if self.experimental else VISIBLE
+
     def cmd_help(self, words: list[str]) -> str:
-        entries = self.help_entries()
-        if not words:
-            return HELP_HEADER + "".join(help_line(e) for e in entries)
-        sel = [e for e in entries[:-3] if e[0].split()[: len(words)] == words]
-        return HELP_HEADER + "".join(help_line(e) for e in sel + list(entries[-3:]))
+        return usage_message(self.visible(), ["help", *words])
 
     def unknown(self, w: list[str], full: bool = False) -> str:
-        entries = self.help_entries()
-        if not full and w:
-            scored = []
-            for e in entries[:-3]:
-                kw = e[0].split()
-                if kw and kw[0] == w[0]:
-                    common = sum(1 for x in w[1:] if x in kw)
-                    scored.append((-common, entries.index(e), e))
-            if scored:
-                scored.sort()
-                best = [e for _c, _i, e in scored[:5]]
-                best.sort(key=entries.index)
-                return ("Unknown command, but maybe one of the following ones is a better match:\n"
-                        + "".join(help_line(e) for e in best + list(entries[-3:])))
-        return ("Unknown command. Please enter one of the following commands only:\n"
-                + "".join(help_line(e) for e in entries))
+        return usage_message(self.visible(), [] if full else w)
 
     # ------------------------------------------------------------------ show
     def cmd_show_info(self, w: list[str], now: float, wall: float) -> str:
@@ -2135,6 +2123,133 @@ def help_line(entry: tuple[str, str]) -> str:
 
 HELP_ENTRIES: tuple[tuple[str, str], ...] = _help_entries(COMMANDS)
 HELP_ENTRIES_EXPERIMENTAL: tuple[tuple[str, str], ...] = _help_entries(COMMANDS, experimental=True)
+
+#: the 2.6 source file of each command, and the order in which 2.6 registers their commands (the
+#: link order: the TLS files first), which decides between equally close suggestions
+_SOURCES = {
+    "ssl_sock": ("show tls-keys", "set ssl tls-key", "set ssl ocsp-response", "show ssl ocsp-response",
+                 "show ssl providers"),
+    "ssl_crtlist": ("add ssl crt-list", "del ssl crt-list", "show ssl crt-list"),
+    "ssl_ckch": tuple(f"{v} ssl {o}" for o in ("cert", "ca-file", "crl-file")
+                      for v in ("new", "set", "commit", "abort", "del", "show")),
+    "stream": ("show sess", "shutdown session"),
+    "stats": ("clear counters", "show info", "show stat", "show schema json"),
+    "server": ("disable agent", "disable health", "disable server", "enable agent", "enable health",
+               "enable server", "set maxconn server", "set server", "get weight", "set weight", "add server",
+               "del server", "shutdown sessions server"),
+    "stick_table": ("clear table", "set table", "show table"),
+    "peers": ("show peers",),
+    "resolvers": ("show resolvers",),
+    "cli": ("help", "prompt", "quit", "_getsocks", "expert-mode", "experimental-mode", "operator", "user",
+            "set maxconn global", "set rate-limit", "set severity-output", "set timeout", "show activity",
+            "show cli level", "show cli sockets", "show env", "show fd", "show version"),
+    "proxy": ("disable frontend", "enable frontend", "set maxconn frontend", "shutdown frontend", "show backend",
+              "show errors", "show servers conn", "show servers state", "set dynamic-cookie-key backend",
+              "enable dynamic-cookie backend", "disable dynamic-cookie backend"),
+    "cache": ("show cache",),
+    "http_client": ("httpclient",),
+    "vars": ("get var", "set var"),
+    "debug": ("show threads", "show libs"),
+    "sink": ("show events",),
+    "map": tuple(f"{v} {o}" for o in ("acl", "map") for v in ("add", "clear", "commit", "del", "get", "prepare",
+                                                                "set", "show") if (v, o) != ("set", "acl")),
+    "pool": ("show pools",),
+    "trace": ("trace", "show trace"),
+    "mworker": ("show proc", "reload", "mcli-debug-mode", "@<relative pid>", "@!<pid>", "@master"),
+    "activity": ("set profiling", "show profiling", "show tasks"),
+    "errors": ("show startup-logs",),
+}
+_SOURCE_RANK = {name: i * 100 + j for i, names in enumerate(_SOURCES.values()) for j, name in enumerate(names)}
+
+
+def _registered(c: Command) -> int:
+    """Where 2.6 registers ``c`` among the others (debug dev ... are debug.c's)."""
+    return _SOURCE_RANK.get(c.name, _SOURCE_RANK["show threads"] if c.words[:2] == ("debug", "dev") else 1 << 20)
+
+
+def _expert(c: Command) -> bool:
+    """2.6's expert-mode commands (haproxy-py's expert-mode stays off: never visible)."""
+    return c.words[:2] == ("debug", "dev") or c.words == ("httpclient",)
+
+
+_REGISTERED = sorted(COMMANDS, key=_registered)
+#: the commands of a stats socket's session (those of the master CLI are not), without and with
+#: experimental-mode, in 2.6's registration order
+VISIBLE = tuple(c for c in _REGISTERED if not c.master and not c.experimental and not _expert(c))
+VISIBLE_EXPERIMENTAL = tuple(c for c in _REGISTERED if not c.master and not _expert(c))
+
+#: 2.6 compares at most this many words of a command (CLI_PREFIX_KW_NB), and proposes at most
+#: this many close ones (CLI_MAX_MATCHES)
+_PREFIX_WORDS = 5
+_MAX_MATCHES = 5
+_TAIL_LINES = ("  help [<command>]                        : list matching or all commands\n"
+               "  prompt                                  : toggle interactive mode with prompt\n"
+               "  quit                                    : disconnect\n")
+
+
+def usage_message(visible: tuple[Command, ...], args: list[str]) -> str:
+    """2.6's reply to ``help [WORDS]`` (``args`` starts with "help") and to an unknown command
+    (``args``: its words): the commands whose first words are those ``args`` matches exactly (as
+    many as the best match has), or, when more words follow, the closest of those (up to five,
+    by the fingerprint distance of the remaining words, none over 5/2 of the best), sorted, then
+    help, prompt and quit."""
+    from haproxy_py.config.diagnostics import fingerprint, fp_distance
+
+    ishelp = bool(args) and args[0] == "help"
+    if ishelp:
+        args = args[1:]
+    args = args[:_PREFIX_WORDS]
+    n = 0
+    for c in visible:
+        for i, kw in enumerate(c.words[:_PREFIX_WORDS]):
+            if i >= len(args) or not args[i] or kw != args[i]:
+                break
+            n = max(n, i + 1)
+    if ishelp:
+        out = [HELP_HEADER]
+    elif not n and (not args or not args[0]):
+        out = ["Unknown command. Please enter one of the following commands only:\n"]
+    else:
+        out = ["Unknown command, but maybe one of the following ones is a better match:\n"]
+
+    def prefix_ok(c: Command) -> bool:
+        return len(c.words) >= n and list(c.words[:n]) == args[:n]
+
+    listed = [c for c in visible if c.help is not None and c.words not in _HELP_TAIL]
+    chosen: list[Command] = []
+    if n < len(args) and args[n]:
+        rest: list[str] = []
+        for a in args[n:]:
+            if not a:
+                break
+            rest.append(a)
+        mine: dict[int, int] = {}
+        for a in rest:
+            fingerprint(a, mine)
+        alen = sum(map(len, rest))
+        matches: list[tuple[int, Command]] = []
+        for c in listed:
+            if not prefix_ok(c):
+                continue
+            theirs: dict[int, int] = {}
+            for kw in c.words[n:_PREFIX_WORDS]:
+                fingerprint(kw, theirs)
+            total = alen + sum(len(kw) for kw in c.words[n:_PREFIX_WORDS])
+            d = fp_distance(mine, theirs)
+            if d < 5 * total // 2 and (len(matches) < _MAX_MATCHES or d < matches[-1][0]):
+                at = len(matches)
+                while at and matches[at - 1][0] > d:  # after the equal ones
+                    at -= 1
+                matches.insert(at, (d, c))
+                del matches[_MAX_MATCHES:]
+        if matches:
+            chosen = [c for d, c in matches if d <= 5 * matches[0][0] // 2]
+    if not chosen:
+        chosen = [c for c in listed if prefix_ok(c)]
+    chosen.sort(key=lambda c: help_line(c.help))  # type: ignore[arg-type]
+    out += [help_line(c.help) for c in chosen]  # type: ignore[arg-type]
+    out.append(_TAIL_LINES)
+    return "".join(out)
 
 #: first word -> rows, longest words first (dispatch takes the first that matches)
 _BY_FIRST: dict[str, list[Command]] = {}
