@@ -580,7 +580,8 @@ def split_limits(engine: Engine, i: int, n: int) -> None:
 
 
 async def serve_control(engine: Engine, sock: socket.socket) -> None:
-    """Answer the master: ("cli", line, level) | ("snap",) | ("health",) | ("sethealth", dict)."""
+    """Answer the master: ("cli", line, level[, experimental]) | ("snap",) | ("health",) |
+    ("sethealth", dict)."""
     from haproxy_py.stats.commands import Cli
 
     reader, writer = await asyncio.open_unix_connection(sock=sock)
@@ -590,8 +591,10 @@ async def serve_control(engine: Engine, sock: socket.socket) -> None:
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             return
         kind = req[0]
-        if kind == "cli":
-            reply = Cli(engine.state).execute(req[1], req[2], engine.loop.time(), time.time())
+        if kind == "cli":  # (the master CLI adds its session's experimental mode)
+            cli = Cli(engine.state)
+            cli.experimental = len(req) > 3 and bool(req[3])
+            reply = cli.execute(req[1], req[2], engine.loop.time(), time.time())
             await _send(writer, reply)
         elif kind == "snap":
             await _send(writer, snapshot(engine.state))
@@ -647,6 +650,7 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
             tmesh.join_peers(engine.peers)
         loop.run_until_complete(tmesh.start())
     loop.run_until_complete(engine.start())
+    engine.state.master_cli_fd = ctl.fileno()  # show cli sockets lists it, as 2.6 its sockpair
     ctl_task = loop.create_task(serve_control(engine, ctl))
     freeze_startup_heap()
     go()
@@ -1112,12 +1116,22 @@ async def start_master_cli(master: Master, spec: str, config: Config, options: A
     if inherited is None and os.path.exists(path):
         os.unlink(path)
 
+    tmo = max(config.global_.stats_timeout / 1000.0, 1.0)
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from haproxy_py.stats.mastercli import MasterCli
+
+        cli = MasterCli()
         try:
-            line = (await asyncio.wait_for(reader.readline(), 10)).decode("latin-1").strip()
-            reply = await master_cli_line(master, line, config, options)
-            writer.write(reply.encode("latin-1", "replace"))
-            await writer.drain()
+            while True:
+                raw = await asyncio.wait_for(reader.readline(), tmo)
+                if not raw:
+                    break
+                for step in cli.plan(raw.decode("latin-1"), list(master.pids)):
+                    writer.write(str(await _master_step(master, step, config, options)).encode("latin-1", "replace"))
+                await writer.drain()
+                if cli.closing or not cli.interactive:
+                    break
         except (asyncio.TimeoutError, ConnectionError, OSError):
             pass
         finally:
@@ -1135,22 +1149,30 @@ def _uptime(seconds: float) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h{s % 3600 // 60:02d}m{s % 60:02d}s"
 
 
-async def master_cli_line(master: Master, line: str, config: Config, options: Any) -> str:
+async def _master_step(master: Master, step: Any, config: Config, options: Any) -> str:
+    """One step of a master-CLI line (stats/mastercli.py): text as it is, a worker's reply, or
+    ``show proc`` / ``reload``."""
+    from haproxy_py.stats.mastercli import Engine, Forward
+
+    if isinstance(step, Forward):
+        try:
+            async with master.lock:
+                return str(await asyncio.wait_for(
+                    master.ask(step.idx, ("cli", step.line, step.level, step.experimental)), 10))
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, IndexError) as e:
+            alert(f"worker #{step.idx + 1} did not answer the master CLI ({type(e).__name__}: {e})", master.quiet)
+            return ""
+    if isinstance(step, Engine):
+        return master_command(master, step.words[0], config, options)
+    return str(step)
+
+
+def master_command(master: Master, name: str, config: Config, options: Any) -> str:
+    """``show proc`` (``name`` "show") and ``reload``, the master CLI's commands about the
+    processes."""
     from haproxy_py import __version__
 
-    if line.startswith("@"):
-        target, _, cmd = line.partition(" ")
-        pids = list(master.pids)
-        idx = None
-        if target.startswith("@!") and target[2:].isdigit() and int(target[2:]) in master.pids:
-            idx = pids.index(int(target[2:]))
-        elif target[1:].isdigit() and 1 <= int(target[1:]) <= len(pids):
-            idx = int(target[1:]) - 1
-        if idx is None:
-            return "Can't find the target CLI!\n"
-        async with master.lock:
-            return str(await asyncio.wait_for(master.ask(idx, ("cli", cmd, "admin")), 10))
-    if line == "show proc":
+    if name == "show":
         now = time.time()
         # 2.6's columns: 16 characters wide, the last padded to 15
         out = [f"{'#<PID>':<16}{'<type>':<16}{'<reloads>':<16}{'<uptime>':<16}{'<version>':<15}",
@@ -1160,14 +1182,6 @@ async def master_cli_line(master: Master, line: str, config: Config, options: An
             out.append(f"{pid:<16}{'worker':<16}{0:<16}{_uptime(now - master.started):<16}{__version__:<15}")
         out += master.programs.show_proc_lines(now, _uptime)
         return "\n".join(out) + "\n\n"
-    if line == "reload":
+    if name == "reload":
         asyncio.get_running_loop().call_later(0.05, master_reexec, master, config, options)
-        return ""
-    if line == "help" or not line:
-        return ("The following commands are valid at this level:\n"
-                "  @<relative pid>                         : send a command to the <relative pid> process\n"
-                "  @!<pid>                                 : send a command to the <pid> process\n"
-                "  help [<command>]                        : list matching or all commands\n"
-                "  reload                                  : reload haproxy\n"
-                "  show proc                               : show processes status\n\n")
-    return "Unknown command. Please enter one of the following commands only:\n  help, show proc, reload, @N\n\n"
+    return ""

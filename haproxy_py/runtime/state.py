@@ -52,6 +52,8 @@ class ProcessState:
         self.tls_lists: dict[str, Any] | None = None
         #: this worker's index (from 0) when nbthread N runs N workers: the thread fetch
         self.thread = 0
+        #: a worker's end of its link to the master CLI (show cli sockets), None without a master
+        self.master_cli_fd: int | None = None
         #: the cache sections' storage (http/cache.py Caches), set by the engine; None: none yet
         self.caches: Any = None
         self.start_mono = now

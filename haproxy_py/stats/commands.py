@@ -464,6 +464,9 @@ class Cli:
             else:
                 name = f"{ad.kind}@{ad.host}:{ad.port_lo}"
             out.append(f"{name} {ss.level} all\n")
+        mfd = getattr(self.state, "master_cli_fd", None)  # (duck-typed states in tests have none)
+        if mfd is not None:  # a worker's link to its master's CLI (2.6: a socketpair listener)
+            out.append(f"sockpair@{mfd} admin all\n")
         return "".join(out)
 
     def cmd_pools(self) -> str:
@@ -1448,6 +1451,7 @@ _DIFF = "tests/differential/test_cli_levels.py::"
 _STATS_DIFF = "tests/differential/test_stats_vs_haproxy.py::"
 _DYNCK_T = "tests/integration/test_dynamic_cookie_vs_haproxy.py::test_dynamic_cookie_cli_as_haproxy"
 _MASTER = "tests/integration/test_process_master.py::test_master_reload_by_sigusr2_keeps_sockets_state_and_pid"
+_MCLI = "tests/differential/test_master_cli_vs_haproxy.py::test_master_cli_lines_as_haproxy"
 def _show_ssl_cert(cli: Cli, c: Call) -> str:
     """``show ssl cert [NAME|*NAME]``: the certificate files the TLS listeners loaded (tls/certs.py),
     the ongoing transaction's first."""
@@ -1962,7 +1966,7 @@ COMMANDS: tuple[Command, ...] = (
     _row("prompt", "prompt", "toggle interactive mode with prompt", USER,
          lambda cli, c: cli.cmd_prompt(), _SOCAT + "test_prompt_mode"),
     _row("quit", "quit", "disconnect", USER, lambda cli, c: cli.cmd_quit(), _UNIT + "test_semicolons_prompt_and_quit"),
-    _row("reload", None, "", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
+    _row("reload", "reload", "reload haproxy", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
     _row("set dynamic-cookie-key backend", "set dynamic-cookie-key backend <bk> <k>",
          "change a backend secret key for dynamic cookies", ADMIN, _dynamic_cookie, _DYNCK_T),
     _row("set map", "set map <map> [<key>|#<ref>] <value>", "modify a map entry", USER,
@@ -2034,7 +2038,7 @@ COMMANDS: tuple[Command, ...] = (
          _show_peers, "tests/integration/test_peers_runtime_vs_haproxy.py::test_show_peers_as_haproxy"),
     _row("show pools", "show pools", "report information about the memory pools usage", USER,
          lambda cli, c: cli.cmd_pools(), _FIXED_T),
-    _row("show proc", None, "", USER, test=_MASTER, master=True),
+    _row("show proc", "show proc", "show processes status", USER, test=_MASTER, master=True),
     _row("show profiling", "show profiling [<what>|<#lines>|byaddr]*", "show profiling state (all,status,tasks,memory)",
          ADMIN, lambda cli, c: cli.cmd_show_profiling(), _TABLE + "test_profiling_setting_is_shown"),
     _row("show resolvers", "show resolvers [id]",
@@ -2098,10 +2102,12 @@ COMMANDS: tuple[Command, ...] = (
     # -- handled before the CLI (engine/stats_socket.py, ``expose-fd listeners``); elsewhere 2.6
     #    answers nothing at all
     _row("_getsocks", None, "", USER, lambda cli, c: cli.cmd_quit(), _FIXED_T),
-    # -- the master CLI's own commands (engine/workers.py master_cli_line)
-    _row("@<relative pid>", None, "", USER, test=_MASTER, master=True),
-    _row("@!<pid>", None, "", USER, test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
-    _row("@master", None, "", USER, master=True),
+    # -- the master CLI's own commands (stats/mastercli.py, engine/workers.py)
+    _row("@<relative pid>", "@<relative pid>", "send a command to the <relative pid> process", USER, test=_MASTER,
+         master=True),
+    _row("@!<pid>", "@!<pid>", "send a command to the <pid> process", USER,
+         test=_OPS + "test_master_cli_reload_and_pid_target", master=True),
+    _row("@master", "@master", "send a command to the master process", USER, test=_MCLI, master=True),
 )
 
 #: the words ``help`` lists last, in this order (2.6 prints them after the sorted others)
@@ -2155,7 +2161,7 @@ _SOURCES = {
                                                                 "set", "show") if (v, o) != ("set", "acl")),
     "pool": ("show pools",),
     "trace": ("trace", "show trace"),
-    "mworker": ("show proc", "reload", "mcli-debug-mode", "@<relative pid>", "@!<pid>", "@master"),
+    "mworker": ("@<relative pid>", "@!<pid>", "@master", "mcli-debug-mode", "reload", "show proc"),
     "activity": ("set profiling", "show profiling", "show tasks"),
     "errors": ("show startup-logs",),
 }

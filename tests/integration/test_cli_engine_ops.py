@@ -332,7 +332,7 @@ def test_engine_ops_reach_every_worker(workers_lab: dict[str, Any]) -> None:
 
 
 def test_master_cli_reload_and_pid_target() -> None:
-    """``reload`` and ``@!<pid>`` on the master CLI (engine/workers.py master_cli_line)."""
+    """``reload`` and ``@!<pid>`` on the master CLI (stats/mastercli.py, engine/workers.py)."""
     from tests.integration.test_process_master import CFG as MASTER_CFG
     from tests.integration.test_process_master import children, wait_until
 
@@ -346,7 +346,7 @@ def test_master_cli_reload_and_pid_target() -> None:
             first = children(pp.pid)[0]
             wait_until(lambda: "master" in stats_cli(msock, "show proc"))
             assert f"\nPid: {first}\n" in stats_cli(msock, f"@!{first} show info")
-            assert stats_cli(msock, "@!1 show info") == "Can't find the target CLI!\n"
+            assert stats_cli(msock, "@!1 show info") == "Can't find the target PID matching the prefix '@!1'\n"
             assert stats_cli(msock, "reload") == ""
             wait_until(lambda: (kids := children(pp.pid)) != [] and first not in kids)
             wait_until(lambda: f"{pp.pid:<16}master          1" in stats_cli(msock, "show proc"))
