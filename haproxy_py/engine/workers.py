@@ -619,6 +619,9 @@ def worker_main(config: Config, options: Any, i: int, n: int, ctl: socket.socket
     if lifeline is not None:
         watch_master(loop, lifeline)
     engine = Engine(wconf, loop, loop_name=loop_name, quiet=quiet)
+    from haproxy_py.samples import sharedvars
+
+    sharedvars.attach()  # with several workers: one proc scope for all (samples/sharedvars.py)
     engine.state.config = config  # show info / show cli sockets see the real configuration
     engine.run_checks = i == 0
     engine.state.thread = i  # the thread fetch: 2.6's threads are workers here
@@ -876,6 +879,10 @@ def run_master(config: Config, options: Any) -> int:
         socks = [lst.sock for lst in engine.listeners]
         ctl_parent: list[socket.socket] = []
         tpairs = _table_mesh(engine, n)
+        from haproxy_py.samples import sharedvars
+
+        sharedvars.prepare(config, n)  # proc variables every worker reads and writes
+        sharedvars.attach()  # the master's get var reads them too
         tarea = None
         if tpairs:  # the increments in flight, in memory every worker maps (stick/share.py Inflight)
             from haproxy_py.engine.tableshare import inflight_area

@@ -641,3 +641,28 @@ def test_bool_arithmetic_keeps_its_type_as_haproxy() -> None:
             got[which] = (body, [stats_cli(sock, f"get var {n}") for n in names])
     assert got["haproxy"] == got["ours"]
     assert got["haproxy"][1][0] == "proc.b0: type=bool value=<6>\n", got["haproxy"][1]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_proc_vars_in_rules_with_two_workers_as_haproxy(round_: int) -> None:
+    """``nbthread 2``: 2.6's two threads see one process scope; haproxy-py's two workers share
+    theirs (samples/sharedvars.py). The generated rules of the test above, without limits, each
+    request on its own connection (which either worker takes), the values read after each one
+    by requests and by get var; and both workers were used."""
+    require_haproxy("haproxy")
+    rng = random.Random(SEED * 37 + round_)
+    port = free_port()
+    cfg = _proc_rules_config(port, rng)
+    cfg = re.sub(r"    tune\.vars\.\S+ \d+\n", "", cfg).replace("global\n", "global\n    nbthread 2\n", 1)
+    cfg = cfg.replace('lf-string "proc.a=', 'lf-string "t=%[thread] proc.a=')
+    paths = [f"/{rng.randint(0, 7)}?v={rng.choice(['', '1', '7', 'abc', '12345'])}" for _ in range(24)]
+
+    def run(which: str) -> tuple[list[bytes], set[bytes]]:
+        out = _proc_rules_run(cfg, port, which, paths)
+        threads = {m.group(1) for o in out if (m := re.match(rb"t=(\d+) ", o))}
+        return [re.sub(rb"^t=\d+ ", b"", o) for o in out], threads
+
+    theirs, _ = run("haproxy")
+    ours, threads = run("ours")
+    assert theirs == ours, (cfg, list(zip(paths, theirs, ours, strict=False)))
+    assert len(threads) == 2, threads  # the requests reached both workers

@@ -1,0 +1,143 @@
+"""Process-scope variables shared by several workers.
+
+HAProxy 2.6's ``nbthread N`` runs N threads of one process, which see one ``proc`` scope;
+haproxy-py runs N worker processes. So that a ``set-var(proc.x)`` in one worker is what every
+worker's next ``var(proc.x)`` reads, the master maps one anonymous shared memory area before it
+forks them (:func:`prepare`), with one slot per ``proc`` name the configuration declares (2.6
+declares every proc name it reads): a sequence number, then the value pickled (the workers are
+forks of one master: they trust each other's pickles). A write takes the area's lock, stores the
+value and bumps the number; a read compares the number with the one it last decoded and, when
+it moved, decodes the slot again under the lock. A name only the runtime API introduced, or a
+value larger than a slot (:data:`SLOT_BYTES`), stays in the worker that set it.
+
+:func:`attach` makes the worker's :data:`~haproxy_py.samples.txn.PROC_VARS` read and write
+through the area (its class becomes :class:`SharedProcVars`); without several workers nothing
+changes and nothing is mapped.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import pickle
+import struct
+from typing import Any
+
+from .txn import PROC_VARS, ProcVars
+from .types import Sample
+
+__all__ = ["Area", "SharedProcVars", "prepare", "attach", "AREA", "SLOT_BYTES"]
+
+#: the largest pickled value a slot holds (a sample is at most a buffer: tune.bufsize's default)
+SLOT_BYTES = 16384 + 256
+#: a slot: its sequence number (0: never written through the area) and the pickle's length
+_HDR = struct.Struct("=QI")
+_MISSING: Any = object()
+
+
+class Area:
+    """The slots, their lock, and this process's last decoded value of each."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.index = {n: i for i, n in enumerate(sorted(set(names)))}
+        self.stride = _HDR.size + SLOT_BYTES
+        self.mem = mmap.mmap(-1, max(1, len(self.index)) * self.stride)
+        self.lock = multiprocessing.Lock()
+        #: slot -> (sequence number, value) as this process last read or wrote it
+        self.seen: dict[int, tuple[int, Sample | None]] = {}
+        #: values too large for a slot (kept in the writing worker only), and the slots this
+        #: worker reads from its own dict for that reason
+        self.too_large = 0
+        self.local: set[int] = set()
+
+    def read(self, i: int) -> Any:
+        """The slot's value (None: unset), or ``_MISSING`` when nothing was written through it."""
+        off = i * self.stride
+        seq = _HDR.unpack_from(self.mem, off)[0]
+        if not seq or i in self.local:
+            return _MISSING
+        got = self.seen.get(i)
+        if got is not None and got[0] == seq:
+            return got[1]
+        with self.lock:
+            seq, n = _HDR.unpack_from(self.mem, off)
+            data = self.mem[off + _HDR.size:off + _HDR.size + n]
+        value = pickle.loads(data)
+        self.seen[i] = (seq, value)
+        return value
+
+    def write(self, i: int, value: Sample | None) -> None:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > SLOT_BYTES:
+            self.too_large += 1
+            self.local.add(i)
+            return
+        self.local.discard(i)
+        off = i * self.stride
+        with self.lock:
+            seq = _HDR.unpack_from(self.mem, off)[0] + 1
+            self.mem[off + _HDR.size:off + _HDR.size + len(data)] = data
+            _HDR.pack_into(self.mem, off, seq, len(data))
+        self.seen[i] = (seq, value)
+
+
+#: the area of this process group (made by the master before it forks), or None
+AREA: list[Area | None] = [None]
+
+
+class SharedProcVars(ProcVars):
+    """The process scope of a worker among several: the declared names read and written through
+    the shared area, the others as a plain dict."""
+
+    __slots__ = ()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        area = AREA[0]
+        i = area.index.get(name) if area is not None else None
+        if i is not None:
+            v = area.read(i)  # type: ignore[union-attr]
+            if v is not _MISSING:
+                return default if v is None else v
+        return dict.get(self, name, default)
+
+    def __getitem__(self, name: str) -> Sample:
+        v = self.get(name, _MISSING)
+        if v is _MISSING:
+            raise KeyError(name)
+        return v
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name, _MISSING) is not _MISSING
+
+    def __setitem__(self, name: str, value: Sample) -> None:
+        dict.__setitem__(self, name, value)
+        area = AREA[0]
+        i = area.index.get(name) if area is not None else None
+        if i is not None:
+            area.write(i, value)  # type: ignore[union-attr]
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        cur = self.get(name, _MISSING)
+        dict.pop(self, name, None)
+        area = AREA[0]
+        i = area.index.get(name) if area is not None else None
+        if i is not None:
+            area.write(i, None)  # type: ignore[union-attr]
+        return default if cur is _MISSING else cur
+
+    def __delitem__(self, name: str) -> None:
+        if self.pop(name, _MISSING) is _MISSING:
+            raise KeyError(name)
+
+
+def prepare(config: Any, workers: int) -> None:
+    """In the master, before it forks ``workers`` workers: the area, when there are several and
+    the configuration declares proc variables."""
+    pv = getattr(config.global_, "proc_vars", None)
+    AREA[0] = Area(sorted(pv.declared)) if workers > 1 and pv is not None and pv.declared else None
+
+
+def attach() -> None:
+    """In a worker, once its process scope is installed: read and write it through the area."""
+    if AREA[0] is not None and type(PROC_VARS) is ProcVars:
+        PROC_VARS.__class__ = SharedProcVars
