@@ -33,6 +33,9 @@ SLOT_BYTES = 16384 + 256
 #: a slot: its sequence number (0: never written through the area) and the pickle's length
 _HDR = struct.Struct("=QI")
 _MISSING: Any = object()
+#: how long a worker waits for the lock (held for a copy): past it, one that died holding it is
+#: assumed and the slot is used without it (a torn value is read as the previous one)
+_LOCK_S = 0.05
 
 
 class Area:
@@ -59,10 +62,17 @@ class Area:
         got = self.seen.get(i)
         if got is not None and got[0] == seq:
             return got[1]
-        with self.lock:
+        locked = self.lock.acquire(timeout=_LOCK_S)
+        try:
             seq, n = _HDR.unpack_from(self.mem, off)
             data = self.mem[off + _HDR.size:off + _HDR.size + n]
-        value = pickle.loads(data)
+        finally:
+            if locked:
+                self.lock.release()
+        try:
+            value = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - torn by a writer that died holding the lock
+            return got[1] if got is not None else _MISSING
         self.seen[i] = (seq, value)
         return value
 
@@ -74,10 +84,14 @@ class Area:
             return
         self.local.discard(i)
         off = i * self.stride
-        with self.lock:
+        locked = self.lock.acquire(timeout=_LOCK_S)
+        try:
             seq = _HDR.unpack_from(self.mem, off)[0] + 1
             self.mem[off + _HDR.size:off + _HDR.size + len(data)] = data
             _HDR.pack_into(self.mem, off, seq, len(data))
+        finally:
+            if locked:
+                self.lock.release()
         self.seen[i] = (seq, value)
 
 
