@@ -41,3 +41,18 @@ def test_bench_quick_smoke_realistic(haproxy_bin: str, tmp_path: Path) -> None:
         # httplog reached the bench's UDP syslog receiver
         assert res["syslog_datagrams"][name] > 0, res["syslog_datagrams"]
     assert "idle KiB/conn tcp @200" in r.stdout and "idle KiB/conn http @200" in r.stdout
+
+
+@pytest.mark.parametrize("script, args", [
+    ("maps.py", ["--sizes", "100,1000", "--lookups", "200"]),
+    ("lb_select.py", ["--sizes", "10,100", "--ops", "200"]),
+    ("config_parse.py", ["--backends", "20", "--servers-per-backend", "5", "--repeat", "1"]),
+    ("peers.py", ["--updates", "200", "--keys", "50", "--rounds", "1"]),
+])
+def test_pure_benches_run(script: str, args: list[str]) -> None:
+    """The benchmarks of pure parts (no proxy process) in their smallest form: they run to the end
+    against the current code (bench/maps.py had fallen behind a change of RequestHead)."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
+                       timeout=100, cwd=str(ROOT))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip()
