@@ -597,14 +597,18 @@ class HttpSession(Stream):
         self.keep_client = False
         self._close_after_write()
 
-    def _record_error(self, pos: int, parsed: int = -1) -> None:
+    def _record_error(self, pos: int, parsed: int = -1, *, buf: bytes | None = None, in_backend: bool = False) -> None:
         """A ``show errors`` capture of the request buffer (``parsed``: the head's end when it was
-        accepted by accept-invalid-http-request, else the error's place is where 2.6 stopped)."""
+        accepted by accept-invalid-http-request, else the error's place is where 2.6 stopped);
+        ``buf``: another view of it (a body decoder's), ``in_backend``: the backend the stream is
+        in is named (2.6 names no server there)."""
+        be = self.be if in_backend else None
         self.engine.state.capture_error({
             "when": _wall(), "kind": "request", "frontend": self.router.conf.name,
-            "fe_iid": self.router.conf.uuid, "backend": "<NONE>", "be_iid": -1, "server": "<NONE>",
+            "fe_iid": self.router.conf.uuid, "backend": be.name if be is not None else "<NONE>",
+            "be_iid": be.uuid if be is not None else -1, "server": "<NONE>",
             "srv_id": -1, "src": f"{self.src_ip}:{self.src_port}",
-            **self._captured(self.buf, pos, parsed),
+            **self._captured(self.buf if buf is None else buf, pos, parsed),
         })
 
     def _record_res_error(self, buf: bytes, pos: int, parsed: int = -1) -> None:
@@ -1949,8 +1953,8 @@ class HttpSession(Stream):
             return
         try:
             out, done = rb.feed(data)
-        except BodyError:
-            self._abort_bad_body()
+        except BodyError as e:
+            self._abort_bad_body(e)
             return
         if out:
             self._send_body(out)
@@ -1976,15 +1980,21 @@ class HttpSession(Stream):
             self.paused_cli = False
             self.cli.read_on()
 
-    def _abort_bad_body(self) -> None:
+    def _abort_bad_body(self, e: BodyError) -> None:
+        """A request body whose framing turned invalid once its head had gone: counted as an
+        invalid request and captured for ``show errors`` (what the decoder held, in the backend),
+        as 2.6 does; a 400 if nothing of the answer went yet."""
+        self._record_error(e.at, buf=e.window, in_backend=True)
         self.fe.counters.ereq += 1
         if (lc := self.listener.counters) is not None:  # option socket-stats
             lc.ereq += 1
-        set_term(self.rec, "P", "D")
+        # 2.6 is waiting for the response's head then (H), or forwarding its data (D)
+        phase = "H" if self.res is None else "D"
+        set_term(self.rec, "P", phase)
         self.keep_client = False
         self._drop_server_conn()
         if self.res is None:
-            self._local_error(400, "P", "D")
+            self._local_error(400, "P", phase)
         else:
             self._finish_request()
 
