@@ -3,7 +3,8 @@
 the recording backend tells which server connection carried each request. Both proxies must open
 the same number of server connections and group the requests on them the same way, for each
 ``http-reuse`` mode (``safe`` is 2.6's default: a client's first request never takes an idle
-connection, its later ones take the oldest idle one of the chosen server, whoever opened it)."""
+connection, its later ones take the oldest idle one of the chosen server, whoever opened it), and
+show the same ``show servers conn`` after each event (with ``never``: no server pool at all)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.harness import HttpBackend, free_port, read_http_message, require_haproxy, run_proxy
+from tests.integration.harness import (
+    HttpBackend,
+    free_port,
+    read_http_message,
+    require_haproxy,
+    run_proxy,
+    wait_files,
+)
+from tests.integration.stats_client import stats_cli
 
 Event = tuple[str, int]
 
@@ -39,15 +48,16 @@ def _scenario(seed: int, clients: int, steps: int) -> list[Event]:
     return ev
 
 
-def _play(which: str, mode: str | None, nservers: int, events: list[Event]) -> tuple[list[str], list[int]]:
+def _play(which: str, mode: str | None, nservers: int, events: list[Event]) -> tuple[list[str], list[int], list[str]]:
     """Play the events; returns (for each request, in order, the server and the rank of the server
-    connection that carried it; connections per server)."""
+    connection that carried it; connections per server; ``show servers conn`` after each event)."""
     bes = [HttpBackend(f"s{i}").start() for i in range(nservers)]
     fe = free_port()
     servers = "".join(f"    server s{i} 127.0.0.1:{b.port}\n" for i, b in enumerate(bes))
     reuse = f"    http-reuse {mode}\n" if mode else ""
     cfg = f"""global
     nbthread 1
+    stats socket @DIR@/s.sock level admin
 defaults
     mode http
     timeout connect 2s
@@ -62,8 +72,11 @@ backend be
     socks: dict[int, socket.socket] = {}
     files = {}
     order: list[str] = []
+    conns: list[str] = []
     try:
-        with run_proxy(cfg, wait_ports=[fe], which=which):
+        with run_proxy(cfg, wait_ports=[fe], which=which) as pp:
+            sock = str(pp.workdir / "s.sock")
+            wait_files([sock])
             time.sleep(0.2)  # the port probe's connection is gone
             for n, (kind, c) in enumerate(events):
                 if kind == "open":
@@ -79,6 +92,10 @@ backend be
                     assert b" 200 " in start, (which, start)
                     order.append(path)
                 time.sleep(0.03)  # the proxy is done with the transaction before the next event
+                # the pool as 2.6 shows it (used, max used, estimated need, idle unsafe/safe...), the
+                # servers' addresses and ports aside
+                conns.append(" | ".join(" ".join(ln.split()[:2] + ln.split()[4:])
+                                        for ln in stats_cli(sock, "show servers conn be").splitlines()[1:] if ln))
             for c in list(socks):
                 files.pop(c).close()
                 socks.pop(c).close()
@@ -92,7 +109,7 @@ backend be
             path = r.start.split()[1].decode()
             rank = ranks.setdefault(r.conn_id, len(ranks))
             where[path] = f"s{i}#{rank}"
-    return [where.get(p, "?") for p in order], [b.connections for b in bes]
+    return [where.get(p, "?") for p in order], [b.connections for b in bes], conns
 
 
 CASES = [(mode, nsrv, seed) for mode in (None, "safe", "never", "aggressive", "always")
