@@ -1631,11 +1631,14 @@ class HttpSession(Stream):
         if srv.conf.observe is not None:
             self.engine.observe(srv, kind)
 
-    def _drop_server_conn(self) -> None:
+    def _drop_server_conn(self, reset: bool = False) -> None:
+        """``reset``: the transaction is complete and the connection not kept: as 2.6, it is
+        reset (no TIME_WAIT left on the proxy's side), unless the server closed it first."""
         if self.splicer is not None:
             self._spl_stop()
-        if self.srvc is not None:
-            self.srvc.close()
+        c = self.srvc
+        if c is not None:
+            c.close(abort=reset and not c.eof)
             self.srvc = None
             self.srv_owner = None
 
@@ -1709,11 +1712,11 @@ class HttpSession(Stream):
         if priv is None:
             priv = self.priv_conns = {}
         if srv not in priv and len(priv) >= 10:
-            c.close()
+            c.close(abort=True)  # not kept: reset, as 2.6
             return
         old = priv.get(srv)
         if old is not None:
-            old[0].close()
+            old[0].close(abort=True)
         entry = priv[srv] = (c, self.srv_uses)
 
         def gone(*_a: Any) -> None:
@@ -2868,7 +2871,7 @@ class HttpSession(Stream):
         if srv is not None:
             self._end_server_use()
         if not self.srv_reusable or self.mode != MODE_KEEP_ALIVE or srv is None:
-            self._drop_server_conn()
+            self._drop_server_conn(reset=not abort and self.req_done and self.res_done)
         else:
             self._park_server_conn(srv)
         self._transaction_end()
@@ -2996,7 +2999,7 @@ class HttpSession(Stream):
         if priv:
             self.priv_conns = None
             for c, _ in list(priv.values()):
-                c.close()
+                c.close(abort=not c.eof)  # idle: reset, as 2.6 (no TIME_WAIT left here)
         if self.be is not None:
             self.be.counters.scur -= 1
             self.be = None

@@ -80,14 +80,14 @@ class ServerPools:
         pmax = conf.pool_max_conn
         n = len(idle) + len(safe)
         if (pmax >= 0 and n >= pmax) or not conf.pool_purge_delay:  # pool-max-conn; 2.6 keeps none with
-            c.close()                                              # pool-purge-delay 0
+            c.close(abort=True)                                    # pool-purge-delay 0 (and resets it)
             return
         # as 2.6, a connection is kept when the server has no safe one (and no idle one, unless
         # this one is safe), or while those in use (this one still counted) and the idle ones
         # stay within the estimated need plus pool-low-conn
         used = srv.served + 1
         if (safe or (uses <= 1 and idle)) and used + n > max(used, lists.est_need) + conf.pool_low_conn:
-            c.close()
+            c.close(abort=True)  # the pool does not keep it: reset, as 2.6 (no TIME_WAIT here)
             return
         dq = idle if uses <= 1 else safe
         entry = (c, uses)
