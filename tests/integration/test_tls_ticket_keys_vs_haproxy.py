@@ -221,3 +221,47 @@ def test_ticket_key_files_checked_as_haproxy(certs: Certs, tmp_path: Path) -> No
     for name in ("ok48", "ok80", "crlf", "no_last_lf"):
         assert f"{name}.keys" not in text
 
+
+
+@pytest.mark.slow
+def test_tickets_resume_on_every_worker(certs: Certs, files: dict[str, Any], tmp_path: Path) -> None:
+    """``nbthread 2``: haproxy-py's two workers share the bind line's ticket keys (2.6's threads
+    share their context's): a ticket 2.6 or either worker issued resumes on both workers, and a
+    ``set ssl tls-key`` on the master's socket rotates both rings (every new ticket then names the
+    same key, as 2.6's)."""
+    require_haproxy("haproxy")
+    port, hport = free_port(), free_port()
+    body = '    http-request return status 200 content-type text/plain lf-string "resumed=%[ssl_fc_is_resumed] t=%[thread]"\n'
+
+    def cfg(p: int, nbthread: int) -> str:
+        return (f"global\n    nbthread {nbthread}\n    stats socket @DIR@/admin.sock mode 600 level admin\n" + DEFAULTS
+                + f"frontend fe\n    bind 127.0.0.1:{p} ssl crt {certs.root}/ec.pem tls-ticket-keys {files['k48']}\n"
+                + body)
+
+    def visit(p: int, v: str, sess_in: Path | None, out: Path) -> tuple[str, str, str]:
+        out.unlink(missing_ok=True)
+        args = [v, "-ign_eof", "-sess_out", str(out)] + (["-sess_in", str(sess_in)] if sess_in else [])
+        text = s_client(p, *args, data=b"GET / HTTP/1.0\r\n\r\n", delay=0.3)
+        m = re.search(r"resumed=(\d) t=(\d+)", text)
+        name = _ticket_name(text)
+        return (handshake(text)[0] + "/" + (m.group(1) if m else "?"), m.group(2) if m else "?",
+                name if name != "-" else _saved_ticket(out))
+
+    with ExitStack() as stack:
+        stack.enter_context(run_proxy(cfg(hport, 1), wait_ports=[hport], which="haproxy"))
+        pp = stack.enter_context(run_proxy(cfg(port, 2), wait_ports=[port], which="ours"))
+        sock = Path(admin_socket(pp))
+        for v in ("-tls1_2", "-tls1_3"):
+            from_26, from_ours = tmp_path / f"h{v}", tmp_path / f"o{v}"
+            assert visit(hport, v, None, from_26)[0] == "New/0"
+            assert visit(port, v, None, from_ours)[0] == "New/0"
+            got = pmap(lambda k, v=v, a=from_26, b=from_ours: visit(port, v, a if k % 2 else b, tmp_path / f"r{v}{k}"),
+                       list(range(12)))
+            assert {g[0] for g in got} == {"Reused/1"}, got
+            assert {g[1] for g in got} == {"0", "1"}, got  # both workers resumed them
+        key = _keys(files["rng"], 1, 48)[0]
+        assert ask(sock, f"set ssl tls-key {files['k48']} {base64.b64encode(key).decode()}") == \
+            b"TLS ticket key updated!\n\n"
+        fresh = pmap(lambda k: visit(port, "-tls1_2", None, tmp_path / f"f{k}"), list(range(10)))
+        assert {f[2] for f in fresh} == {files["keys48"][-1][:16].hex()}, fresh  # the previous newest encrypts
+        assert {f[1] for f in fresh} == {"0", "1"}, fresh
