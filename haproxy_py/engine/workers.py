@@ -1139,7 +1139,7 @@ async def start_master_cli(master: Master, spec: str, config: Config, options: A
                 await writer.drain()
                 if cli.closing or not cli.interactive:
                     break
-        except (asyncio.TimeoutError, ConnectionError, OSError):
+        except (asyncio.TimeoutError, ConnectionError, OSError, ValueError):  # ValueError: a line over 64 KiB
             pass
         finally:
             writer.close()
