@@ -119,3 +119,20 @@ def test_master_cli_lines_as_haproxy() -> None:
     assert fixed["experimental-mode on; user; show cli level"] == b"Permission denied\nuser\n\n"
     # the sticky target, the level lowered from there, a mode refused below admin ends the session
     assert theirs[1][-1] == b"master> PID> admin\n\nPID> PID> user\n\nPID> Permission denied!\n", theirs[1][-1]
+
+
+def test_an_overlong_line_ends_its_connection_only() -> None:
+    """A line over the reader's limit (64 KiB): that connection ends, no internal error is reported
+    (the loop's handler reported one before), the next connection is served."""
+    port = free_port()
+    path = f"/tmp/hpy-mcli-long-{port}.sock"
+    try:
+        with run_proxy(_config(port), wait_ports=[port], extra_args=["-S", path]) as pp:
+            _worker_pid(path)
+            assert _exchange(path, b"x" * 200_000 + b"\n") == b""
+            assert _exchange(path, b"show cli level\n") == b"admin\n\n"
+            err = pp.stderr_text()
+            assert "Traceback" not in err and "Internal error" not in err, err
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
