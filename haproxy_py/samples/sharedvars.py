@@ -4,8 +4,8 @@ HAProxy 2.6's ``nbthread N`` runs N threads of one process, which see one ``proc
 haproxy-py runs N worker processes. So that a ``set-var(proc.x)`` in one worker is what every
 worker's next ``var(proc.x)`` reads, the master maps one anonymous shared memory area before it
 forks them (:func:`prepare`), with one slot per ``proc`` name the configuration declares (2.6
-declares every proc name it reads): a sequence number, then the value pickled (the workers are
-forks of one master: they trust each other's pickles). A write takes the area's lock, stores the
+declares every proc name it reads): a sequence number, then the value's type and data pickled
+(the workers are forks of one master: they trust each other's pickles). A write takes the area's lock, stores the
 value and bumps the number; a read compares the number with the one it last decoded and, when
 it moved, decodes the slot again under the lock. A name only the runtime API introduced, or a
 value larger than a slot (:data:`SLOT_BYTES`), stays in the worker that set it.
@@ -70,14 +70,16 @@ class Area:
             if locked:
                 self.lock.release()
         try:
-            value = pickle.loads(data)
+            raw = pickle.loads(data)
         except Exception:  # noqa: BLE001 - torn by a writer that died holding the lock
             return got[1] if got is not None else _MISSING
+        value = None if raw is None else Sample(raw[0], raw[1])
         self.seen[i] = (seq, value)
         return value
 
     def write(self, i: int, value: Sample | None) -> None:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        # the type and the value, not the Sample: the accelerator's compiled Sample does not pickle
+        data = pickle.dumps(None if value is None else (value.type, value.value), protocol=pickle.HIGHEST_PROTOCOL)
         if len(data) > SLOT_BYTES:
             self.too_large += 1
             self.local.add(i)

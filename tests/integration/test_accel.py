@@ -302,7 +302,10 @@ class _Backend(threading.Thread):
         with c:
             while True:
                 while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
+                    try:
+                        d = c.recv(65536)
+                    except ConnectionResetError:  # a connection the proxy does not keep: reset, as 2.6
+                        return
                     if not d:
                         return
                     buf += d

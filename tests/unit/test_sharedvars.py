@@ -22,11 +22,15 @@ def test_a_child_process_write_is_read_by_the_parent() -> None:
         dict.__setitem__(pv, "proc.b", Sample("sint", 1))  # an initial value, never written through
         assert pv.get("proc.b") == Sample("sint", 1)
         pid = os.fork()
-        if pid == 0:  # the other worker
-            pv["proc.a"] = Sample("str", b"from the child")
-            pv.pop("proc.b")
-            pv["proc.local"] = Sample("sint", 9)  # not declared: stays in the child
-            os._exit(0)
+        if pid == 0:  # the other worker (never back into pytest: whatever happens, it exits)
+            code = 1
+            try:
+                pv["proc.a"] = Sample("str", b"from the child")
+                pv.pop("proc.b")
+                pv["proc.local"] = Sample("sint", 9)  # not declared: stays in the child
+                code = 0
+            finally:
+                os._exit(code)
         assert os.waitpid(pid, 0)[1] == 0
         assert pv.get("proc.a") == Sample("str", b"from the child")
         assert pv.get("proc.b") is None and "proc.b" not in pv
