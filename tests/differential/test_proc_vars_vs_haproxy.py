@@ -643,13 +643,21 @@ def test_bool_arithmetic_keeps_its_type_as_haproxy() -> None:
     assert got["haproxy"][1][0] == "proc.b0: type=bool value=<6>\n", got["haproxy"][1]
 
 
-@pytest.mark.parametrize("round_", range(3))
-def test_proc_vars_in_rules_with_two_workers_as_haproxy(round_: int) -> None:
+def test_proc_vars_in_rules_with_two_workers_as_haproxy() -> None:
     """``nbthread 2``: 2.6's two threads see one process scope; haproxy-py's two workers share
     theirs (samples/sharedvars.py). The generated rules of the test above, without limits, each
     request on its own connection (which either worker takes), the values read after each one
     by requests and by get var; and both workers were used."""
     require_haproxy("haproxy")
+    seen: set[bytes] = set()
+    for round_ in range(3):
+        seen |= _two_workers_round(round_)
+    # the kernel gives the connections of a shared listening socket to whichever worker wakes
+    # first: over the three rounds (72 connections) both took some
+    assert len(seen) == 2, seen
+
+
+def _two_workers_round(round_: int) -> set[bytes]:
     rng = random.Random(SEED * 37 + round_)
     port = free_port()
     cfg = _proc_rules_config(port, rng)
@@ -665,4 +673,4 @@ def test_proc_vars_in_rules_with_two_workers_as_haproxy(round_: int) -> None:
     theirs, _ = run("haproxy")
     ours, threads = run("ours")
     assert theirs == ours, (cfg, list(zip(paths, theirs, ours, strict=False)))
-    assert len(threads) == 2, threads  # the requests reached both workers
+    return threads
