@@ -107,11 +107,17 @@ class SharedProcVars(ProcVars):
 
     __slots__ = ()
 
-    def get(self, name: str, default: Any = None) -> Any:
+    @staticmethod
+    def _slot(name: str) -> tuple[Area, int] | None:
+        """The area and the slot of a declared name (None: a name kept in this worker's dict)."""
         area = AREA[0]
         i = area.index.get(name) if area is not None else None
-        if i is not None:
-            v = area.read(i)  # type: ignore[union-attr]
+        return None if i is None or area is None else (area, i)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        slot = self._slot(name)
+        if slot is not None:
+            v = slot[0].read(slot[1])
             if v is not _MISSING:
                 return default if v is None else v
         return dict.get(self, name, default)
@@ -127,18 +133,16 @@ class SharedProcVars(ProcVars):
 
     def __setitem__(self, name: str, value: Sample) -> None:
         dict.__setitem__(self, name, value)
-        area = AREA[0]
-        i = area.index.get(name) if area is not None else None
-        if i is not None:
-            area.write(i, value)  # type: ignore[union-attr]
+        slot = self._slot(name)
+        if slot is not None:
+            slot[0].write(slot[1], value)
 
     def pop(self, name: str, default: Any = None) -> Any:
         cur = self.get(name, _MISSING)
         dict.pop(self, name, None)
-        area = AREA[0]
-        i = area.index.get(name) if area is not None else None
-        if i is not None:
-            area.write(i, None)  # type: ignore[union-attr]
+        slot = self._slot(name)
+        if slot is not None:
+            slot[0].write(slot[1], None)
         return default if cur is _MISSING else cur
 
     def __delitem__(self, name: str) -> None:

@@ -140,17 +140,15 @@ class MasterCli:
                     self.closing = True
                     break
                 steps.append(out)
-            elif target is not None and target in pids:
+            else:  # for a worker, or for the master's own CLI: the modes go first
                 denied = self._denied()
                 if denied:
                     steps.append(denied)
-                steps.append(Forward(pids.index(target), text, _LEVEL_NAMES[self.level],
-                                     self.experimental and self.level == ADMIN))
-            else:
-                denied = self._denied()
-                if denied:
-                    steps.append(denied)
-                steps.append(self._here(words))
+                if target is not None and target in pids:
+                    steps.append(Forward(pids.index(target), text, _LEVEL_NAMES[self.level],
+                                         self.experimental and self.level == ADMIN))
+                else:
+                    steps.append(self._here(words))
             if self.interactive:  # 2.6 prompts after each command (quit included)
                 steps.append(self.prompt())
         return steps
